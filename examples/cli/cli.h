@@ -1,0 +1,39 @@
+/* cli.h: what the subcommands of the qml program share. */
+#ifndef QML_CLI_H
+#define QML_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "qml.h"
+
+/* Each subcommand: argv[0] is its own name; returns the process exit code. */
+int cmd_version(int argc, char **argv);
+int cmd_pauli(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+int cmd_dla(int argc, char **argv);
+int cmd_bp(int argc, char **argv);
+int cmd_grad(int argc, char **argv);
+int cmd_paradox(int argc, char **argv);
+
+/* Print "qml: <what>: <status text>: <library message>" to stderr; returns 1. */
+int cli_fail(const char *what, int status);
+/* Print "qml: <message>" to stderr; returns 2 (usage errors). */
+int cli_usage_error(const char *format, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+/* Strict number parsing: the whole string must be a number in range. */
+bool cli_parse_u64(const char *text, uint64_t *out);
+bool cli_parse_unsigned(const char *text, unsigned *out);
+bool cli_parse_double(const char *text, double *out);
+/* "A-B" or "A" into a range. */
+bool cli_parse_range(const char *text, unsigned *first, unsigned *last);
+/* Format a Pauli sum into a new heap string (free with free()); NULL on failure. */
+char *cli_format_sum(const qml_pauli_sum *sum);
+/* Monotonic wall-clock seconds. */
+double cli_seconds(void);
+
+#endif

@@ -1,0 +1,103 @@
+/* common.c: helpers the qml subcommands share. */
+#include "cli.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+int cli_fail(const char *what, int status)
+{
+    const char *message = qml_last_error();
+    fprintf(stderr, "qml: %s: %s%s%s\n", what, qml_status_string(status), message[0] ? ": " : "", message);
+    return 1;
+}
+
+int cli_usage_error(const char *format, ...)
+{
+    va_list args;
+    va_start(args, format);
+    fputs("qml: ", stderr);
+    vfprintf(stderr, format, args);
+    fputc('\n', stderr);
+    va_end(args);
+    return 2;
+}
+
+bool cli_parse_u64(const char *text, uint64_t *out)
+{
+    if (!text || !*text || *text == '-' || *text == '+')
+        return false;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(text, &end, 0);
+    if (errno || *end)
+        return false;
+    *out = (uint64_t)v;
+    return true;
+}
+
+bool cli_parse_unsigned(const char *text, unsigned *out)
+{
+    uint64_t v;
+    if (!cli_parse_u64(text, &v) || v > 0xFFFFFFFFu)
+        return false;
+    *out = (unsigned)v;
+    return true;
+}
+
+bool cli_parse_double(const char *text, double *out)
+{
+    if (!text || !*text)
+        return false;
+    char *end;
+    errno = 0;
+    double v = strtod(text, &end);
+    if (errno || *end || !isfinite(v))
+        return false;
+    *out = v;
+    return true;
+}
+
+bool cli_parse_range(const char *text, unsigned *first, unsigned *last)
+{
+    const char *dash = text ? strchr(text, '-') : NULL;
+    if (!dash) {
+        if (!cli_parse_unsigned(text, first))
+            return false;
+        *last = *first;
+        return true;
+    }
+    char head[32];
+    size_t n = (size_t)(dash - text);
+    if (n == 0 || n >= sizeof head)
+        return false;
+    memcpy(head, text, n);
+    head[n] = '\0';
+    return cli_parse_unsigned(head, first) && cli_parse_unsigned(dash + 1, last) && *first <= *last;
+}
+
+char *cli_format_sum(const qml_pauli_sum *sum)
+{
+    size_t length = 0;
+    int status = qml_pauli_sum_format(sum, NULL, 0, &length);
+    if (status != QML_OK && status != QML_ERR_OUT_OF_RANGE)
+        return NULL;
+    char *text = malloc(length + 1);
+    if (text && qml_pauli_sum_format(sum, text, length + 1, &length) != QML_OK) {
+        free(text);
+        return NULL;
+    }
+    return text;
+}
+
+double cli_seconds(void)
+{
+    struct timespec ts;
+    timespec_get(&ts, TIME_UTC);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}

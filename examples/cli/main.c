@@ -1,0 +1,60 @@
+/*
+ * qml: the libqml command-line program. Every subcommand is a thin layer
+ * over the public API; errors go to stderr with a non-zero exit.
+ */
+#include "cli.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} commands[] = {
+    {"version", cmd_version, "print the library version"},
+    {"pauli", cmd_pauli, "Pauli-sum algebra: bracket, anticommutator, inner"},
+    {"dla", cmd_dla, "dynamical Lie algebra of a generator list"},
+    {"grad", cmd_grad, "value and gradient of a circuit"},
+    {"bp", cmd_bp, "barren-plateau scan: measured and predicted gradient variance"},
+    {"paradox", cmd_paradox, "the expressivity-trainability study, written as a report"},
+    {"bench", cmd_bench, "benchmarks of the simulator, gradients and closures"},
+};
+
+static void usage(FILE *to)
+{
+    fprintf(to, "usage: qml COMMAND [ARGS...]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(to, "  %-9s %s\n", commands[i].name, commands[i].summary);
+    fprintf(to, "\n'qml COMMAND --help' describes a command.\n");
+}
+
+int cmd_version(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    printf("qml %s (libqml %s, header %d.%d.%d)\n", qml_version_string(), qml_version_string(),
+           QML_VERSION_MAJOR, QML_VERSION_MINOR, QML_VERSION_PATCH);
+    if (qml_version_number() != QML_VERSION_NUMBER) {
+        fprintf(stderr, "qml: library version %u does not match header version %d\n", qml_version_number(),
+                QML_VERSION_NUMBER);
+        return 1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (!strcmp(argv[1], "--version"))
+        return cmd_version(argc - 1, argv + 1);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(argv[1], commands[i].name))
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "qml: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

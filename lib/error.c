@@ -1,0 +1,68 @@
+/*
+ * error.c: status codes, their static descriptions, and the thread-local
+ * last-error message that carries the specifics of a failure for people.
+ */
+#include "internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+#define QML_ERROR_MESSAGE_MAX 512
+
+static _Thread_local char last_message[QML_ERROR_MESSAGE_MAX];
+static _Thread_local qml_status last_status = QML_OK;
+
+const char *qml_status_string(int status)
+{
+    switch (status) {
+    case QML_OK: return "success";
+    case QML_ERR_INVALID_ARGUMENT: return "invalid argument";
+    case QML_ERR_OUT_OF_MEMORY: return "out of memory";
+    case QML_ERR_OUT_OF_RANGE: return "out of range";
+    case QML_ERR_PARSE: return "parse error";
+    case QML_ERR_UNSUPPORTED: return "unsupported";
+    case QML_ERR_LIMIT: return "limit exceeded";
+    case QML_ERR_CANCELLED: return "cancelled";
+    case QML_ERR_IO: return "input/output error";
+    case QML_ERR_NOT_NORMALIZED: return "state not normalised";
+    case QML_ERR_THREAD: return "thread error";
+    case QML_ERR_NOT_APPLICABLE: return "not applicable";
+    default: return "unknown status";
+    }
+}
+
+const char *qml_last_error(void)
+{
+    return last_message;
+}
+
+qml_status qml_last_status(void)
+{
+    return last_status;
+}
+
+void qml_clear_error(void)
+{
+    last_message[0] = '\0';
+    last_status = QML_OK;
+}
+
+int qml__error(int status, const char *format, ...)
+{
+    va_list args;
+    va_start(args, format);
+    vsnprintf(last_message, sizeof last_message, format, args);
+    va_end(args);
+    last_status = (qml_status)status;
+    return status;
+}
+
+int qml__oom(const char *what)
+{
+    return qml__error(QML_ERR_OUT_OF_MEMORY, "out of memory allocating %s", what);
+}
+
+void qml__ok(void)
+{
+    qml_clear_error();
+}

@@ -1,0 +1,214 @@
+/*
+ * internal.h: what the translation units of libqml share and callers never
+ * see. Only qml.h is API; everything here may change in any release.
+ * Cross-unit functions carry the qml__ prefix (a static archive exposes them).
+ */
+#ifndef QML_INTERNAL_H
+#define QML_INTERNAL_H
+
+#include "qml.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(__GNUC__)
+#define QML_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#define QML_LIKELY(x) __builtin_expect(!!(x), 1)
+#define QML_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#else
+#define QML_PRINTF(f, a)
+#define QML_LIKELY(x) (x)
+#define QML_UNLIKELY(x) (x)
+#endif
+
+/* ---- errors (error.c) ---------------------------------------------------- */
+
+/* Record `status` and a printf-style message for the calling thread; returns
+ * `status` so that a failure path reads `return qml__error(QML_ERR_..., ...)`. */
+int qml__error(int status, const char *format, ...) QML_PRINTF(2, 3);
+/* The out-of-memory failure, with what was being allocated. */
+int qml__oom(const char *what);
+/* Mark the calling thread's last call as successful. */
+void qml__ok(void);
+
+/* Validation helpers that fail with QML_ERR_INVALID_ARGUMENT and a message
+ * naming the function and the argument. */
+#define QML_CHECK_ARG(cond, ...)                                              \
+    do {                                                                      \
+        if (QML_UNLIKELY(!(cond)))                                            \
+            return qml__error(QML_ERR_INVALID_ARGUMENT, __VA_ARGS__);         \
+    } while (0)
+#define QML_CHECK_NULL(ptr)                                                   \
+    QML_CHECK_ARG((ptr) != NULL, "%s: argument '%s' is NULL", __func__, #ptr)
+
+/* ---- memory (alloc.c) ---------------------------------------------------- */
+
+void *qml__malloc(size_t size);
+void *qml__calloc(size_t count, size_t size);  /* overflow-checked, zeroed */
+void *qml__realloc(void *ptr, size_t size);
+void qml__free(void *ptr);
+/* count * size, or SIZE_MAX on overflow (which then fails to allocate). */
+size_t qml__mul_size(size_t count, size_t size);
+/* 64-byte aligned blocks for amplitude arrays; release with qml__aligned_free. */
+void *qml__aligned_alloc(size_t size);
+void qml__aligned_free(void *ptr);
+/* A NUL-terminated copy of `text` (NULL on failure). */
+char *qml__strdup(const char *text);
+
+/* A growable text buffer (formatting, reports). Failure is sticky: after an
+ * allocation failure every append is a no-op and `failed` is set. */
+typedef struct qml__buffer {
+    char *data;
+    size_t length;
+    size_t capacity;
+    bool failed;
+} qml__buffer;
+void qml__buffer_append(qml__buffer *buffer, const char *text, size_t length);
+void qml__buffer_printf(qml__buffer *buffer, const char *format, ...) QML_PRINTF(2, 3);
+void qml__buffer_release(qml__buffer *buffer);
+
+/* Copy a caller's size-versioned options struct into the library's own:
+ * min(src->size, dst_size) bytes are copied; bytes past dst_size that the
+ * caller claims to have must be zero (an option this version does not know,
+ * set to a non-default value, is an error, not silently ignored). `defaults`
+ * fills whatever the caller's older struct lacks. */
+int qml__options_copy(void *dst, size_t dst_size, const void *src, const void *defaults, const char *what);
+
+/* ---- random numbers (rng.c) ---------------------------------------------- */
+
+/* xoshiro256** (Blackman & Vigna, "Scrambled linear pseudorandom number
+ * generators", ACM TOMS 2021). Exposed here so that units can keep
+ * generators on the stack, one per sample. */
+struct qml_rng {
+    uint64_t s[4];
+};
+/* Stream `stream` of `seed`: the state is four outputs of SplitMix64 started
+ * from a mix of both, so distinct (seed, stream) pairs give unrelated states. */
+void qml__rng_init(struct qml_rng *rng, uint64_t seed, uint64_t stream);
+uint64_t qml__rng_next(struct qml_rng *rng);
+double qml__rng_uniform(struct qml_rng *rng);
+double qml__rng_normal(struct qml_rng *rng);
+uint64_t qml__rng_below(struct qml_rng *rng, uint64_t bound);
+
+/* ---- threads (parallel.c) ------------------------------------------------- */
+
+/* Number of online cores (1 if unknown). */
+unsigned qml__cpu_count(void);
+/* 0 means all cores; otherwise the count itself. */
+unsigned qml__resolve_threads(unsigned requested);
+
+/* Work on items [begin, end) by worker `worker` (0 = calling thread). */
+typedef void (*qml__range_fn)(void *context, size_t begin, size_t end, unsigned worker);
+
+/* Split [0, n_items) into n_workers contiguous ranges of whole `grain`s and
+ * run them on n_workers threads (the calling thread takes range 0). The
+ * split depends only on (n_items, n_workers, grain). A range whose thread
+ * cannot be started runs on the calling thread, so the work is always done
+ * when the call returns. Returns the number of ranges (>= 1). */
+int qml__parallel_for(unsigned n_workers, size_t n_items, size_t grain, qml__range_fn fn, void *context);
+
+/* ---- Pauli sums (pauli.c) ------------------------------------------------- */
+
+/* A Pauli string is a pair of bit masks (x, z) of `words` 64-bit words:
+ * qubit q is I (0,0), X (1,0), Y (1,1), Z (0,1). The string is
+ * P(x, z) = prod_q i^{x_q z_q} X_q^{x_q} Z_q^{z_q}, so Y = i X Z exactly. */
+struct qml_pauli_sum {
+    unsigned n_qubits;
+    unsigned words;      /* (n_qubits + 63) / 64 */
+    size_t n_terms;
+    size_t capacity;
+    uint64_t *x;         /* n_terms * words, term-major */
+    uint64_t *z;
+    double *coeff;
+    size_t *slots;       /* open-addressing hash: term index + 1, 0 = empty */
+    size_t n_slots;      /* a power of two, or 0 */
+};
+
+static inline unsigned qml__pauli_words(unsigned n_qubits)
+{
+    return (n_qubits + 63u) / 64u;
+}
+
+/* sum += coeff * P(x, z); drops the term if it cancels to exactly 0. */
+int qml__pauli_sum_add_masks(qml_pauli_sum *sum, double coeff, const uint64_t *x, const uint64_t *z);
+/* Remove terms with |coeff| <= threshold (0 removes only exact zeros). */
+void qml__pauli_sum_prune(qml_pauli_sum *sum, double threshold);
+/* Index of the term (x, z), or SIZE_MAX. */
+size_t qml__pauli_sum_find(const qml_pauli_sum *sum, const uint64_t *x, const uint64_t *z);
+/* P(x1,z1) P(x2,z2) = i^phase P(x1^x2, z1^z2); returns phase mod 4. */
+unsigned qml__pauli_product_phase(unsigned words, const uint64_t *x1, const uint64_t *z1,
+                                  const uint64_t *x2, const uint64_t *z2);
+/* 1 if the strings anticommute, 0 if they commute. */
+int qml__pauli_anticommute(unsigned words, const uint64_t *x1, const uint64_t *z1,
+                           const uint64_t *x2, const uint64_t *z2);
+
+/* ---- circuits (circuit.c) ------------------------------------------------ */
+
+typedef struct qml__gate {
+    qml_gate_kind kind;
+    unsigned n_targets;          /* qubits the gate acts on (1..3, or the support of a Pauli gate) */
+    unsigned qubits[3];          /* for kinds other than PAULI_*: in the order given */
+    /* angle = constant + weight_scale * w[weight] + feature_scale * x[feature] */
+    double constant;
+    double weight_scale;
+    double feature_scale;
+    long weight;                 /* QML_NONE if none */
+    long feature;                /* QML_NONE if none */
+    double matrix[32];           /* UNITARY1 (8 doubles) / UNITARY2 (32 doubles), row-major re/im */
+    qml_pauli_sum *generator;    /* PAULI_ROTATION / PAULI_EVOLUTION: owned copy of H */
+} qml__gate;
+
+struct qml_circuit {
+    unsigned n_qubits;
+    size_t n_gates;
+    size_t capacity;
+    qml__gate *gates;
+    size_t n_weights;            /* max weight index + 1 */
+    size_t n_features;           /* max feature index + 1 */
+    size_t n_parametrised;
+};
+
+static inline bool qml__gate_is_parametrised(qml_gate_kind kind)
+{
+    return kind >= QML_GATE_RX && kind <= QML_GATE_PAULI_EVOLUTION;
+}
+
+/* The gate's angle for given weights and features (arrays already checked
+ * to be long enough by the caller). */
+static inline double qml__gate_angle(const qml__gate *gate, const double *weights, const double *features)
+{
+    double theta = gate->constant;
+    if (gate->weight >= 0)
+        theta += gate->weight_scale * weights[gate->weight];
+    if (gate->feature >= 0)
+        theta += gate->feature_scale * features[gate->feature];
+    return theta;
+}
+
+/* Check that weight and feature arrays are long enough for `circuit`. */
+int qml__circuit_check_inputs(const qml_circuit *circuit, const double *weights, size_t n_weights,
+                              const double *features, size_t n_features, const char *caller);
+
+/* ---- statevector (statevec.c) --------------------------------------------- */
+
+struct qml_statevec {
+    unsigned n_qubits;
+    uint64_t dim;                /* 2^n_qubits */
+    double *amplitudes;          /* 2 * dim doubles, interleaved re/im, 64-byte aligned */
+    unsigned n_threads;          /* resolved (>= 1) */
+};
+
+/* Apply gate g with angle theta (ignored for fixed gates); `inverse` applies
+ * its adjoint instead (for parametrised gates the same as angle -theta). */
+void qml__statevec_apply(qml_statevec *state, const qml__gate *gate, double theta, bool inverse);
+/* out = G |in> for the generator G of a parametrised gate (out != in, same size). */
+void qml__statevec_apply_generator(qml_statevec *out, const qml_statevec *in, const qml__gate *gate);
+/* Re <a|O|b> for a Hermitian Pauli sum O, and <a|b>; both deterministic in
+ * the thread count (fixed-size chunks reduced in order). */
+double qml__statevec_expectation(const qml_statevec *state, const qml_pauli_sum *observable);
+void qml__statevec_inner(const qml_statevec *a, const qml_statevec *b, double *re, double *im);
+/* out = O |in> for a Pauli sum (out != in). */
+void qml__statevec_apply_pauli_sum(qml_statevec *out, const qml_statevec *in, const qml_pauli_sum *observable);
+
+#endif /* QML_INTERNAL_H */

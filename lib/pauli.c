@@ -1,0 +1,3 @@
+/* pauli.c: under construction on its issue branch. */
+#include "internal.h"
+typedef int qml__placeholder_pauli;
