@@ -1,12 +1,34 @@
-/* cmd_bench.c: under construction on its issue branch. */
+/*
+ * cmd_bench.c: `qml bench [statevec|grad|dla|bp] [--quick] [--json]`.
+ * Each benchmark prints ratios measured in the same run (medians of
+ * repeats), never bare timings compared against fixed numbers.
+ */
 #include "cli.h"
 
 #include <stdio.h>
+#include <string.h>
 
 int cmd_bench(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "qml: 'bench' is not built in this version\n");
-    return 2;
+    static const struct {
+        const char *name;
+        int (*run)(int argc, char **argv);
+    } benches[] = {
+        {"statevec", bench_statevec},
+        {"grad", bench_grad},
+        {"dla", bench_dla},
+        {"bp", bench_bp},
+    };
+    if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+        printf("usage: qml bench [statevec|grad|dla|bp] [--quick] [--json] [--threads T]\n"
+               "  with no name (or only options), runs the statevector benchmark\n");
+        return 0;
+    }
+    if (argc >= 2 && argv[1][0] != '-') {
+        for (size_t i = 0; i < sizeof benches / sizeof benches[0]; i++)
+            if (!strcmp(argv[1], benches[i].name))
+                return benches[i].run(argc - 1, argv + 1);
+        return cli_usage_error("bench: unknown benchmark '%s' (statevec, grad, dla, bp)", argv[1]);
+    }
+    return bench_statevec(argc, argv);
 }
