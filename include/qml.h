@@ -721,6 +721,306 @@ QML_API int qml_gradient_batch(const qml_circuit *circuit, const qml_pauli_sum *
 /* ---- dynamical Lie algebras (lie.c): issue 5 ---- */
 
 /* ---- barren-plateau diagnostics (landscape.c): issue 6 ---- */
+/* ======================================================================== */
+/** @name Barren-plateau diagnostics (landscape.c)
+ *
+ * A barren plateau is measured, not asserted: draw the weights uniformly in
+ * [0, 2 pi), compute the loss l(w) = <psi(w)| O |psi(w)> and its gradient,
+ * and estimate the variances over S draws with standard errors; repeat over
+ * qubit counts and depths (a scan); fit how the variance falls with n; put
+ * the Lie-algebraic prediction beside it. See docs/landscape.md.
+ *
+ * Reproducibility: sample s draws its weights (in weight order, each
+ * 2 pi u with u uniform in [0, 1)) from stream s of the seed, and the
+ * per-sample results are reduced in sample order, so every result depends
+ * only on (inputs, seed, S), bitwise, never on the thread count.
+ */
+/* ======================================================================== */
+/**@{*/
+
+/** @brief Which weights' gradients are analysed. Values pinned. @since 0.1.0 */
+typedef enum qml_param_selection {
+    QML_PARAMS_FIRST = 0,   /**< weight 0 */
+    QML_PARAMS_MIDDLE = 1,  /**< weight n_weights / 2 (integer division) */
+    QML_PARAMS_ALL = 2      /**< every weight; summaries average over them */
+} qml_param_selection;
+
+/**
+ * @brief Options of the gradient statistics (and of each row of a scan);
+ * initialise with #QML_LANDSCAPE_OPTIONS_INIT.
+ * @since 0.1.0
+ */
+typedef struct qml_landscape_options {
+    size_t size;                 /**< sizeof(qml_landscape_options) */
+    size_t samples;              /**< S >= 2 weight draws (default 200) */
+    uint64_t seed;               /**< sample s uses PRNG stream s of this seed (default 0) */
+    qml_param_selection params;  /**< default #QML_PARAMS_FIRST */
+    unsigned n_threads;          /**< worker threads over samples, 0 = all cores (default 1) */
+    uint64_t shots;              /**< 0 = exact adjoint gradients; > 0 = parameter shift with this
+                                      many shots per expectation (shot noise seeded per sample) */
+    qml_progress_fn progress;    /**< called as samples complete, on the calling thread (may be NULL) */
+    void *progress_user;         /**< passed to `progress` */
+} qml_landscape_options;
+
+/** @brief Default landscape options. */
+#define QML_LANDSCAPE_OPTIONS_INIT \
+    { sizeof(qml_landscape_options), 200, 0, QML_PARAMS_FIRST, 1, 0, NULL, NULL }
+
+/**
+ * @brief The statistics of the loss and of its gradient over random weights:
+ * a result handle, read with the qml_gradient_stats_* getters.
+ * @since 0.1.0
+ */
+typedef struct qml_gradient_stats qml_gradient_stats;
+
+/**
+ * @brief Draw S weight vectors uniformly from [0, 2 pi)^n_weights, compute
+ * l(w) and dl/dw for each, and keep the statistics.
+ *
+ * Exact mode (options->shots = 0) uses adjoint differentiation: one forward
+ * and one backward sweep give every weight per sample. Shot mode uses the
+ * parameter-shift rule with `shots` shots per expectation (every weight is
+ * differentiated, whatever the selection, so it costs two estimates per
+ * Pauli factor per weight); its variance is the exact one plus the shot
+ * noise, and approaches it as shots grow.
+ *
+ * Estimators, for the n = S values x_s of one quantity (a selected weight's
+ * derivative, or the loss): the mean, the unbiased sample variance
+ * s^2 = sum (x_s - mean)^2 / (n - 1), SE(mean) = s / sqrt(n), and
+ * SE(s^2) = sqrt((m4 - (n - 3)/(n - 1) s^4) / n) with m4 the fourth central
+ * sample moment (the plug-in form of Var(s^2) = mu4/n - (n-3) sigma^4/(n(n-1)),
+ * e.g. Mood, Graybill & Boes, Introduction to the Theory of Statistics, 1974,
+ * sec. VI.4); negative values are clamped to 0.
+ *
+ * @param out set to the new statistics (owned by the caller: qml_gradient_stats_free()).
+ * @param circuit a circuit with at least one weight.
+ * @param observable a Pauli sum on the circuit's qubits.
+ * @param initial the initial state, or NULL for |0...0> (not modified).
+ * @param features the fixed input features, n_features >= qml_circuit_n_features
+ *        of them; NULL with n_features = 0 means all features are 0.
+ * @param n_features number of entries at `features`.
+ * @param options NULL for the defaults.
+ * @return #QML_OK; #QML_ERR_INVALID_ARGUMENT (NULL out/circuit/observable,
+ *         samples < 2, unknown params, a circuit with no weight, a qubit-count
+ *         mismatch, non-finite features, an unknown options size);
+ *         #QML_ERR_OUT_OF_RANGE (too few features);
+ *         #QML_ERR_CANCELLED (the progress callback returned non-zero);
+ *         #QML_ERR_OUT_OF_MEMORY; any error of qml_gradient().
+ *         Nothing is allocated on failure.
+ * @since 0.1.0
+ */
+QML_API int qml_gradient_stats_create(qml_gradient_stats **out, const qml_circuit *circuit,
+                                      const qml_pauli_sum *observable, const qml_statevec *initial,
+                                      const double *features, size_t n_features,
+                                      const qml_landscape_options *options);
+
+/** @brief Free (NULL is a no-op). @since 0.1.0 */
+QML_API void qml_gradient_stats_free(qml_gradient_stats *stats);
+/** @brief The number of samples S (0 for NULL). @since 0.1.0 */
+QML_API size_t qml_gradient_stats_n_samples(const qml_gradient_stats *stats);
+/** @brief The circuit's number of weights (0 for NULL). @since 0.1.0 */
+QML_API size_t qml_gradient_stats_n_weights(const qml_gradient_stats *stats);
+/** @brief The selection the statistics were made with (#QML_PARAMS_FIRST for NULL). @since 0.1.0 */
+QML_API qml_param_selection qml_gradient_stats_params(const qml_gradient_stats *stats);
+
+/**
+ * @brief The statistics of dl/dw_weight; any out-pointer may be NULL.
+ * @param mean, mean_stderr the sample mean and its standard error.
+ * @param variance, variance_stderr s^2 and SE(s^2) (see qml_gradient_stats_create()).
+ * @return #QML_OK; #QML_ERR_INVALID_ARGUMENT (NULL stats);
+ *         #QML_ERR_OUT_OF_RANGE (weight >= n_weights);
+ *         #QML_ERR_NOT_APPLICABLE (the weight was not selected).
+ * @since 0.1.0
+ */
+QML_API int qml_gradient_stats_weight(const qml_gradient_stats *stats, size_t weight, double *mean,
+                                      double *mean_stderr, double *variance, double *variance_stderr);
+
+/**
+ * @brief The statistics of the loss l itself; any out-pointer may be NULL.
+ * @return #QML_OK or #QML_ERR_INVALID_ARGUMENT (NULL stats).
+ * @since 0.1.0
+ */
+QML_API int qml_gradient_stats_loss(const qml_gradient_stats *stats, double *mean, double *mean_stderr,
+                                    double *variance, double *variance_stderr);
+
+/**
+ * @brief The gradient variance a scan reports: the mean over the K selected
+ * weights of s_k^2, with its standard error
+ * SE^2 = [ (1/n) sum_s y_s^2 - V^2 + 2/(n-1) (1/K^2) sum_k s_k^4 ] / n,
+ * y_s = (1/K) sum_k (x_sk - mean_k)^2, V the reported mean variance. For
+ * K = 1 this is exactly SE(s^2) above; for K > 1 it neglects the
+ * O(1/n^2) covariance terms between different weights.
+ * @return #QML_OK or #QML_ERR_INVALID_ARGUMENT (NULL stats).
+ * @since 0.1.0
+ */
+QML_API int qml_gradient_stats_summary(const qml_gradient_stats *stats, double *variance, double *variance_stderr);
+
+/** @brief What a scan measures. Values pinned. @since 0.1.0 */
+typedef enum qml_bp_quantity {
+    QML_BP_GRADIENT = 0,  /**< Var[dl/dw] of the selected weights (averaged if several) */
+    QML_BP_LOSS = 1       /**< Var[l] */
+} qml_bp_quantity;
+
+/** @brief How a scan chooses the depth L for n qubits. Values pinned. @since 0.1.0 */
+typedef enum qml_bp_depth {
+    QML_BP_DEPTH_FIXED = 0,      /**< L = layers for every n */
+    QML_BP_DEPTH_PER_QUBIT = 1,  /**< L = layers * n */
+    QML_BP_DEPTH_LIST = 2        /**< one row per L in depths[] for every n */
+} qml_bp_depth;
+
+/** @brief The initial state of a scan. Values pinned. @since 0.1.0 */
+typedef enum qml_bp_initial {
+    QML_BP_INITIAL_DEFAULT = 0,  /**< |0...0>, except the Neel state for #QML_ANSATZ_HEISENBERG */
+    QML_BP_INITIAL_ZERO = 1,     /**< |0...0> */
+    QML_BP_INITIAL_NEEL = 2      /**< |0101...>: qubit k is k mod 2 */
+} qml_bp_initial;
+
+/**
+ * @brief Scan options; initialise with #QML_BP_SCAN_OPTIONS_INIT.
+ * @since 0.1.0
+ */
+typedef struct qml_bp_scan_options {
+    size_t size;                  /**< sizeof(qml_bp_scan_options) */
+    unsigned n_min;               /**< first qubit count (default 2) */
+    unsigned n_max;               /**< last qubit count (default 6) */
+    qml_bp_depth depth;           /**< default #QML_BP_DEPTH_PER_QUBIT */
+    unsigned layers;              /**< L (FIXED) or the factor k of L = k n (PER_QUBIT); default 10 */
+    const unsigned *depths;       /**< LIST: the depths, each >= 1 */
+    size_t n_depths;              /**< LIST: number of depths (>= 1) */
+    const char *observable;       /**< the observable as text for every n (e.g. "Z0 Z1"), or NULL
+                                       for the family's default (docs/landscape.md) */
+    qml_bp_quantity quantity;     /**< default #QML_BP_GRADIENT */
+    qml_bp_initial initial;       /**< default #QML_BP_INITIAL_DEFAULT */
+    uint64_t max_dim;             /**< compute the DLA up to this dimension; 0 = do not (default) */
+} qml_bp_scan_options;
+
+/** @brief Default scan options. */
+#define QML_BP_SCAN_OPTIONS_INIT \
+    { sizeof(qml_bp_scan_options), 2, 6, QML_BP_DEPTH_PER_QUBIT, 10, NULL, 0, NULL, \
+      QML_BP_GRADIENT, QML_BP_INITIAL_DEFAULT, 0 }
+
+/**
+ * @brief One row of a scan. Set `size = sizeof(qml_bp_row)` before reading
+ * a row: the library writes only the fields that fit.
+ * @since 0.1.0
+ */
+typedef struct qml_bp_row {
+    size_t size;            /**< sizeof(qml_bp_row), set by the caller */
+    unsigned n_qubits;      /**< n */
+    unsigned layers;        /**< L */
+    size_t samples;         /**< S */
+    size_t n_params;        /**< the circuit's number of weights */
+    uint64_t dim_g;         /**< dimension of the DLA; 0 if not computed or above max_dim */
+    int dim_g_capped;       /**< 1 if the closure stopped at max_dim (the dimension exceeds it) */
+    double var_measured;    /**< the measured variance (#qml_bp_quantity) */
+    double var_stderr;      /**< its standard error */
+    double var_predicted;   /**< the Lie-algebraic prediction; NaN if not computed or not applicable */
+    double seconds;         /**< wall-clock time of the row */
+} qml_bp_row;
+
+/** @brief A fitted decay model. Values pinned. @since 0.1.0 */
+typedef enum qml_bp_model {
+    QML_BP_EXPONENTIAL = 0,  /**< Var = A e^{-rate n} */
+    QML_BP_POWER = 1         /**< Var = A n^{-rate} */
+} qml_bp_model;
+
+/**
+ * @brief Both fits of a decay and the better model. Set `size =
+ * sizeof(qml_bp_fit)` before the call.
+ *
+ * Each model is a weighted least-squares line y = a + b x with y = ln Var,
+ * x = n (exponential) or ln n (power), weights 1 / sigma_y^2 where
+ * sigma_y = SE / Var (the delta method). rate = -b; its standard error is
+ * the regression's, sqrt(S / (S Sxx - Sx^2)) with S = sum w, Sx = sum w x,
+ * Sxx = sum w x^2, multiplied by sqrt(chi^2 / (m - 2)) when that exceeds 1
+ * (the Birge ratio: the scatter is larger than the error bars claim). The
+ * better model has the smaller weighted chi^2 = sum w (y - a - b x)^2 (both
+ * have two parameters, so this is also the smaller AIC); ties go to the
+ * exponential.
+ * @since 0.1.0
+ */
+typedef struct qml_bp_fit {
+    size_t size;                 /**< sizeof(qml_bp_fit), set by the caller */
+    qml_bp_model model;          /**< the better model */
+    double rate;                 /**< the better model's rate */
+    double rate_stderr;          /**< its standard error */
+    double exponential_rate;     /**< -d ln Var / dn */
+    double exponential_stderr;   /**< its standard error */
+    double exponential_chi2;     /**< weighted chi^2 of the exponential fit */
+    double power_rate;           /**< -d ln Var / d ln n */
+    double power_stderr;         /**< its standard error */
+    double power_chi2;           /**< weighted chi^2 of the power-law fit */
+    size_t n_points;             /**< points used */
+} qml_bp_fit;
+
+/**
+ * @brief Fit ln Var against n and against ln n (see #qml_bp_fit).
+ * @param n_qubits, variance, variance_stderr `count` points each; variances
+ *        and standard errors must be finite and > 0, n_qubits >= 1.
+ * @return #QML_OK; #QML_ERR_INVALID_ARGUMENT (NULL pointers, a bad value,
+ *         fit->size too small); #QML_ERR_NOT_APPLICABLE (fewer than three
+ *         points or fewer than two distinct n).
+ * @since 0.1.0
+ */
+QML_API int qml_bp_fit_data(const double *n_qubits, const double *variance, const double *variance_stderr,
+                            size_t count, qml_bp_fit *fit);
+
+/** @brief The rows of a scan and their fit: a result handle. @since 0.1.0 */
+typedef struct qml_bp_scan qml_bp_scan;
+
+/**
+ * @brief Scan a named family over n in [n_min, n_max] and the depths the
+ * options choose. For every row a circuit is built with
+ * qml_ansatz_family_append(), the observable parsed for n qubits, and the
+ * statistics drawn with `stats` (row r uses the seed stats->seed + r).
+ * The progress callback sees the samples of all rows (stage "bp scan").
+ * @param out set to the new scan (owned by the caller: qml_bp_scan_free()).
+ * @return #QML_OK; #QML_ERR_INVALID_ARGUMENT (bad options, n_min > n_max,
+ *         a family that needs more qubits); #QML_ERR_PARSE (the
+ *         observable); #QML_ERR_CANCELLED; #QML_ERR_OUT_OF_MEMORY; any error
+ *         of qml_gradient_stats_create().
+ * @since 0.1.0
+ */
+QML_API int qml_bp_scan_family(qml_bp_scan **out, qml_ansatz_family family, const qml_bp_scan_options *scan,
+                               const qml_landscape_options *stats);
+
+/**
+ * @brief Scan a layered circuit of generators (qml_ansatz_layered(), one
+ * weight per generator per layer, or shared within `groups`) over the
+ * depths the options choose. The qubit count is the generators' own:
+ * n_min and n_max must be 0 or equal to it. The observable defaults to
+ * "Z0" on the generators' qubits.
+ * @return as qml_bp_scan_family(); #QML_ERR_INVALID_ARGUMENT also for a
+ *         NULL or mismatched generator.
+ * @since 0.1.0
+ */
+QML_API int qml_bp_scan_generators(qml_bp_scan **out, const qml_pauli_sum *const *generators, size_t count,
+                                   const unsigned *groups, const qml_bp_scan_options *scan,
+                                   const qml_landscape_options *stats);
+
+/** @brief Free (NULL is a no-op). @since 0.1.0 */
+QML_API void qml_bp_scan_free(qml_bp_scan *scan);
+/** @brief Number of rows (0 for NULL). @since 0.1.0 */
+QML_API size_t qml_bp_scan_n_rows(const qml_bp_scan *scan);
+
+/**
+ * @brief Read row `index`.
+ * @return #QML_OK; #QML_ERR_INVALID_ARGUMENT (NULL, row->size too small to
+ *         hold `size`); #QML_ERR_OUT_OF_RANGE (index >= n_rows).
+ * @since 0.1.0
+ */
+QML_API int qml_bp_scan_row(const qml_bp_scan *scan, size_t index, qml_bp_row *row);
+
+/**
+ * @brief Fit the scan's variances against n (qml_bp_fit_data()). With a
+ * depth list, only the rows of the last depth of the list enter the fit.
+ * Rows whose variance or standard error is not > 0 are left out.
+ * @return as qml_bp_fit_data().
+ * @since 0.1.0
+ */
+QML_API int qml_bp_scan_fit(const qml_bp_scan *scan, qml_bp_fit *fit);
+
+/**@}*/
 
 /* ---- datasets, models, optimisers, training: issue 7 ---- */
 
