@@ -190,6 +190,25 @@ static inline double qml__gate_angle(const qml__gate *gate, const double *weight
 int qml__circuit_check_inputs(const qml_circuit *circuit, const double *weights, size_t n_weights,
                               const double *features, size_t n_features, const char *caller);
 
+/* ---- circuits, continued (circuit.c; used by ansatz.c) -------------------- */
+
+/* Validate a generator for exp(-i theta/2 H) on `circuit`: same qubit count,
+ * at least one term, finite coefficients, pairwise commuting terms
+ * (QML_ERR_UNSUPPORTED naming the first anticommuting pair). */
+int qml__circuit_check_generator(const qml_circuit *circuit, const qml_pauli_sum *generator, const char *caller);
+
+/* The counts of a circuit before a multi-gate append (a template), so that a
+ * failure part-way can restore the circuit exactly: rollback frees the
+ * generators of the gates appended since the mark. */
+typedef struct qml__circuit_mark {
+    size_t n_gates;
+    size_t n_weights;
+    size_t n_features;
+    size_t n_parametrised;
+} qml__circuit_mark;
+qml__circuit_mark qml__circuit_mark_get(const qml_circuit *circuit);
+void qml__circuit_rollback(qml_circuit *circuit, qml__circuit_mark mark);
+
 /* ---- statevector (statevec.c) --------------------------------------------- */
 
 struct qml_statevec {
