@@ -644,6 +644,79 @@ QML_API int qml_statevec_estimate(const qml_statevec *state, const qml_pauli_sum
 /**@}*/
 
 /* ---- gradients (gradient.c): issue 4 ---- */
+/* ======================================================================== */
+/** @name Gradients (gradient.c)
+ *
+ * The loss is l(w, x) = <psi(w, x)| O |psi(w, x)> with |psi(w, x)> =
+ * U(w, x) |psi_0> for a circuit U, a Pauli-sum observable O and an initial
+ * state |psi_0> (|0...0> unless given). Its gradient with respect to every
+ * weight (and, on request, every feature) is computed by adjoint
+ * differentiation, the parameter-shift rule, or central finite differences.
+ */
+/* ======================================================================== */
+/**@{*/
+
+/** @brief How a gradient is computed. Values pinned. @since 0.1.0 */
+typedef enum qml_gradient_method {
+    QML_GRADIENT_ADJOINT = 0,            /**< one forward and one backward sweep (Jones & Gacon 2020) */
+    QML_GRADIENT_PARAMETER_SHIFT = 1,    /**< two-term shifts per Pauli factor; exact or shot-based */
+    QML_GRADIENT_FINITE_DIFFERENCE = 2   /**< central differences with `step` */
+} qml_gradient_method;
+
+/** @brief Whether a batch returns one gradient per row or their sum. Values pinned. @since 0.1.0 */
+typedef enum qml_batch_reduction {
+    QML_BATCH_PER_ROW = 0,
+    QML_BATCH_SUM = 1
+} qml_batch_reduction;
+
+/**
+ * @brief Gradient options; initialise with #QML_GRADIENT_OPTIONS_INIT.
+ * @since 0.1.0
+ */
+typedef struct qml_gradient_options {
+    size_t size;                 /**< sizeof(qml_gradient_options) */
+    qml_gradient_method method;  /**< default adjoint */
+    double step;                 /**< finite-difference step (default 1e-6) */
+    uint64_t shots;              /**< parameter shift only: 0 = exact; else shots per expectation */
+    uint64_t seed;               /**< seed of the shot noise */
+    int feature_gradients;       /**< non-zero: also differentiate with respect to the features */
+    unsigned n_threads;          /**< batch calls: worker threads, 0 = all cores (default 1) */
+} qml_gradient_options;
+
+/** @brief Default gradient options. */
+#define QML_GRADIENT_OPTIONS_INIT \
+    { sizeof(qml_gradient_options), QML_GRADIENT_ADJOINT, 1e-6, 0, 0, 0, 1 }
+
+/**
+ * @brief The loss and its gradient for one input.
+ * @param initial the initial state, or NULL for |0...0> (not modified).
+ * @param value set to l(w, x) (may be NULL).
+ * @param weight_gradient n_weights entries (may be NULL).
+ * @param feature_gradient n_features entries, filled if
+ *        options->feature_gradients is set (may be NULL otherwise).
+ * @since 0.1.0
+ */
+QML_API int qml_gradient(const qml_circuit *circuit, const qml_pauli_sum *observable, const qml_statevec *initial,
+                         const double *weights, size_t n_weights, const double *features, size_t n_features,
+                         const qml_gradient_options *options, double *value, double *weight_gradient,
+                         double *feature_gradient);
+
+/**
+ * @brief The loss and weight gradient for each of `n_rows` inputs (row r's
+ * features at rows + r * n_features), in parallel over rows with one
+ * state per thread. Results are bitwise the same for any thread count.
+ * @param values n_rows losses (may be NULL).
+ * @param weight_gradients n_rows * n_weights (per row, row-major) or
+ *        n_weights (sum over rows) entries, by `reduction`.
+ * @since 0.1.0
+ */
+QML_API int qml_gradient_batch(const qml_circuit *circuit, const qml_pauli_sum *observable,
+                               const qml_statevec *initial, const double *weights, size_t n_weights,
+                               const double *rows, size_t n_rows, size_t n_features,
+                               const qml_gradient_options *options, qml_batch_reduction reduction,
+                               double *values, double *weight_gradients);
+
+/**@}*/
 
 /* ---- dynamical Lie algebras (lie.c): issue 5 ---- */
 
