@@ -549,6 +549,7 @@ static void test_pauli_rotation(void **state)
     qml_pauli_sum *other = make_sum(3, (term_spec[]){{1.0, "XII"}, {0, NULL}});
     assert_fails(qml_circuit_add_pauli_rotation(c, other, 0, 0, 1, QML_NONE, 0), QML_ERR_INVALID_ARGUMENT, f,
                  "acts on 3 qubits");
+    qml_pauli_sum_free(other);
     /* A coefficient that is not finite (set behind the Pauli API's back). */
     qml_pauli_sum *nan = make_sum(7, (term_spec[]){{1.0, "XIIIIII"}, {0, NULL}});
     nan->coeff[0] = NAN;
