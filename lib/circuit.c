@@ -398,6 +398,74 @@ void qml__circuit_rollback(qml_circuit *circuit, qml__circuit_mark mark)
     circuit->n_parametrised = mark.n_parametrised;
 }
 
+/* ---- cross-unit functions: generators moved through fixed Clifford gates -- */
+
+static int transport(const qml_circuit *circuit, size_t index, qml_pauli_sum **sum);
+
+int qml__circuit_transported_generator(const qml_circuit *circuit, size_t index, qml_pauli_sum **out)
+{
+    QML_CHECK_NULL(circuit);
+    QML_CHECK_NULL(out);
+    if (index >= circuit->n_gates)
+        return qml__error(QML_ERR_OUT_OF_RANGE,
+                          "qml__circuit_transported_generator: gate %zu out of range for a circuit of %zu gates",
+                          index, circuit->n_gates);
+    const qml__gate *gate = &circuit->gates[index];
+    QML_CHECK_ARG(qml__gate_is_parametrised(gate->kind),
+                  "qml__circuit_transported_generator: gate %zu (%s) is not parametrised", index,
+                  kind_name(gate->kind));
+    qml_pauli_sum *sum = NULL;
+    if (qml_pauli_sum_create(&sum, circuit->n_qubits) != QML_OK)
+        return qml__oom("a transported generator");
+    int status = accumulate_generator(sum, gate, 1.0);
+    if (status != QML_OK) {
+        qml_pauli_sum_free(sum);
+        return qml__oom("a transported generator");
+    }
+    status = transport(circuit, index, &sum);
+    if (status != QML_OK) {
+        qml_pauli_sum_free(sum);
+        return status;
+    }
+    *out = sum;
+    qml__ok();
+    return QML_OK;
+}
+
+int qml__circuit_transported_weight_generator(const qml_circuit *circuit, long weight, qml_pauli_sum **out)
+{
+    QML_CHECK_NULL(circuit);
+    QML_CHECK_NULL(out);
+    QML_CHECK_ARG(weight >= 0, "qml__circuit_transported_weight_generator: weight index %ld is negative", weight);
+    if ((size_t)weight >= circuit->n_weights)
+        return qml__error(QML_ERR_OUT_OF_RANGE,
+                          "qml__circuit_transported_weight_generator: weight %ld out of range for a circuit of %zu "
+                          "weights",
+                          weight, circuit->n_weights);
+    qml_pauli_sum *total = NULL;
+    if (qml_pauli_sum_create(&total, circuit->n_qubits) != QML_OK)
+        return qml__oom("a transported weight generator");
+    int status = QML_OK;
+    for (size_t i = 0; i < circuit->n_gates && status == QML_OK; i++) {
+        const qml__gate *gate = &circuit->gates[i];
+        if (gate->weight != weight)
+            continue;
+        qml_pauli_sum *g = NULL;
+        status = qml__circuit_transported_generator(circuit, i, &g);
+        for (size_t t = 0; status == QML_OK && t < g->n_terms; t++)
+            if (qml__pauli_sum_add_masks(total, gate->weight_scale * g->coeff[t], g->x + t * g->words, g->z + t * g->words) != QML_OK)
+                status = qml__oom("a transported weight generator");
+        qml_pauli_sum_free(g);
+    }
+    if (status != QML_OK) {
+        qml_pauli_sum_free(total);
+        return status;
+    }
+    *out = total;
+    qml__ok();
+    return QML_OK;
+}
+
 /* ---- helpers --------------------------------------------------------------- */
 
 /* Qubits of a fixed gate, 0 if `kind` is not one. */
@@ -624,4 +692,204 @@ static int accumulate_generator(qml_pauli_sum *sum, const qml__gate *gate, doubl
     default:
         return QML_OK;
     }
+}
+
+/* ---- helpers: Clifford conjugation ------------------------------------------ */
+
+static unsigned bit_count(uint64_t v)
+{
+#if defined(__GNUC__)
+    return (unsigned)__builtin_popcountll(v);
+#else
+    unsigned count = 0;
+    for (; v; v &= v - 1)
+        count++;
+    return count;
+#endif
+}
+
+/* V^dagger P V = sign * P(x, z) for a Clifford V and a Pauli string P. */
+typedef struct pauli_image {
+    uint64_t x, z;
+    int sign;
+} pauli_image;
+
+/* The 2^k x 2^k matrix of a fixed gate on its k <= 2 qubits (local index
+ * b_q0 + 2 b_q1), or false if it has none here (T, TDG, Toffoli: not
+ * Clifford, or more than two qubits). */
+static bool fixed_gate_matrix(const qml__gate *gate, double *m)
+{
+    const double r = 0.70710678118654752440; /* 1/sqrt(2) */
+    size_t d = (size_t)1 << gate->n_targets;
+    memset(m, 0, 2 * d * d * sizeof *m);
+#define SET(row, col, re, im) (m[2 * ((row) * d + (col))] = (re), m[2 * ((row) * d + (col)) + 1] = (im))
+    switch (gate->kind) {
+    case QML_GATE_I: SET(0, 0, 1, 0), SET(1, 1, 1, 0); return true;
+    case QML_GATE_X: SET(0, 1, 1, 0), SET(1, 0, 1, 0); return true;
+    case QML_GATE_Y: SET(0, 1, 0, -1), SET(1, 0, 0, 1); return true;
+    case QML_GATE_Z: SET(0, 0, 1, 0), SET(1, 1, -1, 0); return true;
+    case QML_GATE_H: SET(0, 0, r, 0), SET(0, 1, r, 0), SET(1, 0, r, 0), SET(1, 1, -r, 0); return true;
+    case QML_GATE_S: SET(0, 0, 1, 0), SET(1, 1, 0, 1); return true;
+    case QML_GATE_SDG: SET(0, 0, 1, 0), SET(1, 1, 0, -1); return true;
+    case QML_GATE_SX: /* (1/2) [[1 + i, 1 - i], [1 - i, 1 + i]] */
+        SET(0, 0, 0.5, 0.5), SET(0, 1, 0.5, -0.5), SET(1, 0, 0.5, -0.5), SET(1, 1, 0.5, 0.5);
+        return true;
+    /* Two qubits: bit 0 of the local index is the first qubit (the control). */
+    case QML_GATE_CNOT: SET(0, 0, 1, 0), SET(2, 2, 1, 0), SET(3, 1, 1, 0), SET(1, 3, 1, 0); return true;
+    case QML_GATE_CY: SET(0, 0, 1, 0), SET(2, 2, 1, 0), SET(3, 1, 0, 1), SET(1, 3, 0, -1); return true;
+    case QML_GATE_CZ: SET(0, 0, 1, 0), SET(1, 1, 1, 0), SET(2, 2, 1, 0), SET(3, 3, -1, 0); return true;
+    case QML_GATE_SWAP: SET(0, 0, 1, 0), SET(2, 1, 1, 0), SET(1, 2, 1, 0), SET(3, 3, 1, 0); return true;
+    case QML_GATE_ISWAP: SET(0, 0, 1, 0), SET(2, 1, 0, 1), SET(1, 2, 0, 1), SET(3, 3, 1, 0); return true;
+    case QML_GATE_UNITARY1:
+    case QML_GATE_UNITARY2: memcpy(m, gate->matrix, 2 * d * d * sizeof *m); return true;
+    default: return false;
+    }
+#undef SET
+}
+
+/* The matrix of the local Pauli string P(x, z) on k qubits:
+ * P|c> = i^{|x & z|} (-1)^{|z & c|} |c ^ x>. */
+static void local_pauli_matrix(size_t d, unsigned x, unsigned z, double *m)
+{
+    static const double phase_re[4] = {1, 0, -1, 0}, phase_im[4] = {0, 1, 0, -1};
+    unsigned base = bit_count(x & z) & 3u;
+    memset(m, 0, 2 * d * d * sizeof *m);
+    for (size_t c = 0; c < d; c++) {
+        unsigned p = (base + 2u * (bit_count(z & c) & 1u)) & 3u;
+        size_t row = c ^ x;
+        m[2 * (row * d + c)] = phase_re[p];
+        m[2 * (row * d + c) + 1] = phase_im[p];
+    }
+}
+
+/* c = a^dagger b a for d x d matrices (d <= 4). */
+static void conjugate(size_t d, const double *a, const double *b, double *c)
+{
+    double t[32];
+    for (size_t i = 0; i < d; i++) /* t = b a */
+        for (size_t j = 0; j < d; j++) {
+            double re = 0, im = 0;
+            for (size_t k = 0; k < d; k++) {
+                double br = b[2 * (i * d + k)], bi = b[2 * (i * d + k) + 1];
+                double ar = a[2 * (k * d + j)], ai = a[2 * (k * d + j) + 1];
+                re += br * ar - bi * ai;
+                im += br * ai + bi * ar;
+            }
+            t[2 * (i * d + j)] = re;
+            t[2 * (i * d + j) + 1] = im;
+        }
+    for (size_t i = 0; i < d; i++) /* c = a^dagger t */
+        for (size_t j = 0; j < d; j++) {
+            double re = 0, im = 0;
+            for (size_t k = 0; k < d; k++) {
+                double ar = a[2 * (k * d + i)], ai = -a[2 * (k * d + i) + 1];
+                double tr = t[2 * (k * d + j)], ti = t[2 * (k * d + j) + 1];
+                re += ar * tr - ai * ti;
+                im += ar * ti + ai * tr;
+            }
+            c[2 * (i * d + j)] = re;
+            c[2 * (i * d + j) + 1] = im;
+        }
+}
+
+/* The conjugation tableau of a fixed gate: images[i][0] of X and images[i][1]
+ * of Z on its i-th qubit, as full-width masks. Computed from the gate's
+ * matrix: V^dagger P V is matched against every local Pauli string by
+ * Tr(Q M) / d, which is +-1 for exactly one Q when V is Clifford. */
+static bool clifford_tableau(const qml__gate *gate, pauli_image images[2][2])
+{
+    double v[32], p[32], m[32], q[32];
+    if (!fixed_gate_matrix(gate, v))
+        return false;
+    unsigned k = gate->n_targets;
+    size_t d = (size_t)1 << k;
+    for (unsigned i = 0; i < k; i++)
+        for (unsigned letter = 0; letter < 2; letter++) {
+            local_pauli_matrix(d, letter == 0 ? 1u << i : 0u, letter == 1 ? 1u << i : 0u, p);
+            conjugate(d, v, p, m);
+            bool found = false;
+            for (unsigned x = 0; x < d && !found; x++)
+                for (unsigned z = 0; z < d && !found; z++) {
+                    local_pauli_matrix(d, x, z, q);
+                    double trace = 0.0; /* Re Tr(Q M) = sum_{ab} Re(Q_ab M_ba) */
+                    for (size_t a = 0; a < d; a++)
+                        for (size_t b = 0; b < d; b++)
+                            trace += q[2 * (a * d + b)] * m[2 * (b * d + a)] -
+                                     q[2 * (a * d + b) + 1] * m[2 * (b * d + a) + 1];
+                    trace /= (double)d;
+                    if (fabs(fabs(trace) - 1.0) > 1e-9)
+                        continue;
+                    pauli_image image = {0, 0, trace > 0 ? 1 : -1};
+                    for (unsigned j = 0; j < k; j++) {
+                        image.x |= (uint64_t)(x >> j & 1u) << gate->qubits[j];
+                        image.z |= (uint64_t)(z >> j & 1u) << gate->qubits[j];
+                    }
+                    images[i][letter] = image;
+                    found = true;
+                }
+            if (!found)
+                return false;
+        }
+    return true;
+}
+
+/* V^dagger P(x, z) V for the gate with tableau `images`: P(x, z) is the
+ * non-local part times i^{|x_l & z_l|} prod X_q^{x_q} prod Z_q^{z_q} on the
+ * gate's qubits, and conjugation is multiplicative (Aaronson & Gottesman,
+ * PRA 70, 052328 (2004)). Returns the sign; the masks are updated in place. */
+static int conjugate_string(const qml__gate *gate, pauli_image images[2][2], uint64_t *x, uint64_t *z)
+{
+    uint64_t local = 0;
+    for (unsigned j = 0; j < gate->n_targets; j++)
+        local |= (uint64_t)1 << gate->qubits[j];
+    unsigned phase = bit_count(*x & *z & local);
+    uint64_t ax = 0, az = 0;
+    for (unsigned letter = 0; letter < 2; letter++)
+        for (unsigned j = 0; j < gate->n_targets; j++) {
+            uint64_t bits = letter == 0 ? *x : *z;
+            if (!(bits >> gate->qubits[j] & 1u))
+                continue;
+            const pauli_image *f = &images[j][letter];
+            phase += qml__pauli_product_phase(1, &ax, &az, &f->x, &f->z) + (f->sign < 0 ? 2u : 0u);
+            ax ^= f->x;
+            az ^= f->z;
+        }
+    /* The image of a Hermitian string is Hermitian: the phase is 0 or 2. */
+    *x = (*x & ~local) | ax;
+    *z = (*z & ~local) | az;
+    return (phase & 3u) == 2u ? -1 : 1;
+}
+
+/* *sum <- V^dagger *sum V for V the product of the fixed gates before gate
+ * `index` (in circuit order): then U = V_end prod_k exp(-i theta_k/2 V_k^dagger
+ * G_k V_k), so the transported generators are what the Lie algebra of the
+ * whole circuit is generated by. */
+static int transport(const qml_circuit *circuit, size_t index, qml_pauli_sum **sum)
+{
+    for (size_t j = index; j-- > 0;) {
+        const qml__gate *gate = &circuit->gates[j];
+        if (qml__gate_is_parametrised(gate->kind) || gate->kind == QML_GATE_I)
+            continue;
+        pauli_image images[2][2];
+        if (!clifford_tableau(gate, images))
+            return qml__error(QML_ERR_NOT_APPLICABLE,
+                              "qml__circuit_transported_generator: fixed gate %zu (%s) before gate %zu is not a "
+                              "Clifford gate, so the generator does not stay a Pauli sum",
+                              j, kind_name(gate->kind), index);
+        qml_pauli_sum *moved = NULL;
+        if (qml_pauli_sum_create(&moved, circuit->n_qubits) != QML_OK)
+            return qml__oom("a transported generator");
+        const qml_pauli_sum *old = *sum;
+        for (size_t t = 0; t < old->n_terms; t++) {
+            uint64_t x = old->x[t], z = old->z[t];
+            int sign = conjugate_string(gate, images, &x, &z);
+            if (qml__pauli_sum_add_masks(moved, sign * old->coeff[t], &x, &z) != QML_OK) {
+                qml_pauli_sum_free(moved);
+                return qml__oom("a transported generator");
+            }
+        }
+        qml_pauli_sum_free(*sum);
+        *sum = moved;
+    }
+    return QML_OK;
 }

@@ -209,6 +209,20 @@ typedef struct qml__circuit_mark {
 qml__circuit_mark qml__circuit_mark_get(const qml_circuit *circuit);
 void qml__circuit_rollback(qml_circuit *circuit, qml__circuit_mark mark);
 
+/* The generator of parametrised gate `index` moved to the start of the
+ * circuit through the fixed gates before it: V^dagger G V for V the product
+ * of those fixed gates. With U = W_K R_K ... W_1 R_1 W_0 (R parametrised,
+ * W fixed), U = (W_K ... W_0) prod_k exp(-i theta_k/2 V_k^dagger G_k V_k),
+ * so these, not the raw G_k, generate the circuit's dynamical Lie algebra
+ * when fixed entanglers sit between the rotations (e.g. the HEA's CZ
+ * ladder). Exact for Clifford fixed gates (Paulis, H, S, SDG, SX, CNOT, CY,
+ * CZ, SWAP, ISWAP, and Clifford UNITARY1/2 matrices); QML_ERR_NOT_APPLICABLE
+ * if a T, TDG, Toffoli or non-Clifford matrix precedes the gate. The
+ * weight version sums weight_scale * transported G over the gates reading
+ * the weight. */
+int qml__circuit_transported_generator(const qml_circuit *circuit, size_t index, qml_pauli_sum **out);
+int qml__circuit_transported_weight_generator(const qml_circuit *circuit, long weight, qml_pauli_sum **out);
+
 /* ---- statevector (statevec.c) --------------------------------------------- */
 
 struct qml_statevec {

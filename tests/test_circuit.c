@@ -1086,6 +1086,201 @@ static void test_copy_independence(void **state)
     qml_circuit_free(copy);
 }
 
+/* ---- generators transported through fixed Clifford gates ----------------- */
+
+/* Textbook matrices of the fixed gates (local index b_q0 + 2 b_q1). */
+static unsigned fixed_textbook(qml_gate_kind kind, double *m)
+{
+    const double r = 1 / sqrt(2.0);
+    memset(m, 0, 32 * sizeof *m);
+    size_t d = kind >= QML_GATE_CNOT ? 4 : 2;
+#define F(row, col, re, im) (m[2 * ((row) * d + (col))] = (re), m[2 * ((row) * d + (col)) + 1] = (im))
+    switch (kind) {
+    case QML_GATE_X: F(0, 1, 1, 0), F(1, 0, 1, 0); break;
+    case QML_GATE_Y: F(0, 1, 0, -1), F(1, 0, 0, 1); break;
+    case QML_GATE_Z: F(0, 0, 1, 0), F(1, 1, -1, 0); break;
+    case QML_GATE_H: F(0, 0, r, 0), F(0, 1, r, 0), F(1, 0, r, 0), F(1, 1, -r, 0); break;
+    case QML_GATE_S: F(0, 0, 1, 0), F(1, 1, 0, 1); break;
+    case QML_GATE_SDG: F(0, 0, 1, 0), F(1, 1, 0, -1); break;
+    case QML_GATE_SX: F(0, 0, .5, .5), F(0, 1, .5, -.5), F(1, 0, .5, -.5), F(1, 1, .5, .5); break;
+    case QML_GATE_CNOT: F(0, 0, 1, 0), F(2, 2, 1, 0), F(1, 3, 1, 0), F(3, 1, 1, 0); break;
+    case QML_GATE_CY: F(0, 0, 1, 0), F(2, 2, 1, 0), F(3, 1, 0, 1), F(1, 3, 0, -1); break;
+    case QML_GATE_CZ: F(0, 0, 1, 0), F(1, 1, 1, 0), F(2, 2, 1, 0), F(3, 3, -1, 0); break;
+    case QML_GATE_SWAP: F(0, 0, 1, 0), F(1, 2, 1, 0), F(2, 1, 1, 0), F(3, 3, 1, 0); break;
+    case QML_GATE_ISWAP: F(0, 0, 1, 0), F(1, 2, 0, 1), F(2, 1, 0, 1), F(3, 3, 1, 0); break;
+    default: fail_msg("no textbook matrix for fixed kind %d", (int)kind);
+    }
+#undef F
+    return d == 4 ? 2 : 1;
+}
+
+static void dagger(size_t d, const double *a, double *out)
+{
+    for (size_t i = 0; i < d; i++)
+        for (size_t j = 0; j < d; j++) {
+            out[2 * (j * d + i)] = a[2 * (i * d + j)];
+            out[2 * (j * d + i) + 1] = -a[2 * (i * d + j) + 1];
+        }
+}
+
+/* Random circuits of Clifford fixed gates and rotations: (1) each transported
+ * generator is V^dagger G V with V the dense product of the fixed gates before
+ * it; (2) the whole circuit equals V_end prod_k exp(-i theta_k/2 G'_k). */
+static void test_transported_generators(void **state)
+{
+    (void)state;
+    enum { N = 3, D = 8, GATES = 40 };
+    static const qml_gate_kind fixed[] = {QML_GATE_X, QML_GATE_Y, QML_GATE_Z, QML_GATE_H, QML_GATE_S,
+                                          QML_GATE_SDG, QML_GATE_SX, QML_GATE_CNOT, QML_GATE_CY, QML_GATE_CZ,
+                                          QML_GATE_SWAP, QML_GATE_ISWAP};
+    static const qml_gate_kind rotations[] = {QML_GATE_RX, QML_GATE_RY, QML_GATE_RZ, QML_GATE_RXX,
+                                              QML_GATE_RYY, QML_GATE_RZZ, QML_GATE_CRX, QML_GATE_CRY,
+                                              QML_GATE_CRZ, QML_GATE_PHASE};
+    double *v = calloc(2 * D * D, sizeof *v), *u = calloc(2 * D * D, sizeof *u), *w = calloc(2 * D * D, sizeof *w);
+    double *tmp = calloc(2 * D * D, sizeof *tmp), *vd = calloc(2 * D * D, sizeof *vd);
+    double *g = calloc(2 * D * D, sizeof *g), *expected = calloc(2 * D * D, sizeof *expected);
+    double *actual = calloc(2 * D * D, sizeof *actual), *r = calloc(2 * D * D, sizeof *r);
+    double *moved = calloc(2 * D * D, sizeof *moved);
+    harness_rng rng = {2026};
+    for (int trial = 0; trial < 5; trial++) {
+        qml_circuit *c = NULL;
+        assert_ok(qml_circuit_create(&c, N));
+        double thetas[GATES];
+        for (int i = 0; i < GATES; i++) {
+            unsigned qubits[2] = {(unsigned)(harness_next(&rng) % N), 0};
+            qubits[1] = (qubits[0] + 1 + (unsigned)(harness_next(&rng) % (N - 1))) % N;
+            thetas[i] = 2 * PI * harness_uniform(&rng) - PI;
+            if (harness_next(&rng) % 2) {
+                qml_gate_kind kind = fixed[harness_next(&rng) % (sizeof fixed / sizeof fixed[0])];
+                assert_ok(qml_circuit_add_gate(c, kind, qubits, kind >= QML_GATE_CNOT ? 2 : 1));
+            } else if (harness_next(&rng) % 5 == 0) {
+                qml_pauli_sum *h = make_sum(N, (term_spec[]){{0.5, "XXI"}, {-1.5, "ZZY"}, {0, NULL}});
+                assert_ok(qml_circuit_add_pauli_rotation(c, h, 0, i, 1, QML_NONE, 0));
+                qml_pauli_sum_free(h);
+            } else {
+                qml_gate_kind kind = rotations[harness_next(&rng) % (sizeof rotations / sizeof rotations[0])];
+                size_t count = kind == QML_GATE_RX || kind == QML_GATE_RY || kind == QML_GATE_RZ ||
+                                       kind == QML_GATE_PHASE
+                                   ? 1
+                                   : 2;
+                assert_ok(qml_circuit_add_rotation(c, kind, qubits, count, 0, i, 1, QML_NONE, 0));
+            }
+        }
+        /* v: product of the fixed gates so far; u: the whole circuit so far;
+         * w: prod_k exp(-i theta_k/2 G'_k) so far. */
+        memset(v, 0, 2 * D * D * sizeof *v);
+        memset(u, 0, 2 * D * D * sizeof *u);
+        memset(w, 0, 2 * D * D * sizeof *w);
+        for (size_t i = 0; i < D; i++)
+            v[2 * (i * D + i)] = u[2 * (i * D + i)] = w[2 * (i * D + i)] = 1;
+        for (size_t k = 0; k < qml_circuit_n_gates(c); k++) {
+            qml_gate_kind kind;
+            unsigned qubits[3];
+            assert_ok(qml_circuit_gate(c, k, &kind, qubits, NULL));
+            if (!qml__gate_is_parametrised(kind)) {
+                double local[32];
+                unsigned count = fixed_textbook(kind, local);
+                embed(N, count, local, qubits, g);
+                harness_matmul(D, g, v, tmp);
+                memcpy(v, tmp, sizeof tmp[0] * 2 * D * D);
+                harness_matmul(D, g, u, tmp);
+                memcpy(u, tmp, sizeof tmp[0] * 2 * D * D);
+                continue;
+            }
+            /* (1) G' = V^dagger G V. */
+            qml_pauli_sum *gk = NULL, *transported = NULL;
+            assert_ok(qml_circuit_gate_generator(c, k, &gk));
+            assert_ok(qml_pauli_sum_to_dense(gk, g, 2 * D * D));
+            dagger(D, v, vd);
+            harness_matmul(D, g, v, tmp);
+            harness_matmul(D, vd, tmp, expected);
+            assert_ok(qml__circuit_transported_generator(c, k, &transported));
+            assert_ok(qml_pauli_sum_to_dense(transported, moved, 2 * D * D));
+            /* Entries are sums of products of +-1, +-i and 1/sqrt(2)s in the
+             * dense reference: rounding only. */
+            assert_matrices_close(D, moved, expected, 1e-12, "transported generator");
+            qml_pauli_sum_free(gk);
+            qml_pauli_sum_free(transported);
+            /* (2) u <- R_k u with R_k from the gate's own generator;
+             * w <- exp(-i theta/2 G') w. */
+            gate_matrix_from_generator(c, k, thetas[k], r);
+            harness_matmul(D, r, u, tmp);
+            memcpy(u, tmp, sizeof tmp[0] * 2 * D * D);
+            for (size_t i = 0; i < D * D; i++) {
+                double re = moved[2 * i], im = moved[2 * i + 1];
+                moved[2 * i] = thetas[k] / 2 * im;
+                moved[2 * i + 1] = -thetas[k] / 2 * re;
+            }
+            matrix_exponential(D, moved, r);
+            harness_matmul(D, r, w, tmp);
+            memcpy(w, tmp, sizeof tmp[0] * 2 * D * D);
+        }
+        harness_matmul(D, v, w, actual);
+        assert_matrices_close(D, actual, u, 1e-11, "U = V_end prod exp(-i theta/2 G')");
+        qml_circuit_free(c);
+    }
+    free(v), free(u), free(w), free(tmp), free(vd), free(g), free(expected), free(actual), free(r), free(moved);
+}
+
+static void test_transported_hea_and_refusals(void **state)
+{
+    (void)state;
+    qml_circuit *c = NULL;
+    assert_ok(qml_circuit_create(&c, 3));
+    assert_ok(qml_ansatz_hardware_efficient(c, 2, QML_ENTANGLER_CZ, QML_BOUNDARY_OPEN));
+    qml_pauli_sum *g = NULL;
+    /* Layer 0 sees no CZ: raw generators. */
+    assert_ok(qml__circuit_transported_weight_generator(c, 0, &g));
+    assert_sum_equals(g, 3, (term_spec[]){{1.0, "YII"}, {0, NULL}});
+    qml_pauli_sum_free(g);
+    /* Layer 1, RY on qubit 0 after CZ(0,1) CZ(1,2): CZ Y0 CZ = Y0 Z1. */
+    assert_ok(qml__circuit_transported_weight_generator(c, 6, &g));
+    assert_sum_equals(g, 3, (term_spec[]){{1.0, "YZI"}, {0, NULL}});
+    qml_pauli_sum_free(g);
+    /* RY on qubit 1: Y1 Z0 Z2; RZ commutes with CZ. */
+    assert_ok(qml__circuit_transported_weight_generator(c, 7, &g));
+    assert_sum_equals(g, 3, (term_spec[]){{1.0, "ZYZ"}, {0, NULL}});
+    qml_pauli_sum_free(g);
+    assert_ok(qml__circuit_transported_weight_generator(c, 10, &g));
+    assert_sum_equals(g, 3, (term_spec[]){{1.0, "IZI"}, {0, NULL}});
+    qml_pauli_sum_free(g);
+
+    /* A non-Clifford gate in front refuses; behind it is harmless. */
+    const unsigned q0 = 0, q1 = 1;
+    assert_ok(qml_circuit_add_gate(c, QML_GATE_T, &q1, 1));
+    assert_ok(qml_circuit_add_rotation(c, QML_GATE_RX, &q0, 1, 0, 12, 1, QML_NONE, 0));
+    assert_ok(qml__circuit_transported_weight_generator(c, 11, &g));
+    qml_pauli_sum_free(g);
+    g = NULL;
+    assert_fails(qml__circuit_transported_weight_generator(c, 12, &g), QML_ERR_NOT_APPLICABLE,
+                 "qml__circuit_transported_generator", "gate 16 (T)");
+    assert_null(g);
+    qml_circuit_free(c);
+    /* Clifford matrices are accepted, others refused. */
+    assert_ok(qml_circuit_create(&c, 1));
+    const double r = 1 / sqrt(2.0), hadamard[8] = {r, 0, r, 0, r, 0, -r, 0};
+    double ry[8];
+    rotation_2x2('Y', 0.3, ry);
+    assert_ok(qml_circuit_add_unitary(c, hadamard, &q0, 1));
+    assert_ok(qml_circuit_add_rotation(c, QML_GATE_RZ, &q0, 1, 0, 0, 1, QML_NONE, 0));
+    assert_ok(qml__circuit_transported_generator(c, 1, &g));
+    assert_sum_equals(g, 1, (term_spec[]){{1.0, "X"}, {0, NULL}});
+    qml_pauli_sum_free(g);
+    assert_ok(qml_circuit_add_unitary(c, ry, &q0, 1));
+    assert_ok(qml_circuit_add_rotation(c, QML_GATE_RZ, &q0, 1, 0, 1, 1, QML_NONE, 0));
+    assert_fails(qml__circuit_transported_generator(c, 3, &g), QML_ERR_NOT_APPLICABLE,
+                 "qml__circuit_transported_generator", "UNITARY1");
+    assert_fails(qml__circuit_transported_generator(c, 2, &g), QML_ERR_INVALID_ARGUMENT,
+                 "qml__circuit_transported_generator", "not parametrised");
+    assert_fails(qml__circuit_transported_generator(c, 4, &g), QML_ERR_OUT_OF_RANGE,
+                 "qml__circuit_transported_generator", "gate 4");
+    assert_fails(qml__circuit_transported_weight_generator(c, 2, &g), QML_ERR_OUT_OF_RANGE,
+                 "qml__circuit_transported_weight_generator", "weight 2");
+    assert_fails(qml__circuit_transported_weight_generator(c, -1, &g), QML_ERR_INVALID_ARGUMENT,
+                 "qml__circuit_transported_weight_generator", "-1");
+    qml_circuit_free(c);
+}
+
 /* ---- allocation failures --------------------------------------------------- */
 
 #define TRY(expr)                                                               \
@@ -1143,6 +1338,16 @@ static int sequence_build(void *context)
     qml_pauli_sum_free(g);
     g = NULL;
     TRY(qml_circuit_weight_generator(copy, 1, &g));
+    qml_pauli_sum_free(g);
+    g = NULL;
+    qml_pauli_sum_free(g);
+    g = NULL;
+    /* Transport needs Clifford gates in front: a fresh HEA without the Toffoli. */
+    qml_circuit_free(c);
+    c = NULL;
+    TRY(qml_circuit_create(&c, 3));
+    TRY(qml_ansatz_hardware_efficient(c, 2, QML_ENTANGLER_CNOT, QML_BOUNDARY_PERIODIC));
+    TRY(qml__circuit_transported_weight_generator(c, 7, &g));
 done:
     qml_pauli_sum_free(g);
     qml_pauli_sum_free(h);
@@ -1179,6 +1384,8 @@ int main(void)
         cmocka_unit_test(test_families),
         cmocka_unit_test(test_angle_encoding),
         cmocka_unit_test(test_copy_independence),
+        cmocka_unit_test(test_transported_generators),
+        cmocka_unit_test(test_transported_hea_and_refusals),
         cmocka_unit_test(test_allocation_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
