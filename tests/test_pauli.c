@@ -764,6 +764,8 @@ static void test_parse_forms(void **state)
     assert_parses_to(0, "0.5*X0 Z3 - 2 Y1 + Z0", 4, t1, 3);
     assert_parses_to(4, "  0.5 * X0   Z3\t-\n2Y1+Z0  ", 4, t1, 3);
     assert_parses_to(0, "0.5*X0*Z3 - 2*Y1 + 1*Z0", 4, t1, 3);
+    assert_parses_to(0, "0.5 X0*Z3 -2Y1+Z0", 4, t1, 3);
+    assert_parses_to(0, "5.e-1*X0 Z3 - 2. Y1 + Z0", 4, t1, 3);
     assert_parses_to(0, "+0.5*Z3 X0 - 2.0e0 Y1 + Z0", 4, t1, 3);
     const expected_term t2[] = {{1, "XIZ"}};
     assert_parses_to(0, "XIZ", 3, t2, 1);
