@@ -284,6 +284,53 @@ static void test_merge_order_and_zeros(void **state)
     qml_pauli_sum_free(sum);
 }
 
+/* The internals other units use directly: add_masks, find, prune, and the
+ * layout invariants (term-major masks, hash slots holding index + 1). */
+static void test_internals(void **state)
+{
+    (void)state;
+    qml_pauli_sum *sum = NULL;
+    const unsigned n = 130; /* three words */
+    assert_ok(qml_pauli_sum_create(&sum, n));
+    assert_int_equal(sum->words, 3);
+    uint64_t x[3] = {0}, z[3] = {0};
+    for (unsigned k = 0; k < 100; k++) {
+        x[k % 3] = k + 1;
+        z[(k + 1) % 3] = 3 * k;
+        assert_ok(qml__pauli_sum_add_masks(sum, 0.01 * (double)k + 0.001, x, z));
+        memset(x, 0, sizeof x);
+        memset(z, 0, sizeof z);
+    }
+    assert_int_equal(sum->n_terms, 100);
+    assert_true(sum->n_slots >= 2 * sum->n_terms && (sum->n_slots & (sum->n_slots - 1)) == 0);
+    for (size_t t = 0; t < sum->n_terms; t++)
+        assert_int_equal(qml__pauli_sum_find(sum, sum->x + 3 * t, sum->z + 3 * t), t);
+    x[1] = 12345;
+    assert_true(qml__pauli_sum_find(sum, x, z) == SIZE_MAX);
+    assert_status(qml__pauli_sum_add_masks(sum, NAN, x, z), QML_ERR_INVALID_ARGUMENT);
+    assert_ok(qml__pauli_sum_add_masks(sum, 0.0, x, z)); /* adds nothing */
+    assert_int_equal(sum->n_terms, 100);
+    /* prune below 0.5: keeps terms k >= 50 in order, and find still works */
+    qml__pauli_sum_prune(sum, 0.5);
+    assert_int_equal(sum->n_terms, 50);
+    for (size_t t = 0; t < sum->n_terms; t++) {
+        assert_true(sum->coeff[t] == 0.01 * (double)(t + 50) + 0.001);
+        assert_int_equal(qml__pauli_sum_find(sum, sum->x + 3 * t, sum->z + 3 * t), t);
+    }
+    /* exact cancellation through add_masks drops the term */
+    uint64_t x0[3], z0[3];
+    memcpy(x0, sum->x, sizeof x0);
+    memcpy(z0, sum->z, sizeof z0);
+    assert_ok(qml__pauli_sum_add_masks(sum, -sum->coeff[0], x0, z0));
+    assert_int_equal(sum->n_terms, 49);
+    assert_true(qml__pauli_sum_find(sum, x0, z0) == SIZE_MAX);
+    assert_true(sum->coeff[0] == 0.01 * 51.0 + 0.001);
+    qml__pauli_sum_prune(sum, 1e9);
+    assert_int_equal(sum->n_terms, 0);
+    assert_true(qml__pauli_sum_find(sum, x0, z0) == SIZE_MAX);
+    qml_pauli_sum_free(sum);
+}
+
 /* ---- products against dense matrices ------------------------------------------- */
 
 /* Every pair of 2-qubit strings: the product phase and the commutation
@@ -1100,6 +1147,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_create_and_validation),
         cmocka_unit_test(test_merge_order_and_zeros),
+        cmocka_unit_test(test_internals),
         cmocka_unit_test(test_product_phase_dense),
         cmocka_unit_test(test_random_sums_dense),
         cmocka_unit_test(test_commutes),
