@@ -790,9 +790,10 @@ int qml_dataset_rescale(qml_dataset *train, qml_dataset *test, double low, doubl
     for (size_t j = 0; j < nf; j++) {
         /* Features spanning more than DBL_MAX cannot be mapped. */
         if (!isfinite(hi[j] - lo[j])) {
+            status = qml__error(QML_ERR_INVALID_ARGUMENT, "qml_dataset_rescale: feature %zu spans [%g, %g], too wide",
+                                j, lo[j], hi[j]);
             qml__free(range);
-            return qml__error(QML_ERR_INVALID_ARGUMENT, "qml_dataset_rescale: feature %zu spans [%g, %g], too wide",
-                              j, lo[j], hi[j]);
+            return status;
         }
     }
     apply_rescale(train, lo, hi, low, high);
