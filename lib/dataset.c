@@ -506,7 +506,7 @@ int qml_dataset_load_csv(qml_dataset **out, const char *path, const qml_csv_opti
     size_t got;
     while ((got = fread(chunk, 1, sizeof chunk, file)) > 0)
         qml__buffer_append(&text, chunk, got);
-    int read_error = ferror(file) ? errno : 0;
+    int read_error = ferror(file) ? (errno ? errno : EIO) : 0;
     fclose(file);
     if (read_error) {
         qml__buffer_release(&text);
