@@ -202,7 +202,14 @@ int qml_circuit_add_pauli_rotation(qml_circuit *circuit, const qml_pauli_sum *ge
     int status = qml__circuit_check_generator(circuit, generator, "qml_circuit_add_pauli_rotation");
     if (status)
         return status;
-    status = check_angle(constant, weight, weight_scale, feature, feature_scale, "qml_circuit_add_pauli_rotation");
+    return qml__circuit_append_pauli(circuit, generator, constant, weight, weight_scale, feature, feature_scale);
+}
+
+int qml__circuit_append_pauli(qml_circuit *circuit, const qml_pauli_sum *generator, double constant, long weight,
+                              double weight_scale, long feature, double feature_scale)
+{
+    int status =
+        check_angle(constant, weight, weight_scale, feature, feature_scale, "qml_circuit_add_pauli_rotation");
     if (status)
         return status;
 

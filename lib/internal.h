@@ -196,6 +196,10 @@ int qml__circuit_check_inputs(const qml_circuit *circuit, const double *weights,
  * at least one term, finite coefficients, pairwise commuting terms
  * (QML_ERR_UNSUPPORTED naming the first anticommuting pair). */
 int qml__circuit_check_generator(const qml_circuit *circuit, const qml_pauli_sum *generator, const char *caller);
+/* qml_circuit_add_pauli_rotation without the generator check, for a
+ * generator that passed qml__circuit_check_generator (the angle is checked). */
+int qml__circuit_append_pauli(qml_circuit *circuit, const qml_pauli_sum *generator, double constant, long weight,
+                              double weight_scale, long feature, double feature_scale);
 
 /* The counts of a circuit before a multi-gate append (a template), so that a
  * failure part-way can restore the circuit exactly: rollback frees the
