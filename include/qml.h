@@ -1085,7 +1085,8 @@ typedef struct qml_bp_scan_options {
                                        for the family's default (docs/landscape.md) */
     qml_bp_quantity quantity;     /**< default #QML_BP_GRADIENT */
     qml_bp_initial initial;       /**< default #QML_BP_INITIAL_DEFAULT */
-    uint64_t max_dim;             /**< compute the DLA up to this dimension; 0 = do not (default) */
+    uint64_t max_dim;             /**< compute the DLA (and the prediction) up to this dimension;
+                                       0 = do not (default) */
 } qml_bp_scan_options;
 
 /** @brief Default scan options. */
@@ -1168,6 +1169,19 @@ typedef struct qml_bp_scan qml_bp_scan;
  * qml_ansatz_family_append(), the observable parsed for n qubits, and the
  * statistics drawn with `stats` (row r uses the seed stats->seed + r).
  * The progress callback sees the samples of all rows (stage "bp scan").
+ *
+ * With max_dim > 0 each row also closes the dynamical Lie algebra of the
+ * circuit's weight generators, transported to the front of the circuit
+ * through its fixed Clifford gates (so the hardware-efficient CZ ladder
+ * counts: su(2^n)), with the observable moved to the same frame, and puts
+ * the deep-circuit prediction beside the measurement (Ragone et al. and
+ * Fontana et al., Nat. Commun. 15, 7172 and 7171 (2024)): Var[l] for
+ * #QML_BP_LOSS; for #QML_BP_GRADIENT the first-gate formula with
+ * #QML_PARAMS_FIRST when weight 0 is read only by the first parametrised
+ * gate, the middle-gate formula with #QML_PARAMS_MIDDLE when that weight is
+ * read by one gate, and NaN for #QML_PARAMS_ALL or when the hypotheses of
+ * the formula (O or rho in i g) do not hold. A closure that exceeds
+ * max_dim sets dim_g_capped; a non-Clifford fixed gate leaves dim_g 0.
  * @param out set to the new scan (owned by the caller: qml_bp_scan_free()).
  * @return #QML_OK; #QML_ERR_INVALID_ARGUMENT (bad options, n_min > n_max,
  *         a family that needs more qubits); #QML_ERR_PARSE (the
