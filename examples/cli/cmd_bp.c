@@ -217,6 +217,9 @@ int cmd_bp(int argc, char **argv)
         return cli_fail("bp: fit", fit_status);
     }
     const char *model = fit.model == QML_BP_POWER ? "power" : "exponential";
+    char fit_message[256] = "";
+    if (fit_status) /* keep it: reading the rows clears the thread's last error */
+        snprintf(fit_message, sizeof fit_message, "%s", qml_last_error());
 
     if (format == FORMAT_TABLE)
         printf("%4s %5s %8s %10s %14s %12s %14s %8s\n", "n", "L", "samples", "dim_g", "var_measured", "var_stderr",
@@ -267,7 +270,7 @@ int cmd_bp(int argc, char **argv)
     } else {
         const char *lead = format == FORMAT_CSV ? "# " : "";
         if (fit_status)
-            printf("%sfit: not applicable (%s)\n", lead, qml_last_error());
+            printf("%sfit: not applicable (%s)\n", lead, fit_message);
         else
             printf("%sfit: %s, rate %.4g +- %.2g (exponential: -dlnVar/dn = %.4g +- %.2g, chi2 %.4g; "
                    "power: -dlnVar/dln n = %.4g +- %.2g, chi2 %.4g; smaller chi2 wins)\n",
