@@ -32,6 +32,11 @@
 /* Blocks of 2^BLOCK_BITS amplitudes carry the phase/sign tables of the
  * diagonal and expectation kernels (2 * 256 complex = 8 KiB: L1-resident). */
 #define BLOCK_BITS 8u
+/* Pauli kernels pair runs of up to 2^10 amplitudes (16 KiB): x bits below
+ * that permute inside a run, so the partner runs stream in address order. */
+#define PAULI_RUN_BITS 10u
+/* Software prefetch distance of the Pauli kernels, in amplitudes. */
+#define PAULI_PREFETCH 512u
 /* Reductions are summed per chunk; at most this many chunks, so partials fit
  * on the stack and the chunking depends only on the dimension. */
 #define MAX_CHUNKS 1024u
@@ -67,6 +72,8 @@ typedef struct diag_job {
     const double *table0, *table1; /* 2^block_bits complex each */
 } diag_job;
 
+typedef enum pauli_form { PAULI_GENERAL, PAULI_REAL, PAULI_IMAGINARY } pauli_form;
+
 /* (alpha I + beta P(x, z)) with x != 0, pivot = top bit of x. */
 typedef struct pauli_job {
     double *amplitudes;
@@ -76,7 +83,8 @@ typedef struct pauli_job {
     double alpha[2];
     double gamma_i[2];         /* beta i^y (-1)^y: factor on a_j in a_i' */
     double gamma_j[2];         /* beta i^y: factor on a_i in a_j' */
-    const double *signs;       /* 2^run_bits entries: (-1)^parity(l & z) */
+    const double *signs;       /* 2 * 2^run_bits entries: (-1)^parity(l & z), then negated */
+    pauli_form form;
 } pauli_job;
 
 typedef struct quad_job {
@@ -298,6 +306,102 @@ static inline void ipow(unsigned k, double out[2])
     out[1] = table[k & 3][1];
 }
 
+/* The common case of a rotation: alpha real and both gammas real, or both
+ * purely imaginary (then i*y is used for y): a_i' = alpha a_i + s_l ti (i) a_j,
+ * a_j' = alpha a_j + s_l tj (i) a_i, with s_l = +-1 from the sign table and
+ * j = l ^ xl inside the partner run. */
+static inline void pauli_pair_update(double *restrict x, double *restrict y, double alpha, double si, double sj,
+                                     bool imaginary)
+{
+    double xr = x[0], xi = x[1], yr = y[0], yi = y[1];
+    if (imaginary) {
+        x[0] = alpha * xr - si * yi;
+        x[1] = alpha * xi + si * yr;
+        y[0] = alpha * yr - sj * xi;
+        y[1] = alpha * yi + sj * xr;
+    } else {
+        x[0] = alpha * xr + si * yr;
+        x[1] = alpha * xi + si * yi;
+        y[0] = alpha * yr + sj * xr;
+        y[1] = alpha * yi + sj * xi;
+    }
+}
+
+static inline void pauli_run_rotation(double *restrict ai, double *restrict aj, uint64_t begin, uint64_t end,
+                                      const double *restrict signs, double alpha, double ti, double tj,
+                                      bool imaginary, uint64_t xl)
+{
+    for (uint64_t l = begin; l < end; l++)
+        pauli_pair_update(ai + 2 * l, aj + 2 * (l ^ xl), alpha, signs[l] * ti, signs[l] * tj, imaginary);
+}
+
+/* Runs whose partner index l ^ xl flips bits below 4 (xs = xl & 15):
+ * iterating l in order, the partner of the next index is often the
+ * amplitude just stored to the other run at the same address modulo 4 KiB,
+ * and the load waits on the store ("4K aliasing"). Taking the two pairs
+ * (l, l ^ xl) and (l ^ xs, l ^ xl ^ xs) together (all loads before the
+ * stores, in registers) removes those conflicts. Lines are prefetched
+ * PAULI_PREFETCH amplitudes ahead on both runs: the partner run is walked
+ * out of address order when xl has higher bits, which the hardware
+ * prefetchers do not follow (a prefetch never faults). */
+static inline void pauli_run_paired(double *restrict ai, double *restrict aj, uint64_t begin, uint64_t end,
+                                    const double *restrict signs, double alpha, double ti, double tj,
+                                    bool imaginary, uint64_t xl)
+{
+    const uint64_t xs = xl & 15;
+    const uint64_t top = (uint64_t)1 << (63 - __builtin_clzll(xs));
+    for (uint64_t l0 = begin; l0 < end; l0 += 16) {
+#if defined(__GNUC__)
+        for (unsigned line = 0; line < 16; line += 4) {
+            __builtin_prefetch(ai + 2 * (l0 + PAULI_PREFETCH + line), 1);
+            __builtin_prefetch(aj + 2 * ((l0 + PAULI_PREFETCH + line) ^ xl), 1);
+        }
+#endif
+        for (uint64_t l = l0; l < l0 + 16; l++) {
+            if (l & top)
+                continue;
+            uint64_t l2 = l ^ xs, m = l ^ xl, m2 = m ^ xs;
+            double x1[2] = {ai[2 * l], ai[2 * l + 1]}, y1[2] = {aj[2 * m], aj[2 * m + 1]};
+            double x2[2] = {ai[2 * l2], ai[2 * l2 + 1]}, y2[2] = {aj[2 * m2], aj[2 * m2 + 1]};
+            pauli_pair_update(x1, y1, alpha, signs[l] * ti, signs[l] * tj, imaginary);
+            pauli_pair_update(x2, y2, alpha, signs[l2] * ti, signs[l2] * tj, imaginary);
+            ai[2 * l] = x1[0], ai[2 * l + 1] = x1[1], aj[2 * m] = y1[0], aj[2 * m + 1] = y1[1];
+            ai[2 * l2] = x2[0], ai[2 * l2 + 1] = x2[1], aj[2 * m2] = y2[0], aj[2 * m2 + 1] = y2[1];
+        }
+    }
+}
+
+/* Without low bits in xl: one pair at a time, with the same prefetching. */
+static inline void pauli_run_strided(double *restrict ai, double *restrict aj, uint64_t begin, uint64_t end,
+                                     const double *restrict signs, double alpha, double ti, double tj,
+                                     bool imaginary, uint64_t xl)
+{
+    for (uint64_t l0 = begin; l0 < end; l0 += 16) {
+#if defined(__GNUC__)
+        if (xl) {
+            for (unsigned line = 0; line < 16; line += 4)
+                __builtin_prefetch(aj + 2 * ((l0 + PAULI_PREFETCH + line) ^ xl), 1);
+        }
+#endif
+        for (uint64_t l = l0; l < l0 + 16; l++)
+            pauli_pair_update(ai + 2 * l, aj + 2 * (l ^ xl), alpha, signs[l] * ti, signs[l] * tj, imaginary);
+    }
+}
+
+/* One wrapper per form, so that each inner loop is compiled for it. */
+static void pauli_run_fast(double *ai, double *aj, uint64_t begin, uint64_t end, const double *signs, double alpha,
+                           double ti, double tj, bool imaginary, uint64_t xl)
+{
+    if (imaginary && (xl & 15))
+        pauli_run_paired(ai, aj, begin, end, signs, alpha, ti, tj, true, xl);
+    else if (xl & 15)
+        pauli_run_paired(ai, aj, begin, end, signs, alpha, ti, tj, false, xl);
+    else if (imaginary)
+        pauli_run_strided(ai, aj, begin, end, signs, alpha, ti, tj, true, xl);
+    else
+        pauli_run_strided(ai, aj, begin, end, signs, alpha, ti, tj, false, xl);
+}
+
 static void pauli_range(void *context, size_t begin, size_t end, unsigned worker)
 {
     (void)worker;
@@ -306,7 +410,7 @@ static void pauli_range(void *context, size_t begin, size_t end, unsigned worker
     const unsigned pivot = job->pivot;
     const uint64_t run_length = (uint64_t)1 << job->run_bits;
     const uint64_t x_low = job->x & (run_length - 1), x_high = job->x & ~(run_length - 1);
-    const double ar = job->alpha[0], ai = job->alpha[1];
+    const double ar = job->alpha[0], ai_ = job->alpha[1];
     const double gir = job->gamma_i[0], gii = job->gamma_i[1];
     const double gjr = job->gamma_j[0], gji = job->gamma_j[1];
     const double *restrict signs = job->signs;
@@ -317,31 +421,32 @@ static void pauli_range(void *context, size_t begin, size_t end, unsigned worker
         uint64_t i0 = ((k >> pivot) << (pivot + 1)) | (k & (((uint64_t)1 << pivot) - 1));
         uint64_t first = i0 & (run_length - 1);  /* offset inside the run (range may start mid-run) */
         uint64_t base = i0 - first;
-        double g0 = parity64(base & job->z) ? -1.0 : 1.0;
-        double *restrict pi_ = a + 2 * base;
-        double *restrict pj_ = a + 2 * (base ^ x_high);
-        if (x_low == 0) {
+        double g0 = parity64(base & job->z) ? -1.0 : 1.0; /* sign of the run's high bits */
+        double *restrict ai = a + 2 * base;
+        double *restrict aj = a + 2 * (base ^ x_high);
+        const double *restrict sg = signs + (g0 < 0 ? run_length : 0);
+        /* whole groups of 16 (runs are 2^run_bits long and ranges start
+         * on run boundaries, except for tiny states) */
+        const bool fast = first % 16 == 0 && run % 16 == 0;
+        if (fast && job->form == PAULI_IMAGINARY)
+            pauli_run_fast(ai, aj, first, first + run, sg, ar, gii, gji, true, x_low);
+        else if (fast && job->form == PAULI_REAL)
+            pauli_run_fast(ai, aj, first, first + run, sg, ar, gir, gjr, false, x_low);
+        else if (job->form == PAULI_IMAGINARY)
+            pauli_run_rotation(ai, aj, first, first + run, sg, ar, gii, gji, true, x_low);
+        else if (job->form == PAULI_REAL)
+            pauli_run_rotation(ai, aj, first, first + run, sg, ar, gir, gjr, false, x_low);
+        else
             for (uint64_t l = first; l < first + run; l++) {
-                double g = g0 * signs[l];
-                double xr = pi_[2 * l], xi = pi_[2 * l + 1], yr = pj_[2 * l], yi = pj_[2 * l + 1];
+                uint64_t m = l ^ x_low;
+                double g = sg[l];
+                double xr = ai[2 * l], xi = ai[2 * l + 1], yr = aj[2 * m], yi = aj[2 * m + 1];
                 double cir = g * gir, cii = g * gii, cjr = g * gjr, cji = g * gji;
-                pi_[2 * l] = ar * xr - ai * xi + cir * yr - cii * yi;
-                pi_[2 * l + 1] = ar * xi + ai * xr + cir * yi + cii * yr;
-                pj_[2 * l] = ar * yr - ai * yi + cjr * xr - cji * xi;
-                pj_[2 * l + 1] = ar * yi + ai * yr + cjr * xi + cji * xr;
+                ai[2 * l] = ar * xr - ai_ * xi + cir * yr - cii * yi;
+                ai[2 * l + 1] = ar * xi + ai_ * xr + cir * yi + cii * yr;
+                aj[2 * m] = ar * yr - ai_ * yi + cjr * xr - cji * xi;
+                aj[2 * m + 1] = ar * yi + ai_ * yr + cjr * xi + cji * xr;
             }
-        } else {
-            for (uint64_t l = first; l < first + run; l++) {
-                uint64_t lj = l ^ x_low;
-                double g = g0 * signs[l];
-                double xr = pi_[2 * l], xi = pi_[2 * l + 1], yr = pj_[2 * lj], yi = pj_[2 * lj + 1];
-                double cir = g * gir, cii = g * gii, cjr = g * gjr, cji = g * gji;
-                pi_[2 * l] = ar * xr - ai * xi + cir * yr - cii * yi;
-                pi_[2 * l + 1] = ar * xi + ai * xr + cir * yi + cii * yr;
-                pj_[2 * lj] = ar * yr - ai * yi + cjr * xr - cji * xi;
-                pj_[2 * lj + 1] = ar * yi + ai * yr + cjr * xi + cji * xr;
-            }
-        }
         k += run;
     }
 }
@@ -364,7 +469,7 @@ static void apply_pauli_combination(qml_statevec *state, uint64_t x, uint64_t z,
     }
     pauli_job job = {.amplitudes = state->amplitudes, .x = x, .z = z};
     job.pivot = 63u - (unsigned)__builtin_clzll(x);
-    job.run_bits = job.pivot < BLOCK_BITS ? job.pivot : BLOCK_BITS;
+    job.run_bits = job.pivot < PAULI_RUN_BITS ? job.pivot : PAULI_RUN_BITS;
     job.alpha[0] = alpha[0];
     job.alpha[1] = alpha[1];
     /* sigma(j) = sigma(i) (-1)^y because j = i ^ x and |x & z| = y. */
@@ -373,9 +478,17 @@ static void apply_pauli_combination(qml_statevec *state, uint64_t x, uint64_t z,
     job.gamma_i[1] = gamma[1] * flip;
     job.gamma_j[0] = gamma[0];
     job.gamma_j[1] = gamma[1];
-    double signs[1u << BLOCK_BITS];
-    for (uint64_t l = 0; l < ((uint64_t)1 << job.run_bits); l++)
+    double signs[2u << PAULI_RUN_BITS];
+    const uint64_t run_length = (uint64_t)1 << job.run_bits;
+    for (uint64_t l = 0; l < run_length; l++) {
         signs[l] = parity64(l & z) ? -1.0 : 1.0;
+        signs[run_length + l] = -signs[l];
+    }
+    job.form = PAULI_GENERAL;
+    if (alpha[1] == 0.0 && gamma[1] == 0.0)
+        job.form = PAULI_REAL;
+    else if (alpha[1] == 0.0 && gamma[0] == 0.0)
+        job.form = PAULI_IMAGINARY;
     job.signs = signs;
     run_parallel(state, (size_t)(state->dim >> 1), PARALLEL_GRAIN, pauli_range, &job);
 }
