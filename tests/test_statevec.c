@@ -1035,11 +1035,3 @@ int main(void)
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
-
-/* Until circuit.c lands on this branch. */
-int qml__circuit_check_inputs(const qml_circuit *circuit, const double *weights, size_t n_weights,
-                              const double *features, size_t n_features, const char *caller)
-{
-    (void)circuit; (void)weights; (void)n_weights; (void)features; (void)n_features; (void)caller;
-    return QML_OK;
-}
