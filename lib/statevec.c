@@ -37,12 +37,16 @@
 #define PAULI_RUN_BITS 10u
 /* Software prefetch distance of the Pauli kernels, in amplitudes. */
 #define PAULI_PREFETCH 512u
+/* Blocks of the expectation kernel (its tables: 2^8 entries each). Larger
+ * blocks would amortise the per-block work over more amplitudes, but their
+ * tables spill out of L1 (measured slower at 2^10). */
+#define EXPECT_BLOCK_BITS 8u
 /* Reductions are summed per chunk; at most this many chunks, so partials fit
  * on the stack and the chunking depends only on the dimension. */
 #define MAX_CHUNKS 1024u
 /* Expectation batches: at most this many distinct low-bit sign masks and this
  * many terms involving high bits per sweep (bounded stack tables). */
-#define MAX_LOW_MASKS 8u
+#define MAX_LOW_MASKS 4u
 #define MAX_HIGH_TERMS 64u
 /* The largest state: 2^40 amplitudes = 16 TiB. */
 #define MAX_QUBITS 40u
@@ -274,7 +278,16 @@ static void apply_diagonal(qml_statevec *state, uint64_t zmask, uint64_t cmask, 
     unsigned bits = state->n_qubits < BLOCK_BITS ? state->n_qubits : BLOCK_BITS;
     size_t block = (size_t)1 << bits;
     uint64_t low = block - 1;
-    double tables[2][2 * (1u << BLOCK_BITS)];
+    /* The kernel reads table[l] next to its store to a[l]; blocks of 2^8
+     * amplitudes start at the same address modulo 4 KiB, so place the
+     * tables 2 KiB away from that modulo 4 KiB: a table load then never
+     * waits on a recent store to an address that looks the same to the
+     * load/store unit (4K aliasing). */
+    double storage[4 * (1u << BLOCK_BITS) + 512];
+    uintptr_t delta = ((uintptr_t)state->amplitudes + 2048u - (uintptr_t)storage) % 4096u;
+    double *tables[2];
+    tables[0] = (double *)((unsigned char *)storage + delta);
+    tables[1] = tables[0] + 2 * (1u << BLOCK_BITS);
     for (unsigned h = 0; h < 2; h++)
         for (size_t l = 0; l < block; l++) {
             bool selected = (l & cmask & low) == (cmask & low);
@@ -327,6 +340,14 @@ static inline void pauli_pair_update(double *restrict x, double *restrict y, dou
     }
 }
 
+/* (-1)^parity(v & 15) without a memory access: 0x6996 holds the parities
+ * of 0..15. Sign tables in memory would be read next to the stores to the
+ * state, and 4K-alias with them for unlucky stack addresses. */
+static inline double sign_low4(double g, uint64_t v)
+{
+    return ((0x6996u >> (v & 15)) & 1u) ? -g : g;
+}
+
 static inline void pauli_run_rotation(double *restrict ai, double *restrict aj, uint64_t begin, uint64_t end,
                                       const double *restrict signs, double alpha, double ti, double tj,
                                       bool imaginary, uint64_t xl)
@@ -335,71 +356,73 @@ static inline void pauli_run_rotation(double *restrict ai, double *restrict aj, 
         pauli_pair_update(ai + 2 * l, aj + 2 * (l ^ xl), alpha, signs[l] * ti, signs[l] * tj, imaginary);
 }
 
-/* Runs whose partner index l ^ xl flips bits below 4 (xs = xl & 15):
- * iterating l in order, the partner of the next index is often the
- * amplitude just stored to the other run at the same address modulo 4 KiB,
- * and the load waits on the store ("4K aliasing"). Taking the two pairs
- * (l, l ^ xl) and (l ^ xs, l ^ xl ^ xs) together (all loads before the
- * stores, in registers) removes those conflicts. Lines are prefetched
- * PAULI_PREFETCH amplitudes ahead on both runs: the partner run is walked
- * out of address order when xl has higher bits, which the hardware
- * prefetchers do not follow (a prefetch never faults). */
-static inline void pauli_run_paired(double *restrict ai, double *restrict aj, uint64_t begin, uint64_t end,
-                                    const double *restrict signs, double alpha, double ti, double tj,
-                                    bool imaginary, uint64_t xl)
+/* A whole run of the Pauli kernel: every l in [0, run) pairs a_i[l] with
+ * a_j[l ^ xl]. When xl has bits below 16 (xs), walking l in order loads
+ * the amplitude just stored to the other run at an address equal modulo
+ * 4 KiB, and the load waits on the store ("4K aliasing"): the two pairs
+ * (l, l ^ xl) and (l ^ xs, l ^ xl ^ xs) are then taken together, all loads
+ * before the stores. Higher bits of xl walk the partner run page by page out
+ * of address order, which the hardware prefetchers do not follow: the
+ * partner run is prefetched PAULI_PREFETCH amplitudes ahead (a prefetch
+ * never faults). */
+static inline void pauli_run_paired(double *restrict ai, double *restrict aj, uint64_t run, double g0, uint64_t zl,
+                                    double alpha, double ti, double tj, bool imaginary, uint64_t xl)
 {
     const uint64_t xs = xl & 15;
     const uint64_t top = (uint64_t)1 << (63 - __builtin_clzll(xs));
-    for (uint64_t l0 = begin; l0 < end; l0 += 16) {
+    for (uint64_t l0 = 0; l0 < run; l0 += 16) {
 #if defined(__GNUC__)
-        for (unsigned line = 0; line < 16; line += 4) {
-            __builtin_prefetch(ai + 2 * (l0 + PAULI_PREFETCH + line), 1);
+        for (unsigned line = 0; line < 16; line += 4)
             __builtin_prefetch(aj + 2 * ((l0 + PAULI_PREFETCH + line) ^ xl), 1);
-        }
 #endif
+        const double gs = parity64(l0 & zl) ? -g0 : g0; /* the sign of the bits above 4 */
         for (uint64_t l = l0; l < l0 + 16; l++) {
             if (l & top)
                 continue;
             uint64_t l2 = l ^ xs, m = l ^ xl, m2 = m ^ xs;
+            double s1 = sign_low4(gs, l & zl), s2 = sign_low4(gs, l2 & zl);
             double x1[2] = {ai[2 * l], ai[2 * l + 1]}, y1[2] = {aj[2 * m], aj[2 * m + 1]};
             double x2[2] = {ai[2 * l2], ai[2 * l2 + 1]}, y2[2] = {aj[2 * m2], aj[2 * m2 + 1]};
-            pauli_pair_update(x1, y1, alpha, signs[l] * ti, signs[l] * tj, imaginary);
-            pauli_pair_update(x2, y2, alpha, signs[l2] * ti, signs[l2] * tj, imaginary);
+            pauli_pair_update(x1, y1, alpha, s1 * ti, s1 * tj, imaginary);
+            pauli_pair_update(x2, y2, alpha, s2 * ti, s2 * tj, imaginary);
             ai[2 * l] = x1[0], ai[2 * l + 1] = x1[1], aj[2 * m] = y1[0], aj[2 * m + 1] = y1[1];
             ai[2 * l2] = x2[0], ai[2 * l2 + 1] = x2[1], aj[2 * m2] = y2[0], aj[2 * m2 + 1] = y2[1];
         }
     }
 }
 
-/* Without low bits in xl: one pair at a time, with the same prefetching. */
-static inline void pauli_run_strided(double *restrict ai, double *restrict aj, uint64_t begin, uint64_t end,
-                                     const double *restrict signs, double alpha, double ti, double tj,
-                                     bool imaginary, uint64_t xl)
+/* Without bits of xl below 16: one pair at a time, with the same prefetch
+ * when the partner run is walked out of order. */
+static inline void pauli_run_strided(double *restrict ai, double *restrict aj, uint64_t run, double g0, uint64_t zl,
+                                     double alpha, double ti, double tj, bool imaginary, uint64_t xl)
 {
-    for (uint64_t l0 = begin; l0 < end; l0 += 16) {
+    for (uint64_t l0 = 0; l0 < run; l0 += 16) {
 #if defined(__GNUC__)
-        if (xl) {
+        if (xl)
             for (unsigned line = 0; line < 16; line += 4)
                 __builtin_prefetch(aj + 2 * ((l0 + PAULI_PREFETCH + line) ^ xl), 1);
-        }
 #endif
-        for (uint64_t l = l0; l < l0 + 16; l++)
-            pauli_pair_update(ai + 2 * l, aj + 2 * (l ^ xl), alpha, signs[l] * ti, signs[l] * tj, imaginary);
+        const double gs = parity64(l0 & zl) ? -g0 : g0;
+        for (uint64_t l = l0; l < l0 + 16; l++) {
+            double sl = sign_low4(gs, l & zl);
+            pauli_pair_update(ai + 2 * l, aj + 2 * (l ^ xl), alpha, sl * ti, sl * tj, imaginary);
+        }
     }
 }
 
-/* One wrapper per form, so that each inner loop is compiled for it. */
-static void pauli_run_fast(double *ai, double *aj, uint64_t begin, uint64_t end, const double *signs, double alpha,
-                           double ti, double tj, bool imaginary, uint64_t xl)
+/* One instantiation per form and shape, so that each inner loop is compiled
+ * with its constants. */
+static void pauli_run_fast(double *ai, double *aj, uint64_t run, double g0, uint64_t zl, double alpha, double ti,
+                           double tj, bool imaginary, uint64_t xl)
 {
     if (imaginary && (xl & 15))
-        pauli_run_paired(ai, aj, begin, end, signs, alpha, ti, tj, true, xl);
+        pauli_run_paired(ai, aj, run, g0, zl, alpha, ti, tj, true, xl);
     else if (xl & 15)
-        pauli_run_paired(ai, aj, begin, end, signs, alpha, ti, tj, false, xl);
+        pauli_run_paired(ai, aj, run, g0, zl, alpha, ti, tj, false, xl);
     else if (imaginary)
-        pauli_run_strided(ai, aj, begin, end, signs, alpha, ti, tj, true, xl);
+        pauli_run_strided(ai, aj, run, g0, zl, alpha, ti, tj, true, xl);
     else
-        pauli_run_strided(ai, aj, begin, end, signs, alpha, ti, tj, false, xl);
+        pauli_run_strided(ai, aj, run, g0, zl, alpha, ti, tj, false, xl);
 }
 
 static void pauli_range(void *context, size_t begin, size_t end, unsigned worker)
@@ -410,6 +433,7 @@ static void pauli_range(void *context, size_t begin, size_t end, unsigned worker
     const unsigned pivot = job->pivot;
     const uint64_t run_length = (uint64_t)1 << job->run_bits;
     const uint64_t x_low = job->x & (run_length - 1), x_high = job->x & ~(run_length - 1);
+    const uint64_t z_low = job->z & (run_length - 1);
     const double ar = job->alpha[0], ai_ = job->alpha[1];
     const double gir = job->gamma_i[0], gii = job->gamma_i[1];
     const double gjr = job->gamma_j[0], gji = job->gamma_j[1];
@@ -425,13 +449,13 @@ static void pauli_range(void *context, size_t begin, size_t end, unsigned worker
         double *restrict ai = a + 2 * base;
         double *restrict aj = a + 2 * (base ^ x_high);
         const double *restrict sg = signs + (g0 < 0 ? run_length : 0);
-        /* whole groups of 16 (runs are 2^run_bits long and ranges start
-         * on run boundaries, except for tiny states) */
-        const bool fast = first % 16 == 0 && run % 16 == 0;
+        /* whole runs of at least 16 (runs are 2^run_bits long and ranges
+         * start on run boundaries, except for tiny states) */
+        const bool fast = first == 0 && run == run_length && run_length >= 16;
         if (fast && job->form == PAULI_IMAGINARY)
-            pauli_run_fast(ai, aj, first, first + run, sg, ar, gii, gji, true, x_low);
+            pauli_run_fast(ai, aj, run, g0, z_low, ar, gii, gji, true, x_low);
         else if (fast && job->form == PAULI_REAL)
-            pauli_run_fast(ai, aj, first, first + run, sg, ar, gir, gjr, false, x_low);
+            pauli_run_fast(ai, aj, run, g0, z_low, ar, gir, gjr, false, x_low);
         else if (job->form == PAULI_IMAGINARY)
             pauli_run_rotation(ai, aj, first, first + run, sg, ar, gii, gji, true, x_low);
         else if (job->form == PAULI_REAL)
@@ -863,7 +887,7 @@ void qml__statevec_inner(const qml_statevec *a, const qml_statevec *b, double *r
  * share the pairing i <-> i ^ x, so one sweep per distinct x computes
  *   sum_i conj(a_i) a_{i^x} w(i),  w(i) = sum_t c'_t (-1)^{|i & z_t|},
  *   c'_t = c_t i^{y_t} (-1)^{|x & z_t|}.
- * With i = (hi, lo), lo the low BLOCK_BITS bits, (-1)^{|i & z|} =
+ * With i = (hi, lo), lo the low EXPECT_BLOCK_BITS bits, (-1)^{|i & z|} =
  * (-1)^{|hi & z_hi|} (-1)^{|lo & z_lo|}. Terms with z_hi = 0 fold into one
  * table A(lo); the others are grouped by z_lo ("low masks" m, sign tables
  * T_m), and their high signs give per-block coefficients C_m(hi). A block then
@@ -878,6 +902,7 @@ typedef struct expect_job {
     bool diagonal;                 /* x == 0: q = |a|^2 is real */
     bool use_table;                /* the A table is part of this batch */
     const double *table;           /* A: complex per lo */
+    const double *table_real;      /* its real parts, contiguous (diagonal groups) */
     unsigned n_masks;
     const double *mask_signs;      /* n_masks * block signs */
     size_t n_high;
@@ -894,38 +919,82 @@ static void expect_block(const expect_job *job, const double *restrict ai, const
 {
     const size_t block = (size_t)1 << job->block_bits;
     double coeff[2 * MAX_LOW_MASKS];
-    for (unsigned m = 0; m < job->n_masks; m++)
+    for (unsigned m = 0; m < MAX_LOW_MASKS; m++)
         coeff[2 * m] = coeff[2 * m + 1] = 0.0;
     for (size_t t = 0; t < job->n_high; t++) {
         double g = parity64(hi & job->high_z[t]) ? -1.0 : 1.0;
         coeff[2 * job->high_mask[t]] += g * job->high_coeff[2 * t];
         coeff[2 * job->high_mask[t] + 1] += g * job->high_coeff[2 * t + 1];
     }
-    double q[2 * (1u << BLOCK_BITS)];
+    double q[2 * (1u << EXPECT_BLOCK_BITS)];
     double total_re = 0.0, total_im = 0.0;
     if (job->diagonal) {
-        /* q = |a|^2; the table and coefficients are real. */
+        /* q = |a|^2; the table and coefficients are real. With at most
+         * two low masks (the usual case: e.g. a chain of Z Z has one term
+         * straddling the block boundary) everything is summed in one loop
+         * of loads only; two accumulators per sum keep it from being
+         * latency-bound. */
+        if (block % 2 == 0 && job->n_masks <= 2) {
+            static const double zeros[1u << EXPECT_BLOCK_BITS];
+            const double *restrict table = job->use_table ? job->table_real : zeros;
+            const double *restrict t0 = job->n_masks > 0 ? job->mask_signs : zeros;
+            const double *restrict t1 = job->n_masks > 1 ? job->mask_signs + block : zeros;
+            double a0 = 0, a1 = 0, b0 = 0, b1 = 0, c0 = 0, c1 = 0;
+            for (size_t l = 0; l < block; l += 2) {
+                double p0 = ai[2 * l] * ai[2 * l] + ai[2 * l + 1] * ai[2 * l + 1];
+                double p1 = ai[2 * l + 2] * ai[2 * l + 2] + ai[2 * l + 3] * ai[2 * l + 3];
+                a0 += p0 * table[l];
+                a1 += p1 * table[l + 1];
+                b0 += p0 * t0[l];
+                b1 += p1 * t0[l + 1];
+                c0 += p0 * t1[l];
+                c1 += p1 * t1[l + 1];
+            }
+            sum[0] = (a0 + a1) + coeff[0] * (b0 + b1) + coeff[2] * (c0 + c1);
+            sum[1] = 0.0;
+            return;
+        }
+        /* q = |a|^2; the table and coefficients are real. Four
+         * accumulators per sum: one would make the loop latency-bound. */
+        const double *restrict table = job->table_real;
         double acc[4] = {0, 0, 0, 0};
-        const double *restrict table = job->table;
-        if (job->use_table) {
-            for (size_t l = 0; l < block; l += 4)
-                for (unsigned u = 0; u < 4 && l + u < block; u++) {
-                    double p = ai[2 * (l + u)] * ai[2 * (l + u)] + ai[2 * (l + u) + 1] * ai[2 * (l + u) + 1];
-                    q[l + u] = p;
-                    acc[u] += p * table[2 * (l + u)];
-                }
+        if (block % 4 == 0 && job->use_table) {
+            double a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+            for (size_t l = 0; l < block; l += 4) {
+                double p0 = ai[2 * l] * ai[2 * l] + ai[2 * l + 1] * ai[2 * l + 1];
+                double p1 = ai[2 * l + 2] * ai[2 * l + 2] + ai[2 * l + 3] * ai[2 * l + 3];
+                double p2 = ai[2 * l + 4] * ai[2 * l + 4] + ai[2 * l + 5] * ai[2 * l + 5];
+                double p3 = ai[2 * l + 6] * ai[2 * l + 6] + ai[2 * l + 7] * ai[2 * l + 7];
+                q[l] = p0, q[l + 1] = p1, q[l + 2] = p2, q[l + 3] = p3;
+                a0 += p0 * table[l];
+                a1 += p1 * table[l + 1];
+                a2 += p2 * table[l + 2];
+                a3 += p3 * table[l + 3];
+            }
+            acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
         } else {
-            for (size_t l = 0; l < block; l++)
+            for (size_t l = 0; l < block; l++) {
                 q[l] = ai[2 * l] * ai[2 * l] + ai[2 * l + 1] * ai[2 * l + 1];
+                if (job->use_table)
+                    acc[0] += q[l] * table[l];
+            }
         }
         total_re = (acc[0] + acc[1]) + (acc[2] + acc[3]);
         for (unsigned m = 0; m < job->n_masks; m++) {
             const double *restrict t = job->mask_signs + m * block;
-            double s[4] = {0, 0, 0, 0};
-            for (size_t l = 0; l < block; l += 4)
-                for (unsigned u = 0; u < 4 && l + u < block; u++)
-                    s[u] += q[l + u] * t[l + u];
-            total_re += coeff[2 * m] * ((s[0] + s[1]) + (s[2] + s[3]));
+            double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+            if (block % 4 == 0) {
+                for (size_t l = 0; l < block; l += 4) {
+                    s0 += q[l] * t[l];
+                    s1 += q[l + 1] * t[l + 1];
+                    s2 += q[l + 2] * t[l + 2];
+                    s3 += q[l + 3] * t[l + 3];
+                }
+            } else {
+                for (size_t l = 0; l < block; l++)
+                    s0 += q[l] * t[l];
+            }
+            total_re += coeff[2 * m] * ((s0 + s1) + (s2 + s3));
         }
         sum[0] = total_re;
         sum[1] = 0.0;
@@ -1000,7 +1069,7 @@ static void expect_range(void *context, size_t begin, size_t end, unsigned worke
 static double expect_group(const qml_statevec *state, const qml_pauli_sum *o, const size_t *members, size_t count)
 {
     const unsigned words = o->words;
-    const unsigned bits = state->n_qubits < BLOCK_BITS ? state->n_qubits : BLOCK_BITS;
+    const unsigned bits = state->n_qubits < EXPECT_BLOCK_BITS ? state->n_qubits : EXPECT_BLOCK_BITS;
     const size_t block = (size_t)1 << bits;
     const uint64_t low = block - 1;
     const uint64_t x = o->x[members[0] * words];
@@ -1012,14 +1081,15 @@ static double expect_group(const qml_statevec *state, const qml_pauli_sum *o, co
     job.chunk = chunk_items_for(n_items);
     size_t n_chunks = n_items / job.chunk;
 
-    double table[2 * (1u << BLOCK_BITS)];
-    double mask_signs[MAX_LOW_MASKS * (1u << BLOCK_BITS)];
+    double table[2 * (1u << EXPECT_BLOCK_BITS)], table_real[1u << EXPECT_BLOCK_BITS];
+    double mask_signs[MAX_LOW_MASKS * (1u << EXPECT_BLOCK_BITS)];
     uint64_t low_masks[MAX_LOW_MASKS];
     uint64_t high_z[MAX_HIGH_TERMS];
     unsigned high_mask[MAX_HIGH_TERMS];
     double high_coeff[2 * MAX_HIGH_TERMS];
     double partials[2 * MAX_CHUNKS];
     job.table = table;
+    job.table_real = table_real;
     job.mask_signs = mask_signs;
     job.high_z = high_z;
     job.high_mask = high_mask;
@@ -1046,6 +1116,8 @@ static double expect_group(const qml_statevec *state, const qml_pauli_sum *o, co
         }
         table_used = true;
     }
+    for (size_t l = 0; l < block; l++)
+        table_real[l] = table[2 * l];
     /* Terms with high z bits, in batches of bounded tables: usually one. */
     size_t next = 0;
     bool first = true;
