@@ -737,8 +737,14 @@ static void test_expectation_large(void **unused)
     double *psi = malloc(2 * dim * sizeof *psi);
     random_state(&rng, dim, psi);
     qml_statevec *s = state_from(n, psi);
-    for (int round = 0; round < 3; round++) {
+    for (int round = 0; round < 4; round++) {
         qml_pauli_sum *o = random_sum(&rng, n, round == 0 ? 30 : 200, round == 2 ? 0.85 : 0.5);
+        if (round == 3) {
+            /* 150 diagonal terms: one x-group with more high terms and low
+             * masks than one batch takes */
+            for (size_t t = 0; t < o->n_terms; t++)
+                o->x[t] = 0;
+        }
         if (round == 1) {
             /* many terms sharing x = 0 (diagonal) and sharing one x-mask */
             char d[16];
@@ -981,6 +987,69 @@ static void test_validation(void **unused)
     qml_statevec_free(s);
 }
 
+/* qml_statevec_run on a template circuit with weights and features equals
+ * the dense product of its gates' matrices at their angles. */
+static void test_run_circuit(void **unused)
+{
+    (void)unused;
+    harness_rng rng = {1111};
+    const unsigned n = 4;
+    const size_t dim = 16;
+    qml_circuit *c = NULL;
+    assert_ok(qml_circuit_create(&c, n));
+    assert_ok(qml_ansatz_angle_encoding(c, QML_GATE_RX, 2, 0.7));
+    assert_ok(qml_ansatz_hardware_efficient(c, 2, QML_ENTANGLER_CNOT, QML_BOUNDARY_PERIODIC));
+    assert_ok(qml_circuit_add_rotation(c, QML_GATE_CRY, (unsigned[]){3, 0}, 2, 0.1, 0, 2.0, 1, -0.5));
+    qml_pauli_sum *h = NULL;
+    assert_ok(qml_pauli_sum_parse(&h, n, "X0 Y1 Z3 + 0.5 Z0 Z1"));
+    assert_ok(qml_circuit_add_pauli_rotation(c, h, 0.2, 1, 1.0, QML_NONE, 0.0));
+    size_t nw = qml_circuit_n_weights(c), nf = qml_circuit_n_features(c);
+    assert_int_equal(nf, 2);
+    double w[64], x[2] = {0.3, -1.1};
+    for (size_t k = 0; k < nw; k++)
+        w[k] = 2 * harness_uniform(&rng) - 1;
+    qml_statevec *s = NULL;
+    assert_ok(qml_statevec_create(&s, n));
+    assert_ok(qml_statevec_run(s, c, w, nw, x, nf));
+    double psi[32] = {1}, tmp[32], *gm = malloc(2 * dim * dim * sizeof *gm);
+    for (size_t g = 0; g < c->n_gates; g++) {
+        const qml__gate *gate = &c->gates[g];
+        double theta = qml__gate_is_parametrised(gate->kind) ? qml__gate_angle(gate, w, x) : 0.0;
+        gate_dense(n, gate, theta, gm);
+        harness_matvec(dim, gm, psi, tmp);
+        memcpy(psi, tmp, sizeof psi);
+    }
+    assert_vectors_close(dim, qml_statevec_data(s), psi, TOL, "qml_statevec_run");
+    /* apply_gate one by one gives the same bits as run */
+    qml_statevec *t = NULL;
+    assert_ok(qml_statevec_create(&t, n));
+    for (size_t g = 0; g < c->n_gates; g++)
+        assert_ok(qml_statevec_apply_gate(t, c, g, w, nw, x, nf));
+    assert_memory_equal(qml_statevec_data(t), qml_statevec_data(s), 2 * dim * sizeof(double));
+
+    /* validation */
+    assert_status(qml_statevec_apply_gate(t, c, c->n_gates, w, nw, x, nf), QML_ERR_OUT_OF_RANGE);
+    assert_status(qml_statevec_run(t, c, w, nw - 1, x, nf), QML_ERR_OUT_OF_RANGE);
+    assert_status(qml_statevec_run(t, c, NULL, nw, x, nf), QML_ERR_INVALID_ARGUMENT);
+    assert_status(qml_statevec_run(t, NULL, w, nw, x, nf), QML_ERR_INVALID_ARGUMENT);
+    assert_status(qml_statevec_run(NULL, c, w, nw, x, nf), QML_ERR_INVALID_ARGUMENT);
+    w[0] = NAN;
+    assert_status(qml_statevec_run(t, c, w, nw, x, nf), QML_ERR_INVALID_ARGUMENT);
+    w[0] = 0.5;
+    x[1] = INFINITY;
+    assert_status(qml_statevec_apply_gate(t, c, 0, w, nw, x, nf), QML_ERR_INVALID_ARGUMENT);
+    qml_statevec *big = NULL;
+    assert_ok(qml_statevec_create(&big, n + 1));
+    x[1] = 0.0;
+    assert_status(qml_statevec_run(big, c, w, nw, x, nf), QML_ERR_INVALID_ARGUMENT);
+    qml_statevec_free(big);
+    qml_statevec_free(t);
+    qml_statevec_free(s);
+    qml_pauli_sum_free(h);
+    qml_circuit_free(c);
+    free(gm);
+}
+
 typedef struct alloc_context {
     qml_pauli_sum *observable;
 } alloc_context;
@@ -989,10 +1058,18 @@ static int sequence_statevec(void *context)
 {
     alloc_context *c = context;
     qml_statevec *s = NULL, *copy = NULL;
+    qml_circuit *circuit = NULL;
     int status = qml_statevec_create(&s, 4);
     if (status)
         return status;
-    status = qml_statevec_copy(&copy, s);
+    status = qml_circuit_create(&circuit, 4);
+    if (!status)
+        status = qml_ansatz_hardware_efficient(circuit, 1, QML_ENTANGLER_CZ, QML_BOUNDARY_OPEN);
+    double weights[8] = {0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8};
+    if (!status)
+        status = qml_statevec_run(s, circuit, weights, 8, NULL, 0);
+    if (!status)
+        status = qml_statevec_copy(&copy, s);
     double v, e;
     uint64_t outcomes[8];
     if (!status)
@@ -1003,6 +1080,7 @@ static int sequence_statevec(void *context)
         status = qml_statevec_estimate(s, c->observable, 16, 1, &v, &e);
     qml_statevec_free(copy);
     qml_statevec_free(s);
+    qml_circuit_free(circuit);
     return status;
 }
 
@@ -1031,6 +1109,7 @@ int main(void)
         cmocka_unit_test(test_estimate),
         cmocka_unit_test(test_thread_invariance),
         cmocka_unit_test(test_validation),
+        cmocka_unit_test(test_run_circuit),
         cmocka_unit_test(test_allocation_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
