@@ -761,7 +761,7 @@ QML_API int qml_ansatz_angle_encoding(qml_circuit *circuit, qml_gate_kind kind, 
  * doubles, 64-byte aligned; qubit k is bit k of the index. Gates are applied
  * by kernels specialised by class (pair, diagonal, Pauli, 4x4), each in one
  * sweep; see docs/simulator.md. Kernels use the state's worker threads
- * (qml_statevec_set_threads) from 2^14 amplitudes on, and every result is
+ * (qml_statevec_set_threads) from 2^18 amplitudes on, and every result is
  * bitwise the same for any thread count. Functions taking a `const` state may
  * be called concurrently on it; anything that modifies it may not.
  */

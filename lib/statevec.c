@@ -23,9 +23,11 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Threads are used only from this many amplitudes on: below it, starting
- * threads costs more than the sweep. */
-#define PARALLEL_MIN_DIM ((uint64_t)1 << 14)
+/* Threads are used only from this many amplitudes (4 MiB) on. Threads are
+ * started and joined per call (docs/threading.md: no pool outlives a call);
+ * that costs tens of microseconds, and a sweep of 2^16 amplitudes takes
+ * about as long, so 2 threads ran slower than 1 there. */
+#define PARALLEL_MIN_DIM ((uint64_t)1 << 18)
 /* Work is split in grains of this many items (whole cache lines, and enough
  * work per thread). */
 #define PARALLEL_GRAIN ((size_t)1 << 12)

@@ -879,14 +879,14 @@ static void run_workload(qml_statevec *s, const qml_pauli_sum *o, qml_pauli_sum 
 static void test_thread_invariance(void **unused)
 {
     (void)unused;
-    const unsigned n = 16;
+    const unsigned n = 18; /* threads start at 2^18 amplitudes */
     const size_t dim = (size_t)1 << n;
     harness_rng rng = {1010};
     double *psi = malloc(2 * dim * sizeof *psi);
     random_state(&rng, dim, psi);
     qml_pauli_sum *o = random_sum(&rng, n, 50, 0.7);
     qml_pauli_sum *rot = sum_new(n);
-    sum_add(rot, 1.0, "XIIIIYIIIIZIIIIX");
+    sum_add(rot, 1.0, "XIIIIYIIIIZIIIIXII");
     double *first = malloc(2 * dim * sizeof *first), values1[3];
     for (unsigned threads = 1; threads <= 3; threads++) {
         qml_statevec *s = state_from(n, psi);
