@@ -224,6 +224,21 @@ static void pair_range(void *context, size_t begin, size_t end, unsigned worker)
             pair_swap(p, p + 2, end - begin, 4);
         return;
     }
+    if (job->n_fixed == 1 && (job->fixed[0] == 1 || job->fixed[0] == 2) && begin % 4 == 0 && end % 4 == 0) {
+        /* Qubit 1 or 2: runs of 2 or 4 pairs; a block loop with the run
+         * length a constant (unrolled) instead of the general run set-up. */
+        const unsigned t = job->fixed[0];
+        for (size_t k = begin; k < end; k += 4) {
+            double *p = a + 2 * (((uint64_t)k >> t) << (t + 1) | (k & ((1u << t) - 1)));
+            if (t == 1) {
+                pair_dispatch(job, p, p + 4, 2, 2);
+                pair_dispatch(job, p + 8, p + 12, 2, 2);
+            } else {
+                pair_dispatch(job, p, p + 8, 4, 2);
+            }
+        }
+        return;
+    }
     const uint64_t run_length = (uint64_t)1 << job->fixed[0];
     const bool prefetch = job->fixed[0] >= 5 && job->fixed[0] <= 9;
     for (size_t k = begin; k < end;) {
