@@ -769,6 +769,45 @@ static void test_expectation_large(void **unused)
     free(psi);
 }
 
+/* Pauli rotations on 13 qubits (runs of 2^10 and line-by-line paths):
+ * exp(-i t/2 P) psi = cos(t/2) psi - i sin(t/2) P psi, with P psi from the
+ * qubit-by-qubit reference. */
+static void test_pauli_rotation_large(void **unused)
+{
+    (void)unused;
+    harness_rng rng = {616};
+    const unsigned n = 13;
+    const size_t dim = (size_t)1 << n;
+    const char *strings[] = {
+        "XIIIIIIIIYIIZ", "IIIIXIIIIIIIY", "YXIIIIIIIIIIX", "ZIIIIYIIIIIZX", "IIIIIIIIIIIYX",
+        "XYZXYZXYZXYZX", "IIIIIIIIIIIIY", "IIZIIIIXIIIII", "XIIIIIIIIIIII", "IIIIIIIIIXIIY",
+    };
+    double *psi = malloc(2 * dim * sizeof *psi), *ppsi = malloc(2 * dim * sizeof *psi);
+    double *expect = malloc(2 * dim * sizeof *psi);
+    for (size_t k = 0; k < sizeof strings / sizeof strings[0]; k++) {
+        random_state(&rng, dim, psi);
+        qml_statevec *s = state_from(n, psi);
+        qml_pauli_sum *h = sum_new(n);
+        sum_add(h, 1.0, strings[k]);
+        qml__gate g = make_gate(QML_GATE_PAULI_ROTATION, (unsigned[]){0}, 1, &rng);
+        g.generator = h;
+        double theta = 0.4 + (double)k;
+        qml__statevec_apply(s, &g, theta, false);
+        apply_string_naive(n, strings[k], psi, ppsi);
+        double c = cos(theta / 2), sn = sin(theta / 2);
+        for (size_t i = 0; i < dim; i++) {
+            expect[2 * i] = c * psi[2 * i] + sn * ppsi[2 * i + 1];
+            expect[2 * i + 1] = c * psi[2 * i + 1] - sn * ppsi[2 * i];
+        }
+        assert_vectors_close(dim, qml_statevec_data(s), expect, TOL, strings[k]);
+        sum_free(h);
+        qml_statevec_free(s);
+    }
+    free(psi);
+    free(ppsi);
+    free(expect);
+}
+
 /* ======================================================================== */
 /* Sampling and estimates                                                   */
 /* ======================================================================== */
@@ -1105,6 +1144,7 @@ int main(void)
         cmocka_unit_test(test_random_circuit),
         cmocka_unit_test(test_expectation_dense),
         cmocka_unit_test(test_expectation_large),
+        cmocka_unit_test(test_pauli_rotation_large),
         cmocka_unit_test(test_sampling_chi_square),
         cmocka_unit_test(test_estimate),
         cmocka_unit_test(test_thread_invariance),
