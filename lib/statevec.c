@@ -55,6 +55,15 @@
 /* The largest state: 2^40 amplitudes = 16 TiB. */
 #define MAX_QUBITS 40u
 
+/* The Pauli inner loops take `imaginary` as a parameter and must be compiled
+ * once per value: gcc otherwise keeps one out-of-line copy with the test in
+ * the loop. */
+#if defined(__GNUC__)
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define ALWAYS_INLINE inline
+#endif
+
 /* ======================================================================== */
 /* Types                                                                    */
 /* ======================================================================== */
@@ -357,7 +366,7 @@ static inline void ipow(unsigned k, double out[2])
  * purely imaginary (then i*y is used for y): a_i' = alpha a_i + s_l ti (i) a_j,
  * a_j' = alpha a_j + s_l tj (i) a_i, with s_l = +-1 from the sign table and
  * j = l ^ xl inside the partner run. */
-static inline void pauli_pair_update(double *restrict x, double *restrict y, double alpha, double si, double sj,
+static ALWAYS_INLINE void pauli_pair_update(double *restrict x, double *restrict y, double alpha, double si, double sj,
                                      bool imaginary)
 {
     double xr = x[0], xi = x[1], yr = y[0], yi = y[1];
@@ -393,7 +402,7 @@ static inline void pauli_run_rotation(double *restrict ai, double *restrict aj, 
 /* A whole run of the Pauli kernel: every l in [0, run) pairs a_i[l] with
  * a_j[l ^ xl]. With xl = 0 (all bits of x at or above the run length) the
  * two runs are contiguous streams: one pair at a time. */
-static inline void pauli_run_strided(double *restrict ai, double *restrict aj, uint64_t run, double g0, uint64_t zl,
+static ALWAYS_INLINE void pauli_run_strided(double *restrict ai, double *restrict aj, uint64_t run, double g0, uint64_t zl,
                                      double alpha, double ti, double tj, bool imaginary)
 {
     for (uint64_t l0 = 0; l0 < run; l0 += 16) {
@@ -413,37 +422,40 @@ static inline void pauli_run_strided(double *restrict ai, double *restrict aj, u
  * 23): touching them alternately amplitude by amplitude then misses L1 on
  * every access, and the same gate ran 3-4x slower for half of all placements
  * of the state. Line by line, each line is fetched once per group. */
-static inline void pauli_run_lines(double *restrict ai, double *restrict aj, uint64_t run, double g0, uint64_t zl,
-                                   double alpha, double ti, double tj, bool imaginary, uint64_t xl)
+static ALWAYS_INLINE void pauli_run_lines(double *restrict ai, double *restrict aj, uint64_t run, double g0,
+                                          uint64_t zl, double alpha, double ti, double tj, bool imaginary,
+                                          uint64_t xl)
 {
+    /* Inside a line the signs and the partner order depend only on the low
+     * two bits: coefficients per position, partner position u ^ xq. */
+    const uint64_t xq = xl & 3, xh = xl & ~(uint64_t)3;
+    double ci[4], cj[4];
+    for (unsigned u = 0; u < 4; u++) {
+        double su = parity64(u & zl) ? -1.0 : 1.0;
+        ci[u] = su * ti;
+        cj[u] = su * tj;
+    }
     for (uint64_t l0 = 0; l0 < run; l0 += 4) {
 #if defined(__GNUC__)
         if ((l0 & 15) == 0)
-            __builtin_prefetch(aj + 2 * ((l0 + PAULI_PREFETCH) ^ xl), 1);
+            __builtin_prefetch(aj + 2 * ((l0 + PAULI_PREFETCH) ^ xh), 1);
 #endif
-        const double gs = parity64(l0 & zl) ? -g0 : g0;
+        const double gs = parity64(l0 & zl) ? -g0 : g0; /* sign of the bits above 2 */
+        double *restrict px = ai + 2 * l0, *restrict py = aj + 2 * (l0 ^ xh);
         double x[8], y[8];
+        for (unsigned u = 0; u < 8; u++)
+            x[u] = px[u];
         for (unsigned u = 0; u < 4; u++) {
-            x[2 * u] = ai[2 * (l0 + u)];
-            x[2 * u + 1] = ai[2 * (l0 + u) + 1];
+            y[2 * u] = py[2 * (u ^ xq)];
+            y[2 * u + 1] = py[2 * (u ^ xq) + 1];
         }
+        for (unsigned u = 0; u < 4; u++)
+            pauli_pair_update(x + 2 * u, y + 2 * u, alpha, gs * ci[u], gs * cj[u], imaginary);
+        for (unsigned u = 0; u < 8; u++)
+            px[u] = x[u];
         for (unsigned u = 0; u < 4; u++) {
-            uint64_t m = (l0 + u) ^ xl;
-            y[2 * u] = aj[2 * m];
-            y[2 * u + 1] = aj[2 * m + 1];
-        }
-        for (unsigned u = 0; u < 4; u++) {
-            double sl = sign_low4(gs, (l0 + u) & zl & 3);
-            pauli_pair_update(x + 2 * u, y + 2 * u, alpha, sl * ti, sl * tj, imaginary);
-        }
-        for (unsigned u = 0; u < 4; u++) {
-            ai[2 * (l0 + u)] = x[2 * u];
-            ai[2 * (l0 + u) + 1] = x[2 * u + 1];
-        }
-        for (unsigned u = 0; u < 4; u++) {
-            uint64_t m = (l0 + u) ^ xl;
-            aj[2 * m] = y[2 * u];
-            aj[2 * m + 1] = y[2 * u + 1];
+            py[2 * (u ^ xq)] = y[2 * u];
+            py[2 * (u ^ xq) + 1] = y[2 * u + 1];
         }
     }
 }
