@@ -259,7 +259,9 @@ int bench_statevec(int argc, char **argv)
                "read %.2f GB/s (8 accumulators, 8 B/element)\n",
                limit_inplace, limit_read);
         printf("gates stream 32 B per amplitude, an expectation pass 16 B; ratio = GB/s / limit "
-               "(in-place for gates, read for expval_zz); speedup = this thread count vs the first\n\n");
+               "(in-place for gates, read for expval_zz); speedup = this thread count vs the first\n"
+               "(kernels start threads only from 2^18 amplitudes: rows with n < 18 run on one thread "
+               "whatever the count)\n\n");
         printf("%-10s %3s %7s %14s %9s %7s %8s\n", "workload", "n", "threads", "ns/gate", "GB/s", "ratio",
                "speedup");
         for (int k = 0; k < n_results; k++) {
