@@ -765,6 +765,15 @@ QML_API int qml_lie_algebra_ideal(const qml_lie_algebra *algebra, size_t index, 
                                   const char **names);
 
 /**
+ * @brief Element `index` (< the ideal's dim) of an orthonormal basis (in
+ * Tr(AB) / 2^n) of simple ideal `ideal`, as a new Pauli sum.
+ * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT, #QML_ERR_OUT_OF_RANGE, #QML_ERR_OUT_OF_MEMORY.
+ * @since 0.1.0
+ */
+QML_API int qml_lie_algebra_ideal_element(const qml_lie_algebra *algebra, size_t ideal, size_t index,
+                                          qml_pauli_sum **out);
+
+/**
  * @brief The g-purity of a Hermitian operator H, P_g(H) = sum_a Tr(B_a H)^2
  * over a basis {B_a} of i g orthonormal in Tr(AB) (not normalised by 2^n;
  * Ragone et al., Nat. Commun. 15, 7172 (2024)), total and per component.

@@ -268,6 +268,20 @@ int qml_lie_algebra_ideal(const qml_lie_algebra *algebra, size_t index, size_t *
     return QML_OK;
 }
 
+int qml_lie_algebra_ideal_element(const qml_lie_algebra *algebra, size_t ideal, size_t index, qml_pauli_sum **out)
+{
+    QML_CHECK_NULL(algebra);
+    QML_CHECK_NULL(out);
+    size_t n = qml_lie_algebra_n_ideals(algebra);
+    if (ideal >= n)
+        return qml__error(QML_ERR_OUT_OF_RANGE, "%s: ideal %zu out of range (%zu simple ideals)", __func__, ideal, n);
+    const lie_component *c = &algebra->ideals[ideal];
+    if (index >= c->dim)
+        return qml__error(QML_ERR_OUT_OF_RANGE, "%s: index %zu out of range for an ideal of dimension %zu", __func__,
+                          index, c->dim);
+    return element_to_sum(algebra, c->coords, c, index, out);
+}
+
 /* ---- public: purities ------------------------------------------------------ */
 
 /* Normalisation: our basis B~_a is orthonormal in Tr(AB)/2^n, the papers'
@@ -407,19 +421,9 @@ static double sum_identity(const qml_pauli_sum *sum)
  * (normalised norm), computed from the coordinates of -i[G, B~_a]. */
 static int middle_gate_kappa(const qml_lie_algebra *algebra, const qml_pauli_sum *generator, double *kappa)
 {
-    size_t d = algebra->dim;
-    /* columns of ad_G in the basis: d x d is fine for the dense-analysed
-     * algebras; for large Pauli-string ideals the selection is direct. */
     for (size_t j = 0; j < algebra->n_ideals; j++) {
         const lie_component *c = &algebra->ideals[j];
         double acc = 0;
-        double *coords = qml__calloc(d, sizeof *coords);
-        double *vec = qml__calloc(d, sizeof *vec);
-        if (!coords || !vec) {
-            qml__free(coords);
-            qml__free(vec);
-            return qml__oom("kappa coordinates");
-        }
         for (size_t col = 0; col < c->dim; col++) {
             qml_pauli_sum *e = NULL, *br = NULL;
             int status = element_to_sum(algebra, c->coords, c, col, &e);
@@ -430,16 +434,11 @@ static int middle_gate_kappa(const qml_lie_algebra *algebra, const qml_pauli_sum
                 status = qml_pauli_sum_norm(br, &norm);
             qml_pauli_sum_free(e);
             qml_pauli_sum_free(br);
-            if (status) {
-                qml__free(coords);
-                qml__free(vec);
+            if (status)
                 return status;
-            }
             acc += norm * norm;
         }
         kappa[j] = acc;
-        qml__free(coords);
-        qml__free(vec);
     }
     return QML_OK;
 }
@@ -575,22 +574,25 @@ int qml_lie_algebra_predict_variance(const qml_lie_algebra *algebra, const qml_s
         }
         r.loss_variance = var;
         /* The first-gate formula needs O in i g or sigma in i g. */
-        double sigma_norm2 = (double)NAN;
+        double sigma_norm2 = 0;
         {
             qml_pauli_sum *g2 = NULL;
-            if (qml_pauli_sum_anticommutator(&g2, generator, generator) == QML_OK) {
-                double g_mean = 0, g2_mean = 0;
-                for (size_t i = 0; i < generator->n_terms; i++)
-                    g_mean += generator->coeff[i] *
-                              string_expectation(state, generator->x[i * generator->words], generator->z[i * generator->words]);
-                for (size_t i = 0; i < g2->n_terms; i++)
-                    g2_mean += g2->coeff[i] * string_expectation(state, g2->x[i * g2->words], g2->z[i * g2->words]);
-                /* ||sigma||_Tr^2 = (1/4) Tr(-[G, rho]^2) = (<G^2> - <G>^2) / 2 for a pure state. */
-                sigma_norm2 = 0.5 * (g2_mean - g_mean * g_mean);
+            status = qml_pauli_sum_anticommutator(&g2, generator, generator);
+            if (status) {
+                prediction_work_release(&w);
+                return status;
             }
+            double g_mean = 0, g2_mean = 0;
+            for (size_t i = 0; i < generator->n_terms; i++)
+                g_mean += generator->coeff[i] * string_expectation(state, generator->x[i * generator->words],
+                                                                   generator->z[i * generator->words]);
+            for (size_t i = 0; i < g2->n_terms; i++)
+                g2_mean += g2->coeff[i] * string_expectation(state, g2->x[i * g2->words], g2->z[i * g2->words]);
+            /* ||sigma||_Tr^2 = (1/4) Tr(-[G, rho]^2) = (<G^2> - <G>^2) / 2 for a pure state. */
+            sigma_norm2 = 0.5 * (g2_mean - g_mean * g_mean);
             qml_pauli_sum_free(g2);
         }
-        bool sigma_member = isfinite(sigma_norm2) && sigma_norm2 - total_s <= tol * (sigma_norm2 > 1 ? sigma_norm2 : 1);
+        bool sigma_member = sigma_norm2 - total_s <= tol * (sigma_norm2 > 1 ? sigma_norm2 : 1);
         r.first_gate_gradient_variance = (o_member || sigma_member) ? var_first : (double)NAN;
         r.middle_gate_gradient_variance = var_middle;
         snprintf(r.message, sizeof r.message, "%s; Var[l] = sum_j P_j(rho) P_j(O) / dim g_j over %zu simple ideal%s%s",
@@ -1081,7 +1083,7 @@ static int close_general(qml_lie_algebra *algebra, closure_run *run)
             status = consider_candidate(algebra, run, &acc);
     }
     for (size_t a = 0; a < algebra->dim && !status; a++) {
-        if ((a & 0xffu) == 0 && (status = report_progress(run, "closure", algebra->dim, 0)))
+        if ((a & 0xfu) == 0 && (status = report_progress(run, "closure", algebra->dim, 0)))
             break;
         for (size_t k = 0; k < algebra->n_generators && !status; k++) {
             const qml_pauli_sum *g = algebra->generators[k];
