@@ -1022,10 +1022,12 @@ static int append_element(qml_lie_algebra *algebra, sparse_acc *acc, double norm
 
 /* Project the accumulator against the basis (twice) and append it if its
  * residual is above tolerance * its norm. */
-static int consider_candidate(qml_lie_algebra *algebra, closure_run *run, sparse_acc *acc)
+static int consider_candidate(qml_lie_algebra *algebra, closure_run *run, sparse_acc *acc, double scale)
 {
     double norm0 = sqrt(acc_norm2(acc));
-    if (!(norm0 > 1e-300)) {
+    /* A bracket that cancels to zero leaves rounding noise of order
+     * 1e-16 * scale (scale bounds its norm); noise is not a direction. */
+    if (!(norm0 > 1e-12 * scale)) {
         acc_clear(acc);
         return QML_OK;
     }
@@ -1070,6 +1072,15 @@ static int close_general(qml_lie_algebra *algebra, closure_run *run)
     if (!px)
         return qml__oom("a Pauli string");
     uint64_t *pz = px + words;
+    /* ||-i[G, B]|| <= 2 ||G||_op ||B|| <= 2 sum_i |g_i| for a unit B */
+    double *bound = qml__calloc(algebra->n_generators + 1, sizeof *bound);
+    if (!bound) {
+        qml__free(px);
+        return qml__oom("generator norms");
+    }
+    for (size_t k = 0; k < algebra->n_generators; k++)
+        for (size_t i = 0; i < algebra->generators[k]->n_terms; i++)
+            bound[k] += 2.0 * fabs(algebra->generators[k]->coeff[i]);
     int status = acc_reserve(&acc, 256, 256);
     for (size_t k = 0; k < algebra->n_generators && !status; k++) {
         const qml_pauli_sum *g = algebra->generators[k];
@@ -1080,7 +1091,7 @@ static int close_general(qml_lie_algebra *algebra, closure_run *run)
                 acc_add(&acc, id, g->coeff[i]);
         }
         if (!status)
-            status = consider_candidate(algebra, run, &acc);
+            status = consider_candidate(algebra, run, &acc, 0.0);
     }
     for (size_t a = 0; a < algebra->dim && !status; a++) {
         if ((a & 0xfu) == 0 && (status = report_progress(run, "closure", algebra->dim, 0)))
@@ -1108,10 +1119,11 @@ static int close_general(qml_lie_algebra *algebra, closure_run *run)
                 }
             }
             if (!status)
-                status = consider_candidate(algebra, run, &acc);
+                status = consider_candidate(algebra, run, &acc, bound[k]);
         }
     }
     acc_release(&acc);
+    qml__free(bound);
     qml__free(px);
     return status;
 }
