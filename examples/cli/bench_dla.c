@@ -52,7 +52,7 @@ static int family_generators(family f, unsigned n, qml_pauli_sum ***out, size_t 
     qml_pauli_sum **g = calloc(cap, sizeof *g);
     char *text = NULL;
     size_t length = 0, capacity = 0, k = 0;
-    char piece[64];
+    char piece[160];
     int status = g ? 0 : QML_ERR_OUT_OF_MEMORY;
 #define EMIT()                                                                  \
     do {                                                                        \
