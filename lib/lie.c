@@ -11,7 +11,7 @@
 
 /* General (non-Pauli-string) algebras and Pauli-string components up to this
  * dimension get the dense structure analysis (O(d^3)); see docs/lie.md. */
-#define LIE_DENSE_MAX 1000u
+#define LIE_DENSE_MAX 600u
 /* Fixed seed of the random combinations used by the structure analysis. */
 #define LIE_SEED 0x6c69652d616c6765ull
 /* Relative threshold for "zero" in the dense structure analysis. */
