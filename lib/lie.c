@@ -1037,7 +1037,11 @@ static int consider_candidate(qml_lie_algebra *algebra, closure_run *run, sparse
     acc_project_out(algebra, acc);
     acc_project_out(algebra, acc);
     double norm = sqrt(acc_norm2(acc));
-    if (norm > run->options.tolerance * norm0) {
+    /* Relative acceptance (the issue's rule), plus a rounding floor: the
+     * bracket of a unit element with G_k carries errors of order 1e-16 *
+     * scale per term, which a strongly cancelling bracket can lift above the
+     * relative tolerance. */
+    if (norm > run->options.tolerance * norm0 && norm > 1e-10 * scale) {
         size_t max_dim = run->options.max_dim ? run->options.max_dim : SIZE_MAX;
         if (algebra->dim >= max_dim) {
             acc_clear(acc);
