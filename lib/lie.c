@@ -52,6 +52,7 @@ struct qml_lie_algebra {
     size_t *start;
     size_t *col;
     double *val;
+    double *noise;        /* estimated absolute rounding error of each (unit) element */
     size_t n_entries;
     size_t entry_capacity;
     size_t element_capacity;
@@ -182,6 +183,7 @@ void qml_lie_algebra_free(qml_lie_algebra *algebra)
     qml__free(algebra->start);
     qml__free(algebra->col);
     qml__free(algebra->val);
+    qml__free(algebra->noise);
     qml__free(algebra->head);
     qml__free(algebra->next);
     qml__free(algebra->owner);
@@ -952,7 +954,7 @@ static void acc_project_out(const qml_lie_algebra *algebra, sparse_acc *acc)
 }
 
 /* Append the normalised accumulator as basis element `dim`. */
-static int append_element(qml_lie_algebra *algebra, sparse_acc *acc, double norm)
+static int append_element(qml_lie_algebra *algebra, sparse_acc *acc, double norm, double noise)
 {
     size_t a = algebra->dim;
     if (a + 2 > algebra->element_capacity) {
@@ -961,6 +963,10 @@ static int append_element(qml_lie_algebra *algebra, sparse_acc *acc, double norm
         if (!st)
             return qml__oom("Lie algebra basis");
         algebra->start = st;
+        double *nz = qml__realloc(algebra->noise, cap * sizeof *nz);
+        if (!nz)
+            return qml__oom("Lie algebra basis");
+        algebra->noise = nz;
         algebra->element_capacity = cap;
     }
     size_t need = algebra->n_entries + acc->n_touched;
@@ -1016,18 +1022,25 @@ static int append_element(qml_lie_algebra *algebra, sparse_acc *acc, double norm
         algebra->head[s] = e;
     }
     algebra->start[a + 1] = algebra->n_entries;
+    algebra->noise[a] = noise / norm; /* normalising divides by norm, errors too */
     algebra->dim = a + 1;
     return QML_OK;
 }
 
 /* Project the accumulator against the basis (twice) and append it if its
  * residual is above tolerance * its norm. */
-static int consider_candidate(qml_lie_algebra *algebra, closure_run *run, sparse_acc *acc, double scale)
+static int consider_candidate(qml_lie_algebra *algebra, closure_run *run, sparse_acc *acc, double scale,
+                              double parent_noise)
 {
     double norm0 = sqrt(acc_norm2(acc));
-    /* A bracket that cancels to zero leaves rounding noise of order
-     * 1e-16 * scale (scale bounds its norm); noise is not a direction. */
-    if (!(norm0 > 1e-12 * scale)) {
+    /* Rounding: the candidate -i[G_k, B_a] inherits B_a's error times
+     * scale >= ||ad_{G_k}||, plus the rounding of its own sums; after the
+     * projection (about as many operations again) its error is `noise`.
+     * A residual within a safety factor of it is not a direction: a bracket
+     * that cancels, or a near-cancelling one, leaves only rounding. */
+    const double eps = 0x1p-52;
+    double noise = scale * parent_noise + eps * (norm0 + scale) * sqrt((double)acc->n_touched + 1.0);
+    if (!(norm0 > 100.0 * noise)) {
         acc_clear(acc);
         return QML_OK;
     }
@@ -1041,13 +1054,13 @@ static int consider_candidate(qml_lie_algebra *algebra, closure_run *run, sparse
      * bracket of a unit element with G_k carries errors of order 1e-16 *
      * scale per term, which a strongly cancelling bracket can lift above the
      * relative tolerance. */
-    if (norm > run->options.tolerance * norm0 && norm > 1e-10 * scale) {
+    if (norm > run->options.tolerance * norm0 && norm > 100.0 * noise) {
         size_t max_dim = run->options.max_dim ? run->options.max_dim : SIZE_MAX;
         if (algebra->dim >= max_dim) {
             acc_clear(acc);
             return limit_reached(algebra, run);
         }
-        status = append_element(algebra, acc, norm);
+        status = append_element(algebra, acc, norm, noise);
     }
     acc_clear(acc);
     return status;
@@ -1095,7 +1108,7 @@ static int close_general(qml_lie_algebra *algebra, closure_run *run)
                 acc_add(&acc, id, g->coeff[i]);
         }
         if (!status)
-            status = consider_candidate(algebra, run, &acc, 0.0);
+            status = consider_candidate(algebra, run, &acc, 0.0, 0.0);
     }
     for (size_t a = 0; a < algebra->dim && !status; a++) {
         if ((a & 0xfu) == 0 && (status = report_progress(run, "closure", algebra->dim, 0)))
@@ -1123,7 +1136,7 @@ static int close_general(qml_lie_algebra *algebra, closure_run *run)
                 }
             }
             if (!status)
-                status = consider_candidate(algebra, run, &acc, bound[k]);
+                status = consider_candidate(algebra, run, &acc, bound[k], algebra->noise[a]);
         }
     }
     acc_release(&acc);
