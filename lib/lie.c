@@ -1039,8 +1039,9 @@ static int consider_candidate(qml_lie_algebra *algebra, closure_run *run, sparse
      * A residual within a safety factor of it is not a direction: a bracket
      * that cancels, or a near-cancelling one, leaves only rounding. */
     const double eps = 0x1p-52;
-    double noise = scale * parent_noise + eps * (norm0 + scale) * sqrt((double)acc->n_touched + 1.0);
-    if (!(norm0 > 100.0 * noise)) {
+    double inherited = scale * parent_noise, own = eps * (norm0 + scale) * sqrt((double)acc->n_touched + 1.0);
+    double noise = sqrt(inherited * inherited + own * own);
+    if (!(norm0 > 10.0 * noise)) {
         acc_clear(acc);
         return QML_OK;
     }
@@ -1054,7 +1055,7 @@ static int consider_candidate(qml_lie_algebra *algebra, closure_run *run, sparse
      * bracket of a unit element with G_k carries errors of order 1e-16 *
      * scale per term, which a strongly cancelling bracket can lift above the
      * relative tolerance. */
-    if (norm > run->options.tolerance * norm0 && norm > 100.0 * noise) {
+    if (norm > run->options.tolerance * norm0 && norm > 10.0 * noise) {
         size_t max_dim = run->options.max_dim ? run->options.max_dim : SIZE_MAX;
         if (algebra->dim >= max_dim) {
             acc_clear(acc);
@@ -1089,7 +1090,9 @@ static int close_general(qml_lie_algebra *algebra, closure_run *run)
     if (!px)
         return qml__oom("a Pauli string");
     uint64_t *pz = px + words;
-    /* ||-i[G, B]|| <= 2 ||G||_op ||B|| <= 2 sum_i |g_i| for a unit B */
+    /* The typical gain of ad_G on an error direction: 2 ||G|| (normalised
+     * Hilbert-Schmidt norm), i.e. 2 sqrt(sum_i g_i^2). The operator bound
+     * 2 sum_i |g_i| compounds into a gross overestimate along deep chains. */
     double *bound = qml__calloc(algebra->n_generators + 1, sizeof *bound);
     if (!bound) {
         qml__free(px);
@@ -1097,7 +1100,9 @@ static int close_general(qml_lie_algebra *algebra, closure_run *run)
     }
     for (size_t k = 0; k < algebra->n_generators; k++)
         for (size_t i = 0; i < algebra->generators[k]->n_terms; i++)
-            bound[k] += 2.0 * fabs(algebra->generators[k]->coeff[i]);
+            bound[k] += algebra->generators[k]->coeff[i] * algebra->generators[k]->coeff[i];
+    for (size_t k = 0; k < algebra->n_generators; k++)
+        bound[k] = 2.0 * sqrt(bound[k]);
     int status = acc_reserve(&acc, 256, 256);
     for (size_t k = 0; k < algebra->n_generators && !status; k++) {
         const qml_pauli_sum *g = algebra->generators[k];
