@@ -190,6 +190,43 @@ static inline double qml__gate_angle(const qml__gate *gate, const double *weight
 int qml__circuit_check_inputs(const qml_circuit *circuit, const double *weights, size_t n_weights,
                               const double *features, size_t n_features, const char *caller);
 
+/* ---- circuits, continued (circuit.c; used by ansatz.c) -------------------- */
+
+/* Validate a generator for exp(-i theta/2 H) on `circuit`: same qubit count,
+ * at least one term, finite coefficients, pairwise commuting terms
+ * (QML_ERR_UNSUPPORTED naming the first anticommuting pair). */
+int qml__circuit_check_generator(const qml_circuit *circuit, const qml_pauli_sum *generator, const char *caller);
+/* qml_circuit_add_pauli_rotation without the generator check, for a
+ * generator that passed qml__circuit_check_generator (the angle is checked). */
+int qml__circuit_append_pauli(qml_circuit *circuit, const qml_pauli_sum *generator, double constant, long weight,
+                              double weight_scale, long feature, double feature_scale);
+
+/* The counts of a circuit before a multi-gate append (a template), so that a
+ * failure part-way can restore the circuit exactly: rollback frees the
+ * generators of the gates appended since the mark. */
+typedef struct qml__circuit_mark {
+    size_t n_gates;
+    size_t n_weights;
+    size_t n_features;
+    size_t n_parametrised;
+} qml__circuit_mark;
+qml__circuit_mark qml__circuit_mark_get(const qml_circuit *circuit);
+void qml__circuit_rollback(qml_circuit *circuit, qml__circuit_mark mark);
+
+/* The generator of parametrised gate `index` moved to the start of the
+ * circuit through the fixed gates before it: V^dagger G V for V the product
+ * of those fixed gates. With U = W_K R_K ... W_1 R_1 W_0 (R parametrised,
+ * W fixed), U = (W_K ... W_0) prod_k exp(-i theta_k/2 V_k^dagger G_k V_k),
+ * so these, not the raw G_k, generate the circuit's dynamical Lie algebra
+ * when fixed entanglers sit between the rotations (e.g. the HEA's CZ
+ * ladder). Exact for Clifford fixed gates (Paulis, H, S, SDG, SX, CNOT, CY,
+ * CZ, SWAP, ISWAP, and Clifford UNITARY1/2 matrices); QML_ERR_NOT_APPLICABLE
+ * if a T, TDG, Toffoli or non-Clifford matrix precedes the gate. The
+ * weight version sums weight_scale * transported G over the gates reading
+ * the weight. */
+int qml__circuit_transported_generator(const qml_circuit *circuit, size_t index, qml_pauli_sum **out);
+int qml__circuit_transported_weight_generator(const qml_circuit *circuit, long weight, qml_pauli_sum **out);
+
 /* ---- statevector (statevec.c) --------------------------------------------- */
 
 struct qml_statevec {
@@ -210,5 +247,27 @@ double qml__statevec_expectation(const qml_statevec *state, const qml_pauli_sum 
 void qml__statevec_inner(const qml_statevec *a, const qml_statevec *b, double *re, double *im);
 /* out = O |in> for a Pauli sum (out != in). */
 void qml__statevec_apply_pauli_sum(qml_statevec *out, const qml_statevec *in, const qml_pauli_sum *observable);
+
+/* ---- datasets and optimisers (dataset.c, optim.c): issue 7 -------------- */
+
+/* PRNG streams of the dataset and minibatch routines (documented in qml.h
+ * and docs/datasets.md): ASCII tags, so that they never meet the small
+ * stream numbers other units use per sample. */
+#define QML__STREAM_MOONS UINT64_C(0x6d6f6f6e73)        /* "moons" */
+#define QML__STREAM_CIRCLES UINT64_C(0x636972636c6573)  /* "circles" */
+#define QML__STREAM_XOR UINT64_C(0x786f72)              /* "xor" */
+#define QML__STREAM_SPLIT UINT64_C(0x73706c6974)        /* "split" */
+#define QML__STREAM_SHUFFLE UINT64_C(0x73687566666c65)  /* "shuffle" (+ epoch) */
+
+/* indices = a uniformly random permutation of 0..n-1 (Fisher-Yates from the
+ * identity; n - 1 draws of qml__rng_below). */
+void qml__permutation(size_t *indices, size_t n, struct qml_rng *rng);
+
+struct qml_dataset {
+    size_t n_rows;
+    size_t n_features;
+    double *features;            /* n_rows * n_features, row-major */
+    int *labels;                 /* n_rows, each 0 or 1 */
+};
 
 #endif /* QML_INTERNAL_H */
