@@ -970,10 +970,15 @@ QML_API int qml_lie_algebra_create(qml_lie_algebra **out, const qml_pauli_sum *c
 
 /**
  * @brief The DLA of a circuit: the generators are the effective generators
- * of its trainable weights (qml_circuit_weight_generator(), so shared
- * weights contribute the scaled sum of their gates' generators).
+ * of its trainable weights (as qml_circuit_weight_generator(): shared
+ * weights contribute the scaled sum of their gates' generators), each gate's
+ * generator first moved to the start of the circuit through the fixed gates
+ * before it (V^dag G V), which is what generates the circuit's unitaries
+ * when fixed entanglers sit between rotations.
  * @return as qml_lie_algebra_create(); #QML_ERR_INVALID_ARGUMENT if the
- *         circuit has no trainable weight.
+ *         circuit has no trainable weight; #QML_ERR_NOT_APPLICABLE if a
+ *         non-Clifford fixed gate (T, Toffoli, a non-Clifford matrix)
+ *         precedes a parametrised gate.
  * @since 0.1.0
  */
 QML_API int qml_lie_algebra_from_circuit(qml_lie_algebra **out, const qml_circuit *circuit,
@@ -1058,7 +1063,8 @@ QML_API int qml_lie_algebra_purity(const qml_lie_algebra *algebra, const qml_pau
 
 /**
  * @brief The g-purity of the pure state rho = |psi><psi|, with
- * Tr(B_a rho) = <psi|B_a|psi>; as qml_lie_algebra_purity().
+ * Tr(B_a rho) = <psi|B_a|psi>; as qml_lie_algebra_purity(). `state` may be
+ * NULL for |0...0> (so that no statevector need be allocated).
  * @since 0.1.0
  */
 QML_API int qml_lie_algebra_state_purity(const qml_lie_algebra *algebra, const qml_statevec *state, double *total,
@@ -1098,7 +1104,7 @@ typedef struct qml_lie_prediction {
  * gradient variances of the first gate and of a gate in the middle of the
  * circuit (Ragone et al., Nat. Commun. 15, 7172 (2024); Fontana et al.,
  * Nat. Commun. 15, 7171 (2024)).
- * @param state rho = |psi><psi|.
+ * @param state rho = |psi><psi|, or NULL for |0...0>.
  * @param observable O, a Hermitian Pauli sum.
  * @param gate_generator G of the differentiated gate, an element of i g; NULL
  *        for the algebra's first generator.

@@ -164,7 +164,7 @@ int qml_lie_algebra_from_circuit(qml_lie_algebra **out, const qml_circuit *circu
         return qml__oom("the weight generators of a circuit");
     int status = QML_OK;
     for (size_t w = 0; w < n_weights && !status; w++)
-        status = qml_circuit_weight_generator(circuit, (long)w, &generators[w]);
+        status = qml__circuit_transported_weight_generator(circuit, (long)w, &generators[w]);
     if (!status)
         status = qml_lie_algebra_create(out, (const qml_pauli_sum *const *)generators, n_weights, options);
     for (size_t w = 0; w < n_weights; w++)
@@ -334,9 +334,8 @@ int qml_lie_algebra_state_purity(const qml_lie_algebra *algebra, const qml_state
                                  double *per_component, size_t capacity, size_t *count)
 {
     QML_CHECK_NULL(algebra);
-    QML_CHECK_NULL(state);
-    QML_CHECK_ARG(state->n_qubits == algebra->n_qubits, "%s: state on %u qubits, algebra on %u", __func__,
-                  state->n_qubits, algebra->n_qubits);
+    QML_CHECK_ARG(!state || state->n_qubits == algebra->n_qubits, "%s: state on %u qubits, algebra on %u", __func__,
+                  state ? state->n_qubits : 0u, algebra->n_qubits);
     double *t = qml__calloc(algebra->dim ? algebra->dim : 1, sizeof *t);
     if (!t)
         return qml__oom("state purity coordinates");
@@ -450,14 +449,13 @@ int qml_lie_algebra_predict_variance(const qml_lie_algebra *algebra, const qml_s
                                      qml_lie_prediction *result)
 {
     QML_CHECK_NULL(algebra);
-    QML_CHECK_NULL(state);
     QML_CHECK_NULL(observable);
     QML_CHECK_NULL(result);
     QML_CHECK_ARG(result->size >= offsetof(qml_lie_prediction, message) + 1,
                   "%s: result->size is %zu; initialise it with QML_LIE_PREDICTION_INIT", __func__, result->size);
-    QML_CHECK_ARG(state->n_qubits == algebra->n_qubits && observable->n_qubits == algebra->n_qubits,
-                  "%s: state on %u and observable on %u qubits, algebra on %u", __func__, state->n_qubits,
-                  observable->n_qubits, algebra->n_qubits);
+    QML_CHECK_ARG((!state || state->n_qubits == algebra->n_qubits) && observable->n_qubits == algebra->n_qubits,
+                  "%s: state on %u and observable on %u qubits, algebra on %u", __func__,
+                  state ? state->n_qubits : algebra->n_qubits, observable->n_qubits, algebra->n_qubits);
     const qml_pauli_sum *generator = gate_generator;
     if (!generator) {
         QML_CHECK_ARG(algebra->n_generators > 0, "%s: the algebra has no generator", __func__);
@@ -2024,6 +2022,8 @@ static int sum_coordinates(const qml_lie_algebra *algebra, const qml_pauli_sum *
 /* <psi|P(x,z)|psi> with P(x,z)|b> = i^{|x&z|} (-1)^{|z&b|} |b^x>. */
 static double string_expectation(const qml_statevec *state, uint64_t x, uint64_t z)
 {
+    if (!state)
+        return x == 0 ? 1.0 : 0.0; /* <0...0| X^x Z^z |0...0> */
     const double *restrict psi = state->amplitudes;
     uint64_t dim = state->dim;
     double re = 0, im = 0;

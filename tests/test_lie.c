@@ -652,6 +652,9 @@ static void test_variance_closed_forms(void **state)
         assert_ok(qml_lie_algebra_predict_variance(a, &ts.state, o, NULL, &p));
         assert_int_equal(p.hypothesis, QML_LIE_HYPOTHESIS_OBSERVABLE);
         assert_close(p.loss_variance, 1.0 / ((double)(1u << n) + 1.0), 1e-12);
+        qml_lie_prediction q = QML_LIE_PREDICTION_INIT; /* NULL state = |0...0> */
+        assert_ok(qml_lie_algebra_predict_variance(a, NULL, o, NULL, &q));
+        assert_true(q.loss_variance == p.loss_variance);
         assert_close(p.loss_mean, 0.0, 1e-12);
         qml_pauli_sum_free(o);
         qml_lie_algebra_free(a);
@@ -743,6 +746,40 @@ static void test_variance_hypotheses(void **state)
     qml_pauli_sum_free(o);
     qml_lie_algebra_free(a);
     set_free(&set);
+}
+
+/* The circuit link: weights' generators, shared weights summed. */
+static void test_from_circuit(void **state)
+{
+    (void)state;
+    qml_circuit *c = NULL;
+    qml_lie_algebra *a = NULL;
+    assert_ok(qml_circuit_create(&c, 4));
+    assert_ok(qml_ansatz_family_append(c, QML_ANSATZ_TFIM, 2));
+    assert_ok(qml_lie_algebra_from_circuit(&a, c, NULL));
+    assert_int_equal(qml_lie_algebra_dim(a), 4 * 7); /* so(8) */
+    qml_lie_algebra_free(a);
+    qml_circuit_free(c);
+    assert_ok(qml_circuit_create(&c, 3));
+    assert_ok(qml_ansatz_hardware_efficient(c, 2, QML_ENTANGLER_CZ, QML_BOUNDARY_OPEN));
+    assert_ok(qml_lie_algebra_from_circuit(&a, c, NULL));
+    /* RY, RZ and fixed CZs: the generators moved through the CZ ladder
+     * (V^dag G V) generate su(8); the raw Y_i, Z_i alone would give su(2)^3 */
+    assert_int_equal(qml_lie_algebra_dim(a), 63);
+    assert_true(qml_lie_algebra_is_full(a));
+    qml_lie_algebra_free(a);
+    qml_circuit_free(c);
+    /* shared weights: {sum X_i, sum Z_i, sum Z_i Z_j} on 3 qubits = the S_n algebra */
+    assert_ok(qml_circuit_create(&c, 3));
+    assert_ok(qml_ansatz_family_append(c, QML_ANSATZ_SN, 1));
+    assert_ok(qml_lie_algebra_from_circuit(&a, c, NULL));
+    assert_int_equal(qml_lie_algebra_dim(a), 19);
+    qml_lie_algebra_free(a);
+    qml_circuit_free(c);
+    assert_ok(qml_circuit_create(&c, 2));
+    assert_status(qml_lie_algebra_from_circuit(&a, c, NULL), QML_ERR_INVALID_ARGUMENT);
+    assert_status(qml_lie_algebra_from_circuit(&a, NULL, NULL), QML_ERR_INVALID_ARGUMENT);
+    qml_circuit_free(c);
 }
 
 /* ---- limits, cancellation, validation, allocation ------------------------------------ */
@@ -912,6 +949,7 @@ int main(void)
         cmocka_unit_test(test_variance_closed_forms),
         cmocka_unit_test(test_gradient_variances_single_qubit),
         cmocka_unit_test(test_variance_hypotheses),
+        cmocka_unit_test(test_from_circuit),
         cmocka_unit_test(test_max_dim_partial),
         cmocka_unit_test(test_cancellation),
         cmocka_unit_test(test_validation),

@@ -165,7 +165,6 @@ int cmd_dla(int argc, char **argv)
     qml_pauli_sum **generators = NULL;
     qml_pauli_sum *observable = NULL;
     qml_lie_algebra *algebra = NULL;
-    qml_statevec *state = NULL;
     size_t n_generators = 0;
     if (split_lines(text, &lines)) {
         fprintf(stderr, "qml: dla: out of memory\n");
@@ -243,11 +242,9 @@ int cmd_dla(int argc, char **argv)
         size_t count = 0;
         status = qml_lie_algebra_purity(algebra, observable, &total_o, per_o, m + 1, &count);
         if (!status && zero_state) {
-            status = qml_statevec_create(&state, n_qubits);
-            if (!status)
-                status = qml_lie_algebra_state_purity(algebra, state, &total_r, per_r, m + 1, &count);
+            status = qml_lie_algebra_state_purity(algebra, NULL, &total_r, per_r, m + 1, &count); /* |0...0> */
             if (!status) {
-                prediction_status = qml_lie_algebra_predict_variance(algebra, state, observable, NULL, &prediction);
+                prediction_status = qml_lie_algebra_predict_variance(algebra, NULL, observable, NULL, &prediction);
                 if (prediction_status && prediction_status != QML_ERR_NOT_APPLICABLE && prediction_status != QML_ERR_LIMIT)
                     status = prediction_status;
             }
@@ -357,7 +354,6 @@ int cmd_dla(int argc, char **argv)
     if (partial)
         exit_code = 1;
 done:
-    qml_statevec_free(state);
     qml_lie_algebra_free(algebra);
     qml_pauli_sum_free(observable);
     for (size_t i = 0; i < n_generators; i++)
