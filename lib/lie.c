@@ -19,14 +19,24 @@
 
 /* ---- types ---------------------------------------------------------------- */
 
-/* A set of distinct Pauli strings with ids 0..count-1 (open addressing). */
+/* A slot of the one-word table: the key lives in the slot, so that a
+ * look-up costs one cache miss, not three. */
+typedef struct flat_slot {
+    uint64_t x;
+    uint64_t z;
+    size_t id1;           /* id + 1, 0 = empty */
+} flat_slot;
+
+/* A set of distinct Pauli strings with ids 0..count-1 (open addressing;
+ * n <= 64 uses flat 128-bit keys, more qubits index the string arrays). */
 typedef struct string_table {
     unsigned words;
     size_t count;
     size_t capacity;
     uint64_t *x;          /* count * words */
     uint64_t *z;
-    size_t *slots;        /* id + 1, 0 = empty */
+    size_t *slots;        /* words > 1: id + 1, 0 = empty */
+    flat_slot *flat;      /* words == 1 */
     size_t n_slots;       /* power of two */
 } string_table;
 
@@ -179,6 +189,7 @@ void qml_lie_algebra_free(qml_lie_algebra *algebra)
     qml__free(algebra->strings.x);
     qml__free(algebra->strings.z);
     qml__free(algebra->strings.slots);
+    qml__free(algebra->strings.flat);
     qml__free(algebra->start);
     qml__free(algebra->col);
     qml__free(algebra->val);
@@ -676,16 +687,21 @@ static size_t table_find(const string_table *t, const uint64_t *x, const uint64_
     if (!t->n_slots)
         return SIZE_MAX;
     size_t mask = t->n_slots - 1;
+    if (t->words == 1) {
+        const uint64_t kx = x[0], kz = z[0];
+        for (size_t i = (size_t)string_hash(1, x, z) & mask;; i = (i + 1) & mask) {
+            const flat_slot *slot = &t->flat[i];
+            if (!slot->id1)
+                return SIZE_MAX;
+            if (slot->x == kx && slot->z == kz)
+                return slot->id1 - 1;
+        }
+    }
     for (size_t i = (size_t)string_hash(t->words, x, z) & mask;; i = (i + 1) & mask) {
         size_t slot = t->slots[i];
         if (!slot)
             return SIZE_MAX;
         size_t id = slot - 1;
-        if (t->words == 1) {
-            if (t->x[id] == x[0] && t->z[id] == z[0])
-                return id;
-            continue;
-        }
         if (!memcmp(t->x + id * t->words, x, t->words * sizeof *x) &&
             !memcmp(t->z + id * t->words, z, t->words * sizeof *z))
             return id;
@@ -694,6 +710,22 @@ static size_t table_find(const string_table *t, const uint64_t *x, const uint64_
 
 static int table_rehash(string_table *t, size_t n_slots)
 {
+    if (t->words == 1) {
+        flat_slot *flat = qml__calloc(n_slots, sizeof *flat);
+        if (!flat)
+            return qml__oom("a Pauli-string hash table");
+        size_t mask = n_slots - 1;
+        for (size_t id = 0; id < t->count; id++) {
+            size_t i = (size_t)string_hash(1, t->x + id, t->z + id) & mask;
+            while (flat[i].id1)
+                i = (i + 1) & mask;
+            flat[i] = (flat_slot){t->x[id], t->z[id], id + 1};
+        }
+        qml__free(t->flat);
+        t->flat = flat;
+        t->n_slots = n_slots;
+        return QML_OK;
+    }
     size_t *slots = qml__calloc(n_slots, sizeof *slots);
     if (!slots)
         return qml__oom("a Pauli-string hash table");
@@ -741,9 +773,15 @@ static int table_insert(string_table *t, const uint64_t *x, const uint64_t *z, s
     memcpy(t->z + new_id * t->words, z, t->words * sizeof *z);
     size_t mask = t->n_slots - 1;
     size_t i = (size_t)string_hash(t->words, x, z) & mask;
-    while (t->slots[i])
-        i = (i + 1) & mask;
-    t->slots[i] = new_id + 1;
+    if (t->words == 1) {
+        while (t->flat[i].id1)
+            i = (i + 1) & mask;
+        t->flat[i] = (flat_slot){x[0], z[0], new_id + 1};
+    } else {
+        while (t->slots[i])
+            i = (i + 1) & mask;
+        t->slots[i] = new_id + 1;
+    }
     *id = new_id;
     *inserted = true;
     return QML_OK;
