@@ -181,8 +181,9 @@ int cmd_dla(int argc, char **argv)
             qml_pauli_sum *s = NULL;
             int status = qml_pauli_sum_parse(&s, 0, lines.lines[i]);
             if (status) {
-                fprintf(stderr, "qml: dla: %s line %zu: ", file, lines.numbers[i]);
-                exit_code = cli_fail("parse", status);
+                char what[512];
+                snprintf(what, sizeof what, "dla: %s line %zu", file, lines.numbers[i]);
+                exit_code = cli_fail(what, status);
                 goto done;
             }
             if (qml_pauli_sum_n_qubits(s) > n_qubits)
@@ -199,8 +200,9 @@ int cmd_dla(int argc, char **argv)
     for (size_t i = 0; i < lines.count; i++, n_generators++) {
         int status = qml_pauli_sum_parse(&generators[i], n_qubits, lines.lines[i]);
         if (status) {
-            fprintf(stderr, "qml: dla: %s line %zu: ", file, lines.numbers[i]);
-            exit_code = cli_fail("parse", status);
+            char what[512];
+            snprintf(what, sizeof what, "dla: %s line %zu", file, lines.numbers[i]);
+            exit_code = cli_fail(what, status);
             goto done;
         }
     }
