@@ -711,14 +711,22 @@ static void test_variance_hypotheses(void **state)
     qml_lie_algebra *a = close_set(&set);
     test_state ts;
     state_zero(&ts, 3);
-    /* O = Z0 Z1 Z2 is not in so(6); |000><000| is not in i g + R I either */
-    qml_pauli_sum *o = parse(3, "Z0 Z1 Z2");
+    /* O = X0 X1 X2 is not in so(6), and |+++><+++| is not in i g + R I: the
+     * formula does not apply. X0 X1 X2 is the fermion parity here (it
+     * commutes with every X_i and Z_i Z_{i+1}), fixed by e^g: the exact
+     * average gives mean <+++|X0 X1 X2|+++> = 1 and Var 0. */
+    qml_pauli_sum *o = parse(3, "X0 X1 X2");
+    test_state plus;
+    state_zero(&plus, 3);
+    for (size_t i = 0; i < 8; i++)
+        plus.amplitudes[2 * i] = 1.0 / sqrt(8.0);
     qml_lie_prediction p = QML_LIE_PREDICTION_INIT;
-    assert_status(qml_lie_algebra_predict_variance(a, &ts.state, o, NULL, &p), QML_ERR_NOT_APPLICABLE);
+    assert_ok(qml_lie_algebra_predict_variance(a, &plus.state, o, NULL, &p));
     assert_int_equal(p.hypothesis, QML_LIE_HYPOTHESIS_NONE);
-    assert_true(isnan(p.loss_variance));
-    assert_true(strlen(p.message) > 10);
-    assert_non_null(strstr(qml_last_error(), "neither"));
+    assert_close(p.loss_variance, 0.0, 1e-12);
+    assert_close(p.loss_mean, 1.0, 1e-12);
+    assert_true(isnan(p.first_gate_gradient_variance));
+    assert_non_null(strstr(p.message, "exactly"));
     qml_pauli_sum_free(o);
     /* An identity offset changes the mean, not the variance. */
     o = parse(3, "Z0 Z1 + 0.5");
@@ -780,6 +788,82 @@ static void test_from_circuit(void **state)
     assert_status(qml_lie_algebra_from_circuit(&a, c, NULL), QML_ERR_INVALID_ARGUMENT);
     assert_status(qml_lie_algebra_from_circuit(&a, NULL, NULL), QML_ERR_INVALID_ARGUMENT);
     qml_circuit_free(c);
+}
+
+/* Neither O nor rho in i g: the exact average on the g-module of O,
+ * against hand computations. */
+static void test_exact_module_average(void **state)
+{
+    (void)state;
+    harness_rng rng = {4242};
+    /* collective su(2) {X0 + X1, Z0 + Z1} on 2 qubits, O = Z0: U = u (x) u,
+     * l = <psi| (R z).sigma_0 |psi> = (R z) . r0 with r0 the Bloch vector of
+     * qubit 0, so E[l] = 0 and Var = |r0|^2 / 3. */
+    generator_set set = {0};
+    set_add(&set, 2, "X0 + X1");
+    set_add(&set, 2, "Z0 + Z1");
+    qml_lie_algebra *a = close_set(&set);
+    assert_int_equal(qml_lie_algebra_dim(a), 3);
+    qml_pauli_sum *o = parse(2, "Z0");
+    for (int trial = 0; trial < 3; trial++) {
+        test_state ts;
+        if (trial == 0)
+            state_zero(&ts, 2);
+        else
+            state_random(&ts, 2, &rng);
+        double r2 = 0, m[2 * 16];
+        const char *axes[3] = {"XI", "YI", "ZI"};
+        for (int k = 0; k < 3; k++) {
+            harness_pauli_matrix(2, axes[k], m);
+            double e = dense_expectation(4, m, ts.amplitudes);
+            r2 += e * e;
+        }
+        qml_lie_prediction p = QML_LIE_PREDICTION_INIT;
+        assert_ok(qml_lie_algebra_predict_variance(a, &ts.state, o, NULL, &p));
+        assert_int_equal(p.hypothesis, QML_LIE_HYPOTHESIS_NONE);
+        /* eigen-decompositions of 9 x 9 and 81 x 81 matrices: 1e-10 */
+        assert_close(p.loss_variance, r2 / 3.0, 1e-10);
+        assert_close(p.loss_mean, 0.0, 1e-10);
+    }
+    qml_pauli_sum_free(o);
+    qml_lie_algebra_free(a);
+    set_free(&set);
+
+    /* su(2) on qubit 0 of 2, O = Z0 Z1 + 0.5 X1, rho = |00>: l = (R z)_z * <Z1> + 0.5 <X1>
+     * = (R z)_z: mean 0, Var 1/3 */
+    set_add(&set, 2, "X0");
+    set_add(&set, 2, "Y0");
+    a = close_set(&set);
+    o = parse(2, "Z0 Z1 + 0.5 X1");
+    test_state ts;
+    state_zero(&ts, 2);
+    qml_lie_prediction p = QML_LIE_PREDICTION_INIT;
+    assert_ok(qml_lie_algebra_predict_variance(a, &ts.state, o, NULL, &p));
+    assert_int_equal(p.hypothesis, QML_LIE_HYPOTHESIS_NONE);
+    assert_close(p.loss_variance, 1.0 / 3.0, 1e-10);
+    assert_close(p.loss_mean, 0.0, 1e-10);
+    qml_pauli_sum_free(o);
+    qml_lie_algebra_free(a);
+    set_free(&set);
+
+    /* a module larger than the exact average handles: NOT_APPLICABLE */
+    for (unsigned i = 0; i < 4; i++) {
+        char text[16];
+        snprintf(text, sizeof text, "X%u", i);
+        set_add(&set, 4, text);
+        snprintf(text, sizeof text, "Y%u", i);
+        set_add(&set, 4, text);
+    }
+    a = close_set(&set);
+    o = parse(4, "Z0 Z1 Z2 Z3"); /* module: the 3^4 products of Paulis */
+    state_zero(&ts, 4);
+    assert_status(qml_lie_algebra_predict_variance(a, &ts.state, o, NULL, &p), QML_ERR_NOT_APPLICABLE);
+    assert_int_equal(p.hypothesis, QML_LIE_HYPOTHESIS_NONE);
+    assert_true(isnan(p.loss_variance));
+    assert_non_null(strstr(qml_last_error(), "neither"));
+    qml_pauli_sum_free(o);
+    qml_lie_algebra_free(a);
+    set_free(&set);
 }
 
 /* ---- limits, cancellation, validation, allocation ------------------------------------ */
@@ -949,6 +1033,7 @@ int main(void)
         cmocka_unit_test(test_variance_closed_forms),
         cmocka_unit_test(test_gradient_variances_single_qubit),
         cmocka_unit_test(test_variance_hypotheses),
+        cmocka_unit_test(test_exact_module_average),
         cmocka_unit_test(test_from_circuit),
         cmocka_unit_test(test_max_dim_partial),
         cmocka_unit_test(test_cancellation),
