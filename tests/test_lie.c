@@ -1010,6 +1010,8 @@ static void test_allocation_failures(void **state)
     set_add(&set, 3, "Z2");
     alloc_context c = {&set, "Z0 + X1"};
     assert_true(harness_check_allocation_failures(sequence_lie, &c) > 10);
+    c.observable = "Z0 Z2"; /* outside i g: the exact module average */
+    assert_true(harness_check_allocation_failures(sequence_lie, &c) > 10);
     set_free(&set);
     /* Pauli strings: the exact engine and a split component */
     tfim_generators(&set, 3);
