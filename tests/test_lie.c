@@ -625,6 +625,19 @@ static void test_purities_against_dense(void **state)
     tfim_generators(&set, 4);
     a = close_set(&set);
     check_purities(a, 4, &rng);
+    /* a statevector from statevec.c gives the same purities as the stack one */
+    {
+        test_state ts;
+        state_random(&ts, 4, &rng);
+        qml_statevec *sv = NULL;
+        assert_ok(qml_statevec_create(&sv, 4));
+        assert_ok(qml_statevec_set_amplitudes(sv, ts.amplitudes, 16, 1e-12));
+        double t1, t2;
+        assert_ok(qml_lie_algebra_state_purity(a, sv, &t1, NULL, 0, NULL));
+        assert_ok(qml_lie_algebra_state_purity(a, &ts.state, &t2, NULL, 0, NULL));
+        assert_close(t1, t2, 1e-14);
+        qml_statevec_free(sv);
+    }
     qml_lie_algebra_free(a);
     set_free(&set);
 
