@@ -51,6 +51,14 @@ typedef struct progress_state {
     size_t total;
 } progress_state;
 
+/* The first failure of a worker, kept until the calling thread re-raises it
+ * (the library's last-error message is thread-local). */
+typedef struct worker_error {
+    int status;
+    size_t sample;
+    char message[256];
+} worker_error;
+
 /* What the workers of one statistics run share. Each worker writes only its
  * own samples' slots and its own workspace and error record. */
 typedef struct stats_job {
@@ -67,18 +75,21 @@ typedef struct stats_job {
     double *sample_values;      /* n_samples losses */
     double *sample_gradients;   /* n_samples * n_selected, sample-major */
     double *workspace;          /* per worker: 2 * n_weights doubles (weights, gradient) */
-    struct worker_error *errors;
+    worker_error *errors;
     const progress_state *progress;
     atomic_size_t done;
     atomic_int stop;            /* set on an error or a cancellation */
     int cancelled;              /* written by worker 0 only */
 } stats_job;
 
-typedef struct worker_error {
-    int status;
-    size_t sample;
-    char message[256];
-} worker_error;
+/* How a scan builds its circuit for (n, L): a family or a generator list. */
+typedef struct scan_source {
+    int is_family;
+    qml_ansatz_family family;
+    const qml_pauli_sum *const *generators;
+    size_t count;
+    const unsigned *groups;
+} scan_source;
 
 static int stats_compute(qml_gradient_stats **out, const qml_circuit *circuit, const qml_pauli_sum *observable,
                          const qml_statevec *initial, const double *features, size_t n_features,
@@ -89,6 +100,10 @@ static void summarise(qml_gradient_stats *stats, const double *gradients);
 static int fit_line(const double *x, const double *y, const double *w, size_t count, double *slope,
                     double *slope_stderr, double *chi2);
 static double wall_seconds(void);
+static int scan_run(qml_bp_scan **out, const scan_source *source, const qml_bp_scan_options *scan_options,
+                    const qml_landscape_options *stats_options, const char *caller);
+static int transported_observable(const qml_circuit *circuit, const qml_pauli_sum *observable,
+                                  qml_pauli_sum **out);
 
 static const qml_landscape_options default_landscape_options = QML_LANDSCAPE_OPTIONS_INIT;
 static const qml_bp_scan_options default_scan_options = QML_BP_SCAN_OPTIONS_INIT;
@@ -257,18 +272,6 @@ int qml_bp_fit_data(const double *n_qubits, const double *variance, const double
 }
 
 /* ---- scans ------------------------------------------------------------------ */
-
-/* How a scan builds its circuit for (n, L): a family or a generator list. */
-typedef struct scan_source {
-    int is_family;
-    qml_ansatz_family family;
-    const qml_pauli_sum *const *generators;
-    size_t count;
-    const unsigned *groups;
-} scan_source;
-
-static int scan_run(qml_bp_scan **out, const scan_source *source, const qml_bp_scan_options *scan_options,
-                    const qml_landscape_options *stats_options, const char *caller);
 
 int qml_bp_scan_family(qml_bp_scan **out, qml_ansatz_family family, const qml_bp_scan_options *scan,
                        const qml_landscape_options *stats)
@@ -732,19 +735,132 @@ static int scan_circuit(const scan_source *source, unsigned n, unsigned layers, 
     return QML_OK;
 }
 
-/* dim g and the predicted variance of a row from the Lie algebra of the
- * circuit's generators. The DLA closure lives in lie.c (issue 5); until
- * the scan is linked to it, rows report dim_g = 0 and var_predicted = NaN. */
+/* dim g and the predicted variance of a row. lie.c closes the algebra of
+ * the weights' generators moved to the front of the circuit through its
+ * fixed gates (U = V_end prod_k exp(-i w_k/2 V_k^dag G_k V_k),
+ * docs/circuits.md): without that the HEA's CZ ladder would not count and
+ * its algebra would look 3n-dimensional instead of su(2^n). The
+ * differentiated generator is moved the same way, and the observable to
+ * the same frame, O -> V_end^dag O V_end. The prediction is the deep limit
+ * (U Haar on e^g; Ragone et al. 2024, Fontana et al. 2024, as lie.c
+ * computes it) and is given only where its hypotheses hold:
+ * - LOSS: Var[l] (lie.c: the formula when O or rho lies in i g, else an
+ *   exact average over the g-module of O when that is small);
+ * - GRADIENT, FIRST: weight 0 read by exactly one gate, the first
+ *   parametrised one, so the gradient sees sigma = -(i/2)[G, rho];
+ * - GRADIENT, MIDDLE: the weight read by exactly one gate;
+ * - GRADIENT, ALL: no single formula, NaN.
+ * A circuit with a non-Clifford fixed gate gets no DLA and no prediction. */
 static int scan_prediction(const qml_circuit *circuit, const qml_pauli_sum *observable,
-                           const qml_statevec *initial, const qml_bp_scan_options *opts, qml_bp_row *row)
+                           const qml_statevec *initial, const qml_bp_scan_options *opts,
+                           const qml_landscape_options *stats_opts, qml_bp_row *row)
 {
-    (void)circuit;
-    (void)observable;
-    (void)initial;
-    (void)opts;
     row->dim_g = 0;
     row->dim_g_capped = 0;
     row->var_predicted = NAN;
+    if (opts->max_dim == 0)
+        return QML_OK;
+    qml_lie_options lie_opts = QML_LIE_OPTIONS_INIT;
+    lie_opts.max_dim = opts->max_dim > SIZE_MAX ? SIZE_MAX : (size_t)opts->max_dim;
+    qml_lie_algebra *algebra = NULL;
+    qml_pauli_sum *moved_observable = NULL, *generator = NULL;
+    int status = qml_lie_algebra_from_circuit(&algebra, circuit, &lie_opts);
+    if (status == QML_ERR_LIMIT) {
+        row->dim_g_capped = 1;
+        status = QML_OK;
+        goto done;
+    }
+    if (status == QML_ERR_NOT_APPLICABLE) { /* a non-Clifford fixed gate */
+        status = QML_OK;
+        goto done;
+    }
+    if (status)
+        goto done;
+    row->dim_g = qml_lie_algebra_dim(algebra);
+
+    long weight = QML_NONE;
+    if (opts->quantity == QML_BP_GRADIENT && stats_opts->params != QML_PARAMS_ALL) {
+        long wanted = stats_opts->params == QML_PARAMS_MIDDLE ? (long)(circuit->n_weights / 2) : 0;
+        size_t readers = 0, first_parametrised = SIZE_MAX, reader = SIZE_MAX;
+        for (size_t g = 0; g < circuit->n_gates; g++) {
+            const qml__gate *gate = &circuit->gates[g];
+            if (!qml__gate_is_parametrised(gate->kind))
+                continue;
+            if (first_parametrised == SIZE_MAX)
+                first_parametrised = g;
+            if (gate->weight == wanted && readers++ == 0)
+                reader = g;
+        }
+        if (readers == 1 && (stats_opts->params == QML_PARAMS_MIDDLE || reader == first_parametrised))
+            weight = wanted;
+    }
+    if (opts->quantity == QML_BP_GRADIENT && weight == QML_NONE)
+        goto done;
+    status = transported_observable(circuit, observable, &moved_observable);
+    if (status == QML_OK && weight != QML_NONE)
+        status = qml__circuit_transported_weight_generator(circuit, weight, &generator);
+    qml_lie_prediction prediction = QML_LIE_PREDICTION_INIT;
+    if (status == QML_OK)
+        status = qml_lie_algebra_predict_variance(algebra, initial, moved_observable, generator, &prediction);
+    if (status == QML_OK) {
+        row->var_predicted = opts->quantity == QML_BP_LOSS              ? prediction.loss_variance
+                             : stats_opts->params == QML_PARAMS_FIRST ? prediction.first_gate_gradient_variance
+                                                                      : prediction.middle_gate_gradient_variance;
+    } else if (status == QML_ERR_NOT_APPLICABLE || status == QML_ERR_LIMIT) {
+        status = QML_OK; /* the hypotheses do not hold, or the structure is unknown: NaN */
+    }
+
+done:
+    if (status == QML_OK)
+        qml__ok();
+    qml_pauli_sum_free(generator);
+    qml_pauli_sum_free(moved_observable);
+    qml_lie_algebra_free(algebra);
+    return status;
+}
+
+/* V_end^dag O V_end for the fixed gates V_end of the whole circuit: each
+ * non-identity term P of O is appended to a copy of the circuit as a
+ * rotation gate and transported like any other generator. */
+static int transported_observable(const qml_circuit *circuit, const qml_pauli_sum *observable,
+                                  qml_pauli_sum **out)
+{
+    const unsigned n = circuit->n_qubits;
+    qml_circuit *copy = NULL;
+    qml_pauli_sum *result = NULL;
+    char *dense = qml__malloc((size_t)n + 1);
+    int status = dense ? qml_circuit_copy(&copy, circuit) : qml__oom("a Pauli string");
+    if (status == QML_OK)
+        status = qml_pauli_sum_create(&result, n);
+    for (size_t t = 0; t < observable->n_terms && status == QML_OK; t++) {
+        double coefficient;
+        status = qml_pauli_sum_term(observable, t, &coefficient, dense);
+        if (status)
+            break;
+        if (strspn(dense, "I") == n) {
+            status = qml_pauli_sum_add_term(result, coefficient, "", NULL, 0);
+            continue;
+        }
+        qml_pauli_sum *term = NULL, *moved = NULL;
+        status = qml_pauli_sum_create(&term, n);
+        if (status == QML_OK)
+            status = qml_pauli_sum_add_string(term, 1.0, dense);
+        if (status == QML_OK)
+            status = qml_circuit_add_pauli_rotation(copy, term, 0.0, QML_NONE, 0.0, QML_NONE, 0.0);
+        if (status == QML_OK)
+            status = qml__circuit_transported_generator(copy, copy->n_gates - 1, &moved);
+        if (status == QML_OK)
+            status = qml_pauli_sum_add(result, coefficient, moved);
+        qml_pauli_sum_free(moved);
+        qml_pauli_sum_free(term);
+    }
+    qml__free(dense);
+    qml_circuit_free(copy);
+    if (status) {
+        qml_pauli_sum_free(result);
+        return status;
+    }
+    *out = result;
     return QML_OK;
 }
 
@@ -770,7 +886,7 @@ static int scan_row(const scan_source *source, const qml_bp_scan_options *opts,
         status = stats_compute(&stats, circuit, observable, initial, NULL, 0, &row_opts, progress);
     }
     if (status == QML_OK)
-        status = scan_prediction(circuit, observable, initial, opts, row);
+        status = scan_prediction(circuit, observable, initial, opts, stats_opts, row);
     if (status == QML_OK) {
         row->size = sizeof *row;
         row->n_qubits = n;

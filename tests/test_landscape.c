@@ -579,6 +579,90 @@ static void test_scan_rows_and_fit(void **state)
         qml_pauli_sum_free(gens[i]);
 }
 
+/* The scan's Lie-algebraic columns: dim g and the predicted variance against
+ * the closed forms (exact arithmetic in lie.c up to rounding: 1e-9
+ * relative), the cap, the cases where no prediction applies, and the
+ * measured variance of a deep scan beside its own prediction. */
+static void test_scan_predictions(void **state)
+{
+    (void)state;
+    qml_bp_scan_options so = QML_BP_SCAN_OPTIONS_INIT;
+    so.n_min = 2, so.n_max = 4;
+    /* Two layers: the first layer's CZ ladder, transported into the second
+     * layer's generators, is what makes the algebra su(2^n). */
+    so.depth = QML_BP_DEPTH_FIXED, so.layers = 2;
+    so.max_dim = 1000;
+    qml_landscape_options lo = QML_LANDSCAPE_OPTIONS_INIT;
+    lo.samples = 2;
+    qml_bp_scan *scan = NULL;
+    qml_bp_row row = {.size = sizeof row};
+    /* HEA, first weight: su(2^n), Var = 2^(n-1)/(4^n - 1). */
+    assert_ok(qml_bp_scan_family(&scan, QML_ANSATZ_HEA, &so, &lo));
+    for (unsigned n = 2; n <= 4; n++) {
+        assert_ok(qml_bp_scan_row(scan, n - 2, &row));
+        double d = ldexp(1.0, (int)n);
+        assert_int_equal(row.dim_g, (uint64_t)(d * d) - 1);
+        assert_int_equal(row.dim_g_capped, 0);
+        assert_close(row.var_predicted, d / (2.0 * (d * d - 1.0)), 1e-9 * row.var_predicted);
+    }
+    qml_bp_scan_free(scan);
+    /* HEA, the loss of X0 (moved through the final CZ ladder to X0 Z1 in
+     * the generators' frame): Var = 1/(2^n + 1) for any Pauli string. */
+    so.quantity = QML_BP_LOSS;
+    so.observable = "X0";
+    assert_ok(qml_bp_scan_family(&scan, QML_ANSATZ_HEA, &so, &lo));
+    for (unsigned n = 2; n <= 4; n++) {
+        assert_ok(qml_bp_scan_row(scan, n - 2, &row));
+        assert_close(row.var_predicted, 1.0 / (ldexp(1.0, (int)n) + 1.0), 1e-9);
+    }
+    qml_bp_scan_free(scan);
+    /* TFIM, the loss of Z0 Z1: so(2n), Var = (n-1)/(n(2n-1)). */
+    so.observable = NULL;
+    assert_ok(qml_bp_scan_family(&scan, QML_ANSATZ_TFIM, &so, &lo));
+    for (unsigned n = 2; n <= 4; n++) {
+        assert_ok(qml_bp_scan_row(scan, n - 2, &row));
+        assert_int_equal(row.dim_g, n * (2 * n - 1));
+        assert_close(row.var_predicted, (double)(n - 1) / (double)(n * (2 * n - 1)), 1e-9);
+    }
+    qml_bp_scan_free(scan);
+    /* No single formula for the mean over all weights; the cap; no DLA. */
+    so.quantity = QML_BP_GRADIENT;
+    lo.params = QML_PARAMS_ALL;
+    so.max_dim = 20;
+    assert_ok(qml_bp_scan_family(&scan, QML_ANSATZ_HEA, &so, &lo));
+    assert_ok(qml_bp_scan_row(scan, 0, &row));
+    assert_int_equal(row.dim_g, 15);
+    assert_true(isnan(row.var_predicted));
+    assert_ok(qml_bp_scan_row(scan, 1, &row));
+    assert_int_equal(row.dim_g, 0);
+    assert_int_equal(row.dim_g_capped, 1);
+    assert_true(isnan(row.var_predicted));
+    qml_bp_scan_free(scan);
+    so.max_dim = 0;
+    lo.params = QML_PARAMS_FIRST;
+    assert_ok(qml_bp_scan_family(&scan, QML_ANSATZ_HEA, &so, &lo));
+    assert_ok(qml_bp_scan_row(scan, 0, &row));
+    assert_true(row.dim_g == 0 && row.dim_g_capped == 0 && isnan(row.var_predicted));
+    qml_bp_scan_free(scan);
+
+    /* A deep scan: each row's measurement within 3 SE of its prediction
+     * (2000 samples: ~3.5% relative error bars; see the sample-count note
+     * above test_hea_gradient_variance_matches_haar). */
+    so.depth = QML_BP_DEPTH_PER_QUBIT, so.layers = 10;
+    so.max_dim = 1000;
+    lo.samples = 2000;
+    lo.seed = 31;
+    lo.n_threads = 0;
+    assert_ok(qml_bp_scan_family(&scan, QML_ANSATZ_HEA, &so, &lo));
+    for (size_t r = 0; r < 3; r++) {
+        assert_ok(qml_bp_scan_row(scan, r, &row));
+        if (!(fabs(row.var_measured - row.var_predicted) <= 3.0 * row.var_stderr))
+            fail_msg("scan row n = %u: %.5g +- %.2g, predicted %.5g", row.n_qubits, row.var_measured,
+                     row.var_stderr, row.var_predicted);
+    }
+    qml_bp_scan_free(scan);
+}
+
 /* The Heisenberg chain's default initial state is the Neel state: from
  * |0...0>, an eigenstate of every generator, nothing would move. */
 static void test_scan_heisenberg_initial_state(void **state)
@@ -841,11 +925,24 @@ static int sequence_scan(void *context)
     qml_landscape_options lo = QML_LANDSCAPE_OPTIONS_INIT;
     lo.samples = 3;
     qml_bp_scan *scan = NULL;
+    so.max_dim = 100;
     int status = qml_bp_scan_family(&scan, QML_ANSATZ_TFIM, &so, &lo);
     if (!status) {
         qml_bp_fit fit = {.size = sizeof fit};
         status = qml_bp_scan_fit(scan, &fit);
     }
+    qml_bp_scan_free(scan);
+    scan = NULL;
+    /* The HEA with its DLA and the first-gate prediction (transported
+     * generators and observable), and a cap that is reached. */
+    so.n_max = 3;
+    so.layers = 2;
+    so.quantity = QML_BP_GRADIENT;
+    so.initial = QML_BP_INITIAL_DEFAULT;
+    so.observable = "X0 + 0.5*Z1 - 1";
+    so.max_dim = 20;
+    if (!status)
+        status = qml_bp_scan_family(&scan, QML_ANSATZ_HEA, &so, &lo);
     qml_bp_scan_free(scan);
     return status;
 }
@@ -870,6 +967,7 @@ int main(void)
         cmocka_unit_test(test_fit_exact_data),
         cmocka_unit_test(test_fit_noisy_data),
         cmocka_unit_test(test_scan_rows_and_fit),
+        cmocka_unit_test(test_scan_predictions),
         cmocka_unit_test(test_scan_heisenberg_initial_state),
         cmocka_unit_test(test_validation),
         cmocka_unit_test(test_cancellation),
