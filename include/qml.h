@@ -1391,7 +1391,8 @@ typedef struct qml_bp_row {
     size_t n_params;        /**< the circuit's number of weights */
     uint64_t dim_g;         /**< dimension of the DLA; 0 if not computed or above max_dim */
     int dim_g_capped;       /**< 1 if the closure stopped at max_dim (the dimension exceeds it) */
-    double var_measured;    /**< the measured variance (#qml_bp_quantity) */
+    double var_measured;    /**< the measured variance (#qml_bp_quantity); exactly 0 when at the
+                                 rounding level, (1e-12 sum_t |c_t|)^2 for O = sum_t c_t P_t */
     double var_stderr;      /**< its standard error */
     double var_predicted;   /**< the Lie-algebraic prediction; NaN if not computed or not applicable */
     double seconds;         /**< wall-clock time of the row */

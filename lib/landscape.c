@@ -897,6 +897,17 @@ static int scan_row(const scan_source *source, const qml_bp_scan_options *opts,
             qml_gradient_stats_loss(stats, NULL, NULL, &row->var_measured, &row->var_stderr);
         else
             qml_gradient_stats_summary(stats, &row->var_measured, &row->var_stderr);
+        /* A variance at the rounding level of the loss (|l| <= sum |c_t|,
+         * computed to ~1e-14 relative after thousands of gates) is zero:
+         * report it as such rather than let 1e-31 +- 1e-31 dominate a fit
+         * (e.g. the Heisenberg chain at n = 2, where Z0 Z1 is conserved). */
+        double scale = 0.0;
+        for (size_t t = 0; t < observable->n_terms; t++)
+            scale += fabs(observable->coeff[t]);
+        if (row->var_measured <= 1e-24 * scale * scale) {
+            row->var_measured = 0.0;
+            row->var_stderr = 0.0;
+        }
         row->seconds = wall_seconds() - start;
     }
     qml_gradient_stats_free(stats);
