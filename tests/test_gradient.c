@@ -369,9 +369,9 @@ static void shot_fixture(qml_circuit **c, qml_pauli_sum **o, double *w)
     assert_ok(qml_circuit_add_rotation(*c, QML_GATE_RZZ, pair, 2, 0.0, 3, 0.7, QML_NONE, 0.0));
     assert_ok(qml_circuit_add_rotation(*c, QML_GATE_RY, &q1, 1, 0.0, 3, 1.0, QML_NONE, 0.0));
     *o = parse_sum(2, "Z0 + 0.5*X1");
-    w[0] = 0.6;
+    w[0] = 1.7;
     w[1] = -0.9;
-    w[2] = 1.4;
+    w[2] = -1.0;
     w[3] = 0.35;
 }
 
@@ -428,7 +428,7 @@ static void test_shots_unbiased_and_variance(void **state)
      * band is a true ~3-sigma band (a correct estimator fails it with
      * probability ~0.3% per component; the seeds are fixed, so the outcome
      * is reproducible). With 1000 shots the band is ~3 * 0.03 / 20 ~ 5e-3,
-     * far narrower than the gradients (0.1 .. 1): a biased estimator (say
+     * far narrower than the gradients (0.08 .. 1.1): a biased estimator (say
      * a wrong shift or a missing factor 1/2) fails it. */
     double mean_lo[4], var_lo[4], mean_hi[4], var_hi[4];
     shot_statistics(c, o, w, 1000, mean_lo, var_lo);
