@@ -724,6 +724,416 @@ QML_API int qml_gradient_batch(const qml_circuit *circuit, const qml_pauli_sum *
 
 /* ---- datasets, models, optimisers, training: issue 7 ---- */
 
+/* ======================================================================== */
+/** @name Datasets (dataset.c)
+ *
+ * A dataset is a table for binary classification: `n_rows` rows of
+ * `n_features` double features, stored row-major (feature j of row i is
+ * `features[i * n_features + j]`), and one label per row, 0 or 1.
+ * Every random draw (generators, splits) comes from the library PRNG with a
+ * documented (seed, stream) pair: the same arguments give the same bits.
+ * docs/datasets.md gives the definitions and the rules.
+ */
+/* ======================================================================== */
+/**@{*/
+
+/** @brief A labelled table of real features for binary classification. @since 0.1.0 */
+typedef struct qml_dataset qml_dataset;
+
+/**
+ * @brief Synthetic two-dimensional datasets. Values are pinned.
+ * @since 0.1.0
+ */
+typedef enum qml_dataset_kind {
+    QML_DATASET_MOONS = 0,     /**< two interleaved half circles (qml_dataset_moons()) */
+    QML_DATASET_CIRCLES = 1,   /**< two concentric circles (qml_dataset_circles()) */
+    QML_DATASET_XOR = 2        /**< the four quadrants of a square (qml_dataset_xor()) */
+} qml_dataset_kind;
+
+/**
+ * @brief The name of a dataset kind: "moons", "circles", "xor" (static
+ * storage), or NULL for an unknown kind.
+ * @since 0.1.0
+ */
+QML_API const char *qml_dataset_kind_name(qml_dataset_kind kind);
+
+/**
+ * @brief The kind named `name` (as qml_dataset_kind_name() spells it).
+ * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT (NULL or an unknown name).
+ * @since 0.1.0
+ */
+QML_API int qml_dataset_kind_from_name(const char *name, qml_dataset_kind *kind);
+
+/**
+ * @brief Create a dataset from arrays (both are copied).
+ * @param[out] out the new dataset, owned by the caller.
+ * @param n_rows number of rows, >= 1.
+ * @param n_features number of features per row, >= 1.
+ * @param features n_rows * n_features finite doubles, row-major.
+ * @param labels n_rows labels, each 0 or 1.
+ * @return #QML_OK; #QML_ERR_INVALID_ARGUMENT for a NULL pointer, a zero
+ *         size, a non-finite feature or a label other than 0/1 (the message
+ *         names the row); #QML_ERR_OUT_OF_MEMORY.
+ * @since 0.1.0
+ */
+QML_API int qml_dataset_create(qml_dataset **out, size_t n_rows, size_t n_features, const double *features,
+                               const int *labels);
+
+/**
+ * @brief Deep copy.
+ * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT, #QML_ERR_OUT_OF_MEMORY.
+ * @since 0.1.0
+ */
+QML_API int qml_dataset_copy(qml_dataset **out, const qml_dataset *dataset);
+
+/** @brief Free a dataset (NULL is a no-op). @since 0.1.0 */
+QML_API void qml_dataset_free(qml_dataset *dataset);
+
+/** @brief Number of rows (0 for NULL). @since 0.1.0 */
+QML_API size_t qml_dataset_n_rows(const qml_dataset *dataset);
+
+/** @brief Number of features per row (0 for NULL). @since 0.1.0 */
+QML_API size_t qml_dataset_n_features(const qml_dataset *dataset);
+
+/**
+ * @brief Read-only view of the features: n_rows * n_features doubles,
+ * row-major. Owned by the dataset; valid until it is freed or transformed
+ * (a transform changes the values in place, not the pointer).
+ * @return NULL for a NULL dataset.
+ * @since 0.1.0
+ */
+QML_API const double *qml_dataset_features(const qml_dataset *dataset);
+
+/**
+ * @brief Read-only view of the n_rows labels (each 0 or 1), owned by the
+ * dataset. @return NULL for a NULL dataset.
+ * @since 0.1.0
+ */
+QML_API const int *qml_dataset_labels(const qml_dataset *dataset);
+
+/**
+ * @brief Copy one row out.
+ * @param row the row index, < n_rows.
+ * @param[out] features n_features doubles, or NULL.
+ * @param capacity doubles available at `features` (>= n_features unless
+ *        `features` is NULL).
+ * @param[out] label the row's label, or NULL.
+ * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT (NULL dataset),
+ *         #QML_ERR_OUT_OF_RANGE (row >= n_rows, or capacity < n_features).
+ * @since 0.1.0
+ */
+QML_API int qml_dataset_row(const qml_dataset *dataset, size_t row, double *features, size_t capacity, int *label);
+
+/**
+ * @brief A new dataset made of the given rows, in the given order (rows may
+ * repeat): a minibatch, a resampling, a fold.
+ * @param indices `count` row indices, each < n_rows.
+ * @param count >= 1.
+ * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT, #QML_ERR_OUT_OF_RANGE (an index
+ *         >= n_rows), #QML_ERR_OUT_OF_MEMORY.
+ * @since 0.1.0
+ */
+QML_API int qml_dataset_subset(qml_dataset **out, const qml_dataset *dataset, const size_t *indices, size_t count);
+
+/**
+ * @brief Two interleaving half circles (the "two moons" of scikit-learn's
+ * make_moons). Row i has label i mod 2 (classes balanced: label 0 gets
+ * ceil(n_rows/2) rows). Label 0: (cos t, sin t); label 1:
+ * (1 - cos t, 1/2 - sin t); t uniform in [0, pi); then independent Gaussian
+ * noise N(0, noise^2) on each coordinate. Stream 0x6d6f6f6e73 ("moons") of
+ * `seed`.
+ * @param n_rows >= 2.
+ * @param noise standard deviation of the added noise, finite, >= 0.
+ * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT, #QML_ERR_OUT_OF_MEMORY.
+ * @since 0.1.0
+ */
+QML_API int qml_dataset_moons(qml_dataset **out, size_t n_rows, double noise, uint64_t seed);
+
+/**
+ * @brief Two concentric circles (scikit-learn's make_circles). Row i has
+ * label i mod 2. Label 0 lies on the outer circle of radius 1, label 1 on the
+ * inner circle of radius `factor`: r (cos t, sin t) with t uniform in
+ * [0, 2 pi), plus Gaussian noise N(0, noise^2) on each coordinate. Stream
+ * 0x636972636c6573 ("circles") of `seed`.
+ * @param n_rows >= 2.
+ * @param noise finite, >= 0.
+ * @param factor inner radius / outer radius, in (0, 1) (0.5 is customary).
+ * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT, #QML_ERR_OUT_OF_MEMORY.
+ * @since 0.1.0
+ */
+QML_API int qml_dataset_circles(qml_dataset **out, size_t n_rows, double noise, double factor, uint64_t seed);
+
+/**
+ * @brief XOR on the square [-1, 1]^2: label 1 if x y > 0 (quadrants I and
+ * III), label 0 otherwise. Row i has label i mod 2; its quadrant alternates
+ * between the two of its class; the magnitudes |x|, |y| are uniform in
+ * (0, 1]; then Gaussian noise N(0, noise^2) on each coordinate (labels are
+ * those of the noiseless point). Stream 0x786f72 ("xor") of `seed`.
+ * @param n_rows >= 2.
+ * @param noise finite, >= 0.
+ * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT, #QML_ERR_OUT_OF_MEMORY.
+ * @since 0.1.0
+ */
+QML_API int qml_dataset_xor(qml_dataset **out, size_t n_rows, double noise, uint64_t seed);
+
+/**
+ * @brief One of the synthetic datasets by kind (circles with factor 0.5).
+ * @return as the specific generator; #QML_ERR_INVALID_ARGUMENT for an
+ *         unknown kind.
+ * @since 0.1.0
+ */
+QML_API int qml_dataset_generate(qml_dataset **out, qml_dataset_kind kind, size_t n_rows, double noise,
+                                 uint64_t seed);
+
+/**
+ * @brief Whether a CSV text has a header line. Values are pinned.
+ * @since 0.1.0
+ */
+typedef enum qml_csv_header {
+    QML_CSV_HEADER_AUTO = 0,   /**< a header if some cell of the first line is not a number */
+    QML_CSV_HEADER_YES = 1,    /**< the first non-blank line is a header */
+    QML_CSV_HEADER_NO = 2      /**< every non-blank line is data */
+} qml_csv_header;
+
+/**
+ * @brief Options for reading CSV. Initialise with #QML_CSV_OPTIONS_INIT.
+ * @since 0.1.0
+ */
+typedef struct qml_csv_options {
+    size_t size;               /**< sizeof(qml_csv_options) */
+    long label_column;         /**< 0-based column of the label; -1 (default) = the last column */
+    qml_csv_header header;     /**< default #QML_CSV_HEADER_AUTO */
+} qml_csv_options;
+
+/** @brief The default CSV options: label in the last column, header detected. @since 0.1.0 */
+#define QML_CSV_OPTIONS_INIT {sizeof(qml_csv_options), -1, QML_CSV_HEADER_AUTO}
+
+/**
+ * @brief Parse CSV text (NUL-terminated) into a dataset.
+ *
+ * Comma-separated numeric cells, spaces and tabs around a cell ignored, LF
+ * or CRLF line ends, blank lines skipped, at least two columns. Every row has
+ * the header's (or first row's) column count. Numbers are read by strtod in
+ * the C locale's format; NaN and infinities are refused. Labels: if every
+ * label is 0 or 1 they are taken as they are; otherwise there must be exactly
+ * two distinct label values, the smaller becoming 0 and the larger 1.
+ * @param options NULL for the defaults.
+ * @return #QML_OK; #QML_ERR_PARSE with "line L, column C" (1-based) in the
+ *         message for a wrong column count, a non-numeric or non-finite
+ *         cell, a third label value, or no data row; #QML_ERR_INVALID_ARGUMENT
+ *         (NULL, bad options, label column out of range);
+ *         #QML_ERR_OUT_OF_MEMORY.
+ * @since 0.1.0
+ */
+QML_API int qml_dataset_parse_csv(qml_dataset **out, const char *text, const qml_csv_options *options);
+
+/**
+ * @brief Read a CSV file into a dataset (rules of qml_dataset_parse_csv();
+ * parse messages start with the path).
+ * @return as qml_dataset_parse_csv(), and #QML_ERR_IO with the path and the
+ *         system's reason if the file cannot be read.
+ * @since 0.1.0
+ */
+QML_API int qml_dataset_load_csv(qml_dataset **out, const char *path, const qml_csv_options *options);
+
+/**
+ * @brief Format as CSV: a header "x0,x1,...,label", then one line per row
+ * with every feature as %.17g and the label last, LF line ends. Parsing the
+ * text gives back the dataset bit for bit.
+ * @param[out] text the NUL-terminated text; release with qml_free().
+ * @param[out] length its length without the NUL (may be NULL).
+ * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT, #QML_ERR_OUT_OF_MEMORY.
+ * @since 0.1.0
+ */
+QML_API int qml_dataset_format_csv(const qml_dataset *dataset, char **text, size_t *length);
+
+/**
+ * @brief Write qml_dataset_format_csv()'s text to a file (created or
+ * truncated).
+ * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT, #QML_ERR_OUT_OF_MEMORY,
+ *         #QML_ERR_IO with the path and the system's reason.
+ * @since 0.1.0
+ */
+QML_API int qml_dataset_save_csv(const qml_dataset *dataset, const char *path);
+
+/**
+ * @brief Split into a training and a test set, shuffled by the library PRNG
+ * (stream 0x73706c6974 ("split") of `seed`).
+ *
+ * A uniformly random permutation of the rows is drawn (Fisher-Yates); the
+ * test set takes the first rows of it: round(test_fraction * n_rows) rows, or
+ * with `stratify` round(test_fraction * n_c) rows of each class c. Both sets
+ * keep the rows' original relative order. The sets are disjoint and cover
+ * the dataset.
+ * @param[out] train, test the new datasets, owned by the caller.
+ * @param test_fraction in (0, 1).
+ * @param stratify non-zero to keep the class proportions in both sets.
+ * @return #QML_OK; #QML_ERR_INVALID_ARGUMENT for NULL, a fraction outside
+ *         (0, 1) or NaN, or a split that would leave a set empty;
+ *         #QML_ERR_OUT_OF_MEMORY (then neither output is set).
+ * @since 0.1.0
+ */
+QML_API int qml_dataset_split(qml_dataset **train, qml_dataset **test, const qml_dataset *dataset,
+                              double test_fraction, uint64_t seed, int stratify);
+
+/**
+ * @brief Standardise features with statistics of the training set only:
+ * for each feature j, mean_j and the population standard deviation std_j
+ * (divisor n_rows) over `train`, then x -> (x - mean_j) / std_j in `train`
+ * and in `test`. A constant feature (std_j = 0) is only centred.
+ * @param train fitted on and transformed in place.
+ * @param test transformed in place with train's statistics; may be NULL.
+ * @param[out] mean, stddev n_features doubles each, the fitted statistics
+ *        (for qml_dataset_apply_standardization() on later data); may be NULL.
+ * @return #QML_OK; #QML_ERR_INVALID_ARGUMENT (NULL train, feature counts
+ *         differ); #QML_ERR_OUT_OF_MEMORY. On failure nothing is changed.
+ * @since 0.1.0
+ */
+QML_API int qml_dataset_standardize(qml_dataset *train, qml_dataset *test, double *mean, double *stddev);
+
+/**
+ * @brief Apply given statistics: x -> (x - mean_j) / stddev_j (stddev_j = 0
+ * is taken as 1).
+ * @param n_features must equal the dataset's.
+ * @return #QML_OK; #QML_ERR_INVALID_ARGUMENT (NULL, count mismatch,
+ *         non-finite mean, negative or non-finite stddev).
+ * @since 0.1.0
+ */
+QML_API int qml_dataset_apply_standardization(qml_dataset *dataset, const double *mean, const double *stddev,
+                                              size_t n_features);
+
+/**
+ * @brief Min-max rescale fitted on the training set only: with min_j and
+ * max_j over `train`, x -> low + (x - min_j) * ((high - low) / (max_j - min_j))
+ * in `train` and `test` (test values outside train's range land outside
+ * [low, high]; nothing is clipped). A constant feature maps to
+ * (low + high) / 2. For angle encoding, [-pi/2, pi/2] or [0, pi].
+ * @param test may be NULL.
+ * @param low, high finite, low < high.
+ * @param[out] min, max n_features doubles each, the fitted ranges; may be NULL.
+ * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT, #QML_ERR_OUT_OF_MEMORY. On
+ *         failure nothing is changed.
+ * @since 0.1.0
+ */
+QML_API int qml_dataset_rescale(qml_dataset *train, qml_dataset *test, double low, double high, double *min,
+                                double *max);
+
+/**
+ * @brief Apply a given min-max map (as qml_dataset_rescale()) to a dataset.
+ * @param min, max n_features finite doubles each, min_j <= max_j.
+ * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT.
+ * @since 0.1.0
+ */
+QML_API int qml_dataset_apply_rescale(qml_dataset *dataset, const double *min, const double *max,
+                                      size_t n_features, double low, double high);
+
+/**@}*/
+
+/* ======================================================================== */
+/** @name Optimisers (optim.c)
+ *
+ * First-order optimisers that update a parameter vector in place from its
+ * gradient, and the minibatch shuffler of the training loop.
+ * docs/datasets.md gives the update equations.
+ */
+/* ======================================================================== */
+/**@{*/
+
+/** @brief An optimiser with its state (moments, step count). @since 0.1.0 */
+typedef struct qml_optimizer qml_optimizer;
+
+/** @brief Optimiser kinds. Values are pinned. @since 0.1.0 */
+typedef enum qml_optimizer_kind {
+    QML_OPTIMIZER_ADAM = 0,    /**< Adam with bias correction (Kingma & Ba, ICLR 2015) */
+    QML_OPTIMIZER_SGD = 1      /**< gradient descent with (optionally Nesterov) momentum */
+} qml_optimizer_kind;
+
+/**
+ * @brief The name of an optimiser kind: "adam", "sgd" (static storage), or
+ * NULL for an unknown kind.
+ * @since 0.1.0
+ */
+QML_API const char *qml_optimizer_kind_name(qml_optimizer_kind kind);
+
+/**
+ * @brief Optimiser options. Initialise with #QML_OPTIMIZER_OPTIONS_INIT.
+ * @since 0.1.0
+ */
+typedef struct qml_optimizer_options {
+    size_t size;               /**< sizeof(qml_optimizer_options) */
+    qml_optimizer_kind kind;   /**< default #QML_OPTIMIZER_ADAM */
+    double learning_rate;      /**< step size, finite, > 0; default 0.01 */
+    double beta1;              /**< Adam: first-moment decay in [0, 1); default 0.9 */
+    double beta2;              /**< Adam: second-moment decay in [0, 1); default 0.999 */
+    double epsilon;            /**< Adam: denominator guard, finite, > 0; default 1e-8 */
+    double momentum;           /**< SGD: momentum in [0, 1); default 0 (plain SGD) */
+    int nesterov;              /**< SGD: non-zero for Nesterov momentum (needs momentum > 0) */
+    double weight_decay;       /**< L2 penalty: adds weight_decay * theta to the gradient; >= 0, default 0 */
+} qml_optimizer_options;
+
+/** @brief The default options: Adam, learning rate 0.01, betas 0.9 / 0.999, epsilon 1e-8. @since 0.1.0 */
+#define QML_OPTIMIZER_OPTIONS_INIT \
+    {sizeof(qml_optimizer_options), QML_OPTIMIZER_ADAM, 0.01, 0.9, 0.999, 1e-8, 0.0, 0, 0.0}
+
+/**
+ * @brief Create an optimiser for `n_params` parameters.
+ * @param n_params >= 1.
+ * @param options NULL for the defaults.
+ * @return #QML_OK; #QML_ERR_INVALID_ARGUMENT (zero count, unknown kind, a
+ *         rate, beta, epsilon, momentum or decay out of range or NaN; the
+ *         message names it); #QML_ERR_OUT_OF_MEMORY.
+ * @since 0.1.0
+ */
+QML_API int qml_optimizer_create(qml_optimizer **out, size_t n_params, const qml_optimizer_options *options);
+
+/** @brief Free (NULL is a no-op). @since 0.1.0 */
+QML_API void qml_optimizer_free(qml_optimizer *optimizer);
+
+/**
+ * @brief One update of `params` in place from `grad` (the gradient of the
+ * loss to minimise).
+ * @param n must equal the optimiser's parameter count.
+ * @return #QML_OK; #QML_ERR_INVALID_ARGUMENT (NULL, count mismatch, a
+ *         non-finite gradient or parameter: the message names the index; then
+ *         neither params nor the state change).
+ * @since 0.1.0
+ */
+QML_API int qml_optimizer_step(qml_optimizer *optimizer, double *params, const double *grad, size_t n);
+
+/** @brief Forget the moments and the step count (as if just created). @since 0.1.0 */
+QML_API int qml_optimizer_reset(qml_optimizer *optimizer);
+
+/**
+ * @brief Change the learning rate (for a schedule); the state is kept.
+ * @param learning_rate finite, > 0.
+ * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT.
+ * @since 0.1.0
+ */
+QML_API int qml_optimizer_set_learning_rate(qml_optimizer *optimizer, double learning_rate);
+
+/** @brief The optimiser's options (its current learning rate included). @since 0.1.0 */
+QML_API int qml_optimizer_options_get(const qml_optimizer *optimizer, qml_optimizer_options *options);
+
+/** @brief Number of parameters (0 for NULL). @since 0.1.0 */
+QML_API size_t qml_optimizer_n_params(const qml_optimizer *optimizer);
+
+/** @brief Number of steps taken since creation or the last reset (0 for NULL). @since 0.1.0 */
+QML_API uint64_t qml_optimizer_n_steps(const qml_optimizer *optimizer);
+
+/**
+ * @brief The minibatch order of one epoch: `indices` is set to a uniformly
+ * random permutation of 0..n-1 (Fisher-Yates from the identity, whatever
+ * the array held), drawn from stream 0x73687566666c65 + epoch ("shuffle")
+ * of `seed`. Epoch e's batch b is then indices[b * batch_size ...], the last
+ * batch holding the remainder.
+ * @param n >= 1.
+ * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT.
+ * @since 0.1.0
+ */
+QML_API int qml_shuffle_indices(size_t *indices, size_t n, uint64_t seed, uint64_t epoch);
+
+/**@}*/
+
 #ifdef __cplusplus
 }
 #endif

@@ -211,4 +211,26 @@ void qml__statevec_inner(const qml_statevec *a, const qml_statevec *b, double *r
 /* out = O |in> for a Pauli sum (out != in). */
 void qml__statevec_apply_pauli_sum(qml_statevec *out, const qml_statevec *in, const qml_pauli_sum *observable);
 
+/* ---- datasets and optimisers (dataset.c, optim.c): issue 7 -------------- */
+
+/* PRNG streams of the dataset and minibatch routines (documented in qml.h
+ * and docs/datasets.md): ASCII tags, so that they never meet the small
+ * stream numbers other units use per sample. */
+#define QML__STREAM_MOONS UINT64_C(0x6d6f6f6e73)        /* "moons" */
+#define QML__STREAM_CIRCLES UINT64_C(0x636972636c6573)  /* "circles" */
+#define QML__STREAM_XOR UINT64_C(0x786f72)              /* "xor" */
+#define QML__STREAM_SPLIT UINT64_C(0x73706c6974)        /* "split" */
+#define QML__STREAM_SHUFFLE UINT64_C(0x73687566666c65)  /* "shuffle" (+ epoch) */
+
+/* indices = a uniformly random permutation of 0..n-1 (Fisher-Yates from the
+ * identity; n - 1 draws of qml__rng_below). */
+void qml__permutation(size_t *indices, size_t n, struct qml_rng *rng);
+
+struct qml_dataset {
+    size_t n_rows;
+    size_t n_features;
+    double *features;            /* n_rows * n_features, row-major */
+    int *labels;                 /* n_rows, each 0 or 1 */
+};
+
 #endif /* QML_INTERNAL_H */

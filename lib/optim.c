@@ -1,3 +1,220 @@
-/* optim.c: under construction on its issue branch. */
+/*
+ * optim.c: first-order optimisers (Adam, SGD with momentum) that update a
+ * parameter vector in place, and the per-epoch minibatch shuffler.
+ */
 #include "internal.h"
-typedef int qml__placeholder_optim;
+
+#include <math.h>
+#include <string.h>
+
+struct qml_optimizer {
+    qml_optimizer_options options;
+    size_t n_params;
+    uint64_t steps;              /* t in Kingma & Ba's Algorithm 1 */
+    double *first;               /* Adam: m; SGD: the velocity buffer */
+    double *second;              /* Adam: v; NULL for SGD */
+};
+
+static int check_options(const qml_optimizer_options *o)
+{
+    QML_CHECK_ARG(o->kind == QML_OPTIMIZER_ADAM || o->kind == QML_OPTIMIZER_SGD,
+                  "qml_optimizer_create: unknown optimizer kind %d", (int)o->kind);
+    QML_CHECK_ARG(isfinite(o->learning_rate) && o->learning_rate > 0,
+                  "qml_optimizer_create: learning_rate %g is not a finite number > 0", o->learning_rate);
+    QML_CHECK_ARG(isfinite(o->weight_decay) && o->weight_decay >= 0,
+                  "qml_optimizer_create: weight_decay %g is not a finite number >= 0", o->weight_decay);
+    if (o->kind == QML_OPTIMIZER_ADAM) {
+        QML_CHECK_ARG(o->beta1 >= 0 && o->beta1 < 1, "qml_optimizer_create: beta1 %g is not in [0, 1)", o->beta1);
+        QML_CHECK_ARG(o->beta2 >= 0 && o->beta2 < 1, "qml_optimizer_create: beta2 %g is not in [0, 1)", o->beta2);
+        QML_CHECK_ARG(isfinite(o->epsilon) && o->epsilon > 0,
+                      "qml_optimizer_create: epsilon %g is not a finite number > 0", o->epsilon);
+    } else {
+        QML_CHECK_ARG(o->momentum >= 0 && o->momentum < 1, "qml_optimizer_create: momentum %g is not in [0, 1)",
+                      o->momentum);
+        QML_CHECK_ARG(!o->nesterov || o->momentum > 0, "qml_optimizer_create: Nesterov momentum needs momentum > 0");
+    }
+    return QML_OK;
+}
+
+const char *qml_optimizer_kind_name(qml_optimizer_kind kind)
+{
+    switch (kind) {
+    case QML_OPTIMIZER_ADAM: return "adam";
+    case QML_OPTIMIZER_SGD: return "sgd";
+    default: return NULL;
+    }
+}
+
+int qml_optimizer_create(qml_optimizer **out, size_t n_params, const qml_optimizer_options *options)
+{
+    QML_CHECK_NULL(out);
+    QML_CHECK_ARG(n_params >= 1, "qml_optimizer_create: n_params is 0");
+    static const qml_optimizer_options defaults = QML_OPTIMIZER_OPTIONS_INIT;
+    qml_optimizer_options o;
+    int status = qml__options_copy(&o, sizeof o, options, &defaults, "qml_optimizer_create");
+    if (!status)
+        status = check_options(&o);
+    if (status)
+        return status;
+    qml_optimizer *optimizer = qml__calloc(1, sizeof *optimizer);
+    if (!optimizer)
+        return qml__oom("an optimizer");
+    optimizer->options = o;
+    optimizer->n_params = n_params;
+    optimizer->first = qml__calloc(n_params, sizeof(double));
+    if (optimizer->first && o.kind == QML_OPTIMIZER_ADAM)
+        optimizer->second = qml__calloc(n_params, sizeof(double));
+    if (!optimizer->first || (o.kind == QML_OPTIMIZER_ADAM && !optimizer->second)) {
+        qml_optimizer_free(optimizer);
+        return qml__oom("optimizer moments");
+    }
+    *out = optimizer;
+    qml__ok();
+    return QML_OK;
+}
+
+void qml_optimizer_free(qml_optimizer *optimizer)
+{
+    if (!optimizer)
+        return;
+    qml__free(optimizer->first);
+    qml__free(optimizer->second);
+    qml__free(optimizer);
+}
+
+/* Adam, Kingma & Ba, "Adam: A Method for Stochastic Optimization", ICLR 2015,
+ * Algorithm 1 with the bias-corrected moments:
+ *   m_t = b1 m_{t-1} + (1 - b1) g_t,   v_t = b2 v_{t-1} + (1 - b2) g_t^2,
+ *   theta_t = theta_{t-1} - lr (m_t / (1 - b1^t)) / (sqrt(v_t / (1 - b2^t)) + eps).
+ * Weight decay is the coupled L2 form g_t + wd theta_{t-1} (PyTorch's Adam). */
+static void adam_step(qml_optimizer *opt, double *restrict theta, const double *restrict grad)
+{
+    const qml_optimizer_options *o = &opt->options;
+    double *restrict m = opt->first, *restrict v = opt->second;
+    double t = (double)opt->steps;
+    double correction1 = 1.0 - pow(o->beta1, t);
+    double correction2 = 1.0 - pow(o->beta2, t);
+    for (size_t k = 0; k < opt->n_params; k++) {
+        double g = grad[k] + o->weight_decay * theta[k];
+        m[k] = o->beta1 * m[k] + (1.0 - o->beta1) * g;
+        v[k] = o->beta2 * v[k] + (1.0 - o->beta2) * g * g;
+        double m_hat = m[k] / correction1;
+        double v_hat = v[k] / correction2;
+        theta[k] -= o->learning_rate * m_hat / (sqrt(v_hat) + o->epsilon);
+    }
+}
+
+/* Momentum in the form of PyTorch's torch.optim.SGD (no dampening), the
+ * heavy ball of Polyak (1964); Nesterov's variant as reformulated by
+ * Sutskever et al., ICML 2013 (and Bengio et al., 2013):
+ *   b_t = mu b_{t-1} + g_t,   d_t = g_t + mu b_t (Nesterov) or b_t,
+ *   theta_t = theta_{t-1} - lr d_t.
+ * With mu = 0 this is plain gradient descent. */
+static void sgd_step(qml_optimizer *opt, double *restrict theta, const double *restrict grad)
+{
+    const qml_optimizer_options *o = &opt->options;
+    double *restrict b = opt->first;
+    double mu = o->momentum;
+    for (size_t k = 0; k < opt->n_params; k++) {
+        double g = grad[k] + o->weight_decay * theta[k];
+        b[k] = mu * b[k] + g;
+        double d = o->nesterov ? g + mu * b[k] : b[k];
+        theta[k] -= o->learning_rate * d;
+    }
+}
+
+int qml_optimizer_step(qml_optimizer *optimizer, double *params, const double *grad, size_t n)
+{
+    QML_CHECK_NULL(optimizer);
+    QML_CHECK_NULL(params);
+    QML_CHECK_NULL(grad);
+    QML_CHECK_ARG(n == optimizer->n_params, "qml_optimizer_step: %zu parameters for an optimizer of %zu", n,
+                  optimizer->n_params);
+    QML_CHECK_ARG(params != grad, "qml_optimizer_step: params and grad are the same array");
+    /* Check everything before touching anything: a failed step changes
+     * neither the parameters nor the moments. */
+    for (size_t k = 0; k < n; k++) {
+        QML_CHECK_ARG(isfinite(grad[k]), "qml_optimizer_step: grad[%zu] = %g is not finite", k, grad[k]);
+        QML_CHECK_ARG(isfinite(params[k]), "qml_optimizer_step: params[%zu] = %g is not finite", k, params[k]);
+    }
+    optimizer->steps++;
+    if (optimizer->options.kind == QML_OPTIMIZER_ADAM)
+        adam_step(optimizer, params, grad);
+    else
+        sgd_step(optimizer, params, grad);
+    qml__ok();
+    return QML_OK;
+}
+
+int qml_optimizer_reset(qml_optimizer *optimizer)
+{
+    QML_CHECK_NULL(optimizer);
+    optimizer->steps = 0;
+    memset(optimizer->first, 0, optimizer->n_params * sizeof(double));
+    if (optimizer->second)
+        memset(optimizer->second, 0, optimizer->n_params * sizeof(double));
+    qml__ok();
+    return QML_OK;
+}
+
+int qml_optimizer_set_learning_rate(qml_optimizer *optimizer, double learning_rate)
+{
+    QML_CHECK_NULL(optimizer);
+    QML_CHECK_ARG(isfinite(learning_rate) && learning_rate > 0,
+                  "qml_optimizer_set_learning_rate: learning_rate %g is not a finite number > 0", learning_rate);
+    optimizer->options.learning_rate = learning_rate;
+    qml__ok();
+    return QML_OK;
+}
+
+int qml_optimizer_options_get(const qml_optimizer *optimizer, qml_optimizer_options *options)
+{
+    QML_CHECK_NULL(optimizer);
+    QML_CHECK_NULL(options);
+    /* A caller compiled against an older, shorter struct gets its prefix. */
+    size_t size = options->size;
+    QML_CHECK_ARG(size >= sizeof(size_t),
+                  "qml_optimizer_options_get: options->size is %zu; initialise with QML_OPTIMIZER_OPTIONS_INIT", size);
+    size_t copy = size < sizeof *options ? size : sizeof *options;
+    memcpy(options, &optimizer->options, copy);
+    options->size = size;
+    qml__ok();
+    return QML_OK;
+}
+
+size_t qml_optimizer_n_params(const qml_optimizer *optimizer)
+{
+    return optimizer ? optimizer->n_params : 0;
+}
+
+uint64_t qml_optimizer_n_steps(const qml_optimizer *optimizer)
+{
+    return optimizer ? optimizer->steps : 0;
+}
+
+/* ---- minibatch order ------------------------------------------------------ */
+
+void qml__permutation(size_t *indices, size_t n, struct qml_rng *rng)
+{
+    for (size_t i = 0; i < n; i++)
+        indices[i] = i;
+    /* Fisher-Yates (Durstenfeld's in-place form, Knuth TAOCP vol. 2,
+     * Algorithm 3.4.2P): swap position i with a uniform j in [0, i]. */
+    for (size_t i = n; i > 1; i--) {
+        size_t j = (size_t)qml__rng_below(rng, (uint64_t)i);
+        size_t tmp = indices[i - 1];
+        indices[i - 1] = indices[j];
+        indices[j] = tmp;
+    }
+}
+
+int qml_shuffle_indices(size_t *indices, size_t n, uint64_t seed, uint64_t epoch)
+{
+    QML_CHECK_NULL(indices);
+    QML_CHECK_ARG(n >= 1, "qml_shuffle_indices: n is 0");
+    struct qml_rng rng;
+    qml__rng_init(&rng, seed, QML__STREAM_SHUFFLE + epoch);
+    qml__permutation(indices, n, &rng);
+    qml__ok();
+    return QML_OK;
+}
