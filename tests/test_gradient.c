@@ -319,8 +319,8 @@ static void test_closed_forms(void **state)
     }
     /* CRX(theta) with the control in |+>, target |0>: the target sees I or
      * RX(theta) with probability 1/2 each, so <Z_t> = (1 + cos theta)/2 and
-     * the derivative is -sin(theta)/2 (generator eigenvalues {0, 0, +-1/2}...
-     * i.e. (I - Z_c)X_t/2 has eigenvalues {0, 0, 1, -1}). CRY likewise; CRZ
+     * the derivative is -sin(theta)/2 ((I - Z_c)X_t/2 has eigenvalues
+     * {0, 0, 1, -1}: the two-term rule alone would be wrong). CRY likewise; CRZ
      * on |+>_c |+>_t with <X_t> = (1 + cos theta)/2. */
     {
         qml_gate_kind kinds[3] = {QML_GATE_CRX, QML_GATE_CRY, QML_GATE_CRZ};
