@@ -217,10 +217,23 @@ typedef int (*qml_progress_fn)(const char *stage, size_t done, size_t total, voi
 /** @name Pauli operators (pauli.c)
  *
  * A Hermitian operator on n qubits is a real linear combination of Pauli
- * strings. A string is written densely ("XIZ": character k acts on qubit k;
- * note that Qiskit labels read the other way round) or indexed ("X0 Z2").
- * Sums are written as `0.5*X0 Z3 - 2 Y1 + Z0`: coefficients optional, `*`
- * optional, whitespace free, `I` allowed, scientific notation accepted.
+ * strings. The string with x-bits x and z-bits z is
+ * `P(x, z) = prod_q i^{x_q z_q} X_q^{x_q} Z_q^{z_q}`, so `Y = i X Z` exactly
+ * and every string is Hermitian. Terms are kept merged (one coefficient per
+ * string), exact zeros are dropped, and terms keep the order in which their
+ * strings first appeared (a removed term closes its gap).
+ *
+ * Text form (docs/pauli.md has the grammar): a sum such as
+ * `0.5*X0 Z3 - 2 Y1 + Z0` (coefficient optional, `*` optional, whitespace
+ * free, scientific notation accepted), a lone `I` for the identity
+ * (`3*I`, or `0.5 I0` with an index), or a dense string `XIZ` in which
+ * character k acts on qubit k (Qiskit labels read the other way round:
+ * Qiskit's "XIZ" is Z0 X2). A run of letters followed by digits is indexed
+ * and must be one letter; a run of letters without digits is dense and has
+ * exactly n_qubits letters.
+ *
+ * Sums act on 1 to 2^20 qubits; strings are bit masks of (n + 63) / 64
+ * 64-bit words, with a one-word fast path for n <= 64.
  */
 /* ======================================================================== */
 /**@{*/
@@ -228,9 +241,20 @@ typedef int (*qml_progress_fn)(const char *stage, size_t done, size_t total, voi
 /** @brief A real linear combination of Pauli strings. @since 0.1.0 */
 typedef struct qml_pauli_sum qml_pauli_sum;
 
-/** @brief Create the zero operator on `n_qubits` >= 1 qubits. @since 0.1.0 */
+/**
+ * @brief Create the zero operator.
+ * @param[out] out the new sum, owned by the caller (qml_pauli_sum_free()).
+ * @param n_qubits 1 .. 2^20.
+ * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT (NULL out, n_qubits 0),
+ *         #QML_ERR_LIMIT (n_qubits > 2^20), #QML_ERR_OUT_OF_MEMORY.
+ * @since 0.1.0
+ */
 QML_API int qml_pauli_sum_create(qml_pauli_sum **out, unsigned n_qubits);
-/** @brief Deep copy. @since 0.1.0 */
+/**
+ * @brief Deep copy (same terms in the same order).
+ * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT, #QML_ERR_OUT_OF_MEMORY.
+ * @since 0.1.0
+ */
 QML_API int qml_pauli_sum_copy(qml_pauli_sum **out, const qml_pauli_sum *sum);
 /** @brief Free (NULL is a no-op). @since 0.1.0 */
 QML_API void qml_pauli_sum_free(qml_pauli_sum *sum);
@@ -240,24 +264,40 @@ QML_API unsigned qml_pauli_sum_n_qubits(const qml_pauli_sum *sum);
 QML_API size_t qml_pauli_sum_n_terms(const qml_pauli_sum *sum);
 
 /**
- * @brief Parse a Pauli sum.
- * @param n_qubits the number of qubits, or 0 to infer it (largest index + 1,
- *        or the length of a dense string).
- * @return #QML_OK, #QML_ERR_PARSE (message names the position and text),
- *         #QML_ERR_OUT_OF_RANGE (a qubit index >= n_qubits), ...
+ * @brief Parse a Pauli sum from text (grammar in docs/pauli.md).
+ *
+ * Terms merge as they are read; terms that cancel exactly vanish, so
+ * `"X0 - X0"` and `"0"` give the zero operator. An empty (or all-blank) text
+ * is a parse error. A qubit may appear only once per term (`"X0 Z0"` is an
+ * error, not a product). Coefficients must be finite: `nan`, `inf` and
+ * overflowing numbers such as `1e999` are parse errors.
+ * @param[out] out the new sum, owned by the caller.
+ * @param n_qubits the number of qubits, or 0 to infer it: the largest index
+ *        + 1, or the length of the dense strings (which must then agree),
+ *        or 1 if the text holds only identity terms.
+ * @param text NUL-terminated, of any length.
+ * @return #QML_OK; #QML_ERR_PARSE with a message naming the 0-based position
+ *         and quoting the offending text; #QML_ERR_OUT_OF_RANGE for a qubit
+ *         index >= n_qubits (or >= 2^20) or a dense string whose length is
+ *         not n_qubits; #QML_ERR_INVALID_ARGUMENT for NULL arguments;
+ *         #QML_ERR_LIMIT for n_qubits > 2^20; #QML_ERR_OUT_OF_MEMORY.
  * @since 0.1.0
  */
 QML_API int qml_pauli_sum_parse(qml_pauli_sum **out, unsigned n_qubits, const char *text);
 
 /**
- * @brief Format in the indexed text form; parsing the text gives back the
- * same sum bit for bit (coefficients are printed in the shortest form that
- * round-trips). The zero operator formats as "0".
+ * @brief Format in the indexed text form, e.g. `0.5*X0 Z3 - 2*Y1 + Z0`:
+ * terms in order, joined by " + " or " - ", factors ascending by qubit, a
+ * coefficient of magnitude 1 left out, the identity written `I` (`0.5*I`),
+ * the zero operator written "0". Coefficients use the shortest of %.15g,
+ * %.16g, %.17g that reads back to the same double, with '.' whatever the
+ * locale, so qml_pauli_sum_parse() on the text with the same n_qubits gives
+ * back the same sum bit for bit, in the same order.
  * @param buffer where to write, NUL-terminated; may be NULL if capacity is 0.
  * @param capacity bytes available at buffer.
- * @param length set to the length of the text, without the NUL.
+ * @param[out] length set to the length of the text, without the NUL (may be NULL).
  * @return #QML_OK, or #QML_ERR_OUT_OF_RANGE if capacity <= length (nothing is
- *         written; call again with length + 1 bytes).
+ *         written; call again with length + 1 bytes), #QML_ERR_INVALID_ARGUMENT.
  * @since 0.1.0
  */
 QML_API int qml_pauli_sum_format(const qml_pauli_sum *sum, char *buffer, size_t capacity, size_t *length);
@@ -265,7 +305,12 @@ QML_API int qml_pauli_sum_format(const qml_pauli_sum *sum, char *buffer, size_t 
 /**
  * @brief Add `coefficient` times the Pauli string given sparsely by
  * `ops[i]` ('I', 'X', 'Y' or 'Z') on `qubits[i]`, i < count (count may be 0:
- * the identity). Qubits must be distinct.
+ * the identity). Qubits must be distinct. A zero coefficient adds nothing.
+ * On failure the sum is unchanged.
+ * @return #QML_OK; #QML_ERR_INVALID_ARGUMENT (NULL, non-finite coefficient,
+ *         a letter other than IXYZ, a repeated qubit); #QML_ERR_OUT_OF_RANGE
+ *         (a qubit >= n_qubits, or the merged coefficient overflows);
+ *         #QML_ERR_OUT_OF_MEMORY.
  * @since 0.1.0
  */
 QML_API int qml_pauli_sum_add_term(qml_pauli_sum *sum, double coefficient, const char *ops,
@@ -274,6 +319,9 @@ QML_API int qml_pauli_sum_add_term(qml_pauli_sum *sum, double coefficient, const
 /**
  * @brief Add `coefficient` times a dense string of exactly n_qubits
  * characters from "IXYZ" (character k acts on qubit k).
+ * @return #QML_OK; #QML_ERR_INVALID_ARGUMENT (NULL, non-finite coefficient,
+ *         a bad character, a wrong length); #QML_ERR_OUT_OF_RANGE (overflow);
+ *         #QML_ERR_OUT_OF_MEMORY.
  * @since 0.1.0
  */
 QML_API int qml_pauli_sum_add_string(qml_pauli_sum *sum, double coefficient, const char *dense);
@@ -283,48 +331,97 @@ QML_API int qml_pauli_sum_add_string(qml_pauli_sum *sum, double coefficient, con
  * (n_qubits characters plus a NUL, so `dense` needs n_qubits + 1 bytes; may be
  * NULL). Terms are in a deterministic order that depends only on the sequence
  * of operations that built the sum.
+ * @return #QML_OK, #QML_ERR_OUT_OF_RANGE (index >= n_terms), #QML_ERR_INVALID_ARGUMENT.
  * @since 0.1.0
  */
 QML_API int qml_pauli_sum_term(const qml_pauli_sum *sum, size_t index, double *coefficient, char *dense);
 
-/** @brief `sum += alpha * other` (same number of qubits). @since 0.1.0 */
+/**
+ * @brief `sum += alpha * other` (same number of qubits; `other` may be
+ * `sum`). Terms new to `sum` are appended in the order of `other`. Costs
+ * O(terms of other) hash look-ups. On failure the sum is unchanged.
+ * @return #QML_OK; #QML_ERR_INVALID_ARGUMENT (NULL, different qubit counts,
+ *         non-finite alpha); #QML_ERR_OUT_OF_RANGE (a coefficient overflows);
+ *         #QML_ERR_OUT_OF_MEMORY.
+ * @since 0.1.0
+ */
 QML_API int qml_pauli_sum_add(qml_pauli_sum *sum, double alpha, const qml_pauli_sum *other);
-/** @brief `sum *= alpha` (alpha = 0 empties the sum). @since 0.1.0 */
+/**
+ * @brief `sum *= alpha` (alpha = 0 empties the sum; products that underflow
+ * to 0 are dropped). On failure the sum is unchanged.
+ * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT (NULL, non-finite alpha),
+ *         #QML_ERR_OUT_OF_RANGE (a coefficient overflows).
+ * @since 0.1.0
+ */
 QML_API int qml_pauli_sum_scale(qml_pauli_sum *sum, double alpha);
 
 /**
  * @brief The Lie bracket in Hermitian form, `-i [A, B] = -i (AB - BA)`,
- * which is Hermitian again.
+ * which is Hermitian again. For strings, `-i[P, Q]` is 0 if P and Q commute
+ * and `2 i^{k-1} R` if they anticommute, where `P Q = i^k R`. Costs
+ * O(terms(A) terms(B)) string products, merged through a hash map.
+ * @param[out] out a new sum on the same qubits, owned by the caller.
+ * @return #QML_OK; #QML_ERR_INVALID_ARGUMENT (NULL, different qubit counts);
+ *         #QML_ERR_OUT_OF_RANGE (a coefficient overflows); #QML_ERR_OUT_OF_MEMORY.
  * @since 0.1.0
  */
 QML_API int qml_pauli_sum_bracket(qml_pauli_sum **out, const qml_pauli_sum *a, const qml_pauli_sum *b);
-/** @brief The anticommutator `{A, B} / 2 = (AB + BA) / 2`. @since 0.1.0 */
+/**
+ * @brief The anticommutator `{A, B} / 2 = (AB + BA) / 2`, Hermitian. For
+ * strings it is `P Q` if they commute and 0 otherwise. Same costs and
+ * codes as qml_pauli_sum_bracket().
+ * @since 0.1.0
+ */
 QML_API int qml_pauli_sum_anticommutator(qml_pauli_sum **out, const qml_pauli_sum *a, const qml_pauli_sum *b);
 
-/** @brief The normalised Hilbert-Schmidt inner product Tr(AB) / 2^n. @since 0.1.0 */
+/**
+ * @brief The normalised Hilbert-Schmidt inner product Tr(AB) / 2^n: the sum
+ * over common strings of the products of their coefficients.
+ * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT (NULL, different qubit counts).
+ * @since 0.1.0
+ */
 QML_API int qml_pauli_sum_inner(const qml_pauli_sum *a, const qml_pauli_sum *b, double *out);
-/** @brief The norm sqrt(Tr(A^2) / 2^n). @since 0.1.0 */
+/**
+ * @brief The norm sqrt(Tr(A^2) / 2^n), the Euclidean norm of the
+ * coefficients (computed without overflow).
+ * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT.
+ * @since 0.1.0
+ */
 QML_API int qml_pauli_sum_norm(const qml_pauli_sum *a, double *out);
-/** @brief The normalised trace Tr(A) / 2^n (the identity coefficient). @since 0.1.0 */
+/**
+ * @brief The normalised trace Tr(A) / 2^n (the identity coefficient).
+ * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT, #QML_ERR_OUT_OF_MEMORY (only for
+ *         n > 3072, where scratch masks go on the heap).
+ * @since 0.1.0
+ */
 QML_API int qml_pauli_sum_trace(const qml_pauli_sum *a, double *out);
 
 /**
  * @brief Whether A and B are equal: every coefficient of A - B is at most
  * `tolerance` in magnitude. Sets `*equal` to 1 or 0.
+ * @param tolerance finite and >= 0 (0 asks for exact equality).
+ * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT (NULL, different qubit counts,
+ *         bad tolerance).
  * @since 0.1.0
  */
 QML_API int qml_pauli_sum_equal(const qml_pauli_sum *a, const qml_pauli_sum *b, double tolerance, int *equal);
 
 /**
- * @brief Whether A and B commute exactly as operators ([A, B] = 0 up to
- * `tolerance` on each coefficient). Sets `*commute` to 1 or 0.
+ * @brief Whether A and B commute as operators: every coefficient of
+ * -i[A, B] is at most `tolerance` in magnitude. Sets `*commute` to 1 or 0.
+ * Computes the bracket, so it costs what qml_pauli_sum_bracket() costs.
+ * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT, #QML_ERR_OUT_OF_RANGE,
+ *         #QML_ERR_OUT_OF_MEMORY.
  * @since 0.1.0
  */
 QML_API int qml_pauli_sum_commutes(const qml_pauli_sum *a, const qml_pauli_sum *b, double tolerance, int *commute);
 
 /**
- * @brief Whether two dense Pauli strings of n_qubits characters commute.
- * Sets `*commute` to 1 or 0.
+ * @brief Whether two dense Pauli strings of n_qubits characters commute
+ * (they do iff they differ by two non-identity letters on an even number of
+ * qubits). Sets `*commute` to 1 or 0.
+ * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT (NULL, a bad character or
+ *         length), #QML_ERR_LIMIT (n_qubits > 2^20).
  * @since 0.1.0
  */
 QML_API int qml_pauli_strings_commute(unsigned n_qubits, const char *a, const char *b, int *commute);
@@ -334,15 +431,20 @@ QML_API int qml_pauli_strings_commute(unsigned n_qubits, const char *a, const ch
  * @param qubits output array of `capacity` entries (may be NULL if capacity is 0).
  * @param count set to the number of such qubits, even if it exceeds capacity
  *        (then #QML_ERR_OUT_OF_RANGE is returned).
+ * @return #QML_OK, #QML_ERR_OUT_OF_RANGE, #QML_ERR_INVALID_ARGUMENT,
+ *         #QML_ERR_OUT_OF_MEMORY (only for n > 3072).
  * @since 0.1.0
  */
 QML_API int qml_pauli_sum_support(const qml_pauli_sum *sum, unsigned *qubits, size_t capacity, size_t *count);
 
 /**
  * @brief The dense 2^n x 2^n matrix, row-major, interleaved (re, im):
- * `matrix[2*(r*2^n + c)]` is the real part of entry (r, c).
+ * `matrix[2*(r*2^n + c)]` is the real part of entry (r, c); qubit k is bit k
+ * of the row and column indices. Costs O(terms 2^n) after zeroing 2 * 4^n
+ * doubles.
  * @param capacity number of doubles at `matrix`: at least 2 * 4^n.
- * @return #QML_ERR_LIMIT for n > 14.
+ * @return #QML_OK, #QML_ERR_LIMIT for n > 14, #QML_ERR_OUT_OF_RANGE if
+ *         capacity is too small, #QML_ERR_INVALID_ARGUMENT.
  * @since 0.1.0
  */
 QML_API int qml_pauli_sum_to_dense(const qml_pauli_sum *sum, double *matrix, size_t capacity);
