@@ -910,9 +910,10 @@ typedef struct qml_gradient_options {
  *        options->feature_gradients is set (may be NULL otherwise).
  * @return #QML_OK; #QML_ERR_INVALID_ARGUMENT for a NULL circuit or
  *         observable, a qubit-count mismatch between circuit, observable and
- *         initial state, too few or non-finite weights or features, a bad
+ *         initial state, NULL or non-finite weights or features, a bad
  *         option (method, step, shots without parameter shift, size), or no
- *         output at all; #QML_ERR_OUT_OF_MEMORY.
+ *         output at all; #QML_ERR_OUT_OF_RANGE if n_weights or n_features is
+ *         less than the circuit reads; #QML_ERR_OUT_OF_MEMORY.
  * @since 0.1.0
  */
 QML_API int qml_gradient(const qml_circuit *circuit, const qml_pauli_sum *observable, const qml_statevec *initial,

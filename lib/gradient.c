@@ -65,7 +65,7 @@ static int gradient_row(const grad_plan *plan, grad_workspace *ws, const double 
                         double *value, double *weight_gradient, double *feature_gradient);
 static int options_read(qml_gradient_options *out, const qml_gradient_options *in, const char *caller);
 static int check_common(const qml_circuit *circuit, const qml_pauli_sum *observable, const qml_statevec *initial,
-                        const double *weights, size_t n_weights, const char *caller);
+                        const char *caller);
 static int check_finite(const double *values, size_t count, const char *what, size_t row, const char *caller);
 
 /* ---- public functions ----------------------------------------------------- */
@@ -80,16 +80,12 @@ int qml_gradient(const qml_circuit *circuit, const qml_pauli_sum *observable, co
     int status = options_read(&plan.options, options, caller);
     if (status)
         return status;
-    status = check_common(circuit, observable, initial, weights, n_weights, caller);
+    status = check_common(circuit, observable, initial, caller);
     if (status)
         return status;
-    QML_CHECK_ARG(n_features >= circuit->n_features, "%s: %zu features given, the circuit reads %zu", caller,
-                  n_features, circuit->n_features);
-    QML_CHECK_ARG(features != NULL || circuit->n_features == 0, "%s: argument 'features' is NULL", caller);
+    /* Counts (QML_ERR_OUT_OF_RANGE), NULL arrays and non-finite entries,
+     * exactly as qml_statevec_run checks them. */
     status = qml__circuit_check_inputs(circuit, weights, n_weights, features, n_features, caller);
-    if (status)
-        return status;
-    status = check_finite(features, circuit->n_features, "features", SIZE_MAX, caller);
     if (status)
         return status;
     plan.want_features = plan.options.feature_gradients != 0;
@@ -184,13 +180,21 @@ int qml_gradient_batch(const qml_circuit *circuit, const qml_pauli_sum *observab
         return status;
     QML_CHECK_ARG(plan.options.feature_gradients == 0,
                   "%s: options.feature_gradients is set, but a batch returns weight gradients only", caller);
-    status = check_common(circuit, observable, initial, weights, n_weights, caller);
+    status = check_common(circuit, observable, initial, caller);
+    if (status)
+        return status;
+    if (n_weights < circuit->n_weights)
+        return qml__error(QML_ERR_OUT_OF_RANGE, "%s: %zu weights given, the circuit reads %zu", caller, n_weights,
+                          circuit->n_weights);
+    if (n_features < circuit->n_features)
+        return qml__error(QML_ERR_OUT_OF_RANGE, "%s: rows have %zu features, the circuit reads %zu", caller,
+                          n_features, circuit->n_features);
+    QML_CHECK_ARG(weights != NULL || circuit->n_weights == 0, "%s: argument 'weights' is NULL", caller);
+    status = check_finite(weights, circuit->n_weights, "weight", SIZE_MAX, caller);
     if (status)
         return status;
     QML_CHECK_ARG(reduction == QML_BATCH_PER_ROW || reduction == QML_BATCH_SUM,
                   "%s: reduction %d is neither QML_BATCH_PER_ROW nor QML_BATCH_SUM", caller, (int)reduction);
-    QML_CHECK_ARG(n_features >= circuit->n_features,
-                  "%s: rows have %zu features but the circuit reads %zu", caller, n_features, circuit->n_features);
     QML_CHECK_ARG(rows != NULL || n_rows == 0 || n_features == 0, "%s: argument 'rows' is NULL", caller);
     QML_CHECK_ARG(values != NULL || weight_gradients != NULL,
                   "%s: values and weight_gradients are both NULL: nothing to compute", caller);
@@ -199,7 +203,7 @@ int qml_gradient_batch(const qml_circuit *circuit, const qml_pauli_sum *observab
     QML_CHECK_ARG(reduction == QML_BATCH_SUM || n_weights == 0 || n_rows <= SIZE_MAX / n_weights,
                   "%s: %zu rows of %zu weights overflow", caller, n_rows, n_weights);
     for (size_t r = 0; r < n_rows && circuit->n_features > 0; r++) {
-        status = check_finite(rows + r * n_features, circuit->n_features, "features", r, caller);
+        status = check_finite(rows + r * n_features, circuit->n_features, "feature", r, caller);
         if (status)
             return status;
     }
@@ -341,7 +345,7 @@ static int options_read(qml_gradient_options *out, const qml_gradient_options *i
 }
 
 static int check_common(const qml_circuit *circuit, const qml_pauli_sum *observable, const qml_statevec *initial,
-                        const double *weights, size_t n_weights, const char *caller)
+                        const char *caller)
 {
     QML_CHECK_ARG(circuit != NULL, "%s: argument 'circuit' is NULL", caller);
     QML_CHECK_ARG(observable != NULL, "%s: argument 'observable' is NULL", caller);
@@ -350,13 +354,10 @@ static int check_common(const qml_circuit *circuit, const qml_pauli_sum *observa
     QML_CHECK_ARG(initial == NULL || initial->n_qubits == circuit->n_qubits,
                   "%s: initial state on %u qubits, circuit on %u", caller, initial ? initial->n_qubits : 0u,
                   circuit->n_qubits);
-    QML_CHECK_ARG(n_weights >= circuit->n_weights, "%s: %zu weights given, the circuit reads %zu", caller,
-                  n_weights, circuit->n_weights);
-    QML_CHECK_ARG(weights != NULL || circuit->n_weights == 0, "%s: argument 'weights' is NULL", caller);
     for (size_t t = 0; t < observable->n_terms; t++)
         QML_CHECK_ARG(isfinite(observable->coeff[t]), "%s: observable coefficient %zu is %g", caller, t,
                       observable->coeff[t]);
-    return check_finite(weights, circuit->n_weights, "weights", SIZE_MAX, caller);
+    return QML_OK;
 }
 
 static int check_finite(const double *values, size_t count, const char *what, size_t row, const char *caller)
@@ -364,8 +365,8 @@ static int check_finite(const double *values, size_t count, const char *what, si
     for (size_t i = 0; i < count; i++) {
         if (QML_UNLIKELY(!isfinite(values[i]))) {
             if (row == SIZE_MAX)
-                return qml__error(QML_ERR_INVALID_ARGUMENT, "%s: %s[%zu] is %g", caller, what, i, values[i]);
-            return qml__error(QML_ERR_INVALID_ARGUMENT, "%s: row %zu: %s[%zu] is %g", caller, row, what, i,
+                return qml__error(QML_ERR_INVALID_ARGUMENT, "%s: %s %zu is %g", caller, what, i, values[i]);
+            return qml__error(QML_ERR_INVALID_ARGUMENT, "%s: row %zu: %s %zu is %g", caller, row, what, i,
                               values[i]);
         }
     }

@@ -577,10 +577,13 @@ static void test_validation(void **state)
     assert_status(qml_gradient(NULL, o, NULL, w, N_WEIGHTS, x, N_FEATURES, &opt, &value, wg, NULL), BAD);
     assert_status(qml_gradient(c, NULL, NULL, w, N_WEIGHTS, x, N_FEATURES, &opt, &value, wg, NULL), BAD);
     assert_status(qml_gradient(c, o, NULL, NULL, N_WEIGHTS, x, N_FEATURES, &opt, &value, wg, NULL), BAD);
-    assert_status(qml_gradient(c, o, NULL, w, N_WEIGHTS - 1, x, N_FEATURES, &opt, &value, wg, NULL), BAD);
+    /* Too short: out of range, as for qml_statevec_run. */
+    assert_status(qml_gradient(c, o, NULL, w, N_WEIGHTS - 1, x, N_FEATURES, &opt, &value, wg, NULL),
+                  QML_ERR_OUT_OF_RANGE);
     assert_non_null(strstr(qml_last_error(), "qml_gradient"));
     assert_status(qml_gradient(c, o, NULL, w, N_WEIGHTS, NULL, N_FEATURES, &opt, &value, wg, NULL), BAD);
-    assert_status(qml_gradient(c, o, NULL, w, N_WEIGHTS, x, N_FEATURES - 1, &opt, &value, wg, NULL), BAD);
+    assert_status(qml_gradient(c, o, NULL, w, N_WEIGHTS, x, N_FEATURES - 1, &opt, &value, wg, NULL),
+                  QML_ERR_OUT_OF_RANGE);
     assert_status(qml_gradient(c, o, NULL, w, N_WEIGHTS, x, N_FEATURES, &opt, NULL, NULL, NULL), BAD);
 
     /* Qubit counts. */
@@ -597,11 +600,11 @@ static void test_validation(void **state)
     memcpy(wn, w, sizeof wn);
     wn[2] = NAN;
     assert_status(qml_gradient(c, o, NULL, wn, N_WEIGHTS, x, N_FEATURES, &opt, &value, wg, NULL), BAD);
-    assert_non_null(strstr(qml_last_error(), "weights[2]"));
+    assert_non_null(strstr(qml_last_error(), "weight 2"));
     memcpy(xn, x, sizeof xn);
     xn[1] = INFINITY;
     assert_status(qml_gradient(c, o, NULL, w, N_WEIGHTS, xn, N_FEATURES, &opt, &value, wg, NULL), BAD);
-    assert_non_null(strstr(qml_last_error(), "features[1]"));
+    assert_non_null(strstr(qml_last_error(), "feature 1"));
 
     /* Options. */
     opt.method = (qml_gradient_method)7;
@@ -645,11 +648,18 @@ static void test_validation(void **state)
     assert_status(qml_gradient_batch(c, o, s3, w, N_WEIGHTS, rows, 2, N_FEATURES, &opt, QML_BATCH_SUM,
                                      values, wg), BAD);
     assert_status(qml_gradient_batch(c, o, NULL, w, N_WEIGHTS - 1, rows, 2, N_FEATURES, &opt, QML_BATCH_SUM,
+                                     values, wg), QML_ERR_OUT_OF_RANGE);
+    assert_status(qml_gradient_batch(c, o, NULL, NULL, N_WEIGHTS, rows, 2, N_FEATURES, &opt, QML_BATCH_SUM,
+                                     values, wg), BAD);
+    double wbad[N_WEIGHTS];
+    memcpy(wbad, w, sizeof wbad);
+    wbad[N_WEIGHTS - 1] = -INFINITY;
+    assert_status(qml_gradient_batch(c, o, NULL, wbad, N_WEIGHTS, rows, 2, N_FEATURES, &opt, QML_BATCH_SUM,
                                      values, wg), BAD);
     assert_status(qml_gradient_batch(c, o, NULL, w, N_WEIGHTS, NULL, 2, N_FEATURES, &opt, QML_BATCH_SUM,
                                      values, wg), BAD);
     assert_status(qml_gradient_batch(c, o, NULL, w, N_WEIGHTS, rows, 2, N_FEATURES - 1, &opt, QML_BATCH_SUM,
-                                     values, wg), BAD);
+                                     values, wg), QML_ERR_OUT_OF_RANGE);
     assert_status(qml_gradient_batch(c, o, NULL, w, N_WEIGHTS, rows, 2, N_FEATURES, &opt,
                                      (qml_batch_reduction)5, values, wg), BAD);
     assert_status(qml_gradient_batch(c, o, NULL, w, N_WEIGHTS, rows, 2, N_FEATURES, &opt, QML_BATCH_SUM,
