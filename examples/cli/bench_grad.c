@@ -36,10 +36,11 @@ static double median(double *values, int count)
 
 /* The same gate sequence as `source`, but only every `stride`-th weight-reading
  * gate keeps a (new, consecutive) weight; the others get their angle as a
- * constant. Simulation cost is unchanged; the parameter shift then
- * differentiates only the kept gates, spread evenly through the circuit. */
+ * constant (kept_weights gets the kept weights' values). Simulation cost is
+ * unchanged; the parameter shift then differentiates only the kept gates,
+ * spread evenly through the circuit. */
 static int thinned_copy(const qml_circuit *source, const double *weights, size_t stride, qml_circuit **out,
-                        size_t *kept)
+                        double *kept_weights, size_t *kept)
 {
     qml_circuit *copy = NULL;
     int status = qml_circuit_create(&copy, qml_circuit_n_qubits(source));
@@ -61,9 +62,10 @@ static int thinned_copy(const qml_circuit *source, const double *weights, size_t
         status = qml_circuit_gate_angle(source, g, &constant, &weight, &wscale, &feature, &fscale);
         if (status)
             break;
-        if (weight >= 0 && seen++ % stride == 0)
+        if (weight >= 0 && seen++ % stride == stride / 2) {
+            kept_weights[next] = weights[weight];
             status = qml_circuit_add_rotation(copy, kind, qubits, count, constant, next++, wscale, QML_NONE, 0.0);
-        else
+        } else
             status = qml_circuit_add_rotation(copy, kind, qubits, count,
                                               constant + (weight >= 0 ? wscale * weights[weight] : 0.0), QML_NONE,
                                               0.0, QML_NONE, 0.0);
@@ -133,10 +135,8 @@ static int measure_size(unsigned n, int repeats, grad_result *result)
     if (stride < 1)
         stride = 1;
     size_t kept = 0;
-    if ((status = thinned_copy(circuit, weights, stride, &thin, &kept)))
+    if ((status = thinned_copy(circuit, weights, stride, &thin, thin_weights, &kept)))
         goto done;
-    for (size_t k = 0; k < kept; k++)
-        thin_weights[k] = weights[k * stride];
     options.method = QML_GRADIENT_PARAMETER_SHIFT;
     int shift_repeats = n >= 20 ? 1 : repeats;
     for (int r = 0; r < shift_repeats; r++) {
