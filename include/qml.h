@@ -755,7 +755,16 @@ QML_API int qml_ansatz_angle_encoding(qml_circuit *circuit, qml_gate_kind kind, 
 /**@}*/
 
 /* ======================================================================== */
-/** @name Statevector simulator (statevec.c) */
+/** @name Statevector simulator (statevec.c)
+ *
+ * A state on n qubits holds 2^n complex amplitudes as interleaved (re, im)
+ * doubles, 64-byte aligned; qubit k is bit k of the index. Gates are applied
+ * by kernels specialised by class (pair, diagonal, Pauli, 4x4), each in one
+ * sweep; see docs/simulator.md. Kernels use the state's worker threads
+ * (qml_statevec_set_threads) from 2^18 amplitudes on, and every result is
+ * bitwise the same for any thread count. Functions taking a `const` state may
+ * be called concurrently on it; anything that modifies it may not.
+ */
 /* ======================================================================== */
 /**@{*/
 
@@ -763,73 +772,133 @@ QML_API int qml_ansatz_angle_encoding(qml_circuit *circuit, qml_gate_kind kind, 
 typedef struct qml_statevec qml_statevec;
 
 /**
- * @brief Create |0...0> on n_qubits qubits.
- * @return #QML_ERR_LIMIT if 2^n amplitudes cannot be addressed or exceed the
- *         memory limit, #QML_ERR_OUT_OF_MEMORY if the allocation fails.
+ * @brief Create |0...0> on `n_qubits` qubits (16 * 2^n bytes).
+ * @param[out] out the new state, owned by the caller.
+ * @param n_qubits 1..40.
+ * @return #QML_OK; #QML_ERR_INVALID_ARGUMENT for a NULL `out` or 0 qubits;
+ *         #QML_ERR_LIMIT (checked before allocating, so it fails fast) if
+ *         n > 40, 16 * 2^n overflows size_t, or 16 * 2^n exceeds the
+ *         machine's physical memory (the message gives the bytes needed);
+ *         #QML_ERR_OUT_OF_MEMORY if the allocation fails.
  * @since 0.1.0
  */
 QML_API int qml_statevec_create(qml_statevec **out, unsigned n_qubits);
-/** @brief Deep copy. @since 0.1.0 */
+/**
+ * @brief Deep copy (amplitudes and thread count).
+ * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT, #QML_ERR_LIMIT, #QML_ERR_OUT_OF_MEMORY.
+ * @since 0.1.0
+ */
 QML_API int qml_statevec_copy(qml_statevec **out, const qml_statevec *state);
 /** @brief Free (NULL is a no-op). @since 0.1.0 */
 QML_API void qml_statevec_free(qml_statevec *state);
-/** @brief Number of qubits. @since 0.1.0 */
+/** @brief Number of qubits (0 for NULL). @since 0.1.0 */
 QML_API unsigned qml_statevec_n_qubits(const qml_statevec *state);
 /**
- * @brief Threads the kernels may use: 0 = all cores, default 1. Results are
+ * @brief Threads the kernels of this state may use: 0 = all cores, default 1.
+ * Threads are started per call and joined before it returns. Results are
  * bitwise the same for any count.
+ * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT for NULL.
  * @since 0.1.0
  */
 QML_API int qml_statevec_set_threads(qml_statevec *state, unsigned n_threads);
 
-/** @brief Set to |0...0>. @since 0.1.0 */
+/** @brief Set to |0...0>. @return #QML_OK, #QML_ERR_INVALID_ARGUMENT. @since 0.1.0 */
 QML_API int qml_statevec_set_zero(qml_statevec *state);
-/** @brief Set to the basis state |index>. @since 0.1.0 */
+/**
+ * @brief Set to the basis state |index>.
+ * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT for NULL, #QML_ERR_OUT_OF_RANGE
+ *         if index >= 2^n.
+ * @since 0.1.0
+ */
 QML_API int qml_statevec_set_basis(qml_statevec *state, uint64_t index);
 /**
  * @brief Set the amplitudes: `count` = 2^n complex numbers as 2 * count
- * doubles; the norm must be 1 within `tolerance` (e.g. 1e-10).
- * @return #QML_ERR_NOT_NORMALIZED otherwise.
+ * interleaved doubles; the squared norm must be 1 within `tolerance`
+ * (e.g. 1e-10). The state is unchanged on failure.
+ * @return #QML_OK; #QML_ERR_INVALID_ARGUMENT for NULL, a count other than
+ *         2^n, a non-finite amplitude or a negative or non-finite tolerance;
+ *         #QML_ERR_NOT_NORMALIZED if | |a|^2 - 1 | > tolerance.
  * @since 0.1.0
  */
 QML_API int qml_statevec_set_amplitudes(qml_statevec *state, const double *amplitudes, size_t count, double tolerance);
-/** @brief Copy the 2^n amplitudes out (2 * count doubles). @since 0.1.0 */
+/**
+ * @brief Copy the 2^n amplitudes out (2 * count interleaved doubles).
+ * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT for NULL or count != 2^n.
+ * @since 0.1.0
+ */
 QML_API int qml_statevec_amplitudes(const qml_statevec *state, double *amplitudes, size_t count);
-/** @brief Read-only view of the interleaved amplitudes, owned by the state. @since 0.1.0 */
+/**
+ * @brief Read-only view of the 2 * 2^n interleaved amplitudes, owned by the
+ * state and valid until it is freed (NULL for NULL).
+ * @since 0.1.0
+ */
 QML_API const double *qml_statevec_data(const qml_statevec *state);
-/** @brief The 2^n basis probabilities. @since 0.1.0 */
+/**
+ * @brief The 2^n basis probabilities |a_i|^2.
+ * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT for NULL or count != 2^n.
+ * @since 0.1.0
+ */
 QML_API int qml_statevec_probabilities(const qml_statevec *state, double *probabilities, size_t count);
 
 /**
  * @brief Apply the whole circuit for the given weights and features
  * (`n_weights` >= qml_circuit_n_weights, `n_features` >= qml_circuit_n_features;
  * arrays may be NULL when their count is 0).
+ * @return #QML_OK; #QML_ERR_INVALID_ARGUMENT for NULL, a circuit on another
+ *         number of qubits, or a non-finite weight or feature the circuit
+ *         reads (nothing is applied then); #QML_ERR_OUT_OF_RANGE for too few
+ *         weights or features.
  * @since 0.1.0
  */
 QML_API int qml_statevec_run(qml_statevec *state, const qml_circuit *circuit, const double *weights, size_t n_weights,
                              const double *features, size_t n_features);
 
-/** @brief Apply only gate `index` of a circuit. @since 0.1.0 */
+/**
+ * @brief Apply only gate `index` of a circuit.
+ * @return as qml_statevec_run(), and #QML_ERR_OUT_OF_RANGE for index >= n_gates.
+ * @since 0.1.0
+ */
 QML_API int qml_statevec_apply_gate(qml_statevec *state, const qml_circuit *circuit, size_t index,
                                     const double *weights, size_t n_weights, const double *features, size_t n_features);
 
-/** @brief <psi| O |psi> for a Pauli sum O, one pass per distinct X-mask. @since 0.1.0 */
+/**
+ * @brief <psi| O |psi> for a Pauli sum O on at most the state's qubits, in
+ * one sweep per distinct X-mask (terms that differ only in Z are evaluated
+ * together) and without copying the state.
+ * @return #QML_OK; #QML_ERR_INVALID_ARGUMENT for NULL, an observable on more
+ *         qubits than the state, or a non-finite coefficient;
+ *         #QML_ERR_OUT_OF_MEMORY (the terms' sort index).
+ * @since 0.1.0
+ */
 QML_API int qml_statevec_expectation(const qml_statevec *state, const qml_pauli_sum *observable, double *value);
 
-/** @brief <a|b> as (re, im). @since 0.1.0 */
+/**
+ * @brief <a|b> = sum_i conj(a_i) b_i as (re, im).
+ * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT for NULL or different qubit counts.
+ * @since 0.1.0
+ */
 QML_API int qml_statevec_inner(const qml_statevec *a, const qml_statevec *b, double *re, double *im);
 
 /**
  * @brief Draw `shots` computational-basis outcomes (indices) with the
- * library PRNG, stream 0 of `seed`.
+ * library PRNG, stream 0 of `seed`: same seed, same outcomes.
+ * @param outcomes `shots` entries (may be NULL if shots is 0).
+ * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT, #QML_ERR_OUT_OF_MEMORY
+ *         (8 * 2^n bytes of cumulative probabilities).
  * @since 0.1.0
  */
 QML_API int qml_statevec_sample(const qml_statevec *state, uint64_t seed, size_t shots, uint64_t *outcomes);
 
 /**
- * @brief A shot-based estimate of <O>: the terms are grouped by qubit-wise
- * commuting bases, and each group is measured with `shots` shots.
- * @param stderr_out set to the estimate's standard error (may be NULL).
+ * @brief A shot-based estimate of <O>: the terms are grouped greedily into
+ * qubit-wise commuting sets; each group is measured with `shots` shots in its
+ * basis (stream g + 1 of `seed` for group g), each term estimated as the mean
+ * of its parity +-1; identity terms are added exactly.
+ * @param shots per group, at least 2.
+ * @param stderr_out set to the estimate's standard error, from the groups'
+ *        sample variances (may be NULL).
+ * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT, #QML_ERR_LIMIT,
+ *         #QML_ERR_OUT_OF_MEMORY (a copy of the state and 8 * 2^n bytes).
  * @since 0.1.0
  */
 QML_API int qml_statevec_estimate(const qml_statevec *state, const qml_pauli_sum *observable, size_t shots,
