@@ -594,12 +594,19 @@ static void apply_gates(qml_statevec *state, const qml_circuit *circuit, size_t 
     }
 }
 
-static double forward_loss(const grad_plan *plan, qml_statevec *state, const double *weights,
-                           const double *features)
+/* <psi| O |psi> through the public call: it groups the terms in scratch
+ * memory and reports a failed allocation instead of falling back. */
+static int loss_of(const grad_plan *plan, const qml_statevec *state, double *loss)
+{
+    return qml_statevec_expectation(state, plan->observable, loss);
+}
+
+static int forward_loss(const grad_plan *plan, qml_statevec *state, const double *weights, const double *features,
+                        double *loss)
 {
     state_initialise(state, plan->initial);
     apply_gates(state, plan->circuit, 0, plan->circuit->n_gates, weights, features);
-    return qml__statevec_expectation(state, plan->observable);
+    return loss_of(plan, state, loss);
 }
 
 /* Chain rule: a gate's angle moves with weight_scale per unit of its weight
@@ -725,14 +732,14 @@ static double generator_overlap(grad_workspace *ws, const qml_statevec *lambda, 
  *              = Im <lambda_k| G_k |psi_k>.
  * The sweep walks k = K..1 keeping psi_k and lambda_k, un-applying U_k from
  * both after gate k is done. */
-static double adjoint(const grad_plan *plan, grad_workspace *ws, const double *features, double *weight_gradient,
-                      double *feature_gradient)
+static int adjoint(const grad_plan *plan, grad_workspace *ws, const double *features, double *loss,
+                   double *weight_gradient, double *feature_gradient)
 {
     const qml_circuit *circuit = plan->circuit;
     qml_statevec *psi = ws->state, *lambda = ws->other;
-    double loss = forward_loss(plan, psi, plan->weights, features);
-    if (plan->n_factors == 0)
-        return loss;
+    int status = forward_loss(plan, psi, plan->weights, features, loss);
+    if (status || plan->n_factors == 0)
+        return status;
     qml__statevec_apply_pauli_sum(lambda, psi, plan->observable);
     for (size_t g = circuit->n_gates; g-- > plan->first_differentiated;) {
         const qml__gate *gate = &circuit->gates[g];
@@ -747,7 +754,7 @@ static double adjoint(const grad_plan *plan, grad_workspace *ws, const double *f
         qml__statevec_apply(psi, gate, theta, true);
         qml__statevec_apply(lambda, gate, theta, true);
     }
-    return loss;
+    return QML_OK;
 }
 
 /* SplitMix64's finaliser: decorrelates the shot seeds of neighbouring
@@ -787,7 +794,9 @@ static int parameter_shift(const grad_plan *plan, grad_workspace *ws, const doub
                 qml__statevec_apply(work, &plan->shift_gates[f], s == 0 ? grad_half_pi : -grad_half_pi, false);
                 apply_gates(work, circuit, g + 1, circuit->n_gates, plan->weights, features);
                 if (shots == 0) {
-                    shifted[s] = qml__statevec_expectation(work, plan->observable);
+                    int status = loss_of(plan, work, &shifted[s]);
+                    if (status)
+                        return status;
                 } else {
                     uint64_t seed = mix64(row_seed ^ mix64(2 * (uint64_t)f + (uint64_t)s + 0x9E3779B97F4A7C15ull));
                     int status = qml_statevec_estimate(work, plan->observable, (size_t)shots, seed, &shifted[s], NULL);
@@ -800,14 +809,13 @@ static int parameter_shift(const grad_plan *plan, grad_workspace *ws, const doub
         if (f1 > f0)
             accumulate(gate, d_theta, weight_gradient, feature_gradient);
     }
-    *loss_out = qml__statevec_expectation(prefix, plan->observable);
-    return QML_OK;
+    return loss_of(plan, prefix, loss_out);
 }
 
 /* Central differences: dl/dw_k = [l(w + h e_k) - l(w - h e_k)] / (2h), error
  * O(h^2 l''') + O(eps |l| / h). */
-static double finite_difference(const grad_plan *plan, grad_workspace *ws, const double *features,
-                                double *weight_gradient, double *feature_gradient)
+static int finite_difference(const grad_plan *plan, grad_workspace *ws, const double *features, double *loss,
+                             double *weight_gradient, double *feature_gradient)
 {
     const qml_circuit *circuit = plan->circuit;
     const double h = plan->options.step;
@@ -816,28 +824,38 @@ static double finite_difference(const grad_plan *plan, grad_workspace *ws, const
         memcpy(w, plan->weights, circuit->n_weights * sizeof *w);
     if (circuit->n_features)
         memcpy(x, features, circuit->n_features * sizeof *x);
-    double loss = forward_loss(plan, ws->state, w, x);
+    int status = forward_loss(plan, ws->state, w, x, loss);
+    if (status)
+        return status;
     if (weight_gradient)
         for (size_t k = 0; k < circuit->n_weights; k++) {
             double original = w[k];
             w[k] = original + h;
-            double up = forward_loss(plan, ws->state, w, x);
+            double up, down;
+            status = forward_loss(plan, ws->state, w, x, &up);
             w[k] = original - h;
-            double down = forward_loss(plan, ws->state, w, x);
+            if (status == QML_OK)
+                status = forward_loss(plan, ws->state, w, x, &down);
             w[k] = original;
+            if (status)
+                return status;
             weight_gradient[k] = (up - down) / (2.0 * h);
         }
     if (feature_gradient)
         for (size_t k = 0; k < circuit->n_features; k++) {
             double original = x[k];
             x[k] = original + h;
-            double up = forward_loss(plan, ws->state, w, x);
+            double up, down;
+            status = forward_loss(plan, ws->state, w, x, &up);
             x[k] = original - h;
-            double down = forward_loss(plan, ws->state, w, x);
+            if (status == QML_OK)
+                status = forward_loss(plan, ws->state, w, x, &down);
             x[k] = original;
+            if (status)
+                return status;
             feature_gradient[k] = (up - down) / (2.0 * h);
         }
-    return loss;
+    return QML_OK;
 }
 
 /* One input row: the loss and the gradients (circuit->n_weights and
@@ -851,18 +869,15 @@ static int gradient_row(const grad_plan *plan, grad_workspace *ws, const double 
     if (feature_gradient)
         memset(feature_gradient, 0, circuit->n_features * sizeof *feature_gradient);
     if (!weight_gradient && !feature_gradient) {
-        *value = forward_loss(plan, ws->state, plan->weights, features);
-        return QML_OK;
+        return forward_loss(plan, ws->state, plan->weights, features, value);
     }
     switch (plan->options.method) {
     case QML_GRADIENT_ADJOINT:
-        *value = adjoint(plan, ws, features, weight_gradient, feature_gradient);
-        return QML_OK;
+        return adjoint(plan, ws, features, value, weight_gradient, feature_gradient);
     case QML_GRADIENT_PARAMETER_SHIFT:
         return parameter_shift(plan, ws, features, row_seed, value, weight_gradient, feature_gradient);
     case QML_GRADIENT_FINITE_DIFFERENCE:
     default:
-        *value = finite_difference(plan, ws, features, weight_gradient, feature_gradient);
-        return QML_OK;
+        return finite_difference(plan, ws, features, value, weight_gradient, feature_gradient);
     }
 }

@@ -5,6 +5,7 @@
 #include "internal.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -723,11 +724,11 @@ static int sequence_gradient(void *context)
         opt.method = ac->method;
         opt.shots = ac->shots;
         opt.n_threads = ac->threads;
-        double w[2] = {0.3, -0.8}, x[4] = {0.2, 0.9, -0.4, 0.1}, value, values[2], g[4], fg[2];
+        double w[2] = {0.3, -0.8}, x[6] = {0.2, 0.9, -0.4, 0.1, 0.5, -0.3}, value, values[3], g[6], fg[2];
         if (ac->batch) {
-            status = qml_gradient_batch(c, o, init, w, 2, x, 2, 2, &opt, QML_BATCH_PER_ROW, values, g);
+            status = qml_gradient_batch(c, o, init, w, 2, x, 3, 2, &opt, QML_BATCH_PER_ROW, values, g);
             if (!status)
-                status = qml_gradient_batch(c, o, init, w, 2, x, 2, 2, &opt, QML_BATCH_SUM, values, g);
+                status = qml_gradient_batch(c, o, init, w, 2, x, 3, 2, &opt, QML_BATCH_SUM, values, g);
         } else {
             opt.feature_gradients = 1;
             status = qml_gradient(c, o, init, w, 2, x, 2, &opt, &value, g, fg);
@@ -743,17 +744,95 @@ static int sequence_gradient(void *context)
 static void test_allocation_failures(void **state)
 {
     (void)state;
-    /* The counting allocator is not thread-safe: several threads only where
-     * no allocation happens inside the workers (exact methods). */
+    /* The shared counting allocator is not thread-safe (workers allocate:
+     * expectations group their terms in scratch memory), so one thread
+     * here; test_allocation_failures_threads covers several. */
     alloc_case cases[] = {
         {QML_GRADIENT_ADJOINT, 0, 1, 0},         {QML_GRADIENT_PARAMETER_SHIFT, 0, 1, 0},
         {QML_GRADIENT_PARAMETER_SHIFT, 20, 1, 0}, {QML_GRADIENT_FINITE_DIFFERENCE, 0, 1, 0},
-        {QML_GRADIENT_ADJOINT, 0, 2, 1},         {QML_GRADIENT_PARAMETER_SHIFT, 0, 2, 1},
-        {QML_GRADIENT_PARAMETER_SHIFT, 20, 1, 1}, {QML_GRADIENT_FINITE_DIFFERENCE, 0, 2, 1},
+        {QML_GRADIENT_ADJOINT, 0, 1, 1},         {QML_GRADIENT_PARAMETER_SHIFT, 0, 1, 1},
+        {QML_GRADIENT_PARAMETER_SHIFT, 20, 1, 1}, {QML_GRADIENT_FINITE_DIFFERENCE, 0, 1, 1},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int runs = harness_check_allocation_failures(sequence_gradient, &cases[i]);
         assert_true(runs > 5);
+    }
+}
+
+/* A thread-safe failing allocator: the k-th allocation (counted across all
+ * threads) fails; live blocks are counted atomically. */
+static atomic_long mt_allocations, mt_live, mt_fail_at;
+static atomic_int mt_failed;
+
+static void *mt_malloc(size_t size, void *user)
+{
+    (void)user;
+    if (atomic_fetch_add(&mt_allocations, 1) + 1 == atomic_load(&mt_fail_at)) {
+        atomic_store(&mt_failed, 1);
+        return NULL;
+    }
+    void *p = malloc(size);
+    if (p)
+        atomic_fetch_add(&mt_live, 1);
+    return p;
+}
+
+static void *mt_realloc(void *ptr, size_t size, void *user)
+{
+    (void)user;
+    if (atomic_fetch_add(&mt_allocations, 1) + 1 == atomic_load(&mt_fail_at)) {
+        atomic_store(&mt_failed, 1);
+        return NULL;
+    }
+    void *p = realloc(ptr, size);
+    if (p && !ptr)
+        atomic_fetch_add(&mt_live, 1);
+    return p;
+}
+
+static void mt_free(void *ptr, void *user)
+{
+    (void)user;
+    if (ptr) {
+        atomic_fetch_sub(&mt_live, 1);
+        free(ptr);
+    }
+}
+
+/* Batches on 2 and 3 workers with the k-th allocation failing, for every k
+ * along the sequence: the workspaces of all workers are created before any
+ * work starts, and a failure inside a worker (an expectation's scratch)
+ * reaches the caller with its row; nothing leaks. */
+static void test_allocation_failures_threads(void **state)
+{
+    (void)state;
+    qml_allocator a = {sizeof a, mt_malloc, mt_realloc, mt_free, NULL};
+    for (unsigned threads = 2; threads <= 3; threads++) {
+        for (int method = 0; method < 3; method++) {
+            alloc_case ac = {(qml_gradient_method)method, 0, threads, 1};
+            int hits = 0;
+            for (long k = 1;; k++) {
+                atomic_store(&mt_allocations, 0);
+                atomic_store(&mt_live, 0);
+                atomic_store(&mt_failed, 0);
+                atomic_store(&mt_fail_at, k);
+                assert_ok(qml_set_allocator(&a));
+                int status = sequence_gradient(&ac);
+                qml_set_allocator(NULL);
+                if (atomic_load(&mt_live) != 0)
+                    fail_msg("%u threads, allocation %ld failing: %ld block(s) leaked", threads, k,
+                             atomic_load(&mt_live));
+                if (!atomic_load(&mt_failed)) {
+                    assert_ok(status);
+                    break;
+                }
+                hits++;
+                if (status != QML_ERR_OUT_OF_MEMORY)
+                    fail_msg("%u threads, allocation %ld failing: status %d (%s)", threads, k, status,
+                             qml_last_error());
+            }
+            assert_true(hits > 5);
+        }
     }
 }
 
@@ -768,6 +847,7 @@ int main(void)
         cmocka_unit_test(test_kernel_threads_bitwise),
         cmocka_unit_test(test_validation),
         cmocka_unit_test(test_allocation_failures),
+        cmocka_unit_test(test_allocation_failures_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
