@@ -646,23 +646,64 @@ static unsigned popcount64(uint64_t v)
 #endif
 }
 
+/* Amplitudes per block of the overlap kernel: the sign and partner pattern
+ * of the low bits is tabulated once, the high bits give one sign per block. */
+#define GRAD_BLOCK 64u
+
 /* S = sum_{i in [begin, end)} (-1)^{|(i ^ x) & z|} conj(lambda_i) psi_{i ^ x},
  * so that <lambda| P(x, z) |psi> = i^{|x & z|} S (P(x, z)|j> =
- * i^{|x&z|} (-1)^{|j & z|} |j ^ x>, qml.h's convention Y = iXZ). */
-static void pauli_overlap_range(const double *restrict lambda, const double *restrict psi, uint64_t x, uint64_t z,
-                                uint64_t begin, uint64_t end, double *re_out, double *im_out)
+ * i^{|x&z|} (-1)^{|j & z|} |j ^ x>, qml.h's convention Y = iXZ). Returns
+ * Re S if `real`, else Im S. `begin` and `end` are multiples of the block
+ * (or the whole vector when it is shorter than a block). With i = base + l,
+ * j = (base ^ x_high) + (l ^ x_low) and the sign factorises into a block
+ * sign and a tabulated low sign. Four accumulators per block break the
+ * add-latency chain; their order is fixed, so the bits are too. */
+static double pauli_overlap_range(const double *restrict lambda, const double *restrict psi, uint64_t x, uint64_t z,
+                                  uint64_t begin, uint64_t end, bool real)
 {
-    double re = 0.0, im = 0.0;
-    for (uint64_t i = begin; i < end; i++) {
-        uint64_t j = i ^ x;
-        double sign = parity64(j & z) ? -1.0 : 1.0;
-        double lr = lambda[2 * i], li = lambda[2 * i + 1];
-        double pr = psi[2 * j], pi = psi[2 * j + 1];
-        re += sign * (lr * pr + li * pi);
-        im += sign * (lr * pi - li * pr);
+    const uint64_t block = end - begin < GRAD_BLOCK ? end - begin : GRAD_BLOCK;
+    const uint64_t low = block - 1, x_low = x & low, x_high = x & ~low, z_low = z & low, z_high = z & ~low;
+    double low_sign[GRAD_BLOCK];
+    unsigned partner[GRAD_BLOCK];
+    for (uint64_t l = 0; l < block; l++) {
+        partner[l] = (unsigned)(l ^ x_low);
+        low_sign[l] = parity64((l ^ x_low) & z_low) ? -1.0 : 1.0;
     }
-    *re_out = re;
-    *im_out = im;
+    double total = 0.0;
+    for (uint64_t base = begin; base < end; base += block) {
+        const double *restrict lam = lambda + 2 * base;
+        const double *restrict ps = psi + 2 * (base ^ x_high);
+        double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0;
+        uint64_t l = 0;
+        if (real) {
+            for (; l + 4 <= block; l += 4) {
+                a0 += low_sign[l] * (lam[2 * l] * ps[2 * partner[l]] + lam[2 * l + 1] * ps[2 * partner[l] + 1]);
+                a1 += low_sign[l + 1] * (lam[2 * l + 2] * ps[2 * partner[l + 1]] +
+                                         lam[2 * l + 3] * ps[2 * partner[l + 1] + 1]);
+                a2 += low_sign[l + 2] * (lam[2 * l + 4] * ps[2 * partner[l + 2]] +
+                                         lam[2 * l + 5] * ps[2 * partner[l + 2] + 1]);
+                a3 += low_sign[l + 3] * (lam[2 * l + 6] * ps[2 * partner[l + 3]] +
+                                         lam[2 * l + 7] * ps[2 * partner[l + 3] + 1]);
+            }
+            for (; l < block; l++)
+                a0 += low_sign[l] * (lam[2 * l] * ps[2 * partner[l]] + lam[2 * l + 1] * ps[2 * partner[l] + 1]);
+        } else {
+            for (; l + 4 <= block; l += 4) {
+                a0 += low_sign[l] * (lam[2 * l] * ps[2 * partner[l] + 1] - lam[2 * l + 1] * ps[2 * partner[l]]);
+                a1 += low_sign[l + 1] * (lam[2 * l + 2] * ps[2 * partner[l + 1] + 1] -
+                                         lam[2 * l + 3] * ps[2 * partner[l + 1]]);
+                a2 += low_sign[l + 2] * (lam[2 * l + 4] * ps[2 * partner[l + 2] + 1] -
+                                         lam[2 * l + 5] * ps[2 * partner[l + 2]]);
+                a3 += low_sign[l + 3] * (lam[2 * l + 6] * ps[2 * partner[l + 3] + 1] -
+                                         lam[2 * l + 7] * ps[2 * partner[l + 3]]);
+            }
+            for (; l < block; l++)
+                a0 += low_sign[l] * (lam[2 * l] * ps[2 * partner[l] + 1] - lam[2 * l + 1] * ps[2 * partner[l]]);
+        }
+        double sum = (a0 + a1) + (a2 + a3);
+        total += parity64((base ^ x_high) & z_high) ? -sum : sum;
+    }
+    return total;
 }
 
 typedef struct overlap_context {
@@ -682,17 +723,10 @@ static double generator_overlap_chunk(const overlap_context *ctx, uint64_t chunk
     double total = 0.0;
     for (size_t f = 0; f < ctx->n_factors; f++) {
         const grad_factor *factor = &ctx->factors[f];
-        double re, im;
-        pauli_overlap_range(ctx->lambda, ctx->psi, factor->x, factor->z, begin, end, &re, &im);
-        /* Im(i^k S) for k = |x & z| mod 4 */
-        double part;
-        switch (popcount64(factor->x & factor->z) & 3u) {
-        case 0: part = im; break;
-        case 1: part = re; break;
-        case 2: part = -im; break;
-        default: part = -re; break;
-        }
-        total += factor->coeff * part;
+        /* Im(i^k S) for k = |x & z| mod 4: Im S, Re S, -Im S, -Re S. */
+        unsigned k = popcount64(factor->x & factor->z) & 3u;
+        double part = pauli_overlap_range(ctx->lambda, ctx->psi, factor->x, factor->z, begin, end, k & 1u);
+        total += factor->coeff * (k >= 2 ? -part : part);
     }
     return total;
 }
