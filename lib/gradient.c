@@ -32,6 +32,8 @@ typedef struct grad_plan {
     grad_factor *factors;
     size_t n_factors;
     size_t first_differentiated;     /* lowest gate index with factors (n_gates if none) */
+    size_t *run_start;               /* adjoint: first gate of the maximal run of diagonal gates
+                                        containing gate g, or SIZE_MAX if g is not diagonal */
     qml__gate *shift_gates;          /* parameter shift: exp(-i s/2 P_j), one per factor */
 } grad_plan;
 
@@ -42,7 +44,7 @@ typedef struct grad_workspace {
     qml_statevec *other;
     double *weights;
     double *features;
-    double *partials;                /* adjoint kernel with several threads */
+    double *partials;                /* adjoint kernels with several threads: chunks x GRAD_RUN_FACTORS */
     size_t n_partials;
 } grad_workspace;
 
@@ -50,6 +52,8 @@ typedef struct grad_workspace {
  * added in chunk order whatever the thread count, so the bits do not depend
  * on it. */
 #define GRAD_CHUNK ((uint64_t)1 << 13)
+/* Z-type factors evaluated together in one pass over a diagonal run. */
+#define GRAD_RUN_FACTORS 64u
 /* Per-row gradient rows buffered by a SUM batch before they are added in row
  * order: bounded so that huge datasets do not need n_rows * n_weights doubles. */
 #define GRAD_BATCH_BUFFER_DOUBLES ((size_t)1 << 20)
@@ -427,6 +431,32 @@ static size_t gate_factors(const qml__gate *gate, grad_factor *out)
     return n;
 }
 
+/* Diagonal in the computational basis: such gates commute, and applying one
+ * to both lambda and psi leaves conj(lambda_i) psi_i unchanged. */
+static bool gate_is_diagonal(const qml__gate *gate)
+{
+    switch (gate->kind) {
+    case QML_GATE_I:
+    case QML_GATE_Z:
+    case QML_GATE_S:
+    case QML_GATE_SDG:
+    case QML_GATE_T:
+    case QML_GATE_TDG:
+    case QML_GATE_CZ:
+    case QML_GATE_RZ:
+    case QML_GATE_RZZ:
+    case QML_GATE_CRZ:
+    case QML_GATE_PHASE: return true;
+    case QML_GATE_PAULI_ROTATION:
+    case QML_GATE_PAULI_EVOLUTION:
+        for (size_t t = 0; t < gate->generator->n_terms; t++)
+            if (gate->generator->x[t * gate->generator->words] != 0)
+                return false;
+        return true;
+    default: return false;
+    }
+}
+
 /* A gate is differentiated if it reads a weight, or a feature when feature
  * gradients are wanted. */
 static bool gate_differentiated(const grad_plan *plan, const qml__gate *gate)
@@ -467,6 +497,20 @@ static int plan_build(grad_plan *plan)
         if (plan->first_factor[g + 1] > plan->first_factor[g])
             gate_factors(&circuit->gates[g], plan->factors + plan->first_factor[g]);
 
+    if (plan->options.method == QML_GRADIENT_ADJOINT) {
+        plan->run_start = qml__calloc(circuit->n_gates, sizeof *plan->run_start);
+        if (!plan->run_start) {
+            plan_release(plan);
+            return qml__oom("gradient plan runs");
+        }
+        for (size_t g = 0; g < circuit->n_gates; g++) {
+            if (!gate_is_diagonal(&circuit->gates[g]))
+                plan->run_start[g] = SIZE_MAX;
+            else
+                plan->run_start[g] = g > 0 && plan->run_start[g - 1] != SIZE_MAX ? plan->run_start[g - 1] : g;
+        }
+        return QML_OK;
+    }
     if (plan->options.method != QML_GRADIENT_PARAMETER_SHIFT)
         return QML_OK;
     /* Each shift is an extra Pauli rotation exp(-i s/2 P_j) placed right
@@ -506,9 +550,11 @@ static void plan_release(grad_plan *plan)
         for (size_t f = 0; f < plan->n_factors; f++)
             qml_pauli_sum_free(plan->shift_gates[f].generator);
     qml__free(plan->shift_gates);
+    qml__free(plan->run_start);
     qml__free(plan->factors);
     qml__free(plan->first_factor);
     plan->shift_gates = NULL;
+    plan->run_start = NULL;
     plan->factors = NULL;
     plan->first_factor = NULL;
 }
@@ -543,7 +589,7 @@ static int workspace_create(grad_workspace *ws, const grad_plan *plan, unsigned 
     if (plan->options.method == QML_GRADIENT_ADJOINT && ws->state->n_threads > 1) {
         uint64_t dim = ws->state->dim;
         ws->n_partials = (size_t)(dim / GRAD_CHUNK + (dim % GRAD_CHUNK != 0));
-        ws->partials = qml__calloc(2 * ws->n_partials, sizeof *ws->partials);
+        ws->partials = qml__calloc(qml__mul_size(GRAD_RUN_FACTORS, ws->n_partials), sizeof *ws->partials);
         if (!ws->partials)
             goto oom;
     }
@@ -758,6 +804,160 @@ static double generator_overlap(grad_workspace *ws, const qml_statevec *lambda, 
     return total;
 }
 
+/* One pass for all Z-type factors of a run of diagonal gates. Inside the
+ * run, lambda and psi change only by diagonal unitaries applied to both, so
+ * w_i = conj(lambda_i) psi_i, and with it every Im <lambda| Z(z) |psi> =
+ * sum_i (-1)^{|i & z|} Im w_i, is the same at every gate of the run: one
+ * pass evaluates them all. With i = base + l (blocks of 64), the sign
+ * factorises into a block sign (high bits of z) and a low sign: factors
+ * with only high bits need the block sums, factors with only low bits the
+ * per-l sums over the chunk, and mixed factors a per-block signed sum. */
+typedef struct run_context {
+    const double *lambda;
+    const double *psi;
+    uint64_t dim;
+    const grad_factor *factors;      /* x = 0 for all */
+    size_t n_factors;                /* <= GRAD_RUN_FACTORS */
+    double sign[GRAD_RUN_FACTORS][GRAD_BLOCK]; /* low sign of each factor */
+    double *partials;                /* chunks x n_factors */
+} run_context;
+
+static void run_chunk(const run_context *ctx, uint64_t chunk, double *restrict out)
+{
+    const uint64_t begin = chunk * GRAD_CHUNK;
+    const uint64_t end = begin + GRAD_CHUNK < ctx->dim ? begin + GRAD_CHUNK : ctx->dim;
+    const uint64_t block = end - begin < GRAD_BLOCK ? end - begin : GRAD_BLOCK;
+    const uint64_t low = block - 1;
+    double per_l[GRAD_BLOCK] = {0}, t[GRAD_BLOCK];
+    for (size_t f = 0; f < ctx->n_factors; f++)
+        out[f] = 0.0;
+    for (uint64_t base = begin; base < end; base += block) {
+        const double *restrict lam = ctx->lambda + 2 * base;
+        const double *restrict ps = ctx->psi + 2 * base;
+        double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+        uint64_t l = 0;
+        for (; l + 4 <= block; l += 4) {
+            t[l] = lam[2 * l] * ps[2 * l + 1] - lam[2 * l + 1] * ps[2 * l];
+            t[l + 1] = lam[2 * l + 2] * ps[2 * l + 3] - lam[2 * l + 3] * ps[2 * l + 2];
+            t[l + 2] = lam[2 * l + 4] * ps[2 * l + 5] - lam[2 * l + 5] * ps[2 * l + 4];
+            t[l + 3] = lam[2 * l + 6] * ps[2 * l + 7] - lam[2 * l + 7] * ps[2 * l + 6];
+            s0 += t[l];
+            s1 += t[l + 1];
+            s2 += t[l + 2];
+            s3 += t[l + 3];
+        }
+        for (; l < block; l++) {
+            t[l] = lam[2 * l] * ps[2 * l + 1] - lam[2 * l + 1] * ps[2 * l];
+            s0 += t[l];
+        }
+        for (l = 0; l < block; l++)
+            per_l[l] += t[l];
+        const double block_sum = (s0 + s1) + (s2 + s3);
+        for (size_t f = 0; f < ctx->n_factors; f++) {
+            const uint64_t z = ctx->factors[f].z, z_high = z & ~low;
+            if (z_high == 0)
+                continue; /* low bits only: from per_l below */
+            double c = block_sum;
+            if (z & low) {
+                c = 0.0;
+                for (l = 0; l < block; l++)
+                    c += ctx->sign[f][l] * t[l];
+            }
+            out[f] += parity64(base & z_high) ? -c : c;
+        }
+    }
+    for (size_t f = 0; f < ctx->n_factors; f++) {
+        if (ctx->factors[f].z & ~low)
+            continue;
+        double c = 0.0;
+        for (uint64_t l = 0; l < block; l++)
+            c += ctx->sign[f][l] * per_l[l];
+        out[f] = c;
+    }
+}
+
+static void run_worker(void *context, size_t begin, size_t end, unsigned worker)
+{
+    (void)worker;
+    run_context *ctx = context;
+    for (size_t c = begin; c < end; c++)
+        run_chunk(ctx, c, ctx->partials + c * ctx->n_factors);
+}
+
+/* values[f] = Im <lambda| Z(z_f) |psi> for `count` <= GRAD_RUN_FACTORS
+ * Z-type factors starting at plan factor f0; chunk sums added in chunk
+ * order for any thread count. */
+static void run_pass(const grad_plan *plan, grad_workspace *ws, size_t f0, size_t count, double *values)
+{
+    const qml_statevec *psi = ws->state, *lambda = ws->other;
+    const uint64_t n_chunks = psi->dim / GRAD_CHUNK + (psi->dim % GRAD_CHUNK != 0);
+    const uint64_t block = psi->dim < GRAD_BLOCK ? psi->dim : GRAD_BLOCK;
+    run_context ctx;
+    ctx.lambda = lambda->amplitudes;
+    ctx.psi = psi->amplitudes;
+    ctx.dim = psi->dim;
+    ctx.partials = ws->partials;
+    ctx.factors = plan->factors + f0;
+    ctx.n_factors = count;
+    for (size_t f = 0; f < count; f++)
+        for (uint64_t l = 0; l < block; l++)
+            ctx.sign[f][l] = parity64(l & ctx.factors[f].z) ? -1.0 : 1.0;
+    for (size_t f = 0; f < count; f++)
+        values[f] = 0.0;
+    if (ws->partials && n_chunks > 1) {
+        qml__parallel_for(psi->n_threads, (size_t)n_chunks, 1, run_worker, &ctx);
+        for (uint64_t c = 0; c < n_chunks; c++)
+            for (size_t f = 0; f < count; f++)
+                values[f] += ws->partials[c * count + f];
+    } else {
+        double chunk_values[GRAD_RUN_FACTORS];
+        for (uint64_t c = 0; c < n_chunks; c++) {
+            run_chunk(&ctx, c, chunk_values);
+            for (size_t f = 0; f < count; f++)
+                values[f] += chunk_values[f];
+        }
+    }
+}
+
+/* Gradient contributions of the differentiated gates r0..g of a diagonal
+ * run, whole gates at a time in passes of at most GRAD_RUN_FACTORS factors
+ * (a gate with more factors takes several passes of its own). */
+static void diagonal_run(const grad_plan *plan, grad_workspace *ws, size_t r0, size_t g, double *weight_gradient,
+                         double *feature_gradient)
+{
+    const size_t *first = plan->first_factor;
+    double values[GRAD_RUN_FACTORS];
+    size_t k = r0;
+    while (k <= g) {
+        size_t k2 = k;
+        while (k2 <= g && first[k2 + 1] - first[k] <= GRAD_RUN_FACTORS)
+            k2++;
+        if (k2 == k) {
+            double d_theta = 0.0;
+            for (size_t f0 = first[k]; f0 < first[k + 1]; f0 += GRAD_RUN_FACTORS) {
+                size_t count = first[k + 1] - f0 < GRAD_RUN_FACTORS ? first[k + 1] - f0 : GRAD_RUN_FACTORS;
+                run_pass(plan, ws, f0, count, values);
+                for (size_t f = 0; f < count; f++)
+                    d_theta += plan->factors[f0 + f].coeff * values[f];
+            }
+            accumulate(&plan->circuit->gates[k], d_theta, weight_gradient, feature_gradient);
+            k++;
+            continue;
+        }
+        const size_t pass_start = first[k];
+        if (first[k2] > pass_start)
+            run_pass(plan, ws, pass_start, first[k2] - pass_start, values);
+        for (; k < k2; k++) {
+            if (first[k + 1] == first[k])
+                continue;
+            double d_theta = 0.0;
+            for (size_t f = first[k]; f < first[k + 1]; f++)
+                d_theta += plan->factors[f].coeff * values[f - pass_start];
+            accumulate(&plan->circuit->gates[k], d_theta, weight_gradient, feature_gradient);
+        }
+    }
+}
+
 /* Adjoint differentiation (Jones & Gacon, arXiv:2009.02823, Algorithm 1).
  * With |psi_k> = U_k ... U_1 |psi_0>, U_k = exp(-i theta_k/2 G_k) and
  * |lambda_k> = U_{k+1}^dag ... U_K^dag O |psi_K>:
@@ -775,12 +975,19 @@ static int adjoint(const grad_plan *plan, grad_workspace *ws, const double *feat
     if (status || plan->n_factors == 0)
         return status;
     qml__statevec_apply_pauli_sum(lambda, psi, plan->observable);
+    size_t handled_run = SIZE_MAX;
     for (size_t g = circuit->n_gates; g-- > plan->first_differentiated;) {
         const qml__gate *gate = &circuit->gates[g];
         size_t f0 = plan->first_factor[g], f1 = plan->first_factor[g + 1];
-        if (f1 > f0) {
+        size_t run = plan->run_start[g];
+        if (f1 > f0 && run == SIZE_MAX) {
             double d_theta = generator_overlap(ws, lambda, psi, plan->factors + f0, f1 - f0);
             accumulate(gate, d_theta, weight_gradient, feature_gradient);
+        } else if (f1 > f0 && run != handled_run) {
+            /* The first differentiated gate of this diagonal run met on the
+             * way back: all of the run's gates below it at once. */
+            diagonal_run(plan, ws, run, g, weight_gradient, feature_gradient);
+            handled_run = run;
         }
         if (g == plan->first_differentiated)
             break;
