@@ -934,16 +934,26 @@ typedef enum qml_batch_reduction {
 
 /**
  * @brief Gradient options; initialise with #QML_GRADIENT_OPTIONS_INIT.
+ *
+ * Adjoint differentiation costs a few forward passes whatever the number of
+ * parameters; parameter shift about one forward pass per Pauli factor of
+ * the differentiated gates (two shifted circuits per factor, each run from a
+ * cached prefix); finite differences 2 (weights + features) + 1 forward
+ * passes. docs/gradients.md derives the formulas.
  * @since 0.1.0
  */
 typedef struct qml_gradient_options {
     size_t size;                 /**< sizeof(qml_gradient_options) */
     qml_gradient_method method;  /**< default adjoint */
-    double step;                 /**< finite-difference step (default 1e-6) */
-    uint64_t shots;              /**< parameter shift only: 0 = exact; else shots per expectation */
-    uint64_t seed;               /**< seed of the shot noise */
-    int feature_gradients;       /**< non-zero: also differentiate with respect to the features */
-    unsigned n_threads;          /**< batch calls: worker threads, 0 = all cores (default 1) */
+    double step;                 /**< finite-difference step, > 0 and finite (default 1e-6) */
+    uint64_t shots;              /**< parameter shift only: 0 = exact; else shots per shifted expectation
+                                      (per measurement basis); the value stays exact */
+    uint64_t seed;               /**< seed of the shot noise (a batch's row r uses seed + r) */
+    int feature_gradients;       /**< non-zero: also differentiate with respect to the features
+                                      (qml_gradient only) */
+    unsigned n_threads;          /**< batch: worker threads over rows; single call: threads of the
+                                      statevector kernels. 0 = all cores (default 1). Results are
+                                      bitwise the same for any count. */
 } qml_gradient_options;
 
 /** @brief Default gradient options. */
@@ -952,11 +962,27 @@ typedef struct qml_gradient_options {
 
 /**
  * @brief The loss and its gradient for one input.
+ *
+ * Computes l = <psi| O |psi> with |psi> = U(w, x)|psi_0> and
+ * dl/dw_k = sum over the gates reading weight k of weight_scale * dl/dtheta
+ * (and likewise for features with feature_scale). The value is the same
+ * bits for every method.
+ * @param circuit the circuit (not modified; may be used concurrently).
+ * @param observable O, on the circuit's qubits.
  * @param initial the initial state, or NULL for |0...0> (not modified).
+ * @param weights n_weights >= qml_circuit_n_weights() finite values (NULL if the circuit reads none).
+ * @param features n_features >= qml_circuit_n_features() finite values (NULL if it reads none).
+ * @param options NULL for the defaults.
  * @param value set to l(w, x) (may be NULL).
- * @param weight_gradient n_weights entries (may be NULL).
+ * @param weight_gradient n_weights entries (may be NULL); entries the circuit does not read are 0.
  * @param feature_gradient n_features entries, filled if
  *        options->feature_gradients is set (may be NULL otherwise).
+ * @return #QML_OK; #QML_ERR_INVALID_ARGUMENT for a NULL circuit or
+ *         observable, a qubit-count mismatch between circuit, observable and
+ *         initial state, NULL or non-finite weights or features, a bad
+ *         option (method, step, shots without parameter shift, size), or no
+ *         output at all; #QML_ERR_OUT_OF_RANGE if n_weights or n_features is
+ *         less than the circuit reads; #QML_ERR_OUT_OF_MEMORY.
  * @since 0.1.0
  */
 QML_API int qml_gradient(const qml_circuit *circuit, const qml_pauli_sum *observable, const qml_statevec *initial,
@@ -967,10 +993,18 @@ QML_API int qml_gradient(const qml_circuit *circuit, const qml_pauli_sum *observ
 /**
  * @brief The loss and weight gradient for each of `n_rows` inputs (row r's
  * features at rows + r * n_features), in parallel over rows with one
- * state per thread. Results are bitwise the same for any thread count.
+ * workspace per thread. Row r's results are bitwise those of qml_gradient
+ * for that row (with seed options->seed + r), and the sum adds rows in row
+ * order, so results are bitwise the same for any thread count.
+ * @param n_features the row stride, >= qml_circuit_n_features().
+ * @param options NULL for the defaults; feature_gradients must be 0.
  * @param values n_rows losses (may be NULL).
  * @param weight_gradients n_rows * n_weights (per row, row-major) or
- *        n_weights (sum over rows) entries, by `reduction`.
+ *        n_weights (sum over rows) entries, by `reduction` (may be NULL,
+ *        but not together with values).
+ * @return as qml_gradient; also #QML_ERR_INVALID_ARGUMENT for an unknown
+ *         reduction or NULL rows; a failure in one row is reported with its
+ *         row number.
  * @since 0.1.0
  */
 QML_API int qml_gradient_batch(const qml_circuit *circuit, const qml_pauli_sum *observable,

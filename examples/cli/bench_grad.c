@@ -1,12 +1,298 @@
-/* bench_grad.c: under construction on its issue branch. */
+/*
+ * bench_grad.c: `qml bench grad [--quick] [--json]`: the cost of a gradient
+ * in forward passes (adjoint and parameter shift) and batch throughput.
+ */
 #include "cli.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define MAX_REPEATS 9
+
+typedef struct grad_result {
+    unsigned n, layers;
+    size_t params;
+    double forward_s, adjoint_s, shift_s;
+    size_t shift_measured;           /* parameters the shift time was measured on */
+} grad_result;
+
+typedef struct batch_result {
+    unsigned threads;
+    double rows_per_second;
+} batch_result;
+
+/* Process CPU seconds: the single-threaded measurements below are CPU
+ * time, so that their ratios do not move with the load of a shared machine
+ * (the batch throughput, which is about threads, is wall-clock time). */
+static double cpu_seconds(void)
+{
+    return (double)clock() / CLOCKS_PER_SEC;
+}
+
+static int compare_doubles(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *values, int count)
+{
+    qsort(values, (size_t)count, sizeof *values, compare_doubles);
+    return count % 2 ? values[count / 2] : 0.5 * (values[count / 2 - 1] + values[count / 2]);
+}
+
+/* The same gate sequence as `source`, but only every `stride`-th weight-reading
+ * gate keeps a (new, consecutive) weight; the others get their angle as a
+ * constant (kept_weights gets the kept weights' values). Simulation cost is
+ * unchanged; the parameter shift then differentiates only the kept gates,
+ * spread evenly through the circuit. */
+static int thinned_copy(const qml_circuit *source, const double *weights, size_t stride, qml_circuit **out,
+                        double *kept_weights, size_t *kept)
+{
+    qml_circuit *copy = NULL;
+    int status = qml_circuit_create(&copy, qml_circuit_n_qubits(source));
+    long next = 0;
+    size_t seen = 0;
+    for (size_t g = 0; status == QML_OK && g < qml_circuit_n_gates(source); g++) {
+        qml_gate_kind kind;
+        unsigned qubits[3];
+        size_t count;
+        status = qml_circuit_gate(source, g, &kind, qubits, &count);
+        if (status)
+            break;
+        if (kind < QML_GATE_RX || kind > QML_GATE_PHASE) {
+            status = qml_circuit_add_gate(copy, kind, qubits, count);
+            continue;
+        }
+        double constant, wscale, fscale;
+        long weight, feature;
+        status = qml_circuit_gate_angle(source, g, &constant, &weight, &wscale, &feature, &fscale);
+        if (status)
+            break;
+        if (weight >= 0 && seen++ % stride == stride / 2) {
+            kept_weights[next] = weights[weight];
+            status = qml_circuit_add_rotation(copy, kind, qubits, count, constant, next++, wscale, QML_NONE, 0.0);
+        } else
+            status = qml_circuit_add_rotation(copy, kind, qubits, count,
+                                              constant + (weight >= 0 ? wscale * weights[weight] : 0.0), QML_NONE,
+                                              0.0, QML_NONE, 0.0);
+    }
+    if (status) {
+        qml_circuit_free(copy);
+        return status;
+    }
+    *out = copy;
+    *kept = (size_t)next;
+    return QML_OK;
+}
+
+static int measure_size(unsigned n, int repeats, grad_result *result)
+{
+    int status;
+    qml_circuit *circuit = NULL, *thin = NULL;
+    qml_pauli_sum *observable = NULL;
+    qml_statevec *state = NULL;
+    qml_rng *rng = NULL;
+    double *weights = NULL, *gradient = NULL, *thin_weights = NULL, *thin_gradient = NULL;
+    memset(result, 0, sizeof *result);
+    result->n = result->layers = n;
+    if ((status = qml_circuit_create(&circuit, n)) ||
+        (status = qml_ansatz_hardware_efficient(circuit, n, QML_ENTANGLER_CZ, QML_BOUNDARY_OPEN)) ||
+        (status = qml_pauli_sum_parse(&observable, n, "Z0 Z1")) || (status = qml_statevec_create(&state, n)) ||
+        (status = qml_rng_create(&rng, 2024, n)))
+        goto done;
+    size_t p = qml_circuit_n_weights(circuit);
+    result->params = p;
+    weights = calloc(p, sizeof *weights);
+    gradient = calloc(p, sizeof *gradient);
+    thin_weights = calloc(p, sizeof *thin_weights);
+    thin_gradient = calloc(p, sizeof *thin_gradient);
+    if (!weights || !gradient || !thin_weights || !thin_gradient) {
+        status = QML_ERR_OUT_OF_MEMORY;
+        goto done;
+    }
+    for (size_t k = 0; k < p; k++)
+        weights[k] = 6.283185307179586 * qml_rng_uniform(rng);
+
+    /* One forward pass plus expectation, and adjoint value+gradient,
+     * interleaved so that both see the same machine. */
+    double times[MAX_REPEATS], adjoint_times[MAX_REPEATS], value;
+    qml_gradient_options options = QML_GRADIENT_OPTIONS_INIT;
+    for (int r = 0; r < repeats; r++) {
+        double t0 = cpu_seconds();
+        if ((status = qml_statevec_set_zero(state)) ||
+            (status = qml_statevec_run(state, circuit, weights, p, NULL, 0)) ||
+            (status = qml_statevec_expectation(state, observable, &value)))
+            goto done;
+        double t1 = cpu_seconds();
+        if ((status = qml_gradient(circuit, observable, NULL, weights, p, NULL, 0, &options, &value, gradient, NULL)))
+            goto done;
+        times[r] = t1 - t0;
+        adjoint_times[r] = cpu_seconds() - t1;
+    }
+    result->forward_s = median(times, repeats);
+    result->adjoint_s = median(adjoint_times, repeats);
+
+    /* Parameter shift costs ~P forward passes or more: beyond 16 qubits it is
+     * measured on an evenly spread subset of the parameters and extrapolated
+     * per parameter: full = forward + (subset - forward) * P / measured. */
+    size_t stride = n <= 12 ? 1 : n <= 16 ? p / 32 : p / 12;
+    if (stride < 1)
+        stride = 1;
+    size_t kept = 0;
+    if ((status = thinned_copy(circuit, weights, stride, &thin, thin_weights, &kept)))
+        goto done;
+    options.method = QML_GRADIENT_PARAMETER_SHIFT;
+    int shift_repeats = n >= 20 ? 1 : repeats;
+    for (int r = 0; r < shift_repeats; r++) {
+        double t0 = cpu_seconds();
+        if ((status = qml_gradient(thin, observable, NULL, thin_weights, kept, NULL, 0, &options, &value,
+                                   thin_gradient, NULL)))
+            goto done;
+        times[r] = cpu_seconds() - t0;
+    }
+    double subset = median(times, shift_repeats);
+    result->shift_measured = kept;
+    result->shift_s = kept == p ? subset
+                                : result->forward_s + (subset - result->forward_s) * (double)p / (double)kept;
+done:
+    free(weights);
+    free(gradient);
+    free(thin_weights);
+    free(thin_gradient);
+    qml_rng_free(rng);
+    qml_statevec_free(state);
+    qml_pauli_sum_free(observable);
+    qml_circuit_free(thin);
+    qml_circuit_free(circuit);
+    return status;
+}
+
+/* Value + summed weight gradient (adjoint) over `rows` rows at n = 8, L = 8,
+ * with an RY angle encoding of 8 features in front of the ansatz. */
+static int measure_batch(unsigned threads, size_t n_rows, int repeats, batch_result *result)
+{
+    const unsigned n = 8;
+    int status;
+    qml_circuit *circuit = NULL;
+    qml_pauli_sum *observable = NULL;
+    qml_rng *rng = NULL;
+    double *weights = NULL, *rows = NULL, *values = NULL, *gradient = NULL;
+    if ((status = qml_circuit_create(&circuit, n)) ||
+        (status = qml_ansatz_angle_encoding(circuit, QML_GATE_RY, n, 1.0)) ||
+        (status = qml_ansatz_hardware_efficient(circuit, n, QML_ENTANGLER_CZ, QML_BOUNDARY_OPEN)) ||
+        (status = qml_pauli_sum_parse(&observable, n, "Z0")) || (status = qml_rng_create(&rng, 7, 0)))
+        goto done;
+    size_t p = qml_circuit_n_weights(circuit);
+    weights = calloc(p, sizeof *weights);
+    gradient = calloc(p, sizeof *gradient);
+    rows = calloc(n_rows * n, sizeof *rows);
+    values = calloc(n_rows, sizeof *values);
+    if (!weights || !gradient || !rows || !values) {
+        status = QML_ERR_OUT_OF_MEMORY;
+        goto done;
+    }
+    for (size_t k = 0; k < p; k++)
+        weights[k] = 6.283185307179586 * qml_rng_uniform(rng);
+    for (size_t k = 0; k < n_rows * n; k++)
+        rows[k] = 2.0 * qml_rng_uniform(rng) - 1.0;
+    qml_gradient_options options = QML_GRADIENT_OPTIONS_INIT;
+    options.n_threads = threads;
+    double times[MAX_REPEATS];
+    for (int r = 0; r < repeats; r++) {
+        double t0 = cli_seconds();
+        if ((status = qml_gradient_batch(circuit, observable, NULL, weights, p, rows, n_rows, n, &options,
+                                         QML_BATCH_SUM, values, gradient)))
+            goto done;
+        times[r] = cli_seconds() - t0;
+    }
+    result->threads = threads;
+    result->rows_per_second = (double)n_rows / median(times, repeats);
+done:
+    free(weights);
+    free(gradient);
+    free(rows);
+    free(values);
+    qml_rng_free(rng);
+    qml_pauli_sum_free(observable);
+    qml_circuit_free(circuit);
+    return status;
+}
 
 int bench_grad(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "qml: benchmark 'grad' is not built in this version\n");
-    return 2;
+    bool quick = false, json = false;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--quick"))
+            quick = true;
+        else if (!strcmp(argv[i], "--json"))
+            json = true;
+        else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            printf("usage: qml bench grad [--quick] [--json]\n"
+                   "  adjoint and parameter-shift value+gradient time over one forward pass plus\n"
+                   "  expectation, hardware-efficient ansatz at n = 12, 16, 20 (--quick: 12, 16),\n"
+                   "  L = n layers, O = Z0 Z1; batch rows/s at n = 8, L = 8 on 1 and 2 threads\n"
+                   "  (1000 rows; --quick: 200). Medians of repeats.\n");
+            return 0;
+        } else
+            return cli_usage_error("bench grad: unknown option '%s'", argv[i]);
+    }
+    const unsigned sizes[] = {12, 16, 20};
+    const size_t n_sizes = quick ? 2 : 3;
+    grad_result results[3];
+    for (size_t i = 0; i < n_sizes; i++) {
+        int repeats = sizes[i] >= 20 ? 3 : quick ? 3 : 5;
+        int status = measure_size(sizes[i], repeats, &results[i]);
+        if (status)
+            return cli_fail("bench grad", status);
+    }
+    const size_t n_rows = quick ? 200 : 1000;
+    batch_result batch[2];
+    for (unsigned t = 1; t <= 2; t++) {
+        int status = measure_batch(t, n_rows, quick ? 3 : 5, &batch[t - 1]);
+        if (status)
+            return cli_fail("bench grad: batch", status);
+    }
+
+    if (json) {
+        printf("{\"benchmark\": \"grad\", \"quick\": %s, \"results\": [", quick ? "true" : "false");
+        for (size_t i = 0; i < n_sizes; i++) {
+            const grad_result *r = &results[i];
+            printf("%s{\"n\": %u, \"layers\": %u, \"params\": %zu, \"adjoint_over_forward\": %.4g, "
+                   "\"shift_over_forward\": %.5g, \"shift_params_measured\": %zu, \"forward_seconds\": %.4g}",
+                   i ? ", " : "", r->n, r->layers, r->params, r->adjoint_s / r->forward_s,
+                   r->shift_s / r->forward_s, r->shift_measured, r->forward_s);
+        }
+        printf("], \"batch\": [");
+        for (unsigned t = 0; t < 2; t++)
+            printf("%s{\"threads\": %u, \"rows_per_second\": %.1f}", t ? ", " : "", batch[t].threads,
+                   batch[t].rows_per_second);
+        printf("], \"batch_rows\": %zu, \"batch_speedup\": %.3f}\n", n_rows,
+               batch[1].rows_per_second / batch[0].rows_per_second);
+        return 0;
+    }
+    printf("gradient cost, hardware-efficient ansatz (RY RZ per qubit + open CZ ladder), L = n, O = Z0 Z1\n"
+           "ratios of CPU time to one forward pass + expectation, one thread; medians of repeats\n\n");
+    printf("%4s %6s %7s %12s %15s %14s %s\n", "n", "layers", "params", "forward [s]", "adjoint/forward",
+           "shift/forward", "shift measured on");
+    for (size_t i = 0; i < n_sizes; i++) {
+        const grad_result *r = &results[i];
+        char note[64];
+        if (r->shift_measured == r->params)
+            snprintf(note, sizeof note, "all %zu params", r->params);
+        else
+            snprintf(note, sizeof note, "%zu params, extrapolated", r->shift_measured);
+        printf("%4u %6u %7zu %12.4g %15.2f %14.1f %s\n", r->n, r->layers, r->params, r->forward_s,
+               r->adjoint_s / r->forward_s, r->shift_s / r->forward_s, note);
+    }
+    printf("\ntarget: adjoint/forward <= 4\n\n");
+    printf("batch value+gradient (adjoint, summed), n = 8, L = 8, %zu rows; wall-clock time\n", n_rows);
+    printf("%8s %12s %8s\n", "threads", "rows/s", "speedup");
+    for (unsigned t = 0; t < 2; t++)
+        printf("%8u %12.1f %8.2f\n", batch[t].threads, batch[t].rows_per_second,
+               batch[t].rows_per_second / batch[0].rows_per_second);
+    printf("target: 2 threads >= 1.8x one\n");
+    return 0;
 }

@@ -1,0 +1,930 @@
+/* test_gradient.c: adjoint differentiation, parameter shift and finite
+ * differences against each other and against closed forms; shot noise;
+ * batches against single rows, bitwise; validation; allocation failures. */
+#include "harness.h"
+#include "internal.h"
+
+#include <math.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define N_QUBITS 4
+#define N_WEIGHTS 7
+#define N_FEATURES 3
+
+/* ---- fixtures --------------------------------------------------------------- */
+
+typedef struct fixture {
+    qml_circuit *circuit;
+    qml_pauli_sum *observable;
+    qml_statevec *initial;
+    double weights[N_WEIGHTS];
+    double features[N_FEATURES];
+} fixture;
+
+static qml_pauli_sum *parse_sum(unsigned n, const char *text)
+{
+    qml_pauli_sum *sum = NULL;
+    assert_ok(qml_pauli_sum_parse(&sum, n, text));
+    return sum;
+}
+
+/* A random angle reference: weight (often shared), feature, both or neither,
+ * with non-unit scales. */
+static void random_angle(harness_rng *rng, double *constant, long *weight, double *wscale, long *feature,
+                         double *fscale)
+{
+    unsigned pick = (unsigned)(harness_next(rng) % 8);
+    *constant = 2.0 * harness_uniform(rng) - 1.0;
+    *weight = pick < 6 ? (long)(harness_next(rng) % N_WEIGHTS) : QML_NONE;
+    *feature = (pick >= 4 && pick < 7) ? (long)(harness_next(rng) % N_FEATURES) : QML_NONE;
+    *wscale = 0.5 + 1.5 * harness_uniform(rng) * (harness_next(rng) & 1 ? 1.0 : -1.0);
+    *fscale = 0.3 + 1.2 * harness_uniform(rng);
+}
+
+static void distinct_qubits(harness_rng *rng, unsigned *q, unsigned count)
+{
+    for (unsigned i = 0; i < count; i++) {
+        bool again;
+        do {
+            q[i] = (unsigned)(harness_next(rng) % N_QUBITS);
+            again = false;
+            for (unsigned j = 0; j < i; j++)
+                again |= q[j] == q[i];
+        } while (again);
+    }
+}
+
+static void add_random_rotation(qml_circuit *c, harness_rng *rng, qml_gate_kind kind)
+{
+    unsigned q[3];
+    unsigned arity = (kind >= QML_GATE_RXX && kind <= QML_GATE_CRZ) ? 2 : 1;
+    distinct_qubits(rng, q, arity);
+    double constant, ws, fs;
+    long w, f;
+    random_angle(rng, &constant, &w, &ws, &f, &fs);
+    assert_ok(qml_circuit_add_rotation(c, kind, q, arity, constant, w, ws, f, fs));
+}
+
+static void add_random_fixed(qml_circuit *c, harness_rng *rng)
+{
+    static const qml_gate_kind one[] = {QML_GATE_H, QML_GATE_S, QML_GATE_T, QML_GATE_SX, QML_GATE_X};
+    static const qml_gate_kind two[] = {QML_GATE_CNOT, QML_GATE_CZ, QML_GATE_SWAP, QML_GATE_ISWAP, QML_GATE_CY};
+    unsigned q[3];
+    if (harness_next(rng) & 1) {
+        distinct_qubits(rng, q, 1);
+        assert_ok(qml_circuit_add_gate(c, one[harness_next(rng) % 5], q, 1));
+    } else {
+        distinct_qubits(rng, q, 2);
+        assert_ok(qml_circuit_add_gate(c, two[harness_next(rng) % 5], q, 2));
+    }
+}
+
+/* A circuit that uses every parametrised gate kind (twice over, in random
+ * order), fixed gates in between, shared weights, features with non-unit
+ * scales and constant-only angles; an observable with many terms; a random
+ * initial state. */
+static void fixture_random(fixture *fx, uint64_t seed)
+{
+    harness_rng rng = {seed};
+    assert_ok(qml_circuit_create(&fx->circuit, N_QUBITS));
+    qml_gate_kind kinds[] = {QML_GATE_RX,  QML_GATE_RY,  QML_GATE_RZ,  QML_GATE_RXX,
+                             QML_GATE_RYY, QML_GATE_RZZ, QML_GATE_CRX, QML_GATE_CRY,
+                             QML_GATE_CRZ, QML_GATE_PHASE, QML_GATE_PAULI_ROTATION, QML_GATE_PAULI_EVOLUTION};
+    const size_t n_kinds = sizeof kinds / sizeof kinds[0];
+    qml_pauli_sum *rotation = parse_sum(N_QUBITS, "Y0 Z1 X3");
+    /* Pairwise commuting, non-unit coefficients, an identity term (a phase). */
+    qml_pauli_sum *evolution = parse_sum(N_QUBITS, "0.7*Z0 Z1 - 1.3*X2 X3 + 0.45*Y0 Y1 + 0.2");
+    for (int round = 0; round < 2; round++) {
+        for (size_t i = n_kinds; i > 1; i--) { /* Fisher-Yates */
+            size_t j = (size_t)(harness_next(&rng) % i);
+            qml_gate_kind t = kinds[i - 1];
+            kinds[i - 1] = kinds[j];
+            kinds[j] = t;
+        }
+        for (size_t i = 0; i < n_kinds; i++) {
+            if (kinds[i] == QML_GATE_PAULI_ROTATION || kinds[i] == QML_GATE_PAULI_EVOLUTION) {
+                double constant, ws, fs;
+                long w, f;
+                random_angle(&rng, &constant, &w, &ws, &f, &fs);
+                assert_ok(qml_circuit_add_pauli_rotation(fx->circuit,
+                                                         kinds[i] == QML_GATE_PAULI_ROTATION ? rotation : evolution,
+                                                         constant, w, ws, f, fs));
+            } else {
+                add_random_rotation(fx->circuit, &rng, kinds[i]);
+            }
+            add_random_fixed(fx->circuit, &rng);
+        }
+    }
+    /* Make sure every weight and feature is read at least once. */
+    for (long w = 0; w < N_WEIGHTS; w++) {
+        unsigned q = (unsigned)w % N_QUBITS;
+        assert_ok(qml_circuit_add_rotation(fx->circuit, QML_GATE_RY, &q, 1, 0.1, w, 1.3, QML_NONE, 0.0));
+    }
+    for (long f = 0; f < N_FEATURES; f++) {
+        unsigned q = (unsigned)f;
+        assert_ok(qml_circuit_add_rotation(fx->circuit, QML_GATE_RX, &q, 1, 0.0, QML_NONE, 0.0, f, -0.8));
+    }
+    qml_pauli_sum_free(rotation);
+    qml_pauli_sum_free(evolution);
+
+    /* 14 random terms. */
+    assert_ok(qml_pauli_sum_create(&fx->observable, N_QUBITS));
+    for (int t = 0; t < 14; t++) {
+        char dense[N_QUBITS + 1];
+        for (int q = 0; q < N_QUBITS; q++)
+            dense[q] = "IXYZ"[harness_next(&rng) % 4];
+        dense[N_QUBITS] = '\0';
+        assert_ok(qml_pauli_sum_add_string(fx->observable, 2.0 * harness_uniform(&rng) - 1.0, dense));
+    }
+
+    double amplitudes[2 << N_QUBITS], norm = 0.0;
+    for (size_t i = 0; i < 2u << N_QUBITS; i++) {
+        amplitudes[i] = harness_normal(&rng);
+        norm += amplitudes[i] * amplitudes[i];
+    }
+    for (size_t i = 0; i < 2u << N_QUBITS; i++)
+        amplitudes[i] /= sqrt(norm);
+    assert_ok(qml_statevec_create(&fx->initial, N_QUBITS));
+    assert_ok(qml_statevec_set_amplitudes(fx->initial, amplitudes, 1u << N_QUBITS, 1e-12));
+
+    for (int k = 0; k < N_WEIGHTS; k++)
+        fx->weights[k] = 6.0 * harness_uniform(&rng) - 3.0;
+    for (int k = 0; k < N_FEATURES; k++)
+        fx->features[k] = 2.0 * harness_uniform(&rng) - 1.0;
+}
+
+static void fixture_free(fixture *fx)
+{
+    qml_circuit_free(fx->circuit);
+    qml_pauli_sum_free(fx->observable);
+    qml_statevec_free(fx->initial);
+}
+
+static qml_gradient_options method_options(qml_gradient_method method)
+{
+    qml_gradient_options o = QML_GRADIENT_OPTIONS_INIT;
+    o.method = method;
+    o.feature_gradients = 1;
+    return o;
+}
+
+/* ---- the three methods agree -------------------------------------------------- */
+
+static void test_methods_agree(void **state)
+{
+    (void)state;
+    for (uint64_t seed = 1; seed <= 6; seed++) {
+        fixture fx;
+        fixture_random(&fx, seed);
+        assert_int_equal(qml_circuit_n_weights(fx.circuit), N_WEIGHTS);
+        assert_int_equal(qml_circuit_n_features(fx.circuit), N_FEATURES);
+        double value[3], wg[3][N_WEIGHTS], fg[3][N_FEATURES];
+        qml_gradient_method methods[3] = {QML_GRADIENT_ADJOINT, QML_GRADIENT_PARAMETER_SHIFT,
+                                          QML_GRADIENT_FINITE_DIFFERENCE};
+        for (int m = 0; m < 3; m++) {
+            qml_gradient_options o = method_options(methods[m]);
+            /* h = 1e-5: truncation h^2/6 |l'''| <= 1e-10/6 * ||O||_1 (sum |scales|)^3
+             * ~ 1e-10 * 14 * 8^3 / 6 ~ 1e-7, rounding eps ||O||_1 / h ~ 3e-10. */
+            o.step = 1e-5;
+            assert_ok(qml_gradient(fx.circuit, fx.observable, fx.initial, fx.weights, N_WEIGHTS, fx.features,
+                                   N_FEATURES, &o, &value[m], wg[m], fg[m]));
+        }
+        /* The value is the same forward pass for every method. */
+        assert_true(value[0] == value[1] && value[0] == value[2]);
+        double largest = 0.0;
+        for (int k = 0; k < N_WEIGHTS; k++) {
+            /* Adjoint and shift are both exact: they differ by rounding only,
+             * ~ (gates) * eps * ||O||_1 ~ 100 * 2e-16 * 14 ~ 3e-13. */
+            assert_close(wg[0][k], wg[1][k], 1e-10);
+            assert_close(wg[0][k], wg[2][k], 1e-6);
+            largest = fmax(largest, fabs(wg[0][k]));
+        }
+        for (int k = 0; k < N_FEATURES; k++) {
+            assert_close(fg[0][k], fg[1][k], 1e-10);
+            assert_close(fg[0][k], fg[2][k], 1e-6);
+            largest = fmax(largest, fabs(fg[0][k]));
+        }
+        /* The comparison is not vacuous: the gradient is far from zero. */
+        assert_true(largest > 0.05);
+        fixture_free(&fx);
+    }
+}
+
+/* Without an initial state and without feature gradients; extra trailing
+ * weights get zero. */
+static void test_defaults_and_padding(void **state)
+{
+    (void)state;
+    fixture fx;
+    fixture_random(&fx, 11);
+    double w[N_WEIGHTS + 2], g_adj[N_WEIGHTS + 2], g_shift[N_WEIGHTS + 2];
+    memcpy(w, fx.weights, sizeof fx.weights);
+    w[N_WEIGHTS] = w[N_WEIGHTS + 1] = 0.5;
+    g_adj[N_WEIGHTS] = g_adj[N_WEIGHTS + 1] = 99.0;
+    double v_adj, v_shift, v_null;
+    assert_ok(qml_gradient(fx.circuit, fx.observable, NULL, w, N_WEIGHTS + 2, fx.features, N_FEATURES, NULL,
+                           &v_adj, g_adj, NULL));
+    qml_gradient_options o = method_options(QML_GRADIENT_PARAMETER_SHIFT);
+    o.feature_gradients = 0;
+    assert_ok(qml_gradient(fx.circuit, fx.observable, NULL, w, N_WEIGHTS + 2, fx.features, N_FEATURES, &o,
+                           &v_shift, g_shift, NULL));
+    assert_true(g_adj[N_WEIGHTS] == 0.0 && g_adj[N_WEIGHTS + 1] == 0.0);
+    for (int k = 0; k < N_WEIGHTS; k++)
+        assert_close(g_adj[k], g_shift[k], 1e-10);
+    /* Value only. */
+    assert_ok(qml_gradient(fx.circuit, fx.observable, NULL, w, N_WEIGHTS, fx.features, N_FEATURES, NULL, &v_null,
+                           NULL, NULL));
+    assert_true(v_null == v_adj && v_adj == v_shift);
+    /* The value against a run of the circuit and the public expectation. */
+    qml_statevec *s = NULL;
+    double expected;
+    assert_ok(qml_statevec_create(&s, N_QUBITS));
+    assert_ok(qml_statevec_run(s, fx.circuit, w, N_WEIGHTS, fx.features, N_FEATURES));
+    assert_ok(qml_statevec_expectation(s, fx.observable, &expected));
+    assert_close(v_adj, expected, 1e-12);
+    qml_statevec_free(s);
+    fixture_free(&fx);
+}
+
+/* ---- closed forms --------------------------------------------------------------- */
+
+static void all_methods(const qml_circuit *c, const qml_pauli_sum *o, const double *w, size_t nw, const double *x,
+                        size_t nx, double expected_value, const double *expected_wg, const double *expected_fg)
+{
+    qml_gradient_method methods[3] = {QML_GRADIENT_ADJOINT, QML_GRADIENT_PARAMETER_SHIFT,
+                                      QML_GRADIENT_FINITE_DIFFERENCE};
+    for (int m = 0; m < 3; m++) {
+        qml_gradient_options opt = method_options(methods[m]);
+        opt.feature_gradients = nx > 0;
+        double value, wg[8], fg[8];
+        assert_ok(qml_gradient(c, o, NULL, w, nw, x, nx, &opt, &value, wg, nx ? fg : NULL));
+        /* exact methods: rounding only; finite differences (h = 1e-6):
+         * eps/h ~ 2e-10 plus h^2 ~ 1e-12. */
+        double tol = methods[m] == QML_GRADIENT_FINITE_DIFFERENCE ? 1e-8 : 1e-12;
+        assert_close(value, expected_value, 1e-12);
+        for (size_t k = 0; k < nw; k++)
+            assert_close(wg[k], expected_wg[k], tol);
+        for (size_t k = 0; k < nx; k++)
+            assert_close(fg[k], expected_fg[k], tol);
+    }
+}
+
+static void test_closed_forms(void **state)
+{
+    (void)state;
+    unsigned q0 = 0, q1 = 1, pair[2] = {0, 1};
+    /* <Z> after RY(theta) |0> is cos(theta); theta = 0.3 + 1.7 w - 0.6 x. */
+    {
+        qml_circuit *c = NULL;
+        qml_pauli_sum *z = parse_sum(1, "Z0");
+        assert_ok(qml_circuit_create(&c, 1));
+        assert_ok(qml_circuit_add_rotation(c, QML_GATE_RY, &q0, 1, 0.3, 0, 1.7, 0, -0.6));
+        double w = 0.9, x = -0.4, theta = 0.3 + 1.7 * w - 0.6 * x;
+        double dw = -1.7 * sin(theta), dx = 0.6 * sin(theta);
+        all_methods(c, z, &w, 1, &x, 1, cos(theta), &dw, &dx);
+        qml_circuit_free(c);
+        qml_pauli_sum_free(z);
+    }
+    /* RX(a) on q0, CNOT(0, 1), RY(b) on q1 from |00>: the state is
+     * cos(a/2)|0>|RY(b)0> - i sin(a/2)|1>|RY(b)1>, so <Z1> = cos a cos b and
+     * <Z0 Z1> = cos b; O = Z1 + 0.5 Z0 Z1 gives l = (cos a + 0.5) cos b,
+     * dl/da = -sin a cos b, dl/db = -(cos a + 0.5) sin b. */
+    {
+        qml_circuit *c = NULL;
+        qml_pauli_sum *o = parse_sum(2, "Z1 + 0.5*Z0 Z1");
+        assert_ok(qml_circuit_create(&c, 2));
+        assert_ok(qml_circuit_add_rotation(c, QML_GATE_RX, &q0, 1, 0.0, 0, 1.0, QML_NONE, 0.0));
+        assert_ok(qml_circuit_add_gate(c, QML_GATE_CNOT, pair, 2));
+        assert_ok(qml_circuit_add_rotation(c, QML_GATE_RY, &q1, 1, 0.0, 1, 1.0, QML_NONE, 0.0));
+        double w[2] = {0.7, -1.1}, a = w[0], b = w[1];
+        double g[2] = {-sin(a) * cos(b), -(cos(a) + 0.5) * sin(b)};
+        all_methods(c, o, w, 2, NULL, 0, (cos(a) + 0.5) * cos(b), g, NULL);
+        qml_circuit_free(c);
+        qml_pauli_sum_free(o);
+    }
+    /* PHASE(phi) on |+>: (|0> + e^{i phi}|1>)/sqrt 2, <X> = cos phi (the
+     * generator Z - I has eigenvalues {0, -2}). */
+    {
+        qml_circuit *c = NULL;
+        qml_pauli_sum *x = parse_sum(1, "X0");
+        assert_ok(qml_circuit_create(&c, 1));
+        assert_ok(qml_circuit_add_gate(c, QML_GATE_H, &q0, 1));
+        assert_ok(qml_circuit_add_rotation(c, QML_GATE_PHASE, &q0, 1, 0.0, 0, 1.0, QML_NONE, 0.0));
+        double w = 1.2, g = -sin(w);
+        all_methods(c, x, &w, 1, NULL, 0, cos(w), &g, NULL);
+        qml_circuit_free(c);
+        qml_pauli_sum_free(x);
+    }
+    /* CRX(theta) with the control in |+>, target |0>: the target sees I or
+     * RX(theta) with probability 1/2 each, so <Z_t> = (1 + cos theta)/2 and
+     * the derivative is -sin(theta)/2 ((I - Z_c)X_t/2 has eigenvalues
+     * {0, 0, 1, -1}: the two-term rule alone would be wrong). CRY likewise; CRZ
+     * on |+>_c |+>_t with <X_t> = (1 + cos theta)/2. */
+    {
+        qml_gate_kind kinds[3] = {QML_GATE_CRX, QML_GATE_CRY, QML_GATE_CRZ};
+        for (int k = 0; k < 3; k++) {
+            qml_circuit *c = NULL;
+            qml_pauli_sum *o = parse_sum(2, kinds[k] == QML_GATE_CRZ ? "X1" : "Z1");
+            assert_ok(qml_circuit_create(&c, 2));
+            assert_ok(qml_circuit_add_gate(c, QML_GATE_H, &q0, 1));
+            if (kinds[k] == QML_GATE_CRZ)
+                assert_ok(qml_circuit_add_gate(c, QML_GATE_H, &q1, 1));
+            assert_ok(qml_circuit_add_rotation(c, kinds[k], pair, 2, 0.0, 0, 1.0, QML_NONE, 0.0));
+            double w = 0.8, g = -0.5 * sin(w);
+            all_methods(c, o, &w, 1, NULL, 0, 0.5 * (1.0 + cos(w)), &g, NULL);
+            qml_circuit_free(c);
+            qml_pauli_sum_free(o);
+        }
+    }
+    /* Evolution under 0.5 Z0 + 1.5 Z1 on |++>: <X0 + X1> = cos(0.5 t) +
+     * cos(1.5 t), derivative -0.5 sin(0.5 t) - 1.5 sin(1.5 t). */
+    {
+        qml_circuit *c = NULL;
+        qml_pauli_sum *o = parse_sum(2, "X0 + X1");
+        qml_pauli_sum *h = parse_sum(2, "0.5*Z0 + 1.5*Z1");
+        assert_ok(qml_circuit_create(&c, 2));
+        assert_ok(qml_circuit_add_gate(c, QML_GATE_H, &q0, 1));
+        assert_ok(qml_circuit_add_gate(c, QML_GATE_H, &q1, 1));
+        assert_ok(qml_circuit_add_pauli_rotation(c, h, 0.0, 0, 1.0, QML_NONE, 0.0));
+        double t = 0.9, g = -0.5 * sin(0.5 * t) - 1.5 * sin(1.5 * t);
+        all_methods(c, o, &t, 1, NULL, 0, cos(0.5 * t) + cos(1.5 * t), &g, NULL);
+        qml_circuit_free(c);
+        qml_pauli_sum_free(o);
+        qml_pauli_sum_free(h);
+    }
+}
+
+/* ---- shot-based parameter shift ------------------------------------------------ */
+
+/* Two qubits, four weights, O = Z0 + 0.5 X1 (two measurement bases). */
+static void shot_fixture(qml_circuit **c, qml_pauli_sum **o, double *w)
+{
+    unsigned q0 = 0, q1 = 1, pair[2] = {0, 1};
+    assert_ok(qml_circuit_create(c, 2));
+    assert_ok(qml_circuit_add_rotation(*c, QML_GATE_RY, &q0, 1, 0.0, 0, 1.0, QML_NONE, 0.0));
+    assert_ok(qml_circuit_add_rotation(*c, QML_GATE_RX, &q1, 1, 0.0, 1, 1.0, QML_NONE, 0.0));
+    assert_ok(qml_circuit_add_rotation(*c, QML_GATE_CRY, pair, 2, 0.0, 2, 1.0, QML_NONE, 0.0));
+    assert_ok(qml_circuit_add_rotation(*c, QML_GATE_RZZ, pair, 2, 0.0, 3, 0.7, QML_NONE, 0.0));
+    assert_ok(qml_circuit_add_rotation(*c, QML_GATE_RY, &q1, 1, 0.0, 3, 1.0, QML_NONE, 0.0));
+    *o = parse_sum(2, "Z0 + 0.5*X1");
+    w[0] = 1.7;
+    w[1] = -0.9;
+    w[2] = -1.0;
+    w[3] = 0.35;
+}
+
+#define SHOT_REPEATS 400
+
+static void shot_statistics(const qml_circuit *c, const qml_pauli_sum *o, const double *w, uint64_t shots,
+                            double *mean, double *variance)
+{
+    qml_gradient_options opt = QML_GRADIENT_OPTIONS_INIT;
+    opt.method = QML_GRADIENT_PARAMETER_SHIFT;
+    opt.shots = shots;
+    double sum[4] = {0}, sum2[4] = {0};
+    for (int r = 0; r < SHOT_REPEATS; r++) {
+        double g[4];
+        opt.seed = 1000 + (uint64_t)r;
+        assert_ok(qml_gradient(c, o, NULL, w, 4, NULL, 0, &opt, NULL, g, NULL));
+        for (int k = 0; k < 4; k++) {
+            sum[k] += g[k];
+            sum2[k] += g[k] * g[k];
+        }
+    }
+    for (int k = 0; k < 4; k++) {
+        mean[k] = sum[k] / SHOT_REPEATS;
+        variance[k] = (sum2[k] - SHOT_REPEATS * mean[k] * mean[k]) / (SHOT_REPEATS - 1);
+    }
+}
+
+static void test_shots_unbiased_and_variance(void **state)
+{
+    (void)state;
+    qml_circuit *c;
+    qml_pauli_sum *o;
+    double w[4], exact[4];
+    shot_fixture(&c, &o, w);
+    assert_ok(qml_gradient(c, o, NULL, w, 4, NULL, 0, NULL, NULL, exact, NULL));
+
+    /* The same seed gives the same bits; another seed does not. */
+    qml_gradient_options opt = QML_GRADIENT_OPTIONS_INIT;
+    opt.method = QML_GRADIENT_PARAMETER_SHIFT;
+    opt.shots = 100;
+    opt.seed = 5;
+    double g1[4], g2[4], g3[4];
+    assert_ok(qml_gradient(c, o, NULL, w, 4, NULL, 0, &opt, NULL, g1, NULL));
+    assert_ok(qml_gradient(c, o, NULL, w, 4, NULL, 0, &opt, NULL, g2, NULL));
+    opt.seed = 6;
+    assert_ok(qml_gradient(c, o, NULL, w, 4, NULL, 0, &opt, NULL, g3, NULL));
+    assert_memory_equal(g1, g2, sizeof g1);
+    assert_memory_not_equal(g1, g3, sizeof g1);
+
+    /* Unbiased: over R = 400 repeats the mean is within 3 standard errors
+     * sqrt(var / R) of the exact gradient. Each repeat is a sum of
+     * binomial averages over >= 1000 shots, close to normal, and R = 400
+     * estimates the standard error itself to ~sqrt(1/(2R)) = 3.5%, so the
+     * band is a true ~3-sigma band (a correct estimator fails it with
+     * probability ~0.3% per component; the seeds are fixed, so the outcome
+     * is reproducible). With 1000 shots the band is ~3 * 0.03 / 20 ~ 5e-3,
+     * far narrower than the gradients (0.08 .. 1.1): a biased estimator (say
+     * a wrong shift or a missing factor 1/2) fails it. */
+    double mean_lo[4], var_lo[4], mean_hi[4], var_hi[4];
+    shot_statistics(c, o, w, 1000, mean_lo, var_lo);
+    for (int k = 0; k < 4; k++) {
+        double se = sqrt(var_lo[k] / SHOT_REPEATS);
+        assert_true(var_lo[k] > 0.0);
+        assert_close(mean_lo[k], exact[k], 3.0 * se);
+        assert_true(3.0 * se < 0.1 * fabs(exact[k]));
+    }
+    /* Variance scales as 1/shots: 16x the shots, 1/16 the variance. The
+     * ratio of two sample variances of R = 400 normal draws is F(399, 399)
+     * distributed, whose central 99.9% interval is about [0.72, 1.38]; so
+     * accept 16 within a factor 1.45. */
+    shot_statistics(c, o, w, 16000, mean_hi, var_hi);
+    for (int k = 0; k < 4; k++) {
+        double ratio = var_lo[k] / var_hi[k];
+        if (!(ratio > 16.0 / 1.45 && ratio < 16.0 * 1.45))
+            fail_msg("weight %d: variance ratio %.3f for 16x the shots, expected 16", k, ratio);
+        assert_close(mean_hi[k], exact[k], 3.0 * sqrt(var_hi[k] / SHOT_REPEATS));
+    }
+    qml_circuit_free(c);
+    qml_pauli_sum_free(o);
+}
+
+/* ---- batches equal single rows, bitwise ---------------------------------------- */
+
+#define BATCH_ROWS 7
+#define BATCH_STRIDE 4 /* > N_FEATURES: rows carry a trailing unused column */
+
+static void test_batch_matches_single_rows(void **state)
+{
+    (void)state;
+    fixture fx;
+    fixture_random(&fx, 21);
+    harness_rng rng = {77};
+    double rows[BATCH_ROWS * BATCH_STRIDE];
+    for (size_t i = 0; i < BATCH_ROWS * BATCH_STRIDE; i++)
+        rows[i] = 2.0 * harness_uniform(&rng) - 1.0;
+    const size_t nw = N_WEIGHTS + 1; /* one trailing weight the circuit does not read */
+    double w[N_WEIGHTS + 1];
+    memcpy(w, fx.weights, sizeof fx.weights);
+    w[N_WEIGHTS] = 3.0;
+
+    struct {
+        qml_gradient_method method;
+        uint64_t shots;
+    } cases[] = {{QML_GRADIENT_ADJOINT, 0},
+                 {QML_GRADIENT_PARAMETER_SHIFT, 0},
+                 {QML_GRADIENT_PARAMETER_SHIFT, 50},
+                 {QML_GRADIENT_FINITE_DIFFERENCE, 0}};
+    for (size_t m = 0; m < sizeof cases / sizeof cases[0]; m++) {
+        qml_gradient_options opt = QML_GRADIENT_OPTIONS_INIT;
+        opt.method = cases[m].method;
+        opt.shots = cases[m].shots;
+        opt.seed = 42;
+        /* The single-row references; row r of a batch uses seed + r. */
+        double single_values[BATCH_ROWS], single[BATCH_ROWS][N_WEIGHTS + 1], sum[N_WEIGHTS + 1] = {0};
+        for (size_t r = 0; r < BATCH_ROWS; r++) {
+            qml_gradient_options o1 = opt;
+            o1.seed = opt.seed + r;
+            assert_ok(qml_gradient(fx.circuit, fx.observable, fx.initial, w, nw, rows + r * BATCH_STRIDE,
+                                   BATCH_STRIDE, &o1, &single_values[r], single[r], NULL));
+            for (size_t k = 0; k < nw; k++)
+                sum[k] += single[r][k];
+        }
+        for (unsigned threads = 1; threads <= 3; threads++) {
+            opt.n_threads = threads;
+            double values[BATCH_ROWS], per_row[BATCH_ROWS][N_WEIGHTS + 1], summed[N_WEIGHTS + 1];
+            memset(per_row, 0xff, sizeof per_row);
+            assert_ok(qml_gradient_batch(fx.circuit, fx.observable, fx.initial, w, nw, rows, BATCH_ROWS,
+                                         BATCH_STRIDE, &opt, QML_BATCH_PER_ROW, values, &per_row[0][0]));
+            assert_memory_equal(values, single_values, sizeof values);
+            assert_memory_equal(per_row, single, sizeof per_row);
+            memset(values, 0, sizeof values);
+            assert_ok(qml_gradient_batch(fx.circuit, fx.observable, fx.initial, w, nw, rows, BATCH_ROWS,
+                                         BATCH_STRIDE, &opt, QML_BATCH_SUM, values, summed));
+            assert_memory_equal(values, single_values, sizeof values);
+            assert_memory_equal(summed, sum, sizeof summed);
+            /* Values only, and gradients only. */
+            assert_ok(qml_gradient_batch(fx.circuit, fx.observable, fx.initial, w, nw, rows, BATCH_ROWS,
+                                         BATCH_STRIDE, &opt, QML_BATCH_SUM, NULL, summed));
+            assert_memory_equal(summed, sum, sizeof summed);
+            assert_ok(qml_gradient_batch(fx.circuit, fx.observable, fx.initial, w, nw, rows, BATCH_ROWS,
+                                         BATCH_STRIDE, &opt, QML_BATCH_PER_ROW, values, NULL));
+            assert_memory_equal(values, single_values, sizeof values);
+        }
+        assert_true(single[0][N_WEIGHTS] == 0.0 && sum[N_WEIGHTS] == 0.0);
+    }
+    /* Zero rows: the sum is zero. */
+    qml_gradient_options opt = QML_GRADIENT_OPTIONS_INIT;
+    double summed[N_WEIGHTS + 1] = {1, 1, 1, 1, 1, 1, 1, 1};
+    assert_ok(qml_gradient_batch(fx.circuit, fx.observable, NULL, w, nw, NULL, 0, BATCH_STRIDE, &opt,
+                                 QML_BATCH_SUM, NULL, summed));
+    for (size_t k = 0; k < nw; k++)
+        assert_true(summed[k] == 0.0);
+    fixture_free(&fx);
+}
+
+/* The kernels' thread count does not change the bits of a single call
+ * (14 qubits: the fused overlap kernel runs in two chunks or more). */
+static void test_kernel_threads_bitwise(void **state)
+{
+    (void)state;
+    const unsigned n = 14;
+    qml_circuit *c = NULL;
+    assert_ok(qml_circuit_create(&c, n));
+    assert_ok(qml_ansatz_hardware_efficient(c, 2, QML_ENTANGLER_CZ, QML_BOUNDARY_OPEN));
+    size_t nw = qml_circuit_n_weights(c);
+    double *w = malloc(nw * sizeof *w), *g1 = malloc(nw * sizeof *g1), *g3 = malloc(nw * sizeof *g3);
+    harness_rng rng = {3};
+    for (size_t k = 0; k < nw; k++)
+        w[k] = 6.0 * harness_uniform(&rng);
+    qml_pauli_sum *o = parse_sum(n, "Z0 Z1 + 0.5*X3 + 0.25*Y13 Y12 - Z7");
+    qml_gradient_options opt = QML_GRADIENT_OPTIONS_INIT;
+    double v1, v3;
+    assert_ok(qml_gradient(c, o, NULL, w, nw, NULL, 0, &opt, &v1, g1, NULL));
+    opt.n_threads = 3;
+    assert_ok(qml_gradient(c, o, NULL, w, nw, NULL, 0, &opt, &v3, g3, NULL));
+    assert_true(v1 == v3);
+    assert_memory_equal(g1, g3, nw * sizeof *g1);
+    double largest = 0.0;
+    for (size_t k = 0; k < nw; k++)
+        largest = fmax(largest, fabs(g1[k]));
+    assert_true(largest > 1e-3);
+    free(w);
+    free(g1);
+    free(g3);
+    qml_pauli_sum_free(o);
+    qml_circuit_free(c);
+}
+
+/* Runs of diagonal gates are differentiated in one pass (gradient.c splits
+ * each Z mask into bits below and above bit 6): on 14 qubits, with Z masks
+ * that lie below, above and across bit 6, and one diagonal evolution with
+ * more than 64 terms, the adjoint gradient agrees with parameter shift and
+ * is bitwise the same on 1 and 2 threads (two chunks of 2^13 amplitudes). */
+static void test_diagonal_runs(void **state)
+{
+    (void)state;
+    const unsigned n = 14;
+    harness_rng rng = {99};
+    qml_circuit *c = NULL;
+    assert_ok(qml_circuit_create(&c, n));
+    long w = 0;
+    for (unsigned q = 0; q < n; q++) {
+        assert_ok(qml_circuit_add_gate(c, QML_GATE_H, &q, 1));
+        assert_ok(qml_circuit_add_rotation(c, QML_GATE_RY, &q, 1, 0.3, w++, 0.9, QML_NONE, 0.0));
+    }
+    for (int layer = 0; layer < 2; layer++) {
+        for (unsigned q = 0; q < n; q++)
+            assert_ok(qml_circuit_add_rotation(c, QML_GATE_RZ, &q, 1, 0.0, w++, 1.1, QML_NONE, 0.0));
+        unsigned p1[2] = {5, 6}, p2[2] = {0, 13}, p3[2] = {2, 9}, p4[2] = {11, 1}, p5[2] = {4, 5};
+        unsigned q6 = 6, q3 = 3;
+        assert_ok(qml_circuit_add_rotation(c, QML_GATE_RZZ, p1, 2, 0.0, w++, -0.7, QML_NONE, 0.0));
+        assert_ok(qml_circuit_add_gate(c, QML_GATE_T, &q3, 1));
+        assert_ok(qml_circuit_add_rotation(c, QML_GATE_RZZ, p2, 2, 0.2, w++, 1.0, QML_NONE, 0.0));
+        assert_ok(qml_circuit_add_rotation(c, QML_GATE_CRZ, p3, 2, 0.0, w++, 1.3, QML_NONE, 0.0));
+        assert_ok(qml_circuit_add_gate(c, QML_GATE_CZ, p5, 2));
+        assert_ok(qml_circuit_add_rotation(c, QML_GATE_CRZ, p4, 2, 0.0, 0, 0.5, QML_NONE, 0.0)); /* shared */
+        assert_ok(qml_circuit_add_rotation(c, QML_GATE_PHASE, &q6, 1, 0.0, w++, 1.0, QML_NONE, 0.0));
+        qml_pauli_sum *h = NULL;
+        assert_ok(qml_pauli_sum_create(&h, n));
+        for (int t = 0; t < 90; t++) {
+            char dense[15];
+            for (unsigned q = 0; q < n; q++)
+                dense[q] = harness_next(&rng) % 3 == 0 ? 'Z' : 'I';
+            dense[n] = '\0';
+            dense[harness_next(&rng) % n] = 'Z';
+            assert_ok(qml_pauli_sum_add_string(h, 2.0 * harness_uniform(&rng) - 1.0, dense));
+        }
+        assert_true(qml_pauli_sum_n_terms(h) > 64);
+        assert_ok(qml_circuit_add_pauli_rotation(c, h, 0.1, w++, 0.8, QML_NONE, 0.0));
+        qml_pauli_sum_free(h);
+        for (unsigned q = 0; q < n; q += 3)
+            assert_ok(qml_circuit_add_rotation(c, QML_GATE_RX, &q, 1, 0.0, w++, 1.0, QML_NONE, 0.0));
+    }
+    size_t nw = qml_circuit_n_weights(c);
+    double *weights = malloc(nw * sizeof *weights), *g_adj = malloc(nw * sizeof *g_adj);
+    double *g_adj2 = malloc(nw * sizeof *g_adj2), *g_shift = malloc(nw * sizeof *g_shift);
+    for (size_t k = 0; k < nw; k++)
+        weights[k] = 6.0 * harness_uniform(&rng) - 3.0;
+    qml_pauli_sum *o = parse_sum(n, "X0 X1 + 0.5*Y5 X6 + X13 + 0.3*X2 Y9 - 0.8*Y11 + 0.6*X4 Z7");
+    qml_gradient_options opt = QML_GRADIENT_OPTIONS_INIT;
+    double v1, v2, vs;
+    assert_ok(qml_gradient(c, o, NULL, weights, nw, NULL, 0, &opt, &v1, g_adj, NULL));
+    opt.n_threads = 2;
+    assert_ok(qml_gradient(c, o, NULL, weights, nw, NULL, 0, &opt, &v2, g_adj2, NULL));
+    assert_true(v1 == v2);
+    assert_memory_equal(g_adj, g_adj2, nw * sizeof *g_adj);
+    opt.n_threads = 1;
+    opt.method = QML_GRADIENT_PARAMETER_SHIFT;
+    assert_ok(qml_gradient(c, o, NULL, weights, nw, NULL, 0, &opt, &vs, g_shift, NULL));
+    double largest = 0.0;
+    for (size_t k = 0; k < nw; k++) {
+        /* both exact; rounding ~ gates * eps * ||O||_1 ~ 1e-13 */
+        assert_close(g_adj[k], g_shift[k], 1e-10);
+        largest = fmax(largest, fabs(g_adj[k]));
+    }
+    assert_true(largest > 0.05);
+    free(weights);
+    free(g_adj);
+    free(g_adj2);
+    free(g_shift);
+    qml_pauli_sum_free(o);
+    qml_circuit_free(c);
+}
+
+/* ---- validation ------------------------------------------------------------------ */
+
+static void test_validation(void **state)
+{
+    (void)state;
+    fixture fx;
+    fixture_random(&fx, 31);
+    const qml_circuit *c = fx.circuit;
+    const qml_pauli_sum *o = fx.observable;
+    double *w = fx.weights, *x = fx.features;
+    double value, wg[N_WEIGHTS], fg[N_FEATURES];
+    qml_gradient_options opt = QML_GRADIENT_OPTIONS_INIT;
+    const int BAD = QML_ERR_INVALID_ARGUMENT;
+
+    assert_status(qml_gradient(NULL, o, NULL, w, N_WEIGHTS, x, N_FEATURES, &opt, &value, wg, NULL), BAD);
+    assert_status(qml_gradient(c, NULL, NULL, w, N_WEIGHTS, x, N_FEATURES, &opt, &value, wg, NULL), BAD);
+    assert_status(qml_gradient(c, o, NULL, NULL, N_WEIGHTS, x, N_FEATURES, &opt, &value, wg, NULL), BAD);
+    /* Too short: out of range, as for qml_statevec_run. */
+    assert_status(qml_gradient(c, o, NULL, w, N_WEIGHTS - 1, x, N_FEATURES, &opt, &value, wg, NULL),
+                  QML_ERR_OUT_OF_RANGE);
+    assert_non_null(strstr(qml_last_error(), "qml_gradient"));
+    assert_status(qml_gradient(c, o, NULL, w, N_WEIGHTS, NULL, N_FEATURES, &opt, &value, wg, NULL), BAD);
+    assert_status(qml_gradient(c, o, NULL, w, N_WEIGHTS, x, N_FEATURES - 1, &opt, &value, wg, NULL),
+                  QML_ERR_OUT_OF_RANGE);
+    assert_status(qml_gradient(c, o, NULL, w, N_WEIGHTS, x, N_FEATURES, &opt, NULL, NULL, NULL), BAD);
+
+    /* Qubit counts. */
+    qml_pauli_sum *o3 = parse_sum(3, "Z0");
+    qml_statevec *s3 = NULL;
+    assert_ok(qml_statevec_create(&s3, 3));
+    assert_status(qml_gradient(c, o3, NULL, w, N_WEIGHTS, x, N_FEATURES, &opt, &value, wg, NULL), BAD);
+    assert_non_null(strstr(qml_last_error(), "observable"));
+    assert_status(qml_gradient(c, o, s3, w, N_WEIGHTS, x, N_FEATURES, &opt, &value, wg, NULL), BAD);
+    assert_non_null(strstr(qml_last_error(), "initial"));
+
+    /* NaN and inf inputs. */
+    double wn[N_WEIGHTS], xn[N_FEATURES];
+    memcpy(wn, w, sizeof wn);
+    wn[2] = NAN;
+    assert_status(qml_gradient(c, o, NULL, wn, N_WEIGHTS, x, N_FEATURES, &opt, &value, wg, NULL), BAD);
+    assert_non_null(strstr(qml_last_error(), "weight 2"));
+    memcpy(xn, x, sizeof xn);
+    xn[1] = INFINITY;
+    assert_status(qml_gradient(c, o, NULL, w, N_WEIGHTS, xn, N_FEATURES, &opt, &value, wg, NULL), BAD);
+    assert_non_null(strstr(qml_last_error(), "feature 1"));
+
+    /* Options. */
+    opt.method = (qml_gradient_method)7;
+    assert_status(qml_gradient(c, o, NULL, w, N_WEIGHTS, x, N_FEATURES, &opt, &value, wg, NULL), BAD);
+    opt.method = QML_GRADIENT_FINITE_DIFFERENCE;
+    double steps[] = {0.0, -1e-3, NAN, INFINITY};
+    for (size_t i = 0; i < 4; i++) {
+        opt.step = steps[i];
+        assert_status(qml_gradient(c, o, NULL, w, N_WEIGHTS, x, N_FEATURES, &opt, &value, wg, NULL), BAD);
+        assert_non_null(strstr(qml_last_error(), "step"));
+    }
+    opt = (qml_gradient_options)QML_GRADIENT_OPTIONS_INIT;
+    opt.shots = 10; /* adjoint does not sample */
+    assert_status(qml_gradient(c, o, NULL, w, N_WEIGHTS, x, N_FEATURES, &opt, &value, wg, NULL), BAD);
+    opt = (qml_gradient_options)QML_GRADIENT_OPTIONS_INIT;
+    opt.size = 0;
+    assert_status(qml_gradient(c, o, NULL, w, N_WEIGHTS, x, N_FEATURES, &opt, &value, wg, NULL), BAD);
+    struct {
+        qml_gradient_options base;
+        double future;
+    } newer = {QML_GRADIENT_OPTIONS_INIT, 1.0};
+    newer.base.size = sizeof newer;
+    assert_status(qml_gradient(c, o, NULL, w, N_WEIGHTS, x, N_FEATURES, &newer.base, &value, wg, NULL), BAD);
+    newer.future = 0.0; /* a zero unknown field is accepted */
+    assert_ok(qml_gradient(c, o, NULL, w, N_WEIGHTS, x, N_FEATURES, &newer.base, &value, wg, NULL));
+    opt = (qml_gradient_options)QML_GRADIENT_OPTIONS_INIT;
+    opt.feature_gradients = 1;
+    assert_status(qml_gradient(c, o, NULL, w, N_WEIGHTS, x, N_FEATURES, &opt, &value, wg, NULL), BAD);
+    assert_ok(qml_gradient(c, o, NULL, w, N_WEIGHTS, x, N_FEATURES, &opt, &value, wg, fg));
+
+    /* Batches. */
+    opt = (qml_gradient_options)QML_GRADIENT_OPTIONS_INIT;
+    double rows[2 * N_FEATURES] = {0.1, 0.2, 0.3, 0.4, 0.5, 0.6}, values[2];
+    assert_ok(qml_gradient_batch(c, o, NULL, w, N_WEIGHTS, rows, 2, N_FEATURES, &opt, QML_BATCH_SUM, values, wg));
+    assert_status(qml_gradient_batch(NULL, o, NULL, w, N_WEIGHTS, rows, 2, N_FEATURES, &opt, QML_BATCH_SUM,
+                                     values, wg), BAD);
+    assert_status(qml_gradient_batch(c, NULL, NULL, w, N_WEIGHTS, rows, 2, N_FEATURES, &opt, QML_BATCH_SUM,
+                                     values, wg), BAD);
+    assert_status(qml_gradient_batch(c, o3, NULL, w, N_WEIGHTS, rows, 2, N_FEATURES, &opt, QML_BATCH_SUM,
+                                     values, wg), BAD);
+    assert_status(qml_gradient_batch(c, o, s3, w, N_WEIGHTS, rows, 2, N_FEATURES, &opt, QML_BATCH_SUM,
+                                     values, wg), BAD);
+    assert_status(qml_gradient_batch(c, o, NULL, w, N_WEIGHTS - 1, rows, 2, N_FEATURES, &opt, QML_BATCH_SUM,
+                                     values, wg), QML_ERR_OUT_OF_RANGE);
+    assert_status(qml_gradient_batch(c, o, NULL, NULL, N_WEIGHTS, rows, 2, N_FEATURES, &opt, QML_BATCH_SUM,
+                                     values, wg), BAD);
+    double wbad[N_WEIGHTS];
+    memcpy(wbad, w, sizeof wbad);
+    wbad[N_WEIGHTS - 1] = -INFINITY;
+    assert_status(qml_gradient_batch(c, o, NULL, wbad, N_WEIGHTS, rows, 2, N_FEATURES, &opt, QML_BATCH_SUM,
+                                     values, wg), BAD);
+    assert_status(qml_gradient_batch(c, o, NULL, w, N_WEIGHTS, NULL, 2, N_FEATURES, &opt, QML_BATCH_SUM,
+                                     values, wg), BAD);
+    assert_status(qml_gradient_batch(c, o, NULL, w, N_WEIGHTS, rows, 2, N_FEATURES - 1, &opt, QML_BATCH_SUM,
+                                     values, wg), QML_ERR_OUT_OF_RANGE);
+    assert_status(qml_gradient_batch(c, o, NULL, w, N_WEIGHTS, rows, 2, N_FEATURES, &opt,
+                                     (qml_batch_reduction)5, values, wg), BAD);
+    assert_status(qml_gradient_batch(c, o, NULL, w, N_WEIGHTS, rows, 2, N_FEATURES, &opt, QML_BATCH_SUM,
+                                     NULL, NULL), BAD);
+    rows[4] = NAN;
+    assert_status(qml_gradient_batch(c, o, NULL, w, N_WEIGHTS, rows, 2, N_FEATURES, &opt, QML_BATCH_SUM,
+                                     values, wg), BAD);
+    assert_non_null(strstr(qml_last_error(), "row 1"));
+    rows[4] = 0.5;
+    opt.feature_gradients = 1;
+    assert_status(qml_gradient_batch(c, o, NULL, w, N_WEIGHTS, rows, 2, N_FEATURES, &opt, QML_BATCH_SUM,
+                                     values, wg), BAD);
+    opt.feature_gradients = 0;
+    opt.method = QML_GRADIENT_FINITE_DIFFERENCE;
+    opt.step = -1.0;
+    assert_status(qml_gradient_batch(c, o, NULL, w, N_WEIGHTS, rows, 2, N_FEATURES, &opt, QML_BATCH_SUM,
+                                     values, wg), BAD);
+
+    qml_pauli_sum_free(o3);
+    qml_statevec_free(s3);
+    fixture_free(&fx);
+}
+
+/* ---- allocation failures ---------------------------------------------------------- */
+
+typedef struct alloc_case {
+    qml_gradient_method method;
+    uint64_t shots;
+    unsigned threads;
+    int batch;
+} alloc_case;
+
+static int sequence_gradient(void *context)
+{
+    const alloc_case *ac = context;
+    unsigned q0 = 0, q1 = 1, pair[2] = {0, 1};
+    qml_circuit *c = NULL;
+    qml_pauli_sum *o = NULL, *h = NULL;
+    qml_statevec *init = NULL;
+    int status = qml_circuit_create(&c, 2);
+    if (!status)
+        status = qml_circuit_add_rotation(c, QML_GATE_RY, &q0, 1, 0.1, 0, 1.0, 0, 0.5);
+    if (!status)
+        status = qml_circuit_add_rotation(c, QML_GATE_CRX, pair, 2, 0.0, 1, -1.5, QML_NONE, 0.0);
+    if (!status)
+        status = qml_circuit_add_gate(c, QML_GATE_CNOT, pair, 2);
+    if (!status)
+        status = qml_pauli_sum_parse(&h, 2, "0.5*Z0 Z1 + X0 X1");
+    if (!status)
+        status = qml_circuit_add_pauli_rotation(c, h, 0.0, 0, 0.7, QML_NONE, 0.0);
+    if (!status)
+        status = qml_circuit_add_rotation(c, QML_GATE_RX, &q1, 1, 0.0, 1, 1.0, 1, 1.0);
+    if (!status)
+        status = qml_pauli_sum_parse(&o, 2, "Z0 + 0.5*X1 + Y0 Y1");
+    if (!status)
+        status = qml_statevec_create(&init, 2);
+    if (!status)
+        status = qml_statevec_set_basis(init, 2);
+    if (!status) {
+        qml_gradient_options opt = QML_GRADIENT_OPTIONS_INIT;
+        opt.method = ac->method;
+        opt.shots = ac->shots;
+        opt.n_threads = ac->threads;
+        double w[2] = {0.3, -0.8}, x[6] = {0.2, 0.9, -0.4, 0.1, 0.5, -0.3}, value, values[3], g[6], fg[2];
+        if (ac->batch) {
+            status = qml_gradient_batch(c, o, init, w, 2, x, 3, 2, &opt, QML_BATCH_PER_ROW, values, g);
+            if (!status)
+                status = qml_gradient_batch(c, o, init, w, 2, x, 3, 2, &opt, QML_BATCH_SUM, values, g);
+        } else {
+            opt.feature_gradients = 1;
+            status = qml_gradient(c, o, init, w, 2, x, 2, &opt, &value, g, fg);
+        }
+    }
+    qml_statevec_free(init);
+    qml_pauli_sum_free(o);
+    qml_pauli_sum_free(h);
+    qml_circuit_free(c);
+    return status;
+}
+
+static void test_allocation_failures(void **state)
+{
+    (void)state;
+    /* The shared counting allocator is not thread-safe (workers allocate:
+     * expectations group their terms in scratch memory), so one thread
+     * here; test_allocation_failures_threads covers several. */
+    alloc_case cases[] = {
+        {QML_GRADIENT_ADJOINT, 0, 1, 0},         {QML_GRADIENT_PARAMETER_SHIFT, 0, 1, 0},
+        {QML_GRADIENT_PARAMETER_SHIFT, 20, 1, 0}, {QML_GRADIENT_FINITE_DIFFERENCE, 0, 1, 0},
+        {QML_GRADIENT_ADJOINT, 0, 1, 1},         {QML_GRADIENT_PARAMETER_SHIFT, 0, 1, 1},
+        {QML_GRADIENT_PARAMETER_SHIFT, 20, 1, 1}, {QML_GRADIENT_FINITE_DIFFERENCE, 0, 1, 1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int runs = harness_check_allocation_failures(sequence_gradient, &cases[i]);
+        assert_true(runs > 5);
+    }
+}
+
+/* A thread-safe failing allocator: the k-th allocation (counted across all
+ * threads) fails; live blocks are counted atomically. */
+static atomic_long mt_allocations, mt_live, mt_fail_at;
+static atomic_int mt_failed;
+
+static void *mt_malloc(size_t size, void *user)
+{
+    (void)user;
+    if (atomic_fetch_add(&mt_allocations, 1) + 1 == atomic_load(&mt_fail_at)) {
+        atomic_store(&mt_failed, 1);
+        return NULL;
+    }
+    void *p = malloc(size);
+    if (p)
+        atomic_fetch_add(&mt_live, 1);
+    return p;
+}
+
+static void *mt_realloc(void *ptr, size_t size, void *user)
+{
+    (void)user;
+    if (atomic_fetch_add(&mt_allocations, 1) + 1 == atomic_load(&mt_fail_at)) {
+        atomic_store(&mt_failed, 1);
+        return NULL;
+    }
+    void *p = realloc(ptr, size);
+    if (p && !ptr)
+        atomic_fetch_add(&mt_live, 1);
+    return p;
+}
+
+static void mt_free(void *ptr, void *user)
+{
+    (void)user;
+    if (ptr) {
+        atomic_fetch_sub(&mt_live, 1);
+        free(ptr);
+    }
+}
+
+/* Batches on 2 and 3 workers with the k-th allocation failing, for every k
+ * along the sequence: the workspaces of all workers are created before any
+ * work starts, and a failure inside a worker (an expectation's scratch)
+ * reaches the caller with its row; nothing leaks. */
+static void test_allocation_failures_threads(void **state)
+{
+    (void)state;
+    qml_allocator a = {sizeof a, mt_malloc, mt_realloc, mt_free, NULL};
+    for (unsigned threads = 2; threads <= 3; threads++) {
+        for (int method = 0; method < 3; method++) {
+            alloc_case ac = {(qml_gradient_method)method, 0, threads, 1};
+            int hits = 0;
+            for (long k = 1;; k++) {
+                atomic_store(&mt_allocations, 0);
+                atomic_store(&mt_live, 0);
+                atomic_store(&mt_failed, 0);
+                atomic_store(&mt_fail_at, k);
+                assert_ok(qml_set_allocator(&a));
+                int status = sequence_gradient(&ac);
+                qml_set_allocator(NULL);
+                if (atomic_load(&mt_live) != 0)
+                    fail_msg("%u threads, allocation %ld failing: %ld block(s) leaked", threads, k,
+                             atomic_load(&mt_live));
+                if (!atomic_load(&mt_failed)) {
+                    assert_ok(status);
+                    break;
+                }
+                hits++;
+                if (status != QML_ERR_OUT_OF_MEMORY)
+                    fail_msg("%u threads, allocation %ld failing: status %d (%s)", threads, k, status,
+                             qml_last_error());
+            }
+            assert_true(hits > 5);
+        }
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_methods_agree),
+        cmocka_unit_test(test_defaults_and_padding),
+        cmocka_unit_test(test_closed_forms),
+        cmocka_unit_test(test_shots_unbiased_and_variance),
+        cmocka_unit_test(test_batch_matches_single_rows),
+        cmocka_unit_test(test_kernel_threads_bitwise),
+        cmocka_unit_test(test_diagonal_runs),
+        cmocka_unit_test(test_validation),
+        cmocka_unit_test(test_allocation_failures),
+        cmocka_unit_test(test_allocation_failures_threads),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
