@@ -1166,7 +1166,7 @@ typedef enum qml_model_kind {
     QML_MODEL_UNSTRUCTURED = 0,
     /** Permutation-equivariant: in each layer, feature j drives exp(-i x_j/2
      *  sum_q P_j) with P_j = X for even j and Z for odd j; then the trainable
-     *  exp(-i w/2 sum_{q<r} Z_q Z_r), RX(w') on every qubit (one shared
+     *  exp(-i w/2 (2/n) sum_{q<r} Z_q Z_r), RX(w') on every qubit (one shared
      *  weight) and RY(w'') on every qubit (one shared weight); 3 L weights;
      *  readout (1/n) sum_q Z_q. Every gate commutes with every qubit
      *  permutation. */

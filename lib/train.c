@@ -155,8 +155,11 @@ int qml_model_create_template(qml_model **out, qml_model_kind kind, unsigned n_q
                 for (unsigned q = 0; status == QML_OK && q < n_qubits; q++)
                     status = qml_circuit_add_rotation(circuit, j % 2 ? QML_GATE_RZ : QML_GATE_RX, &q, 1, 0.0,
                                                       QML_NONE, 0.0, (long)j, 1.0);
+            /* Scaled by 2/n: the spectrum of sum_{q<r} Z_q Z_r spans ~n^2/2,
+             * that of the one-body sums 2n; with the scale every generator's
+             * spectrum grows like n, so one learning rate suits all weights. */
             if (status == QML_OK)
-                status = qml_circuit_add_pauli_rotation(circuit, zz, 0.0, base, 1.0, QML_NONE, 0.0);
+                status = qml_circuit_add_pauli_rotation(circuit, zz, 0.0, base, 2.0 / n_qubits, QML_NONE, 0.0);
             for (unsigned q = 0; status == QML_OK && q < n_qubits; q++)
                 status = qml_circuit_add_rotation(circuit, QML_GATE_RX, &q, 1, 0.0, base + 1, 1.0, QML_NONE, 0.0);
             for (unsigned q = 0; status == QML_OK && q < n_qubits; q++)

@@ -520,7 +520,7 @@ int cmd_paradox(int argc, char **argv)
         memcpy(setup.qubits, defaults, sizeof defaults);
         setup.n_qubit_counts = 4;
         setup.n_seeds = 3;
-        setup.epochs = 30;
+        setup.epochs = 20;
         setup.samples = 200;
         setup.lie_max_qubits_general = 8;
     }

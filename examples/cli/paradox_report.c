@@ -319,7 +319,7 @@ static void write_report(outputs *o, double wall)
                "  - *unstructured*: per layer RY(x_{q mod 2}) on every qubit, then RY(w), RZ(w) on every qubit and "
                "an open CZ ladder; 2n^2 weights; O = Z_0.\n"
                "  - *permutation-equivariant*: per layer exp(-i x_0/2 sum X_q), exp(-i x_1/2 sum Z_q), then "
-               "exp(-i w/2 sum_{q<r} Z_q Z_r), RX(w') and RY(w'') on every qubit with one shared weight each; "
+               "exp(-i w/2 (2/n) sum_{q<r} Z_q Z_r), RX(w') and RY(w'') on every qubit with one shared weight each; "
                "3n weights; O = (1/n) sum Z_q.\n"
                "  - *free-fermion*: per layer RX(x_{q mod 2}) on every qubit, then RZZ(w) on each open bond and "
                "RX(w) on each qubit, local weights; n(2n-1) weights; O = Z_0 Z_1.\n",
