@@ -217,10 +217,23 @@ typedef int (*qml_progress_fn)(const char *stage, size_t done, size_t total, voi
 /** @name Pauli operators (pauli.c)
  *
  * A Hermitian operator on n qubits is a real linear combination of Pauli
- * strings. A string is written densely ("XIZ": character k acts on qubit k;
- * note that Qiskit labels read the other way round) or indexed ("X0 Z2").
- * Sums are written as `0.5*X0 Z3 - 2 Y1 + Z0`: coefficients optional, `*`
- * optional, whitespace free, `I` allowed, scientific notation accepted.
+ * strings. The string with x-bits x and z-bits z is
+ * `P(x, z) = prod_q i^{x_q z_q} X_q^{x_q} Z_q^{z_q}`, so `Y = i X Z` exactly
+ * and every string is Hermitian. Terms are kept merged (one coefficient per
+ * string), exact zeros are dropped, and terms keep the order in which their
+ * strings first appeared (a removed term closes its gap).
+ *
+ * Text form (docs/pauli.md has the grammar): a sum such as
+ * `0.5*X0 Z3 - 2 Y1 + Z0` (coefficient optional, `*` optional, whitespace
+ * free, scientific notation accepted), a lone `I` for the identity
+ * (`3*I`, or `0.5 I0` with an index), or a dense string `XIZ` in which
+ * character k acts on qubit k (Qiskit labels read the other way round:
+ * Qiskit's "XIZ" is Z0 X2). A run of letters followed by digits is indexed
+ * and must be one letter; a run of letters without digits is dense and has
+ * exactly n_qubits letters.
+ *
+ * Sums act on 1 to 2^20 qubits; strings are bit masks of (n + 63) / 64
+ * 64-bit words, with a one-word fast path for n <= 64.
  */
 /* ======================================================================== */
 /**@{*/
@@ -228,9 +241,20 @@ typedef int (*qml_progress_fn)(const char *stage, size_t done, size_t total, voi
 /** @brief A real linear combination of Pauli strings. @since 0.1.0 */
 typedef struct qml_pauli_sum qml_pauli_sum;
 
-/** @brief Create the zero operator on `n_qubits` >= 1 qubits. @since 0.1.0 */
+/**
+ * @brief Create the zero operator.
+ * @param[out] out the new sum, owned by the caller (qml_pauli_sum_free()).
+ * @param n_qubits 1 .. 2^20.
+ * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT (NULL out, n_qubits 0),
+ *         #QML_ERR_LIMIT (n_qubits > 2^20), #QML_ERR_OUT_OF_MEMORY.
+ * @since 0.1.0
+ */
 QML_API int qml_pauli_sum_create(qml_pauli_sum **out, unsigned n_qubits);
-/** @brief Deep copy. @since 0.1.0 */
+/**
+ * @brief Deep copy (same terms in the same order).
+ * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT, #QML_ERR_OUT_OF_MEMORY.
+ * @since 0.1.0
+ */
 QML_API int qml_pauli_sum_copy(qml_pauli_sum **out, const qml_pauli_sum *sum);
 /** @brief Free (NULL is a no-op). @since 0.1.0 */
 QML_API void qml_pauli_sum_free(qml_pauli_sum *sum);
@@ -240,24 +264,40 @@ QML_API unsigned qml_pauli_sum_n_qubits(const qml_pauli_sum *sum);
 QML_API size_t qml_pauli_sum_n_terms(const qml_pauli_sum *sum);
 
 /**
- * @brief Parse a Pauli sum.
- * @param n_qubits the number of qubits, or 0 to infer it (largest index + 1,
- *        or the length of a dense string).
- * @return #QML_OK, #QML_ERR_PARSE (message names the position and text),
- *         #QML_ERR_OUT_OF_RANGE (a qubit index >= n_qubits), ...
+ * @brief Parse a Pauli sum from text (grammar in docs/pauli.md).
+ *
+ * Terms merge as they are read; terms that cancel exactly vanish, so
+ * `"X0 - X0"` and `"0"` give the zero operator. An empty (or all-blank) text
+ * is a parse error. A qubit may appear only once per term (`"X0 Z0"` is an
+ * error, not a product). Coefficients must be finite: `nan`, `inf` and
+ * overflowing numbers such as `1e999` are parse errors.
+ * @param[out] out the new sum, owned by the caller.
+ * @param n_qubits the number of qubits, or 0 to infer it: the largest index
+ *        + 1, or the length of the dense strings (which must then agree),
+ *        or 1 if the text holds only identity terms.
+ * @param text NUL-terminated, of any length.
+ * @return #QML_OK; #QML_ERR_PARSE with a message naming the 0-based position
+ *         and quoting the offending text; #QML_ERR_OUT_OF_RANGE for a qubit
+ *         index >= n_qubits (or >= 2^20) or a dense string whose length is
+ *         not n_qubits; #QML_ERR_INVALID_ARGUMENT for NULL arguments;
+ *         #QML_ERR_LIMIT for n_qubits > 2^20; #QML_ERR_OUT_OF_MEMORY.
  * @since 0.1.0
  */
 QML_API int qml_pauli_sum_parse(qml_pauli_sum **out, unsigned n_qubits, const char *text);
 
 /**
- * @brief Format in the indexed text form; parsing the text gives back the
- * same sum bit for bit (coefficients are printed in the shortest form that
- * round-trips). The zero operator formats as "0".
+ * @brief Format in the indexed text form, e.g. `0.5*X0 Z3 - 2*Y1 + Z0`:
+ * terms in order, joined by " + " or " - ", factors ascending by qubit, a
+ * coefficient of magnitude 1 left out, the identity written `I` (`0.5*I`),
+ * the zero operator written "0". Coefficients use the shortest of %.15g,
+ * %.16g, %.17g that reads back to the same double, with '.' whatever the
+ * locale, so qml_pauli_sum_parse() on the text with the same n_qubits gives
+ * back the same sum bit for bit, in the same order.
  * @param buffer where to write, NUL-terminated; may be NULL if capacity is 0.
  * @param capacity bytes available at buffer.
- * @param length set to the length of the text, without the NUL.
+ * @param[out] length set to the length of the text, without the NUL (may be NULL).
  * @return #QML_OK, or #QML_ERR_OUT_OF_RANGE if capacity <= length (nothing is
- *         written; call again with length + 1 bytes).
+ *         written; call again with length + 1 bytes), #QML_ERR_INVALID_ARGUMENT.
  * @since 0.1.0
  */
 QML_API int qml_pauli_sum_format(const qml_pauli_sum *sum, char *buffer, size_t capacity, size_t *length);
@@ -265,7 +305,12 @@ QML_API int qml_pauli_sum_format(const qml_pauli_sum *sum, char *buffer, size_t 
 /**
  * @brief Add `coefficient` times the Pauli string given sparsely by
  * `ops[i]` ('I', 'X', 'Y' or 'Z') on `qubits[i]`, i < count (count may be 0:
- * the identity). Qubits must be distinct.
+ * the identity). Qubits must be distinct. A zero coefficient adds nothing.
+ * On failure the sum is unchanged.
+ * @return #QML_OK; #QML_ERR_INVALID_ARGUMENT (NULL, non-finite coefficient,
+ *         a letter other than IXYZ, a repeated qubit); #QML_ERR_OUT_OF_RANGE
+ *         (a qubit >= n_qubits, or the merged coefficient overflows);
+ *         #QML_ERR_OUT_OF_MEMORY.
  * @since 0.1.0
  */
 QML_API int qml_pauli_sum_add_term(qml_pauli_sum *sum, double coefficient, const char *ops,
@@ -274,6 +319,9 @@ QML_API int qml_pauli_sum_add_term(qml_pauli_sum *sum, double coefficient, const
 /**
  * @brief Add `coefficient` times a dense string of exactly n_qubits
  * characters from "IXYZ" (character k acts on qubit k).
+ * @return #QML_OK; #QML_ERR_INVALID_ARGUMENT (NULL, non-finite coefficient,
+ *         a bad character, a wrong length); #QML_ERR_OUT_OF_RANGE (overflow);
+ *         #QML_ERR_OUT_OF_MEMORY.
  * @since 0.1.0
  */
 QML_API int qml_pauli_sum_add_string(qml_pauli_sum *sum, double coefficient, const char *dense);
@@ -283,48 +331,97 @@ QML_API int qml_pauli_sum_add_string(qml_pauli_sum *sum, double coefficient, con
  * (n_qubits characters plus a NUL, so `dense` needs n_qubits + 1 bytes; may be
  * NULL). Terms are in a deterministic order that depends only on the sequence
  * of operations that built the sum.
+ * @return #QML_OK, #QML_ERR_OUT_OF_RANGE (index >= n_terms), #QML_ERR_INVALID_ARGUMENT.
  * @since 0.1.0
  */
 QML_API int qml_pauli_sum_term(const qml_pauli_sum *sum, size_t index, double *coefficient, char *dense);
 
-/** @brief `sum += alpha * other` (same number of qubits). @since 0.1.0 */
+/**
+ * @brief `sum += alpha * other` (same number of qubits; `other` may be
+ * `sum`). Terms new to `sum` are appended in the order of `other`. Costs
+ * O(terms of other) hash look-ups. On failure the sum is unchanged.
+ * @return #QML_OK; #QML_ERR_INVALID_ARGUMENT (NULL, different qubit counts,
+ *         non-finite alpha); #QML_ERR_OUT_OF_RANGE (a coefficient overflows);
+ *         #QML_ERR_OUT_OF_MEMORY.
+ * @since 0.1.0
+ */
 QML_API int qml_pauli_sum_add(qml_pauli_sum *sum, double alpha, const qml_pauli_sum *other);
-/** @brief `sum *= alpha` (alpha = 0 empties the sum). @since 0.1.0 */
+/**
+ * @brief `sum *= alpha` (alpha = 0 empties the sum; products that underflow
+ * to 0 are dropped). On failure the sum is unchanged.
+ * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT (NULL, non-finite alpha),
+ *         #QML_ERR_OUT_OF_RANGE (a coefficient overflows).
+ * @since 0.1.0
+ */
 QML_API int qml_pauli_sum_scale(qml_pauli_sum *sum, double alpha);
 
 /**
  * @brief The Lie bracket in Hermitian form, `-i [A, B] = -i (AB - BA)`,
- * which is Hermitian again.
+ * which is Hermitian again. For strings, `-i[P, Q]` is 0 if P and Q commute
+ * and `2 i^{k-1} R` if they anticommute, where `P Q = i^k R`. Costs
+ * O(terms(A) terms(B)) string products, merged through a hash map.
+ * @param[out] out a new sum on the same qubits, owned by the caller.
+ * @return #QML_OK; #QML_ERR_INVALID_ARGUMENT (NULL, different qubit counts);
+ *         #QML_ERR_OUT_OF_RANGE (a coefficient overflows); #QML_ERR_OUT_OF_MEMORY.
  * @since 0.1.0
  */
 QML_API int qml_pauli_sum_bracket(qml_pauli_sum **out, const qml_pauli_sum *a, const qml_pauli_sum *b);
-/** @brief The anticommutator `{A, B} / 2 = (AB + BA) / 2`. @since 0.1.0 */
+/**
+ * @brief The anticommutator `{A, B} / 2 = (AB + BA) / 2`, Hermitian. For
+ * strings it is `P Q` if they commute and 0 otherwise. Same costs and
+ * codes as qml_pauli_sum_bracket().
+ * @since 0.1.0
+ */
 QML_API int qml_pauli_sum_anticommutator(qml_pauli_sum **out, const qml_pauli_sum *a, const qml_pauli_sum *b);
 
-/** @brief The normalised Hilbert-Schmidt inner product Tr(AB) / 2^n. @since 0.1.0 */
+/**
+ * @brief The normalised Hilbert-Schmidt inner product Tr(AB) / 2^n: the sum
+ * over common strings of the products of their coefficients.
+ * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT (NULL, different qubit counts).
+ * @since 0.1.0
+ */
 QML_API int qml_pauli_sum_inner(const qml_pauli_sum *a, const qml_pauli_sum *b, double *out);
-/** @brief The norm sqrt(Tr(A^2) / 2^n). @since 0.1.0 */
+/**
+ * @brief The norm sqrt(Tr(A^2) / 2^n), the Euclidean norm of the
+ * coefficients (computed without overflow).
+ * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT.
+ * @since 0.1.0
+ */
 QML_API int qml_pauli_sum_norm(const qml_pauli_sum *a, double *out);
-/** @brief The normalised trace Tr(A) / 2^n (the identity coefficient). @since 0.1.0 */
+/**
+ * @brief The normalised trace Tr(A) / 2^n (the identity coefficient).
+ * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT, #QML_ERR_OUT_OF_MEMORY (only for
+ *         n > 3072, where scratch masks go on the heap).
+ * @since 0.1.0
+ */
 QML_API int qml_pauli_sum_trace(const qml_pauli_sum *a, double *out);
 
 /**
  * @brief Whether A and B are equal: every coefficient of A - B is at most
  * `tolerance` in magnitude. Sets `*equal` to 1 or 0.
+ * @param tolerance finite and >= 0 (0 asks for exact equality).
+ * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT (NULL, different qubit counts,
+ *         bad tolerance).
  * @since 0.1.0
  */
 QML_API int qml_pauli_sum_equal(const qml_pauli_sum *a, const qml_pauli_sum *b, double tolerance, int *equal);
 
 /**
- * @brief Whether A and B commute exactly as operators ([A, B] = 0 up to
- * `tolerance` on each coefficient). Sets `*commute` to 1 or 0.
+ * @brief Whether A and B commute as operators: every coefficient of
+ * -i[A, B] is at most `tolerance` in magnitude. Sets `*commute` to 1 or 0.
+ * Computes the bracket, so it costs what qml_pauli_sum_bracket() costs.
+ * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT, #QML_ERR_OUT_OF_RANGE,
+ *         #QML_ERR_OUT_OF_MEMORY.
  * @since 0.1.0
  */
 QML_API int qml_pauli_sum_commutes(const qml_pauli_sum *a, const qml_pauli_sum *b, double tolerance, int *commute);
 
 /**
- * @brief Whether two dense Pauli strings of n_qubits characters commute.
- * Sets `*commute` to 1 or 0.
+ * @brief Whether two dense Pauli strings of n_qubits characters commute
+ * (they do iff they differ by two non-identity letters on an even number of
+ * qubits). Sets `*commute` to 1 or 0.
+ * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT (NULL, a bad character or
+ *         length), #QML_ERR_LIMIT (n_qubits > 2^20).
  * @since 0.1.0
  */
 QML_API int qml_pauli_strings_commute(unsigned n_qubits, const char *a, const char *b, int *commute);
@@ -334,15 +431,20 @@ QML_API int qml_pauli_strings_commute(unsigned n_qubits, const char *a, const ch
  * @param qubits output array of `capacity` entries (may be NULL if capacity is 0).
  * @param count set to the number of such qubits, even if it exceeds capacity
  *        (then #QML_ERR_OUT_OF_RANGE is returned).
+ * @return #QML_OK, #QML_ERR_OUT_OF_RANGE, #QML_ERR_INVALID_ARGUMENT,
+ *         #QML_ERR_OUT_OF_MEMORY (only for n > 3072).
  * @since 0.1.0
  */
 QML_API int qml_pauli_sum_support(const qml_pauli_sum *sum, unsigned *qubits, size_t capacity, size_t *count);
 
 /**
  * @brief The dense 2^n x 2^n matrix, row-major, interleaved (re, im):
- * `matrix[2*(r*2^n + c)]` is the real part of entry (r, c).
+ * `matrix[2*(r*2^n + c)]` is the real part of entry (r, c); qubit k is bit k
+ * of the row and column indices. Costs O(terms 2^n) after zeroing 2 * 4^n
+ * doubles.
  * @param capacity number of doubles at `matrix`: at least 2 * 4^n.
- * @return #QML_ERR_LIMIT for n > 14.
+ * @return #QML_OK, #QML_ERR_LIMIT for n > 14, #QML_ERR_OUT_OF_RANGE if
+ *         capacity is too small, #QML_ERR_INVALID_ARGUMENT.
  * @since 0.1.0
  */
 QML_API int qml_pauli_sum_to_dense(const qml_pauli_sum *sum, double *matrix, size_t capacity);
@@ -358,7 +460,17 @@ QML_API int qml_pauli_sum_to_dense(const qml_pauli_sum *sum, double *matrix, siz
  * diag(1, e^{i theta}) = exp(-i theta/2 (Z - I))). Each angle is an affine
  * function of at most one trainable weight and at most one input feature:
  * `theta = constant + weight_scale * w[weight] + feature_scale * x[feature]`,
- * with #QML_NONE for "no weight" or "no feature".
+ * with #QML_NONE for "no weight" or "no feature". Two gates reading one
+ * weight share it (parameter sharing); the weight then moves the sum of
+ * their scaled generators (qml_circuit_weight_generator()).
+ *
+ * Validation, common to the functions below: a NULL circuit, pointer or
+ * generator, a wrong qubit count for the kind, a repeated qubit, a kind not
+ * accepted by the function, a NaN or infinite number, or a matrix that is not
+ * unitary give #QML_ERR_INVALID_ARGUMENT; a qubit >= n_qubits, a gate index
+ * >= n_gates, or a weight/feature index that is neither #QML_NONE nor in
+ * 0 .. 2^24 - 1 give #QML_ERR_OUT_OF_RANGE. A failed call leaves the circuit
+ * unchanged. See docs/circuits.md.
  */
 /* ======================================================================== */
 /**@{*/
@@ -372,7 +484,9 @@ typedef struct qml_circuit qml_circuit;
 /**
  * @brief Gate kinds. Values are pinned.
  * Fixed gates: 1-qubit 1..9, 2-qubit 10..14, Toffoli 15 (controls first,
- * target last), matrices 20..21. Parametrised gates: 30 and up.
+ * target last), matrices 20..21. Parametrised gates: 30 and up, each
+ * `exp(-i theta/2 G)` with the generator G given per kind (qubits in the
+ * order passed: for controlled rotations control first, then target).
  * @since 0.1.0
  */
 typedef enum qml_gate_kind {
@@ -408,34 +522,61 @@ typedef enum qml_gate_kind {
     QML_GATE_PAULI_EVOLUTION = 41  /**< G = a Pauli sum with pairwise commuting terms */
 } qml_gate_kind;
 
-/** @brief Create an empty circuit on `n_qubits` (1..62) qubits. @since 0.1.0 */
+/**
+ * @brief Create an empty circuit.
+ * @param[out] out the new circuit, owned by the caller (qml_circuit_free()).
+ * @param n_qubits 1..62.
+ * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT (NULL out, n_qubits outside
+ *         1..62), #QML_ERR_OUT_OF_MEMORY.
+ * @since 0.1.0
+ */
 QML_API int qml_circuit_create(qml_circuit **out, unsigned n_qubits);
-/** @brief Deep copy. @since 0.1.0 */
+
+/**
+ * @brief Deep copy: the copy owns its own gate list and generators, and
+ * outlives the original.
+ * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT, #QML_ERR_OUT_OF_MEMORY.
+ * @since 0.1.0
+ */
 QML_API int qml_circuit_copy(qml_circuit **out, const qml_circuit *circuit);
-/** @brief Free (NULL is a no-op). @since 0.1.0 */
+
+/** @brief Free a circuit and the generators it owns (NULL is a no-op). @since 0.1.0 */
 QML_API void qml_circuit_free(qml_circuit *circuit);
 /** @brief Number of qubits (0 for NULL). @since 0.1.0 */
 QML_API unsigned qml_circuit_n_qubits(const qml_circuit *circuit);
 /** @brief Number of gates (0 for NULL). @since 0.1.0 */
 QML_API size_t qml_circuit_n_gates(const qml_circuit *circuit);
-/** @brief Number of trainable weights: the largest weight index read, plus 1. @since 0.1.0 */
+/**
+ * @brief Number of trainable weights: the largest weight index read, plus 1
+ * (0 for NULL or none). Indices below it that no gate reads are allowed.
+ * @since 0.1.0
+ */
 QML_API size_t qml_circuit_n_weights(const qml_circuit *circuit);
-/** @brief Number of input features: the largest feature index read, plus 1. @since 0.1.0 */
+/** @brief Number of input features: the largest feature index read, plus 1 (0 for NULL). @since 0.1.0 */
 QML_API size_t qml_circuit_n_features(const qml_circuit *circuit);
-/** @brief Number of parametrised gates (0 for NULL). @since 0.1.0 */
+/** @brief Number of parametrised gates (kinds 30..41; 0 for NULL). @since 0.1.0 */
 QML_API size_t qml_circuit_n_parametrised(const qml_circuit *circuit);
 
 /**
  * @brief Append a fixed gate (kinds 0..15).
- * @param qubits `count` distinct qubits, as many as the gate acts on.
+ * @param kind a fixed kind; rotations, matrices and Pauli gates have their
+ *        own functions.
+ * @param qubits `count` distinct qubits, as many as the gate acts on (1 for
+ *        kinds 0..9, 2 for 10..14, 3 for the Toffoli).
+ * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT (NULL, kind, count, repeated
+ *         qubit), #QML_ERR_OUT_OF_RANGE (qubit), #QML_ERR_OUT_OF_MEMORY.
  * @since 0.1.0
  */
 QML_API int qml_circuit_add_gate(qml_circuit *circuit, qml_gate_kind kind, const unsigned *qubits, size_t count);
 
 /**
  * @brief Append an arbitrary 1- or 2-qubit unitary, given as a 2^count x
- * 2^count row-major matrix of interleaved (re, im) doubles; it must be
- * unitary to 1e-10.
+ * 2^count row-major matrix of interleaved (re, im) doubles; row/column index
+ * b_{qubits[0]} + 2 b_{qubits[1]}. The circuit copies the matrix.
+ * @param count 1 or 2.
+ * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT (count, NULL, a non-finite
+ *         entry, or max |(U U^dagger - I)_{rc}| > 1e-10: the message gives the
+ *         worst entry), #QML_ERR_OUT_OF_RANGE (qubit), #QML_ERR_OUT_OF_MEMORY.
  * @since 0.1.0
  */
 QML_API int qml_circuit_add_unitary(qml_circuit *circuit, const double *matrix, const unsigned *qubits, size_t count);
@@ -443,8 +584,13 @@ QML_API int qml_circuit_add_unitary(qml_circuit *circuit, const double *matrix, 
 /**
  * @brief Append a parametrised gate of kind RX..PHASE (30..39) with angle
  * `constant + weight_scale * w[weight] + feature_scale * x[feature]`.
- * @param weight a weight index >= 0, or #QML_NONE.
- * @param feature a feature index >= 0, or #QML_NONE.
+ * @param qubits 1 qubit for RX, RY, RZ, PHASE; 2 for RXX, RYY, RZZ and the
+ *        controlled rotations (control, target).
+ * @param weight a weight index in 0 .. 2^24 - 1, or #QML_NONE.
+ * @param feature a feature index in 0 .. 2^24 - 1, or #QML_NONE.
+ * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT (kind, count, repeated qubit,
+ *         a non-finite constant or scale), #QML_ERR_OUT_OF_RANGE (qubit, weight
+ *         or feature index), #QML_ERR_OUT_OF_MEMORY.
  * @since 0.1.0
  */
 QML_API int qml_circuit_add_rotation(qml_circuit *circuit, qml_gate_kind kind, const unsigned *qubits, size_t count,
@@ -454,10 +600,15 @@ QML_API int qml_circuit_add_rotation(qml_circuit *circuit, qml_gate_kind kind, c
 /**
  * @brief Append `exp(-i theta/2 H)` for a Pauli sum H whose terms commute
  * pairwise (identity terms are allowed: they are a global phase). A single
- * string with coefficient 1 becomes a #QML_GATE_PAULI_ROTATION, anything
- * else a #QML_GATE_PAULI_EVOLUTION. The circuit keeps its own copy of H.
- * @return #QML_ERR_UNSUPPORTED if two terms anticommute (the message names
- *         them), #QML_ERR_INVALID_ARGUMENT for an empty H, ...
+ * string with coefficient exactly 1 becomes a #QML_GATE_PAULI_ROTATION,
+ * anything else a #QML_GATE_PAULI_EVOLUTION. The circuit keeps its own copy
+ * of H; the gate acts on the support of H (the qubits some term touches).
+ * Cost of the check: O(T^2) string comparisons for T terms.
+ * @return #QML_OK; #QML_ERR_UNSUPPORTED if two terms anticommute (the
+ *         message names both); #QML_ERR_INVALID_ARGUMENT for NULL, an empty
+ *         H, an H on a different number of qubits, a non-finite coefficient
+ *         or angle number; #QML_ERR_OUT_OF_RANGE (weight or feature index);
+ *         #QML_ERR_OUT_OF_MEMORY.
  * @since 0.1.0
  */
 QML_API int qml_circuit_add_pauli_rotation(qml_circuit *circuit, const qml_pauli_sum *generator,
@@ -466,7 +617,15 @@ QML_API int qml_circuit_add_pauli_rotation(qml_circuit *circuit, const qml_pauli
 
 /**
  * @brief Describe gate `index`.
- * @param kind, qubits (>= 3 entries), count: any may be NULL.
+ * @param[out] kind the gate's kind (may be NULL).
+ * @param[out] qubits at least 3 entries (may be NULL): the qubits in the
+ *        order given when the gate was added. For Pauli gates (kinds 40, 41),
+ *        the first min(count, 3) qubits of the support, ascending; the whole
+ *        support is qml_pauli_sum_support() of qml_circuit_gate_generator().
+ * @param[out] count the number of qubits the gate acts on (may be NULL); for
+ *        Pauli gates the size of the support (0 for a pure global phase).
+ * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT (NULL circuit),
+ *         #QML_ERR_OUT_OF_RANGE (index >= n_gates).
  * @since 0.1.0
  */
 QML_API int qml_circuit_gate(const qml_circuit *circuit, size_t index, qml_gate_kind *kind,
@@ -474,7 +633,8 @@ QML_API int qml_circuit_gate(const qml_circuit *circuit, size_t index, qml_gate_
 
 /**
  * @brief The angle of parametrised gate `index`; any out-pointer may be NULL.
- * @return #QML_ERR_INVALID_ARGUMENT if the gate is not parametrised.
+ * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT if the gate is not
+ *         parametrised, #QML_ERR_OUT_OF_RANGE (index).
  * @since 0.1.0
  */
 QML_API int qml_circuit_gate_angle(const qml_circuit *circuit, size_t index, double *constant, long *weight,
@@ -482,15 +642,22 @@ QML_API int qml_circuit_gate_angle(const qml_circuit *circuit, size_t index, dou
 
 /**
  * @brief The generator G of parametrised gate `index` (gate =
- * exp(-i theta/2 G)), as a new sum on the circuit's qubits.
+ * exp(-i theta/2 G)), as a new sum on the circuit's qubits, owned by the
+ * caller (qml_pauli_sum_free()).
+ * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT (NULL, gate not parametrised),
+ *         #QML_ERR_OUT_OF_RANGE (index), #QML_ERR_OUT_OF_MEMORY.
  * @since 0.1.0
  */
 QML_API int qml_circuit_gate_generator(const qml_circuit *circuit, size_t index, qml_pauli_sum **out);
 
 /**
  * @brief The effective generator of weight `weight`:
- * sum over the gates reading it of weight_scale * G. This is what the
- * weight moves, and what the Lie-algebra analysis takes for shared weights.
+ * sum over the gates reading it of weight_scale * G, as a new sum owned by
+ * the caller (the zero operator if no gate reads it; terms that cancel are
+ * dropped). This is what the weight moves, and what the Lie-algebra analysis
+ * takes for shared weights.
+ * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT (NULL, negative weight),
+ *         #QML_ERR_OUT_OF_RANGE (weight >= n_weights), #QML_ERR_OUT_OF_MEMORY.
  * @since 0.1.0
  */
 QML_API int qml_circuit_weight_generator(const qml_circuit *circuit, long weight, qml_pauli_sum **out);
@@ -501,7 +668,11 @@ QML_API int qml_circuit_weight_generator(const qml_circuit *circuit, long weight
 /** @name Circuit templates (ansatz.c)
  *
  * Templates append to an existing circuit; their weights are numbered from
- * the circuit's current qml_circuit_n_weights().
+ * the circuit's current qml_circuit_n_weights(), in the order the gates are
+ * appended, with weight_scale 1 and constant 0. A template appends all of its
+ * gates or none: on failure the circuit is left as it was. `layers` = 0
+ * appends nothing and succeeds. docs/circuits.md lists each family's
+ * generators and known Lie algebra.
  */
 /* ======================================================================== */
 /**@{*/
@@ -519,9 +690,15 @@ typedef enum qml_boundary {
 } qml_boundary;
 
 /**
- * @brief The hardware-efficient ansatz: `layers` layers, each RY(w) then
- * RZ(w) on every qubit, then an entangler ladder on bonds (q, q+1) (and
- * (n-1, 0) if periodic and n > 2). 2 n layers weights.
+ * @brief The hardware-efficient ansatz: `layers` layers, each RY(w) on every
+ * qubit, then RZ(w) on every qubit, then an entangler ladder on bonds
+ * (q, q+1) (and (n-1, 0) if periodic and n > 2; CNOT control q, target q+1).
+ * 2 n weights per layer: in layer l (from base b = n_weights on entry),
+ * RY on qubit q reads w[b + 2nl + q] and RZ reads w[b + 2nl + n + q].
+ * A 1-qubit circuit gets the rotations and no entanglers.
+ * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT (NULL circuit, unknown
+ *         entangler or boundary), #QML_ERR_OUT_OF_RANGE (weights past 2^24),
+ *         #QML_ERR_OUT_OF_MEMORY.
  * @since 0.1.0
  */
 QML_API int qml_ansatz_hardware_efficient(qml_circuit *circuit, unsigned layers, qml_entangler entangler,
@@ -529,31 +706,48 @@ QML_API int qml_ansatz_hardware_efficient(qml_circuit *circuit, unsigned layers,
 
 /**
  * @brief A layered circuit from generators: in each of `layers` layers,
- * `exp(-i w/2 G_k)` for k = 0..count-1 in order.
+ * `exp(-i w/2 G_k)` for k = 0..count-1 in order (one gate per generator, as
+ * qml_circuit_add_pauli_rotation() adds it).
+ * @param generators `count` >= 1 sums on the circuit's qubits, each with
+ *        pairwise commuting terms; copied.
  * @param groups NULL for one weight per generator per layer, or `count`
- *        group numbers: generators of one group share one weight in a layer.
+ *        group labels: generators with equal labels share one weight in a
+ *        layer. Weights are numbered by first appearance of each label, so
+ *        labels need not be dense (e.g. {7, 3, 3} uses 2 weights per layer).
  * @param share_layers non-zero to reuse the same weights in every layer.
+ * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT (NULL, count 0, a generator on
+ *         other qubits or empty), #QML_ERR_UNSUPPORTED (a generator with
+ *         anticommuting terms), #QML_ERR_OUT_OF_RANGE, #QML_ERR_OUT_OF_MEMORY.
  * @since 0.1.0
  */
 QML_API int qml_ansatz_layered(qml_circuit *circuit, const qml_pauli_sum *const *generators, size_t count,
                                const unsigned *groups, unsigned layers, int share_layers);
 
-/** @brief Named circuit families. Values pinned. @since 0.1.0 */
+/** @brief Named circuit families (per layer; docs/circuits.md). Values pinned. @since 0.1.0 */
 typedef enum qml_ansatz_family {
     QML_ANSATZ_HEA = 0,          /**< hardware-efficient, open CZ ladder: DLA su(2^n) */
-    QML_ANSATZ_TFIM = 1,         /**< {X_i, Z_i Z_{i+1}} open, local weights: DLA so(2n) */
-    QML_ANSATZ_TFIM_GLOBAL = 2,  /**< {sum X_i, sum Z_i Z_{i+1}} periodic, one weight each */
-    QML_ANSATZ_SN = 3,           /**< permutation-equivariant {sum X_i, sum Z_i, sum_{i<j} Z_i Z_j} */
-    QML_ANSATZ_HEISENBERG = 4    /**< {X_i X_{i+1} + Y_i Y_{i+1} + Z_i Z_{i+1}} open, local weights */
+    QML_ANSATZ_TFIM = 1,         /**< RZZ on open bonds, then RX on each qubit, local weights: DLA so(2n) */
+    QML_ANSATZ_TFIM_GLOBAL = 2,  /**< exp under sum Z_i Z_{i+1} (periodic), then under sum X_i: one weight each */
+    QML_ANSATZ_SN = 3,           /**< permutation-equivariant: sum_{i<j} Z_i Z_j, sum X_i, sum Z_i, one weight each */
+    QML_ANSATZ_HEISENBERG = 4    /**< X_i X_{i+1} + Y_i Y_{i+1} + Z_i Z_{i+1} per open bond, local weights */
 } qml_ansatz_family;
 
-/** @brief Append `layers` layers of a named family. @since 0.1.0 */
+/**
+ * @brief Append `layers` layers of a named family.
+ * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT (NULL circuit, unknown family,
+ *         a family other than HEA on a 1-qubit circuit),
+ *         #QML_ERR_OUT_OF_RANGE, #QML_ERR_OUT_OF_MEMORY.
+ * @since 0.1.0
+ */
 QML_API int qml_ansatz_family_append(qml_circuit *circuit, qml_ansatz_family family, unsigned layers);
 
 /**
  * @brief Angle encoding: for each qubit q, a rotation of `kind` (RX, RY or
  * RZ) by `scale * x[q mod n_features]`; feature j thus lands on qubits j,
- * j + n_features, ...
+ * j + n_features, ... No weights. qml_circuit_n_features() then counts the
+ * features read: min(n_features, n_qubits) if the circuit read none before.
+ * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT (NULL, kind, n_features = 0,
+ *         non-finite scale), #QML_ERR_OUT_OF_MEMORY.
  * @since 0.1.0
  */
 QML_API int qml_ansatz_angle_encoding(qml_circuit *circuit, qml_gate_kind kind, unsigned n_features, double scale);

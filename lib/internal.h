@@ -190,6 +190,43 @@ static inline double qml__gate_angle(const qml__gate *gate, const double *weight
 int qml__circuit_check_inputs(const qml_circuit *circuit, const double *weights, size_t n_weights,
                               const double *features, size_t n_features, const char *caller);
 
+/* ---- circuits, continued (circuit.c; used by ansatz.c) -------------------- */
+
+/* Validate a generator for exp(-i theta/2 H) on `circuit`: same qubit count,
+ * at least one term, finite coefficients, pairwise commuting terms
+ * (QML_ERR_UNSUPPORTED naming the first anticommuting pair). */
+int qml__circuit_check_generator(const qml_circuit *circuit, const qml_pauli_sum *generator, const char *caller);
+/* qml_circuit_add_pauli_rotation without the generator check, for a
+ * generator that passed qml__circuit_check_generator (the angle is checked). */
+int qml__circuit_append_pauli(qml_circuit *circuit, const qml_pauli_sum *generator, double constant, long weight,
+                              double weight_scale, long feature, double feature_scale);
+
+/* The counts of a circuit before a multi-gate append (a template), so that a
+ * failure part-way can restore the circuit exactly: rollback frees the
+ * generators of the gates appended since the mark. */
+typedef struct qml__circuit_mark {
+    size_t n_gates;
+    size_t n_weights;
+    size_t n_features;
+    size_t n_parametrised;
+} qml__circuit_mark;
+qml__circuit_mark qml__circuit_mark_get(const qml_circuit *circuit);
+void qml__circuit_rollback(qml_circuit *circuit, qml__circuit_mark mark);
+
+/* The generator of parametrised gate `index` moved to the start of the
+ * circuit through the fixed gates before it: V^dagger G V for V the product
+ * of those fixed gates. With U = W_K R_K ... W_1 R_1 W_0 (R parametrised,
+ * W fixed), U = (W_K ... W_0) prod_k exp(-i theta_k/2 V_k^dagger G_k V_k),
+ * so these, not the raw G_k, generate the circuit's dynamical Lie algebra
+ * when fixed entanglers sit between the rotations (e.g. the HEA's CZ
+ * ladder). Exact for Clifford fixed gates (Paulis, H, S, SDG, SX, CNOT, CY,
+ * CZ, SWAP, ISWAP, and Clifford UNITARY1/2 matrices); QML_ERR_NOT_APPLICABLE
+ * if a T, TDG, Toffoli or non-Clifford matrix precedes the gate. The
+ * weight version sums weight_scale * transported G over the gates reading
+ * the weight. */
+int qml__circuit_transported_generator(const qml_circuit *circuit, size_t index, qml_pauli_sum **out);
+int qml__circuit_transported_weight_generator(const qml_circuit *circuit, long weight, qml_pauli_sum **out);
+
 /* ---- statevector (statevec.c) --------------------------------------------- */
 
 struct qml_statevec {

@@ -9,12 +9,15 @@ trap 'rm -rf "$tmp"' EXIT
 meson install -C "$build" --no-rebuild --destdir "$tmp/root" --quiet >/dev/null
 pcdir=$(dirname "$(find "$tmp/root" -name qml.pc | head -n 1)")
 export PKG_CONFIG_PATH="$pcdir" PKG_CONFIG_SYSROOT_DIR="$tmp/root"
+# pkgconf prefixes --variable output with the sysroot already; older
+# pkg-config does not: accept either.
 libdir=$(pkg-config --variable=libdir qml)
+case "$libdir" in "$tmp/root"*) ;; *) libdir="$tmp/root$libdir" ;; esac
 cc=${CC:-cc}
 $cc -std=c11 -o "$tmp/shared" "$consumer" $(pkg-config --cflags --libs qml)
-LD_LIBRARY_PATH="$tmp/root$libdir" "$tmp/shared"
+LD_LIBRARY_PATH="$libdir" "$tmp/shared"
 $cc -std=c11 -static-libgcc -o "$tmp/static" "$consumer" $(pkg-config --cflags qml) \
-    "$tmp/root$libdir/libqml.a" $(pkg-config --static --libs-only-other --libs-only-l qml | sed 's/-lqml//')
+    "$libdir/libqml.a" $(pkg-config --static --libs-only-other --libs-only-l qml | sed 's/-lqml//')
 "$tmp/static"
 # The static link must not need libqml.so at run time.
 if ldd "$tmp/static" | grep -q libqml; then
