@@ -2,8 +2,9 @@
 """check_paradox.py QML OUTDIR: run `QML paradox --quick --out OUTDIR` and
 check its outputs: every file exists and parses (CSV columns, SVG as XML,
 report.md with its table), numbers are in range (accuracies in [0, 1],
-variances > 0, dimensions >= 1, weight counts equal their formulas), and the
-summary agrees with the per-run rows."""
+variances > 0, dimensions >= 1, weight counts equal their formulas), the
+summary agrees with the per-run rows, and a run on two threads gives the
+same numbers as a run on one."""
 import csv
 import math
 import os
@@ -56,12 +57,22 @@ def main():
     if len(sys.argv) != 3:
         fail("usage: check_paradox.py QML OUTDIR")
     qml, out = sys.argv[1], sys.argv[2]
-    shutil.rmtree(out, ignore_errors=True)
-    run = subprocess.run([qml, "paradox", "--quick", "--out", out], capture_output=True, text=True, timeout=110)
-    if run.returncode != 0:
-        fail(f"qml paradox exited {run.returncode}: {run.stderr.strip()}")
-    if "report.md" not in run.stdout:
-        fail(f"the command does not say where the report is: {run.stdout!r}")
+    # Two runs, one and two threads: the numbers must be the same bits.
+    out_other = out + "-threads2"
+    for directory, threads in ((out, "1"), (out_other, "2")):
+        shutil.rmtree(directory, ignore_errors=True)
+        run = subprocess.run([qml, "paradox", "--quick", "--out", directory, "--threads", threads],
+                             capture_output=True, text=True, timeout=50)
+        if run.returncode != 0:
+            fail(f"qml paradox exited {run.returncode}: {run.stderr.strip()}")
+        if "report.md" not in run.stdout:
+            fail(f"the command does not say where the report is: {run.stdout!r}")
+    timing = {"seconds", "seconds_per_run", "landscape_seconds", "dla_seconds"}
+    for name in ("results.csv", "summary.csv", "curves.csv"):
+        with open(os.path.join(out, name), newline="") as f1, open(os.path.join(out_other, name), newline="") as f2:
+            a, b = list(csv.DictReader(f1)), list(csv.DictReader(f2))
+        if len(a) != len(b) or any(x[k] != y[k] for x, y in zip(a, b) for k in x if k not in timing):
+            fail(f"{name} differs between 1 and 2 threads")
 
     names = ["report.md", "results.csv", "summary.csv", "curves.csv", "variance.svg", "loss_variance.svg",
              "accuracy.svg", "dla.svg"] + [f"curve_{m}.svg" for m in MODELS]

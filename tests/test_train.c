@@ -395,8 +395,59 @@ static void test_determinism_threads(void **state)
     double other[64];
     assert_ok(qml_model_params(m, other, 64));
     assert_true(memcmp(other, params[0], 18 * sizeof(double)) != 0);
-    /* Uniform initialisation lands in [0, 2 pi): KEEP with zero epochs is
-     * not allowed, so check through a 1-epoch run with a tiny rate. */
+    qml_model_free(m);
+    qml_dataset_free(d);
+}
+
+/* The init modes, seen through one epoch with a learning rate of 1e-12:
+ * Adam moves each parameter by at most about the rate per step, so the
+ * weights after the epoch are the initial ones to 1e-10. */
+static void test_init_modes(void **state)
+{
+    (void)state;
+    qml_dataset *d = random_dataset(8, 2, 6);
+    qml_model *m = NULL;
+    assert_ok(qml_model_create_template(&m, QML_MODEL_UNSTRUCTURED, 3, 3, 2, QML_LOSS_BCE));
+    size_t nw = qml_model_n_weights(m), np = qml_model_n_params(m);
+    double w[20], mean = 0.0;
+    assert_true(np <= 20);
+    qml_train_options opt = QML_TRAIN_OPTIONS_INIT;
+    opt.epochs = 1;
+    opt.batch_size = 8;
+    opt.optimizer.learning_rate = 1e-12;
+    opt.seed = 5;
+    assert_ok(qml_model_train(m, d, NULL, &opt, NULL, 0));
+    assert_ok(qml_model_params(m, w, np));
+    for (size_t k = 0; k < nw; k++) {
+        assert_true(w[k] > -1e-10 && w[k] < 2.0 * TEST_PI + 1e-10);
+        mean += w[k] / (double)nw;
+    }
+    /* 18 uniform draws on [0, 2 pi): mean pi, sd pi / sqrt(3 * 18) = 0.43. */
+    assert_true(fabs(mean - TEST_PI) < 4 * 0.43);
+    assert_close(w[nw], 1.0, 1e-10);      /* the head keeps a = 1, b = 0 */
+    assert_close(w[nw + 1], 0.0, 1e-10);
+
+    opt.init = QML_INIT_NORMAL;
+    opt.init_scale = 0.01;
+    assert_ok(qml_model_train(m, d, NULL, &opt, NULL, 0));
+    assert_ok(qml_model_params(m, w, np));
+    double sumsq = 0.0;
+    for (size_t k = 0; k < nw; k++)
+        sumsq += w[k] * w[k];
+    /* The RMS of 18 draws of 0.01 N(0, 1) lies within a factor 2 of 0.01
+     * except with probability < 1e-4. */
+    double rms = sqrt(sumsq / (double)nw);
+    assert_true(rms > 0.005 && rms < 0.02);
+
+    for (size_t k = 0; k < np; k++)
+        w[k] = 0.1 * (double)k;
+    assert_ok(qml_model_set_params(m, w, np));
+    opt.init = QML_INIT_KEEP;
+    assert_ok(qml_model_train(m, d, NULL, &opt, NULL, 0));
+    double kept[20];
+    assert_ok(qml_model_params(m, kept, np));
+    for (size_t k = 0; k < np; k++)
+        assert_close(kept[k], 0.1 * (double)k, 1e-10);
     qml_model_free(m);
     qml_dataset_free(d);
 }
@@ -563,7 +614,8 @@ static int sequence_train(void *context)
     status = qml_model_train(m, d, d, &opt, h, 1);
     double p[4];
     if (!status)
-        status = qml_model_predict(m, qml_dataset_features(d), 4, 2, 1, p, NULL); /* the counting allocator is single-threaded */
+        /* One thread: the counting allocator is not thread-safe. */
+        status = qml_model_predict(m, qml_dataset_features(d), 4, 2, 1, p, NULL);
     if (!status)
         status = qml_model_evaluate(m, d, 1, NULL, p);
     qml_model_free(m);
@@ -597,6 +649,7 @@ int main(void)
         cmocka_unit_test(test_permutation_symmetry),
         cmocka_unit_test(test_training_separable),
         cmocka_unit_test(test_determinism_threads),
+        cmocka_unit_test(test_init_modes),
         cmocka_unit_test(test_cancellation),
         cmocka_unit_test(test_validation),
         cmocka_unit_test(test_allocation_failures),

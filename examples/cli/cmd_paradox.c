@@ -534,6 +534,13 @@ int cmd_paradox(int argc, char **argv)
         return 1;
     }
 
+    /* The command line as run, for the report. */
+    size_t used = (size_t)snprintf(setup.command, sizeof setup.command, "qml paradox");
+    for (int i = 1; i < argc && used < sizeof setup.command; i++)
+        used += (size_t)snprintf(setup.command + used, sizeof setup.command - used, " %s", argv[i]);
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    setup.threads_used = setup.threads ? setup.threads : cores > 0 ? (unsigned)cores : 1;
+
     double wall_start = cli_seconds();
     progress prog = {isatty(STDERR_FILENO) != 0, "", 0};
 

@@ -34,6 +34,8 @@ typedef struct paradox_setup {
     unsigned lie_max_qubits_general; /* compute non-string DLAs only up to this n */
     double feature_point[2];    /* the input the landscape fixes */
     const char *out_dir;
+    unsigned threads_used;      /* --threads, or the number of online cores for 0 */
+    char command[512];          /* the command line, for the report */
 } paradox_setup;
 
 /* One training run. */
