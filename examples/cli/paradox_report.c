@@ -228,8 +228,9 @@ static void write_figures(outputs *o)
     figure(o, "accuracy.svg", &plot);
 
     for (size_t k = 0; k < PARADOX_MODELS; k++) {
-        series[2 * k] = (svg_series){labels[k][4], x, col[k][10], NULL, nq, false, true, model_colors[k]};
-        series[2 * k + 1] = (svg_series){labels[k][5], x, col[k][11], NULL, nq, true, false, model_colors[k]};
+        /* The closed form first, so that the computed markers sit on top. */
+        series[2 * k] = (svg_series){labels[k][5], x, col[k][11], NULL, nq, true, false, model_colors[k]};
+        series[2 * k + 1] = (svg_series){labels[k][4], x, col[k][10], NULL, nq, false, true, model_colors[k]};
     }
     plot.title = "Dimension of the dynamical Lie algebra";
     plot.y_label = "dim g";
@@ -387,6 +388,12 @@ static void write_report(outputs *o, double wall)
     fprintf(f, "**Training accuracy.** At n = %u the unstructured model ends at %.3f train accuracy, the "
                "permutation-equivariant one at %.3f and the free-fermion one at %.3f. ",
             n_max, hea->train_mean, sym->train_mean, ff->train_mean);
+    fprintf(f, "From n = %u to n = %u the mean train accuracy goes ", s->qubits[0], n_max);
+    for (size_t k = 0; k < PARADOX_MODELS; k++)
+        fprintf(f, "%sfrom %.3f to %.3f for the %s model", k == 0 ? "" : k + 1 == PARADOX_MODELS ? " and " : ", ",
+                cell_at(o, k, 0)->train_mean, cell_at(o, k, nq - 1)->train_mean,
+                qml_model_kind_name(cell_at(o, k, 0)->kind));
+    fprintf(f, ". ");
     size_t hea_higher = 0;
     for (size_t q = 0; q < nq; q++)
         hea_higher += cell_at(o, 0, q)->train_mean > cell_at(o, 1, q)->train_mean;
@@ -405,16 +412,17 @@ static void write_report(outputs *o, double wall)
         const paradox_cell *first = cell_at(o, k, 0), *last = cell_at(o, k, nq - 1);
         fprintf(f, "%s: the mean variance over weights goes from %.3g (n = %u) to %.3g (n = %u)", 
                 paradox_model_label(first->kind), first->var_all, first->n_qubits, last->var_all, last->n_qubits);
-        if (fits[k].status == QML_OK)
+        if (fits[k].status == QML_OK) {
             fprintf(f, "; fitted Var ~ e^{-r n} with r = %.3f ± %.3f (chi^2 %.3g) and Var ~ n^{-p} with p = "
                        "%.3f ± %.3f (chi^2 %.3g): the %s fits better",
                     fits[k].fit.exponential_rate, fits[k].fit.exponential_stderr, fits[k].fit.exponential_chi2,
                     fits[k].fit.power_rate, fits[k].fit.power_stderr, fits[k].fit.power_chi2,
                     fits[k].fit.model == QML_BP_EXPONENTIAL ? "exponential" : "power law");
-        if (fits[k].status == QML_OK && fits[k].fit.exponential_rate < 0.0 && fits[k].fit.power_rate < 0.0)
-            fprintf(f, " (both rates are negative: the variance grows with n here, it does not decay)");
-        else
+            if (fits[k].fit.exponential_rate < 0.0 && fits[k].fit.power_rate < 0.0)
+                fprintf(f, " (both rates are negative: the variance grows with n here, it does not decay)");
+        } else {
             fprintf(f, " (no decay fit: it needs at least three qubit counts)");
+        }
         fprintf(f, ". ");
     }
     fprintf(f, "\n\n");

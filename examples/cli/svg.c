@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-enum { WIDTH = 680, HEIGHT = 420, LEFT = 78, RIGHT = 200, TOP = 42, BOTTOM = 58 };
+enum { WIDTH = 820, HEIGHT = 420, LEFT = 78, RIGHT = 300, TOP = 42, BOTTOM = 58 };
 
 static const char *const palette[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"};
 
@@ -123,6 +123,14 @@ int svg_write(const char *path, const svg_plot *plot)
     /* Grid, ticks and tick labels. */
     double xl = LEFT, xr = WIDTH - RIGHT, yt = TOP, yb = HEIGHT - BOTTOM;
     double xstep = nice_step(fr.x1 - fr.x0, 6);
+    bool integral_x = true; /* qubit counts, epochs: no ticks between integers */
+    for (size_t k = 0; k < plot->n_series; k++)
+        for (size_t i = 0; i < plot->series[k].n; i++) {
+            double xi = plot->series[k].x[i];
+            integral_x = integral_x && (!isfinite(xi) || xi == floor(xi));
+        }
+    if (integral_x && xstep < 1.0)
+        xstep = 1.0;
     for (double t = ceil(fr.x0 / xstep) * xstep; t <= fr.x1 + 1e-9 * xstep; t += xstep) {
         double x = px(&fr, t);
         fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e0e0e0\"/>\n", x, yt, x, yb);
@@ -201,8 +209,11 @@ int svg_write(const char *path, const svg_plot *plot)
     for (size_t k = 0; k < plot->n_series; k++) {
         const svg_series *s = &plot->series[k];
         double y = TOP + 10 + 20.0 * (double)k, x = WIDTH - RIGHT + 14;
-        fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"1.8\"%s/>\n", x,
-                y, x + 24, y, series_color(s, k), s->dashed ? " stroke-dasharray=\"6 4\"" : "");
+        if (s->no_line)
+            fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3.5\" fill=\"%s\"/>\n", x + 12, y, series_color(s, k));
+        else
+            fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"1.8\"%s/>\n",
+                    x, y, x + 24, y, series_color(s, k), s->dashed ? " stroke-dasharray=\"6 4\"" : "");
         fprintf(f, "<text x=\"%.1f\" y=\"%.1f\">", x + 30, y + 4);
         put_text(f, s->label);
         fprintf(f, "</text>\n");
