@@ -755,7 +755,16 @@ QML_API int qml_ansatz_angle_encoding(qml_circuit *circuit, qml_gate_kind kind, 
 /**@}*/
 
 /* ======================================================================== */
-/** @name Statevector simulator (statevec.c) */
+/** @name Statevector simulator (statevec.c)
+ *
+ * A state on n qubits holds 2^n complex amplitudes as interleaved (re, im)
+ * doubles, 64-byte aligned; qubit k is bit k of the index. Gates are applied
+ * by kernels specialised by class (pair, diagonal, Pauli, 4x4), each in one
+ * sweep; see docs/simulator.md. Kernels use the state's worker threads
+ * (qml_statevec_set_threads) from 2^18 amplitudes on, and every result is
+ * bitwise the same for any thread count. Functions taking a `const` state may
+ * be called concurrently on it; anything that modifies it may not.
+ */
 /* ======================================================================== */
 /**@{*/
 
@@ -763,73 +772,133 @@ QML_API int qml_ansatz_angle_encoding(qml_circuit *circuit, qml_gate_kind kind, 
 typedef struct qml_statevec qml_statevec;
 
 /**
- * @brief Create |0...0> on n_qubits qubits.
- * @return #QML_ERR_LIMIT if 2^n amplitudes cannot be addressed or exceed the
- *         memory limit, #QML_ERR_OUT_OF_MEMORY if the allocation fails.
+ * @brief Create |0...0> on `n_qubits` qubits (16 * 2^n bytes).
+ * @param[out] out the new state, owned by the caller.
+ * @param n_qubits 1..40.
+ * @return #QML_OK; #QML_ERR_INVALID_ARGUMENT for a NULL `out` or 0 qubits;
+ *         #QML_ERR_LIMIT (checked before allocating, so it fails fast) if
+ *         n > 40, 16 * 2^n overflows size_t, or 16 * 2^n exceeds the
+ *         machine's physical memory (the message gives the bytes needed);
+ *         #QML_ERR_OUT_OF_MEMORY if the allocation fails.
  * @since 0.1.0
  */
 QML_API int qml_statevec_create(qml_statevec **out, unsigned n_qubits);
-/** @brief Deep copy. @since 0.1.0 */
+/**
+ * @brief Deep copy (amplitudes and thread count).
+ * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT, #QML_ERR_LIMIT, #QML_ERR_OUT_OF_MEMORY.
+ * @since 0.1.0
+ */
 QML_API int qml_statevec_copy(qml_statevec **out, const qml_statevec *state);
 /** @brief Free (NULL is a no-op). @since 0.1.0 */
 QML_API void qml_statevec_free(qml_statevec *state);
-/** @brief Number of qubits. @since 0.1.0 */
+/** @brief Number of qubits (0 for NULL). @since 0.1.0 */
 QML_API unsigned qml_statevec_n_qubits(const qml_statevec *state);
 /**
- * @brief Threads the kernels may use: 0 = all cores, default 1. Results are
+ * @brief Threads the kernels of this state may use: 0 = all cores, default 1.
+ * Threads are started per call and joined before it returns. Results are
  * bitwise the same for any count.
+ * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT for NULL.
  * @since 0.1.0
  */
 QML_API int qml_statevec_set_threads(qml_statevec *state, unsigned n_threads);
 
-/** @brief Set to |0...0>. @since 0.1.0 */
+/** @brief Set to |0...0>. @return #QML_OK, #QML_ERR_INVALID_ARGUMENT. @since 0.1.0 */
 QML_API int qml_statevec_set_zero(qml_statevec *state);
-/** @brief Set to the basis state |index>. @since 0.1.0 */
+/**
+ * @brief Set to the basis state |index>.
+ * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT for NULL, #QML_ERR_OUT_OF_RANGE
+ *         if index >= 2^n.
+ * @since 0.1.0
+ */
 QML_API int qml_statevec_set_basis(qml_statevec *state, uint64_t index);
 /**
  * @brief Set the amplitudes: `count` = 2^n complex numbers as 2 * count
- * doubles; the norm must be 1 within `tolerance` (e.g. 1e-10).
- * @return #QML_ERR_NOT_NORMALIZED otherwise.
+ * interleaved doubles; the squared norm must be 1 within `tolerance`
+ * (e.g. 1e-10). The state is unchanged on failure.
+ * @return #QML_OK; #QML_ERR_INVALID_ARGUMENT for NULL, a count other than
+ *         2^n, a non-finite amplitude or a negative or non-finite tolerance;
+ *         #QML_ERR_NOT_NORMALIZED if | |a|^2 - 1 | > tolerance.
  * @since 0.1.0
  */
 QML_API int qml_statevec_set_amplitudes(qml_statevec *state, const double *amplitudes, size_t count, double tolerance);
-/** @brief Copy the 2^n amplitudes out (2 * count doubles). @since 0.1.0 */
+/**
+ * @brief Copy the 2^n amplitudes out (2 * count interleaved doubles).
+ * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT for NULL or count != 2^n.
+ * @since 0.1.0
+ */
 QML_API int qml_statevec_amplitudes(const qml_statevec *state, double *amplitudes, size_t count);
-/** @brief Read-only view of the interleaved amplitudes, owned by the state. @since 0.1.0 */
+/**
+ * @brief Read-only view of the 2 * 2^n interleaved amplitudes, owned by the
+ * state and valid until it is freed (NULL for NULL).
+ * @since 0.1.0
+ */
 QML_API const double *qml_statevec_data(const qml_statevec *state);
-/** @brief The 2^n basis probabilities. @since 0.1.0 */
+/**
+ * @brief The 2^n basis probabilities |a_i|^2.
+ * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT for NULL or count != 2^n.
+ * @since 0.1.0
+ */
 QML_API int qml_statevec_probabilities(const qml_statevec *state, double *probabilities, size_t count);
 
 /**
  * @brief Apply the whole circuit for the given weights and features
  * (`n_weights` >= qml_circuit_n_weights, `n_features` >= qml_circuit_n_features;
  * arrays may be NULL when their count is 0).
+ * @return #QML_OK; #QML_ERR_INVALID_ARGUMENT for NULL, a circuit on another
+ *         number of qubits, or a non-finite weight or feature the circuit
+ *         reads (nothing is applied then); #QML_ERR_OUT_OF_RANGE for too few
+ *         weights or features.
  * @since 0.1.0
  */
 QML_API int qml_statevec_run(qml_statevec *state, const qml_circuit *circuit, const double *weights, size_t n_weights,
                              const double *features, size_t n_features);
 
-/** @brief Apply only gate `index` of a circuit. @since 0.1.0 */
+/**
+ * @brief Apply only gate `index` of a circuit.
+ * @return as qml_statevec_run(), and #QML_ERR_OUT_OF_RANGE for index >= n_gates.
+ * @since 0.1.0
+ */
 QML_API int qml_statevec_apply_gate(qml_statevec *state, const qml_circuit *circuit, size_t index,
                                     const double *weights, size_t n_weights, const double *features, size_t n_features);
 
-/** @brief <psi| O |psi> for a Pauli sum O, one pass per distinct X-mask. @since 0.1.0 */
+/**
+ * @brief <psi| O |psi> for a Pauli sum O on at most the state's qubits, in
+ * one sweep per distinct X-mask (terms that differ only in Z are evaluated
+ * together) and without copying the state.
+ * @return #QML_OK; #QML_ERR_INVALID_ARGUMENT for NULL, an observable on more
+ *         qubits than the state, or a non-finite coefficient;
+ *         #QML_ERR_OUT_OF_MEMORY (the terms' sort index).
+ * @since 0.1.0
+ */
 QML_API int qml_statevec_expectation(const qml_statevec *state, const qml_pauli_sum *observable, double *value);
 
-/** @brief <a|b> as (re, im). @since 0.1.0 */
+/**
+ * @brief <a|b> = sum_i conj(a_i) b_i as (re, im).
+ * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT for NULL or different qubit counts.
+ * @since 0.1.0
+ */
 QML_API int qml_statevec_inner(const qml_statevec *a, const qml_statevec *b, double *re, double *im);
 
 /**
  * @brief Draw `shots` computational-basis outcomes (indices) with the
- * library PRNG, stream 0 of `seed`.
+ * library PRNG, stream 0 of `seed`: same seed, same outcomes.
+ * @param outcomes `shots` entries (may be NULL if shots is 0).
+ * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT, #QML_ERR_OUT_OF_MEMORY
+ *         (8 * 2^n bytes of cumulative probabilities).
  * @since 0.1.0
  */
 QML_API int qml_statevec_sample(const qml_statevec *state, uint64_t seed, size_t shots, uint64_t *outcomes);
 
 /**
- * @brief A shot-based estimate of <O>: the terms are grouped by qubit-wise
- * commuting bases, and each group is measured with `shots` shots.
- * @param stderr_out set to the estimate's standard error (may be NULL).
+ * @brief A shot-based estimate of <O>: the terms are grouped greedily into
+ * qubit-wise commuting sets; each group is measured with `shots` shots in its
+ * basis (stream g + 1 of `seed` for group g), each term estimated as the mean
+ * of its parity +-1; identity terms are added exactly.
+ * @param shots per group, at least 2.
+ * @param stderr_out set to the estimate's standard error, from the groups'
+ *        sample variances (may be NULL).
+ * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT, #QML_ERR_LIMIT,
+ *         #QML_ERR_OUT_OF_MEMORY (a copy of the state and 8 * 2^n bytes).
  * @since 0.1.0
  */
 QML_API int qml_statevec_estimate(const qml_statevec *state, const qml_pauli_sum *observable, size_t shots,
@@ -913,6 +982,221 @@ QML_API int qml_gradient_batch(const qml_circuit *circuit, const qml_pauli_sum *
 /**@}*/
 
 /* ---- dynamical Lie algebras (lie.c): issue 5 ---- */
+
+/* ======================================================================== */
+/** @name Dynamical Lie algebras (lie.c)
+ *
+ * The dynamical Lie algebra (DLA) of generators {G_k} is
+ * g = span_R <i G_1, ..., i G_K>_Lie. libqml works with the Hermitian form
+ * i g: a basis element is a Hermitian #qml_pauli_sum, the bracket is
+ * -i[A, B], and the basis is orthonormal in the normalised Hilbert-Schmidt
+ * inner product <A, B> = Tr(AB) / 2^n. docs/lie.md states the algorithms,
+ * their costs and the normalisations of the purities.
+ */
+/* ======================================================================== */
+/**@{*/
+
+/** @brief A closed dynamical Lie algebra and its structure. @since 0.1.0 */
+typedef struct qml_lie_algebra qml_lie_algebra;
+
+/**
+ * @brief Options of the closure. Initialise with #QML_LIE_OPTIONS_INIT.
+ * @since 0.1.0
+ */
+typedef struct qml_lie_options {
+    size_t size;              /**< sizeof(qml_lie_options) */
+    size_t max_dim;           /**< stop once the algebra would exceed this dimension (0: no limit) */
+    double tolerance;         /**< accept a candidate if its residual norm > tolerance * its norm (default 1e-9) */
+    unsigned n_threads;       /**< threads (0 = all cores, default 1); results never depend on it */
+    qml_progress_fn progress; /**< called now and then; non-zero cancels (may be NULL) */
+    void *progress_user;      /**< passed to progress */
+} qml_lie_options;
+
+/** @brief Default options: no dimension limit, tolerance 1e-9, one thread, no callback. */
+#define QML_LIE_OPTIONS_INIT {sizeof(qml_lie_options), 0, 1e-9, 1, NULL, NULL}
+
+/**
+ * @brief Close generators into their dynamical Lie algebra and analyse its
+ * structure (centre, simple ideals, ranks).
+ *
+ * When every generator is a single Pauli string the closure is exact bit
+ * arithmetic (no floating point); otherwise it is a re-orthogonalised
+ * Gram-Schmidt closure with a relative acceptance tolerance.
+ * @param[out] out the algebra, owned by the caller (free with qml_lie_algebra_free()).
+ * @param generators `count` >= 1 Hermitian Pauli sums on the same number of
+ *        qubits (zero sums are allowed and ignored).
+ * @param options NULL for the defaults.
+ * @return #QML_OK; #QML_ERR_INVALID_ARGUMENT (NULL, count 0, mixed qubit
+ *         counts, bad options); #QML_ERR_OUT_OF_MEMORY; #QML_ERR_CANCELLED
+ *         (`*out` unset); #QML_ERR_LIMIT when the dimension would exceed
+ *         `max_dim`: then `*out` IS set to the partial algebra found so far
+ *         (the span of what was accepted, not closed, with no structure
+ *         analysis), and the caller must free it.
+ * @since 0.1.0
+ */
+QML_API int qml_lie_algebra_create(qml_lie_algebra **out, const qml_pauli_sum *const *generators, size_t count,
+                                   const qml_lie_options *options);
+
+/**
+ * @brief The DLA of a circuit: the generators are the effective generators
+ * of its trainable weights (as qml_circuit_weight_generator(): shared
+ * weights contribute the scaled sum of their gates' generators), each gate's
+ * generator first moved to the start of the circuit through the fixed gates
+ * before it (V^dag G V), which is what generates the circuit's unitaries
+ * when fixed entanglers sit between rotations.
+ * @return as qml_lie_algebra_create(); #QML_ERR_INVALID_ARGUMENT if the
+ *         circuit has no trainable weight; #QML_ERR_NOT_APPLICABLE if a
+ *         non-Clifford fixed gate (T, Toffoli, a non-Clifford matrix)
+ *         precedes a parametrised gate.
+ * @since 0.1.0
+ */
+QML_API int qml_lie_algebra_from_circuit(qml_lie_algebra **out, const qml_circuit *circuit,
+                                         const qml_lie_options *options);
+
+/** @brief Free (NULL is a no-op). @since 0.1.0 */
+QML_API void qml_lie_algebra_free(qml_lie_algebra *algebra);
+/** @brief Number of qubits (0 for NULL). @since 0.1.0 */
+QML_API unsigned qml_lie_algebra_n_qubits(const qml_lie_algebra *algebra);
+/** @brief Dimension of the algebra (0 for NULL). @since 0.1.0 */
+QML_API size_t qml_lie_algebra_dim(const qml_lie_algebra *algebra);
+
+/**
+ * @brief Basis element `index` (< dim) as a new Hermitian Pauli sum; the
+ * basis is orthonormal in Tr(AB) / 2^n. For algebras spanned by Pauli
+ * strings every element is one string with coefficient 1.
+ * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT, #QML_ERR_OUT_OF_RANGE, #QML_ERR_OUT_OF_MEMORY.
+ * @since 0.1.0
+ */
+QML_API int qml_lie_algebra_basis_element(const qml_lie_algebra *algebra, size_t index, qml_pauli_sum **out);
+
+/**
+ * @brief Whether the structure (centre, ideals, ranks) was computed: 1, or
+ * 0 for a partial algebra (#QML_ERR_LIMIT) or a general (non-Pauli-string)
+ * algebra larger than the dense analysis handles (see docs/lie.md).
+ * @since 0.1.0
+ */
+QML_API int qml_lie_algebra_structure_known(const qml_lie_algebra *algebra);
+
+/** @brief 1 if the algebra contains all of su(2^n), else 0 (also for NULL). @since 0.1.0 */
+QML_API int qml_lie_algebra_is_full(const qml_lie_algebra *algebra);
+/** @brief Dimension of the centre (0 if unknown or NULL). @since 0.1.0 */
+QML_API size_t qml_lie_algebra_center_dim(const qml_lie_algebra *algebra);
+
+/**
+ * @brief Centre basis element `index` (< center_dim) as a new Pauli sum,
+ * orthonormal in Tr(AB) / 2^n.
+ * @since 0.1.0
+ */
+QML_API int qml_lie_algebra_center_element(const qml_lie_algebra *algebra, size_t index, qml_pauli_sum **out);
+
+/** @brief Number of simple ideals (0 if unknown or NULL). @since 0.1.0 */
+QML_API size_t qml_lie_algebra_n_ideals(const qml_lie_algebra *algebra);
+
+/**
+ * @brief Describe simple ideal `index` (< n_ideals); ideals are ordered by
+ * decreasing dimension, then by their first basis coordinate.
+ * @param[out] dim its dimension (may be NULL).
+ * @param[out] rank its rank, 0 if not computed (may be NULL).
+ * @param[out] names the compact simple algebras it can be, from (dim, rank):
+ *        e.g. "su(4) = so(6)", "so(7) or sp(3)" when dimension and rank
+ *        cannot tell; owned by the algebra (may be NULL).
+ * @since 0.1.0
+ */
+QML_API int qml_lie_algebra_ideal(const qml_lie_algebra *algebra, size_t index, size_t *dim, size_t *rank,
+                                  const char **names);
+
+/**
+ * @brief Element `index` (< the ideal's dim) of an orthonormal basis (in
+ * Tr(AB) / 2^n) of simple ideal `ideal`, as a new Pauli sum.
+ * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT, #QML_ERR_OUT_OF_RANGE, #QML_ERR_OUT_OF_MEMORY.
+ * @since 0.1.0
+ */
+QML_API int qml_lie_algebra_ideal_element(const qml_lie_algebra *algebra, size_t ideal, size_t index,
+                                          qml_pauli_sum **out);
+
+/**
+ * @brief The g-purity of a Hermitian operator H, P_g(H) = sum_a Tr(B_a H)^2
+ * over a basis {B_a} of i g orthonormal in Tr(AB) (not normalised by 2^n;
+ * Ragone et al., Nat. Commun. 15, 7172 (2024)), total and per component.
+ * @param[out] total P_g(H) (may be NULL).
+ * @param[out] per_component n_ideals + 1 values: the simple ideals in order,
+ *        then the centre (may be NULL if capacity is 0).
+ * @param[out] count set to n_ideals + 1 (0 if the structure is unknown),
+ *        even when capacity is too small (may be NULL).
+ * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT (qubit counts differ),
+ *         #QML_ERR_OUT_OF_RANGE (capacity < count), #QML_ERR_OUT_OF_MEMORY.
+ * @since 0.1.0
+ */
+QML_API int qml_lie_algebra_purity(const qml_lie_algebra *algebra, const qml_pauli_sum *operator_, double *total,
+                                   double *per_component, size_t capacity, size_t *count);
+
+/**
+ * @brief The g-purity of the pure state rho = |psi><psi|, with
+ * Tr(B_a rho) = <psi|B_a|psi>; as qml_lie_algebra_purity(). `state` may be
+ * NULL for |0...0> (so that no statevector need be allocated).
+ * @since 0.1.0
+ */
+QML_API int qml_lie_algebra_state_purity(const qml_lie_algebra *algebra, const qml_statevec *state, double *total,
+                                         double *per_component, size_t capacity, size_t *count);
+
+/** @brief Which hypothesis of the variance formula holds. Values pinned. @since 0.1.0 */
+typedef enum qml_lie_hypothesis {
+    QML_LIE_HYPOTHESIS_OBSERVABLE = 0, /**< O lies in i g (up to a multiple of the identity) */
+    QML_LIE_HYPOTHESIS_STATE = 1,      /**< rho lies in i g (up to the identity), O does not */
+    QML_LIE_HYPOTHESIS_NONE = 2        /**< neither: the formula does not apply (exact module average instead) */
+} qml_lie_hypothesis;
+
+/** @brief A static description of a hypothesis value ("unknown" otherwise). @since 0.1.0 */
+QML_API const char *qml_lie_hypothesis_string(qml_lie_hypothesis hypothesis);
+
+/**
+ * @brief The predicted loss and gradient statistics of a deep circuit whose
+ * unitary is Haar-random on the group e^g. Set `size` with
+ * #QML_LIE_PREDICTION_INIT; fields are only ever appended.
+ * @since 0.1.0
+ */
+typedef struct qml_lie_prediction {
+    size_t size;                          /**< sizeof(qml_lie_prediction) */
+    qml_lie_hypothesis hypothesis;        /**< which hypothesis holds */
+    double loss_mean;                     /**< E[l]: the centre and identity parts, Tr(rho O_fixed) */
+    double loss_variance;                 /**< Var[l] = sum_j P_j(rho) P_j(O) / dim g_j */
+    double first_gate_gradient_variance;  /**< Var[dl/dtheta_1], rho -> sigma = -(i/2)[G, rho]; NaN if not applicable */
+    double middle_gate_gradient_variance; /**< Fontana: 1/4 sum_j P_j(rho) P_j(O) kappa_j(G) / dim(g_j)^2 */
+    char message[256];                    /**< what holds, or why not */
+} qml_lie_prediction;
+
+/** @brief Initialiser for #qml_lie_prediction. */
+#define QML_LIE_PREDICTION_INIT {sizeof(qml_lie_prediction), QML_LIE_HYPOTHESIS_NONE, 0.0, 0.0, 0.0, 0.0, {0}}
+
+/**
+ * @brief Predict Var[l] for l = Tr[U rho U^dag O], U Haar on e^g, and the
+ * gradient variances of the first gate and of a gate in the middle of the
+ * circuit (Ragone et al., Nat. Commun. 15, 7172 (2024); Fontana et al.,
+ * Nat. Commun. 15, 7171 (2024)).
+ * @param state rho = |psi><psi|, or NULL for |0...0>.
+ * @param observable O, a Hermitian Pauli sum.
+ * @param gate_generator G of the differentiated gate, an element of i g; NULL
+ *        for the algebra's first generator.
+ * When neither O nor rho lies in i g (hypothesis #QML_LIE_HYPOTHESIS_NONE)
+ * the formula does not hold; the loss mean and variance are then computed
+ * exactly by averaging over e^g on the g-module M generated by O (the span
+ * of O and its nested brackets with the generators), through the commutant
+ * of g on M, for dim M <= 24; the gradient fields are NaN, and the message
+ * says so.
+ * @param[in,out] result `size` set by the caller; filled on success and on
+ *        #QML_ERR_NOT_APPLICABLE (hypothesis NONE, message says why, the
+ *        variances NaN).
+ * @return #QML_OK; #QML_ERR_NOT_APPLICABLE when neither O nor rho lies in
+ *         i g and the g-module of O exceeds dimension 24; #QML_ERR_LIMIT if
+ *         the structure is unknown; #QML_ERR_INVALID_ARGUMENT;
+ *         #QML_ERR_OUT_OF_MEMORY.
+ * @since 0.1.0
+ */
+QML_API int qml_lie_algebra_predict_variance(const qml_lie_algebra *algebra, const qml_statevec *state,
+                                             const qml_pauli_sum *observable, const qml_pauli_sum *gate_generator,
+                                             qml_lie_prediction *result);
+
+/**@}*/
 
 /* ---- barren-plateau diagnostics (landscape.c): issue 6 ---- */
 

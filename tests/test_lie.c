@@ -1,0 +1,1059 @@
+/* test_lie.c: dynamical Lie algebras: dimensions against closed forms and an
+ * independent dense-matrix closure, structure, basis, purities against dense
+ * references, the variance closed forms, limits, cancellation, allocation. */
+#include "harness.h"
+#include "internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- helpers ---------------------------------------------------------------- */
+
+static qml_pauli_sum *parse(unsigned n, const char *text)
+{
+    qml_pauli_sum *s = NULL;
+    assert_ok(qml_pauli_sum_parse(&s, n, text));
+    return s;
+}
+
+typedef struct generator_set {
+    size_t count;
+    qml_pauli_sum *items[256];
+} generator_set;
+
+static void set_add(generator_set *set, unsigned n, const char *text)
+{
+    assert_true(set->count < 256);
+    set->items[set->count++] = parse(n, text);
+}
+
+static void set_free(generator_set *set)
+{
+    for (size_t i = 0; i < set->count; i++)
+        qml_pauli_sum_free(set->items[i]);
+    set->count = 0;
+}
+
+static qml_lie_algebra *close_set(const generator_set *set)
+{
+    qml_lie_algebra *a = NULL;
+    assert_ok(qml_lie_algebra_create(&a, (const qml_pauli_sum *const *)set->items, set->count, NULL));
+    return a;
+}
+
+/* {X_i, Y_i, Z_i Z_{i+1}}: the hardware-efficient generators. */
+static void hea_generators(generator_set *set, unsigned n)
+{
+    char text[64];
+    for (unsigned i = 0; i < n; i++) {
+        snprintf(text, sizeof text, "X%u", i);
+        set_add(set, n, text);
+        snprintf(text, sizeof text, "Y%u", i);
+        set_add(set, n, text);
+    }
+    for (unsigned i = 0; i + 1 < n; i++) {
+        snprintf(text, sizeof text, "Z%u Z%u", i, i + 1);
+        set_add(set, n, text);
+    }
+}
+
+/* {X_i, Z_i Z_{i+1}} open: free fermions, so(2n). */
+static void tfim_generators(generator_set *set, unsigned n)
+{
+    char text[64];
+    for (unsigned i = 0; i < n; i++) {
+        snprintf(text, sizeof text, "X%u", i);
+        set_add(set, n, text);
+    }
+    for (unsigned i = 0; i + 1 < n; i++) {
+        snprintf(text, sizeof text, "Z%u Z%u", i, i + 1);
+        set_add(set, n, text);
+    }
+}
+
+/* {sum X_i, sum Z_i, sum_{i<j} Z_i Z_j}: permutation-equivariant. */
+static void sn_generators(generator_set *set, unsigned n)
+{
+    char text[4096], *p;
+    p = text;
+    for (unsigned i = 0; i < n; i++)
+        p += sprintf(p, "%sX%u", i ? " + " : "", i);
+    set_add(set, n, text);
+    p = text;
+    for (unsigned i = 0; i < n; i++)
+        p += sprintf(p, "%sZ%u", i ? " + " : "", i);
+    set_add(set, n, text);
+    p = text;
+    for (unsigned i = 0; i < n; i++)
+        for (unsigned j = i + 1; j < n; j++)
+            p += sprintf(p, "%sZ%u Z%u", p == text ? "" : " + ", i, j);
+    set_add(set, n, text);
+}
+
+/* A statevector on the stack (the struct layout is internal.h's), so the
+ * tests do not depend on statevec.c. */
+typedef struct test_state {
+    struct qml_statevec state;
+    double amplitudes[2 * 64];
+} test_state;
+
+static void state_zero(test_state *s, unsigned n)
+{
+    assert_true(n <= 6);
+    memset(s, 0, sizeof *s);
+    s->state.n_qubits = n;
+    s->state.dim = (uint64_t)1 << n;
+    s->state.amplitudes = s->amplitudes;
+    s->state.n_threads = 1;
+    s->amplitudes[0] = 1.0;
+}
+
+static void state_random(test_state *s, unsigned n, harness_rng *rng)
+{
+    state_zero(s, n);
+    double norm = 0;
+    for (size_t i = 0; i < 2 * s->state.dim; i++) {
+        s->amplitudes[i] = harness_normal(rng);
+        norm += s->amplitudes[i] * s->amplitudes[i];
+    }
+    for (size_t i = 0; i < 2 * s->state.dim; i++)
+        s->amplitudes[i] /= sqrt(norm);
+}
+
+/* The dense 2^n x 2^n matrix of a Pauli sum, built from harness_pauli_matrix
+ * (Kronecker products), independent of pauli.c's own to_dense. */
+static double *dense_of(const qml_pauli_sum *sum)
+{
+    unsigned n = qml_pauli_sum_n_qubits(sum);
+    size_t d = (size_t)1 << n;
+    double *m = calloc(2 * d * d, sizeof *m);
+    double *p = malloc(2 * d * d * sizeof *p);
+    char dense[64];
+    assert_non_null(m);
+    assert_non_null(p);
+    for (size_t t = 0; t < qml_pauli_sum_n_terms(sum); t++) {
+        double c;
+        assert_ok(qml_pauli_sum_term(sum, t, &c, dense));
+        harness_pauli_matrix(n, dense, p);
+        for (size_t i = 0; i < 2 * d * d; i++)
+            m[i] += c * p[i];
+    }
+    free(p);
+    return m;
+}
+
+/* Re Tr(A B) for d x d complex matrices. */
+static double trace_product(size_t d, const double *a, const double *b)
+{
+    double s = 0;
+    for (size_t i = 0; i < d; i++)
+        for (size_t k = 0; k < d; k++) {
+            const double *x = a + 2 * (i * d + k), *y = b + 2 * (k * d + i);
+            s += x[0] * y[0] - x[1] * y[1];
+        }
+    return s;
+}
+
+/* <psi|M|psi> for a Hermitian M. */
+static double dense_expectation(size_t d, const double *m, const double *psi)
+{
+    double *y = malloc(2 * d * sizeof *y);
+    assert_non_null(y);
+    harness_matvec(d, m, psi, y);
+    double s = 0;
+    for (size_t i = 0; i < d; i++)
+        s += psi[2 * i] * y[2 * i] + psi[2 * i + 1] * y[2 * i + 1];
+    free(y);
+    return s;
+}
+
+/* ---- an independent dense closure -------------------------------------------- */
+
+/* Lie closure of Hermitian matrices under -i[A, B], by Gram-Schmidt on the
+ * vectorised matrices (real inner product Re Tr(A^dag B)), bracketing new
+ * elements with the generators; returns the dimension. Tolerance 1e-8
+ * relative: the matrices are O(1) and exact up to ~1e-14 rounding. */
+static size_t dense_closure_dim(const generator_set *set, unsigned n)
+{
+    size_t d = (size_t)1 << n, len = 2 * d * d, cap = (size_t)1 << (2 * n);
+    double *basis = malloc(cap * len * sizeof *basis);
+    double **gens = malloc(set->count * sizeof *gens);
+    double *cand = malloc(len * sizeof *cand), *ab = malloc(len * sizeof *ab), *ba = malloc(len * sizeof *ba);
+    assert_true(basis && gens && cand && ab && ba);
+    size_t dim = 0;
+    for (size_t k = 0; k < set->count; k++)
+        gens[k] = dense_of(set->items[k]);
+    /* candidates: the generators, then brackets of basis elements with generators */
+    for (size_t step = 0;; step++) {
+        size_t k, a;
+        if (step < set->count) {
+            memcpy(cand, gens[step], len * sizeof *cand);
+        } else {
+            size_t idx = step - set->count;
+            a = idx / set->count;
+            k = idx % set->count;
+            if (a >= dim)
+                break;
+            harness_matmul(d, gens[k], basis + a * len, ab);
+            harness_matmul(d, basis + a * len, gens[k], ba);
+            for (size_t i = 0; i < d * d; i++) { /* -i (ab - ba) */
+                double re = ab[2 * i] - ba[2 * i], im = ab[2 * i + 1] - ba[2 * i + 1];
+                cand[2 * i] = im;
+                cand[2 * i + 1] = -re;
+            }
+        }
+        double norm0 = 0;
+        for (size_t i = 0; i < len; i++)
+            norm0 += cand[i] * cand[i];
+        norm0 = sqrt(norm0);
+        if (norm0 < 1e-12)
+            continue;
+        for (int pass = 0; pass < 2; pass++)
+            for (size_t b = 0; b < dim; b++) {
+                double c = 0;
+                for (size_t i = 0; i < len; i++)
+                    c += basis[b * len + i] * cand[i];
+                for (size_t i = 0; i < len; i++)
+                    cand[i] -= c * basis[b * len + i];
+            }
+        double norm = 0;
+        for (size_t i = 0; i < len; i++)
+            norm += cand[i] * cand[i];
+        norm = sqrt(norm);
+        if (norm > 1e-8 * norm0) {
+            assert_true(dim < cap);
+            for (size_t i = 0; i < len; i++)
+                basis[dim * len + i] = cand[i] / norm;
+            dim++;
+        }
+    }
+    for (size_t k = 0; k < set->count; k++)
+        free(gens[k]);
+    free(gens);
+    free(basis);
+    free(cand);
+    free(ab);
+    free(ba);
+    return dim;
+}
+
+/* ---- dimensions ---------------------------------------------------------------- */
+
+static void test_hea_is_full(void **state)
+{
+    (void)state;
+    for (unsigned n = 1; n <= 5; n++) {
+        generator_set set = {0};
+        hea_generators(&set, n);
+        qml_lie_algebra *a = close_set(&set);
+        size_t expected = ((size_t)1 << (2 * n)) - 1;
+        assert_int_equal(qml_lie_algebra_dim(a), expected);
+        assert_int_equal(qml_lie_algebra_n_qubits(a), n);
+        assert_true(qml_lie_algebra_is_full(a));
+        assert_int_equal(qml_lie_algebra_center_dim(a), 0);
+        assert_int_equal(qml_lie_algebra_n_ideals(a), 1);
+        size_t dim, rank;
+        const char *names;
+        assert_ok(qml_lie_algebra_ideal(a, 0, &dim, &rank, &names));
+        assert_int_equal(dim, expected);
+        assert_int_equal(rank, ((size_t)1 << n) - 1);
+        if (n == 1)
+            assert_string_equal(names, "su(2) = so(3) = sp(1)");
+        if (n == 2)
+            assert_string_equal(names, "su(4) = so(6)");
+        if (n == 3)
+            assert_string_equal(names, "su(8)");
+        qml_lie_algebra_free(a);
+        set_free(&set);
+    }
+}
+
+static void test_free_fermions_so2n(void **state)
+{
+    (void)state;
+    for (unsigned n = 2; n <= 8; n++) {
+        generator_set set = {0};
+        tfim_generators(&set, n);
+        qml_lie_algebra *a = close_set(&set);
+        assert_int_equal(qml_lie_algebra_dim(a), (size_t)n * (2 * n - 1));
+        assert_false(qml_lie_algebra_is_full(a) && n > 2);
+        assert_int_equal(qml_lie_algebra_center_dim(a), 0);
+        if (n == 2) {
+            /* so(4) = su(2) + su(2) */
+            assert_int_equal(qml_lie_algebra_n_ideals(a), 2);
+        } else {
+            assert_int_equal(qml_lie_algebra_n_ideals(a), 1);
+            size_t dim, rank;
+            const char *names;
+            assert_ok(qml_lie_algebra_ideal(a, 0, &dim, &rank, &names));
+            assert_int_equal(rank, n);
+            if (n == 3)
+                assert_string_equal(names, "su(4) = so(6)");
+            else
+                assert_non_null(strstr(names, "so("));
+        }
+        qml_lie_algebra_free(a);
+        set_free(&set);
+    }
+}
+
+static void test_local_su2(void **state)
+{
+    (void)state;
+    for (unsigned n = 1; n <= 6; n++) {
+        generator_set set = {0};
+        char text[16];
+        for (unsigned i = 0; i < n; i++) {
+            snprintf(text, sizeof text, "X%u", i);
+            set_add(&set, n, text);
+            snprintf(text, sizeof text, "Y%u", i);
+            set_add(&set, n, text);
+        }
+        qml_lie_algebra *a = close_set(&set);
+        assert_int_equal(qml_lie_algebra_dim(a), 3 * n);
+        assert_int_equal(qml_lie_algebra_n_ideals(a), n);
+        for (size_t j = 0; j < n; j++) {
+            size_t dim, rank;
+            const char *names;
+            assert_ok(qml_lie_algebra_ideal(a, j, &dim, &rank, &names));
+            assert_int_equal(dim, 3);
+            assert_int_equal(rank, 1);
+            assert_string_equal(names, "su(2) = so(3) = sp(1)");
+        }
+        qml_lie_algebra_free(a);
+        set_free(&set);
+    }
+}
+
+static size_t binomial(size_t n, size_t k)
+{
+    size_t r = 1;
+    for (size_t i = 1; i <= k; i++)
+        r = r * (n - k + i) / i;
+    return r;
+}
+
+/* The issue's closed form C(n+3,3) - floor(n/2) for the permutation-
+ * equivariant generators, checked against the library for n = 2..6 and
+ * against the independent dense closure for n = 2..4. */
+static void test_permutation_equivariant(void **state)
+{
+    (void)state;
+    for (unsigned n = 2; n <= 6; n++) {
+        generator_set set = {0};
+        sn_generators(&set, n);
+        qml_lie_algebra *a = close_set(&set);
+        size_t dim = qml_lie_algebra_dim(a);
+        if (n <= 4)
+            assert_int_equal(dim, dense_closure_dim(&set, n));
+        size_t closed = binomial(n + 3, 3) - n / 2;
+        printf("# S_n-equivariant n = %u: dim %zu, C(n+3,3) - floor(n/2) = %zu\n", n, dim, closed);
+        assert_int_equal(dim, closed);
+        qml_lie_algebra_free(a);
+        set_free(&set);
+    }
+}
+
+/* Random Pauli-sum generators: the library's dimension equals the dense
+ * closure's (n = 2, 3; fixed seeds). */
+static void test_random_sums_against_dense(void **state)
+{
+    (void)state;
+    harness_rng rng = {12345};
+    const char ops[] = "IXYZ";
+    for (int trial = 0; trial < 12; trial++) {
+        unsigned n = 2 + (unsigned)(trial % 2);
+        generator_set set = {0};
+        size_t count = 1 + (size_t)(harness_next(&rng) % 3);
+        for (size_t k = 0; k < count; k++) {
+            qml_pauli_sum *s = NULL;
+            assert_ok(qml_pauli_sum_create(&s, n));
+            size_t terms = 1 + (size_t)(harness_next(&rng) % 3);
+            for (size_t t = 0; t < terms; t++) {
+                char dense[8] = {0};
+                for (unsigned q = 0; q < n; q++)
+                    dense[q] = ops[harness_next(&rng) % 4];
+                /* small integer coefficients make coincidences (and so smaller
+                 * algebras) likely, which is what we want to exercise */
+                assert_ok(qml_pauli_sum_add_string(s, (double)(1 + harness_next(&rng) % 3), dense));
+            }
+            set.items[set.count++] = s;
+        }
+        qml_lie_algebra *a = close_set(&set);
+        assert_int_equal(qml_lie_algebra_dim(a), dense_closure_dim(&set, n));
+        qml_lie_algebra_free(a);
+        set_free(&set);
+    }
+}
+
+/* ---- structure ------------------------------------------------------------------ */
+
+static void test_so4_two_ideals(void **state)
+{
+    (void)state;
+    /* the real antisymmetric 4x4 matrices: strings with an odd number of Y */
+    const char *strings[] = {"IY", "YI", "XY", "YX", "ZY", "YZ"};
+    generator_set set = {0};
+    for (size_t i = 0; i < 6; i++) {
+        qml_pauli_sum *s = NULL;
+        assert_ok(qml_pauli_sum_create(&s, 2));
+        assert_ok(qml_pauli_sum_add_string(s, 1.0, strings[i]));
+        set.items[set.count++] = s;
+    }
+    qml_lie_algebra *a = close_set(&set);
+    assert_int_equal(qml_lie_algebra_dim(a), 6);
+    assert_int_equal(qml_lie_algebra_center_dim(a), 0);
+    assert_int_equal(qml_lie_algebra_n_ideals(a), 2);
+    for (size_t j = 0; j < 2; j++) {
+        size_t dim, rank;
+        assert_ok(qml_lie_algebra_ideal(a, j, &dim, &rank, NULL));
+        assert_int_equal(dim, 3);
+        assert_int_equal(rank, 1);
+    }
+    /* the ideals commute with each other and are closed */
+    for (size_t i = 0; i < 3; i++)
+        for (size_t k = 0; k < 3; k++) {
+            qml_pauli_sum *p = NULL, *q = NULL;
+            assert_ok(qml_lie_algebra_ideal_element(a, 0, i, &p));
+            assert_ok(qml_lie_algebra_ideal_element(a, 1, k, &q));
+            int commute = 0;
+            assert_ok(qml_pauli_sum_commutes(p, q, 1e-10, &commute));
+            assert_true(commute);
+            qml_pauli_sum_free(p);
+            qml_pauli_sum_free(q);
+        }
+    qml_lie_algebra_free(a);
+    set_free(&set);
+}
+
+static void test_centres(void **state)
+{
+    (void)state;
+    generator_set set = {0};
+    set_add(&set, 2, "Z0");
+    set_add(&set, 2, "Z1");
+    qml_lie_algebra *a = close_set(&set);
+    assert_int_equal(qml_lie_algebra_dim(a), 2);
+    assert_int_equal(qml_lie_algebra_center_dim(a), 2);
+    assert_int_equal(qml_lie_algebra_n_ideals(a), 0);
+    qml_lie_algebra_free(a);
+    set_free(&set);
+
+    /* su(2) on qubit 0 plus the u(1) of Z1 */
+    set_add(&set, 2, "X0");
+    set_add(&set, 2, "Y0");
+    set_add(&set, 2, "Z0 + Z1");
+    a = close_set(&set);
+    assert_int_equal(qml_lie_algebra_dim(a), 4);
+    assert_int_equal(qml_lie_algebra_center_dim(a), 1);
+    assert_int_equal(qml_lie_algebra_n_ideals(a), 1);
+    size_t dim, rank;
+    assert_ok(qml_lie_algebra_ideal(a, 0, &dim, &rank, NULL));
+    assert_int_equal(dim, 3);
+    assert_int_equal(rank, 1);
+    qml_pauli_sum *z = NULL, *expected = parse(2, "Z1");
+    assert_ok(qml_lie_algebra_center_element(a, 0, &z));
+    double inner = 0;
+    assert_ok(qml_pauli_sum_inner(z, expected, &inner));
+    assert_close(fabs(inner), 1.0, 1e-10); /* the centre is spanned by Z1 */
+    qml_pauli_sum_free(z);
+    qml_pauli_sum_free(expected);
+    assert_false(qml_lie_algebra_is_full(a));
+    qml_lie_algebra_free(a);
+    set_free(&set);
+
+    /* su(2) + su(2) + centre from sums: {X0 + X1, Z0, Z1, Z2} on 3 qubits */
+    set_add(&set, 3, "X0 + 2 X1");
+    set_add(&set, 3, "Z0");
+    set_add(&set, 3, "Z1");
+    set_add(&set, 3, "Z2");
+    a = close_set(&set);
+    assert_int_equal(qml_lie_algebra_dim(a), dense_closure_dim(&set, 3));
+    assert_int_equal(qml_lie_algebra_dim(a), 7);
+    assert_int_equal(qml_lie_algebra_center_dim(a), 1);
+    assert_int_equal(qml_lie_algebra_n_ideals(a), 2);
+    qml_lie_algebra_free(a);
+    set_free(&set);
+}
+
+/* Orthonormality of the basis and closure of the span under brackets, for
+ * a general algebra (S_n-equivariant, n = 3) and a string algebra. */
+static void check_basis_and_closure(qml_lie_algebra *a)
+{
+    size_t d = qml_lie_algebra_dim(a);
+    qml_pauli_sum **b = calloc(d, sizeof *b);
+    assert_non_null(b);
+    for (size_t i = 0; i < d; i++)
+        assert_ok(qml_lie_algebra_basis_element(a, i, &b[i]));
+    for (size_t i = 0; i < d; i++)
+        for (size_t j = 0; j < d; j++) {
+            double ip;
+            assert_ok(qml_pauli_sum_inner(b[i], b[j], &ip));
+            assert_close(ip, i == j ? 1.0 : 0.0, 1e-12);
+        }
+    for (size_t i = 0; i < d; i++)
+        for (size_t j = i + 1; j < d; j++) {
+            qml_pauli_sum *br = NULL;
+            assert_ok(qml_pauli_sum_bracket(&br, b[i], b[j]));
+            double norm2 = 0, proj2 = 0;
+            assert_ok(qml_pauli_sum_norm(br, &norm2));
+            norm2 *= norm2;
+            for (size_t k = 0; k < d; k++) {
+                double ip;
+                assert_ok(qml_pauli_sum_inner(b[k], br, &ip));
+                proj2 += ip * ip;
+            }
+            /* the bracket of unit elements has norm <= 2; residual ~ rounding */
+            assert_true(norm2 - proj2 <= 1e-10);
+            qml_pauli_sum_free(br);
+        }
+    for (size_t i = 0; i < d; i++)
+        qml_pauli_sum_free(b[i]);
+    free(b);
+}
+
+static void test_basis_orthonormal_and_closed(void **state)
+{
+    (void)state;
+    generator_set set = {0};
+    sn_generators(&set, 3);
+    qml_lie_algebra *a = close_set(&set);
+    check_basis_and_closure(a);
+    /* the ideals and the centre together are orthonormal and span g */
+    size_t total = qml_lie_algebra_center_dim(a);
+    for (size_t j = 0; j < qml_lie_algebra_n_ideals(a); j++) {
+        size_t dim;
+        assert_ok(qml_lie_algebra_ideal(a, j, &dim, NULL, NULL));
+        total += dim;
+    }
+    assert_int_equal(total, qml_lie_algebra_dim(a));
+    qml_lie_algebra_free(a);
+    set_free(&set);
+    tfim_generators(&set, 4);
+    a = close_set(&set);
+    check_basis_and_closure(a);
+    qml_lie_algebra_free(a);
+    set_free(&set);
+}
+
+/* ---- purities ------------------------------------------------------------------- */
+
+/* Reference: P_j(H) = sum_a Tr(B_a H)^2 with B_a = E_a / sqrt(2^n), E_a the
+ * library's ideal elements as dense matrices (normalised in Tr(AB)/2^n). */
+static void check_purities(qml_lie_algebra *a, unsigned n, harness_rng *rng)
+{
+    size_t D = (size_t)1 << n;
+    size_t m = qml_lie_algebra_n_ideals(a);
+    double two_n = (double)D;
+    /* random Hermitian H as a random Pauli sum over all strings */
+    qml_pauli_sum *h = NULL;
+    assert_ok(qml_pauli_sum_create(&h, n));
+    char dense[8] = {0};
+    for (size_t idx = 0; idx < D * D; idx++) {
+        size_t v = idx;
+        for (unsigned q = 0; q < n; q++, v /= 4)
+            dense[q] = "IXYZ"[v % 4];
+        assert_ok(qml_pauli_sum_add_string(h, harness_normal(rng), dense));
+    }
+    double *hm = dense_of(h);
+    test_state ts;
+    state_random(&ts, n, rng);
+    double per[64], per_s[64], total, total_s;
+    size_t count;
+    assert_ok(qml_lie_algebra_purity(a, h, &total, per, 64, &count));
+    assert_int_equal(count, m + 1);
+    assert_ok(qml_lie_algebra_state_purity(a, &ts.state, &total_s, per_s, 64, &count));
+    double ref_total = 0, ref_total_s = 0;
+    for (size_t j = 0; j <= m; j++) {
+        size_t dim = 0;
+        if (j < m)
+            assert_ok(qml_lie_algebra_ideal(a, j, &dim, NULL, NULL));
+        else
+            dim = qml_lie_algebra_center_dim(a);
+        double ref = 0, ref_s = 0;
+        for (size_t i = 0; i < dim; i++) {
+            qml_pauli_sum *e = NULL;
+            if (j < m)
+                assert_ok(qml_lie_algebra_ideal_element(a, j, i, &e));
+            else
+                assert_ok(qml_lie_algebra_center_element(a, i, &e));
+            double *em = dense_of(e);
+            double tr = trace_product(D, em, hm) / sqrt(two_n);
+            ref += tr * tr;
+            double ex = dense_expectation(D, em, ts.amplitudes) / sqrt(two_n);
+            ref_s += ex * ex;
+            free(em);
+            qml_pauli_sum_free(e);
+        }
+        /* sums of O(4^n) O(1) products: 1e-9 relative covers rounding */
+        assert_close(per[j], ref, 1e-9 * (1 + ref));
+        assert_close(per_s[j], ref_s, 1e-9);
+        ref_total += ref;
+        ref_total_s += ref_s;
+    }
+    assert_close(total, ref_total, 1e-9 * (1 + ref_total));
+    assert_close(total_s, ref_total_s, 1e-9);
+    /* capacity too small: the count is still reported */
+    assert_status(qml_lie_algebra_purity(a, h, &total, per, m, &count), QML_ERR_OUT_OF_RANGE);
+    assert_int_equal(count, m + 1);
+    free(hm);
+    qml_pauli_sum_free(h);
+}
+
+static void test_purities_against_dense(void **state)
+{
+    (void)state;
+    harness_rng rng = {777};
+    generator_set set = {0};
+    sn_generators(&set, 3);
+    qml_lie_algebra *a = close_set(&set);
+    check_purities(a, 3, &rng);
+    qml_lie_algebra_free(a);
+    set_free(&set);
+
+    set_add(&set, 3, "X0 + 2 X1");
+    set_add(&set, 3, "Z0");
+    set_add(&set, 3, "Z1");
+    set_add(&set, 3, "Z2");
+    a = close_set(&set);
+    check_purities(a, 3, &rng);
+    qml_lie_algebra_free(a);
+    set_free(&set);
+
+    tfim_generators(&set, 4);
+    a = close_set(&set);
+    check_purities(a, 4, &rng);
+    /* a statevector from statevec.c gives the same purities as the stack one */
+    {
+        test_state ts;
+        state_random(&ts, 4, &rng);
+        qml_statevec *sv = NULL;
+        assert_ok(qml_statevec_create(&sv, 4));
+        assert_ok(qml_statevec_set_amplitudes(sv, ts.amplitudes, 16, 1e-12));
+        double t1, t2;
+        assert_ok(qml_lie_algebra_state_purity(a, sv, &t1, NULL, 0, NULL));
+        assert_ok(qml_lie_algebra_state_purity(a, &ts.state, &t2, NULL, 0, NULL));
+        assert_close(t1, t2, 1e-14);
+        qml_statevec_free(sv);
+    }
+    qml_lie_algebra_free(a);
+    set_free(&set);
+
+    hea_generators(&set, 2);
+    a = close_set(&set);
+    check_purities(a, 2, &rng);
+    qml_lie_algebra_free(a);
+    set_free(&set);
+}
+
+/* ---- predicted variances ------------------------------------------------------------ */
+
+static void test_variance_closed_forms(void **state)
+{
+    (void)state;
+    /* HEA: su(2^n), O = Z_0, rho = |0..0>: Var = 1/(2^n + 1). */
+    for (unsigned n = 1; n <= 4; n++) {
+        generator_set set = {0};
+        hea_generators(&set, n);
+        qml_lie_algebra *a = close_set(&set);
+        test_state ts;
+        state_zero(&ts, n);
+        qml_pauli_sum *o = parse(n, "Z0");
+        qml_lie_prediction p = QML_LIE_PREDICTION_INIT;
+        assert_ok(qml_lie_algebra_predict_variance(a, &ts.state, o, NULL, &p));
+        assert_int_equal(p.hypothesis, QML_LIE_HYPOTHESIS_OBSERVABLE);
+        assert_close(p.loss_variance, 1.0 / ((double)(1u << n) + 1.0), 1e-12);
+        qml_lie_prediction q = QML_LIE_PREDICTION_INIT; /* NULL state = |0...0> */
+        assert_ok(qml_lie_algebra_predict_variance(a, NULL, o, NULL, &q));
+        assert_true(q.loss_variance == p.loss_variance);
+        assert_close(p.loss_mean, 0.0, 1e-12);
+        qml_pauli_sum_free(o);
+        qml_lie_algebra_free(a);
+        set_free(&set);
+    }
+    /* open TFIM, local weights: so(2n), O = Z0 Z1: Var = (n-1)/(n(2n-1)). */
+    for (unsigned n = 2; n <= 6; n++) {
+        generator_set set = {0};
+        tfim_generators(&set, n);
+        qml_lie_algebra *a = close_set(&set);
+        test_state ts;
+        state_zero(&ts, n);
+        qml_pauli_sum *o = parse(n, "Z0 Z1");
+        qml_lie_prediction p = QML_LIE_PREDICTION_INIT;
+        assert_ok(qml_lie_algebra_predict_variance(a, &ts.state, o, NULL, &p));
+        assert_int_equal(p.hypothesis, QML_LIE_HYPOTHESIS_OBSERVABLE);
+        assert_close(p.loss_variance, (double)(n - 1) / ((double)n * (2.0 * n - 1.0)), 1e-12);
+        qml_pauli_sum_free(o);
+        qml_lie_algebra_free(a);
+        set_free(&set);
+    }
+}
+
+/* One qubit, g = su(2) from {Y, Z}, O = Z, rho = |0>, G = Y. By hand: the
+ * first-gate derivative is (R v)_z with v = (1, 0, 0) and R Haar on SO(3):
+ * Var = 1/3. A middle gate: sigma = (n_z X - n_x Z)/2 for a Haar-random Bloch
+ * vector n, so Var = E[n_x^2 + n_z^2] / 3 = 2/9. */
+static void test_gradient_variances_single_qubit(void **state)
+{
+    (void)state;
+    generator_set set = {0};
+    set_add(&set, 1, "Y0");
+    set_add(&set, 1, "Z0");
+    qml_lie_algebra *a = close_set(&set);
+    test_state ts;
+    state_zero(&ts, 1);
+    qml_pauli_sum *o = parse(1, "Z0");
+    qml_lie_prediction p = QML_LIE_PREDICTION_INIT;
+    assert_ok(qml_lie_algebra_predict_variance(a, &ts.state, o, NULL, &p));
+    assert_close(p.loss_variance, 1.0 / 3.0, 1e-12);
+    assert_close(p.first_gate_gradient_variance, 1.0 / 3.0, 1e-12);
+    assert_close(p.middle_gate_gradient_variance, 2.0 / 9.0, 1e-12);
+    qml_pauli_sum_free(o);
+    qml_lie_algebra_free(a);
+    set_free(&set);
+}
+
+/* The state in i g, the observable not: the formula still applies. */
+static void test_variance_hypotheses(void **state)
+{
+    (void)state;
+    generator_set set = {0};
+    tfim_generators(&set, 3);
+    qml_lie_algebra *a = close_set(&set);
+    test_state ts;
+    state_zero(&ts, 3);
+    /* O = X0 X1 X2 is not in so(6), and |+++><+++| is not in i g + R I: the
+     * formula does not apply. X0 X1 X2 is the fermion parity here (it
+     * commutes with every X_i and Z_i Z_{i+1}), fixed by e^g: the exact
+     * average gives mean <+++|X0 X1 X2|+++> = 1 and Var 0. */
+    qml_pauli_sum *o = parse(3, "X0 X1 X2");
+    test_state plus;
+    state_zero(&plus, 3);
+    for (size_t i = 0; i < 8; i++)
+        plus.amplitudes[2 * i] = 1.0 / sqrt(8.0);
+    qml_lie_prediction p = QML_LIE_PREDICTION_INIT;
+    assert_ok(qml_lie_algebra_predict_variance(a, &plus.state, o, NULL, &p));
+    assert_int_equal(p.hypothesis, QML_LIE_HYPOTHESIS_NONE);
+    assert_close(p.loss_variance, 0.0, 1e-12);
+    assert_close(p.loss_mean, 1.0, 1e-12);
+    assert_true(isnan(p.first_gate_gradient_variance));
+    assert_non_null(strstr(p.message, "exactly"));
+    qml_pauli_sum_free(o);
+    /* An identity offset changes the mean, not the variance. */
+    o = parse(3, "Z0 Z1 + 0.5");
+    assert_ok(qml_lie_algebra_predict_variance(a, &ts.state, o, NULL, &p));
+    assert_close(p.loss_mean, 0.5, 1e-12);
+    assert_close(p.loss_variance, 2.0 / 15.0, 1e-12);
+    qml_pauli_sum_free(o);
+    qml_lie_algebra_free(a);
+    set_free(&set);
+    assert_string_equal(qml_lie_hypothesis_string(QML_LIE_HYPOTHESIS_STATE), "the state lies in i g");
+    assert_string_equal(qml_lie_hypothesis_string((qml_lie_hypothesis)99), "unknown");
+    assert_int_equal(QML_LIE_HYPOTHESIS_OBSERVABLE, 0);
+    assert_int_equal(QML_LIE_HYPOTHESIS_STATE, 1);
+    assert_int_equal(QML_LIE_HYPOTHESIS_NONE, 2);
+
+    /* centre: g = {Z0, Z1} abelian: everything is fixed, Var = 0, mean = <Z0> */
+    set_add(&set, 2, "Z0");
+    set_add(&set, 2, "Z1");
+    a = close_set(&set);
+    state_zero(&ts, 2);
+    o = parse(2, "Z0");
+    assert_ok(qml_lie_algebra_predict_variance(a, &ts.state, o, NULL, &p));
+    assert_close(p.loss_variance, 0.0, 1e-15);
+    assert_close(p.loss_mean, 1.0, 1e-12);
+    qml_pauli_sum_free(o);
+    qml_lie_algebra_free(a);
+    set_free(&set);
+}
+
+/* The circuit link: weights' generators, shared weights summed. */
+static void test_from_circuit(void **state)
+{
+    (void)state;
+    qml_circuit *c = NULL;
+    qml_lie_algebra *a = NULL;
+    assert_ok(qml_circuit_create(&c, 4));
+    assert_ok(qml_ansatz_family_append(c, QML_ANSATZ_TFIM, 2));
+    assert_ok(qml_lie_algebra_from_circuit(&a, c, NULL));
+    assert_int_equal(qml_lie_algebra_dim(a), 4 * 7); /* so(8) */
+    qml_lie_algebra_free(a);
+    qml_circuit_free(c);
+    assert_ok(qml_circuit_create(&c, 3));
+    assert_ok(qml_ansatz_hardware_efficient(c, 2, QML_ENTANGLER_CZ, QML_BOUNDARY_OPEN));
+    assert_ok(qml_lie_algebra_from_circuit(&a, c, NULL));
+    /* RY, RZ and fixed CZs: the generators moved through the CZ ladder
+     * (V^dag G V) generate su(8); the raw Y_i, Z_i alone would give su(2)^3 */
+    assert_int_equal(qml_lie_algebra_dim(a), 63);
+    assert_true(qml_lie_algebra_is_full(a));
+    qml_lie_algebra_free(a);
+    qml_circuit_free(c);
+    /* shared weights: {sum X_i, sum Z_i, sum Z_i Z_j} on 3 qubits = the S_n algebra */
+    assert_ok(qml_circuit_create(&c, 3));
+    assert_ok(qml_ansatz_family_append(c, QML_ANSATZ_SN, 1));
+    assert_ok(qml_lie_algebra_from_circuit(&a, c, NULL));
+    assert_int_equal(qml_lie_algebra_dim(a), 19);
+    qml_lie_algebra_free(a);
+    qml_circuit_free(c);
+    assert_ok(qml_circuit_create(&c, 2));
+    assert_status(qml_lie_algebra_from_circuit(&a, c, NULL), QML_ERR_INVALID_ARGUMENT);
+    assert_status(qml_lie_algebra_from_circuit(&a, NULL, NULL), QML_ERR_INVALID_ARGUMENT);
+    qml_circuit_free(c);
+}
+
+/* Neither O nor rho in i g: the exact average on the g-module of O,
+ * against hand computations. */
+static void test_exact_module_average(void **state)
+{
+    (void)state;
+    harness_rng rng = {4242};
+    /* collective su(2) {X0 + X1, Z0 + Z1} on 2 qubits, O = Z0: U = u (x) u,
+     * l = <psi| (R z).sigma_0 |psi> = (R z) . r0 with r0 the Bloch vector of
+     * qubit 0, so E[l] = 0 and Var = |r0|^2 / 3. */
+    generator_set set = {0};
+    set_add(&set, 2, "X0 + X1");
+    set_add(&set, 2, "Z0 + Z1");
+    qml_lie_algebra *a = close_set(&set);
+    assert_int_equal(qml_lie_algebra_dim(a), 3);
+    qml_pauli_sum *o = parse(2, "Z0");
+    for (int trial = 0; trial < 3; trial++) {
+        test_state ts;
+        if (trial == 0)
+            state_zero(&ts, 2);
+        else
+            state_random(&ts, 2, &rng);
+        double r2 = 0, m[2 * 16];
+        const char *axes[3] = {"XI", "YI", "ZI"};
+        for (int k = 0; k < 3; k++) {
+            harness_pauli_matrix(2, axes[k], m);
+            double e = dense_expectation(4, m, ts.amplitudes);
+            r2 += e * e;
+        }
+        qml_lie_prediction p = QML_LIE_PREDICTION_INIT;
+        assert_ok(qml_lie_algebra_predict_variance(a, &ts.state, o, NULL, &p));
+        assert_int_equal(p.hypothesis, QML_LIE_HYPOTHESIS_NONE);
+        /* eigen-decompositions of 9 x 9 and 81 x 81 matrices: 1e-10 */
+        assert_close(p.loss_variance, r2 / 3.0, 1e-10);
+        assert_close(p.loss_mean, 0.0, 1e-10);
+    }
+    qml_pauli_sum_free(o);
+    qml_lie_algebra_free(a);
+    set_free(&set);
+
+    /* su(2) on qubit 0 of 2, O = Z0 Z1 + 0.5 X1, rho = |00>: l = (R z)_z * <Z1> + 0.5 <X1>
+     * = (R z)_z: mean 0, Var 1/3 */
+    set_add(&set, 2, "X0");
+    set_add(&set, 2, "Y0");
+    a = close_set(&set);
+    o = parse(2, "Z0 Z1 + 0.5 X1");
+    test_state ts;
+    state_zero(&ts, 2);
+    qml_lie_prediction p = QML_LIE_PREDICTION_INIT;
+    assert_ok(qml_lie_algebra_predict_variance(a, &ts.state, o, NULL, &p));
+    assert_int_equal(p.hypothesis, QML_LIE_HYPOTHESIS_NONE);
+    assert_close(p.loss_variance, 1.0 / 3.0, 1e-10);
+    assert_close(p.loss_mean, 0.0, 1e-10);
+    qml_pauli_sum_free(o);
+    qml_lie_algebra_free(a);
+    set_free(&set);
+
+    /* a module larger than the exact average handles: NOT_APPLICABLE */
+    for (unsigned i = 0; i < 4; i++) {
+        char text[16];
+        snprintf(text, sizeof text, "X%u", i);
+        set_add(&set, 4, text);
+        snprintf(text, sizeof text, "Y%u", i);
+        set_add(&set, 4, text);
+    }
+    a = close_set(&set);
+    o = parse(4, "Z0 Z1 Z2 Z3"); /* module: the 3^4 products of Paulis */
+    state_zero(&ts, 4);
+    assert_status(qml_lie_algebra_predict_variance(a, &ts.state, o, NULL, &p), QML_ERR_NOT_APPLICABLE);
+    assert_int_equal(p.hypothesis, QML_LIE_HYPOTHESIS_NONE);
+    assert_true(isnan(p.loss_variance));
+    assert_non_null(strstr(qml_last_error(), "neither"));
+    qml_pauli_sum_free(o);
+    qml_lie_algebra_free(a);
+    set_free(&set);
+}
+
+/* ---- limits, cancellation, validation, allocation ------------------------------------ */
+
+static void test_max_dim_partial(void **state)
+{
+    (void)state;
+    generator_set set = {0};
+    hea_generators(&set, 3);
+    qml_lie_options options = QML_LIE_OPTIONS_INIT;
+    options.max_dim = 10;
+    qml_lie_algebra *a = NULL;
+    assert_status(qml_lie_algebra_create(&a, (const qml_pauli_sum *const *)set.items, set.count, &options),
+                  QML_ERR_LIMIT);
+    assert_non_null(a);
+    assert_int_equal(qml_lie_algebra_dim(a), 10);
+    assert_false(qml_lie_algebra_structure_known(a));
+    assert_int_equal(qml_lie_algebra_n_ideals(a), 0);
+    qml_lie_algebra_free(a);
+    set_free(&set);
+    /* the general engine too */
+    sn_generators(&set, 4);
+    a = NULL;
+    assert_status(qml_lie_algebra_create(&a, (const qml_pauli_sum *const *)set.items, set.count, &options),
+                  QML_ERR_LIMIT);
+    assert_non_null(a);
+    assert_int_equal(qml_lie_algebra_dim(a), 10);
+    qml_lie_algebra_free(a);
+    set_free(&set);
+}
+
+static int cancel_after(const char *stage, size_t done, size_t total, void *user)
+{
+    (void)stage;
+    (void)done;
+    (void)total;
+    int *calls = user;
+    return ++*calls >= 2;
+}
+
+static void test_cancellation(void **state)
+{
+    (void)state;
+    generator_set set = {0};
+    sn_generators(&set, 6);
+    int calls = 0;
+    qml_lie_options options = QML_LIE_OPTIONS_INIT;
+    options.progress = cancel_after;
+    options.progress_user = &calls;
+    qml_lie_algebra *a = NULL;
+    assert_status(qml_lie_algebra_create(&a, (const qml_pauli_sum *const *)set.items, set.count, &options),
+                  QML_ERR_CANCELLED);
+    assert_null(a);
+    assert_int_equal(calls, 2);
+    set_free(&set);
+}
+
+static void test_validation(void **state)
+{
+    (void)state;
+    qml_lie_algebra *a = NULL;
+    qml_pauli_sum *g[2] = {parse(2, "X0"), parse(3, "Z0")};
+    assert_status(qml_lie_algebra_create(NULL, (const qml_pauli_sum *const *)g, 1, NULL), QML_ERR_INVALID_ARGUMENT);
+    assert_status(qml_lie_algebra_create(&a, NULL, 1, NULL), QML_ERR_INVALID_ARGUMENT);
+    assert_status(qml_lie_algebra_create(&a, (const qml_pauli_sum *const *)g, 0, NULL), QML_ERR_INVALID_ARGUMENT);
+    assert_status(qml_lie_algebra_create(&a, (const qml_pauli_sum *const *)g, 2, NULL), QML_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(qml_last_error(), "generator 1"));
+    qml_lie_options options = QML_LIE_OPTIONS_INIT;
+    options.tolerance = NAN;
+    assert_status(qml_lie_algebra_create(&a, (const qml_pauli_sum *const *)g, 1, &options), QML_ERR_INVALID_ARGUMENT);
+    options.tolerance = 1e-9;
+    options.size = 0;
+    assert_status(qml_lie_algebra_create(&a, (const qml_pauli_sum *const *)g, 1, &options), QML_ERR_INVALID_ARGUMENT);
+    assert_null(a);
+    assert_ok(qml_lie_algebra_create(&a, (const qml_pauli_sum *const *)g, 1, NULL));
+    qml_pauli_sum *e = NULL;
+    assert_status(qml_lie_algebra_basis_element(a, 1, &e), QML_ERR_OUT_OF_RANGE);
+    assert_status(qml_lie_algebra_basis_element(NULL, 0, &e), QML_ERR_INVALID_ARGUMENT);
+    assert_status(qml_lie_algebra_ideal(a, 0, NULL, NULL, NULL), QML_ERR_OUT_OF_RANGE);
+    assert_status(qml_lie_algebra_center_element(a, 1, &e), QML_ERR_OUT_OF_RANGE);
+    assert_status(qml_lie_algebra_ideal_element(a, 0, 0, &e), QML_ERR_OUT_OF_RANGE);
+    assert_status(qml_lie_algebra_purity(a, g[1], NULL, NULL, 0, NULL), QML_ERR_INVALID_ARGUMENT);
+    qml_lie_prediction p = QML_LIE_PREDICTION_INIT;
+    test_state ts;
+    state_zero(&ts, 2);
+    p.size = 3;
+    assert_status(qml_lie_algebra_predict_variance(a, &ts.state, g[0], NULL, &p), QML_ERR_INVALID_ARGUMENT);
+    assert_int_equal(qml_lie_algebra_dim(NULL), 0);
+    assert_int_equal(qml_lie_algebra_n_qubits(NULL), 0);
+    assert_int_equal(qml_lie_algebra_center_dim(NULL), 0);
+    assert_int_equal(qml_lie_algebra_is_full(NULL), 0);
+    qml_lie_algebra_free(a);
+    qml_lie_algebra_free(NULL);
+    qml_pauli_sum_free(g[0]);
+    qml_pauli_sum_free(g[1]);
+}
+
+typedef struct alloc_context {
+    const generator_set *set;
+    const char *observable;
+} alloc_context;
+
+static int sequence_lie(void *context)
+{
+    const alloc_context *c = context;
+    unsigned n = qml_pauli_sum_n_qubits(c->set->items[0]);
+    qml_lie_algebra *a = NULL;
+    int status = qml_lie_algebra_create(&a, (const qml_pauli_sum *const *)c->set->items, c->set->count, NULL);
+    if (status)
+        return status;
+    qml_pauli_sum *o = NULL, *e = NULL;
+    status = qml_pauli_sum_parse(&o, n, c->observable);
+    double total, per[16];
+    size_t count;
+    if (!status)
+        status = qml_lie_algebra_purity(a, o, &total, per, 16, &count);
+    test_state ts;
+    state_zero(&ts, n);
+    if (!status)
+        status = qml_lie_algebra_state_purity(a, &ts.state, &total, per, 16, &count);
+    qml_lie_prediction p = QML_LIE_PREDICTION_INIT;
+    if (!status)
+        status = qml_lie_algebra_predict_variance(a, &ts.state, o, NULL, &p);
+    if (!status)
+        status = qml_lie_algebra_basis_element(a, 0, &e);
+    qml_pauli_sum_free(e);
+    e = NULL;
+    if (!status && qml_lie_algebra_n_ideals(a))
+        status = qml_lie_algebra_ideal_element(a, 0, 0, &e);
+    qml_pauli_sum_free(e);
+    qml_pauli_sum_free(o);
+    qml_lie_algebra_free(a);
+    return status;
+}
+
+static void test_allocation_failures(void **state)
+{
+    (void)state;
+    generator_set set = {0};
+    /* general sums with a centre: every branch of the general engine */
+    set_add(&set, 3, "X0 + 2 X1");
+    set_add(&set, 3, "Z0");
+    set_add(&set, 3, "Z1");
+    set_add(&set, 3, "Z2");
+    alloc_context c = {&set, "Z0 + X1"};
+    assert_true(harness_check_allocation_failures(sequence_lie, &c) > 10);
+    c.observable = "Z0 Z2"; /* outside i g: the exact module average */
+    assert_true(harness_check_allocation_failures(sequence_lie, &c) > 10);
+    set_free(&set);
+    /* Pauli strings: the exact engine and a split component */
+    tfim_generators(&set, 3);
+    c.observable = "Z0 Z1";
+    assert_true(harness_check_allocation_failures(sequence_lie, &c) > 10);
+    set_free(&set);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_hea_is_full),
+        cmocka_unit_test(test_free_fermions_so2n),
+        cmocka_unit_test(test_local_su2),
+        cmocka_unit_test(test_permutation_equivariant),
+        cmocka_unit_test(test_random_sums_against_dense),
+        cmocka_unit_test(test_so4_two_ideals),
+        cmocka_unit_test(test_centres),
+        cmocka_unit_test(test_basis_orthonormal_and_closed),
+        cmocka_unit_test(test_purities_against_dense),
+        cmocka_unit_test(test_variance_closed_forms),
+        cmocka_unit_test(test_gradient_variances_single_qubit),
+        cmocka_unit_test(test_variance_hypotheses),
+        cmocka_unit_test(test_exact_module_average),
+        cmocka_unit_test(test_from_circuit),
+        cmocka_unit_test(test_max_dim_partial),
+        cmocka_unit_test(test_cancellation),
+        cmocka_unit_test(test_validation),
+        cmocka_unit_test(test_allocation_failures),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

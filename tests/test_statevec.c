@@ -1,0 +1,1156 @@
+/* test_statevec.c: the statevector kernels against dense matrices built
+ * here, expectation values, sampling, estimates, thread-count invariance,
+ * validation and allocation failures. */
+#include "harness.h"
+#include "internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Amplitudes after a handful of gates carry rounding of a few ulps per
+ * operation; 1e-12 leaves three orders of magnitude of headroom for states
+ * of norm 1 on up to 64 amplitudes, and is far below any real error (an
+ * angle or sign mistake moves amplitudes by > 1e-3). */
+#define TOL 1e-12
+
+/* ======================================================================== */
+/* Test-side helpers: states, dense gate matrices, Pauli sums               */
+/* ======================================================================== */
+
+static void random_state(harness_rng *rng, size_t dim, double *amps)
+{
+    double norm = 0.0;
+    for (size_t k = 0; k < 2 * dim; k++) {
+        amps[k] = harness_normal(rng);
+        norm += amps[k] * amps[k];
+    }
+    norm = sqrt(norm);
+    for (size_t k = 0; k < 2 * dim; k++)
+        amps[k] /= norm;
+}
+
+static qml_statevec *state_from(unsigned n, const double *amps)
+{
+    qml_statevec *s = NULL;
+    assert_ok(qml_statevec_create(&s, n));
+    assert_ok(qml_statevec_set_amplitudes(s, amps, (size_t)1 << n, 1e-10));
+    return s;
+}
+
+static void assert_vectors_close(size_t dim, const double *a, const double *b, double tol, const char *what)
+{
+    for (size_t k = 0; k < 2 * dim; k++)
+        if (!(fabs(a[k] - b[k]) <= tol))
+            fail_msg("%s: component %zu (amplitude %zu): %.17g vs %.17g", what, k, k / 2, a[k], b[k]);
+}
+
+/* Embed a local 2^k x 2^k matrix acting on `qubits` (local bit j = qubit
+ * qubits[j]) into the full 2^n x 2^n matrix: entry (r, c) is
+ * local[sub(r), sub(c)] when r and c agree off `qubits`, else 0. */
+static void embed(unsigned n, const unsigned *qubits, unsigned k, const double *local, double *full)
+{
+    size_t dim = (size_t)1 << n, ld = (size_t)1 << k;
+    uint64_t mask = 0;
+    for (unsigned j = 0; j < k; j++)
+        mask |= (uint64_t)1 << qubits[j];
+    memset(full, 0, 2 * dim * dim * sizeof *full);
+    for (size_t r = 0; r < dim; r++)
+        for (size_t c = 0; c < dim; c++) {
+            if ((r & ~mask) != (c & ~mask))
+                continue;
+            size_t lr = 0, lc = 0;
+            for (unsigned j = 0; j < k; j++) {
+                lr |= ((r >> qubits[j]) & 1u) << j;
+                lc |= ((c >> qubits[j]) & 1u) << j;
+            }
+            full[2 * (r * dim + c)] = local[2 * (lr * ld + lc)];
+            full[2 * (r * dim + c) + 1] = local[2 * (lr * ld + lc) + 1];
+        }
+}
+
+/* A one-qubit matrix on qubit q via Kronecker products I (x) U (x) I (the
+ * highest qubit is the most significant factor): a second construction. */
+static void kron_single(unsigned n, unsigned q, const double *u, double *full)
+{
+    size_t dhi = (size_t)1 << (n - q - 1), dlo = (size_t)1 << q;
+    double *ihi = calloc(2 * dhi * dhi, sizeof(double)), *ilo = calloc(2 * dlo * dlo, sizeof(double));
+    double *tmp = calloc(2 * dhi * 2 * dhi * 2, sizeof(double));
+    for (size_t i = 0; i < dhi; i++)
+        ihi[2 * (i * dhi + i)] = 1.0;
+    for (size_t i = 0; i < dlo; i++)
+        ilo[2 * (i * dlo + i)] = 1.0;
+    harness_kron(dhi, ihi, 2, u, tmp);
+    harness_kron(2 * dhi, tmp, dlo, ilo, full);
+    free(ihi);
+    free(ilo);
+    free(tmp);
+}
+
+/* A random d x d unitary: Gram-Schmidt on the columns of a Gaussian matrix. */
+static void random_unitary(harness_rng *rng, size_t d, double *u)
+{
+    for (size_t k = 0; k < 2 * d * d; k++)
+        u[k] = harness_normal(rng);
+    for (size_t c = 0; c < d; c++) {
+        for (size_t p = 0; p < c; p++) {
+            double re = 0, im = 0; /* <col p | col c> */
+            for (size_t r = 0; r < d; r++) {
+                double pr = u[2 * (r * d + p)], pi = u[2 * (r * d + p) + 1];
+                double cr = u[2 * (r * d + c)], ci = u[2 * (r * d + c) + 1];
+                re += pr * cr + pi * ci;
+                im += pr * ci - pi * cr;
+            }
+            for (size_t r = 0; r < d; r++) {
+                double pr = u[2 * (r * d + p)], pi = u[2 * (r * d + p) + 1];
+                u[2 * (r * d + c)] -= re * pr - im * pi;
+                u[2 * (r * d + c) + 1] -= re * pi + im * pr;
+            }
+        }
+        double norm = 0;
+        for (size_t r = 0; r < d; r++)
+            norm += u[2 * (r * d + c)] * u[2 * (r * d + c)] + u[2 * (r * d + c) + 1] * u[2 * (r * d + c) + 1];
+        norm = sqrt(norm);
+        for (size_t r = 0; r < d; r++) {
+            u[2 * (r * d + c)] /= norm;
+            u[2 * (r * d + c) + 1] /= norm;
+        }
+    }
+}
+
+/* Pauli sums built directly in the internal layout (no dependency on
+ * pauli.c): terms given as dense strings. */
+static qml_pauli_sum *sum_new(unsigned n)
+{
+    qml_pauli_sum *s = calloc(1, sizeof *s);
+    s->n_qubits = n;
+    s->words = 1;
+    s->capacity = 1024;
+    s->x = calloc(s->capacity, sizeof(uint64_t));
+    s->z = calloc(s->capacity, sizeof(uint64_t));
+    s->coeff = calloc(s->capacity, sizeof(double));
+    return s;
+}
+
+static void sum_add(qml_pauli_sum *s, double c, const char *dense)
+{
+    uint64_t x = 0, z = 0;
+    for (unsigned q = 0; q < s->n_qubits; q++) {
+        uint64_t b = (uint64_t)1 << q;
+        if (dense[q] == 'X' || dense[q] == 'Y')
+            x |= b;
+        if (dense[q] == 'Z' || dense[q] == 'Y')
+            z |= b;
+    }
+    assert_true(s->n_terms < s->capacity);
+    s->x[s->n_terms] = x;
+    s->z[s->n_terms] = z;
+    s->coeff[s->n_terms] = c;
+    s->n_terms++;
+}
+
+static void sum_free(qml_pauli_sum *s)
+{
+    if (!s)
+        return;
+    free(s->x);
+    free(s->z);
+    free(s->coeff);
+    free(s);
+}
+
+static void term_string(const qml_pauli_sum *s, size_t t, char *dense)
+{
+    for (unsigned q = 0; q < s->n_qubits; q++) {
+        unsigned xb = (unsigned)(s->x[t] >> q) & 1u, zb = (unsigned)(s->z[t] >> q) & 1u;
+        dense[q] = xb ? (zb ? 'Y' : 'X') : (zb ? 'Z' : 'I');
+    }
+    dense[s->n_qubits] = '\0';
+}
+
+/* The dense matrix of a Pauli sum, from harness_pauli_matrix. */
+static void sum_dense(const qml_pauli_sum *s, double *out)
+{
+    size_t dim = (size_t)1 << s->n_qubits;
+    double *p = malloc(2 * dim * dim * sizeof *p);
+    char dense[64];
+    memset(out, 0, 2 * dim * dim * sizeof *out);
+    for (size_t t = 0; t < s->n_terms; t++) {
+        term_string(s, t, dense);
+        harness_pauli_matrix(s->n_qubits, dense, p);
+        for (size_t k = 0; k < 2 * dim * dim; k++)
+            out[k] += s->coeff[t] * p[k];
+    }
+    free(p);
+}
+
+/* exp(m) for a small dense matrix: scaling and squaring with a 30-term Taylor
+ * series (a method independent of the library's product of rotations). */
+static void dense_expm(size_t d, const double *m, double *out)
+{
+    double norm = 0;
+    for (size_t k = 0; k < 2 * d * d; k++)
+        norm += fabs(m[k]);
+    int squarings = 0;
+    while (norm > 0.5) {
+        norm /= 2;
+        squarings++;
+    }
+    double scale = ldexp(1.0, -squarings);
+    double *a = malloc(2 * d * d * sizeof *a), *term = malloc(2 * d * d * sizeof *a), *tmp = malloc(2 * d * d * sizeof *a);
+    for (size_t k = 0; k < 2 * d * d; k++)
+        a[k] = m[k] * scale;
+    memset(out, 0, 2 * d * d * sizeof *out);
+    memset(term, 0, 2 * d * d * sizeof *term);
+    for (size_t i = 0; i < d; i++)
+        out[2 * (i * d + i)] = term[2 * (i * d + i)] = 1.0;
+    for (int k = 1; k <= 30; k++) {
+        harness_matmul(d, term, a, tmp);
+        for (size_t j = 0; j < 2 * d * d; j++) {
+            term[j] = tmp[j] / k;
+            out[j] += term[j];
+        }
+    }
+    for (int s = 0; s < squarings; s++) {
+        harness_matmul(d, out, out, tmp);
+        memcpy(out, tmp, 2 * d * d * sizeof *out);
+    }
+    free(a);
+    free(term);
+    free(tmp);
+}
+
+/* ---- local gate matrices, written from their definitions ---------------- */
+
+static void set_entry(double *m, size_t d, size_t r, size_t c, double re, double im)
+{
+    m[2 * (r * d + c)] = re;
+    m[2 * (r * d + c) + 1] = im;
+}
+
+/* exp(-i theta/2 G) = cos(theta/2) I - i sin(theta/2) G for G^2 = I. */
+static void rotation_from(size_t d, const double *g, double theta, double *out)
+{
+    double c = cos(theta / 2), s = sin(theta / 2);
+    for (size_t r = 0; r < d; r++)
+        for (size_t k = 0; k < d; k++) {
+            double gr = g[2 * (r * d + k)], gi = g[2 * (r * d + k) + 1];
+            out[2 * (r * d + k)] = (r == k ? c : 0.0) + s * gi;
+            out[2 * (r * d + k) + 1] = -s * gr;
+        }
+}
+
+/* Controlled version (control = local bit 0) of a one-qubit u on local bit 1. */
+static void controlled(const double *u, double *out)
+{
+    memset(out, 0, 32 * sizeof *out);
+    set_entry(out, 4, 0, 0, 1, 0);
+    set_entry(out, 4, 2, 2, 1, 0);
+    /* control = 1: local indices 1 (t=0) and 3 (t=1) */
+    for (unsigned r = 0; r < 2; r++)
+        for (unsigned c = 0; c < 2; c++)
+            set_entry(out, 4, 1 + 2 * r, 1 + 2 * c, u[2 * (2 * r + c)], u[2 * (2 * r + c) + 1]);
+}
+
+static const double PX[8] = {0, 0, 1, 0, 1, 0, 0, 0};
+static const double PY[8] = {0, 0, 0, -1, 0, 1, 0, 0};
+static const double PZ[8] = {1, 0, 0, 0, 0, 0, -1, 0};
+
+static unsigned arity(qml_gate_kind kind)
+{
+    switch (kind) {
+    case QML_GATE_CNOT: case QML_GATE_CY: case QML_GATE_CZ: case QML_GATE_SWAP: case QML_GATE_ISWAP:
+    case QML_GATE_UNITARY2: case QML_GATE_RXX: case QML_GATE_RYY: case QML_GATE_RZZ: case QML_GATE_CRX:
+    case QML_GATE_CRY: case QML_GATE_CRZ:
+        return 2;
+    case QML_GATE_TOFFOLI:
+        return 3;
+    default:
+        return 1;
+    }
+}
+
+/* The local matrix (2^arity square) of a gate of a non-Pauli kind. */
+static void local_matrix(const qml__gate *g, double theta, double *m)
+{
+    const double r2 = 1.0 / sqrt(2.0);
+    unsigned k = arity(g->kind);
+    size_t d = (size_t)1 << k;
+    double tmp[32], u[8];
+    memset(m, 0, 2 * d * d * sizeof *m);
+    switch (g->kind) {
+    case QML_GATE_I: set_entry(m, 2, 0, 0, 1, 0); set_entry(m, 2, 1, 1, 1, 0); break;
+    case QML_GATE_X: memcpy(m, PX, sizeof PX); break;
+    case QML_GATE_Y: memcpy(m, PY, sizeof PY); break;
+    case QML_GATE_Z: memcpy(m, PZ, sizeof PZ); break;
+    case QML_GATE_H:
+        set_entry(m, 2, 0, 0, r2, 0); set_entry(m, 2, 0, 1, r2, 0);
+        set_entry(m, 2, 1, 0, r2, 0); set_entry(m, 2, 1, 1, -r2, 0);
+        break;
+    case QML_GATE_S: set_entry(m, 2, 0, 0, 1, 0); set_entry(m, 2, 1, 1, 0, 1); break;
+    case QML_GATE_SDG: set_entry(m, 2, 0, 0, 1, 0); set_entry(m, 2, 1, 1, 0, -1); break;
+    case QML_GATE_T: set_entry(m, 2, 0, 0, 1, 0); set_entry(m, 2, 1, 1, r2, r2); break;
+    case QML_GATE_TDG: set_entry(m, 2, 0, 0, 1, 0); set_entry(m, 2, 1, 1, r2, -r2); break;
+    case QML_GATE_SX:
+        set_entry(m, 2, 0, 0, 0.5, 0.5); set_entry(m, 2, 0, 1, 0.5, -0.5);
+        set_entry(m, 2, 1, 0, 0.5, -0.5); set_entry(m, 2, 1, 1, 0.5, 0.5);
+        break;
+    case QML_GATE_CNOT: controlled(PX, m); break;
+    case QML_GATE_CY: controlled(PY, m); break;
+    case QML_GATE_CZ: controlled(PZ, m); break;
+    case QML_GATE_SWAP:
+        set_entry(m, 4, 0, 0, 1, 0); set_entry(m, 4, 1, 2, 1, 0);
+        set_entry(m, 4, 2, 1, 1, 0); set_entry(m, 4, 3, 3, 1, 0);
+        break;
+    case QML_GATE_ISWAP:
+        set_entry(m, 4, 0, 0, 1, 0); set_entry(m, 4, 1, 2, 0, 1);
+        set_entry(m, 4, 2, 1, 0, 1); set_entry(m, 4, 3, 3, 1, 0);
+        break;
+    case QML_GATE_TOFFOLI:
+        for (unsigned i = 0; i < 8; i++) {
+            unsigned j = (i & 3u) == 3u ? i ^ 4u : i;
+            set_entry(m, 8, j, i, 1, 0);
+        }
+        break;
+    case QML_GATE_UNITARY1: memcpy(m, g->matrix, 8 * sizeof *m); break;
+    case QML_GATE_UNITARY2: memcpy(m, g->matrix, 32 * sizeof *m); break;
+    case QML_GATE_RX: rotation_from(2, PX, theta, m); break;
+    case QML_GATE_RY: rotation_from(2, PY, theta, m); break;
+    case QML_GATE_RZ: rotation_from(2, PZ, theta, m); break;
+    case QML_GATE_RXX: harness_kron(2, PX, 2, PX, tmp); rotation_from(4, tmp, theta, m); break;
+    case QML_GATE_RYY: harness_kron(2, PY, 2, PY, tmp); rotation_from(4, tmp, theta, m); break;
+    case QML_GATE_RZZ: harness_kron(2, PZ, 2, PZ, tmp); rotation_from(4, tmp, theta, m); break;
+    case QML_GATE_CRX: rotation_from(2, PX, theta, u); controlled(u, m); break;
+    case QML_GATE_CRY: rotation_from(2, PY, theta, u); controlled(u, m); break;
+    case QML_GATE_CRZ: rotation_from(2, PZ, theta, u); controlled(u, m); break;
+    case QML_GATE_PHASE: set_entry(m, 2, 0, 0, 1, 0); set_entry(m, 2, 1, 1, cos(theta), sin(theta)); break;
+    default: fail_msg("local_matrix: kind %d", (int)g->kind);
+    }
+}
+
+/* The full 2^n matrix of gate g at angle theta. */
+static void gate_dense(unsigned n, const qml__gate *g, double theta, double *full)
+{
+    size_t dim = (size_t)1 << n;
+    if (g->kind == QML_GATE_PAULI_ROTATION || g->kind == QML_GATE_PAULI_EVOLUTION) {
+        double *h = malloc(2 * dim * dim * sizeof *h);
+        sum_dense(g->generator, h);
+        /* exp(-i theta/2 H): multiply by -i theta/2 */
+        for (size_t k = 0; k < dim * dim; k++) {
+            double re = h[2 * k], im = h[2 * k + 1];
+            h[2 * k] = 0.5 * theta * im;
+            h[2 * k + 1] = -0.5 * theta * re;
+        }
+        dense_expm(dim, h, full);
+        free(h);
+        return;
+    }
+    double local[128];
+    local_matrix(g, theta, local);
+    if (arity(g->kind) == 1 && (g->qubits[0] % 2 == 0))
+        kron_single(n, g->qubits[0], local, full); /* a second construction on every other qubit */
+    else
+        embed(n, g->qubits, arity(g->kind), local, full);
+}
+
+static const qml_gate_kind ALL_KINDS[] = {
+    QML_GATE_I, QML_GATE_X, QML_GATE_Y, QML_GATE_Z, QML_GATE_H, QML_GATE_S, QML_GATE_SDG, QML_GATE_T,
+    QML_GATE_TDG, QML_GATE_SX, QML_GATE_CNOT, QML_GATE_CY, QML_GATE_CZ, QML_GATE_SWAP, QML_GATE_ISWAP,
+    QML_GATE_TOFFOLI, QML_GATE_UNITARY1, QML_GATE_UNITARY2, QML_GATE_RX, QML_GATE_RY, QML_GATE_RZ,
+    QML_GATE_RXX, QML_GATE_RYY, QML_GATE_RZZ, QML_GATE_CRX, QML_GATE_CRY, QML_GATE_CRZ, QML_GATE_PHASE,
+};
+#define N_KINDS (sizeof ALL_KINDS / sizeof ALL_KINDS[0])
+
+static qml__gate make_gate(qml_gate_kind kind, const unsigned *qubits, unsigned count, harness_rng *rng)
+{
+    qml__gate g;
+    memset(&g, 0, sizeof g);
+    g.kind = kind;
+    g.n_targets = count;
+    for (unsigned k = 0; k < count; k++)
+        g.qubits[k] = qubits[k];
+    g.weight = g.feature = QML_NONE;
+    if (kind == QML_GATE_UNITARY1)
+        random_unitary(rng, 2, g.matrix);
+    if (kind == QML_GATE_UNITARY2)
+        random_unitary(rng, 4, g.matrix);
+    return g;
+}
+
+/* Apply g to a random state both ways and compare; then its inverse must
+ * give the state back. */
+static void check_gate(unsigned n, const qml__gate *g, double theta, harness_rng *rng, const char *what)
+{
+    size_t dim = (size_t)1 << n;
+    double *psi = malloc(2 * dim * sizeof *psi), *expect = malloc(2 * dim * sizeof *psi);
+    double *full = malloc(2 * dim * dim * sizeof *full);
+    random_state(rng, dim, psi);
+    qml_statevec *s = state_from(n, psi);
+    qml__statevec_apply(s, g, theta, false);
+    gate_dense(n, g, theta, full);
+    harness_matvec(dim, full, psi, expect);
+    assert_vectors_close(dim, qml_statevec_data(s), expect, TOL, what);
+    qml__statevec_apply(s, g, theta, true);
+    assert_vectors_close(dim, qml_statevec_data(s), psi, TOL, what);
+    qml_statevec_free(s);
+    free(psi);
+    free(expect);
+    free(full);
+}
+
+/* ======================================================================== */
+/* Gates against dense matrices                                             */
+/* ======================================================================== */
+
+static void test_every_gate_every_position(void **unused)
+{
+    (void)unused;
+    harness_rng rng = {101};
+    char what[128];
+    size_t cases = 0;
+    for (unsigned n = 1; n <= 6; n++)
+        for (size_t kk = 0; kk < N_KINDS; kk++) {
+            qml_gate_kind kind = ALL_KINDS[kk];
+            unsigned k = arity(kind);
+            if (k > n)
+                continue;
+            /* every ordered tuple of distinct qubits: adjacent, spread out
+             * and reversed control/target orders all occur */
+            unsigned q[3];
+            size_t total = 1;
+            for (unsigned j = 0; j < k; j++)
+                total *= n;
+            for (size_t code = 0; code < total; code++) {
+                size_t c = code;
+                for (unsigned j = 0; j < k; j++) {
+                    q[j] = (unsigned)(c % n);
+                    c /= n;
+                }
+                if ((k > 1 && q[0] == q[1]) || (k > 2 && (q[2] == q[0] || q[2] == q[1])))
+                    continue;
+                qml__gate g = make_gate(kind, q, k, &rng);
+                double theta = 4 * (harness_uniform(&rng) - 0.5) * 3.14159;
+                snprintf(what, sizeof what, "kind %d on n=%u qubits (%u,%u,%u)", (int)kind, n, q[0],
+                         k > 1 ? q[1] : 0, k > 2 ? q[2] : 0);
+                check_gate(n, &g, theta, &rng, what);
+                cases++;
+            }
+        }
+    /* 15 one-qubit kinds x 21 placements, 12 two-qubit kinds x 70, Toffoli x 210 */
+    assert_int_equal(cases, 15 * 21 + 12 * 70 + 210);
+}
+
+/* Pauli rotations and commuting evolutions, against exp of the dense H. */
+static void test_pauli_gates(void **unused)
+{
+    (void)unused;
+    harness_rng rng = {202};
+    const char *strings[] = {"X", "Y", "Z", "XY", "ZX", "YY", "XYZX", "IZIZ", "ZIIY", "YIXIZ", "IIIIX", "XIIIIY", "ZZZZZZ"};
+    for (size_t k = 0; k < sizeof strings / sizeof strings[0]; k++) {
+        unsigned n = (unsigned)strlen(strings[k]);
+        qml_pauli_sum *h = sum_new(n);
+        sum_add(h, 1.0, strings[k]);
+        qml__gate g = make_gate(QML_GATE_PAULI_ROTATION, (unsigned[]){0}, 1, &rng);
+        g.generator = h;
+        check_gate(n, &g, 1.234, &rng, strings[k]);
+        check_gate(n, &g, -2.9, &rng, strings[k]);
+        sum_free(h);
+    }
+    /* Commuting sums, with identity terms (a global phase) and scaled terms. */
+    const char *sums[][4] = {
+        {"XX", "YY", "ZZ", NULL},                 /* Heisenberg bond */
+        {"ZZI", "ZIZ", "IZZ", "III"},             /* all pairs Z_i Z_j plus identity */
+        {"XIX", "IZI", "XZX", NULL},
+        {"IIII", NULL, NULL, NULL},               /* only a phase */
+        {"YIYI", "IXIX", "ZIZI", NULL},
+    };
+    for (size_t k = 0; k < sizeof sums / sizeof sums[0]; k++) {
+        unsigned n = (unsigned)strlen(sums[k][0]);
+        qml_pauli_sum *h = sum_new(n);
+        for (unsigned t = 0; t < 4 && sums[k][t]; t++)
+            sum_add(h, 0.3 + 0.7 * t, sums[k][t]);
+        qml__gate g = make_gate(QML_GATE_PAULI_EVOLUTION, (unsigned[]){0}, 1, &rng);
+        g.generator = h;
+        check_gate(n, &g, 0.77, &rng, sums[k][0]);
+        sum_free(h);
+    }
+}
+
+/* G |psi> against the dense generator of each parametrised kind. */
+static void dense_generator(unsigned n, const qml__gate *g, double *full)
+{
+    size_t dim = (size_t)1 << n;
+    char a[8], b[8];
+    qml_pauli_sum *s = sum_new(n);
+    memset(a, 'I', n);
+    a[n] = '\0';
+    memcpy(b, a, n + 1);
+    const unsigned *q = g->qubits;
+    switch (g->kind) {
+    case QML_GATE_RX: a[q[0]] = 'X'; sum_add(s, 1, a); break;
+    case QML_GATE_RY: a[q[0]] = 'Y'; sum_add(s, 1, a); break;
+    case QML_GATE_RZ: a[q[0]] = 'Z'; sum_add(s, 1, a); break;
+    case QML_GATE_RXX: a[q[0]] = a[q[1]] = 'X'; sum_add(s, 1, a); break;
+    case QML_GATE_RYY: a[q[0]] = a[q[1]] = 'Y'; sum_add(s, 1, a); break;
+    case QML_GATE_RZZ: a[q[0]] = a[q[1]] = 'Z'; sum_add(s, 1, a); break;
+    case QML_GATE_CRX: case QML_GATE_CRY: case QML_GATE_CRZ: {
+        /* (I - Z_c) P_t / 2 */
+        char p = g->kind == QML_GATE_CRX ? 'X' : g->kind == QML_GATE_CRY ? 'Y' : 'Z';
+        a[q[1]] = p;
+        sum_add(s, 0.5, a);
+        b[q[1]] = p;
+        b[q[0]] = 'Z';
+        sum_add(s, -0.5, b);
+        break;
+    }
+    case QML_GATE_PHASE: sum_add(s, -1, a); a[q[0]] = 'Z'; sum_add(s, 1, a); break;
+    default: fail_msg("no generator");
+    }
+    sum_dense(s, full);
+    sum_free(s);
+    (void)dim;
+}
+
+static void test_generators(void **unused)
+{
+    (void)unused;
+    harness_rng rng = {303};
+    const qml_gate_kind kinds[] = {QML_GATE_RX, QML_GATE_RY, QML_GATE_RZ, QML_GATE_RXX, QML_GATE_RYY,
+                                   QML_GATE_RZZ, QML_GATE_CRX, QML_GATE_CRY, QML_GATE_CRZ, QML_GATE_PHASE};
+    const unsigned n = 4;
+    const size_t dim = 16;
+    double psi[32], expect[32], full[2 * 16 * 16];
+    qml_statevec *out = NULL;
+    assert_ok(qml_statevec_create(&out, n));
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+        const unsigned pairs[][2] = {{0, 1}, {3, 0}, {1, 3}, {2, 1}};
+        for (size_t p = 0; p < 4; p++) {
+            qml__gate g = make_gate(kinds[k], pairs[p], arity(kinds[k]), &rng);
+            random_state(&rng, dim, psi);
+            qml_statevec *in = state_from(n, psi);
+            qml__statevec_apply_generator(out, in, &g);
+            dense_generator(n, &g, full);
+            harness_matvec(dim, full, psi, expect);
+            assert_vectors_close(dim, qml_statevec_data(out), expect, TOL, "generator");
+            qml_statevec_free(in);
+        }
+    }
+    /* Pauli gates: the generator is the sum itself. */
+    qml_pauli_sum *h = sum_new(n);
+    sum_add(h, 0.5, "XXII");
+    sum_add(h, -1.5, "YYII");
+    sum_add(h, 2.0, "IZZI");
+    sum_add(h, 0.25, "IIII");
+    qml__gate g = make_gate(QML_GATE_PAULI_EVOLUTION, (unsigned[]){0}, 1, &rng);
+    g.generator = h;
+    random_state(&rng, dim, psi);
+    qml_statevec *in = state_from(n, psi);
+    qml__statevec_apply_generator(out, in, &g);
+    sum_dense(h, full);
+    harness_matvec(dim, full, psi, expect);
+    assert_vectors_close(dim, qml_statevec_data(out), expect, TOL, "Pauli generator");
+    qml_statevec_free(in);
+    qml_statevec_free(out);
+    sum_free(h);
+}
+
+/* 200 random gates on 5 qubits: the state equals the dense product applied
+ * to |0>, and the norm stays 1. */
+static void test_random_circuit(void **unused)
+{
+    (void)unused;
+    harness_rng rng = {404};
+    const unsigned n = 5;
+    const size_t dim = 32;
+    double *u = calloc(2 * dim * dim, sizeof *u), *gm = malloc(2 * dim * dim * sizeof *gm);
+    double *tmp = malloc(2 * dim * dim * sizeof *tmp);
+    for (size_t i = 0; i < dim; i++)
+        u[2 * (i * dim + i)] = 1.0;
+    qml_statevec *s = NULL;
+    assert_ok(qml_statevec_create(&s, n));
+    qml_pauli_sum *h = sum_new(n);
+    sum_add(h, 1.0, "XYIZX");
+    for (int step = 0; step < 200; step++) {
+        qml_gate_kind kind = ALL_KINDS[harness_next(&rng) % N_KINDS];
+        unsigned q[3];
+        unsigned k = arity(kind);
+        for (unsigned j = 0; j < k; j++) {
+            bool fresh;
+            do {
+                q[j] = (unsigned)(harness_next(&rng) % n);
+                fresh = true;
+                for (unsigned i = 0; i < j; i++)
+                    fresh = fresh && q[i] != q[j];
+            } while (!fresh);
+        }
+        qml__gate g = make_gate(kind, q, k, &rng);
+        if (step % 17 == 0) {
+            g.kind = QML_GATE_PAULI_ROTATION;
+            g.generator = h;
+        }
+        double theta = 6.0 * harness_uniform(&rng) - 3.0;
+        qml__statevec_apply(s, &g, theta, false);
+        gate_dense(n, &g, theta, gm);
+        harness_matmul(dim, gm, u, tmp);
+        memcpy(u, tmp, 2 * dim * dim * sizeof *u);
+    }
+    /* U|0> is the first column of U */
+    double expect[64];
+    for (size_t i = 0; i < dim; i++) {
+        expect[2 * i] = u[2 * (i * dim)];
+        expect[2 * i + 1] = u[2 * (i * dim) + 1];
+    }
+    /* 200 gates accumulate ~200 roundings of 1e-16 in both computations */
+    assert_vectors_close(dim, qml_statevec_data(s), expect, 1e-12, "200-gate circuit");
+    double re, im;
+    assert_ok(qml_statevec_inner(s, s, &re, &im));
+    assert_close(re, 1.0, 1e-12);
+    assert_close(im, 0.0, 1e-12);
+    /* and an expectation value on the final state against the dense one */
+    qml_pauli_sum *o = sum_new(n);
+    sum_add(o, 0.7, "ZZIII");
+    sum_add(o, -0.4, "XIYIZ");
+    sum_add(o, 1.1, "IYYXI");
+    double *om = malloc(2 * dim * dim * sizeof *om), ov[64];
+    sum_dense(o, om);
+    harness_matvec(dim, om, expect, ov);
+    double dense_value = 0;
+    for (size_t i = 0; i < dim; i++)
+        dense_value += expect[2 * i] * ov[2 * i] + expect[2 * i + 1] * ov[2 * i + 1];
+    double value;
+    assert_ok(qml_statevec_expectation(s, o, &value));
+    assert_close(value, dense_value, 1e-12);
+    free(om);
+    sum_free(o);
+    sum_free(h);
+    qml_statevec_free(s);
+    free(u);
+    free(gm);
+    free(tmp);
+}
+
+/* ======================================================================== */
+/* Expectation values                                                       */
+/* ======================================================================== */
+
+/* P|psi> applied qubit by qubit from the one-qubit matrices: an independent
+ * reference for sizes where dense matrices are too big. */
+static void apply_string_naive(unsigned n, const char *dense, const double *in, double *out)
+{
+    size_t dim = (size_t)1 << n;
+    memcpy(out, in, 2 * dim * sizeof *out);
+    for (unsigned q = 0; q < n; q++) {
+        const double *m = dense[q] == 'X' ? PX : dense[q] == 'Y' ? PY : dense[q] == 'Z' ? PZ : NULL;
+        if (!m)
+            continue;
+        size_t b = (size_t)1 << q;
+        for (size_t i = 0; i < dim; i++) {
+            if (i & b)
+                continue;
+            double v0[2] = {out[2 * i], out[2 * i + 1]}, v1[2] = {out[2 * (i | b)], out[2 * (i | b) + 1]};
+            out[2 * i] = m[0] * v0[0] - m[1] * v0[1] + m[2] * v1[0] - m[3] * v1[1];
+            out[2 * i + 1] = m[0] * v0[1] + m[1] * v0[0] + m[2] * v1[1] + m[3] * v1[0];
+            out[2 * (i | b)] = m[4] * v0[0] - m[5] * v0[1] + m[6] * v1[0] - m[7] * v1[1];
+            out[2 * (i | b) + 1] = m[4] * v0[1] + m[5] * v0[0] + m[6] * v1[1] + m[7] * v1[0];
+        }
+    }
+}
+
+static double naive_expectation(const qml_pauli_sum *o, const double *psi)
+{
+    unsigned n = o->n_qubits;
+    size_t dim = (size_t)1 << n;
+    double *tmp = malloc(2 * dim * sizeof *tmp);
+    char dense[64];
+    double total = 0;
+    for (size_t t = 0; t < o->n_terms; t++) {
+        term_string(o, t, dense);
+        apply_string_naive(n, dense, psi, tmp);
+        double v = 0;
+        for (size_t i = 0; i < dim; i++)
+            v += psi[2 * i] * tmp[2 * i] + psi[2 * i + 1] * tmp[2 * i + 1];
+        total += o->coeff[t] * v;
+    }
+    free(tmp);
+    return total;
+}
+
+static qml_pauli_sum *random_sum(harness_rng *rng, unsigned n, size_t terms, double p_identity)
+{
+    qml_pauli_sum *o = sum_new(n);
+    char dense[64];
+    for (size_t t = 0; t < terms; t++) {
+        for (unsigned q = 0; q < n; q++)
+            dense[q] = harness_uniform(rng) < p_identity ? 'I' : "XYZ"[harness_next(rng) % 3];
+        dense[n] = '\0';
+        sum_add(o, harness_normal(rng), dense);
+    }
+    return o;
+}
+
+static void test_expectation_dense(void **unused)
+{
+    (void)unused;
+    harness_rng rng = {505};
+    for (unsigned n = 1; n <= 6; n++) {
+        size_t dim = (size_t)1 << n;
+        double *psi = malloc(2 * dim * sizeof *psi), *ov = malloc(2 * dim * sizeof *ov);
+        double *om = malloc(2 * dim * dim * sizeof *om);
+        random_state(&rng, dim, psi);
+        qml_statevec *s = state_from(n, psi);
+        qml_pauli_sum *o = random_sum(&rng, n, 40, 0.4);
+        sum_add(o, 0.3, "IIIIII" + (6 - n)); /* an identity term */
+        sum_dense(o, om);
+        harness_matvec(dim, om, psi, ov);
+        double dense_value = 0;
+        for (size_t i = 0; i < dim; i++)
+            dense_value += psi[2 * i] * ov[2 * i] + psi[2 * i + 1] * ov[2 * i + 1];
+        double value;
+        assert_ok(qml_statevec_expectation(s, o, &value));
+        /* 40 terms with |c| ~ 1: sums of ~40 * 64 products of size <= 1 */
+        assert_close(value, dense_value, 1e-12);
+        /* the internal entry point gives the same, and apply_pauli_sum agrees */
+        assert_close(qml__statevec_expectation(s, o), dense_value, 1e-12);
+        qml_statevec *out = NULL;
+        assert_ok(qml_statevec_create(&out, n));
+        qml__statevec_apply_pauli_sum(out, s, o);
+        assert_vectors_close(dim, qml_statevec_data(out), ov, 1e-12, "apply_pauli_sum");
+        qml_statevec_free(out);
+        sum_free(o);
+        qml_statevec_free(s);
+        free(psi);
+        free(ov);
+        free(om);
+    }
+}
+
+/* Beyond the 2^8-amplitude blocks: high and low bits, x-masks in the high
+ * part, more distinct low masks and high terms than one batch holds. */
+static void test_expectation_large(void **unused)
+{
+    (void)unused;
+    harness_rng rng = {606};
+    const unsigned n = 11;
+    const size_t dim = (size_t)1 << n;
+    double *psi = malloc(2 * dim * sizeof *psi);
+    random_state(&rng, dim, psi);
+    qml_statevec *s = state_from(n, psi);
+    for (int round = 0; round < 4; round++) {
+        qml_pauli_sum *o = random_sum(&rng, n, round == 0 ? 30 : 200, round == 2 ? 0.85 : 0.5);
+        if (round == 3) {
+            /* 150 diagonal terms: one x-group with more high terms and low
+             * masks than one batch takes */
+            for (size_t t = 0; t < o->n_terms; t++)
+                o->x[t] = 0;
+        }
+        if (round == 1) {
+            /* many terms sharing x = 0 (diagonal) and sharing one x-mask */
+            char d[16];
+            for (unsigned a = 0; a < n; a++)
+                for (unsigned b = a + 1; b < n; b++) {
+                    memset(d, 'I', n);
+                    d[n] = '\0';
+                    d[a] = d[b] = 'Z';
+                    sum_add(o, 0.1 * (a + 1), d);
+                    d[a] = 'X';
+                    d[b] = 'Y';
+                    sum_add(o, -0.05 * (b + 1), d);
+                }
+        }
+        double value, expect = naive_expectation(o, psi);
+        assert_ok(qml_statevec_expectation(s, o, &value));
+        assert_close(value, expect, 1e-11);
+        assert_close(qml__statevec_expectation(s, o), expect, 1e-11);
+        sum_free(o);
+    }
+    qml_statevec_free(s);
+    free(psi);
+}
+
+/* Pauli rotations on 13 qubits (runs of 2^10 and line-by-line paths):
+ * exp(-i t/2 P) psi = cos(t/2) psi - i sin(t/2) P psi, with P psi from the
+ * qubit-by-qubit reference. */
+static void test_pauli_rotation_large(void **unused)
+{
+    (void)unused;
+    harness_rng rng = {616};
+    const unsigned n = 13;
+    const size_t dim = (size_t)1 << n;
+    const char *strings[] = {
+        "XIIIIIIIIYIIZ", "IIIIXIIIIIIIY", "YXIIIIIIIIIIX", "ZIIIIYIIIIIZX", "IIIIIIIIIIIYX",
+        "XYZXYZXYZXYZX", "IIIIIIIIIIIIY", "IIZIIIIXIIIII", "XIIIIIIIIIIII", "IIIIIIIIIXIIY",
+    };
+    double *psi = malloc(2 * dim * sizeof *psi), *ppsi = malloc(2 * dim * sizeof *psi);
+    double *expect = malloc(2 * dim * sizeof *psi);
+    for (size_t k = 0; k < sizeof strings / sizeof strings[0]; k++) {
+        random_state(&rng, dim, psi);
+        qml_statevec *s = state_from(n, psi);
+        qml_pauli_sum *h = sum_new(n);
+        sum_add(h, 1.0, strings[k]);
+        qml__gate g = make_gate(QML_GATE_PAULI_ROTATION, (unsigned[]){0}, 1, &rng);
+        g.generator = h;
+        double theta = 0.4 + (double)k;
+        qml__statevec_apply(s, &g, theta, false);
+        apply_string_naive(n, strings[k], psi, ppsi);
+        double c = cos(theta / 2), sn = sin(theta / 2);
+        for (size_t i = 0; i < dim; i++) {
+            expect[2 * i] = c * psi[2 * i] + sn * ppsi[2 * i + 1];
+            expect[2 * i + 1] = c * psi[2 * i + 1] - sn * ppsi[2 * i];
+        }
+        assert_vectors_close(dim, qml_statevec_data(s), expect, TOL, strings[k]);
+        sum_free(h);
+        qml_statevec_free(s);
+    }
+    free(psi);
+    free(ppsi);
+    free(expect);
+}
+
+/* ======================================================================== */
+/* Sampling and estimates                                                   */
+/* ======================================================================== */
+
+static void test_sampling_chi_square(void **unused)
+{
+    (void)unused;
+    harness_rng rng = {707};
+    const unsigned n = 4;
+    const size_t dim = 16, shots = 200000;
+    double psi[32], p[16];
+    random_state(&rng, dim, psi);
+    qml_statevec *s = state_from(n, psi);
+    assert_ok(qml_statevec_probabilities(s, p, dim));
+    uint64_t *outcomes = malloc(shots * sizeof *outcomes);
+    assert_ok(qml_statevec_sample(s, 12345, shots, outcomes));
+    size_t counts[16] = {0};
+    for (size_t k = 0; k < shots; k++) {
+        assert_true(outcomes[k] < dim);
+        counts[outcomes[k]]++;
+    }
+    double chi2 = 0;
+    for (size_t i = 0; i < dim; i++) {
+        double e = p[i] * (double)shots;
+        chi2 += (counts[i] - e) * (counts[i] - e) / e;
+    }
+    /* 15 degrees of freedom; the 0.999 quantile of chi^2(15) is 37.70. With
+     * this fixed seed the test is deterministic; a biased sampler (e.g. one
+     * index off) gives chi^2 in the thousands. */
+    if (!(chi2 < 37.70))
+        fail_msg("chi-square %.2f >= 37.70 (15 dof, 0.999 quantile)", chi2);
+    /* same seed, same outcomes */
+    uint64_t again[100];
+    assert_ok(qml_statevec_sample(s, 12345, 100, again));
+    assert_memory_equal(again, outcomes, sizeof again);
+    /* a basis state always gives its index */
+    assert_ok(qml_statevec_set_basis(s, 11));
+    assert_ok(qml_statevec_sample(s, 1, 100, again));
+    for (int k = 0; k < 100; k++)
+        assert_int_equal(again[k], 11);
+    free(outcomes);
+    qml_statevec_free(s);
+}
+
+static void test_estimate(void **unused)
+{
+    (void)unused;
+    harness_rng rng = {808};
+    const unsigned n = 5;
+    const size_t dim = 32;
+    double psi[64];
+    random_state(&rng, dim, psi);
+    qml_statevec *s = state_from(n, psi);
+    qml_pauli_sum *o = random_sum(&rng, n, 12, 0.5);
+    sum_add(o, 0.5, "IIIII");
+    sum_add(o, 0.8, "XXIII");
+    sum_add(o, 0.8, "YYIII");
+    double exact, estimate, err;
+    assert_ok(qml_statevec_expectation(s, o, &exact));
+    assert_ok(qml_statevec_estimate(s, o, 20000, 99, &estimate, &err));
+    /* The standard error is of order |c| / sqrt(shots) per group. Within 4
+     * standard errors (a 6e-5 two-sided chance under normality); the seed is
+     * fixed so the outcome is deterministic. */
+    assert_true(err > 0 && err < 0.2);
+    if (!(fabs(estimate - exact) <= 4 * err))
+        fail_msg("estimate %.6f vs exact %.6f: %.2f standard errors (%.4g)", estimate, exact,
+                 fabs(estimate - exact) / err, err);
+    /* More shots shrink the error like 1/sqrt(shots). */
+    double err4;
+    assert_ok(qml_statevec_estimate(s, o, 80000, 99, &estimate, &err4));
+    assert_close(err4 / err, 0.5, 0.05);
+    /* An observable diagonal in the state's basis has no variance. */
+    qml_pauli_sum *z = sum_new(n);
+    sum_add(z, 2.0, "ZIIIZ");
+    assert_ok(qml_statevec_set_basis(s, 1));
+    assert_ok(qml_statevec_estimate(s, z, 100, 1, &estimate, &err));
+    assert_close(estimate, -2.0, 0.0);
+    assert_close(err, 0.0, 0.0);
+    sum_free(z);
+    sum_free(o);
+    qml_statevec_free(s);
+}
+
+/* ======================================================================== */
+/* Threads                                                                  */
+/* ======================================================================== */
+
+static void run_workload(qml_statevec *s, const qml_pauli_sum *o, qml_pauli_sum *rot, double out[3])
+{
+    harness_rng rng = {909};
+    unsigned n = qml_statevec_n_qubits(s);
+    for (size_t kk = 0; kk < N_KINDS; kk++) {
+        unsigned q[3] = {(unsigned)kk % n, (unsigned)(kk * 7 + 3) % n, (unsigned)(kk * 5 + 11) % n};
+        if (q[1] == q[0])
+            q[1] = (q[0] + 1) % n;
+        while (q[2] == q[0] || q[2] == q[1])
+            q[2] = (q[2] + 1) % n;
+        qml__gate g = make_gate(ALL_KINDS[kk], q, arity(ALL_KINDS[kk]), &rng);
+        qml__statevec_apply(s, &g, 0.3 + 0.1 * (double)kk, false);
+    }
+    qml__gate g = make_gate(QML_GATE_PAULI_ROTATION, (unsigned[]){0}, 1, &rng);
+    g.generator = rot;
+    qml__statevec_apply(s, &g, 0.9, false);
+    assert_ok(qml_statevec_expectation(s, o, &out[0]));
+    assert_ok(qml_statevec_inner(s, s, &out[1], &out[2]));
+}
+
+static void test_thread_invariance(void **unused)
+{
+    (void)unused;
+    const unsigned n = 18; /* threads start at 2^18 amplitudes */
+    const size_t dim = (size_t)1 << n;
+    harness_rng rng = {1010};
+    double *psi = malloc(2 * dim * sizeof *psi);
+    random_state(&rng, dim, psi);
+    qml_pauli_sum *o = random_sum(&rng, n, 50, 0.7);
+    qml_pauli_sum *rot = sum_new(n);
+    sum_add(rot, 1.0, "XIIIIYIIIIZIIIIXII");
+    double *first = malloc(2 * dim * sizeof *first), values1[3];
+    for (unsigned threads = 1; threads <= 3; threads++) {
+        qml_statevec *s = state_from(n, psi);
+        assert_ok(qml_statevec_set_threads(s, threads));
+        double values[3];
+        run_workload(s, o, rot, values);
+        if (threads == 1) {
+            memcpy(first, qml_statevec_data(s), 2 * dim * sizeof *first);
+            memcpy(values1, values, sizeof values);
+        } else {
+            assert_memory_equal(first, qml_statevec_data(s), 2 * dim * sizeof *first);
+            assert_memory_equal(values1, values, sizeof values);
+        }
+        qml_statevec_free(s);
+    }
+    assert_ok(qml_statevec_set_threads(NULL, 1) == QML_ERR_INVALID_ARGUMENT ? QML_OK : -1);
+    sum_free(o);
+    sum_free(rot);
+    free(first);
+    free(psi);
+}
+
+/* ======================================================================== */
+/* Validation and allocation failures                                       */
+/* ======================================================================== */
+
+static void test_validation(void **unused)
+{
+    (void)unused;
+    qml_statevec *s = NULL;
+    clock_t start = clock();
+    assert_status(qml_statevec_create(&s, 60), QML_ERR_LIMIT);
+    assert_non_null(strstr(qml_last_error(), "60"));
+    assert_status(qml_statevec_create(&s, 41), QML_ERR_LIMIT);
+    /* 2^39 * 16 bytes = 8 TiB: more than this machine's memory */
+    assert_status(qml_statevec_create(&s, 39), QML_ERR_LIMIT);
+    assert_non_null(strstr(qml_last_error(), "bytes"));
+    assert_true((double)(clock() - start) / CLOCKS_PER_SEC < 0.5);
+    assert_status(qml_statevec_create(&s, 0), QML_ERR_INVALID_ARGUMENT);
+    assert_status(qml_statevec_create(NULL, 3), QML_ERR_INVALID_ARGUMENT);
+    assert_null(s);
+
+    assert_ok(qml_statevec_create(&s, 3));
+    assert_int_equal(qml_statevec_n_qubits(s), 3);
+    double amps[16] = {0}, probs[8];
+    assert_ok(qml_statevec_amplitudes(s, amps, 8));
+    assert_true(amps[0] == 1.0);
+    assert_status(qml_statevec_amplitudes(s, amps, 7), QML_ERR_INVALID_ARGUMENT);
+    assert_status(qml_statevec_probabilities(s, probs, 9), QML_ERR_INVALID_ARGUMENT);
+    assert_status(qml_statevec_set_amplitudes(s, amps, 4, 1e-10), QML_ERR_INVALID_ARGUMENT);
+    amps[0] = 0.9;
+    assert_status(qml_statevec_set_amplitudes(s, amps, 8, 1e-10), QML_ERR_NOT_NORMALIZED);
+    amps[0] = NAN;
+    assert_status(qml_statevec_set_amplitudes(s, amps, 8, 1e-10), QML_ERR_INVALID_ARGUMENT);
+    amps[0] = 0.6;
+    amps[3] = 0.8; /* 0.6|0> + 0.8i|1> */
+    assert_ok(qml_statevec_set_amplitudes(s, amps, 8, 1e-12));
+    assert_ok(qml_statevec_probabilities(s, probs, 8));
+    assert_close(probs[0], 0.36, 1e-15);
+    assert_close(probs[1], 0.64, 1e-15);
+    assert_status(qml_statevec_set_amplitudes(s, amps, 8, NAN), QML_ERR_INVALID_ARGUMENT);
+    assert_status(qml_statevec_set_basis(s, 8), QML_ERR_OUT_OF_RANGE);
+    assert_ok(qml_statevec_set_basis(s, 7));
+    assert_true(qml_statevec_data(s)[14] == 1.0);
+    assert_ok(qml_statevec_set_zero(s));
+    assert_true(qml_statevec_data(s)[0] == 1.0);
+    assert_null(qml_statevec_data(NULL));
+    assert_int_equal(qml_statevec_n_qubits(NULL), 0);
+
+    qml_pauli_sum *big = sum_new(4), *ok = sum_new(3);
+    sum_add(big, 1.0, "ZZZZ");
+    sum_add(ok, NAN, "ZII");
+    double v, e;
+    assert_status(qml_statevec_expectation(s, big, &v), QML_ERR_INVALID_ARGUMENT);
+    assert_status(qml_statevec_expectation(s, ok, &v), QML_ERR_INVALID_ARGUMENT);
+    assert_status(qml_statevec_expectation(s, NULL, &v), QML_ERR_INVALID_ARGUMENT);
+    ok->coeff[0] = 1.0;
+    assert_status(qml_statevec_expectation(s, ok, NULL), QML_ERR_INVALID_ARGUMENT);
+    assert_ok(qml_statevec_expectation(s, ok, &v));
+    assert_close(v, 1.0, 0.0);
+    assert_status(qml_statevec_estimate(s, ok, 1, 0, &v, &e), QML_ERR_INVALID_ARGUMENT);
+    assert_status(qml_statevec_estimate(s, big, 10, 0, &v, &e), QML_ERR_INVALID_ARGUMENT);
+    assert_status(qml_statevec_sample(s, 0, 10, NULL), QML_ERR_INVALID_ARGUMENT);
+    assert_status(qml_statevec_sample(NULL, 0, 0, NULL), QML_ERR_INVALID_ARGUMENT);
+
+    qml_statevec *t = NULL;
+    assert_ok(qml_statevec_create(&t, 2));
+    double re, im;
+    assert_status(qml_statevec_inner(s, t, &re, &im), QML_ERR_INVALID_ARGUMENT);
+    assert_status(qml_statevec_inner(s, s, NULL, &im), QML_ERR_INVALID_ARGUMENT);
+    assert_status(qml_statevec_copy(NULL, s), QML_ERR_INVALID_ARGUMENT);
+    assert_status(qml_statevec_set_threads(NULL, 2), QML_ERR_INVALID_ARGUMENT);
+    assert_ok(qml_statevec_set_threads(s, 0));
+    qml_statevec_free(t);
+    qml_statevec_free(NULL);
+    sum_free(big);
+    sum_free(ok);
+    qml_statevec_free(s);
+}
+
+/* qml_statevec_run on a template circuit with weights and features equals
+ * the dense product of its gates' matrices at their angles. */
+static void test_run_circuit(void **unused)
+{
+    (void)unused;
+    harness_rng rng = {1111};
+    const unsigned n = 4;
+    const size_t dim = 16;
+    qml_circuit *c = NULL;
+    assert_ok(qml_circuit_create(&c, n));
+    assert_ok(qml_ansatz_angle_encoding(c, QML_GATE_RX, 2, 0.7));
+    assert_ok(qml_ansatz_hardware_efficient(c, 2, QML_ENTANGLER_CNOT, QML_BOUNDARY_PERIODIC));
+    assert_ok(qml_circuit_add_rotation(c, QML_GATE_CRY, (unsigned[]){3, 0}, 2, 0.1, 0, 2.0, 1, -0.5));
+    qml_pauli_sum *h = NULL;
+    assert_ok(qml_pauli_sum_parse(&h, n, "X0 Y1 Z3 + 0.5 Z0 Z1"));
+    assert_ok(qml_circuit_add_pauli_rotation(c, h, 0.2, 1, 1.0, QML_NONE, 0.0));
+    size_t nw = qml_circuit_n_weights(c), nf = qml_circuit_n_features(c);
+    assert_int_equal(nf, 2);
+    double w[64], x[2] = {0.3, -1.1};
+    for (size_t k = 0; k < nw; k++)
+        w[k] = 2 * harness_uniform(&rng) - 1;
+    qml_statevec *s = NULL;
+    assert_ok(qml_statevec_create(&s, n));
+    assert_ok(qml_statevec_run(s, c, w, nw, x, nf));
+    double psi[32] = {1}, tmp[32], *gm = malloc(2 * dim * dim * sizeof *gm);
+    for (size_t g = 0; g < c->n_gates; g++) {
+        const qml__gate *gate = &c->gates[g];
+        double theta = qml__gate_is_parametrised(gate->kind) ? qml__gate_angle(gate, w, x) : 0.0;
+        gate_dense(n, gate, theta, gm);
+        harness_matvec(dim, gm, psi, tmp);
+        memcpy(psi, tmp, sizeof psi);
+    }
+    assert_vectors_close(dim, qml_statevec_data(s), psi, TOL, "qml_statevec_run");
+    /* apply_gate one by one gives the same bits as run */
+    qml_statevec *t = NULL;
+    assert_ok(qml_statevec_create(&t, n));
+    for (size_t g = 0; g < c->n_gates; g++)
+        assert_ok(qml_statevec_apply_gate(t, c, g, w, nw, x, nf));
+    assert_memory_equal(qml_statevec_data(t), qml_statevec_data(s), 2 * dim * sizeof(double));
+
+    /* validation */
+    assert_status(qml_statevec_apply_gate(t, c, c->n_gates, w, nw, x, nf), QML_ERR_OUT_OF_RANGE);
+    assert_status(qml_statevec_run(t, c, w, nw - 1, x, nf), QML_ERR_OUT_OF_RANGE);
+    assert_status(qml_statevec_run(t, c, NULL, nw, x, nf), QML_ERR_INVALID_ARGUMENT);
+    assert_status(qml_statevec_run(t, NULL, w, nw, x, nf), QML_ERR_INVALID_ARGUMENT);
+    assert_status(qml_statevec_run(NULL, c, w, nw, x, nf), QML_ERR_INVALID_ARGUMENT);
+    w[0] = NAN;
+    assert_status(qml_statevec_run(t, c, w, nw, x, nf), QML_ERR_INVALID_ARGUMENT);
+    w[0] = 0.5;
+    x[1] = INFINITY;
+    assert_status(qml_statevec_apply_gate(t, c, 0, w, nw, x, nf), QML_ERR_INVALID_ARGUMENT);
+    qml_statevec *big = NULL;
+    assert_ok(qml_statevec_create(&big, n + 1));
+    x[1] = 0.0;
+    assert_status(qml_statevec_run(big, c, w, nw, x, nf), QML_ERR_INVALID_ARGUMENT);
+    qml_statevec_free(big);
+    qml_statevec_free(t);
+    qml_statevec_free(s);
+    qml_pauli_sum_free(h);
+    qml_circuit_free(c);
+    free(gm);
+}
+
+typedef struct alloc_context {
+    qml_pauli_sum *observable;
+} alloc_context;
+
+static int sequence_statevec(void *context)
+{
+    alloc_context *c = context;
+    qml_statevec *s = NULL, *copy = NULL;
+    qml_circuit *circuit = NULL;
+    int status = qml_statevec_create(&s, 4);
+    if (status)
+        return status;
+    status = qml_circuit_create(&circuit, 4);
+    if (!status)
+        status = qml_ansatz_hardware_efficient(circuit, 1, QML_ENTANGLER_CZ, QML_BOUNDARY_OPEN);
+    double weights[8] = {0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8};
+    if (!status)
+        status = qml_statevec_run(s, circuit, weights, 8, NULL, 0);
+    if (!status)
+        status = qml_statevec_copy(&copy, s);
+    double v, e;
+    uint64_t outcomes[8];
+    if (!status)
+        status = qml_statevec_expectation(s, c->observable, &v);
+    if (!status)
+        status = qml_statevec_sample(s, 1, 8, outcomes);
+    if (!status)
+        status = qml_statevec_estimate(s, c->observable, 16, 1, &v, &e);
+    qml_statevec_free(copy);
+    qml_statevec_free(s);
+    qml_circuit_free(circuit);
+    return status;
+}
+
+static void test_allocation_failures(void **unused)
+{
+    (void)unused;
+    alloc_context c = {sum_new(4)};
+    sum_add(c.observable, 1.0, "XYZI");
+    sum_add(c.observable, 0.5, "ZZII");
+    sum_add(c.observable, 0.5, "IIII");
+    int runs = harness_check_allocation_failures(sequence_statevec, &c);
+    assert_true(runs >= 8);
+    sum_free(c.observable);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_every_gate_every_position),
+        cmocka_unit_test(test_pauli_gates),
+        cmocka_unit_test(test_generators),
+        cmocka_unit_test(test_random_circuit),
+        cmocka_unit_test(test_expectation_dense),
+        cmocka_unit_test(test_expectation_large),
+        cmocka_unit_test(test_pauli_rotation_large),
+        cmocka_unit_test(test_sampling_chi_square),
+        cmocka_unit_test(test_estimate),
+        cmocka_unit_test(test_thread_invariance),
+        cmocka_unit_test(test_validation),
+        cmocka_unit_test(test_run_circuit),
+        cmocka_unit_test(test_allocation_failures),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
