@@ -613,18 +613,21 @@ static int sequence_train(void *context)
     qml_train_epoch h[1];
     status = qml_model_train(m, d, d, &opt, h, 1);
     double p[4];
+    /* One thread: the counting allocator is not thread-safe. */
     if (!status)
-        /* One thread: the counting allocator is not thread-safe. */
         status = qml_model_predict(m, qml_dataset_features(d), 4, 2, 1, p, NULL);
     if (!status)
         status = qml_model_evaluate(m, d, 1, NULL, p);
     qml_model_free(m);
     if (status)
         return status;
+    /* A failed create leaves its out-parameter unset: start from NULL. */
+    m = NULL;
     status = qml_model_create_template(&m, QML_MODEL_UNSTRUCTURED, 2, 1, 2, QML_LOSS_MSE);
     qml_model_free(m);
     if (status)
         return status;
+    m = NULL;
     status = qml_model_create_template(&m, QML_MODEL_FREE_FERMION, 2, 1, 2, QML_LOSS_MSE);
     qml_model_free(m);
     return status;
