@@ -1961,6 +1961,237 @@ QML_API int qml_shuffle_indices(size_t *indices, size_t n, uint64_t seed, uint64
 
 /**@}*/
 
+/* ======================================================================== */
+/** @name Models and training (train.c)
+ *
+ * A model is a binary classifier built on a parametrised circuit U(w, x):
+ * the expectation e(w, x) = <0| U^dag(w, x) O U(w, x) |0> of a Pauli-sum
+ * readout O feeds a classical head p(y = 1 | x) = sigmoid(a e + b) with a
+ * trainable scale a and bias b. The model's parameters are one vector:
+ * the circuit's n_weights weights, then a, then b. The class is 1 when
+ * p >= 1/2. Training minimises the mean loss over minibatches with an
+ * optimiser of optim.c. docs/paradox.md states the templates, the losses,
+ * the initialisation and the streams.
+ */
+/* ======================================================================== */
+/**@{*/
+
+/** @brief A classifier: circuit, readout and head. @since 0.1.0 */
+typedef struct qml_model qml_model;
+
+/** @brief Losses. Values are pinned. @since 0.1.0 */
+typedef enum qml_loss {
+    QML_LOSS_BCE = 0,   /**< binary cross-entropy -[y ln p + (1 - y) ln(1 - p)] on p = sigmoid(a e + b) */
+    QML_LOSS_MSE = 1    /**< squared error (p - y)^2 between the probability and the label */
+} qml_loss;
+
+/** @brief Model templates. Values are pinned. @since 0.1.0 */
+typedef enum qml_model_kind {
+    /** Unstructured: in each layer, RY(x_{q mod F}) on every qubit q, then one
+     *  hardware-efficient layer (RY(w), RZ(w) on every qubit, open CZ ladder);
+     *  2 n L weights; readout Z_0. DLA su(2^n). */
+    QML_MODEL_UNSTRUCTURED = 0,
+    /** Permutation-equivariant: in each layer, feature j drives exp(-i x_j/2
+     *  sum_q P_j) with P_j = X for even j and Z for odd j; then the trainable
+     *  exp(-i w/2 (2/n) sum_{q<r} Z_q Z_r), RX(w') on every qubit (one shared
+     *  weight) and RY(w'') on every qubit (one shared weight); 3 L weights;
+     *  readout (1/n) sum_q Z_q. Every gate commutes with every qubit
+     *  permutation. */
+    QML_MODEL_PERMUTATION = 1,
+    /** Free-fermion (transverse-field Ising with local weights): in each
+     *  layer, RX(x_{q mod F}) on every qubit, then RZZ(w) on every open bond
+     *  (q, q+1) and RX(w) on every qubit, each with its own weight;
+     *  (2n - 1) L weights; readout Z_0 Z_1. DLA so(2n). */
+    QML_MODEL_FREE_FERMION = 2
+} qml_model_kind;
+
+/**
+ * @brief The name of a model kind: "unstructured", "permutation",
+ * "free-fermion" (static storage), or NULL for an unknown kind.
+ * @since 0.1.0
+ */
+QML_API const char *qml_model_kind_name(qml_model_kind kind);
+
+/**
+ * @brief Create a model from a circuit and a readout (both are copied).
+ * The circuit weights start at 0 (set them with qml_model_set_params() or
+ * let qml_model_train() initialise them).
+ * @param circuit a circuit with at least one weight and at least one feature.
+ * @param readout a Pauli sum on the circuit's qubits.
+ * @param loss the loss qml_model_loss() and training use.
+ * @param scale, bias the initial head a and b, finite.
+ * @return #QML_OK; #QML_ERR_INVALID_ARGUMENT (NULL, no weight or no feature,
+ *         qubit counts differ, unknown loss, non-finite head);
+ *         #QML_ERR_OUT_OF_MEMORY.
+ * @since 0.1.0
+ */
+QML_API int qml_model_create(qml_model **out, const qml_circuit *circuit, const qml_pauli_sum *readout,
+                             qml_loss loss, double scale, double bias);
+
+/**
+ * @brief Create a model from a template (see #qml_model_kind), with head
+ * a = 1, b = 0 and the weights at 0.
+ * @param n_qubits 2..30 (the permutation model needs 2 for its Z Z term).
+ * @param layers L >= 1.
+ * @param n_features F >= 1; the unstructured and free-fermion models need
+ *        F <= n_qubits (so that every feature is encoded).
+ * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT, #QML_ERR_OUT_OF_MEMORY.
+ * @since 0.1.0
+ */
+QML_API int qml_model_create_template(qml_model **out, qml_model_kind kind, unsigned n_qubits, unsigned layers,
+                                      unsigned n_features, qml_loss loss);
+
+/** @brief Free (NULL is a no-op). @since 0.1.0 */
+QML_API void qml_model_free(qml_model *model);
+
+/** @brief The model's circuit, owned by the model (NULL for NULL). @since 0.1.0 */
+QML_API const qml_circuit *qml_model_circuit(const qml_model *model);
+/** @brief The model's readout O, owned by the model (NULL for NULL). @since 0.1.0 */
+QML_API const qml_pauli_sum *qml_model_readout(const qml_model *model);
+/** @brief The model's loss (#QML_LOSS_BCE for NULL). @since 0.1.0 */
+QML_API qml_loss qml_model_loss_kind(const qml_model *model);
+/** @brief Number of circuit weights (0 for NULL). @since 0.1.0 */
+QML_API size_t qml_model_n_weights(const qml_model *model);
+/** @brief Number of input features the circuit reads (0 for NULL). @since 0.1.0 */
+QML_API size_t qml_model_n_features(const qml_model *model);
+/** @brief Number of parameters: n_weights + 2 (0 for NULL). @since 0.1.0 */
+QML_API size_t qml_model_n_params(const qml_model *model);
+
+/**
+ * @brief Copy the parameters out: the weights, then a, then b.
+ * @param count doubles at `params`, >= qml_model_n_params().
+ * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT (NULL), #QML_ERR_OUT_OF_RANGE
+ *         (count too small).
+ * @since 0.1.0
+ */
+QML_API int qml_model_params(const qml_model *model, double *params, size_t count);
+
+/**
+ * @brief Set every parameter: the weights, then a, then b.
+ * @param count must equal qml_model_n_params().
+ * @return #QML_OK; #QML_ERR_INVALID_ARGUMENT (NULL, wrong count, a
+ *         non-finite value: nothing is changed).
+ * @since 0.1.0
+ */
+QML_API int qml_model_set_params(qml_model *model, const double *params, size_t count);
+
+/**
+ * @brief The probabilities p(y = 1 | x) for `n_rows` rows of features
+ * (row r at rows + r * n_features), in parallel over rows. Bitwise the same
+ * for any thread count.
+ * @param n_features >= qml_model_n_features() (extra columns are ignored).
+ * @param n_threads worker threads, 0 = all cores.
+ * @param[out] probabilities n_rows values.
+ * @param[out] expectations n_rows readout values e(w, x), or NULL.
+ * @return #QML_OK; #QML_ERR_INVALID_ARGUMENT (NULL, zero rows, too few or
+ *         non-finite features); #QML_ERR_OUT_OF_MEMORY; #QML_ERR_THREAD.
+ * @since 0.1.0
+ */
+QML_API int qml_model_predict(const qml_model *model, const double *rows, size_t n_rows, size_t n_features,
+                              unsigned n_threads, double *probabilities, double *expectations);
+
+/**
+ * @brief The mean loss and the accuracy (share of rows whose class,
+ * p >= 1/2, equals the label) on a dataset.
+ * @param loss, accuracy either may be NULL.
+ * @return as qml_model_predict().
+ * @since 0.1.0
+ */
+QML_API int qml_model_evaluate(const qml_model *model, const qml_dataset *dataset, unsigned n_threads,
+                               double *loss, double *accuracy);
+
+/**
+ * @brief The mean loss over the given rows of a dataset and its gradient
+ * with respect to every parameter (weights by adjoint differentiation, the
+ * head in closed form, combined by the chain rule and summed in row order:
+ * bitwise the same for any thread count).
+ * @param indices `count` row indices, or NULL for every row (count is then
+ *        ignored).
+ * @param[out] loss the mean loss (may be NULL).
+ * @param[out] gradient `capacity` >= qml_model_n_params() doubles (may be
+ *        NULL with capacity 0).
+ * @return #QML_OK; #QML_ERR_INVALID_ARGUMENT (NULL, count 0, too few
+ *         features); #QML_ERR_OUT_OF_RANGE (an index >= n_rows, capacity too
+ *         small); #QML_ERR_OUT_OF_MEMORY; #QML_ERR_THREAD.
+ * @since 0.1.0
+ */
+QML_API int qml_model_loss_gradient(const qml_model *model, const qml_dataset *dataset, const size_t *indices,
+                                    size_t count, unsigned n_threads, double *loss, double *gradient,
+                                    size_t capacity);
+
+/** @brief How training initialises the circuit weights. Values are pinned. @since 0.1.0 */
+typedef enum qml_init_mode {
+    QML_INIT_UNIFORM = 0,  /**< each weight 2 pi u, u uniform in [0, 1) (the barren-plateau regime) */
+    QML_INIT_NORMAL = 1,   /**< each weight init_scale * N(0, 1) (near the identity) */
+    QML_INIT_KEEP = 2      /**< keep the model's current weights */
+} qml_init_mode;
+
+/** @brief What one training epoch ended with. @since 0.1.0 */
+typedef struct qml_train_epoch {
+    double loss;            /**< mean loss on the training set after the epoch */
+    double train_accuracy;  /**< accuracy on the training set after the epoch */
+    double test_accuracy;   /**< accuracy on the test set after the epoch; NaN without one */
+    double test_loss;       /**< mean loss on the test set; NaN without one */
+} qml_train_epoch;
+
+/**
+ * @brief A per-epoch progress callback.
+ * @param epoch the epoch just finished, 1-based.
+ * @param loss, train_accuracy as in #qml_train_epoch.
+ * @return 0 to go on; anything else stops training with #QML_ERR_CANCELLED.
+ * @since 0.1.0
+ */
+typedef int (*qml_train_progress_fn)(unsigned epoch, double loss, double train_accuracy, void *user);
+
+/**
+ * @brief Training options; initialise with #QML_TRAIN_OPTIONS_INIT.
+ * @since 0.1.0
+ */
+typedef struct qml_train_options {
+    size_t size;                       /**< sizeof(qml_train_options) */
+    qml_optimizer_options optimizer;   /**< the optimiser (default Adam, learning rate 0.01) */
+    unsigned epochs;                   /**< passes over the training set, >= 1 (default 30) */
+    size_t batch_size;                 /**< rows per step, >= 1 (default 16) */
+    uint64_t seed;                     /**< weight initialisation and minibatch order (default 0) */
+    qml_init_mode init;                /**< default #QML_INIT_UNIFORM */
+    double init_scale;                 /**< #QML_INIT_NORMAL: the standard deviation, finite, > 0 (default 0.1) */
+    unsigned n_threads;                /**< worker threads over rows, 0 = all cores (default 1) */
+    qml_train_progress_fn progress;    /**< called after every epoch (may be NULL) */
+    void *progress_user;               /**< passed to `progress` */
+} qml_train_options;
+
+/** @brief Default training options. */
+#define QML_TRAIN_OPTIONS_INIT                                                  \
+    { sizeof(qml_train_options), QML_OPTIMIZER_OPTIONS_INIT, 30, 16, 0, QML_INIT_UNIFORM, 0.1, 1, NULL, NULL }
+
+/**
+ * @brief Train a model by minibatch gradient descent.
+ *
+ * The weights are initialised by `init` from stream 0x696e6974 ("init") of
+ * the seed (the head keeps its current a and b); epoch e (0-based) visits
+ * the rows in the order qml_shuffle_indices(seed, e) gives, in batches of
+ * batch_size (the last one smaller), one optimiser step per batch on the
+ * batch's mean loss gradient. After each epoch the loss and accuracy on
+ * `train` (and `test`) are recorded and the callback is called. Bitwise the
+ * same for a given seed whatever the thread count.
+ * @param train the training set; its feature count must cover the model's.
+ * @param test a test set to record accuracy on, or NULL.
+ * @param options NULL for the defaults.
+ * @param[out] history `capacity` entries; epoch e (0-based) is written to
+ *        history[e] when e < capacity (may be NULL with capacity 0).
+ * @return #QML_OK; #QML_ERR_INVALID_ARGUMENT (NULL, bad options, feature
+ *         counts); #QML_ERR_CANCELLED (the callback returned non-zero: the
+ *         model keeps the parameters of the last step and the history of
+ *         the finished epochs); #QML_ERR_OUT_OF_MEMORY; #QML_ERR_THREAD.
+ *         On another failure the model keeps its parameters of the last
+ *         completed step.
+ * @since 0.1.0
+ */
+QML_API int qml_model_train(qml_model *model, const qml_dataset *train, const qml_dataset *test,
+                            const qml_train_options *options, qml_train_epoch *history, size_t capacity);
+
+/**@}*/
+
 #ifdef __cplusplus
 }
 #endif
