@@ -43,6 +43,33 @@ typedef struct string_table {
     size_t n_slots;       /* power of two */
 } string_table;
 
+/* One entry of the inverse index (string -> basis entries using it), packed
+ * so that following a chain costs one cache miss per entry, not three. */
+typedef struct index_node {
+    size_t next;          /* next entry of the same string, SIZE_MAX = end */
+    size_t owner;         /* the basis element */
+    double val;           /* its coefficient on the string */
+} index_node;
+
+/* Products of strings with generator terms, computed once: the closure
+ * brackets the same (string, term) pair once per basis element containing
+ * the string, and re-hashing the product each time dominated its cost.
+ * Row r = the strings whose products are cached; entry t of a row is 0 (not
+ * yet computed), 1 (the string commutes with term t) or
+ * 2 + 2 id + (bracket sign < 0) for -i[term t, string] = +-2 P(id). */
+typedef struct product_cache {
+    size_t n_terms;       /* T: the terms of all generators */
+    size_t *term_start;   /* generator k owns terms [term_start[k], term_start[k+1]) */
+    uint32_t *row_of;     /* per string id: row + 1, 0 = none */
+    size_t row_of_capacity;
+    uint32_t *rows;       /* n_rows x T */
+    size_t n_rows;
+    size_t row_capacity;
+} product_cache;
+
+/* Largest string id and row count the 32-bit cache entries can hold. */
+#define LIE_CACHE_MAX_ID ((UINT32_MAX - 2u) / 2u)
+
 /* A subspace of g: the span of `dim` orthonormal vectors whose coordinates
  * live on `n_support` basis elements. coords == NULL means the vectors are the
  * basis elements support[0..dim) themselves. */
@@ -68,11 +95,11 @@ struct qml_lie_algebra {
     size_t n_entries;
     size_t entry_capacity;
     size_t element_capacity;
-    /* inverse index: entries of string s are head[s], next[head[s]], ... */
+    /* inverse index: entries of string s are node[head[s]], node[node[head[s]].next], ... */
     size_t *head;
-    size_t *next;
-    size_t *owner;
+    index_node *node;
     size_t head_capacity;
+    product_cache cache;  /* general closure: products with the generator terms */
     /* generators (copies), the nonzero ones */
     size_t n_generators;
     qml_pauli_sum **generators;
@@ -103,6 +130,7 @@ static int state_coordinates(const qml_lie_algebra *algebra, const qml_statevec 
 static void component_purities(const qml_lie_algebra *algebra, const double *coords, double scale, double *total,
                                double *per_component);
 static int check_generators(const qml_pauli_sum *const *generators, size_t count, unsigned *n_qubits);
+static void cache_release(product_cache *cache);
 
 /* ---- public: creation ------------------------------------------------------ */
 
@@ -158,6 +186,7 @@ int qml_lie_algebra_create(qml_lie_algebra **out, const qml_pauli_sum *const *ge
         return status;
     }
     status = analyse_structure(algebra);
+    cache_release(&algebra->cache); /* only the closure and the structure use it */
     if (status) {
         qml_lie_algebra_free(algebra);
         return status;
@@ -199,8 +228,8 @@ void qml_lie_algebra_free(qml_lie_algebra *algebra)
     qml__free(algebra->col);
     qml__free(algebra->val);
     qml__free(algebra->head);
-    qml__free(algebra->next);
-    qml__free(algebra->owner);
+    qml__free(algebra->node);
+    cache_release(&algebra->cache);
     for (size_t k = 0; k < algebra->n_generators; k++)
         qml_pauli_sum_free(algebra->generators[k]);
     qml__free(algebra->generators);
@@ -1000,13 +1029,13 @@ static void acc_project_out(const qml_lie_algebra *algebra, sparse_acc *acc)
         double v = acc->value[s];
         if (v == 0.0 || s >= algebra->head_capacity)
             continue;
-        for (size_t e = algebra->head[s]; e != SIZE_MAX; e = algebra->next[e]) {
-            size_t a = algebra->owner[e];
+        for (size_t e = algebra->head[s]; e != SIZE_MAX; e = algebra->node[e].next) {
+            size_t a = algebra->node[e].owner;
             if (!acc->coef_mark[a]) {
                 acc->coef_mark[a] = 1;
                 acc->coef_touched[acc->n_coef++] = a;
             }
-            acc->coef[a] += algebra->val[e] * v;
+            acc->coef[a] += algebra->node[e].val * v;
         }
     }
     for (size_t i = 0; i < acc->n_coef; i++) {
@@ -1044,14 +1073,10 @@ static int append_element(qml_lie_algebra *algebra, sparse_acc *acc, double norm
         if (!v)
             return qml__oom("Lie algebra basis");
         algebra->val = v;
-        size_t *nx = qml__realloc(algebra->next, cap * sizeof *nx);
-        if (!nx)
+        index_node *nd = qml__realloc(algebra->node, cap * sizeof *nd);
+        if (!nd)
             return qml__oom("Lie algebra basis");
-        algebra->next = nx;
-        size_t *ow = qml__realloc(algebra->owner, cap * sizeof *ow);
-        if (!ow)
-            return qml__oom("Lie algebra basis");
-        algebra->owner = ow;
+        algebra->node = nd;
         algebra->entry_capacity = cap;
     }
     if (algebra->strings.count > algebra->head_capacity) {
@@ -1079,8 +1104,7 @@ static int append_element(qml_lie_algebra *algebra, sparse_acc *acc, double norm
         size_t e = algebra->n_entries++;
         algebra->col[e] = s;
         algebra->val[e] = v;
-        algebra->owner[e] = a;
-        algebra->next[e] = algebra->head[s];
+        algebra->node[e] = (index_node){algebra->head[s], a, v};
         algebra->head[s] = e;
     }
     algebra->start[a + 1] = algebra->n_entries;
@@ -1137,28 +1161,148 @@ static int intern_string(qml_lie_algebra *algebra, sparse_acc *acc, const uint64
     return status;
 }
 
+static void cache_release(product_cache *cache)
+{
+    qml__free(cache->term_start);
+    qml__free(cache->row_of);
+    qml__free(cache->rows);
+    *cache = (product_cache){0};
+}
+
+/* Index the generator terms: term t of the flat list is term i of G_k. */
+static int cache_init(product_cache *cache, qml_pauli_sum *const *generators, size_t n_generators)
+{
+    cache->term_start = qml__malloc((n_generators + 1) * sizeof *cache->term_start);
+    if (!cache->term_start)
+        return qml__oom("the product cache");
+    cache->term_start[0] = 0;
+    for (size_t k = 0; k < n_generators; k++)
+        cache->term_start[k + 1] = cache->term_start[k] + generators[k]->n_terms;
+    cache->n_terms = cache->term_start[n_generators];
+    return QML_OK;
+}
+
+/* The cache row of string s (created empty if absent); its index in *row. */
+static int cache_row(product_cache *cache, size_t n_strings, size_t s, size_t *row)
+{
+    if (n_strings > cache->row_of_capacity) {
+        size_t cap = cache->row_of_capacity ? cache->row_of_capacity : 256;
+        while (cap < n_strings)
+            cap *= 2;
+        uint32_t *r = qml__realloc(cache->row_of, cap * sizeof *r);
+        if (!r)
+            return qml__oom("the product cache");
+        memset(r + cache->row_of_capacity, 0, (cap - cache->row_of_capacity) * sizeof *r);
+        cache->row_of = r;
+        cache->row_of_capacity = cap;
+    }
+    if (cache->row_of[s]) {
+        *row = cache->row_of[s] - 1u;
+        return QML_OK;
+    }
+    if (cache->n_rows >= LIE_CACHE_MAX_ID)
+        return qml__error(QML_ERR_LIMIT, "qml_lie_algebra_create: more than %zu distinct Pauli strings in the basis",
+                          (size_t)LIE_CACHE_MAX_ID);
+    if (cache->n_rows == cache->row_capacity) {
+        size_t cap = cache->row_capacity ? 2 * cache->row_capacity : 64;
+        uint32_t *r = qml__realloc(cache->rows, qml__mul_size(cap, (cache->n_terms ? cache->n_terms : 1) * sizeof *r));
+        if (!r)
+            return qml__oom("the product cache");
+        cache->rows = r;
+        cache->row_capacity = cap;
+    }
+    *row = cache->n_rows++;
+    memset(cache->rows + *row * cache->n_terms, 0, cache->n_terms * sizeof *cache->rows);
+    cache->row_of[s] = (uint32_t)(*row + 1u);
+    return QML_OK;
+}
+
+/* The cache entry of (string s, term i of generator g): computed from the
+ * masks and the product interned on first use. */
+static int cache_fill(qml_lie_algebra *algebra, sparse_acc *acc, const qml_pauli_sum *g, size_t i, size_t s,
+                      uint32_t *entry)
+{
+    unsigned words = algebra->words;
+    const uint64_t *sx = algebra->strings.x + s * words, *sz = algebra->strings.z + s * words;
+    const uint64_t *tx = g->x + i * words, *tz = g->z + i * words;
+    if (!strings_anticommute(words, tx, tz, sx, sz)) {
+        *entry = 1u;
+        return QML_OK;
+    }
+    unsigned phase = strings_product_phase(words, tx, tz, sx, sz);
+    uint64_t pm[2 * 8], *pm_heap = NULL, *px = pm;
+    if (words > 8) {
+        pm_heap = qml__malloc(2 * (size_t)words * sizeof *pm_heap);
+        if (!pm_heap)
+            return qml__oom("a Pauli string");
+        px = pm_heap;
+    }
+    uint64_t *pz = px + words;
+    for (unsigned w = 0; w < words; w++) {
+        px[w] = tx[w] ^ sx[w];
+        pz[w] = tz[w] ^ sz[w];
+    }
+    size_t id;
+    int status = intern_string(algebra, acc, px, pz, &id);
+    qml__free(pm_heap);
+    if (status)
+        return status;
+    if (id >= LIE_CACHE_MAX_ID)
+        return qml__error(QML_ERR_LIMIT, "qml_lie_algebra_create: more than %zu distinct Pauli strings met",
+                          (size_t)LIE_CACHE_MAX_ID);
+    *entry = (uint32_t)(2u + 2u * id + (bracket_sign(phase) < 0.0));
+    return QML_OK;
+}
+
+/* Accumulate -i[G_k, B_a] = sum over (entry e of B_a, term i of G_k) of
+ * g_i val_e (+-2) P(product) through the product cache. */
+static int bracket_element(qml_lie_algebra *algebra, sparse_acc *acc, size_t a, size_t k)
+{
+    product_cache *cache = &algebra->cache;
+    const qml_pauli_sum *g = algebra->generators[k];
+    size_t T = cache->n_terms, t0 = cache->term_start[k], nt = g->n_terms;
+    const double *restrict coeff = g->coeff;
+    for (size_t e = algebra->start[a]; e < algebra->start[a + 1]; e++) {
+        size_t s = algebra->col[e], row = 0;
+        double v = algebra->val[e];
+        int status = cache_row(cache, algebra->strings.count, s, &row);
+        if (status)
+            return status;
+        for (size_t i = 0; i < nt; i++) {
+            uint32_t entry = cache->rows[row * T + t0 + i];
+            if (!entry) {
+                status = cache_fill(algebra, acc, g, i, s, &entry);
+                if (status)
+                    return status;
+                cache->rows[row * T + t0 + i] = entry;
+            }
+            if (entry == 1u)
+                continue;
+            /* the same product order as the uncached formula: bitwise the same sums */
+            acc_add(acc, (entry - 2u) >> 1, coeff[i] * v * ((entry & 1u) ? -2.0 : 2.0));
+        }
+    }
+    return QML_OK;
+}
+
 /* Re-orthogonalised Gram-Schmidt closure over a global string dictionary:
- * each new basis element is bracketed with every generator, the candidate
- * is projected out of the basis through an inverse index (string -> entries)
- * and accepted on a relative residual. */
+ * each new basis element is bracketed with every generator (products from
+ * the cache), the candidate is projected out of the basis through an inverse
+ * index (string -> entries) and accepted on a relative residual. */
 static int close_general(qml_lie_algebra *algebra, closure_run *run, qml_pauli_sum *const *seeds, size_t n_seeds)
 {
     unsigned words = algebra->words;
     sparse_acc acc = {0};
-    uint64_t *px = qml__calloc(2 * (size_t)words, sizeof *px);
-    if (!px)
-        return qml__oom("a Pauli string");
-    uint64_t *pz = px + words;
     /* ||-i[G, B]|| <= 2 ||G||_op ||B|| <= 2 sum_i |g_i| for a unit B */
     double *bound = qml__calloc(algebra->n_generators + 1, sizeof *bound);
-    if (!bound) {
-        qml__free(px);
+    if (!bound)
         return qml__oom("generator norms");
-    }
     for (size_t k = 0; k < algebra->n_generators; k++)
         for (size_t i = 0; i < algebra->generators[k]->n_terms; i++)
             bound[k] += 2.0 * fabs(algebra->generators[k]->coeff[i]);
-    int status = acc_reserve(&acc, 256, 256);
+    int status = cache_init(&algebra->cache, algebra->generators, algebra->n_generators);
+    if (!status)
+        status = acc_reserve(&acc, 256, 256);
     for (size_t k = 0; k < n_seeds && !status; k++) {
         const qml_pauli_sum *g = seeds[k];
         for (size_t i = 0; i < g->n_terms && !status; i++) {
@@ -1174,34 +1318,15 @@ static int close_general(qml_lie_algebra *algebra, closure_run *run, qml_pauli_s
         if ((a & 0xfu) == 0 && (status = report_progress(run, "closure", algebra->dim, 0)))
             break;
         for (size_t k = 0; k < algebra->n_generators && !status; k++) {
-            const qml_pauli_sum *g = algebra->generators[k];
-            for (size_t e = algebra->start[a]; e < algebra->start[a + 1] && !status; e++) {
-                size_t s = algebra->col[e];
-                for (size_t i = 0; i < g->n_terms; i++) {
-                    const uint64_t *sx = algebra->strings.x + s * words, *sz = algebra->strings.z + s * words;
-                    const uint64_t *tx = g->x + i * words, *tz = g->z + i * words;
-                    if (!strings_anticommute(words, tx, tz, sx, sz))
-                        continue;
-                    double c = g->coeff[i] * algebra->val[e] *
-                               bracket_sign(strings_product_phase(words, tx, tz, sx, sz));
-                    for (unsigned w = 0; w < words; w++) {
-                        px[w] = tx[w] ^ sx[w];
-                        pz[w] = tz[w] ^ sz[w];
-                    }
-                    size_t id;
-                    status = intern_string(algebra, &acc, px, pz, &id);
-                    if (status)
-                        break;
-                    acc_add(&acc, id, c);
-                }
-            }
+            status = bracket_element(algebra, &acc, a, k);
             if (!status)
                 status = consider_candidate(algebra, run, &acc, bound[k]);
+            else
+                acc_clear(&acc);
         }
     }
     acc_release(&acc);
     qml__free(bound);
-    qml__free(px);
     return status;
 }
 
@@ -1814,15 +1939,14 @@ static void acc_coordinates(const qml_lie_algebra *algebra, const sparse_acc *ac
         double v = acc->value[s];
         if (v == 0.0 || s >= algebra->head_capacity)
             continue;
-        for (size_t e = algebra->head[s]; e != SIZE_MAX; e = algebra->next[e])
-            coords[algebra->owner[e]] += algebra->val[e] * v;
+        for (size_t e = algebra->head[s]; e != SIZE_MAX; e = algebra->node[e].next)
+            coords[algebra->node[e].owner] += algebra->node[e].val * v;
     }
 }
 
 static int structure_general(qml_lie_algebra *algebra, struct qml_rng *rng, ideal_list *ideals)
 {
     size_t d = algebra->dim, K = algebra->n_generators;
-    unsigned words = algebra->words;
     const string_table *t = &algebra->strings;
     int status = QML_OK;
     sparse_acc acc = {0};
@@ -1833,38 +1957,22 @@ static int structure_general(qml_lie_algebra *algebra, struct qml_rng *rng, idea
     double *lambda = qml__calloc(d + 1, sizeof *lambda);
     size_t *nz = qml__malloc((d + 1) * sizeof *nz);
     double *nzv = qml__malloc((d + 1) * sizeof *nzv);
-    uint64_t *px = qml__malloc(2 * (size_t)words * sizeof *px);
     double *q = NULL, *xs = NULL, *ys = NULL, *scratch = NULL;
     size_t *all = NULL;
-    if (!x || !y || !nrm || !a || !lambda || !nz || !nzv || !px) {
+    if (!x || !y || !nrm || !a || !lambda || !nz || !nzv) {
         status = qml__oom("the structure analysis");
         goto done;
     }
-    uint64_t *pz = px + words;
     status = acc_reserve(&acc, t->count, d);
     for (size_t k = 0; k < K && !status; k++) {
-        const qml_pauli_sum *g = algebra->generators[k];
         double rx = qml__rng_normal(rng), ry = qml__rng_normal(rng);
         memset(a, 0, d * d * sizeof *a);
-        for (size_t b = 0; b < d; b++) {
-            for (size_t e = algebra->start[b]; e < algebra->start[b + 1]; e++) {
-                size_t s = algebra->col[e];
-                const uint64_t *sx = t->x + s * words, *sz = t->z + s * words;
-                for (size_t i = 0; i < g->n_terms; i++) {
-                    const uint64_t *tx = g->x + i * words, *tz = g->z + i * words;
-                    if (!strings_anticommute(words, tx, tz, sx, sz))
-                        continue;
-                    for (unsigned w = 0; w < words; w++) {
-                        px[w] = tx[w] ^ sx[w];
-                        pz[w] = tz[w] ^ sz[w];
-                    }
-                    size_t id = table_find(t, px, pz);
-                    if (id == SIZE_MAX)
-                        continue; /* rounding noise outside g */
-                    acc_add(&acc, id,
-                            g->coeff[i] * algebra->val[e] * bracket_sign(strings_product_phase(words, tx, tz, sx, sz)));
-                }
-            }
+        for (size_t b = 0; b < d && !status; b++) {
+            /* The closure bracketed every basis element with every generator,
+             * so every product is cached and in the dictionary already. */
+            status = bracket_element(algebra, &acc, b, k);
+            if (status)
+                break;
             /* column b of A_k = coordinates of -i[G_k, B_b] */
             double *colv = lambda; /* d scratch */
             memset(colv, 0, d * sizeof *colv);
@@ -1952,7 +2060,6 @@ done:
     qml__free(lambda);
     qml__free(nz);
     qml__free(nzv);
-    qml__free(px);
     qml__free(q);
     qml__free(xs);
     qml__free(ys);
@@ -2060,8 +2167,8 @@ static int sum_coordinates(const qml_lie_algebra *algebra, const qml_pauli_sum *
         }
         if (s >= algebra->head_capacity)
             continue;
-        for (size_t e = algebra->head[s]; e != SIZE_MAX; e = algebra->next[e])
-            coords[algebra->owner[e]] += algebra->val[e] * sum->coeff[i];
+        for (size_t e = algebra->head[s]; e != SIZE_MAX; e = algebra->node[e].next)
+            coords[algebra->node[e].owner] += algebra->node[e].val * sum->coeff[i];
     }
     return QML_OK;
 }
