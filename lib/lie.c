@@ -100,6 +100,7 @@ struct qml_lie_algebra {
     index_node *node;
     size_t head_capacity;
     product_cache cache;  /* general closure: products with the generator terms */
+    unsigned n_threads;   /* resolved options.n_threads; results never depend on it */
     /* generators (copies), the nonzero ones */
     size_t n_generators;
     qml_pauli_sum **generators;
@@ -156,6 +157,7 @@ int qml_lie_algebra_create(qml_lie_algebra **out, const qml_pauli_sum *const *ge
     if (!algebra)
         return qml__oom("a Lie algebra");
     algebra->n_qubits = n_qubits;
+    algebra->n_threads = qml__resolve_threads(run.options.n_threads);
     algebra->words = qml__pauli_words(n_qubits);
     algebra->strings.words = algebra->words;
     algebra->generators = qml__calloc(count, sizeof *algebra->generators);
@@ -1337,8 +1339,9 @@ static int close_general(qml_lie_algebra *algebra, closure_run *run, qml_pauli_s
 /* Symmetric eigen-decomposition: Householder tridiagonalisation and the QL
  * algorithm with implicit shifts (tred2/tql2 of EISPACK, as in JAMA).
  * On entry v holds the symmetric n x n matrix; on exit eigenvalue j is w[j]
- * (ascending) and its eigenvector is the contiguous column v[j*n .. j*n+n). */
-static int symmetric_eigen(size_t n, double *v, double *w)
+ * (ascending) and, if `vectors`, its eigenvector is the contiguous column
+ * v[j*n .. j*n+n) (otherwise v is left overwritten: half the work). */
+static int symmetric_eigen(size_t n, double *v, double *w, bool vectors)
 {
     if (n == 0)
         return QML_OK;
@@ -1402,6 +1405,12 @@ static int symmetric_eigen(size_t n, double *v, double *w)
         }
         d[i] = h;
     }
+    if (!vectors) {
+        /* the accumulation below only saves the diagonal in row n-1 */
+        for (size_t j = 0; j < n; j++)
+            d[j] = VCM(j, j);
+        goto tql2;
+    }
     for (size_t i = 0; i + 1 < n; i++) {
         VCM(n - 1, i) = VCM(i, i);
         VCM(i, i) = 1.0;
@@ -1425,9 +1434,8 @@ static int symmetric_eigen(size_t n, double *v, double *w)
         VCM(n - 1, j) = 0.0;
     }
     VCM(n - 1, n - 1) = 1.0;
+tql2:
     e[0] = 0.0;
-
-    /* tql2 */
     for (size_t i = 1; i < n; i++)
         e[i - 1] = e[i];
     e[n - 1] = 0.0;
@@ -1476,6 +1484,8 @@ static int symmetric_eigen(size_t n, double *v, double *w)
                     c = p / r;
                     p = c * d[ii] - s * g;
                     d[ii + 1] = h + s * (c * g + s * d[ii]);
+                    if (!vectors)
+                        continue;
                     double *restrict v0 = v + ii * n, *restrict v1 = v + (ii + 1) * n;
                     for (size_t k = 0; k < n; k++) {
                         h = v1[k];
@@ -1501,7 +1511,7 @@ static int symmetric_eigen(size_t n, double *v, double *w)
             double t = d[k];
             d[k] = d[i];
             d[i] = t;
-            for (size_t r = 0; r < n; r++) {
+            for (size_t r = 0; r < n && vectors; r++) {
                 t = v[i * n + r];
                 v[i * n + r] = v[k * n + r];
                 v[k * n + r] = t;
@@ -1513,44 +1523,103 @@ static int symmetric_eigen(size_t n, double *v, double *w)
 }
 #undef VCM
 
-/* c = a b, row-major n x n. */
-static void matmul(size_t n, const double *restrict a, const double *restrict b, double *restrict c)
+/* The dense kernels below split their output rows (or columns) over
+ * threads; each output entry is computed by the same code whatever the
+ * split, so the results are bitwise independent of the thread count. */
+typedef struct dense_job {
+    size_t n, p;
+    const double *a, *b;
+    double *c;
+    bool upper;           /* matmul: only entries j >= i (the result is symmetric) */
+} dense_job;
+
+/* Rows [begin, end) of c = a b (row-major n x n), axpy form: the innermost
+ * loop runs over a row of b and of c with no dependency between iterations. */
+static void matmul_rows(void *context, size_t begin, size_t end, unsigned worker)
 {
-    memset(c, 0, n * n * sizeof *c);
-    for (size_t i = 0; i < n; i++)
+    (void)worker;
+    const dense_job *job = context;
+    size_t n = job->n;
+    const double *restrict a = job->a, *restrict b = job->b;
+    double *restrict c = job->c;
+    for (size_t i = begin; i < end; i++) {
+        size_t j0 = job->upper ? i : 0;
+        double *restrict crow = c + i * n;
+        memset(crow + j0, 0, (n - j0) * sizeof *crow);
         for (size_t k = 0; k < n; k++) {
             double aik = a[i * n + k];
             if (aik == 0.0)
                 continue;
             const double *restrict brow = b + k * n;
-            double *restrict crow = c + i * n;
-            for (size_t j = 0; j < n; j++)
+            for (size_t j = j0; j < n; j++)
                 crow[j] += aik * brow[j];
         }
+    }
 }
 
-/* out = V^T M V where column j of V is vt[j*n ..] (n x p). scratch n*p. */
-static void congruence(size_t n, size_t p, const double *m, const double *vt, double *out, double *scratch)
+/* c = a b, row-major n x n; `symmetric`: the product is known to be
+ * symmetric (a = b antisymmetric), so only the upper triangle is computed
+ * and mirrored. */
+static void matmul(unsigned n_threads, size_t n, const double *a, const double *b, double *c, bool symmetric)
 {
-    /* scratch[j*n + i] = (M V)_{i j} */
-    for (size_t j = 0; j < p; j++) {
-        const double *col = vt + j * n;
+    dense_job job = {n, n, a, b, c, symmetric};
+    qml__parallel_for(n_threads, n, 16, matmul_rows, &job);
+    if (symmetric)
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = i + 1; j < n; j++)
+                c[j * n + i] = c[i * n + j];
+}
+
+/* Columns [begin, end) of scratch = M V: scratch[j*n + i] = (M V)_{i j}. */
+static void congruence_mv(void *context, size_t begin, size_t end, unsigned worker)
+{
+    (void)worker;
+    const dense_job *job = context;
+    size_t n = job->n;
+    for (size_t j = begin; j < end; j++) {
+        const double *restrict col = job->b + j * n;
         for (size_t i = 0; i < n; i++) {
-            const double *row = m + i * n;
+            const double *restrict row = job->a + i * n;
             double s = 0;
             for (size_t k = 0; k < n; k++)
                 s += row[k] * col[k];
-            scratch[j * n + i] = s;
+            job->c[j * n + i] = s;
         }
     }
-    for (size_t i = 0; i < p; i++)
-        for (size_t j = 0; j < p; j++) {
+}
+
+/* Rows [begin, end) of out = V^T (M V), upper triangle (j >= i). */
+static void congruence_vtmv(void *context, size_t begin, size_t end, unsigned worker)
+{
+    (void)worker;
+    const dense_job *job = context;
+    size_t n = job->n, p = job->p;
+    const double *vt = job->a, *mv = job->b;
+    for (size_t i = begin; i < end; i++)
+        for (size_t j = i; j < p; j++) {
+            const double *restrict x = vt + i * n, *restrict y = mv + j * n;
             double s = 0;
-            const double *a = vt + i * n, *b = scratch + j * n;
             for (size_t k = 0; k < n; k++)
-                s += a[k] * b[k];
-            out[i * p + j] = s;
+                s += x[k] * y[k];
+            job->c[i * p + j] = s;
         }
+}
+
+/* out = V^T M V for an antisymmetric M, where column j of V is vt[j*n ..]
+ * (n x p); the result is antisymmetric: the upper triangle is computed and
+ * mirrored, the diagonal is 0. scratch n*p. */
+static void congruence(unsigned n_threads, size_t n, size_t p, const double *m, const double *vt, double *out,
+                       double *scratch)
+{
+    dense_job mv = {n, p, m, vt, scratch, false};
+    qml__parallel_for(n_threads, p, 8, congruence_mv, &mv);
+    dense_job vtmv = {n, p, vt, scratch, out, false};
+    qml__parallel_for(n_threads, p, 8, congruence_vtmv, &vtmv);
+    for (size_t i = 0; i < p; i++) {
+        out[i * p + i] = 0.0;
+        for (size_t j = i + 1; j < p; j++)
+            out[j * p + i] = -out[i * p + j];
+    }
 }
 
 /* ---- structure -------------------------------------------------------------------- */
@@ -1662,7 +1731,7 @@ static int ideal_push(ideal_list *list, lie_component *c)
  * the centraliser of the generic element x = X + [X, Y] restricted to it.
  * `basis` (m_rows x m, column j = block basis vector j in g coordinates, or
  * NULL for the identity) maps the ideals back. */
-static int split_block(size_t m, const double *x, const double *y, const size_t *support, size_t n_support,
+static int split_block(unsigned n_threads, size_t m, const double *x, const double *y, const size_t *support, size_t n_support,
                        const double *basis, ideal_list *out)
 {
     int status = QML_OK;
@@ -1679,20 +1748,20 @@ static int split_block(size_t m, const double *x, const double *y, const size_t 
         status = qml__oom("the ideal decomposition");
         goto done;
     }
-    matmul(m, x, x, s);
-    matmul(m, y, y, t1);
-    matmul(m, x, y, t2);
+    matmul(n_threads, m, x, x, s, true);
+    matmul(n_threads, m, y, y, t1, true);
+    matmul(n_threads, m, x, y, t2, false);
     for (size_t i = 0; i < m; i++)
         for (size_t j = 0; j < m; j++)
             xt[i * m + j] = s[i * m + j] + 0.5 * t1[i * m + j] + 0.3 * (t2[i * m + j] + t2[j * m + i]);
     for (size_t i = 0; i < m; i++)
         for (size_t j = 0; j < m; j++)
             s[i * m + j] = 0.5 * (xt[i * m + j] + xt[j * m + i]);
-    status = symmetric_eigen(m, s, lambda); /* s now holds W column-major */
+    status = symmetric_eigen(m, s, lambda, true); /* s now holds W column-major */
     if (status)
         goto done;
-    congruence(m, m, x, s, xt, t1);
-    congruence(m, m, y, s, yt, t1);
+    congruence(n_threads, m, m, x, s, xt, t1);
+    congruence(n_threads, m, m, y, s, yt, t1);
     double xmax = 0, ymax = 0;
     for (size_t i = 0; i < mm; i++) {
         xmax = fmax(xmax, fabs(xt[i]));
@@ -1728,22 +1797,34 @@ static int split_block(size_t m, const double *x, const double *y, const size_t 
             status = qml__oom("a simple ideal");
             break;
         }
+        /* z = x + xy - yx on the ideal: the blocks gathered contiguously
+         * (z holds x_I, mz y_I), the products by the row kernel. */
+        double *xy = qml__malloc(qml__mul_size(2 * k * k + 1, sizeof *xy));
+        if (!xy) {
+            qml__free(z);
+            qml__free(mz);
+            qml__free(ev);
+            component_release(&c);
+            status = qml__oom("a simple ideal");
+            break;
+        }
+        double *yx = xy + k * k;
         for (size_t a = 0; a < k; a++)
             for (size_t b = 0; b < k; b++) {
-                double v = xt[members[a] * m + members[b]];
-                for (size_t q = 0; q < k; q++)
-                    v += xt[members[a] * m + members[q]] * yt[members[q] * m + members[b]] -
-                         yt[members[a] * m + members[q]] * xt[members[q] * m + members[b]];
-                z[a * k + b] = v;
+                z[a * k + b] = xt[members[a] * m + members[b]];
+                mz[a * k + b] = yt[members[a] * m + members[b]];
             }
+        matmul(n_threads, k, z, mz, xy, false);
+        matmul(n_threads, k, mz, z, yx, false);
+        for (size_t i = 0; i < k * k; i++)
+            z[i] += xy[i] - yx[i];
+        /* mz = z^T z (symmetric): xy = z^T, then rows of z^T times z */
         for (size_t a = 0; a < k; a++)
-            for (size_t b = 0; b < k; b++) {
-                double v = 0;
-                for (size_t q = 0; q < k; q++)
-                    v += z[q * k + a] * z[q * k + b];
-                mz[a * k + b] = v;
-            }
-        status = symmetric_eigen(k, mz, ev);
+            for (size_t b = 0; b < k; b++)
+                xy[a * k + b] = z[b * k + a];
+        matmul(n_threads, k, xy, z, mz, true);
+        qml__free(xy);
+        status = symmetric_eigen(k, mz, ev, false); /* the rank needs the eigenvalues only */
         if (!status) {
             double top = k ? fmax(ev[k - 1], 0.0) : 0.0;
             size_t zeros = 0;
@@ -1882,7 +1963,7 @@ static int structure_pure(qml_lie_algebra *algebra, struct qml_rng *rng, ideal_l
                 }
             }
             qml__free(pos);
-            status = split_block(m, x, y, order, m, NULL, ideals);
+            status = split_block(algebra->n_threads, m, x, y, order, m, NULL, ideals);
             qml__free(x);
             qml__free(y);
             continue;
@@ -2000,7 +2081,7 @@ static int structure_general(qml_lie_algebra *algebra, struct qml_rng *rng, idea
     if (status)
         goto done;
     /* Centre = null space of N = sum_k A_k^T A_k (elements commuting with every generator). */
-    status = symmetric_eigen(d, nrm, lambda);
+    status = symmetric_eigen(d, nrm, lambda, true);
     if (status)
         goto done;
     double top = d ? fmax(lambda[d - 1], 0.0) : 0.0;
@@ -2033,7 +2114,7 @@ static int structure_general(qml_lie_algebra *algebra, struct qml_rng *rng, idea
     if (ds == 0)
         goto done;
     if (n_center == 0) {
-        status = split_block(d, x, y, all, d, NULL, ideals);
+        status = split_block(algebra->n_threads, d, x, y, all, d, NULL, ideals);
         goto done;
     }
     /* restrict X, Y to the orthogonal complement of the centre (= [g, g]) */
@@ -2045,12 +2126,12 @@ static int structure_general(qml_lie_algebra *algebra, struct qml_rng *rng, idea
         status = qml__oom("the semisimple part");
         goto done;
     }
-    congruence(d, ds, x, nrm + n_center * d, xs, scratch);
-    congruence(d, ds, y, nrm + n_center * d, ys, scratch);
+    congruence(algebra->n_threads, d, ds, x, nrm + n_center * d, xs, scratch);
+    congruence(algebra->n_threads, d, ds, y, nrm + n_center * d, ys, scratch);
     for (size_t i = 0; i < d; i++)
         for (size_t j = 0; j < ds; j++)
             q[i * ds + j] = nrm[(n_center + j) * d + i];
-    status = split_block(ds, xs, ys, all, d, q, ideals);
+    status = split_block(algebra->n_threads, ds, xs, ys, all, d, q, ideals);
 done:
     acc_release(&acc);
     qml__free(x);
@@ -2284,6 +2365,7 @@ static int module_average(const qml_lie_algebra *algebra, const qml_statevec *st
     if (!mod)
         return qml__oom("a g-module");
     mod->n_qubits = algebra->n_qubits;
+    mod->n_threads = 1;
     mod->words = algebra->words;
     mod->strings.words = algebra->words;
     mod->generators = algebra->generators; /* borrowed: detached before the free */
@@ -2379,7 +2461,7 @@ static int module_average(const qml_lie_algebra *algebra, const qml_statevec *st
     if (!status)
         status = state_coordinates(mod, state, t);
     if (!status)
-        status = symmetric_eigen(mm, l, ev);
+        status = symmetric_eigen(mm, l, ev, true);
     if (status)
         goto done;
     double top = fmax(ev[mm - 1], 0.0), second = 0;
@@ -2393,7 +2475,7 @@ static int module_average(const qml_lie_algebra *algebra, const qml_statevec *st
             }
         second += oco * tct;
     }
-    status = symmetric_eigen(m, inv, ev);
+    status = symmetric_eigen(m, inv, ev, true);
     if (status)
         goto done;
     top = fmax(ev[m - 1], 0.0);
