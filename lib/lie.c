@@ -1134,8 +1134,17 @@ static int consider_candidate(qml_lie_algebra *algebra, closure_run *run, sparse
     if (status)
         return status;
     acc_project_out(algebra, acc);
-    acc_project_out(algebra, acc);
+    /* A projection can only shorten the vector, so a candidate already below
+     * the acceptance thresholds after the first pass is rejected without the
+     * second (most candidates: they lie in the span). Accepted elements still
+     * get both passes, so the basis is unchanged. */
     double norm = sqrt(acc_norm2(acc));
+    if (!(norm > run->options.tolerance * norm0 && norm > floor_norm)) {
+        acc_clear(acc);
+        return QML_OK;
+    }
+    acc_project_out(algebra, acc);
+    norm = sqrt(acc_norm2(acc));
     /* Relative acceptance (the issue's rule), plus a rounding floor: the
      * bracket of a unit element with G_k carries errors of order 1e-16 *
      * scale per term, which a strongly cancelling bracket can lift above the
