@@ -132,6 +132,7 @@ static void component_purities(const qml_lie_algebra *algebra, const double *coo
                                double *per_component);
 static int check_generators(const qml_pauli_sum *const *generators, size_t count, unsigned *n_qubits);
 static void cache_release(product_cache *cache);
+static int report_progress(closure_run *run, const char *stage, size_t done, size_t total);
 
 /* ---- public: creation ------------------------------------------------------ */
 
@@ -187,7 +188,9 @@ int qml_lie_algebra_create(qml_lie_algebra **out, const qml_pauli_sum *const *ge
         qml_lie_algebra_free(algebra);
         return status;
     }
-    status = analyse_structure(algebra);
+    status = report_progress(&run, "structure", algebra->dim, 0);
+    if (!status)
+        status = analyse_structure(algebra);
     cache_release(&algebra->cache); /* only the closure and the structure use it */
     if (status) {
         qml_lie_algebra_free(algebra);
