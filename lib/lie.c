@@ -1200,7 +1200,7 @@ static int cache_init(product_cache *cache, qml_pauli_sum *const *generators, si
 static int cache_row(product_cache *cache, size_t n_strings, size_t s, size_t *row)
 {
     if (n_strings > cache->row_of_capacity) {
-        size_t cap = cache->row_of_capacity ? cache->row_of_capacity : 256;
+        size_t cap = cache->row_of_capacity ? cache->row_of_capacity : 64;
         while (cap < n_strings)
             cap *= 2;
         uint32_t *r = qml__realloc(cache->row_of, cap * sizeof *r);
