@@ -1023,9 +1023,10 @@ static double acc_norm2(const sparse_acc *acc)
     return s;
 }
 
-/* One classical Gram-Schmidt pass: c = B^T v through the inverse index, then
- * v -= B c. Run twice ("twice is enough", Giraud et al. 2005). */
-static void acc_project_out(const qml_lie_algebra *algebra, sparse_acc *acc)
+/* One classical Gram-Schmidt pass against the basis elements [0, limit):
+ * c = B^T v through the inverse index, then v -= B c. Run twice ("twice is
+ * enough", Giraud et al. 2005). */
+static void acc_project_out(const qml_lie_algebra *algebra, sparse_acc *acc, size_t limit)
 {
     acc->n_coef = 0;
     size_t n = acc->n_touched;
@@ -1034,7 +1035,11 @@ static void acc_project_out(const qml_lie_algebra *algebra, sparse_acc *acc)
         double v = acc->value[s];
         if (v == 0.0 || s >= algebra->head_capacity)
             continue;
-        for (size_t e = algebra->head[s]; e != SIZE_MAX; e = algebra->node[e].next) {
+        size_t e = algebra->head[s];
+        /* chains run newest first: skip the elements >= limit */
+        while (e != SIZE_MAX && algebra->node[e].owner >= limit)
+            e = algebra->node[e].next;
+        for (; e != SIZE_MAX; e = algebra->node[e].next) {
             size_t a = algebra->node[e].owner;
             if (!acc->coef_mark[a]) {
                 acc->coef_mark[a] = 1;
@@ -1136,7 +1141,7 @@ static int consider_candidate(qml_lie_algebra *algebra, closure_run *run, sparse
     int status = acc_reserve(acc, algebra->strings.count, algebra->dim + 1);
     if (status)
         return status;
-    acc_project_out(algebra, acc);
+    acc_project_out(algebra, acc, algebra->dim);
     /* A projection can only shorten the vector, so a candidate already below
      * the acceptance thresholds after the first pass is rejected without the
      * second (most candidates: they lie in the span). Accepted elements still
@@ -1146,7 +1151,7 @@ static int consider_candidate(qml_lie_algebra *algebra, closure_run *run, sparse
         acc_clear(acc);
         return QML_OK;
     }
-    acc_project_out(algebra, acc);
+    acc_project_out(algebra, acc, algebra->dim);
     norm = sqrt(acc_norm2(acc));
     /* Relative acceptance (the issue's rule), plus a rounding floor: the
      * bracket of a unit element with G_k carries errors of order 1e-16 *
@@ -1233,8 +1238,7 @@ static int cache_row(product_cache *cache, size_t n_strings, size_t s, size_t *r
 
 /* The cache entry of (string s, term i of generator g): computed from the
  * masks and the product interned on first use. */
-static int cache_fill(qml_lie_algebra *algebra, sparse_acc *acc, const qml_pauli_sum *g, size_t i, size_t s,
-                      uint32_t *entry)
+static int cache_fill(qml_lie_algebra *algebra, const qml_pauli_sum *g, size_t i, size_t s, uint32_t *entry)
 {
     unsigned words = algebra->words;
     const uint64_t *sx = algebra->strings.x + s * words, *sz = algebra->strings.z + s * words;
@@ -1257,7 +1261,8 @@ static int cache_fill(qml_lie_algebra *algebra, sparse_acc *acc, const qml_pauli
         pz[w] = tz[w] ^ sz[w];
     }
     size_t id;
-    int status = intern_string(algebra, acc, px, pz, &id);
+    bool inserted;
+    int status = table_insert(&algebra->strings, px, pz, &id, &inserted);
     qml__free(pm_heap);
     if (status)
         return status;
@@ -1268,78 +1273,183 @@ static int cache_fill(qml_lie_algebra *algebra, sparse_acc *acc, const qml_pauli
     return QML_OK;
 }
 
-/* Accumulate -i[G_k, B_a] = sum over (entry e of B_a, term i of G_k) of
- * g_i val_e (+-2) P(product) through the product cache. */
-static int bracket_element(qml_lie_algebra *algebra, sparse_acc *acc, size_t a, size_t k)
+/* Fill the cache entries of (the strings of B_a) x (the terms of G_k),
+ * interning new products. Sequential: the dictionary grows. */
+static int cache_prefill(qml_lie_algebra *algebra, size_t a, size_t k)
 {
     product_cache *cache = &algebra->cache;
+    const qml_pauli_sum *g = algebra->generators[k];
+    size_t T = cache->n_terms, t0 = cache->term_start[k];
+    for (size_t e = algebra->start[a]; e < algebra->start[a + 1]; e++) {
+        size_t s = algebra->col[e], row = 0;
+        int status = cache_row(cache, algebra->strings.count, s, &row);
+        if (status)
+            return status;
+        uint32_t *entries = cache->rows + row * T + t0;
+        for (size_t i = 0; i < g->n_terms; i++)
+            if (!entries[i] && (status = cache_fill(algebra, g, i, s, &entries[i])))
+                return status;
+    }
+    return QML_OK;
+}
+
+/* Accumulate -i[G_k, B_a] = sum over (entry e of B_a, term i of G_k) of
+ * g_i val_e (+-2) P(product) from the cache (filled by cache_prefill). Reads
+ * the algebra only, so candidates can be bracketed in parallel. */
+static void bracket_cached(const qml_lie_algebra *algebra, sparse_acc *acc, size_t a, size_t k)
+{
+    const product_cache *cache = &algebra->cache;
     const qml_pauli_sum *g = algebra->generators[k];
     size_t T = cache->n_terms, t0 = cache->term_start[k], nt = g->n_terms;
     const double *restrict coeff = g->coeff;
     for (size_t e = algebra->start[a]; e < algebra->start[a + 1]; e++) {
-        size_t s = algebra->col[e], row = 0;
+        const uint32_t *restrict entries = cache->rows + (cache->row_of[algebra->col[e]] - 1u) * T + t0;
         double v = algebra->val[e];
-        int status = cache_row(cache, algebra->strings.count, s, &row);
-        if (status)
-            return status;
         for (size_t i = 0; i < nt; i++) {
-            uint32_t entry = cache->rows[row * T + t0 + i];
-            if (!entry) {
-                status = cache_fill(algebra, acc, g, i, s, &entry);
-                if (status)
-                    return status;
-                cache->rows[row * T + t0 + i] = entry;
-            }
+            uint32_t entry = entries[i];
             if (entry == 1u)
                 continue;
             /* the same product order as the uncached formula: bitwise the same sums */
             acc_add(acc, (entry - 2u) >> 1, coeff[i] * v * ((entry & 1u) ? -2.0 : 2.0));
         }
     }
-    return QML_OK;
 }
 
-/* Re-orthogonalised Gram-Schmidt closure over a global string dictionary:
- * each new basis element is bracketed with every generator (products from
- * the cache), the candidate is projected out of the basis through an inverse
- * index (string -> entries) and accepted on a relative residual. */
+/* The candidates -i[G_k, B_a] for k in [k0, k0 + count): bracket, norm and
+ * the first Gram-Schmidt pass against the basis [0, limit) as it was when
+ * element a was taken up. One accumulator per candidate; each candidate's
+ * arithmetic is the same whichever thread runs it. */
+typedef struct candidate_batch {
+    const qml_lie_algebra *algebra;
+    sparse_acc *accs;
+    double *norm0;
+    const double *bound;
+    size_t a, k0, limit;
+} candidate_batch;
+
+static void batch_first_pass(void *context, size_t begin, size_t end, unsigned worker)
+{
+    (void)worker;
+    const candidate_batch *b = context;
+    for (size_t j = begin; j < end; j++) {
+        sparse_acc *acc = &b->accs[j];
+        bracket_cached(b->algebra, acc, b->a, b->k0 + j);
+        double norm0 = sqrt(acc_norm2(acc));
+        b->norm0[j] = norm0;
+        if (norm0 > 1e-9 * b->bound[b->k0 + j] && norm0 > 0.0)
+            acc_project_out(b->algebra, acc, b->limit);
+    }
+}
+
+/* Finish a candidate, in order: project out the elements [limit, dim) that
+ * earlier candidates of the same batch added, reject early if below the
+ * thresholds, else the second pass against the whole basis, accept. */
+static int batch_finish(qml_lie_algebra *algebra, closure_run *run, sparse_acc *acc, double norm0, double scale,
+                        size_t limit)
+{
+    /* Rounding floor: see consider_candidate. */
+    double floor_norm = 1e-9 * scale;
+    int status = QML_OK;
+    if (!(norm0 > floor_norm) || !(norm0 > 0.0))
+        goto done;
+    for (size_t b = limit; b < algebra->dim; b++) {
+        double c = 0;
+        for (size_t e = algebra->start[b]; e < algebra->start[b + 1]; e++)
+            c += algebra->val[e] * acc->value[algebra->col[e]];
+        acc->coef[b] = c;
+    }
+    for (size_t b = limit; b < algebra->dim; b++) {
+        double c = acc->coef[b];
+        acc->coef[b] = 0;
+        for (size_t e = algebra->start[b]; e < algebra->start[b + 1]; e++)
+            acc_add(acc, algebra->col[e], -c * algebra->val[e]);
+    }
+    double norm = sqrt(acc_norm2(acc));
+    if (!(norm > run->options.tolerance * norm0 && norm > floor_norm))
+        goto done; /* a projection only shortens it: reject without the second pass */
+    acc_project_out(algebra, acc, algebra->dim);
+    norm = sqrt(acc_norm2(acc));
+    if (norm > run->options.tolerance * norm0 && norm > floor_norm) {
+        size_t max_dim = run->options.max_dim ? run->options.max_dim : SIZE_MAX;
+        if (algebra->dim >= max_dim) {
+            status = limit_reached(algebra, run);
+            goto done;
+        }
+        status = append_element(algebra, acc, norm);
+    }
+done:
+    acc_clear(acc);
+    return status;
+}
+
+/* Re-orthogonalised Gram-Schmidt closure over a global string dictionary.
+ * Element a is taken up with the basis [0, limit): its candidates
+ * -i[G_k, B_a] are bracketed (products from the cache) and projected once
+ * against [0, limit) in batches of n_threads candidates in parallel, then
+ * finished in the order k = 0, 1, ... (projected against what the batch
+ * added, re-orthogonalised against the whole basis, accepted on a relative
+ * residual). The batch size changes who computes, never what: the same bits
+ * for any thread count. */
 static int close_general(qml_lie_algebra *algebra, closure_run *run, qml_pauli_sum *const *seeds, size_t n_seeds)
 {
     unsigned words = algebra->words;
-    sparse_acc acc = {0};
+    size_t K = algebra->n_generators;
+    size_t batch = algebra->n_threads > 1 ? algebra->n_threads : 1;
+    if (batch > K)
+        batch = K ? K : 1;
     /* ||-i[G, B]|| <= 2 ||G||_op ||B|| <= 2 sum_i |g_i| for a unit B */
-    double *bound = qml__calloc(algebra->n_generators + 1, sizeof *bound);
-    if (!bound)
-        return qml__oom("generator norms");
-    for (size_t k = 0; k < algebra->n_generators; k++)
+    double *bound = qml__calloc(K + 1, sizeof *bound);
+    double *norm0 = qml__calloc(batch, sizeof *norm0);
+    sparse_acc *accs = qml__calloc(batch, sizeof *accs);
+    if (!bound || !norm0 || !accs) {
+        qml__free(bound);
+        qml__free(norm0);
+        qml__free(accs);
+        return qml__oom("the closure's work space");
+    }
+    for (size_t k = 0; k < K; k++)
         for (size_t i = 0; i < algebra->generators[k]->n_terms; i++)
             bound[k] += 2.0 * fabs(algebra->generators[k]->coeff[i]);
-    int status = cache_init(&algebra->cache, algebra->generators, algebra->n_generators);
+    int status = cache_init(&algebra->cache, algebra->generators, K);
     if (!status)
-        status = acc_reserve(&acc, 256, 256);
+        status = acc_reserve(&accs[0], 256, 256);
     for (size_t k = 0; k < n_seeds && !status; k++) {
         const qml_pauli_sum *g = seeds[k];
         for (size_t i = 0; i < g->n_terms && !status; i++) {
             size_t id;
-            status = intern_string(algebra, &acc, g->x + i * words, g->z + i * words, &id);
+            status = intern_string(algebra, &accs[0], g->x + i * words, g->z + i * words, &id);
             if (!status)
-                acc_add(&acc, id, g->coeff[i]);
+                acc_add(&accs[0], id, g->coeff[i]);
         }
         if (!status)
-            status = consider_candidate(algebra, run, &acc, 0.0);
+            status = consider_candidate(algebra, run, &accs[0], 0.0);
     }
     for (size_t a = 0; a < algebra->dim && !status; a++) {
         if ((a & 0xfu) == 0 && (status = report_progress(run, "closure", algebra->dim, 0)))
             break;
-        for (size_t k = 0; k < algebra->n_generators && !status; k++) {
-            status = bracket_element(algebra, &acc, a, k);
-            if (!status)
-                status = consider_candidate(algebra, run, &acc, bound[k]);
-            else
-                acc_clear(&acc);
+        size_t limit = algebra->dim;
+        for (size_t k0 = 0; k0 < K && !status; k0 += batch) {
+            size_t count = K - k0 < batch ? K - k0 : batch;
+            for (size_t j = 0; j < count && !status; j++)
+                status = cache_prefill(algebra, a, k0 + j);
+            for (size_t j = 0; j < count && !status; j++)
+                status = acc_reserve(&accs[j], algebra->strings.count, algebra->dim + K + 1);
+            if (status)
+                break;
+            candidate_batch work = {algebra, accs, norm0, bound, a, k0, limit};
+            qml__parallel_for(algebra->n_threads, count, 1, batch_first_pass, &work);
+            for (size_t j = 0; j < count; j++) {
+                if (status)
+                    acc_clear(&accs[j]);
+                else
+                    status = batch_finish(algebra, run, &accs[j], norm0[j], bound[k0 + j], limit);
+            }
         }
     }
-    acc_release(&acc);
+    for (size_t j = 0; j < batch; j++)
+        acc_release(&accs[j]);
+    qml__free(accs);
+    qml__free(norm0);
     qml__free(bound);
     return status;
 }
@@ -2063,9 +2173,12 @@ static int structure_general(qml_lie_algebra *algebra, struct qml_rng *rng, idea
         for (size_t b = 0; b < d && !status; b++) {
             /* The closure bracketed every basis element with every generator,
              * so every product is cached and in the dictionary already. */
-            status = bracket_element(algebra, &acc, b, k);
+            status = cache_prefill(algebra, b, k);
+            if (!status)
+                status = acc_reserve(&acc, algebra->strings.count, d);
             if (status)
                 break;
+            bracket_cached(algebra, &acc, b, k);
             /* column b of A_k = coordinates of -i[G_k, B_b] */
             double *colv = lambda; /* d scratch */
             memset(colv, 0, d * sizeof *colv);
