@@ -1692,6 +1692,24 @@ static void matmul(unsigned n_threads, size_t n, const double *a, const double *
                 c[j * n + i] = c[i * n + j];
 }
 
+/* x . y with four partial sums: the additions of one sum depend on each
+ * other, so a single sum runs at the adder's latency, four at its
+ * throughput. A fixed order: the same bits on every call. */
+static inline double dot(size_t n, const double *restrict x, const double *restrict y)
+{
+    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    size_t k = 0;
+    for (; k + 4 <= n; k += 4) {
+        s0 += x[k] * y[k];
+        s1 += x[k + 1] * y[k + 1];
+        s2 += x[k + 2] * y[k + 2];
+        s3 += x[k + 3] * y[k + 3];
+    }
+    for (; k < n; k++)
+        s0 += x[k] * y[k];
+    return (s0 + s1) + (s2 + s3);
+}
+
 /* Columns [begin, end) of scratch = M V: scratch[j*n + i] = (M V)_{i j}. */
 static void congruence_mv(void *context, size_t begin, size_t end, unsigned worker)
 {
@@ -1700,13 +1718,8 @@ static void congruence_mv(void *context, size_t begin, size_t end, unsigned work
     size_t n = job->n;
     for (size_t j = begin; j < end; j++) {
         const double *restrict col = job->b + j * n;
-        for (size_t i = 0; i < n; i++) {
-            const double *restrict row = job->a + i * n;
-            double s = 0;
-            for (size_t k = 0; k < n; k++)
-                s += row[k] * col[k];
-            job->c[j * n + i] = s;
-        }
+        for (size_t i = 0; i < n; i++)
+            job->c[j * n + i] = dot(n, job->a + i * n, col);
     }
 }
 
@@ -1718,13 +1731,8 @@ static void congruence_vtmv(void *context, size_t begin, size_t end, unsigned wo
     size_t n = job->n, p = job->p;
     const double *vt = job->a, *mv = job->b;
     for (size_t i = begin; i < end; i++)
-        for (size_t j = i; j < p; j++) {
-            const double *restrict x = vt + i * n, *restrict y = mv + j * n;
-            double s = 0;
-            for (size_t k = 0; k < n; k++)
-                s += x[k] * y[k];
-            job->c[i * p + j] = s;
-        }
+        for (size_t j = i; j < p; j++)
+            job->c[i * p + j] = dot(n, vt + i * n, mv + j * n);
 }
 
 /* out = V^T M V for an antisymmetric M, where column j of V is vt[j*n ..]
