@@ -1055,7 +1055,12 @@ typedef struct qml_lie_options {
  *
  * When every generator is a single Pauli string the closure is exact bit
  * arithmetic (no floating point); otherwise it is a re-orthogonalised
- * Gram-Schmidt closure with a relative acceptance tolerance.
+ * Gram-Schmidt closure with a relative acceptance tolerance. `options.progress`
+ * sees the stage "closure" now and then and "structure" once, before the
+ * structure analysis (cancelling there also returns #QML_ERR_CANCELLED).
+ * `options.n_threads` splits the general closure's candidates and the dense
+ * structure analysis over threads; the results are bitwise the same for
+ * every thread count.
  * @param[out] out the algebra, owned by the caller (free with qml_lie_algebra_free()).
  * @param generators `count` >= 1 Hermitian Pauli sums on the same number of
  *        qubits (zero sums are allowed and ignored).
