@@ -369,9 +369,11 @@ static int train_cell(const paradox_setup *setup, paradox_cell *cell, const qml_
         } else {
             status = QML_ERR_OUT_OF_MEMORY;
         }
+        qml_optimizer_options adam = QML_OPTIMIZER_OPTIONS_INIT;
+        adam.kind = QML_OPTIMIZER_ADAM;
+        adam.learning_rate = setup->learning_rate;
         qml_train_options topt = QML_TRAIN_OPTIONS_INIT;
-        topt.optimizer.kind = QML_OPTIMIZER_ADAM;
-        topt.optimizer.learning_rate = setup->learning_rate;
+        topt.optimizer = &adam;
         topt.epochs = setup->epochs;
         topt.batch_size = setup->batch_size;
         topt.seed = run_seed(setup->seed, r);
@@ -383,6 +385,7 @@ static int train_cell(const paradox_setup *setup, paradox_cell *cell, const qml_
                  qml_model_kind_name(cell->kind), cell->n_qubits, r + 1);
         prog->epochs = setup->epochs;
         double start = cli_seconds();
+        history[0].size = sizeof *history;
         if (!status)
             status = qml_model_train(model, train, test, &topt, history, setup->epochs);
         double seconds = cli_seconds() - start;
