@@ -99,6 +99,37 @@ static const char *mean_sd(char *buf, size_t size, double mean, double sd)
     return buf;
 }
 
+/* The deepest rung of a cell's depth ladder. */
+static const paradox_depth *deep(const paradox_cell *cell)
+{
+    return &cell->depth[cell->n_depth - 1];
+}
+
+/* The rung at L = factor n (the deepest common rung is the last factor), or
+ * NULL. */
+static const paradox_depth *rung(const paradox_cell *cell, unsigned factor)
+{
+    for (size_t d = 0; d < cell->n_depth; d++)
+        if (cell->depth[d].layers == factor * cell->n_qubits)
+            return &cell->depth[d];
+    return NULL;
+}
+
+static const char *prediction_source(double value, bool closed_form)
+{
+    return !isfinite(value) ? "none" : closed_form ? "closed form" : "computed";
+}
+
+/* A prediction for Markdown: "-", "1.23e-04" or "1.23e-04 (cf)". */
+static const char *pred(char *buf, size_t size, double v, bool closed_form)
+{
+    if (!isfinite(v))
+        snprintf(buf, size, "-");
+    else
+        snprintf(buf, size, "%.3g%s", v, closed_form ? " (cf)" : "");
+    return buf;
+}
+
 /* ---- CSV -------------------------------------------------------------------------- */
 
 static void write_csv(outputs *o)
@@ -125,18 +156,40 @@ static void write_csv(outputs *o)
         fprintf(f, "model,n_qubits,layers,n_weights,n_params,dla_dim,dla_source,dla_closed_form,var_loss,"
                    "var_loss_stderr,var_loss_predicted,var_grad_mid,var_grad_mid_stderr,var_grad_mid_predicted,"
                    "var_grad_mean,var_grad_mean_stderr,train_accuracy_mean,train_accuracy_sd,test_accuracy_mean,"
-                   "test_accuracy_sd,seconds_per_run,landscape_seconds,dla_seconds\n");
+                   "test_accuracy_sd,seconds_per_run,landscape_seconds,dla_seconds,var_loss_predicted_source,"
+                   "var_grad_mid_predicted_source,var_loss_closed_form,var_grad_mid_closed_form,var_loss_lie,"
+                   "var_grad_mid_lie,light_cone_layers,deep_layers,deep_var_loss,deep_var_loss_stderr,"
+                   "deep_var_grad_mid,deep_var_grad_mid_stderr\n");
         for (size_t c = 0; c < o->n_cells; c++) {
             const paradox_cell *cell = &o->cells[c];
             fprintf(f,
                     "%s,%u,%u,%zu,%zu,%" PRIu64 ",%s,%" PRIu64 ",%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,"
-                    "%.17g,%.17g,%.17g,%.17g,%.3f,%.3f,%.3f\n",
+                    "%.17g,%.17g,%.17g,%.17g,%.3f,%.3f,%.3f,%s,%s,%.17g,%.17g,%.17g,%.17g,%u,%u,%.17g,%.17g,%.17g,"
+                    "%.17g\n",
                     qml_model_kind_name(cell->kind), cell->n_qubits, cell->layers, cell->n_weights,
                     cell->n_weights + 2, cell->dla_dim, cell->dla_computed ? "computed" : "closed form",
                     cell->dla_closed_form, cell->var_loss, cell->var_loss_se, cell->pred_loss, cell->var_mid,
                     cell->var_mid_se, cell->pred_mid, cell->var_all, cell->var_all_se, cell->train_mean,
                     cell->train_sd, cell->test_mean, cell->test_sd, cell->seconds_mean, cell->landscape_seconds,
-                    cell->dla_seconds);
+                    cell->dla_seconds, prediction_source(cell->pred_loss, cell->pred_loss_cf),
+                    prediction_source(cell->pred_mid, cell->pred_mid_cf), cell->cf_loss, cell->cf_mid, cell->lie_loss,
+                    cell->lie_mid, cell->light_cone_layers, deep(cell)->layers, deep(cell)->var_loss,
+                    deep(cell)->var_loss_se, deep(cell)->var_mid, deep(cell)->var_mid_se);
+        }
+        close_output(o, f);
+    }
+    f = open_output(o, "depth.csv");
+    if (f) {
+        fprintf(f, "model,n_qubits,layers,n_weights,var_loss,var_loss_stderr,var_grad_mid,var_grad_mid_stderr,"
+                   "var_loss_predicted,var_grad_mid_predicted,seconds\n");
+        for (size_t c = 0; c < o->n_cells; c++) {
+            const paradox_cell *cell = &o->cells[c];
+            for (size_t d = 0; d < cell->n_depth; d++) {
+                const paradox_depth *r = &cell->depth[d];
+                fprintf(f, "%s,%u,%u,%zu,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.3f\n", qml_model_kind_name(cell->kind),
+                        cell->n_qubits, r->layers, r->n_weights, r->var_loss, r->var_loss_se, r->var_mid,
+                        r->var_mid_se, cell->pred_loss, cell->pred_mid, r->seconds);
+            }
         }
         close_output(o, f);
     }
@@ -237,6 +290,73 @@ static void write_figures(outputs *o)
     plot.log_y = true;
     figure(o, "dla.svg", &plot);
 
+    /* The depth study at the largest n: variance against L (log-log), the
+     * prediction of the Haar-random limit as a dashed horizontal line. */
+    double dx[PARADOX_MODELS][PARADOX_MAX_DEPTHS], dy[PARADOX_MODELS][4][PARADOX_MAX_DEPTHS];
+    double hx[PARADOX_MODELS][2], hy[PARADOX_MODELS][2][2];
+    double l_lo = INFINITY, l_hi = 0.0;
+    for (size_t k = 0; k < PARADOX_MODELS; k++) {
+        const paradox_cell *c = cell_at(o, k, nq - 1);
+        for (size_t d = 0; d < c->n_depth; d++) {
+            dx[k][d] = c->depth[d].layers;
+            dy[k][0][d] = c->depth[d].var_mid;
+            dy[k][1][d] = c->depth[d].var_mid_se;
+            dy[k][2][d] = c->depth[d].var_loss;
+            dy[k][3][d] = c->depth[d].var_loss_se;
+            l_lo = fmin(l_lo, dx[k][d]);
+            l_hi = fmax(l_hi, dx[k][d]);
+        }
+    }
+    for (size_t k = 0; k < PARADOX_MODELS; k++) {
+        const paradox_cell *c = cell_at(o, k, nq - 1);
+        hx[k][0] = l_lo;
+        hx[k][1] = l_hi;
+        hy[k][0][0] = hy[k][0][1] = c->pred_mid;
+        hy[k][1][0] = hy[k][1][1] = c->pred_loss;
+    }
+    svg_plot dp = {0};
+    dp.x_label = "layers L (log scale)";
+    dp.series = series;
+    dp.n_series = 2 * PARADOX_MODELS;
+    dp.log_y = dp.log_x = true;
+    dp.y_min = dp.y_max = NAN;
+    char dtitle[128];
+    for (size_t k = 0; k < PARADOX_MODELS; k++) {
+        const paradox_cell *c = cell_at(o, k, nq - 1);
+        series[2 * k] = (svg_series){labels[k][0], dx[k], dy[k][0], dy[k][1], c->n_depth, false, false, model_colors[k]};
+        series[2 * k + 1] = (svg_series){labels[k][1], hx[k], hy[k][0], NULL, 2, true, false, model_colors[k]};
+    }
+    snprintf(dtitle, sizeof dtitle, "Gradient variance against depth, n = %u (middle weight)", o->setup->qubits[nq - 1]);
+    dp.title = dtitle;
+    dp.y_label = "Var[dl/dw_mid]";
+    figure(o, "depth.svg", &dp);
+    for (size_t k = 0; k < PARADOX_MODELS; k++) {
+        const paradox_cell *c = cell_at(o, k, nq - 1);
+        series[2 * k] = (svg_series){labels[k][0], dx[k], dy[k][2], dy[k][3], c->n_depth, false, false, model_colors[k]};
+        series[2 * k + 1] = (svg_series){labels[k][1], hx[k], hy[k][1], NULL, 2, true, false, model_colors[k]};
+    }
+    snprintf(dtitle, sizeof dtitle, "Loss variance against depth, n = %u", o->setup->qubits[nq - 1]);
+    dp.y_label = "Var[l]";
+    figure(o, "depth_loss.svg", &dp);
+
+    /* Var[dl/dw_mid] against n at the deepest common rung, with the predictions. */
+    unsigned f_max = o->setup->depth_factors[o->setup->n_depth_factors - 1];
+    double ry[PARADOX_MODELS][2][PARADOX_MAX_QUBITS];
+    for (size_t k = 0; k < PARADOX_MODELS; k++) {
+        for (size_t q = 0; q < nq; q++) {
+            const paradox_depth *r = rung(cell_at(o, k, q), f_max);
+            ry[k][0][q] = r ? r->var_mid : (double)NAN;
+            ry[k][1][q] = r ? r->var_mid_se : (double)NAN;
+        }
+        series[2 * k] = (svg_series){labels[k][0], x, ry[k][0], ry[k][1], nq, false, false, model_colors[k]};
+        series[2 * k + 1] = (svg_series){labels[k][1], x, col[k][2], NULL, nq, true, false, model_colors[k]};
+    }
+    snprintf(dtitle, sizeof dtitle, "Gradient variance at L = %u n (middle weight)", f_max);
+    plot.title = dtitle;
+    plot.y_label = "Var[dl/dw_mid]";
+    plot.log_y = true;
+    figure(o, "deep_variance.svg", &plot);
+
     /* One training curve per model at the largest n. */
     unsigned epochs = o->setup->epochs;
     double *ex = calloc(4 * (size_t)epochs, sizeof *ex);
@@ -261,7 +381,7 @@ static void write_figures(outputs *o)
         char title[128], name[64];
         snprintf(title, sizeof title, "Training, %s, n = %u (run 1)", paradox_model_label(c->kind), c->n_qubits);
         snprintf(name, sizeof name, "curve_%s.svg", qml_model_kind_name(c->kind));
-        svg_plot cp = {title, "epoch", "loss / accuracy", false, 0.0, NAN, cs, 3};
+        svg_plot cp = {title, "epoch", "loss / accuracy", false, 0.0, NAN, cs, 3, false};
         figure(o, name, &cp);
     }
     free(ex);
@@ -340,27 +460,52 @@ static void write_report(outputs *o, double wall)
                "leave |0...0> unchanged), computed with a cap of %zu (non-string generators up to n = %u), else "
                "the closed form: 4^n - 1, 1 + sum_J ((2J+1)^2 - 1) over J = n/2, n/2 - 1, ..., >= 0, and "
                "n(2n-1). Predictions: Ragone et al. (Var[l]) and Fontana et al. (Var[dl/dw] of a middle gate) "
-               "for a circuit Haar-random on e^g, from the computed algebra; Var[l] also in closed form "
-               "(1/(2^n+1) and 1/(3n)) where the DLA is not computed.\n\n",
+               "for a circuit Haar-random on e^g (Ragone et al., Nat. Commun. 15, 7172 (2024); Fontana et al., "
+               "Nat. Commun. 15, 7171 (2024)), from the computed algebra; in closed form where the DLA is not "
+               "computed: Var[l] = 1/(2^n+1) and Var[dl/dw_mid] = 4^n/(2(2^n-1)(2^n+1)^2) for su(2^n), "
+               "Var[l] = 1/(3n) and Var[dl/dw_mid] = kappa/(12 n^2 (n+2)) for the permutation model (kappa from "
+               "the spectrum of the middle generator on the symmetric sector; docs/paradox.md).\n",
             s->lie_max_dim, s->lie_max_qubits_general);
+
+    fprintf(f, "- **Depth study**: the same landscape protocol (%zu draws, middle weight and Var[l]) at L = ",
+            s->samples);
+    for (size_t d = 0; d < s->n_depth_factors; d++)
+        fprintf(f, "%s%u n", d == 0 ? "" : d + 1 == s->n_depth_factors ? " and " : ", ", s->depth_factors[d]);
+    if (s->ff_quadratic)
+        fprintf(f, ", and for the free-fermion model also L = %u n^2 (the depth its matchgate circuit needs to "
+                   "approach the Haar measure on SO(2n)) when the cost, L x gates per layer x 2^n, stays below "
+                   "%.3g; otherwise the deepest multiple of 8n that fits",
+                s->ff_quadratic, s->depth_cost_cap);
+    fprintf(f, ". The L = n rung is the measurement of the main table; the deeper rungs are untrained circuits, "
+               "measured only to see where the variance goes as the circuit approaches the Haar-random limit "
+               "that the DLA prediction describes.\n\n");
 
     fprintf(f, "## Results\n\n");
     fprintf(f, "| model | n | weights | DLA dim | Var[l] | predicted | Var[dl/dw_mid] | predicted | mean Var "
-               "over weights | train accuracy | test accuracy | s/run |\n");
-    fprintf(f, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+               "over weights | L_deep | Var[l] at L_deep | Var[dl/dw_mid] at L_deep | train accuracy | "
+               "test accuracy | s/run |\n");
+    fprintf(f, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for (size_t k = 0; k < PARADOX_MODELS; k++)
         for (size_t q = 0; q < nq; q++) {
             const paradox_cell *c = cell_at(o, k, q);
-            fprintf(f, "| %s | %u | %zu | %" PRIu64 "%s | %s | %s | %s | %s | %s | %s | %s | %.2f |\n",
+            char b8[64], b9[64];
+            fprintf(f, "| %s | %u | %zu | %" PRIu64 "%s | %s | %s | %s | %s | %s | %u | %s | %s | %s | %s | %.2f |\n",
                     paradox_model_label(c->kind), c->n_qubits, c->n_weights, c->dla_dim,
-                    c->dla_computed ? "" : " (closed form)", with_se(b1, sizeof b1, c->var_loss, c->var_loss_se),
-                    num(b2, sizeof b2, c->pred_loss), with_se(b3, sizeof b3, c->var_mid, c->var_mid_se),
-                    num(b4, sizeof b4, c->pred_mid), with_se(b5, sizeof b5, c->var_all, c->var_all_se),
+                    c->dla_computed ? "" : " (cf)", with_se(b1, sizeof b1, c->var_loss, c->var_loss_se),
+                    pred(b2, sizeof b2, c->pred_loss, c->pred_loss_cf),
+                    with_se(b3, sizeof b3, c->var_mid, c->var_mid_se),
+                    pred(b4, sizeof b4, c->pred_mid, c->pred_mid_cf),
+                    with_se(b5, sizeof b5, c->var_all, c->var_all_se), deep(c)->layers,
+                    with_se(b8, sizeof b8, deep(c)->var_loss, deep(c)->var_loss_se),
+                    with_se(b9, sizeof b9, deep(c)->var_mid, deep(c)->var_mid_se),
                     mean_sd(b6, sizeof b6, c->train_mean, c->train_sd),
                     mean_sd(b7, sizeof b7, c->test_mean, c->test_sd), c->seconds_mean);
         }
-    fprintf(f, "\nAccuracies are mean ± sample standard deviation over %u runs; s/run is the wall time of one "
-               "training run. A '-' prediction means there is none for that cell",
+    fprintf(f, "\nThe variances left of L_deep are at L = n, the depth that is trained; L_deep is the deepest rung "
+               "of the depth study (next table). '(cf)' marks a closed form (docs/paradox.md derives each), "
+               "otherwise the DLA dimension and the predictions come from lie.c's closure. Accuracies are mean ± "
+               "sample standard deviation over %u runs; s/run is the wall time of one training run. "
+               "A '-' prediction means there is none for that cell",
             s->n_seeds);
     size_t n_notes = 0;
     for (size_t c = 0; c < o->n_cells; c++)
@@ -377,10 +522,59 @@ static void write_report(outputs *o, double wall)
                        ".\n",
                     paradox_model_label(o->cells[c].kind), o->cells[c].n_qubits, o->cells[c].dla_dim,
                     o->cells[c].dla_closed_form);
-    fprintf(f, "\nFigures: `variance.svg`, `loss_variance.svg`, `accuracy.svg`, `dla.svg`, `curve_*.svg` (n = %u). "
-               "Raw numbers: `results.csv` (one row per run), `summary.csv` (one row per model and n), "
-               "`curves.csv` (per-epoch history of run 1).\n\n",
-            n_max);
+
+    /* The closed forms against lie.c where both exist. */
+    double worst_cf = 0.0;
+    size_t n_cf = 0;
+    fprintf(f, "\n**Closed forms against lie.c.** Where the DLA is computed, the closed-form predictions are "
+               "compared with lie.c's (relative difference): ");
+    for (size_t c = 0; c < o->n_cells; c++) {
+        const paradox_cell *cell = &o->cells[c];
+        double pairs[2][2] = {{cell->cf_loss, cell->lie_loss}, {cell->cf_mid, cell->lie_mid}};
+        for (int j = 0; j < 2; j++) {
+            if (!isfinite(pairs[j][0]) || !isfinite(pairs[j][1]) || cell->kind == QML_MODEL_FREE_FERMION)
+                continue;
+            double rel = fabs(pairs[j][0] - pairs[j][1]) / pairs[j][1];
+            worst_cf = fmax(worst_cf, rel);
+            fprintf(f, "%s%s n = %u %s %.1e", n_cf ? "; " : "", qml_model_kind_name(cell->kind), cell->n_qubits,
+                    j ? "Var[dl/dw_mid]" : "Var[l]", rel);
+            n_cf++;
+        }
+    }
+    if (n_cf)
+        fprintf(f, ". Largest: %.1e (%s).\n\n", worst_cf,
+                worst_cf < 1e-6 ? "the closed forms agree with the computed algebra" : "**they disagree**");
+    else
+        fprintf(f, "none in this run.\n\n");
+
+    /* The depth ladder. */
+    fprintf(f, "### Depth study: variance at initialisation against the number of layers\n\n");
+    fprintf(f, "| model | n | L | weights | Var[l] | predicted | ratio | Var[dl/dw_mid] | predicted | ratio | s |\n");
+    fprintf(f, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    for (size_t k = 0; k < PARADOX_MODELS; k++)
+        for (size_t q = 0; q < nq; q++) {
+            const paradox_cell *c = cell_at(o, k, q);
+            for (size_t d = 0; d < c->n_depth; d++) {
+                const paradox_depth *r = &c->depth[d];
+                fprintf(f, "| %s | %u | %u | %zu | %s | %s | %s | %s | %s | %s | %.2f |\n",
+                        paradox_model_label(c->kind), c->n_qubits, r->layers, r->n_weights,
+                        with_se(b1, sizeof b1, r->var_loss, r->var_loss_se),
+                        pred(b2, sizeof b2, c->pred_loss, c->pred_loss_cf),
+                        num(b3, sizeof b3, c->pred_loss > 0.0 ? r->var_loss / c->pred_loss : (double)NAN),
+                        with_se(b4, sizeof b4, r->var_mid, r->var_mid_se),
+                        pred(b5, sizeof b5, c->pred_mid, c->pred_mid_cf),
+                        num(b6, sizeof b6, c->pred_mid > 0.0 ? r->var_mid / c->pred_mid : (double)NAN), r->seconds);
+            }
+        }
+    fprintf(f, "\nratio = measured / predicted; the predictions are those of a circuit Haar-random on e^g and do not "
+               "depend on L. A ratio that tends to 1 as L grows says the DLA fixes the plateau the deep circuit "
+               "reaches.\n");
+    fprintf(f, "\nFigures: `variance.svg`, `loss_variance.svg`, `deep_variance.svg` (Var[dl/dw_mid] against n at "
+               "L = %u n), `depth.svg` and `depth_loss.svg` (variance against L at n = %u), `accuracy.svg`, "
+               "`dla.svg`, `curve_*.svg` (n = %u). Raw numbers: `results.csv` (one row per run), `summary.csv` "
+               "(one row per model and n), `depth.csv` (one row per model, n and L), `curves.csv` (per-epoch "
+               "history of run 1).\n\n",
+            s->depth_factors[s->n_depth_factors - 1], n_max, n_max);
 
     /* Findings, from the numbers. */
     fprintf(f, "## Findings\n\n");
