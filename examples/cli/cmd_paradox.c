@@ -434,7 +434,6 @@ static int depth_ladder(const paradox_setup *setup, paradox_cell *cell, size_t q
         int code = measure_depth(setup, cell->kind, n, ladder[d], seed, &cell->depth[cell->n_depth], prog);
         if (code)
             return code;
-        if (getenv("PARADOX_DEBUG")) fprintf(stderr, "DBG %s n=%u L=%u varl=%.4g±%.2g varmid=%.4g±%.2g cf=%.4g lie=%.4g %.2fs\n", qml_model_kind_name(cell->kind), n, ladder[d], cell->depth[cell->n_depth].var_loss, cell->depth[cell->n_depth].var_loss_se, cell->depth[cell->n_depth].var_mid, cell->depth[cell->n_depth].var_mid_se, cell->pred_mid, cell->lie_mid, cell->depth[cell->n_depth].seconds);
         cell->n_depth++;
     }
     return 0;

@@ -415,6 +415,44 @@ static decay fit_decay(const outputs *o, size_t k, bool mid)
     return d;
 }
 
+/* The decay fit against n of the variances at L = factor n (mid: the middle
+ * weight's gradient, else the loss). */
+static decay fit_rung(const outputs *o, size_t k, unsigned factor, bool mid)
+{
+    decay d = {QML_ERR_NOT_APPLICABLE, {0}};
+    double n[PARADOX_MAX_QUBITS], v[PARADOX_MAX_QUBITS], se[PARADOX_MAX_QUBITS];
+    size_t m = 0;
+    for (size_t q = 0; q < o->n_q; q++) {
+        const paradox_cell *c = cell_at(o, k, q);
+        const paradox_depth *r = rung(c, factor);
+        if (!r)
+            continue;
+        double val = mid ? r->var_mid : r->var_loss, err = mid ? r->var_mid_se : r->var_loss_se;
+        if (val > 0.0 && err > 0.0 && isfinite(val) && isfinite(err)) {
+            n[m] = c->n_qubits;
+            v[m] = val;
+            se[m] = err;
+            m++;
+        }
+    }
+    d.fit.size = sizeof d.fit;
+    if (m >= 3)
+        d.status = qml_bp_fit_data(n, v, se, m, &d.fit);
+    return d;
+}
+
+static void print_fit(FILE *f, const decay *d)
+{
+    if (d->status != QML_OK) {
+        fprintf(f, "no decay fit (it needs at least three qubit counts)");
+        return;
+    }
+    fprintf(f, "Var ~ e^{-r n} with r = %.3f ± %.3f (chi^2 %.3g), Var ~ n^{-p} with p = %.3f ± %.3f (chi^2 %.3g): "
+               "the %s fits better",
+            d->fit.exponential_rate, d->fit.exponential_stderr, d->fit.exponential_chi2, d->fit.power_rate,
+            d->fit.power_stderr, d->fit.power_chi2, d->fit.model == QML_BP_EXPONENTIAL ? "exponential" : "power law");
+}
+
 static void write_report(outputs *o, double wall)
 {
     const paradox_setup *s = o->setup;
@@ -600,7 +638,7 @@ static void write_report(outputs *o, double wall)
             hea->test_mean, sym->test_mean, ff->test_mean);
 
     decay fits[PARADOX_MODELS];
-    fprintf(f, "**Gradient variance.** ");
+    fprintf(f, "**Gradient variance at the trained depth L = n.** ");
     for (size_t k = 0; k < PARADOX_MODELS; k++) {
         fits[k] = fit_decay(o, k, false);
         const paradox_cell *first = cell_at(o, k, 0), *last = cell_at(o, k, nq - 1);
@@ -645,6 +683,115 @@ static void write_report(outputs *o, double wall)
                "sqrt(2/%zu) = %.2f or more.\n\n",
             any ? "" : "none", s->samples, s->samples, sqrt(2.0 / (double)s->samples));
 
+    /* The light cone: why L = n is not the DLA regime. */
+    fprintf(f, "**Why L = n is not the regime of the prediction.** The prediction is for a circuit Haar-random on "
+               "e^g. A local circuit gets there only once the backward light cone of the readout (the qubits that "
+               "can influence <O>, following the gates back from the end) covers every qubit, and then only after "
+               "further layers of mixing. ");
+    for (size_t k = 0; k < PARADOX_MODELS; k++) {
+        const paradox_cell *c0 = cell_at(o, k, 0);
+        if (c0->kind == QML_MODEL_PERMUTATION) {
+            fprintf(f, "The permutation model's readout and two-body gate act on all qubits, so its light cone is "
+                       "everything after %u layer%s. ",
+                    c0->light_cone_layers, c0->light_cone_layers == 1 ? "" : "s");
+            continue;
+        }
+        fprintf(f, "For the %s model (readout %s) the light cone covers all n qubits after ",
+                qml_model_kind_name(c0->kind), c0->kind == QML_MODEL_UNSTRUCTURED ? "Z_0" : "Z_0 Z_1");
+        for (size_t q = 0; q < nq; q++) {
+            const paradox_cell *c = cell_at(o, k, q);
+            fprintf(f, "%s%u layers at n = %u", q == 0 ? "" : q + 1 == nq ? " and " : ", ", c->light_cone_layers,
+                    c->n_qubits);
+        }
+        fprintf(f, ". ");
+    }
+    if (hea->light_cone_layers > 0 && hea->light_cone_layers <= hea->layers)
+        fprintf(f, "So at L = n = %u the last qubit of the unstructured circuit enters the light cone only through "
+                   "the first %u of its %u layers. ",
+                n_max, hea->layers - hea->light_cone_layers + 1, hea->layers);
+    double ratio_n = hea->var_mid / hea->pred_mid, ratio_deep = deep(hea)->var_mid / hea->pred_mid;
+    fprintf(f, "Measured over predicted Var[dl/dw_mid] of the unstructured model at n = %u: %.3g at L = n, %.3g at "
+               "L = %u%s\n\n",
+            n_max, ratio_n, ratio_deep, deep(hea)->layers,
+            ratio_n > 2.0 && fabs(log(ratio_deep)) < fabs(log(ratio_n))
+                ? ": the shallow circuit behaves like a local circuit whose variance is set by its light cone, and "
+                  "moves towards the su(2^n) prediction as the depth grows."
+                : ".");
+
+    /* Where the variance goes with depth. */
+    unsigned f_max = s->depth_factors[s->n_depth_factors - 1];
+    fprintf(f, "**Where the variance goes with depth (n = %u).** ", n_max);
+    for (size_t k = 0; k < PARADOX_MODELS; k++) {
+        const paradox_cell *c = cell_at(o, k, nq - 1);
+        fprintf(f, "%s: Var[dl/dw_mid] ", paradox_model_label(c->kind));
+        for (size_t d = 0; d < c->n_depth; d++)
+            fprintf(f, "%s%.3g (L = %u)", d == 0 ? "" : ", ", c->depth[d].var_mid, c->depth[d].layers);
+        if (isfinite(c->pred_mid) && c->pred_mid > 0.0)
+            fprintf(f, " against the prediction %.3g%s: measured/predicted %.3g at L = n and %.3g at L = %u",
+                    c->pred_mid, c->pred_mid_cf ? " (cf)" : "", c->var_mid / c->pred_mid,
+                    deep(c)->var_mid / c->pred_mid, deep(c)->layers);
+        if (isfinite(c->pred_loss) && c->pred_loss > 0.0)
+            fprintf(f, "; Var[l] measured/predicted %.3g at L = n and %.3g at L = %u", c->var_loss / c->pred_loss,
+                    deep(c)->var_loss / c->pred_loss, deep(c)->layers);
+        fprintf(f, ". ");
+    }
+    for (size_t k = 0; k < PARADOX_MODELS; k++) {
+        const paradox_cell *c = cell_at(o, k, 0);
+        if (c->kind != QML_MODEL_FREE_FERMION || !s->ff_quadratic)
+            continue;
+        fprintf(f, "The free-fermion model was taken to L = ");
+        for (size_t q = 0; q < nq; q++) {
+            const paradox_cell *cq = cell_at(o, k, q);
+            unsigned target = s->ff_quadratic * cq->n_qubits * cq->n_qubits;
+            fprintf(f, "%s%u at n = %u%s", q == 0 ? "" : ", ", deep(cq)->layers, cq->n_qubits,
+                    deep(cq)->layers >= target ? "" : " (short of the 8n^2 target: cost cap)");
+        }
+        fprintf(f, ". ");
+    }
+    fprintf(f, "\n\n");
+
+    decay deep_mid[PARADOX_MODELS], deep_loss[PARADOX_MODELS];
+    fprintf(f, "**Decay with n at depth L = %u n.** Fits of ln Var against n and ln n (qml_bp_fit_data, weighted "
+               "by the standard errors; the better model has the smaller chi^2). ",
+            f_max);
+    for (size_t k = 0; k < PARADOX_MODELS; k++) {
+        deep_mid[k] = fit_rung(o, k, f_max, true);
+        deep_loss[k] = fit_rung(o, k, f_max, false);
+        fprintf(f, "%s: Var[dl/dw_mid]: ", paradox_model_label(cell_at(o, k, 0)->kind));
+        print_fit(f, &deep_mid[k]);
+        fprintf(f, "; Var[l]: ");
+        print_fit(f, &deep_loss[k]);
+        fprintf(f, ". ");
+    }
+    if (deep_mid[0].status == QML_OK) {
+        double r = deep_mid[0].fit.exponential_rate, se = deep_mid[0].fit.exponential_stderr;
+        double z = se > 0.0 ? (r - log(2.0)) / se : (double)NAN;
+        fprintf(f, "The DLA prediction for the unstructured model falls as 2^-n (rate ln 2 = %.3f); the fitted "
+                   "exponential rate of its gradient variance at L = %u n is %.3f ± %.3f, %.1f standard errors from "
+                   "ln 2: %s. ",
+                log(2.0), f_max, r, se, z,
+                fabs(z) <= 2.0 ? "consistent with the 2^-n decay"
+                : r < log(2.0) ? "slower than 2^-n (the circuit is not yet fully mixed at the larger n)"
+                               : "faster than 2^-n");
+        double z_loss = deep_loss[0].status == QML_OK && deep_loss[0].fit.exponential_stderr > 0.0
+                            ? (deep_loss[0].fit.exponential_rate - log(2.0)) / deep_loss[0].fit.exponential_stderr
+                            : (double)NAN;
+        if (isfinite(z_loss))
+            fprintf(f, "For Var[l] the rate is %.3f ± %.3f (%.1f standard errors from ln 2). ",
+                    deep_loss[0].fit.exponential_rate, deep_loss[0].fit.exponential_stderr, z_loss);
+        for (size_t k = 1; k < PARADOX_MODELS; k++) {
+            if (deep_mid[k].status != QML_OK)
+                continue;
+            fprintf(f, "The %s model's gradient variance %s (exponential rate %.3f ± %.3f against the unstructured "
+                       "model's %.3f). ",
+                    qml_model_kind_name(cell_at(o, k, 0)->kind),
+                    deep_mid[k].fit.model == QML_BP_POWER ? "is better described by a power law"
+                                                          : "is (slightly) better described by an exponential",
+                    deep_mid[k].fit.exponential_rate, deep_mid[k].fit.exponential_stderr, r);
+        }
+    }
+    fprintf(f, "\n\n");
+
     /* Where the numbers agree or disagree with the paper's claims. */
     fprintf(f, "## Against the paper's claims\n\n");
     fprintf(f, "The claims tested (arXiv:2606.31536 as summarised in DESIGN.md), each checked by the program:\n\n");
@@ -664,11 +811,26 @@ static void write_report(outputs *o, double wall)
             worse, nq, 2 * worse > nq ? "consistent." : "**not observed** at most sizes.");
     if (fits[0].status == QML_OK && fits[1].status == QML_OK) {
         bool ok = fits[0].fit.model == QML_BP_EXPONENTIAL && fits[1].fit.model == QML_BP_POWER;
-        fprintf(f, "3. *Unstructured gradients vanish exponentially, symmetric ones polynomially.* The better fit is "
-                   "%s for the unstructured model and %s for the symmetric one: %s\n",
+        fprintf(f, "3. *Unstructured gradients vanish exponentially, symmetric ones polynomially.* At the trained "
+                   "depth L = n (mean variance over weights) the better fit is %s for the unstructured model and %s "
+                   "for the symmetric one: %s",
                 fits[0].fit.model == QML_BP_EXPONENTIAL ? "exponential" : "a power law",
                 fits[1].fit.model == QML_BP_EXPONENTIAL ? "exponential" : "a power law",
                 ok ? "consistent." : "**not clearly separated** by these qubit counts and samples.");
+        if (deep_mid[0].status == QML_OK && deep_mid[1].status == QML_OK && deep_mid[2].status == QML_OK) {
+            bool deep_ok = deep_mid[0].fit.model == QML_BP_EXPONENTIAL && deep_mid[1].fit.model == QML_BP_POWER &&
+                           deep_mid[2].fit.model == QML_BP_POWER;
+            fprintf(f, " At L = %u n (middle weight) it is %s for the unstructured model (rate %.3f ± %.3f; "
+                       "ln 2 = %.3f), %s for the symmetric one and %s for the free-fermion one: %s\n",
+                    f_max, deep_mid[0].fit.model == QML_BP_EXPONENTIAL ? "exponential" : "a power law",
+                    deep_mid[0].fit.exponential_rate, deep_mid[0].fit.exponential_stderr, log(2.0),
+                    deep_mid[1].fit.model == QML_BP_EXPONENTIAL ? "exponential" : "a power law",
+                    deep_mid[2].fit.model == QML_BP_EXPONENTIAL ? "exponential" : "a power law",
+                    deep_ok ? "consistent: the contrast the DLA predicts appears once the circuits are deep."
+                            : "**not clearly separated** even there.");
+        } else {
+            fprintf(f, "\n");
+        }
     } else {
         fprintf(f, "3. *Unstructured gradients vanish exponentially, symmetric ones polynomially.* Not tested in "
                    "this run (fewer than three qubit counts).\n");
@@ -696,8 +858,10 @@ static void write_report(outputs *o, double wall)
             n_max, s->n_seeds, nq);
     fprintf(f, "- The landscape is measured for l = <O> at one input point; the training loss differs by the head "
                "(dL/dw = (p - y) a dl/dw for cross-entropy).\n");
-    fprintf(f, "- The predictions assume a circuit Haar-random on e^g; L = n layers may be too shallow for that, "
-               "and the DLA ignores the feature gates (their generators lie in g for all three models).\n");
+    fprintf(f, "- The predictions assume a circuit Haar-random on e^g; the trained models have L = n layers, which "
+               "the depth study shows is too shallow for that in the local models. The deep rungs are measured "
+               "at initialisation only, not trained. The DLA ignores the feature gates (their generators lie in g "
+               "for all three models).\n");
     fprintf(f, "- One learning rate for all models, not tuned per model; %u epochs. A longer budget could change "
                "the train accuracies.\n",
             s->epochs);
