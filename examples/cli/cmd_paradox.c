@@ -599,11 +599,12 @@ static void usage(FILE *to)
             "The expressivity-trainability study: an unstructured (hardware-efficient) classifier,\n"
             "a permutation-equivariant one and a free-fermion one on two moons, for each qubit\n"
             "count: DLA dimension, gradient variance at initialisation against its Lie-algebraic\n"
-            "prediction, and train/test accuracy over several seeds. Writes report.md, CSV files\n"
+            "prediction at the trained depth L = n and on a depth ladder (L = n ... 8n, and up to\n"
+            "8n^2 for the free-fermion model), and train/test accuracy over several seeds. Writes report.md, CSV files\n"
             "and SVG figures to DIR (default paradox-out). docs/paradox.md describes every choice.\n"
             "\n"
             "  --out DIR      output folder (created if missing)\n"
-            "  --quick        a small run (n = 4, 6; 2 seeds; 8 epochs; 60 samples) in seconds\n"
+            "  --quick        a small run (n = 4, 6; 2 seeds; 8 epochs; 60 samples; L = n, 4n) in seconds\n"
             "  --seed X       master seed (default 1): data, split, initialisation, minibatches\n"
             "  --threads T    worker threads, 0 = all cores (default 0); results do not depend on it\n"
             "  --qubits LIST  comma-separated qubit counts, each 2..12 (default 4,6,8,10)\n"
@@ -795,9 +796,12 @@ int cmd_paradox(int argc, char **argv)
     double wall = cli_seconds() - wall_start;
     if (!code)
         code = paradox_write_outputs(&setup, cells, n_cells, wall);
+    size_t estimates = 0;
+    for (size_t c = 0; !code && c < n_cells; c++)
+        estimates += cells[c].n_depth;
     if (!code)
         printf("qml paradox: %zu training runs and %zu landscape estimates in %.1f s; report: %s/report.md\n",
-               total_runs, n_cells, wall, setup.out_dir);
+               total_runs, estimates, wall, setup.out_dir);
     for (size_t c = 0; cells && c < n_cells; c++) {
         free(cells[c].runs);
         free(cells[c].curve);
