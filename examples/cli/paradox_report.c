@@ -441,7 +441,33 @@ static decay fit_rung(const outputs *o, size_t k, unsigned factor, bool mid)
     return d;
 }
 
-static void print_fit(FILE *f, const decay *d)
+/* The same fit of the predictions themselves, weighted with the measured
+ * relative standard errors: the rates the prediction implies over these n. */
+static decay fit_prediction(const outputs *o, size_t k, unsigned factor, bool mid)
+{
+    decay d = {QML_ERR_NOT_APPLICABLE, {0}};
+    double n[PARADOX_MAX_QUBITS], v[PARADOX_MAX_QUBITS], se[PARADOX_MAX_QUBITS];
+    size_t m = 0;
+    for (size_t q = 0; q < o->n_q; q++) {
+        const paradox_cell *c = cell_at(o, k, q);
+        const paradox_depth *r = rung(c, factor);
+        double p = mid ? c->pred_mid : c->pred_loss;
+        double val = r ? (mid ? r->var_mid : r->var_loss) : (double)NAN;
+        double err = r ? (mid ? r->var_mid_se : r->var_loss_se) : (double)NAN;
+        if (p > 0.0 && isfinite(p) && val > 0.0 && err > 0.0 && isfinite(val) && isfinite(err)) {
+            n[m] = c->n_qubits;
+            v[m] = p;
+            se[m] = p * err / val;
+            m++;
+        }
+    }
+    d.fit.size = sizeof d.fit;
+    if (m >= 3)
+        d.status = qml_bp_fit_data(n, v, se, m, &d.fit);
+    return d;
+}
+
+static void print_fit(FILE *f, const decay *d, const decay *predicted)
 {
     if (d->status != QML_OK) {
         fprintf(f, "no decay fit (it needs at least three qubit counts)");
@@ -451,6 +477,12 @@ static void print_fit(FILE *f, const decay *d)
                "the %s fits better",
             d->fit.exponential_rate, d->fit.exponential_stderr, d->fit.exponential_chi2, d->fit.power_rate,
             d->fit.power_stderr, d->fit.power_chi2, d->fit.model == QML_BP_EXPONENTIAL ? "exponential" : "power law");
+    if (d->fit.exponential_rate < 0.0 && d->fit.power_rate < 0.0)
+        fprintf(f, " (both rates negative: it grows with n)");
+    if (predicted && predicted->status == QML_OK)
+        fprintf(f, " [the predictions over the same n: r = %.3f, p = %.3f, %s fits better]",
+                predicted->fit.exponential_rate, predicted->fit.power_rate,
+                predicted->fit.model == QML_BP_EXPONENTIAL ? "exponential" : "power law");
 }
 
 static void write_report(outputs *o, double wall)
@@ -752,15 +784,19 @@ static void write_report(outputs *o, double wall)
 
     decay deep_mid[PARADOX_MODELS], deep_loss[PARADOX_MODELS];
     fprintf(f, "**Decay with n at depth L = %u n.** Fits of ln Var against n and ln n (qml_bp_fit_data, weighted "
-               "by the standard errors; the better model has the smaller chi^2). ",
-            f_max);
+               "by the standard errors; the better model has the smaller chi^2), each followed by the same fit of "
+               "the predictions (weighted with the measured relative errors), which says what the DLA implies over "
+               "these n: over %zu qubit counts a slow exponential and a power law can both fit a polynomial "
+               "prediction. ",
+            f_max, nq);
     for (size_t k = 0; k < PARADOX_MODELS; k++) {
         deep_mid[k] = fit_rung(o, k, f_max, true);
         deep_loss[k] = fit_rung(o, k, f_max, false);
+        decay pm = fit_prediction(o, k, f_max, true), pl = fit_prediction(o, k, f_max, false);
         fprintf(f, "%s: Var[dl/dw_mid]: ", paradox_model_label(cell_at(o, k, 0)->kind));
-        print_fit(f, &deep_mid[k]);
+        print_fit(f, &deep_mid[k], &pm);
         fprintf(f, "; Var[l]: ");
-        print_fit(f, &deep_loss[k]);
+        print_fit(f, &deep_loss[k], &pl);
         fprintf(f, ". ");
     }
     if (deep_mid[0].status == QML_OK) {
