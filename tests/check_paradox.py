@@ -205,6 +205,10 @@ def main():
             fail(f"{depth_path}: {model} n={n}: depth ladder {layers_seen}")
         if int(c["deep_layers"]) != layers_seen[-1]:
             fail(f"{summary_path}: {model} n={n}: deep_layers {c['deep_layers']} is not the last rung")
+        for key in ("var_loss_predicted", "var_grad_mid_predicted"):
+            a, b = number(rungs[0], key, depth_path), number(c, key, summary_path)
+            if not (math.isnan(a) and math.isnan(b)) and a != b:
+                fail(f"{depth_path}: {model} n={n}: the L = n rung's {key} is not the main table's")
         for key in ("var_loss", "var_grad_mid"):
             if number(rungs[0], key, depth_path) != number(c, key, summary_path):
                 fail(f"{depth_path}: {model} n={n}: the L = n rung's {key} is not the main measurement")

@@ -403,6 +403,26 @@ static double gates_per_layer(qml_model_kind kind, unsigned n)
     return 1.0;
 }
 
+/* The middle-gate prediction of a rung. The middle weight's generator
+ * depends on where n_weights / 2 falls in a layer: the same position as at
+ * L = n means the same generator (for the unstructured model every middle
+ * generator is a Pauli string with the same prediction); otherwise (odd n,
+ * even L) the permutation model has its closed form and the free-fermion
+ * model none (lie.c is run for the L = n generator only). */
+static void rung_prediction(const paradox_cell *cell, paradox_depth *r)
+{
+    size_t per_layer = cell->n_weights / cell->layers;
+    bool same = cell->kind == QML_MODEL_UNSTRUCTURED ||
+                (r->n_weights / 2) % per_layer == (cell->n_weights / 2) % per_layer;
+    if (same) {
+        r->pred_mid = cell->pred_mid;
+        r->pred_mid_cf = cell->pred_mid_cf;
+    } else {
+        r->pred_mid = mid_gradient_closed_form(cell->kind, cell->n_qubits, r->n_weights / 2);
+        r->pred_mid_cf = isfinite(r->pred_mid);
+    }
+}
+
 /* The depth ladder of a cell: L = f n for every factor, then for the
  * free-fermion model L = ff_quadratic n^2 if deeper and within the cost cap
  * (else the deepest multiple of 8 n below it that fits). depth[0] (L = n) is
@@ -410,8 +430,9 @@ static double gates_per_layer(qml_model_kind kind, unsigned n)
 static int depth_ladder(const paradox_setup *setup, paradox_cell *cell, size_t q, size_t k, progress *prog)
 {
     unsigned n = cell->n_qubits;
-    cell->depth[0] = (paradox_depth){cell->layers,   cell->n_weights, cell->var_loss, cell->var_loss_se,
-                                     cell->var_mid,  cell->var_mid_se, cell->landscape_seconds};
+    cell->depth[0] = (paradox_depth){cell->layers,   cell->n_weights, cell->var_loss,   cell->var_loss_se,
+                                     cell->var_mid,  cell->var_mid_se, cell->pred_mid,  cell->pred_mid_cf,
+                                     cell->landscape_seconds};
     cell->n_depth = 1;
     unsigned ladder[PARADOX_MAX_DEPTHS];
     size_t m = 0;
@@ -434,6 +455,7 @@ static int depth_ladder(const paradox_setup *setup, paradox_cell *cell, size_t q
         int code = measure_depth(setup, cell->kind, n, ladder[d], seed, &cell->depth[cell->n_depth], prog);
         if (code)
             return code;
+        rung_prediction(cell, &cell->depth[cell->n_depth]);
         cell->n_depth++;
     }
     return 0;

@@ -59,6 +59,11 @@ typedef struct paradox_depth {
     size_t n_weights;
     double var_loss, var_loss_se;          /* Var[l] */
     double var_mid, var_mid_se;            /* Var[dl/dw_mid], mid = n_weights / 2 */
+    /* The middle-gate prediction for this rung's middle weight: the cell's
+     * when the weight has the same generator as at L = n, the closed form
+     * (marked) for the permutation model otherwise, else NaN. */
+    double pred_mid;
+    bool pred_mid_cf;
     double seconds;
 } paradox_depth;
 

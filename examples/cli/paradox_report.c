@@ -105,10 +105,12 @@ static const paradox_depth *deep(const paradox_cell *cell)
     return &cell->depth[cell->n_depth - 1];
 }
 
-/* The rung at L = factor n (the deepest common rung is the last factor), or
- * NULL. */
+/* The rung at L = factor n (the deepest common rung is the last factor), the
+ * deepest rung for factor 0, or NULL. */
 static const paradox_depth *rung(const paradox_cell *cell, unsigned factor)
 {
+    if (factor == 0)
+        return cell->n_depth ? &cell->depth[cell->n_depth - 1] : NULL;
     for (size_t d = 0; d < cell->n_depth; d++)
         if (cell->depth[d].layers == factor * cell->n_qubits)
             return &cell->depth[d];
@@ -188,7 +190,7 @@ static void write_csv(outputs *o)
                 const paradox_depth *r = &cell->depth[d];
                 fprintf(f, "%s,%u,%u,%zu,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.3f\n", qml_model_kind_name(cell->kind),
                         cell->n_qubits, r->layers, r->n_weights, r->var_loss, r->var_loss_se, r->var_mid,
-                        r->var_mid_se, cell->pred_loss, cell->pred_mid, r->seconds);
+                        r->var_mid_se, cell->pred_loss, r->pred_mid, r->seconds);
             }
         }
         close_output(o, f);
@@ -311,7 +313,7 @@ static void write_figures(outputs *o)
         const paradox_cell *c = cell_at(o, k, nq - 1);
         hx[k][0] = l_lo;
         hx[k][1] = l_hi;
-        hy[k][0][0] = hy[k][0][1] = c->pred_mid;
+        hy[k][0][0] = hy[k][0][1] = deep(c)->pred_mid;
         hy[k][1][0] = hy[k][1][1] = c->pred_loss;
     }
     svg_plot dp = {0};
@@ -341,15 +343,16 @@ static void write_figures(outputs *o)
 
     /* Var[dl/dw_mid] against n at the deepest common rung, with the predictions. */
     unsigned f_max = o->setup->depth_factors[o->setup->n_depth_factors - 1];
-    double ry[PARADOX_MODELS][2][PARADOX_MAX_QUBITS];
+    double ry[PARADOX_MODELS][3][PARADOX_MAX_QUBITS];
     for (size_t k = 0; k < PARADOX_MODELS; k++) {
         for (size_t q = 0; q < nq; q++) {
             const paradox_depth *r = rung(cell_at(o, k, q), f_max);
             ry[k][0][q] = r ? r->var_mid : (double)NAN;
             ry[k][1][q] = r ? r->var_mid_se : (double)NAN;
+            ry[k][2][q] = r ? r->pred_mid : (double)NAN;
         }
         series[2 * k] = (svg_series){labels[k][0], x, ry[k][0], ry[k][1], nq, false, false, model_colors[k]};
-        series[2 * k + 1] = (svg_series){labels[k][1], x, col[k][2], NULL, nq, true, false, model_colors[k]};
+        series[2 * k + 1] = (svg_series){labels[k][1], x, ry[k][2], NULL, nq, true, false, model_colors[k]};
     }
     snprintf(dtitle, sizeof dtitle, "Gradient variance at L = %u n (middle weight)", f_max);
     plot.title = dtitle;
@@ -451,7 +454,7 @@ static decay fit_prediction(const outputs *o, size_t k, unsigned factor, bool mi
     for (size_t q = 0; q < o->n_q; q++) {
         const paradox_cell *c = cell_at(o, k, q);
         const paradox_depth *r = rung(c, factor);
-        double p = mid ? c->pred_mid : c->pred_loss;
+        double p = mid ? (r ? r->pred_mid : (double)NAN) : c->pred_loss;
         double val = r ? (mid ? r->var_mid : r->var_loss) : (double)NAN;
         double err = r ? (mid ? r->var_mid_se : r->var_loss_se) : (double)NAN;
         if (p > 0.0 && isfinite(p) && val > 0.0 && err > 0.0 && isfinite(val) && isfinite(err)) {
@@ -632,13 +635,23 @@ static void write_report(outputs *o, double wall)
                         pred(b2, sizeof b2, c->pred_loss, c->pred_loss_cf),
                         num(b3, sizeof b3, c->pred_loss > 0.0 ? r->var_loss / c->pred_loss : (double)NAN),
                         with_se(b4, sizeof b4, r->var_mid, r->var_mid_se),
-                        pred(b5, sizeof b5, c->pred_mid, c->pred_mid_cf),
-                        num(b6, sizeof b6, c->pred_mid > 0.0 ? r->var_mid / c->pred_mid : (double)NAN), r->seconds);
+                        pred(b5, sizeof b5, r->pred_mid, r->pred_mid_cf),
+                        num(b6, sizeof b6, r->pred_mid > 0.0 ? r->var_mid / r->pred_mid : (double)NAN), r->seconds);
             }
         }
     fprintf(f, "\nratio = measured / predicted; the predictions are those of a circuit Haar-random on e^g and do not "
                "depend on L. A ratio that tends to 1 as L grows says the DLA fixes the plateau the deep circuit "
-               "reaches.\n");
+               "reaches.");
+    bool moved = false;
+    for (size_t c = 0; c < o->n_cells; c++)
+        for (size_t d = 1; d < o->cells[c].n_depth; d++)
+            moved = moved || o->cells[c].depth[d].pred_mid_cf != o->cells[c].pred_mid_cf ||
+                    isfinite(o->cells[c].depth[d].pred_mid) != isfinite(o->cells[c].pred_mid);
+    if (moved)
+        fprintf(f, " For odd n the middle weight of an even-L circuit is a different gate than at L = n: its "
+                   "prediction is then the closed form for the permutation model and '-' for the free-fermion model "
+                   "(lie.c's prediction is computed for the L = n gate only).");
+    fprintf(f, "\n");
     fprintf(f, "\nFigures: `variance.svg`, `loss_variance.svg`, `deep_variance.svg` (Var[dl/dw_mid] against n at "
                "L = %u n), `depth.svg` and `depth_loss.svg` (variance against L at n = %u), `accuracy.svg`, "
                "`dla.svg`, `curve_*.svg` (n = %u). Raw numbers: `results.csv` (one row per run), `summary.csv` "
@@ -757,7 +770,7 @@ static void write_report(outputs *o, double wall)
         fprintf(f, "So at L = n = %u the last qubit of the unstructured circuit enters the light cone only through "
                    "the first %u of its %u layers. ",
                 n_max, hea->layers - hea->light_cone_layers + 1, hea->layers);
-    double ratio_n = hea->var_mid / hea->pred_mid, ratio_deep = deep(hea)->var_mid / hea->pred_mid;
+    double ratio_n = hea->var_mid / hea->pred_mid, ratio_deep = deep(hea)->var_mid / deep(hea)->pred_mid;
     fprintf(f, "Measured over predicted Var[dl/dw_mid] of the unstructured model at n = %u: %.3g at L = n, %.3g at "
                "L = %u%s\n\n",
             n_max, ratio_n, ratio_deep, deep(hea)->layers,
@@ -774,10 +787,11 @@ static void write_report(outputs *o, double wall)
         fprintf(f, "%s: Var[dl/dw_mid] ", paradox_model_label(c->kind));
         for (size_t d = 0; d < c->n_depth; d++)
             fprintf(f, "%s%.3g (L = %u)", d == 0 ? "" : ", ", c->depth[d].var_mid, c->depth[d].layers);
-        if (isfinite(c->pred_mid) && c->pred_mid > 0.0)
-            fprintf(f, " against the prediction %.3g%s: measured/predicted %.3g at L = n and %.3g at L = %u",
-                    c->pred_mid, c->pred_mid_cf ? " (cf)" : "", c->var_mid / c->pred_mid,
-                    deep(c)->var_mid / c->pred_mid, deep(c)->layers);
+        if (isfinite(deep(c)->pred_mid) && deep(c)->pred_mid > 0.0)
+            fprintf(f, " against the prediction %.3g%s at L = %u: measured/predicted %.3g at L = n and %.3g at "
+                       "L = %u",
+                    deep(c)->pred_mid, deep(c)->pred_mid_cf ? " (cf)" : "", deep(c)->layers,
+                    c->var_mid / c->pred_mid, deep(c)->var_mid / deep(c)->pred_mid, deep(c)->layers);
         if (isfinite(c->pred_loss) && c->pred_loss > 0.0)
             fprintf(f, "; Var[l] measured/predicted %.3g at L = n and %.3g at L = %u", c->var_loss / c->pred_loss,
                     deep(c)->var_loss / c->pred_loss, deep(c)->layers);
@@ -813,6 +827,23 @@ static void write_report(outputs *o, double wall)
         print_fit(f, &deep_mid[k], &pm);
         fprintf(f, "; Var[l]: ");
         print_fit(f, &deep_loss[k], &pl);
+        fprintf(f, ". ");
+    }
+    for (size_t k = 0; k < PARADOX_MODELS; k++) {
+        bool deeper = false;
+        for (size_t q = 0; q < nq; q++)
+            deeper = deeper || deep(cell_at(o, k, q))->layers > f_max * cell_at(o, k, q)->n_qubits;
+        if (!deeper)
+            continue;
+        decay dm = fit_rung(o, k, 0, true), pm = fit_prediction(o, k, 0, true);
+        fprintf(f, "At its deepest rungs (L = ");
+        for (size_t q = 0; q < nq; q++)
+            fprintf(f, "%s%u", q ? ", " : "", deep(cell_at(o, k, q))->layers);
+        fprintf(f, " for n = ");
+        for (size_t q = 0; q < nq; q++)
+            fprintf(f, "%s%u", q ? ", " : "", cell_at(o, k, q)->n_qubits);
+        fprintf(f, ") the %s model's Var[dl/dw_mid]: ", qml_model_kind_name(cell_at(o, k, 0)->kind));
+        print_fit(f, &dm, &pm);
         fprintf(f, ". ");
     }
     if (deep_mid[0].status == QML_OK) {
