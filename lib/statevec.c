@@ -31,9 +31,6 @@
 /* Work is split in grains of this many items (whole cache lines, and enough
  * work per thread). */
 #define PARALLEL_GRAIN ((size_t)1 << 12)
-/* Blocks of 2^BLOCK_BITS amplitudes carry the phase/sign tables of the
- * diagonal and expectation kernels (2 * 256 complex = 8 KiB: L1-resident). */
-#define BLOCK_BITS 8u
 /* Pauli kernels pair runs of up to 2^10 amplitudes (16 KiB): x bits below
  * that permute inside a run, so the partner runs stream in address order. */
 #define PAULI_RUN_BITS 10u
@@ -81,12 +78,16 @@ typedef struct pair_job {
     double m[8];               /* row-major 2x2, interleaved; PAIR_REAL reads m[0], m[2], m[4], m[6] */
 } pair_job;
 
-/* a_i *= table[parity(hi & zh)][lo] for blocks hi with (hi & ch) == ch. */
+/* a_i *= d[parity(i & zmask)] where (i & cmask) == cmask. The phase is
+ * constant on runs of 2^run_bits amplitudes below the lowest bit of
+ * zmask | cmask; runs shorter than a cache line (4 amplitudes) are handled
+ * line by line with the 4 phases of a line in `line`. */
 typedef struct diag_job {
     double *amplitudes;
-    unsigned block_bits;
-    uint64_t zh, ch;
-    const double *table0, *table1; /* 2^block_bits complex each */
+    uint64_t zmask, cmask;
+    unsigned run_bits;         /* >= 2: run kernel; otherwise the line kernel */
+    double d[2][2];            /* phase by parity */
+    double line[2][8];         /* line kernel: the 4 phases of a line by parity of the bits above 2 */
 } diag_job;
 
 typedef enum pauli_form { PAULI_GENERAL, PAULI_REAL, PAULI_IMAGINARY } pauli_form;
@@ -297,20 +298,54 @@ static void apply_pair(qml_statevec *state, const unsigned *bits, unsigned n_bit
 /* Diagonal kernels                                                         */
 /* ======================================================================== */
 
+/* a[l] *= (dr + i di) for l in [0, count): the arithmetic of every phase
+ * multiplication of the diagonal kernels (the same bits whichever path). */
+static inline void scale_run(double *restrict a, size_t count, double dr, double di)
+{
+    for (size_t l = 0; l < count; l++) {
+        double ar = a[2 * l], ai = a[2 * l + 1];
+        a[2 * l] = ar * dr - ai * di;
+        a[2 * l + 1] = ar * di + ai * dr;
+    }
+}
+
+/* Items are amplitudes (run kernel) or lines of 4 amplitudes (line kernel).
+ * No tables beyond 8 phases: at the small sizes training runs at (n = 4..12)
+ * building a table per gate cost more than the sweep itself. */
 static void diag_range(void *context, size_t begin, size_t end, unsigned worker)
 {
     (void)worker;
     const diag_job *job = context;
-    const size_t block = (size_t)1 << job->block_bits;
-    for (size_t hi = begin; hi < end; hi++) {
-        if ((hi & job->ch) != job->ch)
+    double *a = job->amplitudes;
+    const uint64_t zmask = job->zmask, cmask = job->cmask;
+    if (job->run_bits >= 2) {
+        /* Runs of >= 4 amplitudes share one phase: one parity per run, runs
+         * whose controls are not all set are not touched at all. */
+        const uint64_t run_length = (uint64_t)1 << job->run_bits;
+        for (size_t i = begin; i < end;) {
+            size_t run = (size_t)(run_length - (i & (run_length - 1)));
+            if (run > end - i)
+                run = end - i;
+            if ((i & cmask) == cmask) {
+                const double *d = job->d[parity64(i & zmask)];
+                scale_run(a + 2 * i, run, d[0], d[1]);
+            }
+            i += run;
+        }
+        return;
+    }
+    /* Lines of 4 amplitudes: the bits above 2 choose the line's phases. */
+    const uint64_t ch = cmask & ~(uint64_t)3, zh = zmask & ~(uint64_t)3;
+    for (size_t k = begin; k < end; k++) {
+        const uint64_t i = (uint64_t)k << 2;
+        if ((i & ch) != ch)
             continue;
-        const double *restrict t = parity64(hi & job->zh) ? job->table1 : job->table0;
-        double *restrict a = job->amplitudes + 2 * (hi << job->block_bits);
-        for (size_t l = 0; l < block; l++) {
-            double ar = a[2 * l], ai = a[2 * l + 1], tr = t[2 * l], ti = t[2 * l + 1];
-            a[2 * l] = ar * tr - ai * ti;
-            a[2 * l + 1] = ar * ti + ai * tr;
+        const double *restrict t = job->line[parity64(i & zh)];
+        double *restrict p = a + 2 * i;
+        for (unsigned u = 0; u < 4; u++) {
+            double ar = p[2 * u], ai = p[2 * u + 1];
+            p[2 * u] = ar * t[2 * u] - ai * t[2 * u + 1];
+            p[2 * u + 1] = ar * t[2 * u + 1] + ai * t[2 * u];
         }
     }
 }
@@ -318,29 +353,33 @@ static void diag_range(void *context, size_t begin, size_t end, unsigned worker)
 /* a_i *= d[parity(i & zmask)] for every i with (i & cmask) == cmask. */
 static void apply_diagonal(qml_statevec *state, uint64_t zmask, uint64_t cmask, const double d0[2], const double d1[2])
 {
-    unsigned bits = state->n_qubits < BLOCK_BITS ? state->n_qubits : BLOCK_BITS;
-    size_t block = (size_t)1 << bits;
-    uint64_t low = block - 1;
-    /* The kernel reads table[l] next to its store to a[l]; blocks of 2^8
-     * amplitudes start at the same address modulo 4 KiB, so place the
-     * tables 2 KiB away from that modulo 4 KiB: a table load then never
-     * waits on a recent store to an address that looks the same to the
-     * load/store unit (4K aliasing). */
-    double storage[4 * (1u << BLOCK_BITS) + 512];
-    uintptr_t delta = ((uintptr_t)state->amplitudes + 2048u - (uintptr_t)storage) % 4096u;
-    double *tables[2];
-    tables[0] = (double *)((unsigned char *)storage + delta);
-    tables[1] = tables[0] + 2 * (1u << BLOCK_BITS);
+    diag_job job = {.amplitudes = state->amplitudes, .zmask = zmask, .cmask = cmask};
+    job.d[0][0] = d0[0], job.d[0][1] = d0[1];
+    job.d[1][0] = d1[0], job.d[1][1] = d1[1];
+    if (state->dim < 4) {
+        /* 1 qubit: each amplitude its own phase */
+        for (uint64_t i = 0; i < state->dim; i++)
+            if ((i & cmask) == cmask) {
+                const double *d = job.d[parity64(i & zmask)];
+                scale_run(state->amplitudes + 2 * i, 1, d[0], d[1]);
+            }
+        return;
+    }
+    /* Runs up to the lowest qubit involved (the whole state for a global phase). */
+    const uint64_t involved = zmask | cmask;
+    job.run_bits = involved ? (unsigned)__builtin_ctzll(involved) : state->n_qubits;
+    if (job.run_bits >= 2) {
+        run_parallel(state, (size_t)state->dim, PARALLEL_GRAIN, diag_range, &job);
+        return;
+    }
     for (unsigned h = 0; h < 2; h++)
-        for (size_t l = 0; l < block; l++) {
-            bool selected = (l & cmask & low) == (cmask & low);
-            const double *d = (parity64(l & zmask) ^ h) ? d1 : d0;
-            tables[h][2 * l] = selected ? d[0] : 1.0;
-            tables[h][2 * l + 1] = selected ? d[1] : 0.0;
+        for (unsigned u = 0; u < 4; u++) {
+            bool selected = (u & cmask & 3) == (cmask & 3);
+            const double *d = job.d[parity64(u & zmask) ^ h];
+            job.line[h][2 * u] = selected ? d[0] : 1.0;
+            job.line[h][2 * u + 1] = selected ? d[1] : 0.0;
         }
-    diag_job job = {state->amplitudes, bits, zmask >> bits, cmask >> bits, tables[0], tables[1]};
-    run_parallel(state, (size_t)(state->dim >> bits), PARALLEL_GRAIN >> bits ? PARALLEL_GRAIN >> bits : 1,
-                 diag_range, &job);
+    run_parallel(state, (size_t)(state->dim >> 2), PARALLEL_GRAIN >> 2, diag_range, &job);
 }
 
 /* ======================================================================== */
