@@ -87,7 +87,8 @@ typedef struct diag_job {
     uint64_t zmask, cmask;
     unsigned run_bits;         /* >= 2: run kernel; otherwise the line kernel */
     double d[2][2];            /* phase by parity */
-    double line[2][8];         /* line kernel: the 4 phases of a line by parity of the bits above 2 */
+    bool negate;               /* run kernel: the phase is exactly -1 */
+    double line[2][16];        /* line kernel: the 4 phases of a line by parity of the bits above 2 */
 } diag_job;
 
 typedef enum pauli_form { PAULI_GENERAL, PAULI_REAL, PAULI_IMAGINARY } pauli_form;
@@ -299,14 +300,26 @@ static void apply_pair(qml_statevec *state, const unsigned *bits, unsigned n_bit
 /* ======================================================================== */
 
 /* a[l] *= (dr + i di) for l in [0, count): the arithmetic of every phase
- * multiplication of the diagonal kernels (the same bits whichever path). */
+ * multiplication of the diagonal kernels. Written as {ar, ai} * {dr, dr} +
+ * {ai, ar} * {-di, di} so that the compiler pairs both halves in one vector
+ * operation (the same bits as ar dr - ai di, ar di + ai dr). */
 static inline void scale_run(double *restrict a, size_t count, double dr, double di)
 {
+    const double ndi = -di;
     for (size_t l = 0; l < count; l++) {
         double ar = a[2 * l], ai = a[2 * l + 1];
-        a[2 * l] = ar * dr - ai * di;
-        a[2 * l + 1] = ar * di + ai * dr;
+        a[2 * l] = ar * dr + ai * ndi;
+        a[2 * l + 1] = ai * dr + ar * di;
     }
+}
+
+/* a[l] = -a[l]: a phase of exactly -1 (Z, CZ), one operation per number. */
+static inline void negate_run(double *restrict a, size_t count)
+{
+    /* count is a multiple of 4 (runs and ranges are whole lines) */
+    for (size_t l = 0; l < 2 * count; l += 8)
+        for (unsigned u = 0; u < 8; u++)
+            a[l + u] = -a[l + u];
 }
 
 /* Items are amplitudes (run kernel) or lines of 4 amplitudes (line kernel).
@@ -328,13 +341,17 @@ static void diag_range(void *context, size_t begin, size_t end, unsigned worker)
                 run = end - i;
             if ((i & cmask) == cmask) {
                 const double *d = job->d[parity64(i & zmask)];
-                scale_run(a + 2 * i, run, d[0], d[1]);
+                if (job->negate)
+                    negate_run(a + 2 * i, run);
+                else
+                    scale_run(a + 2 * i, run, d[0], d[1]);
             }
             i += run;
         }
         return;
     }
-    /* Lines of 4 amplitudes: the bits above 2 choose the line's phases. */
+    /* Lines of 4 amplitudes: the bits above 2 choose the line's phases,
+     * stored per position as {dr, dr, -di, di} (see scale_run). */
     const uint64_t ch = cmask & ~(uint64_t)3, zh = zmask & ~(uint64_t)3;
     for (size_t k = begin; k < end; k++) {
         const uint64_t i = (uint64_t)k << 2;
@@ -342,11 +359,19 @@ static void diag_range(void *context, size_t begin, size_t end, unsigned worker)
             continue;
         const double *restrict t = job->line[parity64(i & zh)];
         double *restrict p = a + 2 * i;
-        for (unsigned u = 0; u < 4; u++) {
-            double ar = p[2 * u], ai = p[2 * u + 1];
-            p[2 * u] = ar * t[2 * u] - ai * t[2 * u + 1];
-            p[2 * u + 1] = ar * t[2 * u + 1] + ai * t[2 * u];
-        }
+        double ar, ai;
+        ar = p[0], ai = p[1];
+        p[0] = ar * t[0] + ai * t[2];
+        p[1] = ai * t[1] + ar * t[3];
+        ar = p[2], ai = p[3];
+        p[2] = ar * t[4] + ai * t[6];
+        p[3] = ai * t[5] + ar * t[7];
+        ar = p[4], ai = p[5];
+        p[4] = ar * t[8] + ai * t[10];
+        p[5] = ai * t[9] + ar * t[11];
+        ar = p[6], ai = p[7];
+        p[6] = ar * t[12] + ai * t[14];
+        p[7] = ai * t[13] + ar * t[15];
     }
 }
 
@@ -361,7 +386,9 @@ static void apply_diagonal(qml_statevec *state, uint64_t zmask, uint64_t cmask, 
         for (uint64_t i = 0; i < state->dim; i++)
             if ((i & cmask) == cmask) {
                 const double *d = job.d[parity64(i & zmask)];
-                scale_run(state->amplitudes + 2 * i, 1, d[0], d[1]);
+                double *p = state->amplitudes + 2 * i, ar = p[0], ai = p[1];
+                p[0] = ar * d[0] - ai * d[1];
+                p[1] = ar * d[1] + ai * d[0];
             }
         return;
     }
@@ -369,6 +396,7 @@ static void apply_diagonal(qml_statevec *state, uint64_t zmask, uint64_t cmask, 
     const uint64_t involved = zmask | cmask;
     job.run_bits = involved ? (unsigned)__builtin_ctzll(involved) : state->n_qubits;
     if (job.run_bits >= 2) {
+        job.negate = d0[0] == -1.0 && d0[1] == 0.0 && d1[0] == -1.0 && d1[1] == 0.0;
         run_parallel(state, (size_t)state->dim, PARALLEL_GRAIN, diag_range, &job);
         return;
     }
@@ -376,8 +404,10 @@ static void apply_diagonal(qml_statevec *state, uint64_t zmask, uint64_t cmask, 
         for (unsigned u = 0; u < 4; u++) {
             bool selected = (u & cmask & 3) == (cmask & 3);
             const double *d = job.d[parity64(u & zmask) ^ h];
-            job.line[h][2 * u] = selected ? d[0] : 1.0;
-            job.line[h][2 * u + 1] = selected ? d[1] : 0.0;
+            double dr = selected ? d[0] : 1.0, di = selected ? d[1] : 0.0;
+            job.line[h][4 * u] = job.line[h][4 * u + 1] = dr;
+            job.line[h][4 * u + 2] = -di;
+            job.line[h][4 * u + 3] = di;
         }
     run_parallel(state, (size_t)(state->dim >> 2), PARALLEL_GRAIN >> 2, diag_range, &job);
 }
