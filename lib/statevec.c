@@ -16,12 +16,19 @@
  * Reductions (expectation, inner products) add fixed-size chunk partials in
  * chunk order, so the bits do not depend on the thread count.
  */
+/* madvise(MADV_HUGEPAGE) is a Linux extension, hidden by _POSIX_C_SOURCE alone. */
+#if defined(__linux__) && !defined(_DEFAULT_SOURCE)
+#define _DEFAULT_SOURCE 1
+#endif
 #include "internal.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 /* Threads are used only from this many amplitudes (4 MiB) on. Threads are
  * started and joined per call (docs/threading.md: no pool outlives a call);
@@ -210,12 +217,53 @@ static inline void pair_swap(double *restrict p, double *restrict q, size_t coun
     }
 }
 
-static inline void pair_dispatch(const pair_job *job, double *p, double *q, size_t count, size_t stride)
+static ALWAYS_INLINE void pair_dispatch(const pair_job *job, double *p, double *q, size_t count, size_t stride)
 {
     switch (job->cls) {
     case PAIR_GENERAL: pair_general(p, q, count, stride, job->m); break;
     case PAIR_REAL: pair_real(p, q, count, stride, job->m); break;
     case PAIR_SWAP: pair_swap(p, q, count, stride); break;
+    }
+}
+
+/* A one-qubit gate on qubit 5..10: each block of 2^(t+1) amplitudes pairs
+ * its lower half with its upper half, two streams 0.5..16 KiB apart in
+ * short runs, which the hardware prefetchers of the machine we measured
+ * (Zen 4) follow badly: a plain loop ran at a third of the bandwidth of
+ * qubits 0..4 or 12+. Prefetching the memory in address order, two lines
+ * per line of the lower half, makes the sweep a linear stream again: for
+ * qubits 5..8 into L1 at least two blocks and 16 KiB ahead (then about
+ * 51 GB/s, the speed of qubit 0, against 16..25), for 9..10 into L2 four
+ * blocks ahead (farther than L1 holds; about 42 against 27..34). */
+static ALWAYS_INLINE void pair_mid_qubit(const pair_job *job, size_t begin, size_t end, pair_class cls)
+{
+    const unsigned t = job->fixed[0];
+    const size_t run = (size_t)1 << t;
+    const bool to_l2 = t >= 9;
+    size_t ahead = to_l2 ? 16 * run : 8 * run; /* doubles: a block is 4 * run */
+    if (ahead < 2048)
+        ahead = 2048;
+    /* ranges are whole runs: PARALLEL_GRAIN pairs or the whole state, and runs are at most 2^10 */
+    for (size_t k = begin; k < end; k += run) {
+        double *p = job->amplitudes + 2 * (((uint64_t)k >> t) << (t + 1));
+        double *q = p + 2 * run;
+        for (size_t l = 0; l < run; l += 4) {
+#if defined(__GNUC__)
+            if (to_l2) {
+                __builtin_prefetch(p + ahead + 4 * l, 1, 2);
+                __builtin_prefetch(p + ahead + 4 * l + 8, 1, 2);
+            } else {
+                __builtin_prefetch(p + ahead + 4 * l, 1, 3);
+                __builtin_prefetch(p + ahead + 4 * l + 8, 1, 3);
+            }
+#endif
+            if (cls == PAIR_GENERAL)
+                pair_general(p + 2 * l, q + 2 * l, 4, 2, job->m);
+            else if (cls == PAIR_REAL)
+                pair_real(p + 2 * l, q + 2 * l, 4, 2, job->m);
+            else
+                pair_swap(p + 2 * l, q + 2 * l, 4, 2);
+        }
     }
 }
 
@@ -233,6 +281,15 @@ static void pair_range(void *context, size_t begin, size_t end, unsigned worker)
             pair_real(p, p + 2, end - begin, 4, job->m);
         else
             pair_swap(p, p + 2, end - begin, 4);
+        return;
+    }
+    if (job->n_fixed == 1 && job->fixed[0] >= 5 && job->fixed[0] <= 10) {
+        if (job->cls == PAIR_GENERAL)
+            pair_mid_qubit(job, begin, end, PAIR_GENERAL);
+        else if (job->cls == PAIR_REAL)
+            pair_mid_qubit(job, begin, end, PAIR_REAL);
+        else
+            pair_mid_qubit(job, begin, end, PAIR_SWAP);
         return;
     }
     if (job->n_fixed == 1 && (job->fixed[0] == 1 || job->fixed[0] == 2) && begin % 4 == 0 && end % 4 == 0) {
@@ -1353,6 +1410,30 @@ static uint64_t memory_limit(void)
     return UINT64_MAX;
 }
 
+/* Ask for transparent huge pages (2 MiB) over the whole 2 MiB-aligned part
+ * of a large block, before its first touch. Kernels stream the state
+ * through two or more far-apart pointers; with 4 KiB pages each stream
+ * crosses a page (a TLB entry, a restart of the hardware prefetcher) every
+ * 64 lines. Measured on the benchmark machine (Zen 4 under KVM, THP in
+ * "madvise" mode): a streaming sweep 15% faster. Only a hint: failure (other
+ * kernels, a caller's allocator returning memory madvise refuses) changes
+ * nothing. */
+static void advise_huge_pages(void *block, size_t bytes)
+{
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    const uintptr_t huge = (uintptr_t)1 << 21;
+    if (bytes < 2 * huge)
+        return;
+    uintptr_t begin = ((uintptr_t)block + huge - 1) & ~(huge - 1);
+    uintptr_t end = ((uintptr_t)block + bytes) & ~(huge - 1);
+    if (end > begin)
+        (void)madvise((void *)begin, (size_t)(end - begin), MADV_HUGEPAGE);
+#else
+    (void)block;
+    (void)bytes;
+#endif
+}
+
 static int statevec_alloc(qml_statevec **out, unsigned n_qubits, const char *caller)
 {
     if (n_qubits > MAX_QUBITS)
@@ -1375,6 +1456,7 @@ static int statevec_alloc(qml_statevec **out, unsigned n_qubits, const char *cal
         return qml__error(QML_ERR_OUT_OF_MEMORY, "%s: out of memory allocating %llu bytes for %u qubits", caller,
                           (unsigned long long)bytes, n_qubits);
     }
+    advise_huge_pages(state->amplitudes, (size_t)bytes);
     state->n_qubits = n_qubits;
     state->dim = dim;
     state->n_threads = 1;
