@@ -44,7 +44,7 @@
 /* Software prefetch distance of the pair kernels, in doubles (32 KiB). */
 #define PAIR_PREFETCH 4096u
 /* Software prefetch distance of the Pauli kernels, in amplitudes. */
-#define PAULI_PREFETCH 512u
+#define PAULI_PREFETCH 2048u
 /* Blocks of the expectation kernel (its tables: 2^8 entries each). Larger
  * blocks would amortise the per-block work over more amplitudes, but their
  * tables spill out of L1 (measured slower at 2^10). */
@@ -142,6 +142,26 @@ typedef struct generator_job {
 /* ======================================================================== */
 /* Small helpers                                                            */
 /* ======================================================================== */
+
+#if defined(QML_HAVE_V2D)
+static inline v2d load_v2d(const double *p)
+{
+    v2d v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline void store_v2d(double *p, v2d v)
+{
+    memcpy(p, &v, sizeof v);
+}
+
+/* {im, re} from {re, im} when `swap` (a constant after inlining) */
+static ALWAYS_INLINE v2d swap_if(v2d v, bool swap)
+{
+    return swap ? __builtin_shufflevector(v, v, 1, 0) : v;
+}
+#endif
 
 static inline unsigned parity64(uint64_t v)
 {
@@ -573,8 +593,10 @@ static ALWAYS_INLINE void pauli_run_lines(double *restrict ai, double *restrict 
     }
     for (uint64_t l0 = 0; l0 < run; l0 += 4) {
 #if defined(__GNUC__)
-        if ((l0 & 15) == 0)
-            __builtin_prefetch(aj + 2 * ((l0 + PAULI_PREFETCH) ^ xh), 1);
+        /* both streams, in address order, into L2 (see above: L1 cannot
+         * always hold the two lines of a pair together) */
+        __builtin_prefetch(ai + 2 * (l0 + PAULI_PREFETCH), 1, 2);
+        __builtin_prefetch(aj + 2 * (l0 + PAULI_PREFETCH), 1, 2);
 #endif
         const double gs = parity64(l0 & zl) ? -g0 : g0; /* sign of the bits above 2 */
         double *restrict px = ai + 2 * l0, *restrict py = aj + 2 * (l0 ^ xh);
@@ -596,11 +618,68 @@ static ALWAYS_INLINE void pauli_run_lines(double *restrict ai, double *restrict 
     }
 }
 
+#if defined(QML_HAVE_V2D)
+/* pauli_run_lines on two-lane vectors, one amplitude per vector, for any xl
+ * (xl = 0: both runs in order). The scalar loops compiled to about 26
+ * instructions per amplitude, which made the X Y Z X rotation at n = 24
+ * compute-bound at half the bandwidth; this is about 7. Same arithmetic per
+ * number as pauli_pair_update: a_i' = alpha a_i + s (i?) a_j lane by lane,
+ * the imaginary form as {-s, s} times the swapped partner, so the same bits. */
+static ALWAYS_INLINE void pauli_run_v2d(double *restrict ai, double *restrict aj, uint64_t run, double g0, uint64_t zl,
+                                        double alpha, double ti, double tj, bool imaginary, uint64_t xl)
+{
+    const uint64_t xq = xl & 3, xh = xl & ~(uint64_t)3;
+    const v2d va = {alpha, alpha};
+    v2d ci[4], cj[4];
+    for (unsigned u = 0; u < 4; u++) {
+        double su = parity64(u & zl) ? -1.0 : 1.0;
+        double si = su * ti, sj = su * tj;
+        ci[u] = imaginary ? (v2d){-si, si} : (v2d){si, si};
+        cj[u] = imaginary ? (v2d){-sj, sj} : (v2d){sj, sj};
+    }
+    const v2d ci0 = ci[0], ci1 = ci[1], ci2 = ci[2], ci3 = ci[3];
+    const v2d cj0 = cj[0], cj1 = cj[1], cj2 = cj[2], cj3 = cj[3];
+    /* the partner of line position u is u ^ xq */
+    const size_t o0 = 2 * (0 ^ xq), o1 = 2 * (1 ^ xq), o2 = 2 * (2 ^ xq), o3 = 2 * (3 ^ xq);
+    for (uint64_t l0 = 0; l0 < run; l0 += 4) {
+#if defined(__GNUC__)
+        /* both streams, in address order, into L2 (see above: L1 cannot
+         * always hold the two lines of a pair together) */
+        __builtin_prefetch(ai + 2 * (l0 + PAULI_PREFETCH), 1, 2);
+        __builtin_prefetch(aj + 2 * (l0 + PAULI_PREFETCH), 1, 2);
+#endif
+        const double gs = parity64(l0 & zl) ? -g0 : g0; /* sign of the bits above 2 */
+        const v2d vg = {gs, gs};
+        double *restrict px = ai + 2 * l0, *restrict py = aj + 2 * (l0 ^ xh);
+        /* Each line is loaded whole, then stored whole: alternating
+         * between the two lines amplitude by amplitude ran 4x slower (the
+         * L1 way predictor, see pauli_run_lines). Written out: gcc -O2
+         * keeps small arrays in memory. */
+        const v2d x0 = load_v2d(px), x1 = load_v2d(px + 2), x2 = load_v2d(px + 4), x3 = load_v2d(px + 6);
+        const v2d y0 = load_v2d(py + o0), y1 = load_v2d(py + o1), y2 = load_v2d(py + o2), y3 = load_v2d(py + o3);
+        store_v2d(px, va * x0 + (vg * ci0) * swap_if(y0, imaginary));
+        store_v2d(px + 2, va * x1 + (vg * ci1) * swap_if(y1, imaginary));
+        store_v2d(px + 4, va * x2 + (vg * ci2) * swap_if(y2, imaginary));
+        store_v2d(px + 6, va * x3 + (vg * ci3) * swap_if(y3, imaginary));
+        store_v2d(py + o0, va * y0 + (vg * cj0) * swap_if(x0, imaginary));
+        store_v2d(py + o1, va * y1 + (vg * cj1) * swap_if(x1, imaginary));
+        store_v2d(py + o2, va * y2 + (vg * cj2) * swap_if(x2, imaginary));
+        store_v2d(py + o3, va * y3 + (vg * cj3) * swap_if(x3, imaginary));
+    }
+}
+#endif
+
 /* One instantiation per form and shape, so that each inner loop is compiled
  * with its constants. */
 static void pauli_run_fast(double *ai, double *aj, uint64_t run, double g0, uint64_t zl, double alpha, double ti,
                            double tj, bool imaginary, uint64_t xl)
 {
+#if defined(QML_HAVE_V2D)
+    if (imaginary)
+        pauli_run_v2d(ai, aj, run, g0, zl, alpha, ti, tj, true, xl);
+    else
+        pauli_run_v2d(ai, aj, run, g0, zl, alpha, ti, tj, false, xl);
+#else
     if (imaginary && xl)
         pauli_run_lines(ai, aj, run, g0, zl, alpha, ti, tj, true, xl);
     else if (xl)
@@ -609,6 +688,7 @@ static void pauli_run_fast(double *ai, double *aj, uint64_t run, double g0, uint
         pauli_run_strided(ai, aj, run, g0, zl, alpha, ti, tj, true);
     else
         pauli_run_strided(ai, aj, run, g0, zl, alpha, ti, tj, false);
+#endif
 }
 
 static void pauli_range(void *context, size_t begin, size_t end, unsigned worker)
@@ -1100,13 +1180,6 @@ typedef struct expect_job {
 } expect_job;
 
 #if defined(QML_HAVE_V2D)
-static inline v2d load_v2d(const double *p)
-{
-    v2d v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
 /* The diagonal expectation's inner loop, two amplitudes per vector:
  * {p_l, p_l+1} = even + odd lanes of {re^2, im^2} of two amplitudes, then
  * three multiply-adds against the tables. Plain C left gcc -O2 with 15
