@@ -1055,7 +1055,12 @@ typedef struct qml_lie_options {
  *
  * When every generator is a single Pauli string the closure is exact bit
  * arithmetic (no floating point); otherwise it is a re-orthogonalised
- * Gram-Schmidt closure with a relative acceptance tolerance.
+ * Gram-Schmidt closure with a relative acceptance tolerance. `options.progress`
+ * sees the stage "closure" now and then and "structure" once, before the
+ * structure analysis (cancelling there also returns #QML_ERR_CANCELLED).
+ * `options.n_threads` splits the general closure's candidates and the dense
+ * structure analysis over threads; the results are bitwise the same for
+ * every thread count.
  * @param[out] out the algebra, owned by the caller (free with qml_lie_algebra_free()).
  * @param generators `count` >= 1 Hermitian Pauli sums on the same number of
  *        qubits (zero sums are allowed and ignored).
@@ -1233,6 +1238,321 @@ QML_API int qml_lie_algebra_predict_variance(const qml_lie_algebra *algebra, con
 /**@}*/
 
 /* ---- barren-plateau diagnostics (landscape.c): issue 6 ---- */
+/* ======================================================================== */
+/** @name Barren-plateau diagnostics (landscape.c)
+ *
+ * A barren plateau is measured, not asserted: draw the weights uniformly in
+ * [0, 2 pi), compute the loss l(w) = <psi(w)| O |psi(w)> and its gradient,
+ * and estimate the variances over S draws with standard errors; repeat over
+ * qubit counts and depths (a scan); fit how the variance falls with n; put
+ * the Lie-algebraic prediction beside it. See docs/landscape.md.
+ *
+ * Reproducibility: sample s draws its weights (in weight order, each
+ * 2 pi u with u uniform in [0, 1)) from stream s of the seed, and the
+ * per-sample results are reduced in sample order, so every result depends
+ * only on (inputs, seed, S), bitwise, never on the thread count.
+ */
+/* ======================================================================== */
+/**@{*/
+
+/** @brief Which weights' gradients are analysed. Values pinned. @since 0.1.0 */
+typedef enum qml_param_selection {
+    QML_PARAMS_FIRST = 0,   /**< weight 0 */
+    QML_PARAMS_MIDDLE = 1,  /**< weight n_weights / 2 (integer division) */
+    QML_PARAMS_ALL = 2      /**< every weight; summaries average over them */
+} qml_param_selection;
+
+/**
+ * @brief Options of the gradient statistics (and of each row of a scan);
+ * initialise with #QML_LANDSCAPE_OPTIONS_INIT.
+ * @since 0.1.0
+ */
+typedef struct qml_landscape_options {
+    size_t size;                 /**< sizeof(qml_landscape_options) */
+    size_t samples;              /**< S >= 2 weight draws (default 200) */
+    uint64_t seed;               /**< sample s uses PRNG stream s of this seed (default 0) */
+    qml_param_selection params;  /**< default #QML_PARAMS_FIRST */
+    unsigned n_threads;          /**< worker threads over samples, 0 = all cores (default 1) */
+    uint64_t shots;              /**< 0 = exact adjoint gradients; > 0 = parameter shift with this
+                                      many shots per expectation (shot noise seeded per sample) */
+    qml_progress_fn progress;    /**< called as samples complete, on the calling thread (may be NULL) */
+    void *progress_user;         /**< passed to `progress` */
+} qml_landscape_options;
+
+/** @brief Default landscape options. */
+#define QML_LANDSCAPE_OPTIONS_INIT \
+    { sizeof(qml_landscape_options), 200, 0, QML_PARAMS_FIRST, 1, 0, NULL, NULL }
+
+/**
+ * @brief The statistics of the loss and of its gradient over random weights:
+ * a result handle, read with the qml_gradient_stats_* getters.
+ * @since 0.1.0
+ */
+typedef struct qml_gradient_stats qml_gradient_stats;
+
+/**
+ * @brief Draw S weight vectors uniformly from [0, 2 pi)^n_weights, compute
+ * l(w) and dl/dw for each, and keep the statistics.
+ *
+ * Exact mode (options->shots = 0) uses adjoint differentiation: one forward
+ * and one backward sweep give every weight per sample. Shot mode uses the
+ * parameter-shift rule with `shots` shots per expectation (every weight is
+ * differentiated, whatever the selection, so it costs two estimates per
+ * Pauli factor per weight); its variance is the exact one plus the shot
+ * noise, and approaches it as shots grow.
+ *
+ * Estimators, for the n = S values x_s of one quantity (a selected weight's
+ * derivative, or the loss): the mean, the unbiased sample variance
+ * s^2 = sum (x_s - mean)^2 / (n - 1), SE(mean) = s / sqrt(n), and
+ * SE(s^2) = sqrt((m4 - (n - 3)/(n - 1) s^4) / n) with m4 the fourth central
+ * sample moment (the plug-in form of Var(s^2) = mu4/n - (n-3) sigma^4/(n(n-1)),
+ * e.g. Mood, Graybill & Boes, Introduction to the Theory of Statistics, 1974,
+ * sec. VI.4); negative values are clamped to 0.
+ *
+ * @param out set to the new statistics (owned by the caller: qml_gradient_stats_free()).
+ * @param circuit a circuit with at least one weight.
+ * @param observable a Pauli sum on the circuit's qubits.
+ * @param initial the initial state, or NULL for |0...0> (not modified).
+ * @param features the fixed input features, n_features >= qml_circuit_n_features
+ *        of them; NULL with n_features = 0 means all features are 0.
+ * @param n_features number of entries at `features`.
+ * @param options NULL for the defaults.
+ * @return #QML_OK; #QML_ERR_INVALID_ARGUMENT (NULL out/circuit/observable,
+ *         samples < 2, unknown params, a circuit with no weight, a qubit-count
+ *         mismatch, non-finite features, an unknown options size);
+ *         #QML_ERR_OUT_OF_RANGE (too few features);
+ *         #QML_ERR_CANCELLED (the progress callback returned non-zero);
+ *         #QML_ERR_OUT_OF_MEMORY; any error of qml_gradient().
+ *         Nothing is allocated on failure.
+ * @since 0.1.0
+ */
+QML_API int qml_gradient_stats_create(qml_gradient_stats **out, const qml_circuit *circuit,
+                                      const qml_pauli_sum *observable, const qml_statevec *initial,
+                                      const double *features, size_t n_features,
+                                      const qml_landscape_options *options);
+
+/** @brief Free (NULL is a no-op). @since 0.1.0 */
+QML_API void qml_gradient_stats_free(qml_gradient_stats *stats);
+/** @brief The number of samples S (0 for NULL). @since 0.1.0 */
+QML_API size_t qml_gradient_stats_n_samples(const qml_gradient_stats *stats);
+/** @brief The circuit's number of weights (0 for NULL). @since 0.1.0 */
+QML_API size_t qml_gradient_stats_n_weights(const qml_gradient_stats *stats);
+/** @brief The selection the statistics were made with (#QML_PARAMS_FIRST for NULL). @since 0.1.0 */
+QML_API qml_param_selection qml_gradient_stats_params(const qml_gradient_stats *stats);
+
+/**
+ * @brief The statistics of dl/dw_weight; any out-pointer may be NULL.
+ * @param mean, mean_stderr the sample mean and its standard error.
+ * @param variance, variance_stderr s^2 and SE(s^2) (see qml_gradient_stats_create()).
+ * @return #QML_OK; #QML_ERR_INVALID_ARGUMENT (NULL stats);
+ *         #QML_ERR_OUT_OF_RANGE (weight >= n_weights);
+ *         #QML_ERR_NOT_APPLICABLE (the weight was not selected).
+ * @since 0.1.0
+ */
+QML_API int qml_gradient_stats_weight(const qml_gradient_stats *stats, size_t weight, double *mean,
+                                      double *mean_stderr, double *variance, double *variance_stderr);
+
+/**
+ * @brief The statistics of the loss l itself; any out-pointer may be NULL.
+ * @return #QML_OK or #QML_ERR_INVALID_ARGUMENT (NULL stats).
+ * @since 0.1.0
+ */
+QML_API int qml_gradient_stats_loss(const qml_gradient_stats *stats, double *mean, double *mean_stderr,
+                                    double *variance, double *variance_stderr);
+
+/**
+ * @brief The gradient variance a scan reports: the mean over the K selected
+ * weights of s_k^2, with its standard error
+ * SE^2 = [ (1/n) sum_s y_s^2 - V^2 + 2/(n-1) (1/K^2) sum_k s_k^4 ] / n,
+ * y_s = (1/K) sum_k (x_sk - mean_k)^2, V the reported mean variance. For
+ * K = 1 this is exactly SE(s^2) above; for K > 1 it neglects the
+ * O(1/n^2) covariance terms between different weights.
+ * @return #QML_OK or #QML_ERR_INVALID_ARGUMENT (NULL stats).
+ * @since 0.1.0
+ */
+QML_API int qml_gradient_stats_summary(const qml_gradient_stats *stats, double *variance, double *variance_stderr);
+
+/** @brief What a scan measures. Values pinned. @since 0.1.0 */
+typedef enum qml_bp_quantity {
+    QML_BP_GRADIENT = 0,  /**< Var[dl/dw] of the selected weights (averaged if several) */
+    QML_BP_LOSS = 1       /**< Var[l] */
+} qml_bp_quantity;
+
+/** @brief How a scan chooses the depth L for n qubits. Values pinned. @since 0.1.0 */
+typedef enum qml_bp_depth {
+    QML_BP_DEPTH_FIXED = 0,      /**< L = layers for every n */
+    QML_BP_DEPTH_PER_QUBIT = 1,  /**< L = layers * n */
+    QML_BP_DEPTH_LIST = 2        /**< one row per L in depths[] for every n */
+} qml_bp_depth;
+
+/** @brief The initial state of a scan. Values pinned. @since 0.1.0 */
+typedef enum qml_bp_initial {
+    QML_BP_INITIAL_DEFAULT = 0,  /**< |0...0>, except the Neel state for #QML_ANSATZ_HEISENBERG */
+    QML_BP_INITIAL_ZERO = 1,     /**< |0...0> */
+    QML_BP_INITIAL_NEEL = 2      /**< |0101...>: qubit k is k mod 2 */
+} qml_bp_initial;
+
+/**
+ * @brief Scan options; initialise with #QML_BP_SCAN_OPTIONS_INIT.
+ * @since 0.1.0
+ */
+typedef struct qml_bp_scan_options {
+    size_t size;                  /**< sizeof(qml_bp_scan_options) */
+    unsigned n_min;               /**< first qubit count (default 2) */
+    unsigned n_max;               /**< last qubit count (default 6) */
+    qml_bp_depth depth;           /**< default #QML_BP_DEPTH_PER_QUBIT */
+    unsigned layers;              /**< L (FIXED) or the factor k of L = k n (PER_QUBIT); default 10 */
+    const unsigned *depths;       /**< LIST: the depths, each >= 1 */
+    size_t n_depths;              /**< LIST: number of depths (>= 1) */
+    const char *observable;       /**< the observable as text for every n (e.g. "Z0 Z1"), or NULL
+                                       for the family's default (docs/landscape.md) */
+    qml_bp_quantity quantity;     /**< default #QML_BP_GRADIENT */
+    qml_bp_initial initial;       /**< default #QML_BP_INITIAL_DEFAULT */
+    uint64_t max_dim;             /**< compute the DLA (and the prediction) up to this dimension;
+                                       0 = do not (default) */
+} qml_bp_scan_options;
+
+/** @brief Default scan options. */
+#define QML_BP_SCAN_OPTIONS_INIT \
+    { sizeof(qml_bp_scan_options), 2, 6, QML_BP_DEPTH_PER_QUBIT, 10, NULL, 0, NULL, \
+      QML_BP_GRADIENT, QML_BP_INITIAL_DEFAULT, 0 }
+
+/**
+ * @brief One row of a scan. Set `size = sizeof(qml_bp_row)` before reading
+ * a row: the library writes only the fields that fit.
+ * @since 0.1.0
+ */
+typedef struct qml_bp_row {
+    size_t size;            /**< sizeof(qml_bp_row), set by the caller */
+    unsigned n_qubits;      /**< n */
+    unsigned layers;        /**< L */
+    size_t samples;         /**< S */
+    size_t n_params;        /**< the circuit's number of weights */
+    uint64_t dim_g;         /**< dimension of the DLA; 0 if not computed or above max_dim */
+    int dim_g_capped;       /**< 1 if the closure stopped at max_dim (the dimension exceeds it) */
+    double var_measured;    /**< the measured variance (#qml_bp_quantity); exactly 0 when at the
+                                 rounding level, (1e-12 sum_t |c_t|)^2 for O = sum_t c_t P_t */
+    double var_stderr;      /**< its standard error */
+    double var_predicted;   /**< the Lie-algebraic prediction; NaN if not computed or not applicable */
+    double seconds;         /**< wall-clock time of the row */
+} qml_bp_row;
+
+/** @brief A fitted decay model. Values pinned. @since 0.1.0 */
+typedef enum qml_bp_model {
+    QML_BP_EXPONENTIAL = 0,  /**< Var = A e^{-rate n} */
+    QML_BP_POWER = 1         /**< Var = A n^{-rate} */
+} qml_bp_model;
+
+/**
+ * @brief Both fits of a decay and the better model. Set `size =
+ * sizeof(qml_bp_fit)` before the call.
+ *
+ * Each model is a weighted least-squares line y = a + b x with y = ln Var,
+ * x = n (exponential) or ln n (power), weights 1 / sigma_y^2 where
+ * sigma_y = SE / Var (the delta method). rate = -b; its standard error is
+ * the regression's, sqrt(S / (S Sxx - Sx^2)) with S = sum w, Sx = sum w x,
+ * Sxx = sum w x^2, multiplied by sqrt(chi^2 / (m - 2)) when that exceeds 1
+ * (the Birge ratio: the scatter is larger than the error bars claim). The
+ * better model has the smaller weighted chi^2 = sum w (y - a - b x)^2 (both
+ * have two parameters, so this is also the smaller AIC); ties go to the
+ * exponential.
+ * @since 0.1.0
+ */
+typedef struct qml_bp_fit {
+    size_t size;                 /**< sizeof(qml_bp_fit), set by the caller */
+    qml_bp_model model;          /**< the better model */
+    double rate;                 /**< the better model's rate */
+    double rate_stderr;          /**< its standard error */
+    double exponential_rate;     /**< -d ln Var / dn */
+    double exponential_stderr;   /**< its standard error */
+    double exponential_chi2;     /**< weighted chi^2 of the exponential fit */
+    double power_rate;           /**< -d ln Var / d ln n */
+    double power_stderr;         /**< its standard error */
+    double power_chi2;           /**< weighted chi^2 of the power-law fit */
+    size_t n_points;             /**< points used */
+} qml_bp_fit;
+
+/**
+ * @brief Fit ln Var against n and against ln n (see #qml_bp_fit).
+ * @param n_qubits, variance, variance_stderr `count` points each; variances
+ *        and standard errors must be finite and > 0, n_qubits >= 1.
+ * @return #QML_OK; #QML_ERR_INVALID_ARGUMENT (NULL pointers, a bad value,
+ *         fit->size too small); #QML_ERR_NOT_APPLICABLE (fewer than three
+ *         points or fewer than two distinct n).
+ * @since 0.1.0
+ */
+QML_API int qml_bp_fit_data(const double *n_qubits, const double *variance, const double *variance_stderr,
+                            size_t count, qml_bp_fit *fit);
+
+/** @brief The rows of a scan and their fit: a result handle. @since 0.1.0 */
+typedef struct qml_bp_scan qml_bp_scan;
+
+/**
+ * @brief Scan a named family over n in [n_min, n_max] and the depths the
+ * options choose. For every row a circuit is built with
+ * qml_ansatz_family_append(), the observable parsed for n qubits, and the
+ * statistics drawn with `stats` (row r uses the seed stats->seed + r).
+ * The progress callback sees the samples of all rows (stage "bp scan").
+ *
+ * With max_dim > 0 each row also closes the dynamical Lie algebra of the
+ * circuit's weight generators, transported to the front of the circuit
+ * through its fixed Clifford gates (so the hardware-efficient CZ ladder
+ * counts: su(2^n)), with the observable moved to the same frame, and puts
+ * the deep-circuit prediction beside the measurement (Ragone et al. and
+ * Fontana et al., Nat. Commun. 15, 7172 and 7171 (2024)): Var[l] for
+ * #QML_BP_LOSS; for #QML_BP_GRADIENT the first-gate formula with
+ * #QML_PARAMS_FIRST when weight 0 is read only by the first parametrised
+ * gate, the middle-gate formula with #QML_PARAMS_MIDDLE when that weight is
+ * read by one gate, and NaN for #QML_PARAMS_ALL or when the hypotheses of
+ * the formula (O or rho in i g) do not hold. A closure that exceeds
+ * max_dim sets dim_g_capped; a non-Clifford fixed gate leaves dim_g 0.
+ * @param out set to the new scan (owned by the caller: qml_bp_scan_free()).
+ * @return #QML_OK; #QML_ERR_INVALID_ARGUMENT (bad options, n_min > n_max,
+ *         a family that needs more qubits); #QML_ERR_PARSE (the
+ *         observable); #QML_ERR_CANCELLED; #QML_ERR_OUT_OF_MEMORY; any error
+ *         of qml_gradient_stats_create().
+ * @since 0.1.0
+ */
+QML_API int qml_bp_scan_family(qml_bp_scan **out, qml_ansatz_family family, const qml_bp_scan_options *scan,
+                               const qml_landscape_options *stats);
+
+/**
+ * @brief Scan a layered circuit of generators (qml_ansatz_layered(), one
+ * weight per generator per layer, or shared within `groups`) over the
+ * depths the options choose. The qubit count is the generators' own:
+ * n_min and n_max must be 0 or equal to it. The observable defaults to
+ * "Z0" on the generators' qubits.
+ * @return as qml_bp_scan_family(); #QML_ERR_INVALID_ARGUMENT also for a
+ *         NULL or mismatched generator.
+ * @since 0.1.0
+ */
+QML_API int qml_bp_scan_generators(qml_bp_scan **out, const qml_pauli_sum *const *generators, size_t count,
+                                   const unsigned *groups, const qml_bp_scan_options *scan,
+                                   const qml_landscape_options *stats);
+
+/** @brief Free (NULL is a no-op). @since 0.1.0 */
+QML_API void qml_bp_scan_free(qml_bp_scan *scan);
+/** @brief Number of rows (0 for NULL). @since 0.1.0 */
+QML_API size_t qml_bp_scan_n_rows(const qml_bp_scan *scan);
+
+/**
+ * @brief Read row `index`.
+ * @return #QML_OK; #QML_ERR_INVALID_ARGUMENT (NULL, row->size too small to
+ *         hold `size`); #QML_ERR_OUT_OF_RANGE (index >= n_rows).
+ * @since 0.1.0
+ */
+QML_API int qml_bp_scan_row(const qml_bp_scan *scan, size_t index, qml_bp_row *row);
+
+/**
+ * @brief Fit the scan's variances against n (qml_bp_fit_data()). With a
+ * depth list, only the rows of the last depth of the list enter the fit.
+ * Rows whose variance or standard error is not > 0 are left out.
+ * @return as qml_bp_fit_data().
+ * @since 0.1.0
+ */
+QML_API int qml_bp_scan_fit(const qml_bp_scan *scan, qml_bp_fit *fit);
+
+/**@}*/
 
 /* ---- datasets, models, optimisers, training: issue 7 ---- */
 
@@ -1643,6 +1963,249 @@ QML_API uint64_t qml_optimizer_n_steps(const qml_optimizer *optimizer);
  * @since 0.1.0
  */
 QML_API int qml_shuffle_indices(size_t *indices, size_t n, uint64_t seed, uint64_t epoch);
+
+/**@}*/
+
+/* ======================================================================== */
+/** @name Models and training (train.c)
+ *
+ * A model is a binary classifier built on a parametrised circuit U(w, x):
+ * the expectation e(w, x) = <0| U^dag(w, x) O U(w, x) |0> of a Pauli-sum
+ * readout O feeds a classical head p(y = 1 | x) = sigmoid(a e + b) with a
+ * trainable scale a and bias b. The model's parameters are one vector:
+ * the circuit's n_weights weights, then a, then b. The class is 1 when
+ * p >= 1/2. Training minimises the mean loss over minibatches with an
+ * optimiser of optim.c. docs/paradox.md states the templates, the losses,
+ * the initialisation and the streams.
+ */
+/* ======================================================================== */
+/**@{*/
+
+/** @brief A classifier: circuit, readout and head. @since 0.1.0 */
+typedef struct qml_model qml_model;
+
+/** @brief Losses. Values are pinned. @since 0.1.0 */
+typedef enum qml_loss {
+    QML_LOSS_BCE = 0,   /**< binary cross-entropy -[y ln p + (1 - y) ln(1 - p)] on p = sigmoid(a e + b) */
+    QML_LOSS_MSE = 1    /**< squared error (p - y)^2 between the probability and the label */
+} qml_loss;
+
+/** @brief Model templates. Values are pinned. @since 0.1.0 */
+typedef enum qml_model_kind {
+    /** Unstructured: in each layer, RY(x_{q mod F}) on every qubit q, then one
+     *  hardware-efficient layer (RY(w), RZ(w) on every qubit, open CZ ladder);
+     *  2 n L weights; readout Z_0. DLA su(2^n). */
+    QML_MODEL_UNSTRUCTURED = 0,
+    /** Permutation-equivariant: in each layer, feature j drives exp(-i x_j/2
+     *  sum_q P_j) with P_j = X for even j and Z for odd j; then the trainable
+     *  exp(-i w/2 (2/n) sum_{q<r} Z_q Z_r), RX(w') on every qubit (one shared
+     *  weight) and RY(w'') on every qubit (one shared weight); 3 L weights;
+     *  readout (1/n) sum_q Z_q. Every gate commutes with every qubit
+     *  permutation. */
+    QML_MODEL_PERMUTATION = 1,
+    /** Free-fermion (transverse-field Ising with local weights): in each
+     *  layer, RX(x_{q mod F}) on every qubit, then RZZ(w) on every open bond
+     *  (q, q+1) and RX(w) on every qubit, each with its own weight;
+     *  (2n - 1) L weights; readout Z_0 Z_1. DLA so(2n). */
+    QML_MODEL_FREE_FERMION = 2
+} qml_model_kind;
+
+/**
+ * @brief The name of a model kind: "unstructured", "permutation",
+ * "free-fermion" (static storage), or NULL for an unknown kind.
+ * @since 0.1.0
+ */
+QML_API const char *qml_model_kind_name(qml_model_kind kind);
+
+/**
+ * @brief Create a model from a circuit and a readout (both are copied).
+ * The circuit weights start at 0 (set them with qml_model_set_params() or
+ * let qml_model_train() initialise them).
+ * @param circuit a circuit with at least one weight and at least one feature.
+ * @param readout a Pauli sum on the circuit's qubits.
+ * @param loss the loss qml_model_loss() and training use.
+ * @param scale, bias the initial head a and b, finite.
+ * @return #QML_OK; #QML_ERR_INVALID_ARGUMENT (NULL, no weight or no feature,
+ *         qubit counts differ, unknown loss, non-finite head);
+ *         #QML_ERR_OUT_OF_MEMORY.
+ * @since 0.1.0
+ */
+QML_API int qml_model_create(qml_model **out, const qml_circuit *circuit, const qml_pauli_sum *readout,
+                             qml_loss loss, double scale, double bias);
+
+/**
+ * @brief Create a model from a template (see #qml_model_kind), with head
+ * a = 1, b = 0 and the weights at 0.
+ * @param n_qubits 2..30 (the permutation model needs 2 for its Z Z term).
+ * @param layers L >= 1.
+ * @param n_features F >= 1; the unstructured and free-fermion models need
+ *        F <= n_qubits (so that every feature is encoded).
+ * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT, #QML_ERR_OUT_OF_MEMORY.
+ * @since 0.1.0
+ */
+QML_API int qml_model_create_template(qml_model **out, qml_model_kind kind, unsigned n_qubits, unsigned layers,
+                                      unsigned n_features, qml_loss loss);
+
+/** @brief Free (NULL is a no-op). @since 0.1.0 */
+QML_API void qml_model_free(qml_model *model);
+
+/** @brief The model's circuit, owned by the model (NULL for NULL). @since 0.1.0 */
+QML_API const qml_circuit *qml_model_circuit(const qml_model *model);
+/** @brief The model's readout O, owned by the model (NULL for NULL). @since 0.1.0 */
+QML_API const qml_pauli_sum *qml_model_readout(const qml_model *model);
+/** @brief The model's loss (#QML_LOSS_BCE for NULL). @since 0.1.0 */
+QML_API qml_loss qml_model_loss_kind(const qml_model *model);
+/** @brief Number of circuit weights (0 for NULL). @since 0.1.0 */
+QML_API size_t qml_model_n_weights(const qml_model *model);
+/** @brief Number of input features the circuit reads (0 for NULL). @since 0.1.0 */
+QML_API size_t qml_model_n_features(const qml_model *model);
+/** @brief Number of parameters: n_weights + 2 (0 for NULL). @since 0.1.0 */
+QML_API size_t qml_model_n_params(const qml_model *model);
+
+/**
+ * @brief Copy the parameters out: the weights, then a, then b.
+ * @param count doubles at `params`, >= qml_model_n_params().
+ * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT (NULL), #QML_ERR_OUT_OF_RANGE
+ *         (count too small).
+ * @since 0.1.0
+ */
+QML_API int qml_model_params(const qml_model *model, double *params, size_t count);
+
+/**
+ * @brief Set every parameter: the weights, then a, then b.
+ * @param count must equal qml_model_n_params().
+ * @return #QML_OK; #QML_ERR_INVALID_ARGUMENT (NULL, wrong count, a
+ *         non-finite value: nothing is changed).
+ * @since 0.1.0
+ */
+QML_API int qml_model_set_params(qml_model *model, const double *params, size_t count);
+
+/**
+ * @brief The probabilities p(y = 1 | x) for `n_rows` rows of features
+ * (row r at rows + r * n_features), in parallel over rows. Bitwise the same
+ * for any thread count.
+ * @param n_features >= qml_model_n_features() (extra columns are ignored).
+ * @param n_threads worker threads, 0 = all cores.
+ * @param[out] probabilities n_rows values.
+ * @param[out] expectations n_rows readout values e(w, x), or NULL.
+ * @return #QML_OK; #QML_ERR_INVALID_ARGUMENT (NULL, zero rows, too few or
+ *         non-finite features); #QML_ERR_OUT_OF_MEMORY; #QML_ERR_THREAD.
+ * @since 0.1.0
+ */
+QML_API int qml_model_predict(const qml_model *model, const double *rows, size_t n_rows, size_t n_features,
+                              unsigned n_threads, double *probabilities, double *expectations);
+
+/**
+ * @brief The mean loss and the accuracy (share of rows whose class,
+ * p >= 1/2, equals the label) on a dataset.
+ * @param loss, accuracy either may be NULL.
+ * @return as qml_model_predict().
+ * @since 0.1.0
+ */
+QML_API int qml_model_evaluate(const qml_model *model, const qml_dataset *dataset, unsigned n_threads,
+                               double *loss, double *accuracy);
+
+/**
+ * @brief The mean loss over the given rows of a dataset and its gradient
+ * with respect to every parameter (weights by adjoint differentiation, the
+ * head in closed form, combined by the chain rule and summed in row order:
+ * bitwise the same for any thread count).
+ * @param indices `count` row indices, or NULL for every row (count is then
+ *        ignored).
+ * @param[out] loss the mean loss (may be NULL).
+ * @param[out] gradient `capacity` >= qml_model_n_params() doubles (may be
+ *        NULL with capacity 0).
+ * @return #QML_OK; #QML_ERR_INVALID_ARGUMENT (NULL, count 0, too few
+ *         features); #QML_ERR_OUT_OF_RANGE (an index >= n_rows, capacity too
+ *         small); #QML_ERR_OUT_OF_MEMORY; #QML_ERR_THREAD.
+ * @since 0.1.0
+ */
+QML_API int qml_model_loss_gradient(const qml_model *model, const qml_dataset *dataset, const size_t *indices,
+                                    size_t count, unsigned n_threads, double *loss, double *gradient,
+                                    size_t capacity);
+
+/** @brief How training initialises the circuit weights. Values are pinned. @since 0.1.0 */
+typedef enum qml_init_mode {
+    QML_INIT_UNIFORM = 0,  /**< each weight 2 pi u, u uniform in [0, 1) (the barren-plateau regime) */
+    QML_INIT_NORMAL = 1,   /**< each weight init_scale * N(0, 1) (near the identity) */
+    QML_INIT_KEEP = 2      /**< keep the model's current weights */
+} qml_init_mode;
+
+/**
+ * @brief What one training epoch ended with.
+ *
+ * Records may gain fields in later versions: the caller sets
+ * `history[0].size = sizeof(qml_train_epoch)` and the library uses that as
+ * the stride of the history array, writing only the fields that fit (and
+ * setting each record's `size` to what it wrote).
+ * @since 0.1.0
+ */
+typedef struct qml_train_epoch {
+    size_t size;            /**< sizeof(qml_train_epoch), set by the caller in history[0] */
+    double loss;            /**< mean loss on the training set after the epoch */
+    double train_accuracy;  /**< accuracy on the training set after the epoch */
+    double test_accuracy;   /**< accuracy on the test set after the epoch; NaN without one */
+    double test_loss;       /**< mean loss on the test set; NaN without one */
+} qml_train_epoch;
+
+/**
+ * @brief A per-epoch progress callback.
+ * @param epoch the epoch just finished, 1-based.
+ * @param loss, train_accuracy as in #qml_train_epoch.
+ * @return 0 to go on; anything else stops training with #QML_ERR_CANCELLED.
+ * @since 0.1.0
+ */
+typedef int (*qml_train_progress_fn)(unsigned epoch, double loss, double train_accuracy, void *user);
+
+/**
+ * @brief Training options; initialise with #QML_TRAIN_OPTIONS_INIT.
+ * @since 0.1.0
+ */
+typedef struct qml_train_options {
+    size_t size;                       /**< sizeof(qml_train_options) */
+    const qml_optimizer_options *optimizer; /**< the optimiser, or NULL for Adam with learning rate 0.01
+                                                 (a pointer, so that either struct can grow on its own) */
+    unsigned epochs;                   /**< passes over the training set, >= 1 (default 30) */
+    size_t batch_size;                 /**< rows per step, >= 1 (default 16) */
+    uint64_t seed;                     /**< weight initialisation and minibatch order (default 0) */
+    qml_init_mode init;                /**< default #QML_INIT_UNIFORM */
+    double init_scale;                 /**< #QML_INIT_NORMAL: the standard deviation, finite, > 0 (default 0.1) */
+    unsigned n_threads;                /**< worker threads over rows, 0 = all cores (default 1) */
+    qml_train_progress_fn progress;    /**< called after every epoch (may be NULL) */
+    void *progress_user;               /**< passed to `progress` */
+} qml_train_options;
+
+/** @brief Default training options. */
+#define QML_TRAIN_OPTIONS_INIT                                                  \
+    { sizeof(qml_train_options), NULL, 30, 16, 0, QML_INIT_UNIFORM, 0.1, 1, NULL, NULL }
+
+/**
+ * @brief Train a model by minibatch gradient descent.
+ *
+ * The weights are initialised by `init` from stream 0x696e6974 ("init") of
+ * the seed (the head keeps its current a and b); epoch e (0-based) visits
+ * the rows in the order qml_shuffle_indices(seed, e) gives, in batches of
+ * batch_size (the last one smaller), one optimiser step per batch on the
+ * batch's mean loss gradient. After each epoch the loss and accuracy on
+ * `train` (and `test`) are recorded and the callback is called. Bitwise the
+ * same for a given seed whatever the thread count.
+ * @param train the training set; its feature count must cover the model's.
+ * @param test a test set to record accuracy on, or NULL.
+ * @param options NULL for the defaults.
+ * @param[out] history `capacity` records of `history[0].size` bytes each
+ *        (set it to sizeof(qml_train_epoch)); epoch e (0-based) is written
+ *        to record e when e < capacity (may be NULL with capacity 0).
+ * @return #QML_OK; #QML_ERR_INVALID_ARGUMENT (NULL, bad options, feature
+ *         counts, history[0].size smaller than the 0.1 record);
+ *         #QML_ERR_CANCELLED (the callback returned non-zero: the
+ *         model keeps the parameters of the last step and the history of
+ *         the finished epochs); #QML_ERR_OUT_OF_MEMORY; #QML_ERR_THREAD.
+ *         On another failure the model keeps its parameters of the last
+ *         completed step.
+ * @since 0.1.0
+ */
+QML_API int qml_model_train(qml_model *model, const qml_dataset *train, const qml_dataset *test,
+                            const qml_train_options *options, qml_train_epoch *history, size_t capacity);
 
 /**@}*/
 

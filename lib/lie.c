@@ -43,6 +43,33 @@ typedef struct string_table {
     size_t n_slots;       /* power of two */
 } string_table;
 
+/* One entry of the inverse index (string -> basis entries using it), packed
+ * so that following a chain costs one cache miss per entry, not three. */
+typedef struct index_node {
+    size_t next;          /* next entry of the same string, SIZE_MAX = end */
+    size_t owner;         /* the basis element */
+    double val;           /* its coefficient on the string */
+} index_node;
+
+/* Products of strings with generator terms, computed once: the closure
+ * brackets the same (string, term) pair once per basis element containing
+ * the string, and re-hashing the product each time dominated its cost.
+ * Row r = the strings whose products are cached; entry t of a row is 0 (not
+ * yet computed), 1 (the string commutes with term t) or
+ * 2 + 2 id + (bracket sign < 0) for -i[term t, string] = +-2 P(id). */
+typedef struct product_cache {
+    size_t n_terms;       /* T: the terms of all generators */
+    size_t *term_start;   /* generator k owns terms [term_start[k], term_start[k+1]) */
+    uint32_t *row_of;     /* per string id: row + 1, 0 = none */
+    size_t row_of_capacity;
+    uint32_t *rows;       /* n_rows x T */
+    size_t n_rows;
+    size_t row_capacity;
+} product_cache;
+
+/* Largest string id and row count the 32-bit cache entries can hold. */
+#define LIE_CACHE_MAX_ID ((UINT32_MAX - 2u) / 2u)
+
 /* A subspace of g: the span of `dim` orthonormal vectors whose coordinates
  * live on `n_support` basis elements. coords == NULL means the vectors are the
  * basis elements support[0..dim) themselves. */
@@ -68,11 +95,12 @@ struct qml_lie_algebra {
     size_t n_entries;
     size_t entry_capacity;
     size_t element_capacity;
-    /* inverse index: entries of string s are head[s], next[head[s]], ... */
+    /* inverse index: entries of string s are node[head[s]], node[node[head[s]].next], ... */
     size_t *head;
-    size_t *next;
-    size_t *owner;
+    index_node *node;
     size_t head_capacity;
+    product_cache cache;  /* general closure: products with the generator terms */
+    unsigned n_threads;   /* resolved options.n_threads; results never depend on it */
     /* generators (copies), the nonzero ones */
     size_t n_generators;
     qml_pauli_sum **generators;
@@ -103,6 +131,8 @@ static int state_coordinates(const qml_lie_algebra *algebra, const qml_statevec 
 static void component_purities(const qml_lie_algebra *algebra, const double *coords, double scale, double *total,
                                double *per_component);
 static int check_generators(const qml_pauli_sum *const *generators, size_t count, unsigned *n_qubits);
+static void cache_release(product_cache *cache);
+static int report_progress(closure_run *run, const char *stage, size_t done, size_t total);
 
 /* ---- public: creation ------------------------------------------------------ */
 
@@ -128,6 +158,7 @@ int qml_lie_algebra_create(qml_lie_algebra **out, const qml_pauli_sum *const *ge
     if (!algebra)
         return qml__oom("a Lie algebra");
     algebra->n_qubits = n_qubits;
+    algebra->n_threads = qml__resolve_threads(run.options.n_threads);
     algebra->words = qml__pauli_words(n_qubits);
     algebra->strings.words = algebra->words;
     algebra->generators = qml__calloc(count, sizeof *algebra->generators);
@@ -157,7 +188,10 @@ int qml_lie_algebra_create(qml_lie_algebra **out, const qml_pauli_sum *const *ge
         qml_lie_algebra_free(algebra);
         return status;
     }
-    status = analyse_structure(algebra);
+    status = report_progress(&run, "structure", algebra->dim, 0);
+    if (!status)
+        status = analyse_structure(algebra);
+    cache_release(&algebra->cache); /* only the closure and the structure use it */
     if (status) {
         qml_lie_algebra_free(algebra);
         return status;
@@ -199,8 +233,8 @@ void qml_lie_algebra_free(qml_lie_algebra *algebra)
     qml__free(algebra->col);
     qml__free(algebra->val);
     qml__free(algebra->head);
-    qml__free(algebra->next);
-    qml__free(algebra->owner);
+    qml__free(algebra->node);
+    cache_release(&algebra->cache);
     for (size_t k = 0; k < algebra->n_generators; k++)
         qml_pauli_sum_free(algebra->generators[k]);
     qml__free(algebra->generators);
@@ -989,9 +1023,10 @@ static double acc_norm2(const sparse_acc *acc)
     return s;
 }
 
-/* One classical Gram-Schmidt pass: c = B^T v through the inverse index, then
- * v -= B c. Run twice ("twice is enough", Giraud et al. 2005). */
-static void acc_project_out(const qml_lie_algebra *algebra, sparse_acc *acc)
+/* One classical Gram-Schmidt pass against the basis elements [0, limit):
+ * c = B^T v through the inverse index, then v -= B c. Run twice ("twice is
+ * enough", Giraud et al. 2005). */
+static void acc_project_out(const qml_lie_algebra *algebra, sparse_acc *acc, size_t limit)
 {
     acc->n_coef = 0;
     size_t n = acc->n_touched;
@@ -1000,13 +1035,17 @@ static void acc_project_out(const qml_lie_algebra *algebra, sparse_acc *acc)
         double v = acc->value[s];
         if (v == 0.0 || s >= algebra->head_capacity)
             continue;
-        for (size_t e = algebra->head[s]; e != SIZE_MAX; e = algebra->next[e]) {
-            size_t a = algebra->owner[e];
+        size_t e = algebra->head[s];
+        /* chains run newest first: skip the elements >= limit */
+        while (e != SIZE_MAX && algebra->node[e].owner >= limit)
+            e = algebra->node[e].next;
+        for (; e != SIZE_MAX; e = algebra->node[e].next) {
+            size_t a = algebra->node[e].owner;
             if (!acc->coef_mark[a]) {
                 acc->coef_mark[a] = 1;
                 acc->coef_touched[acc->n_coef++] = a;
             }
-            acc->coef[a] += algebra->val[e] * v;
+            acc->coef[a] += algebra->node[e].val * v;
         }
     }
     for (size_t i = 0; i < acc->n_coef; i++) {
@@ -1044,14 +1083,10 @@ static int append_element(qml_lie_algebra *algebra, sparse_acc *acc, double norm
         if (!v)
             return qml__oom("Lie algebra basis");
         algebra->val = v;
-        size_t *nx = qml__realloc(algebra->next, cap * sizeof *nx);
-        if (!nx)
+        index_node *nd = qml__realloc(algebra->node, cap * sizeof *nd);
+        if (!nd)
             return qml__oom("Lie algebra basis");
-        algebra->next = nx;
-        size_t *ow = qml__realloc(algebra->owner, cap * sizeof *ow);
-        if (!ow)
-            return qml__oom("Lie algebra basis");
-        algebra->owner = ow;
+        algebra->node = nd;
         algebra->entry_capacity = cap;
     }
     if (algebra->strings.count > algebra->head_capacity) {
@@ -1079,8 +1114,7 @@ static int append_element(qml_lie_algebra *algebra, sparse_acc *acc, double norm
         size_t e = algebra->n_entries++;
         algebra->col[e] = s;
         algebra->val[e] = v;
-        algebra->owner[e] = a;
-        algebra->next[e] = algebra->head[s];
+        algebra->node[e] = (index_node){algebra->head[s], a, v};
         algebra->head[s] = e;
     }
     algebra->start[a + 1] = algebra->n_entries;
@@ -1107,9 +1141,18 @@ static int consider_candidate(qml_lie_algebra *algebra, closure_run *run, sparse
     int status = acc_reserve(acc, algebra->strings.count, algebra->dim + 1);
     if (status)
         return status;
-    acc_project_out(algebra, acc);
-    acc_project_out(algebra, acc);
+    acc_project_out(algebra, acc, algebra->dim);
+    /* A projection can only shorten the vector, so a candidate already below
+     * the acceptance thresholds after the first pass is rejected without the
+     * second (most candidates: they lie in the span). Accepted elements still
+     * get both passes, so the basis is unchanged. */
     double norm = sqrt(acc_norm2(acc));
+    if (!(norm > run->options.tolerance * norm0 && norm > floor_norm)) {
+        acc_clear(acc);
+        return QML_OK;
+    }
+    acc_project_out(algebra, acc, algebra->dim);
+    norm = sqrt(acc_norm2(acc));
     /* Relative acceptance (the issue's rule), plus a rounding floor: the
      * bracket of a unit element with G_k carries errors of order 1e-16 *
      * scale per term, which a strongly cancelling bracket can lift above the
@@ -1137,71 +1180,277 @@ static int intern_string(qml_lie_algebra *algebra, sparse_acc *acc, const uint64
     return status;
 }
 
-/* Re-orthogonalised Gram-Schmidt closure over a global string dictionary:
- * each new basis element is bracketed with every generator, the candidate
- * is projected out of the basis through an inverse index (string -> entries)
- * and accepted on a relative residual. */
+static void cache_release(product_cache *cache)
+{
+    qml__free(cache->term_start);
+    qml__free(cache->row_of);
+    qml__free(cache->rows);
+    *cache = (product_cache){0};
+}
+
+/* Index the generator terms: term t of the flat list is term i of G_k. */
+static int cache_init(product_cache *cache, qml_pauli_sum *const *generators, size_t n_generators)
+{
+    cache->term_start = qml__malloc((n_generators + 1) * sizeof *cache->term_start);
+    if (!cache->term_start)
+        return qml__oom("the product cache");
+    cache->term_start[0] = 0;
+    for (size_t k = 0; k < n_generators; k++)
+        cache->term_start[k + 1] = cache->term_start[k] + generators[k]->n_terms;
+    cache->n_terms = cache->term_start[n_generators];
+    return QML_OK;
+}
+
+/* The cache row of string s (created empty if absent); its index in *row. */
+static int cache_row(product_cache *cache, size_t n_strings, size_t s, size_t *row)
+{
+    if (n_strings > cache->row_of_capacity) {
+        size_t cap = cache->row_of_capacity ? cache->row_of_capacity : 64;
+        while (cap < n_strings)
+            cap *= 2;
+        uint32_t *r = qml__realloc(cache->row_of, cap * sizeof *r);
+        if (!r)
+            return qml__oom("the product cache");
+        memset(r + cache->row_of_capacity, 0, (cap - cache->row_of_capacity) * sizeof *r);
+        cache->row_of = r;
+        cache->row_of_capacity = cap;
+    }
+    if (cache->row_of[s]) {
+        *row = cache->row_of[s] - 1u;
+        return QML_OK;
+    }
+    if (cache->n_rows >= LIE_CACHE_MAX_ID)
+        return qml__error(QML_ERR_LIMIT, "qml_lie_algebra_create: more than %zu distinct Pauli strings in the basis",
+                          (size_t)LIE_CACHE_MAX_ID);
+    if (cache->n_rows == cache->row_capacity) {
+        size_t cap = cache->row_capacity ? 2 * cache->row_capacity : 64;
+        uint32_t *r = qml__realloc(cache->rows, qml__mul_size(cap, (cache->n_terms ? cache->n_terms : 1) * sizeof *r));
+        if (!r)
+            return qml__oom("the product cache");
+        cache->rows = r;
+        cache->row_capacity = cap;
+    }
+    *row = cache->n_rows++;
+    memset(cache->rows + *row * cache->n_terms, 0, cache->n_terms * sizeof *cache->rows);
+    cache->row_of[s] = (uint32_t)(*row + 1u);
+    return QML_OK;
+}
+
+/* The cache entry of (string s, term i of generator g): computed from the
+ * masks and the product interned on first use. */
+static int cache_fill(qml_lie_algebra *algebra, const qml_pauli_sum *g, size_t i, size_t s, uint32_t *entry)
+{
+    unsigned words = algebra->words;
+    const uint64_t *sx = algebra->strings.x + s * words, *sz = algebra->strings.z + s * words;
+    const uint64_t *tx = g->x + i * words, *tz = g->z + i * words;
+    if (!strings_anticommute(words, tx, tz, sx, sz)) {
+        *entry = 1u;
+        return QML_OK;
+    }
+    unsigned phase = strings_product_phase(words, tx, tz, sx, sz);
+    uint64_t pm[2 * 8], *pm_heap = NULL, *px = pm;
+    if (words > 8) {
+        pm_heap = qml__malloc(2 * (size_t)words * sizeof *pm_heap);
+        if (!pm_heap)
+            return qml__oom("a Pauli string");
+        px = pm_heap;
+    }
+    uint64_t *pz = px + words;
+    for (unsigned w = 0; w < words; w++) {
+        px[w] = tx[w] ^ sx[w];
+        pz[w] = tz[w] ^ sz[w];
+    }
+    size_t id;
+    bool inserted;
+    int status = table_insert(&algebra->strings, px, pz, &id, &inserted);
+    qml__free(pm_heap);
+    if (status)
+        return status;
+    if (id >= LIE_CACHE_MAX_ID)
+        return qml__error(QML_ERR_LIMIT, "qml_lie_algebra_create: more than %zu distinct Pauli strings met",
+                          (size_t)LIE_CACHE_MAX_ID);
+    *entry = (uint32_t)(2u + 2u * id + (bracket_sign(phase) < 0.0));
+    return QML_OK;
+}
+
+/* Fill the cache entries of (the strings of B_a) x (the terms of G_k),
+ * interning new products. Sequential: the dictionary grows. */
+static int cache_prefill(qml_lie_algebra *algebra, size_t a, size_t k)
+{
+    product_cache *cache = &algebra->cache;
+    const qml_pauli_sum *g = algebra->generators[k];
+    size_t T = cache->n_terms, t0 = cache->term_start[k];
+    for (size_t e = algebra->start[a]; e < algebra->start[a + 1]; e++) {
+        size_t s = algebra->col[e], row = 0;
+        int status = cache_row(cache, algebra->strings.count, s, &row);
+        if (status)
+            return status;
+        uint32_t *entries = cache->rows + row * T + t0;
+        for (size_t i = 0; i < g->n_terms; i++)
+            if (!entries[i] && (status = cache_fill(algebra, g, i, s, &entries[i])))
+                return status;
+    }
+    return QML_OK;
+}
+
+/* Accumulate -i[G_k, B_a] = sum over (entry e of B_a, term i of G_k) of
+ * g_i val_e (+-2) P(product) from the cache (filled by cache_prefill). Reads
+ * the algebra only, so candidates can be bracketed in parallel. */
+static void bracket_cached(const qml_lie_algebra *algebra, sparse_acc *acc, size_t a, size_t k)
+{
+    const product_cache *cache = &algebra->cache;
+    const qml_pauli_sum *g = algebra->generators[k];
+    size_t T = cache->n_terms, t0 = cache->term_start[k], nt = g->n_terms;
+    const double *restrict coeff = g->coeff;
+    for (size_t e = algebra->start[a]; e < algebra->start[a + 1]; e++) {
+        const uint32_t *restrict entries = cache->rows + (cache->row_of[algebra->col[e]] - 1u) * T + t0;
+        double v = algebra->val[e];
+        for (size_t i = 0; i < nt; i++) {
+            uint32_t entry = entries[i];
+            if (entry == 1u)
+                continue;
+            /* the same product order as the uncached formula: bitwise the same sums */
+            acc_add(acc, (entry - 2u) >> 1, coeff[i] * v * ((entry & 1u) ? -2.0 : 2.0));
+        }
+    }
+}
+
+/* The candidates -i[G_k, B_a] for k in [k0, k0 + count): bracket, norm and
+ * the first Gram-Schmidt pass against the basis [0, limit) as it was when
+ * element a was taken up. One accumulator per candidate; each candidate's
+ * arithmetic is the same whichever thread runs it. */
+typedef struct candidate_batch {
+    const qml_lie_algebra *algebra;
+    sparse_acc *accs;
+    double *norm0;
+    const double *bound;
+    size_t a, k0, limit;
+} candidate_batch;
+
+static void batch_first_pass(void *context, size_t begin, size_t end, unsigned worker)
+{
+    (void)worker;
+    const candidate_batch *b = context;
+    for (size_t j = begin; j < end; j++) {
+        sparse_acc *acc = &b->accs[j];
+        bracket_cached(b->algebra, acc, b->a, b->k0 + j);
+        double norm0 = sqrt(acc_norm2(acc));
+        b->norm0[j] = norm0;
+        if (norm0 > 1e-9 * b->bound[b->k0 + j] && norm0 > 0.0)
+            acc_project_out(b->algebra, acc, b->limit);
+    }
+}
+
+/* Finish a candidate, in order: project out the elements [limit, dim) that
+ * earlier candidates of the same batch added, reject early if below the
+ * thresholds, else the second pass against the whole basis, accept. */
+static int batch_finish(qml_lie_algebra *algebra, closure_run *run, sparse_acc *acc, double norm0, double scale,
+                        size_t limit)
+{
+    /* Rounding floor: see consider_candidate. */
+    double floor_norm = 1e-9 * scale;
+    int status = QML_OK;
+    if (!(norm0 > floor_norm) || !(norm0 > 0.0))
+        goto done;
+    for (size_t b = limit; b < algebra->dim; b++) {
+        double c = 0;
+        for (size_t e = algebra->start[b]; e < algebra->start[b + 1]; e++)
+            c += algebra->val[e] * acc->value[algebra->col[e]];
+        acc->coef[b] = c;
+    }
+    for (size_t b = limit; b < algebra->dim; b++) {
+        double c = acc->coef[b];
+        acc->coef[b] = 0;
+        for (size_t e = algebra->start[b]; e < algebra->start[b + 1]; e++)
+            acc_add(acc, algebra->col[e], -c * algebra->val[e]);
+    }
+    double norm = sqrt(acc_norm2(acc));
+    if (!(norm > run->options.tolerance * norm0 && norm > floor_norm))
+        goto done; /* a projection only shortens it: reject without the second pass */
+    acc_project_out(algebra, acc, algebra->dim);
+    norm = sqrt(acc_norm2(acc));
+    if (norm > run->options.tolerance * norm0 && norm > floor_norm) {
+        size_t max_dim = run->options.max_dim ? run->options.max_dim : SIZE_MAX;
+        if (algebra->dim >= max_dim) {
+            status = limit_reached(algebra, run);
+            goto done;
+        }
+        status = append_element(algebra, acc, norm);
+    }
+done:
+    acc_clear(acc);
+    return status;
+}
+
+/* Re-orthogonalised Gram-Schmidt closure over a global string dictionary.
+ * Element a is taken up with the basis [0, limit): its candidates
+ * -i[G_k, B_a] are bracketed (products from the cache) and projected once
+ * against [0, limit) in batches of n_threads candidates in parallel, then
+ * finished in the order k = 0, 1, ... (projected against what the batch
+ * added, re-orthogonalised against the whole basis, accepted on a relative
+ * residual). The batch size changes who computes, never what: the same bits
+ * for any thread count. */
 static int close_general(qml_lie_algebra *algebra, closure_run *run, qml_pauli_sum *const *seeds, size_t n_seeds)
 {
     unsigned words = algebra->words;
-    sparse_acc acc = {0};
-    uint64_t *px = qml__calloc(2 * (size_t)words, sizeof *px);
-    if (!px)
-        return qml__oom("a Pauli string");
-    uint64_t *pz = px + words;
+    size_t K = algebra->n_generators;
+    size_t batch = algebra->n_threads > 1 ? algebra->n_threads : 1;
+    if (batch > K)
+        batch = K ? K : 1;
     /* ||-i[G, B]|| <= 2 ||G||_op ||B|| <= 2 sum_i |g_i| for a unit B */
-    double *bound = qml__calloc(algebra->n_generators + 1, sizeof *bound);
-    if (!bound) {
-        qml__free(px);
-        return qml__oom("generator norms");
+    double *bound = qml__calloc(K + 1, sizeof *bound);
+    double *norm0 = qml__calloc(batch, sizeof *norm0);
+    sparse_acc *accs = qml__calloc(batch, sizeof *accs);
+    if (!bound || !norm0 || !accs) {
+        qml__free(bound);
+        qml__free(norm0);
+        qml__free(accs);
+        return qml__oom("the closure's work space");
     }
-    for (size_t k = 0; k < algebra->n_generators; k++)
+    for (size_t k = 0; k < K; k++)
         for (size_t i = 0; i < algebra->generators[k]->n_terms; i++)
             bound[k] += 2.0 * fabs(algebra->generators[k]->coeff[i]);
-    int status = acc_reserve(&acc, 256, 256);
+    int status = cache_init(&algebra->cache, algebra->generators, K);
+    if (!status)
+        status = acc_reserve(&accs[0], 256, 256);
     for (size_t k = 0; k < n_seeds && !status; k++) {
         const qml_pauli_sum *g = seeds[k];
         for (size_t i = 0; i < g->n_terms && !status; i++) {
             size_t id;
-            status = intern_string(algebra, &acc, g->x + i * words, g->z + i * words, &id);
+            status = intern_string(algebra, &accs[0], g->x + i * words, g->z + i * words, &id);
             if (!status)
-                acc_add(&acc, id, g->coeff[i]);
+                acc_add(&accs[0], id, g->coeff[i]);
         }
         if (!status)
-            status = consider_candidate(algebra, run, &acc, 0.0);
+            status = consider_candidate(algebra, run, &accs[0], 0.0);
     }
     for (size_t a = 0; a < algebra->dim && !status; a++) {
         if ((a & 0xfu) == 0 && (status = report_progress(run, "closure", algebra->dim, 0)))
             break;
-        for (size_t k = 0; k < algebra->n_generators && !status; k++) {
-            const qml_pauli_sum *g = algebra->generators[k];
-            for (size_t e = algebra->start[a]; e < algebra->start[a + 1] && !status; e++) {
-                size_t s = algebra->col[e];
-                for (size_t i = 0; i < g->n_terms; i++) {
-                    const uint64_t *sx = algebra->strings.x + s * words, *sz = algebra->strings.z + s * words;
-                    const uint64_t *tx = g->x + i * words, *tz = g->z + i * words;
-                    if (!strings_anticommute(words, tx, tz, sx, sz))
-                        continue;
-                    double c = g->coeff[i] * algebra->val[e] *
-                               bracket_sign(strings_product_phase(words, tx, tz, sx, sz));
-                    for (unsigned w = 0; w < words; w++) {
-                        px[w] = tx[w] ^ sx[w];
-                        pz[w] = tz[w] ^ sz[w];
-                    }
-                    size_t id;
-                    status = intern_string(algebra, &acc, px, pz, &id);
-                    if (status)
-                        break;
-                    acc_add(&acc, id, c);
-                }
+        size_t limit = algebra->dim;
+        for (size_t k0 = 0; k0 < K && !status; k0 += batch) {
+            size_t count = K - k0 < batch ? K - k0 : batch;
+            for (size_t j = 0; j < count && !status; j++)
+                status = cache_prefill(algebra, a, k0 + j);
+            for (size_t j = 0; j < count && !status; j++)
+                status = acc_reserve(&accs[j], algebra->strings.count, algebra->dim + K + 1);
+            if (status)
+                break;
+            candidate_batch work = {algebra, accs, norm0, bound, a, k0, limit};
+            qml__parallel_for(algebra->n_threads, count, 1, batch_first_pass, &work);
+            for (size_t j = 0; j < count; j++) {
+                if (status)
+                    acc_clear(&accs[j]);
+                else
+                    status = batch_finish(algebra, run, &accs[j], norm0[j], bound[k0 + j], limit);
             }
-            if (!status)
-                status = consider_candidate(algebra, run, &acc, bound[k]);
         }
     }
-    acc_release(&acc);
+    for (size_t j = 0; j < batch; j++)
+        acc_release(&accs[j]);
+    qml__free(accs);
+    qml__free(norm0);
     qml__free(bound);
-    qml__free(px);
     return status;
 }
 
@@ -1212,8 +1461,9 @@ static int close_general(qml_lie_algebra *algebra, closure_run *run, qml_pauli_s
 /* Symmetric eigen-decomposition: Householder tridiagonalisation and the QL
  * algorithm with implicit shifts (tred2/tql2 of EISPACK, as in JAMA).
  * On entry v holds the symmetric n x n matrix; on exit eigenvalue j is w[j]
- * (ascending) and its eigenvector is the contiguous column v[j*n .. j*n+n). */
-static int symmetric_eigen(size_t n, double *v, double *w)
+ * (ascending) and, if `vectors`, its eigenvector is the contiguous column
+ * v[j*n .. j*n+n) (otherwise v is left overwritten: half the work). */
+static int symmetric_eigen(size_t n, double *v, double *w, bool vectors)
 {
     if (n == 0)
         return QML_OK;
@@ -1277,6 +1527,12 @@ static int symmetric_eigen(size_t n, double *v, double *w)
         }
         d[i] = h;
     }
+    if (!vectors) {
+        /* the accumulation below only saves the diagonal in row n-1 */
+        for (size_t j = 0; j < n; j++)
+            d[j] = VCM(j, j);
+        goto tql2;
+    }
     for (size_t i = 0; i + 1 < n; i++) {
         VCM(n - 1, i) = VCM(i, i);
         VCM(i, i) = 1.0;
@@ -1300,9 +1556,8 @@ static int symmetric_eigen(size_t n, double *v, double *w)
         VCM(n - 1, j) = 0.0;
     }
     VCM(n - 1, n - 1) = 1.0;
+tql2:
     e[0] = 0.0;
-
-    /* tql2 */
     for (size_t i = 1; i < n; i++)
         e[i - 1] = e[i];
     e[n - 1] = 0.0;
@@ -1351,6 +1606,8 @@ static int symmetric_eigen(size_t n, double *v, double *w)
                     c = p / r;
                     p = c * d[ii] - s * g;
                     d[ii + 1] = h + s * (c * g + s * d[ii]);
+                    if (!vectors)
+                        continue;
                     double *restrict v0 = v + ii * n, *restrict v1 = v + (ii + 1) * n;
                     for (size_t k = 0; k < n; k++) {
                         h = v1[k];
@@ -1376,7 +1633,7 @@ static int symmetric_eigen(size_t n, double *v, double *w)
             double t = d[k];
             d[k] = d[i];
             d[i] = t;
-            for (size_t r = 0; r < n; r++) {
+            for (size_t r = 0; r < n && vectors; r++) {
                 t = v[i * n + r];
                 v[i * n + r] = v[k * n + r];
                 v[k * n + r] = t;
@@ -1388,44 +1645,111 @@ static int symmetric_eigen(size_t n, double *v, double *w)
 }
 #undef VCM
 
-/* c = a b, row-major n x n. */
-static void matmul(size_t n, const double *restrict a, const double *restrict b, double *restrict c)
+/* The dense kernels below split their output rows (or columns) over
+ * threads; each output entry is computed by the same code whatever the
+ * split, so the results are bitwise independent of the thread count. */
+typedef struct dense_job {
+    size_t n, p;
+    const double *a, *b;
+    double *c;
+    bool upper;           /* matmul: only entries j >= i (the result is symmetric) */
+} dense_job;
+
+/* Rows [begin, end) of c = a b (row-major n x n), axpy form: the innermost
+ * loop runs over a row of b and of c with no dependency between iterations. */
+static void matmul_rows(void *context, size_t begin, size_t end, unsigned worker)
 {
-    memset(c, 0, n * n * sizeof *c);
-    for (size_t i = 0; i < n; i++)
+    (void)worker;
+    const dense_job *job = context;
+    size_t n = job->n;
+    const double *restrict a = job->a, *restrict b = job->b;
+    double *restrict c = job->c;
+    for (size_t i = begin; i < end; i++) {
+        size_t j0 = job->upper ? i : 0;
+        double *restrict crow = c + i * n;
+        memset(crow + j0, 0, (n - j0) * sizeof *crow);
         for (size_t k = 0; k < n; k++) {
             double aik = a[i * n + k];
             if (aik == 0.0)
                 continue;
             const double *restrict brow = b + k * n;
-            double *restrict crow = c + i * n;
-            for (size_t j = 0; j < n; j++)
+            for (size_t j = j0; j < n; j++)
                 crow[j] += aik * brow[j];
         }
+    }
 }
 
-/* out = V^T M V where column j of V is vt[j*n ..] (n x p). scratch n*p. */
-static void congruence(size_t n, size_t p, const double *m, const double *vt, double *out, double *scratch)
+/* c = a b, row-major n x n; `symmetric`: the product is known to be
+ * symmetric (a = b antisymmetric), so only the upper triangle is computed
+ * and mirrored. */
+static void matmul(unsigned n_threads, size_t n, const double *a, const double *b, double *c, bool symmetric)
 {
-    /* scratch[j*n + i] = (M V)_{i j} */
-    for (size_t j = 0; j < p; j++) {
-        const double *col = vt + j * n;
-        for (size_t i = 0; i < n; i++) {
-            const double *row = m + i * n;
-            double s = 0;
-            for (size_t k = 0; k < n; k++)
-                s += row[k] * col[k];
-            scratch[j * n + i] = s;
-        }
+    dense_job job = {n, n, a, b, c, symmetric};
+    qml__parallel_for(n_threads, n, 16, matmul_rows, &job);
+    if (symmetric)
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = i + 1; j < n; j++)
+                c[j * n + i] = c[i * n + j];
+}
+
+/* x . y with four partial sums: the additions of one sum depend on each
+ * other, so a single sum runs at the adder's latency, four at its
+ * throughput. A fixed order: the same bits on every call. */
+static inline double dot(size_t n, const double *restrict x, const double *restrict y)
+{
+    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    size_t k = 0;
+    for (; k + 4 <= n; k += 4) {
+        s0 += x[k] * y[k];
+        s1 += x[k + 1] * y[k + 1];
+        s2 += x[k + 2] * y[k + 2];
+        s3 += x[k + 3] * y[k + 3];
     }
-    for (size_t i = 0; i < p; i++)
-        for (size_t j = 0; j < p; j++) {
-            double s = 0;
-            const double *a = vt + i * n, *b = scratch + j * n;
-            for (size_t k = 0; k < n; k++)
-                s += a[k] * b[k];
-            out[i * p + j] = s;
-        }
+    for (; k < n; k++)
+        s0 += x[k] * y[k];
+    return (s0 + s1) + (s2 + s3);
+}
+
+/* Columns [begin, end) of scratch = M V: scratch[j*n + i] = (M V)_{i j}. */
+static void congruence_mv(void *context, size_t begin, size_t end, unsigned worker)
+{
+    (void)worker;
+    const dense_job *job = context;
+    size_t n = job->n;
+    for (size_t j = begin; j < end; j++) {
+        const double *restrict col = job->b + j * n;
+        for (size_t i = 0; i < n; i++)
+            job->c[j * n + i] = dot(n, job->a + i * n, col);
+    }
+}
+
+/* Rows [begin, end) of out = V^T (M V), upper triangle (j >= i). */
+static void congruence_vtmv(void *context, size_t begin, size_t end, unsigned worker)
+{
+    (void)worker;
+    const dense_job *job = context;
+    size_t n = job->n, p = job->p;
+    const double *vt = job->a, *mv = job->b;
+    for (size_t i = begin; i < end; i++)
+        for (size_t j = i; j < p; j++)
+            job->c[i * p + j] = dot(n, vt + i * n, mv + j * n);
+}
+
+/* out = V^T M V for an antisymmetric M, where column j of V is vt[j*n ..]
+ * (n x p); the result is antisymmetric: the upper triangle is computed and
+ * mirrored, the diagonal is 0. scratch n*p. */
+static void congruence(unsigned n_threads, size_t n, size_t p, const double *m, const double *vt, double *out,
+                       double *scratch)
+{
+    dense_job mv = {n, p, m, vt, scratch, false};
+    qml__parallel_for(n_threads, p, 8, congruence_mv, &mv);
+    dense_job vtmv = {n, p, vt, scratch, out, false};
+    qml__parallel_for(n_threads, p, 8, congruence_vtmv, &vtmv);
+    for (size_t i = 0; i < p; i++) {
+        out[i * p + i] = 0.0;
+        for (size_t j = i + 1; j < p; j++)
+            out[j * p + i] = -out[i * p + j];
+    }
 }
 
 /* ---- structure -------------------------------------------------------------------- */
@@ -1537,7 +1861,7 @@ static int ideal_push(ideal_list *list, lie_component *c)
  * the centraliser of the generic element x = X + [X, Y] restricted to it.
  * `basis` (m_rows x m, column j = block basis vector j in g coordinates, or
  * NULL for the identity) maps the ideals back. */
-static int split_block(size_t m, const double *x, const double *y, const size_t *support, size_t n_support,
+static int split_block(unsigned n_threads, size_t m, const double *x, const double *y, const size_t *support, size_t n_support,
                        const double *basis, ideal_list *out)
 {
     int status = QML_OK;
@@ -1554,20 +1878,20 @@ static int split_block(size_t m, const double *x, const double *y, const size_t 
         status = qml__oom("the ideal decomposition");
         goto done;
     }
-    matmul(m, x, x, s);
-    matmul(m, y, y, t1);
-    matmul(m, x, y, t2);
+    matmul(n_threads, m, x, x, s, true);
+    matmul(n_threads, m, y, y, t1, true);
+    matmul(n_threads, m, x, y, t2, false);
     for (size_t i = 0; i < m; i++)
         for (size_t j = 0; j < m; j++)
             xt[i * m + j] = s[i * m + j] + 0.5 * t1[i * m + j] + 0.3 * (t2[i * m + j] + t2[j * m + i]);
     for (size_t i = 0; i < m; i++)
         for (size_t j = 0; j < m; j++)
             s[i * m + j] = 0.5 * (xt[i * m + j] + xt[j * m + i]);
-    status = symmetric_eigen(m, s, lambda); /* s now holds W column-major */
+    status = symmetric_eigen(m, s, lambda, true); /* s now holds W column-major */
     if (status)
         goto done;
-    congruence(m, m, x, s, xt, t1);
-    congruence(m, m, y, s, yt, t1);
+    congruence(n_threads, m, m, x, s, xt, t1);
+    congruence(n_threads, m, m, y, s, yt, t1);
     double xmax = 0, ymax = 0;
     for (size_t i = 0; i < mm; i++) {
         xmax = fmax(xmax, fabs(xt[i]));
@@ -1603,22 +1927,34 @@ static int split_block(size_t m, const double *x, const double *y, const size_t 
             status = qml__oom("a simple ideal");
             break;
         }
+        /* z = x + xy - yx on the ideal: the blocks gathered contiguously
+         * (z holds x_I, mz y_I), the products by the row kernel. */
+        double *xy = qml__malloc(qml__mul_size(2 * k * k + 1, sizeof *xy));
+        if (!xy) {
+            qml__free(z);
+            qml__free(mz);
+            qml__free(ev);
+            component_release(&c);
+            status = qml__oom("a simple ideal");
+            break;
+        }
+        double *yx = xy + k * k;
         for (size_t a = 0; a < k; a++)
             for (size_t b = 0; b < k; b++) {
-                double v = xt[members[a] * m + members[b]];
-                for (size_t q = 0; q < k; q++)
-                    v += xt[members[a] * m + members[q]] * yt[members[q] * m + members[b]] -
-                         yt[members[a] * m + members[q]] * xt[members[q] * m + members[b]];
-                z[a * k + b] = v;
+                z[a * k + b] = xt[members[a] * m + members[b]];
+                mz[a * k + b] = yt[members[a] * m + members[b]];
             }
+        matmul(n_threads, k, z, mz, xy, false);
+        matmul(n_threads, k, mz, z, yx, false);
+        for (size_t i = 0; i < k * k; i++)
+            z[i] += xy[i] - yx[i];
+        /* mz = z^T z (symmetric): xy = z^T, then rows of z^T times z */
         for (size_t a = 0; a < k; a++)
-            for (size_t b = 0; b < k; b++) {
-                double v = 0;
-                for (size_t q = 0; q < k; q++)
-                    v += z[q * k + a] * z[q * k + b];
-                mz[a * k + b] = v;
-            }
-        status = symmetric_eigen(k, mz, ev);
+            for (size_t b = 0; b < k; b++)
+                xy[a * k + b] = z[b * k + a];
+        matmul(n_threads, k, xy, z, mz, true);
+        qml__free(xy);
+        status = symmetric_eigen(k, mz, ev, false); /* the rank needs the eigenvalues only */
         if (!status) {
             double top = k ? fmax(ev[k - 1], 0.0) : 0.0;
             size_t zeros = 0;
@@ -1757,7 +2093,7 @@ static int structure_pure(qml_lie_algebra *algebra, struct qml_rng *rng, ideal_l
                 }
             }
             qml__free(pos);
-            status = split_block(m, x, y, order, m, NULL, ideals);
+            status = split_block(algebra->n_threads, m, x, y, order, m, NULL, ideals);
             qml__free(x);
             qml__free(y);
             continue;
@@ -1814,15 +2150,14 @@ static void acc_coordinates(const qml_lie_algebra *algebra, const sparse_acc *ac
         double v = acc->value[s];
         if (v == 0.0 || s >= algebra->head_capacity)
             continue;
-        for (size_t e = algebra->head[s]; e != SIZE_MAX; e = algebra->next[e])
-            coords[algebra->owner[e]] += algebra->val[e] * v;
+        for (size_t e = algebra->head[s]; e != SIZE_MAX; e = algebra->node[e].next)
+            coords[algebra->node[e].owner] += algebra->node[e].val * v;
     }
 }
 
 static int structure_general(qml_lie_algebra *algebra, struct qml_rng *rng, ideal_list *ideals)
 {
     size_t d = algebra->dim, K = algebra->n_generators;
-    unsigned words = algebra->words;
     const string_table *t = &algebra->strings;
     int status = QML_OK;
     sparse_acc acc = {0};
@@ -1833,38 +2168,25 @@ static int structure_general(qml_lie_algebra *algebra, struct qml_rng *rng, idea
     double *lambda = qml__calloc(d + 1, sizeof *lambda);
     size_t *nz = qml__malloc((d + 1) * sizeof *nz);
     double *nzv = qml__malloc((d + 1) * sizeof *nzv);
-    uint64_t *px = qml__malloc(2 * (size_t)words * sizeof *px);
     double *q = NULL, *xs = NULL, *ys = NULL, *scratch = NULL;
     size_t *all = NULL;
-    if (!x || !y || !nrm || !a || !lambda || !nz || !nzv || !px) {
+    if (!x || !y || !nrm || !a || !lambda || !nz || !nzv) {
         status = qml__oom("the structure analysis");
         goto done;
     }
-    uint64_t *pz = px + words;
     status = acc_reserve(&acc, t->count, d);
     for (size_t k = 0; k < K && !status; k++) {
-        const qml_pauli_sum *g = algebra->generators[k];
         double rx = qml__rng_normal(rng), ry = qml__rng_normal(rng);
         memset(a, 0, d * d * sizeof *a);
-        for (size_t b = 0; b < d; b++) {
-            for (size_t e = algebra->start[b]; e < algebra->start[b + 1]; e++) {
-                size_t s = algebra->col[e];
-                const uint64_t *sx = t->x + s * words, *sz = t->z + s * words;
-                for (size_t i = 0; i < g->n_terms; i++) {
-                    const uint64_t *tx = g->x + i * words, *tz = g->z + i * words;
-                    if (!strings_anticommute(words, tx, tz, sx, sz))
-                        continue;
-                    for (unsigned w = 0; w < words; w++) {
-                        px[w] = tx[w] ^ sx[w];
-                        pz[w] = tz[w] ^ sz[w];
-                    }
-                    size_t id = table_find(t, px, pz);
-                    if (id == SIZE_MAX)
-                        continue; /* rounding noise outside g */
-                    acc_add(&acc, id,
-                            g->coeff[i] * algebra->val[e] * bracket_sign(strings_product_phase(words, tx, tz, sx, sz)));
-                }
-            }
+        for (size_t b = 0; b < d && !status; b++) {
+            /* The closure bracketed every basis element with every generator,
+             * so every product is cached and in the dictionary already. */
+            status = cache_prefill(algebra, b, k);
+            if (!status)
+                status = acc_reserve(&acc, algebra->strings.count, d);
+            if (status)
+                break;
+            bracket_cached(algebra, &acc, b, k);
             /* column b of A_k = coordinates of -i[G_k, B_b] */
             double *colv = lambda; /* d scratch */
             memset(colv, 0, d * sizeof *colv);
@@ -1892,7 +2214,7 @@ static int structure_general(qml_lie_algebra *algebra, struct qml_rng *rng, idea
     if (status)
         goto done;
     /* Centre = null space of N = sum_k A_k^T A_k (elements commuting with every generator). */
-    status = symmetric_eigen(d, nrm, lambda);
+    status = symmetric_eigen(d, nrm, lambda, true);
     if (status)
         goto done;
     double top = d ? fmax(lambda[d - 1], 0.0) : 0.0;
@@ -1925,7 +2247,7 @@ static int structure_general(qml_lie_algebra *algebra, struct qml_rng *rng, idea
     if (ds == 0)
         goto done;
     if (n_center == 0) {
-        status = split_block(d, x, y, all, d, NULL, ideals);
+        status = split_block(algebra->n_threads, d, x, y, all, d, NULL, ideals);
         goto done;
     }
     /* restrict X, Y to the orthogonal complement of the centre (= [g, g]) */
@@ -1937,12 +2259,12 @@ static int structure_general(qml_lie_algebra *algebra, struct qml_rng *rng, idea
         status = qml__oom("the semisimple part");
         goto done;
     }
-    congruence(d, ds, x, nrm + n_center * d, xs, scratch);
-    congruence(d, ds, y, nrm + n_center * d, ys, scratch);
+    congruence(algebra->n_threads, d, ds, x, nrm + n_center * d, xs, scratch);
+    congruence(algebra->n_threads, d, ds, y, nrm + n_center * d, ys, scratch);
     for (size_t i = 0; i < d; i++)
         for (size_t j = 0; j < ds; j++)
             q[i * ds + j] = nrm[(n_center + j) * d + i];
-    status = split_block(ds, xs, ys, all, d, q, ideals);
+    status = split_block(algebra->n_threads, ds, xs, ys, all, d, q, ideals);
 done:
     acc_release(&acc);
     qml__free(x);
@@ -1952,7 +2274,6 @@ done:
     qml__free(lambda);
     qml__free(nz);
     qml__free(nzv);
-    qml__free(px);
     qml__free(q);
     qml__free(xs);
     qml__free(ys);
@@ -2060,8 +2381,8 @@ static int sum_coordinates(const qml_lie_algebra *algebra, const qml_pauli_sum *
         }
         if (s >= algebra->head_capacity)
             continue;
-        for (size_t e = algebra->head[s]; e != SIZE_MAX; e = algebra->next[e])
-            coords[algebra->owner[e]] += algebra->val[e] * sum->coeff[i];
+        for (size_t e = algebra->head[s]; e != SIZE_MAX; e = algebra->node[e].next)
+            coords[algebra->node[e].owner] += algebra->node[e].val * sum->coeff[i];
     }
     return QML_OK;
 }
@@ -2177,6 +2498,7 @@ static int module_average(const qml_lie_algebra *algebra, const qml_statevec *st
     if (!mod)
         return qml__oom("a g-module");
     mod->n_qubits = algebra->n_qubits;
+    mod->n_threads = 1;
     mod->words = algebra->words;
     mod->strings.words = algebra->words;
     mod->generators = algebra->generators; /* borrowed: detached before the free */
@@ -2272,7 +2594,7 @@ static int module_average(const qml_lie_algebra *algebra, const qml_statevec *st
     if (!status)
         status = state_coordinates(mod, state, t);
     if (!status)
-        status = symmetric_eigen(mm, l, ev);
+        status = symmetric_eigen(mm, l, ev, true);
     if (status)
         goto done;
     double top = fmax(ev[mm - 1], 0.0), second = 0;
@@ -2286,7 +2608,7 @@ static int module_average(const qml_lie_algebra *algebra, const qml_statevec *st
             }
         second += oco * tct;
     }
-    status = symmetric_eigen(m, inv, ev);
+    status = symmetric_eigen(m, inv, ev, true);
     if (status)
         goto done;
     top = fmax(ev[m - 1], 0.0);

@@ -1,3 +1,538 @@
-/* train.c: under construction on its issue branch. */
+/*
+ * train.c: the classifier (circuit + Pauli-sum readout + sigmoid head), its
+ * templates, predictions, loss gradients and the minibatch training loop.
+ */
 #include "internal.h"
-typedef int qml__placeholder_train;
+
+#include <stddef.h>
+#include <math.h>
+#include <string.h>
+
+/* PRNG stream of the weight initialisation ("init"); see qml_model_train(). */
+#define QML__STREAM_INIT UINT64_C(0x696e6974)
+#define TRAIN_PI 3.14159265358979323846
+
+struct qml_model {
+    qml_circuit *circuit;       /* owned copy */
+    qml_pauli_sum *readout;     /* owned copy */
+    qml_loss loss;
+    size_t n_weights;
+    size_t n_features;
+    double *params;             /* n_weights weights, then a, then b */
+};
+
+/* ---- the head and the losses --------------------------------------------- */
+
+static double sigmoid(double z)
+{
+    /* Both branches evaluate exp of a non-positive number: no overflow. */
+    if (z >= 0.0)
+        return 1.0 / (1.0 + exp(-z));
+    double ez = exp(z);
+    return ez / (1.0 + ez);
+}
+
+/* ln(1 + e^z) without overflow or cancellation. */
+static double softplus(double z)
+{
+    return (z > 0.0 ? z : 0.0) + log1p(exp(-fabs(z)));
+}
+
+/* The loss of one row with logit z = a e + b and label y, and dL/dz.
+ * BCE: L = -[y ln p + (1-y) ln(1-p)] = softplus(z) - y z, dL/dz = p - y
+ * (ln p = -softplus(-z), ln(1-p) = -softplus(z)).
+ * MSE: L = (p - y)^2, dL/dz = 2 (p - y) p (1 - p) since dp/dz = p (1 - p). */
+static double row_loss(qml_loss loss, double z, int label, double *dl_dz)
+{
+    double y = label ? 1.0 : 0.0;
+    double p = sigmoid(z);
+    if (loss == QML_LOSS_BCE) {
+        if (dl_dz)
+            *dl_dz = p - y;
+        return softplus(z) - y * z;
+    }
+    if (dl_dz)
+        *dl_dz = 2.0 * (p - y) * p * (1.0 - p);
+    return (p - y) * (p - y);
+}
+
+/* ---- creation -------------------------------------------------------------- */
+
+const char *qml_model_kind_name(qml_model_kind kind)
+{
+    switch (kind) {
+    case QML_MODEL_UNSTRUCTURED:
+        return "unstructured";
+    case QML_MODEL_PERMUTATION:
+        return "permutation";
+    case QML_MODEL_FREE_FERMION:
+        return "free-fermion";
+    }
+    return NULL;
+}
+
+int qml_model_create(qml_model **out, const qml_circuit *circuit, const qml_pauli_sum *readout, qml_loss loss,
+                     double scale, double bias)
+{
+    QML_CHECK_NULL(out);
+    QML_CHECK_NULL(circuit);
+    QML_CHECK_NULL(readout);
+    QML_CHECK_ARG(loss == QML_LOSS_BCE || loss == QML_LOSS_MSE, "%s: unknown loss %d", __func__, (int)loss);
+    QML_CHECK_ARG(isfinite(scale) && isfinite(bias), "%s: head scale %g and bias %g must be finite", __func__,
+                  scale, bias);
+    size_t n_weights = qml_circuit_n_weights(circuit);
+    size_t n_features = qml_circuit_n_features(circuit);
+    QML_CHECK_ARG(n_weights >= 1, "%s: the circuit has no trainable weight", __func__);
+    QML_CHECK_ARG(n_features >= 1, "%s: the circuit reads no input feature", __func__);
+    QML_CHECK_ARG(qml_pauli_sum_n_qubits(readout) == qml_circuit_n_qubits(circuit),
+                  "%s: readout on %u qubits, circuit on %u", __func__, qml_pauli_sum_n_qubits(readout),
+                  qml_circuit_n_qubits(circuit));
+
+    qml_model *model = qml__calloc(1, sizeof *model);
+    if (!model)
+        return qml__oom("model");
+    model->loss = loss;
+    model->n_weights = n_weights;
+    model->n_features = n_features;
+    int status = qml_circuit_copy(&model->circuit, circuit);
+    if (status == QML_OK)
+        status = qml_pauli_sum_copy(&model->readout, readout);
+    if (status == QML_OK) {
+        model->params = qml__calloc(n_weights + 2, sizeof(double));
+        if (!model->params)
+            status = qml__oom("model parameters");
+    }
+    if (status != QML_OK) {
+        qml_model_free(model);
+        return status;
+    }
+    model->params[n_weights] = scale;
+    model->params[n_weights + 1] = bias;
+    *out = model;
+    qml__ok();
+    return QML_OK;
+}
+
+int qml_model_create_template(qml_model **out, qml_model_kind kind, unsigned n_qubits, unsigned layers,
+                              unsigned n_features, qml_loss loss)
+{
+    QML_CHECK_NULL(out);
+    QML_CHECK_ARG(qml_model_kind_name(kind) != NULL, "%s: unknown model kind %d", __func__, (int)kind);
+    QML_CHECK_ARG(n_qubits >= 2 && n_qubits <= 30, "%s: n_qubits %u outside 2..30", __func__, n_qubits);
+    QML_CHECK_ARG(layers >= 1, "%s: layers must be >= 1", __func__);
+    QML_CHECK_ARG(n_features >= 1, "%s: n_features must be >= 1", __func__);
+    QML_CHECK_ARG(kind == QML_MODEL_PERMUTATION || n_features <= n_qubits,
+                  "%s: %u features do not fit on %u qubits (one feature per qubit at least)", __func__,
+                  n_features, n_qubits);
+    QML_CHECK_ARG(loss == QML_LOSS_BCE || loss == QML_LOSS_MSE, "%s: unknown loss %d", __func__, (int)loss);
+
+    qml_circuit *circuit = NULL;
+    qml_pauli_sum *readout = NULL;
+    qml_pauli_sum *zz = NULL;
+    int status = qml_circuit_create(&circuit, n_qubits);
+    if (status == QML_OK)
+        status = qml_pauli_sum_create(&readout, n_qubits);
+    if (status == QML_OK && kind == QML_MODEL_PERMUTATION) {
+        /* sum_{q<r} Z_q Z_r: the one trainable two-body generator. */
+        status = qml_pauli_sum_create(&zz, n_qubits);
+        for (unsigned q = 0; status == QML_OK && q < n_qubits; q++)
+            for (unsigned r = q + 1; status == QML_OK && r < n_qubits; r++) {
+                unsigned pair[2] = {q, r};
+                status = qml_pauli_sum_add_term(zz, 1.0, "ZZ", pair, 2);
+            }
+    }
+    for (unsigned layer = 0; status == QML_OK && layer < layers; layer++) {
+        long base = (long)qml_circuit_n_weights(circuit);
+        switch (kind) {
+        case QML_MODEL_UNSTRUCTURED:
+            status = qml_ansatz_angle_encoding(circuit, QML_GATE_RY, n_features, 1.0);
+            if (status == QML_OK)
+                status = qml_ansatz_hardware_efficient(circuit, 1, QML_ENTANGLER_CZ, QML_BOUNDARY_OPEN);
+            break;
+        case QML_MODEL_PERMUTATION:
+            /* Features drive global rotations, so the encoding keeps the
+             * symmetry: exp(-i x_j/2 sum_q P_j) = prod_q exp(-i x_j/2 P_q). */
+            for (unsigned j = 0; status == QML_OK && j < n_features; j++)
+                for (unsigned q = 0; status == QML_OK && q < n_qubits; q++)
+                    status = qml_circuit_add_rotation(circuit, j % 2 ? QML_GATE_RZ : QML_GATE_RX, &q, 1, 0.0,
+                                                      QML_NONE, 0.0, (long)j, 1.0);
+            /* Scaled by 2/n: the spectrum of sum_{q<r} Z_q Z_r spans ~n^2/2,
+             * that of the one-body sums 2n; with the scale every generator's
+             * spectrum grows like n, so one learning rate suits all weights. */
+            if (status == QML_OK)
+                status = qml_circuit_add_pauli_rotation(circuit, zz, 0.0, base, 2.0 / n_qubits, QML_NONE, 0.0);
+            for (unsigned q = 0; status == QML_OK && q < n_qubits; q++)
+                status = qml_circuit_add_rotation(circuit, QML_GATE_RX, &q, 1, 0.0, base + 1, 1.0, QML_NONE, 0.0);
+            for (unsigned q = 0; status == QML_OK && q < n_qubits; q++)
+                status = qml_circuit_add_rotation(circuit, QML_GATE_RY, &q, 1, 0.0, base + 2, 1.0, QML_NONE, 0.0);
+            break;
+        case QML_MODEL_FREE_FERMION: {
+            long w = base;
+            status = qml_ansatz_angle_encoding(circuit, QML_GATE_RX, n_features, 1.0);
+            for (unsigned q = 0; status == QML_OK && q + 1 < n_qubits; q++) {
+                unsigned pair[2] = {q, q + 1};
+                status = qml_circuit_add_rotation(circuit, QML_GATE_RZZ, pair, 2, 0.0, w++, 1.0, QML_NONE, 0.0);
+            }
+            for (unsigned q = 0; status == QML_OK && q < n_qubits; q++)
+                status = qml_circuit_add_rotation(circuit, QML_GATE_RX, &q, 1, 0.0, w++, 1.0, QML_NONE, 0.0);
+            break;
+        }
+        }
+    }
+    if (status == QML_OK) {
+        unsigned pair[2] = {0, 1};
+        switch (kind) {
+        case QML_MODEL_UNSTRUCTURED:
+            status = qml_pauli_sum_add_term(readout, 1.0, "Z", pair, 1);
+            break;
+        case QML_MODEL_PERMUTATION:
+            for (unsigned q = 0; status == QML_OK && q < n_qubits; q++)
+                status = qml_pauli_sum_add_term(readout, 1.0 / n_qubits, "Z", &q, 1);
+            break;
+        case QML_MODEL_FREE_FERMION:
+            status = qml_pauli_sum_add_term(readout, 1.0, "ZZ", pair, 2);
+            break;
+        }
+    }
+    qml_model *model = NULL;
+    if (status == QML_OK)
+        status = qml_model_create(&model, circuit, readout, loss, 1.0, 0.0);
+    qml_pauli_sum_free(zz);
+    qml_pauli_sum_free(readout);
+    qml_circuit_free(circuit);
+    if (status != QML_OK)
+        return status;
+    *out = model;
+    qml__ok();
+    return QML_OK;
+}
+
+void qml_model_free(qml_model *model)
+{
+    if (!model)
+        return;
+    qml_circuit_free(model->circuit);
+    qml_pauli_sum_free(model->readout);
+    qml__free(model->params);
+    qml__free(model);
+}
+
+/* ---- getters and setters --------------------------------------------------- */
+
+const qml_circuit *qml_model_circuit(const qml_model *model)
+{
+    return model ? model->circuit : NULL;
+}
+
+const qml_pauli_sum *qml_model_readout(const qml_model *model)
+{
+    return model ? model->readout : NULL;
+}
+
+qml_loss qml_model_loss_kind(const qml_model *model)
+{
+    return model ? model->loss : QML_LOSS_BCE;
+}
+
+size_t qml_model_n_weights(const qml_model *model)
+{
+    return model ? model->n_weights : 0;
+}
+
+size_t qml_model_n_features(const qml_model *model)
+{
+    return model ? model->n_features : 0;
+}
+
+size_t qml_model_n_params(const qml_model *model)
+{
+    return model ? model->n_weights + 2 : 0;
+}
+
+int qml_model_params(const qml_model *model, double *params, size_t count)
+{
+    QML_CHECK_NULL(model);
+    QML_CHECK_NULL(params);
+    size_t n = model->n_weights + 2;
+    if (count < n)
+        return qml__error(QML_ERR_OUT_OF_RANGE, "%s: capacity %zu < %zu parameters", __func__, count, n);
+    memcpy(params, model->params, n * sizeof(double));
+    qml__ok();
+    return QML_OK;
+}
+
+int qml_model_set_params(qml_model *model, const double *params, size_t count)
+{
+    QML_CHECK_NULL(model);
+    QML_CHECK_NULL(params);
+    size_t n = model->n_weights + 2;
+    QML_CHECK_ARG(count == n, "%s: %zu values given for %zu parameters", __func__, count, n);
+    for (size_t i = 0; i < n; i++)
+        QML_CHECK_ARG(isfinite(params[i]), "%s: parameter %zu is %g", __func__, i, params[i]);
+    memcpy(model->params, params, n * sizeof(double));
+    qml__ok();
+    return QML_OK;
+}
+
+/* ---- predictions and losses ---------------------------------------------- */
+
+/* The readout values e(w, x) of n_rows rows (values only: no gradients). */
+static int readout_values(const qml_model *model, const double *rows, size_t n_rows, size_t n_features,
+                          unsigned n_threads, double *values)
+{
+    qml_gradient_options options = QML_GRADIENT_OPTIONS_INIT;
+    options.n_threads = n_threads;
+    return qml_gradient_batch(model->circuit, model->readout, NULL, model->params, model->n_weights, rows, n_rows,
+                              n_features, &options, QML_BATCH_PER_ROW, values, NULL);
+}
+
+static int check_rows(const qml_model *model, const double *rows, size_t n_rows, size_t n_features,
+                      const char *caller)
+{
+    QML_CHECK_ARG(rows != NULL, "%s: argument 'rows' is NULL", caller);
+    QML_CHECK_ARG(n_rows >= 1, "%s: no rows", caller);
+    QML_CHECK_ARG(n_features >= model->n_features, "%s: rows of %zu features, the model reads %zu", caller,
+                  n_features, model->n_features);
+    for (size_t i = 0; i < n_rows * n_features; i++)
+        QML_CHECK_ARG(isfinite(rows[i]), "%s: feature %zu of row %zu is %g", caller, i % n_features,
+                      i / n_features, rows[i]);
+    return QML_OK;
+}
+
+int qml_model_predict(const qml_model *model, const double *rows, size_t n_rows, size_t n_features,
+                      unsigned n_threads, double *probabilities, double *expectations)
+{
+    QML_CHECK_NULL(model);
+    QML_CHECK_NULL(probabilities);
+    int status = check_rows(model, rows, n_rows, n_features, __func__);
+    if (status != QML_OK)
+        return status;
+    double *values = expectations;
+    if (!values) {
+        values = qml__malloc(qml__mul_size(n_rows, sizeof(double)));
+        if (!values)
+            return qml__oom("readout values");
+    }
+    status = readout_values(model, rows, n_rows, n_features, n_threads, values);
+    if (status == QML_OK) {
+        double a = model->params[model->n_weights], b = model->params[model->n_weights + 1];
+        for (size_t r = 0; r < n_rows; r++)
+            probabilities[r] = sigmoid(a * values[r] + b);
+    }
+    if (values != expectations)
+        qml__free(values);
+    if (status == QML_OK)
+        qml__ok();
+    return status;
+}
+
+int qml_model_evaluate(const qml_model *model, const qml_dataset *dataset, unsigned n_threads, double *loss,
+                       double *accuracy)
+{
+    QML_CHECK_NULL(model);
+    QML_CHECK_NULL(dataset);
+    size_t n = dataset->n_rows;
+    int status = check_rows(model, dataset->features, n, dataset->n_features, __func__);
+    if (status != QML_OK)
+        return status;
+    double *values = qml__malloc(qml__mul_size(n, sizeof(double)));
+    if (!values)
+        return qml__oom("readout values");
+    status = readout_values(model, dataset->features, n, dataset->n_features, n_threads, values);
+    if (status == QML_OK) {
+        double a = model->params[model->n_weights], b = model->params[model->n_weights + 1];
+        double total = 0.0;
+        size_t correct = 0;
+        for (size_t r = 0; r < n; r++) {
+            double z = a * values[r] + b;
+            total += row_loss(model->loss, z, dataset->labels[r], NULL);
+            correct += (sigmoid(z) >= 0.5) == (dataset->labels[r] != 0);
+        }
+        if (loss)
+            *loss = total / (double)n;
+        if (accuracy)
+            *accuracy = (double)correct / (double)n;
+        qml__ok();
+    }
+    qml__free(values);
+    return status;
+}
+
+int qml_model_loss_gradient(const qml_model *model, const qml_dataset *dataset, const size_t *indices,
+                            size_t count, unsigned n_threads, double *loss, double *gradient, size_t capacity)
+{
+    QML_CHECK_NULL(model);
+    QML_CHECK_NULL(dataset);
+    size_t n_params = model->n_weights + 2;
+    QML_CHECK_ARG(gradient != NULL || capacity == 0, "%s: NULL gradient with capacity %zu", __func__, capacity);
+    if (gradient && capacity < n_params)
+        return qml__error(QML_ERR_OUT_OF_RANGE, "%s: capacity %zu < %zu parameters", __func__, capacity,
+                          n_params);
+    if (!indices)
+        count = dataset->n_rows;
+    QML_CHECK_ARG(count >= 1, "%s: no rows", __func__);
+    size_t n_features = dataset->n_features;
+    QML_CHECK_ARG(n_features >= model->n_features, "%s: dataset of %zu features, the model reads %zu", __func__,
+                  n_features, model->n_features);
+    for (size_t i = 0; indices && i < count; i++)
+        if (indices[i] >= dataset->n_rows)
+            return qml__error(QML_ERR_OUT_OF_RANGE, "%s: index %zu is row %zu of a %zu-row dataset", __func__, i,
+                              indices[i], dataset->n_rows);
+
+    size_t n_weights = model->n_weights;
+    double *rows = NULL;
+    const double *batch = dataset->features;
+    if (indices) {
+        rows = qml__malloc(qml__mul_size(qml__mul_size(count, n_features), sizeof(double)));
+        if (!rows)
+            return qml__oom("minibatch rows");
+        for (size_t i = 0; i < count; i++)
+            memcpy(rows + i * n_features, dataset->features + indices[i] * n_features, n_features * sizeof(double));
+        batch = rows;
+    }
+    double *values = qml__malloc(qml__mul_size(count, sizeof(double)));
+    double *row_grads = gradient ? qml__malloc(qml__mul_size(qml__mul_size(count, n_weights), sizeof(double)))
+                                 : NULL;
+    int status = QML_OK;
+    if (!values || (gradient && !row_grads))
+        status = qml__oom("per-row gradients");
+    if (status == QML_OK) {
+        qml_gradient_options options = QML_GRADIENT_OPTIONS_INIT;
+        options.n_threads = n_threads;
+        status = qml_gradient_batch(model->circuit, model->readout, NULL, model->params, n_weights, batch, count,
+                                    n_features, &options, QML_BATCH_PER_ROW, values, row_grads);
+    }
+    if (status == QML_OK) {
+        /* Chain rule through the head, z = a e + b:
+         * dL/dw = dL/dz a de/dw, dL/da = dL/dz e, dL/db = dL/dz.
+         * Summed in row order, so the result does not depend on threads. */
+        double a = model->params[n_weights], b = model->params[n_weights + 1];
+        double total = 0.0;
+        if (gradient)
+            memset(gradient, 0, n_params * sizeof(double));
+        for (size_t i = 0; i < count; i++) {
+            int label = dataset->labels[indices ? indices[i] : i];
+            double dl_dz;
+            total += row_loss(model->loss, a * values[i] + b, label, &dl_dz);
+            if (!gradient)
+                continue;
+            double dl_de = dl_dz * a;
+            const double *g = row_grads + i * n_weights;
+            for (size_t k = 0; k < n_weights; k++)
+                gradient[k] += dl_de * g[k];
+            gradient[n_weights] += dl_dz * values[i];
+            gradient[n_weights + 1] += dl_dz;
+        }
+        double inv = 1.0 / (double)count;
+        if (gradient)
+            for (size_t k = 0; k < n_params; k++)
+                gradient[k] *= inv;
+        if (loss)
+            *loss = total * inv;
+        qml__ok();
+    }
+    qml__free(row_grads);
+    qml__free(values);
+    qml__free(rows);
+    return status;
+}
+
+/* ---- training --------------------------------------------------------------- */
+
+static const qml_train_options default_train_options = QML_TRAIN_OPTIONS_INIT;
+
+int qml_model_train(qml_model *model, const qml_dataset *train, const qml_dataset *test,
+                    const qml_train_options *options, qml_train_epoch *history, size_t capacity)
+{
+    QML_CHECK_NULL(model);
+    QML_CHECK_NULL(train);
+    QML_CHECK_ARG(history != NULL || capacity == 0, "%s: NULL history with capacity %zu", __func__, capacity);
+    /* The history's stride is the caller's record size; version 0.1 records
+     * end with test_loss, so anything shorter cannot hold them. */
+    size_t stride = capacity ? history->size : 0;
+    QML_CHECK_ARG(capacity == 0 || stride >= offsetof(qml_train_epoch, test_loss) + sizeof(double),
+                  "%s: history[0].size is %zu; set it to sizeof(qml_train_epoch) = %zu", __func__, stride,
+                  sizeof(qml_train_epoch));
+    size_t record_size = stride < sizeof(qml_train_epoch) ? stride : sizeof(qml_train_epoch);
+    qml_train_options opt;
+    int status = qml__options_copy(&opt, sizeof opt, options, &default_train_options, __func__);
+    if (status != QML_OK)
+        return status;
+    QML_CHECK_ARG(opt.epochs >= 1, "%s: epochs must be >= 1", __func__);
+    QML_CHECK_ARG(opt.batch_size >= 1, "%s: batch_size must be >= 1", __func__);
+    QML_CHECK_ARG(opt.init == QML_INIT_UNIFORM || opt.init == QML_INIT_NORMAL || opt.init == QML_INIT_KEEP,
+                  "%s: unknown init mode %d", __func__, (int)opt.init);
+    QML_CHECK_ARG(opt.init != QML_INIT_NORMAL || (isfinite(opt.init_scale) && opt.init_scale > 0.0),
+                  "%s: init_scale %g must be finite and > 0", __func__, opt.init_scale);
+    QML_CHECK_ARG(train->n_features >= model->n_features, "%s: training set of %zu features, the model reads %zu",
+                  __func__, train->n_features, model->n_features);
+    QML_CHECK_ARG(!test || test->n_features >= model->n_features,
+                  "%s: test set of %zu features, the model reads %zu", __func__, test ? test->n_features : 0,
+                  model->n_features);
+
+    size_t n_rows = train->n_rows;
+    size_t n_params = model->n_weights + 2;
+    qml_optimizer *optimizer = NULL;
+    status = qml_optimizer_create(&optimizer, n_params, opt.optimizer);
+    if (status != QML_OK)
+        return status;
+    size_t *order = qml__malloc(qml__mul_size(n_rows, sizeof(size_t)));
+    double *gradient = qml__malloc(qml__mul_size(n_params, sizeof(double)));
+    double *saved = qml__malloc(qml__mul_size(n_params, sizeof(double)));
+    if (!order || !gradient || !saved) {
+        status = qml__oom("training buffers");
+        goto done;
+    }
+
+    /* Initialise the weights only once everything is allocated, so that a
+     * failed call leaves the model as it was. */
+    memcpy(saved, model->params, n_params * sizeof(double));
+    if (opt.init != QML_INIT_KEEP) {
+        struct qml_rng rng;
+        qml__rng_init(&rng, opt.seed, QML__STREAM_INIT);
+        for (size_t k = 0; k < model->n_weights; k++)
+            model->params[k] = opt.init == QML_INIT_UNIFORM ? 2.0 * TRAIN_PI * qml__rng_uniform(&rng)
+                                                            : opt.init_scale * qml__rng_normal(&rng);
+    }
+
+    int stepped = 0;
+    for (unsigned epoch = 0; epoch < opt.epochs && status == QML_OK; epoch++) {
+        status = qml_shuffle_indices(order, n_rows, opt.seed, epoch);
+        for (size_t start = 0; start < n_rows && status == QML_OK; start += opt.batch_size) {
+            size_t count = n_rows - start < opt.batch_size ? n_rows - start : opt.batch_size;
+            status = qml_model_loss_gradient(model, train, order + start, count, opt.n_threads, NULL, gradient,
+                                             n_params);
+            if (status == QML_OK)
+                status = qml_optimizer_step(optimizer, model->params, gradient, n_params);
+            if (status == QML_OK)
+                stepped = 1;
+        }
+        qml_train_epoch record = {record_size, NAN, NAN, NAN, NAN};
+        if (status == QML_OK)
+            status = qml_model_evaluate(model, train, opt.n_threads, &record.loss, &record.train_accuracy);
+        if (status == QML_OK && test)
+            status = qml_model_evaluate(model, test, opt.n_threads, &record.test_loss, &record.test_accuracy);
+        if (status != QML_OK)
+            break;
+        if (epoch < capacity)
+            memcpy((unsigned char *)history + (size_t)epoch * stride, &record, record_size);
+        if (opt.progress && opt.progress(epoch + 1, record.loss, record.train_accuracy, opt.progress_user)) {
+            status = qml__error(QML_ERR_CANCELLED, "%s: cancelled by the progress callback after epoch %u",
+                                __func__, epoch + 1);
+            break;
+        }
+    }
+    /* A failure before the first step restores the initial parameters: the
+     * call then had no effect. After a step the model keeps the last step. */
+    if (status != QML_OK && !stepped)
+        memcpy(model->params, saved, n_params * sizeof(double));
+    if (status == QML_OK)
+        qml__ok();
+
+done:
+    qml__free(saved);
+    qml__free(gradient);
+    qml__free(order);
+    qml_optimizer_free(optimizer);
+    return status;
+}

@@ -32,4 +32,58 @@ run(['pauli', 'inner', '0.5*X0 + 2*Z1', 'X0 - Z1'], stdout='-1.5')
 run(['pauli', 'bracket', 'X0 +', 'Y0'], code=1, contains='parse')
 run(['pauli'], code=2)
 run(['no-such-command'], code=2)
+
+# qml dla: open TFIM on 3 qubits is so(6) = su(4), dimension 15 (n(2n-1)).
+import json, math, os, tempfile
+with tempfile.TemporaryDirectory() as tmp:
+    gens = os.path.join(tmp, 'tfim3.txt')
+    with open(gens, 'w') as f:
+        f.write('# open transverse-field Ising chain, local parameters\nX0\nX1\nX2\n\nZ0 Z1\nZ1 Z2\n')
+    p = subprocess.run([qml, 'dla', '--json', gens], capture_output=True, text=True, timeout=120)
+    try:
+        d = json.loads(p.stdout)
+        assert d['qubits'] == 3 and d['dim'] == 15 and d['center_dim'] == 0, d
+        assert len(d['ideals']) == 1 and d['ideals'][0]['dim'] == 15 and d['ideals'][0]['rank'] == 3, d
+        assert 'su(4)' in d['ideals'][0]['names'], d
+        print('ok   qml dla --json tfim3')
+    except Exception as e:  # noqa: BLE001 - report any mismatch
+        failures += 1
+        print('FAIL qml dla --json tfim3:', e, p.stdout, p.stderr)
+    # The Ragone et al. closed form for Z0 Z1 on the open TFIM chain: (n-1)/(n(2n-1)).
+    run(['dla', '--purity', 'Z0 Z1', '--state', 'zero', gens], contains='0.1333333333')
+    with open(gens, 'w') as f:
+        f.write('X0 +\n')
+    run(['dla', gens], code=1, contains='parse')
+run(['dla', '/nonexistent/generators.txt'], code=1)
+
+# qml grad: one qubit, one layer: <Z> = cos w0 and d<Z>/dw0 = -sin w0.
+p = subprocess.run([qml, 'grad', '--ansatz', 'hea', '--qubits', '1', '--layers', '1', '--seed', '3'],
+                   capture_output=True, text=True, timeout=120)
+try:
+    lines = dict(l.split()[:2] for l in p.stdout.splitlines() if l and not l.startswith('#'))
+    value, dw0 = float(lines['value']), float(lines['dw[0]'])
+    assert abs(value * value + dw0 * dw0 - 1) < 1e-12, (value, dw0)
+    print('ok   qml grad hea 1x1: value^2 + grad^2 = 1')
+except Exception as e:  # noqa: BLE001
+    failures += 1
+    print('FAIL qml grad:', e, p.stdout, p.stderr)
+
+# qml bp --json: the row keys are exactly the documented ones.
+p = subprocess.run([qml, 'bp', '--ansatz', 'tfim', '--qubits', '2-4', '--layers-per-qubit', '4',
+                    '--samples', '100', '--param', 'middle', '--json', '--threads', '2'],
+                   capture_output=True, text=True, timeout=300)
+try:
+    d = json.loads(p.stdout)
+    keys = {'n', 'L', 'samples', 'dim_g', 'var_measured', 'var_stderr', 'var_predicted'}
+    assert [r['n'] for r in d['rows']] == [2, 3, 4], d
+    assert all(set(r) == keys for r in d['rows']), d['rows']
+    assert all(r['var_measured'] > 0 and r['var_stderr'] > 0 for r in d['rows']), d['rows']
+    assert [r['dim_g'] for r in d['rows']] == [6, 15, 28], d['rows']
+    assert d['fit']['model'] in ('exponential', 'power') and math.isfinite(d['fit']['rate']), d['fit']
+    print('ok   qml bp --json tfim 2-4')
+except Exception as e:  # noqa: BLE001
+    failures += 1
+    print('FAIL qml bp --json:', e, p.stdout[:1000], p.stderr[:1000])
+run(['bp', '--ansatz', 'nosuch', '--qubits', '2-3'], code=2)
+
 sys.exit(1 if failures else 0)

@@ -934,6 +934,179 @@ static void test_cancellation(void **state)
     set_free(&set);
 }
 
+/* ---- threads, the product cache, many words ------------------------------------------ */
+
+/* {X_i X_{i+1} + Y_i Y_{i+1} + Z_i Z_{i+1}} open: the Heisenberg exchange. */
+static void heisenberg_generators(generator_set *set, unsigned n)
+{
+    char text[128];
+    for (unsigned i = 0; i + 1 < n; i++) {
+        snprintf(text, sizeof text, "X%u X%u + Y%u Y%u + Z%u Z%u", i, i + 1, i, i + 1, i, i + 1);
+        set_add(set, n, text);
+    }
+}
+
+/* Every coefficient of every basis, centre and ideal element of a and b is
+ * bitwise equal (same strings in the same order). */
+static void assert_same_bits(const qml_lie_algebra *a, const qml_lie_algebra *b)
+{
+    assert_int_equal(qml_lie_algebra_dim(a), qml_lie_algebra_dim(b));
+    assert_int_equal(qml_lie_algebra_center_dim(a), qml_lie_algebra_center_dim(b));
+    assert_int_equal(qml_lie_algebra_n_ideals(a), qml_lie_algebra_n_ideals(b));
+    unsigned n = qml_lie_algebra_n_qubits(a);
+    char sa[80], sb[80];
+    for (size_t kind = 0; kind < 2 + qml_lie_algebra_n_ideals(a); kind++) {
+        size_t count = kind == 0 ? qml_lie_algebra_dim(a) : kind == 1 ? qml_lie_algebra_center_dim(a) : 0;
+        if (kind >= 2) {
+            size_t da, db, ra, rb;
+            const char *na, *nb;
+            assert_ok(qml_lie_algebra_ideal(a, kind - 2, &da, &ra, &na));
+            assert_ok(qml_lie_algebra_ideal(b, kind - 2, &db, &rb, &nb));
+            assert_int_equal(da, db);
+            assert_int_equal(ra, rb);
+            assert_string_equal(na, nb);
+            count = da;
+        }
+        for (size_t i = 0; i < count; i++) {
+            qml_pauli_sum *ea = NULL, *eb = NULL;
+            if (kind == 0) {
+                assert_ok(qml_lie_algebra_basis_element(a, i, &ea));
+                assert_ok(qml_lie_algebra_basis_element(b, i, &eb));
+            } else if (kind == 1) {
+                assert_ok(qml_lie_algebra_center_element(a, i, &ea));
+                assert_ok(qml_lie_algebra_center_element(b, i, &eb));
+            } else {
+                assert_ok(qml_lie_algebra_ideal_element(a, kind - 2, i, &ea));
+                assert_ok(qml_lie_algebra_ideal_element(b, kind - 2, i, &eb));
+            }
+            assert_int_equal(qml_pauli_sum_n_terms(ea), qml_pauli_sum_n_terms(eb));
+            for (size_t t = 0; t < qml_pauli_sum_n_terms(ea); t++) {
+                double ca, cb;
+                assert_true(n < sizeof sa);
+                assert_ok(qml_pauli_sum_term(ea, t, &ca, sa));
+                assert_ok(qml_pauli_sum_term(eb, t, &cb, sb));
+                assert_string_equal(sa, sb);
+                assert_memory_equal(&ca, &cb, sizeof ca); /* bitwise, not within a tolerance */
+            }
+            qml_pauli_sum_free(ea);
+            qml_pauli_sum_free(eb);
+        }
+    }
+}
+
+/* Same inputs, same bits, whatever n_threads: the dense structure kernels
+ * split rows over threads; the algebras here are large enough (dim 40-129)
+ * that the split really happens (grain 16 rows). */
+static void test_thread_count_invariance(void **state)
+{
+    (void)state;
+    for (int family = 0; family < 3; family++) {
+        generator_set set = {0};
+        if (family == 0)
+            heisenberg_generators(&set, 5); /* dim 40: centre + 2 ideals */
+        else if (family == 1)
+            sn_generators(&set, 5); /* dim 54: centre + 3 ideals */
+        else
+            heisenberg_generators(&set, 6); /* dim 129 */
+        qml_lie_algebra *one = NULL;
+        qml_lie_options options = QML_LIE_OPTIONS_INIT;
+        assert_ok(qml_lie_algebra_create(&one, (const qml_pauli_sum *const *)set.items, set.count, &options));
+        for (unsigned threads = 2; threads <= 3; threads++) {
+            qml_lie_algebra *many = NULL;
+            options.n_threads = threads;
+            assert_ok(qml_lie_algebra_create(&many, (const qml_pauli_sum *const *)set.items, set.count, &options));
+            assert_same_bits(one, many);
+            qml_lie_algebra_free(many);
+        }
+        qml_lie_algebra_free(one);
+        set_free(&set);
+    }
+}
+
+static int count_stages(const char *stage, size_t done, size_t total, void *user)
+{
+    (void)done;
+    (void)total;
+    size_t *counts = user;
+    counts[strcmp(stage, "closure") == 0 ? 0 : strcmp(stage, "structure") == 0 ? 1 : 2]++;
+    return 0;
+}
+
+static int cancel_at_structure(const char *stage, size_t done, size_t total, void *user)
+{
+    (void)done;
+    (void)total;
+    (void)user;
+    return strcmp(stage, "structure") == 0;
+}
+
+/* The progress stages: "closure" now and then, "structure" once before the
+ * structure analysis, which the callback can cancel. */
+static void test_progress_stages(void **state)
+{
+    (void)state;
+    generator_set set = {0};
+    heisenberg_generators(&set, 4);
+    size_t counts[3] = {0};
+    qml_lie_options options = QML_LIE_OPTIONS_INIT;
+    options.progress = count_stages;
+    options.progress_user = counts;
+    qml_lie_algebra *a = NULL;
+    assert_ok(qml_lie_algebra_create(&a, (const qml_pauli_sum *const *)set.items, set.count, &options));
+    assert_true(counts[0] >= 1);
+    assert_int_equal(counts[1], 1);
+    assert_int_equal(counts[2], 0);
+    qml_lie_algebra_free(a);
+    a = NULL;
+    options.progress = cancel_at_structure;
+    assert_status(qml_lie_algebra_create(&a, (const qml_pauli_sum *const *)set.items, set.count, &options),
+                  QML_ERR_CANCELLED);
+    assert_null(a);
+    set_free(&set);
+}
+
+/* The product cache and the dictionary on many words: the same generators on
+ * qubits {0, 1} and on qubits {0, 599} (10 words per mask, beyond the
+ * cache's on-stack product) give the same algebra, and the 2-qubit one the
+ * dense closure's dimension; Heisenberg n = 4, 5 against the dense closure
+ * (cached products reused across many basis elements). */
+static void test_cache_and_wide_strings(void **state)
+{
+    (void)state;
+    static const char *narrow[] = {"X0 + 0.5 X1", "Z0 Z1 + Y1"}, *wide[] = {"X0 + 0.5 X599", "Z0 Z599 + Y599"};
+    generator_set small = {0}, big = {0};
+    for (int k = 0; k < 2; k++) {
+        set_add(&small, 2, narrow[k]);
+        set_add(&big, 600, wide[k]);
+    }
+    qml_lie_algebra *a = close_set(&small), *b = close_set(&big);
+    assert_int_equal(qml_lie_algebra_dim(a), dense_closure_dim(&small, 2));
+    assert_int_equal(qml_lie_algebra_dim(a), qml_lie_algebra_dim(b));
+    assert_int_equal(qml_lie_algebra_center_dim(a), qml_lie_algebra_center_dim(b));
+    assert_int_equal(qml_lie_algebra_n_ideals(a), qml_lie_algebra_n_ideals(b));
+    /* purities do not care which qubits: P(Z_0) alike */
+    qml_pauli_sum *za = parse(2, "Z0"), *zb = parse(600, "Z0");
+    double pa, pb;
+    assert_ok(qml_lie_algebra_purity(a, za, &pa, NULL, 0, NULL));
+    assert_ok(qml_lie_algebra_purity(b, zb, &pb, NULL, 0, NULL));
+    /* relative to 2^n: P = 2^n sum_a c_a^2 with the same c_a */
+    assert_true(fabs(pa / 4.0 - ldexp(pb, -600)) <= 1e-12);
+    qml_pauli_sum_free(za);
+    qml_pauli_sum_free(zb);
+    qml_lie_algebra_free(a);
+    qml_lie_algebra_free(b);
+    set_free(&small);
+    set_free(&big);
+    for (unsigned n = 4; n <= 5; n++) {
+        generator_set set = {0};
+        heisenberg_generators(&set, n);
+        a = close_set(&set);
+        assert_int_equal(qml_lie_algebra_dim(a), dense_closure_dim(&set, n));
+        qml_lie_algebra_free(a);
+        set_free(&set);
+    }
+}
+
 static void test_validation(void **state)
 {
     (void)state;
@@ -1026,6 +1199,12 @@ static void test_allocation_failures(void **state)
     c.observable = "Z0 Z2"; /* outside i g: the exact module average */
     assert_true(harness_check_allocation_failures(sequence_lie, &c) > 10);
     set_free(&set);
+    /* more than 64 strings and 64 cached rows: the dictionary, the product
+     * cache and the inverse index grow while the closure runs */
+    sn_generators(&set, 4);
+    c.observable = "Z0 + Z1 + Z2 + Z3"; /* in i g */
+    assert_true(harness_check_allocation_failures(sequence_lie, &c) > 10);
+    set_free(&set);
     /* Pauli strings: the exact engine and a split component */
     tfim_generators(&set, 3);
     c.observable = "Z0 Z1";
@@ -1053,6 +1232,9 @@ int main(void)
         cmocka_unit_test(test_max_dim_partial),
         cmocka_unit_test(test_cancellation),
         cmocka_unit_test(test_validation),
+        cmocka_unit_test(test_thread_count_invariance),
+        cmocka_unit_test(test_progress_stages),
+        cmocka_unit_test(test_cache_and_wide_strings),
         cmocka_unit_test(test_allocation_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,12 +1,384 @@
-/* cmd_bp.c: under construction on its issue branch. */
+/*
+ * cmd_bp.c: `qml bp`, a barren-plateau scan: the measured gradient (or
+ * loss) variance per qubit count beside the Lie-algebraic prediction, and
+ * a fit of how it decays. A thin layer over qml_bp_scan_*.
+ */
 #include "cli.h"
 
+#include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef enum output_format { FORMAT_TABLE, FORMAT_CSV, FORMAT_JSON } output_format;
+
+/* A generator list read from a file, one Pauli sum per line. */
+typedef struct generator_file {
+    qml_pauli_sum **sums;
+    size_t count;
+} generator_file;
+
+typedef struct progress_line {
+    double last;
+    int shown;
+} progress_line;
+
+static const struct {
+    const char *name;
+    qml_ansatz_family family;
+} families[] = {
+    {"hea", QML_ANSATZ_HEA},
+    {"tfim", QML_ANSATZ_TFIM},
+    {"tfim-global", QML_ANSATZ_TFIM_GLOBAL},
+    {"sn", QML_ANSATZ_SN},
+    {"heisenberg", QML_ANSATZ_HEISENBERG},
+};
+
+static void usage(FILE *to)
+{
+    fprintf(to,
+            "usage: qml bp [--ansatz NAME] [--qubits A-B] [--layers L | --layers-per-qubit k]\n"
+            "              [--samples S] [--seed X] [--observable OP] [--param first|middle|all]\n"
+            "              [--quantity gradient|loss] [--initial zero|neel] [--max-dim D]\n"
+            "              [--threads T] [--json|--csv]\n"
+            "\n"
+            "Draws the weights uniformly in [0, 2 pi) S times per qubit count n and prints\n"
+            "one row per n: n, L, samples, dim_g, var_measured, var_stderr, var_predicted\n"
+            "(empty when not computed or not applicable), then a fit of ln Var against n\n"
+            "(exponential) and against ln n (power law); the model with the smaller\n"
+            "weighted chi^2 is named. See docs/landscape.md.\n"
+            "\n"
+            "  --ansatz NAME        hea (default), tfim, tfim-global, sn, heisenberg, or\n"
+            "                       file:PATH (one Pauli sum per line, '#' comments; the\n"
+            "                       scan runs at the file's qubit count)\n"
+            "  --qubits A-B         qubit counts (default 2-8; a file: its own count)\n"
+            "  --layers L           L layers for every n\n"
+            "  --layers-per-qubit k L = k n (default 10: deep enough for the\n"
+            "                       hardware-efficient ansatz to match the Haar value;\n"
+            "                       free-fermion chains need about 8 n^2 layers)\n"
+            "  --samples S          weight draws per row (default 500)\n"
+            "  --seed X             row r uses seed X + r (default 1)\n"
+            "  --observable OP      e.g. 'Z0 Z1' (default Z0 for hea and files, Z0 Z1 otherwise)\n"
+            "  --param P            first (weight 0, default), middle (weight n_weights/2),\n"
+            "                       all (the mean variance over every weight)\n"
+            "  --quantity Q         gradient (Var[dl/dw], default) or loss (Var[l])\n"
+            "  --initial I          zero or neel (default zero; neel for heisenberg)\n"
+            "  --max-dim D          compute the dynamical Lie algebra up to dimension D\n"
+            "                       (default 4096; 0 = do not)\n"
+            "  --threads T          worker threads, 0 = all cores (default 0); the numbers\n"
+            "                       do not depend on T\n"
+            "  --json | --csv       machine-readable output\n");
+}
+
+static int read_generator_file(const char *path, generator_file *out);
+static void free_generator_file(generator_file *file);
+static int show_progress(const char *stage, size_t done, size_t total, void *user);
+static void print_number(FILE *to, double value, output_format format);
 
 int cmd_bp(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "qml: 'bp' is not built in this version\n");
-    return 2;
+    const char *ansatz = "hea", *observable = NULL;
+    unsigned n_min = 2, n_max = 8, layers = 10, threads = 0;
+    int layers_fixed = 0, qubits_given = 0, layers_given = 0;
+    uint64_t samples = 500, seed = 1, max_dim = 4096;
+    qml_param_selection params = QML_PARAMS_FIRST;
+    qml_bp_quantity quantity = QML_BP_GRADIENT;
+    qml_bp_initial initial = QML_BP_INITIAL_DEFAULT;
+    output_format format = FORMAT_TABLE;
+
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        const char *value = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
+            usage(stdout);
+            return 0;
+        } else if (!strcmp(arg, "--json")) {
+            format = FORMAT_JSON;
+            continue;
+        } else if (!strcmp(arg, "--csv")) {
+            format = FORMAT_CSV;
+            continue;
+        }
+        if (!value)
+            return cli_usage_error("bp: %s needs a value (qml bp --help)", arg);
+        i++;
+        if (!strcmp(arg, "--ansatz")) {
+            ansatz = value;
+        } else if (!strcmp(arg, "--qubits")) {
+            if (!cli_parse_range(value, &n_min, &n_max) || n_min < 1)
+                return cli_usage_error("bp: --qubits '%s' is not a range A-B with 1 <= A <= B", value);
+            qubits_given = 1;
+        } else if (!strcmp(arg, "--layers") || !strcmp(arg, "--layers-per-qubit")) {
+            if (layers_given)
+                return cli_usage_error("bp: give one of --layers and --layers-per-qubit");
+            if (!cli_parse_unsigned(value, &layers) || layers < 1)
+                return cli_usage_error("bp: %s '%s' is not a positive integer", arg, value);
+            layers_fixed = !strcmp(arg, "--layers");
+            layers_given = 1;
+        } else if (!strcmp(arg, "--samples")) {
+            if (!cli_parse_u64(value, &samples) || samples < 2)
+                return cli_usage_error("bp: --samples '%s' is not an integer >= 2", value);
+        } else if (!strcmp(arg, "--seed")) {
+            if (!cli_parse_u64(value, &seed))
+                return cli_usage_error("bp: --seed '%s' is not a non-negative integer", value);
+        } else if (!strcmp(arg, "--observable")) {
+            observable = value;
+        } else if (!strcmp(arg, "--param")) {
+            if (!strcmp(value, "first"))
+                params = QML_PARAMS_FIRST;
+            else if (!strcmp(value, "middle"))
+                params = QML_PARAMS_MIDDLE;
+            else if (!strcmp(value, "all"))
+                params = QML_PARAMS_ALL;
+            else
+                return cli_usage_error("bp: --param '%s' is not first, middle or all", value);
+        } else if (!strcmp(arg, "--quantity")) {
+            if (!strcmp(value, "gradient"))
+                quantity = QML_BP_GRADIENT;
+            else if (!strcmp(value, "loss"))
+                quantity = QML_BP_LOSS;
+            else
+                return cli_usage_error("bp: --quantity '%s' is not gradient or loss", value);
+        } else if (!strcmp(arg, "--initial")) {
+            if (!strcmp(value, "zero"))
+                initial = QML_BP_INITIAL_ZERO;
+            else if (!strcmp(value, "neel"))
+                initial = QML_BP_INITIAL_NEEL;
+            else
+                return cli_usage_error("bp: --initial '%s' is not zero or neel", value);
+        } else if (!strcmp(arg, "--max-dim")) {
+            if (!cli_parse_u64(value, &max_dim))
+                return cli_usage_error("bp: --max-dim '%s' is not a non-negative integer", value);
+        } else if (!strcmp(arg, "--threads")) {
+            if (!cli_parse_unsigned(value, &threads))
+                return cli_usage_error("bp: --threads '%s' is not a non-negative integer", value);
+        } else {
+            return cli_usage_error("bp: unknown option '%s' (qml bp --help)", arg);
+        }
+    }
+
+    qml_bp_scan_options so = QML_BP_SCAN_OPTIONS_INIT;
+    so.n_min = n_min;
+    so.n_max = n_max;
+    so.depth = layers_fixed ? QML_BP_DEPTH_FIXED : QML_BP_DEPTH_PER_QUBIT;
+    so.layers = layers;
+    so.observable = observable;
+    so.quantity = quantity;
+    so.initial = initial;
+    so.max_dim = max_dim;
+    qml_landscape_options lo = QML_LANDSCAPE_OPTIONS_INIT;
+    lo.samples = (size_t)samples;
+    lo.seed = seed;
+    lo.params = params;
+    lo.n_threads = threads;
+    progress_line line = {0.0, 0};
+    if (isatty(fileno(stderr))) {
+        lo.progress = show_progress;
+        lo.progress_user = &line;
+    }
+
+    qml_bp_scan *scan = NULL;
+    int status;
+    if (!strncmp(ansatz, "file:", 5)) {
+        generator_file file = {NULL, 0};
+        int read = read_generator_file(ansatz + 5, &file);
+        if (read)
+            return read;
+        unsigned n = qml_pauli_sum_n_qubits(file.sums[0]);
+        if (qubits_given && (n_min != n || n_max != n)) {
+            free_generator_file(&file);
+            return cli_usage_error("bp: the generators in '%s' act on %u qubits; --qubits must be %u", ansatz + 5,
+                                   n, n);
+        }
+        so.n_min = so.n_max = 0;
+        status = qml_bp_scan_generators(&scan, (const qml_pauli_sum *const *)file.sums, file.count, NULL, &so, &lo);
+        free_generator_file(&file);
+    } else {
+        size_t f = 0, n_families = sizeof families / sizeof families[0];
+        while (f < n_families && strcmp(ansatz, families[f].name))
+            f++;
+        if (f == n_families)
+            return cli_usage_error("bp: unknown ansatz '%s' (hea, tfim, tfim-global, sn, heisenberg, file:PATH)",
+                                   ansatz);
+        status = qml_bp_scan_family(&scan, families[f].family, &so, &lo);
+    }
+    if (line.shown)
+        fputs("\r\033[K", stderr);
+    if (status)
+        return cli_fail("bp", status);
+
+    size_t n_rows = qml_bp_scan_n_rows(scan);
+    qml_bp_fit fit = {.size = sizeof fit};
+    int fit_status = qml_bp_scan_fit(scan, &fit);
+    if (fit_status && fit_status != QML_ERR_NOT_APPLICABLE) {
+        qml_bp_scan_free(scan);
+        return cli_fail("bp: fit", fit_status);
+    }
+    const char *model = fit.model == QML_BP_POWER ? "power" : "exponential";
+    char fit_message[256] = "";
+    if (fit_status) /* keep it: reading the rows clears the thread's last error */
+        snprintf(fit_message, sizeof fit_message, "%s", qml_last_error());
+
+    if (format == FORMAT_TABLE)
+        printf("%4s %5s %8s %10s %14s %12s %14s %8s\n", "n", "L", "samples", "dim_g", "var_measured", "var_stderr",
+               "var_predicted", "seconds");
+    else if (format == FORMAT_CSV)
+        printf("n,L,samples,dim_g,var_measured,var_stderr,var_predicted\n");
+    else
+        printf("{\"rows\":[");
+    for (size_t r = 0; r < n_rows; r++) {
+        qml_bp_row row = {.size = sizeof row};
+        qml_bp_scan_row(scan, r, &row);
+        char dim[32] = "";
+        if (row.dim_g_capped)
+            snprintf(dim, sizeof dim, ">%" PRIu64, max_dim);
+        else if (row.dim_g)
+            snprintf(dim, sizeof dim, "%" PRIu64, row.dim_g);
+        if (format == FORMAT_TABLE) {
+            printf("%4u %5u %8zu %10s %14.6e %12.3e ", row.n_qubits, row.layers, row.samples, dim, row.var_measured,
+                   row.var_stderr);
+            if (isfinite(row.var_predicted))
+                printf("%14.6e", row.var_predicted);
+            else
+                printf("%14s", "");
+            printf(" %8.2f\n", row.seconds);
+        } else if (format == FORMAT_CSV) {
+            printf("%u,%u,%zu,%s,%.17g,%.17g,", row.n_qubits, row.layers, row.samples,
+                   row.dim_g && !row.dim_g_capped ? dim : "", row.var_measured, row.var_stderr);
+            print_number(stdout, row.var_predicted, format);
+            putchar('\n');
+        } else {
+            printf("%s{\"n\":%u,\"L\":%u,\"samples\":%zu,\"dim_g\":%s,\"var_measured\":", r ? "," : "",
+                   row.n_qubits, row.layers, row.samples, row.dim_g && !row.dim_g_capped ? dim : "null");
+            print_number(stdout, row.var_measured, format);
+            printf(",\"var_stderr\":");
+            print_number(stdout, row.var_stderr, format);
+            printf(",\"var_predicted\":");
+            print_number(stdout, row.var_predicted, format);
+            putchar('}');
+        }
+    }
+    if (format == FORMAT_JSON) {
+        if (fit_status)
+            printf("],\"fit\":null}\n");
+        else
+            printf("],\"fit\":{\"model\":\"%s\",\"rate\":%.17g,\"rate_stderr\":%.17g,\"chi2_exponential\":%.17g,"
+                   "\"chi2_power\":%.17g}}\n",
+                   model, fit.rate, fit.rate_stderr, fit.exponential_chi2, fit.power_chi2);
+    } else {
+        const char *lead = format == FORMAT_CSV ? "# " : "";
+        if (fit_status)
+            printf("%sfit: not applicable (%s)\n", lead, fit_message);
+        else
+            printf("%sfit: %s, rate %.4g +- %.2g (exponential: -dlnVar/dn = %.4g +- %.2g, chi2 %.4g; "
+                   "power: -dlnVar/dln n = %.4g +- %.2g, chi2 %.4g; smaller chi2 wins)\n",
+                   lead, model, fit.rate, fit.rate_stderr, fit.exponential_rate, fit.exponential_stderr,
+                   fit.exponential_chi2, fit.power_rate, fit.power_stderr, fit.power_chi2);
+    }
+    qml_bp_scan_free(scan);
+    return 0;
+}
+
+/* Finite numbers round-trip (%.17g); NaN is empty in CSV and null in JSON. */
+static void print_number(FILE *to, double value, output_format format)
+{
+    if (isfinite(value))
+        fprintf(to, "%.17g", value);
+    else if (format == FORMAT_JSON)
+        fputs("null", to);
+}
+
+static int show_progress(const char *stage, size_t done, size_t total, void *user)
+{
+    progress_line *line = user;
+    double now = cli_seconds();
+    if (done < total && now - line->last < 0.2)
+        return 0;
+    line->last = now;
+    line->shown = 1;
+    fprintf(stderr, "\r\033[K%s: %zu/%zu samples", stage, done, total);
+    fflush(stderr);
+    return 0;
+}
+
+static void free_generator_file(generator_file *file)
+{
+    for (size_t k = 0; k < file->count; k++)
+        qml_pauli_sum_free(file->sums[k]);
+    free(file->sums);
+    file->sums = NULL;
+    file->count = 0;
+}
+
+/* Two passes: parse every line with its own qubit count to find the largest,
+ * then parse them all again on that many qubits. */
+static int read_generator_file(const char *path, generator_file *out)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        perror(path);
+        return 1;
+    }
+    char **lines = NULL;
+    size_t n_lines = 0, capacity = 0;
+    char buffer[4096];
+    int result = 0;
+    while (fgets(buffer, sizeof buffer, f)) {
+        char *hash = strchr(buffer, '#');
+        if (hash)
+            *hash = '\0';
+        buffer[strcspn(buffer, "\r\n")] = '\0';
+        if (strspn(buffer, " \t") == strlen(buffer))
+            continue;
+        if (n_lines == capacity) {
+            capacity = capacity ? 2 * capacity : 16;
+            char **grown = realloc(lines, capacity * sizeof *lines);
+            if (!grown) {
+                result = cli_usage_error("bp: out of memory reading '%s'", path);
+                break;
+            }
+            lines = grown;
+        }
+        lines[n_lines] = malloc(strlen(buffer) + 1);
+        if (!lines[n_lines]) {
+            result = cli_usage_error("bp: out of memory reading '%s'", path);
+            break;
+        }
+        strcpy(lines[n_lines++], buffer);
+    }
+    fclose(f);
+    unsigned n = 0;
+    for (size_t i = 0; i < n_lines && !result; i++) {
+        qml_pauli_sum *sum = NULL;
+        int status = qml_pauli_sum_parse(&sum, 0, lines[i]);
+        if (status) {
+            fprintf(stderr, "qml: bp: %s line %zu: ", path, i + 1);
+            result = cli_fail("parse", status);
+        } else if (qml_pauli_sum_n_qubits(sum) > n) {
+            n = qml_pauli_sum_n_qubits(sum);
+        }
+        qml_pauli_sum_free(sum);
+    }
+    if (!result && n_lines == 0)
+        result = cli_usage_error("bp: '%s' holds no generator", path);
+    if (!result) {
+        out->sums = calloc(n_lines, sizeof *out->sums);
+        if (!out->sums)
+            result = cli_usage_error("bp: out of memory reading '%s'", path);
+    }
+    for (size_t i = 0; i < n_lines && !result; i++) {
+        int status = qml_pauli_sum_parse(&out->sums[i], n, lines[i]);
+        if (status)
+            result = cli_fail("bp: parse", status);
+        else
+            out->count = i + 1;
+    }
+    for (size_t i = 0; i < n_lines; i++)
+        free(lines[i]);
+    free(lines);
+    if (result)
+        free_generator_file(out);
+    return result;
 }

@@ -1,0 +1,710 @@
+/* test_train.c: the classifier (templates, predictions, loss gradients) and
+ * the training loop (accuracy, determinism, cancellation, failures). */
+#include "harness.h"
+#include "internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TEST_PI 3.14159265358979323846
+
+/* A dataset of `n` rows with `f` features uniform in [-pi/2, pi/2] and
+ * labels alternating 0, 1 (from the test's own generator). */
+static qml_dataset *random_dataset(size_t n, size_t f, uint64_t seed)
+{
+    harness_rng rng = {seed};
+    double *x = malloc(n * f * sizeof *x);
+    int *y = malloc(n * sizeof *y);
+    assert_non_null(x);
+    assert_non_null(y);
+    for (size_t i = 0; i < n * f; i++)
+        x[i] = TEST_PI * (harness_uniform(&rng) - 0.5);
+    for (size_t i = 0; i < n; i++)
+        y[i] = (int)(i % 2);
+    qml_dataset *d = NULL;
+    assert_ok(qml_dataset_create(&d, n, f, x, y));
+    free(x);
+    free(y);
+    return d;
+}
+
+/* Two Gaussian blobs, linearly separable: class 0 around (-0.8, -0.8),
+ * class 1 around (+0.8, +0.8), standard deviation 0.25 per coordinate. */
+static qml_dataset *blobs(size_t n, uint64_t seed)
+{
+    harness_rng rng = {seed};
+    double *x = malloc(2 * n * sizeof *x);
+    int *y = malloc(n * sizeof *y);
+    assert_non_null(x);
+    assert_non_null(y);
+    for (size_t i = 0; i < n; i++) {
+        y[i] = (int)(i % 2);
+        double c = y[i] ? 0.8 : -0.8;
+        x[2 * i] = c + 0.25 * harness_normal(&rng);
+        x[2 * i + 1] = c + 0.25 * harness_normal(&rng);
+    }
+    qml_dataset *d = NULL;
+    assert_ok(qml_dataset_create(&d, n, 2, x, y));
+    free(x);
+    free(y);
+    return d;
+}
+
+/* The loss of the test's own formulas from the model's probabilities. */
+static double reference_loss(const qml_model *model, const qml_dataset *d)
+{
+    size_t n = qml_dataset_n_rows(d);
+    double *p = malloc(n * sizeof *p);
+    assert_non_null(p);
+    assert_ok(qml_model_predict(model, qml_dataset_features(d), n, qml_dataset_n_features(d), 1, p, NULL));
+    const int *y = qml_dataset_labels(d);
+    double total = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        if (qml_model_loss_kind(model) == QML_LOSS_BCE)
+            total += y[i] ? -log(p[i]) : -log(1.0 - p[i]);
+        else
+            total += (p[i] - y[i]) * (p[i] - y[i]);
+    }
+    free(p);
+    return total / (double)n;
+}
+
+static void set_random_params(qml_model *model, uint64_t seed)
+{
+    harness_rng rng = {seed};
+    size_t n = qml_model_n_params(model);
+    double *params = malloc(n * sizeof *params);
+    assert_non_null(params);
+    for (size_t i = 0; i < n; i++)
+        params[i] = 2.0 * TEST_PI * harness_uniform(&rng);
+    params[n - 2] = 1.5;   /* a */
+    params[n - 1] = -0.3;  /* b */
+    assert_ok(qml_model_set_params(model, params, n));
+    free(params);
+}
+
+/* ---- templates ------------------------------------------------------------ */
+
+static void test_template_shapes(void **state)
+{
+    (void)state;
+    for (unsigned n = 2; n <= 5; n++) {
+        qml_model *m = NULL;
+        assert_ok(qml_model_create_template(&m, QML_MODEL_UNSTRUCTURED, n, n, 2, QML_LOSS_BCE));
+        assert_int_equal(qml_model_n_weights(m), 2 * n * n);
+        assert_int_equal(qml_model_n_params(m), 2 * n * n + 2);
+        assert_int_equal(qml_model_n_features(m), 2);
+        qml_model_free(m);
+        assert_ok(qml_model_create_template(&m, QML_MODEL_PERMUTATION, n, n, 2, QML_LOSS_MSE));
+        assert_int_equal(qml_model_n_weights(m), 3 * n);
+        assert_int_equal(qml_model_loss_kind(m), QML_LOSS_MSE);
+        qml_model_free(m);
+        assert_ok(qml_model_create_template(&m, QML_MODEL_FREE_FERMION, n, 2, 2, QML_LOSS_BCE));
+        assert_int_equal(qml_model_n_weights(m), 2 * (2 * n - 1));
+        qml_model_free(m);
+    }
+    assert_string_equal(qml_model_kind_name(QML_MODEL_UNSTRUCTURED), "unstructured");
+    assert_string_equal(qml_model_kind_name(QML_MODEL_PERMUTATION), "permutation");
+    assert_string_equal(qml_model_kind_name(QML_MODEL_FREE_FERMION), "free-fermion");
+    assert_null(qml_model_kind_name((qml_model_kind)7));
+    /* Pinned values. */
+    assert_int_equal(QML_LOSS_BCE, 0);
+    assert_int_equal(QML_LOSS_MSE, 1);
+    assert_int_equal(QML_MODEL_UNSTRUCTURED, 0);
+    assert_int_equal(QML_MODEL_PERMUTATION, 1);
+    assert_int_equal(QML_MODEL_FREE_FERMION, 2);
+    assert_int_equal(QML_INIT_UNIFORM, 0);
+    assert_int_equal(QML_INIT_NORMAL, 1);
+    assert_int_equal(QML_INIT_KEEP, 2);
+}
+
+/* Predictions against a second computation: the statevector run and the
+ * expectation of the readout, then the sigmoid head in the test. */
+static void test_predict_reference(void **state)
+{
+    (void)state;
+    qml_dataset *d = random_dataset(7, 2, 11);
+    for (int kind = 0; kind <= 2; kind++) {
+        qml_model *m = NULL;
+        assert_ok(qml_model_create_template(&m, (qml_model_kind)kind, 3, 2, 2, QML_LOSS_BCE));
+        set_random_params(m, 100 + (uint64_t)kind);
+        size_t np = qml_model_n_params(m);
+        double params[64];
+        assert_true(np <= 64);
+        assert_ok(qml_model_params(m, params, np));
+        double p[7], e[7];
+        assert_ok(qml_model_predict(m, qml_dataset_features(d), 7, 2, 2, p, e));
+        qml_statevec *sv = NULL;
+        assert_ok(qml_statevec_create(&sv, 3));
+        for (size_t r = 0; r < 7; r++) {
+            double x[2];
+            assert_ok(qml_dataset_row(d, r, x, 2, NULL));
+            assert_ok(qml_statevec_set_zero(sv));
+            assert_ok(qml_statevec_run(sv, qml_model_circuit(m), params, np - 2, x, 2));
+            double ev;
+            assert_ok(qml_statevec_expectation(sv, qml_model_readout(m), &ev));
+            /* Same simulator, same gates: only rounding differs. */
+            assert_close(e[r], ev, 1e-12);
+            assert_close(p[r], 1.0 / (1.0 + exp(-(params[np - 2] * ev + params[np - 1]))), 1e-12);
+        }
+        /* The loss and accuracy of evaluate against the test's formulas. */
+        double loss, acc;
+        assert_ok(qml_model_evaluate(m, d, 1, &loss, &acc));
+        assert_close(loss, reference_loss(m, d), 1e-12);
+        size_t correct = 0;
+        for (size_t r = 0; r < 7; r++)
+            correct += (p[r] >= 0.5) == (qml_dataset_labels(d)[r] == 1);
+        assert_close(acc, (double)correct / 7.0, 0.0);
+        qml_statevec_free(sv);
+        qml_model_free(m);
+    }
+    qml_dataset_free(d);
+}
+
+/* ---- the loss gradient ------------------------------------------------------ */
+
+/* dL/dtheta against central finite differences of the loss computed in the
+ * test from predictions. Step h = 1e-5: truncation error O(h^2 |L'''|) ~ 1e-10
+ * (L''' is O(a^3) = O(4) here), rounding O(eps / h) ~ 1e-11; tolerance 1e-7. */
+static void check_gradient(qml_model_kind kind, qml_loss loss, unsigned n)
+{
+    qml_dataset *d = random_dataset(6, 2, 21 + n);
+    qml_model *m = NULL;
+    assert_ok(qml_model_create_template(&m, kind, n, 2, 2, loss));
+    set_random_params(m, 300 + n);
+    size_t np = qml_model_n_params(m);
+    double *params = malloc(np * sizeof *params), *grad = malloc(np * sizeof *grad);
+    assert_non_null(params);
+    assert_non_null(grad);
+    assert_ok(qml_model_params(m, params, np));
+    double l;
+    size_t rows[4] = {5, 1, 2, 1}; /* a minibatch with a repeat */
+    assert_ok(qml_model_loss_gradient(m, d, NULL, 0, 1, &l, grad, np));
+    assert_close(l, reference_loss(m, d), 1e-12);
+    const double h = 1e-5;
+    for (size_t k = 0; k < np; k++) {
+        double keep = params[k];
+        params[k] = keep + h;
+        assert_ok(qml_model_set_params(m, params, np));
+        double up = reference_loss(m, d);
+        params[k] = keep - h;
+        assert_ok(qml_model_set_params(m, params, np));
+        double down = reference_loss(m, d);
+        params[k] = keep;
+        assert_ok(qml_model_set_params(m, params, np));
+        assert_close(grad[k], (up - down) / (2.0 * h), 1e-7);
+    }
+    /* A minibatch by indices equals the same rows gathered into a dataset. */
+    qml_dataset *sub = NULL;
+    assert_ok(qml_dataset_subset(&sub, d, rows, 4));
+    double *grad_sub = malloc(np * sizeof *grad_sub);
+    assert_non_null(grad_sub);
+    double l_idx, l_sub;
+    assert_ok(qml_model_loss_gradient(m, d, rows, 4, 2, &l_idx, grad, np));
+    assert_ok(qml_model_loss_gradient(m, sub, NULL, 0, 1, &l_sub, grad_sub, np));
+    assert_true(l_idx == l_sub);
+    assert_memory_equal(grad, grad_sub, np * sizeof *grad);
+    free(grad_sub);
+    qml_dataset_free(sub);
+    free(params);
+    free(grad);
+    qml_model_free(m);
+    qml_dataset_free(d);
+}
+
+static void test_gradient_bce(void **state)
+{
+    (void)state;
+    check_gradient(QML_MODEL_UNSTRUCTURED, QML_LOSS_BCE, 3);
+    check_gradient(QML_MODEL_PERMUTATION, QML_LOSS_BCE, 4);
+    check_gradient(QML_MODEL_FREE_FERMION, QML_LOSS_BCE, 3);
+}
+
+static void test_gradient_mse(void **state)
+{
+    (void)state;
+    check_gradient(QML_MODEL_UNSTRUCTURED, QML_LOSS_MSE, 2);
+    check_gradient(QML_MODEL_PERMUTATION, QML_LOSS_MSE, 3);
+    check_gradient(QML_MODEL_FREE_FERMION, QML_LOSS_MSE, 4);
+}
+
+/* ---- the permutation symmetry ------------------------------------------------ */
+
+/* SWAP(q, r) = (I + X_q X_r + Y_q Y_r + Z_q Z_r) / 2. */
+static qml_pauli_sum *swap_operator(unsigned n, unsigned q, unsigned r)
+{
+    qml_pauli_sum *s = NULL;
+    assert_ok(qml_pauli_sum_create(&s, n));
+    unsigned pair[2] = {q, r};
+    assert_ok(qml_pauli_sum_add_term(s, 0.5, "", NULL, 0));
+    assert_ok(qml_pauli_sum_add_term(s, 0.5, "XX", pair, 2));
+    assert_ok(qml_pauli_sum_add_term(s, 0.5, "YY", pair, 2));
+    assert_ok(qml_pauli_sum_add_term(s, 0.5, "ZZ", pair, 2));
+    return s;
+}
+
+static void test_permutation_symmetry(void **state)
+{
+    (void)state;
+    const unsigned n = 4;
+    qml_model *m = NULL;
+    assert_ok(qml_model_create_template(&m, QML_MODEL_PERMUTATION, n, 2, 2, QML_LOSS_BCE));
+    const qml_circuit *c = qml_model_circuit(m);
+    /* Every weight generator, every per-layer feature generator (the sum of
+     * the generators of the gates a feature drives in one layer) and the
+     * readout commute with the adjacent transpositions, which generate S_n. */
+    for (unsigned q = 0; q + 1 < n; q++) {
+        qml_pauli_sum *swap = swap_operator(n, q, q + 1);
+        int commute;
+        for (long w = 0; w < (long)qml_model_n_weights(m); w++) {
+            qml_pauli_sum *g = NULL;
+            assert_ok(qml_circuit_weight_generator(c, w, &g));
+            assert_ok(qml_pauli_sum_commutes(g, swap, 1e-12, &commute));
+            assert_true(commute);
+            qml_pauli_sum_free(g);
+        }
+        assert_ok(qml_pauli_sum_commutes(qml_model_readout(m), swap, 1e-12, &commute));
+        assert_true(commute);
+        /* Feature gates come in blocks of n consecutive gates, one per qubit. */
+        qml_pauli_sum *block = NULL;
+        size_t in_block = 0;
+        for (size_t i = 0; i < qml_circuit_n_gates(c); i++) {
+            long feature = QML_NONE;
+            if (qml_circuit_gate_angle(c, i, NULL, NULL, NULL, &feature, NULL) != QML_OK || feature == QML_NONE)
+                continue;
+            qml_pauli_sum *g = NULL;
+            assert_ok(qml_circuit_gate_generator(c, i, &g));
+            if (!block)
+                assert_ok(qml_pauli_sum_create(&block, n));
+            assert_ok(qml_pauli_sum_add(block, 1.0, g));
+            qml_pauli_sum_free(g);
+            if (++in_block == n) {
+                assert_ok(qml_pauli_sum_commutes(block, swap, 1e-12, &commute));
+                assert_true(commute);
+                qml_pauli_sum_free(block);
+                block = NULL;
+                in_block = 0;
+            }
+        }
+        assert_null(block);
+        qml_pauli_sum_free(swap);
+    }
+    /* The state U(w, x)|0...0> is then invariant under every qubit
+     * permutation: check amplitude psi(i) = psi(i with bits q, q+1 swapped). */
+    set_random_params(m, 77);
+    double params[16];
+    assert_ok(qml_model_params(m, params, 16));
+    qml_statevec *sv = NULL;
+    assert_ok(qml_statevec_create(&sv, n));
+    double x[2] = {0.7, -1.1};
+    assert_ok(qml_statevec_run(sv, c, params, qml_model_n_weights(m), x, 2));
+    const double *amp = qml_statevec_data(sv);
+    for (unsigned q = 0; q + 1 < n; q++)
+        for (size_t i = 0; i < ((size_t)1 << n); i++) {
+            size_t bq = (i >> q) & 1, br = (i >> (q + 1)) & 1;
+            size_t j = (i & ~(((size_t)3) << q)) | (br << q) | (bq << (q + 1));
+            /* Gates applied in different orders on symmetric states: rounding only. */
+            assert_close(amp[2 * i], amp[2 * j], 1e-12);
+            assert_close(amp[2 * i + 1], amp[2 * j + 1], 1e-12);
+        }
+    qml_statevec_free(sv);
+    /* A control that the test can fail: the unstructured model's weight
+     * generators do not all commute with SWAP(0, 1). */
+    qml_model *u = NULL;
+    assert_ok(qml_model_create_template(&u, QML_MODEL_UNSTRUCTURED, n, 1, 2, QML_LOSS_BCE));
+    qml_pauli_sum *swap = swap_operator(n, 0, 1), *g = NULL;
+    int commute;
+    assert_ok(qml_circuit_weight_generator(qml_model_circuit(u), 0, &g));
+    assert_ok(qml_pauli_sum_commutes(g, swap, 1e-12, &commute));
+    assert_false(commute);
+    qml_pauli_sum_free(g);
+    qml_pauli_sum_free(swap);
+    qml_model_free(u);
+    qml_model_free(m);
+}
+
+/* ---- training --------------------------------------------------------------- */
+
+static void test_training_separable(void **state)
+{
+    (void)state;
+    qml_dataset *all = blobs(80, 5), *train = NULL, *test = NULL;
+    assert_ok(qml_dataset_split(&train, &test, all, 0.25, 3, 1));
+    assert_ok(qml_dataset_rescale(train, test, -TEST_PI / 2, TEST_PI / 2, NULL, NULL));
+    const qml_model_kind kinds[3] = {QML_MODEL_UNSTRUCTURED, QML_MODEL_PERMUTATION, QML_MODEL_FREE_FERMION};
+    for (unsigned n = 2; n <= 4; n += 2)
+        for (int k = 0; k < 3; k++) {
+            qml_model *m = NULL;
+            assert_ok(qml_model_create_template(&m, kinds[k], n, 2, 2, QML_LOSS_BCE));
+            qml_train_options opt = QML_TRAIN_OPTIONS_INIT;
+            qml_optimizer_options adam = QML_OPTIMIZER_OPTIONS_INIT;
+            adam.learning_rate = 0.1;
+            opt.optimizer = &adam;
+            opt.epochs = 25;
+            opt.batch_size = 10;
+            opt.seed = 9;
+            opt.init = QML_INIT_NORMAL; /* near the identity: easy to train */
+            opt.init_scale = 0.1;
+            qml_train_epoch history[25];
+            history[0].size = sizeof history[0];
+            assert_ok(qml_model_train(m, train, test, &opt, history, 25));
+            double acc, test_acc;
+            assert_ok(qml_model_evaluate(m, train, 1, NULL, &acc));
+            assert_ok(qml_model_evaluate(m, test, 1, NULL, &test_acc));
+            if (acc < 0.9 || test_acc < 0.9)
+                fail_msg("%s at n = %u: train accuracy %.3f, test %.3f", qml_model_kind_name(kinds[k]), n, acc,
+                         test_acc);
+            /* The history's last entry is the final state. */
+            assert_true(history[24].train_accuracy == acc);
+            assert_true(history[24].test_accuracy == test_acc);
+            assert_true(history[24].loss < history[0].loss + 1e-12 || history[24].loss < 0.4);
+            qml_model_free(m);
+        }
+    qml_dataset_free(train);
+    qml_dataset_free(test);
+    qml_dataset_free(all);
+}
+
+static void test_determinism_threads(void **state)
+{
+    (void)state;
+    qml_dataset *d = random_dataset(37, 2, 4);
+    double params[2][64];
+    qml_train_epoch history[2][4];
+    history[0][0].size = history[1][0].size = sizeof(qml_train_epoch);
+    for (unsigned t = 0; t < 2; t++) {
+        qml_model *m = NULL;
+        assert_ok(qml_model_create_template(&m, QML_MODEL_UNSTRUCTURED, 4, 2, 2, QML_LOSS_BCE));
+        qml_train_options opt = QML_TRAIN_OPTIONS_INIT;
+        opt.epochs = 4;
+        opt.batch_size = 8;
+        opt.seed = 1234;
+        opt.n_threads = t + 1;
+        assert_ok(qml_model_train(m, d, d, &opt, history[t], 4));
+        assert_int_equal(qml_model_n_params(m), 18);
+        assert_ok(qml_model_params(m, params[t], 64));
+        qml_model_free(m);
+    }
+    assert_memory_equal(params[0], params[1], 18 * sizeof(double));
+    assert_memory_equal(history[0], history[1], sizeof history[0]);
+    /* A different seed gives different weights (the seed is used). */
+    qml_model *m = NULL;
+    assert_ok(qml_model_create_template(&m, QML_MODEL_UNSTRUCTURED, 4, 2, 2, QML_LOSS_BCE));
+    qml_train_options opt = QML_TRAIN_OPTIONS_INIT;
+    opt.epochs = 1;
+    opt.seed = 1235;
+    assert_ok(qml_model_train(m, d, NULL, &opt, NULL, 0));
+    double other[64];
+    assert_ok(qml_model_params(m, other, 64));
+    assert_true(memcmp(other, params[0], 18 * sizeof(double)) != 0);
+    qml_model_free(m);
+    qml_dataset_free(d);
+}
+
+/* The init modes, seen through one epoch with a learning rate of 1e-12:
+ * Adam moves each parameter by at most about the rate per step, so the
+ * weights after the epoch are the initial ones to 1e-10. */
+static void test_init_modes(void **state)
+{
+    (void)state;
+    qml_dataset *d = random_dataset(8, 2, 6);
+    qml_model *m = NULL;
+    assert_ok(qml_model_create_template(&m, QML_MODEL_UNSTRUCTURED, 3, 3, 2, QML_LOSS_BCE));
+    size_t nw = qml_model_n_weights(m), np = qml_model_n_params(m);
+    double w[20], mean = 0.0;
+    assert_true(np <= 20);
+    qml_train_options opt = QML_TRAIN_OPTIONS_INIT;
+    opt.epochs = 1;
+    opt.batch_size = 8;
+    qml_optimizer_options tiny = QML_OPTIMIZER_OPTIONS_INIT;
+    tiny.learning_rate = 1e-12;
+    opt.optimizer = &tiny;
+    opt.seed = 5;
+    assert_ok(qml_model_train(m, d, NULL, &opt, NULL, 0));
+    assert_ok(qml_model_params(m, w, np));
+    for (size_t k = 0; k < nw; k++) {
+        assert_true(w[k] > -1e-10 && w[k] < 2.0 * TEST_PI + 1e-10);
+        mean += w[k] / (double)nw;
+    }
+    /* 18 uniform draws on [0, 2 pi): mean pi, sd pi / sqrt(3 * 18) = 0.43. */
+    assert_true(fabs(mean - TEST_PI) < 4 * 0.43);
+    assert_close(w[nw], 1.0, 1e-10);      /* the head keeps a = 1, b = 0 */
+    assert_close(w[nw + 1], 0.0, 1e-10);
+
+    opt.init = QML_INIT_NORMAL;
+    opt.init_scale = 0.01;
+    assert_ok(qml_model_train(m, d, NULL, &opt, NULL, 0));
+    assert_ok(qml_model_params(m, w, np));
+    double sumsq = 0.0;
+    for (size_t k = 0; k < nw; k++)
+        sumsq += w[k] * w[k];
+    /* The RMS of 18 draws of 0.01 N(0, 1) lies within a factor 2 of 0.01
+     * except with probability < 1e-4. */
+    double rms = sqrt(sumsq / (double)nw);
+    assert_true(rms > 0.005 && rms < 0.02);
+
+    for (size_t k = 0; k < np; k++)
+        w[k] = 0.1 * (double)k;
+    assert_ok(qml_model_set_params(m, w, np));
+    opt.init = QML_INIT_KEEP;
+    assert_ok(qml_model_train(m, d, NULL, &opt, NULL, 0));
+    double kept[20];
+    assert_ok(qml_model_params(m, kept, np));
+    for (size_t k = 0; k < np; k++)
+        assert_close(kept[k], 0.1 * (double)k, 1e-10);
+    qml_model_free(m);
+    qml_dataset_free(d);
+}
+
+static int cancel_at_two(unsigned epoch, double loss, double accuracy, void *user)
+{
+    unsigned *calls = user;
+    (*calls)++;
+    assert_true(isfinite(loss) && loss >= 0.0);
+    assert_true(accuracy >= 0.0 && accuracy <= 1.0);
+    return epoch >= 2;
+}
+
+/* The history is size-versioned: records are history[0].size apart, and a
+ * size too small for the 0.1 record is refused. */
+static void test_history_stride(void **state)
+{
+    (void)state;
+    qml_dataset *d = random_dataset(12, 2, 5);
+    qml_model *m = NULL;
+    assert_ok(qml_model_create_template(&m, QML_MODEL_FREE_FERMION, 2, 1, 2, QML_LOSS_BCE));
+    qml_train_options opt = QML_TRAIN_OPTIONS_INIT;
+    opt.epochs = 3;
+    struct wider {
+        qml_train_epoch record;
+        double future_field;
+    } wide[3];
+    memset(wide, 0x5a, sizeof wide);
+    wide[0].record.size = sizeof wide[0];
+    assert_ok(qml_model_train(m, d, NULL, &opt, &wide[0].record, 3));
+    /* A fresh model (training moves the head, which initialisation keeps). */
+    qml_model *fresh = NULL;
+    assert_ok(qml_model_create_template(&fresh, QML_MODEL_FREE_FERMION, 2, 1, 2, QML_LOSS_BCE));
+    qml_train_epoch plain[3];
+    plain[0].size = sizeof plain[0];
+    assert_ok(qml_model_train(fresh, d, NULL, &opt, plain, 3)); /* same seed: same history */
+    qml_model_free(fresh);
+    for (int e = 0; e < 3; e++) {
+        assert_int_equal(wide[e].record.size, sizeof(qml_train_epoch));
+        assert_true(wide[e].record.loss == plain[e].loss);
+        assert_true(wide[e].record.train_accuracy == plain[e].train_accuracy);
+        double untouched;
+        memset(&untouched, 0x5a, sizeof untouched);
+        assert_memory_equal(&wide[e].future_field, &untouched, sizeof untouched);
+    }
+    plain[0].size = sizeof(size_t);
+    assert_status(qml_model_train(m, d, NULL, &opt, plain, 3), QML_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(qml_last_error(), "history[0].size"));
+    qml_model_free(m);
+    qml_dataset_free(d);
+}
+
+static void test_cancellation(void **state)
+{
+    (void)state;
+    qml_dataset *d = random_dataset(20, 2, 8);
+    qml_model *m = NULL;
+    assert_ok(qml_model_create_template(&m, QML_MODEL_PERMUTATION, 3, 1, 2, QML_LOSS_MSE));
+    qml_train_options opt = QML_TRAIN_OPTIONS_INIT;
+    opt.epochs = 10;
+    unsigned calls = 0;
+    opt.progress = cancel_at_two;
+    opt.progress_user = &calls;
+    qml_train_epoch history[10];
+    for (int i = 0; i < 10; i++)
+        history[i].loss = -1.0;
+    history[0].size = sizeof history[0];
+    assert_status(qml_model_train(m, d, NULL, &opt, history, 10), QML_ERR_CANCELLED);
+    assert_int_equal(calls, 2);
+    assert_true(history[1].loss >= 0.0);
+    assert_true(history[2].loss == -1.0);
+    assert_true(isnan(history[1].test_accuracy));
+    /* The model is valid and holds the parameters of epoch 2's last step. */
+    double loss, acc;
+    assert_ok(qml_model_evaluate(m, d, 1, &loss, &acc));
+    assert_true(loss == history[1].loss);
+    assert_true(acc == history[1].train_accuracy);
+    qml_model_free(m);
+    qml_dataset_free(d);
+}
+
+static void test_validation(void **state)
+{
+    (void)state;
+    qml_model *m = NULL;
+    assert_status(qml_model_create_template(NULL, QML_MODEL_UNSTRUCTURED, 2, 1, 2, QML_LOSS_BCE),
+                  QML_ERR_INVALID_ARGUMENT);
+    assert_status(qml_model_create_template(&m, (qml_model_kind)9, 2, 1, 2, QML_LOSS_BCE), QML_ERR_INVALID_ARGUMENT);
+    assert_status(qml_model_create_template(&m, QML_MODEL_UNSTRUCTURED, 1, 1, 1, QML_LOSS_BCE),
+                  QML_ERR_INVALID_ARGUMENT);
+    assert_status(qml_model_create_template(&m, QML_MODEL_UNSTRUCTURED, 2, 0, 2, QML_LOSS_BCE),
+                  QML_ERR_INVALID_ARGUMENT);
+    assert_status(qml_model_create_template(&m, QML_MODEL_UNSTRUCTURED, 2, 1, 3, QML_LOSS_BCE),
+                  QML_ERR_INVALID_ARGUMENT);
+    assert_status(qml_model_create_template(&m, QML_MODEL_UNSTRUCTURED, 2, 1, 2, (qml_loss)5),
+                  QML_ERR_INVALID_ARGUMENT);
+    assert_null(m);
+
+    /* qml_model_create: a circuit with no feature, readout mismatch, head. */
+    qml_circuit *c = NULL;
+    qml_pauli_sum *z = NULL, *z3 = NULL;
+    assert_ok(qml_circuit_create(&c, 2));
+    assert_ok(qml_pauli_sum_parse(&z, 2, "Z0"));
+    assert_ok(qml_pauli_sum_parse(&z3, 3, "Z0"));
+    unsigned q0 = 0;
+    assert_ok(qml_circuit_add_rotation(c, QML_GATE_RY, &q0, 1, 0.0, 0, 1.0, QML_NONE, 0.0));
+    assert_status(qml_model_create(&m, c, z, QML_LOSS_BCE, 1.0, 0.0), QML_ERR_INVALID_ARGUMENT);
+    assert_ok(qml_circuit_add_rotation(c, QML_GATE_RX, &q0, 1, 0.0, QML_NONE, 0.0, 0, 1.0));
+    assert_status(qml_model_create(&m, c, z3, QML_LOSS_BCE, 1.0, 0.0), QML_ERR_INVALID_ARGUMENT);
+    assert_status(qml_model_create(&m, c, z, QML_LOSS_BCE, NAN, 0.0), QML_ERR_INVALID_ARGUMENT);
+    assert_status(qml_model_create(&m, NULL, z, QML_LOSS_BCE, 1.0, 0.0), QML_ERR_INVALID_ARGUMENT);
+    assert_ok(qml_model_create(&m, c, z, QML_LOSS_MSE, 2.0, 0.5));
+    assert_int_equal(qml_model_n_params(m), 3);
+    double p[3];
+    assert_ok(qml_model_params(m, p, 3));
+    assert_true(p[0] == 0.0 && p[1] == 2.0 && p[2] == 0.5);
+    assert_status(qml_model_params(m, p, 2), QML_ERR_OUT_OF_RANGE);
+    double bad[3] = {0.0, NAN, 0.0};
+    assert_status(qml_model_set_params(m, bad, 3), QML_ERR_INVALID_ARGUMENT);
+    assert_status(qml_model_set_params(m, p, 2), QML_ERR_INVALID_ARGUMENT);
+    assert_ok(qml_model_params(m, p, 3));
+    assert_true(p[1] == 2.0); /* nothing changed */
+
+    /* Predictions: rows, features. */
+    double rows[2] = {0.1, NAN}, prob[2];
+    assert_status(qml_model_predict(m, rows, 2, 1, 1, prob, NULL), QML_ERR_INVALID_ARGUMENT);
+    assert_status(qml_model_predict(m, rows, 0, 1, 1, prob, NULL), QML_ERR_INVALID_ARGUMENT);
+    assert_status(qml_model_predict(m, rows, 1, 0, 1, prob, NULL), QML_ERR_INVALID_ARGUMENT);
+    assert_status(qml_model_predict(m, NULL, 1, 1, 1, prob, NULL), QML_ERR_INVALID_ARGUMENT);
+    assert_ok(qml_model_predict(m, rows, 1, 1, 1, prob, NULL));
+    /* Weight 0 and feature x: RX(x) RY(0)|0>, <Z> = cos x; p = sigmoid(2 cos x + 0.5). */
+    assert_close(prob[0], 1.0 / (1.0 + exp(-(2.0 * cos(0.1) + 0.5))), 1e-14);
+
+    /* Loss gradient: indices, capacity. */
+    qml_dataset *d = random_dataset(4, 1, 3);
+    double g[3];
+    size_t idx[2] = {0, 4};
+    assert_status(qml_model_loss_gradient(m, d, idx, 2, 1, NULL, g, 3), QML_ERR_OUT_OF_RANGE);
+    assert_status(qml_model_loss_gradient(m, d, idx, 0, 1, NULL, g, 3), QML_ERR_INVALID_ARGUMENT);
+    assert_status(qml_model_loss_gradient(m, d, NULL, 0, 1, NULL, g, 2), QML_ERR_OUT_OF_RANGE);
+    assert_status(qml_model_loss_gradient(m, d, NULL, 0, 1, NULL, NULL, 3), QML_ERR_INVALID_ARGUMENT);
+    assert_ok(qml_model_loss_gradient(m, d, NULL, 0, 1, NULL, NULL, 0));
+
+    /* Training options. */
+    qml_train_options opt = QML_TRAIN_OPTIONS_INIT;
+    opt.epochs = 0;
+    assert_status(qml_model_train(m, d, NULL, &opt, NULL, 0), QML_ERR_INVALID_ARGUMENT);
+    opt.epochs = 1;
+    opt.batch_size = 0;
+    assert_status(qml_model_train(m, d, NULL, &opt, NULL, 0), QML_ERR_INVALID_ARGUMENT);
+    opt.batch_size = 2;
+    opt.init = (qml_init_mode)7;
+    assert_status(qml_model_train(m, d, NULL, &opt, NULL, 0), QML_ERR_INVALID_ARGUMENT);
+    opt.init = QML_INIT_NORMAL;
+    opt.init_scale = -1.0;
+    assert_status(qml_model_train(m, d, NULL, &opt, NULL, 0), QML_ERR_INVALID_ARGUMENT);
+    opt.init_scale = 0.1;
+    qml_optimizer_options negative = QML_OPTIMIZER_OPTIONS_INIT;
+    negative.learning_rate = -1.0;
+    opt.optimizer = &negative;
+    assert_status(qml_model_train(m, d, NULL, &opt, NULL, 0), QML_ERR_INVALID_ARGUMENT);
+    opt.optimizer = NULL;
+    assert_status(qml_model_train(m, d, NULL, &opt, NULL, 3), QML_ERR_INVALID_ARGUMENT);
+    assert_status(qml_model_train(NULL, d, NULL, &opt, NULL, 0), QML_ERR_INVALID_ARGUMENT);
+    assert_status(qml_model_train(m, NULL, NULL, &opt, NULL, 0), QML_ERR_INVALID_ARGUMENT);
+    opt.size = 1;
+    assert_status(qml_model_train(m, d, NULL, &opt, NULL, 0), QML_ERR_INVALID_ARGUMENT);
+    /* None of the failures above touched the parameters. */
+    assert_ok(qml_model_params(m, p, 3));
+    assert_true(p[0] == 0.0 && p[1] == 2.0 && p[2] == 0.5);
+    /* A larger options struct with zero tail bytes is accepted (a newer caller). */
+    struct {
+        qml_train_options base;
+        double future;
+    } grown;
+    memset(&grown, 0, sizeof grown);
+    qml_train_options init = QML_TRAIN_OPTIONS_INIT;
+    grown.base = init;
+    grown.base.size = sizeof grown;
+    grown.base.epochs = 1;
+    assert_ok(qml_model_train(m, d, NULL, &grown.base, NULL, 0));
+
+    qml_model_free(m);
+    qml_model_free(NULL);
+    assert_int_equal(qml_model_n_params(NULL), 0);
+    assert_null(qml_model_circuit(NULL));
+    qml_dataset_free(d);
+    qml_pauli_sum_free(z);
+    qml_pauli_sum_free(z3);
+    qml_circuit_free(c);
+}
+
+/* ---- allocation failures ----------------------------------------------------- */
+
+static int sequence_train(void *context)
+{
+    const qml_dataset *d = context;
+    qml_model *m = NULL;
+    int status = qml_model_create_template(&m, QML_MODEL_PERMUTATION, 2, 1, 2, QML_LOSS_BCE);
+    if (status)
+        return status;
+    qml_train_options opt = QML_TRAIN_OPTIONS_INIT;
+    opt.epochs = 1;
+    opt.batch_size = 3;
+    qml_train_epoch h[1] = {{sizeof h[0], 0, 0, 0, 0}};
+    status = qml_model_train(m, d, d, &opt, h, 1);
+    double p[4];
+    /* One thread: the counting allocator is not thread-safe. */
+    if (!status)
+        status = qml_model_predict(m, qml_dataset_features(d), 4, 2, 1, p, NULL);
+    if (!status)
+        status = qml_model_evaluate(m, d, 1, NULL, p);
+    qml_model_free(m);
+    if (status)
+        return status;
+    /* A failed create leaves its out-parameter unset: start from NULL. */
+    m = NULL;
+    status = qml_model_create_template(&m, QML_MODEL_UNSTRUCTURED, 2, 1, 2, QML_LOSS_MSE);
+    qml_model_free(m);
+    if (status)
+        return status;
+    m = NULL;
+    status = qml_model_create_template(&m, QML_MODEL_FREE_FERMION, 2, 1, 2, QML_LOSS_MSE);
+    qml_model_free(m);
+    return status;
+}
+
+static void test_allocation_failures(void **state)
+{
+    (void)state;
+    qml_dataset *d = random_dataset(4, 2, 99);
+    int runs = harness_check_allocation_failures(sequence_train, d);
+    assert_true(runs > 10);
+    qml_dataset_free(d);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_template_shapes),
+        cmocka_unit_test(test_predict_reference),
+        cmocka_unit_test(test_gradient_bce),
+        cmocka_unit_test(test_gradient_mse),
+        cmocka_unit_test(test_permutation_symmetry),
+        cmocka_unit_test(test_training_separable),
+        cmocka_unit_test(test_determinism_threads),
+        cmocka_unit_test(test_init_modes),
+        cmocka_unit_test(test_history_stride),
+        cmocka_unit_test(test_cancellation),
+        cmocka_unit_test(test_validation),
+        cmocka_unit_test(test_allocation_failures),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
