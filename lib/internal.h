@@ -234,6 +234,7 @@ struct qml_statevec {
     uint64_t dim;                /* 2^n_qubits */
     double *amplitudes;          /* 2 * dim doubles, interleaved re/im, 64-byte aligned */
     unsigned n_threads;          /* resolved (>= 1) */
+    void *block;                 /* statevec.c: the allocation holding amplitudes (placed inside it) */
 };
 
 /* Apply gate g with angle theta (ignored for fixed gates); `inverse` applies

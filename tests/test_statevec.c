@@ -948,6 +948,183 @@ static void test_thread_invariance(void **unused)
     free(psi);
 }
 
+/* out = (local matrix of g, the embed() convention) applied to in, without
+ * forming the 2^n matrix: for each index with the gate's bits clear, the
+ * 2^k amplitudes it spans are multiplied by the local matrix. */
+static void apply_local_naive(unsigned n, const qml__gate *g, double theta, const double *in, double *out)
+{
+    const size_t dim = (size_t)1 << n;
+    const unsigned k = arity(g->kind);
+    const size_t ld = (size_t)1 << k;
+    double local[128];
+    local_matrix(g, theta, local);
+    uint64_t mask = 0;
+    for (unsigned j = 0; j < k; j++)
+        mask |= (uint64_t)1 << g->qubits[j];
+    for (size_t base = 0; base < dim; base++) {
+        if (base & mask)
+            continue;
+        size_t index[8];
+        for (size_t l = 0; l < ld; l++) {
+            index[l] = base;
+            for (unsigned j = 0; j < k; j++)
+                if ((l >> j) & 1u)
+                    index[l] |= (size_t)1 << g->qubits[j];
+        }
+        for (size_t r = 0; r < ld; r++) {
+            double re = 0.0, im = 0.0;
+            for (size_t c = 0; c < ld; c++) {
+                double mr = local[2 * (r * ld + c)], mi = local[2 * (r * ld + c) + 1];
+                re += mr * in[2 * index[c]] - mi * in[2 * index[c] + 1];
+                im += mr * in[2 * index[c] + 1] + mi * in[2 * index[c]];
+            }
+            out[2 * index[r]] = re;
+            out[2 * index[r] + 1] = im;
+        }
+    }
+}
+
+/* The kernel paths chosen by position and size, each against
+ * apply_local_naive on a random 12-qubit state (too large for dense
+ * matrices): one-qubit gates on every qubit (qubits 5..10 prefetch their
+ * blocks in address order, 1..2 unrolled, 0 adjacent pairs), diagonal gates
+ * whose lowest qubit is 0..1 (line kernel) or >= 2 (run kernel, a phase of
+ * -1 as a negation), controlled gates with the control below and above the
+ * target. Then a diagonal observable (the expectation's vector loop) and
+ * Pauli rotations with and without X bits inside a line, against the
+ * naive references, and the whole workload for 1, 2 and 3 threads on 18
+ * qubits with memcmp. Tolerance TOL: a handful of roundings per amplitude. */
+static void test_kernel_paths(void **unused)
+{
+    (void)unused;
+    harness_rng rng = {1212};
+    const unsigned n = 12;
+    const size_t dim = (size_t)1 << n;
+    double *psi = malloc(2 * dim * sizeof *psi), *expect = malloc(2 * dim * sizeof *expect);
+    static const qml_gate_kind one[] = {QML_GATE_RY, QML_GATE_RX, QML_GATE_H, QML_GATE_X, QML_GATE_Y,
+                                        QML_GATE_SX, QML_GATE_UNITARY1, QML_GATE_Z, QML_GATE_S, QML_GATE_T,
+                                        QML_GATE_RZ, QML_GATE_PHASE};
+    static const qml_gate_kind two[] = {QML_GATE_RZZ, QML_GATE_CZ, QML_GATE_CRZ, QML_GATE_CNOT, QML_GATE_CRY};
+    char what[64];
+    for (unsigned q = 0; q < n; q++)
+        for (size_t k = 0; k < sizeof one / sizeof one[0]; k++) {
+            random_state(&rng, dim, psi);
+            qml_statevec *s = state_from(n, psi);
+            qml__gate g = make_gate(one[k], &q, 1, &rng);
+            double theta = 0.3 + 0.7 * (double)k;
+            qml__statevec_apply(s, &g, theta, false);
+            apply_local_naive(n, &g, theta, psi, expect);
+            snprintf(what, sizeof what, "one-qubit kind %d on qubit %u", (int)one[k], q);
+            assert_vectors_close(dim, qml_statevec_data(s), expect, TOL, what);
+            qml_statevec_free(s);
+        }
+    const unsigned pairs[][2] = {{0, 1}, {1, 2}, {2, 3}, {3, 2}, {0, 7}, {7, 0}, {5, 11}, {11, 6}, {1, 10}, {9, 4}};
+    for (size_t p = 0; p < sizeof pairs / sizeof pairs[0]; p++)
+        for (size_t k = 0; k < sizeof two / sizeof two[0]; k++) {
+            random_state(&rng, dim, psi);
+            qml_statevec *s = state_from(n, psi);
+            qml__gate g = make_gate(two[k], pairs[p], 2, &rng);
+            double theta = -0.4 + 0.9 * (double)k;
+            qml__statevec_apply(s, &g, theta, false);
+            apply_local_naive(n, &g, theta, psi, expect);
+            snprintf(what, sizeof what, "kind %d on qubits %u, %u", (int)two[k], pairs[p][0], pairs[p][1]);
+            assert_vectors_close(dim, qml_statevec_data(s), expect, TOL, what);
+            qml_statevec_free(s);
+        }
+
+    /* Z chains plus single Z's (at most two low masks per block: the
+     * vector loop), and a few Pauli rotations with X bits inside a line */
+    random_state(&rng, dim, psi);
+    qml_statevec *s = state_from(n, psi);
+    qml_pauli_sum *o = sum_new(n);
+    char d[16];
+    for (unsigned a = 0; a < n; a++) {
+        memset(d, 'I', n);
+        d[n] = '\0';
+        d[a] = 'Z';
+        sum_add(o, 0.25 + 0.01 * a, d);
+        if (a + 1 < n) {
+            d[a + 1] = 'Z';
+            sum_add(o, 1.0 - 0.03 * a, d);
+        }
+    }
+    double value, reference = naive_expectation(o, psi);
+    assert_ok(qml_statevec_expectation(s, o, &value));
+    assert_close(value, reference, 1e-11);
+    sum_free(o);
+    qml_statevec_free(s);
+
+    const char *strings[] = {"XYIIIIIIZIIX", "IYXIIIIIIIXI", "XIIIIIIIIIII", "IIIIYIIIIIIY", "YYYYIIIIIIII"};
+    double *ppsi = malloc(2 * dim * sizeof *ppsi);
+    for (size_t k = 0; k < sizeof strings / sizeof strings[0]; k++) {
+        random_state(&rng, dim, psi);
+        s = state_from(n, psi);
+        qml_pauli_sum *h = sum_new(n);
+        sum_add(h, 1.0, strings[k]);
+        qml__gate g = make_gate(QML_GATE_PAULI_ROTATION, (unsigned[]){0}, 1, &rng);
+        g.generator = h;
+        double theta = 1.1 - 0.3 * (double)k;
+        qml__statevec_apply(s, &g, theta, false);
+        apply_string_naive(n, strings[k], psi, ppsi);
+        double c = cos(theta / 2), sn = sin(theta / 2);
+        for (size_t i = 0; i < dim; i++) {
+            expect[2 * i] = c * psi[2 * i] + sn * ppsi[2 * i + 1];
+            expect[2 * i + 1] = c * psi[2 * i + 1] - sn * ppsi[2 * i];
+        }
+        assert_vectors_close(dim, qml_statevec_data(s), expect, TOL, strings[k]);
+        sum_free(h);
+        qml_statevec_free(s);
+    }
+    free(ppsi);
+    free(psi);
+    free(expect);
+
+    /* the same paths on 18 qubits (threads start there): same bits for 1, 2, 3 threads */
+    const unsigned big = 18;
+    const size_t big_dim = (size_t)1 << big;
+    double *start = malloc(2 * big_dim * sizeof *start), *first = malloc(2 * big_dim * sizeof *first);
+    random_state(&rng, big_dim, start);
+    qml_pauli_sum *zz = sum_new(big), *rot = sum_new(big);
+    char dd[32];
+    for (unsigned a = 0; a + 1 < big; a++) {
+        memset(dd, 'I', big);
+        dd[big] = '\0';
+        dd[a] = dd[a + 1] = 'Z';
+        sum_add(zz, 0.5 + a, dd);
+    }
+    sum_add(rot, 1.0, "XYIIIIIIZIIIIIIIIX");
+    double first_value = 0.0;
+    for (unsigned threads = 1; threads <= 3; threads++) {
+        qml_statevec *t = state_from(big, start);
+        assert_ok(qml_statevec_set_threads(t, threads));
+        harness_rng gate_rng = {77};
+        for (unsigned q = 0; q < big; q++) {
+            qml__gate g = make_gate(q % 2 ? QML_GATE_RY : QML_GATE_UNITARY1, &q, 1, &gate_rng);
+            qml__statevec_apply(t, &g, 0.2 + q, false);
+            unsigned b[2] = {q, (q + 1) % big};
+            qml__gate z = make_gate(q % 3 ? QML_GATE_RZZ : QML_GATE_CZ, b, 2, &gate_rng);
+            qml__statevec_apply(t, &z, 0.1 * q, false);
+        }
+        qml__gate g = make_gate(QML_GATE_PAULI_ROTATION, (unsigned[]){0}, 1, &gate_rng);
+        g.generator = rot;
+        qml__statevec_apply(t, &g, 0.7, false);
+        double v;
+        assert_ok(qml_statevec_expectation(t, zz, &v));
+        if (threads == 1) {
+            memcpy(first, qml_statevec_data(t), 2 * big_dim * sizeof *first);
+            first_value = v;
+        } else {
+            assert_memory_equal(first, qml_statevec_data(t), 2 * big_dim * sizeof *first);
+            assert_memory_equal(&first_value, &v, sizeof v);
+        }
+        qml_statevec_free(t);
+    }
+    sum_free(zz);
+    sum_free(rot);
+    free(start);
+    free(first);
+}
+
 /* ======================================================================== */
 /* Validation and allocation failures                                       */
 /* ======================================================================== */
@@ -1148,6 +1325,7 @@ int main(void)
         cmocka_unit_test(test_sampling_chi_square),
         cmocka_unit_test(test_estimate),
         cmocka_unit_test(test_thread_invariance),
+        cmocka_unit_test(test_kernel_paths),
         cmocka_unit_test(test_validation),
         cmocka_unit_test(test_run_circuit),
         cmocka_unit_test(test_allocation_failures),

@@ -1,5 +1,6 @@
 /*
- * bench_statevec.c: `qml bench [statevec] [--quick] [--json] [--threads-list 1,2]`.
+ * bench_statevec.c: `qml bench [statevec] [--quick] [--json] [--threads-list 1,2]
+ * [--sizes 16,20,24]`.
  * Times the statevector kernels (ns per gate, effective GB/s) and measures,
  * in the same run, the machine's in-place and read bandwidth, so that each
  * figure is reported as a ratio to a limit measured here and now.
@@ -162,29 +163,51 @@ static bool parse_thread_list(const char *text, unsigned *list, int *count)
     return *count > 0;
 }
 
+/* Up to 3 qubit counts in 16..30 (the default is 16, 20, 24). */
+static bool parse_size_list(const char *text, unsigned *list, int *count)
+{
+    char copy[64];
+    if (!text || strlen(text) >= sizeof copy)
+        return false;
+    strcpy(copy, text);
+    *count = 0;
+    for (char *token = strtok(copy, ","); token; token = strtok(NULL, ",")) {
+        if (*count == 3 || !cli_parse_unsigned(token, &list[*count]) || list[*count] < 16 || list[*count] > 30)
+            return false;
+        (*count)++;
+    }
+    return *count > 0;
+}
+
 int bench_statevec(int argc, char **argv)
 {
     bool quick = false, json = false;
     unsigned thread_list[MAX_THREAD_COUNTS] = {1, 2};
     int n_thread_counts = 2;
+    unsigned size_list[3] = {16, 20, 24};
+    int n_sizes = 0;
     /* argv[0] is "statevec" or "bench" (the default benchmark): skip it. */
     for (int k = 1; k < argc; k++) {
         if (!strcmp(argv[k], "--quick"))
             quick = true;
         else if (!strcmp(argv[k], "--json"))
             json = true;
-        else if ((!strcmp(argv[k], "--threads-list") || !strcmp(argv[k], "--threads")) && k + 1 < argc) {
+        else if (!strcmp(argv[k], "--sizes") && k + 1 < argc) {
+            if (!parse_size_list(argv[++k], size_list, &n_sizes))
+                return cli_usage_error("bench statevec: bad size list '%s' (e.g. 20,24; each 16..30)", argv[k]);
+        } else if ((!strcmp(argv[k], "--threads-list") || !strcmp(argv[k], "--threads")) && k + 1 < argc) {
             if (!parse_thread_list(argv[++k], thread_list, &n_thread_counts))
                 return cli_usage_error("bench statevec: bad thread list '%s' (e.g. 1,2)", argv[k]);
         } else if (!strcmp(argv[k], "statevec"))
             continue;
         else
             return cli_usage_error("bench statevec: unknown option '%s' "
-                                   "(usage: qml bench [statevec] [--quick] [--json] [--threads-list 1,2])",
+                                   "(usage: qml bench [statevec] [--quick] [--json] [--threads-list 1,2] [--sizes 16,20,24])",
                                    argv[k]);
     }
-    const unsigned sizes[] = {16, 20, 24};
-    const int n_sizes = quick ? 2 : 3;
+    const unsigned *sizes = size_list;
+    if (n_sizes == 0)
+        n_sizes = quick ? 2 : 3;
     const int repeats = quick ? 3 : 7;
     const double min_seconds = quick ? 0.02 : 0.05;
     static const char *const workloads[] = {"ry", "cnot", "rzz", "pauli4", "expval_zz"};
