@@ -242,9 +242,9 @@ struct qml_statevec {
 void qml__statevec_apply(qml_statevec *state, const qml__gate *gate, double theta, bool inverse);
 /* out = G |in> for the generator G of a parametrised gate (out != in, same size). */
 void qml__statevec_apply_generator(qml_statevec *out, const qml_statevec *in, const qml__gate *gate);
-/* Re <a|O|b> for a Hermitian Pauli sum O, and <a|b>; both deterministic in
- * the thread count (fixed-size chunks reduced in order). */
-double qml__statevec_expectation(const qml_statevec *state, const qml_pauli_sum *observable);
+/* <a|b>, deterministic in the thread count (fixed-size chunks reduced in
+ * order). Expectation values go through qml_statevec_expectation, which
+ * reports a failed scratch allocation instead of hiding it. */
 void qml__statevec_inner(const qml_statevec *a, const qml_statevec *b, double *re, double *im);
 /* out = O |in> for a Pauli sum (out != in). */
 void qml__statevec_apply_pauli_sum(qml_statevec *out, const qml_statevec *in, const qml_pauli_sum *observable);

@@ -1521,16 +1521,6 @@ static uint64_t *expectation_scratch(size_t n_terms)
     return qml__malloc(qml__mul_size(n_terms, 3 * sizeof(uint64_t)));
 }
 
-double qml__statevec_expectation(const qml_statevec *state, const qml_pauli_sum *observable)
-{
-    if (observable->n_terms == 0)
-        return 0.0;
-    uint64_t *scratch = expectation_scratch(observable->n_terms);
-    double value = expectation_with(state, observable, scratch);
-    qml__free(scratch);
-    return value;
-}
-
 /* ======================================================================== */
 /* Public functions                                                         */
 /* ======================================================================== */
