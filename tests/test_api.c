@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <threads.h>
 
 /* ---- the fixture: one valid object of every handle type ------------------- */
 
@@ -312,6 +313,24 @@ static int teardown(void **state)
 
 /* ---- core: errors, versions, allocator, PRNG ----------------------------- */
 
+static void *sys_malloc(size_t size, void *user)
+{
+    (void)user;
+    return malloc(size);
+}
+
+static void *sys_realloc(void *ptr, size_t size, void *user)
+{
+    (void)user;
+    return realloc(ptr, size);
+}
+
+static void sys_free(void *ptr, void *user)
+{
+    (void)user;
+    free(ptr);
+}
+
 static void test_core_contract(void **state)
 {
     (void)state;
@@ -324,6 +343,11 @@ static void test_core_contract(void **state)
     INVALID(qml_set_allocator(&a));
     qml_allocator a0 = {0, NULL, NULL, NULL, NULL};
     INVALID(qml_set_allocator(&a0));
+    qml_allocator system = {sizeof system, sys_malloc, sys_realloc, sys_free, NULL};
+    INVALID(qml_set_allocator(BIG(big_a, system, 1)));
+    system.size = sizeof system - 1;
+    INVALID(qml_set_allocator(&system));
+    SUCCEED(qml_set_allocator(BIG(big_a, system, 0)));
     SUCCEED(qml_set_allocator(NULL));
 
     INVALID(qml_rng_create(NULL, 1, 2));
@@ -1262,6 +1286,80 @@ static void test_train_contract(void **state)
     finish();
 }
 
+/* ---- concurrency: functions on const handles share them ------------------ */
+
+/* qml.h: "Functions taking const handles may be called concurrently on the
+ * same handle." Every thread runs the same const calls on the fixture's
+ * handles; each must get the serial results bit for bit (and a data race
+ * here is what a ThreadSanitizer build of this test reports). */
+typedef struct const_results {
+    char text[256];
+    double inner, inner_generators, expectation, purity, loss, accuracy, summary, variance;
+    double probabilities[2], gradient[16];
+    uint64_t samples[8];
+    qml_lie_prediction prediction;
+    qml_bp_row row;
+    int status;
+} const_results;
+
+static int const_calls(void *context)
+{
+    const_results *r = context;
+    double rows[4] = {0.1, 0.2, 0.3, 0.4}, se;
+    size_t n;
+    qml_pauli_sum *b = NULL, *g = NULL, *w = NULL;
+    /* memset, not a compound literal: the results are compared bytewise. */
+    memset(&r->prediction, 0, sizeof r->prediction);
+    r->prediction.size = sizeof r->prediction;
+    memset(&r->row, 0, sizeof r->row);
+    r->row.size = sizeof r->row;
+    qml_bp_fit fit = {.size = sizeof fit};
+    int s = qml_pauli_sum_format(F.zz, r->text, sizeof r->text, &n);
+    s |= qml_pauli_sum_bracket(&b, F.gens[0], F.z0);
+    s |= qml_pauli_sum_inner(b, F.gens[0], &r->inner);
+    s |= qml_circuit_gate_generator(F.circ, 2, &g);
+    s |= qml_circuit_weight_generator(F.circ, 0, &w);
+    s |= qml_pauli_sum_inner(w, g, &r->inner_generators);
+    s |= qml_statevec_expectation(F.state, F.zz, &r->expectation);
+    s |= qml_statevec_sample(F.state, 5, 8, r->samples);
+    s |= qml_lie_algebra_purity(F.alg, F.z0, &r->purity, NULL, 0, NULL);
+    s |= qml_lie_algebra_predict_variance(F.alg, NULL, F.zz, NULL, &r->prediction);
+    s |= qml_gradient_stats_summary(F.stats, &r->summary, &se);
+    s |= qml_bp_scan_row(F.scan, 1, &r->row);
+    s |= qml_bp_scan_fit(F.scan, &fit) == QML_ERR_NOT_APPLICABLE ? QML_OK : 1;
+    s |= qml_model_predict(F.model, rows, 2, 2, 1, r->probabilities, NULL);
+    s |= qml_model_evaluate(F.model, F.data, 1, &r->loss, &r->accuracy);
+    s |= qml_model_loss_gradient(F.model, F.data, NULL, 0, 1, NULL, r->gradient, 16);
+    s |= qml_gradient_stats_weight(F.stats, 0, NULL, NULL, &r->variance, NULL);
+    qml_pauli_sum_free(b);
+    qml_pauli_sum_free(g);
+    qml_pauli_sum_free(w);
+    r->status = s;
+    return 0;
+}
+
+static void test_const_handles_concurrently(void **state)
+{
+    (void)state;
+    enum { N_THREADS = 4 };
+    const_results serial, results[N_THREADS];
+    memset(&serial, 0, sizeof serial);
+    memset(results, 0, sizeof results);
+    const_calls(&serial);
+    assert_int_equal(serial.status, 0);
+    thrd_t threads[N_THREADS];
+    for (int t = 0; t < N_THREADS; t++)
+        assert_int_equal(thrd_create(&threads[t], const_calls, &results[t]), thrd_success);
+    for (int t = 0; t < N_THREADS; t++)
+        thrd_join(threads[t], NULL);
+    for (int t = 0; t < N_THREADS; t++) {
+        assert_int_equal(results[t].status, 0);
+        /* Bitwise: every field was written by the same deterministic calls. */
+        results[t].row.seconds = serial.row.seconds;
+        assert_memory_equal(&results[t], &serial, sizeof serial);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1275,6 +1373,7 @@ int main(void)
         cmocka_unit_test(test_dataset_contract),
         cmocka_unit_test(test_optim_contract),
         cmocka_unit_test(test_train_contract),
+        cmocka_unit_test(test_const_handles_concurrently),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
