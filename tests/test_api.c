@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <threads.h>
+#include <time.h>
 
 /* ---- the fixture: one valid object of every handle type ------------------- */
 
@@ -1286,6 +1287,128 @@ static void test_train_contract(void **state)
     finish();
 }
 
+/* ---- every fallible function: a success clears an earlier error ---------- */
+
+static void test_success_clears_error(void **state)
+{
+    (void)state;
+    qml_pauli_sum *a = NULL, *b = NULL, *c = NULL, *e = NULL, *p = NULL, *q = NULL, *gg = NULL, *wg = NULL;
+    qml_circuit *k = NULL, *k2 = NULL;
+    qml_statevec *s = NULL, *s2 = NULL;
+    qml_lie_algebra *alg = NULL;
+    qml_bp_scan *scan = NULL, *scan2 = NULL;
+    qml_dataset *d[12] = {NULL};
+    qml_model *m = NULL, *m2 = NULL;
+    char *text = NULL;
+    unsigned qs[2] = {0, 1};
+    double id[8] = {1, 0, 0, 0, 0, 0, 1, 0}, amps[8] = {1, 0, 0, 0, 0, 0, 0, 0};
+    double w[4] = {0.1, 0.2, 0.3, 0.4}, x[2] = {0.5, 0.6}, f[4] = {1, 2, 3, 4};
+    double mean[2], sd[2], lo[2], hi[2];
+    int labels[2] = {0, 1};
+    size_t idx[2] = {1, 0};
+    char path[64];
+    snprintf(path, sizeof path, "test_api_%ld.csv", (long)clock());
+
+    SUCCEED(qml_pauli_sum_create(&a, 2));
+    SUCCEED(qml_pauli_sum_copy(&b, F.zz));
+    SUCCEED(qml_pauli_sum_parse(&c, 2, "X0 X1 + 0.5*Z1"));
+    SUCCEED(qml_pauli_sum_add_string(a, 2.0, "XY"));
+    SUCCEED(qml_pauli_sum_add(a, 1.0, b));
+    SUCCEED(qml_pauli_sum_bracket(&e, c, F.z0));
+    SUCCEED(qml_pauli_sum_anticommutator(&p, c, F.z0));
+    SUCCEED(qml_pauli_sum_inner(a, b, &dval));
+    SUCCEED(qml_pauli_sum_norm(a, &dval));
+    SUCCEED(qml_pauli_sum_equal(a, b, 0.0, &ival));
+
+    SUCCEED(qml_circuit_create(&k, 2));
+    SUCCEED(qml_ansatz_angle_encoding(k, QML_GATE_RX, 2, 1.0));
+    SUCCEED(qml_ansatz_hardware_efficient(k, 1, QML_ENTANGLER_CNOT, QML_BOUNDARY_PERIODIC));
+    SUCCEED(qml_circuit_add_unitary(k, id, qs, 1));
+    SUCCEED(qml_circuit_add_rotation(k, QML_GATE_CRX, qs, 2, 0.1, 0, 1.0, 1, 0.5));
+    SUCCEED(qml_circuit_copy(&k2, k));
+    SUCCEED(qml_circuit_gate_generator(k, 2, &gg));
+    SUCCEED(qml_circuit_weight_generator(k, 0, &wg));
+
+    SUCCEED(qml_statevec_create(&s, 2));
+    SUCCEED(qml_statevec_copy(&s2, s));
+    SUCCEED(qml_statevec_set_threads(s, 2));
+    SUCCEED(qml_statevec_set_basis(s, 3));
+    SUCCEED(qml_statevec_set_amplitudes(s, amps, 4, 1e-10));
+    SUCCEED(qml_statevec_amplitudes(s, dbuf, 4));
+    SUCCEED(qml_statevec_probabilities(s, dbuf, 4));
+    SUCCEED(qml_statevec_run(s, F.circ, w, 4, x, 2));
+    SUCCEED(qml_statevec_apply_gate(s, F.circ, 0, w, 4, x, 2));
+    SUCCEED(qml_statevec_expectation(s, F.zz, &dval));
+    SUCCEED(qml_statevec_inner(s, s2, &dval, &dval));
+    SUCCEED(qml_statevec_sample(s, 1, 8, outcomes));
+    SUCCEED(qml_statevec_estimate(s, F.zz, 16, 1, &dval, NULL));
+
+    SUCCEED(qml_lie_algebra_from_circuit(&alg, F.nofeat, NULL));
+    SUCCEED(qml_lie_algebra_basis_element(alg, 0, &q));
+    qml_pauli_sum_free(q);
+    q = NULL;
+    SUCCEED(qml_lie_algebra_ideal_element(F.alg, 0, 0, &q));
+    qml_pauli_sum_free(q);
+    q = NULL;
+    if (qml_lie_algebra_center_dim(F.alg) > 0)
+        SUCCEED(qml_lie_algebra_center_element(F.alg, 0, &q));
+
+    qml_landscape_options lo_opts = QML_LANDSCAPE_OPTIONS_INIT;
+    qml_bp_scan_options so = QML_BP_SCAN_OPTIONS_INIT;
+    lo_opts.samples = 3;
+    so.n_min = 2;
+    so.n_max = 4;
+    so.depth = QML_BP_DEPTH_FIXED;
+    so.layers = 1;
+    so.quantity = QML_BP_LOSS;
+    SUCCEED(qml_bp_scan_family(&scan, QML_ANSATZ_TFIM, &so, &lo_opts));
+    qml_bp_fit fit = {.size = sizeof fit};
+    SUCCEED(qml_bp_scan_fit(scan, &fit));
+    so.n_min = so.n_max = 0;
+    SUCCEED(qml_bp_scan_generators(&scan2, (const qml_pauli_sum *const *)F.gens, 3, NULL, &so, &lo_opts));
+
+    SUCCEED(qml_dataset_create(&d[0], 2, 2, f, labels));
+    SUCCEED(qml_dataset_copy(&d[1], d[0]));
+    SUCCEED(qml_dataset_subset(&d[2], d[0], idx, 2));
+    SUCCEED(qml_dataset_moons(&d[3], 8, 0.1, 2));
+    SUCCEED(qml_dataset_circles(&d[4], 8, 0.1, 0.5, 2));
+    SUCCEED(qml_dataset_xor(&d[5], 8, 0.1, 2));
+    SUCCEED(qml_dataset_generate(&d[6], QML_DATASET_XOR, 8, 0.0, 2));
+    SUCCEED(qml_dataset_format_csv(d[3], &text, NULL));
+    SUCCEED(qml_dataset_save_csv(d[3], path));
+    SUCCEED(qml_dataset_load_csv(&d[7], path, NULL));
+    remove(path);
+    SUCCEED(qml_dataset_split(&d[8], &d[9], d[3], 0.25, 3, 1));
+    SUCCEED(qml_dataset_standardize(d[8], d[9], mean, sd));
+    SUCCEED(qml_dataset_apply_standardization(d[4], mean, sd, 2));
+    SUCCEED(qml_dataset_rescale(d[8], d[9], -1.0, 1.0, lo, hi));
+
+    SUCCEED(qml_model_create(&m, F.circ, F.z0, QML_LOSS_MSE, 1.0, 0.0));
+    SUCCEED(qml_model_create_template(&m2, QML_MODEL_FREE_FERMION, 3, 1, 2, QML_LOSS_BCE));
+
+    qml_model_free(m);
+    qml_model_free(m2);
+    qml_free(text);
+    for (int j = 0; j < 12; j++)
+        qml_dataset_free(d[j]);
+    qml_bp_scan_free(scan);
+    qml_bp_scan_free(scan2);
+    qml_lie_algebra_free(alg);
+    qml_statevec_free(s);
+    qml_statevec_free(s2);
+    qml_circuit_free(k);
+    qml_circuit_free(k2);
+    qml_pauli_sum_free(a);
+    qml_pauli_sum_free(b);
+    qml_pauli_sum_free(c);
+    qml_pauli_sum_free(e);
+    qml_pauli_sum_free(p);
+    qml_pauli_sum_free(q);
+    qml_pauli_sum_free(gg);
+    qml_pauli_sum_free(wg);
+    finish();
+}
+
 /* ---- concurrency: functions on const handles share them ------------------ */
 
 /* qml.h: "Functions taking const handles may be called concurrently on the
@@ -1373,6 +1496,7 @@ int main(void)
         cmocka_unit_test(test_dataset_contract),
         cmocka_unit_test(test_optim_contract),
         cmocka_unit_test(test_train_contract),
+        cmocka_unit_test(test_success_clears_error),
         cmocka_unit_test(test_const_handles_concurrently),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
