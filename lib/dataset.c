@@ -76,6 +76,9 @@ int qml_dataset_create(qml_dataset **out, size_t n_rows, size_t n_features, cons
     QML_CHECK_NULL(labels);
     QML_CHECK_ARG(n_rows >= 1, "qml_dataset_create: n_rows is 0");
     QML_CHECK_ARG(n_features >= 1, "qml_dataset_create: n_features is 0");
+    /* Before reading anything: n_rows * n_features doubles must be addressable. */
+    QML_CHECK_ARG(n_features <= SIZE_MAX / sizeof(double) / n_rows,
+                  "qml_dataset_create: %zu rows of %zu features do not fit in memory", n_rows, n_features);
     for (size_t i = 0; i < n_rows; i++) {
         QML_CHECK_ARG(labels[i] == 0 || labels[i] == 1, "qml_dataset_create: label of row %zu is %d, not 0 or 1", i,
                       labels[i]);
