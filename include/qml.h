@@ -2147,8 +2147,17 @@ typedef enum qml_init_mode {
     QML_INIT_KEEP = 2      /**< keep the model's current weights */
 } qml_init_mode;
 
-/** @brief What one training epoch ended with. @since 0.1.0 */
+/**
+ * @brief What one training epoch ended with.
+ *
+ * Records may gain fields in later versions: the caller sets
+ * `history[0].size = sizeof(qml_train_epoch)` and the library uses that as
+ * the stride of the history array, writing only the fields that fit (and
+ * setting each record's `size` to what it wrote).
+ * @since 0.1.0
+ */
 typedef struct qml_train_epoch {
+    size_t size;            /**< sizeof(qml_train_epoch), set by the caller in history[0] */
     double loss;            /**< mean loss on the training set after the epoch */
     double train_accuracy;  /**< accuracy on the training set after the epoch */
     double test_accuracy;   /**< accuracy on the test set after the epoch; NaN without one */
@@ -2170,7 +2179,8 @@ typedef int (*qml_train_progress_fn)(unsigned epoch, double loss, double train_a
  */
 typedef struct qml_train_options {
     size_t size;                       /**< sizeof(qml_train_options) */
-    qml_optimizer_options optimizer;   /**< the optimiser (default Adam, learning rate 0.01) */
+    const qml_optimizer_options *optimizer; /**< the optimiser, or NULL for Adam with learning rate 0.01
+                                                 (a pointer, so that either struct can grow on its own) */
     unsigned epochs;                   /**< passes over the training set, >= 1 (default 30) */
     size_t batch_size;                 /**< rows per step, >= 1 (default 16) */
     uint64_t seed;                     /**< weight initialisation and minibatch order (default 0) */
@@ -2183,7 +2193,7 @@ typedef struct qml_train_options {
 
 /** @brief Default training options. */
 #define QML_TRAIN_OPTIONS_INIT                                                  \
-    { sizeof(qml_train_options), QML_OPTIMIZER_OPTIONS_INIT, 30, 16, 0, QML_INIT_UNIFORM, 0.1, 1, NULL, NULL }
+    { sizeof(qml_train_options), NULL, 30, 16, 0, QML_INIT_UNIFORM, 0.1, 1, NULL, NULL }
 
 /**
  * @brief Train a model by minibatch gradient descent.
@@ -2198,10 +2208,12 @@ typedef struct qml_train_options {
  * @param train the training set; its feature count must cover the model's.
  * @param test a test set to record accuracy on, or NULL.
  * @param options NULL for the defaults.
- * @param[out] history `capacity` entries; epoch e (0-based) is written to
- *        history[e] when e < capacity (may be NULL with capacity 0).
+ * @param[out] history `capacity` records of `history[0].size` bytes each
+ *        (set it to sizeof(qml_train_epoch)); epoch e (0-based) is written
+ *        to record e when e < capacity (may be NULL with capacity 0).
  * @return #QML_OK; #QML_ERR_INVALID_ARGUMENT (NULL, bad options, feature
- *         counts); #QML_ERR_CANCELLED (the callback returned non-zero: the
+ *         counts, history[0].size smaller than the 0.1 record);
+ *         #QML_ERR_CANCELLED (the callback returned non-zero: the
  *         model keeps the parameters of the last step and the history of
  *         the finished epochs); #QML_ERR_OUT_OF_MEMORY; #QML_ERR_THREAD.
  *         On another failure the model keeps its parameters of the last

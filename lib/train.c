@@ -4,6 +4,7 @@
  */
 #include "internal.h"
 
+#include <stddef.h>
 #include <math.h>
 #include <string.h>
 
@@ -457,6 +458,13 @@ int qml_model_train(qml_model *model, const qml_dataset *train, const qml_datase
     QML_CHECK_NULL(model);
     QML_CHECK_NULL(train);
     QML_CHECK_ARG(history != NULL || capacity == 0, "%s: NULL history with capacity %zu", __func__, capacity);
+    /* The history's stride is the caller's record size; version 0.1 records
+     * end with test_loss, so anything shorter cannot hold them. */
+    size_t stride = capacity ? history->size : 0;
+    QML_CHECK_ARG(capacity == 0 || stride >= offsetof(qml_train_epoch, test_loss) + sizeof(double),
+                  "%s: history[0].size is %zu; set it to sizeof(qml_train_epoch) = %zu", __func__, stride,
+                  sizeof(qml_train_epoch));
+    size_t record_size = stride < sizeof(qml_train_epoch) ? stride : sizeof(qml_train_epoch);
     qml_train_options opt;
     int status = qml__options_copy(&opt, sizeof opt, options, &default_train_options, __func__);
     if (status != QML_OK)
@@ -476,7 +484,7 @@ int qml_model_train(qml_model *model, const qml_dataset *train, const qml_datase
     size_t n_rows = train->n_rows;
     size_t n_params = model->n_weights + 2;
     qml_optimizer *optimizer = NULL;
-    status = qml_optimizer_create(&optimizer, n_params, &opt.optimizer);
+    status = qml_optimizer_create(&optimizer, n_params, opt.optimizer);
     if (status != QML_OK)
         return qml__error_context(status, __func__);
     size_t *order = qml__malloc(qml__mul_size(n_rows, sizeof(size_t)));
@@ -510,7 +518,7 @@ int qml_model_train(qml_model *model, const qml_dataset *train, const qml_datase
             if (status == QML_OK)
                 stepped = 1;
         }
-        qml_train_epoch record = {NAN, NAN, NAN, NAN};
+        qml_train_epoch record = {record_size, NAN, NAN, NAN, NAN};
         if (status == QML_OK)
             status = qml_model_evaluate(model, train, opt.n_threads, &record.loss, &record.train_accuracy);
         if (status == QML_OK && test)
@@ -518,7 +526,7 @@ int qml_model_train(qml_model *model, const qml_dataset *train, const qml_datase
         if (status != QML_OK)
             break;
         if (epoch < capacity)
-            history[epoch] = record;
+            memcpy((unsigned char *)history + (size_t)epoch * stride, &record, record_size);
         if (opt.progress && opt.progress(epoch + 1, record.loss, record.train_accuracy, opt.progress_user)) {
             status = qml__error(QML_ERR_CANCELLED, "%s: cancelled by the progress callback after epoch %u",
                                 __func__, epoch + 1);

@@ -339,13 +339,16 @@ static void test_training_separable(void **state)
             qml_model *m = NULL;
             assert_ok(qml_model_create_template(&m, kinds[k], n, 2, 2, QML_LOSS_BCE));
             qml_train_options opt = QML_TRAIN_OPTIONS_INIT;
-            opt.optimizer.learning_rate = 0.1;
+            qml_optimizer_options adam = QML_OPTIMIZER_OPTIONS_INIT;
+            adam.learning_rate = 0.1;
+            opt.optimizer = &adam;
             opt.epochs = 25;
             opt.batch_size = 10;
             opt.seed = 9;
             opt.init = QML_INIT_NORMAL; /* near the identity: easy to train */
             opt.init_scale = 0.1;
             qml_train_epoch history[25];
+            history[0].size = sizeof history[0];
             assert_ok(qml_model_train(m, train, test, &opt, history, 25));
             double acc, test_acc;
             assert_ok(qml_model_evaluate(m, train, 1, NULL, &acc));
@@ -370,6 +373,7 @@ static void test_determinism_threads(void **state)
     qml_dataset *d = random_dataset(37, 2, 4);
     double params[2][64];
     qml_train_epoch history[2][4];
+    history[0][0].size = history[1][0].size = sizeof(qml_train_epoch);
     for (unsigned t = 0; t < 2; t++) {
         qml_model *m = NULL;
         assert_ok(qml_model_create_template(&m, QML_MODEL_UNSTRUCTURED, 4, 2, 2, QML_LOSS_BCE));
@@ -414,7 +418,9 @@ static void test_init_modes(void **state)
     qml_train_options opt = QML_TRAIN_OPTIONS_INIT;
     opt.epochs = 1;
     opt.batch_size = 8;
-    opt.optimizer.learning_rate = 1e-12;
+    qml_optimizer_options tiny = QML_OPTIMIZER_OPTIONS_INIT;
+    tiny.learning_rate = 1e-12;
+    opt.optimizer = &tiny;
     opt.seed = 5;
     assert_ok(qml_model_train(m, d, NULL, &opt, NULL, 0));
     assert_ok(qml_model_params(m, w, np));
@@ -461,6 +467,45 @@ static int cancel_at_two(unsigned epoch, double loss, double accuracy, void *use
     return epoch >= 2;
 }
 
+/* The history is size-versioned: records are history[0].size apart, and a
+ * size too small for the 0.1 record is refused. */
+static void test_history_stride(void **state)
+{
+    (void)state;
+    qml_dataset *d = random_dataset(12, 2, 5);
+    qml_model *m = NULL;
+    assert_ok(qml_model_create_template(&m, QML_MODEL_FREE_FERMION, 2, 1, 2, QML_LOSS_BCE));
+    qml_train_options opt = QML_TRAIN_OPTIONS_INIT;
+    opt.epochs = 3;
+    struct wider {
+        qml_train_epoch record;
+        double future_field;
+    } wide[3];
+    memset(wide, 0x5a, sizeof wide);
+    wide[0].record.size = sizeof wide[0];
+    assert_ok(qml_model_train(m, d, NULL, &opt, &wide[0].record, 3));
+    /* A fresh model (training moves the head, which initialisation keeps). */
+    qml_model *fresh = NULL;
+    assert_ok(qml_model_create_template(&fresh, QML_MODEL_FREE_FERMION, 2, 1, 2, QML_LOSS_BCE));
+    qml_train_epoch plain[3];
+    plain[0].size = sizeof plain[0];
+    assert_ok(qml_model_train(fresh, d, NULL, &opt, plain, 3)); /* same seed: same history */
+    qml_model_free(fresh);
+    for (int e = 0; e < 3; e++) {
+        assert_int_equal(wide[e].record.size, sizeof(qml_train_epoch));
+        assert_true(wide[e].record.loss == plain[e].loss);
+        assert_true(wide[e].record.train_accuracy == plain[e].train_accuracy);
+        double untouched;
+        memset(&untouched, 0x5a, sizeof untouched);
+        assert_memory_equal(&wide[e].future_field, &untouched, sizeof untouched);
+    }
+    plain[0].size = sizeof(size_t);
+    assert_status(qml_model_train(m, d, NULL, &opt, plain, 3), QML_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(qml_last_error(), "history[0].size"));
+    qml_model_free(m);
+    qml_dataset_free(d);
+}
+
 static void test_cancellation(void **state)
 {
     (void)state;
@@ -475,6 +520,7 @@ static void test_cancellation(void **state)
     qml_train_epoch history[10];
     for (int i = 0; i < 10; i++)
         history[i].loss = -1.0;
+    history[0].size = sizeof history[0];
     assert_status(qml_model_train(m, d, NULL, &opt, history, 10), QML_ERR_CANCELLED);
     assert_int_equal(calls, 2);
     assert_true(history[1].loss >= 0.0);
@@ -565,9 +611,11 @@ static void test_validation(void **state)
     opt.init_scale = -1.0;
     assert_status(qml_model_train(m, d, NULL, &opt, NULL, 0), QML_ERR_INVALID_ARGUMENT);
     opt.init_scale = 0.1;
-    opt.optimizer.learning_rate = -1.0;
+    qml_optimizer_options negative = QML_OPTIMIZER_OPTIONS_INIT;
+    negative.learning_rate = -1.0;
+    opt.optimizer = &negative;
     assert_status(qml_model_train(m, d, NULL, &opt, NULL, 0), QML_ERR_INVALID_ARGUMENT);
-    opt.optimizer.learning_rate = 0.01;
+    opt.optimizer = NULL;
     assert_status(qml_model_train(m, d, NULL, &opt, NULL, 3), QML_ERR_INVALID_ARGUMENT);
     assert_status(qml_model_train(NULL, d, NULL, &opt, NULL, 0), QML_ERR_INVALID_ARGUMENT);
     assert_status(qml_model_train(m, NULL, NULL, &opt, NULL, 0), QML_ERR_INVALID_ARGUMENT);
@@ -610,7 +658,7 @@ static int sequence_train(void *context)
     qml_train_options opt = QML_TRAIN_OPTIONS_INIT;
     opt.epochs = 1;
     opt.batch_size = 3;
-    qml_train_epoch h[1];
+    qml_train_epoch h[1] = {{sizeof h[0], 0, 0, 0, 0}};
     status = qml_model_train(m, d, d, &opt, h, 1);
     double p[4];
     /* One thread: the counting allocator is not thread-safe. */
@@ -653,6 +701,7 @@ int main(void)
         cmocka_unit_test(test_training_separable),
         cmocka_unit_test(test_determinism_threads),
         cmocka_unit_test(test_init_modes),
+        cmocka_unit_test(test_history_stride),
         cmocka_unit_test(test_cancellation),
         cmocka_unit_test(test_validation),
         cmocka_unit_test(test_allocation_failures),

@@ -96,6 +96,40 @@ static double loss_variance_closed_form(qml_model_kind kind, unsigned n)
     return NAN;
 }
 
+/* The middle-gate gradient variance of Fontana et al. (Nat. Commun. 15, 7171
+ * (2024)), Var[dl/dw] = 1/4 sum_j P_j(rho) P_j(O) kappa_j(G) / dim(g_j)^2,
+ * with kappa_j(G) = sum_a ||[G, B_a]||^2 over a Tr-orthonormal basis of
+ * i g_j, in closed form (docs/paradox.md derives both):
+ * unstructured, g = su(d), d = 2^n, G a Pauli string (scale 1): 2^(2n-1) of
+ * the 4^n - 1 normalised basis strings anticommute with G, each giving
+ * ||[G, B]||^2 = 4, so kappa = 2^(2n+1) = 2 d^2, and with P(rho) = 1 - 1/d,
+ * P(Z_0) = d: Var = d^2 / (2 (d - 1) (d + 1)^2);
+ * permutation: only the symmetric sector (su(n + 1), d = n + 1) has
+ * P_j(rho) != 0; there P(rho) = n/(n+1), P(O) = (n+1)(n+2)/(3n), and
+ * kappa = sum_{i,j} (a_i - a_j)^2 = 2 d sum a^2 - 2 (sum a)^2 over the
+ * eigenvalues a of G on that sector, so Var = kappa / (12 n^2 (n + 2)). The
+ * middle weight (index 3L/2) is the two-body gate for even L, G =
+ * (2/n) sum_{q<r} Z_q Z_r = S_Z^2/n - 1 (a = m^2/n, m = -n, -n+2, ..., n),
+ * else an RX or RY weight, G = S_X or S_Y (a = m). NaN where not derived. */
+static double mid_gradient_closed_form(qml_model_kind kind, unsigned n, size_t mid)
+{
+    if (kind == QML_MODEL_UNSTRUCTURED) {
+        double d = ldexp(1.0, (int)n);
+        return d * d / (2.0 * (d - 1.0) * (d + 1.0) * (d + 1.0));
+    }
+    if (kind == QML_MODEL_PERMUTATION) {
+        double sum_a = 0.0, sum_a2 = 0.0, d = n + 1.0;
+        for (int m = -(int)n; m <= (int)n; m += 2) {
+            double a = mid % 3 == 0 ? (double)(m * m) / n : (double)m;
+            sum_a += a;
+            sum_a2 += a * a;
+        }
+        double kappa = 2.0 * d * sum_a2 - 2.0 * sum_a * sum_a;
+        return kappa / (12.0 * n * (double)n * (n + 2.0));
+    }
+    return NAN;
+}
+
 static unsigned expected_weights(qml_model_kind kind, unsigned n, unsigned layers)
 {
     switch (kind) {
@@ -211,19 +245,27 @@ static int analyse_dla(const paradox_setup *setup, paradox_cell *cell, const qml
     cell->dla_closed_form = dla_closed_form(cell->kind, n);
     cell->dla_dim = cell->dla_closed_form;
     cell->dla_computed = false;
-    cell->pred_loss = loss_variance_closed_form(cell->kind, n);
-    cell->pred_mid = NAN;
+    cell->cf_loss = loss_variance_closed_form(cell->kind, n);
+    cell->cf_mid = mid_gradient_closed_form(cell->kind, n, cell->n_weights / 2);
+    cell->lie_loss = cell->lie_mid = NAN;
+    cell->pred_loss = cell->cf_loss;
+    cell->pred_mid = cell->cf_mid;
+    cell->pred_loss_cf = isfinite(cell->cf_loss);
+    cell->pred_mid_cf = isfinite(cell->cf_mid);
     bool attempt = true;
     if (cell->kind == QML_MODEL_UNSTRUCTURED && cell->dla_closed_form > setup->lie_max_dim) {
         attempt = false;
         snprintf(cell->pred_note, sizeof cell->pred_note,
-                 "DLA not computed: dim 4^n - 1 = %" PRIu64 " is above the cap %zu", cell->dla_closed_form,
+                 "predictions in closed form (cf); the DLA is not computed: dim 4^n - 1 = %" PRIu64
+                 " is above the cap %zu",
+                 cell->dla_closed_form,
                  setup->lie_max_dim);
     }
     if (cell->kind == QML_MODEL_PERMUTATION && n > setup->lie_max_qubits_general) {
         attempt = false;
         snprintf(cell->pred_note, sizeof cell->pred_note,
-                 "DLA not computed: the closure of non-Pauli-string generators takes too long above n = %u",
+                 "predictions in closed form (cf); the DLA is not computed: the closure of non-Pauli-string "
+                 "generators takes too long above n = %u",
                  setup->lie_max_qubits_general);
     }
     if (!attempt)
@@ -259,8 +301,9 @@ static int analyse_dla(const paradox_setup *setup, paradox_cell *cell, const qml
             status = qml_lie_algebra_predict_variance(algebra, zero, qml_model_readout(model), gens[mid], &prediction);
         qml_statevec_free(zero);
         if (status == QML_OK) {
-            cell->pred_loss = prediction.loss_variance;
-            cell->pred_mid = prediction.middle_gate_gradient_variance;
+            cell->pred_loss = cell->lie_loss = prediction.loss_variance;
+            cell->pred_mid = cell->lie_mid = prediction.middle_gate_gradient_variance;
+            cell->pred_loss_cf = cell->pred_mid_cf = false;
             snprintf(cell->pred_note, sizeof cell->pred_note, "from the computed DLA (%s)",
                      qml_lie_hypothesis_string(prediction.hypothesis));
         } else if (status == QML_ERR_NOT_APPLICABLE || status == QML_ERR_LIMIT) {
@@ -307,6 +350,163 @@ static int measure_landscape(const paradox_setup *setup, paradox_cell *cell, con
     if (status)
         return cli_fail("paradox: gradient statistics", status);
     cell->landscape_seconds = cli_seconds() - start;
+    return 0;
+}
+
+/* ---- the depth ladder ------------------------------------------------------------ */
+
+/* The landscape at one depth: same protocol as measure_landscape (uniform
+ * weights, fixed features, exact adjoint gradients), middle weight only. */
+static int measure_depth(const paradox_setup *setup, qml_model_kind kind, unsigned n, unsigned layers,
+                         uint64_t seed, paradox_depth *out, progress *prog)
+{
+    qml_model *model = NULL;
+    int status = qml_model_create_template(&model, kind, n, layers, 2, QML_LOSS_BCE);
+    if (status)
+        return cli_fail("paradox: model", status);
+    qml_landscape_options lopt = QML_LANDSCAPE_OPTIONS_INIT;
+    lopt.samples = setup->samples;
+    lopt.seed = seed;
+    lopt.params = QML_PARAMS_MIDDLE;
+    lopt.n_threads = setup->threads;
+    lopt.progress = on_samples;
+    lopt.progress_user = prog;
+    double start = cli_seconds();
+    out->layers = layers;
+    out->n_weights = qml_model_n_weights(model);
+    qml_gradient_stats *stats = NULL;
+    status = qml_gradient_stats_create(&stats, qml_model_circuit(model), qml_model_readout(model), NULL,
+                                       setup->feature_point, 2, &lopt);
+    if (!status)
+        status = qml_gradient_stats_loss(stats, NULL, NULL, &out->var_loss, &out->var_loss_se);
+    if (!status)
+        status = qml_gradient_stats_weight(stats, out->n_weights / 2, NULL, NULL, &out->var_mid, &out->var_mid_se);
+    qml_gradient_stats_free(stats);
+    qml_model_free(model);
+    if (status)
+        return cli_fail("paradox: gradient statistics (depth study)", status);
+    out->seconds = cli_seconds() - start;
+    return 0;
+}
+
+/* Gates per layer of a template: the cost unit of the depth cap. */
+static double gates_per_layer(qml_model_kind kind, unsigned n)
+{
+    switch (kind) {
+    case QML_MODEL_UNSTRUCTURED:
+        return 4.0 * n - 1.0;
+    case QML_MODEL_PERMUTATION:
+        return 2.0 * n + (double)n * (n - 1) / 2.0 + 2.0 * n; /* one pass per Z_q Z_r term */
+    case QML_MODEL_FREE_FERMION:
+        return 3.0 * n - 1.0;
+    }
+    return 1.0;
+}
+
+/* The middle-gate prediction of a rung. The middle weight's generator
+ * depends on where n_weights / 2 falls in a layer: the same position as at
+ * L = n means the same generator (for the unstructured model every middle
+ * generator is a Pauli string with the same prediction); otherwise (odd n,
+ * even L) the permutation model has its closed form and the free-fermion
+ * model none (lie.c is run for the L = n generator only). */
+static void rung_prediction(const paradox_cell *cell, paradox_depth *r)
+{
+    size_t per_layer = cell->n_weights / cell->layers;
+    bool same = cell->kind == QML_MODEL_UNSTRUCTURED ||
+                (r->n_weights / 2) % per_layer == (cell->n_weights / 2) % per_layer;
+    if (same) {
+        r->pred_mid = cell->pred_mid;
+        r->pred_mid_cf = cell->pred_mid_cf;
+    } else {
+        r->pred_mid = mid_gradient_closed_form(cell->kind, cell->n_qubits, r->n_weights / 2);
+        r->pred_mid_cf = isfinite(r->pred_mid);
+    }
+}
+
+/* The depth ladder of a cell: L = f n for every factor, then for the
+ * free-fermion model L = ff_quadratic n^2 if deeper and within the cost cap
+ * (else the deepest multiple of 8 n below it that fits). depth[0] (L = n) is
+ * the landscape measured for the main table. */
+static int depth_ladder(const paradox_setup *setup, paradox_cell *cell, size_t q, size_t k, progress *prog)
+{
+    unsigned n = cell->n_qubits;
+    cell->depth[0] = (paradox_depth){cell->layers,   cell->n_weights, cell->var_loss,   cell->var_loss_se,
+                                     cell->var_mid,  cell->var_mid_se, cell->pred_mid,  cell->pred_mid_cf,
+                                     cell->landscape_seconds};
+    cell->n_depth = 1;
+    unsigned ladder[PARADOX_MAX_DEPTHS];
+    size_t m = 0;
+    for (size_t d = 1; d < setup->n_depth_factors && m < PARADOX_MAX_DEPTHS; d++)
+        ladder[m++] = setup->depth_factors[d] * n;
+    unsigned deepest = m ? ladder[m - 1] : n;
+    if (cell->kind == QML_MODEL_FREE_FERMION && setup->ff_quadratic) {
+        unsigned target = setup->ff_quadratic * n * n;
+        double unit = gates_per_layer(cell->kind, n) * ldexp(1.0, (int)n);
+        unsigned affordable = (unsigned)fmin(setup->depth_cost_cap / unit, (double)target);
+        unsigned step = 8 * n;
+        unsigned reach = affordable >= target ? target : affordable / step * step;
+        if (reach > deepest && m < PARADOX_MAX_DEPTHS - 1)
+            ladder[m++] = reach;
+    }
+    for (size_t d = 0; d < m && cell->n_depth < PARADOX_MAX_DEPTHS; d++) {
+        snprintf(prog->prefix, sizeof prog->prefix, "depth study: %s n=%u L=%u", qml_model_kind_name(cell->kind), n,
+                 ladder[d]);
+        uint64_t seed = setup->seed + UINT64_C(0x64657074) + 256 * q + 16 * k + (d + 1);
+        int code = measure_depth(setup, cell->kind, n, ladder[d], seed, &cell->depth[cell->n_depth], prog);
+        if (code)
+            return code;
+        rung_prediction(cell, &cell->depth[cell->n_depth]);
+        cell->n_depth++;
+    }
+    return 0;
+}
+
+/* The number of layers after which the backward light cone of the readout
+ * (the qubits that can influence <O>, following the gates from the end of
+ * the circuit) covers every qubit; 0 if it does not within 2n + 2 layers.
+ * A gate that touches the cone adds its qubits; a Pauli gate on more than 3
+ * qubits is treated as touching all of them (only the permutation model has
+ * one, on all qubits). */
+static int light_cone_layers(qml_model_kind kind, unsigned n, unsigned *out)
+{
+    *out = 0;
+    for (unsigned layers = 1; layers <= 2 * n + 2; layers++) {
+        qml_model *model = NULL;
+        int status = qml_model_create_template(&model, kind, n, layers, 2, QML_LOSS_BCE);
+        if (status)
+            return cli_fail("paradox: model", status);
+        const qml_circuit *circuit = qml_model_circuit(model);
+        const qml_pauli_sum *readout = qml_model_readout(model);
+        bool cone[64] = {false};
+        char dense[72];
+        for (size_t t = 0; t < qml_pauli_sum_n_terms(readout) && !status; t++) {
+            status = qml_pauli_sum_term(readout, t, NULL, dense);
+            for (unsigned i = 0; i < n && !status; i++)
+                cone[i] = cone[i] || dense[i] != 'I';
+        }
+        for (size_t g = qml_circuit_n_gates(circuit); g-- > 0 && !status;) {
+            unsigned qubits[3];
+            size_t count = 0;
+            status = qml_circuit_gate(circuit, g, NULL, qubits, &count);
+            bool touches = false;
+            for (size_t i = 0; i < count && i < 3; i++)
+                touches = touches || cone[qubits[i]];
+            if (status || count < 2 || !(touches || count > 3))
+                continue;
+            for (size_t i = 0; i < (count > 3 ? n : count); i++)
+                cone[count > 3 ? i : qubits[i]] = true;
+        }
+        qml_model_free(model);
+        if (status)
+            return cli_fail("paradox: light cone", status);
+        bool all = true;
+        for (unsigned i = 0; i < n; i++)
+            all = all && cone[i];
+        if (all) {
+            *out = layers;
+            return 0;
+        }
+    }
     return 0;
 }
 
@@ -369,9 +569,11 @@ static int train_cell(const paradox_setup *setup, paradox_cell *cell, const qml_
         } else {
             status = QML_ERR_OUT_OF_MEMORY;
         }
+        qml_optimizer_options adam = QML_OPTIMIZER_OPTIONS_INIT;
+        adam.kind = QML_OPTIMIZER_ADAM;
+        adam.learning_rate = setup->learning_rate;
         qml_train_options topt = QML_TRAIN_OPTIONS_INIT;
-        topt.optimizer.kind = QML_OPTIMIZER_ADAM;
-        topt.optimizer.learning_rate = setup->learning_rate;
+        topt.optimizer = &adam;
         topt.epochs = setup->epochs;
         topt.batch_size = setup->batch_size;
         topt.seed = run_seed(setup->seed, r);
@@ -383,6 +585,7 @@ static int train_cell(const paradox_setup *setup, paradox_cell *cell, const qml_
                  qml_model_kind_name(cell->kind), cell->n_qubits, r + 1);
         prog->epochs = setup->epochs;
         double start = cli_seconds();
+        history[0].size = sizeof *history;
         if (!status)
             status = qml_model_train(model, train, test, &topt, history, setup->epochs);
         double seconds = cli_seconds() - start;
@@ -421,11 +624,12 @@ static void usage(FILE *to)
             "The expressivity-trainability study: an unstructured (hardware-efficient) classifier,\n"
             "a permutation-equivariant one and a free-fermion one on two moons, for each qubit\n"
             "count: DLA dimension, gradient variance at initialisation against its Lie-algebraic\n"
-            "prediction, and train/test accuracy over several seeds. Writes report.md, CSV files\n"
+            "prediction at the trained depth L = n and on a depth ladder (L = n ... 8n, and up to\n"
+            "8n^2 for the free-fermion model), and train/test accuracy over several seeds. Writes report.md, CSV files\n"
             "and SVG figures to DIR (default paradox-out). docs/paradox.md describes every choice.\n"
             "\n"
             "  --out DIR      output folder (created if missing)\n"
-            "  --quick        a small run (n = 4, 6; 2 seeds; 8 epochs; 60 samples) in seconds\n"
+            "  --quick        a small run (n = 4, 6; 2 seeds; 8 epochs; 60 samples; L = n, 4n) in seconds\n"
             "  --seed X       master seed (default 1): data, split, initialisation, minibatches\n"
             "  --threads T    worker threads, 0 = all cores (default 0); results do not depend on it\n"
             "  --qubits LIST  comma-separated qubit counts, each 2..12 (default 4,6,8,10)\n"
@@ -515,6 +719,10 @@ int cmd_paradox(int argc, char **argv)
         setup.epochs = 8;
         setup.samples = 60;
         setup.lie_max_qubits_general = 6;
+        const unsigned factors[2] = {1, 4};
+        memcpy(setup.depth_factors, factors, sizeof factors);
+        setup.n_depth_factors = 2;
+        setup.ff_quadratic = 0;
     } else {
         const unsigned defaults[4] = {4, 6, 8, 10};
         memcpy(setup.qubits, defaults, sizeof defaults);
@@ -523,7 +731,12 @@ int cmd_paradox(int argc, char **argv)
         setup.epochs = 20;
         setup.samples = 200;
         setup.lie_max_qubits_general = 8;
+        const unsigned factors[4] = {1, 2, 4, 8};
+        memcpy(setup.depth_factors, factors, sizeof factors);
+        setup.n_depth_factors = 4;
+        setup.ff_quadratic = 8;
     }
+    setup.depth_cost_cap = 3e7; /* layers x gates per layer x 2^n: about 20 s of the depth study at n = 10 */
     if (qubits_text && !parse_qubits(qubits_text, &setup))
         return cli_usage_error("paradox: --qubits needs up to %d comma-separated counts in 2..12, not '%s'",
                                PARADOX_MAX_QUBITS, qubits_text);
@@ -596,6 +809,10 @@ int cmd_paradox(int argc, char **argv)
                 code = measure_landscape(&setup, cell, model, setup.seed + UINT64_C(0x6c616e64) + 16 * q + k, &prog);
             qml_model_free(model);
             if (!code)
+                code = depth_ladder(&setup, cell, q, k, &prog);
+            if (!code)
+                code = light_cone_layers(cell->kind, cell->n_qubits, &cell->light_cone_layers);
+            if (!code)
                 code = train_cell(&setup, cell, train, test, &prog, &run_counter, total_runs);
         }
     }
@@ -604,9 +821,12 @@ int cmd_paradox(int argc, char **argv)
     double wall = cli_seconds() - wall_start;
     if (!code)
         code = paradox_write_outputs(&setup, cells, n_cells, wall);
+    size_t estimates = 0;
+    for (size_t c = 0; !code && c < n_cells; c++)
+        estimates += cells[c].n_depth;
     if (!code)
         printf("qml paradox: %zu training runs and %zu landscape estimates in %.1f s; report: %s/report.md\n",
-               total_runs, n_cells, wall, setup.out_dir);
+               total_runs, estimates, wall, setup.out_dir);
     for (size_t c = 0; cells && c < n_cells; c++) {
         free(cells[c].runs);
         free(cells[c].curve);

@@ -1,5 +1,5 @@
-/* svg.c: a small SVG line-plot writer: linear x axis, linear or log-10 y
- * axis with ticks and labels, error bars, a legend at the right. */
+/* svg.c: a small SVG line-plot writer: linear or log-10 x and y axes with
+ * ticks and labels, error bars, a legend at the right. */
 #include "svg.h"
 
 #include <errno.h>
@@ -36,12 +36,13 @@ static void put_text(FILE *f, const char *text)
 
 typedef struct frame {
     double x0, x1, y0, y1; /* data range (log10 units on a log axis) */
-    bool log_y;
+    bool log_y, log_x;
 } frame;
 
 static double px(const frame *fr, double x)
 {
-    return LEFT + (x - fr->x0) / (fr->x1 - fr->x0) * (WIDTH - LEFT - RIGHT);
+    double v = fr->log_x ? log10(x) : x;
+    return LEFT + (v - fr->x0) / (fr->x1 - fr->x0) * (WIDTH - LEFT - RIGHT);
 }
 
 static double py(const frame *fr, double y)
@@ -55,6 +56,11 @@ static bool usable(const frame *fr, double y)
     return isfinite(y) && (!fr->log_y || y > 0.0);
 }
 
+static bool usable_x(const frame *fr, double x)
+{
+    return isfinite(x) && (!fr->log_x || x > 0.0);
+}
+
 static const char *series_color(const svg_series *s, size_t index)
 {
     return s->color ? s->color : palette[index % (sizeof palette / sizeof palette[0])];
@@ -62,14 +68,15 @@ static const char *series_color(const svg_series *s, size_t index)
 
 int svg_write(const char *path, const svg_plot *plot)
 {
-    frame fr = {INFINITY, -INFINITY, INFINITY, -INFINITY, plot->log_y};
+    frame fr = {INFINITY, -INFINITY, INFINITY, -INFINITY, plot->log_y, plot->log_x};
     for (size_t k = 0; k < plot->n_series; k++) {
         const svg_series *s = &plot->series[k];
         for (size_t i = 0; i < s->n; i++) {
-            if (!isfinite(s->x[i]) || !usable(&fr, s->y[i]))
+            if (!usable_x(&fr, s->x[i]) || !usable(&fr, s->y[i]))
                 continue;
-            fr.x0 = fmin(fr.x0, s->x[i]);
-            fr.x1 = fmax(fr.x1, s->x[i]);
+            double xv = fr.log_x ? log10(s->x[i]) : s->x[i];
+            fr.x0 = fmin(fr.x0, xv);
+            fr.x1 = fmax(fr.x1, xv);
             double e = s->err && isfinite(s->err[i]) ? s->err[i] : 0.0;
             double lo = s->y[i] - e, hi = s->y[i] + e;
             if (fr.log_y && !(lo > 0.0))
@@ -131,7 +138,20 @@ int svg_write(const char *path, const svg_plot *plot)
         }
     if (integral_x && xstep < 1.0)
         xstep = 1.0;
-    for (double t = ceil(fr.x0 / xstep) * xstep; t <= fr.x1 + 1e-9 * xstep; t += xstep) {
+    if (fr.log_x) {
+        /* 1, 2 and 5 times each power of ten inside the range. */
+        for (int d = (int)floor(fr.x0); d <= (int)ceil(fr.x1); d++)
+            for (int m = 1; m <= 5; m += m == 1 ? 1 : 3) {
+                double t = m * pow(10.0, d);
+                if (log10(t) < fr.x0 || log10(t) > fr.x1)
+                    continue;
+                double x = px(&fr, t);
+                fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e0e0e0\"/>\n", x, yt, x,
+                        yb);
+                fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%g</text>\n", x, yb + 16, t);
+            }
+    }
+    for (double t = ceil(fr.x0 / xstep) * xstep; !fr.log_x && t <= fr.x1 + 1e-9 * xstep; t += xstep) {
         double x = px(&fr, t);
         fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e0e0e0\"/>\n", x, yt, x, yb);
         fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%g</text>\n", x, yb + 16, t);
@@ -171,7 +191,7 @@ int svg_write(const char *path, const svg_plot *plot)
         if (!s->no_line) {
             bool open = false;
             for (size_t i = 0; i < s->n; i++) {
-                if (!isfinite(s->x[i]) || !usable(&fr, s->y[i])) {
+                if (!usable_x(&fr, s->x[i]) || !usable(&fr, s->y[i])) {
                     if (open)
                         fprintf(f, "\"/>\n");
                     open = false;
@@ -187,7 +207,7 @@ int svg_write(const char *path, const svg_plot *plot)
                 fprintf(f, "\"/>\n");
         }
         for (size_t i = 0; i < s->n; i++) {
-            if (!isfinite(s->x[i]) || !usable(&fr, s->y[i]))
+            if (!usable_x(&fr, s->x[i]) || !usable(&fr, s->y[i]))
                 continue;
             double x = px(&fr, s->x[i]), y = py(&fr, s->y[i]);
             if (s->err && isfinite(s->err[i]) && s->err[i] > 0.0) {

@@ -1,5 +1,5 @@
 /* svg.h: a small SVG line-plot writer for the reports of the qml program
- * (axes, linear or log-10 y axis, ticks, labels, legend, error bars). */
+ * (axes, linear or log-10 x and y axes, ticks, labels, legend, error bars). */
 #ifndef QML_CLI_SVG_H
 #define QML_CLI_SVG_H
 
@@ -29,6 +29,7 @@ typedef struct svg_plot {
     double y_min, y_max;
     const svg_series *series;
     size_t n_series;
+    bool log_x;       /* a log-10 x axis (points with x <= 0 are skipped) */
 } svg_plot;
 
 /* Write the plot to `path`; returns 0, or -1 with errno set on an I/O error
