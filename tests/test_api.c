@@ -1253,7 +1253,10 @@ static void test_train_contract(void **state)
     SUCCEED(qml_model_loss_gradient(m, d, idx, 1, 1, &dval, NULL, 0));
 
     qml_train_options to = QML_TRAIN_OPTIONS_INIT, tb;
-    qml_train_epoch history[2];
+    qml_train_epoch history[2], history0[2];
+    history[0].size = sizeof history[0];
+    history0[0].size = 0;
+    qml_optimizer_options oo = QML_OPTIMIZER_OPTIONS_INIT;
     to.epochs = 1;
     to.batch_size = 4;
 #define BAD_TRAIN(field, value)                                                 \
@@ -1272,9 +1275,21 @@ static void test_train_contract(void **state)
     BAD_TRAIN(epochs, 0);
     BAD_TRAIN(batch_size, 0);
     BAD_TRAIN(init, (qml_init_mode)999);
-    BAD_TRAIN(optimizer.size, 0);
-    BAD_TRAIN(optimizer.kind, (qml_optimizer_kind)999);
-    BAD_TRAIN(optimizer.learning_rate, NAN);
+    INVALID(qml_model_train(m, d, NULL, &to, history0, 2));
+#define BAD_TRAIN_OPTIMIZER(field, value)                                       \
+    do {                                                                       \
+        qml_optimizer_options ob = oo;                                         \
+        ob.field = (value);                                                    \
+        tb = to;                                                               \
+        tb.optimizer = &ob;                                                    \
+        INVALID(qml_model_train(m, d, NULL, &tb, history, 2));                 \
+    } while (0)
+    BAD_TRAIN_OPTIMIZER(size, 0);
+    BAD_TRAIN_OPTIMIZER(kind, (qml_optimizer_kind)999);
+    BAD_TRAIN_OPTIMIZER(learning_rate, NAN);
+    tb = to;
+    tb.optimizer = BIG(big_b, oo, 1);
+    INVALID(qml_model_train(m, d, NULL, &tb, history, 2));
     tb = to;
     tb.init = QML_INIT_NORMAL;
     tb.init_scale = NAN;
