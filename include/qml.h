@@ -149,8 +149,9 @@ typedef struct qml_allocator {
  * Process-wide. Call it before any other libqml call and while no handle is
  * alive: memory allocated by one allocator is released by it, so switching
  * with live handles is undefined. Not thread-safe.
- * @return #QML_OK, or #QML_ERR_INVALID_ARGUMENT if a function pointer is NULL
- * or `size` is not a known size.
+ * @return #QML_OK, or #QML_ERR_INVALID_ARGUMENT if a function pointer is NULL,
+ * `size` is less than this version's sizeof(qml_allocator), or a longer
+ * struct sets a field this version does not know.
  * @since 0.1.0
  */
 QML_API int qml_set_allocator(const qml_allocator *allocator);
@@ -1124,6 +1125,9 @@ QML_API size_t qml_lie_algebra_center_dim(const qml_lie_algebra *algebra);
 /**
  * @brief Centre basis element `index` (< center_dim) as a new Pauli sum,
  * orthonormal in Tr(AB) / 2^n.
+ * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT (NULL), #QML_ERR_OUT_OF_RANGE
+ *         (index >= center_dim, also when the structure is unknown),
+ *         #QML_ERR_OUT_OF_MEMORY.
  * @since 0.1.0
  */
 QML_API int qml_lie_algebra_center_element(const qml_lie_algebra *algebra, size_t index, qml_pauli_sum **out);
@@ -1139,6 +1143,8 @@ QML_API size_t qml_lie_algebra_n_ideals(const qml_lie_algebra *algebra);
  * @param[out] names the compact simple algebras it can be, from (dim, rank):
  *        e.g. "su(4) = so(6)", "so(7) or sp(3)" when dimension and rank
  *        cannot tell; owned by the algebra (may be NULL).
+ * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT (NULL algebra),
+ *         #QML_ERR_OUT_OF_RANGE (index >= n_ideals).
  * @since 0.1.0
  */
 QML_API int qml_lie_algebra_ideal(const qml_lie_algebra *algebra, size_t index, size_t *dim, size_t *rank,
@@ -1932,7 +1938,11 @@ QML_API void qml_optimizer_free(qml_optimizer *optimizer);
  */
 QML_API int qml_optimizer_step(qml_optimizer *optimizer, double *params, const double *grad, size_t n);
 
-/** @brief Forget the moments and the step count (as if just created). @since 0.1.0 */
+/**
+ * @brief Forget the moments and the step count (as if just created).
+ * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT (NULL).
+ * @since 0.1.0
+ */
 QML_API int qml_optimizer_reset(qml_optimizer *optimizer);
 
 /**
@@ -1943,7 +1953,13 @@ QML_API int qml_optimizer_reset(qml_optimizer *optimizer);
  */
 QML_API int qml_optimizer_set_learning_rate(qml_optimizer *optimizer, double learning_rate);
 
-/** @brief The optimiser's options (its current learning rate included). @since 0.1.0 */
+/**
+ * @brief The optimiser's options (its current learning rate included).
+ * @param[in,out] options `size` set by the caller (#QML_OPTIMIZER_OPTIONS_INIT):
+ *        the library writes min(size, its own sizeof) bytes and keeps `size`.
+ * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT (NULL, size < sizeof(size_t)).
+ * @since 0.1.0
+ */
 QML_API int qml_optimizer_options_get(const qml_optimizer *optimizer, qml_optimizer_options *options);
 
 /** @brief Number of parameters (0 for NULL). @since 0.1.0 */

@@ -42,12 +42,21 @@ int qml_set_allocator(const qml_allocator *allocator)
         qml__ok();
         return QML_OK;
     }
-    QML_CHECK_ARG(allocator->size == sizeof(qml_allocator),
-                  "qml_set_allocator: size %zu is not sizeof(qml_allocator) = %zu",
-                  allocator->size, sizeof(qml_allocator));
-    QML_CHECK_ARG(allocator->malloc_fn && allocator->realloc_fn && allocator->free_fn,
+    /* Size-versioned like the options structs: a newer, longer struct is
+     * accepted if the fields this version does not know are zero, so that a
+     * program built against a later header still runs. Every field of this
+     * version is needed (a custom malloc with the default free is a crash),
+     * so a shorter struct is refused. */
+    QML_CHECK_ARG(allocator->size >= sizeof(qml_allocator),
+                  "qml_set_allocator: size %zu is less than sizeof(qml_allocator) = %zu", allocator->size,
+                  sizeof(qml_allocator));
+    qml_allocator copy;
+    int status = qml__options_copy(&copy, sizeof copy, allocator, &active, "qml_set_allocator");
+    if (status)
+        return status;
+    QML_CHECK_ARG(copy.malloc_fn && copy.realloc_fn && copy.free_fn,
                   "qml_set_allocator: every function pointer must be set");
-    active = *allocator;
+    active = copy;
     qml__ok();
     return QML_OK;
 }

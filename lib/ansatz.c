@@ -14,6 +14,7 @@ static int rotation(qml_circuit *circuit, qml_gate_kind kind, unsigned a, unsign
 static int evolution(qml_circuit *circuit, const qml_pauli_sum *generator, size_t weight);
 static int add_term(qml_pauli_sum *sum, char op, unsigned a, unsigned b);
 static int family_layers(qml_circuit *circuit, qml_ansatz_family family, unsigned layers);
+static int check_weight_budget(const qml_circuit *circuit, size_t per_layer, unsigned layers, const char *caller);
 
 /* ---- public functions ------------------------------------------------------ */
 
@@ -27,11 +28,14 @@ int qml_ansatz_hardware_efficient(qml_circuit *circuit, unsigned layers, qml_ent
     QML_CHECK_ARG(boundary == QML_BOUNDARY_OPEN || boundary == QML_BOUNDARY_PERIODIC,
                   "qml_ansatz_hardware_efficient: boundary %d is neither QML_BOUNDARY_OPEN nor QML_BOUNDARY_PERIODIC",
                   (int)boundary);
+    int status = check_weight_budget(circuit, 2 * (size_t)circuit->n_qubits, layers, __func__);
+    if (status)
+        return status;
     qml__circuit_mark mark = qml__circuit_mark_get(circuit);
-    int status = hea_layers(circuit, layers, entangler, boundary);
+    status = hea_layers(circuit, layers, entangler, boundary);
     if (status) {
         qml__circuit_rollback(circuit, mark);
-        return status;
+        return qml__error_context(status, __func__);
     }
     qml__ok();
     return QML_OK;
@@ -66,10 +70,14 @@ int qml_ansatz_layered(qml_circuit *circuit, const qml_pauli_sum *const *generat
         if (slot[k] == per_layer)
             per_layer++;
     }
+    int status = check_weight_budget(circuit, per_layer, share_layers ? (layers > 0) : layers, __func__);
+    if (status) {
+        qml__free(slot);
+        return status;
+    }
 
     qml__circuit_mark mark = qml__circuit_mark_get(circuit);
     size_t base = circuit->n_weights;
-    int status = QML_OK;
     for (unsigned layer = 0; layer < layers && status == QML_OK; layer++) {
         size_t first = base + (share_layers ? 0 : (size_t)layer * per_layer);
         for (size_t k = 0; k < count && status == QML_OK; k++)
@@ -78,7 +86,7 @@ int qml_ansatz_layered(qml_circuit *circuit, const qml_pauli_sum *const *generat
     qml__free(slot);
     if (status) {
         qml__circuit_rollback(circuit, mark);
-        return status;
+        return qml__error_context(status, __func__);
     }
     qml__ok();
     return QML_OK;
@@ -92,12 +100,21 @@ int qml_ansatz_family_append(qml_circuit *circuit, qml_ansatz_family family, uns
     QML_CHECK_ARG(family == QML_ANSATZ_HEA || circuit->n_qubits >= 2,
                   "qml_ansatz_family_append: family %d couples qubits and needs n_qubits >= 2, the circuit has %u",
                   (int)family, circuit->n_qubits);
+    size_t n = circuit->n_qubits;
+    static const size_t fixed_per_layer[] = {0, 0, 2, 3, 0}; /* TFIM_GLOBAL: 2 sums, SN: 3 */
+    size_t per_layer = family == QML_ANSATZ_HEA          ? 2 * n
+                       : family == QML_ANSATZ_TFIM       ? 2 * n - 1
+                       : family == QML_ANSATZ_HEISENBERG ? n - 1
+                                                         : fixed_per_layer[family];
+    int status = check_weight_budget(circuit, per_layer, layers, __func__);
+    if (status)
+        return status;
     qml__circuit_mark mark = qml__circuit_mark_get(circuit);
-    int status = family == QML_ANSATZ_HEA ? hea_layers(circuit, layers, QML_ENTANGLER_CZ, QML_BOUNDARY_OPEN)
+    status = family == QML_ANSATZ_HEA ? hea_layers(circuit, layers, QML_ENTANGLER_CZ, QML_BOUNDARY_OPEN)
                                           : family_layers(circuit, family, layers);
     if (status) {
         qml__circuit_rollback(circuit, mark);
-        return status;
+        return qml__error_context(status, __func__);
     }
     qml__ok();
     return QML_OK;
@@ -115,7 +132,7 @@ int qml_ansatz_angle_encoding(qml_circuit *circuit, qml_gate_kind kind, unsigned
         int status = qml_circuit_add_rotation(circuit, kind, &q, 1, 0.0, QML_NONE, 0.0, (long)(q % n_features), scale);
         if (status) {
             qml__circuit_rollback(circuit, mark);
-            return status;
+            return qml__error_context(status, __func__);
         }
     }
     qml__ok();
@@ -228,6 +245,20 @@ static int family_layers(qml_circuit *circuit, qml_ansatz_family family, unsigne
     for (unsigned s = 0; s < n_sums; s++)
         qml_pauli_sum_free(sums[s]);
     return status;
+}
+
+/* Fail fast, before appending anything, if `layers` layers of `per_layer`
+ * new weights would number a weight past the circuit's index limit 2^24 - 1
+ * (appending millions of gates only to roll them back costs gigabytes). */
+static int check_weight_budget(const qml_circuit *circuit, size_t per_layer, unsigned layers, const char *caller)
+{
+    const size_t limit = (size_t)1 << 24;
+    size_t base = circuit->n_weights;
+    if (per_layer != 0 && (base > limit || layers > (limit - base) / per_layer))
+        return qml__error(QML_ERR_OUT_OF_RANGE,
+                          "%s: %u layers of %zu weights from weight %zu would pass the weight index limit %zu",
+                          caller, layers, per_layer, base, limit - 1);
+    return QML_OK;
 }
 
 static int rotation(qml_circuit *circuit, qml_gate_kind kind, unsigned a, unsigned b, size_t weight)

@@ -76,6 +76,9 @@ int qml_dataset_create(qml_dataset **out, size_t n_rows, size_t n_features, cons
     QML_CHECK_NULL(labels);
     QML_CHECK_ARG(n_rows >= 1, "qml_dataset_create: n_rows is 0");
     QML_CHECK_ARG(n_features >= 1, "qml_dataset_create: n_features is 0");
+    /* Before reading anything: n_rows * n_features doubles must be addressable. */
+    QML_CHECK_ARG(n_features <= SIZE_MAX / sizeof(double) / n_rows,
+                  "qml_dataset_create: %zu rows of %zu features do not fit in memory", n_rows, n_features);
     for (size_t i = 0; i < n_rows; i++) {
         QML_CHECK_ARG(labels[i] == 0 || labels[i] == 1, "qml_dataset_create: label of row %zu is %d, not 0 or 1", i,
                       labels[i]);
@@ -404,19 +407,29 @@ static int csv_finish(csv_reader *reader, qml_dataset **out, size_t first_data_l
 }
 
 /* Parse text[0, length) ; `source` prefixes messages (a path or ""). */
+/* Copy and check the caller's CSV options (before any file is opened, so
+ * that bad options are reported as such, not as an I/O error). */
+static int csv_options(qml_csv_options *options, const qml_csv_options *options_in, const char *caller)
+{
+    static const qml_csv_options defaults = QML_CSV_OPTIONS_INIT;
+    int status = qml__options_copy(options, sizeof *options, options_in, &defaults, caller);
+    if (status)
+        return status;
+    QML_CHECK_ARG(options->label_column >= -1, "%s: label_column %ld (use -1 for the last column)", caller,
+                  options->label_column);
+    QML_CHECK_ARG(options->header == QML_CSV_HEADER_AUTO || options->header == QML_CSV_HEADER_YES ||
+                      options->header == QML_CSV_HEADER_NO,
+                  "%s: unknown header mode %d", caller, (int)options->header);
+    return QML_OK;
+}
+
 static int csv_parse(qml_dataset **out, const char *text, size_t length, const qml_csv_options *options_in,
                      const char *caller, const char *source)
 {
-    static const qml_csv_options defaults = QML_CSV_OPTIONS_INIT;
     qml_csv_options options;
-    int status = qml__options_copy(&options, sizeof options, options_in, &defaults, caller);
+    int status = csv_options(&options, options_in, caller);
     if (status)
         return status;
-    QML_CHECK_ARG(options.label_column >= -1, "%s: label_column %ld (use -1 for the last column)", caller,
-                  options.label_column);
-    QML_CHECK_ARG(options.header == QML_CSV_HEADER_AUTO || options.header == QML_CSV_HEADER_YES ||
-                      options.header == QML_CSV_HEADER_NO,
-                  "%s: unknown header mode %d", caller, (int)options.header);
 
     csv_reader reader = {caller, source, NULL, NULL, 0, 0, 0, 0, {0, 0}, 0};
     const char *end = text + length;
@@ -496,6 +509,10 @@ int qml_dataset_load_csv(qml_dataset **out, const char *path, const qml_csv_opti
 {
     QML_CHECK_NULL(out);
     QML_CHECK_NULL(path);
+    qml_csv_options checked;
+    int status = csv_options(&checked, options, __func__);
+    if (status)
+        return status;
     FILE *file = fopen(path, "rb");
     if (!file) {
         int error = errno;
@@ -519,7 +536,7 @@ int qml_dataset_load_csv(qml_dataset **out, const char *path, const qml_csv_opti
     /* "path: " prefixes the parse messages; a long path is cut, not the line. */
     char source[272];
     snprintf(source, sizeof source, "%.256s: ", path);
-    int status = csv_parse(out, text.data ? text.data : "", text.length, options, __func__, source);
+    status = csv_parse(out, text.data ? text.data : "", text.length, options, __func__, source);
     qml__buffer_release(&text);
     return status;
 }

@@ -6,6 +6,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #define QML_ERROR_MESSAGE_MAX 512
 
@@ -65,4 +66,19 @@ int qml__oom(const char *what)
 void qml__ok(void)
 {
     qml_clear_error();
+}
+
+int qml__error_context(int status, const char *function)
+{
+    /* Failures of a callee keep their specifics, but the message must name
+     * the public function the caller called: prefix it unless it is there. */
+    size_t length = strlen(function);
+    if (strncmp(last_message, function, length) == 0 &&
+        (last_message[length] == ':' || last_message[length] == '\0'))
+        return status;
+    char inner[QML_ERROR_MESSAGE_MAX];
+    memcpy(inner, last_message, sizeof inner);
+    snprintf(last_message, sizeof last_message, "%s: %s", function, inner[0] ? inner : qml_status_string(status));
+    last_status = (qml_status)status;
+    return status;
 }

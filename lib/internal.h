@@ -271,4 +271,12 @@ struct qml_dataset {
     int *labels;                 /* n_rows, each 0 or 1 */
 };
 
+/* ---- error context (error.c): audit ------------------------------------- */
+
+/* Prefix the calling thread's last message with `function` (a public
+ * function that failed because a callee did), unless the message already
+ * starts with that name; returns `status`. Messages then name the function
+ * the caller called, and keep the callee's specifics after it. */
+int qml__error_context(int status, const char *function);
+
 #endif /* QML_INTERNAL_H */

@@ -349,7 +349,7 @@ int qml_bp_scan_fit(const qml_bp_scan *scan, qml_bp_fit *fit)
     }
     int status = qml_bp_fit_data(n, v, se, count, fit);
     qml__free(work);
-    return status;
+    return status ? qml__error_context(status, __func__) : QML_OK;
 }
 
 /* ---- helpers: statistics ---------------------------------------------------- */
@@ -357,8 +357,8 @@ int qml_bp_scan_fit(const qml_bp_scan *scan, qml_bp_fit *fit)
 static int stats_check(const qml_circuit *circuit, const qml_pauli_sum *observable, const qml_statevec *initial,
                        const double *features, size_t n_features, const qml_landscape_options *opts)
 {
-    QML_CHECK_NULL(circuit);
-    QML_CHECK_NULL(observable);
+    QML_CHECK_ARG(circuit != NULL, "qml_gradient_stats_create: argument 'circuit' is NULL");
+    QML_CHECK_ARG(observable != NULL, "qml_gradient_stats_create: argument 'observable' is NULL");
     QML_CHECK_ARG(opts->samples >= 2, "qml_gradient_stats_create: samples = %zu; a variance needs at least 2",
                   opts->samples);
     QML_CHECK_ARG(opts->params >= QML_PARAMS_FIRST && opts->params <= QML_PARAMS_ALL,
@@ -920,7 +920,7 @@ static int scan_row(const scan_source *source, const qml_bp_scan_options *opts,
 static int scan_run(qml_bp_scan **out, const scan_source *source, const qml_bp_scan_options *scan_options,
                     const qml_landscape_options *stats_options, const char *caller)
 {
-    QML_CHECK_NULL(out);
+    QML_CHECK_ARG(out != NULL, "%s: argument 'out' is NULL", caller);
     qml_bp_scan_options opts;
     qml_landscape_options stats_opts;
     int status = qml__options_copy(&opts, sizeof opts, scan_options, &default_scan_options, caller);
@@ -962,7 +962,7 @@ static int scan_run(qml_bp_scan **out, const scan_source *source, const qml_bp_s
     }
     if (status) {
         qml_bp_scan_free(scan);
-        return status;
+        return qml__error_context(status, caller);
     }
     *out = scan;
     qml__ok();

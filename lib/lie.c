@@ -218,7 +218,7 @@ int qml_lie_algebra_from_circuit(qml_lie_algebra **out, const qml_circuit *circu
     for (size_t w = 0; w < n_weights; w++)
         qml_pauli_sum_free(generators[w]);
     qml__free(generators);
-    return status;
+    return status ? qml__error_context(status, __func__) : QML_OK;
 }
 
 void qml_lie_algebra_free(qml_lie_algebra *algebra)
@@ -340,14 +340,13 @@ int qml_lie_algebra_ideal_element(const qml_lie_algebra *algebra, size_t ideal, 
  * state, t_a = <psi|B~_a|psi> = Tr(B~_a rho), so Tr(B_a rho) = t_a / sqrt(2^n)
  * and P_g(rho) = sum t_a^2 / 2^n. */
 static int purity_output(const qml_lie_algebra *algebra, const double *coords, double scale, double *total,
-                         double *per_component, size_t capacity, size_t *count)
+                         double *per_component, size_t capacity, size_t *count, const char *caller)
 {
     size_t needed = algebra->structure_known ? algebra->n_ideals + 1 : 0;
     if (count)
         *count = needed;
     if (per_component && capacity < needed)
-        return qml__error(QML_ERR_OUT_OF_RANGE, "qml_lie_algebra_purity: capacity %zu < %zu components", capacity,
-                          needed);
+        return qml__error(QML_ERR_OUT_OF_RANGE, "%s: capacity %zu < %zu components", caller, capacity, needed);
     double sum = 0;
     for (size_t a = 0; a < algebra->dim; a++)
         sum += coords[a] * coords[a];
@@ -363,6 +362,7 @@ int qml_lie_algebra_purity(const qml_lie_algebra *algebra, const qml_pauli_sum *
 {
     QML_CHECK_NULL(algebra);
     QML_CHECK_NULL(operator_);
+    QML_CHECK_ARG(per_component || capacity == 0, "%s: per_component is NULL with capacity %zu", __func__, capacity);
     QML_CHECK_ARG(operator_->n_qubits == algebra->n_qubits, "%s: operator on %u qubits, algebra on %u", __func__,
                   operator_->n_qubits, algebra->n_qubits);
     double *coords = qml__calloc(algebra->dim ? algebra->dim : 1, sizeof *coords);
@@ -371,7 +371,7 @@ int qml_lie_algebra_purity(const qml_lie_algebra *algebra, const qml_pauli_sum *
     int status = sum_coordinates(algebra, operator_, coords);
     if (!status)
         status = purity_output(algebra, coords, ldexp(1.0, (int)algebra->n_qubits), total, per_component, capacity,
-                               count);
+                               count, __func__);
     qml__free(coords);
     if (!status)
         qml__ok();
@@ -382,6 +382,7 @@ int qml_lie_algebra_state_purity(const qml_lie_algebra *algebra, const qml_state
                                  double *per_component, size_t capacity, size_t *count)
 {
     QML_CHECK_NULL(algebra);
+    QML_CHECK_ARG(per_component || capacity == 0, "%s: per_component is NULL with capacity %zu", __func__, capacity);
     QML_CHECK_ARG(!state || state->n_qubits == algebra->n_qubits, "%s: state on %u qubits, algebra on %u", __func__,
                   state ? state->n_qubits : 0u, algebra->n_qubits);
     double *t = qml__calloc(algebra->dim ? algebra->dim : 1, sizeof *t);
@@ -390,7 +391,7 @@ int qml_lie_algebra_state_purity(const qml_lie_algebra *algebra, const qml_state
     int status = state_coordinates(algebra, state, t);
     if (!status)
         status = purity_output(algebra, t, ldexp(1.0, -(int)algebra->n_qubits), total, per_component, capacity,
-                               count);
+                               count, __func__);
     qml__free(t);
     if (!status)
         qml__ok();

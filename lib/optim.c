@@ -23,16 +23,16 @@ static int check_options(const qml_optimizer_options *o)
                   "qml_optimizer_create: learning_rate %g is not a finite number > 0", o->learning_rate);
     QML_CHECK_ARG(isfinite(o->weight_decay) && o->weight_decay >= 0,
                   "qml_optimizer_create: weight_decay %g is not a finite number >= 0", o->weight_decay);
-    if (o->kind == QML_OPTIMIZER_ADAM) {
-        QML_CHECK_ARG(o->beta1 >= 0 && o->beta1 < 1, "qml_optimizer_create: beta1 %g is not in [0, 1)", o->beta1);
-        QML_CHECK_ARG(o->beta2 >= 0 && o->beta2 < 1, "qml_optimizer_create: beta2 %g is not in [0, 1)", o->beta2);
-        QML_CHECK_ARG(isfinite(o->epsilon) && o->epsilon > 0,
-                      "qml_optimizer_create: epsilon %g is not a finite number > 0", o->epsilon);
-    } else {
-        QML_CHECK_ARG(o->momentum >= 0 && o->momentum < 1, "qml_optimizer_create: momentum %g is not in [0, 1)",
-                      o->momentum);
-        QML_CHECK_ARG(!o->nesterov || o->momentum > 0, "qml_optimizer_create: Nesterov momentum needs momentum > 0");
-    }
+    /* Every field is checked whatever the kind: a NaN or out-of-range value
+     * in a field the kind ignores is a caller's mistake, not a default. */
+    QML_CHECK_ARG(o->beta1 >= 0 && o->beta1 < 1, "qml_optimizer_create: beta1 %g is not in [0, 1)", o->beta1);
+    QML_CHECK_ARG(o->beta2 >= 0 && o->beta2 < 1, "qml_optimizer_create: beta2 %g is not in [0, 1)", o->beta2);
+    QML_CHECK_ARG(isfinite(o->epsilon) && o->epsilon > 0, "qml_optimizer_create: epsilon %g is not a finite number > 0",
+                  o->epsilon);
+    QML_CHECK_ARG(o->momentum >= 0 && o->momentum < 1, "qml_optimizer_create: momentum %g is not in [0, 1)",
+                  o->momentum);
+    QML_CHECK_ARG(!o->nesterov || (o->kind == QML_OPTIMIZER_SGD && o->momentum > 0),
+                  "qml_optimizer_create: Nesterov momentum needs the SGD kind and momentum > 0");
     return QML_OK;
 }
 
@@ -49,6 +49,8 @@ int qml_optimizer_create(qml_optimizer **out, size_t n_params, const qml_optimiz
 {
     QML_CHECK_NULL(out);
     QML_CHECK_ARG(n_params >= 1, "qml_optimizer_create: n_params is 0");
+    QML_CHECK_ARG(n_params <= SIZE_MAX / (2 * sizeof(double)),
+                  "qml_optimizer_create: n_params %zu is too large for the moments to be addressable", n_params);
     static const qml_optimizer_options defaults = QML_OPTIMIZER_OPTIONS_INIT;
     qml_optimizer_options o;
     int status = qml__options_copy(&o, sizeof o, options, &defaults, "qml_optimizer_create");

@@ -245,9 +245,10 @@ int qml_pauli_sum_add_term(qml_pauli_sum *sum, double coefficient, const char *o
     if (status == QML_OK && coefficient != 0.0)
         status = qml__pauli_sum_add_masks(sum, coefficient, x, z);
     scratch_release(&s);
-    if (status == QML_OK)
-        qml__ok();
-    return status;
+    if (status != QML_OK)
+        return qml__error_context(status, __func__);
+    qml__ok();
+    return QML_OK;
 }
 
 int qml_pauli_sum_add_string(qml_pauli_sum *sum, double coefficient, const char *dense)
@@ -284,9 +285,10 @@ int qml_pauli_sum_add_string(qml_pauli_sum *sum, double coefficient, const char 
     }
     int status = coefficient != 0.0 ? qml__pauli_sum_add_masks(sum, coefficient, x, z) : QML_OK;
     scratch_release(&s);
-    if (status == QML_OK)
-        qml__ok();
-    return status;
+    if (status != QML_OK)
+        return qml__error_context(status, __func__);
+    qml__ok();
+    return QML_OK;
 }
 
 int qml_pauli_sum_term(const qml_pauli_sum *sum, size_t index, double *coefficient, char *dense)

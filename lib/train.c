@@ -125,6 +125,17 @@ int qml_model_create_template(qml_model **out, qml_model_kind kind, unsigned n_q
                   "%s: %u features do not fit on %u qubits (one feature per qubit at least)", __func__,
                   n_features, n_qubits);
     QML_CHECK_ARG(loss == QML_LOSS_BCE || loss == QML_LOSS_MSE, "%s: unknown loss %d", __func__, (int)loss);
+    /* Weight and feature indices stop at 2^24 - 1 (qml_circuit_add_rotation):
+     * refuse up front rather than build millions of gates and fail. */
+    const uint64_t index_limit = UINT64_C(1) << 24;
+    uint64_t per_layer = kind == QML_MODEL_UNSTRUCTURED ? 2 * (uint64_t)n_qubits
+                         : kind == QML_MODEL_PERMUTATION ? 3
+                                                         : 2 * (uint64_t)n_qubits - 1;
+    QML_CHECK_ARG((uint64_t)layers * per_layer <= index_limit,
+                  "%s: %u layers need %llu weights, more than the circuit index limit %llu", __func__, layers,
+                  (unsigned long long)((uint64_t)layers * per_layer), (unsigned long long)index_limit);
+    QML_CHECK_ARG(n_features <= index_limit, "%s: n_features %u exceeds the circuit index limit %llu", __func__,
+                  n_features, (unsigned long long)index_limit);
 
     qml_circuit *circuit = NULL;
     qml_pauli_sum *readout = NULL;
@@ -462,8 +473,8 @@ int qml_model_train(qml_model *model, const qml_dataset *train, const qml_datase
     QML_CHECK_ARG(opt.batch_size >= 1, "%s: batch_size must be >= 1", __func__);
     QML_CHECK_ARG(opt.init == QML_INIT_UNIFORM || opt.init == QML_INIT_NORMAL || opt.init == QML_INIT_KEEP,
                   "%s: unknown init mode %d", __func__, (int)opt.init);
-    QML_CHECK_ARG(opt.init != QML_INIT_NORMAL || (isfinite(opt.init_scale) && opt.init_scale > 0.0),
-                  "%s: init_scale %g must be finite and > 0", __func__, opt.init_scale);
+    QML_CHECK_ARG(isfinite(opt.init_scale) && opt.init_scale > 0.0, "%s: init_scale %g must be finite and > 0",
+                  __func__, opt.init_scale);
     QML_CHECK_ARG(train->n_features >= model->n_features, "%s: training set of %zu features, the model reads %zu",
                   __func__, train->n_features, model->n_features);
     QML_CHECK_ARG(!test || test->n_features >= model->n_features,
@@ -475,7 +486,7 @@ int qml_model_train(qml_model *model, const qml_dataset *train, const qml_datase
     qml_optimizer *optimizer = NULL;
     status = qml_optimizer_create(&optimizer, n_params, opt.optimizer);
     if (status != QML_OK)
-        return status;
+        return qml__error_context(status, __func__);
     size_t *order = qml__malloc(qml__mul_size(n_rows, sizeof(size_t)));
     double *gradient = qml__malloc(qml__mul_size(n_params, sizeof(double)));
     double *saved = qml__malloc(qml__mul_size(n_params, sizeof(double)));
@@ -534,5 +545,5 @@ done:
     qml__free(gradient);
     qml__free(order);
     qml_optimizer_free(optimizer);
-    return status;
+    return status ? qml__error_context(status, __func__) : QML_OK;
 }

@@ -112,10 +112,24 @@ static void test_create_validation(void **state)
     newer.future = 0;
     assert_ok(qml_optimizer_create(&opt, 2, &newer.base));
     qml_optimizer_free(opt);
-    /* Adam's betas are not checked for SGD, SGD's momentum not for Adam. */
+    /* Every field is checked whatever the kind: Adam's betas for SGD, SGD's
+     * momentum and Nesterov flag for Adam (a bad value is a mistake even
+     * where the kind ignores it). */
     o = (qml_optimizer_options)QML_OPTIMIZER_OPTIONS_INIT;
     o.kind = QML_OPTIMIZER_SGD;
     o.beta1 = 7;
+    assert_status(qml_optimizer_create(&opt, 2, &o), QML_ERR_INVALID_ARGUMENT);
+    assert_message_has("beta1");
+    o = (qml_optimizer_options)QML_OPTIMIZER_OPTIONS_INIT;
+    o.momentum = NAN;
+    assert_status(qml_optimizer_create(&opt, 2, &o), QML_ERR_INVALID_ARGUMENT);
+    assert_message_has("momentum");
+    o = (qml_optimizer_options)QML_OPTIMIZER_OPTIONS_INIT;
+    o.momentum = 0.5;
+    o.nesterov = 1;
+    assert_status(qml_optimizer_create(&opt, 2, &o), QML_ERR_INVALID_ARGUMENT);
+    assert_message_has("Nesterov");
+    o.kind = QML_OPTIMIZER_SGD;
     opt = make(o, 1);
     qml_optimizer_free(opt);
 }
