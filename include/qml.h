@@ -595,8 +595,8 @@ QML_API int qml_circuit_add_unitary(qml_circuit *circuit, const double *matrix, 
  * @since 0.1.0
  */
 QML_API int qml_circuit_add_rotation(qml_circuit *circuit, qml_gate_kind kind, const unsigned *qubits, size_t count,
-                                     double constant, long weight, double weight_scale,
-                                     long feature, double feature_scale);
+                                     double constant, int64_t weight, double weight_scale,
+                                     int64_t feature, double feature_scale);
 
 /**
  * @brief Append `exp(-i theta/2 H)` for a Pauli sum H whose terms commute
@@ -613,8 +613,8 @@ QML_API int qml_circuit_add_rotation(qml_circuit *circuit, qml_gate_kind kind, c
  * @since 0.1.0
  */
 QML_API int qml_circuit_add_pauli_rotation(qml_circuit *circuit, const qml_pauli_sum *generator,
-                                           double constant, long weight, double weight_scale,
-                                           long feature, double feature_scale);
+                                           double constant, int64_t weight, double weight_scale,
+                                           int64_t feature, double feature_scale);
 
 /**
  * @brief Describe gate `index`.
@@ -638,8 +638,8 @@ QML_API int qml_circuit_gate(const qml_circuit *circuit, size_t index, qml_gate_
  *         parametrised, #QML_ERR_OUT_OF_RANGE (index).
  * @since 0.1.0
  */
-QML_API int qml_circuit_gate_angle(const qml_circuit *circuit, size_t index, double *constant, long *weight,
-                                   double *weight_scale, long *feature, double *feature_scale);
+QML_API int qml_circuit_gate_angle(const qml_circuit *circuit, size_t index, double *constant, int64_t *weight,
+                                   double *weight_scale, int64_t *feature, double *feature_scale);
 
 /**
  * @brief The generator G of parametrised gate `index` (gate =
@@ -661,7 +661,7 @@ QML_API int qml_circuit_gate_generator(const qml_circuit *circuit, size_t index,
  *         #QML_ERR_OUT_OF_RANGE (weight >= n_weights), #QML_ERR_OUT_OF_MEMORY.
  * @since 0.1.0
  */
-QML_API int qml_circuit_weight_generator(const qml_circuit *circuit, long weight, qml_pauli_sum **out);
+QML_API int qml_circuit_weight_generator(const qml_circuit *circuit, int64_t weight, qml_pauli_sum **out);
 
 /**@}*/
 
@@ -1443,6 +1443,9 @@ typedef struct qml_bp_row {
     double seconds;         /**< wall-clock time of the row */
 } qml_bp_row;
 
+/** @brief An empty row ready to be read into. @since 0.1.0 */
+#define QML_BP_ROW_INIT { sizeof(qml_bp_row), 0, 0, 0, 0, 0, 0, 0.0, 0.0, 0.0, 0.0 }
+
 /** @brief A fitted decay model. Values pinned. @since 0.1.0 */
 typedef enum qml_bp_model {
     QML_BP_EXPONENTIAL = 0,  /**< Var = A e^{-rate n} */
@@ -1477,6 +1480,9 @@ typedef struct qml_bp_fit {
     double power_chi2;           /**< weighted chi^2 of the power-law fit */
     size_t n_points;             /**< points used */
 } qml_bp_fit;
+
+/** @brief An empty fit ready to be filled. @since 0.1.0 */
+#define QML_BP_FIT_INIT { sizeof(qml_bp_fit), QML_BP_EXPONENTIAL, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0 }
 
 /**
  * @brief Fit ln Var against n and against ln n (see #qml_bp_fit).
@@ -1739,7 +1745,7 @@ typedef enum qml_csv_header {
  */
 typedef struct qml_csv_options {
     size_t size;               /**< sizeof(qml_csv_options) */
-    long label_column;         /**< 0-based column of the label; -1 (default) = the last column */
+    int64_t label_column;      /**< 0-based column of the label; -1 (default) = the last column */
     qml_csv_header header;     /**< default #QML_CSV_HEADER_AUTO */
 } qml_csv_options;
 
@@ -2167,11 +2173,13 @@ typedef struct qml_train_epoch {
 /**
  * @brief A per-epoch progress callback.
  * @param epoch the epoch just finished, 1-based.
- * @param loss, train_accuracy as in #qml_train_epoch.
+ * @param record what the epoch ended with (its `size` says which fields the
+ *        library filled: a later version may pass a larger record); valid
+ *        only during the call.
  * @return 0 to go on; anything else stops training with #QML_ERR_CANCELLED.
  * @since 0.1.0
  */
-typedef int (*qml_train_progress_fn)(unsigned epoch, double loss, double train_accuracy, void *user);
+typedef int (*qml_train_progress_fn)(unsigned epoch, const qml_train_epoch *record, void *user);
 
 /**
  * @brief Training options; initialise with #QML_TRAIN_OPTIONS_INIT.

@@ -114,7 +114,7 @@ static unsigned rotation_arity(qml_gate_kind kind);
 static const char *kind_name(qml_gate_kind kind);
 static int check_qubits(const qml_circuit *circuit, const unsigned *qubits, size_t count, size_t expected,
                         const char *caller, const char *what);
-static int check_angle(double constant, long weight, double weight_scale, long feature, double feature_scale,
+static int check_angle(double constant, int64_t weight, double weight_scale, int64_t feature, double feature_scale,
                        const char *caller);
 static int append_gate(qml_circuit *circuit, const qml__gate *gate);
 static int check_unitary(const double *matrix, size_t dim);
@@ -169,7 +169,8 @@ int qml_circuit_add_unitary(qml_circuit *circuit, const double *matrix, const un
 }
 
 int qml_circuit_add_rotation(qml_circuit *circuit, qml_gate_kind kind, const unsigned *qubits, size_t count,
-                             double constant, long weight, double weight_scale, long feature, double feature_scale)
+                             double constant, int64_t weight, double weight_scale, int64_t feature,
+                             double feature_scale)
 {
     QML_CHECK_NULL(circuit);
     unsigned arity = rotation_arity(kind);
@@ -195,8 +196,8 @@ int qml_circuit_add_rotation(qml_circuit *circuit, qml_gate_kind kind, const uns
     return append_gate(circuit, &gate);
 }
 
-int qml_circuit_add_pauli_rotation(qml_circuit *circuit, const qml_pauli_sum *generator, double constant, long weight,
-                                   double weight_scale, long feature, double feature_scale)
+int qml_circuit_add_pauli_rotation(qml_circuit *circuit, const qml_pauli_sum *generator, double constant,
+                                   int64_t weight, double weight_scale, int64_t feature, double feature_scale)
 {
     QML_CHECK_NULL(circuit);
     int status = qml__circuit_check_generator(circuit, generator, "qml_circuit_add_pauli_rotation");
@@ -260,8 +261,8 @@ int qml_circuit_gate(const qml_circuit *circuit, size_t index, qml_gate_kind *ki
     return QML_OK;
 }
 
-int qml_circuit_gate_angle(const qml_circuit *circuit, size_t index, double *constant, long *weight,
-                           double *weight_scale, long *feature, double *feature_scale)
+int qml_circuit_gate_angle(const qml_circuit *circuit, size_t index, double *constant, int64_t *weight,
+                           double *weight_scale, int64_t *feature, double *feature_scale)
 {
     QML_CHECK_NULL(circuit);
     if (index >= circuit->n_gates)
@@ -308,14 +309,15 @@ int qml_circuit_gate_generator(const qml_circuit *circuit, size_t index, qml_pau
     return QML_OK;
 }
 
-int qml_circuit_weight_generator(const qml_circuit *circuit, long weight, qml_pauli_sum **out)
+int qml_circuit_weight_generator(const qml_circuit *circuit, int64_t weight, qml_pauli_sum **out)
 {
     QML_CHECK_NULL(circuit);
     QML_CHECK_NULL(out);
-    QML_CHECK_ARG(weight >= 0, "qml_circuit_weight_generator: weight index %ld is negative", weight);
+    QML_CHECK_ARG(weight >= 0, "qml_circuit_weight_generator: weight index %lld is negative", (long long)weight);
     if ((size_t)weight >= circuit->n_weights)
         return qml__error(QML_ERR_OUT_OF_RANGE,
-                          "qml_circuit_weight_generator: weight %ld out of range for a circuit of %zu weights", weight,
+                          "qml_circuit_weight_generator: weight %lld out of range for a circuit of %zu weights",
+                          (long long)weight,
                           circuit->n_weights);
     qml_pauli_sum *sum = NULL;
     if (qml_pauli_sum_create(&sum, circuit->n_qubits) != QML_OK)
@@ -558,17 +560,17 @@ static int check_qubits(const qml_circuit *circuit, const unsigned *qubits, size
     return QML_OK;
 }
 
-static int check_index(long index, const char *caller, const char *what)
+static int check_index(int64_t index, const char *caller, const char *what)
 {
     if (index == QML_NONE)
         return QML_OK;
     if (index < 0 || index >= QML_CIRCUIT_MAX_INDEX)
-        return qml__error(QML_ERR_OUT_OF_RANGE, "%s: %s index %ld is neither QML_NONE nor in 0..%ld", caller, what,
-                          index, QML_CIRCUIT_MAX_INDEX - 1);
+        return qml__error(QML_ERR_OUT_OF_RANGE, "%s: %s index %lld is neither QML_NONE nor in 0..%lld", caller,
+                          what, (long long)index, (long long)(QML_CIRCUIT_MAX_INDEX - 1));
     return QML_OK;
 }
 
-static int check_angle(double constant, long weight, double weight_scale, long feature, double feature_scale,
+static int check_angle(double constant, int64_t weight, double weight_scale, int64_t feature, double feature_scale,
                        const char *caller)
 {
     QML_CHECK_ARG(isfinite(constant), "%s: constant angle is %g", caller, constant);

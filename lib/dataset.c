@@ -415,8 +415,8 @@ static int csv_options(qml_csv_options *options, const qml_csv_options *options_
     int status = qml__options_copy(options, sizeof *options, options_in, &defaults, caller);
     if (status)
         return status;
-    QML_CHECK_ARG(options->label_column >= -1, "%s: label_column %ld (use -1 for the last column)", caller,
-                  options->label_column);
+    QML_CHECK_ARG(options->label_column >= -1, "%s: label_column %lld (use -1 for the last column)", caller,
+                  (long long)options->label_column);
     QML_CHECK_ARG(options->header == QML_CSV_HEADER_AUTO || options->header == QML_CSV_HEADER_YES ||
                       options->header == QML_CSV_HEADER_NO,
                   "%s: unknown header mode %d", caller, (int)options->header);
@@ -458,8 +458,8 @@ static int csv_parse(qml_dataset **out, const char *text, size_t length, const q
                 break;
             }
             if (options.label_column >= 0 && (size_t)options.label_column >= cells) {
-                status = qml__error(QML_ERR_INVALID_ARGUMENT, "%s: %slabel_column %ld out of range for %zu columns",
-                                    caller, source, options.label_column, cells);
+                status = qml__error(QML_ERR_INVALID_ARGUMENT, "%s: %slabel_column %lld out of range for %zu columns",
+                                    caller, source, (long long)options.label_column, cells);
                 break;
             }
             reader.n_columns = cells;

@@ -1655,6 +1655,7 @@ int qml_statevec_set_threads(qml_statevec *state, unsigned n_threads)
 
 int qml_statevec_set_zero(qml_statevec *state)
 {
+    QML_CHECK_NULL(state);
     return qml_statevec_set_basis(state, 0);
 }
 

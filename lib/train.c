@@ -527,7 +527,10 @@ int qml_model_train(qml_model *model, const qml_dataset *train, const qml_datase
             break;
         if (epoch < capacity)
             memcpy((unsigned char *)history + (size_t)epoch * stride, &record, record_size);
-        if (opt.progress && opt.progress(epoch + 1, record.loss, record.train_accuracy, opt.progress_user)) {
+        /* The callback sees the whole record, whatever stride the caller's
+         * history uses. */
+        record.size = sizeof record;
+        if (opt.progress && opt.progress(epoch + 1, &record, opt.progress_user)) {
             status = qml__error(QML_ERR_CANCELLED, "%s: cancelled by the progress callback after epoch %u",
                                 __func__, epoch + 1);
             break;

@@ -218,7 +218,7 @@ static void test_create_and_queries(void **state)
     assert_int_equal(qml_circuit_n_gates(c), n_fixed + 3);
 
     double constant, wscale, fscale;
-    long weight, feature;
+    int64_t weight, feature;
     assert_ok(qml_circuit_gate_angle(c, n_fixed + 1, &constant, &weight, &wscale, &feature, &fscale));
     assert_true(constant == 0.0 && weight == 1 && wscale == 1.0 && feature == 2 && fscale == -0.5);
     assert_ok(qml_circuit_gate_angle(c, n_fixed, &constant, &weight, &wscale, &feature, &fscale));
@@ -763,7 +763,7 @@ static void assert_gate(const qml_circuit *c, size_t index, qml_gate_kind kind, 
         fail_msg("gate %zu: kind %d on %zu qubits (%u, %u), expected kind %d on %zu (%u, %u)", index, (int)got,
                  got_count, qubits[0], got_count > 1 ? qubits[1] : 0, (int)kind, count, a, b);
     if (qml__gate_is_parametrised(kind)) {
-        long w;
+        int64_t w;
         double scale, constant;
         assert_ok(qml_circuit_gate_angle(c, index, &constant, &w, &scale, NULL, NULL));
         assert_int_equal(w, weight);
@@ -1022,7 +1022,7 @@ static void test_angle_encoding(void **state)
     for (unsigned q = 0; q < 5; q++) {
         qml_gate_kind kind;
         unsigned qubit;
-        long weight, feature;
+        int64_t weight, feature;
         double constant, scale;
         assert_ok(qml_circuit_gate(c, q, &kind, &qubit, NULL));
         assert_ok(qml_circuit_gate_angle(c, q, &constant, &weight, NULL, &feature, &scale));
@@ -1072,7 +1072,7 @@ static void test_copy_independence(void **state)
     assert_weight_generator(copy, 1, 3, (term_spec[]){{1.0, "XII"}, {1.0, "IXI"}, {1.0, "IIX"}, {0, NULL}});
     assert_weight_generator(copy, 3, 3, (term_spec[]){{2.0, "IXI"}, {0, NULL}});
     double constant, scale;
-    long feature;
+    int64_t feature;
     assert_ok(qml_circuit_gate_angle(copy, 3, &constant, NULL, NULL, &feature, &scale));
     assert_true(constant == 0.1 && feature == 1 && scale == 0.5);
     /* Copying an empty circuit. */

@@ -63,7 +63,7 @@ static void add_random_rotation(qml_circuit *c, harness_rng *rng, qml_gate_kind 
     unsigned arity = (kind >= QML_GATE_RXX && kind <= QML_GATE_CRZ) ? 2 : 1;
     distinct_qubits(rng, q, arity);
     double constant, ws, fs;
-    long w, f;
+    int64_t w, f;
     random_angle(rng, &constant, &w, &ws, &f, &fs);
     assert_ok(qml_circuit_add_rotation(c, kind, q, arity, constant, w, ws, f, fs));
 }
@@ -107,7 +107,7 @@ static void fixture_random(fixture *fx, uint64_t seed)
         for (size_t i = 0; i < n_kinds; i++) {
             if (kinds[i] == QML_GATE_PAULI_ROTATION || kinds[i] == QML_GATE_PAULI_EVOLUTION) {
                 double constant, ws, fs;
-                long w, f;
+                int64_t w, f;
                 random_angle(&rng, &constant, &w, &ws, &f, &fs);
                 assert_ok(qml_circuit_add_pauli_rotation(fx->circuit,
                                                          kinds[i] == QML_GATE_PAULI_ROTATION ? rotation : evolution,

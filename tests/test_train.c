@@ -458,12 +458,13 @@ static void test_init_modes(void **state)
     qml_dataset_free(d);
 }
 
-static int cancel_at_two(unsigned epoch, double loss, double accuracy, void *user)
+static int cancel_at_two(unsigned epoch, const qml_train_epoch *record, void *user)
 {
     unsigned *calls = user;
     (*calls)++;
-    assert_true(isfinite(loss) && loss >= 0.0);
-    assert_true(accuracy >= 0.0 && accuracy <= 1.0);
+    assert_int_equal(record->size, sizeof *record);
+    assert_true(isfinite(record->loss) && record->loss >= 0.0);
+    assert_true(record->train_accuracy >= 0.0 && record->train_accuracy <= 1.0);
     return epoch >= 2;
 }
 

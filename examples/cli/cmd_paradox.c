@@ -36,11 +36,12 @@ static void progress_show(const progress *p, const char *detail)
     fflush(stderr);
 }
 
-static int on_epoch(unsigned epoch, double loss, double accuracy, void *user)
+static int on_epoch(unsigned epoch, const qml_train_epoch *record, void *user)
 {
     const progress *p = user;
     char detail[96];
-    snprintf(detail, sizeof detail, " epoch %u/%u loss %.3f train accuracy %.3f", epoch, p->epochs, loss, accuracy);
+    snprintf(detail, sizeof detail, " epoch %u/%u loss %.3f train accuracy %.3f", epoch, p->epochs, record->loss,
+             record->train_accuracy);
     progress_show(p, detail);
     return 0;
 }
