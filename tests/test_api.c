@@ -186,14 +186,6 @@ static void check_success(int line, const char *call, int got)
         check_failure(__LINE__, #call, (expected), got_, NULL);                \
     } while (0)
 #define INVALID(call) FAIL(QML_ERR_INVALID_ARGUMENT, call)
-/* A row whose message may name another function than the one called
- * (`named`): only for known issues in units this test does not own. */
-#define INVALID_NAMING(named, call)                                            \
-    do {                                                                       \
-        begin_row();                                                           \
-        int got_ = (call);                                                     \
-        check_failure(__LINE__, #call, QML_ERR_INVALID_ARGUMENT, got_, named); \
-    } while (0)
 #define RANGE(call) FAIL(QML_ERR_OUT_OF_RANGE, call)
 
 /* A row: `call` must succeed and clear an earlier error. */

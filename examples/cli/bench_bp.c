@@ -58,12 +58,6 @@ int bench_bp(int argc, char **argv)
     return 0;
 }
 
-static int compare_doubles(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 static int measure(unsigned n, unsigned threads, size_t samples, double *rate)
 {
     qml_circuit *circuit = NULL;
@@ -87,8 +81,7 @@ static int measure(unsigned n, unsigned threads, size_t samples, double *rate)
         rates[repeat] = (double)samples / (elapsed > 0 ? elapsed : 1e-9);
     }
     if (!status) {
-        qsort(rates, 3, sizeof rates[0], compare_doubles);
-        *rate = rates[1];
+        *rate = cli_median(rates, 3);
     }
     qml_pauli_sum_free(observable);
     qml_circuit_free(circuit);

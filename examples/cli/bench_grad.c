@@ -31,18 +31,6 @@ static double cpu_seconds(void)
     return (double)clock() / CLOCKS_PER_SEC;
 }
 
-static int compare_doubles(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *values, int count)
-{
-    qsort(values, (size_t)count, sizeof *values, compare_doubles);
-    return count % 2 ? values[count / 2] : 0.5 * (values[count / 2 - 1] + values[count / 2]);
-}
-
 /* The same gate sequence as `source`, but only every `stride`-th weight-reading
  * gate keeps a (new, consecutive) weight; the others get their angle as a
  * constant (kept_weights gets the kept weights' values). Simulation cost is
@@ -132,8 +120,8 @@ static int measure_size(unsigned n, int repeats, grad_result *result)
         times[r] = t1 - t0;
         adjoint_times[r] = cpu_seconds() - t1;
     }
-    result->forward_s = median(times, repeats);
-    result->adjoint_s = median(adjoint_times, repeats);
+    result->forward_s = cli_median(times, repeats);
+    result->adjoint_s = cli_median(adjoint_times, repeats);
 
     /* Parameter shift costs ~P forward passes or more: beyond 16 qubits it is
      * measured on an evenly spread subset of the parameters and extrapolated
@@ -153,7 +141,7 @@ static int measure_size(unsigned n, int repeats, grad_result *result)
             goto done;
         times[r] = cpu_seconds() - t0;
     }
-    double subset = median(times, shift_repeats);
+    double subset = cli_median(times, shift_repeats);
     result->shift_measured = kept;
     result->shift_s = kept == p ? subset
                                 : result->forward_s + (subset - result->forward_s) * (double)p / (double)kept;
@@ -209,7 +197,7 @@ static int measure_batch(unsigned threads, size_t n_rows, int repeats, batch_res
         times[r] = cli_seconds() - t0;
     }
     result->threads = threads;
-    result->rows_per_second = (double)n_rows / median(times, repeats);
+    result->rows_per_second = (double)n_rows / cli_median(times, repeats);
 done:
     free(weights);
     free(gradient);

@@ -23,18 +23,6 @@ typedef struct result {
     double ratio;                  /* to the in-place (gates) or read (expectation) limit */
 } result;
 
-static int compare_doubles(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *values, int count)
-{
-    qsort(values, (size_t)count, sizeof *values, compare_doubles);
-    return count % 2 ? values[count / 2] : 0.5 * (values[count / 2 - 1] + values[count / 2]);
-}
-
 /* ---- the machine's limits ------------------------------------------------ */
 
 /* a[i] = s a[i] + t: read and write every element once, like a gate
@@ -50,7 +38,7 @@ static double inplace_gbps(double *buffer, size_t count, int repeats)
             a[i] = s * a[i] + t;
         times[r] = cli_seconds() - start;
     }
-    return 16.0 * (double)count / median(times, repeats) / 1e9;
+    return 16.0 * (double)count / cli_median(times, repeats) / 1e9;
 }
 
 /* A sum with eight accumulators (8 bytes per element), like an expectation. */
@@ -68,7 +56,7 @@ static double read_gbps(const double *buffer, size_t count, int repeats, double 
         for (int u = 0; u < 8; u++)
             *sink += acc[u];
     }
-    return 8.0 * (double)count / median(times, repeats) / 1e9;
+    return 8.0 * (double)count / cli_median(times, repeats) / 1e9;
 }
 
 /* ---- workloads ------------------------------------------------------------ */
@@ -142,7 +130,7 @@ static int time_workload(const char *workload, qml_statevec *state, unsigned n, 
         times[r] = elapsed / (double)iterations;
     }
     if (!status)
-        *seconds = median(times, repeats);
+        *seconds = cli_median(times, repeats);
     qml_circuit_free(circuit);
     qml_pauli_sum_free(zz);
     return status;

@@ -38,7 +38,9 @@ bool cli_parse_double(const char *text, double *out);
 bool cli_parse_range(const char *text, unsigned *first, unsigned *last);
 /* Format a Pauli sum into a new heap string (free with free()); NULL on failure. */
 char *cli_format_sum(const qml_pauli_sum *sum);
-/* Monotonic wall-clock seconds. */
+/* The median of `count` values (sorts them in place). */
+double cli_median(double *values, int count);
+/* Wall-clock seconds (C11 timespec_get). */
 double cli_seconds(void);
 
 #endif
