@@ -1053,6 +1053,22 @@ static int parameter_shift(const grad_plan *plan, grad_workspace *ws, const doub
     return loss_of(plan, prefix, loss_out);
 }
 
+/* [l(p + h) - l(p - h)] / (2h) for one entry *p of (w, x), which is restored. */
+static int central_difference(const grad_plan *plan, qml_statevec *state, const double *w, const double *x,
+                              double *p, double h, double *derivative)
+{
+    double original = *p, up, down;
+    *p = original + h;
+    int status = forward_loss(plan, state, w, x, &up);
+    *p = original - h;
+    if (status == QML_OK)
+        status = forward_loss(plan, state, w, x, &down);
+    *p = original;
+    if (status == QML_OK)
+        *derivative = (up - down) / (2.0 * h);
+    return status;
+}
+
 /* Central differences: dl/dw_k = [l(w + h e_k) - l(w - h e_k)] / (2h), error
  * O(h^2 l''') + O(eps |l| / h). */
 static int finite_difference(const grad_plan *plan, grad_workspace *ws, const double *features, double *loss,
@@ -1068,35 +1084,11 @@ static int finite_difference(const grad_plan *plan, grad_workspace *ws, const do
     int status = forward_loss(plan, ws->state, w, x, loss);
     if (status)
         return status;
-    if (weight_gradient)
-        for (size_t k = 0; k < circuit->n_weights; k++) {
-            double original = w[k];
-            w[k] = original + h;
-            double up, down;
-            status = forward_loss(plan, ws->state, w, x, &up);
-            w[k] = original - h;
-            if (status == QML_OK)
-                status = forward_loss(plan, ws->state, w, x, &down);
-            w[k] = original;
-            if (status)
-                return status;
-            weight_gradient[k] = (up - down) / (2.0 * h);
-        }
-    if (feature_gradient)
-        for (size_t k = 0; k < circuit->n_features; k++) {
-            double original = x[k];
-            x[k] = original + h;
-            double up, down;
-            status = forward_loss(plan, ws->state, w, x, &up);
-            x[k] = original - h;
-            if (status == QML_OK)
-                status = forward_loss(plan, ws->state, w, x, &down);
-            x[k] = original;
-            if (status)
-                return status;
-            feature_gradient[k] = (up - down) / (2.0 * h);
-        }
-    return QML_OK;
+    for (size_t k = 0; weight_gradient && k < circuit->n_weights && status == QML_OK; k++)
+        status = central_difference(plan, ws->state, w, x, &w[k], h, &weight_gradient[k]);
+    for (size_t k = 0; feature_gradient && k < circuit->n_features && status == QML_OK; k++)
+        status = central_difference(plan, ws->state, w, x, &x[k], h, &feature_gradient[k]);
+    return status;
 }
 
 /* One input row: the loss and the gradients (circuit->n_weights and

@@ -943,49 +943,42 @@ typedef struct sparse_acc {
     size_t coef_capacity;
 } sparse_acc;
 
+/* Grow one scatter array (values, marks, touched list) to hold `need`
+ * entries, zeroing the new values and marks. */
+static int scatter_reserve(double **value, unsigned char **mark, size_t **touched, size_t *capacity, size_t need,
+                           const char *what)
+{
+    if (need <= *capacity)
+        return QML_OK;
+    size_t cap = *capacity ? *capacity : 256;
+    while (cap < need)
+        cap *= 2;
+    double *v = qml__realloc(*value, cap * sizeof *v);
+    if (!v)
+        return qml__oom(what);
+    *value = v;
+    unsigned char *mk = qml__realloc(*mark, cap);
+    if (!mk)
+        return qml__oom(what);
+    *mark = mk;
+    size_t *tc = qml__realloc(*touched, cap * sizeof *tc);
+    if (!tc)
+        return qml__oom(what);
+    *touched = tc;
+    memset(v + *capacity, 0, (cap - *capacity) * sizeof *v);
+    memset(mk + *capacity, 0, cap - *capacity);
+    *capacity = cap;
+    return QML_OK;
+}
+
 static int acc_reserve(sparse_acc *acc, size_t n_strings, size_t n_elements)
 {
-    if (n_strings > acc->capacity) {
-        size_t cap = acc->capacity ? acc->capacity : 256;
-        while (cap < n_strings)
-            cap *= 2;
-        double *v = qml__realloc(acc->value, cap * sizeof *v);
-        if (!v)
-            return qml__oom("a sparse accumulator");
-        acc->value = v;
-        unsigned char *mk = qml__realloc(acc->mark, cap);
-        if (!mk)
-            return qml__oom("a sparse accumulator");
-        acc->mark = mk;
-        size_t *tc = qml__realloc(acc->touched, cap * sizeof *tc);
-        if (!tc)
-            return qml__oom("a sparse accumulator");
-        acc->touched = tc;
-        memset(acc->value + acc->capacity, 0, (cap - acc->capacity) * sizeof *v);
-        memset(acc->mark + acc->capacity, 0, cap - acc->capacity);
-        acc->capacity = cap;
-    }
-    if (n_elements > acc->coef_capacity) {
-        size_t cap = acc->coef_capacity ? acc->coef_capacity : 256;
-        while (cap < n_elements)
-            cap *= 2;
-        double *v = qml__realloc(acc->coef, cap * sizeof *v);
-        if (!v)
-            return qml__oom("projection coefficients");
-        acc->coef = v;
-        unsigned char *mk = qml__realloc(acc->coef_mark, cap);
-        if (!mk)
-            return qml__oom("projection coefficients");
-        acc->coef_mark = mk;
-        size_t *tc = qml__realloc(acc->coef_touched, cap * sizeof *tc);
-        if (!tc)
-            return qml__oom("projection coefficients");
-        acc->coef_touched = tc;
-        memset(acc->coef + acc->coef_capacity, 0, (cap - acc->coef_capacity) * sizeof *v);
-        memset(acc->coef_mark + acc->coef_capacity, 0, cap - acc->coef_capacity);
-        acc->coef_capacity = cap;
-    }
-    return QML_OK;
+    int status = scatter_reserve(&acc->value, &acc->mark, &acc->touched, &acc->capacity, n_strings,
+                                 "a sparse accumulator");
+    if (status == QML_OK)
+        status = scatter_reserve(&acc->coef, &acc->coef_mark, &acc->coef_touched, &acc->coef_capacity, n_elements,
+                                 "projection coefficients");
+    return status;
 }
 
 static void acc_release(sparse_acc *acc)
