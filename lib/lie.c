@@ -70,6 +70,21 @@ typedef struct product_cache {
 /* Largest string id and row count the 32-bit cache entries can hold. */
 #define LIE_CACHE_MAX_ID ((UINT32_MAX - 2u) / 2u)
 
+/* The qubit-permutation symmetry of the generators (general closure, n <= 64):
+ * blocks of qubits such that every transposition inside a block maps every
+ * generator onto itself exactly (same strings, bitwise equal coefficients).
+ * Then so does every nested bracket, so each basis element is a combination
+ * of orbit sums u_o = |o|^-1/2 sum_{s in o} P(s), orthonormal like strings:
+ * the closure runs on orbits (a dictionary id is an orbit, stored as its
+ * canonical string) and expands to strings at the end. */
+typedef struct orbit_map {
+    unsigned n_blocks;
+    unsigned block_start[65]; /* block b = qubit[block_start[b] .. block_start[b+1]) */
+    unsigned qubit[64];       /* grouped by block, ascending within a block */
+    double *root;             /* per dictionary id: sqrt(|orbit|) */
+    size_t root_capacity;
+} orbit_map;
+
 /* A subspace of g: the span of `dim` orthonormal vectors whose coordinates
  * live on `n_support` basis elements. coords == NULL means the vectors are the
  * basis elements support[0..dim) themselves. */
@@ -100,6 +115,7 @@ struct qml_lie_algebra {
     index_node *node;
     size_t head_capacity;
     product_cache cache;  /* general closure: products with the generator terms */
+    orbit_map *orbit;     /* general closure of qml_lie_algebra_create: NULL = strings */
     unsigned n_threads;   /* resolved options.n_threads; results never depend on it */
     /* generators (copies), the nonzero ones */
     size_t n_generators;
@@ -133,6 +149,9 @@ static void component_purities(const qml_lie_algebra *algebra, const double *coo
 static int check_generators(const qml_pauli_sum *const *generators, size_t count, unsigned *n_qubits);
 static void cache_release(product_cache *cache);
 static int report_progress(closure_run *run, const char *stage, size_t done, size_t total);
+static int orbit_setup(qml_lie_algebra *algebra);
+static int orbit_expand(qml_lie_algebra *algebra);
+static void orbit_release(qml_lie_algebra *algebra);
 
 /* ---- public: creation ------------------------------------------------------ */
 
@@ -179,7 +198,16 @@ int qml_lie_algebra_create(qml_lie_algebra **out, const qml_pauli_sum *const *ge
         all_strings = all_strings && generators[k]->n_terms == 1;
     }
     algebra->pure = all_strings;
-    status = all_strings ? close_pauli_strings(algebra, &run) : close_general(algebra, &run, algebra->generators, algebra->n_generators);
+    if (!all_strings)
+        status = orbit_setup(algebra);
+    if (!status)
+        status = all_strings ? close_pauli_strings(algebra, &run)
+                             : close_general(algebra, &run, algebra->generators, algebra->n_generators);
+    if ((!status || status == QML_ERR_LIMIT) && algebra->orbit) {
+        int expanded = orbit_expand(algebra);
+        if (expanded)
+            status = expanded;
+    }
     if (status == QML_ERR_LIMIT) {
         *out = algebra; /* the partial algebra; documented: the caller frees it */
         return status;
@@ -235,6 +263,7 @@ void qml_lie_algebra_free(qml_lie_algebra *algebra)
     qml__free(algebra->head);
     qml__free(algebra->node);
     cache_release(&algebra->cache);
+    orbit_release(algebra);
     for (size_t k = 0; k < algebra->n_generators; k++)
         qml_pauli_sum_free(algebra->generators[k]);
     qml__free(algebra->generators);
@@ -1163,6 +1192,79 @@ static int consider_candidate(qml_lie_algebra *algebra, closure_run *run, sparse
     return status;
 }
 
+/* ---- closure in orbit coordinates ------------------------------------------ */
+
+/* Letter of qubit q (X < Y < Z < I: the canonical order within a block). */
+static inline unsigned orbit_letter(uint64_t x, uint64_t z, unsigned q)
+{
+    unsigned bx = (unsigned)(x >> q) & 1u, bz = (unsigned)(z >> q) & 1u;
+    return bx ? (bz ? 1u : 0u) : (bz ? 2u : 3u);
+}
+
+static inline void orbit_set_letter(uint64_t *x, uint64_t *z, unsigned q, unsigned letter)
+{
+    static const unsigned char lx[4] = {1, 1, 0, 0}, lz[4] = {0, 1, 1, 0};
+    uint64_t bit = (uint64_t)1 << q;
+    *x = (*x & ~bit) | (lx[letter] ? bit : 0);
+    *z = (*z & ~bit) | (lz[letter] ? bit : 0);
+}
+
+/* Binomial coefficient in double (exact while it stays below 2^53: each step
+ * is C(n-k+i, i), an integer). */
+static double orbit_binomial(unsigned n, unsigned k)
+{
+    double r = 1.0;
+    for (unsigned i = 1; i <= k; i++)
+        r = r * (double)(n - k + i) / (double)i;
+    return r;
+}
+
+/* The canonical string of the orbit of (x, z) (each block's letters sorted
+ * over its qubits in ascending order) and the orbit's size (a product of
+ * multinomials over the blocks). */
+static void orbit_canonical(const orbit_map *orbit, uint64_t *x, uint64_t *z, double *size)
+{
+    double n_strings = 1.0;
+    for (unsigned b = 0; b < orbit->n_blocks; b++) {
+        unsigned begin = orbit->block_start[b], end = orbit->block_start[b + 1], count[4] = {0, 0, 0, 0};
+        for (unsigned p = begin; p < end; p++)
+            count[orbit_letter(*x, *z, orbit->qubit[p])]++;
+        unsigned p = begin, left = end - begin;
+        for (unsigned letter = 0; letter < 4; letter++) {
+            n_strings *= orbit_binomial(left, count[letter]);
+            left -= count[letter];
+            for (unsigned c = 0; c < count[letter]; c++)
+                orbit_set_letter(x, z, orbit->qubit[p++], letter);
+        }
+    }
+    *size = n_strings;
+}
+
+/* Look up or insert the orbit of (x, z) in the dictionary; a new orbit
+ * records sqrt(|orbit|). */
+static int orbit_intern(qml_lie_algebra *algebra, uint64_t x, uint64_t z, size_t *id)
+{
+    orbit_map *orbit = algebra->orbit;
+    double size;
+    orbit_canonical(orbit, &x, &z, &size);
+    bool inserted;
+    int status = table_insert(&algebra->strings, &x, &z, id, &inserted);
+    if (status || !inserted)
+        return status;
+    if (*id >= orbit->root_capacity) {
+        size_t cap = orbit->root_capacity ? 2 * orbit->root_capacity : 256;
+        while (cap <= *id)
+            cap *= 2;
+        double *r = qml__realloc(orbit->root, cap * sizeof *r);
+        if (!r)
+            return qml__oom("the orbit sizes");
+        orbit->root = r;
+        orbit->root_capacity = cap;
+    }
+    orbit->root[*id] = sqrt(size);
+    return QML_OK;
+}
+
 /* Look up or insert a string, growing the accumulator to cover it. */
 static int intern_string(qml_lie_algebra *algebra, sparse_acc *acc, const uint64_t *x, const uint64_t *z,
                          size_t *id)
@@ -1256,7 +1358,8 @@ static int cache_fill(qml_lie_algebra *algebra, const qml_pauli_sum *g, size_t i
     }
     size_t id;
     bool inserted;
-    int status = table_insert(&algebra->strings, px, pz, &id, &inserted);
+    int status = algebra->orbit ? orbit_intern(algebra, px[0], pz[0], &id)
+                                : table_insert(&algebra->strings, px, pz, &id, &inserted);
     qml__free(pm_heap);
     if (status)
         return status;
@@ -1296,6 +1399,25 @@ static void bracket_cached(const qml_lie_algebra *algebra, sparse_acc *acc, size
     const qml_pauli_sum *g = algebra->generators[k];
     size_t T = cache->n_terms, t0 = cache->term_start[k], nt = g->n_terms;
     const double *restrict coeff = g->coeff;
+    if (algebra->orbit) {
+        /* -i[G, u_o] = sum_t g_t beta(t, r_o) sqrt(|o| / |o'|) u_o', o' the
+         * orbit of t r_o (r_o the canonical string; G is invariant, so the
+         * orbit sum of the brackets is |o| times their group average). */
+        const double *restrict root = algebra->orbit->root;
+        for (size_t e = algebra->start[a]; e < algebra->start[a + 1]; e++) {
+            size_t s = algebra->col[e];
+            const uint32_t *restrict entries = cache->rows + (cache->row_of[s] - 1u) * T + t0;
+            double v = algebra->val[e] * root[s];
+            for (size_t i = 0; i < nt; i++) {
+                uint32_t entry = entries[i];
+                if (entry == 1u)
+                    continue;
+                size_t target = (entry - 2u) >> 1;
+                acc_add(acc, target, coeff[i] * v * ((entry & 1u) ? -2.0 : 2.0) / root[target]);
+            }
+        }
+        return;
+    }
     for (size_t e = algebra->start[a]; e < algebra->start[a + 1]; e++) {
         const uint32_t *restrict entries = cache->rows + (cache->row_of[algebra->col[e]] - 1u) * T + t0;
         double v = algebra->val[e];
@@ -1411,6 +1533,15 @@ static int close_general(qml_lie_algebra *algebra, closure_run *run, qml_pauli_s
         const qml_pauli_sum *g = seeds[k];
         for (size_t i = 0; i < g->n_terms && !status; i++) {
             size_t id;
+            if (algebra->orbit) {
+                /* each of the |o| terms of an orbit adds g / sqrt|o|: g sqrt|o| in all */
+                status = orbit_intern(algebra, g->x[i], g->z[i], &id);
+                if (!status)
+                    status = acc_reserve(&accs[0], algebra->strings.count, algebra->dim + 1);
+                if (!status)
+                    acc_add(&accs[0], id, g->coeff[i] / algebra->orbit->root[id]);
+                continue;
+            }
             status = intern_string(algebra, &accs[0], g->x + i * words, g->z + i * words, &id);
             if (!status)
                 acc_add(&accs[0], id, g->coeff[i]);
@@ -1445,6 +1576,190 @@ static int close_general(qml_lie_algebra *algebra, closure_run *run, qml_pauli_s
     qml__free(accs);
     qml__free(norm0);
     qml__free(bound);
+    return status;
+}
+
+static void table_release(string_table *t)
+{
+    qml__free(t->x);
+    qml__free(t->z);
+    qml__free(t->slots);
+    qml__free(t->flat);
+    *t = (string_table){.words = t->words};
+}
+
+static void orbit_release(qml_lie_algebra *algebra)
+{
+    if (algebra->orbit)
+        qml__free(algebra->orbit->root);
+    qml__free(algebra->orbit);
+    algebra->orbit = NULL;
+}
+
+static inline uint64_t swap_bits(uint64_t v, unsigned a, unsigned b)
+{
+    uint64_t d = ((v >> a) ^ (v >> b)) & 1u;
+    return v ^ (d << a) ^ (d << b);
+}
+
+/* Whether the transposition (a b) maps every generator onto itself exactly. */
+static bool transposition_invariant(const qml_lie_algebra *algebra, const string_table *terms, unsigned a,
+                                    unsigned b)
+{
+    for (size_t k = 0; k < algebra->n_generators; k++) {
+        const qml_pauli_sum *g = algebra->generators[k];
+        for (size_t i = 0; i < g->n_terms; i++) {
+            uint64_t x = swap_bits(g->x[i], a, b), z = swap_bits(g->z[i], a, b);
+            size_t id = table_find(&terms[k], &x, &z);
+            if (id == SIZE_MAX || g->coeff[id] != g->coeff[i])
+                return false;
+        }
+    }
+    return true;
+}
+
+/* Detect the qubit blocks of the generators' permutation symmetry. If (a b)
+ * and (b c) are symmetries, so is (a c) = (a b)(b c)(a b): "the transposition
+ * is a symmetry" is an equivalence, and a qubit joins a block iff it swaps
+ * with the block's first qubit. The group is the product of the blocks'
+ * symmetric groups, exactly. No block of two or more qubits (or n > 64):
+ * the closure stays on strings. Cost O(n * blocks * sum_k |G_k|) look-ups. */
+static int orbit_setup(qml_lie_algebra *algebra)
+{
+    unsigned n = algebra->n_qubits;
+    size_t K = algebra->n_generators;
+    if (algebra->words != 1 || n < 2 || K == 0)
+        return QML_OK;
+    string_table *terms = qml__calloc(K, sizeof *terms);
+    if (!terms)
+        return qml__oom("the orbit detection");
+    int status = QML_OK;
+    bool distinct = true;
+    for (size_t k = 0; k < K && !status && distinct; k++) {
+        const qml_pauli_sum *g = algebra->generators[k];
+        terms[k].words = 1;
+        for (size_t i = 0; i < g->n_terms && !status && distinct; i++) {
+            size_t id;
+            bool inserted;
+            status = table_insert(&terms[k], &g->x[i], &g->z[i], &id, &inserted);
+            distinct = inserted && id == i; /* a repeated string: stay on strings */
+        }
+    }
+    unsigned block_of[64], first[64], n_blocks = 0;
+    if (!status && distinct) {
+        for (unsigned q = 0; q < n; q++) {
+            unsigned b = 0;
+            while (b < n_blocks && !transposition_invariant(algebra, terms, first[b], q))
+                b++;
+            if (b == n_blocks)
+                first[n_blocks++] = q;
+            block_of[q] = b;
+        }
+        if (n_blocks < n) {
+            algebra->orbit = qml__calloc(1, sizeof *algebra->orbit);
+            if (!algebra->orbit)
+                status = qml__oom("the orbit map");
+        }
+    }
+    if (algebra->orbit) {
+        orbit_map *orbit = algebra->orbit;
+        orbit->n_blocks = n_blocks;
+        unsigned p = 0;
+        for (unsigned b = 0; b < n_blocks; b++) {
+            orbit->block_start[b] = p;
+            for (unsigned q = 0; q < n; q++)
+                if (block_of[q] == b)
+                    orbit->qubit[p++] = q;
+        }
+        orbit->block_start[n_blocks] = p;
+    }
+    for (size_t k = 0; k < K; k++)
+        table_release(&terms[k]);
+    qml__free(terms);
+    return status;
+}
+
+/* Next distinct permutation of a[0..m) in lexicographic order; false (and
+ * a sorted again) after the last. */
+static bool next_permutation(unsigned char *a, unsigned m)
+{
+    if (m < 2)
+        return false;
+    unsigned i = m - 1;
+    while (i > 0 && a[i - 1] >= a[i])
+        i--;
+    if (i > 0) {
+        unsigned j = m - 1;
+        while (a[j] <= a[i - 1])
+            j--;
+        unsigned char t = a[i - 1];
+        a[i - 1] = a[j];
+        a[j] = t;
+    }
+    for (unsigned l = i, r = m - 1; l < r; l++, r--) {
+        unsigned char t = a[l];
+        a[l] = a[r];
+        a[r] = t;
+    }
+    return i > 0;
+}
+
+/* Rewrite the basis from orbit coordinates to strings: coefficient c on
+ * orbit o becomes c / sqrt|o| on each of its strings (enumerated as the
+ * distinct permutations of each block's letters). The dictionary and the
+ * product cache are rebuilt for strings. */
+static int orbit_expand(qml_lie_algebra *algebra)
+{
+    qml_lie_algebra old = *algebra;
+    algebra->strings = (string_table){.words = algebra->words};
+    algebra->start = NULL;
+    algebra->col = NULL;
+    algebra->val = NULL;
+    algebra->head = NULL;
+    algebra->node = NULL;
+    algebra->n_entries = algebra->entry_capacity = algebra->element_capacity = algebra->head_capacity = 0;
+    algebra->dim = 0;
+    const orbit_map *orbit = old.orbit;
+    sparse_acc acc = {0};
+    int status = acc_reserve(&acc, 256, 1);
+    for (size_t a = 0; a < old.dim && !status; a++) {
+        for (size_t e = old.start[a]; e < old.start[a + 1] && !status; e++) {
+            size_t o = old.col[e];
+            uint64_t x = old.strings.x[o], z = old.strings.z[o];
+            double v = old.val[e] / orbit->root[o];
+            unsigned char letter[64];
+            for (unsigned p = 0; p < orbit->block_start[orbit->n_blocks]; p++)
+                letter[p] = (unsigned char)orbit_letter(x, z, orbit->qubit[p]);
+            bool more = true;
+            while (more && !status) {
+                for (unsigned p = 0; p < orbit->block_start[orbit->n_blocks]; p++)
+                    orbit_set_letter(&x, &z, orbit->qubit[p], letter[p]);
+                size_t id;
+                status = intern_string(algebra, &acc, &x, &z, &id);
+                if (!status)
+                    acc_add(&acc, id, v);
+                /* odometer over the blocks */
+                more = false;
+                for (unsigned b = 0; b < orbit->n_blocks && !more; b++)
+                    more = next_permutation(letter + orbit->block_start[b],
+                                            orbit->block_start[b + 1] - orbit->block_start[b]);
+            }
+        }
+        if (!status)
+            status = append_element(algebra, &acc, 1.0);
+        acc_clear(&acc);
+    }
+    acc_release(&acc);
+    table_release(&old.strings);
+    qml__free(old.start);
+    qml__free(old.col);
+    qml__free(old.val);
+    qml__free(old.head);
+    qml__free(old.node);
+    cache_release(&algebra->cache);
+    orbit_release(algebra);
+    if (!status)
+        status = cache_init(&algebra->cache, algebra->generators, algebra->n_generators);
     return status;
 }
 
