@@ -881,6 +881,53 @@ static void test_exact_module_average(void **state)
 
 /* ---- limits, cancellation, validation, allocation ------------------------------------ */
 
+/* Generators with a partial qubit-permutation symmetry (blocks {0, 1},
+ * {2}, {3}; non-unit coefficients) close in orbit coordinates: the
+ * dimension equals the dense closure's, the expanded basis is orthonormal
+ * and closed, and it lies in the dense algebra (adding the basis elements to
+ * the dense closure's generators leaves its dimension unchanged). A copy whose
+ * coefficients break the symmetry closes on strings and must also agree. */
+static void test_orbit_coordinates(void **state)
+{
+    (void)state;
+    static const char *const symmetric[] = {"X0 + X1", "0.5 Z0 + 0.5 Z1", "Z0 Z2 + Z1 Z2", "Y2 Y3", "0.25 X3"};
+    static const char *const broken[] = {"X0 + 0.75 X1", "0.5 Z0 + 0.5 Z1", "Z0 Z2 + Z1 Z2", "Y2 Y3", "0.25 X3"};
+    const char *const *families[] = {symmetric, broken};
+    for (int f = 0; f < 2; f++) {
+        generator_set set = {0};
+        for (size_t k = 0; k < 5; k++)
+            set_add(&set, 4, families[f][k]);
+        qml_lie_algebra *a = close_set(&set);
+        size_t dim = qml_lie_algebra_dim(a);
+        assert_int_equal(dim, dense_closure_dim(&set, 4));
+        check_basis_and_closure(a);
+        for (size_t i = 0; i < dim; i++)
+            assert_ok(qml_lie_algebra_basis_element(a, i, &set.items[set.count++]));
+        assert_int_equal(dense_closure_dim(&set, 4), dim);
+        qml_lie_algebra_free(a);
+        set_free(&set);
+    }
+    /* the partial algebra of max_dim is expanded too: orthonormal strings sums */
+    generator_set set = {0};
+    sn_generators(&set, 5);
+    qml_lie_options options = QML_LIE_OPTIONS_INIT;
+    options.max_dim = 20;
+    qml_lie_algebra *a = NULL;
+    assert_status(qml_lie_algebra_create(&a, (const qml_pauli_sum *const *)set.items, set.count, &options),
+                  QML_ERR_LIMIT);
+    assert_int_equal(qml_lie_algebra_dim(a), 20);
+    for (size_t i = 0; i < 20; i++) {
+        qml_pauli_sum *b = NULL;
+        double norm;
+        assert_ok(qml_lie_algebra_basis_element(a, i, &b));
+        assert_ok(qml_pauli_sum_norm(b, &norm));
+        assert_close(norm, 1.0, 1e-12); /* unit up to rounding of the expansion */
+        qml_pauli_sum_free(b);
+    }
+    qml_lie_algebra_free(a);
+    set_free(&set);
+}
+
 static void test_max_dim_partial(void **state)
 {
     (void)state;
@@ -1230,6 +1277,7 @@ int main(void)
         cmocka_unit_test(test_exact_module_average),
         cmocka_unit_test(test_from_circuit),
         cmocka_unit_test(test_max_dim_partial),
+        cmocka_unit_test(test_orbit_coordinates),
         cmocka_unit_test(test_cancellation),
         cmocka_unit_test(test_validation),
         cmocka_unit_test(test_thread_count_invariance),
