@@ -203,7 +203,7 @@ int qml_lie_algebra_create(qml_lie_algebra **out, const qml_pauli_sum *const *ge
     if (!status)
         status = all_strings ? close_pauli_strings(algebra, &run)
                              : close_general(algebra, &run, algebra->generators, algebra->n_generators);
-    if ((!status || status == QML_ERR_LIMIT) && algebra->orbit) {
+    if (status == QML_ERR_LIMIT && algebra->orbit) {
         int expanded = orbit_expand(algebra);
         if (expanded)
             status = expanded;
@@ -220,6 +220,10 @@ int qml_lie_algebra_create(qml_lie_algebra **out, const qml_pauli_sum *const *ge
     if (!status)
         status = analyse_structure(algebra);
     cache_release(&algebra->cache); /* only the closure and the structure use it */
+    /* The structure analysis reads the basis only through brackets and
+     * coordinates, the same in orbit coordinates: strings only now. */
+    if (!status && algebra->orbit)
+        status = orbit_expand(algebra);
     if (status) {
         qml_lie_algebra_free(algebra);
         return status;
@@ -1706,8 +1710,8 @@ static bool next_permutation(unsigned char *a, unsigned m)
 
 /* Rewrite the basis from orbit coordinates to strings: coefficient c on
  * orbit o becomes c / sqrt|o| on each of its strings (enumerated as the
- * distinct permutations of each block's letters). The dictionary and the
- * product cache are rebuilt for strings. */
+ * distinct permutations of each block's letters). The dictionary is
+ * rebuilt for strings; the product cache (indexed by orbits) is dropped. */
 static int orbit_expand(qml_lie_algebra *algebra)
 {
     qml_lie_algebra old = *algebra;
@@ -1756,10 +1760,8 @@ static int orbit_expand(qml_lie_algebra *algebra)
     qml__free(old.val);
     qml__free(old.head);
     qml__free(old.node);
-    cache_release(&algebra->cache);
+    cache_release(&algebra->cache); /* indexed by orbits */
     orbit_release(algebra);
-    if (!status)
-        status = cache_init(&algebra->cache, algebra->generators, algebra->n_generators);
     return status;
 }
 
