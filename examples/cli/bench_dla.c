@@ -403,7 +403,9 @@ int bench_dla(int argc, char **argv)
                    rows[i].dense_measured ? "true" : "false");
         printf("]}\n");
     } else {
-        printf("closure s: the Lie closure alone; total s: closure plus structure analysis (%u thread%s).\n"
+        printf("closure s: the Lie closure alone; total s: closure plus structure analysis (%u thread%s)\n"
+               "plus, when the generators have a qubit-permutation symmetry (sn), the expansion of the basis\n"
+               "from orbit sums to Pauli strings.\n"
                "dense closure s: the same closure on dense 2^n x 2^n matrices, measured (meas.) in this run at\n"
                "n <= %u, beyond that extrapolated (est.) from the largest measured n with its cost model\n"
                "dim*K*(8*8^n + 8*dim*4^n). speed-up: dense closure s / closure s.\n",
