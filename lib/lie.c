@@ -1643,10 +1643,11 @@ static int orbit_setup(qml_lie_algebra *algebra)
         const qml_pauli_sum *g = algebra->generators[k];
         terms[k].words = 1;
         for (size_t i = 0; i < g->n_terms && !status && distinct; i++) {
-            size_t id;
-            bool inserted;
+            size_t id = SIZE_MAX;
+            bool inserted = false;
             status = table_insert(&terms[k], &g->x[i], &g->z[i], &id, &inserted);
-            distinct = inserted && id == i; /* a repeated string: stay on strings */
+            /* A repeated string: stay on strings (a failed insert sets neither). */
+            distinct = status == QML_OK && inserted && id == i;
         }
     }
     unsigned block_of[64], first[64], n_blocks = 0;
