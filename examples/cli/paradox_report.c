@@ -397,77 +397,73 @@ typedef struct decay {
     qml_bp_fit fit;
 } decay;
 
-static decay fit_decay(const outputs *o, size_t k, bool mid)
+/* The points of a decay fit: a point counts only if its value and its
+ * standard error are positive and finite. */
+typedef struct decay_points {
+    double n[PARADOX_MAX_QUBITS], value[PARADOX_MAX_QUBITS], stderr_[PARADOX_MAX_QUBITS];
+    size_t count;
+} decay_points;
+
+static void add_point(decay_points *p, unsigned n_qubits, double value, double stderr_)
+{
+    if (value > 0.0 && stderr_ > 0.0 && isfinite(value) && isfinite(stderr_)) {
+        p->n[p->count] = n_qubits;
+        p->value[p->count] = value;
+        p->stderr_[p->count] = stderr_;
+        p->count++;
+    }
+}
+
+/* Fit ln Var against n and ln n; at least three points. */
+static decay fit_points(const decay_points *p)
 {
     decay d = {QML_ERR_NOT_APPLICABLE, {0}};
-    double n[PARADOX_MAX_QUBITS], v[PARADOX_MAX_QUBITS], se[PARADOX_MAX_QUBITS];
-    size_t m = 0;
+    d.fit.size = sizeof d.fit;
+    if (p->count >= 3)
+        d.status = qml_bp_fit_data(p->n, p->value, p->stderr_, p->count, &d.fit);
+    return d;
+}
+
+static decay fit_decay(const outputs *o, size_t k, bool mid)
+{
+    decay_points p = {.count = 0};
     for (size_t q = 0; q < o->n_q; q++) {
         const paradox_cell *c = cell_at(o, k, q);
-        double val = mid ? c->var_mid : c->var_all, err = mid ? c->var_mid_se : c->var_all_se;
-        if (val > 0.0 && err > 0.0 && isfinite(val) && isfinite(err)) {
-            n[m] = c->n_qubits;
-            v[m] = val;
-            se[m] = err;
-            m++;
-        }
+        add_point(&p, c->n_qubits, mid ? c->var_mid : c->var_all, mid ? c->var_mid_se : c->var_all_se);
     }
-    d.fit.size = sizeof d.fit;
-    if (m >= 3)
-        d.status = qml_bp_fit_data(n, v, se, m, &d.fit);
-    return d;
+    return fit_points(&p);
 }
 
 /* The decay fit against n of the variances at L = factor n (mid: the middle
  * weight's gradient, else the loss). */
 static decay fit_rung(const outputs *o, size_t k, unsigned factor, bool mid)
 {
-    decay d = {QML_ERR_NOT_APPLICABLE, {0}};
-    double n[PARADOX_MAX_QUBITS], v[PARADOX_MAX_QUBITS], se[PARADOX_MAX_QUBITS];
-    size_t m = 0;
+    decay_points p = {.count = 0};
     for (size_t q = 0; q < o->n_q; q++) {
         const paradox_cell *c = cell_at(o, k, q);
         const paradox_depth *r = rung(c, factor);
-        if (!r)
-            continue;
-        double val = mid ? r->var_mid : r->var_loss, err = mid ? r->var_mid_se : r->var_loss_se;
-        if (val > 0.0 && err > 0.0 && isfinite(val) && isfinite(err)) {
-            n[m] = c->n_qubits;
-            v[m] = val;
-            se[m] = err;
-            m++;
-        }
+        if (r)
+            add_point(&p, c->n_qubits, mid ? r->var_mid : r->var_loss, mid ? r->var_mid_se : r->var_loss_se);
     }
-    d.fit.size = sizeof d.fit;
-    if (m >= 3)
-        d.status = qml_bp_fit_data(n, v, se, m, &d.fit);
-    return d;
+    return fit_points(&p);
 }
 
 /* The same fit of the predictions themselves, weighted with the measured
  * relative standard errors: the rates the prediction implies over these n. */
 static decay fit_prediction(const outputs *o, size_t k, unsigned factor, bool mid)
 {
-    decay d = {QML_ERR_NOT_APPLICABLE, {0}};
-    double n[PARADOX_MAX_QUBITS], v[PARADOX_MAX_QUBITS], se[PARADOX_MAX_QUBITS];
-    size_t m = 0;
+    decay_points p = {.count = 0};
     for (size_t q = 0; q < o->n_q; q++) {
         const paradox_cell *c = cell_at(o, k, q);
         const paradox_depth *r = rung(c, factor);
-        double p = mid ? (r ? r->pred_mid : (double)NAN) : c->pred_loss;
-        double val = r ? (mid ? r->var_mid : r->var_loss) : (double)NAN;
-        double err = r ? (mid ? r->var_mid_se : r->var_loss_se) : (double)NAN;
-        if (p > 0.0 && isfinite(p) && val > 0.0 && err > 0.0 && isfinite(val) && isfinite(err)) {
-            n[m] = c->n_qubits;
-            v[m] = p;
-            se[m] = p * err / val;
-            m++;
-        }
+        if (!r)
+            continue;
+        double predicted = mid ? r->pred_mid : c->pred_loss;
+        double value = mid ? r->var_mid : r->var_loss, err = mid ? r->var_mid_se : r->var_loss_se;
+        if (value > 0.0 && err > 0.0 && isfinite(value) && isfinite(err))
+            add_point(&p, c->n_qubits, predicted, predicted * err / value);
     }
-    d.fit.size = sizeof d.fit;
-    if (m >= 3)
-        d.status = qml_bp_fit_data(n, v, se, m, &d.fit);
-    return d;
+    return fit_points(&p);
 }
 
 static void print_fit(FILE *f, const decay *d, const decay *predicted)
