@@ -133,15 +133,6 @@ void qml__aligned_free(void *ptr)
     qml__free(aligned - aligned[-1]);
 }
 
-char *qml__strdup(const char *text)
-{
-    size_t length = strlen(text);
-    char *copy = qml__malloc(length + 1);
-    if (copy)
-        memcpy(copy, text, length + 1);
-    return copy;
-}
-
 void qml__buffer_append(qml__buffer *buffer, const char *text, size_t length)
 {
     if (buffer->failed)

@@ -53,8 +53,6 @@ size_t qml__mul_size(size_t count, size_t size);
 /* 64-byte aligned blocks for amplitude arrays; release with qml__aligned_free. */
 void *qml__aligned_alloc(size_t size);
 void qml__aligned_free(void *ptr);
-/* A NUL-terminated copy of `text` (NULL on failure). */
-char *qml__strdup(const char *text);
 
 /* A growable text buffer (formatting, reports). Failure is sticky: after an
  * allocation failure every append is a no-op and `failed` is set. */
