@@ -51,7 +51,7 @@ extern "C" {
 /** Major version: releases with the same major version are ABI compatible. */
 #define QML_VERSION_MAJOR 0
 /** Minor version: new API, backwards compatible. */
-#define QML_VERSION_MINOR 1
+#define QML_VERSION_MINOR 2
 /** Patch version: fixes only. */
 #define QML_VERSION_PATCH 0
 /** The version as one number, MAJOR*10000 + MINOR*100 + PATCH. */
