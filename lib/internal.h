@@ -42,6 +42,13 @@ void qml__ok(void);
 #define QML_CHECK_NULL(ptr)                                                   \
     QML_CHECK_ARG((ptr) != NULL, "%s: argument '%s' is NULL", __func__, #ptr)
 
+/* Shot counts above QML_SHOTS_MAX (qml.h) are refused: a C caller's -1 is
+ * 2^64 - 1 shots, which would never return. */
+#define QML_CHECK_SHOTS(shots, caller)                                        \
+    QML_CHECK_ARG((uint64_t)(shots) <= QML_SHOTS_MAX,                         \
+                  "%s: %llu shots is above QML_SHOTS_MAX = 2^40", (caller),   \
+                  (unsigned long long)(shots))
+
 /* ---- memory (alloc.c) ---------------------------------------------------- */
 
 void *qml__malloc(size_t size);
