@@ -11,7 +11,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    fuzz_limit_blocks((size_t)16 << 20);
+    fuzz_limit_blocks((size_t)1 << 20);
     if (memchr(data, '\0', size))
         return 0; /* the reader refuses NUL bytes before splitting */
     char *text = fuzz_text(data, size);

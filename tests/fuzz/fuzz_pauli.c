@@ -20,7 +20,7 @@ static char *format(const qml_pauli_sum *sum)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    fuzz_limit_blocks((size_t)16 << 20);
+    fuzz_limit_blocks((size_t)1 << 20);
     if (size < 1)
         return 0;
     unsigned n_qubits = data[0] < 128 ? 0u : (unsigned)(data[0] - 127);
