@@ -526,9 +526,11 @@ typedef enum qml_gate_kind {
 /**
  * @brief Create an empty circuit.
  * @param[out] out the new circuit, owned by the caller (qml_circuit_free()).
- * @param n_qubits 1..62.
+ * @param n_qubits 1..1024 (a circuit holds no amplitudes: the statevector
+ *        refuses more than 40 qubits, the g-sim and symmetric backends
+ *        run hundreds; see docs/gsim.md).
  * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT (NULL out, n_qubits outside
- *         1..62), #QML_ERR_OUT_OF_MEMORY.
+ *         1..1024), #QML_ERR_OUT_OF_MEMORY.
  * @since 0.1.0
  */
 QML_API int qml_circuit_create(qml_circuit **out, unsigned n_qubits);
@@ -2058,7 +2060,10 @@ QML_API int qml_model_create(qml_model **out, const qml_circuit *circuit, const 
 /**
  * @brief Create a model from a template (see #qml_model_kind), with head
  * a = 1, b = 0 and the weights at 0.
- * @param n_qubits 2..30 (the permutation model needs 2 for its Z Z term).
+ * @param n_qubits 2..1024 (the permutation model needs 2 for its Z Z term);
+ *        the statevector simulates at most 40 (in practice ~30), the
+ *        algebraic backends (docs/gsim.md) the free-fermion and
+ *        permutation models at hundreds.
  * @param layers L >= 1.
  * @param n_features F >= 1; the unstructured and free-fermion models need
  *        F <= n_qubits (so that every feature is encoded).
