@@ -300,9 +300,10 @@ static int parse_cell(const char *begin, const char *end, double *value)
     if (begin == end)
         return 1;
     /* strtod stops at ',', '\r', '\n' and NUL, none of which can extend a
-     * number, so it never reads past the cell; leading blanks are gone. */
-    char *stop;
-    double v = strtod(begin, &stop);
+     * number, so it never reads past the cell; leading blanks are gone.
+     * qml__number_read is strtod with '.' whatever the caller's locale. */
+    const char *stop;
+    double v = qml__number_read(begin, &stop);
     if (stop != end)
         return 1;
     if (!isfinite(v))
@@ -550,11 +551,15 @@ int qml_dataset_format_csv(const qml_dataset *dataset, char **text, size_t *leng
     for (size_t j = 0; j < nf; j++)
         qml__buffer_printf(&buffer, "x%zu,", j);
     qml__buffer_append(&buffer, "label\n", 6);
-    /* %.17g: 17 significant digits identify every double, so a correctly
-     * rounding strtod reads back the same bits. */
+    /* The shortest text that reads back as the same bits, with '.' whatever
+     * the caller's locale (a decimal comma would split the cell). */
     for (size_t i = 0; i < dataset->n_rows && !buffer.failed; i++) {
-        for (size_t j = 0; j < nf; j++)
-            qml__buffer_printf(&buffer, "%.17g,", dataset->features[i * nf + j]);
+        for (size_t j = 0; j < nf; j++) {
+            char number[QML__NUMBER_TEXT_MAX + 1];
+            size_t n = qml__number_write(dataset->features[i * nf + j], number);
+            number[n] = ',';
+            qml__buffer_append(&buffer, number, n + 1);
+        }
         qml__buffer_printf(&buffer, "%d\n", dataset->labels[i]);
     }
     if (buffer.failed) {
