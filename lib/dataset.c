@@ -361,7 +361,7 @@ static int csv_data_line(csv_reader *reader, const char *begin, const char *end,
         }
         if (column == reader->label_column) {
             bool known = false;
-            for (size_t k = 0; k < reader->n_distinct; k++)
+            for (size_t k = 0; k < reader->n_distinct && k < 2; k++) /* k < 2 tells gcc -O3 it stays in distinct[] */
                 known = known || reader->distinct[k] == value;
             if (!known) {
                 if (reader->n_distinct == 2)
@@ -388,7 +388,7 @@ static int csv_finish(csv_reader *reader, qml_dataset **out, size_t first_data_l
     if (reader->n_rows == 0)
         return qml__error(QML_ERR_PARSE, "%s: %sno data rows", reader->caller, reader->source);
     bool zero_one = true;
-    for (size_t k = 0; k < reader->n_distinct; k++)
+    for (size_t k = 0; k < reader->n_distinct && k < 2; k++)
         zero_one = zero_one && (reader->distinct[k] == 0 || reader->distinct[k] == 1);
     if (!zero_one && reader->n_distinct < 2)
         return qml__error(QML_ERR_PARSE,
