@@ -1759,8 +1759,9 @@ typedef struct qml_csv_options {
  *
  * Comma-separated numeric cells, spaces and tabs around a cell ignored, LF
  * or CRLF line ends, blank lines skipped, at least two columns. Every row has
- * the header's (or first row's) column count. Numbers are read by strtod in
- * the C locale's format; NaN and infinities are refused. Labels: if every
+ * the header's (or first row's) column count. Numbers are read as strtod
+ * reads them in the "C" locale ('.' as the decimal point, whatever the
+ * calling program's locale); NaN and infinities are refused. Labels: if every
  * label is 0 or 1 they are taken as they are; otherwise there must be exactly
  * two distinct label values, the smaller becoming 0 and the larger 1.
  * @param options NULL for the defaults.
@@ -1784,8 +1785,10 @@ QML_API int qml_dataset_load_csv(qml_dataset **out, const char *path, const qml_
 
 /**
  * @brief Format as CSV: a header "x0,x1,...,label", then one line per row
- * with every feature as %.17g and the label last, LF line ends. Parsing the
- * text gives back the dataset bit for bit.
+ * with every feature as the shortest of %.15g, %.16g, %.17g that reads back
+ * to the same double ('.' as the decimal point, whatever the calling
+ * program's locale) and the label last, LF line ends. Parsing the text gives
+ * back the dataset bit for bit.
  * @param[out] text the NUL-terminated text; release with qml_free().
  * @param[out] length its length without the NUL (may be NULL).
  * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT, #QML_ERR_OUT_OF_MEMORY.

@@ -42,6 +42,17 @@ void qml__ok(void);
 #define QML_CHECK_NULL(ptr)                                                   \
     QML_CHECK_ARG((ptr) != NULL, "%s: argument '%s' is NULL", __func__, #ptr)
 
+/* ---- numbers as text (numtext.c) ----------------------------------------- */
+
+/* Every number the library reads or writes as text goes through these two,
+ * with '.' as the decimal point whatever the caller's locale. */
+#define QML__NUMBER_TEXT_MAX 32   /* enough for "%.17g" of any double */
+/* strtod in the "C" locale: same syntax and rounding, '.' only. */
+double qml__number_read(const char *text, const char **stop);
+/* The shortest of %.15g/%.16g/%.17g that reads back as `value`, with '.';
+ * returns the length written to `out` (NUL-terminated). */
+size_t qml__number_write(double value, char out[QML__NUMBER_TEXT_MAX]);
+
 /* ---- memory (alloc.c) ---------------------------------------------------- */
 
 void *qml__malloc(size_t size);
