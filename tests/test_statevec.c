@@ -1127,8 +1127,9 @@ static void test_kernel_paths(void **unused)
  * triple that touches qubits 0..2, on 9 qubits against apply_local_naive:
  * gates whose lowest qubit is 0, 1 or 2 take the octet walk (the pattern
  * of pairs inside 8 amplitudes, runs of octets split by the qubits at 3
- * and above), the others the run walk; the dense-matrix test above covers
- * n <= 6. Then a low-pair workload on 18 qubits (threads start there) for
+ * and above), the others the run walk; diagonal gates on qubits 0, 1 the
+ * line walk, RXX/RYY on qubits 0..3 the 16-amplitude block walk; the
+ * dense-matrix test above covers n <= 6. Then a low-pair workload on 18 qubits (threads start there) for
  * 1, 2 and 3 threads, compared with memcmp. Tolerance TOL: one gate, a
  * handful of roundings per amplitude. */
 static void test_every_pair_low_qubits(void **unused)
@@ -1173,7 +1174,7 @@ static void test_every_pair_low_qubits(void **unused)
     double *start = malloc(2 * big_dim * sizeof *start), *first = malloc(2 * big_dim * sizeof *first);
     random_state(&rng, big_dim, start);
     static const qml_gate_kind kinds[] = {QML_GATE_CNOT, QML_GATE_SWAP, QML_GATE_CRY, QML_GATE_CRX, QML_GATE_CY,
-                                          QML_GATE_ISWAP};
+                                          QML_GATE_ISWAP, QML_GATE_CZ, QML_GATE_RZZ, QML_GATE_RXX, QML_GATE_RYY};
     const unsigned pairs[][2] = {{0, 1}, {1, 0}, {1, 2}, {2, 1}, {0, 2}, {2, 17}, {17, 0}, {0, 6}, {5, 1}, {2, 9}};
     for (unsigned threads = 1; threads <= 3; threads++) {
         qml_statevec *t = state_from(big, start);
