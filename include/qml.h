@@ -1568,6 +1568,152 @@ QML_API int qml_bp_scan_fit(const qml_bp_scan *scan, qml_bp_fit *fit);
 
 /**@}*/
 
+/* ======================================================================== */
+/** @name Mergeable partial results (samples.c)
+ *
+ * A landscape estimate is a sum over independent samples: sample s draws
+ * its weights from stream s of the seed. A process may compute any
+ * contiguous range [first, first + count) of the S samples of an estimate
+ * (a "part"), send it elsewhere as bytes, and merge parts. The merge keeps
+ * every per-sample value and the statistics are always reduced in sample
+ * order, so any split into parts, merged in any order, gives bitwise the
+ * result of one process computing all S samples (docs/scaling.md). This is
+ * what an MPI or batch-queue program builds on; libqml itself never links
+ * MPI.
+ *
+ * Serialised parts are for the same library version on machines with the
+ * same byte order and `double` format; the reader checks a magic number, the
+ * format version, the byte order and every length, and refuses anything
+ * else with #QML_ERR_PARSE.
+ */
+/* ======================================================================== */
+/**@{*/
+
+/**
+ * @brief The per-sample losses and selected derivatives of samples
+ * [first, first + count) of a gradient-statistics estimate of S samples.
+ * @since 0.2.0
+ */
+typedef struct qml_gradient_samples qml_gradient_samples;
+
+/**
+ * @brief Compute samples [first, first + count) of the estimate that
+ * qml_gradient_stats_create() makes with the same arguments (S =
+ * options->samples): the same weights, the same shot noise, the same values.
+ * @param first, count a range inside [0, S), count >= 1.
+ * @return as qml_gradient_stats_create(); #QML_ERR_OUT_OF_RANGE if the range
+ *         leaves [0, S) or is empty.
+ * @since 0.2.0
+ */
+QML_API int qml_gradient_samples_create(qml_gradient_samples **out, const qml_circuit *circuit,
+                                        const qml_pauli_sum *observable, const qml_statevec *initial,
+                                        const double *features, size_t n_features,
+                                        const qml_landscape_options *options, size_t first, size_t count);
+
+/** @brief Free (NULL is a no-op). @since 0.2.0 */
+QML_API void qml_gradient_samples_free(qml_gradient_samples *samples);
+
+/**
+ * @brief The range a part holds.
+ * @param[out] first, count, total the range and S (any may be NULL).
+ * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT (NULL samples).
+ * @since 0.2.0
+ */
+QML_API int qml_gradient_samples_range(const qml_gradient_samples *samples, size_t *first, size_t *count,
+                                       size_t *total);
+
+/**
+ * @brief Merge parts of one estimate into one part. The parts may come in
+ * any order; sorted by `first` they must be adjacent (no gap, no overlap) and
+ * agree on everything else: S, seed, shots, selection, weight count and the
+ * fingerprint of the circuit, observable, initial state and features they
+ * were computed from.
+ * @param parts `n_parts` >= 1 parts (not modified).
+ * @return #QML_OK; #QML_ERR_INVALID_ARGUMENT (NULL, n_parts 0, parts of
+ *         different estimates: the message says which field differs, a gap or
+ *         an overlap: the message gives the ranges); #QML_ERR_OUT_OF_MEMORY.
+ * @since 0.2.0
+ */
+QML_API int qml_gradient_samples_merge(qml_gradient_samples **out, const qml_gradient_samples *const *parts,
+                                       size_t n_parts);
+
+/**
+ * @brief The statistics of a complete set of samples (first = 0, count = S):
+ * bitwise what qml_gradient_stats_create() returns for the same arguments.
+ * @return #QML_OK; #QML_ERR_INVALID_ARGUMENT (NULL); #QML_ERR_NOT_APPLICABLE
+ *         (the part does not hold all S samples); #QML_ERR_OUT_OF_MEMORY.
+ * @since 0.2.0
+ */
+QML_API int qml_gradient_stats_from_samples(qml_gradient_stats **out, const qml_gradient_samples *samples);
+
+/**
+ * @brief Write a part as bytes (to send to another process).
+ * @param buffer `capacity` bytes, or NULL with capacity 0 to ask for the length.
+ * @param[out] length the number of bytes the part needs.
+ * @return #QML_OK; #QML_ERR_OUT_OF_RANGE if capacity < length (nothing is
+ *         written); #QML_ERR_INVALID_ARGUMENT.
+ * @since 0.2.0
+ */
+QML_API int qml_gradient_samples_serialize(const qml_gradient_samples *samples, void *buffer, size_t capacity,
+                                           size_t *length);
+
+/**
+ * @brief Read a part written by qml_gradient_samples_serialize().
+ * @return #QML_OK; #QML_ERR_PARSE (a wrong magic number, version, byte
+ *         order or length, or inconsistent fields: the message says which);
+ *         #QML_ERR_INVALID_ARGUMENT (NULL); #QML_ERR_OUT_OF_MEMORY.
+ * @since 0.2.0
+ */
+QML_API int qml_gradient_samples_deserialize(qml_gradient_samples **out, const void *buffer, size_t length);
+
+/**
+ * @brief Compute samples [first, first + n_samples) of every row of a scan (the
+ * parts of qml_bp_scan_family() with the same arguments). Rows of a partial
+ * scan report NaN variances until a merge completes them; the DLA dimension
+ * and the prediction are computed only by the part that holds sample 0.
+ * @return as qml_bp_scan_family(); #QML_ERR_OUT_OF_RANGE for a range outside
+ *         [0, stats->samples) or an empty one.
+ * @since 0.2.0
+ */
+QML_API int qml_bp_scan_family_part(qml_bp_scan **out, qml_ansatz_family family, const qml_bp_scan_options *scan,
+                                    const qml_landscape_options *stats, size_t first, size_t n_samples);
+
+/**
+ * @brief As qml_bp_scan_family_part() for qml_bp_scan_generators().
+ * @since 0.2.0
+ */
+QML_API int qml_bp_scan_generators_part(qml_bp_scan **out, const qml_pauli_sum *const *generators, size_t count,
+                                        const unsigned *groups, const qml_bp_scan_options *scan,
+                                        const qml_landscape_options *stats, size_t first, size_t n_samples);
+
+/**
+ * @brief Merge parts of one scan (made by the _part functions with the same
+ * arguments, any sample ranges that tile [0, S) or a contiguous piece of it).
+ * When the parts cover all S samples, the result equals bitwise the scan one
+ * process computes (rows, fit), except the `seconds` of each row, which is the
+ * sum of the parts' times.
+ * @return #QML_OK; #QML_ERR_INVALID_ARGUMENT (NULL, no parts, parts of
+ *         different scans, a gap or an overlap); #QML_ERR_OUT_OF_MEMORY.
+ * @since 0.2.0
+ */
+QML_API int qml_bp_scan_merge(qml_bp_scan **out, const qml_bp_scan *const *parts, size_t n_parts);
+
+/**
+ * @brief Write a scan (partial or complete) as bytes; as
+ * qml_gradient_samples_serialize().
+ * @since 0.2.0
+ */
+QML_API int qml_bp_scan_serialize(const qml_bp_scan *scan, void *buffer, size_t capacity, size_t *length);
+
+/**
+ * @brief Read a scan written by qml_bp_scan_serialize(); as
+ * qml_gradient_samples_deserialize().
+ * @since 0.2.0
+ */
+QML_API int qml_bp_scan_deserialize(qml_bp_scan **out, const void *buffer, size_t length);
+
+/**@}*/
+
 /* ---- datasets, models, optimisers, training: issue 7 ---- */
 
 /* ======================================================================== */
