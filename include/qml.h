@@ -2168,6 +2168,18 @@ typedef struct qml_train_epoch {
     double train_accuracy;  /**< accuracy on the training set after the epoch */
     double test_accuracy;   /**< accuracy on the test set after the epoch; NaN without one */
     double test_loss;       /**< mean loss on the test set; NaN without one */
+    /** Mean square of the components of the full-batch loss gradient with
+     *  respect to the circuit weights, (1/K) sum_k (dL/dw_k)^2, exact
+     *  (adjoint), at the parameters the epoch ended with: the gradient
+     *  signal. The head's a and b are left out (they are classical and do
+     *  not flatten with the circuit). @since 0.2.0 */
+    double grad_mean_square;
+    /** Minibatch gradient variance: the sample variance over the epoch's
+     *  optimiser steps of the weight-gradient estimates the optimiser saw
+     *  (minibatch and, with shots, shot noise), averaged over the K weight
+     *  components, (1/K) sum_k Var_steps(g_k) with divisor steps - 1; NaN
+     *  when the epoch had a single step. @since 0.2.0 */
+    double grad_batch_variance;
 } qml_train_epoch;
 
 /**
@@ -2180,6 +2192,32 @@ typedef struct qml_train_epoch {
  * @since 0.1.0
  */
 typedef int (*qml_train_progress_fn)(unsigned epoch, const qml_train_epoch *record, void *user);
+
+/**
+ * @brief How training estimates gradients from a finite shot budget
+ * (qml_train_options::shots > 0). Values are pinned. docs/training.md
+ * derives both and the variance formula.
+ * @since 0.2.0
+ */
+typedef enum qml_shot_mode {
+    /** Parameter shift with sampling: every readout value a step uses and
+     *  both shifted expectations of every Pauli factor of every weight gate
+     *  are estimated from `shots` samples of the statevector per measurement
+     *  basis (one state preparation per circuit, shared by its shots). Needs
+     *  shots >= 2. Costs about 2 x (Pauli factors) forward passes per row. */
+    QML_SHOTS_SAMPLED = 0,
+    /** Fast mode: the exact adjoint gradient and readout value plus Gaussian
+     *  noise, independent per row and component, with the variance of the
+     *  sampled estimator: v(x)/S for the value and
+     *  v(x) W_k / (2 S) for weight k, where v is the readout's single-shot
+     *  variance at the row's state and W_k = sum over the gates reading k of
+     *  weight_scale^2 sum_j c_j^2 over the gate generator's Pauli factors.
+     *  Exact when the single-shot variance at the two shifted points
+     *  averages to its value at x (see docs/training.md). Costs about one
+     *  adjoint gradient (plus one forward pass per row when the readout has
+     *  more than one term). */
+    QML_SHOTS_GAUSSIAN = 1
+} qml_shot_mode;
 
 /**
  * @brief Training options; initialise with #QML_TRAIN_OPTIONS_INIT.
@@ -2197,11 +2235,17 @@ typedef struct qml_train_options {
     unsigned n_threads;                /**< worker threads over rows, 0 = all cores (default 1) */
     qml_train_progress_fn progress;    /**< called after every epoch (may be NULL) */
     void *progress_user;               /**< passed to `progress` */
+    /** Shots per expectation (per measurement basis) for the gradients the
+     *  optimiser sees; 0 = exact gradients (default). The loss and accuracy
+     *  recorded per epoch stay exact. @since 0.2.0 */
+    uint64_t shots;
+    /** How shots are simulated when shots > 0 (default #QML_SHOTS_GAUSSIAN). @since 0.2.0 */
+    qml_shot_mode shot_mode;
 } qml_train_options;
 
 /** @brief Default training options. */
 #define QML_TRAIN_OPTIONS_INIT                                                  \
-    { sizeof(qml_train_options), NULL, 30, 16, 0, QML_INIT_UNIFORM, 0.1, 1, NULL, NULL }
+    { sizeof(qml_train_options), NULL, 30, 16, 0, QML_INIT_UNIFORM, 0.1, 1, NULL, NULL, 0, QML_SHOTS_GAUSSIAN }
 
 /**
  * @brief Train a model by minibatch gradient descent.
@@ -2213,6 +2257,17 @@ typedef struct qml_train_options {
  * batch's mean loss gradient. After each epoch the loss and accuracy on
  * `train` (and `test`) are recorded and the callback is called. Bitwise the
  * same for a given seed whatever the thread count.
+ *
+ * With options->shots = S > 0 every readout value e and every weight
+ * derivative de/dw a step uses is a finite-shot estimate (see
+ * #qml_shot_mode), independent per row; step t (counted from 0 over the
+ * whole run) draws its seed from stream 0x73686f7473 + t ("shots") of the
+ * seed. The head's a and b are classical: their derivatives follow in
+ * closed form from the estimated e (dL/da = dL/dz e, dL/db = dL/dz). The
+ * loss, accuracies and grad_mean_square recorded per epoch are exact (no
+ * shot noise); grad_batch_variance is that of the estimates the optimiser
+ * saw. Each epoch ends with one exact full-batch gradient (an adjoint
+ * gradient per training row) for its record.
  * @param train the training set; its feature count must cover the model's.
  * @param test a test set to record accuracy on, or NULL.
  * @param options NULL for the defaults.
@@ -2220,7 +2275,8 @@ typedef struct qml_train_options {
  *        (set it to sizeof(qml_train_epoch)); epoch e (0-based) is written
  *        to record e when e < capacity (may be NULL with capacity 0).
  * @return #QML_OK; #QML_ERR_INVALID_ARGUMENT (NULL, bad options, feature
- *         counts, history[0].size smaller than the 0.1 record);
+ *         counts, history[0].size smaller than the 0.1 record, shots > 0
+ *         with an unknown shot_mode, shots = 1 with #QML_SHOTS_SAMPLED);
  *         #QML_ERR_CANCELLED (the callback returned non-zero: the
  *         model keeps the parameters of the last step and the history of
  *         the finished epochs); #QML_ERR_OUT_OF_MEMORY; #QML_ERR_THREAD.

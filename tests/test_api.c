@@ -1266,6 +1266,14 @@ static void test_train_contract(void **state)
     BAD_TRAIN(batch_size, 0);
     BAD_TRAIN(init, (qml_init_mode)999);
     INVALID(qml_model_train(m, d, NULL, &to, history0, 2));
+    /* Finite-shot training: an unknown shot mode, one shot for sampling. */
+    tb = to;
+    tb.shots = 10;
+    tb.shot_mode = (qml_shot_mode)999;
+    INVALID(qml_model_train(m, d, NULL, &tb, history, 2));
+    tb.shot_mode = QML_SHOTS_SAMPLED;
+    tb.shots = 1;
+    INVALID(qml_model_train(m, d, NULL, &tb, history, 2));
 #define BAD_TRAIN_OPTIMIZER(field, value)                                       \
     do {                                                                       \
         qml_optimizer_options ob = oo;                                         \
