@@ -1730,6 +1730,62 @@ QML_API int qml_dataset_generate(qml_dataset **out, qml_dataset_kind kind, size_
                                  uint64_t seed);
 
 /**
+ * @brief Tasks on data with a permutation symmetry (qml_dataset_symmetric()).
+ * Values are pinned. Each labels the same inputs x in [-pi, pi)^F.
+ * @since 0.2.0
+ */
+typedef enum qml_symmetric_task {
+    /** y = [ (1/F) sum_q cos x_q > 0 ]: smooth and S_F-invariant; 0 is the
+     *  median of the statistic (cos x_q is symmetric about 0 for x_q uniform
+     *  in [-pi, pi)), so the classes are balanced in expectation. */
+    QML_TASK_COS_MEDIAN = 0,
+    /** y = parity of the number of q with x_q > 0: S_F-invariant, not smooth. */
+    QML_TASK_PARITY = 1,
+    /** y = [x_0 > 0]: the symmetry-broken control on the same inputs. */
+    QML_TASK_BROKEN = 2
+} qml_symmetric_task;
+
+/**
+ * @brief Data with a symmetry: n_rows rows of n_features features, each
+ * uniform in [-pi, pi) (feature j of row i is pi (2 u - 1) with u the
+ * (i n_features + j)-th uniform of stream 0x73796d6d65747279
+ * ("symmetry") of `seed`), labelled by `task`. The three tasks share their
+ * inputs for a given seed and shape, so a study can compare them row by row.
+ * Permuting a row's features never changes its #QML_TASK_COS_MEDIAN or
+ * #QML_TASK_PARITY label. docs/datasets.md shows the tasks.
+ * @param n_rows >= 2.
+ * @param n_features F >= 2 (with one feature there is no permutation to be
+ *        invariant under, and the broken control is the parity task).
+ * @return #QML_OK; #QML_ERR_INVALID_ARGUMENT (NULL out, unknown task,
+ *         n_rows < 2, fewer than 2 features, a table past SIZE_MAX bytes);
+ *         #QML_ERR_OUT_OF_MEMORY.
+ * @since 0.2.0
+ */
+QML_API int qml_dataset_symmetric(qml_dataset **out, qml_symmetric_task task, size_t n_rows, size_t n_features,
+                                  uint64_t seed);
+
+/**
+ * @brief Label noise: flip exactly round(fraction x n_rows) labels (half
+ * away from zero), at rows drawn uniformly without replacement by
+ * selection sampling (Knuth, TAOCP vol. 2, Algorithm 3.4.2 S) from stream
+ * 0x666c6970 ("flip") of `seed`. Features are left alone.
+ * @param fraction in [0, 1].
+ * @return #QML_OK; #QML_ERR_INVALID_ARGUMENT (NULL, fraction NaN or outside
+ *         [0, 1]: the dataset is unchanged).
+ * @since 0.2.0
+ */
+QML_API int qml_dataset_flip_labels(qml_dataset *dataset, double fraction, uint64_t seed);
+
+/**
+ * @brief Random labels (a memorisation test): every label replaced by a
+ * fair coin flip, the top bit of successive outputs of stream 0x6c6162656c73
+ * ("labels") of `seed`. Features are left alone.
+ * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT (NULL).
+ * @since 0.2.0
+ */
+QML_API int qml_dataset_random_labels(qml_dataset *dataset, uint64_t seed);
+
+/**
  * @brief Whether a CSV text has a header line. Values are pinned.
  * @since 0.1.0
  */

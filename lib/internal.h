@@ -269,6 +269,10 @@ struct qml_dataset {
     int *labels;                 /* n_rows, each 0 or 1 */
 };
 
+/* The label qml_dataset_symmetric() gives a row x of n_features features
+ * under `task` (a known task). */
+int qml__symmetric_label(qml_symmetric_task task, const double *x, size_t n_features);
+
 /* ---- finite-shot estimates (train.c) ------------------------------------- */
 
 /* One finite-shot estimate, at the model's parameters, of the readout values
