@@ -37,7 +37,6 @@ static void component_purities(const qml_lie_algebra *algebra, const double *coo
 static int check_generators(const qml_pauli_sum *const *generators, size_t count, unsigned *n_qubits);
 static void cache_release(product_cache *cache);
 static int orbit_setup(qml_lie_algebra *algebra);
-static int orbit_expand(qml_lie_algebra *algebra);
 static void orbit_release(qml_lie_algebra *algebra);
 
 /* ---- public: creation ------------------------------------------------------ */
@@ -125,11 +124,6 @@ int qml_lie_algebra_create(qml_lie_algebra **out, const qml_pauli_sum *const *ge
      * below 1e-6 of its norm confirms that nothing was missed above it. */
     algebra->certified = algebra->exact && (all_strings || !(run.largest_rejected > 1e-6));
     qml__lie_verdicts_release(&verdicts);
-    if (status == QML_ERR_LIMIT && algebra->orbit) {
-        int expanded = orbit_expand(algebra);
-        if (expanded)
-            status = expanded;
-    }
     if (status == QML_ERR_LIMIT) {
         *out = algebra; /* the partial algebra; documented: the caller frees it */
         return status;
@@ -142,10 +136,9 @@ int qml_lie_algebra_create(qml_lie_algebra **out, const qml_pauli_sum *const *ge
     if (!status)
         status = analyse_structure(algebra);
     cache_release(&algebra->cache); /* only the closure and the structure use it */
-    /* The structure analysis reads the basis only through brackets and
-     * coordinates, the same in orbit coordinates: strings only now. */
-    if (!status && algebra->orbit)
-        status = orbit_expand(algebra);
+    /* An algebra closed in orbit coordinates stays in them: the strings of an
+     * orbit are enumerated only where a caller asks for them (elements as
+     * Pauli sums, state expectations), never all at once. */
     if (status) {
         qml_lie_algebra_free(algebra);
         return status;
@@ -1642,61 +1635,38 @@ static bool next_permutation(unsigned char *a, unsigned m)
     return i > 0;
 }
 
-/* Rewrite the basis from orbit coordinates to strings: coefficient c on
- * orbit o becomes c / sqrt|o| on each of its strings (enumerated as the
- * distinct permutations of each block's letters). The dictionary is
- * rebuilt for strings; the product cache (indexed by orbits) is dropped. */
-static int orbit_expand(qml_lie_algebra *algebra)
+/* The strings of the orbit of a canonical string: the distinct permutations
+ * of each block's letters (an odometer over the blocks). */
+typedef struct orbit_iter {
+    const orbit_map *orbit;
+    unsigned char letter[64];
+    uint64_t x, z;
+    bool more;
+} orbit_iter;
+
+static void orbit_iter_begin(orbit_iter *it, const orbit_map *orbit, uint64_t x, uint64_t z)
 {
-    qml_lie_algebra old = *algebra;
-    algebra->strings = (string_table){.words = algebra->words};
-    algebra->start = NULL;
-    algebra->col = NULL;
-    algebra->val = NULL;
-    algebra->head = NULL;
-    algebra->node = NULL;
-    algebra->n_entries = algebra->entry_capacity = algebra->element_capacity = algebra->head_capacity = 0;
-    algebra->dim = 0;
-    const orbit_map *orbit = old.orbit;
-    sparse_acc acc = {0};
-    int status = acc_reserve(&acc, 256, 1);
-    for (size_t a = 0; a < old.dim && !status; a++) {
-        for (size_t e = old.start[a]; e < old.start[a + 1] && !status; e++) {
-            size_t o = old.col[e];
-            uint64_t x = old.strings.x[o], z = old.strings.z[o];
-            double v = old.val[e] / orbit->root[o];
-            unsigned char letter[64];
-            for (unsigned p = 0; p < orbit->block_start[orbit->n_blocks]; p++)
-                letter[p] = (unsigned char)orbit_letter(x, z, orbit->qubit[p]);
-            bool more = true;
-            while (more && !status) {
-                for (unsigned p = 0; p < orbit->block_start[orbit->n_blocks]; p++)
-                    orbit_set_letter(&x, &z, orbit->qubit[p], letter[p]);
-                size_t id;
-                status = intern_string(algebra, &acc, &x, &z, &id);
-                if (!status)
-                    acc_add(&acc, id, v);
-                /* odometer over the blocks */
-                more = false;
-                for (unsigned b = 0; b < orbit->n_blocks && !more; b++)
-                    more = next_permutation(letter + orbit->block_start[b],
-                                            orbit->block_start[b + 1] - orbit->block_start[b]);
-            }
-        }
-        if (!status)
-            status = append_element(algebra, &acc, 1.0);
-        acc_clear(&acc);
-    }
-    acc_release(&acc);
-    qml__lie_table_release(&old.strings);
-    qml__free(old.start);
-    qml__free(old.col);
-    qml__free(old.val);
-    qml__free(old.head);
-    qml__free(old.node);
-    cache_release(&algebra->cache); /* indexed by orbits */
-    orbit_release(algebra);
-    return status;
+    it->orbit = orbit;
+    it->x = x;
+    it->z = z;
+    it->more = true;
+    for (unsigned p = 0; p < orbit->block_start[orbit->n_blocks]; p++)
+        it->letter[p] = (unsigned char)orbit_letter(x, z, orbit->qubit[p]);
+}
+
+static bool orbit_iter_next(orbit_iter *it, uint64_t *x, uint64_t *z)
+{
+    if (!it->more)
+        return false;
+    const orbit_map *orbit = it->orbit;
+    for (unsigned p = 0; p < orbit->block_start[orbit->n_blocks]; p++)
+        orbit_set_letter(&it->x, &it->z, orbit->qubit[p], it->letter[p]);
+    *x = it->x;
+    *z = it->z;
+    it->more = false;
+    for (unsigned b = 0; b < orbit->n_blocks && !it->more; b++)
+        it->more = next_permutation(it->letter + orbit->block_start[b], orbit->block_start[b + 1] - orbit->block_start[b]);
+    return true;
 }
 
 /* ---- dense linear algebra (small: d <= LIE_DENSE_MAX) ------------------------------- */
@@ -2594,6 +2564,17 @@ static int element_to_sum(const qml_lie_algebra *algebra, const double *coords, 
         size_t a = component->support[i];
         if (algebra->pure) {
             status = qml__pauli_sum_add_masks(sum, y, t->x + a * words, t->z + a * words);
+        } else if (algebra->orbit) {
+            /* coefficient c on u_o is c / sqrt|o| on each string of o */
+            for (size_t e = algebra->start[a]; e < algebra->start[a + 1] && !status; e++) {
+                size_t o = algebra->col[e];
+                double v = y * algebra->val[e] / algebra->orbit->root[o];
+                orbit_iter it;
+                uint64_t x, z;
+                orbit_iter_begin(&it, algebra->orbit, t->x[o], t->z[o]);
+                while (!status && orbit_iter_next(&it, &x, &z))
+                    status = qml__pauli_sum_add_masks(sum, v, &x, &z);
+            }
         } else {
             for (size_t e = algebra->start[a]; e < algebra->start[a + 1] && !status; e++) {
                 size_t s = algebra->col[e];
@@ -2617,7 +2598,18 @@ static int sum_coordinates(const qml_lie_algebra *algebra, const qml_pauli_sum *
     memset(coords, 0, algebra->dim * sizeof *coords);
     const string_table *t = &algebra->strings;
     for (size_t i = 0; i < sum->n_terms; i++) {
-        size_t s = qml__lie_table_find(t, sum->x + i * sum->words, sum->z + i * sum->words);
+        size_t s;
+        double weight = 1.0;
+        if (algebra->orbit) {
+            /* <u_o, P(s)> = 1 / sqrt|o| for s in o */
+            uint64_t x = sum->x[i], z = sum->z[i];
+            double size;
+            orbit_canonical(algebra->orbit, &x, &z, &size);
+            s = qml__lie_table_find(t, &x, &z);
+            weight = 1.0 / sqrt(size);
+        } else {
+            s = qml__lie_table_find(t, sum->x + i * sum->words, sum->z + i * sum->words);
+        }
         if (s == SIZE_MAX)
             continue;
         if (algebra->pure) {
@@ -2627,7 +2619,7 @@ static int sum_coordinates(const qml_lie_algebra *algebra, const qml_pauli_sum *
         if (s >= algebra->head_capacity)
             continue;
         for (size_t e = algebra->head[s]; e != SIZE_MAX; e = algebra->node[e].next)
-            coords[algebra->node[e].owner] += algebra->node[e].val * sum->coeff[i];
+            coords[algebra->node[e].owner] += algebra->node[e].val * (weight * sum->coeff[i]);
     }
     return QML_OK;
 }
@@ -2687,10 +2679,25 @@ static int state_coordinates(const qml_lie_algebra *algebra, const qml_statevec 
     double *ev = qml__malloc((tab->count + 1) * sizeof *ev);
     if (!ev)
         return qml__oom("string expectations");
-    for (size_t s = 0; s < tab->count; s++)
-        ev[s] = (s < algebra->head_capacity && algebra->head[s] != SIZE_MAX)
-                    ? string_expectation(state, words, tab->x + s * words, tab->z + s * words)
-                    : 0.0;
+    for (size_t s = 0; s < tab->count; s++) {
+        bool used = s < algebra->head_capacity && algebra->head[s] != SIZE_MAX;
+        if (!used) {
+            ev[s] = 0.0;
+        } else if (!algebra->orbit) {
+            ev[s] = string_expectation(state, words, tab->x + s * words, tab->z + s * words);
+        } else if (!state) {
+            /* <0|u_o|0> = |o| / sqrt|o| when o has no X or Y letter, else 0 */
+            ev[s] = tab->x[s] ? 0.0 : algebra->orbit->root[s];
+        } else {
+            double v = 0;
+            orbit_iter it;
+            uint64_t x, z;
+            orbit_iter_begin(&it, algebra->orbit, tab->x[s], tab->z[s]);
+            while (orbit_iter_next(&it, &x, &z))
+                v += string_expectation(state, 1, &x, &z);
+            ev[s] = v / algebra->orbit->root[s];
+        }
+    }
     for (size_t a = 0; a < algebra->dim; a++) {
         double v = 0;
         for (size_t e = algebra->start[a]; e < algebra->start[a + 1]; e++)
