@@ -1047,10 +1047,17 @@ typedef struct qml_lie_options {
     unsigned n_threads;       /**< threads (0 = all cores, default 1); results never depend on it */
     qml_progress_fn progress; /**< called now and then; non-zero cancels (may be NULL) */
     void *progress_user;      /**< passed to progress */
+    /** Decide the dimension of Pauli-sum generators exactly (arithmetic modulo
+     *  the prime 2^61 - 1 on their rational coefficients; each coefficient is
+     *  read as the simplest fraction that rounds to it, so text "0.1" is 1/10)
+     *  and let the floating-point closure follow those decisions: 1 (default)
+     *  or 0 (the tolerance alone decides). The tolerance then only matters for
+     *  the conditioning figures. @since 0.2.0 */
+    int exact;
 } qml_lie_options;
 
-/** @brief Default options: no dimension limit, tolerance 1e-9, one thread, no callback. */
-#define QML_LIE_OPTIONS_INIT {sizeof(qml_lie_options), 0, 1e-9, 1, NULL, NULL}
+/** @brief Default options: no dimension limit, tolerance 1e-9, one thread, no callback, exact decisions. */
+#define QML_LIE_OPTIONS_INIT {sizeof(qml_lie_options), 0, 1e-9, 1, NULL, NULL, 1}
 
 /**
  * @brief Close generators into their dynamical Lie algebra and analyse its
