@@ -668,6 +668,83 @@ QML_API int qml_circuit_weight_generator(const qml_circuit *circuit, int64_t wei
 /**@}*/
 
 /* ======================================================================== */
+/** @name OpenQASM (qasm.c)
+ *
+ * OpenQASM 2.0 in and out of a circuit, with the OpenQASM 3 declarations a
+ * variational circuit needs. Qubits are numbered across the quantum
+ * registers in the order they are declared (`qreg a[2]; qreg b[3];` makes
+ * b[0] qubit 2). An angle may name trainable weight k as `theta[k]` and input
+ * feature j as `x[j]`, and must stay `c0 + c1*theta[k] + c2*x[j]`: a product
+ * of two of them, a function of one, two different weights in one angle are
+ * parse errors. Every gate of qelib1.inc and stdgates.inc is known;
+ * `gate` definitions are expanded at each call; `barrier` is checked and
+ * ignored; `creg`/`bit` and final `measure` are checked and ignored (libqml
+ * computes expectation values), a gate on a measured qubit is
+ * #QML_ERR_UNSUPPORTED, as are `reset`, `if` and opaque gates. Gate names
+ * starting with `qml_`, and `ryy` and `iswap` defined with their usual
+ * signatures, are read as libqml's own gates (what
+ * qml_circuit_format_qasm() writes). docs/circuits.md lists what each gate
+ * becomes.
+ */
+/* ======================================================================== */
+/**@{*/
+
+/**
+ * @brief Read a circuit from OpenQASM 2.0 text (or OpenQASM 3 with
+ * `qubit[n] q;`, `bit[n] c;`, `input array[angle, N] theta;`,
+ * `input array[float[64], N] x;` and `c = measure q;`).
+ * @param[out] out the new circuit, owned by the caller.
+ * @param text the text, `length` bytes (need not be NUL-terminated; a NUL
+ *        byte inside it is an error).
+ * @param length at most 16 MiB.
+ * @return #QML_OK; #QML_ERR_PARSE with "line L, column C: " and what was
+ *         expected or what is wrong (unknown gate, wrong arity, an index
+ *         outside its register, an undefined name, a gate calling itself or
+ *         a later gate, an angle that is not c0 + c1 theta[k] + c2 x[j]);
+ *         #QML_ERR_UNSUPPORTED (reset, if, opaque gates, mid-circuit
+ *         measurement, an include other than qelib1.inc/stdgates.inc);
+ *         #QML_ERR_LIMIT (more than 16 MiB, expressions nested deeper than
+ *         128, gate calls deeper than 64, more than 2^22 statements executed,
+ *         more qubits than a circuit can have); #QML_ERR_INVALID_ARGUMENT
+ *         (NULL); #QML_ERR_OUT_OF_MEMORY. On failure `*out` is untouched.
+ * @since 0.2.0
+ */
+QML_API int qml_circuit_parse_qasm(qml_circuit **out, const char *text, size_t length);
+
+/**
+ * @brief qml_circuit_parse_qasm() on the contents of a file; messages name
+ * the file.
+ * @return as qml_circuit_parse_qasm(), and #QML_ERR_IO if the file cannot be
+ *         read, #QML_ERR_LIMIT if it is larger than 16 MiB.
+ * @since 0.2.0
+ */
+QML_API int qml_circuit_load_qasm(qml_circuit **out, const char *path);
+
+/**
+ * @brief Write a circuit as OpenQASM 2.0 (`include "qelib1.inc"`, one
+ * register `q`), weights as `theta[k]` and features as `x[j]`, numbers in
+ * the shortest of %.15g, %.16g, %.17g that reads back to the same double,
+ * with '.' whatever the locale. qml_circuit_parse_qasm() of the text gives
+ * back the same gates, qubits, generators, angle constants, scales and
+ * indices, bit for bit. Gates outside qelib1.inc are written as gate
+ * definitions other readers can expand: `iswap`, `ryy`,
+ * `qml_pauli_<letters>(t)` (a Pauli rotation), `qml_evolution_<k>(t)`
+ * (a commuting Pauli evolution, one qml_pauli call per term),
+ * `qml_unitary1_<k>(8 numbers)` (a 2x2 matrix; the body is the equivalent
+ * u3 up to a global phase), and `opaque qml_unitary2(32 numbers)` (a 4x4
+ * matrix; other readers see an opaque gate).
+ * @param buffer where to write, NUL-terminated; may be NULL if capacity is 0.
+ * @param[out] length the length of the text without the NUL (may be NULL).
+ * @return #QML_OK, #QML_ERR_OUT_OF_RANGE if capacity <= length (nothing is
+ *         written; call again with length + 1 bytes),
+ *         #QML_ERR_INVALID_ARGUMENT, #QML_ERR_OUT_OF_MEMORY.
+ * @since 0.2.0
+ */
+QML_API int qml_circuit_format_qasm(const qml_circuit *circuit, char *buffer, size_t capacity, size_t *length);
+
+/**@}*/
+
+/* ======================================================================== */
 /** @name Circuit templates (ansatz.c)
  *
  * Templates append to an existing circuit; their weights are numbered from

@@ -610,6 +610,31 @@ static void test_circuit_contract(void **state)
 
 /* ---- statevector and gradients (checked, not owned by this audit) ------- */
 
+/* OpenQASM in and out (qasm.c). */
+static void test_qasm_contract(void **state)
+{
+    (void)state;
+    const char *text = "OPENQASM 2.0; include \"qelib1.inc\"; qreg q[2]; ry(theta[0]) q[0]; cx q[0],q[1];";
+    char buffer[1024];
+    size_t length = 0;
+    INVALID(qml_circuit_parse_qasm(NULL, text, strlen(text)));
+    INVALID(qml_circuit_parse_qasm(&O.circuit, NULL, 5));
+    FAIL(QML_ERR_PARSE, qml_circuit_parse_qasm(&O.circuit, NULL, 0));
+    FAIL(QML_ERR_PARSE, qml_circuit_parse_qasm(&O.circuit, "qreg q[1]; h q[0];", 18));
+    FAIL(QML_ERR_PARSE, qml_circuit_parse_qasm(&O.circuit, "qreg q[1]; rx(nan) q[0];", 24));
+    FAIL(QML_ERR_LIMIT, qml_circuit_parse_qasm(&O.circuit, text, (size_t)1 << 30));
+    INVALID(qml_circuit_load_qasm(NULL, "x.qasm"));
+    INVALID(qml_circuit_load_qasm(&O.circuit, NULL));
+    FAIL(QML_ERR_IO, qml_circuit_load_qasm(&O.circuit, "/nonexistent/x.qasm"));
+    INVALID(qml_circuit_format_qasm(NULL, buffer, sizeof buffer, &length));
+    INVALID(qml_circuit_format_qasm(F.circ, NULL, 10, &length));
+    RANGE(qml_circuit_format_qasm(F.circ, buffer, 4, &length));
+    SUCCEED(qml_circuit_format_qasm(F.circ, buffer, sizeof buffer, &length));
+    qml_circuit *c = NULL;
+    SUCCEED(qml_circuit_parse_qasm(&c, text, strlen(text)));
+    qml_circuit_free(c);
+}
+
 static void test_statevec_contract(void **state)
 {
     (void)state;
@@ -1515,6 +1540,7 @@ int main(void)
         cmocka_unit_test(test_core_contract),
         cmocka_unit_test(test_pauli_contract),
         cmocka_unit_test(test_circuit_contract),
+        cmocka_unit_test(test_qasm_contract),
         cmocka_unit_test(test_statevec_contract),
         cmocka_unit_test(test_gradient_contract),
         cmocka_unit_test(test_lie_contract),
