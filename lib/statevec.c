@@ -1725,6 +1725,7 @@ int qml_statevec_sample(const qml_statevec *state, uint64_t seed, size_t shots, 
 {
     QML_CHECK_NULL(state);
     QML_CHECK_ARG(shots == 0 || outcomes != NULL, "qml_statevec_sample: outcomes is NULL for %zu shots", shots);
+    QML_CHECK_SHOTS(shots, "qml_statevec_sample");
     if (shots == 0) {
         qml__ok();
         return QML_OK;
@@ -1767,6 +1768,7 @@ int qml_statevec_estimate(const qml_statevec *state, const qml_pauli_sum *observ
         return status;
     QML_CHECK_NULL(estimate);
     QML_CHECK_ARG(shots >= 2, "qml_statevec_estimate: %zu shots; at least 2 are needed for a standard error", shots);
+    QML_CHECK_SHOTS(shots, "qml_statevec_estimate");
     const size_t n = observable->n_terms;
     const unsigned words = observable->words;
     double constant = 0.0, value = 0.0, variance = 0.0;
