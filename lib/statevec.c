@@ -93,10 +93,16 @@ typedef double v2d __attribute__((vector_size(16)));
 typedef struct diag_job {
     double *amplitudes;
     uint64_t zmask, cmask;
-    unsigned run_bits;         /* >= 2: run kernel; otherwise the line kernel */
+    unsigned run_bits;         /* >= 4: run kernel; otherwise the block kernel */
     double d[2][2];            /* phase by parity */
     bool negate;               /* run kernel: the phase is exactly -1 */
-    double line[2][16];        /* line kernel: the 4 phases of a line by parity of the bits above 2 */
+    /* block kernel: blocks of 2^block_bits amplitudes (2..5) below the
+     * gate's other bits, the phases of a block by the parity of the bits
+     * above it, 4 doubles each ({dr, dr, -di, di}); lines whose 4 phases
+     * are all exactly 1 are skipped */
+    unsigned block_bits;
+    double block[2][128];
+    bool identity[2][8];
 } diag_job;
 
 typedef enum pauli_form { PAULI_GENERAL, PAULI_REAL, PAULI_IMAGINARY } pauli_form;
@@ -199,9 +205,9 @@ static inline void negate_run(double *restrict a, size_t count)
             a[l + u] = -a[l + u];
 }
 
-/* The line kernel's loop: `count` lines of 4 amplitudes, position u
+/* The block kernel's arithmetic: `count` lines of 4 amplitudes, position u
  * multiplied by the phase stored at t[4u..4u+3] as {dr, dr, -di, di}. */
-static void scale_lines(double *restrict a, size_t count, const double *restrict line)
+static inline void scale_lines(double *restrict a, size_t count, size_t stride, const double *restrict line)
 {
 #if defined(QML_HAVE_V2D)
     /* one amplitude per vector: {ar, ai} {dr, dr} + {ai, ar} {-di, di}, the
@@ -209,7 +215,7 @@ static void scale_lines(double *restrict a, size_t count, const double *restrict
     const v2d d0 = load_v2d(line), e0 = load_v2d(line + 2), d1 = load_v2d(line + 4), e1 = load_v2d(line + 6);
     const v2d d2 = load_v2d(line + 8), e2 = load_v2d(line + 10), d3 = load_v2d(line + 12), e3 = load_v2d(line + 14);
     for (size_t k = 0; k < count; k++) {
-        double *restrict p = a + 8 * k;
+        double *restrict p = a + stride * k;
         const v2d x0 = load_v2d(p), x1 = load_v2d(p + 2), x2 = load_v2d(p + 4), x3 = load_v2d(p + 6);
         store_v2d(p, x0 * d0 + swap_if(x0, true) * e0);
         store_v2d(p + 2, x1 * d1 + swap_if(x1, true) * e1);
@@ -220,7 +226,7 @@ static void scale_lines(double *restrict a, size_t count, const double *restrict
     double t[16];
     memcpy(t, line, sizeof t);
     for (size_t k = 0; k < count; k++) {
-        double *restrict p = a + 8 * k;
+        double *restrict p = a + stride * k;
         for (unsigned u = 0; u < 4; u++) {
             double ar = p[2 * u], ai = p[2 * u + 1];
             p[2 * u] = ar * t[4 * u] + ai * t[4 * u + 2];
@@ -239,8 +245,8 @@ static void diag_range(void *context, size_t begin, size_t end, unsigned worker)
     const diag_job *job = context;
     double *a = job->amplitudes;
     const uint64_t zmask = job->zmask, cmask = job->cmask;
-    if (job->run_bits >= 2) {
-        /* Runs of >= 4 amplitudes share one phase: one parity per run, runs
+    if (job->run_bits >= 4) {
+        /* Runs of >= 16 amplitudes share one phase: one parity per run, runs
          * whose controls are not all set are not touched at all. */
         const uint64_t run_length = (uint64_t)1 << job->run_bits;
         for (size_t i = begin; i < end;) {
@@ -258,22 +264,37 @@ static void diag_range(void *context, size_t begin, size_t end, unsigned worker)
         }
         return;
     }
-    /* Lines of 4 amplitudes: the bits above 2 choose the line's phases,
-     * stored per position as {dr, dr, -di, di} (see scale_run). They are
-     * the same on runs of lines below the lowest of those bits (the whole
-     * range for CZ or RZZ on qubits 0, 1): one parity and control test per
-     * run, then a loop with the run's phases in registers (it was one test
-     * and one parity per line, 17 instructions per amplitude for CZ 0 1). */
-    const uint64_t ch = cmask & ~(uint64_t)3, zh = zmask & ~(uint64_t)3;
-    const uint64_t high = (ch | zh) >> 2;
-    const uint64_t run_lines = high ? high & (~high + 1) : 0; /* lowest set bit; 0: unbounded */
+    /* Blocks of 2^block_bits amplitudes (up to 8 lines) below the gate's
+     * higher bits: the bits above the block choose its phases, which are
+     * the same on runs of blocks below the lowest of those bits (the whole
+     * range for CZ or RZZ on qubits 0..4): one parity and control test per
+     * run, then each line of each block with its 4 phases (it was one test
+     * and one parity per line, 17 instructions per amplitude for CZ 0 1;
+     * lines whose phases are all 1, e.g. control 0 of CZ 2 3, are not
+     * touched). */
+    const unsigned bb = job->block_bits;
+    const uint64_t ch = cmask & ~(((uint64_t)1 << bb) - 1), zh = zmask & ~(((uint64_t)1 << bb) - 1);
+    const uint64_t high = (ch | zh) >> bb;
+    const uint64_t run_blocks = high ? high & (~high + 1) : 0; /* lowest set bit; 0: unbounded */
+    const unsigned lines = 1u << (bb - 2);
     for (size_t k = begin; k < end;) {
         size_t run = end - k;
-        if (run_lines && run > run_lines - (k & (run_lines - 1)))
-            run = (size_t)(run_lines - (k & (run_lines - 1)));
-        const uint64_t i = (uint64_t)k << 2;
-        if ((i & ch) == ch)
-            scale_lines(a + 2 * i, run, job->line[parity64(i & zh)]);
+        if (run_blocks && run > run_blocks - (k & (run_blocks - 1)))
+            run = (size_t)(run_blocks - (k & (run_blocks - 1)));
+        const uint64_t i = (uint64_t)k << bb;
+        if ((i & ch) == ch) {
+            /* line by line over groups of up to 64 blocks (at most 32 KiB,
+             * still in L1 for the next line of the group) */
+            const unsigned h = parity64(i & zh);
+            const size_t stride = (size_t)2 << bb;
+            for (size_t b0 = 0; b0 < run; b0 += 64) {
+                const size_t count = run - b0 < 64 ? run - b0 : 64;
+                double *base = a + 2 * (i + ((uint64_t)b0 << bb));
+                for (unsigned l = 0; l < lines; l++)
+                    if (!job->identity[h][l])
+                        scale_lines(base + 8 * l, count, stride, job->block[h] + 16 * l);
+            }
+        }
         k += run;
     }
 }
@@ -298,21 +319,33 @@ static void apply_diagonal(qml_statevec *state, uint64_t zmask, uint64_t cmask, 
     /* Runs up to the lowest qubit involved (the whole state for a global phase). */
     const uint64_t involved = zmask | cmask;
     job.run_bits = involved ? (unsigned)__builtin_ctzll(involved) : state->n_qubits;
-    if (job.run_bits >= 2) {
+    if (job.run_bits >= 4) {
         job.negate = d0[0] == -1.0 && d0[1] == 0.0 && d1[0] == -1.0 && d1[1] == 0.0;
         run_parallel(state, (size_t)state->dim, PARALLEL_GRAIN, diag_range, &job);
         return;
     }
-    for (unsigned h = 0; h < 2; h++)
-        for (unsigned u = 0; u < 4; u++) {
-            bool selected = (u & cmask & 3) == (cmask & 3);
-            const double *d = job.d[parity64(u & zmask) ^ h];
+    /* The block: past the gate's bits below 5 (at least a line). */
+    unsigned bb = 2;
+    for (unsigned q = 0; q < 5 && q < state->n_qubits; q++)
+        if ((involved >> q) & 1u)
+            bb = q + 1 > bb ? q + 1 : bb;
+    job.block_bits = bb;
+    const uint64_t low = ((uint64_t)1 << bb) - 1;
+    for (unsigned h = 0; h < 2; h++) {
+        for (unsigned l = 0; l < (1u << (bb - 2)); l++)
+            job.identity[h][l] = true;
+        for (uint64_t u = 0; u <= low; u++) {
+            bool selected = (u & cmask & low) == (cmask & low);
+            const double *d = job.d[parity64(u & zmask & low) ^ h];
             double dr = selected ? d[0] : 1.0, di = selected ? d[1] : 0.0;
-            job.line[h][4 * u] = job.line[h][4 * u + 1] = dr;
-            job.line[h][4 * u + 2] = -di;
-            job.line[h][4 * u + 3] = di;
+            job.block[h][4 * u] = job.block[h][4 * u + 1] = dr;
+            job.block[h][4 * u + 2] = -di;
+            job.block[h][4 * u + 3] = di;
+            if (dr != 1.0 || di != 0.0)
+                job.identity[h][u >> 2] = false;
         }
-    run_parallel(state, (size_t)(state->dim >> 2), PARALLEL_GRAIN >> 2, diag_range, &job);
+    }
+    run_parallel(state, (size_t)(state->dim >> bb), PARALLEL_GRAIN >> bb, diag_range, &job);
 }
 
 /* ======================================================================== */
