@@ -962,6 +962,98 @@ static void apply_pauli_string(qml_statevec *out, const qml_statevec *in, uint64
     run_parallel(in, (size_t)in->dim, PARALLEL_GRAIN, generator_range, &job);
 }
 
+/* ---- the diagonal part of a Pauli sum in one pass ---------------------------
+ * out_i = w(i) in_i, w(i) = sum_t c_t (-1)^{|i & z_t|} over the terms with
+ * x = 0, factored like the expectation (docs/simulator.md): blocks of 2^8
+ * amplitudes, terms with only low bits in one table A(lo), the others
+ * grouped by their low mask with one coefficient per block. Applying
+ * sum_i Z_i Z_{i+1} term by term was one pass per term; this is one pass. */
+typedef struct diag_sum_job {
+    const double *in;
+    double *out;
+    unsigned bits;
+    double table[1u << EXPECT_BLOCK_BITS];
+    unsigned n_masks;
+    double mask_signs[MAX_LOW_MASKS * (1u << EXPECT_BLOCK_BITS)];
+    size_t n_high;
+    uint64_t high_z[MAX_HIGH_TERMS];   /* z >> bits */
+    unsigned high_mask[MAX_HIGH_TERMS];
+    double high_coeff[MAX_HIGH_TERMS];
+} diag_sum_job;
+
+static void diag_sum_range(void *context, size_t begin, size_t end, unsigned worker)
+{
+    (void)worker;
+    const diag_sum_job *job = context;
+    const size_t block = (size_t)1 << job->bits;
+    double w[1u << EXPECT_BLOCK_BITS];
+    for (size_t hi = begin; hi < end; hi++) {
+        double coeff[MAX_LOW_MASKS] = {0, 0, 0, 0};
+        for (size_t t = 0; t < job->n_high; t++)
+            coeff[job->high_mask[t]] += parity64(hi & job->high_z[t]) ? -job->high_coeff[t] : job->high_coeff[t];
+        for (size_t l = 0; l < block; l++)
+            w[l] = job->table[l];
+        for (unsigned m = 0; m < job->n_masks; m++) {
+            const double *restrict t = job->mask_signs + m * block;
+            const double c = coeff[m];
+            for (size_t l = 0; l < block; l++)
+                w[l] += c * t[l];
+        }
+        const double *restrict in = job->in + 2 * (hi << job->bits);
+        double *restrict out = job->out + 2 * (hi << job->bits);
+        for (size_t l = 0; l < block; l++) {
+            out[2 * l] = w[l] * in[2 * l];
+            out[2 * l + 1] = w[l] * in[2 * l + 1];
+        }
+    }
+}
+
+/* out = (the x = 0 terms of o) |in>, in one pass; false (nothing written)
+ * when they need more than MAX_LOW_MASKS low masks or MAX_HIGH_TERMS terms
+ * with high bits. */
+static bool apply_diagonal_terms(qml_statevec *out, const qml_statevec *in, const qml_pauli_sum *o)
+{
+    diag_sum_job job;
+    job.in = in->amplitudes;
+    job.out = out->amplitudes;
+    job.bits = in->n_qubits < EXPECT_BLOCK_BITS ? in->n_qubits : EXPECT_BLOCK_BITS;
+    job.n_masks = 0;
+    job.n_high = 0;
+    const size_t block = (size_t)1 << job.bits;
+    const uint64_t low = block - 1;
+    uint64_t low_masks[MAX_LOW_MASKS];
+    memset(job.table, 0, sizeof job.table);
+    for (size_t t = 0; t < o->n_terms; t++) {
+        if (o->x[t * o->words] != 0)
+            continue;
+        const uint64_t z = o->z[t * o->words];
+        const double c = o->coeff[t];
+        if ((z >> job.bits) == 0) {
+            for (size_t l = 0; l < block; l++)
+                job.table[l] += parity64(l & z) ? -c : c;
+            continue;
+        }
+        unsigned m = 0;
+        while (m < job.n_masks && low_masks[m] != (z & low))
+            m++;
+        if (m == job.n_masks) {
+            if (job.n_masks == MAX_LOW_MASKS)
+                return false;
+            low_masks[job.n_masks++] = z & low;
+            for (size_t l = 0; l < block; l++)
+                job.mask_signs[m * block + l] = parity64(l & z) ? -1.0 : 1.0;
+        }
+        if (job.n_high == MAX_HIGH_TERMS)
+            return false;
+        job.high_z[job.n_high] = z >> job.bits;
+        job.high_mask[job.n_high] = m;
+        job.high_coeff[job.n_high++] = c;
+    }
+    const size_t grain = PARALLEL_GRAIN >> job.bits ? PARALLEL_GRAIN >> job.bits : 1;
+    run_parallel(in, (size_t)(in->dim >> job.bits), grain, diag_sum_range, &job);
+    return true;
+}
+
 void qml__statevec_apply_pauli_sum(qml_statevec *out, const qml_statevec *in, const qml_pauli_sum *observable)
 {
     const unsigned words = observable->words;
@@ -969,9 +1061,20 @@ void qml__statevec_apply_pauli_sum(qml_statevec *out, const qml_statevec *in, co
         memset(out->amplitudes, 0, (size_t)(2 * out->dim) * sizeof(double));
         return;
     }
-    for (size_t t = 0; t < observable->n_terms; t++)
+    /* the x = 0 terms in one pass (if there are any, and their tables fit),
+     * then the others term by term, accumulating */
+    bool any_diagonal = false;
+    for (size_t t = 0; t < observable->n_terms && !any_diagonal; t++)
+        any_diagonal = observable->x[t * words] == 0;
+    const bool diagonal_done = any_diagonal && apply_diagonal_terms(out, in, observable);
+    bool written = diagonal_done;
+    for (size_t t = 0; t < observable->n_terms; t++) {
+        if (diagonal_done && observable->x[t * words] == 0)
+            continue;
         apply_pauli_string(out, in, observable->x[t * words], observable->z[t * words], observable->coeff[t], 0,
-                           t > 0);
+                           written);
+        written = true;
+    }
 }
 
 void qml__statevec_apply_generator(qml_statevec *out, const qml_statevec *in, const qml__gate *gate)
