@@ -187,9 +187,13 @@ static int dla_generators(const qml_circuit *circuit, qml_pauli_sum ***out, size
     return QML_OK;
 }
 
-/* The algebra of a model's weights (from its one-layer circuit: every layer
- * has the same generators, so the DLA does not depend on L) and the
- * predictions for the middle weight of an L-layer circuit. */
+/* The algebra of a model's weights, from its two-layer circuit (every layer
+ * has the same generators, so the DLA does not depend on L >= 2; the second
+ * layer is needed for the unstructured model, whose CZ ladder acts on the
+ * generators that follow it), and the predictions for the middle weight of
+ * an L-layer circuit: the generator at the same position of a layer (the
+ * second layer's, conjugated by the first layer's CZs where there are any;
+ * for su(2^n) every Pauli-string generator has the same prediction). */
 typedef struct prediction {
     uint64_t dla_dim;
     bool computed;           /* dla_dim and the predictions come from lie.c */
@@ -214,7 +218,7 @@ static int predict(const paradox_setup *s, int kind, unsigned n, unsigned layers
     if (!attempt)
         return 0;
     qml_model *model = NULL;
-    int status = qml_model_create_template(&model, (qml_model_kind)kind, n, 1, 2, QML_LOSS_BCE);
+    int status = qml_model_create_template(&model, (qml_model_kind)kind, n, 2, 2, QML_LOSS_BCE);
     qml_pauli_sum **gens = NULL;
     size_t count = 0;
     if (!status)
@@ -229,7 +233,7 @@ static int predict(const paradox_setup *s, int kind, unsigned n, unsigned layers
         out->dla_dim = qml_lie_algebra_dim(algebra);
         out->computed = true;
         qml_lie_prediction p = QML_LIE_PREDICTION_INIT;
-        int st = qml_lie_algebra_predict_variance(algebra, NULL, qml_model_readout(model), gens[pos], &p);
+        int st = qml_lie_algebra_predict_variance(algebra, NULL, qml_model_readout(model), gens[per_layer + pos], &p);
         if (st == QML_OK) {
             out->loss = p.loss_variance;
             out->mid = p.middle_gate_gradient_variance;
