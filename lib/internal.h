@@ -325,6 +325,24 @@ struct qml_dataset {
     int *labels;                 /* n_rows, each 0 or 1 */
 };
 
+/* The label qml_dataset_symmetric() gives a row x of n_features features
+ * under `task` (a known task). */
+int qml__symmetric_label(qml_symmetric_task task, const double *x, size_t n_features);
+
+/* ---- finite-shot estimates (train.c) ------------------------------------- */
+
+/* One finite-shot estimate, at the model's parameters, of the readout values
+ * e(w, x_i) (values, count entries) and their weight gradients (gradients,
+ * count * n_weights, row-major) for `count` rows (row i at rows + i *
+ * n_features), as qml_model_train() uses them with shots > 0: SAMPLED by
+ * parameter shift with `shots` samples per shifted circuit (row i's shift
+ * seeds from seed + i, its value from stream "value" + i of seed), GAUSSIAN
+ * as the exact values plus Gaussian noise (stream "noise" + i of seed).
+ * Bitwise the same for any thread count. Inputs are the caller's to check. */
+int qml__model_shot_estimate(const qml_model *model, const double *rows, size_t count, size_t n_features,
+                             uint64_t shots, qml_shot_mode mode, uint64_t seed, unsigned n_threads, double *values,
+                             double *gradients);
+
 /* ---- error context (error.c): audit ------------------------------------- */
 
 /* Prefix the calling thread's last message with `function` (a public
