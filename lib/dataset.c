@@ -308,9 +308,10 @@ static int parse_cell(const char *begin, const char *end, double *value)
     if (begin == end)
         return 1;
     /* strtod stops at ',', '\r', '\n' and NUL, none of which can extend a
-     * number, so it never reads past the cell; leading blanks are gone. */
-    char *stop;
-    double v = strtod(begin, &stop);
+     * number, so it never reads past the cell; leading blanks are gone.
+     * qml__number_read is strtod with '.' whatever the caller's locale. */
+    const char *stop;
+    double v = qml__number_read(begin, &stop);
     if (stop != end)
         return 1;
     if (!isfinite(v))
@@ -368,7 +369,7 @@ static int csv_data_line(csv_reader *reader, const char *begin, const char *end,
         }
         if (column == reader->label_column) {
             bool known = false;
-            for (size_t k = 0; k < reader->n_distinct; k++)
+            for (size_t k = 0; k < reader->n_distinct && k < 2; k++) /* k < 2 tells gcc -O3 it stays in distinct[] */
                 known = known || reader->distinct[k] == value;
             if (!known) {
                 if (reader->n_distinct == 2)
@@ -395,7 +396,7 @@ static int csv_finish(csv_reader *reader, qml_dataset **out, size_t first_data_l
     if (reader->n_rows == 0)
         return qml__error(QML_ERR_PARSE, "%s: %sno data rows", reader->caller, reader->source);
     bool zero_one = true;
-    for (size_t k = 0; k < reader->n_distinct; k++)
+    for (size_t k = 0; k < reader->n_distinct && k < 2; k++)
         zero_one = zero_one && (reader->distinct[k] == 0 || reader->distinct[k] == 1);
     if (!zero_one && reader->n_distinct < 2)
         return qml__error(QML_ERR_PARSE,
@@ -584,11 +585,15 @@ int qml_dataset_format_csv(const qml_dataset *dataset, char **text, size_t *leng
     for (size_t j = 0; j < nf; j++)
         qml__buffer_printf(&buffer, "x%zu,", j);
     qml__buffer_append(&buffer, "label\n", 6);
-    /* %.17g: 17 significant digits identify every double, so a correctly
-     * rounding strtod reads back the same bits. */
+    /* The shortest text that reads back as the same bits, with '.' whatever
+     * the caller's locale (a decimal comma would split the cell). */
     for (size_t i = 0; i < dataset->n_rows && !buffer.failed; i++) {
-        for (size_t j = 0; j < nf; j++)
-            qml__buffer_printf(&buffer, "%.17g,", dataset->features[i * nf + j]);
+        for (size_t j = 0; j < nf; j++) {
+            char number[QML__NUMBER_TEXT_MAX + 1];
+            size_t n = qml__number_write(dataset->features[i * nf + j], number);
+            number[n] = ',';
+            qml__buffer_append(&buffer, number, n + 1);
+        }
         qml__buffer_printf(&buffer, "%d\n", dataset->labels[i]);
     }
     if (buffer.failed) {
@@ -922,6 +927,96 @@ int qml_dataset_apply_rescale(qml_dataset *dataset, const double *min, const dou
         QML_CHECK_ARG(isfinite(min[j]) && isfinite(max[j]) && min[j] <= max[j] && isfinite(max[j] - min[j]),
                       "qml_dataset_apply_rescale: range %zu [%g, %g] is not a finite interval", j, min[j], max[j]);
     apply_rescale(dataset, min, max, low, high);
+    qml__ok();
+    return QML_OK;
+}
+
+/* ---- data with a symmetry, label noise, random labels --------------------- */
+
+/* PRNG streams (ASCII tags, as in internal.h). */
+#define QML__STREAM_SYMMETRIC UINT64_C(0x73796d6d65747279)   /* "symmetry" */
+#define QML__STREAM_FLIP UINT64_C(0x666c6970)                 /* "flip" */
+#define QML__STREAM_LABELS UINT64_C(0x6c6162656c73)           /* "labels" */
+
+int qml__symmetric_label(qml_symmetric_task task, const double *x, size_t n_features)
+{
+    switch (task) {
+    case QML_TASK_COS_MEDIAN: {
+        /* Summed in index order; the sign of the mean is that of the sum. */
+        double sum = 0.0;
+        for (size_t q = 0; q < n_features; q++)
+            sum += cos(x[q]);
+        return sum > 0.0;
+    }
+    case QML_TASK_PARITY: {
+        size_t positive = 0;
+        for (size_t q = 0; q < n_features; q++)
+            positive += x[q] > 0.0;
+        return (int)(positive & 1u);
+    }
+    case QML_TASK_BROKEN:
+    default:
+        return x[0] > 0.0;
+    }
+}
+
+int qml_dataset_symmetric(qml_dataset **out, qml_symmetric_task task, size_t n_rows, size_t n_features,
+                          uint64_t seed)
+{
+    QML_CHECK_NULL(out);
+    QML_CHECK_ARG(task == QML_TASK_COS_MEDIAN || task == QML_TASK_PARITY || task == QML_TASK_BROKEN,
+                  "%s: unknown task %d", __func__, (int)task);
+    QML_CHECK_ARG(n_rows >= 2, "%s: n_rows is %zu; need at least 2", __func__, n_rows);
+    QML_CHECK_ARG(n_features >= 2, "%s: %zu feature(s); a task with a permutation symmetry needs at least 2",
+                  __func__, n_features);
+    QML_CHECK_ARG(n_rows <= SIZE_MAX / n_features / sizeof(double),
+                  "%s: %zu rows of %zu features exceed the address space", __func__, n_rows, n_features);
+    qml_dataset *dataset;
+    int status = dataset_alloc(&dataset, n_rows, n_features);
+    if (status)
+        return status;
+    struct qml_rng rng;
+    qml__rng_init(&rng, seed, QML__STREAM_SYMMETRIC);
+    for (size_t i = 0; i < n_rows; i++) {
+        double *x = dataset->features + i * n_features;
+        for (size_t q = 0; q < n_features; q++)
+            x[q] = QML_PI * (2.0 * qml__rng_uniform(&rng) - 1.0);
+        dataset->labels[i] = qml__symmetric_label(task, x, n_features);
+    }
+    *out = dataset;
+    qml__ok();
+    return QML_OK;
+}
+
+int qml_dataset_flip_labels(qml_dataset *dataset, double fraction, uint64_t seed)
+{
+    QML_CHECK_NULL(dataset);
+    QML_CHECK_ARG(fraction >= 0.0 && fraction <= 1.0, "%s: fraction %g is not in [0, 1]", __func__, fraction);
+    size_t n = dataset->n_rows;
+    size_t needed = (size_t)floor(fraction * (double)n + 0.5);
+    if (needed > n)
+        needed = n;
+    struct qml_rng rng;
+    qml__rng_init(&rng, seed, QML__STREAM_FLIP);
+    /* Selection sampling: row i is chosen with probability
+     * needed / (n - i), which picks every needed-subset equally often. */
+    for (size_t i = 0; i < n && needed > 0; i++) {
+        if (qml__rng_below(&rng, n - i) < needed) {
+            dataset->labels[i] = !dataset->labels[i];
+            needed--;
+        }
+    }
+    qml__ok();
+    return QML_OK;
+}
+
+int qml_dataset_random_labels(qml_dataset *dataset, uint64_t seed)
+{
+    QML_CHECK_NULL(dataset);
+    struct qml_rng rng;
+    qml__rng_init(&rng, seed, QML__STREAM_LABELS);
+    for (size_t i = 0; i < dataset->n_rows; i++)
+        dataset->labels[i] = (int)(qml__rng_next(&rng) >> 63);
     qml__ok();
     return QML_OK;
 }

@@ -18,12 +18,13 @@ $sudo apt-get install -y -qq --no-install-recommends \
 seconds=${FUZZ_SECONDS:-45}
 build=build-fuzz-ci
 rm -rf "$build"
+mkdir -p "$build"
 CC=clang meson setup "$build" -Dfuzzers=true -Dexamples=false -Dbenchmarks=false -Ddocs=disabled \
-    -Db_lundef=false -Dbuildtype=debugoptimized >"$build-setup.log" 2>&1 \
-    || { cat "$build-setup.log"; echo "fuzz: meson setup failed"; exit 1; }
+    -Db_lundef=false -Dbuildtype=debugoptimized >"$build/setup.log" 2>&1 \
+    || { cat "$build/setup.log"; echo "fuzz: meson setup failed"; exit 1; }
 targets=$(ninja -C "$build" -t targets all | sed -n 's|^\(tests/fuzz/fuzz_[a-z0-9_]*\): .*|\1|p' | sort -u)
 [ -n "$targets" ] || { echo "fuzz: no harness to build"; exit 1; }
-ninja -C "$build" $targets >"$build-ninja.log" 2>&1 || { tail -n 40 "$build-ninja.log"; echo "fuzz: build failed"; exit 1; }
+ninja -C "$build" $targets >"$build/ninja.log" 2>&1 || { tail -n 40 "$build/ninja.log"; echo "fuzz: build failed"; exit 1; }
 
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
