@@ -2575,8 +2575,8 @@ typedef struct qml_train_options {
     qml_train_progress_fn progress;    /**< called after every epoch (may be NULL) */
     void *progress_user;               /**< passed to `progress` */
     /** Shots per expectation (per measurement basis) for the gradients the
-     *  optimiser sees; 0 = exact gradients (default). The loss and accuracy
-     *  recorded per epoch stay exact. @since 0.2.0 */
+     *  optimiser sees; 0 = exact gradients (default), at most #QML_SHOTS_MAX.
+     *  The loss and accuracy recorded per epoch stay exact. @since 0.2.0 */
     uint64_t shots;
     /** How shots are simulated when shots > 0 (default #QML_SHOTS_GAUSSIAN). @since 0.2.0 */
     qml_shot_mode shot_mode;

@@ -818,6 +818,7 @@ int qml_model_train(qml_model *model, const qml_dataset *train, const qml_datase
                   "%s: options.shots is 1, but QML_SHOTS_SAMPLED needs at least 2 shots per estimate", __func__);
     QML_CHECK_ARG(opt.shots <= SIZE_MAX, "%s: options.shots %llu exceeds SIZE_MAX", __func__,
                   (unsigned long long)opt.shots);
+    QML_CHECK_SHOTS(opt.shots, __func__);
 
     size_t n_rows = train->n_rows;
     size_t n_params = model->n_weights + 2;

@@ -1907,6 +1907,113 @@ done:
     return status;
 }
 
+static int sweep_qasm(void *context)
+{
+    (void)context;
+    static const char text[] = "OPENQASM 2.0;\ninclude \"qelib1.inc\";\nqreg q[2];\nh q[0];\ncx q[0],q[1];\n"
+                               "rz(0.25) q[1];\nu3(0.1,0.2,0.3) q[0];\n";
+    const char *path = "test_api_sweep.qasm";
+    qml_circuit *a = NULL, *b = NULL;
+    char buffer[1024];
+    size_t length = 0;
+    int status = QML_OK;
+    TRY(qml_circuit_parse_qasm(&a, text, strlen(text)));
+    TRY(qml_circuit_format_qasm(a, buffer, sizeof buffer, &length));
+    FILE *f = fopen(path, "w");
+    if (f) {
+        fputs(buffer, f);
+        fclose(f);
+    }
+    TRY(qml_circuit_load_qasm(&b, path));
+done:
+    remove(path);
+    qml_circuit_free(a);
+    qml_circuit_free(b);
+    return status;
+}
+
+static int sweep_parts(void *context)
+{
+    (void)context;
+    qml_circuit *c = NULL;
+    qml_pauli_sum *o = NULL, *gens[2] = {NULL, NULL};
+    qml_gradient_samples *p1 = NULL, *p2 = NULL, *merged = NULL, *back = NULL;
+    qml_gradient_stats *stats = NULL;
+    qml_bp_scan *s1 = NULL, *s2 = NULL, *g1 = NULL, *scan = NULL, *scan_back = NULL;
+    unsigned char *bytes = NULL;
+    size_t first, count, total, length = 0;
+    int status = QML_OK;
+    TRY(qml_circuit_create(&c, 2));
+    TRY(qml_ansatz_hardware_efficient(c, 1, QML_ENTANGLER_CZ, QML_BOUNDARY_OPEN));
+    TRY(qml_pauli_sum_parse(&o, 2, "Z0"));
+    qml_landscape_options lo = QML_LANDSCAPE_OPTIONS_INIT;
+    lo.samples = 4;
+    TRY(qml_gradient_samples_create(&p1, c, o, NULL, NULL, 0, &lo, 0, 2));
+    TRY(qml_gradient_samples_create(&p2, c, o, NULL, NULL, 0, &lo, 2, 2));
+    TRY(qml_gradient_samples_range(p1, &first, &count, &total));
+    const qml_gradient_samples *parts[2] = {p2, p1};
+    TRY(qml_gradient_samples_merge(&merged, parts, 2));
+    TRY(qml_gradient_stats_from_samples(&stats, merged));
+    status = qml_gradient_samples_serialize(merged, NULL, 0, &length);
+    if (status != QML_OK && status != QML_ERR_OUT_OF_RANGE)
+        goto done;
+    bytes = malloc(length ? length : 1);
+    TRY(qml_gradient_samples_serialize(merged, bytes, length, &length));
+    TRY(qml_gradient_samples_deserialize(&back, bytes, length));
+    free(bytes);
+    bytes = NULL;
+    qml_bp_scan_options so = QML_BP_SCAN_OPTIONS_INIT;
+    so.n_min = 2;
+    so.n_max = 3;
+    so.depth = QML_BP_DEPTH_FIXED;
+    so.layers = 1;
+    lo.samples = 3;
+    TRY(qml_bp_scan_family_part(&s1, QML_ANSATZ_TFIM, &so, &lo, 0, 2));
+    TRY(qml_bp_scan_family_part(&s2, QML_ANSATZ_TFIM, &so, &lo, 2, 1));
+    const qml_bp_scan *scans[2] = {s1, s2};
+    TRY(qml_bp_scan_merge(&scan, scans, 2));
+    status = qml_bp_scan_serialize(scan, NULL, 0, &length);
+    if (status != QML_OK && status != QML_ERR_OUT_OF_RANGE)
+        goto done;
+    bytes = malloc(length ? length : 1);
+    TRY(qml_bp_scan_serialize(scan, bytes, length, &length));
+    TRY(qml_bp_scan_deserialize(&scan_back, bytes, length));
+    TRY(qml_pauli_sum_parse(&gens[0], 2, "X0 + X1"));
+    TRY(qml_pauli_sum_parse(&gens[1], 2, "Z0 Z1"));
+    so.n_min = so.n_max = 0;
+    TRY(qml_bp_scan_generators_part(&g1, (const qml_pauli_sum *const *)gens, 2, NULL, &so, &lo, 0, 2));
+done:
+    free(bytes);
+    qml_circuit_free(c);
+    qml_pauli_sum_free(o);
+    qml_pauli_sum_free(gens[0]);
+    qml_pauli_sum_free(gens[1]);
+    qml_gradient_samples_free(p1);
+    qml_gradient_samples_free(p2);
+    qml_gradient_samples_free(merged);
+    qml_gradient_samples_free(back);
+    qml_gradient_stats_free(stats);
+    qml_bp_scan_free(s1);
+    qml_bp_scan_free(s2);
+    qml_bp_scan_free(g1);
+    qml_bp_scan_free(scan);
+    qml_bp_scan_free(scan_back);
+    return status;
+}
+
+static int sweep_symmetric(void *context)
+{
+    (void)context;
+    qml_dataset *d = NULL;
+    int status = QML_OK;
+    TRY(qml_dataset_symmetric(&d, QML_TASK_PARITY, 8, 3, 1));
+    TRY(qml_dataset_flip_labels(d, 0.25, 2));
+    TRY(qml_dataset_random_labels(d, 3));
+done:
+    qml_dataset_free(d);
+    return status;
+}
+
 typedef struct sweep_entry {
     const char *name;
     harness_sequence run;
@@ -1951,6 +2058,13 @@ static const sweep_entry sweeps[] = {
     {"train", sweep_train,
      "qml_model_create_template qml_model_params qml_model_set_params qml_model_predict qml_model_evaluate "
      "qml_model_loss_gradient qml_model_train qml_model_create"},
+    {"qasm", sweep_qasm, "qml_circuit_parse_qasm qml_circuit_format_qasm qml_circuit_load_qasm"},
+    {"parts", sweep_parts,
+     "qml_gradient_samples_create qml_gradient_samples_range qml_gradient_samples_merge "
+     "qml_gradient_stats_from_samples qml_gradient_samples_serialize qml_gradient_samples_deserialize "
+     "qml_bp_scan_family_part qml_bp_scan_merge qml_bp_scan_serialize qml_bp_scan_deserialize "
+     "qml_bp_scan_generators_part"},
+    {"symmetric", sweep_symmetric, "qml_dataset_symmetric qml_dataset_flip_labels qml_dataset_random_labels"},
 };
 
 /* Functions declared `QML_API int` that no sweep can or need enter, each

@@ -88,6 +88,19 @@ static void test_shots_above_the_bound_are_refused(void **state)
     assert_message("QML_SHOTS_MAX");
     assert_null(scan);
 
+    /* Training with shots. */
+    qml_dataset *data = NULL;
+    assert_ok(qml_dataset_moons(&data, 8, 0.1, 1));
+    qml_model *model = NULL;
+    assert_ok(qml_model_create_template(&model, QML_MODEL_UNSTRUCTURED, 2, 1, 2, QML_LOSS_BCE));
+    qml_train_options to = QML_TRAIN_OPTIONS_INIT;
+    to.epochs = 1;
+    to.shots = huge;
+    assert_status(qml_model_train(model, data, NULL, &to, NULL, 0), QML_ERR_INVALID_ARGUMENT);
+    assert_message("QML_SHOTS_MAX");
+    qml_model_free(model);
+    qml_dataset_free(data);
+
     qml_circuit_free(c);
     qml_pauli_sum_free(z);
     qml_statevec_free(s);
