@@ -2,20 +2,24 @@
 #include "harness.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
-static long live_blocks;
-static long allocations;
+/* Atomic: the library's worker threads allocate concurrently (ThreadSanitizer
+ * reported the plain counters as a race). fail_at is written only while no
+ * worker runs. */
+static atomic_long live_blocks;
+static atomic_long allocations;
 static long fail_at; /* 0 = never */
-static int failed;
+static atomic_int failed;
 
 static void *counting_malloc(size_t size, void *user)
 {
     (void)user;
-    allocations++;
-    if (fail_at && allocations == fail_at) {
-        failed = 1;
+    long n = atomic_fetch_add(&allocations, 1) + 1;
+    if (fail_at && n == fail_at) {
+        atomic_store(&failed, 1);
         return NULL;
     }
     void *p = malloc(size);
@@ -27,9 +31,9 @@ static void *counting_malloc(size_t size, void *user)
 static void *counting_realloc(void *ptr, size_t size, void *user)
 {
     (void)user;
-    allocations++;
-    if (fail_at && allocations == fail_at) {
-        failed = 1;
+    long n = atomic_fetch_add(&allocations, 1) + 1;
+    if (fail_at && n == fail_at) {
+        atomic_store(&failed, 1);
         return NULL;
     }
     void *p = realloc(ptr, size);
