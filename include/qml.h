@@ -1248,6 +1248,46 @@ QML_API int qml_lie_algebra_predict_variance(const qml_lie_algebra *algebra, con
                                              const qml_pauli_sum *observable, const qml_pauli_sum *gate_generator,
                                              qml_lie_prediction *result);
 
+/**
+ * @brief How the dimension of an algebra was decided, and how close the
+ * floating-point closure came to deciding otherwise. Initialise with
+ * #QML_LIE_CONDITIONING_INIT.
+ *
+ * The relative residual of a candidate (a generator or a bracket
+ * -i[G_k, B_a]) is the norm of what is left after projecting out the basis
+ * found so far, divided by the candidate's norm. When the smallest accepted
+ * and the largest rejected residual lie within a factor 1e3 of each other, a
+ * floating-point closure's dimension depends on its tolerance.
+ * @since 0.2.0
+ */
+typedef struct qml_lie_conditioning {
+    size_t size;              /**< sizeof(qml_lie_conditioning) */
+    int exact;                /**< 1: every candidate was decided in exact arithmetic (Pauli strings: bit
+                                   arithmetic; sums: modulo 2^61 - 1, see #qml_lie_options.exact) */
+    int certified;            /**< 1: exact, and the floating-point basis confirms it (every rejected
+                                   candidate's residual is below 1e-6); the dimension is then a proven lower
+                                   bound that the floating-point closure finds closed */
+    double smallest_accepted; /**< smallest relative residual of an accepted candidate (NaN: none, or strings) */
+    double largest_rejected;  /**< largest relative residual of a rejected candidate (NaN: none, or strings) */
+    int tolerance_sensitive;  /**< 1 when smallest_accepted < 1e3 * largest_rejected: with a tolerance
+                                   alone, the dimension would depend on it */
+} qml_lie_conditioning;
+
+/** @brief Initialiser for #qml_lie_conditioning. @since 0.2.0 */
+#define QML_LIE_CONDITIONING_INIT {sizeof(qml_lie_conditioning), 0, 0, 0.0, 0.0, 0}
+
+/**
+ * @brief The conditioning figures of an algebra's closure (also of a
+ * partial algebra).
+ * @param algebra the algebra.
+ * @param[in,out] out `out->size` set by the caller (#QML_LIE_CONDITIONING_INIT);
+ *        the fields that fit in it are written.
+ * @return #QML_OK; #QML_ERR_INVALID_ARGUMENT (NULL, or `out->size` smaller
+ *         than the first field after `size`).
+ * @since 0.2.0
+ */
+QML_API int qml_lie_algebra_conditioning(const qml_lie_algebra *algebra, qml_lie_conditioning *out);
+
 /**@}*/
 
 /* ---- barren-plateau diagnostics (landscape.c): issue 6 ---- */

@@ -818,6 +818,12 @@ static void test_lie_contract(void **state)
     INVALID(qml_lie_algebra_predict_variance(a, NULL, F.on3, NULL, &p));
     INVALID(qml_lie_algebra_predict_variance(a, NULL, F.z0, F.on3, &p));
     SUCCEED(qml_lie_algebra_predict_variance(a, NULL, F.zz, NULL, &p));
+    qml_lie_conditioning cond = QML_LIE_CONDITIONING_INIT, cond0 = cond;
+    cond0.size = 0;
+    INVALID(qml_lie_algebra_conditioning(NULL, &cond));
+    INVALID(qml_lie_algebra_conditioning(a, NULL));
+    INVALID(qml_lie_algebra_conditioning(a, &cond0));
+    SUCCEED(qml_lie_algebra_conditioning(a, &cond));
     finish();
 }
 

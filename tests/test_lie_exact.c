@@ -6,6 +6,9 @@
 #include "harness.h"
 
 #include <math.h>
+#ifndef M_PI
+#define M_PI 3.14159265358979323846
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,11 +162,285 @@ static void test_permutation_equivariant_exact(void **state)
     set_free(&set);
 }
 
+/* dim, centre dim and the sorted ideal dimensions of an algebra */
+typedef struct shape {
+    size_t dim, centre, n_ideals, ideal[64];
+} shape;
+
+static shape shape_of(const qml_lie_algebra *a)
+{
+    shape sh = {qml_lie_algebra_dim(a), qml_lie_algebra_center_dim(a), qml_lie_algebra_n_ideals(a), {0}};
+    assert_true(qml_lie_algebra_structure_known(a));
+    assert_true(sh.n_ideals <= 64);
+    for (size_t j = 0; j < sh.n_ideals; j++)
+        assert_ok(qml_lie_algebra_ideal(a, j, &sh.ideal[j], NULL, NULL));
+    return sh;
+}
+
+static void assert_same_shape(const shape *a, const shape *b)
+{
+    assert_int_equal(a->dim, b->dim);
+    assert_int_equal(a->centre, b->centre);
+    assert_int_equal(a->n_ideals, b->n_ideals);
+    for (size_t j = 0; j < a->n_ideals; j++)
+        assert_int_equal(a->ideal[j], b->ideal[j]);
+}
+
+static void assert_certified(const qml_lie_algebra *a)
+{
+    qml_lie_conditioning c = QML_LIE_CONDITIONING_INIT;
+    assert_ok(qml_lie_algebra_conditioning(a, &c));
+    assert_true(c.exact);
+    assert_true(c.certified);
+}
+
+/* Scaling generators by c_k in 1e-8..1e8 changes nothing: same dim, centre
+ * and ideal dimensions (the issue's cases: the S_n generators on very
+ * different scales, {3e4 X1, 3e-5 Z0 Z1} = su(2), a 5-qubit Heisenberg chain
+ * with bonds alternating 1e6 and 1e-6). */
+static void test_scale_invariance(void **state)
+{
+    (void)state;
+    static const double one[3] = {1, 1, 1};
+    static const double scales[][3] = {{1e8, 1e-8, 1}, {1e-8, 1, 1e8}, {3e4, 3e-5, 7}, {1e-6, 1e6, 1e-6}};
+    for (unsigned n = 4; n <= 6; n++) {
+        generator_set set = {0};
+        sn_generators_scaled(&set, n, one);
+        qml_lie_algebra *a = close_set(&set);
+        shape ref = shape_of(a);
+        assert_certified(a);
+        qml_lie_algebra_free(a);
+        set_free(&set);
+        for (size_t c = 0; c < sizeof scales / sizeof scales[0]; c++) {
+            sn_generators_scaled(&set, n, scales[c]);
+            a = close_set(&set);
+            shape sh = shape_of(a);
+            assert_same_shape(&sh, &ref);
+            assert_certified(a);
+            qml_lie_algebra_free(a);
+            set_free(&set);
+        }
+    }
+    /* su(2) from {3e4 X1, 3e-5 Z0 Z1}: one ideal of dim 3, no centre */
+    generator_set set = {0};
+    set_add(&set, 2, "3e4*X1");
+    set_add(&set, 2, "3e-5*Z0 Z1");
+    qml_lie_algebra *a = close_set(&set);
+    shape sh = shape_of(a);
+    assert_int_equal(sh.dim, 3);
+    assert_int_equal(sh.centre, 0);
+    assert_int_equal(sh.n_ideals, 1);
+    assert_int_equal(sh.ideal[0], 3);
+    qml_lie_algebra_free(a);
+    set_free(&set);
+    /* Heisenberg chain on 5 qubits: bonds 1e6 and 1e-6 alternating versus all 1 */
+    for (int scaled = 0; scaled <= 1; scaled++) {
+        static shape ref;
+        char text[128];
+        for (unsigned q = 0; q + 1 < 5; q++) {
+            double c = scaled ? (q % 2 ? 1e-6 : 1e6) : 1.0;
+            snprintf(text, sizeof text, "%g*X%u X%u + %g*Y%u Y%u + %g*Z%u Z%u", c, q, q + 1, c, q, q + 1, c, q, q + 1);
+            set_add(&set, 5, text);
+        }
+        a = close_set(&set);
+        sh = shape_of(a);
+        printf("# Heisenberg chain n = 5%s: dim %zu, centre %zu, %zu ideals\n", scaled ? " (bonds 1e6, 1e-6)" : "",
+               sh.dim, sh.centre, sh.n_ideals);
+        if (!scaled)
+            ref = sh;
+        else
+            assert_same_shape(&sh, &ref);
+        assert_int_equal(sh.centre, 1);
+        qml_lie_algebra_free(a);
+        set_free(&set);
+    }
+}
+
+/* Generators 1e-9 away (relative) from a symmetric set: the exact mode gives
+ * the dimension of what was written, certified, and says that a tolerance
+ * alone would have been on a knife's edge. */
+static void test_near_symmetric(void **state)
+{
+    (void)state;
+    for (unsigned n = 3; n <= 4; n++) {
+        static const double one[3] = {1, 1, 1};
+        generator_set set = {0};
+        sn_generators_scaled(&set, n, one);
+        qml_lie_algebra *sym = close_set(&set);
+        size_t dim_sym = qml_lie_algebra_dim(sym);
+        qml_lie_conditioning c = QML_LIE_CONDITIONING_INIT;
+        assert_ok(qml_lie_algebra_conditioning(sym, &c));
+        assert_true(c.certified);
+        assert_false(c.tolerance_sensitive);
+        qml_lie_algebra_free(sym);
+        set_free(&set);
+        /* perturb the coefficient of X0 in sum X by 1e-9 relative */
+        char text[512] = "1.000000001*X0", piece[32];
+        for (unsigned q = 1; q < n; q++) {
+            snprintf(piece, sizeof piece, " + X%u", q);
+            strcat(text, piece);
+        }
+        set_add(&set, n, text);
+        text[0] = '\0';
+        for (unsigned q = 0; q < n; q++) {
+            snprintf(piece, sizeof piece, "%sZ%u", q ? " + " : "", q);
+            strcat(text, piece);
+        }
+        set_add(&set, n, text);
+        text[0] = '\0';
+        for (unsigned q = 0; q < n; q++)
+            for (unsigned r = q + 1; r < n; r++) {
+                snprintf(piece, sizeof piece, "%sZ%u Z%u", text[0] ? " + " : "", q, r);
+                strcat(text, piece);
+            }
+        set_add(&set, n, text);
+        qml_lie_algebra *a = close_set(&set);
+        c = (qml_lie_conditioning)QML_LIE_CONDITIONING_INIT;
+        assert_ok(qml_lie_algebra_conditioning(a, &c));
+        printf("# near-symmetric n = %u: dim %zu (symmetric %zu), smallest accepted %.3g, largest rejected %.3g, "
+               "certified %d, sensitive %d\n",
+               n, qml_lie_algebra_dim(a), dim_sym, c.smallest_accepted, c.largest_rejected, c.certified,
+               c.tolerance_sensitive);
+        assert_true(c.exact);
+        assert_true(qml_lie_algebra_dim(a) > dim_sym); /* the symmetry is broken */
+        assert_true(c.smallest_accepted < 1e-6);        /* ... by a direction of relative size ~1e-9 */
+        /* the same generators, a tolerance alone: the dimension depends on it */
+        qml_lie_options loose = QML_LIE_OPTIONS_INIT;
+        loose.exact = 0;
+        loose.tolerance = 1e-6;
+        qml_lie_algebra *b = NULL;
+        assert_ok(qml_lie_algebra_create(&b, (const qml_pauli_sum *const *)set.items, set.count, &loose));
+        printf("#   tolerance 1e-6 alone: dim %zu\n", qml_lie_algebra_dim(b));
+        assert_true(qml_lie_algebra_dim(b) < qml_lie_algebra_dim(a));
+        qml_lie_algebra_free(b);
+        qml_lie_algebra_free(a);
+        set_free(&set);
+    }
+}
+
+/* full is decided by the dimension: the hardware-efficient generators with
+ * the entangler written as one sum generator reach 4^n - 1. */
+static void test_full_by_dimension(void **state)
+{
+    (void)state;
+    for (unsigned n = 2; n <= 4; n++) {
+        generator_set set = {0};
+        char text[256], piece[32];
+        text[0] = '\0';
+        for (unsigned q = 0; q < n; q++) {
+            snprintf(piece, sizeof piece, "X%u", q);
+            set_add(&set, n, piece);
+            snprintf(piece, sizeof piece, "Y%u", q);
+            set_add(&set, n, piece);
+        }
+        for (unsigned q = 0; q + 1 < n; q++) {
+            snprintf(piece, sizeof piece, "%sZ%u Z%u", q ? " + " : "", q, q + 1);
+            strcat(text, piece);
+        }
+        set_add(&set, n, text);
+        qml_lie_algebra *a = close_set(&set);
+        assert_int_equal(qml_lie_algebra_dim(a), ((size_t)1 << (2 * n)) - 1);
+        assert_true(qml_lie_algebra_is_full(a));
+        qml_lie_algebra_free(a);
+        set_free(&set);
+    }
+}
+
+/* ---- the mean: projection onto the commutant ---------------------------------------- */
+
+/* Apply exp(-i theta (XX + YY + ZZ)) on qubits (a, b): XX + YY + ZZ = 2 SWAP
+ * - I, so the gate is e^{i theta} (cos 2theta - i sin 2theta SWAP). */
+static void heisenberg_gate(double *psi, unsigned n, unsigned a, unsigned b, double theta)
+{
+    size_t d = (size_t)1 << n;
+    double c = cos(2 * theta), s = sin(2 * theta), pr = cos(theta), pi = sin(theta);
+    double *out = malloc(2 * d * sizeof *out);
+    assert_non_null(out);
+    for (size_t i = 0; i < d; i++) {
+        size_t ba = (i >> a) & 1u, bb = (i >> b) & 1u;
+        size_t j = ba == bb ? i : i ^ (((size_t)1 << a) | ((size_t)1 << b)); /* SWAP|i> */
+        /* (c - i s SWAP) psi at i: c psi_i - i s psi_j */
+        double re = c * psi[2 * i] + s * psi[2 * j + 1];
+        double im = c * psi[2 * i + 1] - s * psi[2 * j];
+        out[2 * i] = pr * re - pi * im;
+        out[2 * i + 1] = pr * im + pi * re;
+    }
+    memcpy(psi, out, 2 * d * sizeof *out);
+    free(out);
+}
+
+/* Monte Carlo of <psi|U^dag Z0 Z1 U|psi> over deep random Heisenberg-ring circuits. */
+static void ring_monte_carlo(uint64_t basis, double *mean, double *stderr_)
+{
+    const unsigned n = 4;
+    harness_rng rng = {12345 + basis};
+    const size_t samples = 1500;
+    double sum = 0, sum2 = 0;
+    for (size_t k = 0; k < samples; k++) {
+        double psi[32] = {0};
+        psi[2 * basis] = 1.0;
+        for (unsigned layer = 0; layer < 12; layer++)
+            for (unsigned q = 0; q < n; q++)
+                heisenberg_gate(psi, n, q, (q + 1) % n, 2 * M_PI * harness_uniform(&rng));
+        double l = 0;
+        for (size_t i = 0; i < 16; i++) {
+            double sign = (((i >> 0) ^ (i >> 1)) & 1u) ? -1.0 : 1.0;
+            l += sign * (psi[2 * i] * psi[2 * i] + psi[2 * i + 1] * psi[2 * i + 1]);
+        }
+        sum += l;
+        sum2 += l * l;
+    }
+    *mean = sum / (double)samples;
+    *stderr_ = sqrt((sum2 / (double)samples - *mean * *mean) / (double)(samples - 1));
+}
+
+/* The 4-qubit Heisenberg ring with O = Z0 Z1: neither O nor rho lies in i g;
+ * the mean is still exact: -1/3 for the Neel state |0101>, and exactly 1 for
+ * |0000>, which every circuit leaves invariant. Checked against Monte Carlo. */
+static void test_heisenberg_ring_mean(void **state)
+{
+    (void)state;
+    generator_set set = {0};
+    for (unsigned q = 0; q < 4; q++) {
+        char text[64];
+        unsigned r = (q + 1) % 4;
+        snprintf(text, sizeof text, "X%u X%u + Y%u Y%u + Z%u Z%u", q, r, q, r, q, r);
+        set_add(&set, 4, text);
+    }
+    qml_lie_algebra *a = close_set(&set);
+    qml_pauli_sum *o = parse(4, "Z0 Z1");
+    const uint64_t bases[2] = {0x5 /* |0101>: qubits 0 and 2 set */, 0x0};
+    const double exact[2] = {-1.0 / 3.0, 1.0};
+    for (int c = 0; c < 2; c++) {
+        qml_statevec *sv = NULL;
+        assert_ok(qml_statevec_create(&sv, 4));
+        assert_ok(qml_statevec_set_basis(sv, bases[c]));
+        qml_lie_prediction r = QML_LIE_PREDICTION_INIT;
+        int status = qml_lie_algebra_predict_variance(a, sv, o, NULL, &r);
+        assert_true(status == QML_OK || status == QML_ERR_NOT_APPLICABLE);
+        double mc, se;
+        ring_monte_carlo(bases[c], &mc, &se);
+        printf("# Heisenberg ring, O = Z0 Z1, basis state %llu: predicted mean %.12g (exact %.12g), Monte Carlo "
+               "%.4f +- %.4f; %s\n",
+               (unsigned long long)bases[c], r.loss_mean, exact[c], mc, se, r.message);
+        assert_close(r.loss_mean, exact[c], 1e-9);
+        assert_close(mc, exact[c], 4 * se + 1e-12);
+        qml_statevec_free(sv);
+    }
+    qml_pauli_sum_free(o);
+    qml_lie_algebra_free(a);
+    set_free(&set);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_wide_strings_state_zero),
         cmocka_unit_test(test_permutation_equivariant_exact),
+        cmocka_unit_test(test_scale_invariance),
+        cmocka_unit_test(test_near_symmetric),
+        cmocka_unit_test(test_full_by_dimension),
+        cmocka_unit_test(test_heisenberg_ring_mean),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
