@@ -2135,6 +2135,18 @@ static int split_block(unsigned n_threads, size_t m, const double *x, const doub
     for (size_t i = 0; i < m; i++)
         for (size_t j = 0; j < m; j++)
             xt[i * m + j] = s[i * m + j] + 0.5 * t1[i * m + j] + 0.3 * (t2[i * m + j] + t2[j * m + i]);
+    /* An odd term: with C = [X, Y] (the ad action of [x, y]), XC + CX.
+     * X^2, Y^2 and XY + YX see only the Gram matrix of x and y in each
+     * ideal, which two isomorphic ideals can share (the generators' parts in
+     * both su(2) of so(4) = su(2) + su(2) are alike up to orientation); the
+     * triple product in XC + CX tells them apart. */
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < m; j++)
+            yt[i * m + j] = t2[i * m + j] - t2[j * m + i]; /* C = XY - YX = XY - (XY)^T for antisymmetric X, Y */
+    matmul(n_threads, m, x, yt, t1, false);
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < m; j++)
+            xt[i * m + j] += 0.45 * (t1[i * m + j] + t1[j * m + i]); /* CX = (XC)^T */
     for (size_t i = 0; i < m; i++)
         for (size_t j = 0; j < m; j++)
             s[i * m + j] = 0.5 * (xt[i * m + j] + xt[j * m + i]);
@@ -2326,10 +2338,26 @@ static int structure_pure(qml_lie_algebra *algebra, struct qml_rng *rng, ideal_l
             }
             for (size_t i = 0; i < m; i++)
                 pos[order[i]] = i;
+            /* X, Y = ad of random combinations of every string of the
+             * component, not only of the generators: the generators' parts
+             * in two isomorphic ideals can be images of each other under one
+             * isomorphism (then every polynomial in their ad actions has the
+             * same spectrum on both, and the eigenvectors mix the ideals);
+             * the basis as a whole cannot be (it would span a diagonal). */
+            double *weight = qml__malloc(2 * m * sizeof *weight);
+            if (!weight) {
+                qml__free(x);
+                qml__free(y);
+                qml__free(pos);
+                status = qml__oom("a Pauli-string component");
+                break;
+            }
+            for (size_t j = 0; j < 2 * m; j++)
+                weight[j] = qml__rng_normal(rng);
             for (size_t i = 0; i < m; i++) {
                 const uint64_t *ax = t->x + order[i] * words, *az = t->z + order[i] * words;
-                for (size_t k = 0; k < K; k++) {
-                    const uint64_t *gx = t->x + gid[k] * words, *gz = t->z + gid[k] * words;
+                for (size_t j = 0; j < m; j++) {
+                    const uint64_t *gx = t->x + order[j] * words, *gz = t->z + order[j] * words;
                     if (!strings_anticommute(words, gx, gz, ax, az))
                         continue;
                     for (unsigned w = 0; w < words; w++) {
@@ -2337,12 +2365,12 @@ static int structure_pure(qml_lie_algebra *algebra, struct qml_rng *rng, ideal_l
                         pz[w] = gz[w] ^ az[w];
                     }
                     size_t target = pos[qml__lie_table_find(t, px, pz)];
-                    double v = algebra->generators[k]->coeff[0] *
-                               bracket_sign(strings_product_phase(words, gx, gz, ax, az));
-                    x[target * m + i] += r[2 * k] * v;
-                    y[target * m + i] += r[2 * k + 1] * v;
+                    double v = bracket_sign(strings_product_phase(words, gx, gz, ax, az));
+                    x[target * m + i] += weight[2 * j] * v;
+                    y[target * m + i] += weight[2 * j + 1] * v;
                 }
             }
+            qml__free(weight);
             qml__free(pos);
             status = split_block(algebra->n_threads, m, x, y, order, m, NULL, ideals);
             qml__free(x);
@@ -2406,6 +2434,61 @@ static void acc_coordinates(const qml_lie_algebra *algebra, const sparse_acc *ac
     }
 }
 
+/* From T, U, V (ad actions of random combinations of the generators) the ad
+ * actions of x = t + [u, t] + [v, [u, t]] and y = u + [t, v] + [t, [v, u]]
+ * (matrix commutators are ad actions of brackets), in place of T and U.
+ * The generators' parts in two isomorphic ideals can be images of each other
+ * under one map that is not a homomorphism (e.g. one sign per generator);
+ * then every polynomial in linear combinations of their ad actions has the
+ * same spectrum on both ideals, and nested brackets break the tie. */
+static int generic_elements(unsigned n_threads, size_t d, double *t, double *u, const double *v)
+{
+    size_t dd = d * d;
+    double *p = qml__malloc(qml__mul_size(dd + 1, sizeof *p));
+    double *q = qml__malloc(qml__mul_size(dd + 1, sizeof *q));
+    double *c1 = qml__malloc(qml__mul_size(dd + 1, sizeof *c1));
+    double *c2 = qml__malloc(qml__mul_size(dd + 1, sizeof *c2));
+    if (!p || !q || !c1 || !c2) {
+        qml__free(p);
+        qml__free(q);
+        qml__free(c1);
+        qml__free(c2);
+        return qml__oom("the structure analysis");
+    }
+    /* c1 = [U, T] */
+    matmul(n_threads, d, u, t, p, false);
+    matmul(n_threads, d, t, u, q, false);
+    for (size_t i = 0; i < dd; i++)
+        c1[i] = p[i] - q[i];
+    /* c2 = [V, U] */
+    matmul(n_threads, d, v, u, p, false);
+    matmul(n_threads, d, u, v, q, false);
+    for (size_t i = 0; i < dd; i++)
+        c2[i] = p[i] - q[i];
+    /* x = T + c1 + [V, c1] */
+    matmul(n_threads, d, v, c1, p, false);
+    matmul(n_threads, d, c1, v, q, false);
+    double *tv = c1; /* reuse after: x needs c1 once more */
+    for (size_t i = 0; i < dd; i++)
+        c1[i] = c1[i] + p[i] - q[i];
+    /* y = U + [T, V] + [T, c2] (before t changes) */
+    matmul(n_threads, d, t, v, p, false);
+    matmul(n_threads, d, v, t, q, false);
+    for (size_t i = 0; i < dd; i++)
+        u[i] += p[i] - q[i];
+    matmul(n_threads, d, t, c2, p, false);
+    matmul(n_threads, d, c2, t, q, false);
+    for (size_t i = 0; i < dd; i++)
+        u[i] += p[i] - q[i];
+    for (size_t i = 0; i < dd; i++)
+        t[i] += tv[i];
+    qml__free(p);
+    qml__free(q);
+    qml__free(c1);
+    qml__free(c2);
+    return QML_OK;
+}
+
 static int structure_general(qml_lie_algebra *algebra, struct qml_rng *rng, ideal_list *ideals)
 {
     size_t d = algebra->dim, K = algebra->n_generators;
@@ -2426,8 +2509,13 @@ static int structure_general(qml_lie_algebra *algebra, struct qml_rng *rng, idea
         goto done;
     }
     status = acc_reserve(&acc, t->count, d);
+    double *v = qml__calloc(d * d + 1, sizeof *v);
+    if (!v) {
+        status = qml__oom("the structure analysis");
+        goto done;
+    }
     for (size_t k = 0; k < K && !status; k++) {
-        double rx = qml__rng_normal(rng), ry = qml__rng_normal(rng);
+        double rx = qml__rng_normal(rng), ry = qml__rng_normal(rng), rv = qml__rng_normal(rng);
         memset(a, 0, d * d * sizeof *a);
         for (size_t b = 0; b < d && !status; b++) {
             /* The closure bracketed every basis element with every generator,
@@ -2447,6 +2535,7 @@ static int structure_general(qml_lie_algebra *algebra, struct qml_rng *rng, idea
                 a[i * d + b] = colv[i];
                 x[i * d + b] += rx * colv[i];
                 y[i * d + b] += ry * colv[i];
+                v[i * d + b] += rv * colv[i];
             }
         }
         /* N += A^T A, row by row over the non-zeros */
@@ -2462,6 +2551,9 @@ static int structure_general(qml_lie_algebra *algebra, struct qml_rng *rng, idea
                     nrm[nz[p] * d + nz[r2]] += nzv[p] * nzv[r2];
         }
     }
+    if (!status)
+        status = generic_elements(algebra->n_threads, d, x, y, v);
+    qml__free(v);
     if (status)
         goto done;
     /* Centre = null space of N = sum_k A_k^T A_k (elements commuting with every generator). */
@@ -2533,19 +2625,61 @@ done:
     return status;
 }
 
+/* Whether a compact simple Lie algebra has dimension `dim` and rank `rank`:
+ * su(r+1) r(r+2), so(2r+1) and sp(r) r(2r+1), so(2r) r(2r-1) for r >= 3,
+ * g2, f4, e6, e7, e8. so(4) = su(2) + su(2) (6, 2) is not simple. */
+static bool simple_shape(size_t dim, size_t rank)
+{
+    size_t r = rank;
+    if (r == 0)
+        return false;
+    if (dim == r * (r + 2) || dim == r * (2 * r + 1) || (r >= 3 && dim == r * (2 * r - 1)))
+        return true;
+    return (dim == 14 && r == 2) || (dim == 52 && r == 4) || (dim == 78 && r == 6) || (dim == 133 && r == 7) ||
+           (dim == 248 && r == 8);
+}
+
+static void ideal_list_release(ideal_list *list)
+{
+    for (size_t j = 0; j < list->count; j++)
+        component_release(&list->items[j]);
+    qml__free(list->items);
+    *list = (ideal_list){0};
+}
+
+/* Centre and simple ideals. The split uses random elements; a split that
+ * leaves a component whose dimension and rank no simple algebra has (two
+ * ideals whose parts the random elements could not tell apart) is redone
+ * with other random elements, and if it stays so the structure is reported
+ * unknown rather than wrong. */
 static int analyse_structure(qml_lie_algebra *algebra)
 {
     if (!algebra->pure && algebra->dim > LIE_DENSE_MAX)
         return QML_OK; /* structure unknown: documented limit of the dense analysis */
-    struct qml_rng rng;
-    qml__rng_init(&rng, LIE_SEED, 0);
     ideal_list list = {0};
-    int status = algebra->pure ? structure_pure(algebra, &rng, &list) : structure_general(algebra, &rng, &list);
-    if (status) {
-        for (size_t j = 0; j < list.count; j++)
-            component_release(&list.items[j]);
-        qml__free(list.items);
-        return status;
+    bool valid = false;
+    for (unsigned attempt = 0; attempt < 4 && !valid; attempt++) {
+        struct qml_rng rng;
+        qml__rng_init(&rng, LIE_SEED, attempt);
+        ideal_list_release(&list);
+        component_release(&algebra->center);
+        int status = algebra->pure ? structure_pure(algebra, &rng, &list) : structure_general(algebra, &rng, &list);
+        if (status) {
+            ideal_list_release(&list);
+            return status;
+        }
+        valid = true;
+        for (size_t j = 0; j < list.count && valid; j++)
+            valid = simple_shape(list.items[j].dim, list.items[j].rank);
+        /* A large Pauli-string component is not split (no random elements):
+         * another attempt would give the same. */
+        if (!valid && algebra->pure && algebra->dim > LIE_DENSE_MAX)
+            break;
+    }
+    if (!valid) {
+        ideal_list_release(&list);
+        component_release(&algebra->center);
+        return QML_OK; /* structure unknown, never a non-simple "simple ideal" */
     }
     /* order: decreasing dimension, ties in discovery order (stable insertion sort) */
     for (size_t i = 1; i < list.count; i++) {

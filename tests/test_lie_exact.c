@@ -6,6 +6,7 @@
 #include "harness.h"
 
 #include <math.h>
+#include <stdbool.h>
 #ifndef M_PI
 #define M_PI 3.14159265358979323846
 #endif
@@ -432,6 +433,178 @@ static void test_heisenberg_ring_mean(void **state)
     set_free(&set);
 }
 
+/* ---- simple ideals that are simple -------------------------------------------------- */
+
+static bool is_simple_shape(size_t dim, size_t r)
+{
+    if (r == 0)
+        return false;
+    return dim == r * (r + 2) || dim == r * (2 * r + 1) || (r >= 3 && dim == r * (2 * r - 1)) ||
+           (dim == 14 && r == 2) || (dim == 52 && r == 4) || (dim == 78 && r == 6) || (dim == 133 && r == 7) ||
+           (dim == 248 && r == 8);
+}
+
+/* ||v - sum_i <e_i, v> e_i||, the e_i orthonormal in Tr(AB) / 2^n. */
+static double residual(const qml_pauli_sum *v, qml_pauli_sum *const *e, size_t count)
+{
+    qml_pauli_sum *r = NULL;
+    assert_ok(qml_pauli_sum_copy(&r, v));
+    for (size_t i = 0; i < count; i++) {
+        double c = 0;
+        assert_ok(qml_pauli_sum_inner(e[i], v, &c));
+        assert_ok(qml_pauli_sum_add(r, -c, e[i]));
+    }
+    double norm = 0;
+    assert_ok(qml_pauli_sum_norm(r, &norm));
+    qml_pauli_sum_free(r);
+    return norm;
+}
+
+/* The structure checked with Pauli-sum brackets only (independent of the
+ * analysis): dims add up, every ideal has a simple algebra's dimension and
+ * rank, is mapped into itself by every generator, commutes with every
+ * other ideal, and the centre commutes with every generator. */
+static void verify_structure(const qml_lie_algebra *a, const generator_set *set)
+{
+    assert_true(qml_lie_algebra_structure_known(a));
+    size_t n_ideals = qml_lie_algebra_n_ideals(a), total = qml_lie_algebra_center_dim(a);
+    qml_pauli_sum **elements[64] = {0};
+    size_t dims[64] = {0};
+    assert_true(n_ideals <= 64);
+    for (size_t j = 0; j < n_ideals; j++) {
+        size_t rank = 0;
+        assert_ok(qml_lie_algebra_ideal(a, j, &dims[j], &rank, NULL));
+        if (!is_simple_shape(dims[j], rank))
+            fail_msg("ideal %zu: dimension %zu and rank %zu: no simple Lie algebra", j, dims[j], rank);
+        total += dims[j];
+        elements[j] = calloc(dims[j], sizeof *elements[j]);
+        assert_non_null(elements[j]);
+        for (size_t i = 0; i < dims[j]; i++)
+            assert_ok(qml_lie_algebra_ideal_element(a, j, i, &elements[j][i]));
+    }
+    assert_int_equal(total, qml_lie_algebra_dim(a));
+    for (size_t j = 0; j < n_ideals; j++) {
+        for (size_t i = 0; i < dims[j]; i++) {
+            for (size_t k = 0; k < set->count; k++) {
+                qml_pauli_sum *br = NULL;
+                assert_ok(qml_pauli_sum_bracket(&br, set->items[k], elements[j][i]));
+                double gnorm = 0;
+                assert_ok(qml_pauli_sum_norm(set->items[k], &gnorm));
+                assert_true(residual(br, elements[j], dims[j]) <= 1e-8 * (1 + gnorm));
+                qml_pauli_sum_free(br);
+            }
+            for (size_t l = j + 1; l < n_ideals; l++)
+                for (size_t m = 0; m < dims[l]; m++) {
+                    qml_pauli_sum *br = NULL;
+                    double norm = 0;
+                    assert_ok(qml_pauli_sum_bracket(&br, elements[j][i], elements[l][m]));
+                    assert_ok(qml_pauli_sum_norm(br, &norm));
+                    assert_true(norm <= 1e-8);
+                    qml_pauli_sum_free(br);
+                }
+        }
+    }
+    for (size_t i = 0; i < qml_lie_algebra_center_dim(a); i++) {
+        qml_pauli_sum *z = NULL;
+        assert_ok(qml_lie_algebra_center_element(a, i, &z));
+        for (size_t k = 0; k < set->count; k++) {
+            qml_pauli_sum *br = NULL;
+            double norm = 0, gnorm = 0;
+            assert_ok(qml_pauli_sum_bracket(&br, set->items[k], z));
+            assert_ok(qml_pauli_sum_norm(br, &norm));
+            assert_ok(qml_pauli_sum_norm(set->items[k], &gnorm));
+            assert_true(norm <= 1e-8 * (1 + gnorm));
+            qml_pauli_sum_free(br);
+        }
+        qml_pauli_sum_free(z);
+    }
+    for (size_t j = 0; j < n_ideals; j++) {
+        for (size_t i = 0; i < dims[j]; i++)
+            qml_pauli_sum_free(elements[j][i]);
+        free(elements[j]);
+    }
+}
+
+/* The issue's case: X0 X1; Z0 Z1 Y2; Z0 Y2; Y0 X1; X0 Y1 is u(1) + four su(2),
+ * not twice "so(4)". */
+static void test_so4_splits(void **state)
+{
+    (void)state;
+    generator_set set = {0};
+    const char *texts[] = {"X0 X1", "Z0 Z1 Y2", "Z0 Y2", "Y0 X1", "X0 Y1"};
+    for (size_t i = 0; i < 5; i++)
+        set_add(&set, 3, texts[i]);
+    qml_lie_algebra *a = close_set(&set);
+    shape sh = shape_of(a);
+    assert_int_equal(sh.dim, 13);
+    assert_int_equal(sh.centre, 1);
+    assert_int_equal(sh.n_ideals, 4);
+    for (size_t j = 0; j < 4; j++)
+        assert_int_equal(sh.ideal[j], 3);
+    verify_structure(a, &set);
+    qml_lie_algebra_free(a);
+    set_free(&set);
+    /* the same algebra through the general closure: scaled generators and a
+     * redundant sum of two of them */
+    const char *sums[] = {"2*X0 X1", "0.5*Z0 Z1 Y2", "Z0 Y2", "3*Y0 X1", "X0 Y1", "X0 X1 + 0.25*Z0 Y2"};
+    for (size_t i = 0; i < 6; i++)
+        set_add(&set, 3, sums[i]);
+    a = close_set(&set);
+    shape sg = shape_of(a);
+    assert_same_shape(&sg, &sh);
+    verify_structure(a, &set);
+    qml_lie_algebra_free(a);
+    set_free(&set);
+}
+
+/* Random strings and sums on n = 2..4 qubits (fixed seed): every structure
+ * passes the independent checks of verify_structure. */
+static void test_random_structures(void **state)
+{
+    (void)state;
+    harness_rng rng = {0x5eed1e5};
+    size_t checked = 0, unknown = 0;
+    for (size_t trial = 0; trial < 220; trial++) {
+        unsigned n = 2 + (unsigned)(trial % 3);
+        bool sums = trial % 2 == 1;
+        size_t count = 2 + (size_t)(harness_next(&rng) % 3);
+        generator_set set = {0};
+        for (size_t k = 0; k < count; k++) {
+            char text[512] = "", piece[64];
+            size_t terms = sums ? 1 + (size_t)(harness_next(&rng) % 3) : 1;
+            for (size_t t = 0; t < terms; t++) {
+                char ops[16];
+                int any = 0;
+                for (unsigned q = 0; q < n; q++) {
+                    ops[q] = "IXYZ"[harness_next(&rng) % 4];
+                    any |= ops[q] != 'I';
+                }
+                if (!any)
+                    ops[0] = 'X';
+                snprintf(piece, sizeof piece, "%s%d*", t ? " + " : "", 1 + (int)(harness_next(&rng) % 3));
+                strcat(text, piece);
+                for (unsigned q = 0; q < n; q++)
+                    if (ops[q] != 'I') {
+                        snprintf(piece, sizeof piece, "%c%u ", ops[q], q);
+                        strcat(text, piece);
+                    }
+            }
+            set_add(&set, n, text);
+        }
+        qml_lie_algebra *a = close_set(&set);
+        if (qml_lie_algebra_structure_known(a)) {
+            verify_structure(a, &set);
+            checked++;
+        } else {
+            unknown++;
+        }
+        qml_lie_algebra_free(a);
+        set_free(&set);
+    }
+    printf("# random structures: %zu verified, %zu unknown\n", checked, unknown);
+    assert_int_equal(unknown, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -441,6 +614,8 @@ int main(void)
         cmocka_unit_test(test_near_symmetric),
         cmocka_unit_test(test_full_by_dimension),
         cmocka_unit_test(test_heisenberg_ring_mean),
+        cmocka_unit_test(test_so4_splits),
+        cmocka_unit_test(test_random_structures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
