@@ -19,6 +19,9 @@
 /* The exact variance averages over the commutant of the g-module generated
  * by O: (dim M)^2 unknowns, so M is limited to this dimension. */
 #define LIE_MODULE_MAX 24u
+/* Large Pauli-string components up to this dimension are split by their
+ * symmetries (the ideals' coordinates are dense: m x m / 2^k). */
+#define LIE_SPLIT_MAX 8192u
 /* The mean needs only the invariant vectors of the module (m x m), so it is
  * computed exactly up to this module dimension. */
 #define LIE_MODULE_MEAN_MAX 400u
@@ -2263,6 +2266,195 @@ done:
     return status;
 }
 
+static bool simple_shape(size_t dim, size_t rank);
+
+/* Whether string (x, z) commutes with every string of `set` (ids). */
+static bool commutes_with_all(const string_table *t, const uint64_t *x, const uint64_t *z, const size_t *set,
+                              size_t count)
+{
+    unsigned words = t->words;
+    for (size_t i = 0; i < count; i++)
+        if (strings_anticommute(words, x, z, t->x + set[i] * words, t->z + set[i] * words))
+            return false;
+    return true;
+}
+
+/* Split a large Pauli-string component by its symmetries. A string Q that
+ * commutes with the component and maps its strings onto its strings (Q P =
+ * +-R, R in the component) makes Pi = (1 + Q) / 2 a central projector: Pi g
+ * and (1 - Pi) g are commuting ideals. Every such Q is P_0 R for the first
+ * string P_0 and some R of the component commuting with it, so the
+ * candidates are few. A group S of 2^k such Q splits the component into
+ * 2^k ideals of dim m / 2^k, spanned by (1/sqrt|S|) sum_{s in S} chi(s) s P
+ * for the characters chi. Each gets rank (total) / 2^k when that is the only
+ * rank a simple algebra of its dimension has; otherwise nothing is split. */
+static int split_by_symmetry(qml_lie_algebra *algebra, const size_t *order, size_t m, size_t total_rank,
+                             ideal_list *ideals, bool *split)
+{
+    *split = false;
+    const string_table *t = &algebra->strings;
+    unsigned words = t->words;
+    enum { MAX_K = 8 };
+    size_t group_cap = (size_t)1 << MAX_K;
+    uint64_t *sx = qml__calloc(group_cap * words, sizeof *sx);
+    uint64_t *sz = qml__calloc(group_cap * words, sizeof *sz);
+    int *sign = qml__calloc(group_cap, sizeof *sign);
+    uint64_t *px = qml__calloc(2 * (size_t)words, sizeof *px);
+    size_t *gens = qml__malloc((algebra->n_generators + 1) * sizeof *gens);
+    size_t *pos = NULL;
+    unsigned char *seen = NULL;
+    if (!sx || !sz || !sign || !px || !gens) {
+        qml__free(sx);
+        qml__free(sz);
+        qml__free(sign);
+        qml__free(px);
+        qml__free(gens);
+        return qml__oom("the symmetries of a Pauli-string component");
+    }
+    uint64_t *pz = px + words;
+    int status = QML_OK;
+    pos = qml__malloc((algebra->dim + 1) * sizeof *pos);
+    if (!pos) {
+        status = qml__oom("the symmetries of a Pauli-string component");
+        goto done;
+    }
+    for (size_t a = 0; a < algebra->dim; a++)
+        pos[a] = SIZE_MAX;
+    for (size_t i = 0; i < m; i++)
+        pos[order[i]] = i;
+    /* the component's generators: Q must commute with them (then with all of it) */
+    size_t n_gens = 0;
+    for (size_t k = 0; k < algebra->n_generators; k++) {
+        size_t id = qml__lie_table_find(t, algebra->generators[k]->x, algebra->generators[k]->z);
+        for (size_t i = 0; i < m; i++)
+            if (order[i] == id) {
+                gens[n_gens++] = id;
+                break;
+            }
+    }
+    /* S starts as {I} */
+    size_t n_group = 1;
+    sign[0] = 1;
+    unsigned k = 0;
+    const uint64_t *p0x = t->x + order[0] * words, *p0z = t->z + order[0] * words;
+    for (size_t c = 1; c < m && k < MAX_K; c++) {
+        const uint64_t *rx = t->x + order[c] * words, *rz = t->z + order[c] * words;
+        if (strings_anticommute(words, p0x, p0z, rx, rz))
+            continue;
+        uint64_t qx[8], qz[8];
+        if (words > 8)
+            break;
+        for (unsigned w = 0; w < words; w++) {
+            qx[w] = p0x[w] ^ rx[w];
+            qz[w] = p0z[w] ^ rz[w];
+        }
+        /* already in S? */
+        bool known = false;
+        for (size_t g = 0; g < n_group && !known; g++)
+            known = !memcmp(sx + g * words, qx, words * sizeof *qx) && !memcmp(sz + g * words, qz, words * sizeof *qz);
+        if (known || !commutes_with_all(t, qx, qz, gens, n_gens))
+            continue;
+        bool maps = true;
+        for (size_t i = 0; i < m && maps; i++) {
+            for (unsigned w = 0; w < words; w++) {
+                px[w] = qx[w] ^ t->x[order[i] * words + w];
+                pz[w] = qz[w] ^ t->z[order[i] * words + w];
+            }
+            size_t id = qml__lie_table_find(t, px, pz);
+            maps = id != SIZE_MAX && pos[id] != SIZE_MAX;
+        }
+        if (!maps)
+            continue;
+        /* S := S u Q S (Q commutes with S: products of commuting Hermitian strings are +-strings) */
+        for (size_t g = 0; g < n_group; g++) {
+            const uint64_t *gx = sx + g * words, *gz = sz + g * words;
+            unsigned phase = strings_product_phase(words, qx, qz, gx, gz); /* 0 or 2 */
+            for (unsigned w = 0; w < words; w++) {
+                sx[(n_group + g) * words + w] = qx[w] ^ gx[w];
+                sz[(n_group + g) * words + w] = qz[w] ^ gz[w];
+            }
+            sign[n_group + g] = sign[g] * (phase == 2u ? -1 : 1);
+        }
+        n_group *= 2;
+        k++;
+    }
+    size_t part = m / n_group, part_rank = total_rank / n_group;
+    /* The ranks r_chi of the parts sum to the total and each is a rank a
+     * simple algebra of dimension `part` has. Accept only when equal ranks
+     * are the one way to do that (two parts: no other pair; more: a single
+     * possible rank), so that each part's rank is known. */
+    bool decided = k > 0 && m % n_group == 0 && total_rank % n_group == 0 && simple_shape(part, part_rank);
+    for (size_t r = 1; r <= part && decided; r++) {
+        if (r == part_rank || !simple_shape(part, r))
+            continue;
+        if (n_group > 2 || (total_rank > r && simple_shape(part, total_rank - r)))
+            decided = false;
+    }
+    if (!decided)
+        goto done;
+    seen = qml__calloc(m, 1);
+    if (!seen) {
+        status = qml__oom("the symmetries of a Pauli-string component");
+        goto done;
+    }
+    lie_component *parts = qml__calloc(n_group, sizeof *parts);
+    if (!parts) {
+        status = qml__oom("simple ideals");
+        goto done;
+    }
+    for (size_t chi = 0; chi < n_group && !status; chi++) {
+        parts[chi].dim = part;
+        parts[chi].rank = part_rank;
+        parts[chi].n_support = m;
+        parts[chi].support = qml__malloc(m * sizeof(size_t));
+        parts[chi].coords = qml__calloc(m * part, sizeof(double));
+        parts[chi].names = ideal_names(part, part_rank, false);
+        if (!parts[chi].support || !parts[chi].coords || !parts[chi].names)
+            status = qml__oom("simple ideals");
+        else
+            memcpy(parts[chi].support, order, m * sizeof *order);
+    }
+    double norm = 1.0 / sqrt((double)n_group);
+    size_t col = 0;
+    for (size_t i = 0; i < m && !status; i++) {
+        if (seen[i])
+            continue;
+        const uint64_t *ax = t->x + order[i] * words, *az = t->z + order[i] * words;
+        for (size_t g = 0; g < n_group; g++) {
+            const uint64_t *gx = sx + g * words, *gz = sz + g * words;
+            unsigned phase = strings_product_phase(words, gx, gz, ax, az); /* 0 or 2: commuting */
+            for (unsigned w = 0; w < words; w++) {
+                px[w] = gx[w] ^ ax[w];
+                pz[w] = gz[w] ^ az[w];
+            }
+            size_t target = pos[qml__lie_table_find(t, px, pz)];
+            seen[target] = 1;
+            double v = norm * sign[g] * (phase == 2u ? -1.0 : 1.0);
+            /* chi(g) = (-1)^{popcount(chi & g)}: g's bits say which Q_j it contains */
+            for (size_t chi = 0; chi < n_group; chi++)
+                parts[chi].coords[target * part + col] = (popcount64(chi & g) & 1u) ? -v : v;
+        }
+        col++;
+    }
+    for (size_t chi = 0; chi < n_group; chi++) {
+        if (!status)
+            status = ideal_push(ideals, &parts[chi]);
+        else
+            component_release(&parts[chi]);
+    }
+    qml__free(parts);
+    *split = status == QML_OK;
+done:
+    qml__free(sx);
+    qml__free(sz);
+    qml__free(sign);
+    qml__free(px);
+    qml__free(gens);
+    qml__free(pos);
+    qml__free(seen);
+    return status;
+}
+
 static int structure_pure(qml_lie_algebra *algebra, struct qml_rng *rng, ideal_list *ideals)
 {
     const string_table *t = &algebra->strings;
@@ -2397,6 +2589,14 @@ static int structure_pure(qml_lie_algebra *algebra, struct qml_rng *rng, ideal_l
             }
             qml__free(cartan);
             c.rank = nt;
+            if (!simple_shape(m, nt) && m <= LIE_SPLIT_MAX) {
+                bool split = false;
+                status = split_by_symmetry(algebra, order, m, nt, ideals, &split);
+                if (status)
+                    break;
+                if (split)
+                    continue;
+            }
         }
         c.dim = m;
         c.n_support = m;
