@@ -1288,6 +1288,43 @@ typedef struct qml_lie_conditioning {
  */
 QML_API int qml_lie_algebra_conditioning(const qml_lie_algebra *algebra, qml_lie_conditioning *out);
 
+/**
+ * @brief What the DLA of single-Pauli-string generators is, without a basis:
+ * filled by qml_pauli_dla_classify().
+ * @since 0.2.0
+ */
+typedef struct qml_dla_summary {
+    size_t size;            /**< sizeof(qml_dla_summary), set by the caller */
+    double dimension;       /**< dim g (exact while below 2^53; rounded above; infinite past a double's range) */
+    double log2_dimension;  /**< log2 dim g, for algebras too large for a double's integers */
+    size_t centre_dim;      /**< dimension of the centre */
+    size_t n_components;    /**< number of simple ideals */
+    int is_full;            /**< 1 when g contains su(2^n) (decided by dimension) */
+    char name[256];         /**< e.g. "su(2^20)", "so(40)", "su(4) + su(4) + u(1)"; "so(2r+1)|sp(r)" where
+                                 dimension and rank do not tell them apart; "2 x su(2)" for equal ideals */
+} qml_dla_summary;
+
+/**
+ * @brief Classify the DLA of generators that are single Pauli strings.
+ *
+ * When every qubit carries two different single-qubit generators and the
+ * two-qubit generators connect all qubits, the algebra is su(2^n) (local
+ * control plus a connected entangling graph is universal): decided in time
+ * linear in the generators, milliseconds at n = 1000. Otherwise the exact
+ * string closure is run (up to 2^22 elements) and its structure read off.
+ * See docs/lie.md.
+ * @param generators `count` >= 1 single Pauli strings (one term each, non-zero
+ *        coefficient) on the same number of qubits.
+ * @param[in,out] summary `summary->size` set by the caller; the fields that fit are written.
+ * @return #QML_OK; #QML_ERR_NOT_APPLICABLE (with a message) when a generator
+ *         is not a single Pauli string; #QML_ERR_LIMIT when neither the
+ *         criterion nor the enumeration (cap 2^22) decides; #QML_ERR_INVALID_ARGUMENT
+ *         (NULL, count 0, mixed qubit counts, small `size`, non-finite coefficient);
+ *         #QML_ERR_OUT_OF_MEMORY.
+ * @since 0.2.0
+ */
+QML_API int qml_pauli_dla_classify(const qml_pauli_sum *const *generators, size_t count, qml_dla_summary *summary);
+
 /**@}*/
 
 /* ---- barren-plateau diagnostics (landscape.c): issue 6 ---- */

@@ -824,6 +824,15 @@ static void test_lie_contract(void **state)
     INVALID(qml_lie_algebra_conditioning(a, NULL));
     INVALID(qml_lie_algebra_conditioning(a, &cond0));
     SUCCEED(qml_lie_algebra_conditioning(a, &cond));
+    qml_dla_summary summary = {.size = sizeof summary}, summary0 = summary;
+    summary0.size = 0;
+    INVALID(qml_pauli_dla_classify(NULL, 3, &summary));
+    INVALID(qml_pauli_dla_classify(gens, 3, NULL));
+    INVALID(qml_pauli_dla_classify(gens, 0, &summary));
+    INVALID(qml_pauli_dla_classify(gens, 3, &summary0));
+    INVALID(qml_pauli_dla_classify((const qml_pauli_sum *const *)F.gens_null, 2, &summary));
+    INVALID(qml_pauli_dla_classify((const qml_pauli_sum *const *)F.gens_bad, 2, &summary));
+    SUCCEED(qml_pauli_dla_classify(gens, 3, &summary));
     finish();
 }
 

@@ -640,6 +640,187 @@ static void test_random_structures(void **state)
     assert_int_equal(unknown, 0);
 }
 
+/* ---- qml_pauli_dla_classify ----------------------------------------------------------- */
+
+static void hea_strings(generator_set *set, unsigned n, qml_pauli_sum **items, size_t *count)
+{
+    (void)set;
+    char text[48];
+    size_t c = 0;
+    for (unsigned q = 0; q < n; q++) {
+        snprintf(text, sizeof text, "X%u", q);
+        items[c++] = parse(n, text);
+        snprintf(text, sizeof text, "Y%u", q);
+        items[c++] = parse(n, text);
+    }
+    for (unsigned q = 0; q + 1 < n; q++) {
+        snprintf(text, sizeof text, "Z%u Z%u", q, q + 1);
+        items[c++] = parse(n, text);
+    }
+    *count = c;
+}
+
+/* HEA generators at n = 50, 100, 1000: su(2^n), decided without a basis. */
+static void test_classify_hea_large(void **state)
+{
+    (void)state;
+    static const unsigned sizes[] = {2, 50, 100, 1000};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        unsigned n = sizes[i];
+        qml_pauli_sum **items = calloc(3 * (size_t)n, sizeof *items);
+        assert_non_null(items);
+        size_t count = 0;
+        hea_strings(NULL, n, items, &count);
+        qml_dla_summary s = {.size = sizeof s};
+        assert_ok(qml_pauli_dla_classify((const qml_pauli_sum *const *)items, count, &s));
+        printf("# HEA n = %u: %s, log2 dim %.6f, full %d\n", n, s.name, s.log2_dimension, s.is_full);
+        assert_true(s.is_full);
+        assert_int_equal(s.n_components, 1);
+        assert_int_equal(s.centre_dim, 0);
+        assert_close(s.log2_dimension, 2.0 * n + log2(1.0 - pow(4.0, -(double)n)), 1e-9);
+        if (n == 2)
+            assert_string_equal(s.name, "su(4)");
+        else {
+            char expect[32];
+            snprintf(expect, sizeof expect, "su(2^%u)", n);
+            assert_string_equal(s.name, expect);
+        }
+        for (size_t k = 0; k < count; k++)
+            qml_pauli_sum_free(items[k]);
+        free(items);
+    }
+    /* a sum is not a string */
+    qml_pauli_sum *g[2] = {parse(2, "X0 + Z1"), parse(2, "Z0")};
+    qml_dla_summary s = {.size = sizeof s};
+    assert_status(qml_pauli_dla_classify((const qml_pauli_sum *const *)g, 2, &s), QML_ERR_NOT_APPLICABLE);
+    qml_pauli_sum_free(g[0]);
+    qml_pauli_sum_free(g[1]);
+    /* three-qubit strings are not edges: local su(2) + Z0 Z1 Z2 is not su(8) */
+    generator_set set = {0};
+    const char *texts[] = {"X0", "Y0", "X1", "Y1", "X2", "Y2", "Z0 Z1 Z2"};
+    for (size_t i = 0; i < 7; i++)
+        set_add(&set, 3, texts[i]);
+    s = (qml_dla_summary){.size = sizeof s};
+    assert_ok(qml_pauli_dla_classify((const qml_pauli_sum *const *)set.items, set.count, &s));
+    qml_lie_algebra *a = close_set(&set);
+    printf("# local su(2) + Z0 Z1 Z2: %s (dim %.0f), enumeration dim %zu\n", s.name, s.dimension,
+           qml_lie_algebra_dim(a));
+    assert_false(s.is_full);
+    assert_close(s.dimension, (double)qml_lie_algebra_dim(a), 0.0);
+    qml_lie_algebra_free(a);
+    set_free(&set);
+}
+
+/* >= 500 random string sets on n = 2..6 qubits: the classification against
+ * the enumerating closure (dim, centre, number of ideals, full). Half the
+ * sets are built to meet the locality criterion or nearly (a qubit short of
+ * a second letter, or a disconnected graph). */
+static void test_classify_random(void **state)
+{
+    (void)state;
+    harness_rng rng = {0xc1a55ull};
+    size_t full_sets = 0;
+    for (size_t trial = 0; trial < 520; trial++) {
+        unsigned n = 2 + (unsigned)(harness_next(&rng) % 5);
+        generator_set set = {0};
+        char text[64], piece[16];
+        bool local = trial % 2 == 0;
+        if (local) {
+            for (unsigned q = 0; q < n; q++) {
+                unsigned l1 = (unsigned)(harness_next(&rng) % 3), l2 = (unsigned)(harness_next(&rng) % 3);
+                snprintf(text, sizeof text, "%c%u", "XYZ"[l1], q);
+                set_add(&set, n, text);
+                if (harness_next(&rng) % 8 != 0 && l2 != l1) {
+                    snprintf(text, sizeof text, "%c%u", "XYZ"[l2], q);
+                    set_add(&set, n, text);
+                }
+            }
+            unsigned edges = (unsigned)(harness_next(&rng) % (n + 1));
+            for (unsigned e = 0; e < edges && set.count < 60; e++) {
+                unsigned a = (unsigned)(harness_next(&rng) % n), b = (unsigned)(harness_next(&rng) % n);
+                if (a == b)
+                    continue;
+                snprintf(text, sizeof text, "%c%u %c%u", "XYZ"[harness_next(&rng) % 3], a, "XYZ"[harness_next(&rng) % 3], b);
+                set_add(&set, n, text);
+            }
+        } else {
+            size_t count = 1 + (size_t)(harness_next(&rng) % 5);
+            for (size_t k = 0; k < count; k++) {
+                text[0] = '\0';
+                for (unsigned q = 0; q < n; q++) {
+                    unsigned l = (unsigned)(harness_next(&rng) % 4);
+                    if (l == 3)
+                        continue;
+                    snprintf(piece, sizeof piece, "%c%u ", "XYZ"[l], q);
+                    strcat(text, piece);
+                }
+                if (!text[0])
+                    snprintf(text, sizeof text, "Z0");
+                set_add(&set, n, text);
+            }
+        }
+        qml_dla_summary s = {.size = sizeof s};
+        assert_ok(qml_pauli_dla_classify((const qml_pauli_sum *const *)set.items, set.count, &s));
+        qml_lie_options options = QML_LIE_OPTIONS_INIT;
+        qml_lie_algebra *a = NULL;
+        assert_ok(qml_lie_algebra_create(&a, (const qml_pauli_sum *const *)set.items, set.count, &options));
+        assert_close(s.dimension, (double)qml_lie_algebra_dim(a), 0.0);
+        assert_int_equal(s.is_full, qml_lie_algebra_is_full(a));
+        if (qml_lie_algebra_structure_known(a)) {
+            assert_int_equal(s.centre_dim, qml_lie_algebra_center_dim(a));
+            assert_int_equal(s.n_components, qml_lie_algebra_n_ideals(a));
+        }
+        full_sets += (size_t)s.is_full;
+        qml_lie_algebra_free(a);
+        set_free(&set);
+    }
+    printf("# classification: 520 random sets agree with the enumerating closure (%zu full)\n", full_sets);
+}
+
+static int sequence_classify(void *context)
+{
+    (void)context;
+    qml_pauli_sum *g[3] = {NULL, NULL, NULL};
+    int status = qml_pauli_sum_parse(&g[0], 3, "X0 X1");
+    if (!status)
+        status = qml_pauli_sum_parse(&g[1], 3, "Z0 Z1 Y2");
+    if (!status)
+        status = qml_pauli_sum_parse(&g[2], 3, "Y0 X1");
+    qml_dla_summary s = {.size = sizeof s};
+    if (!status)
+        status = qml_pauli_dla_classify((const qml_pauli_sum *const *)g, 3, &s);
+    for (int k = 0; k < 3; k++)
+        qml_pauli_sum_free(g[k]);
+    return status;
+}
+
+static int sequence_exact(void *context)
+{
+    (void)context;
+    qml_pauli_sum *g[3] = {NULL, NULL, NULL};
+    int status = qml_pauli_sum_parse(&g[0], 3, "X0 + X1 + X2");
+    if (!status)
+        status = qml_pauli_sum_parse(&g[1], 3, "Z0 + Z1 + 1.5*Z2");
+    if (!status)
+        status = qml_pauli_sum_parse(&g[2], 3, "Z0 Z1 + Z1 Z2 + Z0 Z2");
+    qml_lie_algebra *a = NULL;
+    if (!status)
+        status = qml_lie_algebra_create(&a, (const qml_pauli_sum *const *)g, 3, NULL);
+    qml_lie_algebra_free(a);
+    for (int k = 0; k < 3; k++)
+        qml_pauli_sum_free(g[k]);
+    return status;
+}
+
+static void test_allocation_failures_exact(void **state)
+{
+    (void)state;
+    int runs = harness_check_allocation_failures(sequence_classify, NULL);
+    printf("# allocation failures: classify %d runs\n", runs);
+    runs = harness_check_allocation_failures(sequence_exact, NULL);
+    printf("# allocation failures: exact closure %d runs\n", runs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -652,6 +833,9 @@ int main(void)
         cmocka_unit_test(test_so4_splits),
         cmocka_unit_test(test_tfim_lattice_ideals),
         cmocka_unit_test(test_random_structures),
+        cmocka_unit_test(test_classify_hea_large),
+        cmocka_unit_test(test_classify_random),
+        cmocka_unit_test(test_allocation_failures_exact),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
