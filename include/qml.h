@@ -1348,6 +1348,83 @@ QML_API int qml_lie_algebra_predict_variance(const qml_lie_algebra *algebra, con
                                              const qml_pauli_sum *observable, const qml_pauli_sum *gate_generator,
                                              qml_lie_prediction *result);
 
+/**
+ * @brief How the dimension of an algebra was decided, and how close the
+ * floating-point closure came to deciding otherwise. Initialise with
+ * #QML_LIE_CONDITIONING_INIT.
+ *
+ * The relative residual of a candidate (a generator or a bracket
+ * -i[G_k, B_a]) is the norm of what is left after projecting out the basis
+ * found so far, divided by the candidate's norm. When the smallest accepted
+ * and the largest rejected residual lie within a factor 1e3 of each other, a
+ * floating-point closure's dimension depends on its tolerance.
+ * @since 0.2.0
+ */
+typedef struct qml_lie_conditioning {
+    size_t size;              /**< sizeof(qml_lie_conditioning) */
+    int exact;                /**< 1: every candidate was decided in exact arithmetic (Pauli strings: bit
+                                   arithmetic; sums: modulo 2^61 - 1, see #qml_lie_options.exact) */
+    int certified;            /**< 1: exact, and the floating-point basis confirms it (every rejected
+                                   candidate's residual is below 1e-6); the dimension is then a proven lower
+                                   bound that the floating-point closure finds closed */
+    double smallest_accepted; /**< smallest relative residual of an accepted candidate (NaN: none, or strings) */
+    double largest_rejected;  /**< largest relative residual of a rejected candidate (NaN: none, or strings) */
+    int tolerance_sensitive;  /**< 1 when smallest_accepted < 1e3 * largest_rejected: with a tolerance
+                                   alone, the dimension would depend on it */
+} qml_lie_conditioning;
+
+/** @brief Initialiser for #qml_lie_conditioning. @since 0.2.0 */
+#define QML_LIE_CONDITIONING_INIT {sizeof(qml_lie_conditioning), 0, 0, 0.0, 0.0, 0}
+
+/**
+ * @brief The conditioning figures of an algebra's closure (also of a
+ * partial algebra).
+ * @param algebra the algebra.
+ * @param[in,out] out `out->size` set by the caller (#QML_LIE_CONDITIONING_INIT);
+ *        the fields that fit in it are written.
+ * @return #QML_OK; #QML_ERR_INVALID_ARGUMENT (NULL, or `out->size` smaller
+ *         than the first field after `size`).
+ * @since 0.2.0
+ */
+QML_API int qml_lie_algebra_conditioning(const qml_lie_algebra *algebra, qml_lie_conditioning *out);
+
+/**
+ * @brief What the DLA of single-Pauli-string generators is, without a basis:
+ * filled by qml_pauli_dla_classify().
+ * @since 0.2.0
+ */
+typedef struct qml_dla_summary {
+    size_t size;            /**< sizeof(qml_dla_summary), set by the caller */
+    double dimension;       /**< dim g (exact while below 2^53; rounded above; infinite past a double's range) */
+    double log2_dimension;  /**< log2 dim g, for algebras too large for a double's integers */
+    size_t centre_dim;      /**< dimension of the centre */
+    size_t n_components;    /**< number of simple ideals */
+    int is_full;            /**< 1 when g contains su(2^n) (decided by dimension) */
+    char name[256];         /**< e.g. "su(2^20)", "so(40)", "su(4) + su(4) + u(1)"; "so(2r+1)|sp(r)" where
+                                 dimension and rank do not tell them apart; "2 x su(2)" for equal ideals */
+} qml_dla_summary;
+
+/**
+ * @brief Classify the DLA of generators that are single Pauli strings.
+ *
+ * When every qubit carries two different single-qubit generators and the
+ * two-qubit generators connect all qubits, the algebra is su(2^n) (local
+ * control plus a connected entangling graph is universal): decided in time
+ * linear in the generators, milliseconds at n = 1000. Otherwise the exact
+ * string closure is run (up to 2^22 elements) and its structure read off.
+ * See docs/lie.md.
+ * @param generators `count` >= 1 single Pauli strings (one term each, non-zero
+ *        coefficient) on the same number of qubits.
+ * @param[in,out] summary `summary->size` set by the caller; the fields that fit are written.
+ * @return #QML_OK; #QML_ERR_NOT_APPLICABLE (with a message) when a generator
+ *         is not a single Pauli string; #QML_ERR_LIMIT when neither the
+ *         criterion nor the enumeration (cap 2^22) decides; #QML_ERR_INVALID_ARGUMENT
+ *         (NULL, count 0, mixed qubit counts, small `size`, non-finite coefficient);
+ *         #QML_ERR_OUT_OF_MEMORY.
+ * @since 0.2.0
+ */
+QML_API int qml_pauli_dla_classify(const qml_pauli_sum *const *generators, size_t count, qml_dla_summary *summary);
+
 /**@}*/
 
 /* ---- barren-plateau diagnostics (landscape.c): issue 6 ---- */

@@ -843,6 +843,21 @@ static void test_lie_contract(void **state)
     INVALID(qml_lie_algebra_predict_variance(a, NULL, F.on3, NULL, &p));
     INVALID(qml_lie_algebra_predict_variance(a, NULL, F.z0, F.on3, &p));
     SUCCEED(qml_lie_algebra_predict_variance(a, NULL, F.zz, NULL, &p));
+    qml_lie_conditioning cond = QML_LIE_CONDITIONING_INIT, cond0 = cond;
+    cond0.size = 0;
+    INVALID(qml_lie_algebra_conditioning(NULL, &cond));
+    INVALID(qml_lie_algebra_conditioning(a, NULL));
+    INVALID(qml_lie_algebra_conditioning(a, &cond0));
+    SUCCEED(qml_lie_algebra_conditioning(a, &cond));
+    qml_dla_summary summary = {.size = sizeof summary}, summary0 = summary;
+    summary0.size = 0;
+    INVALID(qml_pauli_dla_classify(NULL, 3, &summary));
+    INVALID(qml_pauli_dla_classify(gens, 3, NULL));
+    INVALID(qml_pauli_dla_classify(gens, 0, &summary));
+    INVALID(qml_pauli_dla_classify(gens, 3, &summary0));
+    INVALID(qml_pauli_dla_classify((const qml_pauli_sum *const *)F.gens_null, 2, &summary));
+    INVALID(qml_pauli_dla_classify((const qml_pauli_sum *const *)F.gens_bad, 2, &summary));
+    SUCCEED(qml_pauli_dla_classify(gens, 3, &summary));
     finish();
 }
 

@@ -1,6 +1,6 @@
 /*
  * cmd_dla.c: `qml dla [--json] [--qubits N] [--max-dim D] [--threads T]
- * [--purity OP] [--state zero] FILE`: the dynamical Lie algebra of the
+ * [--tolerance TOL] [--no-exact] [--purity OP] [--state zero] FILE`: the dynamical Lie algebra of the
  * generators in FILE (one per line, `#` comments, `-` for stdin).
  */
 #include "cli.h"
@@ -11,8 +11,10 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: qml dla [--json] [--qubits N] [--max-dim D] [--threads T] [--purity OP] [--state zero] FILE\n"
+    fprintf(out, "usage: qml dla [--json] [--qubits N] [--max-dim D] [--threads T] [--tolerance TOL] [--no-exact]\n"
+                 "               [--purity OP] [--state zero] FILE\n"
                  "  FILE: one generator (a Pauli sum) per line; blank lines and # comments ignored; - for stdin\n"
+                 "  --no-exact: let the tolerance (default 1e-9) decide the dimension instead of exact arithmetic\n"
                  "  --purity OP: g-purities of the observable OP; with --state zero also the predicted variance\n");
 }
 
@@ -44,6 +46,8 @@ int cmd_dla(int argc, char **argv)
     unsigned n_qubits = 0, threads = 1;
     uint64_t max_dim = 0;
     const char *file = NULL, *purity_text = NULL;
+    bool exact = true;
+    double tolerance = 1e-9;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -60,6 +64,13 @@ int cmd_dla(int argc, char **argv)
         } else if (!strcmp(a, "--threads") && i + 1 < argc) {
             if (!cli_parse_unsigned(argv[++i], &threads))
                 return cli_usage_error("dla: --threads needs a non-negative integer, not '%s'", argv[i]);
+        } else if (!strcmp(a, "--no-exact")) {
+            exact = false;
+        } else if (!strcmp(a, "--tolerance") && i + 1 < argc) {
+            char *end = NULL;
+            tolerance = strtod(argv[++i], &end);
+            if (!end || *end || !(tolerance > 0 && tolerance < 1))
+                return cli_usage_error("dla: --tolerance needs a number in (0, 1), not '%s'", argv[i]);
         } else if (!strcmp(a, "--purity") && i + 1 < argc) {
             purity_text = argv[++i];
         } else if (!strcmp(a, "--state") && i + 1 < argc) {
@@ -141,6 +152,8 @@ int cmd_dla(int argc, char **argv)
     qml_lie_options options = QML_LIE_OPTIONS_INIT;
     options.max_dim = (size_t)max_dim;
     options.n_threads = threads;
+    options.tolerance = tolerance;
+    options.exact = exact;
     double t0 = cli_seconds();
     int status = qml_lie_algebra_create(&algebra, (const qml_pauli_sum *const *)generators, n_generators, &options);
     double seconds = cli_seconds() - t0;
@@ -151,6 +164,23 @@ int cmd_dla(int argc, char **argv)
     }
     if (partial)
         fprintf(stderr, "qml: dla: %s\n", qml_last_error());
+    qml_lie_conditioning conditioning = QML_LIE_CONDITIONING_INIT;
+    qml_lie_algebra_conditioning(algebra, &conditioning);
+    /* On a knife's edge, say what a tolerance alone would give. */
+    size_t tolerance_dims[2] = {0, 0};
+    static const double tolerances[2] = {1e-8, 1e-6};
+    if (conditioning.tolerance_sensitive && !partial) {
+        for (int t = 0; t < 2; t++) {
+            qml_lie_options loose = options;
+            loose.exact = 0;
+            loose.tolerance = tolerances[t];
+            qml_lie_algebra *other = NULL;
+            int st = qml_lie_algebra_create(&other, (const qml_pauli_sum *const *)generators, n_generators, &loose);
+            if (!st || st == QML_ERR_LIMIT)
+                tolerance_dims[t] = qml_lie_algebra_dim(other);
+            qml_lie_algebra_free(other);
+        }
+    }
 
     size_t m = qml_lie_algebra_n_ideals(algebra);
     double total_o = 0, total_r = 0;
@@ -197,7 +227,15 @@ int cmd_dla(int argc, char **argv)
             print_json_string(names);
             printf("}");
         }
-        printf("], \"seconds\": %.6f", seconds);
+        printf("], \"exact\": %s, \"certified\": %s, \"smallest_accepted_residual\": ",
+               conditioning.exact ? "true" : "false", conditioning.certified ? "true" : "false");
+        print_number(conditioning.smallest_accepted);
+        printf(", \"largest_rejected_residual\": ");
+        print_number(conditioning.largest_rejected);
+        printf(", \"tolerance_sensitive\": %s", conditioning.tolerance_sensitive ? "true" : "false");
+        if (conditioning.tolerance_sensitive && !partial)
+            printf(", \"dim_at_tolerance\": {\"1e-8\": %zu, \"1e-6\": %zu}", tolerance_dims[0], tolerance_dims[1]);
+        printf(", \"seconds\": %.6f", seconds);
         if (observable && !partial) {
             printf(", \"purity\": {\"observable\": ");
             print_number(total_o);
@@ -249,8 +287,20 @@ int cmd_dla(int argc, char **argv)
                 printf("  ideal %zu: dim %zu, rank %zu: %s\n", j, dim, rank, names);
             }
         } else {
-            printf("structure   not computed (%s)\n", partial ? "partial algebra" : "too large for the dense analysis");
+            printf("structure   not computed (%s)\n",
+                   partial ? "partial algebra"
+                           : "too large for the dense analysis, or not resolved into simple ideals");
         }
+        printf("certified   %s\n", conditioning.certified ? "yes (exact dimension, confirmed in floating point)"
+                                   : conditioning.exact   ? "no (exact dimension, not confirmed in floating point)"
+                                                          : "no (floating point with a tolerance)");
+        if (conditioning.smallest_accepted == conditioning.smallest_accepted ||
+            conditioning.largest_rejected == conditioning.largest_rejected)
+            printf("residuals   smallest accepted %.3g, largest rejected %.3g (relative)\n",
+                   conditioning.smallest_accepted, conditioning.largest_rejected);
+        if (conditioning.tolerance_sensitive && !partial)
+            printf("warning     dimension depends on the tolerance: %zu at 1e-8, %zu at 1e-6%s\n", tolerance_dims[0],
+                   tolerance_dims[1], conditioning.exact ? "; the exact dimension is the one above" : "");
         printf("seconds     %.4f\n", seconds);
         if (observable && !partial) {
             printf("purity of the observable  %.10g", total_o);
