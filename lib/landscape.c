@@ -77,6 +77,8 @@ typedef struct stats_job {
     double *workspace;          /* per worker: 2 * n_weights doubles (weights, gradient) */
     worker_error *errors;
     const progress_state *progress;
+    const qml__algsim *algsim;  /* NULL: the statevector */
+    double *alg_work;           /* per worker: algsim->work_doubles */
     atomic_size_t done;
     atomic_int stop;            /* set on an error or a cancellation */
     int cancelled;              /* written by worker 0 only */
@@ -391,6 +393,19 @@ static int stats_compute(qml_gradient_stats **out, const qml_circuit *circuit, c
     int status = stats_check(circuit, observable, initial, features, n_features, opts);
     if (status)
         return status;
+    status = qml__backend_check(opts->backend, "qml_gradient_stats_create");
+    if (status)
+        return status;
+    if (opts->shots > 0 && opts->backend != QML_BACKEND_STATEVECTOR && opts->backend != QML_BACKEND_AUTO)
+        return qml__error(QML_ERR_NOT_APPLICABLE,
+                          "qml_gradient_stats_create: shots need the statevector; the %s backend is exact only",
+                          qml_backend_name(opts->backend));
+    qml__algsim *algsim = NULL;
+    if (opts->shots == 0 && opts->backend != QML_BACKEND_STATEVECTOR) {
+        status = qml__algsim_create(&algsim, opts->backend, circuit, observable, initial, "qml_gradient_stats_create");
+        if (status)
+            return status;
+    }
     const size_t n_weights = qml_circuit_n_weights(circuit);
     const size_t n_samples = opts->samples;
     const size_t n_selected = opts->params == QML_PARAMS_ALL ? n_weights : 1;
@@ -403,8 +418,10 @@ static int stats_compute(qml_gradient_stats **out, const qml_circuit *circuit, c
     size_t circuit_features = qml_circuit_n_features(circuit);
     if (!features && circuit_features > 0) {
         zero_features = qml__calloc(circuit_features, sizeof(double));
-        if (!zero_features)
+        if (!zero_features) {
+            qml__algsim_free(algsim);
             return qml__oom("the zero features of gradient statistics");
+        }
         features = zero_features;
         n_features = circuit_features;
     }
@@ -416,7 +433,9 @@ static int stats_compute(qml_gradient_stats **out, const qml_circuit *circuit, c
     worker_error *errors = qml__calloc(n_workers, sizeof *errors);
     size_t *selected = qml__calloc(n_selected, sizeof *selected);
     moments *weight_moments = qml__calloc(n_selected, sizeof *weight_moments);
-    if (!stats || !sample_values || !sample_gradients || !workspace || !errors || !selected || !weight_moments) {
+    double *alg_work = algsim ? qml__calloc(qml__mul_size(n_workers, algsim->work_doubles), sizeof(double)) : NULL;
+    if (!stats || !sample_values || !sample_gradients || !workspace || !errors || !selected || !weight_moments ||
+        (algsim && !alg_work)) {
         status = qml__oom("the samples of gradient statistics");
         goto done;
     }
@@ -442,6 +461,8 @@ static int stats_compute(qml_gradient_stats **out, const qml_circuit *circuit, c
         .workspace = workspace,
         .errors = errors,
         .progress = progress,
+        .algsim = algsim,
+        .alg_work = alg_work,
         .cancelled = 0,
     };
     atomic_init(&job.done, 0);
@@ -480,6 +501,8 @@ static int stats_compute(qml_gradient_stats **out, const qml_circuit *circuit, c
     qml__ok();
 
 done:
+    qml__free(alg_work);
+    qml__algsim_free(algsim);
     qml_gradient_stats_free(stats);
     qml__free(weight_moments);
     qml__free(selected);
@@ -515,7 +538,12 @@ static void stats_worker(void *context, size_t begin, size_t end, unsigned worke
             gradient_options.seed = qml__rng_next(&rng);
         }
         double value = 0.0;
-        int status = qml_gradient(job->circuit, job->observable, job->initial, weights, job->n_weights,
+        int status = QML_OK;
+        if (job->algsim)
+            qml__algsim_run(job->algsim, job->alg_work + (size_t)worker * job->algsim->work_doubles, weights,
+                            job->features, &value, gradient, NULL);
+        else
+            status = qml_gradient(job->circuit, job->observable, job->initial, weights, job->n_weights,
                                   job->features, job->n_features, &gradient_options, &value, gradient, NULL);
         if (status) {
             worker_error *error = &job->errors[worker];

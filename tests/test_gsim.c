@@ -387,6 +387,160 @@ static void test_batch(void **state)
     }
 }
 
+
+/* ---- variance against the Lie-algebraic prediction ------------------------------ */
+
+/* Majorana operator a on n qubits (Jordan-Wigner): gamma_{2q} = Z_0..Z_{q-1} X_q,
+ * gamma_{2q+1} = Z_0..Z_{q-1} Y_q; letters only (the phase does not matter
+ * for a rotation by a uniformly random angle). */
+static void majorana(unsigned a, unsigned n, char *s)
+{
+    unsigned q = a / 2;
+    for (unsigned k = 0; k < n; k++)
+        s[k] = k < q ? 'Z' : 'I';
+    s[q] = a % 2 ? 'Y' : 'X';
+    s[n] = '\0';
+}
+
+static char letter_product(char p, char r)
+{
+    int x = (p == 'X' || p == 'Y') ^ (r == 'X' || r == 'Y'), z = (p == 'Z' || p == 'Y') ^ (r == 'Z' || r == 'Y');
+    return x ? (z ? 'Y' : 'X') : (z ? 'Z' : 'I');
+}
+
+/* L layers, each a rotation about i gamma_a gamma_b for every pair of a
+ * random perfect matching of the 2n Majoranas: a free-fermion circuit
+ * (DLA so(2n)) that approaches the Haar measure in a few layers (a
+ * nearest-neighbour chain needs ~n^2 layers: the modes diffuse). */
+static qml_circuit *random_matching_circuit(unsigned n, unsigned layers, harness_rng *rng)
+{
+    qml_circuit *c = NULL;
+    assert_ok(qml_circuit_create(&c, n));
+    char *a = malloc(n + 1), *b = malloc(n + 1);
+    unsigned *perm = malloc(2 * n * sizeof *perm);
+    long w = 0;
+    for (unsigned l = 0; l < layers; l++) {
+        for (unsigned i = 0; i < 2 * n; i++)
+            perm[i] = i;
+        for (unsigned i = 2 * n - 1; i > 0; i--) {
+            unsigned j = (unsigned)(harness_next(rng) % (i + 1)), t = perm[i];
+            perm[i] = perm[j];
+            perm[j] = t;
+        }
+        for (unsigned i = 0; i < n; i++) {
+            majorana(perm[2 * i], n, a);
+            majorana(perm[2 * i + 1], n, b);
+            for (unsigned k = 0; k < n; k++)
+                a[k] = letter_product(a[k], b[k]);
+            qml_pauli_sum *g = NULL;
+            assert_ok(qml_pauli_sum_create(&g, n));
+            assert_ok(qml_pauli_sum_add_string(g, 1.0, a));
+            assert_ok(qml_circuit_add_pauli_rotation(c, g, 0, w++, 1, QML_NONE, 0));
+            qml_pauli_sum_free(g);
+        }
+    }
+    free(a), free(b), free(perm);
+    return c;
+}
+
+/* Var[l] and Var[dl/dw_middle] measured with g-sim against lie.c's Ragone /
+ * Fontana predictions for so(2n), readout Z_0, from |0...0>: within 3
+ * standard errors (the SE of a sample variance, qml_gradient_stats). */
+static void test_variance_prediction(void **state)
+{
+    (void)state;
+    harness_rng rng = {17};
+    /* (lie.c's purity of |0...0> reads one mask word: n <= 64 here; the
+     * benchmark compares n = 100, 200 with the closed form 1/(2n - 1).) */
+    const unsigned sizes[2] = {50, 64};
+    const size_t samples[2] = {500, 300};
+    for (int i = 0; i < 2; i++) {
+        unsigned n = sizes[i];
+        qml_circuit *c = random_matching_circuit(n, 16, &rng);
+        char text[32];
+        qml_pauli_sum *o = parse(n, "Z0");
+        qml_pauli_sum **gens = calloc(2 * n, sizeof *gens);
+        size_t K = 0;
+        for (unsigned q = 0; q < n; q++) { /* a chain of generators of so(2n) */
+            snprintf(text, sizeof text, "Z%u", q);
+            gens[K++] = parse(n, text);
+            if (q + 1 < n) {
+                snprintf(text, sizeof text, "X%u X%u", q, q + 1);
+                gens[K++] = parse(n, text);
+            }
+        }
+        qml_lie_algebra *alg = NULL;
+        assert_ok(qml_lie_algebra_create(&alg, (const qml_pauli_sum *const *)gens, K, NULL));
+        assert_int_equal(qml_lie_algebra_dim(alg), (size_t)n * (2 * n - 1));
+        size_t middle = qml_circuit_n_weights(c) / 2;
+        qml_pauli_sum *g = NULL;
+        assert_ok(qml_circuit_weight_generator(c, (int64_t)middle, &g));
+        qml_lie_prediction p = QML_LIE_PREDICTION_INIT;
+        assert_ok(qml_lie_algebra_predict_variance(alg, NULL, o, g, &p));
+        qml_landscape_options lo = QML_LANDSCAPE_OPTIONS_INIT;
+        lo.samples = samples[i];
+        lo.seed = 5;
+        lo.backend = QML_BACKEND_GSIM;
+        lo.params = QML_PARAMS_MIDDLE;
+        lo.n_threads = 2;
+        qml_gradient_stats *s = NULL;
+        assert_ok(qml_gradient_stats_create(&s, c, o, NULL, NULL, 0, &lo));
+        double v, se;
+        assert_ok(qml_gradient_stats_loss(s, NULL, NULL, &v, &se));
+        assert_close(v, p.loss_variance, 3 * se);
+        assert_close(p.loss_variance, 1.0 / (2 * n - 1), 1e-12); /* P(rho) = n, P(O) = 1, dim n (2n - 1) */
+        assert_ok(qml_gradient_stats_weight(s, middle, NULL, NULL, &v, &se));
+        assert_close(v, p.middle_gate_gradient_variance, 3 * se);
+        qml_gradient_stats_free(s);
+        qml_pauli_sum_free(g);
+        qml_lie_algebra_free(alg);
+        for (size_t k = 0; k < K; k++)
+            qml_pauli_sum_free(gens[k]);
+        free(gens);
+        qml_pauli_sum_free(o);
+        qml_circuit_free(c);
+    }
+}
+
+/* The same statistics on g-sim and on the statevector (n = 6), and bitwise
+ * the same for one and three threads. */
+static void test_landscape_backends(void **state)
+{
+    (void)state;
+    qml_model *m = NULL;
+    assert_ok(qml_model_create_template(&m, QML_MODEL_PERMUTATION, 6, 3, 1, QML_LOSS_MSE));
+    const qml_circuit *c = qml_model_circuit(m);
+    const qml_pauli_sum *o = qml_model_readout(m);
+    double x[1] = {0.4};
+    qml_landscape_options lo = QML_LANDSCAPE_OPTIONS_INIT;
+    lo.samples = 40;
+    lo.params = QML_PARAMS_ALL;
+    qml_gradient_stats *s0 = NULL, *s1 = NULL, *s2 = NULL;
+    assert_ok(qml_gradient_stats_create(&s0, c, o, NULL, x, 1, &lo));
+    lo.backend = QML_BACKEND_AUTO;
+    assert_ok(qml_gradient_stats_create(&s1, c, o, NULL, x, 1, &lo));
+    lo.n_threads = 3;
+    assert_ok(qml_gradient_stats_create(&s2, c, o, NULL, x, 1, &lo));
+    double a[4], b[4], d[4];
+    assert_ok(qml_gradient_stats_summary(s0, &a[0], &a[1]));
+    assert_ok(qml_gradient_stats_summary(s1, &b[0], &b[1]));
+    assert_ok(qml_gradient_stats_summary(s2, &d[0], &d[1]));
+    assert_ok(qml_gradient_stats_loss(s0, NULL, NULL, &a[2], &a[3]));
+    assert_ok(qml_gradient_stats_loss(s1, NULL, NULL, &b[2], &b[3]));
+    assert_ok(qml_gradient_stats_loss(s2, NULL, NULL, &d[2], &d[3]));
+    for (int i = 0; i < 4; i++)
+        assert_close(b[i], a[i], TOL);
+    assert_memory_equal(b, d, sizeof b);
+    /* shots need the statevector */
+    lo.backend = QML_BACKEND_SYMMETRIC;
+    lo.shots = 100;
+    assert_int_equal(qml_gradient_stats_create(&s0, c, o, NULL, x, 1, &lo), QML_ERR_NOT_APPLICABLE);
+    qml_gradient_stats_free(s0);
+    qml_gradient_stats_free(s1);
+    qml_gradient_stats_free(s2);
+    qml_model_free(m);
+}
+
 /* ---- allocation failures -------------------------------------------------------- */
 
 typedef struct alloc_case {
@@ -440,6 +594,7 @@ int main(void)
         cmocka_unit_test(test_gate_kinds),   cmocka_unit_test(test_symmetric),
         cmocka_unit_test(test_not_applicable), cmocka_unit_test(test_large),
         cmocka_unit_test(test_batch),        cmocka_unit_test(test_alloc_failures),
+        cmocka_unit_test(test_variance_prediction), cmocka_unit_test(test_landscape_backends),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
