@@ -541,6 +541,43 @@ static void test_landscape_backends(void **state)
     qml_model_free(m);
 }
 
+
+/* Training on the symmetric backend follows the statevector's trajectory
+ * (to rounding, amplified by a few Adam steps). */
+static void test_train_backend(void **state)
+{
+    (void)state;
+    qml_dataset *d = NULL;
+    assert_ok(qml_dataset_moons(&d, 24, 0.1, 3));
+    double h0[2], h1[2];
+    for (int b = 0; b < 2; b++) {
+        qml_model *m = NULL;
+        assert_ok(qml_model_create_template(&m, QML_MODEL_PERMUTATION, 5, 2, 2, QML_LOSS_BCE));
+        qml_train_options opt = QML_TRAIN_OPTIONS_INIT;
+        opt.epochs = 2;
+        opt.batch_size = 8;
+        opt.backend = b ? QML_BACKEND_SYMMETRIC : QML_BACKEND_STATEVECTOR;
+        qml_train_epoch hist[2];
+        hist[0].size = sizeof hist[0];
+        assert_ok(qml_model_train(m, d, NULL, &opt, hist, 2));
+        (b ? h1 : h0)[0] = hist[0].loss;
+        (b ? h1 : h0)[1] = hist[1].loss;
+        qml_model_free(m);
+    }
+    assert_close(h1[0], h0[0], 1e-9);
+    assert_close(h1[1], h0[1], 1e-9);
+    /* The unstructured model is refused with a reason. */
+    qml_model *m = NULL;
+    assert_ok(qml_model_create_template(&m, QML_MODEL_UNSTRUCTURED, 3, 1, 2, QML_LOSS_BCE));
+    qml_train_options opt = QML_TRAIN_OPTIONS_INIT;
+    opt.epochs = 1;
+    opt.backend = QML_BACKEND_GSIM;
+    assert_int_equal(qml_model_train(m, d, NULL, &opt, NULL, 0), QML_ERR_NOT_APPLICABLE);
+    assert_non_null(strstr(qml_last_error(), "fixed gate"));
+    qml_model_free(m);
+    qml_dataset_free(d);
+}
+
 /* ---- allocation failures -------------------------------------------------------- */
 
 typedef struct alloc_case {
@@ -595,6 +632,7 @@ int main(void)
         cmocka_unit_test(test_not_applicable), cmocka_unit_test(test_large),
         cmocka_unit_test(test_batch),        cmocka_unit_test(test_alloc_failures),
         cmocka_unit_test(test_variance_prediction), cmocka_unit_test(test_landscape_backends),
+        cmocka_unit_test(test_train_backend),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
