@@ -691,7 +691,7 @@ static const char *default_observable(const scan_source *source)
     return "Z0";
 }
 
-static int scan_check(const scan_source *source, qml_bp_scan_options *opts, const char *caller)
+static int scan_check(const scan_source *source, qml_bp_scan_options *opts, qml_backend backend, const char *caller)
 {
     if (!source->is_family) {
         unsigned n = qml_pauli_sum_n_qubits(source->generators[0]);
@@ -702,7 +702,10 @@ static int scan_check(const scan_source *source, qml_bp_scan_options *opts, cons
     }
     QML_CHECK_ARG(opts->n_min >= 1 && opts->n_min <= opts->n_max,
                   "%s: the qubit range [%u, %u] is empty or starts at 0", caller, opts->n_min, opts->n_max);
-    QML_CHECK_ARG(opts->n_max <= 30, "%s: n_max = %u is beyond what a scan can simulate (30)", caller, opts->n_max);
+    /* The algebraic backends refuse, with a reason, what they cannot run. */
+    QML_CHECK_ARG(opts->n_max <= 30 || (backend != QML_BACKEND_STATEVECTOR && opts->n_max <= 1024),
+                  "%s: n_max = %u is beyond what a scan can simulate (30 on the statevector, 1024 otherwise)",
+                  caller, opts->n_max);
     QML_CHECK_ARG(opts->depth >= QML_BP_DEPTH_FIXED && opts->depth <= QML_BP_DEPTH_LIST,
                   "%s: depth = %d is not a qml_bp_depth (0..2)", caller, (int)opts->depth);
     if (opts->depth == QML_BP_DEPTH_LIST) {
@@ -957,7 +960,7 @@ static int scan_run(qml_bp_scan **out, const scan_source *source, const qml_bp_s
     status = qml__options_copy(&stats_opts, sizeof stats_opts, stats_options, &default_landscape_options, caller);
     if (status)
         return status;
-    status = scan_check(source, &opts, caller);
+    status = scan_check(source, &opts, stats_opts.backend, caller);
     if (status)
         return status;
     QML_CHECK_ARG(stats_opts.samples >= 2, "%s: samples = %zu; a variance needs at least 2", caller,
