@@ -35,6 +35,9 @@ typedef struct dicke_generator {
     bool diagonal;        /* cx = cy = 0 */
     double *lambda;       /* N eigenvalues of T (not diagonal) */
     double *v;            /* N x N, row-major: column j = eigenvector j */
+    double *vt;           /* its transpose: row j = eigenvector j */
+    bool equispaced;      /* lambda_j = lambda_0 + j step exactly (a ΣX, ΣY rotation) */
+    double step;
     double *p_re, *p_im;  /* N: w^k */
 } dicke_generator;
 
@@ -61,6 +64,7 @@ static void generator_release(dicke_generator *g)
     qml__free(g->u_im);
     qml__free(g->lambda);
     qml__free(g->v);
+    qml__free(g->vt);
     qml__free(g->p_re);
     qml__free(g->p_im);
 }
@@ -229,12 +233,34 @@ static void jacobi_eigen(size_t N, double *a, double *v, double *lambda)
         lambda[i] = a[i * N + i];
 }
 
-static int generator_prepare(dicke_generator *g, unsigned n)
+/* `same` (may be NULL): an earlier generator with the same T (same
+ * |a + ib|, cz, czz: e.g. ΣX and ΣY), whose eigenvectors are reused. */
+static int generator_prepare(dicke_generator *g, unsigned n, const dicke_generator *same)
 {
     int status = tridiagonal_form(g, n);
     if (status || g->diagonal)
         return status;
     size_t N = (size_t)n + 1;
+    if (same) {
+        g->v = qml__malloc(qml__mul_size(qml__mul_size(N, N), sizeof *g->v));
+        g->vt = qml__malloc(qml__mul_size(qml__mul_size(N, N), sizeof *g->vt));
+        g->lambda = qml__malloc(N * sizeof *g->lambda);
+        g->p_re = qml__malloc(N * sizeof *g->p_re);
+        g->p_im = qml__malloc(N * sizeof *g->p_im);
+        if (!g->v || !g->vt || !g->lambda || !g->p_re || !g->p_im)
+            return qml__oom("a symmetric-subspace generator");
+        memcpy(g->v, same->v, N * N * sizeof *g->v);
+        memcpy(g->vt, same->vt, N * N * sizeof *g->vt);
+        memcpy(g->lambda, same->lambda, N * sizeof *g->lambda);
+        g->equispaced = same->equispaced;
+        g->step = same->step;
+        double alpha = atan2(g->op.cy, g->op.cx);
+        for (size_t k = 0; k < N; k++) {
+            g->p_re[k] = cos((double)k * alpha);
+            g->p_im[k] = sin((double)k * alpha);
+        }
+        return QML_OK;
+    }
     double *a = qml__calloc(qml__mul_size(N, N), sizeof *a);
     g->v = qml__malloc(qml__mul_size(qml__mul_size(N, N), sizeof *g->v));
     g->lambda = qml__malloc(N * sizeof *g->lambda);
@@ -257,6 +283,39 @@ static int generator_prepare(dicke_generator *g, unsigned n)
     }
     jacobi_eigen(N, a, g->v, g->lambda);
     qml__free(a);
+    g->vt = qml__malloc(qml__mul_size(qml__mul_size(N, N), sizeof *g->vt));
+    if (!g->vt)
+        return qml__oom("a symmetric-subspace generator");
+    /* Eigenpairs in ascending order (selection sort: once per generator). */
+    for (size_t i = 0; i + 1 < N; i++) {
+        size_t m = i;
+        for (size_t j = i + 1; j < N; j++)
+            if (g->lambda[j] < g->lambda[m])
+                m = j;
+        if (m == i)
+            continue;
+        double t = g->lambda[i];
+        g->lambda[i] = g->lambda[m];
+        g->lambda[m] = t;
+        for (size_t k = 0; k < N; k++) {
+            t = g->v[k * N + i];
+            g->v[k * N + i] = g->v[k * N + m];
+            g->v[k * N + m] = t;
+        }
+    }
+    /* a ΣX + b ΣY is |a + ib| times a rotated ΣZ: its spectrum is exactly
+     * |a + ib| (2j - n), j = 0..n; use the exact values (Jacobi's agree to
+     * its residual) so that the phases follow a recurrence. */
+    if (g->op.cz == 0.0 && g->op.czz == 0.0) {
+        double r = hypot(g->op.cx, g->op.cy);
+        g->equispaced = true;
+        g->step = 2.0 * r;
+        for (size_t j = 0; j < N; j++)
+            g->lambda[j] = r * (2.0 * (double)j - (double)n);
+    }
+    for (size_t i = 0; i < N; i++)
+        for (size_t j = 0; j < N; j++)
+            g->vt[j * N + i] = g->v[i * N + j];
     return QML_OK;
 }
 
@@ -279,9 +338,16 @@ static int generator_index(qml__dicke *sim, const dicke_op *op, size_t *index)
     memset(fresh, 0, sizeof *fresh);
     fresh->op = *op;
     fresh->op.c0 = 0.0;
+    const dicke_generator *same = NULL;
+    for (size_t i = 0; i < sim->n_generators && !same; i++) {
+        const dicke_generator *o = &sim->generators[i];
+        if (!o->diagonal && o->v && hypot(o->op.cx, o->op.cy) == hypot(op->cx, op->cy) && o->op.cz == op->cz &&
+            o->op.czz == op->czz)
+            same = o;
+    }
     sim->n_generators++;
     *index = sim->n_generators - 1;
-    return generator_prepare(fresh, sim->n_qubits);
+    return generator_prepare(fresh, sim->n_qubits, same);
 }
 
 static int push_gate(qml__dicke *sim, size_t *capacity, size_t gate, size_t generator)
@@ -329,10 +395,15 @@ static int compile(qml__dicke *sim, const char *caller)
                                 caller, i, (int)gate->kind);
             break;
         }
-        qml_pauli_sum *g = NULL;
-        status = qml_circuit_gate_generator(circuit, i, &g);
-        if (status)
-            break;
+        /* Pauli gates own their generator: read it, do not copy it. */
+        qml_pauli_sum *owned = NULL;
+        const qml_pauli_sum *g = gate->generator;
+        if (!g) {
+            status = qml_circuit_gate_generator(circuit, i, &owned);
+            if (status)
+                break;
+            g = owned;
+        }
         dicke_op op;
         unsigned first = 0;
         size_t non_identity = 0, term = 0;
@@ -385,7 +456,7 @@ static int compile(qml__dicke *sim, const char *caller)
             if (!status)
                 status = push_gate(sim, &capacity, i, index);
         }
-        qml_pauli_sum_free(g);
+        qml_pauli_sum_free(owned);
     }
     if (!status && run_start != SIZE_MAX)
         status = qml__error(QML_ERR_NOT_APPLICABLE,
@@ -459,7 +530,7 @@ int qml__dicke_initial(const qml__dicke *sim, const qml_statevec *initial, doubl
 
 size_t qml__dicke_work_doubles(const qml__dicke *sim)
 {
-    return 8 * sim->dim + sim->circuit->n_gates + 1;
+    return 8 * sim->dim + sim->n_gates + 2 * sim->dim * (sim->n_gates + 1) + 1;
 }
 
 /* out = H psi for a tridiagonal H (re, im split arrays). */
@@ -481,47 +552,85 @@ static void tri_apply(const dicke_generator *g, size_t N, const double *pr, cons
     }
 }
 
-/* psi <- exp(-i theta/2 H) psi; y is 2N scratch. */
-static void evolve(const dicke_generator *g, size_t N, double theta, double *restrict pr, double *restrict pi,
-                   double *restrict y)
+/* The phases e^{-i theta/2 lambda_j} (values lambda: the eigenvalues, or
+ * the diagonal), as (c, s) pairs. Equispaced spectra use the recurrence
+ * p_{j+1} = p_j r, re-started from sin/cos every 16 steps (error ~16 ulp). */
+static void phases(const double *values, size_t N, bool equispaced, double step, double theta, double *c,
+                   double *s)
 {
-    if (g->diagonal) {
-        for (size_t k = 0; k < N; k++) {
-            double c = cos(0.5 * theta * g->d[k]), s = -sin(0.5 * theta * g->d[k]);
-            double r = pr[k], i = pi[k];
-            pr[k] = c * r - s * i;
-            pi[k] = c * i + s * r;
+    if (!equispaced) {
+        for (size_t j = 0; j < N; j++) {
+            c[j] = cos(0.5 * theta * values[j]);
+            s[j] = -sin(0.5 * theta * values[j]);
         }
         return;
     }
-    double *yr = y, *yi = y + N;
-    for (size_t k = 0; k < N; k++) { /* psi <- P^dag psi */
-        double r = pr[k], i = pi[k];
-        pr[k] = g->p_re[k] * r + g->p_im[k] * i;
-        pi[k] = g->p_re[k] * i - g->p_im[k] * r;
-    }
-    memset(y, 0, 2 * N * sizeof *y);
-    for (size_t i = 0; i < N; i++) { /* y = V^T psi */
-        const double *row = g->v + i * N;
-        double r = pr[i], im = pi[i];
-        for (size_t j = 0; j < N; j++) {
-            yr[j] += row[j] * r;
-            yi[j] += row[j] * im;
-        }
-    }
+    double rc = cos(0.5 * theta * step), rs = -sin(0.5 * theta * step);
     for (size_t j = 0; j < N; j++) {
-        double c = cos(0.5 * theta * g->lambda[j]), s = -sin(0.5 * theta * g->lambda[j]);
-        double r = yr[j], i = yi[j];
-        yr[j] = c * r - s * i;
-        yi[j] = c * i + s * r;
-    }
-    for (size_t i = 0; i < N; i++) { /* psi = V y, then P psi */
-        const double *row = g->v + i * N;
-        double r = 0.0, im = 0.0;
-        for (size_t j = 0; j < N; j++) {
-            r += row[j] * yr[j];
-            im += row[j] * yi[j];
+        if ((j & 15u) == 0) {
+            c[j] = cos(0.5 * theta * values[j]);
+            s[j] = -sin(0.5 * theta * values[j]);
+        } else {
+            c[j] = c[j - 1] * rc - s[j - 1] * rs;
+            s[j] = c[j - 1] * rs + s[j - 1] * rc;
         }
+    }
+}
+
+/* x += a row and y += b row over n entries, unrolled by four so that the
+ * compiler's basic-block vectoriser packs it at -O2. */
+static inline void axpy2(size_t n, const double *restrict row, double a, double b, double *restrict x,
+                         double *restrict y)
+{
+    size_t j = 0;
+    for (; j + 4 <= n; j += 4) {
+        x[j] += row[j] * a;
+        x[j + 1] += row[j + 1] * a;
+        x[j + 2] += row[j + 2] * a;
+        x[j + 3] += row[j + 3] * a;
+        y[j] += row[j] * b;
+        y[j + 1] += row[j + 1] * b;
+        y[j + 2] += row[j + 2] * b;
+        y[j + 3] += row[j + 3] * b;
+    }
+    for (; j < n; j++) {
+        x[j] += row[j] * a;
+        y[j] += row[j] * b;
+    }
+}
+
+/* psi <- exp(-i theta/2 H) psi. scratch: 4N doubles. Both products with the
+ * eigenvectors are written as row updates (y += psi_i V_i., psi += y_j Vt_j.),
+ * which the compiler vectorises and which sum in a fixed order. */
+static void evolve(const dicke_generator *g, size_t N, double theta, double *restrict pr, double *restrict pi,
+                   double *restrict scratch)
+{
+    double *pc = scratch + 2 * N, *ps = scratch + 3 * N;
+    if (g->diagonal) {
+        phases(g->d, N, false, 0.0, theta, pc, ps);
+        for (size_t k = 0; k < N; k++) {
+            double r = pr[k], i = pi[k];
+            pr[k] = pc[k] * r - ps[k] * i;
+            pi[k] = pc[k] * i + ps[k] * r;
+        }
+        return;
+    }
+    phases(g->lambda, N, g->equispaced, g->step, theta, pc, ps);
+    double *restrict yr = scratch, *restrict yi = scratch + N;
+    memset(scratch, 0, 2 * N * sizeof *scratch);
+    for (size_t i = 0; i < N; i++) { /* y = V^T P^dag psi */
+        double r = g->p_re[i] * pr[i] + g->p_im[i] * pi[i];
+        double im = g->p_re[i] * pi[i] - g->p_im[i] * pr[i];
+        axpy2(N, g->v + i * N, r, im, yr, yi);
+    }
+    memset(pr, 0, N * sizeof *pr);
+    memset(pi, 0, N * sizeof *pi);
+    for (size_t j = 0; j < N; j++) { /* psi = V e^{-i theta Lambda/2} y */
+        double r = pc[j] * yr[j] - ps[j] * yi[j], im = pc[j] * yi[j] + ps[j] * yr[j];
+        axpy2(N, g->vt + j * N, r, im, pr, pi);
+    }
+    for (size_t i = 0; i < N; i++) { /* psi <- P psi */
+        double r = pr[i], im = pi[i];
         pr[i] = g->p_re[i] * r - g->p_im[i] * im;
         pi[i] = g->p_re[i] * im + g->p_im[i] * r;
     }
@@ -532,13 +641,18 @@ void qml__dicke_run(const qml__dicke *sim, const double *psi0, double *work, con
 {
     const qml_circuit *circuit = sim->circuit;
     size_t N = sim->dim;
-    double *pr = work, *pi = work + N, *lr = work + 2 * N, *li = work + 3 * N;
-    double *tr = work + 4 * N, *ti = work + 5 * N, *y = work + 6 * N, *theta = work + 8 * N;
+    double *lr = work, *li = work + N, *tr = work + 2 * N, *ti = work + 3 * N, *scratch = work + 4 * N;
+    double *theta = work + 8 * N;
+    double *trajectory = theta + sim->n_gates; /* psi after gate i: 2N doubles each, psi0 first */
     for (size_t i = 0; i < sim->n_gates; i++)
         theta[i] = qml__gate_angle(&circuit->gates[sim->gates[i].gate], weights, features);
-    memcpy(pr, psi0, 2 * N * sizeof *pr);
-    for (size_t i = 0; i < sim->n_gates; i++)
-        evolve(&sim->generators[sim->gates[i].generator], N, theta[i], pr, pi, y);
+    memcpy(trajectory, psi0, 2 * N * sizeof *trajectory);
+    for (size_t i = 0; i < sim->n_gates; i++) {
+        double *next = trajectory + 2 * N * (i + 1);
+        memcpy(next, next - 2 * N, 2 * N * sizeof *next);
+        evolve(&sim->generators[sim->gates[i].generator], N, theta[i], next, next + N, scratch);
+    }
+    const double *pr = trajectory + 2 * N * sim->n_gates, *pi = pr + N;
     tri_apply(&sim->observable, N, pr, pi, lr, li);
     double loss = 0.0;
     for (size_t k = 0; k < N; k++)
@@ -552,10 +666,13 @@ void qml__dicke_run(const qml__dicke *sim, const double *psi0, double *work, con
         memset(weight_gradient, 0, circuit->n_weights * sizeof *weight_gradient);
     if (feature_gradient)
         memset(feature_gradient, 0, circuit->n_features * sizeof *feature_gradient);
+    /* dl/dtheta_i = Im <lambda_i| G_i |psi_i>, psi_i the stored state after
+     * gate i and lambda_i = U_{i+1}^dag ... U_L^dag O psi_L. */
     for (size_t i = sim->n_gates; i-- > 0;) {
         const dicke_generator *g = &sim->generators[sim->gates[i].generator];
-        tri_apply(g, N, pr, pi, tr, ti);
-        double d = 0.0; /* Im <lambda| G |psi> */
+        const double *qr = trajectory + 2 * N * (i + 1), *qi = qr + N;
+        tri_apply(g, N, qr, qi, tr, ti);
+        double d = 0.0;
         for (size_t k = 0; k < N; k++)
             d += lr[k] * ti[k] - li[k] * tr[k];
         const qml__gate *gate = &circuit->gates[sim->gates[i].gate];
@@ -563,7 +680,7 @@ void qml__dicke_run(const qml__dicke *sim, const double *psi0, double *work, con
             weight_gradient[gate->weight] += gate->weight_scale * d;
         if (feature_gradient && gate->feature >= 0)
             feature_gradient[gate->feature] += gate->feature_scale * d;
-        evolve(g, N, -theta[i], pr, pi, y);
-        evolve(g, N, -theta[i], lr, li, y);
+        if (i > 0)
+            evolve(g, N, -theta[i], lr, li, scratch);
     }
 }

@@ -126,10 +126,16 @@ static int compile_rotations(qml__gsim *sim, qml_pauli_sum *generators, const ch
                               "of parametrised Pauli rotations",
                               caller, i, (int)gate->kind);
         }
-        qml_pauli_sum *g = NULL;
-        int status = qml_circuit_gate_generator(circuit, i, &g);
-        if (status)
-            return status;
+        /* Pauli gates own their generator: read it, do not copy it. */
+        qml_pauli_sum *owned = NULL;
+        const qml_pauli_sum *g = gate->generator;
+        int status = QML_OK;
+        if (!g) {
+            status = qml_circuit_gate_generator(circuit, i, &owned);
+            if (status)
+                return status;
+            g = owned;
+        }
         for (size_t t = 0; t < g->n_terms; t++) {
             const uint64_t *x = g->x + t * g->words, *z = g->z + t * g->words;
             if (is_identity(x, z, g->words))
@@ -152,7 +158,7 @@ static int compile_rotations(qml__gsim *sim, qml_pauli_sum *generators, const ch
             }
             sim->rotations[sim->n_rotations++] = (gsim_rotation){i, k, g->coeff[t]};
         }
-        qml_pauli_sum_free(g);
+        qml_pauli_sum_free(owned);
         if (status)
             return status;
     }
