@@ -319,8 +319,8 @@ static void test_large(void **state)
     }
     qml_model_free(m);
 
-    /* The permutation model at n = 120 on the symmetric backend. */
-    assert_ok(qml_model_create_template(&m, QML_MODEL_PERMUTATION, 120, 2, 2, QML_LOSS_MSE));
+    /* The permutation model at n = 100 on the symmetric backend. */
+    assert_ok(qml_model_create_template(&m, QML_MODEL_PERMUTATION, 100, 2, 2, QML_LOSS_MSE));
     c = qml_model_circuit(m);
     o = qml_model_readout(m);
     nw = qml_circuit_n_weights(c);
@@ -453,7 +453,7 @@ static void test_variance_prediction(void **state)
     /* (lie.c's purity of |0...0> reads one mask word: n <= 64 here; the
      * benchmark compares n = 100, 200 with the closed form 1/(2n - 1).) */
     const unsigned sizes[2] = {50, 64};
-    const size_t samples[2] = {500, 300};
+    const size_t samples[2] = {400, 250};
     for (int i = 0; i < 2; i++) {
         unsigned n = sizes[i];
         qml_circuit *c = random_matching_circuit(n, 16, &rng);
@@ -598,7 +598,25 @@ static int sequence_backend(void *context)
     double w[8] = {0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8}, x[4] = {0.1, -0.2, 0.3, 0.4}, v[2], g[16], fg[2];
     qml_gradient_options opt = QML_GRADIENT_OPTIONS_INIT;
     opt.backend = ac->backend;
-    if (ac->batch) {
+    if (ac->batch == 2) {
+        qml_landscape_options lo = QML_LANDSCAPE_OPTIONS_INIT;
+        lo.samples = 3;
+        lo.backend = ac->backend;
+        lo.n_threads = 2;
+        qml_gradient_stats *s = NULL;
+        status = qml_gradient_stats_create(&s, c, o, NULL, x, 2, &lo);
+        qml_gradient_stats_free(s);
+    } else if (ac->batch == 3) {
+        qml_dataset *d = NULL;
+        status = qml_dataset_create(&d, 2, 2, x, (const int[]){0, 1});
+        qml_train_options to = QML_TRAIN_OPTIONS_INIT;
+        to.epochs = 1;
+        to.batch_size = 2;
+        to.backend = ac->backend;
+        if (!status)
+            status = qml_model_train(m, d, NULL, &to, NULL, 0);
+        qml_dataset_free(d);
+    } else if (ac->batch) {
         status = qml_gradient_batch(c, o, NULL, w, 8, x, 2, 2, &opt, QML_BATCH_SUM, v, g);
     } else {
         opt.feature_gradients = 1;
@@ -619,6 +637,8 @@ static void test_alloc_failures(void **state)
         {QML_MODEL_FREE_FERMION, QML_BACKEND_GSIM, 0},     {QML_MODEL_FREE_FERMION, QML_BACKEND_GSIM, 1},
         {QML_MODEL_PERMUTATION, QML_BACKEND_SYMMETRIC, 0}, {QML_MODEL_PERMUTATION, QML_BACKEND_SYMMETRIC, 1},
         {QML_MODEL_PERMUTATION, QML_BACKEND_AUTO, 0},      {QML_MODEL_FREE_FERMION, QML_BACKEND_AUTO, 1},
+        {QML_MODEL_FREE_FERMION, QML_BACKEND_GSIM, 2},     {QML_MODEL_PERMUTATION, QML_BACKEND_SYMMETRIC, 2},
+        {QML_MODEL_FREE_FERMION, QML_BACKEND_GSIM, 3},     {QML_MODEL_PERMUTATION, QML_BACKEND_SYMMETRIC, 3},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         assert_true(harness_check_allocation_failures(sequence_backend, &cases[i]) > 5);
