@@ -8,7 +8,9 @@
  *   2. the permutation model at n = 100, L = 100 (symmetric backend);
  *   3. g-sim against the statevector on the same circuit at n = 20;
  *   4. a gradient-variance scan at n = 50, 100, 200 (1000 draws each; a
- *      random-matching free-fermion circuit that mixes in a few layers)
+ *      random-matching free-fermion circuit of L = 4 ceil(log2 2n) layers:
+ *      a mode's light cone doubles per layer, so each half of the circuit
+ *      around the middle gate covers the 2n modes twice over)
  *      against the Ragone / Fontana predictions for so(2n), readout Z0,
  *      state |0...0>: Var[l] = 1/(2n - 1), Var[dl/dw_middle] =
  *      4 (n - 1) / (n (2n - 1)^2) (what lie.c's prediction gives; the
@@ -259,7 +261,7 @@ int bench_gsim(int argc, char **argv)
     size_t draws = quick ? 200 : 1000;
     double scan_start = cli_seconds();
     if (!json && !status)
-        printf("%5s %6s %12s %10s %12s %6s %14s %10s %14s %6s %8s\n", "n", "draws", "Var[l]", "SE", "1/(2n-1)",
+        printf("%5s %4s %6s %12s %10s %12s %6s %14s %10s %14s %6s %8s\n", "n", "L", "draws", "Var[l]", "SE", "1/(2n-1)",
                "z", "Var[dl/dw]", "SE", "prediction", "z", "seconds");
     for (int i = 0; i < (quick ? 2 : 3) && !status; i++) {
         unsigned n = scan_sizes[i];
@@ -267,7 +269,8 @@ int bench_gsim(int argc, char **argv)
         qml_pauli_sum *o = NULL;
         qml_gradient_stats *s = NULL;
         double start = cli_seconds();
-        status = matching_circuit(n, 16, &c);
+        unsigned layers = 4 * (unsigned)ceil(log2(2.0 * n));
+        status = matching_circuit(n, layers, &c);
         if (!status)
             status = qml_pauli_sum_parse(&o, n, "Z0");
         qml_landscape_options lo = QML_LANDSCAPE_OPTIONS_INIT;
@@ -287,12 +290,13 @@ int bench_gsim(int argc, char **argv)
         double seconds = cli_seconds() - start;
         if (!status) {
             if (json)
-                printf("%s{\"case\":\"variance\",\"n\":%u,\"draws\":%zu,\"loss_variance\":%.6g,\"loss_se\":%.3g,"
+                printf("%s{\"case\":\"variance\",\"n\":%u,\"L\":%u,\"draws\":%zu,\"loss_variance\":%.6g,\"loss_se\":%.3g,"
                        "\"loss_prediction\":%.6g,\"gradient_variance\":%.6g,\"gradient_se\":%.3g,"
                        "\"gradient_prediction\":%.6g,\"seconds\":%.3f}",
-                       sep, n, draws, vl, sel, pl, vg, seg, pg, seconds);
+                       sep, n, layers, draws, vl, sel, pl, vg, seg, pg, seconds);
             else
-                printf("%5u %6zu %12.5e %10.2e %12.5e %6.2f %14.5e %10.2e %14.5e %6.2f %8.2f\n", n, draws, vl, sel,
+                printf("%5u %4u %6zu %12.5e %10.2e %12.5e %6.2f %14.5e %10.2e %14.5e %6.2f %8.2f\n", n, layers, draws,
+                       vl, sel,
                        pl, (vl - pl) / sel, vg, seg, pg, (vg - pg) / seg, seconds);
             sep = ",";
         }
