@@ -1033,6 +1033,63 @@ typedef enum qml_batch_reduction {
 } qml_batch_reduction;
 
 /**
+ * @brief Which simulator computes values and gradients. Values pinned.
+ *
+ * The statevector runs any circuit up to ~30 qubits. The algebraic
+ * backends run circuits of hundreds of qubits when their structure allows,
+ * exactly (to rounding): g-sim evolves the expectation values of the Pauli
+ * strings that the readout reaches under the circuit's generators (the
+ * adjoint representation of the dynamical Lie algebra, restricted to the
+ * readout's module); the symmetric backend evolves a state in the n + 1
+ * Dicke states of a permutation-invariant circuit. docs/gsim.md states
+ * what each needs, what it costs, and why such circuits are classically
+ * simulable. A backend that does not apply is refused with
+ * #QML_ERR_NOT_APPLICABLE and a message that says why.
+ * @since 0.2.0
+ */
+typedef enum qml_backend {
+    QML_BACKEND_STATEVECTOR = 0, /**< the statevector (the 0.1 behaviour; the default) */
+    QML_BACKEND_AUTO = 1,        /**< the cheapest that applies: symmetric, then g-sim, then the statevector */
+    QML_BACKEND_GSIM = 2,        /**< g-sim: every generator term a Pauli string, a polynomial module */
+    QML_BACKEND_SYMMETRIC = 3    /**< the Dicke basis of a permutation-invariant circuit, dimension n + 1 */
+} qml_backend;
+
+/**
+ * @brief The backend's name: "statevector", "auto", "gsim", "symmetric"
+ * (static storage), or NULL for an unknown value.
+ * @since 0.2.0
+ */
+QML_API const char *qml_backend_name(qml_backend backend);
+
+/**
+ * @brief Parse a backend name (as qml_backend_name() writes it).
+ * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT (NULL, unknown name).
+ * @since 0.2.0
+ */
+QML_API int qml_backend_from_name(const char *name, qml_backend *backend);
+
+/**
+ * @brief Decide which backend a computation of <psi|O|psi> and its
+ * gradient would use, without computing it: what #QML_BACKEND_AUTO
+ * picks, or whether an explicit backend applies.
+ * @param circuit, observable the circuit and readout O (same qubit count).
+ * @param initial the initial state, or NULL for |0...0>.
+ * @param requested the backend asked for.
+ * @param[out] chosen the backend that would run (may be NULL).
+ * @param[out] dimension the dimension it works in: 2^n (as a double) for the
+ *        statevector, the number of Pauli strings for g-sim, n + 1 for the
+ *        symmetric backend (may be NULL).
+ * @return #QML_OK; #QML_ERR_NOT_APPLICABLE (an explicit backend that does
+ *         not apply; the message says why); #QML_ERR_INVALID_ARGUMENT
+ *         (NULL, qubit counts differ, unknown backend);
+ *         #QML_ERR_OUT_OF_MEMORY.
+ * @since 0.2.0
+ */
+QML_API int qml_backend_select(const qml_circuit *circuit, const qml_pauli_sum *observable,
+                               const qml_statevec *initial, qml_backend requested, qml_backend *chosen,
+                               double *dimension);
+
+/**
  * @brief Gradient options; initialise with #QML_GRADIENT_OPTIONS_INIT.
  *
  * Adjoint differentiation costs a few forward passes whatever the number of
@@ -1054,11 +1111,13 @@ typedef struct qml_gradient_options {
     unsigned n_threads;          /**< batch: worker threads over rows; single call: threads of the
                                       statevector kernels. 0 = all cores (default 1). Results are
                                       bitwise the same for any count. */
+    qml_backend backend;         /**< the simulator (default #QML_BACKEND_STATEVECTOR); the algebraic
+                                      backends compute adjoint gradients only (@since 0.2.0) */
 } qml_gradient_options;
 
 /** @brief Default gradient options. */
 #define QML_GRADIENT_OPTIONS_INIT \
-    { sizeof(qml_gradient_options), QML_GRADIENT_ADJOINT, 1e-6, 0, 0, 0, 1 }
+    { sizeof(qml_gradient_options), QML_GRADIENT_ADJOINT, 1e-6, 0, 0, 0, 1, QML_BACKEND_STATEVECTOR }
 
 /**
  * @brief The loss and its gradient for one input.
@@ -1468,11 +1527,13 @@ typedef struct qml_landscape_options {
                                       at most #QML_SHOTS_MAX */
     qml_progress_fn progress;    /**< called as samples complete, on the calling thread (may be NULL) */
     void *progress_user;         /**< passed to `progress` */
+    qml_backend backend;         /**< the simulator of every sample (default #QML_BACKEND_STATEVECTOR);
+                                      shots need the statevector (@since 0.2.0) */
 } qml_landscape_options;
 
 /** @brief Default landscape options. */
 #define QML_LANDSCAPE_OPTIONS_INIT \
-    { sizeof(qml_landscape_options), 200, 0, QML_PARAMS_FIRST, 1, 0, NULL, NULL }
+    { sizeof(qml_landscape_options), 200, 0, QML_PARAMS_FIRST, 1, 0, NULL, NULL, QML_BACKEND_STATEVECTOR }
 
 /**
  * @brief The statistics of the loss and of its gradient over random weights:
@@ -2656,11 +2717,15 @@ typedef struct qml_train_options {
     uint64_t shots;
     /** How shots are simulated when shots > 0 (default #QML_SHOTS_GAUSSIAN). @since 0.2.0 */
     qml_shot_mode shot_mode;
+    qml_backend backend;               /**< the simulator of every row (default #QML_BACKEND_STATEVECTOR;
+                                            chosen once per training run; shots need the statevector)
+                                            (@since 0.2.0) */
 } qml_train_options;
 
 /** @brief Default training options. */
 #define QML_TRAIN_OPTIONS_INIT                                                  \
-    { sizeof(qml_train_options), NULL, 30, 16, 0, QML_INIT_UNIFORM, 0.1, 1, NULL, NULL, 0, QML_SHOTS_GAUSSIAN }
+    { sizeof(qml_train_options), NULL, 30, 16, 0, QML_INIT_UNIFORM, 0.1, 1, NULL, NULL, 0, QML_SHOTS_GAUSSIAN, \
+      QML_BACKEND_STATEVECTOR }
 
 /**
  * @brief Train a model by minibatch gradient descent.

@@ -98,6 +98,24 @@ int qml_gradient(const qml_circuit *circuit, const qml_pauli_sum *observable, co
     QML_CHECK_ARG(value != NULL || weight_gradient != NULL || (plan.want_features && feature_gradient != NULL),
                   "%s: value, weight_gradient and feature_gradient are all NULL: nothing to compute", caller);
 
+    if (plan.options.backend != QML_BACKEND_STATEVECTOR) {
+        bool handled = false;
+        status = qml__backend_gradient(circuit, observable, initial, &plan.options, weights, features, value,
+                                       weight_gradient, plan.want_features ? feature_gradient : NULL, &handled,
+                                       caller);
+        if (status || handled) {
+            if (!status) {
+                if (weight_gradient)
+                    for (size_t k = circuit->n_weights; k < n_weights; k++)
+                        weight_gradient[k] = 0.0;
+                if (plan.want_features && feature_gradient)
+                    for (size_t k = circuit->n_features; k < n_features; k++)
+                        feature_gradient[k] = 0.0;
+                qml__ok();
+            }
+            return status;
+        }
+    }
     plan.circuit = circuit;
     plan.observable = observable;
     plan.initial = initial;
@@ -219,6 +237,25 @@ int qml_gradient_batch(const qml_circuit *circuit, const qml_pauli_sum *observab
     if (n_rows == 0) {
         qml__ok();
         return QML_OK;
+    }
+    if (plan.options.backend != QML_BACKEND_STATEVECTOR) {
+        qml__algsim *sim = NULL;
+        if (plan.options.method != QML_GRADIENT_ADJOINT && plan.options.backend != QML_BACKEND_AUTO)
+            return qml__error(QML_ERR_NOT_APPLICABLE, "%s: the %s backend computes adjoint gradients only", caller,
+                              qml_backend_name(plan.options.backend));
+        if (plan.options.method == QML_GRADIENT_ADJOINT) {
+            status = qml__algsim_create(&sim, plan.options.backend, circuit, observable, initial, caller);
+            if (status)
+                return status;
+        }
+        if (sim) {
+            status = qml__algsim_batch(sim, weights, n_weights, rows, n_rows, n_features, plan.options.n_threads,
+                                       reduction, values, weight_gradients);
+            qml__algsim_free(sim);
+            if (!status)
+                qml__ok();
+            return status;
+        }
     }
 
     plan.circuit = circuit;
@@ -342,6 +379,9 @@ static int options_read(qml_gradient_options *out, const qml_gradient_options *i
                   "%s: options.method %d is not a qml_gradient_method", caller, (int)out->method);
     QML_CHECK_ARG(out->method != QML_GRADIENT_FINITE_DIFFERENCE || (isfinite(out->step) && out->step > 0.0),
                   "%s: options.step %g must be positive and finite", caller, out->step);
+    int backend_status = qml__backend_check(out->backend, caller);
+    if (backend_status)
+        return backend_status;
     QML_CHECK_ARG(out->shots == 0 || out->method == QML_GRADIENT_PARAMETER_SHIFT,
                   "%s: options.shots %llu given, but only the parameter-shift method samples", caller,
                   (unsigned long long)out->shots);

@@ -73,6 +73,8 @@ typedef struct stats_job {
     double *workspace;          /* per worker: 2 * n_weights doubles (weights, gradient) */
     worker_error *errors;
     const progress_state *progress;
+    const qml__algsim *algsim;  /* NULL: the statevector */
+    double *alg_work;           /* per worker: algsim->work_doubles */
     atomic_size_t done;
     atomic_int stop;            /* set on an error or a cancellation */
     int cancelled;              /* written by worker 0 only */
@@ -510,6 +512,19 @@ static int samples_compute(qml_gradient_samples **out, const qml_circuit *circui
     int status = stats_check(circuit, observable, initial, features, n_features, opts);
     if (status)
         return status;
+    status = qml__backend_check(opts->backend, "qml_gradient_stats_create");
+    if (status)
+        return status;
+    if (opts->shots > 0 && opts->backend != QML_BACKEND_STATEVECTOR && opts->backend != QML_BACKEND_AUTO)
+        return qml__error(QML_ERR_NOT_APPLICABLE,
+                          "qml_gradient_stats_create: shots need the statevector; the %s backend is exact only",
+                          qml_backend_name(opts->backend));
+    qml__algsim *algsim = NULL;
+    if (opts->shots == 0 && opts->backend != QML_BACKEND_STATEVECTOR) {
+        status = qml__algsim_create(&algsim, opts->backend, circuit, observable, initial, "qml_gradient_stats_create");
+        if (status)
+            return status;
+    }
     const size_t n_weights = qml_circuit_n_weights(circuit);
     const size_t n_selected = opts->params == QML_PARAMS_ALL ? n_weights : 1;
     unsigned n_workers = qml__resolve_threads(opts->n_threads);
@@ -521,8 +536,10 @@ static int samples_compute(qml_gradient_samples **out, const qml_circuit *circui
     size_t circuit_features = qml_circuit_n_features(circuit);
     if (!features && circuit_features > 0) {
         zero_features = qml__calloc(circuit_features, sizeof(double));
-        if (!zero_features)
+        if (!zero_features) {
+            qml__algsim_free(algsim);
             return qml__oom("the zero features of gradient statistics");
+        }
         features = zero_features;
         n_features = circuit_features;
     }
@@ -531,7 +548,8 @@ static int samples_compute(qml_gradient_samples **out, const qml_circuit *circui
     double *workspace = qml__calloc(qml__mul_size(n_workers, 2 * n_weights), sizeof(double));
     worker_error *errors = qml__calloc(n_workers, sizeof *errors);
     size_t *selected = qml__calloc(n_selected, sizeof *selected);
-    if (!samples || !workspace || !errors || !selected) {
+    double *alg_work = algsim ? qml__calloc(qml__mul_size(n_workers, algsim->work_doubles), sizeof(double)) : NULL;
+    if (!samples || !workspace || !errors || !selected || (algsim && !alg_work)) {
         status = qml__oom("the samples of gradient statistics");
         goto done;
     }
@@ -558,6 +576,8 @@ static int samples_compute(qml_gradient_samples **out, const qml_circuit *circui
         .workspace = workspace,
         .errors = errors,
         .progress = progress,
+        .algsim = algsim,
+        .alg_work = alg_work,
         .cancelled = 0,
     };
     atomic_init(&job.done, 0);
@@ -593,6 +613,8 @@ static int samples_compute(qml_gradient_samples **out, const qml_circuit *circui
     qml__ok();
 
 done:
+    qml__free(alg_work);
+    qml__algsim_free(algsim);
     qml_gradient_samples_free(samples);
     qml__free(selected);
     qml__free(errors);
@@ -626,7 +648,12 @@ static void stats_worker(void *context, size_t begin, size_t end, unsigned worke
             gradient_options.seed = qml__rng_next(&rng);
         }
         double value = 0.0;
-        int status = qml_gradient(job->circuit, job->observable, job->initial, weights, job->n_weights,
+        int status = QML_OK;
+        if (job->algsim)
+            qml__algsim_run(job->algsim, job->alg_work + (size_t)worker * job->algsim->work_doubles, weights,
+                            job->features, &value, gradient, NULL);
+        else
+            status = qml_gradient(job->circuit, job->observable, job->initial, weights, job->n_weights,
                                   job->features, job->n_features, &gradient_options, &value, gradient, NULL);
         if (status) {
             worker_error *error = &job->errors[worker];
@@ -774,7 +801,7 @@ static const char *default_observable(const scan_source *source)
     return "Z0";
 }
 
-static int scan_check(const scan_source *source, qml_bp_scan_options *opts, const char *caller)
+static int scan_check(const scan_source *source, qml_bp_scan_options *opts, qml_backend backend, const char *caller)
 {
     if (!source->is_family) {
         unsigned n = qml_pauli_sum_n_qubits(source->generators[0]);
@@ -785,7 +812,10 @@ static int scan_check(const scan_source *source, qml_bp_scan_options *opts, cons
     }
     QML_CHECK_ARG(opts->n_min >= 1 && opts->n_min <= opts->n_max,
                   "%s: the qubit range [%u, %u] is empty or starts at 0", caller, opts->n_min, opts->n_max);
-    QML_CHECK_ARG(opts->n_max <= 30, "%s: n_max = %u is beyond what a scan can simulate (30)", caller, opts->n_max);
+    /* The algebraic backends refuse, with a reason, what they cannot run. */
+    QML_CHECK_ARG(opts->n_max <= 30 || (backend != QML_BACKEND_STATEVECTOR && opts->n_max <= 1024),
+                  "%s: n_max = %u is beyond what a scan can simulate (30 on the statevector, 1024 otherwise)",
+                  caller, opts->n_max);
     QML_CHECK_ARG(opts->depth >= QML_BP_DEPTH_FIXED && opts->depth <= QML_BP_DEPTH_LIST,
                   "%s: depth = %d is not a qml_bp_depth (0..2)", caller, (int)opts->depth);
     if (opts->depth == QML_BP_DEPTH_LIST) {
@@ -1166,7 +1196,7 @@ static int scan_run(qml_bp_scan **out, const scan_source *source, const qml_bp_s
     status = qml__options_copy(&stats_opts, sizeof stats_opts, stats_options, &default_landscape_options, caller);
     if (status)
         return status;
-    status = scan_check(source, &opts, caller);
+    status = scan_check(source, &opts, stats_opts.backend, caller);
     if (status)
         return status;
     QML_CHECK_ARG(stats_opts.samples >= 2, "%s: samples = %zu; a variance needs at least 2", caller,

@@ -30,6 +30,7 @@ struct qml_model {
     size_t n_weights;
     size_t n_features;
     double *params;             /* n_weights weights, then a, then b */
+    qml__algsim *algsim;        /* during qml_model_train only: the algebraic backend chosen, or NULL */
 };
 
 /* ---- the head and the losses --------------------------------------------- */
@@ -302,6 +303,9 @@ int qml_model_set_params(qml_model *model, const double *params, size_t count)
 static int readout_values(const qml_model *model, const double *rows, size_t n_rows, size_t n_features,
                           unsigned n_threads, double *values)
 {
+    if (model->algsim)
+        return qml__algsim_batch(model->algsim, model->params, model->n_weights, rows, n_rows, n_features, n_threads,
+                                 QML_BATCH_PER_ROW, values, NULL);
     qml_gradient_options options = QML_GRADIENT_OPTIONS_INIT;
     options.n_threads = n_threads;
     return qml_gradient_batch(model->circuit, model->readout, NULL, model->params, model->n_weights, rows, n_rows,
@@ -451,8 +455,11 @@ static int loss_gradient(const qml_model *model, const qml_dataset *dataset, con
     } else if (status == QML_OK) {
         qml_gradient_options options = QML_GRADIENT_OPTIONS_INIT;
         options.n_threads = n_threads;
-        status = qml_gradient_batch(model->circuit, model->readout, NULL, model->params, n_weights, batch, count,
-                                    n_features, &options, QML_BATCH_PER_ROW, values, row_grads);
+        status = model->algsim ? qml__algsim_batch(model->algsim, model->params, n_weights, batch, count, n_features,
+                                                   n_threads, QML_BATCH_PER_ROW, values, row_grads)
+                               : qml_gradient_batch(model->circuit, model->readout, NULL, model->params, n_weights,
+                                                    batch, count, n_features, &options, QML_BATCH_PER_ROW, values,
+                                                    row_grads);
     }
     if (status == QML_OK) {
         /* Chain rule through the head, z = a e + b:
@@ -801,6 +808,9 @@ int qml_model_train(qml_model *model, const qml_dataset *train, const qml_datase
     if (status != QML_OK)
         return status;
     QML_CHECK_ARG(opt.epochs >= 1, "%s: epochs must be >= 1", __func__);
+    status = qml__backend_check(opt.backend, __func__);
+    if (status != QML_OK)
+        return status;
     QML_CHECK_ARG(opt.batch_size >= 1, "%s: batch_size must be >= 1", __func__);
     QML_CHECK_ARG(opt.init == QML_INIT_UNIFORM || opt.init == QML_INIT_NORMAL || opt.init == QML_INIT_KEEP,
                   "%s: unknown init mode %d", __func__, (int)opt.init);
@@ -837,6 +847,14 @@ int qml_model_train(qml_model *model, const qml_dataset *train, const qml_datase
         status = qml__oom("training buffers");
         goto done;
     }
+    /* The backend is chosen once: every row of every epoch runs on it. */
+    if (opt.shots && opt.backend != QML_BACKEND_STATEVECTOR && opt.backend != QML_BACKEND_AUTO)
+        status = qml__error(QML_ERR_NOT_APPLICABLE, "%s: shots need the statevector; the %s backend is exact only",
+                            __func__, qml_backend_name(opt.backend));
+    else if (!opt.shots)
+        status = qml__algsim_create(&model->algsim, opt.backend, model->circuit, model->readout, NULL, __func__);
+    if (status != QML_OK)
+        goto done;
 
     /* Initialise the weights only once everything is allocated, so that a
      * failed call leaves the model as it was. */
@@ -915,6 +933,8 @@ int qml_model_train(qml_model *model, const qml_dataset *train, const qml_datase
         qml__ok();
 
 done:
+    qml__algsim_free(model->algsim);
+    model->algsim = NULL;
     qml__free(step_mean);
     qml__free(saved);
     qml__free(gradient);

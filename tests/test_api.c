@@ -742,6 +742,33 @@ static void test_gradient_contract(void **state)
     bad.feature_gradients = 1;
     INVALID(qml_gradient(c, o, NULL, w, 4, x, 2, &bad, &dval, g, NULL));
 
+    /* backends (0.2): c is the hardware-efficient circuit (fixed CZ gates) */
+    bad = opt;
+    bad.backend = (qml_backend)99;
+    INVALID(qml_gradient(c, o, NULL, w, 4, x, 2, &bad, &dval, g, NULL));
+    INVALID(qml_gradient_batch(c, o, NULL, w, 4, rows, 2, 2, &bad, QML_BATCH_SUM, v, g));
+    bad.backend = QML_BACKEND_GSIM;
+    FAIL(QML_ERR_NOT_APPLICABLE, qml_gradient(c, o, NULL, w, 4, x, 2, &bad, &dval, g, NULL));
+    FAIL(QML_ERR_NOT_APPLICABLE, qml_gradient_batch(c, o, NULL, w, 4, rows, 2, 2, &bad, QML_BATCH_SUM, v, g));
+    bad.backend = QML_BACKEND_SYMMETRIC;
+    FAIL(QML_ERR_NOT_APPLICABLE, qml_gradient(c, o, NULL, w, 4, x, 2, &bad, &dval, g, NULL));
+    bad.backend = QML_BACKEND_AUTO;
+    SUCCEED(qml_gradient(c, o, NULL, w, 4, x, 2, &bad, &dval, g, NULL));
+    qml_backend bk;
+    double bdim;
+    INVALID(qml_backend_select(NULL, o, NULL, QML_BACKEND_AUTO, &bk, &bdim));
+    INVALID(qml_backend_select(c, NULL, NULL, QML_BACKEND_AUTO, &bk, &bdim));
+    INVALID(qml_backend_select(c, F.on3, NULL, QML_BACKEND_AUTO, &bk, &bdim));
+    INVALID(qml_backend_select(c, o, F.state3, QML_BACKEND_AUTO, &bk, &bdim));
+    INVALID(qml_backend_select(c, o, NULL, (qml_backend)-1, &bk, &bdim));
+    FAIL(QML_ERR_NOT_APPLICABLE, qml_backend_select(c, o, NULL, QML_BACKEND_GSIM, &bk, &bdim));
+    SUCCEED(qml_backend_select(c, o, NULL, QML_BACKEND_AUTO, NULL, NULL));
+    INVALID(qml_backend_from_name(NULL, &bk));
+    INVALID(qml_backend_from_name("gsim", NULL));
+    INVALID(qml_backend_from_name("GSIM", &bk));
+    SUCCEED(qml_backend_from_name("auto", &bk));
+    assert_null(qml_backend_name((qml_backend)4));
+
     INVALID(qml_gradient_batch(NULL, o, NULL, w, 4, rows, 2, 2, NULL, QML_BATCH_SUM, v, g));
     INVALID(qml_gradient_batch(c, NULL, NULL, w, 4, rows, 2, 2, NULL, QML_BATCH_SUM, v, g));
     INVALID(qml_gradient_batch(c, o, NULL, w, 4, NULL, 2, 2, NULL, QML_BATCH_SUM, v, g));
@@ -880,6 +907,13 @@ static void test_landscape_contract(void **state)
     INVALID(qml_gradient_stats_create(&O.stats, c, o, NULL, x_nan, 2, &lo));
     INVALID(qml_gradient_stats_create(&O.stats, c, o, NULL, NULL, 2, &lo));
     RANGE(qml_gradient_stats_create(&O.stats, c, o, NULL, x, 1, &lo));
+    bad = lo;
+    bad.backend = (qml_backend)77;
+    INVALID(qml_gradient_stats_create(&O.stats, c, o, NULL, x, 2, &bad));
+    bad.backend = QML_BACKEND_GSIM;
+    FAIL(QML_ERR_NOT_APPLICABLE, qml_gradient_stats_create(&O.stats, c, o, NULL, x, 2, &bad));
+    bad.shots = 10;
+    FAIL(QML_ERR_NOT_APPLICABLE, qml_gradient_stats_create(&O.stats, c, o, NULL, x, 2, &bad));
     bad = lo;
     bad.samples = 1;
     INVALID(qml_gradient_stats_create(&O.stats, c, o, NULL, x, 2, &bad));
@@ -1315,6 +1349,10 @@ static void test_train_contract(void **state)
     BAD_TRAIN(epochs, 0);
     BAD_TRAIN(batch_size, 0);
     BAD_TRAIN(init, (qml_init_mode)999);
+    BAD_TRAIN(backend, (qml_backend)999);
+    tb = to;
+    tb.backend = QML_BACKEND_SYMMETRIC;
+    FAIL(QML_ERR_NOT_APPLICABLE, qml_model_train(m, d, NULL, &tb, history, 2));
     INVALID(qml_model_train(m, d, NULL, &to, history0, 2));
     /* Finite-shot training: an unknown shot mode, one shot for sampling. */
     tb = to;

@@ -42,7 +42,7 @@ static void usage(FILE *to)
             "usage: qml bp [--ansatz NAME] [--qubits A-B] [--layers L | --layers-per-qubit k]\n"
             "              [--samples S] [--seed X] [--observable OP] [--param first|middle|all]\n"
             "              [--quantity gradient|loss] [--initial zero|neel] [--max-dim D]\n"
-            "              [--threads T] [--json|--csv]\n"
+            "              [--threads T] [--backend B] [--json|--csv]\n"
             "\n"
             "Draws the weights uniformly in [0, 2 pi) S times per qubit count n and prints\n"
             "one row per n: n, L, samples, dim_g, var_measured, var_stderr, var_predicted\n"
@@ -69,6 +69,9 @@ static void usage(FILE *to)
             "                       (default 4096; 0 = do not)\n"
             "  --threads T          worker threads, 0 = all cores (default 0); the numbers\n"
             "                       do not depend on T\n"
+            "  --backend B          statevector (default), auto, gsim or symmetric: the\n"
+            "                       algebraic backends reach hundreds of qubits where\n"
+            "                       they apply (docs/gsim.md)\n"
             "  --json | --csv       machine-readable output\n");
 }
 
@@ -87,6 +90,7 @@ int cmd_bp(int argc, char **argv)
     qml_bp_quantity quantity = QML_BP_GRADIENT;
     qml_bp_initial initial = QML_BP_INITIAL_DEFAULT;
     output_format format = FORMAT_TABLE;
+    qml_backend backend = QML_BACKEND_STATEVECTOR;
 
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
@@ -154,6 +158,9 @@ int cmd_bp(int argc, char **argv)
         } else if (!strcmp(arg, "--threads")) {
             if (!cli_parse_unsigned(value, &threads))
                 return cli_usage_error("bp: --threads '%s' is not a non-negative integer", value);
+        } else if (!strcmp(arg, "--backend")) {
+            if (qml_backend_from_name(value, &backend))
+                return cli_usage_error("bp: --backend '%s' is not statevector, auto, gsim or symmetric", value);
         } else {
             return cli_usage_error("bp: unknown option '%s' (qml bp --help)", arg);
         }
@@ -173,6 +180,7 @@ int cmd_bp(int argc, char **argv)
     lo.seed = seed;
     lo.params = params;
     lo.n_threads = threads;
+    lo.backend = backend;
     progress_line line = {0.0, 0};
     if (isatty(fileno(stderr))) {
         lo.progress = show_progress;

@@ -35,15 +35,17 @@ static void grad_usage(FILE *to)
     fprintf(to,
             "usage: qml grad --ansatz hea|tfim|tfim-global|sn|heisenberg --qubits N --layers L\n"
             "                [--observable OP] [--method adjoint|shift|fd] [--seed S]\n"
-            "                [--shots K] [--step H]\n"
+            "                [--shots K] [--step H] [--backend statevector|auto|gsim|symmetric]\n"
             "  Prints l = <psi(w)|OP|psi(w)> and dl/dw for weights drawn uniformly from\n"
             "  [0, 2 pi) with the library PRNG (stream 0 of the seed). OP defaults to Z0.\n"
-            "  --shots K: shot-based parameter shift; --step H: finite-difference step.\n");
+            "  --shots K: shot-based parameter shift; --step H: finite-difference step.\n"
+            "  --backend: the simulator (default statevector); auto picks the cheapest that\n"
+            "  applies and says which (docs/gsim.md).\n");
 }
 
 int cmd_grad(int argc, char **argv)
 {
-    const char *ansatz_name = "hea", *observable_text = "Z0", *method_name = "adjoint";
+    const char *ansatz_name = "hea", *observable_text = "Z0", *method_name = "adjoint", *backend_name = NULL;
     unsigned n_qubits = 0, layers = 0;
     uint64_t seed = 1, shots = 0;
     double step = 1e-6;
@@ -62,6 +64,8 @@ int cmd_grad(int argc, char **argv)
             observable_text = next;
         else if (!strcmp(arg, "--method"))
             method_name = next;
+        else if (!strcmp(arg, "--backend"))
+            backend_name = next;
         else if (!strcmp(arg, "--qubits")) {
             if (!cli_parse_unsigned(next, &n_qubits) || n_qubits == 0)
                 return cli_usage_error("grad: --qubits '%s' is not a positive integer", next);
@@ -91,6 +95,10 @@ int cmd_grad(int argc, char **argv)
         m++;
     if (m == sizeof methods / sizeof methods[0])
         return cli_usage_error("grad: unknown method '%s' (adjoint, shift, fd)", method_name);
+
+    qml_backend backend = QML_BACKEND_STATEVECTOR;
+    if (backend_name && qml_backend_from_name(backend_name, &backend))
+        return cli_usage_error("grad: unknown backend '%s' (statevector, auto, gsim, symmetric)", backend_name);
 
     int exit_code = 1, status;
     qml_circuit *circuit = NULL;
@@ -130,6 +138,16 @@ int cmd_grad(int argc, char **argv)
     options.shots = shots;
     options.seed = seed;
     options.step = step;
+    options.backend = backend;
+    if (backend_name) {
+        qml_backend chosen;
+        double dim;
+        if ((status = qml_backend_select(circuit, observable, NULL, backend, &chosen, &dim))) {
+            cli_fail("grad: backend", status);
+            goto done;
+        }
+        printf("# backend %s (asked: %s), dimension %.17g\n", qml_backend_name(chosen), backend_name, dim);
+    }
     double value;
     double t0 = cli_seconds();
     status = qml_gradient(circuit, observable, NULL, weights, n_weights, NULL, 0, &options, &value, gradient, NULL);
