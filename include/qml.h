@@ -526,9 +526,11 @@ typedef enum qml_gate_kind {
 /**
  * @brief Create an empty circuit.
  * @param[out] out the new circuit, owned by the caller (qml_circuit_free()).
- * @param n_qubits 1..62.
+ * @param n_qubits 1..1024 (a circuit holds no amplitudes: the statevector
+ *        refuses more than 40 qubits, the g-sim and symmetric backends
+ *        run hundreds; see docs/gsim.md).
  * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT (NULL out, n_qubits outside
- *         1..62), #QML_ERR_OUT_OF_MEMORY.
+ *         1..1024), #QML_ERR_OUT_OF_MEMORY.
  * @since 0.1.0
  */
 QML_API int qml_circuit_create(qml_circuit **out, unsigned n_qubits);
@@ -1643,6 +1645,152 @@ QML_API int qml_bp_scan_fit(const qml_bp_scan *scan, qml_bp_fit *fit);
 
 /**@}*/
 
+/* ======================================================================== */
+/** @name Mergeable partial results (samples.c)
+ *
+ * A landscape estimate is a sum over independent samples: sample s draws
+ * its weights from stream s of the seed. A process may compute any
+ * contiguous range [first, first + count) of the S samples of an estimate
+ * (a "part"), send it elsewhere as bytes, and merge parts. The merge keeps
+ * every per-sample value and the statistics are always reduced in sample
+ * order, so any split into parts, merged in any order, gives bitwise the
+ * result of one process computing all S samples (docs/scaling.md). This is
+ * what an MPI or batch-queue program builds on; libqml itself never links
+ * MPI.
+ *
+ * Serialised parts are for the same library version on machines with the
+ * same byte order and `double` format; the reader checks a magic number, the
+ * format version, the byte order and every length, and refuses anything
+ * else with #QML_ERR_PARSE.
+ */
+/* ======================================================================== */
+/**@{*/
+
+/**
+ * @brief The per-sample losses and selected derivatives of samples
+ * [first, first + count) of a gradient-statistics estimate of S samples.
+ * @since 0.2.0
+ */
+typedef struct qml_gradient_samples qml_gradient_samples;
+
+/**
+ * @brief Compute samples [first, first + count) of the estimate that
+ * qml_gradient_stats_create() makes with the same arguments (S =
+ * options->samples): the same weights, the same shot noise, the same values.
+ * @param first, count a range inside [0, S), count >= 1.
+ * @return as qml_gradient_stats_create(); #QML_ERR_OUT_OF_RANGE if the range
+ *         leaves [0, S) or is empty.
+ * @since 0.2.0
+ */
+QML_API int qml_gradient_samples_create(qml_gradient_samples **out, const qml_circuit *circuit,
+                                        const qml_pauli_sum *observable, const qml_statevec *initial,
+                                        const double *features, size_t n_features,
+                                        const qml_landscape_options *options, size_t first, size_t count);
+
+/** @brief Free (NULL is a no-op). @since 0.2.0 */
+QML_API void qml_gradient_samples_free(qml_gradient_samples *samples);
+
+/**
+ * @brief The range a part holds.
+ * @param[out] first, count, total the range and S (any may be NULL).
+ * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT (NULL samples).
+ * @since 0.2.0
+ */
+QML_API int qml_gradient_samples_range(const qml_gradient_samples *samples, size_t *first, size_t *count,
+                                       size_t *total);
+
+/**
+ * @brief Merge parts of one estimate into one part. The parts may come in
+ * any order; sorted by `first` they must be adjacent (no gap, no overlap) and
+ * agree on everything else: S, seed, shots, selection, weight count and the
+ * fingerprint of the circuit, observable, initial state and features they
+ * were computed from.
+ * @param parts `n_parts` >= 1 parts (not modified).
+ * @return #QML_OK; #QML_ERR_INVALID_ARGUMENT (NULL, n_parts 0, parts of
+ *         different estimates: the message says which field differs, a gap or
+ *         an overlap: the message gives the ranges); #QML_ERR_OUT_OF_MEMORY.
+ * @since 0.2.0
+ */
+QML_API int qml_gradient_samples_merge(qml_gradient_samples **out, const qml_gradient_samples *const *parts,
+                                       size_t n_parts);
+
+/**
+ * @brief The statistics of a complete set of samples (first = 0, count = S):
+ * bitwise what qml_gradient_stats_create() returns for the same arguments.
+ * @return #QML_OK; #QML_ERR_INVALID_ARGUMENT (NULL); #QML_ERR_NOT_APPLICABLE
+ *         (the part does not hold all S samples); #QML_ERR_OUT_OF_MEMORY.
+ * @since 0.2.0
+ */
+QML_API int qml_gradient_stats_from_samples(qml_gradient_stats **out, const qml_gradient_samples *samples);
+
+/**
+ * @brief Write a part as bytes (to send to another process).
+ * @param buffer `capacity` bytes, or NULL with capacity 0 to ask for the length.
+ * @param[out] length the number of bytes the part needs.
+ * @return #QML_OK; #QML_ERR_OUT_OF_RANGE if capacity < length (nothing is
+ *         written); #QML_ERR_INVALID_ARGUMENT.
+ * @since 0.2.0
+ */
+QML_API int qml_gradient_samples_serialize(const qml_gradient_samples *samples, void *buffer, size_t capacity,
+                                           size_t *length);
+
+/**
+ * @brief Read a part written by qml_gradient_samples_serialize().
+ * @return #QML_OK; #QML_ERR_PARSE (a wrong magic number, version, byte
+ *         order or length, or inconsistent fields: the message says which);
+ *         #QML_ERR_INVALID_ARGUMENT (NULL); #QML_ERR_OUT_OF_MEMORY.
+ * @since 0.2.0
+ */
+QML_API int qml_gradient_samples_deserialize(qml_gradient_samples **out, const void *buffer, size_t length);
+
+/**
+ * @brief Compute samples [first, first + n_samples) of every row of a scan (the
+ * parts of qml_bp_scan_family() with the same arguments). Rows of a partial
+ * scan report NaN variances until a merge completes them; the DLA dimension
+ * and the prediction are computed only by the part that holds sample 0.
+ * @return as qml_bp_scan_family(); #QML_ERR_OUT_OF_RANGE for a range outside
+ *         [0, stats->samples) or an empty one.
+ * @since 0.2.0
+ */
+QML_API int qml_bp_scan_family_part(qml_bp_scan **out, qml_ansatz_family family, const qml_bp_scan_options *scan,
+                                    const qml_landscape_options *stats, size_t first, size_t n_samples);
+
+/**
+ * @brief As qml_bp_scan_family_part() for qml_bp_scan_generators().
+ * @since 0.2.0
+ */
+QML_API int qml_bp_scan_generators_part(qml_bp_scan **out, const qml_pauli_sum *const *generators, size_t count,
+                                        const unsigned *groups, const qml_bp_scan_options *scan,
+                                        const qml_landscape_options *stats, size_t first, size_t n_samples);
+
+/**
+ * @brief Merge parts of one scan (made by the _part functions with the same
+ * arguments, any sample ranges that tile [0, S) or a contiguous piece of it).
+ * When the parts cover all S samples, the result equals bitwise the scan one
+ * process computes (rows, fit), except the `seconds` of each row, which is the
+ * sum of the parts' times.
+ * @return #QML_OK; #QML_ERR_INVALID_ARGUMENT (NULL, no parts, parts of
+ *         different scans, a gap or an overlap); #QML_ERR_OUT_OF_MEMORY.
+ * @since 0.2.0
+ */
+QML_API int qml_bp_scan_merge(qml_bp_scan **out, const qml_bp_scan *const *parts, size_t n_parts);
+
+/**
+ * @brief Write a scan (partial or complete) as bytes; as
+ * qml_gradient_samples_serialize().
+ * @since 0.2.0
+ */
+QML_API int qml_bp_scan_serialize(const qml_bp_scan *scan, void *buffer, size_t capacity, size_t *length);
+
+/**
+ * @brief Read a scan written by qml_bp_scan_serialize(); as
+ * qml_gradient_samples_deserialize().
+ * @since 0.2.0
+ */
+QML_API int qml_bp_scan_deserialize(qml_bp_scan **out, const void *buffer, size_t length);
+
+/**@}*/
+
 /* ---- datasets, models, optimisers, training: issue 7 ---- */
 
 /* ======================================================================== */
@@ -1834,8 +1982,9 @@ typedef struct qml_csv_options {
  *
  * Comma-separated numeric cells, spaces and tabs around a cell ignored, LF
  * or CRLF line ends, blank lines skipped, at least two columns. Every row has
- * the header's (or first row's) column count. Numbers are read by strtod in
- * the C locale's format; NaN and infinities are refused. Labels: if every
+ * the header's (or first row's) column count. Numbers are read as strtod
+ * reads them in the "C" locale ('.' as the decimal point, whatever the
+ * calling program's locale); NaN and infinities are refused. Labels: if every
  * label is 0 or 1 they are taken as they are; otherwise there must be exactly
  * two distinct label values, the smaller becoming 0 and the larger 1.
  * @param options NULL for the defaults.
@@ -1859,8 +2008,10 @@ QML_API int qml_dataset_load_csv(qml_dataset **out, const char *path, const qml_
 
 /**
  * @brief Format as CSV: a header "x0,x1,...,label", then one line per row
- * with every feature as %.17g and the label last, LF line ends. Parsing the
- * text gives back the dataset bit for bit.
+ * with every feature as the shortest of %.15g, %.16g, %.17g that reads back
+ * to the same double ('.' as the decimal point, whatever the calling
+ * program's locale) and the label last, LF line ends. Parsing the text gives
+ * back the dataset bit for bit.
  * @param[out] text the NUL-terminated text; release with qml_free().
  * @param[out] length its length without the NUL (may be NULL).
  * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT, #QML_ERR_OUT_OF_MEMORY.
@@ -2135,7 +2286,10 @@ QML_API int qml_model_create(qml_model **out, const qml_circuit *circuit, const 
 /**
  * @brief Create a model from a template (see #qml_model_kind), with head
  * a = 1, b = 0 and the weights at 0.
- * @param n_qubits 2..30 (the permutation model needs 2 for its Z Z term).
+ * @param n_qubits 2..1024 (the permutation model needs 2 for its Z Z term);
+ *        the statevector simulates at most 40 (in practice ~30), the
+ *        algebraic backends (docs/gsim.md) the free-fermion and
+ *        permutation models at hundreds.
  * @param layers L >= 1.
  * @param n_features F >= 1; the unstructured and free-fermion models need
  *        F <= n_qubits (so that every feature is encoded).

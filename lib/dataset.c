@@ -300,9 +300,10 @@ static int parse_cell(const char *begin, const char *end, double *value)
     if (begin == end)
         return 1;
     /* strtod stops at ',', '\r', '\n' and NUL, none of which can extend a
-     * number, so it never reads past the cell; leading blanks are gone. */
-    char *stop;
-    double v = strtod(begin, &stop);
+     * number, so it never reads past the cell; leading blanks are gone.
+     * qml__number_read is strtod with '.' whatever the caller's locale. */
+    const char *stop;
+    double v = qml__number_read(begin, &stop);
     if (stop != end)
         return 1;
     if (!isfinite(v))
@@ -360,7 +361,7 @@ static int csv_data_line(csv_reader *reader, const char *begin, const char *end,
         }
         if (column == reader->label_column) {
             bool known = false;
-            for (size_t k = 0; k < reader->n_distinct; k++)
+            for (size_t k = 0; k < reader->n_distinct && k < 2; k++) /* k < 2 tells gcc -O3 it stays in distinct[] */
                 known = known || reader->distinct[k] == value;
             if (!known) {
                 if (reader->n_distinct == 2)
@@ -387,7 +388,7 @@ static int csv_finish(csv_reader *reader, qml_dataset **out, size_t first_data_l
     if (reader->n_rows == 0)
         return qml__error(QML_ERR_PARSE, "%s: %sno data rows", reader->caller, reader->source);
     bool zero_one = true;
-    for (size_t k = 0; k < reader->n_distinct; k++)
+    for (size_t k = 0; k < reader->n_distinct && k < 2; k++)
         zero_one = zero_one && (reader->distinct[k] == 0 || reader->distinct[k] == 1);
     if (!zero_one && reader->n_distinct < 2)
         return qml__error(QML_ERR_PARSE,
@@ -550,11 +551,15 @@ int qml_dataset_format_csv(const qml_dataset *dataset, char **text, size_t *leng
     for (size_t j = 0; j < nf; j++)
         qml__buffer_printf(&buffer, "x%zu,", j);
     qml__buffer_append(&buffer, "label\n", 6);
-    /* %.17g: 17 significant digits identify every double, so a correctly
-     * rounding strtod reads back the same bits. */
+    /* The shortest text that reads back as the same bits, with '.' whatever
+     * the caller's locale (a decimal comma would split the cell). */
     for (size_t i = 0; i < dataset->n_rows && !buffer.failed; i++) {
-        for (size_t j = 0; j < nf; j++)
-            qml__buffer_printf(&buffer, "%.17g,", dataset->features[i * nf + j]);
+        for (size_t j = 0; j < nf; j++) {
+            char number[QML__NUMBER_TEXT_MAX + 1];
+            size_t n = qml__number_write(dataset->features[i * nf + j], number);
+            number[n] = ',';
+            qml__buffer_append(&buffer, number, n + 1);
+        }
         qml__buffer_printf(&buffer, "%d\n", dataset->labels[i]);
     }
     if (buffer.failed) {

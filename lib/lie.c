@@ -142,7 +142,7 @@ static void component_release(lie_component *component);
 static int element_to_sum(const qml_lie_algebra *algebra, const double *coords, const lie_component *component,
                           size_t column, qml_pauli_sum **out);
 static int sum_coordinates(const qml_lie_algebra *algebra, const qml_pauli_sum *sum, double *coords);
-static double string_expectation(const qml_statevec *state, uint64_t x, uint64_t z);
+static double string_expectation(const qml_statevec *state, unsigned words, const uint64_t *x, const uint64_t *z);
 static int state_coordinates(const qml_lie_algebra *algebra, const qml_statevec *state, double *t);
 static void component_purities(const qml_lie_algebra *algebra, const double *coords, double scale, double *total,
                                double *per_component);
@@ -577,7 +577,7 @@ int qml_lie_algebra_predict_variance(const qml_lie_algebra *algebra, const qml_s
         if (!status) {
             double value = 0;
             for (size_t i = 0; i < br->n_terms; i++)
-                value += br->coeff[i] * string_expectation(state, br->x[i * br->words], br->z[i * br->words]);
+                value += br->coeff[i] * string_expectation(state, br->words, br->x + i * br->words, br->z + i * br->words);
             w.u[a] = 0.5 * value;
         }
         qml_pauli_sum_free(e);
@@ -683,10 +683,10 @@ int qml_lie_algebra_predict_variance(const qml_lie_algebra *algebra, const qml_s
             }
             double g_mean = 0, g2_mean = 0;
             for (size_t i = 0; i < generator->n_terms; i++)
-                g_mean += generator->coeff[i] * string_expectation(state, generator->x[i * generator->words],
-                                                                   generator->z[i * generator->words]);
+                g_mean += generator->coeff[i] * string_expectation(state, generator->words, generator->x + i * generator->words,
+                                                                   generator->z + i * generator->words);
             for (size_t i = 0; i < g2->n_terms; i++)
-                g2_mean += g2->coeff[i] * string_expectation(state, g2->x[i * g2->words], g2->z[i * g2->words]);
+                g2_mean += g2->coeff[i] * string_expectation(state, g2->words, g2->x + i * g2->words, g2->z + i * g2->words);
             /* ||sigma||_Tr^2 = (1/4) Tr(-[G, rho]^2) = (<G^2> - <G>^2) / 2 for a pure state. */
             sigma_norm2 = 0.5 * (g2_mean - g_mean * g_mean);
             qml_pauli_sum_free(g2);
@@ -2699,11 +2699,22 @@ static int sum_coordinates(const qml_lie_algebra *algebra, const qml_pauli_sum *
     return QML_OK;
 }
 
-/* <psi|P(x,z)|psi> with P(x,z)|b> = i^{|x&z|} (-1)^{|z&b|} |b^x>. */
-static double string_expectation(const qml_statevec *state, uint64_t x, uint64_t z)
+/* <psi|P(x,z)|psi> with P(x,z)|b> = i^{|x&z|} (-1)^{|z&b|} |b^x>. Every word
+ * of the masks counts: a string on qubit >= 64 has word 0 empty. A state
+ * exists only for n <= 63 qubits (one word); NULL is |0...0> on any n. */
+static double string_expectation(const qml_statevec *state, unsigned words, const uint64_t *xs, const uint64_t *zs)
 {
-    if (!state)
-        return x == 0 ? 1.0 : 0.0; /* <0...0| X^x Z^z |0...0> */
+    if (!state) {
+        /* <0...0| X^x Z^z |0...0> = [x = 0] */
+        for (unsigned w = 0; w < words; w++)
+            if (xs[w])
+                return 0.0;
+        return 1.0;
+    }
+    uint64_t x = xs[0], z = zs[0];
+    for (unsigned w = 1; w < words; w++)
+        if (xs[w] | zs[w])
+            return 0.0; /* unreachable for a state's qubit count; never read past word 0 silently */
     const double *restrict psi = state->amplitudes;
     uint64_t dim = state->dim;
     double re = 0, im = 0;
@@ -2737,7 +2748,7 @@ static int state_coordinates(const qml_lie_algebra *algebra, const qml_statevec 
     unsigned words = algebra->words;
     if (algebra->pure) {
         for (size_t a = 0; a < algebra->dim; a++)
-            t[a] = string_expectation(state, tab->x[a * words], tab->z[a * words]);
+            t[a] = string_expectation(state, words, tab->x + a * words, tab->z + a * words);
         return QML_OK;
     }
     double *ev = qml__malloc((tab->count + 1) * sizeof *ev);
@@ -2745,7 +2756,7 @@ static int state_coordinates(const qml_lie_algebra *algebra, const qml_statevec 
         return qml__oom("string expectations");
     for (size_t s = 0; s < tab->count; s++)
         ev[s] = (s < algebra->head_capacity && algebra->head[s] != SIZE_MAX)
-                    ? string_expectation(state, tab->x[s * words], tab->z[s * words])
+                    ? string_expectation(state, words, tab->x + s * words, tab->z + s * words)
                     : 0.0;
     for (size_t a = 0; a < algebra->dim; a++) {
         double v = 0;

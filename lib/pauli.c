@@ -5,7 +5,6 @@
 #include "internal.h"
 
 #include <inttypes.h>
-#include <locale.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -925,7 +924,6 @@ typedef struct parser {
     uint64_t max_index;     /* first pass: largest index + 1 */
     size_t dense_length;    /* first pass: length of the dense strings, 0 if none */
     size_t dense_pos;       /* where the first dense string starts */
-    char decimal_point;     /* the C library's, for strtod/snprintf */
 } parser;
 
 static bool is_space(char c)
@@ -978,15 +976,10 @@ static int parse_error(const parser *p, int status, size_t pos, const char *what
     return qml__error(status, "qml_pauli_sum_parse: at position %zu: %s, at %s", pos, what, quoted);
 }
 
-static char locale_decimal_point(void)
-{
-    const struct lconv *conv = localeconv();
-    return conv && conv->decimal_point && conv->decimal_point[0] ? conv->decimal_point[0] : '.';
-}
-
 /* number := digits ['.' digits] [('e'|'E') ['+'|'-'] digits], at least one
  * digit before the exponent. Scanned here so that strtod never sees "nan",
- * "inf" or hexadecimal forms; converted by strtod (correctly rounded). */
+ * "inf" or hexadecimal forms; converted by qml__number_read (strtod in the
+ * "C" locale: correctly rounded, '.' whatever the caller's locale). */
 static int parse_number(parser *p, double *value)
 {
     const char *s = p->text + p->pos;
@@ -1018,10 +1011,10 @@ static int parse_number(parser *p, double *value)
         return parse_error(p, QML_ERR_PARSE, p->pos, "number longer than 400 characters");
     char buffer[PARSE_MAX_NUMBER + 1];
     for (size_t i = 0; i < k; i++)
-        buffer[i] = s[i] == '.' ? p->decimal_point : s[i];
+        buffer[i] = s[i];
     buffer[k] = '\0';
-    char *end = NULL;
-    double v = strtod(buffer, &end);
+    const char *end = NULL;
+    double v = qml__number_read(buffer, &end);
     if (end != buffer + k)
         return parse_error(p, QML_ERR_PARSE, p->pos, "malformed number");
     if (!isfinite(v))
@@ -1195,7 +1188,6 @@ static int parse_text(const char *text, unsigned n_qubits, qml_pauli_sum **out)
     memset(&p, 0, sizeof p);
     p.text = text;
     p.n_qubits = n_qubits;
-    p.decimal_point = locale_decimal_point();
     /* Pass 1: syntax, ranges, and the number of qubits if it is inferred. */
     int status = parse_pass(&p);
     if (status)
@@ -1252,26 +1244,9 @@ static void put(writer *w, const char *text, size_t n)
     w->length += n;
 }
 
-/* The shortest of %.15g, %.16g, %.17g that reads back as the same double
- * (%.17g always does for IEEE binary64), with '.' whatever the locale. */
-static size_t format_number(double value, char decimal_point, char out[32])
-{
-    int n = 0;
-    for (int digits = 15; digits <= 17; digits++) {
-        n = snprintf(out, 32, "%.*g", digits, value);
-        if (strtod(out, NULL) == value)
-            break;
-    }
-    for (int i = 0; i < n; i++)
-        if (out[i] == decimal_point)
-            out[i] = '.';
-    return (size_t)n;
-}
-
 static size_t format_text(const qml_pauli_sum *sum, char *buffer, size_t capacity)
 {
     writer w = {buffer, capacity, 0};
-    char decimal_point = locale_decimal_point();
     unsigned words = sum->words;
     if (sum->n_terms == 0)
         put(&w, "0", 1);
@@ -1291,8 +1266,8 @@ static size_t format_text(const qml_pauli_sum *sum, char *buffer, size_t capacit
             if (x[i] | z[i])
                 identity = false;
         if (magnitude != 1.0) {
-            char number[32];
-            size_t n = format_number(magnitude, decimal_point, number);
+            char number[QML__NUMBER_TEXT_MAX];
+            size_t n = qml__number_write(magnitude, number);
             put(&w, number, n);
             put(&w, "*", 1);
         }

@@ -34,15 +34,13 @@
  * started and joined per call (docs/threading.md: no pool outlives a call);
  * that costs tens of microseconds, and a sweep of 2^16 amplitudes takes
  * about as long, so 2 threads ran slower than 1 there. */
-#define PARALLEL_MIN_DIM ((uint64_t)1 << 18)
+#define PARALLEL_MIN_DIM QML__PARALLEL_MIN_DIM
 /* Work is split in grains of this many items (whole cache lines, and enough
  * work per thread). */
-#define PARALLEL_GRAIN ((size_t)1 << 12)
+#define PARALLEL_GRAIN QML__PARALLEL_GRAIN
 /* Pauli kernels pair runs of up to 2^10 amplitudes (16 KiB): x bits below
  * that permute inside a run, so the partner runs stream in address order. */
 #define PAULI_RUN_BITS 10u
-/* Software prefetch distance of the pair kernels, in doubles (32 KiB). */
-#define PAIR_PREFETCH 4096u
 /* Software prefetch distance of the Pauli kernels, in amplitudes. */
 #define PAULI_PREFETCH 2048u
 /* Blocks of the expectation kernel (its tables: 2^8 entries each). Larger
@@ -67,9 +65,10 @@
 
 /* The Pauli inner loops take `imaginary` as a parameter and must be compiled
  * once per value: gcc otherwise keeps one out-of-line copy with the test in
- * the loop. */
+ * the loop. `unused`: builds with the two-lane vector kernels do not call
+ * the scalar ones (clang warns about unused static inline functions). */
 #if defined(__GNUC__)
-#define ALWAYS_INLINE inline __attribute__((always_inline))
+#define ALWAYS_INLINE inline __attribute__((always_inline, unused))
 #else
 #define ALWAYS_INLINE inline
 #endif
@@ -87,19 +86,6 @@ typedef double v2d __attribute__((vector_size(16)));
 /* ======================================================================== */
 /* Types                                                                    */
 /* ======================================================================== */
-
-typedef enum pair_class { PAIR_GENERAL, PAIR_REAL, PAIR_SWAP } pair_class;
-
-/* A 2x2 matrix on pairs (i | off0, i | off1), i over the indices whose
- * `fixed` bits (ascending) are 0. */
-typedef struct pair_job {
-    double *amplitudes;
-    unsigned n_fixed;
-    unsigned fixed[3];
-    uint64_t off0, off1;
-    pair_class cls;
-    double m[8];               /* row-major 2x2, interleaved; PAIR_REAL reads m[0], m[2], m[4], m[6] */
-} pair_job;
 
 /* a_i *= d[parity(i & zmask)] where (i & cmask) == cmask. The phase is
  * constant on runs of 2^run_bits amplitudes below the lowest bit of
@@ -127,6 +113,7 @@ typedef struct pauli_job {
     double gamma_j[2];         /* beta i^y: factor on a_i in a_j' */
     const double *signs;       /* 2 * 2^run_bits entries: (-1)^parity(l & z), then negated */
     pauli_form form;
+    bool blocks16;             /* x < 16, form not general: the 16-amplitude block walk */
 } pauli_job;
 
 typedef struct quad_job {
@@ -179,213 +166,11 @@ static inline unsigned popcount64(uint64_t v)
     return (unsigned)__builtin_popcountll(v);
 }
 
-/* Insert a 0 bit at each position of `fixed` (ascending). */
-static inline uint64_t deposit_zeros(uint64_t k, const unsigned *fixed, unsigned n_fixed)
-{
-    for (unsigned f = 0; f < n_fixed; f++) {
-        uint64_t low = k & (((uint64_t)1 << fixed[f]) - 1);
-        k = ((k >> fixed[f]) << (fixed[f] + 1)) | low;
-    }
-    return k;
-}
-
-static void sort_bits(unsigned *bits, unsigned count)
-{
-    for (unsigned i = 1; i < count; i++)
-        for (unsigned j = i; j > 0 && bits[j - 1] > bits[j]; j--) {
-            unsigned t = bits[j];
-            bits[j] = bits[j - 1];
-            bits[j - 1] = t;
-        }
-}
-
 /* Split `n_items` over the state's threads when the state is large enough. */
 static void run_parallel(const qml_statevec *state, size_t n_items, size_t grain, qml__range_fn fn, void *context)
 {
     unsigned workers = state->dim >= PARALLEL_MIN_DIM ? state->n_threads : 1;
     qml__parallel_for(workers, n_items, grain, fn, context);
-}
-
-/* ======================================================================== */
-/* Pair kernels                                                             */
-/* ======================================================================== */
-
-/* The inner loops: `stride` doubles between consecutive pairs (2 for runs of
- * contiguous amplitudes, 4 for a gate on qubit 0). Inlined with a constant
- * stride so that each variant compiles to its own branch-free loop. */
-static inline void pair_general(double *restrict p, double *restrict q, size_t count, size_t stride,
-                                const double *restrict m)
-{
-    const double m00r = m[0], m00i = m[1], m01r = m[2], m01i = m[3];
-    const double m10r = m[4], m10i = m[5], m11r = m[6], m11i = m[7];
-    for (size_t k = 0; k < count; k++) {
-        double pr = p[k * stride], pi = p[k * stride + 1];
-        double qr = q[k * stride], qi = q[k * stride + 1];
-        p[k * stride] = m00r * pr - m00i * pi + m01r * qr - m01i * qi;
-        p[k * stride + 1] = m00r * pi + m00i * pr + m01r * qi + m01i * qr;
-        q[k * stride] = m10r * pr - m10i * pi + m11r * qr - m11i * qi;
-        q[k * stride + 1] = m10r * pi + m10i * pr + m11r * qi + m11i * qr;
-    }
-}
-
-static inline void pair_real(double *restrict p, double *restrict q, size_t count, size_t stride,
-                             const double *restrict m)
-{
-    const double m00 = m[0], m01 = m[2], m10 = m[4], m11 = m[6];
-    for (size_t k = 0; k < count; k++) {
-        double pr = p[k * stride], pi = p[k * stride + 1];
-        double qr = q[k * stride], qi = q[k * stride + 1];
-        p[k * stride] = m00 * pr + m01 * qr;
-        p[k * stride + 1] = m00 * pi + m01 * qi;
-        q[k * stride] = m10 * pr + m11 * qr;
-        q[k * stride + 1] = m10 * pi + m11 * qi;
-    }
-}
-
-static inline void pair_swap(double *restrict p, double *restrict q, size_t count, size_t stride)
-{
-    for (size_t k = 0; k < count; k++) {
-        double pr = p[k * stride], pi = p[k * stride + 1];
-        p[k * stride] = q[k * stride];
-        p[k * stride + 1] = q[k * stride + 1];
-        q[k * stride] = pr;
-        q[k * stride + 1] = pi;
-    }
-}
-
-static ALWAYS_INLINE void pair_dispatch(const pair_job *job, double *p, double *q, size_t count, size_t stride)
-{
-    switch (job->cls) {
-    case PAIR_GENERAL: pair_general(p, q, count, stride, job->m); break;
-    case PAIR_REAL: pair_real(p, q, count, stride, job->m); break;
-    case PAIR_SWAP: pair_swap(p, q, count, stride); break;
-    }
-}
-
-/* A one-qubit gate on qubit 5..10: each block of 2^(t+1) amplitudes pairs
- * its lower half with its upper half, two streams 0.5..16 KiB apart in
- * short runs, which the hardware prefetchers of the machine we measured
- * (Zen 4) follow badly: a plain loop ran at a third of the bandwidth of
- * qubits 0..4 or 12+. Prefetching the memory in address order, two lines
- * per line of the lower half, makes the sweep a linear stream again: for
- * qubits 5..8 into L1 at least two blocks and 16 KiB ahead (then about
- * 51 GB/s, the speed of qubit 0, against 16..25), for 9..10 into L2 four
- * blocks ahead (farther than L1 holds; about 42 against 27..34). */
-static ALWAYS_INLINE void pair_mid_qubit(const pair_job *job, size_t begin, size_t end, pair_class cls)
-{
-    const unsigned t = job->fixed[0];
-    const size_t run = (size_t)1 << t;
-    const bool to_l2 = t >= 9;
-    size_t ahead = to_l2 ? 16 * run : 8 * run; /* doubles: a block is 4 * run */
-    if (ahead < 2048)
-        ahead = 2048;
-    /* ranges are whole runs: PARALLEL_GRAIN pairs or the whole state, and runs are at most 2^10 */
-    for (size_t k = begin; k < end; k += run) {
-        double *p = job->amplitudes + 2 * (((uint64_t)k >> t) << (t + 1));
-        double *q = p + 2 * run;
-        for (size_t l = 0; l < run; l += 4) {
-#if defined(__GNUC__)
-            if (to_l2) {
-                __builtin_prefetch(p + ahead + 4 * l, 1, 2);
-                __builtin_prefetch(p + ahead + 4 * l + 8, 1, 2);
-            } else {
-                __builtin_prefetch(p + ahead + 4 * l, 1, 3);
-                __builtin_prefetch(p + ahead + 4 * l + 8, 1, 3);
-            }
-#endif
-            if (cls == PAIR_GENERAL)
-                pair_general(p + 2 * l, q + 2 * l, 4, 2, job->m);
-            else if (cls == PAIR_REAL)
-                pair_real(p + 2 * l, q + 2 * l, 4, 2, job->m);
-            else
-                pair_swap(p + 2 * l, q + 2 * l, 4, 2);
-        }
-    }
-}
-
-static void pair_range(void *context, size_t begin, size_t end, unsigned worker)
-{
-    (void)worker;
-    const pair_job *job = context;
-    double *a = job->amplitudes;
-    if (job->n_fixed == 1 && job->fixed[0] == 0) {
-        /* A one-qubit gate on qubit 0: pairs are adjacent, stride 4. */
-        double *p = a + 4 * begin;
-        if (job->cls == PAIR_GENERAL)
-            pair_general(p, p + 2, end - begin, 4, job->m);
-        else if (job->cls == PAIR_REAL)
-            pair_real(p, p + 2, end - begin, 4, job->m);
-        else
-            pair_swap(p, p + 2, end - begin, 4);
-        return;
-    }
-    if (job->n_fixed == 1 && job->fixed[0] >= 5 && job->fixed[0] <= 10) {
-        if (job->cls == PAIR_GENERAL)
-            pair_mid_qubit(job, begin, end, PAIR_GENERAL);
-        else if (job->cls == PAIR_REAL)
-            pair_mid_qubit(job, begin, end, PAIR_REAL);
-        else
-            pair_mid_qubit(job, begin, end, PAIR_SWAP);
-        return;
-    }
-    if (job->n_fixed == 1 && (job->fixed[0] == 1 || job->fixed[0] == 2) && begin % 4 == 0 && end % 4 == 0) {
-        /* Qubit 1 or 2: runs of 2 or 4 pairs; a block loop with the run
-         * length a constant (unrolled) instead of the general run set-up. */
-        const unsigned t = job->fixed[0];
-        for (size_t k = begin; k < end; k += 4) {
-            double *p = a + 2 * (((uint64_t)k >> t) << (t + 1) | (k & ((1u << t) - 1)));
-            if (t == 1) {
-                pair_dispatch(job, p, p + 4, 2, 2);
-                pair_dispatch(job, p + 8, p + 12, 2, 2);
-            } else {
-                pair_dispatch(job, p, p + 8, 4, 2);
-            }
-        }
-        return;
-    }
-    const uint64_t run_length = (uint64_t)1 << job->fixed[0];
-    const bool prefetch = job->fixed[0] >= 5 && job->fixed[0] <= 9;
-    for (size_t k = begin; k < end;) {
-        size_t run = (size_t)(run_length - (k & (run_length - 1)));
-        if (run > end - k)
-            run = end - k;
-        uint64_t i = deposit_zeros(k, job->fixed, job->n_fixed);
-        double *p = a + 2 * (i | job->off0), *q = a + 2 * (i | job->off1);
-#if defined(__GNUC__)
-        if (prefetch) {
-            /* Runs of 2^5..2^9 pairs alternate between two streams 0.5..8 KiB
-             * apart, which the hardware prefetchers of the machines we
-             * measured follow badly (a plain loop with this pattern runs at
-             * a third of the bandwidth). Prefetching the lines 32 KiB ahead
-             * of both halves of the run, each in address order, restores
-             * most of it. */
-            for (uint64_t d = 0; d < 2 * run; d += 8)
-                __builtin_prefetch(p + PAIR_PREFETCH + d, 1);
-            for (uint64_t d = 0; d < 2 * run; d += 8)
-                __builtin_prefetch(q + PAIR_PREFETCH + d, 1);
-        }
-#endif
-        if (job->cls == PAIR_GENERAL)
-            pair_general(p, q, run, 2, job->m);
-        else if (job->cls == PAIR_REAL)
-            pair_real(p, q, run, 2, job->m);
-        else
-            pair_swap(p, q, run, 2);
-        k += run;
-    }
-}
-
-/* Run a pair kernel. `bits` are the qubits whose bits the enumeration fixes
- * to 0 (any order); off0/off1 then set some of them. */
-static void apply_pair(qml_statevec *state, const unsigned *bits, unsigned n_bits, uint64_t off0, uint64_t off1,
-                       pair_class cls, const double m[8])
-{
-    pair_job job = {.amplitudes = state->amplitudes, .n_fixed = n_bits, .off0 = off0, .off1 = off1, .cls = cls};
-    memcpy(job.fixed, bits, n_bits * sizeof *bits);
-    sort_bits(job.fixed, n_bits);
-    if (m)
-        memcpy(job.m, m, sizeof job.m);
-    run_parallel(state, (size_t)(state->dim >> n_bits), PARALLEL_GRAIN, pair_range, &job);
 }
 
 /* ======================================================================== */
@@ -413,6 +198,37 @@ static inline void negate_run(double *restrict a, size_t count)
     for (size_t l = 0; l < 2 * count; l += 8)
         for (unsigned u = 0; u < 8; u++)
             a[l + u] = -a[l + u];
+}
+
+/* The line kernel's loop: `count` lines of 4 amplitudes, position u
+ * multiplied by the phase stored at t[4u..4u+3] as {dr, dr, -di, di}. */
+static void scale_lines(double *restrict a, size_t count, const double *restrict line)
+{
+#if defined(QML_HAVE_V2D)
+    /* one amplitude per vector: {ar, ai} {dr, dr} + {ai, ar} {-di, di}, the
+     * same bits as the scalar loop below (gcc left that one scalar) */
+    const v2d d0 = load_v2d(line), e0 = load_v2d(line + 2), d1 = load_v2d(line + 4), e1 = load_v2d(line + 6);
+    const v2d d2 = load_v2d(line + 8), e2 = load_v2d(line + 10), d3 = load_v2d(line + 12), e3 = load_v2d(line + 14);
+    for (size_t k = 0; k < count; k++) {
+        double *restrict p = a + 8 * k;
+        const v2d x0 = load_v2d(p), x1 = load_v2d(p + 2), x2 = load_v2d(p + 4), x3 = load_v2d(p + 6);
+        store_v2d(p, x0 * d0 + swap_if(x0, true) * e0);
+        store_v2d(p + 2, x1 * d1 + swap_if(x1, true) * e1);
+        store_v2d(p + 4, x2 * d2 + swap_if(x2, true) * e2);
+        store_v2d(p + 6, x3 * d3 + swap_if(x3, true) * e3);
+    }
+#else
+    double t[16];
+    memcpy(t, line, sizeof t);
+    for (size_t k = 0; k < count; k++) {
+        double *restrict p = a + 8 * k;
+        for (unsigned u = 0; u < 4; u++) {
+            double ar = p[2 * u], ai = p[2 * u + 1];
+            p[2 * u] = ar * t[4 * u] + ai * t[4 * u + 2];
+            p[2 * u + 1] = ai * t[4 * u + 1] + ar * t[4 * u + 3];
+        }
+    }
+#endif
 }
 
 /* Items are amplitudes (run kernel) or lines of 4 amplitudes (line kernel).
@@ -444,27 +260,22 @@ static void diag_range(void *context, size_t begin, size_t end, unsigned worker)
         return;
     }
     /* Lines of 4 amplitudes: the bits above 2 choose the line's phases,
-     * stored per position as {dr, dr, -di, di} (see scale_run). */
+     * stored per position as {dr, dr, -di, di} (see scale_run). They are
+     * the same on runs of lines below the lowest of those bits (the whole
+     * range for CZ or RZZ on qubits 0, 1): one parity and control test per
+     * run, then a loop with the run's phases in registers (it was one test
+     * and one parity per line, 17 instructions per amplitude for CZ 0 1). */
     const uint64_t ch = cmask & ~(uint64_t)3, zh = zmask & ~(uint64_t)3;
-    for (size_t k = begin; k < end; k++) {
+    const uint64_t high = (ch | zh) >> 2;
+    const uint64_t run_lines = high ? high & (~high + 1) : 0; /* lowest set bit; 0: unbounded */
+    for (size_t k = begin; k < end;) {
+        size_t run = end - k;
+        if (run_lines && run > run_lines - (k & (run_lines - 1)))
+            run = (size_t)(run_lines - (k & (run_lines - 1)));
         const uint64_t i = (uint64_t)k << 2;
-        if ((i & ch) != ch)
-            continue;
-        const double *restrict t = job->line[parity64(i & zh)];
-        double *restrict p = a + 2 * i;
-        double ar, ai;
-        ar = p[0], ai = p[1];
-        p[0] = ar * t[0] + ai * t[2];
-        p[1] = ai * t[1] + ar * t[3];
-        ar = p[2], ai = p[3];
-        p[2] = ar * t[4] + ai * t[6];
-        p[3] = ai * t[5] + ar * t[7];
-        ar = p[4], ai = p[5];
-        p[4] = ar * t[8] + ai * t[10];
-        p[5] = ai * t[9] + ar * t[11];
-        ar = p[6], ai = p[7];
-        p[6] = ar * t[12] + ai * t[14];
-        p[7] = ai * t[13] + ar * t[15];
+        if ((i & ch) == ch)
+            scale_lines(a + 2 * i, run, job->line[parity64(i & zh)]);
+        k += run;
     }
 }
 
@@ -697,6 +508,54 @@ static void pauli_run_fast(double *ai, double *aj, uint64_t run, double g0, uint
 #endif
 }
 
+/* x < 16 (every X bit on qubits 0..3): each pair lies inside one aligned
+ * block of 16 amplitudes, and runs below the pivot hold 1..8 pairs, which
+ * the run walk paid a set-up for each (33 instructions per amplitude for
+ * RXX 0 1 under callgrind). Blocks of 16 with the 8 pairs' positions and
+ * low signs computed once; one sign per block for the high bits of z.
+ * Items are pairs, 8 per block (ranges are whole blocks). */
+static ALWAYS_INLINE void pauli_blocks16(double *a, size_t b0, size_t b1, uint64_t z, uint64_t x,
+                                         const unsigned *lp, const double *sl, double alpha, double ti, double tj,
+                                         bool imaginary)
+{
+#if defined(QML_HAVE_V2D)
+    /* two-lane vectors, the arithmetic of pauli_run_v2d (same bits as
+     * pauli_pair_update) */
+    const v2d va = {alpha, alpha};
+    v2d ci[8], cj[8];
+    unsigned pi[8], pj[8];
+    for (unsigned k = 0; k < 8; k++) {
+        const double si = sl[k] * ti, sj = sl[k] * tj;
+        ci[k] = imaginary ? (v2d){-si, si} : (v2d){si, si};
+        cj[k] = imaginary ? (v2d){-sj, sj} : (v2d){sj, sj};
+        pi[k] = 2 * lp[k];
+        pj[k] = 2 * (lp[k] ^ (unsigned)x);
+    }
+    for (size_t b = b0; b < b1; b++) {
+        const uint64_t base = (uint64_t)b << 4;
+        const double g = parity64(base & z) ? -1.0 : 1.0;
+        const v2d vg = {g, g};
+        double *blk = a + 2 * base;
+        for (unsigned k = 0; k < 8; k++) {
+            const v2d xv = load_v2d(blk + pi[k]), yv = load_v2d(blk + pj[k]);
+            store_v2d(blk + pi[k], va * xv + (vg * ci[k]) * swap_if(yv, imaginary));
+            store_v2d(blk + pj[k], va * yv + (vg * cj[k]) * swap_if(xv, imaginary));
+        }
+    }
+#else
+    for (size_t b = b0; b < b1; b++) {
+        const uint64_t base = (uint64_t)b << 4;
+        const double g = parity64(base & z) ? -1.0 : 1.0;
+        double *blk = a + 2 * base;
+        for (unsigned k = 0; k < 8; k++) {
+            const unsigned l = lp[k];
+            const double sg = g * sl[k];
+            pauli_pair_update(blk + 2 * l, blk + 2 * (l ^ x), alpha, sg * ti, sg * tj, imaginary);
+        }
+    }
+#endif
+}
+
 static void pauli_range(void *context, size_t begin, size_t end, unsigned worker)
 {
     (void)worker;
@@ -710,6 +569,21 @@ static void pauli_range(void *context, size_t begin, size_t end, unsigned worker
     const double gir = job->gamma_i[0], gii = job->gamma_i[1];
     const double gjr = job->gamma_j[0], gji = job->gamma_j[1];
     const double *restrict signs = job->signs;
+    if (job->blocks16) {
+        unsigned lp[8];
+        double sl[8];
+        unsigned count = 0;
+        for (unsigned l = 0; l < 16; l++)
+            if (!((l >> pivot) & 1u)) {
+                lp[count] = l;
+                sl[count++] = parity64(l & job->z) ? -1.0 : 1.0;
+            }
+        if (job->form == PAULI_IMAGINARY)
+            pauli_blocks16(a, begin / 8, end / 8, job->z & ~(uint64_t)15, job->x, lp, sl, ar, gii, gji, true);
+        else
+            pauli_blocks16(a, begin / 8, end / 8, job->z & ~(uint64_t)15, job->x, lp, sl, ar, gir, gjr, false);
+        return;
+    }
     for (size_t k = begin; k < end;) {
         size_t run = (size_t)(run_length - (k & (run_length - 1)));
         if (run > end - k)
@@ -786,6 +660,7 @@ static void apply_pauli_combination(qml_statevec *state, uint64_t x, uint64_t z,
     else if (alpha[1] == 0.0 && gamma[0] == 0.0)
         job.form = PAULI_IMAGINARY;
     job.signs = signs;
+    job.blocks16 = x < 16 && state->dim >= 16 && job.form != PAULI_GENERAL;
     run_parallel(state, (size_t)(state->dim >> 1), PARALLEL_GRAIN, pauli_range, &job);
 }
 
@@ -835,7 +710,7 @@ static void quad_range(void *context, size_t begin, size_t end, unsigned worker)
     const double *m = job->m;
     const uint64_t offsets[4] = {0, job->b0, job->b1, job->b0 | job->b1};
     for (size_t k = begin; k < end; k++) {
-        uint64_t i = deposit_zeros(k, job->fixed, 2);
+        uint64_t i = qml__deposit_zeros(k, job->fixed, 2);
         double in[8], out[8];
         for (unsigned c = 0; c < 4; c++) {
             in[2 * c] = a[2 * (i | offsets[c])];
@@ -890,11 +765,11 @@ void qml__statevec_apply(qml_statevec *state, const qml__gate *gate, double thet
     case QML_GATE_I:
         break;
     case QML_GATE_X:
-        apply_pair(state, q, 1, 0, b0, PAIR_SWAP, NULL);
+        qml__apply_pair(state, q, 1, 0, b0, QML__PAIR_SWAP, NULL);
         break;
     case QML_GATE_Y: {
         const double y[8] = {0, 0, 0, -1, 0, 1, 0, 0};
-        apply_pair(state, q, 1, 0, b0, PAIR_GENERAL, y);
+        qml__apply_pair(state, q, 1, 0, b0, QML__PAIR_GENERAL, y);
         break;
     }
     case QML_GATE_Z:
@@ -903,7 +778,7 @@ void qml__statevec_apply(qml_statevec *state, const qml__gate *gate, double thet
         break;
     case QML_GATE_H: {
         const double h[8] = {r2, 0, r2, 0, r2, 0, -r2, 0};
-        apply_pair(state, q, 1, 0, b0, PAIR_REAL, h);
+        qml__apply_pair(state, q, 1, 0, b0, QML__PAIR_REAL, h);
         break;
     }
     case QML_GATE_S:
@@ -924,15 +799,15 @@ void qml__statevec_apply(qml_statevec *state, const qml__gate *gate, double thet
     case QML_GATE_SX: {
         /* sqrt(X) = (1/2) [[1+i, 1-i], [1-i, 1+i]]; its adjoint conjugates. */
         const double sx[8] = {0.5, 0.5 * sign, 0.5, -0.5 * sign, 0.5, -0.5 * sign, 0.5, 0.5 * sign};
-        apply_pair(state, q, 1, 0, b0, PAIR_GENERAL, sx);
+        qml__apply_pair(state, q, 1, 0, b0, QML__PAIR_GENERAL, sx);
         break;
     }
     case QML_GATE_CNOT:
-        apply_pair(state, q, 2, b0, b0 | b1, PAIR_SWAP, NULL);
+        qml__apply_pair(state, q, 2, b0, b0 | b1, QML__PAIR_SWAP, NULL);
         break;
     case QML_GATE_CY: {
         const double y[8] = {0, 0, 0, -1, 0, 1, 0, 0};
-        apply_pair(state, q, 2, b0, b0 | b1, PAIR_GENERAL, y);
+        qml__apply_pair(state, q, 2, b0, b0 | b1, QML__PAIR_GENERAL, y);
         break;
     }
     case QML_GATE_CZ:
@@ -940,27 +815,27 @@ void qml__statevec_apply(qml_statevec *state, const qml__gate *gate, double thet
         apply_diagonal(state, 0, b0 | b1, d0, d0);
         break;
     case QML_GATE_SWAP:
-        apply_pair(state, q, 2, b0, b1, PAIR_SWAP, NULL);
+        qml__apply_pair(state, q, 2, b0, b1, QML__PAIR_SWAP, NULL);
         break;
     case QML_GATE_ISWAP: {
         /* |01> -> i|10>, |10> -> i|01>; the adjoint has -i. */
         const double is[8] = {0, 0, 0, sign, 0, sign, 0, 0};
-        apply_pair(state, q, 2, b0, b1, PAIR_GENERAL, is);
+        qml__apply_pair(state, q, 2, b0, b1, QML__PAIR_GENERAL, is);
         break;
     }
     case QML_GATE_TOFFOLI:
-        apply_pair(state, q, 3, b0 | b1, b0 | b1 | b2, PAIR_SWAP, NULL);
+        qml__apply_pair(state, q, 3, b0 | b1, b0 | b1 | b2, QML__PAIR_SWAP, NULL);
         break;
     case QML_GATE_UNITARY1:
         if (inverse)
             dagger(2, gate->matrix, m);
         else
             memcpy(m, gate->matrix, sizeof m);
-        apply_pair(state, q, 1, 0, b0, PAIR_GENERAL, m);
+        qml__apply_pair(state, q, 1, 0, b0, QML__PAIR_GENERAL, m);
         break;
     case QML_GATE_UNITARY2: {
         quad_job job = {.amplitudes = state->amplitudes, .fixed = {q[0], q[1]}, .b0 = b0, .b1 = b1};
-        sort_bits(job.fixed, 2);
+        qml__sort_bits(job.fixed, 2);
         if (inverse)
             dagger(4, gate->matrix, job.m);
         else
@@ -973,9 +848,9 @@ void qml__statevec_apply(qml_statevec *state, const qml__gate *gate, double thet
         /* exp(-i theta/2 X) = [[c, -i s], [-i s, c]] */
         const double rx[8] = {c, 0, 0, -s, 0, -s, c, 0};
         if (gate->kind == QML_GATE_RX)
-            apply_pair(state, q, 1, 0, b0, PAIR_GENERAL, rx);
+            qml__apply_pair(state, q, 1, 0, b0, QML__PAIR_GENERAL, rx);
         else
-            apply_pair(state, q, 2, b0, b0 | b1, PAIR_GENERAL, rx);
+            qml__apply_pair(state, q, 2, b0, b0 | b1, QML__PAIR_GENERAL, rx);
         break;
     }
     case QML_GATE_RY:
@@ -983,9 +858,9 @@ void qml__statevec_apply(qml_statevec *state, const qml__gate *gate, double thet
         /* exp(-i theta/2 Y) = [[c, -s], [s, c]] */
         const double ry[8] = {c, 0, -s, 0, s, 0, c, 0};
         if (gate->kind == QML_GATE_RY)
-            apply_pair(state, q, 1, 0, b0, PAIR_REAL, ry);
+            qml__apply_pair(state, q, 1, 0, b0, QML__PAIR_REAL, ry);
         else
-            apply_pair(state, q, 2, b0, b0 | b1, PAIR_REAL, ry);
+            qml__apply_pair(state, q, 2, b0, b0 | b1, QML__PAIR_REAL, ry);
         break;
     }
     case QML_GATE_RZ:
@@ -1880,7 +1755,7 @@ static void rotate_to_basis(qml_statevec *state, uint64_t x, uint64_t z)
             continue;
         if (z & b)
             apply_diagonal(state, 0, b, minus_i, minus_i);
-        apply_pair(state, &q, 1, 0, b, PAIR_REAL, h);
+        qml__apply_pair(state, &q, 1, 0, b, QML__PAIR_REAL, h);
     }
 }
 

@@ -493,7 +493,7 @@ static void test_circuit_contract(void **state)
 
     INVALID(qml_circuit_create(NULL, 2));
     INVALID(qml_circuit_create(&O.circuit, 0));
-    INVALID(qml_circuit_create(&O.circuit, 63));
+    INVALID(qml_circuit_create(&O.circuit, 1025));
     INVALID(qml_circuit_create(&O.circuit, UINT_MAX));
     INVALID(qml_circuit_copy(NULL, F.circ));
     INVALID(qml_circuit_copy(&O.circuit, NULL));
@@ -1219,7 +1219,7 @@ static void test_train_contract(void **state)
     INVALID(qml_model_create_template(NULL, QML_MODEL_UNSTRUCTURED, 2, 1, 2, QML_LOSS_BCE));
     INVALID(qml_model_create_template(&O.model, (qml_model_kind)999, 2, 1, 2, QML_LOSS_BCE));
     INVALID(qml_model_create_template(&O.model, QML_MODEL_UNSTRUCTURED, 1, 1, 1, QML_LOSS_BCE));
-    INVALID(qml_model_create_template(&O.model, QML_MODEL_UNSTRUCTURED, 31, 1, 2, QML_LOSS_BCE));
+    INVALID(qml_model_create_template(&O.model, QML_MODEL_UNSTRUCTURED, 1025, 1, 2, QML_LOSS_BCE));
     INVALID(qml_model_create_template(&O.model, QML_MODEL_UNSTRUCTURED, 2, 0, 2, QML_LOSS_BCE));
     INVALID(qml_model_create_template(&O.model, QML_MODEL_UNSTRUCTURED, 2, 1, 0, QML_LOSS_BCE));
     INVALID(qml_model_create_template(&O.model, QML_MODEL_UNSTRUCTURED, 2, 1, 3, QML_LOSS_BCE));

@@ -850,7 +850,8 @@ static const error_case error_cases[] = {
     {"OPENQASM 3.0;\ninput angle theta;", QML_ERR_PARSE, "expected 'array'"},
     {HEAD "gate qml_evolution_0(t) a { h a; }\nqml_evolution_0(1) q[0];", QML_ERR_PARSE,
      "may only call qml_pauli_* gates"},
-    {HEAD "qreg big[100];", QML_ERR_INVALID_ARGUMENT, "n_qubits"},
+    {HEAD "qreg big[2000];\nh q[0];", QML_ERR_INVALID_ARGUMENT, "line 5, column 1: qml_circuit_create: n_qubits"},
+    {HEAD "qreg big[2000000];", QML_ERR_LIMIT, "register size 2000000 is larger than"},
 };
 
 static void test_errors(void **state)
