@@ -681,6 +681,8 @@ static int ensure_circuit(parser *p, const token *at)
     if (p->n_qubits == 0)
         return fail_at(p, QML_ERR_PARSE, at, "a qubit is used before any quantum register is declared");
     int status = qml_circuit_create(&p->circuit, (unsigned)p->n_qubits);
+    if (status == QML_ERR_INVALID_ARGUMENT)
+        status = QML_ERR_LIMIT; /* more qubits than a circuit can have */
     if (status)
         return fail_at(p, status, at, "%s", qml_last_error());
     p->measured = qml__calloc(p->n_qubits, sizeof *p->measured);
@@ -696,6 +698,10 @@ static int circuit_failed(parser *p, int status, const token *at)
         return status;
     char inner[512];
     snprintf(inner, sizeof inner, "%s", qml_last_error());
+    /* The caller's arguments were fine: the text asked for something the
+     * circuit refuses (a matrix that is not unitary, an index too large). */
+    if (status == QML_ERR_INVALID_ARGUMENT || status == QML_ERR_OUT_OF_RANGE)
+        status = QML_ERR_PARSE;
     return fail_at(p, status, at, "%s", inner);
 }
 

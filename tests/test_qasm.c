@@ -850,7 +850,10 @@ static const error_case error_cases[] = {
     {"OPENQASM 3.0;\ninput angle theta;", QML_ERR_PARSE, "expected 'array'"},
     {HEAD "gate qml_evolution_0(t) a { h a; }\nqml_evolution_0(1) q[0];", QML_ERR_PARSE,
      "may only call qml_pauli_* gates"},
-    {HEAD "qreg big[2000];\nh q[0];", QML_ERR_INVALID_ARGUMENT, "line 5, column 1: qml_circuit_create: n_qubits"},
+    {HEAD "qreg big[2000];\nh q[0];", QML_ERR_LIMIT, "line 5, column 1: qml_circuit_create: n_qubits"},
+    {HEAD "qml_unitary2_x(1,0,0,0,0,0,1,0) q[0];", QML_ERR_PARSE, "unknown gate"},
+    {HEAD "gate qml_unitary1_a(a,b,c,d,e,f,g,h) q { }\nqml_unitary1_a(2,0,0,0,0,0,1,0) q[0];", QML_ERR_PARSE,
+     "line 5, column 1: qml_circuit_add_unitary: the matrix is not unitary"},
     {HEAD "qreg big[2000000];", QML_ERR_LIMIT, "register size 2000000 is larger than"},
 };
 
