@@ -84,6 +84,21 @@ def main():
         check(d["light_cone"]["qubits"] == 11, "20 qubits: Z0's light cone after 10 CZ-ladder layers is 11 qubits")
         check(d["measured"]["light_cone_only"] and d["measured"]["samples"] == 200,
               "20 qubits: measured on the light cone with every sample")
+    # --circuit in qml dla, grad and bp
+    ff = os.path.join(qasm_dir, "free_fermion_4q.qasm")
+    out = subprocess.run([qml, "dla", "--circuit", ff, "--json"], capture_output=True, text=True, check=True)
+    d = json.loads(out.stdout)
+    check(d["dim"] == 28 and d["ideals"][0]["names"].startswith("so(8)"), "qml dla --circuit: so(8)")
+    out = subprocess.run([qml, "grad", "--circuit", ff, "--observable", "Z0 Z1"], capture_output=True, text=True,
+                         check=True)
+    check(sum(line.startswith("dw[") for line in out.stdout.splitlines()) == 21, "qml grad --circuit: 21 derivatives")
+    out = subprocess.run([qml, "bp", "--circuit", ff, "--json", "--samples", "50"], capture_output=True, text=True,
+                         check=True)
+    d = json.loads(out.stdout)
+    check(d["rows"][0]["n"] == 4 and d["rows"][0]["dim_g"] == 28 and d["rows"][0]["var_measured"] > 0,
+          "qml bp --circuit: one row with dim_g 28")
+    bad = subprocess.run([qml, "diagnose", os.path.join(qasm_dir, "missing.qasm")], capture_output=True, text=True)
+    check(bad.returncode == 1 and "missing.qasm" in bad.stderr, "qml diagnose: a missing file is a clear error")
     print("all diagnose checks passed")
 
 
