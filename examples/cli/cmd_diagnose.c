@@ -194,6 +194,45 @@ static double observable_share(const qml_lie_algebra *algebra, const qml_pauli_s
     return weight > 0 ? purity / ldexp(weight, (int)n) : (double)NAN;
 }
 
+#if defined(QML_CLI_HAVE_DLA_CLASSIFY)
+/* The closure passed the cap: classify the algebra from its generators
+ * without a basis (qml_pauli_dla_classify). The partial algebra's first
+ * elements are the distinct generators, in order, then brackets; the first
+ * n_weights of them contain every generator and lie in g, so they generate g. */
+static void classify_capped(const qml_lie_algebra *partial, report *r)
+{
+    size_t k = qml_lie_algebra_dim(partial);
+    if (k > r->n_weights)
+        k = r->n_weights;
+    qml_pauli_sum **generators = calloc(k ? k : 1, sizeof *generators);
+    if (!generators)
+        return;
+    int status = QML_OK;
+    for (size_t i = 0; i < k && status == QML_OK; i++)
+        status = qml_lie_algebra_basis_element(partial, i, &generators[i]);
+    qml_dla_summary summary;
+    memset(&summary, 0, sizeof summary);
+    summary.size = sizeof summary;
+    if (status == QML_OK)
+        status = qml_pauli_dla_classify((const qml_pauli_sum *const *)generators, k, &summary);
+    if (status == QML_OK) {
+        r->classified = true;
+        snprintf(r->classified_name, sizeof r->classified_name, "%s", summary.name);
+        r->is_full = summary.is_full;
+        r->log2_dimension = summary.log2_dimension;
+        r->centre_dim = summary.centre_dim;
+        r->n_ideals = summary.n_components;
+        r->structure_known = 1;
+    } else {
+        size_t used = strlen(r->dla_message);
+        snprintf(r->dla_message + used, sizeof r->dla_message - used, "; classification: %s", qml_last_error());
+    }
+    for (size_t i = 0; i < k; i++)
+        qml_pauli_sum_free(generators[i]);
+    free(generators);
+}
+#endif
+
 static void analyse_algebra(const qml_circuit *circuit, const qml_pauli_sum *observable, unsigned n_threads,
                             report *r)
 {
@@ -241,8 +280,13 @@ static void analyse_algebra(const qml_circuit *circuit, const qml_pauli_sum *obs
             r->predicted_middle = prediction.middle_gate_gradient_variance;
         }
     } else if (r->dla_status == QML_ERR_LIMIT) {
-        /* The closure passed the cap: what is known is a lower bound. */
+        /* The closure passed the cap: what is known is a lower bound, and
+         * what the Pauli-string classification says where it is built in. */
         r->structure_known = 0;
+#if defined(QML_CLI_HAVE_DLA_CLASSIFY)
+        if (algebra)
+            classify_capped(algebra, r);
+#endif
     }
     qml_lie_algebra_free(algebra);
     /* Closed form for su(2^n) when the closure was stopped but the algebra
