@@ -97,6 +97,16 @@ def main():
     d = json.loads(out.stdout)
     check(d["rows"][0]["n"] == 4 and d["rows"][0]["dim_g"] == 28 and d["rows"][0]["var_measured"] > 0,
           "qml bp --circuit: one row with dim_g 28")
+    with tempfile.TemporaryDirectory() as tmp:
+        dark = os.path.join(tmp, "dark.qasm")
+        with open(dark, "w") as f:
+            f.write('OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[3];\nt q[0];\nry(theta[0]) q[0];\n'
+                    'cx q[0],q[1];\nry(theta[1]) q[1];\n')
+        d = diagnose(qml, dark, "--observable", "Z2")
+        check(d["light_cone"]["weights"] == 0 and d["verdict"]["summary"] == "untrainable",
+              "a weight-free light cone: untrainable, every gradient 0")
+        check(d["dla"]["status"] == "not_computed" and "T" in d["dla"]["message"],
+              "a T gate before a rotation: the DLA is not computed, and the message says why")
     bad = subprocess.run([qml, "diagnose", os.path.join(qasm_dir, "missing.qasm")], capture_output=True, text=True)
     check(bad.returncode == 1 and "missing.qasm" in bad.stderr, "qml diagnose: a missing file is a clear error")
     print("all diagnose checks passed")

@@ -1008,6 +1008,17 @@ static void test_limits(void **state)
 static const char *const fuzz_regressions[] = {
     "OPENQASM 2.0;",
     "qreg q[1];gate g(a) b { rx(a) b; } g(theta[0]) q;",
+    "qreg q[1];gate g b { } g q; g q[0];",
+    "qreg q[2];gate qml_pauli_ii(t) a,b { } qml_pauli_ii(theta[0]) q[0],q[1];",
+    "qreg q[1];gate qml_evolution_0(t) a { } qml_evolution_0(1) q[0];",
+    "qreg q[1];opaque qml_unitary2(a,b) c,d;",
+    "qreg q[1];rx(\xce\xb8) q[0];",
+    "qreg q[1];rx(\xce\xb8[0]) q[0];\xce",
+    "qreg q[1];/* \x00 */ rx(-0) q[0];",
+    "qreg q[1];rx(0*theta[0] - 0*theta[0]) q[0];",
+    "qreg q[3];gate g a,b { cx a,b; } g q[0],q;",
+    "OPENQASM 3;qubit q;bit c;c = measure q;",
+    "OPENQASM 3;input array[float[64],2] x;qubit[1] q;rx(x[1]) q;",
 };
 
 static void test_fuzz_regressions(void **state)
@@ -1042,6 +1053,12 @@ static int sequence_parse_format(void *context)
     qml_circuit *back = NULL;
     if (status == QML_OK)
         status = qml_circuit_parse_qasm(&back, buffer, strlen(buffer));
+    qml_circuit_free(back);
+    back = NULL;
+    char path[512];
+    snprintf(path, sizeof path, "%s/qiskit_custom_gates.qasm", QML_TEST_QASM_DIR);
+    if (status == QML_OK)
+        status = qml_circuit_load_qasm(&back, path);
     qml_circuit_free(back);
     qml_circuit_free(c);
     return status;

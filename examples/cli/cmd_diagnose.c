@@ -400,6 +400,12 @@ static qml_circuit *light_cone_circuit(const qml_circuit *circuit, const report 
 static int measure(const qml_circuit *whole, const qml_pauli_sum *whole_observable, uint64_t seed,
                    unsigned n_threads, report *r)
 {
+    if (r->cone_weights == 0) {
+        /* Nothing to measure: every derivative is 0 and l does not depend on w. */
+        r->weight_variance = calloc(r->n_weights, sizeof *r->weight_variance);
+        r->weight_variance_se = calloc(r->n_weights, sizeof *r->weight_variance_se);
+        return r->weight_variance && r->weight_variance_se ? QML_OK : QML_ERR_OUT_OF_MEMORY;
+    }
     qml_circuit *small = light_cone_circuit(whole, r);
     qml_pauli_sum *small_observable = small ? restrict_sum(whole_observable, r) : NULL;
     r->reduced = small && small_observable;
