@@ -5,6 +5,7 @@
  */
 #include "cli.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +16,9 @@ static void usage(FILE *out)
                  "               [--purity OP] [--state zero] FILE\n"
                  "  FILE: one generator (a Pauli sum) per line; blank lines and # comments ignored; - for stdin\n"
                  "  --no-exact: let the tolerance (default 1e-9) decide the dimension instead of exact arithmetic\n"
-                 "  --purity OP: g-purities of the observable OP; with --state zero also the predicted variance\n");
+                 "  --purity OP: g-purities of the observable OP; with --state zero also the predicted variance\n"
+                 "  --circuit FILE.qasm instead of FILE: the DLA of an OpenQASM circuit's weight generators\n"
+                 "    (each moved to the front of the circuit through the fixed gates before it)\n");
 }
 
 static void print_json_string(const char *s)
@@ -40,12 +43,107 @@ static void print_number(double v)
         printf("%.17g", v);
 }
 
+/* `qml dla --circuit FILE.qasm`: the algebra of an OpenQASM circuit's weight
+ * generators (qml_lie_algebra_from_circuit), its structure, and with
+ * --purity OP [--state zero] the purities and the variance prediction. */
+static int dla_of_circuit(const char *path, const char *purity_text, bool zero_state, bool json, size_t max_dim,
+                          unsigned threads)
+{
+    qml_circuit *circuit = NULL;
+    qml_pauli_sum *observable = NULL;
+    qml_lie_algebra *algebra = NULL;
+    int status = qml_circuit_load_qasm(&circuit, path);
+    if (status)
+        return cli_fail("dla: --circuit", status);
+    unsigned n_qubits = qml_circuit_n_qubits(circuit);
+    if (purity_text && (status = qml_pauli_sum_parse(&observable, n_qubits, purity_text))) {
+        qml_circuit_free(circuit);
+        return cli_fail("dla: --purity", status);
+    }
+    qml_lie_options options = QML_LIE_OPTIONS_INIT;
+    options.max_dim = max_dim;
+    options.n_threads = threads;
+    double t0 = cli_seconds();
+    status = qml_lie_algebra_from_circuit(&algebra, circuit, &options);
+    double seconds = cli_seconds() - t0;
+    bool partial = status == QML_ERR_LIMIT;
+    int exit_code = partial ? 1 : 0;
+    if (status && !partial) {
+        exit_code = cli_fail("dla: --circuit", status);
+        goto done;
+    }
+    if (partial)
+        fprintf(stderr, "qml: dla: %s\n", qml_last_error());
+    size_t m = qml_lie_algebra_n_ideals(algebra);
+    double total_o = (double)NAN, total_r = (double)NAN;
+    qml_lie_prediction prediction = QML_LIE_PREDICTION_INIT;
+    int prediction_status = QML_ERR_NOT_APPLICABLE;
+    if (observable && !partial) {
+        qml_lie_algebra_purity(algebra, observable, &total_o, NULL, 0, NULL);
+        if (zero_state) {
+            qml_lie_algebra_state_purity(algebra, NULL, &total_r, NULL, 0, NULL);
+            prediction_status = qml_lie_algebra_predict_variance(algebra, NULL, observable, NULL, &prediction);
+        }
+    }
+    if (json) {
+        printf("{\"circuit\": ");
+        print_json_string(path);
+        printf(", \"qubits\": %u, \"weights\": %zu, \"dim\": %zu, \"partial\": %s, \"structure_known\": %s, "
+               "\"full\": %s, \"center_dim\": %zu, \"ideals\": [",
+               n_qubits, qml_circuit_n_weights(circuit), qml_lie_algebra_dim(algebra), partial ? "true" : "false",
+               qml_lie_algebra_structure_known(algebra) ? "true" : "false",
+               qml_lie_algebra_is_full(algebra) ? "true" : "false", qml_lie_algebra_center_dim(algebra));
+        for (size_t j = 0; j < m; j++) {
+            size_t dim = 0, rank = 0;
+            const char *names = "";
+            qml_lie_algebra_ideal(algebra, j, &dim, &rank, &names);
+            printf("%s{\"dim\": %zu, \"rank\": %zu, \"names\": ", j ? ", " : "", dim, rank);
+            print_json_string(names);
+            printf("}");
+        }
+        printf("], \"seconds\": %.6f, \"purity_observable\": ", seconds);
+        print_number(total_o);
+        printf(", \"purity_state\": ");
+        print_number(total_r);
+        printf(", \"predicted_loss_variance\": ");
+        print_number(prediction_status ? (double)NAN : prediction.loss_variance);
+        printf("}\n");
+    } else {
+        printf("circuit     %s (%zu weights)\n", path, qml_circuit_n_weights(circuit));
+        printf("qubits      %u\n", n_qubits);
+        printf("dim         %zu%s%s\n", qml_lie_algebra_dim(algebra), partial ? " (partial: max-dim reached)" : "",
+               qml_lie_algebra_is_full(algebra) ? " (contains su(2^n))" : "");
+        if (qml_lie_algebra_structure_known(algebra)) {
+            printf("centre dim  %zu\nideals      %zu\n", qml_lie_algebra_center_dim(algebra), m);
+            for (size_t j = 0; j < m; j++) {
+                size_t dim = 0, rank = 0;
+                const char *names = "";
+                qml_lie_algebra_ideal(algebra, j, &dim, &rank, &names);
+                printf("  ideal %zu: dim %zu, rank %zu: %s\n", j, dim, rank, names);
+            }
+        }
+        printf("seconds     %.4f\n", seconds);
+        if (observable && !partial)
+            printf("purity of the observable  %.10g\n", total_o);
+        if (zero_state && !partial)
+            printf("purity of |0...0>         %.10g\n", total_r);
+        if (prediction_status == QML_OK)
+            printf("predicted Var[loss]       %.10g\nnote                      %s\n", prediction.loss_variance,
+                   prediction.message);
+    }
+done:
+    qml_lie_algebra_free(algebra);
+    qml_pauli_sum_free(observable);
+    qml_circuit_free(circuit);
+    return exit_code;
+}
+
 int cmd_dla(int argc, char **argv)
 {
     bool json = false, zero_state = false;
     unsigned n_qubits = 0, threads = 1;
     uint64_t max_dim = 0;
-    const char *file = NULL, *purity_text = NULL;
+    const char *file = NULL, *purity_text = NULL, *circuit_file = NULL;
     bool exact = true;
     double tolerance = 1e-9;
     for (int i = 1; i < argc; i++) {
@@ -71,6 +169,8 @@ int cmd_dla(int argc, char **argv)
             tolerance = strtod(argv[++i], &end);
             if (!end || *end || !(tolerance > 0 && tolerance < 1))
                 return cli_usage_error("dla: --tolerance needs a number in (0, 1), not '%s'", argv[i]);
+        } else if (!strcmp(a, "--circuit") && i + 1 < argc) {
+            circuit_file = argv[++i];
         } else if (!strcmp(a, "--purity") && i + 1 < argc) {
             purity_text = argv[++i];
         } else if (!strcmp(a, "--state") && i + 1 < argc) {
@@ -85,13 +185,17 @@ int cmd_dla(int argc, char **argv)
             return cli_usage_error("dla: more than one FILE ('%s' and '%s')", file, a);
         }
     }
-    if (!file) {
+    if (circuit_file && file)
+        return cli_usage_error("dla: give FILE or --circuit FILE.qasm, not both");
+    if (!file && !circuit_file) {
         usage(stderr);
         return 2;
     }
     if (zero_state && !purity_text)
         return cli_usage_error("dla: --state zero needs --purity OP (the observable)");
 
+    if (circuit_file)
+        return dla_of_circuit(circuit_file, purity_text, zero_state, json, (size_t)max_dim, threads);
     char *text = cli_read_text("dla", file);
     if (!text)
         return 1;
