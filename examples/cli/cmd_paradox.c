@@ -70,7 +70,9 @@ static uint64_t dla_closed_form(qml_model_kind kind, unsigned n)
     switch (kind) {
     case QML_MODEL_UNSTRUCTURED:
         return n <= 31 ? (UINT64_C(1) << (2 * n)) - 1 : 0;
-    case QML_MODEL_PERMUTATION: {
+    case QML_MODEL_PERMUTATION:
+    case QML_MODEL_PERMUTATION_LOCAL:
+    case QML_MODEL_PERMUTATION_BOUNDED: {
         uint64_t dim = 1;
         for (int twice_j = (int)n; twice_j >= 0; twice_j -= 2)
             dim += (uint64_t)(twice_j + 1) * (uint64_t)(twice_j + 1) - 1;
@@ -137,6 +139,8 @@ static unsigned expected_weights(qml_model_kind kind, unsigned n, unsigned layer
     case QML_MODEL_UNSTRUCTURED:
         return 2 * n * layers;
     case QML_MODEL_PERMUTATION:
+    case QML_MODEL_PERMUTATION_LOCAL:
+    case QML_MODEL_PERMUTATION_BOUNDED:
         return 3 * layers;
     case QML_MODEL_FREE_FERMION:
         return (2 * n - 1) * layers;
@@ -397,7 +401,10 @@ static double gates_per_layer(qml_model_kind kind, unsigned n)
     case QML_MODEL_UNSTRUCTURED:
         return 4.0 * n - 1.0;
     case QML_MODEL_PERMUTATION:
+    case QML_MODEL_PERMUTATION_BOUNDED:
         return 2.0 * n + (double)n * (n - 1) / 2.0 + 2.0 * n; /* one pass per Z_q Z_r term */
+    case QML_MODEL_PERMUTATION_LOCAL:
+        return (double)n + (double)n * (n - 1) / 2.0 + 2.0 * n;
     case QML_MODEL_FREE_FERMION:
         return 3.0 * n - 1.0;
     }

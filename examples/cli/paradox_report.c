@@ -23,6 +23,10 @@ const char *paradox_model_label(qml_model_kind kind)
         return "permutation-equivariant";
     case QML_MODEL_FREE_FERMION:
         return "free-fermion";
+    case QML_MODEL_PERMUTATION_LOCAL:
+        return "permutation-equivariant, local encoding";
+    case QML_MODEL_PERMUTATION_BOUNDED:
+        return "permutation-equivariant, bounded encoding";
     }
     return "?";
 }
