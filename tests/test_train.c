@@ -896,7 +896,7 @@ static void test_shot_modes_agree(void **state)
             }
         }
     }
-    print_message("fast-mode variance vs parameter-shift variance: worst pointwise relative gap %.3f\n", worst);
+    print_message("# fast-mode variance vs parameter-shift variance: worst pointwise relative gap %.3f\n", worst);
 }
 
 /* Same seed, same bits, for any thread count; rows use their own streams. */
@@ -1262,7 +1262,7 @@ static void test_roughness(void **state)
         assert_ok(qml_model_create_template(&b, QML_MODEL_PERMUTATION_BOUNDED, n, n, 2, QML_LOSS_BCE));
         assert_ok(qml_model_roughness(a, x, 24, 1, &plain[i], NULL));
         assert_ok(qml_model_roughness(b, x, 24, 1, &bounded[i], NULL));
-        print_message("roughness at n = %u, L = n: permutation %.3f, bounded %.3f\n", n, plain[i], bounded[i]);
+        print_message("# roughness at n = %u, L = n: permutation %.3f, bounded %.3f\n", n, plain[i], bounded[i]);
         qml_model_free(a);
         qml_model_free(b);
     }
