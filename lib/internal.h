@@ -42,6 +42,23 @@ void qml__ok(void);
 #define QML_CHECK_NULL(ptr)                                                   \
     QML_CHECK_ARG((ptr) != NULL, "%s: argument '%s' is NULL", __func__, #ptr)
 
+/* ---- numbers as text (numtext.c) ----------------------------------------- */
+
+/* Every number the library reads or writes as text goes through these two,
+ * with '.' as the decimal point whatever the caller's locale. */
+#define QML__NUMBER_TEXT_MAX 32   /* enough for "%.17g" of any double */
+/* strtod in the "C" locale: same syntax and rounding, '.' only. */
+double qml__number_read(const char *text, const char **stop);
+/* The shortest of %.15g/%.16g/%.17g that reads back as `value`, with '.';
+ * returns the length written to `out` (NUL-terminated). */
+size_t qml__number_write(double value, char out[QML__NUMBER_TEXT_MAX]);
+/* Shot counts above QML_SHOTS_MAX (qml.h) are refused: a C caller's -1 is
+ * 2^64 - 1 shots, which would never return. */
+#define QML_CHECK_SHOTS(shots, caller)                                        \
+    QML_CHECK_ARG((uint64_t)(shots) <= QML_SHOTS_MAX,                         \
+                  "%s: %llu shots is above QML_SHOTS_MAX = 2^40", (caller),   \
+                  (unsigned long long)(shots))
+
 /* ---- memory (alloc.c) ---------------------------------------------------- */
 
 void *qml__malloc(size_t size);
@@ -246,6 +263,51 @@ void qml__statevec_apply_generator(qml_statevec *out, const qml_statevec *in, co
 void qml__statevec_inner(const qml_statevec *a, const qml_statevec *b, double *re, double *im);
 /* out = O |in> for a Pauli sum (out != in). */
 void qml__statevec_apply_pauli_sum(qml_statevec *out, const qml_statevec *in, const qml_pauli_sum *observable);
+
+/* ---- statevector kernels shared by statevec.c and statevec_pairs.c ------- */
+
+/* Kernels use the state's threads only from this many amplitudes (4 MiB)
+ * on, in grains of this many items. */
+#define QML__PARALLEL_MIN_DIM ((uint64_t)1 << 18)
+#define QML__PARALLEL_GRAIN ((size_t)1 << 12)
+
+/* Insert a 0 bit at each position of `fixed` (ascending). */
+static inline uint64_t qml__deposit_zeros(uint64_t k, const unsigned *fixed, unsigned n_fixed)
+{
+    for (unsigned f = 0; f < n_fixed; f++) {
+        uint64_t low = k & (((uint64_t)1 << fixed[f]) - 1);
+        k = ((k >> fixed[f]) << (fixed[f] + 1)) | low;
+    }
+    return k;
+}
+
+static inline void qml__sort_bits(unsigned *bits, unsigned count)
+{
+    for (unsigned i = 1; i < count; i++)
+        for (unsigned j = i; j > 0 && bits[j - 1] > bits[j]; j--) {
+            unsigned t = bits[j];
+            bits[j] = bits[j - 1];
+            bits[j - 1] = t;
+        }
+}
+
+/* A 2x2 matrix on the amplitude pairs (i | off0, i | off1), i over the
+ * indices whose `bits` are 0 (statevec_pairs.c). GENERAL: complex matrix,
+ * row-major interleaved; REAL: its real parts only (m[0], m[2], m[4], m[6]);
+ * SWAP: exchange (m unused, may be NULL). */
+typedef enum qml__pair_class { QML__PAIR_GENERAL, QML__PAIR_REAL, QML__PAIR_SWAP } qml__pair_class;
+void qml__apply_pair(qml_statevec *state, const unsigned *bits, unsigned n_bits, uint64_t off0, uint64_t off1,
+                     qml__pair_class cls, const double m[8]);
+
+/* One backward step of the adjoint method for a gate that is a 2x2 matrix on
+ * pairs: returns Im sum over the pairs of conj(lambda) . g psi (g: the
+ * generator restricted to the pair, GENERAL layout), then applies `m` (of
+ * class `cls`) to the pairs of both psi and lambda, in one pass over both
+ * states. The sum adds fixed chunks in chunk order: the same bits for any
+ * thread count. */
+double qml__adjoint_pair_step(qml_statevec *psi, qml_statevec *lambda, const unsigned *bits, unsigned n_bits,
+                              uint64_t off0, uint64_t off1, const double g[8], qml__pair_class cls,
+                              const double m[8]);
 
 /* ---- datasets and optimisers (dataset.c, optim.c): issue 7 -------------- */
 

@@ -34,15 +34,13 @@
  * started and joined per call (docs/threading.md: no pool outlives a call);
  * that costs tens of microseconds, and a sweep of 2^16 amplitudes takes
  * about as long, so 2 threads ran slower than 1 there. */
-#define PARALLEL_MIN_DIM ((uint64_t)1 << 18)
+#define PARALLEL_MIN_DIM QML__PARALLEL_MIN_DIM
 /* Work is split in grains of this many items (whole cache lines, and enough
  * work per thread). */
-#define PARALLEL_GRAIN ((size_t)1 << 12)
+#define PARALLEL_GRAIN QML__PARALLEL_GRAIN
 /* Pauli kernels pair runs of up to 2^10 amplitudes (16 KiB): x bits below
  * that permute inside a run, so the partner runs stream in address order. */
 #define PAULI_RUN_BITS 10u
-/* Software prefetch distance of the pair kernels, in doubles (32 KiB). */
-#define PAIR_PREFETCH 4096u
 /* Software prefetch distance of the Pauli kernels, in amplitudes. */
 #define PAULI_PREFETCH 2048u
 /* Blocks of the expectation kernel (its tables: 2^8 entries each). Larger
@@ -67,9 +65,10 @@
 
 /* The Pauli inner loops take `imaginary` as a parameter and must be compiled
  * once per value: gcc otherwise keeps one out-of-line copy with the test in
- * the loop. */
+ * the loop. `unused`: builds with the two-lane vector kernels do not call
+ * the scalar ones (clang warns about unused static inline functions). */
 #if defined(__GNUC__)
-#define ALWAYS_INLINE inline __attribute__((always_inline))
+#define ALWAYS_INLINE inline __attribute__((always_inline, unused))
 #else
 #define ALWAYS_INLINE inline
 #endif
@@ -88,19 +87,6 @@ typedef double v2d __attribute__((vector_size(16)));
 /* Types                                                                    */
 /* ======================================================================== */
 
-typedef enum pair_class { PAIR_GENERAL, PAIR_REAL, PAIR_SWAP } pair_class;
-
-/* A 2x2 matrix on pairs (i | off0, i | off1), i over the indices whose
- * `fixed` bits (ascending) are 0. */
-typedef struct pair_job {
-    double *amplitudes;
-    unsigned n_fixed;
-    unsigned fixed[3];
-    uint64_t off0, off1;
-    pair_class cls;
-    double m[8];               /* row-major 2x2, interleaved; PAIR_REAL reads m[0], m[2], m[4], m[6] */
-} pair_job;
-
 /* a_i *= d[parity(i & zmask)] where (i & cmask) == cmask. The phase is
  * constant on runs of 2^run_bits amplitudes below the lowest bit of
  * zmask | cmask; runs shorter than a cache line (4 amplitudes) are handled
@@ -108,10 +94,16 @@ typedef struct pair_job {
 typedef struct diag_job {
     double *amplitudes;
     uint64_t zmask, cmask;
-    unsigned run_bits;         /* >= 2: run kernel; otherwise the line kernel */
+    unsigned run_bits;         /* >= 4: run kernel; otherwise the block kernel */
     double d[2][2];            /* phase by parity */
     bool negate;               /* run kernel: the phase is exactly -1 */
-    double line[2][16];        /* line kernel: the 4 phases of a line by parity of the bits above 2 */
+    /* block kernel: blocks of 2^block_bits amplitudes (2..5) below the
+     * gate's other bits, the phases of a block by the parity of the bits
+     * above it, 4 doubles each ({dr, dr, -di, di}); lines whose 4 phases
+     * are all exactly 1 are skipped */
+    unsigned block_bits;
+    double block[2][128];
+    bool identity[2][8];
 } diag_job;
 
 typedef enum pauli_form { PAULI_GENERAL, PAULI_REAL, PAULI_IMAGINARY } pauli_form;
@@ -127,6 +119,7 @@ typedef struct pauli_job {
     double gamma_j[2];         /* beta i^y: factor on a_i in a_j' */
     const double *signs;       /* 2 * 2^run_bits entries: (-1)^parity(l & z), then negated */
     pauli_form form;
+    bool blocks16;             /* x < 16, form not general: the 16-amplitude block walk */
 } pauli_job;
 
 typedef struct quad_job {
@@ -179,213 +172,11 @@ static inline unsigned popcount64(uint64_t v)
     return (unsigned)__builtin_popcountll(v);
 }
 
-/* Insert a 0 bit at each position of `fixed` (ascending). */
-static inline uint64_t deposit_zeros(uint64_t k, const unsigned *fixed, unsigned n_fixed)
-{
-    for (unsigned f = 0; f < n_fixed; f++) {
-        uint64_t low = k & (((uint64_t)1 << fixed[f]) - 1);
-        k = ((k >> fixed[f]) << (fixed[f] + 1)) | low;
-    }
-    return k;
-}
-
-static void sort_bits(unsigned *bits, unsigned count)
-{
-    for (unsigned i = 1; i < count; i++)
-        for (unsigned j = i; j > 0 && bits[j - 1] > bits[j]; j--) {
-            unsigned t = bits[j];
-            bits[j] = bits[j - 1];
-            bits[j - 1] = t;
-        }
-}
-
 /* Split `n_items` over the state's threads when the state is large enough. */
 static void run_parallel(const qml_statevec *state, size_t n_items, size_t grain, qml__range_fn fn, void *context)
 {
     unsigned workers = state->dim >= PARALLEL_MIN_DIM ? state->n_threads : 1;
     qml__parallel_for(workers, n_items, grain, fn, context);
-}
-
-/* ======================================================================== */
-/* Pair kernels                                                             */
-/* ======================================================================== */
-
-/* The inner loops: `stride` doubles between consecutive pairs (2 for runs of
- * contiguous amplitudes, 4 for a gate on qubit 0). Inlined with a constant
- * stride so that each variant compiles to its own branch-free loop. */
-static inline void pair_general(double *restrict p, double *restrict q, size_t count, size_t stride,
-                                const double *restrict m)
-{
-    const double m00r = m[0], m00i = m[1], m01r = m[2], m01i = m[3];
-    const double m10r = m[4], m10i = m[5], m11r = m[6], m11i = m[7];
-    for (size_t k = 0; k < count; k++) {
-        double pr = p[k * stride], pi = p[k * stride + 1];
-        double qr = q[k * stride], qi = q[k * stride + 1];
-        p[k * stride] = m00r * pr - m00i * pi + m01r * qr - m01i * qi;
-        p[k * stride + 1] = m00r * pi + m00i * pr + m01r * qi + m01i * qr;
-        q[k * stride] = m10r * pr - m10i * pi + m11r * qr - m11i * qi;
-        q[k * stride + 1] = m10r * pi + m10i * pr + m11r * qi + m11i * qr;
-    }
-}
-
-static inline void pair_real(double *restrict p, double *restrict q, size_t count, size_t stride,
-                             const double *restrict m)
-{
-    const double m00 = m[0], m01 = m[2], m10 = m[4], m11 = m[6];
-    for (size_t k = 0; k < count; k++) {
-        double pr = p[k * stride], pi = p[k * stride + 1];
-        double qr = q[k * stride], qi = q[k * stride + 1];
-        p[k * stride] = m00 * pr + m01 * qr;
-        p[k * stride + 1] = m00 * pi + m01 * qi;
-        q[k * stride] = m10 * pr + m11 * qr;
-        q[k * stride + 1] = m10 * pi + m11 * qi;
-    }
-}
-
-static inline void pair_swap(double *restrict p, double *restrict q, size_t count, size_t stride)
-{
-    for (size_t k = 0; k < count; k++) {
-        double pr = p[k * stride], pi = p[k * stride + 1];
-        p[k * stride] = q[k * stride];
-        p[k * stride + 1] = q[k * stride + 1];
-        q[k * stride] = pr;
-        q[k * stride + 1] = pi;
-    }
-}
-
-static ALWAYS_INLINE void pair_dispatch(const pair_job *job, double *p, double *q, size_t count, size_t stride)
-{
-    switch (job->cls) {
-    case PAIR_GENERAL: pair_general(p, q, count, stride, job->m); break;
-    case PAIR_REAL: pair_real(p, q, count, stride, job->m); break;
-    case PAIR_SWAP: pair_swap(p, q, count, stride); break;
-    }
-}
-
-/* A one-qubit gate on qubit 5..10: each block of 2^(t+1) amplitudes pairs
- * its lower half with its upper half, two streams 0.5..16 KiB apart in
- * short runs, which the hardware prefetchers of the machine we measured
- * (Zen 4) follow badly: a plain loop ran at a third of the bandwidth of
- * qubits 0..4 or 12+. Prefetching the memory in address order, two lines
- * per line of the lower half, makes the sweep a linear stream again: for
- * qubits 5..8 into L1 at least two blocks and 16 KiB ahead (then about
- * 51 GB/s, the speed of qubit 0, against 16..25), for 9..10 into L2 four
- * blocks ahead (farther than L1 holds; about 42 against 27..34). */
-static ALWAYS_INLINE void pair_mid_qubit(const pair_job *job, size_t begin, size_t end, pair_class cls)
-{
-    const unsigned t = job->fixed[0];
-    const size_t run = (size_t)1 << t;
-    const bool to_l2 = t >= 9;
-    size_t ahead = to_l2 ? 16 * run : 8 * run; /* doubles: a block is 4 * run */
-    if (ahead < 2048)
-        ahead = 2048;
-    /* ranges are whole runs: PARALLEL_GRAIN pairs or the whole state, and runs are at most 2^10 */
-    for (size_t k = begin; k < end; k += run) {
-        double *p = job->amplitudes + 2 * (((uint64_t)k >> t) << (t + 1));
-        double *q = p + 2 * run;
-        for (size_t l = 0; l < run; l += 4) {
-#if defined(__GNUC__)
-            if (to_l2) {
-                __builtin_prefetch(p + ahead + 4 * l, 1, 2);
-                __builtin_prefetch(p + ahead + 4 * l + 8, 1, 2);
-            } else {
-                __builtin_prefetch(p + ahead + 4 * l, 1, 3);
-                __builtin_prefetch(p + ahead + 4 * l + 8, 1, 3);
-            }
-#endif
-            if (cls == PAIR_GENERAL)
-                pair_general(p + 2 * l, q + 2 * l, 4, 2, job->m);
-            else if (cls == PAIR_REAL)
-                pair_real(p + 2 * l, q + 2 * l, 4, 2, job->m);
-            else
-                pair_swap(p + 2 * l, q + 2 * l, 4, 2);
-        }
-    }
-}
-
-static void pair_range(void *context, size_t begin, size_t end, unsigned worker)
-{
-    (void)worker;
-    const pair_job *job = context;
-    double *a = job->amplitudes;
-    if (job->n_fixed == 1 && job->fixed[0] == 0) {
-        /* A one-qubit gate on qubit 0: pairs are adjacent, stride 4. */
-        double *p = a + 4 * begin;
-        if (job->cls == PAIR_GENERAL)
-            pair_general(p, p + 2, end - begin, 4, job->m);
-        else if (job->cls == PAIR_REAL)
-            pair_real(p, p + 2, end - begin, 4, job->m);
-        else
-            pair_swap(p, p + 2, end - begin, 4);
-        return;
-    }
-    if (job->n_fixed == 1 && job->fixed[0] >= 5 && job->fixed[0] <= 10) {
-        if (job->cls == PAIR_GENERAL)
-            pair_mid_qubit(job, begin, end, PAIR_GENERAL);
-        else if (job->cls == PAIR_REAL)
-            pair_mid_qubit(job, begin, end, PAIR_REAL);
-        else
-            pair_mid_qubit(job, begin, end, PAIR_SWAP);
-        return;
-    }
-    if (job->n_fixed == 1 && (job->fixed[0] == 1 || job->fixed[0] == 2) && begin % 4 == 0 && end % 4 == 0) {
-        /* Qubit 1 or 2: runs of 2 or 4 pairs; a block loop with the run
-         * length a constant (unrolled) instead of the general run set-up. */
-        const unsigned t = job->fixed[0];
-        for (size_t k = begin; k < end; k += 4) {
-            double *p = a + 2 * (((uint64_t)k >> t) << (t + 1) | (k & ((1u << t) - 1)));
-            if (t == 1) {
-                pair_dispatch(job, p, p + 4, 2, 2);
-                pair_dispatch(job, p + 8, p + 12, 2, 2);
-            } else {
-                pair_dispatch(job, p, p + 8, 4, 2);
-            }
-        }
-        return;
-    }
-    const uint64_t run_length = (uint64_t)1 << job->fixed[0];
-    const bool prefetch = job->fixed[0] >= 5 && job->fixed[0] <= 9;
-    for (size_t k = begin; k < end;) {
-        size_t run = (size_t)(run_length - (k & (run_length - 1)));
-        if (run > end - k)
-            run = end - k;
-        uint64_t i = deposit_zeros(k, job->fixed, job->n_fixed);
-        double *p = a + 2 * (i | job->off0), *q = a + 2 * (i | job->off1);
-#if defined(__GNUC__)
-        if (prefetch) {
-            /* Runs of 2^5..2^9 pairs alternate between two streams 0.5..8 KiB
-             * apart, which the hardware prefetchers of the machines we
-             * measured follow badly (a plain loop with this pattern runs at
-             * a third of the bandwidth). Prefetching the lines 32 KiB ahead
-             * of both halves of the run, each in address order, restores
-             * most of it. */
-            for (uint64_t d = 0; d < 2 * run; d += 8)
-                __builtin_prefetch(p + PAIR_PREFETCH + d, 1);
-            for (uint64_t d = 0; d < 2 * run; d += 8)
-                __builtin_prefetch(q + PAIR_PREFETCH + d, 1);
-        }
-#endif
-        if (job->cls == PAIR_GENERAL)
-            pair_general(p, q, run, 2, job->m);
-        else if (job->cls == PAIR_REAL)
-            pair_real(p, q, run, 2, job->m);
-        else
-            pair_swap(p, q, run, 2);
-        k += run;
-    }
-}
-
-/* Run a pair kernel. `bits` are the qubits whose bits the enumeration fixes
- * to 0 (any order); off0/off1 then set some of them. */
-static void apply_pair(qml_statevec *state, const unsigned *bits, unsigned n_bits, uint64_t off0, uint64_t off1,
-                       pair_class cls, const double m[8])
-{
-    pair_job job = {.amplitudes = state->amplitudes, .n_fixed = n_bits, .off0 = off0, .off1 = off1, .cls = cls};
-    memcpy(job.fixed, bits, n_bits * sizeof *bits);
-    sort_bits(job.fixed, n_bits);
-    if (m)
-        memcpy(job.m, m, sizeof job.m);
-    run_parallel(state, (size_t)(state->dim >> n_bits), PARALLEL_GRAIN, pair_range, &job);
 }
 
 /* ======================================================================== */
@@ -415,6 +206,37 @@ static inline void negate_run(double *restrict a, size_t count)
             a[l + u] = -a[l + u];
 }
 
+/* The block kernel's arithmetic: `count` lines of 4 amplitudes, position u
+ * multiplied by the phase stored at t[4u..4u+3] as {dr, dr, -di, di}. */
+static inline void scale_lines(double *restrict a, size_t count, size_t stride, const double *restrict line)
+{
+#if defined(QML_HAVE_V2D)
+    /* one amplitude per vector: {ar, ai} {dr, dr} + {ai, ar} {-di, di}, the
+     * same bits as the scalar loop below (gcc left that one scalar) */
+    const v2d d0 = load_v2d(line), e0 = load_v2d(line + 2), d1 = load_v2d(line + 4), e1 = load_v2d(line + 6);
+    const v2d d2 = load_v2d(line + 8), e2 = load_v2d(line + 10), d3 = load_v2d(line + 12), e3 = load_v2d(line + 14);
+    for (size_t k = 0; k < count; k++) {
+        double *restrict p = a + stride * k;
+        const v2d x0 = load_v2d(p), x1 = load_v2d(p + 2), x2 = load_v2d(p + 4), x3 = load_v2d(p + 6);
+        store_v2d(p, x0 * d0 + swap_if(x0, true) * e0);
+        store_v2d(p + 2, x1 * d1 + swap_if(x1, true) * e1);
+        store_v2d(p + 4, x2 * d2 + swap_if(x2, true) * e2);
+        store_v2d(p + 6, x3 * d3 + swap_if(x3, true) * e3);
+    }
+#else
+    double t[16];
+    memcpy(t, line, sizeof t);
+    for (size_t k = 0; k < count; k++) {
+        double *restrict p = a + stride * k;
+        for (unsigned u = 0; u < 4; u++) {
+            double ar = p[2 * u], ai = p[2 * u + 1];
+            p[2 * u] = ar * t[4 * u] + ai * t[4 * u + 2];
+            p[2 * u + 1] = ai * t[4 * u + 1] + ar * t[4 * u + 3];
+        }
+    }
+#endif
+}
+
 /* Items are amplitudes (run kernel) or lines of 4 amplitudes (line kernel).
  * No tables beyond 8 phases: at the small sizes training runs at (n = 4..12)
  * building a table per gate cost more than the sweep itself. */
@@ -424,8 +246,8 @@ static void diag_range(void *context, size_t begin, size_t end, unsigned worker)
     const diag_job *job = context;
     double *a = job->amplitudes;
     const uint64_t zmask = job->zmask, cmask = job->cmask;
-    if (job->run_bits >= 2) {
-        /* Runs of >= 4 amplitudes share one phase: one parity per run, runs
+    if (job->run_bits >= 4) {
+        /* Runs of >= 16 amplitudes share one phase: one parity per run, runs
          * whose controls are not all set are not touched at all. */
         const uint64_t run_length = (uint64_t)1 << job->run_bits;
         for (size_t i = begin; i < end;) {
@@ -443,28 +265,38 @@ static void diag_range(void *context, size_t begin, size_t end, unsigned worker)
         }
         return;
     }
-    /* Lines of 4 amplitudes: the bits above 2 choose the line's phases,
-     * stored per position as {dr, dr, -di, di} (see scale_run). */
-    const uint64_t ch = cmask & ~(uint64_t)3, zh = zmask & ~(uint64_t)3;
-    for (size_t k = begin; k < end; k++) {
-        const uint64_t i = (uint64_t)k << 2;
-        if ((i & ch) != ch)
-            continue;
-        const double *restrict t = job->line[parity64(i & zh)];
-        double *restrict p = a + 2 * i;
-        double ar, ai;
-        ar = p[0], ai = p[1];
-        p[0] = ar * t[0] + ai * t[2];
-        p[1] = ai * t[1] + ar * t[3];
-        ar = p[2], ai = p[3];
-        p[2] = ar * t[4] + ai * t[6];
-        p[3] = ai * t[5] + ar * t[7];
-        ar = p[4], ai = p[5];
-        p[4] = ar * t[8] + ai * t[10];
-        p[5] = ai * t[9] + ar * t[11];
-        ar = p[6], ai = p[7];
-        p[6] = ar * t[12] + ai * t[14];
-        p[7] = ai * t[13] + ar * t[15];
+    /* Blocks of 2^block_bits amplitudes (up to 8 lines) below the gate's
+     * higher bits: the bits above the block choose its phases, which are
+     * the same on runs of blocks below the lowest of those bits (the whole
+     * range for CZ or RZZ on qubits 0..4): one parity and control test per
+     * run, then each line of each block with its 4 phases (it was one test
+     * and one parity per line, 17 instructions per amplitude for CZ 0 1;
+     * lines whose phases are all 1, e.g. control 0 of CZ 2 3, are not
+     * touched). */
+    const unsigned bb = job->block_bits;
+    const uint64_t ch = cmask & ~(((uint64_t)1 << bb) - 1), zh = zmask & ~(((uint64_t)1 << bb) - 1);
+    const uint64_t high = (ch | zh) >> bb;
+    const uint64_t run_blocks = high ? high & (~high + 1) : 0; /* lowest set bit; 0: unbounded */
+    const unsigned lines = 1u << (bb - 2);
+    for (size_t k = begin; k < end;) {
+        size_t run = end - k;
+        if (run_blocks && run > run_blocks - (k & (run_blocks - 1)))
+            run = (size_t)(run_blocks - (k & (run_blocks - 1)));
+        const uint64_t i = (uint64_t)k << bb;
+        if ((i & ch) == ch) {
+            /* line by line over groups of up to 64 blocks (at most 32 KiB,
+             * still in L1 for the next line of the group) */
+            const unsigned h = parity64(i & zh);
+            const size_t stride = (size_t)2 << bb;
+            for (size_t b0 = 0; b0 < run; b0 += 64) {
+                const size_t count = run - b0 < 64 ? run - b0 : 64;
+                double *base = a + 2 * (i + ((uint64_t)b0 << bb));
+                for (unsigned l = 0; l < lines; l++)
+                    if (!job->identity[h][l])
+                        scale_lines(base + 8 * l, count, stride, job->block[h] + 16 * l);
+            }
+        }
+        k += run;
     }
 }
 
@@ -488,21 +320,33 @@ static void apply_diagonal(qml_statevec *state, uint64_t zmask, uint64_t cmask, 
     /* Runs up to the lowest qubit involved (the whole state for a global phase). */
     const uint64_t involved = zmask | cmask;
     job.run_bits = involved ? (unsigned)__builtin_ctzll(involved) : state->n_qubits;
-    if (job.run_bits >= 2) {
+    if (job.run_bits >= 4) {
         job.negate = d0[0] == -1.0 && d0[1] == 0.0 && d1[0] == -1.0 && d1[1] == 0.0;
         run_parallel(state, (size_t)state->dim, PARALLEL_GRAIN, diag_range, &job);
         return;
     }
-    for (unsigned h = 0; h < 2; h++)
-        for (unsigned u = 0; u < 4; u++) {
-            bool selected = (u & cmask & 3) == (cmask & 3);
-            const double *d = job.d[parity64(u & zmask) ^ h];
+    /* The block: past the gate's bits below 5 (at least a line). */
+    unsigned bb = 2;
+    for (unsigned q = 0; q < 5 && q < state->n_qubits; q++)
+        if ((involved >> q) & 1u)
+            bb = q + 1 > bb ? q + 1 : bb;
+    job.block_bits = bb;
+    const uint64_t low = ((uint64_t)1 << bb) - 1;
+    for (unsigned h = 0; h < 2; h++) {
+        for (unsigned l = 0; l < (1u << (bb - 2)); l++)
+            job.identity[h][l] = true;
+        for (uint64_t u = 0; u <= low; u++) {
+            bool selected = (u & cmask & low) == (cmask & low);
+            const double *d = job.d[parity64(u & zmask & low) ^ h];
             double dr = selected ? d[0] : 1.0, di = selected ? d[1] : 0.0;
-            job.line[h][4 * u] = job.line[h][4 * u + 1] = dr;
-            job.line[h][4 * u + 2] = -di;
-            job.line[h][4 * u + 3] = di;
+            job.block[h][4 * u] = job.block[h][4 * u + 1] = dr;
+            job.block[h][4 * u + 2] = -di;
+            job.block[h][4 * u + 3] = di;
+            if (dr != 1.0 || di != 0.0)
+                job.identity[h][u >> 2] = false;
         }
-    run_parallel(state, (size_t)(state->dim >> 2), PARALLEL_GRAIN >> 2, diag_range, &job);
+    }
+    run_parallel(state, (size_t)(state->dim >> bb), PARALLEL_GRAIN >> bb, diag_range, &job);
 }
 
 /* ======================================================================== */
@@ -697,6 +541,54 @@ static void pauli_run_fast(double *ai, double *aj, uint64_t run, double g0, uint
 #endif
 }
 
+/* x < 16 (every X bit on qubits 0..3): each pair lies inside one aligned
+ * block of 16 amplitudes, and runs below the pivot hold 1..8 pairs, which
+ * the run walk paid a set-up for each (33 instructions per amplitude for
+ * RXX 0 1 under callgrind). Blocks of 16 with the 8 pairs' positions and
+ * low signs computed once; one sign per block for the high bits of z.
+ * Items are pairs, 8 per block (ranges are whole blocks). */
+static ALWAYS_INLINE void pauli_blocks16(double *a, size_t b0, size_t b1, uint64_t z, uint64_t x,
+                                         const unsigned *lp, const double *sl, double alpha, double ti, double tj,
+                                         bool imaginary)
+{
+#if defined(QML_HAVE_V2D)
+    /* two-lane vectors, the arithmetic of pauli_run_v2d (same bits as
+     * pauli_pair_update) */
+    const v2d va = {alpha, alpha};
+    v2d ci[8], cj[8];
+    unsigned pi[8], pj[8];
+    for (unsigned k = 0; k < 8; k++) {
+        const double si = sl[k] * ti, sj = sl[k] * tj;
+        ci[k] = imaginary ? (v2d){-si, si} : (v2d){si, si};
+        cj[k] = imaginary ? (v2d){-sj, sj} : (v2d){sj, sj};
+        pi[k] = 2 * lp[k];
+        pj[k] = 2 * (lp[k] ^ (unsigned)x);
+    }
+    for (size_t b = b0; b < b1; b++) {
+        const uint64_t base = (uint64_t)b << 4;
+        const double g = parity64(base & z) ? -1.0 : 1.0;
+        const v2d vg = {g, g};
+        double *blk = a + 2 * base;
+        for (unsigned k = 0; k < 8; k++) {
+            const v2d xv = load_v2d(blk + pi[k]), yv = load_v2d(blk + pj[k]);
+            store_v2d(blk + pi[k], va * xv + (vg * ci[k]) * swap_if(yv, imaginary));
+            store_v2d(blk + pj[k], va * yv + (vg * cj[k]) * swap_if(xv, imaginary));
+        }
+    }
+#else
+    for (size_t b = b0; b < b1; b++) {
+        const uint64_t base = (uint64_t)b << 4;
+        const double g = parity64(base & z) ? -1.0 : 1.0;
+        double *blk = a + 2 * base;
+        for (unsigned k = 0; k < 8; k++) {
+            const unsigned l = lp[k];
+            const double sg = g * sl[k];
+            pauli_pair_update(blk + 2 * l, blk + 2 * (l ^ x), alpha, sg * ti, sg * tj, imaginary);
+        }
+    }
+#endif
+}
+
 static void pauli_range(void *context, size_t begin, size_t end, unsigned worker)
 {
     (void)worker;
@@ -710,6 +602,21 @@ static void pauli_range(void *context, size_t begin, size_t end, unsigned worker
     const double gir = job->gamma_i[0], gii = job->gamma_i[1];
     const double gjr = job->gamma_j[0], gji = job->gamma_j[1];
     const double *restrict signs = job->signs;
+    if (job->blocks16) {
+        unsigned lp[8];
+        double sl[8];
+        unsigned count = 0;
+        for (unsigned l = 0; l < 16; l++)
+            if (!((l >> pivot) & 1u)) {
+                lp[count] = l;
+                sl[count++] = parity64(l & job->z) ? -1.0 : 1.0;
+            }
+        if (job->form == PAULI_IMAGINARY)
+            pauli_blocks16(a, begin / 8, end / 8, job->z & ~(uint64_t)15, job->x, lp, sl, ar, gii, gji, true);
+        else
+            pauli_blocks16(a, begin / 8, end / 8, job->z & ~(uint64_t)15, job->x, lp, sl, ar, gir, gjr, false);
+        return;
+    }
     for (size_t k = begin; k < end;) {
         size_t run = (size_t)(run_length - (k & (run_length - 1)));
         if (run > end - k)
@@ -786,6 +693,7 @@ static void apply_pauli_combination(qml_statevec *state, uint64_t x, uint64_t z,
     else if (alpha[1] == 0.0 && gamma[0] == 0.0)
         job.form = PAULI_IMAGINARY;
     job.signs = signs;
+    job.blocks16 = x < 16 && state->dim >= 16 && job.form != PAULI_GENERAL;
     run_parallel(state, (size_t)(state->dim >> 1), PARALLEL_GRAIN, pauli_range, &job);
 }
 
@@ -835,7 +743,7 @@ static void quad_range(void *context, size_t begin, size_t end, unsigned worker)
     const double *m = job->m;
     const uint64_t offsets[4] = {0, job->b0, job->b1, job->b0 | job->b1};
     for (size_t k = begin; k < end; k++) {
-        uint64_t i = deposit_zeros(k, job->fixed, 2);
+        uint64_t i = qml__deposit_zeros(k, job->fixed, 2);
         double in[8], out[8];
         for (unsigned c = 0; c < 4; c++) {
             in[2 * c] = a[2 * (i | offsets[c])];
@@ -890,11 +798,11 @@ void qml__statevec_apply(qml_statevec *state, const qml__gate *gate, double thet
     case QML_GATE_I:
         break;
     case QML_GATE_X:
-        apply_pair(state, q, 1, 0, b0, PAIR_SWAP, NULL);
+        qml__apply_pair(state, q, 1, 0, b0, QML__PAIR_SWAP, NULL);
         break;
     case QML_GATE_Y: {
         const double y[8] = {0, 0, 0, -1, 0, 1, 0, 0};
-        apply_pair(state, q, 1, 0, b0, PAIR_GENERAL, y);
+        qml__apply_pair(state, q, 1, 0, b0, QML__PAIR_GENERAL, y);
         break;
     }
     case QML_GATE_Z:
@@ -903,7 +811,7 @@ void qml__statevec_apply(qml_statevec *state, const qml__gate *gate, double thet
         break;
     case QML_GATE_H: {
         const double h[8] = {r2, 0, r2, 0, r2, 0, -r2, 0};
-        apply_pair(state, q, 1, 0, b0, PAIR_REAL, h);
+        qml__apply_pair(state, q, 1, 0, b0, QML__PAIR_REAL, h);
         break;
     }
     case QML_GATE_S:
@@ -924,15 +832,15 @@ void qml__statevec_apply(qml_statevec *state, const qml__gate *gate, double thet
     case QML_GATE_SX: {
         /* sqrt(X) = (1/2) [[1+i, 1-i], [1-i, 1+i]]; its adjoint conjugates. */
         const double sx[8] = {0.5, 0.5 * sign, 0.5, -0.5 * sign, 0.5, -0.5 * sign, 0.5, 0.5 * sign};
-        apply_pair(state, q, 1, 0, b0, PAIR_GENERAL, sx);
+        qml__apply_pair(state, q, 1, 0, b0, QML__PAIR_GENERAL, sx);
         break;
     }
     case QML_GATE_CNOT:
-        apply_pair(state, q, 2, b0, b0 | b1, PAIR_SWAP, NULL);
+        qml__apply_pair(state, q, 2, b0, b0 | b1, QML__PAIR_SWAP, NULL);
         break;
     case QML_GATE_CY: {
         const double y[8] = {0, 0, 0, -1, 0, 1, 0, 0};
-        apply_pair(state, q, 2, b0, b0 | b1, PAIR_GENERAL, y);
+        qml__apply_pair(state, q, 2, b0, b0 | b1, QML__PAIR_GENERAL, y);
         break;
     }
     case QML_GATE_CZ:
@@ -940,27 +848,27 @@ void qml__statevec_apply(qml_statevec *state, const qml__gate *gate, double thet
         apply_diagonal(state, 0, b0 | b1, d0, d0);
         break;
     case QML_GATE_SWAP:
-        apply_pair(state, q, 2, b0, b1, PAIR_SWAP, NULL);
+        qml__apply_pair(state, q, 2, b0, b1, QML__PAIR_SWAP, NULL);
         break;
     case QML_GATE_ISWAP: {
         /* |01> -> i|10>, |10> -> i|01>; the adjoint has -i. */
         const double is[8] = {0, 0, 0, sign, 0, sign, 0, 0};
-        apply_pair(state, q, 2, b0, b1, PAIR_GENERAL, is);
+        qml__apply_pair(state, q, 2, b0, b1, QML__PAIR_GENERAL, is);
         break;
     }
     case QML_GATE_TOFFOLI:
-        apply_pair(state, q, 3, b0 | b1, b0 | b1 | b2, PAIR_SWAP, NULL);
+        qml__apply_pair(state, q, 3, b0 | b1, b0 | b1 | b2, QML__PAIR_SWAP, NULL);
         break;
     case QML_GATE_UNITARY1:
         if (inverse)
             dagger(2, gate->matrix, m);
         else
             memcpy(m, gate->matrix, sizeof m);
-        apply_pair(state, q, 1, 0, b0, PAIR_GENERAL, m);
+        qml__apply_pair(state, q, 1, 0, b0, QML__PAIR_GENERAL, m);
         break;
     case QML_GATE_UNITARY2: {
         quad_job job = {.amplitudes = state->amplitudes, .fixed = {q[0], q[1]}, .b0 = b0, .b1 = b1};
-        sort_bits(job.fixed, 2);
+        qml__sort_bits(job.fixed, 2);
         if (inverse)
             dagger(4, gate->matrix, job.m);
         else
@@ -973,9 +881,9 @@ void qml__statevec_apply(qml_statevec *state, const qml__gate *gate, double thet
         /* exp(-i theta/2 X) = [[c, -i s], [-i s, c]] */
         const double rx[8] = {c, 0, 0, -s, 0, -s, c, 0};
         if (gate->kind == QML_GATE_RX)
-            apply_pair(state, q, 1, 0, b0, PAIR_GENERAL, rx);
+            qml__apply_pair(state, q, 1, 0, b0, QML__PAIR_GENERAL, rx);
         else
-            apply_pair(state, q, 2, b0, b0 | b1, PAIR_GENERAL, rx);
+            qml__apply_pair(state, q, 2, b0, b0 | b1, QML__PAIR_GENERAL, rx);
         break;
     }
     case QML_GATE_RY:
@@ -983,9 +891,9 @@ void qml__statevec_apply(qml_statevec *state, const qml__gate *gate, double thet
         /* exp(-i theta/2 Y) = [[c, -s], [s, c]] */
         const double ry[8] = {c, 0, -s, 0, s, 0, c, 0};
         if (gate->kind == QML_GATE_RY)
-            apply_pair(state, q, 1, 0, b0, PAIR_REAL, ry);
+            qml__apply_pair(state, q, 1, 0, b0, QML__PAIR_REAL, ry);
         else
-            apply_pair(state, q, 2, b0, b0 | b1, PAIR_REAL, ry);
+            qml__apply_pair(state, q, 2, b0, b0 | b1, QML__PAIR_REAL, ry);
         break;
     }
     case QML_GATE_RZ:
@@ -1055,6 +963,98 @@ static void apply_pauli_string(qml_statevec *out, const qml_statevec *in, uint64
     run_parallel(in, (size_t)in->dim, PARALLEL_GRAIN, generator_range, &job);
 }
 
+/* ---- the diagonal part of a Pauli sum in one pass ---------------------------
+ * out_i = w(i) in_i, w(i) = sum_t c_t (-1)^{|i & z_t|} over the terms with
+ * x = 0, factored like the expectation (docs/simulator.md): blocks of 2^8
+ * amplitudes, terms with only low bits in one table A(lo), the others
+ * grouped by their low mask with one coefficient per block. Applying
+ * sum_i Z_i Z_{i+1} term by term was one pass per term; this is one pass. */
+typedef struct diag_sum_job {
+    const double *in;
+    double *out;
+    unsigned bits;
+    double table[1u << EXPECT_BLOCK_BITS];
+    unsigned n_masks;
+    double mask_signs[MAX_LOW_MASKS * (1u << EXPECT_BLOCK_BITS)];
+    size_t n_high;
+    uint64_t high_z[MAX_HIGH_TERMS];   /* z >> bits */
+    unsigned high_mask[MAX_HIGH_TERMS];
+    double high_coeff[MAX_HIGH_TERMS];
+} diag_sum_job;
+
+static void diag_sum_range(void *context, size_t begin, size_t end, unsigned worker)
+{
+    (void)worker;
+    const diag_sum_job *job = context;
+    const size_t block = (size_t)1 << job->bits;
+    double w[1u << EXPECT_BLOCK_BITS];
+    for (size_t hi = begin; hi < end; hi++) {
+        double coeff[MAX_LOW_MASKS] = {0, 0, 0, 0};
+        for (size_t t = 0; t < job->n_high; t++)
+            coeff[job->high_mask[t]] += parity64(hi & job->high_z[t]) ? -job->high_coeff[t] : job->high_coeff[t];
+        for (size_t l = 0; l < block; l++)
+            w[l] = job->table[l];
+        for (unsigned m = 0; m < job->n_masks; m++) {
+            const double *restrict t = job->mask_signs + m * block;
+            const double c = coeff[m];
+            for (size_t l = 0; l < block; l++)
+                w[l] += c * t[l];
+        }
+        const double *restrict in = job->in + 2 * (hi << job->bits);
+        double *restrict out = job->out + 2 * (hi << job->bits);
+        for (size_t l = 0; l < block; l++) {
+            out[2 * l] = w[l] * in[2 * l];
+            out[2 * l + 1] = w[l] * in[2 * l + 1];
+        }
+    }
+}
+
+/* out = (the x = 0 terms of o) |in>, in one pass; false (nothing written)
+ * when they need more than MAX_LOW_MASKS low masks or MAX_HIGH_TERMS terms
+ * with high bits. */
+static bool apply_diagonal_terms(qml_statevec *out, const qml_statevec *in, const qml_pauli_sum *o)
+{
+    diag_sum_job job;
+    job.in = in->amplitudes;
+    job.out = out->amplitudes;
+    job.bits = in->n_qubits < EXPECT_BLOCK_BITS ? in->n_qubits : EXPECT_BLOCK_BITS;
+    job.n_masks = 0;
+    job.n_high = 0;
+    const size_t block = (size_t)1 << job.bits;
+    const uint64_t low = block - 1;
+    uint64_t low_masks[MAX_LOW_MASKS];
+    memset(job.table, 0, sizeof job.table);
+    for (size_t t = 0; t < o->n_terms; t++) {
+        if (o->x[t * o->words] != 0)
+            continue;
+        const uint64_t z = o->z[t * o->words];
+        const double c = o->coeff[t];
+        if ((z >> job.bits) == 0) {
+            for (size_t l = 0; l < block; l++)
+                job.table[l] += parity64(l & z) ? -c : c;
+            continue;
+        }
+        unsigned m = 0;
+        while (m < job.n_masks && low_masks[m] != (z & low))
+            m++;
+        if (m == job.n_masks) {
+            if (job.n_masks == MAX_LOW_MASKS)
+                return false;
+            low_masks[job.n_masks++] = z & low;
+            for (size_t l = 0; l < block; l++)
+                job.mask_signs[m * block + l] = parity64(l & z) ? -1.0 : 1.0;
+        }
+        if (job.n_high == MAX_HIGH_TERMS)
+            return false;
+        job.high_z[job.n_high] = z >> job.bits;
+        job.high_mask[job.n_high] = m;
+        job.high_coeff[job.n_high++] = c;
+    }
+    const size_t grain = PARALLEL_GRAIN >> job.bits ? PARALLEL_GRAIN >> job.bits : 1;
+    run_parallel(in, (size_t)(in->dim >> job.bits), grain, diag_sum_range, &job);
+    return true;
+}
+
 void qml__statevec_apply_pauli_sum(qml_statevec *out, const qml_statevec *in, const qml_pauli_sum *observable)
 {
     const unsigned words = observable->words;
@@ -1062,9 +1062,20 @@ void qml__statevec_apply_pauli_sum(qml_statevec *out, const qml_statevec *in, co
         memset(out->amplitudes, 0, (size_t)(2 * out->dim) * sizeof(double));
         return;
     }
-    for (size_t t = 0; t < observable->n_terms; t++)
+    /* the x = 0 terms in one pass (if there are any, and their tables fit),
+     * then the others term by term, accumulating */
+    bool any_diagonal = false;
+    for (size_t t = 0; t < observable->n_terms && !any_diagonal; t++)
+        any_diagonal = observable->x[t * words] == 0;
+    const bool diagonal_done = any_diagonal && apply_diagonal_terms(out, in, observable);
+    bool written = diagonal_done;
+    for (size_t t = 0; t < observable->n_terms; t++) {
+        if (diagonal_done && observable->x[t * words] == 0)
+            continue;
         apply_pauli_string(out, in, observable->x[t * words], observable->z[t * words], observable->coeff[t], 0,
-                           t > 0);
+                           written);
+        written = true;
+    }
 }
 
 void qml__statevec_apply_generator(qml_statevec *out, const qml_statevec *in, const qml__gate *gate)
@@ -1850,6 +1861,7 @@ int qml_statevec_sample(const qml_statevec *state, uint64_t seed, size_t shots, 
 {
     QML_CHECK_NULL(state);
     QML_CHECK_ARG(shots == 0 || outcomes != NULL, "qml_statevec_sample: outcomes is NULL for %zu shots", shots);
+    QML_CHECK_SHOTS(shots, "qml_statevec_sample");
     if (shots == 0) {
         qml__ok();
         return QML_OK;
@@ -1880,7 +1892,7 @@ static void rotate_to_basis(qml_statevec *state, uint64_t x, uint64_t z)
             continue;
         if (z & b)
             apply_diagonal(state, 0, b, minus_i, minus_i);
-        apply_pair(state, &q, 1, 0, b, PAIR_REAL, h);
+        qml__apply_pair(state, &q, 1, 0, b, QML__PAIR_REAL, h);
     }
 }
 
@@ -1892,6 +1904,7 @@ int qml_statevec_estimate(const qml_statevec *state, const qml_pauli_sum *observ
         return status;
     QML_CHECK_NULL(estimate);
     QML_CHECK_ARG(shots >= 2, "qml_statevec_estimate: %zu shots; at least 2 are needed for a standard error", shots);
+    QML_CHECK_SHOTS(shots, "qml_statevec_estimate");
     const size_t n = observable->n_terms;
     const unsigned words = observable->words;
     double constant = 0.0, value = 0.0, variance = 0.0;

@@ -133,7 +133,7 @@ int qml_model_create_template(qml_model **out, qml_model_kind kind, unsigned n_q
 {
     QML_CHECK_NULL(out);
     QML_CHECK_ARG(qml_model_kind_name(kind) != NULL, "%s: unknown model kind %d", __func__, (int)kind);
-    QML_CHECK_ARG(n_qubits >= 2 && n_qubits <= 30, "%s: n_qubits %u outside 2..30", __func__, n_qubits);
+    QML_CHECK_ARG(n_qubits >= 2 && n_qubits <= 1024, "%s: n_qubits %u outside 2..1024", __func__, n_qubits);
     QML_CHECK_ARG(layers >= 1, "%s: layers must be >= 1", __func__);
     QML_CHECK_ARG(n_features >= 1, "%s: n_features must be >= 1", __func__);
     const bool collective = kind == QML_MODEL_PERMUTATION || kind == QML_MODEL_PERMUTATION_BOUNDED;

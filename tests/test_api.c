@@ -493,7 +493,7 @@ static void test_circuit_contract(void **state)
 
     INVALID(qml_circuit_create(NULL, 2));
     INVALID(qml_circuit_create(&O.circuit, 0));
-    INVALID(qml_circuit_create(&O.circuit, 63));
+    INVALID(qml_circuit_create(&O.circuit, 1025));
     INVALID(qml_circuit_create(&O.circuit, UINT_MAX));
     INVALID(qml_circuit_copy(NULL, F.circ));
     INVALID(qml_circuit_copy(&O.circuit, NULL));
@@ -609,6 +609,31 @@ static void test_circuit_contract(void **state)
 }
 
 /* ---- statevector and gradients (checked, not owned by this audit) ------- */
+
+/* OpenQASM in and out (qasm.c). */
+static void test_qasm_contract(void **state)
+{
+    (void)state;
+    const char *text = "OPENQASM 2.0; include \"qelib1.inc\"; qreg q[2]; ry(theta[0]) q[0]; cx q[0],q[1];";
+    char buffer[1024];
+    size_t length = 0;
+    INVALID(qml_circuit_parse_qasm(NULL, text, strlen(text)));
+    INVALID(qml_circuit_parse_qasm(&O.circuit, NULL, 5));
+    FAIL(QML_ERR_PARSE, qml_circuit_parse_qasm(&O.circuit, NULL, 0));
+    FAIL(QML_ERR_PARSE, qml_circuit_parse_qasm(&O.circuit, "qreg q[1]; h q[0];", 18));
+    FAIL(QML_ERR_PARSE, qml_circuit_parse_qasm(&O.circuit, "qreg q[1]; rx(nan) q[0];", 24));
+    FAIL(QML_ERR_LIMIT, qml_circuit_parse_qasm(&O.circuit, text, (size_t)1 << 30));
+    INVALID(qml_circuit_load_qasm(NULL, "x.qasm"));
+    INVALID(qml_circuit_load_qasm(&O.circuit, NULL));
+    FAIL(QML_ERR_IO, qml_circuit_load_qasm(&O.circuit, "/nonexistent/x.qasm"));
+    INVALID(qml_circuit_format_qasm(NULL, buffer, sizeof buffer, &length));
+    INVALID(qml_circuit_format_qasm(F.circ, NULL, 10, &length));
+    RANGE(qml_circuit_format_qasm(F.circ, buffer, 4, &length));
+    SUCCEED(qml_circuit_format_qasm(F.circ, buffer, sizeof buffer, &length));
+    qml_circuit *c = NULL;
+    SUCCEED(qml_circuit_parse_qasm(&c, text, strlen(text)));
+    qml_circuit_free(c);
+}
 
 static void test_statevec_contract(void **state)
 {
@@ -1204,7 +1229,7 @@ static void test_train_contract(void **state)
     INVALID(qml_model_create_template(NULL, QML_MODEL_UNSTRUCTURED, 2, 1, 2, QML_LOSS_BCE));
     INVALID(qml_model_create_template(&O.model, (qml_model_kind)999, 2, 1, 2, QML_LOSS_BCE));
     INVALID(qml_model_create_template(&O.model, QML_MODEL_UNSTRUCTURED, 1, 1, 1, QML_LOSS_BCE));
-    INVALID(qml_model_create_template(&O.model, QML_MODEL_UNSTRUCTURED, 31, 1, 2, QML_LOSS_BCE));
+    INVALID(qml_model_create_template(&O.model, QML_MODEL_UNSTRUCTURED, 1025, 1, 2, QML_LOSS_BCE));
     INVALID(qml_model_create_template(&O.model, QML_MODEL_UNSTRUCTURED, 2, 0, 2, QML_LOSS_BCE));
     INVALID(qml_model_create_template(&O.model, QML_MODEL_UNSTRUCTURED, 2, 1, 0, QML_LOSS_BCE));
     INVALID(qml_model_create_template(&O.model, QML_MODEL_UNSTRUCTURED, 2, 1, 3, QML_LOSS_BCE));
@@ -1541,6 +1566,7 @@ int main(void)
         cmocka_unit_test(test_core_contract),
         cmocka_unit_test(test_pauli_contract),
         cmocka_unit_test(test_circuit_contract),
+        cmocka_unit_test(test_qasm_contract),
         cmocka_unit_test(test_statevec_contract),
         cmocka_unit_test(test_gradient_contract),
         cmocka_unit_test(test_lie_contract),

@@ -384,7 +384,7 @@ static qml__gate make_gate(qml_gate_kind kind, const unsigned *qubits, unsigned 
 static void check_gate(unsigned n, const qml__gate *g, double theta, harness_rng *rng, const char *what)
 {
     size_t dim = (size_t)1 << n;
-    double *psi = malloc(2 * dim * sizeof *psi), *expect = malloc(2 * dim * sizeof *psi);
+    double *psi = calloc(2 * dim, sizeof *psi), *expect = malloc(2 * dim * sizeof *psi);
     double *full = malloc(2 * dim * dim * sizeof *full);
     random_state(rng, dim, psi);
     qml_statevec *s = state_from(n, psi);
@@ -701,7 +701,7 @@ static void test_expectation_dense(void **unused)
         random_state(&rng, dim, psi);
         qml_statevec *s = state_from(n, psi);
         qml_pauli_sum *o = random_sum(&rng, n, 40, 0.4);
-        sum_add(o, 0.3, "IIIIII" + (6 - n)); /* an identity term */
+        sum_add(o, 0.3, &"IIIIII"[6 - n]); /* an identity term */
         sum_dense(o, om);
         harness_matvec(dim, om, psi, ov);
         double dense_value = 0;
@@ -723,6 +723,70 @@ static void test_expectation_dense(void **unused)
         free(ov);
         free(om);
     }
+}
+
+/* O|psi> for Pauli sums on 11 qubits (beyond the 2^8-amplitude blocks of
+ * the one-pass diagonal kernel) against the sum of naive string
+ * applications: a Z chain with single Z's and an identity (one pass, two
+ * low masks), random Z-only sums with more low masks than a pass holds
+ * (term by term), and mixed sums (the diagonal part in one pass, X/Y
+ * terms added after it). Tolerance 1e-11: up to ~30 terms of size ~1. */
+static void test_apply_pauli_sum_large(void **unused)
+{
+    (void)unused;
+    harness_rng rng = {1616};
+    const unsigned n = 11;
+    const size_t dim = (size_t)1 << n;
+    double *psi = malloc(2 * dim * sizeof *psi), *expect = malloc(2 * dim * sizeof *expect);
+    double *tmp = malloc(2 * dim * sizeof *tmp);
+    for (int variant = 0; variant < 4; variant++) {
+        random_state(&rng, dim, psi);
+        qml_statevec *s = state_from(n, psi), *out = NULL;
+        assert_ok(qml_statevec_create(&out, n));
+        qml_pauli_sum *o = sum_new(n);
+        char d[16];
+        if (variant == 0) {
+            for (unsigned a = 0; a < n; a++) {
+                memset(d, 'I', n);
+                d[n] = '\0';
+                d[a] = 'Z';
+                sum_add(o, 0.2 + 0.01 * a, d);
+                if (a + 1 < n) {
+                    d[a + 1] = 'Z';
+                    sum_add(o, 1.0 - 0.05 * a, d);
+                }
+            }
+            memset(d, 'I', n);
+            sum_add(o, -0.7, d);
+        } else {
+            for (int t = 0; t < 30; t++) {
+                for (unsigned q = 0; q < n; q++)
+                    d[q] = harness_uniform(&rng) < 0.6 ? 'I' : (variant == 3 && t % 3 == 0 ? "XYZ"[harness_next(&rng) % 3] : 'Z');
+                d[n] = '\0';
+                sum_add(o, harness_normal(&rng), d);
+            }
+        }
+        memset(expect, 0, 2 * dim * sizeof *expect);
+        for (size_t t = 0; t < o->n_terms; t++) {
+            for (unsigned q = 0; q < n; q++) {
+                uint64_t b = (uint64_t)1 << q;
+                bool x = o->x[t] & b, z = o->z[t] & b;
+                d[q] = x && z ? 'Y' : x ? 'X' : z ? 'Z' : 'I';
+            }
+            d[n] = '\0';
+            apply_string_naive(n, d, psi, tmp);
+            for (size_t k = 0; k < 2 * dim; k++)
+                expect[k] += o->coeff[t] * tmp[k];
+        }
+        qml__statevec_apply_pauli_sum(out, s, o);
+        assert_vectors_close(dim, qml_statevec_data(out), expect, 1e-11, "apply_pauli_sum on 11 qubits");
+        sum_free(o);
+        qml_statevec_free(s);
+        qml_statevec_free(out);
+    }
+    free(psi);
+    free(expect);
+    free(tmp);
 }
 
 /* Beyond the 2^8-amplitude blocks: high and low bits, x-masks in the high
@@ -1123,6 +1187,80 @@ static void test_kernel_paths(void **unused)
     free(first);
 }
 
+/* Every two-qubit kind on every ordered pair, and Toffoli on every ordered
+ * triple that touches qubits 0..2, on 9 qubits against apply_local_naive:
+ * gates whose lowest qubit is 0, 1 or 2 take the octet walk (the pattern
+ * of pairs inside 8 amplitudes, runs of octets split by the qubits at 3
+ * and above), the others the run walk; diagonal gates on qubits 0, 1 the
+ * line walk, RXX/RYY on qubits 0..3 the 16-amplitude block walk; the
+ * dense-matrix test above covers n <= 6. Then a low-pair workload on 18 qubits (threads start there) for
+ * 1, 2 and 3 threads, compared with memcmp. Tolerance TOL: one gate, a
+ * handful of roundings per amplitude. */
+static void test_every_pair_low_qubits(void **unused)
+{
+    (void)unused;
+    harness_rng rng = {1515};
+    const unsigned n = 9;
+    const size_t dim = (size_t)1 << n;
+    double *psi = malloc(2 * dim * sizeof *psi), *expect = malloc(2 * dim * sizeof *expect);
+    char what[96];
+    size_t cases = 0;
+    for (size_t kk = 0; kk < N_KINDS; kk++) {
+        const qml_gate_kind kind = ALL_KINDS[kk];
+        const unsigned k = arity(kind);
+        if (k < 2)
+            continue;
+        for (unsigned a = 0; a < n; a++)
+            for (unsigned b = 0; b < n; b++)
+                for (unsigned c = 0; c < (k == 3 ? n : 1); c++) {
+                    unsigned q[3] = {a, b, c};
+                    if (a == b || (k == 3 && (c == a || c == b || (a > 2 && b > 2 && c > 2))))
+                        continue;
+                    random_state(&rng, dim, psi);
+                    qml_statevec *s = state_from(n, psi);
+                    qml__gate g = make_gate(kind, q, k, &rng);
+                    double theta = 0.37 + 0.11 * (double)(a + 3 * b);
+                    qml__statevec_apply(s, &g, theta, false);
+                    apply_local_naive(n, &g, theta, psi, expect);
+                    snprintf(what, sizeof what, "kind %d on qubits %u, %u, %u of 9", (int)kind, a, b, k == 3 ? c : 0);
+                    assert_vectors_close(dim, qml_statevec_data(s), expect, TOL, what);
+                    qml_statevec_free(s);
+                    cases++;
+                }
+    }
+    /* 12 two-qubit kinds x 72 pairs; Toffoli: 504 triples less the 6 * 5 * 4 above qubit 2 */
+    assert_int_equal(cases, 12 * 72 + 504 - 120);
+    free(psi);
+    free(expect);
+
+    const unsigned big = 18;
+    const size_t big_dim = (size_t)1 << big;
+    double *start = malloc(2 * big_dim * sizeof *start), *first = malloc(2 * big_dim * sizeof *first);
+    random_state(&rng, big_dim, start);
+    static const qml_gate_kind kinds[] = {QML_GATE_CNOT, QML_GATE_SWAP, QML_GATE_CRY, QML_GATE_CRX, QML_GATE_CY,
+                                          QML_GATE_ISWAP, QML_GATE_CZ, QML_GATE_RZZ, QML_GATE_RXX, QML_GATE_RYY};
+    const unsigned pairs[][2] = {{0, 1}, {1, 0}, {1, 2}, {2, 1}, {0, 2}, {2, 17}, {17, 0}, {0, 6}, {5, 1}, {2, 9}};
+    for (unsigned threads = 1; threads <= 3; threads++) {
+        qml_statevec *t = state_from(big, start);
+        assert_ok(qml_statevec_set_threads(t, threads));
+        harness_rng gate_rng = {99};
+        for (size_t p = 0; p < sizeof pairs / sizeof pairs[0]; p++)
+            for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+                qml__gate g = make_gate(kinds[k], pairs[p], 2, &gate_rng);
+                qml__statevec_apply(t, &g, 0.3 + 0.1 * (double)p, false);
+            }
+        qml__gate tof = make_gate(QML_GATE_TOFFOLI, (unsigned[]){0, 2, 1}, 3, &gate_rng);
+        qml__statevec_apply(t, &tof, 0.0, false);
+        if (threads == 1)
+            memcpy(first, qml_statevec_data(t), 2 * big_dim * sizeof *first);
+        else
+            assert_memory_equal(first, qml_statevec_data(t), 2 * big_dim * sizeof *first);
+        qml_statevec_free(t);
+    }
+    free(start);
+    free(first);
+}
+
 /* ======================================================================== */
 /* Validation and allocation failures                                       */
 /* ======================================================================== */
@@ -1319,11 +1457,13 @@ int main(void)
         cmocka_unit_test(test_random_circuit),
         cmocka_unit_test(test_expectation_dense),
         cmocka_unit_test(test_expectation_large),
+        cmocka_unit_test(test_apply_pauli_sum_large),
         cmocka_unit_test(test_pauli_rotation_large),
         cmocka_unit_test(test_sampling_chi_square),
         cmocka_unit_test(test_estimate),
         cmocka_unit_test(test_thread_invariance),
         cmocka_unit_test(test_kernel_paths),
+        cmocka_unit_test(test_every_pair_low_qubits),
         cmocka_unit_test(test_validation),
         cmocka_unit_test(test_run_circuit),
         cmocka_unit_test(test_allocation_failures),

@@ -1,0 +1,492 @@
+/*
+ * statevec_pairs.c: the pair kernels of the statevector (a 2x2 matrix on the
+ * amplitude pairs (i | off0, i | off1), i over the indices with the gate's
+ * qubits clear) and the fused backward step of the adjoint gradient built
+ * on the same walk. statevec.c chooses the kernel for each gate.
+ *
+ * Walks (docs/simulator.md): contiguous runs below the lowest fixed bit; a
+ * one-qubit gate on qubit 0 as one stride-4 loop; qubits 1, 2 in unrolled
+ * blocks; qubits 5..10 with software prefetch in address order; and gates
+ * with two or more fixed bits, the lowest of them 0, 1 or 2, in octets of
+ * 8 amplitudes with the pattern of pairs inside an octet computed once.
+ */
+#include "internal.h"
+
+#include <string.h>
+
+/* Software prefetch distance of the pair kernels, in doubles (32 KiB). */
+#define PAIR_PREFETCH 4096u
+/* The octet walk: blocks of 2^OCTET_BITS amplitudes (two cache lines). */
+#define OCTET_BITS 3u
+/* The adjoint step sums at most this many chunk partials (on the stack),
+ * so the chunking depends only on the number of pairs. */
+#define ADJOINT_MAX_CHUNKS 1024u
+
+#if defined(__GNUC__)
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define ALWAYS_INLINE inline
+#endif
+
+/* A 2x2 matrix on pairs (i | off0, i | off1), i over the indices whose
+ * `fixed` bits (ascending) are 0. */
+typedef struct pair_job {
+    double *amplitudes;
+    unsigned n_fixed;
+    unsigned fixed[3];
+    uint64_t off0, off1;
+    qml__pair_class cls;
+    double m[8];               /* row-major 2x2, interleaved; QML__PAIR_REAL reads m[0], m[2], m[4], m[6] */
+    /* the octet walk (fixed[0] < OCTET_BITS, n_fixed >= 2) */
+    bool octets;
+    unsigned block_bits;       /* octets, or blocks of 16 or 32 when bits 3 (and 4) are fixed too */
+    unsigned n_high;           /* fixed bits >= block_bits */
+    unsigned high[3];          /* those bits - block_bits: positions in the block index */
+    uint64_t off0_high, off1_high; /* the offsets' bits >= block_bits */
+    unsigned n_pairs;          /* pairs per block: 2^block_bits >> (fixed bits below block_bits) */
+    unsigned pu[5], qu[5];     /* the pairs' positions inside the blocks, in doubles */
+} pair_job;
+
+/* Split `n_items` over the state's threads when the state is large enough. */
+static void run_parallel(const qml_statevec *state, size_t n_items, size_t grain, qml__range_fn fn, void *context)
+{
+    unsigned workers = state->dim >= QML__PARALLEL_MIN_DIM ? state->n_threads : 1;
+    qml__parallel_for(workers, n_items, grain, fn, context);
+}
+
+/* The inner loops: `stride` doubles between consecutive pairs (2 for runs of
+ * contiguous amplitudes, 4 for a gate on qubit 0). Inlined with a constant
+ * stride so that each variant compiles to its own branch-free loop. */
+static inline void pair_general(double *restrict p, double *restrict q, size_t count, size_t stride,
+                                const double *restrict m)
+{
+    const double m00r = m[0], m00i = m[1], m01r = m[2], m01i = m[3];
+    const double m10r = m[4], m10i = m[5], m11r = m[6], m11i = m[7];
+    for (size_t k = 0; k < count; k++) {
+        double pr = p[k * stride], pi = p[k * stride + 1];
+        double qr = q[k * stride], qi = q[k * stride + 1];
+        p[k * stride] = m00r * pr - m00i * pi + m01r * qr - m01i * qi;
+        p[k * stride + 1] = m00r * pi + m00i * pr + m01r * qi + m01i * qr;
+        q[k * stride] = m10r * pr - m10i * pi + m11r * qr - m11i * qi;
+        q[k * stride + 1] = m10r * pi + m10i * pr + m11r * qi + m11i * qr;
+    }
+}
+
+static inline void pair_real(double *restrict p, double *restrict q, size_t count, size_t stride,
+                             const double *restrict m)
+{
+    const double m00 = m[0], m01 = m[2], m10 = m[4], m11 = m[6];
+    for (size_t k = 0; k < count; k++) {
+        double pr = p[k * stride], pi = p[k * stride + 1];
+        double qr = q[k * stride], qi = q[k * stride + 1];
+        p[k * stride] = m00 * pr + m01 * qr;
+        p[k * stride + 1] = m00 * pi + m01 * qi;
+        q[k * stride] = m10 * pr + m11 * qr;
+        q[k * stride + 1] = m10 * pi + m11 * qi;
+    }
+}
+
+static inline void pair_swap(double *restrict p, double *restrict q, size_t count, size_t stride)
+{
+    for (size_t k = 0; k < count; k++) {
+        double pr = p[k * stride], pi = p[k * stride + 1];
+        p[k * stride] = q[k * stride];
+        p[k * stride + 1] = q[k * stride + 1];
+        q[k * stride] = pr;
+        q[k * stride + 1] = pi;
+    }
+}
+
+static ALWAYS_INLINE void pair_dispatch(const pair_job *job, double *p, double *q, size_t count, size_t stride)
+{
+    switch (job->cls) {
+    case QML__PAIR_GENERAL: pair_general(p, q, count, stride, job->m); break;
+    case QML__PAIR_REAL: pair_real(p, q, count, stride, job->m); break;
+    case QML__PAIR_SWAP: pair_swap(p, q, count, stride); break;
+    }
+}
+
+/* A one-qubit gate on qubit 5..10: each block of 2^(t+1) amplitudes pairs
+ * its lower half with its upper half, two streams 0.5..16 KiB apart in
+ * short runs, which the hardware prefetchers of the machine we measured
+ * (Zen 4) follow badly: a plain loop ran at a third of the bandwidth of
+ * qubits 0..4 or 12+. Prefetching the memory in address order, two lines
+ * per line of the lower half, makes the sweep a linear stream again: for
+ * qubits 5..8 into L1 at least two blocks and 16 KiB ahead (then about
+ * 51 GB/s, the speed of qubit 0, against 16..25), for 9..10 into L2 four
+ * blocks ahead (farther than L1 holds; about 42 against 27..34). */
+static ALWAYS_INLINE void pair_mid_qubit(const pair_job *job, size_t begin, size_t end, qml__pair_class cls)
+{
+    const unsigned t = job->fixed[0];
+    const size_t run = (size_t)1 << t;
+    const bool to_l2 = t >= 9;
+    size_t ahead = to_l2 ? 16 * run : 8 * run; /* doubles: a block is 4 * run */
+    if (ahead < 2048)
+        ahead = 2048;
+    /* ranges are whole runs: QML__PARALLEL_GRAIN pairs or the whole state, and runs are at most 2^10 */
+    for (size_t k = begin; k < end; k += run) {
+        double *p = job->amplitudes + 2 * (((uint64_t)k >> t) << (t + 1));
+        double *q = p + 2 * run;
+        for (size_t l = 0; l < run; l += 4) {
+#if defined(__GNUC__)
+            if (to_l2) {
+                __builtin_prefetch(p + ahead + 4 * l, 1, 2);
+                __builtin_prefetch(p + ahead + 4 * l + 8, 1, 2);
+            } else {
+                __builtin_prefetch(p + ahead + 4 * l, 1, 3);
+                __builtin_prefetch(p + ahead + 4 * l + 8, 1, 3);
+            }
+#endif
+            if (cls == QML__PAIR_GENERAL)
+                pair_general(p + 2 * l, q + 2 * l, 4, 2, job->m);
+            else if (cls == QML__PAIR_REAL)
+                pair_real(p + 2 * l, q + 2 * l, 4, 2, job->m);
+            else
+                pair_swap(p + 2 * l, q + 2 * l, 4, 2);
+        }
+    }
+}
+
+
+/* ---- the octet walk ------------------------------------------------------
+ * A gate with two or more fixed bits, the lowest of them 0, 1 or 2 (CNOT,
+ * CZ-free controlled gates, SWAP, Toffoli on low qubits): runs below the
+ * lowest fixed bit hold 1, 2 or 4 pairs, and the general walk recomputed
+ * index, run length and dispatch for each (about 35 instructions per
+ * 16-byte swap for a CNOT 0 -> 1). Every octet of 8 amplitudes (two cache
+ * lines) holds the same pattern of pairs, so the pattern is computed once
+ * and unrolled; the fixed bits at 3 and above split the octets into runs,
+ * like the amplitudes of the general walk. Items are still pairs (ranges
+ * are whole octets: grains and the total are multiples of 4 >= n_pairs). */
+static ALWAYS_INLINE void octet_pair(double *p, double *q, const double *m, qml__pair_class cls)
+{
+    if (cls == QML__PAIR_GENERAL)
+        pair_general(p, q, 1, 2, m);
+    else if (cls == QML__PAIR_REAL)
+        pair_real(p, q, 1, 2, m);
+    else
+        pair_swap(p, q, 1, 2);
+}
+
+static ALWAYS_INLINE void octet_walk(const pair_job *job, size_t o_begin, size_t o_end, qml__pair_class cls,
+                                     unsigned np)
+{
+    double *a = job->amplitudes;
+    const unsigned p0 = job->pu[0], p1 = job->pu[np > 1 ? 1 : 0], p2 = job->pu[np > 2 ? 2 : 0],
+                   p3 = job->pu[np > 3 ? 3 : 0];
+    const unsigned q0 = job->qu[0], q1 = job->qu[np > 1 ? 1 : 0], q2 = job->qu[np > 2 ? 2 : 0],
+                   q3 = job->qu[np > 3 ? 3 : 0];
+    const uint64_t run_length = job->n_high ? (uint64_t)1 << job->high[0] : 0; /* in octets; 0: unbounded */
+    const unsigned bb = job->block_bits;
+    const size_t step = (size_t)2 << bb; /* doubles per block */
+    const bool prefetch = job->n_high && job->high[0] + bb >= 5 && job->high[0] + bb <= 9 &&
+                          job->off0_high != job->off1_high;
+    double m[8];
+    memcpy(m, job->m, sizeof m);
+    for (size_t o = o_begin; o < o_end;) {
+        size_t run = o_end - o;
+        if (run_length && run > run_length - (o & (run_length - 1)))
+            run = (size_t)(run_length - (o & (run_length - 1)));
+        const uint64_t base = qml__deposit_zeros(o, job->high, job->n_high) << bb;
+        double *P = a + 2 * (base | job->off0_high), *Q = a + 2 * (base | job->off1_high);
+#if defined(__GNUC__)
+        if (prefetch) {
+            /* short runs alternating between two streams: see pair_range */
+            for (uint64_t d = 0; d < step * run; d += 8) {
+                __builtin_prefetch(P + PAIR_PREFETCH + d, 1);
+                __builtin_prefetch(Q + PAIR_PREFETCH + d, 1);
+            }
+        }
+#endif
+        for (size_t j = 0; j < run; j++, P += step, Q += step) {
+            octet_pair(P + p0, Q + q0, m, cls);
+            if (np > 1)
+                octet_pair(P + p1, Q + q1, m, cls);
+            if (np > 2) {
+                octet_pair(P + p2, Q + q2, m, cls);
+                octet_pair(P + p3, Q + q3, m, cls);
+            }
+        }
+        o += run;
+    }
+}
+
+static void octet_range(const pair_job *job, size_t begin, size_t end)
+{
+    const unsigned np = job->n_pairs;
+    const size_t o0 = begin / np, o1 = end / np;
+#define OCTET_CASE(CLS)                                                                                          \
+    do {                                                                                                         \
+        if (np == 4)                                                                                             \
+            octet_walk(job, o0, o1, CLS, 4);                                                                     \
+        else if (np == 2)                                                                                        \
+            octet_walk(job, o0, o1, CLS, 2);                                                                     \
+        else                                                                                                     \
+            octet_walk(job, o0, o1, CLS, 1);                                                                     \
+    } while (0)
+    switch (job->cls) {
+    case QML__PAIR_GENERAL: OCTET_CASE(QML__PAIR_GENERAL); break;
+    case QML__PAIR_REAL: OCTET_CASE(QML__PAIR_REAL); break;
+    case QML__PAIR_SWAP: OCTET_CASE(QML__PAIR_SWAP); break;
+    }
+#undef OCTET_CASE
+}
+
+/* Set up the octet walk of `job` (sorted fixed bits, fixed[0] < OCTET_BITS).
+ * Fixed bits at 3, 4 widen the block to 16 or 32 amplitudes (else a CNOT
+ * 2 -> 3 would walk runs of one octet); the pairs per block stay 1, 2 or 4. */
+static void octet_plan(pair_job *job, unsigned n_qubits)
+{
+    unsigned bb = OCTET_BITS;
+    for (unsigned f = 0; f < job->n_fixed; f++)
+        if (job->fixed[f] == bb)
+            bb++;
+    const uint64_t low = ((uint64_t)1 << bb) - 1;
+    uint64_t low_fixed = 0;
+    job->block_bits = bb;
+    job->n_high = 0;
+    for (unsigned f = 0; f < job->n_fixed; f++) {
+        if (job->fixed[f] < bb)
+            low_fixed |= (uint64_t)1 << job->fixed[f];
+        else
+            job->high[job->n_high++] = job->fixed[f] - bb;
+    }
+    job->off0_high = job->off0 & ~low;
+    job->off1_high = job->off1 & ~low;
+    job->n_pairs = 0;
+    for (uint64_t u = 0; u <= low; u++)
+        if ((u & low_fixed) == 0) {
+            job->pu[job->n_pairs] = (unsigned)(2 * (u | (job->off0 & low)));
+            job->qu[job->n_pairs] = (unsigned)(2 * (u | (job->off1 & low)));
+            if (job->n_pairs++ == 4)
+                return; /* cannot happen with at most 3 fixed bits; the run walk then */
+        }
+    job->octets = n_qubits >= bb;
+}
+
+static void pair_range(void *context, size_t begin, size_t end, unsigned worker)
+{
+    (void)worker;
+    const pair_job *job = context;
+    double *a = job->amplitudes;
+    if (job->octets) {
+        octet_range(job, begin, end);
+        return;
+    }
+    if (job->n_fixed == 1 && job->fixed[0] == 0) {
+        /* A one-qubit gate on qubit 0: pairs are adjacent, stride 4. */
+        double *p = a + 4 * begin;
+        if (job->cls == QML__PAIR_GENERAL)
+            pair_general(p, p + 2, end - begin, 4, job->m);
+        else if (job->cls == QML__PAIR_REAL)
+            pair_real(p, p + 2, end - begin, 4, job->m);
+        else
+            pair_swap(p, p + 2, end - begin, 4);
+        return;
+    }
+    if (job->n_fixed == 1 && job->fixed[0] >= 5 && job->fixed[0] <= 10) {
+        if (job->cls == QML__PAIR_GENERAL)
+            pair_mid_qubit(job, begin, end, QML__PAIR_GENERAL);
+        else if (job->cls == QML__PAIR_REAL)
+            pair_mid_qubit(job, begin, end, QML__PAIR_REAL);
+        else
+            pair_mid_qubit(job, begin, end, QML__PAIR_SWAP);
+        return;
+    }
+    if (job->n_fixed == 1 && (job->fixed[0] == 1 || job->fixed[0] == 2) && begin % 4 == 0 && end % 4 == 0) {
+        /* Qubit 1 or 2: runs of 2 or 4 pairs; a block loop with the run
+         * length a constant (unrolled) instead of the general run set-up. */
+        const unsigned t = job->fixed[0];
+        for (size_t k = begin; k < end; k += 4) {
+            double *p = a + 2 * (((uint64_t)k >> t) << (t + 1) | (k & ((1u << t) - 1)));
+            if (t == 1) {
+                pair_dispatch(job, p, p + 4, 2, 2);
+                pair_dispatch(job, p + 8, p + 12, 2, 2);
+            } else {
+                pair_dispatch(job, p, p + 8, 4, 2);
+            }
+        }
+        return;
+    }
+    const uint64_t run_length = (uint64_t)1 << job->fixed[0];
+    const bool prefetch = job->fixed[0] >= 5 && job->fixed[0] <= 9;
+    for (size_t k = begin; k < end;) {
+        size_t run = (size_t)(run_length - (k & (run_length - 1)));
+        if (run > end - k)
+            run = end - k;
+        uint64_t i = qml__deposit_zeros(k, job->fixed, job->n_fixed);
+        double *p = a + 2 * (i | job->off0), *q = a + 2 * (i | job->off1);
+#if defined(__GNUC__)
+        if (prefetch) {
+            /* Runs of 2^5..2^9 pairs alternate between two streams 0.5..8 KiB
+             * apart, which the hardware prefetchers of the machines we
+             * measured follow badly (a plain loop with this pattern runs at
+             * a third of the bandwidth). Prefetching the lines 32 KiB ahead
+             * of both halves of the run, each in address order, restores
+             * most of it. */
+            for (uint64_t d = 0; d < 2 * run; d += 8)
+                __builtin_prefetch(p + PAIR_PREFETCH + d, 1);
+            for (uint64_t d = 0; d < 2 * run; d += 8)
+                __builtin_prefetch(q + PAIR_PREFETCH + d, 1);
+        }
+#endif
+        if (job->cls == QML__PAIR_GENERAL)
+            pair_general(p, q, run, 2, job->m);
+        else if (job->cls == QML__PAIR_REAL)
+            pair_real(p, q, run, 2, job->m);
+        else
+            pair_swap(p, q, run, 2);
+        k += run;
+    }
+}
+
+/* Run a pair kernel. `bits` are the qubits whose bits the enumeration fixes
+ * to 0 (any order); off0/off1 then set some of them. */
+void qml__apply_pair(qml_statevec *state, const unsigned *bits, unsigned n_bits, uint64_t off0, uint64_t off1,
+                     qml__pair_class cls, const double m[8])
+{
+    pair_job job = {.amplitudes = state->amplitudes, .n_fixed = n_bits, .off0 = off0, .off1 = off1, .cls = cls};
+    memcpy(job.fixed, bits, n_bits * sizeof *bits);
+    qml__sort_bits(job.fixed, n_bits);
+    if (m)
+        memcpy(job.m, m, sizeof job.m);
+    if (n_bits >= 2 && job.fixed[0] < OCTET_BITS)
+        octet_plan(&job, state->n_qubits);
+    run_parallel(state, (size_t)(state->dim >> n_bits), QML__PARALLEL_GRAIN, pair_range, &job);
+}
+
+/* ---- the fused backward step of the adjoint gradient ----------------------
+ * The adjoint sweep (gradient.c) needs, at each parametrised gate U_k,
+ * Im <lambda| G_k |psi> and then U_k^dagger applied to psi and to lambda.
+ * Done separately that is three passes over two states (a read pass for
+ * the overlap, one gate pass per state); for a gate that is a 2x2 matrix
+ * on pairs, the overlap needs exactly the amplitudes the un-applying
+ * reads, so one pass over both states does all of it: per pair, the
+ * overlap of the old values, then the new values. */
+
+typedef enum overlap_form { OVERLAP_GENERAL, OVERLAP_X, OVERLAP_Y } overlap_form;
+
+typedef struct adjoint_job {
+    double *psi, *lambda;
+    unsigned n_fixed;
+    unsigned fixed[3];
+    uint64_t off0, off1;
+    qml__pair_class cls;
+    overlap_form form;
+    double m[8];
+    double g[8];
+    size_t chunk;              /* pairs per chunk */
+    double *partials;          /* one per chunk */
+} adjoint_job;
+
+/* Im(conj(lp) (g p)_0 + conj(lq) (g q)_1) for one pair, summed over `count`
+ * pairs `stride` doubles apart, then m applied to (p, q) and (lp, lq). */
+static ALWAYS_INLINE double adjoint_run(double *restrict p, double *restrict q, double *restrict lp,
+                                        double *restrict lq, size_t count, size_t stride, const adjoint_job *job,
+                                        qml__pair_class cls, overlap_form form)
+{
+    const double g00r = job->g[0], g00i = job->g[1], g01r = job->g[2], g01i = job->g[3];
+    const double g10r = job->g[4], g10i = job->g[5], g11r = job->g[6], g11i = job->g[7];
+    double acc0 = 0.0, acc1 = 0.0;
+    for (size_t k = 0; k < count; k++) {
+        const size_t o = k * stride;
+        const double pr = p[o], pi = p[o + 1], qr = q[o], qi = q[o + 1];
+        const double lpr = lp[o], lpi = lp[o + 1], lqr = lq[o], lqi = lq[o + 1];
+        if (form == OVERLAP_Y) {
+            /* Y: (g psi)_0 = -i q, (g psi)_1 = i p */
+            acc0 += lqr * pr + lqi * pi;
+            acc1 += lpr * qr + lpi * qi;
+        } else if (form == OVERLAP_X) {
+            /* X: (g psi)_0 = q, (g psi)_1 = p */
+            acc0 += lpr * qi - lpi * qr;
+            acc1 += lqr * pi - lqi * pr;
+        } else {
+            const double gpr = g00r * pr - g00i * pi + g01r * qr - g01i * qi;
+            const double gpi = g00r * pi + g00i * pr + g01r * qi + g01i * qr;
+            const double gqr = g10r * pr - g10i * pi + g11r * qr - g11i * qi;
+            const double gqi = g10r * pi + g10i * pr + g11r * qi + g11i * qr;
+            acc0 += lpr * gpi - lpi * gpr;
+            acc1 += lqr * gqi - lqi * gqr;
+        }
+        if (cls == QML__PAIR_REAL) {
+            pair_real(p + o, q + o, 1, 2, job->m);
+            pair_real(lp + o, lq + o, 1, 2, job->m);
+        } else if (cls == QML__PAIR_SWAP) {
+            pair_swap(p + o, q + o, 1, 2);
+            pair_swap(lp + o, lq + o, 1, 2);
+        } else {
+            pair_general(p + o, q + o, 1, 2, job->m);
+            pair_general(lp + o, lq + o, 1, 2, job->m);
+        }
+    }
+    return form == OVERLAP_Y ? acc0 - acc1 : acc0 + acc1;
+}
+
+/* The pairs [begin, end) in runs below the lowest fixed bit (one run of
+ * stride 4 for a one-qubit gate on qubit 0). */
+static ALWAYS_INLINE double adjoint_pairs(const adjoint_job *job, size_t begin, size_t end, qml__pair_class cls,
+                                          overlap_form form)
+{
+    double *psi = job->psi, *lambda = job->lambda;
+    if (job->n_fixed == 1 && job->fixed[0] == 0)
+        return adjoint_run(psi + 4 * begin, psi + 4 * begin + 2, lambda + 4 * begin, lambda + 4 * begin + 2,
+                           end - begin, 4, job, cls, form);
+    const uint64_t run_length = (uint64_t)1 << job->fixed[0];
+    double total = 0.0;
+    for (size_t k = begin; k < end;) {
+        size_t run = (size_t)(run_length - (k & (run_length - 1)));
+        if (run > end - k)
+            run = end - k;
+        const uint64_t i = qml__deposit_zeros(k, job->fixed, job->n_fixed);
+        const uint64_t i0 = 2 * (i | job->off0), i1 = 2 * (i | job->off1);
+        total += adjoint_run(psi + i0, psi + i1, lambda + i0, lambda + i1, run, 2, job, cls, form);
+        k += run;
+    }
+    return total;
+}
+
+static void adjoint_range(void *context, size_t begin, size_t end, unsigned worker)
+{
+    (void)worker;
+    const adjoint_job *job = context;
+    for (size_t c = begin; c < end; c++) {
+        const size_t k0 = c * job->chunk, k1 = k0 + job->chunk;
+        double s;
+        if (job->cls == QML__PAIR_REAL && job->form == OVERLAP_Y)
+            s = adjoint_pairs(job, k0, k1, QML__PAIR_REAL, OVERLAP_Y);
+        else if (job->cls == QML__PAIR_GENERAL && job->form == OVERLAP_X)
+            s = adjoint_pairs(job, k0, k1, QML__PAIR_GENERAL, OVERLAP_X);
+        else if (job->cls == QML__PAIR_REAL)
+            s = adjoint_pairs(job, k0, k1, QML__PAIR_REAL, OVERLAP_GENERAL);
+        else if (job->cls == QML__PAIR_SWAP)
+            s = adjoint_pairs(job, k0, k1, QML__PAIR_SWAP, OVERLAP_GENERAL);
+        else
+            s = adjoint_pairs(job, k0, k1, QML__PAIR_GENERAL, OVERLAP_GENERAL);
+        job->partials[c] = s;
+    }
+}
+
+double qml__adjoint_pair_step(qml_statevec *psi, qml_statevec *lambda, const unsigned *bits, unsigned n_bits,
+                              uint64_t off0, uint64_t off1, const double g[8], qml__pair_class cls,
+                              const double m[8])
+{
+    adjoint_job job = {.psi = psi->amplitudes, .lambda = lambda->amplitudes, .n_fixed = n_bits, .off0 = off0,
+                       .off1 = off1, .cls = cls};
+    memcpy(job.fixed, bits, n_bits * sizeof *bits);
+    qml__sort_bits(job.fixed, n_bits);
+    if (m)
+        memcpy(job.m, m, sizeof job.m);
+    memcpy(job.g, g, sizeof job.g);
+    static const double x[8] = {0, 0, 1, 0, 1, 0, 0, 0}, y[8] = {0, 0, 0, -1, 0, 1, 0, 0};
+    job.form = !memcmp(g, x, sizeof x) ? OVERLAP_X : !memcmp(g, y, sizeof y) ? OVERLAP_Y : OVERLAP_GENERAL;
+    const size_t n_pairs = (size_t)(psi->dim >> n_bits);
+    job.chunk = n_pairs > ADJOINT_MAX_CHUNKS ? n_pairs / ADJOINT_MAX_CHUNKS : n_pairs;
+    const size_t n_chunks = n_pairs / job.chunk;
+    double partials[ADJOINT_MAX_CHUNKS];
+    job.partials = partials;
+    run_parallel(psi, n_chunks, 1, adjoint_range, &job);
+    double total = 0.0;
+    for (size_t c = 0; c < n_chunks; c++)
+        total += partials[c];
+    return total;
+}
