@@ -2502,12 +2502,27 @@ typedef enum qml_model_kind {
      *  layer, RX(x_{q mod F}) on every qubit, then RZZ(w) on every open bond
      *  (q, q+1) and RX(w) on every qubit, each with its own weight;
      *  (2n - 1) L weights; readout Z_0 Z_1. DLA so(2n). */
-    QML_MODEL_FREE_FERMION = 2
+    QML_MODEL_FREE_FERMION = 2,
+    /** Permutation-equivariant with a local encoding, one feature per qubit
+     *  (n_features = n_qubits): in each layer, RY(x_q) on qubit q, then the
+     *  weight layer of #QML_MODEL_PERMUTATION; 3 L weights; readout
+     *  (1/n) sum_q Z_q. Permuting the features permutes the qubits of the
+     *  encoding only, so the model is an S_n-invariant function of x.
+     *  @since 0.2.0 */
+    QML_MODEL_PERMUTATION_LOCAL = 3,
+    /** #QML_MODEL_PERMUTATION with its collective encoding scaled by 2/n:
+     *  exp(-i (2/n) x_j/2 sum_q P_j). One layer then puts frequencies up to
+     *  2 on each x_j for every n (the plain model reaches n, so its initial
+     *  function of x grows rougher with n); equal to the plain model at
+     *  n = 2. docs/training.md compares their roughness.
+     *  @since 0.2.0 */
+    QML_MODEL_PERMUTATION_BOUNDED = 4
 } qml_model_kind;
 
 /**
  * @brief The name of a model kind: "unstructured", "permutation",
- * "free-fermion" (static storage), or NULL for an unknown kind.
+ * "free-fermion", "permutation-local", "permutation-bounded" (static
+ * storage), or NULL for an unknown kind.
  * @since 0.1.0
  */
 QML_API const char *qml_model_kind_name(qml_model_kind kind);
@@ -2537,7 +2552,8 @@ QML_API int qml_model_create(qml_model **out, const qml_circuit *circuit, const 
  *        permutation models at hundreds.
  * @param layers L >= 1.
  * @param n_features F >= 1; the unstructured and free-fermion models need
- *        F <= n_qubits (so that every feature is encoded).
+ *        F <= n_qubits (so that every feature is encoded), the
+ *        permutation-local model F = n_qubits.
  * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT, #QML_ERR_OUT_OF_MEMORY.
  * @since 0.1.0
  */
@@ -2621,6 +2637,73 @@ QML_API int qml_model_evaluate(const qml_model *model, const qml_dataset *datase
 QML_API int qml_model_loss_gradient(const qml_model *model, const qml_dataset *dataset, const size_t *indices,
                                     size_t count, unsigned n_threads, double *loss, double *gradient,
                                     size_t capacity);
+
+/**
+ * @brief The numerical rank of the Jacobian J_ik = de(w, x_i)/dw_k of the
+ * model's readout over a dataset's rows, at the model's current weights
+ * (adjoint gradients; the head is left out: with a != 0 the probabilities'
+ * Jacobian has the same rank). A rank below min(rows, weights) means
+ * redundant weights or a function family of lower dimension than the
+ * weight count (Larocca et al., "Theory of overparametrization in quantum
+ * neural networks", Nat. Comput. Sci. 3, 542 (2023), arXiv:2109.11676).
+ * @param tolerance a singular value s_i counts when s_i > tolerance x s_max,
+ *        tolerance in [0, 1); 0 selects max(rows, weights) x DBL_EPSILON
+ *        (the usual numerical-rank rule). Singular values come from a
+ *        one-sided Jacobi SVD, accurate to about DBL_EPSILON x s_max.
+ * @param[out] rank the number of singular values above the threshold (0 if
+ *        J = 0).
+ * @return #QML_OK; #QML_ERR_INVALID_ARGUMENT (NULL, tolerance NaN or
+ *         outside [0, 1), too few features); #QML_ERR_OUT_OF_MEMORY
+ *         (rows x weights doubles, twice when rows > weights).
+ * @since 0.2.0
+ */
+QML_API int qml_model_jacobian_rank(const qml_model *model, const qml_dataset *dataset, double tolerance,
+                                    size_t *rank);
+
+/**
+ * @brief The rank of the quantum Fisher information matrix of the model's
+ * state |psi(w, x)> with respect to the circuit weights, at the model's
+ * current weights and one input x:
+ * F_kl = 4 Re[<d_k psi|d_l psi> - <d_k psi|psi><psi|d_l psi>].
+ * Its rank is the number of independent directions the weights move the
+ * state in; it cannot exceed dim g of the circuit's dynamical Lie algebra
+ * nor 2^(n+1) - 2, and Larocca et al. (arXiv:2109.11676) call a model
+ * overparametrised once adding weights no longer raises it.
+ * @param features n_features >= qml_model_n_features() finite values.
+ * @param tolerance an eigenvalue l_i of F counts when
+ *        sqrt(l_i / l_max) > tolerance (the singular values of the matrix of
+ *        projected tangent vectors, whose squares are F's eigenvalues / 4:
+ *        the same meaning as in qml_model_jacobian_rank(); a threshold t on
+ *        l_i / l_max is tolerance sqrt(t)); in [0, 1), 0 selects
+ *        max(2^(n+1), weights) x DBL_EPSILON.
+ * @return #QML_OK; #QML_ERR_INVALID_ARGUMENT (NULL, bad tolerance, a
+ *         non-finite feature); #QML_ERR_OUT_OF_RANGE (too few features);
+ *         #QML_ERR_OUT_OF_MEMORY (weights x 2^(n+1) doubles and two states).
+ *         Costs one forward pass per weight gate from that gate on.
+ * @since 0.2.0
+ */
+QML_API int qml_model_qfi_rank(const qml_model *model, const double *features, size_t n_features,
+                               double tolerance, size_t *rank);
+
+/**
+ * @brief How rough a model's function of its input starts: the mean of
+ * (de/dx_j)^2 over `n_draws` weight draws (each weight 2 pi u, u uniform in
+ * [0, 1), as #QML_INIT_UNIFORM; draw d from stream d of `seed`, weights in
+ * order), over the dataset's rows and over the model's features j, where
+ * e(w, x) is the readout before the head. An encoding whose frequencies in
+ * x grow with n shows a slope that grows with n (docs/training.md).
+ * @param n_draws >= 2.
+ * @param[out] mean_square_slope the mean.
+ * @param[out] stderr_ its standard error: the sample standard deviation of
+ *        the draws' means / sqrt(n_draws) (draws, not rows, are the
+ *        independent samples); may be NULL.
+ * @return #QML_OK; #QML_ERR_INVALID_ARGUMENT (NULL, n_draws < 2, too few
+ *         features); #QML_ERR_OUT_OF_MEMORY. Costs one adjoint pass per
+ *         draw and row; runs on the calling thread.
+ * @since 0.2.0
+ */
+QML_API int qml_model_roughness(const qml_model *model, const qml_dataset *dataset, size_t n_draws,
+                                uint64_t seed, double *mean_square_slope, double *stderr_);
 
 /** @brief How training initialises the circuit weights. Values are pinned. @since 0.1.0 */
 typedef enum qml_init_mode {

@@ -1287,6 +1287,32 @@ static void test_train_contract(void **state)
     INVALID(qml_model_create_template(&O.model, QML_MODEL_PERMUTATION, 2, UINT_MAX, 2, QML_LOSS_BCE));
     INVALID(qml_model_create_template(&O.model, QML_MODEL_UNSTRUCTURED, 30, 1u << 19, 2, QML_LOSS_BCE));
     INVALID(qml_model_create_template(&O.model, QML_MODEL_PERMUTATION, 2, 1, UINT_MAX, QML_LOSS_BCE));
+    INVALID(qml_model_create_template(&O.model, QML_MODEL_PERMUTATION_LOCAL, 3, 1, 2, QML_LOSS_BCE));
+    INVALID(qml_model_create_template(&O.model, QML_MODEL_PERMUTATION_BOUNDED, 1, 1, 2, QML_LOSS_BCE));
+    {
+        size_t rank;
+        double x2[2] = {0.1, 0.2}, xn[2] = {0.1, NAN}, mean;
+        INVALID(qml_model_jacobian_rank(NULL, d, 0.0, &rank));
+        INVALID(qml_model_jacobian_rank(m, NULL, 0.0, &rank));
+        INVALID(qml_model_jacobian_rank(m, d, 0.0, NULL));
+        INVALID(qml_model_jacobian_rank(m, d, NAN, &rank));
+        INVALID(qml_model_jacobian_rank(m, d, 1.0, &rank));
+        INVALID(qml_model_jacobian_rank(m, F.data1, 0.0, &rank));
+        SUCCEED(qml_model_jacobian_rank(m, d, 0.0, &rank));
+        INVALID(qml_model_qfi_rank(NULL, x2, 2, 0.0, &rank));
+        INVALID(qml_model_qfi_rank(m, NULL, 2, 0.0, &rank));
+        INVALID(qml_model_qfi_rank(m, x2, 2, 0.0, NULL));
+        INVALID(qml_model_qfi_rank(m, x2, 2, -INFINITY, &rank));
+        INVALID(qml_model_qfi_rank(m, xn, 2, 0.0, &rank));
+        RANGE(qml_model_qfi_rank(m, x2, 1, 0.0, &rank));
+        SUCCEED(qml_model_qfi_rank(m, x2, 2, 0.0, &rank));
+        INVALID(qml_model_roughness(NULL, d, 2, 0, &mean, NULL));
+        INVALID(qml_model_roughness(m, NULL, 2, 0, &mean, NULL));
+        INVALID(qml_model_roughness(m, d, 2, 0, NULL, NULL));
+        INVALID(qml_model_roughness(m, d, 1, 0, &mean, NULL));
+        INVALID(qml_model_roughness(m, F.data1, 2, 0, &mean, NULL));
+        SUCCEED(qml_model_roughness(m, d, 2, 0, &mean, NULL));
+    }
     qml_model_free(NULL);
     ZERO(qml_model_circuit(NULL));
     ZERO(qml_model_readout(NULL));

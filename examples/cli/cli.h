@@ -23,6 +23,7 @@ int bench_grad(int argc, char **argv);
 int bench_dla(int argc, char **argv);
 int bench_bp(int argc, char **argv);
 int bench_gsim(int argc, char **argv);
+int bench_train(int argc, char **argv);
 
 /* Print "qml: <what>: <status text>: <library message>" to stderr; returns 1. */
 int cli_fail(const char *what, int status);
