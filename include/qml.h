@@ -282,10 +282,11 @@ QML_API size_t qml_pauli_sum_n_terms(const qml_pauli_sum *sum);
  *         index >= n_qubits (or >= 2^20) or a dense string whose length is
  *         not n_qubits; #QML_ERR_INVALID_ARGUMENT for NULL arguments;
  *         #QML_ERR_LIMIT for n_qubits > 2^20, or (since 0.2.0) for a text
- *         whose terms would take more than 256 MiB of bit masks: every term
+ *         whose terms would take too much memory for its length: every term
  *         stores 2 x ceil(n_qubits / 64) 64-bit words, so one far qubit index
- *         makes every term that wide, and terms x ceil(n_qubits / 64) x 16
- *         bytes (counted before equal terms merge) must stay within 2^28;
+ *         makes every term that wide; terms x ceil(n_qubits / 64) x 16 bytes
+ *         (terms counted before equal ones merge) must stay within 64 bytes
+ *         per byte of text or 16 MiB, whichever is larger;
  *         #QML_ERR_OUT_OF_MEMORY.
  * @since 0.1.0
  */
