@@ -781,7 +781,8 @@ typedef struct qml_statevec qml_statevec;
  * @return #QML_OK; #QML_ERR_INVALID_ARGUMENT for a NULL `out` or 0 qubits;
  *         #QML_ERR_LIMIT (checked before allocating, so it fails fast) if
  *         n > 40, 16 * 2^n overflows size_t, or 16 * 2^n exceeds the
- *         machine's physical memory (the message gives the bytes needed);
+ *         smallest of physical memory, the process's cgroup memory limit and
+ *         the address space left under RLIMIT_AS (the message gives both);
  *         #QML_ERR_OUT_OF_MEMORY if the allocation fails.
  * @since 0.1.0
  */
@@ -985,7 +986,11 @@ typedef struct qml_gradient_options {
  *         initial state, NULL or non-finite weights or features, a bad
  *         option (method, step, shots without parameter shift, size), or no
  *         output at all; #QML_ERR_OUT_OF_RANGE if n_weights or n_features is
- *         less than the circuit reads; #QML_ERR_OUT_OF_MEMORY.
+ *         less than the circuit reads; #QML_ERR_LIMIT, before anything is
+ *         allocated, when the statevectors the call holds (two, one for
+ *         finite differences) exceed the smallest of physical memory, the
+ *         process's cgroup memory limit and the address space left under
+ *         RLIMIT_AS (the message gives the numbers); #QML_ERR_OUT_OF_MEMORY.
  * @since 0.1.0
  */
 QML_API int qml_gradient(const qml_circuit *circuit, const qml_pauli_sum *observable, const qml_statevec *initial,
@@ -1005,7 +1010,8 @@ QML_API int qml_gradient(const qml_circuit *circuit, const qml_pauli_sum *observ
  * @param weight_gradients n_rows * n_weights (per row, row-major) or
  *        n_weights (sum over rows) entries, by `reduction` (may be NULL,
  *        but not together with values).
- * @return as qml_gradient; also #QML_ERR_INVALID_ARGUMENT for an unknown
+ * @return as qml_gradient (#QML_ERR_LIMIT counts every worker's
+ *         statevectors); also #QML_ERR_INVALID_ARGUMENT for an unknown
  *         reduction or NULL rows; a failure in one row is reported with its
  *         row number.
  * @since 0.1.0
@@ -1330,6 +1336,8 @@ typedef struct qml_gradient_stats qml_gradient_stats;
  *         mismatch, non-finite features, an unknown options size);
  *         #QML_ERR_OUT_OF_RANGE (too few features);
  *         #QML_ERR_CANCELLED (the progress callback returned non-zero);
+ *         #QML_ERR_LIMIT when every worker's two statevectors together do
+ *         not fit (as qml_gradient() counts memory);
  *         #QML_ERR_OUT_OF_MEMORY; any error of qml_gradient().
  *         Nothing is allocated on failure.
  * @since 0.1.0

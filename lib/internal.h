@@ -42,6 +42,19 @@ void qml__ok(void);
 #define QML_CHECK_NULL(ptr)                                                   \
     QML_CHECK_ARG((ptr) != NULL, "%s: argument '%s' is NULL", __func__, #ptr)
 
+/* ---- memory limits (memlimit.c) ------------------------------------------- */
+
+/* The most this process may hold: the smallest of physical memory, its
+ * cgroup's memory limit and the address space left under RLIMIT_AS;
+ * UINT64_MAX when none can be told. `source` (may be NULL) names which. */
+uint64_t qml__memory_available(const char **source);
+/* QML_ERR_LIMIT with the numbers when `count` blocks of `block_bytes` (what
+ * the call will hold at once, described by `what`, e.g. "statevectors of 30
+ * qubits, 2 per worker x 4 workers") exceed qml__memory_available(); else
+ * QML_OK. Call it before allocating. */
+int qml__memory_check(uint64_t count, uint64_t block_bytes, const char *caller, const char *what, ...)
+    QML_PRINTF(4, 5);
+
 /* ---- numbers as text (numtext.c) ----------------------------------------- */
 
 /* Every number the library reads or writes as text goes through these two,
