@@ -660,14 +660,6 @@ static bool parse_qubits(const char *text, paradox_setup *setup)
     return count > 0;
 }
 
-static int make_dir(const char *path)
-{
-    struct stat st;
-    if (stat(path, &st) == 0)
-        return S_ISDIR(st.st_mode) ? 0 : -1;
-    return mkdir(path, 0777);
-}
-
 int cmd_paradox(int argc, char **argv)
 {
     paradox_setup setup = {0};
@@ -743,10 +735,8 @@ int cmd_paradox(int argc, char **argv)
                                PARADOX_MAX_QUBITS, qubits_text);
     if (runs)
         setup.n_seeds = runs;
-    if (make_dir(setup.out_dir) != 0) {
-        fprintf(stderr, "qml: paradox: cannot create the folder '%s'\n", setup.out_dir);
-        return 1;
-    }
+    if (cli_make_dirs(setup.out_dir) != 0)
+        return cli_file_error("paradox", "create the folder", setup.out_dir);
 
     /* The command line as run, for the report. */
     size_t used = (size_t)snprintf(setup.command, sizeof setup.command, "qml paradox");
