@@ -113,8 +113,12 @@ QML_API const char *qml_status_string(int status);
 QML_API const char *qml_last_error(void);
 
 /**
- * @brief The status of the last failure on the calling thread (#QML_OK if
- * none since the last qml_clear_error()).
+ * @brief The status of the last status-returning call on the calling
+ * thread: #QML_OK if it succeeded (a successful call clears the previous
+ * failure, status and message, as qml_clear_error() does), else the negative
+ * code it returned. Calls that return no status (getters, `_free`) leave it
+ * as it was; so does a call on another thread.
+ * @return a #qml_status value; #QML_OK before any call on this thread.
  * @since 0.1.0
  */
 QML_API qml_status qml_last_status(void);
@@ -894,7 +898,7 @@ QML_API int qml_statevec_inner(const qml_statevec *a, const qml_statevec *b, dou
 QML_API int qml_statevec_sample(const qml_statevec *state, uint64_t seed, size_t shots, uint64_t *outcomes);
 
 /**
- * @brief A shot-based estimate of <O>: the terms are grouped greedily into
+ * @brief A shot-based estimate of \<O\>: the terms are grouped greedily into
  * qubit-wise commuting sets; each group is measured with `shots` shots in its
  * basis (stream g + 1 of `seed` for group g), each term estimated as the mean
  * of its parity +-1; identity terms are added exactly.
@@ -910,7 +914,7 @@ QML_API int qml_statevec_estimate(const qml_statevec *state, const qml_pauli_sum
 
 /**@}*/
 
-/* ---- gradients (gradient.c): issue 4 ---- */
+/* ---- gradients (gradient.c) ---- */
 /* ======================================================================== */
 /** @name Gradients (gradient.c)
  *
@@ -1024,7 +1028,7 @@ QML_API int qml_gradient_batch(const qml_circuit *circuit, const qml_pauli_sum *
 
 /**@}*/
 
-/* ---- dynamical Lie algebras (lie.c): issue 5 ---- */
+/* ---- dynamical Lie algebras (lie.c) ---- */
 
 /* ======================================================================== */
 /** @name Dynamical Lie algebras (lie.c)
@@ -1251,7 +1255,7 @@ QML_API int qml_lie_algebra_predict_variance(const qml_lie_algebra *algebra, con
 
 /**@}*/
 
-/* ---- barren-plateau diagnostics (landscape.c): issue 6 ---- */
+/* ---- barren-plateau diagnostics (landscape.c) ---- */
 /* ======================================================================== */
 /** @name Barren-plateau diagnostics (landscape.c)
  *
@@ -1722,7 +1726,7 @@ QML_API int qml_bp_scan_deserialize(qml_bp_scan **out, const void *buffer, size_
 
 /**@}*/
 
-/* ---- datasets, models, optimisers, training: issue 7 ---- */
+/* ---- datasets, models, optimisers, training ---- */
 
 /* ======================================================================== */
 /** @name Datasets (dataset.c)

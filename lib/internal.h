@@ -316,7 +316,7 @@ double qml__adjoint_pair_step(qml_statevec *psi, qml_statevec *lambda, const uns
                               uint64_t off0, uint64_t off1, const double g[8], qml__pair_class cls,
                               const double m[8]);
 
-/* ---- datasets and optimisers (dataset.c, optim.c): issue 7 -------------- */
+/* ---- datasets and optimisers (dataset.c, optim.c) ------------------------ */
 
 /* PRNG streams of the dataset and minibatch routines (documented in qml.h
  * and docs/datasets.md): ASCII tags, so that they never meet the small

@@ -1158,7 +1158,7 @@ static int consider_candidate(qml_lie_algebra *algebra, closure_run *run, sparse
      * B. A bracket that cancels (or nearly) leaves rounding noise that grows
      * along deep chains of brackets (about 1e-10 * scale at n = 9 for the
      * S_n generators), so a candidate or residual below 1e-9 * scale is
-     * noise, not a direction. Above the floor the issue's relative rule
+     * noise, not a direction. Above the floor the relative rule
      * decides (residual > tolerance * candidate norm). */
     double floor_norm = 1e-9 * scale;
     if (!(norm0 > floor_norm) || !(norm0 > 0.0)) {
@@ -1180,7 +1180,7 @@ static int consider_candidate(qml_lie_algebra *algebra, closure_run *run, sparse
     }
     acc_project_out(algebra, acc, algebra->dim);
     norm = sqrt(acc_norm2(acc));
-    /* Relative acceptance (the issue's rule), plus a rounding floor: the
+    /* Relative acceptance, plus a rounding floor: the
      * bracket of a unit element with G_k carries errors of order 1e-16 *
      * scale per term, which a strongly cancelling bracket can lift above the
      * relative tolerance. */

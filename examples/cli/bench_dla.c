@@ -1,7 +1,7 @@
 /*
  * bench_dla.c: `qml bench dla [--quick] [--json] [--threads T]`: dimension
  * and seconds of the Lie closure (and of closure plus structure analysis) for
- * the families of issue 5; for the general-sum families a dense-matrix
+ * the template families; for the general-sum families a dense-matrix
  * closure measured in the same run at every n where it is feasible
  * (n <= 6), extrapolated with its cost model only beyond.
  */
