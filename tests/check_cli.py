@@ -85,7 +85,8 @@ else:
 run(['bp', '--json', '--csv', '--qubits', '2-3'], code=2, contains='exclude')
 
 # Every --json output starts with schema, version and the run's metadata.
-for args in (['version', '--json'], ['grad', '--qubits', '1', '--layers', '1', '--seed', '3', '--json']):
+for args in (['version', '--json'], ['grad', '--qubits', '1', '--layers', '1', '--seed', '3', '--json'],
+             ['pauli', 'bracket', 'X0', 'Y0', '--json'], ['pauli', 'inner', 'X0', 'X0 + Z0', '--json']):
     p = subprocess.run([qml] + args, capture_output=True, text=True, timeout=60)
     try:
         d = json.loads(p.stdout)
@@ -94,6 +95,10 @@ for args in (['version', '--json'], ['grad', '--qubits', '1', '--layers', '1', '
         assert d['run']['arguments'] == args[1:], d
         if args[0] == 'grad':
             assert abs(d['value'] ** 2 + d['gradient'][0] ** 2 - 1) < 1e-12, d
+        if args[:2] == ['pauli', 'bracket']:
+            assert d['sum'] == '2*Z0' and d['value'] is None, d
+        if args[:2] == ['pauli', 'inner']:
+            assert d['value'] == 1 and d['sum'] is None, d
         print('ok   qml', ' '.join(args))
     except Exception as e:  # noqa: BLE001
         failures += 1
