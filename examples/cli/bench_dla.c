@@ -6,6 +6,7 @@
  * (n <= 6), extrapolated with its cost model only beyond.
  */
 #include "cli.h"
+#include "json.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -393,15 +394,28 @@ int bench_dla(int argc, char **argv)
         }
     }
     if (json) {
-        printf("{\"benchmark\": \"dla\", \"quick\": %s, \"threads\": %u, \"rows\": [", quick ? "true" : "false",
-               n_threads);
-        for (size_t i = 0; i < n_rows; i++)
-            printf("%s{\"family\": \"%s\", \"n\": %u, \"dim\": %zu, \"center_dim\": %zu, \"ideals\": %zu, "
-                   "\"closure_seconds\": %.6f, \"seconds\": %.6f, \"dense_seconds\": %.6g, \"dense_measured\": %s}",
-                   i ? ", " : "", family_name(rows[i].f), rows[i].n, rows[i].dim, rows[i].center, rows[i].ideals,
-                   rows[i].closure_seconds, rows[i].seconds, rows[i].dense_seconds,
-                   rows[i].dense_measured ? "true" : "false");
-        printf("]}\n");
+        cli_json out;
+        cli_json_begin(&out, stdout, "bench-dla", argc, argv);
+        cli_json_kv_bool(&out, "quick", quick);
+        cli_json_kv_u64(&out, "threads", n_threads);
+        cli_json_key(&out, "rows");
+        cli_json_array_begin(&out);
+        for (size_t i = 0; i < n_rows; i++) {
+            cli_json_object_begin(&out);
+            cli_json_kv_string(&out, "family", family_name(rows[i].f));
+            cli_json_kv_u64(&out, "n", rows[i].n);
+            cli_json_kv_u64(&out, "dim", rows[i].dim);
+            cli_json_kv_u64(&out, "centre_dim", rows[i].center);
+            cli_json_kv_u64(&out, "ideals", rows[i].ideals);
+            cli_json_kv_number(&out, "closure_seconds", rows[i].closure_seconds);
+            cli_json_kv_number(&out, "seconds", rows[i].seconds);
+            /* null when neither measured nor estimated (was -1) */
+            cli_json_kv_number(&out, "dense_seconds", rows[i].dense_seconds >= 0 ? rows[i].dense_seconds : (double)NAN);
+            cli_json_kv_bool(&out, "dense_measured", rows[i].dense_measured);
+            cli_json_object_end(&out);
+        }
+        cli_json_array_end(&out);
+        cli_json_end(&out);
     } else {
         printf("closure s: the Lie closure alone; total s: closure plus structure analysis (%u thread%s)\n"
                "plus, when the generators have a qubit-permutation symmetry (sn), the expansion of the basis\n"

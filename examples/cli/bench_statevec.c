@@ -10,6 +10,7 @@
 #define _DEFAULT_SOURCE 1
 #endif
 #include "cli.h"
+#include "json.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -274,13 +275,25 @@ int bench_statevec(int argc, char **argv)
     }
 
     if (json) {
-        printf("{\"inplace_gbps\": %.3f, \"read_gbps\": %.3f, \"results\": [", limit_inplace, limit_read);
-        for (int k = 0; k < n_results; k++)
-            printf("%s\n  {\"workload\": \"%s\", \"n\": %u, \"threads\": %u, \"ns_per_gate\": %.1f, \"gbps\": %.3f, "
-                   "\"ratio_to_limit\": %.3f}",
-                   k ? "," : "", results[k].workload, results[k].n, results[k].threads, results[k].ns_per_gate,
-                   results[k].gbps, results[k].ratio);
-        printf("\n]}\n");
+        cli_json out;
+        cli_json_begin(&out, stdout, "bench-statevec", argc, argv);
+        cli_json_kv_bool(&out, "quick", quick);
+        cli_json_kv_number(&out, "inplace_gbps", limit_inplace);
+        cli_json_kv_number(&out, "read_gbps", limit_read);
+        cli_json_key(&out, "results");
+        cli_json_array_begin(&out);
+        for (int k = 0; k < n_results; k++) {
+            cli_json_object_begin(&out);
+            cli_json_kv_string(&out, "workload", results[k].workload);
+            cli_json_kv_u64(&out, "n", results[k].n);
+            cli_json_kv_u64(&out, "threads", results[k].threads);
+            cli_json_kv_number(&out, "ns_per_gate", results[k].ns_per_gate);
+            cli_json_kv_number(&out, "gbps", results[k].gbps);
+            cli_json_kv_number(&out, "ratio_to_limit", results[k].ratio);
+            cli_json_object_end(&out);
+        }
+        cli_json_array_end(&out);
+        cli_json_end(&out);
     } else {
         printf("machine limits (512 MiB buffer on huge pages where available, 1 thread): in-place %.2f GB/s (a[i] = s*a[i] + t, 16 B/element), "
                "read %.2f GB/s (8 accumulators, 8 B/element)\n",
