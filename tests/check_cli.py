@@ -104,14 +104,6 @@ for args in (['version', '--json'], ['grad', '--qubits', '1', '--layers', '1', '
         failures += 1
         print('FAIL qml', ' '.join(args), e, p.stdout, p.stderr)
 
-# --out creates missing parents.
-with tempfile.TemporaryDirectory() as tmp:
-    out = os.path.join(tmp, 'a', 'b', 'report')
-    run(['paradox', '--quick', '--qubits=2,3', '--runs=1', '--out=' + out])
-    if not os.path.isfile(os.path.join(out, 'report.md')):
-        failures += 1
-        print('FAIL qml paradox --out', out, ': no report.md')
-
 # qml bp --csv: stdout is pure CSV (every line a row of the header's width);
 # the fit goes to stderr.
 p = subprocess.run([qml, 'bp', '--ansatz', 'tfim', '--qubits', '2-4', '--layers-per-qubit', '2',
