@@ -298,14 +298,6 @@ static int parse(int argc, char **argv, paradox_setup *s, const char **resume, b
     return 0;
 }
 
-static int make_dir(const char *path)
-{
-    struct stat st;
-    if (stat(path, &st) == 0)
-        return S_ISDIR(st.st_mode) ? 0 : -1;
-    return mkdir(path, 0777);
-}
-
 /* Before minutes of computing: can the report be written there? A probe
  * file of PROBE_BYTES is written, closed and removed (a full disk or a
  * read-only folder fails here, not after the study), and the file system
@@ -423,10 +415,8 @@ int cmd_paradox(int argc, char **argv)
              setup.options, base_name(setup.out_dir));
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     setup.threads_used = setup.threads ? setup.threads : cores > 0 ? (unsigned)cores : 1;
-    if (make_dir(setup.out_dir) != 0) {
-        fprintf(stderr, "qml: paradox: cannot create the folder '%s'\n", setup.out_dir);
-        return 1;
-    }
+    if (cli_make_dirs(setup.out_dir) != 0)
+        return cli_file_error("paradox", "create the folder", setup.out_dir);
     if (check_writable(setup.out_dir) != 0)
         return 1;
     {
