@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #if defined(__GNUC__)
 #define QML_PRINTF(f, a) __attribute__((format(printf, f, a)))
@@ -248,6 +249,34 @@ void qml__statevec_inner(const qml_statevec *a, const qml_statevec *b, double *r
 void qml__statevec_apply_pauli_sum(qml_statevec *out, const qml_statevec *in, const qml_pauli_sum *observable);
 
 /* ---- statevector kernels shared by statevec.c and statevec_pairs.c ------- */
+
+/* Two-lane double vectors (GCC >= 12 and Clang: vector_size and
+ * __builtin_shufflevector) for the loops the auto-vectoriser pairs wrongly;
+ * every use has a plain C fallback. SSE2 or NEON width, so no target flag. */
+#if defined(__GNUC__) && defined(__has_builtin)
+#if __has_builtin(__builtin_shufflevector)
+#define QML_HAVE_V2D 1
+typedef double qml__v2d __attribute__((vector_size(16)));
+
+static inline qml__v2d qml__load_v2d(const double *p)
+{
+    qml__v2d v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline void qml__store_v2d(double *p, qml__v2d v)
+{
+    memcpy(p, &v, sizeof v);
+}
+
+/* {im, re} from {re, im} when `swap` (a constant after inlining) */
+static inline __attribute__((always_inline)) qml__v2d qml__swap_if(qml__v2d v, bool swap)
+{
+    return swap ? __builtin_shufflevector(v, v, 1, 0) : v;
+}
+#endif
+#endif
 
 /* Kernels use the state's threads only from this many amplitudes (4 MiB)
  * on, in grains of this many items. */
