@@ -958,6 +958,36 @@ static void diagonal_run(const grad_plan *plan, grad_workspace *ws, size_t r0, s
     }
 }
 
+/* U^dagger of a one-qubit RX or RY gate as qml__statevec_apply builds it;
+ * false for other gates. */
+static bool one_qubit_inverse(const qml__gate *gate, const double *weights, const double *features, double m[8],
+                              bool *is_y)
+{
+    if (gate->kind != QML_GATE_RX && gate->kind != QML_GATE_RY)
+        return false;
+    const double theta = -qml__gate_angle(gate, weights, features);
+    const double c = cos(0.5 * theta), s = sin(0.5 * theta);
+    const double rx[8] = {c, 0, 0, -s, 0, -s, c, 0}, ry[8] = {c, 0, -s, 0, s, 0, c, 0};
+    *is_y = gate->kind == QML_GATE_RY;
+    memcpy(m, *is_y ? ry : rx, sizeof rx);
+    return true;
+}
+
+/* The backward steps of two consecutive differentiated one-qubit RX/RY
+ * gates on distinct qubits (`later` is met first on the way back) in one
+ * pass over both states: the usual layer of rotations is differentiated
+ * in half the passes. d[0], d[1]: their Im <lambda|G|psi>. */
+static bool fused_pair_of_steps(const qml__gate *later, const qml__gate *earlier, qml_statevec *psi,
+                                qml_statevec *lambda, const double *weights, const double *features, double d[2])
+{
+    double ma[8], mb[8];
+    bool ya, yb;
+    if (!one_qubit_inverse(later, weights, features, ma, &ya) ||
+        !one_qubit_inverse(earlier, weights, features, mb, &yb) || later->qubits[0] == earlier->qubits[0])
+        return false;
+    return qml__adjoint_quad_step(psi, lambda, later->qubits[0], ya, ma, earlier->qubits[0], yb, mb, d);
+}
+
 /* The backward step of a gate that is a 2x2 matrix on amplitude pairs
  * (RX, RY, CRX, CRY): *d_theta = Im <lambda| G |psi> and U^dagger applied to
  * psi and lambda, in one pass over both states (statevec_pairs.c). The
@@ -1002,11 +1032,20 @@ static int adjoint(const grad_plan *plan, grad_workspace *ws, const double *feat
         return status;
     qml__statevec_apply_pauli_sum(lambda, psi, plan->observable);
     size_t handled_run = SIZE_MAX;
-    double d_fused = 0.0;
+    double d_fused = 0.0, d_pair[2];
     for (size_t g = circuit->n_gates; g-- > plan->first_differentiated;) {
         const qml__gate *gate = &circuit->gates[g];
         size_t f0 = plan->first_factor[g], f1 = plan->first_factor[g + 1];
         size_t run = plan->run_start[g];
+        if (f1 > f0 && g > plan->first_differentiated && plan->first_factor[g] > plan->first_factor[g - 1] &&
+            fused_pair_of_steps(&circuit->gates[g], &circuit->gates[g - 1], psi, lambda, plan->weights, features,
+                                d_pair)) {
+            /* gates g and g - 1 (one-qubit RX/RY on distinct qubits) in one pass */
+            accumulate(gate, d_pair[0], weight_gradient, feature_gradient);
+            accumulate(&circuit->gates[g - 1], d_pair[1], weight_gradient, feature_gradient);
+            g--;
+            continue;
+        }
         if (f1 > f0 && run == SIZE_MAX && g != plan->first_differentiated &&
             fused_step(gate, psi, lambda, plan->weights, features, &d_fused)) {
             /* overlap and un-applying in one pass over both states */

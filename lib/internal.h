@@ -321,6 +321,14 @@ double qml__adjoint_pair_step(qml_statevec *psi, qml_statevec *lambda, const uns
                               uint64_t off0, uint64_t off1, const double g[8], qml__pair_class cls,
                               const double m[8]);
 
+/* Two consecutive backward steps of one-qubit RX/RY gates on distinct
+ * qubits (a met first on the way back; y_*: RY, else RX; m_*: U^dagger),
+ * in one pass over both states: d_theta[0], d_theta[1] are what two
+ * qml__adjoint_pair_step calls give, to rounding (summed in another order). Returns false (nothing done)
+ * where unsupported (no two-lane vectors, equal qubits). */
+bool qml__adjoint_quad_step(qml_statevec *psi, qml_statevec *lambda, unsigned qubit_a, bool y_a, const double ma[8],
+                            unsigned qubit_b, bool y_b, const double mb[8], double d_theta[2]);
+
 /* ---- datasets and optimisers (dataset.c, optim.c): issue 7 -------------- */
 
 /* PRNG streams of the dataset and minibatch routines (documented in qml.h
