@@ -583,26 +583,39 @@ typedef struct adjoint_quad_job {
 } adjoint_quad_job;
 
 #if defined(QML_HAVE_V2D)
+/* A gate's U^dagger as two-lane constants: {m, m} per entry, and for the
+ * complex form {-mi, mi} (see row_complex). Built once per range so the
+ * loop keeps them in registers (the stores to the states could alias the
+ * job's doubles). */
+typedef struct quad_matrix {
+    qml__v2d m00, m01, m10, m11, n00, n01, n10, n11;
+} quad_matrix;
+
+static quad_matrix quad_matrix_of(const double *m)
+{
+    quad_matrix c = {{m[0], m[0]}, {m[2], m[2]}, {m[4], m[4]}, {m[6], m[6]},
+                     {-m[1], m[1]}, {-m[3], m[3]}, {-m[5], m[5]}, {-m[7], m[7]}};
+    return c;
+}
+
 /* One pair (p, q) of psi and (lp, lq) of lambda: the overlap sums s0, s1
  * as adjoint_run keeps them, then the matrix on both. */
-static ALWAYS_INLINE void quad_pair(qml__v2d *p, qml__v2d *q, qml__v2d *lp, qml__v2d *lq, bool is_y, const double *m,
-                                    qml__v2d *s0, qml__v2d *s1)
+static ALWAYS_INLINE void quad_pair(qml__v2d *p, qml__v2d *q, qml__v2d *lp, qml__v2d *lq, bool is_y,
+                                    const quad_matrix *c, qml__v2d *s0, qml__v2d *s1)
 {
     if (is_y) {
         *s0 += *lq * *p;
         *s1 += *lp * *q;
-        const qml__v2d m00 = {m[0], m[0]}, m01 = {m[2], m[2]}, m10 = {m[4], m[4]}, m11 = {m[6], m[6]};
-        const qml__v2d np = m00 * *p + m01 * *q, nq = m10 * *p + m11 * *q;
-        const qml__v2d nlp = m00 * *lp + m01 * *lq, nlq = m10 * *lp + m11 * *lq;
+        const qml__v2d np = c->m00 * *p + c->m01 * *q, nq = c->m10 * *p + c->m11 * *q;
+        const qml__v2d nlp = c->m00 * *lp + c->m01 * *lq, nlq = c->m10 * *lp + c->m11 * *lq;
         *p = np, *q = nq, *lp = nlp, *lq = nlq;
     } else {
         *s0 += *lp * qml__swap_if(*q, true);
         *s1 += *lq * qml__swap_if(*p, true);
-        const qml__v2d m00 = {m[0], m[0]}, m01 = {m[2], m[2]}, m10 = {m[4], m[4]}, m11 = {m[6], m[6]};
-        const qml__v2d n00 = {-m[1], m[1]}, n01 = {-m[3], m[3]}, n10 = {-m[5], m[5]}, n11 = {-m[7], m[7]};
-        const qml__v2d np = row_complex(m00, n00, m01, n01, *p, *q), nq = row_complex(m10, n10, m11, n11, *p, *q);
-        const qml__v2d nlp = row_complex(m00, n00, m01, n01, *lp, *lq);
-        const qml__v2d nlq = row_complex(m10, n10, m11, n11, *lp, *lq);
+        const qml__v2d np = row_complex(c->m00, c->n00, c->m01, c->n01, *p, *q);
+        const qml__v2d nq = row_complex(c->m10, c->n10, c->m11, c->n11, *p, *q);
+        const qml__v2d nlp = row_complex(c->m00, c->n00, c->m01, c->n01, *lp, *lq);
+        const qml__v2d nlq = row_complex(c->m10, c->n10, c->m11, c->n11, *lp, *lq);
         *p = np, *q = nq, *lp = nlp, *lq = nlq;
     }
 }
@@ -610,7 +623,8 @@ static ALWAYS_INLINE void quad_pair(qml__v2d *p, qml__v2d *q, qml__v2d *lp, qml_
 static ALWAYS_INLINE void quad_groups(const adjoint_quad_job *job, size_t begin, size_t end, bool y_a, bool y_b,
                                       double out[2])
 {
-    double *psi = job->psi, *lambda = job->lambda;
+    double *restrict psi = job->psi, *restrict lambda = job->lambda;
+    const quad_matrix ca = quad_matrix_of(job->ma), cb = quad_matrix_of(job->mb);
     const uint64_t A = 2 * job->bit_a, B = 2 * job->bit_b; /* in doubles */
     const uint64_t run_length = (uint64_t)1 << job->fixed[0];
     const bool prefetch = job->fixed[0] >= 5 && job->fixed[0] <= 10;
@@ -636,10 +650,10 @@ static ALWAYS_INLINE void quad_groups(const adjoint_quad_job *job, size_t begin,
             qml__v2d y00 = qml__load_v2d(y), y01 = qml__load_v2d(y + A), y10 = qml__load_v2d(y + B),
                      y11 = qml__load_v2d(y + A + B);
             /* gate a on the pairs along a, then gate b along b */
-            quad_pair(&x00, &x01, &y00, &y01, y_a, job->ma, &a0, &a1);
-            quad_pair(&x10, &x11, &y10, &y11, y_a, job->ma, &a0, &a1);
-            quad_pair(&x00, &x10, &y00, &y10, y_b, job->mb, &b0, &b1);
-            quad_pair(&x01, &x11, &y01, &y11, y_b, job->mb, &b0, &b1);
+            quad_pair(&x00, &x01, &y00, &y01, y_a, &ca, &a0, &a1);
+            quad_pair(&x10, &x11, &y10, &y11, y_a, &ca, &a0, &a1);
+            quad_pair(&x00, &x10, &y00, &y10, y_b, &cb, &b0, &b1);
+            quad_pair(&x01, &x11, &y01, &y11, y_b, &cb, &b0, &b1);
             qml__store_v2d(x, x00), qml__store_v2d(x + A, x01), qml__store_v2d(x + B, x10);
             qml__store_v2d(x + A + B, x11);
             qml__store_v2d(y, y00), qml__store_v2d(y + A, y01), qml__store_v2d(y + B, y10);
