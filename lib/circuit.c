@@ -8,9 +8,12 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Qubits a circuit may have: one 64-bit word of Pauli masks, and 2^n still
- * fits a uint64_t index with room to spare. */
-#define QML_CIRCUIT_MAX_QUBITS 62u
+/* Qubits a circuit may have. A circuit holds no amplitudes: the statevector
+ * refuses more than its own limit (40) cleanly, while the simulators in the
+ * Lie algebra (g-sim, the symmetric subspace) run circuits of hundreds of
+ * qubits. Pauli masks are QML_CIRCUIT_MAX_WORDS words. */
+#define QML_CIRCUIT_MAX_QUBITS 1024u
+#define QML_CIRCUIT_MAX_WORDS ((QML_CIRCUIT_MAX_QUBITS + 63u) / 64u)
 /* Weight and feature indices above this are a caller's mistake (an
  * uninitialised variable, a negative number cast), not a real model: the
  * caller would have to pass arrays of 16 M doubles per gate. */
@@ -217,13 +220,15 @@ int qml__circuit_append_pauli(qml_circuit *circuit, const qml_pauli_sum *generat
     qml__gate gate = {0};
     gate.kind = generator->n_terms == 1 && generator->coeff[0] == 1.0 ? QML_GATE_PAULI_ROTATION
                                                                        : QML_GATE_PAULI_EVOLUTION;
-    uint64_t support = 0; /* one word: n_qubits <= 62 */
+    uint64_t support[QML_CIRCUIT_MAX_WORDS] = {0};
+    unsigned words = generator->words;
     for (size_t t = 0; t < generator->n_terms; t++)
-        support |= generator->x[t] | generator->z[t];
+        for (unsigned w = 0; w < words; w++)
+            support[w] |= generator->x[t * words + w] | generator->z[t * words + w];
     /* qubits[] holds the first three support qubits, ascending (a summary for
      * qml_circuit_gate; the generator is the whole truth). */
     for (unsigned q = 0; q < circuit->n_qubits; q++)
-        if (support >> q & 1u) {
+        if (support[q / 64] >> (q % 64) & 1u) {
             if (gate.n_targets < 3)
                 gate.qubits[gate.n_targets] = q;
             gate.n_targets++;
@@ -646,19 +651,18 @@ static void dense_string(const qml_pauli_sum *sum, size_t term, char *out)
     out[sum->n_qubits] = '\0';
 }
 
-/* sum += coeff * (ops[0] on qubits[0]) (ops[1] on qubits[1]) ...; circuits
- * have at most 62 qubits, so one mask word. */
+/* sum += coeff * (ops[0] on qubits[0]) (ops[1] on qubits[1]) ... */
 static int add_pauli(qml_pauli_sum *sum, double coeff, unsigned n_ops, const char *ops, const unsigned *qubits)
 {
-    uint64_t x = 0, z = 0;
+    uint64_t x[QML_CIRCUIT_MAX_WORDS] = {0}, z[QML_CIRCUIT_MAX_WORDS] = {0};
     for (unsigned k = 0; k < n_ops; k++) {
-        uint64_t bit = (uint64_t)1 << qubits[k];
+        uint64_t bit = (uint64_t)1 << (qubits[k] % 64);
         if (ops[k] == 'X' || ops[k] == 'Y')
-            x |= bit;
+            x[qubits[k] / 64] |= bit;
         if (ops[k] == 'Z' || ops[k] == 'Y')
-            z |= bit;
+            z[qubits[k] / 64] |= bit;
     }
-    return qml__pauli_sum_add_masks(sum, coeff, &x, &z);
+    return qml__pauli_sum_add_masks(sum, coeff, x, z);
 }
 
 /* sum += factor * G for the generator G of a parametrised gate: the table of
@@ -880,6 +884,11 @@ static int transport(const qml_circuit *circuit, size_t index, qml_pauli_sum **s
         if (qml__gate_is_parametrised(gate->kind) || gate->kind == QML_GATE_I)
             continue;
         pauli_image images[2][2];
+        if (circuit->n_qubits > 64)
+            return qml__error(QML_ERR_NOT_APPLICABLE,
+                              "qml__circuit_transported_generator: fixed gate %zu (%s) before gate %zu: moving "
+                              "generators through fixed gates is implemented for up to 64 qubits, the circuit has %u",
+                              j, kind_name(gate->kind), index, circuit->n_qubits);
         if (!clifford_tableau(gate, images))
             return qml__error(QML_ERR_NOT_APPLICABLE,
                               "qml__circuit_transported_generator: fixed gate %zu (%s) before gate %zu is not a "

@@ -78,7 +78,19 @@ int qml__error_context(int status, const char *function)
         return status;
     char inner[QML_ERROR_MESSAGE_MAX];
     memcpy(inner, last_message, sizeof inner);
-    snprintf(last_message, sizeof last_message, "%s: %s", function, inner[0] ? inner : qml_status_string(status));
+    /* "function: inner", cut at the buffer's end (the tail of a long message
+     * is what goes); pieces copied by hand because snprintf's truncation
+     * of a full-size inner message is deliberate, not a bug gcc should flag. */
+    const char *pieces[3] = {function, ": ", inner[0] ? inner : qml_status_string(status)};
+    size_t used = 0;
+    for (size_t i = 0; i < 3; i++) {
+        size_t n = strlen(pieces[i]);
+        if (n > sizeof last_message - 1 - used)
+            n = sizeof last_message - 1 - used;
+        memcpy(last_message + used, pieces[i], n);
+        used += n;
+    }
+    last_message[used] = '\0';
     last_status = (qml_status)status;
     return status;
 }

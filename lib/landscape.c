@@ -4,6 +4,7 @@
  * decay-rate fits, and the Lie-algebraic prediction beside the measurement.
  */
 #include "internal.h"
+#include "landscape.h"
 
 #include <math.h>
 #include <stdatomic.h>
@@ -35,12 +36,6 @@ struct qml_gradient_stats {
     double summary_stderr;
 };
 
-struct qml_bp_scan {
-    size_t n_rows;
-    qml_bp_row *rows;
-    unsigned fit_layers;       /* depth-list scans fit the rows of this depth; 0 = all rows */
-};
-
 /* Progress shared by the workers of one statistics run, and across the rows
  * of a scan (offset and total place this run's samples among all of them). */
 typedef struct progress_state {
@@ -70,10 +65,11 @@ typedef struct stats_job {
     size_t n_weights;
     uint64_t seed;
     uint64_t shots;
+    size_t first;               /* the first sample of this run: slot i holds sample first + i */
     size_t n_selected;
     const size_t *selected;
-    double *sample_values;      /* n_samples losses */
-    double *sample_gradients;   /* n_samples * n_selected, sample-major */
+    double *sample_values;      /* count losses */
+    double *sample_gradients;   /* count * n_selected, sample-major */
     double *workspace;          /* per worker: 2 * n_weights doubles (weights, gradient) */
     worker_error *errors;
     const progress_state *progress;
@@ -91,9 +87,10 @@ typedef struct scan_source {
     const unsigned *groups;
 } scan_source;
 
-static int stats_compute(qml_gradient_stats **out, const qml_circuit *circuit, const qml_pauli_sum *observable,
-                         const qml_statevec *initial, const double *features, size_t n_features,
-                         const qml_landscape_options *options, const progress_state *progress);
+static int samples_compute(qml_gradient_samples **out, const qml_circuit *circuit, const qml_pauli_sum *observable,
+                           const qml_statevec *initial, const double *features, size_t n_features,
+                           const qml_landscape_options *options, size_t first, size_t count,
+                           const progress_state *progress);
 static void stats_worker(void *context, size_t begin, size_t end, unsigned worker);
 static moments moments_of(const double *values, size_t count, size_t stride);
 static void summarise(qml_gradient_stats *stats, const double *gradients);
@@ -101,7 +98,8 @@ static int fit_line(const double *x, const double *y, const double *w, size_t co
                     double *slope_stderr, double *chi2);
 static double wall_seconds(void);
 static int scan_run(qml_bp_scan **out, const scan_source *source, const qml_bp_scan_options *scan_options,
-                    const qml_landscape_options *stats_options, const char *caller);
+                    const qml_landscape_options *stats_options, int partial, size_t first, size_t count,
+                    const char *caller);
 static int transported_observable(const qml_circuit *circuit, const qml_pauli_sum *observable,
                                   qml_pauli_sum **out);
 
@@ -121,7 +119,37 @@ int qml_gradient_stats_create(qml_gradient_stats **out, const qml_circuit *circu
     if (status)
         return status;
     progress_state progress = {opts.progress, opts.progress_user, "gradient statistics", 0, opts.samples};
-    return stats_compute(out, circuit, observable, initial, features, n_features, &opts, &progress);
+    qml_gradient_samples *samples = NULL;
+    status = samples_compute(&samples, circuit, observable, initial, features, n_features, &opts, 0,
+                             opts.samples, &progress);
+    if (status == QML_OK)
+        status = qml__gradient_stats_build(out, samples);
+    qml_gradient_samples_free(samples);
+    if (status == QML_OK)
+        qml__ok();
+    return status;
+}
+
+int qml_gradient_samples_create(qml_gradient_samples **out, const qml_circuit *circuit,
+                                const qml_pauli_sum *observable, const qml_statevec *initial,
+                                const double *features, size_t n_features, const qml_landscape_options *options,
+                                size_t first, size_t count)
+{
+    QML_CHECK_NULL(out);
+    qml_landscape_options opts;
+    int status = qml__options_copy(&opts, sizeof opts, options, &default_landscape_options,
+                                   "qml_gradient_samples_create");
+    if (status)
+        return status;
+    if (count == 0 || first >= opts.samples || count > opts.samples - first)
+        return qml__error(QML_ERR_OUT_OF_RANGE,
+                          "qml_gradient_samples_create: samples [%zu, %zu + %zu) are not a non-empty range inside "
+                          "[0, %zu)",
+                          first, first, count, opts.samples);
+    progress_state progress = {opts.progress, opts.progress_user, "gradient samples", 0, count};
+    status = samples_compute(out, circuit, observable, initial, features, n_features, &opts, first, count,
+                             &progress);
+    return status ? qml__error_context(status, "qml_gradient_samples_create") : QML_OK;
 }
 
 void qml_gradient_stats_free(qml_gradient_stats *stats)
@@ -196,6 +224,52 @@ int qml_gradient_stats_summary(const qml_gradient_stats *stats, double *variance
         *variance = stats->summary_variance;
     if (variance_stderr)
         *variance_stderr = stats->summary_stderr;
+    qml__ok();
+    return QML_OK;
+}
+
+/* The statistics of complete samples: moments reduced in sample order, so
+ * that they depend only on the values, never on how the samples were split
+ * among threads or processes. */
+int qml__gradient_stats_build(qml_gradient_stats **out, const qml_gradient_samples *samples)
+{
+    if (samples->first != 0 || samples->count != samples->total)
+        return qml__error(QML_ERR_NOT_APPLICABLE,
+                          "samples [%zu, %zu) of %zu: statistics need all of them (merge the parts first)",
+                          samples->first, samples->first + samples->count, samples->total);
+    qml_gradient_stats *stats = qml__calloc(1, sizeof *stats);
+    size_t *selected = qml__calloc(samples->n_selected, sizeof *selected);
+    moments *weight_moments = qml__calloc(samples->n_selected, sizeof *weight_moments);
+    if (!stats || !selected || !weight_moments) {
+        qml__free(stats);
+        qml__free(selected);
+        qml__free(weight_moments);
+        return qml__oom("gradient statistics");
+    }
+    if (samples->params == QML_PARAMS_ALL)
+        for (size_t k = 0; k < samples->n_selected; k++)
+            selected[k] = k;
+    else
+        selected[0] = samples->params == QML_PARAMS_MIDDLE ? samples->n_weights / 2 : 0;
+    stats->n_samples = samples->total;
+    stats->n_weights = samples->n_weights;
+    stats->params = samples->params;
+    stats->n_selected = samples->n_selected;
+    stats->selected = selected;
+    stats->weights = weight_moments;
+    summarise(stats, samples->gradients);
+    stats->loss = moments_of(samples->values, samples->total, 1);
+    *out = stats;
+    return QML_OK;
+}
+
+int qml_gradient_stats_from_samples(qml_gradient_stats **out, const qml_gradient_samples *samples)
+{
+    QML_CHECK_NULL(out);
+    QML_CHECK_NULL(samples);
+    int status = qml__gradient_stats_build(out, samples);
+    if (status)
+        return qml__error_context(status, __func__);
     qml__ok();
     return QML_OK;
 }
@@ -279,28 +353,61 @@ int qml_bp_scan_family(qml_bp_scan **out, qml_ansatz_family family, const qml_bp
     QML_CHECK_ARG(family >= QML_ANSATZ_HEA && family <= QML_ANSATZ_HEISENBERG,
                   "qml_bp_scan_family: family %d is not a qml_ansatz_family (0..4)", (int)family);
     scan_source source = {1, family, NULL, 0, NULL};
-    return scan_run(out, &source, scan, stats, "qml_bp_scan_family");
+    return scan_run(out, &source, scan, stats, 0, 0, 0, "qml_bp_scan_family");
+}
+
+int qml_bp_scan_family_part(qml_bp_scan **out, qml_ansatz_family family, const qml_bp_scan_options *scan,
+                            const qml_landscape_options *stats, size_t first, size_t n_samples)
+{
+    QML_CHECK_ARG(family >= QML_ANSATZ_HEA && family <= QML_ANSATZ_HEISENBERG,
+                  "qml_bp_scan_family_part: family %d is not a qml_ansatz_family (0..4)", (int)family);
+    scan_source source = {1, family, NULL, 0, NULL};
+    return scan_run(out, &source, scan, stats, 1, first, n_samples, "qml_bp_scan_family_part");
+}
+
+static int generators_check(const qml_pauli_sum *const *generators, size_t count, const char *caller)
+{
+    QML_CHECK_ARG(generators != NULL, "%s: argument 'generators' is NULL", caller);
+    QML_CHECK_ARG(count >= 1, "%s: count = 0 generators", caller);
+    for (size_t k = 0; k < count; k++) {
+        QML_CHECK_ARG(generators[k] != NULL, "%s: generator %zu is NULL", caller, k);
+        QML_CHECK_ARG(qml_pauli_sum_n_qubits(generators[k]) == qml_pauli_sum_n_qubits(generators[0]),
+                      "%s: generator %zu acts on %u qubits, generator 0 on %u", caller, k,
+                      qml_pauli_sum_n_qubits(generators[k]), qml_pauli_sum_n_qubits(generators[0]));
+    }
+    return QML_OK;
 }
 
 int qml_bp_scan_generators(qml_bp_scan **out, const qml_pauli_sum *const *generators, size_t count,
                            const unsigned *groups, const qml_bp_scan_options *scan, const qml_landscape_options *stats)
 {
-    QML_CHECK_NULL(generators);
-    QML_CHECK_ARG(count >= 1, "qml_bp_scan_generators: count = 0 generators");
-    for (size_t k = 0; k < count; k++) {
-        QML_CHECK_ARG(generators[k] != NULL, "qml_bp_scan_generators: generator %zu is NULL", k);
-        QML_CHECK_ARG(qml_pauli_sum_n_qubits(generators[k]) == qml_pauli_sum_n_qubits(generators[0]),
-                      "qml_bp_scan_generators: generator %zu acts on %u qubits, generator 0 on %u", k,
-                      qml_pauli_sum_n_qubits(generators[k]), qml_pauli_sum_n_qubits(generators[0]));
-    }
+    int status = generators_check(generators, count, "qml_bp_scan_generators");
+    if (status)
+        return status;
     scan_source source = {0, QML_ANSATZ_HEA, generators, count, groups};
-    return scan_run(out, &source, scan, stats, "qml_bp_scan_generators");
+    return scan_run(out, &source, scan, stats, 0, 0, 0, "qml_bp_scan_generators");
+}
+
+int qml_bp_scan_generators_part(qml_bp_scan **out, const qml_pauli_sum *const *generators, size_t count,
+                                const unsigned *groups, const qml_bp_scan_options *scan,
+                                const qml_landscape_options *stats, size_t first, size_t n_samples)
+{
+    int status = generators_check(generators, count, "qml_bp_scan_generators_part");
+    if (status)
+        return status;
+    scan_source source = {0, QML_ANSATZ_HEA, generators, count, groups};
+    return scan_run(out, &source, scan, stats, 1, first, n_samples, "qml_bp_scan_generators_part");
 }
 
 void qml_bp_scan_free(qml_bp_scan *scan)
 {
     if (!scan)
         return;
+    if (scan->parts)
+        for (size_t r = 0; r < scan->n_rows; r++)
+            qml_gradient_samples_free(scan->parts[r]);
+    qml__free(scan->parts);
+    qml__free(scan->observable_scale);
     qml__free(scan->rows);
     qml__free(scan);
 }
@@ -330,6 +437,13 @@ int qml_bp_scan_fit(const qml_bp_scan *scan, qml_bp_fit *fit)
 {
     QML_CHECK_NULL(scan);
     QML_CHECK_NULL(fit);
+    if (scan->parts)
+        for (size_t r = 0; r < scan->n_rows; r++)
+            if (scan->parts[r]->count != scan->parts[r]->total)
+                return qml__error(QML_ERR_NOT_APPLICABLE,
+                                  "qml_bp_scan_fit: row %zu holds samples [%zu, %zu) of %zu; merge the parts first",
+                                  r, scan->parts[r]->first, scan->parts[r]->first + scan->parts[r]->count,
+                                  scan->parts[r]->total);
     double *work = qml__calloc(qml__mul_size(scan->n_rows ? scan->n_rows : 1, 3), sizeof(double));
     if (!work)
         return qml__oom("the points of a scan fit");
@@ -361,6 +475,7 @@ static int stats_check(const qml_circuit *circuit, const qml_pauli_sum *observab
     QML_CHECK_ARG(observable != NULL, "qml_gradient_stats_create: argument 'observable' is NULL");
     QML_CHECK_ARG(opts->samples >= 2, "qml_gradient_stats_create: samples = %zu; a variance needs at least 2",
                   opts->samples);
+    QML_CHECK_SHOTS(opts->shots, "qml_gradient_stats_create");
     QML_CHECK_ARG(opts->params >= QML_PARAMS_FIRST && opts->params <= QML_PARAMS_ALL,
                   "qml_gradient_stats_create: params = %d is not a qml_param_selection (0..2)", (int)opts->params);
     QML_CHECK_ARG(qml_circuit_n_weights(circuit) >= 1,
@@ -384,19 +499,22 @@ static int stats_check(const qml_circuit *circuit, const qml_pauli_sum *observab
     return QML_OK;
 }
 
-static int stats_compute(qml_gradient_stats **out, const qml_circuit *circuit, const qml_pauli_sum *observable,
-                         const qml_statevec *initial, const double *features, size_t n_features,
-                         const qml_landscape_options *opts, const progress_state *progress)
+/* Samples [first, first + count) of the estimate with options `opts`: the
+ * weights of sample s come from stream s of the seed whatever the range, so
+ * a part computes exactly the values the whole would. */
+static int samples_compute(qml_gradient_samples **out, const qml_circuit *circuit, const qml_pauli_sum *observable,
+                           const qml_statevec *initial, const double *features, size_t n_features,
+                           const qml_landscape_options *opts, size_t first, size_t count,
+                           const progress_state *progress)
 {
     int status = stats_check(circuit, observable, initial, features, n_features, opts);
     if (status)
         return status;
     const size_t n_weights = qml_circuit_n_weights(circuit);
-    const size_t n_samples = opts->samples;
     const size_t n_selected = opts->params == QML_PARAMS_ALL ? n_weights : 1;
     unsigned n_workers = qml__resolve_threads(opts->n_threads);
-    if ((size_t)n_workers > n_samples)
-        n_workers = (unsigned)n_samples;
+    if ((size_t)n_workers > count)
+        n_workers = (unsigned)count;
 
     /* Features the caller leaves out are zeros. */
     double *zero_features = NULL;
@@ -409,14 +527,11 @@ static int stats_compute(qml_gradient_stats **out, const qml_circuit *circuit, c
         n_features = circuit_features;
     }
 
-    qml_gradient_stats *stats = qml__calloc(1, sizeof *stats);
-    double *sample_values = qml__calloc(n_samples, sizeof(double));
-    double *sample_gradients = qml__calloc(qml__mul_size(n_samples, n_selected), sizeof(double));
+    qml_gradient_samples *samples = qml__gradient_samples_new(count, n_selected);
     double *workspace = qml__calloc(qml__mul_size(n_workers, 2 * n_weights), sizeof(double));
     worker_error *errors = qml__calloc(n_workers, sizeof *errors);
     size_t *selected = qml__calloc(n_selected, sizeof *selected);
-    moments *weight_moments = qml__calloc(n_selected, sizeof *weight_moments);
-    if (!stats || !sample_values || !sample_gradients || !workspace || !errors || !selected || !weight_moments) {
+    if (!samples || !workspace || !errors || !selected) {
         status = qml__oom("the samples of gradient statistics");
         goto done;
     }
@@ -435,10 +550,11 @@ static int stats_compute(qml_gradient_stats **out, const qml_circuit *circuit, c
         .n_weights = n_weights,
         .seed = opts->seed,
         .shots = opts->shots,
+        .first = first,
         .n_selected = n_selected,
         .selected = selected,
-        .sample_values = sample_values,
-        .sample_gradients = sample_gradients,
+        .sample_values = samples->values,
+        .sample_gradients = samples->gradients,
         .workspace = workspace,
         .errors = errors,
         .progress = progress,
@@ -446,47 +562,41 @@ static int stats_compute(qml_gradient_stats **out, const qml_circuit *circuit, c
     };
     atomic_init(&job.done, 0);
     atomic_init(&job.stop, 0);
-    qml__parallel_for(n_workers, n_samples, 1, stats_worker, &job);
+    qml__parallel_for(n_workers, count, 1, stats_worker, &job);
 
     /* The first failing sample decides the error, whichever thread ran it. */
-    const worker_error *first = NULL;
+    const worker_error *first_error = NULL;
     for (unsigned w = 0; w < n_workers; w++)
-        if (errors[w].status && (!first || errors[w].sample < first->sample))
-            first = &errors[w];
-    if (first) {
-        status = qml__error(first->status, "%s", first->message);
+        if (errors[w].status && (!first_error || errors[w].sample < first_error->sample))
+            first_error = &errors[w];
+    if (first_error) {
+        status = qml__error(first_error->status, "%s", first_error->message);
         goto done;
     }
     if (!job.cancelled && progress->fn &&
-        progress->fn(progress->stage, progress->offset + n_samples, progress->total, progress->user))
+        progress->fn(progress->stage, progress->offset + count, progress->total, progress->user))
         job.cancelled = 1;
     if (job.cancelled) {
         status = qml__error(QML_ERR_CANCELLED, "qml_gradient_stats_create: cancelled by the progress callback");
         goto done;
     }
 
-    stats->n_samples = n_samples;
-    stats->n_weights = n_weights;
-    stats->params = opts->params;
-    stats->n_selected = n_selected;
-    stats->selected = selected;
-    stats->weights = weight_moments;
-    selected = NULL;
-    weight_moments = NULL;
-    summarise(stats, sample_gradients);
-    stats->loss = moments_of(sample_values, n_samples, 1);
-    *out = stats;
-    stats = NULL;
+    samples->total = opts->samples;
+    samples->first = first;
+    samples->seed = opts->seed;
+    samples->shots = opts->shots;
+    samples->n_weights = n_weights;
+    samples->params = opts->params;
+    samples->fingerprint = qml__landscape_fingerprint(circuit, observable, initial, features, n_features);
+    *out = samples;
+    samples = NULL;
     qml__ok();
 
 done:
-    qml_gradient_stats_free(stats);
-    qml__free(weight_moments);
+    qml_gradient_samples_free(samples);
     qml__free(selected);
     qml__free(errors);
     qml__free(workspace);
-    qml__free(sample_gradients);
-    qml__free(sample_values);
     qml__free(zero_features);
     return status;
 }
@@ -499,7 +609,8 @@ static void stats_worker(void *context, size_t begin, size_t end, unsigned worke
     double *weights = job->workspace + (size_t)worker * 2 * job->n_weights;
     double *gradient = weights + job->n_weights;
     const progress_state *progress = job->progress;
-    for (size_t s = begin; s < end; s++) {
+    for (size_t slot = begin; slot < end; slot++) {
+        const size_t s = job->first + slot;
         if (atomic_load_explicit(&job->stop, memory_order_relaxed))
             return;
         struct qml_rng rng;
@@ -526,8 +637,8 @@ static void stats_worker(void *context, size_t begin, size_t end, unsigned worke
             atomic_store(&job->stop, 1);
             return;
         }
-        job->sample_values[s] = value;
-        double *row = job->sample_gradients + s * job->n_selected;
+        job->sample_values[slot] = value;
+        double *row = job->sample_gradients + slot * job->n_selected;
         for (size_t j = 0; j < job->n_selected; j++)
             row[j] = gradient[job->selected[j]];
         size_t done = atomic_fetch_add(&job->done, 1) + 1;
@@ -864,16 +975,44 @@ static int transported_observable(const qml_circuit *circuit, const qml_pauli_su
     return QML_OK;
 }
 
-/* Progress of the whole scan: each row's run reports its samples at an offset. */
+/* The measured variance of a row from its complete samples. A variance at
+ * the rounding level of the loss (|l| <= sum |c_t|, computed to ~1e-14
+ * relative after thousands of gates) is zero: report it as such rather than
+ * let 1e-31 +- 1e-31 dominate a fit (e.g. the Heisenberg chain at n = 2,
+ * where Z0 Z1 is conserved). */
+int qml__bp_row_measure(qml_bp_row *row, const qml_gradient_samples *samples, qml_bp_quantity quantity,
+                        double observable_scale)
+{
+    qml_gradient_stats *stats = NULL;
+    int status = qml__gradient_stats_build(&stats, samples);
+    if (status)
+        return status;
+    if (quantity == QML_BP_LOSS)
+        qml_gradient_stats_loss(stats, NULL, NULL, &row->var_measured, &row->var_stderr);
+    else
+        qml_gradient_stats_summary(stats, &row->var_measured, &row->var_stderr);
+    if (row->var_measured <= 1e-24 * observable_scale * observable_scale) {
+        row->var_measured = 0.0;
+        row->var_stderr = 0.0;
+    }
+    qml_gradient_stats_free(stats);
+    return QML_OK;
+}
+
+/* One row: samples [first, first + count) of the scan's S. A whole row
+ * (not partial) is measured at once; a partial row keeps its samples and
+ * reports NaN until a merge completes it. Only the part holding sample 0
+ * computes the DLA and the prediction, so that a split costs it once. */
 static int scan_row(const scan_source *source, const qml_bp_scan_options *opts,
                     const qml_landscape_options *stats_opts, unsigned n, unsigned layers, size_t row_index,
-                    const progress_state *progress, qml_bp_row *row)
+                    size_t first, size_t count, const progress_state *progress, qml_bp_row *row,
+                    double *observable_scale, qml_gradient_samples **part)
 {
     double start = wall_seconds();
     qml_circuit *circuit = NULL;
     qml_pauli_sum *observable = NULL;
     qml_statevec *initial = NULL;
-    qml_gradient_stats *stats = NULL;
+    qml_gradient_samples *samples = NULL;
     const char *text = opts->observable ? opts->observable : default_observable(source);
     int status = scan_circuit(source, n, layers, &circuit);
     if (status == QML_OK)
@@ -883,34 +1022,37 @@ static int scan_row(const scan_source *source, const qml_bp_scan_options *opts,
     if (status == QML_OK) {
         qml_landscape_options row_opts = *stats_opts;
         row_opts.seed = stats_opts->seed + row_index;
-        status = stats_compute(&stats, circuit, observable, initial, NULL, 0, &row_opts, progress);
+        status = samples_compute(&samples, circuit, observable, initial, NULL, 0, &row_opts, first, count,
+                                 progress);
     }
-    if (status == QML_OK)
+    row->dim_g = 0;
+    row->dim_g_capped = 0;
+    row->var_predicted = NAN;
+    if (status == QML_OK && first == 0)
         status = scan_prediction(circuit, observable, initial, opts, stats_opts, row);
     if (status == QML_OK) {
         row->size = sizeof *row;
         row->n_qubits = n;
         row->layers = layers;
-        row->samples = stats->n_samples;
-        row->n_params = stats->n_weights;
-        if (opts->quantity == QML_BP_LOSS)
-            qml_gradient_stats_loss(stats, NULL, NULL, &row->var_measured, &row->var_stderr);
-        else
-            qml_gradient_stats_summary(stats, &row->var_measured, &row->var_stderr);
-        /* A variance at the rounding level of the loss (|l| <= sum |c_t|,
-         * computed to ~1e-14 relative after thousands of gates) is zero:
-         * report it as such rather than let 1e-31 +- 1e-31 dominate a fit
-         * (e.g. the Heisenberg chain at n = 2, where Z0 Z1 is conserved). */
+        row->samples = count;
+        row->n_params = samples->n_weights;
         double scale = 0.0;
         for (size_t t = 0; t < observable->n_terms; t++)
             scale += fabs(observable->coeff[t]);
-        if (row->var_measured <= 1e-24 * scale * scale) {
-            row->var_measured = 0.0;
-            row->var_stderr = 0.0;
+        *observable_scale = scale;
+        if (part) {
+            row->var_measured = NAN;
+            row->var_stderr = NAN;
+            if (count == samples->total)
+                status = qml__bp_row_measure(row, samples, opts->quantity, scale);
+            *part = samples;
+            samples = NULL;
+        } else {
+            status = qml__bp_row_measure(row, samples, opts->quantity, scale);
         }
         row->seconds = wall_seconds() - start;
     }
-    qml_gradient_stats_free(stats);
+    qml_gradient_samples_free(samples);
     qml_statevec_free(initial);
     qml_pauli_sum_free(observable);
     qml_circuit_free(circuit);
@@ -918,7 +1060,8 @@ static int scan_row(const scan_source *source, const qml_bp_scan_options *opts,
 }
 
 static int scan_run(qml_bp_scan **out, const scan_source *source, const qml_bp_scan_options *scan_options,
-                    const qml_landscape_options *stats_options, const char *caller)
+                    const qml_landscape_options *stats_options, int partial, size_t first, size_t count,
+                    const char *caller)
 {
     QML_CHECK_ARG(out != NULL, "%s: argument 'out' is NULL", caller);
     qml_bp_scan_options opts;
@@ -934,30 +1077,47 @@ static int scan_run(qml_bp_scan **out, const scan_source *source, const qml_bp_s
         return status;
     QML_CHECK_ARG(stats_opts.samples >= 2, "%s: samples = %zu; a variance needs at least 2", caller,
                   stats_opts.samples);
+    if (!partial) {
+        first = 0;
+        count = stats_opts.samples;
+    } else if (count == 0 || first >= stats_opts.samples || count > stats_opts.samples - first) {
+        return qml__error(QML_ERR_OUT_OF_RANGE,
+                          "%s: samples [%zu, %zu + %zu) are not a non-empty range inside [0, %zu)", caller, first,
+                          first, count, stats_opts.samples);
+    }
+    QML_CHECK_SHOTS(stats_opts.shots, caller);
 
     const size_t per_n = opts.depth == QML_BP_DEPTH_LIST ? opts.n_depths : 1;
     const size_t n_rows = (size_t)(opts.n_max - opts.n_min + 1) * per_n;
     qml_bp_scan *scan = qml__calloc(1, sizeof *scan);
     qml_bp_row *rows = qml__calloc(n_rows, sizeof *rows);
-    if (!scan || !rows) {
+    double *scales = qml__calloc(n_rows, sizeof *scales);
+    qml_gradient_samples **parts = partial ? qml__calloc(n_rows, sizeof *parts) : NULL;
+    if (!scan || !rows || !scales || (partial && !parts)) {
         qml__free(scan);
         qml__free(rows);
+        qml__free(scales);
+        qml__free(parts);
         return qml__oom("the rows of a scan");
     }
     scan->rows = rows;
     scan->n_rows = n_rows;
+    scan->observable_scale = scales;
+    scan->parts = parts;
+    scan->quantity = opts.quantity;
     scan->fit_layers = opts.depth == QML_BP_DEPTH_LIST ? opts.depths[opts.n_depths - 1] : 0;
 
     progress_state progress = {stats_opts.progress, stats_opts.progress_user, "bp scan", 0,
-                               qml__mul_size(n_rows, stats_opts.samples)};
+                               qml__mul_size(n_rows, count)};
     size_t r = 0;
     for (unsigned n = opts.n_min; n <= opts.n_max && status == QML_OK; n++) {
         for (size_t d = 0; d < per_n && status == QML_OK; d++, r++) {
             unsigned layers = opts.depth == QML_BP_DEPTH_FIXED       ? opts.layers
                               : opts.depth == QML_BP_DEPTH_PER_QUBIT ? opts.layers * n
                                                                      : opts.depths[d];
-            progress.offset = r * stats_opts.samples;
-            status = scan_row(source, &opts, &stats_opts, n, layers, r, &progress, &rows[r]);
+            progress.offset = r * count;
+            status = scan_row(source, &opts, &stats_opts, n, layers, r, first, count, &progress, &rows[r],
+                              &scales[r], partial ? &parts[r] : NULL);
         }
     }
     if (status) {

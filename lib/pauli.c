@@ -5,7 +5,6 @@
 #include "internal.h"
 
 #include <inttypes.h>
-#include <locale.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +13,11 @@
 /* More qubits than this is a mistake, not a model: the masks alone would
  * take 2^17 bytes per term. */
 #define PAULI_MAX_QUBITS (1u << 20)
+/* Parsing refuses a text whose terms would take more than this many bytes of
+ * masks (2 masks of ceil(n/64) words per term): one far qubit index makes
+ * every term as wide as that index, so a few kilobytes of text could
+ * otherwise ask for gigabytes (qml.h documents the cap). */
+#define PAULI_PARSE_MAX_MASK_BYTES ((uint64_t)1 << 28)
 /* Dense matrices: 2 * 4^14 doubles = 4 GiB is the largest we agree to fill. */
 #define PAULI_MAX_DENSE_QUBITS 14u
 /* Mask scratch space kept on the stack: 3 masks of 16 words (1024 qubits). */
@@ -923,9 +927,9 @@ typedef struct parser {
     qml_pauli_sum *sum;     /* NULL in the first (checking) pass */
     uint64_t *x, *z, *seen; /* the current term (second pass) */
     uint64_t max_index;     /* first pass: largest index + 1 */
+    uint64_t n_terms;       /* first pass: terms read (before merging) */
     size_t dense_length;    /* first pass: length of the dense strings, 0 if none */
     size_t dense_pos;       /* where the first dense string starts */
-    char decimal_point;     /* the C library's, for strtod/snprintf */
 } parser;
 
 static bool is_space(char c)
@@ -978,15 +982,10 @@ static int parse_error(const parser *p, int status, size_t pos, const char *what
     return qml__error(status, "qml_pauli_sum_parse: at position %zu: %s, at %s", pos, what, quoted);
 }
 
-static char locale_decimal_point(void)
-{
-    const struct lconv *conv = localeconv();
-    return conv && conv->decimal_point && conv->decimal_point[0] ? conv->decimal_point[0] : '.';
-}
-
 /* number := digits ['.' digits] [('e'|'E') ['+'|'-'] digits], at least one
  * digit before the exponent. Scanned here so that strtod never sees "nan",
- * "inf" or hexadecimal forms; converted by strtod (correctly rounded). */
+ * "inf" or hexadecimal forms; converted by qml__number_read (strtod in the
+ * "C" locale: correctly rounded, '.' whatever the caller's locale). */
 static int parse_number(parser *p, double *value)
 {
     const char *s = p->text + p->pos;
@@ -1018,10 +1017,10 @@ static int parse_number(parser *p, double *value)
         return parse_error(p, QML_ERR_PARSE, p->pos, "number longer than 400 characters");
     char buffer[PARSE_MAX_NUMBER + 1];
     for (size_t i = 0; i < k; i++)
-        buffer[i] = s[i] == '.' ? p->decimal_point : s[i];
+        buffer[i] = s[i];
     buffer[k] = '\0';
-    char *end = NULL;
-    double v = strtod(buffer, &end);
+    const char *end = NULL;
+    double v = qml__number_read(buffer, &end);
     if (end != buffer + k)
         return parse_error(p, QML_ERR_PARSE, p->pos, "malformed number");
     if (!isfinite(v))
@@ -1183,6 +1182,7 @@ static int parse_pass(parser *p)
         int status = parse_term(p, sign);
         if (status)
             return status;
+        p->n_terms++;
         skip_space(p);
         if (s[p->pos] == '\0')
             return QML_OK;
@@ -1195,7 +1195,6 @@ static int parse_text(const char *text, unsigned n_qubits, qml_pauli_sum **out)
     memset(&p, 0, sizeof p);
     p.text = text;
     p.n_qubits = n_qubits;
-    p.decimal_point = locale_decimal_point();
     /* Pass 1: syntax, ranges, and the number of qubits if it is inferred. */
     int status = parse_pass(&p);
     if (status)
@@ -1212,6 +1211,12 @@ static int parse_text(const char *text, unsigned n_qubits, qml_pauli_sum **out)
         }
         n_qubits = (unsigned)n;
     }
+    uint64_t mask_bytes = p.n_terms * qml__pauli_words(n_qubits) * 2u * sizeof(uint64_t);
+    if (mask_bytes > PAULI_PARSE_MAX_MASK_BYTES)
+        return qml__error(QML_ERR_LIMIT,
+                          "qml_pauli_sum_parse: %" PRIu64 " terms on %u qubits would take %" PRIu64
+                          " MiB of masks; the limit is %" PRIu64 " MiB (terms x ceil(n_qubits/64) x 16 bytes)",
+                          p.n_terms, n_qubits, mask_bytes >> 20, PAULI_PARSE_MAX_MASK_BYTES >> 20);
     /* Pass 2: build. */
     qml_pauli_sum *sum = NULL;
     status = qml_pauli_sum_create(&sum, n_qubits);
@@ -1252,26 +1257,9 @@ static void put(writer *w, const char *text, size_t n)
     w->length += n;
 }
 
-/* The shortest of %.15g, %.16g, %.17g that reads back as the same double
- * (%.17g always does for IEEE binary64), with '.' whatever the locale. */
-static size_t format_number(double value, char decimal_point, char out[32])
-{
-    int n = 0;
-    for (int digits = 15; digits <= 17; digits++) {
-        n = snprintf(out, 32, "%.*g", digits, value);
-        if (strtod(out, NULL) == value)
-            break;
-    }
-    for (int i = 0; i < n; i++)
-        if (out[i] == decimal_point)
-            out[i] = '.';
-    return (size_t)n;
-}
-
 static size_t format_text(const qml_pauli_sum *sum, char *buffer, size_t capacity)
 {
     writer w = {buffer, capacity, 0};
-    char decimal_point = locale_decimal_point();
     unsigned words = sum->words;
     if (sum->n_terms == 0)
         put(&w, "0", 1);
@@ -1291,8 +1279,8 @@ static size_t format_text(const qml_pauli_sum *sum, char *buffer, size_t capacit
             if (x[i] | z[i])
                 identity = false;
         if (magnitude != 1.0) {
-            char number[32];
-            size_t n = format_number(magnitude, decimal_point, number);
+            char number[QML__NUMBER_TEXT_MAX];
+            size_t n = qml__number_write(magnitude, number);
             put(&w, number, n);
             put(&w, "*", 1);
         }

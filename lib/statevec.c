@@ -65,9 +65,10 @@
 
 /* The Pauli inner loops take `imaginary` as a parameter and must be compiled
  * once per value: gcc otherwise keeps one out-of-line copy with the test in
- * the loop. */
+ * the loop. `unused`: builds with the two-lane vector kernels do not call
+ * the scalar ones (clang warns about unused static inline functions). */
 #if defined(__GNUC__)
-#define ALWAYS_INLINE inline __attribute__((always_inline))
+#define ALWAYS_INLINE inline __attribute__((always_inline, unused))
 #else
 #define ALWAYS_INLINE inline
 #endif
@@ -1832,6 +1833,7 @@ int qml_statevec_sample(const qml_statevec *state, uint64_t seed, size_t shots, 
 {
     QML_CHECK_NULL(state);
     QML_CHECK_ARG(shots == 0 || outcomes != NULL, "qml_statevec_sample: outcomes is NULL for %zu shots", shots);
+    QML_CHECK_SHOTS(shots, "qml_statevec_sample");
     if (shots == 0) {
         qml__ok();
         return QML_OK;
@@ -1874,6 +1876,7 @@ int qml_statevec_estimate(const qml_statevec *state, const qml_pauli_sum *observ
         return status;
     QML_CHECK_NULL(estimate);
     QML_CHECK_ARG(shots >= 2, "qml_statevec_estimate: %zu shots; at least 2 are needed for a standard error", shots);
+    QML_CHECK_SHOTS(shots, "qml_statevec_estimate");
     const size_t n = observable->n_terms;
     const unsigned words = observable->words;
     double constant = 0.0, value = 0.0, variance = 0.0;

@@ -243,9 +243,36 @@ static void test_create_and_queries(void **state)
     qml_circuit_free(NULL);
 
     /* The largest circuit. */
-    assert_ok(qml_circuit_create(&c, 62));
-    unsigned top = 61;
+    assert_ok(qml_circuit_create(&c, 1024));
+    unsigned top = 1023, wide[2] = {70, 1023}, got[3];
+    size_t n_got = 0;
     assert_ok(qml_circuit_add_rotation(c, QML_GATE_RY, &top, 1, 0, 0, 1, QML_NONE, 0));
+    assert_ok(qml_circuit_add_rotation(c, QML_GATE_RZZ, wide, 2, 0, 1, 1, QML_NONE, 0));
+    qml_pauli_sum *g = NULL;
+    assert_ok(qml_circuit_gate_generator(c, 1, &g));
+    double coeff = 0;
+    char *dense = malloc(1025);
+    assert_non_null(dense);
+    assert_ok(qml_pauli_sum_term(g, 0, &coeff, dense));
+    assert_true(coeff == 1.0 && dense[70] == 'Z' && dense[1023] == 'Z' && dense[0] == 'I');
+    free(dense);
+    qml_pauli_sum_free(g);
+    /* A generator across words: the support summary sees both words. */
+    assert_ok(qml_pauli_sum_create(&g, 1024));
+    assert_ok(qml_pauli_sum_add_term(g, 1.0, "XY", wide, 2));
+    assert_ok(qml_circuit_add_pauli_rotation(c, g, 0, 2, 1, QML_NONE, 0));
+    assert_ok(qml_circuit_gate(c, 2, NULL, got, &n_got));
+    assert_true(n_got == 2 && got[0] == 70 && got[1] == 1023);
+    qml_pauli_sum_free(g);
+    /* The statevector refuses such a circuit cleanly. */
+    qml_statevec *sv = NULL;
+    assert_int_equal(qml_statevec_create(&sv, 1024), QML_ERR_LIMIT);
+    double w3[3] = {0.1, 0.2, 0.3}, value = 0;
+    qml_pauli_sum *z = NULL;
+    assert_ok(qml_pauli_sum_create(&z, 1024));
+    assert_ok(qml_pauli_sum_add_term(z, 1.0, "Z", &top, 1));
+    assert_int_equal(qml_gradient(c, z, NULL, w3, 3, NULL, 0, NULL, &value, NULL, NULL), QML_ERR_LIMIT);
+    qml_pauli_sum_free(z);
     qml_circuit_free(c);
 }
 
@@ -319,7 +346,7 @@ static void test_create_validation(void **state)
     qml_circuit *c = NULL;
     assert_fails(qml_circuit_create(NULL, 2), QML_ERR_INVALID_ARGUMENT, "qml_circuit_create", "out");
     assert_fails(qml_circuit_create(&c, 0), QML_ERR_INVALID_ARGUMENT, "qml_circuit_create", "0");
-    assert_fails(qml_circuit_create(&c, 63), QML_ERR_INVALID_ARGUMENT, "qml_circuit_create", "63");
+    assert_fails(qml_circuit_create(&c, 1025), QML_ERR_INVALID_ARGUMENT, "qml_circuit_create", "1025");
     assert_null(c);
     assert_fails(qml_circuit_copy(NULL, c), QML_ERR_INVALID_ARGUMENT, "qml_circuit_copy", "out");
     assert_fails(qml_circuit_copy(&c, NULL), QML_ERR_INVALID_ARGUMENT, "qml_circuit_copy", "circuit");

@@ -384,7 +384,7 @@ static qml__gate make_gate(qml_gate_kind kind, const unsigned *qubits, unsigned 
 static void check_gate(unsigned n, const qml__gate *g, double theta, harness_rng *rng, const char *what)
 {
     size_t dim = (size_t)1 << n;
-    double *psi = malloc(2 * dim * sizeof *psi), *expect = malloc(2 * dim * sizeof *psi);
+    double *psi = calloc(2 * dim, sizeof *psi), *expect = malloc(2 * dim * sizeof *psi);
     double *full = malloc(2 * dim * dim * sizeof *full);
     random_state(rng, dim, psi);
     qml_statevec *s = state_from(n, psi);
@@ -701,7 +701,7 @@ static void test_expectation_dense(void **unused)
         random_state(&rng, dim, psi);
         qml_statevec *s = state_from(n, psi);
         qml_pauli_sum *o = random_sum(&rng, n, 40, 0.4);
-        sum_add(o, 0.3, "IIIIII" + (6 - n)); /* an identity term */
+        sum_add(o, 0.3, &"IIIIII"[6 - n]); /* an identity term */
         sum_dense(o, om);
         harness_matvec(dim, om, psi, ov);
         double dense_value = 0;

@@ -47,7 +47,7 @@ int cmd_grad(int argc, char **argv)
     unsigned n_qubits = 0, layers = 0;
     uint64_t seed = 1, shots = 0;
     double step = 1e-6;
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) {
         const char *arg = argv[i];
         const char *next = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
@@ -79,7 +79,6 @@ int cmd_grad(int argc, char **argv)
                 return cli_usage_error("grad: --step '%s' is not a positive number", next);
         } else
             return cli_usage_error("grad: unknown option '%s' (see qml grad --help)", arg);
-        i++;
     }
     if (n_qubits == 0 || layers == 0)
         return cli_usage_error("grad: --qubits and --layers are required (see qml grad --help)");
