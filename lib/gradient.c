@@ -380,9 +380,12 @@ static int check_finite(const double *values, size_t count, const char *what, si
 
 /* ---- the plan: Pauli factors of every differentiated gate ------------------ */
 
+/* Qubit q's mask bit. Circuits may have up to 1024 qubits, but the plan is
+ * built before the statevector refuses more than 40 (QML_ERR_LIMIT): a
+ * qubit beyond 63 gets no bit instead of an undefined shift. */
 static uint64_t bit(unsigned q)
 {
-    return (uint64_t)1 << q;
+    return q < 64 ? (uint64_t)1 << q : 0;
 }
 
 /* Write gate's generator factors to `out` (NULL: only count); returns the count. */

@@ -30,10 +30,10 @@
 #include <sys/mman.h>
 #endif
 
-/* Threads are used only from this many amplitudes (4 MiB) on. Threads are
- * started and joined per call (docs/threading.md: no pool outlives a call);
- * that costs tens of microseconds, and a sweep of 2^16 amplitudes takes
- * about as long, so 2 threads ran slower than 1 there. */
+/* Threads are used only from this many amplitudes (4 MiB) on: handing a
+ * sweep to the pool's parked workers costs a wake-up per worker, and at
+ * 2^16 amplitudes, with a thread start per call, 2 threads ran slower than
+ * 1. */
 #define PARALLEL_MIN_DIM QML__PARALLEL_MIN_DIM
 /* Work is split in grains of this many items (whole cache lines, and enough
  * work per thread). */
