@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -29,6 +30,16 @@ static void on_signal(int sig)
     (void)sig;
     interrupted_flag = 1;
     interrupted_copy = 1;
+}
+
+/* CPU seconds of this process, all threads (user + system). */
+static double cpu_seconds(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        return NAN;
+    return (double)ru.ru_utime.tv_sec + 1e-6 * (double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_sec +
+           1e-6 * (double)ru.ru_stime.tv_usec;
 }
 
 static void format_duration(char *buf, size_t size, double seconds)
@@ -458,10 +469,11 @@ int cmd_paradox(int argc, char **argv)
         for (int k = 0; k < 4; k++)
             for (size_t r = 0; r < all[k]->n_rows; r++)
                 compute += paradox_table_number(all[k], r, "seconds");
-        code = paradox_report(&setup, &t, wall, compute);
+        double cpu = cpu_seconds();
+        code = paradox_report(&setup, &t, wall, compute, cpu);
         if (!code)
-            printf("qml paradox: %zu rows (%zu new) in %.1f s; report: %s/report.md\n",
-                   t.landscape.n_rows + t.c1.n_rows + t.c2.n_rows + t.c3.n_rows, prog.jobs_done, wall, dir);
+            printf("qml paradox: %zu rows (%zu new) in %.1f s (%.1f s of CPU time); report: %s/report.md\n",
+                   t.landscape.n_rows + t.c1.n_rows + t.c2.n_rows + t.c3.n_rows, prog.jobs_done, wall, cpu, dir);
     }
     paradox_table_close(&t.landscape);
     paradox_table_close(&t.c1);

@@ -172,9 +172,11 @@ unsigned paradox_c3_layers(const paradox_setup *s, int kind);
  * rescaled to [-pi/2, pi/2] with the training set's ranges. */
 int paradox_moons(const paradox_setup *s, qml_dataset **train, qml_dataset **test);
 
-/* Write report.md, verdicts.csv and the figures from the tables; returns 0
- * or 1 with a message. */
-int paradox_report(const paradox_setup *s, paradox_tables *t, double wall_seconds, double compute_seconds);
+/* Write report.md, verdicts.csv and the figures from the tables (wall and
+ * CPU time of this process, compute time of every row); returns 0 or 1
+ * with a message. */
+int paradox_report(const paradox_setup *s, paradox_tables *t, double wall_seconds, double compute_seconds,
+                   double cpu_seconds);
 
 /* ---- shared helpers --------------------------------------------------------------- */
 

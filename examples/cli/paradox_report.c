@@ -869,7 +869,8 @@ static void write_verdicts_csv(writer *w, verdict *v, size_t count)
         w->failed = 1;
 }
 
-int paradox_report(const paradox_setup *s, paradox_tables *t, double wall_seconds, double compute_seconds)
+int paradox_report(const paradox_setup *s, paradox_tables *t, double wall_seconds, double compute_seconds,
+                   double cpu_seconds)
 {
     writer w = {s, t, {0}, 0};
     c1_data *c1 = calloc(1, sizeof *c1);
@@ -909,10 +910,10 @@ int paradox_report(const paradox_setup *s, paradox_tables *t, double wall_second
     char b1[96], b2[96], b3[96], b4[96], b5[96];
     fprintf(f, "# Does the Lie algebra decide? Three claims tested with criteria fixed in advance\n\n");
     fprintf(f, "Written by `%s` (run from the folder that holds this one; libqml %s, seed %" PRIu64
-               ", %u threads). Wall time %.1f s; the rows took %.1f s of compute in all (a resumed run adds the "
-               "earlier rows). Every number below is computed by the program from the CSV files in this folder; "
+               ", %u threads). Wall time %.1f s, CPU time %.1f s (all threads); the rows took %.1f s of wall "
+               "time in all (a resumed run adds the earlier rows). Every number below is computed by the program from the CSV files in this folder; "
                "rerunning with the same options gives the same numbers (timings aside) whatever `--threads`.\n\n",
-            s->command, qml_version_string(), s->seed, s->threads_used, wall_seconds, compute_seconds);
+            s->command, qml_version_string(), s->seed, s->threads_used, wall_seconds, cpu_seconds, compute_seconds);
 
     fprintf(f, "## Verdicts\n\n");
     fprintf(f, "Each claim was given its criterion before any number was measured (docs/paradox.md states them "
