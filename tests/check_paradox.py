@@ -438,6 +438,11 @@ def main():
                f"{se_text(num(r, 'var_loss'), num(r, 'var_loss_stderr'))} | {g3(num(r, 'pred_loss'))} | "
                f"{se_text(num(r, 'var_grad_mid'), num(r, 'var_grad_mid_stderr'))} | {g3(num(r, 'pred_grad_mid'))} | "
                f"{se_text(num(r, 'var_data_loss'), num(r, 'var_data_loss_stderr'))} |", "landscape table")
+    # Roughness table.
+    if os.path.isfile(os.path.join(out, "roughness.csv")):
+        for r in load(out, "roughness.csv"):
+            expect(f"| {r['model']} | {r['n_qubits']} | {r['layers']} | "
+                   f"{se_text(num(r, 'mean_square_slope'), num(r, 'stderr'))} |", "roughness table")
     # The closed forms the landscape uses: su(2^n) and the permutation model's.
     for r in land:
         n = int(r["n_qubits"])

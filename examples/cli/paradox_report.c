@@ -981,14 +981,33 @@ int paradox_report(const paradox_setup *s, paradox_tables *t, double wall_second
                                  : "; this build has no bounded-bandwidth permutation model, so only the free-fermion "
                                    "model represents them");
 
+    if (t->roughness.n_rows) {
+        fprintf(f, "How rough each model's function of x is at initialisation: the mean of (df/dx)^2 over %zu "
+                   "uniform weight draws on the first 16 training rows (qml_model_roughness; mean ± standard "
+                   "error). A collective encoding exp(-i x/2 sum_q X_q) puts frequencies up to n on x, so its "
+                   "roughness grows with n; a bounded-bandwidth encoding keeps it flat.\n\n",
+                s->roughness_draws);
+        fprintf(f, "| model | n | L | mean (df/dx)^2 |\n|---|---:|---:|---:|\n");
+        for (size_t r = 0; r < t->roughness.n_rows; r++) {
+            char model[40];
+            paradox_table_field(&t->roughness, r, "model", model, sizeof model);
+            fprintf(f, "| %s | %.0f | %.0f | %s |\n", model, paradox_table_number(&t->roughness, r, "n_qubits"),
+                    paradox_table_number(&t->roughness, r, "layers"),
+                    fmt_se(b1, sizeof b1, paradox_table_number(&t->roughness, r, "mean_square_slope"),
+                           paradox_table_number(&t->roughness, r, "stderr")));
+        }
+        fprintf(f, "\n");
+    }
+
     /* ---- C2 ---- */
     fprintf(f, "## C2: the geometric prior\n\n");
     if (!t->c2.n_rows) {
         fprintf(f, "Not run: this build of libqml has no S_n-invariant datasets and per-qubit "
                    "permutation-equivariant model.\n\n");
     } else {
-        fprintf(f, "n = %u qubits, one feature per qubit; the S_n-invariant task y = [mean_q cos x_q > its median] "
-                   "and the symmetry-broken control y = [x_0 > 0] on the same inputs; training sets of %zu",
+        fprintf(f, "n = %u qubits, one feature per qubit, features uniform in [-pi, pi); the S_n-invariant task "
+                   "y = [mean_q cos x_q > 0] (0 is the median) and the symmetry-broken control y = [x_0 > 0] on "
+                   "the same inputs; training sets of %zu",
                 s->c2_qubits, s->c2_sizes[0]);
         for (size_t z = 1; z < s->n_c2_sizes; z++)
             fprintf(f, ", %zu", s->c2_sizes[z]);
