@@ -610,8 +610,13 @@ static void c1_figures(writer *w, c1_data *d)
                 c1_cell *c = c1_find(d, d->kinds[k], d->qubits[q], d->shots[si]);
                 if (!c)
                     continue;
-                x[ns][m] = c->n;
-                xc[ns][m] = d->shots[si] ? c->n - log2((double)d->shots[si] * (double)s->batch_size) : (double)NAN;
+                /* Offset slightly in n per budget and model so that equal
+                 * points do not hide each other. */
+                double jitter = 0.12 * ((double)si - 0.5 * (double)(d->n_shots - 1)) +
+                                0.04 * ((double)k - 0.5 * (double)(d->n_kinds - 1));
+                x[ns][m] = c->n + jitter;
+                xc[ns][m] = d->shots[si] ? c->n + jitter - log2((double)d->shots[si] * (double)s->batch_size)
+                                         : (double)NAN;
                 y[ns][m] = (double)c->k / c->m;
                 paradox_wilson(c->k, c->m, &lo[ns][m], &hi[ns][m]);
                 m++;
@@ -837,9 +842,11 @@ static void landscape_figure(writer *w, int qi, unsigned factor, const char *nam
                 nl++;
             }
             if (f.exponential)
-                snprintf(labels[il], sizeof labels[il], "fit: ln Var slope %.2f [%.2f, %.2f]", f.value, f.lo, f.hi);
+                snprintf(labels[il], sizeof labels[il], "%s fit: slope %.2f [%.2f, %.2f]", paradox_kind_name(kinds[k]),
+                         f.value, f.lo, f.hi);
             else
-                snprintf(labels[il], sizeof labels[il], "fit: Var ~ n^(%.2f) [%.2f, %.2f]", f.value, f.lo, f.hi);
+                snprintf(labels[il], sizeof labels[il], "%s fit: n^(%.2f) [%.2f, %.2f]", paradox_kind_name(kinds[k]),
+                         f.value, f.lo, f.hi);
             series[ns++] = (svg_series){labels[il], x[il], y[il], NULL, nl, SVG_DASHED, false, color_of(kinds[k]),
                                         SVG_NO_MARKER, false, NULL, NULL};
         }
@@ -963,7 +970,8 @@ int paradox_report(const paradox_setup *s, paradox_tables *t, double wall_second
         char sizes[64];
         snprintf(sizes, sizeof sizes, "%u", s->c1_seeds);
         fprintf(f, "![C1: training success probability against the number of qubits n at depth L = %un, %s seeds "
-                   "per point, Wilson 95 %% intervals; line style = shot budget S, colour and marker = model]"
+                   "per point, Wilson 95 %% intervals; line style = shot budget S, colour and marker = model; points offset "
+                   "slightly in n so that equal ones stay visible]"
                    "(c1_success.svg)\n\n",
                 s->c1_depth_factor, sizes);
         bool finite = false;
