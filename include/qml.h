@@ -281,7 +281,12 @@ QML_API size_t qml_pauli_sum_n_terms(const qml_pauli_sum *sum);
  *         and quoting the offending text; #QML_ERR_OUT_OF_RANGE for a qubit
  *         index >= n_qubits (or >= 2^20) or a dense string whose length is
  *         not n_qubits; #QML_ERR_INVALID_ARGUMENT for NULL arguments;
- *         #QML_ERR_LIMIT for n_qubits > 2^20; #QML_ERR_OUT_OF_MEMORY.
+ *         #QML_ERR_LIMIT for n_qubits > 2^20, or (since 0.2.0) for a text
+ *         whose terms would take more than 256 MiB of bit masks: every term
+ *         stores 2 x ceil(n_qubits / 64) 64-bit words, so one far qubit index
+ *         makes every term that wide, and terms x ceil(n_qubits / 64) x 16
+ *         bytes (counted before equal terms merge) must stay within 2^28;
+ *         #QML_ERR_OUT_OF_MEMORY.
  * @since 0.1.0
  */
 QML_API int qml_pauli_sum_parse(qml_pauli_sum **out, unsigned n_qubits, const char *text);
@@ -960,10 +965,25 @@ QML_API int qml_statevec_expectation(const qml_statevec *state, const qml_pauli_
 QML_API int qml_statevec_inner(const qml_statevec *a, const qml_statevec *b, double *re, double *im);
 
 /**
+ * @brief The largest shot count any call accepts: 2^40 (about 10^12).
+ *
+ * Every entry point that takes shots (qml_statevec_sample(),
+ * qml_statevec_estimate(), the `shots` fields of #qml_gradient_options,
+ * #qml_landscape_options and the training options) refuses a larger count
+ * with #QML_ERR_INVALID_ARGUMENT instead of running for days: 2^40 shots
+ * already take hours per expectation, and a C caller's -1 converted to an
+ * unsigned count (2^64 - 1) is a mistake, not a request.
+ * @since 0.2.0
+ */
+#define QML_SHOTS_MAX (UINT64_C(1) << 40)
+
+/**
  * @brief Draw `shots` computational-basis outcomes (indices) with the
  * library PRNG, stream 0 of `seed`: same seed, same outcomes.
+ * @param shots at most #QML_SHOTS_MAX.
  * @param outcomes `shots` entries (may be NULL if shots is 0).
- * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT, #QML_ERR_OUT_OF_MEMORY
+ * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT (also for shots above
+ *         #QML_SHOTS_MAX), #QML_ERR_OUT_OF_MEMORY
  *         (8 * 2^n bytes of cumulative probabilities).
  * @since 0.1.0
  */
@@ -974,7 +994,7 @@ QML_API int qml_statevec_sample(const qml_statevec *state, uint64_t seed, size_t
  * qubit-wise commuting sets; each group is measured with `shots` shots in its
  * basis (stream g + 1 of `seed` for group g), each term estimated as the mean
  * of its parity +-1; identity terms are added exactly.
- * @param shots per group, at least 2.
+ * @param shots per group, at least 2 and at most #QML_SHOTS_MAX.
  * @param stderr_out set to the estimate's standard error, from the groups'
  *        sample variances (may be NULL).
  * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT, #QML_ERR_LIMIT,
@@ -1027,7 +1047,7 @@ typedef struct qml_gradient_options {
     qml_gradient_method method;  /**< default adjoint */
     double step;                 /**< finite-difference step, > 0 and finite (default 1e-6) */
     uint64_t shots;              /**< parameter shift only: 0 = exact; else shots per shifted expectation
-                                      (per measurement basis); the value stays exact */
+                                      (per measurement basis), at most #QML_SHOTS_MAX; the value stays exact */
     uint64_t seed;               /**< seed of the shot noise (a batch's row r uses seed + r) */
     int feature_gradients;       /**< non-zero: also differentiate with respect to the features
                                       (qml_gradient only) */
@@ -1060,7 +1080,8 @@ typedef struct qml_gradient_options {
  * @return #QML_OK; #QML_ERR_INVALID_ARGUMENT for a NULL circuit or
  *         observable, a qubit-count mismatch between circuit, observable and
  *         initial state, NULL or non-finite weights or features, a bad
- *         option (method, step, shots without parameter shift, size), or no
+ *         option (method, step, shots without parameter shift or above
+ *         #QML_SHOTS_MAX, size), or no
  *         output at all; #QML_ERR_OUT_OF_RANGE if n_weights or n_features is
  *         less than the circuit reads; #QML_ERR_OUT_OF_MEMORY.
  * @since 0.1.0
@@ -1366,7 +1387,8 @@ typedef struct qml_landscape_options {
     qml_param_selection params;  /**< default #QML_PARAMS_FIRST */
     unsigned n_threads;          /**< worker threads over samples, 0 = all cores (default 1) */
     uint64_t shots;              /**< 0 = exact adjoint gradients; > 0 = parameter shift with this
-                                      many shots per expectation (shot noise seeded per sample) */
+                                      many shots per expectation (shot noise seeded per sample),
+                                      at most #QML_SHOTS_MAX */
     qml_progress_fn progress;    /**< called as samples complete, on the calling thread (may be NULL) */
     void *progress_user;         /**< passed to `progress` */
 } qml_landscape_options;
@@ -1410,7 +1432,7 @@ typedef struct qml_gradient_stats qml_gradient_stats;
  * @param n_features number of entries at `features`.
  * @param options NULL for the defaults.
  * @return #QML_OK; #QML_ERR_INVALID_ARGUMENT (NULL out/circuit/observable,
- *         samples < 2, unknown params, a circuit with no weight, a qubit-count
+ *         samples < 2, shots above #QML_SHOTS_MAX, unknown params, a circuit with no weight, a qubit-count
  *         mismatch, non-finite features, an unknown options size);
  *         #QML_ERR_OUT_OF_RANGE (too few features);
  *         #QML_ERR_CANCELLED (the progress callback returned non-zero);
@@ -1920,7 +1942,10 @@ QML_API int qml_dataset_subset(qml_dataset **out, const qml_dataset *dataset, co
  * `seed`.
  * @param n_rows >= 2.
  * @param noise standard deviation of the added noise, finite, >= 0.
- * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT, #QML_ERR_OUT_OF_MEMORY.
+ * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT, #QML_ERR_OUT_OF_MEMORY;
+ *         #QML_ERR_OUT_OF_RANGE if the noise is so large (e.g. 1e308) that a
+ *         feature overflows (since 0.2.0; the same holds for every synthetic
+ *         dataset).
  * @since 0.1.0
  */
 QML_API int qml_dataset_moons(qml_dataset **out, size_t n_rows, double noise, uint64_t seed);
@@ -2061,10 +2086,23 @@ typedef struct qml_csv_options {
 QML_API int qml_dataset_parse_csv(qml_dataset **out, const char *text, const qml_csv_options *options);
 
 /**
+ * @brief The largest file qml_dataset_load_csv() reads: 2^30 bytes (1 GiB).
+ * @since 0.2.0
+ */
+#define QML_CSV_MAX_BYTES (UINT64_C(1) << 30)
+
+/**
  * @brief Read a CSV file into a dataset (rules of qml_dataset_parse_csv();
  * parse messages start with the path).
+ *
+ * The read is bounded, so that a device or a pipe that never ends
+ * (/dev/zero, /dev/urandom) gives an error instead of a hang: a NUL byte is
+ * a non-numeric cell, so reading stops soon after the first one and the
+ * error names its line and column; a file longer than #QML_CSV_MAX_BYTES is
+ * refused once that many bytes are read.
  * @return as qml_dataset_parse_csv(), and #QML_ERR_IO with the path and the
- *         system's reason if the file cannot be read.
+ *         system's reason if the file cannot be read; #QML_ERR_LIMIT for a file longer than
+ *         #QML_CSV_MAX_BYTES (since 0.2.0).
  * @since 0.1.0
  */
 QML_API int qml_dataset_load_csv(qml_dataset **out, const char *path, const qml_csv_options *options);
@@ -2121,7 +2159,9 @@ QML_API int qml_dataset_split(qml_dataset **train, qml_dataset **test, const qml
  * @param[out] mean, stddev n_features doubles each, the fitted statistics
  *        (for qml_dataset_apply_standardization() on later data); may be NULL.
  * @return #QML_OK; #QML_ERR_INVALID_ARGUMENT (NULL train, feature counts
- *         differ); #QML_ERR_OUT_OF_MEMORY. On failure nothing is changed.
+ *         differ); #QML_ERR_OUT_OF_RANGE if a statistic or a standardised
+ *         value would overflow (since 0.2.0); #QML_ERR_OUT_OF_MEMORY. On
+ *         failure nothing is changed.
  * @since 0.1.0
  */
 QML_API int qml_dataset_standardize(qml_dataset *train, qml_dataset *test, double *mean, double *stddev);
@@ -2131,7 +2171,9 @@ QML_API int qml_dataset_standardize(qml_dataset *train, qml_dataset *test, doubl
  * is taken as 1).
  * @param n_features must equal the dataset's.
  * @return #QML_OK; #QML_ERR_INVALID_ARGUMENT (NULL, count mismatch,
- *         non-finite mean, negative or non-finite stddev).
+ *         non-finite mean, negative or non-finite stddev);
+ *         #QML_ERR_OUT_OF_RANGE if a standardised value would overflow (a
+ *         stddev of 1e-320, say; since 0.2.0). On failure nothing is changed.
  * @since 0.1.0
  */
 QML_API int qml_dataset_apply_standardization(qml_dataset *dataset, const double *mean, const double *stddev,
@@ -2230,7 +2272,9 @@ QML_API void qml_optimizer_free(qml_optimizer *optimizer);
  * @param n must equal the optimiser's parameter count.
  * @return #QML_OK; #QML_ERR_INVALID_ARGUMENT (NULL, count mismatch, a
  *         non-finite gradient or parameter: the message names the index; then
- *         neither params nor the state change).
+ *         neither params nor the state change); #QML_ERR_OUT_OF_RANGE if the
+ *         update would make a parameter or a moment infinite or NaN (e.g. a
+ *         learning rate of 1e300; nothing changes either) (since 0.2.0).
  * @since 0.1.0
  */
 QML_API int qml_optimizer_step(qml_optimizer *optimizer, double *params, const double *grad, size_t n);

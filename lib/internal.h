@@ -52,6 +52,12 @@ double qml__number_read(const char *text, const char **stop);
 /* The shortest of %.15g/%.16g/%.17g that reads back as `value`, with '.';
  * returns the length written to `out` (NUL-terminated). */
 size_t qml__number_write(double value, char out[QML__NUMBER_TEXT_MAX]);
+/* Shot counts above QML_SHOTS_MAX (qml.h) are refused: a C caller's -1 is
+ * 2^64 - 1 shots, which would never return. */
+#define QML_CHECK_SHOTS(shots, caller)                                        \
+    QML_CHECK_ARG((uint64_t)(shots) <= QML_SHOTS_MAX,                         \
+                  "%s: %llu shots is above QML_SHOTS_MAX = 2^40", (caller),   \
+                  (unsigned long long)(shots))
 
 /* ---- memory (alloc.c) ---------------------------------------------------- */
 

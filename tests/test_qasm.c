@@ -850,7 +850,7 @@ static const error_case error_cases[] = {
     {"OPENQASM 3.0;\ninput angle theta;", QML_ERR_PARSE, "expected 'array'"},
     {HEAD "gate qml_evolution_0(t) a { h a; }\nqml_evolution_0(1) q[0];", QML_ERR_PARSE,
      "may only call qml_pauli_* gates"},
-    {HEAD "qreg big[100];", QML_ERR_INVALID_ARGUMENT, "n_qubits"},
+    {HEAD "qreg big[5000];", QML_ERR_INVALID_ARGUMENT, "n_qubits"},
 };
 
 static void test_errors(void **state)
