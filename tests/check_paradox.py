@@ -404,6 +404,20 @@ def main():
         per = PER_LAYER.get(model, lambda n: 3)(n)
         expect(f"| {model} | {n} | {per * factor * n} | {s if s else 'exact'} | {k}/{m} | {ci(k / m, lo, hi)} | "
                f"{tr / m:.3f} | {te / m:.3f} |", "C1 table")
+    # C1 findings: the success probability at the smallest and largest n.
+    qs = sorted({k[1] for k in cells})
+    models = sorted({k[0] for k in cells}, key=KIND_ORDER.index)
+    if len(qs) >= 2:
+        for s_ in sorted({k[2] for k in cells}):
+            line = f"- S = {s_ if s_ else 'exact'}:"
+            for i, model in enumerate(models):
+                a, z = cells.get((model, qs[0], s_)), cells.get((model, qs[-1], s_))
+                if not a:
+                    continue
+                line += f"{';' if i else ''} {model} {a[0] / a[1]:.3f} at n = {qs[0]}"
+                if z:
+                    line += f", {z[0] / z[1]:.3f} at n = {qs[-1]}"
+            expect(line + " (success probability).", "C1 findings")
     # C2 table.
     sizes = sorted({int(r["train_size"]) for r in c2})
     for task in ("invariant", "broken"):

@@ -769,8 +769,9 @@ static void c3_figure(writer *w)
     }
     svg_hline chance = {0.5, "chance 0.5", SVG_DOTTED, "#777777"};
     char title[160];
-    snprintf(title, sizeof title, "C3: fit of noisy labels at equal weight count (n = %u, %zu rows)", s->c3_qubits,
-             s->c3_rows);
+    snprintf(title, sizeof title, "C3: fit of noisy labels, n = %u, L = %u/%u/%u for %zu weights", s->c3_qubits,
+             paradox_c3_layers(s, c3_kinds[0]), paradox_c3_layers(s, c3_kinds[1]), paradox_c3_layers(s, c3_kinds[2]),
+             s->c3_params);
     svg_plot plot = {title, "expected share of wrong labels (clean, flipped, random)", "train accuracy", false, 0.0,
                      1.0, series, ns, false, &chance, 1};
     figure(w, "c3_capacity.svg", &plot);
@@ -959,6 +960,26 @@ int paradox_report(const paradox_setup *s, paradox_tables *t, double wall_second
                         shots_text(c->shots, b1, sizeof b1), c->k, c->m,
                         fmt_ci(b2, sizeof b2, (double)c->k / c->m, lo, hi), c->train_sum / c->m, c->test_sum / c->m);
             }
+    /* Findings: the success probability at the smallest and the largest n
+     * of every model and budget (rows of the table above). */
+    if (c1->n_qubits >= 2) {
+        unsigned lo_n = c1->qubits[0], hi_n = c1->qubits[c1->n_qubits - 1];
+        fprintf(f, "\nFindings (rows of the table above):\n\n");
+        for (size_t si = 0; si < c1->n_shots; si++) {
+            fprintf(f, "- S = %s:", shots_text(c1->shots[si], b1, sizeof b1));
+            for (size_t k = 0; k < c1->n_kinds; k++) {
+                c1_cell *a = c1_find(c1, c1->kinds[k], lo_n, c1->shots[si]);
+                c1_cell *z = c1_find(c1, c1->kinds[k], hi_n, c1->shots[si]);
+                if (!a)
+                    continue;
+                fprintf(f, "%s %s %.3f at n = %u", k ? ";" : "", paradox_kind_name(c1->kinds[k]), (double)a->k / a->m,
+                        lo_n);
+                if (z)
+                    fprintf(f, ", %.3f at n = %u", (double)z->k / z->m, hi_n);
+            }
+            fprintf(f, " (success probability).\n");
+        }
+    }
     acc_cell base[3];
     for (int b = 0; b < 3; b++)
         base_collect(&t->baselines, "c1", "moons", 0, base_methods[b], &base[b]);
@@ -1094,9 +1115,11 @@ int paradox_report(const paradox_setup *s, paradox_tables *t, double wall_second
                                                        : "This build of libqml has no Jacobian-rank diagnostic ('-').");
     if (t->c3.n_rows)
         fprintf(f, "![C3: train accuracy against the expected share of wrong labels (clean 0, flipped %.2f, random "
-                   "0.5), n = %u, equal weight counts near %zu, %u seeds per point, 95 %% t-intervals; classical "
-                   "baselines in black; chance line at 0.5](c3_capacity.svg)\n\n",
-                s->flip_fraction, s->c3_qubits, s->c3_params, s->c3_seeds);
+                   "0.5), n = %u, L = %u (unstructured), %u (free-fermion), %u (permutation) for weight counts near %zu, "
+                   "%u seeds per point, 95 %% t-intervals; classical baselines in black; chance line at 0.5]"
+                   "(c3_capacity.svg)\n\n",
+                s->flip_fraction, s->c3_qubits, paradox_c3_layers(s, c3_kinds[0]), paradox_c3_layers(s, c3_kinds[1]),
+                paradox_c3_layers(s, c3_kinds[2]), s->c3_params, s->c3_seeds);
 
     /* ---- landscape ---- */
     fprintf(f, "## Beside the claims: the landscape at initialisation\n\n");
@@ -1148,6 +1171,20 @@ int paradox_report(const paradox_setup *s, paradox_tables *t, double wall_second
                         fr.quantity, fr.exponential ? "slope of ln Var in n" : "exponent of n", fr.points,
                         fmt_ci(b1, sizeof b1, fr.value, fr.lo, fr.hi), fmt_f(b2, sizeof b2, target), fr.consistent);
             }
+    {
+        fit_row fu, fp, ff;
+        landscape_fit(t, PARADOX_KIND_UNSTRUCTURED, deep, 1, &fu);
+        landscape_fit(t, PARADOX_KIND_PERMUTATION, deep, 1, &fp);
+        landscape_fit(t, PARADOX_KIND_FREE_FERMION, deep, 1, &ff);
+        if (isfinite(fu.value))
+            fprintf(f, "\nFindings (rows of the fit table): at L = %un the unstructured model's Var[dl/dw_mid] falls "
+                       "with slope %.3f [%.3f, %.3f] in n against -ln 2 = %.3f (%s); the permutation model's "
+                       "exponent is %s against the predictions' %s, the free-fermion model's %s against %s.\n",
+                    deep, fu.value, fu.lo, fu.hi, -log(2.0),
+                    fu.lo <= -log(2.0) && -log(2.0) <= fu.hi ? "consistent" : "not consistent",
+                    fmt_ci(b1, sizeof b1, fp.value, fp.lo, fp.hi), fmt_f(b2, sizeof b2, fp.predicted),
+                    fmt_ci(b3, sizeof b3, ff.value, ff.lo, ff.hi), fmt_f(b4, sizeof b4, ff.predicted));
+    }
     fprintf(f, "\n![Var[dl/dw_mid] at initialisation against n at depth L = %un, %zu draws per point (error bars: "
                "one standard error); open markers and dotted lines: the predictions; dashed: the fitted decay with "
                "its slope or exponent](landscape_grad.svg)\n\n",
