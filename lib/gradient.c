@@ -470,6 +470,13 @@ static bool gate_differentiated(const grad_plan *plan, const qml__gate *gate)
 static int plan_build(grad_plan *plan)
 {
     const qml_circuit *circuit = plan->circuit;
+    /* The plan's factor masks are one word: circuits wider than any
+     * statevector (which the algebra backends simulate) stop here. */
+    if (circuit->n_qubits > QML__STATEVEC_MAX_QUBITS)
+        return qml__error(QML_ERR_LIMIT,
+                          "a statevector of %u qubits is beyond the limit of %u; circuits this wide run on the "
+                          "algebra backends (qml_backend)",
+                          circuit->n_qubits, QML__STATEVEC_MAX_QUBITS);
     plan->first_factor = qml__calloc(circuit->n_gates + 1, sizeof *plan->first_factor);
     if (!plan->first_factor)
         return qml__oom("gradient plan");

@@ -244,6 +244,9 @@ int qml__circuit_transported_weight_generator(const qml_circuit *circuit, long w
 
 /* ---- statevector (statevec.c) --------------------------------------------- */
 
+/* The widest statevector: 2^40 amplitudes are 16 TiB. */
+#define QML__STATEVEC_MAX_QUBITS 40u
+
 struct qml_statevec {
     unsigned n_qubits;
     uint64_t dim;                /* 2^n_qubits */

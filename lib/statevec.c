@@ -61,7 +61,7 @@
 #define PLACEMENT_BIT ((uintptr_t)4096)
 #define PLACEMENT_SLACK ((size_t)8192)
 /* The largest state: 2^40 amplitudes = 16 TiB. */
-#define MAX_QUBITS 40u
+#define MAX_QUBITS QML__STATEVEC_MAX_QUBITS
 
 /* The Pauli inner loops take `imaginary` as a parameter and must be compiled
  * once per value: gcc otherwise keeps one out-of-line copy with the test in
