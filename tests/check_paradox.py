@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""check_paradox.py QML OUTDIR: run `QML paradox --quick` and check it.
+"""check_paradox.py QML OUTDIR: run `QML paradox --quick` and check it;
+check_paradox.py --check-only DIR: check the folder of any finished run.
 
 - A run on one thread and one on two threads write the same CSV rows
   (timing columns aside), and an interrupted run picked up with --resume
@@ -293,7 +294,10 @@ def tables(report):
 
 def main():
     if len(sys.argv) != 3:
-        fail("usage: check_paradox.py QML OUTDIR")
+        fail("usage: check_paradox.py QML OUTDIR | check_paradox.py --check-only OUTDIR")
+    if sys.argv[1] == "--check-only":
+        verify(sys.argv[2])  # an existing run's folder: recompute, run nothing
+        return
     qml, out = sys.argv[1], sys.argv[2]
     other = out + "-threads2"
     for d in (out, other):
@@ -320,6 +324,10 @@ def main():
         fail("--resume does not say it resumes")
     same_rows(out, other, "after --resume")
 
+    verify(out)
+
+
+def verify(out):
     names = ["report.md", "verdicts.csv", "options.txt", "landscape.csv", "c1.csv", "c2.csv", "c3.csv",
              "baselines.csv"]
     for name in names:
