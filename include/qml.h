@@ -281,7 +281,12 @@ QML_API size_t qml_pauli_sum_n_terms(const qml_pauli_sum *sum);
  *         and quoting the offending text; #QML_ERR_OUT_OF_RANGE for a qubit
  *         index >= n_qubits (or >= 2^20) or a dense string whose length is
  *         not n_qubits; #QML_ERR_INVALID_ARGUMENT for NULL arguments;
- *         #QML_ERR_LIMIT for n_qubits > 2^20; #QML_ERR_OUT_OF_MEMORY.
+ *         #QML_ERR_LIMIT for n_qubits > 2^20, or (since 0.2.0) for a text
+ *         whose terms would take more than 256 MiB of bit masks: every term
+ *         stores 2 x ceil(n_qubits / 64) 64-bit words, so one far qubit index
+ *         makes every term that wide, and terms x ceil(n_qubits / 64) x 16
+ *         bytes (counted before equal terms merge) must stay within 2^28;
+ *         #QML_ERR_OUT_OF_MEMORY.
  * @since 0.1.0
  */
 QML_API int qml_pauli_sum_parse(qml_pauli_sum **out, unsigned n_qubits, const char *text);
@@ -668,6 +673,83 @@ QML_API int qml_circuit_weight_generator(const qml_circuit *circuit, int64_t wei
 /**@}*/
 
 /* ======================================================================== */
+/** @name OpenQASM (qasm.c)
+ *
+ * OpenQASM 2.0 in and out of a circuit, with the OpenQASM 3 declarations a
+ * variational circuit needs. Qubits are numbered across the quantum
+ * registers in the order they are declared (`qreg a[2]; qreg b[3];` makes
+ * b[0] qubit 2). An angle may name trainable weight k as `theta[k]` and input
+ * feature j as `x[j]`, and must stay `c0 + c1*theta[k] + c2*x[j]`: a product
+ * of two of them, a function of one, two different weights in one angle are
+ * parse errors. Every gate of qelib1.inc and stdgates.inc is known;
+ * `gate` definitions are expanded at each call; `barrier` is checked and
+ * ignored; `creg`/`bit` and final `measure` are checked and ignored (libqml
+ * computes expectation values), a gate on a measured qubit is
+ * #QML_ERR_UNSUPPORTED, as are `reset`, `if` and opaque gates. Gate names
+ * starting with `qml_`, and `ryy` and `iswap` defined with their usual
+ * signatures, are read as libqml's own gates (what
+ * qml_circuit_format_qasm() writes). docs/circuits.md lists what each gate
+ * becomes.
+ */
+/* ======================================================================== */
+/**@{*/
+
+/**
+ * @brief Read a circuit from OpenQASM 2.0 text (or OpenQASM 3 with
+ * `qubit[n] q;`, `bit[n] c;`, `input array[angle, N] theta;`,
+ * `input array[float[64], N] x;` and `c = measure q;`).
+ * @param[out] out the new circuit, owned by the caller.
+ * @param text the text, `length` bytes (need not be NUL-terminated; a NUL
+ *        byte inside it is an error).
+ * @param length at most 16 MiB.
+ * @return #QML_OK; #QML_ERR_PARSE with "line L, column C: " and what was
+ *         expected or what is wrong (unknown gate, wrong arity, an index
+ *         outside its register, an undefined name, a gate calling itself or
+ *         a later gate, an angle that is not c0 + c1 theta[k] + c2 x[j]);
+ *         #QML_ERR_UNSUPPORTED (reset, if, opaque gates, mid-circuit
+ *         measurement, an include other than qelib1.inc/stdgates.inc);
+ *         #QML_ERR_LIMIT (more than 16 MiB, expressions nested deeper than
+ *         128, gate calls deeper than 64, more than 2^22 statements executed,
+ *         more qubits than a circuit can have); #QML_ERR_INVALID_ARGUMENT
+ *         (NULL); #QML_ERR_OUT_OF_MEMORY. On failure `*out` is untouched.
+ * @since 0.2.0
+ */
+QML_API int qml_circuit_parse_qasm(qml_circuit **out, const char *text, size_t length);
+
+/**
+ * @brief qml_circuit_parse_qasm() on the contents of a file; messages name
+ * the file.
+ * @return as qml_circuit_parse_qasm(), and #QML_ERR_IO if the file cannot be
+ *         read, #QML_ERR_LIMIT if it is larger than 16 MiB.
+ * @since 0.2.0
+ */
+QML_API int qml_circuit_load_qasm(qml_circuit **out, const char *path);
+
+/**
+ * @brief Write a circuit as OpenQASM 2.0 (`include "qelib1.inc"`, one
+ * register `q`), weights as `theta[k]` and features as `x[j]`, numbers in
+ * the shortest of %.15g, %.16g, %.17g that reads back to the same double,
+ * with '.' whatever the locale. qml_circuit_parse_qasm() of the text gives
+ * back the same gates, qubits, generators, angle constants, scales and
+ * indices, bit for bit. Gates outside qelib1.inc are written as gate
+ * definitions other readers can expand: `iswap`, `ryy`,
+ * `qml_pauli_<letters>(t)` (a Pauli rotation), `qml_evolution_<k>(t)`
+ * (a commuting Pauli evolution, one qml_pauli call per term),
+ * `qml_unitary1_<k>(8 numbers)` (a 2x2 matrix; the body is the equivalent
+ * u3 up to a global phase), and `opaque qml_unitary2(32 numbers)` (a 4x4
+ * matrix; other readers see an opaque gate).
+ * @param buffer where to write, NUL-terminated; may be NULL if capacity is 0.
+ * @param[out] length the length of the text without the NUL (may be NULL).
+ * @return #QML_OK, #QML_ERR_OUT_OF_RANGE if capacity <= length (nothing is
+ *         written; call again with length + 1 bytes),
+ *         #QML_ERR_INVALID_ARGUMENT, #QML_ERR_OUT_OF_MEMORY.
+ * @since 0.2.0
+ */
+QML_API int qml_circuit_format_qasm(const qml_circuit *circuit, char *buffer, size_t capacity, size_t *length);
+
+/**@}*/
+
+/* ======================================================================== */
 /** @name Circuit templates (ansatz.c)
  *
  * Templates append to an existing circuit; their weights are numbered from
@@ -883,10 +965,25 @@ QML_API int qml_statevec_expectation(const qml_statevec *state, const qml_pauli_
 QML_API int qml_statevec_inner(const qml_statevec *a, const qml_statevec *b, double *re, double *im);
 
 /**
+ * @brief The largest shot count any call accepts: 2^40 (about 10^12).
+ *
+ * Every entry point that takes shots (qml_statevec_sample(),
+ * qml_statevec_estimate(), the `shots` fields of #qml_gradient_options,
+ * #qml_landscape_options and the training options) refuses a larger count
+ * with #QML_ERR_INVALID_ARGUMENT instead of running for days: 2^40 shots
+ * already take hours per expectation, and a C caller's -1 converted to an
+ * unsigned count (2^64 - 1) is a mistake, not a request.
+ * @since 0.2.0
+ */
+#define QML_SHOTS_MAX (UINT64_C(1) << 40)
+
+/**
  * @brief Draw `shots` computational-basis outcomes (indices) with the
  * library PRNG, stream 0 of `seed`: same seed, same outcomes.
+ * @param shots at most #QML_SHOTS_MAX.
  * @param outcomes `shots` entries (may be NULL if shots is 0).
- * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT, #QML_ERR_OUT_OF_MEMORY
+ * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT (also for shots above
+ *         #QML_SHOTS_MAX), #QML_ERR_OUT_OF_MEMORY
  *         (8 * 2^n bytes of cumulative probabilities).
  * @since 0.1.0
  */
@@ -897,7 +994,7 @@ QML_API int qml_statevec_sample(const qml_statevec *state, uint64_t seed, size_t
  * qubit-wise commuting sets; each group is measured with `shots` shots in its
  * basis (stream g + 1 of `seed` for group g), each term estimated as the mean
  * of its parity +-1; identity terms are added exactly.
- * @param shots per group, at least 2.
+ * @param shots per group, at least 2 and at most #QML_SHOTS_MAX.
  * @param stderr_out set to the estimate's standard error, from the groups'
  *        sample variances (may be NULL).
  * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT, #QML_ERR_LIMIT,
@@ -950,7 +1047,7 @@ typedef struct qml_gradient_options {
     qml_gradient_method method;  /**< default adjoint */
     double step;                 /**< finite-difference step, > 0 and finite (default 1e-6) */
     uint64_t shots;              /**< parameter shift only: 0 = exact; else shots per shifted expectation
-                                      (per measurement basis); the value stays exact */
+                                      (per measurement basis), at most #QML_SHOTS_MAX; the value stays exact */
     uint64_t seed;               /**< seed of the shot noise (a batch's row r uses seed + r) */
     int feature_gradients;       /**< non-zero: also differentiate with respect to the features
                                       (qml_gradient only) */
@@ -983,7 +1080,8 @@ typedef struct qml_gradient_options {
  * @return #QML_OK; #QML_ERR_INVALID_ARGUMENT for a NULL circuit or
  *         observable, a qubit-count mismatch between circuit, observable and
  *         initial state, NULL or non-finite weights or features, a bad
- *         option (method, step, shots without parameter shift, size), or no
+ *         option (method, step, shots without parameter shift or above
+ *         #QML_SHOTS_MAX, size), or no
  *         output at all; #QML_ERR_OUT_OF_RANGE if n_weights or n_features is
  *         less than the circuit reads; #QML_ERR_OUT_OF_MEMORY.
  * @since 0.1.0
@@ -1047,10 +1145,17 @@ typedef struct qml_lie_options {
     unsigned n_threads;       /**< threads (0 = all cores, default 1); results never depend on it */
     qml_progress_fn progress; /**< called now and then; non-zero cancels (may be NULL) */
     void *progress_user;      /**< passed to progress */
+    /** Decide the dimension of Pauli-sum generators exactly (arithmetic modulo
+     *  the prime 2^61 - 1 on their rational coefficients; each coefficient is
+     *  read as the simplest fraction that rounds to it, so text "0.1" is 1/10)
+     *  and let the floating-point closure follow those decisions: 1 (default)
+     *  or 0 (the tolerance alone decides). The tolerance then only matters for
+     *  the conditioning figures. @since 0.2.0 */
+    int exact;
 } qml_lie_options;
 
-/** @brief Default options: no dimension limit, tolerance 1e-9, one thread, no callback. */
-#define QML_LIE_OPTIONS_INIT {sizeof(qml_lie_options), 0, 1e-9, 1, NULL, NULL}
+/** @brief Default options: no dimension limit, tolerance 1e-9, one thread, no callback, exact decisions. */
+#define QML_LIE_OPTIONS_INIT {sizeof(qml_lie_options), 0, 1e-9, 1, NULL, NULL, 1}
 
 /**
  * @brief Close generators into their dynamical Lie algebra and analyse its
@@ -1282,7 +1387,8 @@ typedef struct qml_landscape_options {
     qml_param_selection params;  /**< default #QML_PARAMS_FIRST */
     unsigned n_threads;          /**< worker threads over samples, 0 = all cores (default 1) */
     uint64_t shots;              /**< 0 = exact adjoint gradients; > 0 = parameter shift with this
-                                      many shots per expectation (shot noise seeded per sample) */
+                                      many shots per expectation (shot noise seeded per sample),
+                                      at most #QML_SHOTS_MAX */
     qml_progress_fn progress;    /**< called as samples complete, on the calling thread (may be NULL) */
     void *progress_user;         /**< passed to `progress` */
 } qml_landscape_options;
@@ -1326,7 +1432,7 @@ typedef struct qml_gradient_stats qml_gradient_stats;
  * @param n_features number of entries at `features`.
  * @param options NULL for the defaults.
  * @return #QML_OK; #QML_ERR_INVALID_ARGUMENT (NULL out/circuit/observable,
- *         samples < 2, unknown params, a circuit with no weight, a qubit-count
+ *         samples < 2, shots above #QML_SHOTS_MAX, unknown params, a circuit with no weight, a qubit-count
  *         mismatch, non-finite features, an unknown options size);
  *         #QML_ERR_OUT_OF_RANGE (too few features);
  *         #QML_ERR_CANCELLED (the progress callback returned non-zero);
@@ -1836,7 +1942,10 @@ QML_API int qml_dataset_subset(qml_dataset **out, const qml_dataset *dataset, co
  * `seed`.
  * @param n_rows >= 2.
  * @param noise standard deviation of the added noise, finite, >= 0.
- * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT, #QML_ERR_OUT_OF_MEMORY.
+ * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT, #QML_ERR_OUT_OF_MEMORY;
+ *         #QML_ERR_OUT_OF_RANGE if the noise is so large (e.g. 1e308) that a
+ *         feature overflows (since 0.2.0; the same holds for every synthetic
+ *         dataset).
  * @since 0.1.0
  */
 QML_API int qml_dataset_moons(qml_dataset **out, size_t n_rows, double noise, uint64_t seed);
@@ -1876,6 +1985,62 @@ QML_API int qml_dataset_xor(qml_dataset **out, size_t n_rows, double noise, uint
  */
 QML_API int qml_dataset_generate(qml_dataset **out, qml_dataset_kind kind, size_t n_rows, double noise,
                                  uint64_t seed);
+
+/**
+ * @brief Tasks on data with a permutation symmetry (qml_dataset_symmetric()).
+ * Values are pinned. Each labels the same inputs x in [-pi, pi)^F.
+ * @since 0.2.0
+ */
+typedef enum qml_symmetric_task {
+    /** y = [ (1/F) sum_q cos x_q > 0 ]: smooth and S_F-invariant; 0 is the
+     *  median of the statistic (cos x_q is symmetric about 0 for x_q uniform
+     *  in [-pi, pi)), so the classes are balanced in expectation. */
+    QML_TASK_COS_MEDIAN = 0,
+    /** y = parity of the number of q with x_q > 0: S_F-invariant, not smooth. */
+    QML_TASK_PARITY = 1,
+    /** y = [x_0 > 0]: the symmetry-broken control on the same inputs. */
+    QML_TASK_BROKEN = 2
+} qml_symmetric_task;
+
+/**
+ * @brief Data with a symmetry: n_rows rows of n_features features, each
+ * uniform in [-pi, pi) (feature j of row i is pi (2 u - 1) with u the
+ * (i n_features + j)-th uniform of stream 0x73796d6d65747279
+ * ("symmetry") of `seed`), labelled by `task`. The three tasks share their
+ * inputs for a given seed and shape, so a study can compare them row by row.
+ * Permuting a row's features never changes its #QML_TASK_COS_MEDIAN or
+ * #QML_TASK_PARITY label. docs/datasets.md shows the tasks.
+ * @param n_rows >= 2.
+ * @param n_features F >= 2 (with one feature there is no permutation to be
+ *        invariant under, and the broken control is the parity task).
+ * @return #QML_OK; #QML_ERR_INVALID_ARGUMENT (NULL out, unknown task,
+ *         n_rows < 2, fewer than 2 features, a table past SIZE_MAX bytes);
+ *         #QML_ERR_OUT_OF_MEMORY.
+ * @since 0.2.0
+ */
+QML_API int qml_dataset_symmetric(qml_dataset **out, qml_symmetric_task task, size_t n_rows, size_t n_features,
+                                  uint64_t seed);
+
+/**
+ * @brief Label noise: flip exactly round(fraction x n_rows) labels (half
+ * away from zero), at rows drawn uniformly without replacement by
+ * selection sampling (Knuth, TAOCP vol. 2, Algorithm 3.4.2 S) from stream
+ * 0x666c6970 ("flip") of `seed`. Features are left alone.
+ * @param fraction in [0, 1].
+ * @return #QML_OK; #QML_ERR_INVALID_ARGUMENT (NULL, fraction NaN or outside
+ *         [0, 1]: the dataset is unchanged).
+ * @since 0.2.0
+ */
+QML_API int qml_dataset_flip_labels(qml_dataset *dataset, double fraction, uint64_t seed);
+
+/**
+ * @brief Random labels (a memorisation test): every label replaced by a
+ * fair coin flip, the top bit of successive outputs of stream 0x6c6162656c73
+ * ("labels") of `seed`. Features are left alone.
+ * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT (NULL).
+ * @since 0.2.0
+ */
+QML_API int qml_dataset_random_labels(qml_dataset *dataset, uint64_t seed);
 
 /**
  * @brief Whether a CSV text has a header line. Values are pinned.
@@ -1921,10 +2086,23 @@ typedef struct qml_csv_options {
 QML_API int qml_dataset_parse_csv(qml_dataset **out, const char *text, const qml_csv_options *options);
 
 /**
+ * @brief The largest file qml_dataset_load_csv() reads: 2^30 bytes (1 GiB).
+ * @since 0.2.0
+ */
+#define QML_CSV_MAX_BYTES (UINT64_C(1) << 30)
+
+/**
  * @brief Read a CSV file into a dataset (rules of qml_dataset_parse_csv();
  * parse messages start with the path).
+ *
+ * The read is bounded, so that a device or a pipe that never ends
+ * (/dev/zero, /dev/urandom) gives an error instead of a hang: a NUL byte is
+ * a non-numeric cell, so reading stops soon after the first one and the
+ * error names its line and column; a file longer than #QML_CSV_MAX_BYTES is
+ * refused once that many bytes are read.
  * @return as qml_dataset_parse_csv(), and #QML_ERR_IO with the path and the
- *         system's reason if the file cannot be read.
+ *         system's reason if the file cannot be read; #QML_ERR_LIMIT for a file longer than
+ *         #QML_CSV_MAX_BYTES (since 0.2.0).
  * @since 0.1.0
  */
 QML_API int qml_dataset_load_csv(qml_dataset **out, const char *path, const qml_csv_options *options);
@@ -1981,7 +2159,9 @@ QML_API int qml_dataset_split(qml_dataset **train, qml_dataset **test, const qml
  * @param[out] mean, stddev n_features doubles each, the fitted statistics
  *        (for qml_dataset_apply_standardization() on later data); may be NULL.
  * @return #QML_OK; #QML_ERR_INVALID_ARGUMENT (NULL train, feature counts
- *         differ); #QML_ERR_OUT_OF_MEMORY. On failure nothing is changed.
+ *         differ); #QML_ERR_OUT_OF_RANGE if a statistic or a standardised
+ *         value would overflow (since 0.2.0); #QML_ERR_OUT_OF_MEMORY. On
+ *         failure nothing is changed.
  * @since 0.1.0
  */
 QML_API int qml_dataset_standardize(qml_dataset *train, qml_dataset *test, double *mean, double *stddev);
@@ -1991,7 +2171,9 @@ QML_API int qml_dataset_standardize(qml_dataset *train, qml_dataset *test, doubl
  * is taken as 1).
  * @param n_features must equal the dataset's.
  * @return #QML_OK; #QML_ERR_INVALID_ARGUMENT (NULL, count mismatch,
- *         non-finite mean, negative or non-finite stddev).
+ *         non-finite mean, negative or non-finite stddev);
+ *         #QML_ERR_OUT_OF_RANGE if a standardised value would overflow (a
+ *         stddev of 1e-320, say; since 0.2.0). On failure nothing is changed.
  * @since 0.1.0
  */
 QML_API int qml_dataset_apply_standardization(qml_dataset *dataset, const double *mean, const double *stddev,
@@ -2090,7 +2272,9 @@ QML_API void qml_optimizer_free(qml_optimizer *optimizer);
  * @param n must equal the optimiser's parameter count.
  * @return #QML_OK; #QML_ERR_INVALID_ARGUMENT (NULL, count mismatch, a
  *         non-finite gradient or parameter: the message names the index; then
- *         neither params nor the state change).
+ *         neither params nor the state change); #QML_ERR_OUT_OF_RANGE if the
+ *         update would make a parameter or a moment infinite or NaN (e.g. a
+ *         learning rate of 1e300; nothing changes either) (since 0.2.0).
  * @since 0.1.0
  */
 QML_API int qml_optimizer_step(qml_optimizer *optimizer, double *params, const double *grad, size_t n);
@@ -2322,6 +2506,18 @@ typedef struct qml_train_epoch {
     double train_accuracy;  /**< accuracy on the training set after the epoch */
     double test_accuracy;   /**< accuracy on the test set after the epoch; NaN without one */
     double test_loss;       /**< mean loss on the test set; NaN without one */
+    /** Mean square of the components of the full-batch loss gradient with
+     *  respect to the circuit weights, (1/K) sum_k (dL/dw_k)^2, exact
+     *  (adjoint), at the parameters the epoch ended with: the gradient
+     *  signal. The head's a and b are left out (they are classical and do
+     *  not flatten with the circuit). @since 0.2.0 */
+    double grad_mean_square;
+    /** Minibatch gradient variance: the sample variance over the epoch's
+     *  optimiser steps of the weight-gradient estimates the optimiser saw
+     *  (minibatch and, with shots, shot noise), averaged over the K weight
+     *  components, (1/K) sum_k Var_steps(g_k) with divisor steps - 1; NaN
+     *  when the epoch had a single step. @since 0.2.0 */
+    double grad_batch_variance;
 } qml_train_epoch;
 
 /**
@@ -2334,6 +2530,32 @@ typedef struct qml_train_epoch {
  * @since 0.1.0
  */
 typedef int (*qml_train_progress_fn)(unsigned epoch, const qml_train_epoch *record, void *user);
+
+/**
+ * @brief How training estimates gradients from a finite shot budget
+ * (qml_train_options::shots > 0). Values are pinned. docs/training.md
+ * derives both and the variance formula.
+ * @since 0.2.0
+ */
+typedef enum qml_shot_mode {
+    /** Parameter shift with sampling: every readout value a step uses and
+     *  both shifted expectations of every Pauli factor of every weight gate
+     *  are estimated from `shots` samples of the statevector per measurement
+     *  basis (one state preparation per circuit, shared by its shots). Needs
+     *  shots >= 2. Costs about 2 x (Pauli factors) forward passes per row. */
+    QML_SHOTS_SAMPLED = 0,
+    /** Fast mode: the exact adjoint gradient and readout value plus Gaussian
+     *  noise, independent per row and component, with the variance of the
+     *  sampled estimator: v(x)/S for the value and
+     *  v(x) W_k / (2 S) for weight k, where v is the readout's single-shot
+     *  variance at the row's state and W_k = sum over the gates reading k of
+     *  weight_scale^2 sum_j c_j^2 over the gate generator's Pauli factors.
+     *  Exact when the single-shot variance at the two shifted points
+     *  averages to its value at x (see docs/training.md). Costs about one
+     *  adjoint gradient (plus one forward pass per row when the readout has
+     *  more than one term). */
+    QML_SHOTS_GAUSSIAN = 1
+} qml_shot_mode;
 
 /**
  * @brief Training options; initialise with #QML_TRAIN_OPTIONS_INIT.
@@ -2351,11 +2573,17 @@ typedef struct qml_train_options {
     unsigned n_threads;                /**< worker threads over rows, 0 = all cores (default 1) */
     qml_train_progress_fn progress;    /**< called after every epoch (may be NULL) */
     void *progress_user;               /**< passed to `progress` */
+    /** Shots per expectation (per measurement basis) for the gradients the
+     *  optimiser sees; 0 = exact gradients (default). The loss and accuracy
+     *  recorded per epoch stay exact. @since 0.2.0 */
+    uint64_t shots;
+    /** How shots are simulated when shots > 0 (default #QML_SHOTS_GAUSSIAN). @since 0.2.0 */
+    qml_shot_mode shot_mode;
 } qml_train_options;
 
 /** @brief Default training options. */
 #define QML_TRAIN_OPTIONS_INIT                                                  \
-    { sizeof(qml_train_options), NULL, 30, 16, 0, QML_INIT_UNIFORM, 0.1, 1, NULL, NULL }
+    { sizeof(qml_train_options), NULL, 30, 16, 0, QML_INIT_UNIFORM, 0.1, 1, NULL, NULL, 0, QML_SHOTS_GAUSSIAN }
 
 /**
  * @brief Train a model by minibatch gradient descent.
@@ -2367,6 +2595,17 @@ typedef struct qml_train_options {
  * batch's mean loss gradient. After each epoch the loss and accuracy on
  * `train` (and `test`) are recorded and the callback is called. Bitwise the
  * same for a given seed whatever the thread count.
+ *
+ * With options->shots = S > 0 every readout value e and every weight
+ * derivative de/dw a step uses is a finite-shot estimate (see
+ * #qml_shot_mode), independent per row; step t (counted from 0 over the
+ * whole run) draws its seed from stream 0x73686f7473 + t ("shots") of the
+ * seed. The head's a and b are classical: their derivatives follow in
+ * closed form from the estimated e (dL/da = dL/dz e, dL/db = dL/dz). The
+ * loss, accuracies and grad_mean_square recorded per epoch are exact (no
+ * shot noise); grad_batch_variance is that of the estimates the optimiser
+ * saw. Each epoch ends with one exact full-batch gradient (an adjoint
+ * gradient per training row) for its record.
  * @param train the training set; its feature count must cover the model's.
  * @param test a test set to record accuracy on, or NULL.
  * @param options NULL for the defaults.
@@ -2374,7 +2613,8 @@ typedef struct qml_train_options {
  *        (set it to sizeof(qml_train_epoch)); epoch e (0-based) is written
  *        to record e when e < capacity (may be NULL with capacity 0).
  * @return #QML_OK; #QML_ERR_INVALID_ARGUMENT (NULL, bad options, feature
- *         counts, history[0].size smaller than the 0.1 record);
+ *         counts, history[0].size smaller than the 0.1 record, shots > 0
+ *         with an unknown shot_mode, shots = 1 with #QML_SHOTS_SAMPLED);
  *         #QML_ERR_CANCELLED (the callback returned non-zero: the
  *         model keeps the parameters of the last step and the history of
  *         the finished epochs); #QML_ERR_OUT_OF_MEMORY; #QML_ERR_THREAD.

@@ -241,6 +241,14 @@ static int generate(qml_dataset **out, qml_dataset_kind kind, size_t n_rows, dou
         xy[2 * i + 1] = y + noise * ny;
         dataset->labels[i] = label;
     }
+    /* A huge noise (1e308) overflows: refuse it rather than hand back
+     * infinities that a later call would reject. */
+    for (size_t k = 0; k < 2 * n_rows; k++)
+        if (!isfinite(xy[k])) {
+            qml_dataset_free(dataset);
+            return qml__error(QML_ERR_OUT_OF_RANGE, "%s: noise %g makes feature %zu of row %zu overflow", caller,
+                              noise, k % 2, k / 2);
+        }
     *out = dataset;
     qml__ok();
     return QML_OK;
@@ -519,26 +527,52 @@ int qml_dataset_load_csv(qml_dataset **out, const char *path, const qml_csv_opti
         int error = errno;
         return qml__error(QML_ERR_IO, "qml_dataset_load_csv: cannot open '%s': %s", path, strerror(error));
     }
+    /* Bounded: a stream that never ends (/dev/zero, a pipe) must not hang
+     * the caller, nor a failed allocation leave the loop reading on. */
     qml__buffer text = {0};
     char chunk[4096];
     size_t got;
-    while ((got = fread(chunk, 1, sizeof chunk, file)) > 0)
+    status = QML_OK;
+    size_t nul_offset = SIZE_MAX;
+    while (!text.failed && nul_offset == SIZE_MAX && (got = fread(chunk, 1, sizeof chunk, file)) > 0) {
+        /* A NUL byte is a non-numeric cell: the parse below reports it with
+         * its line and column, so nothing after it needs reading. */
+        const char *nul = memchr(chunk, '\0', got);
+        if (nul)
+            nul_offset = text.length + (size_t)(nul - chunk);
+        if ((uint64_t)text.length + got > QML_CSV_MAX_BYTES) {
+            status = qml__error(QML_ERR_LIMIT, "qml_dataset_load_csv: '%.256s' is longer than QML_CSV_MAX_BYTES "
+                                "= %llu bytes", path, (unsigned long long)QML_CSV_MAX_BYTES);
+            break;
+        }
         qml__buffer_append(&text, chunk, got);
-    int read_error = ferror(file) ? (errno ? errno : EIO) : 0;
+    }
+    int read_error = !status && ferror(file) ? (errno ? errno : EIO) : 0;
     fclose(file);
+    if (status) {
+        qml__buffer_release(&text);
+        return status;
+    }
     if (read_error) {
         qml__buffer_release(&text);
         return qml__error(QML_ERR_IO, "qml_dataset_load_csv: cannot read '%s': %s", path, strerror(read_error));
     }
     if (text.failed) {
         qml__buffer_release(&text);
-        return qml__oom("the CSV file's text");
+        return qml__oom("qml_dataset_load_csv: the CSV file's text");
     }
     /* "path: " prefixes the parse messages; a long path is cut, not the line. */
     char source[272];
     snprintf(source, sizeof source, "%.256s: ", path);
     status = csv_parse(out, text.data ? text.data : "", text.length, options, __func__, source);
     qml__buffer_release(&text);
+    if (status == QML_OK && nul_offset != SIZE_MAX) {
+        /* Not reached while a NUL is a bad cell; kept so that no rule change
+         * can turn a truncated read into a silent success. */
+        qml_dataset_free(*out);
+        *out = NULL;
+        return qml__error(QML_ERR_PARSE, "qml_dataset_load_csv: %sNUL byte at offset %zu", source, nul_offset);
+    }
     return status;
 }
 
@@ -685,6 +719,24 @@ done:
 
 /* ---- feature scaling ----------------------------------------------------- */
 
+/* Whether (x - mean) / stddev stays finite for every value: checked before
+ * anything is written (a stddev of 1e-320 would make infinities). */
+static int check_standardization(const qml_dataset *dataset, const double *mean, const double *stddev,
+                                 const char *caller)
+{
+    size_t nf = dataset->n_features;
+    const double *x = dataset->features;
+    for (size_t i = 0; i < dataset->n_rows; i++)
+        for (size_t j = 0; j < nf; j++) {
+            double s = stddev[j] > 0 ? stddev[j] : 1.0;
+            if (!isfinite((x[i * nf + j] - mean[j]) / s))
+                return qml__error(QML_ERR_OUT_OF_RANGE,
+                                  "%s: feature %zu of row %zu, %g, standardised with mean %g and stddev %g, "
+                                  "overflows; nothing was changed", caller, j, i, x[i * nf + j], mean[j], stddev[j]);
+        }
+    return QML_OK;
+}
+
 static void apply_standardization(qml_dataset *dataset, const double *mean, const double *stddev)
 {
     size_t nf = dataset->n_features;
@@ -748,8 +800,34 @@ int qml_dataset_standardize(qml_dataset *train, qml_dataset *test, double *mean,
             double d = x[i * nf + j] - m[j];
             s[j] += d * d;
         }
-    for (size_t j = 0; j < nf; j++)
+    for (size_t j = 0; j < nf; j++) {
         s[j] = sqrt(s[j] / (double)n);
+        if (isfinite(m[j]) && !isfinite(s[j])) {
+            /* The squares overflowed (features beyond 1e154): the same
+             * deviation computed with each term scaled by the largest. */
+            double scale = 0.0, sum = 0.0;
+            for (size_t i = 0; i < n; i++)
+                scale = fmax(scale, fabs(x[i * nf + j] - m[j]));
+            for (size_t i = 0; i < n; i++) {
+                double d = (x[i * nf + j] - m[j]) / scale;
+                sum += d * d;
+            }
+            s[j] = scale * sqrt(sum / (double)n);
+        }
+    }
+    for (size_t j = 0; j < nf && !status; j++)
+        if (!isfinite(m[j]) || !isfinite(s[j]))
+            status = qml__error(QML_ERR_OUT_OF_RANGE,
+                                "qml_dataset_standardize: feature %zu's mean (%g) or standard deviation (%g) "
+                                "overflows; nothing was changed", j, m[j], s[j]);
+    if (!status)
+        status = check_standardization(train, m, s, __func__);
+    if (!status && test)
+        status = check_standardization(test, m, s, __func__);
+    if (status) {
+        qml__free(stats);
+        return status;
+    }
     apply_standardization(train, m, s);
     if (test)
         apply_standardization(test, m, s);
@@ -777,6 +855,9 @@ int qml_dataset_apply_standardization(qml_dataset *dataset, const double *mean, 
         QML_CHECK_ARG(isfinite(stddev[j]) && stddev[j] >= 0,
                       "qml_dataset_apply_standardization: stddev[%zu] = %g is not a finite number >= 0", j, stddev[j]);
     }
+    int status = check_standardization(dataset, mean, stddev, __func__);
+    if (status)
+        return status;
     apply_standardization(dataset, mean, stddev);
     qml__ok();
     return QML_OK;
@@ -846,6 +927,96 @@ int qml_dataset_apply_rescale(qml_dataset *dataset, const double *min, const dou
         QML_CHECK_ARG(isfinite(min[j]) && isfinite(max[j]) && min[j] <= max[j] && isfinite(max[j] - min[j]),
                       "qml_dataset_apply_rescale: range %zu [%g, %g] is not a finite interval", j, min[j], max[j]);
     apply_rescale(dataset, min, max, low, high);
+    qml__ok();
+    return QML_OK;
+}
+
+/* ---- data with a symmetry, label noise, random labels --------------------- */
+
+/* PRNG streams (ASCII tags, as in internal.h). */
+#define QML__STREAM_SYMMETRIC UINT64_C(0x73796d6d65747279)   /* "symmetry" */
+#define QML__STREAM_FLIP UINT64_C(0x666c6970)                 /* "flip" */
+#define QML__STREAM_LABELS UINT64_C(0x6c6162656c73)           /* "labels" */
+
+int qml__symmetric_label(qml_symmetric_task task, const double *x, size_t n_features)
+{
+    switch (task) {
+    case QML_TASK_COS_MEDIAN: {
+        /* Summed in index order; the sign of the mean is that of the sum. */
+        double sum = 0.0;
+        for (size_t q = 0; q < n_features; q++)
+            sum += cos(x[q]);
+        return sum > 0.0;
+    }
+    case QML_TASK_PARITY: {
+        size_t positive = 0;
+        for (size_t q = 0; q < n_features; q++)
+            positive += x[q] > 0.0;
+        return (int)(positive & 1u);
+    }
+    case QML_TASK_BROKEN:
+    default:
+        return x[0] > 0.0;
+    }
+}
+
+int qml_dataset_symmetric(qml_dataset **out, qml_symmetric_task task, size_t n_rows, size_t n_features,
+                          uint64_t seed)
+{
+    QML_CHECK_NULL(out);
+    QML_CHECK_ARG(task == QML_TASK_COS_MEDIAN || task == QML_TASK_PARITY || task == QML_TASK_BROKEN,
+                  "%s: unknown task %d", __func__, (int)task);
+    QML_CHECK_ARG(n_rows >= 2, "%s: n_rows is %zu; need at least 2", __func__, n_rows);
+    QML_CHECK_ARG(n_features >= 2, "%s: %zu feature(s); a task with a permutation symmetry needs at least 2",
+                  __func__, n_features);
+    QML_CHECK_ARG(n_rows <= SIZE_MAX / n_features / sizeof(double),
+                  "%s: %zu rows of %zu features exceed the address space", __func__, n_rows, n_features);
+    qml_dataset *dataset;
+    int status = dataset_alloc(&dataset, n_rows, n_features);
+    if (status)
+        return status;
+    struct qml_rng rng;
+    qml__rng_init(&rng, seed, QML__STREAM_SYMMETRIC);
+    for (size_t i = 0; i < n_rows; i++) {
+        double *x = dataset->features + i * n_features;
+        for (size_t q = 0; q < n_features; q++)
+            x[q] = QML_PI * (2.0 * qml__rng_uniform(&rng) - 1.0);
+        dataset->labels[i] = qml__symmetric_label(task, x, n_features);
+    }
+    *out = dataset;
+    qml__ok();
+    return QML_OK;
+}
+
+int qml_dataset_flip_labels(qml_dataset *dataset, double fraction, uint64_t seed)
+{
+    QML_CHECK_NULL(dataset);
+    QML_CHECK_ARG(fraction >= 0.0 && fraction <= 1.0, "%s: fraction %g is not in [0, 1]", __func__, fraction);
+    size_t n = dataset->n_rows;
+    size_t needed = (size_t)floor(fraction * (double)n + 0.5);
+    if (needed > n)
+        needed = n;
+    struct qml_rng rng;
+    qml__rng_init(&rng, seed, QML__STREAM_FLIP);
+    /* Selection sampling: row i is chosen with probability
+     * needed / (n - i), which picks every needed-subset equally often. */
+    for (size_t i = 0; i < n && needed > 0; i++) {
+        if (qml__rng_below(&rng, n - i) < needed) {
+            dataset->labels[i] = !dataset->labels[i];
+            needed--;
+        }
+    }
+    qml__ok();
+    return QML_OK;
+}
+
+int qml_dataset_random_labels(qml_dataset *dataset, uint64_t seed)
+{
+    QML_CHECK_NULL(dataset);
+    struct qml_rng rng;
+    qml__rng_init(&rng, seed, QML__STREAM_LABELS);
+    for (size_t i = 0; i < dataset->n_rows; i++)
+        dataset->labels[i] = (int)(qml__rng_next(&rng) >> 63);
     qml__ok();
     return QML_OK;
 }

@@ -199,7 +199,7 @@ int qml_gradient_batch(const qml_circuit *circuit, const qml_pauli_sum *observab
         return status;
     QML_CHECK_ARG(reduction == QML_BATCH_PER_ROW || reduction == QML_BATCH_SUM,
                   "%s: reduction %d is neither QML_BATCH_PER_ROW nor QML_BATCH_SUM", caller, (int)reduction);
-    QML_CHECK_ARG(rows != NULL || n_rows == 0 || n_features == 0, "%s: argument 'rows' is NULL", caller);
+    QML_CHECK_ARG(rows != NULL || n_rows == 0, "%s: argument 'rows' is NULL for %zu rows", caller, n_rows);
     QML_CHECK_ARG(values != NULL || weight_gradients != NULL,
                   "%s: values and weight_gradients are both NULL: nothing to compute", caller);
     QML_CHECK_ARG(n_features == 0 || n_rows <= SIZE_MAX / n_features, "%s: %zu rows of %zu features overflow",
@@ -345,6 +345,7 @@ static int options_read(qml_gradient_options *out, const qml_gradient_options *i
     QML_CHECK_ARG(out->shots == 0 || out->method == QML_GRADIENT_PARAMETER_SHIFT,
                   "%s: options.shots %llu given, but only the parameter-shift method samples", caller,
                   (unsigned long long)out->shots);
+    QML_CHECK_SHOTS(out->shots, caller);
     return QML_OK;
 }
 

@@ -475,6 +475,7 @@ static int stats_check(const qml_circuit *circuit, const qml_pauli_sum *observab
     QML_CHECK_ARG(observable != NULL, "qml_gradient_stats_create: argument 'observable' is NULL");
     QML_CHECK_ARG(opts->samples >= 2, "qml_gradient_stats_create: samples = %zu; a variance needs at least 2",
                   opts->samples);
+    QML_CHECK_SHOTS(opts->shots, "qml_gradient_stats_create");
     QML_CHECK_ARG(opts->params >= QML_PARAMS_FIRST && opts->params <= QML_PARAMS_ALL,
                   "qml_gradient_stats_create: params = %d is not a qml_param_selection (0..2)", (int)opts->params);
     QML_CHECK_ARG(qml_circuit_n_weights(circuit) >= 1,
@@ -1084,6 +1085,7 @@ static int scan_run(qml_bp_scan **out, const scan_source *source, const qml_bp_s
                           "%s: samples [%zu, %zu + %zu) are not a non-empty range inside [0, %zu)", caller, first,
                           first, count, stats_opts.samples);
     }
+    QML_CHECK_SHOTS(stats_opts.shots, caller);
 
     const size_t per_n = opts.depth == QML_BP_DEPTH_LIST ? opts.n_depths : 1;
     const size_t n_rows = (size_t)(opts.n_max - opts.n_min + 1) * per_n;

@@ -3,7 +3,7 @@
  * basis, centre, simple ideals with ranks and names, g-purities and the
  * variance they predict (Ragone et al. 2024; Fontana et al. 2024).
  */
-#include "internal.h"
+#include "lie_internal.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -20,118 +20,6 @@
  * by O: (dim M)^2 unknowns, so M is limited to this dimension. */
 #define LIE_MODULE_MAX 24u
 
-/* ---- types ---------------------------------------------------------------- */
-
-/* A slot of the one-word table: the key lives in the slot, so that a
- * look-up costs one cache miss, not three. */
-typedef struct flat_slot {
-    uint64_t x;
-    uint64_t z;
-    size_t id1;           /* id + 1, 0 = empty */
-} flat_slot;
-
-/* A set of distinct Pauli strings with ids 0..count-1 (open addressing;
- * n <= 64 uses flat 128-bit keys, more qubits index the string arrays). */
-typedef struct string_table {
-    unsigned words;
-    size_t count;
-    size_t capacity;
-    uint64_t *x;          /* count * words */
-    uint64_t *z;
-    size_t *slots;        /* words > 1: id + 1, 0 = empty */
-    flat_slot *flat;      /* words == 1 */
-    size_t n_slots;       /* power of two */
-} string_table;
-
-/* One entry of the inverse index (string -> basis entries using it), packed
- * so that following a chain costs one cache miss per entry, not three. */
-typedef struct index_node {
-    size_t next;          /* next entry of the same string, SIZE_MAX = end */
-    size_t owner;         /* the basis element */
-    double val;           /* its coefficient on the string */
-} index_node;
-
-/* Products of strings with generator terms, computed once: the closure
- * brackets the same (string, term) pair once per basis element containing
- * the string, and re-hashing the product each time dominated its cost.
- * Row r = the strings whose products are cached; entry t of a row is 0 (not
- * yet computed), 1 (the string commutes with term t) or
- * 2 + 2 id + (bracket sign < 0) for -i[term t, string] = +-2 P(id). */
-typedef struct product_cache {
-    size_t n_terms;       /* T: the terms of all generators */
-    size_t *term_start;   /* generator k owns terms [term_start[k], term_start[k+1]) */
-    uint32_t *row_of;     /* per string id: row + 1, 0 = none */
-    size_t row_of_capacity;
-    uint32_t *rows;       /* n_rows x T */
-    size_t n_rows;
-    size_t row_capacity;
-} product_cache;
-
-/* Largest string id and row count the 32-bit cache entries can hold. */
-#define LIE_CACHE_MAX_ID ((UINT32_MAX - 2u) / 2u)
-
-/* The qubit-permutation symmetry of the generators (general closure, n <= 64):
- * blocks of qubits such that every transposition inside a block maps every
- * generator onto itself exactly (same strings, bitwise equal coefficients).
- * Then so does every nested bracket, so each basis element is a combination
- * of orbit sums u_o = |o|^-1/2 sum_{s in o} P(s), orthonormal like strings:
- * the closure runs on orbits (a dictionary id is an orbit, stored as its
- * canonical string) and expands to strings at the end. */
-typedef struct orbit_map {
-    unsigned n_blocks;
-    unsigned block_start[65]; /* block b = qubit[block_start[b] .. block_start[b+1]) */
-    unsigned qubit[64];       /* grouped by block, ascending within a block */
-    double *root;             /* per dictionary id: sqrt(|orbit|) */
-    size_t root_capacity;
-} orbit_map;
-
-/* A subspace of g: the span of `dim` orthonormal vectors whose coordinates
- * live on `n_support` basis elements. coords == NULL means the vectors are the
- * basis elements support[0..dim) themselves. */
-typedef struct lie_component {
-    size_t dim;
-    size_t rank;          /* 0 = not computed */
-    size_t n_support;
-    size_t *support;
-    double *coords;       /* n_support x dim, column j = vector j */
-    char *names;
-} lie_component;
-
-struct qml_lie_algebra {
-    unsigned n_qubits;
-    unsigned words;
-    size_t dim;
-    bool pure;            /* every basis element is one string, coefficient 1: element a = string a */
-    string_table strings; /* pure: the basis; general: every string met */
-    /* general: element a = sum_{e in [start[a], start[a+1])} val[e] * string col[e] */
-    size_t *start;
-    size_t *col;
-    double *val;
-    size_t n_entries;
-    size_t entry_capacity;
-    size_t element_capacity;
-    /* inverse index: entries of string s are node[head[s]], node[node[head[s]].next], ... */
-    size_t *head;
-    index_node *node;
-    size_t head_capacity;
-    product_cache cache;  /* general closure: products with the generator terms */
-    orbit_map *orbit;     /* general closure of qml_lie_algebra_create: NULL = strings */
-    unsigned n_threads;   /* resolved options.n_threads; results never depend on it */
-    /* generators (copies), the nonzero ones */
-    size_t n_generators;
-    qml_pauli_sum **generators;
-    /* structure */
-    bool structure_known;
-    bool full;
-    lie_component center;
-    size_t n_ideals;
-    lie_component *ideals;
-};
-
-typedef struct closure_run {
-    qml_lie_options options;
-    size_t processed;
-} closure_run;
 
 static int close_pauli_strings(qml_lie_algebra *algebra, closure_run *run);
 static int close_general(qml_lie_algebra *algebra, closure_run *run, qml_pauli_sum *const *seeds, size_t n_seeds);
@@ -148,9 +36,7 @@ static void component_purities(const qml_lie_algebra *algebra, const double *coo
                                double *per_component);
 static int check_generators(const qml_pauli_sum *const *generators, size_t count, unsigned *n_qubits);
 static void cache_release(product_cache *cache);
-static int report_progress(closure_run *run, const char *stage, size_t done, size_t total);
 static int orbit_setup(qml_lie_algebra *algebra);
-static int orbit_expand(qml_lie_algebra *algebra);
 static void orbit_release(qml_lie_algebra *algebra);
 
 /* ---- public: creation ------------------------------------------------------ */
@@ -165,7 +51,7 @@ int qml_lie_algebra_create(qml_lie_algebra **out, const qml_pauli_sum *const *ge
     int status = check_generators(generators, count, &n_qubits);
     if (status)
         return status;
-    closure_run run = {.processed = 0};
+    closure_run run = {.processed = 0, .smallest_accepted = (double)NAN, .largest_rejected = (double)NAN};
     static const qml_lie_options defaults = QML_LIE_OPTIONS_INIT;
     status = qml__options_copy(&run.options, sizeof run.options, options, &defaults, __func__);
     if (status)
@@ -180,8 +66,10 @@ int qml_lie_algebra_create(qml_lie_algebra **out, const qml_pauli_sum *const *ge
     algebra->n_threads = qml__resolve_threads(run.options.n_threads);
     algebra->words = qml__pauli_words(n_qubits);
     algebra->strings.words = algebra->words;
+    algebra->smallest_accepted = algebra->largest_rejected = (double)NAN;
     algebra->generators = qml__calloc(count, sizeof *algebra->generators);
-    if (!algebra->generators) {
+    algebra->originals = qml__calloc(count, sizeof *algebra->originals);
+    if (!algebra->generators || !algebra->originals) {
         qml_lie_algebra_free(algebra);
         return qml__oom("the generators of a Lie algebra");
     }
@@ -189,8 +77,11 @@ int qml_lie_algebra_create(qml_lie_algebra **out, const qml_pauli_sum *const *ge
     for (size_t k = 0; k < count; k++) {
         if (generators[k]->n_terms == 0)
             continue;
-        status = qml_pauli_sum_copy(&algebra->generators[algebra->n_generators], generators[k]);
+        status = qml_pauli_sum_copy(&algebra->originals[algebra->n_generators], generators[k]);
+        if (!status)
+            status = qml_pauli_sum_copy(&algebra->generators[algebra->n_generators], generators[k]);
         if (status) {
+            qml_pauli_sum_free(algebra->originals[algebra->n_generators]);
             qml_lie_algebra_free(algebra);
             return status;
         }
@@ -200,14 +91,39 @@ int qml_lie_algebra_create(qml_lie_algebra **out, const qml_pauli_sum *const *ge
     algebra->pure = all_strings;
     if (!all_strings)
         status = orbit_setup(algebra);
+    /* Decide the dimension exactly first (the generators as given: their
+     * rational coefficients), then replay its verdicts in floating point. */
+    lie_verdicts verdicts = {0};
+    if (!status && !all_strings && run.options.exact) {
+        status = qml__lie_exact_closure(algebra, &run, &verdicts);
+        if (status == QML_ERR_LIMIT)
+            status = QML_OK; /* the floating-point closure meets the same limit and reports it */
+        else if (!status)
+            run.verdicts = &verdicts;
+    }
+    /* Scale invariance: the algebra of {c_k G_k} is that of {G_k}; the
+     * numerics see unit-norm generators (bitwise equal coefficients stay
+     * equal, so the orbits found above stay valid). */
+    for (size_t k = 0; k < algebra->n_generators && !status; k++) {
+        qml_pauli_sum *g = algebra->generators[k];
+        double norm = 0;
+        status = qml_pauli_sum_norm(g, &norm);
+        if (!status && norm > 0 && isfinite(norm))
+            for (size_t i = 0; i < g->n_terms; i++)
+                g->coeff[i] /= norm;
+    }
     if (!status)
         status = all_strings ? close_pauli_strings(algebra, &run)
                              : close_general(algebra, &run, algebra->generators, algebra->n_generators);
-    if (status == QML_ERR_LIMIT && algebra->orbit) {
-        int expanded = orbit_expand(algebra);
-        if (expanded)
-            status = expanded;
-    }
+    algebra->exact = all_strings || (run.verdicts && !run.replay_failed && run.next_verdict == verdicts.count &&
+                                     algebra->dim == verdicts.dim);
+    algebra->smallest_accepted = run.smallest_accepted;
+    algebra->largest_rejected = run.largest_rejected;
+    /* Certified: the exact (modular) dimension is a lower bound; the
+     * floating-point basis in which every rejected candidate left a residual
+     * below 1e-6 of its norm confirms that nothing was missed above it. */
+    algebra->certified = algebra->exact && (all_strings || !(run.largest_rejected > 1e-6));
+    qml__lie_verdicts_release(&verdicts);
     if (status == QML_ERR_LIMIT) {
         *out = algebra; /* the partial algebra; documented: the caller frees it */
         return status;
@@ -216,14 +132,13 @@ int qml_lie_algebra_create(qml_lie_algebra **out, const qml_pauli_sum *const *ge
         qml_lie_algebra_free(algebra);
         return status;
     }
-    status = report_progress(&run, "structure", algebra->dim, 0);
+    status = qml__lie_progress(&run, "structure", algebra->dim, 0);
     if (!status)
         status = analyse_structure(algebra);
     cache_release(&algebra->cache); /* only the closure and the structure use it */
-    /* The structure analysis reads the basis only through brackets and
-     * coordinates, the same in orbit coordinates: strings only now. */
-    if (!status && algebra->orbit)
-        status = orbit_expand(algebra);
+    /* An algebra closed in orbit coordinates stays in them: the strings of an
+     * orbit are enumerated only where a caller asks for them (elements as
+     * Pauli sums, state expectations), never all at once. */
     if (status) {
         qml_lie_algebra_free(algebra);
         return status;
@@ -268,9 +183,13 @@ void qml_lie_algebra_free(qml_lie_algebra *algebra)
     qml__free(algebra->node);
     cache_release(&algebra->cache);
     orbit_release(algebra);
-    for (size_t k = 0; k < algebra->n_generators; k++)
+    for (size_t k = 0; k < algebra->n_generators; k++) {
         qml_pauli_sum_free(algebra->generators[k]);
+        if (algebra->originals)
+            qml_pauli_sum_free(algebra->originals[k]);
+    }
     qml__free(algebra->generators);
+    qml__free(algebra->originals);
     component_release(&algebra->center);
     for (size_t j = 0; j < algebra->n_ideals; j++)
         component_release(&algebra->ideals[j]);
@@ -541,7 +460,7 @@ int qml_lie_algebra_predict_variance(const qml_lie_algebra *algebra, const qml_s
     const qml_pauli_sum *generator = gate_generator;
     if (!generator) {
         QML_CHECK_ARG(algebra->n_generators > 0, "%s: the algebra has no generator", __func__);
-        generator = algebra->generators[0];
+        generator = algebra->originals ? algebra->originals[0] : algebra->generators[0];
     }
     QML_CHECK_ARG(generator->n_qubits == algebra->n_qubits, "%s: gate generator on %u qubits, algebra on %u",
                   __func__, generator->n_qubits, algebra->n_qubits);
@@ -709,70 +628,9 @@ int qml_lie_algebra_predict_variance(const qml_lie_algebra *algebra, const qml_s
     return QML_OK;
 }
 
-/* ---- helpers: Pauli strings on masks ------------------------------------------ */
-
-/* SWAR population count: without -mpopcnt, __builtin_popcountll is a
- * libgcc call, measurably slower in the closure's inner loop. */
-static inline unsigned popcount64(uint64_t v)
-{
-    v = v - ((v >> 1) & 0x5555555555555555ull);
-    v = (v & 0x3333333333333333ull) + ((v >> 2) & 0x3333333333333333ull);
-    v = (v + (v >> 4)) & 0x0f0f0f0f0f0f0f0full;
-    return (unsigned)((v * 0x0101010101010101ull) >> 56);
-}
-
-/* 1 if P(x1,z1) and P(x2,z2) anticommute. */
-static inline int strings_anticommute(unsigned words, const uint64_t *x1, const uint64_t *z1, const uint64_t *x2,
-                                      const uint64_t *z2)
-{
-    unsigned parity = 0;
-    for (unsigned w = 0; w < words; w++)
-        parity ^= popcount64((x1[w] & z2[w]) ^ (z1[w] & x2[w]));
-    return (int)(parity & 1u);
-}
-
-/* P(x1,z1) P(x2,z2) = i^phase P(x1^x2, z1^z2): with P(x,z) = i^{|x&z|} X^x Z^z,
- * phase = |x1&z1| + |x2&z2| + 2|z1&x2| - |x3&z3| (mod 4). */
-static inline unsigned strings_product_phase(unsigned words, const uint64_t *x1, const uint64_t *z1,
-                                             const uint64_t *x2, const uint64_t *z2)
-{
-    unsigned phase = 0;
-    for (unsigned w = 0; w < words; w++) {
-        uint64_t x3 = x1[w] ^ x2[w], z3 = z1[w] ^ z2[w];
-        phase += popcount64(x1[w] & z1[w]) + popcount64(x2[w] & z2[w]) + 2u * popcount64(z1[w] & x2[w]) +
-                 3u * popcount64(x3 & z3);
-    }
-    return phase & 3u;
-}
-
-/* The Hermitian bracket of anticommuting strings: -i[P1, P2] = -2i P1 P2 =
- * -2i i^phase P3, real because phase is odd: +2 for phase 1, -2 for phase 3. */
-static inline double bracket_sign(unsigned phase)
-{
-    return phase == 1u ? 2.0 : -2.0;
-}
-
 /* ---- helpers: the string table --------------------------------------------------- */
 
-static inline uint64_t mix64(uint64_t v)
-{
-    v ^= v >> 33;
-    v *= 0xff51afd7ed558ccdull;
-    v ^= v >> 33;
-    v *= 0xc4ceb9fe1a85ec53ull;
-    v ^= v >> 33;
-    return v;
-}
-
-static inline uint64_t string_hash(unsigned words, const uint64_t *x, const uint64_t *z)
-{
-    uint64_t h = 0x9e3779b97f4a7c15ull;
-    for (unsigned w = 0; w < words; w++)
-        h = mix64(h ^ x[w]) ^ mix64(z[w] + 0x632be59bd9b4e019ull);
-    return h;
-}
-
-static size_t table_find(const string_table *t, const uint64_t *x, const uint64_t *z)
+size_t qml__lie_table_find(const string_table *t, const uint64_t *x, const uint64_t *z)
 {
     if (!t->n_slots)
         return SIZE_MAX;
@@ -833,9 +691,9 @@ static int table_rehash(string_table *t, size_t n_slots)
 }
 
 /* Insert (x, z) if absent; *id is its id either way, *inserted whether it is new. */
-static int table_insert(string_table *t, const uint64_t *x, const uint64_t *z, size_t *id, bool *inserted)
+int qml__lie_table_insert(string_table *t, const uint64_t *x, const uint64_t *z, size_t *id, bool *inserted)
 {
-    size_t found = table_find(t, x, z);
+    size_t found = qml__lie_table_find(t, x, z);
     if (found != SIZE_MAX) {
         *id = found;
         *inserted = false;
@@ -877,7 +735,7 @@ static int table_insert(string_table *t, const uint64_t *x, const uint64_t *z, s
     return QML_OK;
 }
 
-static int report_progress(closure_run *run, const char *stage, size_t done, size_t total)
+int qml__lie_progress(closure_run *run, const char *stage, size_t done, size_t total)
 {
     if (run->options.progress && run->options.progress(stage, done, total, run->options.progress_user))
         return qml__error(QML_ERR_CANCELLED, "qml_lie_algebra_create: cancelled by the progress callback during %s",
@@ -921,15 +779,15 @@ static int close_pauli_strings(qml_lie_algebra *algebra, closure_run *run)
         memcpy(gz + k * words, algebra->generators[k]->z, words * sizeof *gz);
         size_t id;
         bool inserted;
-        if (table_find(t, gx + k * words, gz + k * words) == SIZE_MAX && t->count >= max_dim) {
+        if (qml__lie_table_find(t, gx + k * words, gz + k * words) == SIZE_MAX && t->count >= max_dim) {
             status = limit_reached(algebra, run);
             break;
         }
-        status = table_insert(t, gx + k * words, gz + k * words, &id, &inserted);
+        status = qml__lie_table_insert(t, gx + k * words, gz + k * words, &id, &inserted);
         algebra->dim = t->count;
     }
     for (size_t a = 0; a < t->count && !status; a++) {
-        if ((a & 0xffffu) == 0 && (status = report_progress(run, "closure", t->count, 0)))
+        if ((a & 0xffffu) == 0 && (status = qml__lie_progress(run, "closure", t->count, 0)))
             break;
         for (size_t k = 0; k < K; k++) {
             const uint64_t *ax = t->x + a * words, *az = t->z + a * words;
@@ -939,13 +797,13 @@ static int close_pauli_strings(qml_lie_algebra *algebra, closure_run *run)
                 px[w] = ax[w] ^ gx[k * words + w];
                 pz[w] = az[w] ^ gz[k * words + w];
             }
-            if (t->count >= max_dim && table_find(t, px, pz) == SIZE_MAX) {
+            if (t->count >= max_dim && qml__lie_table_find(t, px, pz) == SIZE_MAX) {
                 status = limit_reached(algebra, run);
                 break;
             }
             size_t id;
             bool inserted;
-            status = table_insert(t, px, pz, &id, &inserted); /* may move t->x: ax re-read next k */
+            status = qml__lie_table_insert(t, px, pz, &id, &inserted); /* may move t->x: ax re-read next k */
             if (status)
                 break;
         }
@@ -1149,19 +1007,69 @@ static int append_element(qml_lie_algebra *algebra, sparse_acc *acc, double norm
     return QML_OK;
 }
 
+/* The exact verdict on the next candidate: 1 independent, 0 in the span,
+ * -1 no replay (the tolerance decides). */
+static int next_verdict(closure_run *run)
+{
+    if (!run->verdicts)
+        return -1;
+    if (run->next_verdict >= run->verdicts->count) {
+        run->replay_failed = true; /* cannot happen when both closures agree on the order */
+        return -1;
+    }
+    return run->verdicts->accept[run->next_verdict++];
+}
+
+/* Conditioning figures: relative residuals of accepted and rejected candidates. */
+static void record_residual(closure_run *run, bool accepted, double relative)
+{
+    if (accepted) {
+        if (!(relative >= run->smallest_accepted))
+            run->smallest_accepted = relative;
+    } else if (!(relative <= run->largest_rejected)) {
+        run->largest_rejected = relative;
+    }
+}
+
+/* The decision on a projected candidate of residual `norm`, first norm
+ * `norm0`: the exact verdict when there is one, else the relative rule with
+ * its rounding floor. */
+static bool decide(closure_run *run, int verdict, double norm, double norm0, double floor_norm)
+{
+    bool accept;
+    if (verdict >= 0) {
+        accept = verdict == 1;
+        if (accept && !(norm > 0.0)) {
+            run->replay_failed = true; /* independent exactly, zero in floating point */
+            accept = false;
+        }
+    } else {
+        accept = norm > run->options.tolerance * norm0 && norm > floor_norm;
+    }
+    double reference = norm0 > floor_norm ? norm0 : floor_norm;
+    if (norm0 > floor_norm || accept)
+        record_residual(run, accept, norm / reference);
+    return accept;
+}
+
 /* Project the accumulator against the basis (twice) and append it if its
- * residual is above tolerance * its norm. */
+ * residual is above tolerance * its norm (or if the exact closure says so). */
 static int consider_candidate(qml_lie_algebra *algebra, closure_run *run, sparse_acc *acc, double scale)
 {
     double norm0 = sqrt(acc_norm2(acc));
+    int verdict = next_verdict(run);
     /* Rounding floor: `scale` = 2 sum_i |g_i| bounds ||-i[G_k, B]|| for a unit
      * B. A bracket that cancels (or nearly) leaves rounding noise that grows
      * along deep chains of brackets (about 1e-10 * scale at n = 9 for the
      * S_n generators), so a candidate or residual below 1e-9 * scale is
-     * noise, not a direction. Above the floor the issue's relative rule
-     * decides (residual > tolerance * candidate norm). */
+     * noise, not a direction. Above the floor the relative rule decides
+     * (residual > tolerance * candidate norm). With an exact verdict, only
+     * the verdict decides. */
     double floor_norm = 1e-9 * scale;
-    if (!(norm0 > floor_norm) || !(norm0 > 0.0)) {
+    bool tiny = !(norm0 > floor_norm) || !(norm0 > 0.0);
+    if (tiny && !(verdict == 1 && norm0 > 0.0)) {
+        if (verdict == 1)
+            run->replay_failed = true;
         acc_clear(acc);
         return QML_OK;
     }
@@ -1174,17 +1082,17 @@ static int consider_candidate(qml_lie_algebra *algebra, closure_run *run, sparse
      * second (most candidates: they lie in the span). Accepted elements still
      * get both passes, so the basis is unchanged. */
     double norm = sqrt(acc_norm2(acc));
-    if (!(norm > run->options.tolerance * norm0 && norm > floor_norm)) {
+    if (verdict == 0 || (verdict < 0 && !(norm > run->options.tolerance * norm0 && norm > floor_norm))) {
+        (void)decide(run, verdict, norm, norm0, floor_norm);
         acc_clear(acc);
         return QML_OK;
     }
     acc_project_out(algebra, acc, algebra->dim);
     norm = sqrt(acc_norm2(acc));
-    /* Relative acceptance (the issue's rule), plus a rounding floor: the
-     * bracket of a unit element with G_k carries errors of order 1e-16 *
-     * scale per term, which a strongly cancelling bracket can lift above the
-     * relative tolerance. */
-    if (norm > run->options.tolerance * norm0 && norm > floor_norm) {
+    /* Relative acceptance, plus a rounding floor: the bracket of a unit
+     * element with G_k carries errors of order 1e-16 * scale per term, which
+     * a strongly cancelling bracket can lift above the relative tolerance. */
+    if (decide(run, verdict, norm, norm0, floor_norm)) {
         size_t max_dim = run->options.max_dim ? run->options.max_dim : SIZE_MAX;
         if (algebra->dim >= max_dim) {
             acc_clear(acc);
@@ -1252,7 +1160,7 @@ static int orbit_intern(qml_lie_algebra *algebra, uint64_t x, uint64_t z, size_t
     double size;
     orbit_canonical(orbit, &x, &z, &size);
     bool inserted;
-    int status = table_insert(&algebra->strings, &x, &z, id, &inserted);
+    int status = qml__lie_table_insert(&algebra->strings, &x, &z, id, &inserted);
     if (status || !inserted)
         return status;
     if (*id >= orbit->root_capacity) {
@@ -1274,7 +1182,7 @@ static int intern_string(qml_lie_algebra *algebra, sparse_acc *acc, const uint64
                          size_t *id)
 {
     bool inserted;
-    int status = table_insert(&algebra->strings, x, z, id, &inserted);
+    int status = qml__lie_table_insert(&algebra->strings, x, z, id, &inserted);
     if (!status && inserted)
         status = acc_reserve(acc, algebra->strings.count, algebra->dim + 1);
     return status;
@@ -1363,7 +1271,7 @@ static int cache_fill(qml_lie_algebra *algebra, const qml_pauli_sum *g, size_t i
     size_t id;
     bool inserted;
     int status = algebra->orbit ? orbit_intern(algebra, px[0], pz[0], &id)
-                                : table_insert(&algebra->strings, px, pz, &id, &inserted);
+                                : qml__lie_table_insert(&algebra->strings, px, pz, &id, &inserted);
     qml__free(pm_heap);
     if (status)
         return status;
@@ -1467,11 +1375,26 @@ static void batch_first_pass(void *context, size_t begin, size_t end, unsigned w
 static int batch_finish(qml_lie_algebra *algebra, closure_run *run, sparse_acc *acc, double norm0, double scale,
                         size_t limit)
 {
-    /* Rounding floor: see consider_candidate. */
+    /* Rounding floor and verdicts: see consider_candidate. */
     double floor_norm = 1e-9 * scale;
     int status = QML_OK;
-    if (!(norm0 > floor_norm) || !(norm0 > 0.0))
+    int verdict = next_verdict(run);
+    bool tiny = !(norm0 > floor_norm) || !(norm0 > 0.0);
+    if (tiny) {
+        if (verdict != 1 || !(norm0 > 0.0)) {
+            if (verdict == 1)
+                run->replay_failed = true;
+            goto done;
+        }
+        /* exactly independent below the floor: batch_first_pass did not
+         * project it; project against the whole basis here */
+        acc_project_out(algebra, acc, algebra->dim);
+        acc_project_out(algebra, acc, algebra->dim);
+        double norm = sqrt(acc_norm2(acc));
+        if (decide(run, verdict, norm, norm0, floor_norm))
+            goto accept;
         goto done;
+    }
     for (size_t b = limit; b < algebra->dim; b++) {
         double c = 0;
         for (size_t e = algebra->start[b]; e < algebra->start[b + 1]; e++)
@@ -1485,18 +1408,21 @@ static int batch_finish(qml_lie_algebra *algebra, closure_run *run, sparse_acc *
             acc_add(acc, algebra->col[e], -c * algebra->val[e]);
     }
     double norm = sqrt(acc_norm2(acc));
-    if (!(norm > run->options.tolerance * norm0 && norm > floor_norm))
+    if (verdict == 0 || (verdict < 0 && !(norm > run->options.tolerance * norm0 && norm > floor_norm))) {
+        (void)decide(run, verdict, norm, norm0, floor_norm);
         goto done; /* a projection only shortens it: reject without the second pass */
+    }
     acc_project_out(algebra, acc, algebra->dim);
     norm = sqrt(acc_norm2(acc));
-    if (norm > run->options.tolerance * norm0 && norm > floor_norm) {
-        size_t max_dim = run->options.max_dim ? run->options.max_dim : SIZE_MAX;
-        if (algebra->dim >= max_dim) {
-            status = limit_reached(algebra, run);
-            goto done;
-        }
-        status = append_element(algebra, acc, norm);
+    if (!decide(run, verdict, norm, norm0, floor_norm))
+        goto done;
+accept:;
+    size_t max_dim = run->options.max_dim ? run->options.max_dim : SIZE_MAX;
+    if (algebra->dim >= max_dim) {
+        status = limit_reached(algebra, run);
+        goto done;
     }
+    status = append_element(algebra, acc, sqrt(acc_norm2(acc)));
 done:
     acc_clear(acc);
     return status;
@@ -1554,7 +1480,7 @@ static int close_general(qml_lie_algebra *algebra, closure_run *run, qml_pauli_s
             status = consider_candidate(algebra, run, &accs[0], 0.0);
     }
     for (size_t a = 0; a < algebra->dim && !status; a++) {
-        if ((a & 0xfu) == 0 && (status = report_progress(run, "closure", algebra->dim, 0)))
+        if ((a & 0xfu) == 0 && (status = qml__lie_progress(run, "closure", algebra->dim, 0)))
             break;
         size_t limit = algebra->dim;
         for (size_t k0 = 0; k0 < K && !status; k0 += batch) {
@@ -1583,7 +1509,7 @@ static int close_general(qml_lie_algebra *algebra, closure_run *run, qml_pauli_s
     return status;
 }
 
-static void table_release(string_table *t)
+void qml__lie_table_release(string_table *t)
 {
     qml__free(t->x);
     qml__free(t->z);
@@ -1614,7 +1540,7 @@ static bool transposition_invariant(const qml_lie_algebra *algebra, const string
         const qml_pauli_sum *g = algebra->generators[k];
         for (size_t i = 0; i < g->n_terms; i++) {
             uint64_t x = swap_bits(g->x[i], a, b), z = swap_bits(g->z[i], a, b);
-            size_t id = table_find(&terms[k], &x, &z);
+            size_t id = qml__lie_table_find(&terms[k], &x, &z);
             if (id == SIZE_MAX || g->coeff[id] != g->coeff[i])
                 return false;
         }
@@ -1645,7 +1571,7 @@ static int orbit_setup(qml_lie_algebra *algebra)
         for (size_t i = 0; i < g->n_terms && !status && distinct; i++) {
             size_t id = SIZE_MAX;
             bool inserted = false;
-            status = table_insert(&terms[k], &g->x[i], &g->z[i], &id, &inserted);
+            status = qml__lie_table_insert(&terms[k], &g->x[i], &g->z[i], &id, &inserted);
             /* A repeated string: stay on strings (a failed insert sets neither). */
             distinct = status == QML_OK && inserted && id == i;
         }
@@ -1679,7 +1605,7 @@ static int orbit_setup(qml_lie_algebra *algebra)
         orbit->block_start[n_blocks] = p;
     }
     for (size_t k = 0; k < K; k++)
-        table_release(&terms[k]);
+        qml__lie_table_release(&terms[k]);
     qml__free(terms);
     return status;
 }
@@ -1709,61 +1635,38 @@ static bool next_permutation(unsigned char *a, unsigned m)
     return i > 0;
 }
 
-/* Rewrite the basis from orbit coordinates to strings: coefficient c on
- * orbit o becomes c / sqrt|o| on each of its strings (enumerated as the
- * distinct permutations of each block's letters). The dictionary is
- * rebuilt for strings; the product cache (indexed by orbits) is dropped. */
-static int orbit_expand(qml_lie_algebra *algebra)
+/* The strings of the orbit of a canonical string: the distinct permutations
+ * of each block's letters (an odometer over the blocks). */
+typedef struct orbit_iter {
+    const orbit_map *orbit;
+    unsigned char letter[64];
+    uint64_t x, z;
+    bool more;
+} orbit_iter;
+
+static void orbit_iter_begin(orbit_iter *it, const orbit_map *orbit, uint64_t x, uint64_t z)
 {
-    qml_lie_algebra old = *algebra;
-    algebra->strings = (string_table){.words = algebra->words};
-    algebra->start = NULL;
-    algebra->col = NULL;
-    algebra->val = NULL;
-    algebra->head = NULL;
-    algebra->node = NULL;
-    algebra->n_entries = algebra->entry_capacity = algebra->element_capacity = algebra->head_capacity = 0;
-    algebra->dim = 0;
-    const orbit_map *orbit = old.orbit;
-    sparse_acc acc = {0};
-    int status = acc_reserve(&acc, 256, 1);
-    for (size_t a = 0; a < old.dim && !status; a++) {
-        for (size_t e = old.start[a]; e < old.start[a + 1] && !status; e++) {
-            size_t o = old.col[e];
-            uint64_t x = old.strings.x[o], z = old.strings.z[o];
-            double v = old.val[e] / orbit->root[o];
-            unsigned char letter[64];
-            for (unsigned p = 0; p < orbit->block_start[orbit->n_blocks]; p++)
-                letter[p] = (unsigned char)orbit_letter(x, z, orbit->qubit[p]);
-            bool more = true;
-            while (more && !status) {
-                for (unsigned p = 0; p < orbit->block_start[orbit->n_blocks]; p++)
-                    orbit_set_letter(&x, &z, orbit->qubit[p], letter[p]);
-                size_t id;
-                status = intern_string(algebra, &acc, &x, &z, &id);
-                if (!status)
-                    acc_add(&acc, id, v);
-                /* odometer over the blocks */
-                more = false;
-                for (unsigned b = 0; b < orbit->n_blocks && !more; b++)
-                    more = next_permutation(letter + orbit->block_start[b],
-                                            orbit->block_start[b + 1] - orbit->block_start[b]);
-            }
-        }
-        if (!status)
-            status = append_element(algebra, &acc, 1.0);
-        acc_clear(&acc);
-    }
-    acc_release(&acc);
-    table_release(&old.strings);
-    qml__free(old.start);
-    qml__free(old.col);
-    qml__free(old.val);
-    qml__free(old.head);
-    qml__free(old.node);
-    cache_release(&algebra->cache); /* indexed by orbits */
-    orbit_release(algebra);
-    return status;
+    it->orbit = orbit;
+    it->x = x;
+    it->z = z;
+    it->more = true;
+    for (unsigned p = 0; p < orbit->block_start[orbit->n_blocks]; p++)
+        it->letter[p] = (unsigned char)orbit_letter(x, z, orbit->qubit[p]);
+}
+
+static bool orbit_iter_next(orbit_iter *it, uint64_t *x, uint64_t *z)
+{
+    if (!it->more)
+        return false;
+    const orbit_map *orbit = it->orbit;
+    for (unsigned p = 0; p < orbit->block_start[orbit->n_blocks]; p++)
+        orbit_set_letter(&it->x, &it->z, orbit->qubit[p], it->letter[p]);
+    *x = it->x;
+    *z = it->z;
+    it->more = false;
+    for (unsigned b = 0; b < orbit->n_blocks && !it->more; b++)
+        it->more = next_permutation(it->letter + orbit->block_start[b], orbit->block_start[b + 1] - orbit->block_start[b]);
+    return true;
 }
 
 /* ---- dense linear algebra (small: d <= LIE_DENSE_MAX) ------------------------------- */
@@ -2330,7 +2233,7 @@ static int structure_pure(qml_lie_algebra *algebra, struct qml_rng *rng, ideal_l
     }
     uint64_t *pz = px + words;
     for (size_t k = 0; k < K; k++) {
-        gid[k] = table_find(t, algebra->generators[k]->x, algebra->generators[k]->z);
+        gid[k] = qml__lie_table_find(t, algebra->generators[k]->x, algebra->generators[k]->z);
         r[2 * k] = qml__rng_normal(rng);
         r[2 * k + 1] = qml__rng_normal(rng);
     }
@@ -2397,7 +2300,7 @@ static int structure_pure(qml_lie_algebra *algebra, struct qml_rng *rng, ideal_l
                         px[w] = gx[w] ^ ax[w];
                         pz[w] = gz[w] ^ az[w];
                     }
-                    size_t target = pos[table_find(t, px, pz)];
+                    size_t target = pos[qml__lie_table_find(t, px, pz)];
                     double v = algebra->generators[k]->coeff[0] *
                                bracket_sign(strings_product_phase(words, gx, gz, ax, az));
                     x[target * m + i] += r[2 * k] * v;
@@ -2661,6 +2564,17 @@ static int element_to_sum(const qml_lie_algebra *algebra, const double *coords, 
         size_t a = component->support[i];
         if (algebra->pure) {
             status = qml__pauli_sum_add_masks(sum, y, t->x + a * words, t->z + a * words);
+        } else if (algebra->orbit) {
+            /* coefficient c on u_o is c / sqrt|o| on each string of o */
+            for (size_t e = algebra->start[a]; e < algebra->start[a + 1] && !status; e++) {
+                size_t o = algebra->col[e];
+                double v = y * algebra->val[e] / algebra->orbit->root[o];
+                orbit_iter it;
+                uint64_t x, z;
+                orbit_iter_begin(&it, algebra->orbit, t->x[o], t->z[o]);
+                while (!status && orbit_iter_next(&it, &x, &z))
+                    status = qml__pauli_sum_add_masks(sum, v, &x, &z);
+            }
         } else {
             for (size_t e = algebra->start[a]; e < algebra->start[a + 1] && !status; e++) {
                 size_t s = algebra->col[e];
@@ -2684,7 +2598,18 @@ static int sum_coordinates(const qml_lie_algebra *algebra, const qml_pauli_sum *
     memset(coords, 0, algebra->dim * sizeof *coords);
     const string_table *t = &algebra->strings;
     for (size_t i = 0; i < sum->n_terms; i++) {
-        size_t s = table_find(t, sum->x + i * sum->words, sum->z + i * sum->words);
+        size_t s;
+        double weight = 1.0;
+        if (algebra->orbit) {
+            /* <u_o, P(s)> = 1 / sqrt|o| for s in o */
+            uint64_t x = sum->x[i], z = sum->z[i];
+            double size;
+            orbit_canonical(algebra->orbit, &x, &z, &size);
+            s = qml__lie_table_find(t, &x, &z);
+            weight = 1.0 / sqrt(size);
+        } else {
+            s = qml__lie_table_find(t, sum->x + i * sum->words, sum->z + i * sum->words);
+        }
         if (s == SIZE_MAX)
             continue;
         if (algebra->pure) {
@@ -2694,7 +2619,7 @@ static int sum_coordinates(const qml_lie_algebra *algebra, const qml_pauli_sum *
         if (s >= algebra->head_capacity)
             continue;
         for (size_t e = algebra->head[s]; e != SIZE_MAX; e = algebra->node[e].next)
-            coords[algebra->node[e].owner] += algebra->node[e].val * sum->coeff[i];
+            coords[algebra->node[e].owner] += algebra->node[e].val * (weight * sum->coeff[i]);
     }
     return QML_OK;
 }
@@ -2754,10 +2679,25 @@ static int state_coordinates(const qml_lie_algebra *algebra, const qml_statevec 
     double *ev = qml__malloc((tab->count + 1) * sizeof *ev);
     if (!ev)
         return qml__oom("string expectations");
-    for (size_t s = 0; s < tab->count; s++)
-        ev[s] = (s < algebra->head_capacity && algebra->head[s] != SIZE_MAX)
-                    ? string_expectation(state, words, tab->x + s * words, tab->z + s * words)
-                    : 0.0;
+    for (size_t s = 0; s < tab->count; s++) {
+        bool used = s < algebra->head_capacity && algebra->head[s] != SIZE_MAX;
+        if (!used) {
+            ev[s] = 0.0;
+        } else if (!algebra->orbit) {
+            ev[s] = string_expectation(state, words, tab->x + s * words, tab->z + s * words);
+        } else if (!state) {
+            /* <0|u_o|0> = |o| / sqrt|o| when o has no X or Y letter, else 0 */
+            ev[s] = tab->x[s] ? 0.0 : algebra->orbit->root[s];
+        } else {
+            double v = 0;
+            orbit_iter it;
+            uint64_t x, z;
+            orbit_iter_begin(&it, algebra->orbit, tab->x[s], tab->z[s]);
+            while (orbit_iter_next(&it, &x, &z))
+                v += string_expectation(state, 1, &x, &z);
+            ev[s] = v / algebra->orbit->root[s];
+        }
+    }
     for (size_t a = 0; a < algebra->dim; a++) {
         double v = 0;
         for (size_t e = algebra->start[a]; e < algebra->start[a + 1]; e++)
@@ -2872,7 +2812,7 @@ static int module_average(const qml_lie_algebra *algebra, const qml_statevec *st
                         px[w] = tx[w] ^ sx[w];
                         pz[w] = tz[w] ^ sz[w];
                     }
-                    size_t id = table_find(&mod->strings, px, pz);
+                    size_t id = qml__lie_table_find(&mod->strings, px, pz);
                     if (id != SIZE_MAX)
                         acc_add(&acc, id,
                                 g->coeff[i] * mod->val[e] * bracket_sign(strings_product_phase(words, tx, tz, sx, sz)));

@@ -5,6 +5,7 @@
 #include "internal.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <string.h>
 
 struct qml_optimizer {
@@ -88,41 +89,40 @@ void qml_optimizer_free(qml_optimizer *optimizer)
  * Algorithm 1 with the bias-corrected moments:
  *   m_t = b1 m_{t-1} + (1 - b1) g_t,   v_t = b2 v_{t-1} + (1 - b2) g_t^2,
  *   theta_t = theta_{t-1} - lr (m_t / (1 - b1^t)) / (sqrt(v_t / (1 - b2^t)) + eps).
- * Weight decay is the coupled L2 form g_t + wd theta_{t-1} (PyTorch's Adam). */
-static void adam_step(qml_optimizer *opt, double *restrict theta, const double *restrict grad)
-{
-    const qml_optimizer_options *o = &opt->options;
-    double *restrict m = opt->first, *restrict v = opt->second;
-    double t = (double)opt->steps;
-    double correction1 = 1.0 - pow(o->beta1, t);
-    double correction2 = 1.0 - pow(o->beta2, t);
-    for (size_t k = 0; k < opt->n_params; k++) {
-        double g = grad[k] + o->weight_decay * theta[k];
-        m[k] = o->beta1 * m[k] + (1.0 - o->beta1) * g;
-        v[k] = o->beta2 * v[k] + (1.0 - o->beta2) * g * g;
-        double m_hat = m[k] / correction1;
-        double v_hat = v[k] / correction2;
-        theta[k] -= o->learning_rate * m_hat / (sqrt(v_hat) + o->epsilon);
-    }
-}
-
-/* Momentum in the form of PyTorch's torch.optim.SGD (no dampening), the
+ * Weight decay is the coupled L2 form g_t + wd theta_{t-1} (PyTorch's Adam).
+ *
+ * Momentum in the form of PyTorch's torch.optim.SGD (no dampening), the
  * heavy ball of Polyak (1964); Nesterov's variant as reformulated by
  * Sutskever et al., ICML 2013 (and Bengio et al., 2013):
  *   b_t = mu b_{t-1} + g_t,   d_t = g_t + mu b_t (Nesterov) or b_t,
  *   theta_t = theta_{t-1} - lr d_t.
- * With mu = 0 this is plain gradient descent. */
-static void sgd_step(qml_optimizer *opt, double *restrict theta, const double *restrict grad)
+ * With mu = 0 this is plain gradient descent.
+ *
+ * One parameter's update, computed without writing: out[0] the parameter,
+ * out[1] the first moment (Adam's m, SGD's velocity), out[2] Adam's v.
+ * Returns whether all three are finite. */
+static bool update_one(const qml_optimizer *opt, size_t k, double theta, double grad, double correction1,
+                       double correction2, double out[3])
 {
     const qml_optimizer_options *o = &opt->options;
-    double *restrict b = opt->first;
-    double mu = o->momentum;
-    for (size_t k = 0; k < opt->n_params; k++) {
-        double g = grad[k] + o->weight_decay * theta[k];
-        b[k] = mu * b[k] + g;
-        double d = o->nesterov ? g + mu * b[k] : b[k];
-        theta[k] -= o->learning_rate * d;
+    double g = grad + o->weight_decay * theta;
+    if (o->kind == QML_OPTIMIZER_ADAM) {
+        double m = o->beta1 * opt->first[k] + (1.0 - o->beta1) * g;
+        double v = o->beta2 * opt->second[k] + (1.0 - o->beta2) * g * g;
+        double m_hat = m / correction1;
+        double v_hat = v / correction2;
+        out[0] = theta - o->learning_rate * m_hat / (sqrt(v_hat) + o->epsilon);
+        out[1] = m;
+        out[2] = v;
+    } else {
+        double mu = o->momentum;
+        double b = mu * opt->first[k] + g;
+        double d = o->nesterov ? g + mu * b : b;
+        out[0] = theta - o->learning_rate * d;
+        out[1] = b;
+        out[2] = 0.0;
     }
+    return isfinite(out[0]) && isfinite(out[1]) && isfinite(out[2]);
 }
 
 int qml_optimizer_step(qml_optimizer *optimizer, double *params, const double *grad, size_t n)
@@ -139,11 +139,27 @@ int qml_optimizer_step(qml_optimizer *optimizer, double *params, const double *g
         QML_CHECK_ARG(isfinite(grad[k]), "qml_optimizer_step: grad[%zu] = %g is not finite", k, grad[k]);
         QML_CHECK_ARG(isfinite(params[k]), "qml_optimizer_step: params[%zu] = %g is not finite", k, params[k]);
     }
+    const qml_optimizer_options *o = &optimizer->options;
+    double t = (double)(optimizer->steps + 1);
+    double correction1 = o->kind == QML_OPTIMIZER_ADAM ? 1.0 - pow(o->beta1, t) : 1.0;
+    double correction2 = o->kind == QML_OPTIMIZER_ADAM ? 1.0 - pow(o->beta2, t) : 1.0;
+    /* Two passes over the same arithmetic: the first only checks that the
+     * step stays finite (a learning rate of 1e300 must not hand back
+     * infinities with success), the second writes. */
+    double next[3];
+    for (size_t k = 0; k < n; k++)
+        if (!update_one(optimizer, k, params[k], grad[k], correction1, correction2, next))
+            return qml__error(QML_ERR_OUT_OF_RANGE,
+                              "qml_optimizer_step: the step overflows at parameter %zu (learning rate %g); "
+                              "nothing was changed", k, o->learning_rate);
+    for (size_t k = 0; k < n; k++) {
+        update_one(optimizer, k, params[k], grad[k], correction1, correction2, next);
+        params[k] = next[0];
+        optimizer->first[k] = next[1];
+        if (optimizer->second)
+            optimizer->second[k] = next[2];
+    }
     optimizer->steps++;
-    if (optimizer->options.kind == QML_OPTIMIZER_ADAM)
-        adam_step(optimizer, params, grad);
-    else
-        sgd_step(optimizer, params, grad);
     qml__ok();
     return QML_OK;
 }

@@ -13,6 +13,11 @@
 /* More qubits than this is a mistake, not a model: the masks alone would
  * take 2^17 bytes per term. */
 #define PAULI_MAX_QUBITS (1u << 20)
+/* Parsing refuses a text whose terms would take more than this many bytes of
+ * masks (2 masks of ceil(n/64) words per term): one far qubit index makes
+ * every term as wide as that index, so a few kilobytes of text could
+ * otherwise ask for gigabytes (qml.h documents the cap). */
+#define PAULI_PARSE_MAX_MASK_BYTES ((uint64_t)1 << 28)
 /* Dense matrices: 2 * 4^14 doubles = 4 GiB is the largest we agree to fill. */
 #define PAULI_MAX_DENSE_QUBITS 14u
 /* Mask scratch space kept on the stack: 3 masks of 16 words (1024 qubits). */
@@ -922,6 +927,7 @@ typedef struct parser {
     qml_pauli_sum *sum;     /* NULL in the first (checking) pass */
     uint64_t *x, *z, *seen; /* the current term (second pass) */
     uint64_t max_index;     /* first pass: largest index + 1 */
+    uint64_t n_terms;       /* first pass: terms read (before merging) */
     size_t dense_length;    /* first pass: length of the dense strings, 0 if none */
     size_t dense_pos;       /* where the first dense string starts */
 } parser;
@@ -1176,6 +1182,7 @@ static int parse_pass(parser *p)
         int status = parse_term(p, sign);
         if (status)
             return status;
+        p->n_terms++;
         skip_space(p);
         if (s[p->pos] == '\0')
             return QML_OK;
@@ -1204,6 +1211,12 @@ static int parse_text(const char *text, unsigned n_qubits, qml_pauli_sum **out)
         }
         n_qubits = (unsigned)n;
     }
+    uint64_t mask_bytes = p.n_terms * qml__pauli_words(n_qubits) * 2u * sizeof(uint64_t);
+    if (mask_bytes > PAULI_PARSE_MAX_MASK_BYTES)
+        return qml__error(QML_ERR_LIMIT,
+                          "qml_pauli_sum_parse: %" PRIu64 " terms on %u qubits would take %" PRIu64
+                          " MiB of masks; the limit is %" PRIu64 " MiB (terms x ceil(n_qubits/64) x 16 bytes)",
+                          p.n_terms, n_qubits, mask_bytes >> 20, PAULI_PARSE_MAX_MASK_BYTES >> 20);
     /* Pass 2: build. */
     qml_pauli_sum *sum = NULL;
     status = qml_pauli_sum_create(&sum, n_qubits);

@@ -94,10 +94,16 @@ typedef double v2d __attribute__((vector_size(16)));
 typedef struct diag_job {
     double *amplitudes;
     uint64_t zmask, cmask;
-    unsigned run_bits;         /* >= 2: run kernel; otherwise the line kernel */
+    unsigned run_bits;         /* >= 4: run kernel; otherwise the block kernel */
     double d[2][2];            /* phase by parity */
     bool negate;               /* run kernel: the phase is exactly -1 */
-    double line[2][16];        /* line kernel: the 4 phases of a line by parity of the bits above 2 */
+    /* block kernel: blocks of 2^block_bits amplitudes (2..5) below the
+     * gate's other bits, the phases of a block by the parity of the bits
+     * above it, 4 doubles each ({dr, dr, -di, di}); lines whose 4 phases
+     * are all exactly 1 are skipped */
+    unsigned block_bits;
+    double block[2][128];
+    bool identity[2][8];
 } diag_job;
 
 typedef enum pauli_form { PAULI_GENERAL, PAULI_REAL, PAULI_IMAGINARY } pauli_form;
@@ -200,9 +206,9 @@ static inline void negate_run(double *restrict a, size_t count)
             a[l + u] = -a[l + u];
 }
 
-/* The line kernel's loop: `count` lines of 4 amplitudes, position u
+/* The block kernel's arithmetic: `count` lines of 4 amplitudes, position u
  * multiplied by the phase stored at t[4u..4u+3] as {dr, dr, -di, di}. */
-static void scale_lines(double *restrict a, size_t count, const double *restrict line)
+static inline void scale_lines(double *restrict a, size_t count, size_t stride, const double *restrict line)
 {
 #if defined(QML_HAVE_V2D)
     /* one amplitude per vector: {ar, ai} {dr, dr} + {ai, ar} {-di, di}, the
@@ -210,7 +216,7 @@ static void scale_lines(double *restrict a, size_t count, const double *restrict
     const v2d d0 = load_v2d(line), e0 = load_v2d(line + 2), d1 = load_v2d(line + 4), e1 = load_v2d(line + 6);
     const v2d d2 = load_v2d(line + 8), e2 = load_v2d(line + 10), d3 = load_v2d(line + 12), e3 = load_v2d(line + 14);
     for (size_t k = 0; k < count; k++) {
-        double *restrict p = a + 8 * k;
+        double *restrict p = a + stride * k;
         const v2d x0 = load_v2d(p), x1 = load_v2d(p + 2), x2 = load_v2d(p + 4), x3 = load_v2d(p + 6);
         store_v2d(p, x0 * d0 + swap_if(x0, true) * e0);
         store_v2d(p + 2, x1 * d1 + swap_if(x1, true) * e1);
@@ -221,7 +227,7 @@ static void scale_lines(double *restrict a, size_t count, const double *restrict
     double t[16];
     memcpy(t, line, sizeof t);
     for (size_t k = 0; k < count; k++) {
-        double *restrict p = a + 8 * k;
+        double *restrict p = a + stride * k;
         for (unsigned u = 0; u < 4; u++) {
             double ar = p[2 * u], ai = p[2 * u + 1];
             p[2 * u] = ar * t[4 * u] + ai * t[4 * u + 2];
@@ -240,8 +246,8 @@ static void diag_range(void *context, size_t begin, size_t end, unsigned worker)
     const diag_job *job = context;
     double *a = job->amplitudes;
     const uint64_t zmask = job->zmask, cmask = job->cmask;
-    if (job->run_bits >= 2) {
-        /* Runs of >= 4 amplitudes share one phase: one parity per run, runs
+    if (job->run_bits >= 4) {
+        /* Runs of >= 16 amplitudes share one phase: one parity per run, runs
          * whose controls are not all set are not touched at all. */
         const uint64_t run_length = (uint64_t)1 << job->run_bits;
         for (size_t i = begin; i < end;) {
@@ -259,22 +265,37 @@ static void diag_range(void *context, size_t begin, size_t end, unsigned worker)
         }
         return;
     }
-    /* Lines of 4 amplitudes: the bits above 2 choose the line's phases,
-     * stored per position as {dr, dr, -di, di} (see scale_run). They are
-     * the same on runs of lines below the lowest of those bits (the whole
-     * range for CZ or RZZ on qubits 0, 1): one parity and control test per
-     * run, then a loop with the run's phases in registers (it was one test
-     * and one parity per line, 17 instructions per amplitude for CZ 0 1). */
-    const uint64_t ch = cmask & ~(uint64_t)3, zh = zmask & ~(uint64_t)3;
-    const uint64_t high = (ch | zh) >> 2;
-    const uint64_t run_lines = high ? high & (~high + 1) : 0; /* lowest set bit; 0: unbounded */
+    /* Blocks of 2^block_bits amplitudes (up to 8 lines) below the gate's
+     * higher bits: the bits above the block choose its phases, which are
+     * the same on runs of blocks below the lowest of those bits (the whole
+     * range for CZ or RZZ on qubits 0..4): one parity and control test per
+     * run, then each line of each block with its 4 phases (it was one test
+     * and one parity per line, 17 instructions per amplitude for CZ 0 1;
+     * lines whose phases are all 1, e.g. control 0 of CZ 2 3, are not
+     * touched). */
+    const unsigned bb = job->block_bits;
+    const uint64_t ch = cmask & ~(((uint64_t)1 << bb) - 1), zh = zmask & ~(((uint64_t)1 << bb) - 1);
+    const uint64_t high = (ch | zh) >> bb;
+    const uint64_t run_blocks = high ? high & (~high + 1) : 0; /* lowest set bit; 0: unbounded */
+    const unsigned lines = 1u << (bb - 2);
     for (size_t k = begin; k < end;) {
         size_t run = end - k;
-        if (run_lines && run > run_lines - (k & (run_lines - 1)))
-            run = (size_t)(run_lines - (k & (run_lines - 1)));
-        const uint64_t i = (uint64_t)k << 2;
-        if ((i & ch) == ch)
-            scale_lines(a + 2 * i, run, job->line[parity64(i & zh)]);
+        if (run_blocks && run > run_blocks - (k & (run_blocks - 1)))
+            run = (size_t)(run_blocks - (k & (run_blocks - 1)));
+        const uint64_t i = (uint64_t)k << bb;
+        if ((i & ch) == ch) {
+            /* line by line over groups of up to 64 blocks (at most 32 KiB,
+             * still in L1 for the next line of the group) */
+            const unsigned h = parity64(i & zh);
+            const size_t stride = (size_t)2 << bb;
+            for (size_t b0 = 0; b0 < run; b0 += 64) {
+                const size_t count = run - b0 < 64 ? run - b0 : 64;
+                double *base = a + 2 * (i + ((uint64_t)b0 << bb));
+                for (unsigned l = 0; l < lines; l++)
+                    if (!job->identity[h][l])
+                        scale_lines(base + 8 * l, count, stride, job->block[h] + 16 * l);
+            }
+        }
         k += run;
     }
 }
@@ -299,21 +320,33 @@ static void apply_diagonal(qml_statevec *state, uint64_t zmask, uint64_t cmask, 
     /* Runs up to the lowest qubit involved (the whole state for a global phase). */
     const uint64_t involved = zmask | cmask;
     job.run_bits = involved ? (unsigned)__builtin_ctzll(involved) : state->n_qubits;
-    if (job.run_bits >= 2) {
+    if (job.run_bits >= 4) {
         job.negate = d0[0] == -1.0 && d0[1] == 0.0 && d1[0] == -1.0 && d1[1] == 0.0;
         run_parallel(state, (size_t)state->dim, PARALLEL_GRAIN, diag_range, &job);
         return;
     }
-    for (unsigned h = 0; h < 2; h++)
-        for (unsigned u = 0; u < 4; u++) {
-            bool selected = (u & cmask & 3) == (cmask & 3);
-            const double *d = job.d[parity64(u & zmask) ^ h];
+    /* The block: past the gate's bits below 5 (at least a line). */
+    unsigned bb = 2;
+    for (unsigned q = 0; q < 5 && q < state->n_qubits; q++)
+        if ((involved >> q) & 1u)
+            bb = q + 1 > bb ? q + 1 : bb;
+    job.block_bits = bb;
+    const uint64_t low = ((uint64_t)1 << bb) - 1;
+    for (unsigned h = 0; h < 2; h++) {
+        for (unsigned l = 0; l < (1u << (bb - 2)); l++)
+            job.identity[h][l] = true;
+        for (uint64_t u = 0; u <= low; u++) {
+            bool selected = (u & cmask & low) == (cmask & low);
+            const double *d = job.d[parity64(u & zmask & low) ^ h];
             double dr = selected ? d[0] : 1.0, di = selected ? d[1] : 0.0;
-            job.line[h][4 * u] = job.line[h][4 * u + 1] = dr;
-            job.line[h][4 * u + 2] = -di;
-            job.line[h][4 * u + 3] = di;
+            job.block[h][4 * u] = job.block[h][4 * u + 1] = dr;
+            job.block[h][4 * u + 2] = -di;
+            job.block[h][4 * u + 3] = di;
+            if (dr != 1.0 || di != 0.0)
+                job.identity[h][u >> 2] = false;
         }
-    run_parallel(state, (size_t)(state->dim >> 2), PARALLEL_GRAIN >> 2, diag_range, &job);
+    }
+    run_parallel(state, (size_t)(state->dim >> bb), PARALLEL_GRAIN >> bb, diag_range, &job);
 }
 
 /* ======================================================================== */
@@ -930,6 +963,98 @@ static void apply_pauli_string(qml_statevec *out, const qml_statevec *in, uint64
     run_parallel(in, (size_t)in->dim, PARALLEL_GRAIN, generator_range, &job);
 }
 
+/* ---- the diagonal part of a Pauli sum in one pass ---------------------------
+ * out_i = w(i) in_i, w(i) = sum_t c_t (-1)^{|i & z_t|} over the terms with
+ * x = 0, factored like the expectation (docs/simulator.md): blocks of 2^8
+ * amplitudes, terms with only low bits in one table A(lo), the others
+ * grouped by their low mask with one coefficient per block. Applying
+ * sum_i Z_i Z_{i+1} term by term was one pass per term; this is one pass. */
+typedef struct diag_sum_job {
+    const double *in;
+    double *out;
+    unsigned bits;
+    double table[1u << EXPECT_BLOCK_BITS];
+    unsigned n_masks;
+    double mask_signs[MAX_LOW_MASKS * (1u << EXPECT_BLOCK_BITS)];
+    size_t n_high;
+    uint64_t high_z[MAX_HIGH_TERMS];   /* z >> bits */
+    unsigned high_mask[MAX_HIGH_TERMS];
+    double high_coeff[MAX_HIGH_TERMS];
+} diag_sum_job;
+
+static void diag_sum_range(void *context, size_t begin, size_t end, unsigned worker)
+{
+    (void)worker;
+    const diag_sum_job *job = context;
+    const size_t block = (size_t)1 << job->bits;
+    double w[1u << EXPECT_BLOCK_BITS];
+    for (size_t hi = begin; hi < end; hi++) {
+        double coeff[MAX_LOW_MASKS] = {0, 0, 0, 0};
+        for (size_t t = 0; t < job->n_high; t++)
+            coeff[job->high_mask[t]] += parity64(hi & job->high_z[t]) ? -job->high_coeff[t] : job->high_coeff[t];
+        for (size_t l = 0; l < block; l++)
+            w[l] = job->table[l];
+        for (unsigned m = 0; m < job->n_masks; m++) {
+            const double *restrict t = job->mask_signs + m * block;
+            const double c = coeff[m];
+            for (size_t l = 0; l < block; l++)
+                w[l] += c * t[l];
+        }
+        const double *restrict in = job->in + 2 * (hi << job->bits);
+        double *restrict out = job->out + 2 * (hi << job->bits);
+        for (size_t l = 0; l < block; l++) {
+            out[2 * l] = w[l] * in[2 * l];
+            out[2 * l + 1] = w[l] * in[2 * l + 1];
+        }
+    }
+}
+
+/* out = (the x = 0 terms of o) |in>, in one pass; false (nothing written)
+ * when they need more than MAX_LOW_MASKS low masks or MAX_HIGH_TERMS terms
+ * with high bits. */
+static bool apply_diagonal_terms(qml_statevec *out, const qml_statevec *in, const qml_pauli_sum *o)
+{
+    diag_sum_job job;
+    job.in = in->amplitudes;
+    job.out = out->amplitudes;
+    job.bits = in->n_qubits < EXPECT_BLOCK_BITS ? in->n_qubits : EXPECT_BLOCK_BITS;
+    job.n_masks = 0;
+    job.n_high = 0;
+    const size_t block = (size_t)1 << job.bits;
+    const uint64_t low = block - 1;
+    uint64_t low_masks[MAX_LOW_MASKS];
+    memset(job.table, 0, sizeof job.table);
+    for (size_t t = 0; t < o->n_terms; t++) {
+        if (o->x[t * o->words] != 0)
+            continue;
+        const uint64_t z = o->z[t * o->words];
+        const double c = o->coeff[t];
+        if ((z >> job.bits) == 0) {
+            for (size_t l = 0; l < block; l++)
+                job.table[l] += parity64(l & z) ? -c : c;
+            continue;
+        }
+        unsigned m = 0;
+        while (m < job.n_masks && low_masks[m] != (z & low))
+            m++;
+        if (m == job.n_masks) {
+            if (job.n_masks == MAX_LOW_MASKS)
+                return false;
+            low_masks[job.n_masks++] = z & low;
+            for (size_t l = 0; l < block; l++)
+                job.mask_signs[m * block + l] = parity64(l & z) ? -1.0 : 1.0;
+        }
+        if (job.n_high == MAX_HIGH_TERMS)
+            return false;
+        job.high_z[job.n_high] = z >> job.bits;
+        job.high_mask[job.n_high] = m;
+        job.high_coeff[job.n_high++] = c;
+    }
+    const size_t grain = PARALLEL_GRAIN >> job.bits ? PARALLEL_GRAIN >> job.bits : 1;
+    run_parallel(in, (size_t)(in->dim >> job.bits), grain, diag_sum_range, &job);
+    return true;
+}
+
 void qml__statevec_apply_pauli_sum(qml_statevec *out, const qml_statevec *in, const qml_pauli_sum *observable)
 {
     const unsigned words = observable->words;
@@ -937,9 +1062,20 @@ void qml__statevec_apply_pauli_sum(qml_statevec *out, const qml_statevec *in, co
         memset(out->amplitudes, 0, (size_t)(2 * out->dim) * sizeof(double));
         return;
     }
-    for (size_t t = 0; t < observable->n_terms; t++)
+    /* the x = 0 terms in one pass (if there are any, and their tables fit),
+     * then the others term by term, accumulating */
+    bool any_diagonal = false;
+    for (size_t t = 0; t < observable->n_terms && !any_diagonal; t++)
+        any_diagonal = observable->x[t * words] == 0;
+    const bool diagonal_done = any_diagonal && apply_diagonal_terms(out, in, observable);
+    bool written = diagonal_done;
+    for (size_t t = 0; t < observable->n_terms; t++) {
+        if (diagonal_done && observable->x[t * words] == 0)
+            continue;
         apply_pauli_string(out, in, observable->x[t * words], observable->z[t * words], observable->coeff[t], 0,
-                           t > 0);
+                           written);
+        written = true;
+    }
 }
 
 void qml__statevec_apply_generator(qml_statevec *out, const qml_statevec *in, const qml__gate *gate)
@@ -1725,6 +1861,7 @@ int qml_statevec_sample(const qml_statevec *state, uint64_t seed, size_t shots, 
 {
     QML_CHECK_NULL(state);
     QML_CHECK_ARG(shots == 0 || outcomes != NULL, "qml_statevec_sample: outcomes is NULL for %zu shots", shots);
+    QML_CHECK_SHOTS(shots, "qml_statevec_sample");
     if (shots == 0) {
         qml__ok();
         return QML_OK;
@@ -1767,6 +1904,7 @@ int qml_statevec_estimate(const qml_statevec *state, const qml_pauli_sum *observ
         return status;
     QML_CHECK_NULL(estimate);
     QML_CHECK_ARG(shots >= 2, "qml_statevec_estimate: %zu shots; at least 2 are needed for a standard error", shots);
+    QML_CHECK_SHOTS(shots, "qml_statevec_estimate");
     const size_t n = observable->n_terms;
     const unsigned words = observable->words;
     double constant = 0.0, value = 0.0, variance = 0.0;

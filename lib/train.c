@@ -6,10 +6,21 @@
 
 #include <stddef.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 /* PRNG stream of the weight initialisation ("init"); see qml_model_train(). */
 #define QML__STREAM_INIT UINT64_C(0x696e6974)
+/* PRNG streams of finite-shot training (ASCII tags): step t of a training
+ * run draws its seed from stream "shots" + t of the training seed; row i of
+ * a shot estimate draws its value shots from stream "value" + i and its
+ * Gaussian noise from stream "noise" + i of the step's seed. */
+#define QML__STREAM_SHOTS UINT64_C(0x73686f7473)
+#define QML__STREAM_SHOT_VALUE UINT64_C(0x76616c7565)
+#define QML__STREAM_SHOT_NOISE UINT64_C(0x6e6f697365)
+/* Worker threads of a shot estimate (each keeps two statevectors). */
+#define SHOT_MAX_WORKERS 64u
+#define SHOT_MESSAGE_LENGTH 256
 #define TRAIN_PI 3.14159265358979323846
 
 struct qml_model {
@@ -369,6 +380,17 @@ int qml_model_evaluate(const qml_model *model, const qml_dataset *dataset, unsig
     return status;
 }
 
+/* What a finite-shot step estimates from (training with shots > 0). */
+typedef struct shot_spec {
+    uint64_t shots;
+    qml_shot_mode mode;
+    uint64_t seed;
+} shot_spec;
+
+static int loss_gradient(const qml_model *model, const qml_dataset *dataset, const size_t *indices, size_t count,
+                         unsigned n_threads, const shot_spec *shots, double *loss, double *accuracy,
+                         double *gradient);
+
 int qml_model_loss_gradient(const qml_model *model, const qml_dataset *dataset, const size_t *indices,
                             size_t count, unsigned n_threads, double *loss, double *gradient, size_t capacity)
 {
@@ -390,6 +412,22 @@ int qml_model_loss_gradient(const qml_model *model, const qml_dataset *dataset, 
             return qml__error(QML_ERR_OUT_OF_RANGE, "%s: index %zu is row %zu of a %zu-row dataset", __func__, i,
                               indices[i], dataset->n_rows);
 
+    int status = loss_gradient(model, dataset, indices, count, n_threads, NULL, loss, NULL, gradient);
+    if (status == QML_OK)
+        qml__ok();
+    return status;
+}
+
+/* The mean loss over rows `indices` (NULL: all `count` rows) and its
+ * gradient, from exact readout values and gradients (shots NULL) or from a
+ * finite-shot estimate of both (the head's part in closed form from the
+ * estimated values). */
+static int loss_gradient(const qml_model *model, const qml_dataset *dataset, const size_t *indices, size_t count,
+                         unsigned n_threads, const shot_spec *shots, double *loss, double *accuracy,
+                         double *gradient)
+{
+    size_t n_params = model->n_weights + 2;
+    size_t n_features = dataset->n_features;
     size_t n_weights = model->n_weights;
     double *rows = NULL;
     const double *batch = dataset->features;
@@ -407,7 +445,10 @@ int qml_model_loss_gradient(const qml_model *model, const qml_dataset *dataset, 
     int status = QML_OK;
     if (!values || (gradient && !row_grads))
         status = qml__oom("per-row gradients");
-    if (status == QML_OK) {
+    if (status == QML_OK && shots) {
+        status = qml__model_shot_estimate(model, batch, count, n_features, shots->shots, shots->mode, shots->seed,
+                                          n_threads, values, row_grads);
+    } else if (status == QML_OK) {
         qml_gradient_options options = QML_GRADIENT_OPTIONS_INIT;
         options.n_threads = n_threads;
         status = qml_gradient_batch(model->circuit, model->readout, NULL, model->params, n_weights, batch, count,
@@ -419,12 +460,14 @@ int qml_model_loss_gradient(const qml_model *model, const qml_dataset *dataset, 
          * Summed in row order, so the result does not depend on threads. */
         double a = model->params[n_weights], b = model->params[n_weights + 1];
         double total = 0.0;
+        size_t correct = 0;
         if (gradient)
             memset(gradient, 0, n_params * sizeof(double));
         for (size_t i = 0; i < count; i++) {
             int label = dataset->labels[indices ? indices[i] : i];
-            double dl_dz;
-            total += row_loss(model->loss, a * values[i] + b, label, &dl_dz);
+            double dl_dz, z = a * values[i] + b;
+            total += row_loss(model->loss, z, label, &dl_dz);
+            correct += (sigmoid(z) >= 0.5) == (label != 0);
             if (!gradient)
                 continue;
             double dl_de = dl_dz * a;
@@ -438,13 +481,301 @@ int qml_model_loss_gradient(const qml_model *model, const qml_dataset *dataset, 
         if (gradient)
             for (size_t k = 0; k < n_params; k++)
                 gradient[k] *= inv;
+        /* Divided as qml_model_evaluate() divides: the same bits. */
         if (loss)
-            *loss = total * inv;
-        qml__ok();
+            *loss = total / (double)count;
+        if (accuracy)
+            *accuracy = (double)correct / (double)count;
     }
     qml__free(row_grads);
     qml__free(values);
     qml__free(rows);
+    return status;
+}
+
+/* ---- finite-shot estimates ------------------------------------------------- */
+
+/* W_k = sum over the gates reading weight k of weight_scale^2 sum_j c_j^2,
+ * over the Pauli factors c_j P_j of the gate's generator without its
+ * identity part (the factors the parameter-shift rule of gradient.c shifts
+ * one at a time). The shift estimate of dl/dw_k is
+ * sum_gates s sum_j c_j (l_j+ - l_j-)/2 with independent shot estimates
+ * l_j+-, so its variance is sum_gates s^2 sum_j c_j^2 (V_j+ + V_j-)/(4 S). */
+static void weight_shift_weights(const qml_circuit *circuit, double *w2)
+{
+    memset(w2, 0, circuit->n_weights * sizeof *w2);
+    for (size_t g = 0; g < circuit->n_gates; g++) {
+        const qml__gate *gate = &circuit->gates[g];
+        if (!qml__gate_is_parametrised(gate->kind) || gate->weight < 0)
+            continue;
+        double c2 = 1.0;
+        switch (gate->kind) {
+        case QML_GATE_CRX:
+        case QML_GATE_CRY:
+        case QML_GATE_CRZ:
+            c2 = 0.5; /* (I - Z_c) P_t / 2: factors P_t/2 and -Z_c P_t/2 */
+            break;
+        case QML_GATE_PAULI_ROTATION:
+        case QML_GATE_PAULI_EVOLUTION: {
+            const qml_pauli_sum *h = gate->generator;
+            c2 = 0.0;
+            for (size_t t = 0; t < h->n_terms; t++)
+                if ((h->x[t * h->words] | h->z[t * h->words]) != 0)
+                    c2 += h->coeff[t] * h->coeff[t];
+            break;
+        }
+        default:
+            break; /* one Pauli factor with coefficient 1 (PHASE: Z, its -I is a phase) */
+        }
+        w2[gate->weight] += gate->weight_scale * gate->weight_scale * c2;
+    }
+}
+
+/* The readout split into the qubit-wise commuting groups that
+ * qml_statevec_estimate() measures (same greedy rule, same order), so that
+ * the single-shot variance v = sum_g (<O_g^2> - <O_g>^2) is the variance of
+ * that estimator's shots. */
+typedef struct shot_groups {
+    size_t count;
+    qml_pauli_sum **sums;
+    double single_coeff;         /* count == 1 and one term: its coefficient */
+    double constant;             /* the identity part */
+    int single_term;
+} shot_groups;
+
+static void shot_groups_release(shot_groups *groups)
+{
+    for (size_t g = 0; g < groups->count; g++)
+        qml_pauli_sum_free(groups->sums[g]);
+    qml__free(groups->sums);
+    memset(groups, 0, sizeof *groups);
+}
+
+static int shot_groups_build(shot_groups *groups, const qml_pauli_sum *readout)
+{
+    memset(groups, 0, sizeof *groups);
+    const size_t n = readout->n_terms;
+    const unsigned words = readout->words;
+    if (n == 0)
+        return QML_OK;
+    uint64_t *basis = qml__malloc(qml__mul_size(n, 2 * sizeof(uint64_t)));
+    size_t *group_of = qml__malloc(qml__mul_size(n, sizeof(size_t)));
+    size_t *members = qml__calloc(n, sizeof(size_t));
+    int status = QML_OK;
+    if (!basis || !group_of || !members) {
+        status = qml__oom("readout groups");
+        goto done;
+    }
+    for (size_t t = 0; t < n; t++) {
+        uint64_t x = readout->x[t * words], z = readout->z[t * words];
+        group_of[t] = SIZE_MAX;
+        if ((x | z) == 0) {
+            groups->constant += readout->coeff[t];
+            continue;
+        }
+        for (size_t g = 0; g < groups->count; g++) {
+            uint64_t common = (x | z) & (basis[2 * g] | basis[2 * g + 1]);
+            if (((x ^ basis[2 * g]) & common) == 0 && ((z ^ basis[2 * g + 1]) & common) == 0) {
+                group_of[t] = g;
+                basis[2 * g] |= x;
+                basis[2 * g + 1] |= z;
+                break;
+            }
+        }
+        if (group_of[t] == SIZE_MAX) {
+            basis[2 * groups->count] = x;
+            basis[2 * groups->count + 1] = z;
+            group_of[t] = groups->count++;
+        }
+        members[group_of[t]]++;
+    }
+    if (groups->count == 0)
+        goto done;
+    groups->sums = qml__calloc(groups->count, sizeof *groups->sums);
+    if (!groups->sums) {
+        groups->count = 0;
+        status = qml__oom("readout groups");
+        goto done;
+    }
+    for (size_t g = 0; g < groups->count && status == QML_OK; g++)
+        status = qml_pauli_sum_create(&groups->sums[g], readout->n_qubits);
+    for (size_t t = 0; t < n && status == QML_OK; t++)
+        if (group_of[t] != SIZE_MAX)
+            status = qml__pauli_sum_add_masks(groups->sums[group_of[t]], readout->coeff[t], readout->x + t * words,
+                                              readout->z + t * words);
+    if (status == QML_OK && groups->count == 1 && members[0] == 1) {
+        groups->single_term = 1;
+        groups->single_coeff = groups->sums[0]->coeff[0];
+    }
+done:
+    if (status != QML_OK)
+        shot_groups_release(groups);
+    qml__free(members);
+    qml__free(group_of);
+    qml__free(basis);
+    return status;
+}
+
+typedef struct shot_context {
+    const qml_model *model;
+    const shot_groups *groups;
+    const double *rows;
+    size_t n_features;
+    uint64_t shots;
+    qml_shot_mode mode;
+    uint64_t seed;
+    qml_statevec **states;           /* two per worker */
+    double *values;                  /* per row: in, the exact value; out, SAMPLED's estimate */
+    double *variances;               /* per row: the single-shot variance (GAUSSIAN) */
+    int status[SHOT_MAX_WORKERS];
+    char message[SHOT_MAX_WORKERS][SHOT_MESSAGE_LENGTH];
+} shot_context;
+
+/* Row i: prepare its state once; SAMPLED estimates the value from `shots`
+ * samples of it, GAUSSIAN takes the single-shot variance
+ * v = sum_g (|O_g psi|^2 - <psi|O_g|psi>^2) (O_g Hermitian). */
+static int shot_row(shot_context *ctx, size_t i, unsigned worker)
+{
+    const qml_model *model = ctx->model;
+    qml_statevec *psi = ctx->states[2 * worker], *image = ctx->states[2 * worker + 1];
+    const double *features = ctx->rows + i * ctx->n_features;
+    int status = qml_statevec_set_zero(psi);
+    if (status == QML_OK)
+        status = qml_statevec_run(psi, model->circuit, model->params, model->n_weights, features, ctx->n_features);
+    if (status)
+        return status;
+    if (ctx->mode == QML_SHOTS_SAMPLED) {
+        struct qml_rng rng;
+        qml__rng_init(&rng, ctx->seed, QML__STREAM_SHOT_VALUE + i);
+        return qml_statevec_estimate(psi, model->readout, (size_t)ctx->shots, qml__rng_next(&rng), &ctx->values[i],
+                                     NULL);
+    }
+    double v = 0.0;
+    for (size_t g = 0; g < ctx->groups->count; g++) {
+        double mean, im, square;
+        qml__statevec_apply_pauli_sum(image, psi, ctx->groups->sums[g]);
+        qml__statevec_inner(psi, image, &mean, &im);
+        qml__statevec_inner(image, image, &square, &im);
+        v += square - mean * mean;
+    }
+    ctx->variances[i] = v > 0.0 ? v : 0.0;
+    return QML_OK;
+}
+
+static void shot_worker(void *context, size_t begin, size_t end, unsigned worker)
+{
+    shot_context *ctx = context;
+    for (size_t i = begin; i < end; i++) {
+        int status = shot_row(ctx, i, worker);
+        if (status) {
+            ctx->status[worker] = status;
+            /* The message is thread-local: carry it back to the calling thread. */
+            snprintf(ctx->message[worker], SHOT_MESSAGE_LENGTH, "row %zu: %s", i, qml_last_error());
+            return;
+        }
+    }
+}
+
+int qml__model_shot_estimate(const qml_model *model, const double *rows, size_t count, size_t n_features,
+                             uint64_t shots, qml_shot_mode mode, uint64_t seed, unsigned n_threads, double *values,
+                             double *gradients)
+{
+    const size_t n_weights = model->n_weights;
+    qml_gradient_options options = QML_GRADIENT_OPTIONS_INIT;
+    options.n_threads = n_threads;
+    if (mode == QML_SHOTS_SAMPLED) {
+        options.method = QML_GRADIENT_PARAMETER_SHIFT;
+        options.shots = shots;
+        options.seed = seed;
+    }
+    int status = qml_gradient_batch(model->circuit, model->readout, NULL, model->params, n_weights, rows, count,
+                                    n_features, &options, QML_BATCH_PER_ROW, values, gradients);
+    if (status)
+        return status;
+
+    shot_groups groups = {0};
+    double *w2 = NULL, *variances = NULL;
+    qml_statevec **states = NULL;
+    shot_context *ctx = NULL;
+    unsigned n_workers = qml__resolve_threads(n_threads);
+    if (n_workers > SHOT_MAX_WORKERS)
+        n_workers = SHOT_MAX_WORKERS;
+    if ((size_t)n_workers > count)
+        n_workers = (unsigned)count;
+    if (mode == QML_SHOTS_GAUSSIAN) {
+        status = shot_groups_build(&groups, model->readout);
+        if (status)
+            goto done;
+        w2 = qml__malloc(qml__mul_size(n_weights, sizeof *w2));
+        variances = qml__malloc(qml__mul_size(count, sizeof *variances));
+        if (!w2 || !variances) {
+            status = qml__oom("shot variances");
+            goto done;
+        }
+        weight_shift_weights(model->circuit, w2);
+    }
+    /* A one-term readout c P has v = c^2 (1 - <P>^2) = c^2 - (e - constant)^2
+     * from the exact value alone: no state needed. */
+    int need_states = mode == QML_SHOTS_SAMPLED || !groups.single_term;
+    if (mode == QML_SHOTS_GAUSSIAN && !need_states)
+        for (size_t i = 0; i < count; i++) {
+            double centred = values[i] - groups.constant;
+            double v = groups.single_coeff * groups.single_coeff - centred * centred;
+            variances[i] = v > 0.0 ? v : 0.0;
+        }
+    if (mode == QML_SHOTS_GAUSSIAN && groups.count == 0)
+        for (size_t i = 0; i < count; i++)
+            variances[i] = 0.0;
+    if (need_states && groups.count + (mode == QML_SHOTS_SAMPLED) > 0) {
+        ctx = qml__calloc(1, sizeof *ctx);
+        states = qml__calloc(2 * (size_t)n_workers, sizeof *states);
+        if (!ctx || !states) {
+            status = qml__oom("shot workspaces");
+            goto done;
+        }
+        for (size_t w = 0; w < 2 * (size_t)n_workers && status == QML_OK; w++)
+            status = qml_statevec_create(&states[w], model->circuit->n_qubits);
+        if (status)
+            goto done;
+        ctx->model = model;
+        ctx->groups = &groups;
+        ctx->rows = rows;
+        ctx->n_features = n_features;
+        ctx->shots = shots;
+        ctx->mode = mode;
+        ctx->seed = seed;
+        ctx->states = states;
+        ctx->values = values;
+        ctx->variances = variances;
+        qml__parallel_for(n_workers, count, 1, shot_worker, ctx);
+        for (unsigned w = 0; w < n_workers; w++)
+            if (ctx->status[w]) {
+                status = qml__error(ctx->status[w], "%s", ctx->message[w]);
+                goto done;
+            }
+    }
+    if (mode == QML_SHOTS_GAUSSIAN) {
+        /* Row i's noise from its own stream, in component order: the same
+         * bits for any thread count. */
+        const double s = (double)shots;
+        for (size_t i = 0; i < count; i++) {
+            struct qml_rng rng;
+            qml__rng_init(&rng, seed, QML__STREAM_SHOT_NOISE + i);
+            values[i] += sqrt(variances[i] / s) * qml__rng_normal(&rng);
+            double *g = gradients + i * n_weights;
+            for (size_t k = 0; k < n_weights; k++)
+                g[k] += sqrt(variances[i] * w2[k] / (2.0 * s)) * qml__rng_normal(&rng);
+        }
+    }
+done:
+    if (states)
+        for (size_t w = 0; w < 2 * (size_t)n_workers; w++)
+            qml_statevec_free(states[w]);
+    qml__free(states);
+    qml__free(ctx);
+    qml__free(variances);
+    qml__free(w2);
+    shot_groups_release(&groups);
     return status;
 }
 
@@ -480,6 +811,13 @@ int qml_model_train(qml_model *model, const qml_dataset *train, const qml_datase
     QML_CHECK_ARG(!test || test->n_features >= model->n_features,
                   "%s: test set of %zu features, the model reads %zu", __func__, test ? test->n_features : 0,
                   model->n_features);
+    QML_CHECK_ARG(opt.shots == 0 || opt.shot_mode == QML_SHOTS_SAMPLED || opt.shot_mode == QML_SHOTS_GAUSSIAN,
+                  "%s: options.shot_mode %d is neither QML_SHOTS_SAMPLED nor QML_SHOTS_GAUSSIAN", __func__,
+                  (int)opt.shot_mode);
+    QML_CHECK_ARG(opt.shots != 1 || opt.shot_mode != QML_SHOTS_SAMPLED,
+                  "%s: options.shots is 1, but QML_SHOTS_SAMPLED needs at least 2 shots per estimate", __func__);
+    QML_CHECK_ARG(opt.shots <= SIZE_MAX, "%s: options.shots %llu exceeds SIZE_MAX", __func__,
+                  (unsigned long long)opt.shots);
 
     size_t n_rows = train->n_rows;
     size_t n_params = model->n_weights + 2;
@@ -487,10 +825,15 @@ int qml_model_train(qml_model *model, const qml_dataset *train, const qml_datase
     status = qml_optimizer_create(&optimizer, n_params, opt.optimizer);
     if (status != QML_OK)
         return qml__error_context(status, __func__);
+    size_t n_weights = model->n_weights;
     size_t *order = qml__malloc(qml__mul_size(n_rows, sizeof(size_t)));
     double *gradient = qml__malloc(qml__mul_size(n_params, sizeof(double)));
     double *saved = qml__malloc(qml__mul_size(n_params, sizeof(double)));
-    if (!order || !gradient || !saved) {
+    /* Per weight: the running mean and sum of squared deviations of the
+     * epoch's step gradients (Welford), for grad_batch_variance. */
+    double *step_mean = qml__malloc(qml__mul_size(n_weights, 2 * sizeof(double)));
+    double *step_m2 = step_mean ? step_mean + n_weights : NULL;
+    if (!order || !gradient || !saved || !step_mean) {
         status = qml__oom("training buffers");
         goto done;
     }
@@ -507,20 +850,48 @@ int qml_model_train(qml_model *model, const qml_dataset *train, const qml_datase
     }
 
     int stepped = 0;
+    uint64_t step = 0;
     for (unsigned epoch = 0; epoch < opt.epochs && status == QML_OK; epoch++) {
         status = qml_shuffle_indices(order, n_rows, opt.seed, epoch);
-        for (size_t start = 0; start < n_rows && status == QML_OK; start += opt.batch_size) {
+        size_t n_steps = 0;
+        memset(step_mean, 0, n_weights * 2 * sizeof(double));
+        for (size_t start = 0; start < n_rows && status == QML_OK; start += opt.batch_size, step++) {
             size_t count = n_rows - start < opt.batch_size ? n_rows - start : opt.batch_size;
-            status = qml_model_loss_gradient(model, train, order + start, count, opt.n_threads, NULL, gradient,
-                                             n_params);
-            if (status == QML_OK)
-                status = qml_optimizer_step(optimizer, model->params, gradient, n_params);
+            shot_spec spec = {opt.shots, opt.shot_mode, 0};
+            if (opt.shots) {
+                struct qml_rng rng;
+                qml__rng_init(&rng, opt.seed, QML__STREAM_SHOTS + step);
+                spec.seed = qml__rng_next(&rng);
+            }
+            status = loss_gradient(model, train, order + start, count, opt.n_threads, opt.shots ? &spec : NULL, NULL,
+                                   NULL, gradient);
+            if (status != QML_OK)
+                break;
+            n_steps++;
+            for (size_t k = 0; k < n_weights; k++) {
+                double delta = gradient[k] - step_mean[k];
+                step_mean[k] += delta / (double)n_steps;
+                step_m2[k] += delta * (gradient[k] - step_mean[k]);
+            }
+            status = qml_optimizer_step(optimizer, model->params, gradient, n_params);
             if (status == QML_OK)
                 stepped = 1;
         }
-        qml_train_epoch record = {record_size, NAN, NAN, NAN, NAN};
+        qml_train_epoch record = {record_size, NAN, NAN, NAN, NAN, NAN, NAN};
+        /* The exact loss, accuracy and full-batch gradient in one pass. */
         if (status == QML_OK)
-            status = qml_model_evaluate(model, train, opt.n_threads, &record.loss, &record.train_accuracy);
+            status = loss_gradient(model, train, NULL, n_rows, opt.n_threads, NULL, &record.loss,
+                                   &record.train_accuracy, gradient);
+        if (status == QML_OK) {
+            double square = 0.0, variance = 0.0;
+            for (size_t k = 0; k < n_weights; k++) {
+                square += gradient[k] * gradient[k];
+                variance += step_m2[k];
+            }
+            record.grad_mean_square = square / (double)n_weights;
+            if (n_steps >= 2)
+                record.grad_batch_variance = variance / ((double)(n_steps - 1) * (double)n_weights);
+        }
         if (status == QML_OK && test)
             status = qml_model_evaluate(model, test, opt.n_threads, &record.test_loss, &record.test_accuracy);
         if (status != QML_OK)
@@ -544,6 +915,7 @@ int qml_model_train(qml_model *model, const qml_dataset *train, const qml_datase
         qml__ok();
 
 done:
+    qml__free(step_mean);
     qml__free(saved);
     qml__free(gradient);
     qml__free(order);

@@ -1,23 +1,30 @@
 #!/usr/bin/env python3
-"""check_paradox.py QML OUTDIR: run `QML paradox --quick --out OUTDIR` and
-check its outputs: every file exists and parses (CSV columns, SVG as XML,
-report.md with its table), numbers are in range (accuracies in [0, 1],
-variances > 0, dimensions >= 1, weight counts equal their formulas), the
-summary agrees with the per-run rows, the depth study (depth.csv, the
-depth table and figures) is complete and starts at the L = n measurement,
-the closed-form predictions equal the ones computed here and lie.c's where
-the DLA is computed, and a run on two threads gives the same numbers as a
-run on one."""
+"""check_paradox.py QML OUTDIR: run `QML paradox --quick` and check it.
+
+- A run on one thread and one on two threads write the same CSV rows
+  (timing columns aside), and an interrupted run picked up with --resume
+  ends with the same rows as an uninterrupted one.
+- Every output exists and parses; every figure the report embeds is in the
+  folder; the report holds no absolute path and names no file the folder or
+  the repository lacks.
+- Every verdict (verdicts.csv and the report's verdict table) and every
+  table row of the report is recomputed here from the CSV files, with the
+  criteria written out again below; any difference fails.
+"""
 import csv
 import math
 import os
+import re
 import shutil
-import statistics
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
 
-MODELS = ("unstructured", "permutation", "free-fermion")
+TIMING = {"seconds"}
+T975 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
+        2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042]
+KIND_ORDER = ["unstructured", "permutation", "free-fermion", "permutation-local", "permutation-bounded"]
+PER_LAYER = {"unstructured": lambda n: 2 * n, "free-fermion": lambda n: 2 * n - 1}
 
 
 def fail(message):
@@ -25,252 +32,451 @@ def fail(message):
     sys.exit(1)
 
 
-def weights(model, n, layers):
-    return {"unstructured": 2 * n * layers, "permutation": 3 * layers, "free-fermion": (2 * n - 1) * layers}[model]
+def t975(dof):
+    return T975[dof - 1] if 1 <= dof <= 30 else 1.96
 
 
-def closed_form_dim(model, n):
-    if model == "unstructured":
-        return 4 ** n - 1
-    if model == "permutation":
-        # 1 + sum over J = n/2, n/2 - 1, ... >= 0 of (2J + 1)^2 - 1 (j2 = 2J)
-        return 1 + sum((j2 + 1) ** 2 - 1 for j2 in range(n, -1, -2))
-    return n * (2 * n - 1)
+def wilson(k, m):
+    if m == 0:
+        return 0.0, 1.0
+    z = 1.959963984540054
+    p = k / m
+    denom = 1 + z * z / m
+    centre = (p + z * z / (2 * m)) / denom
+    half = z * math.sqrt(p * (1 - p) / m + z * z / (4 * m * m)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def closed_form_mid(model, n):
-    """Fontana et al.'s middle-gate Var[dl/dw] in closed form (docs/paradox.md)."""
-    if model == "unstructured":
-        d = 2.0 ** n
-        return d * d / (2 * (d - 1) * (d + 1) ** 2)
-    if model == "permutation":
-        # the middle weight (3L/2 with L = n even) is the two-body gate,
-        # G = S_Z^2 / n - 1 on the symmetric sector: eigenvalues m^2 / n
-        a = [m * m / n for m in range(-n, n + 1, 2)]
-        kappa = sum((x - y) ** 2 for x in a for y in a)
-        return kappa / (12 * n * n * (n + 2))
-    return math.nan
+def mean_interval(x):
+    if not x:
+        return math.nan, math.nan, math.nan
+    mean = sum(x) / len(x)
+    if len(x) < 2:
+        return mean, mean, mean
+    sd = math.sqrt(sum((v - mean) ** 2 for v in x) / (len(x) - 1))
+    half = t975(len(x) - 1) * sd / math.sqrt(len(x))
+    return mean, max(0.0, mean - half), min(1.0, mean + half)
 
 
-def closed_form_loss(model, n):
-    return {"unstructured": 1 / (2 ** n + 1), "permutation": 1 / (3 * n)}.get(model, math.nan)
+def ci(mean, lo, hi):
+    return "-" if not math.isfinite(mean) else f"{mean:.3f} [{lo:.3f}, {hi:.3f}]"
 
 
-def read_csv(path, columns):
+def g3(v):
+    return "-" if not math.isfinite(v) else f"{v:.3g}"
+
+
+def se_text(v, se):
+    return "-" if not math.isfinite(v) else f"{v:.3g} ± {se:.2g}"
+
+
+def run(qml, out, *args):
+    r = subprocess.run([qml, "paradox", *args], capture_output=True, text=True, timeout=120)
+    if r.returncode != 0:
+        fail(f"qml paradox {' '.join(args)} exited {r.returncode}: {r.stderr.strip()[-2000:]}")
+    return r
+
+
+def load(out, name):
+    path = os.path.join(out, name)
     with open(path, newline="") as f:
-        rows = list(csv.DictReader(f))
-    if not rows:
-        fail(f"{path}: no rows")
-    missing = [c for c in columns if c not in rows[0]]
-    if missing:
-        fail(f"{path}: missing columns {missing}")
-    return rows
+        return list(csv.DictReader(f))
 
 
-def number(row, key, path):
+def num(row, key):
     try:
         return float(row[key])
-    except (TypeError, ValueError):
-        fail(f"{path}: {key} = {row.get(key)!r} is not a number")
+    except (TypeError, ValueError, KeyError):
+        fail(f"{key} = {row.get(key)!r} is not a number")
+
+
+def same_rows(a_dir, b_dir, what):
+    for name in ("landscape.csv", "c1.csv", "c2.csv", "c3.csv", "baselines.csv"):
+        a, b = load(a_dir, name), load(b_dir, name)
+        key = lambda r: tuple(v for k, v in r.items() if k not in TIMING)
+        if sorted(map(key, a)) != sorted(map(key, b)):
+            fail(f"{name} differs {what}")
+
+
+# ---- the verdicts, recomputed ------------------------------------------------------------------
+
+def c1_cells(rows):
+    cells = {}
+    for r in rows:
+        c = cells.setdefault((r["model"], int(r["n_qubits"]), int(r["shots"])), [0, 0, 0.0, 0.0])
+        c[0] += int(r["success"])
+        c[1] += 1
+        c[2] += num(r, "train_accuracy")
+        c[3] += num(r, "test_accuracy")
+        if int(r["success"]) != (num(r, "train_accuracy") >= 0.9):
+            fail(f"c1.csv: success {r['success']} does not follow from train accuracy {r['train_accuracy']}")
+    return cells
+
+
+def c1_fail(cells, qubits, model, shots):
+    for n in qubits:
+        c = cells.get((model, n, shots))
+        if c and 2 * c[0] < c[1]:
+            return n
+    return 0
+
+
+def c1_verdicts(rows, batch):
+    cells = c1_cells(rows)
+    qubits = sorted({k[1] for k in cells})
+    models = sorted({k[0] for k in cells}, key=KIND_ORDER.index)
+    shots = sorted({k[2] for k in cells})
+    finite = [s for s in shots if s]
+    support = refute = False
+    for s in finite:
+        nu = c1_fail(cells, qubits, "unstructured", s)
+        all_ok, tested = nu != 0, False
+        for m in models:
+            if m == "unstructured":
+                continue
+            np_ = c1_fail(cells, qubits, m, s)
+            if np_ and (not nu or np_ < nu):
+                refute = True
+            if not nu:
+                continue
+            kp = sum(c[0] for k, c in cells.items() if k[0] == m and k[2] == s and k[1] >= nu)
+            mp = sum(c[1] for k, c in cells.items() if k[0] == m and k[2] == s and k[1] >= nu)
+            ku = sum(c[0] for k, c in cells.items() if k[0] == "unstructured" and k[2] == s and k[1] >= nu)
+            mu = sum(c[1] for k, c in cells.items() if k[0] == "unstructured" and k[2] == s and k[1] >= nu)
+            if not mp:
+                continue
+            tested = True
+            lp, _ = wilson(kp, mp)
+            _, hu = wilson(ku, mu)
+            all_ok = all_ok and (not np_ or np_ > nu) and lp > hu
+        support = support or (all_ok and tested)
+    a = "refuted" if refute else "supported" if support else "inconclusive"
+    beyond = qubits[-1] + 2 if qubits else 0
+    nf = [c1_fail(cells, qubits, "unstructured", s) or beyond for s in finite]
+    if len(finite) < 2 or all(v == beyond for v in nf):
+        b = "inconclusive"
+    else:
+        decreasing = any(nf[i] < nf[i - 1] for i in range(1, len(nf)))
+        gaps = [qubits[i] - qubits[i - 1] for i in range(1, len(qubits))]
+        spacing = min(gaps) if gaps else 0
+        shift = math.log2(finite[-1] / finite[0])
+        if decreasing or (nf[-1] == nf[0] and spacing and shift >= 2 * spacing):
+            b = "refuted"
+        elif nf[-1] > nf[0]:
+            b = "supported"
+        else:
+            b = "inconclusive"
+    return cells, a, b
+
+
+def acc(rows, **match):
+    sel = [r for r in rows if all(str(r[k]) == str(v) for k, v in match.items())]
+    train = mean_interval([num(r, "train_accuracy") for r in sel])
+    test = mean_interval([num(r, "test_accuracy") for r in sel])
+    return sel, train, test
+
+
+def sel_num(rows, key, value):
+    return [r for r in rows if float(r[key]) == float(value)]
+
+
+def c2_verdicts(c2, base):
+    if not c2:
+        return "inconclusive", "inconclusive"
+    sizes = sorted({int(r["train_size"]) for r in c2})
+    sep_p = sep_u = any_small = ahead = small_sep_u = False
+    for m in sizes:
+        p, _, pt = acc(sel_num(c2, "train_size", m), task="invariant", model="permutation-local")
+        u, _, ut = acc(sel_num(c2, "train_size", m), task="invariant", model="unstructured")
+        if not p or not u:
+            continue
+        if m <= 30:
+            any_small = True
+            sep_p = sep_p or pt[1] > ut[2]
+            ahead = ahead or pt[0] > ut[0]
+            small_sep_u = small_sep_u or ut[1] > pt[2]
+        sep_u = sep_u or ut[1] > pt[2]
+    a = ("refuted" if small_sep_u or (any_small and not ahead) else
+         "supported" if sep_p and not sep_u else "inconclusive")
+    largest = sizes[-1]
+    p, _, pt = acc(sel_num(c2, "train_size", largest), task="broken", model="permutation-local")
+    u, _, ut = acc(sel_num(c2, "train_size", largest), task="broken", model="unstructured")
+    bound = [num(r, "test_accuracy") for r in base
+             if (r["experiment"], r["condition"], r["method"]) == ("c2", "broken", "best-invariant")]
+    if not p or not u or not bound:
+        b = "inconclusive"
+    elif pt[0] > bound[0] + 0.05 or ut[0] <= pt[0]:
+        b = "refuted"
+    elif ut[1] > pt[2]:
+        b = "supported"
+    else:
+        b = "inconclusive"
+    return a, b
+
+
+def c3_verdict(c3, labels):
+    u, ut, _ = acc(c3, labels=labels, model="unstructured")
+    all_below, any_above = bool(u), False
+    for m in ("free-fermion", "permutation"):
+        p, pt, _ = acc(c3, labels=labels, model=m)
+        all_below = all_below and bool(p) and pt[2] < ut[1]
+        any_above = any_above or (bool(p) and bool(u) and pt[0] >= ut[0])
+    return "refuted" if any_above else "supported" if all_below else "inconclusive"
+
+
+# ---- the landscape fits, recomputed --------------------------------------------------------------
+
+def wls(x, y, w):
+    s, sx, sy = sum(w), sum(a * b for a, b in zip(w, x)), sum(a * b for a, b in zip(w, y))
+    sxx = sum(a * b * b for a, b in zip(w, x))
+    sxy = sum(a * b * c for a, b, c in zip(w, x, y))
+    d = s * sxx - sx * sx
+    b = (s * sxy - sx * sy) / d
+    a = (sy - b * sx) / s
+    chi2 = sum(wi * (yi - a - b * xi) ** 2 for wi, xi, yi in zip(w, x, y))
+    se = math.sqrt(s / d) * max(1.0, math.sqrt(chi2 / (len(x) - 2)) if len(x) > 2 else 1.0)
+    return b, se
+
+
+def fit(points, exponential):
+    x = [p[0] if exponential else math.log(p[0]) for p in points]
+    y = [math.log(p[1]) for p in points]
+    w = [1.0 / (p[2] / p[1]) ** 2 for p in points]
+    return wls(x, y, w)
+
+
+QUANT = [("var_loss", "Var[l]", "pred_loss"), ("var_grad_mid", "Var[dl/dw_mid]", "pred_grad_mid"),
+         ("var_data_loss", "Var[training loss]", None)]
+
+
+def fit_rows(land, factors):
+    out = []
+    for model in ("unstructured", "permutation", "free-fermion"):
+        for f in factors:
+            for col, name, pcol in QUANT:
+                pts, preds = [], []
+                for r in land:
+                    if r["model"] != model or int(r["layers"]) != f * int(r["n_qubits"]):
+                        continue
+                    v, se = num(r, col), num(r, col + "_stderr")
+                    if not (v > 0 and se > 0 and math.isfinite(v) and math.isfinite(se)):
+                        continue
+                    pts.append((int(r["n_qubits"]), v, se))
+                    if pcol:
+                        pv = num(r, pcol)
+                        if pv > 0 and math.isfinite(pv):
+                            preds.append((int(r["n_qubits"]), pv, pv * se / v))
+                if len(pts) < 3:
+                    continue
+                expo = model == "unstructured"
+                b, se = fit(pts, expo)
+                half = t975(len(pts) - 2) * se
+                predicted = fit(preds, expo)[0] if len(preds) == len(pts) else math.nan
+                target = -math.log(2) if expo and pcol else predicted
+                consistent = "-" if not math.isfinite(target) else (
+                    "yes" if b - half <= target <= b + half else "no")
+                out.append((model, f, name, "slope of ln Var in n" if expo else "exponent of n", len(pts),
+                            b, b - half, b + half, target, consistent))
+    return out
+
+
+def tables(report):
+    found, current = [], []
+    for line in report.splitlines() + [""]:
+        if line.startswith("|"):
+            current.append(line)
+        elif current:
+            found.append(current)
+            current = []
+    return found
 
 
 def main():
     if len(sys.argv) != 3:
         fail("usage: check_paradox.py QML OUTDIR")
     qml, out = sys.argv[1], sys.argv[2]
-    # Two runs, one and two threads: the numbers must be the same bits.
-    out_other = out + "-threads2"
-    for directory, threads in ((out, "1"), (out_other, "2")):
-        shutil.rmtree(directory, ignore_errors=True)
-        run = subprocess.run([qml, "paradox", "--quick", "--out", directory, "--threads", threads],
-                             capture_output=True, text=True, timeout=50)
-        if run.returncode != 0:
-            fail(f"qml paradox exited {run.returncode}: {run.stderr.strip()}")
-        if "report.md" not in run.stdout:
-            fail(f"the command does not say where the report is: {run.stdout!r}")
-    timing = {"seconds", "seconds_per_run", "landscape_seconds", "dla_seconds"}
-    for name in ("results.csv", "summary.csv", "curves.csv", "depth.csv"):
-        with open(os.path.join(out, name), newline="") as f1, open(os.path.join(out_other, name), newline="") as f2:
-            a, b = list(csv.DictReader(f1)), list(csv.DictReader(f2))
-        if len(a) != len(b) or any(x[k] != y[k] for x, y in zip(a, b) for k in x if k not in timing):
-            fail(f"{name} differs between 1 and 2 threads")
+    other = out + "-threads2"
+    for d in (out, other):
+        shutil.rmtree(d, ignore_errors=True)
+    r = run(qml, out, "--quick", "--out", out, "--threads", "1")
+    if "report.md" not in r.stdout:
+        fail(f"the command does not say where the report is: {r.stdout!r}")
+    if "left" not in r.stderr or "[1/" not in r.stderr:
+        fail("no progress lines with the time left on stderr")
+    run(qml, other, "--quick", "--out", other, "--threads", "2")
+    same_rows(out, other, "between 1 and 2 threads")
 
-    names = ["report.md", "results.csv", "summary.csv", "curves.csv", "depth.csv", "variance.svg",
-             "loss_variance.svg", "accuracy.svg", "dla.svg", "depth.svg", "depth_loss.svg",
-             "deep_variance.svg"] + [f"curve_{m}.svg" for m in MODELS]
+    # An interrupted run: drop rows (and leave a partial line), resume.
+    for name, keep in (("landscape.csv", 5), ("c3.csv", 4), ("c1.csv", 3)):
+        path = os.path.join(other, name)
+        with open(path) as f:
+            lines = f.readlines()
+        with open(path, "w") as f:
+            f.writelines(lines[:1 + keep])
+            f.write(lines[1 + keep][:10])
+    os.remove(os.path.join(other, "report.md"))
+    r = run(qml, other, "--resume", other)
+    if "resuming" not in r.stderr:
+        fail("--resume does not say it resumes")
+    same_rows(out, other, "after --resume")
+
+    names = ["report.md", "verdicts.csv", "options.txt", "landscape.csv", "c1.csv", "c2.csv", "c3.csv",
+             "baselines.csv"]
     for name in names:
-        path = os.path.join(out, name)
-        if not os.path.isfile(path) or os.path.getsize(path) == 0:
-            fail(f"{path} is missing or empty")
-
-    for name in names:
-        if name.endswith(".svg"):
-            path = os.path.join(out, name)
-            try:
-                root = ET.parse(path).getroot()
-            except ET.ParseError as e:
-                fail(f"{path}: not well-formed XML: {e}")
-            if not root.tag.endswith("svg"):
-                fail(f"{path}: root element is {root.tag}")
-            if not any(el.tag.endswith(("polyline", "circle")) for el in root.iter()):
-                fail(f"{path}: no data drawn")
-
-    results_path = os.path.join(out, "results.csv")
-    runs = read_csv(results_path, ["model", "n_qubits", "layers", "n_weights", "run", "seed", "train_accuracy",
-                                   "test_accuracy", "train_loss", "test_loss", "seconds"])
-    for r in runs:
-        if r["model"] not in MODELS:
-            fail(f"{results_path}: unknown model {r['model']}")
-        n, layers = int(r["n_qubits"]), int(r["layers"])
-        if int(r["n_weights"]) != weights(r["model"], n, layers):
-            fail(f"{results_path}: {r['model']} n={n} has {r['n_weights']} weights")
-        for key in ("train_accuracy", "test_accuracy"):
-            v = number(r, key, results_path)
-            if not 0.0 <= v <= 1.0:
-                fail(f"{results_path}: {key} = {v}")
-        for key in ("train_loss", "test_loss", "seconds"):
-            v = number(r, key, results_path)
-            if not (v >= 0.0 and math.isfinite(v)):
-                fail(f"{results_path}: {key} = {v}")
-
-    summary_path = os.path.join(out, "summary.csv")
-    cells = read_csv(summary_path, ["model", "n_qubits", "layers", "n_weights", "n_params", "dla_dim", "dla_source",
-                                    "dla_closed_form", "var_loss", "var_loss_stderr", "var_loss_predicted",
-                                    "var_grad_mid", "var_grad_mid_stderr", "var_grad_mid_predicted", "var_grad_mean",
-                                    "var_grad_mean_stderr", "train_accuracy_mean", "train_accuracy_sd",
-                                    "test_accuracy_mean", "test_accuracy_sd", "seconds_per_run",
-                                    "var_loss_predicted_source", "var_grad_mid_predicted_source",
-                                    "var_loss_closed_form", "var_grad_mid_closed_form", "var_loss_lie",
-                                    "var_grad_mid_lie", "light_cone_layers", "deep_layers", "deep_var_loss",
-                                    "deep_var_loss_stderr", "deep_var_grad_mid", "deep_var_grad_mid_stderr"])
-    depth_path = os.path.join(out, "depth.csv")
-    depth = read_csv(depth_path, ["model", "n_qubits", "layers", "n_weights", "var_loss", "var_loss_stderr",
-                                  "var_grad_mid", "var_grad_mid_stderr", "var_loss_predicted",
-                                  "var_grad_mid_predicted", "seconds"])
-    if len(cells) != 3 * 2:
-        fail(f"{summary_path}: {len(cells)} rows, expected 3 models x 2 qubit counts")
-    for c in cells:
-        model, n, layers = c["model"], int(c["n_qubits"]), int(c["layers"])
-        if layers != n:
-            fail(f"{summary_path}: {model} n={n} has {layers} layers, not n")
-        if int(c["n_weights"]) != weights(model, n, layers) or int(c["n_params"]) != int(c["n_weights"]) + 2:
-            fail(f"{summary_path}: {model} n={n}: parameter counts {c['n_weights']}, {c['n_params']}")
-        dim = int(c["dla_dim"])
-        if dim < 1 or int(c["dla_closed_form"]) != closed_form_dim(model, n):
-            fail(f"{summary_path}: {model} n={n}: DLA {dim}, closed form {c['dla_closed_form']}")
-        if c["dla_source"] not in ("computed", "closed form"):
-            fail(f"{summary_path}: dla_source {c['dla_source']!r}")
-        if c["dla_source"] == "computed" and dim != int(c["dla_closed_form"]):
-            fail(f"{summary_path}: {model} n={n}: computed DLA {dim} differs from the closed form")
-        for key in ("var_loss", "var_grad_mid", "var_grad_mean", "var_loss_stderr", "var_grad_mid_stderr",
-                    "var_grad_mean_stderr"):
-            v = number(c, key, summary_path)
-            if not (v > 0.0 and math.isfinite(v)):
-                fail(f"{summary_path}: {model} n={n}: {key} = {v}")
-        for key in ("var_loss_predicted", "var_grad_mid_predicted"):
-            v = number(c, key, summary_path)
-            if not (math.isnan(v) or v > 0.0):
-                fail(f"{summary_path}: {model} n={n}: {key} = {v}")
-        # Where both exist the prediction and the measurement agree to an
-        # order of magnitude (a loose sanity bound, not a physics test).
-        pred, meas = number(c, "var_loss_predicted", summary_path), number(c, "var_loss", summary_path)
-        if math.isfinite(pred) and not 0.1 < meas / pred < 10.0:
-            fail(f"{summary_path}: {model} n={n}: Var[l] {meas} against predicted {pred}")
-        # Closed forms: recomputed here, and equal to lie.c's where it ran.
-        for kind, cf in (("loss", closed_form_loss(model, n)), ("grad_mid", closed_form_mid(model, n))):
-            mine_cf = number(c, f"var_{kind}_closed_form", summary_path)
-            if math.isnan(cf) != math.isnan(mine_cf) or (not math.isnan(cf) and abs(mine_cf - cf) > 1e-12 * cf):
-                fail(f"{summary_path}: {model} n={n}: var_{kind}_closed_form {mine_cf}, expected {cf}")
-            lie = number(c, f"var_{kind}_lie", summary_path)
-            if not math.isnan(cf) and not math.isnan(lie) and abs(lie - cf) > 1e-9 * cf:
-                fail(f"{summary_path}: {model} n={n}: closed form {cf} differs from lie.c's {lie}")
-            source = c[f"var_{kind}_predicted_source"]
-            if source not in ("computed", "closed form", "none"):
-                fail(f"{summary_path}: var_{kind}_predicted_source {source!r}")
-            predicted = number(c, f"var_{kind}_predicted", summary_path)
-            expected = {"computed": lie, "closed form": cf, "none": math.nan}[source]
-            if not (math.isnan(predicted) and math.isnan(expected)) and predicted != expected:
-                fail(f"{summary_path}: {model} n={n}: var_{kind}_predicted {predicted} is not its {source} value")
-        if model == "unstructured" and c["dla_source"] == "computed" and math.isnan(number(c, "var_grad_mid_lie",
-                                                                                           summary_path)):
-            fail(f"{summary_path}: unstructured n={n}: the DLA is computed but lie.c's gradient prediction is missing")
-        cone = int(c["light_cone_layers"])
-        if model == "unstructured" and cone != n - 1:
-            fail(f"{summary_path}: unstructured n={n}: light cone of Z_0 covers all qubits after {cone} layers, "
-                 f"expected n - 1 (one qubit per layer along the CZ ladder)")
-        # The depth ladder: L = n first (the main measurement), then deeper.
-        rungs = [r for r in depth if r["model"] == model and int(r["n_qubits"]) == n]
-        layers_seen = [int(r["layers"]) for r in rungs]
-        if len(rungs) < 2 or layers_seen[0] != n or layers_seen != sorted(set(layers_seen)):
-            fail(f"{depth_path}: {model} n={n}: depth ladder {layers_seen}")
-        if int(c["deep_layers"]) != layers_seen[-1]:
-            fail(f"{summary_path}: {model} n={n}: deep_layers {c['deep_layers']} is not the last rung")
-        for key in ("var_loss_predicted", "var_grad_mid_predicted"):
-            a, b = number(rungs[0], key, depth_path), number(c, key, summary_path)
-            if not (math.isnan(a) and math.isnan(b)) and a != b:
-                fail(f"{depth_path}: {model} n={n}: the L = n rung's {key} is not the main table's")
-        for key in ("var_loss", "var_grad_mid"):
-            if number(rungs[0], key, depth_path) != number(c, key, summary_path):
-                fail(f"{depth_path}: {model} n={n}: the L = n rung's {key} is not the main measurement")
-            if number(rungs[-1], key, depth_path) != number(c, "deep_" + key, summary_path):
-                fail(f"{summary_path}: {model} n={n}: deep_{key} is not the deepest rung's")
-        for r in rungs:
-            if int(r["n_weights"]) != weights(model, n, int(r["layers"])):
-                fail(f"{depth_path}: {model} n={n} L={r['layers']}: {r['n_weights']} weights")
-            for key in ("var_loss", "var_loss_stderr", "var_grad_mid", "var_grad_mid_stderr"):
-                v = number(r, key, depth_path)
-                if not (v > 0.0 and math.isfinite(v)):
-                    fail(f"{depth_path}: {model} n={n} L={r['layers']}: {key} = {v}")
-            if number(r, "var_loss", depth_path) > 1.0:
-                fail(f"{depth_path}: {model} n={n}: Var[l] above 1 for |<O>| <= 1")
-        mine = [r for r in runs if r["model"] == model and int(r["n_qubits"]) == n]
-        if len(mine) < 1:
-            fail(f"{results_path}: no runs for {model} n={n}")
-        train = [float(r["train_accuracy"]) for r in mine]
-        if abs(statistics.mean(train) - number(c, "train_accuracy_mean", summary_path)) > 1e-12:
-            fail(f"{summary_path}: {model} n={n}: mean train accuracy does not match the runs")
-        if len(train) > 1 and abs(statistics.stdev(train) - number(c, "train_accuracy_sd", summary_path)) > 1e-12:
-            fail(f"{summary_path}: {model} n={n}: train accuracy sd does not match the runs")
-        for key in ("train_accuracy_mean", "test_accuracy_mean"):
-            v = number(c, key, summary_path)
-            if not 0.0 <= v <= 1.0:
-                fail(f"{summary_path}: {key} = {v}")
-
-    curves_path = os.path.join(out, "curves.csv")
-    curves = read_csv(curves_path, ["model", "n_qubits", "run", "epoch", "train_loss", "train_accuracy",
-                                    "test_loss", "test_accuracy"])
-    for r in curves:
-        for key in ("train_accuracy", "test_accuracy"):
-            if not 0.0 <= number(r, key, curves_path) <= 1.0:
-                fail(f"{curves_path}: {key} out of range")
-
-    report_path = os.path.join(out, "report.md")
-    with open(report_path) as f:
+        if not os.path.isfile(os.path.join(out, name)):
+            fail(f"{name} is missing")
+    with open(os.path.join(out, "report.md")) as f:
         report = f.read()
-    for heading in ("## Setup", "## Results", "### Depth study", "## Findings", "## Against the paper's claims",
-                    "## Limitations"):
-        if heading not in report:
-            fail(f"{report_path}: no '{heading}' section")
-    # Tables: consecutive lines starting with '|'.
-    tables, current = [], []
-    for line in report.splitlines() + [""]:
-        if line.startswith("|"):
-            current.append(line)
-        elif current:
-            tables.append(current)
-            current = []
-    expected = [2 + len(cells), 2 + len(depth)]
-    if [len(t) for t in tables] != expected:
-        fail(f"{report_path}: tables of {[len(t) for t in tables]} lines, expected {expected}")
-    for table in tables:
-        if any(line.count("|") != table[0].count("|") for line in table):
-            fail(f"{report_path}: ragged table")
-    closed = any(c[f"var_{k}_predicted_source"] == "closed form" for c in cells for k in ("loss", "grad_mid"))
-    if closed != ("(cf)" in "\n".join(tables[0])):
-        fail(f"{report_path}: '(cf)' marks do not match the closed-form predictions")
-    if "Closed forms against lie.c" not in report or "**they disagree**" in report:
-        fail(f"{report_path}: the closed forms are not confirmed against lie.c")
-    print(f"check_paradox: ok ({len(runs)} runs, {len(cells)} cells, {len(depth)} depth rungs, {len(names)} files)")
+    embedded = re.findall(r"!\[.*?\]\(([^)\s]+\.svg)\)", report)
+    if not embedded:
+        fail("the report embeds no figure")
+    for name in embedded:
+        path = os.path.join(out, name)
+        if "/" in name or not os.path.isfile(path):
+            fail(f"the report embeds {name}, which is not in the output folder")
+        root = ET.parse(path).getroot()
+        if not root.tag.endswith("svg") or not any(el.tag.endswith(("polyline", "circle", "rect", "path"))
+                                                   for el in root.iter()):
+            fail(f"{name}: not an SVG with data")
+    for svg in [n for n in os.listdir(out) if n.endswith(".svg")]:
+        if svg not in embedded:
+            fail(f"{svg} is written but not embedded in the report")
+    if os.path.abspath(out) in report or re.search(r"(^|[\s`(])/(tmp|work|home|usr|root)/", report):
+        fail("the report holds an absolute path")
+    for bad in ("DESIGN.md", "STYLE.md", "shared/", "issue"):
+        if bad in report:
+            fail(f"the report names {bad!r}")
+    for ref in re.findall(r"\b([\w/]+\.(?:md|csv|svg|txt))\b", report):
+        if not (os.path.isfile(os.path.join(out, ref)) or ref.startswith("docs/")):
+            fail(f"the report names {ref}, which the output folder lacks")
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    for ref in re.findall(r"\b(docs/[\w.]+)", report):
+        if not os.path.isfile(os.path.join(repo, ref)):
+            fail(f"the report names {ref}, which the repository lacks")
+
+    land, c1, c2, c3, base = (load(out, n) for n in ("landscape.csv", "c1.csv", "c2.csv", "c3.csv",
+                                                     "baselines.csv"))
+    for rows, name in ((c1, "c1"), (c2, "c2"), (c3, "c3"), (base, "baselines")):
+        for r in rows:
+            for key in ("train_accuracy", "test_accuracy"):
+                v = num(r, key)
+                if not (math.isnan(v) or 0.0 <= v <= 1.0):
+                    fail(f"{name}.csv: {key} = {v}")
+    for r in land:
+        for key in ("var_loss", "var_grad_mid"):
+            if not num(r, key) > 0:
+                fail(f"landscape.csv: {key} = {r[key]}")
+        if num(r, "var_loss") > 1.0:
+            fail("landscape.csv: Var[l] above 1 for |<O>| <= 1")
+        if int(r["samples"]) < 1000:
+            fail("landscape.csv: fewer than 1000 draws")
+
+    # Verdicts.
+    batch = int(c1[0]["batch"]) if c1 else 16
+    cells, v1a, v1b = c1_verdicts(c1, batch)
+    v2a, v2b = c2_verdicts(c2, base)
+    mine = {"C1a": v1a, "C1b": v1b, "C2a": v2a, "C2b": v2b, "C3a": c3_verdict(c3, "random"),
+            "C3b": c3_verdict(c3, "flip20")}
+    written = {r["claim"]: r["verdict"] for r in load(out, "verdicts.csv")}
+    if written != mine:
+        fail(f"verdicts.csv {written} differ from the recomputed {mine}")
+    tabs = tables(report)
+    if not tabs or not tabs[0][0].startswith("| claim |"):
+        fail("the report does not open with the verdict table")
+    for line in tabs[0][2:]:
+        claim = line.split("|")[1].strip()[:3]
+        if f"**{mine.get(claim)}**" not in line:
+            fail(f"the report's verdict for {claim} is not the recomputed {mine.get(claim)}")
+    if report.index("## Verdicts") > report.index("## C1"):
+        fail("the verdicts do not come first")
+
+    lines = set(report.splitlines())
+
+    def expect(line, what):
+        if line not in lines:
+            fail(f"{what}: the report lacks the row\n  {line}")
+
+    # C1 table.
+    factor = int(c1[0]["layers"]) // int(c1[0]["n_qubits"]) if c1 else 8
+    for (model, n, s), (k, m, tr, te) in sorted(cells.items(), key=lambda kv: (KIND_ORDER.index(kv[0][0]),
+                                                                               kv[0][2], kv[0][1])):
+        lo, hi = wilson(k, m)
+        per = PER_LAYER.get(model, lambda n: 3)(n)
+        expect(f"| {model} | {n} | {per * factor * n} | {s if s else 'exact'} | {k}/{m} | {ci(k / m, lo, hi)} | "
+               f"{tr / m:.3f} | {te / m:.3f} |", "C1 table")
+    # C2 table.
+    sizes = sorted({int(r["train_size"]) for r in c2})
+    for task in ("invariant", "broken"):
+        for model in ("permutation-local", "unstructured"):
+            for m in sizes:
+                sel, tr, te = acc(sel_num(c2, "train_size", m), task=task, model=model)
+                if sel:
+                    expect(f"| {task} | {model} | {int(float(sel[-1]['n_weights']))} | {m} | {ci(*te)} | "
+                           f"{tr[0]:.3f} |", "C2 table")
+        for method in ("logistic-1", "logistic-3", "knn-5"):
+            for m in sizes:
+                sel, tr, te = acc(sel_num([r for r in base if r["experiment"] == "c2"], "size", m), condition=task,
+                                  method=method)
+                if sel:
+                    expect(f"| {task} | {method} | - | {m} | {ci(*te)} | {tr[0]:.3f} |", "C2 baselines")
+    # C3 table.
+    for labels in ("clean", "flip20", "random"):
+        for model in ("unstructured", "free-fermion", "permutation"):
+            sel, tr, te = acc(c3, labels=labels, model=model)
+            if sel:
+                ranks = [num(r, "jacobian_rank") for r in sel if math.isfinite(num(r, "jacobian_rank"))]
+                rank = g3(sum(ranks) / len(ranks)) if ranks else "-"
+                expect(f"| {labels} | {model} | {int(float(sel[-1]['layers']))} | {int(float(sel[-1]['n_weights']))} "
+                       f"| {ci(*tr)} | {te[0]:.3f} | {rank} |", "C3 table")
+        for method in ("logistic-1", "logistic-3", "knn-5"):
+            sel, tr, te = acc([r for r in base if r["experiment"] == "c3"], condition=labels, method=method)
+            if sel:
+                expect(f"| {labels} | {method} | - | - | {ci(*tr)} | {te[0]:.3f} | - |", "C3 baselines")
+    # Landscape table.
+    for r in land:
+        expect(f"| {r['model']} | {r['n_qubits']} | {r['layers']} | {r['dla_dim']} | "
+               f"{se_text(num(r, 'var_loss'), num(r, 'var_loss_stderr'))} | {g3(num(r, 'pred_loss'))} | "
+               f"{se_text(num(r, 'var_grad_mid'), num(r, 'var_grad_mid_stderr'))} | {g3(num(r, 'pred_grad_mid'))} | "
+               f"{se_text(num(r, 'var_data_loss'), num(r, 'var_data_loss_stderr'))} |", "landscape table")
+    # The closed forms the landscape uses: su(2^n) and the permutation model's.
+    for r in land:
+        n = int(r["n_qubits"])
+        if r["model"] == "unstructured" and r["pred_source"] != "none":
+            d = 2.0 ** n
+            if abs(num(r, "pred_loss") - 1 / (d + 1)) > 1e-9 / (d + 1):
+                fail(f"landscape.csv: unstructured n={n}: Var[l] prediction {r['pred_loss']} is not 1/(2^n+1)")
+            want = d * d / (2 * (d - 1) * (d + 1) ** 2)
+            if abs(num(r, "pred_grad_mid") - want) > 1e-9 * want:
+                fail(f"landscape.csv: unstructured n={n}: gradient prediction {r['pred_grad_mid']} is not {want}")
+            if int(r["dla_dim"]) != 4 ** n - 1:
+                fail(f"landscape.csv: unstructured n={n}: DLA dimension {r['dla_dim']}")
+        if r["model"] == "free-fermion" and int(r["dla_dim"]) != n * (2 * n - 1):
+            fail(f"landscape.csv: free-fermion n={n}: DLA dimension {r['dla_dim']}")
+        if r["model"] == "permutation":
+            if abs(num(r, "pred_loss") - 1 / (3 * n)) > 1e-9:
+                fail(f"landscape.csv: permutation n={n}: Var[l] prediction {r['pred_loss']} is not 1/(3n)")
+            if int(r["dla_dim"]) != 1 + sum((j + 1) ** 2 - 1 for j in range(n, -1, -2)):
+                fail(f"landscape.csv: permutation n={n}: DLA dimension {r['dla_dim']}")
+    # Fit table: numbers within the printed precision.
+    factors = sorted({int(r["layers"]) // int(r["n_qubits"]) for r in land
+                      if int(r["layers"]) % int(r["n_qubits"]) == 0 and int(r["layers"]) <= 8 * int(r["n_qubits"])})
+    fit_lines = [l for l in report.splitlines() if re.match(r"\| [\w-]+ \| \d+n \| ", l)]
+    expected = fit_rows(land, factors)
+    if len(fit_lines) != len(expected):
+        fail(f"fit table: {len(fit_lines)} rows, expected {len(expected)}")
+    for line, e in zip(fit_lines, expected):
+        cells_ = [c.strip() for c in line.strip("|").split("|")]
+        if cells_[:5] != [e[0], f"{e[1]}n", e[2], e[3], str(e[4])] or cells_[7] != e[9]:
+            fail(f"fit table row {line!r} against {e}")
+        got = [float(v) for v in re.findall(r"-?\d+\.\d+", cells_[5])]
+        for a, b in zip(got, e[5:8]):
+            if abs(a - b) > 1.5e-3:
+                fail(f"fit table row {line!r}: {got} against {e[5:8]}")
+        if (cells_[6] == "-") != (not math.isfinite(e[8])) or (cells_[6] != "-" and abs(float(cells_[6]) - e[8]) >
+                                                                 1.5e-3):
+            fail(f"fit table row {line!r}: predicted {cells_[6]} against {e[8]}")
+    print(f"check_paradox: ok ({len(land)} landscape rows, {len(c1)} C1 runs, {len(c2)} C2 runs, {len(c3)} C3 runs, "
+          f"{len(base)} baseline rows, {len(embedded)} figures; verdicts {mine})")
 
 
 if __name__ == "__main__":

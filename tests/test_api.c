@@ -610,6 +610,31 @@ static void test_circuit_contract(void **state)
 
 /* ---- statevector and gradients (checked, not owned by this audit) ------- */
 
+/* OpenQASM in and out (qasm.c). */
+static void test_qasm_contract(void **state)
+{
+    (void)state;
+    const char *text = "OPENQASM 2.0; include \"qelib1.inc\"; qreg q[2]; ry(theta[0]) q[0]; cx q[0],q[1];";
+    char buffer[1024];
+    size_t length = 0;
+    INVALID(qml_circuit_parse_qasm(NULL, text, strlen(text)));
+    INVALID(qml_circuit_parse_qasm(&O.circuit, NULL, 5));
+    FAIL(QML_ERR_PARSE, qml_circuit_parse_qasm(&O.circuit, NULL, 0));
+    FAIL(QML_ERR_PARSE, qml_circuit_parse_qasm(&O.circuit, "qreg q[1]; h q[0];", 18));
+    FAIL(QML_ERR_PARSE, qml_circuit_parse_qasm(&O.circuit, "qreg q[1]; rx(nan) q[0];", 24));
+    FAIL(QML_ERR_LIMIT, qml_circuit_parse_qasm(&O.circuit, text, (size_t)1 << 30));
+    INVALID(qml_circuit_load_qasm(NULL, "x.qasm"));
+    INVALID(qml_circuit_load_qasm(&O.circuit, NULL));
+    FAIL(QML_ERR_IO, qml_circuit_load_qasm(&O.circuit, "/nonexistent/x.qasm"));
+    INVALID(qml_circuit_format_qasm(NULL, buffer, sizeof buffer, &length));
+    INVALID(qml_circuit_format_qasm(F.circ, NULL, 10, &length));
+    RANGE(qml_circuit_format_qasm(F.circ, buffer, 4, &length));
+    SUCCEED(qml_circuit_format_qasm(F.circ, buffer, sizeof buffer, &length));
+    qml_circuit *c = NULL;
+    SUCCEED(qml_circuit_parse_qasm(&c, text, strlen(text)));
+    qml_circuit_free(c);
+}
+
 static void test_statevec_contract(void **state)
 {
     (void)state;
@@ -1022,6 +1047,16 @@ static void test_dataset_contract(void **state)
     INVALID(qml_dataset_generate(NULL, QML_DATASET_MOONS, 8, 0.1, 0));
     INVALID(qml_dataset_generate(&O.data, (qml_dataset_kind)999, 8, 0.1, 0));
     INVALID(qml_dataset_generate(&O.data, QML_DATASET_CIRCLES, 8, NAN, 0));
+    INVALID(qml_dataset_symmetric(NULL, QML_TASK_PARITY, 8, 2, 0));
+    INVALID(qml_dataset_symmetric(&O.data, (qml_symmetric_task)999, 8, 2, 0));
+    INVALID(qml_dataset_symmetric(&O.data, QML_TASK_PARITY, 1, 2, 0));
+    INVALID(qml_dataset_symmetric(&O.data, QML_TASK_PARITY, 8, 1, 0));
+    INVALID(qml_dataset_symmetric(&O.data, QML_TASK_PARITY, SIZE_MAX, 2, 0));
+    INVALID(qml_dataset_flip_labels(NULL, 0.5, 0));
+    INVALID(qml_dataset_flip_labels(F.data, NAN, 0));
+    INVALID(qml_dataset_flip_labels(F.data, -0.5, 0));
+    INVALID(qml_dataset_flip_labels(F.data, 1.5, 0));
+    INVALID(qml_dataset_random_labels(NULL, 0));
 
     qml_csv_options co = QML_CSV_OPTIONS_INIT, cb = co;
     INVALID(qml_dataset_parse_csv(NULL, "1,0\n2,1\n", NULL));
@@ -1266,6 +1301,14 @@ static void test_train_contract(void **state)
     BAD_TRAIN(batch_size, 0);
     BAD_TRAIN(init, (qml_init_mode)999);
     INVALID(qml_model_train(m, d, NULL, &to, history0, 2));
+    /* Finite-shot training: an unknown shot mode, one shot for sampling. */
+    tb = to;
+    tb.shots = 10;
+    tb.shot_mode = (qml_shot_mode)999;
+    INVALID(qml_model_train(m, d, NULL, &tb, history, 2));
+    tb.shot_mode = QML_SHOTS_SAMPLED;
+    tb.shots = 1;
+    INVALID(qml_model_train(m, d, NULL, &tb, history, 2));
 #define BAD_TRAIN_OPTIMIZER(field, value)                                       \
     do {                                                                       \
         qml_optimizer_options ob = oo;                                         \
@@ -1379,6 +1422,9 @@ static void test_success_clears_error(void **state)
     SUCCEED(qml_dataset_circles(&d[4], 8, 0.1, 0.5, 2));
     SUCCEED(qml_dataset_xor(&d[5], 8, 0.1, 2));
     SUCCEED(qml_dataset_generate(&d[6], QML_DATASET_XOR, 8, 0.0, 2));
+    SUCCEED(qml_dataset_symmetric(&d[10], QML_TASK_COS_MEDIAN, 8, 3, 2));
+    SUCCEED(qml_dataset_flip_labels(d[10], 0.25, 2));
+    SUCCEED(qml_dataset_random_labels(d[10], 2));
     SUCCEED(qml_dataset_format_csv(d[3], &text, NULL));
     SUCCEED(qml_dataset_save_csv(d[3], path));
     SUCCEED(qml_dataset_load_csv(&d[7], path, NULL));
@@ -1494,6 +1540,7 @@ int main(void)
         cmocka_unit_test(test_core_contract),
         cmocka_unit_test(test_pauli_contract),
         cmocka_unit_test(test_circuit_contract),
+        cmocka_unit_test(test_qasm_contract),
         cmocka_unit_test(test_statevec_contract),
         cmocka_unit_test(test_gradient_contract),
         cmocka_unit_test(test_lie_contract),

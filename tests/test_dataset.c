@@ -756,6 +756,231 @@ static void test_rescale(void **state)
 
 /* ---- allocation failures --------------------------------------------------- */
 
+/* ---- data with a symmetry, label noise, random labels -------------------------- */
+
+/* The test's own labels of the three tasks. */
+static int reference_symmetric_label(qml_symmetric_task task, const double *x, size_t f)
+{
+    if (task == QML_TASK_BROKEN)
+        return x[0] > 0.0;
+    if (task == QML_TASK_PARITY) {
+        int parity = 0;
+        for (size_t q = 0; q < f; q++)
+            parity ^= x[q] > 0.0;
+        return parity;
+    }
+    double mean = 0.0;
+    for (size_t q = 0; q < f; q++)
+        mean += cos(x[q]) / (double)f;
+    return mean > 0.0;
+}
+
+static void test_symmetric_tasks(void **state)
+{
+    (void)state;
+    const size_t shapes[3][2] = {{400, 2}, {300, 5}, {200, 12}};
+    for (int s = 0; s < 3; s++) {
+        size_t n = shapes[s][0], f = shapes[s][1];
+        qml_dataset *d[3] = {NULL, NULL, NULL};
+        for (int task = 0; task < 3; task++) {
+            assert_ok(qml_dataset_symmetric(&d[task], (qml_symmetric_task)task, n, f, 17));
+            assert_int_equal(qml_dataset_n_rows(d[task]), n);
+            assert_int_equal(qml_dataset_n_features(d[task]), f);
+        }
+        /* One seed, one set of inputs for all three tasks, in [-pi, pi). */
+        for (int task = 1; task < 3; task++)
+            assert_memory_equal(qml_dataset_features(d[0]), qml_dataset_features(d[task]), n * f * sizeof(double));
+        const double *x = qml_dataset_features(d[0]);
+        for (size_t i = 0; i < n * f; i++)
+            assert_true(x[i] >= -PI && x[i] < PI);
+        harness_rng rng = {s + 1};
+        double row[16], moved[16];
+        size_t broken_changed = 0;
+        for (size_t i = 0; i < n; i++) {
+            for (int task = 0; task < 3; task++)
+                assert_int_equal(qml_dataset_labels(d[task])[i],
+                                 reference_symmetric_label((qml_symmetric_task)task, x + i * f, f));
+            /* Permute the row's features (Fisher-Yates with the test's own
+             * generator): the invariant tasks keep their label. */
+            memcpy(row, x + i * f, f * sizeof(double));
+            for (int trial = 0; trial < 5; trial++) {
+                memcpy(moved, row, f * sizeof(double));
+                for (size_t k = f - 1; k > 0; k--) {
+                    size_t j = (size_t)(harness_uniform(&rng) * (double)(k + 1));
+                    double t = moved[k];
+                    moved[k] = moved[j];
+                    moved[j] = t;
+                }
+                for (int task = 0; task < 2; task++)
+                    assert_int_equal(qml__symmetric_label((qml_symmetric_task)task, moved, f),
+                                     qml_dataset_labels(d[task])[i]);
+                broken_changed += qml__symmetric_label(QML_TASK_BROKEN, moved, f) != qml_dataset_labels(d[2])[i];
+            }
+        }
+        /* The control is not invariant: permutations move about half its labels. */
+        assert_true(broken_changed > n);
+        /* Classes roughly balanced (binomial sd < 0.03 at n >= 200). */
+        for (int task = 0; task < 3; task++) {
+            size_t ones = 0;
+            for (size_t i = 0; i < n; i++)
+                ones += (size_t)qml_dataset_labels(d[task])[i];
+            double share = (double)ones / (double)n;
+            if (fabs(share - 0.5) > 0.12)
+                fail_msg("task %d, %zu x %zu: share of label 1 is %.3f", task, n, f, share);
+        }
+        for (int task = 0; task < 3; task++)
+            qml_dataset_free(d[task]);
+    }
+    /* Another seed, other inputs; the same seed, the same bits. */
+    qml_dataset *a = NULL, *b = NULL, *c = NULL;
+    assert_ok(qml_dataset_symmetric(&a, QML_TASK_PARITY, 50, 3, 1));
+    assert_ok(qml_dataset_symmetric(&b, QML_TASK_PARITY, 50, 3, 1));
+    assert_ok(qml_dataset_symmetric(&c, QML_TASK_PARITY, 50, 3, 2));
+    assert_memory_equal(qml_dataset_features(a), qml_dataset_features(b), 150 * sizeof(double));
+    assert_true(memcmp(qml_dataset_features(a), qml_dataset_features(c), 150 * sizeof(double)) != 0);
+    qml_dataset_free(a);
+    qml_dataset_free(b);
+    qml_dataset_free(c);
+}
+
+/* 0 is the median of (1/F) sum cos x_q: the sample median of 4001 draws is
+ * within a few standard errors of it (the statistic's density at 0 is
+ * about sqrt(F / pi), so the median's standard error is below 0.02). */
+static int compare_doubles(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static void test_cos_median(void **state)
+{
+    (void)state;
+    for (size_t f = 2; f <= 8; f += 3) {
+        qml_dataset *d = NULL;
+        assert_ok(qml_dataset_symmetric(&d, QML_TASK_COS_MEDIAN, 4001, f, 5));
+        double *m = malloc(4001 * sizeof *m);
+        assert_non_null(m);
+        const double *x = qml_dataset_features(d);
+        for (size_t i = 0; i < 4001; i++) {
+            m[i] = 0.0;
+            for (size_t q = 0; q < f; q++)
+                m[i] += cos(x[i * f + q]) / (double)f;
+        }
+        qsort(m, 4001, sizeof *m, compare_doubles);
+        if (fabs(m[2000]) > 0.06)
+            fail_msg("F = %zu: sample median %.4f", f, m[2000]);
+        free(m);
+        qml_dataset_free(d);
+    }
+}
+
+static void test_label_noise(void **state)
+{
+    (void)state;
+    qml_dataset *d = NULL, *orig = NULL;
+    assert_ok(qml_dataset_symmetric(&orig, QML_TASK_BROKEN, 101, 2, 3));
+    const int *y0 = qml_dataset_labels(orig);
+    const double fractions[6] = {0.0, 0.1, 0.25, 0.5, 0.995, 1.0};
+    const size_t expected[6] = {0, 10, 25, 51, 100, 101}; /* round half away from zero: 25.25 -> 25, 50.5 -> 51 */
+    for (int k = 0; k < 6; k++) {
+        assert_ok(qml_dataset_copy(&d, orig));
+        assert_ok(qml_dataset_flip_labels(d, fractions[k], 8));
+        size_t flipped = 0;
+        for (size_t i = 0; i < 101; i++) {
+            assert_true(qml_dataset_labels(d)[i] == 0 || qml_dataset_labels(d)[i] == 1);
+            flipped += qml_dataset_labels(d)[i] != y0[i];
+        }
+        assert_int_equal(flipped, expected[k]);
+        assert_memory_equal(qml_dataset_features(d), qml_dataset_features(orig), 202 * sizeof(double));
+        qml_dataset_free(d);
+        d = NULL;
+    }
+    /* Every row is equally likely to be flipped: over 2000 seeds at 10 of
+     * 101 rows, each row's count is Binomial(2000, 10/101) (mean 198, sd
+     * 13.4); all 101 within 5 sd. */
+    size_t counts[101] = {0};
+    for (uint64_t seed = 0; seed < 2000; seed++) {
+        assert_ok(qml_dataset_copy(&d, orig));
+        assert_ok(qml_dataset_flip_labels(d, 0.1, seed));
+        for (size_t i = 0; i < 101; i++)
+            counts[i] += qml_dataset_labels(d)[i] != y0[i];
+        qml_dataset_free(d);
+        d = NULL;
+    }
+    double mean = 2000.0 * 10.0 / 101.0, sd = sqrt(2000.0 * 10.0 / 101.0 * 91.0 / 101.0);
+    for (size_t i = 0; i < 101; i++)
+        if (fabs((double)counts[i] - mean) > 5.0 * sd)
+            fail_msg("row %zu flipped %zu times in 2000, expected %.1f", i, counts[i], mean);
+    /* Bad fractions leave the labels alone. */
+    assert_ok(qml_dataset_copy(&d, orig));
+    const double bad[4] = {-0.01, 1.01, NAN, INFINITY};
+    for (int k = 0; k < 4; k++) {
+        assert_status(qml_dataset_flip_labels(d, bad[k], 1), QML_ERR_INVALID_ARGUMENT);
+        assert_non_null(strstr(qml_last_error(), "not in [0, 1]"));
+    }
+    assert_memory_equal(qml_dataset_labels(d), y0, 101 * sizeof(int));
+    assert_status(qml_dataset_flip_labels(NULL, 0.5, 1), QML_ERR_INVALID_ARGUMENT);
+
+    /* Random labels: fair, seeded, features untouched. */
+    qml_dataset *big = NULL, *again = NULL;
+    assert_ok(qml_dataset_symmetric(&big, QML_TASK_COS_MEDIAN, 4000, 2, 3));
+    assert_ok(qml_dataset_copy(&again, big));
+    assert_ok(qml_dataset_random_labels(big, 11));
+    assert_ok(qml_dataset_random_labels(again, 11));
+    assert_memory_equal(qml_dataset_labels(big), qml_dataset_labels(again), 4000 * sizeof(int));
+    size_t ones = 0, agree = 0;
+    qml_dataset *clean = NULL;
+    assert_ok(qml_dataset_symmetric(&clean, QML_TASK_COS_MEDIAN, 4000, 2, 3));
+    for (size_t i = 0; i < 4000; i++) {
+        ones += (size_t)qml_dataset_labels(big)[i];
+        agree += qml_dataset_labels(big)[i] == qml_dataset_labels(clean)[i];
+    }
+    /* Binomial(4000, 1/2): sd 31.6; and independent of the true labels. */
+    assert_true(fabs((double)ones - 2000.0) < 5 * 31.6);
+    assert_true(fabs((double)agree - 2000.0) < 5 * 31.6);
+    assert_memory_equal(qml_dataset_features(big), qml_dataset_features(clean), 8000 * sizeof(double));
+    assert_ok(qml_dataset_random_labels(again, 12));
+    assert_true(memcmp(qml_dataset_labels(big), qml_dataset_labels(again), 4000 * sizeof(int)) != 0);
+    assert_status(qml_dataset_random_labels(NULL, 1), QML_ERR_INVALID_ARGUMENT);
+    qml_dataset_free(clean);
+    qml_dataset_free(again);
+    qml_dataset_free(big);
+    qml_dataset_free(d);
+    qml_dataset_free(orig);
+}
+
+static void test_symmetric_validation(void **state)
+{
+    (void)state;
+    qml_dataset *d = NULL;
+    assert_status(qml_dataset_symmetric(NULL, QML_TASK_PARITY, 10, 3, 0), QML_ERR_INVALID_ARGUMENT);
+    assert_status(qml_dataset_symmetric(&d, (qml_symmetric_task)3, 10, 3, 0), QML_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(qml_last_error(), "unknown task"));
+    assert_status(qml_dataset_symmetric(&d, QML_TASK_PARITY, 1, 3, 0), QML_ERR_INVALID_ARGUMENT);
+    for (size_t f = 0; f < 2; f++) {
+        assert_status(qml_dataset_symmetric(&d, QML_TASK_BROKEN, 10, f, 0), QML_ERR_INVALID_ARGUMENT);
+        assert_non_null(strstr(qml_last_error(), "at least 2"));
+    }
+    assert_status(qml_dataset_symmetric(&d, QML_TASK_COS_MEDIAN, SIZE_MAX / 4, 4, 0), QML_ERR_INVALID_ARGUMENT);
+    assert_null(d);
+    assert_int_equal(QML_TASK_COS_MEDIAN, 0);
+    assert_int_equal(QML_TASK_PARITY, 1);
+    assert_int_equal(QML_TASK_BROKEN, 2);
+}
+
+static int sequence_symmetric(void *context)
+{
+    (void)context;
+    qml_dataset *d = NULL;
+    int status = qml_dataset_symmetric(&d, QML_TASK_PARITY, 20, 3, 4);
+    if (!status)
+        status = qml_dataset_flip_labels(d, 0.3, 1);
+    if (!status)
+        status = qml_dataset_random_labels(d, 2);
+    qml_dataset_free(d);
+    return status;
+}
+
 static int sequence_pipeline(void *context)
 {
     (void)context;
@@ -807,6 +1032,7 @@ static void test_allocation_failures(void **state)
     assert_true(harness_check_allocation_failures(sequence_pipeline, NULL) > 10);
     char path[] = "test_dataset_alloc.csv";
     assert_true(harness_check_allocation_failures(sequence_files, path) > 5);
+    assert_true(harness_check_allocation_failures(sequence_symmetric, NULL) >= 3);
     remove(path);
 }
 
@@ -830,6 +1056,10 @@ int main(void)
         cmocka_unit_test(test_split_validation),
         cmocka_unit_test(test_standardize),
         cmocka_unit_test(test_rescale),
+        cmocka_unit_test(test_symmetric_tasks),
+        cmocka_unit_test(test_cos_median),
+        cmocka_unit_test(test_label_noise),
+        cmocka_unit_test(test_symmetric_validation),
         cmocka_unit_test(test_allocation_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #ifndef MAX_SN
-#define MAX_SN 9
+#define MAX_SN 12
 #endif
 
 /* ---- helpers ---------------------------------------------------------------- */

@@ -725,6 +725,70 @@ static void test_expectation_dense(void **unused)
     }
 }
 
+/* O|psi> for Pauli sums on 11 qubits (beyond the 2^8-amplitude blocks of
+ * the one-pass diagonal kernel) against the sum of naive string
+ * applications: a Z chain with single Z's and an identity (one pass, two
+ * low masks), random Z-only sums with more low masks than a pass holds
+ * (term by term), and mixed sums (the diagonal part in one pass, X/Y
+ * terms added after it). Tolerance 1e-11: up to ~30 terms of size ~1. */
+static void test_apply_pauli_sum_large(void **unused)
+{
+    (void)unused;
+    harness_rng rng = {1616};
+    const unsigned n = 11;
+    const size_t dim = (size_t)1 << n;
+    double *psi = malloc(2 * dim * sizeof *psi), *expect = malloc(2 * dim * sizeof *expect);
+    double *tmp = malloc(2 * dim * sizeof *tmp);
+    for (int variant = 0; variant < 4; variant++) {
+        random_state(&rng, dim, psi);
+        qml_statevec *s = state_from(n, psi), *out = NULL;
+        assert_ok(qml_statevec_create(&out, n));
+        qml_pauli_sum *o = sum_new(n);
+        char d[16];
+        if (variant == 0) {
+            for (unsigned a = 0; a < n; a++) {
+                memset(d, 'I', n);
+                d[n] = '\0';
+                d[a] = 'Z';
+                sum_add(o, 0.2 + 0.01 * a, d);
+                if (a + 1 < n) {
+                    d[a + 1] = 'Z';
+                    sum_add(o, 1.0 - 0.05 * a, d);
+                }
+            }
+            memset(d, 'I', n);
+            sum_add(o, -0.7, d);
+        } else {
+            for (int t = 0; t < 30; t++) {
+                for (unsigned q = 0; q < n; q++)
+                    d[q] = harness_uniform(&rng) < 0.6 ? 'I' : (variant == 3 && t % 3 == 0 ? "XYZ"[harness_next(&rng) % 3] : 'Z');
+                d[n] = '\0';
+                sum_add(o, harness_normal(&rng), d);
+            }
+        }
+        memset(expect, 0, 2 * dim * sizeof *expect);
+        for (size_t t = 0; t < o->n_terms; t++) {
+            for (unsigned q = 0; q < n; q++) {
+                uint64_t b = (uint64_t)1 << q;
+                bool x = o->x[t] & b, z = o->z[t] & b;
+                d[q] = x && z ? 'Y' : x ? 'X' : z ? 'Z' : 'I';
+            }
+            d[n] = '\0';
+            apply_string_naive(n, d, psi, tmp);
+            for (size_t k = 0; k < 2 * dim; k++)
+                expect[k] += o->coeff[t] * tmp[k];
+        }
+        qml__statevec_apply_pauli_sum(out, s, o);
+        assert_vectors_close(dim, qml_statevec_data(out), expect, 1e-11, "apply_pauli_sum on 11 qubits");
+        sum_free(o);
+        qml_statevec_free(s);
+        qml_statevec_free(out);
+    }
+    free(psi);
+    free(expect);
+    free(tmp);
+}
+
 /* Beyond the 2^8-amplitude blocks: high and low bits, x-masks in the high
  * part, more distinct low masks and high terms than one batch holds. */
 static void test_expectation_large(void **unused)
@@ -1393,6 +1457,7 @@ int main(void)
         cmocka_unit_test(test_random_circuit),
         cmocka_unit_test(test_expectation_dense),
         cmocka_unit_test(test_expectation_large),
+        cmocka_unit_test(test_apply_pauli_sum_large),
         cmocka_unit_test(test_pauli_rotation_large),
         cmocka_unit_test(test_sampling_chi_square),
         cmocka_unit_test(test_estimate),

@@ -647,6 +647,442 @@ static void test_validation(void **state)
     qml_circuit_free(c);
 }
 
+/* ---- finite-shot gradients ---------------------------------------------------- */
+
+/* The shot test circuit on 2 qubits, 2 features, 5 weights; gate `shifted`
+ * (an index into the list below, -1 for none) gets `shift` added to its
+ * angle, as the parameter-shift rule shifts one gate:
+ *   0 RY(x0) q0, 1 RY(x1) q1, 2 RY(w0) q0, 3 RX(w1) q1, 4 CNOT(0, 1),
+ *   5 RZZ(w2) q0 q1, 6 RY(0.7 w3) q0, 7 RX(0.7 w3) q1, 8 CNOT(1, 0),
+ *   9 RY(w4) q1.
+ * Gates 6 and 7 share weight 3 with scale 0.7. */
+#define SHOT_WEIGHTS 5
+static const int shot_gate_weight[10] = {-1, -1, 0, 1, -1, 2, 3, 3, -1, 4};
+static const double shot_gate_scale[10] = {0, 0, 1, 1, 0, 1, 0.7, 0.7, 0, 1};
+
+static qml_circuit *shot_circuit(int shifted, double shift)
+{
+    qml_circuit *c = NULL;
+    assert_ok(qml_circuit_create(&c, 2));
+    unsigned q0 = 0, q1 = 1, pair[2] = {0, 1}, flip[2] = {1, 0};
+    const double k[10] = {[0] = 0.0};
+#define SHIFT(g) (k[g] + ((g) == shifted ? shift : 0.0))
+    assert_ok(qml_circuit_add_rotation(c, QML_GATE_RY, &q0, 1, SHIFT(0), QML_NONE, 0.0, 0, 1.0));
+    assert_ok(qml_circuit_add_rotation(c, QML_GATE_RY, &q1, 1, SHIFT(1), QML_NONE, 0.0, 1, 1.0));
+    assert_ok(qml_circuit_add_rotation(c, QML_GATE_RY, &q0, 1, SHIFT(2), 0, 1.0, QML_NONE, 0.0));
+    assert_ok(qml_circuit_add_rotation(c, QML_GATE_RX, &q1, 1, SHIFT(3), 1, 1.0, QML_NONE, 0.0));
+    assert_ok(qml_circuit_add_gate(c, QML_GATE_CNOT, pair, 2));
+    assert_ok(qml_circuit_add_rotation(c, QML_GATE_RZZ, pair, 2, SHIFT(5), 2, 1.0, QML_NONE, 0.0));
+    assert_ok(qml_circuit_add_rotation(c, QML_GATE_RY, &q0, 1, SHIFT(6), 3, 0.7, QML_NONE, 0.0));
+    assert_ok(qml_circuit_add_rotation(c, QML_GATE_RX, &q1, 1, SHIFT(7), 3, 0.7, QML_NONE, 0.0));
+    assert_ok(qml_circuit_add_gate(c, QML_GATE_CNOT, flip, 2));
+    assert_ok(qml_circuit_add_rotation(c, QML_GATE_RY, &q1, 1, SHIFT(9), 4, 1.0, QML_NONE, 0.0));
+#undef SHIFT
+    return c;
+}
+
+/* The two readouts: "Z0" (one term) and
+ * O = 0.5 Z0 + 0.3 Z0 Z1 + 0.4 X1, measured in two bases (Z0 Z1 | X1):
+ * O_0 = 0.5 Z0 + 0.3 Z0 Z1 with O_0^2 = 0.34 + 0.3 Z1, O_1 = 0.4 X1 with
+ * O_1^2 = 0.16. */
+static const char *const shot_readouts[2] = {"Z0", "0.5*Z0 + 0.3*Z0 Z1 + 0.4*X1"};
+
+/* The readout value at a shifted circuit and the variance of one shot of
+ * the grouped estimator there, from the test's own algebra above. */
+static double shot_point(int readout, const double *w, const double *x, int shifted, double shift, double *single)
+{
+    qml_circuit *c = shot_circuit(shifted, shift);
+    qml_statevec *s = NULL;
+    assert_ok(qml_statevec_create(&s, 2));
+    assert_ok(qml_statevec_run(s, c, w, SHOT_WEIGHTS, x, 2));
+    const char *texts[4] = {"Z0", "0.5*Z0 + 0.3*Z0 Z1", "0.4*X1", "Z1"};
+    double v[4];
+    for (int i = 0; i < 4; i++) {
+        qml_pauli_sum *o = NULL;
+        assert_ok(qml_pauli_sum_parse(&o, 2, texts[i]));
+        assert_ok(qml_statevec_expectation(s, o, &v[i]));
+        qml_pauli_sum_free(o);
+    }
+    double e;
+    if (readout == 0) {
+        e = v[0];
+        *single = 1.0 - v[0] * v[0];
+    } else {
+        e = v[1] + v[2];
+        *single = (0.34 + 0.3 * v[3] - v[1] * v[1]) + (0.16 - v[2] * v[2]);
+    }
+    qml_statevec_free(s);
+    qml_circuit_free(c);
+    return e;
+}
+
+static qml_model *shot_model(int readout)
+{
+    qml_circuit *c = shot_circuit(-1, 0.0);
+    qml_pauli_sum *o = NULL;
+    assert_ok(qml_pauli_sum_parse(&o, 2, shot_readouts[readout]));
+    qml_model *m = NULL;
+    assert_ok(qml_model_create(&m, c, o, QML_LOSS_BCE, 1.0, 0.0));
+    qml_pauli_sum_free(o);
+    qml_circuit_free(c);
+    return m;
+}
+
+typedef struct shot_reference {
+    double value, value_variance;              /* e and Var(e estimate) with S shots */
+    double gradient[SHOT_WEIGHTS];             /* exact de/dw_k (central differences) */
+    double shift_variance[SHOT_WEIGHTS];       /* Var of the sampled shift estimate */
+    double gaussian_variance[SHOT_WEIGHTS];    /* the fast mode's variance: v(x) W_k / (2 S) */
+} shot_reference;
+
+static void shot_reference_at(int readout, const double *w, const double *x, double shots, shot_reference *ref)
+{
+    double v0;
+    ref->value = shot_point(readout, w, x, -1, 0.0, &v0);
+    ref->value_variance = v0 / shots;
+    for (int k = 0; k < SHOT_WEIGHTS; k++) {
+        ref->shift_variance[k] = ref->gaussian_variance[k] = 0.0;
+        /* Central differences in the weight, h = 1e-5: error ~1e-10. */
+        double wp[SHOT_WEIGHTS], wm[SHOT_WEIGHTS], ignore;
+        memcpy(wp, w, sizeof wp);
+        memcpy(wm, w, sizeof wm);
+        wp[k] += 1e-5;
+        wm[k] -= 1e-5;
+        ref->gradient[k] = (shot_point(readout, wp, x, -1, 0.0, &ignore) - shot_point(readout, wm, x, -1, 0.0, &ignore)) /
+                           2e-5;
+    }
+    /* Each weight gate has one Pauli factor with coefficient 1: the shift
+     * estimate is s (l+ - l-)/2 per gate, l+- independent S-shot means. */
+    for (int g = 0; g < 10; g++) {
+        int k = shot_gate_weight[g];
+        if (k < 0)
+            continue;
+        double s = shot_gate_scale[g], vp, vm;
+        shot_point(readout, w, x, g, TEST_PI / 2, &vp);
+        shot_point(readout, w, x, g, -TEST_PI / 2, &vm);
+        ref->shift_variance[k] += s * s * (vp + vm) / (4.0 * shots);
+        ref->gaussian_variance[k] += s * s * v0 / (2.0 * shots);
+    }
+}
+
+/* Sample mean and unbiased sample variance of column k of an R x stride array. */
+static void column_moments(const double *a, size_t r, size_t stride, size_t k, double *mean, double *variance)
+{
+    double m = 0.0;
+    for (size_t i = 0; i < r; i++)
+        m += a[i * stride + k];
+    m /= (double)r;
+    double v = 0.0;
+    for (size_t i = 0; i < r; i++)
+        v += (a[i * stride + k] - m) * (a[i * stride + k] - m);
+    *mean = m;
+    *variance = v / (double)(r - 1);
+}
+
+/* R independent estimates at one point: R identical rows, each with its own
+ * streams. Checks, for each mode and readout, that the estimates are
+ * unbiased (mean within 3.5 standard errors of the exact value and
+ * gradient) and that their variance is the mode's formula within sampling
+ * error (the relative standard error of a sample variance is about
+ * sqrt(2 / (R - 1)) for near-Gaussian estimates; 5 of them are allowed). */
+static void check_shot_moments(qml_shot_mode mode, int readout, uint64_t shots, size_t r, double *variances_out)
+{
+    qml_model *m = shot_model(readout);
+    const double w[SHOT_WEIGHTS] = {0.9, -1.3, 0.4, 2.1, -0.6}, x[2] = {0.3, -0.8};
+    double params[SHOT_WEIGHTS + 2] = {0.9, -1.3, 0.4, 2.1, -0.6, 1.0, 0.0};
+    assert_ok(qml_model_set_params(m, params, SHOT_WEIGHTS + 2));
+    double *rows = malloc(2 * r * sizeof *rows), *values = malloc(r * sizeof *values);
+    double *grads = malloc(r * SHOT_WEIGHTS * sizeof *grads);
+    assert_non_null(rows);
+    assert_non_null(values);
+    assert_non_null(grads);
+    for (size_t i = 0; i < r; i++)
+        memcpy(rows + 2 * i, x, sizeof x);
+    assert_ok(qml__model_shot_estimate(m, rows, r, 2, shots, mode, 77 + shots, 2, values, grads));
+    shot_reference ref;
+    shot_reference_at(readout, w, x, (double)shots, &ref);
+    const double rel = 5.0 * sqrt(2.0 / (double)(r - 1));
+    double mean, var;
+    column_moments(values, r, 1, 0, &mean, &var);
+    if (fabs(mean - ref.value) > 3.5 * sqrt(var / (double)r))
+        fail_msg("mode %d readout %d: value mean %.6f, exact %.6f, SE %.2g", mode, readout, mean, ref.value,
+                 sqrt(var / (double)r));
+    if (fabs(var - ref.value_variance) > rel * ref.value_variance)
+        fail_msg("mode %d readout %d: value variance %.6g, formula %.6g", mode, readout, var, ref.value_variance);
+    for (int k = 0; k < SHOT_WEIGHTS; k++) {
+        column_moments(grads, r, SHOT_WEIGHTS, (size_t)k, &mean, &var);
+        if (fabs(mean - ref.gradient[k]) > 3.5 * sqrt(var / (double)r))
+            fail_msg("mode %d readout %d: weight %d mean %.6f, exact %.6f, SE %.2g", mode, readout, k, mean,
+                     ref.gradient[k], sqrt(var / (double)r));
+        double expected = mode == QML_SHOTS_SAMPLED ? ref.shift_variance[k] : ref.gaussian_variance[k];
+        if (fabs(var - expected) > rel * expected)
+            fail_msg("mode %d readout %d: weight %d variance %.6g, formula %.6g (shift %.6g)", mode, readout, k,
+                     var, expected, ref.shift_variance[k]);
+        if (variances_out)
+            variances_out[k] = var;
+    }
+    free(grads);
+    free(values);
+    free(rows);
+    qml_model_free(m);
+}
+
+static void test_shot_moments(void **state)
+{
+    (void)state;
+    for (int readout = 0; readout < 2; readout++) {
+        check_shot_moments(QML_SHOTS_SAMPLED, readout, 20, 4000, NULL);
+        check_shot_moments(QML_SHOTS_GAUSSIAN, readout, 20, 4000, NULL);
+    }
+}
+
+/* Variance ~ 1/S: the sampled estimator's variance at S = 10 is 4 times
+ * that at S = 40 (each within the sampling error checked above, so the
+ * ratio within about 2 x 5 relative standard errors). */
+static void test_shot_scaling(void **state)
+{
+    (void)state;
+    double v10[SHOT_WEIGHTS], v40[SHOT_WEIGHTS];
+    check_shot_moments(QML_SHOTS_SAMPLED, 0, 10, 3000, v10);
+    check_shot_moments(QML_SHOTS_SAMPLED, 0, 40, 3000, v40);
+    const double rel = 10.0 * sqrt(2.0 / 2999.0);
+    for (int k = 0; k < SHOT_WEIGHTS; k++)
+        if (fabs(v10[k] / v40[k] - 4.0) > 4.0 * rel)
+            fail_msg("weight %d: variance ratio S=10 / S=40 is %.4f, expected 4", k, v10[k] / v40[k]);
+}
+
+/* The fast mode against the sampled one. Per gate, both variances are
+ * trigonometric polynomials of degree 2 in the gate's angle phi: the fast
+ * mode's is sum_f s^2 v(phi) / (2 S), the sampled one's
+ * sum_f s^2 [v(phi + pi/2) + v(phi - pi/2)] / (4 S). Their means over the
+ * four angles phi0 + j pi/2 are the same (the constant term of v), so for a
+ * weight read by one gate the two variances averaged over w_k + j pi/2
+ * agree to rounding; pointwise they differ by v's harmonics (the worst
+ * relative gap over 20 random points is printed). The shift variance is
+ * the one test_shot_moments checks against sampling. */
+static void test_shot_modes_agree(void **state)
+{
+    (void)state;
+    const double x[2] = {0.3, -0.8};
+    const int single[4] = {0, 1, 2, 4}; /* weights read by one gate with scale 1 */
+    double worst = 0.0;
+    harness_rng rng = {31};
+    for (int trial = 0; trial < 20; trial++) {
+        double w[SHOT_WEIGHTS];
+        for (int k = 0; k < SHOT_WEIGHTS; k++)
+            w[k] = 2.0 * TEST_PI * harness_uniform(&rng);
+        for (int readout = 0; readout < 2; readout++) {
+            shot_reference ref;
+            shot_reference_at(readout, w, x, 100.0, &ref);
+            for (int k = 0; k < SHOT_WEIGHTS; k++) {
+                double gap = fabs(ref.gaussian_variance[k] - ref.shift_variance[k]) / ref.shift_variance[k];
+                if (gap > worst)
+                    worst = gap;
+            }
+            if (trial >= 4)
+                continue;
+            for (int i = 0; i < 4; i++) {
+                int k = single[i];
+                double fast = 0.0, shift = 0.0, moved[SHOT_WEIGHTS];
+                memcpy(moved, w, sizeof moved);
+                for (int j = 0; j < 4; j++) {
+                    moved[k] = w[k] + j * TEST_PI / 2;
+                    shot_reference at;
+                    shot_reference_at(readout, moved, x, 100.0, &at);
+                    fast += at.gaussian_variance[k];
+                    shift += at.shift_variance[k];
+                }
+                assert_close(fast, shift, 1e-13);
+            }
+        }
+    }
+    print_message("fast-mode variance vs parameter-shift variance: worst pointwise relative gap %.3f\n", worst);
+}
+
+/* Same seed, same bits, for any thread count; rows use their own streams. */
+static void test_shot_threads(void **state)
+{
+    (void)state;
+    for (int readout = 0; readout < 2; readout++)
+        for (int mode = 0; mode < 2; mode++) {
+            qml_model *m = shot_model(readout);
+            set_random_params(m, 5);
+            double rows[14] = {0.1, 0.2, -0.3, 0.4, 0.5, -0.6, 0.7, 0.8, -0.9, 1.0, 1.1, -1.2, 1.3, 1.4};
+            double v[2][7], g[2][7 * SHOT_WEIGHTS];
+            for (unsigned t = 0; t < 2; t++)
+                assert_ok(qml__model_shot_estimate(m, rows, 7, 2, 30, (qml_shot_mode)mode, 9, t ? 3 : 1, v[t], g[t]));
+            assert_memory_equal(v[0], v[1], sizeof v[0]);
+            assert_memory_equal(g[0], g[1], sizeof g[0]);
+            /* Different rows see different noise even for equal features. */
+            qml_model_free(m);
+        }
+}
+
+/* Training with shots: both modes learn separable blobs, give the same bits
+ * for 1 and 3 threads, record exact losses (the model's own evaluation after
+ * the last epoch) and finite gradient records. */
+static void test_train_with_shots(void **state)
+{
+    (void)state;
+    qml_dataset *all = blobs(60, 8), *train = NULL, *test = NULL;
+    assert_ok(qml_dataset_split(&train, &test, all, 0.25, 3, 1));
+    assert_ok(qml_dataset_rescale(train, test, -TEST_PI / 2, TEST_PI / 2, NULL, NULL));
+    const qml_model_kind kinds[2] = {QML_MODEL_UNSTRUCTURED, QML_MODEL_PERMUTATION};
+    for (int k = 0; k < 2; k++)
+        for (int mode = 0; mode < 2; mode++) {
+            double params[2][64] = {{0}};
+            qml_train_epoch history[2][12];
+            memset(history, 0, sizeof history);
+            for (unsigned t = 0; t < 2; t++) {
+                qml_model *m = NULL;
+                assert_ok(qml_model_create_template(&m, kinds[k], 2, 2, 2, QML_LOSS_BCE));
+                qml_train_options opt = QML_TRAIN_OPTIONS_INIT;
+                qml_optimizer_options adam = QML_OPTIMIZER_OPTIONS_INIT;
+                adam.learning_rate = 0.1;
+                opt.optimizer = &adam;
+                opt.epochs = 12;
+                opt.batch_size = 9;
+                opt.seed = 3;
+                opt.init = QML_INIT_NORMAL;
+                opt.shots = 64;
+                opt.shot_mode = (qml_shot_mode)mode;
+                opt.n_threads = t ? 3 : 1;
+                history[t][0].size = sizeof(qml_train_epoch);
+                assert_ok(qml_model_train(m, train, test, &opt, history[t], 12));
+                assert_ok(qml_model_params(m, params[t], 64));
+                double loss, acc;
+                assert_ok(qml_model_evaluate(m, train, 1, &loss, &acc));
+                assert_true(loss == history[t][11].loss);
+                assert_true(acc == history[t][11].train_accuracy);
+                if (acc < 0.85)
+                    fail_msg("%s, shot mode %d: train accuracy %.3f", qml_model_kind_name(kinds[k]), mode, acc);
+                for (int e = 0; e < 12; e++) {
+                    assert_true(isfinite(history[t][e].grad_mean_square) && history[t][e].grad_mean_square >= 0.0);
+                    assert_true(isfinite(history[t][e].grad_batch_variance) &&
+                                history[t][e].grad_batch_variance > 0.0);
+                }
+                qml_model_free(m);
+            }
+            assert_memory_equal(params[0], params[1], 64 * sizeof(double));
+            assert_memory_equal(history[0], history[1], sizeof history[0]);
+        }
+    qml_dataset_free(train);
+    qml_dataset_free(test);
+    qml_dataset_free(all);
+}
+
+/* The epoch records' gradient fields against a replay of the training in
+ * the test: the same shuffles, the batches' exact loss gradients through
+ * qml_model_loss_gradient and plain SGD steps done by hand; then the mean
+ * square of the full-batch weight gradient and the two-pass sample
+ * variance of the step gradients. */
+static void test_epoch_gradient_records(void **state)
+{
+    (void)state;
+    qml_dataset *d = random_dataset(23, 2, 12);
+    qml_model *m = NULL, *replay = NULL;
+    assert_ok(qml_model_create_template(&m, QML_MODEL_FREE_FERMION, 3, 2, 2, QML_LOSS_MSE));
+    set_random_params(m, 21);
+    size_t np = qml_model_n_params(m), nw = qml_model_n_weights(m);
+    double params[64], grads[8][64];
+    assert_true(np <= 64);
+    assert_ok(qml_model_params(m, params, np));
+    assert_ok(qml_model_create_template(&replay, QML_MODEL_FREE_FERMION, 3, 2, 2, QML_LOSS_MSE));
+    assert_ok(qml_model_set_params(replay, params, np));
+
+    qml_optimizer_options sgd = QML_OPTIMIZER_OPTIONS_INIT;
+    sgd.kind = QML_OPTIMIZER_SGD;
+    sgd.learning_rate = 0.05;
+    qml_train_options opt = QML_TRAIN_OPTIONS_INIT;
+    opt.optimizer = &sgd;
+    opt.epochs = 2;
+    opt.batch_size = 5;
+    opt.seed = 6;
+    opt.init = QML_INIT_KEEP;
+    qml_train_epoch history[2];
+    history[0].size = sizeof history[0];
+    assert_ok(qml_model_train(m, d, NULL, &opt, history, 2));
+
+    size_t order[23];
+    for (unsigned epoch = 0; epoch < 2; epoch++) {
+        assert_ok(qml_shuffle_indices(order, 23, 6, epoch));
+        size_t steps = 0;
+        for (size_t start = 0; start < 23; start += 5, steps++) {
+            size_t count = 23 - start < 5 ? 23 - start : 5;
+            assert_ok(qml_model_loss_gradient(replay, d, order + start, count, 1, NULL, grads[steps], 64));
+            for (size_t k = 0; k < np; k++)
+                params[k] -= 0.05 * grads[steps][k];
+            assert_ok(qml_model_set_params(replay, params, np));
+        }
+        double full[64], square = 0.0, variance = 0.0;
+        assert_ok(qml_model_loss_gradient(replay, d, NULL, 0, 1, NULL, full, 64));
+        for (size_t k = 0; k < nw; k++) {
+            square += full[k] * full[k];
+            double mean = 0.0, ss = 0.0;
+            for (size_t s = 0; s < steps; s++)
+                mean += grads[s][k];
+            mean /= (double)steps;
+            for (size_t s = 0; s < steps; s++)
+                ss += (grads[s][k] - mean) * (grads[s][k] - mean);
+            variance += ss / (double)(steps - 1);
+        }
+        square /= (double)nw;
+        variance /= (double)nw;
+        assert_close(history[epoch].grad_mean_square, square, 1e-12 * square);
+        assert_close(history[epoch].grad_batch_variance, variance, 1e-9 * variance);
+    }
+    /* One step per epoch: no variance. */
+    opt.batch_size = 23;
+    opt.epochs = 1;
+    assert_ok(qml_model_train(m, d, NULL, &opt, history, 1));
+    assert_true(isnan(history[0].grad_batch_variance));
+    assert_true(isfinite(history[0].grad_mean_square));
+    /* A 0.1 record (without the new fields) is still accepted, and the
+     * fields past it are left alone. */
+    qml_train_epoch old[2];
+    memset(old, 0x5a, sizeof old);
+    old[0].size = offsetof(qml_train_epoch, grad_mean_square);
+    double untouched;
+    memcpy(&untouched, &old[0].grad_mean_square, sizeof untouched);
+    assert_ok(qml_model_train(m, d, NULL, &opt, old, 1));
+    assert_memory_equal(&old[0].grad_mean_square, &untouched, sizeof untouched);
+    qml_model_free(replay);
+    qml_model_free(m);
+    qml_dataset_free(d);
+}
+
+/* Bad shot options: pinned status and a message that names the field. */
+static void test_shot_validation(void **state)
+{
+    (void)state;
+    qml_dataset *d = random_dataset(6, 2, 1);
+    qml_model *m = NULL;
+    assert_ok(qml_model_create_template(&m, QML_MODEL_UNSTRUCTURED, 2, 1, 2, QML_LOSS_BCE));
+    qml_train_options opt = QML_TRAIN_OPTIONS_INIT;
+    opt.epochs = 1;
+    opt.shots = 5;
+    opt.shot_mode = (qml_shot_mode)3;
+    assert_status(qml_model_train(m, d, NULL, &opt, NULL, 0), QML_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(qml_last_error(), "shot_mode"));
+    opt.shot_mode = QML_SHOTS_SAMPLED;
+    opt.shots = 1;
+    assert_status(qml_model_train(m, d, NULL, &opt, NULL, 0), QML_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(qml_last_error(), "at least 2 shots"));
+    /* One shot is fine for the Gaussian model; an unknown mode without shots
+     * is not looked at. */
+    opt.shot_mode = QML_SHOTS_GAUSSIAN;
+    assert_ok(qml_model_train(m, d, NULL, &opt, NULL, 0));
+    opt.shots = 0;
+    opt.shot_mode = (qml_shot_mode)3;
+    assert_ok(qml_model_train(m, d, NULL, &opt, NULL, 0));
+    assert_int_equal(QML_SHOTS_SAMPLED, 0);
+    assert_int_equal(QML_SHOTS_GAUSSIAN, 1);
+    qml_train_options defaults = QML_TRAIN_OPTIONS_INIT;
+    assert_true(defaults.shots == 0 && defaults.shot_mode == QML_SHOTS_GAUSSIAN);
+    qml_model_free(m);
+    qml_dataset_free(d);
+}
+
 /* ---- allocation failures ----------------------------------------------------- */
 
 static int sequence_train(void *context)
@@ -659,8 +1095,16 @@ static int sequence_train(void *context)
     qml_train_options opt = QML_TRAIN_OPTIONS_INIT;
     opt.epochs = 1;
     opt.batch_size = 3;
-    qml_train_epoch h[1] = {{sizeof h[0], 0, 0, 0, 0}};
+    qml_train_epoch h[1] = {{.size = sizeof h[0]}};
     status = qml_model_train(m, d, d, &opt, h, 1);
+    /* Finite shots: the grouped readout of the permutation model needs the
+     * state path of the fast mode; sampling allocates per estimate. */
+    opt.init = QML_INIT_KEEP;
+    opt.shots = 8;
+    for (int mode = 0; mode < 2 && !status; mode++) {
+        opt.shot_mode = (qml_shot_mode)mode;
+        status = qml_model_train(m, d, d, &opt, h, 1);
+    }
     double p[4];
     /* One thread: the counting allocator is not thread-safe. */
     if (!status)
@@ -705,6 +1149,13 @@ int main(void)
         cmocka_unit_test(test_history_stride),
         cmocka_unit_test(test_cancellation),
         cmocka_unit_test(test_validation),
+        cmocka_unit_test(test_shot_moments),
+        cmocka_unit_test(test_shot_scaling),
+        cmocka_unit_test(test_shot_modes_agree),
+        cmocka_unit_test(test_shot_threads),
+        cmocka_unit_test(test_train_with_shots),
+        cmocka_unit_test(test_epoch_gradient_records),
+        cmocka_unit_test(test_shot_validation),
         cmocka_unit_test(test_allocation_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

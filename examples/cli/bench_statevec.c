@@ -1,9 +1,13 @@
 /*
  * bench_statevec.c: `qml bench [statevec] [--quick] [--json] [--threads-list 1,2]
- * [--sizes 16,20,24]`.
+ * [--sizes 16,20,24] [--all-pairs]`.
  * Times the statevector kernels (ns per gate, effective GB/s) and measures,
  * in the same run, the machine's in-place and read bandwidth, so that each
- * figure is reported as a ratio to a limit measured here and now.
+ * figure is reported as a ratio to a limit measured here and now. Bytes are
+ * the true traffic of each kernel: the cache lines it reads and writes
+ * (a CNOT whose control is qubit 2 or above touches half the lines).
+ * Then every two-qubit kind on (control, target) pairs at the largest size,
+ * each as its share of the in-place limit.
  */
 /* madvise(MADV_HUGEPAGE) is a Linux extension, hidden by _POSIX_C_SOURCE alone. */
 #if defined(__linux__) && !defined(_DEFAULT_SOURCE)
@@ -28,7 +32,15 @@ typedef struct result {
     double ns_per_gate;
     double gbps;
     double ratio;                  /* to the in-place (gates) or read (expectation) limit */
+    double over_bound;             /* layer time / (gates x the per-gate bound 32 B 2^n / in-place limit) */
 } result;
+
+typedef struct pair_result {
+    const char *gate;
+    unsigned a, b;
+    double ns;
+    double share;                  /* true GB/s over the in-place limit */
+} pair_result;
 
 /* ---- the machine's limits ------------------------------------------------ */
 
@@ -66,6 +78,65 @@ static double read_gbps(const double *buffer, size_t count, int repeats, double 
     return 8.0 * (double)count / cli_median(times, repeats) / 1e9;
 }
 
+/* ---- true bytes ----------------------------------------------------------- */
+
+/* Bytes a kernel moves for one gate on n qubits: 2 x 64 bytes (read and
+ * write) per cache line of 4 amplitudes it touches. A control on qubit 2 or
+ * above halves the lines touched (the control = 0 lines are not read); a
+ * control on qubit 0 or 1 does not (each line holds both values). SWAP
+ * touches the amplitudes whose two bits differ; CZ those whose bits are both
+ * set (the same rule per bit). */
+static double gate_true_bytes(qml_gate_kind kind, const unsigned *q, size_t count, unsigned n)
+{
+    double full = 32.0 * (double)((uint64_t)1 << n), fraction = 1.0;
+    switch (kind) {
+    case QML_GATE_CNOT:
+    case QML_GATE_CY:
+    case QML_GATE_CRX:
+    case QML_GATE_CRY:
+    case QML_GATE_CRZ:
+        fraction = q[0] >= 2 ? 0.5 : 1.0;
+        break;
+    case QML_GATE_CZ:
+        fraction = (q[0] >= 2 ? 0.5 : 1.0) * (q[1] >= 2 ? 0.5 : 1.0);
+        break;
+    case QML_GATE_Z:
+    case QML_GATE_S:
+    case QML_GATE_SDG:
+    case QML_GATE_T:
+    case QML_GATE_TDG:
+    case QML_GATE_PHASE:
+        fraction = q[0] >= 2 ? 0.5 : 1.0;
+        break;
+    case QML_GATE_SWAP:
+    case QML_GATE_ISWAP:
+        fraction = q[0] >= 2 && q[1] >= 2 ? 0.5 : 1.0;
+        break;
+    case QML_GATE_TOFFOLI:
+        fraction = (q[0] >= 2 ? 0.5 : 1.0) * (q[1] >= 2 ? 0.5 : 1.0);
+        break;
+    default:
+        break;
+    }
+    (void)count;
+    return full * fraction;
+}
+
+/* The true bytes of one run of `circuit`. */
+static double circuit_true_bytes(const qml_circuit *circuit)
+{
+    double total = 0.0;
+    unsigned n = qml_circuit_n_qubits(circuit);
+    for (size_t g = 0; g < qml_circuit_n_gates(circuit); g++) {
+        qml_gate_kind kind;
+        unsigned qubits[3] = {0, 0, 0};
+        size_t count = 0;
+        if (qml_circuit_gate(circuit, g, &kind, qubits, &count) == QML_OK)
+            total += count <= 3 ? gate_true_bytes(kind, qubits, count, n) : 32.0 * (double)((uint64_t)1 << n);
+    }
+    return total;
+}
+
 /* ---- workloads ------------------------------------------------------------ */
 
 /* A layer of gates of one workload on n qubits; weights all 0.3. */
@@ -79,6 +150,12 @@ static int build_layer(const char *workload, unsigned n, qml_circuit **out, size
         for (unsigned q = 0; q < n && !status; q++)
             status = qml_circuit_add_rotation(c, QML_GATE_RY, &q, 1, 0.3, QML_NONE, 0, QML_NONE, 0);
     } else if (!strcmp(workload, "cnot")) {
+        for (unsigned q = 0; q + 1 < n && !status; q++)
+            status = qml_circuit_add_gate(c, QML_GATE_CNOT, (unsigned[]){q, q + 1}, 2);
+    } else if (!strcmp(workload, "ry_cnot")) {
+        /* one layer of the usual ansatz: RY on every qubit, then a CNOT ladder */
+        for (unsigned q = 0; q < n && !status; q++)
+            status = qml_circuit_add_rotation(c, QML_GATE_RY, &q, 1, 0.3, QML_NONE, 0, QML_NONE, 0);
         for (unsigned q = 0; q + 1 < n && !status; q++)
             status = qml_circuit_add_gate(c, QML_GATE_CNOT, (unsigned[]){q, q + 1}, 2);
     } else if (!strcmp(workload, "rzz")) {
@@ -107,7 +184,7 @@ static int build_layer(const char *workload, unsigned n, qml_circuit **out, size
 /* Median seconds of one call of the workload (each repeat loops until it
  * has run for at least `min_seconds`). */
 static int time_workload(const char *workload, qml_statevec *state, unsigned n, int repeats, double min_seconds,
-                         double *seconds, size_t *units)
+                         double *seconds, size_t *units, double *bytes)
 {
     double times[16];
     qml_circuit *circuit = NULL;
@@ -118,8 +195,11 @@ static int time_workload(const char *workload, qml_statevec *state, unsigned n, 
         for (unsigned q = 0; q + 1 < n && !status; q++)
             status = qml_pauli_sum_add_term(zz, 1.0, "ZZ", (unsigned[]){q, q + 1}, 2);
         *units = 1; /* one pass for all terms */
+        *bytes = 16.0 * (double)((uint64_t)1 << n);
     } else {
         status = build_layer(workload, n, &circuit, units);
+        if (!status)
+            *bytes = circuit_true_bytes(circuit);
     }
     for (int r = 0; r < repeats && !status; r++) {
         long iterations = 0;
@@ -140,6 +220,45 @@ static int time_workload(const char *workload, qml_statevec *state, unsigned n, 
         *seconds = cli_median(times, repeats);
     qml_circuit_free(circuit);
     qml_pauli_sum_free(zz);
+    return status;
+}
+
+/* The two-qubit kinds measured per (control, target) pair. */
+static const char *const pair_gates[] = {"cnot", "cz", "swap", "cry", "rzz", "rxx"};
+#define N_PAIR_GATES 6
+
+/* Median seconds of one gate `gate` on qubits (a, b), and its true bytes. */
+static int time_pair(const char *gate, unsigned a, unsigned b, qml_statevec *state, unsigned n, int repeats,
+                     double min_seconds, double *seconds, double *bytes)
+{
+    qml_circuit *c = NULL;
+    int status = qml_circuit_create(&c, n);
+    const unsigned q[2] = {a, b};
+    qml_gate_kind kind = !strcmp(gate, "cnot")   ? QML_GATE_CNOT
+                         : !strcmp(gate, "cz")   ? QML_GATE_CZ
+                         : !strcmp(gate, "swap") ? QML_GATE_SWAP
+                         : !strcmp(gate, "cry")  ? QML_GATE_CRY
+                         : !strcmp(gate, "rzz")  ? QML_GATE_RZZ
+                                                 : QML_GATE_RXX;
+    if (!status)
+        status = kind >= QML_GATE_RX ? qml_circuit_add_rotation(c, kind, q, 2, 0.3, QML_NONE, 0, QML_NONE, 0)
+                                     : qml_circuit_add_gate(c, kind, q, 2);
+    double times[16];
+    for (int r = 0; r < repeats && !status; r++) {
+        long iterations = 0;
+        double start = cli_seconds(), elapsed;
+        do {
+            status = qml_statevec_run(state, c, NULL, 0, NULL, 0);
+            iterations++;
+            elapsed = cli_seconds() - start;
+        } while (!status && elapsed < min_seconds);
+        times[r] = elapsed / (double)iterations;
+    }
+    if (!status) {
+        *seconds = cli_median(times, repeats);
+        *bytes = circuit_true_bytes(c);
+    }
+    qml_circuit_free(c);
     return status;
 }
 
@@ -176,7 +295,7 @@ static bool parse_size_list(const char *text, unsigned *list, int *count)
 
 int bench_statevec(int argc, char **argv)
 {
-    bool quick = false, json = false;
+    bool quick = false, json = false, all_pairs = false;
     unsigned thread_list[MAX_THREAD_COUNTS] = {1, 2};
     int n_thread_counts = 2;
     unsigned size_list[3] = {16, 20, 24};
@@ -187,6 +306,8 @@ int bench_statevec(int argc, char **argv)
             quick = true;
         else if (!strcmp(argv[k], "--json"))
             json = true;
+        else if (!strcmp(argv[k], "--all-pairs"))
+            all_pairs = true;
         else if (!strcmp(argv[k], "--sizes") && k + 1 < argc) {
             if (!parse_size_list(argv[++k], size_list, &n_sizes))
                 return cli_usage_error("bench statevec: bad size list '%s' (e.g. 20,24; each 16..30)", argv[k]);
@@ -197,7 +318,8 @@ int bench_statevec(int argc, char **argv)
             continue;
         else
             return cli_usage_error("bench statevec: unknown option '%s' "
-                                   "(usage: qml bench [statevec] [--quick] [--json] [--threads-list 1,2] [--sizes 16,20,24])",
+                                   "(usage: qml bench [statevec] [--quick] [--json] [--threads-list 1,2] "
+                                   "[--sizes 16,20,24] [--all-pairs])",
                                    argv[k]);
     }
     const unsigned *sizes = size_list;
@@ -205,8 +327,8 @@ int bench_statevec(int argc, char **argv)
         n_sizes = quick ? 2 : 3;
     const int repeats = quick ? 3 : 7;
     const double min_seconds = quick ? 0.02 : 0.05;
-    static const char *const workloads[] = {"ry", "cnot", "rzz", "pauli4", "expval_zz"};
-    const int n_workloads = 5;
+    static const char *const workloads[] = {"ry", "cnot", "ry_cnot", "rzz", "pauli4", "expval_zz"};
+    const int n_workloads = 6;
 
     /* The limits, over a 512 MiB buffer (far beyond the caches). */
     size_t count = LIMIT_BUFFER_BYTES / sizeof(double);
@@ -231,14 +353,40 @@ int bench_statevec(int argc, char **argv)
     double limit_read = read_gbps(buffer, count, quick ? 3 : 5, &sink);
     free(buffer);
 
-    result results[3 * MAX_THREAD_COUNTS * 5];
+    result results[3 * MAX_THREAD_COUNTS * 6];
     int n_results = 0;
+    /* pairs at the largest size, on the first thread count: all ordered
+     * pairs with --all-pairs, else those of a set of qubits covering the
+     * low-qubit walks, the middle and the top */
+    pair_result *pairs = NULL;
+    size_t n_pairs = 0;
+    unsigned pair_n = 0;
+    for (int si = 0; si < n_sizes; si++)
+        if (sizes[si] > pair_n)
+            pair_n = sizes[si];
+    unsigned pair_qubits[32];
+    unsigned n_pair_qubits = 0;
+    if (all_pairs) {
+        for (unsigned q = 0; q < pair_n; q++)
+            pair_qubits[n_pair_qubits++] = q;
+    } else {
+        const unsigned chosen[] = {0, 1, 2, 3, 8, pair_n - 1};
+        for (unsigned k = 0; k < (quick ? 4u : 6u); k++)
+            pair_qubits[n_pair_qubits++] = k == 3 && quick ? pair_n - 1 : chosen[k];
+    }
+    pairs = calloc((size_t)n_pair_qubits * n_pair_qubits * N_PAIR_GATES, sizeof *pairs);
+    if (!pairs) {
+        fprintf(stderr, "qml: bench statevec: out of memory\n");
+        return 1;
+    }
     for (int si = 0; si < n_sizes; si++) {
         unsigned n = sizes[si];
         qml_statevec *state = NULL;
         int status = qml_statevec_create(&state, n);
-        if (status)
+        if (status) {
+            free(pairs);
             return cli_fail("bench statevec: create", status);
+        }
         /* a spread-out state, so that no kernel meets only zeros */
         qml_circuit *prep = NULL;
         size_t prep_gates;
@@ -246,51 +394,103 @@ int bench_statevec(int argc, char **argv)
             (status = qml_statevec_run(state, prep, NULL, 0, NULL, 0)) != 0) {
             qml_circuit_free(prep);
             qml_statevec_free(state);
+            free(pairs);
             return cli_fail("bench statevec: prepare", status);
         }
         qml_circuit_free(prep);
         for (int ti = 0; ti < n_thread_counts; ti++) {
             qml_statevec_set_threads(state, thread_list[ti]);
             for (int w = 0; w < n_workloads; w++) {
-                double seconds;
+                double seconds, bytes = 0.0;
                 size_t units;
-                status = time_workload(workloads[w], state, n, repeats, min_seconds, &seconds, &units);
+                status = time_workload(workloads[w], state, n, repeats, min_seconds, &seconds, &units, &bytes);
                 if (status) {
                     qml_statevec_free(state);
+                    free(pairs);
                     return cli_fail("bench statevec: workload", status);
                 }
                 bool is_expectation = !strcmp(workloads[w], "expval_zz");
-                double bytes = (is_expectation ? 16.0 : 32.0) * (double)((uint64_t)1 << n);
                 result *r = &results[n_results++];
                 r->workload = workloads[w];
                 r->n = n;
                 r->threads = thread_list[ti];
                 r->ns_per_gate = seconds / (double)units * 1e9;
-                r->gbps = bytes / (r->ns_per_gate * 1e-9) / 1e9;
+                r->gbps = bytes / seconds / 1e9;
                 r->ratio = r->gbps / (is_expectation ? limit_read : limit_inplace);
+                /* the per-gate memory bound: a full in-place sweep at the limit */
+                double bound = 32.0 * (double)((uint64_t)1 << n) / (limit_inplace * 1e9);
+                r->over_bound = is_expectation ? 0.0 : seconds / ((double)units * bound);
             }
+        }
+        if (n == pair_n) {
+            qml_statevec_set_threads(state, thread_list[0]);
+            for (int g = 0; g < N_PAIR_GATES; g++)
+                for (unsigned i = 0; i < n_pair_qubits; i++)
+                    for (unsigned j = 0; j < n_pair_qubits; j++) {
+                        unsigned a = pair_qubits[i], b = pair_qubits[j];
+                        bool symmetric = strcmp(pair_gates[g], "cnot") && strcmp(pair_gates[g], "cry");
+                        if (a == b || (symmetric && a > b))
+                            continue;
+                        double seconds, bytes;
+                        status = time_pair(pair_gates[g], a, b, state, n, quick ? 3 : 5, min_seconds / 2,
+                                           &seconds, &bytes);
+                        if (status) {
+                            qml_statevec_free(state);
+                            free(pairs);
+                            return cli_fail("bench statevec: pair", status);
+                        }
+                        pair_result *p = &pairs[n_pairs++];
+                        p->gate = pair_gates[g];
+                        p->a = a;
+                        p->b = b;
+                        p->ns = seconds * 1e9;
+                        p->share = bytes / seconds / 1e9 / limit_inplace;
+                    }
         }
         qml_statevec_free(state);
     }
+    double min_share = 1e300;
+    const pair_result *worst = NULL;
+    for (size_t k = 0; k < n_pairs; k++)
+        if (pairs[k].share < min_share) {
+            min_share = pairs[k].share;
+            worst = &pairs[k];
+        }
 
     if (json) {
-        printf("{\"inplace_gbps\": %.3f, \"read_gbps\": %.3f, \"results\": [", limit_inplace, limit_read);
-        for (int k = 0; k < n_results; k++)
+        printf("{\"inplace_gbps\": %.3f, \"read_gbps\": %.3f, \"bytes\": \"true\", \"results\": [", limit_inplace,
+               limit_read);
+        for (int k = 0; k < n_results; k++) {
+            double base = results[k].ns_per_gate;
+            for (int j = 0; j < n_results; j++)
+                if (results[j].n == results[k].n && !strcmp(results[j].workload, results[k].workload) &&
+                    results[j].threads == thread_list[0])
+                    base = results[j].ns_per_gate;
             printf("%s\n  {\"workload\": \"%s\", \"n\": %u, \"threads\": %u, \"ns_per_gate\": %.1f, \"gbps\": %.3f, "
-                   "\"ratio_to_limit\": %.3f}",
+                   "\"ratio_to_limit\": %.3f, \"thread_speedup\": %.3f",
                    k ? "," : "", results[k].workload, results[k].n, results[k].threads, results[k].ns_per_gate,
-                   results[k].gbps, results[k].ratio);
-        printf("\n]}\n");
+                   results[k].gbps, results[k].ratio, base / results[k].ns_per_gate);
+            if (!strcmp(results[k].workload, "ry_cnot"))
+                printf(", \"layer_over_bound\": %.3f", results[k].over_bound);
+            printf("}");
+        }
+        printf("\n], \"pairs_n\": %u, \"pairs_threads\": %u, \"pairs\": [", pair_n, thread_list[0]);
+        for (size_t k = 0; k < n_pairs; k++)
+            printf("%s\n  {\"gate\": \"%s\", \"qubits\": [%u, %u], \"ns\": %.1f, \"share_of_limit\": %.3f}",
+                   k ? "," : "", pairs[k].gate, pairs[k].a, pairs[k].b, pairs[k].ns, pairs[k].share);
+        printf("\n], \"pairs_min_share_of_limit\": %.3f}\n", n_pairs ? min_share : 0.0);
     } else {
         printf("machine limits (512 MiB buffer on huge pages where available, 1 thread): in-place %.2f GB/s (a[i] = s*a[i] + t, 16 B/element), "
                "read %.2f GB/s (8 accumulators, 8 B/element)\n",
                limit_inplace, limit_read);
-        printf("gates stream 32 B per amplitude, an expectation pass 16 B; ratio = GB/s / limit "
-               "(in-place for gates, read for expval_zz); speedup = this thread count vs the first\n"
+        printf("bytes are true: 2 x 64 B per cache line a kernel touches (a controlled gate with its control on qubit 2+\n"
+               "touches half the lines), an expectation pass 16 B per amplitude; ratio = GB/s / limit (in-place for\n"
+               "gates, read for expval_zz); speedup = this thread count vs the first; over bound (ry_cnot) = layer\n"
+               "time / (gates x one full in-place sweep at the limit)\n"
                "(kernels start threads only from 2^18 amplitudes: rows with n < 18 run on one thread "
                "whatever the count)\n\n");
-        printf("%-10s %3s %7s %14s %9s %7s %8s\n", "workload", "n", "threads", "ns/gate", "GB/s", "ratio",
-               "speedup");
+        printf("%-10s %3s %7s %14s %9s %7s %8s %10s\n", "workload", "n", "threads", "ns/gate", "GB/s", "ratio",
+               "speedup", "over bound");
         for (int k = 0; k < n_results; k++) {
             const result *r = &results[k];
             double base = r->ns_per_gate;
@@ -298,10 +498,22 @@ int bench_statevec(int argc, char **argv)
                 if (results[j].n == r->n && !strcmp(results[j].workload, r->workload) &&
                     results[j].threads == thread_list[0])
                     base = results[j].ns_per_gate;
-            printf("%-10s %3u %7u %14.1f %9.2f %7.2f %8.2f\n", r->workload, r->n, r->threads, r->ns_per_gate,
-                   r->gbps, r->ratio, base / r->ns_per_gate);
+            printf("%-10s %3u %7u %14.1f %9.2f %7.2f %8.2f", r->workload, r->n, r->threads, r->ns_per_gate, r->gbps,
+                   r->ratio, base / r->ns_per_gate);
+            if (!strcmp(r->workload, "ry_cnot"))
+                printf(" %10.2f", r->over_bound);
+            printf("\n");
         }
+        printf("\ntwo-qubit gates per (control, target) pair at n = %u, %u thread(s): share of the in-place limit\n",
+               pair_n, thread_list[0]);
+        printf("%-6s %5s %5s %12s %7s\n", "gate", "a", "b", "ns", "share");
+        for (size_t k = 0; k < n_pairs; k++)
+            printf("%-6s %5u %5u %12.1f %7.2f\n", pairs[k].gate, pairs[k].a, pairs[k].b, pairs[k].ns,
+                   pairs[k].share);
+        if (worst)
+            printf("lowest share: %.2f (%s on %u, %u)\n", worst->share, worst->gate, worst->a, worst->b);
     }
+    free(pairs);
     if (sink == 42.0) /* keep the read loop from being optimised away */
         fputc(' ', stderr);
     return 0;

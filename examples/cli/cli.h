@@ -43,4 +43,23 @@ double cli_median(double *values, int count);
 /* Wall-clock seconds (C11 timespec_get). */
 double cli_seconds(void);
 
+/* The most a generator file may hold: a text of Pauli sums is small, and a
+ * bound turns an endless stream (/dev/zero, a pipe) into an error. */
+#define CLI_TEXT_MAX ((size_t)64 << 20)
+/* Read all of `path` ("-" for stdin) into a NUL-terminated heap string (free
+ * with free()). Refuses a file over CLI_TEXT_MAX bytes and one holding a NUL
+ * byte (not text); prints "qml: <command>: <why>" and returns NULL on any
+ * failure. */
+char *cli_read_text(const char *command, const char *path);
+/* The non-blank lines of `text` (modified in place): comments from '#' and
+ * surrounding blanks removed; numbers[i] is line i's 1-based number in the
+ * file. Free with cli_lines_free(); returns non-zero when out of memory. */
+typedef struct cli_lines {
+    size_t count;
+    char **lines;
+    size_t *numbers;
+} cli_lines;
+int cli_split_lines(char *text, cli_lines *list);
+void cli_lines_free(cli_lines *list);
+
 #endif

@@ -313,71 +313,49 @@ static void free_generator_file(generator_file *file)
 }
 
 /* Two passes: parse every line with its own qubit count to find the largest,
- * then parse them all again on that many qubits. */
+ * then parse them all again on that many qubits. Lines have no length cap
+ * (one generator may be a long sum); the file is bounded by CLI_TEXT_MAX. */
 static int read_generator_file(const char *path, generator_file *out)
 {
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        perror(path);
+    char *text = cli_read_text("bp", path);
+    if (!text)
         return 1;
-    }
-    char **lines = NULL;
-    size_t n_lines = 0, capacity = 0;
-    char buffer[4096];
+    cli_lines lines = {0};
     int result = 0;
-    while (fgets(buffer, sizeof buffer, f)) {
-        char *hash = strchr(buffer, '#');
-        if (hash)
-            *hash = '\0';
-        buffer[strcspn(buffer, "\r\n")] = '\0';
-        if (strspn(buffer, " \t") == strlen(buffer))
-            continue;
-        if (n_lines == capacity) {
-            capacity = capacity ? 2 * capacity : 16;
-            char **grown = realloc(lines, capacity * sizeof *lines);
-            if (!grown) {
-                result = cli_usage_error("bp: out of memory reading '%s'", path);
-                break;
-            }
-            lines = grown;
-        }
-        lines[n_lines] = malloc(strlen(buffer) + 1);
-        if (!lines[n_lines]) {
-            result = cli_usage_error("bp: out of memory reading '%s'", path);
-            break;
-        }
-        strcpy(lines[n_lines++], buffer);
-    }
-    fclose(f);
+    if (cli_split_lines(text, &lines))
+        result = cli_usage_error("bp: out of memory reading '%s'", path);
     unsigned n = 0;
-    for (size_t i = 0; i < n_lines && !result; i++) {
+    for (size_t i = 0; i < lines.count && !result; i++) {
         qml_pauli_sum *sum = NULL;
-        int status = qml_pauli_sum_parse(&sum, 0, lines[i]);
+        int status = qml_pauli_sum_parse(&sum, 0, lines.lines[i]);
         if (status) {
-            fprintf(stderr, "qml: bp: %s line %zu: ", path, i + 1);
-            result = cli_fail("parse", status);
+            char what[512];
+            snprintf(what, sizeof what, "bp: %s line %zu", path, lines.numbers[i]);
+            result = cli_fail(what, status);
         } else if (qml_pauli_sum_n_qubits(sum) > n) {
             n = qml_pauli_sum_n_qubits(sum);
         }
         qml_pauli_sum_free(sum);
     }
-    if (!result && n_lines == 0)
+    if (!result && lines.count == 0)
         result = cli_usage_error("bp: '%s' holds no generator", path);
     if (!result) {
-        out->sums = calloc(n_lines, sizeof *out->sums);
+        out->sums = calloc(lines.count, sizeof *out->sums);
         if (!out->sums)
             result = cli_usage_error("bp: out of memory reading '%s'", path);
     }
-    for (size_t i = 0; i < n_lines && !result; i++) {
-        int status = qml_pauli_sum_parse(&out->sums[i], n, lines[i]);
-        if (status)
-            result = cli_fail("bp: parse", status);
-        else
+    for (size_t i = 0; i < lines.count && !result; i++) {
+        int status = qml_pauli_sum_parse(&out->sums[i], n, lines.lines[i]);
+        if (status) {
+            char what[512];
+            snprintf(what, sizeof what, "bp: %s line %zu", path, lines.numbers[i]);
+            result = cli_fail(what, status);
+        } else {
             out->count = i + 1;
+        }
     }
-    for (size_t i = 0; i < n_lines; i++)
-        free(lines[i]);
-    free(lines);
+    cli_lines_free(&lines);
+    free(text);
     if (result)
         free_generator_file(out);
     return result;

@@ -16,73 +16,6 @@ static void usage(FILE *out)
                  "  --purity OP: g-purities of the observable OP; with --state zero also the predicted variance\n");
 }
 
-/* Read all of a stream into a NUL-terminated heap buffer. */
-static char *read_all(FILE *in)
-{
-    size_t length = 0, capacity = 4096;
-    char *text = malloc(capacity);
-    if (!text)
-        return NULL;
-    size_t got;
-    while ((got = fread(text + length, 1, capacity - length - 1, in)) > 0) {
-        length += got;
-        if (capacity - length - 1 == 0) {
-            char *t = realloc(text, 2 * capacity);
-            if (!t) {
-                free(text);
-                return NULL;
-            }
-            text = t;
-            capacity *= 2;
-        }
-    }
-    if (ferror(in)) {
-        free(text);
-        return NULL;
-    }
-    text[length] = '\0';
-    return text;
-}
-
-typedef struct line_list {
-    size_t count;
-    char **lines;
-    size_t *numbers;
-} line_list;
-
-/* Split into generator lines: strip comments and whitespace, skip blanks. */
-static int split_lines(char *text, line_list *list)
-{
-    size_t number = 0;
-    for (char *line = text; line && *line;) {
-        char *end = strchr(line, '\n');
-        if (end)
-            *end = '\0';
-        number++;
-        char *hash = strchr(line, '#');
-        if (hash)
-            *hash = '\0';
-        while (*line == ' ' || *line == '\t' || *line == '\r')
-            line++;
-        size_t n = strlen(line);
-        while (n && (line[n - 1] == ' ' || line[n - 1] == '\t' || line[n - 1] == '\r'))
-            line[--n] = '\0';
-        if (n) {
-            char **l = realloc(list->lines, (list->count + 1) * sizeof *l);
-            size_t *num = l ? realloc(list->numbers, (list->count + 1) * sizeof *num) : NULL;
-            if (l)
-                list->lines = l;
-            if (!l || !num)
-                return 1;
-            list->numbers = num;
-            list->lines[list->count] = line;
-            list->numbers[list->count++] = number;
-        }
-        line = end ? end + 1 : NULL;
-    }
-    return 0;
-}
-
 static void print_json_string(const char *s)
 {
     putchar('"');
@@ -148,25 +81,16 @@ int cmd_dla(int argc, char **argv)
     if (zero_state && !purity_text)
         return cli_usage_error("dla: --state zero needs --purity OP (the observable)");
 
-    FILE *in = strcmp(file, "-") ? fopen(file, "r") : stdin;
-    if (!in) {
-        fprintf(stderr, "qml: dla: cannot open '%s'\n", file);
+    char *text = cli_read_text("dla", file);
+    if (!text)
         return 1;
-    }
-    char *text = read_all(in);
-    if (in != stdin)
-        fclose(in);
-    if (!text) {
-        fprintf(stderr, "qml: dla: cannot read '%s'\n", file);
-        return 1;
-    }
-    line_list lines = {0};
+    cli_lines lines = {0};
     int exit_code = 0;
     qml_pauli_sum **generators = NULL;
     qml_pauli_sum *observable = NULL;
     qml_lie_algebra *algebra = NULL;
     size_t n_generators = 0;
-    if (split_lines(text, &lines)) {
+    if (cli_split_lines(text, &lines)) {
         fprintf(stderr, "qml: dla: out of memory\n");
         exit_code = 1;
         goto done;
@@ -361,8 +285,7 @@ done:
     for (size_t i = 0; i < n_generators; i++)
         qml_pauli_sum_free(generators[i]);
     free(generators);
-    free(lines.lines);
-    free(lines.numbers);
+    cli_lines_free(&lines);
     free(text);
     return exit_code;
 }

@@ -113,3 +113,91 @@ double cli_seconds(void)
     timespec_get(&ts, TIME_UTC);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
+
+char *cli_read_text(const char *command, const char *path)
+{
+    FILE *in = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+    if (!in) {
+        int error = errno;
+        fprintf(stderr, "qml: %s: cannot open '%s': %s\n", command, path, strerror(error));
+        return NULL;
+    }
+    size_t length = 0, capacity = 4096;
+    char *text = malloc(capacity);
+    const char *why = text ? NULL : "out of memory";
+    while (!why) {
+        size_t got = fread(text + length, 1, capacity - length - 1, in);
+        if (got == 0)
+            break;
+        if (memchr(text + length, '\0', got)) {
+            why = "it holds a NUL byte (not a text file)";
+            break;
+        }
+        length += got;
+        if (length > CLI_TEXT_MAX) {
+            why = "it is larger than 64 MiB";
+            break;
+        }
+        if (length + 1 == capacity) {
+            char *grown = realloc(text, 2 * capacity);
+            if (!grown) {
+                why = "out of memory";
+                break;
+            }
+            text = grown;
+            capacity *= 2;
+        }
+    }
+    if (!why && ferror(in))
+        why = "read error";
+    if (in != stdin)
+        fclose(in);
+    if (why) {
+        fprintf(stderr, "qml: %s: cannot read '%s': %s\n", command, path, why);
+        free(text);
+        return NULL;
+    }
+    text[length] = '\0';
+    return text;
+}
+
+int cli_split_lines(char *text, cli_lines *list)
+{
+    size_t number = 0;
+    for (char *line = text; line && *line;) {
+        char *end = strchr(line, '\n');
+        if (end)
+            *end = '\0';
+        number++;
+        char *hash = strchr(line, '#');
+        if (hash)
+            *hash = '\0';
+        while (*line == ' ' || *line == '\t' || *line == '\r')
+            line++;
+        size_t n = strlen(line);
+        while (n && (line[n - 1] == ' ' || line[n - 1] == '\t' || line[n - 1] == '\r'))
+            line[--n] = '\0';
+        if (n) {
+            char **l = realloc(list->lines, (list->count + 1) * sizeof *l);
+            if (l)
+                list->lines = l;
+            size_t *num = l ? realloc(list->numbers, (list->count + 1) * sizeof *num) : NULL;
+            if (!l || !num)
+                return 1;
+            list->numbers = num;
+            list->lines[list->count] = line;
+            list->numbers[list->count++] = number;
+        }
+        line = end ? end + 1 : NULL;
+    }
+    return 0;
+}
+
+void cli_lines_free(cli_lines *list)
+{
+    free(list->lines);
+    free(list->numbers);
+    list->lines = NULL;
+    list->numbers = NULL;
+    list->count = 0;
+}

@@ -1,107 +1,197 @@
-/* paradox.h: what the experiment driver (cmd_paradox.c) hands to the report
- * writer (paradox_report.c): the setup, and one cell per model and qubit
- * count with its training runs and landscape statistics. */
+/* paradox.h: the parts of `qml paradox` (cmd_paradox.c drives the stages,
+ * paradox_table.c keeps the CSV files, paradox_landscape.c and
+ * paradox_train.c measure, paradox_report.c decides and writes the report,
+ * baselines.c fits the classical baselines). */
 #ifndef QML_CLI_PARADOX_H
 #define QML_CLI_PARADOX_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "qml.h"
 
-#define PARADOX_MAX_QUBITS 8   /* entries of --qubits */
-#define PARADOX_MODELS 3
-#define PARADOX_MAX_DEPTHS 8   /* rungs of the depth ladder */
+#define PARADOX_MAX_LIST 8
+
+/* Which of the library features that the study can use this build has
+ * (meson checks the header and sets these; see examples/meson.build). */
+#ifndef PARADOX_HAVE_SHOTS
+#define PARADOX_HAVE_SHOTS 0 /* qml_train_options.shots, .shot_mode */
+#endif
+#ifndef PARADOX_HAVE_GRAD_RECORD
+#define PARADOX_HAVE_GRAD_RECORD 0 /* qml_train_epoch.grad_mean_square */
+#endif
+#ifndef PARADOX_HAVE_SYMMETRIC
+#define PARADOX_HAVE_SYMMETRIC 0 /* qml_dataset_symmetric, QML_MODEL_PERMUTATION_LOCAL */
+#endif
+#ifndef PARADOX_HAVE_LABEL_NOISE
+#define PARADOX_HAVE_LABEL_NOISE 0 /* qml_dataset_flip_labels, qml_dataset_random_labels */
+#endif
+#ifndef PARADOX_HAVE_BOUNDED
+#define PARADOX_HAVE_BOUNDED 0 /* QML_MODEL_PERMUTATION_BOUNDED */
+#endif
+#ifndef PARADOX_HAVE_ROUGHNESS
+#define PARADOX_HAVE_ROUGHNESS 0 /* qml_model_roughness */
+#endif
+#ifndef PARADOX_HAVE_JACOBIAN_RANK
+#define PARADOX_HAVE_JACOBIAN_RANK 0 /* qml_model_jacobian_rank */
+#endif
+#ifndef PARADOX_HAVE_BACKENDS
+#define PARADOX_HAVE_BACKENDS 0 /* qml_backend, qml_train_options.backend */
+#endif
+
+/* Model kinds the study names (the library's values where they exist). */
+#define PARADOX_KIND_UNSTRUCTURED 0
+#define PARADOX_KIND_PERMUTATION 1
+#define PARADOX_KIND_FREE_FERMION 2
+#define PARADOX_KIND_PERMUTATION_LOCAL 3
+#define PARADOX_KIND_PERMUTATION_BOUNDED 4
 
 /* The experiment's choices, all of which the report states. */
 typedef struct paradox_setup {
-    bool quick;
+    bool quick, long_mode;
     uint64_t seed;
-    unsigned threads;
-    unsigned qubits[PARADOX_MAX_QUBITS];
-    size_t n_qubit_counts;
-    size_t n_rows;              /* dataset size */
-    double noise;
-    double test_fraction;
-    size_t n_train, n_test;
-    unsigned n_seeds;           /* training runs per (model, n) */
-    unsigned epochs;
-    size_t batch_size;
+    unsigned threads, threads_used;
     double learning_rate;
-    double head_scale, head_bias;
-    size_t samples;             /* landscape weight draws */
-    size_t lie_max_dim;         /* cap of the DLA closure */
-    unsigned lie_max_qubits_general; /* compute non-string DLAs only up to this n */
-    double feature_point[2];    /* the input the landscape fixes */
-    /* The depth study: every model at L = f n for each factor f (the first
-     * is 1, the training depth); the free-fermion model also at
-     * L = ff_quadratic n^2 when that is deeper and its cost (layers x gates
-     * per layer x 2^n) stays within depth_cost_cap. */
-    unsigned depth_factors[PARADOX_MAX_DEPTHS];
+    size_t batch_size;
+    /* Landscape: every model at L = f n for each factor, land_samples draws. */
+    unsigned land_qubits[PARADOX_MAX_LIST];
+    size_t n_land_qubits;
+    unsigned depth_factors[4];
     size_t n_depth_factors;
-    unsigned ff_quadratic;      /* 0: no quadratic rung */
-    double depth_cost_cap;
+    unsigned ff_quadratic;      /* free-fermion rung L = ff_quadratic n^2 where affordable (0: none) */
+    double depth_cost_cap;      /* layers x gates per layer x 2^n */
+    size_t land_samples;
+    size_t data_rows;           /* rows of the data-averaged loss */
+    size_t lie_max_dim;
+    unsigned lie_max_qubits_general;
+    /* C1: trainability under a shot budget. */
+    unsigned c1_qubits[PARADOX_MAX_LIST];
+    size_t n_c1_qubits;
+    unsigned c1_max_qubits_permutation; /* the costlier permutation model stops here */
+    unsigned c1_depth_factor;   /* L = f n */
+    uint64_t shots[4];          /* 0 = exact */
+    size_t n_shots;
+    unsigned c1_seeds, c1_epochs;
+    size_t c1_train_rows, c1_test_rows;
+    double success_threshold;
+    /* C2: geometric prior. */
+    unsigned c2_qubits, c2_layers;
+    size_t c2_sizes[4];
+    size_t n_c2_sizes;
+    size_t c2_test_rows;
+    unsigned c2_seeds, c2_steps;
+    /* C3: capacity. */
+    unsigned c3_qubits;
+    size_t c3_params;           /* the common weight count the layers are chosen for */
+    size_t c3_rows, c3_test_rows;
+    unsigned c3_seeds, c3_steps;
+    double flip_fraction;
+    /* Output. */
     const char *out_dir;
-    unsigned threads_used;      /* --threads, or the number of online cores for 0 */
-    char command[512];          /* the command line, for the report */
+    char options[512];          /* the options as given (without --out/--resume), for --resume */
+    char command[640];          /* the command line relative to the output folder */
 } paradox_setup;
 
-/* One training run. */
-typedef struct paradox_run {
-    uint64_t seed;
-    double train_accuracy, test_accuracy, train_loss, test_loss, seconds;
-} paradox_run;
+/* ---- CSV tables (paradox_table.c) ------------------------------------------------ */
 
-/* One rung of the depth ladder: the landscape at initialisation at L layers. */
-typedef struct paradox_depth {
-    unsigned layers;
-    size_t n_weights;
-    double var_loss, var_loss_se;          /* Var[l] */
-    double var_mid, var_mid_se;            /* Var[dl/dw_mid], mid = n_weights / 2 */
-    /* The middle-gate prediction for this rung's middle weight: the cell's
-     * when the weight has the same generator as at L = n, the closed form
-     * (marked) for the permutation model otherwise, else NaN. */
-    double pred_mid;
-    bool pred_mid_cf;
-    double seconds;
-} paradox_depth;
+/* One CSV file of the output folder, held in memory and appended to row by
+ * row (each row flushed as it is written, so an interrupted run keeps it). */
+typedef struct paradox_table {
+    char name[64];
+    size_t n_cols;
+    char header[1024];
+    char **lines;       /* the data rows as written (without the newline) */
+    size_t n_rows, cap;
+    FILE *file;         /* open for appending while the study runs */
+    size_t n_keys;      /* the first n_keys columns identify a row */
+} paradox_table;
 
-/* One model at one qubit count. */
-typedef struct paradox_cell {
-    qml_model_kind kind;
-    unsigned n_qubits, layers;
-    size_t n_weights;
-    size_t expected_weights;         /* the formula (2 n L, 3 L, (2n - 1) L) */
-    uint64_t dla_dim;                /* the dimension, computed or closed form */
-    uint64_t dla_closed_form;        /* the closed form (0 if none) */
-    bool dla_computed;               /* dla_dim came from the closure */
-    double dla_seconds;
-    /* Landscape at initialisation (uniform weights, fixed features). */
-    double var_loss, var_loss_se;          /* Var[l] */
-    double var_mid, var_mid_se;            /* Var[dl/dw_mid], mid = n_weights / 2 */
-    double var_all, var_all_se;            /* mean over all weights of Var[dl/dw_k] */
-    double pred_loss, pred_mid;            /* Lie-algebraic predictions; NaN if none */
-    bool pred_loss_cf, pred_mid_cf;        /* the prediction is the closed form (not lie.c's) */
-    double cf_loss, cf_mid;                /* the closed forms (NaN if none), also where lie.c computed */
-    double lie_loss, lie_mid;              /* lie.c's predictions (NaN where not computed) */
-    unsigned light_cone_layers;            /* layers of the readout's backward light cone to cover all qubits (0: never) */
-    char pred_note[200];                   /* where the prediction comes from, or why it is blank */
-    double landscape_seconds;
-    /* Training. */
-    paradox_run *runs;                     /* n_seeds */
-    double train_mean, train_sd, test_mean, test_sd, seconds_mean;
-    qml_train_epoch *curve;                /* epochs entries: the first seed's history */
-    /* The depth ladder (depth[0] is L = n, the numbers above). */
-    paradox_depth depth[PARADOX_MAX_DEPTHS];
-    size_t n_depth;
-} paradox_cell;
+/* Open DIR/NAME: load its rows if it exists and its header matches (a
+ * partial last line, from an interrupted run, is dropped), else start it.
+ * Returns 0, or 1 with a message. */
+int paradox_table_open(paradox_table *t, const char *dir, const char *name, const char *header, size_t n_keys);
+void paradox_table_close(paradox_table *t);
+/* The row whose key columns equal `key` (the first n_keys fields joined by
+ * commas), or -1. */
+long paradox_table_find(const paradox_table *t, const char *key);
+/* Append a row (printf-style, no newline); returns 0 or 1 with a message. */
+int paradox_table_append(paradox_table *t, const char *format, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+/* Column index by name, or -1. */
+int paradox_table_column(const paradox_table *t, const char *column);
+/* Field `column` of row `row` into buf (empty if absent). */
+const char *paradox_table_field(const paradox_table *t, size_t row, const char *column, char *buf, size_t size);
+/* The field as a number (NaN if absent or not a number). */
+double paradox_table_number(const paradox_table *t, size_t row, const char *column);
 
-/* Write report.md, results.csv, summary.csv, curves.csv and the figures to
- * setup->out_dir; returns the process exit code (0, or 1 with a message). */
-int paradox_write_outputs(const paradox_setup *setup, paradox_cell *cells, size_t n_cells, double wall_seconds);
+/* All tables of a run. */
+typedef struct paradox_tables {
+    paradox_table landscape, c1, c2, c3, baselines, roughness;
+} paradox_tables;
 
-/* Model names for tables and legends. */
-const char *paradox_model_label(qml_model_kind kind);
+/* ---- progress (cmd_paradox.c) ----------------------------------------------------- */
+
+typedef struct paradox_progress {
+    bool tty;
+    double start;             /* wall clock at the start */
+    double units_total;       /* estimated work of the jobs still to run at the start */
+    double units_done;
+    double seconds_done;      /* wall time spent on finished jobs */
+    size_t jobs_total, jobs_done;
+    char prefix[160];
+    unsigned epochs;
+    volatile int *interrupted;
+} paradox_progress;
+
+/* A job finished: one line on stderr with the elapsed time and the estimate
+ * of the time left. */
+void paradox_progress_done(paradox_progress *p, const char *what, double units, double seconds);
+/* The live status line (terminals only). */
+void paradox_progress_show(const paradox_progress *p, const char *detail);
+int paradox_on_epoch(unsigned epoch, const qml_train_epoch *record, void *user);
+int paradox_on_samples(const char *stage, size_t done, size_t total, void *user);
+
+/* ---- stages ----------------------------------------------------------------------- */
+
+/* Each stage runs the jobs its table lacks (counting with `count_only`
+ * instead: adds the jobs and their estimated work to the progress). */
+int paradox_landscape(const paradox_setup *s, paradox_tables *t, paradox_progress *p, bool count_only);
+int paradox_c1(const paradox_setup *s, paradox_tables *t, paradox_progress *p, bool count_only);
+int paradox_c2(const paradox_setup *s, paradox_tables *t, paradox_progress *p, bool count_only);
+int paradox_c3(const paradox_setup *s, paradox_tables *t, paradox_progress *p, bool count_only);
+/* The layers of model `kind` in C3: the weight count closest to c3_params. */
+unsigned paradox_c3_layers(const paradox_setup *s, int kind);
+
+/* Two moons as every two-moons part uses it: 3/2 c1_train_rows points,
+ * noise 0.15, a stratified split of one third for testing, features
+ * rescaled to [-pi/2, pi/2] with the training set's ranges. */
+int paradox_moons(const paradox_setup *s, qml_dataset **train, qml_dataset **test);
+
+/* Write report.md, verdicts.csv and the figures from the tables; returns 0
+ * or 1 with a message. */
+int paradox_report(const paradox_setup *s, paradox_tables *t, double wall_seconds, double compute_seconds);
+
+/* ---- shared helpers --------------------------------------------------------------- */
+
+const char *paradox_kind_name(int kind);   /* "unstructured", ..., as the CSVs spell them */
+const char *paradox_kind_label(int kind);  /* for tables and legends */
+int paradox_kind_from_name(const char *name);
+unsigned paradox_weights_per_layer(int kind, unsigned n);
+double paradox_gates_per_layer(int kind, unsigned n);
+/* A SplitMix64 mix of (seed, a, b): independent streams per job. */
+uint64_t paradox_mix(uint64_t seed, uint64_t a, uint64_t b);
+/* Uniform double in [0, 1) from a SplitMix64 state. */
+double paradox_uniform(uint64_t *state);
+/* Student t quantile t_{0.975, dof} (dof >= 1; 1.96 beyond the table). */
+double paradox_t975(unsigned dof);
+/* Wilson 95 % interval of k successes in m trials. */
+void paradox_wilson(unsigned k, unsigned m, double *lo, double *hi);
+/* Mean and 95 % interval (mean +- t sd / sqrt(m)) clipped to [0, 1]. */
+void paradox_mean_interval(const double *x, size_t m, double *mean, double *lo, double *hi);
 
 #endif

@@ -1,7 +1,10 @@
 /*
- * paradox_report.c: the outputs of `qml paradox`: report.md (every number in
- * it printed from the measurements), results.csv, summary.csv, curves.csv
- * and the SVG figures.
+ * paradox_report.c: decide the claims from the CSV rows and write
+ * report.md (the verdict table first), verdicts.csv and the figures. Every
+ * number in the report is computed here from the tables; the criteria are
+ * stated in the report before any number and do not depend on the data.
+ * tests/check_paradox.py recomputes every verdict and table value from the
+ * CSV files.
  */
 #include "cli.h"
 #include "paradox.h"
@@ -14,74 +17,554 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *paradox_model_label(qml_model_kind kind)
-{
-    switch (kind) {
-    case QML_MODEL_UNSTRUCTURED:
-        return "unstructured (HEA)";
-    case QML_MODEL_PERMUTATION:
-        return "permutation-equivariant";
-    case QML_MODEL_FREE_FERMION:
-        return "free-fermion";
-    }
-    return "?";
-}
+#define MAXV 64 /* values per cell (seeds) */
 
-/* ---- helpers ---------------------------------------------------------------------- */
-
-typedef struct outputs {
-    const paradox_setup *setup;
-    paradox_cell *cells;
-    size_t n_cells;
-    size_t n_q;       /* qubit counts */
+typedef struct writer {
+    const paradox_setup *s;
+    paradox_tables *t;
     char path[4096];
     int failed;
-} outputs;
+} writer;
 
-static const char *file_path(outputs *o, const char *name)
+static const char *out_path(writer *w, const char *name)
 {
-    snprintf(o->path, sizeof o->path, "%s/%s", o->setup->out_dir, name);
-    return o->path;
+    snprintf(w->path, sizeof w->path, "%s/%s", w->s->out_dir, name);
+    return w->path;
 }
 
-static FILE *open_output(outputs *o, const char *name)
+static void figure(writer *w, const char *name, const svg_plot *plot)
 {
-    FILE *f = fopen(file_path(o, name), "w");
-    if (!f) {
-        fprintf(stderr, "qml: paradox: cannot write %s: %s\n", o->path, strerror(errno));
-        o->failed = 1;
-    }
-    return f;
-}
-
-static void close_output(outputs *o, FILE *f)
-{
-    if (!f)
-        return;
-    if (ferror(f) | fclose(f)) {
-        fprintf(stderr, "qml: paradox: write error on %s\n", o->path);
-        o->failed = 1;
+    if (svg_write(out_path(w, name), plot) != 0) {
+        fprintf(stderr, "qml: paradox: cannot write %s: %s\n", w->path, strerror(errno));
+        w->failed = 1;
     }
 }
 
-/* Cell of model k at qubit index q. */
-static paradox_cell *cell_at(const outputs *o, size_t k, size_t q)
+static const char *color_of(int kind)
 {
-    return &o->cells[k * o->n_q + q];
+    switch (kind) {
+    case PARADOX_KIND_UNSTRUCTURED: return svg_okabe_ito[6];        /* vermillion */
+    case PARADOX_KIND_FREE_FERMION: return svg_okabe_ito[3];        /* bluish green */
+    case PARADOX_KIND_PERMUTATION: return svg_okabe_ito[5];         /* blue */
+    case PARADOX_KIND_PERMUTATION_LOCAL: return svg_okabe_ito[5];
+    case PARADOX_KIND_PERMUTATION_BOUNDED: return svg_okabe_ito[7]; /* reddish purple */
+    }
+    return svg_okabe_ito[0];
 }
 
-/* A number with 3 significant digits for Markdown: "-" for NaN. */
-static const char *num(char *buf, size_t size, double v)
+static svg_marker marker_of(int kind)
 {
-    if (!isfinite(v))
-        snprintf(buf, size, "-");
+    switch (kind) {
+    case PARADOX_KIND_UNSTRUCTURED: return SVG_SQUARE;
+    case PARADOX_KIND_FREE_FERMION: return SVG_TRIANGLE;
+    case PARADOX_KIND_PERMUTATION_BOUNDED: return SVG_DIAMOND;
+    default: return SVG_CIRCLE;
+    }
+}
+
+static bool is_polynomial(int kind)
+{
+    return kind != PARADOX_KIND_UNSTRUCTURED;
+}
+
+/* ---- C1 ------------------------------------------------------------------------------ */
+
+typedef struct c1_cell {
+    int kind;
+    unsigned n;
+    uint64_t shots;
+    unsigned k, m;
+    double train_sum, test_sum;
+} c1_cell;
+
+typedef struct c1_data {
+    c1_cell cells[256];
+    size_t n_cells;
+    int kinds[4];
+    size_t n_kinds;
+    uint64_t shots[4];
+    size_t n_shots;
+    unsigned qubits[PARADOX_MAX_LIST];
+    size_t n_qubits;
+} c1_data;
+
+static void add_unique_u(unsigned *list, size_t *count, unsigned v, size_t cap)
+{
+    for (size_t i = 0; i < *count; i++)
+        if (list[i] == v)
+            return;
+    if (*count < cap)
+        list[(*count)++] = v;
+}
+
+static int cmp_u(const void *a, const void *b)
+{
+    unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
+    return (x > y) - (x < y);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static c1_cell *c1_find(c1_data *d, int kind, unsigned n, uint64_t shots)
+{
+    for (size_t i = 0; i < d->n_cells; i++)
+        if (d->cells[i].kind == kind && d->cells[i].n == n && d->cells[i].shots == shots)
+            return &d->cells[i];
+    return NULL;
+}
+
+static void c1_collect(const paradox_table *t, c1_data *d)
+{
+    memset(d, 0, sizeof *d);
+    char buf[64];
+    for (size_t r = 0; r < t->n_rows; r++) {
+        int kind = paradox_kind_from_name(paradox_table_field(t, r, "model", buf, sizeof buf));
+        unsigned n = (unsigned)paradox_table_number(t, r, "n_qubits");
+        uint64_t shots = (uint64_t)paradox_table_number(t, r, "shots");
+        c1_cell *c = c1_find(d, kind, n, shots);
+        if (!c && d->n_cells < 256) {
+            c = &d->cells[d->n_cells++];
+            *c = (c1_cell){kind, n, shots, 0, 0, 0.0, 0.0};
+        }
+        if (!c)
+            continue;
+        c->m++;
+        c->k += paradox_table_number(t, r, "success") > 0.5;
+        c->train_sum += paradox_table_number(t, r, "train_accuracy");
+        c->test_sum += paradox_table_number(t, r, "test_accuracy");
+        unsigned kk = (unsigned)kind;
+        add_unique_u((unsigned *)d->kinds, &d->n_kinds, kk, 4);
+        add_unique_u(d->qubits, &d->n_qubits, n, PARADOX_MAX_LIST);
+        bool seen = false;
+        for (size_t i = 0; i < d->n_shots; i++)
+            seen = seen || d->shots[i] == shots;
+        if (!seen && d->n_shots < 4)
+            d->shots[d->n_shots++] = shots;
+    }
+    qsort(d->kinds, d->n_kinds, sizeof d->kinds[0], cmp_u);
+    qsort(d->qubits, d->n_qubits, sizeof d->qubits[0], cmp_u);
+    qsort(d->shots, d->n_shots, sizeof d->shots[0], cmp_u64);
+}
+
+/* The failure point: the smallest n whose success probability is below
+ * 1/2; 0 if none in the grid. */
+static unsigned c1_fail(c1_data *d, int kind, uint64_t shots)
+{
+    for (size_t q = 0; q < d->n_qubits; q++) {
+        c1_cell *c = c1_find(d, kind, d->qubits[q], shots);
+        if (c && 2 * c->k < c->m)
+            return d->qubits[q];
+    }
+    return 0;
+}
+
+static void c1_pool(c1_data *d, int kind, uint64_t shots, unsigned from, unsigned *k, unsigned *m)
+{
+    *k = *m = 0;
+    for (size_t i = 0; i < d->n_cells; i++)
+        if (d->cells[i].kind == kind && d->cells[i].shots == shots && d->cells[i].n >= from) {
+            *k += d->cells[i].k;
+            *m += d->cells[i].m;
+        }
+}
+
+static const char *shots_text(uint64_t shots, char *buf, size_t size)
+{
+    if (shots)
+        snprintf(buf, size, "%" PRIu64, shots);
     else
-        snprintf(buf, size, "%.3g", v);
+        snprintf(buf, size, "exact");
     return buf;
 }
 
-/* "1.23e-04 +- 4.5e-06" */
-static const char *with_se(char *buf, size_t size, double v, double se)
+/* ---- verdicts ------------------------------------------------------------------------- */
+
+typedef struct verdict {
+    const char *claim;
+    const char *criterion;
+    char measured[1024];
+    const char *verdict; /* "supported", "refuted", "inconclusive" */
+} verdict;
+
+static void c1_verdicts(const paradox_setup *s, c1_data *d, verdict *a, verdict *b)
+{
+    a->claim = "C1a: polynomial-DLA models keep training at larger n";
+    a->criterion = "at some finite S the unstructured model fails (success probability < 1/2) at n_u in the grid, "
+                   "every polynomial-DLA model fails later or not at all, and pooled over n >= n_u its success "
+                   "rate's Wilson 95 % interval lies above the unstructured one's; refuted if a polynomial-DLA "
+                   "model fails at a smaller n than the unstructured model (or where it never fails)";
+    b->claim = "C1b: the unstructured failure point moves with log2(S B)";
+    b->criterion = "over the finite budgets, n_u (beyond the grid if it never fails) never decreases with S and is "
+                   "larger at the largest S than at the smallest; refuted if it decreases, or stays put while "
+                   "log2(S_max / S_min) is at least twice the grid spacing";
+    size_t used = 0;
+    bool any_finite = false, support = false, refute = false;
+    a->measured[0] = '\0';
+    for (size_t si = 0; si < d->n_shots; si++) {
+        uint64_t S = d->shots[si];
+        if (!S)
+            continue;
+        any_finite = true;
+        unsigned nu = c1_fail(d, PARADOX_KIND_UNSTRUCTURED, S);
+        char sb[32];
+        used += (size_t)snprintf(a->measured + used, sizeof a->measured - (used < sizeof a->measured ? used : 0),
+                                 "%sS = %s: n_u = %s", used ? "; " : "", shots_text(S, sb, sizeof sb),
+                                 nu ? "" : "none");
+        if (nu && used < sizeof a->measured)
+            used += (size_t)snprintf(a->measured + used, sizeof a->measured - used, "%u", nu);
+        bool all_ok = nu != 0, tested = false;
+        for (size_t k = 0; k < d->n_kinds; k++) {
+            int kind = d->kinds[k];
+            if (!is_polynomial(kind))
+                continue;
+            unsigned np = c1_fail(d, kind, S);
+            if (np && (!nu || np < nu))
+                refute = true;
+            if (used < sizeof a->measured)
+                used += (size_t)snprintf(a->measured + used, sizeof a->measured - used, ", %s fails at %s",
+                                         paradox_kind_name(kind), np ? "" : "none");
+            if (np && used < sizeof a->measured)
+                used += (size_t)snprintf(a->measured + used, sizeof a->measured - used, "%u", np);
+            if (!nu)
+                continue;
+            unsigned kp, mp, ku, mu;
+            c1_pool(d, kind, S, nu, &kp, &mp);
+            c1_pool(d, PARADOX_KIND_UNSTRUCTURED, S, nu, &ku, &mu);
+            if (!mp)
+                continue; /* not run at n >= n_u (cost cap) */
+            tested = true;
+            double lp, hp, lu, hu;
+            paradox_wilson(kp, mp, &lp, &hp);
+            paradox_wilson(ku, mu, &lu, &hu);
+            if (used < sizeof a->measured)
+                used += (size_t)snprintf(a->measured + used, sizeof a->measured - used,
+                                         " (n >= %u: %u/%u [%.3f, %.3f] against %u/%u [%.3f, %.3f])", nu, kp, mp, lp,
+                                         hp, ku, mu, lu, hu);
+            all_ok = all_ok && (!np || np > nu) && lp > hu;
+        }
+        support = support || (all_ok && tested);
+    }
+    if (!any_finite)
+        snprintf(a->measured, sizeof a->measured, "no finite shot budget in this run");
+    a->verdict = refute ? "refuted" : support ? "supported" : "inconclusive";
+
+    /* C1b */
+    uint64_t finite[4];
+    unsigned nf[4];
+    size_t m = 0;
+    bool any_fail = false;
+    unsigned beyond = d->n_qubits ? d->qubits[d->n_qubits - 1] + 2 : 0;
+    for (size_t si = 0; si < d->n_shots; si++)
+        if (d->shots[si]) {
+            finite[m] = d->shots[si];
+            unsigned f = c1_fail(d, PARADOX_KIND_UNSTRUCTURED, d->shots[si]);
+            any_fail = any_fail || f;
+            nf[m++] = f ? f : beyond;
+        }
+    used = 0;
+    b->measured[0] = '\0';
+    for (size_t i = 0; i < m; i++) {
+        char sb[32];
+        double x = log2((double)finite[i] * (double)s->batch_size);
+        if (nf[i] == beyond)
+            used += (size_t)snprintf(b->measured + used, sizeof b->measured - used,
+                                     "%sS = %s (log2(S B) = %.2f): n_u beyond the grid", i ? "; " : "",
+                                     shots_text(finite[i], sb, sizeof sb), x);
+        else
+            used += (size_t)snprintf(b->measured + used, sizeof b->measured - used,
+                                     "%sS = %s (log2(S B) = %.2f): n_u = %u", i ? "; " : "",
+                                     shots_text(finite[i], sb, sizeof sb), x, nf[i]);
+    }
+    if (m < 2 || !any_fail) {
+        if (!m)
+            snprintf(b->measured, sizeof b->measured, "no finite shot budget in this run");
+        else if (used < sizeof b->measured)
+            snprintf(b->measured + used, sizeof b->measured - used, "%s",
+                     m < 2 ? " (one finite budget)" : " (no failure at any budget)");
+        b->verdict = "inconclusive";
+        return;
+    }
+    bool decreasing = false;
+    for (size_t i = 1; i < m; i++)
+        decreasing = decreasing || nf[i] < nf[i - 1];
+    unsigned spacing = 0;
+    for (size_t q = 1; q < d->n_qubits; q++) {
+        unsigned gap = d->qubits[q] - d->qubits[q - 1];
+        spacing = spacing == 0 || gap < spacing ? gap : spacing;
+    }
+    double shift = log2((double)finite[m - 1] / (double)finite[0]);
+    if (decreasing || (nf[m - 1] == nf[0] && spacing && shift >= 2.0 * spacing))
+        b->verdict = "refuted";
+    else if (nf[m - 1] > nf[0])
+        b->verdict = "supported";
+    else
+        b->verdict = "inconclusive";
+}
+
+/* ---- C2 and C3 cells --------------------------------------------------------------------- */
+
+typedef struct acc_cell {
+    double train[MAXV], test[MAXV];
+    size_t m;
+    double train_mean, train_lo, train_hi, test_mean, test_lo, test_hi;
+    double weights, layers, rank_sum;
+    size_t rank_m;
+} acc_cell;
+
+static void acc_finish(acc_cell *c)
+{
+    paradox_mean_interval(c->train, c->m, &c->train_mean, &c->train_lo, &c->train_hi);
+    paradox_mean_interval(c->test, c->m, &c->test_mean, &c->test_lo, &c->test_hi);
+}
+
+/* Rows of `t` whose column a equals va (and b equals vb, and the numeric
+ * column c equals vc when c is not NULL). */
+static void acc_collect(const paradox_table *t, const char *a, const char *va, const char *b, const char *vb,
+                        const char *c, double vc, acc_cell *out)
+{
+    memset(out, 0, sizeof *out);
+    char buf[64];
+    for (size_t r = 0; r < t->n_rows; r++) {
+        if (strcmp(paradox_table_field(t, r, a, buf, sizeof buf), va) != 0)
+            continue;
+        if (b && strcmp(paradox_table_field(t, r, b, buf, sizeof buf), vb) != 0)
+            continue;
+        if (c && paradox_table_number(t, r, c) != vc)
+            continue;
+        if (out->m == MAXV)
+            break;
+        out->train[out->m] = paradox_table_number(t, r, "train_accuracy");
+        out->test[out->m] = paradox_table_number(t, r, "test_accuracy");
+        out->weights = paradox_table_number(t, r, "n_weights");
+        out->layers = paradox_table_number(t, r, "layers");
+        double rank = paradox_table_number(t, r, "jacobian_rank");
+        if (isfinite(rank)) {
+            out->rank_sum += rank;
+            out->rank_m++;
+        }
+        out->m++;
+    }
+    acc_finish(out);
+}
+
+/* Baselines: mean train and test accuracy over the seeds of (experiment,
+ * condition, size, method); size 0 = any. */
+static void base_collect(const paradox_table *t, const char *experiment, const char *condition, double size,
+                         const char *method, acc_cell *out)
+{
+    memset(out, 0, sizeof *out);
+    char e[32], c[32], m[32];
+    for (size_t r = 0; r < t->n_rows; r++) {
+        if (strcmp(paradox_table_field(t, r, "experiment", e, sizeof e), experiment) ||
+            strcmp(paradox_table_field(t, r, "condition", c, sizeof c), condition) ||
+            strcmp(paradox_table_field(t, r, "method", m, sizeof m), method) ||
+            (size > 0 && paradox_table_number(t, r, "size") != size) || out->m == MAXV)
+            continue;
+        out->train[out->m] = paradox_table_number(t, r, "train_accuracy");
+        out->test[out->m] = paradox_table_number(t, r, "test_accuracy");
+        out->m++;
+    }
+    acc_finish(out);
+}
+
+static const char *const c2_tasks[2] = {"invariant", "broken"};
+static const int c2_kinds[2] = {PARADOX_KIND_PERMUTATION_LOCAL, PARADOX_KIND_UNSTRUCTURED};
+static const char *const c3_labels[3] = {"clean", "flip20", "random"};
+static const int c3_kinds[3] = {PARADOX_KIND_UNSTRUCTURED, PARADOX_KIND_FREE_FERMION, PARADOX_KIND_PERMUTATION};
+static const char *const base_methods[3] = {"logistic-1", "logistic-3", "knn-5"};
+
+static void c2_verdicts(const paradox_setup *s, paradox_tables *t, verdict *a, verdict *b)
+{
+    a->claim = "C2a: the permutation-equivariant model wins on an S_n-invariant task at small training sets";
+    a->criterion = "at some training size <= 30 the per-qubit permutation-equivariant model's mean test accuracy "
+                   "has a 95 % interval (t over seeds) entirely above the unstructured model's, and at no size is "
+                   "the unstructured one's entirely above; refuted if it is at some size <= 30, or if the "
+                   "equivariant mean is not above the unstructured one at any size <= 30";
+    b->claim = "C2b: on the symmetry-broken control the equivariant model fails and the unstructured one succeeds";
+    b->criterion = "at the largest training size the equivariant model's mean test accuracy is at most the best "
+                   "any S_n-invariant classifier can reach on that test set plus 0.05, and the unstructured "
+                   "model's 95 % interval lies entirely above the equivariant one's; refuted if the equivariant "
+                   "model beats that bound by more than 0.05 or the unstructured mean is not above it";
+    if (t->c2.n_rows == 0) {
+        snprintf(a->measured, sizeof a->measured, "not run: this build of libqml has no symmetric datasets and "
+                                                  "per-qubit permutation-equivariant model");
+        snprintf(b->measured, sizeof b->measured, "not run (as C2a)");
+        a->verdict = b->verdict = "inconclusive";
+        return;
+    }
+    bool sep_p = false, sep_u = false, any_small = false, ahead = false;
+    size_t used = 0;
+    a->measured[0] = '\0';
+    for (size_t z = 0; z < s->n_c2_sizes; z++) {
+        acc_cell p, u;
+        acc_collect(&t->c2, "task", "invariant", "model", paradox_kind_name(c2_kinds[0]), "train_size",
+                    (double)s->c2_sizes[z], &p);
+        acc_collect(&t->c2, "task", "invariant", "model", paradox_kind_name(c2_kinds[1]), "train_size",
+                    (double)s->c2_sizes[z], &u);
+        if (!p.m || !u.m)
+            continue;
+        bool small = s->c2_sizes[z] <= 30;
+        if (small) {
+            any_small = true;
+            sep_p = sep_p || p.test_lo > u.test_hi;
+            ahead = ahead || p.test_mean > u.test_mean;
+        }
+        sep_u = sep_u || u.test_lo > p.test_hi;
+        if (small && u.test_lo > p.test_hi)
+            sep_u = true;
+        if (used < sizeof a->measured)
+            used += (size_t)snprintf(a->measured + used, sizeof a->measured - used,
+                                     "%sm = %zu: %.3f [%.3f, %.3f] against %.3f [%.3f, %.3f]", used ? "; " : "",
+                                     s->c2_sizes[z], p.test_mean, p.test_lo, p.test_hi, u.test_mean, u.test_lo,
+                                     u.test_hi);
+    }
+    bool small_sep_u = false;
+    for (size_t z = 0; z < s->n_c2_sizes; z++) {
+        if (s->c2_sizes[z] > 30)
+            continue;
+        acc_cell p, u;
+        acc_collect(&t->c2, "task", "invariant", "model", paradox_kind_name(c2_kinds[0]), "train_size",
+                    (double)s->c2_sizes[z], &p);
+        acc_collect(&t->c2, "task", "invariant", "model", paradox_kind_name(c2_kinds[1]), "train_size",
+                    (double)s->c2_sizes[z], &u);
+        small_sep_u = small_sep_u || (p.m && u.m && u.test_lo > p.test_hi);
+    }
+    if (small_sep_u || (any_small && !ahead))
+        a->verdict = "refuted";
+    else if (sep_p && !sep_u)
+        a->verdict = "supported";
+    else
+        a->verdict = "inconclusive";
+
+    size_t largest = s->c2_sizes[s->n_c2_sizes - 1];
+    acc_cell p, u, bound;
+    acc_collect(&t->c2, "task", "broken", "model", paradox_kind_name(c2_kinds[0]), "train_size", (double)largest, &p);
+    acc_collect(&t->c2, "task", "broken", "model", paradox_kind_name(c2_kinds[1]), "train_size", (double)largest, &u);
+    base_collect(&t->baselines, "c2", "broken", 0, "best-invariant", &bound);
+    double best = bound.m ? bound.test[0] : (double)NAN;
+    snprintf(b->measured, sizeof b->measured,
+             "m = %zu: equivariant %.3f [%.3f, %.3f], unstructured %.3f [%.3f, %.3f], best S_n-invariant "
+             "classifier %.3f",
+             largest, p.test_mean, p.test_lo, p.test_hi, u.test_mean, u.test_lo, u.test_hi, best);
+    if (!p.m || !u.m || !isfinite(best))
+        b->verdict = "inconclusive";
+    else if (p.test_mean > best + 0.05 || u.test_mean <= p.test_mean)
+        b->verdict = "refuted";
+    else if (u.test_lo > p.test_hi)
+        b->verdict = "supported";
+    else
+        b->verdict = "inconclusive";
+}
+
+static void c3_verdict(paradox_tables *t, const char *labels, verdict *v)
+{
+    acc_cell u;
+    acc_collect(&t->c3, "labels", labels, "model", paradox_kind_name(PARADOX_KIND_UNSTRUCTURED), NULL, 0, &u);
+    snprintf(v->measured, sizeof v->measured, "train accuracy: unstructured %.3f [%.3f, %.3f]", u.train_mean,
+             u.train_lo, u.train_hi);
+    bool all_below = u.m > 0, any_above = false;
+    for (int k = 1; k < 3; k++) {
+        acc_cell p;
+        acc_collect(&t->c3, "labels", labels, "model", paradox_kind_name(c3_kinds[k]), NULL, 0, &p);
+        size_t used = strlen(v->measured);
+        snprintf(v->measured + used, sizeof v->measured - used, ", %s %.3f [%.3f, %.3f]",
+                 paradox_kind_name(c3_kinds[k]), p.train_mean, p.train_lo, p.train_hi);
+        all_below = all_below && p.m && p.train_hi < u.train_lo;
+        any_above = any_above || (p.m && u.m && p.train_mean >= u.train_mean);
+    }
+    v->verdict = any_above ? "refuted" : all_below ? "supported" : "inconclusive";
+}
+
+/* ---- landscape fits ---------------------------------------------------------------------- */
+
+typedef struct fit_row {
+    int kind;
+    unsigned factor;
+    const char *quantity;   /* column prefix: "var_loss", "var_grad_mid", "var_data_loss" */
+    bool exponential;       /* the form the theory gives: e^{-r n} for su(2^n), n^{-p} otherwise */
+    size_t points;
+    double value, lo, hi;   /* slope of ln Var against n, or exponent against ln n, with a 95 % interval */
+    double predicted;       /* the same fit of the predictions (NaN: none) */
+    const char *consistent;
+} fit_row;
+
+static const char *const quantities[3] = {"var_loss", "var_grad_mid", "var_data_loss"};
+static const char *const quantity_names[3] = {"Var[l]", "Var[dl/dw_mid]", "Var[training loss]"};
+static const char *const pred_columns[3] = {"pred_loss", "pred_grad_mid", NULL};
+
+static void landscape_fit(paradox_tables *t, int kind, unsigned factor, int qi, fit_row *out)
+{
+    double n[32], v[32], se[32], pv[32], pse[32];
+    size_t m = 0, pm = 0;
+    char buf[64];
+    const paradox_table *L = &t->landscape;
+    for (size_t r = 0; r < L->n_rows && m < 32; r++) {
+        if (strcmp(paradox_table_field(L, r, "model", buf, sizeof buf), paradox_kind_name(kind)) != 0)
+            continue;
+        double nq = paradox_table_number(L, r, "n_qubits"), layers = paradox_table_number(L, r, "layers");
+        if (layers != factor * nq)
+            continue;
+        char col[64];
+        snprintf(col, sizeof col, "%s_stderr", quantities[qi]);
+        double val = paradox_table_number(L, r, quantities[qi]), err = paradox_table_number(L, r, col);
+        if (!(val > 0.0 && err > 0.0 && isfinite(val) && isfinite(err)))
+            continue;
+        n[m] = nq;
+        v[m] = val;
+        se[m] = err;
+        m++;
+        double pred = pred_columns[qi] ? paradox_table_number(L, r, pred_columns[qi]) : (double)NAN;
+        if (pred > 0.0 && isfinite(pred)) {
+            pv[pm] = pred;
+            pse[pm] = pred * err / val; /* the measured relative error */
+            pm++;
+        }
+    }
+    memset(out, 0, sizeof *out);
+    out->kind = kind;
+    out->factor = factor;
+    out->quantity = quantity_names[qi];
+    out->exponential = kind == PARADOX_KIND_UNSTRUCTURED;
+    out->points = m;
+    out->value = out->lo = out->hi = out->predicted = NAN;
+    out->consistent = "-";
+    qml_bp_fit fit = QML_BP_FIT_INIT;
+    if (m < 3 || qml_bp_fit_data(n, v, se, m, &fit) != QML_OK)
+        return;
+    double rate = out->exponential ? fit.exponential_rate : fit.power_rate;
+    double rse = out->exponential ? fit.exponential_stderr : fit.power_stderr;
+    double half = paradox_t975((unsigned)(m - 2)) * rse;
+    out->value = -rate;
+    out->lo = -rate - half;
+    out->hi = -rate + half;
+    if (pm == m) {
+        qml_bp_fit pf = QML_BP_FIT_INIT;
+        if (qml_bp_fit_data(n, pv, pse, pm, &pf) == QML_OK)
+            out->predicted = -(out->exponential ? pf.exponential_rate : pf.power_rate);
+    }
+    /* su(2^n): compare with -ln 2, the asymptotic slope of every prediction;
+     * polynomial algebras: with the exponent of the predictions. */
+    double target = out->exponential && pred_columns[qi] ? -log(2.0) : out->predicted;
+    if (isfinite(target))
+        out->consistent = target >= out->lo && target <= out->hi ? "yes" : "no";
+}
+
+/* ---- formatting ---------------------------------------------------------------------------- */
+
+static const char *fmt_ci(char *buf, size_t size, double mean, double lo, double hi)
+{
+    if (!isfinite(mean))
+        snprintf(buf, size, "-");
+    else
+        snprintf(buf, size, "%.3f [%.3f, %.3f]", mean, lo, hi);
+    return buf;
+}
+
+static const char *fmt_se(char *buf, size_t size, double v, double se)
 {
     if (!isfinite(v))
         snprintf(buf, size, "-");
@@ -90,871 +573,596 @@ static const char *with_se(char *buf, size_t size, double v, double se)
     return buf;
 }
 
-static const char *mean_sd(char *buf, size_t size, double mean, double sd)
-{
-    if (isfinite(sd))
-        snprintf(buf, size, "%.3f ± %.3f", mean, sd);
-    else
-        snprintf(buf, size, "%.3f", mean);
-    return buf;
-}
-
-/* The deepest rung of a cell's depth ladder. */
-static const paradox_depth *deep(const paradox_cell *cell)
-{
-    return &cell->depth[cell->n_depth - 1];
-}
-
-/* The rung at L = factor n (the deepest common rung is the last factor), the
- * deepest rung for factor 0, or NULL. */
-static const paradox_depth *rung(const paradox_cell *cell, unsigned factor)
-{
-    if (factor == 0)
-        return cell->n_depth ? &cell->depth[cell->n_depth - 1] : NULL;
-    for (size_t d = 0; d < cell->n_depth; d++)
-        if (cell->depth[d].layers == factor * cell->n_qubits)
-            return &cell->depth[d];
-    return NULL;
-}
-
-static const char *prediction_source(double value, bool closed_form)
-{
-    return !isfinite(value) ? "none" : closed_form ? "closed form" : "computed";
-}
-
-/* A prediction for Markdown: "-", "1.23e-04" or "1.23e-04 (cf)". */
-static const char *pred(char *buf, size_t size, double v, bool closed_form)
+static const char *fmt_g(char *buf, size_t size, double v)
 {
     if (!isfinite(v))
         snprintf(buf, size, "-");
     else
-        snprintf(buf, size, "%.3g%s", v, closed_form ? " (cf)" : "");
+        snprintf(buf, size, "%.3g", v);
     return buf;
 }
 
-/* ---- CSV -------------------------------------------------------------------------- */
-
-static void write_csv(outputs *o)
+static const char *fmt_f(char *buf, size_t size, double v)
 {
-    const paradox_setup *s = o->setup;
-    FILE *f = open_output(o, "results.csv");
-    if (f) {
-        fprintf(f, "model,n_qubits,layers,n_weights,run,seed,train_accuracy,test_accuracy,train_loss,test_loss,"
-                   "seconds\n");
-        for (size_t c = 0; c < o->n_cells; c++) {
-            const paradox_cell *cell = &o->cells[c];
-            for (unsigned r = 0; r < s->n_seeds; r++) {
-                const paradox_run *run = &cell->runs[r];
-                fprintf(f, "%s,%u,%u,%zu,%u,%" PRIu64 ",%.17g,%.17g,%.17g,%.17g,%.3f\n",
-                        qml_model_kind_name(cell->kind), cell->n_qubits, cell->layers, cell->n_weights, r + 1,
-                        run->seed, run->train_accuracy, run->test_accuracy, run->train_loss, run->test_loss,
-                        run->seconds);
-            }
-        }
-        close_output(o, f);
-    }
-    f = open_output(o, "summary.csv");
-    if (f) {
-        fprintf(f, "model,n_qubits,layers,n_weights,n_params,dla_dim,dla_source,dla_closed_form,var_loss,"
-                   "var_loss_stderr,var_loss_predicted,var_grad_mid,var_grad_mid_stderr,var_grad_mid_predicted,"
-                   "var_grad_mean,var_grad_mean_stderr,train_accuracy_mean,train_accuracy_sd,test_accuracy_mean,"
-                   "test_accuracy_sd,seconds_per_run,landscape_seconds,dla_seconds,var_loss_predicted_source,"
-                   "var_grad_mid_predicted_source,var_loss_closed_form,var_grad_mid_closed_form,var_loss_lie,"
-                   "var_grad_mid_lie,light_cone_layers,deep_layers,deep_var_loss,deep_var_loss_stderr,"
-                   "deep_var_grad_mid,deep_var_grad_mid_stderr\n");
-        for (size_t c = 0; c < o->n_cells; c++) {
-            const paradox_cell *cell = &o->cells[c];
-            fprintf(f,
-                    "%s,%u,%u,%zu,%zu,%" PRIu64 ",%s,%" PRIu64 ",%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,"
-                    "%.17g,%.17g,%.17g,%.17g,%.3f,%.3f,%.3f,%s,%s,%.17g,%.17g,%.17g,%.17g,%u,%u,%.17g,%.17g,%.17g,"
-                    "%.17g\n",
-                    qml_model_kind_name(cell->kind), cell->n_qubits, cell->layers, cell->n_weights,
-                    cell->n_weights + 2, cell->dla_dim, cell->dla_computed ? "computed" : "closed form",
-                    cell->dla_closed_form, cell->var_loss, cell->var_loss_se, cell->pred_loss, cell->var_mid,
-                    cell->var_mid_se, cell->pred_mid, cell->var_all, cell->var_all_se, cell->train_mean,
-                    cell->train_sd, cell->test_mean, cell->test_sd, cell->seconds_mean, cell->landscape_seconds,
-                    cell->dla_seconds, prediction_source(cell->pred_loss, cell->pred_loss_cf),
-                    prediction_source(cell->pred_mid, cell->pred_mid_cf), cell->cf_loss, cell->cf_mid, cell->lie_loss,
-                    cell->lie_mid, cell->light_cone_layers, deep(cell)->layers, deep(cell)->var_loss,
-                    deep(cell)->var_loss_se, deep(cell)->var_mid, deep(cell)->var_mid_se);
-        }
-        close_output(o, f);
-    }
-    f = open_output(o, "depth.csv");
-    if (f) {
-        fprintf(f, "model,n_qubits,layers,n_weights,var_loss,var_loss_stderr,var_grad_mid,var_grad_mid_stderr,"
-                   "var_loss_predicted,var_grad_mid_predicted,seconds\n");
-        for (size_t c = 0; c < o->n_cells; c++) {
-            const paradox_cell *cell = &o->cells[c];
-            for (size_t d = 0; d < cell->n_depth; d++) {
-                const paradox_depth *r = &cell->depth[d];
-                fprintf(f, "%s,%u,%u,%zu,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.3f\n", qml_model_kind_name(cell->kind),
-                        cell->n_qubits, r->layers, r->n_weights, r->var_loss, r->var_loss_se, r->var_mid,
-                        r->var_mid_se, cell->pred_loss, r->pred_mid, r->seconds);
-            }
-        }
-        close_output(o, f);
-    }
-    f = open_output(o, "curves.csv");
-    if (f) {
-        fprintf(f, "model,n_qubits,run,epoch,train_loss,train_accuracy,test_loss,test_accuracy\n");
-        for (size_t c = 0; c < o->n_cells; c++) {
-            const paradox_cell *cell = &o->cells[c];
-            for (unsigned e = 0; e < s->epochs; e++)
-                fprintf(f, "%s,%u,1,%u,%.17g,%.17g,%.17g,%.17g\n", qml_model_kind_name(cell->kind), cell->n_qubits,
-                        e + 1, cell->curve[e].loss, cell->curve[e].train_accuracy, cell->curve[e].test_loss,
-                        cell->curve[e].test_accuracy);
-        }
-        close_output(o, f);
-    }
-}
-
-/* ---- figures ------------------------------------------------------------------------ */
-
-static const char *const model_colors[PARADOX_MODELS] = {"#d62728", "#1f77b4", "#2ca02c"};
-
-static void figure(outputs *o, const char *name, const svg_plot *plot)
-{
-    if (svg_write(file_path(o, name), plot) != 0) {
-        fprintf(stderr, "qml: paradox: cannot write %s: %s\n", o->path, strerror(errno));
-        o->failed = 1;
-    }
-}
-
-static void write_figures(outputs *o)
-{
-    size_t nq = o->n_q;
-    /* Per model: x = n and the columns the figures need. */
-    double x[PARADOX_MAX_QUBITS];
-    double col[PARADOX_MODELS][12][PARADOX_MAX_QUBITS];
-    char labels[PARADOX_MODELS][6][96];
-    for (size_t q = 0; q < nq; q++)
-        x[q] = o->setup->qubits[q];
-    for (size_t k = 0; k < PARADOX_MODELS; k++) {
-        for (size_t q = 0; q < nq; q++) {
-            const paradox_cell *c = cell_at(o, k, q);
-            double v[12] = {c->var_mid,    c->var_mid_se, c->pred_mid,  c->var_loss,
-                            c->var_loss_se, c->pred_loss, c->train_mean, c->train_sd,
-                            c->test_mean,  c->test_sd,    c->dla_computed ? (double)c->dla_dim : (double)NAN,
-                            c->dla_closed_form ? (double)c->dla_closed_form : (double)NAN};
-            for (int j = 0; j < 12; j++)
-                col[k][j][q] = v[j];
-        }
-        const char *name = paradox_model_label(cell_at(o, k, 0)->kind);
-        snprintf(labels[k][0], sizeof labels[k][0], "%s", name);
-        snprintf(labels[k][1], sizeof labels[k][1], "%s, predicted", name);
-        snprintf(labels[k][2], sizeof labels[k][2], "%s, train", name);
-        snprintf(labels[k][3], sizeof labels[k][3], "%s, test", name);
-        snprintf(labels[k][4], sizeof labels[k][4], "%s, computed", name);
-        snprintf(labels[k][5], sizeof labels[k][5], "%s, closed form", name);
-    }
-    svg_series series[2 * PARADOX_MODELS];
-    svg_plot plot = {0};
-    plot.x_label = "qubits n";
-    plot.series = series;
-    plot.n_series = 2 * PARADOX_MODELS;
-
-    /* Var[dl/dw_mid] against n, with the Lie-algebraic predictions. */
-    for (size_t k = 0; k < PARADOX_MODELS; k++) {
-        series[2 * k] = (svg_series){labels[k][0], x, col[k][0], col[k][1], nq, false, false, model_colors[k]};
-        series[2 * k + 1] = (svg_series){labels[k][1], x, col[k][2], NULL, nq, true, false, model_colors[k]};
-    }
-    plot.title = "Gradient variance at initialisation (middle weight)";
-    plot.y_label = "Var[dl/dw_mid]";
-    plot.log_y = true;
-    plot.y_min = plot.y_max = NAN;
-    figure(o, "variance.svg", &plot);
-
-    for (size_t k = 0; k < PARADOX_MODELS; k++) {
-        series[2 * k] = (svg_series){labels[k][0], x, col[k][3], col[k][4], nq, false, false, model_colors[k]};
-        series[2 * k + 1] = (svg_series){labels[k][1], x, col[k][5], NULL, nq, true, false, model_colors[k]};
-    }
-    plot.title = "Loss variance at initialisation";
-    plot.y_label = "Var[l] = Var[<O>]";
-    figure(o, "loss_variance.svg", &plot);
-
-    for (size_t k = 0; k < PARADOX_MODELS; k++) {
-        series[2 * k] = (svg_series){labels[k][2], x, col[k][6], col[k][7], nq, false, false, model_colors[k]};
-        series[2 * k + 1] = (svg_series){labels[k][3], x, col[k][8], col[k][9], nq, true, false, model_colors[k]};
-    }
-    plot.title = "Final accuracy (mean ± sd over seeds)";
-    plot.y_label = "accuracy";
-    plot.log_y = false;
-    figure(o, "accuracy.svg", &plot);
-
-    for (size_t k = 0; k < PARADOX_MODELS; k++) {
-        /* The closed form first, so that the computed markers sit on top. */
-        series[2 * k] = (svg_series){labels[k][5], x, col[k][11], NULL, nq, true, false, model_colors[k]};
-        series[2 * k + 1] = (svg_series){labels[k][4], x, col[k][10], NULL, nq, false, true, model_colors[k]};
-    }
-    plot.title = "Dimension of the dynamical Lie algebra";
-    plot.y_label = "dim g";
-    plot.log_y = true;
-    figure(o, "dla.svg", &plot);
-
-    /* The depth study at the largest n: variance against L (log-log), the
-     * prediction of the Haar-random limit as a dashed horizontal line. */
-    double dx[PARADOX_MODELS][PARADOX_MAX_DEPTHS], dy[PARADOX_MODELS][4][PARADOX_MAX_DEPTHS];
-    double hx[PARADOX_MODELS][2], hy[PARADOX_MODELS][2][2];
-    double l_lo = INFINITY, l_hi = 0.0;
-    for (size_t k = 0; k < PARADOX_MODELS; k++) {
-        const paradox_cell *c = cell_at(o, k, nq - 1);
-        for (size_t d = 0; d < c->n_depth; d++) {
-            dx[k][d] = c->depth[d].layers;
-            dy[k][0][d] = c->depth[d].var_mid;
-            dy[k][1][d] = c->depth[d].var_mid_se;
-            dy[k][2][d] = c->depth[d].var_loss;
-            dy[k][3][d] = c->depth[d].var_loss_se;
-            l_lo = fmin(l_lo, dx[k][d]);
-            l_hi = fmax(l_hi, dx[k][d]);
-        }
-    }
-    for (size_t k = 0; k < PARADOX_MODELS; k++) {
-        const paradox_cell *c = cell_at(o, k, nq - 1);
-        hx[k][0] = l_lo;
-        hx[k][1] = l_hi;
-        hy[k][0][0] = hy[k][0][1] = deep(c)->pred_mid;
-        hy[k][1][0] = hy[k][1][1] = c->pred_loss;
-    }
-    svg_plot dp = {0};
-    dp.x_label = "layers L (log scale)";
-    dp.series = series;
-    dp.n_series = 2 * PARADOX_MODELS;
-    dp.log_y = dp.log_x = true;
-    dp.y_min = dp.y_max = NAN;
-    char dtitle[128];
-    for (size_t k = 0; k < PARADOX_MODELS; k++) {
-        const paradox_cell *c = cell_at(o, k, nq - 1);
-        series[2 * k] = (svg_series){labels[k][0], dx[k], dy[k][0], dy[k][1], c->n_depth, false, false, model_colors[k]};
-        series[2 * k + 1] = (svg_series){labels[k][1], hx[k], hy[k][0], NULL, 2, true, false, model_colors[k]};
-    }
-    snprintf(dtitle, sizeof dtitle, "Gradient variance against depth, n = %u (middle weight)", o->setup->qubits[nq - 1]);
-    dp.title = dtitle;
-    dp.y_label = "Var[dl/dw_mid]";
-    figure(o, "depth.svg", &dp);
-    for (size_t k = 0; k < PARADOX_MODELS; k++) {
-        const paradox_cell *c = cell_at(o, k, nq - 1);
-        series[2 * k] = (svg_series){labels[k][0], dx[k], dy[k][2], dy[k][3], c->n_depth, false, false, model_colors[k]};
-        series[2 * k + 1] = (svg_series){labels[k][1], hx[k], hy[k][1], NULL, 2, true, false, model_colors[k]};
-    }
-    snprintf(dtitle, sizeof dtitle, "Loss variance against depth, n = %u", o->setup->qubits[nq - 1]);
-    dp.y_label = "Var[l]";
-    figure(o, "depth_loss.svg", &dp);
-
-    /* Var[dl/dw_mid] against n at the deepest common rung, with the predictions. */
-    unsigned f_max = o->setup->depth_factors[o->setup->n_depth_factors - 1];
-    double ry[PARADOX_MODELS][3][PARADOX_MAX_QUBITS];
-    for (size_t k = 0; k < PARADOX_MODELS; k++) {
-        for (size_t q = 0; q < nq; q++) {
-            const paradox_depth *r = rung(cell_at(o, k, q), f_max);
-            ry[k][0][q] = r ? r->var_mid : (double)NAN;
-            ry[k][1][q] = r ? r->var_mid_se : (double)NAN;
-            ry[k][2][q] = r ? r->pred_mid : (double)NAN;
-        }
-        series[2 * k] = (svg_series){labels[k][0], x, ry[k][0], ry[k][1], nq, false, false, model_colors[k]};
-        series[2 * k + 1] = (svg_series){labels[k][1], x, ry[k][2], NULL, nq, true, false, model_colors[k]};
-    }
-    snprintf(dtitle, sizeof dtitle, "Gradient variance at L = %u n (middle weight)", f_max);
-    plot.title = dtitle;
-    plot.y_label = "Var[dl/dw_mid]";
-    plot.log_y = true;
-    figure(o, "deep_variance.svg", &plot);
-
-    /* One training curve per model at the largest n. */
-    unsigned epochs = o->setup->epochs;
-    double *ex = calloc(4 * (size_t)epochs, sizeof *ex);
-    if (!ex) {
-        o->failed = 1;
-        return;
-    }
-    for (unsigned e = 0; e < epochs; e++)
-        ex[e] = e + 1;
-    for (size_t k = 0; k < PARADOX_MODELS; k++) {
-        const paradox_cell *c = cell_at(o, k, nq - 1);
-        for (unsigned e = 0; e < epochs; e++) {
-            ex[epochs + e] = c->curve[e].loss;
-            ex[2 * epochs + e] = c->curve[e].train_accuracy;
-            ex[3 * epochs + e] = c->curve[e].test_accuracy;
-        }
-        svg_series cs[3] = {
-            {"training loss (BCE)", ex, ex + epochs, NULL, epochs, false, false, "#444444"},
-            {"train accuracy", ex, ex + 2 * epochs, NULL, epochs, false, false, model_colors[k]},
-            {"test accuracy", ex, ex + 3 * epochs, NULL, epochs, true, false, model_colors[k]},
-        };
-        char title[128], name[64];
-        snprintf(title, sizeof title, "Training, %s, n = %u (run 1)", paradox_model_label(c->kind), c->n_qubits);
-        snprintf(name, sizeof name, "curve_%s.svg", qml_model_kind_name(c->kind));
-        svg_plot cp = {title, "epoch", "loss / accuracy", false, 0.0, NAN, cs, 3, false};
-        figure(o, name, &cp);
-    }
-    free(ex);
-}
-
-/* ---- the report -------------------------------------------------------------------- */
-
-typedef struct decay {
-    int status;           /* QML_OK or the fit's error */
-    qml_bp_fit fit;
-} decay;
-
-/* The points of a decay fit: a point counts only if its value and its
- * standard error are positive and finite. */
-typedef struct decay_points {
-    double n[PARADOX_MAX_QUBITS], value[PARADOX_MAX_QUBITS], stderr_[PARADOX_MAX_QUBITS];
-    size_t count;
-} decay_points;
-
-static void add_point(decay_points *p, unsigned n_qubits, double value, double stderr_)
-{
-    if (value > 0.0 && stderr_ > 0.0 && isfinite(value) && isfinite(stderr_)) {
-        p->n[p->count] = n_qubits;
-        p->value[p->count] = value;
-        p->stderr_[p->count] = stderr_;
-        p->count++;
-    }
-}
-
-/* Fit ln Var against n and ln n; at least three points. */
-static decay fit_points(const decay_points *p)
-{
-    decay d = {QML_ERR_NOT_APPLICABLE, {0}};
-    d.fit.size = sizeof d.fit;
-    if (p->count >= 3)
-        d.status = qml_bp_fit_data(p->n, p->value, p->stderr_, p->count, &d.fit);
-    return d;
-}
-
-static decay fit_decay(const outputs *o, size_t k, bool mid)
-{
-    decay_points p = {.count = 0};
-    for (size_t q = 0; q < o->n_q; q++) {
-        const paradox_cell *c = cell_at(o, k, q);
-        add_point(&p, c->n_qubits, mid ? c->var_mid : c->var_all, mid ? c->var_mid_se : c->var_all_se);
-    }
-    return fit_points(&p);
-}
-
-/* The decay fit against n of the variances at L = factor n (mid: the middle
- * weight's gradient, else the loss). */
-static decay fit_rung(const outputs *o, size_t k, unsigned factor, bool mid)
-{
-    decay_points p = {.count = 0};
-    for (size_t q = 0; q < o->n_q; q++) {
-        const paradox_cell *c = cell_at(o, k, q);
-        const paradox_depth *r = rung(c, factor);
-        if (r)
-            add_point(&p, c->n_qubits, mid ? r->var_mid : r->var_loss, mid ? r->var_mid_se : r->var_loss_se);
-    }
-    return fit_points(&p);
-}
-
-/* The same fit of the predictions themselves, weighted with the measured
- * relative standard errors: the rates the prediction implies over these n. */
-static decay fit_prediction(const outputs *o, size_t k, unsigned factor, bool mid)
-{
-    decay_points p = {.count = 0};
-    for (size_t q = 0; q < o->n_q; q++) {
-        const paradox_cell *c = cell_at(o, k, q);
-        const paradox_depth *r = rung(c, factor);
-        if (!r)
-            continue;
-        double predicted = mid ? r->pred_mid : c->pred_loss;
-        double value = mid ? r->var_mid : r->var_loss, err = mid ? r->var_mid_se : r->var_loss_se;
-        if (value > 0.0 && err > 0.0 && isfinite(value) && isfinite(err))
-            add_point(&p, c->n_qubits, predicted, predicted * err / value);
-    }
-    return fit_points(&p);
-}
-
-static void print_fit(FILE *f, const decay *d, const decay *predicted)
-{
-    if (d->status != QML_OK) {
-        fprintf(f, "no decay fit (it needs at least three qubit counts)");
-        return;
-    }
-    fprintf(f, "Var ~ e^{-r n} with r = %.3f ± %.3f (chi^2 %.3g), Var ~ n^{-p} with p = %.3f ± %.3f (chi^2 %.3g): "
-               "the %s fits better",
-            d->fit.exponential_rate, d->fit.exponential_stderr, d->fit.exponential_chi2, d->fit.power_rate,
-            d->fit.power_stderr, d->fit.power_chi2, d->fit.model == QML_BP_EXPONENTIAL ? "exponential" : "power law");
-    if (d->fit.exponential_rate < 0.0 && d->fit.power_rate < 0.0)
-        fprintf(f, " (both rates negative: it grows with n)");
-    if (predicted && predicted->status == QML_OK)
-        fprintf(f, " [the predictions over the same n: r = %.3f, p = %.3f, %s fits better]",
-                predicted->fit.exponential_rate, predicted->fit.power_rate,
-                predicted->fit.model == QML_BP_EXPONENTIAL ? "exponential" : "power law");
-}
-
-static void write_report(outputs *o, double wall)
-{
-    const paradox_setup *s = o->setup;
-    FILE *f = open_output(o, "report.md");
-    if (!f)
-        return;
-    char b1[64], b2[64], b3[64], b4[64], b5[64], b6[64], b7[64];
-    size_t nq = o->n_q;
-    unsigned n_max = s->qubits[nq - 1];
-
-    fprintf(f, "# Expressivity against trainability: unstructured and symmetric classifiers\n\n");
-    fprintf(f, "Written by `%s` (libqml %s, seed %" PRIu64 ", %u threads, %.1f s wall time). Every number below "
-               "is printed by the program from its own measurements; rerunning with the same seed gives the same "
-               "numbers (timings aside) whatever `--threads`. docs/paradox.md explains each choice.\n\n",
-            s->command, qml_version_string(), s->seed, s->threads_used, wall);
-
-    fprintf(f, "## Setup\n\n");
-    fprintf(f, "- **Data**: two moons, %zu points, noise %.2f, seed %" PRIu64 "; stratified split %zu train / "
-               "%zu test; both features rescaled to [-pi/2, pi/2] with the training set's ranges.\n",
-            s->n_rows, s->noise, s->seed, s->n_train, s->n_test);
-    fprintf(f, "- **Models** (L = n layers each, readout O, head p = sigmoid(a <O> + b), a = %g and b = %g "
-               "initially, both trained):\n"
-               "  - *unstructured*: per layer RY(x_{q mod 2}) on every qubit, then RY(w), RZ(w) on every qubit and "
-               "an open CZ ladder; 2n^2 weights; O = Z_0.\n"
-               "  - *permutation-equivariant*: per layer exp(-i x_0/2 sum X_q), exp(-i x_1/2 sum Z_q), then "
-               "exp(-i w/2 (2/n) sum_{q<r} Z_q Z_r), RX(w') and RY(w'') on every qubit with one shared weight each; "
-               "3n weights; O = (1/n) sum Z_q.\n"
-               "  - *free-fermion*: per layer RX(x_{q mod 2}) on every qubit, then RZZ(w) on each open bond and "
-               "RX(w) on each qubit, local weights; n(2n-1) weights; O = Z_0 Z_1.\n",
-            s->head_scale, s->head_bias);
-    fprintf(f, "- **Training**: binary cross-entropy, Adam (learning rate %g, betas 0.9/0.999), batch %zu, "
-               "%u epochs, weights initialised uniformly in [0, 2 pi) (the regime where barren plateaus bite); "
-               "%u runs per model and n with seeds derived from %" PRIu64 " (the data stay fixed, the "
-               "initialisation and minibatch order change). Same settings for every model; the learning rate "
-               "was not tuned per model.\n",
-            s->learning_rate, s->batch_size, s->epochs, s->n_seeds, s->seed);
-    fprintf(f, "- **Gradient variance at initialisation**: %zu uniform weight draws, features fixed to the first "
-               "training point (%.4f, %.4f); l = <O> (the readout, not the loss); exact adjoint gradients. "
-               "Var[dl/dw_mid] is the middle weight's (index n_weights/2), 'mean Var' the average over all "
-               "weights. Standard errors are those of the sample variance.\n",
-            s->samples, s->feature_point[0], s->feature_point[1]);
-    fprintf(f, "- **DLA**: the Lie closure of the weight generators (fixed CZ gates moved to the start, where they "
-               "leave |0...0> unchanged), computed with a cap of %zu (non-string generators up to n = %u), else "
-               "the closed form: 4^n - 1, 1 + sum_J ((2J+1)^2 - 1) over J = n/2, n/2 - 1, ..., >= 0, and "
-               "n(2n-1). Predictions: Ragone et al. (Var[l]) and Fontana et al. (Var[dl/dw] of a middle gate) "
-               "for a circuit Haar-random on e^g (Ragone et al., Nat. Commun. 15, 7172 (2024); Fontana et al., "
-               "Nat. Commun. 15, 7171 (2024)), from the computed algebra; in closed form where the DLA is not "
-               "computed: Var[l] = 1/(2^n+1) and Var[dl/dw_mid] = 4^n/(2(2^n-1)(2^n+1)^2) for su(2^n), "
-               "Var[l] = 1/(3n) and Var[dl/dw_mid] = kappa/(12 n^2 (n+2)) for the permutation model (kappa from "
-               "the spectrum of the middle generator on the symmetric sector; docs/paradox.md).\n",
-            s->lie_max_dim, s->lie_max_qubits_general);
-
-    fprintf(f, "- **Depth study**: the same landscape protocol (%zu draws, middle weight and Var[l]) at L = ",
-            s->samples);
-    for (size_t d = 0; d < s->n_depth_factors; d++)
-        fprintf(f, "%s%u n", d == 0 ? "" : d + 1 == s->n_depth_factors ? " and " : ", ", s->depth_factors[d]);
-    if (s->ff_quadratic)
-        fprintf(f, ", and for the free-fermion model also L = %u n^2 (the depth its matchgate circuit needs to "
-                   "approach the Haar measure on SO(2n)) when the cost, L x gates per layer x 2^n, stays below "
-                   "%.3g; otherwise the deepest multiple of 8n that fits",
-                s->ff_quadratic, s->depth_cost_cap);
-    fprintf(f, ". The L = n rung is the measurement of the main table; the deeper rungs are untrained circuits, "
-               "measured only to see where the variance goes as the circuit approaches the Haar-random limit "
-               "that the DLA prediction describes.\n\n");
-
-    fprintf(f, "## Results\n\n");
-    fprintf(f, "| model | n | weights | DLA dim | Var[l] | predicted | Var[dl/dw_mid] | predicted | mean Var "
-               "over weights | L_deep | Var[l] at L_deep | Var[dl/dw_mid] at L_deep | train accuracy | "
-               "test accuracy | s/run |\n");
-    fprintf(f, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
-    for (size_t k = 0; k < PARADOX_MODELS; k++)
-        for (size_t q = 0; q < nq; q++) {
-            const paradox_cell *c = cell_at(o, k, q);
-            char b8[64], b9[64];
-            fprintf(f, "| %s | %u | %zu | %" PRIu64 "%s | %s | %s | %s | %s | %s | %u | %s | %s | %s | %s | %.2f |\n",
-                    paradox_model_label(c->kind), c->n_qubits, c->n_weights, c->dla_dim,
-                    c->dla_computed ? "" : " (cf)", with_se(b1, sizeof b1, c->var_loss, c->var_loss_se),
-                    pred(b2, sizeof b2, c->pred_loss, c->pred_loss_cf),
-                    with_se(b3, sizeof b3, c->var_mid, c->var_mid_se),
-                    pred(b4, sizeof b4, c->pred_mid, c->pred_mid_cf),
-                    with_se(b5, sizeof b5, c->var_all, c->var_all_se), deep(c)->layers,
-                    with_se(b8, sizeof b8, deep(c)->var_loss, deep(c)->var_loss_se),
-                    with_se(b9, sizeof b9, deep(c)->var_mid, deep(c)->var_mid_se),
-                    mean_sd(b6, sizeof b6, c->train_mean, c->train_sd),
-                    mean_sd(b7, sizeof b7, c->test_mean, c->test_sd), c->seconds_mean);
-        }
-    fprintf(f, "\nThe variances left of L_deep are at L = n, the depth that is trained; L_deep is the deepest rung "
-               "of the depth study (next table). '(cf)' marks a closed form (docs/paradox.md derives each), "
-               "otherwise the DLA dimension and the predictions come from lie.c's closure. Accuracies are mean ± "
-               "sample standard deviation over %u runs; s/run is the wall time of one training run. "
-               "A '-' prediction means there is none for that cell",
-            s->n_seeds);
-    size_t n_notes = 0;
-    for (size_t c = 0; c < o->n_cells; c++)
-        n_notes += !isfinite(o->cells[c].pred_mid) || !o->cells[c].dla_computed ||
-                   o->cells[c].dla_dim != o->cells[c].dla_closed_form;
-    fprintf(f, "%s\n", n_notes ? "; the notes:\n" : " (every cell has both predictions here).");
-    for (size_t c = 0; c < o->n_cells; c++)
-        if (!isfinite(o->cells[c].pred_mid) || !o->cells[c].dla_computed)
-            fprintf(f, "- %s, n = %u: %s\n", paradox_model_label(o->cells[c].kind), o->cells[c].n_qubits,
-                    o->cells[c].pred_note[0] ? o->cells[c].pred_note : "no prediction");
-    for (size_t c = 0; c < o->n_cells; c++)
-        if (o->cells[c].dla_computed && o->cells[c].dla_dim != o->cells[c].dla_closed_form)
-            fprintf(f, "- %s, n = %u: the computed DLA dimension %" PRIu64 " differs from the closed form %" PRIu64
-                       ".\n",
-                    paradox_model_label(o->cells[c].kind), o->cells[c].n_qubits, o->cells[c].dla_dim,
-                    o->cells[c].dla_closed_form);
-
-    /* The closed forms against lie.c where both exist. */
-    double worst_cf = 0.0;
-    size_t n_cf = 0;
-    fprintf(f, "\n**Closed forms against lie.c.** Where the DLA is computed, the closed-form predictions are "
-               "compared with lie.c's (relative difference): ");
-    for (size_t c = 0; c < o->n_cells; c++) {
-        const paradox_cell *cell = &o->cells[c];
-        double pairs[2][2] = {{cell->cf_loss, cell->lie_loss}, {cell->cf_mid, cell->lie_mid}};
-        for (int j = 0; j < 2; j++) {
-            if (!isfinite(pairs[j][0]) || !isfinite(pairs[j][1]) || cell->kind == QML_MODEL_FREE_FERMION)
-                continue;
-            double rel = fabs(pairs[j][0] - pairs[j][1]) / pairs[j][1];
-            worst_cf = fmax(worst_cf, rel);
-            fprintf(f, "%s%s n = %u %s %.1e", n_cf ? "; " : "", qml_model_kind_name(cell->kind), cell->n_qubits,
-                    j ? "Var[dl/dw_mid]" : "Var[l]", rel);
-            n_cf++;
-        }
-    }
-    if (n_cf)
-        fprintf(f, ". Largest: %.1e (%s).\n\n", worst_cf,
-                worst_cf < 1e-6 ? "the closed forms agree with the computed algebra" : "**they disagree**");
+    if (!isfinite(v))
+        snprintf(buf, size, "-");
     else
-        fprintf(f, "none in this run.\n\n");
+        snprintf(buf, size, "%.3f", v);
+    return buf;
+}
 
-    /* The depth ladder. */
-    fprintf(f, "### Depth study: variance at initialisation against the number of layers\n\n");
-    fprintf(f, "| model | n | L | weights | Var[l] | predicted | ratio | Var[dl/dw_mid] | predicted | ratio | s |\n");
-    fprintf(f, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
-    for (size_t k = 0; k < PARADOX_MODELS; k++)
-        for (size_t q = 0; q < nq; q++) {
-            const paradox_cell *c = cell_at(o, k, q);
-            for (size_t d = 0; d < c->n_depth; d++) {
-                const paradox_depth *r = &c->depth[d];
-                fprintf(f, "| %s | %u | %u | %zu | %s | %s | %s | %s | %s | %s | %.2f |\n",
-                        paradox_model_label(c->kind), c->n_qubits, r->layers, r->n_weights,
-                        with_se(b1, sizeof b1, r->var_loss, r->var_loss_se),
-                        pred(b2, sizeof b2, c->pred_loss, c->pred_loss_cf),
-                        num(b3, sizeof b3, c->pred_loss > 0.0 ? r->var_loss / c->pred_loss : (double)NAN),
-                        with_se(b4, sizeof b4, r->var_mid, r->var_mid_se),
-                        pred(b5, sizeof b5, r->pred_mid, r->pred_mid_cf),
-                        num(b6, sizeof b6, r->pred_mid > 0.0 ? r->var_mid / r->pred_mid : (double)NAN), r->seconds);
+/* ---- figures ---------------------------------------------------------------------------------- */
+
+static void c1_figures(writer *w, c1_data *d)
+{
+    const paradox_setup *s = w->s;
+    enum { MAXS = 16 };
+    svg_series series[MAXS];
+    double x[MAXS][PARADOX_MAX_LIST], xc[MAXS][PARADOX_MAX_LIST], y[MAXS][PARADOX_MAX_LIST];
+    double lo[MAXS][PARADOX_MAX_LIST], hi[MAXS][PARADOX_MAX_LIST];
+    char labels[MAXS][96];
+    size_t ns = 0, nc = 0;
+    static const svg_dash dashes[4] = {SVG_SOLID, SVG_DASHED, SVG_DOTTED, SVG_DASH_DOT};
+    for (size_t k = 0; k < d->n_kinds; k++)
+        for (size_t si = 0; si < d->n_shots && ns < MAXS; si++) {
+            size_t m = 0;
+            for (size_t q = 0; q < d->n_qubits; q++) {
+                c1_cell *c = c1_find(d, d->kinds[k], d->qubits[q], d->shots[si]);
+                if (!c)
+                    continue;
+                x[ns][m] = c->n;
+                xc[ns][m] = d->shots[si] ? c->n - log2((double)d->shots[si] * (double)s->batch_size) : (double)NAN;
+                y[ns][m] = (double)c->k / c->m;
+                paradox_wilson(c->k, c->m, &lo[ns][m], &hi[ns][m]);
+                m++;
+            }
+            if (!m)
+                continue;
+            char sb[32];
+            snprintf(labels[ns], sizeof labels[ns], "%s, S = %s", paradox_kind_name(d->kinds[k]),
+                     shots_text(d->shots[si], sb, sizeof sb));
+            series[ns] = (svg_series){labels[ns], x[ns], y[ns], NULL, m, dashes[si % 4], false, color_of(d->kinds[k]),
+                                      marker_of(d->kinds[k]), si > 0, lo[ns], hi[ns]};
+            ns++;
+        }
+    if (!ns)
+        return;
+    svg_hline half = {0.5, "success probability 1/2 (failure point)", SVG_DOTTED, "#777777"};
+    char title[160];
+    snprintf(title, sizeof title, "C1: training success (train accuracy >= %.2f) at L = %un", s->success_threshold,
+             s->c1_depth_factor);
+    svg_plot plot = {title, "qubits n", "success probability", false, 0.0, 1.0, series, ns, false, &half, 1};
+    figure(w, "c1_success.svg", &plot);
+    /* Against n - log2(S B): finite budgets only. */
+    svg_series finite[MAXS];
+    for (size_t i = 0; i < ns; i++) {
+        finite[nc] = series[i];
+        if (!strstr(series[i].label, "exact")) {
+            finite[nc].x = xc[i];
+            nc++;
+        }
+    }
+    if (!nc)
+        return;
+    snprintf(title, sizeof title, "C1: success against n - log2(S B), B = %zu, L = %un", s->batch_size,
+             s->c1_depth_factor);
+    svg_plot collapse = {title, "n - log2(S B)", "success probability", false, 0.0, 1.0, finite, nc, false, &half, 1};
+    figure(w, "c1_collapse.svg", &collapse);
+}
+
+static void c2_figure(writer *w)
+{
+    const paradox_setup *s = w->s;
+    paradox_tables *t = w->t;
+    if (!t->c2.n_rows)
+        return;
+    svg_series series[6];
+    double x[6][4], y[6][4], lo[6][4], hi[6][4];
+    char labels[6][96];
+    size_t ns = 0;
+    for (int task = 0; task < 2; task++)
+        for (int k = 0; k < 2; k++) {
+            size_t m = 0;
+            for (size_t z = 0; z < s->n_c2_sizes; z++) {
+                acc_cell c;
+                acc_collect(&t->c2, "task", c2_tasks[task], "model", paradox_kind_name(c2_kinds[k]), "train_size",
+                            (double)s->c2_sizes[z], &c);
+                if (!c.m)
+                    continue;
+                x[ns][m] = (double)s->c2_sizes[z];
+                y[ns][m] = c.test_mean;
+                lo[ns][m] = c.test_lo;
+                hi[ns][m] = c.test_hi;
+                m++;
+            }
+            snprintf(labels[ns], sizeof labels[ns], "%s, %s task", k == 0 ? "equivariant" : "unstructured",
+                     c2_tasks[task]);
+            series[ns] = (svg_series){labels[ns], x[ns], y[ns], NULL, m, task ? SVG_DASHED : SVG_SOLID, false,
+                                      color_of(c2_kinds[k]), marker_of(c2_kinds[k]), task == 1, lo[ns], hi[ns]};
+            ns++;
+        }
+    /* The logistic-3 baseline on the invariant task, for scale. */
+    size_t m = 0;
+    for (size_t z = 0; z < s->n_c2_sizes; z++) {
+        acc_cell b;
+        base_collect(&t->baselines, "c2", "invariant", (double)s->c2_sizes[z], "logistic-3", &b);
+        if (!b.m)
+            continue;
+        x[ns][m] = (double)s->c2_sizes[z];
+        y[ns][m] = b.test_mean;
+        lo[ns][m] = b.test_lo;
+        hi[ns][m] = b.test_hi;
+        m++;
+    }
+    snprintf(labels[ns], sizeof labels[ns], "cubic logistic regression, invariant task");
+    series[ns] = (svg_series){labels[ns], x[ns], y[ns], NULL, m, SVG_DOTTED, false, svg_okabe_ito[0], SVG_CROSS, false,
+                              lo[ns], hi[ns]};
+    ns++;
+    acc_cell bound;
+    base_collect(&t->baselines, "c2", "broken", 0, "best-invariant", &bound);
+    svg_hline lines[2] = {{0.5, "chance 0.5", SVG_DOTTED, "#777777"},
+                          {bound.m ? bound.test[0] : (double)NAN, "best S_n-invariant rule, broken task", SVG_DASH_DOT,
+                           svg_okabe_ito[1]}};
+    char title[160];
+    snprintf(title, sizeof title, "C2: test accuracy against training size (n = %u, L = %u)", s->c2_qubits,
+             s->c2_layers);
+    svg_plot plot = {title, "training set size (log scale)", "test accuracy", false, 0.0, 1.0, series, ns, true,
+                     lines, bound.m ? 2 : 1};
+    figure(w, "c2_prior.svg", &plot);
+}
+
+static double wrong_share(int labels, const paradox_setup *s)
+{
+    return labels == 0 ? 0.0 : labels == 1 ? s->flip_fraction : 0.5;
+}
+
+static void c3_figure(writer *w)
+{
+    const paradox_setup *s = w->s;
+    paradox_tables *t = w->t;
+    if (!t->c3.n_rows)
+        return;
+    svg_series series[6];
+    double x[6][3], y[6][3], lo[6][3], hi[6][3];
+    char labels[6][96];
+    size_t ns = 0;
+    for (int k = 0; k < 3; k++) {
+        size_t m = 0;
+        for (int l = 0; l < 3; l++) {
+            acc_cell c;
+            acc_collect(&t->c3, "labels", c3_labels[l], "model", paradox_kind_name(c3_kinds[k]), NULL, 0, &c);
+            if (!c.m)
+                continue;
+            x[ns][m] = wrong_share(l, s);
+            y[ns][m] = c.train_mean;
+            lo[ns][m] = c.train_lo;
+            hi[ns][m] = c.train_hi;
+            m++;
+            snprintf(labels[ns], sizeof labels[ns], "%s (%.0f weights)", paradox_kind_name(c3_kinds[k]), c.weights);
+        }
+        series[ns] = (svg_series){labels[ns], x[ns], y[ns], NULL, m, SVG_SOLID, false, color_of(c3_kinds[k]),
+                                  marker_of(c3_kinds[k]), false, lo[ns], hi[ns]};
+        ns++;
+    }
+    for (int b = 1; b < 3; b++) {
+        size_t m = 0;
+        for (int l = 0; l < 3; l++) {
+            acc_cell c;
+            base_collect(&t->baselines, "c3", c3_labels[l], 0, base_methods[b], &c);
+            if (!c.m)
+                continue;
+            x[ns][m] = wrong_share(l, s);
+            y[ns][m] = c.train_mean;
+            lo[ns][m] = c.train_lo;
+            hi[ns][m] = c.train_hi;
+            m++;
+        }
+        snprintf(labels[ns], sizeof labels[ns], "%s", b == 1 ? "cubic logistic regression" : "5-nearest neighbours");
+        series[ns] = (svg_series){labels[ns], x[ns], y[ns], NULL, m, b == 1 ? SVG_DOTTED : SVG_DASH_DOT, false,
+                                  svg_okabe_ito[0], b == 1 ? SVG_CROSS : SVG_PLUS, false, lo[ns], hi[ns]};
+        ns++;
+    }
+    svg_hline chance = {0.5, "chance 0.5", SVG_DOTTED, "#777777"};
+    char title[160];
+    snprintf(title, sizeof title, "C3: fit of noisy labels at equal weight count (n = %u, %zu rows)", s->c3_qubits,
+             s->c3_rows);
+    svg_plot plot = {title, "expected share of wrong labels (clean, flipped, random)", "train accuracy", false, 0.0,
+                     1.0, series, ns, false, &chance, 1};
+    figure(w, "c3_capacity.svg", &plot);
+}
+
+/* Var against n at L = f n for one quantity: measured points, the
+ * predictions, and the fitted line with its slope or exponent. */
+static void landscape_figure(writer *w, int qi, unsigned factor, const char *name)
+{
+    const paradox_table *L = &w->t->landscape;
+    static const int kinds[3] = {PARADOX_KIND_UNSTRUCTURED, PARADOX_KIND_PERMUTATION, PARADOX_KIND_FREE_FERMION};
+    svg_series series[9];
+    double x[9][32], y[9][32], e[9][32];
+    char labels[9][128];
+    size_t ns = 0;
+    char buf[64], col[64];
+    snprintf(col, sizeof col, "%s_stderr", quantities[qi]);
+    for (int k = 0; k < 3; k++) {
+        size_t m = 0, pm = 0;
+        size_t im = ns, ip = ns + 1;
+        for (size_t r = 0; r < L->n_rows && m < 32; r++) {
+            if (strcmp(paradox_table_field(L, r, "model", buf, sizeof buf), paradox_kind_name(kinds[k])) != 0)
+                continue;
+            double nq = paradox_table_number(L, r, "n_qubits");
+            if (paradox_table_number(L, r, "layers") != factor * nq)
+                continue;
+            x[im][m] = nq;
+            y[im][m] = paradox_table_number(L, r, quantities[qi]);
+            e[im][m] = paradox_table_number(L, r, col);
+            m++;
+            if (pred_columns[qi]) {
+                x[ip][pm] = nq;
+                y[ip][pm] = paradox_table_number(L, r, pred_columns[qi]);
+                pm++;
             }
         }
-    fprintf(f, "\nratio = measured / predicted; the predictions are those of a circuit Haar-random on e^g and do not "
-               "depend on L. A ratio that tends to 1 as L grows says the DLA fixes the plateau the deep circuit "
-               "reaches.");
-    bool moved = false;
-    for (size_t c = 0; c < o->n_cells; c++)
-        for (size_t d = 1; d < o->cells[c].n_depth; d++)
-            moved = moved || o->cells[c].depth[d].pred_mid_cf != o->cells[c].pred_mid_cf ||
-                    isfinite(o->cells[c].depth[d].pred_mid) != isfinite(o->cells[c].pred_mid);
-    if (moved)
-        fprintf(f, " For odd n the middle weight of an even-L circuit is a different gate than at L = n: its "
-                   "prediction is then the closed form for the permutation model and '-' for the free-fermion model "
-                   "(lie.c's prediction is computed for the L = n gate only).");
-    fprintf(f, "\n");
-    fprintf(f, "\nFigures: `variance.svg`, `loss_variance.svg`, `deep_variance.svg` (Var[dl/dw_mid] against n at "
-               "L = %u n), `depth.svg` and `depth_loss.svg` (variance against L at n = %u), `accuracy.svg`, "
-               "`dla.svg`, `curve_*.svg` (n = %u). Raw numbers: `results.csv` (one row per run), `summary.csv` "
-               "(one row per model and n), `depth.csv` (one row per model, n and L), `curves.csv` (per-epoch "
-               "history of run 1).\n\n",
-            s->depth_factors[s->n_depth_factors - 1], n_max, n_max);
-
-    /* Findings, from the numbers. */
-    fprintf(f, "## Findings\n\n");
-    const paradox_cell *hea = cell_at(o, 0, nq - 1), *sym = cell_at(o, 1, nq - 1), *ff = cell_at(o, 2, nq - 1);
-    fprintf(f, "**Training accuracy.** At n = %u the unstructured model ends at %.3f train accuracy, the "
-               "permutation-equivariant one at %.3f and the free-fermion one at %.3f. ",
-            n_max, hea->train_mean, sym->train_mean, ff->train_mean);
-    fprintf(f, "From n = %u to n = %u the mean train accuracy goes ", s->qubits[0], n_max);
-    for (size_t k = 0; k < PARADOX_MODELS; k++)
-        fprintf(f, "%sfrom %.3f to %.3f for the %s model", k == 0 ? "" : k + 1 == PARADOX_MODELS ? " and " : ", ",
-                cell_at(o, k, 0)->train_mean, cell_at(o, k, nq - 1)->train_mean,
-                qml_model_kind_name(cell_at(o, k, 0)->kind));
-    fprintf(f, ". ");
-    size_t hea_higher = 0;
-    for (size_t q = 0; q < nq; q++)
-        hea_higher += cell_at(o, 0, q)->train_mean > cell_at(o, 1, q)->train_mean;
-    fprintf(f, "The unstructured model's mean train accuracy is higher than the symmetric one's at %zu of %zu "
-               "qubit counts.\n\n",
-            hea_higher, nq);
-    fprintf(f, "**Generalisation.** Train minus test accuracy at n = %u: unstructured %+.3f, "
-               "permutation-equivariant %+.3f, free-fermion %+.3f. Test accuracy: %.3f, %.3f and %.3f. ",
-            n_max, hea->train_mean - hea->test_mean, sym->train_mean - sym->test_mean, ff->train_mean - ff->test_mean,
-            hea->test_mean, sym->test_mean, ff->test_mean);
-    size_t gap_sym = 0, gap_ff = 0, test_low_sym = 0, test_low_ff = 0;
-    for (size_t q = 0; q < nq; q++) {
-        const paradox_cell *h = cell_at(o, 0, q), *p = cell_at(o, 1, q), *g = cell_at(o, 2, q);
-        gap_sym += h->train_mean - h->test_mean > p->train_mean - p->test_mean;
-        gap_ff += h->train_mean - h->test_mean > g->train_mean - g->test_mean;
-        test_low_sym += h->test_mean < p->test_mean;
-        test_low_ff += h->test_mean < g->test_mean;
-    }
-    fprintf(f, "Over the %zu qubit counts the unstructured model's train-test gap is larger than the symmetric "
-               "model's at %zu and than the free-fermion model's at %zu; its test accuracy is lower than theirs at "
-               "%zu and %zu. %s\n\n",
-            nq, gap_sym, gap_ff, test_low_sym, test_low_ff,
-            2 * test_low_sym <= nq && 2 * test_low_ff <= nq
-                ? "At these sizes, on this task and with this training budget, the unstructured model does not "
-                  "generalise worse (the paper's claim is not reproduced here)."
-                : "The unstructured model generalises worse at most sizes, as the paper claims.");
-
-    decay fits[PARADOX_MODELS];
-    fprintf(f, "**Gradient variance at the trained depth L = n.** ");
-    for (size_t k = 0; k < PARADOX_MODELS; k++) {
-        fits[k] = fit_decay(o, k, false);
-        const paradox_cell *first = cell_at(o, k, 0), *last = cell_at(o, k, nq - 1);
-        fprintf(f, "%s: the mean variance over weights goes from %.3g (n = %u) to %.3g (n = %u)", 
-                paradox_model_label(first->kind), first->var_all, first->n_qubits, last->var_all, last->n_qubits);
-        if (fits[k].status == QML_OK) {
-            fprintf(f, "; fitted Var ~ e^{-r n} with r = %.3f ± %.3f (chi^2 %.3g) and Var ~ n^{-p} with p = "
-                       "%.3f ± %.3f (chi^2 %.3g): the %s fits better",
-                    fits[k].fit.exponential_rate, fits[k].fit.exponential_stderr, fits[k].fit.exponential_chi2,
-                    fits[k].fit.power_rate, fits[k].fit.power_stderr, fits[k].fit.power_chi2,
-                    fits[k].fit.model == QML_BP_EXPONENTIAL ? "exponential" : "power law");
-            if (fits[k].fit.exponential_rate < 0.0 && fits[k].fit.power_rate < 0.0)
-                fprintf(f, " (both rates are negative: the variance grows with n here, it does not decay)");
-        } else {
-            fprintf(f, " (no decay fit: it needs at least three qubit counts)");
-        }
-        fprintf(f, ". ");
-    }
-    fprintf(f, "\n\n");
-    fprintf(f, "**Predictions.** Measured over predicted Var[dl/dw_mid] where both exist: ");
-    int any = 0;
-    for (size_t c = 0; c < o->n_cells; c++) {
-        const paradox_cell *cell = &o->cells[c];
-        if (isfinite(cell->pred_mid) && cell->pred_mid > 0.0) {
-            fprintf(f, "%s%s n = %u: %.2f", any ? "; " : "", qml_model_kind_name(cell->kind), cell->n_qubits,
-                    cell->var_mid / cell->pred_mid);
-            any = 1;
-        }
-    }
-    fprintf(f, "%s. Measured over predicted Var[l]: ", any ? "" : "none");
-    any = 0;
-    for (size_t c = 0; c < o->n_cells; c++) {
-        const paradox_cell *cell = &o->cells[c];
-        if (isfinite(cell->pred_loss) && cell->pred_loss > 0.0) {
-            fprintf(f, "%s%s n = %u: %.2f", any ? "; " : "", qml_model_kind_name(cell->kind), cell->n_qubits,
-                    cell->var_loss / cell->pred_loss);
-            any = 1;
-        }
-    }
-    fprintf(f, "%s. A ratio near 1 says the circuit at L = n layers is already close to Haar-random on its "
-               "group; the sample variance of %zu draws has a relative standard error of roughly "
-               "sqrt(2/%zu) = %.2f or more.\n\n",
-            any ? "" : "none", s->samples, s->samples, sqrt(2.0 / (double)s->samples));
-
-    /* The light cone: why L = n is not the DLA regime. */
-    fprintf(f, "**Why L = n is not the regime of the prediction.** The prediction is for a circuit Haar-random on "
-               "e^g. A local circuit gets there only once the backward light cone of the readout (the qubits that "
-               "can influence <O>, following the gates back from the end) covers every qubit, and then only after "
-               "further layers of mixing. ");
-    for (size_t k = 0; k < PARADOX_MODELS; k++) {
-        const paradox_cell *c0 = cell_at(o, k, 0);
-        if (c0->kind == QML_MODEL_PERMUTATION) {
-            fprintf(f, "The permutation model's readout and two-body gate act on all qubits, so its light cone is "
-                       "everything after %u layer%s. ",
-                    c0->light_cone_layers, c0->light_cone_layers == 1 ? "" : "s");
+        if (!m)
             continue;
+        snprintf(labels[im], sizeof labels[im], "%s, measured", paradox_kind_name(kinds[k]));
+        series[ns++] = (svg_series){labels[im], x[im], y[im], e[im], m, SVG_SOLID, true, color_of(kinds[k]),
+                                    marker_of(kinds[k]), false, NULL, NULL};
+        if (pred_columns[qi]) {
+            snprintf(labels[ip], sizeof labels[ip], "%s, predicted", paradox_kind_name(kinds[k]));
+            series[ns++] = (svg_series){labels[ip], x[ip], y[ip], NULL, pm, SVG_DOTTED, false, color_of(kinds[k]),
+                                        marker_of(kinds[k]), true, NULL, NULL};
         }
-        fprintf(f, "For the %s model (readout %s) the light cone covers all n qubits after ",
-                qml_model_kind_name(c0->kind), c0->kind == QML_MODEL_UNSTRUCTURED ? "Z_0" : "Z_0 Z_1");
-        for (size_t q = 0; q < nq; q++) {
-            const paradox_cell *c = cell_at(o, k, q);
-            fprintf(f, "%s%u layers at n = %u", q == 0 ? "" : q + 1 == nq ? " and " : ", ", c->light_cone_layers,
-                    c->n_qubits);
+        fit_row f;
+        landscape_fit(w->t, kinds[k], factor, qi, &f);
+        if (isfinite(f.value)) {
+            /* The fitted line through the weighted centre: drawn from the
+             * fit's intercept, recomputed here from the slope. */
+            size_t il = ns;
+            double sw = 0.0, sx = 0.0, sy = 0.0;
+            for (size_t i = 0; i < m; i++) {
+                if (!(y[im][i] > 0.0 && e[im][i] > 0.0))
+                    continue;
+                double rel = e[im][i] / y[im][i], wt = 1.0 / (rel * rel);
+                double xv = f.exponential ? x[im][i] : log(x[im][i]);
+                sw += wt;
+                sx += wt * xv;
+                sy += wt * log(y[im][i]);
+            }
+            double xbar = sx / sw, ybar = sy / sw;
+            size_t nl = 0;
+            for (size_t i = 0; i < m; i++) {
+                double xv = f.exponential ? x[im][i] : log(x[im][i]);
+                x[il][nl] = x[im][i];
+                y[il][nl] = exp(ybar + f.value * (xv - xbar));
+                nl++;
+            }
+            if (f.exponential)
+                snprintf(labels[il], sizeof labels[il], "fit: ln Var slope %.2f [%.2f, %.2f]", f.value, f.lo, f.hi);
+            else
+                snprintf(labels[il], sizeof labels[il], "fit: Var ~ n^(%.2f) [%.2f, %.2f]", f.value, f.lo, f.hi);
+            series[ns++] = (svg_series){labels[il], x[il], y[il], NULL, nl, SVG_DASHED, false, color_of(kinds[k]),
+                                        SVG_NO_MARKER, false, NULL, NULL};
         }
-        fprintf(f, ". ");
     }
-    if (hea->light_cone_layers > 0 && hea->light_cone_layers <= hea->layers)
-        fprintf(f, "So at L = n = %u the last qubit of the unstructured circuit enters the light cone only through "
-                   "the first %u of its %u layers. ",
-                n_max, hea->layers - hea->light_cone_layers + 1, hea->layers);
-    double ratio_n = hea->var_mid / hea->pred_mid, ratio_deep = deep(hea)->var_mid / deep(hea)->pred_mid;
-    fprintf(f, "Measured over predicted Var[dl/dw_mid] of the unstructured model at n = %u: %.3g at L = n, %.3g at "
-               "L = %u%s\n\n",
-            n_max, ratio_n, ratio_deep, deep(hea)->layers,
-            ratio_n > 2.0 && fabs(log(ratio_deep)) < fabs(log(ratio_n))
-                ? ": the shallow circuit behaves like a local circuit whose variance is set by its light cone, and "
-                  "moves towards the su(2^n) prediction as the depth grows."
-                : ".");
+    if (!ns)
+        return;
+    char title[160];
+    snprintf(title, sizeof title, "%s at initialisation against n, L = %un", quantity_names[qi], factor);
+    svg_plot plot = {title, "qubits n", quantity_names[qi], true, NAN, NAN, series, ns, false, NULL, 0};
+    figure(w, name, &plot);
+}
 
-    /* Where the variance goes with depth. */
-    unsigned f_max = s->depth_factors[s->n_depth_factors - 1];
-    fprintf(f, "**Where the variance goes with depth (n = %u).** ", n_max);
-    for (size_t k = 0; k < PARADOX_MODELS; k++) {
-        const paradox_cell *c = cell_at(o, k, nq - 1);
-        fprintf(f, "%s: Var[dl/dw_mid] ", paradox_model_label(c->kind));
-        for (size_t d = 0; d < c->n_depth; d++)
-            fprintf(f, "%s%.3g (L = %u)", d == 0 ? "" : ", ", c->depth[d].var_mid, c->depth[d].layers);
-        if (isfinite(deep(c)->pred_mid) && deep(c)->pred_mid > 0.0)
-            fprintf(f, " against the prediction %.3g%s at L = %u: measured/predicted %.3g at L = n and %.3g at "
-                       "L = %u",
-                    deep(c)->pred_mid, deep(c)->pred_mid_cf ? " (cf)" : "", deep(c)->layers,
-                    c->var_mid / c->pred_mid, deep(c)->var_mid / deep(c)->pred_mid, deep(c)->layers);
-        if (isfinite(c->pred_loss) && c->pred_loss > 0.0)
-            fprintf(f, "; Var[l] measured/predicted %.3g at L = n and %.3g at L = %u", c->var_loss / c->pred_loss,
-                    deep(c)->var_loss / c->pred_loss, deep(c)->layers);
-        fprintf(f, ". ");
-    }
-    for (size_t k = 0; k < PARADOX_MODELS; k++) {
-        const paradox_cell *c = cell_at(o, k, 0);
-        if (c->kind != QML_MODEL_FREE_FERMION || !s->ff_quadratic)
-            continue;
-        fprintf(f, "The free-fermion model was taken to L = ");
-        for (size_t q = 0; q < nq; q++) {
-            const paradox_cell *cq = cell_at(o, k, q);
-            unsigned target = s->ff_quadratic * cq->n_qubits * cq->n_qubits;
-            fprintf(f, "%s%u at n = %u%s", q == 0 ? "" : ", ", deep(cq)->layers, cq->n_qubits,
-                    deep(cq)->layers >= target ? "" : " (short of the 8n^2 target: cost cap)");
-        }
-        fprintf(f, ". ");
-    }
-    fprintf(f, "\n\n");
+/* ---- the report ----------------------------------------------------------------------------- */
 
-    decay deep_mid[PARADOX_MODELS], deep_loss[PARADOX_MODELS];
-    fprintf(f, "**Decay with n at depth L = %u n.** Fits of ln Var against n and ln n (qml_bp_fit_data, weighted "
-               "by the standard errors; the better model has the smaller chi^2), each followed by the same fit of "
-               "the predictions (weighted with the measured relative errors), which says what the DLA implies over "
-               "these n: over %zu qubit counts a slow exponential and a power law can both fit a polynomial "
-               "prediction. ",
-            f_max, nq);
-    for (size_t k = 0; k < PARADOX_MODELS; k++) {
-        deep_mid[k] = fit_rung(o, k, f_max, true);
-        deep_loss[k] = fit_rung(o, k, f_max, false);
-        decay pm = fit_prediction(o, k, f_max, true), pl = fit_prediction(o, k, f_max, false);
-        fprintf(f, "%s: Var[dl/dw_mid]: ", paradox_model_label(cell_at(o, k, 0)->kind));
-        print_fit(f, &deep_mid[k], &pm);
-        fprintf(f, "; Var[l]: ");
-        print_fit(f, &deep_loss[k], &pl);
-        fprintf(f, ". ");
+static void write_verdicts_csv(writer *w, verdict *v, size_t count)
+{
+    FILE *f = fopen(out_path(w, "verdicts.csv"), "w");
+    if (!f) {
+        fprintf(stderr, "qml: paradox: cannot write %s\n", w->path);
+        w->failed = 1;
+        return;
     }
-    for (size_t k = 0; k < PARADOX_MODELS; k++) {
-        bool deeper = false;
-        for (size_t q = 0; q < nq; q++)
-            deeper = deeper || deep(cell_at(o, k, q))->layers > f_max * cell_at(o, k, q)->n_qubits;
-        if (!deeper)
-            continue;
-        decay dm = fit_rung(o, k, 0, true), pm = fit_prediction(o, k, 0, true);
-        fprintf(f, "At its deepest rungs (L = ");
-        for (size_t q = 0; q < nq; q++)
-            fprintf(f, "%s%u", q ? ", " : "", deep(cell_at(o, k, q))->layers);
-        fprintf(f, " for n = ");
-        for (size_t q = 0; q < nq; q++)
-            fprintf(f, "%s%u", q ? ", " : "", cell_at(o, k, q)->n_qubits);
-        fprintf(f, ") the %s model's Var[dl/dw_mid]: ", qml_model_kind_name(cell_at(o, k, 0)->kind));
-        print_fit(f, &dm, &pm);
-        fprintf(f, ". ");
-    }
-    if (deep_mid[0].status == QML_OK) {
-        double r = deep_mid[0].fit.exponential_rate, se = deep_mid[0].fit.exponential_stderr;
-        double z = se > 0.0 ? (r - log(2.0)) / se : (double)NAN;
-        fprintf(f, "The DLA prediction for the unstructured model falls as 2^-n (rate ln 2 = %.3f); the fitted "
-                   "exponential rate of its gradient variance at L = %u n is %.3f ± %.3f, %.1f standard errors from "
-                   "ln 2: %s. ",
-                log(2.0), f_max, r, se, z,
-                fabs(z) <= 2.0 ? "consistent with the 2^-n decay"
-                : r < log(2.0) ? "slower than 2^-n (the circuit is not yet fully mixed at the larger n)"
-                               : "faster than 2^-n");
-        double z_loss = deep_loss[0].status == QML_OK && deep_loss[0].fit.exponential_stderr > 0.0
-                            ? (deep_loss[0].fit.exponential_rate - log(2.0)) / deep_loss[0].fit.exponential_stderr
-                            : (double)NAN;
-        if (isfinite(z_loss))
-            fprintf(f, "For Var[l] the rate is %.3f ± %.3f (%.1f standard errors from ln 2). ",
-                    deep_loss[0].fit.exponential_rate, deep_loss[0].fit.exponential_stderr, z_loss);
-        for (size_t k = 1; k < PARADOX_MODELS; k++) {
-            if (deep_mid[k].status != QML_OK)
-                continue;
-            fprintf(f, "The %s model's gradient variance %s (exponential rate %.3f ± %.3f against the unstructured "
-                       "model's %.3f). ",
-                    qml_model_kind_name(cell_at(o, k, 0)->kind),
-                    deep_mid[k].fit.model == QML_BP_POWER ? "is better described by a power law"
-                                                          : "is (slightly) better described by an exponential",
-                    deep_mid[k].fit.exponential_rate, deep_mid[k].fit.exponential_stderr, r);
-        }
-    }
-    fprintf(f, "\n\n");
+    fprintf(f, "claim,verdict\n");
+    for (size_t i = 0; i < count; i++)
+        fprintf(f, "%.3s,%s\n", v[i].claim, v[i].verdict);
+    if (ferror(f) | fclose(f))
+        w->failed = 1;
+}
 
-    /* Where the numbers agree or disagree with the paper's claims. */
-    fprintf(f, "## Against the paper's claims\n\n");
-    fprintf(f, "The claims tested (arXiv:2606.31536 as summarised in DESIGN.md), each checked by the program:\n\n");
-    double min_hea_train = 1.0;
-    for (size_t q = 0; q < nq; q++)
-        min_hea_train = fmin(min_hea_train, cell_at(o, 0, q)->train_mean);
-    fprintf(f, "1. *The unstructured model reaches near-perfect training accuracy.* Its lowest mean train accuracy "
-               "over n is %.3f: %s\n",
-            min_hea_train,
-            min_hea_train >= 0.95 ? "consistent (>= 0.95 at every n)."
-                                  : "**not observed** at these sizes and this training budget (threshold 0.95).");
-    size_t worse = 0;
-    for (size_t q = 0; q < nq; q++)
-        worse += cell_at(o, 0, q)->test_mean < cell_at(o, 1, q)->test_mean;
-    fprintf(f, "2. *The unstructured model generalises worse than the symmetric one.* Its test accuracy is lower "
-               "at %zu of %zu qubit counts: %s\n",
-            worse, nq, 2 * worse > nq ? "consistent." : "**not observed** at most sizes.");
-    if (fits[0].status == QML_OK && fits[1].status == QML_OK) {
-        bool ok = fits[0].fit.model == QML_BP_EXPONENTIAL && fits[1].fit.model == QML_BP_POWER;
-        fprintf(f, "3. *Unstructured gradients vanish exponentially, symmetric ones polynomially.* At the trained "
-                   "depth L = n (mean variance over weights) the better fit is %s for the unstructured model and %s "
-                   "for the symmetric one: %s",
-                fits[0].fit.model == QML_BP_EXPONENTIAL ? "exponential" : "a power law",
-                fits[1].fit.model == QML_BP_EXPONENTIAL ? "exponential" : "a power law",
-                ok ? "consistent." : "**not clearly separated** by these qubit counts and samples.");
-        if (deep_mid[0].status == QML_OK && deep_mid[1].status == QML_OK && deep_mid[2].status == QML_OK) {
-            bool deep_ok = deep_mid[0].fit.model == QML_BP_EXPONENTIAL && deep_mid[1].fit.model == QML_BP_POWER &&
-                           deep_mid[2].fit.model == QML_BP_POWER;
-            fprintf(f, " At L = %u n (middle weight) it is %s for the unstructured model (rate %.3f ± %.3f; "
-                       "ln 2 = %.3f), %s for the symmetric one and %s for the free-fermion one: %s\n",
-                    f_max, deep_mid[0].fit.model == QML_BP_EXPONENTIAL ? "exponential" : "a power law",
-                    deep_mid[0].fit.exponential_rate, deep_mid[0].fit.exponential_stderr, log(2.0),
-                    deep_mid[1].fit.model == QML_BP_EXPONENTIAL ? "exponential" : "a power law",
-                    deep_mid[2].fit.model == QML_BP_EXPONENTIAL ? "exponential" : "a power law",
-                    deep_ok ? "consistent: the contrast the DLA predicts appears once the circuits are deep."
-                            : "**not clearly separated** even there.");
-        } else {
-            fprintf(f, "\n");
-        }
+int paradox_report(const paradox_setup *s, paradox_tables *t, double wall_seconds, double compute_seconds)
+{
+    writer w = {s, t, {0}, 0};
+    c1_data *c1 = calloc(1, sizeof *c1);
+    if (!c1) {
+        fprintf(stderr, "qml: paradox: out of memory\n");
+        return 1;
+    }
+    c1_collect(&t->c1, c1);
+    verdict v[6];
+    memset(v, 0, sizeof v);
+    c1_verdicts(s, c1, &v[0], &v[1]);
+    c2_verdicts(s, t, &v[2], &v[3]);
+    v[4].claim = "C3a: restricting the DLA lowers the fit of random labels";
+    v[4].criterion = "at equal weight count, every polynomial-DLA model's mean train accuracy on random labels has "
+                     "a 95 % interval entirely below the unstructured model's; refuted if a polynomial-DLA model's "
+                     "mean is at or above the unstructured one's";
+    c3_verdict(t, "random", &v[4]);
+    v[5].claim = "C3b: restricting the DLA lowers the fit of 20 % flipped labels";
+    v[5].criterion = "as C3a, on labels of which 20 % are flipped";
+    c3_verdict(t, "flip20", &v[5]);
+    write_verdicts_csv(&w, v, 6);
+
+    c1_figures(&w, c1);
+    c2_figure(&w);
+    c3_figure(&w);
+    unsigned deep = s->depth_factors[s->n_depth_factors - 1];
+    landscape_figure(&w, 1, deep, "landscape_grad.svg");
+    landscape_figure(&w, 0, deep, "landscape_loss.svg");
+    landscape_figure(&w, 2, deep, "landscape_data_loss.svg");
+
+    FILE *f = fopen(out_path(&w, "report.md"), "w");
+    if (!f) {
+        fprintf(stderr, "qml: paradox: cannot write %s\n", w.path);
+        free(c1);
+        return 1;
+    }
+    char b1[96], b2[96], b3[96], b4[96], b5[96];
+    fprintf(f, "# Does the Lie algebra decide? Three claims tested with criteria fixed in advance\n\n");
+    fprintf(f, "Written by `%s` (run from the folder that holds this one; libqml %s, seed %" PRIu64
+               ", %u threads). Wall time %.1f s; the rows took %.1f s of compute in all (a resumed run adds the "
+               "earlier rows). Every number below is computed by the program from the CSV files in this folder; "
+               "rerunning with the same options gives the same numbers (timings aside) whatever `--threads`.\n\n",
+            s->command, qml_version_string(), s->seed, s->threads_used, wall_seconds, compute_seconds);
+
+    fprintf(f, "## Verdicts\n\n");
+    fprintf(f, "Each claim was given its criterion before any number was measured (docs/paradox.md states them "
+               "too); the verdict is computed from the CSV files (verdicts.csv).\n\n");
+    fprintf(f, "| claim | criterion | measured | verdict |\n|---|---|---|---|\n");
+    for (int i = 0; i < 6; i++)
+        fprintf(f, "| %s | %s | %s | **%s** |\n", v[i].claim, v[i].criterion, v[i].measured, v[i].verdict);
+    fprintf(f, "\nInconclusive means the data of this run cannot decide with these sample sizes; `--long` has "
+               "more qubits, seeds and budgets.\n\n");
+
+    /* ---- C1 ---- */
+    fprintf(f, "## C1: trainability under a shot budget\n\n");
+    fprintf(f, "Two moons (%zu training rows, %zu test rows), every model at L = %un layers, Adam (learning rate "
+               "%g, batch B = %zu), %u epochs, weights drawn uniformly in [0, 2 pi); %u seeds per cell. With a "
+               "finite budget S every gradient component a step uses carries the noise of S measurement shots "
+               "per circuit evaluation (the library's Gaussian shot model: the exact gradient plus noise of the "
+               "shot estimator's variance); `exact` is the exact gradient. A run succeeds when its final train "
+               "accuracy is at least %.2f. Intervals are Wilson 95 %%.\n\n",
+            s->c1_train_rows, s->c1_test_rows, s->c1_depth_factor, s->learning_rate, s->batch_size, s->c1_epochs,
+            s->c1_seeds, s->success_threshold);
+    if (!PARADOX_HAVE_SHOTS)
+        fprintf(f, "This build of libqml has no finite-shot training: only exact gradients were run, so C1 cannot "
+                   "be decided here.\n\n");
+    fprintf(f, "| model | n | weights | S | successes | success probability [95 %%] | mean train accuracy | mean "
+               "test accuracy |\n|---|---:|---:|---:|---:|---:|---:|---:|\n");
+    for (size_t k = 0; k < c1->n_kinds; k++)
+        for (size_t si = 0; si < c1->n_shots; si++)
+            for (size_t q = 0; q < c1->n_qubits; q++) {
+                c1_cell *c = c1_find(c1, c1->kinds[k], c1->qubits[q], c1->shots[si]);
+                if (!c)
+                    continue;
+                double lo, hi;
+                paradox_wilson(c->k, c->m, &lo, &hi);
+                fprintf(f, "| %s | %u | %u | %s | %u/%u | %s | %.3f | %.3f |\n", paradox_kind_name(c->kind), c->n,
+                        paradox_weights_per_layer(c->kind, c->n) * s->c1_depth_factor * c->n,
+                        shots_text(c->shots, b1, sizeof b1), c->k, c->m,
+                        fmt_ci(b2, sizeof b2, (double)c->k / c->m, lo, hi), c->train_sum / c->m, c->test_sum / c->m);
+            }
+    acc_cell base[3];
+    for (int b = 0; b < 3; b++)
+        base_collect(&t->baselines, "c1", "moons", 0, base_methods[b], &base[b]);
+    fprintf(f, "\nClassical baselines on the same split: logistic regression on degree-1 features %.3f train / %.3f "
+               "test, on degree-3 features %.3f / %.3f, 5-nearest neighbours %.3f / %.3f.\n\n",
+            base[0].train_mean, base[0].test_mean, base[1].train_mean, base[1].test_mean, base[2].train_mean,
+            base[2].test_mean);
+    if (t->c1.n_rows) {
+        char sizes[64];
+        snprintf(sizes, sizeof sizes, "%u", s->c1_seeds);
+        fprintf(f, "![C1: training success probability against the number of qubits n at depth L = %un, %s seeds "
+                   "per point, Wilson 95 %% intervals; line style = shot budget S, colour and marker = model]"
+                   "(c1_success.svg)\n\n",
+                s->c1_depth_factor, sizes);
+        bool finite = false;
+        for (size_t si = 0; si < c1->n_shots; si++)
+            finite = finite || c1->shots[si];
+        if (finite)
+            fprintf(f, "![C1: the same success probabilities against n - log2(S B) (B = %zu), finite budgets only: "
+                       "if the plateau sets the failure point, the unstructured curves fall at the same abscissa]"
+                       "(c1_collapse.svg)\n\n",
+                    s->batch_size);
+    }
+    fprintf(f, "The two-moons task has no permutation symmetry: here the polynomial-DLA models are the "
+               "\"symmetry not matched\" case%s.\n\n",
+            PARADOX_HAVE_BOUNDED ? " (the permutation model with the bounded-bandwidth collective encoding)"
+                                 : "; this build has no bounded-bandwidth permutation model, so only the free-fermion "
+                                   "model represents them");
+
+    /* ---- C2 ---- */
+    fprintf(f, "## C2: the geometric prior\n\n");
+    if (!t->c2.n_rows) {
+        fprintf(f, "Not run: this build of libqml has no S_n-invariant datasets and per-qubit "
+                   "permutation-equivariant model.\n\n");
     } else {
-        fprintf(f, "3. *Unstructured gradients vanish exponentially, symmetric ones polynomially.* Not tested in "
-                   "this run (fewer than three qubit counts).\n");
+        fprintf(f, "n = %u qubits, one feature per qubit; the S_n-invariant task y = [mean_q cos x_q > its median] "
+                   "and the symmetry-broken control y = [x_0 > 0] on the same inputs; training sets of %zu",
+                s->c2_qubits, s->c2_sizes[0]);
+        for (size_t z = 1; z < s->n_c2_sizes; z++)
+            fprintf(f, ", %zu", s->c2_sizes[z]);
+        fprintf(f, " rows, a test set of %zu rows; %u seeds per cell (each a new training sample and "
+                   "initialisation); L = %u for both models, about %u optimiser steps each (exact gradients). "
+                   "Test accuracy: mean [95 %% t-interval over seeds, clipped to [0, 1]].\n\n",
+                s->c2_test_rows, s->c2_seeds, s->c2_layers, s->c2_steps);
+        fprintf(f, "| task | model | weights | m | test accuracy [95 %%] | train accuracy |\n"
+                   "|---|---|---:|---:|---:|---:|\n");
+        for (int task = 0; task < 2; task++) {
+            for (int k = 0; k < 2; k++)
+                for (size_t z = 0; z < s->n_c2_sizes; z++) {
+                    acc_cell c;
+                    acc_collect(&t->c2, "task", c2_tasks[task], "model", paradox_kind_name(c2_kinds[k]),
+                                "train_size", (double)s->c2_sizes[z], &c);
+                    if (!c.m)
+                        continue;
+                    fprintf(f, "| %s | %s | %.0f | %zu | %s | %.3f |\n", c2_tasks[task], paradox_kind_name(c2_kinds[k]),
+                            c.weights, s->c2_sizes[z], fmt_ci(b1, sizeof b1, c.test_mean, c.test_lo, c.test_hi),
+                            c.train_mean);
+                }
+            for (int b = 0; b < 3; b++)
+                for (size_t z = 0; z < s->n_c2_sizes; z++) {
+                    acc_cell c;
+                    base_collect(&t->baselines, "c2", c2_tasks[task], (double)s->c2_sizes[z], base_methods[b], &c);
+                    if (!c.m)
+                        continue;
+                    fprintf(f, "| %s | %s | - | %zu | %s | %.3f |\n", c2_tasks[task], base_methods[b], s->c2_sizes[z],
+                            fmt_ci(b1, sizeof b1, c.test_mean, c.test_lo, c.test_hi), c.train_mean);
+                }
+        }
+        acc_cell bound;
+        base_collect(&t->baselines, "c2", "broken", 0, "best-invariant", &bound);
+        fprintf(f, "\nThe best any S_n-invariant classifier can do on the broken task's test set is %s: with k of "
+                   "n features positive, P(x_0 > 0 | the multiset of features) = k/n, so the best invariant rule "
+                   "is right with probability max(k, n - k)/n, averaged over the test rows.\n\n",
+                fmt_f(b1, sizeof b1, bound.m ? bound.test[0] : (double)NAN));
+        fprintf(f, "![C2: test accuracy against training-set size (log scale), n = %u, L = %u, %u seeds per "
+                   "point, 95 %% t-intervals; solid: invariant task, dashed and open markers: broken control; "
+                   "the chance line at 0.5 and the best S_n-invariant accuracy on the broken task]"
+                   "(c2_prior.svg)\n\n",
+                s->c2_qubits, s->c2_layers, s->c2_seeds);
     }
-    size_t spread = 0, measured = 0;
-    double worst_sd = 0.0;
-    for (size_t q = 0; q < nq; q++) {
-        double sd = cell_at(o, 1, q)->train_sd;
-        if (!isfinite(sd))
-            continue;
-        measured++;
-        spread += sd > 0.05;
-        worst_sd = fmax(worst_sd, sd);
-    }
-    if (measured == 0)
-        fprintf(f, "4. *The symmetric model trains reliably.* Not tested (one run per cell).\n\n");
-    else
-        fprintf(f, "4. *The symmetric model trains reliably.* The standard deviation of its train accuracy over runs "
-                   "exceeds 0.05 at %zu of %zu qubit counts (largest %.3f): %s\n\n",
-                spread, measured, worst_sd, spread == 0 ? "consistent." : "**not observed** at every n.");
 
+    /* ---- C3 ---- */
+    fprintf(f, "## C3: capacity at equal weight count\n\n");
+    fprintf(f, "n = %u qubits, two-moons inputs (%zu training rows), labels clean, with %.0f %% flipped, or "
+               "replaced by fair coin flips (new labels per seed); every model has the layer count that brings "
+               "its weights closest to %zu; about %u optimiser steps (exact gradients); %u seeds per cell. "
+               "Train accuracy measures the fit; mean [95 %% t-interval].\n\n",
+            s->c3_qubits, s->c3_rows, 100.0 * s->flip_fraction, s->c3_params, s->c3_steps, s->c3_seeds);
+    fprintf(f, "| labels | model | layers | weights | train accuracy [95 %%] | clean-test accuracy | Jacobian rank |\n"
+               "|---|---|---:|---:|---:|---:|---:|\n");
+    for (int l = 0; l < 3; l++) {
+        for (int k = 0; k < 3; k++) {
+            acc_cell c;
+            acc_collect(&t->c3, "labels", c3_labels[l], "model", paradox_kind_name(c3_kinds[k]), NULL, 0, &c);
+            if (!c.m)
+                continue;
+            fprintf(f, "| %s | %s | %.0f | %.0f | %s | %.3f | %s |\n", c3_labels[l], paradox_kind_name(c3_kinds[k]),
+                    c.layers, c.weights, fmt_ci(b1, sizeof b1, c.train_mean, c.train_lo, c.train_hi), c.test_mean,
+                    fmt_g(b2, sizeof b2, c.rank_m ? c.rank_sum / c.rank_m : (double)NAN));
+        }
+        for (int b = 0; b < 3; b++) {
+            acc_cell c;
+            base_collect(&t->baselines, "c3", c3_labels[l], 0, base_methods[b], &c);
+            if (!c.m)
+                continue;
+            fprintf(f, "| %s | %s | - | - | %s | %.3f | - |\n", c3_labels[l], base_methods[b],
+                    fmt_ci(b1, sizeof b1, c.train_mean, c.train_lo, c.train_hi), c.test_mean);
+        }
+    }
+    fprintf(f, "\n%s\n\n", PARADOX_HAVE_JACOBIAN_RANK ? "The Jacobian rank is that of the model's predictions over "
+                                                         "the training rows with respect to the weights, after "
+                                                         "training (mean over seeds)."
+                                                       : "This build of libqml has no Jacobian-rank diagnostic ('-').");
+    if (t->c3.n_rows)
+        fprintf(f, "![C3: train accuracy against the expected share of wrong labels (clean 0, flipped %.2f, random "
+                   "0.5), n = %u, equal weight counts near %zu, %u seeds per point, 95 %% t-intervals; classical "
+                   "baselines in black; chance line at 0.5](c3_capacity.svg)\n\n",
+                s->flip_fraction, s->c3_qubits, s->c3_params, s->c3_seeds);
+
+    /* ---- landscape ---- */
+    fprintf(f, "## Beside the claims: the landscape at initialisation\n\n");
+    fprintf(f, "Weights drawn uniformly in [0, 2 pi), %zu draws per cell; features fixed to the first training "
+               "point of C1 for l = <O> and dl/dw_mid (w_mid = weight n_weights/2, exact adjoint gradients); the "
+               "training loss (binary cross-entropy, head a = 1, b = 0) averaged over the first %zu training rows "
+               "for the data-averaged loss. Standard errors are those of the sample variance. Predictions are for a "
+               "circuit Haar-random on e^g: Var[l] (Ragone et al., Nat. Commun. 15, 7172 (2024)) and Var[dl/dw] of "
+               "a middle gate (Fontana et al., Nat. Commun. 15, 7171 (2024)), from the computed algebra where the "
+               "closure ran, else in closed form.\n\n",
+            s->land_samples, s->data_rows);
+    fprintf(f, "| model | n | L | DLA dim | Var[l] | predicted | Var[dl/dw_mid] | predicted | Var[training loss] |\n"
+               "|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    const paradox_table *L = &t->landscape;
+    for (size_t r = 0; r < L->n_rows; r++) {
+        char model[32], dim[32];
+        paradox_table_field(L, r, "model", model, sizeof model);
+        paradox_table_field(L, r, "dla_dim", dim, sizeof dim);
+        fprintf(f, "| %s | %.0f | %.0f | %s | %s | %s | %s | %s | %s |\n", model, paradox_table_number(L, r, "n_qubits"),
+                paradox_table_number(L, r, "layers"), dim,
+                fmt_se(b1, sizeof b1, paradox_table_number(L, r, "var_loss"),
+                       paradox_table_number(L, r, "var_loss_stderr")),
+                fmt_g(b2, sizeof b2, paradox_table_number(L, r, "pred_loss")),
+                fmt_se(b3, sizeof b3, paradox_table_number(L, r, "var_grad_mid"),
+                       paradox_table_number(L, r, "var_grad_mid_stderr")),
+                fmt_g(b4, sizeof b4, paradox_table_number(L, r, "pred_grad_mid")),
+                fmt_se(b5, sizeof b5, paradox_table_number(L, r, "var_data_loss"),
+                       paradox_table_number(L, r, "var_data_loss_stderr")));
+    }
+    fprintf(f, "\n**Decay fitted to the form the theory gives.** For su(2^n) the predictions fall as 2^-n, so "
+               "ln Var is fitted as a line in n and its slope compared with -ln 2 = %.3f; for the polynomial "
+               "algebras they fall as a power of n, so ln Var is fitted as a line in ln n and its exponent "
+               "compared with the same fit of the predictions. Weighted least squares on ln Var (weights from the "
+               "standard errors, qml_bp_fit_data, standard errors scaled up by the Birge ratio when the scatter "
+               "exceeds them); 95 %% intervals with t on m - 2 degrees of freedom.\n\n",
+            -log(2.0));
+    fprintf(f, "| model | L | quantity | form | points | fitted [95 %%] | predicted | consistent |\n"
+               "|---|---|---|---|---:|---:|---:|---|\n");
+    static const int land_kinds[3] = {PARADOX_KIND_UNSTRUCTURED, PARADOX_KIND_PERMUTATION, PARADOX_KIND_FREE_FERMION};
+    for (int k = 0; k < 3; k++)
+        for (size_t d = 0; d < s->n_depth_factors; d++)
+            for (int qi = 0; qi < 3; qi++) {
+                fit_row fr;
+                landscape_fit(t, land_kinds[k], s->depth_factors[d], qi, &fr);
+                if (fr.points < 3)
+                    continue;
+                double target = fr.exponential && pred_columns[qi] ? -log(2.0) : fr.predicted;
+                fprintf(f, "| %s | %un | %s | %s | %zu | %s | %s | %s |\n", paradox_kind_name(fr.kind), fr.factor,
+                        fr.quantity, fr.exponential ? "slope of ln Var in n" : "exponent of n", fr.points,
+                        fmt_ci(b1, sizeof b1, fr.value, fr.lo, fr.hi), fmt_f(b2, sizeof b2, target), fr.consistent);
+            }
+    fprintf(f, "\n![Var[dl/dw_mid] at initialisation against n at depth L = %un, %zu draws per point (error bars: "
+               "one standard error); open markers and dotted lines: the predictions; dashed: the fitted decay with "
+               "its slope or exponent](landscape_grad.svg)\n\n",
+            deep, s->land_samples);
+    fprintf(f, "![Var[l] (the readout's variance) at initialisation against n at L = %un, %zu draws per point, with "
+               "the predictions and the fitted decay](landscape_loss.svg)\n\n",
+            deep, s->land_samples);
+    fprintf(f, "![The variance of the training loss averaged over %zu training rows (binary cross-entropy, head "
+               "a = 1, b = 0) at initialisation against n at L = %un, %zu draws per point, with the fitted "
+               "decay](landscape_data_loss.svg)\n\n",
+            s->data_rows, deep, s->land_samples);
+    size_t ff_deep = 0;
+    for (size_t r = 0; r < L->n_rows; r++)
+        ff_deep += paradox_table_number(L, r, "layers") > deep * paradox_table_number(L, r, "n_qubits");
+    if (ff_deep)
+        fprintf(f, "The free-fermion rows deeper than L = %un are the matchgate circuit taken towards L = %un^2, the "
+                   "depth it needs to approach the Haar measure on its group, where the cost (layers x gates per "
+                   "layer x 2^n) stays below %.3g.\n\n",
+                deep, s->ff_quadratic, s->depth_cost_cap);
+
+    /* ---- simulability and limits ---- */
+    fprintf(f, "## What a polynomial DLA also means\n\n");
+    fprintf(f, "Circuits whose dynamical Lie algebra has polynomial dimension, as the free-fermion and permutation "
+               "models here, can be simulated classically in time polynomial in n for these observables and "
+               "initial states (Cerezo et al., arXiv:2312.09121): the structure that keeps their gradients from "
+               "vanishing is the same structure that lets a classical computer follow them. A trainability "
+               "advantage of such a model is therefore not a quantum advantage.%s\n\n",
+            PARADOX_HAVE_BACKENDS ? "" : " (The algebra simulators that show this at n = 50-200 are not in this "
+                                         "build of libqml; `--long` uses them when they are.)");
     fprintf(f, "## Limitations\n\n");
-    fprintf(f, "- Small sizes (n <= %u), %u runs per cell and one dataset: the error bars are wide and the "
-               "decay fits rest on %zu points.\n",
-            n_max, s->n_seeds, nq);
-    fprintf(f, "- The landscape is measured for l = <O> at one input point; the training loss differs by the head "
-               "(dL/dw = (p - y) a dl/dw for cross-entropy).\n");
-    fprintf(f, "- The predictions assume a circuit Haar-random on e^g; the trained models have L = n layers, which "
-               "the depth study shows is too shallow for that in the local models. The deep rungs are measured "
-               "at initialisation only, not trained. The DLA ignores the feature gates (their generators lie in g "
-               "for all three models).\n");
-    fprintf(f, "- One learning rate for all models, not tuned per model; %u epochs. A longer budget could change "
-               "the train accuracies.\n",
-            s->epochs);
-    fprintf(f, "- Timings (total %.1f s on %u threads) depend on the machine; everything else depends only on the "
-               "seed.\n",
-            wall, s->threads_used);
-    close_output(o, f);
-}
-
-int paradox_write_outputs(const paradox_setup *setup, paradox_cell *cells, size_t n_cells, double wall_seconds)
-{
-    outputs o = {setup, cells, n_cells, setup->n_qubit_counts, {0}, 0};
-    write_csv(&o);
-    write_figures(&o);
-    write_report(&o, wall_seconds);
-    return o.failed ? 1 : 0;
+    fprintf(f, "- Small sizes and few seeds: %u runs per C1 cell, %u per C2 and C3 cell; the Wilson and t "
+               "intervals above say how little that decides, and the verdicts say inconclusive where it does "
+               "not.\n",
+            s->c1_seeds, s->c2_seeds);
+    fprintf(f, "- One learning rate (%g) and one optimiser for every model, not tuned per model; fixed epoch and "
+               "step budgets.\n",
+            s->learning_rate);
+    fprintf(f, "- The landscape predictions hold for circuits that are Haar-random on their group; at L = n the "
+               "local models are not, which the L = n rows show.\n");
+    fprintf(f, "- Timings depend on the machine and its load; every other number depends only on the options and "
+               "the seed.\n");
+    if (ferror(f) | fclose(f))
+        w.failed = 1;
+    free(c1);
+    return w.failed;
 }

@@ -1,5 +1,6 @@
 /* svg.c: a small SVG line-plot writer: linear or log-10 x and y axes with
- * ticks and labels, error bars, a legend at the right. */
+ * ticks and labels, error bars and intervals, markers and line styles,
+ * reference lines, a legend at the right. */
 #include "svg.h"
 
 #include <errno.h>
@@ -9,7 +10,53 @@
 
 enum { WIDTH = 820, HEIGHT = 420, LEFT = 78, RIGHT = 300, TOP = 42, BOTTOM = 58 };
 
-static const char *const palette[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"};
+const char *const svg_okabe_ito[8] = {"#000000", "#E69F00", "#56B4E9", "#009E73",
+                                      "#F0E442", "#0072B2", "#D55E00", "#CC79A7"};
+static const char *const palette[] = {"#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000"};
+
+static const char *dash_attr(svg_dash dash)
+{
+    switch (dash) {
+    case SVG_DASHED: return " stroke-dasharray=\"7 4\"";
+    case SVG_DOTTED: return " stroke-dasharray=\"2 3\"";
+    case SVG_DASH_DOT: return " stroke-dasharray=\"8 3 2 3\"";
+    default: return "";
+    }
+}
+
+static void put_marker(FILE *f, svg_marker m, bool hollow, double x, double y, const char *color)
+{
+    char style[96];
+    snprintf(style, sizeof style, "fill=\"%s\" stroke=\"%s\" stroke-width=\"1.4\"", hollow ? "white" : color, color);
+    const double r = 4.0;
+    switch (m) {
+    case SVG_CIRCLE: fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"%.1f\" %s/>\n", x, y, r, style); break;
+    case SVG_SQUARE:
+        fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" %s/>\n", x - r, y - r, 2 * r, 2 * r, style);
+        break;
+    case SVG_TRIANGLE:
+        fprintf(f, "<path d=\"M%.1f %.1fL%.1f %.1fL%.1f %.1fZ\" %s/>\n", x, y - 1.2 * r, x + 1.1 * r, y + 0.8 * r, x - 1.1 * r,
+                y + 0.8 * r, style);
+        break;
+    case SVG_TRIANGLE_DOWN:
+        fprintf(f, "<path d=\"M%.1f %.1fL%.1f %.1fL%.1f %.1fZ\" %s/>\n", x, y + 1.2 * r, x + 1.1 * r, y - 0.8 * r, x - 1.1 * r,
+                y - 0.8 * r, style);
+        break;
+    case SVG_DIAMOND:
+        fprintf(f, "<path d=\"M%.1f %.1fL%.1f %.1fL%.1f %.1fL%.1f %.1fZ\" %s/>\n", x, y - 1.3 * r, x + r, y, x, y + 1.3 * r,
+                x - r, y, style);
+        break;
+    case SVG_CROSS:
+        fprintf(f, "<path d=\"M%.1f %.1fL%.1f %.1fM%.1f %.1fL%.1f %.1f\" stroke=\"%s\" stroke-width=\"2\"/>\n", x - r, y - r,
+                x + r, y + r, x - r, y + r, x + r, y - r, color);
+        break;
+    case SVG_PLUS:
+        fprintf(f, "<path d=\"M%.1f %.1fL%.1f %.1fM%.1f %.1fL%.1f %.1f\" stroke=\"%s\" stroke-width=\"2\"/>\n", x - r, y,
+                x + r, y, x, y - r, x, y + r, color);
+        break;
+    default: break;
+    }
+}
 
 /* A "nice" tick step (1, 2 or 5 times a power of ten) for about `count`
  * ticks over `range`. */
@@ -79,10 +126,21 @@ int svg_write(const char *path, const svg_plot *plot)
             fr.x1 = fmax(fr.x1, xv);
             double e = s->err && isfinite(s->err[i]) ? s->err[i] : 0.0;
             double lo = s->y[i] - e, hi = s->y[i] + e;
+            if (s->lo && isfinite(s->lo[i]))
+                lo = fmin(lo, s->lo[i]);
+            if (s->hi && isfinite(s->hi[i]))
+                hi = fmax(hi, s->hi[i]);
             if (fr.log_y && !(lo > 0.0))
                 lo = s->y[i];
             fr.y0 = fmin(fr.y0, fr.log_y ? log10(lo) : lo);
             fr.y1 = fmax(fr.y1, fr.log_y ? log10(hi) : hi);
+        }
+    }
+    for (size_t k = 0; k < plot->n_hlines; k++) {
+        double y = plot->hlines[k].y;
+        if (usable(&fr, y) && fr.y0 <= fr.y1) {
+            fr.y0 = fmin(fr.y0, fr.log_y ? log10(y) : y);
+            fr.y1 = fmax(fr.y1, fr.log_y ? log10(y) : y);
         }
     }
     if (!(fr.x0 <= fr.x1) || !(fr.y0 <= fr.y1)) {
@@ -199,7 +257,7 @@ int svg_write(const char *path, const svg_plot *plot)
                 }
                 if (!open)
                     fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"1.8\"%s points=\"", color,
-                            s->dashed ? " stroke-dasharray=\"6 4\"" : "");
+                            dash_attr(s->dash));
                 fprintf(f, "%s%.1f,%.1f", open ? " " : "", px(&fr, s->x[i]), py(&fr, s->y[i]));
                 open = true;
             }
@@ -210,32 +268,52 @@ int svg_write(const char *path, const svg_plot *plot)
             if (!usable_x(&fr, s->x[i]) || !usable(&fr, s->y[i]))
                 continue;
             double x = px(&fr, s->x[i]), y = py(&fr, s->y[i]);
+            double lo = NAN, hi = NAN;
             if (s->err && isfinite(s->err[i]) && s->err[i] > 0.0) {
-                double lo = s->y[i] - s->err[i], hi = s->y[i] + s->err[i];
+                lo = s->y[i] - s->err[i];
+                hi = s->y[i] + s->err[i];
+            }
+            if (s->lo && s->hi && isfinite(s->lo[i]) && isfinite(s->hi[i]) && s->hi[i] > s->lo[i]) {
+                lo = s->lo[i];
+                hi = s->hi[i];
+            }
+            if (isfinite(lo) && isfinite(hi)) {
                 double ylo = usable(&fr, lo) ? py(&fr, lo) : yb, yhi = py(&fr, hi);
                 fprintf(f, "<path d=\"M%.1f %.1fV%.1fM%.1f %.1fh8M%.1f %.1fh8\" stroke=\"%s\" fill=\"none\"/>\n", x,
                         ylo, yhi, x - 4, ylo, x - 4, yhi, color);
             }
-            if (s->dashed)
-                fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"7\" height=\"7\" fill=\"white\" stroke=\"%s\"/>\n",
-                        x - 3.5, y - 3.5, color);
-            else
-                fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3.5\" fill=\"%s\"/>\n", x, y, color);
+            put_marker(f, s->marker, s->hollow, x, y, color);
         }
+    }
+    for (size_t k = 0; k < plot->n_hlines; k++) {
+        const svg_hline *h = &plot->hlines[k];
+        if (!usable(&fr, h->y))
+            continue;
+        fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"1.2\"%s/>\n", xl,
+                py(&fr, h->y), xr, py(&fr, h->y), h->color ? h->color : "#555555", dash_attr(h->dash));
     }
     fprintf(f, "</g>\n");
 
-    /* Legend. */
-    for (size_t k = 0; k < plot->n_series; k++) {
-        const svg_series *s = &plot->series[k];
+    /* Legend: each series' line style and marker, then the reference lines. */
+    for (size_t k = 0; k < plot->n_series + plot->n_hlines; k++) {
         double y = TOP + 10 + 20.0 * (double)k, x = WIDTH - RIGHT + 14;
-        if (s->no_line)
-            fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3.5\" fill=\"%s\"/>\n", x + 12, y, series_color(s, k));
-        else
-            fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"1.8\"%s/>\n",
-                    x, y, x + 24, y, series_color(s, k), s->dashed ? " stroke-dasharray=\"6 4\"" : "");
+        const char *label;
+        if (k < plot->n_series) {
+            const svg_series *s = &plot->series[k];
+            const char *color = series_color(s, k);
+            if (!s->no_line)
+                fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"1.8\"%s/>\n",
+                        x, y, x + 24, y, color, dash_attr(s->dash));
+            put_marker(f, s->marker, s->hollow, x + 12, y, color);
+            label = s->label;
+        } else {
+            const svg_hline *h = &plot->hlines[k - plot->n_series];
+            fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"1.2\"%s/>\n", x,
+                    y, x + 24, y, h->color ? h->color : "#555555", dash_attr(h->dash));
+            label = h->label;
+        }
         fprintf(f, "<text x=\"%.1f\" y=\"%.1f\">", x + 30, y + 4);
-        put_text(f, s->label);
+        put_text(f, label);
         fprintf(f, "</text>\n");
     }
     fprintf(f, "</svg>\n");

@@ -1,0 +1,483 @@
+/*
+ * paradox_train.c: the training parts of `qml paradox`, one CSV row per
+ * training run, written as it finishes:
+ * C1 (c1.csv): two moons at L = 8n under a shot budget S, success = train
+ *   accuracy >= the threshold; S = exact, 10, 100 (1000 in --long);
+ * C2 (c2.csv): an S_n-invariant task and its symmetry-broken control at
+ *   training sizes 10..300, the per-qubit permutation-equivariant model
+ *   against the unstructured one;
+ * C3 (c3.csv): clean, 20 % flipped and random labels at equal weight
+ *   counts;
+ * and the classical baselines (baselines.csv) on the same splits.
+ */
+#include "baselines.h"
+#include "cli.h"
+#include "paradox.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PARADOX_PI 3.14159265358979323846
+
+int paradox_moons(const paradox_setup *s, qml_dataset **train, qml_dataset **test)
+{
+    qml_dataset *all = NULL;
+    size_t rows = s->c1_train_rows + s->c1_test_rows;
+    int status = qml_dataset_moons(&all, rows, 0.15, s->seed);
+    if (!status)
+        status = qml_dataset_split(train, test, all, (double)s->c1_test_rows / (double)rows, s->seed, 1);
+    if (!status)
+        status = qml_dataset_rescale(*train, *test, -PARADOX_PI / 2, PARADOX_PI / 2, NULL, NULL);
+    qml_dataset_free(all);
+    return status;
+}
+
+/* ---- one training run ------------------------------------------------------------- */
+
+typedef struct run_result {
+    double train_accuracy, test_accuracy, train_loss, grad_mean_square;
+    double jacobian_rank;
+    unsigned epochs;
+    double seconds;
+} run_result;
+
+typedef struct run_spec {
+    int kind;
+    unsigned n, layers, n_features, epochs;
+    uint64_t shots, seed;
+    bool rank;               /* the Jacobian rank on the training set after training */
+} run_spec;
+
+static int train_one(const paradox_setup *s, const run_spec *spec, const qml_dataset *train,
+                     const qml_dataset *test, paradox_progress *p, run_result *out)
+{
+    qml_model *model = NULL;
+    int status = qml_model_create_template(&model, (qml_model_kind)spec->kind, spec->n, spec->layers,
+                                           spec->n_features, QML_LOSS_BCE);
+    qml_train_epoch *history = calloc(spec->epochs, sizeof *history);
+    if (!status && !history)
+        status = QML_ERR_OUT_OF_MEMORY;
+    qml_optimizer_options adam = QML_OPTIMIZER_OPTIONS_INIT;
+    adam.kind = QML_OPTIMIZER_ADAM;
+    adam.learning_rate = s->learning_rate;
+    qml_train_options topt = QML_TRAIN_OPTIONS_INIT;
+    topt.optimizer = &adam;
+    topt.epochs = spec->epochs;
+    topt.batch_size = s->batch_size;
+    topt.seed = spec->seed;
+    topt.init = QML_INIT_UNIFORM;
+    topt.n_threads = s->threads;
+    topt.progress = paradox_on_epoch;
+    topt.progress_user = p;
+#if PARADOX_HAVE_SHOTS
+    topt.shots = spec->shots;
+    topt.shot_mode = QML_SHOTS_GAUSSIAN;
+#else
+    if (spec->shots)
+        status = QML_ERR_UNSUPPORTED;
+#endif
+    p->epochs = spec->epochs;
+    double start = cli_seconds();
+    if (history)
+        history[0].size = sizeof *history;
+    if (!status)
+        status = qml_model_train(model, train, NULL, &topt, history, spec->epochs);
+    out->epochs = spec->epochs;
+    out->test_accuracy = NAN;
+    out->grad_mean_square = NAN;
+    out->jacobian_rank = NAN;
+    if (!status) {
+        const qml_train_epoch *last = &history[spec->epochs - 1];
+        out->train_accuracy = last->train_accuracy;
+        out->train_loss = last->loss;
+#if PARADOX_HAVE_GRAD_RECORD
+        out->grad_mean_square = last->grad_mean_square;
+#endif
+        if (test)
+            status = qml_model_evaluate(model, test, s->threads, NULL, &out->test_accuracy);
+    }
+#if PARADOX_HAVE_JACOBIAN_RANK
+    if (!status && spec->rank) {
+        size_t rank = 0;
+        status = qml_model_jacobian_rank(model, train, 1e-9, &rank);
+        out->jacobian_rank = (double)rank;
+    }
+#endif
+    out->seconds = cli_seconds() - start;
+    free(history);
+    qml_model_free(model);
+    if (status == QML_ERR_CANCELLED)
+        return 3;
+    return status ? cli_fail("paradox: training", status) : 0;
+}
+
+/* Dataset rows as flat arrays for the baselines. */
+typedef struct flat {
+    double *x;
+    int *y;
+    size_t m, f;
+} flat;
+
+static int flatten(const qml_dataset *d, flat *out)
+{
+    out->m = qml_dataset_n_rows(d);
+    out->f = qml_dataset_n_features(d);
+    out->x = malloc(out->m * out->f * sizeof *out->x);
+    out->y = malloc(out->m * sizeof *out->y);
+    if (!out->x || !out->y)
+        return 1;
+    memcpy(out->x, qml_dataset_features(d), out->m * out->f * sizeof *out->x);
+    memcpy(out->y, qml_dataset_labels(d), out->m * sizeof *out->y);
+    return 0;
+}
+
+static void flat_free(flat *f)
+{
+    free(f->x);
+    free(f->y);
+}
+
+/* The three baselines on one split: rows of baselines.csv keyed by
+ * (experiment, condition, size, seed_index, method). */
+static int baselines(paradox_table *t, const char *experiment, const char *condition, size_t size, unsigned seed_index,
+                     const qml_dataset *train, const qml_dataset *test)
+{
+    static const char *const methods[3] = {"logistic-1", "logistic-3", "knn-5"};
+    bool missing = false;
+    char key[160];
+    for (int k = 0; k < 3; k++) {
+        snprintf(key, sizeof key, "%s,%s,%zu,%u,%s", experiment, condition, size, seed_index, methods[k]);
+        missing = missing || paradox_table_find(t, key) < 0;
+    }
+    if (!missing)
+        return 0;
+    flat a = {0}, b = {0};
+    int code = flatten(train, &a) || (test && flatten(test, &b));
+    int *pa = malloc((a.m + 1) * sizeof *pa), *pb = malloc((b.m + 1) * sizeof *pb);
+    if (code || !pa || !pb) {
+        fprintf(stderr, "qml: paradox: out of memory\n");
+        code = 1;
+    }
+    for (int k = 0; k < 3 && !code; k++) {
+        snprintf(key, sizeof key, "%s,%s,%zu,%u,%s", experiment, condition, size, seed_index, methods[k]);
+        if (paradox_table_find(t, key) >= 0)
+            continue;
+        int st = k < 2 ? baseline_logreg(a.x, a.y, a.m, b.x, b.m, a.f, k == 0 ? 1 : 3, 1e-3, pa, pb)
+                       : baseline_knn(a.x, a.y, a.m, b.x, b.m, a.f, 5, pa, pb);
+        double train_acc = st ? (double)NAN : baseline_accuracy(pa, a.y, a.m);
+        double test_acc = st || !b.m ? (double)NAN : baseline_accuracy(pb, b.y, b.m);
+        code = paradox_table_append(t, "%s,%.17g,%.17g,%zu,%zu", key, train_acc, test_acc, a.m, b.m);
+    }
+    free(pa);
+    free(pb);
+    flat_free(&a);
+    flat_free(&b);
+    return code;
+}
+
+static double run_units(int kind, unsigned n, unsigned layers, size_t rows, unsigned epochs, uint64_t shots)
+{
+    return paradox_gates_per_layer(kind, n) * layers * ldexp(1.0, (int)n) * (double)rows * epochs *
+           (shots ? 4.0 : 3.0);
+}
+
+/* ---- C1: trainability under a shot budget ------------------------------------------ */
+
+static bool c1_model(const paradox_setup *s, size_t index, unsigned n, int *kind)
+{
+    static const int kinds[3] = {PARADOX_KIND_UNSTRUCTURED, PARADOX_KIND_FREE_FERMION,
+                                 PARADOX_HAVE_BOUNDED ? PARADOX_KIND_PERMUTATION_BOUNDED : -1};
+    if (index >= 3 || kinds[index] < 0)
+        return false;
+    *kind = kinds[index];
+    return !(kinds[index] == PARADOX_KIND_PERMUTATION_BOUNDED && n > s->c1_max_qubits_permutation);
+}
+
+int paradox_c1(const paradox_setup *s, paradox_tables *t, paradox_progress *p, bool count_only)
+{
+    qml_dataset *train = NULL, *test = NULL;
+    if (!count_only) {
+        int status = paradox_moons(s, &train, &test);
+        if (status)
+            return cli_fail("paradox: data", status);
+    }
+    int code = count_only ? 0 : baselines(&t->baselines, "c1", "moons", s->c1_train_rows, 0, train, test);
+    for (size_t q = 0; q < s->n_c1_qubits && !code; q++) {
+        unsigned n = s->c1_qubits[q], layers = s->c1_depth_factor * n;
+        for (size_t si = 0; si < s->n_shots && !code; si++) {
+            uint64_t shots = s->shots[si];
+            if (shots && !PARADOX_HAVE_SHOTS)
+                continue;
+            for (size_t k = 0; k < 3 && !code; k++) {
+                int kind;
+                if (!c1_model(s, k, n, &kind))
+                    continue;
+                for (unsigned r = 0; r < s->c1_seeds && !code; r++) {
+                    char key[128];
+                    snprintf(key, sizeof key, "%s,%u,%" PRIu64 ",%u", paradox_kind_name(kind), n, shots, r + 1);
+                    if (paradox_table_find(&t->c1, key) >= 0)
+                        continue;
+                    double units = run_units(kind, n, layers, s->c1_train_rows, s->c1_epochs, shots);
+                    if (count_only) {
+                        p->jobs_total++;
+                        p->units_total += units;
+                        continue;
+                    }
+                    /* The seed depends on (n, seed index) only: every model
+                     * and budget starts from the same streams. */
+                    run_spec spec = {kind, n, layers, 2, s->c1_epochs, shots, paradox_mix(s->seed, 0x6331, 1000u * n + r),
+                                     false};
+                    snprintf(p->prefix, sizeof p->prefix, "C1 %s n=%u S=%s%.0f seed %u", paradox_kind_name(kind), n,
+                             shots ? "" : "exact", shots ? (double)shots : 0.0, r + 1);
+                    if (!shots)
+                        snprintf(p->prefix, sizeof p->prefix, "C1 %s n=%u S=exact seed %u", paradox_kind_name(kind), n,
+                                 r + 1);
+                    run_result res;
+                    code = train_one(s, &spec, train, test, p, &res);
+                    if (code)
+                        break;
+                    code = paradox_table_append(&t->c1, "%s,%u,%zu,%zu,%u,%u,%" PRIu64 ",%.17g,%.17g,%.17g,%.17g,%d,%.3f",
+                                                key, layers, (size_t)paradox_weights_per_layer(kind, n) * layers,
+                                                s->batch_size, s->c1_epochs, (unsigned)s->c1_train_rows, spec.seed,
+                                                res.train_accuracy, res.test_accuracy, res.train_loss,
+                                                res.grad_mean_square, res.train_accuracy >= s->success_threshold,
+                                                res.seconds);
+                    paradox_progress_done(p, p->prefix, units, res.seconds);
+                }
+            }
+        }
+    }
+    qml_dataset_free(train);
+    qml_dataset_free(test);
+    return code;
+}
+
+/* ---- C2: geometric prior ---------------------------------------------------------- */
+
+static unsigned epochs_for(unsigned steps, size_t rows, size_t batch)
+{
+    size_t per_epoch = (rows + batch - 1) / batch;
+    unsigned e = (unsigned)((steps + per_epoch / 2) / per_epoch);
+    return e ? e : 1;
+}
+
+int paradox_c2(const paradox_setup *s, paradox_tables *t, paradox_progress *p, bool count_only)
+{
+#if PARADOX_HAVE_SYMMETRIC
+    static const char *const task_names[2] = {"invariant", "broken"};
+    static const qml_symmetric_task tasks[2] = {QML_TASK_COS_MEDIAN, QML_TASK_BROKEN};
+    static const int kinds[2] = {PARADOX_KIND_PERMUTATION_LOCAL, PARADOX_KIND_UNSTRUCTURED};
+    unsigned n = s->c2_qubits;
+    int code = 0;
+    for (int task = 0; task < 2 && !code; task++) {
+        qml_dataset *test = NULL;
+        if (!count_only) {
+            int status = qml_dataset_symmetric(&test, tasks[task], s->c2_test_rows, n,
+                                               paradox_mix(s->seed, 0x6332, 0x74657374 + (uint64_t)task));
+            if (status)
+                return cli_fail("paradox: symmetric data", status);
+            /* The best any S_n-invariant classifier can do on the test set:
+             * for the broken task y = [x_0 > 0] and k positive features,
+             * P(y = 1 | the multiset) = k / n, so the best invariant rule
+             * has accuracy E[max(k, n - k)] / n; the invariant tasks reach 1. */
+            char key[96];
+            snprintf(key, sizeof key, "c2,%s,%zu,0,best-invariant", task_names[task], s->c2_test_rows);
+            if (paradox_table_find(&t->baselines, key) < 0) {
+                const double *x = qml_dataset_features(test);
+                double sum = 0.0;
+                for (size_t i = 0; i < s->c2_test_rows; i++) {
+                    unsigned k = 0;
+                    for (unsigned j = 0; j < n; j++)
+                        k += x[i * n + j] > 0.0;
+                    sum += (double)(k > n - k ? k : n - k) / n;
+                }
+                double best = task == 1 ? sum / (double)s->c2_test_rows : 1.0;
+                code = paradox_table_append(&t->baselines, "%s,%.17g,%.17g,%zu,%zu", key, (double)NAN, best,
+                                            (size_t)0, s->c2_test_rows);
+            }
+        }
+        for (size_t z = 0; z < s->n_c2_sizes && !code; z++) {
+            size_t size = s->c2_sizes[z];
+            for (unsigned r = 0; r < s->c2_seeds && !code; r++) {
+                qml_dataset *train = NULL;
+                if (!count_only) {
+                    int status = qml_dataset_symmetric(&train, tasks[task], size, n,
+                                                       paradox_mix(s->seed, 0x6332, 1000u * size + r + 100000u * task));
+                    if (status) {
+                        qml_dataset_free(test);
+                        return cli_fail("paradox: symmetric data", status);
+                    }
+                    code = baselines(&t->baselines, "c2", task_names[task], size, r + 1, train, test);
+                }
+                for (int k = 0; k < 2 && !code; k++) {
+                    int kind = kinds[k];
+                    char key[128];
+                    snprintf(key, sizeof key, "%s,%s,%zu,%u", task_names[task], paradox_kind_name(kind), size, r + 1);
+                    if (paradox_table_find(&t->c2, key) >= 0)
+                        continue;
+                    unsigned epochs = epochs_for(s->c2_steps, size, s->batch_size);
+                    double units = run_units(kind, n, s->c2_layers, size, epochs, 0) +
+                                   paradox_gates_per_layer(kind, n) * s->c2_layers * ldexp(1.0, (int)n) *
+                                       (double)s->c2_test_rows;
+                    if (count_only) {
+                        p->jobs_total++;
+                        p->units_total += units;
+                        continue;
+                    }
+                    run_spec spec = {kind, n, s->c2_layers, n, epochs, 0, paradox_mix(s->seed, 0x63327472, r), false};
+                    snprintf(p->prefix, sizeof p->prefix, "C2 %s %s m=%zu seed %u", task_names[task],
+                             paradox_kind_name(kind), size, r + 1);
+                    run_result res;
+                    code = train_one(s, &spec, train, test, p, &res);
+                    if (code)
+                        break;
+                    code = paradox_table_append(&t->c2, "%s,%u,%u,%zu,%u,%u,%.17g,%.17g,%.3f", key, n, s->c2_layers,
+                                                (size_t)paradox_weights_per_layer(kind, n) * s->c2_layers,
+                                                s->c2_steps, epochs, res.train_accuracy, res.test_accuracy,
+                                                res.seconds);
+                    paradox_progress_done(p, p->prefix, units, res.seconds);
+                }
+                qml_dataset_free(train);
+            }
+        }
+        qml_dataset_free(test);
+    }
+    return code;
+#else
+    (void)s;
+    (void)t;
+    (void)p;
+    (void)count_only;
+    return 0;
+#endif
+}
+
+/* ---- C3: capacity ----------------------------------------------------------------- */
+
+/* Labels: "clean", "flip20" (flip_fraction of them flipped) or "random"
+ * (fair coin flips), seeded per seed index. */
+static int relabel(const paradox_setup *s, qml_dataset **d, int labels, unsigned r)
+{
+    if (labels == 0)
+        return QML_OK;
+    uint64_t seed = paradox_mix(s->seed, 0x6c61626c, 16u * r + (unsigned)labels);
+#if PARADOX_HAVE_LABEL_NOISE
+    return labels == 1 ? qml_dataset_flip_labels(*d, s->flip_fraction, seed) : qml_dataset_random_labels(*d, seed);
+#else
+    /* Until the library has its own: flip round(fraction m) labels chosen by
+     * a partial Fisher-Yates shuffle, or draw every label from a fair coin. */
+    size_t m = qml_dataset_n_rows(*d), f = qml_dataset_n_features(*d);
+    int *y = malloc(m * sizeof *y);
+    size_t *order = malloc(m * sizeof *order);
+    if (!y || !order) {
+        free(y);
+        free(order);
+        return QML_ERR_OUT_OF_MEMORY;
+    }
+    memcpy(y, qml_dataset_labels(*d), m * sizeof *y);
+    uint64_t state = seed;
+    if (labels == 1) {
+        size_t flips = (size_t)floor(s->flip_fraction * (double)m + 0.5);
+        for (size_t i = 0; i < m; i++)
+            order[i] = i;
+        for (size_t i = 0; i < flips; i++) {
+            size_t j = i + (size_t)(paradox_uniform(&state) * (double)(m - i));
+            size_t tmp = order[i];
+            order[i] = order[j];
+            order[j] = tmp;
+            y[order[i]] = !y[order[i]];
+        }
+    } else {
+        for (size_t i = 0; i < m; i++)
+            y[i] = paradox_uniform(&state) < 0.5;
+    }
+    qml_dataset *out = NULL;
+    int status = qml_dataset_create(&out, m, f, qml_dataset_features(*d), y);
+    free(y);
+    free(order);
+    if (!status) {
+        qml_dataset_free(*d);
+        *d = out;
+    }
+    return status;
+#endif
+}
+
+static const char *const label_names[3] = {"clean", "flip20", "random"};
+
+unsigned paradox_c3_layers(const paradox_setup *s, int kind)
+{
+    unsigned per = paradox_weights_per_layer(kind, s->c3_qubits);
+    unsigned l = (unsigned)(((double)s->c3_params / per) + 0.5);
+    return l ? l : 1;
+}
+
+int paradox_c3(const paradox_setup *s, paradox_tables *t, paradox_progress *p, bool count_only)
+{
+    static const int kinds[3] = {PARADOX_KIND_UNSTRUCTURED, PARADOX_KIND_FREE_FERMION, PARADOX_KIND_PERMUTATION};
+    unsigned n = s->c3_qubits;
+    qml_dataset *train0 = NULL, *test = NULL;
+    if (!count_only) {
+        qml_dataset *all = NULL;
+        size_t rows = s->c3_rows + s->c3_test_rows;
+        int status = qml_dataset_moons(&all, rows, 0.15, paradox_mix(s->seed, 0x6333, 0));
+        if (!status)
+            status = qml_dataset_split(&train0, &test, all, (double)s->c3_test_rows / (double)rows, s->seed, 1);
+        if (!status)
+            status = qml_dataset_rescale(train0, test, -PARADOX_PI / 2, PARADOX_PI / 2, NULL, NULL);
+        qml_dataset_free(all);
+        if (status)
+            return cli_fail("paradox: data", status);
+    }
+    int code = 0;
+    for (int labels = 0; labels < 3 && !code; labels++) {
+        for (unsigned r = 0; r < s->c3_seeds && !code; r++) {
+            qml_dataset *train = NULL;
+            if (!count_only) {
+                int status = qml_dataset_copy(&train, train0);
+                if (!status)
+                    status = relabel(s, &train, labels, r + 1);
+                if (status) {
+                    qml_dataset_free(train);
+                    code = cli_fail("paradox: labels", status);
+                    break;
+                }
+                code = baselines(&t->baselines, "c3", label_names[labels], s->c3_rows, r + 1, train, test);
+            }
+            for (int k = 0; k < 3 && !code; k++) {
+                int kind = kinds[k];
+                unsigned layers = paradox_c3_layers(s, kind);
+                char key[128];
+                snprintf(key, sizeof key, "%s,%s,%u", label_names[labels], paradox_kind_name(kind), r + 1);
+                if (paradox_table_find(&t->c3, key) >= 0)
+                    continue;
+                unsigned epochs = epochs_for(s->c3_steps, s->c3_rows, s->batch_size);
+                double units = run_units(kind, n, layers, s->c3_rows, epochs, 0);
+                if (count_only) {
+                    p->jobs_total++;
+                    p->units_total += units;
+                    continue;
+                }
+                run_spec spec = {kind, n, layers, 2, epochs, 0, paradox_mix(s->seed, 0x63337472, r), true};
+                snprintf(p->prefix, sizeof p->prefix, "C3 %s %s seed %u", label_names[labels], paradox_kind_name(kind),
+                         r + 1);
+                run_result res;
+                code = train_one(s, &spec, train, test, p, &res);
+                if (code)
+                    break;
+                code = paradox_table_append(&t->c3, "%s,%u,%u,%zu,%zu,%u,%u,%.17g,%.17g,%.17g,%.3f", key, n, layers,
+                                            (size_t)paradox_weights_per_layer(kind, n) * layers, s->c3_rows,
+                                            s->c3_steps, epochs, res.train_accuracy, res.test_accuracy,
+                                            res.jacobian_rank, res.seconds);
+                paradox_progress_done(p, p->prefix, units, res.seconds);
+            }
+            qml_dataset_free(train);
+        }
+    }
+    qml_dataset_free(train0);
+    qml_dataset_free(test);
+    return code;
+}
