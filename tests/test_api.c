@@ -742,6 +742,33 @@ static void test_gradient_contract(void **state)
     bad.feature_gradients = 1;
     INVALID(qml_gradient(c, o, NULL, w, 4, x, 2, &bad, &dval, g, NULL));
 
+    /* backends (0.2): c is the hardware-efficient circuit (fixed CZ gates) */
+    bad = opt;
+    bad.backend = (qml_backend)99;
+    INVALID(qml_gradient(c, o, NULL, w, 4, x, 2, &bad, &dval, g, NULL));
+    INVALID(qml_gradient_batch(c, o, NULL, w, 4, rows, 2, 2, &bad, QML_BATCH_SUM, v, g));
+    bad.backend = QML_BACKEND_GSIM;
+    FAIL(QML_ERR_NOT_APPLICABLE, qml_gradient(c, o, NULL, w, 4, x, 2, &bad, &dval, g, NULL));
+    FAIL(QML_ERR_NOT_APPLICABLE, qml_gradient_batch(c, o, NULL, w, 4, rows, 2, 2, &bad, QML_BATCH_SUM, v, g));
+    bad.backend = QML_BACKEND_SYMMETRIC;
+    FAIL(QML_ERR_NOT_APPLICABLE, qml_gradient(c, o, NULL, w, 4, x, 2, &bad, &dval, g, NULL));
+    bad.backend = QML_BACKEND_AUTO;
+    SUCCEED(qml_gradient(c, o, NULL, w, 4, x, 2, &bad, &dval, g, NULL));
+    qml_backend bk;
+    double bdim;
+    INVALID(qml_backend_select(NULL, o, NULL, QML_BACKEND_AUTO, &bk, &bdim));
+    INVALID(qml_backend_select(c, NULL, NULL, QML_BACKEND_AUTO, &bk, &bdim));
+    INVALID(qml_backend_select(c, F.on3, NULL, QML_BACKEND_AUTO, &bk, &bdim));
+    INVALID(qml_backend_select(c, o, F.state3, QML_BACKEND_AUTO, &bk, &bdim));
+    INVALID(qml_backend_select(c, o, NULL, (qml_backend)-1, &bk, &bdim));
+    FAIL(QML_ERR_NOT_APPLICABLE, qml_backend_select(c, o, NULL, QML_BACKEND_GSIM, &bk, &bdim));
+    SUCCEED(qml_backend_select(c, o, NULL, QML_BACKEND_AUTO, NULL, NULL));
+    INVALID(qml_backend_from_name(NULL, &bk));
+    INVALID(qml_backend_from_name("gsim", NULL));
+    INVALID(qml_backend_from_name("GSIM", &bk));
+    SUCCEED(qml_backend_from_name("auto", &bk));
+    assert_null(qml_backend_name((qml_backend)4));
+
     INVALID(qml_gradient_batch(NULL, o, NULL, w, 4, rows, 2, 2, NULL, QML_BATCH_SUM, v, g));
     INVALID(qml_gradient_batch(c, NULL, NULL, w, 4, rows, 2, 2, NULL, QML_BATCH_SUM, v, g));
     INVALID(qml_gradient_batch(c, o, NULL, w, 4, NULL, 2, 2, NULL, QML_BATCH_SUM, v, g));
@@ -843,6 +870,21 @@ static void test_lie_contract(void **state)
     INVALID(qml_lie_algebra_predict_variance(a, NULL, F.on3, NULL, &p));
     INVALID(qml_lie_algebra_predict_variance(a, NULL, F.z0, F.on3, &p));
     SUCCEED(qml_lie_algebra_predict_variance(a, NULL, F.zz, NULL, &p));
+    qml_lie_conditioning cond = QML_LIE_CONDITIONING_INIT, cond0 = cond;
+    cond0.size = 0;
+    INVALID(qml_lie_algebra_conditioning(NULL, &cond));
+    INVALID(qml_lie_algebra_conditioning(a, NULL));
+    INVALID(qml_lie_algebra_conditioning(a, &cond0));
+    SUCCEED(qml_lie_algebra_conditioning(a, &cond));
+    qml_dla_summary summary = {.size = sizeof summary}, summary0 = summary;
+    summary0.size = 0;
+    INVALID(qml_pauli_dla_classify(NULL, 3, &summary));
+    INVALID(qml_pauli_dla_classify(gens, 3, NULL));
+    INVALID(qml_pauli_dla_classify(gens, 0, &summary));
+    INVALID(qml_pauli_dla_classify(gens, 3, &summary0));
+    INVALID(qml_pauli_dla_classify((const qml_pauli_sum *const *)F.gens_null, 2, &summary));
+    INVALID(qml_pauli_dla_classify((const qml_pauli_sum *const *)F.gens_bad, 2, &summary));
+    SUCCEED(qml_pauli_dla_classify(gens, 3, &summary));
     finish();
 }
 
@@ -865,6 +907,13 @@ static void test_landscape_contract(void **state)
     INVALID(qml_gradient_stats_create(&O.stats, c, o, NULL, x_nan, 2, &lo));
     INVALID(qml_gradient_stats_create(&O.stats, c, o, NULL, NULL, 2, &lo));
     RANGE(qml_gradient_stats_create(&O.stats, c, o, NULL, x, 1, &lo));
+    bad = lo;
+    bad.backend = (qml_backend)77;
+    INVALID(qml_gradient_stats_create(&O.stats, c, o, NULL, x, 2, &bad));
+    bad.backend = QML_BACKEND_GSIM;
+    FAIL(QML_ERR_NOT_APPLICABLE, qml_gradient_stats_create(&O.stats, c, o, NULL, x, 2, &bad));
+    bad.shots = 10;
+    FAIL(QML_ERR_NOT_APPLICABLE, qml_gradient_stats_create(&O.stats, c, o, NULL, x, 2, &bad));
     bad = lo;
     bad.samples = 1;
     INVALID(qml_gradient_stats_create(&O.stats, c, o, NULL, x, 2, &bad));
@@ -1238,6 +1287,32 @@ static void test_train_contract(void **state)
     INVALID(qml_model_create_template(&O.model, QML_MODEL_PERMUTATION, 2, UINT_MAX, 2, QML_LOSS_BCE));
     INVALID(qml_model_create_template(&O.model, QML_MODEL_UNSTRUCTURED, 30, 1u << 19, 2, QML_LOSS_BCE));
     INVALID(qml_model_create_template(&O.model, QML_MODEL_PERMUTATION, 2, 1, UINT_MAX, QML_LOSS_BCE));
+    INVALID(qml_model_create_template(&O.model, QML_MODEL_PERMUTATION_LOCAL, 3, 1, 2, QML_LOSS_BCE));
+    INVALID(qml_model_create_template(&O.model, QML_MODEL_PERMUTATION_BOUNDED, 1, 1, 2, QML_LOSS_BCE));
+    {
+        size_t rank;
+        double x2[2] = {0.1, 0.2}, xn[2] = {0.1, NAN}, mean;
+        INVALID(qml_model_jacobian_rank(NULL, d, 0.0, &rank));
+        INVALID(qml_model_jacobian_rank(m, NULL, 0.0, &rank));
+        INVALID(qml_model_jacobian_rank(m, d, 0.0, NULL));
+        INVALID(qml_model_jacobian_rank(m, d, NAN, &rank));
+        INVALID(qml_model_jacobian_rank(m, d, 1.0, &rank));
+        INVALID(qml_model_jacobian_rank(m, F.data1, 0.0, &rank));
+        SUCCEED(qml_model_jacobian_rank(m, d, 0.0, &rank));
+        INVALID(qml_model_qfi_rank(NULL, x2, 2, 0.0, &rank));
+        INVALID(qml_model_qfi_rank(m, NULL, 2, 0.0, &rank));
+        INVALID(qml_model_qfi_rank(m, x2, 2, 0.0, NULL));
+        INVALID(qml_model_qfi_rank(m, x2, 2, -INFINITY, &rank));
+        INVALID(qml_model_qfi_rank(m, xn, 2, 0.0, &rank));
+        RANGE(qml_model_qfi_rank(m, x2, 1, 0.0, &rank));
+        SUCCEED(qml_model_qfi_rank(m, x2, 2, 0.0, &rank));
+        INVALID(qml_model_roughness(NULL, d, 2, 0, &mean, NULL));
+        INVALID(qml_model_roughness(m, NULL, 2, 0, &mean, NULL));
+        INVALID(qml_model_roughness(m, d, 2, 0, NULL, NULL));
+        INVALID(qml_model_roughness(m, d, 1, 0, &mean, NULL));
+        INVALID(qml_model_roughness(m, F.data1, 2, 0, &mean, NULL));
+        SUCCEED(qml_model_roughness(m, d, 2, 0, &mean, NULL));
+    }
     qml_model_free(NULL);
     ZERO(qml_model_circuit(NULL));
     ZERO(qml_model_readout(NULL));
@@ -1300,6 +1375,10 @@ static void test_train_contract(void **state)
     BAD_TRAIN(epochs, 0);
     BAD_TRAIN(batch_size, 0);
     BAD_TRAIN(init, (qml_init_mode)999);
+    BAD_TRAIN(backend, (qml_backend)999);
+    tb = to;
+    tb.backend = QML_BACKEND_SYMMETRIC;
+    FAIL(QML_ERR_NOT_APPLICABLE, qml_model_train(m, d, NULL, &tb, history, 2));
     INVALID(qml_model_train(m, d, NULL, &to, history0, 2));
     /* Finite-shot training: an unknown shot mode, one shot for sampling. */
     tb = to;
