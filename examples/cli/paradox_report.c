@@ -918,8 +918,8 @@ int paradox_report(const paradox_setup *s, paradox_tables *t, double wall_second
     char b1[96], b2[96], b3[96], b4[96], b5[96];
     fprintf(f, "# Does the Lie algebra decide? Three claims tested with criteria fixed in advance\n\n");
     fprintf(f, "Written by `%s` (run from the folder that holds this one; libqml %s, seed %" PRIu64
-               ", %u threads). Wall time %.1f s, CPU time %.1f s (all threads); the rows took %.1f s of wall "
-               "time in all (a resumed run adds the earlier rows). Every number below is computed by the program from the CSV files in this folder; "
+               ", %u threads). This invocation took %.1f s of wall time and %.1f s of CPU time (all threads); "
+               "the rows took %.1f s of wall time in all, earlier invocations of a resumed run included. Every number below is computed by the program from the CSV files in this folder; "
                "rerunning with the same options gives the same numbers (timings aside) whatever `--threads`.\n\n",
             s->command, qml_version_string(), s->seed, s->threads_used, wall_seconds, cpu_seconds, compute_seconds);
 
