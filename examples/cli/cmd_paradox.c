@@ -51,10 +51,13 @@ static void format_duration(char *buf, size_t size, double seconds)
         snprintf(buf, size, "?");
     else if (seconds < 60.0)
         snprintf(buf, size, "%.0f s", seconds);
-    else if (seconds < 3600.0)
-        snprintf(buf, size, "%.0f min %02.0f s", floor(seconds / 60.0), fmod(seconds, 60.0));
-    else
-        snprintf(buf, size, "%.0f h %02.0f min", floor(seconds / 3600.0), fmod(seconds / 60.0, 60.0));
+    else if (seconds < 3600.0) {
+        long s = lround(seconds); /* round once, so that 59.6 s is not shown as "60 s" */
+        snprintf(buf, size, "%ld min %02ld s", s / 60, s % 60);
+    } else {
+        long m = lround(seconds / 60.0);
+        snprintf(buf, size, "%ld h %02ld min", m / 60, m % 60);
+    }
 }
 
 void paradox_progress_done(paradox_progress *p, const char *what, double units, double seconds)
@@ -173,8 +176,8 @@ static void defaults(paradox_setup *s)
         memcpy(s->land_qubits, lq, sizeof lq);
         s->n_land_qubits = 3;
         s->ff_quadratic = 0;
-        s->land_samples = 1000;
-        s->data_rows = 4;
+        s->land_samples = 300; /* the default and --long keep >= 1000 */
+        s->data_rows = 2;
         memcpy(s->c1_qubits, cq, sizeof cq);
         s->n_c1_qubits = 2;
         s->c1_max_qubits_permutation = 4;

@@ -1212,8 +1212,9 @@ int paradox_report(const paradox_setup *s, paradox_tables *t, double wall_second
                "initial states (Cerezo et al., arXiv:2312.09121): the structure that keeps their gradients from "
                "vanishing is the same structure that lets a classical computer follow them. A trainability "
                "advantage of such a model is therefore not a quantum advantage.%s\n\n",
-            PARADOX_HAVE_BACKENDS ? "" : " (The algebra simulators that show this at n = 50-200 are not in this "
-                                         "build of libqml; `--long` uses them when they are.)");
+            PARADOX_HAVE_BACKENDS ? " This study does not yet run these models on libqml's algebra simulators "
+                                    "at n = 50-200 to show it."
+                                  : " (This build of libqml has no algebra simulators to show it at n = 50-200.)");
     fprintf(f, "## Limitations\n\n");
     fprintf(f, "- Small sizes and few seeds: %u runs per C1 cell, %u per C2 and C3 cell; the Wilson and t "
                "intervals above say how little that decides, and the verdicts say inconclusive where it does "
