@@ -2076,6 +2076,42 @@ typedef struct sweep_entry {
     const char *functions; /* the public functions the sequence calls */
 } sweep_entry;
 
+/* OpenQASM: parse a text with a definition, a shared weight and an
+ * evolution, format it, load it back from a file. */
+static int sweep_qasm(void *context)
+{
+    (void)context;
+    static const char text[] = "OPENQASM 2.0; include \"qelib1.inc\"; qreg q[2]; creg c[2];\n"
+                               "gate g(a) s,t { ry(a) s; cp(a/2) s,t; }\n"
+                               "g(theta[0]) q[0],q[1]; u3(0.1,0.2,0.3) q[1]; rzz(2*theta[0] + x[0]) q[0],q[1];\n"
+                               "measure q -> c;\n";
+    const char *path = "test_api_sweep.qasm";
+    qml_circuit *c = NULL, *back = NULL;
+    char *buffer = NULL;
+    size_t length = 0;
+    int status = QML_OK;
+    TRY(qml_circuit_parse_qasm(&c, text, sizeof text - 1));
+    status = qml_circuit_format_qasm(c, NULL, 0, &length);
+    if (status != QML_ERR_OUT_OF_RANGE)
+        goto done;
+    buffer = malloc(length + 1);
+    if (!buffer)
+        goto done;
+    TRY(qml_circuit_format_qasm(c, buffer, length + 1, NULL));
+    FILE *file = fopen(path, "w");
+    if (!file)
+        goto done;
+    fputs(buffer, file);
+    fclose(file);
+    TRY(qml_circuit_load_qasm(&back, path));
+done:
+    remove(path);
+    free(buffer);
+    qml_circuit_free(c);
+    qml_circuit_free(back);
+    return status;
+}
+
 static const sweep_entry sweeps[] = {
     {"core", sweep_core, "qml_rng_create"},
     {"pauli", sweep_pauli,
@@ -2089,6 +2125,7 @@ static const sweep_entry sweeps[] = {
      "qml_circuit_add_rotation qml_circuit_add_pauli_rotation qml_ansatz_hardware_efficient "
      "qml_ansatz_family_append qml_circuit_copy qml_circuit_gate qml_circuit_gate_angle "
      "qml_circuit_gate_generator qml_circuit_weight_generator qml_ansatz_layered"},
+    {"qasm", sweep_qasm, "qml_circuit_parse_qasm qml_circuit_format_qasm qml_circuit_load_qasm"},
     {"statevec", sweep_statevec,
      "qml_statevec_create qml_statevec_set_threads qml_statevec_set_basis qml_statevec_set_zero "
      "qml_statevec_set_amplitudes qml_statevec_copy qml_statevec_run qml_statevec_apply_gate "
