@@ -113,8 +113,12 @@ QML_API const char *qml_status_string(int status);
 QML_API const char *qml_last_error(void);
 
 /**
- * @brief The status of the last failure on the calling thread (#QML_OK if
- * none since the last qml_clear_error()).
+ * @brief The status of the last status-returning call on the calling
+ * thread: #QML_OK if it succeeded (a successful call clears the previous
+ * failure, status and message, as qml_clear_error() does), else the negative
+ * code it returned. Calls that return no status (getters, `_free`) leave it
+ * as it was; so does a call on another thread.
+ * @return a #qml_status value; #QML_OK before any call on this thread.
  * @since 0.1.0
  */
 QML_API qml_status qml_last_status(void);
@@ -864,7 +868,8 @@ typedef struct qml_statevec qml_statevec;
  * @return #QML_OK; #QML_ERR_INVALID_ARGUMENT for a NULL `out` or 0 qubits;
  *         #QML_ERR_LIMIT (checked before allocating, so it fails fast) if
  *         n > 40, 16 * 2^n overflows size_t, or 16 * 2^n exceeds the
- *         machine's physical memory (the message gives the bytes needed);
+ *         smallest of physical memory, the process's cgroup memory limit and
+ *         the address space left under RLIMIT_AS (the message gives both);
  *         #QML_ERR_OUT_OF_MEMORY if the allocation fails.
  * @since 0.1.0
  */
@@ -880,9 +885,11 @@ QML_API void qml_statevec_free(qml_statevec *state);
 /** @brief Number of qubits (0 for NULL). @since 0.1.0 */
 QML_API unsigned qml_statevec_n_qubits(const qml_statevec *state);
 /**
- * @brief Threads the kernels of this state may use: 0 = all cores, default 1.
- * Threads are started per call and joined before it returns. Results are
- * bitwise the same for any count.
+ * @brief Threads the kernels of this state may use: 0 = all cores (of the
+ * process's affinity mask where the platform tells it), default 1. The
+ * workers come from the library's pool, started on first use and parked
+ * between calls (docs/threading.md). Results are bitwise the same for any
+ * count.
  * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT for NULL.
  * @since 0.1.0
  */
@@ -991,7 +998,7 @@ QML_API int qml_statevec_inner(const qml_statevec *a, const qml_statevec *b, dou
 QML_API int qml_statevec_sample(const qml_statevec *state, uint64_t seed, size_t shots, uint64_t *outcomes);
 
 /**
- * @brief A shot-based estimate of <O>: the terms are grouped greedily into
+ * @brief A shot-based estimate of \<O\>: the terms are grouped greedily into
  * qubit-wise commuting sets; each group is measured with `shots` shots in its
  * basis (stream g + 1 of `seed` for group g), each term estimated as the mean
  * of its parity +-1; identity terms are added exactly.
@@ -1007,7 +1014,7 @@ QML_API int qml_statevec_estimate(const qml_statevec *state, const qml_pauli_sum
 
 /**@}*/
 
-/* ---- gradients (gradient.c): issue 4 ---- */
+/* ---- gradients (gradient.c) ---- */
 /* ======================================================================== */
 /** @name Gradients (gradient.c)
  *
@@ -1143,7 +1150,11 @@ typedef struct qml_gradient_options {
  *         option (method, step, shots without parameter shift or above
  *         #QML_SHOTS_MAX, size), or no
  *         output at all; #QML_ERR_OUT_OF_RANGE if n_weights or n_features is
- *         less than the circuit reads; #QML_ERR_OUT_OF_MEMORY.
+ *         less than the circuit reads; #QML_ERR_LIMIT, before anything is
+ *         allocated, when the statevectors the call holds (two, one for
+ *         finite differences) exceed the smallest of physical memory, the
+ *         process's cgroup memory limit and the address space left under
+ *         RLIMIT_AS (the message gives the numbers); #QML_ERR_OUT_OF_MEMORY.
  * @since 0.1.0
  */
 QML_API int qml_gradient(const qml_circuit *circuit, const qml_pauli_sum *observable, const qml_statevec *initial,
@@ -1163,7 +1174,8 @@ QML_API int qml_gradient(const qml_circuit *circuit, const qml_pauli_sum *observ
  * @param weight_gradients n_rows * n_weights (per row, row-major) or
  *        n_weights (sum over rows) entries, by `reduction` (may be NULL,
  *        but not together with values).
- * @return as qml_gradient; also #QML_ERR_INVALID_ARGUMENT for an unknown
+ * @return as qml_gradient (#QML_ERR_LIMIT counts every worker's
+ *         statevectors); also #QML_ERR_INVALID_ARGUMENT for an unknown
  *         reduction or NULL rows; a failure in one row is reported with its
  *         row number.
  * @since 0.1.0
@@ -1176,7 +1188,7 @@ QML_API int qml_gradient_batch(const qml_circuit *circuit, const qml_pauli_sum *
 
 /**@}*/
 
-/* ---- dynamical Lie algebras (lie.c): issue 5 ---- */
+/* ---- dynamical Lie algebras (lie.c) ---- */
 
 /* ======================================================================== */
 /** @name Dynamical Lie algebras (lie.c)
@@ -1487,7 +1499,7 @@ QML_API int qml_pauli_dla_classify(const qml_pauli_sum *const *generators, size_
 
 /**@}*/
 
-/* ---- barren-plateau diagnostics (landscape.c): issue 6 ---- */
+/* ---- barren-plateau diagnostics (landscape.c) ---- */
 /* ======================================================================== */
 /** @name Barren-plateau diagnostics (landscape.c)
  *
@@ -1575,6 +1587,8 @@ typedef struct qml_gradient_stats qml_gradient_stats;
  *         mismatch, non-finite features, an unknown options size);
  *         #QML_ERR_OUT_OF_RANGE (too few features);
  *         #QML_ERR_CANCELLED (the progress callback returned non-zero);
+ *         #QML_ERR_LIMIT when every worker's two statevectors together do
+ *         not fit (as qml_gradient() counts memory);
  *         #QML_ERR_OUT_OF_MEMORY; any error of qml_gradient().
  *         Nothing is allocated on failure.
  * @since 0.1.0
@@ -1959,7 +1973,7 @@ QML_API int qml_bp_scan_deserialize(qml_bp_scan **out, const void *buffer, size_
 
 /**@}*/
 
-/* ---- datasets, models, optimisers, training: issue 7 ---- */
+/* ---- datasets, models, optimisers, training ---- */
 
 /* ======================================================================== */
 /** @name Datasets (dataset.c)

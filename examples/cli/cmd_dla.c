@@ -4,6 +4,7 @@
  * generators in FILE (one per line, `#` comments, `-` for stdin).
  */
 #include "cli.h"
+#include "json.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -318,65 +319,76 @@ int cmd_dla(int argc, char **argv)
     }
 
     if (json) {
-        printf("{\"qubits\": %u, \"dim\": %zu, \"partial\": %s, \"structure_known\": %s, \"full\": %s, "
-               "\"center_dim\": %zu, \"ideals\": [",
-               n_qubits, qml_lie_algebra_dim(algebra), partial ? "true" : "false",
-               qml_lie_algebra_structure_known(algebra) ? "true" : "false",
-               qml_lie_algebra_is_full(algebra) ? "true" : "false", qml_lie_algebra_center_dim(algebra));
+        cli_json out;
+        cli_json_begin(&out, stdout, "dla", argc, argv);
+        cli_json_kv_u64(&out, "qubits", n_qubits);
+        cli_json_kv_u64(&out, "dim", qml_lie_algebra_dim(algebra));
+        cli_json_kv_bool(&out, "partial", partial);
+        cli_json_kv_bool(&out, "structure_known", qml_lie_algebra_structure_known(algebra));
+        cli_json_kv_bool(&out, "full", qml_lie_algebra_is_full(algebra));
+        cli_json_key(&out, "centre_dim");
+        if (qml_lie_algebra_structure_known(algebra))
+            cli_json_u64(&out, qml_lie_algebra_center_dim(algebra));
+        else
+            cli_json_null(&out);
+        cli_json_key(&out, "ideals");
+        cli_json_array_begin(&out);
         for (size_t j = 0; j < m; j++) {
             size_t dim, rank;
             const char *names;
             qml_lie_algebra_ideal(algebra, j, &dim, &rank, &names);
-            printf("%s{\"dim\": %zu, \"rank\": %zu, \"names\": ", j ? ", " : "", dim, rank);
-            print_json_string(names);
-            printf("}");
+            cli_json_object_begin(&out);
+            cli_json_kv_u64(&out, "dim", dim);
+            cli_json_kv_u64(&out, "rank", rank);
+            cli_json_kv_string(&out, "names", names);
+            cli_json_object_end(&out);
         }
-        printf("], \"exact\": %s, \"certified\": %s, \"smallest_accepted_residual\": ",
-               conditioning.exact ? "true" : "false", conditioning.certified ? "true" : "false");
-        print_number(conditioning.smallest_accepted);
-        printf(", \"largest_rejected_residual\": ");
-        print_number(conditioning.largest_rejected);
-        printf(", \"tolerance_sensitive\": %s", conditioning.tolerance_sensitive ? "true" : "false");
-        if (conditioning.tolerance_sensitive && !partial)
-            printf(", \"dim_at_tolerance\": {\"1e-8\": %zu, \"1e-6\": %zu}", tolerance_dims[0], tolerance_dims[1]);
-        printf(", \"seconds\": %.6f", seconds);
+        cli_json_array_end(&out);
+        cli_json_kv_bool(&out, "exact", conditioning.exact);
+        cli_json_kv_bool(&out, "certified", conditioning.certified);
+        cli_json_kv_number(&out, "smallest_accepted_residual", conditioning.smallest_accepted);
+        cli_json_kv_number(&out, "largest_rejected_residual", conditioning.largest_rejected);
+        cli_json_kv_bool(&out, "tolerance_sensitive", conditioning.tolerance_sensitive);
+        if (conditioning.tolerance_sensitive && !partial) {
+            cli_json_key(&out, "dim_at_tolerance");
+            cli_json_object_begin(&out);
+            cli_json_kv_u64(&out, "1e-8", tolerance_dims[0]);
+            cli_json_kv_u64(&out, "1e-6", tolerance_dims[1]);
+            cli_json_object_end(&out);
+        }
+        cli_json_kv_number(&out, "seconds", seconds);
         if (observable && !partial) {
-            printf(", \"purity\": {\"observable\": ");
-            print_number(total_o);
-            printf(", \"observable_per_component\": [");
-            for (size_t j = 0; j <= m; j++) {
-                printf("%s", j ? ", " : "");
-                print_number(per_o[j]);
-            }
-            printf("]");
+            cli_json_key(&out, "purity");
+            cli_json_object_begin(&out);
+            cli_json_kv_number(&out, "observable", total_o);
+            cli_json_key(&out, "observable_per_component");
+            cli_json_array_begin(&out);
+            for (size_t j = 0; j <= m; j++)
+                cli_json_number(&out, per_o[j]);
+            cli_json_array_end(&out);
             if (zero_state) {
-                printf(", \"state\": ");
-                print_number(total_r);
-                printf(", \"state_per_component\": [");
-                for (size_t j = 0; j <= m; j++) {
-                    printf("%s", j ? ", " : "");
-                    print_number(per_r[j]);
-                }
-                printf("]");
+                cli_json_kv_number(&out, "state", total_r);
+                cli_json_key(&out, "state_per_component");
+                cli_json_array_begin(&out);
+                for (size_t j = 0; j <= m; j++)
+                    cli_json_number(&out, per_r[j]);
+                cli_json_array_end(&out);
             }
-            printf("}");
+            cli_json_object_end(&out);
             if (zero_state && prediction_status != QML_ERR_LIMIT) {
-                printf(", \"prediction\": {\"hypothesis\": ");
-                print_json_string(qml_lie_hypothesis_string(prediction.hypothesis));
-                printf(", \"applicable\": %s, \"loss_mean\": ", prediction_status ? "false" : "true");
-                print_number(prediction.loss_mean);
-                printf(", \"loss_variance\": ");
-                print_number(prediction.loss_variance);
-                printf(", \"first_gate_gradient_variance\": ");
-                print_number(prediction.first_gate_gradient_variance);
-                printf(", \"middle_gate_gradient_variance\": ");
-                print_number(prediction.middle_gate_gradient_variance);
-                printf(", \"message\": ");
-                print_json_string(prediction.message);
-                printf("}");
+                cli_json_key(&out, "prediction");
+                cli_json_object_begin(&out);
+                cli_json_kv_string(&out, "hypothesis", qml_lie_hypothesis_string(prediction.hypothesis));
+                cli_json_kv_bool(&out, "applicable", prediction_status == 0);
+                cli_json_kv_number(&out, "loss_mean", prediction.loss_mean);
+                cli_json_kv_number(&out, "loss_variance", prediction.loss_variance);
+                cli_json_kv_number(&out, "first_gate_gradient_variance", prediction.first_gate_gradient_variance);
+                cli_json_kv_number(&out, "middle_gate_gradient_variance", prediction.middle_gate_gradient_variance);
+                cli_json_kv_string(&out, "message", prediction.message);
+                cli_json_object_end(&out);
             }
         }
-        printf("}\n");
+        cli_json_end(&out);
     } else {
         printf("qubits      %u\n", n_qubits);
         printf("dim         %zu%s%s\n", qml_lie_algebra_dim(algebra), partial ? " (partial: max-dim reached)" : "",

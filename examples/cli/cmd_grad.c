@@ -3,6 +3,7 @@
  * random weights, by any of the three methods, for cross-checks by hand.
  */
 #include "cli.h"
+#include "json.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -35,14 +36,15 @@ static void grad_usage(FILE *to)
     fprintf(to,
             "usage: qml grad --ansatz hea|tfim|tfim-global|sn|heisenberg --qubits N --layers L\n"
             "                [--observable OP] [--method adjoint|shift|fd] [--seed S]\n"
-            "                [--shots K] [--step H] [--backend statevector|auto|gsim|symmetric]\n"
+            "                [--shots K] [--step H] [--backend statevector|auto|gsim|symmetric] [--json]\n"
+            "       qml grad --circuit FILE.qasm [same options but --ansatz, --qubits, --layers]\n"
             "  Prints l = <psi(w)|OP|psi(w)> and dl/dw for weights drawn uniformly from\n"
             "  [0, 2 pi) with the library PRNG (stream 0 of the seed). OP defaults to Z0.\n"
             "  --shots K: shot-based parameter shift; --step H: finite-difference step.\n"
             "  --backend: the simulator (default statevector); auto picks the cheapest that\n"
             "  applies and says which (docs/gsim.md).\n"
-            "       qml grad --circuit FILE.qasm [same options but --ansatz, --qubits, --layers]\n"
-            "  --circuit FILE: an OpenQASM circuit (weights theta[k]; features x[j] held at 0).\n");
+            "  --circuit FILE: an OpenQASM circuit (weights theta[k]; features x[j] held at 0).\n"
+            "  --json: one JSON object (schema qml-grad/1) instead of text.\n");
 }
 
 int cmd_grad(int argc, char **argv)
@@ -52,15 +54,21 @@ int cmd_grad(int argc, char **argv)
     unsigned n_qubits = 0, layers = 0;
     uint64_t seed = 1, shots = 0;
     double step = 1e-6;
-    for (int i = 1; i < argc; i += 2) {
+    bool json = false;
+    for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         const char *next = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
             grad_usage(stdout);
             return 0;
         }
+        if (!strcmp(arg, "--json")) {
+            json = true;
+            continue;
+        }
         if (!next)
             return cli_usage_error("grad: '%s' needs a value (see qml grad --help)", arg);
+        i++; /* the value */
         if (!strcmp(arg, "--ansatz"))
             ansatz_name = next;
         else if (!strcmp(arg, "--circuit"))
@@ -174,11 +182,36 @@ int cmd_grad(int argc, char **argv)
         cli_fail("grad", status);
         goto done;
     }
-    printf("# ansatz %s, %u qubits, %u layers, %zu weights, method %s, seed %" PRIu64 "%s (%.3f s)\n",
-           ansatz_name, n_qubits, layers, n_weights, method_name, seed, shots ? ", shot-based" : "", elapsed);
-    printf("value %.17g\n", value);
-    for (size_t k = 0; k < n_weights; k++)
-        printf("dw[%zu] %.17g\n", k, gradient[k]);
+    if (json) {
+        cli_json out;
+        cli_json_begin(&out, stdout, "grad", argc, argv);
+        cli_json_kv_string(&out, "ansatz", ansatz_name);
+        cli_json_kv_u64(&out, "qubits", n_qubits);
+        cli_json_kv_u64(&out, "layers", layers);
+        cli_json_kv_string(&out, "observable", observable_text);
+        cli_json_kv_string(&out, "method", method_name);
+        cli_json_kv_u64(&out, "seed", seed);
+        cli_json_kv_u64(&out, "shots", shots);
+        cli_json_kv_number(&out, "seconds", elapsed);
+        cli_json_kv_number(&out, "value", value);
+        cli_json_key(&out, "weights");
+        cli_json_array_begin(&out);
+        for (size_t k = 0; k < n_weights; k++)
+            cli_json_number(&out, weights[k]);
+        cli_json_array_end(&out);
+        cli_json_key(&out, "gradient");
+        cli_json_array_begin(&out);
+        for (size_t k = 0; k < n_weights; k++)
+            cli_json_number(&out, gradient[k]);
+        cli_json_array_end(&out);
+        cli_json_end(&out);
+    } else {
+        printf("# ansatz %s, %u qubits, %u layers, %zu weights, method %s, seed %" PRIu64 "%s (%.3f s)\n",
+               ansatz_name, n_qubits, layers, n_weights, method_name, seed, shots ? ", shot-based" : "", elapsed);
+        printf("value %.17g\n", value);
+        for (size_t k = 0; k < n_weights; k++)
+            printf("dw[%zu] %.17g\n", k, gradient[k]);
+    }
     exit_code = 0;
 done:
     qml_rng_free(rng);
