@@ -16,11 +16,14 @@ int cmd_dla(int argc, char **argv);
 int cmd_bp(int argc, char **argv);
 int cmd_grad(int argc, char **argv);
 int cmd_paradox(int argc, char **argv);
+int cmd_diagnose(int argc, char **argv);
 /* Benchmarks behind `qml bench NAME`; argv[0] is NAME. */
 int bench_statevec(int argc, char **argv);
 int bench_grad(int argc, char **argv);
 int bench_dla(int argc, char **argv);
 int bench_bp(int argc, char **argv);
+int bench_gsim(int argc, char **argv);
+int bench_train(int argc, char **argv);
 
 /* Print "qml: <what>: <status text>: <library message>" to stderr; returns 1. */
 int cli_fail(const char *what, int status);

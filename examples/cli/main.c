@@ -15,6 +15,7 @@ static const struct {
     const char *summary;
 } commands[] = {
     {"version", cmd_version, "print the library version"},
+    {"diagnose", cmd_diagnose, "will this OpenQASM circuit train, and why"},
     {"pauli", cmd_pauli, "Pauli-sum algebra: bracket, anticommutator, inner"},
     {"dla", cmd_dla, "dynamical Lie algebra of a generator list"},
     {"grad", cmd_grad, "value and gradient of a circuit"},
