@@ -530,9 +530,9 @@ static int samples_compute(qml_gradient_samples **out, const qml_circuit *circui
     unsigned n_workers = qml__resolve_threads(opts->n_threads);
     if ((size_t)n_workers > count)
         n_workers = (unsigned)count;
-    /* On the statevector (no algebraic simulator), each worker's gradient
-     * holds two statevectors at once: refuse before any is allocated when
-     * all of them do not fit (memlimit.c). */
+    /* Each worker's statevector gradient holds two statevectors at once:
+     * refuse before any is allocated when all of them do not fit
+     * (memlimit.c). The algebra backends hold no statevector. */
     unsigned n_qubits = qml_circuit_n_qubits(circuit);
     if (!algsim && n_qubits < 58) {
         status = qml__memory_check((uint64_t)2 * n_workers, (uint64_t)16 << n_qubits, "gradient statistics",
