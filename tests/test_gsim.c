@@ -124,6 +124,11 @@ static void test_tfim(void **state)
             amp[i] /= sqrt(norm);
         assert_ok(qml_statevec_set_amplitudes(init, amp, d, 1e-12));
         compare(c, o, init, QML_BACKEND_GSIM, &rng);
+        /* AUTO with a given state: reading it costs 2^n per string, so g-sim
+         * is chosen only for a module smaller than the gate count. */
+        double dim = 0;
+        qml_backend pick = chosen(c, o, init, QML_BACKEND_AUTO, &dim);
+        assert_int_equal(pick, dim <= (double)qml_circuit_n_gates(c) ? QML_BACKEND_GSIM : QML_BACKEND_STATEVECTOR);
         free(amp);
         qml_statevec_free(init);
         qml_pauli_sum_free(o);
