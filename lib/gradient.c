@@ -64,6 +64,7 @@ static const double grad_half_pi = 1.57079632679489661923132169163975144;
 static int plan_build(grad_plan *plan);
 static void plan_release(grad_plan *plan);
 static int workspace_create(grad_workspace *ws, const grad_plan *plan, unsigned kernel_threads);
+static int check_memory(const grad_plan *plan, unsigned n_workspaces, const char *caller);
 static void workspace_release(grad_workspace *ws);
 static int gradient_row(const grad_plan *plan, grad_workspace *ws, const double *features, uint64_t row_seed,
                         double *value, double *weight_gradient, double *feature_gradient);
@@ -124,7 +125,9 @@ int qml_gradient(const qml_circuit *circuit, const qml_pauli_sum *observable, co
     if (status)
         return status;
     grad_workspace ws;
-    status = workspace_create(&ws, &plan, plan.options.n_threads);
+    status = check_memory(&plan, 1, caller);
+    if (status == QML_OK)
+        status = workspace_create(&ws, &plan, plan.options.n_threads);
     if (status) {
         plan_release(&plan);
         return status;
@@ -301,6 +304,9 @@ int qml_gradient_batch(const qml_circuit *circuit, const qml_pauli_sum *observab
             goto done;
         }
     }
+    status = check_memory(&plan, n_workers, caller);
+    if (status)
+        goto done;
     unsigned created = 0;
     for (; created < n_workers; created++) {
         status = workspace_create(&workspaces[created], &plan, 1);
@@ -608,6 +614,21 @@ static void plan_release(grad_plan *plan)
 }
 
 /* ---- workspaces ------------------------------------------------------------ */
+
+/* Refuse before allocating when the workspaces' statevectors (two each for
+ * the adjoint sweep and the shift rules, one for finite differences) do not
+ * fit what the process may hold (memlimit.c). Above the statevector's own
+ * qubit limit qml_statevec_create refuses with its own message. */
+static int check_memory(const grad_plan *plan, unsigned n_workspaces, const char *caller)
+{
+    unsigned n = plan->circuit->n_qubits;
+    if (n >= 58)
+        return QML_OK;
+    unsigned per = plan->options.method == QML_GRADIENT_FINITE_DIFFERENCE ? 1u : 2u;
+    return qml__memory_check((uint64_t)per * n_workspaces, (uint64_t)16 << n, caller,
+                             "statevectors of %u qubits, %u per worker x %u worker%s", n, per, n_workspaces,
+                             n_workspaces == 1 ? "" : "s");
+}
 
 static int workspace_create(grad_workspace *ws, const grad_plan *plan, unsigned kernel_threads)
 {

@@ -42,6 +42,19 @@ void qml__ok(void);
 #define QML_CHECK_NULL(ptr)                                                   \
     QML_CHECK_ARG((ptr) != NULL, "%s: argument '%s' is NULL", __func__, #ptr)
 
+/* ---- memory limits (memlimit.c) ------------------------------------------- */
+
+/* The most this process may hold: the smallest of physical memory, its
+ * cgroup's memory limit and the address space left under RLIMIT_AS;
+ * UINT64_MAX when none can be told. `source` (may be NULL) names which. */
+uint64_t qml__memory_available(const char **source);
+/* QML_ERR_LIMIT with the numbers when `count` blocks of `block_bytes` (what
+ * the call will hold at once, described by `what`, e.g. "statevectors of 30
+ * qubits, 2 per worker x 4 workers") exceed qml__memory_available(); else
+ * QML_OK. Call it before allocating. */
+int qml__memory_check(uint64_t count, uint64_t block_bytes, const char *caller, const char *what, ...)
+    QML_PRINTF(4, 5);
+
 /* ---- numbers as text (numtext.c) ----------------------------------------- */
 
 /* Every number the library reads or writes as text goes through these two,
@@ -312,7 +325,7 @@ double qml__adjoint_pair_step(qml_statevec *psi, qml_statevec *lambda, const uns
                               uint64_t off0, uint64_t off1, const double g[8], qml__pair_class cls,
                               const double m[8]);
 
-/* ---- datasets and optimisers (dataset.c, optim.c): issue 7 -------------- */
+/* ---- datasets and optimisers (dataset.c, optim.c) ------------------------ */
 
 /* PRNG streams of the dataset and minibatch routines (documented in qml.h
  * and docs/datasets.md): ASCII tags, so that they never meet the small

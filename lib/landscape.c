@@ -530,6 +530,16 @@ static int samples_compute(qml_gradient_samples **out, const qml_circuit *circui
     unsigned n_workers = qml__resolve_threads(opts->n_threads);
     if ((size_t)n_workers > count)
         n_workers = (unsigned)count;
+    /* Each worker's gradient holds two statevectors at once: refuse before
+     * any is allocated when all of them do not fit (memlimit.c). */
+    unsigned n_qubits = qml_circuit_n_qubits(circuit);
+    if (n_qubits < 58) {
+        status = qml__memory_check((uint64_t)2 * n_workers, (uint64_t)16 << n_qubits, "gradient statistics",
+                                   "statevectors of %u qubits, 2 per worker x %u worker%s", n_qubits, n_workers,
+                                   n_workers == 1 ? "" : "s");
+        if (status)
+            return status;
+    }
 
     /* Features the caller leaves out are zeros. */
     double *zero_features = NULL;
@@ -892,6 +902,92 @@ static int scan_circuit(const scan_source *source, unsigned n, unsigned layers, 
  * - GRADIENT, MIDDLE: the weight read by exactly one gate;
  * - GRADIENT, ALL: no single formula, NaN.
  * A circuit with a non-Clifford fixed gate gets no DLA and no prediction. */
+/* Whether the weights' (transported) generators are single Pauli strings
+ * whose algebra qml_pauli_dla_classify() finds to be su(2^n). */
+static int full_by_classification(const qml_circuit *circuit, bool *full)
+{
+    *full = false;
+    size_t n_weights = circuit->n_weights;
+    if (n_weights == 0)
+        return QML_OK;
+    qml_pauli_sum **generators = qml__calloc(n_weights, sizeof *generators);
+    if (!generators)
+        return qml__oom("the weight generators of a circuit");
+    int status = QML_OK;
+    bool strings = true;
+    for (size_t w = 0; w < n_weights && !status && strings; w++) {
+        status = qml__circuit_transported_weight_generator(circuit, (long)w, &generators[w]);
+        strings = !status && generators[w]->n_terms == 1;
+    }
+    if (!status && strings) {
+        qml_dla_summary summary = {.size = sizeof summary};
+        int classify = qml_pauli_dla_classify((const qml_pauli_sum *const *)generators, n_weights, &summary);
+        if (classify == QML_OK)
+            *full = summary.is_full != 0;
+        else if (classify != QML_ERR_NOT_APPLICABLE && classify != QML_ERR_LIMIT)
+            status = classify;
+    }
+    for (size_t w = 0; w < n_weights; w++)
+        qml_pauli_sum_free(generators[w]);
+    qml__free(generators);
+    return status;
+}
+
+/* <psi|P|psi> for a string of a sum (term i); the |0...0> state when NULL. */
+static double term_expectation(const qml_statevec *state, const qml_pauli_sum *sum, size_t i, int *status)
+{
+    if (!state) {
+        for (unsigned w = 0; w < sum->words; w++)
+            if (sum->x[i * sum->words + w])
+                return 0.0;
+        return sum->coeff[i];
+    }
+    qml_pauli_sum *term = NULL;
+    double value = 0;
+    *status = qml_pauli_sum_create(&term, sum->n_qubits);
+    if (!*status)
+        *status = qml__pauli_sum_add_masks(term, sum->coeff[i], sum->x + i * sum->words, sum->z + i * sum->words);
+    if (!*status)
+        *status = qml_statevec_expectation(state, term, &value);
+    qml_pauli_sum_free(term);
+    return value;
+}
+
+/* The prediction for g = su(2^n) (one simple ideal of dim 4^n - 1, Ragone et
+ * al. 2024; Fontana et al. 2024), in the normalised norm ||A||^2 = Tr(A^2) / 2^n:
+ * P(O) = 2^n ||O_0||^2 (O_0 the traceless part), P(rho) = 1 - 2^-n,
+ * P(sigma) = (<G^2> - <G>^2) / 2 with G = c P a string (G^2 = c^2),
+ * kappa(G) = 4 c^2 2^(2n-1) (half the 4^n - 1 strings anticommute with P, each
+ * bracket has norm^2 4 c^2). */
+static int full_algebra_prediction(unsigned n, const qml_statevec *initial, const qml_pauli_sum *observable,
+                                   const qml_pauli_sum *generator, qml_lie_prediction *out)
+{
+    double o0 = 0;
+    for (size_t i = 0; i < observable->n_terms; i++) {
+        bool identity = true;
+        for (unsigned w = 0; w < observable->words; w++)
+            identity = identity && !(observable->x[i * observable->words + w] | observable->z[i * observable->words + w]);
+        if (!identity)
+            o0 += observable->coeff[i] * observable->coeff[i];
+    }
+    double two_n = ldexp(1.0, (int)n), dim = two_n * two_n - 1.0;
+    double p_o = two_n * o0, p_rho = 1.0 - 1.0 / two_n;
+    out->hypothesis = QML_LIE_HYPOTHESIS_OBSERVABLE;
+    out->loss_variance = p_rho * p_o / dim;
+    out->first_gate_gradient_variance = out->middle_gate_gradient_variance = (double)NAN;
+    if (generator && generator->n_terms == 1) {
+        int status = QML_OK;
+        double c = generator->coeff[0], g_mean = term_expectation(initial, generator, 0, &status);
+        if (status)
+            return status;
+        double p_sigma = 0.5 * (c * c - g_mean * g_mean);
+        double kappa = 4.0 * c * c * 0.5 * two_n * two_n;
+        out->first_gate_gradient_variance = p_sigma * p_o / dim;
+        out->middle_gate_gradient_variance = 0.25 * p_rho * p_o * kappa / (dim * dim);
+    }
+    return QML_OK;
+}
+
 static int scan_prediction(const qml_circuit *circuit, const qml_pauli_sum *observable,
                            const qml_statevec *initial, const qml_bp_scan_options *opts,
                            const qml_landscape_options *stats_opts, qml_bp_row *row)
@@ -906,10 +1002,15 @@ static int scan_prediction(const qml_circuit *circuit, const qml_pauli_sum *obse
     qml_lie_algebra *algebra = NULL;
     qml_pauli_sum *moved_observable = NULL, *generator = NULL;
     int status = qml_lie_algebra_from_circuit(&algebra, circuit, &lie_opts);
+    bool classified = false;
     if (status == QML_ERR_LIMIT) {
+        /* above the cap: single-string generators may still be classified */
         row->dim_g_capped = 1;
-        status = QML_OK;
-        goto done;
+        qml_lie_algebra_free(algebra);
+        algebra = NULL;
+        status = full_by_classification(circuit, &classified);
+        if (status || !classified)
+            goto done;
     }
     if (status == QML_ERR_NOT_APPLICABLE) { /* a non-Clifford fixed gate */
         status = QML_OK;
@@ -917,7 +1018,8 @@ static int scan_prediction(const qml_circuit *circuit, const qml_pauli_sum *obse
     }
     if (status)
         goto done;
-    row->dim_g = qml_lie_algebra_dim(algebra);
+    if (!classified)
+        row->dim_g = qml_lie_algebra_dim(algebra);
 
     long weight = QML_NONE;
     if (opts->quantity == QML_BP_GRADIENT && stats_opts->params != QML_PARAMS_ALL) {
@@ -941,7 +1043,9 @@ static int scan_prediction(const qml_circuit *circuit, const qml_pauli_sum *obse
     if (status == QML_OK && weight != QML_NONE)
         status = qml__circuit_transported_weight_generator(circuit, weight, &generator);
     qml_lie_prediction prediction = QML_LIE_PREDICTION_INIT;
-    if (status == QML_OK)
+    if (status == QML_OK && classified)
+        status = full_algebra_prediction(circuit->n_qubits, initial, moved_observable, generator, &prediction);
+    else if (status == QML_OK)
         status = qml_lie_algebra_predict_variance(algebra, initial, moved_observable, generator, &prediction);
     if (status == QML_OK) {
         row->var_predicted = opts->quantity == QML_BP_LOSS              ? prediction.loss_variance

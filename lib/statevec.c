@@ -1536,17 +1536,6 @@ static uint64_t *expectation_scratch(size_t n_terms)
 /* Public functions                                                         */
 /* ======================================================================== */
 
-/* Physical memory, or SIZE_MAX when it cannot be told. */
-static uint64_t memory_limit(void)
-{
-#if defined(_SC_PHYS_PAGES) && defined(_SC_PAGE_SIZE)
-    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
-    if (pages > 0 && page > 0 && (uint64_t)pages <= UINT64_MAX / (uint64_t)page)
-        return (uint64_t)pages * (uint64_t)page;
-#endif
-    return UINT64_MAX;
-}
-
 /* Ask for transparent huge pages (2 MiB) over the whole 2 MiB-aligned part
  * of a large block, before its first touch. Kernels stream the state
  * through two or more far-apart pointers; with 4 KiB pages each stream
@@ -1580,10 +1569,10 @@ static int statevec_alloc(qml_statevec **out, unsigned n_qubits, const char *cal
     if (dim > SIZE_MAX / 16 / 2)
         return qml__error(QML_ERR_LIMIT, "%s: %u qubits need %llu bytes, more than this platform can address",
                           caller, n_qubits, (unsigned long long)(dim * 16));
-    uint64_t bytes = dim * 16, limit = memory_limit();
-    if (bytes > limit)
-        return qml__error(QML_ERR_LIMIT, "%s: %u qubits need %llu bytes, more than the %llu bytes of physical memory",
-                          caller, n_qubits, (unsigned long long)bytes, (unsigned long long)limit);
+    uint64_t bytes = dim * 16;
+    int status = qml__memory_check(1, bytes, caller, "a statevector of %u qubits", n_qubits);
+    if (status)
+        return status;
     qml_statevec *state = qml__malloc(sizeof *state);
     if (!state)
         return qml__oom("a statevector");

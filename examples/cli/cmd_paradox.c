@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "paradox.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <signal.h>
@@ -17,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 /* ---- progress ----------------------------------------------------------------------- */
@@ -296,12 +298,44 @@ static int parse(int argc, char **argv, paradox_setup *s, const char **resume, b
     return 0;
 }
 
-static int make_dir(const char *path)
+/* Before minutes of computing: can the report be written there? A probe
+ * file of PROBE_BYTES is written, closed and removed (a full disk or a
+ * read-only folder fails here, not after the study), and the file system
+ * must have room for the report and figures. */
+#define PARADOX_PROBE_BYTES ((size_t)256 << 10)
+#define PARADOX_NEEDED_BYTES ((unsigned long long)16 << 20)
+static int check_writable(const char *dir)
 {
-    struct stat st;
-    if (stat(path, &st) == 0)
-        return S_ISDIR(st.st_mode) ? 0 : -1;
-    return mkdir(path, 0777);
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s/.qml-paradox-probe-%ld", dir, (long)getpid()) >= (int)sizeof path) {
+        fprintf(stderr, "qml: paradox: the folder name '%s' is too long\n", dir);
+        return 1;
+    }
+    FILE *f = fopen(path, "wb");
+    if (!f) {
+        int error = errno;
+        fprintf(stderr, "qml: paradox: cannot write in '%s': %s\n", dir, strerror(error));
+        return 1;
+    }
+    static const char block[4096];
+    int error = 0;
+    for (size_t done = 0; done < PARADOX_PROBE_BYTES && !error; done += sizeof block)
+        if (fwrite(block, 1, sizeof block, f) != sizeof block)
+            error = errno ? errno : EIO;
+    if (fclose(f) != 0 && !error)
+        error = errno ? errno : EIO;
+    remove(path);
+    if (error) {
+        fprintf(stderr, "qml: paradox: cannot write in '%s': %s\n", dir, strerror(error));
+        return 1;
+    }
+    struct statvfs fs;
+    if (statvfs(dir, &fs) == 0 && (unsigned long long)fs.f_bavail * fs.f_frsize < PARADOX_NEEDED_BYTES) {
+        fprintf(stderr, "qml: paradox: '%s' has %llu KiB free; the report needs about %llu MiB\n", dir,
+                (unsigned long long)fs.f_bavail * fs.f_frsize / 1024, PARADOX_NEEDED_BYTES >> 20);
+        return 1;
+    }
+    return 0;
 }
 
 /* The options as given, without --out/--resume, for options.txt. */
@@ -381,10 +415,10 @@ int cmd_paradox(int argc, char **argv)
              setup.options, base_name(setup.out_dir));
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     setup.threads_used = setup.threads ? setup.threads : cores > 0 ? (unsigned)cores : 1;
-    if (make_dir(setup.out_dir) != 0) {
-        fprintf(stderr, "qml: paradox: cannot create the folder '%s'\n", setup.out_dir);
+    if (cli_make_dirs(setup.out_dir) != 0)
+        return cli_file_error("paradox", "create the folder", setup.out_dir);
+    if (check_writable(setup.out_dir) != 0)
         return 1;
-    }
     {
         char path[4096];
         snprintf(path, sizeof path, "%s/options.txt", setup.out_dir);
