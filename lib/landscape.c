@@ -533,7 +533,7 @@ static int samples_compute(qml_gradient_samples **out, const qml_circuit *circui
     /* Each worker's gradient holds two statevectors at once: refuse before
      * any is allocated when all of them do not fit (memlimit.c). */
     unsigned n_qubits = qml_circuit_n_qubits(circuit);
-    if (n_qubits < 58) {
+    if (n_qubits < 58 && !algsim) { /* the algebraic backends hold no statevector */
         status = qml__memory_check((uint64_t)2 * n_workers, (uint64_t)16 << n_qubits, "gradient statistics",
                                    "statevectors of %u qubits, 2 per worker x %u worker%s", n_qubits, n_workers,
                                    n_workers == 1 ? "" : "s");
