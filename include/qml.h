@@ -885,9 +885,11 @@ QML_API void qml_statevec_free(qml_statevec *state);
 /** @brief Number of qubits (0 for NULL). @since 0.1.0 */
 QML_API unsigned qml_statevec_n_qubits(const qml_statevec *state);
 /**
- * @brief Threads the kernels of this state may use: 0 = all cores, default 1.
- * Threads are started per call and joined before it returns. Results are
- * bitwise the same for any count.
+ * @brief Threads the kernels of this state may use: 0 = all cores (of the
+ * process's affinity mask where the platform tells it), default 1. The
+ * workers come from the library's pool, started on first use and parked
+ * between calls (docs/threading.md). Results are bitwise the same for any
+ * count.
  * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT for NULL.
  * @since 0.1.0
  */

@@ -426,9 +426,12 @@ static int check_finite(const double *values, size_t count, const char *what, si
 
 /* ---- the plan: Pauli factors of every differentiated gate ------------------ */
 
+/* Qubit q's mask bit. Circuits may have up to 1024 qubits, but the plan is
+ * built before the statevector refuses more than 40 (QML_ERR_LIMIT): a
+ * qubit beyond 63 gets no bit instead of an undefined shift. */
 static uint64_t bit(unsigned q)
 {
-    return (uint64_t)1 << q;
+    return q < 64 ? (uint64_t)1 << q : 0;
 }
 
 /* Write gate's generator factors to `out` (NULL: only count); returns the count. */
@@ -1027,6 +1030,62 @@ static void diagonal_run(const grad_plan *plan, grad_workspace *ws, size_t r0, s
     }
 }
 
+/* U^dagger of a one-qubit RX or RY gate as qml__statevec_apply builds it;
+ * false for other gates. */
+static bool one_qubit_inverse(const qml__gate *gate, const double *weights, const double *features, double m[8],
+                              bool *is_y)
+{
+    if (gate->kind != QML_GATE_RX && gate->kind != QML_GATE_RY)
+        return false;
+    const double theta = -qml__gate_angle(gate, weights, features);
+    const double c = cos(0.5 * theta), s = sin(0.5 * theta);
+    const double rx[8] = {c, 0, 0, -s, 0, -s, c, 0}, ry[8] = {c, 0, -s, 0, s, 0, c, 0};
+    *is_y = gate->kind == QML_GATE_RY;
+    memcpy(m, *is_y ? ry : rx, sizeof rx);
+    return true;
+}
+
+/* The backward steps of two consecutive differentiated one-qubit RX/RY
+ * gates on distinct qubits (`later` is met first on the way back) in one
+ * pass over both states: the usual layer of rotations is differentiated
+ * in half the passes. d[0], d[1]: their Im <lambda|G|psi>. */
+static bool fused_pair_of_steps(const qml__gate *later, const qml__gate *earlier, qml_statevec *psi,
+                                qml_statevec *lambda, const double *weights, const double *features, double d[2])
+{
+    double ma[8], mb[8];
+    bool ya, yb;
+    if (!one_qubit_inverse(later, weights, features, ma, &ya) ||
+        !one_qubit_inverse(earlier, weights, features, mb, &yb) || later->qubits[0] == earlier->qubits[0])
+        return false;
+    return qml__adjoint_quad_step(psi, lambda, later->qubits[0], ya, ma, earlier->qubits[0], yb, mb, d);
+}
+
+/* The backward step of a gate that is a 2x2 matrix on amplitude pairs
+ * (RX, RY, CRX, CRY): *d_theta = Im <lambda| G |psi> and U^dagger applied to
+ * psi and lambda, in one pass over both states (statevec_pairs.c). The
+ * generators restricted to a pair: X, Y for RX, RY; |1><1|_c X_t and
+ * |1><1|_c Y_t (the factors 0.5 P_t - 0.5 Z_c P_t) are X_t, Y_t on the
+ * control = 1 pairs. U^dagger is built as qml__statevec_apply builds it
+ * (angle negated); for RY, CRY the states get the same bits as unfused.
+ * Returns false for other gates. */
+static bool fused_step(const qml__gate *gate, qml_statevec *psi, qml_statevec *lambda, const double *weights,
+                       const double *features, double *d_theta)
+{
+    static const double x[8] = {0, 0, 1, 0, 1, 0, 0, 0}, y[8] = {0, 0, 0, -1, 0, 1, 0, 0};
+    const unsigned *q = gate->qubits;
+    const bool controlled = gate->kind == QML_GATE_CRX || gate->kind == QML_GATE_CRY;
+    const bool is_y = gate->kind == QML_GATE_RY || gate->kind == QML_GATE_CRY;
+    if (!controlled && gate->kind != QML_GATE_RX && gate->kind != QML_GATE_RY)
+        return false;
+    const double theta = -qml__gate_angle(gate, weights, features);
+    const double c = cos(0.5 * theta), s = sin(0.5 * theta);
+    const double rx[8] = {c, 0, 0, -s, 0, -s, c, 0}, ry[8] = {c, 0, -s, 0, s, 0, c, 0};
+    const uint64_t target = bit(q[controlled ? 1 : 0]), control = controlled ? bit(q[0]) : 0;
+    *d_theta = qml__adjoint_pair_step(psi, lambda, q, controlled ? 2 : 1, control, control | target, is_y ? y : x,
+                                      is_y ? QML__PAIR_REAL : QML__PAIR_GENERAL, is_y ? ry : rx);
+    return true;
+}
+
 /* Adjoint differentiation (Jones & Gacon, arXiv:2009.02823, Algorithm 1).
  * With |psi_k> = U_k ... U_1 |psi_0>, U_k = exp(-i theta_k/2 G_k) and
  * |lambda_k> = U_{k+1}^dag ... U_K^dag O |psi_K>:
@@ -1045,10 +1104,26 @@ static int adjoint(const grad_plan *plan, grad_workspace *ws, const double *feat
         return status;
     qml__statevec_apply_pauli_sum(lambda, psi, plan->observable);
     size_t handled_run = SIZE_MAX;
+    double d_fused = 0.0, d_pair[2];
     for (size_t g = circuit->n_gates; g-- > plan->first_differentiated;) {
         const qml__gate *gate = &circuit->gates[g];
         size_t f0 = plan->first_factor[g], f1 = plan->first_factor[g + 1];
         size_t run = plan->run_start[g];
+        if (f1 > f0 && g > plan->first_differentiated && plan->first_factor[g] > plan->first_factor[g - 1] &&
+            fused_pair_of_steps(&circuit->gates[g], &circuit->gates[g - 1], psi, lambda, plan->weights, features,
+                                d_pair)) {
+            /* gates g and g - 1 (one-qubit RX/RY on distinct qubits) in one pass */
+            accumulate(gate, d_pair[0], weight_gradient, feature_gradient);
+            accumulate(&circuit->gates[g - 1], d_pair[1], weight_gradient, feature_gradient);
+            g--;
+            continue;
+        }
+        if (f1 > f0 && run == SIZE_MAX && g != plan->first_differentiated &&
+            fused_step(gate, psi, lambda, plan->weights, features, &d_fused)) {
+            /* overlap and un-applying in one pass over both states */
+            accumulate(gate, d_fused, weight_gradient, feature_gradient);
+            continue;
+        }
         if (f1 > f0 && run == SIZE_MAX) {
             double d_theta = generator_overlap(ws, lambda, psi, plan->factors + f0, f1 - f0);
             accumulate(gate, d_theta, weight_gradient, feature_gradient);

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #if defined(__GNUC__)
 #define QML_PRINTF(f, a) __attribute__((format(printf, f, a)))
@@ -282,6 +283,34 @@ void qml__statevec_apply_pauli_sum(qml_statevec *out, const qml_statevec *in, co
 
 /* ---- statevector kernels shared by statevec.c and statevec_pairs.c ------- */
 
+/* Two-lane double vectors (GCC >= 12 and Clang: vector_size and
+ * __builtin_shufflevector) for the loops the auto-vectoriser pairs wrongly;
+ * every use has a plain C fallback. SSE2 or NEON width, so no target flag. */
+#if defined(__GNUC__) && defined(__has_builtin)
+#if __has_builtin(__builtin_shufflevector)
+#define QML_HAVE_V2D 1
+typedef double qml__v2d __attribute__((vector_size(16)));
+
+static inline qml__v2d qml__load_v2d(const double *p)
+{
+    qml__v2d v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline void qml__store_v2d(double *p, qml__v2d v)
+{
+    memcpy(p, &v, sizeof v);
+}
+
+/* {im, re} from {re, im} when `swap` (a constant after inlining) */
+static inline __attribute__((always_inline)) qml__v2d qml__swap_if(qml__v2d v, bool swap)
+{
+    return swap ? __builtin_shufflevector(v, v, 1, 0) : v;
+}
+#endif
+#endif
+
 /* Kernels use the state's threads only from this many amplitudes (4 MiB)
  * on, in grains of this many items. */
 #define QML__PARALLEL_MIN_DIM ((uint64_t)1 << 18)
@@ -324,6 +353,14 @@ void qml__apply_pair(qml_statevec *state, const unsigned *bits, unsigned n_bits,
 double qml__adjoint_pair_step(qml_statevec *psi, qml_statevec *lambda, const unsigned *bits, unsigned n_bits,
                               uint64_t off0, uint64_t off1, const double g[8], qml__pair_class cls,
                               const double m[8]);
+
+/* Two consecutive backward steps of one-qubit RX/RY gates on distinct
+ * qubits (a met first on the way back; y_*: RY, else RX; m_*: U^dagger),
+ * in one pass over both states: d_theta[0], d_theta[1] are what two
+ * qml__adjoint_pair_step calls give, to rounding (summed in another order). Returns false (nothing done)
+ * where unsupported (no two-lane vectors, equal qubits). */
+bool qml__adjoint_quad_step(qml_statevec *psi, qml_statevec *lambda, unsigned qubit_a, bool y_a, const double ma[8],
+                            unsigned qubit_b, bool y_b, const double mb[8], double d_theta[2]);
 
 /* ---- datasets and optimisers (dataset.c, optim.c) ------------------------ */
 

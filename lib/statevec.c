@@ -30,10 +30,10 @@
 #include <sys/mman.h>
 #endif
 
-/* Threads are used only from this many amplitudes (4 MiB) on. Threads are
- * started and joined per call (docs/threading.md: no pool outlives a call);
- * that costs tens of microseconds, and a sweep of 2^16 amplitudes takes
- * about as long, so 2 threads ran slower than 1 there. */
+/* Threads are used only from this many amplitudes (4 MiB) on: handing a
+ * sweep to the pool's parked workers costs a wake-up per worker, and at
+ * 2^16 amplitudes, with a thread start per call, 2 threads ran slower than
+ * 1. */
 #define PARALLEL_MIN_DIM QML__PARALLEL_MIN_DIM
 /* Work is split in grains of this many items (whole cache lines, and enough
  * work per thread). */
@@ -73,15 +73,6 @@
 #define ALWAYS_INLINE inline
 #endif
 
-/* Two-lane double vectors (GCC >= 12 and Clang: vector_size and
- * __builtin_shufflevector) for the loops the auto-vectoriser pairs wrongly;
- * every use has a plain C fallback. SSE2 or NEON width, so no target flag. */
-#if defined(__GNUC__) && defined(__has_builtin)
-#if __has_builtin(__builtin_shufflevector)
-#define QML_HAVE_V2D 1
-typedef double v2d __attribute__((vector_size(16)));
-#endif
-#endif
 
 /* ======================================================================== */
 /* Types                                                                    */
@@ -142,25 +133,6 @@ typedef struct generator_job {
 /* Small helpers                                                            */
 /* ======================================================================== */
 
-#if defined(QML_HAVE_V2D)
-static inline v2d load_v2d(const double *p)
-{
-    v2d v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-static inline void store_v2d(double *p, v2d v)
-{
-    memcpy(p, &v, sizeof v);
-}
-
-/* {im, re} from {re, im} when `swap` (a constant after inlining) */
-static ALWAYS_INLINE v2d swap_if(v2d v, bool swap)
-{
-    return swap ? __builtin_shufflevector(v, v, 1, 0) : v;
-}
-#endif
 
 static inline unsigned parity64(uint64_t v)
 {
@@ -213,15 +185,15 @@ static inline void scale_lines(double *restrict a, size_t count, size_t stride, 
 #if defined(QML_HAVE_V2D)
     /* one amplitude per vector: {ar, ai} {dr, dr} + {ai, ar} {-di, di}, the
      * same bits as the scalar loop below (gcc left that one scalar) */
-    const v2d d0 = load_v2d(line), e0 = load_v2d(line + 2), d1 = load_v2d(line + 4), e1 = load_v2d(line + 6);
-    const v2d d2 = load_v2d(line + 8), e2 = load_v2d(line + 10), d3 = load_v2d(line + 12), e3 = load_v2d(line + 14);
+    const qml__v2d d0 = qml__load_v2d(line), e0 = qml__load_v2d(line + 2), d1 = qml__load_v2d(line + 4), e1 = qml__load_v2d(line + 6);
+    const qml__v2d d2 = qml__load_v2d(line + 8), e2 = qml__load_v2d(line + 10), d3 = qml__load_v2d(line + 12), e3 = qml__load_v2d(line + 14);
     for (size_t k = 0; k < count; k++) {
         double *restrict p = a + stride * k;
-        const v2d x0 = load_v2d(p), x1 = load_v2d(p + 2), x2 = load_v2d(p + 4), x3 = load_v2d(p + 6);
-        store_v2d(p, x0 * d0 + swap_if(x0, true) * e0);
-        store_v2d(p + 2, x1 * d1 + swap_if(x1, true) * e1);
-        store_v2d(p + 4, x2 * d2 + swap_if(x2, true) * e2);
-        store_v2d(p + 6, x3 * d3 + swap_if(x3, true) * e3);
+        const qml__v2d x0 = qml__load_v2d(p), x1 = qml__load_v2d(p + 2), x2 = qml__load_v2d(p + 4), x3 = qml__load_v2d(p + 6);
+        qml__store_v2d(p, x0 * d0 + qml__swap_if(x0, true) * e0);
+        qml__store_v2d(p + 2, x1 * d1 + qml__swap_if(x1, true) * e1);
+        qml__store_v2d(p + 4, x2 * d2 + qml__swap_if(x2, true) * e2);
+        qml__store_v2d(p + 6, x3 * d3 + qml__swap_if(x3, true) * e3);
     }
 #else
     double t[16];
@@ -479,16 +451,16 @@ static ALWAYS_INLINE void pauli_run_v2d(double *restrict ai, double *restrict aj
                                         double alpha, double ti, double tj, bool imaginary, uint64_t xl)
 {
     const uint64_t xq = xl & 3, xh = xl & ~(uint64_t)3;
-    const v2d va = {alpha, alpha};
-    v2d ci[4], cj[4];
+    const qml__v2d va = {alpha, alpha};
+    qml__v2d ci[4], cj[4];
     for (unsigned u = 0; u < 4; u++) {
         double su = parity64(u & zl) ? -1.0 : 1.0;
         double si = su * ti, sj = su * tj;
-        ci[u] = imaginary ? (v2d){-si, si} : (v2d){si, si};
-        cj[u] = imaginary ? (v2d){-sj, sj} : (v2d){sj, sj};
+        ci[u] = imaginary ? (qml__v2d){-si, si} : (qml__v2d){si, si};
+        cj[u] = imaginary ? (qml__v2d){-sj, sj} : (qml__v2d){sj, sj};
     }
-    const v2d ci0 = ci[0], ci1 = ci[1], ci2 = ci[2], ci3 = ci[3];
-    const v2d cj0 = cj[0], cj1 = cj[1], cj2 = cj[2], cj3 = cj[3];
+    const qml__v2d ci0 = ci[0], ci1 = ci[1], ci2 = ci[2], ci3 = ci[3];
+    const qml__v2d cj0 = cj[0], cj1 = cj[1], cj2 = cj[2], cj3 = cj[3];
     /* the partner of line position u is u ^ xq */
     const size_t o0 = 2 * (0 ^ xq), o1 = 2 * (1 ^ xq), o2 = 2 * (2 ^ xq), o3 = 2 * (3 ^ xq);
     for (uint64_t l0 = 0; l0 < run; l0 += 4) {
@@ -499,22 +471,22 @@ static ALWAYS_INLINE void pauli_run_v2d(double *restrict ai, double *restrict aj
         __builtin_prefetch(aj + 2 * (l0 + PAULI_PREFETCH), 1, 2);
 #endif
         const double gs = parity64(l0 & zl) ? -g0 : g0; /* sign of the bits above 2 */
-        const v2d vg = {gs, gs};
+        const qml__v2d vg = {gs, gs};
         double *restrict px = ai + 2 * l0, *restrict py = aj + 2 * (l0 ^ xh);
         /* Each line is loaded whole, then stored whole: alternating
          * between the two lines amplitude by amplitude ran 4x slower (the
          * L1 way predictor, see pauli_run_lines). Written out: gcc -O2
          * keeps small arrays in memory. */
-        const v2d x0 = load_v2d(px), x1 = load_v2d(px + 2), x2 = load_v2d(px + 4), x3 = load_v2d(px + 6);
-        const v2d y0 = load_v2d(py + o0), y1 = load_v2d(py + o1), y2 = load_v2d(py + o2), y3 = load_v2d(py + o3);
-        store_v2d(px, va * x0 + (vg * ci0) * swap_if(y0, imaginary));
-        store_v2d(px + 2, va * x1 + (vg * ci1) * swap_if(y1, imaginary));
-        store_v2d(px + 4, va * x2 + (vg * ci2) * swap_if(y2, imaginary));
-        store_v2d(px + 6, va * x3 + (vg * ci3) * swap_if(y3, imaginary));
-        store_v2d(py + o0, va * y0 + (vg * cj0) * swap_if(x0, imaginary));
-        store_v2d(py + o1, va * y1 + (vg * cj1) * swap_if(x1, imaginary));
-        store_v2d(py + o2, va * y2 + (vg * cj2) * swap_if(x2, imaginary));
-        store_v2d(py + o3, va * y3 + (vg * cj3) * swap_if(x3, imaginary));
+        const qml__v2d x0 = qml__load_v2d(px), x1 = qml__load_v2d(px + 2), x2 = qml__load_v2d(px + 4), x3 = qml__load_v2d(px + 6);
+        const qml__v2d y0 = qml__load_v2d(py + o0), y1 = qml__load_v2d(py + o1), y2 = qml__load_v2d(py + o2), y3 = qml__load_v2d(py + o3);
+        qml__store_v2d(px, va * x0 + (vg * ci0) * qml__swap_if(y0, imaginary));
+        qml__store_v2d(px + 2, va * x1 + (vg * ci1) * qml__swap_if(y1, imaginary));
+        qml__store_v2d(px + 4, va * x2 + (vg * ci2) * qml__swap_if(y2, imaginary));
+        qml__store_v2d(px + 6, va * x3 + (vg * ci3) * qml__swap_if(y3, imaginary));
+        qml__store_v2d(py + o0, va * y0 + (vg * cj0) * qml__swap_if(x0, imaginary));
+        qml__store_v2d(py + o1, va * y1 + (vg * cj1) * qml__swap_if(x1, imaginary));
+        qml__store_v2d(py + o2, va * y2 + (vg * cj2) * qml__swap_if(x2, imaginary));
+        qml__store_v2d(py + o3, va * y3 + (vg * cj3) * qml__swap_if(x3, imaginary));
     }
 }
 #endif
@@ -554,25 +526,25 @@ static ALWAYS_INLINE void pauli_blocks16(double *a, size_t b0, size_t b1, uint64
 #if defined(QML_HAVE_V2D)
     /* two-lane vectors, the arithmetic of pauli_run_v2d (same bits as
      * pauli_pair_update) */
-    const v2d va = {alpha, alpha};
-    v2d ci[8], cj[8];
+    const qml__v2d va = {alpha, alpha};
+    qml__v2d ci[8], cj[8];
     unsigned pi[8], pj[8];
     for (unsigned k = 0; k < 8; k++) {
         const double si = sl[k] * ti, sj = sl[k] * tj;
-        ci[k] = imaginary ? (v2d){-si, si} : (v2d){si, si};
-        cj[k] = imaginary ? (v2d){-sj, sj} : (v2d){sj, sj};
+        ci[k] = imaginary ? (qml__v2d){-si, si} : (qml__v2d){si, si};
+        cj[k] = imaginary ? (qml__v2d){-sj, sj} : (qml__v2d){sj, sj};
         pi[k] = 2 * lp[k];
         pj[k] = 2 * (lp[k] ^ (unsigned)x);
     }
     for (size_t b = b0; b < b1; b++) {
         const uint64_t base = (uint64_t)b << 4;
         const double g = parity64(base & z) ? -1.0 : 1.0;
-        const v2d vg = {g, g};
+        const qml__v2d vg = {g, g};
         double *blk = a + 2 * base;
         for (unsigned k = 0; k < 8; k++) {
-            const v2d xv = load_v2d(blk + pi[k]), yv = load_v2d(blk + pj[k]);
-            store_v2d(blk + pi[k], va * xv + (vg * ci[k]) * swap_if(yv, imaginary));
-            store_v2d(blk + pj[k], va * yv + (vg * cj[k]) * swap_if(xv, imaginary));
+            const qml__v2d xv = qml__load_v2d(blk + pi[k]), yv = qml__load_v2d(blk + pj[k]);
+            qml__store_v2d(blk + pi[k], va * xv + (vg * ci[k]) * qml__swap_if(yv, imaginary));
+            qml__store_v2d(blk + pj[k], va * yv + (vg * cj[k]) * qml__swap_if(xv, imaginary));
         }
     }
 #else
@@ -1207,24 +1179,24 @@ static void expect_diagonal_v2d(const double *restrict ai, size_t block, const d
                                 const double *restrict t0, const double *restrict t1, double c0, double c1,
                                 double sum[2])
 {
-    v2d sa0 = {0, 0}, sa1 = {0, 0}, sb0 = {0, 0}, sb1 = {0, 0}, sc0 = {0, 0}, sc1 = {0, 0};
+    qml__v2d sa0 = {0, 0}, sa1 = {0, 0}, sb0 = {0, 0}, sb1 = {0, 0}, sc0 = {0, 0}, sc1 = {0, 0};
     for (size_t l = 0; l < block; l += 4) {
-        v2d x0 = load_v2d(ai + 2 * l), x1 = load_v2d(ai + 2 * l + 2);
-        v2d x2 = load_v2d(ai + 2 * l + 4), x3 = load_v2d(ai + 2 * l + 6);
+        qml__v2d x0 = qml__load_v2d(ai + 2 * l), x1 = qml__load_v2d(ai + 2 * l + 2);
+        qml__v2d x2 = qml__load_v2d(ai + 2 * l + 4), x3 = qml__load_v2d(ai + 2 * l + 6);
         x0 *= x0;
         x1 *= x1;
         x2 *= x2;
         x3 *= x3;
-        v2d p01 = __builtin_shufflevector(x0, x1, 0, 2) + __builtin_shufflevector(x0, x1, 1, 3);
-        v2d p23 = __builtin_shufflevector(x2, x3, 0, 2) + __builtin_shufflevector(x2, x3, 1, 3);
-        sa0 += p01 * load_v2d(table + l);
-        sa1 += p23 * load_v2d(table + l + 2);
-        sb0 += p01 * load_v2d(t0 + l);
-        sb1 += p23 * load_v2d(t0 + l + 2);
-        sc0 += p01 * load_v2d(t1 + l);
-        sc1 += p23 * load_v2d(t1 + l + 2);
+        qml__v2d p01 = __builtin_shufflevector(x0, x1, 0, 2) + __builtin_shufflevector(x0, x1, 1, 3);
+        qml__v2d p23 = __builtin_shufflevector(x2, x3, 0, 2) + __builtin_shufflevector(x2, x3, 1, 3);
+        sa0 += p01 * qml__load_v2d(table + l);
+        sa1 += p23 * qml__load_v2d(table + l + 2);
+        sb0 += p01 * qml__load_v2d(t0 + l);
+        sb1 += p23 * qml__load_v2d(t0 + l + 2);
+        sc0 += p01 * qml__load_v2d(t1 + l);
+        sc1 += p23 * qml__load_v2d(t1 + l + 2);
     }
-    v2d sa = sa0 + sa1, sb = sb0 + sb1, sc = sc0 + sc1;
+    qml__v2d sa = sa0 + sa1, sb = sb0 + sb1, sc = sc0 + sc1;
     sum[0] = (sa[0] + sa[1]) + c0 * (sb[0] + sb[1]) + c1 * (sc[0] + sc[1]);
     sum[1] = 0.0;
 }

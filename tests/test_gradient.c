@@ -639,6 +639,102 @@ static void test_diagonal_runs(void **state)
 
 /* ---- validation ------------------------------------------------------------------ */
 
+/* The RY + CNOT-ladder circuit the adjoint is tuned for, with RX, CRX and
+ * CRY gates on the lowest and highest qubits (the fused backward step:
+ * overlap and un-applying in one pass, controls below and above targets),
+ * a feature-driven RY, and the observable sum_i Z_i Z_i+1 (applied in one
+ * pass) plus an X term (applied after it). Adjoint against parameter shift
+ * at n = 9 (both exact: rounding ~ gates * eps * ||O||_1 ~ 1e-13, so
+ * 1e-10); then value and gradient bitwise the same for 1, 2 and 3 threads
+ * at n = 18, where kernels start threads. */
+static qml_circuit *ladder_circuit(unsigned n, unsigned layers)
+{
+    qml_circuit *c = NULL;
+    assert_ok(qml_circuit_create(&c, n));
+    long w = 0;
+    for (unsigned l = 0; l < layers; l++) {
+        for (unsigned q = 0; q < n; q++)
+            assert_ok(qml_circuit_add_rotation(c, QML_GATE_RY, &q, 1, 0.1 * q, w++, 1.0, QML_NONE, 0.0));
+        for (unsigned q = 0; q + 1 < n; q++)
+            assert_ok(qml_circuit_add_gate(c, QML_GATE_CNOT, (unsigned[]){q, q + 1}, 2));
+        unsigned top = n - 1;
+        assert_ok(qml_circuit_add_rotation(c, QML_GATE_RX, &top, 1, 0.2, w++, -0.7, QML_NONE, 0.0));
+        assert_ok(qml_circuit_add_rotation(c, QML_GATE_CRX, (unsigned[]){0, 1}, 2, 0.0, w++, 1.0, QML_NONE, 0.0));
+        assert_ok(qml_circuit_add_rotation(c, QML_GATE_CRY, (unsigned[]){top, 0}, 2, 0.3, w++, 0.5, QML_NONE, 0.0));
+        assert_ok(qml_circuit_add_rotation(c, QML_GATE_CRY, (unsigned[]){2, 1}, 2, 0.0, w++, 1.0, 0, 0.9));
+    }
+    return c;
+}
+
+static qml_pauli_sum *zz_chain(unsigned n)
+{
+    qml_pauli_sum *o = NULL;
+    assert_ok(qml_pauli_sum_create(&o, n));
+    for (unsigned q = 0; q + 1 < n; q++)
+        assert_ok(qml_pauli_sum_add_term(o, 1.0 + 0.1 * q, "ZZ", (unsigned[]){q, q + 1}, 2));
+    assert_ok(qml_pauli_sum_add_term(o, 0.4, "X", (unsigned[]){1}, 1));
+    return o;
+}
+
+static void test_fused_adjoint_ladder(void **state)
+{
+    (void)state;
+    const double feature = 0.37;
+    {
+        const unsigned n = 9;
+        qml_circuit *c = ladder_circuit(n, 3);
+        qml_pauli_sum *o = zz_chain(n);
+        size_t nw = qml_circuit_n_weights(c);
+        double *w = malloc(nw * sizeof *w), *g_adj = malloc(nw * sizeof *g_adj), *g_shift = malloc(nw * sizeof *g_shift);
+        harness_rng rng = {15};
+        for (size_t k = 0; k < nw; k++)
+            w[k] = 6.0 * harness_uniform(&rng);
+        double v_adj, v_shift, f_adj, f_shift;
+        qml_gradient_options opt = QML_GRADIENT_OPTIONS_INIT;
+        opt.feature_gradients = 1;
+        assert_ok(qml_gradient(c, o, NULL, w, nw, &feature, 1, &opt, &v_adj, g_adj, &f_adj));
+        opt.method = QML_GRADIENT_PARAMETER_SHIFT;
+        assert_ok(qml_gradient(c, o, NULL, w, nw, &feature, 1, &opt, &v_shift, g_shift, &f_shift));
+        assert_true(v_adj == v_shift);
+        double largest = 0.0;
+        for (size_t k = 0; k < nw; k++) {
+            assert_close(g_adj[k], g_shift[k], 1e-10);
+            largest = fmax(largest, fabs(g_adj[k]));
+        }
+        assert_close(f_adj, f_shift, 1e-10);
+        assert_true(largest > 0.05);
+        free(w);
+        free(g_adj);
+        free(g_shift);
+        qml_pauli_sum_free(o);
+        qml_circuit_free(c);
+    }
+    {
+        const unsigned n = 18;
+        qml_circuit *c = ladder_circuit(n, 1);
+        qml_pauli_sum *o = zz_chain(n);
+        size_t nw = qml_circuit_n_weights(c);
+        double *w = malloc(nw * sizeof *w), *g1 = malloc(nw * sizeof *g1), *gt = malloc(nw * sizeof *gt);
+        harness_rng rng = {16};
+        for (size_t k = 0; k < nw; k++)
+            w[k] = 6.0 * harness_uniform(&rng);
+        qml_gradient_options opt = QML_GRADIENT_OPTIONS_INIT;
+        double v1, vt;
+        assert_ok(qml_gradient(c, o, NULL, w, nw, &feature, 1, &opt, &v1, g1, NULL));
+        for (unsigned threads = 2; threads <= 3; threads++) {
+            opt.n_threads = threads;
+            assert_ok(qml_gradient(c, o, NULL, w, nw, &feature, 1, &opt, &vt, gt, NULL));
+            assert_true(v1 == vt);
+            assert_memory_equal(g1, gt, nw * sizeof *g1);
+        }
+        free(w);
+        free(g1);
+        free(gt);
+        qml_pauli_sum_free(o);
+        qml_circuit_free(c);
+    }
+}
+
 static void test_validation(void **state)
 {
     (void)state;
@@ -922,6 +1018,7 @@ int main(void)
         cmocka_unit_test(test_batch_matches_single_rows),
         cmocka_unit_test(test_kernel_threads_bitwise),
         cmocka_unit_test(test_diagonal_runs),
+        cmocka_unit_test(test_fused_adjoint_ladder),
         cmocka_unit_test(test_validation),
         cmocka_unit_test(test_allocation_failures),
         cmocka_unit_test(test_allocation_failures_threads),

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <threads.h>
 #include <time.h>
 
 /* Amplitudes after a handful of gates carry rounding of a few ulps per
@@ -1261,6 +1262,93 @@ static void test_every_pair_low_qubits(void **unused)
     free(first);
 }
 
+/* The worker pool: nested calls (a range that calls qml__parallel_for
+ * again, as a kernel inside a batch row does) finish on the calling thread
+ * without deadlock and cover every item once; two program threads running
+ * 2-thread kernels at once (one of them finds the pool busy and works
+ * alone) get the bits of a 1-thread run; growing the pool from 2 to 4
+ * workers and back changes nothing. */
+typedef struct pool_probe {
+    unsigned *hits;
+    size_t n;
+} pool_probe;
+
+static void probe_inner(void *context, size_t begin, size_t end, unsigned worker)
+{
+    (void)worker;
+    pool_probe *probe = context;
+    for (size_t i = begin; i < end; i++)
+        probe->hits[i]++;
+}
+
+static void probe_outer(void *context, size_t begin, size_t end, unsigned worker)
+{
+    (void)worker;
+    pool_probe *probe = context;
+    for (size_t i = begin; i < end; i++) {
+        pool_probe inner = {probe->hits + 64 * i, 64};
+        qml__parallel_for(3, 64, 8, probe_inner, &inner);
+    }
+}
+
+typedef struct pool_run {
+    const double *start;
+    unsigned n;
+    unsigned threads;
+    double *result;
+} pool_run;
+
+static int pool_run_main(void *arg)
+{
+    pool_run *run = arg;
+    qml_statevec *s = state_from(run->n, run->start);
+    qml_statevec_set_threads(s, run->threads);
+    harness_rng gate_rng = {5};
+    for (unsigned q = 0; q < run->n; q++) {
+        qml__gate g = make_gate(QML_GATE_RY, &q, 1, &gate_rng);
+        qml__statevec_apply(s, &g, 0.3 + q, false);
+        unsigned b[2] = {q, (q + 1) % run->n};
+        qml__gate c = make_gate(QML_GATE_CNOT, b, 2, &gate_rng);
+        qml__statevec_apply(s, &c, 0.0, false);
+    }
+    memcpy(run->result, qml_statevec_data(s), 2 * ((size_t)1 << run->n) * sizeof(double));
+    qml_statevec_free(s);
+    return 0;
+}
+
+static void test_worker_pool(void **unused)
+{
+    (void)unused;
+    unsigned hits[16 * 64] = {0};
+    pool_probe outer = {hits, 16};
+    assert_int_equal(qml__parallel_for(2, 16, 1, probe_outer, &outer), 2);
+    for (size_t i = 0; i < 16 * 64; i++)
+        assert_int_equal(hits[i], 1);
+
+    const unsigned n = 18;
+    const size_t dim = (size_t)1 << n;
+    harness_rng rng = {1717};
+    double *start = malloc(2 * dim * sizeof *start);
+    random_state(&rng, dim, start);
+    double *reference = malloc(2 * dim * sizeof *reference);
+    pool_run base = {start, n, 1, reference};
+    pool_run_main(&base);
+    for (unsigned threads = 2; threads <= 4; threads += 2) {
+        double *a = malloc(2 * dim * sizeof *a), *b = malloc(2 * dim * sizeof *b);
+        pool_run ra = {start, n, threads, a}, rb = {start, n, 2, b};
+        thrd_t t;
+        assert_int_equal(thrd_create(&t, pool_run_main, &ra), thrd_success);
+        pool_run_main(&rb);
+        assert_int_equal(thrd_join(t, NULL), thrd_success);
+        assert_memory_equal(a, reference, 2 * dim * sizeof *a);
+        assert_memory_equal(b, reference, 2 * dim * sizeof *b);
+        free(a);
+        free(b);
+    }
+    free(start);
+    free(reference);
+}
+
 /* ======================================================================== */
 /* Validation and allocation failures                                       */
 /* ======================================================================== */
@@ -1464,6 +1552,7 @@ int main(void)
         cmocka_unit_test(test_thread_invariance),
         cmocka_unit_test(test_kernel_paths),
         cmocka_unit_test(test_every_pair_low_qubits),
+        cmocka_unit_test(test_worker_pool),
         cmocka_unit_test(test_validation),
         cmocka_unit_test(test_run_circuit),
         cmocka_unit_test(test_allocation_failures),
