@@ -1854,6 +1854,10 @@ static int sweep_lie(void *context)
     TRY(qml_circuit_create(&c, 2));
     TRY(qml_ansatz_family_append(c, QML_ANSATZ_TFIM, 1));
     TRY(qml_lie_algebra_from_circuit(&from, c, NULL));
+    qml_lie_conditioning conditioning = QML_LIE_CONDITIONING_INIT;
+    TRY(qml_lie_algebra_conditioning(alg, &conditioning));
+    qml_dla_summary summary = {.size = sizeof summary};
+    TRY(qml_pauli_dla_classify((const qml_pauli_sum *const *)gens, 3, &summary));
 done:
     for (int k = 0; k < 3; k++)
         qml_pauli_sum_free(gens[k]);
@@ -2166,7 +2170,8 @@ static const sweep_entry sweeps[] = {
     {"lie", sweep_lie,
      "qml_lie_algebra_create qml_lie_algebra_basis_element qml_lie_algebra_center_element "
      "qml_lie_algebra_ideal qml_lie_algebra_ideal_element qml_lie_algebra_purity "
-     "qml_lie_algebra_state_purity qml_lie_algebra_predict_variance qml_lie_algebra_from_circuit"},
+     "qml_lie_algebra_state_purity qml_lie_algebra_predict_variance qml_lie_algebra_from_circuit "
+     "qml_lie_algebra_conditioning qml_pauli_dla_classify"},
     {"landscape", sweep_landscape,
      "qml_gradient_stats_create qml_gradient_stats_weight qml_gradient_stats_loss "
      "qml_gradient_stats_summary qml_bp_fit_data qml_bp_scan_family qml_bp_scan_row qml_bp_scan_fit "
