@@ -1793,6 +1793,36 @@ done:
     return status;
 }
 
+/* The algebraic backends: the choice, g-sim and the symmetric subspace
+ * through the gradient entry points. */
+static int sweep_backend(void *context)
+{
+    (void)context;
+    qml_model *ff = NULL, *perm = NULL;
+    int status = QML_OK;
+    double w[6] = {0.1, 0.2, 0.3, 0.4, 0.5, 0.6}, x[2] = {0.5, 0.6}, rows[4] = {0.1, 0.2, 0.3, 0.4}, value, dim;
+    double g[6], gx[2], values[2];
+    qml_backend b;
+    TRY(qml_backend_from_name("gsim", &b));
+    TRY(qml_model_create_template(&ff, QML_MODEL_FREE_FERMION, 2, 2, 2, QML_LOSS_MSE));
+    TRY(qml_model_create_template(&perm, QML_MODEL_PERMUTATION, 3, 2, 2, QML_LOSS_MSE));
+    TRY(qml_backend_select(qml_model_circuit(ff), qml_model_readout(ff), NULL, b, &b, &dim));
+    TRY(qml_backend_select(qml_model_circuit(perm), qml_model_readout(perm), NULL, QML_BACKEND_AUTO, &b, &dim));
+    qml_gradient_options go = QML_GRADIENT_OPTIONS_INIT;
+    go.feature_gradients = 1;
+    go.backend = QML_BACKEND_GSIM;
+    TRY(qml_gradient(qml_model_circuit(ff), qml_model_readout(ff), NULL, w, 6, x, 2, &go, &value, g, gx));
+    go.feature_gradients = 0;
+    go.backend = QML_BACKEND_SYMMETRIC;
+    go.n_threads = 1; /* the harness counts allocations without atomics */
+    TRY(qml_gradient_batch(qml_model_circuit(perm), qml_model_readout(perm), NULL, w, 6, rows, 2, 2, &go,
+                           QML_BATCH_SUM, values, g));
+done:
+    qml_model_free(ff);
+    qml_model_free(perm);
+    return status;
+}
+
 static int sweep_lie(void *context)
 {
     (void)context;
@@ -2136,6 +2166,7 @@ static const sweep_entry sweeps[] = {
      "qml_statevec_amplitudes qml_statevec_probabilities qml_statevec_expectation qml_statevec_inner "
      "qml_statevec_sample qml_statevec_estimate"},
     {"gradient", sweep_gradient, "qml_gradient qml_gradient_batch"},
+    {"backend", sweep_backend, "qml_backend_from_name qml_backend_select"},
     {"lie", sweep_lie,
      "qml_lie_algebra_create qml_lie_algebra_basis_element qml_lie_algebra_center_element "
      "qml_lie_algebra_ideal qml_lie_algebra_ideal_element qml_lie_algebra_purity "
