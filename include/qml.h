@@ -1483,7 +1483,7 @@ typedef struct qml_dla_summary {
  * two-qubit generators connect all qubits, the algebra is su(2^n) (local
  * control plus a connected entangling graph is universal): decided in time
  * linear in the generators, milliseconds at n = 1000. Otherwise the exact
- * string closure is run (up to 2^22 elements) and its structure read off.
+ * string closure is run (up to 2^22 elements, and at most 2^25 / count) and its structure read off.
  * See docs/lie.md.
  * @param generators `count` >= 1 single Pauli strings (one term each, non-zero
  *        coefficient) on the same number of qubits.

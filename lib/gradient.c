@@ -58,6 +58,7 @@ typedef struct grad_workspace {
  * order: bounded so that huge datasets do not need n_rows * n_weights doubles. */
 #define GRAD_BATCH_BUFFER_DOUBLES ((size_t)1 << 20)
 #define GRAD_MESSAGE_LENGTH 256
+#define GRAD_MAX_QUBITS 40u /* the statevector's limit (statevec.c) */
 
 static const double grad_half_pi = 1.57079632679489661923132169163975144;
 
@@ -121,13 +122,16 @@ int qml_gradient(const qml_circuit *circuit, const qml_pauli_sum *observable, co
     plan.observable = observable;
     plan.initial = initial;
     plan.weights = weights;
+    /* Refuse what no statevector can hold before building the plan (whose
+     * single-word masks assume a simulable register). */
+    status = check_memory(&plan, 1, caller);
+    if (status)
+        return status;
     status = plan_build(&plan);
     if (status)
         return status;
     grad_workspace ws;
-    status = check_memory(&plan, 1, caller);
-    if (status == QML_OK)
-        status = workspace_create(&ws, &plan, plan.options.n_threads);
+    status = workspace_create(&ws, &plan, plan.options.n_threads);
     if (status) {
         plan_release(&plan);
         return status;
@@ -265,6 +269,11 @@ int qml_gradient_batch(const qml_circuit *circuit, const qml_pauli_sum *observab
     plan.observable = observable;
     plan.initial = initial;
     plan.weights = weights;
+    /* Refuse what no statevector can hold before building the plan (whose
+     * single-word masks assume a simulable register). */
+    status = check_memory(&plan, 1, caller);
+    if (status)
+        return status;
     status = plan_build(&plan);
     if (status)
         return status;
@@ -620,13 +629,14 @@ static void plan_release(grad_plan *plan)
 
 /* Refuse before allocating when the workspaces' statevectors (two each for
  * the adjoint sweep and the shift rules, one for finite differences) do not
- * fit what the process may hold (memlimit.c). Above the statevector's own
- * qubit limit qml_statevec_create refuses with its own message. */
+ * fit what the process may hold (memlimit.c), or when the register is past
+ * the statevector's limit. */
 static int check_memory(const grad_plan *plan, unsigned n_workspaces, const char *caller)
 {
     unsigned n = plan->circuit->n_qubits;
-    if (n >= 58)
-        return QML_OK;
+    if (n > GRAD_MAX_QUBITS)
+        return qml__error(QML_ERR_LIMIT, "%s: %u qubits need 2^%u * 16 bytes per statevector; the limit is %u qubits",
+                          caller, n, n, GRAD_MAX_QUBITS);
     unsigned per = plan->options.method == QML_GRADIENT_FINITE_DIFFERENCE ? 1u : 2u;
     return qml__memory_check((uint64_t)per * n_workspaces, (uint64_t)16 << n, caller,
                              "statevectors of %u qubits, %u per worker x %u worker%s", n, per, n_workspaces,

@@ -183,14 +183,16 @@ int qml_pauli_dla_classify(const qml_pauli_sum *const *generators, size_t count,
     } else {
         qml_lie_algebra *algebra = NULL;
         qml_lie_options options = QML_LIE_OPTIONS_INIT;
-        options.max_dim = CLASSIFY_MAX_DIM;
+        /* the closure costs about dim x count brackets: bound that work too */
+        size_t by_work = ((size_t)1 << 25) / count;
+        options.max_dim = by_work < CLASSIFY_MAX_DIM ? (by_work > count ? by_work : count) : CLASSIFY_MAX_DIM;
         status = qml_lie_algebra_create(&algebra, generators, count, &options);
         if (status == QML_ERR_LIMIT) {
             qml_lie_algebra_free(algebra);
             return qml__error(QML_ERR_LIMIT,
                               "%s: these strings do not meet the locality criterion for su(2^n), and their "
-                              "algebra exceeds the enumeration cap of %zu elements",
-                              __func__, CLASSIFY_MAX_DIM);
+                              "algebra exceeds the enumeration cap of %zu elements (for %zu generators)",
+                              __func__, options.max_dim, count);
         }
         if (status)
             return qml__error_context(status, __func__);

@@ -376,8 +376,10 @@ def verify(out):
                 fail(f"landscape.csv: {key} = {r[key]}")
         if num(r, "var_loss") > 1.0:
             fail("landscape.csv: Var[l] above 1 for |<O>| <= 1")
-        if int(r["samples"]) < 1000:
-            fail("landscape.csv: fewer than 1000 draws")
+        with open(os.path.join(out, "options.txt")) as f:
+            quick = "--quick" in f.read().split()
+        if int(r["samples"]) < (300 if quick else 1000):
+            fail("landscape.csv: fewer draws than the study promises (1000; 300 with --quick)")
 
     # Verdicts.
     batch = int(c1[0]["batch"]) if c1 else 16

@@ -6,39 +6,38 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Atomic: the library's worker threads allocate concurrently (ThreadSanitizer
- * reported the plain counters as a race). fail_at is written only while no
- * worker runs. */
+/* Atomic: a sequence may run the library on several threads, which then
+ * allocate concurrently. */
 static atomic_long live_blocks;
 static atomic_long allocations;
-static long fail_at; /* 0 = never */
+static long fail_at; /* 0 = never; written only between sequences */
 static atomic_int failed;
 
 static void *counting_malloc(size_t size, void *user)
 {
     (void)user;
-    long n = atomic_fetch_add(&allocations, 1) + 1;
-    if (fail_at && n == fail_at) {
+    long count = atomic_fetch_add(&allocations, 1) + 1;
+    if (fail_at && count == fail_at) {
         atomic_store(&failed, 1);
         return NULL;
     }
     void *p = malloc(size);
     if (p)
-        live_blocks++;
+        atomic_fetch_add(&live_blocks, 1);
     return p;
 }
 
 static void *counting_realloc(void *ptr, size_t size, void *user)
 {
     (void)user;
-    long n = atomic_fetch_add(&allocations, 1) + 1;
-    if (fail_at && n == fail_at) {
+    long count = atomic_fetch_add(&allocations, 1) + 1;
+    if (fail_at && count == fail_at) {
         atomic_store(&failed, 1);
         return NULL;
     }
     void *p = realloc(ptr, size);
     if (p && !ptr)
-        live_blocks++;
+        atomic_fetch_add(&live_blocks, 1);
     return p;
 }
 
@@ -46,7 +45,7 @@ static void counting_free(void *ptr, void *user)
 {
     (void)user;
     if (ptr) {
-        live_blocks--;
+        atomic_fetch_sub(&live_blocks, 1);
         free(ptr);
     }
 }
@@ -54,10 +53,10 @@ static void counting_free(void *ptr, void *user)
 void harness_install_counting_allocator(void)
 {
     qml_allocator a = {sizeof a, counting_malloc, counting_realloc, counting_free, NULL};
-    live_blocks = 0;
-    allocations = 0;
+    atomic_store(&live_blocks, 0);
+    atomic_store(&allocations, 0);
     fail_at = 0;
-    failed = 0;
+    atomic_store(&failed, 0);
     if (qml_set_allocator(&a) != QML_OK)
         fail_msg("qml_set_allocator failed: %s", qml_last_error());
 }
@@ -69,7 +68,7 @@ void harness_restore_allocator(void)
 
 long harness_live_blocks(void)
 {
-    return live_blocks;
+    return atomic_load(&live_blocks);
 }
 
 int harness_check_allocation_failures(harness_sequence sequence, void *context)
@@ -79,8 +78,8 @@ int harness_check_allocation_failures(harness_sequence sequence, void *context)
         harness_install_counting_allocator();
         fail_at = k;
         int status = sequence(context);
-        long leaked = live_blocks;
-        int hit = failed;
+        long leaked = atomic_load(&live_blocks);
+        int hit = atomic_load(&failed);
         harness_restore_allocator();
         runs++;
         if (leaked != 0)

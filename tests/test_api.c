@@ -1793,6 +1793,36 @@ done:
     return status;
 }
 
+/* The algebraic backends: the choice, g-sim and the symmetric subspace
+ * through the gradient entry points. */
+static int sweep_backend(void *context)
+{
+    (void)context;
+    qml_model *ff = NULL, *perm = NULL;
+    int status = QML_OK;
+    double w[6] = {0.1, 0.2, 0.3, 0.4, 0.5, 0.6}, x[2] = {0.5, 0.6}, rows[4] = {0.1, 0.2, 0.3, 0.4}, value, dim;
+    double g[6], gx[2], values[2];
+    qml_backend b;
+    TRY(qml_backend_from_name("gsim", &b));
+    TRY(qml_model_create_template(&ff, QML_MODEL_FREE_FERMION, 2, 2, 2, QML_LOSS_MSE));
+    TRY(qml_model_create_template(&perm, QML_MODEL_PERMUTATION, 3, 2, 2, QML_LOSS_MSE));
+    TRY(qml_backend_select(qml_model_circuit(ff), qml_model_readout(ff), NULL, b, &b, &dim));
+    TRY(qml_backend_select(qml_model_circuit(perm), qml_model_readout(perm), NULL, QML_BACKEND_AUTO, &b, &dim));
+    qml_gradient_options go = QML_GRADIENT_OPTIONS_INIT;
+    go.feature_gradients = 1;
+    go.backend = QML_BACKEND_GSIM;
+    TRY(qml_gradient(qml_model_circuit(ff), qml_model_readout(ff), NULL, w, 6, x, 2, &go, &value, g, gx));
+    go.feature_gradients = 0;
+    go.backend = QML_BACKEND_SYMMETRIC;
+    go.n_threads = 1; /* the harness counts allocations without atomics */
+    TRY(qml_gradient_batch(qml_model_circuit(perm), qml_model_readout(perm), NULL, w, 6, rows, 2, 2, &go,
+                           QML_BATCH_SUM, values, g));
+done:
+    qml_model_free(ff);
+    qml_model_free(perm);
+    return status;
+}
+
 static int sweep_lie(void *context)
 {
     (void)context;
@@ -1824,6 +1854,10 @@ static int sweep_lie(void *context)
     TRY(qml_circuit_create(&c, 2));
     TRY(qml_ansatz_family_append(c, QML_ANSATZ_TFIM, 1));
     TRY(qml_lie_algebra_from_circuit(&from, c, NULL));
+    qml_lie_conditioning conditioning = QML_LIE_CONDITIONING_INIT;
+    TRY(qml_lie_algebra_conditioning(alg, &conditioning));
+    qml_dla_summary summary = {.size = sizeof summary};
+    TRY(qml_pauli_dla_classify((const qml_pauli_sum *const *)gens, 3, &summary));
 done:
     for (int k = 0; k < 3; k++)
         qml_pauli_sum_free(gens[k]);
@@ -2137,6 +2171,42 @@ typedef struct sweep_entry {
     const char *functions; /* the public functions the sequence calls */
 } sweep_entry;
 
+/* OpenQASM: parse a text with a definition, a shared weight and an
+ * evolution, format it, load it back from a file. */
+static int sweep_qasm(void *context)
+{
+    (void)context;
+    static const char text[] = "OPENQASM 2.0; include \"qelib1.inc\"; qreg q[2]; creg c[2];\n"
+                               "gate g(a) s,t { ry(a) s; cp(a/2) s,t; }\n"
+                               "g(theta[0]) q[0],q[1]; u3(0.1,0.2,0.3) q[1]; rzz(2*theta[0] + x[0]) q[0],q[1];\n"
+                               "measure q -> c;\n";
+    const char *path = "test_api_sweep.qasm";
+    qml_circuit *c = NULL, *back = NULL;
+    char *buffer = NULL;
+    size_t length = 0;
+    int status = QML_OK;
+    TRY(qml_circuit_parse_qasm(&c, text, sizeof text - 1));
+    status = qml_circuit_format_qasm(c, NULL, 0, &length);
+    if (status != QML_ERR_OUT_OF_RANGE)
+        goto done;
+    buffer = malloc(length + 1);
+    if (!buffer)
+        goto done;
+    TRY(qml_circuit_format_qasm(c, buffer, length + 1, NULL));
+    FILE *file = fopen(path, "w");
+    if (!file)
+        goto done;
+    fputs(buffer, file);
+    fclose(file);
+    TRY(qml_circuit_load_qasm(&back, path));
+done:
+    remove(path);
+    free(buffer);
+    qml_circuit_free(c);
+    qml_circuit_free(back);
+    return status;
+}
+
 static const sweep_entry sweeps[] = {
     {"core", sweep_core, "qml_rng_create"},
     {"pauli", sweep_pauli,
@@ -2150,16 +2220,19 @@ static const sweep_entry sweeps[] = {
      "qml_circuit_add_rotation qml_circuit_add_pauli_rotation qml_ansatz_hardware_efficient "
      "qml_ansatz_family_append qml_circuit_copy qml_circuit_gate qml_circuit_gate_angle "
      "qml_circuit_gate_generator qml_circuit_weight_generator qml_ansatz_layered"},
+    {"qasm", sweep_qasm, "qml_circuit_parse_qasm qml_circuit_format_qasm qml_circuit_load_qasm"},
     {"statevec", sweep_statevec,
      "qml_statevec_create qml_statevec_set_threads qml_statevec_set_basis qml_statevec_set_zero "
      "qml_statevec_set_amplitudes qml_statevec_copy qml_statevec_run qml_statevec_apply_gate "
      "qml_statevec_amplitudes qml_statevec_probabilities qml_statevec_expectation qml_statevec_inner "
      "qml_statevec_sample qml_statevec_estimate"},
     {"gradient", sweep_gradient, "qml_gradient qml_gradient_batch"},
+    {"backend", sweep_backend, "qml_backend_from_name qml_backend_select"},
     {"lie", sweep_lie,
      "qml_lie_algebra_create qml_lie_algebra_basis_element qml_lie_algebra_center_element "
      "qml_lie_algebra_ideal qml_lie_algebra_ideal_element qml_lie_algebra_purity "
-     "qml_lie_algebra_state_purity qml_lie_algebra_predict_variance qml_lie_algebra_from_circuit"},
+     "qml_lie_algebra_state_purity qml_lie_algebra_predict_variance qml_lie_algebra_from_circuit "
+     "qml_lie_algebra_conditioning qml_pauli_dla_classify"},
     {"landscape", sweep_landscape,
      "qml_gradient_stats_create qml_gradient_stats_weight qml_gradient_stats_loss "
      "qml_gradient_stats_summary qml_bp_fit_data qml_bp_scan_family qml_bp_scan_row qml_bp_scan_fit "

@@ -124,6 +124,13 @@ static void test_tfim(void **state)
             amp[i] /= sqrt(norm);
         assert_ok(qml_statevec_set_amplitudes(init, amp, d, 1e-12));
         compare(c, o, init, QML_BACKEND_GSIM, &rng);
+        /* AUTO with a given state: reading it costs 2^n per string, so g-sim
+         * is chosen only for a module smaller than the gate count. */
+        double dim = 0;
+        assert_int_equal(chosen(c, o, init, QML_BACKEND_GSIM, &dim), QML_BACKEND_GSIM);
+        assert_int_equal(chosen(c, o, init, QML_BACKEND_AUTO, NULL),
+                         dim <= (double)qml_circuit_n_gates(c) && dim <= ldexp(1, (int)n) ? QML_BACKEND_GSIM
+                                                                                          : QML_BACKEND_STATEVECTOR);
         free(amp);
         qml_statevec_free(init);
         qml_pauli_sum_free(o);
@@ -602,7 +609,7 @@ static int sequence_backend(void *context)
         qml_landscape_options lo = QML_LANDSCAPE_OPTIONS_INIT;
         lo.samples = 3;
         lo.backend = ac->backend;
-        lo.n_threads = 2;
+        lo.n_threads = 1; /* the harness counts allocations without atomics */
         qml_gradient_stats *s = NULL;
         status = qml_gradient_stats_create(&s, c, o, NULL, x, 2, &lo);
         qml_gradient_stats_free(s);

@@ -8,6 +8,7 @@
  * report.
  */
 #include "cli.h"
+#include "json.h"
 #include "paradox.h"
 
 #include <errno.h>
@@ -50,10 +51,13 @@ static void format_duration(char *buf, size_t size, double seconds)
         snprintf(buf, size, "?");
     else if (seconds < 60.0)
         snprintf(buf, size, "%.0f s", seconds);
-    else if (seconds < 3600.0)
-        snprintf(buf, size, "%.0f min %02.0f s", floor(seconds / 60.0), fmod(seconds, 60.0));
-    else
-        snprintf(buf, size, "%.0f h %02.0f min", floor(seconds / 3600.0), fmod(seconds / 60.0, 60.0));
+    else if (seconds < 3600.0) {
+        long s = lround(seconds); /* round once, so that 59.6 s is not shown as "60 s" */
+        snprintf(buf, size, "%ld min %02ld s", s / 60, s % 60);
+    } else {
+        long m = lround(seconds / 60.0);
+        snprintf(buf, size, "%ld h %02ld min", m / 60, m % 60);
+    }
 }
 
 void paradox_progress_done(paradox_progress *p, const char *what, double units, double seconds)
@@ -107,7 +111,7 @@ static void usage(FILE *to)
 {
     fprintf(to,
             "usage: qml paradox [--out DIR] [--quick | --long] [--seed X] [--threads T] [--seeds K]\n"
-            "                   [--qubits LIST] [--shots LIST]\n"
+            "                   [--qubits LIST] [--shots LIST] [--json]\n"
             "       qml paradox --resume DIR\n"
             "\n"
             "The paper's claims as tests with criteria fixed in advance: C1 trainability under a\n"
@@ -126,7 +130,8 @@ static void usage(FILE *to)
             "  --threads T    worker threads, 0 = all cores (default 0); results do not depend on it\n"
             "  --seeds K      training runs per cell in C1, C2 and C3 (default 5; quick 2; long 20)\n"
             "  --qubits LIST  C1 qubit counts, comma-separated, each 3..16\n"
-            "  --shots LIST   C1 shot budgets, comma-separated, 0 = exact gradients\n");
+            "  --shots LIST   C1 shot budgets, comma-separated, 0 = exact gradients\n"
+            "  --json         the closing summary (rows, times, verdicts) as JSON on stdout\n");
 }
 
 static bool parse_list(const char *text, uint64_t *out, size_t cap, size_t *count, uint64_t lo, uint64_t hi)
@@ -171,8 +176,8 @@ static void defaults(paradox_setup *s)
         memcpy(s->land_qubits, lq, sizeof lq);
         s->n_land_qubits = 3;
         s->ff_quadratic = 0;
-        s->land_samples = 1000;
-        s->data_rows = 4;
+        s->land_samples = 300; /* the default and --long keep >= 1000 */
+        s->data_rows = 2;
         memcpy(s->c1_qubits, cq, sizeof cq);
         s->n_c1_qubits = 2;
         s->c1_max_qubits_permutation = 4;
@@ -263,6 +268,8 @@ static int parse(int argc, char **argv, paradox_setup *s, const char **resume, b
             s->quick = true;
         } else if (!strcmp(a, "--long")) {
             s->long_mode = true;
+        } else if (!strcmp(a, "--json")) {
+            s->json = true;
         } else if (!strcmp(a, "--out") && has_value) {
             s->out_dir = argv[++i];
         } else if (!strcmp(a, "--resume") && has_value) {
@@ -508,9 +515,40 @@ int cmd_paradox(int argc, char **argv)
                 compute += paradox_table_number(all[k], r, "seconds");
         double cpu = cpu_seconds();
         code = paradox_report(&setup, &t, wall, compute, cpu);
-        if (!code)
-            printf("qml paradox: %zu rows (%zu new) in %.1f s (%.1f s of CPU time); report: %s/report.md\n",
-                   t.landscape.n_rows + t.c1.n_rows + t.c2.n_rows + t.c3.n_rows, prog.jobs_done, wall, cpu, dir);
+        size_t rows = t.landscape.n_rows + t.c1.n_rows + t.c2.n_rows + t.c3.n_rows + t.roughness.n_rows;
+        if (!code && setup.json) {
+            cli_json j;
+            cli_json_begin(&j, stdout, "paradox", argc, argv);
+            cli_json_kv_string(&j, "out_dir", dir);
+            cli_json_kv_string(&j, "report", "report.md");
+            cli_json_kv_u64(&j, "rows", rows);
+            cli_json_kv_u64(&j, "new_rows", prog.jobs_done);
+            cli_json_kv_number(&j, "wall_seconds", wall);
+            cli_json_kv_number(&j, "cpu_seconds", cpu);
+            cli_json_key(&j, "verdicts");
+            cli_json_array_begin(&j);
+            char path[4096], line[128];
+            snprintf(path, sizeof path, "%s/verdicts.csv", dir);
+            FILE *vf = fopen(path, "r");
+            for (bool head = true; vf && fgets(line, sizeof line, vf); head = false) {
+                char *comma = strchr(line, ',');
+                if (head || !comma)
+                    continue;
+                *comma = '\0';
+                comma[1 + strcspn(comma + 1, "\r\n")] = '\0';
+                cli_json_object_begin(&j);
+                cli_json_kv_string(&j, "claim", line);
+                cli_json_kv_string(&j, "verdict", comma + 1);
+                cli_json_object_end(&j);
+            }
+            if (vf)
+                fclose(vf);
+            cli_json_array_end(&j);
+            cli_json_end(&j);
+        } else if (!code) {
+            printf("qml paradox: %zu rows (%zu new) in %.1f s (%.1f s of CPU time); report: %s/report.md\n", rows,
+                   prog.jobs_done, wall, cpu, dir);
+        }
     }
     paradox_table_close(&t.landscape);
     paradox_table_close(&t.c1);

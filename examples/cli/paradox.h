@@ -51,6 +51,7 @@
 /* The experiment's choices, all of which the report states. */
 typedef struct paradox_setup {
     bool quick, long_mode;
+    bool json;                  /* the closing summary as JSON on stdout */
     uint64_t seed;
     unsigned threads, threads_used;
     double learning_rate;

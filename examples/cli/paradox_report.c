@@ -918,8 +918,8 @@ int paradox_report(const paradox_setup *s, paradox_tables *t, double wall_second
     char b1[96], b2[96], b3[96], b4[96], b5[96];
     fprintf(f, "# Does the Lie algebra decide? Three claims tested with criteria fixed in advance\n\n");
     fprintf(f, "Written by `%s` (run from the folder that holds this one; libqml %s, seed %" PRIu64
-               ", %u threads). Wall time %.1f s, CPU time %.1f s (all threads); the rows took %.1f s of wall "
-               "time in all (a resumed run adds the earlier rows). Every number below is computed by the program from the CSV files in this folder; "
+               ", %u threads). This invocation took %.1f s of wall time and %.1f s of CPU time (all threads); "
+               "the rows took %.1f s of wall time in all, earlier invocations of a resumed run included. Every number below is computed by the program from the CSV files in this folder; "
                "rerunning with the same options gives the same numbers (timings aside) whatever `--threads`.\n\n",
             s->command, qml_version_string(), s->seed, s->threads_used, wall_seconds, cpu_seconds, compute_seconds);
 
@@ -1212,8 +1212,9 @@ int paradox_report(const paradox_setup *s, paradox_tables *t, double wall_second
                "initial states (Cerezo et al., arXiv:2312.09121): the structure that keeps their gradients from "
                "vanishing is the same structure that lets a classical computer follow them. A trainability "
                "advantage of such a model is therefore not a quantum advantage.%s\n\n",
-            PARADOX_HAVE_BACKENDS ? "" : " (The algebra simulators that show this at n = 50-200 are not in this "
-                                         "build of libqml; `--long` uses them when they are.)");
+            PARADOX_HAVE_BACKENDS ? " This study does not yet run these models on libqml's algebra simulators "
+                                    "at n = 50-200 to show it."
+                                  : " (This build of libqml has no algebra simulators to show it at n = 50-200.)");
     fprintf(f, "## Limitations\n\n");
     fprintf(f, "- Small sizes and few seeds: %u runs per C1 cell, %u per C2 and C3 cell; the Wilson and t "
                "intervals above say how little that decides, and the verdicts say inconclusive where it does "
