@@ -2020,32 +2020,6 @@ done:
     return status;
 }
 
-static int sweep_qasm(void *context)
-{
-    (void)context;
-    static const char text[] = "OPENQASM 2.0;\ninclude \"qelib1.inc\";\nqreg q[2];\nh q[0];\ncx q[0],q[1];\n"
-                               "rz(0.25) q[1];\nu3(0.1,0.2,0.3) q[0];\n";
-    const char *path = "test_api_sweep.qasm";
-    qml_circuit *a = NULL, *b = NULL;
-    char buffer[1024];
-    size_t length = 0;
-    int status = QML_OK;
-    TRY(qml_circuit_parse_qasm(&a, text, strlen(text)));
-    TRY(qml_circuit_format_qasm(a, buffer, sizeof buffer, &length));
-    FILE *f = fopen(path, "w");
-    if (f) {
-        fputs(buffer, f);
-        fclose(f);
-    }
-    TRY(qml_circuit_load_qasm(&b, path));
-done:
-    remove(path);
-    qml_circuit_free(a);
-    qml_circuit_free(b);
-    return status;
-}
-
-/* Symmetric datasets, label noise and the capacity diagnostics. */
 static int sweep_capacity(void *context)
 {
     (void)context;
@@ -2250,7 +2224,6 @@ static const sweep_entry sweeps[] = {
      "qml_model_loss_gradient qml_model_train qml_model_create"},
     {"backend-dla", sweep_backend_dla,
      "qml_backend_from_name qml_backend_select qml_pauli_dla_classify qml_lie_algebra_conditioning"},
-    {"qasm", sweep_qasm, "qml_circuit_parse_qasm qml_circuit_format_qasm qml_circuit_load_qasm"},
     {"capacity", sweep_capacity,
      "qml_dataset_symmetric qml_dataset_flip_labels qml_dataset_random_labels qml_model_jacobian_rank "
      "qml_model_qfi_rank qml_model_roughness"},
