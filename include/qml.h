@@ -113,8 +113,12 @@ QML_API const char *qml_status_string(int status);
 QML_API const char *qml_last_error(void);
 
 /**
- * @brief The status of the last failure on the calling thread (#QML_OK if
- * none since the last qml_clear_error()).
+ * @brief The status of the last status-returning call on the calling
+ * thread: #QML_OK if it succeeded (a successful call clears the previous
+ * failure, status and message, as qml_clear_error() does), else the negative
+ * code it returned. Calls that return no status (getters, `_free`) leave it
+ * as it was; so does a call on another thread.
+ * @return a #qml_status value; #QML_OK before any call on this thread.
  * @since 0.1.0
  */
 QML_API qml_status qml_last_status(void);
@@ -282,10 +286,11 @@ QML_API size_t qml_pauli_sum_n_terms(const qml_pauli_sum *sum);
  *         index >= n_qubits (or >= 2^20) or a dense string whose length is
  *         not n_qubits; #QML_ERR_INVALID_ARGUMENT for NULL arguments;
  *         #QML_ERR_LIMIT for n_qubits > 2^20, or (since 0.2.0) for a text
- *         whose terms would take more than 256 MiB of bit masks: every term
+ *         whose terms would take too much memory for its length: every term
  *         stores 2 x ceil(n_qubits / 64) 64-bit words, so one far qubit index
- *         makes every term that wide, and terms x ceil(n_qubits / 64) x 16
- *         bytes (counted before equal terms merge) must stay within 2^28;
+ *         makes every term that wide; terms x ceil(n_qubits / 64) x 16 bytes
+ *         (terms counted before equal ones merge) must stay within 64 bytes
+ *         per byte of text or 16 MiB, whichever is larger;
  *         #QML_ERR_OUT_OF_MEMORY.
  * @since 0.1.0
  */
@@ -863,7 +868,8 @@ typedef struct qml_statevec qml_statevec;
  * @return #QML_OK; #QML_ERR_INVALID_ARGUMENT for a NULL `out` or 0 qubits;
  *         #QML_ERR_LIMIT (checked before allocating, so it fails fast) if
  *         n > 40, 16 * 2^n overflows size_t, or 16 * 2^n exceeds the
- *         machine's physical memory (the message gives the bytes needed);
+ *         smallest of physical memory, the process's cgroup memory limit and
+ *         the address space left under RLIMIT_AS (the message gives both);
  *         #QML_ERR_OUT_OF_MEMORY if the allocation fails.
  * @since 0.1.0
  */
@@ -992,7 +998,7 @@ QML_API int qml_statevec_inner(const qml_statevec *a, const qml_statevec *b, dou
 QML_API int qml_statevec_sample(const qml_statevec *state, uint64_t seed, size_t shots, uint64_t *outcomes);
 
 /**
- * @brief A shot-based estimate of <O>: the terms are grouped greedily into
+ * @brief A shot-based estimate of \<O\>: the terms are grouped greedily into
  * qubit-wise commuting sets; each group is measured with `shots` shots in its
  * basis (stream g + 1 of `seed` for group g), each term estimated as the mean
  * of its parity +-1; identity terms are added exactly.
@@ -1008,7 +1014,7 @@ QML_API int qml_statevec_estimate(const qml_statevec *state, const qml_pauli_sum
 
 /**@}*/
 
-/* ---- gradients (gradient.c): issue 4 ---- */
+/* ---- gradients (gradient.c) ---- */
 /* ======================================================================== */
 /** @name Gradients (gradient.c)
  *
@@ -1035,6 +1041,63 @@ typedef enum qml_batch_reduction {
 } qml_batch_reduction;
 
 /**
+ * @brief Which simulator computes values and gradients. Values pinned.
+ *
+ * The statevector runs any circuit up to ~30 qubits. The algebraic
+ * backends run circuits of hundreds of qubits when their structure allows,
+ * exactly (to rounding): g-sim evolves the expectation values of the Pauli
+ * strings that the readout reaches under the circuit's generators (the
+ * adjoint representation of the dynamical Lie algebra, restricted to the
+ * readout's module); the symmetric backend evolves a state in the n + 1
+ * Dicke states of a permutation-invariant circuit. docs/gsim.md states
+ * what each needs, what it costs, and why such circuits are classically
+ * simulable. A backend that does not apply is refused with
+ * #QML_ERR_NOT_APPLICABLE and a message that says why.
+ * @since 0.2.0
+ */
+typedef enum qml_backend {
+    QML_BACKEND_STATEVECTOR = 0, /**< the statevector (the 0.1 behaviour; the default) */
+    QML_BACKEND_AUTO = 1,        /**< the cheapest that applies: symmetric, then g-sim, then the statevector */
+    QML_BACKEND_GSIM = 2,        /**< g-sim: every generator term a Pauli string, a polynomial module */
+    QML_BACKEND_SYMMETRIC = 3    /**< the Dicke basis of a permutation-invariant circuit, dimension n + 1 */
+} qml_backend;
+
+/**
+ * @brief The backend's name: "statevector", "auto", "gsim", "symmetric"
+ * (static storage), or NULL for an unknown value.
+ * @since 0.2.0
+ */
+QML_API const char *qml_backend_name(qml_backend backend);
+
+/**
+ * @brief Parse a backend name (as qml_backend_name() writes it).
+ * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT (NULL, unknown name).
+ * @since 0.2.0
+ */
+QML_API int qml_backend_from_name(const char *name, qml_backend *backend);
+
+/**
+ * @brief Decide which backend a computation of <psi|O|psi> and its
+ * gradient would use, without computing it: what #QML_BACKEND_AUTO
+ * picks, or whether an explicit backend applies.
+ * @param circuit, observable the circuit and readout O (same qubit count).
+ * @param initial the initial state, or NULL for |0...0>.
+ * @param requested the backend asked for.
+ * @param[out] chosen the backend that would run (may be NULL).
+ * @param[out] dimension the dimension it works in: 2^n (as a double) for the
+ *        statevector, the number of Pauli strings for g-sim, n + 1 for the
+ *        symmetric backend (may be NULL).
+ * @return #QML_OK; #QML_ERR_NOT_APPLICABLE (an explicit backend that does
+ *         not apply; the message says why); #QML_ERR_INVALID_ARGUMENT
+ *         (NULL, qubit counts differ, unknown backend);
+ *         #QML_ERR_OUT_OF_MEMORY.
+ * @since 0.2.0
+ */
+QML_API int qml_backend_select(const qml_circuit *circuit, const qml_pauli_sum *observable,
+                               const qml_statevec *initial, qml_backend requested, qml_backend *chosen,
+                               double *dimension);
+
+/**
  * @brief Gradient options; initialise with #QML_GRADIENT_OPTIONS_INIT.
  *
  * Adjoint differentiation costs a few forward passes whatever the number of
@@ -1056,11 +1119,13 @@ typedef struct qml_gradient_options {
     unsigned n_threads;          /**< batch: worker threads over rows; single call: threads of the
                                       statevector kernels. 0 = all cores (default 1). Results are
                                       bitwise the same for any count. */
+    qml_backend backend;         /**< the simulator (default #QML_BACKEND_STATEVECTOR); the algebraic
+                                      backends compute adjoint gradients only (@since 0.2.0) */
 } qml_gradient_options;
 
 /** @brief Default gradient options. */
 #define QML_GRADIENT_OPTIONS_INIT \
-    { sizeof(qml_gradient_options), QML_GRADIENT_ADJOINT, 1e-6, 0, 0, 0, 1 }
+    { sizeof(qml_gradient_options), QML_GRADIENT_ADJOINT, 1e-6, 0, 0, 0, 1, QML_BACKEND_STATEVECTOR }
 
 /**
  * @brief The loss and its gradient for one input.
@@ -1085,7 +1150,11 @@ typedef struct qml_gradient_options {
  *         option (method, step, shots without parameter shift or above
  *         #QML_SHOTS_MAX, size), or no
  *         output at all; #QML_ERR_OUT_OF_RANGE if n_weights or n_features is
- *         less than the circuit reads; #QML_ERR_OUT_OF_MEMORY.
+ *         less than the circuit reads; #QML_ERR_LIMIT, before anything is
+ *         allocated, when the statevectors the call holds (two, one for
+ *         finite differences) exceed the smallest of physical memory, the
+ *         process's cgroup memory limit and the address space left under
+ *         RLIMIT_AS (the message gives the numbers); #QML_ERR_OUT_OF_MEMORY.
  * @since 0.1.0
  */
 QML_API int qml_gradient(const qml_circuit *circuit, const qml_pauli_sum *observable, const qml_statevec *initial,
@@ -1105,7 +1174,8 @@ QML_API int qml_gradient(const qml_circuit *circuit, const qml_pauli_sum *observ
  * @param weight_gradients n_rows * n_weights (per row, row-major) or
  *        n_weights (sum over rows) entries, by `reduction` (may be NULL,
  *        but not together with values).
- * @return as qml_gradient; also #QML_ERR_INVALID_ARGUMENT for an unknown
+ * @return as qml_gradient (#QML_ERR_LIMIT counts every worker's
+ *         statevectors); also #QML_ERR_INVALID_ARGUMENT for an unknown
  *         reduction or NULL rows; a failure in one row is reported with its
  *         row number.
  * @since 0.1.0
@@ -1118,7 +1188,7 @@ QML_API int qml_gradient_batch(const qml_circuit *circuit, const qml_pauli_sum *
 
 /**@}*/
 
-/* ---- dynamical Lie algebras (lie.c): issue 5 ---- */
+/* ---- dynamical Lie algebras (lie.c) ---- */
 
 /* ======================================================================== */
 /** @name Dynamical Lie algebras (lie.c)
@@ -1350,9 +1420,86 @@ QML_API int qml_lie_algebra_predict_variance(const qml_lie_algebra *algebra, con
                                              const qml_pauli_sum *observable, const qml_pauli_sum *gate_generator,
                                              qml_lie_prediction *result);
 
+/**
+ * @brief How the dimension of an algebra was decided, and how close the
+ * floating-point closure came to deciding otherwise. Initialise with
+ * #QML_LIE_CONDITIONING_INIT.
+ *
+ * The relative residual of a candidate (a generator or a bracket
+ * -i[G_k, B_a]) is the norm of what is left after projecting out the basis
+ * found so far, divided by the candidate's norm. When the smallest accepted
+ * and the largest rejected residual lie within a factor 1e3 of each other, a
+ * floating-point closure's dimension depends on its tolerance.
+ * @since 0.2.0
+ */
+typedef struct qml_lie_conditioning {
+    size_t size;              /**< sizeof(qml_lie_conditioning) */
+    int exact;                /**< 1: every candidate was decided in exact arithmetic (Pauli strings: bit
+                                   arithmetic; sums: modulo 2^61 - 1, see #qml_lie_options.exact) */
+    int certified;            /**< 1: exact, and the floating-point basis confirms it (every rejected
+                                   candidate's residual is below 1e-6); the dimension is then a proven lower
+                                   bound that the floating-point closure finds closed */
+    double smallest_accepted; /**< smallest relative residual of an accepted candidate (NaN: none, or strings) */
+    double largest_rejected;  /**< largest relative residual of a rejected candidate (NaN: none, or strings) */
+    int tolerance_sensitive;  /**< 1 when smallest_accepted < 1e3 * largest_rejected: with a tolerance
+                                   alone, the dimension would depend on it */
+} qml_lie_conditioning;
+
+/** @brief Initialiser for #qml_lie_conditioning. @since 0.2.0 */
+#define QML_LIE_CONDITIONING_INIT {sizeof(qml_lie_conditioning), 0, 0, 0.0, 0.0, 0}
+
+/**
+ * @brief The conditioning figures of an algebra's closure (also of a
+ * partial algebra).
+ * @param algebra the algebra.
+ * @param[in,out] out `out->size` set by the caller (#QML_LIE_CONDITIONING_INIT);
+ *        the fields that fit in it are written.
+ * @return #QML_OK; #QML_ERR_INVALID_ARGUMENT (NULL, or `out->size` smaller
+ *         than the first field after `size`).
+ * @since 0.2.0
+ */
+QML_API int qml_lie_algebra_conditioning(const qml_lie_algebra *algebra, qml_lie_conditioning *out);
+
+/**
+ * @brief What the DLA of single-Pauli-string generators is, without a basis:
+ * filled by qml_pauli_dla_classify().
+ * @since 0.2.0
+ */
+typedef struct qml_dla_summary {
+    size_t size;            /**< sizeof(qml_dla_summary), set by the caller */
+    double dimension;       /**< dim g (exact while below 2^53; rounded above; infinite past a double's range) */
+    double log2_dimension;  /**< log2 dim g, for algebras too large for a double's integers */
+    size_t centre_dim;      /**< dimension of the centre */
+    size_t n_components;    /**< number of simple ideals */
+    int is_full;            /**< 1 when g contains su(2^n) (decided by dimension) */
+    char name[256];         /**< e.g. "su(2^20)", "so(40)", "su(4) + su(4) + u(1)"; "so(2r+1)|sp(r)" where
+                                 dimension and rank do not tell them apart; "2 x su(2)" for equal ideals */
+} qml_dla_summary;
+
+/**
+ * @brief Classify the DLA of generators that are single Pauli strings.
+ *
+ * When every qubit carries two different single-qubit generators and the
+ * two-qubit generators connect all qubits, the algebra is su(2^n) (local
+ * control plus a connected entangling graph is universal): decided in time
+ * linear in the generators, milliseconds at n = 1000. Otherwise the exact
+ * string closure is run (up to 2^22 elements) and its structure read off.
+ * See docs/lie.md.
+ * @param generators `count` >= 1 single Pauli strings (one term each, non-zero
+ *        coefficient) on the same number of qubits.
+ * @param[in,out] summary `summary->size` set by the caller; the fields that fit are written.
+ * @return #QML_OK; #QML_ERR_NOT_APPLICABLE (with a message) when a generator
+ *         is not a single Pauli string; #QML_ERR_LIMIT when neither the
+ *         criterion nor the enumeration (cap 2^22) decides; #QML_ERR_INVALID_ARGUMENT
+ *         (NULL, count 0, mixed qubit counts, small `size`, non-finite coefficient);
+ *         #QML_ERR_OUT_OF_MEMORY.
+ * @since 0.2.0
+ */
+QML_API int qml_pauli_dla_classify(const qml_pauli_sum *const *generators, size_t count, qml_dla_summary *summary);
+
 /**@}*/
 
-/* ---- barren-plateau diagnostics (landscape.c): issue 6 ---- */
+/* ---- barren-plateau diagnostics (landscape.c) ---- */
 /* ======================================================================== */
 /** @name Barren-plateau diagnostics (landscape.c)
  *
@@ -1393,11 +1540,13 @@ typedef struct qml_landscape_options {
                                       at most #QML_SHOTS_MAX */
     qml_progress_fn progress;    /**< called as samples complete, on the calling thread (may be NULL) */
     void *progress_user;         /**< passed to `progress` */
+    qml_backend backend;         /**< the simulator of every sample (default #QML_BACKEND_STATEVECTOR);
+                                      shots need the statevector (@since 0.2.0) */
 } qml_landscape_options;
 
 /** @brief Default landscape options. */
 #define QML_LANDSCAPE_OPTIONS_INIT \
-    { sizeof(qml_landscape_options), 200, 0, QML_PARAMS_FIRST, 1, 0, NULL, NULL }
+    { sizeof(qml_landscape_options), 200, 0, QML_PARAMS_FIRST, 1, 0, NULL, NULL, QML_BACKEND_STATEVECTOR }
 
 /**
  * @brief The statistics of the loss and of its gradient over random weights:
@@ -1438,6 +1587,8 @@ typedef struct qml_gradient_stats qml_gradient_stats;
  *         mismatch, non-finite features, an unknown options size);
  *         #QML_ERR_OUT_OF_RANGE (too few features);
  *         #QML_ERR_CANCELLED (the progress callback returned non-zero);
+ *         #QML_ERR_LIMIT when every worker's two statevectors together do
+ *         not fit (as qml_gradient() counts memory);
  *         #QML_ERR_OUT_OF_MEMORY; any error of qml_gradient().
  *         Nothing is allocated on failure.
  * @since 0.1.0
@@ -1822,7 +1973,7 @@ QML_API int qml_bp_scan_deserialize(qml_bp_scan **out, const void *buffer, size_
 
 /**@}*/
 
-/* ---- datasets, models, optimisers, training: issue 7 ---- */
+/* ---- datasets, models, optimisers, training ---- */
 
 /* ======================================================================== */
 /** @name Datasets (dataset.c)
@@ -2366,12 +2517,27 @@ typedef enum qml_model_kind {
      *  layer, RX(x_{q mod F}) on every qubit, then RZZ(w) on every open bond
      *  (q, q+1) and RX(w) on every qubit, each with its own weight;
      *  (2n - 1) L weights; readout Z_0 Z_1. DLA so(2n). */
-    QML_MODEL_FREE_FERMION = 2
+    QML_MODEL_FREE_FERMION = 2,
+    /** Permutation-equivariant with a local encoding, one feature per qubit
+     *  (n_features = n_qubits): in each layer, RY(x_q) on qubit q, then the
+     *  weight layer of #QML_MODEL_PERMUTATION; 3 L weights; readout
+     *  (1/n) sum_q Z_q. Permuting the features permutes the qubits of the
+     *  encoding only, so the model is an S_n-invariant function of x.
+     *  @since 0.2.0 */
+    QML_MODEL_PERMUTATION_LOCAL = 3,
+    /** #QML_MODEL_PERMUTATION with its collective encoding scaled by 2/n:
+     *  exp(-i (2/n) x_j/2 sum_q P_j). One layer then puts frequencies up to
+     *  2 on each x_j for every n (the plain model reaches n, so its initial
+     *  function of x grows rougher with n); equal to the plain model at
+     *  n = 2. docs/training.md compares their roughness.
+     *  @since 0.2.0 */
+    QML_MODEL_PERMUTATION_BOUNDED = 4
 } qml_model_kind;
 
 /**
  * @brief The name of a model kind: "unstructured", "permutation",
- * "free-fermion" (static storage), or NULL for an unknown kind.
+ * "free-fermion", "permutation-local", "permutation-bounded" (static
+ * storage), or NULL for an unknown kind.
  * @since 0.1.0
  */
 QML_API const char *qml_model_kind_name(qml_model_kind kind);
@@ -2401,7 +2567,8 @@ QML_API int qml_model_create(qml_model **out, const qml_circuit *circuit, const 
  *        permutation models at hundreds.
  * @param layers L >= 1.
  * @param n_features F >= 1; the unstructured and free-fermion models need
- *        F <= n_qubits (so that every feature is encoded).
+ *        F <= n_qubits (so that every feature is encoded), the
+ *        permutation-local model F = n_qubits.
  * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT, #QML_ERR_OUT_OF_MEMORY.
  * @since 0.1.0
  */
@@ -2485,6 +2652,73 @@ QML_API int qml_model_evaluate(const qml_model *model, const qml_dataset *datase
 QML_API int qml_model_loss_gradient(const qml_model *model, const qml_dataset *dataset, const size_t *indices,
                                     size_t count, unsigned n_threads, double *loss, double *gradient,
                                     size_t capacity);
+
+/**
+ * @brief The numerical rank of the Jacobian J_ik = de(w, x_i)/dw_k of the
+ * model's readout over a dataset's rows, at the model's current weights
+ * (adjoint gradients; the head is left out: with a != 0 the probabilities'
+ * Jacobian has the same rank). A rank below min(rows, weights) means
+ * redundant weights or a function family of lower dimension than the
+ * weight count (Larocca et al., "Theory of overparametrization in quantum
+ * neural networks", Nat. Comput. Sci. 3, 542 (2023), arXiv:2109.11676).
+ * @param tolerance a singular value s_i counts when s_i > tolerance x s_max,
+ *        tolerance in [0, 1); 0 selects max(rows, weights) x DBL_EPSILON
+ *        (the usual numerical-rank rule). Singular values come from a
+ *        one-sided Jacobi SVD, accurate to about DBL_EPSILON x s_max.
+ * @param[out] rank the number of singular values above the threshold (0 if
+ *        J = 0).
+ * @return #QML_OK; #QML_ERR_INVALID_ARGUMENT (NULL, tolerance NaN or
+ *         outside [0, 1), too few features); #QML_ERR_OUT_OF_MEMORY
+ *         (rows x weights doubles, twice when rows > weights).
+ * @since 0.2.0
+ */
+QML_API int qml_model_jacobian_rank(const qml_model *model, const qml_dataset *dataset, double tolerance,
+                                    size_t *rank);
+
+/**
+ * @brief The rank of the quantum Fisher information matrix of the model's
+ * state |psi(w, x)> with respect to the circuit weights, at the model's
+ * current weights and one input x:
+ * F_kl = 4 Re[<d_k psi|d_l psi> - <d_k psi|psi><psi|d_l psi>].
+ * Its rank is the number of independent directions the weights move the
+ * state in; it cannot exceed dim g of the circuit's dynamical Lie algebra
+ * nor 2^(n+1) - 2, and Larocca et al. (arXiv:2109.11676) call a model
+ * overparametrised once adding weights no longer raises it.
+ * @param features n_features >= qml_model_n_features() finite values.
+ * @param tolerance an eigenvalue l_i of F counts when
+ *        sqrt(l_i / l_max) > tolerance (the singular values of the matrix of
+ *        projected tangent vectors, whose squares are F's eigenvalues / 4:
+ *        the same meaning as in qml_model_jacobian_rank(); a threshold t on
+ *        l_i / l_max is tolerance sqrt(t)); in [0, 1), 0 selects
+ *        max(2^(n+1), weights) x DBL_EPSILON.
+ * @return #QML_OK; #QML_ERR_INVALID_ARGUMENT (NULL, bad tolerance, a
+ *         non-finite feature); #QML_ERR_OUT_OF_RANGE (too few features);
+ *         #QML_ERR_OUT_OF_MEMORY (weights x 2^(n+1) doubles and two states).
+ *         Costs one forward pass per weight gate from that gate on.
+ * @since 0.2.0
+ */
+QML_API int qml_model_qfi_rank(const qml_model *model, const double *features, size_t n_features,
+                               double tolerance, size_t *rank);
+
+/**
+ * @brief How rough a model's function of its input starts: the mean of
+ * (de/dx_j)^2 over `n_draws` weight draws (each weight 2 pi u, u uniform in
+ * [0, 1), as #QML_INIT_UNIFORM; draw d from stream d of `seed`, weights in
+ * order), over the dataset's rows and over the model's features j, where
+ * e(w, x) is the readout before the head. An encoding whose frequencies in
+ * x grow with n shows a slope that grows with n (docs/training.md).
+ * @param n_draws >= 2.
+ * @param[out] mean_square_slope the mean.
+ * @param[out] stderr_ its standard error: the sample standard deviation of
+ *        the draws' means / sqrt(n_draws) (draws, not rows, are the
+ *        independent samples); may be NULL.
+ * @return #QML_OK; #QML_ERR_INVALID_ARGUMENT (NULL, n_draws < 2, too few
+ *         features); #QML_ERR_OUT_OF_MEMORY. Costs one adjoint pass per
+ *         draw and row; runs on the calling thread.
+ * @since 0.2.0
+ */
+QML_API int qml_model_roughness(const qml_model *model, const qml_dataset *dataset, size_t n_draws,
+                                uint64_t seed, double *mean_square_slope, double *stderr_);
 
 /** @brief How training initialises the circuit weights. Values are pinned. @since 0.1.0 */
 typedef enum qml_init_mode {
@@ -2581,11 +2815,15 @@ typedef struct qml_train_options {
     uint64_t shots;
     /** How shots are simulated when shots > 0 (default #QML_SHOTS_GAUSSIAN). @since 0.2.0 */
     qml_shot_mode shot_mode;
+    qml_backend backend;               /**< the simulator of every row (default #QML_BACKEND_STATEVECTOR;
+                                            chosen once per training run; shots need the statevector)
+                                            (@since 0.2.0) */
 } qml_train_options;
 
 /** @brief Default training options. */
 #define QML_TRAIN_OPTIONS_INIT                                                  \
-    { sizeof(qml_train_options), NULL, 30, 16, 0, QML_INIT_UNIFORM, 0.1, 1, NULL, NULL, 0, QML_SHOTS_GAUSSIAN }
+    { sizeof(qml_train_options), NULL, 30, 16, 0, QML_INIT_UNIFORM, 0.1, 1, NULL, NULL, 0, QML_SHOTS_GAUSSIAN, \
+      QML_BACKEND_STATEVECTOR }
 
 /**
  * @brief Train a model by minibatch gradient descent.

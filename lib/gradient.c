@@ -64,6 +64,7 @@ static const double grad_half_pi = 1.57079632679489661923132169163975144;
 static int plan_build(grad_plan *plan);
 static void plan_release(grad_plan *plan);
 static int workspace_create(grad_workspace *ws, const grad_plan *plan, unsigned kernel_threads);
+static int check_memory(const grad_plan *plan, unsigned n_workspaces, const char *caller);
 static void workspace_release(grad_workspace *ws);
 static int gradient_row(const grad_plan *plan, grad_workspace *ws, const double *features, uint64_t row_seed,
                         double *value, double *weight_gradient, double *feature_gradient);
@@ -98,6 +99,24 @@ int qml_gradient(const qml_circuit *circuit, const qml_pauli_sum *observable, co
     QML_CHECK_ARG(value != NULL || weight_gradient != NULL || (plan.want_features && feature_gradient != NULL),
                   "%s: value, weight_gradient and feature_gradient are all NULL: nothing to compute", caller);
 
+    if (plan.options.backend != QML_BACKEND_STATEVECTOR) {
+        bool handled = false;
+        status = qml__backend_gradient(circuit, observable, initial, &plan.options, weights, features, value,
+                                       weight_gradient, plan.want_features ? feature_gradient : NULL, &handled,
+                                       caller);
+        if (status || handled) {
+            if (!status) {
+                if (weight_gradient)
+                    for (size_t k = circuit->n_weights; k < n_weights; k++)
+                        weight_gradient[k] = 0.0;
+                if (plan.want_features && feature_gradient)
+                    for (size_t k = circuit->n_features; k < n_features; k++)
+                        feature_gradient[k] = 0.0;
+                qml__ok();
+            }
+            return status;
+        }
+    }
     plan.circuit = circuit;
     plan.observable = observable;
     plan.initial = initial;
@@ -106,7 +125,9 @@ int qml_gradient(const qml_circuit *circuit, const qml_pauli_sum *observable, co
     if (status)
         return status;
     grad_workspace ws;
-    status = workspace_create(&ws, &plan, plan.options.n_threads);
+    status = check_memory(&plan, 1, caller);
+    if (status == QML_OK)
+        status = workspace_create(&ws, &plan, plan.options.n_threads);
     if (status) {
         plan_release(&plan);
         return status;
@@ -220,6 +241,25 @@ int qml_gradient_batch(const qml_circuit *circuit, const qml_pauli_sum *observab
         qml__ok();
         return QML_OK;
     }
+    if (plan.options.backend != QML_BACKEND_STATEVECTOR) {
+        qml__algsim *sim = NULL;
+        if (plan.options.method != QML_GRADIENT_ADJOINT && plan.options.backend != QML_BACKEND_AUTO)
+            return qml__error(QML_ERR_NOT_APPLICABLE, "%s: the %s backend computes adjoint gradients only", caller,
+                              qml_backend_name(plan.options.backend));
+        if (plan.options.method == QML_GRADIENT_ADJOINT) {
+            status = qml__algsim_create(&sim, plan.options.backend, circuit, observable, initial, caller);
+            if (status)
+                return status;
+        }
+        if (sim) {
+            status = qml__algsim_batch(sim, weights, n_weights, rows, n_rows, n_features, plan.options.n_threads,
+                                       reduction, values, weight_gradients);
+            qml__algsim_free(sim);
+            if (!status)
+                qml__ok();
+            return status;
+        }
+    }
 
     plan.circuit = circuit;
     plan.observable = observable;
@@ -264,6 +304,9 @@ int qml_gradient_batch(const qml_circuit *circuit, const qml_pauli_sum *observab
             goto done;
         }
     }
+    status = check_memory(&plan, n_workers, caller);
+    if (status)
+        goto done;
     unsigned created = 0;
     for (; created < n_workers; created++) {
         status = workspace_create(&workspaces[created], &plan, 1);
@@ -342,6 +385,9 @@ static int options_read(qml_gradient_options *out, const qml_gradient_options *i
                   "%s: options.method %d is not a qml_gradient_method", caller, (int)out->method);
     QML_CHECK_ARG(out->method != QML_GRADIENT_FINITE_DIFFERENCE || (isfinite(out->step) && out->step > 0.0),
                   "%s: options.step %g must be positive and finite", caller, out->step);
+    int backend_status = qml__backend_check(out->backend, caller);
+    if (backend_status)
+        return backend_status;
     QML_CHECK_ARG(out->shots == 0 || out->method == QML_GRADIENT_PARAMETER_SHIFT,
                   "%s: options.shots %llu given, but only the parameter-shift method samples", caller,
                   (unsigned long long)out->shots);
@@ -473,6 +519,13 @@ static bool gate_differentiated(const grad_plan *plan, const qml__gate *gate)
 static int plan_build(grad_plan *plan)
 {
     const qml_circuit *circuit = plan->circuit;
+    /* The plan's factor masks are one word: circuits wider than any
+     * statevector (which the algebra backends simulate) stop here. */
+    if (circuit->n_qubits > QML__STATEVEC_MAX_QUBITS)
+        return qml__error(QML_ERR_LIMIT,
+                          "a statevector of %u qubits is beyond the limit of %u; circuits this wide run on the "
+                          "algebra backends (qml_backend)",
+                          circuit->n_qubits, QML__STATEVEC_MAX_QUBITS);
     plan->first_factor = qml__calloc(circuit->n_gates + 1, sizeof *plan->first_factor);
     if (!plan->first_factor)
         return qml__oom("gradient plan");
@@ -564,6 +617,21 @@ static void plan_release(grad_plan *plan)
 }
 
 /* ---- workspaces ------------------------------------------------------------ */
+
+/* Refuse before allocating when the workspaces' statevectors (two each for
+ * the adjoint sweep and the shift rules, one for finite differences) do not
+ * fit what the process may hold (memlimit.c). Above the statevector's own
+ * qubit limit qml_statevec_create refuses with its own message. */
+static int check_memory(const grad_plan *plan, unsigned n_workspaces, const char *caller)
+{
+    unsigned n = plan->circuit->n_qubits;
+    if (n >= 58)
+        return QML_OK;
+    unsigned per = plan->options.method == QML_GRADIENT_FINITE_DIFFERENCE ? 1u : 2u;
+    return qml__memory_check((uint64_t)per * n_workspaces, (uint64_t)16 << n, caller,
+                             "statevectors of %u qubits, %u per worker x %u worker%s", n, per, n_workspaces,
+                             n_workspaces == 1 ? "" : "s");
+}
 
 static int workspace_create(grad_workspace *ws, const grad_plan *plan, unsigned kernel_threads)
 {

@@ -43,6 +43,19 @@ void qml__ok(void);
 #define QML_CHECK_NULL(ptr)                                                   \
     QML_CHECK_ARG((ptr) != NULL, "%s: argument '%s' is NULL", __func__, #ptr)
 
+/* ---- memory limits (memlimit.c) ------------------------------------------- */
+
+/* The most this process may hold: the smallest of physical memory, its
+ * cgroup's memory limit and the address space left under RLIMIT_AS;
+ * UINT64_MAX when none can be told. `source` (may be NULL) names which. */
+uint64_t qml__memory_available(const char **source);
+/* QML_ERR_LIMIT with the numbers when `count` blocks of `block_bytes` (what
+ * the call will hold at once, described by `what`, e.g. "statevectors of 30
+ * qubits, 2 per worker x 4 workers") exceed qml__memory_available(); else
+ * QML_OK. Call it before allocating. */
+int qml__memory_check(uint64_t count, uint64_t block_bytes, const char *caller, const char *what, ...)
+    QML_PRINTF(4, 5);
+
 /* ---- numbers as text (numtext.c) ----------------------------------------- */
 
 /* Every number the library reads or writes as text goes through these two,
@@ -245,6 +258,9 @@ int qml__circuit_transported_weight_generator(const qml_circuit *circuit, long w
 
 /* ---- statevector (statevec.c) --------------------------------------------- */
 
+/* The widest statevector: 2^40 amplitudes are 16 TiB. */
+#define QML__STATEVEC_MAX_QUBITS 40u
+
 struct qml_statevec {
     unsigned n_qubits;
     uint64_t dim;                /* 2^n_qubits */
@@ -346,7 +362,7 @@ double qml__adjoint_pair_step(qml_statevec *psi, qml_statevec *lambda, const uns
 bool qml__adjoint_quad_step(qml_statevec *psi, qml_statevec *lambda, unsigned qubit_a, bool y_a, const double ma[8],
                             unsigned qubit_b, bool y_b, const double mb[8], double d_theta[2]);
 
-/* ---- datasets and optimisers (dataset.c, optim.c): issue 7 -------------- */
+/* ---- datasets and optimisers (dataset.c, optim.c) ------------------------ */
 
 /* PRNG streams of the dataset and minibatch routines (documented in qml.h
  * and docs/datasets.md): ASCII tags, so that they never meet the small
@@ -393,5 +409,69 @@ int qml__model_shot_estimate(const qml_model *model, const double *rows, size_t 
  * starts with that name; returns `status`. Messages then name the function
  * the caller called, and keep the callee's specifics after it. */
 int qml__error_context(int status, const char *function);
+
+/* ---- algebraic simulators (gsim.c, dicke.c, backend.c) -------------------- */
+
+/* The statevector's own qubit limit (qml_statevec_create). */
+#define QML__STATEVEC_MAX_QUBITS 40u
+
+/* g-sim: a circuit of Pauli rotations compiled against the module of the
+ * readout's strings (gsim.c). The circuit is borrowed and must outlive it.
+ * Creation fails with QML_ERR_NOT_APPLICABLE (message says why) for a fixed
+ * gate or a module above max_dim strings (0: no limit but the index's). */
+typedef struct qml__gsim qml__gsim;
+int qml__gsim_create(qml__gsim **out, const qml_circuit *circuit, const qml_pauli_sum *observable, size_t max_dim,
+                     const char *caller);
+void qml__gsim_free(qml__gsim *sim);
+size_t qml__gsim_dim(const qml__gsim *sim);
+/* e0 (dim doubles) = Tr(rho P_a) for rho = |0...0> (initial NULL) or a state. */
+int qml__gsim_initial(const qml__gsim *sim, const qml_statevec *initial, double *e0);
+size_t qml__gsim_work_doubles(const qml__gsim *sim);
+/* Value and (if non-NULL) weight and feature gradients, n_weights and
+ * n_features of the circuit's entries, overwritten. */
+void qml__gsim_run(const qml__gsim *sim, const double *e0, double *work, const double *weights,
+                   const double *features, double *value, double *weight_gradient, double *feature_gradient);
+
+/* The symmetric subspace: n + 1 Dicke states (dicke.c); as g-sim. The
+ * initial state is 2 (n + 1) doubles: n + 1 real parts, then the imaginary. */
+typedef struct qml__dicke qml__dicke;
+int qml__dicke_create(qml__dicke **out, const qml_circuit *circuit, const qml_pauli_sum *observable,
+                      const char *caller);
+void qml__dicke_free(qml__dicke *sim);
+size_t qml__dicke_dim(const qml__dicke *sim);
+int qml__dicke_initial(const qml__dicke *sim, const qml_statevec *initial, double *psi, const char *caller);
+size_t qml__dicke_work_doubles(const qml__dicke *sim);
+void qml__dicke_run(const qml__dicke *sim, const double *psi0, double *work, const double *weights,
+                    const double *features, double *value, double *weight_gradient, double *feature_gradient);
+
+/* One of the two, with its initial state (backend.c). */
+typedef struct qml__algsim {
+    qml_backend kind;             /* GSIM or SYMMETRIC */
+    const qml_circuit *circuit;   /* borrowed */
+    qml__gsim *gsim;
+    qml__dicke *dicke;
+    double *initial;
+    size_t work_doubles;          /* per row */
+} qml__algsim;
+/* INVALID_ARGUMENT unless backend is a qml_backend. */
+int qml__backend_check(qml_backend backend, const char *caller);
+/* *out = NULL (and QML_OK) when the statevector is to run: requested
+ * STATEVECTOR, or AUTO where no algebraic simulator applies (n <= 40). */
+int qml__algsim_create(qml__algsim **out, qml_backend requested, const qml_circuit *circuit,
+                       const qml_pauli_sum *observable, const qml_statevec *initial, const char *caller);
+void qml__algsim_free(qml__algsim *sim);
+/* One row; `work` holds sim->work_doubles. */
+void qml__algsim_run(const qml__algsim *sim, double *work, const double *weights, const double *features,
+                     double *value, double *weight_gradient, double *feature_gradient);
+/* qml_gradient_batch on an algebraic simulator (arguments checked). */
+int qml__algsim_batch(const qml__algsim *sim, const double *weights, size_t n_weights, const double *rows,
+                      size_t n_rows, size_t n_features, unsigned n_threads, qml_batch_reduction reduction,
+                      double *values, double *weight_gradients);
+/* The dispatch of qml_gradient: *handled = false when the statevector is to
+ * run (options->backend STATEVECTOR, or AUTO choosing it). */
+int qml__backend_gradient(const qml_circuit *circuit, const qml_pauli_sum *observable, const qml_statevec *initial,
+                          const qml_gradient_options *options, const double *weights, const double *features,
+                          double *value, double *weight_gradient, double *feature_gradient, bool *handled,
+                          const char *caller);
 
 #endif /* QML_INTERNAL_H */

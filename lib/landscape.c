@@ -73,6 +73,8 @@ typedef struct stats_job {
     double *workspace;          /* per worker: 2 * n_weights doubles (weights, gradient) */
     worker_error *errors;
     const progress_state *progress;
+    const qml__algsim *algsim;  /* NULL: the statevector */
+    double *alg_work;           /* per worker: algsim->work_doubles */
     atomic_size_t done;
     atomic_int stop;            /* set on an error or a cancellation */
     int cancelled;              /* written by worker 0 only */
@@ -510,19 +512,44 @@ static int samples_compute(qml_gradient_samples **out, const qml_circuit *circui
     int status = stats_check(circuit, observable, initial, features, n_features, opts);
     if (status)
         return status;
+    status = qml__backend_check(opts->backend, "qml_gradient_stats_create");
+    if (status)
+        return status;
+    if (opts->shots > 0 && opts->backend != QML_BACKEND_STATEVECTOR && opts->backend != QML_BACKEND_AUTO)
+        return qml__error(QML_ERR_NOT_APPLICABLE,
+                          "qml_gradient_stats_create: shots need the statevector; the %s backend is exact only",
+                          qml_backend_name(opts->backend));
+    qml__algsim *algsim = NULL;
+    if (opts->shots == 0 && opts->backend != QML_BACKEND_STATEVECTOR) {
+        status = qml__algsim_create(&algsim, opts->backend, circuit, observable, initial, "qml_gradient_stats_create");
+        if (status)
+            return status;
+    }
     const size_t n_weights = qml_circuit_n_weights(circuit);
     const size_t n_selected = opts->params == QML_PARAMS_ALL ? n_weights : 1;
     unsigned n_workers = qml__resolve_threads(opts->n_threads);
     if ((size_t)n_workers > count)
         n_workers = (unsigned)count;
+    /* Each worker's gradient holds two statevectors at once: refuse before
+     * any is allocated when all of them do not fit (memlimit.c). */
+    unsigned n_qubits = qml_circuit_n_qubits(circuit);
+    if (n_qubits < 58) {
+        status = qml__memory_check((uint64_t)2 * n_workers, (uint64_t)16 << n_qubits, "gradient statistics",
+                                   "statevectors of %u qubits, 2 per worker x %u worker%s", n_qubits, n_workers,
+                                   n_workers == 1 ? "" : "s");
+        if (status)
+            return status;
+    }
 
     /* Features the caller leaves out are zeros. */
     double *zero_features = NULL;
     size_t circuit_features = qml_circuit_n_features(circuit);
     if (!features && circuit_features > 0) {
         zero_features = qml__calloc(circuit_features, sizeof(double));
-        if (!zero_features)
+        if (!zero_features) {
+            qml__algsim_free(algsim);
             return qml__oom("the zero features of gradient statistics");
+        }
         features = zero_features;
         n_features = circuit_features;
     }
@@ -531,7 +558,8 @@ static int samples_compute(qml_gradient_samples **out, const qml_circuit *circui
     double *workspace = qml__calloc(qml__mul_size(n_workers, 2 * n_weights), sizeof(double));
     worker_error *errors = qml__calloc(n_workers, sizeof *errors);
     size_t *selected = qml__calloc(n_selected, sizeof *selected);
-    if (!samples || !workspace || !errors || !selected) {
+    double *alg_work = algsim ? qml__calloc(qml__mul_size(n_workers, algsim->work_doubles), sizeof(double)) : NULL;
+    if (!samples || !workspace || !errors || !selected || (algsim && !alg_work)) {
         status = qml__oom("the samples of gradient statistics");
         goto done;
     }
@@ -558,6 +586,8 @@ static int samples_compute(qml_gradient_samples **out, const qml_circuit *circui
         .workspace = workspace,
         .errors = errors,
         .progress = progress,
+        .algsim = algsim,
+        .alg_work = alg_work,
         .cancelled = 0,
     };
     atomic_init(&job.done, 0);
@@ -593,6 +623,8 @@ static int samples_compute(qml_gradient_samples **out, const qml_circuit *circui
     qml__ok();
 
 done:
+    qml__free(alg_work);
+    qml__algsim_free(algsim);
     qml_gradient_samples_free(samples);
     qml__free(selected);
     qml__free(errors);
@@ -626,7 +658,12 @@ static void stats_worker(void *context, size_t begin, size_t end, unsigned worke
             gradient_options.seed = qml__rng_next(&rng);
         }
         double value = 0.0;
-        int status = qml_gradient(job->circuit, job->observable, job->initial, weights, job->n_weights,
+        int status = QML_OK;
+        if (job->algsim)
+            qml__algsim_run(job->algsim, job->alg_work + (size_t)worker * job->algsim->work_doubles, weights,
+                            job->features, &value, gradient, NULL);
+        else
+            status = qml_gradient(job->circuit, job->observable, job->initial, weights, job->n_weights,
                                   job->features, job->n_features, &gradient_options, &value, gradient, NULL);
         if (status) {
             worker_error *error = &job->errors[worker];
@@ -774,7 +811,7 @@ static const char *default_observable(const scan_source *source)
     return "Z0";
 }
 
-static int scan_check(const scan_source *source, qml_bp_scan_options *opts, const char *caller)
+static int scan_check(const scan_source *source, qml_bp_scan_options *opts, qml_backend backend, const char *caller)
 {
     if (!source->is_family) {
         unsigned n = qml_pauli_sum_n_qubits(source->generators[0]);
@@ -785,7 +822,10 @@ static int scan_check(const scan_source *source, qml_bp_scan_options *opts, cons
     }
     QML_CHECK_ARG(opts->n_min >= 1 && opts->n_min <= opts->n_max,
                   "%s: the qubit range [%u, %u] is empty or starts at 0", caller, opts->n_min, opts->n_max);
-    QML_CHECK_ARG(opts->n_max <= 30, "%s: n_max = %u is beyond what a scan can simulate (30)", caller, opts->n_max);
+    /* The algebraic backends refuse, with a reason, what they cannot run. */
+    QML_CHECK_ARG(opts->n_max <= 30 || (backend != QML_BACKEND_STATEVECTOR && opts->n_max <= 1024),
+                  "%s: n_max = %u is beyond what a scan can simulate (30 on the statevector, 1024 otherwise)",
+                  caller, opts->n_max);
     QML_CHECK_ARG(opts->depth >= QML_BP_DEPTH_FIXED && opts->depth <= QML_BP_DEPTH_LIST,
                   "%s: depth = %d is not a qml_bp_depth (0..2)", caller, (int)opts->depth);
     if (opts->depth == QML_BP_DEPTH_LIST) {
@@ -862,6 +902,92 @@ static int scan_circuit(const scan_source *source, unsigned n, unsigned layers, 
  * - GRADIENT, MIDDLE: the weight read by exactly one gate;
  * - GRADIENT, ALL: no single formula, NaN.
  * A circuit with a non-Clifford fixed gate gets no DLA and no prediction. */
+/* Whether the weights' (transported) generators are single Pauli strings
+ * whose algebra qml_pauli_dla_classify() finds to be su(2^n). */
+static int full_by_classification(const qml_circuit *circuit, bool *full)
+{
+    *full = false;
+    size_t n_weights = circuit->n_weights;
+    if (n_weights == 0)
+        return QML_OK;
+    qml_pauli_sum **generators = qml__calloc(n_weights, sizeof *generators);
+    if (!generators)
+        return qml__oom("the weight generators of a circuit");
+    int status = QML_OK;
+    bool strings = true;
+    for (size_t w = 0; w < n_weights && !status && strings; w++) {
+        status = qml__circuit_transported_weight_generator(circuit, (long)w, &generators[w]);
+        strings = !status && generators[w]->n_terms == 1;
+    }
+    if (!status && strings) {
+        qml_dla_summary summary = {.size = sizeof summary};
+        int classify = qml_pauli_dla_classify((const qml_pauli_sum *const *)generators, n_weights, &summary);
+        if (classify == QML_OK)
+            *full = summary.is_full != 0;
+        else if (classify != QML_ERR_NOT_APPLICABLE && classify != QML_ERR_LIMIT)
+            status = classify;
+    }
+    for (size_t w = 0; w < n_weights; w++)
+        qml_pauli_sum_free(generators[w]);
+    qml__free(generators);
+    return status;
+}
+
+/* <psi|P|psi> for a string of a sum (term i); the |0...0> state when NULL. */
+static double term_expectation(const qml_statevec *state, const qml_pauli_sum *sum, size_t i, int *status)
+{
+    if (!state) {
+        for (unsigned w = 0; w < sum->words; w++)
+            if (sum->x[i * sum->words + w])
+                return 0.0;
+        return sum->coeff[i];
+    }
+    qml_pauli_sum *term = NULL;
+    double value = 0;
+    *status = qml_pauli_sum_create(&term, sum->n_qubits);
+    if (!*status)
+        *status = qml__pauli_sum_add_masks(term, sum->coeff[i], sum->x + i * sum->words, sum->z + i * sum->words);
+    if (!*status)
+        *status = qml_statevec_expectation(state, term, &value);
+    qml_pauli_sum_free(term);
+    return value;
+}
+
+/* The prediction for g = su(2^n) (one simple ideal of dim 4^n - 1, Ragone et
+ * al. 2024; Fontana et al. 2024), in the normalised norm ||A||^2 = Tr(A^2) / 2^n:
+ * P(O) = 2^n ||O_0||^2 (O_0 the traceless part), P(rho) = 1 - 2^-n,
+ * P(sigma) = (<G^2> - <G>^2) / 2 with G = c P a string (G^2 = c^2),
+ * kappa(G) = 4 c^2 2^(2n-1) (half the 4^n - 1 strings anticommute with P, each
+ * bracket has norm^2 4 c^2). */
+static int full_algebra_prediction(unsigned n, const qml_statevec *initial, const qml_pauli_sum *observable,
+                                   const qml_pauli_sum *generator, qml_lie_prediction *out)
+{
+    double o0 = 0;
+    for (size_t i = 0; i < observable->n_terms; i++) {
+        bool identity = true;
+        for (unsigned w = 0; w < observable->words; w++)
+            identity = identity && !(observable->x[i * observable->words + w] | observable->z[i * observable->words + w]);
+        if (!identity)
+            o0 += observable->coeff[i] * observable->coeff[i];
+    }
+    double two_n = ldexp(1.0, (int)n), dim = two_n * two_n - 1.0;
+    double p_o = two_n * o0, p_rho = 1.0 - 1.0 / two_n;
+    out->hypothesis = QML_LIE_HYPOTHESIS_OBSERVABLE;
+    out->loss_variance = p_rho * p_o / dim;
+    out->first_gate_gradient_variance = out->middle_gate_gradient_variance = (double)NAN;
+    if (generator && generator->n_terms == 1) {
+        int status = QML_OK;
+        double c = generator->coeff[0], g_mean = term_expectation(initial, generator, 0, &status);
+        if (status)
+            return status;
+        double p_sigma = 0.5 * (c * c - g_mean * g_mean);
+        double kappa = 4.0 * c * c * 0.5 * two_n * two_n;
+        out->first_gate_gradient_variance = p_sigma * p_o / dim;
+        out->middle_gate_gradient_variance = 0.25 * p_rho * p_o * kappa / (dim * dim);
+    }
+    return QML_OK;
+}
+
 static int scan_prediction(const qml_circuit *circuit, const qml_pauli_sum *observable,
                            const qml_statevec *initial, const qml_bp_scan_options *opts,
                            const qml_landscape_options *stats_opts, qml_bp_row *row)
@@ -876,10 +1002,15 @@ static int scan_prediction(const qml_circuit *circuit, const qml_pauli_sum *obse
     qml_lie_algebra *algebra = NULL;
     qml_pauli_sum *moved_observable = NULL, *generator = NULL;
     int status = qml_lie_algebra_from_circuit(&algebra, circuit, &lie_opts);
+    bool classified = false;
     if (status == QML_ERR_LIMIT) {
+        /* above the cap: single-string generators may still be classified */
         row->dim_g_capped = 1;
-        status = QML_OK;
-        goto done;
+        qml_lie_algebra_free(algebra);
+        algebra = NULL;
+        status = full_by_classification(circuit, &classified);
+        if (status || !classified)
+            goto done;
     }
     if (status == QML_ERR_NOT_APPLICABLE) { /* a non-Clifford fixed gate */
         status = QML_OK;
@@ -887,7 +1018,8 @@ static int scan_prediction(const qml_circuit *circuit, const qml_pauli_sum *obse
     }
     if (status)
         goto done;
-    row->dim_g = qml_lie_algebra_dim(algebra);
+    if (!classified)
+        row->dim_g = qml_lie_algebra_dim(algebra);
 
     long weight = QML_NONE;
     if (opts->quantity == QML_BP_GRADIENT && stats_opts->params != QML_PARAMS_ALL) {
@@ -911,7 +1043,9 @@ static int scan_prediction(const qml_circuit *circuit, const qml_pauli_sum *obse
     if (status == QML_OK && weight != QML_NONE)
         status = qml__circuit_transported_weight_generator(circuit, weight, &generator);
     qml_lie_prediction prediction = QML_LIE_PREDICTION_INIT;
-    if (status == QML_OK)
+    if (status == QML_OK && classified)
+        status = full_algebra_prediction(circuit->n_qubits, initial, moved_observable, generator, &prediction);
+    else if (status == QML_OK)
         status = qml_lie_algebra_predict_variance(algebra, initial, moved_observable, generator, &prediction);
     if (status == QML_OK) {
         row->var_predicted = opts->quantity == QML_BP_LOSS              ? prediction.loss_variance
@@ -1072,7 +1206,7 @@ static int scan_run(qml_bp_scan **out, const scan_source *source, const qml_bp_s
     status = qml__options_copy(&stats_opts, sizeof stats_opts, stats_options, &default_landscape_options, caller);
     if (status)
         return status;
-    status = scan_check(source, &opts, caller);
+    status = scan_check(source, &opts, stats_opts.backend, caller);
     if (status)
         return status;
     QML_CHECK_ARG(stats_opts.samples >= 2, "%s: samples = %zu; a variance needs at least 2", caller,

@@ -8,6 +8,23 @@
 
 #include "internal.h"
 
+/* General (non-Pauli-string) algebras and Pauli-string components up to this
+ * dimension get the dense structure analysis (O(d^3)); see docs/lie.md. */
+#define LIE_DENSE_MAX 600u
+/* Fixed seed of the random combinations used by the structure analysis. */
+#define LIE_SEED 0x6c69652d616c6765ull
+/* Relative threshold for "zero" in the dense structure analysis. */
+#define LIE_STRUCT_TOL 1e-9
+/* The exact variance averages over the commutant of the g-module generated
+ * by O: (dim M)^2 unknowns, so M is limited to this dimension. */
+#define LIE_MODULE_MAX 24u
+/* Large Pauli-string components up to this dimension are split by their
+ * symmetries (the ideals' coordinates are dense: m x m / 2^k). */
+#define LIE_SPLIT_MAX 8192u
+/* The mean needs only the invariant vectors of the module (m x m), so it is
+ * computed exactly up to this module dimension. */
+#define LIE_MODULE_MEAN_MAX 400u
+
 /* ---- types ---------------------------------------------------------------- */
 
 /* A slot of the one-word table: the key lives in the slot, so that a
@@ -205,7 +222,66 @@ static inline uint64_t string_hash(unsigned words, const uint64_t *x, const uint
 }
 
 
+/* A sparse vector over string ids, as a dense accumulator plus the list of
+ * touched ids. */
+typedef struct sparse_acc {
+    double *value;
+    unsigned char *mark;
+    size_t *touched;
+    size_t n_touched;
+    size_t capacity;
+    /* coefficients over basis elements */
+    double *coef;
+    unsigned char *coef_mark;
+    size_t *coef_touched;
+    size_t n_coef;
+    size_t coef_capacity;
+} sparse_acc;
+
+/* The strings of the orbit of a canonical string: the distinct permutations
+ * of each block's letters (an odometer over the blocks). */
+typedef struct orbit_iter {
+    const orbit_map *orbit;
+    unsigned char letter[64];
+    uint64_t x, z;
+    bool more;
+} orbit_iter;
+
+static inline void qml__lie_acc_add(sparse_acc *acc, size_t id, double v)
+{
+    if (!acc->mark[id]) {
+        acc->mark[id] = 1;
+        acc->touched[acc->n_touched++] = id;
+    }
+    acc->value[id] += v;
+}
+
 /* ---- shared between the lie units (qml__lie_ prefix) ---------------------------- */
+
+int qml__lie_close_pauli_strings(qml_lie_algebra *algebra, closure_run *run);
+int qml__lie_acc_reserve(sparse_acc *acc, size_t n_strings, size_t n_elements);
+void qml__lie_acc_release(sparse_acc *acc);
+void qml__lie_acc_clear(sparse_acc *acc);
+void qml__lie_orbit_canonical(const orbit_map *orbit, uint64_t *x, uint64_t *z, double *size);
+void qml__lie_cache_release(product_cache *cache);
+int qml__lie_cache_prefill(qml_lie_algebra *algebra, size_t a, size_t k);
+void qml__lie_bracket_cached(const qml_lie_algebra *algebra, sparse_acc *acc, size_t a, size_t k);
+int qml__lie_close_general(qml_lie_algebra *algebra, closure_run *run, qml_pauli_sum *const *seeds, size_t n_seeds);
+void qml__lie_orbit_release(qml_lie_algebra *algebra);
+int qml__lie_orbit_setup(qml_lie_algebra *algebra);
+void qml__lie_orbit_iter_begin(orbit_iter *it, const orbit_map *orbit, uint64_t x, uint64_t z);
+bool qml__lie_orbit_iter_next(orbit_iter *it, uint64_t *x, uint64_t *z);
+int qml__lie_symmetric_eigen(size_t n, double *v, double *w, bool vectors);
+void qml__lie_component_release(lie_component *component);
+void qml__lie_acc_coordinates(const qml_lie_algebra *algebra, const sparse_acc *acc, double *coords);
+int qml__lie_analyse_structure(qml_lie_algebra *algebra);
+int qml__lie_check_generators(const qml_pauli_sum *const *generators, size_t count, unsigned *n_qubits);
+int qml__lie_element_to_sum(const qml_lie_algebra *algebra, const double *coords, const lie_component *component,
+                          size_t column, qml_pauli_sum **out);
+int qml__lie_sum_coordinates(const qml_lie_algebra *algebra, const qml_pauli_sum *sum, double *coords);
+int qml__lie_state_coordinates(const qml_lie_algebra *algebra, const qml_statevec *state, double *t);
+void qml__lie_component_purities(const qml_lie_algebra *algebra, const double *coords, double scale, double *total,
+                               double *per_component);
 
 size_t qml__lie_table_find(const string_table *t, const uint64_t *x, const uint64_t *z);
 int qml__lie_table_insert(string_table *t, const uint64_t *x, const uint64_t *z, size_t *id, bool *inserted);

@@ -13,11 +13,13 @@
 /* More qubits than this is a mistake, not a model: the masks alone would
  * take 2^17 bytes per term. */
 #define PAULI_MAX_QUBITS (1u << 20)
-/* Parsing refuses a text whose terms would take more than this many bytes of
- * masks (2 masks of ceil(n/64) words per term): one far qubit index makes
- * every term as wide as that index, so a few kilobytes of text could
- * otherwise ask for gigabytes (qml.h documents the cap). */
-#define PAULI_PARSE_MAX_MASK_BYTES ((uint64_t)1 << 28)
+/* Parsing refuses a text whose terms would take more than 64 bytes of masks
+ * (2 masks of ceil(n/64) words per term) per byte of text, beyond a floor
+ * of 16 MiB: one far qubit index makes every term as wide as that index, so
+ * a few kilobytes of text could otherwise ask for gigabytes and seconds.
+ * Texts that use their qubits densely stay far below (qml.h documents it). */
+#define PAULI_PARSE_MASK_FLOOR ((uint64_t)1 << 24)
+#define PAULI_PARSE_MASK_PER_BYTE 64u
 /* Dense matrices: 2 * 4^14 doubles = 4 GiB is the largest we agree to fill. */
 #define PAULI_MAX_DENSE_QUBITS 14u
 /* Mask scratch space kept on the stack: 3 masks of 16 words (1024 qubits). */
@@ -1212,11 +1214,15 @@ static int parse_text(const char *text, unsigned n_qubits, qml_pauli_sum **out)
         n_qubits = (unsigned)n;
     }
     uint64_t mask_bytes = p.n_terms * qml__pauli_words(n_qubits) * 2u * sizeof(uint64_t);
-    if (mask_bytes > PAULI_PARSE_MAX_MASK_BYTES)
+    uint64_t mask_limit = (uint64_t)p.pos * PAULI_PARSE_MASK_PER_BYTE;
+    if (mask_limit < PAULI_PARSE_MASK_FLOOR)
+        mask_limit = PAULI_PARSE_MASK_FLOOR;
+    if (mask_bytes > mask_limit)
         return qml__error(QML_ERR_LIMIT,
                           "qml_pauli_sum_parse: %" PRIu64 " terms on %u qubits would take %" PRIu64
-                          " MiB of masks; the limit is %" PRIu64 " MiB (terms x ceil(n_qubits/64) x 16 bytes)",
-                          p.n_terms, n_qubits, mask_bytes >> 20, PAULI_PARSE_MAX_MASK_BYTES >> 20);
+                          " KiB of masks (terms x ceil(n_qubits/64) x 16 bytes) for %zu bytes of text; the limit "
+                          "is 64 bytes per byte of text or 16 MiB, whichever is larger",
+                          p.n_terms, n_qubits, mask_bytes >> 10, p.pos);
     /* Pass 2: build. */
     qml_pauli_sum *sum = NULL;
     status = qml_pauli_sum_create(&sum, n_qubits);

@@ -6,7 +6,6 @@
  */
 #include "internal.h"
 
-#include <locale.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -119,7 +118,6 @@ typedef struct parser {
     size_t pos;
     unsigned line, column;
     token tok;
-    char decimal_point;
     int version;                 /* 2 or 3 */
     bool seen_statement;
     bool standard_gates;         /* qelib1.inc or stdgates.inc */
@@ -393,20 +391,17 @@ static int read_index(parser *p, size_t limit, size_t *value, const char *what)
     return advance(p);
 }
 
-/* A real literal, read with '.' whatever the locale (correctly rounded by strtod). */
+/* A real literal, read with '.' whatever the locale (correctly rounded). */
 static int read_number(parser *p, double *value)
 {
     char buffer[512];
     const token *t = &p->tok;
     if (t->length >= sizeof buffer)
         return fail_at(p, QML_ERR_LIMIT, t, "number longer than %zu characters", sizeof buffer - 1);
-    for (size_t i = 0; i < t->length; i++) {
-        char c = p->text[t->start + i];
-        buffer[i] = c == '.' ? p->decimal_point : c;
-    }
+    memcpy(buffer, p->text + t->start, t->length);
     buffer[t->length] = '\0';
-    char *end = NULL;
-    double v = strtod(buffer, &end);
+    const char *end = NULL;
+    double v = qml__number_read(buffer, &end);
     if (end != buffer + t->length)
         return fail_at(p, QML_ERR_PARSE, t, "malformed number '%s'", buffer);
     if (!isfinite(v))
@@ -686,6 +681,8 @@ static int ensure_circuit(parser *p, const token *at)
     if (p->n_qubits == 0)
         return fail_at(p, QML_ERR_PARSE, at, "a qubit is used before any quantum register is declared");
     int status = qml_circuit_create(&p->circuit, (unsigned)p->n_qubits);
+    if (status == QML_ERR_INVALID_ARGUMENT)
+        status = QML_ERR_LIMIT; /* more qubits than a circuit can have */
     if (status)
         return fail_at(p, status, at, "%s", qml_last_error());
     p->measured = qml__calloc(p->n_qubits, sizeof *p->measured);
@@ -701,6 +698,10 @@ static int circuit_failed(parser *p, int status, const token *at)
         return status;
     char inner[512];
     snprintf(inner, sizeof inner, "%s", qml_last_error());
+    /* The caller's arguments were fine: the text asked for something the
+     * circuit refuses (a matrix that is not unitary, an index too large). */
+    if (status == QML_ERR_INVALID_ARGUMENT || status == QML_ERR_OUT_OF_RANGE)
+        status = QML_ERR_PARSE;
     return fail_at(p, status, at, "%s", inner);
 }
 
@@ -1745,12 +1746,6 @@ static int statement(parser *p, const frame *env)
 
 /* ---- public functions ----------------------------------------------------------- */
 
-static char locale_decimal_point(void)
-{
-    const struct lconv *conv = localeconv();
-    return conv && conv->decimal_point && conv->decimal_point[0] ? conv->decimal_point[0] : '.';
-}
-
 int qml_circuit_parse_qasm(qml_circuit **out, const char *text, size_t length)
 {
     QML_CHECK_NULL(out);
@@ -1767,7 +1762,6 @@ int qml_circuit_parse_qasm(qml_circuit **out, const char *text, size_t length)
     p.version = 2;
     p.theta_size = -1;
     p.x_size = -1;
-    p.decimal_point = locale_decimal_point();
     int status = advance(&p);
     while (status == QML_OK && p.tok.type != TOK_EOF)
         status = statement(&p, NULL);

@@ -5,7 +5,6 @@
  */
 #include "internal.h"
 
-#include <locale.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,33 +15,19 @@
 /* Append a NUL-terminated text. */
 #define PUT(buffer, text) qml__buffer_append((buffer), (text), strlen(text))
 
-static char locale_decimal_point(void)
-{
-    const struct lconv *conv = localeconv();
-    return conv && conv->decimal_point && conv->decimal_point[0] ? conv->decimal_point[0] : '.';
-}
-
 /* ---- the writer ------------------------------------------------------------------ */
 
-/* The shortest of %.15g, %.16g, %.17g that reads back as the same double, with
- * '.' whatever the locale (as pauli.c writes coefficients). */
-static void put_number(qml__buffer *b, double value, char decimal_point)
+/* The shortest of %.15g, %.16g, %.17g that reads back as the same double,
+ * with '.' whatever the locale (numtext.c, as pauli.c writes coefficients). */
+static void put_number(qml__buffer *b, double value)
 {
-    char out[40];
-    int n = 0;
-    for (int digits = 15; digits <= 17; digits++) {
-        n = snprintf(out, sizeof out, "%.*g", digits, value);
-        if (strtod(out, NULL) == value)
-            break;
-    }
-    for (int i = 0; i < n; i++)
-        if (out[i] == decimal_point)
-            out[i] = '.';
-    qml__buffer_append(b, out, (size_t)n);
+    char out[QML__NUMBER_TEXT_MAX];
+    size_t n = qml__number_write(value, out);
+    qml__buffer_append(b, out, n);
 }
 
 /* "c*name" with the sign written as a separate " + " / " - " unless first. */
-static void put_term(qml__buffer *b, double c, const char *name, long index, bool first, char dp)
+static void put_term(qml__buffer *b, double c, const char *name, long index, bool first)
 {
     bool negative = signbit(c) != 0;
     if (first)
@@ -50,26 +35,26 @@ static void put_term(qml__buffer *b, double c, const char *name, long index, boo
     else
         qml__buffer_append(b, negative ? " - " : " + ", 3);
     if (fabs(c) != 1.0) {
-        put_number(b, fabs(c), dp);
+        put_number(b, fabs(c));
         PUT(b, "*");
     }
     qml__buffer_printf(b, "%s[%ld]", name, index);
 }
 
-static void put_angle(qml__buffer *b, const qml__gate *g, char dp)
+static void put_angle(qml__buffer *b, const qml__gate *g)
 {
     bool first = true;
     bool bound = g->weight != QML_NONE || g->feature != QML_NONE;
     if (!bound || g->constant != 0) {
-        put_number(b, g->constant, dp);
+        put_number(b, g->constant);
         first = false;
     }
     if (g->weight != QML_NONE) {
-        put_term(b, g->weight_scale, "theta", g->weight, first, dp);
+        put_term(b, g->weight_scale, "theta", g->weight, first);
         first = false;
     }
     if (g->feature != QML_NONE)
-        put_term(b, g->feature_scale, "x", g->feature, first, dp);
+        put_term(b, g->feature_scale, "x", g->feature, first);
 }
 
 static const char *qasm_name(qml_gate_kind kind)
@@ -201,7 +186,6 @@ typedef struct writer {
     qml__buffer evolutions; /* "\x01"-separated bodies of evolution definitions */
     size_t n_evolutions, n_unitary1;
     bool iswap, ryy, unitary2;
-    char dp;
 } writer;
 
 static void write_pauli_gate(writer *w, const qml__gate *g)
@@ -216,7 +200,7 @@ static void write_pauli_gate(writer *w, const qml__gate *g)
         letters[n] = 0;
         define_pauli(&w->defs, &w->seen, letters);
         qml__buffer_printf(&w->body, "qml_pauli_%s(", letters);
-        put_angle(&w->body, g, w->dp);
+        put_angle(&w->body, g);
         PUT(&w->body, ")");
         for (size_t k = 0; k < n; k++)
             qml__buffer_printf(&w->body, "%sq[%u]", k ? "," : " ", qubits[k]);
@@ -250,7 +234,7 @@ static void write_pauli_gate(writer *w, const qml__gate *g)
         letters[m] = 0;
         define_pauli(&w->defs, &w->seen, letters);
         qml__buffer_printf(&def, " qml_pauli_%s(", letters);
-        put_number(&def, h->coeff[t], w->dp);
+        put_number(&def, h->coeff[t]);
         PUT(&def, "*t)");
         for (size_t k = 0; k < m; k++)
             qml__buffer_printf(&def, "%sq%zu", k ? "," : " ", args[k]);
@@ -286,7 +270,7 @@ static void write_pauli_gate(writer *w, const qml__gate *g)
     }
     qml__buffer_release(&def);
     qml__buffer_printf(&w->body, "qml_evolution_%zu(", id);
-    put_angle(&w->body, g, w->dp);
+    put_angle(&w->body, g);
     PUT(&w->body, ")");
     for (size_t k = 0; k < n; k++)
         qml__buffer_printf(&w->body, "%sq[%u]", k ? "," : " ", qubits[k]);
@@ -303,11 +287,11 @@ static void write_unitary(writer *w, const qml__gate *g)
         for (size_t k = 0; k < 8; k++)
             qml__buffer_printf(&w->defs, "%sm%zu", k ? "," : "", k);
         PUT(&w->defs, ") q0 { u3(");
-        put_number(&w->defs, theta, w->dp);
+        put_number(&w->defs, theta);
         PUT(&w->defs, ",");
-        put_number(&w->defs, phi, w->dp);
+        put_number(&w->defs, phi);
         PUT(&w->defs, ",");
-        put_number(&w->defs, lambda, w->dp);
+        put_number(&w->defs, lambda);
         PUT(&w->defs, ") q0; }\n");
         qml__buffer_printf(&w->body, "qml_unitary1_%zu(", w->n_unitary1++);
     } else {
@@ -323,7 +307,7 @@ static void write_unitary(writer *w, const qml__gate *g)
     for (size_t k = 0; k < n; k++) {
         if (k)
             PUT(&w->body, ",");
-        put_number(&w->body, g->matrix[k], w->dp);
+        put_number(&w->body, g->matrix[k]);
     }
     PUT(&w->body, ")");
     for (unsigned k = 0; k < g->n_targets; k++)
@@ -338,7 +322,6 @@ int qml_circuit_format_qasm(const qml_circuit *circuit, char *buffer, size_t cap
                   capacity);
     writer w;
     memset(&w, 0, sizeof w);
-    w.dp = locale_decimal_point();
     for (size_t i = 0; i < circuit->n_gates && !w.body.failed; i++) {
         const qml__gate *g = &circuit->gates[i];
         if (g->kind == QML_GATE_PAULI_ROTATION || g->kind == QML_GATE_PAULI_EVOLUTION) {
@@ -362,7 +345,7 @@ int qml_circuit_format_qasm(const qml_circuit *circuit, char *buffer, size_t cap
         qml__buffer_printf(&w.body, "%s", qasm_name(g->kind));
         if (qml__gate_is_parametrised(g->kind)) {
             PUT(&w.body, "(");
-            put_angle(&w.body, g, w.dp);
+            put_angle(&w.body, g);
             PUT(&w.body, ")");
         }
         for (unsigned k = 0; k < g->n_targets; k++)

@@ -61,7 +61,7 @@
 #define PLACEMENT_BIT ((uintptr_t)4096)
 #define PLACEMENT_SLACK ((size_t)8192)
 /* The largest state: 2^40 amplitudes = 16 TiB. */
-#define MAX_QUBITS 40u
+#define MAX_QUBITS QML__STATEVEC_MAX_QUBITS
 
 /* The Pauli inner loops take `imaginary` as a parameter and must be compiled
  * once per value: gcc otherwise keeps one out-of-line copy with the test in
@@ -1508,17 +1508,6 @@ static uint64_t *expectation_scratch(size_t n_terms)
 /* Public functions                                                         */
 /* ======================================================================== */
 
-/* Physical memory, or SIZE_MAX when it cannot be told. */
-static uint64_t memory_limit(void)
-{
-#if defined(_SC_PHYS_PAGES) && defined(_SC_PAGE_SIZE)
-    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
-    if (pages > 0 && page > 0 && (uint64_t)pages <= UINT64_MAX / (uint64_t)page)
-        return (uint64_t)pages * (uint64_t)page;
-#endif
-    return UINT64_MAX;
-}
-
 /* Ask for transparent huge pages (2 MiB) over the whole 2 MiB-aligned part
  * of a large block, before its first touch. Kernels stream the state
  * through two or more far-apart pointers; with 4 KiB pages each stream
@@ -1552,10 +1541,10 @@ static int statevec_alloc(qml_statevec **out, unsigned n_qubits, const char *cal
     if (dim > SIZE_MAX / 16 / 2)
         return qml__error(QML_ERR_LIMIT, "%s: %u qubits need %llu bytes, more than this platform can address",
                           caller, n_qubits, (unsigned long long)(dim * 16));
-    uint64_t bytes = dim * 16, limit = memory_limit();
-    if (bytes > limit)
-        return qml__error(QML_ERR_LIMIT, "%s: %u qubits need %llu bytes, more than the %llu bytes of physical memory",
-                          caller, n_qubits, (unsigned long long)bytes, (unsigned long long)limit);
+    uint64_t bytes = dim * 16;
+    int status = qml__memory_check(1, bytes, caller, "a statevector of %u qubits", n_qubits);
+    if (status)
+        return status;
     qml_statevec *state = qml__malloc(sizeof *state);
     if (!state)
         return qml__oom("a statevector");

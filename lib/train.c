@@ -30,6 +30,7 @@ struct qml_model {
     size_t n_weights;
     size_t n_features;
     double *params;             /* n_weights weights, then a, then b */
+    qml__algsim *algsim;        /* during qml_model_train only: the algebraic backend chosen, or NULL */
 };
 
 /* ---- the head and the losses --------------------------------------------- */
@@ -78,6 +79,10 @@ const char *qml_model_kind_name(qml_model_kind kind)
         return "permutation";
     case QML_MODEL_FREE_FERMION:
         return "free-fermion";
+    case QML_MODEL_PERMUTATION_LOCAL:
+        return "permutation-local";
+    case QML_MODEL_PERMUTATION_BOUNDED:
+        return "permutation-bounded";
     }
     return NULL;
 }
@@ -132,15 +137,20 @@ int qml_model_create_template(qml_model **out, qml_model_kind kind, unsigned n_q
     QML_CHECK_ARG(n_qubits >= 2 && n_qubits <= 1024, "%s: n_qubits %u outside 2..1024", __func__, n_qubits);
     QML_CHECK_ARG(layers >= 1, "%s: layers must be >= 1", __func__);
     QML_CHECK_ARG(n_features >= 1, "%s: n_features must be >= 1", __func__);
-    QML_CHECK_ARG(kind == QML_MODEL_PERMUTATION || n_features <= n_qubits,
+    const bool collective = kind == QML_MODEL_PERMUTATION || kind == QML_MODEL_PERMUTATION_BOUNDED;
+    const bool symmetric = collective || kind == QML_MODEL_PERMUTATION_LOCAL;
+    QML_CHECK_ARG(collective || n_features <= n_qubits,
                   "%s: %u features do not fit on %u qubits (one feature per qubit at least)", __func__,
                   n_features, n_qubits);
+    QML_CHECK_ARG(kind != QML_MODEL_PERMUTATION_LOCAL || n_features == n_qubits,
+                  "%s: the permutation-local model encodes one feature per qubit: n_features %u must equal "
+                  "n_qubits %u", __func__, n_features, n_qubits);
     QML_CHECK_ARG(loss == QML_LOSS_BCE || loss == QML_LOSS_MSE, "%s: unknown loss %d", __func__, (int)loss);
     /* Weight and feature indices stop at 2^24 - 1 (qml_circuit_add_rotation):
      * refuse up front rather than build millions of gates and fail. */
     const uint64_t index_limit = UINT64_C(1) << 24;
     uint64_t per_layer = kind == QML_MODEL_UNSTRUCTURED ? 2 * (uint64_t)n_qubits
-                         : kind == QML_MODEL_PERMUTATION ? 3
+                         : symmetric                     ? 3
                                                          : 2 * (uint64_t)n_qubits - 1;
     QML_CHECK_ARG((uint64_t)layers * per_layer <= index_limit,
                   "%s: %u layers need %llu weights, more than the circuit index limit %llu", __func__, layers,
@@ -154,7 +164,7 @@ int qml_model_create_template(qml_model **out, qml_model_kind kind, unsigned n_q
     int status = qml_circuit_create(&circuit, n_qubits);
     if (status == QML_OK)
         status = qml_pauli_sum_create(&readout, n_qubits);
-    if (status == QML_OK && kind == QML_MODEL_PERMUTATION) {
+    if (status == QML_OK && symmetric) {
         /* sum_{q<r} Z_q Z_r: the one trainable two-body generator. */
         status = qml_pauli_sum_create(&zz, n_qubits);
         for (unsigned q = 0; status == QML_OK && q < n_qubits; q++)
@@ -172,12 +182,27 @@ int qml_model_create_template(qml_model **out, qml_model_kind kind, unsigned n_q
                 status = qml_ansatz_hardware_efficient(circuit, 1, QML_ENTANGLER_CZ, QML_BOUNDARY_OPEN);
             break;
         case QML_MODEL_PERMUTATION:
+        case QML_MODEL_PERMUTATION_BOUNDED:
+        case QML_MODEL_PERMUTATION_LOCAL: {
             /* Features drive global rotations, so the encoding keeps the
-             * symmetry: exp(-i x_j/2 sum_q P_j) = prod_q exp(-i x_j/2 P_q). */
-            for (unsigned j = 0; status == QML_OK && j < n_features; j++)
+             * symmetry: exp(-i s x_j/2 sum_q P_j) = prod_q exp(-i s x_j/2 P_q).
+             * The spectrum of sum_q P_q is {-n, -n+2, ..., n}, so one layer
+             * puts frequencies s k, k = 0..n, on x_j: s = 1 reaches n, the
+             * bounded model's s = 2/n stays at 2 for every n (and is the
+             * plain model at n = 2). */
+            double s = kind == QML_MODEL_PERMUTATION_BOUNDED ? 2.0 / n_qubits : 1.0;
+            if (kind == QML_MODEL_PERMUTATION_LOCAL) {
+                /* One feature per qubit, RY(x_q) on qubit q: permuting the
+                 * features permutes the qubits of the encoding, which the
+                 * weight layer and the readout do not see. */
                 for (unsigned q = 0; status == QML_OK && q < n_qubits; q++)
-                    status = qml_circuit_add_rotation(circuit, j % 2 ? QML_GATE_RZ : QML_GATE_RX, &q, 1, 0.0,
-                                                      QML_NONE, 0.0, (long)j, 1.0);
+                    status = qml_circuit_add_rotation(circuit, QML_GATE_RY, &q, 1, 0.0, QML_NONE, 0.0, (long)q, 1.0);
+            } else {
+                for (unsigned j = 0; status == QML_OK && j < n_features; j++)
+                    for (unsigned q = 0; status == QML_OK && q < n_qubits; q++)
+                        status = qml_circuit_add_rotation(circuit, j % 2 ? QML_GATE_RZ : QML_GATE_RX, &q, 1, 0.0,
+                                                          QML_NONE, 0.0, (long)j, s);
+            }
             /* Scaled by 2/n: the spectrum of sum_{q<r} Z_q Z_r spans ~n^2/2,
              * that of the one-body sums 2n; with the scale every generator's
              * spectrum grows like n, so one learning rate suits all weights. */
@@ -188,6 +213,7 @@ int qml_model_create_template(qml_model **out, qml_model_kind kind, unsigned n_q
             for (unsigned q = 0; status == QML_OK && q < n_qubits; q++)
                 status = qml_circuit_add_rotation(circuit, QML_GATE_RY, &q, 1, 0.0, base + 2, 1.0, QML_NONE, 0.0);
             break;
+        }
         case QML_MODEL_FREE_FERMION: {
             long w = base;
             status = qml_ansatz_angle_encoding(circuit, QML_GATE_RX, n_features, 1.0);
@@ -208,6 +234,8 @@ int qml_model_create_template(qml_model **out, qml_model_kind kind, unsigned n_q
             status = qml_pauli_sum_add_term(readout, 1.0, "Z", pair, 1);
             break;
         case QML_MODEL_PERMUTATION:
+        case QML_MODEL_PERMUTATION_BOUNDED:
+        case QML_MODEL_PERMUTATION_LOCAL:
             for (unsigned q = 0; status == QML_OK && q < n_qubits; q++)
                 status = qml_pauli_sum_add_term(readout, 1.0 / n_qubits, "Z", &q, 1);
             break;
@@ -302,6 +330,9 @@ int qml_model_set_params(qml_model *model, const double *params, size_t count)
 static int readout_values(const qml_model *model, const double *rows, size_t n_rows, size_t n_features,
                           unsigned n_threads, double *values)
 {
+    if (model->algsim)
+        return qml__algsim_batch(model->algsim, model->params, model->n_weights, rows, n_rows, n_features, n_threads,
+                                 QML_BATCH_PER_ROW, values, NULL);
     qml_gradient_options options = QML_GRADIENT_OPTIONS_INIT;
     options.n_threads = n_threads;
     return qml_gradient_batch(model->circuit, model->readout, NULL, model->params, model->n_weights, rows, n_rows,
@@ -451,8 +482,11 @@ static int loss_gradient(const qml_model *model, const qml_dataset *dataset, con
     } else if (status == QML_OK) {
         qml_gradient_options options = QML_GRADIENT_OPTIONS_INIT;
         options.n_threads = n_threads;
-        status = qml_gradient_batch(model->circuit, model->readout, NULL, model->params, n_weights, batch, count,
-                                    n_features, &options, QML_BATCH_PER_ROW, values, row_grads);
+        status = model->algsim ? qml__algsim_batch(model->algsim, model->params, n_weights, batch, count, n_features,
+                                                   n_threads, QML_BATCH_PER_ROW, values, row_grads)
+                               : qml_gradient_batch(model->circuit, model->readout, NULL, model->params, n_weights,
+                                                    batch, count, n_features, &options, QML_BATCH_PER_ROW, values,
+                                                    row_grads);
     }
     if (status == QML_OK) {
         /* Chain rule through the head, z = a e + b:
@@ -801,6 +835,9 @@ int qml_model_train(qml_model *model, const qml_dataset *train, const qml_datase
     if (status != QML_OK)
         return status;
     QML_CHECK_ARG(opt.epochs >= 1, "%s: epochs must be >= 1", __func__);
+    status = qml__backend_check(opt.backend, __func__);
+    if (status != QML_OK)
+        return status;
     QML_CHECK_ARG(opt.batch_size >= 1, "%s: batch_size must be >= 1", __func__);
     QML_CHECK_ARG(opt.init == QML_INIT_UNIFORM || opt.init == QML_INIT_NORMAL || opt.init == QML_INIT_KEEP,
                   "%s: unknown init mode %d", __func__, (int)opt.init);
@@ -837,6 +874,14 @@ int qml_model_train(qml_model *model, const qml_dataset *train, const qml_datase
         status = qml__oom("training buffers");
         goto done;
     }
+    /* The backend is chosen once: every row of every epoch runs on it. */
+    if (opt.shots && opt.backend != QML_BACKEND_STATEVECTOR && opt.backend != QML_BACKEND_AUTO)
+        status = qml__error(QML_ERR_NOT_APPLICABLE, "%s: shots need the statevector; the %s backend is exact only",
+                            __func__, qml_backend_name(opt.backend));
+    else if (!opt.shots)
+        status = qml__algsim_create(&model->algsim, opt.backend, model->circuit, model->readout, NULL, __func__);
+    if (status != QML_OK)
+        goto done;
 
     /* Initialise the weights only once everything is allocated, so that a
      * failed call leaves the model as it was. */
@@ -915,6 +960,8 @@ int qml_model_train(qml_model *model, const qml_dataset *train, const qml_datase
         qml__ok();
 
 done:
+    qml__algsim_free(model->algsim);
+    model->algsim = NULL;
     qml__free(step_mean);
     qml__free(saved);
     qml__free(gradient);

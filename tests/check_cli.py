@@ -42,7 +42,8 @@ with tempfile.TemporaryDirectory() as tmp:
     p = subprocess.run([qml, 'dla', '--json', gens], capture_output=True, text=True, timeout=120)
     try:
         d = json.loads(p.stdout)
-        assert d['qubits'] == 3 and d['dim'] == 15 and d['center_dim'] == 0, d
+        assert d['schema'] == 'qml-dla/1' and d['run']['command'] == 'dla', d
+        assert d['qubits'] == 3 and d['dim'] == 15 and d['centre_dim'] == 0, d
         assert len(d['ideals']) == 1 and d['ideals'][0]['dim'] == 15 and d['ideals'][0]['rank'] == 3, d
         assert 'su(4)' in d['ideals'][0]['names'], d
         print('ok   qml dla --json tfim3')
@@ -54,7 +55,9 @@ with tempfile.TemporaryDirectory() as tmp:
     with open(gens, 'w') as f:
         f.write('X0 +\n')
     run(['dla', gens], code=1, contains='parse')
-run(['dla', '/nonexistent/generators.txt'], code=1)
+# File errors give the system's reason.
+run(['dla', '/nonexistent/generators.txt'], code=1, contains='No such file or directory')
+run(['bp', '--ansatz', 'file:/nonexistent/g.txt', '--qubits', '2-3'], code=1, contains='No such file or directory')
 
 # qml grad: one qubit, one layer: <Z> = cos w0 and d<Z>/dw0 = -sin w0.
 p = subprocess.run([qml, 'grad', '--ansatz', 'hea', '--qubits', '1', '--layers', '1', '--seed', '3'],
@@ -68,13 +71,65 @@ except Exception as e:  # noqa: BLE001
     failures += 1
     print('FAIL qml grad:', e, p.stdout, p.stderr)
 
+# --opt=value is --opt value, for every command (one normalisation in main.c).
+p1 = subprocess.run([qml, 'grad', '--qubits=2', '--layers=1', '--seed=5'], capture_output=True, text=True, timeout=60)
+p2 = subprocess.run([qml, 'grad', '--qubits', '2', '--layers', '1', '--seed', '5'], capture_output=True, text=True,
+                    timeout=60)
+strip = lambda out: [l for l in out.splitlines() if not l.startswith('#')]
+if p1.returncode == 0 and strip(p1.stdout) == strip(p2.stdout) and strip(p1.stdout):
+    print('ok   qml grad --qubits=2 --layers=1 --seed=5')
+else:
+    failures += 1
+    print('FAIL qml grad --opt=value:', p1.returncode, p1.stdout, p1.stderr)
+# Mutually exclusive flags are refused.
+run(['bp', '--json', '--csv', '--qubits', '2-3'], code=2, contains='exclude')
+
+# Every --json output starts with schema, version and the run's metadata.
+for args in (['version', '--json'], ['grad', '--qubits', '1', '--layers', '1', '--seed', '3', '--json'],
+             ['pauli', 'bracket', 'X0', 'Y0', '--json'], ['pauli', 'inner', 'X0', 'X0 + Z0', '--json']):
+    p = subprocess.run([qml] + args, capture_output=True, text=True, timeout=60)
+    try:
+        d = json.loads(p.stdout)
+        assert list(d)[:3] == ['schema', 'version', 'run'], d
+        assert d['schema'] == 'qml-%s/1' % args[0] and d['run']['command'] == args[0], d
+        assert d['run']['arguments'] == args[1:], d
+        if args[0] == 'grad':
+            assert abs(d['value'] ** 2 + d['gradient'][0] ** 2 - 1) < 1e-12, d
+        if args[:2] == ['pauli', 'bracket']:
+            assert d['sum'] == '2*Z0' and d['value'] is None, d
+        if args[:2] == ['pauli', 'inner']:
+            assert d['value'] == 1 and d['sum'] is None, d
+        print('ok   qml', ' '.join(args))
+    except Exception as e:  # noqa: BLE001
+        failures += 1
+        print('FAIL qml', ' '.join(args), e, p.stdout, p.stderr)
+
+# qml bp --csv: stdout is pure CSV (every line a row of the header's width);
+# the fit goes to stderr.
+p = subprocess.run([qml, 'bp', '--ansatz', 'tfim', '--qubits', '2-4', '--layers-per-qubit', '2',
+                    '--samples', '20', '--param', 'middle', '--csv', '--threads', '2'],
+                   capture_output=True, text=True, timeout=300)
+try:
+    import csv, io
+    rows = list(csv.reader(io.StringIO(p.stdout)))
+    assert p.returncode == 0 and rows[0][0] == 'n' and len(rows) == 4, rows
+    assert all(len(r) == len(rows[0]) and float(r[4]) > 0 for r in rows[1:]), rows
+    assert 'fit' in p.stderr, p.stderr
+    print('ok   qml bp --csv: pure CSV, fit on stderr')
+except Exception as e:  # noqa: BLE001
+    failures += 1
+    print('FAIL qml bp --csv:', e, p.stdout[:1000], p.stderr[:1000])
+
 # qml bp --json: the row keys are exactly the documented ones.
 p = subprocess.run([qml, 'bp', '--ansatz', 'tfim', '--qubits', '2-4', '--layers-per-qubit', '4',
                     '--samples', '100', '--param', 'middle', '--json', '--threads', '2'],
                    capture_output=True, text=True, timeout=300)
 try:
     d = json.loads(p.stdout)
-    keys = {'n', 'L', 'samples', 'dim_g', 'var_measured', 'var_stderr', 'var_predicted'}
+    keys = {'n', 'layers', 'samples', 'dim_g', 'dim_g_capped', 'var_measured', 'var_stderr', 'var_predicted',
+            'seconds'}
+    # Three points: the fit warns that the model choice means little.
+    assert d['schema'] == 'qml-bp/1' and 'at least 4' in d['fit_warning'], d
     assert [r['n'] for r in d['rows']] == [2, 3, 4], d
     assert all(set(r) == keys for r in d['rows']), d['rows']
     assert all(r['var_measured'] > 0 and r['var_stderr'] > 0 for r in d['rows']), d['rows']

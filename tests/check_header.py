@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The public header has no _Complex and no function bodies (STYLE.md)."""
+"""The public header has no _Complex and no function bodies (docs/abi.md)."""
 import re, sys
 
 text = open(sys.argv[1]).read()

@@ -58,7 +58,7 @@ for args in cases:
             failures.append("np %d %s: %d rows, want %d" % (np, args, len(got_rows), len(want_rows)))
             continue
         for want, got in zip(want_rows, got_rows):
-            for key in ("n", "L", "samples", "var_measured", "var_stderr", "var_predicted"):
+            for key in ("n", "layers", "samples", "var_measured", "var_stderr", "var_predicted"):
                 if want.get(key) != got.get(key):
                     failures.append("np %d %s row n=%s: %s %r != %r" % (np, args, want["n"], key, got.get(key),
                                                                        want.get(key)))

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""check_paradox.py QML OUTDIR: run `QML paradox --quick` and check it.
+"""check_paradox.py QML OUTDIR: run `QML paradox --quick` and check it;
+check_paradox.py --check-only DIR: check the folder of any finished run.
 
 - A run on one thread and one on two threads write the same CSV rows
   (timing columns aside), and an interrupted run picked up with --resume
@@ -293,7 +294,10 @@ def tables(report):
 
 def main():
     if len(sys.argv) != 3:
-        fail("usage: check_paradox.py QML OUTDIR")
+        fail("usage: check_paradox.py QML OUTDIR | check_paradox.py --check-only OUTDIR")
+    if sys.argv[1] == "--check-only":
+        verify(sys.argv[2])  # an existing run's folder: recompute, run nothing
+        return
     qml, out = sys.argv[1], sys.argv[2]
     other = out + "-threads2"
     for d in (out, other):
@@ -320,6 +324,10 @@ def main():
         fail("--resume does not say it resumes")
     same_rows(out, other, "after --resume")
 
+    verify(out)
+
+
+def verify(out):
     names = ["report.md", "verdicts.csv", "options.txt", "landscape.csv", "c1.csv", "c2.csv", "c3.csv",
              "baselines.csv"]
     for name in names:
@@ -404,6 +412,20 @@ def main():
         per = PER_LAYER.get(model, lambda n: 3)(n)
         expect(f"| {model} | {n} | {per * factor * n} | {s if s else 'exact'} | {k}/{m} | {ci(k / m, lo, hi)} | "
                f"{tr / m:.3f} | {te / m:.3f} |", "C1 table")
+    # C1 findings: the success probability at the smallest and largest n.
+    qs = sorted({k[1] for k in cells})
+    models = sorted({k[0] for k in cells}, key=KIND_ORDER.index)
+    if len(qs) >= 2:
+        for s_ in sorted({k[2] for k in cells}):
+            line = f"- S = {s_ if s_ else 'exact'}:"
+            for i, model in enumerate(models):
+                a, z = cells.get((model, qs[0], s_)), cells.get((model, qs[-1], s_))
+                if not a:
+                    continue
+                line += f"{';' if i else ''} {model} {a[0] / a[1]:.3f} at n = {qs[0]}"
+                if z:
+                    line += f", {z[0] / z[1]:.3f} at n = {qs[-1]}"
+            expect(line + " (success probability).", "C1 findings")
     # C2 table.
     sizes = sorted({int(r["train_size"]) for r in c2})
     for task in ("invariant", "broken"):
@@ -438,6 +460,11 @@ def main():
                f"{se_text(num(r, 'var_loss'), num(r, 'var_loss_stderr'))} | {g3(num(r, 'pred_loss'))} | "
                f"{se_text(num(r, 'var_grad_mid'), num(r, 'var_grad_mid_stderr'))} | {g3(num(r, 'pred_grad_mid'))} | "
                f"{se_text(num(r, 'var_data_loss'), num(r, 'var_data_loss_stderr'))} |", "landscape table")
+    # Roughness table.
+    if os.path.isfile(os.path.join(out, "roughness.csv")):
+        for r in load(out, "roughness.csv"):
+            expect(f"| {r['model']} | {r['n_qubits']} | {r['layers']} | "
+                   f"{se_text(num(r, 'mean_square_slope'), num(r, 'stderr'))} |", "roughness table")
     # The closed forms the landscape uses: su(2^n) and the permutation model's.
     for r in land:
         n = int(r["n_qubits"])

@@ -742,6 +742,33 @@ static void test_gradient_contract(void **state)
     bad.feature_gradients = 1;
     INVALID(qml_gradient(c, o, NULL, w, 4, x, 2, &bad, &dval, g, NULL));
 
+    /* backends (0.2): c is the hardware-efficient circuit (fixed CZ gates) */
+    bad = opt;
+    bad.backend = (qml_backend)99;
+    INVALID(qml_gradient(c, o, NULL, w, 4, x, 2, &bad, &dval, g, NULL));
+    INVALID(qml_gradient_batch(c, o, NULL, w, 4, rows, 2, 2, &bad, QML_BATCH_SUM, v, g));
+    bad.backend = QML_BACKEND_GSIM;
+    FAIL(QML_ERR_NOT_APPLICABLE, qml_gradient(c, o, NULL, w, 4, x, 2, &bad, &dval, g, NULL));
+    FAIL(QML_ERR_NOT_APPLICABLE, qml_gradient_batch(c, o, NULL, w, 4, rows, 2, 2, &bad, QML_BATCH_SUM, v, g));
+    bad.backend = QML_BACKEND_SYMMETRIC;
+    FAIL(QML_ERR_NOT_APPLICABLE, qml_gradient(c, o, NULL, w, 4, x, 2, &bad, &dval, g, NULL));
+    bad.backend = QML_BACKEND_AUTO;
+    SUCCEED(qml_gradient(c, o, NULL, w, 4, x, 2, &bad, &dval, g, NULL));
+    qml_backend bk;
+    double bdim;
+    INVALID(qml_backend_select(NULL, o, NULL, QML_BACKEND_AUTO, &bk, &bdim));
+    INVALID(qml_backend_select(c, NULL, NULL, QML_BACKEND_AUTO, &bk, &bdim));
+    INVALID(qml_backend_select(c, F.on3, NULL, QML_BACKEND_AUTO, &bk, &bdim));
+    INVALID(qml_backend_select(c, o, F.state3, QML_BACKEND_AUTO, &bk, &bdim));
+    INVALID(qml_backend_select(c, o, NULL, (qml_backend)-1, &bk, &bdim));
+    FAIL(QML_ERR_NOT_APPLICABLE, qml_backend_select(c, o, NULL, QML_BACKEND_GSIM, &bk, &bdim));
+    SUCCEED(qml_backend_select(c, o, NULL, QML_BACKEND_AUTO, NULL, NULL));
+    INVALID(qml_backend_from_name(NULL, &bk));
+    INVALID(qml_backend_from_name("gsim", NULL));
+    INVALID(qml_backend_from_name("GSIM", &bk));
+    SUCCEED(qml_backend_from_name("auto", &bk));
+    assert_null(qml_backend_name((qml_backend)4));
+
     INVALID(qml_gradient_batch(NULL, o, NULL, w, 4, rows, 2, 2, NULL, QML_BATCH_SUM, v, g));
     INVALID(qml_gradient_batch(c, NULL, NULL, w, 4, rows, 2, 2, NULL, QML_BATCH_SUM, v, g));
     INVALID(qml_gradient_batch(c, o, NULL, w, 4, NULL, 2, 2, NULL, QML_BATCH_SUM, v, g));
@@ -843,6 +870,21 @@ static void test_lie_contract(void **state)
     INVALID(qml_lie_algebra_predict_variance(a, NULL, F.on3, NULL, &p));
     INVALID(qml_lie_algebra_predict_variance(a, NULL, F.z0, F.on3, &p));
     SUCCEED(qml_lie_algebra_predict_variance(a, NULL, F.zz, NULL, &p));
+    qml_lie_conditioning cond = QML_LIE_CONDITIONING_INIT, cond0 = cond;
+    cond0.size = 0;
+    INVALID(qml_lie_algebra_conditioning(NULL, &cond));
+    INVALID(qml_lie_algebra_conditioning(a, NULL));
+    INVALID(qml_lie_algebra_conditioning(a, &cond0));
+    SUCCEED(qml_lie_algebra_conditioning(a, &cond));
+    qml_dla_summary summary = {.size = sizeof summary}, summary0 = summary;
+    summary0.size = 0;
+    INVALID(qml_pauli_dla_classify(NULL, 3, &summary));
+    INVALID(qml_pauli_dla_classify(gens, 3, NULL));
+    INVALID(qml_pauli_dla_classify(gens, 0, &summary));
+    INVALID(qml_pauli_dla_classify(gens, 3, &summary0));
+    INVALID(qml_pauli_dla_classify((const qml_pauli_sum *const *)F.gens_null, 2, &summary));
+    INVALID(qml_pauli_dla_classify((const qml_pauli_sum *const *)F.gens_bad, 2, &summary));
+    SUCCEED(qml_pauli_dla_classify(gens, 3, &summary));
     finish();
 }
 
@@ -865,6 +907,13 @@ static void test_landscape_contract(void **state)
     INVALID(qml_gradient_stats_create(&O.stats, c, o, NULL, x_nan, 2, &lo));
     INVALID(qml_gradient_stats_create(&O.stats, c, o, NULL, NULL, 2, &lo));
     RANGE(qml_gradient_stats_create(&O.stats, c, o, NULL, x, 1, &lo));
+    bad = lo;
+    bad.backend = (qml_backend)77;
+    INVALID(qml_gradient_stats_create(&O.stats, c, o, NULL, x, 2, &bad));
+    bad.backend = QML_BACKEND_GSIM;
+    FAIL(QML_ERR_NOT_APPLICABLE, qml_gradient_stats_create(&O.stats, c, o, NULL, x, 2, &bad));
+    bad.shots = 10;
+    FAIL(QML_ERR_NOT_APPLICABLE, qml_gradient_stats_create(&O.stats, c, o, NULL, x, 2, &bad));
     bad = lo;
     bad.samples = 1;
     INVALID(qml_gradient_stats_create(&O.stats, c, o, NULL, x, 2, &bad));
@@ -1238,6 +1287,32 @@ static void test_train_contract(void **state)
     INVALID(qml_model_create_template(&O.model, QML_MODEL_PERMUTATION, 2, UINT_MAX, 2, QML_LOSS_BCE));
     INVALID(qml_model_create_template(&O.model, QML_MODEL_UNSTRUCTURED, 30, 1u << 19, 2, QML_LOSS_BCE));
     INVALID(qml_model_create_template(&O.model, QML_MODEL_PERMUTATION, 2, 1, UINT_MAX, QML_LOSS_BCE));
+    INVALID(qml_model_create_template(&O.model, QML_MODEL_PERMUTATION_LOCAL, 3, 1, 2, QML_LOSS_BCE));
+    INVALID(qml_model_create_template(&O.model, QML_MODEL_PERMUTATION_BOUNDED, 1, 1, 2, QML_LOSS_BCE));
+    {
+        size_t rank;
+        double x2[2] = {0.1, 0.2}, xn[2] = {0.1, NAN}, mean;
+        INVALID(qml_model_jacobian_rank(NULL, d, 0.0, &rank));
+        INVALID(qml_model_jacobian_rank(m, NULL, 0.0, &rank));
+        INVALID(qml_model_jacobian_rank(m, d, 0.0, NULL));
+        INVALID(qml_model_jacobian_rank(m, d, NAN, &rank));
+        INVALID(qml_model_jacobian_rank(m, d, 1.0, &rank));
+        INVALID(qml_model_jacobian_rank(m, F.data1, 0.0, &rank));
+        SUCCEED(qml_model_jacobian_rank(m, d, 0.0, &rank));
+        INVALID(qml_model_qfi_rank(NULL, x2, 2, 0.0, &rank));
+        INVALID(qml_model_qfi_rank(m, NULL, 2, 0.0, &rank));
+        INVALID(qml_model_qfi_rank(m, x2, 2, 0.0, NULL));
+        INVALID(qml_model_qfi_rank(m, x2, 2, -INFINITY, &rank));
+        INVALID(qml_model_qfi_rank(m, xn, 2, 0.0, &rank));
+        RANGE(qml_model_qfi_rank(m, x2, 1, 0.0, &rank));
+        SUCCEED(qml_model_qfi_rank(m, x2, 2, 0.0, &rank));
+        INVALID(qml_model_roughness(NULL, d, 2, 0, &mean, NULL));
+        INVALID(qml_model_roughness(m, NULL, 2, 0, &mean, NULL));
+        INVALID(qml_model_roughness(m, d, 2, 0, NULL, NULL));
+        INVALID(qml_model_roughness(m, d, 1, 0, &mean, NULL));
+        INVALID(qml_model_roughness(m, F.data1, 2, 0, &mean, NULL));
+        SUCCEED(qml_model_roughness(m, d, 2, 0, &mean, NULL));
+    }
     qml_model_free(NULL);
     ZERO(qml_model_circuit(NULL));
     ZERO(qml_model_readout(NULL));
@@ -1300,6 +1375,10 @@ static void test_train_contract(void **state)
     BAD_TRAIN(epochs, 0);
     BAD_TRAIN(batch_size, 0);
     BAD_TRAIN(init, (qml_init_mode)999);
+    BAD_TRAIN(backend, (qml_backend)999);
+    tb = to;
+    tb.backend = QML_BACKEND_SYMMETRIC;
+    FAIL(QML_ERR_NOT_APPLICABLE, qml_model_train(m, d, NULL, &tb, history, 2));
     INVALID(qml_model_train(m, d, NULL, &to, history0, 2));
     /* Finite-shot training: an unknown shot mode, one shot for sampling. */
     tb = to;
@@ -1534,6 +1613,503 @@ static void test_const_handles_concurrently(void **state)
     }
 }
 
+/* ---- the allocation-failure sweep over every status-returning function ----
+ *
+ * Each sequence below creates what it needs, calls public functions, frees
+ * everything and returns the first non-zero status; the harness makes the
+ * k-th allocation fail for every k the sequence reaches and checks for
+ * QML_ERR_OUT_OF_MEMORY and no leak. `sweeps[]` lists, for each sequence,
+ * the public functions it calls. test_sweep_covers_every_function reads
+ * include/qml.h and fails, naming them, on any status-returning function
+ * that no sequence lists: a new function gets a sequence (or its name added
+ * to one that calls it) in sweeps[], or, if it cannot run under a sweep, a
+ * line with the reason in sweep_exempt[]. */
+
+#define TRY(call)                     \
+    do {                              \
+        status = (call);              \
+        if (status)                   \
+            goto done;                \
+    } while (0)
+
+static int sweep_core(void *context)
+{
+    (void)context;
+    qml_rng *rng = NULL;
+    int status = QML_OK;
+    TRY(qml_rng_create(&rng, 1, 2));
+    (void)qml_rng_next(rng);
+done:
+    qml_rng_free(rng);
+    return status;
+}
+
+static int sweep_pauli(void *context)
+{
+    (void)context;
+    qml_pauli_sum *a = NULL, *b = NULL, *c = NULL, *d = NULL, *e = NULL, *f = NULL;
+    int status = QML_OK, flag = 0;
+    double v, coefficient, matrix[2 * 16 * 16];
+    char text[128], dense[8];
+    size_t length = 0, count = 0;
+    unsigned qubits[4], support[4];
+    TRY(qml_pauli_sum_create(&a, 2));
+    qubits[0] = 0;
+    qubits[1] = 1;
+    TRY(qml_pauli_sum_add_term(a, 0.5, "XZ", qubits, 2));
+    TRY(qml_pauli_sum_add_string(a, 2.0, "YI"));
+    TRY(qml_pauli_sum_parse(&b, 2, "Z0 + 0.25*X1 - Y0 Y1"));
+    TRY(qml_pauli_sum_copy(&c, b));
+    TRY(qml_pauli_sum_add(c, -1.5, a));
+    TRY(qml_pauli_sum_scale(c, 3.0));
+    TRY(qml_pauli_sum_bracket(&d, a, b));
+    TRY(qml_pauli_sum_anticommutator(&e, a, b));
+    TRY(qml_pauli_sum_format(e, text, sizeof text, &length));
+    TRY(qml_pauli_sum_term(b, 0, &coefficient, dense));
+    TRY(qml_pauli_sum_inner(a, b, &v));
+    TRY(qml_pauli_sum_norm(c, &v));
+    TRY(qml_pauli_sum_trace(e, &v));
+    TRY(qml_pauli_sum_equal(a, c, 1e-12, &flag));
+    TRY(qml_pauli_sum_commutes(a, b, 1e-12, &flag));
+    TRY(qml_pauli_strings_commute(2, "XZ", "ZX", &flag));
+    TRY(qml_pauli_sum_support(b, support, 4, &count));
+    TRY(qml_pauli_sum_to_dense(b, matrix, sizeof matrix / sizeof matrix[0]));
+    /* A sum wider than 64 qubits takes the multi-word paths. */
+    TRY(qml_pauli_sum_parse(&f, 0, "X0 Z70 + 0.5*Y69 - Z3"));
+    TRY(qml_pauli_sum_add(f, 1.0, f));
+done:
+    qml_pauli_sum_free(a);
+    qml_pauli_sum_free(b);
+    qml_pauli_sum_free(c);
+    qml_pauli_sum_free(d);
+    qml_pauli_sum_free(e);
+    qml_pauli_sum_free(f);
+    return status;
+}
+
+static int sweep_circuit(void *context)
+{
+    (void)context;
+    qml_circuit *c = NULL, *copy = NULL, *layered = NULL;
+    qml_pauli_sum *h = NULL, *g = NULL, *w = NULL, *gens[2] = {NULL, NULL};
+    int status = QML_OK;
+    unsigned q[2] = {0, 1};
+    static const double swap[32] = {1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,
+                                    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0};
+    qml_gate_kind kind;
+    unsigned qubits[8];
+    size_t count;
+    double constant, weight_scale, feature_scale;
+    int64_t weight, feature;
+    TRY(qml_circuit_create(&c, 2));
+    TRY(qml_ansatz_angle_encoding(c, QML_GATE_RY, 2, 1.0));
+    TRY(qml_circuit_add_gate(c, QML_GATE_CNOT, q, 2));
+    TRY(qml_circuit_add_unitary(c, swap, q, 2));
+    TRY(qml_circuit_add_rotation(c, QML_GATE_RZ, q, 1, 0.1, 0, 1.0, QML_NONE, 0.0));
+    TRY(qml_pauli_sum_parse(&h, 2, "Z0 Z1 + 0.5*X0 X1 - Y0 Y1"));
+    TRY(qml_circuit_add_pauli_rotation(c, h, 0.0, 1, 1.0, 0, 0.5));
+    TRY(qml_ansatz_hardware_efficient(c, 1, QML_ENTANGLER_CZ, QML_BOUNDARY_OPEN));
+    TRY(qml_ansatz_family_append(c, QML_ANSATZ_HEISENBERG, 1));
+    TRY(qml_circuit_copy(&copy, c));
+    TRY(qml_circuit_gate(copy, 2, &kind, qubits, &count));
+    TRY(qml_circuit_gate_angle(copy, 4, &constant, &weight, &weight_scale, &feature, &feature_scale));
+    TRY(qml_circuit_gate_generator(copy, 5, &g));
+    TRY(qml_circuit_weight_generator(copy, 1, &w));
+    TRY(qml_circuit_create(&layered, 2));
+    TRY(qml_pauli_sum_parse(&gens[0], 2, "X0 + X1"));
+    TRY(qml_pauli_sum_parse(&gens[1], 2, "Z0 Z1"));
+    TRY(qml_ansatz_layered(layered, (const qml_pauli_sum *const *)gens, 2, NULL, 2, 0));
+done:
+    qml_circuit_free(c);
+    qml_circuit_free(copy);
+    qml_circuit_free(layered);
+    qml_pauli_sum_free(h);
+    qml_pauli_sum_free(g);
+    qml_pauli_sum_free(w);
+    qml_pauli_sum_free(gens[0]);
+    qml_pauli_sum_free(gens[1]);
+    return status;
+}
+
+static int sweep_statevec(void *context)
+{
+    (void)context;
+    qml_statevec *s = NULL, *t = NULL;
+    qml_circuit *c = NULL;
+    qml_pauli_sum *o = NULL;
+    int status = QML_OK;
+    double amplitudes[8] = {0.5, 0, 0.5, 0, 0.5, 0, 0, 0.5}, probabilities[4], v, re, im, se;
+    double w[4] = {0.1, 0.2, 0.3, 0.4}, x[2] = {0.5, 0.6};
+    uint64_t drawn[4];
+    TRY(qml_statevec_create(&s, 2));
+    TRY(qml_statevec_set_threads(s, 2));
+    TRY(qml_statevec_set_basis(s, 3));
+    TRY(qml_statevec_set_zero(s));
+    TRY(qml_statevec_set_amplitudes(s, amplitudes, 4, 1e-12));
+    TRY(qml_statevec_copy(&t, s));
+    TRY(qml_circuit_create(&c, 2));
+    TRY(qml_ansatz_angle_encoding(c, QML_GATE_RY, 2, 1.0));
+    TRY(qml_ansatz_hardware_efficient(c, 1, QML_ENTANGLER_CZ, QML_BOUNDARY_OPEN));
+    TRY(qml_statevec_run(t, c, w, 4, x, 2));
+    TRY(qml_statevec_apply_gate(t, c, 0, w, 4, x, 2));
+    TRY(qml_statevec_amplitudes(t, amplitudes, 4));
+    TRY(qml_statevec_probabilities(t, probabilities, 4));
+    TRY(qml_pauli_sum_parse(&o, 2, "Z0 + 0.5*X0 X1 - Y1"));
+    TRY(qml_statevec_expectation(t, o, &v));
+    TRY(qml_statevec_inner(s, t, &re, &im));
+    TRY(qml_statevec_sample(t, 7, 4, drawn));
+    TRY(qml_statevec_estimate(t, o, 16, 7, &v, &se));
+done:
+    qml_statevec_free(s);
+    qml_statevec_free(t);
+    qml_circuit_free(c);
+    qml_pauli_sum_free(o);
+    return status;
+}
+
+static int sweep_gradient(void *context)
+{
+    (void)context;
+    qml_circuit *c = NULL;
+    qml_pauli_sum *o = NULL;
+    int status = QML_OK;
+    double w[4] = {0.1, 0.2, 0.3, 0.4}, x[2] = {0.5, 0.6}, rows[4] = {0.1, 0.2, 0.3, 0.4};
+    double value, g[4], gx[2], values[2], per_row[8];
+    TRY(qml_circuit_create(&c, 2));
+    TRY(qml_ansatz_angle_encoding(c, QML_GATE_RY, 2, 1.0));
+    TRY(qml_ansatz_hardware_efficient(c, 1, QML_ENTANGLER_CZ, QML_BOUNDARY_OPEN));
+    TRY(qml_pauli_sum_parse(&o, 2, "Z0 + 0.5*X1"));
+    qml_gradient_options go = QML_GRADIENT_OPTIONS_INIT;
+    go.feature_gradients = 1;
+    TRY(qml_gradient(c, o, NULL, w, 4, x, 2, &go, &value, g, gx));
+    go.feature_gradients = 0;
+    go.method = QML_GRADIENT_PARAMETER_SHIFT;
+    go.shots = 8;
+    go.n_threads = 2;
+    TRY(qml_gradient_batch(c, o, NULL, w, 4, rows, 2, 2, &go, QML_BATCH_PER_ROW, values, per_row));
+done:
+    qml_circuit_free(c);
+    qml_pauli_sum_free(o);
+    return status;
+}
+
+static int sweep_lie(void *context)
+{
+    (void)context;
+    qml_pauli_sum *gens[3] = {NULL, NULL, NULL}, *e = NULL, *centre = NULL, *ideal = NULL, *o = NULL;
+    qml_lie_algebra *alg = NULL, *from = NULL;
+    qml_circuit *c = NULL;
+    qml_statevec *s = NULL;
+    int status = QML_OK;
+    double total, per[4];
+    size_t count, dim, rank;
+    const char *names;
+    TRY(qml_pauli_sum_parse(&gens[0], 2, "X0 X1"));
+    TRY(qml_pauli_sum_parse(&gens[1], 2, "Z0"));
+    TRY(qml_pauli_sum_parse(&gens[2], 2, "Z1"));
+    TRY(qml_lie_algebra_create(&alg, (const qml_pauli_sum *const *)gens, 3, NULL));
+    TRY(qml_lie_algebra_basis_element(alg, 0, &e));
+    (void)qml_lie_algebra_structure_known(alg);
+    (void)qml_lie_algebra_is_full(alg);
+    if (qml_lie_algebra_center_dim(alg) > 0)
+        TRY(qml_lie_algebra_center_element(alg, 0, &centre));
+    TRY(qml_lie_algebra_ideal(alg, 0, &dim, &rank, &names));
+    TRY(qml_lie_algebra_ideal_element(alg, 0, 0, &ideal));
+    TRY(qml_pauli_sum_parse(&o, 2, "Z0 Z1"));
+    TRY(qml_lie_algebra_purity(alg, o, &total, per, 4, &count));
+    TRY(qml_statevec_create(&s, 2));
+    TRY(qml_lie_algebra_state_purity(alg, s, &total, per, 4, &count));
+    qml_lie_prediction prediction = QML_LIE_PREDICTION_INIT;
+    TRY(qml_lie_algebra_predict_variance(alg, s, o, gens[0], &prediction));
+    TRY(qml_circuit_create(&c, 2));
+    TRY(qml_ansatz_family_append(c, QML_ANSATZ_TFIM, 1));
+    TRY(qml_lie_algebra_from_circuit(&from, c, NULL));
+done:
+    for (int k = 0; k < 3; k++)
+        qml_pauli_sum_free(gens[k]);
+    qml_pauli_sum_free(e);
+    qml_pauli_sum_free(centre);
+    qml_pauli_sum_free(ideal);
+    qml_pauli_sum_free(o);
+    qml_lie_algebra_free(alg);
+    qml_lie_algebra_free(from);
+    qml_circuit_free(c);
+    qml_statevec_free(s);
+    return status;
+}
+
+static int sweep_landscape(void *context)
+{
+    (void)context;
+    qml_circuit *c = NULL;
+    qml_pauli_sum *o = NULL, *gens[2] = {NULL, NULL};
+    qml_gradient_stats *stats = NULL;
+    qml_bp_scan *scan = NULL, *scan2 = NULL;
+    int status = QML_OK;
+    double mean, mean_se, var, var_se;
+    TRY(qml_circuit_create(&c, 2));
+    TRY(qml_ansatz_hardware_efficient(c, 1, QML_ENTANGLER_CZ, QML_BOUNDARY_OPEN));
+    TRY(qml_pauli_sum_parse(&o, 2, "Z0"));
+    qml_landscape_options lo = QML_LANDSCAPE_OPTIONS_INIT;
+    lo.samples = 3;
+    lo.n_threads = 2;
+    lo.params = QML_PARAMS_ALL;
+    TRY(qml_gradient_stats_create(&stats, c, o, NULL, NULL, 0, &lo));
+    TRY(qml_gradient_stats_weight(stats, 0, &mean, &mean_se, &var, &var_se));
+    TRY(qml_gradient_stats_loss(stats, &mean, &mean_se, &var, &var_se));
+    TRY(qml_gradient_stats_summary(stats, &var, &var_se));
+    const double n[3] = {2, 3, 4}, v[3] = {0.1, 0.05, 0.02}, se[3] = {0.01, 0.01, 0.01};
+    qml_bp_fit fit = QML_BP_FIT_INIT;
+    TRY(qml_bp_fit_data(n, v, se, 3, &fit));
+    qml_bp_scan_options so = QML_BP_SCAN_OPTIONS_INIT;
+    so.n_min = 2;
+    so.n_max = 4;
+    so.depth = QML_BP_DEPTH_FIXED;
+    so.layers = 1;
+    so.max_dim = 64;
+    lo.samples = 3;
+    TRY(qml_bp_scan_family(&scan, QML_ANSATZ_TFIM, &so, &lo));
+    qml_bp_row row = QML_BP_ROW_INIT;
+    TRY(qml_bp_scan_row(scan, 1, &row));
+    status = qml_bp_scan_fit(scan, &fit);
+    if (status == QML_ERR_NOT_APPLICABLE)
+        status = QML_OK;
+    if (status)
+        goto done;
+    TRY(qml_pauli_sum_parse(&gens[0], 3, "X0 + X1 + X2"));
+    TRY(qml_pauli_sum_parse(&gens[1], 3, "Z0 Z1 + Z1 Z2"));
+    so.n_min = so.n_max = 0;
+    TRY(qml_bp_scan_generators(&scan2, (const qml_pauli_sum *const *)gens, 2, NULL, &so, &lo));
+done:
+    qml_circuit_free(c);
+    qml_pauli_sum_free(o);
+    qml_pauli_sum_free(gens[0]);
+    qml_pauli_sum_free(gens[1]);
+    qml_gradient_stats_free(stats);
+    qml_bp_scan_free(scan);
+    qml_bp_scan_free(scan2);
+    return status;
+}
+
+static int sweep_dataset(void *context)
+{
+    (void)context;
+    qml_dataset *a = NULL, *b = NULL, *c = NULL, *m = NULL, *ci = NULL, *x = NULL, *g = NULL, *p = NULL,
+                *loaded = NULL, *train = NULL, *test = NULL;
+    char *text = NULL;
+    const char *path = context ? (const char *)context : "test_api_sweep.csv";
+    int status = QML_OK, label;
+    qml_dataset_kind kind;
+    double f[8] = {0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8}, row[2], mean[2], sd[2], lo[2], hi[2];
+    int l[4] = {0, 1, 0, 1};
+    size_t pick[2] = {3, 1}, length;
+    TRY(qml_dataset_kind_from_name("moons", &kind));
+    TRY(qml_dataset_create(&a, 4, 2, f, l));
+    TRY(qml_dataset_copy(&b, a));
+    TRY(qml_dataset_row(b, 2, row, 2, &label));
+    TRY(qml_dataset_subset(&c, a, pick, 2));
+    TRY(qml_dataset_moons(&m, 12, 0.1, 1));
+    TRY(qml_dataset_circles(&ci, 6, 0.1, 0.5, 1));
+    TRY(qml_dataset_xor(&x, 6, 0.1, 1));
+    TRY(qml_dataset_generate(&g, kind, 6, 0.1, 1));
+    TRY(qml_dataset_format_csv(a, &text, &length));
+    TRY(qml_dataset_parse_csv(&p, text, NULL));
+    TRY(qml_dataset_save_csv(a, path));
+    TRY(qml_dataset_load_csv(&loaded, path, NULL));
+    TRY(qml_dataset_split(&train, &test, m, 0.25, 1, 1));
+    TRY(qml_dataset_standardize(train, test, mean, sd));
+    TRY(qml_dataset_apply_standardization(b, mean, sd, 2));
+    TRY(qml_dataset_rescale(train, test, -1.0, 1.0, lo, hi));
+    TRY(qml_dataset_apply_rescale(b, lo, hi, 2, -1.0, 1.0));
+done:
+    remove(path);
+    qml_free(text);
+    qml_dataset *all[] = {a, b, c, m, ci, x, g, p, loaded, train, test};
+    for (size_t k = 0; k < sizeof all / sizeof all[0]; k++)
+        qml_dataset_free(all[k]);
+    return status;
+}
+
+static int sweep_optim(void *context)
+{
+    (void)context;
+    qml_optimizer *opt = NULL;
+    int status = QML_OK;
+    double params[3] = {0.1, 0.2, 0.3}, grad[3] = {1, -1, 0.5};
+    size_t indices[5];
+    qml_optimizer_options o = QML_OPTIMIZER_OPTIONS_INIT;
+    TRY(qml_optimizer_create(&opt, 3, &o));
+    TRY(qml_optimizer_step(opt, params, grad, 3));
+    TRY(qml_optimizer_set_learning_rate(opt, 0.5));
+    TRY(qml_optimizer_options_get(opt, &o));
+    TRY(qml_optimizer_reset(opt));
+    TRY(qml_shuffle_indices(indices, 5, 1, 2));
+done:
+    qml_optimizer_free(opt);
+    return status;
+}
+
+static int sweep_train(void *context)
+{
+    (void)context;
+    qml_model *model = NULL, *custom = NULL;
+    qml_circuit *c = NULL;
+    qml_pauli_sum *readout = NULL;
+    qml_dataset *data = NULL;
+    int status = QML_OK;
+    double params[16], rows[4] = {0.1, 0.2, 0.3, 0.4}, prob[2], expectation[2], loss, accuracy, gradient[16];
+    qml_train_epoch history[2];
+    history[0].size = sizeof history[0];
+    TRY(qml_dataset_moons(&data, 6, 0.1, 1));
+    TRY(qml_model_create_template(&model, QML_MODEL_UNSTRUCTURED, 2, 1, 2, QML_LOSS_BCE));
+    size_t n = qml_model_n_params(model);
+    TRY(qml_model_params(model, params, 16));
+    TRY(qml_model_set_params(model, params, n));
+    TRY(qml_model_predict(model, rows, 2, 2, 2, prob, expectation));
+    TRY(qml_model_evaluate(model, data, 1, &loss, &accuracy));
+    TRY(qml_model_loss_gradient(model, data, NULL, 0, 2, &loss, gradient, 16));
+    qml_train_options to = QML_TRAIN_OPTIONS_INIT;
+    to.epochs = 2;
+    to.batch_size = 4;
+    TRY(qml_model_train(model, data, data, &to, history, 2));
+    TRY(qml_circuit_create(&c, 2));
+    TRY(qml_ansatz_angle_encoding(c, QML_GATE_RY, 2, 1.0));
+    TRY(qml_ansatz_hardware_efficient(c, 1, QML_ENTANGLER_CZ, QML_BOUNDARY_OPEN));
+    TRY(qml_pauli_sum_parse(&readout, 2, "Z0 Z1"));
+    TRY(qml_model_create(&custom, c, readout, QML_LOSS_MSE, 1.0, 0.0));
+done:
+    qml_model_free(model);
+    qml_model_free(custom);
+    qml_circuit_free(c);
+    qml_pauli_sum_free(readout);
+    qml_dataset_free(data);
+    return status;
+}
+
+typedef struct sweep_entry {
+    const char *name;
+    harness_sequence run;
+    const char *functions; /* the public functions the sequence calls */
+} sweep_entry;
+
+static const sweep_entry sweeps[] = {
+    {"core", sweep_core, "qml_rng_create"},
+    {"pauli", sweep_pauli,
+     "qml_pauli_sum_create qml_pauli_sum_add_term qml_pauli_sum_add_string qml_pauli_sum_parse "
+     "qml_pauli_sum_copy qml_pauli_sum_add qml_pauli_sum_scale qml_pauli_sum_bracket "
+     "qml_pauli_sum_anticommutator qml_pauli_sum_format qml_pauli_sum_term qml_pauli_sum_inner "
+     "qml_pauli_sum_norm qml_pauli_sum_trace qml_pauli_sum_equal qml_pauli_sum_commutes "
+     "qml_pauli_strings_commute qml_pauli_sum_support qml_pauli_sum_to_dense"},
+    {"circuit", sweep_circuit,
+     "qml_circuit_create qml_ansatz_angle_encoding qml_circuit_add_gate qml_circuit_add_unitary "
+     "qml_circuit_add_rotation qml_circuit_add_pauli_rotation qml_ansatz_hardware_efficient "
+     "qml_ansatz_family_append qml_circuit_copy qml_circuit_gate qml_circuit_gate_angle "
+     "qml_circuit_gate_generator qml_circuit_weight_generator qml_ansatz_layered"},
+    {"statevec", sweep_statevec,
+     "qml_statevec_create qml_statevec_set_threads qml_statevec_set_basis qml_statevec_set_zero "
+     "qml_statevec_set_amplitudes qml_statevec_copy qml_statevec_run qml_statevec_apply_gate "
+     "qml_statevec_amplitudes qml_statevec_probabilities qml_statevec_expectation qml_statevec_inner "
+     "qml_statevec_sample qml_statevec_estimate"},
+    {"gradient", sweep_gradient, "qml_gradient qml_gradient_batch"},
+    {"lie", sweep_lie,
+     "qml_lie_algebra_create qml_lie_algebra_basis_element qml_lie_algebra_center_element "
+     "qml_lie_algebra_ideal qml_lie_algebra_ideal_element qml_lie_algebra_purity "
+     "qml_lie_algebra_state_purity qml_lie_algebra_predict_variance qml_lie_algebra_from_circuit"},
+    {"landscape", sweep_landscape,
+     "qml_gradient_stats_create qml_gradient_stats_weight qml_gradient_stats_loss "
+     "qml_gradient_stats_summary qml_bp_fit_data qml_bp_scan_family qml_bp_scan_row qml_bp_scan_fit "
+     "qml_bp_scan_generators"},
+    {"dataset", sweep_dataset,
+     "qml_dataset_kind_from_name qml_dataset_create qml_dataset_copy qml_dataset_row qml_dataset_subset "
+     "qml_dataset_moons qml_dataset_circles qml_dataset_xor qml_dataset_generate qml_dataset_format_csv "
+     "qml_dataset_parse_csv qml_dataset_save_csv qml_dataset_load_csv qml_dataset_split "
+     "qml_dataset_standardize qml_dataset_apply_standardization qml_dataset_rescale qml_dataset_apply_rescale"},
+    {"optim", sweep_optim,
+     "qml_optimizer_create qml_optimizer_step qml_optimizer_set_learning_rate qml_optimizer_options_get "
+     "qml_optimizer_reset qml_shuffle_indices"},
+    {"train", sweep_train,
+     "qml_model_create_template qml_model_params qml_model_set_params qml_model_predict qml_model_evaluate "
+     "qml_model_loss_gradient qml_model_train qml_model_create"},
+};
+
+/* Functions declared `QML_API int` that no sweep can or need enter, each
+ * with its reason. */
+static const struct {
+    const char *function;
+    const char *reason;
+} sweep_exempt[] = {
+    {"qml_set_allocator", "replaces the allocator the sweep itself installs"},
+    {"qml_lie_algebra_structure_known", "returns 0/1, not a status"},
+    {"qml_lie_algebra_is_full", "returns 0/1, not a status"},
+};
+
+static void test_allocation_failure_sweep(void **state)
+{
+    (void)state;
+    int total = 0;
+    for (size_t k = 0; k < sizeof sweeps / sizeof sweeps[0]; k++) {
+        int runs = harness_check_allocation_failures(sweeps[k].run, NULL);
+        fprintf(stderr, "# sweep %s: %d runs\n", sweeps[k].name, runs);
+        total += runs;
+    }
+    fprintf(stderr, "# allocation-failure sweep: %d runs\n", total);
+}
+
+/* Whether `name` is a whole word of the space-separated `list`. */
+static bool listed(const char *list, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = strstr(list, name); p; p = strstr(p + 1, name))
+        if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
+            return true;
+    return false;
+}
+
+static void test_sweep_covers_every_function(void **state)
+{
+    (void)state;
+    FILE *header = fopen(QML_SOURCE_ROOT "/include/qml.h", "r");
+    if (!header)
+        fail_msg("cannot open %s", QML_SOURCE_ROOT "/include/qml.h");
+    char line[1024], missing[8192] = "";
+    int declared = 0, covered = 0, n_missing = 0;
+    /* A declaration starts "QML_API int qml_name(" on one line (STYLE). */
+    while (fgets(line, sizeof line, header)) {
+        const char *p = strstr(line, "QML_API int qml_");
+        if (p != line)
+            continue;
+        char name[128];
+        if (sscanf(p + strlen("QML_API int "), "%127[a-z0-9_]", name) != 1)
+            continue;
+        declared++;
+        bool found = false;
+        for (size_t k = 0; k < sizeof sweep_exempt / sizeof sweep_exempt[0] && !found; k++)
+            found = !strcmp(sweep_exempt[k].function, name);
+        for (size_t k = 0; k < sizeof sweeps / sizeof sweeps[0] && !found; k++)
+            found = listed(sweeps[k].functions, name);
+        if (found) {
+            covered++;
+        } else {
+            n_missing++;
+            if (strlen(missing) + strlen(name) + 4 < sizeof missing) {
+                strcat(missing, "\n#   ");
+                strcat(missing, name);
+            }
+        }
+    }
+    fclose(header);
+    fprintf(stderr, "# allocation-failure sweep covers %d of %d status-returning public functions "
+                    "(%zu exempt)\n", covered - (int)(sizeof sweep_exempt / sizeof sweep_exempt[0]), declared,
+            sizeof sweep_exempt / sizeof sweep_exempt[0]);
+    if (declared < 50)
+        fail_msg("only %d QML_API int declarations found in qml.h: the reader is broken", declared);
+    if (n_missing)
+        fail_msg("%d status-returning public function(s) that no allocation-failure sweep enters:%s\n"
+                 "# add each to the `functions` of a sequence in sweeps[] in tests/test_api.c that calls it "
+                 "(or write one), or to sweep_exempt[] with the reason",
+                 n_missing, missing);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1550,6 +2126,8 @@ int main(void)
         cmocka_unit_test(test_train_contract),
         cmocka_unit_test(test_success_clears_error),
         cmocka_unit_test(test_const_handles_concurrently),
+        cmocka_unit_test(test_allocation_failure_sweep),
+        cmocka_unit_test(test_sweep_covers_every_function),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

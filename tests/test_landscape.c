@@ -229,7 +229,7 @@ static void test_features(void **state)
  * between runs. The depth makes the remaining bias (the distance of the
  * circuit ensemble from a 2-design) far below 3%: the hardware-efficient
  * ansatz at L = 10 n and the free-fermion chain at L = 8 n^2 are deep
- * enough by the issue's criterion, and the test would catch a bias as a
+ * enough by the acceptance criterion, and the test would catch a bias as a
  * failure, not hide it.
  */
 static void test_hea_gradient_variance_matches_haar(void **state)
@@ -248,7 +248,7 @@ static void test_hea_gradient_variance_matches_haar(void **state)
         assert_ok(qml_gradient_stats_weight(stats, 0, NULL, NULL, &var, &se));
         /* First RY on qubit 0 with the rest Haar: dl/dtheta = Re <a|Z0|b>
          * for two orthonormal Haar vectors, variance d / (2 (d^2 - 1)) =
-         * 2^(n-1) / (4^n - 1) (issue 6; McClean et al., Nat. Commun. 9, 4812). */
+         * 2^(n-1) / (4^n - 1) (McClean et al., Nat. Commun. 9, 4812). */
         double d = ldexp(1.0, (int)n);
         double predicted = d / (2.0 * (d * d - 1.0));
         if (!(fabs(var - predicted) <= 3.0 * se))
@@ -275,7 +275,7 @@ static void test_tfim_loss_variance_matches_so2n(void **state)
         double mean, mean_se, var, se;
         assert_ok(qml_gradient_stats_loss(stats, &mean, &mean_se, &var, &se));
         /* Open TFIM with local weights: DLA so(2n), and for O = Z0 Z1 on
-         * |0...0> Var[l] = (n - 1) / (n (2n - 1)) (issue 6; Ragone et al.,
+         * |0...0> Var[l] = (n - 1) / (n (2n - 1)) (Ragone et al.,
          * Nat. Commun. 15, 7172 (2024), Theorem 1). The mean is 0 in the
          * same limit: l averages to the projection on the commutant. */
         double predicted = (double)(n - 1) / (double)(n * (2 * n - 1));

@@ -335,7 +335,7 @@ static size_t binomial(size_t n, size_t k)
     return r;
 }
 
-/* The issue's closed form C(n+3,3) - floor(n/2) for the permutation-
+/* The closed form C(n+3,3) - floor(n/2) for the permutation-
  * equivariant generators, checked against the library for n = 2..6 and
  * against the independent dense closure for n = 2..4. */
 static void test_permutation_equivariant(void **state)

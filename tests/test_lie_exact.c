@@ -6,6 +6,11 @@
 #include "harness.h"
 
 #include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+#ifndef M_PI
+#define M_PI 3.14159265358979323846
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,11 +164,678 @@ static void test_permutation_equivariant_exact(void **state)
     set_free(&set);
 }
 
+/* dim, centre dim and the sorted ideal dimensions of an algebra */
+typedef struct shape {
+    size_t dim, centre, n_ideals, ideal[64];
+} shape;
+
+static shape shape_of(const qml_lie_algebra *a)
+{
+    shape sh = {qml_lie_algebra_dim(a), qml_lie_algebra_center_dim(a), qml_lie_algebra_n_ideals(a), {0}};
+    assert_true(qml_lie_algebra_structure_known(a));
+    assert_true(sh.n_ideals <= 64);
+    for (size_t j = 0; j < sh.n_ideals; j++)
+        assert_ok(qml_lie_algebra_ideal(a, j, &sh.ideal[j], NULL, NULL));
+    return sh;
+}
+
+static void assert_same_shape(const shape *a, const shape *b)
+{
+    assert_int_equal(a->dim, b->dim);
+    assert_int_equal(a->centre, b->centre);
+    assert_int_equal(a->n_ideals, b->n_ideals);
+    for (size_t j = 0; j < a->n_ideals; j++)
+        assert_int_equal(a->ideal[j], b->ideal[j]);
+}
+
+static void assert_certified(const qml_lie_algebra *a)
+{
+    qml_lie_conditioning c = QML_LIE_CONDITIONING_INIT;
+    assert_ok(qml_lie_algebra_conditioning(a, &c));
+    assert_true(c.exact);
+    assert_true(c.certified);
+}
+
+/* Scaling generators by c_k in 1e-8..1e8 changes nothing: same dim, centre
+ * and ideal dimensions (the issue's cases: the S_n generators on very
+ * different scales, {3e4 X1, 3e-5 Z0 Z1} = su(2), a 5-qubit Heisenberg chain
+ * with bonds alternating 1e6 and 1e-6). */
+static void test_scale_invariance(void **state)
+{
+    (void)state;
+    static const double one[3] = {1, 1, 1};
+    static const double scales[][3] = {{1e8, 1e-8, 1}, {1e-8, 1, 1e8}, {3e4, 3e-5, 7}, {1e-6, 1e6, 1e-6}};
+    for (unsigned n = 4; n <= 6; n++) {
+        generator_set set = {0};
+        sn_generators_scaled(&set, n, one);
+        qml_lie_algebra *a = close_set(&set);
+        shape ref = shape_of(a);
+        assert_certified(a);
+        qml_lie_algebra_free(a);
+        set_free(&set);
+        for (size_t c = 0; c < sizeof scales / sizeof scales[0]; c++) {
+            sn_generators_scaled(&set, n, scales[c]);
+            a = close_set(&set);
+            shape sh = shape_of(a);
+            assert_same_shape(&sh, &ref);
+            assert_certified(a);
+            qml_lie_algebra_free(a);
+            set_free(&set);
+        }
+    }
+    /* su(2) from {3e4 X1, 3e-5 Z0 Z1}: one ideal of dim 3, no centre */
+    generator_set set = {0};
+    set_add(&set, 2, "3e4*X1");
+    set_add(&set, 2, "3e-5*Z0 Z1");
+    qml_lie_algebra *a = close_set(&set);
+    shape sh = shape_of(a);
+    assert_int_equal(sh.dim, 3);
+    assert_int_equal(sh.centre, 0);
+    assert_int_equal(sh.n_ideals, 1);
+    assert_int_equal(sh.ideal[0], 3);
+    qml_lie_algebra_free(a);
+    set_free(&set);
+    /* Heisenberg chain on 5 qubits: bonds 1e6 and 1e-6 alternating versus all 1 */
+    for (int scaled = 0; scaled <= 1; scaled++) {
+        static shape ref;
+        char text[128];
+        for (unsigned q = 0; q + 1 < 5; q++) {
+            double c = scaled ? (q % 2 ? 1e-6 : 1e6) : 1.0;
+            snprintf(text, sizeof text, "%g*X%u X%u + %g*Y%u Y%u + %g*Z%u Z%u", c, q, q + 1, c, q, q + 1, c, q, q + 1);
+            set_add(&set, 5, text);
+        }
+        a = close_set(&set);
+        sh = shape_of(a);
+        printf("# Heisenberg chain n = 5%s: dim %zu, centre %zu, %zu ideals\n", scaled ? " (bonds 1e6, 1e-6)" : "",
+               sh.dim, sh.centre, sh.n_ideals);
+        if (!scaled)
+            ref = sh;
+        else
+            assert_same_shape(&sh, &ref);
+        assert_int_equal(sh.centre, 1);
+        qml_lie_algebra_free(a);
+        set_free(&set);
+    }
+}
+
+/* Generators 1e-9 away (relative) from a symmetric set: the exact mode gives
+ * the dimension of what was written, certified, and says that a tolerance
+ * alone would have been on a knife's edge. */
+static void test_near_symmetric(void **state)
+{
+    (void)state;
+    for (unsigned n = 3; n <= 4; n++) {
+        static const double one[3] = {1, 1, 1};
+        generator_set set = {0};
+        sn_generators_scaled(&set, n, one);
+        qml_lie_algebra *sym = close_set(&set);
+        size_t dim_sym = qml_lie_algebra_dim(sym);
+        qml_lie_conditioning c = QML_LIE_CONDITIONING_INIT;
+        assert_ok(qml_lie_algebra_conditioning(sym, &c));
+        assert_true(c.certified);
+        assert_false(c.tolerance_sensitive);
+        qml_lie_algebra_free(sym);
+        set_free(&set);
+        /* perturb the coefficient of X0 in sum X by 1e-9 relative */
+        char text[512] = "1.000000001*X0", piece[32];
+        for (unsigned q = 1; q < n; q++) {
+            snprintf(piece, sizeof piece, " + X%u", q);
+            strcat(text, piece);
+        }
+        set_add(&set, n, text);
+        text[0] = '\0';
+        for (unsigned q = 0; q < n; q++) {
+            snprintf(piece, sizeof piece, "%sZ%u", q ? " + " : "", q);
+            strcat(text, piece);
+        }
+        set_add(&set, n, text);
+        text[0] = '\0';
+        for (unsigned q = 0; q < n; q++)
+            for (unsigned r = q + 1; r < n; r++) {
+                snprintf(piece, sizeof piece, "%sZ%u Z%u", text[0] ? " + " : "", q, r);
+                strcat(text, piece);
+            }
+        set_add(&set, n, text);
+        qml_lie_algebra *a = close_set(&set);
+        c = (qml_lie_conditioning)QML_LIE_CONDITIONING_INIT;
+        assert_ok(qml_lie_algebra_conditioning(a, &c));
+        printf("# near-symmetric n = %u: dim %zu (symmetric %zu), smallest accepted %.3g, largest rejected %.3g, "
+               "certified %d, sensitive %d\n",
+               n, qml_lie_algebra_dim(a), dim_sym, c.smallest_accepted, c.largest_rejected, c.certified,
+               c.tolerance_sensitive);
+        assert_true(c.exact);
+        assert_true(qml_lie_algebra_dim(a) > dim_sym); /* the symmetry is broken */
+        assert_true(c.smallest_accepted < 1e-6);        /* ... by a direction of relative size ~1e-9 */
+        /* the same generators, a tolerance alone: the dimension depends on it */
+        qml_lie_options loose = QML_LIE_OPTIONS_INIT;
+        loose.exact = 0;
+        loose.tolerance = 1e-6;
+        qml_lie_algebra *b = NULL;
+        assert_ok(qml_lie_algebra_create(&b, (const qml_pauli_sum *const *)set.items, set.count, &loose));
+        printf("#   tolerance 1e-6 alone: dim %zu\n", qml_lie_algebra_dim(b));
+        assert_true(qml_lie_algebra_dim(b) < qml_lie_algebra_dim(a));
+        qml_lie_algebra_free(b);
+        qml_lie_algebra_free(a);
+        set_free(&set);
+    }
+}
+
+/* full is decided by the dimension: the hardware-efficient generators with
+ * the entangler written as one sum generator reach 4^n - 1. */
+static void test_full_by_dimension(void **state)
+{
+    (void)state;
+    for (unsigned n = 2; n <= 4; n++) {
+        generator_set set = {0};
+        char text[256], piece[32];
+        text[0] = '\0';
+        for (unsigned q = 0; q < n; q++) {
+            snprintf(piece, sizeof piece, "X%u", q);
+            set_add(&set, n, piece);
+            snprintf(piece, sizeof piece, "Y%u", q);
+            set_add(&set, n, piece);
+        }
+        for (unsigned q = 0; q + 1 < n; q++) {
+            snprintf(piece, sizeof piece, "%sZ%u Z%u", q ? " + " : "", q, q + 1);
+            strcat(text, piece);
+        }
+        set_add(&set, n, text);
+        qml_lie_algebra *a = close_set(&set);
+        assert_int_equal(qml_lie_algebra_dim(a), ((size_t)1 << (2 * n)) - 1);
+        assert_true(qml_lie_algebra_is_full(a));
+        qml_lie_algebra_free(a);
+        set_free(&set);
+    }
+}
+
+/* ---- the mean: projection onto the commutant ---------------------------------------- */
+
+/* Apply exp(-i theta (XX + YY + ZZ)) on qubits (a, b): XX + YY + ZZ = 2 SWAP
+ * - I, so the gate is e^{i theta} (cos 2theta - i sin 2theta SWAP). */
+static void heisenberg_gate(double *psi, unsigned n, unsigned a, unsigned b, double theta)
+{
+    size_t d = (size_t)1 << n;
+    double c = cos(2 * theta), s = sin(2 * theta), pr = cos(theta), pi = sin(theta);
+    double *out = malloc(2 * d * sizeof *out);
+    assert_non_null(out);
+    for (size_t i = 0; i < d; i++) {
+        size_t ba = (i >> a) & 1u, bb = (i >> b) & 1u;
+        size_t j = ba == bb ? i : i ^ (((size_t)1 << a) | ((size_t)1 << b)); /* SWAP|i> */
+        /* (c - i s SWAP) psi at i: c psi_i - i s psi_j */
+        double re = c * psi[2 * i] + s * psi[2 * j + 1];
+        double im = c * psi[2 * i + 1] - s * psi[2 * j];
+        out[2 * i] = pr * re - pi * im;
+        out[2 * i + 1] = pr * im + pi * re;
+    }
+    memcpy(psi, out, 2 * d * sizeof *out);
+    free(out);
+}
+
+/* Monte Carlo of <psi|U^dag Z0 Z1 U|psi> over deep random Heisenberg-ring circuits. */
+static void ring_monte_carlo(uint64_t basis, double *mean, double *stderr_)
+{
+    const unsigned n = 4;
+    harness_rng rng = {12345 + basis};
+    const size_t samples = 1500;
+    double sum = 0, sum2 = 0;
+    for (size_t k = 0; k < samples; k++) {
+        double psi[32] = {0};
+        psi[2 * basis] = 1.0;
+        for (unsigned layer = 0; layer < 12; layer++)
+            for (unsigned q = 0; q < n; q++)
+                heisenberg_gate(psi, n, q, (q + 1) % n, 2 * M_PI * harness_uniform(&rng));
+        double l = 0;
+        for (size_t i = 0; i < 16; i++) {
+            double sign = (((i >> 0) ^ (i >> 1)) & 1u) ? -1.0 : 1.0;
+            l += sign * (psi[2 * i] * psi[2 * i] + psi[2 * i + 1] * psi[2 * i + 1]);
+        }
+        sum += l;
+        sum2 += l * l;
+    }
+    *mean = sum / (double)samples;
+    *stderr_ = sqrt((sum2 / (double)samples - *mean * *mean) / (double)(samples - 1));
+}
+
+/* The 4-qubit Heisenberg ring with O = Z0 Z1: neither O nor rho lies in i g;
+ * the mean is still exact: -1/3 for the Neel state |0101>, and exactly 1 for
+ * |0000>, which every circuit leaves invariant. Checked against Monte Carlo. */
+static void test_heisenberg_ring_mean(void **state)
+{
+    (void)state;
+    generator_set set = {0};
+    for (unsigned q = 0; q < 4; q++) {
+        char text[64];
+        unsigned r = (q + 1) % 4;
+        snprintf(text, sizeof text, "X%u X%u + Y%u Y%u + Z%u Z%u", q, r, q, r, q, r);
+        set_add(&set, 4, text);
+    }
+    qml_lie_algebra *a = close_set(&set);
+    qml_pauli_sum *o = parse(4, "Z0 Z1");
+    const uint64_t bases[2] = {0x5 /* |0101>: qubits 0 and 2 set */, 0x0};
+    const double exact[2] = {-1.0 / 3.0, 1.0};
+    for (int c = 0; c < 2; c++) {
+        qml_statevec *sv = NULL;
+        assert_ok(qml_statevec_create(&sv, 4));
+        assert_ok(qml_statevec_set_basis(sv, bases[c]));
+        qml_lie_prediction r = QML_LIE_PREDICTION_INIT;
+        int status = qml_lie_algebra_predict_variance(a, sv, o, NULL, &r);
+        assert_true(status == QML_OK || status == QML_ERR_NOT_APPLICABLE);
+        double mc, se;
+        ring_monte_carlo(bases[c], &mc, &se);
+        printf("# Heisenberg ring, O = Z0 Z1, basis state %llu: predicted mean %.12g (exact %.12g), Monte Carlo "
+               "%.4f +- %.4f; %s\n",
+               (unsigned long long)bases[c], r.loss_mean, exact[c], mc, se, r.message);
+        assert_close(r.loss_mean, exact[c], 1e-9);
+        assert_close(mc, exact[c], 4 * se + 1e-12);
+        qml_statevec_free(sv);
+    }
+    qml_pauli_sum_free(o);
+    qml_lie_algebra_free(a);
+    set_free(&set);
+}
+
+/* ---- simple ideals that are simple -------------------------------------------------- */
+
+static bool is_simple_shape(size_t dim, size_t r)
+{
+    if (r == 0)
+        return false;
+    return dim == r * (r + 2) || dim == r * (2 * r + 1) || (r >= 3 && dim == r * (2 * r - 1)) ||
+           (dim == 14 && r == 2) || (dim == 52 && r == 4) || (dim == 78 && r == 6) || (dim == 133 && r == 7) ||
+           (dim == 248 && r == 8);
+}
+
+/* ||v - sum_i <e_i, v> e_i||, the e_i orthonormal in Tr(AB) / 2^n. */
+static double residual(const qml_pauli_sum *v, qml_pauli_sum *const *e, size_t count)
+{
+    qml_pauli_sum *r = NULL;
+    assert_ok(qml_pauli_sum_copy(&r, v));
+    for (size_t i = 0; i < count; i++) {
+        double c = 0;
+        assert_ok(qml_pauli_sum_inner(e[i], v, &c));
+        assert_ok(qml_pauli_sum_add(r, -c, e[i]));
+    }
+    double norm = 0;
+    assert_ok(qml_pauli_sum_norm(r, &norm));
+    qml_pauli_sum_free(r);
+    return norm;
+}
+
+/* The structure checked with Pauli-sum brackets only (independent of the
+ * analysis): dims add up, every ideal has a simple algebra's dimension and
+ * rank, is mapped into itself by every generator, commutes with every
+ * other ideal, and the centre commutes with every generator. */
+static void verify_structure_sampled(const qml_lie_algebra *a, const generator_set *set, size_t sample)
+{
+    assert_true(qml_lie_algebra_structure_known(a));
+    size_t n_ideals = qml_lie_algebra_n_ideals(a), total = qml_lie_algebra_center_dim(a);
+    qml_pauli_sum **elements[64] = {0};
+    size_t dims[64] = {0};
+    assert_true(n_ideals <= 64);
+    for (size_t j = 0; j < n_ideals; j++) {
+        size_t rank = 0;
+        assert_ok(qml_lie_algebra_ideal(a, j, &dims[j], &rank, NULL));
+        if (!is_simple_shape(dims[j], rank))
+            fail_msg("ideal %zu: dimension %zu and rank %zu: no simple Lie algebra", j, dims[j], rank);
+        total += dims[j];
+        elements[j] = calloc(dims[j], sizeof *elements[j]);
+        assert_non_null(elements[j]);
+        for (size_t i = 0; i < dims[j]; i++)
+            assert_ok(qml_lie_algebra_ideal_element(a, j, i, &elements[j][i]));
+    }
+    assert_int_equal(total, qml_lie_algebra_dim(a));
+    for (size_t j = 0; j < n_ideals; j++) {
+        for (size_t i = 0; i < dims[j] && i < sample; i++) {
+            for (size_t k = 0; k < set->count; k++) {
+                qml_pauli_sum *br = NULL;
+                assert_ok(qml_pauli_sum_bracket(&br, set->items[k], elements[j][i]));
+                double gnorm = 0;
+                assert_ok(qml_pauli_sum_norm(set->items[k], &gnorm));
+                assert_true(residual(br, elements[j], dims[j]) <= 1e-8 * (1 + gnorm));
+                qml_pauli_sum_free(br);
+            }
+            for (size_t l = j + 1; l < n_ideals; l++)
+                for (size_t m = 0; m < dims[l] && m < sample; m++) {
+                    qml_pauli_sum *br = NULL;
+                    double norm = 0;
+                    assert_ok(qml_pauli_sum_bracket(&br, elements[j][i], elements[l][m]));
+                    assert_ok(qml_pauli_sum_norm(br, &norm));
+                    assert_true(norm <= 1e-8);
+                    qml_pauli_sum_free(br);
+                }
+        }
+    }
+    for (size_t i = 0; i < qml_lie_algebra_center_dim(a); i++) {
+        qml_pauli_sum *z = NULL;
+        assert_ok(qml_lie_algebra_center_element(a, i, &z));
+        for (size_t k = 0; k < set->count; k++) {
+            qml_pauli_sum *br = NULL;
+            double norm = 0, gnorm = 0;
+            assert_ok(qml_pauli_sum_bracket(&br, set->items[k], z));
+            assert_ok(qml_pauli_sum_norm(br, &norm));
+            assert_ok(qml_pauli_sum_norm(set->items[k], &gnorm));
+            assert_true(norm <= 1e-8 * (1 + gnorm));
+            qml_pauli_sum_free(br);
+        }
+        qml_pauli_sum_free(z);
+    }
+    for (size_t j = 0; j < n_ideals; j++) {
+        for (size_t i = 0; i < dims[j]; i++)
+            qml_pauli_sum_free(elements[j][i]);
+        free(elements[j]);
+    }
+}
+
+static void verify_structure(const qml_lie_algebra *a, const generator_set *set)
+{
+    verify_structure_sampled(a, set, SIZE_MAX);
+}
+
+/* The TFIM on a 2 x 3 lattice (X_q, Z_q Z_r on its 7 bonds): dim 1056 =
+ * two simple ideals of 528 (rank 16 each), found by the parity symmetry;
+ * checked on a sample of each ideal's elements. */
+static void test_tfim_lattice_ideals(void **state)
+{
+    (void)state;
+    generator_set set = {0};
+    char text[32];
+    for (unsigned q = 0; q < 6; q++) {
+        snprintf(text, sizeof text, "X%u", q);
+        set_add(&set, 6, text);
+    }
+    static const unsigned bonds[7][2] = {{0, 1}, {1, 2}, {3, 4}, {4, 5}, {0, 3}, {1, 4}, {2, 5}};
+    for (unsigned b = 0; b < 7; b++) {
+        snprintf(text, sizeof text, "Z%u Z%u", bonds[b][0], bonds[b][1]);
+        set_add(&set, 6, text);
+    }
+    qml_lie_algebra *a = close_set(&set);
+    shape sh = shape_of(a);
+    assert_int_equal(sh.dim, 1056);
+    assert_int_equal(sh.centre, 0);
+    assert_int_equal(sh.n_ideals, 2);
+    assert_int_equal(sh.ideal[0], 528);
+    assert_int_equal(sh.ideal[1], 528);
+    verify_structure_sampled(a, &set, 8);
+    qml_lie_algebra_free(a);
+    set_free(&set);
+}
+
+/* The issue's case: X0 X1; Z0 Z1 Y2; Z0 Y2; Y0 X1; X0 Y1 is u(1) + four su(2),
+ * not twice "so(4)". */
+static void test_so4_splits(void **state)
+{
+    (void)state;
+    generator_set set = {0};
+    const char *texts[] = {"X0 X1", "Z0 Z1 Y2", "Z0 Y2", "Y0 X1", "X0 Y1"};
+    for (size_t i = 0; i < 5; i++)
+        set_add(&set, 3, texts[i]);
+    qml_lie_algebra *a = close_set(&set);
+    shape sh = shape_of(a);
+    assert_int_equal(sh.dim, 13);
+    assert_int_equal(sh.centre, 1);
+    assert_int_equal(sh.n_ideals, 4);
+    for (size_t j = 0; j < 4; j++)
+        assert_int_equal(sh.ideal[j], 3);
+    verify_structure(a, &set);
+    qml_lie_algebra_free(a);
+    set_free(&set);
+    /* the same algebra through the general closure: scaled generators and a
+     * redundant sum of two of them */
+    const char *sums[] = {"2*X0 X1", "0.5*Z0 Z1 Y2", "Z0 Y2", "3*Y0 X1", "X0 Y1", "X0 X1 + 0.25*Z0 Y2"};
+    for (size_t i = 0; i < 6; i++)
+        set_add(&set, 3, sums[i]);
+    a = close_set(&set);
+    shape sg = shape_of(a);
+    assert_same_shape(&sg, &sh);
+    verify_structure(a, &set);
+    qml_lie_algebra_free(a);
+    set_free(&set);
+}
+
+/* Random strings and sums on n = 2..4 qubits (fixed seed): every structure
+ * passes the independent checks of verify_structure. */
+static void test_random_structures(void **state)
+{
+    (void)state;
+    harness_rng rng = {0x5eed1e5};
+    size_t checked = 0, unknown = 0;
+    for (size_t trial = 0; trial < 220; trial++) {
+        unsigned n = 2 + (unsigned)(trial % 3);
+        bool sums = trial % 2 == 1;
+        size_t count = 2 + (size_t)(harness_next(&rng) % 3);
+        generator_set set = {0};
+        for (size_t k = 0; k < count; k++) {
+            char text[512] = "", piece[64];
+            size_t terms = sums ? 1 + (size_t)(harness_next(&rng) % 3) : 1;
+            for (size_t t = 0; t < terms; t++) {
+                char ops[16];
+                int any = 0;
+                for (unsigned q = 0; q < n; q++) {
+                    ops[q] = "IXYZ"[harness_next(&rng) % 4];
+                    any |= ops[q] != 'I';
+                }
+                if (!any)
+                    ops[0] = 'X';
+                snprintf(piece, sizeof piece, "%s%d*", t ? " + " : "", 1 + (int)(harness_next(&rng) % 3));
+                strcat(text, piece);
+                for (unsigned q = 0; q < n; q++)
+                    if (ops[q] != 'I') {
+                        snprintf(piece, sizeof piece, "%c%u ", ops[q], q);
+                        strcat(text, piece);
+                    }
+            }
+            set_add(&set, n, text);
+        }
+        qml_lie_algebra *a = close_set(&set);
+        if (qml_lie_algebra_structure_known(a)) {
+            verify_structure(a, &set);
+            checked++;
+        } else {
+            unknown++;
+        }
+        qml_lie_algebra_free(a);
+        set_free(&set);
+    }
+    printf("# random structures: %zu verified, %zu unknown\n", checked, unknown);
+    assert_int_equal(unknown, 0);
+}
+
+/* ---- qml_pauli_dla_classify ----------------------------------------------------------- */
+
+static void hea_strings(generator_set *set, unsigned n, qml_pauli_sum **items, size_t *count)
+{
+    (void)set;
+    char text[48];
+    size_t c = 0;
+    for (unsigned q = 0; q < n; q++) {
+        snprintf(text, sizeof text, "X%u", q);
+        items[c++] = parse(n, text);
+        snprintf(text, sizeof text, "Y%u", q);
+        items[c++] = parse(n, text);
+    }
+    for (unsigned q = 0; q + 1 < n; q++) {
+        snprintf(text, sizeof text, "Z%u Z%u", q, q + 1);
+        items[c++] = parse(n, text);
+    }
+    *count = c;
+}
+
+/* HEA generators at n = 50, 100, 1000: su(2^n), decided without a basis. */
+static void test_classify_hea_large(void **state)
+{
+    (void)state;
+    static const unsigned sizes[] = {2, 50, 100, 1000};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        unsigned n = sizes[i];
+        qml_pauli_sum **items = calloc(3 * (size_t)n, sizeof *items);
+        assert_non_null(items);
+        size_t count = 0;
+        hea_strings(NULL, n, items, &count);
+        qml_dla_summary s = {.size = sizeof s};
+        assert_ok(qml_pauli_dla_classify((const qml_pauli_sum *const *)items, count, &s));
+        printf("# HEA n = %u: %s, log2 dim %.6f, full %d\n", n, s.name, s.log2_dimension, s.is_full);
+        assert_true(s.is_full);
+        assert_int_equal(s.n_components, 1);
+        assert_int_equal(s.centre_dim, 0);
+        assert_close(s.log2_dimension, 2.0 * n + log2(1.0 - pow(4.0, -(double)n)), 1e-9);
+        if (n == 2)
+            assert_string_equal(s.name, "su(4)");
+        else {
+            char expect[32];
+            snprintf(expect, sizeof expect, "su(2^%u)", n);
+            assert_string_equal(s.name, expect);
+        }
+        for (size_t k = 0; k < count; k++)
+            qml_pauli_sum_free(items[k]);
+        free(items);
+    }
+    /* a sum is not a string */
+    qml_pauli_sum *g[2] = {parse(2, "X0 + Z1"), parse(2, "Z0")};
+    qml_dla_summary s = {.size = sizeof s};
+    assert_status(qml_pauli_dla_classify((const qml_pauli_sum *const *)g, 2, &s), QML_ERR_NOT_APPLICABLE);
+    qml_pauli_sum_free(g[0]);
+    qml_pauli_sum_free(g[1]);
+    /* three-qubit strings are not edges: local su(2) + Z0 Z1 Z2 is not su(8) */
+    generator_set set = {0};
+    const char *texts[] = {"X0", "Y0", "X1", "Y1", "X2", "Y2", "Z0 Z1 Z2"};
+    for (size_t i = 0; i < 7; i++)
+        set_add(&set, 3, texts[i]);
+    s = (qml_dla_summary){.size = sizeof s};
+    assert_ok(qml_pauli_dla_classify((const qml_pauli_sum *const *)set.items, set.count, &s));
+    qml_lie_algebra *a = close_set(&set);
+    printf("# local su(2) + Z0 Z1 Z2: %s (dim %.0f), enumeration dim %zu\n", s.name, s.dimension,
+           qml_lie_algebra_dim(a));
+    assert_false(s.is_full);
+    assert_close(s.dimension, (double)qml_lie_algebra_dim(a), 0.0);
+    qml_lie_algebra_free(a);
+    set_free(&set);
+}
+
+/* >= 500 random string sets on n = 2..6 qubits: the classification against
+ * the enumerating closure (dim, centre, number of ideals, full). Half the
+ * sets are built to meet the locality criterion or nearly (a qubit short of
+ * a second letter, or a disconnected graph). */
+static void test_classify_random(void **state)
+{
+    (void)state;
+    harness_rng rng = {0xc1a55ull};
+    size_t full_sets = 0;
+    for (size_t trial = 0; trial < 520; trial++) {
+        unsigned n = 2 + (unsigned)(harness_next(&rng) % 5);
+        generator_set set = {0};
+        char text[64], piece[16];
+        bool local = trial % 2 == 0;
+        if (local) {
+            for (unsigned q = 0; q < n; q++) {
+                unsigned l1 = (unsigned)(harness_next(&rng) % 3), l2 = (unsigned)(harness_next(&rng) % 3);
+                snprintf(text, sizeof text, "%c%u", "XYZ"[l1], q);
+                set_add(&set, n, text);
+                if (harness_next(&rng) % 8 != 0 && l2 != l1) {
+                    snprintf(text, sizeof text, "%c%u", "XYZ"[l2], q);
+                    set_add(&set, n, text);
+                }
+            }
+            unsigned edges = (unsigned)(harness_next(&rng) % (n + 1));
+            for (unsigned e = 0; e < edges && set.count < 60; e++) {
+                unsigned a = (unsigned)(harness_next(&rng) % n), b = (unsigned)(harness_next(&rng) % n);
+                if (a == b)
+                    continue;
+                snprintf(text, sizeof text, "%c%u %c%u", "XYZ"[harness_next(&rng) % 3], a, "XYZ"[harness_next(&rng) % 3], b);
+                set_add(&set, n, text);
+            }
+        } else {
+            size_t count = 1 + (size_t)(harness_next(&rng) % 5);
+            for (size_t k = 0; k < count; k++) {
+                text[0] = '\0';
+                for (unsigned q = 0; q < n; q++) {
+                    unsigned l = (unsigned)(harness_next(&rng) % 4);
+                    if (l == 3)
+                        continue;
+                    snprintf(piece, sizeof piece, "%c%u ", "XYZ"[l], q);
+                    strcat(text, piece);
+                }
+                if (!text[0])
+                    snprintf(text, sizeof text, "Z0");
+                set_add(&set, n, text);
+            }
+        }
+        qml_dla_summary s = {.size = sizeof s};
+        assert_ok(qml_pauli_dla_classify((const qml_pauli_sum *const *)set.items, set.count, &s));
+        qml_lie_options options = QML_LIE_OPTIONS_INIT;
+        qml_lie_algebra *a = NULL;
+        assert_ok(qml_lie_algebra_create(&a, (const qml_pauli_sum *const *)set.items, set.count, &options));
+        assert_close(s.dimension, (double)qml_lie_algebra_dim(a), 0.0);
+        assert_int_equal(s.is_full, qml_lie_algebra_is_full(a));
+        if (qml_lie_algebra_structure_known(a)) {
+            assert_int_equal(s.centre_dim, qml_lie_algebra_center_dim(a));
+            assert_int_equal(s.n_components, qml_lie_algebra_n_ideals(a));
+        }
+        full_sets += (size_t)s.is_full;
+        qml_lie_algebra_free(a);
+        set_free(&set);
+    }
+    printf("# classification: 520 random sets agree with the enumerating closure (%zu full)\n", full_sets);
+}
+
+static int sequence_classify(void *context)
+{
+    (void)context;
+    qml_pauli_sum *g[3] = {NULL, NULL, NULL};
+    int status = qml_pauli_sum_parse(&g[0], 3, "X0 X1");
+    if (!status)
+        status = qml_pauli_sum_parse(&g[1], 3, "Z0 Z1 Y2");
+    if (!status)
+        status = qml_pauli_sum_parse(&g[2], 3, "Y0 X1");
+    qml_dla_summary s = {.size = sizeof s};
+    if (!status)
+        status = qml_pauli_dla_classify((const qml_pauli_sum *const *)g, 3, &s);
+    for (int k = 0; k < 3; k++)
+        qml_pauli_sum_free(g[k]);
+    return status;
+}
+
+static int sequence_exact(void *context)
+{
+    (void)context;
+    qml_pauli_sum *g[3] = {NULL, NULL, NULL};
+    int status = qml_pauli_sum_parse(&g[0], 3, "X0 + X1 + X2");
+    if (!status)
+        status = qml_pauli_sum_parse(&g[1], 3, "Z0 + Z1 + 1.5*Z2");
+    if (!status)
+        status = qml_pauli_sum_parse(&g[2], 3, "Z0 Z1 + Z1 Z2 + Z0 Z2");
+    qml_lie_algebra *a = NULL;
+    if (!status)
+        status = qml_lie_algebra_create(&a, (const qml_pauli_sum *const *)g, 3, NULL);
+    qml_lie_algebra_free(a);
+    for (int k = 0; k < 3; k++)
+        qml_pauli_sum_free(g[k]);
+    return status;
+}
+
+static void test_allocation_failures_exact(void **state)
+{
+    (void)state;
+    int runs = harness_check_allocation_failures(sequence_classify, NULL);
+    printf("# allocation failures: classify %d runs\n", runs);
+    runs = harness_check_allocation_failures(sequence_exact, NULL);
+    printf("# allocation failures: exact closure %d runs\n", runs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_wide_strings_state_zero),
         cmocka_unit_test(test_permutation_equivariant_exact),
+        cmocka_unit_test(test_scale_invariance),
+        cmocka_unit_test(test_near_symmetric),
+        cmocka_unit_test(test_full_by_dimension),
+        cmocka_unit_test(test_heisenberg_ring_mean),
+        cmocka_unit_test(test_so4_splits),
+        cmocka_unit_test(test_tfim_lattice_ideals),
+        cmocka_unit_test(test_random_structures),
+        cmocka_unit_test(test_classify_hea_large),
+        cmocka_unit_test(test_classify_random),
+        cmocka_unit_test(test_allocation_failures_exact),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

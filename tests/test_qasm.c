@@ -789,6 +789,77 @@ static void test_angle_expressions(void **state)
     qml_circuit_free(c);
 }
 
+/* docs/circuits.md walks through tests/qasm/docs_example.qasm line by line:
+ * what it says each line becomes is checked here. */
+static void test_docs_example(void **state)
+{
+    (void)state;
+    char path[512];
+    snprintf(path, sizeof path, "%s/docs_example.qasm", QML_TEST_QASM_DIR);
+    qml_circuit *c = NULL;
+    assert_ok(qml_circuit_load_qasm(&c, path));
+    assert_int_equal(qml_circuit_n_qubits(c), 3);
+    assert_int_equal(qml_circuit_n_gates(c), 9);
+    assert_int_equal(qml_circuit_n_weights(c), 3);
+    assert_int_equal(qml_circuit_n_features(c), 1);
+    static const struct {
+        qml_gate_kind kind;
+        unsigned q0, q1;
+        double c0;
+        int64_t w;
+        double cw;
+        int64_t f;
+        double cf;
+    } expected[] = {
+        {QML_GATE_H, 0, 0, 0, QML_NONE, 0, QML_NONE, 0},
+        {QML_GATE_H, 1, 0, 0, QML_NONE, 0, QML_NONE, 0},
+        {QML_GATE_RZ, 1, 0, 3.14159265358979323846 / 4, QML_NONE, 0, 0, 0.5},
+        {QML_GATE_RY, 0, 0, 0, 0, 1, QML_NONE, 0},
+        {QML_GATE_CZ, 0, 1, 0, QML_NONE, 0, QML_NONE, 0},
+        {QML_GATE_RZZ, 1, 2, 0, 1, 2, QML_NONE, 0},
+        {QML_GATE_RZ, 2, 0, 3.14159265358979323846, QML_NONE, 0, QML_NONE, 0},
+        {QML_GATE_RY, 2, 0, 0, 2, 1, QML_NONE, 0},
+        {QML_GATE_PAULI_EVOLUTION, 0, 2, 0, 1, 1, QML_NONE, 0},
+    };
+    for (size_t i = 0; i < 9; i++) {
+        qml_gate_kind kind;
+        unsigned q[3] = {0, 0, 0};
+        size_t count = 0;
+        assert_ok(qml_circuit_gate(c, i, &kind, q, &count));
+        assert_int_equal(kind, expected[i].kind);
+        assert_int_equal(q[0], expected[i].q0);
+        if (count > 1)
+            assert_int_equal(q[1], expected[i].q1);
+        if (kind >= QML_GATE_RX) {
+            double c0, cw, cf;
+            int64_t w, f;
+            assert_ok(qml_circuit_gate_angle(c, i, &c0, &w, &cw, &f, &cf));
+            assert_true(c0 == expected[i].c0 && w == expected[i].w && f == expected[i].f);
+            if (w != QML_NONE)
+                assert_true(cw == expected[i].cw);
+            if (f != QML_NONE)
+                assert_true(cf == expected[i].cf);
+        }
+    }
+    /* cp(theta[1]): exp(i theta |11><11|) = exp(-i theta/2 G), G = -(I - Z0 - Z2 + Z0 Z2)/2,
+     * and weight 1's effective generator adds rzz's 2 Z1 Z2 */
+    qml_pauli_sum *g = NULL, *e = NULL;
+    assert_ok(qml_circuit_gate_generator(c, 8, &g));
+    assert_ok(qml_pauli_sum_parse(&e, 3, "-0.5*I + 0.5*Z0 + 0.5*Z2 - 0.5*Z0 Z2"));
+    int equal = 0;
+    assert_ok(qml_pauli_sum_equal(g, e, 0.0, &equal));
+    assert_true(equal);
+    qml_pauli_sum_free(g);
+    qml_pauli_sum_free(e);
+    assert_ok(qml_circuit_weight_generator(c, 1, &g));
+    assert_ok(qml_pauli_sum_parse(&e, 3, "2*Z1 Z2 - 0.5*I + 0.5*Z0 + 0.5*Z2 - 0.5*Z0 Z2"));
+    assert_ok(qml_pauli_sum_equal(g, e, 0.0, &equal));
+    assert_true(equal);
+    qml_pauli_sum_free(g);
+    qml_pauli_sum_free(e);
+    qml_circuit_free(c);
+}
+
 /* ---- errors --------------------------------------------------------------------- */
 
 typedef struct error_case {
@@ -850,7 +921,11 @@ static const error_case error_cases[] = {
     {"OPENQASM 3.0;\ninput angle theta;", QML_ERR_PARSE, "expected 'array'"},
     {HEAD "gate qml_evolution_0(t) a { h a; }\nqml_evolution_0(1) q[0];", QML_ERR_PARSE,
      "may only call qml_pauli_* gates"},
-    {HEAD "qreg big[5000];", QML_ERR_INVALID_ARGUMENT, "n_qubits"},
+    {HEAD "qreg big[2000];\nh q[0];", QML_ERR_LIMIT, "line 5, column 1: qml_circuit_create: n_qubits"},
+    {HEAD "qml_unitary2_x(1,0,0,0,0,0,1,0) q[0];", QML_ERR_PARSE, "unknown gate"},
+    {HEAD "gate qml_unitary1_a(a,b,c,d,e,f,g,h) q { }\nqml_unitary1_a(2,0,0,0,0,0,1,0) q[0];", QML_ERR_PARSE,
+     "line 5, column 1: qml_circuit_add_unitary: the matrix is not unitary"},
+    {HEAD "qreg big[2000000];", QML_ERR_LIMIT, "register size 2000000 is larger than"},
 };
 
 static void test_errors(void **state)
@@ -933,6 +1008,17 @@ static void test_limits(void **state)
 static const char *const fuzz_regressions[] = {
     "OPENQASM 2.0;",
     "qreg q[1];gate g(a) b { rx(a) b; } g(theta[0]) q;",
+    "qreg q[1];gate g b { } g q; g q[0];",
+    "qreg q[2];gate qml_pauli_ii(t) a,b { } qml_pauli_ii(theta[0]) q[0],q[1];",
+    "qreg q[1];gate qml_evolution_0(t) a { } qml_evolution_0(1) q[0];",
+    "qreg q[1];opaque qml_unitary2(a,b) c,d;",
+    "qreg q[1];rx(\xce\xb8) q[0];",
+    "qreg q[1];rx(\xce\xb8[0]) q[0];\xce",
+    "qreg q[1];/* \x00 */ rx(-0) q[0];",
+    "qreg q[1];rx(0*theta[0] - 0*theta[0]) q[0];",
+    "qreg q[3];gate g a,b { cx a,b; } g q[0],q;",
+    "OPENQASM 3;qubit q;bit c;c = measure q;",
+    "OPENQASM 3;input array[float[64],2] x;qubit[1] q;rx(x[1]) q;",
 };
 
 static void test_fuzz_regressions(void **state)
@@ -968,6 +1054,12 @@ static int sequence_parse_format(void *context)
     if (status == QML_OK)
         status = qml_circuit_parse_qasm(&back, buffer, strlen(buffer));
     qml_circuit_free(back);
+    back = NULL;
+    char path[512];
+    snprintf(path, sizeof path, "%s/qiskit_custom_gates.qasm", QML_TEST_QASM_DIR);
+    if (status == QML_OK)
+        status = qml_circuit_load_qasm(&back, path);
+    qml_circuit_free(back);
     qml_circuit_free(c);
     return status;
 }
@@ -988,6 +1080,7 @@ int main(void)
         cmocka_unit_test(test_locale_independent),
         cmocka_unit_test(test_files),
         cmocka_unit_test(test_angle_expressions),
+        cmocka_unit_test(test_docs_example),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_fuzz_regressions),

@@ -159,6 +159,63 @@ static void test_merges_nest(void **state)
     qml_circuit_free(circuit);
 }
 
+/* Batched gradients over rows: the documented recipe (rows [a, b) computed
+ * per row with seed + a, concatenated, added in row order from zero) gives
+ * the bits of QML_BATCH_SUM over all rows, exact and with shots, for every
+ * split of 6 rows. */
+static void test_batch_rows_merge(void **state)
+{
+    (void)state;
+    enum { ROWS = 6, FEATURES = 2 };
+    qml_circuit *circuit = NULL;
+    assert_ok(qml_circuit_create(&circuit, 2));
+    assert_ok(qml_ansatz_angle_encoding(circuit, QML_GATE_RY, FEATURES, 1.0));
+    assert_ok(qml_ansatz_family_append(circuit, QML_ANSATZ_HEA, 1));
+    qml_pauli_sum *observable = NULL;
+    assert_ok(qml_pauli_sum_parse(&observable, 2, "Z0 Z1 + 0.3*X1"));
+    const size_t n_weights = qml_circuit_n_weights(circuit);
+    double weights[64], rows[ROWS * FEATURES];
+    harness_rng rng = {5};
+    for (size_t k = 0; k < n_weights; k++)
+        weights[k] = 6.283 * harness_uniform(&rng);
+    for (size_t i = 0; i < ROWS * FEATURES; i++)
+        rows[i] = 2.0 * harness_uniform(&rng) - 1.0;
+    for (int shots = 0; shots <= 1; shots++) {
+        qml_gradient_options options = QML_GRADIENT_OPTIONS_INIT;
+        options.seed = 31;
+        if (shots) {
+            options.method = QML_GRADIENT_PARAMETER_SHIFT;
+            options.shots = 64;
+        }
+        double sum[64];
+        assert_ok(qml_gradient_batch(circuit, observable, NULL, weights, n_weights, rows, ROWS, FEATURES, &options,
+                                     QML_BATCH_SUM, NULL, sum));
+        for (unsigned cuts = 0; cuts < (1u << (ROWS - 1)); cuts++) {
+            double per_row[ROWS * 64];
+            size_t first = 0;
+            for (size_t r = 1; r <= ROWS; r++) {
+                if (r == ROWS || (cuts >> (r - 1)) & 1u) {
+                    qml_gradient_options part = options;
+                    part.seed = options.seed + first;
+                    assert_ok(qml_gradient_batch(circuit, observable, NULL, weights, n_weights, rows + first * FEATURES,
+                                                 r - first, FEATURES, &part, QML_BATCH_PER_ROW, NULL,
+                                                 per_row + first * n_weights));
+                    first = r;
+                }
+            }
+            for (size_t k = 0; k < n_weights; k++) {
+                double total = 0.0;
+                for (size_t r = 0; r < ROWS; r++)
+                    total += per_row[r * n_weights + k];
+                if (!same_bits(total, sum[k]))
+                    fail_msg("shots %d, cuts %#x, weight %zu: %.17g vs %.17g", shots, cuts, k, total, sum[k]);
+            }
+        }
+    }
+    qml_pauli_sum_free(observable);
+    qml_circuit_free(circuit);
+}
+
 /* Rows of two scans equal except for their wall-clock seconds. */
 static void assert_scans_identical(const qml_bp_scan *a, const qml_bp_scan *b)
 {
@@ -487,6 +544,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_split_merges_to_the_same_bits),
         cmocka_unit_test(test_merges_nest),
+        cmocka_unit_test(test_batch_rows_merge),
         cmocka_unit_test(test_scan_split_over_ranks),
         cmocka_unit_test(test_merge_refuses_what_does_not_fit),
         cmocka_unit_test(test_bad_bytes_are_refused),

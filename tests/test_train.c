@@ -896,7 +896,7 @@ static void test_shot_modes_agree(void **state)
             }
         }
     }
-    print_message("fast-mode variance vs parameter-shift variance: worst pointwise relative gap %.3f\n", worst);
+    print_message("# fast-mode variance vs parameter-shift variance: worst pointwise relative gap %.3f\n", worst);
 }
 
 /* Same seed, same bits, for any thread count; rows use their own streams. */
@@ -1083,6 +1083,333 @@ static void test_shot_validation(void **state)
     qml_dataset_free(d);
 }
 
+/* ---- templates with a matched symmetry, capacity and roughness ------------------ */
+
+/* QML_MODEL_PERMUTATION_LOCAL is S_n-invariant: permuting a row's features
+ * permutes the qubits of the state (checked amplitude by amplitude against
+ * the permuted basis index) and leaves the readout unchanged. */
+static void test_permutation_local(void **state)
+{
+    (void)state;
+    const unsigned n = 4;
+    qml_model *m = NULL;
+    assert_ok(qml_model_create_template(&m, QML_MODEL_PERMUTATION_LOCAL, n, 2, n, QML_LOSS_BCE));
+    assert_int_equal(qml_model_n_weights(m), 6);
+    assert_int_equal(qml_model_n_features(m), n);
+    set_random_params(m, 3);
+    double params[8];
+    assert_ok(qml_model_params(m, params, 8));
+    harness_rng rng = {44};
+    qml_statevec *a = NULL, *b = NULL;
+    assert_ok(qml_statevec_create(&a, n));
+    assert_ok(qml_statevec_create(&b, n));
+    double amp_a[32], amp_b[32];
+    for (int trial = 0; trial < 20; trial++) {
+        double x[4], y[4];
+        unsigned sigma[4] = {0, 1, 2, 3};
+        for (unsigned q = 0; q < n; q++)
+            x[q] = TEST_PI * (harness_uniform(&rng) - 0.5);
+        for (unsigned k = n - 1; k > 0; k--) {
+            unsigned j = (unsigned)(harness_uniform(&rng) * (k + 1));
+            unsigned t = sigma[k];
+            sigma[k] = sigma[j];
+            sigma[j] = t;
+        }
+        for (unsigned q = 0; q < n; q++)
+            y[q] = x[sigma[q]]; /* qubit q now reads feature sigma(q) */
+        double p[2], e[2];
+        assert_ok(qml_model_predict(m, x, 1, n, 1, &p[0], &e[0]));
+        assert_ok(qml_model_predict(m, y, 1, n, 1, &p[1], &e[1]));
+        assert_close(e[0], e[1], 1e-12);
+        assert_close(p[0], p[1], 1e-12);
+        assert_ok(qml_statevec_set_zero(a));
+        assert_ok(qml_statevec_set_zero(b));
+        assert_ok(qml_statevec_run(a, qml_model_circuit(m), params, 6, x, n));
+        assert_ok(qml_statevec_run(b, qml_model_circuit(m), params, 6, y, n));
+        assert_ok(qml_statevec_amplitudes(a, amp_a, 16));
+        assert_ok(qml_statevec_amplitudes(b, amp_b, 16));
+        /* psi_y(c) = psi_x(c') with bit sigma(q) of c' = bit q of c. */
+        for (unsigned c = 0; c < 16; c++) {
+            unsigned from = 0;
+            for (unsigned q = 0; q < n; q++)
+                from |= ((c >> q) & 1u) << sigma[q];
+            assert_close(amp_b[2 * c], amp_a[2 * from], 1e-12);
+            assert_close(amp_b[2 * c + 1], amp_a[2 * from + 1], 1e-12);
+        }
+    }
+    qml_statevec_free(a);
+    qml_statevec_free(b);
+    qml_model_free(m);
+    m = NULL;
+    assert_status(qml_model_create_template(&m, QML_MODEL_PERMUTATION_LOCAL, 4, 1, 3, QML_LOSS_BCE),
+                  QML_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(qml_last_error(), "one feature per qubit"));
+    assert_null(m);
+    assert_int_equal(QML_MODEL_PERMUTATION_LOCAL, 3);
+    assert_int_equal(QML_MODEL_PERMUTATION_BOUNDED, 4);
+    assert_string_equal(qml_model_kind_name(QML_MODEL_PERMUTATION_LOCAL), "permutation-local");
+    assert_string_equal(qml_model_kind_name(QML_MODEL_PERMUTATION_BOUNDED), "permutation-bounded");
+}
+
+/* The bounded encoding: the plain model at n = 2; at n = 6 one layer's
+ * readout, as a function of x_0, has no frequency above 2 (its samples
+ * over the period 6 pi, where frequency 2k/6 is DFT index k, vanish past
+ * index 6), while the plain model's reach 6 (index 6 over period 2 pi). */
+static void test_permutation_bounded(void **state)
+{
+    (void)state;
+    qml_model *plain = NULL, *bounded = NULL;
+    assert_ok(qml_model_create_template(&plain, QML_MODEL_PERMUTATION, 2, 2, 2, QML_LOSS_BCE));
+    assert_ok(qml_model_create_template(&bounded, QML_MODEL_PERMUTATION_BOUNDED, 2, 2, 2, QML_LOSS_BCE));
+    set_random_params(plain, 8);
+    set_random_params(bounded, 8);
+    double rows[6] = {0.3, -0.2, 1.1, 0.7, -1.4, 0.05}, e[2][3], p[3];
+    assert_ok(qml_model_predict(plain, rows, 3, 2, 1, p, e[0]));
+    assert_ok(qml_model_predict(bounded, rows, 3, 2, 1, p, e[1]));
+    assert_memory_equal(e[0], e[1], sizeof e[0]);
+    qml_model_free(plain);
+    qml_model_free(bounded);
+
+    const unsigned n = 6;
+    const int samples = 64;
+    for (int kind = 0; kind < 2; kind++) {
+        qml_model *m = NULL;
+        assert_ok(qml_model_create_template(&m, kind ? QML_MODEL_PERMUTATION_BOUNDED : QML_MODEL_PERMUTATION, n, 1, 1,
+                                            QML_LOSS_BCE));
+        set_random_params(m, 12);
+        double period = kind ? n * TEST_PI : 2.0 * TEST_PI, f[64];
+        for (int s = 0; s < samples; s++) {
+            double x = period * s / samples, prob;
+            assert_ok(qml_model_predict(m, &x, 1, 1, 1, &prob, &f[s]));
+        }
+        double top = 0.0, beyond = 0.0;
+        for (int k = 0; k <= samples / 2; k++) {
+            double re = 0.0, im = 0.0;
+            for (int s = 0; s < samples; s++) {
+                re += f[s] * cos(2.0 * TEST_PI * k * s / samples);
+                im -= f[s] * sin(2.0 * TEST_PI * k * s / samples);
+            }
+            double size = hypot(re, im) / samples;
+            if (k == (int)n)
+                top = size;
+            if (k > (int)n && size > beyond)
+                beyond = size;
+        }
+        assert_true(beyond < 1e-12);
+        assert_true(top > 1e-6); /* the highest frequency is there */
+        qml_model_free(m);
+    }
+}
+
+/* Roughness against central differences of the readout in the test, with
+ * the same weight draws rebuilt through the public PRNG (stream d of the
+ * seed, 2 pi u per weight); then the plain permutation model grows rougher
+ * with n and the bounded one does not. */
+static void test_roughness(void **state)
+{
+    (void)state;
+    qml_dataset *d = random_dataset(6, 2, 70);
+    qml_model *m = NULL;
+    assert_ok(qml_model_create_template(&m, QML_MODEL_FREE_FERMION, 3, 2, 2, QML_LOSS_BCE));
+    double mean, se;
+    assert_ok(qml_model_roughness(m, d, 5, 9, &mean, &se));
+    size_t nw = qml_model_n_weights(m);
+    double params[32], draws[5];
+    for (uint64_t draw = 0; draw < 5; draw++) {
+        qml_rng *rng = NULL;
+        assert_ok(qml_rng_create(&rng, 9, draw));
+        for (size_t k = 0; k < nw; k++)
+            params[k] = 2.0 * TEST_PI * qml_rng_uniform(rng);
+        params[nw] = 1.0;
+        params[nw + 1] = 0.0;
+        qml_rng_free(rng);
+        assert_ok(qml_model_set_params(m, params, nw + 2));
+        double total = 0.0;
+        for (size_t i = 0; i < 6; i++)
+            for (size_t j = 0; j < 2; j++) {
+                double x[2], up, down, p;
+                memcpy(x, qml_dataset_features(d) + 2 * i, sizeof x);
+                x[j] += 1e-5;
+                assert_ok(qml_model_predict(m, x, 1, 2, 1, &p, &up));
+                x[j] -= 2e-5;
+                assert_ok(qml_model_predict(m, x, 1, 2, 1, &p, &down));
+                double slope = (up - down) / 2e-5;
+                total += slope * slope;
+            }
+        draws[draw] = total / 12.0;
+    }
+    double ref = 0.0, var = 0.0;
+    for (int k = 0; k < 5; k++)
+        ref += draws[k] / 5.0;
+    for (int k = 0; k < 5; k++)
+        var += (draws[k] - ref) * (draws[k] - ref) / 4.0;
+    assert_close(mean, ref, 1e-8 * (1.0 + ref));
+    assert_close(se, sqrt(var / 5.0), 1e-7 * (1.0 + se));
+    /* Weights do not matter (fresh draws), the head neither. */
+    double again;
+    assert_ok(qml_model_roughness(m, d, 5, 9, &again, NULL));
+    assert_true(again == mean);
+    qml_model_free(m);
+    qml_dataset_free(d);
+
+    /* Growth with n: the plain collective encoding against the bounded one. */
+    qml_dataset *x = random_dataset(8, 2, 71);
+    double plain[3], bounded[3];
+    for (unsigned i = 0; i < 3; i++) {
+        unsigned n = 2 + 2 * i;
+        qml_model *a = NULL, *b = NULL;
+        assert_ok(qml_model_create_template(&a, QML_MODEL_PERMUTATION, n, n, 2, QML_LOSS_BCE));
+        assert_ok(qml_model_create_template(&b, QML_MODEL_PERMUTATION_BOUNDED, n, n, 2, QML_LOSS_BCE));
+        assert_ok(qml_model_roughness(a, x, 24, 1, &plain[i], NULL));
+        assert_ok(qml_model_roughness(b, x, 24, 1, &bounded[i], NULL));
+        print_message("# roughness at n = %u, L = n: permutation %.3f, bounded %.3f\n", n, plain[i], bounded[i]);
+        qml_model_free(a);
+        qml_model_free(b);
+    }
+    assert_true(plain[2] > 2.0 * plain[0]);
+    assert_true(bounded[2] < plain[2] / 2.0);
+    qml_dataset_free(x);
+}
+
+/* A one-qubit model RX(x) then `gates` (RY or RX rotations reading weights
+ * as given), readout Z. */
+static qml_model *one_qubit_model(const qml_gate_kind *kinds, const long *weights, size_t count)
+{
+    qml_circuit *c = NULL;
+    qml_pauli_sum *z = NULL;
+    unsigned q = 0;
+    assert_ok(qml_circuit_create(&c, 1));
+    assert_ok(qml_circuit_add_rotation(c, QML_GATE_RX, &q, 1, 0.0, QML_NONE, 0.0, 0, 1.0));
+    for (size_t g = 0; g < count; g++)
+        assert_ok(qml_circuit_add_rotation(c, kinds[g], &q, 1, 0.0, weights[g], 1.0, QML_NONE, 0.0));
+    assert_ok(qml_pauli_sum_parse(&z, 1, "Z0"));
+    qml_model *m = NULL;
+    assert_ok(qml_model_create(&m, c, z, QML_LOSS_BCE, 1.0, 0.0));
+    qml_pauli_sum_free(z);
+    qml_circuit_free(c);
+    return m;
+}
+
+/* Ranks with known answers: redundant weights (two RY in a row: equal
+ * Jacobian columns), a one-qubit model whose state and readout function live
+ * on a 2-dimensional manifold however many weights, an RZ that only moves a
+ * phase (rank 0), and the 2-qubit unstructured model below (4 weights < 15
+ * = dim su(4): QFI of full rank 4) and above (16 weights: the QFI saturates
+ * at the 6 real dimensions of the pure states of 2 qubits; Larocca et al.),
+ * and the permutation-local model (3 weights per layer, rank 6 at L = 2). */
+static void test_capacity_ranks(void **state)
+{
+    (void)state;
+    qml_dataset *d = random_dataset(20, 4, 72);
+    size_t rank;
+    const double x[4] = {0.4, -0.9, 0.2, 1.3};
+
+    const qml_gate_kind redundant[3] = {QML_GATE_RY, QML_GATE_RY, QML_GATE_RX};
+    const long redundant_w[3] = {0, 1, 2};
+    qml_model *m = one_qubit_model(redundant, redundant_w, 3);
+    set_random_params(m, 2);
+    assert_ok(qml_model_jacobian_rank(m, d, 0.0, &rank));
+    assert_int_equal(rank, 2);
+    assert_ok(qml_model_qfi_rank(m, x, 1, 0.0, &rank));
+    assert_int_equal(rank, 2);
+    qml_model_free(m);
+
+    const qml_gate_kind deep[6] = {QML_GATE_RY, QML_GATE_RX, QML_GATE_RY, QML_GATE_RX, QML_GATE_RY, QML_GATE_RX};
+    const long deep_w[6] = {0, 1, 2, 3, 4, 5};
+    m = one_qubit_model(deep, deep_w, 6);
+    set_random_params(m, 4);
+    assert_ok(qml_model_jacobian_rank(m, d, 1e-9, &rank));
+    assert_int_equal(rank, 2);
+    assert_ok(qml_model_qfi_rank(m, x, 1, 1e-9, &rank));
+    assert_int_equal(rank, 2);
+    /* Only one weight: rank 1 each; all weights at a point where the
+     * derivatives vanish: rank 0. */
+    qml_model_free(m);
+    const qml_gate_kind single[1] = {QML_GATE_RY};
+    const long single_w[1] = {0};
+    m = one_qubit_model(single, single_w, 1);
+    set_random_params(m, 6);
+    assert_ok(qml_model_jacobian_rank(m, d, 0.0, &rank));
+    assert_int_equal(rank, 1);
+    assert_ok(qml_model_qfi_rank(m, x, 1, 0.0, &rank));
+    assert_int_equal(rank, 1);
+    qml_model_free(m);
+    const qml_gate_kind phase[1] = {QML_GATE_RZ};
+    m = one_qubit_model(phase, single_w, 1);
+    set_random_params(m, 6);
+    double zero = 0.0;
+    /* RZ(w) RX(0)|0> = phase only. */
+    assert_ok(qml_model_qfi_rank(m, &zero, 1, 0.0, &rank));
+    assert_int_equal(rank, 0);
+    /* RZ right before a Z readout never moves it. */
+    assert_ok(qml_model_jacobian_rank(m, d, 0.0, &rank));
+    assert_int_equal(rank, 0);
+    qml_model_free(m);
+
+    m = NULL;
+    assert_ok(qml_model_create_template(&m, QML_MODEL_UNSTRUCTURED, 2, 1, 2, QML_LOSS_BCE));
+    set_random_params(m, 8);
+    assert_ok(qml_model_qfi_rank(m, x, 2, 1e-8, &rank));
+    assert_int_equal(rank, 4);
+    /* Its readout Z_0 sees only the RY on qubit 0: RZ and CZ commute with
+     * Z_0 and qubit 1 is not entangled before them (a light cone of 1). */
+    assert_ok(qml_model_jacobian_rank(m, d, 1e-8, &rank));
+    assert_int_equal(rank, 1);
+    qml_model_free(m);
+    m = NULL;
+    assert_ok(qml_model_create_template(&m, QML_MODEL_UNSTRUCTURED, 2, 4, 2, QML_LOSS_BCE));
+    set_random_params(m, 9);
+    assert_ok(qml_model_qfi_rank(m, x, 2, 1e-8, &rank));
+    assert_int_equal(rank, 6);
+    /* The permutation model's weights: 3 per layer, all independent. */
+    qml_model_free(m);
+    m = NULL;
+    assert_ok(qml_model_create_template(&m, QML_MODEL_PERMUTATION_LOCAL, 4, 2, 4, QML_LOSS_BCE));
+    set_random_params(m, 10);
+    assert_ok(qml_model_qfi_rank(m, x, 4, 1e-8, &rank));
+    assert_int_equal(rank, 6);
+
+    /* Bad input. */
+    assert_status(qml_model_jacobian_rank(m, d, NAN, &rank), QML_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(qml_last_error(), "tolerance"));
+    assert_status(qml_model_jacobian_rank(m, d, 1.0, &rank), QML_ERR_INVALID_ARGUMENT);
+    assert_status(qml_model_jacobian_rank(m, d, -1e-3, &rank), QML_ERR_INVALID_ARGUMENT);
+    assert_status(qml_model_qfi_rank(m, x, 3, 0.0, &rank), QML_ERR_OUT_OF_RANGE);
+    double bad[4] = {0.1, NAN, 0.2, 0.3};
+    assert_status(qml_model_qfi_rank(m, bad, 4, 0.0, &rank), QML_ERR_INVALID_ARGUMENT);
+    qml_dataset *narrow = random_dataset(5, 2, 1);
+    assert_status(qml_model_jacobian_rank(m, narrow, 0.0, &rank), QML_ERR_INVALID_ARGUMENT);
+    double mean;
+    assert_status(qml_model_roughness(m, narrow, 4, 0, &mean, NULL), QML_ERR_INVALID_ARGUMENT);
+    assert_status(qml_model_roughness(m, d, 1, 0, &mean, NULL), QML_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(qml_last_error(), "n_draws"));
+    qml_dataset_free(narrow);
+    qml_model_free(m);
+    qml_dataset_free(d);
+}
+
+static int sequence_capacity(void *context)
+{
+    const qml_dataset *d = context;
+    qml_model *m = NULL;
+    int status = qml_model_create_template(&m, QML_MODEL_PERMUTATION_LOCAL, 2, 1, 2, QML_LOSS_BCE);
+    size_t rank;
+    double mean, se;
+    if (!status)
+        status = qml_model_jacobian_rank(m, d, 0.0, &rank);
+    if (!status)
+        status = qml_model_qfi_rank(m, qml_dataset_features(d), 2, 0.0, &rank);
+    if (!status)
+        status = qml_model_roughness(m, d, 2, 1, &mean, &se);
+    qml_model_free(m);
+    if (status)
+        return status;
+    m = NULL;
+    status = qml_model_create_template(&m, QML_MODEL_PERMUTATION_BOUNDED, 3, 1, 2, QML_LOSS_BCE);
+    qml_model_free(m);
+    return status;
+}
+
 /* ---- allocation failures ----------------------------------------------------- */
 
 static int sequence_train(void *context)
@@ -1132,6 +1459,7 @@ static void test_allocation_failures(void **state)
     qml_dataset *d = random_dataset(4, 2, 99);
     int runs = harness_check_allocation_failures(sequence_train, d);
     assert_true(runs > 10);
+    assert_true(harness_check_allocation_failures(sequence_capacity, d) > 5);
     qml_dataset_free(d);
 }
 
@@ -1156,6 +1484,10 @@ int main(void)
         cmocka_unit_test(test_train_with_shots),
         cmocka_unit_test(test_epoch_gradient_records),
         cmocka_unit_test(test_shot_validation),
+        cmocka_unit_test(test_permutation_local),
+        cmocka_unit_test(test_permutation_bounded),
+        cmocka_unit_test(test_roughness),
+        cmocka_unit_test(test_capacity_ranks),
         cmocka_unit_test(test_allocation_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

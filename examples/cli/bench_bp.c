@@ -5,6 +5,7 @@
  * of 2 threads over 1 measured in the same run. Medians of three repeats.
  */
 #include "cli.h"
+#include "json.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,9 +31,13 @@ int bench_bp(int argc, char **argv)
     }
     const unsigned sizes[2] = {10, 16};
     const size_t n_sizes = quick ? 1 : 2;
-    if (json)
-        printf("{\"benchmark\":\"bp\",\"results\":[");
-    else
+    cli_json out;
+    if (json) {
+        cli_json_begin(&out, stdout, "bench-bp", argc, argv);
+        cli_json_kv_bool(&out, "quick", quick);
+        cli_json_key(&out, "results");
+        cli_json_array_begin(&out);
+    } else
         printf("%4s %4s %8s %8s %14s\n", "n", "L", "threads", "samples", "samples/s");
     for (size_t i = 0; i < n_sizes; i++) {
         unsigned n = sizes[i];
@@ -44,17 +49,24 @@ int bench_bp(int argc, char **argv)
             int status = measure(n, t, samples, &rate[t - 1]);
             if (status)
                 return cli_fail("bench bp", status);
-            if (json)
-                printf("%s{\"n\":%u,\"L\":%u,\"threads\":%u,\"samples\":%zu,\"samples_per_second\":%.6g}",
-                       i || t > 1 ? "," : "", n, n, t, samples, rate[t - 1]);
-            else
+            if (json) {
+                cli_json_object_begin(&out);
+                cli_json_kv_u64(&out, "n", n);
+                cli_json_kv_u64(&out, "layers", n);
+                cli_json_kv_u64(&out, "threads", t);
+                cli_json_kv_u64(&out, "samples", samples);
+                cli_json_kv_number(&out, "samples_per_second", rate[t - 1]);
+                cli_json_object_end(&out);
+            } else
                 printf("%4u %4u %8u %8zu %14.4g\n", n, n, t, samples, rate[t - 1]);
         }
         if (!json)
             printf("  n = %u: 2 threads / 1 thread = %.2fx\n", n, rate[1] / rate[0]);
     }
-    if (json)
-        printf("]}\n");
+    if (json) {
+        cli_json_array_end(&out);
+        cli_json_end(&out);
+    }
     return 0;
 }
 

@@ -1,16 +1,18 @@
 /*
  * bench_dla.c: `qml bench dla [--quick] [--json] [--threads T]`: dimension
  * and seconds of the Lie closure (and of closure plus structure analysis) for
- * the families of issue 5; for the general-sum families a dense-matrix
+ * the template families; for the general-sum families a dense-matrix
  * closure measured in the same run at every n where it is feasible
  * (n <= 6), extrapolated with its cost model only beyond.
  */
 #include "cli.h"
+#include "json.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 typedef enum family {
     FAMILY_HEA,        /* {X_i, Y_i, Z_i Z_{i+1}} */
@@ -300,6 +302,183 @@ static int run_dense(family f, unsigned n, double *seconds, size_t *dim, size_t 
     return *dim ? 0 : QML_ERR_OUT_OF_MEMORY;
 }
 
+/* ---- exactness, structure and classification rows ------------------------------------ */
+
+/* Peak resident memory of this process so far, in MB (Linux: ru_maxrss in KB). */
+static double peak_mb(void)
+{
+    struct rusage usage;
+    if (getrusage(RUSAGE_SELF, &usage))
+        return -1.0;
+    return (double)usage.ru_maxrss / 1024.0;
+}
+
+/* Generators from lines of text (one generator per string). */
+static int parse_all(unsigned n, char **texts, size_t count, qml_pauli_sum **out)
+{
+    for (size_t k = 0; k < count; k++) {
+        int status = qml_pauli_sum_parse(&out[k], n, texts[k]);
+        if (status)
+            return status;
+    }
+    return 0;
+}
+
+/* One structure row: close, time, print dim / centre / ideals (and the expected). */
+static int structure_row(const char *label, unsigned n, qml_pauli_sum **g, size_t count, const char *expected,
+                         cli_json *json)
+{
+    qml_lie_algebra *a = NULL;
+    double t0 = cli_seconds();
+    int status = qml_lie_algebra_create(&a, (const qml_pauli_sum *const *)g, count, NULL);
+    double seconds = cli_seconds() - t0;
+    if (status) {
+        qml_lie_algebra_free(a);
+        return status;
+    }
+    qml_lie_conditioning c = QML_LIE_CONDITIONING_INIT;
+    qml_lie_algebra_conditioning(a, &c);
+    char ideals[160] = "";
+    size_t m = qml_lie_algebra_n_ideals(a);
+    for (size_t j = 0; j < m && strlen(ideals) + 16 < sizeof ideals; j++) {
+        size_t dim = 0;
+        qml_lie_algebra_ideal(a, j, &dim, NULL, NULL);
+        char piece[24];
+        snprintf(piece, sizeof piece, "%s%zu", j ? "+" : "", dim);
+        strcat(ideals, piece);
+    }
+    if (!qml_lie_algebra_structure_known(a))
+        snprintf(ideals, sizeof ideals, "(structure not computed)");
+    if (json) {
+        cli_json_object_begin(json);
+        cli_json_kv_string(json, "case", label);
+        cli_json_kv_u64(json, "n", n);
+        cli_json_kv_u64(json, "dim", qml_lie_algebra_dim(a));
+        cli_json_kv_u64(json, "centre_dim", qml_lie_algebra_center_dim(a));
+        cli_json_kv_string(json, "ideal_dims", ideals);
+        cli_json_kv_bool(json, "certified", c.certified);
+        cli_json_kv_string(json, "expected", expected);
+        cli_json_kv_number(json, "seconds", seconds);
+        cli_json_kv_number(json, "peak_mb", peak_mb());
+        cli_json_object_end(json);
+    } else
+        printf("%-26s %4u %7zu %6zu %-28s %9s %-22s %9.4f %8.0f\n", label, n, qml_lie_algebra_dim(a),
+               qml_lie_algebra_center_dim(a), ideals, c.certified ? "yes" : "no", expected, seconds, peak_mb());
+    qml_lie_algebra_free(a);
+    return 0;
+}
+
+static int classify_row(unsigned n, cli_json *json)
+{
+    size_t count = 3 * (size_t)n - 1;
+    qml_pauli_sum **g = calloc(count, sizeof *g);
+    char text[48];
+    int status = g ? 0 : QML_ERR_OUT_OF_MEMORY;
+    size_t k = 0;
+    for (unsigned q = 0; q < n && !status; q++) {
+        snprintf(text, sizeof text, "X%u", q);
+        status = qml_pauli_sum_parse(&g[k++], n, text);
+        snprintf(text, sizeof text, "Y%u", q);
+        if (!status)
+            status = qml_pauli_sum_parse(&g[k++], n, text);
+    }
+    for (unsigned q = 0; q + 1 < n && !status; q++) {
+        snprintf(text, sizeof text, "Z%u Z%u", q, q + 1);
+        status = qml_pauli_sum_parse(&g[k++], n, text);
+    }
+    /* median of 5 calls */
+    double times[5];
+    qml_dla_summary summary = {.size = sizeof summary};
+    for (int r = 0; r < 5 && !status; r++) {
+        double t0 = cli_seconds();
+        status = qml_pauli_dla_classify((const qml_pauli_sum *const *)g, count, &summary);
+        times[r] = cli_seconds() - t0;
+    }
+    for (size_t i = 0; i < k; i++)
+        qml_pauli_sum_free(g[i]);
+    free(g);
+    if (status)
+        return status;
+    for (int i = 1; i < 5; i++)
+        for (int j = i; j > 0 && times[j - 1] > times[j]; j--) {
+            double t = times[j];
+            times[j] = times[j - 1];
+            times[j - 1] = t;
+        }
+    if (json) {
+        cli_json_object_begin(json);
+        cli_json_kv_string(json, "case", "classify hea");
+        cli_json_kv_u64(json, "n", n);
+        cli_json_kv_string(json, "name", summary.name);
+        cli_json_kv_number(json, "log2_dim", summary.log2_dimension);
+        cli_json_kv_number(json, "seconds", times[2]);
+        cli_json_object_end(json);
+    } else
+        printf("%-26s %4u %7s %6zu %-28s %9s %-22s %9.5f %8.0f\n", "classify hea (strings)", n, "4^n-1",
+               summary.centre_dim, summary.name, "-", "su(2^n)", times[2], peak_mb());
+    return 0;
+}
+
+/* The rows of the Lie-structure issue: exact permutation-equivariant
+ * dimensions against C(n+3,3) - floor(n/2), the 2x3 TFIM lattice, so(2n) from
+ * the open TFIM chain, and the classification of HEA strings. */
+static int bench_structure(bool quick, cli_json *json)
+{
+    static const unsigned sn_quick[] = {10, 12}, sn_full[] = {10, 12, 16, 20};
+    const unsigned *sn = quick ? sn_quick : sn_full;
+    size_t n_sn = quick ? 2 : 4;
+    if (json) {
+        cli_json_key(json, "structure_rows");
+        cli_json_array_begin(json);
+    }
+    else
+        printf("\n%-26s %4s %7s %6s %-28s %9s %-22s %9s %8s\n", "case", "n", "dim", "centre", "ideal dims",
+               "certified", "expected", "seconds", "peak MB");
+    int status = 0;
+    for (size_t i = 0; i < n_sn && !status; i++) {
+        unsigned n = sn[i];
+        qml_pauli_sum **g = NULL;
+        size_t count = 0;
+        status = family_generators(FAMILY_SN, n, &g, &count);
+        char expected[48];
+        snprintf(expected, sizeof expected, "dim %zu, centre 1",
+                 (size_t)(n + 3) * (n + 2) * (n + 1) / 6 - n / 2);
+        if (!status)
+            status = structure_row("sn {SX,SZ,SZ_iZ_j}", n, g, count, expected, json);
+        for (size_t k = 0; k < count; k++)
+            qml_pauli_sum_free(g[k]);
+        free(g);
+    }
+    if (!status) {
+        char *texts[] = {"X0", "X1", "X2", "X3", "X4", "X5", "Z0 Z1", "Z1 Z2", "Z3 Z4", "Z4 Z5", "Z0 Z3", "Z1 Z4", "Z2 Z5"};
+        qml_pauli_sum *g[13] = {0};
+        status = parse_all(6, texts, 13, g);
+        if (!status)
+            status = structure_row("tfim 2x3 lattice", 6, g, 13, "1056 = 528 + 528", json);
+        for (size_t k = 0; k < 13; k++)
+            qml_pauli_sum_free(g[k]);
+    }
+    if (!status) {
+        qml_pauli_sum **g = NULL;
+        size_t count = 0;
+        status = family_generators(FAMILY_TFIM, 30, &g, &count);
+        if (!status)
+            status = structure_row("tfim chain = so(2n)", 30, g, count, "so(60): dim 1770", json);
+        for (size_t k = 0; k < count; k++)
+            qml_pauli_sum_free(g[k]);
+        free(g);
+    }
+    static const unsigned cl[] = {50, 100, 1000};
+    for (size_t i = 0; i < 3 && !status; i++)
+        status = classify_row(cl[i], json);
+    if (json)
+        cli_json_array_end(json);
+    else
+        printf("certified: the dimension decided exactly and confirmed in floating point; peak MB: the process's "
+               "peak resident memory so far (ru_maxrss); classify: median of 5 calls.\n");
+    return status;
+}
+
 int bench_dla(int argc, char **argv)
 {
     bool quick = false, json = false;
@@ -393,15 +572,31 @@ int bench_dla(int argc, char **argv)
         }
     }
     if (json) {
-        printf("{\"benchmark\": \"dla\", \"quick\": %s, \"threads\": %u, \"rows\": [", quick ? "true" : "false",
-               n_threads);
-        for (size_t i = 0; i < n_rows; i++)
-            printf("%s{\"family\": \"%s\", \"n\": %u, \"dim\": %zu, \"center_dim\": %zu, \"ideals\": %zu, "
-                   "\"closure_seconds\": %.6f, \"seconds\": %.6f, \"dense_seconds\": %.6g, \"dense_measured\": %s}",
-                   i ? ", " : "", family_name(rows[i].f), rows[i].n, rows[i].dim, rows[i].center, rows[i].ideals,
-                   rows[i].closure_seconds, rows[i].seconds, rows[i].dense_seconds,
-                   rows[i].dense_measured ? "true" : "false");
-        printf("]}\n");
+        cli_json out;
+        cli_json_begin(&out, stdout, "bench-dla", argc, argv);
+        cli_json_kv_bool(&out, "quick", quick);
+        cli_json_kv_u64(&out, "threads", n_threads);
+        cli_json_key(&out, "rows");
+        cli_json_array_begin(&out);
+        for (size_t i = 0; i < n_rows; i++) {
+            cli_json_object_begin(&out);
+            cli_json_kv_string(&out, "family", family_name(rows[i].f));
+            cli_json_kv_u64(&out, "n", rows[i].n);
+            cli_json_kv_u64(&out, "dim", rows[i].dim);
+            cli_json_kv_u64(&out, "centre_dim", rows[i].center);
+            cli_json_kv_u64(&out, "ideals", rows[i].ideals);
+            cli_json_kv_number(&out, "closure_seconds", rows[i].closure_seconds);
+            cli_json_kv_number(&out, "seconds", rows[i].seconds);
+            /* null when neither measured nor estimated (was -1) */
+            cli_json_kv_number(&out, "dense_seconds", rows[i].dense_seconds >= 0 ? rows[i].dense_seconds : (double)NAN);
+            cli_json_kv_bool(&out, "dense_measured", rows[i].dense_measured);
+            cli_json_object_end(&out);
+        }
+        cli_json_array_end(&out);
+        int status = bench_structure(quick, &out);
+        if (status)
+            return cli_fail("bench dla", status);
+        cli_json_end(&out);
     } else {
         printf("closure s: the Lie closure alone; total s: closure plus structure analysis (%u thread%s)\n"
                "plus, when the generators have a qubit-permutation symmetry (sn), the expansion of the basis\n"
@@ -410,6 +605,9 @@ int bench_dla(int argc, char **argv)
                "n <= %u, beyond that extrapolated (est.) from the largest measured n with its cost model\n"
                "dim*K*(8*8^n + 8*dim*4^n). speed-up: dense closure s / closure s.\n",
                n_threads, n_threads == 1 ? "" : "s", dense_max);
+        int status = bench_structure(quick, NULL);
+        if (status)
+            return cli_fail("bench dla", status);
     }
     return 0;
 }

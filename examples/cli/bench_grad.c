@@ -5,6 +5,7 @@
  * batch throughput.
  */
 #include "cli.h"
+#include "json.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -321,23 +322,45 @@ int bench_grad(int argc, char **argv)
     }
 
     if (json) {
-        printf("{\"benchmark\": \"grad\", \"quick\": %s, \"results\": [", quick ? "true" : "false");
+        cli_json out;
+        cli_json_begin(&out, stdout, "bench-grad", argc, argv);
+        cli_json_kv_bool(&out, "quick", quick);
+        cli_json_key(&out, "results");
+        cli_json_array_begin(&out);
         for (size_t i = 0; i < n_sizes; i++) {
             const grad_result *r = &results[i];
-            printf("%s{\"n\": %u, \"layers\": %u, \"params\": %zu, \"adjoint_over_forward\": %.4g, "
-                   "\"shift_over_forward\": %.5g, \"shift_params_measured\": %zu, \"forward_seconds\": %.4g}",
-                   i ? ", " : "", r->n, r->layers, r->params, r->adjoint_s / r->forward_s,
-                   r->shift_s / r->forward_s, r->shift_measured, r->forward_s);
+            cli_json_object_begin(&out);
+            cli_json_kv_u64(&out, "n", r->n);
+            cli_json_kv_u64(&out, "layers", r->layers);
+            cli_json_kv_u64(&out, "params", r->params);
+            cli_json_kv_number(&out, "adjoint_over_forward", r->adjoint_s / r->forward_s);
+            cli_json_kv_number(&out, "shift_over_forward", r->shift_s / r->forward_s);
+            cli_json_kv_u64(&out, "shift_params_measured", r->shift_measured);
+            cli_json_kv_number(&out, "forward_seconds", r->forward_s);
+            cli_json_object_end(&out);
         }
-        printf("], \"ladder\": {\"n\": %u, \"layers\": %u, \"params\": %zu, \"observable\": \"sum Z_i Z_i+1\", "
-               "\"adjoint_over_forward\": %.4g, \"forward_seconds\": %.4g}",
-               ladder.n, ladder.layers, ladder.params, ladder.adjoint_s / ladder.forward_s, ladder.forward_s);
-        printf(", \"batch\": [");
-        for (unsigned t = 0; t < 2; t++)
-            printf("%s{\"threads\": %u, \"rows_per_second\": %.1f}", t ? ", " : "", batch[t].threads,
-                   batch[t].rows_per_second);
-        printf("], \"batch_rows\": %zu, \"batch_speedup\": %.3f}\n", n_rows,
-               batch[1].rows_per_second / batch[0].rows_per_second);
+        cli_json_array_end(&out);
+        cli_json_key(&out, "ladder");
+        cli_json_object_begin(&out);
+        cli_json_kv_u64(&out, "n", ladder.n);
+        cli_json_kv_u64(&out, "layers", ladder.layers);
+        cli_json_kv_u64(&out, "params", ladder.params);
+        cli_json_kv_string(&out, "observable", "sum Z_i Z_i+1");
+        cli_json_kv_number(&out, "adjoint_over_forward", ladder.adjoint_s / ladder.forward_s);
+        cli_json_kv_number(&out, "forward_seconds", ladder.forward_s);
+        cli_json_object_end(&out);
+        cli_json_key(&out, "batch");
+        cli_json_array_begin(&out);
+        for (unsigned t = 0; t < 2; t++) {
+            cli_json_object_begin(&out);
+            cli_json_kv_u64(&out, "threads", batch[t].threads);
+            cli_json_kv_number(&out, "rows_per_second", batch[t].rows_per_second);
+            cli_json_object_end(&out);
+        }
+        cli_json_array_end(&out);
+        cli_json_kv_u64(&out, "batch_rows", n_rows);
+        cli_json_kv_number(&out, "batch_speedup", batch[1].rows_per_second / batch[0].rows_per_second);
+        cli_json_end(&out);
         return 0;
     }
     printf("gradient cost, hardware-efficient ansatz (RY RZ per qubit + open CZ ladder), L = n, O = Z0 Z1\n"

@@ -14,7 +14,9 @@
 #define _DEFAULT_SOURCE 1
 #endif
 #include "cli.h"
+#include "json.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -460,27 +462,53 @@ int bench_statevec(int argc, char **argv)
         }
 
     if (json) {
-        printf("{\"inplace_gbps\": %.3f, \"read_gbps\": %.3f, \"bytes\": \"true\", \"results\": [", limit_inplace,
-               limit_read);
+        cli_json out;
+        cli_json_begin(&out, stdout, "bench-statevec", argc, argv);
+        cli_json_kv_bool(&out, "quick", quick);
+        cli_json_kv_number(&out, "inplace_gbps", limit_inplace);
+        cli_json_kv_number(&out, "read_gbps", limit_read);
+        cli_json_kv_bool(&out, "true_bytes", true);
+        cli_json_key(&out, "results");
+        cli_json_array_begin(&out);
         for (int k = 0; k < n_results; k++) {
             double base = results[k].ns_per_gate;
             for (int j = 0; j < n_results; j++)
                 if (results[j].n == results[k].n && !strcmp(results[j].workload, results[k].workload) &&
                     results[j].threads == thread_list[0])
                     base = results[j].ns_per_gate;
-            printf("%s\n  {\"workload\": \"%s\", \"n\": %u, \"threads\": %u, \"ns_per_gate\": %.1f, \"gbps\": %.3f, "
-                   "\"ratio_to_limit\": %.3f, \"thread_speedup\": %.3f",
-                   k ? "," : "", results[k].workload, results[k].n, results[k].threads, results[k].ns_per_gate,
-                   results[k].gbps, results[k].ratio, base / results[k].ns_per_gate);
-            if (!strcmp(results[k].workload, "ry_cnot"))
-                printf(", \"layer_over_bound\": %.3f", results[k].over_bound);
-            printf("}");
+            cli_json_object_begin(&out);
+            cli_json_kv_string(&out, "workload", results[k].workload);
+            cli_json_kv_u64(&out, "n", results[k].n);
+            cli_json_kv_u64(&out, "threads", results[k].threads);
+            cli_json_kv_number(&out, "ns_per_gate", results[k].ns_per_gate);
+            cli_json_kv_number(&out, "gbps", results[k].gbps);
+            cli_json_kv_number(&out, "ratio_to_limit", results[k].ratio);
+            cli_json_kv_number(&out, "thread_speedup", base / results[k].ns_per_gate);
+            /* ry_cnot only; null for the other workloads */
+            cli_json_kv_number(&out, "layer_over_bound",
+                               !strcmp(results[k].workload, "ry_cnot") ? results[k].over_bound : (double)NAN);
+            cli_json_object_end(&out);
         }
-        printf("\n], \"pairs_n\": %u, \"pairs_threads\": %u, \"pairs\": [", pair_n, thread_list[0]);
-        for (size_t k = 0; k < n_pairs; k++)
-            printf("%s\n  {\"gate\": \"%s\", \"qubits\": [%u, %u], \"ns\": %.1f, \"share_of_limit\": %.3f}",
-                   k ? "," : "", pairs[k].gate, pairs[k].a, pairs[k].b, pairs[k].ns, pairs[k].share);
-        printf("\n], \"pairs_min_share_of_limit\": %.3f}\n", n_pairs ? min_share : 0.0);
+        cli_json_array_end(&out);
+        cli_json_kv_u64(&out, "pairs_n", pair_n);
+        cli_json_kv_u64(&out, "pairs_threads", thread_list[0]);
+        cli_json_key(&out, "pairs");
+        cli_json_array_begin(&out);
+        for (size_t k = 0; k < n_pairs; k++) {
+            cli_json_object_begin(&out);
+            cli_json_kv_string(&out, "gate", pairs[k].gate);
+            cli_json_key(&out, "qubits");
+            cli_json_array_begin(&out);
+            cli_json_u64(&out, pairs[k].a);
+            cli_json_u64(&out, pairs[k].b);
+            cli_json_array_end(&out);
+            cli_json_kv_number(&out, "ns", pairs[k].ns);
+            cli_json_kv_number(&out, "share_of_limit", pairs[k].share);
+            cli_json_object_end(&out);
+        }
+        cli_json_array_end(&out);
+        cli_json_kv_number(&out, "pairs_min_share_of_limit", n_pairs ? min_share : (double)NAN);
+        cli_json_end(&out);
     } else {
         printf("machine limits (512 MiB buffer on huge pages where available, 1 thread): in-place %.2f GB/s (a[i] = s*a[i] + t, 16 B/element), "
                "read %.2f GB/s (8 accumulators, 8 B/element)\n",

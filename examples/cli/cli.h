@@ -16,11 +16,14 @@ int cmd_dla(int argc, char **argv);
 int cmd_bp(int argc, char **argv);
 int cmd_grad(int argc, char **argv);
 int cmd_paradox(int argc, char **argv);
+int cmd_diagnose(int argc, char **argv);
 /* Benchmarks behind `qml bench NAME`; argv[0] is NAME. */
 int bench_statevec(int argc, char **argv);
 int bench_grad(int argc, char **argv);
 int bench_dla(int argc, char **argv);
 int bench_bp(int argc, char **argv);
+int bench_gsim(int argc, char **argv);
+int bench_train(int argc, char **argv);
 
 /* Print "qml: <what>: <status text>: <library message>" to stderr; returns 1. */
 int cli_fail(const char *what, int status);
@@ -30,6 +33,19 @@ int cli_usage_error(const char *format, ...)
     __attribute__((format(printf, 1, 2)))
 #endif
     ;
+/* "qml: <command>: cannot <action> '<path>': <strerror(errno)>" to stderr;
+ * returns 1. Call right after the failing call, while errno holds. */
+int cli_file_error(const char *command, const char *action, const char *path);
+/* mkdir -p: create `dir` and its missing parents (0777 less the umask);
+ * 0, or -1 with errno set (ENOTDIR when a part exists and is no folder). */
+int cli_make_dirs(const char *dir);
+/* Create the folders above the file `path` (nothing for a bare name). */
+int cli_make_parent_dirs(const char *path);
+/* Split every "--opt=value" before a lone "--" into "--opt" "value", so each
+ * command's `--opt value` loop accepts both forms. Returns a new argv
+ * (argc updated) or NULL when out of memory; the strings are new too. */
+char **cli_normalise_argv(int *argc, char **argv);
+
 /* Strict number parsing: the whole string must be a number in range. */
 bool cli_parse_u64(const char *text, uint64_t *out);
 bool cli_parse_unsigned(const char *text, unsigned *out);

@@ -1,5 +1,5 @@
 /*
- * cmd_bench.c: `qml bench [statevec|grad|dla|bp] [--quick] [--json]`.
+ * cmd_bench.c: `qml bench [statevec|grad|dla|bp|gsim|train] [--quick] [--json]`.
  * Each benchmark prints ratios measured in the same run (medians of
  * repeats), never bare timings compared against fixed numbers.
  */
@@ -18,9 +18,11 @@ int cmd_bench(int argc, char **argv)
         {"grad", bench_grad},
         {"dla", bench_dla},
         {"bp", bench_bp},
+        {"gsim", bench_gsim},
+        {"train", bench_train},
     };
     if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-        printf("usage: qml bench [statevec|grad|dla|bp] [--quick] [--json] [--threads T]\n"
+        printf("usage: qml bench [statevec|grad|dla|bp|gsim|train] [--quick] [--json] [--threads T]\n"
                "  with no name (or only options), runs the statevector benchmark\n");
         return 0;
     }
@@ -28,7 +30,7 @@ int cmd_bench(int argc, char **argv)
         for (size_t i = 0; i < sizeof benches / sizeof benches[0]; i++)
             if (!strcmp(argv[1], benches[i].name))
                 return benches[i].run(argc - 1, argv + 1);
-        return cli_usage_error("bench: unknown benchmark '%s' (statevec, grad, dla, bp)", argv[1]);
+        return cli_usage_error("bench: unknown benchmark '%s' (statevec, grad, dla, bp, gsim, train)", argv[1]);
     }
     return bench_statevec(argc, argv);
 }

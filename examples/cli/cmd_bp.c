@@ -4,6 +4,7 @@
  * a fit of how it decays. A thin layer over qml_bp_scan_*.
  */
 #include "cli.h"
+#include "json.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -42,7 +43,7 @@ static void usage(FILE *to)
             "usage: qml bp [--ansatz NAME] [--qubits A-B] [--layers L | --layers-per-qubit k]\n"
             "              [--samples S] [--seed X] [--observable OP] [--param first|middle|all]\n"
             "              [--quantity gradient|loss] [--initial zero|neel] [--max-dim D]\n"
-            "              [--threads T] [--json|--csv]\n"
+            "              [--threads T] [--backend B] [--json|--csv]\n"
             "\n"
             "Draws the weights uniformly in [0, 2 pi) S times per qubit count n and prints\n"
             "one row per n: n, L, samples, dim_g, var_measured, var_stderr, var_predicted\n"
@@ -69,17 +70,25 @@ static void usage(FILE *to)
             "                       (default 4096; 0 = do not)\n"
             "  --threads T          worker threads, 0 = all cores (default 0); the numbers\n"
             "                       do not depend on T\n"
-            "  --json | --csv       machine-readable output\n");
+            "  --backend B          statevector (default), auto, gsim or symmetric: the\n"
+            "                       algebraic backends reach hundreds of qubits where\n"
+            "                       they apply (docs/gsim.md)\n"
+            "  --circuit FILE.qasm  one row for an OpenQASM circuit (weights theta[k], features\n"
+            "                       x[j] held at 0) instead of a scan over a family\n"
+            "  --json | --csv       machine-readable output, one of them (CSV: rows only on\n"
+            "                       stdout, the fit on stderr)\n");
 }
 
 static int read_generator_file(const char *path, generator_file *out);
 static void free_generator_file(generator_file *file);
 static int show_progress(const char *stage, size_t done, size_t total, void *user);
 static void print_number(FILE *to, double value, output_format format);
+static int bp_of_circuit(const char *path, const char *observable_text, qml_bp_quantity quantity,
+                         qml_landscape_options *lo, size_t max_dim, output_format format);
 
 int cmd_bp(int argc, char **argv)
 {
-    const char *ansatz = "hea", *observable = NULL;
+    const char *ansatz = "hea", *observable = NULL, *circuit_file = NULL;
     unsigned n_min = 2, n_max = 8, layers = 10, threads = 0;
     int layers_fixed = 0, qubits_given = 0, layers_given = 0;
     uint64_t samples = 500, seed = 1, max_dim = 4096;
@@ -87,6 +96,7 @@ int cmd_bp(int argc, char **argv)
     qml_bp_quantity quantity = QML_BP_GRADIENT;
     qml_bp_initial initial = QML_BP_INITIAL_DEFAULT;
     output_format format = FORMAT_TABLE;
+    qml_backend backend = QML_BACKEND_STATEVECTOR;
 
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
@@ -94,11 +104,11 @@ int cmd_bp(int argc, char **argv)
         if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
             usage(stdout);
             return 0;
-        } else if (!strcmp(arg, "--json")) {
-            format = FORMAT_JSON;
-            continue;
-        } else if (!strcmp(arg, "--csv")) {
-            format = FORMAT_CSV;
+        } else if (!strcmp(arg, "--json") || !strcmp(arg, "--csv")) {
+            output_format chosen = !strcmp(arg, "--json") ? FORMAT_JSON : FORMAT_CSV;
+            if (format != FORMAT_TABLE && format != chosen)
+                return cli_usage_error("bp: --json and --csv exclude each other; give one");
+            format = chosen;
             continue;
         }
         if (!value)
@@ -106,6 +116,8 @@ int cmd_bp(int argc, char **argv)
         i++;
         if (!strcmp(arg, "--ansatz")) {
             ansatz = value;
+        } else if (!strcmp(arg, "--circuit")) {
+            circuit_file = value;
         } else if (!strcmp(arg, "--qubits")) {
             if (!cli_parse_range(value, &n_min, &n_max) || n_min < 1)
                 return cli_usage_error("bp: --qubits '%s' is not a range A-B with 1 <= A <= B", value);
@@ -154,6 +166,9 @@ int cmd_bp(int argc, char **argv)
         } else if (!strcmp(arg, "--threads")) {
             if (!cli_parse_unsigned(value, &threads))
                 return cli_usage_error("bp: --threads '%s' is not a non-negative integer", value);
+        } else if (!strcmp(arg, "--backend")) {
+            if (qml_backend_from_name(value, &backend))
+                return cli_usage_error("bp: --backend '%s' is not statevector, auto, gsim or symmetric", value);
         } else {
             return cli_usage_error("bp: unknown option '%s' (qml bp --help)", arg);
         }
@@ -173,12 +188,19 @@ int cmd_bp(int argc, char **argv)
     lo.seed = seed;
     lo.params = params;
     lo.n_threads = threads;
+    lo.backend = backend;
     progress_line line = {0.0, 0};
     if (isatty(fileno(stderr))) {
         lo.progress = show_progress;
         lo.progress_user = &line;
     }
 
+    if (circuit_file) {
+        int code = bp_of_circuit(circuit_file, observable, quantity, &lo, (size_t)max_dim, format);
+        if (line.shown)
+            fputs("\r\033[K", stderr);
+        return code;
+    }
     qml_bp_scan *scan = NULL;
     int status;
     if (!strncmp(ansatz, "file:", 5)) {
@@ -221,13 +243,28 @@ int cmd_bp(int argc, char **argv)
     if (fit_status) /* keep it: reading the rows clears the thread's last error */
         snprintf(fit_message, sizeof fit_message, "%s", qml_last_error());
 
+    /* A decay rate and a choice between two 2-parameter models by chi^2:
+     * with fewer than 4 points each fit has at most 1 degree of freedom and
+     * the choice means little. Said on stderr (and in the JSON). */
+    char fit_warning[160] = "";
+    if (!fit_status && n_rows < 4)
+        snprintf(fit_warning, sizeof fit_warning,
+                 "only %zu point%s: the exponential/power choice by chi^2 needs at least 4 (give a wider --qubits)",
+                 n_rows, n_rows == 1 ? "" : "s");
+    if (fit_warning[0])
+        fprintf(stderr, "qml: bp: warning: fit on %s\n", fit_warning);
+
+    cli_json json;
     if (format == FORMAT_TABLE)
         printf("%4s %5s %8s %10s %14s %12s %14s %8s\n", "n", "L", "samples", "dim_g", "var_measured", "var_stderr",
                "var_predicted", "seconds");
     else if (format == FORMAT_CSV)
-        printf("n,L,samples,dim_g,var_measured,var_stderr,var_predicted\n");
-    else
-        printf("{\"rows\":[");
+        printf("n,layers,samples,dim_g,var_measured,var_stderr,var_predicted\n");
+    else {
+        cli_json_begin(&json, stdout, "bp", argc, argv);
+        cli_json_key(&json, "rows");
+        cli_json_array_begin(&json);
+    }
     for (size_t r = 0; r < n_rows; r++) {
         qml_bp_row row = {.size = sizeof row};
         qml_bp_scan_row(scan, r, &row);
@@ -250,35 +287,148 @@ int cmd_bp(int argc, char **argv)
             print_number(stdout, row.var_predicted, format);
             putchar('\n');
         } else {
-            printf("%s{\"n\":%u,\"L\":%u,\"samples\":%zu,\"dim_g\":%s,\"var_measured\":", r ? "," : "",
-                   row.n_qubits, row.layers, row.samples, row.dim_g && !row.dim_g_capped ? dim : "null");
-            print_number(stdout, row.var_measured, format);
-            printf(",\"var_stderr\":");
-            print_number(stdout, row.var_stderr, format);
-            printf(",\"var_predicted\":");
-            print_number(stdout, row.var_predicted, format);
-            putchar('}');
+            cli_json_object_begin(&json);
+            cli_json_kv_u64(&json, "n", row.n_qubits);
+            cli_json_kv_u64(&json, "layers", row.layers);
+            cli_json_kv_u64(&json, "samples", row.samples);
+            cli_json_key(&json, "dim_g");
+            if (row.dim_g && !row.dim_g_capped)
+                cli_json_u64(&json, row.dim_g);
+            else
+                cli_json_null(&json);
+            cli_json_kv_bool(&json, "dim_g_capped", row.dim_g_capped != 0);
+            cli_json_kv_number(&json, "var_measured", row.var_measured);
+            cli_json_kv_number(&json, "var_stderr", row.var_stderr);
+            cli_json_kv_number(&json, "var_predicted", row.var_predicted);
+            cli_json_kv_number(&json, "seconds", row.seconds);
+            cli_json_object_end(&json);
         }
     }
     if (format == FORMAT_JSON) {
-        if (fit_status)
-            printf("],\"fit\":null}\n");
-        else
-            printf("],\"fit\":{\"model\":\"%s\",\"rate\":%.17g,\"rate_stderr\":%.17g,\"chi2_exponential\":%.17g,"
-                   "\"chi2_power\":%.17g}}\n",
-                   model, fit.rate, fit.rate_stderr, fit.exponential_chi2, fit.power_chi2);
+        cli_json_array_end(&json);
+        cli_json_key(&json, "fit");
+        if (fit_status) {
+            cli_json_null(&json);
+        } else {
+            cli_json_object_begin(&json);
+            cli_json_kv_string(&json, "model", model);
+            cli_json_kv_number(&json, "rate", fit.rate);
+            cli_json_kv_number(&json, "rate_stderr", fit.rate_stderr);
+            cli_json_kv_number(&json, "exponential_rate", fit.exponential_rate);
+            cli_json_kv_number(&json, "exponential_stderr", fit.exponential_stderr);
+            cli_json_kv_number(&json, "exponential_chi2", fit.exponential_chi2);
+            cli_json_kv_number(&json, "power_rate", fit.power_rate);
+            cli_json_kv_number(&json, "power_stderr", fit.power_stderr);
+            cli_json_kv_number(&json, "power_chi2", fit.power_chi2);
+            cli_json_object_end(&json);
+        }
+        cli_json_kv_string(&json, "fit_note", fit_status ? fit_message : NULL);
+        cli_json_kv_string(&json, "fit_warning", fit_warning[0] ? fit_warning : NULL);
+        cli_json_end(&json);
     } else {
-        const char *lead = format == FORMAT_CSV ? "# " : "";
+        /* CSV stays pure CSV on stdout (every line a row): the fit, which is
+         * no row, goes to stderr. */
+        FILE *to = format == FORMAT_CSV ? stderr : stdout;
+        const char *lead = format == FORMAT_CSV ? "qml: bp: " : "";
         if (fit_status)
-            printf("%sfit: not applicable (%s)\n", lead, fit_message);
+            fprintf(to, "%sfit: not applicable (%s)\n", lead, fit_message);
         else
-            printf("%sfit: %s, rate %.4g +- %.2g (exponential: -dlnVar/dn = %.4g +- %.2g, chi2 %.4g; "
-                   "power: -dlnVar/dln n = %.4g +- %.2g, chi2 %.4g; smaller chi2 wins)\n",
-                   lead, model, fit.rate, fit.rate_stderr, fit.exponential_rate, fit.exponential_stderr,
-                   fit.exponential_chi2, fit.power_rate, fit.power_stderr, fit.power_chi2);
+            fprintf(to, "%sfit: %s, rate %.4g +- %.2g (exponential: -dlnVar/dn = %.4g +- %.2g, chi2 %.4g; "
+                    "power: -dlnVar/dln n = %.4g +- %.2g, chi2 %.4g; smaller chi2 wins)\n",
+                    lead, model, fit.rate, fit.rate_stderr, fit.exponential_rate, fit.exponential_stderr,
+                    fit.exponential_chi2, fit.power_rate, fit.power_stderr, fit.power_chi2);
     }
     qml_bp_scan_free(scan);
     return 0;
+}
+
+/* One row for an OpenQASM circuit: the measured variance of the selected
+ * quantity at the file's size beside the Lie-algebraic prediction. */
+static int bp_of_circuit(const char *path, const char *observable_text, qml_bp_quantity quantity,
+                         qml_landscape_options *lo, size_t max_dim, output_format format)
+{
+    qml_circuit *circuit = NULL;
+    qml_pauli_sum *observable = NULL;
+    qml_gradient_stats *stats = NULL;
+    qml_lie_algebra *algebra = NULL;
+    double *features = NULL;
+    int exit_code = 1;
+    int status = qml_circuit_load_qasm(&circuit, path);
+    if (status) {
+        cli_fail("bp: --circuit", status);
+        goto done;
+    }
+    unsigned n = qml_circuit_n_qubits(circuit);
+    if ((status = qml_pauli_sum_parse(&observable, n, observable_text ? observable_text : "Z0"))) {
+        cli_fail("bp: --observable", status);
+        goto done;
+    }
+    size_t n_features = qml_circuit_n_features(circuit);
+    features = calloc(n_features ? n_features : 1, sizeof *features);
+    if (!features) {
+        fprintf(stderr, "qml: bp: out of memory\n");
+        goto done;
+    }
+    double t0 = cli_seconds();
+    if ((status = qml_gradient_stats_create(&stats, circuit, observable, NULL, features, n_features, lo))) {
+        cli_fail("bp: --circuit", status);
+        goto done;
+    }
+    double seconds = cli_seconds() - t0, variance = 0, stderr_ = 0;
+    if (quantity == QML_BP_LOSS)
+        qml_gradient_stats_loss(stats, NULL, NULL, &variance, &stderr_);
+    else
+        qml_gradient_stats_summary(stats, &variance, &stderr_);
+    double predicted = (double)NAN;
+    char dim[32] = "";
+    if (max_dim > 0) {
+        qml_lie_options options = QML_LIE_OPTIONS_INIT;
+        options.max_dim = max_dim;
+        options.n_threads = lo->n_threads;
+        status = qml_lie_algebra_from_circuit(&algebra, circuit, &options);
+        if (status == QML_ERR_LIMIT)
+            snprintf(dim, sizeof dim, ">%zu", max_dim);
+        else if (status == QML_OK)
+            snprintf(dim, sizeof dim, "%zu", qml_lie_algebra_dim(algebra));
+        qml_lie_prediction prediction = QML_LIE_PREDICTION_INIT;
+        if (status == QML_OK && qml_lie_algebra_predict_variance(algebra, NULL, observable, NULL, &prediction) == QML_OK)
+            predicted = quantity == QML_BP_LOSS                ? prediction.loss_variance
+                        : lo->params == QML_PARAMS_FIRST  ? prediction.first_gate_gradient_variance
+                        : lo->params == QML_PARAMS_MIDDLE ? prediction.middle_gate_gradient_variance
+                                                          : (double)NAN;
+    }
+    if (format == FORMAT_TABLE) {
+        printf("%4s %5s %8s %10s %14s %12s %14s %8s\n", "n", "L", "samples", "dim_g", "var_measured", "var_stderr",
+               "var_predicted", "seconds");
+        printf("%4u %5s %8zu %10s %14.6e %12.3e ", n, "-", lo->samples, dim, variance, stderr_);
+        if (isfinite(predicted))
+            printf("%14.6e", predicted);
+        else
+            printf("%14s", "");
+        printf(" %8.2f\n# %s; fit: not applicable (one circuit)\n", seconds, path);
+    } else if (format == FORMAT_CSV) {
+        printf("n,L,samples,dim_g,var_measured,var_stderr,var_predicted\n%u,,%zu,%s,%.17g,%.17g,", n, lo->samples,
+               dim[0] == '>' ? "" : dim, variance, stderr_);
+        print_number(stdout, predicted, format);
+        putchar('\n');
+    } else {
+        printf("{\"circuit\":\"%s\",\"rows\":[{\"n\":%u,\"L\":null,\"samples\":%zu,\"dim_g\":%s,\"var_measured\":",
+               path, n, lo->samples, dim[0] && dim[0] != '>' ? dim : "null");
+        print_number(stdout, variance, format);
+        printf(",\"var_stderr\":");
+        print_number(stdout, stderr_, format);
+        printf(",\"var_predicted\":");
+        print_number(stdout, predicted, format);
+        printf("}],\"fit\":null}\n");
+    }
+    exit_code = 0;
+done:
+    qml_lie_algebra_free(algebra);
+    qml_gradient_stats_free(stats);
+    qml_pauli_sum_free(observable);
+    qml_circuit_free(circuit);
+    free(features);
+    return exit_code;
 }
 
 /* Finite numbers round-trip (%.17g); NaN is empty in CSV and null in JSON. */

@@ -1,19 +1,25 @@
 /*
  * cmd_dla.c: `qml dla [--json] [--qubits N] [--max-dim D] [--threads T]
- * [--purity OP] [--state zero] FILE`: the dynamical Lie algebra of the
+ * [--tolerance TOL] [--no-exact] [--purity OP] [--state zero] FILE`: the dynamical Lie algebra of the
  * generators in FILE (one per line, `#` comments, `-` for stdin).
  */
 #include "cli.h"
+#include "json.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: qml dla [--json] [--qubits N] [--max-dim D] [--threads T] [--purity OP] [--state zero] FILE\n"
+    fprintf(out, "usage: qml dla [--json] [--qubits N] [--max-dim D] [--threads T] [--tolerance TOL] [--no-exact]\n"
+                 "               [--purity OP] [--state zero] FILE\n"
                  "  FILE: one generator (a Pauli sum) per line; blank lines and # comments ignored; - for stdin\n"
-                 "  --purity OP: g-purities of the observable OP; with --state zero also the predicted variance\n");
+                 "  --no-exact: let the tolerance (default 1e-9) decide the dimension instead of exact arithmetic\n"
+                 "  --purity OP: g-purities of the observable OP; with --state zero also the predicted variance\n"
+                 "  --circuit FILE.qasm instead of FILE: the DLA of an OpenQASM circuit's weight generators\n"
+                 "    (each moved to the front of the circuit through the fixed gates before it)\n");
 }
 
 static void print_json_string(const char *s)
@@ -38,12 +44,109 @@ static void print_number(double v)
         printf("%.17g", v);
 }
 
+/* `qml dla --circuit FILE.qasm`: the algebra of an OpenQASM circuit's weight
+ * generators (qml_lie_algebra_from_circuit), its structure, and with
+ * --purity OP [--state zero] the purities and the variance prediction. */
+static int dla_of_circuit(const char *path, const char *purity_text, bool zero_state, bool json, size_t max_dim,
+                          unsigned threads)
+{
+    qml_circuit *circuit = NULL;
+    qml_pauli_sum *observable = NULL;
+    qml_lie_algebra *algebra = NULL;
+    int status = qml_circuit_load_qasm(&circuit, path);
+    if (status)
+        return cli_fail("dla: --circuit", status);
+    unsigned n_qubits = qml_circuit_n_qubits(circuit);
+    if (purity_text && (status = qml_pauli_sum_parse(&observable, n_qubits, purity_text))) {
+        qml_circuit_free(circuit);
+        return cli_fail("dla: --purity", status);
+    }
+    qml_lie_options options = QML_LIE_OPTIONS_INIT;
+    options.max_dim = max_dim;
+    options.n_threads = threads;
+    double t0 = cli_seconds();
+    status = qml_lie_algebra_from_circuit(&algebra, circuit, &options);
+    double seconds = cli_seconds() - t0;
+    bool partial = status == QML_ERR_LIMIT;
+    int exit_code = partial ? 1 : 0;
+    if (status && !partial) {
+        exit_code = cli_fail("dla: --circuit", status);
+        goto done;
+    }
+    if (partial)
+        fprintf(stderr, "qml: dla: %s\n", qml_last_error());
+    size_t m = qml_lie_algebra_n_ideals(algebra);
+    double total_o = (double)NAN, total_r = (double)NAN;
+    qml_lie_prediction prediction = QML_LIE_PREDICTION_INIT;
+    int prediction_status = QML_ERR_NOT_APPLICABLE;
+    if (observable && !partial) {
+        qml_lie_algebra_purity(algebra, observable, &total_o, NULL, 0, NULL);
+        if (zero_state) {
+            qml_lie_algebra_state_purity(algebra, NULL, &total_r, NULL, 0, NULL);
+            prediction_status = qml_lie_algebra_predict_variance(algebra, NULL, observable, NULL, &prediction);
+        }
+    }
+    if (json) {
+        printf("{\"circuit\": ");
+        print_json_string(path);
+        printf(", \"qubits\": %u, \"weights\": %zu, \"dim\": %zu, \"partial\": %s, \"structure_known\": %s, "
+               "\"full\": %s, \"center_dim\": %zu, \"ideals\": [",
+               n_qubits, qml_circuit_n_weights(circuit), qml_lie_algebra_dim(algebra), partial ? "true" : "false",
+               qml_lie_algebra_structure_known(algebra) ? "true" : "false",
+               qml_lie_algebra_is_full(algebra) ? "true" : "false", qml_lie_algebra_center_dim(algebra));
+        for (size_t j = 0; j < m; j++) {
+            size_t dim = 0, rank = 0;
+            const char *names = "";
+            qml_lie_algebra_ideal(algebra, j, &dim, &rank, &names);
+            printf("%s{\"dim\": %zu, \"rank\": %zu, \"names\": ", j ? ", " : "", dim, rank);
+            print_json_string(names);
+            printf("}");
+        }
+        printf("], \"seconds\": %.6f, \"purity_observable\": ", seconds);
+        print_number(total_o);
+        printf(", \"purity_state\": ");
+        print_number(total_r);
+        printf(", \"predicted_loss_variance\": ");
+        print_number(prediction_status ? (double)NAN : prediction.loss_variance);
+        printf("}\n");
+    } else {
+        printf("circuit     %s (%zu weights)\n", path, qml_circuit_n_weights(circuit));
+        printf("qubits      %u\n", n_qubits);
+        printf("dim         %zu%s%s\n", qml_lie_algebra_dim(algebra), partial ? " (partial: max-dim reached)" : "",
+               qml_lie_algebra_is_full(algebra) ? " (contains su(2^n))" : "");
+        if (qml_lie_algebra_structure_known(algebra)) {
+            printf("centre dim  %zu\nideals      %zu\n", qml_lie_algebra_center_dim(algebra), m);
+            for (size_t j = 0; j < m; j++) {
+                size_t dim = 0, rank = 0;
+                const char *names = "";
+                qml_lie_algebra_ideal(algebra, j, &dim, &rank, &names);
+                printf("  ideal %zu: dim %zu, rank %zu: %s\n", j, dim, rank, names);
+            }
+        }
+        printf("seconds     %.4f\n", seconds);
+        if (observable && !partial)
+            printf("purity of the observable  %.10g\n", total_o);
+        if (zero_state && !partial)
+            printf("purity of |0...0>         %.10g\n", total_r);
+        if (prediction_status == QML_OK)
+            printf("predicted Var[loss]       %.10g\nnote                      %s\n", prediction.loss_variance,
+                   prediction.message);
+    }
+done:
+    qml_lie_algebra_free(algebra);
+    qml_pauli_sum_free(observable);
+    qml_circuit_free(circuit);
+    return exit_code;
+}
+
 int cmd_dla(int argc, char **argv)
 {
     bool json = false, zero_state = false;
     unsigned n_qubits = 0, threads = 1;
     uint64_t max_dim = 0;
-    const char *file = NULL, *purity_text = NULL;
+    const char *file = NULL, *purity_text = NULL, *circuit_file = NULL;
+    bool exact = true;
+    double tolerance = 1e-9;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -60,6 +163,15 @@ int cmd_dla(int argc, char **argv)
         } else if (!strcmp(a, "--threads") && i + 1 < argc) {
             if (!cli_parse_unsigned(argv[++i], &threads))
                 return cli_usage_error("dla: --threads needs a non-negative integer, not '%s'", argv[i]);
+        } else if (!strcmp(a, "--no-exact")) {
+            exact = false;
+        } else if (!strcmp(a, "--tolerance") && i + 1 < argc) {
+            char *end = NULL;
+            tolerance = strtod(argv[++i], &end);
+            if (!end || *end || !(tolerance > 0 && tolerance < 1))
+                return cli_usage_error("dla: --tolerance needs a number in (0, 1), not '%s'", argv[i]);
+        } else if (!strcmp(a, "--circuit") && i + 1 < argc) {
+            circuit_file = argv[++i];
         } else if (!strcmp(a, "--purity") && i + 1 < argc) {
             purity_text = argv[++i];
         } else if (!strcmp(a, "--state") && i + 1 < argc) {
@@ -74,13 +186,17 @@ int cmd_dla(int argc, char **argv)
             return cli_usage_error("dla: more than one FILE ('%s' and '%s')", file, a);
         }
     }
-    if (!file) {
+    if (circuit_file && file)
+        return cli_usage_error("dla: give FILE or --circuit FILE.qasm, not both");
+    if (!file && !circuit_file) {
         usage(stderr);
         return 2;
     }
     if (zero_state && !purity_text)
         return cli_usage_error("dla: --state zero needs --purity OP (the observable)");
 
+    if (circuit_file)
+        return dla_of_circuit(circuit_file, purity_text, zero_state, json, (size_t)max_dim, threads);
     char *text = cli_read_text("dla", file);
     if (!text)
         return 1;
@@ -141,6 +257,8 @@ int cmd_dla(int argc, char **argv)
     qml_lie_options options = QML_LIE_OPTIONS_INIT;
     options.max_dim = (size_t)max_dim;
     options.n_threads = threads;
+    options.tolerance = tolerance;
+    options.exact = exact;
     double t0 = cli_seconds();
     int status = qml_lie_algebra_create(&algebra, (const qml_pauli_sum *const *)generators, n_generators, &options);
     double seconds = cli_seconds() - t0;
@@ -151,6 +269,23 @@ int cmd_dla(int argc, char **argv)
     }
     if (partial)
         fprintf(stderr, "qml: dla: %s\n", qml_last_error());
+    qml_lie_conditioning conditioning = QML_LIE_CONDITIONING_INIT;
+    qml_lie_algebra_conditioning(algebra, &conditioning);
+    /* On a knife's edge, say what a tolerance alone would give. */
+    size_t tolerance_dims[2] = {0, 0};
+    static const double tolerances[2] = {1e-8, 1e-6};
+    if (conditioning.tolerance_sensitive && !partial) {
+        for (int t = 0; t < 2; t++) {
+            qml_lie_options loose = options;
+            loose.exact = 0;
+            loose.tolerance = tolerances[t];
+            qml_lie_algebra *other = NULL;
+            int st = qml_lie_algebra_create(&other, (const qml_pauli_sum *const *)generators, n_generators, &loose);
+            if (!st || st == QML_ERR_LIMIT)
+                tolerance_dims[t] = qml_lie_algebra_dim(other);
+            qml_lie_algebra_free(other);
+        }
+    }
 
     size_t m = qml_lie_algebra_n_ideals(algebra);
     double total_o = 0, total_r = 0;
@@ -184,57 +319,76 @@ int cmd_dla(int argc, char **argv)
     }
 
     if (json) {
-        printf("{\"qubits\": %u, \"dim\": %zu, \"partial\": %s, \"structure_known\": %s, \"full\": %s, "
-               "\"center_dim\": %zu, \"ideals\": [",
-               n_qubits, qml_lie_algebra_dim(algebra), partial ? "true" : "false",
-               qml_lie_algebra_structure_known(algebra) ? "true" : "false",
-               qml_lie_algebra_is_full(algebra) ? "true" : "false", qml_lie_algebra_center_dim(algebra));
+        cli_json out;
+        cli_json_begin(&out, stdout, "dla", argc, argv);
+        cli_json_kv_u64(&out, "qubits", n_qubits);
+        cli_json_kv_u64(&out, "dim", qml_lie_algebra_dim(algebra));
+        cli_json_kv_bool(&out, "partial", partial);
+        cli_json_kv_bool(&out, "structure_known", qml_lie_algebra_structure_known(algebra));
+        cli_json_kv_bool(&out, "full", qml_lie_algebra_is_full(algebra));
+        cli_json_key(&out, "centre_dim");
+        if (qml_lie_algebra_structure_known(algebra))
+            cli_json_u64(&out, qml_lie_algebra_center_dim(algebra));
+        else
+            cli_json_null(&out);
+        cli_json_key(&out, "ideals");
+        cli_json_array_begin(&out);
         for (size_t j = 0; j < m; j++) {
             size_t dim, rank;
             const char *names;
             qml_lie_algebra_ideal(algebra, j, &dim, &rank, &names);
-            printf("%s{\"dim\": %zu, \"rank\": %zu, \"names\": ", j ? ", " : "", dim, rank);
-            print_json_string(names);
-            printf("}");
+            cli_json_object_begin(&out);
+            cli_json_kv_u64(&out, "dim", dim);
+            cli_json_kv_u64(&out, "rank", rank);
+            cli_json_kv_string(&out, "names", names);
+            cli_json_object_end(&out);
         }
-        printf("], \"seconds\": %.6f", seconds);
+        cli_json_array_end(&out);
+        cli_json_kv_bool(&out, "exact", conditioning.exact);
+        cli_json_kv_bool(&out, "certified", conditioning.certified);
+        cli_json_kv_number(&out, "smallest_accepted_residual", conditioning.smallest_accepted);
+        cli_json_kv_number(&out, "largest_rejected_residual", conditioning.largest_rejected);
+        cli_json_kv_bool(&out, "tolerance_sensitive", conditioning.tolerance_sensitive);
+        if (conditioning.tolerance_sensitive && !partial) {
+            cli_json_key(&out, "dim_at_tolerance");
+            cli_json_object_begin(&out);
+            cli_json_kv_u64(&out, "1e-8", tolerance_dims[0]);
+            cli_json_kv_u64(&out, "1e-6", tolerance_dims[1]);
+            cli_json_object_end(&out);
+        }
+        cli_json_kv_number(&out, "seconds", seconds);
         if (observable && !partial) {
-            printf(", \"purity\": {\"observable\": ");
-            print_number(total_o);
-            printf(", \"observable_per_component\": [");
-            for (size_t j = 0; j <= m; j++) {
-                printf("%s", j ? ", " : "");
-                print_number(per_o[j]);
-            }
-            printf("]");
+            cli_json_key(&out, "purity");
+            cli_json_object_begin(&out);
+            cli_json_kv_number(&out, "observable", total_o);
+            cli_json_key(&out, "observable_per_component");
+            cli_json_array_begin(&out);
+            for (size_t j = 0; j <= m; j++)
+                cli_json_number(&out, per_o[j]);
+            cli_json_array_end(&out);
             if (zero_state) {
-                printf(", \"state\": ");
-                print_number(total_r);
-                printf(", \"state_per_component\": [");
-                for (size_t j = 0; j <= m; j++) {
-                    printf("%s", j ? ", " : "");
-                    print_number(per_r[j]);
-                }
-                printf("]");
+                cli_json_kv_number(&out, "state", total_r);
+                cli_json_key(&out, "state_per_component");
+                cli_json_array_begin(&out);
+                for (size_t j = 0; j <= m; j++)
+                    cli_json_number(&out, per_r[j]);
+                cli_json_array_end(&out);
             }
-            printf("}");
+            cli_json_object_end(&out);
             if (zero_state && prediction_status != QML_ERR_LIMIT) {
-                printf(", \"prediction\": {\"hypothesis\": ");
-                print_json_string(qml_lie_hypothesis_string(prediction.hypothesis));
-                printf(", \"applicable\": %s, \"loss_mean\": ", prediction_status ? "false" : "true");
-                print_number(prediction.loss_mean);
-                printf(", \"loss_variance\": ");
-                print_number(prediction.loss_variance);
-                printf(", \"first_gate_gradient_variance\": ");
-                print_number(prediction.first_gate_gradient_variance);
-                printf(", \"middle_gate_gradient_variance\": ");
-                print_number(prediction.middle_gate_gradient_variance);
-                printf(", \"message\": ");
-                print_json_string(prediction.message);
-                printf("}");
+                cli_json_key(&out, "prediction");
+                cli_json_object_begin(&out);
+                cli_json_kv_string(&out, "hypothesis", qml_lie_hypothesis_string(prediction.hypothesis));
+                cli_json_kv_bool(&out, "applicable", prediction_status == 0);
+                cli_json_kv_number(&out, "loss_mean", prediction.loss_mean);
+                cli_json_kv_number(&out, "loss_variance", prediction.loss_variance);
+                cli_json_kv_number(&out, "first_gate_gradient_variance", prediction.first_gate_gradient_variance);
+                cli_json_kv_number(&out, "middle_gate_gradient_variance", prediction.middle_gate_gradient_variance);
+                cli_json_kv_string(&out, "message", prediction.message);
+                cli_json_object_end(&out);
             }
         }
-        printf("}\n");
+        cli_json_end(&out);
     } else {
         printf("qubits      %u\n", n_qubits);
         printf("dim         %zu%s%s\n", qml_lie_algebra_dim(algebra), partial ? " (partial: max-dim reached)" : "",
@@ -249,8 +403,20 @@ int cmd_dla(int argc, char **argv)
                 printf("  ideal %zu: dim %zu, rank %zu: %s\n", j, dim, rank, names);
             }
         } else {
-            printf("structure   not computed (%s)\n", partial ? "partial algebra" : "too large for the dense analysis");
+            printf("structure   not computed (%s)\n",
+                   partial ? "partial algebra"
+                           : "too large for the dense analysis, or not resolved into simple ideals");
         }
+        printf("certified   %s\n", conditioning.certified ? "yes (exact dimension, confirmed in floating point)"
+                                   : conditioning.exact   ? "no (exact dimension, not confirmed in floating point)"
+                                                          : "no (floating point with a tolerance)");
+        if (conditioning.smallest_accepted == conditioning.smallest_accepted ||
+            conditioning.largest_rejected == conditioning.largest_rejected)
+            printf("residuals   smallest accepted %.3g, largest rejected %.3g (relative)\n",
+                   conditioning.smallest_accepted, conditioning.largest_rejected);
+        if (conditioning.tolerance_sensitive && !partial)
+            printf("warning     dimension depends on the tolerance: %zu at 1e-8, %zu at 1e-6%s\n", tolerance_dims[0],
+                   tolerance_dims[1], conditioning.exact ? "; the exact dimension is the one above" : "");
         printf("seconds     %.4f\n", seconds);
         if (observable && !partial) {
             printf("purity of the observable  %.10g", total_o);

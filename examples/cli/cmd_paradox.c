@@ -10,13 +10,16 @@
 #include "cli.h"
 #include "paradox.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 /* ---- progress ----------------------------------------------------------------------- */
@@ -29,6 +32,16 @@ static void on_signal(int sig)
     (void)sig;
     interrupted_flag = 1;
     interrupted_copy = 1;
+}
+
+/* CPU seconds of this process, all threads (user + system). */
+static double cpu_seconds(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        return NAN;
+    return (double)ru.ru_utime.tv_sec + 1e-6 * (double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_sec +
+           1e-6 * (double)ru.ru_stime.tv_usec;
 }
 
 static void format_duration(char *buf, size_t size, double seconds)
@@ -147,6 +160,7 @@ static void defaults(paradox_setup *s)
     s->lie_max_qubits_general = 8;
     s->depth_cost_cap = 3e7;
     s->success_threshold = 0.9;
+    s->roughness_draws = s->quick ? 4 : 20;
     s->c1_depth_factor = 8;
     s->flip_fraction = 0.2;
     const unsigned factors[2] = {1, 8};
@@ -296,12 +310,44 @@ static int parse(int argc, char **argv, paradox_setup *s, const char **resume, b
     return 0;
 }
 
-static int make_dir(const char *path)
+/* Before minutes of computing: can the report be written there? A probe
+ * file of PROBE_BYTES is written, closed and removed (a full disk or a
+ * read-only folder fails here, not after the study), and the file system
+ * must have room for the report and figures. */
+#define PARADOX_PROBE_BYTES ((size_t)256 << 10)
+#define PARADOX_NEEDED_BYTES ((unsigned long long)16 << 20)
+static int check_writable(const char *dir)
 {
-    struct stat st;
-    if (stat(path, &st) == 0)
-        return S_ISDIR(st.st_mode) ? 0 : -1;
-    return mkdir(path, 0777);
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s/.qml-paradox-probe-%ld", dir, (long)getpid()) >= (int)sizeof path) {
+        fprintf(stderr, "qml: paradox: the folder name '%s' is too long\n", dir);
+        return 1;
+    }
+    FILE *f = fopen(path, "wb");
+    if (!f) {
+        int error = errno;
+        fprintf(stderr, "qml: paradox: cannot write in '%s': %s\n", dir, strerror(error));
+        return 1;
+    }
+    static const char block[4096];
+    int error = 0;
+    for (size_t done = 0; done < PARADOX_PROBE_BYTES && !error; done += sizeof block)
+        if (fwrite(block, 1, sizeof block, f) != sizeof block)
+            error = errno ? errno : EIO;
+    if (fclose(f) != 0 && !error)
+        error = errno ? errno : EIO;
+    remove(path);
+    if (error) {
+        fprintf(stderr, "qml: paradox: cannot write in '%s': %s\n", dir, strerror(error));
+        return 1;
+    }
+    struct statvfs fs;
+    if (statvfs(dir, &fs) == 0 && (unsigned long long)fs.f_bavail * fs.f_frsize < PARADOX_NEEDED_BYTES) {
+        fprintf(stderr, "qml: paradox: '%s' has %llu KiB free; the report needs about %llu MiB\n", dir,
+                (unsigned long long)fs.f_bavail * fs.f_frsize / 1024, PARADOX_NEEDED_BYTES >> 20);
+        return 1;
+    }
+    return 0;
 }
 
 /* The options as given, without --out/--resume, for options.txt. */
@@ -381,10 +427,10 @@ int cmd_paradox(int argc, char **argv)
              setup.options, base_name(setup.out_dir));
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     setup.threads_used = setup.threads ? setup.threads : cores > 0 ? (unsigned)cores : 1;
-    if (make_dir(setup.out_dir) != 0) {
-        fprintf(stderr, "qml: paradox: cannot create the folder '%s'\n", setup.out_dir);
+    if (cli_make_dirs(setup.out_dir) != 0)
+        return cli_file_error("paradox", "create the folder", setup.out_dir);
+    if (check_writable(setup.out_dir) != 0)
         return 1;
-    }
     {
         char path[4096];
         snprintf(path, sizeof path, "%s/options.txt", setup.out_dir);
@@ -418,7 +464,9 @@ int cmd_paradox(int argc, char **argv)
            paradox_table_open(&t.baselines, dir, "baselines.csv",
                               "experiment,condition,size,seed_index,method,train_accuracy,test_accuracy,train_rows,"
                               "test_rows",
-                              5);
+                              5) ||
+           paradox_table_open(&t.roughness, dir, "roughness.csv",
+                              "model,n_qubits,layers,draws,mean_square_slope,stderr,seconds", 2);
     size_t kept = t.landscape.n_rows + t.c1.n_rows + t.c2.n_rows + t.c3.n_rows;
     if (!code && resume)
         fprintf(stderr, "qml paradox: resuming in %s: %zu finished rows kept\n", dir, kept);
@@ -431,13 +479,13 @@ int cmd_paradox(int argc, char **argv)
     void (*old_int)(int) = signal(SIGINT, on_signal);
     void (*old_term)(int) = signal(SIGTERM, on_signal);
 
-    int (*const stages[4])(const paradox_setup *, paradox_tables *, paradox_progress *, bool) = {
-        paradox_landscape, paradox_c1, paradox_c2, paradox_c3};
-    for (int k = 0; k < 4 && !code; k++)
+    int (*const stages[5])(const paradox_setup *, paradox_tables *, paradox_progress *, bool) = {
+        paradox_landscape, paradox_c1, paradox_c2, paradox_c3, paradox_roughness};
+    for (int k = 0; k < 5 && !code; k++)
         code = stages[k](&setup, &t, &prog, true);
     if (!code)
         fprintf(stderr, "qml paradox: %zu jobs to run into %s\n", prog.jobs_total, dir);
-    for (int k = 0; k < 4 && !code; k++)
+    for (int k = 0; k < 5 && !code; k++)
         code = stages[k](&setup, &t, &prog, false);
     if (prog.tty)
         fprintf(stderr, "\r\033[K");
@@ -458,15 +506,17 @@ int cmd_paradox(int argc, char **argv)
         for (int k = 0; k < 4; k++)
             for (size_t r = 0; r < all[k]->n_rows; r++)
                 compute += paradox_table_number(all[k], r, "seconds");
-        code = paradox_report(&setup, &t, wall, compute);
+        double cpu = cpu_seconds();
+        code = paradox_report(&setup, &t, wall, compute, cpu);
         if (!code)
-            printf("qml paradox: %zu rows (%zu new) in %.1f s; report: %s/report.md\n",
-                   t.landscape.n_rows + t.c1.n_rows + t.c2.n_rows + t.c3.n_rows, prog.jobs_done, wall, dir);
+            printf("qml paradox: %zu rows (%zu new) in %.1f s (%.1f s of CPU time); report: %s/report.md\n",
+                   t.landscape.n_rows + t.c1.n_rows + t.c2.n_rows + t.c3.n_rows, prog.jobs_done, wall, cpu, dir);
     }
     paradox_table_close(&t.landscape);
     paradox_table_close(&t.c1);
     paradox_table_close(&t.c2);
     paradox_table_close(&t.c3);
     paradox_table_close(&t.baselines);
+    paradox_table_close(&t.roughness);
     return code;
 }

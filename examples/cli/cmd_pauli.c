@@ -3,6 +3,7 @@
  * Pauli-sum algebra from the command line, printed in the library's text form.
  */
 #include "cli.h"
+#include "json.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +12,7 @@
 static void usage(FILE *to)
 {
     fprintf(to,
-            "usage: qml pauli OPERATION A B [--qubits N]\n"
+            "usage: qml pauli OPERATION A B [--qubits N] [--json]\n"
             "\n"
             "operations:\n"
             "  bracket         -i[A, B] = -i(AB - BA), Hermitian again\n"
@@ -20,12 +21,31 @@ static void usage(FILE *to)
             "\n"
             "A and B are Pauli sums, indexed (\"0.5*X0 Z3 - 2 Y1 + Z0\") or dense (\"XIZ\":\n"
             "character k acts on qubit k, the reverse of Qiskit's labels). Without\n"
-            "--qubits, n is the larger of the two inferred qubit counts.\n"
+            "--qubits, n is the larger of the two inferred qubit counts. --json prints\n"
+            "one object (schema qml-pauli/1) with the result as \"sum\" (text) or \"value\".\n"
             "\n"
             "examples:\n"
             "  qml pauli bracket X0 Y0            prints 2*Z0\n"
             "  qml pauli anticommutator 'X0 + Z0' X0\n"
             "  qml pauli inner XIZ '0.5*XIZ + Y1' prints 0.5\n");
+}
+
+static void print_json(int argc, char **argv, const char *operation, unsigned n_qubits, const char *const *operands,
+                       const char *sum, double value)
+{
+    cli_json out;
+    cli_json_begin(&out, stdout, "pauli", argc, argv);
+    cli_json_kv_string(&out, "operation", operation);
+    cli_json_kv_u64(&out, "qubits", n_qubits);
+    cli_json_kv_string(&out, "a", operands[1]);
+    cli_json_kv_string(&out, "b", operands[2]);
+    cli_json_kv_string(&out, "sum", sum);
+    cli_json_key(&out, "value");
+    if (sum)
+        cli_json_null(&out);
+    else
+        cli_json_number(&out, value);
+    cli_json_end(&out);
 }
 
 /* Parse both operands on a common number of qubits. */
@@ -65,10 +85,15 @@ int cmd_pauli(int argc, char **argv)
     const char *positional[3];
     int n_positional = 0;
     unsigned n_qubits = 0;
+    bool json = false;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             usage(stdout);
             return 0;
+        }
+        if (!strcmp(argv[i], "--json")) {
+            json = true;
+            continue;
         }
         if (!strcmp(argv[i], "--qubits")) {
             if (i + 1 >= argc)
@@ -99,6 +124,7 @@ int cmd_pauli(int argc, char **argv)
     int code = parse_pair(positional[1], positional[2], n_qubits, &a, &b);
     if (code)
         return code;
+    unsigned n = qml_pauli_sum_n_qubits(a);
     if (!strcmp(operation, "inner")) {
         double value = 0;
         int status = qml_pauli_sum_inner(a, b, &value);
@@ -106,7 +132,10 @@ int cmd_pauli(int argc, char **argv)
         qml_pauli_sum_free(b);
         if (status)
             return cli_fail("inner", status);
-        printf("%.17g\n", value);
+        if (json)
+            print_json(argc, argv, operation, n, positional, NULL, value);
+        else
+            printf("%.17g\n", value);
         return 0;
     }
     qml_pauli_sum *result = NULL;
@@ -120,7 +149,10 @@ int cmd_pauli(int argc, char **argv)
     qml_pauli_sum_free(result);
     if (!text)
         return cli_fail("format", qml_last_status() != QML_OK ? (int)qml_last_status() : QML_ERR_OUT_OF_MEMORY);
-    printf("%s\n", text);
+    if (json)
+        print_json(argc, argv, operation, n, positional, text, 0.0);
+    else
+        printf("%s\n", text);
     free(text);
     return 0;
 }

@@ -10,11 +10,110 @@
 #include <string.h>
 #include <time.h>
 
+#include <sys/stat.h>
+
 int cli_fail(const char *what, int status)
 {
     const char *message = qml_last_error();
     fprintf(stderr, "qml: %s: %s%s%s\n", what, qml_status_string(status), message[0] ? ": " : "", message);
     return 1;
+}
+
+int cli_file_error(const char *command, const char *action, const char *path)
+{
+    int error = errno;
+    fprintf(stderr, "qml: %s: cannot %s '%s': %s\n", command, action, path, strerror(error));
+    return 1;
+}
+
+int cli_make_dirs(const char *dir)
+{
+    size_t length = strlen(dir);
+    char *path = malloc(length + 1);
+    if (!path) {
+        errno = ENOMEM;
+        return -1;
+    }
+    memcpy(path, dir, length + 1);
+    int result = 0;
+    /* Each prefix ending before a '/', then the whole path. */
+    for (size_t i = 1; i <= length && result == 0; i++) {
+        if (i < length && path[i] != '/')
+            continue;
+        char saved = path[i];
+        path[i] = '\0';
+        struct stat st;
+        if (stat(path, &st) == 0) {
+            if (!S_ISDIR(st.st_mode)) {
+                errno = ENOTDIR;
+                result = -1;
+            }
+        } else if (mkdir(path, 0777) != 0 && errno != EEXIST) {
+            result = -1;
+        }
+        path[i] = saved;
+    }
+    free(path);
+    return result;
+}
+
+int cli_make_parent_dirs(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash || slash == path)
+        return 0;
+    size_t n = (size_t)(slash - path);
+    char *dir = malloc(n + 1);
+    if (!dir) {
+        errno = ENOMEM;
+        return -1;
+    }
+    memcpy(dir, path, n);
+    dir[n] = '\0';
+    int result = cli_make_dirs(dir);
+    free(dir);
+    return result;
+}
+
+char **cli_normalise_argv(int *argc, char **argv)
+{
+    int n = *argc;
+    char **out = calloc((size_t)n * 2 + 1, sizeof *out);
+    if (!out)
+        return NULL;
+    int k = 0;
+    bool options = true;
+    for (int i = 0; i < n; i++) {
+        const char *arg = argv[i];
+        const char *equals = options && i > 0 && !strncmp(arg, "--", 2) ? strchr(arg, '=') : NULL;
+        if (options && !strcmp(arg, "--"))
+            options = false;
+        if (equals && equals > arg + 2) {
+            size_t name = (size_t)(equals - arg);
+            out[k] = malloc(name + 1);
+            if (out[k]) {
+                memcpy(out[k], arg, name);
+                out[k][name] = '\0';
+            }
+            out[k + 1] = malloc(strlen(equals + 1) + 1);
+            if (out[k + 1])
+                strcpy(out[k + 1], equals + 1);
+            k += 2;
+        } else {
+            out[k] = malloc(strlen(arg) + 1);
+            if (out[k])
+                strcpy(out[k], arg);
+            k++;
+        }
+        if (!out[k - 1] || (equals && equals > arg + 2 && !out[k - 2])) {
+            for (int j = 0; j < k; j++)
+                free(out[j]);
+            free(out);
+            return NULL;
+        }
+    }
+    *argc = k;
+    return out;
 }
 
 int cli_usage_error(const char *format, ...)

@@ -76,6 +76,7 @@ typedef struct paradox_setup {
     unsigned c1_seeds, c1_epochs;
     size_t c1_train_rows, c1_test_rows;
     double success_threshold;
+    size_t roughness_draws;     /* weight draws of the roughness diagnostic */
     /* C2: geometric prior. */
     unsigned c2_qubits, c2_layers;
     size_t c2_sizes[4];
@@ -164,6 +165,7 @@ int paradox_landscape(const paradox_setup *s, paradox_tables *t, paradox_progres
 int paradox_c1(const paradox_setup *s, paradox_tables *t, paradox_progress *p, bool count_only);
 int paradox_c2(const paradox_setup *s, paradox_tables *t, paradox_progress *p, bool count_only);
 int paradox_c3(const paradox_setup *s, paradox_tables *t, paradox_progress *p, bool count_only);
+int paradox_roughness(const paradox_setup *s, paradox_tables *t, paradox_progress *p, bool count_only);
 /* The layers of model `kind` in C3: the weight count closest to c3_params. */
 unsigned paradox_c3_layers(const paradox_setup *s, int kind);
 
@@ -172,9 +174,11 @@ unsigned paradox_c3_layers(const paradox_setup *s, int kind);
  * rescaled to [-pi/2, pi/2] with the training set's ranges. */
 int paradox_moons(const paradox_setup *s, qml_dataset **train, qml_dataset **test);
 
-/* Write report.md, verdicts.csv and the figures from the tables; returns 0
- * or 1 with a message. */
-int paradox_report(const paradox_setup *s, paradox_tables *t, double wall_seconds, double compute_seconds);
+/* Write report.md, verdicts.csv and the figures from the tables (wall and
+ * CPU time of this process, compute time of every row); returns 0 or 1
+ * with a message. */
+int paradox_report(const paradox_setup *s, paradox_tables *t, double wall_seconds, double compute_seconds,
+                   double cpu_seconds);
 
 /* ---- shared helpers --------------------------------------------------------------- */
 

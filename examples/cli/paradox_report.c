@@ -610,8 +610,13 @@ static void c1_figures(writer *w, c1_data *d)
                 c1_cell *c = c1_find(d, d->kinds[k], d->qubits[q], d->shots[si]);
                 if (!c)
                     continue;
-                x[ns][m] = c->n;
-                xc[ns][m] = d->shots[si] ? c->n - log2((double)d->shots[si] * (double)s->batch_size) : (double)NAN;
+                /* Offset slightly in n per budget and model so that equal
+                 * points do not hide each other. */
+                double jitter = 0.12 * ((double)si - 0.5 * (double)(d->n_shots - 1)) +
+                                0.04 * ((double)k - 0.5 * (double)(d->n_kinds - 1));
+                x[ns][m] = c->n + jitter;
+                xc[ns][m] = d->shots[si] ? c->n + jitter - log2((double)d->shots[si] * (double)s->batch_size)
+                                         : (double)NAN;
                 y[ns][m] = (double)c->k / c->m;
                 paradox_wilson(c->k, c->m, &lo[ns][m], &hi[ns][m]);
                 m++;
@@ -764,8 +769,9 @@ static void c3_figure(writer *w)
     }
     svg_hline chance = {0.5, "chance 0.5", SVG_DOTTED, "#777777"};
     char title[160];
-    snprintf(title, sizeof title, "C3: fit of noisy labels at equal weight count (n = %u, %zu rows)", s->c3_qubits,
-             s->c3_rows);
+    snprintf(title, sizeof title, "C3: fit of noisy labels, n = %u, L = %u/%u/%u for %zu weights", s->c3_qubits,
+             paradox_c3_layers(s, c3_kinds[0]), paradox_c3_layers(s, c3_kinds[1]), paradox_c3_layers(s, c3_kinds[2]),
+             s->c3_params);
     svg_plot plot = {title, "expected share of wrong labels (clean, flipped, random)", "train accuracy", false, 0.0,
                      1.0, series, ns, false, &chance, 1};
     figure(w, "c3_capacity.svg", &plot);
@@ -837,9 +843,11 @@ static void landscape_figure(writer *w, int qi, unsigned factor, const char *nam
                 nl++;
             }
             if (f.exponential)
-                snprintf(labels[il], sizeof labels[il], "fit: ln Var slope %.2f [%.2f, %.2f]", f.value, f.lo, f.hi);
+                snprintf(labels[il], sizeof labels[il], "%s fit: slope %.2f [%.2f, %.2f]", paradox_kind_name(kinds[k]),
+                         f.value, f.lo, f.hi);
             else
-                snprintf(labels[il], sizeof labels[il], "fit: Var ~ n^(%.2f) [%.2f, %.2f]", f.value, f.lo, f.hi);
+                snprintf(labels[il], sizeof labels[il], "%s fit: n^(%.2f) [%.2f, %.2f]", paradox_kind_name(kinds[k]),
+                         f.value, f.lo, f.hi);
             series[ns++] = (svg_series){labels[il], x[il], y[il], NULL, nl, SVG_DASHED, false, color_of(kinds[k]),
                                         SVG_NO_MARKER, false, NULL, NULL};
         }
@@ -869,7 +877,8 @@ static void write_verdicts_csv(writer *w, verdict *v, size_t count)
         w->failed = 1;
 }
 
-int paradox_report(const paradox_setup *s, paradox_tables *t, double wall_seconds, double compute_seconds)
+int paradox_report(const paradox_setup *s, paradox_tables *t, double wall_seconds, double compute_seconds,
+                   double cpu_seconds)
 {
     writer w = {s, t, {0}, 0};
     c1_data *c1 = calloc(1, sizeof *c1);
@@ -909,10 +918,10 @@ int paradox_report(const paradox_setup *s, paradox_tables *t, double wall_second
     char b1[96], b2[96], b3[96], b4[96], b5[96];
     fprintf(f, "# Does the Lie algebra decide? Three claims tested with criteria fixed in advance\n\n");
     fprintf(f, "Written by `%s` (run from the folder that holds this one; libqml %s, seed %" PRIu64
-               ", %u threads). Wall time %.1f s; the rows took %.1f s of compute in all (a resumed run adds the "
-               "earlier rows). Every number below is computed by the program from the CSV files in this folder; "
+               ", %u threads). Wall time %.1f s, CPU time %.1f s (all threads); the rows took %.1f s of wall "
+               "time in all (a resumed run adds the earlier rows). Every number below is computed by the program from the CSV files in this folder; "
                "rerunning with the same options gives the same numbers (timings aside) whatever `--threads`.\n\n",
-            s->command, qml_version_string(), s->seed, s->threads_used, wall_seconds, compute_seconds);
+            s->command, qml_version_string(), s->seed, s->threads_used, wall_seconds, cpu_seconds, compute_seconds);
 
     fprintf(f, "## Verdicts\n\n");
     fprintf(f, "Each claim was given its criterion before any number was measured (docs/paradox.md states them "
@@ -951,6 +960,26 @@ int paradox_report(const paradox_setup *s, paradox_tables *t, double wall_second
                         shots_text(c->shots, b1, sizeof b1), c->k, c->m,
                         fmt_ci(b2, sizeof b2, (double)c->k / c->m, lo, hi), c->train_sum / c->m, c->test_sum / c->m);
             }
+    /* Findings: the success probability at the smallest and the largest n
+     * of every model and budget (rows of the table above). */
+    if (c1->n_qubits >= 2) {
+        unsigned lo_n = c1->qubits[0], hi_n = c1->qubits[c1->n_qubits - 1];
+        fprintf(f, "\nFindings (rows of the table above):\n\n");
+        for (size_t si = 0; si < c1->n_shots; si++) {
+            fprintf(f, "- S = %s:", shots_text(c1->shots[si], b1, sizeof b1));
+            for (size_t k = 0; k < c1->n_kinds; k++) {
+                c1_cell *a = c1_find(c1, c1->kinds[k], lo_n, c1->shots[si]);
+                c1_cell *z = c1_find(c1, c1->kinds[k], hi_n, c1->shots[si]);
+                if (!a)
+                    continue;
+                fprintf(f, "%s %s %.3f at n = %u", k ? ";" : "", paradox_kind_name(c1->kinds[k]), (double)a->k / a->m,
+                        lo_n);
+                if (z)
+                    fprintf(f, ", %.3f at n = %u", (double)z->k / z->m, hi_n);
+            }
+            fprintf(f, " (success probability).\n");
+        }
+    }
     acc_cell base[3];
     for (int b = 0; b < 3; b++)
         base_collect(&t->baselines, "c1", "moons", 0, base_methods[b], &base[b]);
@@ -962,7 +991,8 @@ int paradox_report(const paradox_setup *s, paradox_tables *t, double wall_second
         char sizes[64];
         snprintf(sizes, sizeof sizes, "%u", s->c1_seeds);
         fprintf(f, "![C1: training success probability against the number of qubits n at depth L = %un, %s seeds "
-                   "per point, Wilson 95 %% intervals; line style = shot budget S, colour and marker = model]"
+                   "per point, Wilson 95 %% intervals; line style = shot budget S, colour and marker = model; points offset "
+                   "slightly in n so that equal ones stay visible]"
                    "(c1_success.svg)\n\n",
                 s->c1_depth_factor, sizes);
         bool finite = false;
@@ -980,14 +1010,33 @@ int paradox_report(const paradox_setup *s, paradox_tables *t, double wall_second
                                  : "; this build has no bounded-bandwidth permutation model, so only the free-fermion "
                                    "model represents them");
 
+    if (t->roughness.n_rows) {
+        fprintf(f, "How rough each model's function of x is at initialisation: the mean of (df/dx)^2 over %zu "
+                   "uniform weight draws on the first 16 training rows (qml_model_roughness; mean ± standard "
+                   "error). A collective encoding exp(-i x/2 sum_q X_q) puts frequencies up to n on x, so its "
+                   "roughness grows with n; a bounded-bandwidth encoding keeps it flat.\n\n",
+                s->roughness_draws);
+        fprintf(f, "| model | n | L | mean (df/dx)^2 |\n|---|---:|---:|---:|\n");
+        for (size_t r = 0; r < t->roughness.n_rows; r++) {
+            char model[40];
+            paradox_table_field(&t->roughness, r, "model", model, sizeof model);
+            fprintf(f, "| %s | %.0f | %.0f | %s |\n", model, paradox_table_number(&t->roughness, r, "n_qubits"),
+                    paradox_table_number(&t->roughness, r, "layers"),
+                    fmt_se(b1, sizeof b1, paradox_table_number(&t->roughness, r, "mean_square_slope"),
+                           paradox_table_number(&t->roughness, r, "stderr")));
+        }
+        fprintf(f, "\n");
+    }
+
     /* ---- C2 ---- */
     fprintf(f, "## C2: the geometric prior\n\n");
     if (!t->c2.n_rows) {
         fprintf(f, "Not run: this build of libqml has no S_n-invariant datasets and per-qubit "
                    "permutation-equivariant model.\n\n");
     } else {
-        fprintf(f, "n = %u qubits, one feature per qubit; the S_n-invariant task y = [mean_q cos x_q > its median] "
-                   "and the symmetry-broken control y = [x_0 > 0] on the same inputs; training sets of %zu",
+        fprintf(f, "n = %u qubits, one feature per qubit, features uniform in [-pi, pi); the S_n-invariant task "
+                   "y = [mean_q cos x_q > 0] (0 is the median) and the symmetry-broken control y = [x_0 > 0] on "
+                   "the same inputs; training sets of %zu",
                 s->c2_qubits, s->c2_sizes[0]);
         for (size_t z = 1; z < s->n_c2_sizes; z++)
             fprintf(f, ", %zu", s->c2_sizes[z]);
@@ -1066,9 +1115,11 @@ int paradox_report(const paradox_setup *s, paradox_tables *t, double wall_second
                                                        : "This build of libqml has no Jacobian-rank diagnostic ('-').");
     if (t->c3.n_rows)
         fprintf(f, "![C3: train accuracy against the expected share of wrong labels (clean 0, flipped %.2f, random "
-                   "0.5), n = %u, equal weight counts near %zu, %u seeds per point, 95 %% t-intervals; classical "
-                   "baselines in black; chance line at 0.5](c3_capacity.svg)\n\n",
-                s->flip_fraction, s->c3_qubits, s->c3_params, s->c3_seeds);
+                   "0.5), n = %u, L = %u (unstructured), %u (free-fermion), %u (permutation) for weight counts near %zu, "
+                   "%u seeds per point, 95 %% t-intervals; classical baselines in black; chance line at 0.5]"
+                   "(c3_capacity.svg)\n\n",
+                s->flip_fraction, s->c3_qubits, paradox_c3_layers(s, c3_kinds[0]), paradox_c3_layers(s, c3_kinds[1]),
+                paradox_c3_layers(s, c3_kinds[2]), s->c3_params, s->c3_seeds);
 
     /* ---- landscape ---- */
     fprintf(f, "## Beside the claims: the landscape at initialisation\n\n");
@@ -1120,6 +1171,20 @@ int paradox_report(const paradox_setup *s, paradox_tables *t, double wall_second
                         fr.quantity, fr.exponential ? "slope of ln Var in n" : "exponent of n", fr.points,
                         fmt_ci(b1, sizeof b1, fr.value, fr.lo, fr.hi), fmt_f(b2, sizeof b2, target), fr.consistent);
             }
+    {
+        fit_row fu, fp, ff;
+        landscape_fit(t, PARADOX_KIND_UNSTRUCTURED, deep, 1, &fu);
+        landscape_fit(t, PARADOX_KIND_PERMUTATION, deep, 1, &fp);
+        landscape_fit(t, PARADOX_KIND_FREE_FERMION, deep, 1, &ff);
+        if (isfinite(fu.value))
+            fprintf(f, "\nFindings (rows of the fit table): at L = %un the unstructured model's Var[dl/dw_mid] falls "
+                       "with slope %.3f [%.3f, %.3f] in n against -ln 2 = %.3f (%s); the permutation model's "
+                       "exponent is %s against the predictions' %s, the free-fermion model's %s against %s.\n",
+                    deep, fu.value, fu.lo, fu.hi, -log(2.0),
+                    fu.lo <= -log(2.0) && -log(2.0) <= fu.hi ? "consistent" : "not consistent",
+                    fmt_ci(b1, sizeof b1, fp.value, fp.lo, fp.hi), fmt_f(b2, sizeof b2, fp.predicted),
+                    fmt_ci(b3, sizeof b3, ff.value, ff.lo, ff.hi), fmt_f(b4, sizeof b4, ff.predicted));
+    }
     fprintf(f, "\n![Var[dl/dw_mid] at initialisation against n at depth L = %un, %zu draws per point (error bars: "
                "one standard error); open markers and dotted lines: the predictions; dashed: the fitted decay with "
                "its slope or exponent](landscape_grad.svg)\n\n",

@@ -481,3 +481,76 @@ int paradox_c3(const paradox_setup *s, paradox_tables *t, paradox_progress *p, b
     qml_dataset_free(test);
     return code;
 }
+
+/* ---- roughness of the two-moons models ----------------------------------------------- */
+
+/* Mean (df/dx)^2 at initialisation (qml_model_roughness) for every C1 model
+ * (and the collective-encoding permutation model, whose encoding grows
+ * rough with n) at L = 8n on the first rows of the C1 training set. */
+int paradox_roughness(const paradox_setup *s, paradox_tables *t, paradox_progress *p, bool count_only)
+{
+#if PARADOX_HAVE_ROUGHNESS
+    static const int kinds[4] = {PARADOX_KIND_UNSTRUCTURED, PARADOX_KIND_PERMUTATION, PARADOX_KIND_FREE_FERMION,
+                                 PARADOX_HAVE_BOUNDED ? PARADOX_KIND_PERMUTATION_BOUNDED : -1};
+    qml_dataset *train = NULL, *test = NULL, *rows = NULL;
+    if (!count_only) {
+        size_t idx[16];
+        for (size_t i = 0; i < 16; i++)
+            idx[i] = i;
+        int status = paradox_moons(s, &train, &test);
+        if (!status)
+            status = qml_dataset_subset(&rows, train, idx, 16);
+        if (status) {
+            qml_dataset_free(train);
+            qml_dataset_free(test);
+            return cli_fail("paradox: data", status);
+        }
+    }
+    int code = 0;
+    for (int k = 0; k < 4 && !code; k++) {
+        if (kinds[k] < 0)
+            continue;
+        for (size_t q = 0; q < s->n_c1_qubits && !code; q++) {
+            unsigned n = s->c1_qubits[q], layers = s->c1_depth_factor * n;
+            char key[96];
+            snprintf(key, sizeof key, "%s,%u", paradox_kind_name(kinds[k]), n);
+            if (paradox_table_find(&t->roughness, key) >= 0)
+                continue;
+            double units = paradox_gates_per_layer(kinds[k], n) * layers * ldexp(1.0, (int)n) * 16.0 *
+                           (double)s->roughness_draws * 4.0;
+            if (count_only) {
+                p->jobs_total++;
+                p->units_total += units;
+                continue;
+            }
+            double start = cli_seconds();
+            qml_model *model = NULL;
+            double slope = NAN, se = NAN;
+            int status = qml_model_create_template(&model, (qml_model_kind)kinds[k], n, layers, 2, QML_LOSS_BCE);
+            if (!status)
+                status = qml_model_roughness(model, rows, s->roughness_draws,
+                                             paradox_mix(s->seed, 0x726f7567, 100u * (unsigned)k + n), &slope, &se);
+            qml_model_free(model);
+            if (status) {
+                code = cli_fail("paradox: roughness", status);
+                break;
+            }
+            double seconds = cli_seconds() - start;
+            code = paradox_table_append(&t->roughness, "%s,%u,%zu,%.17g,%.17g,%.3f", key, layers, s->roughness_draws,
+                                        slope, se, seconds);
+            snprintf(p->prefix, sizeof p->prefix, "roughness %s n=%u", paradox_kind_name(kinds[k]), n);
+            paradox_progress_done(p, p->prefix, units, seconds);
+        }
+    }
+    qml_dataset_free(rows);
+    qml_dataset_free(train);
+    qml_dataset_free(test);
+    return code;
+#else
+    (void)s;
+    (void)t;
+    (void)p;
+    (void)count_only;
+    return 0;
+#endif
+}

@@ -12,6 +12,8 @@
 #include <mpi.h>
 #include <qml.h>
 
+#include "../cli/json.h"
+
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -167,45 +169,50 @@ static int parse_options(int argc, char **argv, scan_request *request, char *err
     return 0;
 }
 
-static void print_number(FILE *to, double value)
-{
-    if (isfinite(value))
-        fprintf(to, "%.17g", value);
-    else
-        fputs("null", to);
-}
+/* The command line, for the JSON's run metadata (set once in main). */
+static int run_argc;
+static char **run_argv;
 
-/* The rows and the fit, in the keys and number format of `qml bp --json`. */
+/* The rows and the fit, in the keys of `qml bp --json` (the same writer),
+ * plus the number of ranks. */
 static void write_json(FILE *to, const qml_bp_scan *scan, int ranks)
 {
-    fprintf(to, "{\"ranks\":%d,\"rows\":[", ranks);
+    cli_json out;
+    cli_json_begin(&out, to, "mpi-bp", run_argc, run_argv);
+    cli_json_kv_u64(&out, "ranks", (uint64_t)ranks);
+    cli_json_key(&out, "rows");
+    cli_json_array_begin(&out);
     for (size_t r = 0; r < qml_bp_scan_n_rows(scan); r++) {
         qml_bp_row row = QML_BP_ROW_INIT;
         qml_bp_scan_row(scan, r, &row);
-        fprintf(to, "%s{\"n\":%u,\"L\":%u,\"samples\":%zu,\"dim_g\":", r ? "," : "", row.n_qubits, row.layers,
-                row.samples);
+        cli_json_object_begin(&out);
+        cli_json_kv_u64(&out, "n", row.n_qubits);
+        cli_json_kv_u64(&out, "layers", row.layers);
+        cli_json_kv_u64(&out, "samples", row.samples);
+        cli_json_key(&out, "dim_g");
         if (row.dim_g_capped || row.dim_g == 0)
-            fputs("null", to);
+            cli_json_null(&out);
         else
-            fprintf(to, "%" PRIu64, row.dim_g);
-        fputs(",\"var_measured\":", to);
-        print_number(to, row.var_measured);
-        fputs(",\"var_stderr\":", to);
-        print_number(to, row.var_stderr);
-        fputs(",\"var_predicted\":", to);
-        print_number(to, row.var_predicted);
-        fputs("}", to);
+            cli_json_u64(&out, row.dim_g);
+        cli_json_kv_bool(&out, "dim_g_capped", row.dim_g_capped != 0);
+        cli_json_kv_number(&out, "var_measured", row.var_measured);
+        cli_json_kv_number(&out, "var_stderr", row.var_stderr);
+        cli_json_kv_number(&out, "var_predicted", row.var_predicted);
+        cli_json_object_end(&out);
     }
+    cli_json_array_end(&out);
+    cli_json_key(&out, "fit");
     qml_bp_fit fit = QML_BP_FIT_INIT;
     if (qml_bp_scan_fit(scan, &fit) == QML_OK) {
-        fprintf(to, "],\"fit\":{\"model\":\"%s\",\"rate\":", fit.model == QML_BP_POWER ? "power" : "exponential");
-        print_number(to, fit.rate);
-        fputs(",\"rate_stderr\":", to);
-        print_number(to, fit.rate_stderr);
-        fputs("}}\n", to);
+        cli_json_object_begin(&out);
+        cli_json_kv_string(&out, "model", fit.model == QML_BP_POWER ? "power" : "exponential");
+        cli_json_kv_number(&out, "rate", fit.rate);
+        cli_json_kv_number(&out, "rate_stderr", fit.rate_stderr);
+        cli_json_object_end(&out);
     } else {
-        fputs("],\"fit\":null}\n", to);
+        cli_json_null(&out);
     }
+    cli_json_end(&out);
 }
 
 static void write_table(FILE *to, const qml_bp_scan *scan, int ranks)
@@ -374,6 +381,8 @@ static int run_bp(int argc, char **argv, int rank, int ranks)
 int main(int argc, char **argv)
 {
     MPI_Init(&argc, &argv);
+    run_argc = argc;
+    run_argv = argv;
     int rank = 0, ranks = 1;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &ranks);

@@ -1,0 +1,1201 @@
+/*
+ * lie_structure.c: the structure of a closed algebra: centre, simple ideals
+ * (dense method for general sums, components and symmetries for Pauli
+ * strings), ranks and names; the dense linear algebra it needs.
+ */
+#include "lie_internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+/* ---- dense linear algebra (small: d <= LIE_DENSE_MAX) ------------------------------- */
+
+#define VCM(r, c) v[(size_t)(c) * n + (r)]
+
+/* Symmetric eigen-decomposition: Householder tridiagonalisation and the QL
+ * algorithm with implicit shifts (tred2/tql2 of EISPACK, as in JAMA).
+ * On entry v holds the symmetric n x n matrix; on exit eigenvalue j is w[j]
+ * (ascending) and, if `vectors`, its eigenvector is the contiguous column
+ * v[j*n .. j*n+n) (otherwise v is left overwritten: half the work). */
+int qml__lie_symmetric_eigen(size_t n, double *v, double *w, bool vectors)
+{
+    if (n == 0)
+        return QML_OK;
+    double *e = qml__calloc(n, sizeof *e);
+    if (!e)
+        return qml__oom("an eigensolver");
+    double *d = w;
+    for (size_t j = 0; j < n; j++)
+        d[j] = VCM(n - 1, j);
+    for (size_t i = n - 1; i > 0; i--) {
+        double scale = 0.0, h = 0.0;
+        for (size_t k = 0; k < i; k++)
+            scale += fabs(d[k]);
+        if (scale == 0.0) {
+            e[i] = d[i - 1];
+            for (size_t j = 0; j < i; j++) {
+                d[j] = VCM(i - 1, j);
+                VCM(i, j) = 0.0;
+                VCM(j, i) = 0.0;
+            }
+        } else {
+            for (size_t k = 0; k < i; k++) {
+                d[k] /= scale;
+                h += d[k] * d[k];
+            }
+            double f = d[i - 1];
+            double g = sqrt(h);
+            if (f > 0)
+                g = -g;
+            e[i] = scale * g;
+            h = h - f * g;
+            d[i - 1] = f - g;
+            for (size_t j = 0; j < i; j++)
+                e[j] = 0.0;
+            for (size_t j = 0; j < i; j++) {
+                f = d[j];
+                VCM(j, i) = f;
+                g = e[j] + VCM(j, j) * f;
+                for (size_t k = j + 1; k <= i - 1; k++) {
+                    g += VCM(k, j) * d[k];
+                    e[k] += VCM(k, j) * f;
+                }
+                e[j] = g;
+            }
+            f = 0.0;
+            for (size_t j = 0; j < i; j++) {
+                e[j] /= h;
+                f += e[j] * d[j];
+            }
+            double hh = f / (h + h);
+            for (size_t j = 0; j < i; j++)
+                e[j] -= hh * d[j];
+            for (size_t j = 0; j < i; j++) {
+                f = d[j];
+                g = e[j];
+                for (size_t k = j; k <= i - 1; k++)
+                    VCM(k, j) -= (f * e[k] + g * d[k]);
+                d[j] = VCM(i - 1, j);
+                VCM(i, j) = 0.0;
+            }
+        }
+        d[i] = h;
+    }
+    if (!vectors) {
+        /* the accumulation below only saves the diagonal in row n-1 */
+        for (size_t j = 0; j < n; j++)
+            d[j] = VCM(j, j);
+        goto tql2;
+    }
+    for (size_t i = 0; i + 1 < n; i++) {
+        VCM(n - 1, i) = VCM(i, i);
+        VCM(i, i) = 1.0;
+        double h = d[i + 1];
+        if (h != 0.0) {
+            for (size_t k = 0; k <= i; k++)
+                d[k] = VCM(k, i + 1) / h;
+            for (size_t j = 0; j <= i; j++) {
+                double g = 0.0;
+                for (size_t k = 0; k <= i; k++)
+                    g += VCM(k, i + 1) * VCM(k, j);
+                for (size_t k = 0; k <= i; k++)
+                    VCM(k, j) -= g * d[k];
+            }
+        }
+        for (size_t k = 0; k <= i; k++)
+            VCM(k, i + 1) = 0.0;
+    }
+    for (size_t j = 0; j < n; j++) {
+        d[j] = VCM(n - 1, j);
+        VCM(n - 1, j) = 0.0;
+    }
+    VCM(n - 1, n - 1) = 1.0;
+tql2:
+    e[0] = 0.0;
+    for (size_t i = 1; i < n; i++)
+        e[i - 1] = e[i];
+    e[n - 1] = 0.0;
+    double f = 0.0, tst1 = 0.0;
+    const double eps = 0x1p-52;
+    for (size_t l = 0; l < n; l++) {
+        tst1 = fmax(tst1, fabs(d[l]) + fabs(e[l]));
+        size_t m = l;
+        while (m < n) {
+            if (fabs(e[m]) <= eps * tst1)
+                break;
+            m++;
+        }
+        if (m == n)
+            m = n - 1;
+        if (m > l) {
+            int iter = 0;
+            do {
+                if (++iter > 200) {
+                    qml__free(e);
+                    return qml__error(QML_ERR_UNSUPPORTED, "lie.c: the eigensolver did not converge (n = %zu)", n);
+                }
+                double g = d[l];
+                double p = (d[l + 1] - g) / (2.0 * e[l]);
+                double r = hypot(p, 1.0);
+                if (p < 0)
+                    r = -r;
+                d[l] = e[l] / (p + r);
+                d[l + 1] = e[l] * (p + r);
+                double dl1 = d[l + 1];
+                double h = g - d[l];
+                for (size_t i = l + 2; i < n; i++)
+                    d[i] -= h;
+                f += h;
+                p = d[m];
+                double c = 1.0, c2 = c, c3 = c, el1 = e[l + 1], s = 0.0, s2 = 0.0;
+                for (size_t ii = m; ii-- > l;) {
+                    c3 = c2;
+                    c2 = c;
+                    s2 = s;
+                    g = c * e[ii];
+                    h = c * p;
+                    r = hypot(p, e[ii]);
+                    e[ii + 1] = s * r;
+                    s = e[ii] / r;
+                    c = p / r;
+                    p = c * d[ii] - s * g;
+                    d[ii + 1] = h + s * (c * g + s * d[ii]);
+                    if (!vectors)
+                        continue;
+                    double *restrict v0 = v + ii * n, *restrict v1 = v + (ii + 1) * n;
+                    for (size_t k = 0; k < n; k++) {
+                        h = v1[k];
+                        v1[k] = s * v0[k] + c * h;
+                        v0[k] = c * v0[k] - s * h;
+                    }
+                }
+                p = -s * s2 * c3 * el1 * e[l] / dl1;
+                e[l] = s * p;
+                d[l] = c * p;
+            } while (fabs(e[l]) > eps * tst1);
+        }
+        d[l] = d[l] + f;
+        e[l] = 0.0;
+    }
+    /* sort ascending (selection sort keeps it simple; n^2 is negligible here) */
+    for (size_t i = 0; i + 1 < n; i++) {
+        size_t k = i;
+        for (size_t j = i + 1; j < n; j++)
+            if (d[j] < d[k])
+                k = j;
+        if (k != i) {
+            double t = d[k];
+            d[k] = d[i];
+            d[i] = t;
+            for (size_t r = 0; r < n && vectors; r++) {
+                t = v[i * n + r];
+                v[i * n + r] = v[k * n + r];
+                v[k * n + r] = t;
+            }
+        }
+    }
+    qml__free(e);
+    return QML_OK;
+}
+#undef VCM
+
+/* The dense kernels below split their output rows (or columns) over
+ * threads; each output entry is computed by the same code whatever the
+ * split, so the results are bitwise independent of the thread count. */
+typedef struct dense_job {
+    size_t n, p;
+    const double *a, *b;
+    double *c;
+    bool upper;           /* matmul: only entries j >= i (the result is symmetric) */
+} dense_job;
+
+/* Rows [begin, end) of c = a b (row-major n x n), axpy form: the innermost
+ * loop runs over a row of b and of c with no dependency between iterations. */
+static void matmul_rows(void *context, size_t begin, size_t end, unsigned worker)
+{
+    (void)worker;
+    const dense_job *job = context;
+    size_t n = job->n;
+    const double *restrict a = job->a, *restrict b = job->b;
+    double *restrict c = job->c;
+    for (size_t i = begin; i < end; i++) {
+        size_t j0 = job->upper ? i : 0;
+        double *restrict crow = c + i * n;
+        memset(crow + j0, 0, (n - j0) * sizeof *crow);
+        for (size_t k = 0; k < n; k++) {
+            double aik = a[i * n + k];
+            if (aik == 0.0)
+                continue;
+            const double *restrict brow = b + k * n;
+            for (size_t j = j0; j < n; j++)
+                crow[j] += aik * brow[j];
+        }
+    }
+}
+
+/* c = a b, row-major n x n; `symmetric`: the product is known to be
+ * symmetric (a = b antisymmetric), so only the upper triangle is computed
+ * and mirrored. */
+static void matmul(unsigned n_threads, size_t n, const double *a, const double *b, double *c, bool symmetric)
+{
+    dense_job job = {n, n, a, b, c, symmetric};
+    qml__parallel_for(n_threads, n, 16, matmul_rows, &job);
+    if (symmetric)
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = i + 1; j < n; j++)
+                c[j * n + i] = c[i * n + j];
+}
+
+/* x . y with four partial sums: the additions of one sum depend on each
+ * other, so a single sum runs at the adder's latency, four at its
+ * throughput. A fixed order: the same bits on every call. */
+static inline double dot(size_t n, const double *restrict x, const double *restrict y)
+{
+    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    size_t k = 0;
+    for (; k + 4 <= n; k += 4) {
+        s0 += x[k] * y[k];
+        s1 += x[k + 1] * y[k + 1];
+        s2 += x[k + 2] * y[k + 2];
+        s3 += x[k + 3] * y[k + 3];
+    }
+    for (; k < n; k++)
+        s0 += x[k] * y[k];
+    return (s0 + s1) + (s2 + s3);
+}
+
+/* Columns [begin, end) of scratch = M V: scratch[j*n + i] = (M V)_{i j}. */
+static void congruence_mv(void *context, size_t begin, size_t end, unsigned worker)
+{
+    (void)worker;
+    const dense_job *job = context;
+    size_t n = job->n;
+    for (size_t j = begin; j < end; j++) {
+        const double *restrict col = job->b + j * n;
+        for (size_t i = 0; i < n; i++)
+            job->c[j * n + i] = dot(n, job->a + i * n, col);
+    }
+}
+
+/* Rows [begin, end) of out = V^T (M V), upper triangle (j >= i). */
+static void congruence_vtmv(void *context, size_t begin, size_t end, unsigned worker)
+{
+    (void)worker;
+    const dense_job *job = context;
+    size_t n = job->n, p = job->p;
+    const double *vt = job->a, *mv = job->b;
+    for (size_t i = begin; i < end; i++)
+        for (size_t j = i; j < p; j++)
+            job->c[i * p + j] = dot(n, vt + i * n, mv + j * n);
+}
+
+/* out = V^T M V for an antisymmetric M, where column j of V is vt[j*n ..]
+ * (n x p); the result is antisymmetric: the upper triangle is computed and
+ * mirrored, the diagonal is 0. scratch n*p. */
+static void congruence(unsigned n_threads, size_t n, size_t p, const double *m, const double *vt, double *out,
+                       double *scratch)
+{
+    dense_job mv = {n, p, m, vt, scratch, false};
+    qml__parallel_for(n_threads, p, 8, congruence_mv, &mv);
+    dense_job vtmv = {n, p, vt, scratch, out, false};
+    qml__parallel_for(n_threads, p, 8, congruence_vtmv, &vtmv);
+    for (size_t i = 0; i < p; i++) {
+        out[i * p + i] = 0.0;
+        for (size_t j = i + 1; j < p; j++)
+            out[j * p + i] = -out[i * p + j];
+    }
+}
+
+/* ---- structure -------------------------------------------------------------------- */
+
+static size_t uf_find(size_t *parent, size_t a)
+{
+    while (parent[a] != a) {
+        parent[a] = parent[parent[a]];
+        a = parent[a];
+    }
+    return a;
+}
+
+static void uf_union(size_t *parent, size_t a, size_t b)
+{
+    a = uf_find(parent, a);
+    b = uf_find(parent, b);
+    if (a < b)
+        parent[b] = a;
+    else if (b < a)
+        parent[a] = b;
+}
+
+void qml__lie_component_release(lie_component *component)
+{
+    qml__free(component->support);
+    qml__free(component->coords);
+    qml__free(component->names);
+    memset(component, 0, sizeof *component);
+}
+
+/* The compact simple Lie algebras of dimension `dim` and rank `rank`
+ * (su(r+1): r(r+2); so(2r+1), sp(r): r(2r+1); so(2r): r(2r-1); g2, f4, e6, e7, e8). */
+static char *ideal_names(size_t dim, size_t rank, bool checked)
+{
+    qml__buffer b = {0};
+    size_t r = rank;
+    const char *sep = "";
+    if (r == 0) {
+        qml__buffer_printf(&b, "unknown (dimension %zu, rank not computed)", dim);
+    } else if (r == 1 && dim == 3) {
+        qml__buffer_printf(&b, "su(2) = so(3) = sp(1)");
+    } else if (r == 2 && dim == 10) {
+        qml__buffer_printf(&b, "so(5) = sp(2)");
+    } else if (r == 3 && dim == 15) {
+        qml__buffer_printf(&b, "su(4) = so(6)");
+    } else if (r == 2 && dim == 6) {
+        qml__buffer_printf(&b, "so(4) = su(2) + su(2) (not simple)");
+    } else {
+        if (dim == r * (r + 2)) {
+            qml__buffer_printf(&b, "%ssu(%zu)", sep, r + 1);
+            sep = " or ";
+        }
+        if (dim == r * (2 * r + 1)) {
+            qml__buffer_printf(&b, "%sso(%zu) or sp(%zu)", sep, 2 * r + 1, r);
+            sep = " or ";
+        }
+        if (r >= 4 && dim == r * (2 * r - 1)) {
+            qml__buffer_printf(&b, "%sso(%zu)", sep, 2 * r);
+            sep = " or ";
+        }
+        static const struct {
+            size_t dim, rank;
+            const char *name;
+        } exceptional[] = {{14, 2, "g2"}, {52, 4, "f4"}, {78, 6, "e6"}, {133, 7, "e7"}, {248, 8, "e8"}};
+        for (size_t i = 0; i < sizeof exceptional / sizeof exceptional[0]; i++)
+            if (dim == exceptional[i].dim && r == exceptional[i].rank) {
+                qml__buffer_printf(&b, "%s%s", sep, exceptional[i].name);
+                sep = " or ";
+            }
+        if (!*sep)
+            qml__buffer_printf(&b, "unknown (dimension %zu, rank %zu)", dim, r);
+    }
+    if (!checked)
+        qml__buffer_printf(&b, " (not checked to be simple)");
+    if (b.failed) {
+        qml__buffer_release(&b);
+        return NULL;
+    }
+    return b.data;
+}
+
+typedef struct ideal_list {
+    size_t count;
+    lie_component *items;
+} ideal_list;
+
+static int ideal_push(ideal_list *list, lie_component *c)
+{
+    lie_component *items = qml__realloc(list->items, (list->count + 1) * sizeof *items);
+    if (!items) {
+        qml__lie_component_release(c);
+        return qml__oom("simple ideals");
+    }
+    list->items = items;
+    list->items[list->count++] = *c;
+    memset(c, 0, sizeof *c);
+    return QML_OK;
+}
+
+/* Split a centre-free block of dimension m, given X and Y (m x m, row-major,
+ * antisymmetric: random combinations of ad_{G_k} in an orthonormal basis of
+ * the block), into simple ideals. S = X^2 + Y^2/2 + 0.3 (XY + YX) is a
+ * polynomial in the ad action, hence block diagonal over the ideals, and for
+ * generic coefficients its eigenvectors each lie in one ideal. Eigenvectors
+ * p, q lie in the same ideal iff they are linked by a chain of non-zero
+ * entries of W^T X W or W^T Y W (an invariant subspace spanned by
+ * eigenvectors is a sum of ideals). The rank of an ideal is the dimension of
+ * the centraliser of the generic element x = X + [X, Y] restricted to it.
+ * `basis` (m_rows x m, column j = block basis vector j in g coordinates, or
+ * NULL for the identity) maps the ideals back. */
+static int split_block(unsigned n_threads, size_t m, const double *x, const double *y, const size_t *support, size_t n_support,
+                       const double *basis, ideal_list *out)
+{
+    int status = QML_OK;
+    size_t mm = m * m;
+    double *s = qml__malloc(qml__mul_size(mm, sizeof *s));
+    double *t1 = qml__malloc(qml__mul_size(mm, sizeof *t1));
+    double *t2 = qml__malloc(qml__mul_size(mm, sizeof *t2));
+    double *xt = qml__malloc(qml__mul_size(mm, sizeof *xt));
+    double *yt = qml__malloc(qml__mul_size(mm, sizeof *yt));
+    double *lambda = qml__malloc((m + 1) * sizeof *lambda);
+    size_t *parent = qml__malloc((m + 1) * sizeof *parent);
+    size_t *members = qml__malloc((m + 1) * sizeof *members);
+    if (!s || !t1 || !t2 || !xt || !yt || !lambda || !parent || !members) {
+        status = qml__oom("the ideal decomposition");
+        goto done;
+    }
+    matmul(n_threads, m, x, x, s, true);
+    matmul(n_threads, m, y, y, t1, true);
+    matmul(n_threads, m, x, y, t2, false);
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < m; j++)
+            xt[i * m + j] = s[i * m + j] + 0.5 * t1[i * m + j] + 0.3 * (t2[i * m + j] + t2[j * m + i]);
+    /* An odd term: with C = [X, Y] (the ad action of [x, y]), XC + CX.
+     * X^2, Y^2 and XY + YX see only the Gram matrix of x and y in each
+     * ideal, which two isomorphic ideals can share (the generators' parts in
+     * both su(2) of so(4) = su(2) + su(2) are alike up to orientation); the
+     * triple product in XC + CX tells them apart. */
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < m; j++)
+            yt[i * m + j] = t2[i * m + j] - t2[j * m + i]; /* C = XY - YX = XY - (XY)^T for antisymmetric X, Y */
+    matmul(n_threads, m, x, yt, t1, false);
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < m; j++)
+            xt[i * m + j] += 0.45 * (t1[i * m + j] + t1[j * m + i]); /* CX = (XC)^T */
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < m; j++)
+            s[i * m + j] = 0.5 * (xt[i * m + j] + xt[j * m + i]);
+    status = qml__lie_symmetric_eigen(m, s, lambda, true); /* s now holds W column-major */
+    if (status)
+        goto done;
+    congruence(n_threads, m, m, x, s, xt, t1);
+    congruence(n_threads, m, m, y, s, yt, t1);
+    double xmax = 0, ymax = 0;
+    for (size_t i = 0; i < mm; i++) {
+        xmax = fmax(xmax, fabs(xt[i]));
+        ymax = fmax(ymax, fabs(yt[i]));
+    }
+    for (size_t i = 0; i < m; i++)
+        parent[i] = i;
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = i + 1; j < m; j++)
+            if (fabs(xt[i * m + j]) > LIE_STRUCT_TOL * xmax || fabs(yt[i * m + j]) > LIE_STRUCT_TOL * ymax)
+                uf_union(parent, i, j);
+    for (size_t root = 0; root < m && !status; root++) {
+        if (uf_find(parent, root) != root)
+            continue;
+        size_t k = 0;
+        for (size_t i = root; i < m; i++)
+            if (uf_find(parent, i) == root)
+                members[k++] = i;
+        /* rank: Z = x + [x, y] on the ideal, M = Z^T Z, count zero eigenvalues */
+        double *z = qml__malloc(qml__mul_size(k * k, sizeof *z));
+        double *mz = qml__malloc(qml__mul_size(k * k, sizeof *mz));
+        double *ev = qml__malloc(k * sizeof *ev);
+        lie_component c = {0};
+        c.dim = k;
+        c.n_support = n_support;
+        c.support = qml__malloc(n_support * sizeof *c.support);
+        c.coords = qml__malloc(qml__mul_size(n_support * k, sizeof *c.coords));
+        if (!z || !mz || !ev || !c.support || !c.coords) {
+            qml__free(z);
+            qml__free(mz);
+            qml__free(ev);
+            qml__lie_component_release(&c);
+            status = qml__oom("a simple ideal");
+            break;
+        }
+        /* z = x + xy - yx on the ideal: the blocks gathered contiguously
+         * (z holds x_I, mz y_I), the products by the row kernel. */
+        double *xy = qml__malloc(qml__mul_size(2 * k * k + 1, sizeof *xy));
+        if (!xy) {
+            qml__free(z);
+            qml__free(mz);
+            qml__free(ev);
+            qml__lie_component_release(&c);
+            status = qml__oom("a simple ideal");
+            break;
+        }
+        double *yx = xy + k * k;
+        for (size_t a = 0; a < k; a++)
+            for (size_t b = 0; b < k; b++) {
+                z[a * k + b] = xt[members[a] * m + members[b]];
+                mz[a * k + b] = yt[members[a] * m + members[b]];
+            }
+        matmul(n_threads, k, z, mz, xy, false);
+        matmul(n_threads, k, mz, z, yx, false);
+        for (size_t i = 0; i < k * k; i++)
+            z[i] += xy[i] - yx[i];
+        /* mz = z^T z (symmetric): xy = z^T, then rows of z^T times z */
+        for (size_t a = 0; a < k; a++)
+            for (size_t b = 0; b < k; b++)
+                xy[a * k + b] = z[b * k + a];
+        matmul(n_threads, k, xy, z, mz, true);
+        qml__free(xy);
+        status = qml__lie_symmetric_eigen(k, mz, ev, false); /* the rank needs the eigenvalues only */
+        if (!status) {
+            double top = k ? fmax(ev[k - 1], 0.0) : 0.0;
+            size_t zeros = 0;
+            for (size_t a = 0; a < k; a++)
+                zeros += ev[a] <= LIE_STRUCT_TOL * top;
+            c.rank = zeros;
+            memcpy(c.support, support, n_support * sizeof *support);
+            /* coords = basis * W[:, members] */
+            for (size_t i = 0; i < n_support; i++)
+                for (size_t col = 0; col < k; col++) {
+                    const double *wcol = s + members[col] * m;
+                    double v;
+                    if (basis) {
+                        v = 0;
+                        for (size_t q = 0; q < m; q++)
+                            v += basis[i * m + q] * wcol[q];
+                    } else {
+                        v = wcol[i];
+                    }
+                    c.coords[i * k + col] = v;
+                }
+            c.names = ideal_names(k, c.rank, true);
+            if (!c.names)
+                status = qml__oom("ideal names");
+        }
+        qml__free(z);
+        qml__free(mz);
+        qml__free(ev);
+        if (status)
+            qml__lie_component_release(&c);
+        else
+            status = ideal_push(out, &c);
+    }
+done:
+    qml__free(s);
+    qml__free(t1);
+    qml__free(t2);
+    qml__free(xt);
+    qml__free(yt);
+    qml__free(lambda);
+    qml__free(parent);
+    qml__free(members);
+    return status;
+}
+
+
+static bool simple_shape(size_t dim, size_t rank);
+
+/* Whether string (x, z) commutes with every string of `set` (ids). */
+static bool commutes_with_all(const string_table *t, const uint64_t *x, const uint64_t *z, const size_t *set,
+                              size_t count)
+{
+    unsigned words = t->words;
+    for (size_t i = 0; i < count; i++)
+        if (strings_anticommute(words, x, z, t->x + set[i] * words, t->z + set[i] * words))
+            return false;
+    return true;
+}
+
+/* Split a large Pauli-string component by its symmetries. A string Q that
+ * commutes with the component and maps its strings onto its strings (Q P =
+ * +-R, R in the component) makes Pi = (1 + Q) / 2 a central projector: Pi g
+ * and (1 - Pi) g are commuting ideals. Every such Q is P_0 R for the first
+ * string P_0 and some R of the component commuting with it, so the
+ * candidates are few. A group S of 2^k such Q splits the component into
+ * 2^k ideals of dim m / 2^k, spanned by (1/sqrt|S|) sum_{s in S} chi(s) s P
+ * for the characters chi. Each gets rank (total) / 2^k when that is the only
+ * rank a simple algebra of its dimension has; otherwise nothing is split. */
+static int split_by_symmetry(qml_lie_algebra *algebra, const size_t *order, size_t m, size_t total_rank,
+                             ideal_list *ideals, bool *split)
+{
+    *split = false;
+    const string_table *t = &algebra->strings;
+    unsigned words = t->words;
+    enum { MAX_K = 8 };
+    size_t group_cap = (size_t)1 << MAX_K;
+    uint64_t *sx = qml__calloc(group_cap * words, sizeof *sx);
+    uint64_t *sz = qml__calloc(group_cap * words, sizeof *sz);
+    int *sign = qml__calloc(group_cap, sizeof *sign);
+    uint64_t *px = qml__calloc(2 * (size_t)words, sizeof *px);
+    size_t *gens = qml__malloc((algebra->n_generators + 1) * sizeof *gens);
+    size_t *pos = NULL;
+    unsigned char *seen = NULL;
+    if (!sx || !sz || !sign || !px || !gens) {
+        qml__free(sx);
+        qml__free(sz);
+        qml__free(sign);
+        qml__free(px);
+        qml__free(gens);
+        return qml__oom("the symmetries of a Pauli-string component");
+    }
+    uint64_t *pz = px + words;
+    int status = QML_OK;
+    pos = qml__malloc((algebra->dim + 1) * sizeof *pos);
+    if (!pos) {
+        status = qml__oom("the symmetries of a Pauli-string component");
+        goto done;
+    }
+    for (size_t a = 0; a < algebra->dim; a++)
+        pos[a] = SIZE_MAX;
+    for (size_t i = 0; i < m; i++)
+        pos[order[i]] = i;
+    /* the component's generators: Q must commute with them (then with all of it) */
+    size_t n_gens = 0;
+    for (size_t k = 0; k < algebra->n_generators; k++) {
+        size_t id = qml__lie_table_find(t, algebra->generators[k]->x, algebra->generators[k]->z);
+        for (size_t i = 0; i < m; i++)
+            if (order[i] == id) {
+                gens[n_gens++] = id;
+                break;
+            }
+    }
+    /* S starts as {I} */
+    size_t n_group = 1;
+    sign[0] = 1;
+    unsigned k = 0;
+    const uint64_t *p0x = t->x + order[0] * words, *p0z = t->z + order[0] * words;
+    for (size_t c = 1; c < m && k < MAX_K; c++) {
+        const uint64_t *rx = t->x + order[c] * words, *rz = t->z + order[c] * words;
+        if (strings_anticommute(words, p0x, p0z, rx, rz))
+            continue;
+        uint64_t qx[8], qz[8];
+        if (words > 8)
+            break;
+        for (unsigned w = 0; w < words; w++) {
+            qx[w] = p0x[w] ^ rx[w];
+            qz[w] = p0z[w] ^ rz[w];
+        }
+        /* already in S? */
+        bool known = false;
+        for (size_t g = 0; g < n_group && !known; g++)
+            known = !memcmp(sx + g * words, qx, words * sizeof *qx) && !memcmp(sz + g * words, qz, words * sizeof *qz);
+        if (known || !commutes_with_all(t, qx, qz, gens, n_gens))
+            continue;
+        bool maps = true;
+        for (size_t i = 0; i < m && maps; i++) {
+            for (unsigned w = 0; w < words; w++) {
+                px[w] = qx[w] ^ t->x[order[i] * words + w];
+                pz[w] = qz[w] ^ t->z[order[i] * words + w];
+            }
+            size_t id = qml__lie_table_find(t, px, pz);
+            maps = id != SIZE_MAX && pos[id] != SIZE_MAX;
+        }
+        if (!maps)
+            continue;
+        /* S := S u Q S (Q commutes with S: products of commuting Hermitian strings are +-strings) */
+        for (size_t g = 0; g < n_group; g++) {
+            const uint64_t *gx = sx + g * words, *gz = sz + g * words;
+            unsigned phase = strings_product_phase(words, qx, qz, gx, gz); /* 0 or 2 */
+            for (unsigned w = 0; w < words; w++) {
+                sx[(n_group + g) * words + w] = qx[w] ^ gx[w];
+                sz[(n_group + g) * words + w] = qz[w] ^ gz[w];
+            }
+            sign[n_group + g] = sign[g] * (phase == 2u ? -1 : 1);
+        }
+        n_group *= 2;
+        k++;
+    }
+    size_t part = m / n_group, part_rank = total_rank / n_group;
+    /* The ranks r_chi of the parts sum to the total and each is a rank a
+     * simple algebra of dimension `part` has. Accept only when equal ranks
+     * are the one way to do that (two parts: no other pair; more: a single
+     * possible rank), so that each part's rank is known. */
+    bool decided = k > 0 && m % n_group == 0 && total_rank % n_group == 0 && simple_shape(part, part_rank);
+    for (size_t r = 1; r <= part && decided; r++) {
+        if (r == part_rank || !simple_shape(part, r))
+            continue;
+        if (n_group > 2 || (total_rank > r && simple_shape(part, total_rank - r)))
+            decided = false;
+    }
+    if (!decided)
+        goto done;
+    seen = qml__calloc(m, 1);
+    if (!seen) {
+        status = qml__oom("the symmetries of a Pauli-string component");
+        goto done;
+    }
+    lie_component *parts = qml__calloc(n_group, sizeof *parts);
+    if (!parts) {
+        status = qml__oom("simple ideals");
+        goto done;
+    }
+    for (size_t chi = 0; chi < n_group && !status; chi++) {
+        parts[chi].dim = part;
+        parts[chi].rank = part_rank;
+        parts[chi].n_support = m;
+        parts[chi].support = qml__malloc(m * sizeof(size_t));
+        parts[chi].coords = qml__calloc(m * part, sizeof(double));
+        parts[chi].names = ideal_names(part, part_rank, false);
+        if (!parts[chi].support || !parts[chi].coords || !parts[chi].names)
+            status = qml__oom("simple ideals");
+        else
+            memcpy(parts[chi].support, order, m * sizeof *order);
+    }
+    double norm = 1.0 / sqrt((double)n_group);
+    size_t col = 0;
+    for (size_t i = 0; i < m && !status; i++) {
+        if (seen[i])
+            continue;
+        const uint64_t *ax = t->x + order[i] * words, *az = t->z + order[i] * words;
+        for (size_t g = 0; g < n_group; g++) {
+            const uint64_t *gx = sx + g * words, *gz = sz + g * words;
+            unsigned phase = strings_product_phase(words, gx, gz, ax, az); /* 0 or 2: commuting */
+            for (unsigned w = 0; w < words; w++) {
+                px[w] = gx[w] ^ ax[w];
+                pz[w] = gz[w] ^ az[w];
+            }
+            size_t target = pos[qml__lie_table_find(t, px, pz)];
+            seen[target] = 1;
+            double v = norm * sign[g] * (phase == 2u ? -1.0 : 1.0);
+            /* chi(g) = (-1)^{popcount(chi & g)}: g's bits say which Q_j it contains */
+            for (size_t chi = 0; chi < n_group; chi++)
+                parts[chi].coords[target * part + col] = (popcount64(chi & g) & 1u) ? -v : v;
+        }
+        col++;
+    }
+    for (size_t chi = 0; chi < n_group; chi++) {
+        if (!status)
+            status = ideal_push(ideals, &parts[chi]);
+        else
+            qml__lie_component_release(&parts[chi]);
+    }
+    qml__free(parts);
+    *split = status == QML_OK;
+done:
+    qml__free(sx);
+    qml__free(sz);
+    qml__free(sign);
+    qml__free(px);
+    qml__free(gens);
+    qml__free(pos);
+    qml__free(seen);
+    return status;
+}
+
+static int structure_pure(qml_lie_algebra *algebra, struct qml_rng *rng, ideal_list *ideals)
+{
+    const string_table *t = &algebra->strings;
+    unsigned words = algebra->words;
+    size_t d = algebra->dim, K = algebra->n_generators;
+    int status = QML_OK;
+    size_t *parent = qml__malloc((d + 1) * sizeof *parent);
+    size_t *gid = qml__malloc((K + 1) * sizeof *gid);
+    size_t *order = qml__malloc((d + 1) * sizeof *order);
+    size_t *local = qml__malloc((d + 1) * sizeof *local);
+    double *r = qml__malloc(2 * (K + 1) * sizeof *r);
+    uint64_t *px = qml__malloc(2 * (size_t)words * sizeof *px);
+    if (!parent || !gid || !order || !local || !r || !px) {
+        status = qml__oom("the structure of a Pauli-string algebra");
+        goto done;
+    }
+    uint64_t *pz = px + words;
+    for (size_t k = 0; k < K; k++) {
+        gid[k] = qml__lie_table_find(t, algebra->generators[k]->x, algebra->generators[k]->z);
+        r[2 * k] = qml__rng_normal(rng);
+        r[2 * k + 1] = qml__rng_normal(rng);
+    }
+    for (size_t a = 0; a < d; a++)
+        parent[a] = a;
+    /* Components of the anticommutation graph: every non-generator string
+     * anticommutes with the generator that produced it, so linking strings
+     * to the generators they anticommute with gives the same components. */
+    for (size_t a = 0; a < d; a++)
+        for (size_t k = 0; k < K; k++)
+            if (strings_anticommute(words, t->x + a * words, t->z + a * words, t->x + gid[k] * words,
+                                    t->z + gid[k] * words))
+                uf_union(parent, a, gid[k]);
+    /* counting sort of the elements by root: order lists each component contiguously */
+    size_t *count = local;
+    memset(count, 0, (d + 1) * sizeof *count);
+    for (size_t a = 0; a < d; a++)
+        count[uf_find(parent, a)]++;
+    size_t n_center = 0;
+    for (size_t a = 0; a < d; a++)
+        n_center += count[a] == 1;
+    algebra->center.dim = n_center;
+    algebra->center.n_support = n_center;
+    algebra->center.support = qml__malloc((n_center + 1) * sizeof(size_t));
+    if (!algebra->center.support) {
+        status = qml__oom("the centre");
+        goto done;
+    }
+    size_t nc = 0;
+    for (size_t a = 0; a < d; a++)
+        if (count[a] == 1 && parent[a] == a)
+            algebra->center.support[nc++] = a;
+    for (size_t root = 0; root < d && !status; root++) {
+        if (uf_find(parent, root) != root || count[root] < 2)
+            continue;
+        size_t m = 0;
+        for (size_t a = root; a < d; a++)
+            if (uf_find(parent, a) == root)
+                order[m++] = a;
+        lie_component c = {0};
+        unsigned n = algebra->n_qubits;
+        if (n < 32 && (uint64_t)m == (((uint64_t)1 << (2 * n)) - 1)) {
+            c.rank = ((size_t)1 << n) - 1; /* all non-identity strings: su(2^n) */
+        } else if (m <= LIE_DENSE_MAX) {
+            double *x = qml__calloc(m * m, sizeof *x);
+            double *y = qml__calloc(m * m, sizeof *y);
+            size_t *pos = qml__malloc(d * sizeof *pos);
+            if (!x || !y || !pos) {
+                qml__free(x);
+                qml__free(y);
+                qml__free(pos);
+                status = qml__oom("a Pauli-string component");
+                break;
+            }
+            for (size_t i = 0; i < m; i++)
+                pos[order[i]] = i;
+            /* X, Y = ad of random combinations of every string of the
+             * component, not only of the generators: the generators' parts
+             * in two isomorphic ideals can be images of each other under one
+             * isomorphism (then every polynomial in their ad actions has the
+             * same spectrum on both, and the eigenvectors mix the ideals);
+             * the basis as a whole cannot be (it would span a diagonal). */
+            double *weight = qml__malloc(2 * m * sizeof *weight);
+            if (!weight) {
+                qml__free(x);
+                qml__free(y);
+                qml__free(pos);
+                status = qml__oom("a Pauli-string component");
+                break;
+            }
+            for (size_t j = 0; j < 2 * m; j++)
+                weight[j] = qml__rng_normal(rng);
+            for (size_t i = 0; i < m; i++) {
+                const uint64_t *ax = t->x + order[i] * words, *az = t->z + order[i] * words;
+                for (size_t j = 0; j < m; j++) {
+                    const uint64_t *gx = t->x + order[j] * words, *gz = t->z + order[j] * words;
+                    if (!strings_anticommute(words, gx, gz, ax, az))
+                        continue;
+                    for (unsigned w = 0; w < words; w++) {
+                        px[w] = gx[w] ^ ax[w];
+                        pz[w] = gz[w] ^ az[w];
+                    }
+                    size_t target = pos[qml__lie_table_find(t, px, pz)];
+                    double v = bracket_sign(strings_product_phase(words, gx, gz, ax, az));
+                    x[target * m + i] += weight[2 * j] * v;
+                    y[target * m + i] += weight[2 * j + 1] * v;
+                }
+            }
+            qml__free(weight);
+            qml__free(pos);
+            status = split_block(algebra->n_threads, m, x, y, order, m, NULL, ideals);
+            qml__free(x);
+            qml__free(y);
+            continue;
+        } else {
+            /* Rank = size of a maximal set of commuting strings: a combination
+             * commuting with every string of such a set has all its strings
+             * commuting with the set, so the set spans a maximal abelian
+             * subalgebra, i.e. a Cartan subalgebra of this compact ideal. */
+            size_t *cartan = qml__malloc(m * sizeof *cartan);
+            if (!cartan) {
+                status = qml__oom("a Cartan subalgebra");
+                break;
+            }
+            size_t nt = 0;
+            for (size_t i = 0; i < m; i++) {
+                const uint64_t *ax = t->x + order[i] * words, *az = t->z + order[i] * words;
+                bool commutes = true;
+                for (size_t j = 0; j < nt && commutes; j++)
+                    commutes = !strings_anticommute(words, ax, az, t->x + cartan[j] * words, t->z + cartan[j] * words);
+                if (commutes)
+                    cartan[nt++] = order[i];
+            }
+            qml__free(cartan);
+            c.rank = nt;
+            if (!simple_shape(m, nt) && m <= LIE_SPLIT_MAX) {
+                bool split = false;
+                status = split_by_symmetry(algebra, order, m, nt, ideals, &split);
+                if (status)
+                    break;
+                if (split)
+                    continue;
+            }
+        }
+        c.dim = m;
+        c.n_support = m;
+        c.support = qml__malloc(m * sizeof *c.support);
+        bool exact = n < 32 && (uint64_t)m == (((uint64_t)1 << (2 * n)) - 1);
+        c.names = ideal_names(m, c.rank, exact);
+        if (!c.support || !c.names) {
+            qml__lie_component_release(&c);
+            status = qml__oom("a simple ideal");
+            break;
+        }
+        memcpy(c.support, order, m * sizeof *order);
+        status = ideal_push(ideals, &c);
+    }
+done:
+    qml__free(parent);
+    qml__free(gid);
+    qml__free(order);
+    qml__free(local);
+    qml__free(r);
+    qml__free(px);
+    return status;
+}
+
+/* Coordinates (in the basis) of a sparse accumulator over string ids. */
+void qml__lie_acc_coordinates(const qml_lie_algebra *algebra, const sparse_acc *acc, double *coords)
+{
+    for (size_t i = 0; i < acc->n_touched; i++) {
+        size_t s = acc->touched[i];
+        double v = acc->value[s];
+        if (v == 0.0 || s >= algebra->head_capacity)
+            continue;
+        for (size_t e = algebra->head[s]; e != SIZE_MAX; e = algebra->node[e].next)
+            coords[algebra->node[e].owner] += algebra->node[e].val * v;
+    }
+}
+
+/* From T, U, V (ad actions of random combinations of the generators) the ad
+ * actions of x = t + [u, t] + [v, [u, t]] and y = u + [t, v] + [t, [v, u]]
+ * (matrix commutators are ad actions of brackets), in place of T and U.
+ * The generators' parts in two isomorphic ideals can be images of each other
+ * under one map that is not a homomorphism (e.g. one sign per generator);
+ * then every polynomial in linear combinations of their ad actions has the
+ * same spectrum on both ideals, and nested brackets break the tie. */
+static int generic_elements(unsigned n_threads, size_t d, double *t, double *u, const double *v)
+{
+    size_t dd = d * d;
+    double *p = qml__malloc(qml__mul_size(dd + 1, sizeof *p));
+    double *q = qml__malloc(qml__mul_size(dd + 1, sizeof *q));
+    double *c1 = qml__malloc(qml__mul_size(dd + 1, sizeof *c1));
+    double *c2 = qml__malloc(qml__mul_size(dd + 1, sizeof *c2));
+    if (!p || !q || !c1 || !c2) {
+        qml__free(p);
+        qml__free(q);
+        qml__free(c1);
+        qml__free(c2);
+        return qml__oom("the structure analysis");
+    }
+    /* c1 = [U, T] */
+    matmul(n_threads, d, u, t, p, false);
+    matmul(n_threads, d, t, u, q, false);
+    for (size_t i = 0; i < dd; i++)
+        c1[i] = p[i] - q[i];
+    /* c2 = [V, U] */
+    matmul(n_threads, d, v, u, p, false);
+    matmul(n_threads, d, u, v, q, false);
+    for (size_t i = 0; i < dd; i++)
+        c2[i] = p[i] - q[i];
+    /* x = T + c1 + [V, c1] */
+    matmul(n_threads, d, v, c1, p, false);
+    matmul(n_threads, d, c1, v, q, false);
+    double *tv = c1; /* reuse after: x needs c1 once more */
+    for (size_t i = 0; i < dd; i++)
+        c1[i] = c1[i] + p[i] - q[i];
+    /* y = U + [T, V] + [T, c2] (before t changes) */
+    matmul(n_threads, d, t, v, p, false);
+    matmul(n_threads, d, v, t, q, false);
+    for (size_t i = 0; i < dd; i++)
+        u[i] += p[i] - q[i];
+    matmul(n_threads, d, t, c2, p, false);
+    matmul(n_threads, d, c2, t, q, false);
+    for (size_t i = 0; i < dd; i++)
+        u[i] += p[i] - q[i];
+    for (size_t i = 0; i < dd; i++)
+        t[i] += tv[i];
+    qml__free(p);
+    qml__free(q);
+    qml__free(c1);
+    qml__free(c2);
+    return QML_OK;
+}
+
+static int structure_general(qml_lie_algebra *algebra, struct qml_rng *rng, ideal_list *ideals)
+{
+    size_t d = algebra->dim, K = algebra->n_generators;
+    const string_table *t = &algebra->strings;
+    int status = QML_OK;
+    sparse_acc acc = {0};
+    double *x = qml__calloc(d * d, sizeof *x);
+    double *y = qml__calloc(d * d, sizeof *y);
+    double *nrm = qml__calloc(d * d, sizeof *nrm);
+    double *a = qml__calloc(d * d, sizeof *a);
+    double *lambda = qml__calloc(d + 1, sizeof *lambda);
+    size_t *nz = qml__malloc((d + 1) * sizeof *nz);
+    double *nzv = qml__malloc((d + 1) * sizeof *nzv);
+    double *q = NULL, *xs = NULL, *ys = NULL, *scratch = NULL;
+    size_t *all = NULL;
+    if (!x || !y || !nrm || !a || !lambda || !nz || !nzv) {
+        status = qml__oom("the structure analysis");
+        goto done;
+    }
+    status = qml__lie_acc_reserve(&acc, t->count, d);
+    double *v = qml__calloc(d * d + 1, sizeof *v);
+    if (!v) {
+        status = qml__oom("the structure analysis");
+        goto done;
+    }
+    for (size_t k = 0; k < K && !status; k++) {
+        double rx = qml__rng_normal(rng), ry = qml__rng_normal(rng), rv = qml__rng_normal(rng);
+        memset(a, 0, d * d * sizeof *a);
+        for (size_t b = 0; b < d && !status; b++) {
+            /* The closure bracketed every basis element with every generator,
+             * so every product is cached and in the dictionary already. */
+            status = qml__lie_cache_prefill(algebra, b, k);
+            if (!status)
+                status = qml__lie_acc_reserve(&acc, algebra->strings.count, d);
+            if (status)
+                break;
+            qml__lie_bracket_cached(algebra, &acc, b, k);
+            /* column b of A_k = coordinates of -i[G_k, B_b] */
+            double *colv = lambda; /* d scratch */
+            memset(colv, 0, d * sizeof *colv);
+            qml__lie_acc_coordinates(algebra, &acc, colv);
+            qml__lie_acc_clear(&acc);
+            for (size_t i = 0; i < d; i++) {
+                a[i * d + b] = colv[i];
+                x[i * d + b] += rx * colv[i];
+                y[i * d + b] += ry * colv[i];
+                v[i * d + b] += rv * colv[i];
+            }
+        }
+        /* N += A^T A, row by row over the non-zeros */
+        for (size_t i = 0; i < d; i++) {
+            size_t c = 0;
+            for (size_t b = 0; b < d; b++)
+                if (a[i * d + b] != 0.0) {
+                    nz[c] = b;
+                    nzv[c++] = a[i * d + b];
+                }
+            for (size_t p = 0; p < c; p++)
+                for (size_t r2 = 0; r2 < c; r2++)
+                    nrm[nz[p] * d + nz[r2]] += nzv[p] * nzv[r2];
+        }
+    }
+    if (!status)
+        status = generic_elements(algebra->n_threads, d, x, y, v);
+    qml__free(v);
+    if (status)
+        goto done;
+    /* Centre = null space of N = sum_k A_k^T A_k (elements commuting with every generator). */
+    status = qml__lie_symmetric_eigen(d, nrm, lambda, true);
+    if (status)
+        goto done;
+    double top = d ? fmax(lambda[d - 1], 0.0) : 0.0;
+    size_t n_center = 0;
+    while (n_center < d && lambda[n_center] <= LIE_STRUCT_TOL * top)
+        n_center++;
+    if (top == 0.0)
+        n_center = d;
+    all = qml__malloc((d + 1) * sizeof *all);
+    if (!all) {
+        status = qml__oom("the centre");
+        goto done;
+    }
+    for (size_t i = 0; i < d; i++)
+        all[i] = i;
+    lie_component *z = &algebra->center;
+    z->dim = n_center;
+    z->n_support = d;
+    z->support = qml__malloc((d + 1) * sizeof *z->support);
+    z->coords = qml__malloc((d * n_center + 1) * sizeof *z->coords);
+    if (!z->support || !z->coords) {
+        status = qml__oom("the centre");
+        goto done;
+    }
+    memcpy(z->support, all, d * sizeof *all);
+    for (size_t i = 0; i < d; i++)
+        for (size_t col = 0; col < n_center; col++)
+            z->coords[i * n_center + col] = nrm[col * d + i];
+    size_t ds = d - n_center;
+    if (ds == 0)
+        goto done;
+    if (n_center == 0) {
+        status = split_block(algebra->n_threads, d, x, y, all, d, NULL, ideals);
+        goto done;
+    }
+    /* restrict X, Y to the orthogonal complement of the centre (= [g, g]) */
+    q = qml__malloc(qml__mul_size(d * ds, sizeof *q));
+    xs = qml__malloc(qml__mul_size(ds * ds, sizeof *xs));
+    ys = qml__malloc(qml__mul_size(ds * ds, sizeof *ys));
+    scratch = qml__malloc(qml__mul_size(d * ds, sizeof *scratch));
+    if (!q || !xs || !ys || !scratch) {
+        status = qml__oom("the semisimple part");
+        goto done;
+    }
+    congruence(algebra->n_threads, d, ds, x, nrm + n_center * d, xs, scratch);
+    congruence(algebra->n_threads, d, ds, y, nrm + n_center * d, ys, scratch);
+    for (size_t i = 0; i < d; i++)
+        for (size_t j = 0; j < ds; j++)
+            q[i * ds + j] = nrm[(n_center + j) * d + i];
+    status = split_block(algebra->n_threads, ds, xs, ys, all, d, q, ideals);
+done:
+    qml__lie_acc_release(&acc);
+    qml__free(x);
+    qml__free(y);
+    qml__free(nrm);
+    qml__free(a);
+    qml__free(lambda);
+    qml__free(nz);
+    qml__free(nzv);
+    qml__free(q);
+    qml__free(xs);
+    qml__free(ys);
+    qml__free(scratch);
+    qml__free(all);
+    return status;
+}
+
+/* Whether a compact simple Lie algebra has dimension `dim` and rank `rank`:
+ * su(r+1) r(r+2), so(2r+1) and sp(r) r(2r+1), so(2r) r(2r-1) for r >= 3,
+ * g2, f4, e6, e7, e8. so(4) = su(2) + su(2) (6, 2) is not simple. */
+static bool simple_shape(size_t dim, size_t rank)
+{
+    size_t r = rank;
+    if (r == 0)
+        return false;
+    if (dim == r * (r + 2) || dim == r * (2 * r + 1) || (r >= 3 && dim == r * (2 * r - 1)))
+        return true;
+    return (dim == 14 && r == 2) || (dim == 52 && r == 4) || (dim == 78 && r == 6) || (dim == 133 && r == 7) ||
+           (dim == 248 && r == 8);
+}
+
+static void ideal_list_release(ideal_list *list)
+{
+    for (size_t j = 0; j < list->count; j++)
+        qml__lie_component_release(&list->items[j]);
+    qml__free(list->items);
+    *list = (ideal_list){0};
+}
+
+/* Centre and simple ideals. The split uses random elements; a split that
+ * leaves a component whose dimension and rank no simple algebra has (two
+ * ideals whose parts the random elements could not tell apart) is redone
+ * with other random elements, and if it stays so the structure is reported
+ * unknown rather than wrong. */
+int qml__lie_analyse_structure(qml_lie_algebra *algebra)
+{
+    if (!algebra->pure && algebra->dim > LIE_DENSE_MAX)
+        return QML_OK; /* structure unknown: documented limit of the dense analysis */
+    ideal_list list = {0};
+    bool valid = false;
+    for (unsigned attempt = 0; attempt < 4 && !valid; attempt++) {
+        struct qml_rng rng;
+        qml__rng_init(&rng, LIE_SEED, attempt);
+        ideal_list_release(&list);
+        qml__lie_component_release(&algebra->center);
+        int status = algebra->pure ? structure_pure(algebra, &rng, &list) : structure_general(algebra, &rng, &list);
+        if (status) {
+            ideal_list_release(&list);
+            return status;
+        }
+        valid = true;
+        for (size_t j = 0; j < list.count && valid; j++)
+            valid = simple_shape(list.items[j].dim, list.items[j].rank);
+        /* A large Pauli-string component is not split (no random elements):
+         * another attempt would give the same. */
+        if (!valid && algebra->pure && algebra->dim > LIE_DENSE_MAX)
+            break;
+    }
+    if (!valid) {
+        ideal_list_release(&list);
+        qml__lie_component_release(&algebra->center);
+        return QML_OK; /* structure unknown, never a non-simple "simple ideal" */
+    }
+    /* order: decreasing dimension, ties in discovery order (stable insertion sort) */
+    for (size_t i = 1; i < list.count; i++) {
+        lie_component c = list.items[i];
+        size_t j = i;
+        while (j > 0 && list.items[j - 1].dim < c.dim) {
+            list.items[j] = list.items[j - 1];
+            j--;
+        }
+        list.items[j] = c;
+    }
+    algebra->ideals = list.items;
+    algebra->n_ideals = list.count;
+    algebra->structure_known = true;
+    return QML_OK;
+}
+

@@ -1,0 +1,116 @@
+#!/usr/bin/env python3
+"""End-to-end checks of `qml diagnose` against closed forms.
+
+The dynamical Lie algebra of a hardware-efficient circuit (RY, RZ and a CZ
+ladder) is su(2^n), of dimension 4^n - 1; that of a free-fermion chain
+(XX hopping, Z on-site: quadratic in Majorana operators) is so(2n), of
+dimension n(2n - 1). A global observable on a deep 12-qubit hardware-efficient
+circuit is on a barren plateau at 1000 shots (its algebra is exponential and
+the gradient signal-to-noise ratio is below 1); a 20-qubit, 400-weight file
+finishes (the closure stops at its cap and says so).
+
+usage: check_diagnose.py QML_PROGRAM TESTS_QASM_DIR
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+
+def diagnose(qml, path, *extra):
+    result = subprocess.run([qml, "diagnose", path, "--json", "--threads", "1", *extra],
+                            capture_output=True, text=True, timeout=120)
+    if result.returncode != 0:
+        sys.exit(f"qml diagnose {path} failed ({result.returncode}): {result.stderr}")
+    return json.loads(result.stdout)
+
+
+def hea(n, layers):
+    lines = ['OPENQASM 2.0;', 'include "qelib1.inc";', f'qreg q[{n}];']
+    k = 0
+    for _ in range(layers):
+        for q in range(n):
+            lines += [f'ry(theta[{k}]) q[{q}];', f'rz(theta[{k + 1}]) q[{q}];']
+            k += 2
+        lines += [f'cz q[{q}],q[{q + 1}];' for q in range(n - 1)]
+    return "\n".join(lines) + "\n"
+
+
+def check(condition, what):
+    if not condition:
+        sys.exit("FAIL: " + what)
+    print("ok:", what)
+
+
+def main():
+    qml, qasm_dir = sys.argv[1], sys.argv[2]
+    n = 4
+
+    d = diagnose(qml, os.path.join(qasm_dir, "hea_4q.qasm"))
+    check(d["schema"] == "qml.diagnose/1", "schema key")
+    check(d["dla"]["status"] == "closed" and d["dla"]["is_full"], "HEA: the DLA is su(2^n)")
+    check(d["dla"]["dimension"] == 4 ** n - 1, "HEA: dim g = 4^n - 1 = 255")
+    check(d["dla"]["observable_in_ig"] is True and d["dla"]["state_in_ig"] is True, "HEA: O and |0..0> in i g")
+    # su(2^n), a unitary 2-design: Var[l] = Tr(O^2)/d / (d + 1) for O = Z0, d = 2^n
+    check(abs(d["prediction"]["loss_variance"] - 1 / (2 ** n + 1)) < 1e-12, "HEA: predicted Var[l] = 1/(2^n + 1)")
+    check(len(d["measured"]["per_weight"]) == 24, "HEA: one record per weight")
+
+    d = diagnose(qml, os.path.join(qasm_dir, "free_fermion_4q.qasm"))
+    check(d["dla"]["dimension"] == n * (2 * n - 1), "free fermions: dim g = n(2n - 1) = 28")
+    check("so(8)" in d["dla"]["ideals"] and d["dla"]["n_ideals"] == 1 and not d["dla"]["is_full"],
+          "free fermions: g = so(2n) = so(8)")
+    check(d["dla"]["observable_in_ig"] is True and d["dla"]["state_in_ig"] is False,
+          "free fermions: Z0 in i g, |0..0> not")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        deep = os.path.join(tmp, "hea12.qasm")
+        with open(deep, "w") as f:
+            f.write(hea(12, 12))
+        d = diagnose(qml, deep, "--observable", " ".join(f"Z{q}" for q in range(12)), "--samples", "100")
+        # su(2^12): Var[l] ~ 2^-12 for a global Pauli string; the gradients are as small
+        check(d["measured"]["gradient_variance"] < 1e-3, "12-qubit global observable: gradient variance < 1e-3")
+        check(d["shots"]["snr_at_budget"] < 1 and d["shots"]["per_component_for_snr_1"] > 1000,
+              "12-qubit global observable: SNR < 1 at 1000 shots")
+        check("barren plateau" in d["verdict"]["summary"], "12-qubit global observable: verdict barren plateau")
+
+        big = os.path.join(tmp, "hea20.qasm")
+        with open(big, "w") as f:
+            f.write(hea(20, 10))
+        d = diagnose(qml, big)
+        check(d["circuit"]["qubits"] == 20 and d["circuit"]["weights"] == 400, "20 qubits, 400 weights read")
+        check(d["dla"]["status"] == "capped" and d["dla"]["dimension_is_lower_bound"],
+              "20 qubits: the closure stops at the cap and says so")
+        check(d["light_cone"]["qubits"] == 11, "20 qubits: Z0's light cone after 10 CZ-ladder layers is 11 qubits")
+        check(d["measured"]["light_cone_only"] and d["measured"]["samples"] == 200,
+              "20 qubits: measured on the light cone with every sample")
+    # --circuit in qml dla, grad and bp
+    ff = os.path.join(qasm_dir, "free_fermion_4q.qasm")
+    out = subprocess.run([qml, "dla", "--circuit", ff, "--json"], capture_output=True, text=True, check=True)
+    d = json.loads(out.stdout)
+    check(d["dim"] == 28 and d["ideals"][0]["names"].startswith("so(8)"), "qml dla --circuit: so(8)")
+    out = subprocess.run([qml, "grad", "--circuit", ff, "--observable", "Z0 Z1"], capture_output=True, text=True,
+                         check=True)
+    check(sum(line.startswith("dw[") for line in out.stdout.splitlines()) == 21, "qml grad --circuit: 21 derivatives")
+    out = subprocess.run([qml, "bp", "--circuit", ff, "--json", "--samples", "50"], capture_output=True, text=True,
+                         check=True)
+    d = json.loads(out.stdout)
+    check(d["rows"][0]["n"] == 4 and d["rows"][0]["dim_g"] == 28 and d["rows"][0]["var_measured"] > 0,
+          "qml bp --circuit: one row with dim_g 28")
+    with tempfile.TemporaryDirectory() as tmp:
+        dark = os.path.join(tmp, "dark.qasm")
+        with open(dark, "w") as f:
+            f.write('OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[3];\nt q[0];\nry(theta[0]) q[0];\n'
+                    'cx q[0],q[1];\nry(theta[1]) q[1];\n')
+        d = diagnose(qml, dark, "--observable", "Z2")
+        check(d["light_cone"]["weights"] == 0 and d["verdict"]["summary"] == "untrainable",
+              "a weight-free light cone: untrainable, every gradient 0")
+        check(d["dla"]["status"] == "not_computed" and "T" in d["dla"]["message"],
+              "a T gate before a rotation: the DLA is not computed, and the message says why")
+    bad = subprocess.run([qml, "diagnose", os.path.join(qasm_dir, "missing.qasm")], capture_output=True, text=True)
+    check(bad.returncode == 1 and "missing.qasm" in bad.stderr, "qml diagnose: a missing file is a clear error")
+    print("all diagnose checks passed")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,13 @@
+OPENQASM 2.0;
+include "qelib1.inc";
+qreg q[2];
+h q[0];
+h q[1];
+p(2.0*x[0]) q[0];
+p(2.0*x[1]) q[1];
+cx q[0],q[1];
+p(2.0*(pi - x[1])) q[1];
+cx q[0],q[1];
+ry(theta[0]) q[0];
+ry(theta[1]) q[1];
+cx q[0],q[1];

@@ -1,0 +1,16 @@
+OPENQASM 2.0;
+include "qelib1.inc";
+qreg q[3];
+creg meas[3];
+ry(θ[0]) q[0];
+ry(θ[1]) q[1];
+ry(θ[2]) q[2];
+cx q[0],q[1];
+cx q[1],q[2];
+ry(θ[3]) q[0];
+ry(θ[4]) q[1];
+ry(θ[5]) q[2];
+barrier q[0],q[1],q[2];
+measure q[0] -> meas[0];
+measure q[1] -> meas[1];
+measure q[2] -> meas[2];

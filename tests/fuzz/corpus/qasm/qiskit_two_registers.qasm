@@ -1,0 +1,14 @@
+OPENQASM 2.0;
+include "qelib1.inc";
+qreg a[2];
+qreg b[3];
+creg ca[2];
+creg cb[3];
+h a;
+ry(theta[0]) b;
+cx a[1],b[0];
+cz a,b[1];
+rzz(theta[1]) a[0],b[2];
+barrier a,b;
+measure a -> ca;
+measure b -> cb;

@@ -1,0 +1,25 @@
+OPENQASM 2.0;
+include "qelib1.inc";
+qreg q[4];
+// free fermions: XX hopping and Z on-site terms are quadratic in Majorana operators
+rxx(theta[0]) q[0],q[1];
+rxx(theta[1]) q[1],q[2];
+rxx(theta[2]) q[2],q[3];
+rz(theta[3]) q[0];
+rz(theta[4]) q[1];
+rz(theta[5]) q[2];
+rz(theta[6]) q[3];
+rxx(theta[7]) q[0],q[1];
+rxx(theta[8]) q[1],q[2];
+rxx(theta[9]) q[2],q[3];
+rz(theta[10]) q[0];
+rz(theta[11]) q[1];
+rz(theta[12]) q[2];
+rz(theta[13]) q[3];
+rxx(theta[14]) q[0],q[1];
+rxx(theta[15]) q[1],q[2];
+rxx(theta[16]) q[2],q[3];
+rz(theta[17]) q[0];
+rz(theta[18]) q[1];
+rz(theta[19]) q[2];
+rz(theta[20]) q[3];

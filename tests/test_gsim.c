@@ -1,0 +1,658 @@
+/*
+ * test_gsim.c: the algebraic backends (g-sim and the symmetric subspace)
+ * against the statevector, which is an independent simulator of the same
+ * circuits: values and gradients to 1e-10 at n <= 12 over random
+ * parameters (rounding of both is ~1e-14 per gate; 1e-10 leaves room for
+ * the hundreds of gates here), the backend choice, the refusals and their
+ * messages, thread-count independence, and the failing-allocator sweep.
+ */
+#include "harness.h"
+#include "internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TOL 1e-10
+#define TWO_PI 6.283185307179586476925
+
+/* Compare backend `b` with the statevector on one input: value, weight and
+ * feature gradients. */
+static void compare(const qml_circuit *c, const qml_pauli_sum *o, const qml_statevec *init, qml_backend b,
+                    harness_rng *rng)
+{
+    size_t nw = qml_circuit_n_weights(c), nf = qml_circuit_n_features(c);
+    double *w = calloc(nw + 1, sizeof *w), *x = calloc(nf + 1, sizeof *x);
+    double *g0 = calloc(nw + 1, sizeof *g0), *g1 = calloc(nw + 1, sizeof *g1);
+    double *f0 = calloc(nf + 1, sizeof *f0), *f1 = calloc(nf + 1, sizeof *f1);
+    assert_true(w && x && g0 && g1 && f0 && f1);
+    for (size_t k = 0; k < nw; k++)
+        w[k] = TWO_PI * harness_uniform(rng);
+    for (size_t k = 0; k < nf; k++)
+        x[k] = 2 * harness_uniform(rng) - 1;
+    qml_gradient_options sv = QML_GRADIENT_OPTIONS_INIT, alg = QML_GRADIENT_OPTIONS_INIT;
+    sv.feature_gradients = alg.feature_gradients = 1;
+    alg.backend = b;
+    double v0 = 0, v1 = 0;
+    assert_ok(qml_gradient(c, o, init, w, nw, x, nf, &sv, &v0, g0, f0));
+    assert_ok(qml_gradient(c, o, init, w, nw, x, nf, &alg, &v1, g1, f1));
+    assert_close(v1, v0, TOL);
+    for (size_t k = 0; k < nw; k++)
+        assert_close(g1[k], g0[k], TOL);
+    for (size_t k = 0; k < nf; k++)
+        assert_close(f1[k], f0[k], TOL);
+    free(w), free(x), free(g0), free(g1), free(f0), free(f1);
+}
+
+static qml_pauli_sum *parse(unsigned n, const char *text)
+{
+    qml_pauli_sum *s = NULL;
+    assert_ok(qml_pauli_sum_parse(&s, n, text));
+    return s;
+}
+
+static qml_backend chosen(const qml_circuit *c, const qml_pauli_sum *o, const qml_statevec *init, qml_backend b,
+                          double *dim)
+{
+    qml_backend out = QML_BACKEND_STATEVECTOR;
+    assert_ok(qml_backend_select(c, o, init, b, &out, dim));
+    return out;
+}
+
+/* ---- g-sim ------------------------------------------------------------------ */
+
+static void test_free_fermion(void **state)
+{
+    (void)state;
+    harness_rng rng = {11};
+    for (unsigned n = 2; n <= 10; n += 4) {
+        qml_model *m = NULL;
+        assert_ok(qml_model_create_template(&m, QML_MODEL_FREE_FERMION, n, 3, n > 2 ? 3 : 2, QML_LOSS_MSE));
+        const qml_circuit *c = qml_model_circuit(m);
+        double dim = 0;
+        assert_int_equal(chosen(c, qml_model_readout(m), NULL, QML_BACKEND_GSIM, &dim), QML_BACKEND_GSIM);
+        assert_true(dim == n * (2.0 * n - 1)); /* Z0 Z1 is quadratic in Majoranas: all of so(2n) */
+        for (int trial = 0; trial < 3; trial++)
+            compare(c, qml_model_readout(m), NULL, QML_BACKEND_GSIM, &rng);
+        /* Z0 is a single Majorana operator: its module is the 2n linear ones. */
+        qml_pauli_sum *z0 = parse(n, "Z0");
+        assert_int_equal(chosen(c, z0, NULL, QML_BACKEND_GSIM, &dim), QML_BACKEND_GSIM);
+        assert_true(dim == 2.0 * n);
+        compare(c, z0, NULL, QML_BACKEND_GSIM, &rng);
+        qml_pauli_sum_free(z0);
+        /* AUTO: the symmetric backend does not apply; g-sim where its n (2n - 1)
+         * strings are fewer than the 2^n amplitudes. */
+        assert_int_equal(chosen(c, qml_model_readout(m), NULL, QML_BACKEND_AUTO, NULL),
+                         n * (2.0 * n - 1) <= ldexp(1, (int)n) ? QML_BACKEND_GSIM : QML_BACKEND_STATEVECTOR);
+        qml_model_free(m);
+    }
+}
+
+/* Periodic TFIM with local weights (RZZ on every bond of the ring, RX on
+ * every qubit) and the global periodic TFIM family, from |0> and from a
+ * random initial state. */
+static void test_tfim(void **state)
+{
+    (void)state;
+    harness_rng rng = {12};
+    for (unsigned n = 3; n <= 7; n += 2) {
+        qml_circuit *c = NULL;
+        assert_ok(qml_circuit_create(&c, n));
+        long w = 0;
+        for (int layer = 0; layer < 3; layer++) {
+            for (unsigned q = 0; q < n; q++) {
+                unsigned pair[2] = {q, (q + 1) % n};
+                assert_ok(qml_circuit_add_rotation(c, QML_GATE_RZZ, pair, 2, 0.1, w++, 0.5 + q % 2, QML_NONE, 0));
+            }
+            for (unsigned q = 0; q < n; q++)
+                assert_ok(qml_circuit_add_rotation(c, QML_GATE_RX, &q, 1, 0, w++, 1.0, QML_NONE, 0));
+        }
+        qml_pauli_sum *o = parse(n, "Z0 Z1 + 0.5*X2 - 0.25");
+        compare(c, o, NULL, QML_BACKEND_GSIM, &rng);
+        /* a random initial state */
+        qml_statevec *init = NULL;
+        assert_ok(qml_statevec_create(&init, n));
+        size_t d = (size_t)1 << n;
+        double *amp = calloc(2 * d, sizeof *amp), norm = 0;
+        for (size_t i = 0; i < 2 * d; i++)
+            {
+                amp[i] = harness_normal(&rng);
+                norm += amp[i] * amp[i];
+            }
+        for (size_t i = 0; i < 2 * d; i++)
+            amp[i] /= sqrt(norm);
+        assert_ok(qml_statevec_set_amplitudes(init, amp, d, 1e-12));
+        compare(c, o, init, QML_BACKEND_GSIM, &rng);
+        free(amp);
+        qml_statevec_free(init);
+        qml_pauli_sum_free(o);
+        qml_circuit_free(c);
+
+        assert_ok(qml_circuit_create(&c, n));
+        assert_ok(qml_ansatz_family_append(c, QML_ANSATZ_TFIM_GLOBAL, 4));
+        o = parse(n, "X0");
+        compare(c, o, NULL, QML_BACKEND_GSIM, &rng);
+        qml_pauli_sum_free(o);
+        qml_circuit_free(c);
+    }
+}
+
+/* A larger chain (n = 12) and every gate kind whose generator is a Pauli
+ * string or a sum of commuting strings (CRX: (I - Z) X / 2; PHASE: Z - I). */
+static void test_gate_kinds(void **state)
+{
+    (void)state;
+    harness_rng rng = {13};
+    qml_model *m = NULL;
+    assert_ok(qml_model_create_template(&m, QML_MODEL_FREE_FERMION, 12, 2, 4, QML_LOSS_MSE));
+    compare(qml_model_circuit(m), qml_model_readout(m), NULL, QML_BACKEND_GSIM, &rng);
+    qml_model_free(m);
+
+    qml_circuit *c = NULL;
+    unsigned q0 = 0, q1 = 1, pair[2] = {0, 1}, rev[2] = {2, 1};
+    assert_ok(qml_circuit_create(&c, 3));
+    assert_ok(qml_circuit_add_rotation(c, QML_GATE_RY, &q0, 1, 0.3, 0, 1.0, 0, 0.5));
+    assert_ok(qml_circuit_add_rotation(c, QML_GATE_CRX, pair, 2, 0.0, 1, -1.5, QML_NONE, 0));
+    assert_ok(qml_circuit_add_rotation(c, QML_GATE_RXX, rev, 2, 0.0, 2, 1.0, 1, 1.0));
+    assert_ok(qml_circuit_add_rotation(c, QML_GATE_PHASE, &q1, 1, 0.0, 0, 2.0, QML_NONE, 0));
+    assert_ok(qml_circuit_add_rotation(c, QML_GATE_RYY, pair, 2, 0.0, 3, 1.0, QML_NONE, 0));
+    assert_ok(qml_circuit_add_gate(c, QML_GATE_I, &q1, 1));
+    qml_pauli_sum *h = parse(3, "0.5*Z0 Z1 + X2 - 0.3*Z0 Z1 X2");
+    assert_ok(qml_circuit_add_pauli_rotation(c, h, 0.2, 4, 0.7, QML_NONE, 0));
+    qml_pauli_sum *o = parse(3, "Z0 + 0.5*X1 + Y0 Y1 Z2 + 2");
+    for (int trial = 0; trial < 4; trial++)
+        compare(c, o, NULL, QML_BACKEND_GSIM, &rng);
+    /* The statevector stays the choice of AUTO where the module is not
+     * smaller than 2^n. */
+    double dim = 0;
+    assert_int_equal(chosen(c, o, NULL, QML_BACKEND_GSIM, &dim), QML_BACKEND_GSIM);
+    assert_true(dim > 8);
+    assert_int_equal(chosen(c, o, NULL, QML_BACKEND_AUTO, &dim), QML_BACKEND_STATEVECTOR);
+    assert_true(dim == 8);
+    qml_pauli_sum_free(h);
+    qml_pauli_sum_free(o);
+    qml_circuit_free(c);
+}
+
+/* ---- the symmetric subspace ---------------------------------------------- */
+
+static void test_symmetric(void **state)
+{
+    (void)state;
+    harness_rng rng = {14};
+    for (unsigned n = 2; n <= 9; n += 7) {
+        qml_model *m = NULL;
+        assert_ok(qml_model_create_template(&m, QML_MODEL_PERMUTATION, n, 3, 2, QML_LOSS_BCE));
+        const qml_circuit *c = qml_model_circuit(m);
+        double dim = 0;
+        assert_int_equal(chosen(c, qml_model_readout(m), NULL, QML_BACKEND_AUTO, &dim), QML_BACKEND_SYMMETRIC);
+        assert_true(dim == n + 1.0);
+        for (int trial = 0; trial < 3; trial++)
+            compare(c, qml_model_readout(m), NULL, QML_BACKEND_SYMMETRIC, &rng);
+        qml_model_free(m);
+    }
+    /* The S_n family (sum_{i<j} ZZ, sum X, sum Z), a readout with every
+     * collective term, from |+>^n (symmetric, not a basis state). */
+    unsigned n = 6;
+    qml_circuit *c = NULL;
+    assert_ok(qml_circuit_create(&c, n));
+    assert_ok(qml_ansatz_family_append(c, QML_ANSATZ_SN, 3));
+    qml_pauli_sum *sy = parse(n, "Y0 + Y1 + Y2 + Y3 + Y4 + Y5");
+    assert_ok(qml_circuit_add_pauli_rotation(c, sy, 0.1, 0, 0.5, QML_NONE, 0));
+    qml_pauli_sum *o = parse(n, "0.5*X0 + 0.5*X1 + 0.5*X2 + 0.5*X3 + 0.5*X4 + 0.5*X5 + Z0 Z5 + Z0 Z1 + Z0 Z2 + Z0 Z3 + "
+                                "Z0 Z4 + Z1 Z2 + Z1 Z3 + Z1 Z4 + Z1 Z5 + Z2 Z3 + Z2 Z4 + Z2 Z5 + Z3 Z4 + Z3 Z5 + Z4 Z5 + "
+                                "-0.3*Y0 - 0.3*Y1 - 0.3*Y2 - 0.3*Y3 - 0.3*Y4 - 0.3*Y5 + 1.5");
+    qml_statevec *plus = NULL;
+    assert_ok(qml_statevec_create(&plus, n));
+    size_t d = (size_t)1 << n;
+    double *amp = calloc(2 * d, sizeof *amp);
+    for (size_t i = 0; i < d; i++)
+        amp[2 * i] = 1 / sqrt((double)d);
+    assert_ok(qml_statevec_set_amplitudes(plus, amp, d, 1e-12));
+    for (int trial = 0; trial < 3; trial++) {
+        compare(c, o, NULL, QML_BACKEND_SYMMETRIC, &rng);
+        compare(c, o, plus, QML_BACKEND_SYMMETRIC, &rng);
+    }
+    /* g-sim runs it too (n = 6: the module is large but below the limit). */
+    compare(c, o, NULL, QML_BACKEND_GSIM, &rng);
+    /* A state outside the symmetric subspace is refused, and AUTO falls back. */
+    amp[0] = 1, amp[2] = 0;
+    for (size_t i = 1; i < d; i++)
+        amp[2 * i] = 0;
+    amp[0] = 0, amp[2] = 1; /* |100000>: one excitation on qubit 0 only */
+    assert_ok(qml_statevec_set_amplitudes(plus, amp, d, 1e-12));
+    qml_backend out;
+    assert_int_equal(qml_backend_select(c, o, plus, QML_BACKEND_SYMMETRIC, &out, NULL), QML_ERR_NOT_APPLICABLE);
+    assert_non_null(strstr(qml_last_error(), "outside the symmetric subspace"));
+    assert_int_equal(chosen(c, o, plus, QML_BACKEND_AUTO, NULL), QML_BACKEND_STATEVECTOR);
+    free(amp);
+    qml_statevec_free(plus);
+    qml_pauli_sum_free(sy);
+    qml_pauli_sum_free(o);
+    qml_circuit_free(c);
+}
+
+/* ---- refusals ---------------------------------------------------------------- */
+
+static void test_not_applicable(void **state)
+{
+    (void)state;
+    qml_model *m = NULL;
+    assert_ok(qml_model_create_template(&m, QML_MODEL_UNSTRUCTURED, 4, 1, 2, QML_LOSS_BCE));
+    const qml_circuit *c = qml_model_circuit(m);
+    const qml_pauli_sum *o = qml_model_readout(m);
+    double w[8] = {0}, x[2] = {0}, v;
+    qml_gradient_options opt = QML_GRADIENT_OPTIONS_INIT;
+    opt.backend = QML_BACKEND_GSIM;
+    assert_int_equal(qml_gradient(c, o, NULL, w, 8, x, 2, &opt, &v, NULL, NULL), QML_ERR_NOT_APPLICABLE);
+    assert_non_null(strstr(qml_last_error(), "fixed gate"));
+    opt.backend = QML_BACKEND_SYMMETRIC;
+    assert_int_equal(qml_gradient(c, o, NULL, w, 8, x, 2, &opt, &v, NULL, NULL), QML_ERR_NOT_APPLICABLE);
+    assert_non_null(strstr(qml_last_error(), "symmetric backend does not apply"));
+    opt.backend = QML_BACKEND_AUTO;
+    assert_ok(qml_gradient(c, o, NULL, w, 8, x, 2, &opt, &v, NULL, NULL));
+    assert_int_equal(chosen(c, o, NULL, QML_BACKEND_AUTO, NULL), QML_BACKEND_STATEVECTOR);
+    /* Non-adjoint methods run on the statevector only. */
+    opt.backend = QML_BACKEND_GSIM;
+    opt.method = QML_GRADIENT_PARAMETER_SHIFT;
+    assert_int_equal(qml_gradient(c, o, NULL, w, 8, x, 2, &opt, &v, w, NULL), QML_ERR_NOT_APPLICABLE);
+    opt.backend = (qml_backend)9;
+    assert_int_equal(qml_gradient(c, o, NULL, w, 8, x, 2, &opt, &v, w, NULL), QML_ERR_INVALID_ARGUMENT);
+    qml_model_free(m);
+
+    /* The free-fermion model is not permutation-invariant: the message names the run. */
+    assert_ok(qml_model_create_template(&m, QML_MODEL_FREE_FERMION, 4, 1, 2, QML_LOSS_BCE));
+    qml_backend out;
+    assert_int_equal(qml_backend_select(qml_model_circuit(m), qml_model_readout(m), NULL, QML_BACKEND_SYMMETRIC, &out,
+                                        NULL),
+                     QML_ERR_NOT_APPLICABLE);
+    assert_non_null(strstr(qml_last_error(), "qml_backend_select: the symmetric backend does not apply"));
+    qml_model_free(m);
+
+    /* Wide circuits: HEA at n = 50 has no backend at all. */
+    assert_ok(qml_model_create_template(&m, QML_MODEL_UNSTRUCTURED, 50, 1, 2, QML_LOSS_BCE));
+    assert_int_equal(qml_backend_select(qml_model_circuit(m), qml_model_readout(m), NULL, QML_BACKEND_AUTO, &out, NULL),
+                     QML_ERR_NOT_APPLICABLE);
+    assert_non_null(strstr(qml_last_error(), "no backend applies"));
+    qml_model_free(m);
+
+    /* names */
+    assert_string_equal(qml_backend_name(QML_BACKEND_GSIM), "gsim");
+    assert_null(qml_backend_name((qml_backend)7));
+    qml_backend b;
+    assert_ok(qml_backend_from_name("symmetric", &b));
+    assert_int_equal(b, QML_BACKEND_SYMMETRIC);
+    assert_int_equal(qml_backend_from_name("dense", &b), QML_ERR_INVALID_ARGUMENT);
+}
+
+/* ---- large n ---------------------------------------------------------------- */
+
+/* n = 100: the gradient against central differences of the g-sim value
+ * itself (step 1e-5: truncation ~1e-10 |l'''|, rounding ~1e-16 L / 1e-5). */
+static void test_large(void **state)
+{
+    (void)state;
+    harness_rng rng = {15};
+    qml_model *m = NULL;
+    assert_ok(qml_model_create_template(&m, QML_MODEL_FREE_FERMION, 100, 2, 3, QML_LOSS_MSE));
+    const qml_circuit *c = qml_model_circuit(m);
+    const qml_pauli_sum *o = qml_model_readout(m);
+    size_t nw = qml_circuit_n_weights(c);
+    double *w = calloc(nw, sizeof *w), *g = calloc(nw, sizeof *g), x[3] = {0.3, -0.2, 0.9}, fg[3], v;
+    for (size_t k = 0; k < nw; k++)
+        w[k] = TWO_PI * harness_uniform(&rng);
+    qml_gradient_options opt = QML_GRADIENT_OPTIONS_INIT;
+    opt.backend = QML_BACKEND_AUTO;
+    opt.feature_gradients = 1;
+    assert_ok(qml_gradient(c, o, NULL, w, nw, x, 3, &opt, &v, g, fg));
+    assert_true(fabs(v) <= 1.0);
+    size_t probe[2] = {57, nw - 1};
+    for (int i = 0; i < 2; i++) {
+        double keep = w[probe[i]], vp, vm;
+        w[probe[i]] = keep + 1e-5;
+        assert_ok(qml_gradient(c, o, NULL, w, nw, x, 3, &opt, &vp, NULL, fg));
+        w[probe[i]] = keep - 1e-5;
+        assert_ok(qml_gradient(c, o, NULL, w, nw, x, 3, &opt, &vm, NULL, fg));
+        w[probe[i]] = keep;
+        assert_close(g[probe[i]], (vp - vm) / 2e-5, 1e-7);
+    }
+    qml_model_free(m);
+
+    /* The permutation model at n = 100 on the symmetric backend. */
+    assert_ok(qml_model_create_template(&m, QML_MODEL_PERMUTATION, 100, 2, 2, QML_LOSS_MSE));
+    c = qml_model_circuit(m);
+    o = qml_model_readout(m);
+    nw = qml_circuit_n_weights(c);
+    for (size_t k = 0; k < nw; k++)
+        w[k] = TWO_PI * harness_uniform(&rng);
+    assert_ok(qml_gradient(c, o, NULL, w, nw, x, 2, &opt, &v, g, fg));
+    for (size_t k = 0; k < nw; k++) {
+        double keep = w[k], vp, vm;
+        w[k] = keep + 1e-5;
+        assert_ok(qml_gradient(c, o, NULL, w, nw, x, 2, &opt, &vp, NULL, fg));
+        w[k] = keep - 1e-5;
+        assert_ok(qml_gradient(c, o, NULL, w, nw, x, 2, &opt, &vm, NULL, fg));
+        w[k] = keep;
+        assert_close(g[k], (vp - vm) / 2e-5, 1e-6);
+    }
+    qml_model_free(m);
+    free(w);
+    free(g);
+}
+
+/* ---- batches and threads ------------------------------------------------------- */
+
+static void test_batch(void **state)
+{
+    (void)state;
+    harness_rng rng = {16};
+    qml_model_kind kinds[2] = {QML_MODEL_FREE_FERMION, QML_MODEL_PERMUTATION};
+    for (int i = 0; i < 2; i++) {
+        qml_model *m = NULL;
+        assert_ok(qml_model_create_template(&m, kinds[i], 6, 2, 2, QML_LOSS_MSE));
+        const qml_circuit *c = qml_model_circuit(m);
+        const qml_pauli_sum *o = qml_model_readout(m);
+        size_t nw = qml_circuit_n_weights(c), rows = 7;
+        double *w = calloc(nw + 1, sizeof *w), x[14], v0[7], v1[7], v2[7];
+        double *g0 = calloc(rows * (nw + 1), sizeof *g0), *g1 = calloc(rows * (nw + 1), sizeof *g1);
+        double *s1 = calloc(nw + 1, sizeof *s1), *s2 = calloc(nw + 1, sizeof *s2);
+        for (size_t k = 0; k < nw; k++)
+            w[k] = TWO_PI * harness_uniform(&rng);
+        for (size_t k = 0; k < 14; k++)
+            x[k] = harness_normal(&rng);
+        qml_gradient_options sv = QML_GRADIENT_OPTIONS_INIT, alg = QML_GRADIENT_OPTIONS_INIT;
+        alg.backend = QML_BACKEND_AUTO;
+        assert_ok(qml_gradient_batch(c, o, NULL, w, nw + 1, x, rows, 2, &sv, QML_BATCH_PER_ROW, v0, g0));
+        assert_ok(qml_gradient_batch(c, o, NULL, w, nw + 1, x, rows, 2, &alg, QML_BATCH_PER_ROW, v1, g1));
+        for (size_t r = 0; r < rows; r++) {
+            assert_close(v1[r], v0[r], TOL);
+            for (size_t k = 0; k <= nw; k++)
+                assert_close(g1[r * (nw + 1) + k], g0[r * (nw + 1) + k], TOL);
+        }
+        alg.n_threads = 1;
+        assert_ok(qml_gradient_batch(c, o, NULL, w, nw, x, rows, 2, &alg, QML_BATCH_SUM, v1, s1));
+        alg.n_threads = 3;
+        assert_ok(qml_gradient_batch(c, o, NULL, w, nw, x, rows, 2, &alg, QML_BATCH_SUM, v2, s2));
+        assert_memory_equal(v1, v2, sizeof v1);
+        assert_memory_equal(s1, s2, nw * sizeof *s1);
+        for (size_t k = 0; k < nw; k++) {
+            double sum = 0;
+            for (size_t r = 0; r < rows; r++)
+                sum += g0[r * (nw + 1) + k];
+            assert_close(s1[k], sum, TOL);
+        }
+        free(w), free(g0), free(g1), free(s1), free(s2);
+        qml_model_free(m);
+    }
+}
+
+
+/* ---- variance against the Lie-algebraic prediction ------------------------------ */
+
+/* Majorana operator a on n qubits (Jordan-Wigner): gamma_{2q} = Z_0..Z_{q-1} X_q,
+ * gamma_{2q+1} = Z_0..Z_{q-1} Y_q; letters only (the phase does not matter
+ * for a rotation by a uniformly random angle). */
+static void majorana(unsigned a, unsigned n, char *s)
+{
+    unsigned q = a / 2;
+    for (unsigned k = 0; k < n; k++)
+        s[k] = k < q ? 'Z' : 'I';
+    s[q] = a % 2 ? 'Y' : 'X';
+    s[n] = '\0';
+}
+
+static char letter_product(char p, char r)
+{
+    int x = (p == 'X' || p == 'Y') ^ (r == 'X' || r == 'Y'), z = (p == 'Z' || p == 'Y') ^ (r == 'Z' || r == 'Y');
+    return x ? (z ? 'Y' : 'X') : (z ? 'Z' : 'I');
+}
+
+/* L layers, each a rotation about i gamma_a gamma_b for every pair of a
+ * random perfect matching of the 2n Majoranas: a free-fermion circuit
+ * (DLA so(2n)) that approaches the Haar measure in a few layers (a
+ * nearest-neighbour chain needs ~n^2 layers: the modes diffuse). */
+static qml_circuit *random_matching_circuit(unsigned n, unsigned layers, harness_rng *rng)
+{
+    qml_circuit *c = NULL;
+    assert_ok(qml_circuit_create(&c, n));
+    char *a = malloc(n + 1), *b = malloc(n + 1);
+    unsigned *perm = malloc(2 * n * sizeof *perm);
+    long w = 0;
+    for (unsigned l = 0; l < layers; l++) {
+        for (unsigned i = 0; i < 2 * n; i++)
+            perm[i] = i;
+        for (unsigned i = 2 * n - 1; i > 0; i--) {
+            unsigned j = (unsigned)(harness_next(rng) % (i + 1)), t = perm[i];
+            perm[i] = perm[j];
+            perm[j] = t;
+        }
+        for (unsigned i = 0; i < n; i++) {
+            majorana(perm[2 * i], n, a);
+            majorana(perm[2 * i + 1], n, b);
+            for (unsigned k = 0; k < n; k++)
+                a[k] = letter_product(a[k], b[k]);
+            qml_pauli_sum *g = NULL;
+            assert_ok(qml_pauli_sum_create(&g, n));
+            assert_ok(qml_pauli_sum_add_string(g, 1.0, a));
+            assert_ok(qml_circuit_add_pauli_rotation(c, g, 0, w++, 1, QML_NONE, 0));
+            qml_pauli_sum_free(g);
+        }
+    }
+    free(a), free(b), free(perm);
+    return c;
+}
+
+/* Var[l] and Var[dl/dw_middle] measured with g-sim against lie.c's Ragone /
+ * Fontana predictions for so(2n), readout Z_0, from |0...0>: within 3
+ * standard errors (the SE of a sample variance, qml_gradient_stats). */
+static void test_variance_prediction(void **state)
+{
+    (void)state;
+    harness_rng rng = {17};
+    /* (lie.c's purity of |0...0> reads one mask word: n <= 64 here; the
+     * benchmark compares n = 100, 200 with the closed form 1/(2n - 1).) */
+    const unsigned sizes[2] = {50, 64};
+    const size_t samples[2] = {400, 250};
+    for (int i = 0; i < 2; i++) {
+        unsigned n = sizes[i];
+        qml_circuit *c = random_matching_circuit(n, 16, &rng);
+        char text[32];
+        qml_pauli_sum *o = parse(n, "Z0");
+        qml_pauli_sum **gens = calloc(2 * n, sizeof *gens);
+        size_t K = 0;
+        for (unsigned q = 0; q < n; q++) { /* a chain of generators of so(2n) */
+            snprintf(text, sizeof text, "Z%u", q);
+            gens[K++] = parse(n, text);
+            if (q + 1 < n) {
+                snprintf(text, sizeof text, "X%u X%u", q, q + 1);
+                gens[K++] = parse(n, text);
+            }
+        }
+        qml_lie_algebra *alg = NULL;
+        assert_ok(qml_lie_algebra_create(&alg, (const qml_pauli_sum *const *)gens, K, NULL));
+        assert_int_equal(qml_lie_algebra_dim(alg), (size_t)n * (2 * n - 1));
+        size_t middle = qml_circuit_n_weights(c) / 2;
+        qml_pauli_sum *g = NULL;
+        assert_ok(qml_circuit_weight_generator(c, (int64_t)middle, &g));
+        qml_lie_prediction p = QML_LIE_PREDICTION_INIT;
+        assert_ok(qml_lie_algebra_predict_variance(alg, NULL, o, g, &p));
+        qml_landscape_options lo = QML_LANDSCAPE_OPTIONS_INIT;
+        lo.samples = samples[i];
+        lo.seed = 5;
+        lo.backend = QML_BACKEND_GSIM;
+        lo.params = QML_PARAMS_MIDDLE;
+        lo.n_threads = 2;
+        qml_gradient_stats *s = NULL;
+        assert_ok(qml_gradient_stats_create(&s, c, o, NULL, NULL, 0, &lo));
+        double v, se;
+        assert_ok(qml_gradient_stats_loss(s, NULL, NULL, &v, &se));
+        assert_close(v, p.loss_variance, 3 * se);
+        assert_close(p.loss_variance, 1.0 / (2 * n - 1), 1e-12); /* P(rho) = n, P(O) = 1, dim n (2n - 1) */
+        assert_ok(qml_gradient_stats_weight(s, middle, NULL, NULL, &v, &se));
+        assert_close(v, p.middle_gate_gradient_variance, 3 * se);
+        qml_gradient_stats_free(s);
+        qml_pauli_sum_free(g);
+        qml_lie_algebra_free(alg);
+        for (size_t k = 0; k < K; k++)
+            qml_pauli_sum_free(gens[k]);
+        free(gens);
+        qml_pauli_sum_free(o);
+        qml_circuit_free(c);
+    }
+}
+
+/* The same statistics on g-sim and on the statevector (n = 6), and bitwise
+ * the same for one and three threads. */
+static void test_landscape_backends(void **state)
+{
+    (void)state;
+    qml_model *m = NULL;
+    assert_ok(qml_model_create_template(&m, QML_MODEL_PERMUTATION, 6, 3, 1, QML_LOSS_MSE));
+    const qml_circuit *c = qml_model_circuit(m);
+    const qml_pauli_sum *o = qml_model_readout(m);
+    double x[1] = {0.4};
+    qml_landscape_options lo = QML_LANDSCAPE_OPTIONS_INIT;
+    lo.samples = 40;
+    lo.params = QML_PARAMS_ALL;
+    qml_gradient_stats *s0 = NULL, *s1 = NULL, *s2 = NULL;
+    assert_ok(qml_gradient_stats_create(&s0, c, o, NULL, x, 1, &lo));
+    lo.backend = QML_BACKEND_AUTO;
+    assert_ok(qml_gradient_stats_create(&s1, c, o, NULL, x, 1, &lo));
+    lo.n_threads = 3;
+    assert_ok(qml_gradient_stats_create(&s2, c, o, NULL, x, 1, &lo));
+    double a[4], b[4], d[4];
+    assert_ok(qml_gradient_stats_summary(s0, &a[0], &a[1]));
+    assert_ok(qml_gradient_stats_summary(s1, &b[0], &b[1]));
+    assert_ok(qml_gradient_stats_summary(s2, &d[0], &d[1]));
+    assert_ok(qml_gradient_stats_loss(s0, NULL, NULL, &a[2], &a[3]));
+    assert_ok(qml_gradient_stats_loss(s1, NULL, NULL, &b[2], &b[3]));
+    assert_ok(qml_gradient_stats_loss(s2, NULL, NULL, &d[2], &d[3]));
+    for (int i = 0; i < 4; i++)
+        assert_close(b[i], a[i], TOL);
+    assert_memory_equal(b, d, sizeof b);
+    /* shots need the statevector */
+    lo.backend = QML_BACKEND_SYMMETRIC;
+    lo.shots = 100;
+    assert_int_equal(qml_gradient_stats_create(&s0, c, o, NULL, x, 1, &lo), QML_ERR_NOT_APPLICABLE);
+    qml_gradient_stats_free(s0);
+    qml_gradient_stats_free(s1);
+    qml_gradient_stats_free(s2);
+    qml_model_free(m);
+}
+
+
+/* Training on the symmetric backend follows the statevector's trajectory
+ * (to rounding, amplified by a few Adam steps). */
+static void test_train_backend(void **state)
+{
+    (void)state;
+    qml_dataset *d = NULL;
+    assert_ok(qml_dataset_moons(&d, 24, 0.1, 3));
+    double h0[2], h1[2];
+    for (int b = 0; b < 2; b++) {
+        qml_model *m = NULL;
+        assert_ok(qml_model_create_template(&m, QML_MODEL_PERMUTATION, 5, 2, 2, QML_LOSS_BCE));
+        qml_train_options opt = QML_TRAIN_OPTIONS_INIT;
+        opt.epochs = 2;
+        opt.batch_size = 8;
+        opt.backend = b ? QML_BACKEND_SYMMETRIC : QML_BACKEND_STATEVECTOR;
+        qml_train_epoch hist[2];
+        hist[0].size = sizeof hist[0];
+        assert_ok(qml_model_train(m, d, NULL, &opt, hist, 2));
+        (b ? h1 : h0)[0] = hist[0].loss;
+        (b ? h1 : h0)[1] = hist[1].loss;
+        qml_model_free(m);
+    }
+    assert_close(h1[0], h0[0], 1e-9);
+    assert_close(h1[1], h0[1], 1e-9);
+    /* The unstructured model is refused with a reason. */
+    qml_model *m = NULL;
+    assert_ok(qml_model_create_template(&m, QML_MODEL_UNSTRUCTURED, 3, 1, 2, QML_LOSS_BCE));
+    qml_train_options opt = QML_TRAIN_OPTIONS_INIT;
+    opt.epochs = 1;
+    opt.backend = QML_BACKEND_GSIM;
+    assert_int_equal(qml_model_train(m, d, NULL, &opt, NULL, 0), QML_ERR_NOT_APPLICABLE);
+    assert_non_null(strstr(qml_last_error(), "fixed gate"));
+    qml_model_free(m);
+    qml_dataset_free(d);
+}
+
+/* ---- allocation failures -------------------------------------------------------- */
+
+typedef struct alloc_case {
+    qml_model_kind kind;
+    qml_backend backend;
+    int batch;
+} alloc_case;
+
+static int sequence_backend(void *context)
+{
+    const alloc_case *ac = context;
+    qml_model *m = NULL;
+    int status = qml_model_create_template(&m, ac->kind, 3, 1, 2, QML_LOSS_MSE);
+    if (status)
+        return status;
+    const qml_circuit *c = qml_model_circuit(m);
+    const qml_pauli_sum *o = qml_model_readout(m);
+    double w[8] = {0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8}, x[4] = {0.1, -0.2, 0.3, 0.4}, v[2], g[16], fg[2];
+    qml_gradient_options opt = QML_GRADIENT_OPTIONS_INIT;
+    opt.backend = ac->backend;
+    if (ac->batch == 2) {
+        qml_landscape_options lo = QML_LANDSCAPE_OPTIONS_INIT;
+        lo.samples = 3;
+        lo.backend = ac->backend;
+        lo.n_threads = 2;
+        qml_gradient_stats *s = NULL;
+        status = qml_gradient_stats_create(&s, c, o, NULL, x, 2, &lo);
+        qml_gradient_stats_free(s);
+    } else if (ac->batch == 3) {
+        qml_dataset *d = NULL;
+        status = qml_dataset_create(&d, 2, 2, x, (const int[]){0, 1});
+        qml_train_options to = QML_TRAIN_OPTIONS_INIT;
+        to.epochs = 1;
+        to.batch_size = 2;
+        to.backend = ac->backend;
+        if (!status)
+            status = qml_model_train(m, d, NULL, &to, NULL, 0);
+        qml_dataset_free(d);
+    } else if (ac->batch) {
+        status = qml_gradient_batch(c, o, NULL, w, 8, x, 2, 2, &opt, QML_BATCH_SUM, v, g);
+    } else {
+        opt.feature_gradients = 1;
+        status = qml_gradient(c, o, NULL, w, 8, x, 2, &opt, v, g, fg);
+        qml_backend b;
+        double dim;
+        if (!status)
+            status = qml_backend_select(c, o, NULL, ac->backend, &b, &dim);
+    }
+    qml_model_free(m);
+    return status;
+}
+
+static void test_alloc_failures(void **state)
+{
+    (void)state;
+    static alloc_case cases[] = {
+        {QML_MODEL_FREE_FERMION, QML_BACKEND_GSIM, 0},     {QML_MODEL_FREE_FERMION, QML_BACKEND_GSIM, 1},
+        {QML_MODEL_PERMUTATION, QML_BACKEND_SYMMETRIC, 0}, {QML_MODEL_PERMUTATION, QML_BACKEND_SYMMETRIC, 1},
+        {QML_MODEL_PERMUTATION, QML_BACKEND_AUTO, 0},      {QML_MODEL_FREE_FERMION, QML_BACKEND_AUTO, 1},
+        {QML_MODEL_FREE_FERMION, QML_BACKEND_GSIM, 2},     {QML_MODEL_PERMUTATION, QML_BACKEND_SYMMETRIC, 2},
+        {QML_MODEL_FREE_FERMION, QML_BACKEND_GSIM, 3},     {QML_MODEL_PERMUTATION, QML_BACKEND_SYMMETRIC, 3},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        assert_true(harness_check_allocation_failures(sequence_backend, &cases[i]) > 5);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_free_fermion), cmocka_unit_test(test_tfim),
+        cmocka_unit_test(test_gate_kinds),   cmocka_unit_test(test_symmetric),
+        cmocka_unit_test(test_not_applicable), cmocka_unit_test(test_large),
+        cmocka_unit_test(test_batch),        cmocka_unit_test(test_alloc_failures),
+        cmocka_unit_test(test_variance_prediction), cmocka_unit_test(test_landscape_backends),
+        cmocka_unit_test(test_train_backend),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
