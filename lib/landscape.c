@@ -530,10 +530,11 @@ static int samples_compute(qml_gradient_samples **out, const qml_circuit *circui
     unsigned n_workers = qml__resolve_threads(opts->n_threads);
     if ((size_t)n_workers > count)
         n_workers = (unsigned)count;
-    /* Each worker's gradient holds two statevectors at once: refuse before
-     * any is allocated when all of them do not fit (memlimit.c). */
+    /* Each worker's statevector gradient holds two statevectors at once:
+     * refuse before any is allocated when all of them do not fit
+     * (memlimit.c). The algebra backends hold no statevector. */
     unsigned n_qubits = qml_circuit_n_qubits(circuit);
-    if (n_qubits < 58) {
+    if (!algsim && n_qubits < 58) {
         status = qml__memory_check((uint64_t)2 * n_workers, (uint64_t)16 << n_qubits, "gradient statistics",
                                    "statevectors of %u qubits, 2 per worker x %u worker%s", n_qubits, n_workers,
                                    n_workers == 1 ? "" : "s");

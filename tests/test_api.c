@@ -1986,6 +1986,90 @@ done:
     return status;
 }
 
+/* Symmetric datasets, label noise and the capacity diagnostics. */
+static int sweep_capacity(void *context)
+{
+    (void)context;
+    qml_dataset *data = NULL;
+    qml_model *model = NULL;
+    int status = QML_OK;
+    size_t rank = 0;
+    double features[2] = {0.3, -0.2}, slope = 0.0, slope_stderr = 0.0;
+    TRY(qml_dataset_symmetric(&data, QML_TASK_PARITY, 6, 2, 3));
+    TRY(qml_dataset_flip_labels(data, 0.5, 4));
+    TRY(qml_dataset_random_labels(data, 5));
+    TRY(qml_model_create_template(&model, QML_MODEL_UNSTRUCTURED, 2, 1, 2, QML_LOSS_BCE));
+    TRY(qml_model_jacobian_rank(model, data, 0.0, &rank));
+    TRY(qml_model_qfi_rank(model, features, 2, 0.0, &rank));
+    TRY(qml_model_roughness(model, data, 2, 6, &slope, &slope_stderr));
+done:
+    qml_model_free(model);
+    qml_dataset_free(data);
+    return status;
+}
+
+/* Mergeable parts: samples and scans computed in pieces, through bytes,
+ * merged, and the statistics of the whole. */
+static int sweep_samples(void *context)
+{
+    (void)context;
+    qml_circuit *c = NULL;
+    qml_pauli_sum *o = NULL, *g[2] = {NULL, NULL};
+    qml_gradient_samples *a = NULL, *b = NULL, *read = NULL, *all = NULL;
+    qml_gradient_stats *stats = NULL;
+    qml_bp_scan *p = NULL, *q = NULL, *merged = NULL, *scan_read = NULL, *gp = NULL;
+    unsigned char bytes[4096];
+    size_t length = 0, first = 0, count = 0, total = 0;
+    int status = QML_OK;
+    TRY(qml_circuit_create(&c, 2));
+    TRY(qml_ansatz_family_append(c, QML_ANSATZ_HEA, 1));
+    TRY(qml_pauli_sum_parse(&o, 2, "Z0"));
+    qml_landscape_options lo = QML_LANDSCAPE_OPTIONS_INIT;
+    lo.samples = 4;
+    lo.params = QML_PARAMS_ALL;
+    TRY(qml_gradient_samples_create(&a, c, o, NULL, NULL, 0, &lo, 0, 2));
+    TRY(qml_gradient_samples_create(&b, c, o, NULL, NULL, 0, &lo, 2, 2));
+    TRY(qml_gradient_samples_range(b, &first, &count, &total));
+    TRY(qml_gradient_samples_serialize(b, bytes, sizeof bytes, &length));
+    TRY(qml_gradient_samples_deserialize(&read, bytes, length));
+    const qml_gradient_samples *parts[2] = {read, a};
+    TRY(qml_gradient_samples_merge(&all, parts, 2));
+    TRY(qml_gradient_stats_from_samples(&stats, all));
+    qml_bp_scan_options so = QML_BP_SCAN_OPTIONS_INIT;
+    so.n_min = 2;
+    so.n_max = 2;
+    so.layers = 1;
+    so.max_dim = 20;
+    qml_landscape_options ls = QML_LANDSCAPE_OPTIONS_INIT;
+    ls.samples = 3;
+    TRY(qml_bp_scan_family_part(&p, QML_ANSATZ_HEA, &so, &ls, 0, 1));
+    TRY(qml_bp_scan_family_part(&q, QML_ANSATZ_HEA, &so, &ls, 1, 2));
+    const qml_bp_scan *scans[2] = {q, p};
+    TRY(qml_bp_scan_merge(&merged, scans, 2));
+    TRY(qml_bp_scan_serialize(merged, bytes, sizeof bytes, &length));
+    TRY(qml_bp_scan_deserialize(&scan_read, bytes, length));
+    TRY(qml_pauli_sum_parse(&g[0], 2, "X0 + X1"));
+    TRY(qml_pauli_sum_parse(&g[1], 2, "Z0 Z1"));
+    so.n_min = so.n_max = 0;
+    TRY(qml_bp_scan_generators_part(&gp, (const qml_pauli_sum *const *)g, 2, NULL, &so, &ls, 1, 1));
+done:
+    qml_bp_scan_free(gp);
+    qml_bp_scan_free(scan_read);
+    qml_bp_scan_free(merged);
+    qml_bp_scan_free(q);
+    qml_bp_scan_free(p);
+    qml_gradient_stats_free(stats);
+    qml_gradient_samples_free(all);
+    qml_gradient_samples_free(read);
+    qml_gradient_samples_free(b);
+    qml_gradient_samples_free(a);
+    qml_pauli_sum_free(g[0]);
+    qml_pauli_sum_free(g[1]);
+    qml_pauli_sum_free(o);
+    qml_circuit_free(c);
+    return status;
+}
+
 typedef struct sweep_entry {
     const char *name;
     harness_sequence run;
@@ -2030,6 +2114,14 @@ static const sweep_entry sweeps[] = {
     {"train", sweep_train,
      "qml_model_create_template qml_model_params qml_model_set_params qml_model_predict qml_model_evaluate "
      "qml_model_loss_gradient qml_model_train qml_model_create"},
+    {"capacity", sweep_capacity,
+     "qml_dataset_symmetric qml_dataset_flip_labels qml_dataset_random_labels qml_model_jacobian_rank "
+     "qml_model_qfi_rank qml_model_roughness"},
+    {"samples", sweep_samples,
+     "qml_gradient_samples_create qml_gradient_samples_range qml_gradient_samples_merge "
+     "qml_gradient_stats_from_samples qml_gradient_samples_serialize qml_gradient_samples_deserialize "
+     "qml_bp_scan_family_part qml_bp_scan_generators_part qml_bp_scan_merge qml_bp_scan_serialize "
+     "qml_bp_scan_deserialize"},
 };
 
 /* Functions declared `QML_API int` that no sweep can or need enter, each
