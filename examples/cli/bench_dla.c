@@ -419,7 +419,7 @@ static int classify_row(unsigned n, cli_json *json)
     return 0;
 }
 
-/* The rows of the Lie-structure issue: exact permutation-equivariant
+/* The structure rows: exact permutation-equivariant
  * dimensions against C(n+3,3) - floor(n/2), the 2x3 TFIM lattice, so(2n) from
  * the open TFIM chain, and the classification of HEA strings. */
 static int bench_structure(bool quick, cli_json *json)
