@@ -1,4 +1,7 @@
-/* A program that knows libqml only through pkg-config. */
+/* A program that knows libqml only as an installed or vendored package:
+ * through pkg-config (pkgconfig/check.sh), a Meson subproject
+ * (tests/consumers/subproject) or a CMake package configuration
+ * (tests/consumers/cmake); .ci/jobs/consumers.sh builds the last two. */
 #include <qml.h>
 #include <stdio.h>
 
@@ -20,6 +23,6 @@ int main(void)
         fprintf(stderr, "consumer: %s\n", qml_last_error());
         return 1;
     }
-    printf("libqml %s via pkg-config: -i[X,Y] = %g Z\n", qml_version_string(), coefficient);
+    printf("libqml %s: -i[X,Y] = %g Z\n", qml_version_string(), coefficient);
     return 0;
 }

@@ -25,7 +25,7 @@ copy_source() { # the checkout without build folders or git metadata
 echo "== 1. Meson subproject"
 parent=$tmp/parent
 mkdir -p "$parent/subprojects"
-cp "$root/tests/consumers/subproject/meson.build" "$root/tests/consumers/consumer.c" "$parent/"
+cp "$root/tests/consumers/subproject/meson.build" "$root/pkgconfig/consumer.c" "$parent/"
 cp "$root/packaging/libqml.wrap" "$parent/subprojects/"
 copy_source "$parent/subprojects/libqml"
 meson setup "$parent/build" "$parent" -Dwerror=true
@@ -63,9 +63,9 @@ echo "== 3. pkg-config recipes (README)"
 pcdir=$(dirname "$(find "$prefix" -name qml.pc | head -n 1)")
 export PKG_CONFIG_PATH=$pcdir
 libdir=$(pkg-config --variable=libdir qml)
-cc -std=c11 -o "$tmp/rpath" "$root/tests/consumers/consumer.c" $(pkg-config --cflags --libs qml) -Wl,-rpath,"$libdir"
+cc -std=c11 -o "$tmp/rpath" "$root/pkgconfig/consumer.c" $(pkg-config --cflags --libs qml) -Wl,-rpath,"$libdir"
 env -u LD_LIBRARY_PATH "$tmp/rpath"
-cc -std=c11 -o "$tmp/static" "$root/tests/consumers/consumer.c" $(pkg-config --cflags qml) \
+cc -std=c11 -o "$tmp/static" "$root/pkgconfig/consumer.c" $(pkg-config --cflags qml) \
     "$libdir/libqml.a" $(pkg-config --libs-only-other --libs-only-l --static qml | sed 's/-lqml//')
 "$tmp/static"
 echo "consumers ok: Meson subproject, CMake (shared, static), pkg-config (rpath, static)"
