@@ -21,37 +21,7 @@
 
 /* ---- helpers ---------------------------------------------------------------- */
 
-static qml_pauli_sum *parse(unsigned n, const char *text)
-{
-    qml_pauli_sum *s = NULL;
-    assert_ok(qml_pauli_sum_parse(&s, n, text));
-    return s;
-}
-
-typedef struct generator_set {
-    size_t count;
-    qml_pauli_sum *items[64];
-} generator_set;
-
-static void set_add(generator_set *set, unsigned n, const char *text)
-{
-    assert_true(set->count < 64);
-    set->items[set->count++] = parse(n, text);
-}
-
-static void set_free(generator_set *set)
-{
-    for (size_t i = 0; i < set->count; i++)
-        qml_pauli_sum_free(set->items[i]);
-    set->count = 0;
-}
-
-static qml_lie_algebra *close_set(const generator_set *set)
-{
-    qml_lie_algebra *a = NULL;
-    assert_ok(qml_lie_algebra_create(&a, (const qml_pauli_sum *const *)set->items, set->count, NULL));
-    return a;
-}
+#include "lie_sets.h"
 
 static size_t binomial(size_t n, size_t k)
 {
