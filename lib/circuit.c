@@ -332,9 +332,12 @@ int qml_circuit_weight_generator(const qml_circuit *circuit, int64_t weight, qml
         const qml__gate *gate = &circuit->gates[i];
         if (gate->weight != weight)
             continue;
-        if (accumulate_generator(sum, gate, gate->weight_scale) != QML_OK) {
+        /* Keep the callee's status: scales near 1e308 overflow a coefficient
+         * (QML_ERR_OUT_OF_RANGE), which is not a lack of memory. */
+        int status = accumulate_generator(sum, gate, gate->weight_scale);
+        if (status != QML_OK) {
             qml_pauli_sum_free(sum);
-            return qml__oom("a weight generator");
+            return qml__error_context(status, __func__);
         }
     }
     *out = sum;
@@ -435,7 +438,7 @@ int qml__circuit_transported_generator(const qml_circuit *circuit, size_t index,
     int status = accumulate_generator(sum, gate, 1.0);
     if (status != QML_OK) {
         qml_pauli_sum_free(sum);
-        return qml__oom("a transported generator");
+        return status;
     }
     status = transport(circuit, index, &sum);
     if (status != QML_OK) {
@@ -468,8 +471,8 @@ int qml__circuit_transported_weight_generator(const qml_circuit *circuit, long w
         qml_pauli_sum *g = NULL;
         status = qml__circuit_transported_generator(circuit, i, &g);
         for (size_t t = 0; status == QML_OK && t < g->n_terms; t++)
-            if (qml__pauli_sum_add_masks(total, gate->weight_scale * g->coeff[t], g->x + t * g->words, g->z + t * g->words) != QML_OK)
-                status = qml__oom("a transported weight generator");
+            status = qml__pauli_sum_add_masks(total, gate->weight_scale * g->coeff[t], g->x + t * g->words,
+                                              g->z + t * g->words);
         qml_pauli_sum_free(g);
     }
     if (status != QML_OK) {

@@ -420,6 +420,21 @@ static void test_add_rotation_validation(void **state)
                  QML_ERR_INVALID_ARGUMENT, f, "weight_scale is inf");
     assert_fails(qml_circuit_add_rotation(c, QML_GATE_RX, q, 1, 0, 0, 1, 0, -INFINITY), QML_ERR_INVALID_ARGUMENT, f,
                  "feature_scale is -inf");
+    /* Two finite scales of one weight whose sum overflows: out of range, not
+     * out of memory, in the weight generator and in the circuit's algebra. */
+    qml_circuit *big = NULL;
+    assert_ok(qml_circuit_create(&big, 1));
+    assert_ok(qml_circuit_add_rotation(big, QML_GATE_RX, q, 1, 0, 0, 1e308, QML_NONE, 0));
+    assert_ok(qml_circuit_add_rotation(big, QML_GATE_RX, q, 1, 0, 0, 1e308, QML_NONE, 0));
+    qml_pauli_sum *g = NULL;
+    assert_fails(qml_circuit_weight_generator(big, 0, &g), QML_ERR_OUT_OF_RANGE, "qml_circuit_weight_generator",
+                 "overflows");
+    qml_lie_algebra *a = NULL;
+    assert_fails(qml_lie_algebra_from_circuit(&a, big, NULL), QML_ERR_OUT_OF_RANGE, "qml_lie_algebra_from_circuit",
+                 "overflows");
+    assert_null(g);
+    assert_null(a);
+    qml_circuit_free(big);
     /* Indices. */
     assert_fails(qml_circuit_add_rotation(c, QML_GATE_RX, q, 1, 0, -2, 1, QML_NONE, 0), QML_ERR_OUT_OF_RANGE, f,
                  "weight index -2");
