@@ -65,6 +65,8 @@ void paradox_progress_done(paradox_progress *p, const char *what, double units, 
     p->jobs_done++;
     p->units_done += units;
     p->seconds_done += seconds;
+    if (p->quiet)
+        return;
     double elapsed = cli_seconds() - p->start;
     /* Time left: the seconds per unit of work so far times the work left. */
     double left = p->units_done > 0.0 ? p->seconds_done / p->units_done * (p->units_total - p->units_done) : (double)NAN;
@@ -80,7 +82,7 @@ void paradox_progress_done(paradox_progress *p, const char *what, double units, 
 
 void paradox_progress_show(const paradox_progress *p, const char *detail)
 {
-    if (!p->tty)
+    if (!p->tty || p->quiet)
         return;
     fprintf(stderr, "\r\033[Kqml paradox: [%zu/%zu] %s%s", p->jobs_done + 1, p->jobs_total, p->prefix, detail);
     fflush(stderr);
@@ -391,16 +393,54 @@ static const char *base_name(const char *path)
     return slash && slash[1] ? slash + 1 : buf;
 }
 
+int paradox_parse(int argc, char **argv, paradox_setup *s, const char **resume, bool *stop)
+{
+    memset(s, 0, sizeof *s);
+    s->seed = 1;
+    s->out_dir = "paradox-out";
+    *resume = NULL;
+    return parse(argc, argv, s, resume, stop);
+}
+
 int cmd_paradox(int argc, char **argv)
 {
-    paradox_setup setup = {0};
-    setup.seed = 1;
-    setup.out_dir = "paradox-out";
-    const char *resume = NULL;
+    paradox_setup setup;
+    const char *resume;
     bool stop;
-    int code = parse(argc, argv, &setup, &resume, &stop);
+    int code = paradox_parse(argc, argv, &setup, &resume, &stop);
     if (code || stop)
         return code;
+    return paradox_run(&setup, argc, argv, resume, NULL);
+}
+
+/* The output folder made, probed and given options.txt (by the process that
+ * writes the outputs). */
+static int prepare_folder(const paradox_setup *s)
+{
+    if (cli_make_dirs(s->out_dir) != 0)
+        return cli_file_error("paradox", "create the folder", s->out_dir);
+    if (check_writable(s->out_dir) != 0)
+        return 1;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/options.txt", s->out_dir);
+    FILE *f = fopen(path, "w");
+    if (!f || fprintf(f, "%s\n", s->options) < 0 || fclose(f) != 0) {
+        fprintf(stderr, "qml: paradox: cannot write %s\n", path);
+        return 1;
+    }
+    return 0;
+}
+
+/* The run after the options. With `ranks` (qml-mpi paradox), every process
+ * runs the stages on the rows dealt to it (paradox_table.c), rank 0
+ * gathers the rows, writes the CSV files in the plain program's order and
+ * writes the report; no table is written before every row is there. */
+int paradox_run(paradox_setup *given, int argc, char **argv, const char *resume, const paradox_ranks *ranks)
+{
+    paradox_setup setup = *given;
+    const bool lead = !ranks || ranks->rank == 0;
+    int code = 0;
+    bool stop;
     char saved[512];
     if (resume) {
         if (argc != 3)
@@ -432,47 +472,44 @@ int cmd_paradox(int argc, char **argv)
     }
     snprintf(setup.command, sizeof setup.command, "qml paradox%s%s --out %s", setup.options[0] ? " " : "",
              setup.options, base_name(setup.out_dir));
+    if (ranks)
+        snprintf(setup.command, sizeof setup.command, "mpirun -np %u qml-mpi paradox%s%s --out %s", ranks->size,
+                 setup.options[0] ? " " : "", setup.options, base_name(setup.out_dir));
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     setup.threads_used = setup.threads ? setup.threads : cores > 0 ? (unsigned)cores : 1;
-    if (cli_make_dirs(setup.out_dir) != 0)
-        return cli_file_error("paradox", "create the folder", setup.out_dir);
-    if (check_writable(setup.out_dir) != 0)
-        return 1;
-    {
-        char path[4096];
-        snprintf(path, sizeof path, "%s/options.txt", setup.out_dir);
-        FILE *f = fopen(path, "w");
-        if (!f || fprintf(f, "%s\n", setup.options) < 0 || fclose(f) != 0) {
-            fprintf(stderr, "qml: paradox: cannot write %s\n", path);
-            return 1;
-        }
-    }
+    code = lead ? prepare_folder(&setup) : 0;
+    if (ranks)
+        code = ranks->agree(code, ranks->user);
+    if (code)
+        return code;
 
     paradox_tables t;
     memset(&t, 0, sizeof t);
     const char *dir = setup.out_dir;
-    code = paradox_table_open(&t.landscape, dir, "landscape.csv",
+    /* A dealt run holds its tables in memory until every row is there. */
+    const char *table_dir = ranks ? NULL : dir;
+    code = paradox_table_open(&t.landscape, table_dir, "landscape.csv",
                               "model,n_qubits,layers,n_weights,samples,var_loss,var_loss_stderr,var_grad_mid,"
                               "var_grad_mid_stderr,data_rows,var_data_loss,var_data_loss_stderr,dla_dim,dla_source,"
                               "pred_loss,pred_grad_mid,pred_source,seconds",
                               3) ||
-           paradox_table_open(&t.c1, dir, "c1.csv",
+           paradox_table_open(&t.c1, table_dir, "c1.csv",
                               "model,n_qubits,shots,seed_index,layers,n_weights,batch,epochs,train_rows,seed,"
                               "train_accuracy,test_accuracy,train_loss,grad_mean_square,success,seconds",
                               4) ||
-           paradox_table_open(&t.c2, dir, "c2.csv",
+           paradox_table_open(&t.c2, table_dir, "c2.csv",
                               "task,model,train_size,seed_index,n_qubits,layers,n_weights,steps,epochs,"
                               "train_accuracy,test_accuracy,seconds",
                               4) ||
-           paradox_table_open(&t.c3, dir, "c3.csv",
+           paradox_table_open(&t.c3, table_dir, "c3.csv",
                               "labels,model,seed_index,n_qubits,layers,n_weights,train_rows,steps,epochs,"
                               "train_accuracy,test_accuracy,jacobian_rank,seconds",
                               3) ||
-           paradox_table_open(&t.baselines, dir, "baselines.csv",
+           paradox_table_open(&t.baselines, table_dir, "baselines.csv",
                               "experiment,condition,size,seed_index,method,train_accuracy,test_accuracy,train_rows,"
                               "test_rows",
                               5) ||
-           paradox_table_open(&t.roughness, dir, "roughness.csv",
+           paradox_table_open(&t.roughness, table_dir, "roughness.csv",
                               "model,n_qubits,layers,draws,mean_square_slope,stderr,seconds", 2);
     size_t kept = t.landscape.n_rows + t.c1.n_rows + t.c2.n_rows + t.c3.n_rows;
     if (!code && resume)
@@ -480,7 +517,8 @@ int cmd_paradox(int argc, char **argv)
 
     paradox_progress prog;
     memset(&prog, 0, sizeof prog);
-    prog.tty = isatty(STDERR_FILENO) != 0;
+    prog.tty = lead && isatty(STDERR_FILENO) != 0;
+    prog.quiet = !lead;
     prog.start = cli_seconds();
     prog.interrupted = &interrupted_copy;
     void (*old_int)(int) = signal(SIGINT, on_signal);
@@ -488,32 +526,54 @@ int cmd_paradox(int argc, char **argv)
 
     int (*const stages[5])(const paradox_setup *, paradox_tables *, paradox_progress *, bool) = {
         paradox_landscape, paradox_c1, paradox_c2, paradox_c3, paradox_roughness};
+    paradox_deal_begin(ranks);
     for (int k = 0; k < 5 && !code; k++)
         code = stages[k](&setup, &t, &prog, true);
-    if (!code)
+    if (!code && !ranks)
         fprintf(stderr, "qml paradox: %zu jobs to run into %s\n", prog.jobs_total, dir);
+    else if (!code && lead)
+        fprintf(stderr, "qml paradox: rows dealt over %u processes; rank 0 runs %zu jobs; outputs into %s\n",
+                ranks->size, prog.jobs_total, dir);
     for (int k = 0; k < 5 && !code; k++)
         code = stages[k](&setup, &t, &prog, false);
+    if (!code && paradox_deal_stopped())
+        code = 1; /* this process or another failed: it said why */
     if (prog.tty)
         fprintf(stderr, "\r\033[K");
     signal(SIGINT, old_int);
     signal(SIGTERM, old_term);
     double wall = cli_seconds() - prog.start;
-    if (code == 3 || interrupted_flag) {
+    double cpu = cpu_seconds();
+    if (ranks) {
+        if (code == 3 || interrupted_flag)
+            code = 130;
+        code = ranks->agree(code, ranks->user);
+        if (!code)
+            code = ranks->gather(&t, &cpu, ranks->user);
+        paradox_table *list[PARADOX_N_TABLES];
+        size_t n_tables = paradox_tables_list(&t, list);
+        for (size_t k = 0; k < n_tables && !code && lead; k++)
+            code = paradox_table_sort_dealt(list[k]) || paradox_table_write(list[k], dir);
+        if (code == 130 && lead)
+            fprintf(stderr, "qml paradox: interrupted after %.1f s; a dealt run keeps no rows: nothing written\n",
+                    wall);
+        else if (code && lead)
+            fprintf(stderr, "qml paradox: a process failed (its message is above); every process stopped and no "
+                            "CSV file was written\n");
+    } else if (code == 3 || interrupted_flag) {
         fprintf(stderr,
                 "qml paradox: interrupted after %.1f s: %zu finished rows are in %s; continue with "
                 "'qml paradox --resume %s'\n",
                 wall, t.landscape.n_rows + t.c1.n_rows + t.c2.n_rows + t.c3.n_rows, dir, dir);
         code = 130;
     }
-    if (!code) {
+    if (!code && lead) {
         /* The compute time of every row, this run's and resumed ones'. */
         double compute = 0.0;
         paradox_table *all[4] = {&t.landscape, &t.c1, &t.c2, &t.c3};
         for (int k = 0; k < 4; k++)
             for (size_t r = 0; r < all[k]->n_rows; r++)
                 compute += paradox_table_number(all[k], r, "seconds");
-        double cpu = cpu_seconds();
         code = paradox_report(&setup, &t, wall, compute, cpu);
         size_t rows = t.landscape.n_rows + t.c1.n_rows + t.c2.n_rows + t.c3.n_rows + t.roughness.n_rows;
         if (!code && setup.json) {
@@ -550,6 +610,9 @@ int cmd_paradox(int argc, char **argv)
                    prog.jobs_done, wall, cpu, dir);
         }
     }
+    paradox_deal_end();
+    if (ranks)
+        code = ranks->agree(code, ranks->user); /* rank 0's writing, for every process's exit code */
     paradox_table_close(&t.landscape);
     paradox_table_close(&t.c1);
     paradox_table_close(&t.c2);

@@ -112,7 +112,8 @@ typedef struct paradox_table {
 
 /* Open DIR/NAME: load its rows if it exists and its header matches (a
  * partial last line, from an interrupted run, is dropped), else start it.
- * Returns 0, or 1 with a message. */
+ * With dir NULL the table is held in memory only. Returns 0, or 1 with a
+ * message. */
 int paradox_table_open(paradox_table *t, const char *dir, const char *name, const char *header, size_t n_keys);
 void paradox_table_close(paradox_table *t);
 /* The row whose key columns equal `key` (the first n_keys fields joined by
@@ -136,6 +137,54 @@ typedef struct paradox_tables {
     paradox_table landscape, c1, c2, c3, baselines, roughness;
 } paradox_tables;
 
+/* The tables of a run as a list (the order of the struct); returns the count. */
+#define PARADOX_N_TABLES 6
+size_t paradox_tables_list(paradox_tables *t, paradox_table *list[PARADOX_N_TABLES]);
+
+/* ---- a run dealt over processes (qml-mpi paradox; paradox_table.c) ---------------- */
+
+/* How a run is shared between `size` processes; the plain program has none.
+ * Every row (a line of any table) has an index: the order in which the
+ * stages first ask for its key (paradox_table_find), which is the same in
+ * every process because the stages ask for the same keys in the same order
+ * whatever they compute. Row i is computed by process i mod size only: for
+ * the others paradox_table_find answers "done". */
+typedef struct paradox_ranks {
+    unsigned rank, size;
+    void *user;
+    /* Between rows: nonzero when another process failed (this one then
+     * skips its remaining rows). */
+    int (*stopped)(void *user);
+    /* After the stages, on every process with its own exit code: the code
+     * of the run (0 only if every process's is 0); a process that failed
+     * tells the others here. */
+    int (*agree)(int code, void *user);
+    /* After a successful agree: move every process's rows into the tables
+     * of rank 0 (appended in any order) and sum the CPU seconds of all;
+     * returns the run's code. */
+    int (*gather)(paradox_tables *t, double *cpu_seconds, void *user);
+} paradox_ranks;
+
+/* Start / stop dealing rows (NULL: every row is this process's). */
+void paradox_deal_begin(const paradox_ranks *ranks);
+void paradox_deal_end(void);
+/* Nonzero if a row was skipped because another process stopped the run. */
+int paradox_deal_stopped(void);
+/* Put the rows of a table in the order of their indices (the plain program's
+ * order); returns 0 or 1 with a message (a row no process was dealt). */
+int paradox_table_sort_dealt(paradox_table *t);
+/* Add a row computed elsewhere (no file is written); 0 or 1 with a message. */
+int paradox_table_add_line(paradox_table *t, const char *line);
+/* Write a table (held in memory) to DIR/NAME through DIR/NAME.partial and
+ * a rename; returns 0 or 1 with a message. */
+int paradox_table_write(const paradox_table *t, const char *dir);
+/* The run of `qml paradox` after the options (cmd_paradox.c): `resume` as
+ * given, ranks NULL for one process. */
+int paradox_run(paradox_setup *setup, int argc, char **argv, const char *resume, const paradox_ranks *ranks);
+/* Parse the options of `qml paradox` (argv[0] is the command name) into a
+ * zeroed setup; 0, or the exit code of a usage error / --help (*stop set). */
+int paradox_parse(int argc, char **argv, paradox_setup *s, const char **resume, bool *stop);
+
 /* ---- progress (cmd_paradox.c) ----------------------------------------------------- */
 
 typedef struct paradox_progress {
@@ -147,6 +196,7 @@ typedef struct paradox_progress {
     size_t jobs_total, jobs_done;
     char prefix[160];
     unsigned epochs;
+    bool quiet;               /* no output (the processes of a dealt run other than rank 0) */
     volatile int *interrupted;
 } paradox_progress;
 

@@ -1,9 +1,17 @@
 /*
- * qml-mpi: barren-plateau scans dealt over MPI ranks. Rank r computes
+ * qml-mpi: barren-plateau scans and the paradox study dealt over MPI ranks.
+ *
+ * bp: rank r computes
  * samples [r S / P, (r + 1) S / P) of every row of the scan with libqml's
  * partial-scan API, serialises its part, and rank 0 gathers the parts,
  * merges them and writes the result: bitwise the numbers `qml bp` prints
  * for the same options on one machine, whatever P is (docs/scaling.md).
+ *
+ * paradox: the study of `qml paradox` (examples/cli/cmd_paradox.c), its rows
+ * (landscape cells, training runs, baselines, roughness) dealt to ranks by
+ * row index (examples/cli/paradox_table.c); rank 0 gathers the rows and
+ * writes the CSV files the plain program writes, in its order, then the
+ * report.
  *
  * libqml itself knows nothing of MPI; this program is the only place that
  * links it. A rank that fails makes every rank exit with that rank's
@@ -12,10 +20,13 @@
 #include <mpi.h>
 #include <qml.h>
 
+#include "../cli/cli.h"
 #include "../cli/json.h"
+#include "../cli/paradox.h"
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -378,6 +389,187 @@ static int run_bp(int argc, char **argv, int rank, int ranks)
     return exit_code;
 }
 
+/* ---- paradox ----------------------------------------------------------------- */
+
+#define TAG_STOP 17
+
+/* What the hooks of a dealt study share (examples/cli/paradox.h). */
+typedef struct paradox_mpi {
+    int rank, ranks;
+    int announced;        /* this rank told the others to stop */
+    int received;         /* stop messages received so far */
+    int stop_flag;        /* the payload of the sends */
+    MPI_Request *sends;
+    int fail_rank;        /* QML_MPI_TEST_FAIL_RANK (tests), or -1 */
+} paradox_mpi;
+
+/* Between rows: has another rank failed? (A stop message waits.) The test
+ * hook QML_MPI_TEST_FAIL_RANK=r makes rank r fail at its first row, to
+ * exercise the failure path on a rank other than 0. */
+static int paradox_stopped(void *user)
+{
+    paradox_mpi *m = user;
+    if (m->fail_rank == m->rank) {
+        m->fail_rank = -1;
+        fprintf(stderr, "qml-mpi: paradox: rank %d fails as QML_MPI_TEST_FAIL_RANK asks\n", m->rank);
+        return 1;
+    }
+    int waiting = 0;
+    MPI_Status status;
+    MPI_Iprobe(MPI_ANY_SOURCE, TAG_STOP, MPI_COMM_WORLD, &waiting, &status);
+    if (!waiting)
+        return 0;
+    int payload;
+    MPI_Recv(&payload, 1, MPI_INT, status.MPI_SOURCE, TAG_STOP, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+    m->received++;
+    return 1;
+}
+
+/* Every rank's code to the run's (the largest); a failing rank first tells
+ * the others, who stop at their next row instead of computing on; every
+ * stop message is received before this returns. */
+static int paradox_agree(int code, void *user)
+{
+    paradox_mpi *m = user;
+    if (code && !m->announced && m->ranks > 1) {
+        m->sends = calloc((size_t)m->ranks, sizeof *m->sends);
+        for (int r = 0, k = 0; r < m->ranks && m->sends; r++)
+            if (r != m->rank)
+                MPI_Isend(&m->stop_flag, 1, MPI_INT, r, TAG_STOP, MPI_COMM_WORLD, &m->sends[k++]);
+        m->announced = m->sends != NULL;
+    }
+    int announcers = 0;
+    MPI_Allreduce(&m->announced, &announcers, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+    for (; m->received < announcers - m->announced; m->received++) {
+        int payload;
+        MPI_Recv(&payload, 1, MPI_INT, MPI_ANY_SOURCE, TAG_STOP, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+    }
+    if (m->sends) {
+        MPI_Waitall(m->ranks - 1, m->sends, MPI_STATUSES_IGNORE);
+        free(m->sends);
+        m->sends = NULL;
+    }
+    int run = 0;
+    MPI_Allreduce(&code, &run, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    return run;
+}
+
+/* Every rank's rows to rank 0: per table, the lines joined by newlines. */
+static int paradox_gather(paradox_tables *t, double *cpu_seconds, void *user)
+{
+    paradox_mpi *m = user;
+    double cpu_sum = 0.0;
+    MPI_Reduce(cpu_seconds, &cpu_sum, 1, MPI_DOUBLE, MPI_SUM, 0, MPI_COMM_WORLD);
+    if (m->rank == 0)
+        *cpu_seconds = cpu_sum;
+    paradox_table *list[PARADOX_N_TABLES];
+    size_t n_tables = paradox_tables_list(t, list);
+    int code = 0;
+    for (size_t k = 0; k < n_tables; k++) {
+        paradox_table *table = list[k];
+        /* This rank's rows (rank 0's are in place already). */
+        size_t length = 0;
+        for (size_t r = 0; m->rank != 0 && r < table->n_rows; r++)
+            length += strlen(table->lines[r]) + 1;
+        char *mine = malloc(length + 1);
+        int my_length = mine && length <= INT_MAX ? (int)length : -1;
+        for (size_t r = 0, at = 0; my_length > 0 && r < table->n_rows; r++) {
+            size_t l = strlen(table->lines[r]);
+            memcpy(mine + at, table->lines[r], l);
+            mine[at + l] = '\n';
+            at += l + 1;
+        }
+        int *lengths = m->rank == 0 ? calloc((size_t)m->ranks, sizeof *lengths) : NULL;
+        int *offsets = m->rank == 0 ? calloc((size_t)m->ranks, sizeof *offsets) : NULL;
+        MPI_Gather(&my_length, 1, MPI_INT, lengths, 1, MPI_INT, 0, MPI_COMM_WORLD);
+        char *all = NULL;
+        int ok = 1;
+        if (m->rank == 0) {
+            long long sum = 0;
+            for (int r = 0; lengths && offsets && r < m->ranks; r++) {
+                ok = ok && lengths[r] >= 0;
+                offsets[r] = (int)(sum <= INT_MAX ? sum : 0);
+                sum += lengths[r] > 0 ? lengths[r] : 0;
+            }
+            ok = ok && lengths && offsets && sum <= INT_MAX;
+            all = ok ? malloc((size_t)sum + 1) : NULL;
+            ok = ok && all;
+            if (!ok)
+                fprintf(stderr, "qml-mpi: paradox: rank 0 cannot gather the rows of %s\n", table->name);
+        }
+        MPI_Bcast(&ok, 1, MPI_INT, 0, MPI_COMM_WORLD);
+        if (ok) {
+            MPI_Gatherv(mine, my_length, MPI_CHAR, all, lengths, offsets, MPI_CHAR, 0, MPI_COMM_WORLD);
+            for (int r = 1; m->rank == 0 && r < m->ranks && !code; r++) {
+                char *p = all + offsets[r], *end = p + lengths[r];
+                while (p < end && !code) {
+                    char *newline = memchr(p, '\n', (size_t)(end - p));
+                    if (!newline)
+                        break;
+                    *newline = '\0';
+                    code = paradox_table_add_line(table, p);
+                    p = newline + 1;
+                }
+            }
+        } else {
+            code = 1;
+        }
+        free(all);
+        free(lengths);
+        free(offsets);
+        free(mine);
+    }
+    return code;
+}
+
+static void paradox_usage(FILE *to)
+{
+    fprintf(to, "usage: mpirun -np P qml-mpi paradox [--out DIR] [--quick | --long] [--seed X] [--threads T]\n"
+                "              [--seeds K] [--qubits LIST] [--shots LIST] [--json]\n"
+                "\n"
+                "The study of `qml paradox` with the same options, its rows dealt over the P ranks by\n"
+                "row index. Rank 0 gathers the rows and writes the CSV files of the plain program (the\n"
+                "same rows in the same order; only the `seconds` columns, wall times, differ), then the\n"
+                "report. Nothing is written until every row is there; a dealt run cannot --resume.\n");
+}
+
+static int run_paradox(int argc, char **argv, int rank, int ranks)
+{
+    paradox_setup setup;
+    const char *resume = NULL;
+    bool stop = false;
+    int both[2] = {0, 0};
+    /* Rank 0 parses first (its messages are the only ones), the others
+     * only once the options are known to be good. */
+    if (rank == 0) {
+        for (int i = 1; i < argc; i++)
+            if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+                paradox_usage(stdout);
+                both[1] = 1;
+            }
+        if (!both[1]) {
+            both[0] = paradox_parse(argc, argv, &setup, &resume, &stop);
+            both[1] = stop;
+        }
+        if (!both[0] && !both[1] && resume) {
+            fprintf(stderr, "qml-mpi: paradox: a dealt run cannot --resume (it writes nothing before every row is "
+                            "there); continue with 'qml paradox --resume DIR' or run again\n");
+            both[0] = 2;
+        }
+    }
+    MPI_Bcast(both, 2, MPI_INT, 0, MPI_COMM_WORLD);
+    if (both[0] || both[1])
+        return both[0];
+    if (rank != 0 && paradox_parse(argc, argv, &setup, &resume, &stop) != 0)
+        return 1; /* cannot happen: rank 0 parsed the same words */
+    paradox_mpi m = {rank, ranks, 0, 0, 1, NULL, -1};
+    const char *fail = getenv("QML_MPI_TEST_FAIL_RANK");
+    if (fail && *fail)
+        m.fail_rank = atoi(fail);
+    paradox_ranks hooks = {(unsigned)rank, (unsigned)ranks, &m, paradox_stopped, paradox_agree, paradox_gather};
+    return paradox_run(&setup, argc, argv, NULL, &hooks);
+}
+
 int main(int argc, char **argv)
 {
     MPI_Init(&argc, &argv);
@@ -395,9 +587,13 @@ int main(int argc, char **argv)
         } else {
             code = run_bp(argc - 1, argv + 1, rank, ranks);
         }
+    } else if (argc >= 2 && !strcmp(argv[1], "paradox")) {
+        code = run_paradox(argc - 1, argv + 1, rank, ranks);
     } else {
-        if (rank == 0)
+        if (rank == 0) {
             usage(stderr);
+            paradox_usage(stderr);
+        }
         code = 2;
     }
     MPI_Finalize();
