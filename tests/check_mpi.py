@@ -1,13 +1,17 @@
 #!/usr/bin/env python3
 """qml-mpi against qml: the same scan dealt over 1, 2 and 3 ranks (more ranks
 than cores: --oversubscribe) gives bitwise the numbers of `qml bp --json`;
-a failing run exits non-zero on every rank with one clear message and
-leaves no output file behind.
+`qml-mpi paradox --quick` on 1, 2 and 3 ranks writes the CSV files of
+`qml paradox --quick` with the same seed byte for byte, apart from the
+columns named in TIMING (wall times); a failing run exits non-zero on every
+rank with one clear message and leaves no output file behind.
 
 usage: check_mpi.py QML QML_MPI MPIRUN WORKDIR
 """
+import csv
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -89,6 +93,82 @@ if usage.returncode != 2 or usage.stderr.count("qml-mpi:") != 1:
 good = mpi(2, ["--qubits", "2-3", "--samples", "6", "--json", "--out", out])
 if good.returncode == 0 and not os.path.exists(out):
     failures.append("--out was not written")
+
+# ---- paradox -------------------------------------------------------------------
+# The only columns that may differ: wall times of a row (every CSV names
+# them "seconds"); every other byte of every CSV must be the plain program's.
+TIMING = {"seconds"}
+TABLES = ["landscape.csv", "c1.csv", "c2.csv", "c3.csv", "baselines.csv", "roughness.csv", "verdicts.csv"]
+STUDY = ["--quick", "--threads", "1", "--seed", "3"]
+
+
+def table_without_timing(path):
+    """The file's lines with the TIMING columns cut out (fields are plain:
+    the study writes no quoted commas, which csv.reader would tell)."""
+    with open(path, newline="") as f:
+        text = f.read()
+    lines = text.split("\n")
+    header = lines[0].split(",")
+    keep = [i for i, name in enumerate(header) if name not in TIMING]
+    rows = list(csv.reader(lines))
+    if any(len(row) != len(line.split(",")) for row, line in zip(rows, lines) if line):
+        raise ValueError("%s has quoted fields" % path)
+    return "\n".join(",".join(line.split(",")[i] for i in keep) if line else line for line in lines)
+
+
+plain_dir = os.path.join(workdir, "paradox-plain")
+shutil.rmtree(plain_dir, ignore_errors=True)
+plain = subprocess.run([qml, "paradox", "--out", plain_dir] + STUDY, capture_output=True, text=True, timeout=600)
+if plain.returncode != 0:
+    failures.append("qml paradox %s: %s" % (" ".join(STUDY), plain.stderr[-2000:]))
+else:
+    for np in (1, 2, 3):
+        out_dir = os.path.join(workdir, "paradox-np%d" % np)
+        shutil.rmtree(out_dir, ignore_errors=True)
+        command = [mpirun, "--oversubscribe", "-np", str(np), qml_mpi, "paradox", "--out", out_dir] + STUDY
+        result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+        if result.returncode != 0:
+            failures.append("%s exited %d: %s" % (" ".join(command), result.returncode, result.stderr[-2000:]))
+            continue
+        for name in TABLES:
+            want = table_without_timing(os.path.join(plain_dir, name))
+            got = table_without_timing(os.path.join(out_dir, name))
+            if got != want:
+                diff = [(a, b) for a, b in zip(want.split("\n"), got.split("\n")) if a != b][:2]
+                failures.append("paradox np %d: %s differs from the plain run's (%d vs %d lines; first: %r)"
+                                % (np, name, got.count("\n"), want.count("\n"), diff))
+        if result.stderr.count("rows dealt over") != 1:
+            failures.append("paradox np %d: progress should come from rank 0 only: %r" % (np, result.stderr[:500]))
+        if np == 3:
+            # Every verdict and table of the report recomputed from the gathered CSVs.
+            check = subprocess.run([sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                                                 "check_paradox.py"), "--check-only", out_dir],
+                                   capture_output=True, text=True, timeout=600)
+            if check.returncode != 0:
+                failures.append("check_paradox.py --check-only on the 3-rank run: %s" % check.stdout[-2000:])
+    print("ok: paradox %s on 1, 2, 3 ranks" % " ".join(STUDY))
+
+# A rank other than 0 fails (the test hook QML_MPI_TEST_FAIL_RANK): every
+# rank stops, the run exits non-zero with that rank's message, and no CSV
+# is written (the folder holds options.txt only).
+fail_dir = os.path.join(workdir, "paradox-fail")
+shutil.rmtree(fail_dir, ignore_errors=True)
+command = [mpirun, "--oversubscribe", "-np", "3", "-x", "QML_MPI_TEST_FAIL_RANK", qml_mpi, "paradox", "--out",
+           fail_dir] + STUDY
+bad = subprocess.run(command, capture_output=True, text=True, env=dict(env, QML_MPI_TEST_FAIL_RANK="1"), timeout=600)
+if bad.returncode == 0:
+    failures.append("a paradox run with a failing rank exited 0")
+if "rank 1 fails" not in bad.stderr or "no CSV file was written" not in bad.stderr:
+    failures.append("a paradox run with a failing rank should say which and that nothing was written: %r"
+                    % bad.stderr[-2000:])
+left = sorted(os.listdir(fail_dir)) if os.path.isdir(fail_dir) else []
+if [name for name in left if name != "options.txt"]:
+    failures.append("a paradox run with a failing rank left files: %s" % left)
+resume = subprocess.run([mpirun, "--oversubscribe", "-np", "2", qml_mpi, "paradox", "--resume",
+                         plain_dir], capture_output=True, text=True, env=env, timeout=600)
+if resume.returncode != 2 or resume.stderr.count("cannot --resume") != 1:
+    failures.append("qml-mpi paradox --resume should be one usage error, got %d: %r"
+                    % (resume.returncode, resume.stderr[-2000:]))
 
 for failure in failures:
     print("FAIL:", failure)
