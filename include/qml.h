@@ -1952,8 +1952,38 @@ QML_API int qml_bp_scan_generators_part(qml_bp_scan **out, const qml_pauli_sum *
                                         const qml_landscape_options *stats, size_t first, size_t n_samples);
 
 /**
+ * @brief A piece of a scan: samples [first, first + n_samples) of one row
+ * only (rows numbered from 0 as qml_bp_scan_family() lists them: n = n_min
+ * .. n_max, and for a depth list each depth of an n in turn); the other rows
+ * of the piece hold no samples (NaN variances, 0 samples). A program that
+ * deals (row, sample range) pieces instead of one sample range of every row
+ * can balance rows of very different cost and use more processes than a
+ * row has samples; the pieces merge with qml_bp_scan_merge(). The DLA and
+ * the prediction of the row are computed only by the piece holding its
+ * sample 0.
+ * @param row a row of the scan (< its row count).
+ * @return as qml_bp_scan_family_part(); #QML_ERR_OUT_OF_RANGE for a row past
+ *         the last or a sample range outside [0, stats->samples) or empty.
+ * @since 0.2.0
+ */
+QML_API int qml_bp_scan_family_piece(qml_bp_scan **out, qml_ansatz_family family, const qml_bp_scan_options *scan,
+                                     const qml_landscape_options *stats, size_t row, size_t first, size_t n_samples);
+
+/**
+ * @brief As qml_bp_scan_family_piece() for qml_bp_scan_generators().
+ * @since 0.2.0
+ */
+QML_API int qml_bp_scan_generators_piece(qml_bp_scan **out, const qml_pauli_sum *const *generators, size_t count,
+                                         const unsigned *groups, const qml_bp_scan_options *scan,
+                                         const qml_landscape_options *stats, size_t row, size_t first,
+                                         size_t n_samples);
+
+/**
  * @brief Merge parts of one scan (made by the _part functions with the same
  * arguments, any sample ranges that tile [0, S) or a contiguous piece of it).
+ * Pieces (the _piece functions) and merged scans merge too: row by row, the
+ * inputs holding samples of a row must hold adjacent ranges; a row that no
+ * input holds stays without samples.
  * When the parts cover all S samples, the result equals bitwise the scan one
  * process computes (rows, fit), except the `seconds` of each row, which is the
  * sum of the parts' times.

@@ -101,7 +101,7 @@ static int fit_line(const double *x, const double *y, const double *w, size_t co
 static double wall_seconds(void);
 static int scan_run(qml_bp_scan **out, const scan_source *source, const qml_bp_scan_options *scan_options,
                     const qml_landscape_options *stats_options, int partial, size_t first, size_t count,
-                    const char *caller);
+                    size_t only_row, const char *caller);
 static int transported_observable(const qml_circuit *circuit, const qml_pauli_sum *observable,
                                   qml_pauli_sum **out);
 
@@ -355,7 +355,7 @@ int qml_bp_scan_family(qml_bp_scan **out, qml_ansatz_family family, const qml_bp
     QML_CHECK_ARG(family >= QML_ANSATZ_HEA && family <= QML_ANSATZ_HEISENBERG,
                   "qml_bp_scan_family: family %d is not a qml_ansatz_family (0..4)", (int)family);
     scan_source source = {1, family, NULL, 0, NULL};
-    return scan_run(out, &source, scan, stats, 0, 0, 0, "qml_bp_scan_family");
+    return scan_run(out, &source, scan, stats, 0, 0, 0, SIZE_MAX, "qml_bp_scan_family");
 }
 
 int qml_bp_scan_family_part(qml_bp_scan **out, qml_ansatz_family family, const qml_bp_scan_options *scan,
@@ -364,7 +364,7 @@ int qml_bp_scan_family_part(qml_bp_scan **out, qml_ansatz_family family, const q
     QML_CHECK_ARG(family >= QML_ANSATZ_HEA && family <= QML_ANSATZ_HEISENBERG,
                   "qml_bp_scan_family_part: family %d is not a qml_ansatz_family (0..4)", (int)family);
     scan_source source = {1, family, NULL, 0, NULL};
-    return scan_run(out, &source, scan, stats, 1, first, n_samples, "qml_bp_scan_family_part");
+    return scan_run(out, &source, scan, stats, 1, first, n_samples, SIZE_MAX, "qml_bp_scan_family_part");
 }
 
 static int generators_check(const qml_pauli_sum *const *generators, size_t count, const char *caller)
@@ -387,7 +387,7 @@ int qml_bp_scan_generators(qml_bp_scan **out, const qml_pauli_sum *const *genera
     if (status)
         return status;
     scan_source source = {0, QML_ANSATZ_HEA, generators, count, groups};
-    return scan_run(out, &source, scan, stats, 0, 0, 0, "qml_bp_scan_generators");
+    return scan_run(out, &source, scan, stats, 0, 0, 0, SIZE_MAX, "qml_bp_scan_generators");
 }
 
 int qml_bp_scan_generators_part(qml_bp_scan **out, const qml_pauli_sum *const *generators, size_t count,
@@ -398,7 +398,29 @@ int qml_bp_scan_generators_part(qml_bp_scan **out, const qml_pauli_sum *const *g
     if (status)
         return status;
     scan_source source = {0, QML_ANSATZ_HEA, generators, count, groups};
-    return scan_run(out, &source, scan, stats, 1, first, n_samples, "qml_bp_scan_generators_part");
+    return scan_run(out, &source, scan, stats, 1, first, n_samples, SIZE_MAX, "qml_bp_scan_generators_part");
+}
+
+int qml_bp_scan_family_piece(qml_bp_scan **out, qml_ansatz_family family, const qml_bp_scan_options *scan,
+                             const qml_landscape_options *stats, size_t row, size_t first, size_t n_samples)
+{
+    QML_CHECK_ARG(family >= QML_ANSATZ_HEA && family <= QML_ANSATZ_HEISENBERG,
+                  "qml_bp_scan_family_piece: family %d is not a qml_ansatz_family (0..4)", (int)family);
+    QML_CHECK_ARG(row != SIZE_MAX, "qml_bp_scan_family_piece: row = SIZE_MAX");
+    scan_source source = {1, family, NULL, 0, NULL};
+    return scan_run(out, &source, scan, stats, 1, first, n_samples, row, "qml_bp_scan_family_piece");
+}
+
+int qml_bp_scan_generators_piece(qml_bp_scan **out, const qml_pauli_sum *const *generators, size_t count,
+                                 const unsigned *groups, const qml_bp_scan_options *scan,
+                                 const qml_landscape_options *stats, size_t row, size_t first, size_t n_samples)
+{
+    int status = generators_check(generators, count, "qml_bp_scan_generators_piece");
+    if (status)
+        return status;
+    QML_CHECK_ARG(row != SIZE_MAX, "qml_bp_scan_generators_piece: row = SIZE_MAX");
+    scan_source source = {0, QML_ANSATZ_HEA, generators, count, groups};
+    return scan_run(out, &source, scan, stats, 1, first, n_samples, row, "qml_bp_scan_generators_piece");
 }
 
 void qml_bp_scan_free(qml_bp_scan *scan)
@@ -439,13 +461,16 @@ int qml_bp_scan_fit(const qml_bp_scan *scan, qml_bp_fit *fit)
 {
     QML_CHECK_NULL(scan);
     QML_CHECK_NULL(fit);
-    if (scan->parts)
-        for (size_t r = 0; r < scan->n_rows; r++)
-            if (scan->parts[r]->count != scan->parts[r]->total)
-                return qml__error(QML_ERR_NOT_APPLICABLE,
-                                  "qml_bp_scan_fit: row %zu holds samples [%zu, %zu) of %zu; merge the parts first",
-                                  r, scan->parts[r]->first, scan->parts[r]->first + scan->parts[r]->count,
-                                  scan->parts[r]->total);
+    for (size_t r = 0; scan->parts && r < scan->n_rows; r++) {
+        if (!scan->parts[r])
+            return qml__error(QML_ERR_NOT_APPLICABLE,
+                              "qml_bp_scan_fit: row %zu holds no samples; merge the pieces first", r);
+        if (scan->parts[r]->count != scan->parts[r]->total)
+            return qml__error(QML_ERR_NOT_APPLICABLE,
+                              "qml_bp_scan_fit: row %zu holds samples [%zu, %zu) of %zu; merge the parts first", r,
+                              scan->parts[r]->first, scan->parts[r]->first + scan->parts[r]->count,
+                              scan->parts[r]->total);
+    }
     double *work = qml__calloc(qml__mul_size(scan->n_rows ? scan->n_rows : 1, 3), sizeof(double));
     if (!work)
         return qml__oom("the points of a scan fit");
@@ -1196,7 +1221,7 @@ static int scan_row(const scan_source *source, const qml_bp_scan_options *opts,
 
 static int scan_run(qml_bp_scan **out, const scan_source *source, const qml_bp_scan_options *scan_options,
                     const qml_landscape_options *stats_options, int partial, size_t first, size_t count,
-                    const char *caller)
+                    size_t only_row, const char *caller)
 {
     QML_CHECK_ARG(out != NULL, "%s: argument 'out' is NULL", caller);
     qml_bp_scan_options opts;
@@ -1224,6 +1249,8 @@ static int scan_run(qml_bp_scan **out, const scan_source *source, const qml_bp_s
 
     const size_t per_n = opts.depth == QML_BP_DEPTH_LIST ? opts.n_depths : 1;
     const size_t n_rows = (size_t)(opts.n_max - opts.n_min + 1) * per_n;
+    if (only_row != SIZE_MAX && only_row >= n_rows)
+        return qml__error(QML_ERR_OUT_OF_RANGE, "%s: row %zu of a scan of %zu rows", caller, only_row, n_rows);
     qml_bp_scan *scan = qml__calloc(1, sizeof *scan);
     qml_bp_row *rows = qml__calloc(n_rows, sizeof *rows);
     double *scales = qml__calloc(n_rows, sizeof *scales);
@@ -1243,14 +1270,23 @@ static int scan_run(qml_bp_scan **out, const scan_source *source, const qml_bp_s
     scan->fit_layers = opts.depth == QML_BP_DEPTH_LIST ? opts.depths[opts.n_depths - 1] : 0;
 
     progress_state progress = {stats_opts.progress, stats_opts.progress_user, "bp scan", 0,
-                               qml__mul_size(n_rows, count)};
+                               qml__mul_size(only_row != SIZE_MAX ? 1 : n_rows, count)};
     size_t r = 0;
     for (unsigned n = opts.n_min; n <= opts.n_max && status == QML_OK; n++) {
         for (size_t d = 0; d < per_n && status == QML_OK; d++, r++) {
             unsigned layers = opts.depth == QML_BP_DEPTH_FIXED       ? opts.layers
                               : opts.depth == QML_BP_DEPTH_PER_QUBIT ? opts.layers * n
                                                                      : opts.depths[d];
-            progress.offset = r * count;
+            if (only_row != SIZE_MAX && r != only_row) {
+                /* A piece: the other rows hold no samples (parts[r] stays NULL). */
+                qml_bp_row *row = &rows[r];
+                row->size = sizeof *row;
+                row->n_qubits = n;
+                row->layers = layers;
+                row->var_measured = row->var_stderr = row->var_predicted = NAN;
+                continue;
+            }
+            progress.offset = only_row != SIZE_MAX ? 0 : r * count;
             status = scan_row(source, &opts, &stats_opts, n, layers, r, first, count, &progress, &rows[r],
                               &scales[r], partial ? &parts[r] : NULL);
         }

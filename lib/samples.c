@@ -21,7 +21,8 @@
  *            has_parts, then per row n_qubits, layers, samples, n_params,
  *            dim_g, dim_g_capped, var_measured, var_stderr, var_predicted,
  *            seconds, observable_scale; then, with parts, per row the length
- *            in bytes of its samples part followed by that part.
+ *            in bytes of its samples part followed by that part (length 0:
+ *            the row holds no samples, as the other rows of a piece).
  */
 #define SAMPLES_MAGIC 0x3130504d534c4d51ull /* "QMLSMP01" read little-endian */
 #define SCAN_MAGIC 0x31304e43534c4d51ull    /* "QMLSCN01" */
@@ -460,9 +461,9 @@ int qml_bp_scan_merge(qml_bp_scan **out, const qml_bp_scan *const *parts, size_t
         for (size_t r = 0; !field && r < a->n_rows; r++)
             field = a->rows[r].n_qubits != b->rows[r].n_qubits || a->rows[r].layers != b->rows[r].layers
                         ? "the qubit counts or depths of the rows"
-                    : a->observable_scale[r] != b->observable_scale[r] ? "the observable"
-                    : b->parts[r]->first != b->parts[0]->first         ? "the sample range of its rows"
-                                                                       : NULL;
+                    : a->parts[r] && b->parts[r] && a->observable_scale[r] != b->observable_scale[r]
+                        ? "the observable"
+                        : NULL;
         if (field)
             return qml__error(QML_ERR_INVALID_ARGUMENT, "%s: part %zu is of another scan (%s differs)", caller, i,
                               field);
@@ -477,27 +478,39 @@ int qml_bp_scan_merge(qml_bp_scan **out, const qml_bp_scan *const *parts, size_t
         goto done;
     }
     size_t *firsts = order + n_parts;
-    for (size_t i = 0; i < n_parts; i++)
-        firsts[i] = parts[i]->parts[0]->first;
-    sort_by_first(order, firsts, n_parts);
     scan->fit_layers = parts[0]->fit_layers;
     scan->quantity = parts[0]->quantity;
+    /* Row by row: the parts holding samples of the row (all of them for
+     * parts of _part, one for a piece of _piece), in sample order. */
     for (size_t r = 0; r < n_rows && status == QML_OK; r++) {
+        size_t holders = 0;
         for (size_t i = 0; i < n_parts; i++)
-            row_parts[i] = parts[i]->parts[r];
-        status = samples_concat(&scan->parts[r], row_parts, order, n_parts, caller);
+            if (parts[i]->parts[r]) {
+                row_parts[holders] = parts[i]->parts[r];
+                firsts[holders++] = parts[i]->parts[r]->first;
+            }
+        qml_bp_row *row = &scan->rows[r];
+        if (holders == 0) {
+            *row = parts[0]->rows[r]; /* no samples yet: NaN, as in a piece */
+            continue;
+        }
+        sort_by_first(order, firsts, holders);
+        status = samples_concat(&scan->parts[r], row_parts, order, holders, caller);
         if (status)
             break;
         /* The row's metadata from the part holding its first samples (the
          * one that computed the DLA and the prediction). */
-        const qml_bp_scan *head = parts[order[0]];
-        qml_bp_row *row = &scan->rows[r];
+        const qml_bp_scan *head = NULL;
+        for (size_t i = 0; i < n_parts && !head; i++)
+            if (parts[i]->parts[r] == row_parts[order[0]])
+                head = parts[i];
         *row = head->rows[r];
         scan->observable_scale[r] = head->observable_scale[r];
         row->samples = scan->parts[r]->count;
         row->seconds = 0.0;
         for (size_t i = 0; i < n_parts; i++)
-            row->seconds += parts[order[i]]->rows[r].seconds;
+            if (parts[i]->parts[r])
+                row->seconds += parts[i]->rows[r].seconds;
         row->var_measured = NAN;
         row->var_stderr = NAN;
         if (scan->parts[r]->count == scan->parts[r]->total)
@@ -540,6 +553,10 @@ static void scan_write(writer *w, const qml_bp_scan *scan)
     }
     if (scan->parts) {
         for (size_t r = 0; r < scan->n_rows; r++) {
+            if (!scan->parts[r]) {
+                put_u64(w, 0); /* a row without samples (the other rows of a piece) */
+                continue;
+            }
             writer counted = {NULL, 0};
             samples_write(&counted, scan->parts[r]);
             put_u64(w, counted.length);
@@ -618,6 +635,12 @@ static int scan_read(reader *r, qml_bp_scan **out)
             status = qml__error(QML_ERR_PARSE, "%s: the part of row %zu claims %llu bytes, %zu are left", r->caller,
                                 i, (unsigned long long)part_length, r->length - r->at);
             break;
+        }
+        if (part_length == 0) {
+            if (scan->rows[i].samples != 0)
+                status = qml__error(QML_ERR_PARSE, "%s: row %zu says %zu samples but has no part", r->caller, i,
+                                    scan->rows[i].samples);
+            continue;
         }
         reader sub = {r->data + r->at, (size_t)part_length, 0, r->caller, "row part"};
         status = samples_read(&sub, &scan->parts[i]);

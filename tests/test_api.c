@@ -1022,6 +1022,24 @@ static void test_landscape_contract(void **state)
     sb.size = 0;
     INVALID(qml_bp_scan_generators(&O.scan, gens, 3, NULL, &sb, &lo));
 
+    /* (row, sample range) pieces: one row (n = 2) of lo.samples = 4 */
+    INVALID(qml_bp_scan_family_piece(NULL, QML_ANSATZ_HEA, &so, &lo, 0, 0, 1));
+    INVALID(qml_bp_scan_family_piece(&O.scan, (qml_ansatz_family)999, &so, &lo, 0, 0, 1));
+    INVALID(qml_bp_scan_family_piece(&O.scan, QML_ANSATZ_HEA, &sb, &lo, 0, 0, 1));
+    INVALID(qml_bp_scan_family_piece(&O.scan, QML_ANSATZ_HEA, &so, &bad, 0, 0, 1));
+    INVALID(qml_bp_scan_family_piece(&O.scan, QML_ANSATZ_HEA, &so, &lo, SIZE_MAX, 0, 1));
+    RANGE(qml_bp_scan_family_piece(&O.scan, QML_ANSATZ_HEA, &so, &lo, 1, 0, 1));
+    RANGE(qml_bp_scan_family_piece(&O.scan, QML_ANSATZ_HEA, &so, &lo, 0, 0, 0));
+    RANGE(qml_bp_scan_family_piece(&O.scan, QML_ANSATZ_HEA, &so, &lo, 0, 3, 2));
+    RANGE(qml_bp_scan_family_piece(&O.scan, QML_ANSATZ_HEA, &so, &lo, 0, SIZE_MAX, 1));
+    INVALID(qml_bp_scan_generators_piece(NULL, gens, 3, NULL, &so, &lo, 0, 0, 1));
+    INVALID(qml_bp_scan_generators_piece(&O.scan, NULL, 3, NULL, &so, &lo, 0, 0, 1));
+    INVALID(qml_bp_scan_generators_piece(&O.scan, gens, 0, NULL, &so, &lo, 0, 0, 1));
+    INVALID(qml_bp_scan_generators_piece(&O.scan, gens, 3, NULL, &sb, &lo, 0, 0, 1));
+    INVALID(qml_bp_scan_generators_piece(&O.scan, gens, 3, NULL, &so, &lo, SIZE_MAX, 0, 1));
+    RANGE(qml_bp_scan_generators_piece(&O.scan, gens, 3, NULL, &so, &lo, 1, 0, 1));
+    RANGE(qml_bp_scan_generators_piece(&O.scan, gens, 3, NULL, &so, &lo, 0, 4, 1));
+
     qml_bp_scan_free(NULL);
     ZERO(qml_bp_scan_n_rows(NULL));
     qml_bp_row row = {.size = sizeof row}, row0 = {.size = 0};
@@ -2051,6 +2069,7 @@ static int sweep_samples(void *context)
     qml_gradient_samples *a = NULL, *b = NULL, *read = NULL, *all = NULL;
     qml_gradient_stats *stats = NULL;
     qml_bp_scan *p = NULL, *q = NULL, *merged = NULL, *scan_read = NULL, *gp = NULL;
+    qml_bp_scan *piece = NULL, *gpiece = NULL, *piece_merged = NULL;
     unsigned char bytes[4096];
     size_t length = 0, first = 0, count = 0, total = 0;
     int status = QML_OK;
@@ -2085,7 +2104,15 @@ static int sweep_samples(void *context)
     TRY(qml_pauli_sum_parse(&g[1], 2, "Z0 Z1"));
     so.n_min = so.n_max = 0;
     TRY(qml_bp_scan_generators_part(&gp, (const qml_pauli_sum *const *)g, 2, NULL, &so, &ls, 1, 1));
+    TRY(qml_bp_scan_generators_piece(&gpiece, (const qml_pauli_sum *const *)g, 2, NULL, &so, &ls, 0, 0, 2));
+    so.n_min = so.n_max = 2;
+    TRY(qml_bp_scan_family_piece(&piece, QML_ANSATZ_HEA, &so, &ls, 0, 1, 2));
+    const qml_bp_scan *with_piece[2] = {piece, p}; /* samples [1, 3) and [0, 1) */
+    TRY(qml_bp_scan_merge(&piece_merged, with_piece, 2));
 done:
+    qml_bp_scan_free(piece_merged);
+    qml_bp_scan_free(piece);
+    qml_bp_scan_free(gpiece);
     qml_bp_scan_free(gp);
     qml_bp_scan_free(scan_read);
     qml_bp_scan_free(merged);
@@ -2231,7 +2258,7 @@ static const sweep_entry sweeps[] = {
      "qml_gradient_samples_create qml_gradient_samples_range qml_gradient_samples_merge "
      "qml_gradient_stats_from_samples qml_gradient_samples_serialize qml_gradient_samples_deserialize "
      "qml_bp_scan_family_part qml_bp_scan_generators_part qml_bp_scan_merge qml_bp_scan_serialize "
-     "qml_bp_scan_deserialize"},
+     "qml_bp_scan_deserialize qml_bp_scan_family_piece qml_bp_scan_generators_piece"},
 };
 
 /* Functions declared `QML_API int` that no sweep can or need enter, each

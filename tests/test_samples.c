@@ -303,6 +303,123 @@ static void test_scan_split_over_ranks(void **state)
     qml_bp_scan_free(whole);
 }
 
+/* (row, sample range) pieces dealt the way qml-mpi bp deals them: the
+ * (row, sample) pairs of the scan in row order, P contiguous shares of
+ * them; a share that spans rows is one piece per row, merged on its "rank"
+ * (rows it does not touch stay empty), sent as bytes, and the ranks' scans
+ * merged: bitwise the rows and the fit of one call, for P = 1..19 ranks
+ * (more ranks than rows and than samples of a row: 3 rows of S = 5). */
+static void test_scan_pieces_over_more_ranks_than_samples(void **state)
+{
+    (void)state;
+    qml_bp_scan_options scan_options = QML_BP_SCAN_OPTIONS_INIT;
+    scan_options.n_min = 2;
+    scan_options.n_max = 4;
+    scan_options.layers = 2;
+    scan_options.max_dim = 300;
+    qml_landscape_options stats = QML_LANDSCAPE_OPTIONS_INIT;
+    stats.samples = 5;
+    stats.seed = 91;
+    const size_t rows = 3, total = rows * stats.samples;
+    qml_bp_scan *whole = NULL;
+    assert_ok(qml_bp_scan_family(&whole, QML_ANSATZ_HEA, &scan_options, &stats));
+    for (size_t ranks = 1; ranks <= 19; ranks++) {
+        qml_bp_scan *of_rank[19];
+        size_t n_ranks_with_work = 0;
+        for (size_t r = 0; r < ranks; r++) {
+            size_t lo = r * total / ranks, hi = (r + 1) * total / ranks;
+            qml_bp_scan *pieces[3];
+            size_t n_pieces = 0;
+            for (size_t at = lo; at < hi;) {
+                size_t row = at / stats.samples, first = at % stats.samples;
+                size_t end = (row + 1) * stats.samples < hi ? (row + 1) * stats.samples : hi;
+                qml_bp_scan *piece = NULL;
+                assert_ok(qml_bp_scan_family_piece(&piece, QML_ANSATZ_HEA, &scan_options, &stats, row, first,
+                                                   end - at));
+                pieces[n_pieces++] = piece;
+                at = end;
+            }
+            if (n_pieces == 0)
+                continue; /* a rank without work sends nothing */
+            qml_bp_scan *local = NULL;
+            assert_ok(qml_bp_scan_merge(&local, (const qml_bp_scan *const *)pieces, n_pieces));
+            for (size_t i = 0; i < n_pieces; i++)
+                qml_bp_scan_free(pieces[i]);
+            of_rank[n_ranks_with_work++] = scan_through_bytes(local);
+            qml_bp_scan_free(local);
+        }
+        qml_bp_scan *merged = NULL;
+        assert_ok(qml_bp_scan_merge(&merged, (const qml_bp_scan *const *)of_rank, n_ranks_with_work));
+        assert_scans_identical(whole, merged);
+        for (size_t r = 0; r < n_ranks_with_work; r++)
+            qml_bp_scan_free(of_rank[r]);
+        qml_bp_scan_free(merged);
+    }
+    qml_bp_scan_free(whole);
+
+    /* A piece alone: its row holds its samples, the others none; no fit;
+     * pieces that overlap on a row, a row past the last and an empty range
+     * are refused. */
+    qml_bp_scan *piece = NULL, *again = NULL, *out = NULL;
+    assert_ok(qml_bp_scan_family_piece(&piece, QML_ANSATZ_HEA, &scan_options, &stats, 1, 0, 3));
+    qml_bp_row row = QML_BP_ROW_INIT;
+    assert_ok(qml_bp_scan_row(piece, 1, &row));
+    assert_int_equal(row.samples, 3);
+    assert_true(row.dim_g > 0);
+    assert_ok(qml_bp_scan_row(piece, 2, &row));
+    assert_int_equal(row.samples, 0);
+    assert_int_equal(row.n_qubits, 4);
+    assert_true(isnan(row.var_measured));
+    qml_bp_fit fit = QML_BP_FIT_INIT;
+    assert_status(qml_bp_scan_fit(piece, &fit), QML_ERR_NOT_APPLICABLE);
+    assert_ok(qml_bp_scan_family_piece(&again, QML_ANSATZ_HEA, &scan_options, &stats, 1, 2, 3));
+    const qml_bp_scan *overlap[2] = {piece, again};
+    assert_status(qml_bp_scan_merge(&out, overlap, 2), QML_ERR_INVALID_ARGUMENT);
+    assert_status(qml_bp_scan_family_piece(&out, QML_ANSATZ_HEA, &scan_options, &stats, 3, 0, 1),
+                  QML_ERR_OUT_OF_RANGE);
+    assert_status(qml_bp_scan_family_piece(&out, QML_ANSATZ_HEA, &scan_options, &stats, 0, 5, 1),
+                  QML_ERR_OUT_OF_RANGE);
+    assert_null(out);
+    qml_bp_scan_free(piece);
+    qml_bp_scan_free(again);
+}
+
+/* Pieces of a generator scan (one row per depth of a list) merge to the
+ * scan of one call. */
+static void test_generator_pieces(void **state)
+{
+    (void)state;
+    qml_pauli_sum *g[2] = {NULL, NULL};
+    assert_ok(qml_pauli_sum_parse(&g[0], 3, "X0 + X1 + X2"));
+    assert_ok(qml_pauli_sum_parse(&g[1], 3, "Z0 Z1 + Z1 Z2"));
+    const unsigned depths[2] = {2, 5};
+    qml_bp_scan_options scan_options = QML_BP_SCAN_OPTIONS_INIT;
+    scan_options.n_min = scan_options.n_max = 3;
+    scan_options.depth = QML_BP_DEPTH_LIST;
+    scan_options.depths = depths;
+    scan_options.n_depths = 2;
+    scan_options.max_dim = 100;
+    qml_landscape_options stats = QML_LANDSCAPE_OPTIONS_INIT;
+    stats.samples = 6;
+    stats.seed = 5;
+    qml_bp_scan *whole = NULL, *pieces[4] = {NULL}, *merged = NULL;
+    const qml_pauli_sum *const *gens = (const qml_pauli_sum *const *)g;
+    assert_ok(qml_bp_scan_generators(&whole, gens, 2, NULL, &scan_options, &stats));
+    /* Row 0 in two pieces, row 1 in two others; merged in a scrambled order. */
+    assert_ok(qml_bp_scan_generators_piece(&pieces[2], gens, 2, NULL, &scan_options, &stats, 0, 0, 4));
+    assert_ok(qml_bp_scan_generators_piece(&pieces[0], gens, 2, NULL, &scan_options, &stats, 0, 4, 2));
+    assert_ok(qml_bp_scan_generators_piece(&pieces[3], gens, 2, NULL, &scan_options, &stats, 1, 0, 1));
+    assert_ok(qml_bp_scan_generators_piece(&pieces[1], gens, 2, NULL, &scan_options, &stats, 1, 1, 5));
+    assert_ok(qml_bp_scan_merge(&merged, (const qml_bp_scan *const *)pieces, 4));
+    assert_scans_identical(whole, merged);
+    for (int i = 0; i < 4; i++)
+        qml_bp_scan_free(pieces[i]);
+    qml_bp_scan_free(merged);
+    qml_bp_scan_free(whole);
+    qml_pauli_sum_free(g[0]);
+    qml_pauli_sum_free(g[1]);
+}
+
 /* Parts of different estimates, gaps, overlaps and incomplete scans are
  * refused with a message that names the problem. */
 static void test_merge_refuses_what_does_not_fit(void **state)
@@ -508,6 +625,15 @@ static int samples_sequence(void *context)
         const qml_bp_scan *parts[2] = {q, p};
         status = qml_bp_scan_merge(&scan, parts, 2);
     }
+    qml_bp_scan *piece = NULL, *pieces_merged = NULL;
+    if (!status)
+        status = qml_bp_scan_family_piece(&piece, QML_ANSATZ_HEA, &scan_options, &scan_stats, 0, 0, 3);
+    if (!status) {
+        const qml_bp_scan *one[1] = {piece};
+        status = qml_bp_scan_merge(&pieces_merged, one, 1);
+    }
+    qml_bp_scan_free(pieces_merged);
+    qml_bp_scan_free(piece);
     if (!status) {
         free(bytes);
         qml_bp_scan_serialize(scan, NULL, 0, &length);
@@ -546,6 +672,8 @@ int main(void)
         cmocka_unit_test(test_merges_nest),
         cmocka_unit_test(test_batch_rows_merge),
         cmocka_unit_test(test_scan_split_over_ranks),
+        cmocka_unit_test(test_scan_pieces_over_more_ranks_than_samples),
+        cmocka_unit_test(test_generator_pieces),
         cmocka_unit_test(test_merge_refuses_what_does_not_fit),
         cmocka_unit_test(test_bad_bytes_are_refused),
         cmocka_unit_test(test_allocation_failures),
