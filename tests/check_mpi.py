@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """qml-mpi against qml: the same scan dealt over 1, 2 and 3 ranks (more ranks
-than cores: --oversubscribe) gives bitwise the numbers of `qml bp --json`;
+than cores: --oversubscribe), and over more ranks than samples, gives
+bitwise the numbers of `qml bp --json`;
 `qml-mpi paradox --quick` on 1, 2 and 3 ranks writes the CSV files of
 `qml paradox --quick` with the same seed byte for byte, apart from the
 columns named in TIMING (wall times); a failing run exits non-zero on every
@@ -41,19 +42,22 @@ def mpi(np, args, check=True):
     return result
 
 
+# (options, rank counts): the last case has more ranks than a row has
+# samples (3) and than rows (2): (row, sample range) pieces, some ranks idle.
 cases = [
-    ["--ansatz", "hea", "--qubits", "2-5", "--samples", "41", "--seed", "3"],
-    ["--ansatz", "tfim", "--qubits", "3-6", "--samples", "17", "--param", "all", "--layers", "4"],
-    ["--ansatz", "sn", "--qubits", "3-5", "--samples", "9", "--quantity", "loss", "--layers", "3"],
+    (["--ansatz", "hea", "--qubits", "2-5", "--samples", "41", "--seed", "3"], (1, 2, 3)),
+    (["--ansatz", "tfim", "--qubits", "3-6", "--samples", "17", "--param", "all", "--layers", "4"], (1, 2, 3)),
+    (["--ansatz", "sn", "--qubits", "3-5", "--samples", "9", "--quantity", "loss", "--layers", "3"], (1, 2, 3)),
+    (["--ansatz", "hea", "--qubits", "4-5", "--samples", "3", "--seed", "8"], (4, 7)),
 ]
-for args in cases:
+for args, rank_counts in cases:
     plain = subprocess.run([qml, "bp", "--json", "--threads", "2"] + args, capture_output=True, text=True,
                            timeout=600)
     if plain.returncode != 0:
         failures.append("qml bp %s: %s" % (args, plain.stderr))
         continue
     want_rows, want_fit = rows_of(json.loads(plain.stdout))
-    for np in (1, 2, 3):
+    for np in rank_counts:
         result = mpi(np, ["--json", "--threads", "1"] + args)
         if result.returncode != 0:
             continue
@@ -73,7 +77,7 @@ for args in cases:
                 if want_fit.get(key) != got_fit.get(key):
                     failures.append("np %d %s fit %s: %r != %r" % (np, args, key, got_fit.get(key),
                                                                  want_fit.get(key)))
-    print("ok: %s on 1, 2, 3 ranks" % " ".join(args))
+    print("ok: %s on %s ranks" % (" ".join(args), ", ".join(map(str, rank_counts))))
 
 # A failure on the ranks: an observable outside the register. Every rank
 # stops, one message, exit non-zero, and --out is not written.

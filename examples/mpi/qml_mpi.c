@@ -1,10 +1,10 @@
 /*
  * qml-mpi: barren-plateau scans and the paradox study dealt over MPI ranks.
  *
- * bp: rank r computes
- * samples [r S / P, (r + 1) S / P) of every row of the scan with libqml's
- * partial-scan API, serialises its part, and rank 0 gathers the parts,
- * merges them and writes the result: bitwise the numbers `qml bp` prints
+ * bp: the (row, sample) pairs of the scan are cut into P contiguous shares
+ * of equal estimated cost; rank r computes its share as (row, sample range)
+ * pieces with libqml's piece API, merges them into one partial scan and
+ * serialises it, and rank 0 gathers the parts, merges them and writes the result: bitwise the numbers `qml bp` prints
  * for the same options on one machine, whatever P is (docs/scaling.md).
  *
  * paradox: the study of `qml paradox` (examples/cli/cmd_paradox.c), its rows
@@ -273,6 +273,48 @@ static int write_output(const scan_request *request, const qml_bp_scan *scan, in
     return 0;
 }
 
+/* The pieces of rank k of P: the (row, sample) pairs of the scan in row
+ * order, each weighted by the cost of a sample of its row (gates x
+ * amplitudes, about L n 2^n), cut into P contiguous shares of equal cost;
+ * share k covers samples [ranges[2 r], ranges[2 r] + ranges[2 r + 1]) of
+ * row r (count 0: none). Every rank computes every boundary the same way,
+ * and rank k's upper boundary is rank k + 1's lower one, so the shares
+ * tile the scan whatever the rounding; a rank may get no pair at all when
+ * ranks outnumber the pairs. The numbers do not depend on the dealing (the
+ * merge is exact), only the balance does. */
+static double sample_cost(const scan_request *request, unsigned n)
+{
+    double layers = request->scan.depth == QML_BP_DEPTH_PER_QUBIT ? (double)request->scan.layers * n
+                                                                   : (double)request->scan.layers;
+    return layers * n * ldexp(1.0, (int)n);
+}
+
+static size_t share_bound(const scan_request *request, double start, double unit, double cut)
+{
+    const double samples = (double)request->stats.samples;
+    double s = ceil((cut - start) / unit);
+    return s <= 0.0 ? 0 : s >= samples ? request->stats.samples : (size_t)s;
+}
+
+static void deal_pieces(const scan_request *request, int rank, int ranks, size_t *ranges)
+{
+    const unsigned n_min = request->scan.n_min, n_max = request->scan.n_max;
+    double total = 0.0;
+    for (unsigned n = n_min; n <= n_max; n++)
+        total += sample_cost(request, n) * (double)request->stats.samples;
+    double start = 0.0;
+    for (unsigned n = n_min; n <= n_max; n++) {
+        size_t r = n - n_min;
+        double unit = sample_cost(request, n);
+        size_t lo = rank == 0 ? 0 : share_bound(request, start, unit, total * rank / ranks);
+        size_t hi = rank == ranks - 1 ? request->stats.samples
+                                      : share_bound(request, start, unit, total * (rank + 1) / ranks);
+        ranges[2 * r] = lo;
+        ranges[2 * r + 1] = hi > lo ? hi - lo : 0;
+        start += unit * (double)request->stats.samples;
+    }
+}
+
 /* Every rank learns whether any rank failed and, if so, the message of the
  * lowest failing rank; returns 1 if some rank failed. */
 static int agree_on_failure(int failed, char *message, int rank)
@@ -298,16 +340,32 @@ static int run_bp(int argc, char **argv, int rank, int ranks)
         return 2;
     }
 
-    /* This rank's samples; a rank with none sends an empty part. */
-    const size_t total = request.stats.samples;
-    const size_t first = (size_t)((uint64_t)rank * total / (uint64_t)ranks);
-    const size_t last = (size_t)((uint64_t)(rank + 1) * total / (uint64_t)ranks);
+    /* This rank's (row, sample range) pieces, merged into one partial scan;
+     * a rank with none sends an empty part. */
+    const size_t rows = request.scan.n_max - request.scan.n_min + 1;
+    size_t *ranges = calloc(2 * rows, sizeof *ranges);
+    qml_bp_scan **pieces = calloc(rows, sizeof *pieces);
+    size_t n_pieces = 0;
     qml_bp_scan *part = NULL;
     unsigned char *bytes = NULL;
     size_t length = 0;
-    int status = QML_OK;
-    if (last > first) {
-        status = qml_bp_scan_family_part(&part, request.family, &request.scan, &request.stats, first, last - first);
+    int status = ranges && pieces ? QML_OK : QML_ERR_OUT_OF_MEMORY;
+    if (status)
+        snprintf(message, sizeof message, "rank %d: out of memory", rank);
+    else
+        deal_pieces(&request, rank, ranks, ranges);
+    for (size_t r = 0; r < rows && status == QML_OK; r++) {
+        if (ranges[2 * r + 1] == 0)
+            continue;
+        status = qml_bp_scan_family_piece(&pieces[n_pieces], request.family, &request.scan, &request.stats, r,
+                                          ranges[2 * r], ranges[2 * r + 1]);
+        if (status == QML_OK)
+            n_pieces++;
+        else
+            snprintf(message, sizeof message, "rank %d: %s: %s", rank, qml_status_string(status), qml_last_error());
+    }
+    if (status == QML_OK && n_pieces > 0) {
+        status = qml_bp_scan_merge(&part, (const qml_bp_scan *const *)pieces, n_pieces);
         if (status == QML_OK) {
             qml_bp_scan_serialize(part, NULL, 0, &length);
             bytes = malloc(length);
@@ -317,6 +375,10 @@ static int run_bp(int argc, char **argv, int rank, int ranks)
             snprintf(message, sizeof message, "rank %d: %s: %s", rank, qml_status_string(status), qml_last_error());
     }
     qml_bp_scan_free(part);
+    for (size_t i = 0; i < n_pieces; i++)
+        qml_bp_scan_free(pieces[i]);
+    free(pieces);
+    free(ranges);
     if (!status && length > (size_t)0x7fffffff) {
         status = QML_ERR_LIMIT;
         snprintf(message, sizeof message, "rank %d: a part of %zu bytes is beyond one MPI message", rank, length);
