@@ -174,7 +174,6 @@ static void defaults(paradox_setup *s)
     s->c1_depth_factor = 8;
     s->flip_fraction = 0.2;
     s->large_samples = 1000;
-    s->large_c1_max_gsim = 100;
     const unsigned factors[2] = {1, 8};
     memcpy(s->depth_factors, factors, sizeof factors);
     s->n_depth_factors = 2;
@@ -249,6 +248,7 @@ static void defaults(paradox_setup *s)
         memcpy(s->large_qubits, large, sizeof large);
         s->n_large_qubits = 4;
         s->large_seeds = 5;
+        s->large_c1_max = 100;
         const unsigned llq[5] = {4, 6, 8, 10, 12}, lcq[6] = {4, 6, 8, 10, 12, 14};
         memcpy(s->land_qubits, llq, sizeof llq);
         s->n_land_qubits = 5;
@@ -340,6 +340,7 @@ static int parse(int argc, char **argv, paradox_setup *s, const char **resume, b
         for (size_t k = 0; k < c; k++)
             s->large_qubits[k] = (unsigned)v[k];
         s->n_large_qubits = c;
+        s->large_c1_max = 0; /* a list given is run in full */
     }
     s->backend = s->long_mode ? 1 : 0; /* QML_BACKEND_AUTO : QML_BACKEND_STATEVECTOR */
     if (backend) {

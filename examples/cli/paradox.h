@@ -97,7 +97,7 @@ typedef struct paradox_setup {
     size_t n_large_qubits;
     size_t large_samples;       /* draws per large-n landscape cell */
     unsigned large_seeds;       /* C1 runs per large-n cell (exact gradients) */
-    unsigned large_c1_max_gsim; /* the free-fermion C1 rows stop here (cost ~ n^3 per row and step) */
+    unsigned large_c1_max;      /* the large-n C1 runs stop here (0: no cap; cost ~ n^3 per row and step) */
     /* Output. */
     const char *out_dir;
     char options[512];          /* the options as given (without --out/--resume), for --resume */

@@ -959,11 +959,16 @@ static void large_section(FILE *f, const paradox_setup *s, paradox_tables *t)
         fprintf(f, "C1 at large n (two moons, L = %un, as in C1) with exact gradients only: the library simulates "
                    "shot noise on the statevector only (its Gaussian shot model needs the readout's single-shot "
                    "variance at each row's state), so no finite budget runs at these n and these rows do not "
-                   "enter C1a or C1b.%s\n\n",
-                s->c1_depth_factor,
-                s->large_c1_max_gsim ? " The free-fermion runs stop at the n set by their cost (about n^3 per "
-                                       "row and step)."
-                                     : "");
+                   "enter C1a or C1b.",
+                s->c1_depth_factor);
+        bool capped = false;
+        for (size_t q = 0; q < s->n_large_qubits; q++)
+            capped = capped || (s->large_c1_max && s->large_qubits[q] > s->large_c1_max);
+        if (capped)
+            fprintf(f, " They stop at n = %u: a run's cost grows like n^3 per row and step (`--qubits-large LIST` "
+                       "runs every n of its list).",
+                    s->large_c1_max);
+        fprintf(f, "\n\n");
         fprintf(f, "| model | n | backend | weights | successes | success probability [95 %%] | mean train "
                    "accuracy | mean test accuracy | seconds per run |\n|---|---:|---|---:|---:|---:|---:|---:|---:|\n");
         /* Cells in row order of first appearance. */

@@ -644,7 +644,7 @@ static bool large_model(const paradox_setup *s, size_t index, unsigned n, int *k
     if (index >= 2 || kinds[index] < 0)
         return false;
     *kind = kinds[index];
-    return !(kinds[index] == PARADOX_KIND_FREE_FERMION && s->large_c1_max_gsim && n > s->large_c1_max_gsim);
+    return !(s->large_c1_max && n > s->large_c1_max);
 }
 
 /* The C1 protocol (two moons, L = 8n, Adam, the same seeds as C1) at the
