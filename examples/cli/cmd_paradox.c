@@ -113,7 +113,7 @@ static void usage(FILE *to)
 {
     fprintf(to,
             "usage: qml paradox [--out DIR] [--quick | --long] [--seed X] [--threads T] [--seeds K]\n"
-            "                   [--qubits LIST] [--shots LIST] [--json]\n"
+            "                   [--qubits LIST] [--shots LIST] [--qubits-large LIST] [--backend NAME] [--json]\n"
             "       qml paradox --resume DIR\n"
             "\n"
             "The paper's claims as tests with criteria fixed in advance: C1 trainability under a\n"
@@ -133,6 +133,11 @@ static void usage(FILE *to)
             "  --seeds K      training runs per cell in C1, C2 and C3 (default 5; quick 2; long 20)\n"
             "  --qubits LIST  C1 qubit counts, comma-separated, each 3..16\n"
             "  --shots LIST   C1 shot budgets, comma-separated, 0 = exact gradients\n"
+            "  --qubits-large LIST  run the permutation and free-fermion models at these n (each 3..1024)\n"
+            "                 on the algebra simulators: landscape, C1 with exact gradients, cost per\n"
+            "                 step beside the statevector's (default in --long: 50,100,150,200; else none)\n"
+            "  --backend NAME simulator of the landscape and C1 rows where it applies, else auto's choice:\n"
+            "                 auto, statevector, gsim, symmetric (default statevector; auto in --long)\n"
             "  --json         the closing summary (rows, times, verdicts) as JSON on stdout\n");
 }
 
@@ -170,6 +175,7 @@ static void defaults(paradox_setup *s)
     s->roughness_draws = s->quick ? 4 : 20;
     s->c1_depth_factor = 8;
     s->flip_fraction = 0.2;
+    s->large_samples = 1000;
     const unsigned factors[2] = {1, 8};
     memcpy(s->depth_factors, factors, sizeof factors);
     s->n_depth_factors = 2;
@@ -204,6 +210,7 @@ static void defaults(paradox_setup *s)
         s->c3_test_rows = 20;
         s->c3_seeds = 2;
         s->c3_steps = 40;
+        s->large_seeds = 2;
         return;
     }
     const unsigned lq[4] = {4, 6, 8, 10}, cq[3] = {4, 6, 8};
@@ -237,7 +244,13 @@ static void defaults(paradox_setup *s)
     s->c3_test_rows = 100;
     s->c3_seeds = 5;
     s->c3_steps = 300;
+    s->large_seeds = s->c1_seeds;
     if (s->long_mode) {
+        const unsigned large[4] = {50, 100, 150, 200};
+        memcpy(s->large_qubits, large, sizeof large);
+        s->n_large_qubits = 4;
+        s->large_seeds = 5;
+        s->large_c1_max = 100;
         const unsigned llq[5] = {4, 6, 8, 10, 12}, lcq[6] = {4, 6, 8, 10, 12, 14};
         memcpy(s->land_qubits, llq, sizeof llq);
         s->n_land_qubits = 5;
@@ -256,7 +269,7 @@ static void defaults(paradox_setup *s)
  * code of a usage error / --help (with *stop set). */
 static int parse(int argc, char **argv, paradox_setup *s, const char **resume, bool *stop)
 {
-    const char *qubits = NULL, *shots = NULL;
+    const char *qubits = NULL, *shots = NULL, *large = NULL, *backend = NULL;
     unsigned seeds = 0;
     *stop = false;
     for (int i = 1; i < argc; i++) {
@@ -289,6 +302,10 @@ static int parse(int argc, char **argv, paradox_setup *s, const char **resume, b
             qubits = argv[++i];
         } else if (!strcmp(a, "--shots") && has_value) {
             shots = argv[++i];
+        } else if (!strcmp(a, "--qubits-large") && has_value) {
+            large = argv[++i];
+        } else if (!strcmp(a, "--backend") && has_value) {
+            backend = argv[++i];
         } else {
             usage(stderr);
             return cli_usage_error("paradox: unknown or incomplete option '%s'", a);
@@ -315,7 +332,33 @@ static int parse(int argc, char **argv, paradox_setup *s, const char **resume, b
         s->n_shots = c;
     }
     if (seeds)
-        s->c1_seeds = s->c2_seeds = s->c3_seeds = seeds;
+        s->c1_seeds = s->c2_seeds = s->c3_seeds = s->large_seeds = seeds;
+    if (large) {
+        uint64_t v[PARADOX_MAX_LIST];
+        size_t c;
+        if (!parse_list(large, v, PARADOX_MAX_LIST, &c, 3, 1024))
+            return cli_usage_error("paradox: --qubits-large needs up to %d comma-separated counts in 3..1024, not '%s'",
+                                   PARADOX_MAX_LIST, large);
+        for (size_t k = 0; k < c; k++)
+            s->large_qubits[k] = (unsigned)v[k];
+        s->n_large_qubits = c;
+        s->large_c1_max = 0; /* a list given is run in full */
+    }
+    s->backend = s->long_mode ? 1 : 0; /* QML_BACKEND_AUTO : QML_BACKEND_STATEVECTOR */
+    if (backend) {
+#if PARADOX_HAVE_BACKENDS
+        qml_backend b;
+        if (qml_backend_from_name(backend, &b) != QML_OK)
+            return cli_usage_error("paradox: --backend needs auto, statevector, gsim or symmetric, not '%s'", backend);
+        s->backend = (int)b;
+#else
+        return cli_usage_error("paradox: this build of libqml has no algebra simulators (--backend '%s')", backend);
+#endif
+    }
+#if !PARADOX_HAVE_BACKENDS
+    if (s->n_large_qubits)
+        return cli_usage_error("paradox: this build of libqml has no algebra simulators (--qubits-large)");
+#endif
     return 0;
 }
 
@@ -491,11 +534,11 @@ int paradox_run(paradox_setup *given, int argc, char **argv, const char *resume,
     code = paradox_table_open(&t.landscape, table_dir, "landscape.csv",
                               "model,n_qubits,layers,n_weights,samples,var_loss,var_loss_stderr,var_grad_mid,"
                               "var_grad_mid_stderr,data_rows,var_data_loss,var_data_loss_stderr,dla_dim,dla_source,"
-                              "pred_loss,pred_grad_mid,pred_source,seconds",
+                              "pred_loss,pred_grad_mid,pred_source,seconds,backend",
                               3) ||
            paradox_table_open(&t.c1, table_dir, "c1.csv",
                               "model,n_qubits,shots,seed_index,layers,n_weights,batch,epochs,train_rows,seed,"
-                              "train_accuracy,test_accuracy,train_loss,grad_mean_square,success,seconds",
+                              "train_accuracy,test_accuracy,train_loss,grad_mean_square,success,seconds,backend",
                               4) ||
            paradox_table_open(&t.c2, table_dir, "c2.csv",
                               "task,model,train_size,seed_index,n_qubits,layers,n_weights,steps,epochs,"
@@ -511,7 +554,20 @@ int paradox_run(paradox_setup *given, int argc, char **argv, const char *resume,
                               5) ||
            paradox_table_open(&t.roughness, table_dir, "roughness.csv",
                               "model,n_qubits,layers,draws,mean_square_slope,stderr,seconds", 2);
-    size_t kept = t.landscape.n_rows + t.c1.n_rows + t.c2.n_rows + t.c3.n_rows;
+    if (!code && setup.n_large_qubits)
+        code = paradox_table_open(&t.large, table_dir, "large.csv",
+                                  "model,n_qubits,layers,backend,n_weights,samples,var_loss,var_loss_stderr,"
+                                  "var_grad_mid,var_grad_mid_stderr,dla_dim,pred_loss,pred_grad_mid,seconds",
+                                  3) ||
+               paradox_table_open(&t.c1_large, table_dir, "c1_large.csv",
+                                  "model,n_qubits,shots,seed_index,layers,n_weights,batch,epochs,train_rows,seed,"
+                                  "train_accuracy,test_accuracy,train_loss,grad_mean_square,success,seconds,backend",
+                                  4) ||
+               paradox_table_open(&t.cost, table_dir, "cost.csv",
+                                  "model,n_qubits,side,backend,layers,n_weights,dimension,reps_gradient,"
+                                  "seconds_gradient,reps_step,seconds_step,batch,seconds",
+                                  3);
+    size_t kept = t.landscape.n_rows + t.c1.n_rows + t.c2.n_rows + t.c3.n_rows + t.large.n_rows + t.c1_large.n_rows;
     if (!code && resume)
         fprintf(stderr, "qml paradox: resuming in %s: %zu finished rows kept\n", dir, kept);
 
@@ -524,17 +580,18 @@ int paradox_run(paradox_setup *given, int argc, char **argv, const char *resume,
     void (*old_int)(int) = signal(SIGINT, on_signal);
     void (*old_term)(int) = signal(SIGTERM, on_signal);
 
-    int (*const stages[5])(const paradox_setup *, paradox_tables *, paradox_progress *, bool) = {
-        paradox_landscape, paradox_c1, paradox_c2, paradox_c3, paradox_roughness};
+    int (*const stages[8])(const paradox_setup *, paradox_tables *, paradox_progress *, bool) = {
+        paradox_landscape, paradox_c1,       paradox_c2,       paradox_c3,
+        paradox_roughness, paradox_landscape_large, paradox_c1_large, paradox_cost};
     paradox_deal_begin(ranks);
-    for (int k = 0; k < 5 && !code; k++)
+    for (int k = 0; k < 8 && !code; k++)
         code = stages[k](&setup, &t, &prog, true);
     if (!code && !ranks)
         fprintf(stderr, "qml paradox: %zu jobs to run into %s\n", prog.jobs_total, dir);
     else if (!code && lead)
         fprintf(stderr, "qml paradox: rows dealt over %u processes; rank 0 runs %zu jobs; outputs into %s\n",
                 ranks->size, prog.jobs_total, dir);
-    for (int k = 0; k < 5 && !code; k++)
+    for (int k = 0; k < 8 && !code; k++)
         code = stages[k](&setup, &t, &prog, false);
     if (!code && paradox_deal_stopped())
         code = 1; /* this process or another failed: it said why */
@@ -564,18 +621,20 @@ int paradox_run(paradox_setup *given, int argc, char **argv, const char *resume,
         fprintf(stderr,
                 "qml paradox: interrupted after %.1f s: %zu finished rows are in %s; continue with "
                 "'qml paradox --resume %s'\n",
-                wall, t.landscape.n_rows + t.c1.n_rows + t.c2.n_rows + t.c3.n_rows, dir, dir);
+                wall, t.landscape.n_rows + t.c1.n_rows + t.c2.n_rows + t.c3.n_rows + t.large.n_rows + t.c1_large.n_rows,
+                dir, dir);
         code = 130;
     }
     if (!code && lead) {
         /* The compute time of every row, this run's and resumed ones'. */
         double compute = 0.0;
-        paradox_table *all[4] = {&t.landscape, &t.c1, &t.c2, &t.c3};
-        for (int k = 0; k < 4; k++)
+        paradox_table *all[6] = {&t.landscape, &t.c1, &t.c2, &t.c3, &t.large, &t.c1_large};
+        for (int k = 0; k < 6; k++)
             for (size_t r = 0; r < all[k]->n_rows; r++)
                 compute += paradox_table_number(all[k], r, "seconds");
         code = paradox_report(&setup, &t, wall, compute, cpu);
-        size_t rows = t.landscape.n_rows + t.c1.n_rows + t.c2.n_rows + t.c3.n_rows + t.roughness.n_rows;
+        size_t rows = t.landscape.n_rows + t.c1.n_rows + t.c2.n_rows + t.c3.n_rows + t.roughness.n_rows +
+                      t.large.n_rows + t.c1_large.n_rows + t.cost.n_rows;
         if (!code && setup.json) {
             cli_json j;
             cli_json_begin(&j, stdout, "paradox", argc, argv);
@@ -619,5 +678,8 @@ int paradox_run(paradox_setup *given, int argc, char **argv, const char *resume,
     paradox_table_close(&t.c3);
     paradox_table_close(&t.baselines);
     paradox_table_close(&t.roughness);
+    paradox_table_close(&t.large);
+    paradox_table_close(&t.c1_large);
+    paradox_table_close(&t.cost);
     return code;
 }

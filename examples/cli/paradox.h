@@ -90,6 +90,14 @@ typedef struct paradox_setup {
     size_t c3_rows, c3_test_rows;
     unsigned c3_seeds, c3_steps;
     double flip_fraction;
+    /* Large n on the algebra simulators (the permutation and free-fermion
+     * models only; empty list: not run). */
+    int backend;                /* qml_backend asked for (--backend): used where it applies, else auto's choice */
+    unsigned large_qubits[PARADOX_MAX_LIST];
+    size_t n_large_qubits;
+    size_t large_samples;       /* draws per large-n landscape cell */
+    unsigned large_seeds;       /* C1 runs per large-n cell (exact gradients) */
+    unsigned large_c1_max;      /* the large-n C1 runs stop here (0: no cap; cost ~ n^3 per row and step) */
     /* Output. */
     const char *out_dir;
     char options[512];          /* the options as given (without --out/--resume), for --resume */
@@ -135,10 +143,12 @@ double paradox_table_number(const paradox_table *t, size_t row, const char *colu
 /* All tables of a run. */
 typedef struct paradox_tables {
     paradox_table landscape, c1, c2, c3, baselines, roughness;
+    paradox_table large, c1_large, cost; /* large n on the algebra simulators */
 } paradox_tables;
 
-/* The tables of a run as a list (the order of the struct); returns the count. */
-#define PARADOX_N_TABLES 6
+/* The tables of a run as a list (the order of the struct; a table the run
+ * does not use has no name); returns the count. */
+#define PARADOX_N_TABLES 9
 size_t paradox_tables_list(paradox_tables *t, paradox_table *list[PARADOX_N_TABLES]);
 
 /* ---- a run dealt over processes (qml-mpi paradox; paradox_table.c) ---------------- */
@@ -217,6 +227,30 @@ int paradox_c1(const paradox_setup *s, paradox_tables *t, paradox_progress *p, b
 int paradox_c2(const paradox_setup *s, paradox_tables *t, paradox_progress *p, bool count_only);
 int paradox_c3(const paradox_setup *s, paradox_tables *t, paradox_progress *p, bool count_only);
 int paradox_roughness(const paradox_setup *s, paradox_tables *t, paradox_progress *p, bool count_only);
+/* Large n on the algebra simulators: the landscape of the permutation and
+ * free-fermion models (large.csv), their C1 runs with exact gradients
+ * (c1_large.csv), and the cost of a gradient and of a training step on each
+ * backend beside the statevector's at the largest C1 n (cost.csv). */
+int paradox_landscape_large(const paradox_setup *s, paradox_tables *t, paradox_progress *p, bool count_only);
+int paradox_c1_large(const paradox_setup *s, paradox_tables *t, paradox_progress *p, bool count_only);
+int paradox_cost(const paradox_setup *s, paradox_tables *t, paradox_progress *p, bool count_only);
+/* The backend a row runs on: the one asked for (s->backend) where it
+ * applies, else what QML_BACKEND_AUTO picks; the statevector with shots.
+ * Returns a qml_status. */
+int paradox_choose_backend(const paradox_setup *s, const qml_circuit *circuit, const qml_pauli_sum *readout,
+                           uint64_t shots, int *chosen);
+/* The algebraic backend of a model (large n): the one asked for if it is
+ * algebraic and applies, else auto's choice, else the symmetric backend or
+ * g-sim, whichever applies; 0 (the statevector) if none does. */
+int paradox_algebraic_backend(const paradox_setup *s, const qml_model *model);
+const char *paradox_backend_name(int backend);
+/* The Lie-algebraic predictions in closed form (docs/paradox.md): dim g,
+ * Var[l] and Var[dl/dw] of the weight at position `pos` of a layer, for a
+ * circuit Haar-random on e^g (NaN where not derived). */
+uint64_t paradox_dla_closed_form(int kind, unsigned n);
+double paradox_loss_variance_closed_form(int kind, unsigned n);
+double paradox_mid_gradient_closed_form(int kind, unsigned n, size_t pos);
+
 /* The layers of model `kind` in C3: the weight count closest to c3_params. */
 unsigned paradox_c3_layers(const paradox_setup *s, int kind);
 

@@ -29,7 +29,7 @@ static const int land_kinds[3] = {PARADOX_KIND_UNSTRUCTURED, PARADOX_KIND_PERMUT
  * a multiple of the identity on each sector), so dim = 1 + sum_J ((2J+1)^2 - 1)
  * (checked against the closure for n = 2..9);
  * free fermions so(2n): n (2n - 1). */
-static uint64_t dla_closed_form(int kind, unsigned n)
+uint64_t paradox_dla_closed_form(int kind, unsigned n)
 {
     switch (kind) {
     case PARADOX_KIND_UNSTRUCTURED:
@@ -51,13 +51,22 @@ static uint64_t dla_closed_form(int kind, unsigned n)
  * P_g(rho) = 1 - 1/d, P_g(Z_0) = d, so Var = (d - 1) / (d^2 - 1) = 1 / (d + 1);
  * permutation: rho lies in the symmetric sector (J = n/2, su(n + 1)) only,
  * P(rho) = n / (n + 1), P((1/n) S_Z) = (n + 1)(n + 2) / (3n) on that sector,
- * dim = n (n + 2): Var = 1 / (3n). NaN where not derived. */
-static double loss_variance_closed_form(int kind, unsigned n)
+ * dim = n (n + 2): Var = 1 / (3n);
+ * free fermions, g = so(2n) spanned by the n (2n - 1) Pauli strings that
+ * are quadratic in the Majorana operators (Jordan-Wigner with the bonds
+ * Z_q Z_q+1 and the fields X_q quadratic): with B_a = P_a / sqrt(2^n),
+ * P_g(O) = 2^n for the readout Z_0 Z_1 (one such string) and
+ * P_g(rho) = c / 2^n with c = n - 1 the strings in g made of Z only
+ * (Z_q Z_q+1), so Var = c / dim g = (n - 1) / (n (2n - 1)).
+ * NaN where not derived. */
+double paradox_loss_variance_closed_form(int kind, unsigned n)
 {
     if (kind == PARADOX_KIND_UNSTRUCTURED)
         return 1.0 / (ldexp(1.0, (int)n) + 1.0);
     if (kind == PARADOX_KIND_PERMUTATION)
         return 1.0 / (3.0 * n);
+    if (kind == PARADOX_KIND_FREE_FERMION && n >= 2)
+        return (n - 1.0) / (n * (2.0 * n - 1.0));
     return NAN;
 }
 
@@ -75,8 +84,13 @@ static double loss_variance_closed_form(int kind, unsigned n)
  * eigenvalues a of G on that sector, so Var = kappa / (12 n^2 (n + 2)). The
  * middle weight (index 3L/2) is the two-body gate for even L, G =
  * (2/n) sum_{q<r} Z_q Z_r = S_Z^2/n - 1 (a = m^2/n, m = -n, -n+2, ..., n),
- * else an RX or RY weight, G = S_X or S_Y (a = m). NaN where not derived. */
-static double mid_gradient_closed_form(int kind, unsigned n, size_t mid)
+ * else an RX or RY weight, G = S_X or S_Y (a = m);
+ * free fermions: every weight generator is one quadratic Majorana string
+ * (scale 1), which anticommutes with the 2 (2n - 2) basis strings sharing
+ * one of its two Majorana indices, each giving ||[G, B]||^2 = 4, so
+ * kappa = 16 (n - 1) and Var = 4 (n - 1)^2 / (n^2 (2n - 1)^2) (with
+ * P(rho) P(O) = n - 1 as above). NaN where not derived. */
+double paradox_mid_gradient_closed_form(int kind, unsigned n, size_t mid)
 {
     if (kind == PARADOX_KIND_UNSTRUCTURED) {
         double d = ldexp(1.0, (int)n);
@@ -91,6 +105,10 @@ static double mid_gradient_closed_form(int kind, unsigned n, size_t mid)
         }
         double kappa = 2.0 * d * sum_a2 - 2.0 * sum_a * sum_a;
         return kappa / (12.0 * n * (double)n * (n + 2.0));
+    }
+    if (kind == PARADOX_KIND_FREE_FERMION && n >= 2) {
+        double dim = n * (2.0 * n - 1.0);
+        return 4.0 * (n - 1.0) * (n - 1.0) / (dim * dim);
     }
     return NAN;
 }
@@ -205,13 +223,13 @@ typedef struct prediction {
 static int predict(const paradox_setup *s, int kind, unsigned n, unsigned layers, size_t n_weights, prediction *out)
 {
     size_t per_layer = n_weights / layers, mid = n_weights / 2, pos = mid % per_layer;
-    out->dla_dim = dla_closed_form(kind, n);
+    out->dla_dim = paradox_dla_closed_form(kind, n);
     out->computed = false;
-    out->loss = loss_variance_closed_form(kind, n);
+    out->loss = paradox_loss_variance_closed_form(kind, n);
     /* The closed form of the middle gate: the generator at `pos` of a layer
      * (every layer has the same generators; no fixed gate precedes the
      * weights of the permutation model). */
-    out->mid = mid_gradient_closed_form(kind, n, pos);
+    out->mid = paradox_mid_gradient_closed_form(kind, n, pos);
     out->source = isfinite(out->mid) ? "closed form" : "none";
     bool attempt = !(kind == PARADOX_KIND_UNSTRUCTURED && out->dla_dim > s->lie_max_dim) &&
                    !(kind == PARADOX_KIND_PERMUTATION && n > s->lie_max_qubits_general);
@@ -384,9 +402,15 @@ int paradox_landscape(const paradox_setup *s, paradox_tables *t, paradox_progres
                 lopt.n_threads = s->threads;
                 lopt.progress = paradox_on_samples;
                 lopt.progress_user = p;
+                int backend = 0;
+                if (!code)
+                    status = paradox_choose_backend(s, qml_model_circuit(model), qml_model_readout(model), 0, &backend);
+#if PARADOX_HAVE_BACKENDS
+                lopt.backend = (qml_backend)backend;
+#endif
                 double vl = NAN, vl_se = NAN, vm = NAN, vm_se = NAN, vd = NAN, vd_se = NAN;
                 qml_gradient_stats *stats = NULL;
-                if (!code)
+                if (!code && !status)
                     status = qml_gradient_stats_create(&stats, qml_model_circuit(model), qml_model_readout(model),
                                                        NULL, point, 2, &lopt);
                 if (!code && !status)
@@ -406,11 +430,11 @@ int paradox_landscape(const paradox_setup *s, paradox_tables *t, paradox_progres
                 double seconds = cli_seconds() - start;
                 code = paradox_table_append(&t->landscape,
                                             "%s,%u,%u,%zu,%zu,%.17g,%.17g,%.17g,%.17g,%zu,%.17g,%.17g,%" PRIu64
-                                            ",%s,%.17g,%.17g,%s,%.3f",
+                                            ",%s,%.17g,%.17g,%s,%.3f,%s",
                                             paradox_kind_name(kind), n, layers, nw, s->land_samples, vl, vl_se, vm,
                                             vm_se, data ? s->data_rows : 0, vd, vd_se, pr.dla_dim,
                                             pr.computed ? "computed" : "closed form", pr.loss, pr.mid, pr.source,
-                                            seconds);
+                                            seconds, paradox_backend_name(backend));
                 paradox_progress_done(p, p->prefix, units, seconds);
             }
         }
@@ -418,5 +442,102 @@ int paradox_landscape(const paradox_setup *s, paradox_tables *t, paradox_progres
     qml_dataset_free(rows);
     qml_dataset_free(train);
     qml_dataset_free(test);
+    return code;
+}
+
+/* ---- large n on the algebra simulators ------------------------------------------------ */
+
+/* The permutation model (collective encoding) and the free-fermion model at
+ * n = large_qubits and L = f n for every depth factor f: Var[l] and
+ * Var[dl/dw_mid] over large_samples uniform draws on the backend the row
+ * chooses (no statevector holds these n), against the closed forms (lie.c's
+ * closure would need bases of n (2n - 1) or more elements; the closed forms
+ * equal its predictions where both exist, which tests/check_paradox.py
+ * checks on the small-n rows). The data-averaged loss is left out: the
+ * model's evaluation runs on the statevector. One row of large.csv per
+ * (model, n, L); draw d of a row uses stream d of a seed mixed from
+ * (seed, model, n, L) only. */
+int paradox_landscape_large(const paradox_setup *s, paradox_tables *t, paradox_progress *p, bool count_only)
+{
+    static const int kinds[2] = {PARADOX_KIND_PERMUTATION, PARADOX_KIND_FREE_FERMION};
+    if (!PARADOX_HAVE_BACKENDS || !s->n_large_qubits)
+        return 0;
+    double point[2] = {0.0, 0.0};
+    if (!count_only) {
+        qml_dataset *train = NULL, *test = NULL;
+        int status = paradox_moons(s, &train, &test);
+        if (!status)
+            status = qml_dataset_row(train, 0, point, 2, NULL);
+        qml_dataset_free(train);
+        qml_dataset_free(test);
+        if (status)
+            return cli_fail("paradox: data", status);
+    }
+    int code = 0;
+    for (size_t k = 0; k < 2 && !code; k++) {
+        int kind = kinds[k];
+        for (size_t q = 0; q < s->n_large_qubits && !code; q++) {
+            unsigned n = s->large_qubits[q];
+            for (size_t d = 0; d < s->n_depth_factors && !code; d++) {
+                unsigned layers = s->depth_factors[d] * n;
+                char key[96];
+                snprintf(key, sizeof key, "%s,%u,%u", paradox_kind_name(kind), n, layers);
+                if (paradox_table_find(&t->large, key) >= 0)
+                    continue;
+                /* Work: gates x the backend's work per gate ((n + 1)^2 in
+                 * the Dicke basis, about 4n pairs for g-sim). */
+                double per_gate = kind == PARADOX_KIND_PERMUTATION ? (n + 1.0) * (n + 1.0) : 4.0 * n;
+                double units = paradox_gates_per_layer(kind, n) * layers * per_gate * (double)s->large_samples * 3.0;
+                if (count_only) {
+                    p->jobs_total++;
+                    p->units_total += units;
+                    continue;
+                }
+                double start = cli_seconds();
+                qml_model *model = NULL;
+                int status = qml_model_create_template(&model, (qml_model_kind)kind, n, layers, 2, QML_LOSS_BCE);
+                int backend = status ? 0 : paradox_algebraic_backend(s, model);
+                if (!status && !backend)
+                    status = QML_ERR_NOT_APPLICABLE;
+                size_t nw = model ? qml_model_n_weights(model) : 0;
+                size_t pos = layers ? (nw / 2) % (nw / layers) : 0;
+                snprintf(p->prefix, sizeof p->prefix, "large-n landscape %s n=%u L=%u", paradox_kind_name(kind), n,
+                         layers);
+                qml_landscape_options lopt = QML_LANDSCAPE_OPTIONS_INIT;
+                lopt.samples = s->large_samples;
+                lopt.seed = paradox_mix(s->seed, 0x6c617267, (uint64_t)kind << 40 | (uint64_t)n << 20 | layers);
+                lopt.params = QML_PARAMS_MIDDLE;
+                lopt.n_threads = s->threads;
+                lopt.progress = paradox_on_samples;
+                lopt.progress_user = p;
+#if PARADOX_HAVE_BACKENDS
+                lopt.backend = (qml_backend)backend;
+#endif
+                double vl = NAN, vl_se = NAN, vm = NAN, vm_se = NAN;
+                qml_gradient_stats *stats = NULL;
+                if (!status)
+                    status = qml_gradient_stats_create(&stats, qml_model_circuit(model), qml_model_readout(model),
+                                                       NULL, point, 2, &lopt);
+                if (!status)
+                    status = qml_gradient_stats_loss(stats, NULL, NULL, &vl, &vl_se);
+                if (!status)
+                    status = qml_gradient_stats_weight(stats, nw / 2, NULL, NULL, &vm, &vm_se);
+                qml_gradient_stats_free(stats);
+                qml_model_free(model);
+                if (status) {
+                    code = status == QML_ERR_CANCELLED ? 3 : cli_fail("paradox: large-n landscape", status);
+                    break;
+                }
+                double seconds = cli_seconds() - start;
+                code = paradox_table_append(&t->large,
+                                            "%s,%s,%zu,%zu,%.17g,%.17g,%.17g,%.17g,%" PRIu64 ",%.17g,%.17g,%.3f", key,
+                                            paradox_backend_name(backend), nw, s->large_samples, vl, vl_se, vm, vm_se,
+                                            paradox_dla_closed_form(kind, n),
+                                            paradox_loss_variance_closed_form(kind, n),
+                                            paradox_mid_gradient_closed_form(kind, n, pos), seconds);
+                paradox_progress_done(p, p->prefix, units, seconds);
+            }
+        }
+    }
     return code;
 }

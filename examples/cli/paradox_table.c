@@ -238,13 +238,16 @@ size_t paradox_tables_list(paradox_tables *t, paradox_table *list[PARADOX_N_TABL
     /* A table added to paradox_tables must be added here too. */
     _Static_assert(sizeof(paradox_tables) == PARADOX_N_TABLES * sizeof(paradox_table),
                    "paradox_tables_list names every table");
-    paradox_table *all[PARADOX_N_TABLES] = {&t->landscape, &t->c1, &t->c2, &t->c3, &t->baselines, &t->roughness};
+    paradox_table *all[PARADOX_N_TABLES] = {&t->landscape, &t->c1,    &t->c2,       &t->c3,  &t->baselines,
+                                            &t->roughness, &t->large, &t->c1_large, &t->cost};
     memcpy(list, all, sizeof all);
     return PARADOX_N_TABLES;
 }
 
 int paradox_table_write(const paradox_table *t, const char *dir)
 {
+    if (!t->name[0])
+        return 0; /* a table this run does not use */
     char path[4096], temp[4200];
     snprintf(path, sizeof path, "%s/%s", dir, t->name);
     snprintf(temp, sizeof temp, "%s.partial", path);

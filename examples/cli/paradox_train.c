@@ -42,6 +42,7 @@ typedef struct run_result {
     double jacobian_rank;
     unsigned epochs;
     double seconds;
+    int backend;             /* the qml_backend the run used */
 } run_result;
 
 typedef struct run_spec {
@@ -49,7 +50,72 @@ typedef struct run_spec {
     unsigned n, layers, n_features, epochs;
     uint64_t shots, seed;
     bool rank;               /* the Jacobian rank on the training set after training */
+    int algebra;             /* 0: the statevector; 1: paradox_choose_backend; 2: paradox_algebraic_backend */
 } run_spec;
+
+const char *paradox_backend_name(int backend)
+{
+#if PARADOX_HAVE_BACKENDS
+    const char *name = qml_backend_name((qml_backend)backend);
+    return name ? name : "?";
+#else
+    (void)backend;
+    return "statevector";
+#endif
+}
+
+#if PARADOX_HAVE_BACKENDS
+/* The algebraic backend of a model: the one asked for if it is algebraic
+ * and applies, else auto's choice, else g-sim or the symmetric backend,
+ * whichever applies; the statevector (0) if none does. */
+int paradox_algebraic_backend(const paradox_setup *s, const qml_model *model)
+{
+    const qml_circuit *c = qml_model_circuit(model);
+    const qml_pauli_sum *o = qml_model_readout(model);
+    qml_backend b;
+    const qml_backend order[4] = {(qml_backend)s->backend, QML_BACKEND_AUTO, QML_BACKEND_SYMMETRIC, QML_BACKEND_GSIM};
+    for (int i = 0; i < 4; i++)
+        if (order[i] != QML_BACKEND_STATEVECTOR && qml_backend_select(c, o, NULL, order[i], &b, NULL) == QML_OK &&
+            b != QML_BACKEND_STATEVECTOR)
+            return (int)b;
+    return 0;
+}
+
+#else
+int paradox_algebraic_backend(const paradox_setup *s, const qml_model *model)
+{
+    (void)s;
+    (void)model;
+    return 0;
+}
+#endif
+
+int paradox_choose_backend(const paradox_setup *s, const qml_circuit *circuit, const qml_pauli_sum *readout,
+                           uint64_t shots, int *chosen)
+{
+    *chosen = 0; /* QML_BACKEND_STATEVECTOR */
+#if PARADOX_HAVE_BACKENDS
+    if (shots)
+        return QML_OK; /* the library simulates shots on the statevector only */
+    qml_backend b;
+    /* The statevector is "selected" at any n; past 30 qubits it would not fit. */
+    if (qml_backend_select(circuit, readout, NULL, (qml_backend)s->backend, &b, NULL) == QML_OK &&
+        (b != QML_BACKEND_STATEVECTOR || qml_circuit_n_qubits(circuit) <= 30)) {
+        *chosen = (int)b;
+        return QML_OK;
+    }
+    int status = qml_backend_select(circuit, readout, NULL, QML_BACKEND_AUTO, &b, NULL);
+    if (!status)
+        *chosen = (int)b;
+    return status;
+#else
+    (void)s;
+    (void)circuit;
+    (void)readout;
+    (void)shots;
+    return QML_OK;
+#endif
+}
 
 static int train_one(const paradox_setup *s, const run_spec *spec, const qml_dataset *train,
                      const qml_dataset *test, paradox_progress *p, run_result *out)
@@ -79,12 +145,24 @@ static int train_one(const paradox_setup *s, const run_spec *spec, const qml_dat
     if (spec->shots)
         status = QML_ERR_UNSUPPORTED;
 #endif
+    out->backend = 0;
+    if (!status && spec->algebra == 1)
+        status = paradox_choose_backend(s, qml_model_circuit(model), qml_model_readout(model), spec->shots,
+                                        &out->backend);
+    if (!status && spec->algebra == 2 && !(out->backend = paradox_algebraic_backend(s, model)))
+        status = QML_ERR_NOT_APPLICABLE;
+#if PARADOX_HAVE_BACKENDS
+    topt.backend = (qml_backend)out->backend;
+#endif
+    /* On an algebraic backend the test set is evaluated by the training
+     * call (qml_model_evaluate runs on the statevector only). */
+    const qml_dataset *test_in_train = out->backend ? test : NULL;
     p->epochs = spec->epochs;
     double start = cli_seconds();
     if (history)
         history[0].size = sizeof *history;
     if (!status)
-        status = qml_model_train(model, train, NULL, &topt, history, spec->epochs);
+        status = qml_model_train(model, train, test_in_train, &topt, history, spec->epochs);
     out->epochs = spec->epochs;
     out->test_accuracy = NAN;
     out->grad_mean_square = NAN;
@@ -96,7 +174,9 @@ static int train_one(const paradox_setup *s, const run_spec *spec, const qml_dat
 #if PARADOX_HAVE_GRAD_RECORD
         out->grad_mean_square = last->grad_mean_square;
 #endif
-        if (test)
+        if (test_in_train)
+            out->test_accuracy = last->test_accuracy;
+        else if (test)
             status = qml_model_evaluate(model, test, s->threads, NULL, &out->test_accuracy);
     }
 #if PARADOX_HAVE_JACOBIAN_RANK
@@ -229,7 +309,7 @@ int paradox_c1(const paradox_setup *s, paradox_tables *t, paradox_progress *p, b
                     /* The seed depends on (n, seed index) only: every model
                      * and budget starts from the same streams. */
                     run_spec spec = {kind, n, layers, 2, s->c1_epochs, shots, paradox_mix(s->seed, 0x6331, 1000u * n + r),
-                                     false};
+                                     false, 1};
                     snprintf(p->prefix, sizeof p->prefix, "C1 %s n=%u S=%s%.0f seed %u", paradox_kind_name(kind), n,
                              shots ? "" : "exact", shots ? (double)shots : 0.0, r + 1);
                     if (!shots)
@@ -239,12 +319,12 @@ int paradox_c1(const paradox_setup *s, paradox_tables *t, paradox_progress *p, b
                     code = train_one(s, &spec, train, test, p, &res);
                     if (code)
                         break;
-                    code = paradox_table_append(&t->c1, "%s,%u,%zu,%zu,%u,%u,%" PRIu64 ",%.17g,%.17g,%.17g,%.17g,%d,%.3f",
+                    code = paradox_table_append(&t->c1, "%s,%u,%zu,%zu,%u,%u,%" PRIu64 ",%.17g,%.17g,%.17g,%.17g,%d,%.3f,%s",
                                                 key, layers, (size_t)paradox_weights_per_layer(kind, n) * layers,
                                                 s->batch_size, s->c1_epochs, (unsigned)s->c1_train_rows, spec.seed,
                                                 res.train_accuracy, res.test_accuracy, res.train_loss,
                                                 res.grad_mean_square, res.train_accuracy >= s->success_threshold,
-                                                res.seconds);
+                                                res.seconds, paradox_backend_name(res.backend));
                     paradox_progress_done(p, p->prefix, units, res.seconds);
                 }
             }
@@ -327,7 +407,7 @@ int paradox_c2(const paradox_setup *s, paradox_tables *t, paradox_progress *p, b
                         p->units_total += units;
                         continue;
                     }
-                    run_spec spec = {kind, n, s->c2_layers, n, epochs, 0, paradox_mix(s->seed, 0x63327472, r), false};
+                    run_spec spec = {kind, n, s->c2_layers, n, epochs, 0, paradox_mix(s->seed, 0x63327472, r), false, 0};
                     snprintf(p->prefix, sizeof p->prefix, "C2 %s %s m=%zu seed %u", task_names[task],
                              paradox_kind_name(kind), size, r + 1);
                     run_result res;
@@ -461,7 +541,7 @@ int paradox_c3(const paradox_setup *s, paradox_tables *t, paradox_progress *p, b
                     p->units_total += units;
                     continue;
                 }
-                run_spec spec = {kind, n, layers, 2, epochs, 0, paradox_mix(s->seed, 0x63337472, r), true};
+                run_spec spec = {kind, n, layers, 2, epochs, 0, paradox_mix(s->seed, 0x63337472, r), true, 0};
                 snprintf(p->prefix, sizeof p->prefix, "C3 %s %s seed %u", label_names[labels], paradox_kind_name(kind),
                          r + 1);
                 run_result res;
@@ -543,6 +623,242 @@ int paradox_roughness(const paradox_setup *s, paradox_tables *t, paradox_progres
         }
     }
     qml_dataset_free(rows);
+    qml_dataset_free(train);
+    qml_dataset_free(test);
+    return code;
+#else
+    (void)s;
+    (void)t;
+    (void)p;
+    (void)count_only;
+    return 0;
+#endif
+}
+
+/* ---- large n on the algebra simulators: C1 runs and the cost per step ---------------- */
+
+static bool large_model(const paradox_setup *s, size_t index, unsigned n, int *kind)
+{
+    static const int kinds[2] = {PARADOX_KIND_FREE_FERMION,
+                                 PARADOX_HAVE_BOUNDED ? PARADOX_KIND_PERMUTATION_BOUNDED : -1};
+    if (index >= 2 || kinds[index] < 0)
+        return false;
+    *kind = kinds[index];
+    return !(s->large_c1_max && n > s->large_c1_max);
+}
+
+/* The C1 protocol (two moons, L = 8n, Adam, the same seeds as C1) at the
+ * large n for the polynomial-DLA models, with exact gradients only: the
+ * library simulates shot noise on the statevector only (the Gaussian shot
+ * model needs the readout's single-shot variance at the row's state), so no
+ * finite budget runs at these n. One row of c1_large.csv per (model, n,
+ * seed index). */
+int paradox_c1_large(const paradox_setup *s, paradox_tables *t, paradox_progress *p, bool count_only)
+{
+    if (!PARADOX_HAVE_BACKENDS || !s->n_large_qubits)
+        return 0;
+    qml_dataset *train = NULL, *test = NULL;
+    if (!count_only) {
+        int status = paradox_moons(s, &train, &test);
+        if (status)
+            return cli_fail("paradox: data", status);
+    }
+    int code = 0;
+    for (size_t q = 0; q < s->n_large_qubits && !code; q++) {
+        unsigned n = s->large_qubits[q], layers = s->c1_depth_factor * n;
+        for (size_t k = 0; k < 2 && !code; k++) {
+            int kind;
+            if (!large_model(s, k, n, &kind))
+                continue;
+            for (unsigned r = 0; r < s->large_seeds && !code; r++) {
+                char key[128];
+                snprintf(key, sizeof key, "%s,%u,0,%u", paradox_kind_name(kind), n, r + 1);
+                if (paradox_table_find(&t->c1_large, key) >= 0)
+                    continue;
+                double per_gate = kind == PARADOX_KIND_FREE_FERMION ? 4.0 * n : (n + 1.0) * (n + 1.0);
+                double units = paradox_gates_per_layer(kind, n) * layers * per_gate * (double)s->c1_train_rows *
+                               s->c1_epochs * 3.0;
+                if (count_only) {
+                    p->jobs_total++;
+                    p->units_total += units;
+                    continue;
+                }
+                run_spec spec = {kind, n, layers, 2, s->c1_epochs, 0, paradox_mix(s->seed, 0x6331, 1000u * n + r),
+                                 false, 2};
+                snprintf(p->prefix, sizeof p->prefix, "C1 large-n %s n=%u S=exact seed %u", paradox_kind_name(kind),
+                         n, r + 1);
+                run_result res;
+                code = train_one(s, &spec, train, test, p, &res);
+                if (code)
+                    break;
+                code = paradox_table_append(&t->c1_large,
+                                            "%s,%u,%zu,%zu,%u,%u,%" PRIu64 ",%.17g,%.17g,%.17g,%.17g,%d,%.3f,%s", key,
+                                            layers, (size_t)paradox_weights_per_layer(kind, n) * layers,
+                                            s->batch_size, s->c1_epochs, (unsigned)s->c1_train_rows, spec.seed,
+                                            res.train_accuracy, res.test_accuracy, res.train_loss,
+                                            res.grad_mean_square, res.train_accuracy >= s->success_threshold,
+                                            res.seconds, paradox_backend_name(res.backend));
+                paradox_progress_done(p, p->prefix, units, res.seconds);
+            }
+        }
+    }
+    qml_dataset_free(train);
+    qml_dataset_free(test);
+    return code;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+#if PARADOX_HAVE_BACKENDS
+/* Median seconds of `call` repeated until 0.3 s have passed (at least 1,
+ * at most 9 times). */
+static int time_median(int (*call)(void *), void *ctx, double *median, unsigned *reps)
+{
+    double times[9], total = 0.0;
+    unsigned r = 0;
+    while (r < 9 && (r < 1 || total < 0.3)) {
+        double start = cli_seconds();
+        int status = call(ctx);
+        if (status)
+            return status;
+        times[r] = cli_seconds() - start;
+        total += times[r++];
+    }
+    qsort(times, r, sizeof times[0], cmp_double);
+    *median = r % 2 ? times[r / 2] : 0.5 * (times[r / 2 - 1] + times[r / 2]);
+    *reps = r;
+    return QML_OK;
+}
+
+typedef struct cost_ctx {
+    const qml_model *model;
+    const double *weights, *rows;
+    size_t n_weights, n_rows;
+    double *gradient;
+    qml_gradient_options opt;
+} cost_ctx;
+
+static int cost_gradient(void *user)
+{
+    cost_ctx *c = user;
+    double value;
+    return qml_gradient(qml_model_circuit(c->model), qml_model_readout(c->model), NULL, c->weights, c->n_weights,
+                        c->rows, 2, &c->opt, &value, c->gradient, NULL);
+}
+
+static int cost_step(void *user)
+{
+    cost_ctx *c = user;
+    return qml_gradient_batch(qml_model_circuit(c->model), qml_model_readout(c->model), NULL, c->weights,
+                              c->n_weights, c->rows, c->n_rows, 2, &c->opt, QML_BATCH_SUM, NULL, c->gradient);
+}
+#endif
+
+/* What one adjoint gradient (value and every weight's derivative, one data
+ * row) and one training step's gradients (a batch of B rows, summed) cost
+ * on one thread for the C1 models with a polynomial DLA at L = 8n: on the
+ * statevector and on the algebraic backend at the largest C1 n (the largest
+ * n this run trains on the statevector), and on the algebraic backend at
+ * every large n. Medians of repeated calls; timings, so not reproducible
+ * bit for bit (the only rows of the study that are not). */
+int paradox_cost(const paradox_setup *s, paradox_tables *t, paradox_progress *p, bool count_only)
+{
+#if PARADOX_HAVE_BACKENDS
+    if (!s->n_large_qubits || !s->n_c1_qubits)
+        return 0;
+    unsigned n_sv = 0;
+    for (size_t q = 0; q < s->n_c1_qubits; q++)
+        n_sv = s->c1_qubits[q] > n_sv ? s->c1_qubits[q] : n_sv;
+    qml_dataset *train = NULL, *test = NULL;
+    if (!count_only) {
+        int status = paradox_moons(s, &train, &test);
+        if (status)
+            return cli_fail("paradox: data", status);
+    }
+    int code = 0;
+    for (size_t k = 0; k < 2 && !code; k++) {
+        int kind;
+        if (!large_model(s, k, 0, &kind))
+            continue;
+        for (size_t q = 0; q <= s->n_large_qubits && !code; q++) {
+            unsigned n = q ? s->large_qubits[q - 1] : n_sv;
+            for (int alg = q ? 1 : 0; alg < 2 && !code; alg++) {
+                char key[96];
+                snprintf(key, sizeof key, "%s,%u,%s", paradox_kind_name(kind), n, alg ? "algebraic" : "statevector");
+                if (paradox_table_find(&t->cost, key) >= 0)
+                    continue;
+                double units = paradox_gates_per_layer(kind, n) * s->c1_depth_factor * n *
+                               (alg ? (kind == PARADOX_KIND_FREE_FERMION ? 4.0 * n : (n + 1.0) * (n + 1.0))
+                                    : ldexp(1.0, (int)n)) *
+                               3.0 * (double)(s->batch_size + 1);
+                if (count_only) {
+                    p->jobs_total++;
+                    p->units_total += units;
+                    continue;
+                }
+                double start = cli_seconds();
+                unsigned layers = s->c1_depth_factor * n;
+                qml_model *model = NULL;
+                int status = qml_model_create_template(&model, (qml_model_kind)kind, n, layers, 2, QML_LOSS_BCE);
+                int backend = 0;
+                double dimension = NAN;
+                if (!status && alg) {
+                    backend = paradox_algebraic_backend(s, model);
+                    if (!backend) {
+                        /* No algebraic backend applies (cannot happen for these templates). */
+                        qml_model_free(model);
+                        continue;
+                    }
+                }
+                if (!status)
+                    status = qml_backend_select(qml_model_circuit(model), qml_model_readout(model), NULL,
+                                                (qml_backend)backend, NULL, &dimension);
+                size_t nw = model ? qml_model_n_weights(model) : 0, rows = s->batch_size;
+                double *weights = malloc((nw + 1) * sizeof *weights), *grad = malloc((nw + 1) * sizeof *grad);
+                double *x = malloc(2 * rows * sizeof *x);
+                if (!status && (!weights || !grad || !x))
+                    status = QML_ERR_OUT_OF_MEMORY;
+                uint64_t state = paradox_mix(s->seed, 0x636f7374, (uint64_t)kind << 20 | n);
+                for (size_t j = 0; !status && j < nw; j++)
+                    weights[j] = 2.0 * PARADOX_PI * paradox_uniform(&state);
+                for (size_t r = 0; !status && r < rows; r++)
+                    status = qml_dataset_row(train, r % qml_dataset_n_rows(train), x + 2 * r, 2, NULL);
+                cost_ctx ctx = {model, weights, x, nw, rows, grad, QML_GRADIENT_OPTIONS_INIT};
+                ctx.opt.backend = (qml_backend)backend;
+                ctx.opt.n_threads = 1;
+                snprintf(p->prefix, sizeof p->prefix, "cost %s n=%u %s", paradox_kind_name(kind), n,
+                         paradox_backend_name(backend));
+                paradox_progress_show(p, "");
+                double t_grad = NAN, t_step = NAN;
+                unsigned r_grad = 0, r_step = 0;
+                if (!status)
+                    status = time_median(cost_gradient, &ctx, &t_grad, &r_grad);
+                if (!status)
+                    status = time_median(cost_step, &ctx, &t_step, &r_step);
+                free(weights);
+                free(grad);
+                free(x);
+                qml_model_free(model);
+                if (status) {
+                    code = cli_fail("paradox: cost", status);
+                    break;
+                }
+                if (p->interrupted && *p->interrupted) {
+                    code = 3;
+                    break;
+                }
+                double seconds = cli_seconds() - start;
+                code = paradox_table_append(&t->cost, "%s,%s,%u,%zu,%.17g,%u,%.6g,%u,%.6g,%zu,%.3f", key,
+                                            paradox_backend_name(backend), layers, nw, dimension, r_grad, t_grad,
+                                            r_step, t_step, rows, seconds);
+                paradox_progress_done(p, p->prefix, units, seconds);
+            }
+        }
+    }
     qml_dataset_free(train);
     qml_dataset_free(test);
     return code;
