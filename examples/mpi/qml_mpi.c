@@ -8,10 +8,10 @@
  * for the same options on one machine, whatever P is (docs/scaling.md).
  *
  * paradox: the study of `qml paradox` (examples/cli/cmd_paradox.c), its rows
- * (landscape cells, training runs, baselines, roughness) dealt to ranks by
- * row index (examples/cli/paradox_table.c); rank 0 gathers the rows and
- * writes the CSV files the plain program writes, in its order, then the
- * report.
+ * (landscape cells, training runs, baselines, roughness, the large-n
+ * tables) dealt to ranks by row index (examples/cli/paradox_table.c); rank
+ * 0 gathers the rows and writes the CSV files the plain program writes, in
+ * its order, then the report.
  *
  * libqml itself knows nothing of MPI; this program is the only place that
  * links it. A rank that fails makes every rank exit with that rank's
