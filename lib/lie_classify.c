@@ -663,8 +663,11 @@ int qml__pauli_classify(const qml_pauli_sum *const *generators, size_t count, un
         size_t r = uf_root(qparent, sup[sup_start[k]]);
         members[cl_start[r] + cl_count[r]++] = k;
     }
-    status = frustration_graph(g, m, n, sup_start, sup, &gr);
-    if (status)
+    /* the frustration graph, unless every cluster is decided by locality */
+    int graph_needed = 0;
+    for (unsigned r = 0; r < n && !graph_needed; r++)
+        graph_needed = cl_start[r + 1] > cl_start[r] && !cl_ok[r];
+    if (graph_needed && (status = frustration_graph(g, m, n, sup_start, sup, &gr)))
         goto done;
     for (size_t k = 0; k < m; k++)
         seen[k] = 0;
