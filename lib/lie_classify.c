@@ -9,17 +9,27 @@
  *    of the closure of one cluster lives on that cluster's qubits and is not
  *    the identity, so the DLA is the direct sum of the clusters' DLAs.
  *
- * 2. Locality (su(2^m) on a cluster of m qubits): every qubit carries two
- *    different single-qubit generators (two anticommuting strings on one qubit
- *    generate su(2) there) and the generators acting on exactly two qubits
- *    connect all of the cluster's qubits. A two-qubit string with su(2) on
- *    both its qubits generates su(4) on the pair (its brackets with the local
- *    strings give all nine two-qubit strings of that pair), and su(4) on the
- *    edges of a connected graph generates su(2^m) (Lloyd 1995; Dodd, Nielsen,
- *    Bremner, Thew 2002). Any further generator of the cluster lies in
- *    su(2^m) already. Strings on three or more qubits do not count as edges:
- *    with local su(2), Z0 Z1 Z2 generates only the odd-weight strings of its
- *    qubits, not su(8).
+ * 2. Locality (su(2^m) on a cluster of m qubits). When every qubit carries
+ *    two different single-qubit generators (two anticommuting strings on one
+ *    qubit generate su(2) there), g is spanned by whole "supports": a string
+ *    on support S in g brings every string on S (a bracket with a local
+ *    Pauli changes one letter), and the bracket of the strings on supports A
+ *    and B gives every string on (A xor B) + T for each odd-sized T inside
+ *    A and B (letters equal on the rest of the overlap cancel; an odd number
+ *    of differing letters is what makes them anticommute). Blocks of qubits
+ *    with all their strings in g (su(2^|C|)) start as single qubits; a
+ *    generator meeting exactly two blocks C1, C2 shrinks, by brackets with
+ *    strings inside the blocks (B = A and C, T = one qubit), to a two-qubit
+ *    support {x, y} across them, and from it and the blocks' own supports
+ *    every support inside C1 + C2 is reached: the blocks merge into one
+ *    (local control plus one entangling string is universal: Lloyd 1995;
+ *    Dodd, Nielsen, Bremner, Thew 2002). Repeated until nothing merges; a
+ *    cluster that ends as one block is su(2^m), whatever its further
+ *    generators. HEA strings (X_q, Y_q, Z_q Z_q+1) merge in one pass, and so
+ *    do the non-local strings that an HEA's rotations become when moved
+ *    through CZ or CNOT ladders (Y_q Z_q-1 Z_q+1, ...). A generator meeting
+ *    three or more blocks does not merge them by itself: with local su(2),
+ *    Z0 Z1 Z2 generates only the odd-weight strings of its qubits, not su(8).
  *
  * 3. The frustration (anticommutation) graph, for clusters whose generators
  *    are linearly independent as vectors of F_2^{2n} (Gaussian elimination).
@@ -603,7 +613,7 @@ int qml__pauli_classify(const qml_pauli_sum *const *generators, size_t count, un
             }
         }
     }
-    /* qubit clusters (qparent), local letters and two-qubit edges (eparent) */
+    /* qubit clusters (qparent) and local letters */
     for (unsigned q = 0; q <= n; q++)
         qparent[q] = eparent[q] = q;
     for (size_t k = 0; k < m; k++) {
@@ -618,10 +628,33 @@ int qml__pauli_classify(const qml_pauli_sum *const *generators, size_t count, un
             unsigned q = s[0], w = q / 64, bit = q % 64;
             unsigned bx = (unsigned)(g[k]->x[w] >> bit) & 1u, bz = (unsigned)(g[k]->z[w] >> bit) & 1u;
             letters[q] |= (unsigned char)(bx && !bz ? 1u : (bx && bz ? 2u : 4u));
-        } else if (weight == 2) {
-            size_t a = uf_root(eparent, s[0]), c = uf_root(eparent, s[1]);
-            if (a != c)
-                eparent[a < c ? c : a] = a < c ? a : c;
+        }
+    }
+    /* Blocks with su on them (eparent): a string that meets exactly two
+     * blocks joins them; repeated until nothing changes (see the header:
+     * the support calculus under local su(2)). */
+    for (int changed = 1; changed;) {
+        changed = 0;
+        for (size_t k = 0; k < m; k++) {
+            size_t weight = sup_start[k + 1] - sup_start[k];
+            const unsigned *s = sup + sup_start[k];
+            if (weight < 2)
+                continue;
+            size_t first = uf_root(eparent, s[0]), second = NONE;
+            int more = 0;
+            for (size_t e = 1; e < weight && !more; e++) {
+                size_t r = uf_root(eparent, s[e]);
+                if (r == first || r == second)
+                    continue;
+                if (second == NONE)
+                    second = r;
+                else
+                    more = 1;
+            }
+            if (!more && second != NONE) {
+                eparent[first < second ? second : first] = first < second ? first : second;
+                changed = 1;
+            }
         }
     }
     /* the locality criterion per cluster: root -> ok, and its qubit count */

@@ -7,7 +7,8 @@ ladder) is su(2^n), of dimension 4^n - 1; that of a free-fermion chain
 dimension n(2n - 1). A global observable on a deep 12-qubit hardware-efficient
 circuit is on a barren plateau at 1000 shots (its algebra is exponential and
 the gradient signal-to-noise ratio is below 1); a 20-qubit, 400-weight file
-finishes (the closure stops at its cap and says so).
+finishes (the closure stops at its cap and says so, and the classification of
+its generators, non-local strings after the CZ ladders, names su(2^20)).
 
 usage: check_diagnose.py QML_PROGRAM TESTS_QASM_DIR
 """
@@ -81,6 +82,8 @@ def main():
         check(d["circuit"]["qubits"] == 20 and d["circuit"]["weights"] == 400, "20 qubits, 400 weights read")
         check(d["dla"]["status"] == "capped" and d["dla"]["dimension_is_lower_bound"],
               "20 qubits: the closure stops at the cap and says so")
+        check(d["dla"]["classified_name"] == "su(2^20)" and d["dla"]["is_full"] and d["dla"]["centre_dim"] == 0,
+              "20 qubits: the generators moved through the CZ ladders are non-local strings, classified su(2^20)")
         check(d["light_cone"]["qubits"] == 11, "20 qubits: Z0's light cone after 10 CZ-ladder layers is 11 qubits")
         check(d["measured"]["light_cone_only"] and d["measured"]["samples"] == 200,
               "20 qubits: measured on the light cone with every sample")

@@ -341,9 +341,26 @@ static void test_random_against_closure(void **state)
             }
             break;
         }
-        default: /* dependent: a free-fermion cycle, or a repeated product */
-            add_free_fermions(&set, n, 0, n, 3 + (unsigned)(harness_next(&rng) % (2 * n - 2)), true, &r, &rng);
+        case 7: { /* local su(2) everywhere plus strings of weight 2..n (the support calculus), or dependent
+                     free fermions */
+            if (harness_next(&rng) % 2) {
+                add_free_fermions(&set, n, 0, n, 3 + (unsigned)(harness_next(&rng) % (2 * n - 2)), true, &r, &rng);
+                break;
+            }
+            for (unsigned q = 0; q < n; q++) {
+                char text[16];
+                snprintf(text, sizeof text, "X%u", q);
+                set_add(&set, n, text);
+                snprintf(text, sizeof text, "%c%u", "YZ"[harness_next(&rng) % 2], q);
+                set_add(&set, n, text);
+            }
+            size_t count = 1 + (size_t)(harness_next(&rng) % n);
+            for (size_t k = 0; k < count; k++) {
+                lstring s = random_string(&rng, n, 0, n, 0.6);
+                add_lstring(&set, n, &s, NULL);
+            }
             break;
+        }
         }
         kinds[kind]++;
         by_theorem += (size_t)compare_with_closure(&set, n);
@@ -514,6 +531,62 @@ static void test_families(void **state)
     big_free(&s);
 }
 
+/* An HEA's generators moved to the front through CZ ladders: RY_q, RZ_q of
+ * the first layer stay Y_q, Z_q; one ladder makes Y_q into Z_q-1 Y_q Z_q+1
+ * (CZ: X_a -> X_a Z_b, Z unchanged; two ladders cancel). Non-local strings,
+ * still su(2^n): at n = 6 against the closure, at 20 and 1000 by name. */
+static void transported_hea(big_set *s, unsigned n)
+{
+    char text[64];
+    for (unsigned q = 0; q < n; q++) {
+        big_add(s, string_at(n, 'Y', q, 0, 0));
+        big_add(s, string_at(n, 'Z', q, 0, 0));
+        size_t len = 0;
+        if (q > 0)
+            len += (size_t)snprintf(text + len, sizeof text - len, "Z%u ", q - 1);
+        len += (size_t)snprintf(text + len, sizeof text - len, "Y%u", q);
+        if (q + 1 < n)
+            snprintf(text + len, sizeof text - len, " Z%u", q + 1);
+        big_add(s, parse(n, text));
+    }
+}
+
+static void test_transported_hea(void **state)
+{
+    (void)state;
+    big_set s = {0};
+    transported_hea(&s, 6);
+    generator_set set = {0};
+    for (size_t k = 0; k < s.count; k++)
+        set.items[set.count++] = s.items[k];
+    assert_true(compare_with_closure(&set, 6));
+    big_free(&s);
+    static const unsigned sizes[] = {20, 1000};
+    for (size_t i = 0; i < 2; i++) {
+        qml_dla_summary sum;
+        transported_hea(&s, sizes[i]);
+        classify_big(&s, sizes[i], &sum);
+        char expect[32];
+        snprintf(expect, sizeof expect, "su(2^%u)", sizes[i]);
+        assert_string_equal(sum.name, expect);
+        assert_true(sum.is_full);
+        big_free(&s);
+    }
+    /* without the first layer's local Z_q the criterion does not apply: decided otherwise or not at all */
+    for (unsigned q = 0; q < 5; q++) {
+        char text[32];
+        snprintf(text, sizeof text, "Y%u", q);
+        big_add(&s, parse(5, text));
+        snprintf(text, sizeof text, "Z%u Y%u Z%u", q ? q - 1 : 4, q, (q + 1) % 5);
+        big_add(&s, parse(5, text));
+    }
+    set.count = 0;
+    for (size_t k = 0; k < s.count; k++)
+        set.items[set.count++] = s.items[k];
+    compare_with_closure(&set, 5);
+    big_free(&s);
+}
+
 /* Undecidable without enumeration and too large to enumerate: reported, never guessed. */
 static void test_not_decided(void **state)
 {
@@ -564,6 +637,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_random_against_closure),
         cmocka_unit_test(test_families),
+        cmocka_unit_test(test_transported_hea),
         cmocka_unit_test(test_not_decided),
         cmocka_unit_test(test_allocation_failures),
     };

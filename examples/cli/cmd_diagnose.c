@@ -655,10 +655,18 @@ static void print_text(const report *r, FILE *out)
         fprintf(out, "  centre         %zu\n", r->centre_dim);
         fprintf(out, "  simple ideals  %zu%s%s\n", r->n_ideals, r->n_ideals ? ": " : "", r->ideals);
     } else if (r->dla_status == QML_ERR_LIMIT) {
-        fprintf(out, "  dimension      > %zu (closure stopped at --max-dim; log2 dim > %.1f)\n", r->max_dim,
-                r->log2_dimension);
-        if (r->classified)
+        if (r->classified) {
+            /* the closure stopped, the classification of the strings decided */
+            fprintf(out, "  dimension      2^%.4f%s (classified from the generators; the closure stopped at "
+                         "--max-dim %zu)\n",
+                    r->log2_dimension, r->is_full ? " = 4^n - 1: su(2^n)" : "", r->max_dim);
             fprintf(out, "  classified     %s\n", r->classified_name);
+            fprintf(out, "  centre         %zu\n", r->centre_dim);
+            fprintf(out, "  simple ideals  %zu\n", r->n_ideals);
+        } else {
+            fprintf(out, "  dimension      > %zu (closure stopped at --max-dim; log2 dim > %.1f)\n", r->max_dim,
+                    r->log2_dimension);
+        }
     } else {
         fprintf(out, "  not computed   %s\n", r->dla_message);
     }
