@@ -100,6 +100,22 @@ def main():
     d = json.loads(out.stdout)
     check(d["rows"][0]["n"] == 4 and d["rows"][0]["dim_g"] == 28 and d["rows"][0]["var_measured"] > 0,
           "qml bp --circuit: one row with dim_g 28")
+    # qml dla on string generators past the enumeration limit: the classification is the answer
+    with tempfile.TemporaryDirectory() as tmp:
+        m = 1000
+        hea_path, ff_path = os.path.join(tmp, "hea1000.txt"), os.path.join(tmp, "tfim1000.txt")
+        with open(hea_path, "w") as f:
+            f.write("".join(f"X{q}\nY{q}\n" for q in range(m)) + "".join(f"Z{q} Z{q + 1}\n" for q in range(m - 1)))
+        with open(ff_path, "w") as f:
+            f.write("".join(f"X{q}\n" for q in range(m)) + "".join(f"Z{q} Z{q + 1}\n" for q in range(m - 1)))
+        out = subprocess.run([qml, "dla", "--json", hea_path], capture_output=True, text=True, check=True)
+        d = json.loads(out.stdout)
+        check(d["classified_name"] == "su(2^1000)" and d["full"] and d["dim"] is None and abs(d["log2_dim"] - 2000) < 1e-9,
+              "qml dla: 1000-qubit HEA strings are su(2^1000), log2 dim 2000")
+        out = subprocess.run([qml, "dla", "--json", ff_path], capture_output=True, text=True, check=True)
+        d = json.loads(out.stdout)
+        check(d["classified_name"] == "so(2000)" and d["dim"] == m * (2 * m - 1) and not d["full"],
+              "qml dla: the 1000-qubit TFIM chain strings are so(2000), dim n(2n - 1)")
     with tempfile.TemporaryDirectory() as tmp:
         dark = os.path.join(tmp, "dark.qasm")
         with open(dark, "w") as f:
