@@ -215,7 +215,8 @@ static int compare_with_closure(const generator_set *set, unsigned n)
     return by_theorem;
 }
 
-/* 600 seeded random sets on n = 2..7: dense and sparse random strings,
+/* 600 seeded random sets on n = 2..7 (2..6 for the kinds likely to give
+ * su(2^n)): dense and sparse random strings,
  * free-fermion trees (relabelled by local Cliffords), disjoint unions, commuting
  * sets, centres, locality-like sets with extra strings, dependent sets. */
 static void test_random_against_closure(void **state)
@@ -225,8 +226,12 @@ static void test_random_against_closure(void **state)
     size_t by_theorem = 0, kinds[8] = {0};
     const size_t trials = 600;
     for (size_t trial = 0; trial < trials; trial++) {
-        unsigned n = 2 + (unsigned)(harness_next(&rng) % 6);
         unsigned kind = (unsigned)(trial % 8);
+        /* n up to 7 where the algebras stay polynomial (free fermions, commuting
+         * sets), up to 6 where su(2^n) is likely (its closure at n = 7, dim 16383,
+         * would dominate the test's time under the sanitizers) */
+        bool small_algebra = kind == 1 || kind == 2 || kind == 4 || kind == 5;
+        unsigned n = 2 + (unsigned)(harness_next(&rng) % (small_algebra ? 6 : 5));
         generator_set set = {0};
         relabel r;
         relabel_random(&r, &rng);
