@@ -178,11 +178,11 @@ static double observable_share(const qml_lie_algebra *algebra, const qml_pauli_s
 {
     double purity = 0;
     if (qml_lie_algebra_purity(algebra, observable, &purity, NULL, 0, NULL) != QML_OK)
-        return NAN;
+        return (double)NAN;
     double weight = 0;
     char *dense = malloc(n + 1);
     if (!dense)
-        return NAN;
+        return (double)NAN;
     for (size_t t = 0; t < qml_pauli_sum_n_terms(observable); t++) {
         double c;
         if (qml_pauli_sum_term(observable, t, &c, dense) != QML_OK)
@@ -244,9 +244,9 @@ static void analyse_algebra(const qml_circuit *circuit, const qml_pauli_sum *obs
     r->dla_status = qml_lie_algebra_from_circuit(&algebra, circuit, &options);
     r->seconds_dla = cli_seconds() - t0;
     snprintf(r->dla_message, sizeof r->dla_message, "%s", r->dla_status ? qml_last_error() : "");
-    r->observable_fraction = r->state_fraction = NAN;
-    r->predicted_loss_variance = r->predicted_first = r->predicted_middle = NAN;
-    r->log2_dimension = NAN;
+    r->observable_fraction = r->state_fraction = (double)NAN;
+    r->predicted_loss_variance = r->predicted_first = r->predicted_middle = (double)NAN;
+    r->log2_dimension = (double)NAN;
     if (algebra) {
         r->dla_dimension = qml_lie_algebra_dim(algebra);
         r->log2_dimension = log2((double)r->dla_dimension);
