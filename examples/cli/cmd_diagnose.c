@@ -440,8 +440,8 @@ static int measure(const qml_circuit *whole, const qml_pauli_sum *whole_observab
     if (status)
         return status;
     qml_gradient_stats_loss(stats, &r->loss_mean, NULL, &r->loss_variance, &r->loss_variance_se);
-    r->grad_min = INFINITY;
-    r->grad_max = -INFINITY;
+    r->grad_min = (double)INFINITY;
+    r->grad_max = -(double)INFINITY;
     /* The summary is over the weights in the light cone (the others have a
      * zero derivative identically); its standard error treats the weights'
      * estimates as independent. */
