@@ -245,45 +245,62 @@ static int close_part(builder *b, const qml_pauli_sum *const *generators, size_t
 
 /* ---- the frustration graph -------------------------------------------------------- */
 
-/* Whether the vectors (x | z) of the listed strings are linearly independent over F_2. */
+/* Lowest set bit of a non-zero word (de Bruijn multiplication). */
+static unsigned lowest_bit(uint64_t v)
+{
+    static const unsigned char table[64] = {
+        0,  1,  2,  53, 3,  7,  54, 27, 4,  38, 41, 8,  34, 55, 48, 28, 62, 5,  39, 46, 44, 42,
+        22, 9,  24, 35, 59, 56, 49, 18, 29, 11, 63, 52, 6,  26, 37, 40, 33, 47, 61, 45, 43, 21,
+        23, 58, 17, 10, 51, 25, 36, 32, 60, 20, 57, 16, 50, 31, 19, 15, 30, 14, 13, 12};
+    return table[((v & (~v + 1)) * 0x022fdd63cc95386dull) >> 58];
+}
+
+/* Whether the vectors (x | z) of the listed strings are linearly independent
+ * over F_2. Each basis vector is kept with its lowest set bit as pivot, one
+ * vector per pivot: a combination of basis vectors has the smallest of their
+ * pivots as lowest bit, so a vector whose lowest bit is no pivot is outside
+ * the span, and one whose lowest bit is a pivot is reduced by that vector
+ * (which only changes higher bits). */
 static int independent(const qml_pauli_sum *const *g, const size_t *list, size_t count, unsigned words, int *result)
 {
-    size_t width = 2 * (size_t)words;
+    size_t width = 2 * (size_t)words, bits = 64 * width;
     uint64_t *basis = qml__calloc(count ? count * width : 1, sizeof *basis);
-    size_t *pivot = qml__malloc((count ? count : 1) * sizeof *pivot);
+    size_t *owner = qml__malloc(bits * sizeof *owner);
     uint64_t *v = qml__malloc(width * sizeof *v);
-    if (!basis || !pivot || !v) {
+    if (!basis || !owner || !v) {
         qml__free(basis);
-        qml__free(pivot);
+        qml__free(owner);
         qml__free(v);
         return qml__oom("the Pauli-string classification");
     }
+    for (size_t b = 0; b < bits; b++)
+        owner[b] = NONE;
     size_t rank = 0;
     *result = 1;
     for (size_t i = 0; i < count && *result; i++) {
         memcpy(v, g[list[i]]->x, words * sizeof *v);
         memcpy(v + words, g[list[i]]->z, words * sizeof *v);
-        for (size_t j = 0; j < rank; j++)
-            if ((v[pivot[j] / 64] >> (pivot[j] % 64)) & 1u)
-                for (size_t w = 0; w < width; w++)
-                    v[w] ^= basis[j * width + w];
-        size_t p = NONE;
-        for (size_t w = 0; w < width && p == NONE; w++)
-            if (v[w]) {
-                unsigned bit = 0;
-                while (!((v[w] >> bit) & 1u))
-                    bit++;
-                p = w * 64 + bit;
+        size_t w = 0;
+        for (;;) {
+            while (w < width && !v[w])
+                w++;
+            if (w == width) {
+                *result = 0; /* reduced to zero: dependent */
+                break;
             }
-        if (p == NONE) {
-            *result = 0;
-        } else {
-            memcpy(basis + rank * width, v, width * sizeof *v);
-            pivot[rank++] = p;
+            size_t p = w * 64 + lowest_bit(v[w]);
+            if (owner[p] == NONE) {
+                memcpy(basis + rank * width, v, width * sizeof *v);
+                owner[p] = rank++;
+                break;
+            }
+            const uint64_t *b = basis + owner[p] * width;
+            for (size_t t = w; t < width; t++)
+                v[t] ^= b[t];
         }
     }
     qml__free(basis);
-    qml__free(pivot);
+    qml__free(owner);
     qml__free(v);
     return QML_OK;
 }
@@ -605,9 +622,7 @@ int qml__pauli_classify(const qml_pauli_sum *const *generators, size_t count, un
         for (unsigned w = 0; w < words; w++) {
             uint64_t bits = g[k]->x[w] | g[k]->z[w];
             while (bits) {
-                unsigned bit = 0;
-                while (!((bits >> bit) & 1u))
-                    bit++;
+                unsigned bit = lowest_bit(bits);
                 bits &= bits - 1;
                 sup[e++] = w * 64 + bit;
             }
