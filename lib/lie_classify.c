@@ -31,14 +31,15 @@
  *    three or more blocks does not merge them by itself: with local su(2),
  *    Z0 Z1 Z2 generates only the odd-weight strings of its qubits, not su(8).
  *
- * 3. The frustration (anticommutation) graph, for clusters whose generators
- *    are linearly independent as vectors of F_2^{2n} (Gaussian elimination).
- *    Then the Lie algebra is determined by the frustration graph alone
+ * 3. The frustration (anticommutation) graph. Its components generate
+ *    commuting algebras, and their sum is direct when the components' spans
+ *    in F_2^{2n} are independent (the cluster's rank, by Gaussian
+ *    elimination, is the sum of theirs): the closures then lie in
+ *    independent subspaces. For a component whose strings are linearly
+ *    independent the Lie algebra is determined by its frustration graph alone
  *    (Aguilar, Cichy, Eisert, Bittel, "Full classification of Pauli Lie
  *    algebras", arXiv:2408.00081: independent generators with equal
  *    frustration graphs generate isomorphic algebras), and:
- *    - the components of the graph generate commuting algebras whose sum is
- *      direct (their closures lie in independent subspaces of F_2^{2n});
  *    - an isolated generator is a u(1) of the centre;
  *    - a component that is the line graph L(T) of a tree T with k edges is
  *      the frustration graph of the k Majorana bilinears g_a g_b on the edges
@@ -50,8 +51,8 @@
  *      edge by edge, so a wrong guess can only send the component to step 4,
  *      never give a wrong answer.
  *
- * 4. Everything else (clusters with dependent generators, components of
- *    other graphs: the exponentially large classes of the theorem, so(2^m),
+ * 4. Everything else (components with dependent strings, clusters whose
+ *    components' spans overlap, components of other graphs: the exponentially large classes of the theorem, so(2^m),
  *    sp(2^m), su(2^m) and their controlled copies) is closed exactly (bit
  *    arithmetic on strings) up to a cap and read off the structure analysis;
  *    above the cap the call reports that it did not decide.
@@ -255,13 +256,13 @@ static unsigned lowest_bit(uint64_t v)
     return table[((v & (~v + 1)) * 0x022fdd63cc95386dull) >> 58];
 }
 
-/* Whether the vectors (x | z) of the listed strings are linearly independent
- * over F_2. Each basis vector is kept with its lowest set bit as pivot, one
+/* The rank over F_2 of the vectors (x | z) of the listed strings (equal to
+ * `count` when they are linearly independent). Each basis vector is kept with its lowest set bit as pivot, one
  * vector per pivot: a combination of basis vectors has the smallest of their
  * pivots as lowest bit, so a vector whose lowest bit is no pivot is outside
  * the span, and one whose lowest bit is a pivot is reduced by that vector
  * (which only changes higher bits). */
-static int independent(const qml_pauli_sum *const *g, const size_t *list, size_t count, unsigned words, int *result)
+static int span_rank(const qml_pauli_sum *const *g, const size_t *list, size_t count, unsigned words, size_t *rank_out)
 {
     size_t width = 2 * (size_t)words, bits = 64 * width;
     uint64_t *basis = qml__calloc(count ? count * width : 1, sizeof *basis);
@@ -276,18 +277,15 @@ static int independent(const qml_pauli_sum *const *g, const size_t *list, size_t
     for (size_t b = 0; b < bits; b++)
         owner[b] = NONE;
     size_t rank = 0;
-    *result = 1;
-    for (size_t i = 0; i < count && *result; i++) {
+    for (size_t i = 0; i < count; i++) {
         memcpy(v, g[list[i]]->x, words * sizeof *v);
         memcpy(v + words, g[list[i]]->z, words * sizeof *v);
         size_t w = 0;
         for (;;) {
             while (w < width && !v[w])
                 w++;
-            if (w == width) {
-                *result = 0; /* reduced to zero: dependent */
-                break;
-            }
+            if (w == width)
+                break; /* reduced to zero: dependent */
             size_t p = w * 64 + lowest_bit(v[w]);
             if (owner[p] == NONE) {
                 memcpy(basis + rank * width, v, width * sizeof *v);
@@ -302,6 +300,7 @@ static int independent(const qml_pauli_sum *const *g, const size_t *list, size_t
     qml__free(basis);
     qml__free(owner);
     qml__free(v);
+    *rank_out = rank;
     return QML_OK;
 }
 
@@ -309,6 +308,22 @@ typedef struct graph {
     size_t *start; /* count + 1 */
     size_t *adj;
 } graph;
+
+/* The connected component of `start` in the graph, breadth first, into comp;
+ * marks it in seen; returns its size. */
+static size_t component_of(const graph *gr, size_t start, unsigned char *seen, size_t *comp)
+{
+    size_t k = 0;
+    comp[k++] = start;
+    seen[start] = 1;
+    for (size_t h = 0; h < k; h++)
+        for (size_t t = gr->start[comp[h]]; t < gr->start[comp[h] + 1]; t++)
+            if (!seen[gr->adj[t]]) {
+                seen[gr->adj[t]] = 1;
+                comp[k++] = gr->adj[t];
+            }
+    return k;
+}
 
 static void graph_release(graph *gr)
 {
@@ -728,11 +743,25 @@ int qml__pauli_classify(const qml_pauli_sum *const *generators, size_t count, un
             status = add_su_pow2(&b, (unsigned)qubits[r]);
             continue;
         }
-        int ind = 0;
-        status = independent(g, members + k0, kc, words, &ind);
+        /* The components of the frustration graph are direct summands when
+         * their spans are independent (the cluster's rank is the sum of
+         * theirs): their closures then lie in independent subspaces of
+         * F_2^{2n} and commute. Otherwise the cluster is closed as a whole. */
+        size_t cluster_rank = 0, sum_of_ranks = 0;
+        status = span_rank(g, members + k0, kc, words, &cluster_rank);
+        for (size_t i = 0; i < kc && !status && cluster_rank < kc; i++) {
+            size_t start = members[k0 + i];
+            if (seen[start])
+                continue;
+            size_t k = component_of(&gr, start, seen, comp), component_rank = 0;
+            status = span_rank(g, comp, k, words, &component_rank);
+            sum_of_ranks += component_rank;
+        }
         if (status)
             break;
-        if (!ind) {
+        for (size_t i = 0; i < kc; i++)
+            seen[members[k0 + i]] = 0;
+        if (cluster_rank < kc && sum_of_ranks != cluster_rank) {
             out->n_parts++;
             status = close_list(&b, g, members + k0, kc);
             continue;
@@ -741,21 +770,20 @@ int qml__pauli_classify(const qml_pauli_sum *const *generators, size_t count, un
             size_t start = members[k0 + i];
             if (seen[start])
                 continue;
-            /* the component of `start`, breadth first */
-            size_t k = 0;
-            comp[k++] = start;
-            seen[start] = 1;
-            for (size_t h = 0; h < k; h++)
-                for (size_t t = gr.start[comp[h]]; t < gr.start[comp[h] + 1]; t++)
-                    if (!seen[gr.adj[t]]) {
-                        seen[gr.adj[t]] = 1;
-                        comp[k++] = gr.adj[t];
-                    }
+            size_t k = component_of(&gr, start, seen, comp);
             out->n_parts++;
             if (k == 1) {
                 add_centre(out, 1);
                 continue;
             }
+            size_t component_rank = k;
+            if (cluster_rank < kc && (status = span_rank(g, comp, k, words, &component_rank)))
+                break;
+            if (component_rank < k) { /* dependent strings inside this component: its own closure */
+                status = close_list(&b, g, comp, k);
+                continue;
+            }
+            /* independent: the theorem (the graph decides) */
             for (size_t h = 0; h < k; h++)
                 local[comp[h]] = h;
             int tree = 0;

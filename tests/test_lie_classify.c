@@ -592,6 +592,54 @@ static void test_transported_hea(void **state)
     big_free(&s);
 }
 
+/* One cluster, graph components whose spans are independent: the
+ * dependent one ({X0, Z0 Z1, Y0 Z1}, rank 2: su(2)) is closed alone, the
+ * other (the path Z1 X2 - Z2: so(3) = su(2)) decided by the graph. */
+static void test_dependent_component(void **state)
+{
+    (void)state;
+    generator_set set = {0};
+    const char *texts[] = {"X0", "Z0 Z1", "Y0 Z1", "Z1 X2", "Z2"};
+    for (size_t i = 0; i < 5; i++)
+        set_add(&set, 3, texts[i]);
+    compare_with_closure(&set, 3);
+    pauli_classification c;
+    assert_ok(qml__pauli_classify((const qml_pauli_sum *const *)set.items, set.count, 3, &c));
+    assert_close(c.dimension, 6.0, 0.0);
+    assert_int_equal(c.n_ideals, 2);
+    assert_int_equal(c.n_parts, 2);
+    assert_int_equal(c.n_closed, 1);
+    qml__pauli_classification_release(&c);
+    /* Z1 commutes with all of them and lies outside their span: a u(1) more */
+    set_add(&set, 3, "Z1");
+    compare_with_closure(&set, 3);
+    assert_ok(qml__pauli_classify((const qml_pauli_sum *const *)set.items, set.count, 3, &c));
+    assert_int_equal(c.centre_dim, 1);
+    assert_int_equal(c.n_closed, 1);
+    qml__pauli_classification_release(&c);
+    /* X0 Z1 X2 = X0 . Z1 X2 anticommutes with Z0 Z1 and Z2: one dependent
+     * component (closed alone) and Z1 still a u(1) */
+    set_add(&set, 3, "X0 Z1 X2");
+    compare_with_closure(&set, 3);
+    assert_ok(qml__pauli_classify((const qml_pauli_sum *const *)set.items, set.count, 3, &c));
+    assert_int_equal(c.n_parts, 2);
+    assert_int_equal(c.centre_dim, 1);
+    assert_int_equal(c.n_closed, 1);
+    qml__pauli_classification_release(&c);
+    set_free(&set);
+    /* three commuting strings with X0 X1 . Z0 Z1 = -Y0 Y1: isolated vertices
+     * whose spans overlap; the cluster is closed whole: u(1)^3 */
+    const char *abelian[] = {"X0 X1", "Z0 Z1", "Y0 Y1"};
+    for (size_t i = 0; i < 3; i++)
+        set_add(&set, 2, abelian[i]);
+    compare_with_closure(&set, 2);
+    assert_ok(qml__pauli_classify((const qml_pauli_sum *const *)set.items, set.count, 2, &c));
+    assert_int_equal(c.n_parts, 1);
+    assert_int_equal(c.centre_dim, 3);
+    qml__pauli_classification_release(&c);
+    set_free(&set);
+}
+
 /* Undecidable without enumeration and too large to enumerate: reported, never guessed. */
 static void test_not_decided(void **state)
 {
@@ -643,6 +691,7 @@ int main(void)
         cmocka_unit_test(test_random_against_closure),
         cmocka_unit_test(test_families),
         cmocka_unit_test(test_transported_hea),
+        cmocka_unit_test(test_dependent_component),
         cmocka_unit_test(test_not_decided),
         cmocka_unit_test(test_allocation_failures),
     };
