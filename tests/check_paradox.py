@@ -71,8 +71,8 @@ def se_text(v, se):
     return "-" if not math.isfinite(v) else f"{v:.3g} ± {se:.2g}"
 
 
-def run(qml, out, *args):
-    r = subprocess.run([qml, "paradox", *args], capture_output=True, text=True, timeout=120)
+def run(qml, out, *args, timeout=120):
+    r = subprocess.run([qml, "paradox", *args], capture_output=True, text=True, timeout=timeout)
     if r.returncode != 0:
         fail(f"qml paradox {' '.join(args)} exited {r.returncode}: {r.stderr.strip()[-2000:]}")
     return r
@@ -377,10 +377,11 @@ def tables(report):
 def main():
     if len(sys.argv) == 4 and sys.argv[1] == "--large":
         # The long mode's large-n code paths, cut down: --quick plus one
-        # large n on the algebra simulators (auto's choice).
+        # large n on the algebra simulators (always an algebraic backend).
         qml, out = sys.argv[2], sys.argv[3]
         shutil.rmtree(out, ignore_errors=True)
-        run(qml, out, "--quick", "--qubits-large", "24", "--backend", "auto", "--out", out, "--threads", "2")
+        run(qml, out, "--quick", "--qubits-large", "16", "--backend", "auto", "--out", out, "--threads", "2",
+            timeout=280)
         for name in ("large.csv", "c1_large.csv", "cost.csv"):
             if not load(out, name):
                 fail(f"{name} has no rows")

@@ -244,6 +244,10 @@ int paradox_choose_backend(const paradox_setup *s, const qml_circuit *circuit, c
  * g-sim, whichever applies; 0 (the statevector) if none does. */
 int paradox_algebraic_backend(const paradox_setup *s, const qml_model *model);
 const char *paradox_backend_name(int backend);
+/* The work of one pass through `layers` layers of model `kind` on its
+ * algebra simulator, in the progress estimate's unit (gates x 2^n on the
+ * statevector). */
+double paradox_algebra_units(int kind, unsigned n, unsigned layers);
 /* The Lie-algebraic predictions in closed form (docs/paradox.md): dim g,
  * Var[l] and Var[dl/dw] of the weight at position `pos` of a layer, for a
  * circuit Haar-random on e^g (NaN where not derived). */

@@ -484,10 +484,7 @@ int paradox_landscape_large(const paradox_setup *s, paradox_tables *t, paradox_p
                 snprintf(key, sizeof key, "%s,%u,%u", paradox_kind_name(kind), n, layers);
                 if (paradox_table_find(&t->large, key) >= 0)
                     continue;
-                /* Work: gates x the backend's work per gate ((n + 1)^2 in
-                 * the Dicke basis, about 4n pairs for g-sim). */
-                double per_gate = kind == PARADOX_KIND_PERMUTATION ? (n + 1.0) * (n + 1.0) : 4.0 * n;
-                double units = paradox_gates_per_layer(kind, n) * layers * per_gate * (double)s->large_samples * 3.0;
+                double units = paradox_algebra_units(kind, n, layers) * (double)s->large_samples * 3.0;
                 if (count_only) {
                     p->jobs_total++;
                     p->units_total += units;
