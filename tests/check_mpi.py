@@ -165,8 +165,8 @@ def study_on_ranks(name, study, rank_counts, check_report):
 
 plain_dir = study_on_ranks("paradox", STUDY, (1, 2, 3), False)
 # The long mode's large-n stage cut down (large.csv, c1_large.csv, cost.csv
-# too), on 3 ranks, with its report checked.
-study_on_ranks("paradox-large", STUDY + ["--qubits-large", "24", "--backend", "auto"], (3,), True)
+# too; n = 16 as the paradox-large test), on 3 ranks, with its report checked.
+study_on_ranks("paradox-large", STUDY + ["--qubits-large", "16", "--backend", "auto"], (3,), True)
 
 # A rank other than 0 fails (the test hook QML_MPI_TEST_FAIL_RANK): every
 # rank stops, the run exits non-zero with that rank's message, and no CSV
