@@ -21,8 +21,12 @@
 
 #if defined(__GNUC__)
 #define ALWAYS_INLINE inline __attribute__((always_inline))
+/* complete unrolling of the loops over the matrix (K is a constant), so
+ * that the amplitudes of a base stay in registers */
+#define UNROLL _Pragma("GCC unroll 32")
 #else
 #define ALWAYS_INLINE inline
+#define UNROLL
 #endif
 
 #if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__) && defined(__has_builtin)
@@ -42,6 +46,8 @@ typedef double v4d __attribute__((vector_size(32)));
 
 /* Gates per open block before it is applied (the plan lives on the stack). */
 #define FUSE_MAX_GATES 32u
+/* Matrices up to this dimension are broadcast into a table (dense_job.tab). */
+#define FUSE_TABLE_K 16u
 /* Bases per grain of the parallel split (each base is 2^k amplitudes). */
 #define FUSE_GRAIN ((size_t)256)
 
@@ -54,6 +60,10 @@ typedef struct dense_job {
     bool diagonal;              /* only mr/mi[c * K + c] are used */
     double mr[1u << (2 * QML__FUSE_MAX_WIDTH)]; /* row-major real parts */
     double mi[1u << (2 * QML__FUSE_MAX_WIDTH)]; /* row-major imaginary parts */
+    /* K <= FUSE_TABLE_K: every entry broadcast to the vector width, real
+     * parts then imaginary parts (dense_apply); before that, the scratch
+     * state on which block_apply builds the matrix */
+    _Alignas(64) double tab[2u << (2 * QML__FUSE_MAX_WIDTH)];
 } dense_job;
 
 /* ---- kernels ------------------------------------------------------------- */
@@ -98,31 +108,50 @@ static void diagonal_scalar(const dense_job *job, size_t begin, size_t end)
 }
 
 #ifdef FUSION_VECTORS
+/* The matrix entry (r, c) as a vector: from the table of broadcast entries
+ * for K <= 16 (one multiply-add with a memory operand), else broadcast from
+ * the plain matrix. */
+#define FUSION_ENTRY(VT, L, table, plain, r, c)                                                           \
+    (K <= FUSE_TABLE_K ? *(const VT *)((table) + ((size_t)(r) * K + (c)) * (L)) : (VT)((plain)[(r) * K + (c)] + (VT){0}))
+
 /* One amplitude per two-lane vector: out_r = sum_c M_rc v_c, the imaginary
- * part as Im(M_rc) * {-im, re}. K is a constant after inlining. */
+ * part as Im(M_rc) * {-im, re}. Bases are walked as runs of consecutive
+ * indices below the block's lowest qubit. K is a constant after inlining. */
 static ALWAYS_INLINE void dense_v2(const dense_job *job, size_t begin, size_t end, unsigned K, bool real)
 {
-    v2d v[1u << QML__FUSE_MAX_WIDTH], w[1u << QML__FUSE_MAX_WIDTH];
+    uint64_t off[1u << QML__FUSE_MAX_WIDTH];
+    memcpy(off, job->off, K * sizeof off[0]);
+    const double *tr = job->tab, *ti = job->tab + (size_t)K * K * 2;
     const v2d flip = {-1.0, 1.0};
-    for (size_t b = begin; b < end; b++) {
+    const size_t run = (size_t)1 << job->fixed[0];
+    for (size_t b = begin; b < end;) {
+        size_t len = run - (b & (run - 1));
+        if (len > end - b)
+            len = end - b;
         double *p = job->a + 2 * qml__deposit_zeros(b, job->fixed, job->k);
-        for (unsigned c = 0; c < K; c++) {
-            memcpy(&v[c], p + 2 * job->off[c], sizeof v[c]);
-            if (!real)
-                w[c] = __builtin_shufflevector(v[c], v[c], 1, 0) * flip;
-        }
-        for (unsigned r = 0; r < K; r++) {
-            const double *mr = job->mr + (size_t)r * K, *mi = job->mi + (size_t)r * K;
-            v2d s = mr[0] * v[0];
-            if (!real)
-                s += mi[0] * w[0];
-            for (unsigned c = 1; c < K; c++) {
-                s += mr[c] * v[c];
+        for (size_t t = 0; t < len; t++, p += 2) {
+            v2d v[1u << QML__FUSE_MAX_WIDTH], w[1u << QML__FUSE_MAX_WIDTH];
+            UNROLL
+            for (unsigned c = 0; c < K; c++) {
+                memcpy(&v[c], p + 2 * off[c], sizeof v[c]);
                 if (!real)
-                    s += mi[c] * w[c];
+                    w[c] = __builtin_shufflevector(v[c], v[c], 1, 0) * flip;
             }
-            memcpy(p + 2 * job->off[r], &s, sizeof s);
+            UNROLL
+            for (unsigned r = 0; r < K; r++) {
+                v2d s = FUSION_ENTRY(v2d, 2, tr, job->mr, r, 0) * v[0];
+                if (!real)
+                    s += FUSION_ENTRY(v2d, 2, ti, job->mi, r, 0) * w[0];
+                UNROLL
+                for (unsigned c = 1; c < K; c++) {
+                    s += FUSION_ENTRY(v2d, 2, tr, job->mr, r, c) * v[c];
+                    if (!real)
+                        s += FUSION_ENTRY(v2d, 2, ti, job->mi, r, c) * w[c];
+                }
+                memcpy(p + 2 * off[r], &s, sizeof s);
+            }
         }
+        b += len;
     }
 }
 
@@ -130,27 +159,39 @@ static ALWAYS_INLINE void dense_v2(const dense_job *job, size_t begin, size_t en
  * 2j + 1 are adjacent amplitudes): four-lane vectors {re, im, re', im'}. */
 static ALWAYS_INLINE void dense_v4(const dense_job *job, size_t begin, size_t end, unsigned K, bool real)
 {
-    v4d v[1u << QML__FUSE_MAX_WIDTH], w[1u << QML__FUSE_MAX_WIDTH];
+    uint64_t off[1u << QML__FUSE_MAX_WIDTH];
+    memcpy(off, job->off, K * sizeof off[0]);
+    const double *tr = job->tab, *ti = job->tab + (size_t)K * K * 4;
     const v4d flip = {-1.0, 1.0, -1.0, 1.0};
-    for (size_t b = begin; b < end; b++) {
+    const size_t run = (size_t)1 << (job->fixed[0] - 1); /* pairs of bases per run */
+    for (size_t b = begin; b < end;) {
+        size_t len = run - (b & (run - 1));
+        if (len > end - b)
+            len = end - b;
         double *p = job->a + 2 * qml__deposit_zeros(2 * b, job->fixed, job->k);
-        for (unsigned c = 0; c < K; c++) {
-            memcpy(&v[c], p + 2 * job->off[c], sizeof v[c]);
-            if (!real)
-                w[c] = __builtin_shufflevector(v[c], v[c], 1, 0, 3, 2) * flip;
-        }
-        for (unsigned r = 0; r < K; r++) {
-            const double *mr = job->mr + (size_t)r * K, *mi = job->mi + (size_t)r * K;
-            v4d s = mr[0] * v[0];
-            if (!real)
-                s += mi[0] * w[0];
-            for (unsigned c = 1; c < K; c++) {
-                s += mr[c] * v[c];
+        for (size_t t = 0; t < len; t++, p += 4) {
+            v4d v[1u << QML__FUSE_MAX_WIDTH], w[1u << QML__FUSE_MAX_WIDTH];
+            UNROLL
+            for (unsigned c = 0; c < K; c++) {
+                memcpy(&v[c], p + 2 * off[c], sizeof v[c]);
                 if (!real)
-                    s += mi[c] * w[c];
+                    w[c] = __builtin_shufflevector(v[c], v[c], 1, 0, 3, 2) * flip;
             }
-            memcpy(p + 2 * job->off[r], &s, sizeof s);
+            UNROLL
+            for (unsigned r = 0; r < K; r++) {
+                v4d s = FUSION_ENTRY(v4d, 4, tr, job->mr, r, 0) * v[0];
+                if (!real)
+                    s += FUSION_ENTRY(v4d, 4, ti, job->mi, r, 0) * w[0];
+                UNROLL
+                for (unsigned c = 1; c < K; c++) {
+                    s += FUSION_ENTRY(v4d, 4, tr, job->mr, r, c) * v[c];
+                    if (!real)
+                        s += FUSION_ENTRY(v4d, 4, ti, job->mi, r, c) * w[c];
+                }
+                memcpy(p + 2 * off[r], &s, sizeof s);
+            }
         }
+        b += len;
     }
 }
 
@@ -265,8 +306,13 @@ static void dense_apply(qml_statevec *state, dense_job *job, int path)
         ctx.pairs = true;
         items /= 2;
     }
-    if (!job->diagonal && path == 0)
-        ctx.pairs = false;
+    const unsigned K = 1u << job->k, L = ctx.pairs ? 4 : 2;
+    if (!job->diagonal && path >= 1 && K <= FUSE_TABLE_K)
+        for (unsigned e = 0; e < K * K; e++)
+            for (unsigned l = 0; l < L; l++) {
+                job->tab[e * L + l] = job->mr[e];
+                job->tab[(size_t)K * K * L + e * L + l] = job->mi[e];
+            }
     unsigned workers = state->dim >= QML__PARALLEL_MIN_DIM ? state->n_threads : 1;
     qml__parallel_for(workers, items, FUSE_GRAIN, dense_range, &ctx);
 }
@@ -357,7 +403,7 @@ static void block_apply(fuse_run *run, const fuse_block *block)
                 o |= (uint64_t)1 << job.fixed[j];
         job.off[c] = o;
     }
-    _Alignas(64) double buffer[2u << (2 * QML__FUSE_MAX_WIDTH)];
+    double *buffer = job.tab;
     memset(buffer, 0, sizeof(double) * 2 * K * K);
     for (unsigned c = 0; c < K; c++)
         buffer[2 * (c * K + c)] = 1.0;

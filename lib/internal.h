@@ -369,7 +369,7 @@ bool qml__adjoint_quad_step(qml_statevec *psi, qml_statevec *lambda, unsigned qu
  * QML__FUSE_MIN_QUBITS qubits on (below, the state is in cache and the
  * gate-by-gate kernels are faster). docs/simulator.md, "Gate fusion". */
 #define QML__FUSE_MAX_WIDTH 5u
-#define QML__FUSE_WIDTH 4u
+#define QML__FUSE_WIDTH 3u
 #define QML__FUSE_MIN_QUBITS 14u
 /* The fusion width for a state of n qubits (0: do not fuse). */
 unsigned qml__fusion_width(unsigned n_qubits);
