@@ -715,6 +715,12 @@ static void state_copy(qml_statevec *dst, const qml_statevec *src)
 static void apply_gates(qml_statevec *state, const qml_circuit *circuit, size_t begin, size_t end,
                         const double *weights, const double *features)
 {
+    unsigned width = qml__fusion_width(state->n_qubits);
+    if (width && end - begin >= 2) {
+        /* large states: fused blocks (fusion.c; angles checked by the caller) */
+        qml__statevec_run_fused(state, circuit, begin, end, weights, features, width, false, -1);
+        return;
+    }
     for (size_t g = begin; g < end; g++) {
         const qml__gate *gate = &circuit->gates[g];
         double theta = qml__gate_is_parametrised(gate->kind) ? qml__gate_angle(gate, weights, features) : 0.0;
@@ -1115,6 +1121,7 @@ static int adjoint(const grad_plan *plan, grad_workspace *ws, const double *feat
     qml__statevec_apply_pauli_sum(lambda, psi, plan->observable);
     size_t handled_run = SIZE_MAX;
     double d_fused = 0.0, d_pair[2];
+    const unsigned fuse_backwards = qml__fusion_width(psi->n_qubits);
     for (size_t g = circuit->n_gates; g-- > plan->first_differentiated;) {
         const qml__gate *gate = &circuit->gates[g];
         size_t f0 = plan->first_factor[g], f1 = plan->first_factor[g + 1];
@@ -1145,6 +1152,18 @@ static int adjoint(const grad_plan *plan, grad_workspace *ws, const double *feat
         }
         if (g == plan->first_differentiated)
             break;
+        size_t low = g;
+        while (fuse_backwards && low > plan->first_differentiated + 1 &&
+               plan->first_factor[low] == plan->first_factor[low - 1])
+            low--;
+        if (low < g && f1 == f0) {
+            /* gates low .. g differentiate nothing: un-apply them as fused
+             * blocks (fusion.c) on both states */
+            qml__statevec_run_fused(psi, circuit, low, g + 1, plan->weights, features, fuse_backwards, true, -1);
+            qml__statevec_run_fused(lambda, circuit, low, g + 1, plan->weights, features, fuse_backwards, true, -1);
+            g = low;
+            continue;
+        }
         double theta = qml__gate_is_parametrised(gate->kind) ? qml__gate_angle(gate, plan->weights, features) : 0.0;
         qml__statevec_apply(psi, gate, theta, true);
         qml__statevec_apply(lambda, gate, theta, true);

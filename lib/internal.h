@@ -362,6 +362,29 @@ double qml__adjoint_pair_step(qml_statevec *psi, qml_statevec *lambda, const uns
 bool qml__adjoint_quad_step(qml_statevec *psi, qml_statevec *lambda, unsigned qubit_a, bool y_a, const double ma[8],
                             unsigned qubit_b, bool y_b, const double mb[8], double d_theta[2]);
 
+/* ---- gate fusion (fusion.c) ---------------------------------------------- */
+
+/* Fused blocks act on at most QML__FUSE_MAX_WIDTH qubits; qml_statevec_run
+ * and the gradients' forward runs fuse to QML__FUSE_WIDTH qubits from
+ * QML__FUSE_MIN_QUBITS qubits on (below, the state is in cache and the
+ * gate-by-gate kernels are faster). docs/simulator.md, "Gate fusion". */
+#define QML__FUSE_MAX_WIDTH 5u
+#define QML__FUSE_WIDTH 3u
+#define QML__FUSE_MIN_QUBITS 14u
+/* The fusion width for a state of n qubits (0: do not fuse). */
+unsigned qml__fusion_width(unsigned n_qubits);
+/* The best kernel path of this machine: 0 scalar, 1 portable vectors,
+ * 2 AVX2 + FMA (runtime CPU check). */
+int qml__fusion_path(void);
+/* Apply gates [begin, end) of `circuit` (angles already checked finite), or
+ * with `inverse` their adjoint (gates end-1 .. begin, each inverted), fusing
+ * blocks of at most `width` qubits; `path` < 0 picks qml__fusion_path(),
+ * else a lower path is forced (tests). Returns the number of sweeps over the
+ * state. No allocation. */
+size_t qml__statevec_run_fused(qml_statevec *state, const qml_circuit *circuit, size_t begin, size_t end,
+                               const double *weights, const double *features, unsigned width, bool inverse,
+                               int path);
+
 /* ---- datasets and optimisers (dataset.c, optim.c) ------------------------ */
 
 /* PRNG streams of the dataset and minibatch routines (documented in qml.h

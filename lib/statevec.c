@@ -1712,13 +1712,18 @@ int qml_statevec_run(qml_statevec *state, const qml_circuit *circuit, const doub
     int status = check_run_inputs(state, circuit, weights, n_weights, features, n_features, __func__);
     if (status)
         return status;
+    unsigned width = qml__fusion_width(state->n_qubits);
     for (size_t g = 0; g < circuit->n_gates; g++) {
         const qml__gate *gate = &circuit->gates[g];
         double theta = qml__gate_is_parametrised(gate->kind) ? qml__gate_angle(gate, weights, features) : 0.0;
         if (!isfinite(theta))
             return qml__error(QML_ERR_INVALID_ARGUMENT, "qml_statevec_run: gate %zu has angle %g", g, theta);
-        qml__statevec_apply(state, gate, theta, false);
+        if (!width)
+            qml__statevec_apply(state, gate, theta, false);
     }
+    /* large states: fused blocks (fusion.c), after every angle was checked */
+    if (width)
+        qml__statevec_run_fused(state, circuit, 0, circuit->n_gates, weights, features, width, false, -1);
     qml__ok();
     return QML_OK;
 }

@@ -735,6 +735,64 @@ static void test_fused_adjoint_ladder(void **state)
     }
 }
 
+/* From QML__FUSE_MIN_QUBITS on, the forward run and the un-applying of gates
+ * that differentiate nothing go through fused blocks (fusion.c): adjoint
+ * against parameter shift (whose runs are fused too, so the value against
+ * a gate-by-gate run) on the ladder with fixed runs added (H, SWAP, CZ,
+ * Toffoli between the layers). Tolerances as in test_fused_adjoint_ladder. */
+static void test_fused_blocks_adjoint(void **state)
+{
+    (void)state;
+    const unsigned n = QML__FUSE_MIN_QUBITS;
+    assert_true(qml__fusion_width(n) >= 2);
+    const double feature = 0.37;
+    qml_circuit *c = ladder_circuit(n, 2);
+    for (unsigned q = 0; q + 2 < n; q += 3) {
+        assert_ok(qml_circuit_add_gate(c, QML_GATE_H, &q, 1));
+        assert_ok(qml_circuit_add_gate(c, QML_GATE_SWAP, (unsigned[]){q, q + 2}, 2));
+        assert_ok(qml_circuit_add_gate(c, QML_GATE_CZ, (unsigned[]){q + 1, q + 2}, 2));
+        assert_ok(qml_circuit_add_gate(c, QML_GATE_TOFFOLI, (unsigned[]){q, q + 1, (q + 7) % n}, 3));
+    }
+    unsigned top = n - 1;
+    assert_ok(qml_circuit_add_rotation(c, QML_GATE_RY, &top, 1, 0.0, 0, 1.0, QML_NONE, 0.0));
+    qml_pauli_sum *o = zz_chain(n);
+    size_t nw = qml_circuit_n_weights(c);
+    double *w = malloc(nw * sizeof *w), *g_adj = malloc(nw * sizeof *g_adj), *g_shift = malloc(nw * sizeof *g_shift);
+    harness_rng rng = {17};
+    for (size_t k = 0; k < nw; k++)
+        w[k] = 6.0 * harness_uniform(&rng);
+    double v_adj, v_shift, f_adj, f_shift;
+    qml_gradient_options opt = QML_GRADIENT_OPTIONS_INIT;
+    opt.feature_gradients = 1;
+    assert_ok(qml_gradient(c, o, NULL, w, nw, &feature, 1, &opt, &v_adj, g_adj, &f_adj));
+    opt.method = QML_GRADIENT_PARAMETER_SHIFT;
+    assert_ok(qml_gradient(c, o, NULL, w, nw, &feature, 1, &opt, &v_shift, g_shift, &f_shift));
+    double largest = 0.0;
+    for (size_t k = 0; k < nw; k++) {
+        assert_close(g_adj[k], g_shift[k], 1e-10);
+        largest = fmax(largest, fabs(g_adj[k]));
+    }
+    assert_close(f_adj, f_shift, 1e-10);
+    assert_true(largest > 0.05);
+    /* the value against a gate-by-gate run */
+    qml_statevec *s = NULL;
+    assert_ok(qml_statevec_create(&s, n));
+    for (size_t g = 0; g < c->n_gates; g++) {
+        const qml__gate *gate = &c->gates[g];
+        double theta = qml__gate_is_parametrised(gate->kind) ? qml__gate_angle(gate, w, &feature) : 0.0;
+        qml__statevec_apply(s, gate, theta, false);
+    }
+    double v_plain;
+    assert_ok(qml_statevec_expectation(s, o, &v_plain));
+    assert_close(v_adj, v_plain, 1e-11);
+    qml_statevec_free(s);
+    free(w);
+    free(g_adj);
+    free(g_shift);
+    qml_pauli_sum_free(o);
+    qml_circuit_free(c);
+}
+
 static void test_validation(void **state)
 {
     (void)state;
@@ -1019,6 +1077,7 @@ int main(void)
         cmocka_unit_test(test_kernel_threads_bitwise),
         cmocka_unit_test(test_diagonal_runs),
         cmocka_unit_test(test_fused_adjoint_ladder),
+        cmocka_unit_test(test_fused_blocks_adjoint),
         cmocka_unit_test(test_validation),
         cmocka_unit_test(test_allocation_failures),
         cmocka_unit_test(test_allocation_failures_threads),

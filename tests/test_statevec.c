@@ -1536,6 +1536,200 @@ static void test_allocation_failures(void **unused)
     sum_free(c.observable);
 }
 
+/* ======================================================================== */
+/* Gate fusion (fusion.c)                                                   */
+/* ======================================================================== */
+
+/* A circuit over `gates` (angles in `constant`, no weights) for the fused run. */
+static qml_circuit circuit_over(unsigned n, qml__gate *gates, size_t count)
+{
+    qml_circuit c;
+    memset(&c, 0, sizeof c);
+    c.n_qubits = n;
+    c.n_gates = c.capacity = count;
+    c.gates = gates;
+    return c;
+}
+
+/* `count` random gates of every kind on distinct qubits drawn from `pool`,
+ * angles in [-3, 3); a Pauli rotation (never fused) every 23rd gate when
+ * `rot` is given. */
+static void random_gates(harness_rng *rng, const unsigned *pool, unsigned pool_size, qml__gate *gates, size_t count,
+                         qml_pauli_sum *rot)
+{
+    for (size_t i = 0; i < count; i++) {
+        qml_gate_kind kind;
+        do
+            kind = ALL_KINDS[harness_next(rng) % N_KINDS];
+        while (arity(kind) > pool_size);
+        unsigned q[3], k = arity(kind);
+        for (unsigned j = 0; j < k; j++) {
+            bool fresh;
+            do {
+                q[j] = pool[harness_next(rng) % pool_size];
+                fresh = true;
+                for (unsigned t = 0; t < j; t++)
+                    fresh = fresh && q[t] != q[j];
+            } while (!fresh);
+        }
+        gates[i] = make_gate(kind, q, k, rng);
+        if (rot && i % 23 == 22) {
+            gates[i].kind = QML_GATE_PAULI_ROTATION;
+            gates[i].generator = rot;
+        }
+        gates[i].constant = 6.0 * harness_uniform(rng) - 3.0;
+    }
+}
+
+/* Fused runs of `gates` at every width and kernel path against the dense
+ * product (independent matrices) and the gate-by-gate run; the inverse
+ * fused run must give the start state back. */
+static void check_fused(unsigned n, qml__gate *gates, size_t count, harness_rng *rng, const char *what)
+{
+    size_t dim = (size_t)1 << n;
+    double *psi = malloc(2 * dim * sizeof *psi), *expect = malloc(2 * dim * sizeof *expect);
+    double *tmp = malloc(2 * dim * sizeof *tmp), *full = malloc(2 * dim * dim * sizeof *full);
+    random_state(rng, dim, psi);
+    memcpy(expect, psi, 2 * dim * sizeof *psi);
+    for (size_t i = 0; i < count; i++) {
+        gate_dense(n, &gates[i], gates[i].constant, full);
+        harness_matvec(dim, full, expect, tmp);
+        memcpy(expect, tmp, 2 * dim * sizeof *tmp);
+    }
+    qml_circuit c = circuit_over(n, gates, count);
+    qml_statevec *plain = state_from(n, psi);
+    for (size_t i = 0; i < count; i++)
+        qml__statevec_apply(plain, &gates[i], gates[i].constant, false);
+    /* dense products of up to 60 gates: ~60 roundings per amplitude in both */
+    assert_vectors_close(dim, qml_statevec_data(plain), expect, TOL, what);
+    for (unsigned width = 2; width <= QML__FUSE_MAX_WIDTH && width <= n; width++)
+        for (int path = 0; path <= qml__fusion_path(); path++) {
+            char label[128];
+            snprintf(label, sizeof label, "%s, width %u, path %d", what, width, path);
+            qml_statevec *s = state_from(n, psi);
+            size_t passes = qml__statevec_run_fused(s, &c, 0, count, NULL, NULL, width, false, path);
+            assert_true(passes <= count);
+            /* the fused and unfused runs differ by the order of a few
+             * roundings per gate: 1e-13 on states of norm 1 */
+            assert_vectors_close(dim, qml_statevec_data(s), qml_statevec_data(plain), 1e-13, label);
+            assert_vectors_close(dim, qml_statevec_data(s), expect, TOL, label);
+            qml__statevec_run_fused(s, &c, 0, count, NULL, NULL, width, true, path);
+            assert_vectors_close(dim, qml_statevec_data(s), psi, TOL, label);
+            qml_statevec_free(s);
+        }
+    qml_statevec_free(plain);
+    free(psi);
+    free(expect);
+    free(tmp);
+    free(full);
+}
+
+static void test_fusion_dense(void **unused)
+{
+    (void)unused;
+    harness_rng rng = {1515};
+    const unsigned n = 7;
+    qml_pauli_sum *rot = sum_new(n);
+    sum_add(rot, 1.0, "XIZIIYI");
+    qml__gate gates[60];
+    unsigned all[7] = {0, 1, 2, 3, 4, 5, 6};
+    for (int rep = 0; rep < 4; rep++) {
+        random_gates(&rng, all, n, gates, 60, rot);
+        check_fused(n, gates, 60, &rng, "random circuit on 7 qubits");
+    }
+    /* every window of w consecutive qubits (blocks inside, across and above
+     * the low qubits 0-4 with their own kernels), and scattered sets */
+    for (unsigned w = 2; w <= 5; w++)
+        for (unsigned start = 0; start + w <= n; start++) {
+            unsigned pool[5];
+            for (unsigned j = 0; j < w; j++)
+                pool[j] = start + j;
+            random_gates(&rng, pool, w, gates, 24, NULL);
+            char label[64];
+            snprintf(label, sizeof label, "qubits %u..%u", start, start + w - 1);
+            check_fused(n, gates, 24, &rng, label);
+        }
+    static const unsigned scattered[][4] = {{0, 6, 0, 0}, {1, 5, 0, 0}, {0, 3, 6, 0}, {2, 4, 5, 0}, {0, 1, 5, 6}};
+    static const unsigned scattered_size[] = {2, 2, 3, 3, 4};
+    for (size_t i = 0; i < sizeof scattered_size / sizeof scattered_size[0]; i++) {
+        random_gates(&rng, scattered[i], scattered_size[i], gates, 24, NULL);
+        check_fused(n, gates, 24, &rng, "scattered qubits");
+    }
+    /* a diagonal run (one diagonal pass) and a real run (RY + CNOT ladder) */
+    unsigned q[2];
+    for (unsigned i = 0; i < 12; i++) {
+        q[0] = i % n, q[1] = (i + 1) % n;
+        gates[i] = make_gate(i % 3 == 0 ? QML_GATE_RZZ : i % 3 == 1 ? QML_GATE_CZ : QML_GATE_RZ, q,
+                             i % 3 == 2 ? 1 : 2, &rng);
+        gates[i].constant = 0.3 + 0.1 * i;
+    }
+    check_fused(n, gates, 12, &rng, "diagonal run");
+    for (unsigned i = 0; i < n; i++) {
+        q[0] = i;
+        gates[i] = make_gate(QML_GATE_RY, q, 1, &rng);
+        gates[i].constant = 0.2 + 0.37 * i;
+    }
+    for (unsigned i = 0; i + 1 < n; i++) {
+        q[0] = i, q[1] = i + 1;
+        gates[n + i] = make_gate(QML_GATE_CNOT, q, 2, &rng);
+    }
+    check_fused(n, gates, 2 * n - 1, &rng, "RY + CNOT ladder");
+    sum_free(rot);
+}
+
+/* qml_statevec_run fuses from QML__FUSE_MIN_QUBITS on: the same bits for 1,
+ * 2 and 3 threads (n = 18, where the kernels split), 1e-13 from the
+ * gate-by-gate run. */
+static void test_fusion_run_threads(void **unused)
+{
+    (void)unused;
+    const unsigned n = 18;
+    const size_t dim = (size_t)1 << n;
+    assert_true(qml__fusion_width(n) >= 2);
+    harness_rng rng = {1616};
+    qml_circuit *c = NULL;
+    assert_ok(qml_circuit_create(&c, n));
+    double w[64];
+    size_t n_w = 0;
+    for (int layer = 0; layer < 2; layer++) {
+        for (unsigned i = 0; i < n; i++) {
+            w[n_w] = 2.0 * harness_uniform(&rng) - 1.0;
+            assert_ok(qml_circuit_add_rotation(c, QML_GATE_RY, &i, 1, 0.0, (int64_t)n_w, 1.0, QML_NONE, 0.0));
+            n_w++;
+        }
+        for (unsigned i = 0; i + 1 < n; i++) {
+            unsigned q[2] = {i, i + 1};
+            assert_ok(qml_circuit_add_gate(c, layer ? QML_GATE_CZ : QML_GATE_CNOT, q, 2));
+        }
+        unsigned h = 3, sw[2] = {4, 12};
+        assert_ok(qml_circuit_add_gate(c, QML_GATE_H, &h, 1));
+        assert_ok(qml_circuit_add_gate(c, QML_GATE_ISWAP, sw, 2));
+    }
+    double *first = malloc(2 * dim * sizeof *first);
+    for (unsigned threads = 1; threads <= 3; threads++) {
+        qml_statevec *s = NULL;
+        assert_ok(qml_statevec_create(&s, n));
+        assert_ok(qml_statevec_set_threads(s, threads));
+        assert_ok(qml_statevec_run(s, c, w, n_w, NULL, 0));
+        if (threads == 1)
+            memcpy(first, qml_statevec_data(s), 2 * dim * sizeof *first);
+        else
+            assert_memory_equal(first, qml_statevec_data(s), 2 * dim * sizeof *first);
+        qml_statevec_free(s);
+    }
+    qml_statevec *plain = NULL;
+    assert_ok(qml_statevec_create(&plain, n));
+    for (size_t g = 0; g < c->n_gates; g++) {
+        const qml__gate *gate = &c->gates[g];
+        double theta = qml__gate_is_parametrised(gate->kind) ? qml__gate_angle(gate, w, NULL) : 0.0;
+        qml__statevec_apply(plain, gate, theta, false);
+    }
+    assert_vectors_close(dim, first, qml_statevec_data(plain), 1e-13, "fused run of 2 layers at n = 18");
+    qml_statevec_free(plain);
+    qml_circuit_free(c);
+    free(first);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1556,6 +1750,8 @@ int main(void)
         cmocka_unit_test(test_validation),
         cmocka_unit_test(test_run_circuit),
         cmocka_unit_test(test_allocation_failures),
+        cmocka_unit_test(test_fusion_dense),
+        cmocka_unit_test(test_fusion_run_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,7 +7,12 @@
  * the true traffic of each kernel: the pairs of cache lines it reads and
  * writes (a CNOT whose control is qubit 3 or above touches half of them).
  * Then every two-qubit kind on (control, target) pairs at the largest size,
- * each as its share of the in-place limit.
+ * each as its share of the in-place limit. The layer workloads run gate by
+ * gate (one kernel sweep per gate) except ry_cnot_fused, which goes through
+ * qml_statevec_run and its fused blocks. Default sizes 16, 20 (well under
+ * two minutes); n = 24 with --sizes 16,20,24. The summary gives the fused
+ * layer over its bound, the thread speed-ups, and an idle check of the
+ * machine (load average and the CPU/wall share of a busy loop) with them.
  */
 /* madvise(MADV_HUGEPAGE) is a Linux extension, hidden by _POSIX_C_SOURCE alone. */
 #if defined(__linux__) && !defined(_DEFAULT_SOURCE)
@@ -20,6 +25,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 #if defined(__linux__)
 #include <sys/mman.h>
 #endif
@@ -141,6 +148,55 @@ static double circuit_true_bytes(const qml_circuit *circuit)
     return total;
 }
 
+/* ---- the machine's idle check --------------------------------------------- */
+
+/* CPU time this thread got over wall time during a 0.2 s busy loop: about 1
+ * on an idle core, lower when other processes share it. */
+static double idle_cpu_over_wall(void)
+{
+    clock_t c0 = clock();
+    double t0 = cli_seconds(), sink = 1.0;
+    while (cli_seconds() - t0 < 0.2)
+        for (int k = 0; k < 10000; k++)
+            sink = sink * 1.0000001 + 1e-9;
+    double wall = cli_seconds() - t0;
+    double cpu = (double)(clock() - c0) / CLOCKS_PER_SEC;
+    return sink > 0.0 ? cpu / wall : 0.0;
+}
+
+/* The 1-minute load average (Linux /proc/loadavg), or NaN. */
+static double load_average(void)
+{
+    double value = (double)NAN;
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (f) {
+        if (fscanf(f, "%lf", &value) != 1)
+            value = (double)NAN;
+        fclose(f);
+    }
+    return value;
+}
+
+static unsigned cpus_online(void)
+{
+#if defined(_SC_NPROCESSORS_ONLN)
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (unsigned)n : 0;
+#else
+    return 0;
+#endif
+}
+
+/* Nanoseconds per gate of `workload` at n with `threads` threads (first
+ * matching row), or 0. */
+static double row_ns(const result *results, int n_results, const char *workload, unsigned n, unsigned threads)
+{
+    for (int k = 0; k < n_results; k++)
+        if (results[k].n == n && results[k].threads == threads && !strcmp(results[k].workload, workload))
+            return results[k].ns_per_gate;
+    return 0.0;
+}
+
 /* ---- workloads ------------------------------------------------------------ */
 
 /* A layer of gates of one workload on n qubits; weights all 0.3. */
@@ -156,7 +212,7 @@ static int build_layer(const char *workload, unsigned n, qml_circuit **out, size
     } else if (!strcmp(workload, "cnot")) {
         for (unsigned q = 0; q + 1 < n && !status; q++)
             status = qml_circuit_add_gate(c, QML_GATE_CNOT, (unsigned[]){q, q + 1}, 2);
-    } else if (!strcmp(workload, "ry_cnot")) {
+    } else if (!strcmp(workload, "ry_cnot") || !strcmp(workload, "ry_cnot_fused")) {
         /* one layer of the usual ansatz: RY on every qubit, then a CNOT ladder */
         for (unsigned q = 0; q < n && !status; q++)
             status = qml_circuit_add_rotation(c, QML_GATE_RY, &q, 1, 0.3, QML_NONE, 0, QML_NONE, 0);
@@ -193,6 +249,7 @@ static int time_workload(const char *workload, qml_statevec *state, unsigned n, 
     double times[16];
     qml_circuit *circuit = NULL;
     qml_pauli_sum *zz = NULL;
+    const bool fused = !strcmp(workload, "ry_cnot_fused");
     int status;
     if (!strcmp(workload, "expval_zz")) {
         status = qml_pauli_sum_create(&zz, n);
@@ -212,8 +269,12 @@ static int time_workload(const char *workload, qml_statevec *state, unsigned n, 
             if (zz) {
                 double value;
                 status = qml_statevec_expectation(state, zz, &value);
+            } else if (fused) {
+                status = qml_statevec_run(state, circuit, NULL, 0, NULL, 0); /* fused from 14 qubits on */
             } else {
-                status = qml_statevec_run(state, circuit, NULL, 0, NULL, 0);
+                /* gate by gate: one kernel sweep per gate */
+                for (size_t g = 0; g < *units && !status; g++)
+                    status = qml_statevec_apply_gate(state, circuit, g, NULL, 0, NULL, 0);
             }
             iterations++;
             elapsed = cli_seconds() - start;
@@ -328,11 +389,11 @@ int bench_statevec(int argc, char **argv)
     }
     const unsigned *sizes = size_list;
     if (n_sizes == 0)
-        n_sizes = quick ? 2 : 3;
+        n_sizes = 2; /* 16, 20; n = 24 with --sizes 16,20,24 */
     const int repeats = quick ? 3 : 7;
     const double min_seconds = quick ? 0.02 : 0.05;
-    static const char *const workloads[] = {"ry", "cnot", "ry_cnot", "rzz", "pauli4", "expval_zz"};
-    const int n_workloads = 6;
+    static const char *const workloads[] = {"ry", "cnot", "ry_cnot", "rzz", "pauli4", "expval_zz", "ry_cnot_fused"};
+    const int n_workloads = 7;
 
     /* The limits, over a 512 MiB buffer (far beyond the caches). */
     size_t count = LIMIT_BUFFER_BYTES / sizeof(double);
@@ -350,6 +411,7 @@ int bench_statevec(int argc, char **argv)
         fprintf(stderr, "qml: bench statevec: cannot allocate the 512 MiB bandwidth buffer\n");
         return 1;
     }
+    double idle_before = idle_cpu_over_wall(), load_before = load_average();
     for (size_t i = 0; i < count; i++)
         buffer[i] = (double)(i & 1023) * 1e-3;
     double sink = 0.0;
@@ -357,7 +419,7 @@ int bench_statevec(int argc, char **argv)
     double limit_read = read_gbps(buffer, count, quick ? 3 : 5, &sink);
     free(buffer);
 
-    result results[3 * MAX_THREAD_COUNTS * 6];
+    result results[3 * MAX_THREAD_COUNTS * 7];
     int n_results = 0;
     /* pairs at the largest size, on the first thread count: all ordered
      * pairs with --all-pairs, else those of a set of qubits covering the
@@ -461,6 +523,24 @@ int bench_statevec(int argc, char **argv)
             worst = &pairs[k];
         }
 
+    double idle_after = idle_cpu_over_wall(), load_after = load_average();
+    /* the figures of the largest size: fused layer over its bound (first
+     * thread count), and the speed-up of the second thread count over the
+     * first for the expectation and the fused layer */
+    unsigned top_n = pair_n, t1 = thread_list[0], t2 = n_thread_counts > 1 ? thread_list[1] : thread_list[0];
+    double fused_over_bound = (double)NAN;
+    for (int k = 0; k < n_results; k++)
+        if (results[k].n == top_n && results[k].threads == t1 && !strcmp(results[k].workload, "ry_cnot_fused"))
+            fused_over_bound = results[k].over_bound;
+    double e1 = row_ns(results, n_results, "expval_zz", top_n, t1), e2 = row_ns(results, n_results, "expval_zz", top_n, t2);
+    double f1 = row_ns(results, n_results, "ry_cnot_fused", top_n, t1);
+    double f2 = row_ns(results, n_results, "ry_cnot_fused", top_n, t2);
+    double u1 = row_ns(results, n_results, "ry_cnot", top_n, t1);
+    double expectation_speedup = e2 > 0.0 ? e1 / e2 : (double)NAN;
+    double fused_speedup = f2 > 0.0 ? f1 / f2 : (double)NAN;
+    /* per layer: ns_per_gate x gates; both rows have the same gates */
+    double fusion_speedup = f1 > 0.0 ? u1 / f1 : (double)NAN;
+
     if (json) {
         cli_json out;
         cli_json_begin(&out, stdout, "bench-statevec", argc, argv);
@@ -486,7 +566,7 @@ int bench_statevec(int argc, char **argv)
             cli_json_kv_number(&out, "thread_speedup", base / results[k].ns_per_gate);
             /* ry_cnot only; null for the other workloads */
             cli_json_kv_number(&out, "layer_over_bound",
-                               !strcmp(results[k].workload, "ry_cnot") ? results[k].over_bound : (double)NAN);
+                               !strncmp(results[k].workload, "ry_cnot", 7) ? results[k].over_bound : (double)NAN);
             cli_json_object_end(&out);
         }
         cli_json_array_end(&out);
@@ -508,6 +588,21 @@ int bench_statevec(int argc, char **argv)
         }
         cli_json_array_end(&out);
         cli_json_kv_number(&out, "pairs_min_share_of_limit", n_pairs ? min_share : (double)NAN);
+        cli_json_kv_u64(&out, "summary_n", top_n);
+        cli_json_kv_number(&out, "fused_layer_over_bound", fused_over_bound);
+        cli_json_kv_number(&out, "fused_over_unfused_speedup", fusion_speedup);
+        cli_json_kv_u64(&out, "speedup_threads", t2);
+        cli_json_kv_u64(&out, "speedup_base_threads", t1);
+        cli_json_kv_number(&out, "expectation_thread_speedup", expectation_speedup);
+        cli_json_kv_number(&out, "fused_layer_thread_speedup", fused_speedup);
+        cli_json_key(&out, "idle_check");
+        cli_json_object_begin(&out);
+        cli_json_kv_number(&out, "load_average_before", load_before);
+        cli_json_kv_number(&out, "load_average_after", load_after);
+        cli_json_kv_number(&out, "cpu_over_wall_before", idle_before);
+        cli_json_kv_number(&out, "cpu_over_wall_after", idle_after);
+        cli_json_kv_u64(&out, "cpus_online", cpus_online());
+        cli_json_object_end(&out);
         cli_json_end(&out);
     } else {
         printf("machine limits (512 MiB buffer on huge pages where available, 1 thread): in-place %.2f GB/s (a[i] = s*a[i] + t, 16 B/element), "
@@ -515,8 +610,8 @@ int bench_statevec(int argc, char **argv)
                limit_inplace, limit_read);
         printf("bytes are true: 2 x 128 B per aligned pair of cache lines a kernel touches (a controlled gate with its\n"
                "control on qubit 3+ touches half of them), an expectation pass 16 B per amplitude; ratio = GB/s / limit (in-place for\n"
-               "gates, read for expval_zz); speedup = this thread count vs the first; over bound (ry_cnot) = layer\n"
-               "time / (gates x one full in-place sweep at the limit)\n"
+               "gates, read for expval_zz); speedup = this thread count vs the first; over bound (ry_cnot*) = layer\n"
+               "time / (gates x one full in-place sweep at the limit); layers run gate by gate, ry_cnot_fused as fused blocks\n"
                "(kernels start threads only from 2^18 amplitudes: rows with n < 18 run on one thread "
                "whatever the count)\n\n");
         printf("%-10s %3s %7s %14s %9s %7s %8s %10s\n", "workload", "n", "threads", "ns/gate", "GB/s", "ratio",
@@ -530,7 +625,7 @@ int bench_statevec(int argc, char **argv)
                     base = results[j].ns_per_gate;
             printf("%-10s %3u %7u %14.1f %9.2f %7.2f %8.2f", r->workload, r->n, r->threads, r->ns_per_gate, r->gbps,
                    r->ratio, base / r->ns_per_gate);
-            if (!strcmp(r->workload, "ry_cnot"))
+            if (!strncmp(r->workload, "ry_cnot", 7))
                 printf(" %10.2f", r->over_bound);
             printf("\n");
         }
@@ -542,6 +637,14 @@ int bench_statevec(int argc, char **argv)
                    pairs[k].share);
         if (worst)
             printf("lowest share: %.2f (%s on %u, %u)\n", worst->share, worst->gate, worst->a, worst->b);
+        printf("\nn = %u: fused RY + CNOT layer over (gates x per-gate bound): %.2f (target <= 0.5); fused over "
+               "gate-by-gate: %.2fx faster\n",
+               top_n, fused_over_bound, fusion_speedup);
+        printf("%u threads over %u: expectation %.2fx, fused layer %.2fx\n", t2, t1, expectation_speedup,
+               fused_speedup);
+        printf("idle check: load average %.2f before, %.2f after; CPU/wall of a busy loop %.2f before, %.2f after "
+               "(1.00 = an idle core)\n",
+               load_before, load_after, idle_before, idle_after);
     }
     free(pairs);
     if (sink == 42.0) /* keep the read loop from being optimised away */
