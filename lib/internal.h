@@ -434,6 +434,9 @@ void qml__gsim_run(const qml__gsim *sim, const double *e0, double *work, const d
 
 /* The symmetric subspace: n + 1 Dicke states (dicke.c); as g-sim. The
  * initial state is 2 (n + 1) doubles: n + 1 real parts, then the imaginary. */
+/* Eigen-decomposition of the real symmetric a (N x N row-major, destroyed) by
+ * cyclic Jacobi rotations (dicke.c): v gets the eigenvectors as columns. */
+void qml__jacobi_eigen(size_t N, double *a, double *v, double *lambda);
 typedef struct qml__dicke qml__dicke;
 int qml__dicke_create(qml__dicke **out, const qml_circuit *circuit, const qml_pauli_sum *observable,
                       const char *caller);
