@@ -635,6 +635,8 @@ static int gsum_compile(gsum *s, const qml_circuit *circuit, size_t *capacity, c
     return QML_OK;
 }
 
+static int add_keep(qml_pauli_sum *sum, double coeff, const uint64_t *x, const uint64_t *z);
+
 /* out = i [G, B]: for anticommuting terms, i (g b - b g) = 2 i g b = -2 i^phase... */
 static int commutator(const qml_pauli_sum *g, const qml_pauli_sum *b, qml_pauli_sum *out, uint64_t *scratch,
                       uint64_t *products)
@@ -653,7 +655,7 @@ static int commutator(const qml_pauli_sum *g, const qml_pauli_sum *b, qml_pauli_
             }
             /* P_g P_b = i^phase P, phase odd: 2 i i^phase = -2 (phase 1) or +2 (phase 3) */
             unsigned phase = qml__pauli_product_phase(words, gx, gz, bx, bz);
-            int status = qml__pauli_sum_add_masks(out, (phase == 1 ? -2.0 : 2.0) * g->coeff[i] * b->coeff[j], px, pz);
+            int status = add_keep(out, (phase == 1 ? -2.0 : 2.0) * g->coeff[i] * b->coeff[j], px, pz);
             if (status)
                 return status;
         }
@@ -686,11 +688,22 @@ static double sum_norm(const qml_pauli_sum *a)
     return sqrt(n);
 }
 
+/* sum += coeff P(x, z), keeping a term that cancels to 0 in place (removing
+ * it would rehash the sum each time; the caller prunes once at the end). */
+static int add_keep(qml_pauli_sum *sum, double coeff, const uint64_t *x, const uint64_t *z)
+{
+    size_t found = qml__pauli_sum_find(sum, x, z);
+    if (found == SIZE_MAX)
+        return qml__pauli_sum_add_masks(sum, coeff, x, z);
+    sum->coeff[found] += coeff;
+    return QML_OK;
+}
+
 /* c -= alpha b */
 static int sum_axpy(qml_pauli_sum *c, double alpha, const qml_pauli_sum *b)
 {
     for (size_t t = 0; t < b->n_terms; t++) {
-        int status = qml__pauli_sum_add_masks(c, -alpha * b->coeff[t], b->x + t * b->words, b->z + t * b->words);
+        int status = add_keep(c, -alpha * b->coeff[t], b->x + t * b->words, b->z + t * b->words);
         if (status)
             return status;
     }
@@ -880,7 +893,15 @@ static int gsum_close(gsum *s, const qml_pauli_sum *observable, size_t max_dim, 
             status = qml_pauli_sum_create(&c, n);
             if (!status)
                 status = commutator(s->generators[k].sum, s->basis[a], c, scratch, &work);
+            /* |i[G, B_a]| <= 2 sum_t |g_t| for a unit B_a: what is below 1e-9 of
+             * that scale is rounding of an exact cancellation, not a direction. */
+            const qml_pauli_sum *gk = s->generators[k].sum;
+            double scale = 0.0;
+            for (size_t t = 0; t < gk->n_terms; t++)
+                scale += fabs(gk->coeff[t]);
             double cnorm = status ? 0.0 : sum_norm(c);
+            if (cnorm <= 1e-11 * scale)
+                cnorm = 0.0;
             size_t n_all = 0;
             for (int pass = 0; pass < 2 && !status && cnorm > 0.0; pass++) {
                 size_t n_touched = 0;
@@ -912,7 +933,7 @@ static int gsum_close(gsum *s, const qml_pauli_sum *observable, size_t max_dim, 
             if (!status && cnorm > 0.0) {
                 qml__pauli_sum_prune(c, 1e-13 * cnorm);
                 double rnorm = sum_norm(c);
-                if (rnorm > 1e-9 * cnorm) {
+                if (rnorm > 1e-9 * scale) {
                     status = qml_pauli_sum_scale(c, 1.0 / rnorm);
                     if (!status)
                         status = entry_push(entries, (gsum_entry){k, s->dim, a, rnorm});

@@ -293,6 +293,79 @@ static void test_not_applicable(void **state)
     assert_int_equal(qml_backend_from_name("dense", &b), QML_ERR_INVALID_ARGUMENT);
 }
 
+/* ---- Pauli-sum generators ------------------------------------------------- */
+
+/* The projector onto the one-magnon state with the flip on qubit `site`:
+ * |1><1|_site prod_{q != site} |0><0|_q = prod (I -+ Z_q) / 2, 2^n strings. */
+static qml_pauli_sum *magnon_projector(unsigned n, unsigned site, double scale)
+{
+    qml_pauli_sum *p = NULL;
+    assert_ok(qml_pauli_sum_create(&p, n));
+    for (unsigned long mask = 0; mask < (1ul << n); mask++) {
+        char text[256] = "";
+        size_t len = 0;
+        double coeff = scale / (double)(1ul << n);
+        for (unsigned q = 0; q < n; q++)
+            if (mask >> q & 1ul) {
+                len += (size_t)snprintf(text + len, sizeof text - len, "Z%u ", q);
+                if (q == site)
+                    coeff = -coeff;
+            }
+        qml_pauli_sum *term = parse(n, len ? text : "1");
+        assert_ok(qml_pauli_sum_add(p, coeff, term));
+        qml_pauli_sum_free(term);
+    }
+    return p;
+}
+
+/* A Heisenberg chain (X X + Y Y + Z Z per open bond, local weights, run as
+ * sums: their terms separately close an exponential module) with local
+ * fields RZ, from the one-magnon state |10...0>, read out by projectors onto
+ * one-magnon states. Everything conserves the magnetisation and the readout
+ * lives in the one-magnon block, so its module lies in u(n) on that block:
+ * dimension <= n^2 (polynomial; n^2 - 1 = 99 at n = 10), where the readout
+ * Z_0 reaches 8, 27, 88 at n = 3, 4, 5 (exponential). */
+static void test_heisenberg(void **state)
+{
+    (void)state;
+    harness_rng rng = {21};
+    for (unsigned n = 4; n <= 10; n += 3) {
+        qml_circuit *c = NULL;
+        assert_ok(qml_circuit_create(&c, n));
+        long w = 0;
+        for (int layer = 0; layer < 4; layer++) {
+            assert_ok(qml_ansatz_family_append(c, QML_ANSATZ_HEISENBERG, 1));
+            for (unsigned q = 0; q < n; q++)
+                assert_ok(qml_circuit_add_rotation(c, QML_GATE_RZ, &q, 1, 0.0, w++ % 5, 1.0, QML_NONE, 0));
+        }
+        qml_pauli_sum *o = magnon_projector(n, 0, 0.7), *far = magnon_projector(n, n - 1, -0.4);
+        assert_ok(qml_pauli_sum_add(o, 1.0, far));
+        qml_statevec *init = NULL;
+        assert_ok(qml_statevec_create(&init, n));
+        size_t d = (size_t)1 << n;
+        double *amp = calloc(2 * d, sizeof *amp);
+        amp[2] = 1.0; /* |1 0 ... 0>: qubit 0 flipped */
+        assert_ok(qml_statevec_set_amplitudes(init, amp, d, 1e-12));
+        double dim = 0;
+        assert_int_equal(chosen(c, o, init, QML_BACKEND_GSIM, &dim), QML_BACKEND_GSIM);
+        assert_true(dim >= n && dim <= (double)n * n);
+        for (int trial = 0; trial < (n < 10 ? 3 : 1); trial++)
+            compare(c, o, init, QML_BACKEND_GSIM, &rng);
+        /* The readout Z_0 has an exponential module under the bonds: refused
+         * past the limit (n = 10), AUTO then runs the statevector. */
+        if (n == 10) {
+            qml_pauli_sum *z0 = parse(n, "Z0");
+            assert_int_equal(chosen(c, z0, NULL, QML_BACKEND_AUTO, NULL), QML_BACKEND_STATEVECTOR);
+            qml_pauli_sum_free(z0);
+        }
+        free(amp);
+        qml_statevec_free(init);
+        qml_pauli_sum_free(far);
+        qml_pauli_sum_free(o);
+        qml_circuit_free(c);
+    }
+}
+
 /* ---- large n ---------------------------------------------------------------- */
 
 /* n = 100: the gradient against central differences of the g-sim value
@@ -659,7 +732,7 @@ int main(void)
         cmocka_unit_test(test_not_applicable), cmocka_unit_test(test_large),
         cmocka_unit_test(test_batch),        cmocka_unit_test(test_alloc_failures),
         cmocka_unit_test(test_variance_prediction), cmocka_unit_test(test_landscape_backends),
-        cmocka_unit_test(test_train_backend),
+        cmocka_unit_test(test_train_backend),        cmocka_unit_test(test_heisenberg),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
