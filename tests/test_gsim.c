@@ -710,6 +710,39 @@ static int sequence_backend(void *context)
     return status;
 }
 
+/* The Pauli-sum path: Heisenberg bonds, local fields, a given initial state. */
+static int sequence_sums(void *context)
+{
+    (void)context;
+    qml_circuit *c = NULL;
+    qml_pauli_sum *o = NULL;
+    qml_statevec *init = NULL;
+    int status = qml_circuit_create(&c, 3);
+    if (!status)
+        status = qml_ansatz_family_append(c, QML_ANSATZ_HEISENBERG, 2);
+    unsigned q = 1;
+    if (!status)
+        status = qml_circuit_add_rotation(c, QML_GATE_RZ, &q, 1, 0.0, 0, 1.0, QML_NONE, 0);
+    if (!status)
+        status = qml_pauli_sum_parse(&o, 3, "Z0 - 0.5*Z0 Z1 + 0.25");
+    if (!status)
+        status = qml_statevec_create(&init, 3);
+    double amp[16] = {0};
+    amp[2] = 0.6;     /* 0.6 |q0 = 1> */
+    amp[2 * 2 + 1] = 0.8; /* + 0.8 i |q1 = 1> */
+    if (!status)
+        status = qml_statevec_set_amplitudes(init, amp, 8, 1e-12);
+    double w[8] = {0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8}, v, g[8];
+    qml_gradient_options opt = QML_GRADIENT_OPTIONS_INIT;
+    opt.backend = QML_BACKEND_GSIM;
+    if (!status)
+        status = qml_gradient(c, o, init, w, qml_circuit_n_weights(c), NULL, 0, &opt, &v, g, NULL);
+    qml_statevec_free(init);
+    qml_pauli_sum_free(o);
+    qml_circuit_free(c);
+    return status;
+}
+
 static void test_alloc_failures(void **state)
 {
     (void)state;
@@ -722,6 +755,7 @@ static void test_alloc_failures(void **state)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         assert_true(harness_check_allocation_failures(sequence_backend, &cases[i]) > 5);
+    assert_true(harness_check_allocation_failures(sequence_sums, NULL) > 20);
 }
 
 int main(void)
