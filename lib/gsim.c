@@ -34,9 +34,18 @@ typedef struct gsim_pair {
 /* One rotation of the compiled circuit: phi = coeff * theta of its gate. */
 typedef struct gsim_rotation {
     size_t gate;
-    size_t generator;
+    size_t generator;  /* SIZE_MAX: a fixed Clifford gate, sim->cliffords[coeff] */
     double coeff;
 } gsim_rotation;
+
+/* A fixed Clifford gate V maps every string of M to a string of M with a
+ * sign, V^dagger P_a V = s_a P_{map(a)}: e'_a = s_a e_{map(a)} (a signed
+ * permutation: M is closed under it and finite, so it is a bijection). */
+typedef struct gsim_clifford {
+    size_t gate;
+    uint64_t images[12];
+    uint32_t *map;     /* dim entries, bit 31 the sign */
+} gsim_clifford;
 
 struct qml__gsim {
     unsigned n_qubits;
@@ -52,6 +61,8 @@ struct qml__gsim {
     double *observable;          /* dim coordinates of O */
     double constant;             /* O's identity coefficient */
     struct gsum *sum;            /* non-NULL: the Pauli-sum path (below) runs the circuit */
+    size_t n_cliffords;
+    gsim_clifford *cliffords;
 };
 
 /* Largest module of the Pauli-sum path (below). */
@@ -79,6 +90,9 @@ void qml__gsim_free(qml__gsim *sim)
         return;
     qml_pauli_sum_free(sim->module);
     gsum_free(sim->sum);
+    for (size_t c = 0; c < sim->n_cliffords; c++)
+        qml__free(sim->cliffords[c].map);
+    qml__free(sim->cliffords);
     qml__free(sim->pair_start);
     qml__free(sim->pairs);
     qml__free(sim->rotations);
@@ -140,10 +154,29 @@ static int compile_rotations(qml__gsim *sim, qml_pauli_sum *generators, const ch
         if (!qml__gate_is_parametrised(gate->kind)) {
             if (gate->kind == QML_GATE_I)
                 continue;
-            return qml__error(QML_ERR_NOT_APPLICABLE,
-                              "%s: g-sim does not apply: gate %zu is a fixed gate (kind %d); g-sim runs circuits "
-                              "of parametrised Pauli rotations",
-                              caller, i, (int)gate->kind);
+            uint64_t images[12];
+            if (circuit->n_qubits > 64 || !qml__gate_clifford_images(gate, images))
+                return qml__error(QML_ERR_NOT_APPLICABLE,
+                                  "%s: g-sim does not apply: gate %zu is a fixed gate (kind %d) that is not "
+                                  "Clifford%s; g-sim runs parametrised Pauli rotations and fixed Clifford gates",
+                                  caller, i, (int)gate->kind, circuit->n_qubits > 64 ? " on <= 64 qubits" : "");
+            gsim_clifford *grown = qml__realloc(sim->cliffords, qml__mul_size(sim->n_cliffords + 1, sizeof *grown));
+            if (!grown)
+                return qml__oom("the Clifford gates of g-sim");
+            sim->cliffords = grown;
+            gsim_clifford *cl = &sim->cliffords[sim->n_cliffords];
+            cl->gate = i;
+            cl->map = NULL;
+            memcpy(cl->images, images, sizeof images);
+            if (sim->n_rotations == capacity) {
+                capacity = capacity ? 2 * capacity : 256;
+                gsim_rotation *r = qml__realloc(sim->rotations, qml__mul_size(capacity, sizeof *r));
+                if (!r)
+                    return qml__oom("the rotations of g-sim");
+                sim->rotations = r;
+            }
+            sim->rotations[sim->n_rotations++] = (gsim_rotation){i, SIZE_MAX, (double)sim->n_cliffords++};
+            continue;
         }
         /* Pauli gates own their generator: read it, do not copy it. */
         qml_pauli_sum *owned = NULL;
@@ -250,6 +283,27 @@ static int close_module(qml__gsim *sim, const qml_pauli_sum *generators, const q
             if (status)
                 break;
         }
+        for (size_t c = 0; c < sim->n_cliffords && !status; c++) {
+            uint64_t x = m->x[a], z = m->z[a]; /* one word: checked at compile */
+            int sign = qml__gate_clifford_conjugate(&sim->circuit->gates[sim->cliffords[c].gate],
+                                                   sim->cliffords[c].images, &x, &z);
+            size_t b = qml__pauli_sum_find(m, &x, &z);
+            if (b == SIZE_MAX) {
+                if (m->n_terms >= max_dim) {
+                    status = qml__error(QML_ERR_NOT_APPLICABLE,
+                                        "%s: g-sim does not apply: the readout's module under the generators and "
+                                        "Clifford gates has more than %zu strings",
+                                        caller, max_dim);
+                    break;
+                }
+                b = m->n_terms;
+                status = qml__pauli_sum_add_masks(m, 1.0, &x, &z);
+                if (status)
+                    break;
+            }
+            /* the map of a: K (= n_generators) + c marks a Clifford entry */
+            status = pair_push(pairs, K + c, (uint32_t)a, (uint32_t)b | (sign < 0 ? GSIM_SIGN : 0u));
+        }
     }
     qml__free(p);
     sim->dim = m->n_terms;
@@ -311,10 +365,18 @@ int qml__gsim_create(qml__gsim **out, const qml_circuit *circuit, const qml_paul
         sim->observable = qml__calloc(sim->dim + 1, sizeof *sim->observable);
         if (!sim->pair_start || !sim->pairs || !sim->observable)
             status = qml__oom("a g-sim plan");
+        for (size_t c = 0; c < sim->n_cliffords && !status; c++)
+            if (!(sim->cliffords[c].map = qml__malloc((sim->dim + 1) * sizeof *sim->cliffords[c].map)))
+                status = qml__oom("a g-sim plan");
     }
     if (!status) {
+        size_t K = sim->n_generators;
         for (size_t i = 0; i < pairs.count; i++)
-            sim->pair_start[pairs.generator[i] + 1]++;
+            if (pairs.generator[i] >= K) /* a Clifford image */
+                sim->cliffords[pairs.generator[i] - K].map[pairs.pair[i].a] = pairs.pair[i].b;
+        for (size_t i = 0; i < pairs.count; i++)
+            if (pairs.generator[i] < K)
+                sim->pair_start[pairs.generator[i] + 1]++;
         for (size_t k = 0; k < sim->n_generators; k++)
             sim->pair_start[k + 1] += sim->pair_start[k];
         size_t *fill = qml__malloc((sim->n_generators + 1) * sizeof *fill);
@@ -323,7 +385,8 @@ int qml__gsim_create(qml__gsim **out, const qml_circuit *circuit, const qml_paul
         } else {
             memcpy(fill, sim->pair_start, (sim->n_generators + 1) * sizeof *fill);
             for (size_t i = 0; i < pairs.count; i++)
-                sim->pairs[fill[pairs.generator[i]]++] = pairs.pair[i];
+                if (pairs.generator[i] < sim->n_generators)
+                    sim->pairs[fill[pairs.generator[i]]++] = pairs.pair[i];
             qml__free(fill);
         }
     }
@@ -396,7 +459,7 @@ size_t qml__gsim_work_doubles(const qml__gsim *sim)
 {
     if (sim->sum)
         return gsum_work_doubles(sim->sum, sim->circuit);
-    return 2 * sim->dim + sim->circuit->n_gates + 1;
+    return 3 * sim->dim + sim->circuit->n_gates + 1;
 }
 
 /* v <- exp(phi K) v on the pairs of one generator. */
@@ -431,6 +494,24 @@ static double rotate_back(const gsim_pair *restrict p, size_t n, double c, doubl
     return d;
 }
 
+/* e <- P e, (P e)_a = s_a e_map(a), through t (dim). */
+static void clifford_forward(const uint32_t *restrict map, size_t dim, double *restrict e, double *restrict t)
+{
+    for (size_t a = 0; a < dim; a++) {
+        double v = e[map[a] & GSIM_INDEX];
+        t[a] = (map[a] & GSIM_SIGN) ? -v : v;
+    }
+    memcpy(e, t, dim * sizeof *e);
+}
+
+/* e <- P^T e: (P^T e)_map(a) = s_a e_a. */
+static void clifford_back(const uint32_t *restrict map, size_t dim, double *restrict e, double *restrict t)
+{
+    for (size_t a = 0; a < dim; a++)
+        t[map[a] & GSIM_INDEX] = (map[a] & GSIM_SIGN) ? -e[a] : e[a];
+    memcpy(e, t, dim * sizeof *e);
+}
+
 void qml__gsim_run(const qml__gsim *sim, const double *e0, double *work, const double *weights,
                    const double *features, double *value, double *weight_gradient, double *feature_gradient)
 {
@@ -444,9 +525,14 @@ void qml__gsim_run(const qml__gsim *sim, const double *e0, double *work, const d
         theta[i] = qml__gate_is_parametrised(circuit->gates[i].kind)
                        ? qml__gate_angle(&circuit->gates[i], weights, features)
                        : 0.0;
+    double *scratch = theta + circuit->n_gates;
     memcpy(e, e0, sim->dim * sizeof *e);
     for (size_t r = 0; r < sim->n_rotations; r++) {
         const gsim_rotation *rot = &sim->rotations[r];
+        if (rot->generator == SIZE_MAX) {
+            clifford_forward(sim->cliffords[(size_t)rot->coeff].map, sim->dim, e, scratch);
+            continue;
+        }
         double phi = rot->coeff * theta[rot->gate];
         size_t begin = sim->pair_start[rot->generator], end = sim->pair_start[rot->generator + 1];
         rotate(sim->pairs + begin, end - begin, cos(phi), sin(phi), e);
@@ -465,6 +551,11 @@ void qml__gsim_run(const qml__gsim *sim, const double *e0, double *work, const d
     memcpy(o, sim->observable, sim->dim * sizeof *o);
     for (size_t r = sim->n_rotations; r-- > 0;) {
         const gsim_rotation *rot = &sim->rotations[r];
+        if (rot->generator == SIZE_MAX) {
+            clifford_back(sim->cliffords[(size_t)rot->coeff].map, sim->dim, e, scratch);
+            clifford_back(sim->cliffords[(size_t)rot->coeff].map, sim->dim, o, scratch);
+            continue;
+        }
         double phi = rot->coeff * theta[rot->gate];
         size_t begin = sim->pair_start[rot->generator], end = sim->pair_start[rot->generator + 1];
         double d = rot->coeff * rotate_back(sim->pairs + begin, end - begin, cos(phi), sin(phi), e, o);

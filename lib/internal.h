@@ -434,6 +434,12 @@ void qml__gsim_run(const qml__gsim *sim, const double *e0, double *work, const d
 
 /* The symmetric subspace: n + 1 Dicke states (dicke.c); as g-sim. The
  * initial state is 2 (n + 1) doubles: n + 1 real parts, then the imaginary. */
+/* For g-sim: the images V^dagger P V of X and Z on each qubit of a fixed
+ * gate on <= 2 qubits (false if it is not Clifford), and with them the image
+ * of a one-word string (masks updated in place; returns the sign +-1)
+ * (circuit.c). */
+bool qml__gate_clifford_images(const qml__gate *gate, uint64_t images[12]);
+int qml__gate_clifford_conjugate(const qml__gate *gate, const uint64_t images[12], uint64_t *x, uint64_t *z);
 /* Eigen-decomposition of the real symmetric a (N x N row-major, destroyed) by
  * cyclic Jacobi rotations (dicke.c): v gets the eigenvectors as columns. */
 void qml__jacobi_eigen(size_t N, double *a, double *v, double *lambda);
