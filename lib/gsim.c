@@ -1237,6 +1237,16 @@ static size_t gsum_dim(const gsum *s)
     return s->dim;
 }
 
+size_t qml__gsim_strings(const qml__gsim *sim)
+{
+    if (!sim->sum)
+        return sim->dim;
+    size_t total = 0;
+    for (size_t a = 0; a < sim->sum->dim; a++)
+        total += sim->sum->basis[a]->n_terms;
+    return total;
+}
+
 static void gsum_coordinates(const gsum *s, const qml_pauli_sum *observable, double *out)
 {
     for (size_t a = 0; a < s->dim; a++)

@@ -424,6 +424,9 @@ int qml__gsim_create(qml__gsim **out, const qml_circuit *circuit, const qml_paul
                      const char *caller);
 void qml__gsim_free(qml__gsim *sim);
 size_t qml__gsim_dim(const qml__gsim *sim);
+/* The Pauli strings whose expectations a given initial state is read on
+ * (dim on the string path; all terms of the basis on the Pauli-sum path). */
+size_t qml__gsim_strings(const qml__gsim *sim);
 /* e0 (dim doubles) = Tr(rho P_a) for rho = |0...0> (initial NULL) or a state. */
 int qml__gsim_initial(const qml__gsim *sim, const qml_statevec *initial, double *e0);
 size_t qml__gsim_work_doubles(const qml__gsim *sim);

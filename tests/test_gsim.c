@@ -417,6 +417,9 @@ static void test_heisenberg(void **state)
         assert_true(dim >= n && dim <= (double)n * n);
         for (int trial = 0; trial < (n < 10 ? 3 : 1); trial++)
             compare(c, o, init, QML_BACKEND_GSIM, &rng);
+        /* AUTO: reading the given state on every string of the basis (up to
+         * 2^n per element) costs more than the statevector's gates */
+        assert_int_equal(chosen(c, o, init, QML_BACKEND_AUTO, NULL), QML_BACKEND_STATEVECTOR);
         /* The readout Z_0 has an exponential module under the bonds: refused
          * past the limit (n = 10), AUTO then runs the statevector. */
         if (n == 10) {
