@@ -108,11 +108,11 @@ int qml__algsim_create(qml__algsim **out, qml_backend requested, const qml_circu
     /* A given state costs 2^n work per string to read (e_a = <psi|P_a|psi>):
      * AUTO keeps g-sim then only if that is less than the statevector's
      * 2^n per gate. */
-    if (!status && requested == QML_BACKEND_AUTO && initial && qml__gsim_dim(sim->gsim) > circuit->n_gates)
+    if (!status && requested == QML_BACKEND_AUTO && initial && qml__gsim_strings(sim->gsim) > circuit->n_gates)
         status = qml__error(QML_ERR_NOT_APPLICABLE,
                             "%s: g-sim is not the cheapest: reading the given initial state on %zu strings costs "
                             "more than the statevector's %zu gates",
-                            caller, qml__gsim_dim(sim->gsim), circuit->n_gates);
+                            caller, qml__gsim_strings(sim->gsim), circuit->n_gates);
     if (!status)
         status = finish(sim, initial, caller);
     if (!status) {

@@ -1022,3 +1022,32 @@ static int transport(const qml_circuit *circuit, size_t index, qml_pauli_sum **s
     }
     return QML_OK;
 }
+
+/* ---- for g-sim (gsim.c): Clifford images of one-word strings ---------------- */
+
+bool qml__gate_clifford_images(const qml__gate *gate, uint64_t images[12])
+{
+    pauli_image t[2][2];
+    memset(t, 0, sizeof t);
+    if (gate->n_targets > 2 || !clifford_tableau(gate, t))
+        return false;
+    for (unsigned i = 0; i < 2; i++)
+        for (unsigned letter = 0; letter < 2; letter++) {
+            uint64_t *out = images + 3 * (2 * i + letter);
+            out[0] = t[i][letter].x;
+            out[1] = t[i][letter].z;
+            out[2] = t[i][letter].sign < 0;
+        }
+    return true;
+}
+
+int qml__gate_clifford_conjugate(const qml__gate *gate, const uint64_t images[12], uint64_t *x, uint64_t *z)
+{
+    pauli_image t[2][2];
+    for (unsigned i = 0; i < 2; i++)
+        for (unsigned letter = 0; letter < 2; letter++) {
+            const uint64_t *in = images + 3 * (2 * i + letter);
+            t[i][letter] = (pauli_image){in[0], in[1], in[2] ? -1 : 1};
+        }
+    return conjugate_string(gate, t, x, z);
+}

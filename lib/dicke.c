@@ -189,7 +189,7 @@ static int tridiagonal_form(dicke_generator *g, unsigned n)
 /* Eigen-decomposition of the real symmetric a (N x N, destroyed) by cyclic
  * Jacobi rotations (Golub & Van Loan, Matrix Computations, sec. 8.5): v gets
  * the eigenvectors as columns, lambda the eigenvalues. */
-static void jacobi_eigen(size_t N, double *a, double *v, double *lambda)
+void qml__jacobi_eigen(size_t N, double *a, double *v, double *lambda)
 {
     for (size_t i = 0; i < N; i++)
         for (size_t j = 0; j < N; j++)
@@ -281,7 +281,7 @@ static int generator_prepare(dicke_generator *g, unsigned n, const dicke_generat
         g->p_re[k] = cos((double)k * alpha);
         g->p_im[k] = sin((double)k * alpha);
     }
-    jacobi_eigen(N, a, g->v, g->lambda);
+    qml__jacobi_eigen(N, a, g->v, g->lambda);
     qml__free(a);
     g->vt = qml__malloc(qml__mul_size(qml__mul_size(N, N), sizeof *g->vt));
     if (!g->vt)

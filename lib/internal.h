@@ -447,6 +447,9 @@ int qml__gsim_create(qml__gsim **out, const qml_circuit *circuit, const qml_paul
                      const char *caller);
 void qml__gsim_free(qml__gsim *sim);
 size_t qml__gsim_dim(const qml__gsim *sim);
+/* The Pauli strings whose expectations a given initial state is read on
+ * (dim on the string path; all terms of the basis on the Pauli-sum path). */
+size_t qml__gsim_strings(const qml__gsim *sim);
 /* e0 (dim doubles) = Tr(rho P_a) for rho = |0...0> (initial NULL) or a state. */
 int qml__gsim_initial(const qml__gsim *sim, const qml_statevec *initial, double *e0);
 size_t qml__gsim_work_doubles(const qml__gsim *sim);
@@ -457,6 +460,15 @@ void qml__gsim_run(const qml__gsim *sim, const double *e0, double *work, const d
 
 /* The symmetric subspace: n + 1 Dicke states (dicke.c); as g-sim. The
  * initial state is 2 (n + 1) doubles: n + 1 real parts, then the imaginary. */
+/* For g-sim: the images V^dagger P V of X and Z on each qubit of a fixed
+ * gate on <= 2 qubits (false if it is not Clifford), and with them the image
+ * of a one-word string (masks updated in place; returns the sign +-1)
+ * (circuit.c). */
+bool qml__gate_clifford_images(const qml__gate *gate, uint64_t images[12]);
+int qml__gate_clifford_conjugate(const qml__gate *gate, const uint64_t images[12], uint64_t *x, uint64_t *z);
+/* Eigen-decomposition of the real symmetric a (N x N row-major, destroyed) by
+ * cyclic Jacobi rotations (dicke.c): v gets the eigenvectors as columns. */
+void qml__jacobi_eigen(size_t N, double *a, double *v, double *lambda);
 typedef struct qml__dicke qml__dicke;
 int qml__dicke_create(qml__dicke **out, const qml_circuit *circuit, const qml_pauli_sum *observable,
                       const char *caller);

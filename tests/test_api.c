@@ -742,14 +742,20 @@ static void test_gradient_contract(void **state)
     bad.feature_gradients = 1;
     INVALID(qml_gradient(c, o, NULL, w, 4, x, 2, &bad, &dval, g, NULL));
 
-    /* backends (0.2): c is the hardware-efficient circuit (fixed CZ gates) */
+    /* backends (0.2): c is the hardware-efficient circuit (fixed CZ gates,
+     * Clifford: g-sim runs it); tcirc adds a T gate, which g-sim refuses */
+    qml_circuit *tcirc = NULL;
+    unsigned tq = 0;
+    assert_int_equal(qml_circuit_copy(&tcirc, c), QML_OK);
+    assert_int_equal(qml_circuit_add_gate(tcirc, QML_GATE_T, &tq, 1), QML_OK);
     bad = opt;
     bad.backend = (qml_backend)99;
     INVALID(qml_gradient(c, o, NULL, w, 4, x, 2, &bad, &dval, g, NULL));
     INVALID(qml_gradient_batch(c, o, NULL, w, 4, rows, 2, 2, &bad, QML_BATCH_SUM, v, g));
     bad.backend = QML_BACKEND_GSIM;
-    FAIL(QML_ERR_NOT_APPLICABLE, qml_gradient(c, o, NULL, w, 4, x, 2, &bad, &dval, g, NULL));
-    FAIL(QML_ERR_NOT_APPLICABLE, qml_gradient_batch(c, o, NULL, w, 4, rows, 2, 2, &bad, QML_BATCH_SUM, v, g));
+    SUCCEED(qml_gradient(c, o, NULL, w, 4, x, 2, &bad, &dval, g, NULL));
+    FAIL(QML_ERR_NOT_APPLICABLE, qml_gradient(tcirc, o, NULL, w, 4, x, 2, &bad, &dval, g, NULL));
+    FAIL(QML_ERR_NOT_APPLICABLE, qml_gradient_batch(tcirc, o, NULL, w, 4, rows, 2, 2, &bad, QML_BATCH_SUM, v, g));
     bad.backend = QML_BACKEND_SYMMETRIC;
     FAIL(QML_ERR_NOT_APPLICABLE, qml_gradient(c, o, NULL, w, 4, x, 2, &bad, &dval, g, NULL));
     bad.backend = QML_BACKEND_AUTO;
@@ -761,8 +767,9 @@ static void test_gradient_contract(void **state)
     INVALID(qml_backend_select(c, F.on3, NULL, QML_BACKEND_AUTO, &bk, &bdim));
     INVALID(qml_backend_select(c, o, F.state3, QML_BACKEND_AUTO, &bk, &bdim));
     INVALID(qml_backend_select(c, o, NULL, (qml_backend)-1, &bk, &bdim));
-    FAIL(QML_ERR_NOT_APPLICABLE, qml_backend_select(c, o, NULL, QML_BACKEND_GSIM, &bk, &bdim));
+    FAIL(QML_ERR_NOT_APPLICABLE, qml_backend_select(tcirc, o, NULL, QML_BACKEND_GSIM, &bk, &bdim));
     SUCCEED(qml_backend_select(c, o, NULL, QML_BACKEND_AUTO, NULL, NULL));
+    qml_circuit_free(tcirc);
     INVALID(qml_backend_from_name(NULL, &bk));
     INVALID(qml_backend_from_name("gsim", NULL));
     INVALID(qml_backend_from_name("GSIM", &bk));
@@ -911,9 +918,14 @@ static void test_landscape_contract(void **state)
     bad.backend = (qml_backend)77;
     INVALID(qml_gradient_stats_create(&O.stats, c, o, NULL, x, 2, &bad));
     bad.backend = QML_BACKEND_GSIM;
-    FAIL(QML_ERR_NOT_APPLICABLE, qml_gradient_stats_create(&O.stats, c, o, NULL, x, 2, &bad));
+    qml_circuit *tcirc = NULL; /* c and a T gate: not Clifford, refused by g-sim */
+    unsigned tq = 0;
+    assert_int_equal(qml_circuit_copy(&tcirc, c), QML_OK);
+    assert_int_equal(qml_circuit_add_gate(tcirc, QML_GATE_T, &tq, 1), QML_OK);
+    FAIL(QML_ERR_NOT_APPLICABLE, qml_gradient_stats_create(&O.stats, tcirc, o, NULL, x, 2, &bad));
     bad.shots = 10;
     FAIL(QML_ERR_NOT_APPLICABLE, qml_gradient_stats_create(&O.stats, c, o, NULL, x, 2, &bad));
+    qml_circuit_free(tcirc);
     bad = lo;
     bad.samples = 1;
     INVALID(qml_gradient_stats_create(&O.stats, c, o, NULL, x, 2, &bad));

@@ -252,8 +252,8 @@ static void test_not_applicable(void **state)
     double w[8] = {0}, x[2] = {0}, v;
     qml_gradient_options opt = QML_GRADIENT_OPTIONS_INIT;
     opt.backend = QML_BACKEND_GSIM;
-    assert_int_equal(qml_gradient(c, o, NULL, w, 8, x, 2, &opt, &v, NULL, NULL), QML_ERR_NOT_APPLICABLE);
-    assert_non_null(strstr(qml_last_error(), "fixed gate"));
+    /* its CZ ladder is Clifford: g-sim runs it (n = 4: at most 255 strings) */
+    assert_ok(qml_gradient(c, o, NULL, w, 8, x, 2, &opt, &v, NULL, NULL));
     opt.backend = QML_BACKEND_SYMMETRIC;
     assert_int_equal(qml_gradient(c, o, NULL, w, 8, x, 2, &opt, &v, NULL, NULL), QML_ERR_NOT_APPLICABLE);
     assert_non_null(strstr(qml_last_error(), "symmetric backend does not apply"));
@@ -291,6 +291,148 @@ static void test_not_applicable(void **state)
     assert_ok(qml_backend_from_name("symmetric", &b));
     assert_int_equal(b, QML_BACKEND_SYMMETRIC);
     assert_int_equal(qml_backend_from_name("dense", &b), QML_ERR_INVALID_ARGUMENT);
+}
+
+/* ---- fixed Clifford gates ------------------------------------------------- */
+
+/* Every fixed Clifford kind between rotations, from |0> and from a random
+ * state, against the statevector; the hardware-efficient model (a CZ
+ * ladder); a T gate is refused. */
+static void test_clifford(void **state)
+{
+    (void)state;
+    harness_rng rng = {22};
+    unsigned n = 5;
+    qml_circuit *c = NULL;
+    assert_ok(qml_circuit_create(&c, n));
+    long w = 0;
+    for (int layer = 0; layer < 2; layer++) {
+        unsigned q[2];
+        q[0] = 0; assert_ok(qml_circuit_add_gate(c, QML_GATE_H, q, 1));
+        q[0] = 0; q[1] = 1; assert_ok(qml_circuit_add_gate(c, QML_GATE_CNOT, q, 2));
+        q[0] = 1; assert_ok(qml_circuit_add_rotation(c, QML_GATE_RZ, q, 1, 0.0, w++, 1.0, QML_NONE, 0));
+        q[0] = 1; q[1] = 2; assert_ok(qml_circuit_add_gate(c, QML_GATE_CZ, q, 2));
+        q[0] = 2; assert_ok(qml_circuit_add_rotation(c, QML_GATE_RX, q, 1, 0.0, w++, 1.0, QML_NONE, 0));
+        q[0] = 3; assert_ok(qml_circuit_add_gate(c, QML_GATE_S, q, 1));
+        q[0] = 3; q[1] = 4; assert_ok(qml_circuit_add_gate(c, QML_GATE_SWAP, q, 2));
+        q[0] = 4; assert_ok(qml_circuit_add_rotation(c, QML_GATE_RY, q, 1, 0.0, w++, 1.0, QML_NONE, 0));
+        q[0] = 2; assert_ok(qml_circuit_add_gate(c, QML_GATE_X, q, 1));
+        q[0] = 2; q[1] = 3; assert_ok(qml_circuit_add_rotation(c, QML_GATE_RZZ, q, 2, 0.0, w++, 1.0, QML_NONE, 0));
+        q[0] = 0; assert_ok(qml_circuit_add_gate(c, QML_GATE_SDG, q, 1));
+        q[0] = 1; assert_ok(qml_circuit_add_gate(c, QML_GATE_Y, q, 1));
+        q[0] = 4; assert_ok(qml_circuit_add_gate(c, QML_GATE_Z, q, 1));
+        q[0] = 4; q[1] = 0; assert_ok(qml_circuit_add_gate(c, QML_GATE_CY, q, 2));
+        q[0] = 3; assert_ok(qml_circuit_add_gate(c, QML_GATE_SX, q, 1));
+        q[0] = 0; q[1] = 4; assert_ok(qml_circuit_add_rotation(c, QML_GATE_RXX, q, 2, 0.0, w++, 1.0, QML_NONE, 0));
+        q[0] = 1; q[1] = 3; assert_ok(qml_circuit_add_gate(c, QML_GATE_ISWAP, q, 2));
+    }
+    qml_pauli_sum *o = parse(n, "Z0 Z1 + X2 - 0.5*Y3 Z4 + 0.25*Z4");
+    for (int trial = 0; trial < 3; trial++)
+        compare(c, o, NULL, QML_BACKEND_GSIM, &rng);
+    qml_statevec *init = NULL;
+    assert_ok(qml_statevec_create(&init, n));
+    size_t d = (size_t)1 << n;
+    double *amp = calloc(2 * d, sizeof *amp), norm = 0;
+    for (size_t i = 0; i < 2 * d; i++) {
+        amp[i] = harness_normal(&rng);
+        norm += amp[i] * amp[i];
+    }
+    for (size_t i = 0; i < 2 * d; i++)
+        amp[i] /= sqrt(norm);
+    assert_ok(qml_statevec_set_amplitudes(init, amp, d, 1e-12));
+    compare(c, o, init, QML_BACKEND_GSIM, &rng);
+    /* a T gate is not Clifford */
+    unsigned q0 = 2;
+    assert_ok(qml_circuit_add_gate(c, QML_GATE_T, &q0, 1));
+    qml_backend out;
+    assert_int_equal(qml_backend_select(c, o, NULL, QML_BACKEND_GSIM, &out, NULL), QML_ERR_NOT_APPLICABLE);
+    assert_non_null(strstr(qml_last_error(), "not Clifford"));
+    free(amp);
+    qml_statevec_free(init);
+    qml_pauli_sum_free(o);
+    qml_circuit_free(c);
+
+    qml_model *m = NULL;
+    assert_ok(qml_model_create_template(&m, QML_MODEL_UNSTRUCTURED, 6, 2, 3, QML_LOSS_MSE));
+    for (int trial = 0; trial < 2; trial++)
+        compare(qml_model_circuit(m), qml_model_readout(m), NULL, QML_BACKEND_GSIM, &rng);
+    qml_model_free(m);
+}
+
+/* ---- Pauli-sum generators ------------------------------------------------- */
+
+/* The projector onto the one-magnon state with the flip on qubit `site`:
+ * |1><1|_site prod_{q != site} |0><0|_q = prod (I -+ Z_q) / 2, 2^n strings. */
+static qml_pauli_sum *magnon_projector(unsigned n, unsigned site, double scale)
+{
+    qml_pauli_sum *p = NULL;
+    assert_ok(qml_pauli_sum_create(&p, n));
+    for (unsigned long mask = 0; mask < (1ul << n); mask++) {
+        char text[256] = "";
+        size_t len = 0;
+        double coeff = scale / (double)(1ul << n);
+        for (unsigned q = 0; q < n; q++)
+            if (mask >> q & 1ul) {
+                len += (size_t)snprintf(text + len, sizeof text - len, "Z%u ", q);
+                if (q == site)
+                    coeff = -coeff;
+            }
+        qml_pauli_sum *term = parse(n, len ? text : "1");
+        assert_ok(qml_pauli_sum_add(p, coeff, term));
+        qml_pauli_sum_free(term);
+    }
+    return p;
+}
+
+/* A Heisenberg chain (X X + Y Y + Z Z per open bond, local weights, run as
+ * sums: their terms separately close an exponential module) with local
+ * fields RZ, from the one-magnon state |10...0>, read out by projectors onto
+ * one-magnon states. Everything conserves the magnetisation and the readout
+ * lives in the one-magnon block, so its module lies in u(n) on that block:
+ * dimension <= n^2 (polynomial; n^2 - 1 = 99 at n = 10), where the readout
+ * Z_0 reaches 8, 27, 88 at n = 3, 4, 5 (exponential). */
+static void test_heisenberg(void **state)
+{
+    (void)state;
+    harness_rng rng = {21};
+    for (unsigned n = 4; n <= 10; n += 3) {
+        qml_circuit *c = NULL;
+        assert_ok(qml_circuit_create(&c, n));
+        long w = 0;
+        for (int layer = 0; layer < 4; layer++) {
+            assert_ok(qml_ansatz_family_append(c, QML_ANSATZ_HEISENBERG, 1));
+            for (unsigned q = 0; q < n; q++)
+                assert_ok(qml_circuit_add_rotation(c, QML_GATE_RZ, &q, 1, 0.0, w++ % 5, 1.0, QML_NONE, 0));
+        }
+        qml_pauli_sum *o = magnon_projector(n, 0, 0.7), *far = magnon_projector(n, n - 1, -0.4);
+        assert_ok(qml_pauli_sum_add(o, 1.0, far));
+        qml_statevec *init = NULL;
+        assert_ok(qml_statevec_create(&init, n));
+        size_t d = (size_t)1 << n;
+        double *amp = calloc(2 * d, sizeof *amp);
+        amp[2] = 1.0; /* |1 0 ... 0>: qubit 0 flipped */
+        assert_ok(qml_statevec_set_amplitudes(init, amp, d, 1e-12));
+        double dim = 0;
+        assert_int_equal(chosen(c, o, init, QML_BACKEND_GSIM, &dim), QML_BACKEND_GSIM);
+        assert_true(dim >= n && dim <= (double)n * n);
+        for (int trial = 0; trial < (n < 10 ? 3 : 1); trial++)
+            compare(c, o, init, QML_BACKEND_GSIM, &rng);
+        /* AUTO: reading the given state on every string of the basis (up to
+         * 2^n per element) costs more than the statevector's gates */
+        assert_int_equal(chosen(c, o, init, QML_BACKEND_AUTO, NULL), QML_BACKEND_STATEVECTOR);
+        /* The readout Z_0 has an exponential module under the bonds: refused
+         * past the limit (n = 10), AUTO then runs the statevector. */
+        if (n == 10) {
+            qml_pauli_sum *z0 = parse(n, "Z0");
+            assert_int_equal(chosen(c, z0, NULL, QML_BACKEND_AUTO, NULL), QML_BACKEND_STATEVECTOR);
+            qml_pauli_sum_free(z0);
+        }
+        free(amp);
+        qml_statevec_free(init);
+        qml_pauli_sum_free(far);
+        qml_pauli_sum_free(o);
+        qml_circuit_free(c);
+    }
 }
 
 /* ---- large n ---------------------------------------------------------------- */
@@ -573,14 +715,14 @@ static void test_train_backend(void **state)
     }
     assert_close(h1[0], h0[0], 1e-9);
     assert_close(h1[1], h0[1], 1e-9);
-    /* The unstructured model is refused with a reason. */
+    /* The unstructured model's CZ ladder is Clifford: g-sim trains it too
+     * (n = 3: at most 63 strings). */
     qml_model *m = NULL;
     assert_ok(qml_model_create_template(&m, QML_MODEL_UNSTRUCTURED, 3, 1, 2, QML_LOSS_BCE));
     qml_train_options opt = QML_TRAIN_OPTIONS_INIT;
     opt.epochs = 1;
     opt.backend = QML_BACKEND_GSIM;
-    assert_int_equal(qml_model_train(m, d, NULL, &opt, NULL, 0), QML_ERR_NOT_APPLICABLE);
-    assert_non_null(strstr(qml_last_error(), "fixed gate"));
+    assert_ok(qml_model_train(m, d, NULL, &opt, NULL, 0));
     qml_model_free(m);
     qml_dataset_free(d);
 }
@@ -637,6 +779,39 @@ static int sequence_backend(void *context)
     return status;
 }
 
+/* The Pauli-sum path: Heisenberg bonds, local fields, a given initial state. */
+static int sequence_sums(void *context)
+{
+    (void)context;
+    qml_circuit *c = NULL;
+    qml_pauli_sum *o = NULL;
+    qml_statevec *init = NULL;
+    int status = qml_circuit_create(&c, 3);
+    if (!status)
+        status = qml_ansatz_family_append(c, QML_ANSATZ_HEISENBERG, 2);
+    unsigned q = 1;
+    if (!status)
+        status = qml_circuit_add_rotation(c, QML_GATE_RZ, &q, 1, 0.0, 0, 1.0, QML_NONE, 0);
+    if (!status)
+        status = qml_pauli_sum_parse(&o, 3, "Z0 - 0.5*Z0 Z1 + 0.25");
+    if (!status)
+        status = qml_statevec_create(&init, 3);
+    double amp[16] = {0};
+    amp[2] = 0.6;     /* 0.6 |q0 = 1> */
+    amp[2 * 2 + 1] = 0.8; /* + 0.8 i |q1 = 1> */
+    if (!status)
+        status = qml_statevec_set_amplitudes(init, amp, 8, 1e-12);
+    double w[8] = {0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8}, v, g[8];
+    qml_gradient_options opt = QML_GRADIENT_OPTIONS_INIT;
+    opt.backend = QML_BACKEND_GSIM;
+    if (!status)
+        status = qml_gradient(c, o, init, w, qml_circuit_n_weights(c), NULL, 0, &opt, &v, g, NULL);
+    qml_statevec_free(init);
+    qml_pauli_sum_free(o);
+    qml_circuit_free(c);
+    return status;
+}
+
 static void test_alloc_failures(void **state)
 {
     (void)state;
@@ -649,6 +824,7 @@ static void test_alloc_failures(void **state)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         assert_true(harness_check_allocation_failures(sequence_backend, &cases[i]) > 5);
+    assert_true(harness_check_allocation_failures(sequence_sums, NULL) > 20);
 }
 
 int main(void)
@@ -659,7 +835,7 @@ int main(void)
         cmocka_unit_test(test_not_applicable), cmocka_unit_test(test_large),
         cmocka_unit_test(test_batch),        cmocka_unit_test(test_alloc_failures),
         cmocka_unit_test(test_variance_prediction), cmocka_unit_test(test_landscape_backends),
-        cmocka_unit_test(test_train_backend),
+        cmocka_unit_test(test_train_backend),        cmocka_unit_test(test_heisenberg), cmocka_unit_test(test_clifford),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
