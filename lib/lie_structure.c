@@ -620,16 +620,18 @@ static bool commutes_with_all(const string_table *t, const uint64_t *x, const ui
  * by central symmetries s (see split_by_symmetry), the Cartan set is a
  * union of cosets s h, every part sees each coset once with the same
  * norm, and the counts of every part are those of the component divided by
- * n_group. Returns ROOTS_UNKNOWN when the counts fit none of these. */
-static int string_root_type(const string_table *t, const size_t *members, size_t m, size_t n_group, size_t rank)
+ * n_group. *roots = ROOTS_UNKNOWN when the counts fit none of these. */
+static int string_root_type(const string_table *t, const size_t *members, size_t m, size_t n_group, size_t rank,
+                            int *roots)
 {
+    *roots = ROOTS_UNKNOWN;
     unsigned words = t->words;
     size_t *cartan = qml__malloc((m + 1) * sizeof *cartan);
     size_t *count = qml__calloc(m + 1, sizeof *count); /* count[c] = strings with c(Q) = c */
     if (!cartan || !count) {
         qml__free(cartan);
         qml__free(count);
-        return ROOTS_UNKNOWN; /* a name stays "so(2r+1) or sp(r)": not an error */
+        return qml__oom("the roots of an ideal");
     }
     size_t nt = 0;
     for (size_t i = 0; i < m; i++) {
@@ -662,7 +664,8 @@ static int string_root_type(const string_table *t, const size_t *members, size_t
     }
     qml__free(cartan);
     qml__free(count);
-    return type;
+    *roots = type;
+    return QML_OK;
 }
 
 /* The name of a Pauli-string ideal (or of each of n_group alike parts of a
@@ -671,8 +674,8 @@ static char *string_ideal_names(const string_table *t, const size_t *members, si
                                 size_t rank, bool checked)
 {
     int roots = ROOTS_UNKNOWN;
-    if (rank >= 3 && dim == rank * (2 * rank + 1))
-        roots = string_root_type(t, members, m, n_group, rank);
+    if (rank >= 3 && dim == rank * (2 * rank + 1) && string_root_type(t, members, m, n_group, rank, &roots))
+        return NULL; /* the callers report out of memory */
     return ideal_names_typed(dim, rank, checked, roots);
 }
 
@@ -1306,8 +1309,11 @@ static int name_string_spanned(qml_lie_algebra *algebra, lie_component *c)
         }
     }
     int status = QML_OK;
-    if (spanned && n_in == k) {
-        char *names = ideal_names_typed(k, r, true, string_root_type(&algebra->strings, ids, k, 1, r));
+    int roots = ROOTS_UNKNOWN;
+    if (spanned && n_in == k)
+        status = string_root_type(&algebra->strings, ids, k, 1, r, &roots);
+    if (!status && roots != ROOTS_UNKNOWN) {
+        char *names = ideal_names_typed(k, r, true, roots);
         if (!names)
             status = qml__oom("ideal names");
         else {
