@@ -1260,13 +1260,19 @@ QML_API int qml_lie_algebra_create(qml_lie_algebra **out, const qml_pauli_sum *c
  * @brief The DLA of a circuit: the generators are the effective generators
  * of its trainable weights (as qml_circuit_weight_generator(): shared
  * weights contribute the scaled sum of their gates' generators), each gate's
- * generator first moved to the start of the circuit through the fixed gates
- * before it (V^dag G V), which is what generates the circuit's unitaries
- * when fixed entanglers sit between rotations.
+ * generator first moved to the start of the circuit through the gates
+ * before it that read no weight (V^dag G V), which is what generates the
+ * circuit's unitaries when fixed entanglers sit between rotations. A
+ * rotation that reads no weight is moved through at its angle with every
+ * input feature at 0 (its constant; e.g. `rx(pi/2)` in a file): the algebra
+ * is that of the circuit at x = 0, where the library's diagnostics hold the
+ * features.
  * @return as qml_lie_algebra_create(); #QML_ERR_INVALID_ARGUMENT if the
  *         circuit has no trainable weight; #QML_ERR_NOT_APPLICABLE if a
  *         non-Clifford fixed gate (T, Toffoli, a non-Clifford matrix)
- *         precedes a parametrised gate.
+ *         precedes a parametrised gate, or a fixed gate does on more than
+ *         64 qubits; #QML_ERR_LIMIT if moving a generator through constant
+ *         rotations gives more than 2^20 Pauli terms.
  * @since 0.1.0
  */
 QML_API int qml_lie_algebra_from_circuit(qml_lie_algebra **out, const qml_circuit *circuit,

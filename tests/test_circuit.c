@@ -420,6 +420,21 @@ static void test_add_rotation_validation(void **state)
                  QML_ERR_INVALID_ARGUMENT, f, "weight_scale is inf");
     assert_fails(qml_circuit_add_rotation(c, QML_GATE_RX, q, 1, 0, 0, 1, 0, -INFINITY), QML_ERR_INVALID_ARGUMENT, f,
                  "feature_scale is -inf");
+    /* Two finite scales of one weight whose sum overflows: out of range, not
+     * out of memory, in the weight generator and in the circuit's algebra. */
+    qml_circuit *big = NULL;
+    assert_ok(qml_circuit_create(&big, 1));
+    assert_ok(qml_circuit_add_rotation(big, QML_GATE_RX, q, 1, 0, 0, 1e308, QML_NONE, 0));
+    assert_ok(qml_circuit_add_rotation(big, QML_GATE_RX, q, 1, 0, 0, 1e308, QML_NONE, 0));
+    qml_pauli_sum *g = NULL;
+    assert_fails(qml_circuit_weight_generator(big, 0, &g), QML_ERR_OUT_OF_RANGE, "qml_circuit_weight_generator",
+                 "overflows");
+    qml_lie_algebra *a = NULL;
+    assert_fails(qml_lie_algebra_from_circuit(&a, big, NULL), QML_ERR_OUT_OF_RANGE, "qml_lie_algebra_from_circuit",
+                 "overflows");
+    assert_null(g);
+    assert_null(a);
+    qml_circuit_free(big);
     /* Indices. */
     assert_fails(qml_circuit_add_rotation(c, QML_GATE_RX, q, 1, 0, -2, 1, QML_NONE, 0), QML_ERR_OUT_OF_RANGE, f,
                  "weight index -2");
@@ -1150,9 +1165,11 @@ static void dagger(size_t d, const double *a, double *out)
         }
 }
 
-/* Random circuits of Clifford fixed gates and rotations: (1) each transported
- * generator is V^dagger G V with V the dense product of the fixed gates before
- * it; (2) the whole circuit equals V_end prod_k exp(-i theta_k/2 G'_k). */
+/* Random circuits of Clifford fixed gates, rotations reading weights and
+ * rotations reading none (constant angles, input features held at 0): (1)
+ * each transported generator is V^dagger G V with V the dense product of the
+ * gates before it that read no weight; (2) the whole circuit equals
+ * V_end prod_k exp(-i theta_k/2 G'_k). */
 static void test_transported_generators(void **state)
 {
     (void)state;
@@ -1169,7 +1186,7 @@ static void test_transported_generators(void **state)
     double *actual = calloc(2 * D * D, sizeof *actual), *r = calloc(2 * D * D, sizeof *r);
     double *moved = calloc(2 * D * D, sizeof *moved);
     harness_rng rng = {2026};
-    for (int trial = 0; trial < 5; trial++) {
+    for (int trial = 0; trial < 12; trial++) {
         qml_circuit *c = NULL;
         assert_ok(qml_circuit_create(&c, N));
         double thetas[GATES];
@@ -1180,6 +1197,20 @@ static void test_transported_generators(void **state)
             if (harness_next(&rng) % 2) {
                 qml_gate_kind kind = fixed[harness_next(&rng) % (sizeof fixed / sizeof fixed[0])];
                 assert_ok(qml_circuit_add_gate(c, kind, qubits, kind >= QML_GATE_CNOT ? 2 : 1));
+            } else if (harness_next(&rng) % 4 == 0) {
+                /* A rotation that reads no weight: a constant angle (a
+                 * multiple of pi/2 half the time, where the image must stay
+                 * one string per term) or an input feature with an offset,
+                 * moved through at its angle with the features at 0. */
+                qml_gate_kind kind = rotations[harness_next(&rng) % (sizeof rotations / sizeof rotations[0])];
+                size_t count = kind == QML_GATE_RX || kind == QML_GATE_RY || kind == QML_GATE_RZ ||
+                                       kind == QML_GATE_PHASE
+                                   ? 1
+                                   : 2;
+                double constant = harness_next(&rng) % 2 ? PI / 2 * (double)(harness_next(&rng) % 7) - 1.5 * PI
+                                                         : thetas[i];
+                int64_t feature = harness_next(&rng) % 3 == 0 ? (int64_t)(harness_next(&rng) % 2) : QML_NONE;
+                assert_ok(qml_circuit_add_rotation(c, kind, qubits, count, constant, QML_NONE, 0, feature, 0.5));
             } else if (harness_next(&rng) % 5 == 0) {
                 qml_pauli_sum *h = make_sum(N, (term_spec[]){{0.5, "XXI"}, {-1.5, "ZZY"}, {0, NULL}});
                 assert_ok(qml_circuit_add_pauli_rotation(c, h, 0, i, 1, QML_NONE, 0));
@@ -1204,10 +1235,18 @@ static void test_transported_generators(void **state)
             qml_gate_kind kind;
             unsigned qubits[3];
             assert_ok(qml_circuit_gate(c, k, &kind, qubits, NULL));
-            if (!qml__gate_is_parametrised(kind)) {
-                double local[32];
-                unsigned count = fixed_textbook(kind, local);
-                embed(N, count, local, qubits, g);
+            double constant = 0;
+            int64_t weight = QML_NONE;
+            if (qml__gate_is_parametrised(kind))
+                assert_ok(qml_circuit_gate_angle(c, k, &constant, &weight, NULL, NULL, NULL));
+            if (!qml__gate_is_parametrised(kind) || weight == QML_NONE) {
+                if (qml__gate_is_parametrised(kind)) {
+                    gate_matrix_from_generator(c, k, constant, g);
+                } else {
+                    double local[32];
+                    unsigned count = fixed_textbook(kind, local);
+                    embed(N, count, local, qubits, g);
+                }
                 harness_matmul(D, g, v, tmp);
                 memcpy(v, tmp, sizeof tmp[0] * 2 * D * D);
                 harness_matmul(D, g, u, tmp);
@@ -1247,6 +1286,51 @@ static void test_transported_generators(void **state)
         qml_circuit_free(c);
     }
     free(v), free(u), free(w), free(tmp), free(vd), free(g), free(expected), free(actual), free(r), free(moved);
+}
+
+/* The Lie algebra of a circuit sees its constant rotations: RX(w0) RY(pi/2)
+ * RX(w1) generates {X, Z} (su(2), dim 3), not {X} (dim 1); an input feature
+ * is held at 0, so RX(w0) RZ(x) RX(w1) generates {X} only. And a 100-qubit
+ * circuit (past one mask word) gives the free-fermion prediction
+ * Var[<Z0 Z1>] = (n - 1) / (n (2n - 1)) on |0...0>: P_g(rho) = (n - 1) / 2^n
+ * (the n - 1 neighbouring Z Z strings have expectation 1), P_g(O) = 2^n,
+ * dim so(2n) = n (2n - 1) (Ragone et al., Nat. Commun. 15, 7172 (2024)). */
+static void test_lie_of_circuits(void **state)
+{
+    (void)state;
+    const unsigned q0 = 0;
+    for (int feature = 0; feature < 2; feature++) {
+        qml_circuit *c = NULL;
+        assert_ok(qml_circuit_create(&c, 1));
+        assert_ok(qml_circuit_add_rotation(c, QML_GATE_RX, &q0, 1, 0, 0, 1, QML_NONE, 0));
+        if (feature)
+            assert_ok(qml_circuit_add_rotation(c, QML_GATE_RZ, &q0, 1, 0, QML_NONE, 0, 0, 1));
+        else
+            assert_ok(qml_circuit_add_rotation(c, QML_GATE_RY, &q0, 1, PI / 2, QML_NONE, 0, QML_NONE, 0));
+        assert_ok(qml_circuit_add_rotation(c, QML_GATE_RX, &q0, 1, 0, 1, 1, QML_NONE, 0));
+        qml_lie_algebra *a = NULL;
+        assert_ok(qml_lie_algebra_from_circuit(&a, c, NULL));
+        assert_int_equal(qml_lie_algebra_dim(a), feature ? 1 : 3);
+        qml_lie_algebra_free(a);
+        qml_circuit_free(c);
+    }
+    enum { N = 100 };
+    qml_circuit *c = NULL;
+    assert_ok(qml_circuit_create(&c, N));
+    assert_ok(qml_ansatz_family_append(c, QML_ANSATZ_TFIM, 1));
+    qml_lie_algebra *a = NULL;
+    assert_ok(qml_lie_algebra_from_circuit(&a, c, NULL));
+    assert_int_equal(qml_lie_algebra_dim(a), N * (2 * N - 1));
+    qml_pauli_sum *zz = NULL;
+    assert_ok(qml_pauli_sum_parse(&zz, N, "Z0 Z1"));
+    qml_lie_prediction p = QML_LIE_PREDICTION_INIT;
+    assert_ok(qml_lie_algebra_predict_variance(a, NULL, zz, NULL, &p));
+    double expected = (N - 1.0) / (N * (2.0 * N - 1.0));
+    /* Two purities and a division: relative rounding of a few ulps. */
+    assert_true(fabs(p.loss_variance - expected) <= 1e-12 * expected);
+    qml_pauli_sum_free(zz);
+    qml_lie_algebra_free(a);
+    qml_circuit_free(c);
 }
 
 static void test_transported_hea_and_refusals(void **state)
@@ -1413,6 +1497,7 @@ int main(void)
         cmocka_unit_test(test_copy_independence),
         cmocka_unit_test(test_transported_generators),
         cmocka_unit_test(test_transported_hea_and_refusals),
+        cmocka_unit_test(test_lie_of_circuits),
         cmocka_unit_test(test_allocation_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
