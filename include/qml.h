@@ -1485,20 +1485,25 @@ typedef struct qml_dla_summary {
 /**
  * @brief Classify the DLA of generators that are single Pauli strings.
  *
- * When every qubit carries two different single-qubit generators and the
- * two-qubit generators connect all qubits, the algebra is su(2^n) (local
- * control plus a connected entangling graph is universal): decided in time
- * linear in the generators, milliseconds at n = 1000. Otherwise the exact
- * string closure is run (up to 2^22 elements, and at most 2^25 / count) and its structure read off.
- * See docs/lie.md.
+ * Without enumerating the algebra where a theorem decides (milliseconds at
+ * n = 1000): the generators are split into qubit clusters (disjoint
+ * supports: a direct sum); a cluster with two different single-qubit
+ * generators on every qubit whose other strings join all its qubits (each
+ * string meeting exactly two already-joined blocks joins them) is
+ * su(2^m); a cluster of linearly independent strings splits into the
+ * components of its anticommutation graph, each an isolated u(1) or, when
+ * the graph is the line graph of a tree with k vertices, the free-fermion
+ * so(k + 1) (Aguilar et al., arXiv:2408.00081). Any other part is closed
+ * exactly (up to 2^22 elements, and at most 2^25 / count) and its structure
+ * read off. See docs/lie.md.
  * @param generators `count` >= 1 single Pauli strings (one term each, non-zero
  *        coefficient) on the same number of qubits.
  * @param[in,out] summary `summary->size` set by the caller; the fields that fit are written.
  * @return #QML_OK; #QML_ERR_NOT_APPLICABLE (with a message) when a generator
- *         is not a single Pauli string; #QML_ERR_LIMIT when neither the
- *         criterion nor the enumeration (cap 2^22) decides; #QML_ERR_INVALID_ARGUMENT
- *         (NULL, count 0, mixed qubit counts, small `size`, non-finite coefficient);
- *         #QML_ERR_OUT_OF_MEMORY.
+ *         is not a single Pauli string; #QML_ERR_LIMIT ("not decided") when a
+ *         part falls under no criterion and its algebra passes the enumeration
+ *         cap; #QML_ERR_INVALID_ARGUMENT (NULL, count 0, mixed qubit counts,
+ *         small `size`, non-finite coefficient); #QML_ERR_OUT_OF_MEMORY.
  * @since 0.2.0
  */
 QML_API int qml_pauli_dla_classify(const qml_pauli_sum *const *generators, size_t count, qml_dla_summary *summary);

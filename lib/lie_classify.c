@@ -1,27 +1,67 @@
 /*
  * lie_classify.c: the DLA of single-Pauli-string generators without building
- * a basis where a theorem decides it, by the exact string closure otherwise:
- * qml_pauli_dla_classify().
+ * a basis where a theorem decides it, by the exact string closure of the
+ * undecided part otherwise: qml_pauli_dla_classify().
  *
- * The decided case (milliseconds at any n): every qubit carries two different
- * single-qubit generators (two anticommuting strings on one qubit generate
- * su(2) there) and the generators acting on exactly two qubits connect all
- * qubits. A two-qubit string with su(2) on both its qubits generates su(4)
- * on the pair (its brackets with the local strings give all nine two-qubit
- * strings of that pair, the local ones the other six), and su(4) on the edges
- * of a connected graph generates su(2^n) (e.g. Lloyd 1995; Dodd, Nielsen,
- * Bremner, Thew 2002: any entangling two-body Hamiltonian with local control
- * is universal). Any further generator lies in su(2^n) already. Strings on
- * three or more qubits do not count as edges: with local su(2), Z0 Z1 Z2
- * generates only the odd-weight strings of its qubits, not su(8).
+ * The generators are split into independent parts, each decided on its own:
  *
- * Everything else is closed exactly (bit arithmetic on strings) up to a cap,
- * and read off the structure analysis; above the cap the call says so.
+ * 1. Qubit clusters. Strings with disjoint supports commute, and every string
+ *    of the closure of one cluster lives on that cluster's qubits and is not
+ *    the identity, so the DLA is the direct sum of the clusters' DLAs.
+ *
+ * 2. Locality (su(2^m) on a cluster of m qubits). When every qubit carries
+ *    two different single-qubit generators (two anticommuting strings on one
+ *    qubit generate su(2) there), g is spanned by whole "supports": a string
+ *    on support S in g brings every string on S (a bracket with a local
+ *    Pauli changes one letter), and the bracket of the strings on supports A
+ *    and B gives every string on (A xor B) + T for each odd-sized T inside
+ *    A and B (letters equal on the rest of the overlap cancel; an odd number
+ *    of differing letters is what makes them anticommute). Blocks of qubits
+ *    with all their strings in g (su(2^|C|)) start as single qubits; a
+ *    generator meeting exactly two blocks C1, C2 shrinks, by brackets with
+ *    strings inside the blocks (B = A and C, T = one qubit), to a two-qubit
+ *    support {x, y} across them, and from it and the blocks' own supports
+ *    every support inside C1 + C2 is reached: the blocks merge into one
+ *    (local control plus one entangling string is universal: Lloyd 1995;
+ *    Dodd, Nielsen, Bremner, Thew 2002). Repeated until nothing merges; a
+ *    cluster that ends as one block is su(2^m), whatever its further
+ *    generators. HEA strings (X_q, Y_q, Z_q Z_q+1) merge in one pass, and so
+ *    do the non-local strings that an HEA's rotations become when moved
+ *    through CZ or CNOT ladders (Y_q Z_q-1 Z_q+1, ...). A generator meeting
+ *    three or more blocks does not merge them by itself: with local su(2),
+ *    Z0 Z1 Z2 generates only the odd-weight strings of its qubits, not su(8).
+ *
+ * 3. The frustration (anticommutation) graph. Its components generate
+ *    commuting algebras, and their sum is direct when the components' spans
+ *    in F_2^{2n} are independent (the cluster's rank, by Gaussian
+ *    elimination, is the sum of theirs): the closures then lie in
+ *    independent subspaces. For a component whose strings are linearly
+ *    independent the Lie algebra is determined by its frustration graph alone
+ *    (Aguilar, Cichy, Eisert, Bittel, "Full classification of Pauli Lie
+ *    algebras", arXiv:2408.00081: independent generators with equal
+ *    frustration graphs generate isomorphic algebras), and:
+ *    - an isolated generator is a u(1) of the centre;
+ *    - a component that is the line graph L(T) of a tree T with k edges is
+ *      the frustration graph of the k Majorana bilinears g_a g_b on the edges
+ *      (a, b) of T (two bilinears anticommute exactly when their edges share
+ *      one end), which are independent and generate all bilinears of k + 1
+ *      Majorana modes: so(k + 1), the free-fermion class of the theorem
+ *      (e.g. the TFIM chain X_q, Z_q Z_q+1: a path of 2n - 1 vertices,
+ *      so(2n)). The tree is built greedily from the graph and then verified
+ *      edge by edge, so a wrong guess can only send the component to step 4,
+ *      never give a wrong answer.
+ *
+ * 4. Everything else (components with dependent strings, clusters whose
+ *    components' spans overlap, components of other graphs: the exponentially large classes of the theorem, so(2^m),
+ *    sp(2^m), su(2^m) and their controlled copies) is closed exactly (bit
+ *    arithmetic on strings) up to a cap and read off the structure analysis;
+ *    above the cap the call reports that it did not decide.
  */
 #include "lie_internal.h"
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Beyond this dimension the enumerating closure is not attempted. */
@@ -85,56 +125,726 @@ static void name_append(char *name, size_t cap, const char *part, size_t times)
     strcat(name, piece);
 }
 
-/* The decided case: su(2^n). 1 when it applies. */
-static int universal_by_locality(const qml_pauli_sum *const *generators, size_t count, unsigned n, int *decided)
+#define NONE ((size_t)-1)
+
+/* ---- result building ------------------------------------------------------------ */
+
+typedef struct builder {
+    pauli_classification *c;
+    size_t cap;
+} builder;
+
+static void add_dimension(pauli_classification *c, double dim, double log2_dim)
 {
-    *decided = 0;
-    unsigned words = qml__pauli_words(n);
-    /* per qubit: a bit per single-qubit letter seen (X 1, Y 2, Z 4) */
-    unsigned char *letters = qml__calloc(n, 1);
-    size_t *parent = qml__malloc(n * sizeof *parent);
-    if (!letters || !parent) {
-        qml__free(letters);
-        qml__free(parent);
+    c->dimension += dim;
+    if (c->log2_dimension == -(double)INFINITY)
+        c->log2_dimension = log2_dim;
+    else {
+        double hi = c->log2_dimension > log2_dim ? c->log2_dimension : log2_dim;
+        double lo = c->log2_dimension > log2_dim ? log2_dim : c->log2_dimension;
+        c->log2_dimension = hi + log2(1.0 + exp2(lo - hi));
+    }
+}
+
+static int add_ideal(builder *b, pauli_ideal ideal)
+{
+    pauli_classification *c = b->c;
+    if (c->n_ideals == b->cap) {
+        size_t cap = b->cap ? 2 * b->cap : 8;
+        pauli_ideal *grown = qml__realloc(c->ideals, cap * sizeof *grown);
+        if (!grown)
+            return qml__oom("the Pauli-string classification");
+        c->ideals = grown;
+        b->cap = cap;
+    }
+    c->ideals[c->n_ideals++] = ideal;
+    add_dimension(c, ideal.dim ? (double)ideal.dim : exp2(ideal.log2_dim), ideal.log2_dim);
+    return QML_OK;
+}
+
+static void add_centre(pauli_classification *c, size_t dim)
+{
+    if (!dim)
+        return;
+    c->centre_dim += dim;
+    add_dimension(c, (double)dim, log2((double)dim));
+}
+
+/* su(2^m) of a cluster decided by locality. */
+static int add_su_pow2(builder *b, unsigned m)
+{
+    pauli_ideal ideal = {0};
+    ideal.su_log2 = m;
+    ideal.log2_dim = 2.0 * m + log2(1.0 - ldexp(1.0, -2 * (int)(m < 512 ? m : 512)));
+    ideal.dim = m < 32 ? ((size_t)1 << (2 * m)) - 1 : 0;
+    ideal.rank = m < 64 ? (m ? ((size_t)1 << m) - 1 : 0) : 0;
+    return add_ideal(b, ideal);
+}
+
+/* so(N) of a free-fermion component, as simple ideals (so(2) is central,
+ * so(4) = su(2) + su(2)). */
+static int add_so(builder *b, size_t N)
+{
+    if (N == 2) {
+        add_centre(b->c, 1);
+        return QML_OK;
+    }
+    pauli_ideal ideal = {0};
+    if (N == 4) {
+        ideal.dim = 3;
+        ideal.rank = 1;
+        ideal.log2_dim = log2(3.0);
+        int status = add_ideal(b, ideal);
+        return status ? status : add_ideal(b, ideal);
+    }
+    ideal.dim = N * (N - 1) / 2;
+    ideal.rank = N / 2;
+    ideal.log2_dim = log2((double)ideal.dim);
+    ideal.so_n = N;
+    return add_ideal(b, ideal);
+}
+
+/* The exact closure of a part (step 4). */
+static int close_part(builder *b, const qml_pauli_sum *const *generators, size_t count)
+{
+    qml_lie_algebra *algebra = NULL;
+    qml_lie_options options = QML_LIE_OPTIONS_INIT;
+    /* the closure costs about dim x count brackets: bound that work too */
+    size_t by_work = ((size_t)1 << 25) / count;
+    options.max_dim = by_work < CLASSIFY_MAX_DIM ? (by_work > count ? by_work : count) : CLASSIFY_MAX_DIM;
+    int status = qml_lie_algebra_create(&algebra, generators, count, &options);
+    if (status == QML_ERR_LIMIT) {
+        qml_lie_algebra_free(algebra);
+        return qml__error(QML_ERR_LIMIT,
+                          "qml_pauli_dla_classify: not decided: %zu of these strings fall under no criterion "
+                          "that decides them without enumeration, and their algebra exceeds the enumeration cap "
+                          "of %zu elements",
+                          count, options.max_dim);
+    }
+    if (status)
+        return status;
+    b->c->n_closed++;
+    if (!qml_lie_algebra_structure_known(algebra)) {
+        size_t dim = qml_lie_algebra_dim(algebra);
+        qml_lie_algebra_free(algebra);
+        return qml__error(QML_ERR_LIMIT, "qml_pauli_dla_classify: the structure of a part of dim %zu was not resolved",
+                          dim);
+    }
+    add_centre(b->c, qml_lie_algebra_center_dim(algebra));
+    size_t n_ideals = qml_lie_algebra_n_ideals(algebra);
+    for (size_t j = 0; j < n_ideals && !status; j++) {
+        pauli_ideal ideal = {0};
+        status = qml_lie_algebra_ideal(algebra, j, &ideal.dim, &ideal.rank, NULL);
+        if (!status) {
+            ideal.log2_dim = log2((double)ideal.dim);
+            status = add_ideal(b, ideal);
+        }
+    }
+    qml_lie_algebra_free(algebra);
+    return status;
+}
+
+/* ---- the frustration graph -------------------------------------------------------- */
+
+/* Lowest set bit of a non-zero word (de Bruijn multiplication). */
+static unsigned lowest_bit(uint64_t v)
+{
+    static const unsigned char table[64] = {
+        0,  1,  2,  53, 3,  7,  54, 27, 4,  38, 41, 8,  34, 55, 48, 28, 62, 5,  39, 46, 44, 42,
+        22, 9,  24, 35, 59, 56, 49, 18, 29, 11, 63, 52, 6,  26, 37, 40, 33, 47, 61, 45, 43, 21,
+        23, 58, 17, 10, 51, 25, 36, 32, 60, 20, 57, 16, 50, 31, 19, 15, 30, 14, 13, 12};
+    return table[((v & (~v + 1)) * 0x022fdd63cc95386dull) >> 58];
+}
+
+/* The rank over F_2 of the vectors (x | z) of the listed strings (equal to
+ * `count` when they are linearly independent). Each basis vector is kept with its lowest set bit as pivot, one
+ * vector per pivot: a combination of basis vectors has the smallest of their
+ * pivots as lowest bit, so a vector whose lowest bit is no pivot is outside
+ * the span, and one whose lowest bit is a pivot is reduced by that vector
+ * (which only changes higher bits). */
+static int span_rank(const qml_pauli_sum *const *g, const size_t *list, size_t count, unsigned words, size_t *rank_out)
+{
+    size_t width = 2 * (size_t)words, bits = 64 * width;
+    uint64_t *basis = qml__calloc(count ? count * width : 1, sizeof *basis);
+    size_t *owner = qml__malloc(bits * sizeof *owner);
+    uint64_t *v = qml__malloc(width * sizeof *v);
+    if (!basis || !owner || !v) {
+        qml__free(basis);
+        qml__free(owner);
+        qml__free(v);
         return qml__oom("the Pauli-string classification");
     }
+    for (size_t b = 0; b < bits; b++)
+        owner[b] = NONE;
+    size_t rank = 0;
+    for (size_t i = 0; i < count; i++) {
+        memcpy(v, g[list[i]]->x, words * sizeof *v);
+        memcpy(v + words, g[list[i]]->z, words * sizeof *v);
+        size_t w = 0;
+        for (;;) {
+            while (w < width && !v[w])
+                w++;
+            if (w == width)
+                break; /* reduced to zero: dependent */
+            size_t p = w * 64 + lowest_bit(v[w]);
+            if (owner[p] == NONE) {
+                memcpy(basis + rank * width, v, width * sizeof *v);
+                owner[p] = rank++;
+                break;
+            }
+            const uint64_t *b = basis + owner[p] * width;
+            for (size_t t = w; t < width; t++)
+                v[t] ^= b[t];
+        }
+    }
+    qml__free(basis);
+    qml__free(owner);
+    qml__free(v);
+    *rank_out = rank;
+    return QML_OK;
+}
+
+typedef struct graph {
+    size_t *start; /* count + 1 */
+    size_t *adj;
+} graph;
+
+/* The connected component of `start` in the graph, breadth first, into comp;
+ * marks it in seen; returns its size. */
+static size_t component_of(const graph *gr, size_t start, unsigned char *seen, size_t *comp)
+{
+    size_t k = 0;
+    comp[k++] = start;
+    seen[start] = 1;
+    for (size_t h = 0; h < k; h++)
+        for (size_t t = gr->start[comp[h]]; t < gr->start[comp[h] + 1]; t++)
+            if (!seen[gr->adj[t]]) {
+                seen[gr->adj[t]] = 1;
+                comp[k++] = gr->adj[t];
+            }
+    return k;
+}
+
+static void graph_release(graph *gr)
+{
+    qml__free(gr->start);
+    qml__free(gr->adj);
+}
+
+/* The frustration graph of the strings g[0..count): only pairs that share a
+ * qubit can anticommute, so pairs are found through the per-qubit lists. */
+static int frustration_graph(const qml_pauli_sum *const *g, size_t count, unsigned n, const size_t *sup_start,
+                             const unsigned *sup, graph *out)
+{
+    unsigned words = qml__pauli_words(n);
+    int status = QML_OK;
+    size_t total = sup_start[count];
+    size_t *inc_start = qml__calloc((size_t)n + 1, sizeof *inc_start);
+    size_t *inc = qml__malloc((total ? total : 1) * sizeof *inc);
+    size_t *fill = qml__calloc((size_t)n + 1, sizeof *fill);
+    size_t *stamp = qml__malloc((count ? count : 1) * sizeof *stamp);
+    size_t n_edges = 0, cap = 0, *edges = NULL;
+    out->start = qml__calloc(count + 1, sizeof *out->start);
+    out->adj = NULL;
+    if (!inc_start || !inc || !fill || !stamp || !out->start) {
+        status = qml__oom("the Pauli-string classification");
+        goto done;
+    }
+    for (size_t i = 0; i < total; i++)
+        inc_start[sup[i] + 1]++;
     for (unsigned q = 0; q < n; q++)
-        parent[q] = q;
-    for (size_t k = 0; k < count; k++) {
-        const qml_pauli_sum *g = generators[k];
-        unsigned support[2], weight = 0;
-        for (unsigned w = 0; w < words && weight <= 2; w++) {
-            uint64_t bits = g->x[w] | g->z[w];
-            while (bits && weight <= 2) {
-                unsigned b = 0;
-                while (!((bits >> b) & 1u))
-                    b++;
-                bits &= bits - 1;
-                if (weight < 2)
-                    support[weight] = w * 64 + b;
-                weight++;
+        inc_start[q + 1] += inc_start[q];
+    for (size_t k = 0; k < count; k++)
+        for (size_t e = sup_start[k]; e < sup_start[k + 1]; e++)
+            inc[inc_start[sup[e]] + fill[sup[e]]++] = k;
+    for (size_t k = 0; k < count; k++)
+        stamp[k] = NONE;
+    for (size_t i = 0; i < count; i++) {
+        for (size_t e = sup_start[i]; e < sup_start[i + 1]; e++) {
+            unsigned q = sup[e];
+            for (size_t t = inc_start[q]; t < inc_start[q + 1]; t++) {
+                size_t j = inc[t];
+                if (j <= i || stamp[j] == i)
+                    continue;
+                stamp[j] = i;
+                if (!strings_anticommute(words, g[i]->x, g[i]->z, g[j]->x, g[j]->z))
+                    continue;
+                if (n_edges == cap) {
+                    size_t grown_cap = cap ? 2 * cap : 64;
+                    size_t *grown = qml__realloc(edges, 2 * grown_cap * sizeof *grown);
+                    if (!grown) {
+                        status = qml__oom("the Pauli-string classification");
+                        goto done;
+                    }
+                    edges = grown;
+                    cap = grown_cap;
+                }
+                edges[2 * n_edges] = i;
+                edges[2 * n_edges + 1] = j;
+                n_edges++;
             }
         }
-        if (weight == 1) {
-            unsigned q = support[0], w = q / 64, b = q % 64;
-            unsigned bx = (unsigned)(g->x[w] >> b) & 1u, bz = (unsigned)(g->z[w] >> b) & 1u;
-            letters[q] |= (unsigned char)(bx && !bz ? 1u : (bx && bz ? 2u : 4u));
-        } else if (weight == 2) {
-            size_t a = uf_root(parent, support[0]), b = uf_root(parent, support[1]);
-            if (a != b)
-                parent[a < b ? b : a] = a < b ? a : b;
+    }
+    out->adj = qml__malloc((n_edges ? 2 * n_edges : 1) * sizeof *out->adj);
+    if (!out->adj) {
+        status = qml__oom("the Pauli-string classification");
+        goto done;
+    }
+    for (size_t e = 0; e < n_edges; e++) {
+        out->start[edges[2 * e] + 1]++;
+        out->start[edges[2 * e + 1] + 1]++;
+    }
+    for (size_t k = 0; k < count; k++)
+        out->start[k + 1] += out->start[k];
+    for (size_t k = 0; k < count; k++)
+        stamp[k] = 0;
+    for (size_t e = 0; e < n_edges; e++) {
+        size_t a = edges[2 * e], c = edges[2 * e + 1];
+        out->adj[out->start[a] + stamp[a]++] = c;
+        out->adj[out->start[c] + stamp[c]++] = a;
+    }
+done:
+    qml__free(inc_start);
+    qml__free(inc);
+    qml__free(fill);
+    qml__free(stamp);
+    qml__free(edges);
+    if (status) {
+        graph_release(out);
+        out->start = out->adj = NULL;
+    }
+    return status;
+}
+
+/* Whether the connected component comp[0..k) (k >= 2, in breadth-first
+ * order from comp[0]) of the graph is the line graph of a tree. Greedy
+ * construction of the tree: every vertex of the component is a tree edge
+ * (ea, eb); a vertex met first from v shares one end with v (the end whose
+ * other tree edges it is adjacent to) and brings a new end. Then the check
+ * that the line graph of the tree is exactly the component: every graph edge
+ * joins tree edges with a common end, and the number of graph edges equals
+ * the number of line-graph edges, the sum over tree vertices of C(deg, 2)
+ * (the tree has no parallel edges, so two tree edges share at most one end).
+ * `local` (one entry per graph vertex) maps comp[i] to i. */
+static int tree_line_graph(const graph *gr, const size_t *comp, size_t k, const size_t *local, int *result)
+{
+    *result = 0;
+    size_t *ea = qml__malloc(k * sizeof *ea), *eb = qml__malloc(k * sizeof *eb);
+    size_t *first = qml__malloc((k + 1) * sizeof *first), *second = qml__malloc((k + 1) * sizeof *second);
+    size_t *deg = qml__calloc(k + 1, sizeof *deg), *stamp = qml__malloc(k * sizeof *stamp);
+    if (!ea || !eb || !first || !second || !deg || !stamp) {
+        qml__free(ea);
+        qml__free(eb);
+        qml__free(first);
+        qml__free(second);
+        qml__free(deg);
+        qml__free(stamp);
+        return qml__oom("the Pauli-string classification");
+    }
+    for (size_t i = 0; i < k; i++) {
+        ea[i] = eb[i] = NONE;
+        stamp[i] = NONE;
+    }
+    for (size_t h = 0; h <= k; h++)
+        first[h] = second[h] = NONE;
+    size_t n_ends = 2;
+    ea[0] = 0;
+    eb[0] = 1;
+    first[0] = first[1] = 0;
+    deg[0] = deg[1] = 1;
+    int ok = 1;
+    for (size_t i = 0; i < k && ok; i++) {
+        size_t v = comp[i];
+        for (size_t t = gr->start[v]; t < gr->start[v + 1] && ok; t++) {
+            size_t w = local[gr->adj[t]];
+            if (ea[w] != NONE)
+                continue;
+            /* the neighbours of w, stamped */
+            size_t gw = comp[w];
+            for (size_t u = gr->start[gw]; u < gr->start[gw + 1]; u++)
+                stamp[local[gr->adj[u]]] = w;
+            size_t other_a = first[ea[i]] != i ? first[ea[i]] : second[ea[i]];
+            size_t other_b = first[eb[i]] != i ? first[eb[i]] : second[eb[i]];
+            size_t end;
+            if (other_a != NONE)
+                end = stamp[other_a] == w ? ea[i] : eb[i];
+            else if (other_b != NONE)
+                end = stamp[other_b] == w ? eb[i] : ea[i];
+            else
+                end = ea[i];
+            if (n_ends > k) {
+                ok = 0;
+                break;
+            }
+            ea[w] = end;
+            eb[w] = n_ends++;
+            first[eb[w]] = w;
+            deg[eb[w]] = 1;
+            if (first[end] == NONE)
+                first[end] = w;
+            else if (second[end] == NONE)
+                second[end] = w;
+            deg[end]++;
         }
     }
-    int ok = 1;
-    for (unsigned q = 0; q < n && ok; q++) {
-        unsigned l = letters[q];
-        ok = (l & (l - 1)) != 0; /* at least two different letters */
-        ok = ok && (n == 1 || uf_root(parent, q) == uf_root(parent, 0));
+    /* the check */
+    size_t graph_edges = 0, line_edges = 0;
+    for (size_t i = 0; i < k && ok; i++) {
+        size_t v = comp[i];
+        if (ea[i] == NONE) {
+            ok = 0;
+            break;
+        }
+        for (size_t t = gr->start[v]; t < gr->start[v + 1]; t++) {
+            size_t w = local[gr->adj[t]];
+            graph_edges++;
+            if (ea[w] != ea[i] && ea[w] != eb[i] && eb[w] != ea[i] && eb[w] != eb[i]) {
+                ok = 0;
+                break;
+            }
+        }
     }
-    qml__free(letters);
-    qml__free(parent);
-    *decided = ok;
+    for (size_t h = 0; h < n_ends && ok; h++)
+        line_edges += deg[h] * (deg[h] - 1) / 2;
+    *result = ok && n_ends == k + 1 && graph_edges == 2 * line_edges;
+    qml__free(ea);
+    qml__free(eb);
+    qml__free(first);
+    qml__free(second);
+    qml__free(deg);
+    qml__free(stamp);
     return QML_OK;
+}
+
+/* ---- the classification ----------------------------------------------------------- */
+
+typedef struct hashed {
+    uint64_t hash;
+    size_t index;
+} hashed;
+
+static int hashed_cmp(const void *pa, const void *pb)
+{
+    const hashed *a = pa, *b = pb;
+    if (a->hash != b->hash)
+        return a->hash < b->hash ? -1 : 1;
+    return a->index < b->index ? -1 : (a->index > b->index);
+}
+
+static int ideal_cmp(const void *pa, const void *pb)
+{
+    const pauli_ideal *a = pa, *b = pb;
+    if (a->log2_dim != b->log2_dim)
+        return a->log2_dim > b->log2_dim ? -1 : 1;
+    if (a->rank != b->rank)
+        return a->rank > b->rank ? -1 : 1;
+    if (a->so_n != b->so_n)
+        return a->so_n > b->so_n ? -1 : 1;
+    return (a->su_log2 < b->su_log2) - (a->su_log2 > b->su_log2);
+}
+
+void qml__pauli_classification_release(pauli_classification *c)
+{
+    if (!c)
+        return;
+    qml__free(c->ideals);
+    c->ideals = NULL;
+    c->n_ideals = 0;
+}
+
+/* The strings of `list` as a pointer array, closed exactly. */
+static int close_list(builder *b, const qml_pauli_sum *const *g, const size_t *list, size_t count)
+{
+    const qml_pauli_sum **part = qml__malloc(count * sizeof *part);
+    if (!part)
+        return qml__oom("the Pauli-string classification");
+    for (size_t i = 0; i < count; i++)
+        part[i] = g[list[i]];
+    int status = close_part(b, part, count);
+    qml__free(part);
+    return status;
+}
+
+int qml__pauli_classify(const qml_pauli_sum *const *generators, size_t count, unsigned n, pauli_classification *out)
+{
+    memset(out, 0, sizeof *out);
+    out->log2_dimension = -(double)INFINITY;
+    builder b = {out, 0};
+    unsigned words = qml__pauli_words(n);
+    int status = QML_OK;
+    hashed *order = qml__malloc(count * sizeof *order);
+    const qml_pauli_sum **g = qml__malloc(count * sizeof *g);
+    size_t *qparent = qml__malloc(((size_t)n + 1) * sizeof *qparent);
+    size_t *eparent = qml__malloc(((size_t)n + 1) * sizeof *eparent);
+    unsigned char *letters = qml__calloc((size_t)n + 1, 1);
+    size_t *sup_start = qml__calloc(count + 1, sizeof *sup_start);
+    unsigned *sup = NULL;
+    size_t *cl_count = qml__calloc((size_t)n + 1, sizeof *cl_count);
+    size_t *cl_start = qml__calloc((size_t)n + 2, sizeof *cl_start);
+    unsigned char *cl_ok = qml__malloc((size_t)n + 1);
+    size_t *members = qml__malloc(count * sizeof *members);
+    size_t *fill = qml__calloc((size_t)n + 1, sizeof *fill);
+    size_t *local = qml__malloc(count * sizeof *local);
+    unsigned char *seen = qml__calloc(count, 1);
+    size_t *comp = qml__malloc(count * sizeof *comp);
+    graph gr = {NULL, NULL};
+    if (!order || !g || !qparent || !eparent || !letters || !sup_start || !cl_count || !cl_start || !cl_ok ||
+        !members || !fill || !local || !seen || !comp) {
+        status = qml__oom("the Pauli-string classification");
+        goto done;
+    }
+    /* distinct strings (a repeated string adds nothing); the identity is left to the closure */
+    int has_identity = 0;
+    for (size_t k = 0; k < count; k++) {
+        order[k].hash = string_hash(words, generators[k]->x, generators[k]->z);
+        order[k].index = k;
+        int zero = 1;
+        for (unsigned w = 0; w < words && zero; w++)
+            zero = !generators[k]->x[w] && !generators[k]->z[w];
+        has_identity |= zero;
+    }
+    if (has_identity) {
+        out->n_parts = 1;
+        status = close_part(&b, generators, count);
+        goto done;
+    }
+    qsort(order, count, sizeof *order, hashed_cmp);
+    size_t m = 0;
+    for (size_t k = 0; k < count; k++) {
+        const qml_pauli_sum *s = generators[order[k].index];
+        int repeat = 0;
+        for (size_t j = k; j > 0 && order[j - 1].hash == order[k].hash && !repeat; j--) {
+            const qml_pauli_sum *t = generators[order[j - 1].index];
+            repeat = !memcmp(s->x, t->x, words * sizeof *s->x) && !memcmp(s->z, t->z, words * sizeof *s->z);
+        }
+        if (!repeat)
+            g[m++] = s;
+    }
+    /* supports */
+    for (size_t k = 0; k < m; k++) {
+        size_t weight = 0;
+        for (unsigned w = 0; w < words; w++)
+            weight += popcount64(g[k]->x[w] | g[k]->z[w]);
+        sup_start[k + 1] = sup_start[k] + weight;
+    }
+    sup = qml__malloc((sup_start[m] ? sup_start[m] : 1) * sizeof *sup);
+    if (!sup) {
+        status = qml__oom("the Pauli-string classification");
+        goto done;
+    }
+    for (size_t k = 0; k < m; k++) {
+        size_t e = sup_start[k];
+        for (unsigned w = 0; w < words; w++) {
+            uint64_t bits = g[k]->x[w] | g[k]->z[w];
+            while (bits) {
+                unsigned bit = lowest_bit(bits);
+                bits &= bits - 1;
+                sup[e++] = w * 64 + bit;
+            }
+        }
+    }
+    /* qubit clusters (qparent) and local letters */
+    for (unsigned q = 0; q <= n; q++)
+        qparent[q] = eparent[q] = q;
+    for (size_t k = 0; k < m; k++) {
+        size_t weight = sup_start[k + 1] - sup_start[k];
+        const unsigned *s = sup + sup_start[k];
+        for (size_t e = 1; e < weight; e++) {
+            size_t a = uf_root(qparent, s[0]), c = uf_root(qparent, s[e]);
+            if (a != c)
+                qparent[a < c ? c : a] = a < c ? a : c;
+        }
+        if (weight == 1) {
+            unsigned q = s[0], w = q / 64, bit = q % 64;
+            unsigned bx = (unsigned)(g[k]->x[w] >> bit) & 1u, bz = (unsigned)(g[k]->z[w] >> bit) & 1u;
+            letters[q] |= (unsigned char)(bx && !bz ? 1u : (bx && bz ? 2u : 4u));
+        }
+    }
+    /* Blocks with su on them (eparent): a string that meets exactly two
+     * blocks joins them; repeated until nothing changes (see the header:
+     * the support calculus under local su(2)). */
+    for (int changed = 1; changed;) {
+        changed = 0;
+        for (size_t k = 0; k < m; k++) {
+            size_t weight = sup_start[k + 1] - sup_start[k];
+            const unsigned *s = sup + sup_start[k];
+            if (weight < 2)
+                continue;
+            size_t first = uf_root(eparent, s[0]), second = NONE;
+            int more = 0;
+            for (size_t e = 1; e < weight && !more; e++) {
+                size_t r = uf_root(eparent, s[e]);
+                if (r == first || r == second)
+                    continue;
+                if (second == NONE)
+                    second = r;
+                else
+                    more = 1;
+            }
+            if (!more && second != NONE) {
+                eparent[first < second ? second : first] = first < second ? first : second;
+                changed = 1;
+            }
+        }
+    }
+    /* the locality criterion per cluster: root -> ok, and its qubit count */
+    for (unsigned q = 0; q < n; q++)
+        cl_ok[q] = 1;
+    for (size_t k = 0; k < m; k++)
+        for (size_t e = sup_start[k]; e < sup_start[k + 1]; e++)
+            cl_count[sup[e]] = 1; /* qubit in use */
+    {
+        size_t *edge_rep = fill; /* per cluster root: edge root of its first qubit, plus 1 */
+        for (unsigned q = 0; q < n; q++) {
+            if (!cl_count[q])
+                continue;
+            size_t r = uf_root(qparent, q);
+            unsigned l = letters[q];
+            if ((l & (l - 1)) == 0)
+                cl_ok[r] = 0; /* fewer than two different local letters */
+            size_t er = uf_root(eparent, q) + 1;
+            if (!edge_rep[r])
+                edge_rep[r] = er;
+            else if (edge_rep[r] != er)
+                cl_ok[r] = 0; /* two-qubit strings do not connect the cluster */
+        }
+        for (unsigned q = 0; q < n; q++)
+            edge_rep[q] = 0;
+    }
+    size_t *qubits = fill; /* qubits per cluster root */
+    for (unsigned q = 0; q < n; q++)
+        if (cl_count[q])
+            qubits[uf_root(qparent, q)]++;
+    /* generators per cluster (counting sort by root) */
+    for (size_t k = 0; k < m; k++)
+        cl_start[uf_root(qparent, sup[sup_start[k]]) + 1]++;
+    for (unsigned q = 0; q <= n; q++)
+        cl_start[q + 1] += cl_start[q];
+    for (unsigned q = 0; q <= n; q++)
+        cl_count[q] = 0;
+    for (size_t k = 0; k < m; k++) {
+        size_t r = uf_root(qparent, sup[sup_start[k]]);
+        members[cl_start[r] + cl_count[r]++] = k;
+    }
+    /* the frustration graph, unless every cluster is decided by locality */
+    int graph_needed = 0;
+    for (unsigned r = 0; r < n && !graph_needed; r++)
+        graph_needed = cl_start[r + 1] > cl_start[r] && !cl_ok[r];
+    if (graph_needed && (status = frustration_graph(g, m, n, sup_start, sup, &gr)))
+        goto done;
+    for (size_t k = 0; k < m; k++)
+        seen[k] = 0;
+    for (unsigned r = 0; r < n && !status; r++) {
+        size_t k0 = cl_start[r], kc = cl_start[r + 1] - k0;
+        if (!kc)
+            continue;
+        if (cl_ok[r]) {
+            out->n_parts++;
+            status = add_su_pow2(&b, (unsigned)qubits[r]);
+            continue;
+        }
+        /* The components of the frustration graph are direct summands when
+         * their spans are independent (the cluster's rank is the sum of
+         * theirs): their closures then lie in independent subspaces of
+         * F_2^{2n} and commute. Otherwise the cluster is closed as a whole. */
+        size_t cluster_rank = 0, sum_of_ranks = 0;
+        status = span_rank(g, members + k0, kc, words, &cluster_rank);
+        for (size_t i = 0; i < kc && !status && cluster_rank < kc; i++) {
+            size_t start = members[k0 + i];
+            if (seen[start])
+                continue;
+            size_t k = component_of(&gr, start, seen, comp), component_rank = 0;
+            status = span_rank(g, comp, k, words, &component_rank);
+            sum_of_ranks += component_rank;
+        }
+        if (status)
+            break;
+        for (size_t i = 0; i < kc; i++)
+            seen[members[k0 + i]] = 0;
+        if (cluster_rank < kc && sum_of_ranks != cluster_rank) {
+            out->n_parts++;
+            status = close_list(&b, g, members + k0, kc);
+            continue;
+        }
+        for (size_t i = 0; i < kc && !status; i++) {
+            size_t start = members[k0 + i];
+            if (seen[start])
+                continue;
+            size_t k = component_of(&gr, start, seen, comp);
+            out->n_parts++;
+            if (k == 1) {
+                add_centre(out, 1);
+                continue;
+            }
+            size_t component_rank = k;
+            if (cluster_rank < kc && (status = span_rank(g, comp, k, words, &component_rank)))
+                break;
+            if (component_rank < k) { /* dependent strings inside this component: its own closure */
+                status = close_list(&b, g, comp, k);
+                continue;
+            }
+            /* independent: the theorem (the graph decides) */
+            for (size_t h = 0; h < k; h++)
+                local[comp[h]] = h;
+            int tree = 0;
+            status = tree_line_graph(&gr, comp, k, local, &tree);
+            if (status)
+                break;
+            if (tree)
+                status = add_so(&b, k + 1);
+            else
+                status = close_list(&b, g, comp, k);
+        }
+    }
+done:
+    if (!status) {
+        if (out->n_ideals > 1)
+            qsort(out->ideals, out->n_ideals, sizeof *out->ideals, ideal_cmp);
+        out->full = 0;
+        for (size_t j = 0; j < out->n_ideals; j++)
+            if (out->ideals[j].su_log2 == n && n > 0)
+                out->full = 1;
+        if (n < 27 && out->dimension == ldexp(1.0, 2 * (int)n) - 1.0)
+            out->full = 1;
+        if (!out->n_ideals && !out->centre_dim)
+            out->log2_dimension = -(double)INFINITY;
+    } else {
+        qml__pauli_classification_release(out);
+    }
+    qml__free(order);
+    qml__free(g);
+    qml__free(qparent);
+    qml__free(eparent);
+    qml__free(letters);
+    qml__free(sup_start);
+    qml__free(sup);
+    qml__free(cl_count);
+    qml__free(cl_start);
+    qml__free(cl_ok);
+    qml__free(members);
+    qml__free(fill);
+    qml__free(local);
+    qml__free(seen);
+    qml__free(comp);
+    graph_release(&gr);
+    return status;
+}
+
+/* The name of one ideal. */
+static void ideal_name(char *out, size_t cap, const pauli_ideal *ideal)
+{
+    if (ideal->su_log2) {
+        if (ideal->su_log2 <= 5)
+            snprintf(out, cap, "su(%u)", 1u << ideal->su_log2);
+        else
+            snprintf(out, cap, "su(2^%u)", ideal->su_log2);
+    } else if (ideal->so_n >= 5 && ideal->so_n % 2) {
+        snprintf(out, cap, "so(%zu)", ideal->so_n); /* decided as so(2r+1); so(5) = sp(2) */
+    } else if (ideal->so_n >= 8) {
+        snprintf(out, cap, "so(%zu)", ideal->so_n);
+    } else {
+        simple_name(out, cap, ideal->dim, ideal->rank);
+    }
 }
 
 int qml_pauli_dla_classify(const qml_pauli_sum *const *generators, size_t count, qml_dla_summary *summary)
@@ -161,74 +871,43 @@ int qml_pauli_dla_classify(const qml_pauli_sum *const *generators, size_t count,
         if (generators[k]->coeff[0] == 0.0)
             return qml__error(QML_ERR_NOT_APPLICABLE, "%s: generator %zu is zero", __func__, k);
     }
+    pauli_classification c;
+    int status = qml__pauli_classify(generators, count, n, &c);
+    if (status)
+        return status;
     qml_dla_summary s;
     memset(&s, 0, sizeof s);
     s.size = summary->size;
-    int decided = 0;
-    int status = universal_by_locality(generators, count, n, &decided);
-    if (status)
-        return status;
-    if (decided) {
-        /* dim su(2^n) = 4^n - 1 */
-        s.log2_dimension = 2.0 * n + log2(1.0 - ldexp(1.0, -2 * (int)(n < 512 ? n : 512)));
-        /* exact below 2^53; rounded above; infinite from n = 512 (log2_dimension holds it) */
-        s.dimension = n < 27 ? ldexp(1.0, 2 * (int)n) - 1.0 : (n < 512 ? ldexp(1.0, 2 * (int)n) : (double)INFINITY);
-        s.centre_dim = 0;
-        s.n_components = 1;
-        s.is_full = 1;
-        if (n <= 5)
-            snprintf(s.name, sizeof s.name, "su(%u)", 1u << n);
-        else
-            snprintf(s.name, sizeof s.name, "su(2^%u)", n);
-    } else {
-        qml_lie_algebra *algebra = NULL;
-        qml_lie_options options = QML_LIE_OPTIONS_INIT;
-        /* the closure costs about dim x count brackets: bound that work too */
-        size_t by_work = ((size_t)1 << 25) / count;
-        options.max_dim = by_work < CLASSIFY_MAX_DIM ? (by_work > count ? by_work : count) : CLASSIFY_MAX_DIM;
-        status = qml_lie_algebra_create(&algebra, generators, count, &options);
-        if (status == QML_ERR_LIMIT) {
-            qml_lie_algebra_free(algebra);
-            return qml__error(QML_ERR_LIMIT,
-                              "%s: these strings do not meet the locality criterion for su(2^n), and their "
-                              "algebra exceeds the enumeration cap of %zu elements (for %zu generators)",
-                              __func__, options.max_dim, count);
+    s.dimension = c.dimension;
+    s.log2_dimension = c.log2_dimension;
+    s.centre_dim = c.centre_dim;
+    s.n_components = c.n_ideals;
+    s.is_full = c.full;
+    /* names, runs of equal ideals (sorted by decreasing dimension) */
+    for (size_t j = 0; j < c.n_ideals;) {
+        size_t run = 1;
+        char part[64], next[64];
+        ideal_name(part, sizeof part, &c.ideals[j]);
+        while (j + run < c.n_ideals) {
+            ideal_name(next, sizeof next, &c.ideals[j + run]);
+            if (strcmp(part, next))
+                break;
+            run++;
         }
-        if (status)
-            return qml__error_context(status, __func__);
-        s.dimension = (double)algebra->dim;
-        s.log2_dimension = algebra->dim ? log2((double)algebra->dim) : -(double)INFINITY;
-        s.is_full = algebra->full;
-        if (!algebra->structure_known) {
-            qml_lie_algebra_free(algebra);
-            return qml__error(QML_ERR_LIMIT, "%s: the structure of this algebra (dim %zu) was not resolved", __func__,
-                              (size_t)s.dimension);
-        }
-        s.centre_dim = algebra->center.dim;
-        s.n_components = algebra->n_ideals;
-        /* names, runs of equal ideals (they come sorted by decreasing dimension) */
-        for (size_t j = 0; j < algebra->n_ideals;) {
-            size_t run = 1;
-            while (j + run < algebra->n_ideals && algebra->ideals[j + run].dim == algebra->ideals[j].dim &&
-                   algebra->ideals[j + run].rank == algebra->ideals[j].rank)
-                run++;
-            char part[64];
-            simple_name(part, sizeof part, algebra->ideals[j].dim, algebra->ideals[j].rank);
-            name_append(s.name, sizeof s.name, part, run);
-            j += run;
-        }
-        if (s.centre_dim) {
-            char part[32];
-            if (s.centre_dim == 1)
-                snprintf(part, sizeof part, "u(1)");
-            else
-                snprintf(part, sizeof part, "u(1)^%zu", s.centre_dim);
-            name_append(s.name, sizeof s.name, part, 1);
-        }
-        if (!s.name[0])
-            snprintf(s.name, sizeof s.name, "0");
-        qml_lie_algebra_free(algebra);
+        name_append(s.name, sizeof s.name, part, run);
+        j += run;
     }
+    if (s.centre_dim) {
+        char part[32];
+        if (s.centre_dim == 1)
+            snprintf(part, sizeof part, "u(1)");
+        else
+            snprintf(part, sizeof part, "u(1)^%zu", s.centre_dim);
+        name_append(s.name, sizeof s.name, part, 1);
+    }
+    if (!s.name[0])
+        snprintf(s.name, sizeof s.name, "0");
+    qml__pauli_classification_release(&c);
     size_t size = summary->size, copy = size < sizeof s ? size : sizeof s;
     memcpy(summary, &s, copy);
     summary->size = size;

@@ -295,4 +295,34 @@ int qml__lie_progress(closure_run *run, const char *stage, size_t done, size_t t
 int qml__lie_exact_closure(const qml_lie_algebra *algebra, closure_run *run, lie_verdicts *out);
 void qml__lie_verdicts_release(lie_verdicts *v);
 
+/* ---- Pauli-string classification (lie_classify.c) ------------------------------ */
+
+/* One simple ideal of a classified Pauli-string DLA. */
+typedef struct pauli_ideal {
+    double log2_dim;   /* log2 of its dimension */
+    size_t dim;        /* its dimension; 0 when it does not fit a size_t (su(2^m), m >= 32) */
+    size_t rank;       /* its rank; 0 when it does not fit */
+    unsigned su_log2;  /* m when decided as su(2^m) by the locality criterion, else 0 */
+    size_t so_n;       /* N when decided as so(N) from the frustration graph, else 0 */
+} pauli_ideal;
+
+/* The DLA of single-string generators: centre plus simple ideals. */
+typedef struct pauli_classification {
+    double dimension;       /* as qml_dla_summary.dimension */
+    double log2_dimension;
+    size_t centre_dim;
+    size_t n_ideals;
+    pauli_ideal *ideals;    /* by decreasing dimension */
+    size_t n_parts;         /* independent parts (qubit clusters, graph components) */
+    size_t n_closed;        /* of which decided by the enumerating closure */
+    int full;               /* contains su(2^n) */
+} pauli_classification;
+
+/* Classify without enumeration where a theorem applies, by the exact closure
+ * of the part otherwise (QML_ERR_LIMIT above the cap). The generators are
+ * checked by the caller: single strings with non-zero coefficients on n qubits. */
+int qml__pauli_classify(const qml_pauli_sum *const *generators, size_t count, unsigned n,
+                        pauli_classification *out);
+void qml__pauli_classification_release(pauli_classification *c);
+
 #endif

@@ -7,7 +7,8 @@ ladder) is su(2^n), of dimension 4^n - 1; that of a free-fermion chain
 dimension n(2n - 1). A global observable on a deep 12-qubit hardware-efficient
 circuit is on a barren plateau at 1000 shots (its algebra is exponential and
 the gradient signal-to-noise ratio is below 1); a 20-qubit, 400-weight file
-finishes (the closure stops at its cap and says so).
+finishes (the closure stops at its cap and says so, and the classification of
+its generators, non-local strings after the CZ ladders, names su(2^20)).
 
 usage: check_diagnose.py QML_PROGRAM TESTS_QASM_DIR
 """
@@ -81,6 +82,8 @@ def main():
         check(d["circuit"]["qubits"] == 20 and d["circuit"]["weights"] == 400, "20 qubits, 400 weights read")
         check(d["dla"]["status"] == "capped" and d["dla"]["dimension_is_lower_bound"],
               "20 qubits: the closure stops at the cap and says so")
+        check(d["dla"]["classified_name"] == "su(2^20)" and d["dla"]["is_full"] and d["dla"]["centre_dim"] == 0,
+              "20 qubits: the generators moved through the CZ ladders are non-local strings, classified su(2^20)")
         check(d["light_cone"]["qubits"] == 11, "20 qubits: Z0's light cone after 10 CZ-ladder layers is 11 qubits")
         check(d["measured"]["light_cone_only"] and d["measured"]["samples"] == 200,
               "20 qubits: measured on the light cone with every sample")
@@ -97,6 +100,22 @@ def main():
     d = json.loads(out.stdout)
     check(d["rows"][0]["n"] == 4 and d["rows"][0]["dim_g"] == 28 and d["rows"][0]["var_measured"] > 0,
           "qml bp --circuit: one row with dim_g 28")
+    # qml dla on string generators past the enumeration limit: the classification is the answer
+    with tempfile.TemporaryDirectory() as tmp:
+        m = 1000
+        hea_path, ff_path = os.path.join(tmp, "hea1000.txt"), os.path.join(tmp, "tfim1000.txt")
+        with open(hea_path, "w") as f:
+            f.write("".join(f"X{q}\nY{q}\n" for q in range(m)) + "".join(f"Z{q} Z{q + 1}\n" for q in range(m - 1)))
+        with open(ff_path, "w") as f:
+            f.write("".join(f"X{q}\n" for q in range(m)) + "".join(f"Z{q} Z{q + 1}\n" for q in range(m - 1)))
+        out = subprocess.run([qml, "dla", "--json", hea_path], capture_output=True, text=True, check=True)
+        d = json.loads(out.stdout)
+        check(d["classified_name"] == "su(2^1000)" and d["full"] and d["dim"] is None and abs(d["log2_dim"] - 2000) < 1e-9,
+              "qml dla: 1000-qubit HEA strings are su(2^1000), log2 dim 2000")
+        out = subprocess.run([qml, "dla", "--json", ff_path], capture_output=True, text=True, check=True)
+        d = json.loads(out.stdout)
+        check(d["classified_name"] == "so(2000)" and d["dim"] == m * (2 * m - 1) and not d["full"],
+              "qml dla: the 1000-qubit TFIM chain strings are so(2000), dim n(2n - 1)")
     with tempfile.TemporaryDirectory() as tmp:
         dark = os.path.join(tmp, "dark.qasm")
         with open(dark, "w") as f:

@@ -368,9 +368,12 @@ static int structure_row(const char *label, unsigned n, qml_pauli_sum **g, size_
     return 0;
 }
 
-static int classify_row(unsigned n, cli_json *json)
+/* The classification rows: HEA strings (X_q, Y_q, Z_q Z_q+1: su(2^n), the
+ * locality criterion) or the free-fermion TFIM chain (X_q, Z_q Z_q+1: so(2n),
+ * the frustration graph is a path), median of 5 calls. */
+static int classify_row(unsigned n, bool fermions, cli_json *json)
 {
-    size_t count = 3 * (size_t)n - 1;
+    size_t count = (fermions ? 2 : 3) * (size_t)n - 1;
     qml_pauli_sum **g = calloc(count, sizeof *g);
     char text[48];
     int status = g ? 0 : QML_ERR_OUT_OF_MEMORY;
@@ -379,14 +382,13 @@ static int classify_row(unsigned n, cli_json *json)
         snprintf(text, sizeof text, "X%u", q);
         status = qml_pauli_sum_parse(&g[k++], n, text);
         snprintf(text, sizeof text, "Y%u", q);
-        if (!status)
+        if (!status && !fermions)
             status = qml_pauli_sum_parse(&g[k++], n, text);
     }
     for (unsigned q = 0; q + 1 < n && !status; q++) {
         snprintf(text, sizeof text, "Z%u Z%u", q, q + 1);
         status = qml_pauli_sum_parse(&g[k++], n, text);
     }
-    /* median of 5 calls */
     double times[5];
     qml_dla_summary summary = {.size = sizeof summary};
     for (int r = 0; r < 5 && !status; r++) {
@@ -405,23 +407,29 @@ static int classify_row(unsigned n, cli_json *json)
             times[j] = times[j - 1];
             times[j - 1] = t;
         }
+    char dim[32];
+    if (fermions)
+        snprintf(dim, sizeof dim, "%.0f", summary.dimension);
+    else
+        snprintf(dim, sizeof dim, "4^n-1");
     if (json) {
         cli_json_object_begin(json);
-        cli_json_kv_string(json, "case", "classify hea");
+        cli_json_kv_string(json, "case", fermions ? "classify free fermions" : "classify hea");
         cli_json_kv_u64(json, "n", n);
         cli_json_kv_string(json, "name", summary.name);
         cli_json_kv_number(json, "log2_dim", summary.log2_dimension);
         cli_json_kv_number(json, "seconds", times[2]);
         cli_json_object_end(json);
     } else
-        printf("%-26s %4u %7s %6zu %-28s %9s %-22s %9.5f %8.0f\n", "classify hea (strings)", n, "4^n-1",
-               summary.centre_dim, summary.name, "-", "su(2^n)", times[2], peak_mb());
+        printf("%-26s %4u %7s %6zu %-28s %9s %-22s %9.5f %8.0f\n",
+               fermions ? "classify tfim (strings)" : "classify hea (strings)", n, dim, summary.centre_dim,
+               summary.name, "-", fermions ? "so(2n)" : "su(2^n)", times[2], peak_mb());
     return 0;
 }
 
 /* The structure rows: exact permutation-equivariant
  * dimensions against C(n+3,3) - floor(n/2), the 2x3 TFIM lattice, so(2n) from
- * the open TFIM chain, and the classification of HEA strings. */
+ * the open TFIM chain, and the classification of HEA and free-fermion strings. */
 static int bench_structure(bool quick, cli_json *json)
 {
     static const unsigned sn_quick[] = {10, 12}, sn_full[] = {10, 12, 16, 20};
@@ -470,7 +478,9 @@ static int bench_structure(bool quick, cli_json *json)
     }
     static const unsigned cl[] = {50, 100, 1000};
     for (size_t i = 0; i < 3 && !status; i++)
-        status = classify_row(cl[i], json);
+        status = classify_row(cl[i], false, json);
+    if (!status)
+        status = classify_row(1000, true, json);
     if (json)
         cli_json_array_end(json);
     else

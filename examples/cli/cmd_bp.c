@@ -86,6 +86,31 @@ static void print_number(FILE *to, double value, output_format format);
 static int bp_of_circuit(const char *path, const char *observable_text, qml_bp_quantity quantity,
                          qml_landscape_options *lo, size_t max_dim, output_format format);
 
+/* The loss variance over Haar-random unitaries on d = 2^n qubits (a circuit
+ * whose DLA is su(2^n), deep enough to be a unitary 2-design), pure initial
+ * state, O = sum_k c_k P_k: Var = [Tr O^2 - (Tr O)^2 / d] [Tr rho^2 - 1/d] /
+ * (d^2 - 1) = (sum_k c_k^2 - c_I^2) / (d + 1). NaN when O does not parse. */
+static double haar_loss_variance(const char *observable_text, unsigned n)
+{
+    qml_pauli_sum *o = NULL;
+    char *dense = malloc((size_t)n + 1);
+    double total = 0.0, identity = 0.0;
+    if (!dense || qml_pauli_sum_parse(&o, n, observable_text)) {
+        free(dense);
+        return (double)NAN;
+    }
+    for (size_t k = 0; k < qml_pauli_sum_n_terms(o); k++) {
+        double c = 0.0;
+        qml_pauli_sum_term(o, k, &c, dense);
+        total += c * c;
+        if (strspn(dense, "I") == n)
+            identity += c;
+    }
+    qml_pauli_sum_free(o);
+    free(dense);
+    return (total - identity * identity) / (ldexp(1.0, (int)n) + 1.0);
+}
+
 int cmd_bp(int argc, char **argv)
 {
     const char *ansatz = "hea", *observable = NULL, *circuit_file = NULL;
@@ -203,6 +228,9 @@ int cmd_bp(int argc, char **argv)
     }
     qml_bp_scan *scan = NULL;
     int status;
+    qml_dla_summary file_class = {.size = sizeof file_class};
+    bool file_classified = false;
+    double haar_variance = (double)NAN;
     if (!strncmp(ansatz, "file:", 5)) {
         generator_file file = {NULL, 0};
         int read = read_generator_file(ansatz + 5, &file);
@@ -216,6 +244,17 @@ int cmd_bp(int argc, char **argv)
         }
         so.n_min = so.n_max = 0;
         status = qml_bp_scan_generators(&scan, (const qml_pauli_sum *const *)file.sums, file.count, NULL, &so, &lo);
+        /* string generators: the classification gives dim g at any n, and for
+         * su(2^n) the Haar loss variance (docs/lie.md) */
+        bool strings_only = true;
+        for (size_t k = 0; k < file.count && strings_only; k++)
+            strings_only = qml_pauli_sum_n_terms(file.sums[k]) == 1;
+        if (!status && strings_only &&
+            qml_pauli_dla_classify((const qml_pauli_sum *const *)file.sums, file.count, &file_class) == QML_OK) {
+            file_classified = true;
+            if (file_class.is_full && quantity == QML_BP_LOSS)
+                haar_variance = haar_loss_variance(observable ? observable : "Z0", n);
+        }
         free_generator_file(&file);
     } else {
         size_t f = 0, n_families = sizeof families / sizeof families[0];
@@ -269,7 +308,17 @@ int cmd_bp(int argc, char **argv)
         qml_bp_row row = {.size = sizeof row};
         qml_bp_scan_row(scan, r, &row);
         char dim[32] = "";
-        if (row.dim_g_capped)
+        bool classified_dim = false;
+        if (row.dim_g_capped && file_classified) {
+            /* past the closure's cap: the classification's dimension */
+            classified_dim = true;
+            if (file_class.dimension < 1e15)
+                snprintf(dim, sizeof dim, "%.0f", file_class.dimension);
+            else
+                snprintf(dim, sizeof dim, "2^%.2f", file_class.log2_dimension);
+            if (!isfinite(row.var_predicted) && isfinite(haar_variance))
+                row.var_predicted = haar_variance;
+        } else if (row.dim_g_capped)
             snprintf(dim, sizeof dim, ">%" PRIu64, max_dim);
         else if (row.dim_g)
             snprintf(dim, sizeof dim, "%" PRIu64, row.dim_g);
@@ -283,7 +332,7 @@ int cmd_bp(int argc, char **argv)
             printf(" %8.2f\n", row.seconds);
         } else if (format == FORMAT_CSV) {
             printf("%u,%u,%zu,%s,%.17g,%.17g,", row.n_qubits, row.layers, row.samples,
-                   row.dim_g && !row.dim_g_capped ? dim : "", row.var_measured, row.var_stderr);
+                   (row.dim_g && !row.dim_g_capped) || classified_dim ? dim : "", row.var_measured, row.var_stderr);
             print_number(stdout, row.var_predicted, format);
             putchar('\n');
         } else {
@@ -294,9 +343,15 @@ int cmd_bp(int argc, char **argv)
             cli_json_key(&json, "dim_g");
             if (row.dim_g && !row.dim_g_capped)
                 cli_json_u64(&json, row.dim_g);
+            else if (classified_dim && file_class.dimension < 9007199254740992.0)
+                cli_json_u64(&json, (uint64_t)file_class.dimension);
             else
                 cli_json_null(&json);
             cli_json_kv_bool(&json, "dim_g_capped", row.dim_g_capped != 0);
+            if (file_classified) {
+                cli_json_kv_string(&json, "dla_classified", file_class.name);
+                cli_json_kv_number(&json, "log2_dim_g", file_class.log2_dimension);
+            }
             cli_json_kv_number(&json, "var_measured", row.var_measured);
             cli_json_kv_number(&json, "var_stderr", row.var_stderr);
             cli_json_kv_number(&json, "var_predicted", row.var_predicted);

@@ -178,11 +178,11 @@ static double observable_share(const qml_lie_algebra *algebra, const qml_pauli_s
 {
     double purity = 0;
     if (qml_lie_algebra_purity(algebra, observable, &purity, NULL, 0, NULL) != QML_OK)
-        return NAN;
+        return (double)NAN;
     double weight = 0;
     char *dense = malloc(n + 1);
     if (!dense)
-        return NAN;
+        return (double)NAN;
     for (size_t t = 0; t < qml_pauli_sum_n_terms(observable); t++) {
         double c;
         if (qml_pauli_sum_term(observable, t, &c, dense) != QML_OK)
@@ -244,9 +244,9 @@ static void analyse_algebra(const qml_circuit *circuit, const qml_pauli_sum *obs
     r->dla_status = qml_lie_algebra_from_circuit(&algebra, circuit, &options);
     r->seconds_dla = cli_seconds() - t0;
     snprintf(r->dla_message, sizeof r->dla_message, "%s", r->dla_status ? qml_last_error() : "");
-    r->observable_fraction = r->state_fraction = NAN;
-    r->predicted_loss_variance = r->predicted_first = r->predicted_middle = NAN;
-    r->log2_dimension = NAN;
+    r->observable_fraction = r->state_fraction = (double)NAN;
+    r->predicted_loss_variance = r->predicted_first = r->predicted_middle = (double)NAN;
+    r->log2_dimension = (double)NAN;
     if (algebra) {
         r->dla_dimension = qml_lie_algebra_dim(algebra);
         r->log2_dimension = log2((double)r->dla_dimension);
@@ -440,8 +440,8 @@ static int measure(const qml_circuit *whole, const qml_pauli_sum *whole_observab
     if (status)
         return status;
     qml_gradient_stats_loss(stats, &r->loss_mean, NULL, &r->loss_variance, &r->loss_variance_se);
-    r->grad_min = INFINITY;
-    r->grad_max = -INFINITY;
+    r->grad_min = (double)INFINITY;
+    r->grad_max = -(double)INFINITY;
     /* The summary is over the weights in the light cone (the others have a
      * zero derivative identically); its standard error treats the weights'
      * estimates as independent. */
@@ -655,10 +655,18 @@ static void print_text(const report *r, FILE *out)
         fprintf(out, "  centre         %zu\n", r->centre_dim);
         fprintf(out, "  simple ideals  %zu%s%s\n", r->n_ideals, r->n_ideals ? ": " : "", r->ideals);
     } else if (r->dla_status == QML_ERR_LIMIT) {
-        fprintf(out, "  dimension      > %zu (closure stopped at --max-dim; log2 dim > %.1f)\n", r->max_dim,
-                r->log2_dimension);
-        if (r->classified)
+        if (r->classified) {
+            /* the closure stopped, the classification of the strings decided */
+            fprintf(out, "  dimension      2^%.4f%s (classified from the generators; the closure stopped at "
+                         "--max-dim %zu)\n",
+                    r->log2_dimension, r->is_full ? " = 4^n - 1: su(2^n)" : "", r->max_dim);
             fprintf(out, "  classified     %s\n", r->classified_name);
+            fprintf(out, "  centre         %zu\n", r->centre_dim);
+            fprintf(out, "  simple ideals  %zu\n", r->n_ideals);
+        } else {
+            fprintf(out, "  dimension      > %zu (closure stopped at --max-dim; log2 dim > %.1f)\n", r->max_dim,
+                    r->log2_dimension);
+        }
     } else {
         fprintf(out, "  not computed   %s\n", r->dla_message);
     }

@@ -254,6 +254,67 @@ int cmd_dla(int argc, char **argv)
         }
     }
 
+    /* Generators that are single Pauli strings: the classification
+     * (qml_pauli_dla_classify, docs/lie.md) names the algebra at any n. Past
+     * the enumeration limit (--max-dim, else 2^20) it is the whole answer. */
+    qml_dla_summary summary = {.size = sizeof summary};
+    bool classified = false;
+    char classify_note[320] = "";
+    bool strings_only = true;
+    for (size_t i = 0; i < n_generators && strings_only; i++)
+        strings_only = qml_pauli_sum_n_terms(generators[i]) == 1;
+    if (strings_only) {
+        double c0 = cli_seconds();
+        int cs = qml_pauli_dla_classify((const qml_pauli_sum *const *)generators, n_generators, &summary);
+        double classify_seconds = cli_seconds() - c0;
+        if (!cs) {
+            classified = true;
+        } else if (cs == QML_ERR_LIMIT || cs == QML_ERR_NOT_APPLICABLE) {
+            snprintf(classify_note, sizeof classify_note, "%s", qml_last_error());
+        } else {
+            exit_code = cli_fail("dla: classification", cs);
+            goto done;
+        }
+        double limit = max_dim ? (double)max_dim : 1048576.0;
+        if (classified && summary.dimension > limit) {
+            if (observable)
+                fprintf(stderr, "qml: dla: --purity needs a basis of the algebra; dim %.6g is past the enumeration "
+                                "limit, so only the classification is given\n",
+                        summary.dimension);
+            if (json) {
+                cli_json out;
+                cli_json_begin(&out, stdout, "dla", argc, argv);
+                cli_json_kv_u64(&out, "qubits", n_qubits);
+                cli_json_key(&out, "dim");
+                if (summary.dimension < 9007199254740992.0)
+                    cli_json_u64(&out, (uint64_t)summary.dimension);
+                else
+                    cli_json_null(&out);
+                cli_json_kv_number(&out, "log2_dim", summary.log2_dimension);
+                cli_json_kv_bool(&out, "partial", false);
+                cli_json_kv_bool(&out, "classified", true);
+                cli_json_kv_string(&out, "classified_name", summary.name);
+                cli_json_kv_bool(&out, "full", summary.is_full != 0);
+                cli_json_kv_u64(&out, "centre_dim", summary.centre_dim);
+                cli_json_kv_u64(&out, "n_ideals", summary.n_components);
+                cli_json_kv_number(&out, "seconds", classify_seconds);
+                cli_json_end(&out);
+            } else {
+                printf("qubits      %u\n", n_qubits);
+                if (summary.dimension < 9007199254740992.0)
+                    printf("dim         %.0f%s\n", summary.dimension, summary.is_full ? " (contains su(2^n))" : "");
+                else
+                    printf("dim         2^%.6f%s\n", summary.log2_dimension,
+                           summary.is_full ? " (contains su(2^n))" : "");
+                printf("algebra     %s (classified from the strings, without enumeration)\n", summary.name);
+                printf("centre dim  %zu\n", summary.centre_dim);
+                printf("ideals      %zu\n", summary.n_components);
+                printf("seconds     %.4f\n", classify_seconds);
+            }
+            goto done;
+        }
+    }
+
     qml_lie_options options = QML_LIE_OPTIONS_INIT;
     options.max_dim = (size_t)max_dim;
     options.n_threads = threads;
@@ -326,6 +387,8 @@ int cmd_dla(int argc, char **argv)
         cli_json_kv_bool(&out, "partial", partial);
         cli_json_kv_bool(&out, "structure_known", qml_lie_algebra_structure_known(algebra));
         cli_json_kv_bool(&out, "full", qml_lie_algebra_is_full(algebra));
+        cli_json_kv_bool(&out, "classified", classified);
+        cli_json_kv_string(&out, "classified_name", classified ? summary.name : "");
         cli_json_key(&out, "centre_dim");
         if (qml_lie_algebra_structure_known(algebra))
             cli_json_u64(&out, qml_lie_algebra_center_dim(algebra));
@@ -407,6 +470,10 @@ int cmd_dla(int argc, char **argv)
                    partial ? "partial algebra"
                            : "too large for the dense analysis, or not resolved into simple ideals");
         }
+        if (classified)
+            printf("algebra     %s (classification of the strings)\n", summary.name);
+        else if (classify_note[0])
+            printf("algebra     not classified: %s\n", classify_note);
         printf("certified   %s\n", conditioning.certified ? "yes (exact dimension, confirmed in floating point)"
                                    : conditioning.exact   ? "no (exact dimension, not confirmed in floating point)"
                                                           : "no (floating point with a tolerance)");

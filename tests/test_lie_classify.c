@@ -1,0 +1,699 @@
+/* test_lie_classify.c: the classification of Pauli-string DLAs without
+ * enumeration (lib/lie_classify.c) against the enumerating closure on random
+ * string sets, and against closed forms for known families at large n
+ * (HEA: su(2^n); free fermions: so(2n), so(2n + 1); direct sums over
+ * disjoint qubit sets); the allocation-failure sweep. */
+#include "harness.h"
+
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lie_internal.h"
+#include "lie_sets.h"
+
+/* ---- strings as letter arrays (0 I, 1 X, 2 Y, 3 Z; product = xor of (x, z) bits) ---- */
+
+#define MAXQ 8
+
+typedef struct lstring {
+    unsigned char x[MAXQ], z[MAXQ];
+} lstring;
+
+static lstring majorana(unsigned a)
+{
+    /* gamma_{2q} = Z_0 .. Z_{q-1} X_q, gamma_{2q+1} = Z_0 .. Z_{q-1} Y_q */
+    lstring s;
+    memset(&s, 0, sizeof s);
+    unsigned q = a / 2;
+    for (unsigned p = 0; p < q; p++)
+        s.z[p] = 1;
+    s.x[q] = 1;
+    s.z[q] = (unsigned char)(a % 2);
+    return s;
+}
+
+static lstring product(lstring a, lstring b)
+{
+    for (unsigned q = 0; q < MAXQ; q++) {
+        a.x[q] ^= b.x[q];
+        a.z[q] ^= b.z[q];
+    }
+    return a;
+}
+
+static bool is_identity(const lstring *s, unsigned n)
+{
+    for (unsigned q = 0; q < n; q++)
+        if (s->x[q] || s->z[q])
+            return false;
+    return true;
+}
+
+/* A random relabelling of X, Y, Z per qubit (a local Clifford: it keeps every
+ * commutation relation, so the algebra). */
+typedef struct relabel {
+    unsigned char perm[MAXQ][4];
+} relabel;
+
+static void relabel_random(relabel *r, harness_rng *rng)
+{
+    static const unsigned char perms[6][3] = {{1, 2, 3}, {1, 3, 2}, {2, 1, 3}, {2, 3, 1}, {3, 1, 2}, {3, 2, 1}};
+    for (unsigned q = 0; q < MAXQ; q++) {
+        unsigned k = (unsigned)(harness_next(rng) % 6);
+        r->perm[q][0] = 0;
+        for (unsigned l = 0; l < 3; l++)
+            r->perm[q][l + 1] = perms[k][l];
+    }
+}
+
+static void add_lstring(generator_set *set, unsigned n, const lstring *s, const relabel *r)
+{
+    char text[128];
+    size_t len = 0;
+    text[0] = '\0';
+    for (unsigned q = 0; q < n; q++) {
+        unsigned l = s->x[q] && s->z[q] ? 2u : (s->x[q] ? 1u : (s->z[q] ? 3u : 0u));
+        if (r)
+            l = r->perm[q][l];
+        if (!l)
+            continue;
+        len += (size_t)snprintf(text + len, sizeof text - len, "%s%c%u", len ? " " : "", "IXYZ"[l], q);
+    }
+    set_add(set, n, len ? text : "Z0");
+}
+
+static lstring random_string(harness_rng *rng, unsigned n, unsigned lo, unsigned hi, double p_identity)
+{
+    lstring s;
+    memset(&s, 0, sizeof s);
+    for (unsigned q = lo; q < hi && q < n; q++) {
+        if (harness_uniform(rng) < p_identity)
+            continue;
+        unsigned l = 1 + (unsigned)(harness_next(rng) % 3);
+        s.x[q] = (unsigned char)(l == 1 || l == 2);
+        s.z[q] = (unsigned char)(l == 2 || l == 3);
+    }
+    if (is_identity(&s, n)) {
+        s.z[lo] = 1;
+    }
+    return s;
+}
+
+/* Majorana bilinears on the edges of a random tree over `m` of the 2(hi - lo)
+ * modes of qubits lo..hi (Jordan-Wigner strings start at qubit lo); `cycle`
+ * adds one edge closing a cycle (a dependent set). */
+static void add_free_fermions(generator_set *set, unsigned n, unsigned lo, unsigned hi, unsigned m, bool cycle,
+                              const relabel *r, harness_rng *rng)
+{
+    unsigned modes[2 * MAXQ], total = 2 * (hi - lo);
+    for (unsigned a = 0; a < total; a++)
+        modes[a] = a;
+    for (unsigned a = total; a > 1; a--) {
+        unsigned b = (unsigned)(harness_next(rng) % a), t = modes[a - 1];
+        modes[a - 1] = modes[b];
+        modes[b] = t;
+    }
+    if (m > total)
+        m = total;
+    for (unsigned v = 1; v < m; v++) {
+        unsigned u = (unsigned)(harness_next(rng) % v);
+        lstring s = product(majorana(modes[u]), majorana(modes[v]));
+        /* shift to qubit lo */
+        lstring t;
+        memset(&t, 0, sizeof t);
+        for (unsigned q = 0; q + lo < n && q < MAXQ; q++) {
+            t.x[q + lo] = s.x[q];
+            t.z[q + lo] = s.z[q];
+        }
+        add_lstring(set, n, &t, r);
+    }
+    if (cycle && m >= 3) {
+        lstring s = product(majorana(modes[0]), majorana(modes[m - 1]));
+        lstring t;
+        memset(&t, 0, sizeof t);
+        for (unsigned q = 0; q + lo < n && q < MAXQ; q++) {
+            t.x[q + lo] = s.x[q];
+            t.z[q + lo] = s.z[q];
+        }
+        add_lstring(set, n, &t, r);
+    }
+}
+
+/* ---- comparison with the enumerating closure ------------------------------------------ */
+
+typedef struct dimrank {
+    size_t dim, rank;
+} dimrank;
+
+static int dimrank_cmp(const void *pa, const void *pb)
+{
+    const dimrank *a = pa, *b = pb;
+    if (a->dim != b->dim)
+        return a->dim > b->dim ? -1 : 1;
+    return (a->rank < b->rank) - (a->rank > b->rank);
+}
+
+static size_t structures_compared;
+
+/* 1 if the set was decided without any closure. */
+static int compare_with_closure(const generator_set *set, unsigned n)
+{
+    pauli_classification c;
+    assert_ok(qml__pauli_classify((const qml_pauli_sum *const *)set->items, set->count, n, &c));
+    qml_lie_algebra *a = close_set(set);
+    size_t dim = qml_lie_algebra_dim(a);
+    if (c.dimension != (double)dim) {
+        fprintf(stderr, "dimension %.0f, closure %zu; set:", c.dimension, dim);
+        for (size_t k = 0; k < set->count; k++) {
+            char text[256];
+            if (qml_pauli_sum_format(set->items[k], text, sizeof text, NULL) == QML_OK)
+                fprintf(stderr, " [%s]", text);
+        }
+        fprintf(stderr, "\n");
+    }
+    assert_close(c.dimension, (double)dim, 0.0);
+    assert_close(c.log2_dimension, dim ? log2((double)dim) : -(double)INFINITY, 1e-9);
+    assert_int_equal(c.full, qml_lie_algebra_is_full(a) || dim + 1 == ((size_t)1 << (2 * n)));
+    if (qml_lie_algebra_structure_known(a)) {
+        structures_compared++;
+        assert_int_equal(c.centre_dim, qml_lie_algebra_center_dim(a));
+        size_t k = qml_lie_algebra_n_ideals(a);
+        assert_int_equal(c.n_ideals, k);
+        dimrank *want = calloc(k + 1, sizeof *want), *got = calloc(k + 1, sizeof *got);
+        assert_non_null(want);
+        assert_non_null(got);
+        for (size_t j = 0; j < k; j++) {
+            assert_ok(qml_lie_algebra_ideal(a, j, &want[j].dim, &want[j].rank, NULL));
+            got[j].dim = c.ideals[j].dim;
+            got[j].rank = c.ideals[j].rank;
+            /* a type decided by the theorem must match its dimension and rank */
+            if (c.ideals[j].so_n) {
+                size_t N = c.ideals[j].so_n;
+                assert_int_equal(c.ideals[j].dim, N * (N - 1) / 2);
+                assert_int_equal(c.ideals[j].rank, N / 2);
+            }
+            if (c.ideals[j].su_log2)
+                assert_int_equal(c.ideals[j].dim, ((size_t)1 << (2 * c.ideals[j].su_log2)) - 1);
+        }
+        qsort(want, k, sizeof *want, dimrank_cmp);
+        qsort(got, k, sizeof *got, dimrank_cmp);
+        for (size_t j = 0; j < k; j++) {
+            assert_int_equal(got[j].dim, want[j].dim);
+            if (want[j].rank)
+                assert_int_equal(got[j].rank, want[j].rank);
+        }
+        free(want);
+        free(got);
+    }
+    int by_theorem = c.n_closed == 0;
+    qml__pauli_classification_release(&c);
+    qml_lie_algebra_free(a);
+    return by_theorem;
+}
+
+/* 600 seeded random sets on n = 2..7 (2..6 for the kinds likely to give
+ * su(2^n)): dense and sparse random strings,
+ * free-fermion trees (relabelled by local Cliffords), disjoint unions, commuting
+ * sets, centres, locality-like sets with extra strings, dependent sets. */
+static void test_random_against_closure(void **state)
+{
+    (void)state;
+    harness_rng rng = {0x11e5c1a5ull};
+    size_t by_theorem = 0, kinds[8] = {0};
+    const size_t trials = 600;
+    for (size_t trial = 0; trial < trials; trial++) {
+        unsigned kind = (unsigned)(trial % 8);
+        /* n up to 7 where the algebras stay polynomial (free fermions, commuting
+         * sets), up to 6 where su(2^n) is likely (its closure at n = 7, dim 16383,
+         * would dominate the test's time under the sanitizers) */
+        bool small_algebra = kind == 1 || kind == 2 || kind == 4 || kind == 5;
+        unsigned n = 2 + (unsigned)(harness_next(&rng) % (small_algebra ? 6 : 5));
+        generator_set set = {0};
+        relabel r;
+        relabel_random(&r, &rng);
+        switch (kind) {
+        case 0: { /* random strings, varied density */
+            static const double p[3] = {0.2, 0.5, 0.8};
+            size_t count = 1 + (size_t)(harness_next(&rng) % (n + 2));
+            double pi = p[harness_next(&rng) % 3];
+            for (size_t k = 0; k < count; k++) {
+                lstring s = random_string(&rng, n, 0, n, pi);
+                add_lstring(&set, n, &s, NULL);
+            }
+            break;
+        }
+        case 1: /* free fermions: a tree of bilinears */
+        case 2:
+            add_free_fermions(&set, n, 0, n, 2 + (unsigned)(harness_next(&rng) % (2 * n - 1)), false,
+                              kind == 2 ? &r : NULL, &rng);
+            break;
+        case 3: { /* disjoint qubit sets: free fermions + random strings / local su(2)s */
+            unsigned cut = 1 + (unsigned)(harness_next(&rng) % (n - 1));
+            add_free_fermions(&set, n, 0, cut, 2 + (unsigned)(harness_next(&rng) % (2 * cut)), false, &r, &rng);
+            if (harness_next(&rng) % 2) {
+                for (unsigned q = cut; q < n; q++) {
+                    char text[16];
+                    snprintf(text, sizeof text, "X%u", q);
+                    set_add(&set, n, text);
+                    snprintf(text, sizeof text, "Z%u", q);
+                    set_add(&set, n, text);
+                    if (q + 1 < n) {
+                        snprintf(text, sizeof text, "Y%u Y%u", q, q + 1);
+                        set_add(&set, n, text);
+                    }
+                }
+            } else {
+                size_t count = 1 + (size_t)(harness_next(&rng) % 3);
+                for (size_t k = 0; k < count; k++) {
+                    lstring s = random_string(&rng, n, cut, n, 0.4);
+                    add_lstring(&set, n, &s, NULL);
+                }
+            }
+            break;
+        }
+        case 4: { /* commuting: Z-type strings, with repeats */
+            size_t count = 1 + (size_t)(harness_next(&rng) % (n + 2));
+            for (size_t k = 0; k < count; k++) {
+                lstring s = random_string(&rng, n, 0, n, 0.5);
+                for (unsigned q = 0; q < n; q++) {
+                    s.z[q] = (unsigned char)(s.x[q] | s.z[q]);
+                    s.x[q] = 0;
+                }
+                add_lstring(&set, n, &s, NULL);
+                if (k == 0)
+                    add_lstring(&set, n, &s, NULL);
+            }
+            break;
+        }
+        case 5: { /* a free-fermion tree plus strings that commute with all of it (centres) */
+            add_free_fermions(&set, n, 0, n, 2 + (unsigned)(harness_next(&rng) % (2 * n - 1)), false, NULL, &rng);
+            generator_set extra = {0};
+            for (int tries = 0; tries < 200 && extra.count < 2; tries++) {
+                lstring s = random_string(&rng, n, 0, n, 0.5);
+                qml_pauli_sum *p = NULL;
+                char text[128];
+                size_t len = 0;
+                text[0] = '\0';
+                for (unsigned q = 0; q < n; q++) {
+                    unsigned l = s.x[q] && s.z[q] ? 2u : (s.x[q] ? 1u : (s.z[q] ? 3u : 0u));
+                    if (l)
+                        len += (size_t)snprintf(text + len, sizeof text - len, "%s%c%u", len ? " " : "", "IXYZ"[l], q);
+                }
+                if (!len)
+                    continue;
+                assert_ok(qml_pauli_sum_parse(&p, n, text));
+                bool commutes = true;
+                for (size_t k = 0; k < set.count && commutes; k++) {
+                    int commute = 0;
+                    assert_ok(qml_pauli_sum_commutes(p, set.items[k], 0.0, &commute));
+                    commutes = commute != 0;
+                }
+                qml_pauli_sum_free(p);
+                if (commutes)
+                    set_add(&extra, n, text);
+            }
+            for (size_t k = 0; k < extra.count; k++) {
+                assert_true(set.count < 256);
+                set.items[set.count++] = extra.items[k];
+            }
+            break;
+        }
+        case 6: { /* locality-like: local letters, two-qubit edges, one longer string */
+            for (unsigned q = 0; q < n; q++) {
+                char text[16];
+                unsigned l1 = (unsigned)(harness_next(&rng) % 3), l2 = (l1 + 1 + (unsigned)(harness_next(&rng) % 2)) % 3;
+                snprintf(text, sizeof text, "%c%u", "XYZ"[l1], q);
+                set_add(&set, n, text);
+                if (harness_next(&rng) % 6) {
+                    snprintf(text, sizeof text, "%c%u", "XYZ"[l2], q);
+                    set_add(&set, n, text);
+                }
+            }
+            for (unsigned q = 0; q + 1 < n; q++)
+                if (harness_next(&rng) % 5) {
+                    char text[32];
+                    snprintf(text, sizeof text, "%c%u %c%u", "XYZ"[harness_next(&rng) % 3], q,
+                             "XYZ"[harness_next(&rng) % 3], q + 1);
+                    set_add(&set, n, text);
+                }
+            if (harness_next(&rng) % 2) {
+                lstring s = random_string(&rng, n, 0, n, 0.3);
+                add_lstring(&set, n, &s, NULL);
+            }
+            break;
+        }
+        case 7: { /* local su(2) everywhere plus strings of weight 2..n (the support calculus), or dependent
+                     free fermions */
+            if (harness_next(&rng) % 2) {
+                add_free_fermions(&set, n, 0, n, 3 + (unsigned)(harness_next(&rng) % (2 * n - 2)), true, &r, &rng);
+                break;
+            }
+            for (unsigned q = 0; q < n; q++) {
+                char text[16];
+                snprintf(text, sizeof text, "X%u", q);
+                set_add(&set, n, text);
+                snprintf(text, sizeof text, "%c%u", "YZ"[harness_next(&rng) % 2], q);
+                set_add(&set, n, text);
+            }
+            size_t count = 1 + (size_t)(harness_next(&rng) % n);
+            for (size_t k = 0; k < count; k++) {
+                lstring s = random_string(&rng, n, 0, n, 0.6);
+                add_lstring(&set, n, &s, NULL);
+            }
+            break;
+        }
+        }
+        kinds[kind]++;
+        by_theorem += (size_t)compare_with_closure(&set, n);
+        set_free(&set);
+    }
+    printf("# %zu random sets agree with the enumerating closure (dim; centre, ideal dims and ranks on the %zu "
+           "whose structure the closure resolved); %zu decided without any closure\n",
+           trials, structures_compared, by_theorem);
+    assert_true(by_theorem >= trials / 4);
+    assert_true(structures_compared >= trials / 2);
+}
+
+/* ---- known families at large n ------------------------------------------------------------ */
+
+/* "L1q" or "L1a L2b" on n qubits. */
+static qml_pauli_sum *string_at(unsigned n, char l1, unsigned a, char l2, unsigned b)
+{
+    char text[64];
+    if (l2)
+        snprintf(text, sizeof text, "%c%u %c%u", l1, a, l2, b);
+    else
+        snprintf(text, sizeof text, "%c%u", l1, a);
+    return parse(n, text);
+}
+
+typedef struct big_set {
+    size_t count;
+    qml_pauli_sum **items;
+} big_set;
+
+static void big_add(big_set *s, qml_pauli_sum *p)
+{
+    qml_pauli_sum **grown = realloc(s->items, (s->count + 1) * sizeof *grown);
+    assert_non_null(grown);
+    s->items = grown;
+    s->items[s->count++] = p;
+}
+
+static void big_free(big_set *s)
+{
+    for (size_t k = 0; k < s->count; k++)
+        qml_pauli_sum_free(s->items[k]);
+    free(s->items);
+    s->items = NULL;
+    s->count = 0;
+}
+
+/* TFIM chain on qubits lo..hi-1: X_q, Z_q Z_q+1; with `field`, Z_lo too. */
+static void tfim_chain(big_set *s, unsigned n, unsigned lo, unsigned hi, bool field)
+{
+    for (unsigned q = lo; q < hi; q++) {
+        big_add(s, string_at(n, 'X', q, 0, 0));
+        if (q + 1 < hi)
+            big_add(s, string_at(n, 'Z', q, 'Z', q + 1));
+    }
+    if (field)
+        big_add(s, string_at(n, 'Z', lo, 0, 0));
+}
+
+static void hea(big_set *s, unsigned n, unsigned lo, unsigned hi)
+{
+    for (unsigned q = lo; q < hi; q++) {
+        big_add(s, string_at(n, 'X', q, 0, 0));
+        big_add(s, string_at(n, 'Y', q, 0, 0));
+        if (q + 1 < hi)
+            big_add(s, string_at(n, 'Z', q, 'Z', q + 1));
+    }
+}
+
+static void classify_big(const big_set *s, unsigned n, qml_dla_summary *out)
+{
+    *out = (qml_dla_summary){.size = sizeof *out};
+    assert_ok(qml_pauli_dla_classify((const qml_pauli_sum *const *)s->items, s->count, out));
+    (void)n;
+}
+
+/* The closed forms are first checked against the closure at small n, then
+ * asserted at n = 50 and 1000 where no enumeration could run. */
+static void test_families(void **state)
+{
+    (void)state;
+    qml_dla_summary sum;
+    /* small n: every family against the closure */
+    for (unsigned n = 2; n <= 5; n++) {
+        big_set s = {0};
+        tfim_chain(&s, n, 0, n, false);
+        generator_set set = {0};
+        for (size_t k = 0; k < s.count; k++)
+            set.items[set.count++] = s.items[k];
+        assert_true(compare_with_closure(&set, n));
+        classify_big(&s, n, &sum);
+        assert_close(sum.dimension, (double)n * (2.0 * n - 1.0), 0.0); /* so(2n) */
+        big_free(&s);
+
+        tfim_chain(&s, n, 0, n, true);
+        set.count = 0;
+        for (size_t k = 0; k < s.count; k++)
+            set.items[set.count++] = s.items[k];
+        assert_true(compare_with_closure(&set, n));
+        classify_big(&s, n, &sum);
+        assert_close(sum.dimension, (double)n * (2.0 * n + 1.0), 0.0); /* so(2n+1) */
+        big_free(&s);
+
+        /* matchgate form: Z_q, X_q Y_q+1 */
+        for (unsigned q = 0; q < n; q++) {
+            big_add(&s, string_at(n, 'Z', q, 0, 0));
+            if (q + 1 < n)
+                big_add(&s, string_at(n, 'X', q, 'Y', q + 1));
+        }
+        set.count = 0;
+        for (size_t k = 0; k < s.count; k++)
+            set.items[set.count++] = s.items[k];
+        assert_true(compare_with_closure(&set, n));
+        big_free(&s);
+    }
+    /* large n */
+    static const unsigned sizes[] = {50, 1000};
+    for (size_t i = 0; i < 2; i++) {
+        unsigned n = sizes[i];
+        big_set s = {0};
+        hea(&s, n, 0, n);
+        classify_big(&s, n, &sum);
+        char expect[64];
+        snprintf(expect, sizeof expect, "su(2^%u)", n);
+        assert_string_equal(sum.name, expect);
+        assert_true(sum.is_full);
+        big_free(&s);
+
+        tfim_chain(&s, n, 0, n, false);
+        classify_big(&s, n, &sum);
+        snprintf(expect, sizeof expect, "so(%u)", 2 * n);
+        assert_string_equal(sum.name, expect);
+        assert_close(sum.dimension, (double)n * (2.0 * n - 1.0), 0.0);
+        assert_int_equal(sum.centre_dim, 0);
+        assert_int_equal(sum.n_components, 1);
+        assert_false(sum.is_full);
+        big_free(&s);
+
+        tfim_chain(&s, n, 0, n, true);
+        classify_big(&s, n, &sum);
+        snprintf(expect, sizeof expect, "so(%u)", 2 * n + 1);
+        assert_string_equal(sum.name, expect);
+        assert_close(sum.dimension, (double)n * (2.0 * n + 1.0), 0.0);
+        big_free(&s);
+
+        /* direct sums over disjoint qubit sets: HEA on the first half, TFIM on
+         * the rest but the last qubit, X on the last: su(2^h) + so(2t) + u(1) */
+        unsigned h = n / 2, t = n - h - 1;
+        hea(&s, n, 0, h);
+        tfim_chain(&s, n, h, n - 1, false);
+        big_add(&s, string_at(n, 'X', n - 1, 0, 0));
+        classify_big(&s, n, &sum);
+        snprintf(expect, sizeof expect, "su(2^%u) + so(%u) + u(1)", h, 2 * t);
+        assert_string_equal(sum.name, expect);
+        assert_int_equal(sum.n_components, 2);
+        assert_int_equal(sum.centre_dim, 1);
+        assert_close(sum.log2_dimension, 2.0 * h, 1e-9);
+        printf("# n = %u: %s\n", n, sum.name);
+        big_free(&s);
+    }
+    /* two copies of a 3-qubit TFIM on disjoint qubits: 2 x so(6) = 2 x su(4) */
+    big_set s = {0};
+    tfim_chain(&s, 6, 0, 3, false);
+    tfim_chain(&s, 6, 3, 6, false);
+    classify_big(&s, 6, &sum);
+    assert_string_equal(sum.name, "2 x su(4)");
+    assert_close(sum.dimension, 30.0, 0.0);
+    big_free(&s);
+}
+
+/* An HEA's generators moved to the front through CZ ladders: RY_q, RZ_q of
+ * the first layer stay Y_q, Z_q; one ladder makes Y_q into Z_q-1 Y_q Z_q+1
+ * (CZ: X_a -> X_a Z_b, Z unchanged; two ladders cancel). Non-local strings,
+ * still su(2^n): at n = 6 against the closure, at 20 and 1000 by name. */
+static void transported_hea(big_set *s, unsigned n)
+{
+    char text[64];
+    for (unsigned q = 0; q < n; q++) {
+        big_add(s, string_at(n, 'Y', q, 0, 0));
+        big_add(s, string_at(n, 'Z', q, 0, 0));
+        size_t len = 0;
+        if (q > 0)
+            len += (size_t)snprintf(text + len, sizeof text - len, "Z%u ", q - 1);
+        len += (size_t)snprintf(text + len, sizeof text - len, "Y%u", q);
+        if (q + 1 < n)
+            snprintf(text + len, sizeof text - len, " Z%u", q + 1);
+        big_add(s, parse(n, text));
+    }
+}
+
+static void test_transported_hea(void **state)
+{
+    (void)state;
+    big_set s = {0};
+    transported_hea(&s, 6);
+    generator_set set = {0};
+    for (size_t k = 0; k < s.count; k++)
+        set.items[set.count++] = s.items[k];
+    assert_true(compare_with_closure(&set, 6));
+    big_free(&s);
+    static const unsigned sizes[] = {20, 1000};
+    for (size_t i = 0; i < 2; i++) {
+        qml_dla_summary sum;
+        transported_hea(&s, sizes[i]);
+        classify_big(&s, sizes[i], &sum);
+        char expect[32];
+        snprintf(expect, sizeof expect, "su(2^%u)", sizes[i]);
+        assert_string_equal(sum.name, expect);
+        assert_true(sum.is_full);
+        big_free(&s);
+    }
+    /* without the first layer's local Z_q the criterion does not apply: decided otherwise or not at all */
+    for (unsigned q = 0; q < 5; q++) {
+        char text[32];
+        snprintf(text, sizeof text, "Y%u", q);
+        big_add(&s, parse(5, text));
+        snprintf(text, sizeof text, "Z%u Y%u Z%u", q ? q - 1 : 4, q, (q + 1) % 5);
+        big_add(&s, parse(5, text));
+    }
+    set.count = 0;
+    for (size_t k = 0; k < s.count; k++)
+        set.items[set.count++] = s.items[k];
+    compare_with_closure(&set, 5);
+    big_free(&s);
+}
+
+/* One cluster, graph components whose spans are independent: the
+ * dependent one ({X0, Z0 Z1, Y0 Z1}, rank 2: su(2)) is closed alone, the
+ * other (the path Z1 X2 - Z2: so(3) = su(2)) decided by the graph. */
+static void test_dependent_component(void **state)
+{
+    (void)state;
+    generator_set set = {0};
+    const char *texts[] = {"X0", "Z0 Z1", "Y0 Z1", "Z1 X2", "Z2"};
+    for (size_t i = 0; i < 5; i++)
+        set_add(&set, 3, texts[i]);
+    compare_with_closure(&set, 3);
+    pauli_classification c;
+    assert_ok(qml__pauli_classify((const qml_pauli_sum *const *)set.items, set.count, 3, &c));
+    assert_close(c.dimension, 6.0, 0.0);
+    assert_int_equal(c.n_ideals, 2);
+    assert_int_equal(c.n_parts, 2);
+    assert_int_equal(c.n_closed, 1);
+    qml__pauli_classification_release(&c);
+    /* Z1 commutes with all of them and lies outside their span: a u(1) more */
+    set_add(&set, 3, "Z1");
+    compare_with_closure(&set, 3);
+    assert_ok(qml__pauli_classify((const qml_pauli_sum *const *)set.items, set.count, 3, &c));
+    assert_int_equal(c.centre_dim, 1);
+    assert_int_equal(c.n_closed, 1);
+    qml__pauli_classification_release(&c);
+    /* X0 Z1 X2 = X0 . Z1 X2 anticommutes with Z0 Z1 and Z2: one dependent
+     * component (closed alone) and Z1 still a u(1) */
+    set_add(&set, 3, "X0 Z1 X2");
+    compare_with_closure(&set, 3);
+    assert_ok(qml__pauli_classify((const qml_pauli_sum *const *)set.items, set.count, 3, &c));
+    assert_int_equal(c.n_parts, 2);
+    assert_int_equal(c.centre_dim, 1);
+    assert_int_equal(c.n_closed, 1);
+    qml__pauli_classification_release(&c);
+    set_free(&set);
+    /* three commuting strings with X0 X1 . Z0 Z1 = -Y0 Y1: isolated vertices
+     * whose spans overlap; the cluster is closed whole: u(1)^3 */
+    const char *abelian[] = {"X0 X1", "Z0 Z1", "Y0 Y1"};
+    for (size_t i = 0; i < 3; i++)
+        set_add(&set, 2, abelian[i]);
+    compare_with_closure(&set, 2);
+    assert_ok(qml__pauli_classify((const qml_pauli_sum *const *)set.items, set.count, 2, &c));
+    assert_int_equal(c.n_parts, 1);
+    assert_int_equal(c.centre_dim, 3);
+    qml__pauli_classification_release(&c);
+    set_free(&set);
+}
+
+/* Undecidable without enumeration and too large to enumerate: reported, never guessed. */
+static void test_not_decided(void **state)
+{
+    (void)state;
+    /* periodic TFIM ring at n = 1000: dependent generators (the Z Z product is the identity) */
+    unsigned n = 1000;
+    big_set s = {0};
+    tfim_chain(&s, n, 0, n, false);
+    big_add(&s, string_at(n, 'Z', 0, 'Z', n - 1));
+    qml_dla_summary sum = {.size = sizeof sum};
+    assert_status(qml_pauli_dla_classify((const qml_pauli_sum *const *)s.items, s.count, &sum), QML_ERR_LIMIT);
+    assert_non_null(strstr(qml_last_error(), "not decided"));
+    big_free(&s);
+}
+
+/* ---- allocation failures ----------------------------------------------------------- */
+
+static int sequence_classify(void *context)
+{
+    (void)context;
+    /* every path: a locality cluster, a free-fermion tree, an isolated string,
+     * a dependent cluster closed exactly */
+    static const char *texts[] = {"X0", "Y0", "X1", "Z1", "X0 Z1", "X2", "Z2 Z3", "X3", "Z4", "X5 X6", "Z5 Z6", "Y5 Y6"};
+    qml_pauli_sum *g[12] = {NULL};
+    int status = QML_OK;
+    for (int k = 0; k < 12 && !status; k++)
+        status = qml_pauli_sum_parse(&g[k], 7, texts[k]);
+    qml_dla_summary s = {.size = sizeof s};
+    if (!status)
+        status = qml_pauli_dla_classify((const qml_pauli_sum *const *)g, 12, &s);
+    if (!status && strcmp(s.name, "su(4) + 2 x su(2) + u(1)^4"))
+        status = -1000; /* a wrong answer is not an allocation failure */
+    for (int k = 0; k < 12; k++)
+        qml_pauli_sum_free(g[k]);
+    return status;
+}
+
+static void test_allocation_failures(void **state)
+{
+    (void)state;
+    int runs = harness_check_allocation_failures(sequence_classify, NULL);
+    printf("# allocation failures: classify %d runs\n", runs);
+    assert_true(runs > 20);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_random_against_closure),
+        cmocka_unit_test(test_families),
+        cmocka_unit_test(test_transported_hea),
+        cmocka_unit_test(test_dependent_component),
+        cmocka_unit_test(test_not_decided),
+        cmocka_unit_test(test_allocation_failures),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
