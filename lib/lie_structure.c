@@ -338,7 +338,15 @@ void qml__lie_component_release(lie_component *component)
 
 /* The compact simple Lie algebras of dimension `dim` and rank `rank`
  * (su(r+1): r(r+2); so(2r+1), sp(r): r(2r+1); so(2r): r(2r-1); g2, f4, e6, e7, e8). */
-static char *ideal_names(size_t dim, size_t rank, bool checked)
+/* Root-system verdicts that (dim, rank) alone leave open (see string_root_type). */
+enum {
+    ROOTS_UNKNOWN = 0,
+    ROOTS_B = 'B',        /* so(2r+1): 2r short roots, 2r(r-1) long ones */
+    ROOTS_C = 'C',        /* sp(r): 2r long roots, 2r(r-1) short ones */
+    ROOTS_SIMPLY_LACED = 'S' /* one root length: A, D, E */
+};
+
+static char *ideal_names_typed(size_t dim, size_t rank, bool checked, int roots)
 {
     qml__buffer b = {0};
     size_t r = rank;
@@ -358,8 +366,13 @@ static char *ideal_names(size_t dim, size_t rank, bool checked)
             qml__buffer_printf(&b, "%ssu(%zu)", sep, r + 1);
             sep = " or ";
         }
-        if (dim == r * (2 * r + 1)) {
-            qml__buffer_printf(&b, "%sso(%zu) or sp(%zu)", sep, 2 * r + 1, r);
+        if (dim == r * (2 * r + 1) && roots != ROOTS_SIMPLY_LACED) {
+            if (roots == ROOTS_B)
+                qml__buffer_printf(&b, "%sso(%zu)", sep, 2 * r + 1);
+            else if (roots == ROOTS_C)
+                qml__buffer_printf(&b, "%ssp(%zu)", sep, r);
+            else
+                qml__buffer_printf(&b, "%sso(%zu) or sp(%zu)", sep, 2 * r + 1, r);
             sep = " or ";
         }
         if (r >= 4 && dim == r * (2 * r - 1)) {
@@ -371,7 +384,9 @@ static char *ideal_names(size_t dim, size_t rank, bool checked)
             const char *name;
         } exceptional[] = {{14, 2, "g2"}, {52, 4, "f4"}, {78, 6, "e6"}, {133, 7, "e7"}, {248, 8, "e8"}};
         for (size_t i = 0; i < sizeof exceptional / sizeof exceptional[0]; i++)
-            if (dim == exceptional[i].dim && r == exceptional[i].rank) {
+            if (dim == exceptional[i].dim && r == exceptional[i].rank &&
+                (roots == ROOTS_UNKNOWN || roots == ROOTS_SIMPLY_LACED || exceptional[i].name[0] == 'f' ||
+                 exceptional[i].name[0] == 'g')) {
                 qml__buffer_printf(&b, "%s%s", sep, exceptional[i].name);
                 sep = " or ";
             }
@@ -385,6 +400,11 @@ static char *ideal_names(size_t dim, size_t rank, bool checked)
         return NULL;
     }
     return b.data;
+}
+
+static char *ideal_names(size_t dim, size_t rank, bool checked)
+{
+    return ideal_names_typed(dim, rank, checked, ROOTS_UNKNOWN);
 }
 
 typedef struct ideal_list {
@@ -581,6 +601,84 @@ static bool commutes_with_all(const string_table *t, const uint64_t *x, const ui
     return true;
 }
 
+/* Whether a Pauli-string component (the strings `members`, a sum of
+ * n_group isomorphic simple ideals of rank `rank` each) has the root system
+ * of so(2r+1) (B_r) or sp(r) (C_r), or one root length (A, D, E): dimension
+ * and rank do not tell B_r from C_r (both r(2r+1), rank r). Facts used
+ * (Humphreys, Introduction to Lie Algebras and Representation Theory, sec.
+ * 12.1): B_r has 2r short roots +-e_i and 2r(r-1) long roots +-e_i +- e_j,
+ * C_r has 2r long roots +-2e_i and 2r(r-1) short ones, with |long|^2 =
+ * 2 |short|^2; the trace form is invariant, hence proportional to the
+ * Killing form on each simple ideal, so lengths may be measured with it.
+ * A maximal set of commuting strings h_1..h_R spans a Cartan subalgebra
+ * (orthonormal); a string Q outside it spans, with the products h_S Q,
+ * joint eigenspaces of the ad(h_i) on which ad(h_i) has eigenvalues +-2i if
+ * h_i anticommutes with Q and 0 otherwise, so every root vector built from
+ * Q has |alpha|^2 = 4 c(Q), c(Q) = the number of h_i anticommuting with Q.
+ * Each string outside the Cartan set is one real root dimension (a root
+ * and its negative span two). For a component split into n_group ideals
+ * by central symmetries s (see split_by_symmetry), the Cartan set is a
+ * union of cosets s h, every part sees each coset once with the same
+ * norm, and the counts of every part are those of the component divided by
+ * n_group. *roots = ROOTS_UNKNOWN when the counts fit none of these. */
+static int string_root_type(const string_table *t, const size_t *members, size_t m, size_t n_group, size_t rank,
+                            int *roots)
+{
+    *roots = ROOTS_UNKNOWN;
+    unsigned words = t->words;
+    size_t *cartan = qml__malloc((m + 1) * sizeof *cartan);
+    size_t *count = qml__calloc(m + 1, sizeof *count); /* count[c] = strings with c(Q) = c */
+    if (!cartan || !count) {
+        qml__free(cartan);
+        qml__free(count);
+        return qml__oom("the roots of an ideal");
+    }
+    size_t nt = 0;
+    for (size_t i = 0; i < m; i++) {
+        const uint64_t *ax = t->x + members[i] * words, *az = t->z + members[i] * words;
+        if (commutes_with_all(t, ax, az, cartan, nt))
+            cartan[nt++] = members[i];
+    }
+    size_t c_max = 0, n_values = 0;
+    for (size_t i = 0; i < m; i++) {
+        const uint64_t *ax = t->x + members[i] * words, *az = t->z + members[i] * words;
+        size_t c = 0;
+        for (size_t j = 0; j < nt; j++)
+            c += (size_t)strings_anticommute(words, ax, az, t->x + cartan[j] * words, t->z + cartan[j] * words);
+        if (c == 0)
+            continue; /* a Cartan string */
+        n_values += count[c] == 0;
+        count[c]++;
+        c_max = c > c_max ? c : c_max;
+    }
+    int type = ROOTS_UNKNOWN;
+    size_t r = rank;
+    if (nt == n_group * r && n_values == 1) {
+        type = ROOTS_SIMPLY_LACED;
+    } else if (nt == n_group * r && n_values == 2 && c_max % 2 == 0 && count[c_max / 2] > 0 && r >= 3) {
+        size_t n_long = count[c_max] / n_group, n_short = count[c_max / 2] / n_group;
+        if (n_short == 2 * r && n_long == 2 * r * (r - 1))
+            type = ROOTS_B;
+        else if (n_long == 2 * r && n_short == 2 * r * (r - 1))
+            type = ROOTS_C;
+    }
+    qml__free(cartan);
+    qml__free(count);
+    *roots = type;
+    return QML_OK;
+}
+
+/* The name of a Pauli-string ideal (or of each of n_group alike parts of a
+ * component), with so(2r+1) and sp(r) told apart by their roots. */
+static char *string_ideal_names(const string_table *t, const size_t *members, size_t m, size_t n_group, size_t dim,
+                                size_t rank, bool checked)
+{
+    int roots = ROOTS_UNKNOWN;
+    if (rank >= 3 && dim == rank * (2 * rank + 1) && string_root_type(t, members, m, n_group, rank, &roots))
+        return NULL; /* the callers report out of memory */
+    return ideal_names_typed(dim, rank, checked, roots);
+}
+
 /* Split a large Pauli-string component by its symmetries. A string Q that
  * commutes with the component and maps its strings onto its strings (Q P =
  * +-R, R in the component) makes Pi = (1 + Q) / 2 a central projector: Pi g
@@ -710,7 +808,7 @@ static int split_by_symmetry(qml_lie_algebra *algebra, const size_t *order, size
         parts[chi].n_support = m;
         parts[chi].support = qml__malloc(m * sizeof(size_t));
         parts[chi].coords = qml__calloc(m * part, sizeof(double));
-        parts[chi].names = ideal_names(part, part_rank, false);
+        parts[chi].names = string_ideal_names(t, order, m, n_group, part, part_rank, false);
         if (!parts[chi].support || !parts[chi].coords || !parts[chi].names)
             status = qml__oom("simple ideals");
         else
@@ -866,9 +964,22 @@ static int structure_pure(qml_lie_algebra *algebra, struct qml_rng *rng, ideal_l
             }
             qml__free(weight);
             qml__free(pos);
+            size_t before = ideals->count;
             status = split_block(algebra->n_threads, m, x, y, order, m, NULL, ideals);
             qml__free(x);
             qml__free(y);
+            /* A component that is one simple ideal: its strings are its
+             * basis, so its roots can be read off them (so(2r+1) or sp(r)). */
+            lie_component *whole = ideals->count == before + 1 ? &ideals->items[before] : NULL;
+            if (!status && whole && whole->dim == m && whole->rank >= 3 && m == whole->rank * (2 * whole->rank + 1)) {
+                char *names = string_ideal_names(t, order, m, 1, m, whole->rank, true);
+                if (!names) {
+                    status = qml__oom("ideal names");
+                    break;
+                }
+                qml__free(whole->names);
+                whole->names = names;
+            }
             continue;
         } else {
             /* Rank = size of a maximal set of commuting strings: a combination
@@ -904,7 +1015,7 @@ static int structure_pure(qml_lie_algebra *algebra, struct qml_rng *rng, ideal_l
         c.n_support = m;
         c.support = qml__malloc(m * sizeof *c.support);
         bool exact = n < 32 && (uint64_t)m == (((uint64_t)1 << (2 * n)) - 1);
-        c.names = ideal_names(m, c.rank, exact);
+        c.names = string_ideal_names(t, order, m, 1, m, c.rank, exact);
         if (!c.support || !c.names) {
             qml__lie_component_release(&c);
             status = qml__oom("a simple ideal");
@@ -1149,6 +1260,73 @@ static void ideal_list_release(ideal_list *list)
     *list = (ideal_list){0};
 }
 
+/* A general algebra's ideal of shape (r(2r+1), r), r >= 3, that is spanned
+ * by Pauli strings (its elements touch exactly dim strings; the closure of
+ * sums often is, e.g. sums of the strings of sp(r)) gets its roots from those
+ * strings as in string_root_type. Ideals that are not spanned by strings,
+ * and algebras closed in orbit coordinates, keep "so(2r+1) or sp(r)". */
+static int name_string_spanned(qml_lie_algebra *algebra, lie_component *c)
+{
+    size_t k = c->dim, r = c->rank;
+    if (algebra->pure || algebra->orbit || r < 3 || k != r * (2 * r + 1) || !c->coords)
+        return QML_OK;
+    size_t n_strings = algebra->strings.count;
+    double *weight = qml__calloc(n_strings + 1, sizeof *weight);
+    double *column = qml__calloc(n_strings + 1, sizeof *column);
+    size_t *ids = qml__malloc((k + 1) * sizeof *ids);
+    if (!weight || !column || !ids) {
+        qml__free(weight);
+        qml__free(column);
+        qml__free(ids);
+        return qml__oom("the roots of an ideal");
+    }
+    /* weight[s] = sum over the ideal's orthonormal elements of their squared
+     * coefficient on string s: the squared norm of s's projection onto the
+     * ideal (1 iff s lies in it). The ideal is spanned by strings iff k
+     * strings have weight 1. */
+    for (size_t col = 0; col < k; col++) {
+        memset(column, 0, n_strings * sizeof *column);
+        for (size_t i = 0; i < c->n_support; i++) {
+            double v = c->coords[i * k + col];
+            if (v == 0.0)
+                continue;
+            size_t a = c->support[i];
+            for (size_t e = algebra->start[a]; e < algebra->start[a + 1]; e++)
+                column[algebra->col[e]] += v * algebra->val[e];
+        }
+        for (size_t sid = 0; sid < n_strings; sid++)
+            weight[sid] += column[sid] * column[sid];
+    }
+    size_t n_in = 0;
+    bool spanned = true;
+    for (size_t sid = 0; sid < n_strings && spanned; sid++) {
+        if (weight[sid] > 1.0 - 1e-6 && weight[sid] < 1.0 + 1e-6) {
+            if (n_in < k)
+                ids[n_in] = sid;
+            n_in++;
+        } else if (weight[sid] > 1e-6) {
+            spanned = false; /* part of a string in the ideal, part outside */
+        }
+    }
+    int status = QML_OK;
+    int roots = ROOTS_UNKNOWN;
+    if (spanned && n_in == k)
+        status = string_root_type(&algebra->strings, ids, k, 1, r, &roots);
+    if (!status && roots != ROOTS_UNKNOWN) {
+        char *names = ideal_names_typed(k, r, true, roots);
+        if (!names)
+            status = qml__oom("ideal names");
+        else {
+            qml__free(c->names);
+            c->names = names;
+        }
+    }
+    qml__free(weight);
+    qml__free(column);
+    qml__free(ids);
+    return status;
+}
+
 /* Centre and simple ideals. The split uses random elements; a split that
  * leaves a component whose dimension and rank no simple algebra has (two
  * ideals whose parts the random elements could not tell apart) is redone
@@ -1192,6 +1370,14 @@ int qml__lie_analyse_structure(qml_lie_algebra *algebra)
             j--;
         }
         list.items[j] = c;
+    }
+    for (size_t j = 0; j < list.count; j++) {
+        int status = name_string_spanned(algebra, &list.items[j]);
+        if (status) {
+            ideal_list_release(&list);
+            qml__lie_component_release(&algebra->center);
+            return status;
+        }
     }
     algebra->ideals = list.items;
     algebra->n_ideals = list.count;

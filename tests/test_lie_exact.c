@@ -562,6 +562,258 @@ static void test_so4_splits(void **state)
     set_free(&set);
 }
 
+/* The dense 2^n x 2^n matrix of a Pauli sum from harness_pauli_matrix
+ * (Kronecker products), independent of pauli.c. */
+static double *dense_of_sum(const qml_pauli_sum *sum)
+{
+    unsigned n = qml_pauli_sum_n_qubits(sum);
+    size_t d = (size_t)1 << n;
+    double *m = calloc(2 * d * d, sizeof *m);
+    double *p = malloc(2 * d * d * sizeof *p);
+    char dense[64];
+    assert_non_null(m);
+    assert_non_null(p);
+    for (size_t t = 0; t < qml_pauli_sum_n_terms(sum); t++) {
+        double c;
+        assert_ok(qml_pauli_sum_term(sum, t, &c, dense));
+        harness_pauli_matrix(n, dense, p);
+        for (size_t i = 0; i < 2 * d * d; i++)
+            m[i] += c * p[i];
+    }
+    free(p);
+    return m;
+}
+
+/* ---- so(2r+1) versus sp(r) ---------------------------------------------------------- */
+
+/* The single ideal of an algebra: its name. */
+static const char *single_ideal_name(const qml_lie_algebra *a, size_t dim, size_t rank)
+{
+    assert_true(qml_lie_algebra_structure_known(a));
+    assert_int_equal(qml_lie_algebra_dim(a), dim);
+    assert_int_equal(qml_lie_algebra_center_dim(a), 0);
+    assert_int_equal(qml_lie_algebra_n_ideals(a), 1);
+    size_t d = 0, r = 0;
+    const char *names = NULL;
+    assert_ok(qml_lie_algebra_ideal(a, 0, &d, &r, &names));
+    assert_int_equal(d, dim);
+    assert_int_equal(r, rank);
+    return names;
+}
+
+/* Reference for so(2r+1): the algebra is spanned by the 2r+1 Majorana
+ * operators' bilinears -i[g_a, g_b] (Jordan-Wigner g_{2q} = Z..Z X_q,
+ * g_{2q+1} = Z..Z Y_q and g_{2n} = Z...Z); the g_a are checked as dense
+ * matrices to square to 1 and anticommute pairwise (a Clifford algebra, whose
+ * bilinears span so(2r+1)), and every basis element of the algebra lies in
+ * their span. */
+static void check_majorana_span(const qml_lie_algebra *a, unsigned n)
+{
+    size_t m = 2 * (size_t)n + 1, d = (size_t)1 << n;
+    qml_pauli_sum *g[32] = {0};
+    for (size_t k = 0; k < m; k++) {
+        char text[128] = "", piece[16];
+        unsigned q = (unsigned)(k / 2);
+        for (unsigned p = 0; p < q && p < n; p++) {
+            snprintf(piece, sizeof piece, "Z%u ", p);
+            strcat(text, piece);
+        }
+        if (k + 1 < m) {
+            snprintf(piece, sizeof piece, "%c%u", k % 2 ? 'Y' : 'X', q);
+            strcat(text, piece);
+        }
+        g[k] = parse(n, text);
+    }
+    double *dense[32] = {0}, *prod = malloc(2 * d * d * sizeof *prod), *prod2 = malloc(2 * d * d * sizeof *prod2);
+    assert_non_null(prod);
+    assert_non_null(prod2);
+    for (size_t k = 0; k < m; k++)
+        dense[k] = dense_of_sum(g[k]);
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = i; j < m; j++) {
+            harness_matmul(d, dense[i], dense[j], prod);
+            harness_matmul(d, dense[j], dense[i], prod2);
+            for (size_t e = 0; e < d * d; e++) {
+                double want = i == j && e % (d + 1) == 0 ? 2.0 : 0.0; /* {g_i, g_j} = 2 delta_ij */
+                assert_true(fabs(prod[2 * e] + prod2[2 * e] - want) < 1e-12);
+                assert_true(fabs(prod[2 * e + 1] + prod2[2 * e + 1]) < 1e-12);
+            }
+        }
+    qml_pauli_sum *bilinear[64] = {0};
+    size_t nb = 0;
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = i + 1; j < m; j++) {
+            qml_pauli_sum *b = NULL;
+            double norm = 0;
+            assert_ok(qml_pauli_sum_bracket(&b, g[i], g[j]));
+            assert_ok(qml_pauli_sum_norm(b, &norm));
+            assert_ok(qml_pauli_sum_scale(b, 1.0 / norm)); /* distinct strings: orthonormal */
+            bilinear[nb++] = b;
+        }
+    assert_int_equal(nb, qml_lie_algebra_dim(a));
+    for (size_t i = 0; i < qml_lie_algebra_dim(a); i++) {
+        qml_pauli_sum *e = NULL;
+        assert_ok(qml_lie_algebra_basis_element(a, i, &e));
+        assert_true(residual(e, bilinear, nb) < 1e-9);
+        qml_pauli_sum_free(e);
+    }
+    for (size_t k = 0; k < nb; k++)
+        qml_pauli_sum_free(bilinear[k]);
+    for (size_t k = 0; k < m; k++) {
+        qml_pauli_sum_free(g[k]);
+        free(dense[k]);
+    }
+    free(prod);
+    free(prod2);
+}
+
+/* Reference for sp(N) on n qubits (2N = 2^n): every basis element B, as a
+ * dense matrix, satisfies B^T J + J B = 0 with J = i Y on qubit 0 (real,
+ * antisymmetric, J^2 = -1): iB lies in sp(2N, C) and in u(2N), whose
+ * intersection is the compact sp(N) of dimension N(2N + 1). */
+static void check_symplectic(const qml_lie_algebra *a, unsigned n)
+{
+    size_t d = (size_t)1 << n;
+    double *j = calloc(2 * d * d, sizeof *j), *y = malloc(2 * d * d * sizeof *y);
+    double *bt = malloc(2 * d * d * sizeof *bt), *p1 = malloc(2 * d * d * sizeof *p1), *p2 = malloc(2 * d * d * sizeof *p2);
+    assert_true(j && y && bt && p1 && p2);
+    char dense[8] = "YII";
+    dense[n] = '\0';
+    harness_pauli_matrix(n, dense, y);
+    for (size_t e = 0; e < d * d; e++) { /* J = i Y: (re, im) -> (-im, re) */
+        j[2 * e] = -y[2 * e + 1];
+        j[2 * e + 1] = y[2 * e];
+    }
+    for (size_t e = 0; e < d * d; e++)
+        assert_true(fabs(j[2 * e + 1]) < 1e-15); /* J is real */
+    for (size_t i = 0; i < qml_lie_algebra_dim(a); i++) {
+        qml_pauli_sum *el = NULL;
+        assert_ok(qml_lie_algebra_basis_element(a, i, &el));
+        double *b = dense_of_sum(el);
+        for (size_t r = 0; r < d; r++)
+            for (size_t c = 0; c < d; c++) {
+                bt[2 * (r * d + c)] = b[2 * (c * d + r)];
+                bt[2 * (r * d + c) + 1] = b[2 * (c * d + r) + 1];
+            }
+        harness_matmul(d, bt, j, p1);
+        harness_matmul(d, j, b, p2);
+        for (size_t e = 0; e < 2 * d * d; e++)
+            assert_true(fabs(p1[e] + p2[e]) < 1e-9);
+        free(b);
+        qml_pauli_sum_free(el);
+    }
+    assert_int_equal(qml_lie_algebra_dim(a), (d / 2) * (d + 1));
+    free(j);
+    free(y);
+    free(bt);
+    free(p1);
+    free(p2);
+}
+
+/* so(2r+1) and sp(r) have the same dimension and rank; the library tells
+ * them apart by their roots. so(7) (n = 3) and so(9) (n = 4) as the
+ * Majorana chains Z_q, X_q X_{q+1}, ..., X_{n-1}, strings and sums; sp(4)
+ * (n = 3) from the 36 strings P with P^T J = -J P (J = iY_0), strings and
+ * sums; the 2x3 TFIM's two ideals of 528 are sp(16): each acts on one
+ * 32-dimensional parity sector, and so(33) has no faithful representation
+ * of dimension below 33. */
+static void test_so_versus_sp(void **state)
+{
+    (void)state;
+    for (unsigned n = 3; n <= 4; n++) {
+        for (int sums = 0; sums <= 1; sums++) {
+            generator_set set = {0};
+            char text[128];
+            for (unsigned q = 0; q < n; q++) {
+                if (q + 1 < n)
+                    snprintf(text, sizeof text, sums ? "Z%u + 0.5*X%u X%u" : "Z%u", q, q, q + 1);
+                else
+                    snprintf(text, sizeof text, sums ? "Z%u + 0.25*X%u" : "Z%u", q, q);
+                set_add(&set, n, text);
+                if (!sums) {
+                    snprintf(text, sizeof text, q + 1 < n ? "X%u X%u" : "X%u", q, q + 1);
+                    set_add(&set, n, text);
+                }
+            }
+            if (sums)
+                set_add(&set, n, "X0 X1");
+            qml_lie_algebra *a = close_set(&set);
+            size_t r = n;
+            const char *name = single_ideal_name(a, r * (2 * r + 1), r);
+            char want[16];
+            snprintf(want, sizeof want, "so(%zu)", 2 * r + 1);
+            printf("# Majorana chain n = %u (%s): %s\n", n, sums ? "sums" : "strings", name);
+            assert_string_equal(name, want);
+            check_majorana_span(a, n);
+            qml_lie_algebra_free(a);
+            set_free(&set);
+        }
+    }
+    /* sp(4): the strings P on 3 qubits with (-1)^{#Y} = -(1 if P commutes with Y0 else -1) */
+    char strings[64][16];
+    size_t n_sp = 0;
+    for (unsigned code = 1; code < 64; code++) {
+        char ops[3];
+        unsigned ny = 0;
+        for (unsigned q = 0; q < 3; q++) {
+            ops[q] = "IXYZ"[(code >> (2 * q)) & 3u];
+            ny += ops[q] == 'Y';
+        }
+        int commutes = ops[0] == 'I' || ops[0] == 'Y';
+        if ((ny % 2 ? -1 : 1) * (commutes ? 1 : -1) != -1)
+            continue;
+        char *t = strings[n_sp++];
+        t[0] = '\0';
+        for (unsigned q = 0; q < 3; q++)
+            if (ops[q] != 'I') {
+                char piece[8];
+                snprintf(piece, sizeof piece, "%c%u ", ops[q], q);
+                strcat(t, piece);
+            }
+    }
+    assert_int_equal(n_sp, 36);
+    for (int sums = 0; sums <= 1; sums++) {
+        generator_set set = {0};
+        for (size_t i = 0; i < n_sp; i += sums ? 3 : 1) {
+            char text[64];
+            if (sums)
+                snprintf(text, sizeof text, "%s + 0.%zu*%s", strings[i], 3 + i % 5, strings[(i + 7) % n_sp]);
+            else
+                snprintf(text, sizeof text, "%s", strings[i]);
+            set_add(&set, 3, text);
+        }
+        qml_lie_algebra *a = close_set(&set);
+        const char *name = single_ideal_name(a, 36, 4);
+        printf("# symplectic strings n = 3 (%s): %s\n", sums ? "sums" : "strings", name);
+        assert_string_equal(name, "sp(4)");
+        check_symplectic(a, 3);
+        qml_lie_algebra_free(a);
+        set_free(&set);
+    }
+    /* the 2x3 TFIM: two sp(16) */
+    generator_set set = {0};
+    char text[32];
+    for (unsigned q = 0; q < 6; q++) {
+        snprintf(text, sizeof text, "X%u", q);
+        set_add(&set, 6, text);
+    }
+    static const unsigned bonds[7][2] = {{0, 1}, {1, 2}, {3, 4}, {4, 5}, {0, 3}, {1, 4}, {2, 5}};
+    for (unsigned b = 0; b < 7; b++) {
+        snprintf(text, sizeof text, "Z%u Z%u", bonds[b][0], bonds[b][1]);
+        set_add(&set, 6, text);
+    }
+    qml_lie_algebra *a = close_set(&set);
+    assert_int_equal(qml_lie_algebra_n_ideals(a), 2);
+    for (size_t j = 0; j < 2; j++) {
+        const char *names = NULL;
+        assert_ok(qml_lie_algebra_ideal(a, j, NULL, NULL, &names));
+        assert_non_null(strstr(names, "sp(16)"));
+        assert_null(strstr(names, "so(33)"));
+    }
+    qml_lie_algebra_free(a);
+    set_free(&set);
+}
+
 /* Random strings and sums on n = 2..4 qubits (fixed seed): every structure
  * passes the independent checks of verify_structure. */
 static void test_random_structures(void **state)
@@ -782,9 +1034,32 @@ static int sequence_exact(void *context)
     return status;
 }
 
+/* so(7) from strings and from sums: the root-length paths of the naming. */
+static int sequence_roots(void *context)
+{
+    (void)context;
+    static const char *texts[2][6] = {{"Z0", "X0 X1", "Z1", "X1 X2", "Z2", "X2"},
+                                      {"Z0 + 0.5*X0 X1", "Z1 + 0.5*X1 X2", "Z2 + 0.25*X2", "X0 X1", "Z0", "Z1"}};
+    int status = 0;
+    for (int sums = 0; sums <= 1 && !status; sums++) {
+        qml_pauli_sum *g[6] = {0};
+        for (int k = 0; k < 6 && !status; k++)
+            status = qml_pauli_sum_parse(&g[k], 3, texts[sums][k]);
+        qml_lie_algebra *a = NULL;
+        if (!status)
+            status = qml_lie_algebra_create(&a, (const qml_pauli_sum *const *)g, 6, NULL);
+        qml_lie_algebra_free(a);
+        for (int k = 0; k < 6; k++)
+            qml_pauli_sum_free(g[k]);
+    }
+    return status;
+}
+
 static void test_allocation_failures_exact(void **state)
 {
     (void)state;
+    int roots = harness_check_allocation_failures(sequence_roots, NULL);
+    printf("# allocation failures: so/sp naming %d runs\n", roots);
     int runs = harness_check_allocation_failures(sequence_classify, NULL);
     printf("# allocation failures: classify %d runs\n", runs);
     runs = harness_check_allocation_failures(sequence_exact, NULL);
@@ -803,6 +1078,7 @@ int main(void)
         cmocka_unit_test(test_so4_splits),
         cmocka_unit_test(test_tfim_lattice_ideals),
         cmocka_unit_test(test_random_structures),
+        cmocka_unit_test(test_so_versus_sp),
         cmocka_unit_test(test_classify_hea_large),
         cmocka_unit_test(test_classify_random),
         cmocka_unit_test(test_allocation_failures_exact),

@@ -462,7 +462,7 @@ static int bench_structure(bool quick, cli_json *json)
         qml_pauli_sum *g[13] = {0};
         status = parse_all(6, texts, 13, g);
         if (!status)
-            status = structure_row("tfim 2x3 lattice", 6, g, 13, "1056 = 528 + 528", json);
+            status = structure_row("tfim 2x3 lattice", 6, g, 13, "528+528: sp(16) twice", json);
         for (size_t k = 0; k < 13; k++)
             qml_pauli_sum_free(g[k]);
     }
