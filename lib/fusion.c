@@ -48,6 +48,8 @@ typedef double v4d __attribute__((vector_size(32)));
 #define FUSE_MAX_GATES 32u
 /* Matrices up to this dimension are broadcast into a table (dense_job.tab). */
 #define FUSE_TABLE_K 16u
+/* The widest block with unrolled vector kernels. */
+#define FUSE_VECTOR_WIDTH 3u
 /* Bases per grain of the parallel split (each base is 2^k amplitudes). */
 #define FUSE_GRAIN ((size_t)256)
 
@@ -210,9 +212,7 @@ static ALWAYS_INLINE void dense_dispatch(const dense_job *job, size_t begin, siz
     FUSION_CASE(2)
     FUSION_CASE(4)
     FUSION_CASE(8)
-    FUSION_CASE(16)
-    FUSION_CASE(32)
-    default:
+    default: /* wider blocks take the scalar kernel (dense_apply) */
         break;
     }
 #undef FUSION_CASE
@@ -300,6 +300,12 @@ int qml__fusion_path(void)
 /* Apply the matrix of `job` (fixed, off, k, mr, mi, real, diagonal set). */
 static void dense_apply(qml_statevec *state, dense_job *job, int path)
 {
+    /* Only blocks of up to FUSE_VECTOR_K amplitudes have unrolled vector
+     * kernels: fully unrolled 16 x 16 and 32 x 32 products in eight variants
+     * made this unit take minutes to compile (longer under sanitizers), and
+     * widths 4 and 5 were slower than 3 on the measured layers anyway. */
+    if (job->k > FUSE_VECTOR_WIDTH)
+        path = 0;
     range_context ctx = {.job = job, .pairs = false, .path = path};
     size_t items = (size_t)(state->dim >> job->k);
     if (!job->diagonal && path >= 1 && job->fixed[0] > 0) {
