@@ -1262,6 +1262,91 @@ static void test_every_pair_low_qubits(void **unused)
     free(first);
 }
 
+/* Every two-qubit kind on every ordered pair of n = 7..10 qubits (both
+ * orders, adjacent and distant, each qubit 0..n-1 as either member)
+ * against its dense 2^n x 2^n matrix, and its inverse back to the start.
+ * From n = 7 on, every walk of the pair kernels occurs with runs longer
+ * than one unit: the octet walk with and without a fixed bit above its
+ * block, the run walk with runs of 8..64 pairs, the diagonal line and
+ * block walks. Tolerance 1e-13 (absolute, amplitudes of a random unit
+ * vector, |a| <= 1): one gate is at most four products summed per
+ * amplitude, so about 4 ulp of 1, 1e-15; the inverse doubles that. Then
+ * the pairs whose walks prefetch ahead or change with the thread split
+ * (lowest qubit 2, 3, 4, the top qubit, controls above targets) at n = 18,
+ * where kernels start threads: 1, 2 and 3 threads give the same bits. */
+static void test_every_pair_dense_7_10(void **unused)
+{
+    (void)unused;
+    const double tol = 1e-13;
+    harness_rng rng = {715};
+    char what[128];
+    size_t cases = 0;
+    for (unsigned n = 7; n <= 10; n++) {
+        const size_t dim = (size_t)1 << n;
+        double *psi = malloc(2 * dim * sizeof *psi), *expect = malloc(2 * dim * sizeof *expect);
+        double *full = malloc(2 * dim * dim * sizeof *full);
+        assert_non_null(psi);
+        assert_non_null(expect);
+        assert_non_null(full);
+        for (size_t kk = 0; kk < N_KINDS; kk++) {
+            const qml_gate_kind kind = ALL_KINDS[kk];
+            if (arity(kind) != 2)
+                continue;
+            for (unsigned a = 0; a < n; a++)
+                for (unsigned b = 0; b < n; b++) {
+                    if (a == b)
+                        continue;
+                    const unsigned q[2] = {a, b};
+                    qml__gate g = make_gate(kind, q, 2, &rng);
+                    const double theta = 4 * (harness_uniform(&rng) - 0.5) * 3.14159;
+                    random_state(&rng, dim, psi);
+                    qml_statevec *st = state_from(n, psi);
+                    qml__statevec_apply(st, &g, theta, false);
+                    gate_dense(n, &g, theta, full);
+                    harness_matvec(dim, full, psi, expect);
+                    snprintf(what, sizeof what, "kind %d on qubits %u, %u of %u", (int)kind, a, b, n);
+                    assert_vectors_close(dim, qml_statevec_data(st), expect, tol, what);
+                    qml__statevec_apply(st, &g, theta, true);
+                    assert_vectors_close(dim, qml_statevec_data(st), psi, 2 * tol, what);
+                    qml_statevec_free(st);
+                    cases++;
+                }
+        }
+        free(psi);
+        free(expect);
+        free(full);
+    }
+    /* 12 two-qubit kinds x (42 + 56 + 72 + 90) ordered pairs */
+    assert_int_equal(cases, 12 * (42 + 56 + 72 + 90));
+
+    const unsigned big = 18;
+    const size_t big_dim = (size_t)1 << big;
+    double *start = malloc(2 * big_dim * sizeof *start), *first = malloc(2 * big_dim * sizeof *first);
+    assert_non_null(start);
+    assert_non_null(first);
+    random_state(&rng, big_dim, start);
+    const unsigned pairs[][2] = {{3, 8}, {8, 3}, {2, 8}, {8, 2}, {8, 0}, {2, 1}, {2, 0}, {3, 17}, {17, 3},
+                                 {4, 9}, {0, 3}, {1, 4}, {11, 12}, {16, 17}, {17, 2}, {5, 16}};
+    for (unsigned threads = 1; threads <= 3; threads++) {
+        qml_statevec *t = state_from(big, start);
+        assert_ok(qml_statevec_set_threads(t, threads));
+        harness_rng gate_rng = {77};
+        for (size_t p = 0; p < sizeof pairs / sizeof pairs[0]; p++)
+            for (size_t kk = 0; kk < N_KINDS; kk++)
+                if (arity(ALL_KINDS[kk]) == 2) {
+                    qml__gate g = make_gate(ALL_KINDS[kk], pairs[p], 2, &gate_rng);
+                    qml__statevec_apply(t, &g, 0.3 + 0.1 * (double)p, false);
+                }
+        if (threads == 1)
+            memcpy(first, qml_statevec_data(t), 2 * big_dim * sizeof *first);
+        else
+            assert_memory_equal(first, qml_statevec_data(t), 2 * big_dim * sizeof *first);
+        qml_statevec_free(t);
+    }
+    free(start);
+    free(first);
+}
+
 /* The worker pool: nested calls (a range that calls qml__parallel_for
  * again, as a kernel inside a batch row does) finish on the calling thread
  * without deadlock and cover every item once; two program threads running
@@ -1746,6 +1831,7 @@ int main(void)
         cmocka_unit_test(test_thread_invariance),
         cmocka_unit_test(test_kernel_paths),
         cmocka_unit_test(test_every_pair_low_qubits),
+        cmocka_unit_test(test_every_pair_dense_7_10),
         cmocka_unit_test(test_worker_pool),
         cmocka_unit_test(test_validation),
         cmocka_unit_test(test_run_circuit),
