@@ -344,6 +344,10 @@ typedef enum qml__pair_class { QML__PAIR_GENERAL, QML__PAIR_REAL, QML__PAIR_SWAP
 void qml__apply_pair(qml_statevec *state, const unsigned *bits, unsigned n_bits, uint64_t off0, uint64_t off1,
                      qml__pair_class cls, const double m[8]);
 
+/* a_i *= d0 (even parity of i & zmask) or d1 (odd) for every i with
+ * (i & cmask) == cmask (statevec_diag.c). */
+void qml__apply_diagonal(qml_statevec *state, uint64_t zmask, uint64_t cmask, const double d0[2], const double d1[2]);
+
 /* One backward step of the adjoint method for a gate that is a 2x2 matrix on
  * pairs: returns Im sum over the pairs of conj(lambda) . g psi (g: the
  * generator restricted to the pair, GENERAL layout), then applies `m` (of

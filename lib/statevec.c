@@ -8,8 +8,8 @@
  *   gates (the controls are offsets, so only the control = 1 part is
  *   touched), SWAP/iSWAP, Toffoli. The index space is walked as contiguous
  *   runs below the lowest fixed bit; the inner loop has no branches.
- * - diagonal kernels: a_i *= d[parity(i & zmask)] where (i & cmask) == cmask,
- *   table-driven over blocks of 2^8 amplitudes: each amplitude touched once.
+ * - diagonal kernels (statevec_diag.c): a_i *= d[parity(i & zmask)] where
+ *   (i & cmask) == cmask, only the amplitudes with the controls set walked.
  * - Pauli kernels: (alpha I + beta P) with P = P(x, z), x != 0, pairing i
  *   with i ^ x in one pass.
  * - a 4x4 kernel for arbitrary two-qubit unitaries.
@@ -78,24 +78,6 @@
 /* Types                                                                    */
 /* ======================================================================== */
 
-/* a_i *= d[parity(i & zmask)] where (i & cmask) == cmask. The phase is
- * constant on runs of 2^run_bits amplitudes below the lowest bit of
- * zmask | cmask; runs shorter than a cache line (4 amplitudes) are handled
- * line by line with the 4 phases of a line in `line`. */
-typedef struct diag_job {
-    double *amplitudes;
-    uint64_t zmask, cmask;
-    unsigned run_bits;         /* >= 4: run kernel; otherwise the block kernel */
-    double d[2][2];            /* phase by parity */
-    bool negate;               /* run kernel: the phase is exactly -1 */
-    /* block kernel: blocks of 2^block_bits amplitudes (2..5) below the
-     * gate's other bits, the phases of a block by the parity of the bits
-     * above it, 4 doubles each ({dr, dr, -di, di}); lines whose 4 phases
-     * are all exactly 1 are skipped */
-    unsigned block_bits;
-    double block[2][128];
-    bool identity[2][8];
-} diag_job;
 
 typedef enum pauli_form { PAULI_GENERAL, PAULI_REAL, PAULI_IMAGINARY } pauli_form;
 
@@ -149,176 +131,6 @@ static void run_parallel(const qml_statevec *state, size_t n_items, size_t grain
 {
     unsigned workers = state->dim >= PARALLEL_MIN_DIM ? state->n_threads : 1;
     qml__parallel_for(workers, n_items, grain, fn, context);
-}
-
-/* ======================================================================== */
-/* Diagonal kernels                                                         */
-/* ======================================================================== */
-
-/* a[l] *= (dr + i di) for l in [0, count): the arithmetic of every phase
- * multiplication of the diagonal kernels. Written as {ar, ai} * {dr, dr} +
- * {ai, ar} * {-di, di} so that the compiler pairs both halves in one vector
- * operation (the same bits as ar dr - ai di, ar di + ai dr). */
-static inline void scale_run(double *restrict a, size_t count, double dr, double di)
-{
-    const double ndi = -di;
-    for (size_t l = 0; l < count; l++) {
-        double ar = a[2 * l], ai = a[2 * l + 1];
-        a[2 * l] = ar * dr + ai * ndi;
-        a[2 * l + 1] = ai * dr + ar * di;
-    }
-}
-
-/* a[l] = -a[l]: a phase of exactly -1 (Z, CZ), one operation per number. */
-static inline void negate_run(double *restrict a, size_t count)
-{
-    /* count is a multiple of 4 (runs and ranges are whole lines) */
-    for (size_t l = 0; l < 2 * count; l += 8)
-        for (unsigned u = 0; u < 8; u++)
-            a[l + u] = -a[l + u];
-}
-
-/* The block kernel's arithmetic: `count` lines of 4 amplitudes, position u
- * multiplied by the phase stored at t[4u..4u+3] as {dr, dr, -di, di}. */
-static inline void scale_lines(double *restrict a, size_t count, size_t stride, const double *restrict line)
-{
-#if defined(QML_HAVE_V2D)
-    /* one amplitude per vector: {ar, ai} {dr, dr} + {ai, ar} {-di, di}, the
-     * same bits as the scalar loop below (gcc left that one scalar) */
-    const qml__v2d d0 = qml__load_v2d(line), e0 = qml__load_v2d(line + 2), d1 = qml__load_v2d(line + 4), e1 = qml__load_v2d(line + 6);
-    const qml__v2d d2 = qml__load_v2d(line + 8), e2 = qml__load_v2d(line + 10), d3 = qml__load_v2d(line + 12), e3 = qml__load_v2d(line + 14);
-    for (size_t k = 0; k < count; k++) {
-        double *restrict p = a + stride * k;
-        const qml__v2d x0 = qml__load_v2d(p), x1 = qml__load_v2d(p + 2), x2 = qml__load_v2d(p + 4), x3 = qml__load_v2d(p + 6);
-        qml__store_v2d(p, x0 * d0 + qml__swap_if(x0, true) * e0);
-        qml__store_v2d(p + 2, x1 * d1 + qml__swap_if(x1, true) * e1);
-        qml__store_v2d(p + 4, x2 * d2 + qml__swap_if(x2, true) * e2);
-        qml__store_v2d(p + 6, x3 * d3 + qml__swap_if(x3, true) * e3);
-    }
-#else
-    double t[16];
-    memcpy(t, line, sizeof t);
-    for (size_t k = 0; k < count; k++) {
-        double *restrict p = a + stride * k;
-        for (unsigned u = 0; u < 4; u++) {
-            double ar = p[2 * u], ai = p[2 * u + 1];
-            p[2 * u] = ar * t[4 * u] + ai * t[4 * u + 2];
-            p[2 * u + 1] = ai * t[4 * u + 1] + ar * t[4 * u + 3];
-        }
-    }
-#endif
-}
-
-/* Items are amplitudes (run kernel) or lines of 4 amplitudes (line kernel).
- * No tables beyond 8 phases: at the small sizes training runs at (n = 4..12)
- * building a table per gate cost more than the sweep itself. */
-static void diag_range(void *context, size_t begin, size_t end, unsigned worker)
-{
-    (void)worker;
-    const diag_job *job = context;
-    double *a = job->amplitudes;
-    const uint64_t zmask = job->zmask, cmask = job->cmask;
-    if (job->run_bits >= 4) {
-        /* Runs of >= 16 amplitudes share one phase: one parity per run, runs
-         * whose controls are not all set are not touched at all. */
-        const uint64_t run_length = (uint64_t)1 << job->run_bits;
-        for (size_t i = begin; i < end;) {
-            size_t run = (size_t)(run_length - (i & (run_length - 1)));
-            if (run > end - i)
-                run = end - i;
-            if ((i & cmask) == cmask) {
-                const double *d = job->d[parity64(i & zmask)];
-                if (job->negate)
-                    negate_run(a + 2 * i, run);
-                else
-                    scale_run(a + 2 * i, run, d[0], d[1]);
-            }
-            i += run;
-        }
-        return;
-    }
-    /* Blocks of 2^block_bits amplitudes (up to 8 lines) below the gate's
-     * higher bits: the bits above the block choose its phases, which are
-     * the same on runs of blocks below the lowest of those bits (the whole
-     * range for CZ or RZZ on qubits 0..4): one parity and control test per
-     * run, then each line of each block with its 4 phases (it was one test
-     * and one parity per line, 17 instructions per amplitude for CZ 0 1;
-     * lines whose phases are all 1, e.g. control 0 of CZ 2 3, are not
-     * touched). */
-    const unsigned bb = job->block_bits;
-    const uint64_t ch = cmask & ~(((uint64_t)1 << bb) - 1), zh = zmask & ~(((uint64_t)1 << bb) - 1);
-    const uint64_t high = (ch | zh) >> bb;
-    const uint64_t run_blocks = high ? high & (~high + 1) : 0; /* lowest set bit; 0: unbounded */
-    const unsigned lines = 1u << (bb - 2);
-    for (size_t k = begin; k < end;) {
-        size_t run = end - k;
-        if (run_blocks && run > run_blocks - (k & (run_blocks - 1)))
-            run = (size_t)(run_blocks - (k & (run_blocks - 1)));
-        const uint64_t i = (uint64_t)k << bb;
-        if ((i & ch) == ch) {
-            /* line by line over groups of up to 64 blocks (at most 32 KiB,
-             * still in L1 for the next line of the group) */
-            const unsigned h = parity64(i & zh);
-            const size_t stride = (size_t)2 << bb;
-            for (size_t b0 = 0; b0 < run; b0 += 64) {
-                const size_t count = run - b0 < 64 ? run - b0 : 64;
-                double *base = a + 2 * (i + ((uint64_t)b0 << bb));
-                for (unsigned l = 0; l < lines; l++)
-                    if (!job->identity[h][l])
-                        scale_lines(base + 8 * l, count, stride, job->block[h] + 16 * l);
-            }
-        }
-        k += run;
-    }
-}
-
-/* a_i *= d[parity(i & zmask)] for every i with (i & cmask) == cmask. */
-static void apply_diagonal(qml_statevec *state, uint64_t zmask, uint64_t cmask, const double d0[2], const double d1[2])
-{
-    diag_job job = {.amplitudes = state->amplitudes, .zmask = zmask, .cmask = cmask};
-    job.d[0][0] = d0[0], job.d[0][1] = d0[1];
-    job.d[1][0] = d1[0], job.d[1][1] = d1[1];
-    if (state->dim < 4) {
-        /* 1 qubit: each amplitude its own phase */
-        for (uint64_t i = 0; i < state->dim; i++)
-            if ((i & cmask) == cmask) {
-                const double *d = job.d[parity64(i & zmask)];
-                double *p = state->amplitudes + 2 * i, ar = p[0], ai = p[1];
-                p[0] = ar * d[0] - ai * d[1];
-                p[1] = ar * d[1] + ai * d[0];
-            }
-        return;
-    }
-    /* Runs up to the lowest qubit involved (the whole state for a global phase). */
-    const uint64_t involved = zmask | cmask;
-    job.run_bits = involved ? (unsigned)__builtin_ctzll(involved) : state->n_qubits;
-    if (job.run_bits >= 4) {
-        job.negate = d0[0] == -1.0 && d0[1] == 0.0 && d1[0] == -1.0 && d1[1] == 0.0;
-        run_parallel(state, (size_t)state->dim, PARALLEL_GRAIN, diag_range, &job);
-        return;
-    }
-    /* The block: past the gate's bits below 5 (at least a line). */
-    unsigned bb = 2;
-    for (unsigned q = 0; q < 5 && q < state->n_qubits; q++)
-        if ((involved >> q) & 1u)
-            bb = q + 1 > bb ? q + 1 : bb;
-    job.block_bits = bb;
-    const uint64_t low = ((uint64_t)1 << bb) - 1;
-    for (unsigned h = 0; h < 2; h++) {
-        for (unsigned l = 0; l < (1u << (bb - 2)); l++)
-            job.identity[h][l] = true;
-        for (uint64_t u = 0; u <= low; u++) {
-            bool selected = (u & cmask & low) == (cmask & low);
-            const double *d = job.d[parity64(u & zmask & low) ^ h];
-            double dr = selected ? d[0] : 1.0, di = selected ? d[1] : 0.0;
-            job.block[h][4 * u] = job.block[h][4 * u + 1] = dr;
-            job.block[h][4 * u + 2] = -di;
-            job.block[h][4 * u + 3] = di;
-            if (dr != 1.0 || di != 0.0)
-                job.identity[h][u >> 2] = false;
-        }
-    }
-    run_parallel(state, (size_t)(state->dim >> bb), PARALLEL_GRAIN >> bb, diag_range, &job);
 }
 
 /* ======================================================================== */
@@ -639,7 +451,7 @@ static void apply_pauli_combination(qml_statevec *state, uint64_t x, uint64_t z,
         /* (alpha + beta i^y (-1)^{|i & z|}) a_i; y = 0 here. */
         double d0[2] = {alpha[0] + gamma[0], alpha[1] + gamma[1]};
         double d1[2] = {alpha[0] - gamma[0], alpha[1] - gamma[1]};
-        apply_diagonal(state, z, 0, d0, d1);
+        qml__apply_diagonal(state, z, 0, d0, d1);
         return;
     }
     pauli_job job = {.amplitudes = state->amplitudes, .x = x, .z = z};
@@ -700,7 +512,7 @@ static void apply_pauli_evolution(qml_statevec *state, const qml_pauli_sum *h, d
         folded = true;
     }
     if (!folded && (phase[0] != 1.0 || phase[1] != 0.0))
-        apply_diagonal(state, 0, 0, phase, phase);
+        qml__apply_diagonal(state, 0, 0, phase, phase);
 }
 
 /* ======================================================================== */
@@ -779,7 +591,7 @@ void qml__statevec_apply(qml_statevec *state, const qml__gate *gate, double thet
     }
     case QML_GATE_Z:
         d0[0] = -1.0, d0[1] = 0.0;
-        apply_diagonal(state, 0, b0, d0, d0);
+        qml__apply_diagonal(state, 0, b0, d0, d0);
         break;
     case QML_GATE_H: {
         const double h[8] = {r2, 0, r2, 0, r2, 0, -r2, 0};
@@ -798,7 +610,7 @@ void qml__statevec_apply(qml_statevec *state, const qml__gate *gate, double thet
         d0[0] = cos(phi), d0[1] = sin(phi);
         if (gate->kind == QML_GATE_S || gate->kind == QML_GATE_SDG)
             d0[0] = 0.0, d0[1] = phi > 0 ? 1.0 : -1.0; /* exact i or -i */
-        apply_diagonal(state, 0, b0, d0, d0);
+        qml__apply_diagonal(state, 0, b0, d0, d0);
         break;
     }
     case QML_GATE_SX: {
@@ -817,7 +629,7 @@ void qml__statevec_apply(qml_statevec *state, const qml__gate *gate, double thet
     }
     case QML_GATE_CZ:
         d0[0] = -1.0, d0[1] = 0.0;
-        apply_diagonal(state, 0, b0 | b1, d0, d0);
+        qml__apply_diagonal(state, 0, b0 | b1, d0, d0);
         break;
     case QML_GATE_SWAP:
         qml__apply_pair(state, q, 2, b0, b1, QML__PAIR_SWAP, NULL);
@@ -872,11 +684,11 @@ void qml__statevec_apply(qml_statevec *state, const qml__gate *gate, double thet
     case QML_GATE_RZZ:
         /* exp(-i theta/2 Z...Z) = e^{-i theta/2} on even parity, e^{+i theta/2} on odd */
         d0[0] = c, d0[1] = -s, d1[0] = c, d1[1] = s;
-        apply_diagonal(state, gate->kind == QML_GATE_RZ ? b0 : b0 | b1, 0, d0, d1);
+        qml__apply_diagonal(state, gate->kind == QML_GATE_RZ ? b0 : b0 | b1, 0, d0, d1);
         break;
     case QML_GATE_CRZ:
         d0[0] = c, d0[1] = -s, d1[0] = c, d1[1] = s;
-        apply_diagonal(state, b1, b0, d0, d1);
+        qml__apply_diagonal(state, b1, b0, d0, d1);
         break;
     case QML_GATE_RXX:
         apply_pauli_rotation(state, b0 | b1, 0, theta, one);
@@ -886,7 +698,7 @@ void qml__statevec_apply(qml_statevec *state, const qml__gate *gate, double thet
         break;
     case QML_GATE_PHASE:
         d0[0] = cos(theta), d0[1] = sin(theta);
-        apply_diagonal(state, 0, b0, d0, d0);
+        qml__apply_diagonal(state, 0, b0, d0, d0);
         break;
     case QML_GATE_PAULI_ROTATION:
     case QML_GATE_PAULI_EVOLUTION:
@@ -1857,7 +1669,7 @@ static void rotate_to_basis(qml_statevec *state, uint64_t x, uint64_t z)
         if (!(x & b))
             continue;
         if (z & b)
-            apply_diagonal(state, 0, b, minus_i, minus_i);
+            qml__apply_diagonal(state, 0, b, minus_i, minus_i);
         qml__apply_pair(state, &q, 1, 0, b, QML__PAIR_REAL, h);
     }
 }

@@ -1,0 +1,263 @@
+/*
+ * statevec_diag.c: the diagonal kernels of the statevector, a_i *=
+ * d[parity(i & zmask)] for every i with (i & cmask) == cmask (Z, S, T,
+ * phase, RZ, CZ, CRZ, RZZ, the diagonal part of Pauli evolutions, global
+ * phases). statevec.c chooses the kernel for each gate.
+ *
+ * Both walks visit only the amplitudes whose controls are set, in address
+ * order: the control bits are deposited into a compressed index, so a CZ
+ * on qubits 3 and 8 reads a quarter of the state and never walks past the
+ * rest. A walk that skips memory prefetches, in its own order, the lines
+ * it will touch DIAG_AHEAD amplitudes later (docs/simulator.md, "Pair
+ * kernels"): without it, CZ 3 8 at 24 qubits took longer than a sweep over
+ * the whole state, and RZZ on qubit 3, walking its blocks line by line,
+ * three times as long.
+ */
+#include "internal.h"
+
+#include <string.h>
+
+/* Prefetch distance, in amplitudes of the walk (32 KiB of touched data),
+ * and the unit of the run walk that each prefetch covers. */
+#define DIAG_AHEAD ((size_t)2048)
+#define DIAG_UNIT ((size_t)64)
+
+typedef struct diag_job {
+    double *amplitudes;
+    uint64_t zmask, cmask;
+    unsigned n_ctrl;           /* control bits the walk deposits (all: run walk; those >= block_bits: block walk) */
+    unsigned ctrl[64];         /* ascending, as positions in the walk's index */
+    size_t n_items;            /* amplitudes (run walk) or blocks (block walk) visited */
+    unsigned run_bits;         /* >= 4: run walk, runs of 2^run_bits amplitudes share a phase */
+    double d[2][2];            /* phase by parity */
+    bool negate;               /* run walk: the phase is exactly -1 */
+    bool prefetch;
+    bool same_lines;           /* block walk: every line of the state has the phases of line 0 */
+    /* block walk: blocks of 2^block_bits amplitudes (2..5) below the gate's
+     * other bits, the phases of a block by the parity of the bits above
+     * it, 4 doubles each ({dr, dr, -di, di}); lines whose 4 phases are all
+     * exactly 1 are skipped */
+    unsigned block_bits;
+    uint64_t zh;               /* zmask's bits at block_bits and above */
+    double block[2][128];
+    bool identity[2][8];
+    unsigned n_lines;          /* lines of a block not skipped under both parities (prefetch) */
+    unsigned lines[8];
+} diag_job;
+
+static inline unsigned parity64(uint64_t v)
+{
+    return (unsigned)__builtin_parityll(v);
+}
+
+static void run_parallel(const qml_statevec *state, size_t n_items, size_t grain, qml__range_fn fn, void *context)
+{
+    unsigned workers = state->dim >= QML__PARALLEL_MIN_DIM ? state->n_threads : 1;
+    qml__parallel_for(workers, n_items, grain, fn, context);
+}
+
+/* a[l] *= (dr + i di) for l in [0, count): the arithmetic of every phase
+ * multiplication of the diagonal kernels. Written as {ar, ai} * {dr, dr} +
+ * {ai, ar} * {-di, di} so that the compiler pairs both halves in one vector
+ * operation (the same bits as ar dr - ai di, ar di + ai dr). */
+static inline void scale_run(double *restrict a, size_t count, double dr, double di)
+{
+    const double ndi = -di;
+    for (size_t l = 0; l < count; l++) {
+        double ar = a[2 * l], ai = a[2 * l + 1];
+        a[2 * l] = ar * dr + ai * ndi;
+        a[2 * l + 1] = ai * dr + ar * di;
+    }
+}
+
+/* a[l] = -a[l]: a phase of exactly -1 (Z, CZ), one operation per number. */
+static inline void negate_run(double *restrict a, size_t count)
+{
+    /* count is a multiple of 4 (runs are at least 16 amplitudes) */
+    for (size_t l = 0; l < 2 * count; l += 8)
+        for (unsigned u = 0; u < 8; u++)
+            a[l + u] = -a[l + u];
+}
+
+/* One line of 4 amplitudes, position u multiplied by the phase stored at
+ * t[4u..4u+3] as {dr, dr, -di, di}. */
+static inline void scale_line(double *restrict p, const double *restrict t)
+{
+#if defined(QML_HAVE_V2D)
+    /* one amplitude per vector: {ar, ai} {dr, dr} + {ai, ar} {-di, di}, the
+     * same bits as the scalar loop below (gcc left that one scalar) */
+    for (unsigned u = 0; u < 4; u++) {
+        const qml__v2d x = qml__load_v2d(p + 2 * u);
+        qml__store_v2d(p + 2 * u, x * qml__load_v2d(t + 4 * u) + qml__swap_if(x, true) * qml__load_v2d(t + 4 * u + 2));
+    }
+#else
+    for (unsigned u = 0; u < 4; u++) {
+        double ar = p[2 * u], ai = p[2 * u + 1];
+        p[2 * u] = ar * t[4 * u] + ai * t[4 * u + 2];
+        p[2 * u + 1] = ai * t[4 * u + 1] + ar * t[4 * u + 3];
+    }
+#endif
+}
+
+/* `count` lines of 4 amplitudes, `stride` doubles apart, all with the
+ * phases of one line (t as in scale_line), kept in registers. */
+static inline void scale_lines(double *restrict a, size_t count, size_t stride, const double *restrict t)
+{
+#if defined(QML_HAVE_V2D)
+    const qml__v2d d0 = qml__load_v2d(t), e0 = qml__load_v2d(t + 2), d1 = qml__load_v2d(t + 4), e1 = qml__load_v2d(t + 6);
+    const qml__v2d d2 = qml__load_v2d(t + 8), e2 = qml__load_v2d(t + 10), d3 = qml__load_v2d(t + 12), e3 = qml__load_v2d(t + 14);
+    for (size_t k = 0; k < count; k++) {
+        double *restrict p = a + stride * k;
+        const qml__v2d x0 = qml__load_v2d(p), x1 = qml__load_v2d(p + 2), x2 = qml__load_v2d(p + 4), x3 = qml__load_v2d(p + 6);
+        qml__store_v2d(p, x0 * d0 + qml__swap_if(x0, true) * e0);
+        qml__store_v2d(p + 2, x1 * d1 + qml__swap_if(x1, true) * e1);
+        qml__store_v2d(p + 4, x2 * d2 + qml__swap_if(x2, true) * e2);
+        qml__store_v2d(p + 6, x3 * d3 + qml__swap_if(x3, true) * e3);
+    }
+#else
+    for (size_t k = 0; k < count; k++)
+        scale_line(a + stride * k, t);
+#endif
+}
+
+/* The run walk: items are the amplitudes whose controls are set, in units
+ * of at most DIAG_UNIT (ranges are whole units: grains, runs and the item
+ * count are multiples of it, or smaller runs of 16..32). */
+static void diag_runs(const diag_job *job, size_t begin, size_t end)
+{
+    double *a = job->amplitudes;
+    const size_t run_length = (size_t)1 << job->run_bits;
+    const size_t unit = run_length < DIAG_UNIT ? run_length : DIAG_UNIT;
+    for (size_t k = begin; k < end; k += unit) {
+#if defined(__GNUC__)
+        if (job->prefetch && k + DIAG_AHEAD < job->n_items) {
+            const double *f = a + 2 * (qml__deposit_zeros(k + DIAG_AHEAD, job->ctrl, job->n_ctrl) | job->cmask);
+            for (size_t d = 0; d < 2 * unit; d += 8)
+                __builtin_prefetch(f + d, 1);
+        }
+#endif
+        const uint64_t i = qml__deposit_zeros(k, job->ctrl, job->n_ctrl) | job->cmask;
+        if (job->negate) {
+            negate_run(a + 2 * i, unit);
+        } else {
+            const double *d = job->d[parity64(i & job->zmask)];
+            scale_run(a + 2 * i, unit, d[0], d[1]);
+        }
+    }
+}
+
+/* The block walk: items are the blocks whose control bits above the block
+ * are set; each block line by line in address order, with the phases of
+ * its parity. */
+static void diag_blocks(const diag_job *job, size_t begin, size_t end)
+{
+    double *a = job->amplitudes;
+    const unsigned bb = job->block_bits, lines = 1u << (bb - 2);
+    const uint64_t ch = job->cmask & ~(((uint64_t)1 << bb) - 1);
+    const size_t ahead = DIAG_AHEAD >> bb;
+    if (job->same_lines) {
+        /* every line has the phases of line 0 (a gate on qubits 0, 1 only) */
+        scale_lines(a + ((size_t)2 << bb) * begin, (end - begin) * lines, 8, job->block[0]);
+        return;
+    }
+    for (size_t k = begin; k < end; k++) {
+#if defined(__GNUC__)
+        if (job->prefetch && k + ahead < job->n_items) {
+            const double *f = a + 2 * ((qml__deposit_zeros(k + ahead, job->ctrl, job->n_ctrl) << bb) | ch);
+            for (unsigned l = 0; l < job->n_lines; l++)
+                __builtin_prefetch(f + 8 * job->lines[l], 1);
+        }
+#endif
+        const uint64_t i = (qml__deposit_zeros(k, job->ctrl, job->n_ctrl) << bb) | ch;
+        const unsigned h = parity64(i & job->zh);
+        double *p = a + 2 * i;
+        for (unsigned l = 0; l < lines; l++)
+            if (!job->identity[h][l])
+                scale_line(p + 8 * l, job->block[h] + 16 * l);
+    }
+}
+
+static void diag_range(void *context, size_t begin, size_t end, unsigned worker)
+{
+    (void)worker;
+    const diag_job *job = context;
+    if (job->run_bits >= 4)
+        diag_runs(job, begin, end);
+    else
+        diag_blocks(job, begin, end);
+}
+
+/* The bits of `mask` at `from` and above, ascending, less `from`. */
+static unsigned mask_bits(uint64_t mask, unsigned from, unsigned *bits)
+{
+    unsigned count = 0;
+    for (unsigned b = from; b < 64; b++)
+        if ((mask >> b) & 1u)
+            bits[count++] = b - from;
+    return count;
+}
+
+void qml__apply_diagonal(qml_statevec *state, uint64_t zmask, uint64_t cmask, const double d0[2], const double d1[2])
+{
+    diag_job job = {.amplitudes = state->amplitudes, .zmask = zmask, .cmask = cmask};
+    job.d[0][0] = d0[0], job.d[0][1] = d0[1];
+    job.d[1][0] = d1[0], job.d[1][1] = d1[1];
+    if (state->dim < 4) {
+        /* 1 qubit: each amplitude its own phase */
+        for (uint64_t i = 0; i < state->dim; i++)
+            if ((i & cmask) == cmask) {
+                const double *d = job.d[parity64(i & zmask)];
+                double *p = state->amplitudes + 2 * i, ar = p[0], ai = p[1];
+                p[0] = ar * d[0] - ai * d[1];
+                p[1] = ar * d[1] + ai * d[0];
+            }
+        return;
+    }
+    /* Runs up to the lowest qubit involved (the whole state for a global phase). */
+    const uint64_t involved = zmask | cmask;
+    job.run_bits = involved ? (unsigned)__builtin_ctzll(involved) : state->n_qubits;
+    if (job.run_bits >= 4) {
+        job.negate = d0[0] == -1.0 && d0[1] == 0.0 && d1[0] == -1.0 && d1[1] == 0.0;
+        job.n_ctrl = mask_bits(cmask, 0, job.ctrl);
+        job.n_items = (size_t)(state->dim >> job.n_ctrl);
+        job.prefetch = job.n_ctrl > 0;
+        run_parallel(state, job.n_items, QML__PARALLEL_GRAIN, diag_range, &job);
+        return;
+    }
+    /* The block: past the gate's bits below 5 (at least a line). */
+    unsigned bb = 2;
+    for (unsigned q = 0; q < 5 && q < state->n_qubits; q++)
+        if ((involved >> q) & 1u)
+            bb = q + 1 > bb ? q + 1 : bb;
+    /* at least 16 amplitudes (4 lines): the walk's set-up per block is
+     * then shared by 4 lines */
+    job.same_lines = (involved >> 2) == 0;
+    if (bb < 4)
+        bb = state->n_qubits < 4 ? state->n_qubits : 4;
+    job.block_bits = bb;
+    const uint64_t low = ((uint64_t)1 << bb) - 1;
+    job.zh = zmask & ~low;
+    for (unsigned h = 0; h < 2; h++) {
+        for (unsigned l = 0; l < (1u << (bb - 2)); l++)
+            job.identity[h][l] = true;
+        for (uint64_t u = 0; u <= low; u++) {
+            bool selected = (u & cmask & low) == (cmask & low);
+            const double *d = job.d[parity64(u & zmask & low) ^ h];
+            double dr = selected ? d[0] : 1.0, di = selected ? d[1] : 0.0;
+            job.block[h][4 * u] = job.block[h][4 * u + 1] = dr;
+            job.block[h][4 * u + 2] = -di;
+            job.block[h][4 * u + 3] = di;
+            if (dr != 1.0 || di != 0.0)
+                job.identity[h][u >> 2] = false;
+        }
+    }
+    job.n_lines = 0;
+    for (unsigned l = 0; l < (1u << (bb - 2)); l++)
+        if (!job.identity[0][l] || !job.identity[1][l])
+            job.lines[job.n_lines++] = l;
+    job.n_ctrl = mask_bits(cmask, bb, job.ctrl);
+    job.n_items = (size_t)(state->dim >> bb >> job.n_ctrl);
+    job.prefetch = job.n_ctrl > 0 || job.n_lines < (1u << (bb - 2));
+    const size_t grain = QML__PARALLEL_GRAIN >> bb;
+    run_parallel(state, job.n_items, grain, diag_range, &job);
+}
