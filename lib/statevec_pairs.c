@@ -29,7 +29,7 @@
 /* ... issued per unit of at most this many pairs (run walk) or blocks
  * (octet walk), so that a long run does not prefetch all at once. */
 #define AHEAD_UNIT ((size_t)64)
-#define AHEAD_UNIT_BLOCKS ((size_t)8)
+#define AHEAD_UNIT_BLOCKS ((size_t)32)
 /* The adjoint step sums at most this many chunk partials (on the stack),
  * so the chunking depends only on the number of pairs. */
 #define ADJOINT_MAX_CHUNKS 1024u
@@ -215,6 +215,9 @@ static ALWAYS_INLINE void octet_walk(const pair_job *job, size_t o_begin, size_t
      * on qubit 2 without it took twice the time of a CNOT 0 -> 1) */
     const bool prefetch = job->n_high > 0 || job->n_plines + job->n_qlines < (1u << bb) / 4;
     const size_t total = job->n_items / np, ahead = AHEAD_PAIRS / np;
+    const unsigned npl = job->n_plines, nql = job->n_qlines;
+    const bool small_lists = npl <= 2 && nql <= 2;
+    const unsigned pl0 = job->plines[0], pl1 = job->plines[1], ql0 = job->qlines[0], ql1 = job->qlines[1];
     double m[8];
     memcpy(m, job->m, sizeof m);
     for (size_t o = o_begin; o < o_end;) {
@@ -231,11 +234,25 @@ static ALWAYS_INLINE void octet_walk(const pair_job *job, size_t o_begin, size_t
              * a run or unit (ahead is a multiple of both) */
             const uint64_t future = qml__deposit_zeros(o + ahead, job->high, job->n_high) << bb;
             const double *FP = a + 2 * (future | job->off0_high), *FQ = a + 2 * (future | job->off1_high);
-            for (size_t j = 0; j < run; j++) {
-                for (unsigned l = 0; l < job->n_plines; l++)
-                    __builtin_prefetch(FP + j * step + job->plines[l], 1);
-                for (unsigned l = 0; l < job->n_qlines; l++)
-                    __builtin_prefetch(FQ + j * step + job->qlines[l], 1);
+            if (small_lists) {
+                /* at most two lines per stream (unrolled: the loops cost
+                 * more than the prefetches) */
+                for (size_t j = 0; j < run; j++) {
+                    __builtin_prefetch(FP + j * step + pl0, 1);
+                    if (npl > 1)
+                        __builtin_prefetch(FP + j * step + pl1, 1);
+                    if (nql > 0)
+                        __builtin_prefetch(FQ + j * step + ql0, 1);
+                    if (nql > 1)
+                        __builtin_prefetch(FQ + j * step + ql1, 1);
+                }
+            } else {
+                for (size_t j = 0; j < run; j++) {
+                    for (unsigned l = 0; l < npl; l++)
+                        __builtin_prefetch(FP + j * step + job->plines[l], 1);
+                    for (unsigned l = 0; l < nql; l++)
+                        __builtin_prefetch(FQ + j * step + job->qlines[l], 1);
+                }
             }
         }
 #endif
