@@ -347,6 +347,9 @@ void qml__apply_pair(qml_statevec *state, const unsigned *bits, unsigned n_bits,
 /* a_i *= d0 (even parity of i & zmask) or d1 (odd) for every i with
  * (i & cmask) == cmask (statevec_diag.c). */
 void qml__apply_diagonal(qml_statevec *state, uint64_t zmask, uint64_t cmask, const double d0[2], const double d1[2]);
+/* Tests only: 0 makes the diagonal kernels take their portable path even
+ * where the CPU has AVX2; -1 (the default) lets them choose. */
+extern int qml__diagonal_path_override;
 
 /* One backward step of the adjoint method for a gate that is a 2x2 matrix on
  * pairs: returns Im sum over the pairs of conj(lambda) . g psi (g: the

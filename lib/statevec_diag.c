@@ -17,6 +17,22 @@
 
 #include <string.h>
 
+#if defined(__GNUC__)
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define ALWAYS_INLINE inline
+#endif
+
+/* An AVX2 build of the walks (two amplitudes per vector), chosen at run
+ * time; the same operations lane by lane as the two-lane code, so the same
+ * bits (no FMA: the products are rounded as in the portable path). */
+#if (defined(__x86_64__) || defined(__i386__)) && defined(QML_HAVE_V2D) && defined(__has_builtin)
+#if __has_builtin(__builtin_cpu_supports)
+#define DIAG_AVX2 1
+typedef double diag_v4d __attribute__((vector_size(32)));
+#endif
+#endif
+
 /* Prefetch distance, in amplitudes of the walk (32 KiB of touched data),
  * and the unit of the run walk that each prefetch covers. */
 #define DIAG_AHEAD ((size_t)2048)
@@ -42,6 +58,9 @@ typedef struct diag_job {
     uint64_t zh;               /* zmask's bits at block_bits and above */
     double block[2][128];
     bool identity[2][8];
+    double wide[2][128];       /* the phases of `block` for diag_v4d: per line {dr0, dr0, dr1, dr1},
+                                * {-di0, di0, -di1, di1}, then the same for amplitudes 2, 3 */
+    bool avx2;                 /* run the AVX2 build of the walks */
     unsigned n_lines;          /* lines of a block not skipped under both parities (prefetch) */
     unsigned lines[8];
 } diag_job;
@@ -61,9 +80,24 @@ static void run_parallel(const qml_statevec *state, size_t n_items, size_t grain
  * multiplication of the diagonal kernels. Written as {ar, ai} * {dr, dr} +
  * {ai, ar} * {-di, di} so that the compiler pairs both halves in one vector
  * operation (the same bits as ar dr - ai di, ar di + ai dr). */
-static inline void scale_run(double *restrict a, size_t count, double dr, double di)
+static ALWAYS_INLINE void scale_run(double *restrict a, size_t count, double dr, double di, bool wide)
 {
     const double ndi = -di;
+#if defined(DIAG_AVX2)
+    if (wide) {
+        /* count is even (runs of at least 16 amplitudes) */
+        const diag_v4d d = {dr, dr, dr, dr}, e = {ndi, di, ndi, di};
+        for (size_t l = 0; l < count; l += 2) {
+            diag_v4d x;
+            memcpy(&x, a + 2 * l, sizeof x);
+            x = x * d + __builtin_shufflevector(x, x, 1, 0, 3, 2) * e;
+            memcpy(a + 2 * l, &x, sizeof x);
+        }
+        return;
+    }
+#else
+    (void)wide;
+#endif
     for (size_t l = 0; l < count; l++) {
         double ar = a[2 * l], ai = a[2 * l + 1];
         a[2 * l] = ar * dr + ai * ndi;
@@ -102,8 +136,31 @@ static inline void scale_line(double *restrict p, const double *restrict t)
 
 /* `count` lines of 4 amplitudes, `stride` doubles apart, all with the
  * phases of one line (t as in scale_line), kept in registers. */
-static inline void scale_lines(double *restrict a, size_t count, size_t stride, const double *restrict t)
+static ALWAYS_INLINE void scale_lines(double *restrict a, size_t count, size_t stride, const double *restrict t,
+                                       const double *restrict w, bool wide)
 {
+#if defined(DIAG_AVX2)
+    if (wide) {
+        diag_v4d d01, e01, d23, e23;
+        memcpy(&d01, w, sizeof d01);
+        memcpy(&e01, w + 4, sizeof e01);
+        memcpy(&d23, w + 8, sizeof d23);
+        memcpy(&e23, w + 12, sizeof e23);
+        for (size_t k = 0; k < count; k++) {
+            double *restrict p = a + stride * k;
+            diag_v4d x01, x23;
+            memcpy(&x01, p, sizeof x01);
+            memcpy(&x23, p + 4, sizeof x23);
+            x01 = x01 * d01 + __builtin_shufflevector(x01, x01, 1, 0, 3, 2) * e01;
+            x23 = x23 * d23 + __builtin_shufflevector(x23, x23, 1, 0, 3, 2) * e23;
+            memcpy(p, &x01, sizeof x01);
+            memcpy(p + 4, &x23, sizeof x23);
+        }
+        return;
+    }
+#else
+    (void)w, (void)wide;
+#endif
 #if defined(QML_HAVE_V2D)
     const qml__v2d d0 = qml__load_v2d(t), e0 = qml__load_v2d(t + 2), d1 = qml__load_v2d(t + 4), e1 = qml__load_v2d(t + 6);
     const qml__v2d d2 = qml__load_v2d(t + 8), e2 = qml__load_v2d(t + 10), d3 = qml__load_v2d(t + 12), e3 = qml__load_v2d(t + 14);
@@ -124,7 +181,7 @@ static inline void scale_lines(double *restrict a, size_t count, size_t stride, 
 /* The run walk: items are the amplitudes whose controls are set, in units
  * of at most DIAG_UNIT (ranges are whole units: grains, runs and the item
  * count are multiples of it, or smaller runs of 16..32). */
-static void diag_runs(const diag_job *job, size_t begin, size_t end)
+static ALWAYS_INLINE void diag_runs(const diag_job *job, size_t begin, size_t end, bool wide)
 {
     double *a = job->amplitudes;
     const size_t run_length = (size_t)1 << job->run_bits;
@@ -142,7 +199,7 @@ static void diag_runs(const diag_job *job, size_t begin, size_t end)
             negate_run(a + 2 * i, unit);
         } else {
             const double *d = job->d[parity64(i & job->zmask)];
-            scale_run(a + 2 * i, unit, d[0], d[1]);
+            scale_run(a + 2 * i, unit, d[0], d[1], wide);
         }
     }
 }
@@ -152,8 +209,9 @@ static void diag_runs(const diag_job *job, size_t begin, size_t end)
  * share their phases (the chunk stops below the walk's lowest control or
  * parity bit); each chunk line by line with the line's 4 phases in
  * registers (a chunk is at most 16 blocks, 8 KiB: it stays in L1 between
- * its lines). */
-static void diag_blocks(const diag_job *job, size_t begin, size_t end)
+ * its lines; block by block with the phases reloaded cost twice the
+ * instructions). */
+static ALWAYS_INLINE void diag_blocks(const diag_job *job, size_t begin, size_t end, bool wide)
 {
     double *a = job->amplitudes;
     const unsigned bb = job->block_bits, lines = 1u << (bb - 2);
@@ -161,7 +219,7 @@ static void diag_blocks(const diag_job *job, size_t begin, size_t end)
     const size_t ahead = DIAG_AHEAD >> bb, chunk = job->chunk, stride = (size_t)2 << bb;
     if (job->same_lines) {
         /* every line has the phases of line 0 (a gate on qubits 0, 1 only) */
-        scale_lines(a + stride * begin, (end - begin) * lines, 8, job->block[0]);
+        scale_lines(a + stride * begin, (end - begin) * lines, 8, job->block[0], job->wide[0], wide);
         return;
     }
     /* ranges are whole chunks: grains are multiples of 16 blocks */
@@ -179,19 +237,45 @@ static void diag_blocks(const diag_job *job, size_t begin, size_t end)
         double *p = a + 2 * i;
         for (unsigned l = 0; l < lines; l++)
             if (!job->identity[h][l])
-                scale_lines(p + 8 * l, chunk, stride, job->block[h] + 16 * l);
+                scale_lines(p + 8 * l, chunk, stride, job->block[h] + 16 * l, job->wide[h] + 16 * l, wide);
     }
 }
+
+static ALWAYS_INLINE void diag_walk(const diag_job *job, size_t begin, size_t end, bool wide)
+{
+    if (job->run_bits >= 4)
+        diag_runs(job, begin, end, wide);
+    else
+        diag_blocks(job, begin, end, wide);
+}
+
+#if defined(DIAG_AVX2)
+__attribute__((target("avx2"))) static void diag_walk_avx2(const diag_job *job, size_t begin, size_t end)
+{
+    diag_walk(job, begin, end, true);
+}
+
+static bool have_avx2(void)
+{
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2");
+}
+#endif
 
 static void diag_range(void *context, size_t begin, size_t end, unsigned worker)
 {
     (void)worker;
     const diag_job *job = context;
-    if (job->run_bits >= 4)
-        diag_runs(job, begin, end);
-    else
-        diag_blocks(job, begin, end);
+#if defined(DIAG_AVX2)
+    if (job->avx2) {
+        diag_walk_avx2(job, begin, end);
+        return;
+    }
+#endif
+    diag_walk(job, begin, end, false);
 }
+
+int qml__diagonal_path_override = -1;
 
 /* The bits of `mask` at `from` and above, ascending, less `from`. */
 static unsigned mask_bits(uint64_t mask, unsigned from, unsigned *bits)
@@ -206,6 +290,9 @@ static unsigned mask_bits(uint64_t mask, unsigned from, unsigned *bits)
 void qml__apply_diagonal(qml_statevec *state, uint64_t zmask, uint64_t cmask, const double d0[2], const double d1[2])
 {
     diag_job job = {.amplitudes = state->amplitudes, .zmask = zmask, .cmask = cmask};
+#if defined(DIAG_AVX2)
+    job.avx2 = qml__diagonal_path_override != 0 && have_avx2();
+#endif
     job.d[0][0] = d0[0], job.d[0][1] = d0[1];
     job.d[1][0] = d1[0], job.d[1][1] = d1[1];
     if (state->dim < 4) {
@@ -257,13 +344,23 @@ void qml__apply_diagonal(qml_statevec *state, uint64_t zmask, uint64_t cmask, co
                 job.identity[h][u >> 2] = false;
         }
     }
+    for (unsigned h = 0; h < 2; h++)
+        for (uint64_t u = 0; u <= low; u += 2) {
+            /* amplitudes u, u + 1: {dr, dr, dr', dr'}, {-di, di, -di', di'} */
+            const double *t = job.block[h] + 4 * u;
+            double *w = job.wide[h] + 4 * u;
+            w[0] = t[0], w[1] = t[1], w[2] = t[4], w[3] = t[5];
+            w[4] = t[2], w[5] = t[3], w[6] = t[6], w[7] = t[7];
+        }
     job.n_lines = 0;
     for (unsigned l = 0; l < (1u << (bb - 2)); l++)
         if (!job.identity[0][l] || !job.identity[1][l])
             job.lines[job.n_lines++] = l;
     job.n_ctrl = mask_bits(cmask, bb, job.ctrl);
     job.n_items = (size_t)(state->dim >> bb >> job.n_ctrl);
-    job.prefetch = job.n_ctrl > 0 || job.n_lines < (1u << (bb - 2));
+    /* a chunk is walked line by line, a strided pattern the hardware
+     * prefetchers may not follow either: always prefetch ahead */
+    job.prefetch = true;
     /* a chunk ends below the lowest control bit (in the walk's index) and
      * below the lowest parity bit above the block (its position in the
      * walk's index: less the control bits under it) */

@@ -1273,7 +1273,9 @@ static void test_every_pair_low_qubits(void **unused)
  * amplitude, so about 4 ulp of 1, 1e-15; the inverse doubles that. Then
  * the pairs whose walks prefetch ahead or change with the thread split
  * (lowest qubit 2, 3, 4, the top qubit, controls above targets) at n = 18,
- * where kernels start threads: 1, 2 and 3 threads give the same bits. */
+ * where kernels start threads: 1, 2 and 3 threads give the same bits.
+ * The diagonal kinds run on both paths of their kernels (portable and,
+ * where the CPU has it, AVX2). */
 static void test_every_pair_dense_7_10(void **unused)
 {
     (void)unused;
@@ -1281,8 +1283,11 @@ static void test_every_pair_dense_7_10(void **unused)
     harness_rng rng = {715};
     char what[128];
     size_t cases = 0;
+    /* the diagonal kinds twice: their portable path, then the one this CPU takes */
+    for (int path = 0; path < 2; path++)
     for (unsigned n = 7; n <= 10; n++) {
         const size_t dim = (size_t)1 << n;
+        qml__diagonal_path_override = path == 0 ? 0 : -1;
         double *psi = malloc(2 * dim * sizeof *psi), *expect = malloc(2 * dim * sizeof *expect);
         double *full = malloc(2 * dim * dim * sizeof *full);
         assert_non_null(psi);
@@ -1290,7 +1295,8 @@ static void test_every_pair_dense_7_10(void **unused)
         assert_non_null(full);
         for (size_t kk = 0; kk < N_KINDS; kk++) {
             const qml_gate_kind kind = ALL_KINDS[kk];
-            if (arity(kind) != 2)
+            if (arity(kind) != 2 ||
+                (path == 0 && kind != QML_GATE_CZ && kind != QML_GATE_CRZ && kind != QML_GATE_RZZ))
                 continue;
             for (unsigned a = 0; a < n; a++)
                 for (unsigned b = 0; b < n; b++) {
@@ -1316,8 +1322,9 @@ static void test_every_pair_dense_7_10(void **unused)
         free(expect);
         free(full);
     }
-    /* 12 two-qubit kinds x (42 + 56 + 72 + 90) ordered pairs */
-    assert_int_equal(cases, 12 * (42 + 56 + 72 + 90));
+    /* (3 diagonal + 12) two-qubit kinds x (42 + 56 + 72 + 90) ordered pairs */
+    assert_int_equal(cases, (3 + 12) * (42 + 56 + 72 + 90));
+    qml__diagonal_path_override = -1;
 
     const unsigned big = 18;
     const size_t big_dim = (size_t)1 << big;
