@@ -114,28 +114,12 @@ static inline void negate_run(double *restrict a, size_t count)
             a[l + u] = -a[l + u];
 }
 
-/* One line of 4 amplitudes, position u multiplied by the phase stored at
- * t[4u..4u+3] as {dr, dr, -di, di}. */
-static inline void scale_line(double *restrict p, const double *restrict t)
-{
-#if defined(QML_HAVE_V2D)
-    /* one amplitude per vector: {ar, ai} {dr, dr} + {ai, ar} {-di, di}, the
-     * same bits as the scalar loop below (gcc left that one scalar) */
-    for (unsigned u = 0; u < 4; u++) {
-        const qml__v2d x = qml__load_v2d(p + 2 * u);
-        qml__store_v2d(p + 2 * u, x * qml__load_v2d(t + 4 * u) + qml__swap_if(x, true) * qml__load_v2d(t + 4 * u + 2));
-    }
-#else
-    for (unsigned u = 0; u < 4; u++) {
-        double ar = p[2 * u], ai = p[2 * u + 1];
-        p[2 * u] = ar * t[4 * u] + ai * t[4 * u + 2];
-        p[2 * u + 1] = ai * t[4 * u + 1] + ar * t[4 * u + 3];
-    }
-#endif
-}
-
 /* `count` lines of 4 amplitudes, `stride` doubles apart, all with the
- * phases of one line (t as in scale_line), kept in registers. */
+ * phases of one line, kept in registers: position u multiplied by the
+ * phase stored at t[4u..4u+3] as {dr, dr, -di, di} (w: the same for
+ * diag_v4d, see diag_job.wide). The two-lane code computes {ar, ai} {dr,
+ * dr} + {ai, ar} {-di, di}, the same bits as the scalar loop (gcc left
+ * that one scalar). */
 static ALWAYS_INLINE void scale_lines(double *restrict a, size_t count, size_t stride, const double *restrict t,
                                        const double *restrict w, bool wide)
 {
@@ -173,8 +157,14 @@ static ALWAYS_INLINE void scale_lines(double *restrict a, size_t count, size_t s
         qml__store_v2d(p + 6, x3 * d3 + qml__swap_if(x3, true) * e3);
     }
 #else
-    for (size_t k = 0; k < count; k++)
-        scale_line(a + stride * k, t);
+    for (size_t k = 0; k < count; k++) {
+        double *restrict p = a + stride * k;
+        for (unsigned u = 0; u < 4; u++) {
+            double ar = p[2 * u], ai = p[2 * u + 1];
+            p[2 * u] = ar * t[4 * u] + ai * t[4 * u + 2];
+            p[2 * u + 1] = ai * t[4 * u + 1] + ar * t[4 * u + 3];
+        }
+    }
 #endif
 }
 
