@@ -8,9 +8,13 @@
 
 #include "internal.h"
 
-/* General (non-Pauli-string) algebras and Pauli-string components up to this
- * dimension get the dense structure analysis (O(d^3)); see docs/lie.md. */
+/* Pauli-string components up to this dimension are split by the dense
+ * analysis (O(m^3)); see docs/lie.md. */
 #define LIE_DENSE_MAX 600u
+/* General (non-Pauli-string) algebras up to this dimension get the dense
+ * structure analysis (O(d^3) time, ~8 d^2 doubles: 256 MB at the cap);
+ * above it the structure is reported not computed (docs/lie.md). */
+#define LIE_GENERAL_DENSE_MAX 2000u
 /* Fixed seed of the random combinations used by the structure analysis. */
 #define LIE_SEED 0x6c69652d616c6765ull
 /* Relative threshold for "zero" in the dense structure analysis. */
