@@ -13,6 +13,39 @@
 
 #define VCM(r, c) v[(size_t)(c) * n + (r)]
 
+/* The hot loops of the eigensolver, unrolled by two so that the compiler's
+ * straight-line vectoriser pairs them at -O2 (element-wise: the same bits
+ * as the plain loops). */
+static void rotate_columns(size_t n, double *restrict v0, double *restrict v1, double c, double s)
+{
+    size_t k = 0;
+    for (; k + 2 <= n; k += 2) {
+        double h0 = v1[k], h1 = v1[k + 1], a0 = v0[k], a1 = v0[k + 1];
+        v1[k] = s * a0 + c * h0;
+        v1[k + 1] = s * a1 + c * h1;
+        v0[k] = c * a0 - s * h0;
+        v0[k + 1] = c * a1 - s * h1;
+    }
+    for (; k < n; k++) {
+        double h = v1[k], a = v0[k];
+        v1[k] = s * a + c * h;
+        v0[k] = c * a - s * h;
+    }
+}
+
+/* col[k] -= f e[k] + g d[k], k < n. */
+static void rank2_update(size_t n, double *restrict col, double f, const double *restrict e, double g,
+                         const double *restrict d)
+{
+    size_t k = 0;
+    for (; k + 2 <= n; k += 2) {
+        col[k] -= (f * e[k] + g * d[k]);
+        col[k + 1] -= (f * e[k + 1] + g * d[k + 1]);
+    }
+    for (; k < n; k++)
+        col[k] -= (f * e[k] + g * d[k]);
+}
+
 /* Symmetric eigen-decomposition: Householder tridiagonalisation and the QL
  * algorithm with implicit shifts (tred2/tql2 of EISPACK, as in JAMA).
  * On entry v holds the symmetric n x n matrix; on exit eigenvalue j is w[j]
@@ -74,8 +107,7 @@ int qml__lie_symmetric_eigen(size_t n, double *v, double *w, bool vectors)
             for (size_t j = 0; j < i; j++) {
                 f = d[j];
                 g = e[j];
-                for (size_t k = j; k <= i - 1; k++)
-                    VCM(k, j) -= (f * e[k] + g * d[k]);
+                rank2_update(i - j, v + j * n + j, f, e + j, g, d + j);
                 d[j] = VCM(i - 1, j);
                 VCM(i, j) = 0.0;
             }
@@ -99,8 +131,7 @@ int qml__lie_symmetric_eigen(size_t n, double *v, double *w, bool vectors)
                 double g = 0.0;
                 for (size_t k = 0; k <= i; k++)
                     g += VCM(k, i + 1) * VCM(k, j);
-                for (size_t k = 0; k <= i; k++)
-                    VCM(k, j) -= g * d[k];
+                rank2_update(i + 1, v + j * n, g, d, 0.0, d);
             }
         }
         for (size_t k = 0; k <= i; k++)
@@ -163,12 +194,7 @@ tql2:
                     d[ii + 1] = h + s * (c * g + s * d[ii]);
                     if (!vectors)
                         continue;
-                    double *restrict v0 = v + ii * n, *restrict v1 = v + (ii + 1) * n;
-                    for (size_t k = 0; k < n; k++) {
-                        h = v1[k];
-                        v1[k] = s * v0[k] + c * h;
-                        v0[k] = c * v0[k] - s * h;
-                    }
+                    rotate_columns(n, v + ii * n, v + (ii + 1) * n, c, s);
                 }
                 p = -s * s2 * c3 * el1 * e[l] / dl1;
                 e[l] = s * p;
@@ -210,6 +236,20 @@ typedef struct dense_job {
     bool upper;           /* matmul: only entries j >= i (the result is symmetric) */
 } dense_job;
 
+/* y += a x, unrolled by four (element-wise: the same bits as a plain loop). */
+static void axpy(size_t n, double a, const double *restrict x, double *restrict y)
+{
+    size_t j = 0;
+    for (; j + 4 <= n; j += 4) {
+        y[j] += a * x[j];
+        y[j + 1] += a * x[j + 1];
+        y[j + 2] += a * x[j + 2];
+        y[j + 3] += a * x[j + 3];
+    }
+    for (; j < n; j++)
+        y[j] += a * x[j];
+}
+
 /* Rows [begin, end) of c = a b (row-major n x n), axpy form: the innermost
  * loop runs over a row of b and of c with no dependency between iterations.
  * Cache-blocked: a panel of MM_KB rows by MM_JB columns of b (128 KB) stays
@@ -242,9 +282,7 @@ static void matmul_rows(void *context, size_t begin, size_t end, unsigned worker
                     double aik = a[i * n + k];
                     if (aik == 0.0)
                         continue;
-                    const double *restrict brow = b + k * n;
-                    for (size_t j = js; j < je; j++)
-                        crow[j] += aik * brow[j];
+                    axpy(je - js, aik, b + k * n + js, crow + js);
                 }
             }
         }
