@@ -1466,6 +1466,30 @@ typedef struct qml_lie_conditioning {
  */
 QML_API int qml_lie_algebra_conditioning(const qml_lie_algebra *algebra, qml_lie_conditioning *out);
 
+/** @brief Whether, or why not, an algebra's structure is known. Values pinned. @since 0.2.0 */
+typedef enum qml_lie_structure_state {
+    QML_LIE_STRUCTURE_KNOWN = 0,      /**< centre and simple ideals computed, each ideal checked invariant */
+    QML_LIE_STRUCTURE_PARTIAL = 1,    /**< a partial algebra (#QML_ERR_LIMIT): not closed, not analysed */
+    QML_LIE_STRUCTURE_ABOVE_CAP = 2,  /**< a general (Pauli-sum) algebra whose dimension is above the cap
+                                           of the dense analysis (see qml_lie_algebra_structure_state()) */
+    QML_LIE_STRUCTURE_UNRESOLVED = 3  /**< analysed, but not resolved into simple ideals that pass the checks
+                                           (reported unknown rather than wrong) */
+} qml_lie_structure_state;
+
+/**
+ * @brief Whether the structure of an algebra was computed, and if not, why:
+ * the reason behind qml_lie_algebra_structure_known() returning 0.
+ * @param algebra the algebra.
+ * @param[out] state the state.
+ * @param[out] cap the dimension cap of the dense structure analysis of
+ *        general (Pauli-sum) algebras, whatever the state (may be NULL);
+ *        docs/lie.md gives its time and memory.
+ * @return #QML_OK; #QML_ERR_INVALID_ARGUMENT (NULL algebra or state).
+ * @since 0.2.0
+ */
+QML_API int qml_lie_algebra_structure_state(const qml_lie_algebra *algebra, qml_lie_structure_state *state,
+                                            size_t *cap);
+
 /**
  * @brief What the DLA of single-Pauli-string generators is, without a basis:
  * filled by qml_pauli_dla_classify().

@@ -131,6 +131,7 @@ struct qml_lie_algebra {
     qml_pauli_sum **generators;
     /* structure */
     bool structure_known;
+    qml_lie_structure_state structure_state; /* set by lie.c / the analysis; KNOWN iff structure_known */
     bool full;
     lie_component center;
     size_t n_ideals;

@@ -1503,8 +1503,35 @@ static int name_string_spanned(qml_lie_algebra *algebra, lie_component *c)
  * unknown rather than wrong. */
 int qml__lie_analyse_structure(qml_lie_algebra *algebra)
 {
-    if (!algebra->pure && algebra->dim > LIE_GENERAL_DENSE_MAX)
+    algebra->structure_state = QML_LIE_STRUCTURE_UNRESOLVED;
+    unsigned n = algebra->n_qubits;
+    if (!algebra->pure && n < 32 && (uint64_t)algebra->dim == ((uint64_t)1 << (2 * n)) - 1) {
+        /* dim = 4^n - 1: g is su(2^n) itself (lie.c's `full`), simple, with
+         * the basis as its orthonormal basis; no analysis needed at any size. */
+        lie_component c = {0};
+        c.dim = c.n_support = algebra->dim;
+        c.rank = ((size_t)1 << n) - 1;
+        c.support = qml__malloc(c.dim * sizeof *c.support);
+        c.names = ideal_names(c.dim, c.rank, true);
+        algebra->ideals = qml__malloc(sizeof *algebra->ideals);
+        if (!c.support || !c.names || !algebra->ideals) {
+            qml__lie_component_release(&c);
+            qml__free(algebra->ideals);
+            algebra->ideals = NULL;
+            return qml__oom("the structure of su(2^n)");
+        }
+        for (size_t i = 0; i < c.dim; i++)
+            c.support[i] = i;
+        algebra->ideals[0] = c;
+        algebra->n_ideals = 1;
+        algebra->structure_known = true;
+        algebra->structure_state = QML_LIE_STRUCTURE_KNOWN;
+        return QML_OK;
+    }
+    if (!algebra->pure && algebra->dim > LIE_GENERAL_DENSE_MAX) {
+        algebra->structure_state = QML_LIE_STRUCTURE_ABOVE_CAP;
         return QML_OK; /* structure unknown: documented limit of the dense analysis */
+    }
     ideal_list list = {0};
     bool valid = false;
     for (unsigned attempt = 0; attempt < 4 && !valid; attempt++) {
@@ -1551,6 +1578,7 @@ int qml__lie_analyse_structure(qml_lie_algebra *algebra)
     algebra->ideals = list.items;
     algebra->n_ideals = list.count;
     algebra->structure_known = true;
+    algebra->structure_state = QML_LIE_STRUCTURE_KNOWN;
     return QML_OK;
 }
 
