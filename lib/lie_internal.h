@@ -15,6 +15,9 @@
  * structure analysis (O(d^3) time, ~8 d^2 doubles: 256 MB at the cap);
  * above it the structure is reported not computed (docs/lie.md). */
 #define LIE_GENERAL_DENSE_MAX 2000u
+/* A general basis whose largest rejected relative residual exceeds this is
+ * too far from closed for the structure analysis (docs/lie.md). */
+#define LIE_BASIS_OPEN 1e-3
 /* Fixed seed of the random combinations used by the structure analysis. */
 #define LIE_SEED 0x6c69652d616c6765ull
 /* Relative threshold for "zero" in the dense structure analysis. */

@@ -29,9 +29,17 @@ static const char *structure_reason(const qml_lie_algebra *algebra, char *buffer
         snprintf(buffer, size, "dimension %zu above the cap %zu of the dense analysis", qml_lie_algebra_dim(algebra),
                  cap);
         break;
-    default:
-        snprintf(buffer, size, "not resolved into simple ideals that pass the checks");
+    default: {
+        qml_lie_conditioning c = QML_LIE_CONDITIONING_INIT;
+        qml_lie_algebra_conditioning(algebra, &c);
+        if (c.largest_rejected > 1e-3)
+            snprintf(buffer, size,
+                     "the floating-point basis is not closed (a rejected bracket left %.2g of its norm outside it)",
+                     c.largest_rejected);
+        else
+            snprintf(buffer, size, "not resolved into simple ideals that pass the checks");
         break;
+    }
     }
     return buffer;
 }
