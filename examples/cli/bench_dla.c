@@ -338,7 +338,7 @@ static int structure_row(const char *label, unsigned n, qml_pauli_sum **g, size_
     }
     qml_lie_conditioning c = QML_LIE_CONDITIONING_INIT;
     qml_lie_algebra_conditioning(a, &c);
-    char ideals[160] = "";
+    char ideals[200] = "";
     size_t m = qml_lie_algebra_n_ideals(a);
     for (size_t j = 0; j < m && strlen(ideals) + 16 < sizeof ideals; j++) {
         size_t dim = 0;
@@ -347,8 +347,17 @@ static int structure_row(const char *label, unsigned n, qml_pauli_sum **g, size_
         snprintf(piece, sizeof piece, "%s%zu", j ? "+" : "", dim);
         strcat(ideals, piece);
     }
-    if (!qml_lie_algebra_structure_known(a))
-        snprintf(ideals, sizeof ideals, "(structure not computed)");
+    if (!qml_lie_algebra_structure_known(a)) {
+        qml_lie_structure_state state = QML_LIE_STRUCTURE_UNRESOLVED;
+        size_t cap = 0;
+        qml_lie_algebra_structure_state(a, &state, &cap);
+        if (state == QML_LIE_STRUCTURE_ABOVE_CAP)
+            snprintf(ideals, sizeof ideals, "(not computed: above the cap %zu)", cap);
+        else if (c.largest_rejected > 1e-3)
+            snprintf(ideals, sizeof ideals, "(not computed: basis not closed)");
+        else
+            snprintf(ideals, sizeof ideals, "(unresolved)");
+    }
     if (json) {
         cli_json_object_begin(json);
         cli_json_kv_string(json, "case", label);
@@ -362,7 +371,7 @@ static int structure_row(const char *label, unsigned n, qml_pauli_sum **g, size_
         cli_json_kv_number(json, "peak_mb", peak_mb());
         cli_json_object_end(json);
     } else
-        printf("%-26s %4u %7zu %6zu %-28s %9s %-22s %9.4f %8.0f\n", label, n, qml_lie_algebra_dim(a),
+        printf("%-26s %4u %7zu %6zu %-40s %9s %-40s %9.4f %8.0f\n", label, n, qml_lie_algebra_dim(a),
                qml_lie_algebra_center_dim(a), ideals, c.certified ? "yes" : "no", expected, seconds, peak_mb());
     qml_lie_algebra_free(a);
     return 0;
@@ -421,7 +430,7 @@ static int classify_row(unsigned n, bool fermions, cli_json *json)
         cli_json_kv_number(json, "seconds", times[2]);
         cli_json_object_end(json);
     } else
-        printf("%-26s %4u %7s %6zu %-28s %9s %-22s %9.5f %8.0f\n",
+        printf("%-26s %4u %7s %6zu %-40s %9s %-40s %9.5f %8.0f\n",
                fermions ? "classify tfim (strings)" : "classify hea (strings)", n, dim, summary.centre_dim,
                summary.name, "-", fermions ? "so(2n)" : "su(2^n)", times[2], peak_mb());
     return 0;
@@ -440,7 +449,7 @@ static int bench_structure(bool quick, cli_json *json)
         cli_json_array_begin(json);
     }
     else
-        printf("\n%-26s %4s %7s %6s %-28s %9s %-22s %9s %8s\n", "case", "n", "dim", "centre", "ideal dims",
+        printf("\n%-26s %4s %7s %6s %-40s %9s %-40s %9s %8s\n", "case", "n", "dim", "centre", "ideal dims",
                "certified", "expected", "seconds", "peak MB");
     int status = 0;
     for (size_t i = 0; i < n_sn && !status; i++) {
@@ -448,9 +457,15 @@ static int bench_structure(bool quick, cli_json *json)
         qml_pauli_sum **g = NULL;
         size_t count = 0;
         status = family_generators(FAMILY_SN, n, &g, &count);
-        char expected[48];
-        snprintf(expected, sizeof expected, "dim %zu, centre 1",
-                 (size_t)(n + 3) * (n + 2) * (n + 1) / 6 - n / 2);
+        /* Schur-Weyl: the spin-j blocks of the symmetric operators give
+         * su(n+1) + su(n-1) + ... (down to su(2) or su(3)) + u(1), of
+         * dimension C(n+3,3) - floor(n/2) */
+        char expected[200];
+        int used = snprintf(expected, sizeof expected, "%zu = c1 ",
+                            (size_t)(n + 3) * (n + 2) * (n + 1) / 6 - n / 2);
+        for (unsigned m = n + 1; m >= 2 && used > 0 && (size_t)used < sizeof expected; m -= 2)
+            used += snprintf(expected + used, sizeof expected - (size_t)used, "%s%u", m == n + 1 ? "" : "+",
+                             m * m - 1);
         if (!status)
             status = structure_row("sn {SX,SZ,SZ_iZ_j}", n, g, count, expected, json);
         for (size_t k = 0; k < count; k++)
@@ -472,6 +487,32 @@ static int bench_structure(bool quick, cli_json *json)
         status = family_generators(FAMILY_TFIM, 30, &g, &count);
         if (!status)
             status = structure_row("tfim chain = so(2n)", 30, g, count, "so(60): dim 1770", json);
+        for (size_t k = 0; k < count; k++)
+            qml_pauli_sum_free(g[k]);
+        free(g);
+    }
+    /* The same algebras from Pauli sums (each generator but the last
+     * replaced by its sum with the next: the same span, a basis that is not
+     * made of strings): the dense analysis of general algebras. */
+    if (!status && !quick) {
+        char *texts[] = {"X0 + X1",       "X1 + X2",       "X2 + X3",       "X3 + X4",       "X4 + X5",
+                         "X5 + Z0 Z1",    "Z0 Z1 + Z1 Z2", "Z1 Z2 + Z3 Z4", "Z3 Z4 + Z4 Z5", "Z4 Z5 + Z0 Z3",
+                         "Z0 Z3 + Z1 Z4", "Z1 Z4 + Z2 Z5", "Z2 Z5"};
+        qml_pauli_sum *g[13] = {0};
+        status = parse_all(6, texts, 13, g);
+        if (!status)
+            status = structure_row("tfim 2x3 lattice (sums)", 6, g, 13, "528+528: sp(16) twice", json);
+        for (size_t k = 0; k < 13; k++)
+            qml_pauli_sum_free(g[k]);
+    }
+    if (!status && !quick) {
+        qml_pauli_sum **g = NULL;
+        size_t count = 0;
+        status = family_generators(FAMILY_TFIM, 30, &g, &count);
+        for (size_t k = 0; k + 1 < count && !status; k++)
+            status = qml_pauli_sum_add(g[k], 1.0, g[k + 1]);
+        if (!status)
+            status = structure_row("tfim chain = so(2n) (sums)", 30, g, count, "so(60): dim 1770", json);
         for (size_t k = 0; k < count; k++)
             qml_pauli_sum_free(g[k]);
         free(g);
