@@ -1296,8 +1296,9 @@ QML_API int qml_lie_algebra_basis_element(const qml_lie_algebra *algebra, size_t
 
 /**
  * @brief Whether the structure (centre, ideals, ranks) was computed: 1, or
- * 0 for a partial algebra (#QML_ERR_LIMIT) or a general (non-Pauli-string)
- * algebra larger than the dense analysis handles (see docs/lie.md).
+ * 0 for a partial algebra (#QML_ERR_LIMIT), a general (non-Pauli-string)
+ * algebra larger than the dense analysis handles, or one not resolved into
+ * checked simple ideals; qml_lie_algebra_structure_state() says which.
  * @since 0.1.0
  */
 QML_API int qml_lie_algebra_structure_known(const qml_lie_algebra *algebra);
