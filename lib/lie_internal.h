@@ -304,6 +304,7 @@ typedef struct pauli_ideal {
     size_t rank;       /* its rank; 0 when it does not fit */
     unsigned su_log2;  /* m when decided as su(2^m) by the locality criterion, else 0 */
     size_t so_n;       /* N when decided as so(N) from the frustration graph, else 0 */
+    size_t sp_r;       /* r when an exactly closed part's roots name it sp(r) (so(2r+1) goes to so_n) */
 } pauli_ideal;
 
 /* The DLA of single-string generators: centre plus simple ideals. */
