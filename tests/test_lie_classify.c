@@ -2,7 +2,9 @@
  * enumeration (lib/lie_classify.c) against the enumerating closure on random
  * string sets, and against closed forms for known families at large n
  * (HEA: su(2^n); free fermions: so(2n), so(2n + 1); direct sums over
- * disjoint qubit sets); the allocation-failure sweep. */
+ * disjoint qubit sets; the periodic TFIM ring and Majorana cycles: so(k) or
+ * so(k) + so(k)); names told apart by roots (sp(4), so(9)); the
+ * allocation-failure sweep. */
 #include "harness.h"
 
 #include <math.h>
@@ -593,8 +595,9 @@ static void test_transported_hea(void **state)
 }
 
 /* One cluster, graph components whose spans are independent: the
- * dependent one ({X0, Z0 Z1, Y0 Z1}, rank 2: su(2)) is closed alone, the
- * other (the path Z1 X2 - Z2: so(3) = su(2)) decided by the graph. */
+ * dependent one ({X0, Z0 Z1, Y0 Z1}, rank 2, a triangle whose strings
+ * multiply to 1: su(2) by the cycle rule), the other (the path Z1 X2 - Z2:
+ * so(3) = su(2)) decided by the graph. */
 static void test_dependent_component(void **state)
 {
     (void)state;
@@ -608,14 +611,14 @@ static void test_dependent_component(void **state)
     assert_close(c.dimension, 6.0, 0.0);
     assert_int_equal(c.n_ideals, 2);
     assert_int_equal(c.n_parts, 2);
-    assert_int_equal(c.n_closed, 1);
+    assert_int_equal(c.n_closed, 0);
     qml__pauli_classification_release(&c);
     /* Z1 commutes with all of them and lies outside their span: a u(1) more */
     set_add(&set, 3, "Z1");
     compare_with_closure(&set, 3);
     assert_ok(qml__pauli_classify((const qml_pauli_sum *const *)set.items, set.count, 3, &c));
     assert_int_equal(c.centre_dim, 1);
-    assert_int_equal(c.n_closed, 1);
+    assert_int_equal(c.n_closed, 0);
     qml__pauli_classification_release(&c);
     /* X0 Z1 X2 = X0 . Z1 X2 anticommutes with Z0 Z1 and Z2: one dependent
      * component (closed alone) and Z1 still a u(1) */
@@ -644,15 +647,171 @@ static void test_dependent_component(void **state)
 static void test_not_decided(void **state)
 {
     (void)state;
-    /* periodic TFIM ring at n = 1000: dependent generators (the Z Z product is the identity) */
+    /* X X, Y Y, Z Z on the bonds of a 1000-qubit chain: one dependent
+     * component (X X . Y Y = -Z Z) of no decided shape, exponentially large */
     unsigned n = 1000;
     big_set s = {0};
-    tfim_chain(&s, n, 0, n, false);
-    big_add(&s, string_at(n, 'Z', 0, 'Z', n - 1));
+    for (unsigned q = 0; q + 1 < n; q++) {
+        big_add(&s, string_at(n, 'X', q, 'X', q + 1));
+        big_add(&s, string_at(n, 'Y', q, 'Y', q + 1));
+        big_add(&s, string_at(n, 'Z', q, 'Z', q + 1));
+    }
     qml_dla_summary sum = {.size = sizeof sum};
     assert_status(qml_pauli_dla_classify((const qml_pauli_sum *const *)s.items, s.count, &sum), QML_ERR_LIMIT);
     assert_non_null(strstr(qml_last_error(), "not decided"));
     big_free(&s);
+}
+
+/* ---- cycles: the periodic TFIM ring and Majorana cycles ------------------------------ */
+
+/* The periodic TFIM ring {X_q, Z_q Z_q+1 mod n}: its frustration graph is a
+ * cycle of 2n strings with one dependency (the Z Z strings multiply to 1);
+ * the product of all strings is the parity P = X_0 ... X_n-1. Jordan-Wigner
+ * maps the bulk to the bilinears of 2n Majorana modes and the boundary bond
+ * to P g_2n-1 g_0: so(2n) on each parity sector, so(2n) + so(2n), dimension
+ * 2n(2n - 1) for n >= 3 (lib/lie_classify.c, cycle_decision). */
+static void tfim_ring(big_set *s, unsigned n)
+{
+    tfim_chain(s, n, 0, n, false);
+    big_add(s, string_at(n, 'Z', 0, 'Z', n - 1));
+}
+
+static void ring_name(char *out, size_t cap, unsigned n)
+{
+    if (n == 3)
+        snprintf(out, cap, "2 x su(4)"); /* so(6) = su(4) */
+    else
+        snprintf(out, cap, "2 x so(%u)", 2 * n);
+}
+
+static void test_tfim_ring(void **state)
+{
+    (void)state;
+    qml_dla_summary sum;
+    char expect[64];
+    /* n = 3..6 against the closure (dims 30, 56, 90, 132), decided without it */
+    for (unsigned n = 3; n <= 6; n++) {
+        big_set s = {0};
+        tfim_ring(&s, n);
+        generator_set set = {0};
+        for (size_t k = 0; k < s.count; k++)
+            set.items[set.count++] = s.items[k];
+        assert_true(compare_with_closure(&set, n));
+        classify_big(&s, n, &sum);
+        assert_close(sum.dimension, 2.0 * n * (2.0 * n - 1.0), 0.0);
+        assert_int_equal(sum.centre_dim, 0);
+        assert_int_equal(sum.n_components, 2);
+        ring_name(expect, sizeof expect, n);
+        assert_string_equal(sum.name, expect);
+        big_free(&s);
+    }
+    /* n = 50, 200, 1000 by the closed form */
+    static const unsigned sizes[] = {50, 200, 1000};
+    for (size_t i = 0; i < 3; i++) {
+        unsigned n = sizes[i];
+        big_set s = {0};
+        tfim_ring(&s, n);
+        classify_big(&s, n, &sum);
+        assert_close(sum.dimension, 2.0 * n * (2.0 * n - 1.0), 0.0);
+        assert_int_equal(sum.centre_dim, 0);
+        assert_int_equal(sum.n_components, 2);
+        assert_false(sum.is_full);
+        ring_name(expect, sizeof expect, n);
+        assert_string_equal(sum.name, expect);
+        /* with the field Z_0 the graph is no longer a cycle: not decided at this n */
+        big_add(&s, string_at(n, 'Z', 0, 0, 0));
+        qml_dla_summary other = {.size = sizeof other};
+        assert_status(qml_pauli_dla_classify((const qml_pauli_sum *const *)s.items, s.count, &other),
+                      QML_ERR_LIMIT);
+        big_free(&s);
+    }
+    printf("# periodic TFIM ring: n = 1000: %s\n", expect);
+}
+
+/* A cycle of bilinears over m Majorana modes (a random order) of qubits
+ * 0..h-1; the closing bilinear g_last g_first is multiplied by `extra` (a
+ * string on qubits h..n-1, commuting with the rest) when given. Without it
+ * the strings multiply to 1: so(m); with it they are independent: so(m) +
+ * so(m). */
+static void add_majorana_cycle(generator_set *set, unsigned n, unsigned h, unsigned m, const lstring *extra,
+                               const relabel *r, harness_rng *rng)
+{
+    unsigned modes[2 * MAXQ], total = 2 * h;
+    for (unsigned a = 0; a < total; a++)
+        modes[a] = a;
+    for (unsigned a = total; a > 1; a--) {
+        unsigned b = (unsigned)(harness_next(rng) % a), t = modes[a - 1];
+        modes[a - 1] = modes[b];
+        modes[b] = t;
+    }
+    for (unsigned v = 0; v < m; v++) {
+        lstring s = product(majorana(modes[v]), majorana(modes[(v + 1) % m]));
+        if (v + 1 == m && extra)
+            s = product(s, *extra);
+        add_lstring(set, n, &s, r);
+    }
+}
+
+static void test_random_cycles(void **state)
+{
+    (void)state;
+    harness_rng rng = {0xc1c1e5ull};
+    const size_t trials = 120;
+    size_t by_theorem = 0;
+    for (size_t trial = 0; trial < trials; trial++) {
+        unsigned n = 2 + (unsigned)(harness_next(&rng) % 5); /* 2..6 */
+        bool independent = trial % 2 == 1 && n >= 3;
+        unsigned h = independent ? n - 1 - (unsigned)(harness_next(&rng) % (n / 2)) : n;
+        unsigned m = 3 + (unsigned)(harness_next(&rng) % (2 * h - 2)); /* 3..2h */
+        lstring extra;
+        memset(&extra, 0, sizeof extra);
+        if (independent) {
+            extra = random_string(&rng, n, h, n, 0.3);
+            if (is_identity(&extra, n))
+                extra.z[h] = 1;
+        }
+        relabel r;
+        relabel_random(&r, &rng);
+        generator_set set = {0};
+        add_majorana_cycle(&set, n, h, m, independent ? &extra : NULL, trial % 3 ? &r : NULL, &rng);
+        by_theorem += (size_t)compare_with_closure(&set, n);
+        pauli_classification c;
+        assert_ok(qml__pauli_classify((const qml_pauli_sum *const *)set.items, set.count, n, &c));
+        double want = independent ? (double)m * (m - 1) : (double)m * (m - 1) / 2.0;
+        assert_close(c.dimension, want, 0.0);
+        qml__pauli_classification_release(&c);
+        set_free(&set);
+    }
+    printf("# %zu random Majorana cycles agree with the enumerating closure; %zu decided without any closure\n",
+           trials, by_theorem);
+    assert_int_equal(by_theorem, trials);
+}
+
+/* so(2r+1) and sp(r) share dimension and rank; where a part is closed
+ * exactly, its roots decide the name (never "so(9)|sp(4)"). */
+static void test_names_by_roots(void **state)
+{
+    (void)state;
+    /* local su(2) on 3 qubits + Z0 Z1 Z2: the odd-weight strings, 36 of them: sp(4) */
+    generator_set set = {0};
+    const char *odd[] = {"X0", "Z0", "X1", "Z1", "X2", "Z2", "Z0 Z1 Z2"};
+    for (size_t i = 0; i < 7; i++)
+        set_add(&set, 3, odd[i]);
+    compare_with_closure(&set, 3);
+    qml_dla_summary sum = {.size = sizeof sum};
+    assert_ok(qml_pauli_dla_classify((const qml_pauli_sum *const *)set.items, set.count, &sum));
+    assert_string_equal(sum.name, "sp(4)");
+    assert_close(sum.dimension, 36.0, 0.0);
+    set_free(&set);
+    /* the TFIM chain with a field on 4 qubits (so(9)) plus the dependent Y0 Z1 = X0 . Z0 Z1: closed, so(9) */
+    const char *so9[] = {"Z0", "X0", "Z0 Z1", "X1", "Z1 Z2", "X2", "Z2 Z3", "X3", "Y0 Z1"};
+    for (size_t i = 0; i < 9; i++)
+        set_add(&set, 4, so9[i]);
+    compare_with_closure(&set, 4);
+    sum = (qml_dla_summary){.size = sizeof sum};
+    assert_ok(qml_pauli_dla_classify((const qml_pauli_sum *const *)set.items, set.count, &sum));
+    assert_string_equal(sum.name, "so(9)");
+    set_free(&set);
 }
 
 /* ---- allocation failures ----------------------------------------------------------- */
@@ -661,18 +820,20 @@ static int sequence_classify(void *context)
 {
     (void)context;
     /* every path: a locality cluster, a free-fermion tree, an isolated string,
-     * a dependent cluster closed exactly */
-    static const char *texts[] = {"X0", "Y0", "X1", "Z1", "X0 Z1", "X2", "Z2 Z3", "X3", "Z4", "X5 X6", "Z5 Z6", "Y5 Y6"};
-    qml_pauli_sum *g[12] = {NULL};
+     * a dependent cluster closed exactly, a 3-qubit periodic TFIM ring (a cycle: 2 x so(6)) */
+    static const char *texts[] = {"X0",    "Y0",    "X1",    "Z1", "X0 Z1", "X2",    "Z2 Z3", "X3", "Z4",
+                                  "X5 X6", "Z5 Z6", "Y5 Y6", "X7", "X8",    "X9",    "Z7 Z8", "Z8 Z9", "Z7 Z9"};
+    enum { N_TEXTS = sizeof texts / sizeof texts[0] };
+    qml_pauli_sum *g[N_TEXTS] = {NULL};
     int status = QML_OK;
-    for (int k = 0; k < 12 && !status; k++)
-        status = qml_pauli_sum_parse(&g[k], 7, texts[k]);
+    for (int k = 0; k < N_TEXTS && !status; k++)
+        status = qml_pauli_sum_parse(&g[k], 10, texts[k]);
     qml_dla_summary s = {.size = sizeof s};
     if (!status)
-        status = qml_pauli_dla_classify((const qml_pauli_sum *const *)g, 12, &s);
-    if (!status && strcmp(s.name, "su(4) + 2 x su(2) + u(1)^4"))
+        status = qml_pauli_dla_classify((const qml_pauli_sum *const *)g, N_TEXTS, &s);
+    if (!status && strcmp(s.name, "3 x su(4) + 2 x su(2) + u(1)^4"))
         status = -1000; /* a wrong answer is not an allocation failure */
-    for (int k = 0; k < 12; k++)
+    for (int k = 0; k < N_TEXTS; k++)
         qml_pauli_sum_free(g[k]);
     return status;
 }
@@ -693,6 +854,9 @@ int main(void)
         cmocka_unit_test(test_transported_hea),
         cmocka_unit_test(test_dependent_component),
         cmocka_unit_test(test_not_decided),
+        cmocka_unit_test(test_tfim_ring),
+        cmocka_unit_test(test_random_cycles),
+        cmocka_unit_test(test_names_by_roots),
         cmocka_unit_test(test_allocation_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
