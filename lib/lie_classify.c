@@ -89,7 +89,9 @@ static void simple_name(char *out, size_t cap, size_t dim, size_t r)
         } else {
             snprintf(out, cap, "su(%zu)", m);
         }
-    } else if (r >= 2 && dim == r * (2 * r + 1)) {
+    } else if (r == 2 && dim == 10) {
+        snprintf(out, cap, "so(5)"); /* = sp(2) */
+    } else if (r >= 3 && dim == r * (2 * r + 1)) {
         snprintf(out, cap, "so(%zu)|sp(%zu)", 2 * r + 1, r);
     } else if (r >= 3 && dim == r * (2 * r - 1)) {
         snprintf(out, cap, "so(%zu)", 2 * r);
@@ -601,6 +603,354 @@ static int cycle_decision(builder *b, const graph *gr, const qml_pauli_sum *cons
     return status;
 }
 
+/* ---- the quadratic-form criterion (so(2^m), sp(2^(m-1)), su(2^m) and their copies) ---- */
+
+/* For k linearly independent strings s_i, V = F_2^k (their products, each
+ * string a vector of coordinates), with w(u, v) = 1 when the products u
+ * and v anticommute (the frustration graph's adjacency G as a bilinear
+ * form) and the quadratic form q with q(s_i) = 1 and q(u + v) = q(u) + q(v)
+ * + w(u, v). A bracket of two anticommuting strings u, v of q = 1 is the
+ * string u + v, and q(u + v) = 1 + 1 + 1 = 1: every string of the DLA has
+ * q = 1. It is never in the radical R of w (strings commuting with all of
+ * V): u + v = r in R would make q(v) = q(u + r) = q(u) + q(r), so q(r) = 0.
+ * Hence g is contained in L* = span{v in V \ R : q(v) = 1}, itself a Lie
+ * algebra. Writing V = R + W (W a complement, w non-degenerate on it, dim
+ * 2m), q restricted to R is linear:
+ * - q = 0 on R: L* is 2^dim R copies of the span of the q = 1 vectors of W,
+ *   so(2^m) when q has Arf invariant 0 (2^(2m-1) - 2^(m-1) of them) and
+ *   sp(2^(m-1)) when it is 1 (2^(2m-1) + 2^(m-1));
+ * - q != 0 on R: 2^(dim R - 1) copies of su(2^m) (for each w != 0 in W one
+ *   of w, w + r has q = 1, r in R with q(r) = 1).
+ * These are the non-free-fermion classes of Aguilar, Cichy, Eisert, Bittel
+ * (arXiv:2408.00081, Theorem 1: the symplectic, antisymmetric and full
+ * Pauli algebras and their controlled copies); the quadratic-space reading
+ * follows Cuypers (arXiv:2603.08373).
+ *
+ * When g = L* is not taken from the theorem but proved here. Extension
+ * lemma: let g(S) = L*(S), w of symplectic rank 2m >= 6 on V = span S, and
+ * t a string outside V that anticommutes with some element of S; let
+ * tau = w(., t) on V. Then g(S + t) = L*(S + t). Proof sketch: the targets
+ * are (a) v + t with q(v) = tau(v), v + t outside the new radical, and (b)
+ * r in R with q(r) = tau(r) = 1. (a1) [t, v] = v + t for v in L*(S) with
+ * tau(v) = 1. (a2) For q(w') = tau(w') = 0: pick v outside R with q(v) = 1,
+ * tau(v) = 1, w(v, w') = 0 and v + w' outside R; then u = v + w' is in
+ * L*(S) and [v + t, u] = w' + t. Such v exist: the conditions cut an
+ * affine subspace of codimension <= 2 (tau and w(., w') are independent or
+ * w(., w') = 0; tau = w(., w') puts w' + t in the new radical), on which
+ * the polar form keeps rank >= 2m - 4 >= 2, so q = 1 on at least
+ * 2^(k-3)(1 - 2^(2-m)) > 2 |R| of its points, more than the 2 |R| excluded.
+ * (a1') v in R, q(v) = tau(v) = 1: [y + t, v + y] = v + t with y outside R,
+ * q(y) = tau(y) = 0 (from a2). (b) [v + t, v + r + t] = r for any v outside
+ * R with q(v) = tau(v). So a prefix S0 of a connected ordering whose closure
+ * (enumerated, exact) reaches dim L*(S0) with 2m >= 6 certifies the whole
+ * component, one string at a time. Free-fermion components never certify
+ * (their algebras are smaller than L*) and go to the other rules or the
+ * closure. */
+
+/* Parity of the AND of two bit vectors of `kw` words. */
+static unsigned and_parity(const uint64_t *a, const uint64_t *b, size_t kw)
+{
+    uint64_t acc = 0;
+    for (size_t w = 0; w < kw; w++)
+        acc ^= a[w] & b[w];
+    return (unsigned)popcount64(acc) & 1u;
+}
+
+static size_t vec_weight(const uint64_t *a, size_t kw)
+{
+    size_t c = 0;
+    for (size_t w = 0; w < kw; w++)
+        c += (size_t)popcount64(a[w]);
+    return c;
+}
+
+/* out = G v (the xor of the rows of G selected by v). */
+static void gram_apply(const uint64_t *G, size_t kw, const uint64_t *v, size_t j, uint64_t *out)
+{
+    memset(out, 0, kw * sizeof *out);
+    for (size_t i = 0; i < j; i++)
+        if ((v[i / 64] >> (i % 64)) & 1u)
+            for (size_t w = 0; w < kw; w++)
+                out[w] ^= G[i * kw + w];
+}
+
+/* q(v) = |v| + (number of anticommuting pairs inside v), the pairs counted
+ * row by row (each twice). */
+static unsigned quad_value(const uint64_t *G, size_t kw, const uint64_t *v, size_t j)
+{
+    size_t twice_pairs = 0;
+    for (size_t i = 0; i < j; i++)
+        if ((v[i / 64] >> (i % 64)) & 1u)
+            for (size_t w = 0; w < kw; w++)
+                twice_pairs += (size_t)popcount64(G[i * kw + w] & v[w]);
+    return (unsigned)((vec_weight(v, kw) + twice_pairs / 2) & 1u);
+}
+
+typedef struct quad_form {
+    size_t m;       /* half the rank of w */
+    size_t rho;     /* dim of the radical */
+    int q_on_rad;   /* q is not zero on the radical */
+    unsigned arf;   /* Arf invariant of q on a complement (meaningful when !q_on_rad) */
+} quad_form;
+
+/* The invariants of (w, q) on the span of the first j strings (G: the
+ * frustration graph of the component, k x k bits, rows of kw words), by
+ * symplectic Gram-Schmidt over F_2: O(j^2 kw). */
+static int quad_invariants(const uint64_t *G, size_t kw, size_t j, quad_form *out)
+{
+    memset(out, 0, sizeof *out);
+    uint64_t *vec = qml__calloc(j * kw + 1, sizeof *vec);
+    uint64_t *gx = qml__malloc((2 * kw + 1) * sizeof *gx);
+    unsigned char *alive = qml__malloc(j + 1);
+    if (!vec || !gx || !alive) {
+        qml__free(vec);
+        qml__free(gx);
+        qml__free(alive);
+        return qml__oom("the Pauli-string classification");
+    }
+    uint64_t *gy = gx + kw;
+    for (size_t i = 0; i < j; i++) {
+        vec[i * kw + i / 64] = (uint64_t)1 << (i % 64);
+        alive[i] = 1;
+    }
+    for (size_t a = 0; a < j; a++) {
+        if (!alive[a])
+            continue;
+        uint64_t *x = vec + a * kw;
+        alive[a] = 0;
+        gram_apply(G, kw, x, j, gx);
+        size_t b = NONE;
+        for (size_t c = a + 1; c < j && b == NONE; c++)
+            if (alive[c] && and_parity(vec + c * kw, gx, kw))
+                b = c;
+        if (b == NONE) { /* commutes with everything left and with every pair split off: radical */
+            out->rho++;
+            if (quad_value(G, kw, x, j))
+                out->q_on_rad = 1;
+            continue;
+        }
+        uint64_t *y = vec + b * kw;
+        alive[b] = 0;
+        gram_apply(G, kw, y, j, gy);
+        out->m++;
+        out->arf ^= quad_value(G, kw, x, j) & quad_value(G, kw, y, j);
+        for (size_t c = a + 1; c < j; c++) {
+            if (!alive[c])
+                continue;
+            uint64_t *z = vec + c * kw;
+            unsigned wx = and_parity(z, gx, kw), wy = and_parity(z, gy, kw);
+            if (wy)
+                for (size_t w = 0; w < kw; w++)
+                    z[w] ^= x[w];
+            if (wx)
+                for (size_t w = 0; w < kw; w++)
+                    z[w] ^= y[w];
+        }
+    }
+    qml__free(vec);
+    qml__free(gx);
+    qml__free(alive);
+    return QML_OK;
+}
+
+/* dim L* (as a double; exact while small). */
+static double quad_dim(const quad_form *f)
+{
+    double m = (double)f->m, rho = (double)f->rho;
+    if (f->q_on_rad)
+        return exp2(rho - 1.0) * (exp2(2.0 * m) - 1.0);
+    double sign = f->arf ? 1.0 : -1.0;
+    return exp2(rho) * (exp2(2.0 * m - 1.0) + sign * exp2(m - 1.0));
+}
+
+/* Prefixes tried as seeds, and the largest seed algebra enumerated. */
+#define QUAD_SEED_TRIES 6
+#define QUAD_SEED_MAX_DIM 4096.0
+/* Copies beyond this many are not listed (the call reports not decided). */
+#define QUAD_MAX_RHO 16
+
+/* Splits the component comp[0..k) (breadth-first order) into a basis B, the
+ * strings independent of those before them, and the others, written as sums
+ * of B (coordinates, kw words each, over B's indices): Gaussian elimination
+ * with the lowest set bit as pivot, as span_rank, tracking combinations. */
+typedef struct quad_basis {
+    size_t nb;         /* |B| */
+    size_t *member;    /* nb local indices */
+    size_t nd;         /* dependent strings */
+    uint64_t *coords;  /* nd x kw: their coordinates over B */
+} quad_basis;
+
+static void quad_basis_release(quad_basis *qb)
+{
+    qml__free(qb->member);
+    qml__free(qb->coords);
+    memset(qb, 0, sizeof *qb);
+}
+
+static int quad_split(const qml_pauli_sum *const *g, const size_t *comp, size_t k, unsigned words, size_t kw,
+                      quad_basis *out)
+{
+    memset(out, 0, sizeof *out);
+    size_t width = 2 * (size_t)words, bits = 64 * width;
+    uint64_t *rows = qml__malloc(k * width * sizeof *rows + 1);
+    uint64_t *combos = qml__calloc(k * kw + 1, sizeof *combos);
+    size_t *owner = qml__malloc(bits * sizeof *owner);
+    uint64_t *v = qml__malloc((width + kw) * sizeof *v);
+    out->member = qml__malloc(k * sizeof *out->member);
+    out->coords = qml__malloc(k * kw * sizeof *out->coords + 1);
+    if (!rows || !combos || !owner || !v || !out->member || !out->coords) {
+        qml__free(rows);
+        qml__free(combos);
+        qml__free(owner);
+        qml__free(v);
+        quad_basis_release(out);
+        return qml__oom("the Pauli-string classification");
+    }
+    uint64_t *c = v + width;
+    for (size_t bit = 0; bit < bits; bit++)
+        owner[bit] = NONE;
+    for (size_t i = 0; i < k; i++) {
+        memcpy(v, g[comp[i]]->x, words * sizeof *v);
+        memcpy(v + words, g[comp[i]]->z, words * sizeof *v);
+        memset(c, 0, kw * sizeof *c);
+        size_t w = 0;
+        int dependent = 0;
+        for (;;) {
+            while (w < width && !v[w])
+                w++;
+            if (w == width) {
+                dependent = 1;
+                break;
+            }
+            size_t pivot = w * 64 + lowest_bit(v[w]);
+            if (owner[pivot] == NONE) {
+                size_t beta = out->nb++;
+                out->member[beta] = i;
+                memcpy(rows + beta * width, v, width * sizeof *v);
+                c[beta / 64] ^= (uint64_t)1 << (beta % 64);
+                memcpy(combos + beta * kw, c, kw * sizeof *c);
+                owner[pivot] = beta;
+                break;
+            }
+            size_t r = owner[pivot];
+            for (size_t t = w; t < width; t++)
+                v[t] ^= rows[r * width + t];
+            for (size_t t = 0; t < kw; t++)
+                c[t] ^= combos[r * kw + t];
+        }
+        if (dependent)
+            memcpy(out->coords + (out->nd++) * kw, c, kw * sizeof *c);
+    }
+    qml__free(rows);
+    qml__free(combos);
+    qml__free(owner);
+    qml__free(v);
+    return QML_OK;
+}
+
+static int quad_decision(builder *b, const graph *gr, const qml_pauli_sum *const *g, const size_t *comp, size_t k,
+                         const size_t *local, unsigned words, int *decided)
+{
+    *decided = 0;
+    if (k < 6)
+        return QML_OK;
+    size_t kw = (k + 63) / 64;
+    quad_basis qb;
+    int status = quad_split(g, comp, k, words, kw, &qb);
+    if (status)
+        return status;
+    size_t nb = qb.nb;
+    uint64_t *G = qml__calloc(nb * kw + 1, sizeof *G);
+    size_t *to_basis = qml__malloc(k * sizeof *to_basis);
+    const qml_pauli_sum **part = qml__malloc(nb * sizeof *part + 1);
+    if (!G || !to_basis || !part) {
+        status = qml__oom("the Pauli-string classification");
+        goto done;
+    }
+    /* w on B: the frustration graph among B's strings (B keeps the
+     * breadth-first order, so each member anticommutes with an earlier
+     * string, which lies in the span of the earlier members) */
+    for (size_t i = 0; i < k; i++)
+        to_basis[i] = NONE;
+    for (size_t beta = 0; beta < nb; beta++) {
+        to_basis[qb.member[beta]] = beta;
+        part[beta] = g[comp[qb.member[beta]]];
+    }
+    for (size_t beta = 0; beta < nb; beta++) {
+        size_t v = comp[qb.member[beta]];
+        for (size_t t = gr->start[v]; t < gr->start[v + 1]; t++) {
+            size_t other = to_basis[local[gr->adj[t]]];
+            if (other != NONE)
+                G[beta * kw + other / 64] |= (uint64_t)1 << (other % 64);
+        }
+    }
+    /* A string in the span of B lies in L*(B) when q = 1 on it (it is not
+     * in the radical: it anticommutes with a neighbour); then it adds
+     * nothing. With q = 0 the algebra is not L*(B): left undecided. */
+    for (size_t d = 0; d < qb.nd; d++) {
+        const uint64_t *coords = qb.coords + d * kw;
+        if (!quad_value(G, kw, coords, nb))
+            goto done;
+    }
+    /* the seed: a prefix of B of symplectic rank >= 6 whose enumerated
+     * closure fills L* */
+    int certified = 0, tries = 0;
+    for (size_t j = 6; j <= nb && !certified && tries < QUAD_SEED_TRIES && !status; j++) {
+        quad_form f;
+        if ((status = quad_invariants(G, kw, j, &f)))
+            break;
+        if (f.m < 3)
+            continue;
+        double want = quad_dim(&f);
+        if (want > QUAD_SEED_MAX_DIM)
+            break;
+        tries++;
+        qml_lie_algebra *algebra = NULL;
+        qml_lie_options options = QML_LIE_OPTIONS_INIT;
+        options.max_dim = (size_t)want + 1;
+        int cs = qml_lie_algebra_create(&algebra, part, j, &options);
+        if (cs && cs != QML_ERR_LIMIT)
+            status = cs;
+        else if (!cs && (double)qml_lie_algebra_dim(algebra) == want)
+            certified = 1;
+        qml_lie_algebra_free(algebra);
+    }
+    quad_form f;
+    if (status || !certified || (status = quad_invariants(G, kw, nb, &f)))
+        goto done;
+    if (f.rho > QUAD_MAX_RHO)
+        goto done;
+    size_t copies = (size_t)1 << (f.q_on_rad ? f.rho - 1 : f.rho);
+    unsigned m = (unsigned)f.m;
+    if (f.q_on_rad) {
+        for (size_t cpy = 0; cpy < copies && !status; cpy++)
+            status = add_su_pow2(b, m);
+    } else {
+        pauli_ideal ideal = {0};
+        double sign = f.arf ? 1.0 : -1.0;
+        ideal.log2_dim = (2.0 * m - 1.0) + log2(1.0 + sign * exp2(-(double)m));
+        if (2 * m < 64)
+            ideal.dim = (size_t)(exp2(2.0 * m - 1.0) + sign * exp2(m - 1.0));
+        ideal.rank = m - 1 < 64 ? (size_t)1 << (m - 1) : 0;
+        if (f.arf)
+            ideal.sp_log2 = m - 1;
+        else
+            ideal.so_log2 = m;
+        for (size_t cpy = 0; cpy < copies && !status; cpy++)
+            status = add_ideal(b, ideal);
+    }
+    if (!status) {
+        *decided = 1;
+        b->c->n_certified++;
+    }
+done:
+    quad_basis_release(&qb);
+    qml__free(G);
+    qml__free(to_basis);
+    qml__free(part);
+    return status;
+}
+
 /* ---- the classification ----------------------------------------------------------- */
 
 typedef struct hashed {
@@ -627,6 +977,10 @@ static int ideal_cmp(const void *pa, const void *pb)
         return a->so_n > b->so_n ? -1 : 1;
     if (a->sp_r != b->sp_r)
         return a->sp_r > b->sp_r ? -1 : 1;
+    if (a->so_log2 != b->so_log2)
+        return a->so_log2 > b->so_log2 ? -1 : 1;
+    if (a->sp_log2 != b->sp_log2)
+        return a->sp_log2 > b->sp_log2 ? -1 : 1;
     return (a->su_log2 < b->su_log2) - (a->su_log2 > b->su_log2);
 }
 
@@ -871,8 +1225,14 @@ int qml__pauli_classify(const qml_pauli_sum *const *generators, size_t count, un
                 break;
             if (cycle)
                 continue;
-            if (component_rank < k) { /* dependent strings inside this component: its own closure */
-                status = close_list(&b, g, comp, k);
+            for (size_t h = 0; h < k; h++)
+                local[comp[h]] = h;
+            if (component_rank < k) { /* dependent strings: the quadratic form, else its own closure */
+                int quad = 0;
+                if ((status = quad_decision(&b, &gr, g, comp, k, local, words, &quad)))
+                    break;
+                if (!quad)
+                    status = close_list(&b, g, comp, k);
                 continue;
             }
             /* independent: the theorem (the graph decides) */
@@ -882,9 +1242,14 @@ int qml__pauli_classify(const qml_pauli_sum *const *generators, size_t count, un
             status = tree_line_graph(&gr, comp, k, local, &tree);
             if (status)
                 break;
-            if (tree)
+            if (tree) {
                 status = add_so(&b, k + 1);
-            else
+                continue;
+            }
+            int quad = 0;
+            if ((status = quad_decision(&b, &gr, g, comp, k, local, words, &quad)))
+                break;
+            if (!quad)
                 status = close_list(&b, g, comp, k);
         }
     }
@@ -930,6 +1295,16 @@ static void ideal_name(char *out, size_t cap, const pauli_ideal *ideal)
             snprintf(out, cap, "su(%u)", 1u << ideal->su_log2);
         else
             snprintf(out, cap, "su(2^%u)", ideal->su_log2);
+    } else if (ideal->so_log2) {
+        if (ideal->so_log2 <= 5)
+            snprintf(out, cap, "so(%u)", 1u << ideal->so_log2);
+        else
+            snprintf(out, cap, "so(2^%u)", ideal->so_log2);
+    } else if (ideal->sp_log2) {
+        if (ideal->sp_log2 <= 5)
+            snprintf(out, cap, "sp(%u)", 1u << ideal->sp_log2);
+        else
+            snprintf(out, cap, "sp(2^%u)", ideal->sp_log2);
     } else if (ideal->sp_r >= 3) {
         snprintf(out, cap, "sp(%zu)", ideal->sp_r); /* decided by its roots */
     } else if (ideal->so_n >= 5 && ideal->so_n % 2) {
