@@ -777,13 +777,15 @@ typedef struct quad_basis {
     size_t nb;         /* |B| */
     size_t *member;    /* nb local indices */
     size_t nd;         /* dependent strings */
-    uint64_t *coords;  /* nd x kw: their coordinates over B */
+    uint64_t *coords;  /* nd x kw: their coordinates over B (earlier members only) */
+    size_t *dep_pos;   /* nd positions in comp, increasing */
 } quad_basis;
 
 static void quad_basis_release(quad_basis *qb)
 {
     qml__free(qb->member);
     qml__free(qb->coords);
+    qml__free(qb->dep_pos);
     memset(qb, 0, sizeof *qb);
 }
 
@@ -798,7 +800,8 @@ static int quad_split(const qml_pauli_sum *const *g, const size_t *comp, size_t 
     uint64_t *v = qml__malloc((width + kw) * sizeof *v);
     out->member = qml__malloc(k * sizeof *out->member);
     out->coords = qml__malloc(k * kw * sizeof *out->coords + 1);
-    if (!rows || !combos || !owner || !v || !out->member || !out->coords) {
+    out->dep_pos = qml__malloc(k * sizeof *out->dep_pos);
+    if (!rows || !combos || !owner || !v || !out->member || !out->coords || !out->dep_pos) {
         qml__free(rows);
         qml__free(combos);
         qml__free(owner);
@@ -838,8 +841,10 @@ static int quad_split(const qml_pauli_sum *const *g, const size_t *comp, size_t 
             for (size_t t = 0; t < kw; t++)
                 c[t] ^= combos[r * kw + t];
         }
-        if (dependent)
+        if (dependent) {
+            out->dep_pos[out->nd] = i;
             memcpy(out->coords + (out->nd++) * kw, c, kw * sizeof *c);
+        }
     }
     qml__free(rows);
     qml__free(combos);
@@ -862,8 +867,7 @@ static int quad_decision(builder *b, const graph *gr, const qml_pauli_sum *const
     size_t nb = qb.nb;
     uint64_t *G = qml__calloc(nb * kw + 1, sizeof *G);
     size_t *to_basis = qml__malloc(k * sizeof *to_basis);
-    const qml_pauli_sum **part = qml__malloc(nb * sizeof *part + 1);
-    if (!G || !to_basis || !part) {
+    if (!G || !to_basis) {
         status = qml__oom("the Pauli-string classification");
         goto done;
     }
@@ -874,7 +878,6 @@ static int quad_decision(builder *b, const graph *gr, const qml_pauli_sum *const
         to_basis[i] = NONE;
     for (size_t beta = 0; beta < nb; beta++) {
         to_basis[qb.member[beta]] = beta;
-        part[beta] = g[comp[qb.member[beta]]];
     }
     for (size_t beta = 0; beta < nb; beta++) {
         size_t v = comp[qb.member[beta]];
@@ -884,45 +887,80 @@ static int quad_decision(builder *b, const graph *gr, const qml_pauli_sum *const
                 G[beta * kw + other / 64] |= (uint64_t)1 << (other % 64);
         }
     }
-    /* A string in the span of B lies in L*(B) when q = 1 on it (it is not
-     * in the radical: it anticommutes with a neighbour); then it adds
-     * nothing. With q = 0 the algebra is not L*(B): left undecided. */
-    for (size_t d = 0; d < qb.nd; d++) {
-        const uint64_t *coords = qb.coords + d * kw;
-        if (!quad_value(G, kw, coords, nb))
-            goto done;
+    /* A string in the span of B is not in its radical (it anticommutes with
+     * a neighbour). With q = 1 it lies in L*(B) and adds nothing. With q = 0
+     * (t) the algebra is S(V) = span(V \ R), every non-radical string: for
+     * u outside R with q(u) = 0, d = u + t has q(d) = w(t, d), and y1 in
+     * L*(B) with w(t, y1) = 1, w(d, y1) = q(d), y1 and d + y1 outside R
+     * (an affine subspace of codimension <= 2: the count of the extension
+     * lemma, m >= 3) gives y2 = d + y1 in L*(B) and [[t, y1], y2] = u;
+     * radical strings are never brackets. That is 2^dim R copies of
+     * su(2^m). The extension lemma holds for S(V) as well (same counts:
+     * v + t from [t, v] when tau(v) = 1, else from [v' + t, v + v'] with
+     * tau(v') = 1, w(v', v) = 0; r in R with tau(r) = 1 from [v + t, v + r
+     * + t]; v + t, v in R, from [y + t, v + y] with tau(y) = 1 + tau(v)). So
+     * the seed (a prefix of the breadth-first order, dependent strings
+     * included) is certified against L* or S of its span, the members of B
+     * after it extend it one by one, and the dependent strings after it
+     * come last (each then anticommutes with a string of the span). */
+    int all_strings = 0;
+    unsigned char *dep_q = qml__malloc(qb.nd + 1);
+    if (!dep_q) {
+        status = qml__oom("the Pauli-string classification");
+        goto done;
     }
-    /* the seed: a prefix of B of symplectic rank >= 6 whose enumerated
-     * closure fills L* */
+    for (size_t d = 0; d < qb.nd; d++) {
+        dep_q[d] = (unsigned char)quad_value(G, kw, qb.coords + d * kw, nb);
+        all_strings |= !dep_q[d];
+    }
     int certified = 0, tries = 0;
-    for (size_t j = 6; j <= nb && !certified && tries < QUAD_SEED_TRIES && !status; j++) {
+    size_t nbj = 0, ndj = 0;
+    for (size_t j = 1; j <= k && !certified && tries < QUAD_SEED_TRIES && !status; j++) {
+        int seed_all = 0;
+        if (ndj < qb.nd && qb.dep_pos[ndj] == j - 1)
+            ndj++;
+        else
+            nbj++;
+        for (size_t d = 0; d < ndj; d++)
+            seed_all |= !dep_q[d];
+        if (nbj < 6)
+            continue;
         quad_form f;
-        if ((status = quad_invariants(G, kw, j, &f)))
+        if ((status = quad_invariants(G, kw, nbj, &f)))
             break;
         if (f.m < 3)
             continue;
-        double want = quad_dim(&f);
+        double want = seed_all ? exp2((double)f.rho) * (exp2(2.0 * f.m) - 1.0) : quad_dim(&f);
         if (want > QUAD_SEED_MAX_DIM)
             break;
         tries++;
+        const qml_pauli_sum **seed = qml__malloc(j * sizeof *seed);
+        if (!seed) {
+            status = qml__oom("the Pauli-string classification");
+            break;
+        }
+        for (size_t i = 0; i < j; i++)
+            seed[i] = g[comp[i]];
         qml_lie_algebra *algebra = NULL;
         qml_lie_options options = QML_LIE_OPTIONS_INIT;
         options.max_dim = (size_t)want + 1;
-        int cs = qml_lie_algebra_create(&algebra, part, j, &options);
+        int cs = qml_lie_algebra_create(&algebra, seed, j, &options);
+        qml__free(seed);
         if (cs && cs != QML_ERR_LIMIT)
             status = cs;
         else if (!cs && (double)qml_lie_algebra_dim(algebra) == want)
             certified = 1;
         qml_lie_algebra_free(algebra);
     }
+    qml__free(dep_q);
     quad_form f;
     if (status || !certified || (status = quad_invariants(G, kw, nb, &f)))
         goto done;
     if (f.rho > QUAD_MAX_RHO)
         goto done;
-    size_t copies = (size_t)1 << (f.q_on_rad ? f.rho - 1 : f.rho);
+    size_t copies = (size_t)1 << (f.q_on_rad && !all_strings ? f.rho - 1 : f.rho);
     unsigned m = (unsigned)f.m;
-    if (f.q_on_rad) {
+    if (f.q_on_rad || all_strings) {
         for (size_t cpy = 0; cpy < copies && !status; cpy++)
             status = add_su_pow2(b, m);
     } else {
@@ -947,7 +985,6 @@ done:
     quad_basis_release(&qb);
     qml__free(G);
     qml__free(to_basis);
-    qml__free(part);
     return status;
 }
 
