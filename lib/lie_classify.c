@@ -647,45 +647,6 @@ static int cycle_decision(builder *b, const graph *gr, const qml_pauli_sum *cons
  * (their algebras are smaller than L*) and go to the other rules or the
  * closure. */
 
-/* Parity of the AND of two bit vectors of `kw` words. */
-static unsigned and_parity(const uint64_t *a, const uint64_t *b, size_t kw)
-{
-    uint64_t acc = 0;
-    for (size_t w = 0; w < kw; w++)
-        acc ^= a[w] & b[w];
-    return (unsigned)popcount64(acc) & 1u;
-}
-
-static size_t vec_weight(const uint64_t *a, size_t kw)
-{
-    size_t c = 0;
-    for (size_t w = 0; w < kw; w++)
-        c += (size_t)popcount64(a[w]);
-    return c;
-}
-
-/* out = G v (the xor of the rows of G selected by v). */
-static void gram_apply(const uint64_t *G, size_t kw, const uint64_t *v, size_t j, uint64_t *out)
-{
-    memset(out, 0, kw * sizeof *out);
-    for (size_t i = 0; i < j; i++)
-        if ((v[i / 64] >> (i % 64)) & 1u)
-            for (size_t w = 0; w < kw; w++)
-                out[w] ^= G[i * kw + w];
-}
-
-/* q(v) = |v| + (number of anticommuting pairs inside v), the pairs counted
- * row by row (each twice). */
-static unsigned quad_value(const uint64_t *G, size_t kw, const uint64_t *v, size_t j)
-{
-    size_t twice_pairs = 0;
-    for (size_t i = 0; i < j; i++)
-        if ((v[i / 64] >> (i % 64)) & 1u)
-            for (size_t w = 0; w < kw; w++)
-                twice_pairs += (size_t)popcount64(G[i * kw + w] & v[w]);
-    return (unsigned)((vec_weight(v, kw) + twice_pairs / 2) & 1u);
-}
-
 typedef struct quad_form {
     size_t m;       /* half the rank of w */
     size_t rho;     /* dim of the radical */
@@ -694,62 +655,75 @@ typedef struct quad_form {
 } quad_form;
 
 /* The invariants of (w, q) on the span of the first j strings (G: the
- * frustration graph of the component, k x k bits, rows of kw words), by
- * symplectic Gram-Schmidt over F_2: O(j^2 kw). */
+ * frustration graph of B, rows of kw words), by symplectic elimination on
+ * the Gram matrix A (initially G, q = 1 on every vector): for a pair a, b
+ * with A[a][b] = 1, every other vector c becomes c' = c + A[c][b] a +
+ * A[c][a] b, orthogonal to both, so A' = A + alpha beta^T + beta alpha^T
+ * (alpha = column b, beta = column a) and q(c') = q(c) + alpha_c q(a) +
+ * beta_c q(b) + alpha_c beta_c. Only the neighbours of a and b change: on
+ * sparse graphs in breadth-first order this stays near O(k kw). A vector
+ * left without neighbours is radical. Arf = sum of q(a) q(b) over the pairs. */
 static int quad_invariants(const uint64_t *G, size_t kw, size_t j, quad_form *out)
 {
     memset(out, 0, sizeof *out);
-    uint64_t *vec = qml__calloc(j * kw + 1, sizeof *vec);
-    uint64_t *gx = qml__malloc((2 * kw + 1) * sizeof *gx);
-    unsigned char *alive = qml__malloc(j + 1);
-    if (!vec || !gx || !alive) {
-        qml__free(vec);
-        qml__free(gx);
-        qml__free(alive);
+    uint64_t *A = qml__malloc((j * kw + 3 * kw + 1) * sizeof *A);
+    unsigned char *qv = qml__malloc(j + 1);
+    if (!A || !qv) {
+        qml__free(A);
+        qml__free(qv);
         return qml__oom("the Pauli-string classification");
     }
-    uint64_t *gy = gx + kw;
+    uint64_t *alive = A + j * kw, *ra = alive + kw, *rb = ra + kw;
+    memset(alive, 0, kw * sizeof *alive);
     for (size_t i = 0; i < j; i++) {
-        vec[i * kw + i / 64] = (uint64_t)1 << (i % 64);
-        alive[i] = 1;
+        alive[i / 64] |= (uint64_t)1 << (i % 64);
+        qv[i] = 1;
     }
+    for (size_t i = 0; i < j; i++)
+        for (size_t w = 0; w < kw; w++)
+            A[i * kw + w] = G[i * kw + w] & alive[w];
     for (size_t a = 0; a < j; a++) {
-        if (!alive[a])
+        if (!((alive[a / 64] >> (a % 64)) & 1u))
             continue;
-        uint64_t *x = vec + a * kw;
-        alive[a] = 0;
-        gram_apply(G, kw, x, j, gx);
+        alive[a / 64] &= ~((uint64_t)1 << (a % 64));
         size_t b = NONE;
-        for (size_t c = a + 1; c < j && b == NONE; c++)
-            if (alive[c] && and_parity(vec + c * kw, gx, kw))
-                b = c;
-        if (b == NONE) { /* commutes with everything left and with every pair split off: radical */
+        for (size_t w = 0; w < kw && b == NONE; w++) {
+            uint64_t bits = A[a * kw + w] & alive[w];
+            if (bits)
+                b = w * 64 + lowest_bit(bits);
+        }
+        if (b == NONE) {
             out->rho++;
-            if (quad_value(G, kw, x, j))
+            if (qv[a])
                 out->q_on_rad = 1;
             continue;
         }
-        uint64_t *y = vec + b * kw;
-        alive[b] = 0;
-        gram_apply(G, kw, y, j, gy);
+        alive[b / 64] &= ~((uint64_t)1 << (b % 64));
         out->m++;
-        out->arf ^= quad_value(G, kw, x, j) & quad_value(G, kw, y, j);
-        for (size_t c = a + 1; c < j; c++) {
-            if (!alive[c])
-                continue;
-            uint64_t *z = vec + c * kw;
-            unsigned wx = and_parity(z, gx, kw), wy = and_parity(z, gy, kw);
-            if (wy)
-                for (size_t w = 0; w < kw; w++)
-                    z[w] ^= x[w];
-            if (wx)
-                for (size_t w = 0; w < kw; w++)
-                    z[w] ^= y[w];
+        out->arf ^= (unsigned)(qv[a] & qv[b]);
+        for (size_t w = 0; w < kw; w++) {
+            ra[w] = A[a * kw + w] & alive[w]; /* beta */
+            rb[w] = A[b * kw + w] & alive[w]; /* alpha */
+        }
+        for (size_t w = 0; w < kw; w++) {
+            uint64_t both = ra[w] | rb[w];
+            while (both) {
+                size_t c = w * 64 + lowest_bit(both);
+                both &= both - 1;
+                unsigned beta = (unsigned)(ra[w] >> (c % 64)) & 1u, alpha = (unsigned)(rb[w] >> (c % 64)) & 1u;
+                qv[c] ^= (unsigned char)((alpha & qv[a]) ^ (beta & qv[b]) ^ (alpha & beta));
+                uint64_t *row = A + c * kw;
+                if (alpha)
+                    for (size_t t = 0; t < kw; t++)
+                        row[t] ^= ra[t];
+                if (beta)
+                    for (size_t t = 0; t < kw; t++)
+                        row[t] ^= rb[t];
+            }
         }
     }
-    qml__free(vec);
-    qml__free(gx);
-    qml__free(alive);
+    qml__free(A);
+    qml__free(qv);
     return QML_OK;
 }
 
@@ -853,6 +827,56 @@ static int quad_split(const qml_pauli_sum *const *g, const size_t *comp, size_t 
     return QML_OK;
 }
 
+/* The dimension of the algebra generated by the seed strings, enumerated
+ * exactly in coordinates over the first nbj members of B (at most 2^nbj
+ * strings; each string of the span is one coordinate vector): the span of
+ * the right-nested brackets with the generators, a bracket of anticommuting
+ * strings u, v being the string u + v. */
+static int seed_closure_dim(const uint64_t *G, size_t kw, size_t nbj, const uint32_t *gens, size_t n_gens,
+                            size_t *dim)
+{
+    size_t size = (size_t)1 << nbj;
+    uint64_t *seen = qml__calloc(size / 64 + 1, sizeof *seen);
+    uint32_t *queue = qml__malloc(size * sizeof *queue);
+    uint32_t *rows = qml__malloc((nbj + 1) * sizeof *rows);
+    if (!seen || !queue || !rows) {
+        qml__free(seen);
+        qml__free(queue);
+        qml__free(rows);
+        return qml__oom("the Pauli-string classification");
+    }
+    uint32_t mask = (uint32_t)(size - 1);
+    for (size_t i = 0; i < nbj; i++)
+        rows[i] = (uint32_t)G[i * kw] & mask;
+    size_t count = 0;
+    for (size_t i = 0; i < n_gens; i++) {
+        uint32_t x = gens[i];
+        if (x && !((seen[x / 64] >> (x % 64)) & 1u)) {
+            seen[x / 64] |= (uint64_t)1 << (x % 64);
+            queue[count++] = x;
+        }
+    }
+    for (size_t h = 0; h < count; h++) {
+        uint32_t x = queue[h];
+        for (size_t i = 0; i < n_gens; i++) {
+            uint32_t y = gens[i];
+            unsigned parity = 0;
+            for (uint32_t bits = x; bits; bits &= bits - 1)
+                parity ^= popcount64((uint64_t)(rows[lowest_bit(bits)] & y));
+            uint32_t z = x ^ y;
+            if ((parity & 1u) && z && !((seen[z / 64] >> (z % 64)) & 1u)) {
+                seen[z / 64] |= (uint64_t)1 << (z % 64);
+                queue[count++] = z;
+            }
+        }
+    }
+    qml__free(seen);
+    qml__free(queue);
+    qml__free(rows);
+    *dim = count;
+    return QML_OK;
+}
+
 static int quad_decision(builder *b, const graph *gr, const qml_pauli_sum *const *g, const size_t *comp, size_t k,
                          const size_t *local, unsigned words, int *decided)
 {
@@ -910,7 +934,23 @@ static int quad_decision(builder *b, const graph *gr, const qml_pauli_sum *const
         goto done;
     }
     for (size_t d = 0; d < qb.nd; d++) {
-        dep_q[d] = (unsigned char)quad_value(G, kw, qb.coords + d * kw, nb);
+        /* q = |c| + pairs inside c, the pairs from the (sparse) graph */
+        const uint64_t *c = qb.coords + d * kw;
+        size_t twice_pairs = 0, weight = 0;
+        for (size_t w = 0; w < kw; w++) {
+            uint64_t bits = c[w];
+            while (bits) {
+                size_t beta = w * 64 + lowest_bit(bits);
+                bits &= bits - 1;
+                weight++;
+                size_t v = comp[qb.member[beta]];
+                for (size_t t = gr->start[v]; t < gr->start[v + 1]; t++) {
+                    size_t other = to_basis[local[gr->adj[t]]];
+                    twice_pairs += other != NONE && ((c[other / 64] >> (other % 64)) & 1u);
+                }
+            }
+        }
+        dep_q[d] = (unsigned char)((weight + twice_pairs / 2) & 1u);
         all_strings |= !dep_q[d];
     }
     int certified = 0, tries = 0;
@@ -931,26 +971,26 @@ static int quad_decision(builder *b, const graph *gr, const qml_pauli_sum *const
         if (f.m < 3)
             continue;
         double want = seed_all ? exp2((double)f.rho) * (exp2(2.0 * f.m) - 1.0) : quad_dim(&f);
-        if (want > QUAD_SEED_MAX_DIM)
+        if (want > QUAD_SEED_MAX_DIM || nbj > 24)
             break;
         tries++;
-        const qml_pauli_sum **seed = qml__malloc(j * sizeof *seed);
-        if (!seed) {
+        uint32_t *gens = qml__malloc(j * sizeof *gens);
+        if (!gens) {
             status = qml__oom("the Pauli-string classification");
             break;
         }
-        for (size_t i = 0; i < j; i++)
-            seed[i] = g[comp[i]];
-        qml_lie_algebra *algebra = NULL;
-        qml_lie_options options = QML_LIE_OPTIONS_INIT;
-        options.max_dim = (size_t)want + 1;
-        int cs = qml_lie_algebra_create(&algebra, seed, j, &options);
-        qml__free(seed);
-        if (cs && cs != QML_ERR_LIMIT)
-            status = cs;
-        else if (!cs && (double)qml_lie_algebra_dim(algebra) == want)
+        size_t n_gens = 0, beta = 0, d = 0;
+        for (size_t i = 0; i < j; i++) {
+            if (d < qb.nd && qb.dep_pos[d] == i)
+                gens[n_gens++] = (uint32_t)qb.coords[(d++) * kw];
+            else
+                gens[n_gens++] = (uint32_t)1 << beta++;
+        }
+        size_t got = 0;
+        status = seed_closure_dim(G, kw, nbj, gens, n_gens, &got);
+        qml__free(gens);
+        if (!status && (double)got == want)
             certified = 1;
-        qml_lie_algebra_free(algebra);
     }
     qml__free(dep_q);
     quad_form f;
