@@ -1518,9 +1518,13 @@ typedef struct qml_dla_summary {
  * su(2^m); a cluster of linearly independent strings splits into the
  * components of its anticommutation graph, each an isolated u(1) or, when
  * the graph is the line graph of a tree with k vertices, the free-fermion
- * so(k + 1) (Aguilar et al., arXiv:2408.00081). Any other part is closed
- * exactly (up to 2^22 elements, and at most 2^25 / count) and its structure
- * read off. See docs/lie.md.
+ * so(k + 1) (Aguilar et al., arXiv:2408.00081); a component whose graph is
+ * a cycle of k strings is so(k) or so(k) + so(k) (the periodic TFIM ring:
+ * so(2n) + so(2n)); any other component is decided by the quadratic form
+ * of its strings over F_2 (copies of so(2^m), sp(2^(m-1)) or su(2^m)) when
+ * a small enumerated seed proves that the algebra fills it. Any other part
+ * is closed exactly (up to 2^22 elements, and at most 2^25 / count) and its
+ * structure read off. See docs/lie.md.
  * @param generators `count` >= 1 single Pauli strings (one term each, non-zero
  *        coefficient) on the same number of qubits.
  * @param[in,out] summary `summary->size` set by the caller; the fields that fit are written.

@@ -312,6 +312,9 @@ typedef struct pauli_ideal {
     size_t rank;       /* its rank; 0 when it does not fit */
     unsigned su_log2;  /* m when decided as su(2^m) by the locality criterion, else 0 */
     size_t so_n;       /* N when decided as so(N) from the frustration graph, else 0 */
+    size_t sp_r;       /* r when an exactly closed part's roots name it sp(r) (so(2r+1) goes to so_n) */
+    unsigned so_log2;  /* a when decided as so(2^a) by the quadratic-form criterion, else 0 */
+    unsigned sp_log2;  /* b when decided as sp(2^b) by the quadratic-form criterion, else 0 */
 } pauli_ideal;
 
 /* The DLA of single-string generators: centre plus simple ideals. */
@@ -323,6 +326,7 @@ typedef struct pauli_classification {
     pauli_ideal *ideals;    /* by decreasing dimension */
     size_t n_parts;         /* independent parts (qubit clusters, graph components) */
     size_t n_closed;        /* of which decided by the enumerating closure */
+    size_t n_certified;     /* of which decided by the quadratic-form criterion (a small seed enumerated) */
     int full;               /* contains su(2^n) */
 } pauli_classification;
 

@@ -436,6 +436,97 @@ static int classify_row(unsigned n, bool fermions, cli_json *json)
     return 0;
 }
 
+/* Classification rows for the classes decided by cycles and the
+ * quadratic-form criterion (docs/lie.md), at n qubits, median of 5 calls:
+ * the periodic TFIM ring, the "real" HEA strings (Y_q, Y_q Z_q+1, Z_q Y_q+1),
+ * the same plus X_0, the comb (Y_q, X_q Y_q+1) and X X, Y Y, Z Z bonds. */
+enum { CL_RING, CL_REAL_HEA, CL_REAL_HEA_X, CL_COMB, CL_XYZ, CL_COUNT };
+
+static int classify_class_row(int kind, unsigned n, cli_json *json)
+{
+    static const char *labels[CL_COUNT] = {"classify tfim ring", "classify real hea", "classify real hea + X0",
+                                           "classify comb", "classify XX,YY,ZZ bonds"};
+    static const char *expected[CL_COUNT] = {"so(2n) + so(2n)", "so(2^n)", "su(2^n)", "sp(2^(n-2)) + u(1)",
+                                             "4 x su(2^(n-2)) (n even)"};
+    size_t cap = 3 * (size_t)n + 1, count = 0;
+    qml_pauli_sum **g = calloc(cap, sizeof *g);
+    int status = g ? 0 : QML_ERR_OUT_OF_MEMORY;
+    char text[64];
+#define ADD(...)                                                                                                     \
+    do {                                                                                                             \
+        snprintf(text, sizeof text, __VA_ARGS__);                                                                    \
+        if (!status)                                                                                                 \
+            status = qml_pauli_sum_parse(&g[count++], n, text);                                                      \
+    } while (0)
+    for (unsigned q = 0; q < n && !status; q++) {
+        bool last = q + 1 == n;
+        switch (kind) {
+        case CL_RING:
+            ADD("X%u", q);
+            ADD("Z%u Z%u", q, last ? 0 : q + 1);
+            break;
+        case CL_REAL_HEA:
+        case CL_REAL_HEA_X:
+            ADD("Y%u", q);
+            if (!last) {
+                ADD("Y%u Z%u", q, q + 1);
+                ADD("Z%u Y%u", q, q + 1);
+            }
+            if (kind == CL_REAL_HEA_X && q == 0)
+                ADD("X0");
+            break;
+        case CL_COMB:
+            ADD("Y%u", q);
+            if (!last)
+                ADD("X%u Y%u", q, q + 1);
+            break;
+        default:
+            if (!last) {
+                ADD("X%u X%u", q, q + 1);
+                ADD("Y%u Y%u", q, q + 1);
+                ADD("Z%u Z%u", q, q + 1);
+            }
+            break;
+        }
+    }
+#undef ADD
+    double times[5];
+    qml_dla_summary summary = {.size = sizeof summary};
+    for (int r = 0; r < 5 && !status; r++) {
+        double t0 = cli_seconds();
+        status = qml_pauli_dla_classify((const qml_pauli_sum *const *)g, count, &summary);
+        times[r] = cli_seconds() - t0;
+    }
+    for (size_t i = 0; i < count; i++)
+        qml_pauli_sum_free(g[i]);
+    free(g);
+    if (status)
+        return status;
+    for (int i = 1; i < 5; i++)
+        for (int j = i; j > 0 && times[j - 1] > times[j]; j--) {
+            double t = times[j];
+            times[j] = times[j - 1];
+            times[j - 1] = t;
+        }
+    char dim[32];
+    if (summary.dimension < 1e15)
+        snprintf(dim, sizeof dim, "%.0f", summary.dimension);
+    else
+        snprintf(dim, sizeof dim, "2^%.1f", summary.log2_dimension);
+    if (json) {
+        cli_json_object_begin(json);
+        cli_json_kv_string(json, "case", labels[kind]);
+        cli_json_kv_u64(json, "n", n);
+        cli_json_kv_string(json, "name", summary.name);
+        cli_json_kv_number(json, "log2_dim", summary.log2_dimension);
+        cli_json_kv_number(json, "seconds", times[2]);
+        cli_json_object_end(json);
+    } else
+        printf("%-26s %4u %7s %6zu %-28s %9s %-22s %9.5f %8.0f\n", labels[kind], n, dim, summary.centre_dim,
+               summary.name, "-", expected[kind], times[2], peak_mb());
+    return 0;
+}
+
 /* The structure rows: exact permutation-equivariant
  * dimensions against C(n+3,3) - floor(n/2), the 2x3 TFIM lattice, so(2n) from
  * the open TFIM chain, and the classification of HEA and free-fermion strings. */
@@ -522,6 +613,8 @@ static int bench_structure(bool quick, cli_json *json)
         status = classify_row(cl[i], false, json);
     if (!status)
         status = classify_row(1000, true, json);
+    for (int kind = 0; kind < CL_COUNT && !status; kind++)
+        status = classify_class_row(kind, 1000, json);
     if (json)
         cli_json_array_end(json);
     else
