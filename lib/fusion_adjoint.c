@@ -26,8 +26,11 @@
 
 #if defined(__GNUC__)
 #define ALWAYS_INLINE inline __attribute__((always_inline))
+/* complete unrolling of the loops over the slots (K is a constant) */
+#define UNROLL _Pragma("GCC unroll 16")
 #else
 #define ALWAYS_INLINE inline
+#define UNROLL
 #endif
 
 #if defined(__GNUC__) && defined(__has_builtin)
@@ -55,7 +58,13 @@ typedef double lane_t;
 /* Amplitudes per grain of the parallel split and of the reduction. */
 #define ADJ_GRAIN ((uint64_t)1 << 13)
 
-enum { OP_NONE, OP_DIAGONAL, OP_REAL, OP_COMPLEX };
+enum { OP_NONE, OP_DIAGONAL, OP_REAL, OP_COMPLEX, OP_PAIR, OP_PAIR_DIAGONAL };
+
+/* What a one-qubit gate's overlap needs (OP_PAIR): with G = [[a, b],
+ * [conj b, d]] on the pair (0, 1), u = conj(l0) p1, v = conj(l1) p0:
+ * Im <l|G|p> = a Im(conj(l0) p0) + d Im(conj(l1) p1) + Re b (Im u + Im v)
+ * + Im b (Re u - Re v). */
+enum { OV_NONE, OV_IMAG_OFF, OV_REAL_OFF, OV_DIAGONAL, OV_GENERAL };
 
 /* One factor c P(x, z) of a generator in block-local bits: the lane sum
  * sum_c w[c] t_c with t_c = Re or Im of conj(lambda_{c ^ x}) psi_c gives
@@ -73,7 +82,12 @@ typedef struct adj_op {
     int cls;
     unsigned dim;               /* 2^m for the gate's m qubits (OP_REAL, OP_COMPLEX) */
     uint8_t index[MAXK];        /* dense: index[s * dim + r] is the local amplitude of row r in sub-block s */
-    double mr[64], mi[64];      /* dense: dim x dim row-major; diagonal: the K entries */
+    double mr[64], mi[64];      /* dense: dim x dim row-major; diagonal: the entries of slots[] */
+    unsigned n_slots;           /* diagonal: the slots whose entry is not 1 */
+    uint8_t slots[MAXK];
+    bool real;                  /* diagonal, pair: every imaginary part 0 */
+    int ov;                     /* pair: OV_*; the generator's a, d, Re b, Im b */
+    double ga, gd, gbr, gbi;
     unsigned n_factors;
     adj_factor factor[ADJ_MAX_FACTORS];
 } adj_op;
@@ -99,10 +113,18 @@ static ALWAYS_INLINE void op_unapply(const adj_op *op, unsigned K, lane_t *restr
 {
     switch (op->cls) {
     case OP_DIAGONAL:
-        for (unsigned c = 0; c < K; c++) {
+        if (op->real) {
+            for (unsigned j = 0; j < op->n_slots; j++) {
+                const unsigned c = op->slots[j];
+                vr[c] *= op->mr[j], vi[c] *= op->mr[j];
+            }
+            return;
+        }
+        for (unsigned j = 0; j < op->n_slots; j++) {
+            const unsigned c = op->slots[j];
             const lane_t xr = vr[c], xi = vi[c];
-            vr[c] = op->mr[c] * xr - op->mi[c] * xi;
-            vi[c] = op->mr[c] * xi + op->mi[c] * xr;
+            vr[c] = op->mr[j] * xr - op->mi[j] * xi;
+            vi[c] = op->mr[j] * xi + op->mi[j] * xr;
         }
         return;
     case OP_NONE:
@@ -146,6 +168,78 @@ static ALWAYS_INLINE void op_unapply(const adj_op *op, unsigned K, lane_t *restr
             vr[ix[r]] = sr, vi[ix[r]] = si;
         }
     }
+}
+
+/* A one-qubit gate: its overlap and U^dagger on both states in one loop
+ * over the pairs (the overlap's terms read the values the rotation loads). */
+static ALWAYS_INLINE void pair_body(const adj_op *op, unsigned K, lane_t *restrict pr, lane_t *restrict pi,
+                                    lane_t *restrict lr, lane_t *restrict li, lane_t *acc, bool real, bool diagonal,
+                                    int ov)
+{
+    const double a = op->mr[0], b = op->mr[1], c = op->mr[2], d = op->mr[3];
+    const double ai = op->mi[0], bi = op->mi[1], ci = op->mi[2], di = op->mi[3];
+    const double ga = op->ga, gd = op->gd, gbr = op->gbr, gbi = op->gbi;
+    uint8_t index[MAXK];
+    memcpy(index, op->index, sizeof index);
+    lane_t sum = SPLAT(0.0);
+    for (unsigned s = 0; s < K / 2; s++) {
+        const unsigned i0 = index[2 * s], i1 = index[2 * s + 1];
+        const lane_t p0r = pr[i0], p0i = pi[i0], p1r = pr[i1], p1i = pi[i1];
+        const lane_t l0r = lr[i0], l0i = li[i0], l1r = lr[i1], l1i = li[i1];
+        if (ov == OV_IMAG_OFF) {
+            /* Im b (Re u - Re v) */
+            sum += gbi * ((l0r * p1r + l0i * p1i) - (l1r * p0r + l1i * p0i));
+        } else if (ov == OV_REAL_OFF) {
+            sum += gbr * ((l0r * p1i - l0i * p1r) + (l1r * p0i - l1i * p0r));
+        } else if (ov == OV_DIAGONAL) {
+            sum += ga * (l0r * p0i - l0i * p0r) + gd * (l1r * p1i - l1i * p1r);
+        } else if (ov == OV_GENERAL) {
+            const lane_t ur = l0r * p1r + l0i * p1i, ui = l0r * p1i - l0i * p1r;
+            const lane_t vr_ = l1r * p0r + l1i * p0i, vi_ = l1r * p0i - l1i * p0r;
+            sum += ga * (l0r * p0i - l0i * p0r) + gd * (l1r * p1i - l1i * p1r) + gbr * (ui + vi_) + gbi * (ur - vr_);
+        }
+        if (diagonal) {
+            pr[i0] = a * p0r - ai * p0i, pi[i0] = a * p0i + ai * p0r;
+            pr[i1] = d * p1r - di * p1i, pi[i1] = d * p1i + di * p1r;
+            lr[i0] = a * l0r - ai * l0i, li[i0] = a * l0i + ai * l0r;
+            lr[i1] = d * l1r - di * l1i, li[i1] = d * l1i + di * l1r;
+        } else if (real) {
+            pr[i0] = a * p0r + b * p1r, pi[i0] = a * p0i + b * p1i;
+            pr[i1] = c * p0r + d * p1r, pi[i1] = c * p0i + d * p1i;
+            lr[i0] = a * l0r + b * l1r, li[i0] = a * l0i + b * l1i;
+            lr[i1] = c * l0r + d * l1r, li[i1] = c * l0i + d * l1i;
+        } else {
+            pr[i0] = a * p0r + b * p1r - ai * p0i - bi * p1i, pi[i0] = a * p0i + b * p1i + ai * p0r + bi * p1r;
+            pr[i1] = c * p0r + d * p1r - ci * p0i - di * p1i, pi[i1] = c * p0i + d * p1i + ci * p0r + di * p1r;
+            lr[i0] = a * l0r + b * l1r - ai * l0i - bi * l1i, li[i0] = a * l0i + b * l1i + ai * l0r + bi * l1r;
+            lr[i1] = c * l0r + d * l1r - ci * l0i - di * l1i, li[i1] = c * l0i + d * l1i + ci * l0r + di * l1r;
+        }
+    }
+    if (ov != OV_NONE)
+        *acc += sum;
+}
+
+static ALWAYS_INLINE void pair_op(const adj_op *op, unsigned K, lane_t *pr, lane_t *pi, lane_t *lr, lane_t *li,
+                                  lane_t *acc)
+{
+#define PAIR_CASE(OV)                                                                                     \
+    case OV:                                                                                              \
+        if (op->cls == OP_PAIR_DIAGONAL)                                                                  \
+            pair_body(op, K, pr, pi, lr, li, acc, false, true, OV);                                       \
+        else if (op->real)                                                                                \
+            pair_body(op, K, pr, pi, lr, li, acc, true, false, OV);                                       \
+        else                                                                                              \
+            pair_body(op, K, pr, pi, lr, li, acc, false, false, OV);                                      \
+        return;
+    switch (op->ov) {
+    PAIR_CASE(OV_NONE)
+    PAIR_CASE(OV_IMAG_OFF)
+    PAIR_CASE(OV_REAL_OFF)
+    PAIR_CASE(OV_DIAGONAL)
+    default:
+    PAIR_CASE(OV_GENERAL)
+    }
+#undef PAIR_CASE
 }
 
 /* *acc += the lanes' Im <lambda| G |psi> (local). */
@@ -229,9 +323,8 @@ static ALWAYS_INLINE void scatter4(double *a, uint64_t addr, const uint64_t *off
 
 /* Grain `grain`: out[o] = the grain's sum for output o (lanes in order,
  * groups in order). */
-static ALWAYS_INLINE void grain_body(const adj_context *ctx, uint64_t grain, double *out)
+static ALWAYS_INLINE void grain_body(const adj_context *ctx, uint64_t grain, double *out, const unsigned K)
 {
-    const unsigned K = 1u << ctx->k;
     lane_t acc[QML__FUSE_MAX_GATES];
     for (unsigned o = 0; o < ctx->n_out; o++)
         acc[o] = SPLAT(0.0);
@@ -241,12 +334,18 @@ static ALWAYS_INLINE void grain_body(const adj_context *ctx, uint64_t grain, dou
 #else
     const bool adjacent = false;
 #endif
+    /* bases below the lowest block qubit are adjacent amplitudes: the
+     * address is deposited once per run of them */
+    const uint64_t run = (uint64_t)1 << ctx->fixed[0];
+    uint64_t addr[LANES] = {0};
     for (uint64_t g = g0; g < g1; g++) {
-        uint64_t addr[LANES];
         lane_t pr[MAXK], pi[MAXK], lr[MAXK], li[MAXK];
         if (adjacent) {
 #ifdef ADJ_VECTORS
-            addr[0] = qml__deposit_zeros(g * LANES, ctx->fixed, ctx->k);
+            if (g == g0 || (g * LANES & (run - 1)) == 0)
+                addr[0] = qml__deposit_zeros(g * LANES, ctx->fixed, ctx->k);
+            else
+                addr[0] += LANES;
             gather4(ctx->psi, addr[0], ctx->off, K, pr, pi);
             gather4(ctx->lambda, addr[0], ctx->off, K, lr, li);
 #endif
@@ -259,6 +358,10 @@ static ALWAYS_INLINE void grain_body(const adj_context *ctx, uint64_t grain, dou
         unsigned o = 0;
         for (unsigned i = 0; i < ctx->n_ops; i++) {
             const adj_op *op = &ctx->ops[i];
+            if (op->cls >= OP_PAIR) {
+                pair_op(op, K, pr, pi, lr, li, &acc[op->n_factors ? o++ : 0]);
+                continue;
+            }
             if (op->n_factors)
                 op_overlap(op, K, pr, pi, lr, li, &acc[o++]);
             op_unapply(op, K, pr, pi);
@@ -284,9 +387,21 @@ static ALWAYS_INLINE void grain_body(const adj_context *ctx, uint64_t grain, dou
     }
 }
 
+/* K a constant in each case, so that the loops over the slots unroll. */
+static ALWAYS_INLINE void grain_dispatch(const adj_context *ctx, uint64_t grain, double *out)
+{
+    switch (ctx->k) {
+    case 1: grain_body(ctx, grain, out, 2); break;
+    case 2: grain_body(ctx, grain, out, 4); break;
+    case 3: grain_body(ctx, grain, out, 8); break;
+    case 4: grain_body(ctx, grain, out, 16); break;
+    default: grain_body(ctx, grain, out, 1u << ctx->k); break;
+    }
+}
+
 static void grain_portable(const adj_context *ctx, uint64_t grain, double *out)
 {
-    grain_body(ctx, grain, out);
+    grain_dispatch(ctx, grain, out);
 }
 
 #ifdef ADJ_AVX2
@@ -297,14 +412,14 @@ static void grain_portable(const adj_context *ctx, uint64_t grain, double *out)
 __attribute__((target("avx2,fma"))) static void grain_avx2(const adj_context *ctx, uint64_t grain, double *out)
 {
 #pragma clang fp contract(fast)
-    grain_body(ctx, grain, out);
+    grain_dispatch(ctx, grain, out);
 }
 #else
 #pragma GCC push_options
 #pragma GCC optimize("fp-contract=fast")
 __attribute__((target("avx2,fma"))) static void grain_avx2(const adj_context *ctx, uint64_t grain, double *out)
 {
-    grain_body(ctx, grain, out);
+    grain_dispatch(ctx, grain, out);
 }
 #pragma GCC pop_options
 #endif
@@ -441,14 +556,47 @@ static void op_build(adj_op *op, const qml__gate *g, double theta, const qml__pa
             fa->w[map[c]] = parity(c & z) ? -sign : sign;
         }
     }
+    op->real = real;
+    if (m == 1 && !permutation && (n_factors || !diagonal)) {
+        /* one-qubit gate: overlap and un-applying in one loop; the
+         * generator's 2x2 matrix G[c ^ x][c] += coeff i^{xz} (-1)^{cz} */
+        double gr[4] = {0}, gi[4] = {0};
+        for (unsigned f = 0; f < n_factors; f++) {
+            const unsigned xb = (unsigned)(factors[f].x >> gq[0] & 1), zb = (unsigned)(factors[f].z >> gq[0] & 1);
+            for (unsigned c = 0; c < 2; c++) {
+                const double v = (c & zb) ? -factors[f].coeff : factors[f].coeff;
+                const unsigned e = (c ^ xb) * 2 + c;
+                if (xb & zb)
+                    gi[e] += v;
+                else
+                    gr[e] += v;
+            }
+        }
+        op->ga = gr[0], op->gd = gr[3], op->gbr = gr[1], op->gbi = gi[1];
+        op->ov = n_factors == 0 ? OV_NONE
+               : (op->ga == 0.0 && op->gd == 0.0 && op->gbr == 0.0) ? OV_IMAG_OFF
+               : (op->ga == 0.0 && op->gd == 0.0 && op->gbi == 0.0) ? OV_REAL_OFF
+               : (op->gbr == 0.0 && op->gbi == 0.0)                 ? OV_DIAGONAL
+                                                                    : OV_GENERAL;
+        for (unsigned i = 0; i < K; i++)
+            op->index[i] = map[op->index[i]];
+        op->cls = diagonal ? OP_PAIR_DIAGONAL : OP_PAIR;
+        op->n_factors = n_factors ? 1 : 0; /* one output, from the pair loop */
+        return;
+    }
     if (diagonal) {
         double dr[8], di[8];
         for (unsigned r = 0; r < D; r++)
             dr[r] = op->mr[r * D + r], di[r] = op->mi[r * D + r];
+        op->n_slots = 0;
         for (unsigned s = 0; s < K / D; s++)
             for (unsigned r = 0; r < D; r++) {
-                op->mr[map[op->index[s * D + r]]] = dr[r];
-                op->mi[map[op->index[s * D + r]]] = di[r];
+                if (dr[r] == 1.0 && di[r] == 0.0)
+                    continue;
+                op->slots[op->n_slots] = map[op->index[s * D + r]];
+                op->mr[op->n_slots] = dr[r];
+                op->mi[op->n_slots] = di[r];
+                op->n_slots++;
             }
         op->cls = OP_DIAGONAL;
     } else if (permutation) {
