@@ -45,7 +45,7 @@ typedef double v4d __attribute__((vector_size(32)));
 #endif
 
 /* Gates per open block before it is applied (the plan lives on the stack). */
-#define FUSE_MAX_GATES 32u
+#define FUSE_MAX_GATES QML__FUSE_MAX_GATES
 /* Matrices up to this dimension are broadcast into a table (dense_job.tab). */
 #define FUSE_TABLE_K 16u
 /* The widest block with unrolled vector kernels. */
@@ -373,6 +373,8 @@ typedef struct fuse_run {
     fuse_block open[QML__STATEVEC_MAX_QUBITS];
     unsigned n_open;
     size_t n_passes;            /* sweeps over the state (statistics for tests and the bench) */
+    qml__fuse_emit emit;        /* non-NULL: hand blocks to it instead of applying them */
+    void *user;
 } fuse_run;
 
 static double angle_of(const fuse_run *run, const qml__gate *g)
@@ -439,9 +441,17 @@ static void block_apply(fuse_run *run, const fuse_block *block)
 }
 
 /* Apply open block `i` and remove it (order of the others kept). */
+static void block_emit(fuse_run *run, const fuse_block *block)
+{
+    if (run->emit)
+        run->emit(run->user, block->gates, block->n_gates, block->mask);
+    else
+        block_apply(run, block);
+}
+
 static void flush_one(fuse_run *run, unsigned i)
 {
-    block_apply(run, &run->open[i]);
+    block_emit(run, &run->open[i]);
     memmove(&run->open[i], &run->open[i + 1], (run->n_open - i - 1) * sizeof run->open[0]);
     run->n_open--;
 }
@@ -449,7 +459,7 @@ static void flush_one(fuse_run *run, unsigned i)
 static void flush_all(fuse_run *run)
 {
     for (unsigned i = 0; i < run->n_open; i++)
-        block_apply(run, &run->open[i]);
+        block_emit(run, &run->open[i]);
     run->n_open = 0;
 }
 
@@ -475,7 +485,10 @@ static void fuse_gate(fuse_run *run, size_t index, unsigned width)
                 if (run->open[i].mask & gm)
                     flush_one(run, i);
         }
-        qml__statevec_apply(run->state, g, angle_of(run, g), run->inverse);
+        if (run->emit)
+            run->emit(run->user, &index, 1, 0);
+        else
+            qml__statevec_apply(run->state, g, angle_of(run, g), run->inverse);
         run->n_passes++;
         return;
     }
@@ -539,6 +552,28 @@ size_t qml__statevec_run_fused(qml_statevec *state, const qml_circuit *circuit, 
         width = state->n_qubits;
     fuse_run run = {.state = state, .circuit = circuit, .weights = weights, .features = features,
                     .inverse = inverse, .path = path < 0 || path > qml__fusion_path() ? qml__fusion_path() : path, .n_open = 0, .n_passes = 0};
+    if (inverse) {
+        for (size_t g = end; g-- > begin;)
+            fuse_gate(&run, g, width);
+    } else {
+        for (size_t g = begin; g < end; g++)
+            fuse_gate(&run, g, width);
+    }
+    flush_all(&run);
+    return run.n_passes;
+}
+
+size_t qml__fusion_plan(const qml_circuit *circuit, size_t begin, size_t end, unsigned width, bool inverse,
+                        qml__fuse_emit emit, void *user)
+{
+    if (width < 1)
+        width = 1;
+    if (width > QML__FUSE_MAX_WIDTH)
+        width = QML__FUSE_MAX_WIDTH;
+    if (width > circuit->n_qubits)
+        width = circuit->n_qubits;
+    fuse_run run = {.state = NULL, .circuit = circuit, .inverse = inverse, .n_open = 0, .n_passes = 0,
+                    .emit = emit, .user = user};
     if (inverse) {
         for (size_t g = end; g-- > begin;)
             fuse_gate(&run, g, width);

@@ -9,16 +9,12 @@
 
 /* ---- types ---------------------------------------------------------------- */
 
-/* One Pauli factor c P(x, z) of a parametrised gate's generator: every
- * generator is a sum of commuting Pauli strings, so
- * exp(-i theta/2 sum_j c_j P_j) = prod_j exp(-i theta c_j/2 P_j).
+/* One Pauli factor c P(x, z) of a parametrised gate's generator
+ * (qml__pauli_factor): every generator is a sum of commuting Pauli strings,
+ * so exp(-i theta/2 sum_j c_j P_j) = prod_j exp(-i theta c_j/2 P_j).
  * Identity terms are dropped: they are a global phase and carry no gradient.
  * Circuits have at most 62 qubits, so one mask word suffices. */
-typedef struct grad_factor {
-    double coeff;
-    uint64_t x;
-    uint64_t z;
-} grad_factor;
+typedef qml__pauli_factor grad_factor;
 
 /* What one call differentiates, built once and shared read-only by workers. */
 typedef struct grad_plan {
@@ -34,6 +30,8 @@ typedef struct grad_plan {
     size_t first_differentiated;     /* lowest gate index with factors (n_gates if none) */
     size_t *run_start;               /* adjoint: first gate of the maximal run of diagonal gates
                                         containing gate g, or SIZE_MAX if g is not diagonal */
+    unsigned backward_width;         /* adjoint: width of the backward blocks (0: gate by gate) */
+    bool *blockable;                 /* adjoint with backward_width: gate g goes in backward blocks */
     qml__gate *shift_gates;          /* parameter shift: exp(-i s/2 P_j), one per factor */
 } grad_plan;
 
@@ -59,10 +57,13 @@ typedef struct grad_workspace {
 #define GRAD_BATCH_BUFFER_DOUBLES ((size_t)1 << 20)
 #define GRAD_MESSAGE_LENGTH 256
 #define GRAD_MAX_QUBITS 40u /* the statevector's limit (statevec.c) */
+/* Qubits per block of the adjoint's backward sweep (fusion_adjoint.c). */
+#define GRAD_BACKWARD_WIDTH 4u
 
 static const double grad_half_pi = 1.57079632679489661923132169163975144;
 
 static int plan_build(grad_plan *plan);
+static unsigned popcount64(uint64_t v);
 static void plan_release(grad_plan *plan);
 static int workspace_create(grad_workspace *ws, const grad_plan *plan, unsigned kernel_threads);
 static int check_memory(const grad_plan *plan, unsigned n_workspaces, const char *caller);
@@ -525,6 +526,27 @@ static bool gate_differentiated(const grad_plan *plan, const qml__gate *gate)
     return gate->weight >= 0 || (plan->want_features && gate->feature >= 0);
 }
 
+/* The backward sweep's block width for n qubits (0: gate by gate, as below
+ * the fusion threshold, where the states are in cache). Measured:
+ * docs/simulator.md, "The adjoint's cost model". */
+static unsigned backward_width(unsigned n_qubits)
+{
+    return qml__fusion_width(n_qubits) ? GRAD_BACKWARD_WIDTH : 0;
+}
+
+/* A gate that can go in a backward block of `width` qubits: not a Pauli
+ * gate (their support is a Pauli sum) and acting on at most `width` qubits;
+ * its generator factors (at most 2) are then on its own qubits. */
+static bool gate_blockable(const qml__gate *gate, unsigned width)
+{
+    if (gate->kind == QML_GATE_PAULI_ROTATION || gate->kind == QML_GATE_PAULI_EVOLUTION || gate->n_targets > 3)
+        return false;
+    uint64_t m = 0;
+    for (unsigned t = 0; t < gate->n_targets; t++)
+        m |= bit(gate->qubits[t]);
+    return popcount64(m) <= width && gate_factors(gate, NULL) <= 2;
+}
+
 static int plan_build(grad_plan *plan)
 {
     const qml_circuit *circuit = plan->circuit;
@@ -569,8 +591,18 @@ static int plan_build(grad_plan *plan)
             plan_release(plan);
             return qml__oom("gradient plan runs");
         }
+        plan->backward_width = backward_width(circuit->n_qubits);
+        if (plan->backward_width) {
+            plan->blockable = qml__calloc(circuit->n_gates, sizeof *plan->blockable);
+            if (!plan->blockable) {
+                plan_release(plan);
+                return qml__oom("gradient plan blocks");
+            }
+            for (size_t g = 0; g < circuit->n_gates; g++)
+                plan->blockable[g] = gate_blockable(&circuit->gates[g], plan->backward_width);
+        }
         for (size_t g = 0; g < circuit->n_gates; g++) {
-            if (!gate_is_diagonal(&circuit->gates[g]))
+            if (!gate_is_diagonal(&circuit->gates[g]) || (plan->blockable && plan->blockable[g]))
                 plan->run_start[g] = SIZE_MAX;
             else
                 plan->run_start[g] = g > 0 && plan->run_start[g - 1] != SIZE_MAX ? plan->run_start[g - 1] : g;
@@ -617,10 +649,12 @@ static void plan_release(grad_plan *plan)
             qml_pauli_sum_free(plan->shift_gates[f].generator);
     qml__free(plan->shift_gates);
     qml__free(plan->run_start);
+    qml__free(plan->blockable);
     qml__free(plan->factors);
     qml__free(plan->first_factor);
     plan->shift_gates = NULL;
     plan->run_start = NULL;
+    plan->blockable = NULL;
     plan->factors = NULL;
     plan->first_factor = NULL;
 }
@@ -1102,6 +1136,51 @@ static bool fused_step(const qml__gate *gate, qml_statevec *psi, qml_statevec *l
     return true;
 }
 
+/* The backward sweep over gates [begin, end), all blockable, in fused
+ * blocks (fusion_adjoint.c): each block's overlaps and un-applying in one
+ * pass over both states. */
+typedef struct backward_context {
+    const grad_plan *plan;
+    grad_workspace *ws;
+    const double *features;
+    double *weight_gradient;
+    double *feature_gradient;
+} backward_context;
+
+static void backward_block(void *user, const size_t *gates, unsigned n_gates, uint64_t mask)
+{
+    backward_context *ctx = user;
+    const grad_plan *plan = ctx->plan;
+    const qml_circuit *circuit = plan->circuit;
+    qml_statevec *psi = ctx->ws->state, *lambda = ctx->ws->other;
+    if (mask == 0) {
+        /* never met: blockable gates are always fused; un-apply it plainly */
+        for (unsigned i = 0; i < n_gates; i++) {
+            const qml__gate *gate = &circuit->gates[gates[i]];
+            size_t f0 = plan->first_factor[gates[i]], f1 = plan->first_factor[gates[i] + 1];
+            if (f1 > f0)
+                accumulate(gate, generator_overlap(ctx->ws, lambda, psi, plan->factors + f0, f1 - f0),
+                           ctx->weight_gradient, ctx->feature_gradient);
+            double theta = qml__gate_is_parametrised(gate->kind) ? qml__gate_angle(gate, plan->weights, ctx->features)
+                                                                 : 0.0;
+            qml__statevec_apply(psi, gate, theta, true);
+            qml__statevec_apply(lambda, gate, theta, true);
+        }
+        return;
+    }
+    qml__adjoint_gate block[QML__FUSE_MAX_GATES] = {{0}};
+    double d[QML__FUSE_MAX_GATES];
+    for (unsigned i = 0; i < n_gates; i++) {
+        size_t f0 = plan->first_factor[gates[i]], f1 = plan->first_factor[gates[i] + 1];
+        block[i] = (qml__adjoint_gate){gates[i], plan->factors + f0, f1 - f0};
+    }
+    qml__adjoint_block(psi, lambda, circuit, block, n_gates, mask, plan->weights, ctx->features, ctx->ws->partials,
+                       ctx->ws->n_partials * GRAD_RUN_FACTORS, -1, d);
+    for (unsigned i = 0; i < n_gates; i++)
+        if (block[i].n_factors)
+            accumulate(&circuit->gates[gates[i]], d[i], ctx->weight_gradient, ctx->feature_gradient);
+}
+
 /* Adjoint differentiation (Jones & Gacon, arXiv:2009.02823, Algorithm 1).
  * With |psi_k> = U_k ... U_1 |psi_0>, U_k = exp(-i theta_k/2 G_k) and
  * |lambda_k> = U_{k+1}^dag ... U_K^dag O |psi_K>:
@@ -1122,9 +1201,22 @@ static int adjoint(const grad_plan *plan, grad_workspace *ws, const double *feat
     size_t handled_run = SIZE_MAX;
     double d_fused = 0.0, d_pair[2];
     const unsigned fuse_backwards = qml__fusion_width(psi->n_qubits);
+    backward_context blocks = {plan, ws, features, weight_gradient, feature_gradient};
     for (size_t g = circuit->n_gates; g-- > plan->first_differentiated;) {
         const qml__gate *gate = &circuit->gates[g];
         size_t f0 = plan->first_factor[g], f1 = plan->first_factor[g + 1];
+        if (plan->blockable && plan->blockable[g]) {
+            /* the maximal range low .. g of blockable gates, in fused
+             * blocks (each gate's overlap then its un-applying) */
+            size_t low = g;
+            while (low > plan->first_differentiated && plan->blockable[low - 1])
+                low--;
+            qml__fusion_plan(circuit, low, g + 1, plan->backward_width, true, backward_block, &blocks);
+            if (low == plan->first_differentiated)
+                break;
+            g = low;
+            continue;
+        }
         size_t run = plan->run_start[g];
         if (f1 > f0 && g > plan->first_differentiated && plan->first_factor[g] > plan->first_factor[g - 1] &&
             fused_pair_of_steps(&circuit->gates[g], &circuit->gates[g - 1], psi, lambda, plan->weights, features,

@@ -378,6 +378,8 @@ bool qml__adjoint_quad_step(qml_statevec *psi, qml_statevec *lambda, unsigned qu
 #define QML__FUSE_MAX_WIDTH 5u
 #define QML__FUSE_WIDTH 3u
 #define QML__FUSE_MIN_QUBITS 14u
+/* Gates per fused block at most. */
+#define QML__FUSE_MAX_GATES 32u
 /* The fusion width for a state of n qubits (0: do not fuse). */
 unsigned qml__fusion_width(unsigned n_qubits);
 /* The best kernel path of this machine: 0 scalar, 1 portable vectors,
@@ -391,6 +393,45 @@ int qml__fusion_path(void);
 size_t qml__statevec_run_fused(qml_statevec *state, const qml_circuit *circuit, size_t begin, size_t end,
                                const double *weights, const double *features, unsigned width, bool inverse,
                                int path);
+/* A planned block: its gates in application order (circuit indices; for an
+ * inverse plan the circuit's last gate first) and the mask of its qubits;
+ * mask 0 for a single gate that is never fused (Pauli gates, wider gates). */
+typedef void (*qml__fuse_emit)(void *user, const size_t *gates, unsigned n_gates, uint64_t mask);
+/* The plan qml__statevec_run_fused follows, block by block, handed to
+ * `emit` instead of applied. Returns the number of blocks. No allocation. */
+size_t qml__fusion_plan(const qml_circuit *circuit, size_t begin, size_t end, unsigned width, bool inverse,
+                        qml__fuse_emit emit, void *user);
+
+/* ---- the adjoint's backward blocks (fusion_adjoint.c) --------------------- */
+
+/* One factor coeff * P(x, z) of a gate's generator (a sum of commuting Pauli
+ * strings; circuits on a statevector have at most 62 qubits: one word). */
+typedef struct qml__pauli_factor {
+    double coeff;
+    uint64_t x;
+    uint64_t z;
+} qml__pauli_factor;
+
+/* A gate of a backward block and its generator's factors (none: the gate is
+ * only un-applied). At most 2 factors, supported on the gate's qubits. */
+typedef struct qml__adjoint_gate {
+    size_t gate;
+    const qml__pauli_factor *factors;
+    size_t n_factors;
+} qml__adjoint_gate;
+
+/* One backward block of the adjoint sweep in one pass over psi and lambda:
+ * `gates` (at most QML__FUSE_MAX_GATES, in backward order, every one of
+ * them acting inside `mask`, at most QML__FUSE_MAX_WIDTH qubits) are taken
+ * from first to last; for each, d[i] = Im <lambda| G_i |psi> at that point
+ * (0 without factors), then U_i^dagger is applied to both states. The
+ * state must have at least 2^(k+2) amplitudes for a k-qubit block.
+ * `partials` (capacity in doubles) lets several threads reduce in a fixed
+ * order; NULL or too small: one thread. `path` as for
+ * qml__statevec_run_fused. No allocation. */
+void qml__adjoint_block(qml_statevec *psi, qml_statevec *lambda, const qml_circuit *circuit,
+                        const qml__adjoint_gate *gates, unsigned n_gates, uint64_t mask, const double *weights,
+                        const double *features, double *partials, size_t partials_capacity, int path, double *d);
 
 /* ---- datasets and optimisers (dataset.c, optim.c) ------------------------ */
 

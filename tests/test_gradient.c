@@ -793,6 +793,237 @@ static void test_fused_blocks_adjoint(void **state)
     qml_circuit_free(c);
 }
 
+/* ---- the backward sweep in fused blocks ------------------------------------- */
+
+/* Qubit for a block test: mostly 0..4 (blocks straddling the low qubits,
+ * where four bases are not adjacent amplitudes), sometimes any. */
+static unsigned block_qubit(harness_rng *rng, unsigned n)
+{
+    return (unsigned)(harness_next(rng) % 4 ? harness_next(rng) % 5 : harness_next(rng) % n);
+}
+
+static void block_qubits(harness_rng *rng, unsigned n, unsigned *q, unsigned count)
+{
+    for (unsigned i = 0; i < count; i++) {
+        bool again;
+        do {
+            q[i] = block_qubit(rng, n);
+            again = false;
+            for (unsigned j = 0; j < i; j++)
+                again |= q[j] == q[i];
+        } while (again);
+    }
+}
+
+/* Random circuit on n qubits: every differentiable kind (three rounds),
+ * fixed one-, two- and three-qubit gates and an explicit unitary in between,
+ * one Pauli rotation (never in a block: it splits the backward sweep), on
+ * mostly low qubits; angles as random_angle gives them (shared weights,
+ * features, scales). */
+static qml_circuit *block_circuit(unsigned n, uint64_t seed)
+{
+    static const qml_gate_kind kinds[] = {QML_GATE_RX,  QML_GATE_RY,  QML_GATE_RZ,  QML_GATE_RXX, QML_GATE_RYY,
+                                          QML_GATE_RZZ, QML_GATE_CRX, QML_GATE_CRY, QML_GATE_CRZ, QML_GATE_PHASE};
+    static const qml_gate_kind fixed1[] = {QML_GATE_H, QML_GATE_X, QML_GATE_Y, QML_GATE_Z,  QML_GATE_S,
+                                           QML_GATE_T, QML_GATE_SX, QML_GATE_SDG, QML_GATE_TDG};
+    static const qml_gate_kind fixed2[] = {QML_GATE_CNOT, QML_GATE_CY, QML_GATE_CZ, QML_GATE_SWAP, QML_GATE_ISWAP};
+    harness_rng rng = {seed};
+    qml_circuit *c = NULL;
+    assert_ok(qml_circuit_create(&c, n));
+    for (int round = 0; round < 3; round++) {
+        for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+            unsigned q[3];
+            unsigned arity = (kinds[k] >= QML_GATE_RXX && kinds[k] <= QML_GATE_CRZ) ? 2 : 1;
+            block_qubits(&rng, n, q, arity);
+            double constant, ws, fs;
+            long w, f;
+            random_angle(&rng, &constant, &w, &ws, &f, &fs);
+            assert_ok(qml_circuit_add_rotation(c, kinds[k], q, arity, constant, w, ws, f, fs));
+            unsigned pick = (unsigned)(harness_next(&rng) % 4);
+            if (pick == 0) {
+                block_qubits(&rng, n, q, 1);
+                assert_ok(qml_circuit_add_gate(c, fixed1[harness_next(&rng) % 9], q, 1));
+            } else if (pick == 1) {
+                block_qubits(&rng, n, q, 2);
+                assert_ok(qml_circuit_add_gate(c, fixed2[harness_next(&rng) % 5], q, 2));
+            } else if (pick == 2 && harness_next(&rng) % 3 == 0) {
+                block_qubits(&rng, n, q, 3);
+                assert_ok(qml_circuit_add_gate(c, QML_GATE_TOFFOLI, q, 3));
+            }
+        }
+        /* a random 2x2 unitary: (a, b; -conj b, conj a) e^{i phi} */
+        double a_re = harness_uniform(&rng) - 0.5, a_im = harness_uniform(&rng) - 0.5;
+        double b_re = harness_uniform(&rng) - 0.5, b_im = harness_uniform(&rng) - 0.5;
+        double norm = sqrt(a_re * a_re + a_im * a_im + b_re * b_re + b_im * b_im);
+        a_re /= norm, a_im /= norm, b_re /= norm, b_im /= norm;
+        const double m[8] = {a_re, a_im, b_re, b_im, -b_re, b_im, a_re, -a_im};
+        unsigned q = block_qubit(&rng, n);
+        assert_ok(qml_circuit_add_unitary(c, m, &q, 1));
+        if (round == 1) {
+            qml_pauli_sum *g = NULL;
+            assert_ok(qml_pauli_sum_create(&g, n));
+            assert_ok(qml_pauli_sum_add_term(g, 1.0, "XYZ", (unsigned[]){1, 3, n - 1}, 3));
+            assert_ok(qml_circuit_add_pauli_rotation(c, g, 0.4, 2, 1.0, QML_NONE, 0.0));
+            qml_pauli_sum_free(g);
+        }
+    }
+    return c;
+}
+
+/* The adjoint method gate by gate, dense and slow, as the reference:
+ * psi_K by qml__statevec_apply, lambda = O psi_K, and backwards
+ * d_k = Im <lambda| G_k psi> with G_k psi built by the generator kernel. */
+static void reference_adjoint(const qml_circuit *c, const qml_pauli_sum *o, const double *w, const double *x,
+                              double *value, double *gw, size_t nw, double *gx, size_t nx)
+{
+    const unsigned n = qml_circuit_n_qubits(c);
+    qml_statevec *psi = NULL, *lam = NULL, *gpsi = NULL;
+    assert_ok(qml_statevec_create(&psi, n));
+    assert_ok(qml_statevec_create(&lam, n));
+    assert_ok(qml_statevec_create(&gpsi, n));
+    for (size_t g = 0; g < c->n_gates; g++) {
+        const qml__gate *gate = &c->gates[g];
+        qml__statevec_apply(psi, gate, qml__gate_is_parametrised(gate->kind) ? qml__gate_angle(gate, w, x) : 0.0,
+                            false);
+    }
+    assert_ok(qml_statevec_expectation(psi, o, value));
+    qml__statevec_apply_pauli_sum(lam, psi, o);
+    memset(gw, 0, nw * sizeof *gw);
+    memset(gx, 0, nx * sizeof *gx);
+    for (size_t g = c->n_gates; g-- > 0;) {
+        const qml__gate *gate = &c->gates[g];
+        if (!qml__gate_is_parametrised(gate->kind))
+            goto unapply;
+        qml__statevec_apply_generator(gpsi, psi, gate);
+        double re, im;
+        assert_ok(qml_statevec_inner(lam, gpsi, &re, &im));
+        if (gate->weight >= 0)
+            gw[gate->weight] += gate->weight_scale * im;
+        if (gate->feature >= 0)
+            gx[gate->feature] += gate->feature_scale * im;
+    unapply:;
+        double theta = qml__gate_is_parametrised(gate->kind) ? qml__gate_angle(gate, w, x) : 0.0;
+        qml__statevec_apply(psi, gate, theta, true);
+        qml__statevec_apply(lam, gate, theta, true);
+    }
+    qml_statevec_free(psi);
+    qml_statevec_free(lam);
+    qml_statevec_free(gpsi);
+}
+
+/* From QML__FUSE_MIN_QUBITS on, the backward sweep runs in fused blocks
+ * (fusion_adjoint.c). On random circuits of every differentiable kind at
+ * n = 14, 15, 16: weights and features against the dense reference adjoint
+ * to 1e-12 (both exact; rounding ~ gates * eps * ||O||_1 ~ 100 * 2.2e-16 *
+ * 3 ~ 7e-14, ~ 50 times more for the summed shared weights still under
+ * 1e-12) and against parameter shift to 1e-10 (as in the tests above). */
+static void test_backward_blocks_random(void **state)
+{
+    (void)state;
+    for (unsigned n = QML__FUSE_MIN_QUBITS; n <= QML__FUSE_MIN_QUBITS + 2; n++) {
+        assert_true(qml__fusion_width(n) >= 3);
+        qml_circuit *c = block_circuit(n, 100 + n);
+        qml_pauli_sum *o = zz_chain(n);
+        size_t nw = qml_circuit_n_weights(c), nx = qml_circuit_n_features(c);
+        assert_true(nw <= N_WEIGHTS && nx <= N_FEATURES && nw > 0 && nx > 0);
+        double w[N_WEIGHTS], x[N_FEATURES], g_adj[N_WEIGHTS], g_ref[N_WEIGHTS], g_shift[N_WEIGHTS];
+        double f_adj[N_FEATURES], f_ref[N_FEATURES], f_shift[N_FEATURES];
+        harness_rng rng = {200 + n};
+        for (size_t k = 0; k < nw; k++)
+            w[k] = 6.0 * harness_uniform(&rng);
+        for (size_t k = 0; k < nx; k++)
+            x[k] = 2.0 * harness_uniform(&rng) - 1.0;
+        double v_adj, v_ref, v_shift;
+        qml_gradient_options opt = QML_GRADIENT_OPTIONS_INIT;
+        opt.feature_gradients = 1;
+        assert_ok(qml_gradient(c, o, NULL, w, nw, x, nx, &opt, &v_adj, g_adj, f_adj));
+        reference_adjoint(c, o, w, x, &v_ref, g_ref, nw, f_ref, nx);
+        opt.method = QML_GRADIENT_PARAMETER_SHIFT;
+        assert_ok(qml_gradient(c, o, NULL, w, nw, x, nx, &opt, &v_shift, g_shift, f_shift));
+        assert_close(v_adj, v_ref, 1e-12);
+        double largest = 0.0;
+        for (size_t k = 0; k < nw; k++) {
+            assert_close(g_adj[k], g_ref[k], 1e-12);
+            assert_close(g_adj[k], g_shift[k], 1e-10);
+            largest = fmax(largest, fabs(g_adj[k]));
+        }
+        for (size_t k = 0; k < nx; k++) {
+            assert_close(f_adj[k], f_ref[k], 1e-12);
+            assert_close(f_adj[k], f_shift[k], 1e-10);
+        }
+        assert_true(largest > 1e-3);
+        qml_pauli_sum_free(o);
+        qml_circuit_free(c);
+    }
+}
+
+/* The block kernel against the reference on a state of 2^18 amplitudes,
+ * where it splits over threads: value and gradients bitwise the same for 1,
+ * 2 and 3 threads; and qml_gradient_batch (rows of features) against single
+ * calls, bitwise, and the same for 1, 2 and 3 batch threads. */
+static void test_backward_blocks_threads_batch(void **state)
+{
+    (void)state;
+    {
+        const unsigned n = 18;
+        qml_circuit *c = block_circuit(n, 301);
+        qml_pauli_sum *o = zz_chain(n);
+        size_t nw = qml_circuit_n_weights(c), nx = qml_circuit_n_features(c);
+        double w[N_WEIGHTS], x[N_FEATURES], g1[N_WEIGHTS], gt[N_WEIGHTS], f1[N_FEATURES], ft[N_FEATURES];
+        double g_ref[N_WEIGHTS], f_ref[N_FEATURES];
+        harness_rng rng = {302};
+        for (size_t k = 0; k < nw; k++)
+            w[k] = 6.0 * harness_uniform(&rng);
+        for (size_t k = 0; k < nx; k++)
+            x[k] = 2.0 * harness_uniform(&rng) - 1.0;
+        qml_gradient_options opt = QML_GRADIENT_OPTIONS_INIT;
+        opt.feature_gradients = 1;
+        double v1, vt, v_ref;
+        assert_ok(qml_gradient(c, o, NULL, w, nw, x, nx, &opt, &v1, g1, f1));
+        reference_adjoint(c, o, w, x, &v_ref, g_ref, nw, f_ref, nx);
+        for (size_t k = 0; k < nw; k++)
+            assert_close(g1[k], g_ref[k], 1e-12);
+        for (size_t k = 0; k < nx; k++)
+            assert_close(f1[k], f_ref[k], 1e-12);
+        for (unsigned threads = 2; threads <= 3; threads++) {
+            opt.n_threads = threads;
+            assert_ok(qml_gradient(c, o, NULL, w, nw, x, nx, &opt, &vt, gt, ft));
+            assert_true(v1 == vt);
+            assert_memory_equal(g1, gt, nw * sizeof *g1);
+            assert_memory_equal(f1, ft, nx * sizeof *f1);
+        }
+        qml_pauli_sum_free(o);
+        qml_circuit_free(c);
+    }
+    {
+        const unsigned n = 14;
+        enum { ROWS = 3 };
+        qml_circuit *c = block_circuit(n, 401);
+        qml_pauli_sum *o = zz_chain(n);
+        size_t nw = qml_circuit_n_weights(c), nx = qml_circuit_n_features(c);
+        double w[N_WEIGHTS], rows[ROWS * N_FEATURES], values[ROWS], grads[ROWS * N_WEIGHTS];
+        harness_rng rng = {402};
+        for (size_t k = 0; k < nw; k++)
+            w[k] = 6.0 * harness_uniform(&rng);
+        for (size_t k = 0; k < ROWS * nx; k++)
+            rows[k] = 2.0 * harness_uniform(&rng) - 1.0;
+        qml_gradient_options opt = QML_GRADIENT_OPTIONS_INIT;
+        for (unsigned threads = 1; threads <= 3; threads++) {
+            opt.n_threads = threads;
+            assert_ok(qml_gradient_batch(c, o, NULL, w, nw, rows, ROWS, nx, &opt, QML_BATCH_PER_ROW, values, grads));
+            opt.n_threads = 1;
+            for (size_t r = 0; r < ROWS; r++) {
+                double v, g[N_WEIGHTS];
+                assert_ok(qml_gradient(c, o, NULL, w, nw, rows + r * nx, nx, &opt, &v, g, NULL));
+                assert_true(v == values[r]);
+                assert_memory_equal(g, grads + r * nw, nw * sizeof *g);
+            }
+        }
+        qml_pauli_sum_free(o);
+        qml_circuit_free(c);
+    }
+}
+
 static void test_validation(void **state)
 {
     (void)state;
@@ -1078,6 +1309,8 @@ int main(void)
         cmocka_unit_test(test_diagonal_runs),
         cmocka_unit_test(test_fused_adjoint_ladder),
         cmocka_unit_test(test_fused_blocks_adjoint),
+        cmocka_unit_test(test_backward_blocks_random),
+        cmocka_unit_test(test_backward_blocks_threads_batch),
         cmocka_unit_test(test_validation),
         cmocka_unit_test(test_allocation_failures),
         cmocka_unit_test(test_allocation_failures_threads),

@@ -1,0 +1,681 @@
+/*
+ * fusion_adjoint.c: the backward sweep of the adjoint gradient in fused
+ * blocks (docs/simulator.md, "The adjoint's cost model"). The sweep is
+ * planned as the forward run is (fusion.c, qml__fusion_plan); each block of
+ * at most `width` qubits is then done in one pass over both states: for
+ * every group of 2^k amplitudes (the block's k qubits varying, the others
+ * fixed) psi and lambda are loaded into local vectors, and for the block's
+ * gates from last to first the gate's overlap Im <lambda| G |psi> is taken
+ * from the local vectors and the gate is un-applied on both of them; the
+ * vectors are then written back.
+ *
+ * Why the local overlaps are right: a generator G is supported on its gate's
+ * qubits, so <lambda| G |psi> is a sum over the groups of the local
+ * overlaps; gates of other open blocks not yet un-applied act on other
+ * qubits and commute with G (the planner keeps open blocks disjoint).
+ *
+ * Groups are taken LANES at a time, one group per vector lane, so every
+ * operation is a vector operation whatever the block's qubits. Partial sums
+ * are reduced in a fixed order (lanes, then groups in a grain, then grains of
+ * ADJ_GRAIN amplitudes in index order), so the bits do not depend on the
+ * thread count.
+ */
+#include "internal.h"
+
+#include <string.h>
+
+#if defined(__GNUC__)
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+/* complete unrolling of the loops over the slots (K is a constant) */
+#define UNROLL _Pragma("GCC unroll 16")
+#else
+#define ALWAYS_INLINE inline
+#define UNROLL
+#endif
+
+#if defined(__GNUC__) && defined(__has_builtin)
+#if __has_builtin(__builtin_shufflevector)
+#define ADJ_VECTORS 1
+#endif
+#endif
+
+#ifdef ADJ_VECTORS
+#define LANES 4u
+typedef double lane_t __attribute__((vector_size(32)));
+#define SPLAT(v) ((lane_t){0.0, 0.0, 0.0, 0.0} + (v))
+#else
+#define LANES 1u
+typedef double lane_t;
+#define SPLAT(v) (v)
+#endif
+
+#if defined(ADJ_VECTORS) && (defined(__x86_64__) || defined(__i386__))
+#define ADJ_AVX2 1
+#endif
+
+#define MAXK (1u << QML__FUSE_MAX_WIDTH)
+#define ADJ_MAX_FACTORS 2u
+/* Amplitudes per grain of the parallel split and of the reduction. */
+#define ADJ_GRAIN ((uint64_t)1 << 13)
+
+enum { OP_NONE, OP_DIAGONAL, OP_REAL, OP_COMPLEX, OP_PAIR, OP_PAIR_DIAGONAL };
+
+/* What a one-qubit gate's overlap needs (OP_PAIR): with G = [[a, b],
+ * [conj b, d]] on the pair (0, 1), u = conj(l0) p1, v = conj(l1) p0:
+ * Im <l|G|p> = a Im(conj(l0) p0) + d Im(conj(l1) p1) + Re b (Im u + Im v)
+ * + Im b (Re u - Re v). */
+enum { OV_NONE, OV_IMAG_OFF, OV_REAL_OFF, OV_DIAGONAL, OV_GENERAL };
+
+/* One factor c P(x, z) of a generator in block-local bits: the lane sum
+ * sum_c w[c] t_c with t_c = Re or Im of conj(lambda_{c ^ x}) psi_c gives
+ * c Im <lambda| P |psi> (P|j> = i^{|x&z|} (-1)^{|j&z|} |j ^ x>, so
+ * <lambda|P|psi> = i^{|x&z|} S, S = sum_c (-1)^{|c&z|} conj(lambda_{c^x}) psi_c;
+ * w folds c, the sign and the power of i). */
+typedef struct adj_factor {
+    bool use_real;              /* |x & z| odd: Im(i^p S) is +-Re S */
+    uint8_t partner[MAXK];
+    double w[MAXK];
+} adj_factor;
+
+/* One gate of a block: U^dagger on the local vectors, and its overlap. */
+typedef struct adj_op {
+    int cls;
+    unsigned dim;               /* 2^m for the gate's m qubits (OP_REAL, OP_COMPLEX) */
+    uint8_t index[MAXK];        /* dense: index[s * dim + r] is the local amplitude of row r in sub-block s */
+    double mr[64], mi[64];      /* dense: dim x dim row-major; diagonal: the entries of slots[] */
+    unsigned n_slots;           /* diagonal: the slots whose entry is not 1 */
+    uint8_t slots[MAXK];
+    bool real;                  /* diagonal, pair: every imaginary part 0 */
+    int ov;                     /* pair: OV_*; the generator's a, d, Re b, Im b */
+    double ga, gd, gbr, gbi;
+    unsigned n_factors;
+    adj_factor factor[ADJ_MAX_FACTORS];
+} adj_op;
+
+typedef struct adj_context {
+    double *psi, *lambda;
+    unsigned k;
+    unsigned fixed[QML__FUSE_MAX_WIDTH];
+    uint64_t off[MAXK];         /* amplitude offset of local index c (loads) */
+    uint64_t off_out[MAXK];     /* of the amplitude in slot c at the end (stores) */
+    const adj_op *ops;
+    unsigned n_ops;
+    unsigned n_out;             /* gates with an overlap (outputs in op order) */
+    uint64_t groups_per_grain;  /* groups of LANES bases */
+    uint64_t n_grains;
+    double *partials;           /* n_grains x n_out, or NULL */
+    int path;
+} adj_context;
+
+/* ---- kernels ---------------------------------------------------------------- */
+
+static ALWAYS_INLINE void op_unapply(const adj_op *op, unsigned K, lane_t *restrict vr, lane_t *restrict vi)
+{
+    switch (op->cls) {
+    case OP_DIAGONAL:
+        if (op->real) {
+            for (unsigned j = 0; j < op->n_slots; j++) {
+                const unsigned c = op->slots[j];
+                vr[c] *= op->mr[j], vi[c] *= op->mr[j];
+            }
+            return;
+        }
+        for (unsigned j = 0; j < op->n_slots; j++) {
+            const unsigned c = op->slots[j];
+            const lane_t xr = vr[c], xi = vi[c];
+            vr[c] = op->mr[j] * xr - op->mi[j] * xi;
+            vi[c] = op->mr[j] * xi + op->mi[j] * xr;
+        }
+        return;
+    case OP_NONE:
+        return;
+    default:
+        break;
+    }
+    const unsigned D = op->dim;
+    const bool real = op->cls == OP_REAL;
+    if (D == 2) {
+        const double a = op->mr[0], b = op->mr[1], c = op->mr[2], d = op->mr[3];
+        const double ai = op->mi[0], bi = op->mi[1], ci = op->mi[2], di = op->mi[3];
+        for (unsigned s = 0; s < K / 2; s++) {
+            const unsigned i0 = op->index[2 * s], i1 = op->index[2 * s + 1];
+            const lane_t xr = vr[i0], xi = vi[i0], yr = vr[i1], yi = vi[i1];
+            if (real) {
+                vr[i0] = a * xr + b * yr, vi[i0] = a * xi + b * yi;
+                vr[i1] = c * xr + d * yr, vi[i1] = c * xi + d * yi;
+            } else {
+                vr[i0] = a * xr + b * yr - ai * xi - bi * yi, vi[i0] = a * xi + b * yi + ai * xr + bi * yr;
+                vr[i1] = c * xr + d * yr - ci * xi - di * yi, vi[i1] = c * xi + d * yi + ci * xr + di * yr;
+            }
+        }
+        return;
+    }
+    for (unsigned s = 0; s < K / D; s++) {
+        const uint8_t *ix = op->index + s * D;
+        lane_t xr[8], xi[8];
+        for (unsigned c = 0; c < D; c++)
+            xr[c] = vr[ix[c]], xi[c] = vi[ix[c]];
+        for (unsigned r = 0; r < D; r++) {
+            const double *mr = op->mr + r * D, *mi = op->mi + r * D;
+            lane_t sr = mr[0] * xr[0], si = mr[0] * xi[0];
+            if (!real)
+                sr -= mi[0] * xi[0], si += mi[0] * xr[0];
+            for (unsigned c = 1; c < D; c++) {
+                sr += mr[c] * xr[c], si += mr[c] * xi[c];
+                if (!real)
+                    sr -= mi[c] * xi[c], si += mi[c] * xr[c];
+            }
+            vr[ix[r]] = sr, vi[ix[r]] = si;
+        }
+    }
+}
+
+/* A one-qubit gate: its overlap and U^dagger on both states in one loop
+ * over the pairs (the overlap's terms read the values the rotation loads). */
+static ALWAYS_INLINE void pair_body(const adj_op *op, unsigned K, lane_t *restrict pr, lane_t *restrict pi,
+                                    lane_t *restrict lr, lane_t *restrict li, lane_t *acc, bool real, bool diagonal,
+                                    int ov)
+{
+    const double a = op->mr[0], b = op->mr[1], c = op->mr[2], d = op->mr[3];
+    const double ai = op->mi[0], bi = op->mi[1], ci = op->mi[2], di = op->mi[3];
+    const double ga = op->ga, gd = op->gd, gbr = op->gbr, gbi = op->gbi;
+    uint8_t index[MAXK];
+    memcpy(index, op->index, sizeof index);
+    lane_t sum = SPLAT(0.0);
+    for (unsigned s = 0; s < K / 2; s++) {
+        const unsigned i0 = index[2 * s], i1 = index[2 * s + 1];
+        const lane_t p0r = pr[i0], p0i = pi[i0], p1r = pr[i1], p1i = pi[i1];
+        const lane_t l0r = lr[i0], l0i = li[i0], l1r = lr[i1], l1i = li[i1];
+        if (ov == OV_IMAG_OFF) {
+            /* Im b (Re u - Re v) */
+            sum += gbi * ((l0r * p1r + l0i * p1i) - (l1r * p0r + l1i * p0i));
+        } else if (ov == OV_REAL_OFF) {
+            sum += gbr * ((l0r * p1i - l0i * p1r) + (l1r * p0i - l1i * p0r));
+        } else if (ov == OV_DIAGONAL) {
+            sum += ga * (l0r * p0i - l0i * p0r) + gd * (l1r * p1i - l1i * p1r);
+        } else if (ov == OV_GENERAL) {
+            const lane_t ur = l0r * p1r + l0i * p1i, ui = l0r * p1i - l0i * p1r;
+            const lane_t vr_ = l1r * p0r + l1i * p0i, vi_ = l1r * p0i - l1i * p0r;
+            sum += ga * (l0r * p0i - l0i * p0r) + gd * (l1r * p1i - l1i * p1r) + gbr * (ui + vi_) + gbi * (ur - vr_);
+        }
+        if (diagonal) {
+            pr[i0] = a * p0r - ai * p0i, pi[i0] = a * p0i + ai * p0r;
+            pr[i1] = d * p1r - di * p1i, pi[i1] = d * p1i + di * p1r;
+            lr[i0] = a * l0r - ai * l0i, li[i0] = a * l0i + ai * l0r;
+            lr[i1] = d * l1r - di * l1i, li[i1] = d * l1i + di * l1r;
+        } else if (real) {
+            pr[i0] = a * p0r + b * p1r, pi[i0] = a * p0i + b * p1i;
+            pr[i1] = c * p0r + d * p1r, pi[i1] = c * p0i + d * p1i;
+            lr[i0] = a * l0r + b * l1r, li[i0] = a * l0i + b * l1i;
+            lr[i1] = c * l0r + d * l1r, li[i1] = c * l0i + d * l1i;
+        } else {
+            pr[i0] = a * p0r + b * p1r - ai * p0i - bi * p1i, pi[i0] = a * p0i + b * p1i + ai * p0r + bi * p1r;
+            pr[i1] = c * p0r + d * p1r - ci * p0i - di * p1i, pi[i1] = c * p0i + d * p1i + ci * p0r + di * p1r;
+            lr[i0] = a * l0r + b * l1r - ai * l0i - bi * l1i, li[i0] = a * l0i + b * l1i + ai * l0r + bi * l1r;
+            lr[i1] = c * l0r + d * l1r - ci * l0i - di * l1i, li[i1] = c * l0i + d * l1i + ci * l0r + di * l1r;
+        }
+    }
+    if (ov != OV_NONE)
+        *acc += sum;
+}
+
+static ALWAYS_INLINE void pair_op(const adj_op *op, unsigned K, lane_t *pr, lane_t *pi, lane_t *lr, lane_t *li,
+                                  lane_t *acc)
+{
+#define PAIR_CASE(OV)                                                                                     \
+    case OV:                                                                                              \
+        if (op->cls == OP_PAIR_DIAGONAL)                                                                  \
+            pair_body(op, K, pr, pi, lr, li, acc, false, true, OV);                                       \
+        else if (op->real)                                                                                \
+            pair_body(op, K, pr, pi, lr, li, acc, true, false, OV);                                       \
+        else                                                                                              \
+            pair_body(op, K, pr, pi, lr, li, acc, false, false, OV);                                      \
+        return;
+    switch (op->ov) {
+    PAIR_CASE(OV_NONE)
+    PAIR_CASE(OV_IMAG_OFF)
+    PAIR_CASE(OV_REAL_OFF)
+    PAIR_CASE(OV_DIAGONAL)
+    default:
+    PAIR_CASE(OV_GENERAL)
+    }
+#undef PAIR_CASE
+}
+
+/* *acc += the lanes' Im <lambda| G |psi> (local). */
+static ALWAYS_INLINE void op_overlap(const adj_op *op, unsigned K, const lane_t *pr, const lane_t *pi,
+                                     const lane_t *lr, const lane_t *li, lane_t *acc)
+{
+    lane_t total = SPLAT(0.0);
+    for (unsigned f = 0; f < op->n_factors; f++) {
+        const adj_factor *fa = &op->factor[f];
+        lane_t s = SPLAT(0.0);
+        if (fa->use_real) {
+            for (unsigned c = 0; c < K; c++) {
+                const unsigned p = fa->partner[c];
+                s += fa->w[c] * (lr[p] * pr[c] + li[p] * pi[c]);
+            }
+        } else {
+            for (unsigned c = 0; c < K; c++) {
+                const unsigned p = fa->partner[c];
+                s += fa->w[c] * (lr[p] * pi[c] - li[p] * pr[c]);
+            }
+        }
+        total += s;
+    }
+    *acc += total;
+}
+
+static ALWAYS_INLINE void gather(const double *a, const uint64_t *addr, const uint64_t *off, unsigned K, lane_t *vr,
+                                 lane_t *vi)
+{
+    for (unsigned c = 0; c < K; c++) {
+        double tr[LANES], ti[LANES];
+        for (unsigned l = 0; l < LANES; l++) {
+            const double *x = a + 2 * (addr[l] + off[c]);
+            tr[l] = x[0], ti[l] = x[1];
+        }
+        memcpy(&vr[c], tr, sizeof tr);
+        memcpy(&vi[c], ti, sizeof ti);
+    }
+}
+
+static ALWAYS_INLINE void scatter(double *a, const uint64_t *addr, const uint64_t *off, unsigned K, const lane_t *vr,
+                                  const lane_t *vi)
+{
+    for (unsigned c = 0; c < K; c++) {
+        double tr[LANES], ti[LANES];
+        memcpy(tr, &vr[c], sizeof tr);
+        memcpy(ti, &vi[c], sizeof ti);
+        for (unsigned l = 0; l < LANES; l++) {
+            double *x = a + 2 * (addr[l] + off[c]);
+            x[0] = tr[l], x[1] = ti[l];
+        }
+    }
+}
+
+#ifdef ADJ_VECTORS
+/* Four adjacent bases (the block's lowest qubit is 2 or more): for each c
+ * eight consecutive doubles, split into real and imaginary lanes. */
+static ALWAYS_INLINE void gather4(const double *a, uint64_t addr, const uint64_t *off, unsigned K, lane_t *vr,
+                                  lane_t *vi)
+{
+    for (unsigned c = 0; c < K; c++) {
+        lane_t lo, hi;
+        memcpy(&lo, a + 2 * (addr + off[c]), sizeof lo);
+        memcpy(&hi, a + 2 * (addr + off[c]) + 4, sizeof hi);
+        vr[c] = __builtin_shufflevector(lo, hi, 0, 2, 4, 6);
+        vi[c] = __builtin_shufflevector(lo, hi, 1, 3, 5, 7);
+    }
+}
+
+static ALWAYS_INLINE void scatter4(double *a, uint64_t addr, const uint64_t *off, unsigned K, const lane_t *vr,
+                                   const lane_t *vi)
+{
+    for (unsigned c = 0; c < K; c++) {
+        const lane_t lo = __builtin_shufflevector(vr[c], vi[c], 0, 4, 1, 5);
+        const lane_t hi = __builtin_shufflevector(vr[c], vi[c], 2, 6, 3, 7);
+        memcpy(a + 2 * (addr + off[c]), &lo, sizeof lo);
+        memcpy(a + 2 * (addr + off[c]) + 4, &hi, sizeof hi);
+    }
+}
+#endif
+
+/* Grain `grain`: out[o] = the grain's sum for output o (lanes in order,
+ * groups in order). */
+static ALWAYS_INLINE void grain_body(const adj_context *ctx, uint64_t grain, double *out, const unsigned K)
+{
+    lane_t acc[QML__FUSE_MAX_GATES];
+    for (unsigned o = 0; o < ctx->n_out; o++)
+        acc[o] = SPLAT(0.0);
+    const uint64_t g0 = grain * ctx->groups_per_grain, g1 = g0 + ctx->groups_per_grain;
+#ifdef ADJ_VECTORS
+    const bool adjacent = ctx->fixed[0] >= 2;
+#else
+    const bool adjacent = false;
+#endif
+    /* bases below the lowest block qubit are adjacent amplitudes: the
+     * address is deposited once per run of them */
+    const uint64_t run = (uint64_t)1 << ctx->fixed[0];
+    uint64_t addr[LANES] = {0};
+    for (uint64_t g = g0; g < g1; g++) {
+        lane_t pr[MAXK], pi[MAXK], lr[MAXK], li[MAXK];
+        if (adjacent) {
+#ifdef ADJ_VECTORS
+            if (g == g0 || (g * LANES & (run - 1)) == 0)
+                addr[0] = qml__deposit_zeros(g * LANES, ctx->fixed, ctx->k);
+            else
+                addr[0] += LANES;
+            gather4(ctx->psi, addr[0], ctx->off, K, pr, pi);
+            gather4(ctx->lambda, addr[0], ctx->off, K, lr, li);
+#endif
+        } else {
+            for (unsigned l = 0; l < LANES; l++)
+                addr[l] = qml__deposit_zeros(g * LANES + l, ctx->fixed, ctx->k);
+            gather(ctx->psi, addr, ctx->off, K, pr, pi);
+            gather(ctx->lambda, addr, ctx->off, K, lr, li);
+        }
+        unsigned o = 0;
+        for (unsigned i = 0; i < ctx->n_ops; i++) {
+            const adj_op *op = &ctx->ops[i];
+            if (op->cls >= OP_PAIR) {
+                pair_op(op, K, pr, pi, lr, li, &acc[op->n_factors ? o++ : 0]);
+                continue;
+            }
+            if (op->n_factors)
+                op_overlap(op, K, pr, pi, lr, li, &acc[o++]);
+            op_unapply(op, K, pr, pi);
+            op_unapply(op, K, lr, li);
+        }
+        if (adjacent) {
+#ifdef ADJ_VECTORS
+            scatter4(ctx->psi, addr[0], ctx->off_out, K, pr, pi);
+            scatter4(ctx->lambda, addr[0], ctx->off_out, K, lr, li);
+#endif
+        } else {
+            scatter(ctx->psi, addr, ctx->off_out, K, pr, pi);
+            scatter(ctx->lambda, addr, ctx->off_out, K, lr, li);
+        }
+    }
+    for (unsigned o = 0; o < ctx->n_out; o++) {
+        double lanes[LANES];
+        memcpy(lanes, &acc[o], sizeof lanes);
+        double s = lanes[0];
+        for (unsigned l = 1; l < LANES; l++)
+            s += lanes[l];
+        out[o] = s;
+    }
+}
+
+/* K a constant in each case, so that the loops over the slots unroll. */
+static ALWAYS_INLINE void grain_dispatch(const adj_context *ctx, uint64_t grain, double *out)
+{
+    switch (ctx->k) {
+    case 1: grain_body(ctx, grain, out, 2); break;
+    case 2: grain_body(ctx, grain, out, 4); break;
+    case 3: grain_body(ctx, grain, out, 8); break;
+    case 4: grain_body(ctx, grain, out, 16); break;
+    default: grain_body(ctx, grain, out, 1u << ctx->k); break;
+    }
+}
+
+static void grain_portable(const adj_context *ctx, uint64_t grain, double *out)
+{
+    grain_dispatch(ctx, grain, out);
+}
+
+#ifdef ADJ_AVX2
+/* The same source for AVX2 with multiply-adds contracted to FMA, as the
+ * fused forward kernels (fusion.c): other last bits than the portable path,
+ * never other bits between thread counts. */
+#if defined(__clang__)
+__attribute__((target("avx2,fma"))) static void grain_avx2(const adj_context *ctx, uint64_t grain, double *out)
+{
+#pragma clang fp contract(fast)
+    grain_dispatch(ctx, grain, out);
+}
+#else
+#pragma GCC push_options
+#pragma GCC optimize("fp-contract=fast")
+__attribute__((target("avx2,fma"))) static void grain_avx2(const adj_context *ctx, uint64_t grain, double *out)
+{
+    grain_dispatch(ctx, grain, out);
+}
+#pragma GCC pop_options
+#endif
+#endif
+
+static void grain_run(const adj_context *ctx, uint64_t grain, double *out)
+{
+#ifdef ADJ_AVX2
+    if (ctx->path == 2) {
+        grain_avx2(ctx, grain, out);
+        return;
+    }
+#endif
+    grain_portable(ctx, grain, out);
+}
+
+static void grain_worker(void *context, size_t begin, size_t end, unsigned worker)
+{
+    (void)worker;
+    const adj_context *ctx = context;
+    for (size_t g = begin; g < end; g++)
+        grain_run(ctx, g, ctx->partials + g * ctx->n_out);
+}
+
+/* ---- building the operations ---------------------------------------------- */
+
+static unsigned parity(uint64_t v)
+{
+    return (unsigned)__builtin_parityll(v);
+}
+
+/* Block-local bits of the global mask m (positions fixed[0..k)). */
+static unsigned to_local(uint64_t m, const unsigned *fixed, unsigned k)
+{
+    unsigned out = 0;
+    for (unsigned j = 0; j < k; j++)
+        if (m >> fixed[j] & 1)
+            out |= 1u << j;
+    return out;
+}
+
+/* Deposit the bits of s at the local positions not in `used` (K local bits). */
+static unsigned deposit_local(unsigned s, unsigned used, unsigned k)
+{
+    unsigned out = 0, bitpos = 0;
+    for (unsigned j = 0; j < k; j++)
+        if (!(used >> j & 1)) {
+            if (s >> bitpos & 1)
+                out |= 1u << j;
+            bitpos++;
+        }
+    return out;
+}
+
+/* Build the operation of gate g (U^dagger at angle theta, and its factors)
+ * on the local vectors, where logical local index c lives in slot map[c]. A
+ * permutation (CNOT, SWAP, X, Toffoli) moves no data: it only updates map
+ * and leaves the operation OP_NONE. */
+static void op_build(adj_op *op, const qml__gate *g, double theta, const qml__pauli_factor *factors,
+                     unsigned n_factors, const unsigned *fixed, unsigned k, uint8_t *map)
+{
+    const unsigned K = 1u << k;
+    /* the gate's distinct qubits, ascending, and their local positions */
+    unsigned gq[3], m = 0;
+    for (unsigned t = 0; t < g->n_targets && t < 3; t++) {
+        bool seen = false;
+        for (unsigned j = 0; j < m; j++)
+            seen = seen || gq[j] == g->qubits[t];
+        if (!seen)
+            gq[m++] = g->qubits[t];
+    }
+    qml__sort_bits(gq, m);
+    unsigned pos[3], used = 0;
+    for (unsigned j = 0; j < m; j++) {
+        pos[j] = 0;
+        while (fixed[pos[j]] != gq[j])
+            pos[j]++;
+        used |= 1u << pos[j];
+    }
+    const unsigned D = 1u << m;
+    /* U^dagger on the gate's own qubits, built by the gate kernel on a
+     * 2m-qubit state holding the identity (amplitude c * D + r is M[r][c]) */
+    double buffer[2 * 64];
+    memset(buffer, 0, sizeof(double) * 2 * D * D);
+    for (unsigned c = 0; c < D; c++)
+        buffer[2 * (c * D + c)] = 1.0;
+    qml_statevec mini = {.n_qubits = 2 * m, .dim = (uint64_t)D * D, .amplitudes = buffer, .n_threads = 1,
+                         .block = NULL};
+    qml__gate copy = *g;
+    for (unsigned t = 0; t < copy.n_targets && t < 3; t++)
+        for (unsigned j = 0; j < m; j++)
+            if (g->qubits[t] == gq[j])
+                copy.qubits[t] = j;
+    qml__statevec_apply(&mini, &copy, theta, true);
+    bool diagonal = true, real = true, permutation = true;
+    unsigned col_of[8];
+    for (unsigned r = 0; r < D; r++) {
+        unsigned ones = 0;
+        for (unsigned c = 0; c < D; c++) {
+            const double re = buffer[2 * (c * D + r)], im = buffer[2 * (c * D + r) + 1];
+            op->mr[r * D + c] = re, op->mi[r * D + c] = im;
+            real = real && im == 0.0;
+            diagonal = diagonal && (r == c || (re == 0.0 && im == 0.0));
+            if (re == 1.0 && im == 0.0)
+                col_of[r] = c, ones++;
+            else if (re != 0.0 || im != 0.0)
+                permutation = false;
+        }
+        permutation = permutation && ones == 1;
+    }
+    op->dim = D;
+    /* local index of sub-block s, gate-local row r */
+    for (unsigned s = 0; s < K / D; s++) {
+        const unsigned base = deposit_local(s, used, k);
+        for (unsigned r = 0; r < D; r++) {
+            unsigned idx = base;
+            for (unsigned j = 0; j < m; j++)
+                if (r >> j & 1)
+                    idx |= 1u << pos[j];
+            op->index[s * D + r] = (uint8_t)idx;
+        }
+    }
+    op->n_factors = n_factors;
+    for (unsigned f = 0; f < n_factors; f++) {
+        /* taken before the gate is un-applied: the map as it stands */
+        adj_factor *fa = &op->factor[f];
+        const unsigned x = to_local(factors[f].x, fixed, k), z = to_local(factors[f].z, fixed, k);
+        const unsigned p = (unsigned)__builtin_popcount(x & z) & 3u;
+        /* Im(i^p S) = Im S, Re S, -Im S, -Re S for p = 0, 1, 2, 3 */
+        fa->use_real = p & 1u;
+        const double sign = p >= 2 ? -factors[f].coeff : factors[f].coeff;
+        for (unsigned c = 0; c < K; c++) {
+            fa->partner[map[c]] = map[c ^ x];
+            fa->w[map[c]] = parity(c & z) ? -sign : sign;
+        }
+    }
+    op->real = real;
+    if (m == 1 && !permutation && (n_factors || !diagonal)) {
+        /* one-qubit gate: overlap and un-applying in one loop; the
+         * generator's 2x2 matrix G[c ^ x][c] += coeff i^{xz} (-1)^{cz} */
+        double gr[4] = {0}, gi[4] = {0};
+        for (unsigned f = 0; f < n_factors; f++) {
+            const unsigned xb = (unsigned)(factors[f].x >> gq[0] & 1), zb = (unsigned)(factors[f].z >> gq[0] & 1);
+            for (unsigned c = 0; c < 2; c++) {
+                const double v = (c & zb) ? -factors[f].coeff : factors[f].coeff;
+                const unsigned e = (c ^ xb) * 2 + c;
+                if (xb & zb)
+                    gi[e] += v;
+                else
+                    gr[e] += v;
+            }
+        }
+        op->ga = gr[0], op->gd = gr[3], op->gbr = gr[1], op->gbi = gi[1];
+        op->ov = n_factors == 0 ? OV_NONE
+               : (op->ga == 0.0 && op->gd == 0.0 && op->gbr == 0.0) ? OV_IMAG_OFF
+               : (op->ga == 0.0 && op->gd == 0.0 && op->gbi == 0.0) ? OV_REAL_OFF
+               : (op->gbr == 0.0 && op->gbi == 0.0)                 ? OV_DIAGONAL
+                                                                    : OV_GENERAL;
+        for (unsigned i = 0; i < K; i++)
+            op->index[i] = map[op->index[i]];
+        op->cls = diagonal ? OP_PAIR_DIAGONAL : OP_PAIR;
+        op->n_factors = n_factors ? 1 : 0; /* one output, from the pair loop */
+        return;
+    }
+    if (diagonal) {
+        double dr[8], di[8];
+        for (unsigned r = 0; r < D; r++)
+            dr[r] = op->mr[r * D + r], di[r] = op->mi[r * D + r];
+        op->n_slots = 0;
+        for (unsigned s = 0; s < K / D; s++)
+            for (unsigned r = 0; r < D; r++) {
+                if (dr[r] == 1.0 && di[r] == 0.0)
+                    continue;
+                op->slots[op->n_slots] = map[op->index[s * D + r]];
+                op->mr[op->n_slots] = dr[r];
+                op->mi[op->n_slots] = di[r];
+                op->n_slots++;
+            }
+        op->cls = OP_DIAGONAL;
+    } else if (permutation) {
+        /* new[c] = old[index of column col_of[r]]: logical c now lives
+         * where that column's amplitude was */
+        uint8_t next[MAXK];
+        memcpy(next, map, K);
+        for (unsigned s = 0; s < K / D; s++)
+            for (unsigned r = 0; r < D; r++)
+                next[op->index[s * D + r]] = map[op->index[s * D + col_of[r]]];
+        memcpy(map, next, K);
+        op->cls = OP_NONE;
+    } else {
+        for (unsigned i = 0; i < K; i++)
+            op->index[i] = map[op->index[i]];
+        op->cls = real ? OP_REAL : OP_COMPLEX;
+    }
+}
+
+/* ---- the block -------------------------------------------------------------- */
+
+void qml__adjoint_block(qml_statevec *psi, qml_statevec *lambda, const qml_circuit *circuit,
+                        const qml__adjoint_gate *gates, unsigned n_gates, uint64_t mask, const double *weights,
+                        const double *features, double *partials, size_t partials_capacity, int path, double *d)
+{
+    adj_op ops[QML__FUSE_MAX_GATES];
+    adj_context ctx;
+    memset(&ctx, 0, sizeof ctx);
+    ctx.psi = psi->amplitudes;
+    ctx.lambda = lambda->amplitudes;
+    for (unsigned q = 0; q < 64; q++)
+        if (mask >> q & 1)
+            ctx.fixed[ctx.k++] = q;
+    const unsigned K = 1u << ctx.k;
+    for (unsigned c = 0; c < K; c++) {
+        uint64_t o = 0;
+        for (unsigned j = 0; j < ctx.k; j++)
+            if (c >> j & 1)
+                o |= (uint64_t)1 << ctx.fixed[j];
+        ctx.off[c] = o;
+    }
+    uint8_t map[MAXK];
+    for (unsigned c = 0; c < K; c++)
+        map[c] = (uint8_t)c;
+    unsigned n_ops = 0;
+    for (unsigned i = 0; i < n_gates; i++) {
+        const qml__gate *g = &circuit->gates[gates[i].gate];
+        const double theta = qml__gate_is_parametrised(g->kind) ? qml__gate_angle(g, weights, features) : 0.0;
+        op_build(&ops[n_ops], g, theta, gates[i].factors, (unsigned)gates[i].n_factors, ctx.fixed, ctx.k, map);
+        if (gates[i].n_factors)
+            ctx.n_out++;
+        if (ops[n_ops].cls != OP_NONE || ops[n_ops].n_factors)
+            n_ops++;
+    }
+    for (unsigned c = 0; c < K; c++)
+        ctx.off_out[map[c]] = ctx.off[c];
+    ctx.ops = ops;
+    ctx.n_ops = n_ops;
+    ctx.path = path < 0 || path > qml__fusion_path() ? qml__fusion_path() : path;
+    const uint64_t grain_amplitudes = psi->dim < ADJ_GRAIN ? psi->dim : ADJ_GRAIN;
+    ctx.groups_per_grain = grain_amplitudes / ((uint64_t)K * LANES);
+    ctx.n_grains = psi->dim / grain_amplitudes;
+    double total[QML__FUSE_MAX_GATES] = {0};
+    const unsigned workers = psi->dim >= QML__PARALLEL_MIN_DIM ? psi->n_threads : 1;
+    if (workers > 1 && partials && ctx.n_grains > 1 && ctx.n_grains * ctx.n_out <= partials_capacity) {
+        ctx.partials = partials;
+        qml__parallel_for(workers, (size_t)ctx.n_grains, 1, grain_worker, &ctx);
+        for (uint64_t gr = 0; gr < ctx.n_grains; gr++)
+            for (unsigned o = 0; o < ctx.n_out; o++)
+                total[o] += partials[gr * ctx.n_out + o];
+    } else {
+        double part[QML__FUSE_MAX_GATES];
+        for (uint64_t gr = 0; gr < ctx.n_grains; gr++) {
+            grain_run(&ctx, gr, part);
+            for (unsigned o = 0; o < ctx.n_out; o++)
+                total[o] += part[o];
+        }
+    }
+    unsigned o = 0;
+    for (unsigned i = 0; i < n_gates; i++)
+        d[i] = gates[i].n_factors ? total[o++] : 0.0;
+}
