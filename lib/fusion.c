@@ -243,14 +243,12 @@ __attribute__((target("avx2,fma"))) static void dense_avx2(const dense_job *job,
 #pragma GCC pop_options
 #endif
 
+/* No cache in a static: two threads writing one would be a data race (C11
+ * 5.1.2.4), and the test is a few loads of the CPU model that libgcc's
+ * constructor (or compiler-rt's) filled in before main. */
 static bool have_avx2(void)
 {
-    static int cached = -1; /* benign race: every thread computes the same value */
-    if (cached < 0) {
-        __builtin_cpu_init();
-        cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    }
-    return cached > 0;
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 }
 #endif
 #endif /* FUSION_VECTORS */
