@@ -518,6 +518,101 @@ static void test_heisenberg(void **state)
     }
 }
 
+/* Fixed Clifford gates among Pauli-sum generators: V^dag B_a V is again a
+ * Pauli sum, the module is closed under those images too, and V runs as the
+ * orthogonal matrix Q_ca = <B_c, V^dag B_a V>. (a) n = 4, every kind of
+ * Clifford between Heisenberg bonds (the module fits whatever it is: su(16)
+ * has 255 elements); (b) n = 8, Cliffords that keep the one-magnon block
+ * (SWAP, iSWAP, CZ, S, Z) in a Heisenberg chain with the magnon readout: the
+ * module stays <= n^2 where the terms' string module would not; (c) a
+ * Hadamard breaks the magnetisation and the module passes the cap: refused. */
+static void add_fixed(qml_circuit *c, qml_gate_kind kind, unsigned q0, unsigned q1)
+{
+    unsigned q[2] = {q0, q1};
+    assert_ok(qml_circuit_add_gate(c, kind, q, kind == QML_GATE_H || kind == QML_GATE_S || kind == QML_GATE_Z ||
+                                                       kind == QML_GATE_X || kind == QML_GATE_SDG
+                                                   ? 1
+                                                   : 2));
+}
+
+static void test_clifford_sums(void **state)
+{
+    (void)state;
+    harness_rng rng = {23};
+    /* (a) */
+    {
+        unsigned n = 4;
+        qml_circuit *c = NULL;
+        assert_ok(qml_circuit_create(&c, n));
+        for (int layer = 0; layer < 2; layer++) {
+            assert_ok(qml_ansatz_family_append(c, QML_ANSATZ_HEISENBERG, 1));
+            add_fixed(c, QML_GATE_H, 0, 0);
+            add_fixed(c, QML_GATE_CNOT, 0, 1);
+            unsigned q = 1;
+            assert_ok(qml_circuit_add_rotation(c, QML_GATE_RZ, &q, 1, 0.0, (long)qml_circuit_n_weights(c), 1.0,
+                                               QML_NONE, 0));
+            add_fixed(c, QML_GATE_CZ, 1, 2);
+            add_fixed(c, QML_GATE_S, 3, 3);
+            add_fixed(c, QML_GATE_SWAP, 2, 3);
+            add_fixed(c, QML_GATE_X, 2, 2);
+        }
+        qml_pauli_sum *o = parse(n, "Z0 Z1 + X2 - 0.5*Y3 Z0 + 0.25*Z3 + 0.1");
+        qml__gsim *sim = NULL;
+        assert_ok(qml__gsim_create(&sim, c, o, 0, "test"));
+        assert_true(qml__gsim_strings(sim) > qml__gsim_dim(sim)); /* the sum path: elements of several strings */
+        qml__gsim_free(sim);
+        for (int trial = 0; trial < 3; trial++)
+            compare(c, o, NULL, QML_BACKEND_GSIM, &rng);
+        qml_pauli_sum_free(o);
+        qml_circuit_free(c);
+    }
+    /* (b) and (c) */
+    unsigned n = 8;
+    qml_circuit *c = NULL;
+    assert_ok(qml_circuit_create(&c, n));
+    long w = 0;
+    for (int layer = 0; layer < 3; layer++) {
+        assert_ok(qml_ansatz_family_append(c, QML_ANSATZ_HEISENBERG, 1));
+        add_fixed(c, QML_GATE_SWAP, (unsigned)layer, 5);
+        add_fixed(c, QML_GATE_CZ, 1, 2);
+        add_fixed(c, QML_GATE_S, 3, 3);
+        add_fixed(c, QML_GATE_ISWAP, 6, (unsigned)layer + 1);
+        add_fixed(c, QML_GATE_Z, 7, 7);
+        for (unsigned q = 0; q < n; q += 2)
+            assert_ok(qml_circuit_add_rotation(c, QML_GATE_RZ, &q, 1, 0.0, w++ % 3, 1.0, QML_NONE, 0));
+    }
+    qml_pauli_sum *o = magnon_projector(n, 0, 0.7), *far = magnon_projector(n, 5, -0.4);
+    assert_ok(qml_pauli_sum_add(o, 1.0, far));
+    qml_statevec *init = NULL;
+    assert_ok(qml_statevec_create(&init, n));
+    size_t d = (size_t)1 << n;
+    double *amp = calloc(2 * d, sizeof *amp);
+    amp[2 * 1] = 0.6;     /* 0.6 |qubit 0 flipped> */
+    amp[2 * 8 + 1] = 0.8; /* + 0.8 i |qubit 3 flipped> */
+    assert_ok(qml_statevec_set_amplitudes(init, amp, d, 1e-12));
+    double dim = 0;
+    assert_int_equal(chosen(c, o, init, QML_BACKEND_GSIM, &dim), QML_BACKEND_GSIM);
+    assert_true(dim >= n && dim <= (double)n * n);
+    for (int trial = 0; trial < 2; trial++)
+        compare(c, o, init, QML_BACKEND_GSIM, &rng);
+    /* (c): a Hadamard mixes the magnetisation sectors; with a cap of 200
+     * (both paths) the module does not fit. */
+    qml__gsim *sim = NULL;
+    assert_ok(qml__gsim_create(&sim, c, o, 200, "test"));
+    qml__gsim_free(sim);
+    add_fixed(c, QML_GATE_H, 4, 4);
+    assert_ok(qml_ansatz_family_append(c, QML_ANSATZ_HEISENBERG, 1));
+    sim = NULL;
+    assert_int_equal(qml__gsim_create(&sim, c, o, 200, "test"), QML_ERR_NOT_APPLICABLE);
+    assert_null(sim);
+    assert_non_null(strstr(qml_last_error(), "more than 200"));
+    free(amp);
+    qml_statevec_free(init);
+    qml_pauli_sum_free(far);
+    qml_pauli_sum_free(o);
+    qml_circuit_free(c);
+}
+
 /* ---- large n ---------------------------------------------------------------- */
 
 /* n = 100: the gradient against central differences of the g-sim value
@@ -872,9 +967,13 @@ static int sequence_sums(void *context)
     int status = qml_circuit_create(&c, 3);
     if (!status)
         status = qml_ansatz_family_append(c, QML_ANSATZ_HEISENBERG, 2);
-    unsigned q = 1;
+    unsigned q = 1, pair[2] = {0, 2};
     if (!status)
         status = qml_circuit_add_rotation(c, QML_GATE_RZ, &q, 1, 0.0, 0, 1.0, QML_NONE, 0);
+    if (!status) /* a Clifford on the sum path */
+        status = qml_circuit_add_gate(c, QML_GATE_SWAP, pair, 2);
+    if (!status)
+        status = qml_ansatz_family_append(c, QML_ANSATZ_HEISENBERG, 1);
     if (!status)
         status = qml_pauli_sum_parse(&o, 3, "Z0 - 0.5*Z0 Z1 + 0.25");
     if (!status)
@@ -918,7 +1017,7 @@ int main(void)
         cmocka_unit_test(test_not_applicable), cmocka_unit_test(test_large),
         cmocka_unit_test(test_batch),        cmocka_unit_test(test_alloc_failures),
         cmocka_unit_test(test_variance_prediction), cmocka_unit_test(test_landscape_backends),
-        cmocka_unit_test(test_train_backend),        cmocka_unit_test(test_heisenberg), cmocka_unit_test(test_clifford),
+        cmocka_unit_test(test_train_backend),        cmocka_unit_test(test_heisenberg), cmocka_unit_test(test_clifford), cmocka_unit_test(test_clifford_sums),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
