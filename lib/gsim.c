@@ -737,6 +737,17 @@ static int has_sum_generator(const qml_circuit *circuit, bool *found)
     return QML_OK;
 }
 
+static bool same_clifford(const qml__gate *a, const uint64_t a_images[12], const qml__gate *b,
+                          const uint64_t b_images[12])
+{
+    if (a->n_targets != b->n_targets || memcmp(a_images, b_images, 12 * sizeof *a_images) != 0)
+        return false;
+    for (unsigned t = 0; t < a->n_targets && t < 3; t++)
+        if (a->qubits[t] != b->qubits[t])
+            return false;
+    return true;
+}
+
 static int gsum_compile(gsum *s, const qml_circuit *circuit, size_t *capacity, const char *caller)
 {
     for (size_t i = 0; i < circuit->n_gates; i++) {
@@ -750,14 +761,22 @@ static int gsum_compile(gsum *s, const qml_circuit *circuit, size_t *capacity, c
                                   "%s: g-sim does not apply: gate %zu is a fixed gate (kind %d) that is not "
                                   "Clifford%s; g-sim runs parametrised Pauli rotations and fixed Clifford gates",
                                   caller, i, (int)gate->kind, circuit->n_qubits > 64 ? " on <= 64 qubits" : "");
-            gsum_clifford *grown = qml__realloc(s->cliffords, qml__mul_size(s->n_cliffords + 1, sizeof *grown));
-            if (!grown)
-                return qml__oom("the Clifford gates of g-sim");
-            s->cliffords = grown;
-            gsum_clifford *cl = &s->cliffords[s->n_cliffords];
-            memset(cl, 0, sizeof *cl);
-            cl->gate = i;
-            memcpy(cl->images, images, sizeof images);
+            /* the same action as an earlier Clifford (qubits and images): share its Q */
+            size_t same = 0;
+            while (same < s->n_cliffords && !same_clifford(&circuit->gates[s->cliffords[same].gate],
+                                                           s->cliffords[same].images, gate, images))
+                same++;
+            if (same == s->n_cliffords) {
+                gsum_clifford *grown =
+                    qml__realloc(s->cliffords, qml__mul_size(s->n_cliffords + 1, sizeof *grown));
+                if (!grown)
+                    return qml__oom("the Clifford gates of g-sim");
+                s->cliffords = grown;
+                gsum_clifford *cl = &s->cliffords[s->n_cliffords++];
+                memset(cl, 0, sizeof *cl);
+                cl->gate = i;
+                memcpy(cl->images, images, sizeof images);
+            }
             if (s->n_rotations == *capacity) {
                 *capacity = *capacity ? 2 * *capacity : 256;
                 gsim_rotation *r = qml__realloc(s->rotations, qml__mul_size(*capacity, sizeof *r));
@@ -765,7 +784,7 @@ static int gsum_compile(gsum *s, const qml_circuit *circuit, size_t *capacity, c
                     return qml__oom("the rotations of g-sim");
                 s->rotations = r;
             }
-            s->rotations[s->n_rotations++] = (gsim_rotation){i, SIZE_MAX, (double)s->n_cliffords++};
+            s->rotations[s->n_rotations++] = (gsim_rotation){i, SIZE_MAX, (double)same};
             continue;
         }
         qml_pauli_sum *g = NULL;
