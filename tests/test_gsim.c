@@ -613,6 +613,60 @@ static void test_clifford_sums(void **state)
     qml_circuit_free(c);
 }
 
+/* Every study template (the five model kinds, the five ansatz families with
+ * a collective readout) on every algebraic backend: where the backend
+ * accepts it, values and gradients equal the statevector's to 1e-10; where
+ * it does not, the refusal is QML_ERR_NOT_APPLICABLE with a reason. The
+ * templates the backends exist for must be accepted. n = 5. */
+static void test_templates(void **state)
+{
+    (void)state;
+    harness_rng rng = {29};
+    const unsigned n = 5;
+    const qml_backend backends[2] = {QML_BACKEND_GSIM, QML_BACKEND_SYMMETRIC};
+    qml_pauli_sum *collective_z = parse(n, "0.2*Z0 + 0.2*Z1 + 0.2*Z2 + 0.2*Z3 + 0.2*Z4");
+    for (int kind = 0; kind <= 4; kind++) {
+        qml_model *m = NULL;
+        unsigned features = kind == QML_MODEL_PERMUTATION_LOCAL ? n : 2;
+        assert_ok(qml_model_create_template(&m, (qml_model_kind)kind, n, 2, features, QML_LOSS_MSE));
+        for (int b = 0; b < 2; b++) {
+            qml_backend out;
+            int status = qml_backend_select(qml_model_circuit(m), qml_model_readout(m), NULL, backends[b], &out, NULL);
+            if (status == QML_OK)
+                compare(qml_model_circuit(m), qml_model_readout(m), NULL, backends[b], &rng);
+            else
+                assert_int_equal(status, QML_ERR_NOT_APPLICABLE);
+            bool expected = (backends[b] == QML_BACKEND_SYMMETRIC &&
+                             (kind == QML_MODEL_PERMUTATION || kind == QML_MODEL_PERMUTATION_BOUNDED)) ||
+                            (backends[b] == QML_BACKEND_GSIM && kind == QML_MODEL_FREE_FERMION);
+            if (expected)
+                assert_int_equal(status, QML_OK);
+        }
+        qml_model_free(m);
+    }
+    for (int family = 0; family <= 4; family++) {
+        qml_circuit *c = NULL;
+        assert_ok(qml_circuit_create(&c, n));
+        assert_ok(qml_ansatz_family_append(c, (qml_ansatz_family)family, 2));
+        for (int b = 0; b < 2; b++) {
+            qml_backend out;
+            int status = qml_backend_select(c, collective_z, NULL, backends[b], &out, NULL);
+            if (status == QML_OK)
+                compare(c, collective_z, NULL, backends[b], &rng);
+            else
+                assert_int_equal(status, QML_ERR_NOT_APPLICABLE);
+            bool expected = (backends[b] == QML_BACKEND_SYMMETRIC && family == QML_ANSATZ_SN) ||
+                            (backends[b] == QML_BACKEND_GSIM &&
+                             (family == QML_ANSATZ_TFIM || family == QML_ANSATZ_TFIM_GLOBAL ||
+                              family == QML_ANSATZ_HEISENBERG));
+            if (expected)
+                assert_int_equal(status, QML_OK);
+        }
+        qml_circuit_free(c);
+    }
+    qml_pauli_sum_free(collective_z);
+}
+
 /* ---- large n ---------------------------------------------------------------- */
 
 /* n = 100: the gradient against central differences of the g-sim value
@@ -1017,7 +1071,7 @@ int main(void)
         cmocka_unit_test(test_not_applicable), cmocka_unit_test(test_large),
         cmocka_unit_test(test_batch),        cmocka_unit_test(test_alloc_failures),
         cmocka_unit_test(test_variance_prediction), cmocka_unit_test(test_landscape_backends),
-        cmocka_unit_test(test_train_backend),        cmocka_unit_test(test_heisenberg), cmocka_unit_test(test_clifford), cmocka_unit_test(test_clifford_sums),
+        cmocka_unit_test(test_train_backend),        cmocka_unit_test(test_heisenberg), cmocka_unit_test(test_clifford), cmocka_unit_test(test_clifford_sums), cmocka_unit_test(test_templates),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
