@@ -85,6 +85,12 @@ static void gsum_run(const qml__gsim *sim, const struct gsum *s, const double *e
 
 /* Work budget of the module closure: strings times generators tested. */
 #define GSIM_MAX_TESTS (UINT64_C(1) << 32)
+/* Memory budget of the closure: rotated pairs recorded (16 bytes each, 256
+ * MiB in all). A module that needs more (a hardware-efficient circuit at
+ * n = 50 heads for su(2^n): ~50 pairs per string) is refused once it is
+ * passed, seconds into the closure rather than at the 2^22-string cap. The
+ * free-fermion chain at n = 200 needs ~2^18 pairs. */
+#define GSIM_MAX_PAIRS ((size_t)1 << 24)
 
 void qml__gsim_free(qml__gsim *sim)
 {
@@ -248,6 +254,14 @@ static int close_module(qml__gsim *sim, const qml_pauli_sum *generators, const q
     uint64_t tests = 0;
     for (size_t a = 0; a < m->n_terms && !status; a++) {
         tests += K;
+        if (pairs->count > GSIM_MAX_PAIRS) {
+            status = qml__error(QML_ERR_NOT_APPLICABLE,
+                                "%s: g-sim does not apply: the module of the readout passed %zu strings and %zu "
+                                "rotated pairs (%zu MiB) before its closure finished (memory limit)",
+                                caller, m->n_terms, pairs->count,
+                                pairs->count * (sizeof(gsim_pair) + sizeof(size_t)) >> 20);
+            break;
+        }
         if (tests > GSIM_MAX_TESTS) {
             status = qml__error(QML_ERR_NOT_APPLICABLE,
                                 "%s: g-sim does not apply: the module of the readout under the %zu generator "
