@@ -831,8 +831,8 @@ static void test_variance_prediction(void **state)
 {
     (void)state;
     harness_rng rng = {17};
-    /* (lie.c's purity of |0...0> reads one mask word: n <= 64 here; the
-     * benchmark compares n = 100, 200 with the closed form 1/(2n - 1).) */
+    /* (n = 50 and 64 here; the benchmark compares n = 50, 100, 200 with lie.c's
+     * prediction, which equals 1/(2n - 1) and 4 (n - 1) / (n (2n - 1)^2) there.) */
     const unsigned sizes[2] = {50, 64};
     const size_t samples[2] = {400, 250};
     for (int i = 0; i < 2; i++) {
