@@ -346,19 +346,11 @@ static int parse(int argc, char **argv, paradox_setup *s, const char **resume, b
     }
     s->backend = s->long_mode ? 1 : 0; /* QML_BACKEND_AUTO : QML_BACKEND_STATEVECTOR */
     if (backend) {
-#if PARADOX_HAVE_BACKENDS
         qml_backend b;
         if (qml_backend_from_name(backend, &b) != QML_OK)
             return cli_usage_error("paradox: --backend needs auto, statevector, gsim or symmetric, not '%s'", backend);
         s->backend = (int)b;
-#else
-        return cli_usage_error("paradox: this build of libqml has no algebra simulators (--backend '%s')", backend);
-#endif
     }
-#if !PARADOX_HAVE_BACKENDS
-    if (s->n_large_qubits)
-        return cli_usage_error("paradox: this build of libqml has no algebra simulators (--qubits-large)");
-#endif
     return 0;
 }
 

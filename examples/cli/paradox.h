@@ -14,33 +14,6 @@
 
 #define PARADOX_MAX_LIST 8
 
-/* Which of the library features that the study can use this build has
- * (meson checks the header and sets these; see examples/meson.build). */
-#ifndef PARADOX_HAVE_SHOTS
-#define PARADOX_HAVE_SHOTS 0 /* qml_train_options.shots, .shot_mode */
-#endif
-#ifndef PARADOX_HAVE_GRAD_RECORD
-#define PARADOX_HAVE_GRAD_RECORD 0 /* qml_train_epoch.grad_mean_square */
-#endif
-#ifndef PARADOX_HAVE_SYMMETRIC
-#define PARADOX_HAVE_SYMMETRIC 0 /* qml_dataset_symmetric, QML_MODEL_PERMUTATION_LOCAL */
-#endif
-#ifndef PARADOX_HAVE_LABEL_NOISE
-#define PARADOX_HAVE_LABEL_NOISE 0 /* qml_dataset_flip_labels, qml_dataset_random_labels */
-#endif
-#ifndef PARADOX_HAVE_BOUNDED
-#define PARADOX_HAVE_BOUNDED 0 /* QML_MODEL_PERMUTATION_BOUNDED */
-#endif
-#ifndef PARADOX_HAVE_ROUGHNESS
-#define PARADOX_HAVE_ROUGHNESS 0 /* qml_model_roughness */
-#endif
-#ifndef PARADOX_HAVE_JACOBIAN_RANK
-#define PARADOX_HAVE_JACOBIAN_RANK 0 /* qml_model_jacobian_rank */
-#endif
-#ifndef PARADOX_HAVE_BACKENDS
-#define PARADOX_HAVE_BACKENDS 0 /* qml_backend, qml_train_options.backend */
-#endif
-
 /* Model kinds the study names (the library's values where they exist). */
 #define PARADOX_KIND_UNSTRUCTURED 0
 #define PARADOX_KIND_PERMUTATION 1

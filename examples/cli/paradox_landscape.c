@@ -405,9 +405,7 @@ int paradox_landscape(const paradox_setup *s, paradox_tables *t, paradox_progres
                 int backend = 0;
                 if (!code)
                     status = paradox_choose_backend(s, qml_model_circuit(model), qml_model_readout(model), 0, &backend);
-#if PARADOX_HAVE_BACKENDS
                 lopt.backend = (qml_backend)backend;
-#endif
                 double vl = NAN, vl_se = NAN, vm = NAN, vm_se = NAN, vd = NAN, vd_se = NAN;
                 qml_gradient_stats *stats = NULL;
                 if (!code && !status)
@@ -460,7 +458,7 @@ int paradox_landscape(const paradox_setup *s, paradox_tables *t, paradox_progres
 int paradox_landscape_large(const paradox_setup *s, paradox_tables *t, paradox_progress *p, bool count_only)
 {
     static const int kinds[2] = {PARADOX_KIND_PERMUTATION, PARADOX_KIND_FREE_FERMION};
-    if (!PARADOX_HAVE_BACKENDS || !s->n_large_qubits)
+    if (!s->n_large_qubits)
         return 0;
     double point[2] = {0.0, 0.0};
     if (!count_only) {
@@ -507,9 +505,7 @@ int paradox_landscape_large(const paradox_setup *s, paradox_tables *t, paradox_p
                 lopt.n_threads = s->threads;
                 lopt.progress = paradox_on_samples;
                 lopt.progress_user = p;
-#if PARADOX_HAVE_BACKENDS
                 lopt.backend = (qml_backend)backend;
-#endif
                 double vl = NAN, vl_se = NAN, vm = NAN, vm_se = NAN;
                 qml_gradient_stats *stats = NULL;
                 if (!status)

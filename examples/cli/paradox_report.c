@@ -1131,9 +1131,6 @@ int paradox_report(const paradox_setup *s, paradox_tables *t, double wall_second
                "accuracy is at least %.2f. Intervals are Wilson 95 %%.\n\n",
             s->c1_train_rows, s->c1_test_rows, s->c1_depth_factor, s->learning_rate, s->batch_size, s->c1_epochs,
             s->c1_seeds, s->success_threshold);
-    if (!PARADOX_HAVE_SHOTS)
-        fprintf(f, "This build of libqml has no finite-shot training: only exact gradients were run, so C1 cannot "
-                   "be decided here.\n\n");
     fprintf(f, "| model | n | weights | S | successes | success probability [95 %%] | mean train accuracy | mean "
                "test accuracy |\n|---|---:|---:|---:|---:|---:|---:|---:|\n");
     for (size_t k = 0; k < c1->n_kinds; k++)
@@ -1209,9 +1206,7 @@ int paradox_report(const paradox_setup *s, paradox_tables *t, double wall_second
     }
     fprintf(f, "The two-moons task has no permutation symmetry: here the polynomial-DLA models are the "
                "\"symmetry not matched\" case%s.\n\n",
-            PARADOX_HAVE_BOUNDED ? " (the permutation model with the bounded-bandwidth collective encoding)"
-                                 : "; this build has no bounded-bandwidth permutation model, so only the free-fermion "
-                                   "model represents them");
+            " (the permutation model with the bounded-bandwidth collective encoding)");
 
     if (t->roughness.n_rows) {
         fprintf(f, "How rough each model's function of x is at initialisation: the mean of (df/dx)^2 over %zu "
@@ -1312,10 +1307,8 @@ int paradox_report(const paradox_setup *s, paradox_tables *t, double wall_second
                     fmt_ci(b1, sizeof b1, c.train_mean, c.train_lo, c.train_hi), c.test_mean);
         }
     }
-    fprintf(f, "\n%s\n\n", PARADOX_HAVE_JACOBIAN_RANK ? "The Jacobian rank is that of the model's predictions over "
-                                                         "the training rows with respect to the weights, after "
-                                                         "training (mean over seeds)."
-                                                       : "This build of libqml has no Jacobian-rank diagnostic ('-').");
+    fprintf(f, "\nThe Jacobian rank is that of the model's predictions over the training rows with respect to the "
+               "weights, after training (mean over seeds).\n\n");
     if (t->c3.n_rows)
         fprintf(f, "![C3: train accuracy against the expected share of wrong labels (clean 0, flipped %.2f, random "
                    "0.5), n = %u, L = %u (unstructured), %u (free-fermion), %u (permutation) for weight counts near %zu, "
@@ -1418,8 +1411,7 @@ int paradox_report(const paradox_setup *s, paradox_tables *t, double wall_second
                "initial states (Cerezo et al., arXiv:2312.09121): the structure that keeps their gradients from "
                "vanishing is the same structure that lets a classical computer follow them. A trainability "
                "advantage of such a model is therefore not a quantum advantage.%s\n\n",
-            !PARADOX_HAVE_BACKENDS ? " (This build of libqml has no algebra simulators to show it at n = 50-200.)"
-            : t->large.n_rows || t->cost.n_rows
+            t->large.n_rows || t->cost.n_rows
                 ? " The section above shows it: the same models at large n on the algebra simulators."
                 : " `qml paradox --long` (or `--qubits-large LIST`) shows it: the same models at n = 50-200 on "
                   "libqml's algebra simulators.");

@@ -55,16 +55,10 @@ typedef struct run_spec {
 
 const char *paradox_backend_name(int backend)
 {
-#if PARADOX_HAVE_BACKENDS
     const char *name = qml_backend_name((qml_backend)backend);
     return name ? name : "?";
-#else
-    (void)backend;
-    return "statevector";
-#endif
 }
 
-#if PARADOX_HAVE_BACKENDS
 /* The algebraic backend of a model: the one asked for if it is algebraic
  * and applies, else auto's choice, else g-sim or the symmetric backend,
  * whichever applies; the statevector (0) if none does. */
@@ -81,14 +75,6 @@ int paradox_algebraic_backend(const paradox_setup *s, const qml_model *model)
     return 0;
 }
 
-#else
-int paradox_algebraic_backend(const paradox_setup *s, const qml_model *model)
-{
-    (void)s;
-    (void)model;
-    return 0;
-}
-#endif
 
 /* The symmetric backend fuses each layer's collective rotations into about
  * five (n + 1)-dimensional gates of (n + 1)^2 work; g-sim updates about 4n
@@ -107,7 +93,6 @@ int paradox_choose_backend(const paradox_setup *s, const qml_circuit *circuit, c
                            uint64_t shots, int *chosen)
 {
     *chosen = 0; /* QML_BACKEND_STATEVECTOR */
-#if PARADOX_HAVE_BACKENDS
     if (shots)
         return QML_OK; /* the library simulates shots on the statevector only */
     qml_backend b;
@@ -121,13 +106,6 @@ int paradox_choose_backend(const paradox_setup *s, const qml_circuit *circuit, c
     if (!status)
         *chosen = (int)b;
     return status;
-#else
-    (void)s;
-    (void)circuit;
-    (void)readout;
-    (void)shots;
-    return QML_OK;
-#endif
 }
 
 static int train_one(const paradox_setup *s, const run_spec *spec, const qml_dataset *train,
@@ -151,22 +129,15 @@ static int train_one(const paradox_setup *s, const run_spec *spec, const qml_dat
     topt.n_threads = s->threads;
     topt.progress = paradox_on_epoch;
     topt.progress_user = p;
-#if PARADOX_HAVE_SHOTS
     topt.shots = spec->shots;
     topt.shot_mode = QML_SHOTS_GAUSSIAN;
-#else
-    if (spec->shots)
-        status = QML_ERR_UNSUPPORTED;
-#endif
     out->backend = 0;
     if (!status && spec->algebra == 1)
         status = paradox_choose_backend(s, qml_model_circuit(model), qml_model_readout(model), spec->shots,
                                         &out->backend);
     if (!status && spec->algebra == 2 && !(out->backend = paradox_algebraic_backend(s, model)))
         status = QML_ERR_NOT_APPLICABLE;
-#if PARADOX_HAVE_BACKENDS
     topt.backend = (qml_backend)out->backend;
-#endif
     /* On an algebraic backend the test set is evaluated by the training
      * call (qml_model_evaluate runs on the statevector only). */
     const qml_dataset *test_in_train = out->backend ? test : NULL;
@@ -184,21 +155,17 @@ static int train_one(const paradox_setup *s, const run_spec *spec, const qml_dat
         const qml_train_epoch *last = &history[spec->epochs - 1];
         out->train_accuracy = last->train_accuracy;
         out->train_loss = last->loss;
-#if PARADOX_HAVE_GRAD_RECORD
         out->grad_mean_square = last->grad_mean_square;
-#endif
         if (test_in_train)
             out->test_accuracy = last->test_accuracy;
         else if (test)
             status = qml_model_evaluate(model, test, s->threads, NULL, &out->test_accuracy);
     }
-#if PARADOX_HAVE_JACOBIAN_RANK
     if (!status && spec->rank) {
         size_t rank = 0;
         status = qml_model_jacobian_rank(model, train, 1e-9, &rank);
         out->jacobian_rank = (double)rank;
     }
-#endif
     out->seconds = cli_seconds() - start;
     free(history);
     qml_model_free(model);
@@ -282,7 +249,7 @@ static double run_units(int kind, unsigned n, unsigned layers, size_t rows, unsi
 static bool c1_model(const paradox_setup *s, size_t index, unsigned n, int *kind)
 {
     static const int kinds[3] = {PARADOX_KIND_UNSTRUCTURED, PARADOX_KIND_FREE_FERMION,
-                                 PARADOX_HAVE_BOUNDED ? PARADOX_KIND_PERMUTATION_BOUNDED : -1};
+                                 PARADOX_KIND_PERMUTATION_BOUNDED};
     if (index >= 3 || kinds[index] < 0)
         return false;
     *kind = kinds[index];
@@ -302,8 +269,6 @@ int paradox_c1(const paradox_setup *s, paradox_tables *t, paradox_progress *p, b
         unsigned n = s->c1_qubits[q], layers = s->c1_depth_factor * n;
         for (size_t si = 0; si < s->n_shots && !code; si++) {
             uint64_t shots = s->shots[si];
-            if (shots && !PARADOX_HAVE_SHOTS)
-                continue;
             for (size_t k = 0; k < 3 && !code; k++) {
                 int kind;
                 if (!c1_model(s, k, n, &kind))
@@ -359,7 +324,6 @@ static unsigned epochs_for(unsigned steps, size_t rows, size_t batch)
 
 int paradox_c2(const paradox_setup *s, paradox_tables *t, paradox_progress *p, bool count_only)
 {
-#if PARADOX_HAVE_SYMMETRIC
     static const char *const task_names[2] = {"invariant", "broken"};
     static const qml_symmetric_task tasks[2] = {QML_TASK_COS_MEDIAN, QML_TASK_BROKEN};
     static const int kinds[2] = {PARADOX_KIND_PERMUTATION_LOCAL, PARADOX_KIND_UNSTRUCTURED};
@@ -439,13 +403,6 @@ int paradox_c2(const paradox_setup *s, paradox_tables *t, paradox_progress *p, b
         qml_dataset_free(test);
     }
     return code;
-#else
-    (void)s;
-    (void)t;
-    (void)p;
-    (void)count_only;
-    return 0;
-#endif
 }
 
 /* ---- C3: capacity ----------------------------------------------------------------- */
@@ -457,46 +414,7 @@ static int relabel(const paradox_setup *s, qml_dataset **d, int labels, unsigned
     if (labels == 0)
         return QML_OK;
     uint64_t seed = paradox_mix(s->seed, 0x6c61626c, 16u * r + (unsigned)labels);
-#if PARADOX_HAVE_LABEL_NOISE
     return labels == 1 ? qml_dataset_flip_labels(*d, s->flip_fraction, seed) : qml_dataset_random_labels(*d, seed);
-#else
-    /* Until the library has its own: flip round(fraction m) labels chosen by
-     * a partial Fisher-Yates shuffle, or draw every label from a fair coin. */
-    size_t m = qml_dataset_n_rows(*d), f = qml_dataset_n_features(*d);
-    int *y = malloc(m * sizeof *y);
-    size_t *order = malloc(m * sizeof *order);
-    if (!y || !order) {
-        free(y);
-        free(order);
-        return QML_ERR_OUT_OF_MEMORY;
-    }
-    memcpy(y, qml_dataset_labels(*d), m * sizeof *y);
-    uint64_t state = seed;
-    if (labels == 1) {
-        size_t flips = (size_t)floor(s->flip_fraction * (double)m + 0.5);
-        for (size_t i = 0; i < m; i++)
-            order[i] = i;
-        for (size_t i = 0; i < flips; i++) {
-            size_t j = i + (size_t)(paradox_uniform(&state) * (double)(m - i));
-            size_t tmp = order[i];
-            order[i] = order[j];
-            order[j] = tmp;
-            y[order[i]] = !y[order[i]];
-        }
-    } else {
-        for (size_t i = 0; i < m; i++)
-            y[i] = paradox_uniform(&state) < 0.5;
-    }
-    qml_dataset *out = NULL;
-    int status = qml_dataset_create(&out, m, f, qml_dataset_features(*d), y);
-    free(y);
-    free(order);
-    if (!status) {
-        qml_dataset_free(*d);
-        *d = out;
-    }
-    return status;
-#endif
 }
 
 static const char *const label_names[3] = {"clean", "flip20", "random"};
@@ -582,9 +500,8 @@ int paradox_c3(const paradox_setup *s, paradox_tables *t, paradox_progress *p, b
  * rough with n) at L = 8n on the first rows of the C1 training set. */
 int paradox_roughness(const paradox_setup *s, paradox_tables *t, paradox_progress *p, bool count_only)
 {
-#if PARADOX_HAVE_ROUGHNESS
     static const int kinds[4] = {PARADOX_KIND_UNSTRUCTURED, PARADOX_KIND_PERMUTATION, PARADOX_KIND_FREE_FERMION,
-                                 PARADOX_HAVE_BOUNDED ? PARADOX_KIND_PERMUTATION_BOUNDED : -1};
+                                 PARADOX_KIND_PERMUTATION_BOUNDED};
     qml_dataset *train = NULL, *test = NULL, *rows = NULL;
     if (!count_only) {
         size_t idx[16];
@@ -639,13 +556,6 @@ int paradox_roughness(const paradox_setup *s, paradox_tables *t, paradox_progres
     qml_dataset_free(train);
     qml_dataset_free(test);
     return code;
-#else
-    (void)s;
-    (void)t;
-    (void)p;
-    (void)count_only;
-    return 0;
-#endif
 }
 
 /* ---- large n on the algebra simulators: C1 runs and the cost per step ---------------- */
@@ -653,7 +563,7 @@ int paradox_roughness(const paradox_setup *s, paradox_tables *t, paradox_progres
 static bool large_model(const paradox_setup *s, size_t index, unsigned n, int *kind)
 {
     static const int kinds[2] = {PARADOX_KIND_FREE_FERMION,
-                                 PARADOX_HAVE_BOUNDED ? PARADOX_KIND_PERMUTATION_BOUNDED : -1};
+                                 PARADOX_KIND_PERMUTATION_BOUNDED};
     if (index >= 2 || kinds[index] < 0)
         return false;
     *kind = kinds[index];
@@ -668,7 +578,7 @@ static bool large_model(const paradox_setup *s, size_t index, unsigned n, int *k
  * seed index). */
 int paradox_c1_large(const paradox_setup *s, paradox_tables *t, paradox_progress *p, bool count_only)
 {
-    if (!PARADOX_HAVE_BACKENDS || !s->n_large_qubits)
+    if (!s->n_large_qubits)
         return 0;
     qml_dataset *train = NULL, *test = NULL;
     if (!count_only) {
@@ -724,7 +634,6 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-#if PARADOX_HAVE_BACKENDS
 /* Median seconds of `call` repeated until 0.3 s have passed (at least 1,
  * at most 9 times). */
 static int time_median(int (*call)(void *), void *ctx, double *median, unsigned *reps)
@@ -767,7 +676,6 @@ static int cost_step(void *user)
     return qml_gradient_batch(qml_model_circuit(c->model), qml_model_readout(c->model), NULL, c->weights,
                               c->n_weights, c->rows, c->n_rows, 2, &c->opt, QML_BATCH_SUM, NULL, c->gradient);
 }
-#endif
 
 /* What one adjoint gradient (value and every weight's derivative, one data
  * row) and one training step's gradients (a batch of B rows, summed) cost
@@ -778,7 +686,6 @@ static int cost_step(void *user)
  * bit for bit (the only rows of the study that are not). */
 int paradox_cost(const paradox_setup *s, paradox_tables *t, paradox_progress *p, bool count_only)
 {
-#if PARADOX_HAVE_BACKENDS
     if (!s->n_large_qubits || !s->n_c1_qubits)
         return 0;
     unsigned n_sv = 0;
@@ -872,11 +779,4 @@ int paradox_cost(const paradox_setup *s, paradox_tables *t, paradox_progress *p,
     qml_dataset_free(train);
     qml_dataset_free(test);
     return code;
-#else
-    (void)s;
-    (void)t;
-    (void)p;
-    (void)count_only;
-    return 0;
-#endif
 }
