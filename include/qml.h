@@ -1296,8 +1296,9 @@ QML_API int qml_lie_algebra_basis_element(const qml_lie_algebra *algebra, size_t
 
 /**
  * @brief Whether the structure (centre, ideals, ranks) was computed: 1, or
- * 0 for a partial algebra (#QML_ERR_LIMIT) or a general (non-Pauli-string)
- * algebra larger than the dense analysis handles (see docs/lie.md).
+ * 0 for a partial algebra (#QML_ERR_LIMIT), a general (non-Pauli-string)
+ * algebra larger than the dense analysis handles, or one not resolved into
+ * checked simple ideals; qml_lie_algebra_structure_state() says which.
  * @since 0.1.0
  */
 QML_API int qml_lie_algebra_structure_known(const qml_lie_algebra *algebra);
@@ -1466,6 +1467,30 @@ typedef struct qml_lie_conditioning {
  */
 QML_API int qml_lie_algebra_conditioning(const qml_lie_algebra *algebra, qml_lie_conditioning *out);
 
+/** @brief Whether, or why not, an algebra's structure is known. Values pinned. @since 0.2.0 */
+typedef enum qml_lie_structure_state {
+    QML_LIE_STRUCTURE_KNOWN = 0,      /**< centre and simple ideals computed, each ideal checked invariant */
+    QML_LIE_STRUCTURE_PARTIAL = 1,    /**< a partial algebra (#QML_ERR_LIMIT): not closed, not analysed */
+    QML_LIE_STRUCTURE_ABOVE_CAP = 2,  /**< a general (Pauli-sum) algebra whose dimension is above the cap
+                                           of the dense analysis (see qml_lie_algebra_structure_state()) */
+    QML_LIE_STRUCTURE_UNRESOLVED = 3  /**< analysed, but not resolved into simple ideals that pass the checks
+                                           (reported unknown rather than wrong) */
+} qml_lie_structure_state;
+
+/**
+ * @brief Whether the structure of an algebra was computed, and if not, why:
+ * the reason behind qml_lie_algebra_structure_known() returning 0.
+ * @param algebra the algebra.
+ * @param[out] state the state.
+ * @param[out] cap the dimension cap of the dense structure analysis of
+ *        general (Pauli-sum) algebras, whatever the state (may be NULL);
+ *        docs/lie.md gives its time and memory.
+ * @return #QML_OK; #QML_ERR_INVALID_ARGUMENT (NULL algebra or state).
+ * @since 0.2.0
+ */
+QML_API int qml_lie_algebra_structure_state(const qml_lie_algebra *algebra, qml_lie_structure_state *state,
+                                            size_t *cap);
+
 /**
  * @brief What the DLA of single-Pauli-string generators is, without a basis:
  * filled by qml_pauli_dla_classify().
@@ -1493,9 +1518,13 @@ typedef struct qml_dla_summary {
  * su(2^m); a cluster of linearly independent strings splits into the
  * components of its anticommutation graph, each an isolated u(1) or, when
  * the graph is the line graph of a tree with k vertices, the free-fermion
- * so(k + 1) (Aguilar et al., arXiv:2408.00081). Any other part is closed
- * exactly (up to 2^22 elements, and at most 2^25 / count) and its structure
- * read off. See docs/lie.md.
+ * so(k + 1) (Aguilar et al., arXiv:2408.00081); a component whose graph is
+ * a cycle of k strings is so(k) or so(k) + so(k) (the periodic TFIM ring:
+ * so(2n) + so(2n)); any other component is decided by the quadratic form
+ * of its strings over F_2 (copies of so(2^m), sp(2^(m-1)) or su(2^m)) when
+ * a small enumerated seed proves that the algebra fills it. Any other part
+ * is closed exactly (up to 2^22 elements, and at most 2^25 / count) and its
+ * structure read off. See docs/lie.md.
  * @param generators `count` >= 1 single Pauli strings (one term each, non-zero
  *        coefficient) on the same number of qubits.
  * @param[in,out] summary `summary->size` set by the caller; the fields that fit are written.

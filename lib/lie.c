@@ -40,6 +40,7 @@ int qml_lie_algebra_create(qml_lie_algebra **out, const qml_pauli_sum *const *ge
     algebra->words = qml__pauli_words(n_qubits);
     algebra->strings.words = algebra->words;
     algebra->smallest_accepted = algebra->largest_rejected = (double)NAN;
+    algebra->structure_state = QML_LIE_STRUCTURE_UNRESOLVED; /* until the analysis says otherwise */
     algebra->generators = qml__calloc(count, sizeof *algebra->generators);
     algebra->originals = qml__calloc(count, sizeof *algebra->originals);
     if (!algebra->generators || !algebra->originals) {
@@ -102,6 +103,7 @@ int qml_lie_algebra_create(qml_lie_algebra **out, const qml_pauli_sum *const *ge
     algebra->certified = algebra->exact && (all_strings || !(run.largest_rejected > 1e-6));
     qml__lie_verdicts_release(&verdicts);
     if (status == QML_ERR_LIMIT) {
+        algebra->structure_state = QML_LIE_STRUCTURE_PARTIAL;
         *out = algebra; /* the partial algebra; documented: the caller frees it */
         return status;
     }
@@ -189,6 +191,17 @@ size_t qml_lie_algebra_dim(const qml_lie_algebra *algebra)
 int qml_lie_algebra_structure_known(const qml_lie_algebra *algebra)
 {
     return algebra && algebra->structure_known;
+}
+
+int qml_lie_algebra_structure_state(const qml_lie_algebra *algebra, qml_lie_structure_state *state, size_t *cap)
+{
+    QML_CHECK_NULL(algebra);
+    QML_CHECK_NULL(state);
+    *state = algebra->structure_state;
+    if (cap)
+        *cap = LIE_GENERAL_DENSE_MAX;
+    qml__ok();
+    return QML_OK;
 }
 
 int qml_lie_algebra_is_full(const qml_lie_algebra *algebra)

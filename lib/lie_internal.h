@@ -8,9 +8,16 @@
 
 #include "internal.h"
 
-/* General (non-Pauli-string) algebras and Pauli-string components up to this
- * dimension get the dense structure analysis (O(d^3)); see docs/lie.md. */
+/* Pauli-string components up to this dimension are split by the dense
+ * analysis (O(m^3)); see docs/lie.md. */
 #define LIE_DENSE_MAX 600u
+/* General (non-Pauli-string) algebras up to this dimension get the dense
+ * structure analysis (O(d^3) time, ~8 d^2 doubles: 256 MB at the cap);
+ * above it the structure is reported not computed (docs/lie.md). */
+#define LIE_GENERAL_DENSE_MAX 2000u
+/* A general basis whose largest rejected relative residual exceeds this is
+ * too far from closed for the structure analysis (docs/lie.md). */
+#define LIE_BASIS_OPEN 1e-3
 /* Fixed seed of the random combinations used by the structure analysis. */
 #define LIE_SEED 0x6c69652d616c6765ull
 /* Relative threshold for "zero" in the dense structure analysis. */
@@ -127,6 +134,7 @@ struct qml_lie_algebra {
     qml_pauli_sum **generators;
     /* structure */
     bool structure_known;
+    qml_lie_structure_state structure_state; /* set by lie.c / the analysis; KNOWN iff structure_known */
     bool full;
     lie_component center;
     size_t n_ideals;
@@ -304,6 +312,9 @@ typedef struct pauli_ideal {
     size_t rank;       /* its rank; 0 when it does not fit */
     unsigned su_log2;  /* m when decided as su(2^m) by the locality criterion, else 0 */
     size_t so_n;       /* N when decided as so(N) from the frustration graph, else 0 */
+    size_t sp_r;       /* r when an exactly closed part's roots name it sp(r) (so(2r+1) goes to so_n) */
+    unsigned so_log2;  /* a when decided as so(2^a) by the quadratic-form criterion, else 0 */
+    unsigned sp_log2;  /* b when decided as sp(2^b) by the quadratic-form criterion, else 0 */
 } pauli_ideal;
 
 /* The DLA of single-string generators: centre plus simple ideals. */
@@ -315,6 +326,7 @@ typedef struct pauli_classification {
     pauli_ideal *ideals;    /* by decreasing dimension */
     size_t n_parts;         /* independent parts (qubit clusters, graph components) */
     size_t n_closed;        /* of which decided by the enumerating closure */
+    size_t n_certified;     /* of which decided by the quadratic-form criterion (a small seed enumerated) */
     int full;               /* contains su(2^n) */
 } pauli_classification;
 

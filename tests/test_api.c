@@ -883,6 +883,11 @@ static void test_lie_contract(void **state)
     INVALID(qml_lie_algebra_conditioning(a, NULL));
     INVALID(qml_lie_algebra_conditioning(a, &cond0));
     SUCCEED(qml_lie_algebra_conditioning(a, &cond));
+    qml_lie_structure_state sst = QML_LIE_STRUCTURE_PARTIAL;
+    INVALID(qml_lie_algebra_structure_state(NULL, &sst, &zval));
+    INVALID(qml_lie_algebra_structure_state(a, NULL, &zval));
+    SUCCEED(qml_lie_algebra_structure_state(a, &sst, NULL));
+    SUCCEED(qml_lie_algebra_structure_state(a, &sst, &zval));
     qml_dla_summary summary = {.size = sizeof summary}, summary0 = summary;
     summary0.size = 0;
     INVALID(qml_pauli_dla_classify(NULL, 3, &summary));
@@ -1888,6 +1893,8 @@ static int sweep_lie(void *context)
     TRY(qml_lie_algebra_conditioning(alg, &conditioning));
     qml_dla_summary summary = {.size = sizeof summary};
     TRY(qml_pauli_dla_classify((const qml_pauli_sum *const *)gens, 3, &summary));
+    qml_lie_structure_state structure_state;
+    TRY(qml_lie_algebra_structure_state(alg, &structure_state, NULL));
 done:
     for (int k = 0; k < 3; k++)
         qml_pauli_sum_free(gens[k]);
@@ -2245,7 +2252,7 @@ static const sweep_entry sweeps[] = {
      "qml_lie_algebra_create qml_lie_algebra_basis_element qml_lie_algebra_center_element "
      "qml_lie_algebra_ideal qml_lie_algebra_ideal_element qml_lie_algebra_purity "
      "qml_lie_algebra_state_purity qml_lie_algebra_predict_variance qml_lie_algebra_from_circuit "
-     "qml_lie_algebra_conditioning qml_pauli_dla_classify"},
+     "qml_lie_algebra_conditioning qml_pauli_dla_classify qml_lie_algebra_structure_state"},
     {"landscape", sweep_landscape,
      "qml_gradient_stats_create qml_gradient_stats_weight qml_gradient_stats_loss "
      "qml_gradient_stats_summary qml_bp_fit_data qml_bp_scan_family qml_bp_scan_row qml_bp_scan_fit "

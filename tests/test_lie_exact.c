@@ -862,6 +862,362 @@ static void test_random_structures(void **state)
     assert_int_equal(unknown, 0);
 }
 
+/* ---- the standing cross-check against a dense reference ------------------------------ */
+
+/* The reference works on Hermitian 2^n x 2^n matrices as real vectors of
+ * 2 D^2 numbers (interleaved re/im): the Euclidean product of two is
+ * Re Tr(A B), proportional to the library's inner product, so orthonormal
+ * sets correspond. */
+#define REF_MAX_DIM 80u    /* the dense closure stops above this */
+#define REF_STRUCT_DIM 20u /* the commutant (d(d+1)/2 unknowns) up to this */
+
+/* c = -i [g, b] for Hermitian g, b (interleaved complex, D x D). */
+static void ref_bracket(size_t D, const double *g, const double *b, double *c)
+{
+    for (size_t i = 0; i < D; i++)
+        for (size_t j = 0; j < D; j++) {
+            double re = 0, im = 0;
+            for (size_t l = 0; l < D; l++) {
+                const double *g1 = g + 2 * (i * D + l), *b1 = b + 2 * (l * D + j);
+                const double *b2 = b + 2 * (i * D + l), *g2 = g + 2 * (l * D + j);
+                re += g1[0] * b1[0] - g1[1] * b1[1] - (b2[0] * g2[0] - b2[1] * g2[1]);
+                im += g1[0] * b1[1] + g1[1] * b1[0] - (b2[0] * g2[1] + b2[1] * g2[0]);
+            }
+            /* -i (re + i im) = im - i re */
+            c[2 * (i * D + j)] = im;
+            c[2 * (i * D + j) + 1] = -re;
+        }
+}
+
+/* Project v (length L) off the orthonormal rows of basis (count x L), twice;
+ * accept it as a new row if what is left exceeds tol of its norm. A
+ * candidate of norm <= 1e-10 `scale` (the norm of the generator that made
+ * it, times that of a unit basis vector) is a vanishing bracket's rounding,
+ * rejected whatever its direction. */
+static bool ref_accept(double *basis, size_t *count, size_t L, double *v, double tol, double scale)
+{
+    double n0 = 0;
+    for (size_t i = 0; i < L; i++)
+        n0 += v[i] * v[i];
+    n0 = sqrt(n0);
+    if (n0 <= 1e-10 * scale)
+        return false;
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t a = 0; a < *count; a++) {
+            double p = 0;
+            for (size_t i = 0; i < L; i++)
+                p += basis[a * L + i] * v[i];
+            for (size_t i = 0; i < L; i++)
+                v[i] -= p * basis[a * L + i];
+        }
+    double n1 = 0;
+    for (size_t i = 0; i < L; i++)
+        n1 += v[i] * v[i];
+    n1 = sqrt(n1);
+    if (n1 <= tol * n0)
+        return false;
+    if (*count >= REF_MAX_DIM) {
+        *count = REF_MAX_DIM + 1; /* too large: the caller stops */
+        return false;
+    }
+    for (size_t i = 0; i < L; i++)
+        basis[*count * L + i] = v[i] / n1;
+    ++*count;
+    return true;
+}
+
+/* Cyclic Jacobi eigenvalues of a symmetric n x n matrix (destroyed); a
+ * method of its own, independent of the library's Householder/QL. */
+static void ref_jacobi(size_t n, double *m, double *w)
+{
+    for (int sweep = 0; sweep < 100; sweep++) {
+        double off = 0, diag = 0;
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = 0; j < n; j++)
+                *(i == j ? &diag : &off) += m[i * n + j] * m[i * n + j];
+        if (off <= 1e-30 * (diag + off) || off == 0)
+            break;
+        for (size_t p = 0; p < n; p++)
+            for (size_t q = p + 1; q < n; q++) {
+                double apq = m[p * n + q];
+                if (apq == 0)
+                    continue;
+                double theta = (m[q * n + q] - m[p * n + p]) / (2 * apq);
+                double t = (theta >= 0 ? 1.0 : -1.0) / (fabs(theta) + sqrt(theta * theta + 1));
+                double c = 1 / sqrt(t * t + 1), sn = t * c;
+                for (size_t k = 0; k < n; k++) {
+                    double akp = m[k * n + p], akq = m[k * n + q];
+                    m[k * n + p] = c * akp - sn * akq;
+                    m[k * n + q] = sn * akp + c * akq;
+                }
+                for (size_t k = 0; k < n; k++) {
+                    double apk = m[p * n + k], aqk = m[q * n + k];
+                    m[p * n + k] = c * apk - sn * aqk;
+                    m[q * n + k] = sn * apk + c * aqk;
+                }
+            }
+    }
+    for (size_t i = 0; i < n; i++)
+        w[i] = m[i * n + i];
+}
+
+static int cmp_size(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return x < y ? 1 : x > y ? -1 : 0; /* decreasing */
+}
+
+/* The reference shape of the algebra of `set`: dense closure (dim), and for
+ * dim <= REF_STRUCT_DIM the centre and ideal dimensions from a random
+ * symmetric element of the commutant of {ad G_k} on g. The commutant of a
+ * compact algebra's adjoint action is End(centre) + span of the projectors
+ * onto the simple ideals (each adjoint representation of a compact simple
+ * algebra is absolutely irreducible, and no two are isomorphic), so a random
+ * symmetric element has one eigenvalue of multiplicity dim g_j per ideal and
+ * c simple eigenvalues on the centre (no simple algebra has dimension 1).
+ * Returns false when the closure exceeds REF_MAX_DIM. */
+static bool ref_shape(const generator_set *set, harness_rng *rng, shape *out, bool *structure)
+{
+    unsigned n = qml_pauli_sum_n_qubits(set->items[0]);
+    size_t D = (size_t)1 << n, L = 2 * D * D, K = set->count;
+    double **g = calloc(K, sizeof *g);
+    double *basis = calloc((REF_MAX_DIM + 1) * L, sizeof *basis);
+    double *v = calloc(L, sizeof *v);
+    assert_non_null(g);
+    assert_non_null(basis);
+    assert_non_null(v);
+    size_t d = 0;
+    /* tolerance 1e-8: the coefficients are small integers, a new direction
+     * of these sets leaves a residual of order 1e-2 or more; rounding leaves
+     * ~1e-14 (the library's exact closure is the other side of the check) */
+    double *gnorm = calloc(K, sizeof *gnorm);
+    assert_non_null(gnorm);
+    for (size_t k = 0; k < K; k++) {
+        g[k] = dense_of_sum(set->items[k]);
+        for (size_t i = 0; i < L; i++)
+            gnorm[k] += g[k][i] * g[k][i];
+        gnorm[k] = sqrt(gnorm[k]);
+        memcpy(v, g[k], L * sizeof *v);
+        ref_accept(basis, &d, L, v, 1e-8, gnorm[k]);
+    }
+    for (size_t a = 0; a < d && d <= REF_MAX_DIM; a++)
+        for (size_t k = 0; k < K && d <= REF_MAX_DIM; k++) {
+            ref_bracket(D, g[k], basis + a * L, v);
+            ref_accept(basis, &d, L, v, 1e-8, gnorm[k]);
+        }
+    bool ok = d <= REF_MAX_DIM;
+    *structure = false;
+    memset(out, 0, sizeof *out);
+    out->dim = d;
+    if (ok && d <= REF_STRUCT_DIM) {
+        /* ad matrices: A_k[i][j] = <b_i, -i[G_k, b_j]> */
+        double *ad = calloc(K * d * d + 1, sizeof *ad);
+        assert_non_null(ad);
+        for (size_t k = 0; k < K; k++)
+            for (size_t j = 0; j < d; j++) {
+                ref_bracket(D, g[k], basis + j * L, v);
+                for (size_t i = 0; i < d; i++) {
+                    double p = 0;
+                    for (size_t t = 0; t < L; t++)
+                        p += basis[i * L + t] * v[t];
+                    ad[(k * d + i) * d + j] = p;
+                }
+            }
+        /* symmetric X (upper triangle, m unknowns) with A_k X - X A_k = 0:
+         * the commutator of an antisymmetric and a symmetric matrix is
+         * symmetric, so the equations (i <= j) suffice; reduced row echelon
+         * form by Gauss-Jordan with partial pivoting */
+        size_t m = d * (d + 1) / 2, neq = K * m;
+        size_t *sym = malloc(d * d * sizeof *sym);
+        double *e = calloc(neq * m + 1, sizeof *e);
+        assert_non_null(sym);
+        assert_non_null(e);
+        for (size_t i = 0, c = 0; i < d; i++)
+            for (size_t j = i; j < d; j++, c++)
+                sym[i * d + j] = sym[j * d + i] = c;
+        double emax = 0;
+        for (size_t k = 0, r = 0; k < K; k++)
+            for (size_t i = 0; i < d; i++)
+                for (size_t j = i; j < d; j++, r++)
+                    for (size_t l = 0; l < d; l++) {
+                        const double *A = ad + k * d * d;
+                        e[r * m + sym[l * d + j]] += A[i * d + l];
+                        e[r * m + sym[i * d + l]] -= A[l * d + j];
+                    }
+        for (size_t i = 0; i < neq * m; i++)
+            emax = fmax(emax, fabs(e[i]));
+        size_t *pivot_col = malloc((m + 1) * sizeof *pivot_col);
+        bool *is_pivot = calloc(m + 1, sizeof *is_pivot);
+        assert_non_null(pivot_col);
+        assert_non_null(is_pivot);
+        size_t rank = 0;
+        for (size_t col = 0; col < m && rank < neq; col++) {
+            size_t best = rank;
+            for (size_t r = rank; r < neq; r++)
+                if (fabs(e[r * m + col]) > fabs(e[best * m + col]))
+                    best = r;
+            /* structure constants are O(1); an eliminated entry is ~1e-13 */
+            if (fabs(e[best * m + col]) <= 1e-9 * emax)
+                continue;
+            for (size_t t = 0; t < m; t++) {
+                double tmp = e[rank * m + t];
+                e[rank * m + t] = e[best * m + t];
+                e[best * m + t] = tmp;
+            }
+            double pv = e[rank * m + col];
+            for (size_t t = 0; t < m; t++)
+                e[rank * m + t] /= pv;
+            for (size_t r = 0; r < neq; r++) {
+                if (r == rank || e[r * m + col] == 0)
+                    continue;
+                double f = e[r * m + col];
+                for (size_t t = 0; t < m; t++)
+                    e[r * m + t] -= f * e[rank * m + t];
+            }
+            pivot_col[rank++] = col;
+            is_pivot[col] = true;
+        }
+        /* a random null vector: free unknowns random, pivots from their rows */
+        double *u = calloc(m + 1, sizeof *u);
+        assert_non_null(u);
+        for (size_t col = 0; col < m; col++)
+            if (!is_pivot[col])
+                u[col] = harness_normal(rng);
+        for (size_t r = 0; r < rank; r++) {
+            double x = 0;
+            for (size_t col = 0; col < m; col++)
+                if (!is_pivot[col])
+                    x -= e[r * m + col] * u[col];
+            u[pivot_col[r]] = x;
+        }
+        double *xm = calloc(d * d + 1, sizeof *xm), *w = calloc(d + 1, sizeof *w);
+        assert_non_null(xm);
+        assert_non_null(w);
+        for (size_t i = 0; i < d; i++)
+            for (size_t j = 0; j < d; j++)
+                xm[i * d + j] = u[sym[i * d + j]];
+        ref_jacobi(d, xm, w);
+        /* sort, then cluster equal eigenvalues (distinct ones differ by O(1)) */
+        for (size_t i = 1; i < d; i++)
+            for (size_t j = i; j > 0 && w[j - 1] > w[j]; j--) {
+                double t = w[j];
+                w[j] = w[j - 1];
+                w[j - 1] = t;
+            }
+        double scale = d ? fmax(fabs(w[0]), fabs(w[d - 1])) : 0;
+        size_t start = 0;
+        for (size_t i = 1; i <= d; i++)
+            if (i == d || w[i] - w[i - 1] > 1e-6 * scale) {
+                size_t size = i - start;
+                if (size == 1)
+                    out->centre++;
+                else
+                    out->ideal[out->n_ideals++] = size;
+                start = i;
+            }
+        qsort(out->ideal, out->n_ideals, sizeof out->ideal[0], cmp_size);
+        /* the commutant's dimension: c(c+1)/2 + number of ideals */
+        assert_int_equal(m - rank, out->centre * (out->centre + 1) / 2 + out->n_ideals);
+        *structure = true;
+        free(ad);
+        free(sym);
+        free(e);
+        free(pivot_col);
+        free(is_pivot);
+        free(u);
+        free(xm);
+        free(w);
+    }
+    for (size_t k = 0; k < K; k++)
+        free(g[k]);
+    free(g);
+    free(gnorm);
+    free(basis);
+    free(v);
+    return ok;
+}
+
+/* >= 200 random generator sets (strings and sums, n = 2..4, seeded): the
+ * library's dimension against the dense closure, and its centre and simple
+ * ideal dimensions against the commutant reference where dim <= 20. */
+static void test_random_against_dense(void **state)
+{
+    (void)state;
+    harness_rng rng = {0xc0ffee18};
+    size_t compared = 0, with_structure = 0, large = 0, trial = 0;
+    while ((compared < 200 || with_structure < 120) && trial < 2000) {
+        unsigned n = 2 + (unsigned)(trial % 3);
+        bool sums = (trial / 3) % 2 == 1;
+        trial++;
+        size_t count = 2 + (size_t)(harness_next(&rng) % 2);
+        generator_set set = {0};
+        for (size_t k = 0; k < count; k++) {
+            char text[512] = "", piece[64];
+            size_t terms = sums ? 2 + (size_t)(harness_next(&rng) % 2) : 1;
+            for (size_t t = 0; t < terms; t++) {
+                char ops[16];
+                int any = 0;
+                for (unsigned q = 0; q < n; q++) {
+                    ops[q] = "IXYZ"[harness_next(&rng) % 4];
+                    any |= ops[q] != 'I';
+                }
+                if (!any)
+                    ops[0] = 'Z';
+                snprintf(piece, sizeof piece, "%s%d*", t ? " + " : "", 1 + (int)(harness_next(&rng) % 3));
+                strcat(text, piece);
+                for (unsigned q = 0; q < n; q++)
+                    if (ops[q] != 'I') {
+                        snprintf(piece, sizeof piece, "%c%u ", ops[q], q);
+                        strcat(text, piece);
+                    }
+            }
+            set_add(&set, n, text);
+        }
+        shape ref;
+        bool structure = false;
+        bool ok = ref_shape(&set, &rng, &ref, &structure);
+        qml_lie_algebra *a = close_set(&set);
+        if (!ok) {
+            assert_true(qml_lie_algebra_dim(a) > REF_MAX_DIM);
+            large++;
+        } else {
+            if (qml_lie_algebra_dim(a) != ref.dim)
+                for (size_t k = 0; k < set.count; k++) {
+                    char t[1024];
+                    if (qml_pauli_sum_format(set.items[k], t, sizeof t, NULL) == QML_OK)
+                        fprintf(stderr, "# trial %zu: %s\n", trial, t);
+                }
+            assert_int_equal(qml_lie_algebra_dim(a), ref.dim);
+            compared++;
+            if (structure) {
+                shape lib = shape_of(a);
+                qsort(lib.ideal, lib.n_ideals, sizeof lib.ideal[0], cmp_size);
+                if (lib.centre != ref.centre || lib.n_ideals != ref.n_ideals) {
+                    fprintf(stderr, "# trial %zu (n = %u): library centre %zu, %zu ideals; reference %zu, %zu\n",
+                            trial, n, lib.centre, lib.n_ideals, ref.centre, ref.n_ideals);
+                    for (size_t k = 0; k < set.count; k++) {
+                        char t[1024];
+                        if (qml_pauli_sum_format(set.items[k], t, sizeof t, NULL) == QML_OK)
+                            fprintf(stderr, "#   %s\n", t);
+                    }
+                }
+                assert_int_equal(lib.centre, ref.centre);
+                assert_int_equal(lib.n_ideals, ref.n_ideals);
+                for (size_t j = 0; j < ref.n_ideals; j++)
+                    assert_int_equal(lib.ideal[j], ref.ideal[j]);
+                with_structure++;
+            }
+        }
+        qml_lie_algebra_free(a);
+        set_free(&set);
+    }
+    printf("# random sets against the dense reference: %zu trials, %zu dimensions compared (%zu with centre and "
+           "ideals), %zu above %u\n",
+           trial, compared, with_structure, large, REF_MAX_DIM);
+    assert_true(compared >= 200);
+    assert_true(with_structure >= 120);
+}
+
 /* ---- qml_pauli_dla_classify ----------------------------------------------------------- */
 
 static void hea_strings(generator_set *set, unsigned n, qml_pauli_sum **items, size_t *count)
@@ -1078,6 +1434,7 @@ int main(void)
         cmocka_unit_test(test_so4_splits),
         cmocka_unit_test(test_tfim_lattice_ideals),
         cmocka_unit_test(test_random_structures),
+        cmocka_unit_test(test_random_against_dense),
         cmocka_unit_test(test_so_versus_sp),
         cmocka_unit_test(test_classify_hea_large),
         cmocka_unit_test(test_classify_random),

@@ -338,7 +338,7 @@ static int structure_row(const char *label, unsigned n, qml_pauli_sum **g, size_
     }
     qml_lie_conditioning c = QML_LIE_CONDITIONING_INIT;
     qml_lie_algebra_conditioning(a, &c);
-    char ideals[160] = "";
+    char ideals[200] = "";
     size_t m = qml_lie_algebra_n_ideals(a);
     for (size_t j = 0; j < m && strlen(ideals) + 16 < sizeof ideals; j++) {
         size_t dim = 0;
@@ -347,8 +347,17 @@ static int structure_row(const char *label, unsigned n, qml_pauli_sum **g, size_
         snprintf(piece, sizeof piece, "%s%zu", j ? "+" : "", dim);
         strcat(ideals, piece);
     }
-    if (!qml_lie_algebra_structure_known(a))
-        snprintf(ideals, sizeof ideals, "(structure not computed)");
+    if (!qml_lie_algebra_structure_known(a)) {
+        qml_lie_structure_state state = QML_LIE_STRUCTURE_UNRESOLVED;
+        size_t cap = 0;
+        qml_lie_algebra_structure_state(a, &state, &cap);
+        if (state == QML_LIE_STRUCTURE_ABOVE_CAP)
+            snprintf(ideals, sizeof ideals, "(not computed: above the cap %zu)", cap);
+        else if (c.largest_rejected > 1e-3)
+            snprintf(ideals, sizeof ideals, "(not computed: basis not closed)");
+        else
+            snprintf(ideals, sizeof ideals, "(unresolved)");
+    }
     if (json) {
         cli_json_object_begin(json);
         cli_json_kv_string(json, "case", label);
@@ -362,7 +371,7 @@ static int structure_row(const char *label, unsigned n, qml_pauli_sum **g, size_
         cli_json_kv_number(json, "peak_mb", peak_mb());
         cli_json_object_end(json);
     } else
-        printf("%-26s %4u %7zu %6zu %-28s %9s %-22s %9.4f %8.0f\n", label, n, qml_lie_algebra_dim(a),
+        printf("%-26s %4u %7zu %6zu %-40s %9s %-40s %9.4f %8.0f\n", label, n, qml_lie_algebra_dim(a),
                qml_lie_algebra_center_dim(a), ideals, c.certified ? "yes" : "no", expected, seconds, peak_mb());
     qml_lie_algebra_free(a);
     return 0;
@@ -421,9 +430,100 @@ static int classify_row(unsigned n, bool fermions, cli_json *json)
         cli_json_kv_number(json, "seconds", times[2]);
         cli_json_object_end(json);
     } else
-        printf("%-26s %4u %7s %6zu %-28s %9s %-22s %9.5f %8.0f\n",
+        printf("%-26s %4u %7s %6zu %-40s %9s %-40s %9.5f %8.0f\n",
                fermions ? "classify tfim (strings)" : "classify hea (strings)", n, dim, summary.centre_dim,
                summary.name, "-", fermions ? "so(2n)" : "su(2^n)", times[2], peak_mb());
+    return 0;
+}
+
+/* Classification rows for the classes decided by cycles and the
+ * quadratic-form criterion (docs/lie.md), at n qubits, median of 5 calls:
+ * the periodic TFIM ring, the "real" HEA strings (Y_q, Y_q Z_q+1, Z_q Y_q+1),
+ * the same plus X_0, the comb (Y_q, X_q Y_q+1) and X X, Y Y, Z Z bonds. */
+enum { CL_RING, CL_REAL_HEA, CL_REAL_HEA_X, CL_COMB, CL_XYZ, CL_COUNT };
+
+static int classify_class_row(int kind, unsigned n, cli_json *json)
+{
+    static const char *labels[CL_COUNT] = {"classify tfim ring", "classify real hea", "classify real hea + X0",
+                                           "classify comb", "classify XX,YY,ZZ bonds"};
+    static const char *expected[CL_COUNT] = {"so(2n) + so(2n)", "so(2^n)", "su(2^n)", "sp(2^(n-2)) + u(1)",
+                                             "4 x su(2^(n-2)) (n even)"};
+    size_t cap = 3 * (size_t)n + 1, count = 0;
+    qml_pauli_sum **g = calloc(cap, sizeof *g);
+    int status = g ? 0 : QML_ERR_OUT_OF_MEMORY;
+    char text[64];
+#define ADD(...)                                                                                                     \
+    do {                                                                                                             \
+        snprintf(text, sizeof text, __VA_ARGS__);                                                                    \
+        if (!status)                                                                                                 \
+            status = qml_pauli_sum_parse(&g[count++], n, text);                                                      \
+    } while (0)
+    for (unsigned q = 0; q < n && !status; q++) {
+        bool last = q + 1 == n;
+        switch (kind) {
+        case CL_RING:
+            ADD("X%u", q);
+            ADD("Z%u Z%u", q, last ? 0 : q + 1);
+            break;
+        case CL_REAL_HEA:
+        case CL_REAL_HEA_X:
+            ADD("Y%u", q);
+            if (!last) {
+                ADD("Y%u Z%u", q, q + 1);
+                ADD("Z%u Y%u", q, q + 1);
+            }
+            if (kind == CL_REAL_HEA_X && q == 0)
+                ADD("X0");
+            break;
+        case CL_COMB:
+            ADD("Y%u", q);
+            if (!last)
+                ADD("X%u Y%u", q, q + 1);
+            break;
+        default:
+            if (!last) {
+                ADD("X%u X%u", q, q + 1);
+                ADD("Y%u Y%u", q, q + 1);
+                ADD("Z%u Z%u", q, q + 1);
+            }
+            break;
+        }
+    }
+#undef ADD
+    double times[5];
+    qml_dla_summary summary = {.size = sizeof summary};
+    for (int r = 0; r < 5 && !status; r++) {
+        double t0 = cli_seconds();
+        status = qml_pauli_dla_classify((const qml_pauli_sum *const *)g, count, &summary);
+        times[r] = cli_seconds() - t0;
+    }
+    for (size_t i = 0; i < count; i++)
+        qml_pauli_sum_free(g[i]);
+    free(g);
+    if (status)
+        return status;
+    for (int i = 1; i < 5; i++)
+        for (int j = i; j > 0 && times[j - 1] > times[j]; j--) {
+            double t = times[j];
+            times[j] = times[j - 1];
+            times[j - 1] = t;
+        }
+    char dim[32];
+    if (summary.dimension < 1e15)
+        snprintf(dim, sizeof dim, "%.0f", summary.dimension);
+    else
+        snprintf(dim, sizeof dim, "2^%.1f", summary.log2_dimension);
+    if (json) {
+        cli_json_object_begin(json);
+        cli_json_kv_string(json, "case", labels[kind]);
+        cli_json_kv_u64(json, "n", n);
+        cli_json_kv_string(json, "name", summary.name);
+        cli_json_kv_number(json, "log2_dim", summary.log2_dimension);
+        cli_json_kv_number(json, "seconds", times[2]);
+        cli_json_object_end(json);
+    } else
+        printf("%-26s %4u %7s %6zu %-28s %9s %-22s %9.5f %8.0f\n", labels[kind], n, dim, summary.centre_dim,
+               summary.name, "-", expected[kind], times[2], peak_mb());
     return 0;
 }
 
@@ -440,7 +540,7 @@ static int bench_structure(bool quick, cli_json *json)
         cli_json_array_begin(json);
     }
     else
-        printf("\n%-26s %4s %7s %6s %-28s %9s %-22s %9s %8s\n", "case", "n", "dim", "centre", "ideal dims",
+        printf("\n%-26s %4s %7s %6s %-40s %9s %-40s %9s %8s\n", "case", "n", "dim", "centre", "ideal dims",
                "certified", "expected", "seconds", "peak MB");
     int status = 0;
     for (size_t i = 0; i < n_sn && !status; i++) {
@@ -448,9 +548,15 @@ static int bench_structure(bool quick, cli_json *json)
         qml_pauli_sum **g = NULL;
         size_t count = 0;
         status = family_generators(FAMILY_SN, n, &g, &count);
-        char expected[48];
-        snprintf(expected, sizeof expected, "dim %zu, centre 1",
-                 (size_t)(n + 3) * (n + 2) * (n + 1) / 6 - n / 2);
+        /* Schur-Weyl: the spin-j blocks of the symmetric operators give
+         * su(n+1) + su(n-1) + ... (down to su(2) or su(3)) + u(1), of
+         * dimension C(n+3,3) - floor(n/2) */
+        char expected[200];
+        int used = snprintf(expected, sizeof expected, "%zu = c1 ",
+                            (size_t)(n + 3) * (n + 2) * (n + 1) / 6 - n / 2);
+        for (unsigned m = n + 1; m >= 2 && used > 0 && (size_t)used < sizeof expected; m -= 2)
+            used += snprintf(expected + used, sizeof expected - (size_t)used, "%s%u", m == n + 1 ? "" : "+",
+                             m * m - 1);
         if (!status)
             status = structure_row("sn {SX,SZ,SZ_iZ_j}", n, g, count, expected, json);
         for (size_t k = 0; k < count; k++)
@@ -476,11 +582,39 @@ static int bench_structure(bool quick, cli_json *json)
             qml_pauli_sum_free(g[k]);
         free(g);
     }
+    /* The same algebras from Pauli sums (each generator but the last
+     * replaced by its sum with the next: the same span, a basis that is not
+     * made of strings): the dense analysis of general algebras. */
+    if (!status && !quick) {
+        char *texts[] = {"X0 + X1",       "X1 + X2",       "X2 + X3",       "X3 + X4",       "X4 + X5",
+                         "X5 + Z0 Z1",    "Z0 Z1 + Z1 Z2", "Z1 Z2 + Z3 Z4", "Z3 Z4 + Z4 Z5", "Z4 Z5 + Z0 Z3",
+                         "Z0 Z3 + Z1 Z4", "Z1 Z4 + Z2 Z5", "Z2 Z5"};
+        qml_pauli_sum *g[13] = {0};
+        status = parse_all(6, texts, 13, g);
+        if (!status)
+            status = structure_row("tfim 2x3 lattice (sums)", 6, g, 13, "528+528: sp(16) twice", json);
+        for (size_t k = 0; k < 13; k++)
+            qml_pauli_sum_free(g[k]);
+    }
+    if (!status && !quick) {
+        qml_pauli_sum **g = NULL;
+        size_t count = 0;
+        status = family_generators(FAMILY_TFIM, 30, &g, &count);
+        for (size_t k = 0; k + 1 < count && !status; k++)
+            status = qml_pauli_sum_add(g[k], 1.0, g[k + 1]);
+        if (!status)
+            status = structure_row("tfim chain = so(2n) (sums)", 30, g, count, "so(60): dim 1770", json);
+        for (size_t k = 0; k < count; k++)
+            qml_pauli_sum_free(g[k]);
+        free(g);
+    }
     static const unsigned cl[] = {50, 100, 1000};
     for (size_t i = 0; i < 3 && !status; i++)
         status = classify_row(cl[i], false, json);
     if (!status)
         status = classify_row(1000, true, json);
+    for (int kind = 0; kind < CL_COUNT && !status; kind++)
+        status = classify_class_row(kind, 1000, json);
     if (json)
         cli_json_array_end(json);
     else

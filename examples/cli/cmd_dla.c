@@ -11,6 +11,48 @@
 #include <stdlib.h>
 #include <string.h>
 
+
+/* Why the structure is not known, as a sentence ("" when it is). */
+static const char *structure_reason(const qml_lie_algebra *algebra, char *buffer, size_t size)
+{
+    qml_lie_structure_state state = QML_LIE_STRUCTURE_UNRESOLVED;
+    size_t cap = 0;
+    qml_lie_algebra_structure_state(algebra, &state, &cap);
+    switch (state) {
+    case QML_LIE_STRUCTURE_KNOWN:
+        snprintf(buffer, size, "%s", "");
+        break;
+    case QML_LIE_STRUCTURE_PARTIAL:
+        snprintf(buffer, size, "partial algebra");
+        break;
+    case QML_LIE_STRUCTURE_ABOVE_CAP:
+        snprintf(buffer, size, "dimension %zu above the cap %zu of the dense analysis", qml_lie_algebra_dim(algebra),
+                 cap);
+        break;
+    default: {
+        qml_lie_conditioning c = QML_LIE_CONDITIONING_INIT;
+        qml_lie_algebra_conditioning(algebra, &c);
+        if (c.largest_rejected > 1e-3)
+            snprintf(buffer, size,
+                     "the floating-point basis is not closed (a rejected bracket left %.2g of its norm outside it)",
+                     c.largest_rejected);
+        else
+            snprintf(buffer, size, "not resolved into simple ideals that pass the checks");
+        break;
+    }
+    }
+    return buffer;
+}
+
+/* The state as a JSON word. */
+static const char *structure_state_name(const qml_lie_algebra *algebra)
+{
+    qml_lie_structure_state state = QML_LIE_STRUCTURE_UNRESOLVED;
+    qml_lie_algebra_structure_state(algebra, &state, NULL);
+    static const char *names[] = {"known", "partial", "above_cap", "unresolved"};
+    return (unsigned)state < 4 ? names[state] : "unresolved";
+}
+
 static void usage(FILE *out)
 {
     fprintf(out, "usage: qml dla [--json] [--qubits N] [--max-dim D] [--threads T] [--tolerance TOL] [--no-exact]\n"
@@ -122,6 +164,9 @@ static int dla_of_circuit(const char *path, const char *purity_text, bool zero_s
                 qml_lie_algebra_ideal(algebra, j, &dim, &rank, &names);
                 printf("  ideal %zu: dim %zu, rank %zu: %s\n", j, dim, rank, names);
             }
+        } else {
+            char reason[128];
+            printf("structure   not computed: %s\n", structure_reason(algebra, reason, sizeof reason));
         }
         printf("seconds     %.4f\n", seconds);
         if (observable && !partial)
@@ -386,6 +431,7 @@ int cmd_dla(int argc, char **argv)
         cli_json_kv_u64(&out, "dim", qml_lie_algebra_dim(algebra));
         cli_json_kv_bool(&out, "partial", partial);
         cli_json_kv_bool(&out, "structure_known", qml_lie_algebra_structure_known(algebra));
+        cli_json_kv_string(&out, "structure_state", structure_state_name(algebra));
         cli_json_kv_bool(&out, "full", qml_lie_algebra_is_full(algebra));
         cli_json_kv_bool(&out, "classified", classified);
         cli_json_kv_string(&out, "classified_name", classified ? summary.name : "");
@@ -466,9 +512,8 @@ int cmd_dla(int argc, char **argv)
                 printf("  ideal %zu: dim %zu, rank %zu: %s\n", j, dim, rank, names);
             }
         } else {
-            printf("structure   not computed (%s)\n",
-                   partial ? "partial algebra"
-                           : "too large for the dense analysis, or not resolved into simple ideals");
+            char reason[128];
+            printf("structure   not computed: %s\n", structure_reason(algebra, reason, sizeof reason));
         }
         if (classified)
             printf("algebra     %s (classification of the strings)\n", summary.name);
