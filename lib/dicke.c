@@ -19,6 +19,7 @@
  */
 #include "internal.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -28,16 +29,32 @@ typedef struct dicke_op {
     double c0, cx, cy, cz, czz;
 } dicke_op;
 
+/* The eigenvectors of a generator's real tridiagonal T, split into the
+ * blocks they live in: one block of N, or (when T commutes with the flip
+ * |D_k> <-> |D_{n-k}>, i.e. cz = 0) the even and the odd block of about N/2
+ * each, which halves the work of every product with them. */
+typedef struct dicke_block {
+    size_t size;          /* m */
+    double *lambda;       /* m eigenvalues, ascending */
+    double *v;            /* m x m, row-major: column j = eigenvector j (in the block's basis) */
+    double *vt;           /* its transpose: row j = eigenvector j */
+    bool equispaced;      /* lambda_j = lambda_0 + j step exactly (a rotated sum Z) */
+    double step;
+} dicke_block;
+
+typedef struct dicke_basis {
+    bool folded;          /* blocks: even (k + (n - k), and the middle), odd (k - (n - k)) */
+    size_t n_blocks;
+    dicke_block block[2];
+} dicke_basis;
+
 typedef struct dicke_generator {
     dicke_op op;
     double *d;            /* N: diagonal of H */
     double *u_re, *u_im;  /* N - 1: <k+1| H |k> */
     bool diagonal;        /* cx = cy = 0 */
-    double *lambda;       /* N eigenvalues of T (not diagonal) */
-    double *v;            /* N x N, row-major: column j = eigenvector j */
-    double *vt;           /* its transpose: row j = eigenvector j */
-    bool equispaced;      /* lambda_j = lambda_0 + j step exactly (a ΣX, ΣY rotation) */
-    double step;
+    dicke_basis *basis;   /* the eigenvectors of T (not diagonal) */
+    bool owns_basis;      /* false: borrowed from an earlier generator with the same T */
     double *p_re, *p_im;  /* N: w^k */
 } dicke_generator;
 
@@ -62,9 +79,14 @@ static void generator_release(dicke_generator *g)
     qml__free(g->d);
     qml__free(g->u_re);
     qml__free(g->u_im);
-    qml__free(g->lambda);
-    qml__free(g->v);
-    qml__free(g->vt);
+    if (g->basis && g->owns_basis) {
+        for (size_t b = 0; b < g->basis->n_blocks; b++) {
+            qml__free(g->basis->block[b].lambda);
+            qml__free(g->basis->block[b].v);
+            qml__free(g->basis->block[b].vt);
+        }
+        qml__free(g->basis);
+    }
     qml__free(g->p_re);
     qml__free(g->p_im);
 }
@@ -233,90 +255,261 @@ void qml__jacobi_eigen(size_t N, double *a, double *v, double *lambda)
         lambda[i] = a[i * N + i];
 }
 
-/* `same` (may be NULL): an earlier generator with the same T (same
- * |a + ib|, cz, czz: e.g. ΣX and ΣY), whose eigenvectors are reused. */
-static int generator_prepare(dicke_generator *g, unsigned n, const dicke_generator *same)
+/* Number of eigenvalues of the symmetric tridiagonal (d, e2 = e^2) below x:
+ * the negative pivots of the LDL^T factorisation of T - x (Sylvester's law
+ * of inertia; Golub & Van Loan, sec. 8.4.1). */
+static size_t sturm_count(size_t m, const double *d, const double *e2, double x, double pivmin)
+{
+    size_t count = 0;
+    double q = 1.0;
+    for (size_t k = 0; k < m; k++) {
+        q = d[k] - x - (k > 0 ? e2[k - 1] / q : 0.0);
+        if (fabs(q) < pivmin)
+            q = -pivmin;
+        count += q < 0.0;
+    }
+    return count;
+}
+
+/* One eigenvector of the symmetric tridiagonal (d, e) for the eigenvalue
+ * lambda, from the twisted factorisation T - lambda = N_r D_r N_r^T at the
+ * twist r where |gamma_r| is smallest (Dhillon & Parlett, "Multiple
+ * representations to compute orthogonal eigenvectors", 2004, sec. 3): x_r = 1
+ * and the two bidiagonal solves outward from r, O(m). scratch: 2m. */
+static void twisted_vector(size_t m, const double *d, const double *e, double lambda, double pivmin, double *x,
+                           double *scratch)
+{
+    double *dp = scratch, *dm = scratch + m;
+    for (size_t k = 0; k < m; k++) {
+        dp[k] = d[k] - lambda - (k > 0 ? e[k - 1] * e[k - 1] / dp[k - 1] : 0.0);
+        if (fabs(dp[k]) < pivmin)
+            dp[k] = pivmin;
+    }
+    for (size_t k = m; k-- > 0;) {
+        dm[k] = d[k] - lambda - (k + 1 < m ? e[k] * e[k] / dm[k + 1] : 0.0);
+        if (fabs(dm[k]) < pivmin)
+            dm[k] = pivmin;
+    }
+    size_t r = 0;
+    double best = INFINITY;
+    for (size_t k = 0; k < m; k++) {
+        double gamma = fabs(dp[k] + dm[k] - (d[k] - lambda));
+        if (gamma < best) {
+            best = gamma;
+            r = k;
+        }
+    }
+    x[r] = 1.0;
+    for (size_t k = r; k-- > 0;)
+        x[k] = -e[k] * x[k + 1] / dp[k];
+    for (size_t k = r; k + 1 < m; k++)
+        x[k + 1] = -e[k] * x[k] / dm[k + 1];
+    double norm = 0.0;
+    for (size_t k = 0; k < m; k++)
+        norm += x[k] * x[k];
+    norm = 1.0 / sqrt(norm);
+    for (size_t k = 0; k < m; k++)
+        x[k] *= norm;
+}
+
+/* The eigenpairs of the block's tridiagonal (d, e): eigenvalues by
+ * bisection on Sturm counts (each to a few ulp of |T|), eigenvectors by the
+ * twisted factorisation: O(m^2) in all. If the eigenvectors come out less
+ * orthogonal than 1e-12 (eigenvalues too close for the twisted solve to
+ * separate), cyclic Jacobi on the block instead (O(m^3), exact to rounding
+ * whatever the spectrum). `spacing` > 0: the spectrum is known to be
+ * spacing/2 times integers of the parity of n (a rotated sum Z); the computed
+ * eigenvalues (which agree to their bisection width) are replaced by the
+ * exact ones so that the phases follow a recurrence. */
+static int block_solve(dicke_block *blk, size_t m, const double *d, const double *e, double spacing, unsigned n)
+{
+    blk->size = m;
+    blk->lambda = qml__malloc(m * sizeof *blk->lambda);
+    blk->v = qml__malloc(qml__mul_size(qml__mul_size(m, m), sizeof *blk->v));
+    blk->vt = qml__malloc(qml__mul_size(qml__mul_size(m, m), sizeof *blk->vt));
+    double *scratch = qml__malloc(qml__mul_size(m, 3 * sizeof *scratch));
+    if (!blk->lambda || !blk->v || !blk->vt || !scratch) {
+        qml__free(scratch);
+        return qml__oom("a symmetric-subspace generator");
+    }
+    double *e2 = scratch + 2 * m, norm = 0.0, lo = INFINITY, hi = -INFINITY;
+    for (size_t k = 0; k < m; k++) {
+        double left = k > 0 ? fabs(e[k - 1]) : 0.0, right = k + 1 < m ? fabs(e[k]) : 0.0;
+        if (k + 1 < m)
+            e2[k] = e[k] * e[k];
+        lo = fmin(lo, d[k] - left - right);
+        hi = fmax(hi, d[k] + left + right);
+        norm = fmax(norm, fabs(d[k]) + left + right);
+    }
+    double pivmin = 1e-300 + DBL_EPSILON * DBL_EPSILON * norm;
+    size_t found = 0;
+    if (spacing > 0.0) {
+        /* Known spectrum: keep the values (spacing/2) (2 j - n) that the
+         * block holds, counted by Sturm on either side of each. */
+        double half = 0.5 * spacing;
+        for (unsigned j = 0; j <= n && found < m; j++) {
+            double value = half * (2.0 * (double)j - (double)n);
+            if (sturm_count(m, d, e2, value + 0.5 * half, pivmin) - sturm_count(m, d, e2, value - 0.5 * half, pivmin) ==
+                1)
+                blk->lambda[found++] = value;
+        }
+    }
+    for (size_t j = 0; j < m && found != m; j++) { /* else: the j-th smallest eigenvalue by bisection */
+        double a = lo, b = hi;
+        for (int it = 0; it < 200 && b - a > 2.0 * DBL_EPSILON * fmax(fabs(a), fabs(b)) + pivmin; it++) {
+            double mid = 0.5 * (a + b);
+            if (mid <= a || mid >= b)
+                break;
+            if (sturm_count(m, d, e2, mid, pivmin) > j)
+                b = mid;
+            else
+                a = mid;
+        }
+        blk->lambda[j] = 0.5 * (a + b);
+    }
+    for (size_t j = 0; j < m; j++) /* row j of vt: eigenvector j */
+        twisted_vector(m, d, e, blk->lambda[j], pivmin, blk->vt + j * m, scratch);
+    double worst = 0.0;
+    for (size_t i = 0; i < m && worst <= 1e-12; i++)
+        for (size_t j = i; j < m; j++) {
+            double dot = 0.0;
+            for (size_t k = 0; k < m; k++)
+                dot += blk->vt[i * m + k] * blk->vt[j * m + k];
+            worst = fmax(worst, fabs(dot - (i == j ? 1.0 : 0.0)));
+        }
+    if (worst > 1e-12) {
+        double *a = qml__malloc(qml__mul_size(qml__mul_size(m, m), sizeof *a));
+        if (!a) {
+            qml__free(scratch);
+            return qml__oom("a symmetric-subspace generator");
+        }
+        memset(a, 0, m * m * sizeof *a);
+        for (size_t k = 0; k < m; k++) {
+            a[k * m + k] = d[k];
+            if (k + 1 < m)
+                a[k * m + k + 1] = a[(k + 1) * m + k] = e[k];
+        }
+        qml__jacobi_eigen(m, a, blk->v, blk->lambda);
+        qml__free(a);
+        for (size_t i = 0; i + 1 < m; i++) { /* ascending (selection sort: once per block) */
+            size_t best = i;
+            for (size_t j = i + 1; j < m; j++)
+                if (blk->lambda[j] < blk->lambda[best])
+                    best = j;
+            double t = blk->lambda[i];
+            blk->lambda[i] = blk->lambda[best];
+            blk->lambda[best] = t;
+            for (size_t k = 0; k < m; k++) {
+                t = blk->v[k * m + i];
+                blk->v[k * m + i] = blk->v[k * m + best];
+                blk->v[k * m + best] = t;
+            }
+        }
+        for (size_t i = 0; i < m; i++)
+            for (size_t j = 0; j < m; j++)
+                blk->vt[j * m + i] = blk->v[i * m + j];
+    } else {
+        for (size_t i = 0; i < m; i++)
+            for (size_t j = 0; j < m; j++)
+                blk->v[i * m + j] = blk->vt[j * m + i];
+    }
+    qml__free(scratch);
+    blk->equispaced = false;
+    if (spacing > 0.0) {
+        /* lambda = (spacing/2) (2 j - n) for integers j: snap to them. */
+        double half = 0.5 * spacing;
+        long previous = 0;
+        blk->equispaced = true;
+        for (size_t i = 0; i < m; i++) {
+            long j = lround(0.5 * (blk->lambda[i] / half + (double)n));
+            double exact = half * (2.0 * (double)j - (double)n);
+            if (fabs(exact - blk->lambda[i]) > 1e-9 * norm)
+                blk->equispaced = false;
+            else
+                blk->lambda[i] = exact;
+            if (i == 1)
+                blk->step = half * 2.0 * (double)(j - previous);
+            else if (i > 1 && half * 2.0 * (double)(j - previous) != blk->step)
+                blk->equispaced = false;
+            previous = j;
+        }
+        if (m < 2)
+            blk->equispaced = false;
+    }
+    return QML_OK;
+}
+
+/* `same` (may be NULL): the eigenvectors of an earlier generator with the
+ * same T (same |a + ib|, cz, czz: e.g. ΣX and ΣY), borrowed. */
+static int generator_prepare(dicke_generator *g, unsigned n, dicke_basis *same)
 {
     int status = tridiagonal_form(g, n);
     if (status || g->diagonal)
         return status;
     size_t N = (size_t)n + 1;
-    if (same) {
-        g->v = qml__malloc(qml__mul_size(qml__mul_size(N, N), sizeof *g->v));
-        g->vt = qml__malloc(qml__mul_size(qml__mul_size(N, N), sizeof *g->vt));
-        g->lambda = qml__malloc(N * sizeof *g->lambda);
-        g->p_re = qml__malloc(N * sizeof *g->p_re);
-        g->p_im = qml__malloc(N * sizeof *g->p_im);
-        if (!g->v || !g->vt || !g->lambda || !g->p_re || !g->p_im)
-            return qml__oom("a symmetric-subspace generator");
-        memcpy(g->v, same->v, N * N * sizeof *g->v);
-        memcpy(g->vt, same->vt, N * N * sizeof *g->vt);
-        memcpy(g->lambda, same->lambda, N * sizeof *g->lambda);
-        g->equispaced = same->equispaced;
-        g->step = same->step;
-        double alpha = atan2(g->op.cy, g->op.cx);
-        for (size_t k = 0; k < N; k++) {
-            g->p_re[k] = cos((double)k * alpha);
-            g->p_im[k] = sin((double)k * alpha);
-        }
-        return QML_OK;
-    }
-    double *a = qml__calloc(qml__mul_size(N, N), sizeof *a);
-    g->v = qml__malloc(qml__mul_size(qml__mul_size(N, N), sizeof *g->v));
-    g->lambda = qml__malloc(N * sizeof *g->lambda);
     g->p_re = qml__malloc(N * sizeof *g->p_re);
     g->p_im = qml__malloc(N * sizeof *g->p_im);
-    if (!a || !g->v || !g->lambda || !g->p_re || !g->p_im) {
-        qml__free(a);
+    if (!g->p_re || !g->p_im)
         return qml__oom("a symmetric-subspace generator");
-    }
     double alpha = atan2(g->op.cy, g->op.cx);
     for (size_t k = 0; k < N; k++) {
-        a[k * N + k] = g->d[k];
-        if (k + 1 < N) {
-            double r = hypot(g->u_re[k], g->u_im[k]);
-            a[k * N + k + 1] = r;
-            a[(k + 1) * N + k] = r;
-        }
         g->p_re[k] = cos((double)k * alpha);
         g->p_im[k] = sin((double)k * alpha);
     }
-    qml__jacobi_eigen(N, a, g->v, g->lambda);
-    qml__free(a);
-    g->vt = qml__malloc(qml__mul_size(qml__mul_size(N, N), sizeof *g->vt));
-    if (!g->vt)
+    if (same) {
+        g->basis = same;
+        g->owns_basis = false;
+        return QML_OK;
+    }
+    g->basis = qml__calloc(1, sizeof *g->basis);
+    g->owns_basis = true;
+    double *t = qml__malloc(qml__mul_size(N, 4 * sizeof *t));
+    if (!g->basis || !t) {
+        qml__free(t);
         return qml__oom("a symmetric-subspace generator");
-    /* Eigenpairs in ascending order (selection sort: once per generator). */
-    for (size_t i = 0; i + 1 < N; i++) {
-        size_t m = i;
-        for (size_t j = i + 1; j < N; j++)
-            if (g->lambda[j] < g->lambda[m])
-                m = j;
-        if (m == i)
-            continue;
-        double t = g->lambda[i];
-        g->lambda[i] = g->lambda[m];
-        g->lambda[m] = t;
-        for (size_t k = 0; k < N; k++) {
-            t = g->v[k * N + i];
-            g->v[k * N + i] = g->v[k * N + m];
-            g->v[k * N + m] = t;
+    }
+    double *d = t, *e = t + N, *bd = t + 2 * N, *be = t + 3 * N;
+    for (size_t k = 0; k < N; k++) {
+        d[k] = g->d[k];
+        e[k] = k + 1 < N ? hypot(g->u_re[k], g->u_im[k]) : 0.0;
+    }
+    /* a ΣX + b ΣY + c ΣZ is |(a, b, c)| times a rotated ΣZ: spectrum
+     * |(a, b, c)| (2 j - n) exactly. */
+    double spacing = g->op.czz == 0.0 ? 2.0 * sqrt(g->op.cx * g->op.cx + g->op.cy * g->op.cy + g->op.cz * g->op.cz)
+                                      : 0.0;
+    bool flip = true;
+    for (size_t k = 0; k < N && flip; k++)
+        flip = d[k] == d[N - 1 - k];
+    g->basis->folded = flip && N >= 2;
+    if (!g->basis->folded) {
+        g->basis->n_blocks = 1;
+        status = block_solve(&g->basis->block[0], N, d, e, spacing, n);
+    } else {
+        /* even: (|D_k> + |D_{n-k}>)/sqrt 2 for k < h, and |D_h> if N is odd;
+         * odd: (|D_k> - |D_{n-k}>)/sqrt 2 for k < h. */
+        size_t h = N / 2, even = (N + 1) / 2;
+        g->basis->n_blocks = 2;
+        for (size_t k = 0; k < even; k++) {
+            bd[k] = d[k];
+            be[k] = k + 1 < h ? e[k] : 0.0;
         }
+        if (N % 2) {
+            be[h - 1] = sqrt(2.0) * e[h - 1];
+        } else {
+            bd[h - 1] = d[h - 1] + e[h - 1];
+        }
+        status = block_solve(&g->basis->block[0], even, bd, be, spacing, n);
+        for (size_t k = 0; k < h && !status; k++) {
+            bd[k] = d[k];
+            be[k] = k + 1 < h ? e[k] : 0.0;
+        }
+        if (N % 2 == 0)
+            bd[h - 1] = d[h - 1] - e[h - 1];
+        if (!status)
+            status = block_solve(&g->basis->block[1], h, bd, be, spacing, n);
     }
-    /* a ΣX + b ΣY is |a + ib| times a rotated ΣZ: its spectrum is exactly
-     * |a + ib| (2j - n), j = 0..n; use the exact values (Jacobi's agree to
-     * its residual) so that the phases follow a recurrence. */
-    if (g->op.cz == 0.0 && g->op.czz == 0.0) {
-        double r = hypot(g->op.cx, g->op.cy);
-        g->equispaced = true;
-        g->step = 2.0 * r;
-        for (size_t j = 0; j < N; j++)
-            g->lambda[j] = r * (2.0 * (double)j - (double)n);
-    }
-    for (size_t i = 0; i < N; i++)
-        for (size_t j = 0; j < N; j++)
-            g->vt[j * N + i] = g->v[i * N + j];
-    return QML_OK;
+    qml__free(t);
+    return status;
 }
 
 /* ---- building ------------------------------------------------------------------ */
@@ -338,12 +531,12 @@ static int generator_index(qml__dicke *sim, const dicke_op *op, size_t *index)
     memset(fresh, 0, sizeof *fresh);
     fresh->op = *op;
     fresh->op.c0 = 0.0;
-    const dicke_generator *same = NULL;
+    dicke_basis *same = NULL;
     for (size_t i = 0; i < sim->n_generators && !same; i++) {
         const dicke_generator *o = &sim->generators[i];
-        if (!o->diagonal && o->v && hypot(o->op.cx, o->op.cy) == hypot(op->cx, op->cy) && o->op.cz == op->cz &&
+        if (!o->diagonal && o->basis && hypot(o->op.cx, o->op.cy) == hypot(op->cx, op->cy) && o->op.cz == op->cz &&
             o->op.czz == op->czz)
-            same = o;
+            same = o->basis;
     }
     sim->n_generators++;
     *index = sim->n_generators - 1;
@@ -361,6 +554,20 @@ static int push_gate(qml__dicke *sim, size_t *capacity, size_t gate, size_t gene
     }
     sim->gates[sim->n_gates++] = (dicke_gate){gate, generator};
     return QML_OK;
+}
+
+/* a and b hold the same terms in the same order (a copy of one generator). */
+static bool same_sum(const qml_pauli_sum *a, const qml_pauli_sum *b)
+{
+    if (!a || !b)
+        return false;
+    if (a == b)
+        return true;
+    size_t words = (size_t)a->n_terms * a->words;
+    if (a->n_qubits != b->n_qubits || a->n_terms != b->n_terms || a->words != b->words)
+        return false;
+    return a->n_terms == 0 || (!memcmp(a->coeff, b->coeff, a->n_terms * sizeof *a->coeff) && !memcmp(a->x, b->x, words * sizeof *a->x) &&
+           !memcmp(a->z, b->z, words * sizeof *a->z));
 }
 
 static bool same_angle(const qml__gate *a, const qml__gate *b)
@@ -384,6 +591,8 @@ static int compile(qml__dicke *sim, const char *caller)
     size_t run_start = SIZE_MAX;   /* first gate of the open run */
     unsigned run_count = 0;
     dicke_op run_op;
+    const qml_pauli_sum *last_sum = NULL; /* the last multi-term generator classified, and its form */
+    dicke_op last_op = {0, 0, 0, 0, 0};
     char why[256];
     for (size_t i = 0; i < circuit->n_gates && !status; i++) {
         const qml__gate *gate = &circuit->gates[i];
@@ -395,29 +604,49 @@ static int compile(qml__dicke *sim, const char *caller)
                                 caller, i, (int)gate->kind);
             break;
         }
-        /* Pauli gates own their generator: read it, do not copy it. */
-        qml_pauli_sum *owned = NULL;
-        const qml_pauli_sum *g = gate->generator;
-        if (!g) {
-            status = qml_circuit_gate_generator(circuit, i, &owned);
-            if (status)
-                break;
-            g = owned;
-        }
+        /* RX, RY, RZ: exp(-i theta/2 P_q), read from the gate itself (no
+         * generator to build: the model templates hold n of them per layer). */
         dicke_op op;
         unsigned first = 0;
-        size_t non_identity = 0, term = 0;
-        for (size_t t = 0; t < g->n_terms; t++)
-            if (string_weight(g, t, &first) > 0) {
-                non_identity++;
-                term = t;
+        qml_pauli_sum *owned = NULL;
+        const qml_pauli_sum *g = NULL;
+        bool single = false;
+        dicke_op one = {0, 0, 0, 0, 0};
+        if ((gate->kind == QML_GATE_RX || gate->kind == QML_GATE_RY || gate->kind == QML_GATE_RZ) &&
+            gate->n_targets == 1) {
+            single = n > 1;
+            first = gate->qubits[0];
+            one.cx = gate->kind == QML_GATE_RX ? 1.0 : 0.0;
+            one.cy = gate->kind == QML_GATE_RY ? 1.0 : 0.0;
+            one.cz = gate->kind == QML_GATE_RZ ? 1.0 : 0.0;
+        }
+        if (!single) {
+            /* Pauli gates own their generator: read it, do not copy it. */
+            g = gate->generator;
+            if (!g) {
+                status = qml_circuit_gate_generator(circuit, i, &owned);
+                if (status)
+                    break;
+                g = owned;
             }
-        bool single = n > 1 && non_identity == 1 && string_weight(g, term, &first) == 1;
+            size_t non_identity = 0, term = 0;
+            if (!same_sum(g, last_sum)) {
+                for (size_t t = 0; t < g->n_terms && non_identity < 2; t++)
+                    if (string_weight(g, t, &first) > 0) {
+                        non_identity++;
+                        term = t;
+                    }
+            }
+            single = n > 1 && non_identity == 1 && string_weight(g, term, &first) == 1;
+            if (single) {
+                unsigned letter = letter_at(g, term, first);
+                one.cx = letter == 1 ? g->coeff[term] : 0;
+                one.cy = letter == 3 ? g->coeff[term] : 0;
+                one.cz = letter == 2 ? g->coeff[term] : 0;
+            }
+        }
         if (single) {
             /* one rotation of a run of n */
-            unsigned letter = letter_at(g, term, first);
-            dicke_op one = {0, letter == 1 ? g->coeff[term] : 0, letter == 3 ? g->coeff[term] : 0,
-                            letter == 2 ? g->coeff[term] : 0, 0};
             if (run_start == SIZE_MAX) {
                 run_start = i;
                 run_count = 0;
@@ -446,15 +675,24 @@ static int compile(qml__dicke *sim, const char *caller)
                                 "%s: the symmetric backend does not apply: the run of one-qubit rotations that began "
                                 "at gate %zu stops at gate %zu after %u of %u qubits",
                                 caller, run_start, i, run_count, n);
-        } else if (!classify(g, &op, why, sizeof why)) {
+        } else if (!same_sum(g, last_sum) && !classify(g, &op, why, sizeof why)) {
             status = qml__error(QML_ERR_NOT_APPLICABLE,
                                 "%s: the symmetric backend does not apply: the generator of gate %zu: %s", caller, i,
                                 why);
-        } else if (op.cx != 0 || op.cy != 0 || op.cz != 0 || op.czz != 0) {
-            size_t index;
-            status = generator_index(sim, &op, &index);
-            if (!status)
-                status = push_gate(sim, &capacity, i, index);
+        } else {
+            if (same_sum(g, last_sum)) {
+                op = last_op; /* the same generator as the last multi-term one: classified already */
+            } else if (gate->generator) {
+                /* remember it (only a generator the circuit owns outlives this step) */
+                last_sum = gate->generator;
+                last_op = op;
+            }
+            if (op.cx != 0 || op.cy != 0 || op.cz != 0 || op.czz != 0) {
+                size_t index;
+                status = generator_index(sim, &op, &index);
+                if (!status)
+                    status = push_gate(sim, &capacity, i, index);
+            }
         }
         qml_pauli_sum_free(owned);
     }
@@ -530,7 +768,7 @@ int qml__dicke_initial(const qml__dicke *sim, const qml_statevec *initial, doubl
 
 size_t qml__dicke_work_doubles(const qml__dicke *sim)
 {
-    return 8 * sim->dim + sim->n_gates + 2 * sim->dim * (sim->n_gates + 1) + 1;
+    return 12 * sim->dim + sim->n_gates + 2 * sim->dim * (sim->n_gates + 1) + 1;
 }
 
 /* out = H psi for a tridiagonal H (re, im split arrays). */
@@ -552,9 +790,9 @@ static void tri_apply(const dicke_generator *g, size_t N, const double *pr, cons
     }
 }
 
-/* The phases e^{-i theta/2 lambda_j} (values lambda: the eigenvalues, or
- * the diagonal), as (c, s) pairs. Equispaced spectra use the recurrence
- * p_{j+1} = p_j r, re-started from sin/cos every 16 steps (error ~16 ulp). */
+/* The phases e^{-i theta/2 lambda_j} (values lambda: the eigenvalues), as
+ * (c, s) pairs. Equispaced spectra use the recurrence p_{j+1} = p_j r,
+ * re-started from sin/cos every 16 steps (error ~16 ulp). */
 static void phases(const double *values, size_t N, bool equispaced, double step, double theta, double *c,
                    double *s)
 {
@@ -577,37 +815,78 @@ static void phases(const double *values, size_t N, bool equispaced, double step,
     }
 }
 
-/* x += a row and y += b row over n entries, unrolled by four so that the
- * compiler's basic-block vectoriser packs it at -O2. */
-static inline void axpy2(size_t n, const double *restrict row, double a, double b, double *restrict x,
-                         double *restrict y)
+/* The phases of a diagonal generator d_k = cz (n - 2k) + czz ((n - 2k)^2 - n)/2:
+ * quadratic in k, so the ratio r_k = e^{-i theta/2 (d_{k+1} - d_k)} itself
+ * advances by the constant e^{-i theta/2 4 czz}; both are re-started from
+ * sin/cos every 16 steps (error ~100 ulp of the phase). */
+static void diagonal_phases(const dicke_generator *g, size_t N, double theta, double *c, double *s)
 {
-    size_t j = 0;
-    for (; j + 4 <= n; j += 4) {
-        x[j] += row[j] * a;
-        x[j + 1] += row[j + 1] * a;
-        x[j + 2] += row[j + 2] * a;
-        x[j + 3] += row[j + 3] * a;
-        y[j] += row[j] * b;
-        y[j + 1] += row[j + 1] * b;
-        y[j + 2] += row[j + 2] * b;
-        y[j + 3] += row[j + 3] * b;
-    }
-    for (; j < n; j++) {
-        x[j] += row[j] * a;
-        y[j] += row[j] * b;
+    double h = -0.5 * theta;
+    double ac = cos(h * 4.0 * g->op.czz), as = sin(h * 4.0 * g->op.czz);
+    double rc = 1.0, rs = 0.0;
+    for (size_t k = 0; k < N; k++) {
+        if ((k & 15u) == 0) {
+            c[k] = cos(h * g->d[k]);
+            s[k] = sin(h * g->d[k]);
+        } else {
+            c[k] = c[k - 1] * rc - s[k - 1] * rs;
+            s[k] = c[k - 1] * rs + s[k - 1] * rc;
+            double t = rc * ac - rs * as;
+            rs = rc * as + rs * ac;
+            rc = t;
+        }
+        if ((k & 15u) == 0 && k + 1 < N) {
+            rc = cos(h * (g->d[k + 1] - g->d[k]));
+            rs = sin(h * (g->d[k + 1] - g->d[k]));
+        }
     }
 }
 
-/* psi <- exp(-i theta/2 H) psi. scratch: 4N doubles. Both products with the
- * eigenvectors are written as row updates (y += psi_i V_i., psi += y_j Vt_j.),
- * which the compiler vectorises and which sum in a fixed order. */
+/* y = sum_i a_i M_i. (complex a = ar + i ai, real rows M_i of length m,
+ * row-major m x m): four rows per pass, so that each y entry is loaded and
+ * stored once per four rows; the j loop is unrolled by two for the
+ * compiler's basic-block vectoriser at -O2. A fixed summation order. */
+static void rows_combine(size_t m, const double *restrict M, const double *restrict ar, const double *restrict ai,
+                         double *restrict yr, double *restrict yi)
+{
+    memset(yr, 0, m * sizeof *yr);
+    memset(yi, 0, m * sizeof *yi);
+    size_t i = 0;
+    for (; i + 4 <= m; i += 4) {
+        const double *r0 = M + i * m, *r1 = r0 + m, *r2 = r1 + m, *r3 = r2 + m;
+        double a0 = ar[i], a1 = ar[i + 1], a2 = ar[i + 2], a3 = ar[i + 3];
+        double b0 = ai[i], b1 = ai[i + 1], b2 = ai[i + 2], b3 = ai[i + 3];
+        size_t j = 0;
+        for (; j + 2 <= m; j += 2) {
+            yr[j] += r0[j] * a0 + r1[j] * a1 + r2[j] * a2 + r3[j] * a3;
+            yr[j + 1] += r0[j + 1] * a0 + r1[j + 1] * a1 + r2[j + 1] * a2 + r3[j + 1] * a3;
+            yi[j] += r0[j] * b0 + r1[j] * b1 + r2[j] * b2 + r3[j] * b3;
+            yi[j + 1] += r0[j + 1] * b0 + r1[j + 1] * b1 + r2[j + 1] * b2 + r3[j + 1] * b3;
+        }
+        for (; j < m; j++) {
+            yr[j] += r0[j] * a0 + r1[j] * a1 + r2[j] * a2 + r3[j] * a3;
+            yi[j] += r0[j] * b0 + r1[j] * b1 + r2[j] * b2 + r3[j] * b3;
+        }
+    }
+    for (; i < m; i++) {
+        const double *r0 = M + i * m;
+        double a0 = ar[i], b0 = ai[i];
+        for (size_t j = 0; j < m; j++) {
+            yr[j] += r0[j] * a0;
+            yi[j] += r0[j] * b0;
+        }
+    }
+}
+
+/* psi <- exp(-i theta/2 H) psi. scratch: 8N doubles. H = P T P^dag; in the
+ * folded case T acts on the even and the odd combinations separately. */
 static void evolve(const dicke_generator *g, size_t N, double theta, double *restrict pr, double *restrict pi,
                    double *restrict scratch)
 {
-    double *pc = scratch + 2 * N, *ps = scratch + 3 * N;
+    double *fr = scratch, *fi = scratch + N, *yr = scratch + 2 * N, *yi = scratch + 3 * N;
+    double *pc = scratch + 4 * N, *ps = scratch + 5 * N;
     if (g->diagonal) {
-        phases(g->d, N, false, 0.0, theta, pc, ps);
+        diagonal_phases(g, N, theta, pc, ps);
         for (size_t k = 0; k < N; k++) {
             double r = pr[k], i = pi[k];
             pr[k] = pc[k] * r - ps[k] * i;
@@ -615,19 +894,58 @@ static void evolve(const dicke_generator *g, size_t N, double theta, double *res
         }
         return;
     }
-    phases(g->lambda, N, g->equispaced, g->step, theta, pc, ps);
-    double *restrict yr = scratch, *restrict yi = scratch + N;
-    memset(scratch, 0, 2 * N * sizeof *scratch);
-    for (size_t i = 0; i < N; i++) { /* y = V^T P^dag psi */
+    const dicke_basis *basis = g->basis;
+    for (size_t i = 0; i < N; i++) { /* P^dag psi */
         double r = g->p_re[i] * pr[i] + g->p_im[i] * pi[i];
         double im = g->p_re[i] * pi[i] - g->p_im[i] * pr[i];
-        axpy2(N, g->v + i * N, r, im, yr, yi);
+        pr[i] = r;
+        pi[i] = im;
     }
-    memset(pr, 0, N * sizeof *pr);
-    memset(pi, 0, N * sizeof *pi);
-    for (size_t j = 0; j < N; j++) { /* psi = V e^{-i theta Lambda/2} y */
-        double r = pc[j] * yr[j] - ps[j] * yi[j], im = pc[j] * yi[j] + ps[j] * yr[j];
-        axpy2(N, g->vt + j * N, r, im, pr, pi);
+    const double rs2 = 0.70710678118654752440; /* 1/sqrt 2 */
+    size_t h = N / 2, even = (N + 1) / 2;
+    if (basis->folded) {
+        for (size_t k = 0; k < h; k++) {
+            fr[k] = rs2 * (pr[k] + pr[N - 1 - k]);
+            fi[k] = rs2 * (pi[k] + pi[N - 1 - k]);
+            fr[even + k] = rs2 * (pr[k] - pr[N - 1 - k]);
+            fi[even + k] = rs2 * (pi[k] - pi[N - 1 - k]);
+        }
+        if (N % 2) {
+            fr[h] = pr[h];
+            fi[h] = pi[h];
+        }
+    } else {
+        memcpy(fr, pr, N * sizeof *fr);
+        memcpy(fi, pi, N * sizeof *fi);
+    }
+    size_t offset = 0;
+    for (size_t b = 0; b < basis->n_blocks; b++) {
+        const dicke_block *blk = &basis->block[b];
+        size_t m = blk->size;
+        phases(blk->lambda, m, blk->equispaced, blk->step, theta, pc, ps);
+        rows_combine(m, blk->v, fr + offset, fi + offset, yr, yi); /* y = V^T f */
+        for (size_t j = 0; j < m; j++) {
+            double r = pc[j] * yr[j] - ps[j] * yi[j], im = pc[j] * yi[j] + ps[j] * yr[j];
+            yr[j] = r;
+            yi[j] = im;
+        }
+        rows_combine(m, blk->vt, yr, yi, fr + offset, fi + offset); /* f = V y */
+        offset += m;
+    }
+    if (basis->folded) {
+        for (size_t k = 0; k < h; k++) {
+            pr[k] = rs2 * (fr[k] + fr[even + k]);
+            pi[k] = rs2 * (fi[k] + fi[even + k]);
+            pr[N - 1 - k] = rs2 * (fr[k] - fr[even + k]);
+            pi[N - 1 - k] = rs2 * (fi[k] - fi[even + k]);
+        }
+        if (N % 2) {
+            pr[h] = fr[h];
+            pi[h] = fi[h];
+        }
+    } else {
+        memcpy(pr, fr, N * sizeof *pr);
+        memcpy(pi, fi, N * sizeof *pi);
     }
     for (size_t i = 0; i < N; i++) { /* psi <- P psi */
         double r = pr[i], im = pi[i];
@@ -636,13 +954,29 @@ static void evolve(const dicke_generator *g, size_t N, double theta, double *res
     }
 }
 
+int qml__dicke_evolve_collective(unsigned n, double cx, double cy, double cz, double czz, double theta,
+                                 double *psi)
+{
+    size_t N = (size_t)n + 1;
+    dicke_generator g;
+    memset(&g, 0, sizeof g);
+    g.op = (dicke_op){0, cx, cy, cz, czz};
+    double *scratch = qml__malloc(qml__mul_size(N, 8 * sizeof *scratch));
+    int status = scratch ? generator_prepare(&g, n, NULL) : qml__oom("a symmetric-subspace evolution");
+    if (!status)
+        evolve(&g, N, theta, psi, psi + N, scratch);
+    generator_release(&g);
+    qml__free(scratch);
+    return status;
+}
+
 void qml__dicke_run(const qml__dicke *sim, const double *psi0, double *work, const double *weights,
                     const double *features, double *value, double *weight_gradient, double *feature_gradient)
 {
     const qml_circuit *circuit = sim->circuit;
     size_t N = sim->dim;
     double *lr = work, *li = work + N, *tr = work + 2 * N, *ti = work + 3 * N, *scratch = work + 4 * N;
-    double *theta = work + 8 * N;
+    double *theta = work + 12 * N;
     double *trajectory = theta + sim->n_gates; /* psi after gate i: 2N doubles each, psi0 first */
     for (size_t i = 0; i < sim->n_gates; i++)
         theta[i] = qml__gate_angle(&circuit->gates[sim->gates[i].gate], weights, features);

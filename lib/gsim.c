@@ -75,7 +75,9 @@ static int has_sum_generator(const qml_circuit *circuit, bool *found);
 static int gsum_create(struct gsum **out, const qml_circuit *circuit, const qml_pauli_sum *observable,
                        size_t max_dim, const char *caller);
 static void gsum_coordinates(const struct gsum *s, const qml_pauli_sum *observable, double *out);
-static void gsum_initial(const struct gsum *s, const qml_statevec *initial, double *e0);
+struct state_support;
+static void gsum_initial(const struct gsum *s, const qml_statevec *initial, const struct state_support *support,
+                         double *e0);
 static size_t gsum_work_doubles(const struct gsum *s, const qml_circuit *circuit);
 static void gsum_run(const qml__gsim *sim, const struct gsum *s, const double *e0, double *work,
                      const double *weights, const double *features, double *value, double *weight_gradient,
@@ -83,6 +85,12 @@ static void gsum_run(const qml__gsim *sim, const struct gsum *s, const double *e
 
 /* Work budget of the module closure: strings times generators tested. */
 #define GSIM_MAX_TESTS (UINT64_C(1) << 32)
+/* Memory budget of the closure: rotated pairs recorded (16 bytes each, 256
+ * MiB in all). A module that needs more (a hardware-efficient circuit at
+ * n = 50 heads for su(2^n): ~50 pairs per string) is refused once it is
+ * passed, seconds into the closure rather than at the 2^22-string cap. The
+ * free-fermion chain at n = 200 needs ~2^18 pairs. */
+#define GSIM_MAX_PAIRS ((size_t)1 << 24)
 
 void qml__gsim_free(qml__gsim *sim)
 {
@@ -246,6 +254,14 @@ static int close_module(qml__gsim *sim, const qml_pauli_sum *generators, const q
     uint64_t tests = 0;
     for (size_t a = 0; a < m->n_terms && !status; a++) {
         tests += K;
+        if (pairs->count > GSIM_MAX_PAIRS) {
+            status = qml__error(QML_ERR_NOT_APPLICABLE,
+                                "%s: g-sim does not apply: the module of the readout passed %zu strings and %zu "
+                                "rotated pairs (%zu MiB) before its closure finished (memory limit)",
+                                caller, m->n_terms, pairs->count,
+                                pairs->count * (sizeof(gsim_pair) + sizeof(size_t)) >> 20);
+            break;
+        }
         if (tests > GSIM_MAX_TESTS) {
             status = qml__error(QML_ERR_NOT_APPLICABLE,
                                 "%s: g-sim does not apply: the module of the readout under the %zu generator "
@@ -411,12 +427,43 @@ int qml__gsim_create(qml__gsim **out, const qml_circuit *circuit, const qml_paul
     return QML_OK;
 }
 
-/* <psi| P(x, z) |psi> for a one-word string: P|c> = i^{|x&z|} (-1)^{|z&c|} |c^x>. */
-static double string_expectation(const qml_statevec *state, uint64_t x, uint64_t z)
+/* The support of a statevector: the indices of its non-zero amplitudes,
+ * listed when they are at most a quarter of them (a basis state, a few
+ * magnons), so that an expectation value costs O(support), not O(2^n). */
+typedef struct state_support {
+    const uint64_t *index; /* NULL: every amplitude */
+    uint64_t count;
+} state_support;
+
+static int support_create(const qml_statevec *state, uint64_t **index, state_support *out)
+{
+    const double *a = state->amplitudes;
+    uint64_t count = 0;
+    for (uint64_t c = 0; c < state->dim; c++)
+        count += a[2 * c] != 0.0 || a[2 * c + 1] != 0.0;
+    *index = NULL;
+    *out = (state_support){NULL, state->dim};
+    if (count > state->dim / 4)
+        return QML_OK;
+    *index = qml__malloc((size_t)(count ? count : 1) * sizeof **index);
+    if (!*index)
+        return qml__oom("the support of the initial state");
+    uint64_t k = 0;
+    for (uint64_t c = 0; c < state->dim; c++)
+        if (a[2 * c] != 0.0 || a[2 * c + 1] != 0.0)
+            (*index)[k++] = c;
+    *out = (state_support){*index, count};
+    return QML_OK;
+}
+
+/* <psi| P(x, z) |psi> for a one-word string: P|c> = i^{|x&z|} (-1)^{|z&c|} |c^x>,
+ * summed over the support (c outside it adds exactly 0). */
+static double string_expectation(const qml_statevec *state, const state_support *support, uint64_t x, uint64_t z)
 {
     const double *a = state->amplitudes;
     double re = 0.0, im = 0.0;
-    for (uint64_t c = 0; c < state->dim; c++) {
+    for (uint64_t k = 0; k < support->count; k++) {
+        uint64_t c = support->index ? support->index[k] : k;
         double sign = (__builtin_popcountll(z & c) & 1u) ? -1.0 : 1.0;
         uint64_t r = c ^ x; /* <r| P |c> != 0 */
         /* conj(a_r) * a_c */
@@ -435,8 +482,16 @@ static double string_expectation(const qml_statevec *state, uint64_t x, uint64_t
 
 int qml__gsim_initial(const qml__gsim *sim, const qml_statevec *initial, double *e0)
 {
+    uint64_t *index = NULL;
+    state_support support = {NULL, 0};
+    if (initial) {
+        int status = support_create(initial, &index, &support);
+        if (status)
+            return status;
+    }
     if (sim->sum) {
-        gsum_initial(sim->sum, initial, e0);
+        gsum_initial(sim->sum, initial, &support, e0);
+        qml__free(index);
         return QML_OK;
     }
     unsigned words = sim->words;
@@ -449,9 +504,11 @@ int qml__gsim_initial(const qml__gsim *sim, const qml_statevec *initial, double 
                 diagonal = diagonal && x[w] == 0;
             e0[a] = diagonal ? 1.0 : 0.0;
         } else {
-            e0[a] = string_expectation(initial, x[0], z[0]); /* a statevector has <= 40 qubits: one word */
+            /* a statevector has <= 40 qubits: one word */
+            e0[a] = string_expectation(initial, &support, x[0], z[0]);
         }
     }
+    qml__free(index);
     return QML_OK;
 }
 
@@ -605,14 +662,27 @@ typedef struct gsum_generator {
     gsum_block *blocks;
 } gsum_generator;
 
+/* A fixed Clifford gate V on the sum path: V^dag B_a V = sum_c Q_ca B_c, Q
+ * orthogonal (the module is closed under the images, and conjugation keeps
+ * the norm); its entries by column a: (c, Q_ca) for start[a] <= i < start[a+1]. */
+typedef struct gsum_clifford {
+    size_t gate;
+    uint64_t images[12];
+    size_t *start;     /* dim + 1 */
+    size_t *row;       /* c */
+    double *value;     /* Q_ca */
+} gsum_clifford;
+
 typedef struct gsum {
     size_t dim;
     size_t max_block;
     qml_pauli_sum **basis;
     size_t n_generators;
     gsum_generator *generators;
+    size_t n_cliffords;
+    gsum_clifford *cliffords;
     size_t n_rotations;
-    gsim_rotation *rotations;  /* coeff 1: phi = theta of the gate */
+    gsim_rotation *rotations;  /* coeff 1: phi = theta of the gate; generator SIZE_MAX: Clifford coeff */
 } gsum;
 
 static void gsum_free(gsum *s)
@@ -634,6 +704,12 @@ static void gsum_free(gsum *s)
         qml__free(g->blocks);
     }
     qml__free(s->generators);
+    for (size_t c = 0; c < s->n_cliffords; c++) {
+        qml__free(s->cliffords[c].start);
+        qml__free(s->cliffords[c].row);
+        qml__free(s->cliffords[c].value);
+    }
+    qml__free(s->cliffords);
     qml__free(s->rotations);
     qml__free(s);
 }
@@ -675,6 +751,17 @@ static int has_sum_generator(const qml_circuit *circuit, bool *found)
     return QML_OK;
 }
 
+static bool same_clifford(const qml__gate *a, const uint64_t a_images[12], const qml__gate *b,
+                          const uint64_t b_images[12])
+{
+    if (a->n_targets != b->n_targets || memcmp(a_images, b_images, 12 * sizeof *a_images) != 0)
+        return false;
+    for (unsigned t = 0; t < a->n_targets && t < 3; t++)
+        if (a->qubits[t] != b->qubits[t])
+            return false;
+    return true;
+}
+
 static int gsum_compile(gsum *s, const qml_circuit *circuit, size_t *capacity, const char *caller)
 {
     for (size_t i = 0; i < circuit->n_gates; i++) {
@@ -682,10 +769,37 @@ static int gsum_compile(gsum *s, const qml_circuit *circuit, size_t *capacity, c
         if (!qml__gate_is_parametrised(gate->kind)) {
             if (gate->kind == QML_GATE_I)
                 continue;
-            return qml__error(QML_ERR_NOT_APPLICABLE,
-                              "%s: g-sim does not apply: gate %zu is a fixed gate (kind %d); g-sim runs circuits "
-                              "of parametrised Pauli rotations",
-                              caller, i, (int)gate->kind);
+            uint64_t images[12];
+            if (circuit->n_qubits > 64 || !qml__gate_clifford_images(gate, images))
+                return qml__error(QML_ERR_NOT_APPLICABLE,
+                                  "%s: g-sim does not apply: gate %zu is a fixed gate (kind %d) that is not "
+                                  "Clifford%s; g-sim runs parametrised Pauli rotations and fixed Clifford gates",
+                                  caller, i, (int)gate->kind, circuit->n_qubits > 64 ? " on <= 64 qubits" : "");
+            /* the same action as an earlier Clifford (qubits and images): share its Q */
+            size_t same = 0;
+            while (same < s->n_cliffords && !same_clifford(&circuit->gates[s->cliffords[same].gate],
+                                                           s->cliffords[same].images, gate, images))
+                same++;
+            if (same == s->n_cliffords) {
+                gsum_clifford *grown =
+                    qml__realloc(s->cliffords, qml__mul_size(s->n_cliffords + 1, sizeof *grown));
+                if (!grown)
+                    return qml__oom("the Clifford gates of g-sim");
+                s->cliffords = grown;
+                gsum_clifford *cl = &s->cliffords[s->n_cliffords++];
+                memset(cl, 0, sizeof *cl);
+                cl->gate = i;
+                memcpy(cl->images, images, sizeof images);
+            }
+            if (s->n_rotations == *capacity) {
+                *capacity = *capacity ? 2 * *capacity : 256;
+                gsim_rotation *r = qml__realloc(s->rotations, qml__mul_size(*capacity, sizeof *r));
+                if (!r)
+                    return qml__oom("the rotations of g-sim");
+                s->rotations = r;
+            }
+            s->rotations[s->n_rotations++] = (gsim_rotation){i, SIZE_MAX, (double)same};
+            continue;
         }
         qml_pauli_sum *g = NULL;
         int status = qml_circuit_gate_generator(circuit, i, &g);
@@ -728,33 +842,6 @@ static int gsum_compile(gsum *s, const qml_circuit *circuit, size_t *capacity, c
 
 static int add_keep(qml_pauli_sum *sum, double coeff, const uint64_t *x, const uint64_t *z);
 
-/* out = i [G, B]: for anticommuting terms, i (g b - b g) = 2 i g b = -2 i^phase... */
-static int commutator(const qml_pauli_sum *g, const qml_pauli_sum *b, qml_pauli_sum *out, uint64_t *scratch,
-                      uint64_t *products)
-{
-    unsigned words = g->words;
-    uint64_t *px = scratch, *pz = scratch + words;
-    for (size_t i = 0; i < g->n_terms; i++) {
-        const uint64_t *gx = g->x + i * words, *gz = g->z + i * words;
-        for (size_t j = 0; j < b->n_terms; j++) {
-            const uint64_t *bx = b->x + j * words, *bz = b->z + j * words;
-            if (!qml__pauli_anticommute(words, gx, gz, bx, bz))
-                continue;
-            for (unsigned w = 0; w < words; w++) {
-                px[w] = gx[w] ^ bx[w];
-                pz[w] = gz[w] ^ bz[w];
-            }
-            /* P_g P_b = i^phase P, phase odd: 2 i i^phase = -2 (phase 1) or +2 (phase 3) */
-            unsigned phase = qml__pauli_product_phase(words, gx, gz, bx, bz);
-            int status = add_keep(out, (phase == 1 ? -2.0 : 2.0) * g->coeff[i] * b->coeff[j], px, pz);
-            if (status)
-                return status;
-        }
-        *products += b->n_terms;
-    }
-    return QML_OK;
-}
-
 static double sum_dot(const qml_pauli_sum *a, const qml_pauli_sum *b)
 {
     if (a->n_terms > b->n_terms) {
@@ -787,17 +874,6 @@ static int add_keep(qml_pauli_sum *sum, double coeff, const uint64_t *x, const u
     if (found == SIZE_MAX)
         return qml__pauli_sum_add_masks(sum, coeff, x, z);
     sum->coeff[found] += coeff;
-    return QML_OK;
-}
-
-/* c -= alpha b */
-static int sum_axpy(qml_pauli_sum *c, double alpha, const qml_pauli_sum *b)
-{
-    for (size_t t = 0; t < b->n_terms; t++) {
-        int status = add_keep(c, -alpha * b->coeff[t], b->x + t * b->words, b->z + t * b->words);
-        if (status)
-            return status;
-    }
     return QML_OK;
 }
 
@@ -849,7 +925,9 @@ static int basis_push(gsum *s, qml_pauli_sum *element, size_t *capacity, size_t 
 }
 
 /* Which basis elements hold a string: every string of the basis gets an id
- * (its term index in `strings`) and a list of (element, coefficient). */
+ * (its term index in `strings`) and a list of (element, coefficient); every
+ * element keeps the ids of its terms, so that the closure below works on
+ * dense arrays indexed by id and hashes each commutator product once. */
 typedef struct string_index {
     qml_pauli_sum *strings;
     size_t *head;       /* per id: first posting + 1, 0 = none */
@@ -858,6 +936,8 @@ typedef struct string_index {
     size_t *element;
     double *coeff;
     size_t count, capacity;
+    size_t **ids;       /* per element: the ids of its terms, in term order */
+    size_t n_ids;
 } string_index;
 
 static void index_free(string_index *ix)
@@ -867,10 +947,22 @@ static void index_free(string_index *ix)
     qml__free(ix->next);
     qml__free(ix->element);
     qml__free(ix->coeff);
+    for (size_t a = 0; a < ix->n_ids; a++)
+        qml__free(ix->ids[a]);
+    qml__free(ix->ids);
 }
 
+/* Index element `element` (= the number of elements indexed so far). */
 static int index_add(string_index *ix, const qml_pauli_sum *b, size_t element)
 {
+    size_t **grown_ids = qml__realloc(ix->ids, qml__mul_size(element + 1, sizeof *grown_ids));
+    if (!grown_ids)
+        return qml__oom("the basis index of g-sim");
+    ix->ids = grown_ids;
+    ix->ids[element] = qml__malloc(qml__mul_size(b->n_terms ? b->n_terms : 1, sizeof **ix->ids));
+    if (!ix->ids[element])
+        return qml__oom("the basis index of g-sim");
+    ix->n_ids = element + 1;
     for (size_t t = 0; t < b->n_terms; t++) {
         const uint64_t *x = b->x + t * b->words, *z = b->z + t * b->words;
         size_t id = qml__pauli_sum_find(ix->strings, x, z);
@@ -889,6 +981,7 @@ static int index_add(string_index *ix, const qml_pauli_sum *b, size_t element)
                 ix->heads = heads;
             }
         }
+        ix->ids[element][t] = id;
         if (ix->count == ix->capacity) {
             size_t capacity = ix->capacity ? 2 * ix->capacity : 4096;
             size_t *nx = qml__realloc(ix->next, qml__mul_size(capacity, sizeof *nx));
@@ -912,26 +1005,118 @@ static int index_add(string_index *ix, const qml_pauli_sum *b, size_t element)
     return QML_OK;
 }
 
-/* proj[a] += <B_a, c> for the elements sharing a string with c; the touched
- * ones are listed once in `touched` (mark[a] set). */
-static void index_project(const string_index *ix, const qml_pauli_sum *c, double *proj, unsigned char *mark,
-                          size_t *touched, size_t *n_touched, uint64_t *work)
+/* A commutator under construction: its coordinates on the known strings
+ * (dense by id, with the list of ids touched) and the strings no basis
+ * element holds yet (`fresh`: no projection reaches them). */
+typedef struct accumulator {
+    double *value;          /* per id */
+    unsigned char *touched; /* per id */
+    size_t *list;           /* touched ids, in the order first touched */
+    size_t n_list, capacity;
+    qml_pauli_sum *fresh;
+} accumulator;
+
+static int accumulator_fit(accumulator *acc, size_t ids)
 {
-    for (size_t t = 0; t < c->n_terms; t++) {
-        size_t id = qml__pauli_sum_find(ix->strings, c->x + t * c->words, c->z + t * c->words);
-        if (id == SIZE_MAX)
-            continue;
-        for (size_t p = ix->head[id]; p; p = ix->next[p - 1]) {
-            size_t a = ix->element[p - 1];
-            if (!mark[a]) {
-                mark[a] = 1;
-                proj[a] = 0.0;
-                touched[(*n_touched)++] = a;
-            }
-            proj[a] += ix->coeff[p - 1] * c->coeff[t];
-            (*work)++;
-        }
+    if (ids <= acc->capacity)
+        return QML_OK;
+    size_t capacity = acc->capacity ? acc->capacity : 1024;
+    while (capacity < ids)
+        capacity *= 2;
+    double *v = qml__realloc(acc->value, qml__mul_size(capacity, sizeof *v));
+    if (v)
+        acc->value = v;
+    unsigned char *t = qml__realloc(acc->touched, capacity);
+    if (t) {
+        acc->touched = t;
+        memset(t + acc->capacity, 0, capacity - acc->capacity);
     }
+    size_t *l = qml__realloc(acc->list, qml__mul_size(capacity, sizeof *l));
+    if (l)
+        acc->list = l;
+    if (!v || !t || !l)
+        return qml__oom("g-sim scratch");
+    acc->capacity = capacity;
+    return QML_OK;
+}
+
+static inline void accumulator_add(accumulator *acc, size_t id, double v)
+{
+    if (!acc->touched[id]) {
+        acc->touched[id] = 1;
+        acc->value[id] = 0.0;
+        acc->list[acc->n_list++] = id;
+    }
+    acc->value[id] += v;
+}
+
+static void accumulator_clear(accumulator *acc)
+{
+    for (size_t i = 0; i < acc->n_list; i++)
+        acc->touched[acc->list[i]] = 0;
+    acc->n_list = 0;
+    qml_pauli_sum_free(acc->fresh);
+    acc->fresh = NULL;
+}
+
+/* acc = i [G, B] for the element B (ids: its term ids): for anticommuting
+ * terms, i (g b - b g) = 2 i g b. */
+static int commutator(const qml_pauli_sum *g, const qml_pauli_sum *b, const string_index *ix, accumulator *acc,
+                      uint64_t *scratch, uint64_t *products)
+{
+    unsigned words = g->words;
+    uint64_t *px = scratch, *pz = scratch + words;
+    for (size_t i = 0; i < g->n_terms; i++) {
+        const uint64_t *gx = g->x + i * words, *gz = g->z + i * words;
+        for (size_t j = 0; j < b->n_terms; j++) {
+            const uint64_t *bx = b->x + j * words, *bz = b->z + j * words;
+            if (!qml__pauli_anticommute(words, gx, gz, bx, bz))
+                continue;
+            for (unsigned w = 0; w < words; w++) {
+                px[w] = gx[w] ^ bx[w];
+                pz[w] = gz[w] ^ bz[w];
+            }
+            /* P_g P_b = i^phase P, phase odd: 2 i i^phase = -2 (phase 1) or +2 (phase 3) */
+            unsigned phase = qml__pauli_product_phase(words, gx, gz, bx, bz);
+            double v = (phase == 1 ? -2.0 : 2.0) * g->coeff[i] * b->coeff[j];
+            size_t id = qml__pauli_sum_find(ix->strings, px, pz);
+            if (id != SIZE_MAX) {
+                accumulator_add(acc, id, v);
+                continue;
+            }
+            int status = acc->fresh ? QML_OK : qml_pauli_sum_create(&acc->fresh, g->n_qubits);
+            if (!status)
+                status = add_keep(acc->fresh, v, px, pz);
+            if (status)
+                return status;
+        }
+        *products += b->n_terms;
+    }
+    return QML_OK;
+}
+
+/* acc = V^dag B V for the Clifford `cl` of the circuit: each term maps to a
+ * signed string (one word: the sum path takes Cliffords on <= 64 qubits). */
+static int clifford_image(const qml_circuit *circuit, const gsum_clifford *cl, const qml_pauli_sum *b,
+                          const string_index *ix, accumulator *acc, uint64_t *products)
+{
+    for (size_t t = 0; t < b->n_terms; t++) {
+        uint64_t x = b->x[t], z = b->z[t];
+        int sign = qml__gate_clifford_conjugate(&circuit->gates[cl->gate], cl->images, &x, &z);
+        double v = sign < 0 ? -b->coeff[t] : b->coeff[t];
+        size_t id = qml__pauli_sum_find(ix->strings, &x, &z);
+        if (id != SIZE_MAX) {
+            accumulator_add(acc, id, v);
+            continue;
+        }
+        int status = acc->fresh ? QML_OK : qml_pauli_sum_create(&acc->fresh, b->n_qubits);
+        if (!status)
+            status = add_keep(acc->fresh, v, &x, &z);
+        if (status)
+            return status;
+    }
+    *products += b->n_terms;
+    return QML_OK;
 }
 
 static int size_cmp(const void *x, const void *y)
@@ -942,13 +1127,16 @@ static int size_cmp(const void *x, const void *y)
 
 /* The orthonormal basis of M and the entries of every K. Coordinates of a
  * commutator C on the basis: <B_c, C>; the residual after two projections
- * joins the basis if its norm passes 1e-9 |C| (rounding leaves ~1e-15 |C|). */
-static int gsum_close(gsum *s, const qml_pauli_sum *observable, size_t max_dim, entry_list *entries,
-                      const char *caller)
+ * joins the basis if its norm passes 1e-9 |C| (rounding leaves ~1e-15 |C|).
+ * The projections touch only the elements that share a string with C (the
+ * index), and work on C's dense coordinates by string id. */
+static int gsum_close(gsum *s, const qml_circuit *circuit, const qml_pauli_sum *observable, size_t max_dim,
+                      entry_list *entries, const char *caller)
 {
     unsigned n = observable->n_qubits, words = observable->words;
     size_t capacity = 0;
     string_index ix = {0};
+    accumulator acc = {0};
     qml_pauli_sum *first = NULL;
     int status = qml_pauli_sum_create(&first, n);
     if (!status)
@@ -977,26 +1165,47 @@ static int gsum_close(gsum *s, const qml_pauli_sum *observable, size_t max_dim, 
     size_t *touched = qml__malloc(2 * sizeof *touched * (max_dim + 1)), *all = touched + max_dim + 1;
     if (!status && (!scratch || !proj || !coef || !mark || !touched))
         status = qml__oom("g-sim scratch");
+    if (!status)
+        status = accumulator_fit(&acc, ix.strings->n_terms);
     uint64_t work = 0;
     for (size_t a = 0; a < s->dim && !status; a++) {
-        for (size_t k = 0; k < s->n_generators && !status; k++) {
-            qml_pauli_sum *c = NULL;
-            status = qml_pauli_sum_create(&c, n);
-            if (!status)
-                status = commutator(s->generators[k].sum, s->basis[a], c, scratch, &work);
-            /* |i[G, B_a]| <= 2 sum_t |g_t| for a unit B_a: what is below 1e-9 of
-             * that scale is rounding of an exact cancellation, not a direction. */
-            const qml_pauli_sum *gk = s->generators[k].sum;
-            double scale = 0.0;
-            for (size_t t = 0; t < gk->n_terms; t++)
-                scale += fabs(gk->coeff[t]);
-            double cnorm = status ? 0.0 : sum_norm(c);
+        /* k < n_generators: i [G_k, B_a]; then the Clifford images V^dag B_a V */
+        for (size_t k = 0; k < s->n_generators + s->n_cliffords && !status; k++) {
+            double scale = 1.0; /* |V^dag B_a V| = 1 */
+            if (k < s->n_generators) {
+                status = commutator(s->generators[k].sum, s->basis[a], &ix, &acc, scratch, &work);
+                /* |i[G, B_a]| <= 2 sum_t |g_t| for a unit B_a: what is below 1e-9 of
+                 * that scale is rounding of an exact cancellation, not a direction. */
+                const qml_pauli_sum *gk = s->generators[k].sum;
+                scale = 0.0;
+                for (size_t t = 0; t < gk->n_terms; t++)
+                    scale += fabs(gk->coeff[t]);
+            } else {
+                status = clifford_image(circuit, &s->cliffords[k - s->n_generators], s->basis[a], &ix, &acc, &work);
+            }
+            double known = 0.0, cnorm = 0.0;
+            for (size_t i = 0; i < acc.n_list; i++)
+                known += acc.value[acc.list[i]] * acc.value[acc.list[i]];
+            cnorm = status ? 0.0 : sqrt(known + (acc.fresh ? sum_norm(acc.fresh) * sum_norm(acc.fresh) : 0.0));
             if (cnorm <= 1e-11 * scale)
                 cnorm = 0.0;
             size_t n_all = 0;
             for (int pass = 0; pass < 2 && !status && cnorm > 0.0; pass++) {
+                /* proj[b] = <B_b, C> over the elements sharing a string with C */
                 size_t n_touched = 0;
-                index_project(&ix, c, proj, mark, touched, &n_touched, &work);
+                for (size_t i = 0; i < acc.n_list; i++) {
+                    size_t id = acc.list[i];
+                    for (size_t p = ix.head[id]; p; p = ix.next[p - 1]) {
+                        size_t b = ix.element[p - 1];
+                        if (!mark[b]) {
+                            mark[b] = 1;
+                            proj[b] = 0.0;
+                            touched[n_touched++] = b;
+                        }
+                        proj[b] += ix.coeff[p - 1] * acc.value[id];
+                        work++;
+                    }
+                }
                 /* in increasing element order: the same bits whatever the hash layout */
                 qsort(touched, n_touched, sizeof *touched, size_cmp);
                 for (size_t i = 0; i < n_touched; i++) {
@@ -1008,9 +1217,12 @@ static int gsum_close(gsum *s, const qml_pauli_sum *observable, size_t max_dim, 
                         coef[b] = 0.0;
                     }
                     coef[b] += proj[b];
-                    if (!status && fabs(proj[b]) > 1e-15 * cnorm) {
-                        work += s->basis[b]->n_terms;
-                        status = sum_axpy(c, proj[b], s->basis[b]);
+                    if (fabs(proj[b]) > 1e-15 * cnorm) { /* C -= proj[b] B_b */
+                        const qml_pauli_sum *eb = s->basis[b];
+                        const size_t *ids = ix.ids[b];
+                        work += eb->n_terms;
+                        for (size_t t = 0; t < eb->n_terms; t++)
+                            accumulator_add(&acc, ids[t], -proj[b] * eb->coeff[t]);
                     }
                 }
             }
@@ -1022,10 +1234,33 @@ static int gsum_close(gsum *s, const qml_pauli_sum *observable, size_t max_dim, 
                     status = entry_push(entries, (gsum_entry){k, b, a, coef[b]});
             }
             if (!status && cnorm > 0.0) {
-                qml__pauli_sum_prune(c, 1e-13 * cnorm);
-                double rnorm = sum_norm(c);
+                /* the residual: known strings (in increasing id order) and fresh ones */
+                double rnorm = 0.0;
+                qsort(acc.list, acc.n_list, sizeof *acc.list, size_cmp);
+                for (size_t i = 0; i < acc.n_list; i++) {
+                    double v = acc.value[acc.list[i]];
+                    if (fabs(v) > 1e-13 * cnorm)
+                        rnorm += v * v;
+                }
+                if (acc.fresh) {
+                    qml__pauli_sum_prune(acc.fresh, 1e-13 * cnorm);
+                    double f = sum_norm(acc.fresh);
+                    rnorm += f * f;
+                }
+                rnorm = sqrt(rnorm);
                 if (rnorm > 1e-9 * scale) {
-                    status = qml_pauli_sum_scale(c, 1.0 / rnorm);
+                    qml_pauli_sum *c = NULL;
+                    status = qml_pauli_sum_create(&c, n);
+                    for (size_t i = 0; i < acc.n_list && !status; i++) {
+                        size_t id = acc.list[i];
+                        double v = acc.value[id];
+                        if (fabs(v) > 1e-13 * cnorm)
+                            status = qml__pauli_sum_add_masks(c, v / rnorm, ix.strings->x + id * words,
+                                                              ix.strings->z + id * words);
+                    }
+                    const qml_pauli_sum *f = acc.fresh;
+                    for (size_t t = 0; f && t < f->n_terms && !status; t++)
+                        status = qml__pauli_sum_add_masks(c, f->coeff[t] / rnorm, f->x + t * words, f->z + t * words);
                     if (!status)
                         status = entry_push(entries, (gsum_entry){k, s->dim, a, rnorm});
                     if (!status)
@@ -1034,16 +1269,23 @@ static int gsum_close(gsum *s, const qml_pauli_sum *observable, size_t max_dim, 
                         status = basis_push(s, c, &capacity, max_dim, caller);
                         c = NULL;
                     }
+                    qml_pauli_sum_free(c);
+                    if (!status)
+                        status = accumulator_fit(&acc, ix.strings->n_terms);
                 }
             }
+            accumulator_clear(&acc);
             if (!status && work > GSUM_MAX_PRODUCTS)
                 status = qml__error(QML_ERR_NOT_APPLICABLE,
                                     "%s: g-sim does not apply: the module of the readout under the generators "
                                     "(Pauli sums) passed %zu elements before its closure finished (work limit)",
                                     caller, s->dim);
-            qml_pauli_sum_free(c);
         }
     }
+    accumulator_clear(&acc);
+    qml__free(acc.value);
+    qml__free(acc.touched);
+    qml__free(acc.list);
     qml__free(scratch);
     qml__free(proj);
     qml__free(coef);
@@ -1203,7 +1445,7 @@ static int gsum_create(gsum **out, const qml_circuit *circuit, const qml_pauli_s
     entry_list entries = {0};
     int status = gsum_compile(s, circuit, &capacity, caller);
     if (!status)
-        status = gsum_close(s, observable, max_dim, &entries, caller);
+        status = gsum_close(s, circuit, observable, max_dim, &entries, caller);
     size_t *parent = NULL, *slot = NULL, *block_of = NULL;
     if (!status) {
         qsort(entries.e, entries.count, sizeof *entries.e, entry_cmp);
@@ -1219,6 +1461,33 @@ static int gsum_create(gsum **out, const qml_circuit *circuit, const qml_pauli_s
             j++;
         status = gsum_blocks(s, k, entries.e + i, j - i, parent, slot, block_of, caller);
         i = j;
+    }
+    /* The Cliffords' Q, column by column (entries sorted by k, a, c). */
+    size_t first = 0;
+    while (first < entries.count && entries.e[first].k < s->n_generators)
+        first++;
+    for (size_t c = 0; c < s->n_cliffords && !status; c++) {
+        gsum_clifford *cl = &s->cliffords[c];
+        size_t k = s->n_generators + c, i = first;
+        while (i < entries.count && entries.e[i].k == k)
+            i++;
+        size_t count = i - first;
+        cl->start = qml__calloc(s->dim + 1, sizeof *cl->start);
+        cl->row = qml__malloc((count + 1) * sizeof *cl->row);
+        cl->value = qml__malloc((count + 1) * sizeof *cl->value);
+        if (!cl->start || !cl->row || !cl->value) {
+            status = qml__oom("the Clifford gates of g-sim");
+            break;
+        }
+        for (size_t j = 0; j < count; j++) {
+            const gsum_entry *e = &entries.e[first + j];
+            cl->start[e->a + 1]++;
+            cl->row[j] = e->c;
+            cl->value[j] = e->value;
+        }
+        for (size_t a = 0; a < s->dim; a++)
+            cl->start[a + 1] += cl->start[a];
+        first = i;
     }
     qml__free(parent);
     qml__free(slot);
@@ -1254,7 +1523,7 @@ static void gsum_coordinates(const gsum *s, const qml_pauli_sum *observable, dou
 }
 
 /* e_a = sum_t c_t <P_t> over the terms of B_a. */
-static void gsum_initial(const gsum *s, const qml_statevec *initial, double *e0)
+static void gsum_initial(const gsum *s, const qml_statevec *initial, const state_support *support, double *e0)
 {
     for (size_t a = 0; a < s->dim; a++) {
         const qml_pauli_sum *b = s->basis[a];
@@ -1267,7 +1536,7 @@ static void gsum_initial(const gsum *s, const qml_statevec *initial, double *e0)
                     diagonal = diagonal && x[w] == 0;
                 acc += diagonal ? b->coeff[t] : 0.0;
             } else {
-                acc += b->coeff[t] * string_expectation(initial, x[0], z[0]);
+                acc += b->coeff[t] * string_expectation(initial, support, x[0], z[0]);
             }
         }
         e0[a] = acc;
@@ -1276,7 +1545,8 @@ static void gsum_initial(const gsum *s, const qml_statevec *initial, double *e0)
 
 static size_t gsum_work_doubles(const gsum *s, const qml_circuit *circuit)
 {
-    return 2 * s->dim + circuit->n_gates + 2 * s->max_block + 1;
+    size_t span = s->max_block > s->dim ? s->max_block : s->dim; /* block scratch, or a Clifford's */
+    return 2 * s->dim + circuit->n_gates + 2 * span + 1;
 }
 
 /* x <- exp(t K) x on one block; y, z scratch of m. With d non-NULL, also
@@ -1331,18 +1601,44 @@ static double block_form(const gsum_block *blk, const double *o, const double *e
     return d;
 }
 
+/* e <- Q^T e (e'_a = sum_c Q_ca e_c); t: dim scratch. */
+static void gsum_clifford_forward(const gsum_clifford *cl, size_t dim, double *restrict e, double *restrict t)
+{
+    for (size_t a = 0; a < dim; a++) {
+        double acc = 0.0;
+        for (size_t i = cl->start[a]; i < cl->start[a + 1]; i++)
+            acc += cl->value[i] * e[cl->row[i]];
+        t[a] = acc;
+    }
+    memcpy(e, t, dim * sizeof *e);
+}
+
+/* x <- Q x (Q orthogonal: the inverse of the forward step); t: dim scratch. */
+static void gsum_clifford_back(const gsum_clifford *cl, size_t dim, double *restrict x, double *restrict t)
+{
+    memset(t, 0, dim * sizeof *t);
+    for (size_t a = 0; a < dim; a++)
+        for (size_t i = cl->start[a]; i < cl->start[a + 1]; i++)
+            t[cl->row[i]] += cl->value[i] * x[a];
+    memcpy(x, t, dim * sizeof *x);
+}
+
 static void gsum_run(const qml__gsim *sim, const gsum *s, const double *e0, double *work, const double *weights,
                      const double *features, double *value, double *weight_gradient, double *feature_gradient)
 {
     const qml_circuit *circuit = sim->circuit;
     double *e = work, *o = work + s->dim, *theta = work + 2 * s->dim;
-    double *y = theta + circuit->n_gates, *z = y + s->max_block;
+    double *y = theta + circuit->n_gates, *z = y + (s->max_block > s->dim ? s->max_block : s->dim);
     for (size_t i = 0; i < circuit->n_gates; i++)
         theta[i] = qml__gate_is_parametrised(circuit->gates[i].kind)
                        ? qml__gate_angle(&circuit->gates[i], weights, features)
                        : 0.0;
     memcpy(e, e0, s->dim * sizeof *e);
     for (size_t r = 0; r < s->n_rotations; r++) {
+        if (s->rotations[r].generator == SIZE_MAX) { /* e <- Q^T e */
+            gsum_clifford_forward(&s->cliffords[(size_t)s->rotations[r].coeff], s->dim, e, y);
+            continue;
+        }
         const gsum_generator *g = &s->generators[s->rotations[r].generator];
         double t = -0.5 * theta[s->rotations[r].gate];
         for (size_t b = 0; b < g->n_blocks; b++)
@@ -1361,6 +1657,12 @@ static void gsum_run(const qml__gsim *sim, const gsum *s, const double *e0, doub
         memset(feature_gradient, 0, circuit->n_features * sizeof *feature_gradient);
     memcpy(o, sim->observable, s->dim * sizeof *o);
     for (size_t r = s->n_rotations; r-- > 0;) {
+        if (s->rotations[r].generator == SIZE_MAX) { /* e <- Q e, o <- Q o */
+            const gsum_clifford *cl = &s->cliffords[(size_t)s->rotations[r].coeff];
+            gsum_clifford_back(cl, s->dim, e, y);
+            gsum_clifford_back(cl, s->dim, o, y);
+            continue;
+        }
         const gsum_generator *g = &s->generators[s->rotations[r].generator];
         double t = 0.5 * theta[s->rotations[r].gate];
         double d = 0.0;

@@ -526,6 +526,11 @@ int qml__dicke_initial(const qml__dicke *sim, const qml_statevec *initial, doubl
 size_t qml__dicke_work_doubles(const qml__dicke *sim);
 void qml__dicke_run(const qml__dicke *sim, const double *psi0, double *work, const double *weights,
                     const double *features, double *value, double *weight_gradient, double *feature_gradient);
+/* psi (N = n + 1 Dicke amplitudes: N real parts, then N imaginary) <-
+ * exp(-i theta/2 H) psi for H = cx sum X + cy sum Y + cz sum Z + czz sum Z Z,
+ * through the same eigenvectors as a circuit's gates (for tests). */
+int qml__dicke_evolve_collective(unsigned n, double cx, double cy, double cz, double czz, double theta,
+                                 double *psi);
 
 /* One of the two, with its initial state (backend.c). */
 typedef struct qml__algsim {

@@ -240,6 +240,89 @@ static void test_symmetric(void **state)
     qml_circuit_free(c);
 }
 
+/* The symmetric subspace's eigen-solvers against a dense reference: psi <-
+ * exp(-i theta/2 H) psi for collective H of every shape its solver treats
+ * differently: a ΣX + c ΣZ (no flip symmetry: one block, known spectrum),
+ * a ΣX + b ΣY (flip-symmetric: even and odd blocks, known spectrum),
+ * b ΣY + d ΣZZ (blocks, spectrum by bisection), 1e-3 ΣX + ΣZ + ΣZZ (its
+ * diagonal is degenerate at Dicke levels far apart, so eigenvalues split by
+ * powers of 1e-3: the twisted eigenvectors lose orthogonality and the block
+ * falls back to Jacobi), and diagonal ones (phases by recurrence). Circuits
+ * only reach c ΣX, c ΣY and diagonal generators (a generator's terms must
+ * commute); the rest guards the general solver. The reference: H as a dense
+ * (n + 1)-matrix from the tridiagonal formulas and a Taylor series on steps
+ * of norm <= 1/2 (30 terms: truncation < 1e-40 per step), to 1e-11 (the
+ * eigenvectors are orthogonal to ~1e-14 (n + 1)). */
+static void test_symmetric_generators(void **state)
+{
+    (void)state;
+    static const double ops[][4] = {{0.7, 0, 0.3, 0}, {0.5, 0.5, 0, 0}, {0, -1.1, 0, 0.4},
+                                    {1e-3, 0, 1.0, 1.0}, {0, 0, 0.3, 0.2}, {1.3, 0, 0, 0}};
+    static const unsigned sizes[] = {1, 2, 10, 11, 40};
+    harness_rng rng = {41};
+    for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
+        unsigned n = sizes[si];
+        size_t N = n + 1;
+        double *hr = calloc(N * N, sizeof *hr), *hi = calloc(N * N, sizeof *hi);
+        double *psi = calloc(2 * N, sizeof *psi), *ref = calloc(2 * N, sizeof *ref);
+        double *term = calloc(2 * N, sizeof *term), *next = calloc(2 * N, sizeof *next);
+        assert_true(hr && hi && psi && ref && term && next);
+        for (size_t oi = 0; oi < sizeof ops / sizeof ops[0]; oi++) {
+            const double *op = ops[oi];
+            double theta = 2.0 * (2 * harness_uniform(&rng) - 1), norm = 0;
+            memset(hr, 0, N * N * sizeof *hr);
+            memset(hi, 0, N * N * sizeof *hi);
+            for (size_t k = 0; k < N; k++) {
+                double m = (double)n - 2.0 * (double)k;
+                hr[k * N + k] = op[2] * m + op[3] * 0.5 * (m * m - n);
+                if (k + 1 < N) { /* <k+1|H|k> = (cx + i cy) r */
+                    double r = sqrt((k + 1.0) * (double)(n - k));
+                    hr[(k + 1) * N + k] = hr[k * N + k + 1] = op[0] * r;
+                    hi[(k + 1) * N + k] = op[1] * r;
+                    hi[k * N + k + 1] = -op[1] * r;
+                }
+            }
+            for (size_t i = 0; i < N; i++) {
+                double row = 0;
+                for (size_t j = 0; j < N; j++)
+                    row += hypot(hr[i * N + j], hi[i * N + j]);
+                norm = fmax(norm, row);
+            }
+            double total = 0;
+            for (size_t k = 0; k < 2 * N; k++) {
+                psi[k] = 2 * harness_uniform(&rng) - 1;
+                total += psi[k] * psi[k];
+            }
+            for (size_t k = 0; k < 2 * N; k++)
+                ref[k] = psi[k] /= sqrt(total);
+            /* ref <- exp(-i dt H) ref, steps times */
+            int steps = (int)ceil(fabs(0.5 * theta) * norm / 0.5) + 1;
+            double dt = 0.5 * theta / steps;
+            for (int s = 0; s < steps; s++) {
+                memcpy(term, ref, 2 * N * sizeof *term);
+                for (int t = 1; t <= 30; t++) { /* term <- (-i dt H) term / t */
+                    for (size_t i = 0; i < N; i++) {
+                        double re = 0, im = 0;
+                        for (size_t j = 0; j < N; j++) {
+                            re += hr[i * N + j] * term[j] - hi[i * N + j] * term[N + j];
+                            im += hr[i * N + j] * term[N + j] + hi[i * N + j] * term[j];
+                        }
+                        next[i] = dt * im / t; /* -i (re + i im) = im - i re */
+                        next[N + i] = -dt * re / t;
+                    }
+                    memcpy(term, next, 2 * N * sizeof *term);
+                    for (size_t k = 0; k < 2 * N; k++)
+                        ref[k] += term[k];
+                }
+            }
+            assert_ok(qml__dicke_evolve_collective(n, op[0], op[1], op[2], op[3], theta, psi));
+            for (size_t k = 0; k < 2 * N; k++)
+                assert_close(psi[k], ref[k], 1e-11);
+        }
+        free(hr), free(hi), free(psi), free(ref), free(term), free(next);
+    }
+}
+
 /* ---- refusals ---------------------------------------------------------------- */
 
 static void test_not_applicable(void **state)
@@ -435,6 +518,169 @@ static void test_heisenberg(void **state)
     }
 }
 
+/* Fixed Clifford gates among Pauli-sum generators: V^dag B_a V is again a
+ * Pauli sum, the module is closed under those images too, and V runs as the
+ * orthogonal matrix Q_ca = <B_c, V^dag B_a V>. (a) n = 3, every kind of
+ * Clifford between Heisenberg bonds (the module fits whatever it is: su(8)
+ * has 63 elements; at n = 4 su(16)'s 255 elements make one Jacobi block of
+ * 255 that costs seconds); (b) n = 8, Cliffords that keep the one-magnon block
+ * (SWAP, iSWAP, CZ, S, Z) in a Heisenberg chain with the magnon readout: the
+ * module stays <= n^2 where the terms' string module would not; (c) a
+ * Hadamard breaks the magnetisation and the module passes the cap: refused
+ * (the string path, tried next, refuses too: the readout alone has 64). */
+static void add_fixed(qml_circuit *c, qml_gate_kind kind, unsigned q0, unsigned q1)
+{
+    unsigned q[2] = {q0, q1};
+    assert_ok(qml_circuit_add_gate(c, kind, q, kind == QML_GATE_H || kind == QML_GATE_S || kind == QML_GATE_Z ||
+                                                       kind == QML_GATE_X || kind == QML_GATE_SDG
+                                                   ? 1
+                                                   : 2));
+}
+
+static void test_clifford_sums(void **state)
+{
+    (void)state;
+    harness_rng rng = {23};
+    /* (a) */
+    {
+        unsigned n = 3;
+        qml_circuit *c = NULL;
+        assert_ok(qml_circuit_create(&c, n));
+        for (int layer = 0; layer < 2; layer++) {
+            assert_ok(qml_ansatz_family_append(c, QML_ANSATZ_HEISENBERG, 1));
+            add_fixed(c, QML_GATE_H, 0, 0);
+            add_fixed(c, QML_GATE_CNOT, 0, 1);
+            unsigned q = 1;
+            assert_ok(qml_circuit_add_rotation(c, QML_GATE_RZ, &q, 1, 0.0, (long)qml_circuit_n_weights(c), 1.0,
+                                               QML_NONE, 0));
+            add_fixed(c, QML_GATE_CZ, 1, 2);
+            add_fixed(c, QML_GATE_S, 2, 2);
+            add_fixed(c, QML_GATE_SWAP, 0, 2);
+            add_fixed(c, QML_GATE_X, 2, 2);
+        }
+        qml_pauli_sum *o = parse(n, "Z0 Z1 + X2 - 0.5*Y2 Z0 + 0.25*Z2 + 0.1");
+        qml__gsim *sim = NULL;
+        assert_ok(qml__gsim_create(&sim, c, o, 0, "test"));
+        assert_true(qml__gsim_strings(sim) > qml__gsim_dim(sim)); /* the sum path: elements of several strings */
+        qml__gsim_free(sim);
+        for (int trial = 0; trial < 3; trial++)
+            compare(c, o, NULL, QML_BACKEND_GSIM, &rng);
+        qml_pauli_sum_free(o);
+        qml_circuit_free(c);
+    }
+    /* (b) and (c) */
+    unsigned n = 8;
+    qml_circuit *c = NULL;
+    assert_ok(qml_circuit_create(&c, n));
+    long w = 0;
+    for (int layer = 0; layer < 3; layer++) {
+        assert_ok(qml_ansatz_family_append(c, QML_ANSATZ_HEISENBERG, 1));
+        add_fixed(c, QML_GATE_SWAP, (unsigned)layer, 5);
+        add_fixed(c, QML_GATE_CZ, 1, 2);
+        add_fixed(c, QML_GATE_S, 3, 3);
+        add_fixed(c, QML_GATE_ISWAP, 6, (unsigned)layer + 1);
+        add_fixed(c, QML_GATE_Z, 7, 7);
+        for (unsigned q = 0; q < n; q += 2)
+            assert_ok(qml_circuit_add_rotation(c, QML_GATE_RZ, &q, 1, 0.0, w++ % 3, 1.0, QML_NONE, 0));
+    }
+    qml_pauli_sum *o = magnon_projector(n, 0, 0.7), *far = magnon_projector(n, 5, -0.4);
+    assert_ok(qml_pauli_sum_add(o, 1.0, far));
+    qml_statevec *init = NULL;
+    assert_ok(qml_statevec_create(&init, n));
+    size_t d = (size_t)1 << n;
+    double *amp = calloc(2 * d, sizeof *amp);
+    amp[2 * 1] = 0.6;     /* 0.6 |qubit 0 flipped> */
+    amp[2 * 8 + 1] = 0.8; /* + 0.8 i |qubit 3 flipped> */
+    assert_ok(qml_statevec_set_amplitudes(init, amp, d, 1e-12));
+    double dim = 0;
+    assert_int_equal(chosen(c, o, init, QML_BACKEND_GSIM, &dim), QML_BACKEND_GSIM);
+    assert_true(dim >= n && dim <= (double)n * n);
+    for (int trial = 0; trial < 2; trial++)
+        compare(c, o, init, QML_BACKEND_GSIM, &rng);
+    free(amp);
+    qml_statevec_free(init);
+    qml_pauli_sum_free(far);
+    qml_pauli_sum_free(o);
+    qml_circuit_free(c);
+    /* (c): n = 6, the same kind of chain fits in a cap of 60 (<= n^2 = 36);
+     * a Hadamard mixes the magnetisation sectors and the module passes the
+     * cap on both paths: refused. */
+    n = 6;
+    assert_ok(qml_circuit_create(&c, n));
+    for (int layer = 0; layer < 2; layer++) {
+        assert_ok(qml_ansatz_family_append(c, QML_ANSATZ_HEISENBERG, 1));
+        add_fixed(c, QML_GATE_SWAP, 0, 3);
+        add_fixed(c, QML_GATE_CZ, 1, 2);
+    }
+    o = magnon_projector(n, 0, 1.0);
+    qml__gsim *sim = NULL;
+    assert_ok(qml__gsim_create(&sim, c, o, 60, "test"));
+    assert_true(qml__gsim_dim(sim) <= 36);
+    qml__gsim_free(sim);
+    add_fixed(c, QML_GATE_H, 4, 4);
+    assert_ok(qml_ansatz_family_append(c, QML_ANSATZ_HEISENBERG, 1));
+    sim = NULL;
+    assert_int_equal(qml__gsim_create(&sim, c, o, 60, "test"), QML_ERR_NOT_APPLICABLE);
+    assert_null(sim);
+    assert_non_null(strstr(qml_last_error(), "more than 60"));
+    qml_pauli_sum_free(o);
+    qml_circuit_free(c);
+}
+
+/* Every study template (the five model kinds, the five ansatz families with
+ * a collective readout) on every algebraic backend: where the backend
+ * accepts it, values and gradients equal the statevector's to 1e-10; where
+ * it does not, the refusal is QML_ERR_NOT_APPLICABLE with a reason. The
+ * templates the backends exist for must be accepted. n = 5. */
+static void test_templates(void **state)
+{
+    (void)state;
+    harness_rng rng = {29};
+    const unsigned n = 5;
+    const qml_backend backends[2] = {QML_BACKEND_GSIM, QML_BACKEND_SYMMETRIC};
+    qml_pauli_sum *collective_z = parse(n, "0.2*Z0 + 0.2*Z1 + 0.2*Z2 + 0.2*Z3 + 0.2*Z4");
+    for (int kind = 0; kind <= 4; kind++) {
+        qml_model *m = NULL;
+        unsigned features = kind == QML_MODEL_PERMUTATION_LOCAL ? n : 2;
+        assert_ok(qml_model_create_template(&m, (qml_model_kind)kind, n, 2, features, QML_LOSS_MSE));
+        for (int b = 0; b < 2; b++) {
+            qml_backend out;
+            int status = qml_backend_select(qml_model_circuit(m), qml_model_readout(m), NULL, backends[b], &out, NULL);
+            if (status == QML_OK)
+                compare(qml_model_circuit(m), qml_model_readout(m), NULL, backends[b], &rng);
+            else
+                assert_int_equal(status, QML_ERR_NOT_APPLICABLE);
+            bool expected = (backends[b] == QML_BACKEND_SYMMETRIC &&
+                             (kind == QML_MODEL_PERMUTATION || kind == QML_MODEL_PERMUTATION_BOUNDED)) ||
+                            (backends[b] == QML_BACKEND_GSIM && kind == QML_MODEL_FREE_FERMION);
+            if (expected)
+                assert_int_equal(status, QML_OK);
+        }
+        qml_model_free(m);
+    }
+    for (int family = 0; family <= 4; family++) {
+        qml_circuit *c = NULL;
+        assert_ok(qml_circuit_create(&c, n));
+        assert_ok(qml_ansatz_family_append(c, (qml_ansatz_family)family, 2));
+        for (int b = 0; b < 2; b++) {
+            qml_backend out;
+            int status = qml_backend_select(c, collective_z, NULL, backends[b], &out, NULL);
+            if (status == QML_OK)
+                compare(c, collective_z, NULL, backends[b], &rng);
+            else
+                assert_int_equal(status, QML_ERR_NOT_APPLICABLE);
+            bool expected = (backends[b] == QML_BACKEND_SYMMETRIC && family == QML_ANSATZ_SN) ||
+                            (backends[b] == QML_BACKEND_GSIM &&
+                             (family == QML_ANSATZ_TFIM || family == QML_ANSATZ_TFIM_GLOBAL ||
+                              family == QML_ANSATZ_HEISENBERG));
+            if (expected)
+                assert_int_equal(status, QML_OK);
+        }
+        qml_circuit_free(c);
+    }
+    qml_pauli_sum_free(collective_z);
+}
+
 /* ---- large n ---------------------------------------------------------------- */
 
 /* n = 100: the gradient against central differences of the g-sim value
@@ -599,8 +845,8 @@ static void test_variance_prediction(void **state)
 {
     (void)state;
     harness_rng rng = {17};
-    /* (lie.c's purity of |0...0> reads one mask word: n <= 64 here; the
-     * benchmark compares n = 100, 200 with the closed form 1/(2n - 1).) */
+    /* (n = 50 and 64 here; the benchmark compares n = 50, 100, 200 with lie.c's
+     * prediction, which equals 1/(2n - 1) and 4 (n - 1) / (n (2n - 1)^2) there.) */
     const unsigned sizes[2] = {50, 64};
     const size_t samples[2] = {400, 250};
     for (int i = 0; i < 2; i++) {
@@ -789,9 +1035,13 @@ static int sequence_sums(void *context)
     int status = qml_circuit_create(&c, 3);
     if (!status)
         status = qml_ansatz_family_append(c, QML_ANSATZ_HEISENBERG, 2);
-    unsigned q = 1;
+    unsigned q = 1, pair[2] = {0, 2};
     if (!status)
         status = qml_circuit_add_rotation(c, QML_GATE_RZ, &q, 1, 0.0, 0, 1.0, QML_NONE, 0);
+    if (!status) /* a Clifford on the sum path */
+        status = qml_circuit_add_gate(c, QML_GATE_SWAP, pair, 2);
+    if (!status)
+        status = qml_ansatz_family_append(c, QML_ANSATZ_HEISENBERG, 1);
     if (!status)
         status = qml_pauli_sum_parse(&o, 3, "Z0 - 0.5*Z0 Z1 + 0.25");
     if (!status)
@@ -831,11 +1081,11 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_free_fermion), cmocka_unit_test(test_tfim),
-        cmocka_unit_test(test_gate_kinds),   cmocka_unit_test(test_symmetric),
+        cmocka_unit_test(test_gate_kinds),   cmocka_unit_test(test_symmetric), cmocka_unit_test(test_symmetric_generators),
         cmocka_unit_test(test_not_applicable), cmocka_unit_test(test_large),
         cmocka_unit_test(test_batch),        cmocka_unit_test(test_alloc_failures),
         cmocka_unit_test(test_variance_prediction), cmocka_unit_test(test_landscape_backends),
-        cmocka_unit_test(test_train_backend),        cmocka_unit_test(test_heisenberg), cmocka_unit_test(test_clifford),
+        cmocka_unit_test(test_train_backend),        cmocka_unit_test(test_heisenberg), cmocka_unit_test(test_clifford), cmocka_unit_test(test_clifford_sums), cmocka_unit_test(test_templates),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
