@@ -70,6 +70,9 @@ int qml__algsim_create(qml__algsim **out, qml_backend requested, const qml_circu
                        const qml_pauli_sum *observable, const qml_statevec *initial, const char *caller)
 {
     *out = NULL;
+    if (requested == QML_BACKEND_STATEVECTOR && circuit->n_qubits > QML__STATEVEC_MAX_QUBITS)
+        return qml__error(QML_ERR_NOT_APPLICABLE, "%s: the statevector holds at most %u qubits, the circuit has %u",
+                          caller, QML__STATEVEC_MAX_QUBITS, circuit->n_qubits);
     if (requested == QML_BACKEND_STATEVECTOR)
         return QML_OK;
     qml__algsim *sim = qml__calloc(1, sizeof *sim);

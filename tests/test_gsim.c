@@ -365,6 +365,11 @@ static void test_not_applicable(void **state)
     assert_int_equal(qml_backend_select(qml_model_circuit(m), qml_model_readout(m), NULL, QML_BACKEND_AUTO, &out, NULL),
                      QML_ERR_NOT_APPLICABLE);
     assert_non_null(strstr(qml_last_error(), "no backend applies"));
+    /* ... and the statevector asked for by name is refused, not promised. */
+    assert_int_equal(qml_backend_select(qml_model_circuit(m), qml_model_readout(m), NULL, QML_BACKEND_STATEVECTOR,
+                                        &out, NULL),
+                     QML_ERR_NOT_APPLICABLE);
+    assert_non_null(strstr(qml_last_error(), "qml_backend_select: the statevector holds at most"));
     qml_model_free(m);
 
     /* names */
