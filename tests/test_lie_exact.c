@@ -814,6 +814,32 @@ static void test_so_versus_sp(void **state)
     set_free(&set);
 }
 
+/* A random generator as text: `terms` random strings on n qubits with
+ * coefficients 1..3 (an all-identity draw becomes `fallback` on qubit 0).
+ * text holds 512 bytes. */
+static void random_sum_text(harness_rng *rng, unsigned n, size_t terms, char fallback, char *text)
+{
+    char piece[64];
+    text[0] = '\0';
+    for (size_t t = 0; t < terms; t++) {
+        char ops[16];
+        int any = 0;
+        for (unsigned q = 0; q < n; q++) {
+            ops[q] = "IXYZ"[harness_next(rng) % 4];
+            any |= ops[q] != 'I';
+        }
+        if (!any)
+            ops[0] = fallback;
+        snprintf(piece, sizeof piece, "%s%d*", t ? " + " : "", 1 + (int)(harness_next(rng) % 3));
+        strcat(text, piece);
+        for (unsigned q = 0; q < n; q++)
+            if (ops[q] != 'I') {
+                snprintf(piece, sizeof piece, "%c%u ", ops[q], q);
+                strcat(text, piece);
+            }
+    }
+}
+
 /* Random strings and sums on n = 2..4 qubits (fixed seed): every structure
  * passes the independent checks of verify_structure. */
 static void test_random_structures(void **state)
@@ -827,25 +853,8 @@ static void test_random_structures(void **state)
         size_t count = 2 + (size_t)(harness_next(&rng) % 3);
         generator_set set = {0};
         for (size_t k = 0; k < count; k++) {
-            char text[512] = "", piece[64];
-            size_t terms = sums ? 1 + (size_t)(harness_next(&rng) % 3) : 1;
-            for (size_t t = 0; t < terms; t++) {
-                char ops[16];
-                int any = 0;
-                for (unsigned q = 0; q < n; q++) {
-                    ops[q] = "IXYZ"[harness_next(&rng) % 4];
-                    any |= ops[q] != 'I';
-                }
-                if (!any)
-                    ops[0] = 'X';
-                snprintf(piece, sizeof piece, "%s%d*", t ? " + " : "", 1 + (int)(harness_next(&rng) % 3));
-                strcat(text, piece);
-                for (unsigned q = 0; q < n; q++)
-                    if (ops[q] != 'I') {
-                        snprintf(piece, sizeof piece, "%c%u ", ops[q], q);
-                        strcat(text, piece);
-                    }
-            }
+            char text[512];
+            random_sum_text(&rng, n, sums ? 1 + (size_t)(harness_next(&rng) % 3) : 1, 'X', text);
             set_add(&set, n, text);
         }
         qml_lie_algebra *a = close_set(&set);
@@ -1152,25 +1161,8 @@ static void test_random_against_dense(void **state)
         size_t count = 2 + (size_t)(harness_next(&rng) % 2);
         generator_set set = {0};
         for (size_t k = 0; k < count; k++) {
-            char text[512] = "", piece[64];
-            size_t terms = sums ? 2 + (size_t)(harness_next(&rng) % 2) : 1;
-            for (size_t t = 0; t < terms; t++) {
-                char ops[16];
-                int any = 0;
-                for (unsigned q = 0; q < n; q++) {
-                    ops[q] = "IXYZ"[harness_next(&rng) % 4];
-                    any |= ops[q] != 'I';
-                }
-                if (!any)
-                    ops[0] = 'Z';
-                snprintf(piece, sizeof piece, "%s%d*", t ? " + " : "", 1 + (int)(harness_next(&rng) % 3));
-                strcat(text, piece);
-                for (unsigned q = 0; q < n; q++)
-                    if (ops[q] != 'I') {
-                        snprintf(piece, sizeof piece, "%c%u ", ops[q], q);
-                        strcat(text, piece);
-                    }
-            }
+            char text[512];
+            random_sum_text(&rng, n, sums ? 2 + (size_t)(harness_next(&rng) % 2) : 1, 'Z', text);
             set_add(&set, n, text);
         }
         shape ref;

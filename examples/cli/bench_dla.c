@@ -522,7 +522,7 @@ static int classify_class_row(int kind, unsigned n, cli_json *json)
         cli_json_kv_number(json, "seconds", times[2]);
         cli_json_object_end(json);
     } else
-        printf("%-26s %4u %7s %6zu %-28s %9s %-22s %9.5f %8.0f\n", labels[kind], n, dim, summary.centre_dim,
+        printf("%-26s %4u %7s %6zu %-40s %9s %-40s %9.5f %8.0f\n", labels[kind], n, dim, summary.centre_dim,
                summary.name, "-", expected[kind], times[2], peak_mb());
     return 0;
 }
