@@ -1262,6 +1262,69 @@ static void test_every_pair_low_qubits(void **unused)
     free(first);
 }
 
+/* Every two-qubit kind on pairs whose walks are long plain streams (a fixed
+ * bit at 12 or 13 of 14 qubits: the kernels skip their software prefetch
+ * there) against a reference built here: the gate's 4 x 4 matrix (dense, on
+ * qubits 0 and 1 of a 2-qubit register) applied to every quadruple of
+ * amplitudes. 1e-13 as above. */
+static void test_long_stream_pairs(void **unused)
+{
+    (void)unused;
+    const unsigned n = 14;
+    const size_t dim = (size_t)1 << n;
+    harness_rng rng = {1414};
+    double *psi = malloc(2 * dim * sizeof *psi), *expect = malloc(2 * dim * sizeof *expect);
+    assert_non_null(psi);
+    assert_non_null(expect);
+    const unsigned pairs[][2] = {{0, 13}, {13, 0}, {1, 13}, {13, 1}, {2, 13}, {13, 2}, {3, 13}, {13, 3},
+                                 {12, 13}, {13, 12}, {0, 12}, {12, 3}, {4, 12}, {11, 13}};
+    size_t cases = 0;
+    char what[96];
+    for (size_t kk = 0; kk < N_KINDS; kk++) {
+        const qml_gate_kind kind = ALL_KINDS[kk];
+        if (arity(kind) != 2)
+            continue;
+        for (size_t p = 0; p < sizeof pairs / sizeof pairs[0]; p++) {
+            const unsigned a = pairs[p][0], b = pairs[p][1], local[2] = {0, 1};
+            qml__gate g = make_gate(kind, pairs[p], 2, &rng), g2 = g;
+            g2.qubits[0] = local[0];
+            g2.qubits[1] = local[1];
+            const double theta = 4 * (harness_uniform(&rng) - 0.5) * 3.14159;
+            double m4[32];
+            gate_dense(2, &g2, theta, m4);
+            random_state(&rng, dim, psi);
+            for (size_t i = 0; i < dim; i++) {
+                if (i >> a & 1 || i >> b & 1)
+                    continue;
+                size_t idx[4];
+                for (unsigned j = 0; j < 4; j++)
+                    idx[j] = i | (size_t)(j & 1) << a | (size_t)(j >> 1) << b;
+                for (unsigned j = 0; j < 4; j++) {
+                    double re = 0, im = 0;
+                    for (unsigned k = 0; k < 4; k++) {
+                        const double mr = m4[2 * (4 * j + k)], mi = m4[2 * (4 * j + k) + 1];
+                        re += mr * psi[2 * idx[k]] - mi * psi[2 * idx[k] + 1];
+                        im += mr * psi[2 * idx[k] + 1] + mi * psi[2 * idx[k]];
+                    }
+                    expect[2 * idx[j]] = re;
+                    expect[2 * idx[j] + 1] = im;
+                }
+            }
+            qml_statevec *st = state_from(n, psi);
+            qml__statevec_apply(st, &g, theta, false);
+            snprintf(what, sizeof what, "kind %d on qubits %u, %u of %u", (int)kind, a, b, n);
+            assert_vectors_close(dim, qml_statevec_data(st), expect, 1e-13, what);
+            qml__statevec_apply(st, &g, theta, true);
+            assert_vectors_close(dim, qml_statevec_data(st), psi, 2e-13, what);
+            qml_statevec_free(st);
+            cases++;
+        }
+    }
+    assert_int_equal(cases, 12 * (sizeof pairs / sizeof pairs[0]));
+    free(psi);
+    free(expect);
+}
+
 /* Every two-qubit kind on every ordered pair of n = 7..10 qubits (both
  * orders, adjacent and distant, each qubit 0..n-1 as either member)
  * against its dense 2^n x 2^n matrix, and its inverse back to the start.
@@ -1840,6 +1903,7 @@ int main(void)
         cmocka_unit_test(test_kernel_paths),
         cmocka_unit_test(test_every_pair_low_qubits),
         cmocka_unit_test(test_every_pair_dense_7_10),
+        cmocka_unit_test(test_long_stream_pairs),
         cmocka_unit_test(test_worker_pool),
         cmocka_unit_test(test_validation),
         cmocka_unit_test(test_run_circuit),
