@@ -30,11 +30,11 @@
  * (octet walk), so that a long run does not prefetch all at once. */
 #define AHEAD_UNIT ((size_t)64)
 #define AHEAD_UNIT_BLOCKS ((size_t)32)
-/* ... but only where the walk's contiguous stretches are shorter than
- * 2^this amplitudes (64 KiB): longer ones are one or two plain streams that
- * the hardware prefetchers follow, and prefetching them only costs
- * instructions (a CRY 0 -> 23 or CNOT 23 -> 3 at n = 24 took 1.3-1.8x as
- * long with it). */
+/* ... but only where the walk skips lines or its contiguous stretches are
+ * shorter than 2^this amplitudes (64 KiB): longer ones are one or two plain
+ * streams that the hardware prefetchers follow, and prefetching them only
+ * costs instructions (at n = 24, CRY 0 -> 23, CNOT 0 -> 23, SWAP 1 23 took
+ * 1.4-1.6x as long with it; a control on qubit 2 skips lines and keeps it). */
 #define AHEAD_MAX_STRETCH_BITS 12u
 /* The adjoint step sums at most this many chunk partials (on the stack),
  * so the chunking depends only on the number of pairs. */
@@ -219,8 +219,9 @@ static ALWAYS_INLINE void octet_walk(const pair_job *job, size_t o_begin, size_t
      * on qubit 2) skips lines: prefetch the lines of the blocks AHEAD_PAIRS
      * pairs later, in units of at most AHEAD_UNIT_BLOCKS blocks (a control
      * on qubit 2 without it took twice the time of a CNOT 0 -> 1) */
-    const bool prefetch = (job->n_high > 0 && job->high[0] + bb < AHEAD_MAX_STRETCH_BITS) ||
-                          job->n_plines + job->n_qlines < (1u << bb) / 4;
+    const unsigned lines_per_block = (1u << bb) / 4;
+    const bool skips_lines = job->n_plines < lines_per_block || (job->n_qlines && job->n_qlines < lines_per_block);
+    const bool prefetch = (job->n_high > 0 && job->high[0] + bb < AHEAD_MAX_STRETCH_BITS) || skips_lines;
     const size_t total = job->n_items / np, ahead = AHEAD_PAIRS / np;
     const unsigned npl = job->n_plines, nql = job->n_qlines;
     const bool small_lists = npl <= 2 && nql <= 2;
