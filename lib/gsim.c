@@ -1207,7 +1207,8 @@ static int gsum_close(gsum *s, const qml_circuit *circuit, const qml_pauli_sum *
                     }
                 }
                 /* in increasing element order: the same bits whatever the hash layout */
-                qsort(touched, n_touched, sizeof *touched, size_cmp);
+                if (n_touched > 1)
+                    qsort(touched, n_touched, sizeof *touched, size_cmp);
                 for (size_t i = 0; i < n_touched; i++) {
                     size_t b = touched[i];
                     mark[b] = 0;
@@ -1226,7 +1227,8 @@ static int gsum_close(gsum *s, const qml_circuit *circuit, const qml_pauli_sum *
                     }
                 }
             }
-            qsort(all, n_all, sizeof *all, size_cmp);
+            if (n_all > 1)
+                qsort(all, n_all, sizeof *all, size_cmp);
             for (size_t i = 0; i < n_all; i++) {
                 size_t b = all[i];
                 in_all[b] = 0;
@@ -1236,7 +1238,8 @@ static int gsum_close(gsum *s, const qml_circuit *circuit, const qml_pauli_sum *
             if (!status && cnorm > 0.0) {
                 /* the residual: known strings (in increasing id order) and fresh ones */
                 double rnorm = 0.0;
-                qsort(acc.list, acc.n_list, sizeof *acc.list, size_cmp);
+                if (acc.n_list > 1)
+                    qsort(acc.list, acc.n_list, sizeof *acc.list, size_cmp);
                 for (size_t i = 0; i < acc.n_list; i++) {
                     double v = acc.value[acc.list[i]];
                     if (fabs(v) > 1e-13 * cnorm)
@@ -1448,7 +1451,8 @@ static int gsum_create(gsum **out, const qml_circuit *circuit, const qml_pauli_s
         status = gsum_close(s, circuit, observable, max_dim, &entries, caller);
     size_t *parent = NULL, *slot = NULL, *block_of = NULL;
     if (!status) {
-        qsort(entries.e, entries.count, sizeof *entries.e, entry_cmp);
+        if (entries.count > 1) /* (an empty list has no array: qsort's argument must not be NULL) */
+            qsort(entries.e, entries.count, sizeof *entries.e, entry_cmp);
         parent = qml__malloc((s->dim + 1) * sizeof *parent);
         slot = qml__malloc((s->dim + 1) * sizeof *slot);
         block_of = qml__malloc((s->dim + 1) * sizeof *block_of);
