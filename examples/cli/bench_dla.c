@@ -377,6 +377,25 @@ static int structure_row(const char *label, unsigned n, qml_pauli_sum **g, size_
     return 0;
 }
 
+/* Classify the `count` generators g (the first `made` of them built; `status`
+ * nonzero if building failed) five times; free them; the median time. */
+static int classify_timed(qml_pauli_sum **g, size_t count, size_t made, int status, qml_dla_summary *summary,
+                          double *seconds)
+{
+    double times[5];
+    for (int r = 0; r < 5 && !status; r++) {
+        double t0 = cli_seconds();
+        status = qml_pauli_dla_classify((const qml_pauli_sum *const *)g, count, summary);
+        times[r] = cli_seconds() - t0;
+    }
+    for (size_t i = 0; i < made; i++)
+        qml_pauli_sum_free(g[i]);
+    free(g);
+    if (!status)
+        *seconds = cli_median(times, 5);
+    return status;
+}
+
 /* The classification rows: HEA strings (X_q, Y_q, Z_q Z_q+1: su(2^n), the
  * locality criterion) or the free-fermion TFIM chain (X_q, Z_q Z_q+1: so(2n),
  * the frustration graph is a path), median of 5 calls. */
@@ -398,24 +417,11 @@ static int classify_row(unsigned n, bool fermions, cli_json *json)
         snprintf(text, sizeof text, "Z%u Z%u", q, q + 1);
         status = qml_pauli_sum_parse(&g[k++], n, text);
     }
-    double times[5];
     qml_dla_summary summary = {.size = sizeof summary};
-    for (int r = 0; r < 5 && !status; r++) {
-        double t0 = cli_seconds();
-        status = qml_pauli_dla_classify((const qml_pauli_sum *const *)g, count, &summary);
-        times[r] = cli_seconds() - t0;
-    }
-    for (size_t i = 0; i < k; i++)
-        qml_pauli_sum_free(g[i]);
-    free(g);
+    double seconds = 0.0;
+    status = classify_timed(g, count, k, status, &summary, &seconds);
     if (status)
         return status;
-    for (int i = 1; i < 5; i++)
-        for (int j = i; j > 0 && times[j - 1] > times[j]; j--) {
-            double t = times[j];
-            times[j] = times[j - 1];
-            times[j - 1] = t;
-        }
     char dim[32];
     if (fermions)
         snprintf(dim, sizeof dim, "%.0f", summary.dimension);
@@ -427,12 +433,12 @@ static int classify_row(unsigned n, bool fermions, cli_json *json)
         cli_json_kv_u64(json, "n", n);
         cli_json_kv_string(json, "name", summary.name);
         cli_json_kv_number(json, "log2_dim", summary.log2_dimension);
-        cli_json_kv_number(json, "seconds", times[2]);
+        cli_json_kv_number(json, "seconds", seconds);
         cli_json_object_end(json);
     } else
         printf("%-26s %4u %7s %6zu %-40s %9s %-40s %9.5f %8.0f\n",
                fermions ? "classify tfim (strings)" : "classify hea (strings)", n, dim, summary.centre_dim,
-               summary.name, "-", fermions ? "so(2n)" : "su(2^n)", times[2], peak_mb());
+               summary.name, "-", fermions ? "so(2n)" : "su(2^n)", seconds, peak_mb());
     return 0;
 }
 
@@ -490,24 +496,11 @@ static int classify_class_row(int kind, unsigned n, cli_json *json)
         }
     }
 #undef ADD
-    double times[5];
     qml_dla_summary summary = {.size = sizeof summary};
-    for (int r = 0; r < 5 && !status; r++) {
-        double t0 = cli_seconds();
-        status = qml_pauli_dla_classify((const qml_pauli_sum *const *)g, count, &summary);
-        times[r] = cli_seconds() - t0;
-    }
-    for (size_t i = 0; i < count; i++)
-        qml_pauli_sum_free(g[i]);
-    free(g);
+    double seconds = 0.0;
+    status = classify_timed(g, count, count, status, &summary, &seconds);
     if (status)
         return status;
-    for (int i = 1; i < 5; i++)
-        for (int j = i; j > 0 && times[j - 1] > times[j]; j--) {
-            double t = times[j];
-            times[j] = times[j - 1];
-            times[j - 1] = t;
-        }
     char dim[32];
     if (summary.dimension < 1e15)
         snprintf(dim, sizeof dim, "%.0f", summary.dimension);
@@ -519,11 +512,11 @@ static int classify_class_row(int kind, unsigned n, cli_json *json)
         cli_json_kv_u64(json, "n", n);
         cli_json_kv_string(json, "name", summary.name);
         cli_json_kv_number(json, "log2_dim", summary.log2_dimension);
-        cli_json_kv_number(json, "seconds", times[2]);
+        cli_json_kv_number(json, "seconds", seconds);
         cli_json_object_end(json);
     } else
         printf("%-26s %4u %7s %6zu %-40s %9s %-40s %9.5f %8.0f\n", labels[kind], n, dim, summary.centre_dim,
-               summary.name, "-", expected[kind], times[2], peak_mb());
+               summary.name, "-", expected[kind], seconds, peak_mb());
     return 0;
 }
 
