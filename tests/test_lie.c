@@ -932,7 +932,7 @@ static void tfim_pair_sums(generator_set *set, unsigned n)
 {
     generator_set strings = {0};
     tfim_generators(&strings, n);
-    char text[64], a[32], b[32];
+    char text[128], a[48], b[48];
     for (size_t k = 0; k < strings.count; k++) {
         if (k < (size_t)n)
             snprintf(a, sizeof a, "X%zu", k);
