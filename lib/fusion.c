@@ -538,49 +538,44 @@ static void fuse_gate(fuse_run *run, size_t index, unsigned width)
     }
 }
 
-size_t qml__statevec_run_fused(qml_statevec *state, const qml_circuit *circuit, size_t begin, size_t end,
-                               const double *weights, const double *features, unsigned width, bool inverse,
-                               int path)
+/* Fuse gates begin..end of run->circuit (backwards if run->inverse) in
+ * blocks of at most `width` qubits (clamped to 1..QML__FUSE_MAX_WIDTH and
+ * the qubits of the state, or of the circuit when planning), applying or emitting each block; the passes made. */
+static size_t fuse_sweep(fuse_run *run, size_t begin, size_t end, unsigned width)
 {
     if (width < 1)
         width = 1;
     if (width > QML__FUSE_MAX_WIDTH)
         width = QML__FUSE_MAX_WIDTH;
-    if (width > state->n_qubits)
-        width = state->n_qubits;
-    fuse_run run = {.state = state, .circuit = circuit, .weights = weights, .features = features,
-                    .inverse = inverse, .path = path < 0 || path > qml__fusion_path() ? qml__fusion_path() : path, .n_open = 0, .n_passes = 0};
-    if (inverse) {
+    const unsigned n = run->state ? run->state->n_qubits : run->circuit->n_qubits;
+    if (width > n)
+        width = n;
+    if (run->inverse) {
         for (size_t g = end; g-- > begin;)
-            fuse_gate(&run, g, width);
+            fuse_gate(run, g, width);
     } else {
         for (size_t g = begin; g < end; g++)
-            fuse_gate(&run, g, width);
+            fuse_gate(run, g, width);
     }
-    flush_all(&run);
-    return run.n_passes;
+    flush_all(run);
+    return run->n_passes;
+}
+
+size_t qml__statevec_run_fused(qml_statevec *state, const qml_circuit *circuit, size_t begin, size_t end,
+                               const double *weights, const double *features, unsigned width, bool inverse,
+                               int path)
+{
+    fuse_run run = {.state = state, .circuit = circuit, .weights = weights, .features = features,
+                    .inverse = inverse, .path = path < 0 || path > qml__fusion_path() ? qml__fusion_path() : path, .n_open = 0, .n_passes = 0};
+    return fuse_sweep(&run, begin, end, width);
 }
 
 size_t qml__fusion_plan(const qml_circuit *circuit, size_t begin, size_t end, unsigned width, bool inverse,
                         qml__fuse_emit emit, void *user)
 {
-    if (width < 1)
-        width = 1;
-    if (width > QML__FUSE_MAX_WIDTH)
-        width = QML__FUSE_MAX_WIDTH;
-    if (width > circuit->n_qubits)
-        width = circuit->n_qubits;
     fuse_run run = {.state = NULL, .circuit = circuit, .inverse = inverse, .n_open = 0, .n_passes = 0,
                     .emit = emit, .user = user};
-    if (inverse) {
-        for (size_t g = end; g-- > begin;)
-            fuse_gate(&run, g, width);
-    } else {
-        for (size_t g = begin; g < end; g++)
-            fuse_gate(&run, g, width);
-    }
-    flush_all(&run);
-    return run.n_passes;
+    return fuse_sweep(&run, begin, end, width);
 }
 
 unsigned qml__fusion_width(unsigned n_qubits)
