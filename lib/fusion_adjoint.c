@@ -98,6 +98,7 @@ typedef struct adj_context {
     unsigned fixed[QML__FUSE_MAX_WIDTH];
     uint64_t off[MAXK];         /* amplitude offset of local index c (loads) */
     uint64_t off_out[MAXK];     /* of the amplitude in slot c at the end (stores) */
+    uint64_t lane_off[LANES];   /* amplitude offset of lane l's base from lane 0's */
     const adj_op *ops;
     unsigned n_ops;
     unsigned n_out;             /* gates with an overlap (outputs in op order) */
@@ -319,6 +320,39 @@ static ALWAYS_INLINE void scatter4(double *a, uint64_t addr, const uint64_t *off
         memcpy(a + 2 * (addr + off[c]) + 4, &hi, sizeof hi);
     }
 }
+/* Four bases anywhere (the block holds qubit 0 or 1): each amplitude is one
+ * 16-byte load per lane; two of them make a four-lane vector that is split
+ * into real and imaginary lanes. */
+typedef double half_t __attribute__((vector_size(16)));
+
+static ALWAYS_INLINE void gather2(const double *a, const uint64_t *addr, const uint64_t *off, unsigned K, lane_t *vr,
+                                  lane_t *vi)
+{
+    for (unsigned c = 0; c < K; c++) {
+        half_t x[LANES];
+        for (unsigned l = 0; l < LANES; l++)
+            memcpy(&x[l], a + 2 * (addr[l] + off[c]), sizeof x[l]);
+        const lane_t lo = __builtin_shufflevector(x[0], x[1], 0, 1, 2, 3);
+        const lane_t hi = __builtin_shufflevector(x[2], x[3], 0, 1, 2, 3);
+        vr[c] = __builtin_shufflevector(lo, hi, 0, 2, 4, 6);
+        vi[c] = __builtin_shufflevector(lo, hi, 1, 3, 5, 7);
+    }
+}
+
+static ALWAYS_INLINE void scatter2(double *a, const uint64_t *addr, const uint64_t *off, unsigned K, const lane_t *vr,
+                                   const lane_t *vi)
+{
+    for (unsigned c = 0; c < K; c++) {
+        const lane_t lo = __builtin_shufflevector(vr[c], vi[c], 0, 4, 1, 5);
+        const lane_t hi = __builtin_shufflevector(vr[c], vi[c], 2, 6, 3, 7);
+        const half_t x0 = __builtin_shufflevector(lo, lo, 0, 1), x1 = __builtin_shufflevector(lo, lo, 2, 3);
+        const half_t x2 = __builtin_shufflevector(hi, hi, 0, 1), x3 = __builtin_shufflevector(hi, hi, 2, 3);
+        memcpy(a + 2 * (addr[0] + off[c]), &x0, sizeof x0);
+        memcpy(a + 2 * (addr[1] + off[c]), &x1, sizeof x1);
+        memcpy(a + 2 * (addr[2] + off[c]), &x2, sizeof x2);
+        memcpy(a + 2 * (addr[3] + off[c]), &x3, sizeof x3);
+    }
+}
 #endif
 
 /* Grain `grain`: out[o] = the grain's sum for output o (lanes in order,
@@ -350,10 +384,17 @@ static ALWAYS_INLINE void grain_body(const adj_context *ctx, uint64_t grain, dou
             gather4(ctx->lambda, addr[0], ctx->off, K, lr, li);
 #endif
         } else {
+            /* deposit(4g + l) = deposit(4g) + deposit(l): the bits are disjoint */
+            const uint64_t base = qml__deposit_zeros(g * LANES, ctx->fixed, ctx->k);
             for (unsigned l = 0; l < LANES; l++)
-                addr[l] = qml__deposit_zeros(g * LANES + l, ctx->fixed, ctx->k);
+                addr[l] = base + ctx->lane_off[l];
+#ifdef ADJ_VECTORS
+            gather2(ctx->psi, addr, ctx->off, K, pr, pi);
+            gather2(ctx->lambda, addr, ctx->off, K, lr, li);
+#else
             gather(ctx->psi, addr, ctx->off, K, pr, pi);
             gather(ctx->lambda, addr, ctx->off, K, lr, li);
+#endif
         }
         unsigned o = 0;
         for (unsigned i = 0; i < ctx->n_ops; i++) {
@@ -373,8 +414,13 @@ static ALWAYS_INLINE void grain_body(const adj_context *ctx, uint64_t grain, dou
             scatter4(ctx->lambda, addr[0], ctx->off_out, K, lr, li);
 #endif
         } else {
+#ifdef ADJ_VECTORS
+            scatter2(ctx->psi, addr, ctx->off_out, K, pr, pi);
+            scatter2(ctx->lambda, addr, ctx->off_out, K, lr, li);
+#else
             scatter(ctx->psi, addr, ctx->off_out, K, pr, pi);
             scatter(ctx->lambda, addr, ctx->off_out, K, lr, li);
+#endif
         }
     }
     for (unsigned o = 0; o < ctx->n_out; o++) {
@@ -653,6 +699,8 @@ void qml__adjoint_block(qml_statevec *psi, qml_statevec *lambda, const qml_circu
     }
     for (unsigned c = 0; c < K; c++)
         ctx.off_out[map[c]] = ctx.off[c];
+    for (unsigned l = 0; l < LANES; l++)
+        ctx.lane_off[l] = qml__deposit_zeros(l, ctx.fixed, ctx.k);
     ctx.ops = ops;
     ctx.n_ops = n_ops;
     ctx.path = path < 0 || path > qml__fusion_path() ? qml__fusion_path() : path;
