@@ -44,6 +44,7 @@ typedef struct grad_workspace {
     double *features;
     double *partials;                /* adjoint kernels with several threads: chunks x GRAD_RUN_FACTORS */
     size_t n_partials;
+    bool state_is_zero;              /* `state` still holds |0...0> from qml_statevec_create */
 } grad_workspace;
 
 /* Amplitudes per chunk of the fused <lambda|P|psi> kernel; chunk sums are
@@ -702,6 +703,7 @@ static int workspace_create(grad_workspace *ws, const grad_plan *plan, unsigned 
                 goto oom;
         }
     }
+    ws->state_is_zero = true;
     if (plan->options.method == QML_GRADIENT_ADJOINT && ws->state->n_threads > 1) {
         uint64_t dim = ws->state->dim;
         ws->n_partials = (size_t)(dim / GRAD_CHUNK + (dim % GRAD_CHUNK != 0));
@@ -1194,7 +1196,15 @@ static int adjoint(const grad_plan *plan, grad_workspace *ws, const double *feat
 {
     const qml_circuit *circuit = plan->circuit;
     qml_statevec *psi = ws->state, *lambda = ws->other;
-    int status = forward_loss(plan, psi, plan->weights, features, loss);
+    int status;
+    if (!plan->initial && ws->state_is_zero) {
+        /* a fresh workspace: psi is |0...0> already (one pass fewer) */
+        ws->state_is_zero = false;
+        apply_gates(psi, circuit, 0, circuit->n_gates, plan->weights, features);
+        status = loss_of(plan, psi, loss);
+    } else {
+        status = forward_loss(plan, psi, plan->weights, features, loss);
+    }
     if (status || plan->n_factors == 0)
         return status;
     qml__statevec_apply_pauli_sum(lambda, psi, plan->observable);
