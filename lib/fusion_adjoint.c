@@ -462,7 +462,7 @@ __attribute__((target("avx2,fma"))) static void grain_avx2(const adj_context *ct
 }
 #else
 #pragma GCC push_options
-#pragma GCC optimize("fp-contract=fast")
+#pragma GCC optimize("fp-contract=fast", "O3")
 __attribute__((target("avx2,fma"))) static void grain_avx2(const adj_context *ctx, uint64_t grain, double *out)
 {
     grain_dispatch(ctx, grain, out);
