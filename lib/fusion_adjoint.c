@@ -57,6 +57,10 @@ typedef double lane_t;
 #define ADJ_MAX_FACTORS 2u
 /* Amplitudes per grain of the parallel split and of the reduction. */
 #define ADJ_GRAIN ((uint64_t)1 << 13)
+/* Slots (lane vectors of one state's real or imaginary parts) per chunk of
+ * groups held at once: each gate is taken over the whole chunk (32 KiB of
+ * local vectors), so its constants and slot indices are loaded once. */
+#define ADJ_CHUNK 256u
 
 enum { OP_NONE, OP_DIAGONAL, OP_REAL, OP_COMPLEX, OP_PAIR, OP_PAIR_DIAGONAL };
 
@@ -173,15 +177,16 @@ static ALWAYS_INLINE void op_unapply(const adj_op *op, unsigned K, lane_t *restr
 
 /* A one-qubit gate: its overlap and U^dagger on both states in one loop
  * over the pairs (the overlap's terms read the values the rotation loads). */
-static ALWAYS_INLINE void pair_body(const adj_op *op, unsigned K, lane_t *restrict pr, lane_t *restrict pi,
-                                    lane_t *restrict lr, lane_t *restrict li, lane_t *acc, bool real, bool diagonal,
-                                    int ov)
+static ALWAYS_INLINE void pair_body(const adj_op *op, unsigned K, lane_t *restrict local, unsigned nq,
+                                    lane_t *restrict acc, bool real, bool diagonal, int ov)
 {
     const double a = op->mr[0], b = op->mr[1], c = op->mr[2], d = op->mr[3];
     const double ai = op->mi[0], bi = op->mi[1], ci = op->mi[2], di = op->mi[3];
     const double ga = op->ga, gd = op->gd, gbr = op->gbr, gbi = op->gbi;
     uint8_t index[MAXK];
     memcpy(index, op->index, sizeof index);
+    for (unsigned q = 0; q < nq; q++) {
+    lane_t *restrict pr = local + 4 * K * q, *restrict pi = pr + K, *restrict lr = pr + 2 * K, *restrict li = pr + 3 * K;
     lane_t sum = SPLAT(0.0);
     for (unsigned s = 0; s < K / 2; s++) {
         const unsigned i0 = index[2 * s], i1 = index[2 * s + 1];
@@ -218,19 +223,19 @@ static ALWAYS_INLINE void pair_body(const adj_op *op, unsigned K, lane_t *restri
     }
     if (ov != OV_NONE)
         *acc += sum;
+    }
 }
 
-static ALWAYS_INLINE void pair_op(const adj_op *op, unsigned K, lane_t *pr, lane_t *pi, lane_t *lr, lane_t *li,
-                                  lane_t *acc)
+static ALWAYS_INLINE void pair_op(const adj_op *op, unsigned K, lane_t *local, unsigned nq, lane_t *acc)
 {
 #define PAIR_CASE(OV)                                                                                     \
     case OV:                                                                                              \
         if (op->cls == OP_PAIR_DIAGONAL)                                                                  \
-            pair_body(op, K, pr, pi, lr, li, acc, false, true, OV);                                       \
+            pair_body(op, K, local, nq, acc, false, true, OV);                                       \
         else if (op->real)                                                                                \
-            pair_body(op, K, pr, pi, lr, li, acc, true, false, OV);                                       \
+            pair_body(op, K, local, nq, acc, true, false, OV);                                       \
         else                                                                                              \
-            pair_body(op, K, pr, pi, lr, li, acc, false, false, OV);                                      \
+            pair_body(op, K, local, nq, acc, false, false, OV);                                      \
         return;
     switch (op->ov) {
     PAIR_CASE(OV_NONE)
@@ -371,56 +376,73 @@ static ALWAYS_INLINE void grain_body(const adj_context *ctx, uint64_t grain, dou
     /* bases below the lowest block qubit are adjacent amplitudes: the
      * address is deposited once per run of them */
     const uint64_t run = (uint64_t)1 << ctx->fixed[0];
-    uint64_t addr[LANES] = {0};
-    for (uint64_t g = g0; g < g1; g++) {
-        lane_t pr[MAXK], pi[MAXK], lr[MAXK], li[MAXK];
-        if (adjacent) {
+    /* groups held at once (both powers of two, so they divide the grain) */
+    const unsigned nq = (uint64_t)(ADJ_CHUNK / K) < ctx->groups_per_grain ? ADJ_CHUNK / K
+                                                                           : (unsigned)ctx->groups_per_grain;
+    lane_t local[4 * ADJ_CHUNK];
+    uint64_t addr[ADJ_CHUNK / 2][LANES];
+    for (uint64_t gc = g0; gc < g1; gc += nq) {
+        for (unsigned q = 0; q < nq; q++) {
+            const uint64_t g = gc + q;
+            lane_t *pr = local + 4 * K * q, *pi = pr + K, *lr = pr + 2 * K, *li = pr + 3 * K;
+            if (adjacent) {
 #ifdef ADJ_VECTORS
-            if (g == g0 || (g * LANES & (run - 1)) == 0)
-                addr[0] = qml__deposit_zeros(g * LANES, ctx->fixed, ctx->k);
-            else
-                addr[0] += LANES;
-            gather4(ctx->psi, addr[0], ctx->off, K, pr, pi);
-            gather4(ctx->lambda, addr[0], ctx->off, K, lr, li);
+                if (g == g0 || (g * LANES & (run - 1)) == 0)
+                    addr[q][0] = qml__deposit_zeros(g * LANES, ctx->fixed, ctx->k);
+                else
+                    addr[q][0] = addr[q ? q - 1 : nq - 1][0] + LANES;
+                gather4(ctx->psi, addr[q][0], ctx->off, K, pr, pi);
+                gather4(ctx->lambda, addr[q][0], ctx->off, K, lr, li);
 #endif
-        } else {
-            /* deposit(4g + l) = deposit(4g) + deposit(l): the bits are disjoint */
-            const uint64_t base = qml__deposit_zeros(g * LANES, ctx->fixed, ctx->k);
-            for (unsigned l = 0; l < LANES; l++)
-                addr[l] = base + ctx->lane_off[l];
+            } else {
+                /* deposit(4g + l) = deposit(4g) + deposit(l): the bits are disjoint */
+                const uint64_t base = qml__deposit_zeros(g * LANES, ctx->fixed, ctx->k);
+                for (unsigned l = 0; l < LANES; l++)
+                    addr[q][l] = base + ctx->lane_off[l];
 #ifdef ADJ_VECTORS
-            gather2(ctx->psi, addr, ctx->off, K, pr, pi);
-            gather2(ctx->lambda, addr, ctx->off, K, lr, li);
+                gather2(ctx->psi, addr[q], ctx->off, K, pr, pi);
+                gather2(ctx->lambda, addr[q], ctx->off, K, lr, li);
 #else
-            gather(ctx->psi, addr, ctx->off, K, pr, pi);
-            gather(ctx->lambda, addr, ctx->off, K, lr, li);
+                gather(ctx->psi, addr[q], ctx->off, K, pr, pi);
+                gather(ctx->lambda, addr[q], ctx->off, K, lr, li);
 #endif
+            }
         }
+        /* every gate over the chunk's groups: per output, the groups' sums
+         * are added in group order as before */
         unsigned o = 0;
         for (unsigned i = 0; i < ctx->n_ops; i++) {
             const adj_op *op = &ctx->ops[i];
             if (op->cls >= OP_PAIR) {
-                pair_op(op, K, pr, pi, lr, li, &acc[op->n_factors ? o++ : 0]);
+                pair_op(op, K, local, nq, &acc[op->n_factors ? o++ : 0]);
                 continue;
             }
+            for (unsigned q = 0; q < nq; q++) {
+                lane_t *pr = local + 4 * K * q, *pi = pr + K, *lr = pr + 2 * K, *li = pr + 3 * K;
+                if (op->n_factors)
+                    op_overlap(op, K, pr, pi, lr, li, &acc[o]);
+                op_unapply(op, K, pr, pi);
+                op_unapply(op, K, lr, li);
+            }
             if (op->n_factors)
-                op_overlap(op, K, pr, pi, lr, li, &acc[o++]);
-            op_unapply(op, K, pr, pi);
-            op_unapply(op, K, lr, li);
+                o++;
         }
-        if (adjacent) {
+        for (unsigned q = 0; q < nq; q++) {
+            const lane_t *pr = local + 4 * K * q, *pi = pr + K, *lr = pr + 2 * K, *li = pr + 3 * K;
+            if (adjacent) {
 #ifdef ADJ_VECTORS
-            scatter4(ctx->psi, addr[0], ctx->off_out, K, pr, pi);
-            scatter4(ctx->lambda, addr[0], ctx->off_out, K, lr, li);
+                scatter4(ctx->psi, addr[q][0], ctx->off_out, K, pr, pi);
+                scatter4(ctx->lambda, addr[q][0], ctx->off_out, K, lr, li);
 #endif
-        } else {
+            } else {
 #ifdef ADJ_VECTORS
-            scatter2(ctx->psi, addr, ctx->off_out, K, pr, pi);
-            scatter2(ctx->lambda, addr, ctx->off_out, K, lr, li);
+                scatter2(ctx->psi, addr[q], ctx->off_out, K, pr, pi);
+                scatter2(ctx->lambda, addr[q], ctx->off_out, K, lr, li);
 #else
-            scatter(ctx->psi, addr, ctx->off_out, K, pr, pi);
-            scatter(ctx->lambda, addr, ctx->off_out, K, lr, li);
+                scatter(ctx->psi, addr[q], ctx->off_out, K, pr, pi);
+                scatter(ctx->lambda, addr[q], ctx->off_out, K, lr, li);
 #endif
+            }
         }
     }
     for (unsigned o = 0; o < ctx->n_out; o++) {
