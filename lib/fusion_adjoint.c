@@ -62,7 +62,7 @@ typedef double lane_t;
  * local vectors), so its constants and slot indices are loaded once. */
 #define ADJ_CHUNK 256u
 
-enum { OP_NONE, OP_DIAGONAL, OP_REAL, OP_COMPLEX, OP_PAIR, OP_PAIR_DIAGONAL };
+enum { OP_NONE, OP_DIAGONAL, OP_REAL, OP_COMPLEX, OP_QUAD, OP_PAIR, OP_PAIR_DIAGONAL };
 
 /* What a one-qubit gate's overlap needs (OP_PAIR): with G = [[a, b],
  * [conj b, d]] on the pair (0, 1), u = conj(l0) p1, v = conj(l1) p0:
@@ -94,6 +94,13 @@ typedef struct adj_op {
     double ga, gd, gbr, gbi;
     unsigned n_factors;
     adj_factor factor[ADJ_MAX_FACTORS];
+    /* OP_QUAD: this real one-qubit gate (mr[0..3], gbi) then a second one
+     * (mr2, gbi2) on another qubit, in one loop over quadruples of slots:
+     * quad[4t], quad[4t + 1] pair under the first, quad[4t], quad[4t + 2]
+     * under the second; out1, out2: whether each has an output */
+    double mr2[4], gbi2;
+    bool out1, out2;
+    uint8_t quad[MAXK];
 } adj_op;
 
 typedef struct adj_context {
@@ -246,6 +253,70 @@ static ALWAYS_INLINE void pair_op(const adj_op *op, unsigned K, lane_t *local, u
     PAIR_CASE(OV_GENERAL)
     }
 #undef PAIR_CASE
+}
+
+/* A real 2x2 un-applied on the pair (0, 1) of both states, after the
+ * overlap gbi (Re conj(l0) p1 - Re conj(l1) p0) (an imaginary off-diagonal
+ * generator, RY's) if `ov`. */
+static ALWAYS_INLINE void real_pair(const double *m, double gbi, bool ov, lane_t *sum, lane_t *p0r, lane_t *p0i,
+                                    lane_t *p1r, lane_t *p1i, lane_t *l0r, lane_t *l0i, lane_t *l1r, lane_t *l1i)
+{
+    const lane_t xr = *p0r, xi = *p0i, yr = *p1r, yi = *p1i, ur = *l0r, ui = *l0i, vr = *l1r, vi = *l1i;
+    if (ov)
+        *sum += gbi * ((ur * yr + ui * yi) - (vr * xr + vi * xi));
+    *p0r = m[0] * xr + m[1] * yr, *p0i = m[0] * xi + m[1] * yi;
+    *p1r = m[2] * xr + m[3] * yr, *p1i = m[2] * xi + m[3] * yi;
+    *l0r = m[0] * ur + m[1] * vr, *l0i = m[0] * ui + m[1] * vi;
+    *l1r = m[2] * ur + m[3] * vr, *l1i = m[2] * ui + m[3] * vi;
+}
+
+/* OP_QUAD over the chunk: both gates on each quadruple of slots loaded once. */
+static ALWAYS_INLINE void quad_body(const adj_op *op, unsigned K, lane_t *restrict local, unsigned nq,
+                                    lane_t *restrict acc1, lane_t *restrict acc2, bool ov1, bool ov2)
+{
+    double m1[4], m2[4];
+    memcpy(m1, op->mr, sizeof m1);
+    memcpy(m2, op->mr2, sizeof m2);
+    const double g1 = op->gbi, g2 = op->gbi2;
+    uint8_t quad[MAXK];
+    memcpy(quad, op->quad, sizeof quad);
+    for (unsigned q = 0; q < nq; q++) {
+        lane_t *restrict pr = local + 4 * K * q, *restrict pi = pr + K, *restrict lr = pr + 2 * K,
+                         *restrict li = pr + 3 * K;
+        lane_t s1 = SPLAT(0.0), s2 = SPLAT(0.0);
+        for (unsigned t = 0; t < K / 4; t++) {
+            const unsigned i0 = quad[4 * t], i1 = quad[4 * t + 1], i2 = quad[4 * t + 2], i3 = quad[4 * t + 3];
+            lane_t p0r = pr[i0], p0i = pi[i0], p1r = pr[i1], p1i = pi[i1];
+            lane_t p2r = pr[i2], p2i = pi[i2], p3r = pr[i3], p3i = pi[i3];
+            lane_t l0r = lr[i0], l0i = li[i0], l1r = lr[i1], l1i = li[i1];
+            lane_t l2r = lr[i2], l2i = li[i2], l3r = lr[i3], l3i = li[i3];
+            real_pair(m1, g1, ov1, &s1, &p0r, &p0i, &p1r, &p1i, &l0r, &l0i, &l1r, &l1i);
+            real_pair(m1, g1, ov1, &s1, &p2r, &p2i, &p3r, &p3i, &l2r, &l2i, &l3r, &l3i);
+            real_pair(m2, g2, ov2, &s2, &p0r, &p0i, &p2r, &p2i, &l0r, &l0i, &l2r, &l2i);
+            real_pair(m2, g2, ov2, &s2, &p1r, &p1i, &p3r, &p3i, &l1r, &l1i, &l3r, &l3i);
+            pr[i0] = p0r, pi[i0] = p0i, pr[i1] = p1r, pi[i1] = p1i;
+            pr[i2] = p2r, pi[i2] = p2i, pr[i3] = p3r, pi[i3] = p3i;
+            lr[i0] = l0r, li[i0] = l0i, lr[i1] = l1r, li[i1] = l1i;
+            lr[i2] = l2r, li[i2] = l2i, lr[i3] = l3r, li[i3] = l3i;
+        }
+        if (ov1)
+            *acc1 += s1;
+        if (ov2)
+            *acc2 += s2;
+    }
+}
+
+static ALWAYS_INLINE void quad_op(const adj_op *op, unsigned K, lane_t *local, unsigned nq, lane_t *acc1,
+                                  lane_t *acc2)
+{
+    if (op->out1 && op->out2)
+        quad_body(op, K, local, nq, acc1, acc2, true, true);
+    else if (op->out1)
+        quad_body(op, K, local, nq, acc1, acc2, true, false);
+    else if (op->out2)
+        quad_body(op, K, local, nq, acc1, acc2, false, true);
+    else
+        quad_body(op, K, local, nq, acc1, acc2, false, false);
 }
 
 /* *acc += the lanes' Im <lambda| G |psi> (local). */
@@ -413,6 +484,14 @@ static ALWAYS_INLINE void grain_body(const adj_context *ctx, uint64_t grain, dou
         unsigned o = 0;
         for (unsigned i = 0; i < ctx->n_ops; i++) {
             const adj_op *op = &ctx->ops[i];
+            if (op->cls == OP_QUAD) {
+                lane_t *acc1 = &acc[op->out1 ? o : 0];
+                o += op->out1;
+                lane_t *acc2 = &acc[op->out2 ? o : 0];
+                o += op->out2;
+                quad_op(op, K, local, nq, acc1, acc2);
+                continue;
+            }
             if (op->cls >= OP_PAIR) {
                 pair_op(op, K, local, nq, &acc[op->n_factors ? o++ : 0]);
                 continue;
@@ -684,6 +763,66 @@ static void op_build(adj_op *op, const qml__gate *g, double theta, const qml__pa
     }
 }
 
+/* A real one-qubit gate whose overlap, if any, is RY's kind (OV_IMAG_OFF). */
+static bool quad_candidate(const adj_op *op)
+{
+    return op->cls == OP_PAIR && op->real && (op->ov == OV_NONE || op->ov == OV_IMAG_OFF);
+}
+
+/* Merge consecutive candidates on different qubits into OP_QUAD operations
+ * (their slot pairs must form quadruples: the partner under the first of
+ * the partner under the second is the partner under the second of the
+ * partner under the first); the number of operations left. */
+static unsigned merge_quads(adj_op *ops, unsigned n_ops, unsigned K)
+{
+    if (K < 4)
+        return n_ops;
+    unsigned out = 0;
+    for (unsigned i = 0; i < n_ops; i++) {
+        if (i + 1 < n_ops && quad_candidate(&ops[i]) && quad_candidate(&ops[i + 1])) {
+            const adj_op *a = &ops[i], *b = &ops[i + 1];
+            /* partners, and whether a slot is the gate's |0> side */
+            uint8_t pa[MAXK], pb[MAXK], za[MAXK], zb[MAXK], done[MAXK] = {0}, quad[MAXK];
+            for (unsigned s = 0; s < K / 2; s++) {
+                const unsigned a0 = a->index[2 * s], a1 = a->index[2 * s + 1];
+                const unsigned b0 = b->index[2 * s], b1 = b->index[2 * s + 1];
+                pa[a0] = (uint8_t)a1, pa[a1] = (uint8_t)a0, za[a0] = 1, za[a1] = 0;
+                pb[b0] = (uint8_t)b1, pb[b1] = (uint8_t)b0, zb[b0] = 1, zb[b1] = 0;
+            }
+            bool ok = true;
+            unsigned t = 0;
+            for (unsigned s = 0; s < K && ok; s++) {
+                if (done[s] || !za[s] || !zb[s])
+                    continue;
+                /* s is |00>: |10> (first gate's qubit set), |01>, |11> */
+                const unsigned s1 = pa[s], s2 = pb[s], s3 = pa[s2];
+                ok = !za[s1] && zb[s1] && za[s2] && !zb[s2] && !za[s3] && !zb[s3] && pb[s1] == s3 && !done[s1] &&
+                     !done[s2] && !done[s3];
+                quad[4 * t] = (uint8_t)s, quad[4 * t + 1] = (uint8_t)s1;
+                quad[4 * t + 2] = (uint8_t)s2, quad[4 * t + 3] = (uint8_t)s3;
+                done[s] = done[s1] = done[s2] = done[s3] = 1;
+                t++;
+            }
+            if (ok && 4 * t == K) {
+                adj_op merged = *a;
+                merged.cls = OP_QUAD;
+                memcpy(merged.mr2, b->mr, sizeof merged.mr2);
+                merged.gbi2 = b->gbi;
+                merged.out1 = a->ov != OV_NONE;
+                merged.out2 = b->ov != OV_NONE;
+                memcpy(merged.quad, quad, K);
+                ops[out++] = merged;
+                i++;
+                continue;
+            }
+        }
+        if (out != i)
+            ops[out] = ops[i];
+        out++;
+    }
+    return out;
+}
+
 /* ---- the block -------------------------------------------------------------- */
 
 void qml__adjoint_block(qml_statevec *psi, qml_statevec *lambda, const qml_circuit *circuit,
@@ -723,6 +862,7 @@ void qml__adjoint_block(qml_statevec *psi, qml_statevec *lambda, const qml_circu
         ctx.off_out[map[c]] = ctx.off[c];
     for (unsigned l = 0; l < LANES; l++)
         ctx.lane_off[l] = qml__deposit_zeros(l, ctx.fixed, ctx.k);
+    n_ops = merge_quads(ops, n_ops, K);
     ctx.ops = ops;
     ctx.n_ops = n_ops;
     ctx.path = path < 0 || path > qml__fusion_path() ? qml__fusion_path() : path;
