@@ -957,6 +957,115 @@ static void test_backward_blocks_random(void **state)
     }
 }
 
+/* Layers on the five qubits low .. low + 4 (and one on n - 1): RY on each
+ * (consecutive real one-qubit gates on different qubits run as pairs of
+ * gates in one loop over quadruples), H, RX, RZ, CRY and RZZ, a CNOT ladder
+ * (slot relabellings inside a block); weights and features as random_angle
+ * gives them. `low` = 0, 1, 2, 3 makes the blocks' lowest qubit 0 (the
+ * 16-byte loads), 1 (two pairs of adjacent bases) and 2, 3 (four adjacent
+ * bases). */
+static qml_circuit *low_block_circuit(unsigned n, unsigned low, uint64_t seed)
+{
+    harness_rng rng = {seed};
+    qml_circuit *c = NULL;
+    assert_ok(qml_circuit_create(&c, n));
+    for (unsigned layer = 0; layer < 4; layer++) {
+        for (unsigned q = low; q < low + 5; q++) {
+            double constant, ws, fs;
+            long w, f;
+            random_angle(&rng, &constant, &w, &ws, &f, &fs);
+            assert_ok(qml_circuit_add_rotation(c, QML_GATE_RY, &q, 1, constant, w, ws, f, fs));
+        }
+        unsigned h = low + (unsigned)(harness_next(&rng) % 5), r = low + (unsigned)(harness_next(&rng) % 5);
+        assert_ok(qml_circuit_add_gate(c, QML_GATE_H, &h, 1));
+        static const qml_gate_kind kinds[] = {QML_GATE_RX, QML_GATE_RZ, QML_GATE_CRY, QML_GATE_RZZ};
+        for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+            unsigned q[2] = {r, low + (r - low + 1 + (unsigned)(harness_next(&rng) % 4)) % 5};
+            unsigned arity = kinds[k] == QML_GATE_CRY || kinds[k] == QML_GATE_RZZ ? 2 : 1;
+            double constant, ws, fs;
+            long w, f;
+            random_angle(&rng, &constant, &w, &ws, &f, &fs);
+            assert_ok(qml_circuit_add_rotation(c, kinds[k], q, arity, constant, w, ws, f, fs));
+        }
+        for (unsigned q = low; q + 1 < low + 5; q++)
+            assert_ok(qml_circuit_add_gate(c, QML_GATE_CNOT, (unsigned[]){q, q + 1}, 2));
+        unsigned top = n - 1;
+        assert_ok(qml_circuit_add_rotation(c, QML_GATE_RY, &top, 1, 0.3, (long)layer % N_WEIGHTS, 1.0, QML_NONE,
+                                           0.0));
+    }
+    return c;
+}
+
+/* Blocks whose lowest qubit is 0, 1, 2 or 3 (every load and store path of
+ * the block kernel) at n = 14, 15, 16: weights and features against the
+ * dense reference adjoint (1e-12) and parameter shift (1e-10), tolerances
+ * as in test_backward_blocks_random; at n = 18 (split over threads) the same
+ * bits for 1, 2 and 3 threads. */
+static void test_backward_blocks_low_qubits(void **state)
+{
+    (void)state;
+    for (unsigned low = 0; low < 4; low++) {
+        const unsigned n = QML__FUSE_MIN_QUBITS + low % 3;
+        qml_circuit *c = low_block_circuit(n, low, 500 + low);
+        qml_pauli_sum *o = zz_chain(n);
+        size_t nw = qml_circuit_n_weights(c), nx = qml_circuit_n_features(c);
+        assert_true(nw <= N_WEIGHTS && nx <= N_FEATURES && nw > 0 && nx > 0);
+        double w[N_WEIGHTS], x[N_FEATURES], g_adj[N_WEIGHTS], g_ref[N_WEIGHTS], g_shift[N_WEIGHTS];
+        double f_adj[N_FEATURES], f_ref[N_FEATURES], f_shift[N_FEATURES];
+        harness_rng rng = {600 + low};
+        for (size_t k = 0; k < nw; k++)
+            w[k] = 6.0 * harness_uniform(&rng);
+        for (size_t k = 0; k < nx; k++)
+            x[k] = 2.0 * harness_uniform(&rng) - 1.0;
+        double v_adj, v_ref, v_shift;
+        qml_gradient_options opt = QML_GRADIENT_OPTIONS_INIT;
+        opt.feature_gradients = 1;
+        assert_ok(qml_gradient(c, o, NULL, w, nw, x, nx, &opt, &v_adj, g_adj, f_adj));
+        reference_adjoint(c, o, w, x, &v_ref, g_ref, nw, f_ref, nx);
+        opt.method = QML_GRADIENT_PARAMETER_SHIFT;
+        assert_ok(qml_gradient(c, o, NULL, w, nw, x, nx, &opt, &v_shift, g_shift, f_shift));
+        assert_close(v_adj, v_ref, 1e-12);
+        double largest = 0.0;
+        for (size_t k = 0; k < nw; k++) {
+            assert_close(g_adj[k], g_ref[k], 1e-12);
+            assert_close(g_adj[k], g_shift[k], 1e-10);
+            largest = fmax(largest, fabs(g_adj[k]));
+        }
+        for (size_t k = 0; k < nx; k++) {
+            assert_close(f_adj[k], f_ref[k], 1e-12);
+            assert_close(f_adj[k], f_shift[k], 1e-10);
+        }
+        assert_true(largest > 1e-3);
+        qml_pauli_sum_free(o);
+        qml_circuit_free(c);
+    }
+    for (unsigned low = 0; low < 4; low++) {
+        const unsigned n = 18;
+        qml_circuit *c = low_block_circuit(n, low, 700 + low);
+        qml_pauli_sum *o = zz_chain(n);
+        size_t nw = qml_circuit_n_weights(c), nx = qml_circuit_n_features(c);
+        double w[N_WEIGHTS], x[N_FEATURES], g1[N_WEIGHTS], gt[N_WEIGHTS], f1[N_FEATURES], ft[N_FEATURES];
+        harness_rng rng = {800 + low};
+        for (size_t k = 0; k < nw; k++)
+            w[k] = 6.0 * harness_uniform(&rng);
+        for (size_t k = 0; k < nx; k++)
+            x[k] = 2.0 * harness_uniform(&rng) - 1.0;
+        qml_gradient_options opt = QML_GRADIENT_OPTIONS_INIT;
+        opt.feature_gradients = 1;
+        double v1, vt;
+        assert_ok(qml_gradient(c, o, NULL, w, nw, x, nx, &opt, &v1, g1, f1));
+        for (unsigned threads = 2; threads <= 3; threads++) {
+            opt.n_threads = threads;
+            assert_ok(qml_gradient(c, o, NULL, w, nw, x, nx, &opt, &vt, gt, ft));
+            assert_true(v1 == vt);
+            assert_memory_equal(g1, gt, nw * sizeof *g1);
+            assert_memory_equal(f1, ft, nx * sizeof *f1);
+        }
+        qml_pauli_sum_free(o);
+        qml_circuit_free(c);
+    }
+}
+
 /* The block kernel against the reference on a state of 2^18 amplitudes,
  * where it splits over threads: value and gradients bitwise the same for 1,
  * 2 and 3 threads; and qml_gradient_batch (rows of features) against single
@@ -1311,6 +1420,7 @@ int main(void)
         cmocka_unit_test(test_fused_blocks_adjoint),
         cmocka_unit_test(test_backward_blocks_random),
         cmocka_unit_test(test_backward_blocks_threads_batch),
+        cmocka_unit_test(test_backward_blocks_low_qubits),
         cmocka_unit_test(test_validation),
         cmocka_unit_test(test_allocation_failures),
         cmocka_unit_test(test_allocation_failures_threads),
