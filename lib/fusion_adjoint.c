@@ -343,6 +343,8 @@ static ALWAYS_INLINE void op_overlap(const adj_op *op, unsigned K, const lane_t 
     *acc += total;
 }
 
+#ifndef ADJ_VECTORS
+/* One lane: the portable build without vector extensions. */
 static ALWAYS_INLINE void gather(const double *a, const uint64_t *addr, const uint64_t *off, unsigned K, lane_t *vr,
                                  lane_t *vi)
 {
@@ -370,6 +372,7 @@ static ALWAYS_INLINE void scatter(double *a, const uint64_t *addr, const uint64_
         }
     }
 }
+#endif
 
 #ifdef ADJ_VECTORS
 /* Four adjacent bases (the block's lowest qubit is 2 or more): for each c
@@ -447,6 +450,7 @@ static ALWAYS_INLINE void grain_body(const adj_context *ctx, uint64_t grain, dou
     /* bases below the lowest block qubit are adjacent amplitudes: the
      * address is deposited once per run of them */
     const uint64_t run = (uint64_t)1 << ctx->fixed[0];
+    (void)run;
     /* groups held at once (both powers of two, so they divide the grain) */
     const unsigned nq = (uint64_t)(ADJ_CHUNK / K) < ctx->groups_per_grain ? ADJ_CHUNK / K
                                                                            : (unsigned)ctx->groups_per_grain;
