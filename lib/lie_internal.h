@@ -291,6 +291,23 @@ int qml__lie_state_coordinates(const qml_lie_algebra *algebra, const qml_stateve
 void qml__lie_component_purities(const qml_lie_algebra *algebra, const double *coords, double scale, double *total,
                                double *per_component);
 
+/* Dense products of the structure analysis (lie_dense.c): c = a b, all
+ * n x n row-major; SYMMETRIC and ANTISYMMETRIC compute the upper triangle
+ * (the product is known to be so) and mirror it. Register-blocked; the bits
+ * do not depend on the thread count. */
+typedef enum qml__lie_product_kind {
+    QML__LIE_PRODUCT_FULL = 0,
+    QML__LIE_PRODUCT_SYMMETRIC = 1,
+    QML__LIE_PRODUCT_ANTISYMMETRIC = 2
+} qml__lie_product_kind;
+void qml__lie_product(unsigned n_threads, size_t n, const double *a, const double *b, double *c,
+                      qml__lie_product_kind kind);
+/* out = a^T (n x n; out != a). */
+void qml__lie_transpose(size_t n, const double *a, double *out);
+/* p = p - p^T in place: the commutator [A, B] = AB - (AB)^T of two
+ * antisymmetric matrices from the one product AB. */
+void qml__lie_antisymmetric_part(size_t n, double *p);
+
 size_t qml__lie_table_find(const string_table *t, const uint64_t *x, const uint64_t *z);
 int qml__lie_table_insert(string_table *t, const uint64_t *x, const uint64_t *z, size_t *id, bool *inserted);
 void qml__lie_table_release(string_table *t);
