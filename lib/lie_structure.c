@@ -281,23 +281,30 @@ static int ad_verify_classes(const ad_sparse *ad, struct qml_rng *rng, size_t m,
     return QML_OK;
 }
 
-/* Split a centre-free block of dimension m, given X and Y (m x m, row-major,
- * antisymmetric: random combinations of ad_{G_k} in an orthonormal basis of
- * the block), into simple ideals. S = X^2 + Y^2/2 + 0.3 (XY + YX) +
- * 0.45 (X^2 Y - Y X^2) is a polynomial in the ad action, hence block
- * diagonal over the ideals, and for generic coefficients its eigenvectors
- * each lie in one ideal. Eigenvectors p, q lie in the same ideal iff they
- * are linked by a chain of non-zero entries of W^T Z W, Z = X + 0.7 Y the ad
- * action of a generic element z (an invariant subspace spanned by
- * eigenvectors is a sum of ideals). The rank of an ideal is the dimension of
- * the centraliser of z restricted to it. Products: X^2 and Y^2 (half each),
- * XY, X (XY), W^T Z and (W^T Z) W (half): five m x m products and one
- * eigen-decomposition. x and y are overwritten. `basis` (m_rows x m,
- * column j = block basis vector j in g coordinates, or NULL for the
- * identity) maps the ideals back. */
-static int split_block(unsigned n_threads, size_t m, double *x, double *y, const size_t *support, size_t n_support,
-                       const double *basis, ideal_list *out, const ad_sparse *ad, struct qml_rng *rng,
-                       lie_component *center)
+/* Split a block of dimension m into its centre and simple ideals, given
+ * X = ad(x) for a generic element x and R = ad(r) for any other element
+ * (m x m, row-major, antisymmetric, in an orthonormal basis of the block;
+ * R may be sparse: the ad action of a combination of the generators).
+ * S = -X^2 is block diagonal over the ideals; on an ideal its eigenvalues
+ * are alpha(x)^2, twice for each positive root alpha, and 0 on the Cartan
+ * subalgebra (the centraliser of x, of dimension the rank) and on the
+ * centre. For generic x the non-zero eigenvalues of two ideals differ (two
+ * isomorphic ideals too: x is built with nested brackets, see
+ * generic_elements), so each eigenvector of a non-zero eigenvalue lies in
+ * one ideal. The null space (the Cartan subalgebras and the centre) is
+ * split by the eigenvectors of W0^T R^T R W0, block diagonal over the
+ * ideals too; its zero eigenvalues (checked against every generator) are
+ * the centre. Eigenvectors p, q lie in the same ideal iff they are linked
+ * by a chain of non-zero entries of W^T R W (an invariant subspace spanned
+ * by eigenvectors is a sum of ideals; the links are checked below against
+ * every generator). The rank of an ideal is the number of its null
+ * eigenvectors. Dense work: one half product (X^2), one eigen-decomposition
+ * and one half product (W^T (R W); R W is sparse work when R is sparse).
+ * x is overwritten. `basis` (m_rows x m, column j = block basis vector j
+ * in g coordinates, or NULL for the identity) maps the ideals back. */
+static int split_block(unsigned n_threads, size_t m, double *x, const double *r, const size_t *support,
+                       size_t n_support, const double *basis, ideal_list *out, const ad_sparse *ad,
+                       struct qml_rng *rng, lie_component *center)
 {
     int status = QML_OK;
     size_t mm = m * m;
@@ -308,54 +315,96 @@ static int split_block(unsigned n_threads, size_t m, double *x, double *y, const
     size_t *parent = qml__malloc((m + 1) * sizeof *parent);
     size_t *members = qml__malloc((m + 1) * sizeof *members);
     unsigned char *central = qml__calloc(m + 1, 1);
-    if (!s || !t1 || !t2 || !lambda || !parent || !members || !central) {
+    unsigned char *null = qml__calloc(m + 1, 1);
+    double *small = NULL;
+    if (!s || !t1 || !t2 || !lambda || !parent || !members || !central || !null) {
         status = qml__oom("the ideal decomposition");
         goto done;
     }
     qml__lie_product(n_threads, m, x, x, s, QML__LIE_PRODUCT_SYMMETRIC);
-    qml__lie_product(n_threads, m, y, y, t1, QML__LIE_PRODUCT_SYMMETRIC);
     for (size_t i = 0; i < mm; i++)
-        s[i] += 0.5 * t1[i];
-    qml__lie_product(n_threads, m, x, y, t1, QML__LIE_PRODUCT_FULL);  /* XY; YX = (XY)^T */
-    qml__lie_product(n_threads, m, x, t1, t2, QML__LIE_PRODUCT_FULL); /* X^2 Y; -Y X^2 = (X^2 Y)^T */
-    /* X^2 Y - Y X^2 = XC + CX with C = [X, Y] (the ad action of [x, y]).
-     * X^2, Y^2 and XY + YX see only the Gram matrix of x and y in each
-     * ideal, which two isomorphic ideals can share (the generators' parts in
-     * both su(2) of so(4) = su(2) + su(2) are alike up to orientation); the
-     * triple product tells them apart. */
-    for (size_t i = 0; i < m; i++)
-        for (size_t j = i; j < m; j++) {
-            double v = s[i * m + j] + 0.3 * (t1[i * m + j] + t1[j * m + i]) + 0.45 * (t2[i * m + j] + t2[j * m + i]);
-            s[i * m + j] = v;
-            s[j * m + i] = v;
-        }
+        s[i] = -s[i];
     status = qml__lie_symmetric_eigen(m, s, lambda, true); /* s now holds W column-major: W^T row-major */
     if (status)
         goto done;
-    /* x = Z, t1 = W^T Z, t2 = W, x = W^T Z W (antisymmetric) */
-    for (size_t i = 0; i < mm; i++)
-        x[i] += 0.7 * y[i];
-    qml__lie_product(n_threads, m, s, x, t1, QML__LIE_PRODUCT_FULL);
-    qml__lie_transpose(m, s, t2);
-    qml__lie_product(n_threads, m, t1, t2, x, QML__LIE_PRODUCT_ANTISYMMETRIC);
-    double *zt = x;
-    double zmax = 0;
-    for (size_t i = 0; i < mm; i++)
-        zmax = fmax(zmax, fabs(zt[i]));
-    /* With the centre in the block (general algebras): S vanishes on the
-     * centre, so its eigenvectors of eigenvalue ~0 span it; each is checked
-     * against every A_k (a non-central eigenvalue near 0 stays with the
-     * ideals, and a split it spoils is caught by the shape check). */
+    double lmax = 0;
+    for (size_t i = 0; i < m; i++)
+        lmax = fmax(lmax, fabs(lambda[i]));
+    size_t n_null = 0;
+    for (size_t i = 0; i < m; i++)
+        if (fabs(lambda[i]) <= LIE_STRUCT_TOL * lmax) {
+            null[i] = 1;
+            n_null++;
+        }
+    /* The null space: t1 = R W0 (columns of W0 are rows of s), then
+     * small = (R W0)^T (R W0), its eigenvectors rotate W0 in place. */
+    if (n_null) {
+        small = qml__malloc(qml__mul_size(n_null * n_null + n_null + 1, sizeof *small));
+        if (!small) {
+            status = qml__oom("the ideal decomposition");
+            goto done;
+        }
+        size_t col = 0;
+        for (size_t j = 0; j < m; j++) {
+            if (!null[j])
+                continue;
+            const double *w = s + j * m;
+            double *rw = t1 + col * m;
+            for (size_t i = 0; i < m; i++)
+                rw[i] = dot(m, r + i * m, w);
+            col++;
+        }
+        for (size_t a = 0; a < n_null; a++)
+            for (size_t b = a; b < n_null; b++)
+                small[a * n_null + b] = small[b * n_null + a] = dot(m, t1 + a * m, t1 + b * m);
+        double *mu = small + n_null * n_null;
+        status = qml__lie_symmetric_eigen(n_null, small, mu, true);
+        if (status)
+            goto done;
+        /* t2 rows = rotated null vectors */
+        for (size_t a = 0; a < n_null; a++) {
+            double *out_row = t2 + a * m;
+            memset(out_row, 0, m * sizeof *out_row);
+            size_t src = 0;
+            for (size_t j = 0; j < m; j++) {
+                if (!null[j])
+                    continue;
+                double q = small[a * n_null + src];
+                const double *w = s + j * m;
+                for (size_t i = 0; i < m; i++)
+                    out_row[i] += q * w[i];
+                src++;
+            }
+        }
+        size_t dst = 0;
+        for (size_t j = 0; j < m; j++) {
+            if (!null[j])
+                continue;
+            memcpy(s + j * m, t2 + dst * m, m * sizeof *s);
+            dst++;
+        }
+        /* The centre (general algebras): null vectors that R leaves at 0,
+         * each checked against every A_k (a Cartan vector that R nearly
+         * fixes stays with the ideals, and a split it spoils is caught by
+         * the shape check). */
+        if (center) {
+            double mumax = 0;
+            for (size_t a = 0; a < n_null; a++)
+                mumax = fmax(mumax, fabs(mu[a]));
+            dst = 0;
+            for (size_t j = 0; j < m; j++) {
+                if (!null[j])
+                    continue;
+                if (fabs(mu[dst]) <= LIE_STRUCT_TOL * mumax && ad_central(ad, s + j * m, t1))
+                    central[j] = 1;
+                dst++;
+            }
+        }
+    }
     size_t n_center = 0;
     if (center) {
-        double lmax = 0;
         for (size_t i = 0; i < m; i++)
-            lmax = fmax(lmax, fabs(lambda[i]));
-        for (size_t i = 0; i < m; i++)
-            if (fabs(lambda[i]) <= LIE_STRUCT_TOL * lmax && ad_central(ad, s + i * m, t1)) {
-                central[i] = 1;
-                n_center++;
-            }
+            n_center += central[i];
         center->dim = n_center;
         center->n_support = n_support;
         center->support = qml__malloc((n_support + 1) * sizeof *center->support);
@@ -374,6 +423,14 @@ static int split_block(unsigned n_threads, size_t m, double *x, double *y, const
             col++;
         }
     }
+    /* links: t1 = W (row-major), t2 = R W, x = W^T (R W) (antisymmetric) */
+    qml__lie_transpose(m, s, t1);
+    qml__lie_product(n_threads, m, r, t1, t2, QML__LIE_PRODUCT_FULL);
+    qml__lie_product(n_threads, m, s, t2, x, QML__LIE_PRODUCT_ANTISYMMETRIC);
+    double *zt = x;
+    double zmax = 0;
+    for (size_t i = 0; i < mm; i++)
+        zmax = fmax(zmax, fabs(zt[i]));
     for (size_t i = 0; i < m; i++)
         parent[i] = i;
     for (size_t i = 0; i < m; i++)
@@ -392,36 +449,21 @@ static int split_block(unsigned n_threads, size_t m, double *x, double *y, const
         for (size_t i = root; i < m; i++)
             if (!central[i] && uf_find(parent, i) == root)
                 members[k++] = i;
-        /* rank: Z on the ideal (gathered contiguously), M = Z^T Z = -Z^2,
-         * count the zero eigenvalues */
-        double *z = qml__malloc(qml__mul_size(k * k, sizeof *z));
-        double *mz = qml__malloc(qml__mul_size(k * k, sizeof *mz));
-        double *ev = qml__malloc(k * sizeof *ev);
+        /* rank: the null eigenvectors of S in the ideal */
         lie_component c = {0};
         c.dim = k;
         c.n_support = n_support;
         c.support = qml__malloc(n_support * sizeof *c.support);
         c.coords = qml__malloc(qml__mul_size(n_support * k, sizeof *c.coords));
-        if (!z || !mz || !ev || !c.support || !c.coords) {
-            qml__free(z);
-            qml__free(mz);
-            qml__free(ev);
+        if (!c.support || !c.coords) {
             qml__lie_component_release(&c);
             status = qml__oom("a simple ideal");
             break;
         }
-        for (size_t a = 0; a < k; a++)
-            for (size_t b = 0; b < k; b++)
-                z[a * k + b] = zt[members[a] * m + members[b]];
-        qml__lie_product(n_threads, k, z, z, mz, QML__LIE_PRODUCT_SYMMETRIC);
-        for (size_t i = 0; i < k * k; i++)
-            mz[i] = -mz[i];
-        status = qml__lie_symmetric_eigen(k, mz, ev, false); /* the rank needs the eigenvalues only */
-        if (!status) {
-            double top = k ? fmax(ev[k - 1], 0.0) : 0.0;
+        {
             size_t zeros = 0;
             for (size_t a = 0; a < k; a++)
-                zeros += ev[a] <= LIE_STRUCT_TOL * top;
+                zeros += null[members[a]];
             c.rank = zeros;
             memcpy(c.support, support, n_support * sizeof *support);
             /* coords = basis * W[:, members] */
@@ -442,9 +484,6 @@ static int split_block(unsigned n_threads, size_t m, double *x, double *y, const
             if (!c.names)
                 status = qml__oom("ideal names");
         }
-        qml__free(z);
-        qml__free(mz);
-        qml__free(ev);
         if (status)
             qml__lie_component_release(&c);
         else
@@ -454,6 +493,8 @@ done:
     qml__free(s);
     qml__free(t1);
     qml__free(t2);
+    qml__free(small);
+    qml__free(null);
     qml__free(lambda);
     qml__free(parent);
     qml__free(members);
@@ -921,55 +962,52 @@ void qml__lie_acc_coordinates(const qml_lie_algebra *algebra, const sparse_acc *
     }
 }
 
-/* From T, U, V (ad actions of random combinations of the generators) the ad
- * actions of x = t + [u, t] + [v, [u, t]] and y = u + [t, v] + [t, [v, u]]
- * (matrix commutators are ad actions of brackets), in place of T and U.
- * The generators' parts in two isomorphic ideals can be images of each other
- * under one map that is not a homomorphism (e.g. one sign per generator);
- * then every polynomial in linear combinations of their ad actions has the
- * same spectrum on both ideals, and nested brackets break the tie. */
-static int generic_elements(unsigned n_threads, size_t d, double *t, double *u, const double *v)
+/* From T, U, V (ad actions of random combinations t, u, v of the
+ * generators) the ad action of x = t + [u, t] + [v, t] + [u, [v, t]], in
+ * place of T (matrix commutators are ad actions of brackets). The
+ * generators' parts in two isomorphic ideals can be images of each other
+ * under one map that is not a homomorphism (e.g. the orientation reversal
+ * phi of su(2), with phi[a, b] = -[phi a, phi b]); then every polynomial in
+ * linear combinations of their ad actions has the same spectrum on both
+ * ideals. x's parts are then x_1 and phi(x_1') where x_1' has the terms with
+ * one bracket negated; |x_1|^2 - |x_1'|^2 = 4 [u, [v, t]] . ([u, t] + [v, t])
+ * contains the triple product u . (v x t) (in su(2)), non-zero for random
+ * t, u, v: the spectra of ad(x)^2 differ, the tie is broken. Three
+ * products, each with a sparse left factor. */
+static int generic_elements(unsigned n_threads, size_t d, double *t, const double *u, const double *v)
 {
-    /* All of T, U, V and their commutators are antisymmetric, so
-     * [A, B] = AB - (AB)^T costs one product, and
-     * y = U + [T, V + [V, U]]: four products in all. */
     size_t dd = d * d;
     double *c1 = qml__malloc(qml__mul_size(dd + 1, sizeof *c1));
-    double *p = qml__malloc(qml__mul_size(dd + 1, sizeof *p));
     double *q = qml__malloc(qml__mul_size(dd + 1, sizeof *q));
-    if (!c1 || !p || !q) {
+    if (!c1 || !q) {
         qml__free(c1);
-        qml__free(p);
         qml__free(q);
         return qml__oom("the structure analysis");
     }
+    /* [A, B] = AB - (AB)^T for antisymmetric A, B: one product each */
+    qml__lie_product(n_threads, d, v, t, c1, QML__LIE_PRODUCT_FULL); /* c1 = [V, T] */
+    qml__lie_antisymmetric_part(d, c1);
+    qml__lie_product(n_threads, d, u, c1, q, QML__LIE_PRODUCT_FULL); /* q = [U, c1] */
+    qml__lie_antisymmetric_part(d, q);
+    for (size_t i = 0; i < dd; i++)
+        q[i] += c1[i];
     qml__lie_product(n_threads, d, u, t, c1, QML__LIE_PRODUCT_FULL); /* c1 = [U, T] */
     qml__lie_antisymmetric_part(d, c1);
-    qml__lie_product(n_threads, d, v, u, p, QML__LIE_PRODUCT_FULL); /* p = V + [V, U] */
-    qml__lie_antisymmetric_part(d, p);
-    for (size_t i = 0; i < dd; i++)
-        p[i] += v[i];
-    qml__lie_product(n_threads, d, t, p, q, QML__LIE_PRODUCT_FULL); /* y = U + [T, p] */
-    qml__lie_antisymmetric_part(d, q);
-    for (size_t i = 0; i < dd; i++)
-        u[i] += q[i];
-    qml__lie_product(n_threads, d, v, c1, q, QML__LIE_PRODUCT_FULL); /* x = T + c1 + [V, c1] */
-    qml__lie_antisymmetric_part(d, q);
     for (size_t i = 0; i < dd; i++)
         t[i] += c1[i] + q[i];
     qml__free(c1);
-    qml__free(p);
     qml__free(q);
     return QML_OK;
 }
 
-/* The structure of a general algebra, densely: X, Y (ad actions of generic
- * elements built from random combinations of the generators, d x d), one
- * symmetric eigen-decomposition of a polynomial in them on all of g (its
- * null space is the centre, its other eigenvectors each lie in one simple
- * ideal), and the eigenvectors grouped into ideals, each group checked to be
- * invariant under every generator's sparse ad action. O(d^3) time, about
- * 8 d^2 doubles of memory. */
+/* The structure of a general algebra, densely: X (the ad action of a
+ * generic element built from random combinations of the generators, d x d)
+ * and V (of one random combination of the generators: sparse), one
+ * symmetric eigen-decomposition of -X^2 on all of g (split_block), and the
+ * eigenvectors grouped into ideals, each group checked to be invariant
+ * under every generator's sparse ad action. O(d^3) time (two half products
+ * and one eigen-decomposition of d x d matrices), at most 5 d^2 doubles of
+ * memory. */
 static int structure_general(qml_lie_algebra *algebra, struct qml_rng *rng, ideal_list *ideals)
 {
     size_t d = algebra->dim, K = algebra->n_generators;
@@ -1017,13 +1055,13 @@ static int structure_general(qml_lie_algebra *algebra, struct qml_rng *rng, idea
     }
     if (!status)
         status = generic_elements(algebra->n_threads, d, x, y, v);
-    qml__free(v);
-    v = NULL;
+    qml__free(y);
+    y = NULL;
     if (status)
         goto done;
     for (size_t i = 0; i < d; i++)
         all[i] = i;
-    status = split_block(algebra->n_threads, d, x, y, all, d, NULL, ideals, &ad, rng, &algebra->center);
+    status = split_block(algebra->n_threads, d, x, v, all, d, NULL, ideals, &ad, rng, &algebra->center);
 done:
     qml__lie_acc_release(&acc);
     ad_release(&ad);
