@@ -12,9 +12,9 @@
  * analysis (O(m^3)); see docs/lie.md. */
 #define LIE_DENSE_MAX 600u
 /* General (non-Pauli-string) algebras up to this dimension get the dense
- * structure analysis (O(d^3) time, ~8 d^2 doubles: 256 MB at the cap);
- * above it the structure is reported not computed (docs/lie.md). */
-#define LIE_GENERAL_DENSE_MAX 2000u
+ * structure analysis (O(d^3) time, at most 5 d^2 doubles: 640 MB at the
+ * cap); above it the structure is reported not computed (docs/lie.md). */
+#define LIE_GENERAL_DENSE_MAX 4000u
 /* A general basis whose largest rejected relative residual exceeds this is
  * too far from closed for the structure analysis (docs/lie.md). */
 #define LIE_BASIS_OPEN 1e-3
