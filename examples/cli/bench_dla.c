@@ -601,6 +601,25 @@ static int bench_structure(bool quick, cli_json *json)
             qml_pauli_sum_free(g[k]);
         free(g);
     }
+    /* Larger sum algebras: so(80) (dim 3160, below the cap of the dense
+     * analysis: its time and peak memory) and so(92) (dim 4186, above it:
+     * the closure, the structure reported not computed). */
+    static const unsigned so_large[] = {40, 46};
+    for (size_t i = 0; i < 2 && !status && !quick; i++) {
+        unsigned n = so_large[i];
+        qml_pauli_sum **g = NULL;
+        size_t count = 0;
+        status = family_generators(FAMILY_TFIM, n, &g, &count);
+        for (size_t k = 0; k + 1 < count && !status; k++)
+            status = qml_pauli_sum_add(g[k], 1.0, g[k + 1]);
+        char expected[64];
+        snprintf(expected, sizeof expected, "so(%u): dim %u", 2 * n, n * (2 * n - 1));
+        if (!status)
+            status = structure_row("tfim chain = so(2n) (sums)", n, g, count, expected, json);
+        for (size_t k = 0; k < count; k++)
+            qml_pauli_sum_free(g[k]);
+        free(g);
+    }
     static const unsigned cl[] = {50, 100, 1000};
     for (size_t i = 0; i < 3 && !status; i++)
         status = classify_row(cl[i], false, json);
