@@ -337,4 +337,34 @@ int qml__pauli_classify(const qml_pauli_sum *const *generators, size_t count, un
                         pauli_classification *out);
 void qml__pauli_classification_release(pauli_classification *c);
 
+/* What a variance prediction from the classification collects, part by
+ * part, for rho = |0...0>, an observable O and a gate string G (lie_predict.c
+ * sums it; see qml_pauli_dla_predict_variance). Per simple ideal g_j,
+ * P_j(rho) P_j(O) / dim g_j is added to `var`, and Fontana's middle-gate
+ * term to `var_middle`; `mean` gets the centre's part of E[l]. */
+typedef struct pauli_prediction {
+    const qml_pauli_sum *observable;
+    const qml_pauli_sum *gate;   /* a single string */
+    unsigned char *term_in_g;    /* per term of O: 1 when it lies in g */
+    double var, var_middle, mean;
+    double nz;                   /* Z-type strings in g (exact while below 2^53) */
+    int rho_in_g;                /* every non-identity Z-type string lies in g (decided by a part) */
+    int unknown;                 /* a part whose purities were not computed (why says which) */
+    char why[192];
+} pauli_prediction;
+
+/* qml__pauli_classify with two extras: no_closure makes a part that no
+ * criterion decides a QML_ERR_LIMIT ("not decided without enumeration")
+ * instead of closing it, and pred (may be NULL) collects the prediction. */
+int qml__pauli_classify_ex(const qml_pauli_sum *const *generators, size_t count, unsigned n, int no_closure,
+                           pauli_prediction *pred, pauli_classification *out);
+
+/* The argument checks of the classification: single strings with finite,
+ * non-zero coefficients on one qubit count (stored in *n_out). */
+int qml__pauli_check_strings(const qml_pauli_sum *const *generators, size_t count, unsigned *n_out, const char *func);
+
+/* lie_predict.c: the contribution of one exactly closed part (a direct
+ * summand of a string DLA) to a prediction. */
+int qml__lie_part_prediction(const qml_lie_algebra *part, pauli_prediction *pred);
+
 #endif
