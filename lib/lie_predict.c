@@ -756,8 +756,8 @@ int qml__lie_part_prediction(const qml_lie_algebra *algebra, pauli_prediction *p
 /* Var[l] for rho = |0...0> from the classification: the sums of
  * pauli_prediction (lie_classify.c says what each part adds). */
 int qml_pauli_dla_predict_variance(const qml_pauli_sum *const *generators, size_t count,
-                                   const qml_pauli_sum *observable, const qml_pauli_dla_options *options,
-                                   qml_lie_prediction *result)
+                                   const qml_pauli_sum *observable, const qml_pauli_sum *gate_generator,
+                                   const qml_pauli_dla_options *options, qml_lie_prediction *result)
 {
     QML_CHECK_NULL(observable);
     QML_CHECK_NULL(result);
@@ -775,10 +775,14 @@ int qml_pauli_dla_predict_variance(const qml_pauli_sum *const *generators, size_
                   observable->n_qubits, n);
     for (size_t i = 0; i < observable->n_terms; i++)
         QML_CHECK_ARG(isfinite(observable->coeff[i]), "%s: observable term %zu is not finite", __func__, i);
+    const qml_pauli_sum *gate = gate_generator ? gate_generator : generators[0];
+    QML_CHECK_ARG(gate->n_qubits == n && gate->n_terms == 1 && isfinite(gate->coeff[0]),
+                  "%s: the gate generator must be one Pauli string with a finite coefficient on %u qubits", __func__,
+                  n);
     pauli_prediction p;
     memset(&p, 0, sizeof p);
     p.observable = observable;
-    p.gate = generators[0];
+    p.gate = gate;
     p.term_in_g = qml__calloc(observable->n_terms + 1, 1);
     if (!p.term_in_g)
         return qml__oom("a prediction from the classification");

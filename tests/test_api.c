@@ -909,17 +909,19 @@ static void test_lie_contract(void **state)
     INVALID(qml_pauli_dla_classify_with((const qml_pauli_sum *const *)F.gens_bad, 2, &popt, &summary));
     SUCCEED(qml_pauli_dla_classify_with(gens, 3, BIG(big_a, popt, 0), &summary));
     SUCCEED(qml_pauli_dla_classify_with(gens, 3, NULL, &summary));
-    INVALID(qml_pauli_dla_predict_variance(NULL, 3, F.zz, NULL, &p));
-    INVALID(qml_pauli_dla_predict_variance(gens, 0, F.zz, NULL, &p));
-    INVALID(qml_pauli_dla_predict_variance(gens, 3, NULL, NULL, &p));
-    INVALID(qml_pauli_dla_predict_variance(gens, 3, F.zz, NULL, NULL));
-    INVALID(qml_pauli_dla_predict_variance(gens, 3, F.zz, NULL, &p0));
-    INVALID(qml_pauli_dla_predict_variance(gens, 3, F.zz, &popt0, &p));
-    INVALID(qml_pauli_dla_predict_variance(gens, 3, F.zz, BIG(big_a, popt, 1), &p));
-    INVALID(qml_pauli_dla_predict_variance(gens, 3, F.on3, NULL, &p));
-    INVALID(qml_pauli_dla_predict_variance((const qml_pauli_sum *const *)F.gens_null, 2, F.zz, NULL, &p));
-    INVALID(qml_pauli_dla_predict_variance((const qml_pauli_sum *const *)F.gens_bad, 2, F.zz, NULL, &p));
-    SUCCEED(qml_pauli_dla_predict_variance(gens, 3, F.z0, BIG(big_a, popt, 0), &p));
+    INVALID(qml_pauli_dla_predict_variance(NULL, 3, F.zz, NULL, NULL, &p));
+    INVALID(qml_pauli_dla_predict_variance(gens, 0, F.zz, NULL, NULL, &p));
+    INVALID(qml_pauli_dla_predict_variance(gens, 3, NULL, NULL, NULL, &p));
+    INVALID(qml_pauli_dla_predict_variance(gens, 3, F.zz, NULL, NULL, NULL));
+    INVALID(qml_pauli_dla_predict_variance(gens, 3, F.zz, NULL, NULL, &p0));
+    INVALID(qml_pauli_dla_predict_variance(gens, 3, F.zz, NULL, &popt0, &p));
+    INVALID(qml_pauli_dla_predict_variance(gens, 3, F.zz, NULL, BIG(big_a, popt, 1), &p));
+    INVALID(qml_pauli_dla_predict_variance(gens, 3, F.on3, NULL, NULL, &p));
+    INVALID(qml_pauli_dla_predict_variance(gens, 3, F.z0, F.anti, NULL, &p));
+    INVALID(qml_pauli_dla_predict_variance(gens, 3, F.z0, F.on3, NULL, &p));
+    INVALID(qml_pauli_dla_predict_variance((const qml_pauli_sum *const *)F.gens_null, 2, F.zz, NULL, NULL, &p));
+    INVALID(qml_pauli_dla_predict_variance((const qml_pauli_sum *const *)F.gens_bad, 2, F.zz, NULL, NULL, &p));
+    SUCCEED(qml_pauli_dla_predict_variance(gens, 3, F.z0, NULL, BIG(big_a, popt, 0), &p));
     finish();
 }
 
@@ -1922,7 +1924,7 @@ static int sweep_lie(void *context)
     qml_pauli_sum_free(o);
     o = NULL;
     TRY(qml_pauli_sum_parse(&o, 2, "Z0"));
-    TRY(qml_pauli_dla_predict_variance((const qml_pauli_sum *const *)gens, 3, o, NULL, &prediction));
+    TRY(qml_pauli_dla_predict_variance((const qml_pauli_sum *const *)gens, 3, o, NULL, NULL, &prediction));
     qml_lie_structure_state structure_state;
     TRY(qml_lie_algebra_structure_state(alg, &structure_state, NULL));
 done:

@@ -65,7 +65,7 @@ static int print_classification(qml_pauli_sum *const *generators, size_t n_gener
     int prediction_status = QML_ERR_NOT_APPLICABLE;
     if (observable && zero_state) {
         prediction_status = qml_pauli_dla_predict_variance((const qml_pauli_sum *const *)generators, n_generators,
-                                                           observable, NULL, &prediction);
+                                                           observable, NULL, NULL, &prediction);
         if (prediction_status && prediction_status != QML_ERR_NOT_APPLICABLE && prediction_status != QML_ERR_LIMIT)
             return cli_fail("dla: prediction", prediction_status);
         if (prediction_status == QML_ERR_LIMIT)
