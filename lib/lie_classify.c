@@ -67,7 +67,6 @@
 /* Beyond this dimension the enumerating closure is not attempted. */
 #define CLASSIFY_MAX_DIM ((size_t)1 << 22)
 
-#define LN2 0.69314718055994530942
 
 static size_t uf_root(size_t *parent, size_t a)
 {
@@ -283,16 +282,6 @@ static int close_part(builder *b, const qml_pauli_sum *const *generators, size_t
 
 /* ---- the frustration graph -------------------------------------------------------- */
 
-/* Lowest set bit of a non-zero word (de Bruijn multiplication). */
-static unsigned lowest_bit(uint64_t v)
-{
-    static const unsigned char table[64] = {
-        0,  1,  2,  53, 3,  7,  54, 27, 4,  38, 41, 8,  34, 55, 48, 28, 62, 5,  39, 46, 44, 42,
-        22, 9,  24, 35, 59, 56, 49, 18, 29, 11, 63, 52, 6,  26, 37, 40, 33, 47, 61, 45, 43, 21,
-        23, 58, 17, 10, 51, 25, 36, 32, 60, 20, 57, 16, 50, 31, 19, 15, 30, 14, 13, 12};
-    return table[((v & (~v + 1)) * 0x022fdd63cc95386dull) >> 58];
-}
-
 /* The rank over F_2 of the vectors (x | z) of the listed strings (equal to
  * `count` when they are linearly independent). Each basis vector is kept with its lowest set bit as pivot, one
  * vector per pivot: a combination of basis vectors has the smallest of their
@@ -323,7 +312,7 @@ static int span_rank(const qml_pauli_sum *const *g, const size_t *list, size_t c
                 w++;
             if (w == width)
                 break; /* reduced to zero: dependent */
-            size_t p = w * 64 + lowest_bit(v[w]);
+            size_t p = w * 64 + lowest_bit64(v[w]);
             if (owner[p] == NONE) {
                 memcpy(basis + rank * width, v, width * sizeof *v);
                 owner[p] = rank++;
@@ -709,7 +698,7 @@ static int quad_invariants(const uint64_t *G, size_t kw, size_t j, quad_form *ou
         for (size_t w = 0; w < kw && b == NONE; w++) {
             uint64_t bits = A[a * kw + w] & alive[w];
             if (bits)
-                b = w * 64 + lowest_bit(bits);
+                b = w * 64 + lowest_bit64(bits);
         }
         if (b == NONE) {
             out->rho++;
@@ -727,7 +716,7 @@ static int quad_invariants(const uint64_t *G, size_t kw, size_t j, quad_form *ou
         for (size_t w = 0; w < kw; w++) {
             uint64_t both = ra[w] | rb[w];
             while (both) {
-                size_t c = w * 64 + lowest_bit(both);
+                size_t c = w * 64 + lowest_bit64(both);
                 both &= both - 1;
                 unsigned beta = (unsigned)(ra[w] >> (c % 64)) & 1u, alpha = (unsigned)(rb[w] >> (c % 64)) & 1u;
                 qv[c] ^= (unsigned char)((alpha & qv[a]) ^ (beta & qv[b]) ^ (alpha & beta));
@@ -818,7 +807,7 @@ static int quad_split(const qml_pauli_sum *const *g, const size_t *comp, size_t 
                 dependent = 1;
                 break;
             }
-            size_t pivot = w * 64 + lowest_bit(v[w]);
+            size_t pivot = w * 64 + lowest_bit64(v[w]);
             if (owner[pivot] == NONE) {
                 size_t beta = out->nb++;
                 out->member[beta] = i;
@@ -881,7 +870,7 @@ static int seed_closure_dim(const uint64_t *G, size_t kw, size_t nbj, const uint
             uint32_t y = gens[i];
             unsigned parity = 0;
             for (uint32_t bits = x; bits; bits &= bits - 1)
-                parity ^= popcount64((uint64_t)(rows[lowest_bit(bits)] & y));
+                parity ^= popcount64((uint64_t)(rows[lowest_bit64(bits)] & y));
             uint32_t z = x ^ y;
             if ((parity & 1u) && z && !((seen[z / 64] >> (z % 64)) & 1u)) {
                 seen[z / 64] |= (uint64_t)1 << (z % 64);
@@ -959,7 +948,7 @@ static int quad_decision(builder *b, const graph *gr, const qml_pauli_sum *const
         for (size_t w = 0; w < kw; w++) {
             uint64_t bits = c[w];
             while (bits) {
-                size_t beta = w * 64 + lowest_bit(bits);
+                size_t beta = w * 64 + lowest_bit64(bits);
                 bits &= bits - 1;
                 weight++;
                 size_t v = comp[qb.member[beta]];
@@ -1039,472 +1028,14 @@ static int quad_decision(builder *b, const graph *gr, const qml_pauli_sum *const
     if (!status) {
         *decided = 1;
         b->c->n_certified++;
+        if (b->pred)
+            status = qml__predict_quad(b->pred, g, comp, qb.member, nb, G, kw, words, m, f.rho, f.q_on_rad, f.arf,
+                                       all_strings);
     }
 done:
     quad_basis_release(&qb);
     qml__free(G);
     qml__free(to_basis);
-    return status;
-}
-
-/* ---- purities for a variance prediction (rho = |0...0>) ---------------------------- */
-
-/* What each part adds to the formula of Ragone et al. (Nat. Commun. 15,
- * 7172 (2024)), Var = sum_j P_j(rho) P_j(O) / dim g_j, and to Fontana et
- * al.'s middle-gate variance (Nat. Commun. 15, 7171 (2024)),
- * 1/4 sum_j P_j(rho) P_j(O) kappa_j(G) / dim(g_j)^2. Strings are
- * orthonormal in <A, B> = Tr(A B) / 2^n. For a part spanned by strings that
- * is one simple ideal of dimension d: P(rho) = Tr(rho_g^2) = N_Z / 2^n, N_Z
- * the number of its strings without an X or Y letter (<0|P|0> = 1 for those
- * and 0 for the others), and P(O) = 2^n sum c_i^2 over the terms c_i P_i of
- * O in it: the part adds N_Z sum c_i^2 / d. A part made of 2^r copies of
- * one simple algebra, split by a group R of 2^r commuting central strings
- * with g R = g (the ideals g e_chi, e_chi = 2^-r sum_{s in R} chi(s) s),
- * has sum_chi P_chi(rho) P_chi(O) = 2^-r sum_{s in R} Tr(rho_g^2 s)
- * Tr(O_g^2 s) (orthogonality of the characters), where Tr(rho_g^2 s) =
- * N_Z / 2^n when s has no X or Y letter and 0 otherwise: it adds
- * N_Z (sum c_i^2 + x) / (2^r d), x the sum over such s != 1 of the
- * coefficient of s in O_g^2. The Killing form of a simple ideal is a
- * multiple of the norm, so kappa_chi(G) = 4 c_G^2 a for G = c_G P_G in the
- * part, a the number of strings of one simple copy that anticommute with
- * one of its strings; the part's middle-gate term is (c_G^2 a / d) times
- * its loss term. */
-static void predict_add(pauli_prediction *p, double log2_nz, double c2, double log2_copies, double log2_d,
-                        double log2_anti, int gate_in)
-{
-    if (c2 == 0.0 || log2_nz == -(double)INFINITY)
-        return;
-    double v = exp2(log2_nz - log2_copies - log2_d) * c2;
-    p->var += v;
-    if (gate_in) {
-        double cg = p->gate->coeff[0];
-        p->var_middle += exp2(log2_anti - log2_d) * cg * cg * v;
-    }
-}
-
-static void predict_unknown(pauli_prediction *p, const char *what)
-{
-    if (!p->unknown)
-        snprintf(p->why, sizeof p->why, "%s", what);
-    p->unknown = 1;
-}
-
-static int is_identity_term(const qml_pauli_sum *s, size_t i)
-{
-    for (unsigned w = 0; w < s->words; w++)
-        if (s->x[i * s->words + w] | s->z[i * s->words + w])
-            return 0;
-    return 1;
-}
-
-/* su(2^m) on the qubits whose cluster root is r: every non-identity string
- * on them, N_Z = 2^m - 1, d = 4^m - 1, a = 4^m / 2: the part adds
- * sum c_i^2 / (2^m + 1). */
-static void predict_su(pauli_prediction *p, size_t *qparent, size_t r, unsigned m, unsigned words)
-{
-    const qml_pauli_sum *o = p->observable;
-    double c2 = 0;
-    int gate_in = 1;
-    for (size_t i = 0; i <= o->n_terms; i++) {
-        const uint64_t *x = i < o->n_terms ? o->x + i * words : p->gate->x;
-        const uint64_t *z = i < o->n_terms ? o->z + i * words : p->gate->z;
-        int inside = 1, empty = 1;
-        for (unsigned w = 0; w < words && inside; w++) {
-            uint64_t bits = x[w] | z[w];
-            empty &= !bits;
-            while (bits && inside) {
-                size_t q = (size_t)w * 64 + lowest_bit(bits);
-                bits &= bits - 1;
-                inside = uf_root(qparent, q) == r;
-            }
-        }
-        if (i == o->n_terms) {
-            gate_in = inside && !empty;
-        } else if (inside && !empty) {
-            p->term_in_g[i] = 1;
-            c2 += o->coeff[i] * o->coeff[i];
-        }
-    }
-    double md = (double)m;
-    double log2_nz = md + log2(-expm1(-md * LN2));
-    double log2_d = 2.0 * md + log2(-expm1(-2.0 * md * LN2));
-    predict_add(p, log2_nz, c2, 0.0, log2_d, 2.0 * md - 1.0, gate_in);
-    if (m == p->observable->n_qubits)
-        p->rho_in_g = 1;
-    p->nz += exp2(log2_nz);
-}
-
-/* An isolated string: a u(1) of the centre. It is fixed by the group, so it
- * adds c <0|P|0> to the mean and nothing to the variance. */
-static void predict_centre_string(pauli_prediction *p, const qml_pauli_sum *s)
-{
-    const qml_pauli_sum *o = p->observable;
-    unsigned words = o->words;
-    for (size_t i = 0; i < o->n_terms; i++) {
-        if (memcmp(o->x + i * words, s->x, words * sizeof *s->x) || memcmp(o->z + i * words, s->z, words * sizeof *s->z))
-            continue;
-        p->term_in_g[i] = 1;
-        int z_type = 1;
-        for (unsigned w = 0; w < words; w++)
-            z_type &= !s->x[w];
-        if (z_type)
-            p->mean += o->coeff[i];
-    }
-    int z_type = 1;
-    for (unsigned w = 0; w < words; w++)
-        z_type &= !s->x[w];
-    p->nz += z_type;
-}
-
-/* Vertex potentials of a tree (or path) of strings: psi(a) in F_2^{2n}
- * with psi(a) + psi(b) the product of the strings on the tree path from a
- * to b, so that the strings of the free-fermion algebra (the bilinears
- * g_a g_b, products of the edges' strings along the path: see step 3 of
- * the header) are the psi(a) + psi(b), a != b, all different. Rows are
- * [words | x | z], sorted twice (by x | z, and by x alone). */
-typedef struct potentials {
-    size_t count;
-    unsigned words;
-    uint64_t *rows;       /* count x (1 + 2 words) */
-    uint64_t **by_full;   /* sorted by (x, z) */
-    uint64_t **by_x;      /* sorted by x */
-    uint64_t *key;        /* scratch row */
-} potentials;
-
-static int row_cmp_full(const void *pa, const void *pb)
-{
-    const uint64_t *a = *(const uint64_t *const *)pa, *b = *(const uint64_t *const *)pb;
-    size_t width = 2 * (size_t)a[0];
-    for (size_t w = 1; w <= width; w++)
-        if (a[w] != b[w])
-            return a[w] < b[w] ? -1 : 1;
-    return 0;
-}
-
-static int row_cmp_x(const void *pa, const void *pb)
-{
-    const uint64_t *a = *(const uint64_t *const *)pa, *b = *(const uint64_t *const *)pb;
-    for (size_t w = 1; w <= a[0]; w++)
-        if (a[w] != b[w])
-            return a[w] < b[w] ? -1 : 1;
-    return 0;
-}
-
-static void potentials_release(potentials *pt)
-{
-    qml__free(pt->rows);
-    qml__free(pt->by_full);
-    qml__free(pt->by_x);
-    qml__free(pt->key);
-    memset(pt, 0, sizeof *pt);
-}
-
-static int potentials_alloc(potentials *pt, size_t count, unsigned words)
-{
-    memset(pt, 0, sizeof *pt);
-    size_t stride = 1 + 2 * (size_t)words;
-    pt->count = count;
-    pt->words = words;
-    pt->rows = qml__calloc(count * stride, sizeof *pt->rows);
-    pt->by_full = qml__malloc(count * sizeof *pt->by_full);
-    pt->by_x = qml__malloc(count * sizeof *pt->by_x);
-    pt->key = qml__malloc(stride * sizeof *pt->key);
-    if (!pt->rows || !pt->by_full || !pt->by_x || !pt->key) {
-        potentials_release(pt);
-        return qml__oom("a prediction from the classification");
-    }
-    for (size_t a = 0; a < count; a++) {
-        pt->rows[a * stride] = words;
-        pt->by_full[a] = pt->by_x[a] = pt->rows + a * stride;
-    }
-    pt->key[0] = words;
-    return QML_OK;
-}
-
-static uint64_t *potential(potentials *pt, size_t a)
-{
-    return pt->rows + a * (1 + 2 * (size_t)pt->words) + 1;
-}
-
-static void potentials_sort(potentials *pt)
-{
-    qsort(pt->by_full, pt->count, sizeof *pt->by_full, row_cmp_full);
-    qsort(pt->by_x, pt->count, sizeof *pt->by_x, row_cmp_x);
-}
-
-/* How many rows of the sorted list equal the key (by cmp). */
-static size_t rows_equal(uint64_t **sorted, size_t count, const uint64_t *key, int (*cmp)(const void *, const void *))
-{
-    size_t lo = 0, hi = count;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (cmp(&sorted[mid], &key) < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    size_t end = lo;
-    while (end < count && !cmp(&sorted[end], &key))
-        end++;
-    return end - lo;
-}
-
-/* Pairs {a, b}, a != b, with x(psi(a)) + x(psi(b)) = tx (NULL: 0): the
- * strings psi(a) + psi(b) whose x part is tx. */
-static double potentials_pairs_x(potentials *pt, const uint64_t *tx)
-{
-    double total = 0;
-    for (size_t a = 0; a < pt->count; a++) {
-        const uint64_t *pa = potential(pt, a);
-        for (unsigned w = 0; w < pt->words; w++)
-            pt->key[1 + w] = pa[w] ^ (tx ? tx[w] : 0);
-        total += (double)rows_equal(pt->by_x, pt->count, pt->key, row_cmp_x);
-    }
-    if (!tx)
-        total -= (double)pt->count;
-    return total / 2;
-}
-
-/* Whether the non-identity string (x, z) is some psi(a) + psi(b). */
-static int potentials_contain(potentials *pt, const uint64_t *x, const uint64_t *z)
-{
-    unsigned words = pt->words;
-    for (size_t a = 0; a < pt->count; a++) {
-        const uint64_t *pa = potential(pt, a);
-        for (unsigned w = 0; w < words; w++) {
-            pt->key[1 + w] = pa[w] ^ x[w];
-            pt->key[1 + words + w] = pa[words + w] ^ z[w];
-        }
-        if (rows_equal(pt->by_full, pt->count, pt->key, row_cmp_full))
-            return 1;
-    }
-    return 0;
-}
-
-/* The free-fermion part spanned by the strings {psi(a) + psi(b)} (and, when
- * P is given, by their products with the central string P as well: two
- * copies, R = {1, P}). N = count modes; one copy is so(N), d = N(N-1)/2,
- * a = 2(N - 2) (a bilinear anticommutes with those sharing one mode). */
-static void predict_free_fermion(pauli_prediction *p, potentials *pt, const uint64_t *P)
-{
-    const qml_pauli_sum *o = p->observable;
-    unsigned words = pt->words;
-    size_t N = pt->count;
-    potentials_sort(pt);
-    uint64_t *sx = pt->key + 1 + 2 * (size_t)words; /* past the key: room allocated by the caller */
-    uint64_t *sz = sx + words;
-    int p_z_type = 1;
-    if (P)
-        for (unsigned w = 0; w < words; w++)
-            p_z_type &= !P[w];
-    double nz = potentials_pairs_x(pt, NULL);
-    if (P)
-        nz += p_z_type ? nz : potentials_pairs_x(pt, P);
-    double c2 = 0;
-    int gate_in = 0;
-    for (size_t i = 0; i <= o->n_terms; i++) {
-        const uint64_t *x = i < o->n_terms ? o->x + i * words : p->gate->x;
-        const uint64_t *z = i < o->n_terms ? o->z + i * words : p->gate->z;
-        if (i < o->n_terms && is_identity_term(o, i))
-            continue;
-        int in = potentials_contain(pt, x, z);
-        if (!in && P) {
-            int zero = 1;
-            for (unsigned w = 0; w < words; w++) {
-                sx[w] = x[w] ^ P[w];
-                sz[w] = z[w] ^ P[words + w];
-                zero &= !sx[w] && !sz[w];
-            }
-            in = !zero && potentials_contain(pt, sx, sz);
-        }
-        if (i == o->n_terms) {
-            gate_in = in;
-        } else if (in) {
-            p->term_in_g[i] = 1;
-            c2 += o->coeff[i] * o->coeff[i];
-        }
-    }
-    /* x: the coefficient of P in O_g^2 (P without X or Y letters only),
-     * from the pairs of terms whose product is P */
-    if (P && p_z_type) {
-        for (size_t i = 0; i < o->n_terms; i++) {
-            if (!p->term_in_g[i])
-                continue;
-            for (size_t j = i + 1; j < o->n_terms; j++) {
-                if (!p->term_in_g[j])
-                    continue;
-                int hit = 1;
-                for (unsigned w = 0; w < words && hit; w++)
-                    hit = (o->x[i * words + w] ^ o->x[j * words + w]) == P[w] &&
-                          (o->z[i * words + w] ^ o->z[j * words + w]) == P[words + w];
-                if (!hit)
-                    continue;
-                unsigned phase = strings_product_phase(words, o->x + i * words, o->z + i * words, o->x + j * words,
-                                                       o->z + j * words);
-                c2 += 2.0 * o->coeff[i] * o->coeff[j] * (phase == 0 ? 1.0 : -1.0);
-            }
-        }
-    }
-    double d = (double)N * (double)(N - 1) / 2.0;
-    predict_add(p, nz > 0 ? log2(nz) : -(double)INFINITY, c2, P ? 1.0 : 0.0, log2(d), log2(2.0 * (double)(N - 2)),
-                gate_in);
-    p->nz += nz;
-}
-
-/* The tree with edges (ea[i], eb[i]) carrying the strings g[comp[i]], k
- * edges, k + 1 vertices: so(k + 1) (step 3). */
-static int predict_tree(pauli_prediction *p, const qml_pauli_sum *const *g, const size_t *comp, size_t k,
-                        const size_t *ea, const size_t *eb, unsigned words)
-{
-    potentials pt;
-    int status = potentials_alloc(&pt, k + 1, words);
-    size_t *start = qml__calloc(k + 3, sizeof *start), *inc = qml__malloc(2 * k * sizeof *inc);
-    size_t *queue = qml__malloc((k + 1) * sizeof *queue);
-    unsigned char *done = qml__calloc(k + 1, 1);
-    uint64_t *key = status ? NULL : qml__realloc(pt.key, (1 + 4 * (size_t)words) * sizeof *key);
-    if (key)
-        pt.key = key;
-    if (status || !start || !inc || !queue || !done || !key) {
-        if (!status)
-            potentials_release(&pt);
-        qml__free(start);
-        qml__free(inc);
-        qml__free(queue);
-        qml__free(done);
-        return status ? status : qml__oom("a prediction from the classification");
-    }
-    for (size_t i = 0; i < k; i++) {
-        start[ea[i] + 2]++;
-        start[eb[i] + 2]++;
-    }
-    for (size_t v = 0; v <= k; v++)
-        start[v + 2] += start[v + 1];
-    for (size_t i = 0; i < k; i++) {
-        inc[start[ea[i] + 1]++] = i;
-        inc[start[eb[i] + 1]++] = i;
-    }
-    size_t head = 0, tail = 0;
-    queue[tail++] = 0;
-    done[0] = 1;
-    while (head < tail) {
-        size_t v = queue[head++];
-        for (size_t t = start[v]; t < start[v + 1]; t++) {
-            size_t i = inc[t], u = ea[i] == v ? eb[i] : ea[i];
-            if (done[u])
-                continue;
-            done[u] = 1;
-            queue[tail++] = u;
-            uint64_t *pu = potential(&pt, u);
-            const uint64_t *pv = potential(&pt, v);
-            const qml_pauli_sum *s = g[comp[i]];
-            for (unsigned w = 0; w < words; w++) {
-                pu[w] = pv[w] ^ s->x[w];
-                pu[words + w] = pv[words + w] ^ s->z[w];
-            }
-        }
-    }
-    predict_free_fermion(p, &pt, NULL);
-    potentials_release(&pt);
-    qml__free(start);
-    qml__free(inc);
-    qml__free(queue);
-    qml__free(done);
-    return QML_OK;
-}
-
-/* A cycle decided by cycle_decision (k >= 5 when this is called): the
- * path left when one string v is taken out is so(k) on its Majorana
- * bilinears Q; the algebra is Q (P = 1) or Q + P Q, two copies split by
- * the central P, the product of all k strings. v is chosen as there: any
- * string when the strings are independent or P = 1, else one of the
- * dependent set D (every other string). */
-static int predict_cycle(pauli_prediction *p, const graph *gr, const qml_pauli_sum *const *g, const size_t *comp,
-                         size_t k, size_t rank, unsigned words)
-{
-    potentials pt;
-    int status = potentials_alloc(&pt, k, words);
-    size_t *order = qml__malloc(k * sizeof *order);
-    uint64_t *P = qml__calloc(4 * (size_t)words, sizeof *P);
-    uint64_t *key = status ? NULL : qml__realloc(pt.key, (1 + 4 * (size_t)words) * sizeof *key);
-    if (key)
-        pt.key = key;
-    if (status || !order || !P || !key) {
-        if (!status)
-            potentials_release(&pt);
-        qml__free(order);
-        qml__free(P);
-        return status ? status : qml__oom("a prediction from the classification");
-    }
-    uint64_t *even = P + 2 * (size_t)words;
-    size_t prev = NONE, cur = comp[0];
-    for (size_t i = 0; i < k; i++) {
-        order[i] = cur;
-        size_t a = gr->adj[gr->start[cur]], c = gr->adj[gr->start[cur] + 1];
-        size_t next = a != prev ? a : c;
-        prev = cur;
-        cur = next;
-    }
-    int p_identity = 1, even_identity = 1;
-    for (unsigned w = 0; w < words; w++) {
-        for (size_t i = 0; i < k; i++) {
-            P[w] ^= g[order[i]]->x[w];
-            P[words + w] ^= g[order[i]]->z[w];
-            if (i % 2 == 0) {
-                even[w] ^= g[order[i]]->x[w];
-                even[words + w] ^= g[order[i]]->z[w];
-            }
-        }
-        p_identity &= !P[w] && !P[words + w];
-        even_identity &= !even[w] && !even[words + w];
-    }
-    size_t v = rank == k || p_identity || even_identity ? 0 : 1;
-    for (size_t j = 0; j + 1 < k; j++) {
-        const qml_pauli_sum *s = g[order[(v + 1 + j) % k]];
-        const uint64_t *a = potential(&pt, j);
-        uint64_t *b = potential(&pt, j + 1);
-        for (unsigned w = 0; w < words; w++) {
-            b[w] = a[w] ^ s->x[w];
-            b[words + w] = a[words + w] ^ s->z[w];
-        }
-    }
-    predict_free_fermion(p, &pt, p_identity ? NULL : P);
-    potentials_release(&pt);
-    qml__free(order);
-    qml__free(P);
-    return QML_OK;
-}
-
-/* A component decided by the quadratic form (so(2^m), sp(2^(m-1)),
- * su(2^m) and copies): its purities are not computed here. */
-static void predict_quad(pauli_prediction *p)
-{
-    predict_unknown(p, "the g-purities of a component decided by the quadratic form (so(2^m), sp(2^m), su(2^m) "
-                       "copies) are not computed");
-}
-
-/* A small part whose ideals are not spanned by strings (so(4) = su(2) +
- * su(2)): its purities from its exact closure. */
-static int predict_by_closing(pauli_prediction *p, const qml_pauli_sum *const *g, const size_t *list, size_t count)
-{
-    const qml_pauli_sum **part = qml__malloc(count * sizeof *part);
-    if (!part)
-        return qml__oom("a prediction from the classification");
-    for (size_t i = 0; i < count; i++)
-        part[i] = g[list[i]];
-    qml_lie_algebra *algebra = NULL;
-    qml_lie_options options = QML_LIE_OPTIONS_INIT;
-    options.max_dim = 4096;
-    int status = qml_lie_algebra_create(&algebra, part, count, &options);
-    qml__free(part);
-    if (!status && !qml_lie_algebra_structure_known(algebra))
-        predict_unknown(p, "the structure of a small free-fermion part was not resolved");
-    else if (!status)
-        status = qml__lie_part_prediction(algebra, p);
-    else if (status == QML_ERR_LIMIT) {
-        predict_unknown(p, "a small free-fermion part could not be closed");
-        status = QML_OK;
-    }
-    qml_lie_algebra_free(algebra);
     return status;
 }
 
@@ -1592,6 +1123,7 @@ int qml__pauli_classify_ex(const qml_pauli_sum *const *generators, size_t count,
     unsigned char *seen = qml__calloc(count, 1);
     size_t *comp = qml__malloc(count * sizeof *comp);
     graph gr = {NULL, NULL};
+    size_t *qroot = NULL; /* the cluster root of every qubit, for a prediction */
     if (!order || !g || !qparent || !eparent || !letters || !sup_start || !cl_count || !cl_start || !cl_ok ||
         !members || !fill || !local || !seen || !comp) {
         status = qml__oom("the Pauli-string classification");
@@ -1641,7 +1173,7 @@ int qml__pauli_classify_ex(const qml_pauli_sum *const *generators, size_t count,
         for (unsigned w = 0; w < words; w++) {
             uint64_t bits = g[k]->x[w] | g[k]->z[w];
             while (bits) {
-                unsigned bit = lowest_bit(bits);
+                unsigned bit = lowest_bit64(bits);
                 bits &= bits - 1;
                 sup[e++] = w * 64 + bit;
             }
@@ -1738,6 +1270,15 @@ int qml__pauli_classify_ex(const qml_pauli_sum *const *generators, size_t count,
         goto done;
     for (size_t k = 0; k < m; k++)
         seen[k] = 0;
+    if (pred) {
+        qroot = qml__malloc(((size_t)n + 1) * sizeof *qroot);
+        if (!qroot) {
+            status = qml__oom("a prediction from the classification");
+            goto done;
+        }
+        for (unsigned q = 0; q < n; q++)
+            qroot[q] = uf_root(qparent, q);
+    }
     for (unsigned r = 0; r < n && !status; r++) {
         size_t k0 = cl_start[r], kc = cl_start[r + 1] - k0;
         if (!kc)
@@ -1746,7 +1287,7 @@ int qml__pauli_classify_ex(const qml_pauli_sum *const *generators, size_t count,
             out->n_parts++;
             status = add_su_pow2(&b, (unsigned)qubits[r]);
             if (pred)
-                predict_su(pred, qparent, r, (unsigned)qubits[r], words);
+                qml__predict_su(pred, qroot, r, (unsigned)qubits[r], words);
             continue;
         }
         /* The components of the frustration graph are direct summands when
@@ -1781,7 +1322,7 @@ int qml__pauli_classify_ex(const qml_pauli_sum *const *generators, size_t count,
             if (k == 1) {
                 add_centre(out, 1);
                 if (pred)
-                    predict_centre_string(pred, g[comp[0]]);
+                    qml__predict_centre_string(pred, g[comp[0]]);
                 continue;
             }
             size_t component_rank = k;
@@ -1791,8 +1332,8 @@ int qml__pauli_classify_ex(const qml_pauli_sum *const *generators, size_t count,
             if ((status = cycle_decision(&b, &gr, g, comp, k, component_rank, words, &cycle)))
                 break;
             if (cycle && pred)
-                status = k == 4 ? predict_by_closing(pred, g, comp, k)
-                                : predict_cycle(pred, &gr, g, comp, k, component_rank, words);
+                status = k == 4 ? qml__predict_by_closing(pred, g, comp, k)
+                                : qml__predict_cycle(pred, gr.start, gr.adj, g, comp, k, component_rank, words);
             if (cycle)
                 continue;
             for (size_t h = 0; h < k; h++)
@@ -1803,8 +1344,6 @@ int qml__pauli_classify_ex(const qml_pauli_sum *const *generators, size_t count,
                     break;
                 if (!quad)
                     status = close_list(&b, g, comp, k);
-                else if (pred)
-                    predict_quad(pred);
                 continue;
             }
             /* independent: the theorem (the graph decides) */
@@ -1818,8 +1357,8 @@ int qml__pauli_classify_ex(const qml_pauli_sum *const *generators, size_t count,
             if (tree) {
                 status = add_so(&b, k + 1);
                 if (!status && pred)
-                    status = k + 1 == 4 ? predict_by_closing(pred, g, comp, k)
-                                        : predict_tree(pred, g, comp, k, ea, eb, words);
+                    status = k + 1 == 4 ? qml__predict_by_closing(pred, g, comp, k)
+                                        : qml__predict_tree(pred, g, comp, k, ea, eb, words);
                 qml__free(ea);
                 qml__free(eb);
                 continue;
@@ -1829,8 +1368,6 @@ int qml__pauli_classify_ex(const qml_pauli_sum *const *generators, size_t count,
                 break;
             if (!quad)
                 status = close_list(&b, g, comp, k);
-            else if (pred)
-                predict_quad(pred);
         }
     }
 done:
@@ -1863,6 +1400,7 @@ done:
     qml__free(local);
     qml__free(seen);
     qml__free(comp);
+    qml__free(qroot);
     graph_release(&gr);
     return status;
 }
