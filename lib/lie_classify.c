@@ -293,10 +293,12 @@ static int span_rank(const qml_pauli_sum *const *g, const size_t *list, size_t c
     size_t width = 2 * (size_t)words, bits = 64 * width;
     uint64_t *basis = qml__calloc(count ? count * width : 1, sizeof *basis);
     size_t *owner = qml__malloc(bits * sizeof *owner);
+    size_t *end = qml__malloc((count ? count : 1) * sizeof *end); /* past each row's last non-zero word */
     uint64_t *v = qml__malloc(width * sizeof *v);
-    if (!basis || !owner || !v) {
+    if (!basis || !owner || !end || !v) {
         qml__free(basis);
         qml__free(owner);
+        qml__free(end);
         qml__free(v);
         return qml__oom("the Pauli-string classification");
     }
@@ -315,16 +317,21 @@ static int span_rank(const qml_pauli_sum *const *g, const size_t *list, size_t c
             size_t p = w * 64 + lowest_bit64(v[w]);
             if (owner[p] == NONE) {
                 memcpy(basis + rank * width, v, width * sizeof *v);
+                size_t e = width;
+                while (e > w && !v[e - 1])
+                    e--;
+                end[rank] = e;
                 owner[p] = rank++;
                 break;
             }
             const uint64_t *b = basis + owner[p] * width;
-            for (size_t t = w; t < width; t++)
+            for (size_t t = w; t < end[owner[p]]; t++)
                 v[t] ^= b[t];
         }
     }
     qml__free(basis);
     qml__free(owner);
+    qml__free(end);
     qml__free(v);
     *rank_out = rank;
     return QML_OK;
@@ -780,14 +787,18 @@ static int quad_split(const qml_pauli_sum *const *g, const size_t *comp, size_t 
     uint64_t *combos = qml__calloc(k * kw + 1, sizeof *combos);
     size_t *owner = qml__malloc(bits * sizeof *owner);
     uint64_t *v = qml__malloc((width + kw) * sizeof *v);
+    /* the non-zero word ranges of each row and combination: the strings of
+     * a component are local, so rows and combinations are short */
+    size_t *range = qml__malloc((3 * k + 1) * sizeof *range);
     out->member = qml__malloc(k * sizeof *out->member);
     out->coords = qml__malloc(k * kw * sizeof *out->coords + 1);
     out->dep_pos = qml__malloc(k * sizeof *out->dep_pos);
-    if (!rows || !combos || !owner || !v || !out->member || !out->coords || !out->dep_pos) {
+    if (!rows || !combos || !owner || !v || !range || !out->member || !out->coords || !out->dep_pos) {
         qml__free(rows);
         qml__free(combos);
         qml__free(owner);
         qml__free(v);
+        qml__free(range);
         quad_basis_release(out);
         return qml__oom("the Pauli-string classification");
     }
@@ -814,13 +825,23 @@ static int quad_split(const qml_pauli_sum *const *g, const size_t *comp, size_t 
                 memcpy(rows + beta * width, v, width * sizeof *v);
                 c[beta / 64] ^= (uint64_t)1 << (beta % 64);
                 memcpy(combos + beta * kw, c, kw * sizeof *c);
+                size_t e = width, lo = 0, hi = kw;
+                while (e > w && !v[e - 1])
+                    e--;
+                while (lo < kw && !c[lo])
+                    lo++;
+                while (hi > lo && !c[hi - 1])
+                    hi--;
+                range[3 * beta] = e;
+                range[3 * beta + 1] = lo;
+                range[3 * beta + 2] = hi;
                 owner[pivot] = beta;
                 break;
             }
             size_t r = owner[pivot];
-            for (size_t t = w; t < width; t++)
+            for (size_t t = w; t < range[3 * r]; t++)
                 v[t] ^= rows[r * width + t];
-            for (size_t t = 0; t < kw; t++)
+            for (size_t t = range[3 * r + 1]; t < range[3 * r + 2]; t++)
                 c[t] ^= combos[r * kw + t];
         }
         if (dependent) {
@@ -830,6 +851,7 @@ static int quad_split(const qml_pauli_sum *const *g, const size_t *comp, size_t 
     }
     qml__free(rows);
     qml__free(combos);
+    qml__free(range);
     qml__free(owner);
     qml__free(v);
     return QML_OK;
@@ -1300,8 +1322,9 @@ int qml__pauli_classify_ex(const qml_pauli_sum *const *generators, size_t count,
             size_t start = members[k0 + i];
             if (seen[start])
                 continue;
-            size_t k = component_of(&gr, start, seen, comp), component_rank = 0;
-            status = span_rank(g, comp, k, words, &component_rank);
+            size_t k = component_of(&gr, start, seen, comp), component_rank = cluster_rank;
+            if (k < kc) /* else it is the whole cluster */
+                status = span_rank(g, comp, k, words, &component_rank);
             sum_of_ranks += component_rank;
         }
         if (status)
@@ -1326,7 +1349,9 @@ int qml__pauli_classify_ex(const qml_pauli_sum *const *generators, size_t count,
                 continue;
             }
             size_t component_rank = k;
-            if (cluster_rank < kc && (status = span_rank(g, comp, k, words, &component_rank)))
+            if (k == kc) /* the cluster's only component */
+                component_rank = cluster_rank;
+            else if (cluster_rank < kc && (status = span_rank(g, comp, k, words, &component_rank)))
                 break;
             int cycle = 0;
             if ((status = cycle_decision(&b, &gr, g, comp, k, component_rank, words, &cycle)))
