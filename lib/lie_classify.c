@@ -57,6 +57,11 @@
  *    arithmetic on strings) up to a cap and read off the structure analysis;
  *    above the cap the call reports that it did not decide.
  */
+/*
+ * Predictions: with a pauli_prediction attached (qml_pauli_dla_predict_variance),
+ * every decided part also reports its g-purities of |0...0> and of the
+ * observable, counted from its description (lie_classify_predict.c).
+ */
 #include "lie_internal.h"
 
 #include <math.h>
