@@ -264,7 +264,7 @@ static double circuit_true_bytes(const qml_circuit *circuit)
  * them back; lines without such an amplitude are neither read nor written),
  * on a state-sized buffer placed as the library places states, alternating
  * with the gate's repeats. The walks are described at pattern_sweep. */
-#define N_PATTERN_VARIANTS 3
+#define N_PATTERN_VARIANTS 4
 #define PATTERN_MAX_COMBOS 8
 
 typedef struct line_pattern {
@@ -286,15 +286,19 @@ static inline uint64_t deposit_zeros(uint64_t k, const unsigned *bits, unsigned 
     return k;
 }
 
-static void pattern_of(qml_gate_kind kind, const unsigned *q, size_t count, unsigned n, line_pattern *pt)
+/* The lines of gate `kind` on `q`. With `all_bits` false, only the gate's
+ * qubits at 3 and above on which the touched set depends split it (a CNOT
+ * 0 -> 23 touches every line of both halves: one plain stream); with it
+ * true, every such qubit does (the pair kernels' streams: a CNOT 8 -> 23
+ * walks the control = 1 runs of both halves as two streams). */
+static void pattern_of(qml_gate_kind kind, const unsigned *q, size_t count, unsigned n, bool all_bits,
+                       line_pattern *pt)
 {
     memset(pt, 0, sizeof *pt);
-    /* the gate's qubits at 3 and above on which the touched set depends (a
-     * CNOT 0 -> 23 touches every line of both halves: one plain stream) */
     for (size_t k = 0; k < count && count <= 3; k++) {
         if (q[k] < 3)
             continue;
-        bool relevant = false;
+        bool relevant = all_bits;
         for (uint64_t i = 0; i < 64 && !relevant; i++) {
             uint64_t index = i & 7;
             for (size_t l = 0; l < count; l++)
@@ -401,7 +405,9 @@ static inline unsigned pattern_combo(const line_pattern *pt, uint64_t block)
  *  2: in the pair kernels' order: k over the blocks whose pattern bits are
  *     0, in units of at most 32 blocks within a run, each unit for every
  *     touched combination in turn (two streams for a SWAP, as its kernel
- *     walks them), with the same prefetch computed from k. */
+ *     walks them), with the same prefetch computed from k;
+ *  3: walk 2 split by every gate qubit at 3 and above (pattern_of's
+ *     `all_bits`), so in the kernels' streams. */
 static void pattern_sweep(double *a, const line_pattern *pt, int variant)
 {
     unsigned combos[PATTERN_MAX_COMBOS], n_combos = 0, high[3];
@@ -619,8 +625,9 @@ static int time_pair(const char *gate, unsigned a, unsigned b, qml_statevec *sta
     if (!status)
         status = kind >= QML_GATE_RX ? qml_circuit_add_rotation(c, kind, q, 2, 0.3, QML_NONE, 0, QML_NONE, 0)
                                      : qml_circuit_add_gate(c, kind, q, 2);
-    line_pattern pattern;
-    pattern_of(kind, q, 2, n, &pattern);
+    line_pattern pattern, streams;
+    pattern_of(kind, q, 2, n, false, &pattern);
+    pattern_of(kind, q, 2, n, true, &streams);
     double times[16], pattern_times[N_PATTERN_VARIANTS][16];
     for (int r = 0; r < repeats && !status; r++) {
         long iterations = 0;
@@ -635,7 +642,7 @@ static int time_pair(const char *gate, unsigned a, unsigned b, qml_statevec *sta
             iterations = 0;
             start = cli_seconds();
             do {
-                pattern_sweep(buffer, &pattern, v);
+                pattern_sweep(buffer, v < 3 ? &pattern : &streams, v < 3 ? v : 2);
                 iterations++;
                 elapsed = cli_seconds() - start;
             } while (elapsed < min_seconds);
@@ -691,8 +698,8 @@ static int fused_over_bound_alternating(qml_statevec *state, unsigned n, int rep
     int status = build_layer("ry_cnot_fused", n, &circuit, &gates);
     const unsigned all[4] = {0, 1, 2, 3};
     line_pattern full;
-    pattern_of(QML_GATE_RY, all, 4, n, &full); /* more than 3 qubits: every line */
-    enum { N_SWEEPS = N_PATTERN_VARIANTS + 1 };
+    pattern_of(QML_GATE_RY, all, 4, n, false, &full); /* more than 3 qubits: every line */
+    enum { N_SWEEPS = 4 }; /* pattern walks 0, 1, 2 and the exchange of halves */
     double layer[MAX_BOUND_REPEATS], sweeps[N_SWEEPS][MAX_BOUND_REPEATS];
     if (repeats > MAX_BOUND_REPEATS)
         repeats = MAX_BOUND_REPEATS;
@@ -709,7 +716,7 @@ static int fused_over_bound_alternating(qml_statevec *state, unsigned n, int rep
             iterations = 0;
             start = cli_seconds();
             do {
-                if (v < N_PATTERN_VARIANTS)
+                if (v < 3)
                     pattern_sweep(buffer, &full, v);
                 else
                     limit_sweep(buffer, (size_t)2 << n, 3);
