@@ -1277,7 +1277,10 @@ static void test_long_stream_pairs(void **unused)
     assert_non_null(psi);
     assert_non_null(expect);
     const unsigned pairs[][2] = {{0, 13}, {13, 0}, {1, 13}, {13, 1}, {2, 13}, {13, 2}, {3, 13}, {13, 3},
-                                 {12, 13}, {13, 12}, {0, 12}, {12, 3}, {4, 12}, {11, 13}};
+                                 {12, 13}, {13, 12}, {0, 12}, {12, 3}, {4, 12}, {11, 13},
+                                 /* a target at 5..10 under a control at 12+ (the mid-qubit walk), and
+                                  * low controls over such a target (the linear octet prefetch) */
+                                 {13, 8}, {12, 5}, {13, 10}, {0, 8}, {1, 10}, {5, 2}};
     size_t cases = 0;
     char what[96];
     for (size_t kk = 0; kk < N_KINDS; kk++) {
