@@ -49,6 +49,7 @@ typedef struct diag_job {
     bool negate;               /* run walk: the phase is exactly -1 */
     bool prefetch;
     bool same_lines;           /* block walk: every line of the state has the phases of line 0 */
+    bool lines_alike;          /* block walk: every line of a block has the phases of its line 0 */
     size_t chunk;              /* block walk: blocks per chunk (contiguous, one parity) */
     /* block walk: blocks of 2^block_bits amplitudes (2..5) below the gate's
      * other bits, the phases of a block by the parity of the bits above
@@ -225,6 +226,12 @@ static ALWAYS_INLINE void diag_blocks(const diag_job *job, size_t begin, size_t 
         const uint64_t i = (qml__deposit_zeros(k, job->ctrl, job->n_ctrl) << bb) | ch;
         const unsigned h = parity64(i & job->zh);
         double *p = a + 2 * i;
+        if (job->lines_alike) {
+            /* the chunk's lines in address order, one set of phases */
+            if (!job->identity[h][0])
+                scale_lines(p, chunk << (bb - 2), 8, job->block[h], job->wide[h], wide);
+            continue;
+        }
         for (unsigned l = 0; l < lines; l++)
             if (!job->identity[h][l])
                 scale_lines(p + 8 * l, chunk, stride, job->block[h] + 16 * l, job->wide[h] + 16 * l, wide);
@@ -348,9 +355,17 @@ void qml__apply_diagonal(qml_statevec *state, uint64_t zmask, uint64_t cmask, co
             job.lines[job.n_lines++] = l;
     job.n_ctrl = mask_bits(cmask, bb, job.ctrl);
     job.n_items = (size_t)(state->dim >> bb >> job.n_ctrl);
-    /* a chunk is walked line by line, a strided pattern the hardware
-     * prefetchers may not follow either: always prefetch ahead */
-    job.prefetch = true;
+    /* Gates whose bits below the block are 0 and 1 only (RZZ 0 23, RZZ 1 8,
+     * CZ 0 23) give every line of a block the same phases: the chunk is
+     * walked in address order, and prefetched only where the walk skips
+     * memory in stretches shorter than 2^12 amplitudes (64 KiB; a control
+     * below 12). Walked line by line (below), a strided pattern the
+     * hardware prefetchers do not follow, they took 1.3-1.6x the time of
+     * the walk before the block walk (n = 24, alternating, loaded); other
+     * gates are walked line by line and always prefetch. */
+    job.lines_alike = (involved & low) < 4;
+    const uint64_t high_ctrl = cmask & ~low;
+    job.prefetch = !job.lines_alike || (high_ctrl && __builtin_ctzll(high_ctrl) < 12);
     /* a chunk ends below the lowest control bit (in the walk's index) and
      * below the lowest parity bit above the block (its position in the
      * walk's index: less the control bits under it) */
