@@ -6,7 +6,8 @@
  *
  * Walks (docs/simulator.md): contiguous runs below the lowest fixed bit; a
  * one-qubit gate on qubit 0 as one stride-4 loop; qubits 1, 2 in unrolled
- * blocks; qubits 5..10 with software prefetch in address order; and gates
+ * blocks; qubits 5..10 (alone, or under controls at 12 and above) with
+ * software prefetch in address order; and gates
  * with two or more fixed bits, the lowest of them 0, 1 or 2, in octets of
  * 8 amplitudes with the pattern of pairs inside an octet computed once.
  */

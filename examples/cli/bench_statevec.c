@@ -9,11 +9,14 @@
  * writes back (a CNOT whose control is qubit 3 or above moves half of a
  * full sweep's bytes, on qubit 2 three quarters).
  * Then every two-qubit kind on (control, target) pairs at the largest size,
- * each as its share of the in-place limit. The layer workloads run gate by
+ * each as its share of the in-place limit and of its pattern limit (the
+ * fastest sweep over the same lines, timed alternately with the gate: the
+ * verdict's limit). The layer workloads run gate by
  * gate (one kernel sweep per gate) except ry_cnot_fused, which goes through
  * qml_statevec_run and its fused blocks. Default sizes 16, 20 (well under
  * two minutes); n = 24 with --sizes 16,20,24. The summary gives the fused
- * layer over its bound, the thread speed-ups, and an idle check of the
+ * layer over its bound (a full sweep timed alternately with the layer),
+ * the thread speed-ups, and an idle check of the
  * machine (load average and the CPU/wall share of a busy loop) with them.
  */
 /* madvise(MADV_HUGEPAGE) is a Linux extension, hidden by _POSIX_C_SOURCE alone. */
