@@ -338,13 +338,25 @@ static void pattern_of(qml_gate_kind kind, const unsigned *q, size_t count, unsi
 }
 
 #if defined(__GNUC__)
-static inline void pattern_line(double *p, const bench_v2d *sign)
+/* The signs of one line, in registers (loaded once per unit: read through
+ * the pattern, they would be reloaded after every store to the buffer). */
+typedef struct line_signs {
+    bench_v2d s0, s1, s2, s3;
+} line_signs;
+
+static inline line_signs signs_of(const bench_v2d *sign)
+{
+    line_signs l = {sign[0], sign[1], sign[2], sign[3]};
+    return l;
+}
+
+static inline void pattern_line(double *p, line_signs s)
 {
     const bench_v2d x0 = load_v2d(p), x1 = load_v2d(p + 2), x2 = load_v2d(p + 4), x3 = load_v2d(p + 6);
-    store_v2d(p, sign[0] * x0);
-    store_v2d(p + 2, sign[1] * x1);
-    store_v2d(p + 4, sign[2] * x2);
-    store_v2d(p + 6, sign[3] * x3);
+    store_v2d(p, s.s0 * x0);
+    store_v2d(p + 2, s.s1 * x1);
+    store_v2d(p + 4, s.s2 * x2);
+    store_v2d(p + 6, s.s3 * x3);
 }
 #endif
 
@@ -353,17 +365,18 @@ static inline void pattern_unit(double *block, const line_pattern *pt, unsigned 
 {
     const unsigned m0 = pt->mask[h][0], m1 = pt->mask[h][1];
 #if defined(__GNUC__)
+    const line_signs s0 = signs_of(pt->sign[h][0]), s1 = signs_of(pt->sign[h][1]);
     if (m0 && m1)
         for (size_t j = 0; j < count; j++) {
-            pattern_line(block + 16 * j, pt->sign[h][0]);
-            pattern_line(block + 16 * j + 8, pt->sign[h][1]);
+            pattern_line(block + 16 * j, s0);
+            pattern_line(block + 16 * j + 8, s1);
         }
     else if (m0)
         for (size_t j = 0; j < count; j++)
-            pattern_line(block + 16 * j, pt->sign[h][0]);
+            pattern_line(block + 16 * j, s0);
     else if (m1)
         for (size_t j = 0; j < count; j++)
-            pattern_line(block + 16 * j + 8, pt->sign[h][1]);
+            pattern_line(block + 16 * j + 8, s1);
 #else
     for (size_t j = 0; j < count; j++)
         for (unsigned u = 0; u < 8; u++)
