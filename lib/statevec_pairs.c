@@ -6,7 +6,8 @@
  *
  * Walks (docs/simulator.md): contiguous runs below the lowest fixed bit; a
  * one-qubit gate on qubit 0 as one stride-4 loop; qubits 1, 2 in unrolled
- * blocks; qubits 5..10 with software prefetch in address order; and gates
+ * blocks; qubits 5..10 (alone, or under controls at 12 and above) with
+ * software prefetch in address order; and gates
  * with two or more fixed bits, the lowest of them 0, 1 or 2, in octets of
  * 8 amplitudes with the pattern of pairs inside an octet computed once.
  */
@@ -141,7 +142,9 @@ static ALWAYS_INLINE void pair_dispatch(const pair_job *job, double *p, double *
     }
 }
 
-/* A one-qubit gate on qubit 5..10: each block of 2^(t+1) amplitudes pairs
+/* A one-qubit gate on qubit 5..10 (or a gate controlled on qubits 12 and
+ * above with its target there, which is one on the stretches of 2^12 or
+ * more amplitudes whose controls are set): each block of 2^(t+1) amplitudes pairs
  * its lower half with its upper half, two streams 0.5..16 KiB apart in
  * short runs, which the hardware prefetchers of the machine we measured
  * (Zen 4) follow badly: a plain loop ran at a third of the bandwidth of
@@ -160,8 +163,10 @@ static ALWAYS_INLINE void pair_mid_qubit(const pair_job *job, size_t begin, size
         ahead = 2048;
     /* ranges are whole runs: QML__PARALLEL_GRAIN pairs or the whole state, and runs are at most 2^10 */
     for (size_t k = begin; k < end; k += run) {
-        double *p = job->amplitudes + 2 * (((uint64_t)k >> t) << (t + 1));
-        double *q = p + 2 * run;
+        const uint64_t i = job->n_fixed == 1 ? ((uint64_t)k >> t) << (t + 1)
+                                             : qml__deposit_zeros(k, job->fixed, job->n_fixed);
+        double *p = job->amplitudes + 2 * (i | job->off0);
+        double *q = job->amplitudes + 2 * (i | job->off1);
         for (size_t l = 0; l < run; l += 4) {
 #if defined(__GNUC__)
             if (to_l2) {
@@ -221,7 +226,17 @@ static ALWAYS_INLINE void octet_walk(const pair_job *job, size_t o_begin, size_t
      * on qubit 2 without it took twice the time of a CNOT 0 -> 1) */
     const unsigned lines_per_block = (1u << bb) / 4;
     const bool skips_lines = job->n_plines < lines_per_block || (job->n_qlines && job->n_qlines < lines_per_block);
-    const bool prefetch = (job->n_high > 0 && job->high[0] + bb < AHEAD_MAX_STRETCH_BITS) || skips_lines;
+    /* one fixed bit above the block, the target's, at 5..10, and no line
+     * skipped (CRY 0 -> 8, SWAP 1 8): the walk covers all memory, its two
+     * streams 2^t amplitudes apart in runs of 2^t, the pattern of a
+     * one-qubit gate on t, and prefetches as pair_mid_qubit does, in
+     * address order (in its own order it took 1.3-1.5x as long) */
+    const unsigned t = job->n_high ? job->high[0] + bb : 0;
+    const bool linear = job->n_high == 1 && !skips_lines && job->off0_high == 0 &&
+                        job->off1_high == (uint64_t)1 << t && t >= 5 && t <= 10;
+    const bool linear_l2 = t >= 9;
+    const size_t linear_ahead = (size_t)(linear_l2 ? 16 : 8) << t > 2048 ? (size_t)(linear_l2 ? 16 : 8) << t : 2048;
+    const bool prefetch = !linear && ((job->n_high > 0 && job->high[0] + bb < AHEAD_MAX_STRETCH_BITS) || skips_lines);
     const size_t total = job->n_items / np, ahead = AHEAD_PAIRS / np;
     const unsigned npl = job->n_plines, nql = job->n_qlines;
     const bool small_lists = npl <= 2 && nql <= 2;
@@ -237,6 +252,19 @@ static ALWAYS_INLINE void octet_walk(const pair_job *job, size_t o_begin, size_t
         const uint64_t base = qml__deposit_zeros(o, job->high, job->n_high) << bb;
         double *P = a + 2 * (base | job->off0_high), *Q = a + 2 * (base | job->off1_high);
 #if defined(__GNUC__)
+        if (linear) {
+            /* block j of the run's p half: the two blocks of address at
+             * twice its offset in the run, linear_ahead doubles on */
+            const size_t pos = (size_t)(o & (run_length - 1));
+            const double *F = P - pos * step + linear_ahead;
+            for (size_t j = 0; j < run; j++)
+                for (size_t d = 0; d < 2 * step; d += 8) {
+                    if (linear_l2)
+                        __builtin_prefetch(F + 2 * (pos + j) * step + d, 1, 2);
+                    else
+                        __builtin_prefetch(F + 2 * (pos + j) * step + d, 1, 3);
+                }
+        }
         if (prefetch && o + ahead < total) {
             /* the same number of blocks from o + ahead, itself the start of
              * a run or unit (ahead is a multiple of both) */
@@ -408,7 +436,9 @@ static void pair_range(void *context, size_t begin, size_t end, unsigned worker)
             pair_swap(p, p + 2, end - begin, 4);
         return;
     }
-    if (job->n_fixed == 1 && job->fixed[0] >= 5 && job->fixed[0] <= 10) {
+    if (job->fixed[0] >= 5 && job->fixed[0] <= 10 &&
+        (job->n_fixed == 1 || ((job->off0 ^ job->off1) == (uint64_t)1 << job->fixed[0] &&
+                               job->fixed[1] >= AHEAD_MAX_STRETCH_BITS))) {
         if (job->cls == QML__PAIR_GENERAL)
             pair_mid_qubit(job, begin, end, QML__PAIR_GENERAL);
         else if (job->cls == QML__PAIR_REAL)

@@ -1277,7 +1277,10 @@ static void test_long_stream_pairs(void **unused)
     assert_non_null(psi);
     assert_non_null(expect);
     const unsigned pairs[][2] = {{0, 13}, {13, 0}, {1, 13}, {13, 1}, {2, 13}, {13, 2}, {3, 13}, {13, 3},
-                                 {12, 13}, {13, 12}, {0, 12}, {12, 3}, {4, 12}, {11, 13}};
+                                 {12, 13}, {13, 12}, {0, 12}, {12, 3}, {4, 12}, {11, 13},
+                                 /* a target at 5..10 under a control at 12+ (the mid-qubit walk), and
+                                  * low controls over such a target (the linear octet prefetch) */
+                                 {13, 8}, {12, 5}, {13, 10}, {0, 8}, {1, 10}, {5, 2}};
     size_t cases = 0;
     char what[96];
     for (size_t kk = 0; kk < N_KINDS; kk++) {
@@ -1388,6 +1391,40 @@ static void test_every_pair_dense_7_10(void **unused)
     }
     /* 3 diagonal kinds x (42 + 56), 12 two-qubit kinds x (42 + 56 + 72 + 90) ordered pairs */
     assert_int_equal(cases, 3 * (42 + 56) + 12 * (42 + 56 + 72 + 90));
+
+    /* the two paths of the diagonal kernels give the same bits (the same
+     * operations lane by lane), on every ordered pair of 12 qubits: every
+     * walk (runs, lines in address order with one or two sets of phases,
+     * line by line) */
+    {
+        const unsigned n = 12;
+        const size_t dim = (size_t)1 << n;
+        double *psi = malloc(2 * dim * sizeof *psi);
+        assert_non_null(psi);
+        size_t compared = 0;
+        static const qml_gate_kind diagonal[] = {QML_GATE_CZ, QML_GATE_CRZ, QML_GATE_RZZ};
+        for (size_t kk = 0; kk < 3; kk++)
+            for (unsigned a = 0; a < n; a++)
+                for (unsigned b = 0; b < n; b++) {
+                    if (a == b)
+                        continue;
+                    const unsigned q[2] = {a, b};
+                    qml__gate g = make_gate(diagonal[kk], q, 2, &rng);
+                    random_state(&rng, dim, psi);
+                    qml_statevec *portable = state_from(n, psi), *chosen = state_from(n, psi);
+                    qml__diagonal_path_override = 0;
+                    qml__statevec_apply(portable, &g, 0.7, false);
+                    qml__diagonal_path_override = -1;
+                    qml__statevec_apply(chosen, &g, 0.7, false);
+                    assert_memory_equal(qml_statevec_data(portable), qml_statevec_data(chosen),
+                                        2 * dim * sizeof *psi);
+                    qml_statevec_free(portable);
+                    qml_statevec_free(chosen);
+                    compared++;
+                }
+        assert_int_equal(compared, 3 * 132);
+        free(psi);
+    }
     qml__diagonal_path_override = -1;
 
     const unsigned big = 18;
@@ -1397,7 +1434,10 @@ static void test_every_pair_dense_7_10(void **unused)
     assert_non_null(first);
     random_state(&rng, big_dim, start);
     const unsigned pairs[][2] = {{3, 8}, {8, 3}, {2, 8}, {8, 2}, {8, 0}, {2, 1}, {2, 0}, {3, 17}, {17, 3},
-                                 {4, 9}, {0, 3}, {1, 4}, {11, 12}, {16, 17}, {17, 2}, {5, 16}};
+                                 {4, 9}, {0, 3}, {1, 4}, {11, 12}, {16, 17}, {17, 2}, {5, 16},
+                                 /* targets at 5..10 under high or low controls, diagonal
+                                  * walks in address order */
+                                 {17, 8}, {12, 6}, {0, 8}, {1, 10}, {2, 3}, {0, 17}, {1, 8}};
     for (unsigned threads = 1; threads <= 3; threads++) {
         qml_statevec *t = state_from(big, start);
         assert_ok(qml_statevec_set_threads(t, threads));
