@@ -14,6 +14,8 @@
 
 /* ---- public: creation ------------------------------------------------------ */
 
+double qml__lie_rebuild_above = LIE_CLOSED_DEFECT;
+
 int qml_lie_algebra_create(qml_lie_algebra **out, const qml_pauli_sum *const *generators, size_t count,
                            const qml_lie_options *options)
 {
@@ -100,7 +102,7 @@ int qml_lie_algebra_create(qml_lie_algebra **out, const qml_pauli_sum *const *ge
      * those of the new basis. */
     if (!status && !all_strings)
         status = qml__lie_closure_defect(algebra, &algebra->closure_defect);
-    if (!status && !all_strings && algebra->exact && !(algebra->closure_defect <= LIE_CLOSED_DEFECT)) {
+    if (!status && !all_strings && algebra->exact && !(algebra->closure_defect <= qml__lie_rebuild_above)) {
         bool rebuilt = false;
         double accepted = 0, rejected = 0;
         status = qml__lie_reclose_pivoted(algebra, &rebuilt, &accepted, &rejected);

@@ -1296,8 +1296,10 @@ static int pool_install(qml_lie_algebra *algebra, const pivot_pool *p)
 {
     sparse_acc acc = {0};
     int status = qml__lie_acc_reserve(&acc, algebra->strings.count, p->dim + 1);
-    if (status)
+    if (status) {
+        qml__lie_acc_release(&acc);
         return status;
+    }
     for (size_t s = 0; s < algebra->head_capacity; s++)
         algebra->head[s] = SIZE_MAX;
     algebra->n_entries = 0;

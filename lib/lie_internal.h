@@ -310,6 +310,9 @@ int qml__lie_closure_defect(qml_lie_algebra *algebra, double *defect);
 /* A general basis whose closure defect exceeds this is rebuilt by the
  * pivoted re-closure when its dimension is exact (lie_closure.c). */
 #define LIE_CLOSED_DEFECT 1e-12
+/* Tests only: the defect above which the basis is rebuilt (default
+ * LIE_CLOSED_DEFECT; a negative value rebuilds every exact general basis). */
+extern double qml__lie_rebuild_above;
 /* Rebuild the basis of a closed general algebra (dimension = the exact one)
  * by the pivoted closure; *rebuilt says whether it did (not when the dense
  * work space would pass its cap, or rounding stops it short of the
