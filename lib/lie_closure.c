@@ -301,8 +301,9 @@ static void acc_project_out(const qml_lie_algebra *algebra, sparse_acc *acc, siz
     }
 }
 
-/* Append the normalised accumulator as basis element `dim`. */
-static int append_element(qml_lie_algebra *algebra, sparse_acc *acc, double norm)
+/* Append the normalised accumulator as basis element `dim`, dropping entries
+ * of magnitude <= drop. */
+static int append_element(qml_lie_algebra *algebra, sparse_acc *acc, double norm, double drop)
 {
     size_t a = algebra->dim;
     if (a + 2 > algebra->element_capacity) {
@@ -352,7 +353,7 @@ static int append_element(qml_lie_algebra *algebra, sparse_acc *acc, double norm
     for (size_t i = 0; i < acc->n_touched; i++) {
         size_t s = acc->touched[i];
         double v = acc->value[s] / norm;
-        if (fabs(v) <= 1e-14)
+        if (fabs(v) <= drop)
             continue; /* rounding noise of the projection */
         size_t e = algebra->n_entries++;
         algebra->col[e] = s;
@@ -456,7 +457,7 @@ static int consider_candidate(qml_lie_algebra *algebra, closure_run *run, sparse
             qml__lie_acc_clear(acc);
             return limit_reached(algebra, run);
         }
-        status = append_element(algebra, acc, norm);
+        status = append_element(algebra, acc, norm, 1e-14);
     }
     qml__lie_acc_clear(acc);
     return status;
@@ -780,7 +781,7 @@ accept:;
         status = limit_reached(algebra, run);
         goto done;
     }
-    status = append_element(algebra, acc, sqrt(acc_norm2(acc)));
+    status = append_element(algebra, acc, sqrt(acc_norm2(acc)), 1e-14);
 done:
     qml__lie_acc_clear(acc);
     return status;
@@ -1309,7 +1310,7 @@ static int pool_install(qml_lie_algebra *algebra, const pivot_pool *p)
         for (size_t i = 0; i < p->m; i++)
             if (q[i] != 0.0)
                 qml__lie_acc_add(&acc, p->ids[i], q[i]);
-        status = append_element(algebra, &acc, 1.0);
+        status = append_element(algebra, &acc, 1.0, 0.0); /* the exact zeros only: the defect is of this basis */
         qml__lie_acc_clear(&acc);
     }
     qml__lie_acc_release(&acc);
