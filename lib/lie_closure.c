@@ -1021,45 +1021,6 @@ bool qml__lie_orbit_iter_next(orbit_iter *it, uint64_t *x, uint64_t *z)
 }
 
 
-/* The closure defect of a finished basis: the largest relative residual
- * ||(1 - P) (-i[G_k, B_a])|| / ||-i[G_k, B_a]|| over every element a and
- * generator k (P the orthogonal projection onto the basis, applied twice),
- * skipping brackets below 1e-12 of their bound 2 sum_i |g_i| (they vanish
- * but for rounding). A closed basis gives rounding level; NaN: nothing to
- * check. Needs the product cache (before lie.c releases it). */
-int qml__lie_closure_defect(qml_lie_algebra *algebra, double *defect)
-{
-    *defect = (double)NAN;
-    size_t K = algebra->n_generators;
-    sparse_acc acc = {0};
-    int status = qml__lie_acc_reserve(&acc, algebra->strings.count, algebra->dim + 1);
-    for (size_t a = 0; a < algebra->dim && !status; a++) {
-        for (size_t k = 0; k < K && !status; k++) {
-            const qml_pauli_sum *g = algebra->generators[k];
-            double bound = 0;
-            for (size_t i = 0; i < g->n_terms; i++)
-                bound += 2.0 * fabs(g->coeff[i]);
-            status = qml__lie_cache_prefill(algebra, a, k);
-            if (!status)
-                status = qml__lie_acc_reserve(&acc, algebra->strings.count, algebra->dim + 1);
-            if (status)
-                break;
-            qml__lie_bracket_cached(algebra, &acc, a, k);
-            double norm0 = sqrt(acc_norm2(&acc));
-            if (norm0 > 1e-12 * bound) {
-                acc_project_out(algebra, &acc, algebra->dim);
-                acc_project_out(algebra, &acc, algebra->dim);
-                double r = sqrt(acc_norm2(&acc)) / norm0;
-                if (!(r <= *defect))
-                    *defect = r;
-            }
-            qml__lie_acc_clear(&acc);
-        }
-    }
-    qml__lie_acc_release(&acc);
-    return status;
-}
-
 /* ---- a well-conditioned basis: the pivoted re-closure ------------------------------ */
 
 /* Why: the breadth-first closure above turns each bracket -i[G_k, B_a] into

@@ -145,7 +145,7 @@ struct qml_lie_algebra {
     double smallest_accepted; /* relative residuals of the floating-point closure (NaN: none) */
     double largest_rejected;
     qml_pauli_sum **originals; /* the generators as given (the closure uses them normalised) */
-    double closure_defect;   /* qml__lie_closure_defect of the final basis (NaN: strings, or not checked) */
+    double closure_defect;   /* largest relative residual of a bracket -i[G_k, B_a] outside the span (NaN: strings) */
 };
 
 /* The exact closure's record: one verdict per candidate, in the order the
@@ -304,9 +304,6 @@ int qml__lie_progress(closure_run *run, const char *stage, size_t done, size_t t
 int qml__lie_exact_closure(const qml_lie_algebra *algebra, closure_run *run, lie_verdicts *out);
 void qml__lie_verdicts_release(lie_verdicts *v);
 
-/* The largest relative residual of a bracket -i[G_k, B_a] outside the span
- * of the finished basis (lie_closure.c); needs the product cache. */
-int qml__lie_closure_defect(qml_lie_algebra *algebra, double *defect);
 /* A general basis whose closure defect exceeds this is rebuilt by the
  * pivoted re-closure when its dimension is exact (lie_closure.c). */
 #define LIE_CLOSED_DEFECT 1e-12
