@@ -57,6 +57,11 @@
  *    arithmetic on strings) up to a cap and read off the structure analysis;
  *    above the cap the call reports that it did not decide.
  */
+/*
+ * Predictions: with a pauli_prediction attached (qml_pauli_dla_predict_variance),
+ * every decided part also reports its g-purities of |0...0> and of the
+ * observable, counted from its description (lie_classify_predict.c).
+ */
 #include "lie_internal.h"
 
 #include <math.h>
@@ -66,6 +71,7 @@
 
 /* Beyond this dimension the enumerating closure is not attempted. */
 #define CLASSIFY_MAX_DIM ((size_t)1 << 22)
+
 
 static size_t uf_root(size_t *parent, size_t a)
 {
@@ -134,6 +140,8 @@ static void name_append(char *name, size_t cap, const char *part, size_t times)
 typedef struct builder {
     pauli_classification *c;
     size_t cap;
+    int no_closure;          /* undecided parts are reported, not closed */
+    pauli_prediction *pred;  /* NULL unless a prediction is collected */
 } builder;
 
 static void add_dimension(pauli_classification *c, double dim, double log2_dim)
@@ -229,6 +237,11 @@ static void name_by_roots(pauli_ideal *ideal, const char *names)
 /* The exact closure of a part (step 4). */
 static int close_part(builder *b, const qml_pauli_sum *const *generators, size_t count)
 {
+    if (b->no_closure)
+        return qml__error(QML_ERR_LIMIT,
+                          "qml_pauli_dla_classify: not decided without enumeration: %zu of these strings fall under "
+                          "no criterion of the classification",
+                          count);
     qml_lie_algebra *algebra = NULL;
     qml_lie_options options = QML_LIE_OPTIONS_INIT;
     /* the closure costs about dim x count brackets: bound that work too */
@@ -252,6 +265,10 @@ static int close_part(builder *b, const qml_pauli_sum *const *generators, size_t
         return qml__error(QML_ERR_LIMIT, "qml_pauli_dla_classify: the structure of a part of dim %zu was not resolved",
                           dim);
     }
+    if (b->pred && (status = qml__lie_part_prediction(algebra, b->pred))) {
+        qml_lie_algebra_free(algebra);
+        return status;
+    }
     add_centre(b->c, qml_lie_algebra_center_dim(algebra));
     size_t n_ideals = qml_lie_algebra_n_ideals(algebra);
     for (size_t j = 0; j < n_ideals && !status; j++) {
@@ -270,16 +287,6 @@ static int close_part(builder *b, const qml_pauli_sum *const *generators, size_t
 
 /* ---- the frustration graph -------------------------------------------------------- */
 
-/* Lowest set bit of a non-zero word (de Bruijn multiplication). */
-static unsigned lowest_bit(uint64_t v)
-{
-    static const unsigned char table[64] = {
-        0,  1,  2,  53, 3,  7,  54, 27, 4,  38, 41, 8,  34, 55, 48, 28, 62, 5,  39, 46, 44, 42,
-        22, 9,  24, 35, 59, 56, 49, 18, 29, 11, 63, 52, 6,  26, 37, 40, 33, 47, 61, 45, 43, 21,
-        23, 58, 17, 10, 51, 25, 36, 32, 60, 20, 57, 16, 50, 31, 19, 15, 30, 14, 13, 12};
-    return table[((v & (~v + 1)) * 0x022fdd63cc95386dull) >> 58];
-}
-
 /* The rank over F_2 of the vectors (x | z) of the listed strings (equal to
  * `count` when they are linearly independent). Each basis vector is kept with its lowest set bit as pivot, one
  * vector per pivot: a combination of basis vectors has the smallest of their
@@ -291,10 +298,12 @@ static int span_rank(const qml_pauli_sum *const *g, const size_t *list, size_t c
     size_t width = 2 * (size_t)words, bits = 64 * width;
     uint64_t *basis = qml__calloc(count ? count * width : 1, sizeof *basis);
     size_t *owner = qml__malloc(bits * sizeof *owner);
+    size_t *end = qml__malloc((count ? count : 1) * sizeof *end); /* past each row's last non-zero word */
     uint64_t *v = qml__malloc(width * sizeof *v);
-    if (!basis || !owner || !v) {
+    if (!basis || !owner || !end || !v) {
         qml__free(basis);
         qml__free(owner);
+        qml__free(end);
         qml__free(v);
         return qml__oom("the Pauli-string classification");
     }
@@ -310,19 +319,24 @@ static int span_rank(const qml_pauli_sum *const *g, const size_t *list, size_t c
                 w++;
             if (w == width)
                 break; /* reduced to zero: dependent */
-            size_t p = w * 64 + lowest_bit(v[w]);
+            size_t p = w * 64 + lowest_bit64(v[w]);
             if (owner[p] == NONE) {
                 memcpy(basis + rank * width, v, width * sizeof *v);
+                size_t e = width;
+                while (e > w && !v[e - 1])
+                    e--;
+                end[rank] = e;
                 owner[p] = rank++;
                 break;
             }
             const uint64_t *b = basis + owner[p] * width;
-            for (size_t t = w; t < width; t++)
+            for (size_t t = w; t < end[owner[p]]; t++)
                 v[t] ^= b[t];
         }
     }
     qml__free(basis);
     qml__free(owner);
+    qml__free(end);
     qml__free(v);
     *rank_out = rank;
     return QML_OK;
@@ -450,7 +464,8 @@ done:
  * the number of line-graph edges, the sum over tree vertices of C(deg, 2)
  * (the tree has no parallel edges, so two tree edges share at most one end).
  * `local` (one entry per graph vertex) maps comp[i] to i. */
-static int tree_line_graph(const graph *gr, const size_t *comp, size_t k, const size_t *local, int *result)
+static int tree_line_graph(const graph *gr, const size_t *comp, size_t k, const size_t *local, int *result,
+                           size_t **ea_out, size_t **eb_out)
 {
     *result = 0;
     size_t *ea = qml__malloc(k * sizeof *ea), *eb = qml__malloc(k * sizeof *eb);
@@ -531,6 +546,11 @@ static int tree_line_graph(const graph *gr, const size_t *comp, size_t k, const 
     for (size_t h = 0; h < n_ends && ok; h++)
         line_edges += deg[h] * (deg[h] - 1) / 2;
     *result = ok && n_ends == k + 1 && graph_edges == 2 * line_edges;
+    if (*result && ea_out) { /* the tree's edges, for a prediction */
+        *ea_out = ea;
+        *eb_out = eb;
+        ea = eb = NULL;
+    }
     qml__free(ea);
     qml__free(eb);
     qml__free(first);
@@ -690,7 +710,7 @@ static int quad_invariants(const uint64_t *G, size_t kw, size_t j, quad_form *ou
         for (size_t w = 0; w < kw && b == NONE; w++) {
             uint64_t bits = A[a * kw + w] & alive[w];
             if (bits)
-                b = w * 64 + lowest_bit(bits);
+                b = w * 64 + lowest_bit64(bits);
         }
         if (b == NONE) {
             out->rho++;
@@ -708,7 +728,7 @@ static int quad_invariants(const uint64_t *G, size_t kw, size_t j, quad_form *ou
         for (size_t w = 0; w < kw; w++) {
             uint64_t both = ra[w] | rb[w];
             while (both) {
-                size_t c = w * 64 + lowest_bit(both);
+                size_t c = w * 64 + lowest_bit64(both);
                 both &= both - 1;
                 unsigned beta = (unsigned)(ra[w] >> (c % 64)) & 1u, alpha = (unsigned)(rb[w] >> (c % 64)) & 1u;
                 qv[c] ^= (unsigned char)((alpha & qv[a]) ^ (beta & qv[b]) ^ (alpha & beta));
@@ -772,14 +792,18 @@ static int quad_split(const qml_pauli_sum *const *g, const size_t *comp, size_t 
     uint64_t *combos = qml__calloc(k * kw + 1, sizeof *combos);
     size_t *owner = qml__malloc(bits * sizeof *owner);
     uint64_t *v = qml__malloc((width + kw) * sizeof *v);
+    /* the non-zero word ranges of each row and combination: the strings of
+     * a component are local, so rows and combinations are short */
+    size_t *range = qml__malloc((3 * k + 1) * sizeof *range);
     out->member = qml__malloc(k * sizeof *out->member);
     out->coords = qml__malloc(k * kw * sizeof *out->coords + 1);
     out->dep_pos = qml__malloc(k * sizeof *out->dep_pos);
-    if (!rows || !combos || !owner || !v || !out->member || !out->coords || !out->dep_pos) {
+    if (!rows || !combos || !owner || !v || !range || !out->member || !out->coords || !out->dep_pos) {
         qml__free(rows);
         qml__free(combos);
         qml__free(owner);
         qml__free(v);
+        qml__free(range);
         quad_basis_release(out);
         return qml__oom("the Pauli-string classification");
     }
@@ -799,20 +823,30 @@ static int quad_split(const qml_pauli_sum *const *g, const size_t *comp, size_t 
                 dependent = 1;
                 break;
             }
-            size_t pivot = w * 64 + lowest_bit(v[w]);
+            size_t pivot = w * 64 + lowest_bit64(v[w]);
             if (owner[pivot] == NONE) {
                 size_t beta = out->nb++;
                 out->member[beta] = i;
                 memcpy(rows + beta * width, v, width * sizeof *v);
                 c[beta / 64] ^= (uint64_t)1 << (beta % 64);
                 memcpy(combos + beta * kw, c, kw * sizeof *c);
+                size_t e = width, lo = 0, hi = kw;
+                while (e > w && !v[e - 1])
+                    e--;
+                while (lo < kw && !c[lo])
+                    lo++;
+                while (hi > lo && !c[hi - 1])
+                    hi--;
+                range[3 * beta] = e;
+                range[3 * beta + 1] = lo;
+                range[3 * beta + 2] = hi;
                 owner[pivot] = beta;
                 break;
             }
             size_t r = owner[pivot];
-            for (size_t t = w; t < width; t++)
+            for (size_t t = w; t < range[3 * r]; t++)
                 v[t] ^= rows[r * width + t];
-            for (size_t t = 0; t < kw; t++)
+            for (size_t t = range[3 * r + 1]; t < range[3 * r + 2]; t++)
                 c[t] ^= combos[r * kw + t];
         }
         if (dependent) {
@@ -822,6 +856,7 @@ static int quad_split(const qml_pauli_sum *const *g, const size_t *comp, size_t 
     }
     qml__free(rows);
     qml__free(combos);
+    qml__free(range);
     qml__free(owner);
     qml__free(v);
     return QML_OK;
@@ -862,7 +897,7 @@ static int seed_closure_dim(const uint64_t *G, size_t kw, size_t nbj, const uint
             uint32_t y = gens[i];
             unsigned parity = 0;
             for (uint32_t bits = x; bits; bits &= bits - 1)
-                parity ^= popcount64((uint64_t)(rows[lowest_bit(bits)] & y));
+                parity ^= popcount64((uint64_t)(rows[lowest_bit64(bits)] & y));
             uint32_t z = x ^ y;
             if ((parity & 1u) && z && !((seen[z / 64] >> (z % 64)) & 1u)) {
                 seen[z / 64] |= (uint64_t)1 << (z % 64);
@@ -940,7 +975,7 @@ static int quad_decision(builder *b, const graph *gr, const qml_pauli_sum *const
         for (size_t w = 0; w < kw; w++) {
             uint64_t bits = c[w];
             while (bits) {
-                size_t beta = w * 64 + lowest_bit(bits);
+                size_t beta = w * 64 + lowest_bit64(bits);
                 bits &= bits - 1;
                 weight++;
                 size_t v = comp[qb.member[beta]];
@@ -1020,6 +1055,9 @@ static int quad_decision(builder *b, const graph *gr, const qml_pauli_sum *const
     if (!status) {
         *decided = 1;
         b->c->n_certified++;
+        if (b->pred)
+            status = qml__predict_quad(b->pred, g, comp, qb.member, nb, G, kw, words, m, f.rho, f.q_on_rad, f.arf,
+                                       all_strings);
     }
 done:
     quad_basis_release(&qb);
@@ -1085,9 +1123,15 @@ static int close_list(builder *b, const qml_pauli_sum *const *g, const size_t *l
 
 int qml__pauli_classify(const qml_pauli_sum *const *generators, size_t count, unsigned n, pauli_classification *out)
 {
+    return qml__pauli_classify_ex(generators, count, n, 0, NULL, out);
+}
+
+int qml__pauli_classify_ex(const qml_pauli_sum *const *generators, size_t count, unsigned n, int no_closure,
+                           pauli_prediction *pred, pauli_classification *out)
+{
     memset(out, 0, sizeof *out);
     out->log2_dimension = -(double)INFINITY;
-    builder b = {out, 0};
+    builder b = {out, 0, no_closure, pred};
     unsigned words = qml__pauli_words(n);
     int status = QML_OK;
     hashed *order = qml__malloc(count * sizeof *order);
@@ -1106,6 +1150,7 @@ int qml__pauli_classify(const qml_pauli_sum *const *generators, size_t count, un
     unsigned char *seen = qml__calloc(count, 1);
     size_t *comp = qml__malloc(count * sizeof *comp);
     graph gr = {NULL, NULL};
+    size_t *qroot = NULL; /* the cluster root of every qubit, for a prediction */
     if (!order || !g || !qparent || !eparent || !letters || !sup_start || !cl_count || !cl_start || !cl_ok ||
         !members || !fill || !local || !seen || !comp) {
         status = qml__oom("the Pauli-string classification");
@@ -1155,7 +1200,7 @@ int qml__pauli_classify(const qml_pauli_sum *const *generators, size_t count, un
         for (unsigned w = 0; w < words; w++) {
             uint64_t bits = g[k]->x[w] | g[k]->z[w];
             while (bits) {
-                unsigned bit = lowest_bit(bits);
+                unsigned bit = lowest_bit64(bits);
                 bits &= bits - 1;
                 sup[e++] = w * 64 + bit;
             }
@@ -1252,6 +1297,15 @@ int qml__pauli_classify(const qml_pauli_sum *const *generators, size_t count, un
         goto done;
     for (size_t k = 0; k < m; k++)
         seen[k] = 0;
+    if (pred) {
+        qroot = qml__malloc(((size_t)n + 1) * sizeof *qroot);
+        if (!qroot) {
+            status = qml__oom("a prediction from the classification");
+            goto done;
+        }
+        for (unsigned q = 0; q < n; q++)
+            qroot[q] = uf_root(qparent, q);
+    }
     for (unsigned r = 0; r < n && !status; r++) {
         size_t k0 = cl_start[r], kc = cl_start[r + 1] - k0;
         if (!kc)
@@ -1259,6 +1313,8 @@ int qml__pauli_classify(const qml_pauli_sum *const *generators, size_t count, un
         if (cl_ok[r]) {
             out->n_parts++;
             status = add_su_pow2(&b, (unsigned)qubits[r]);
+            if (pred)
+                qml__predict_su(pred, qroot, r, (unsigned)qubits[r], words);
             continue;
         }
         /* The components of the frustration graph are direct summands when
@@ -1271,8 +1327,9 @@ int qml__pauli_classify(const qml_pauli_sum *const *generators, size_t count, un
             size_t start = members[k0 + i];
             if (seen[start])
                 continue;
-            size_t k = component_of(&gr, start, seen, comp), component_rank = 0;
-            status = span_rank(g, comp, k, words, &component_rank);
+            size_t k = component_of(&gr, start, seen, comp), component_rank = cluster_rank;
+            if (k < kc) /* else it is the whole cluster */
+                status = span_rank(g, comp, k, words, &component_rank);
             sum_of_ranks += component_rank;
         }
         if (status)
@@ -1292,14 +1349,21 @@ int qml__pauli_classify(const qml_pauli_sum *const *generators, size_t count, un
             out->n_parts++;
             if (k == 1) {
                 add_centre(out, 1);
+                if (pred)
+                    qml__predict_centre_string(pred, g[comp[0]]);
                 continue;
             }
             size_t component_rank = k;
-            if (cluster_rank < kc && (status = span_rank(g, comp, k, words, &component_rank)))
+            if (k == kc) /* the cluster's only component */
+                component_rank = cluster_rank;
+            else if (cluster_rank < kc && (status = span_rank(g, comp, k, words, &component_rank)))
                 break;
             int cycle = 0;
             if ((status = cycle_decision(&b, &gr, g, comp, k, component_rank, words, &cycle)))
                 break;
+            if (cycle && pred)
+                status = k == 4 ? qml__predict_by_closing(pred, g, comp, k)
+                                : qml__predict_cycle(pred, gr.start, gr.adj, g, comp, k, component_rank, words);
             if (cycle)
                 continue;
             for (size_t h = 0; h < k; h++)
@@ -1316,11 +1380,17 @@ int qml__pauli_classify(const qml_pauli_sum *const *generators, size_t count, un
             for (size_t h = 0; h < k; h++)
                 local[comp[h]] = h;
             int tree = 0;
-            status = tree_line_graph(&gr, comp, k, local, &tree);
+            size_t *ea = NULL, *eb = NULL;
+            status = tree_line_graph(&gr, comp, k, local, &tree, pred ? &ea : NULL, pred ? &eb : NULL);
             if (status)
                 break;
             if (tree) {
                 status = add_so(&b, k + 1);
+                if (!status && pred)
+                    status = k + 1 == 4 ? qml__predict_by_closing(pred, g, comp, k)
+                                        : qml__predict_tree(pred, g, comp, k, ea, eb, words);
+                qml__free(ea);
+                qml__free(eb);
                 continue;
             }
             int quad = 0;
@@ -1360,6 +1430,7 @@ done:
     qml__free(local);
     qml__free(seen);
     qml__free(comp);
+    qml__free(qroot);
     graph_release(&gr);
     return status;
 }
@@ -1393,32 +1464,53 @@ static void ideal_name(char *out, size_t cap, const pauli_ideal *ideal)
     }
 }
 
+int qml__pauli_check_strings(const qml_pauli_sum *const *generators, size_t count, unsigned *n_out, const char *func)
+{
+    QML_CHECK_ARG(generators != NULL, "%s: argument 'generators' is NULL", func);
+    QML_CHECK_ARG(count >= 1, "%s: count is 0; give at least one generator", func);
+    unsigned n = 0;
+    for (size_t k = 0; k < count; k++) {
+        QML_CHECK_ARG(generators[k] != NULL, "%s: generator %zu is NULL", func, k);
+        if (k == 0)
+            n = generators[k]->n_qubits;
+        QML_CHECK_ARG(generators[k]->n_qubits == n, "%s: generator %zu acts on %u qubits, generator 0 on %u",
+                      func, k, generators[k]->n_qubits, n);
+        QML_CHECK_ARG(generators[k]->n_terms == 0 || isfinite(generators[k]->coeff[0]),
+                      "%s: generator %zu has a non-finite coefficient", func, k);
+        if (generators[k]->n_terms != 1)
+            return qml__error(QML_ERR_NOT_APPLICABLE,
+                              "%s: generator %zu has %zu terms; the classification needs single Pauli strings "
+                              "(use qml_lie_algebra_create for sums)",
+                              func, k, generators[k]->n_terms);
+        if (generators[k]->coeff[0] == 0.0)
+            return qml__error(QML_ERR_NOT_APPLICABLE, "%s: generator %zu is zero", func, k);
+    }
+    *n_out = n;
+    return QML_OK;
+}
+
 int qml_pauli_dla_classify(const qml_pauli_sum *const *generators, size_t count, qml_dla_summary *summary)
+{
+    return qml_pauli_dla_classify_with(generators, count, NULL, summary);
+}
+
+int qml_pauli_dla_classify_with(const qml_pauli_sum *const *generators, size_t count,
+                                const qml_pauli_dla_options *options, qml_dla_summary *summary)
 {
     QML_CHECK_NULL(generators);
     QML_CHECK_NULL(summary);
     QML_CHECK_ARG(summary->size >= offsetof(qml_dla_summary, name) + sizeof summary->name,
                   "%s: summary->size is %zu; set it to sizeof(qml_dla_summary)", __func__, summary->size);
-    QML_CHECK_ARG(count >= 1, "%s: count is 0; give at least one generator", __func__);
+    qml_pauli_dla_options opts;
+    static const qml_pauli_dla_options defaults = QML_PAULI_DLA_OPTIONS_INIT;
+    int check = qml__options_copy(&opts, sizeof opts, options, &defaults, __func__);
+    if (check)
+        return check;
     unsigned n = 0;
-    for (size_t k = 0; k < count; k++) {
-        QML_CHECK_ARG(generators[k] != NULL, "%s: generator %zu is NULL", __func__, k);
-        if (k == 0)
-            n = generators[k]->n_qubits;
-        QML_CHECK_ARG(generators[k]->n_qubits == n, "%s: generator %zu acts on %u qubits, generator 0 on %u",
-                      __func__, k, generators[k]->n_qubits, n);
-        QML_CHECK_ARG(generators[k]->n_terms == 0 || isfinite(generators[k]->coeff[0]),
-                      "%s: generator %zu has a non-finite coefficient", __func__, k);
-        if (generators[k]->n_terms != 1)
-            return qml__error(QML_ERR_NOT_APPLICABLE,
-                              "%s: generator %zu has %zu terms; the classification needs single Pauli strings "
-                              "(use qml_lie_algebra_create for sums)",
-                              __func__, k, generators[k]->n_terms);
-        if (generators[k]->coeff[0] == 0.0)
-            return qml__error(QML_ERR_NOT_APPLICABLE, "%s: generator %zu is zero", __func__, k);
-    }
+    if ((check = qml__pauli_check_strings(generators, count, &n, __func__)))
+        return check;
     pauli_classification c;
-    int status = qml__pauli_classify(generators, count, n, &c);
+    int status = qml__pauli_classify_ex(generators, count, n, opts.no_closure != 0, NULL, &c);
     if (status)
         return status;
     qml_dla_summary s;

@@ -12,9 +12,9 @@
  * analysis (O(m^3)); see docs/lie.md. */
 #define LIE_DENSE_MAX 600u
 /* General (non-Pauli-string) algebras up to this dimension get the dense
- * structure analysis (O(d^3) time, ~8 d^2 doubles: 256 MB at the cap);
- * above it the structure is reported not computed (docs/lie.md). */
-#define LIE_GENERAL_DENSE_MAX 2000u
+ * structure analysis (O(d^3) time, at most 5 d^2 doubles: 640 MB at the
+ * cap); above it the structure is reported not computed (docs/lie.md). */
+#define LIE_GENERAL_DENSE_MAX 4000u
 /* A general basis whose largest rejected relative residual exceeds this is
  * too far from closed for the structure analysis (docs/lie.md). */
 #define LIE_BASIS_OPEN 1e-3
@@ -181,6 +181,16 @@ static inline unsigned popcount64(uint64_t v)
     return (unsigned)((v * 0x0101010101010101ull) >> 56);
 }
 
+/* Lowest set bit of a non-zero word (de Bruijn multiplication). */
+static inline unsigned lowest_bit64(uint64_t v)
+{
+    static const unsigned char table[64] = {
+        0,  1,  2,  53, 3,  7,  54, 27, 4,  38, 41, 8,  34, 55, 48, 28, 62, 5,  39, 46, 44, 42,
+        22, 9,  24, 35, 59, 56, 49, 18, 29, 11, 63, 52, 6,  26, 37, 40, 33, 47, 61, 45, 43, 21,
+        23, 58, 17, 10, 51, 25, 36, 32, 60, 20, 57, 16, 50, 31, 19, 15, 30, 14, 13, 12};
+    return table[((v & (~v + 1)) * 0x022fdd63cc95386dull) >> 58];
+}
+
 /* 1 if P(x1,z1) and P(x2,z2) anticommute. */
 static inline int strings_anticommute(unsigned words, const uint64_t *x1, const uint64_t *z1, const uint64_t *x2,
                                       const uint64_t *z2)
@@ -292,6 +302,23 @@ int qml__lie_state_coordinates(const qml_lie_algebra *algebra, const qml_stateve
 void qml__lie_component_purities(const qml_lie_algebra *algebra, const double *coords, double scale, double *total,
                                double *per_component);
 
+/* Dense products of the structure analysis (lie_dense.c): c = a b, all
+ * n x n row-major; SYMMETRIC and ANTISYMMETRIC compute the upper triangle
+ * (the product is known to be so) and mirror it. Register-blocked; the bits
+ * do not depend on the thread count. */
+typedef enum qml__lie_product_kind {
+    QML__LIE_PRODUCT_FULL = 0,
+    QML__LIE_PRODUCT_SYMMETRIC = 1,
+    QML__LIE_PRODUCT_ANTISYMMETRIC = 2
+} qml__lie_product_kind;
+void qml__lie_product(unsigned n_threads, size_t n, const double *a, const double *b, double *c,
+                      qml__lie_product_kind kind);
+/* out = a^T (n x n; out != a). */
+void qml__lie_transpose(size_t n, const double *a, double *out);
+/* p = p - p^T in place: the commutator [A, B] = AB - (AB)^T of two
+ * antisymmetric matrices from the one product AB. */
+void qml__lie_antisymmetric_part(size_t n, double *p);
+
 size_t qml__lie_table_find(const string_table *t, const uint64_t *x, const uint64_t *z);
 int qml__lie_table_insert(string_table *t, const uint64_t *x, const uint64_t *z, size_t *id, bool *inserted);
 void qml__lie_table_release(string_table *t);
@@ -351,5 +378,52 @@ typedef struct pauli_classification {
 int qml__pauli_classify(const qml_pauli_sum *const *generators, size_t count, unsigned n,
                         pauli_classification *out);
 void qml__pauli_classification_release(pauli_classification *c);
+
+/* What a variance prediction from the classification collects, part by
+ * part, for rho = |0...0>, an observable O and a gate string G (lie_predict.c
+ * sums it; see qml_pauli_dla_predict_variance). Per simple ideal g_j,
+ * P_j(rho) P_j(O) / dim g_j is added to `var`, and Fontana's middle-gate
+ * term to `var_middle`; `mean` gets the centre's part of E[l]. */
+typedef struct pauli_prediction {
+    const qml_pauli_sum *observable;
+    const qml_pauli_sum *gate;   /* a single string */
+    unsigned char *term_in_g;    /* per term of O: 1 when it lies in g */
+    double var, var_middle, mean;
+    double nz;                   /* Z-type strings in g (exact while below 2^53) */
+    int rho_in_g;                /* every non-identity Z-type string lies in g (decided by a part) */
+    int unknown;                 /* a part whose purities were not computed (why says which) */
+    char why[192];
+} pauli_prediction;
+
+/* qml__pauli_classify with two extras: no_closure makes a part that no
+ * criterion decides a QML_ERR_LIMIT ("not decided without enumeration")
+ * instead of closing it, and pred (may be NULL) collects the prediction. */
+int qml__pauli_classify_ex(const qml_pauli_sum *const *generators, size_t count, unsigned n, int no_closure,
+                           pauli_prediction *pred, pauli_classification *out);
+
+/* The argument checks of the classification: single strings with finite,
+ * non-zero coefficients on one qubit count (stored in *n_out). */
+int qml__pauli_check_strings(const qml_pauli_sum *const *generators, size_t count, unsigned *n_out, const char *func);
+
+/* lie_classify_predict.c: what each decided part adds (see there). root[q]
+ * is the cluster root of qubit q; start/adj the frustration graph. */
+void qml__predict_su(pauli_prediction *p, const size_t *root, size_t r, unsigned m, unsigned words);
+void qml__predict_centre_string(pauli_prediction *p, const qml_pauli_sum *s);
+int qml__predict_tree(pauli_prediction *p, const qml_pauli_sum *const *g, const size_t *comp, size_t k,
+                      const size_t *ea, const size_t *eb, unsigned words);
+int qml__predict_cycle(pauli_prediction *p, const size_t *start, const size_t *adj, const qml_pauli_sum *const *g,
+                       const size_t *comp, size_t k, size_t rank, unsigned words);
+int qml__predict_by_closing(pauli_prediction *p, const qml_pauli_sum *const *g, const size_t *list, size_t count);
+/* A component certified L* (or all strings of its span) by the quadratic
+ * form: B = g[comp[member[0..nb)]] a basis of its span V, G their
+ * frustration graph (nb rows of kw words), (m, rho, q_on_rad, arf) the
+ * invariants, all_strings when a dependent string has q = 0. */
+int qml__predict_quad(pauli_prediction *p, const qml_pauli_sum *const *g, const size_t *comp, const size_t *member,
+                      size_t nb, const uint64_t *G, size_t kw, unsigned words, unsigned m, size_t rho, int q_on_rad,
+                      unsigned arf, int all_strings);
+
+/* lie_predict.c: the contribution of one exactly closed part (a direct
+ * summand of a string DLA) to a prediction. */
+int qml__lie_part_prediction(const qml_lie_algebra *part, pauli_prediction *pred);
 
 #endif

@@ -70,6 +70,14 @@ static double element_identity(const qml_lie_algebra *algebra, size_t a)
     return 0.0;
 }
 
+static int sum_identity_term(const qml_pauli_sum *sum, size_t i)
+{
+    for (unsigned w = 0; w < sum->words; w++)
+        if (sum->x[i * sum->words + w] | sum->z[i * sum->words + w])
+            return 0;
+    return 1;
+}
+
 static double sum_identity(const qml_pauli_sum *sum)
 {
     double c = 0;
@@ -681,3 +689,149 @@ done:
     return status;
 }
 
+
+/* ---- predictions from the Pauli-string classification ------------------------------- */
+
+int qml__lie_part_prediction(const qml_lie_algebra *algebra, pauli_prediction *pred)
+{
+    const qml_pauli_sum *o = pred->observable;
+    if (!algebra->pure) {
+        if (!pred->unknown)
+            snprintf(pred->why, sizeof pred->why, "a closed part is not spanned by strings");
+        pred->unknown = 1;
+        return QML_OK;
+    }
+    size_t d = algebra->dim, m = algebra->n_ideals;
+    double *oc = qml__calloc(d + 1, sizeof *oc), *t = qml__calloc(d + 1, sizeof *t);
+    double *po = qml__calloc(m + 1, sizeof *po), *pr = qml__calloc(m + 1, sizeof *pr);
+    double *kappa = qml__calloc(m + 1, sizeof *kappa);
+    if (!oc || !t || !po || !pr || !kappa) {
+        qml__free(oc);
+        qml__free(t);
+        qml__free(po);
+        qml__free(pr);
+        qml__free(kappa);
+        return qml__oom("a prediction from the classification");
+    }
+    int status = qml__lie_sum_coordinates(algebra, o, oc);
+    if (!status)
+        status = qml__lie_state_coordinates(algebra, NULL, t);
+    const string_table *tab = &algebra->strings;
+    int gate_in = qml__lie_table_find(tab, pred->gate->x, pred->gate->z) != SIZE_MAX;
+    if (!status && gate_in)
+        status = middle_gate_kappa(algebra, pred->gate, kappa);
+    if (!status) {
+        for (size_t i = 0; i < o->n_terms; i++)
+            if (qml__lie_table_find(tab, o->x + i * o->words, o->z + i * o->words) != SIZE_MAX)
+                pred->term_in_g[i] = 1;
+        /* P_j(rho) P_j(O) = (2^-n sum t^2)(2^n sum o^2): the powers of two cancel */
+        double total_r = 0;
+        qml__lie_component_purities(algebra, oc, 1.0, NULL, po);
+        qml__lie_component_purities(algebra, t, 1.0, &total_r, pr);
+        for (size_t j = 0; j < m; j++) {
+            double dj = (double)algebra->ideals[j].dim;
+            pred->var += pr[j] * po[j] / dj;
+            pred->var_middle += 0.25 * pr[j] * po[j] * kappa[j] / (dj * dj);
+        }
+        pred->nz += total_r;
+        const lie_component *z = &algebra->center;
+        for (size_t col = 0; col < z->dim; col++) {
+            double ozc = 0, tzc = 0;
+            for (size_t i = 0; i < z->n_support; i++) {
+                double y = z->coords ? z->coords[i * z->dim + col] : (i == col ? 1.0 : 0.0);
+                ozc += y * oc[z->support[i]];
+                tzc += y * t[z->support[i]];
+            }
+            pred->mean += ozc * tzc;
+        }
+    }
+    qml__free(oc);
+    qml__free(t);
+    qml__free(po);
+    qml__free(pr);
+    qml__free(kappa);
+    return status;
+}
+
+/* Var[l] for rho = |0...0> from the classification: the sums of
+ * pauli_prediction (lie_classify.c says what each part adds). */
+int qml_pauli_dla_predict_variance(const qml_pauli_sum *const *generators, size_t count,
+                                   const qml_pauli_sum *observable, const qml_pauli_sum *gate_generator,
+                                   const qml_pauli_dla_options *options, qml_lie_prediction *result)
+{
+    QML_CHECK_NULL(observable);
+    QML_CHECK_NULL(result);
+    QML_CHECK_ARG(result->size >= offsetof(qml_lie_prediction, message) + 1,
+                  "%s: result->size is %zu; initialise it with QML_LIE_PREDICTION_INIT", __func__, result->size);
+    qml_pauli_dla_options opts;
+    static const qml_pauli_dla_options defaults = QML_PAULI_DLA_OPTIONS_INIT;
+    int status = qml__options_copy(&opts, sizeof opts, options, &defaults, __func__);
+    if (status)
+        return status;
+    unsigned n = 0;
+    if ((status = qml__pauli_check_strings(generators, count, &n, __func__)))
+        return status;
+    QML_CHECK_ARG(observable->n_qubits == n, "%s: observable on %u qubits, generators on %u", __func__,
+                  observable->n_qubits, n);
+    for (size_t i = 0; i < observable->n_terms; i++)
+        QML_CHECK_ARG(isfinite(observable->coeff[i]), "%s: observable term %zu is not finite", __func__, i);
+    const qml_pauli_sum *gate = gate_generator ? gate_generator : generators[0];
+    QML_CHECK_ARG(gate->n_qubits == n && gate->n_terms == 1 && isfinite(gate->coeff[0]),
+                  "%s: the gate generator must be one Pauli string with a finite coefficient on %u qubits", __func__,
+                  n);
+    pauli_prediction p;
+    memset(&p, 0, sizeof p);
+    p.observable = observable;
+    p.gate = gate;
+    p.term_in_g = qml__calloc(observable->n_terms + 1, 1);
+    if (!p.term_in_g)
+        return qml__oom("a prediction from the classification");
+    pauli_classification c;
+    status = qml__pauli_classify_ex(generators, count, n, opts.no_closure != 0, &p, &c);
+    if (status) {
+        qml__free(p.term_in_g);
+        return status;
+    }
+    qml__pauli_classification_release(&c);
+
+    qml_lie_prediction r = QML_LIE_PREDICTION_INIT;
+    int o_member = 1;
+    for (size_t i = 0; i < observable->n_terms; i++) {
+        if (sum_identity_term(observable, i))
+            p.mean += observable->coeff[i]; /* fixed by the group */
+        else
+            o_member &= p.term_in_g[i];
+    }
+    qml__free(p.term_in_g);
+    int rho_member = p.rho_in_g || (n < 53 && p.nz == ldexp(1.0, (int)n) - 1.0);
+    r.hypothesis = o_member ? QML_LIE_HYPOTHESIS_OBSERVABLE
+                            : (rho_member ? QML_LIE_HYPOTHESIS_STATE : QML_LIE_HYPOTHESIS_NONE);
+    r.first_gate_gradient_variance = (double)NAN;
+    status = QML_OK;
+    if (p.unknown) {
+        r.loss_mean = r.loss_variance = r.middle_gate_gradient_variance = (double)NAN;
+        snprintf(r.message, sizeof r.message, "not computed: %s", p.why);
+        status = QML_ERR_NOT_APPLICABLE;
+    } else if (r.hypothesis == QML_LIE_HYPOTHESIS_NONE) {
+        r.loss_mean = r.loss_variance = r.middle_gate_gradient_variance = (double)NAN;
+        snprintf(r.message, sizeof r.message,
+                 "neither O nor |0...0><0...0| lies in i g (+ identity), so the formula of Ragone et al. does not "
+                 "apply (the exact average needs a basis: qml_lie_algebra_predict_variance)");
+        status = QML_ERR_NOT_APPLICABLE;
+    } else {
+        r.loss_mean = p.mean;
+        r.loss_variance = p.var;
+        r.middle_gate_gradient_variance = p.var_middle;
+        snprintf(r.message, sizeof r.message,
+                 "%s; Var[l] = sum_j P_j(rho) P_j(O) / dim g_j from the classification, without a basis; "
+                 "first-gate formula not computed",
+                 qml_lie_hypothesis_string(r.hypothesis));
+    }
+    size_t caller_size = result->size, copy = caller_size < sizeof r ? caller_size : sizeof r;
+    memcpy(result, &r, copy);
+    result->size = caller_size;
+    if (status)
+        return qml__error(status, "qml_pauli_dla_predict_variance: %s", r.message);
+    qml__ok();
+    return QML_OK;
+}

@@ -1,7 +1,8 @@
 /*
  * lie_structure.c: the structure of a closed algebra: centre, simple ideals
  * (dense method for general sums, components and symmetries for Pauli
- * strings), ranks and names; the dense linear algebra it needs.
+ * strings), ranks and names. The dense products and the eigensolver are in
+ * lie_dense.c.
  */
 #include "lie_internal.h"
 
@@ -9,302 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-/* ---- dense linear algebra (small: d <= LIE_DENSE_MAX) ------------------------------- */
-
-#define VCM(r, c) v[(size_t)(c) * n + (r)]
-
-/* The hot loops of the eigensolver, unrolled by two so that the compiler's
- * straight-line vectoriser pairs them at -O2 (element-wise: the same bits
- * as the plain loops). */
-static void rotate_columns(size_t n, double *restrict v0, double *restrict v1, double c, double s)
-{
-    size_t k = 0;
-    for (; k + 2 <= n; k += 2) {
-        double h0 = v1[k], h1 = v1[k + 1], a0 = v0[k], a1 = v0[k + 1];
-        v1[k] = s * a0 + c * h0;
-        v1[k + 1] = s * a1 + c * h1;
-        v0[k] = c * a0 - s * h0;
-        v0[k + 1] = c * a1 - s * h1;
-    }
-    for (; k < n; k++) {
-        double h = v1[k], a = v0[k];
-        v1[k] = s * a + c * h;
-        v0[k] = c * a - s * h;
-    }
-}
-
-/* col[k] -= f e[k] + g d[k], k < n. */
-static void rank2_update(size_t n, double *restrict col, double f, const double *restrict e, double g,
-                         const double *restrict d)
-{
-    size_t k = 0;
-    for (; k + 2 <= n; k += 2) {
-        col[k] -= (f * e[k] + g * d[k]);
-        col[k + 1] -= (f * e[k + 1] + g * d[k + 1]);
-    }
-    for (; k < n; k++)
-        col[k] -= (f * e[k] + g * d[k]);
-}
-
-/* Symmetric eigen-decomposition: Householder tridiagonalisation and the QL
- * algorithm with implicit shifts (tred2/tql2 of EISPACK, as in JAMA).
- * On entry v holds the symmetric n x n matrix; on exit eigenvalue j is w[j]
- * (ascending) and, if `vectors`, its eigenvector is the contiguous column
- * v[j*n .. j*n+n) (otherwise v is left overwritten: half the work). */
-int qml__lie_symmetric_eigen(size_t n, double *v, double *w, bool vectors)
-{
-    if (n == 0)
-        return QML_OK;
-    double *e = qml__calloc(n, sizeof *e);
-    if (!e)
-        return qml__oom("an eigensolver");
-    double *d = w;
-    for (size_t j = 0; j < n; j++)
-        d[j] = VCM(n - 1, j);
-    for (size_t i = n - 1; i > 0; i--) {
-        double scale = 0.0, h = 0.0;
-        for (size_t k = 0; k < i; k++)
-            scale += fabs(d[k]);
-        if (scale == 0.0) {
-            e[i] = d[i - 1];
-            for (size_t j = 0; j < i; j++) {
-                d[j] = VCM(i - 1, j);
-                VCM(i, j) = 0.0;
-                VCM(j, i) = 0.0;
-            }
-        } else {
-            for (size_t k = 0; k < i; k++) {
-                d[k] /= scale;
-                h += d[k] * d[k];
-            }
-            double f = d[i - 1];
-            double g = sqrt(h);
-            if (f > 0)
-                g = -g;
-            e[i] = scale * g;
-            h = h - f * g;
-            d[i - 1] = f - g;
-            for (size_t j = 0; j < i; j++)
-                e[j] = 0.0;
-            for (size_t j = 0; j < i; j++) {
-                f = d[j];
-                VCM(j, i) = f;
-                g = e[j] + VCM(j, j) * f;
-                for (size_t k = j + 1; k <= i - 1; k++) {
-                    g += VCM(k, j) * d[k];
-                    e[k] += VCM(k, j) * f;
-                }
-                e[j] = g;
-            }
-            f = 0.0;
-            for (size_t j = 0; j < i; j++) {
-                e[j] /= h;
-                f += e[j] * d[j];
-            }
-            double hh = f / (h + h);
-            for (size_t j = 0; j < i; j++)
-                e[j] -= hh * d[j];
-            for (size_t j = 0; j < i; j++) {
-                f = d[j];
-                g = e[j];
-                rank2_update(i - j, v + j * n + j, f, e + j, g, d + j);
-                d[j] = VCM(i - 1, j);
-                VCM(i, j) = 0.0;
-            }
-        }
-        d[i] = h;
-    }
-    if (!vectors) {
-        /* the accumulation below only saves the diagonal in row n-1 */
-        for (size_t j = 0; j < n; j++)
-            d[j] = VCM(j, j);
-        goto tql2;
-    }
-    for (size_t i = 0; i + 1 < n; i++) {
-        VCM(n - 1, i) = VCM(i, i);
-        VCM(i, i) = 1.0;
-        double h = d[i + 1];
-        if (h != 0.0) {
-            for (size_t k = 0; k <= i; k++)
-                d[k] = VCM(k, i + 1) / h;
-            for (size_t j = 0; j <= i; j++) {
-                double g = 0.0;
-                for (size_t k = 0; k <= i; k++)
-                    g += VCM(k, i + 1) * VCM(k, j);
-                rank2_update(i + 1, v + j * n, g, d, 0.0, d);
-            }
-        }
-        for (size_t k = 0; k <= i; k++)
-            VCM(k, i + 1) = 0.0;
-    }
-    for (size_t j = 0; j < n; j++) {
-        d[j] = VCM(n - 1, j);
-        VCM(n - 1, j) = 0.0;
-    }
-    VCM(n - 1, n - 1) = 1.0;
-tql2:
-    e[0] = 0.0;
-    for (size_t i = 1; i < n; i++)
-        e[i - 1] = e[i];
-    e[n - 1] = 0.0;
-    double f = 0.0, tst1 = 0.0;
-    const double eps = 0x1p-52;
-    for (size_t l = 0; l < n; l++) {
-        tst1 = fmax(tst1, fabs(d[l]) + fabs(e[l]));
-        size_t m = l;
-        while (m < n) {
-            if (fabs(e[m]) <= eps * tst1)
-                break;
-            m++;
-        }
-        if (m == n)
-            m = n - 1;
-        if (m > l) {
-            int iter = 0;
-            do {
-                if (++iter > 200) {
-                    qml__free(e);
-                    return qml__error(QML_ERR_UNSUPPORTED, "lie.c: the eigensolver did not converge (n = %zu)", n);
-                }
-                double g = d[l];
-                double p = (d[l + 1] - g) / (2.0 * e[l]);
-                double r = hypot(p, 1.0);
-                if (p < 0)
-                    r = -r;
-                d[l] = e[l] / (p + r);
-                d[l + 1] = e[l] * (p + r);
-                double dl1 = d[l + 1];
-                double h = g - d[l];
-                for (size_t i = l + 2; i < n; i++)
-                    d[i] -= h;
-                f += h;
-                p = d[m];
-                double c = 1.0, c2 = c, c3 = c, el1 = e[l + 1], s = 0.0, s2 = 0.0;
-                for (size_t ii = m; ii-- > l;) {
-                    c3 = c2;
-                    c2 = c;
-                    s2 = s;
-                    g = c * e[ii];
-                    h = c * p;
-                    r = hypot(p, e[ii]);
-                    e[ii + 1] = s * r;
-                    s = e[ii] / r;
-                    c = p / r;
-                    p = c * d[ii] - s * g;
-                    d[ii + 1] = h + s * (c * g + s * d[ii]);
-                    if (!vectors)
-                        continue;
-                    rotate_columns(n, v + ii * n, v + (ii + 1) * n, c, s);
-                }
-                p = -s * s2 * c3 * el1 * e[l] / dl1;
-                e[l] = s * p;
-                d[l] = c * p;
-            } while (fabs(e[l]) > eps * tst1);
-        }
-        d[l] = d[l] + f;
-        e[l] = 0.0;
-    }
-    /* sort ascending (selection sort keeps it simple; n^2 is negligible here) */
-    for (size_t i = 0; i + 1 < n; i++) {
-        size_t k = i;
-        for (size_t j = i + 1; j < n; j++)
-            if (d[j] < d[k])
-                k = j;
-        if (k != i) {
-            double t = d[k];
-            d[k] = d[i];
-            d[i] = t;
-            for (size_t r = 0; r < n && vectors; r++) {
-                t = v[i * n + r];
-                v[i * n + r] = v[k * n + r];
-                v[k * n + r] = t;
-            }
-        }
-    }
-    qml__free(e);
-    return QML_OK;
-}
-#undef VCM
-
-/* The dense kernels below split their output rows (or columns) over
- * threads; each output entry is computed by the same code whatever the
- * split, so the results are bitwise independent of the thread count. */
-typedef struct dense_job {
-    size_t n, p;
-    const double *a, *b;
-    double *c;
-    bool upper;           /* matmul: only entries j >= i (the result is symmetric) */
-} dense_job;
-
-/* y += a x, unrolled by four (element-wise: the same bits as a plain loop). */
-static void axpy(size_t n, double a, const double *restrict x, double *restrict y)
-{
-    size_t j = 0;
-    for (; j + 4 <= n; j += 4) {
-        y[j] += a * x[j];
-        y[j + 1] += a * x[j + 1];
-        y[j + 2] += a * x[j + 2];
-        y[j + 3] += a * x[j + 3];
-    }
-    for (; j < n; j++)
-        y[j] += a * x[j];
-}
-
-/* Rows [begin, end) of c = a b (row-major n x n), axpy form: the innermost
- * loop runs over a row of b and of c with no dependency between iterations.
- * Cache-blocked: a panel of MM_KB rows by MM_JB columns of b (128 KB) stays
- * in the L2 cache while every row of the range passes over it, and the
- * MM_JB entries of a row of c stay in L1. Every entry still sums over k in
- * ascending order, so the bits do not depend on the blocking or the split. */
-#define MM_KB 64u
-#define MM_JB 256u
-static void matmul_rows(void *context, size_t begin, size_t end, unsigned worker)
-{
-    (void)worker;
-    const dense_job *job = context;
-    size_t n = job->n;
-    const double *restrict a = job->a, *restrict b = job->b;
-    double *restrict c = job->c;
-    for (size_t i = begin; i < end; i++) {
-        size_t j0 = job->upper ? i : 0;
-        memset(c + i * n + j0, 0, (n - j0) * sizeof *c);
-    }
-    for (size_t jb = 0; jb < n; jb += MM_JB) {
-        size_t je = jb + MM_JB < n ? jb + MM_JB : n;
-        for (size_t kb = 0; kb < n; kb += MM_KB) {
-            size_t ke = kb + MM_KB < n ? kb + MM_KB : n;
-            for (size_t i = begin; i < end; i++) {
-                size_t js = job->upper && i > jb ? i : jb;
-                if (js >= je)
-                    continue;
-                double *restrict crow = c + i * n;
-                for (size_t k = kb; k < ke; k++) {
-                    double aik = a[i * n + k];
-                    if (aik == 0.0)
-                        continue;
-                    axpy(je - js, aik, b + k * n + js, crow + js);
-                }
-            }
-        }
-    }
-}
-
-/* c = a b, row-major n x n; `symmetric`: the product is known to be
- * symmetric (a = b antisymmetric), so only the upper triangle is computed
- * and mirrored. */
-static void matmul(unsigned n_threads, size_t n, const double *a, const double *b, double *c, bool symmetric)
-{
-    dense_job job = {n, n, a, b, c, symmetric};
-    qml__parallel_for(n_threads, n, 16, matmul_rows, &job);
-    if (symmetric)
-        for (size_t i = 0; i < n; i++)
-            for (size_t j = i + 1; j < n; j++)
-                c[j * n + i] = c[i * n + j];
-}
-
-/* x . y with four partial sums: the additions of one sum depend on each
- * other, so a single sum runs at the adder's latency, four at its
- * throughput. A fixed order: the same bits on every call. */
+/* x . y with four partial sums (a fixed order: the same bits on every call). */
 static inline double dot(size_t n, const double *restrict x, const double *restrict y)
 {
     double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
@@ -318,48 +24,6 @@ static inline double dot(size_t n, const double *restrict x, const double *restr
     for (; k < n; k++)
         s0 += x[k] * y[k];
     return (s0 + s1) + (s2 + s3);
-}
-
-/* Columns [begin, end) of scratch = M V: scratch[j*n + i] = (M V)_{i j}. */
-static void congruence_mv(void *context, size_t begin, size_t end, unsigned worker)
-{
-    (void)worker;
-    const dense_job *job = context;
-    size_t n = job->n;
-    for (size_t j = begin; j < end; j++) {
-        const double *restrict col = job->b + j * n;
-        for (size_t i = 0; i < n; i++)
-            job->c[j * n + i] = dot(n, job->a + i * n, col);
-    }
-}
-
-/* Rows [begin, end) of out = V^T (M V), upper triangle (j >= i). */
-static void congruence_vtmv(void *context, size_t begin, size_t end, unsigned worker)
-{
-    (void)worker;
-    const dense_job *job = context;
-    size_t n = job->n, p = job->p;
-    const double *vt = job->a, *mv = job->b;
-    for (size_t i = begin; i < end; i++)
-        for (size_t j = i; j < p; j++)
-            job->c[i * p + j] = dot(n, vt + i * n, mv + j * n);
-}
-
-/* out = V^T M V for an antisymmetric M, where column j of V is vt[j*n ..]
- * (n x p); the result is antisymmetric: the upper triangle is computed and
- * mirrored, the diagonal is 0. scratch n*p. */
-static void congruence(unsigned n_threads, size_t n, size_t p, const double *m, const double *vt, double *out,
-                       double *scratch)
-{
-    dense_job mv = {n, p, m, vt, scratch, false};
-    qml__parallel_for(n_threads, p, 8, congruence_mv, &mv);
-    dense_job vtmv = {n, p, vt, scratch, out, false};
-    qml__parallel_for(n_threads, p, 8, congruence_vtmv, &vtmv);
-    for (size_t i = 0; i < p; i++) {
-        out[i * p + i] = 0.0;
-        for (size_t j = i + 1; j < p; j++)
-            out[j * p + i] = -out[i * p + j];
-    }
 }
 
 /* ---- structure -------------------------------------------------------------------- */
@@ -617,81 +281,130 @@ static int ad_verify_classes(const ad_sparse *ad, struct qml_rng *rng, size_t m,
     return QML_OK;
 }
 
-/* Split a centre-free block of dimension m, given X and Y (m x m, row-major,
- * antisymmetric: random combinations of ad_{G_k} in an orthonormal basis of
- * the block), into simple ideals. S = X^2 + Y^2/2 + 0.3 (XY + YX) is a
- * polynomial in the ad action, hence block diagonal over the ideals, and for
- * generic coefficients its eigenvectors each lie in one ideal. Eigenvectors
- * p, q lie in the same ideal iff they are linked by a chain of non-zero
- * entries of W^T X W or W^T Y W (an invariant subspace spanned by
- * eigenvectors is a sum of ideals). The rank of an ideal is the dimension of
- * the centraliser of the generic element x = X + [X, Y] restricted to it.
- * `basis` (m_rows x m, column j = block basis vector j in g coordinates, or
- * NULL for the identity) maps the ideals back. */
-static int split_block(unsigned n_threads, size_t m, const double *x, const double *y, const size_t *support, size_t n_support,
-                       const double *basis, ideal_list *out, const ad_sparse *ad, struct qml_rng *rng,
-                       lie_component *center)
+/* Split a block of dimension m into its centre and simple ideals, given
+ * X = ad(x) for a generic element x and R = ad(r) for any other element
+ * (m x m, row-major, antisymmetric, in an orthonormal basis of the block;
+ * R may be sparse: the ad action of a combination of the generators).
+ * S = -X^2 is block diagonal over the ideals; on an ideal its eigenvalues
+ * are alpha(x)^2, twice for each positive root alpha, and 0 on the Cartan
+ * subalgebra (the centraliser of x, of dimension the rank) and on the
+ * centre. For generic x the non-zero eigenvalues of two ideals differ (two
+ * isomorphic ideals too: x is built with nested brackets, see
+ * generic_elements), so each eigenvector of a non-zero eigenvalue lies in
+ * one ideal. The null space (the Cartan subalgebras and the centre) is
+ * split by the eigenvectors of W0^T R^T R W0, block diagonal over the
+ * ideals too; its zero eigenvalues (checked against every generator) are
+ * the centre. Eigenvectors p, q lie in the same ideal iff they are linked
+ * by a chain of non-zero entries of W^T R W (an invariant subspace spanned
+ * by eigenvectors is a sum of ideals; the links are checked below against
+ * every generator). The rank of an ideal is the number of its null
+ * eigenvectors. Dense work: one half product (X^2), one eigen-decomposition
+ * and one half product (W^T (R W); R W is sparse work when R is sparse).
+ * x is overwritten. `basis` (m_rows x m, column j = block basis vector j
+ * in g coordinates, or NULL for the identity) maps the ideals back. */
+static int split_block(unsigned n_threads, size_t m, double *x, const double *r, const size_t *support,
+                       size_t n_support, const double *basis, ideal_list *out, const ad_sparse *ad,
+                       struct qml_rng *rng, lie_component *center)
 {
     int status = QML_OK;
     size_t mm = m * m;
-    double *s = qml__malloc(qml__mul_size(mm, sizeof *s));
-    double *t1 = qml__malloc(qml__mul_size(mm, sizeof *t1));
-    double *t2 = qml__malloc(qml__mul_size(mm, sizeof *t2));
-    double *xt = qml__malloc(qml__mul_size(mm, sizeof *xt));
-    double *yt = qml__malloc(qml__mul_size(mm, sizeof *yt));
+    double *s = qml__malloc(qml__mul_size(mm + 1, sizeof *s));
+    double *t1 = qml__malloc(qml__mul_size(mm + 1, sizeof *t1));
+    double *t2 = qml__malloc(qml__mul_size(mm + 1, sizeof *t2));
     double *lambda = qml__malloc((m + 1) * sizeof *lambda);
     size_t *parent = qml__malloc((m + 1) * sizeof *parent);
     size_t *members = qml__malloc((m + 1) * sizeof *members);
     unsigned char *central = qml__calloc(m + 1, 1);
-    if (!s || !t1 || !t2 || !xt || !yt || !lambda || !parent || !members || !central) {
+    unsigned char *null = qml__calloc(m + 1, 1);
+    double *small = NULL;
+    if (!s || !t1 || !t2 || !lambda || !parent || !members || !central || !null) {
         status = qml__oom("the ideal decomposition");
         goto done;
     }
-    matmul(n_threads, m, x, x, s, true);
-    matmul(n_threads, m, y, y, t1, true);
-    matmul(n_threads, m, x, y, t2, false);
-    for (size_t i = 0; i < m; i++)
-        for (size_t j = 0; j < m; j++)
-            xt[i * m + j] = s[i * m + j] + 0.5 * t1[i * m + j] + 0.3 * (t2[i * m + j] + t2[j * m + i]);
-    /* An odd term: with C = [X, Y] (the ad action of [x, y]), XC + CX.
-     * X^2, Y^2 and XY + YX see only the Gram matrix of x and y in each
-     * ideal, which two isomorphic ideals can share (the generators' parts in
-     * both su(2) of so(4) = su(2) + su(2) are alike up to orientation); the
-     * triple product in XC + CX tells them apart. */
-    for (size_t i = 0; i < m; i++)
-        for (size_t j = 0; j < m; j++)
-            yt[i * m + j] = t2[i * m + j] - t2[j * m + i]; /* C = XY - YX = XY - (XY)^T for antisymmetric X, Y */
-    matmul(n_threads, m, x, yt, t1, false);
-    for (size_t i = 0; i < m; i++)
-        for (size_t j = 0; j < m; j++)
-            xt[i * m + j] += 0.45 * (t1[i * m + j] + t1[j * m + i]); /* CX = (XC)^T */
-    for (size_t i = 0; i < m; i++)
-        for (size_t j = 0; j < m; j++)
-            s[i * m + j] = 0.5 * (xt[i * m + j] + xt[j * m + i]);
-    status = qml__lie_symmetric_eigen(m, s, lambda, true); /* s now holds W column-major */
+    qml__lie_product(n_threads, m, x, x, s, QML__LIE_PRODUCT_SYMMETRIC);
+    for (size_t i = 0; i < mm; i++)
+        s[i] = -s[i];
+    status = qml__lie_symmetric_eigen(m, s, lambda, true); /* s now holds W column-major: W^T row-major */
     if (status)
         goto done;
-    congruence(n_threads, m, m, x, s, xt, t1);
-    congruence(n_threads, m, m, y, s, yt, t1);
-    double xmax = 0, ymax = 0;
-    for (size_t i = 0; i < mm; i++) {
-        xmax = fmax(xmax, fabs(xt[i]));
-        ymax = fmax(ymax, fabs(yt[i]));
+    double lmax = 0;
+    for (size_t i = 0; i < m; i++)
+        lmax = fmax(lmax, fabs(lambda[i]));
+    size_t n_null = 0;
+    for (size_t i = 0; i < m; i++)
+        if (fabs(lambda[i]) <= LIE_STRUCT_TOL * lmax) {
+            null[i] = 1;
+            n_null++;
+        }
+    /* The null space: t1 = R W0 (columns of W0 are rows of s), then
+     * small = (R W0)^T (R W0), its eigenvectors rotate W0 in place. */
+    if (n_null) {
+        small = qml__malloc(qml__mul_size(n_null * n_null + n_null + 1, sizeof *small));
+        if (!small) {
+            status = qml__oom("the ideal decomposition");
+            goto done;
+        }
+        size_t col = 0;
+        for (size_t j = 0; j < m; j++) {
+            if (!null[j])
+                continue;
+            const double *w = s + j * m;
+            double *rw = t1 + col * m;
+            for (size_t i = 0; i < m; i++)
+                rw[i] = dot(m, r + i * m, w);
+            col++;
+        }
+        for (size_t a = 0; a < n_null; a++)
+            for (size_t b = a; b < n_null; b++)
+                small[a * n_null + b] = small[b * n_null + a] = dot(m, t1 + a * m, t1 + b * m);
+        double *mu = small + n_null * n_null;
+        status = qml__lie_symmetric_eigen(n_null, small, mu, true);
+        if (status)
+            goto done;
+        /* t2 rows = rotated null vectors */
+        for (size_t a = 0; a < n_null; a++) {
+            double *out_row = t2 + a * m;
+            memset(out_row, 0, m * sizeof *out_row);
+            size_t src = 0;
+            for (size_t j = 0; j < m; j++) {
+                if (!null[j])
+                    continue;
+                double q = small[a * n_null + src];
+                const double *w = s + j * m;
+                for (size_t i = 0; i < m; i++)
+                    out_row[i] += q * w[i];
+                src++;
+            }
+        }
+        size_t dst = 0;
+        for (size_t j = 0; j < m; j++) {
+            if (!null[j])
+                continue;
+            memcpy(s + j * m, t2 + dst * m, m * sizeof *s);
+            dst++;
+        }
+        /* The centre (general algebras): null vectors that R leaves at 0,
+         * each checked against every A_k (a Cartan vector that R nearly
+         * fixes stays with the ideals, and a split it spoils is caught by
+         * the shape check). */
+        if (center) {
+            double mumax = 0;
+            for (size_t a = 0; a < n_null; a++)
+                mumax = fmax(mumax, fabs(mu[a]));
+            dst = 0;
+            for (size_t j = 0; j < m; j++) {
+                if (!null[j])
+                    continue;
+                if (fabs(mu[dst]) <= LIE_STRUCT_TOL * mumax && ad_central(ad, s + j * m, t1))
+                    central[j] = 1;
+                dst++;
+            }
+        }
     }
-    /* With the centre in the block (general algebras): S vanishes on the
-     * centre, so its eigenvectors of eigenvalue ~0 span it; each is checked
-     * against every A_k (a non-central eigenvalue near 0 stays with the
-     * ideals, and a split it spoils is caught by the shape check). */
     size_t n_center = 0;
     if (center) {
-        double lmax = 0;
         for (size_t i = 0; i < m; i++)
-            lmax = fmax(lmax, fabs(lambda[i]));
-        for (size_t i = 0; i < m; i++)
-            if (fabs(lambda[i]) <= LIE_STRUCT_TOL * lmax && ad_central(ad, s + i * m, t1)) {
-                central[i] = 1;
-                n_center++;
-            }
+            n_center += central[i];
         center->dim = n_center;
         center->n_support = n_support;
         center->support = qml__malloc((n_support + 1) * sizeof *center->support);
@@ -710,12 +423,19 @@ static int split_block(unsigned n_threads, size_t m, const double *x, const doub
             col++;
         }
     }
+    /* links: t1 = W (row-major), t2 = R W, x = W^T (R W) (antisymmetric) */
+    qml__lie_transpose(m, s, t1);
+    qml__lie_product(n_threads, m, r, t1, t2, QML__LIE_PRODUCT_FULL);
+    qml__lie_product(n_threads, m, s, t2, x, QML__LIE_PRODUCT_ANTISYMMETRIC);
+    double *zt = x;
+    double zmax = 0;
+    for (size_t i = 0; i < mm; i++)
+        zmax = fmax(zmax, fabs(zt[i]));
     for (size_t i = 0; i < m; i++)
         parent[i] = i;
     for (size_t i = 0; i < m; i++)
         for (size_t j = i + 1; j < m; j++)
-            if (!central[i] && !central[j] &&
-                (fabs(xt[i * m + j]) > LIE_STRUCT_TOL * xmax || fabs(yt[i * m + j]) > LIE_STRUCT_TOL * ymax))
+            if (!central[i] && !central[j] && fabs(zt[i * m + j]) > LIE_STRUCT_TOL * zmax)
                 uf_union(parent, i, j);
     if (ad) {
         status = ad_verify_classes(ad, rng, m, s, parent, central);
@@ -729,56 +449,21 @@ static int split_block(unsigned n_threads, size_t m, const double *x, const doub
         for (size_t i = root; i < m; i++)
             if (!central[i] && uf_find(parent, i) == root)
                 members[k++] = i;
-        /* rank: Z = x + [x, y] on the ideal, M = Z^T Z, count zero eigenvalues */
-        double *z = qml__malloc(qml__mul_size(k * k, sizeof *z));
-        double *mz = qml__malloc(qml__mul_size(k * k, sizeof *mz));
-        double *ev = qml__malloc(k * sizeof *ev);
+        /* rank: the null eigenvectors of S in the ideal */
         lie_component c = {0};
         c.dim = k;
         c.n_support = n_support;
         c.support = qml__malloc(n_support * sizeof *c.support);
         c.coords = qml__malloc(qml__mul_size(n_support * k, sizeof *c.coords));
-        if (!z || !mz || !ev || !c.support || !c.coords) {
-            qml__free(z);
-            qml__free(mz);
-            qml__free(ev);
+        if (!c.support || !c.coords) {
             qml__lie_component_release(&c);
             status = qml__oom("a simple ideal");
             break;
         }
-        /* z = x + xy - yx on the ideal: the blocks gathered contiguously
-         * (z holds x_I, mz y_I), the products by the row kernel. */
-        double *xy = qml__malloc(qml__mul_size(2 * k * k + 1, sizeof *xy));
-        if (!xy) {
-            qml__free(z);
-            qml__free(mz);
-            qml__free(ev);
-            qml__lie_component_release(&c);
-            status = qml__oom("a simple ideal");
-            break;
-        }
-        double *yx = xy + k * k;
-        for (size_t a = 0; a < k; a++)
-            for (size_t b = 0; b < k; b++) {
-                z[a * k + b] = xt[members[a] * m + members[b]];
-                mz[a * k + b] = yt[members[a] * m + members[b]];
-            }
-        matmul(n_threads, k, z, mz, xy, false);
-        matmul(n_threads, k, mz, z, yx, false);
-        for (size_t i = 0; i < k * k; i++)
-            z[i] += xy[i] - yx[i];
-        /* mz = z^T z (symmetric): xy = z^T, then rows of z^T times z */
-        for (size_t a = 0; a < k; a++)
-            for (size_t b = 0; b < k; b++)
-                xy[a * k + b] = z[b * k + a];
-        matmul(n_threads, k, xy, z, mz, true);
-        qml__free(xy);
-        status = qml__lie_symmetric_eigen(k, mz, ev, false); /* the rank needs the eigenvalues only */
-        if (!status) {
-            double top = k ? fmax(ev[k - 1], 0.0) : 0.0;
+        {
             size_t zeros = 0;
             for (size_t a = 0; a < k; a++)
-                zeros += ev[a] <= LIE_STRUCT_TOL * top;
+                zeros += null[members[a]];
             c.rank = zeros;
             memcpy(c.support, support, n_support * sizeof *support);
             /* coords = basis * W[:, members] */
@@ -799,9 +484,6 @@ static int split_block(unsigned n_threads, size_t m, const double *x, const doub
             if (!c.names)
                 status = qml__oom("ideal names");
         }
-        qml__free(z);
-        qml__free(mz);
-        qml__free(ev);
         if (status)
             qml__lie_component_release(&c);
         else
@@ -811,8 +493,8 @@ done:
     qml__free(s);
     qml__free(t1);
     qml__free(t2);
-    qml__free(xt);
-    qml__free(yt);
+    qml__free(small);
+    qml__free(null);
     qml__free(lambda);
     qml__free(parent);
     qml__free(members);
@@ -1280,68 +962,52 @@ void qml__lie_acc_coordinates(const qml_lie_algebra *algebra, const sparse_acc *
     }
 }
 
-/* From T, U, V (ad actions of random combinations of the generators) the ad
- * actions of x = t + [u, t] + [v, [u, t]] and y = u + [t, v] + [t, [v, u]]
- * (matrix commutators are ad actions of brackets), in place of T and U.
- * The generators' parts in two isomorphic ideals can be images of each other
- * under one map that is not a homomorphism (e.g. one sign per generator);
- * then every polynomial in linear combinations of their ad actions has the
- * same spectrum on both ideals, and nested brackets break the tie. */
-static int generic_elements(unsigned n_threads, size_t d, double *t, double *u, const double *v)
+/* From T, U, V (ad actions of random combinations t, u, v of the
+ * generators) the ad action of x = t + [u, t] + [v, t] + [u, [v, t]], in
+ * place of T (matrix commutators are ad actions of brackets). The
+ * generators' parts in two isomorphic ideals can be images of each other
+ * under one map that is not a homomorphism (e.g. the orientation reversal
+ * phi of su(2), with phi[a, b] = -[phi a, phi b]); then every polynomial in
+ * linear combinations of their ad actions has the same spectrum on both
+ * ideals. x's parts are then x_1 and phi(x_1') where x_1' has the terms with
+ * one bracket negated; |x_1|^2 - |x_1'|^2 = 4 [u, [v, t]] . ([u, t] + [v, t])
+ * contains the triple product u . (v x t) (in su(2)), non-zero for random
+ * t, u, v: the spectra of ad(x)^2 differ, the tie is broken. Three
+ * products, each with a sparse left factor. */
+static int generic_elements(unsigned n_threads, size_t d, double *t, const double *u, const double *v)
 {
     size_t dd = d * d;
-    double *p = qml__malloc(qml__mul_size(dd + 1, sizeof *p));
-    double *q = qml__malloc(qml__mul_size(dd + 1, sizeof *q));
     double *c1 = qml__malloc(qml__mul_size(dd + 1, sizeof *c1));
-    double *c2 = qml__malloc(qml__mul_size(dd + 1, sizeof *c2));
-    if (!p || !q || !c1 || !c2) {
-        qml__free(p);
-        qml__free(q);
+    double *q = qml__malloc(qml__mul_size(dd + 1, sizeof *q));
+    if (!c1 || !q) {
         qml__free(c1);
-        qml__free(c2);
+        qml__free(q);
         return qml__oom("the structure analysis");
     }
-    /* c1 = [U, T] */
-    matmul(n_threads, d, u, t, p, false);
-    matmul(n_threads, d, t, u, q, false);
+    /* [A, B] = AB - (AB)^T for antisymmetric A, B: one product each */
+    qml__lie_product(n_threads, d, v, t, c1, QML__LIE_PRODUCT_FULL); /* c1 = [V, T] */
+    qml__lie_antisymmetric_part(d, c1);
+    qml__lie_product(n_threads, d, u, c1, q, QML__LIE_PRODUCT_FULL); /* q = [U, c1] */
+    qml__lie_antisymmetric_part(d, q);
     for (size_t i = 0; i < dd; i++)
-        c1[i] = p[i] - q[i];
-    /* c2 = [V, U] */
-    matmul(n_threads, d, v, u, p, false);
-    matmul(n_threads, d, u, v, q, false);
+        q[i] += c1[i];
+    qml__lie_product(n_threads, d, u, t, c1, QML__LIE_PRODUCT_FULL); /* c1 = [U, T] */
+    qml__lie_antisymmetric_part(d, c1);
     for (size_t i = 0; i < dd; i++)
-        c2[i] = p[i] - q[i];
-    /* x = T + c1 + [V, c1] */
-    matmul(n_threads, d, v, c1, p, false);
-    matmul(n_threads, d, c1, v, q, false);
-    double *tv = c1; /* reuse after: x needs c1 once more */
-    for (size_t i = 0; i < dd; i++)
-        c1[i] = c1[i] + p[i] - q[i];
-    /* y = U + [T, V] + [T, c2] (before t changes) */
-    matmul(n_threads, d, t, v, p, false);
-    matmul(n_threads, d, v, t, q, false);
-    for (size_t i = 0; i < dd; i++)
-        u[i] += p[i] - q[i];
-    matmul(n_threads, d, t, c2, p, false);
-    matmul(n_threads, d, c2, t, q, false);
-    for (size_t i = 0; i < dd; i++)
-        u[i] += p[i] - q[i];
-    for (size_t i = 0; i < dd; i++)
-        t[i] += tv[i];
-    qml__free(p);
-    qml__free(q);
+        t[i] += c1[i] + q[i];
     qml__free(c1);
-    qml__free(c2);
+    qml__free(q);
     return QML_OK;
 }
 
-/* The structure of a general algebra, densely: X, Y (ad actions of generic
- * elements built from random combinations of the generators, d x d), one
- * symmetric eigen-decomposition of a polynomial in them on all of g (its
- * null space is the centre, its other eigenvectors each lie in one simple
- * ideal), and the eigenvectors grouped into ideals, each group checked to be
- * invariant under every generator's sparse ad action. O(d^3) time, about
- * 8 d^2 doubles of memory. */
+/* The structure of a general algebra, densely: X (the ad action of a
+ * generic element built from random combinations of the generators, d x d)
+ * and V (of one random combination of the generators: sparse), one
+ * symmetric eigen-decomposition of -X^2 on all of g (split_block), and the
+ * eigenvectors grouped into ideals, each group checked to be invariant
+ * under every generator's sparse ad action. O(d^3) time (two half products
+ * and one eigen-decomposition of d x d matrices), at most 5 d^2 doubles of
+ * memory. */
 static int structure_general(qml_lie_algebra *algebra, struct qml_rng *rng, ideal_list *ideals)
 {
     size_t d = algebra->dim, K = algebra->n_generators;
@@ -1389,13 +1055,13 @@ static int structure_general(qml_lie_algebra *algebra, struct qml_rng *rng, idea
     }
     if (!status)
         status = generic_elements(algebra->n_threads, d, x, y, v);
-    qml__free(v);
-    v = NULL;
+    qml__free(y);
+    y = NULL;
     if (status)
         goto done;
     for (size_t i = 0; i < d; i++)
         all[i] = i;
-    status = split_block(algebra->n_threads, d, x, y, all, d, NULL, ideals, &ad, rng, &algebra->center);
+    status = split_block(algebra->n_threads, d, x, v, all, d, NULL, ideals, &ad, rng, &algebra->center);
 done:
     qml__lie_acc_release(&acc);
     ad_release(&ad);

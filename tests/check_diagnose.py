@@ -116,6 +116,23 @@ def main():
         d = json.loads(out.stdout)
         check(d["classified_name"] == "so(2000)" and d["dim"] == m * (2 * m - 1) and not d["full"],
               "qml dla: the 1000-qubit TFIM chain strings are so(2000), dim n(2n - 1)")
+        # with --purity OP --state zero, the variance predicted from the classification
+        out = subprocess.run([qml, "dla", "--json", "--purity", "Z0 Z1", "--state", "zero", ff_path],
+                             capture_output=True, text=True, check=True)
+        p = json.loads(out.stdout)["prediction"]
+        want = (m - 1) / (m * (2 * m - 1))
+        check(p["applicable"] and abs(p["loss_variance"] - want) < 1e-12 * want,
+              "qml dla: TFIM chain at n = 1000, O = Z0 Z1: Var[l] = (n - 1)/(n(2n - 1)) from the classification")
+        out = subprocess.run([qml, "dla", "--json", "--purity", "Z0", "--state", "zero", hea_path],
+                             capture_output=True, text=True, check=True)
+        p = json.loads(out.stdout)["prediction"]
+        check(p["applicable"] and p["loss_variance"] > 0 and abs(p["loss_variance"] * 2.0 ** 1000 - 1) < 1e-9,
+              "qml dla: HEA at n = 1000, O = Z0: Var[l] = 1/(2^n + 1)")
+        out = subprocess.run([qml, "dla", "--json", "--purity", "Z0", "--state", "zero", ff_path],
+                             capture_output=True, text=True, check=True)
+        p = json.loads(out.stdout)["prediction"]
+        check(not p["applicable"] and p["loss_variance"] is None and "neither" in p["message"],
+              "qml dla: TFIM chain, O = Z0 outside g: no prediction, and why")
     with tempfile.TemporaryDirectory() as tmp:
         dark = os.path.join(tmp, "dark.qasm")
         with open(dark, "w") as f:

@@ -897,6 +897,31 @@ static void test_lie_contract(void **state)
     INVALID(qml_pauli_dla_classify((const qml_pauli_sum *const *)F.gens_null, 2, &summary));
     INVALID(qml_pauli_dla_classify((const qml_pauli_sum *const *)F.gens_bad, 2, &summary));
     SUCCEED(qml_pauli_dla_classify(gens, 3, &summary));
+    /* the classification with options, and its variance prediction */
+    qml_pauli_dla_options popt = QML_PAULI_DLA_OPTIONS_INIT, popt0 = popt;
+    popt0.size = 0;
+    INVALID(qml_pauli_dla_classify_with(NULL, 3, NULL, &summary));
+    INVALID(qml_pauli_dla_classify_with(gens, 3, NULL, NULL));
+    INVALID(qml_pauli_dla_classify_with(gens, 0, NULL, &summary));
+    INVALID(qml_pauli_dla_classify_with(gens, 3, &popt0, &summary));
+    INVALID(qml_pauli_dla_classify_with(gens, 3, BIG(big_a, popt, 1), &summary));
+    INVALID(qml_pauli_dla_classify_with(gens, 3, &popt, &summary0));
+    INVALID(qml_pauli_dla_classify_with((const qml_pauli_sum *const *)F.gens_bad, 2, &popt, &summary));
+    SUCCEED(qml_pauli_dla_classify_with(gens, 3, BIG(big_a, popt, 0), &summary));
+    SUCCEED(qml_pauli_dla_classify_with(gens, 3, NULL, &summary));
+    INVALID(qml_pauli_dla_predict_variance(NULL, 3, F.zz, NULL, NULL, &p));
+    INVALID(qml_pauli_dla_predict_variance(gens, 0, F.zz, NULL, NULL, &p));
+    INVALID(qml_pauli_dla_predict_variance(gens, 3, NULL, NULL, NULL, &p));
+    INVALID(qml_pauli_dla_predict_variance(gens, 3, F.zz, NULL, NULL, NULL));
+    INVALID(qml_pauli_dla_predict_variance(gens, 3, F.zz, NULL, NULL, &p0));
+    INVALID(qml_pauli_dla_predict_variance(gens, 3, F.zz, NULL, &popt0, &p));
+    INVALID(qml_pauli_dla_predict_variance(gens, 3, F.zz, NULL, BIG(big_a, popt, 1), &p));
+    INVALID(qml_pauli_dla_predict_variance(gens, 3, F.on3, NULL, NULL, &p));
+    INVALID(qml_pauli_dla_predict_variance(gens, 3, F.z0, F.anti, NULL, &p));
+    INVALID(qml_pauli_dla_predict_variance(gens, 3, F.z0, F.on3, NULL, &p));
+    INVALID(qml_pauli_dla_predict_variance((const qml_pauli_sum *const *)F.gens_null, 2, F.zz, NULL, NULL, &p));
+    INVALID(qml_pauli_dla_predict_variance((const qml_pauli_sum *const *)F.gens_bad, 2, F.zz, NULL, NULL, &p));
+    SUCCEED(qml_pauli_dla_predict_variance(gens, 3, F.z0, NULL, BIG(big_a, popt, 0), &p));
     finish();
 }
 
@@ -1893,6 +1918,13 @@ static int sweep_lie(void *context)
     TRY(qml_lie_algebra_conditioning(alg, &conditioning));
     qml_dla_summary summary = {.size = sizeof summary};
     TRY(qml_pauli_dla_classify((const qml_pauli_sum *const *)gens, 3, &summary));
+    qml_pauli_dla_options dla_options = QML_PAULI_DLA_OPTIONS_INIT;
+    dla_options.no_closure = 1;
+    TRY(qml_pauli_dla_classify_with((const qml_pauli_sum *const *)gens, 3, &dla_options, &summary));
+    qml_pauli_sum_free(o);
+    o = NULL;
+    TRY(qml_pauli_sum_parse(&o, 2, "Z0"));
+    TRY(qml_pauli_dla_predict_variance((const qml_pauli_sum *const *)gens, 3, o, NULL, NULL, &prediction));
     qml_lie_structure_state structure_state;
     TRY(qml_lie_algebra_structure_state(alg, &structure_state, NULL));
 done:
@@ -2252,7 +2284,8 @@ static const sweep_entry sweeps[] = {
      "qml_lie_algebra_create qml_lie_algebra_basis_element qml_lie_algebra_center_element "
      "qml_lie_algebra_ideal qml_lie_algebra_ideal_element qml_lie_algebra_purity "
      "qml_lie_algebra_state_purity qml_lie_algebra_predict_variance qml_lie_algebra_from_circuit "
-     "qml_lie_algebra_conditioning qml_pauli_dla_classify qml_lie_algebra_structure_state"},
+     "qml_lie_algebra_conditioning qml_pauli_dla_classify qml_lie_algebra_structure_state "
+     "qml_pauli_dla_classify_with qml_pauli_dla_predict_variance"},
     {"landscape", sweep_landscape,
      "qml_gradient_stats_create qml_gradient_stats_weight qml_gradient_stats_loss "
      "qml_gradient_stats_summary qml_bp_fit_data qml_bp_scan_family qml_bp_scan_row qml_bp_scan_fit "

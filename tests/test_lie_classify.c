@@ -162,6 +162,97 @@ static int dimrank_cmp(const void *pa, const void *pb)
 static size_t structures_compared;
 static size_t certified_sets; /* decided with the quadratic-form criterion (a small seed enumerated) */
 
+/* ---- predictions from the classification against the basis ---------------------------- */
+
+static size_t predictions_compared, predictions_not_applicable, predictions_not_computed;
+
+/* qml_pauli_dla_predict_variance (counts, no basis) against
+ * qml_lie_algebra_predict_variance (purities from the closure's basis) for
+ * rho = |0...0>, the gate of the last generator. Tolerance 1e-9 relative:
+ * both sum a few hundred exact products of small integers and coefficients,
+ * the reference through its ideals' orthonormal bases (rounding ~1e-13). */
+static void compare_prediction_with(const generator_set *set, unsigned n, const qml_lie_algebra *a,
+                                    const qml_pauli_sum *observable)
+{
+    qml_lie_prediction got = QML_LIE_PREDICTION_INIT, want = QML_LIE_PREDICTION_INIT;
+    int s_got = qml_pauli_dla_predict_variance((const qml_pauli_sum *const *)set->items, set->count, observable,
+                                               set->items[set->count - 1], NULL, &got);
+    if (s_got == QML_ERR_NOT_APPLICABLE && strstr(got.message, "not computed")) {
+        predictions_not_computed++;
+        assert_true(isnan(got.loss_variance));
+        return;
+    }
+    /* Which hypothesis holds, from the basis's purities (cheaper than the
+     * reference's exact average on the g-module, which it runs when none
+     * holds): O in i g + identity when its purity is its non-identity norm,
+     * |0><0| when its purity is 1 - 2^-n. */
+    double total_o = 0, total_r = 0, unit = 0, norm2 = 0;
+    assert_ok(qml_lie_algebra_purity(a, set->items[0], &unit, NULL, 0, NULL));
+    assert_ok(qml_lie_algebra_purity(a, observable, &total_o, NULL, 0, NULL));
+    assert_ok(qml_lie_algebra_state_purity(a, NULL, &total_r, NULL, 0, NULL));
+    char *dense = malloc(n + 1);
+    assert_non_null(dense);
+    for (size_t t = 0; t < qml_pauli_sum_n_terms(observable); t++) {
+        double coefficient = 0;
+        assert_ok(qml_pauli_sum_term(observable, t, &coefficient, dense));
+        if (strspn(dense, "I") != n)
+            norm2 += coefficient * coefficient;
+    }
+    free(dense);
+    bool o_member = fabs(total_o - unit * norm2) <= 1e-9 * unit * (norm2 > 1 ? norm2 : 1);
+    bool rho_member = fabs(total_r - (1.0 - ldexp(1.0, -(int)n))) <= 1e-9;
+    if (!o_member && !rho_member) {
+        assert_int_equal(got.hypothesis, QML_LIE_HYPOTHESIS_NONE);
+        assert_int_equal(s_got, QML_ERR_NOT_APPLICABLE);
+        assert_true(isnan(got.loss_variance));
+        predictions_not_applicable++;
+        return;
+    }
+    int s_want = qml_lie_algebra_predict_variance(a, NULL, observable, set->items[set->count - 1], &want);
+    assert_int_equal(got.hypothesis, want.hypothesis);
+    assert_ok(s_got);
+    assert_ok(s_want);
+    double scale = fabs(want.loss_variance) > 1e-300 ? fabs(want.loss_variance) : 1.0;
+    if (fabs(got.loss_variance - want.loss_variance) > 1e-9 * scale) {
+        char text[512];
+        fprintf(stderr, "prediction %.17g, basis %.17g (middle %.17g / %.17g); O = ", got.loss_variance,
+                want.loss_variance, got.middle_gate_gradient_variance, want.middle_gate_gradient_variance);
+        if (qml_pauli_sum_format(observable, text, sizeof text, NULL) == QML_OK)
+            fprintf(stderr, "%s;", text);
+        for (size_t k = 0; k < set->count; k++)
+            if (qml_pauli_sum_format(set->items[k], text, sizeof text, NULL) == QML_OK)
+                fprintf(stderr, " [%s]", text);
+        fprintf(stderr, "\n");
+    }
+    assert_close(got.loss_variance, want.loss_variance, 1e-9 * scale);
+    double mscale = fabs(want.middle_gate_gradient_variance) > 1e-300 ? fabs(want.middle_gate_gradient_variance) : 1.0;
+    assert_close(got.middle_gate_gradient_variance, want.middle_gate_gradient_variance, 1e-9 * mscale);
+    assert_close(got.loss_mean, want.loss_mean, 1e-9);
+    predictions_compared++;
+}
+
+/* Three observables per set: the first generator (in g), Z0, and a sum of
+ * two generators with an identity part. */
+static void compare_prediction(const generator_set *set, unsigned n, const qml_lie_algebra *a)
+{
+    if (qml_lie_algebra_dim(a) > 1024 || !qml_lie_algebra_structure_known(a))
+        return;
+    compare_prediction_with(set, n, a, set->items[0]);
+    qml_pauli_sum *z0 = parse(n, "Z0");
+    compare_prediction_with(set, n, a, z0);
+    qml_pauli_sum *mix = NULL;
+    assert_ok(qml_pauli_sum_copy(&mix, set->items[0]));
+    assert_ok(qml_pauli_sum_add(mix, -0.5, set->items[set->count - 1]));
+    assert_ok(qml_pauli_sum_add(mix, 0.3, z0));
+    char dense[MAXQ + 1];
+    memset(dense, 'I', n);
+    dense[n] = '\0';
+    assert_ok(qml_pauli_sum_add_string(mix, 0.25, dense));
+    compare_prediction_with(set, n, a, mix);
+    qml_pauli_sum_free(mix);
+    qml_pauli_sum_free(z0);
+}
+
 /* 1 if the set was decided without any closure. */
 static int compare_with_closure(const generator_set *set, unsigned n)
 {
@@ -222,6 +313,7 @@ static int compare_with_closure(const generator_set *set, unsigned n)
         free(want);
         free(got);
     }
+    compare_prediction(set, n, a);
     int by_theorem = c.n_closed == 0;
     certified_sets += c.n_certified > 0;
     qml__pauli_classification_release(&c);
@@ -389,8 +481,12 @@ static void test_random_against_closure(void **state)
            "whose structure the closure resolved); %zu (%.0f%%) decided without closing them, %zu of which "
            "through the quadratic-form criterion (a seed prefix enumerated, dim <= 4096)\n",
            trials, structures_compared, by_theorem, 100.0 * (double)by_theorem / (double)trials, certified_sets);
+    printf("# predictions (|0...0>, 3 observables a set, dim <= 1024): %zu agree with the basis's purities, %zu "
+           "not applicable (neither O nor |0><0| in i g, by the basis's purities), %zu not computed (a quadratic-form component)\n",
+           predictions_compared, predictions_not_applicable, predictions_not_computed);
     assert_true(by_theorem >= trials / 4);
     assert_true(structures_compared >= trials / 2);
+    assert_true(predictions_compared >= trials / 2);
 }
 
 /* ---- known families at large n ------------------------------------------------------------ */
@@ -799,6 +895,137 @@ static void test_random_cycles(void **state)
     assert_int_equal(by_theorem, trials);
 }
 
+/* ---- variance predictions from the classification ----------------------------------------- */
+
+static void set_of_big(generator_set *set, const big_set *s)
+{
+    assert_true(s->count <= 256);
+    set->count = 0;
+    for (size_t k = 0; k < s->count; k++)
+        set->items[set->count++] = s->items[k];
+}
+
+static void compare_prediction_text(const generator_set *set, unsigned n, const char *observable)
+{
+    qml_lie_algebra *a = close_set(set);
+    qml_pauli_sum *o = parse(n, observable);
+    compare_prediction_with(set, n, a, o);
+    qml_pauli_sum_free(o);
+    qml_lie_algebra_free(a);
+}
+
+static qml_lie_prediction predict_big(const big_set *s, unsigned n, const char *observable, int expect)
+{
+    qml_pauli_sum *o = parse(n, observable);
+    qml_lie_prediction p = QML_LIE_PREDICTION_INIT;
+    assert_status(qml_pauli_dla_predict_variance((const qml_pauli_sum *const *)s->items, s->count, o, NULL, NULL, &p),
+                  expect);
+    qml_pauli_sum_free(o);
+    return p;
+}
+
+/* Every kind of part against the basis's purities at small n (a locality
+ * cluster, a free-fermion tree, an isolated string, a periodic ring split
+ * by its parity string, a dependent cluster closed exactly, an so(4) tree),
+ * with observables inside and outside g; the ring's two copies with an
+ * observable whose square has a parity component (the characters' cross
+ * term); then the closed forms at n = 50 and 1000, where nothing can be
+ * enumerated: HEA (su(2^n)) Var = 1/(2^n + 1) for O = Z0 (the Haar value);
+ * the TFIM chain (so(2n), N_Z = n - 1 strings Z_q Z_q+1) Var =
+ * (n - 1) / (n (2n - 1)) for O = Z0 Z1, middle gate (G = X0, a = 4(n - 1))
+ * 4 (n - 1) / (n (2n - 1)) times that; the periodic ring (so(2n) + so(2n),
+ * N_Z = n: the n bonds Z_q Z_q+1) Var = 1 / (2 (2n - 1)) for O = Z0 Z1. */
+static void test_predictions(void **state)
+{
+    (void)state;
+    size_t before = predictions_compared;
+    static const char *texts[] = {"X0",    "Y0",    "X1",    "Z1",    "X0 Z1", "X2",    "X3",    "X4",
+                                  "Z2 Z3", "Z3 Z4", "Z5",    "X6",    "X7",    "X8",    "Z6 Z7", "Z7 Z8",
+                                  "Z6 Z8", "X9 X10", "Z9 Z10", "Y9 Y10", "X11", "Z11 Z12", "X12"};
+    generator_set set = {0};
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
+        set_add(&set, 13, texts[i]);
+    static const char *observables[] = {"Z0 + Z2 Z3 + Z5 + Z6 Z7 + Z9 Z10 + X11 + 0.5", "Z0", "Z5 - 2*Z9 Z10",
+                                        "X6 + Y6 Z7 X8 + 0.25*Z11 Z12", "Z0 Z1 Z2 Z3 Z4"};
+    for (size_t i = 0; i < sizeof observables / sizeof observables[0]; i++)
+        compare_prediction_text(&set, 13, observables[i]);
+    set_free(&set);
+    /* the ring in the other basis: {Z_q, X_q X_q+1}: its parity string prod Z_q has no X or Y */
+    for (unsigned n = 3; n <= 6; n++) {
+        char text[32], obs[128];
+        for (unsigned q = 0; q < n; q++) {
+            snprintf(text, sizeof text, "Z%u", q);
+            set_add(&set, n, text);
+            snprintf(text, sizeof text, "X%u X%u", q, (q + 1) % n);
+            set_add(&set, n, text);
+        }
+        for (int sign = -1; sign <= 1; sign += 2) {
+            size_t len = (size_t)snprintf(obs, sizeof obs, "X0 X1 %c 0.5*Y0 Y1", sign < 0 ? '-' : '+');
+            for (unsigned q = 2; q < n; q++)
+                len += (size_t)snprintf(obs + len, sizeof obs - len, " Z%u", q);
+            compare_prediction_text(&set, n, obs);
+        }
+        compare_prediction_text(&set, n, "Z0");
+        compare_prediction_text(&set, n, "X0 X1");
+        set_free(&set);
+        big_set s = {0};
+        tfim_ring(&s, n);
+        set_of_big(&set, &s);
+        compare_prediction_text(&set, n, "Z0 Z1");
+        qml_lie_prediction p = predict_big(&s, n, "Z0 Z1", QML_OK);
+        assert_close(p.loss_variance, 1.0 / (2.0 * (2.0 * n - 1.0)), 1e-15);
+        big_free(&s);
+        set.count = 0; /* it borrowed the strings of s */
+    }
+    /* the closed forms, first against the basis at small n */
+    for (unsigned n = 3; n <= 5; n++) {
+        big_set s = {0};
+        hea(&s, n, 0, n);
+        set_of_big(&set, &s);
+        compare_prediction_text(&set, n, "Z0");
+        qml_lie_prediction p = predict_big(&s, n, "Z0", QML_OK);
+        assert_close(p.loss_variance, 1.0 / (ldexp(1.0, (int)n) + 1.0), 1e-15);
+        big_free(&s);
+        tfim_chain(&s, n, 0, n, false);
+        set_of_big(&set, &s);
+        compare_prediction_text(&set, n, "Z0 Z1");
+        compare_prediction_text(&set, n, "Z0");
+        big_free(&s);
+        set.count = 0;
+    }
+    static const unsigned sizes[] = {50, 1000};
+    for (size_t i = 0; i < 2; i++) {
+        unsigned n = sizes[i];
+        big_set s = {0};
+        hea(&s, n, 0, n);
+        qml_lie_prediction p = predict_big(&s, n, "Z0", QML_OK);
+        double want = 1.0 / (ldexp(1.0, (int)n) + 1.0);
+        assert_close(p.loss_variance, want, 1e-12 * want);
+        assert_int_equal(p.hypothesis, QML_LIE_HYPOTHESIS_OBSERVABLE);
+        big_free(&s);
+        tfim_chain(&s, n, 0, n, false);
+        p = predict_big(&s, n, "Z0 Z1", QML_OK);
+        double dn = (double)n, var = (dn - 1.0) / (dn * (2.0 * dn - 1.0));
+        assert_close(p.loss_variance, var, 1e-12 * var);
+        assert_close(p.middle_gate_gradient_variance, 4.0 * (dn - 1.0) / (dn * (2.0 * dn - 1.0)) * var,
+                     1e-12 * var);
+        /* Z0 is no bilinear and |0><0| is not in i g: not applicable, said */
+        p = predict_big(&s, n, "Z0", QML_ERR_NOT_APPLICABLE);
+        assert_true(isnan(p.loss_variance));
+        assert_int_equal(p.hypothesis, QML_LIE_HYPOTHESIS_NONE);
+        big_free(&s);
+        tfim_ring(&s, n);
+        p = predict_big(&s, n, "Z0 Z1", QML_OK);
+        assert_close(p.loss_variance, 1.0 / (2.0 * (2.0 * dn - 1.0)), 1e-12 * var);
+        if (n == 1000)
+            printf("# n = 1000: HEA Var[l] %.6g (1/(2^n + 1)), TFIM chain Z0 Z1 %.6g, ring Z0 Z1 %.6g\n", want, var,
+                   p.loss_variance);
+        big_free(&s);
+    }
+    printf("# predictions on the known sets: %zu agree with the basis's purities\n", predictions_compared - before);
+    assert_true(predictions_compared - before >= 25);
+}
+
 /* so(2r+1) and sp(r) share dimension and rank; where a part is closed
  * exactly, its roots decide the name (never "so(9)|sp(4)"). */
 static void test_names_by_roots(void **state)
@@ -1013,12 +1240,37 @@ static int sequence_classify(void *context)
     return status;
 }
 
+/* The prediction over every kind of part it counts (see test_predictions). */
+static int sequence_predict(void *context)
+{
+    (void)context;
+    static const char *texts[] = {"X0",    "Y0",    "X1",    "Z1",    "X0 Z1", "X2",    "X3",    "X4",
+                                  "Z2 Z3", "Z3 Z4", "Z5",    "X6",    "X7",    "X8",    "Z6 Z7", "Z7 Z8",
+                                  "Z6 Z8", "X9 X10", "Z9 Z10", "Y9 Y10", "X11", "Z11 Z12", "X12"};
+    enum { N_TEXTS = sizeof texts / sizeof texts[0] };
+    qml_pauli_sum *g[N_TEXTS] = {NULL}, *o = NULL;
+    int status = qml_pauli_sum_parse(&o, 13, "Z0 + Z2 Z3 + Z5 + Z6 Z7 + Z9 Z10 + X11 + 0.5");
+    for (int k = 0; k < N_TEXTS && !status; k++)
+        status = qml_pauli_sum_parse(&g[k], 13, texts[k]);
+    qml_lie_prediction p = QML_LIE_PREDICTION_INIT;
+    if (!status)
+        status = qml_pauli_dla_predict_variance((const qml_pauli_sum *const *)g, N_TEXTS, o, NULL, NULL, &p);
+    if (!status && !(p.loss_variance > 0))
+        status = -1000; /* a wrong answer is not an allocation failure */
+    for (int k = 0; k < N_TEXTS; k++)
+        qml_pauli_sum_free(g[k]);
+    qml_pauli_sum_free(o);
+    return status;
+}
+
 static void test_allocation_failures(void **state)
 {
     (void)state;
     int runs = harness_check_allocation_failures(sequence_classify, NULL);
-    printf("# allocation failures: classify %d runs\n", runs);
+    int runs_predict = harness_check_allocation_failures(sequence_predict, NULL);
+    printf("# allocation failures: classify %d runs, predict %d runs\n", runs, runs_predict);
     assert_true(runs > 20);
+    assert_true(runs_predict > 20);
 }
 
 int main(void)
@@ -1031,6 +1283,7 @@ int main(void)
         cmocka_unit_test(test_not_decided),
         cmocka_unit_test(test_tfim_ring),
         cmocka_unit_test(test_random_cycles),
+        cmocka_unit_test(test_predictions),
         cmocka_unit_test(test_names_by_roots),
         cmocka_unit_test(test_quadratic_families),
         cmocka_unit_test(test_random_quadratic),

@@ -524,12 +524,10 @@ static int classify_row(unsigned n, bool fermions, cli_json *json)
  * the same plus X_0, the comb (Y_q, X_q Y_q+1) and X X, Y Y, Z Z bonds. */
 enum { CL_RING, CL_REAL_HEA, CL_REAL_HEA_X, CL_COMB, CL_XYZ, CL_COUNT };
 
-static int classify_class_row(int kind, unsigned n, cli_json *json)
+/* The generators of one class row (kind < CL_COUNT), or of the HEA
+ * strings (X_q, Y_q, Z_q Z_q+1) for kind == CL_COUNT. */
+static int class_generators(int kind, unsigned n, qml_pauli_sum ***out, size_t *out_count)
 {
-    static const char *labels[CL_COUNT] = {"classify tfim ring", "classify real hea", "classify real hea + X0",
-                                           "classify comb", "classify XX,YY,ZZ bonds"};
-    static const char *expected[CL_COUNT] = {"so(2n) + so(2n)", "so(2^n)", "su(2^n)", "sp(2^(n-2)) + u(1)",
-                                             "4 x su(2^(n-2)) (n even)"};
     size_t cap = 3 * (size_t)n + 1, count = 0;
     qml_pauli_sum **g = calloc(cap, sizeof *g);
     int status = g ? 0 : QML_ERR_OUT_OF_MEMORY;
@@ -562,16 +560,44 @@ static int classify_class_row(int kind, unsigned n, cli_json *json)
             if (!last)
                 ADD("X%u Y%u", q, q + 1);
             break;
-        default:
+        case CL_XYZ:
             if (!last) {
                 ADD("X%u X%u", q, q + 1);
                 ADD("Y%u Y%u", q, q + 1);
                 ADD("Z%u Z%u", q, q + 1);
             }
             break;
+        default:
+            ADD("X%u", q);
+            ADD("Y%u", q);
+            if (!last)
+                ADD("Z%u Z%u", q, q + 1);
+            break;
         }
     }
 #undef ADD
+    if (status) {
+        for (size_t i = 0; i < count; i++)
+            qml_pauli_sum_free(g[i]);
+        free(g);
+        return status;
+    }
+    *out = g;
+    *out_count = count;
+    return 0;
+}
+
+static int classify_class_row(int kind, unsigned n, cli_json *json)
+{
+    static const char *labels[CL_COUNT] = {"classify tfim ring", "classify real hea", "classify real hea + X0",
+                                           "classify comb", "classify XX,YY,ZZ bonds"};
+    static const char *expected[CL_COUNT] = {"so(2n) + so(2n)", "so(2^n)", "su(2^n)", "sp(2^(n-2)) + u(1)",
+                                             "4 x su(2^(n-2)) (n even)"};
+    qml_pauli_sum **g = NULL;
+    size_t count = 0;
+    int status = class_generators(kind, n, &g, &count);
+    if (status)
+        return status;
     qml_dla_summary summary = {.size = sizeof summary};
     double seconds = 0.0;
     status = classify_timed(g, count, count, status, &summary, &seconds);
@@ -593,6 +619,54 @@ static int classify_class_row(int kind, unsigned n, cli_json *json)
     } else
         printf("%-26s %4u %7s %6zu %-40s %9s %-40s %9.5f %8.0f\n", labels[kind], n, dim, summary.centre_dim,
                summary.name, "-", expected[kind], seconds, peak_mb());
+    return 0;
+}
+
+/* The prediction rows: Var[l] for |0...0> and O = Z0 Z1 (Z0 for the HEA)
+ * from the classification, without a basis (qml_pauli_dla_predict_variance),
+ * median of 5 calls, at n qubits. */
+static int predict_row(int kind, unsigned n, cli_json *json)
+{
+    static const char *labels[CL_COUNT + 1] = {"predict tfim ring",  "predict real hea", "predict real hea + X0",
+                                               "predict comb",       "predict XX,YY,ZZ bonds", "predict hea"};
+    qml_pauli_sum **g = NULL, *o = NULL;
+    size_t count = 0;
+    int status = class_generators(kind, n, &g, &count);
+    if (status)
+        return status;
+    status = qml_pauli_sum_parse(&o, n, kind == CL_COUNT ? "Z0" : "Z0 Z1");
+    qml_lie_prediction p = QML_LIE_PREDICTION_INIT;
+    double times[5];
+    int ps = QML_OK;
+    for (int r = 0; r < 5 && !status; r++) {
+        double t0 = cli_seconds();
+        ps = qml_pauli_dla_predict_variance((const qml_pauli_sum *const *)g, count, o, NULL, NULL, &p);
+        times[r] = cli_seconds() - t0;
+        if (ps && ps != QML_ERR_NOT_APPLICABLE)
+            status = ps;
+    }
+    for (size_t i = 0; i < count; i++)
+        qml_pauli_sum_free(g[i]);
+    free(g);
+    qml_pauli_sum_free(o);
+    if (status)
+        return status;
+    double seconds = cli_median(times, 5);
+    char var[48];
+    if (ps)
+        snprintf(var, sizeof var, "not applicable");
+    else
+        snprintf(var, sizeof var, "Var[l] = %.6g", p.loss_variance);
+    if (json) {
+        cli_json_object_begin(json);
+        cli_json_kv_string(json, "case", labels[kind]);
+        cli_json_kv_u64(json, "n", n);
+        cli_json_kv_number(json, "loss_variance", ps ? (double)NAN : p.loss_variance);
+        cli_json_kv_number(json, "seconds", seconds);
+        cli_json_object_end(json);
+    } else
+        printf("%-26s %4u %7s %6s %-40s %9s %-40s %9.5f %8.0f\n", labels[kind], n, "-", "-", var, "-",
+               kind == CL_COUNT ? "1/(2^n+1)" : (kind == CL_RING ? "1/(2(2n-1))" : "-"), seconds, peak_mb());
     return 0;
 }
 
@@ -680,6 +754,25 @@ static int bench_structure(bool quick, cli_json *json)
             qml_pauli_sum_free(g[k]);
         free(g);
     }
+    /* Larger sum algebras: so(80) (dim 3160, below the cap of the dense
+     * analysis: its time and peak memory) and so(92) (dim 4186, above it:
+     * the closure, the structure reported not computed). */
+    static const unsigned so_large[] = {40, 46};
+    for (size_t i = 0; i < 2 && !status && !quick; i++) {
+        unsigned n = so_large[i];
+        qml_pauli_sum **g = NULL;
+        size_t count = 0;
+        status = family_generators(FAMILY_TFIM, n, &g, &count);
+        for (size_t k = 0; k + 1 < count && !status; k++)
+            status = qml_pauli_sum_add(g[k], 1.0, g[k + 1]);
+        char expected[64];
+        snprintf(expected, sizeof expected, "so(%u): dim %u", 2 * n, n * (2 * n - 1));
+        if (!status)
+            status = structure_row("tfim chain = so(2n) (sums)", n, g, count, expected, json);
+        for (size_t k = 0; k < count; k++)
+            qml_pauli_sum_free(g[k]);
+        free(g);
+    }
     static const unsigned cl[] = {50, 100, 1000};
     for (size_t i = 0; i < 3 && !status; i++)
         status = classify_row(cl[i], false, json);
@@ -687,6 +780,8 @@ static int bench_structure(bool quick, cli_json *json)
         status = classify_row(1000, true, json);
     for (int kind = 0; kind < CL_COUNT && !status; kind++)
         status = classify_class_row(kind, 1000, json);
+    for (int kind = 0; kind <= CL_COUNT && !status; kind++)
+        status = predict_row(kind, 1000, json);
     if (json)
         cli_json_array_end(json);
     else

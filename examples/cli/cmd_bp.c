@@ -86,31 +86,6 @@ static void print_number(FILE *to, double value, output_format format);
 static int bp_of_circuit(const char *path, const char *observable_text, qml_bp_quantity quantity,
                          qml_landscape_options *lo, size_t max_dim, output_format format);
 
-/* The loss variance over Haar-random unitaries on d = 2^n qubits (a circuit
- * whose DLA is su(2^n), deep enough to be a unitary 2-design), pure initial
- * state, O = sum_k c_k P_k: Var = [Tr O^2 - (Tr O)^2 / d] [Tr rho^2 - 1/d] /
- * (d^2 - 1) = (sum_k c_k^2 - c_I^2) / (d + 1). NaN when O does not parse. */
-static double haar_loss_variance(const char *observable_text, unsigned n)
-{
-    qml_pauli_sum *o = NULL;
-    char *dense = malloc((size_t)n + 1);
-    double total = 0.0, identity = 0.0;
-    if (!dense || qml_pauli_sum_parse(&o, n, observable_text)) {
-        free(dense);
-        return (double)NAN;
-    }
-    for (size_t k = 0; k < qml_pauli_sum_n_terms(o); k++) {
-        double c = 0.0;
-        qml_pauli_sum_term(o, k, &c, dense);
-        total += c * c;
-        if (strspn(dense, "I") == n)
-            identity += c;
-    }
-    qml_pauli_sum_free(o);
-    free(dense);
-    return (total - identity * identity) / (ldexp(1.0, (int)n) + 1.0);
-}
-
 int cmd_bp(int argc, char **argv)
 {
     const char *ansatz = "hea", *observable = NULL, *circuit_file = NULL;
@@ -230,7 +205,8 @@ int cmd_bp(int argc, char **argv)
     int status;
     qml_dla_summary file_class = {.size = sizeof file_class};
     bool file_classified = false;
-    double haar_variance = (double)NAN;
+    double class_variance = (double)NAN; /* predicted from the classification */
+    char class_note[320] = "";
     if (!strncmp(ansatz, "file:", 5)) {
         generator_file file = {NULL, 0};
         int read = read_generator_file(ansatz + 5, &file);
@@ -244,16 +220,29 @@ int cmd_bp(int argc, char **argv)
         }
         so.n_min = so.n_max = 0;
         status = qml_bp_scan_generators(&scan, (const qml_pauli_sum *const *)file.sums, file.count, NULL, &so, &lo);
-        /* string generators: the classification gives dim g at any n, and for
-         * su(2^n) the Haar loss variance (docs/lie.md) */
+        /* string generators: the classification gives dim g at any n, and
+         * the loss variance predicted from it without a basis
+         * (qml_pauli_dla_predict_variance, docs/lie.md) */
         bool strings_only = true;
         for (size_t k = 0; k < file.count && strings_only; k++)
             strings_only = qml_pauli_sum_n_terms(file.sums[k]) == 1;
         if (!status && strings_only &&
             qml_pauli_dla_classify((const qml_pauli_sum *const *)file.sums, file.count, &file_class) == QML_OK) {
             file_classified = true;
-            if (file_class.is_full && quantity == QML_BP_LOSS)
-                haar_variance = haar_loss_variance(observable ? observable : "Z0", n);
+            qml_pauli_sum *o = NULL;
+            qml_lie_prediction prediction = QML_LIE_PREDICTION_INIT;
+            int ps = qml_pauli_sum_parse(&o, n, observable ? observable : "Z0");
+            if (!ps)
+                ps = qml_pauli_dla_predict_variance((const qml_pauli_sum *const *)file.sums, file.count, o, NULL,
+                                                    NULL, &prediction);
+            qml_pauli_sum_free(o);
+            if (!ps && quantity == QML_BP_LOSS)
+                class_variance = prediction.loss_variance;
+            else if (!ps)
+                snprintf(class_note, sizeof class_note,
+                         "only the loss variance is predicted from the classification (--quantity loss)");
+            else
+                snprintf(class_note, sizeof class_note, "%s", qml_last_error());
         }
         free_generator_file(&file);
     } else {
@@ -316,8 +305,8 @@ int cmd_bp(int argc, char **argv)
                 snprintf(dim, sizeof dim, "%.0f", file_class.dimension);
             else
                 snprintf(dim, sizeof dim, "2^%.2f", file_class.log2_dimension);
-            if (!isfinite(row.var_predicted) && isfinite(haar_variance))
-                row.var_predicted = haar_variance;
+            if (!isfinite(row.var_predicted) && isfinite(class_variance))
+                row.var_predicted = class_variance;
         } else if (row.dim_g_capped)
             snprintf(dim, sizeof dim, ">%" PRIu64, max_dim);
         else if (row.dim_g)
@@ -359,8 +348,12 @@ int cmd_bp(int argc, char **argv)
             cli_json_object_end(&json);
         }
     }
+    if (file_classified && class_note[0] && format != FORMAT_JSON)
+        fprintf(stderr, "qml: bp: no variance predicted from the classification: %s\n", class_note);
     if (format == FORMAT_JSON) {
         cli_json_array_end(&json);
+        if (file_classified)
+            cli_json_kv_string(&json, "prediction_note", class_note[0] ? class_note : NULL);
         cli_json_key(&json, "fit");
         if (fit_status) {
             cli_json_null(&json);

@@ -196,10 +196,11 @@ static double observable_share(const qml_lie_algebra *algebra, const qml_pauli_s
 
 #if defined(QML_CLI_HAVE_DLA_CLASSIFY)
 /* The closure passed the cap: classify the algebra from its generators
- * without a basis (qml_pauli_dla_classify). The partial algebra's first
+ * without a basis (qml_pauli_dla_classify), and predict the variance from
+ * it (qml_pauli_dla_predict_variance). The partial algebra's first
  * elements are the distinct generators, in order, then brackets; the first
  * n_weights of them contain every generator and lie in g, so they generate g. */
-static void classify_capped(const qml_lie_algebra *partial, report *r)
+static void classify_capped(const qml_lie_algebra *partial, const qml_pauli_sum *observable, report *r)
 {
     size_t k = qml_lie_algebra_dim(partial);
     if (k > r->n_weights)
@@ -223,6 +224,18 @@ static void classify_capped(const qml_lie_algebra *partial, report *r)
         r->centre_dim = summary.centre_dim;
         r->n_ideals = summary.n_components;
         r->structure_known = 1;
+        /* the variance from the classification's purities, without a basis */
+        qml_lie_prediction prediction = QML_LIE_PREDICTION_INIT;
+        int ps = qml_pauli_dla_predict_variance((const qml_pauli_sum *const *)generators, k, observable, NULL, NULL,
+                                                &prediction);
+        snprintf(r->prediction_message, sizeof r->prediction_message, "%s",
+                 ps == QML_OK || ps == QML_ERR_NOT_APPLICABLE ? prediction.message : qml_last_error());
+        if (ps == QML_OK) {
+            r->prediction_source = "Ragone et al. 2024 / Fontana et al. 2024, purities counted from the classification";
+            r->predicted_loss_variance = prediction.loss_variance;
+            r->predicted_first = prediction.first_gate_gradient_variance;
+            r->predicted_middle = prediction.middle_gate_gradient_variance;
+        }
     } else {
         size_t used = strlen(r->dla_message);
         snprintf(r->dla_message + used, sizeof r->dla_message - used, "; classification: %s", qml_last_error());
@@ -285,7 +298,7 @@ static void analyse_algebra(const qml_circuit *circuit, const qml_pauli_sum *obs
         r->structure_known = 0;
 #if defined(QML_CLI_HAVE_DLA_CLASSIFY)
         if (algebra)
-            classify_capped(algebra, r);
+            classify_capped(algebra, observable, r);
 #endif
     }
     qml_lie_algebra_free(algebra);

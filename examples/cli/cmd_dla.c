@@ -53,6 +53,83 @@ static const char *structure_state_name(const qml_lie_algebra *algebra)
     return (unsigned)state < 4 ? names[state] : "unresolved";
 }
 
+/* Past the enumeration limit, the classification is the answer; with
+ * --purity OP --state zero, the variance predicted from it
+ * (qml_pauli_dla_predict_variance, no basis). */
+static int print_classification(qml_pauli_sum *const *generators, size_t n_generators, const qml_dla_summary *summary,
+                                double seconds, const qml_pauli_sum *observable, bool zero_state, bool json, int argc,
+                                char **argv)
+{
+    unsigned n_qubits = qml_pauli_sum_n_qubits(generators[0]);
+    qml_lie_prediction prediction = QML_LIE_PREDICTION_INIT;
+    int prediction_status = QML_ERR_NOT_APPLICABLE;
+    if (observable && zero_state) {
+        prediction_status = qml_pauli_dla_predict_variance((const qml_pauli_sum *const *)generators, n_generators,
+                                                           observable, NULL, NULL, &prediction);
+        if (prediction_status && prediction_status != QML_ERR_NOT_APPLICABLE && prediction_status != QML_ERR_LIMIT)
+            return cli_fail("dla: prediction", prediction_status);
+        if (prediction_status == QML_ERR_LIMIT)
+            snprintf(prediction.message, sizeof prediction.message, "%s", qml_last_error());
+    } else if (observable) {
+        fprintf(stderr, "qml: dla: the purities need a basis of the algebra; dim %.6g is past the enumeration "
+                        "limit, so only the classification is given (with --state zero, the predicted variance)\n",
+                summary->dimension);
+    }
+    bool predicted = observable && zero_state;
+    if (json) {
+        cli_json out;
+        cli_json_begin(&out, stdout, "dla", argc, argv);
+        cli_json_kv_u64(&out, "qubits", n_qubits);
+        cli_json_key(&out, "dim");
+        if (summary->dimension < 9007199254740992.0)
+            cli_json_u64(&out, (uint64_t)summary->dimension);
+        else
+            cli_json_null(&out);
+        cli_json_kv_number(&out, "log2_dim", summary->log2_dimension);
+        cli_json_kv_bool(&out, "partial", false);
+        cli_json_kv_bool(&out, "classified", true);
+        cli_json_kv_string(&out, "classified_name", summary->name);
+        cli_json_kv_bool(&out, "full", summary->is_full != 0);
+        cli_json_kv_u64(&out, "centre_dim", summary->centre_dim);
+        cli_json_kv_u64(&out, "n_ideals", summary->n_components);
+        cli_json_kv_number(&out, "seconds", seconds);
+        if (predicted) {
+            cli_json_key(&out, "prediction");
+            cli_json_object_begin(&out);
+            cli_json_kv_string(&out, "source", "classification");
+            cli_json_kv_string(&out, "hypothesis", qml_lie_hypothesis_string(prediction.hypothesis));
+            cli_json_kv_bool(&out, "applicable", prediction_status == 0);
+            cli_json_kv_number(&out, "loss_mean", prediction.loss_mean);
+            cli_json_kv_number(&out, "loss_variance", prediction.loss_variance);
+            cli_json_kv_number(&out, "first_gate_gradient_variance", prediction.first_gate_gradient_variance);
+            cli_json_kv_number(&out, "middle_gate_gradient_variance", prediction.middle_gate_gradient_variance);
+            cli_json_kv_string(&out, "message", prediction.message);
+            cli_json_object_end(&out);
+        }
+        cli_json_end(&out);
+    } else {
+        printf("qubits      %u\n", n_qubits);
+        if (summary->dimension < 9007199254740992.0)
+            printf("dim         %.0f%s\n", summary->dimension, summary->is_full ? " (contains su(2^n))" : "");
+        else
+            printf("dim         2^%.6f%s\n", summary->log2_dimension, summary->is_full ? " (contains su(2^n))" : "");
+        printf("algebra     %s (classified from the strings, without enumeration)\n", summary->name);
+        printf("centre dim  %zu\n", summary->centre_dim);
+        printf("ideals      %zu\n", summary->n_components);
+        printf("seconds     %.4f\n", seconds);
+        if (predicted && prediction_status == QML_OK) {
+            printf("hypothesis                %s\n", qml_lie_hypothesis_string(prediction.hypothesis));
+            printf("predicted mean            %.10g\n", prediction.loss_mean);
+            printf("predicted Var[loss]       %.10g\n", prediction.loss_variance);
+            printf("predicted Var[grad] mid   %.10g\n", prediction.middle_gate_gradient_variance);
+            printf("note                      %s\n", prediction.message);
+        } else if (predicted) {
+            printf("prediction                not available: %s\n", prediction.message);
+        }
+    }
+    return 0;
+}
+
 static void usage(FILE *out)
 {
     fprintf(out, "usage: qml dla [--json] [--qubits N] [--max-dim D] [--threads T] [--tolerance TOL] [--no-exact]\n"
@@ -300,17 +377,24 @@ int cmd_dla(int argc, char **argv)
     }
 
     /* Generators that are single Pauli strings: the classification
-     * (qml_pauli_dla_classify, docs/lie.md) names the algebra at any n. Past
-     * the enumeration limit (--max-dim, else 2^20) it is the whole answer. */
+     * (qml_pauli_dla_classify, docs/lie.md) names the algebra at any n. It
+     * is asked not to enumerate anything here: where it does not decide,
+     * the closure below is the one enumeration (and past its limit the
+     * classification may still close a part within its own cap). Past the
+     * enumeration limit (--max-dim, else 2^20) it is the whole answer. */
     qml_dla_summary summary = {.size = sizeof summary};
     bool classified = false;
     char classify_note[320] = "";
     bool strings_only = true;
+    double limit = max_dim ? (double)max_dim : 1048576.0;
     for (size_t i = 0; i < n_generators && strings_only; i++)
         strings_only = qml_pauli_sum_n_terms(generators[i]) == 1;
     if (strings_only) {
         double c0 = cli_seconds();
-        int cs = qml_pauli_dla_classify((const qml_pauli_sum *const *)generators, n_generators, &summary);
+        qml_pauli_dla_options dla_options = QML_PAULI_DLA_OPTIONS_INIT;
+        dla_options.no_closure = 1;
+        int cs = qml_pauli_dla_classify_with((const qml_pauli_sum *const *)generators, n_generators, &dla_options,
+                                             &summary);
         double classify_seconds = cli_seconds() - c0;
         if (!cs) {
             classified = true;
@@ -320,42 +404,9 @@ int cmd_dla(int argc, char **argv)
             exit_code = cli_fail("dla: classification", cs);
             goto done;
         }
-        double limit = max_dim ? (double)max_dim : 1048576.0;
         if (classified && summary.dimension > limit) {
-            if (observable)
-                fprintf(stderr, "qml: dla: --purity needs a basis of the algebra; dim %.6g is past the enumeration "
-                                "limit, so only the classification is given\n",
-                        summary.dimension);
-            if (json) {
-                cli_json out;
-                cli_json_begin(&out, stdout, "dla", argc, argv);
-                cli_json_kv_u64(&out, "qubits", n_qubits);
-                cli_json_key(&out, "dim");
-                if (summary.dimension < 9007199254740992.0)
-                    cli_json_u64(&out, (uint64_t)summary.dimension);
-                else
-                    cli_json_null(&out);
-                cli_json_kv_number(&out, "log2_dim", summary.log2_dimension);
-                cli_json_kv_bool(&out, "partial", false);
-                cli_json_kv_bool(&out, "classified", true);
-                cli_json_kv_string(&out, "classified_name", summary.name);
-                cli_json_kv_bool(&out, "full", summary.is_full != 0);
-                cli_json_kv_u64(&out, "centre_dim", summary.centre_dim);
-                cli_json_kv_u64(&out, "n_ideals", summary.n_components);
-                cli_json_kv_number(&out, "seconds", classify_seconds);
-                cli_json_end(&out);
-            } else {
-                printf("qubits      %u\n", n_qubits);
-                if (summary.dimension < 9007199254740992.0)
-                    printf("dim         %.0f%s\n", summary.dimension, summary.is_full ? " (contains su(2^n))" : "");
-                else
-                    printf("dim         2^%.6f%s\n", summary.log2_dimension,
-                           summary.is_full ? " (contains su(2^n))" : "");
-                printf("algebra     %s (classified from the strings, without enumeration)\n", summary.name);
-                printf("centre dim  %zu\n", summary.centre_dim);
-                printf("ideals      %zu\n", summary.n_components);
-                printf("seconds     %.4f\n", classify_seconds);
-            }
+            exit_code = print_classification(generators, n_generators, &summary, classify_seconds, observable,
+                                             zero_state, json, argc, argv);
             goto done;
         }
     }
@@ -372,6 +423,18 @@ int cmd_dla(int argc, char **argv)
     if (status && !partial) {
         exit_code = cli_fail("dla", status);
         goto done;
+    }
+    if (partial && strings_only && !classified) {
+        /* the closure stopped at the limit: the classification closes only
+         * the undecided part, within its own cap */
+        double c0 = cli_seconds();
+        int cs = qml_pauli_dla_classify((const qml_pauli_sum *const *)generators, n_generators, &summary);
+        double classify_seconds = cli_seconds() - c0;
+        if (!cs && summary.dimension > limit) {
+            exit_code = print_classification(generators, n_generators, &summary, classify_seconds, observable,
+                                             zero_state, json, argc, argv);
+            goto done;
+        }
     }
     if (partial)
         fprintf(stderr, "qml: dla: %s\n", qml_last_error());
