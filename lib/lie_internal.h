@@ -145,6 +145,7 @@ struct qml_lie_algebra {
     double smallest_accepted; /* relative residuals of the floating-point closure (NaN: none) */
     double largest_rejected;
     qml_pauli_sum **originals; /* the generators as given (the closure uses them normalised) */
+    double closure_defect;   /* largest relative residual of a bracket -i[G_k, B_a] outside the span (NaN: strings) */
 };
 
 /* The exact closure's record: one verdict per candidate, in the order the
@@ -329,6 +330,20 @@ int qml__lie_progress(closure_run *run, const char *stage, size_t done, size_t t
  * past max_dim. */
 int qml__lie_exact_closure(const qml_lie_algebra *algebra, closure_run *run, lie_verdicts *out);
 void qml__lie_verdicts_release(lie_verdicts *v);
+
+/* A general basis whose closure defect exceeds this is rebuilt by the
+ * pivoted re-closure when its dimension is exact (lie_closure.c). */
+#define LIE_CLOSED_DEFECT 1e-12
+/* Tests only: the defect above which the basis is rebuilt (default
+ * LIE_CLOSED_DEFECT; a negative value rebuilds every exact general basis). */
+extern double qml__lie_rebuild_above;
+/* Rebuild the basis of a closed general algebra (dimension = the exact one)
+ * by the pivoted closure; *rebuilt says whether it did (not when the dense
+ * work space would pass its cap, or rounding stops it short of the
+ * dimension), with its smallest accepted and largest remaining relative
+ * residual. */
+int qml__lie_reclose_pivoted(qml_lie_algebra *algebra, bool *rebuilt, double *smallest_accepted,
+                             double *largest_rejected);
 
 /* ---- Pauli-string classification (lie_classify.c) ------------------------------ */
 

@@ -4,6 +4,7 @@
  * floor(n/2), scale invariance, conditioning figures and the certified flag,
  * flags and means that are true. */
 #include "harness.h"
+#include "lie_internal.h"
 
 #include <math.h>
 #include <stdbool.h>
@@ -17,6 +18,24 @@
 
 #ifndef MAX_SN
 #define MAX_SN 12
+#endif
+/* The largest n of the S_n structure test (dim 961 at n = 16: a few seconds,
+ * most of it the dense structure analysis); 12 under AddressSanitizer, which
+ * makes the dense analysis several times slower (n = 14, 16 then run in the
+ * unsanitised suite only). */
+#if defined(__SANITIZE_ADDRESS__)
+#define QML_TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define QML_TEST_ASAN 1
+#endif
+#endif
+#ifndef MAX_SN_STRUCTURE
+#ifdef QML_TEST_ASAN
+#define MAX_SN_STRUCTURE 12
+#else
+#define MAX_SN_STRUCTURE 16
+#endif
 #endif
 
 /* ---- helpers ---------------------------------------------------------------- */
@@ -499,6 +518,117 @@ static void verify_structure_sampled(const qml_lie_algebra *a, const generator_s
 static void verify_structure(const qml_lie_algebra *a, const generator_set *set)
 {
     verify_structure_sampled(a, set, SIZE_MAX);
+}
+
+/* ---- a well-conditioned float basis ------------------------------------------------ */
+
+/* The S_n algebra's exact structure (Schur-Weyl): su(n+1) + su(n-1) + ... +
+ * u(1), ideal dims m^2 - 1 for m = n+1, n-1, ... down to 3 (n even) or 2 (n odd), a
+ * centre of dimension 1; the basis closed to rounding (every bracket of an
+ * element with a generator within 1e-10 of the span, relative), certified. */
+static void check_sn_structure(unsigned n)
+{
+    generator_set set = {0};
+    sn_generators(&set, n);
+    qml_lie_algebra *a = close_set(&set);
+    qml_lie_conditioning c = QML_LIE_CONDITIONING_INIT;
+    assert_ok(qml_lie_algebra_conditioning(a, &c));
+    printf("# S_n n = %2u: dim %zu, centre %zu, %zu ideals, closure defect %.1e, accepted >= %.1e, rejected <= %.1e\n",
+           n, qml_lie_algebra_dim(a), qml_lie_algebra_center_dim(a), qml_lie_algebra_n_ideals(a), a->closure_defect,
+           c.smallest_accepted, c.largest_rejected);
+    assert_int_equal(qml_lie_algebra_dim(a), binomial(n + 3, 3) - n / 2);
+    qml_lie_structure_state st = QML_LIE_STRUCTURE_UNRESOLVED;
+    assert_ok(qml_lie_algebra_structure_state(a, &st, NULL));
+    assert_int_equal(st, QML_LIE_STRUCTURE_KNOWN);
+    assert_int_equal(qml_lie_algebra_center_dim(a), 1);
+    assert_int_equal(qml_lie_algebra_n_ideals(a), (n + 1) / 2); /* m = n + 1, n - 1, ..., 3 or 2 */
+    for (unsigned j = 0; j < (n + 1) / 2; j++) {
+        size_t dim = 0, rank = 0, m = n + 1 - 2 * j;
+        assert_ok(qml_lie_algebra_ideal(a, j, &dim, &rank, NULL));
+        assert_int_equal(dim, m * m - 1);
+        assert_int_equal(rank, m - 1);
+    }
+    assert_true(c.exact && c.certified && !c.tolerance_sensitive);
+    assert_true(a->closure_defect < 1e-10);
+    assert_true(c.largest_rejected < 1e-10);
+    qml_lie_algebra_free(a);
+    set_free(&set);
+}
+
+static void test_sn_structure(void **state)
+{
+    (void)state;
+    for (unsigned n = 4; n <= 12; n++)
+        check_sn_structure(n);
+}
+
+static void test_sn_structure_large(void **state)
+{
+    (void)state;
+    for (unsigned n = 14; n <= MAX_SN_STRUCTURE; n += 2)
+        check_sn_structure(n);
+}
+
+/* The pivoted re-closure forced on every exact Pauli-sum basis (as it runs
+ * by itself when a basis is not closed): the same algebra as the
+ * breadth-first basis (dim, centre, ideal dims), closed and with its
+ * structure verified by Pauli-sum brackets only, on S_n and on sets with no
+ * permutation symmetry (string coordinates). */
+static void test_pivoted_basis_forced(void **state)
+{
+    (void)state;
+    static const char *other[][4] = {{"X0 X1 + Y1 Y2", "Z0 + Z2", "X1 + 0.5*Z1 Z2", NULL},
+                                     {"X0 X1 + Y0 Y1 + Z0 Z1", "X1 X2 + Y1 Y2 + Z1 Z2", "Z0", NULL}};
+    for (unsigned which = 0; which < 5; which++) {
+        unsigned n = which < 3 ? which + 3 : 3;
+        generator_set set = {0};
+        if (which < 3)
+            sn_generators(&set, n);
+        else
+            for (unsigned k = 0; other[which - 3][k]; k++)
+                set_add(&set, n, other[which - 3][k]);
+        qml_lie_algebra *a = close_set(&set);
+        shape ref = shape_of(a);
+        qml_lie_algebra_free(a);
+        qml__lie_rebuild_above = -1.0;
+        a = close_set(&set);
+        qml__lie_rebuild_above = LIE_CLOSED_DEFECT;
+        shape sh = shape_of(a);
+        assert_same_shape(&sh, &ref);
+        assert_certified(a);
+        assert_true(a->closure_defect < 1e-12);
+        /* every basis element's bracket with a generator lies in the span */
+        size_t dim = qml_lie_algebra_dim(a);
+        qml_pauli_sum **e = calloc(dim, sizeof *e);
+        assert_non_null(e);
+        for (size_t i = 0; i < dim; i++)
+            assert_ok(qml_lie_algebra_basis_element(a, i, &e[i]));
+        for (size_t i = 0; i < dim; i++) {
+            double norm = 0;
+            assert_ok(qml_pauli_sum_norm(e[i], &norm));
+            assert_true(fabs(norm - 1.0) < 1e-12);
+            for (size_t j = 0; j < i; j++) {
+                double ip = 0;
+                assert_ok(qml_pauli_sum_inner(e[i], e[j], &ip));
+                assert_true(fabs(ip) < 1e-12);
+            }
+            for (size_t k = 0; k < set.count; k++) {
+                qml_pauli_sum *br = NULL;
+                double bnorm = 0;
+                assert_ok(qml_pauli_sum_bracket(&br, set.items[k], e[i]));
+                assert_ok(qml_pauli_sum_norm(br, &bnorm));
+                assert_true(residual(br, e, dim) <= 1e-12 * (1 + bnorm));
+                qml_pauli_sum_free(br);
+            }
+        }
+        for (size_t i = 0; i < dim; i++)
+            qml_pauli_sum_free(e[i]);
+        free(e);
+        if (n <= 5)
+            verify_structure(a, &set);
+        qml_lie_algebra_free(a);
+        set_free(&set);
+    }
 }
 
 /* The TFIM on a 2 x 3 lattice (X_q, Z_q Z_r on its 7 bonds): dim 1056 =
@@ -1412,6 +1542,10 @@ static void test_allocation_failures_exact(void **state)
     printf("# allocation failures: classify %d runs\n", runs);
     runs = harness_check_allocation_failures(sequence_exact, NULL);
     printf("# allocation failures: exact closure %d runs\n", runs);
+    qml__lie_rebuild_above = -1.0; /* the pivoted re-closure on the same set */
+    runs = harness_check_allocation_failures(sequence_exact, NULL);
+    qml__lie_rebuild_above = LIE_CLOSED_DEFECT;
+    printf("# allocation failures: exact closure and pivoted re-closure %d runs\n", runs);
 }
 
 int main(void)
@@ -1419,6 +1553,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_wide_strings_state_zero),
         cmocka_unit_test(test_permutation_equivariant_exact),
+        cmocka_unit_test(test_sn_structure),
+        cmocka_unit_test(test_sn_structure_large),
+        cmocka_unit_test(test_pivoted_basis_forced),
         cmocka_unit_test(test_scale_invariance),
         cmocka_unit_test(test_near_symmetric),
         cmocka_unit_test(test_full_by_dimension),
