@@ -970,6 +970,11 @@ int bench_statevec(int argc, char **argv)
                         p->ns = seconds * 1e9;
                         p->share = bytes / seconds / 1e9 / limit_inplace;
                         p->bytes_fraction = bytes / (32.0 * (double)((uint64_t)1 << n));
+                        /* A full in-place sweep touches the gate's lines too, so
+                         * the pattern limit is never taken above one. */
+                        double full_seconds = 32.0 * (double)((uint64_t)1 << n) / (limit_inplace * 1e9);
+                        if (pattern_seconds > full_seconds)
+                            pattern_seconds = full_seconds;
                         p->pattern_ns = pattern_seconds * 1e9;
                         p->pattern_share = pattern_seconds / seconds;
                     }
