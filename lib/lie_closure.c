@@ -1126,21 +1126,6 @@ static void pool_heap_push(pivot_pool *p, size_t c)
     pool_heap_up(p, p->n_heap - 1);
 }
 
-static double dense_dot(const double *restrict a, const double *restrict b, size_t m)
-{
-    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-    size_t i = 0;
-    for (; i + 4 <= m; i += 4) {
-        s0 += a[i] * b[i];
-        s1 += a[i + 1] * b[i + 1];
-        s2 += a[i + 2] * b[i + 2];
-        s3 += a[i + 3] * b[i + 3];
-    }
-    for (; i < m; i++)
-        s0 += a[i] * b[i];
-    return (s0 + s1) + (s2 + s3);
-}
-
 /* Bring candidate c up to date (modified Gram-Schmidt against the elements
  * added since its last update); returns its residual norm. */
 static double pool_update(pivot_pool *p, size_t c)
@@ -1157,7 +1142,7 @@ static double pool_update(pivot_pool *p, size_t c)
             r[idx[e]] -= dot * val[e];
     }
     p->updated[c] = p->dim;
-    p->bound[c] = sqrt(dense_dot(r, r, p->m));
+    p->bound[c] = sqrt(qml__lie_dot(p->m, r, r));
     return p->bound[c];
 }
 
@@ -1193,7 +1178,7 @@ static void pool_add_bracket(const qml_lie_algebra *algebra, pivot_pool *p, cons
                 outside += add * add; /* exactly cancelling rounding: g lives on the coordinates */
         }
     }
-    double norm = sqrt(dense_dot(out, out, m));
+    double norm = sqrt(qml__lie_dot(m, out, out));
     if (!(norm > 1e-12 * bound))
         return;
     double rel = sqrt(outside) / norm;
@@ -1223,7 +1208,7 @@ static void pool_accept(const qml_lie_algebra *algebra, pivot_pool *p, size_t c,
         for (size_t e = begin; e < end; e++)
             q[p->qidx[e]] -= dot * p->qval[e];
     }
-    double n2 = sqrt(dense_dot(q, q, m));
+    double n2 = sqrt(qml__lie_dot(m, q, q));
     size_t e = p->qstart[p->dim];
     for (size_t i = 0; i < m; i++) {
         q[i] /= n2;
@@ -1336,7 +1321,7 @@ int qml__lie_reclose_pivoted(qml_lie_algebra *algebra, bool *rebuilt, double *sm
             if (id != SIZE_MAX && id < N && p.pos[id])
                 v[p.pos[id] - 1] += algebra->orbit ? g->coeff[i] / sqrt(size) : g->coeff[i];
         }
-        double norm = sqrt(dense_dot(v, v, p.m));
+        double norm = sqrt(qml__lie_dot(p.m, v, v));
         if (!(norm > 0.0))
             continue;
         for (size_t i = 0; i < p.m; i++)

@@ -12,24 +12,6 @@
 
 #define VCM(r, c) v[(size_t)(c) * n + (r)]
 
-/* x . y with four partial sums: the additions of one sum depend on each
- * other, so a single sum runs at the adder's latency, four at its
- * throughput. A fixed order: the same bits on every call. */
-static inline double dot4(size_t n, const double *restrict x, const double *restrict y)
-{
-    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-    size_t k = 0;
-    for (; k + 4 <= n; k += 4) {
-        s0 += x[k] * y[k];
-        s1 += x[k + 1] * y[k + 1];
-        s2 += x[k + 2] * y[k + 2];
-        s3 += x[k + 3] * y[k + 3];
-    }
-    for (; k < n; k++)
-        s0 += x[k] * y[k];
-    return (s0 + s1) + (s2 + s3);
-}
-
 /* col[k] -= f e[k] + g d[k], k < n (unrolled by two so that the compiler's
  * straight-line vectoriser pairs them at -O2). */
 static void rank2_update(size_t n, double *restrict col, double f, const double *restrict e, double g,
@@ -244,7 +226,7 @@ int qml__lie_symmetric_eigen(size_t n, double *v, double *w, bool vectors)
                 d[k] = VCM(k, i + 1) / h;
             const double *u = v + (i + 1) * n;
             for (size_t j = 0; j <= i; j++)
-                axpy_sub(i + 1, v + j * n, dot4(i + 1, u, v + j * n), d);
+                axpy_sub(i + 1, v + j * n, qml__lie_dot(i + 1, u, v + j * n), d);
         }
         for (size_t k = 0; k <= i; k++)
             VCM(k, i + 1) = 0.0;

@@ -232,6 +232,24 @@ static inline uint64_t mix64(uint64_t v)
     return v;
 }
 
+/* x . y over n doubles with four partial sums: one sum would run at the
+ * adder's latency, four run at its throughput. A fixed order, so the same
+ * bits on every call. */
+static inline double qml__lie_dot(size_t n, const double *restrict x, const double *restrict y)
+{
+    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    size_t k = 0;
+    for (; k + 4 <= n; k += 4) {
+        s0 += x[k] * y[k];
+        s1 += x[k + 1] * y[k + 1];
+        s2 += x[k + 2] * y[k + 2];
+        s3 += x[k + 3] * y[k + 3];
+    }
+    for (; k < n; k++)
+        s0 += x[k] * y[k];
+    return (s0 + s1) + (s2 + s3);
+}
+
 static inline uint64_t string_hash(unsigned words, const uint64_t *x, const uint64_t *z)
 {
     uint64_t h = 0x9e3779b97f4a7c15ull;

@@ -10,22 +10,6 @@
 #include <stdio.h>
 #include <string.h>
 
-/* x . y with four partial sums (a fixed order: the same bits on every call). */
-static inline double dot(size_t n, const double *restrict x, const double *restrict y)
-{
-    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-    size_t k = 0;
-    for (; k + 4 <= n; k += 4) {
-        s0 += x[k] * y[k];
-        s1 += x[k + 1] * y[k + 1];
-        s2 += x[k + 2] * y[k + 2];
-        s3 += x[k + 3] * y[k + 3];
-    }
-    for (; k < n; k++)
-        s0 += x[k] * y[k];
-    return (s0 + s1) + (s2 + s3);
-}
-
 /* ---- structure -------------------------------------------------------------------- */
 
 static size_t uf_find(size_t *parent, size_t a)
@@ -219,7 +203,7 @@ static bool ad_central(const ad_sparse *ad, const double *w, double *scratch)
 {
     for (size_t k = 0; k < ad->K; k++) {
         ad_apply(ad, k, w, scratch);
-        if (sqrt(dot(ad->d, scratch, scratch)) > LIE_CHECK_TOL * ad->norm[k])
+        if (sqrt(qml__lie_dot(ad->d, scratch, scratch)) > LIE_CHECK_TOL * ad->norm[k])
             return false;
     }
     return true;
@@ -260,7 +244,7 @@ static int ad_verify_classes(const ad_sparse *ad, struct qml_rng *rng, size_t m,
                     for (size_t i = 0; i < m; i++)
                         u[i] += c * col[i];
                 }
-                double un = sqrt(dot(m, u, u));
+                double un = sqrt(qml__lie_dot(m, u, u));
                 if (un == 0.0)
                     continue;
                 ad_apply(ad, k, u, r);
@@ -268,7 +252,7 @@ static int ad_verify_classes(const ad_sparse *ad, struct qml_rng *rng, size_t m,
                 for (size_t j = 0; j < m; j++) {
                     if (central[j] || uf_find(parent, j) == root)
                         continue;
-                    if (fabs(dot(m, w + j * m, r)) > limit) {
+                    if (fabs(qml__lie_dot(m, w + j * m, r)) > limit) {
                         uf_union(parent, root, j);
                         changed = true;
                     }
@@ -351,12 +335,12 @@ static int split_block(unsigned n_threads, size_t m, double *x, const double *r,
             const double *w = s + j * m;
             double *rw = t1 + col * m;
             for (size_t i = 0; i < m; i++)
-                rw[i] = dot(m, r + i * m, w);
+                rw[i] = qml__lie_dot(m, r + i * m, w);
             col++;
         }
         for (size_t a = 0; a < n_null; a++)
             for (size_t b = a; b < n_null; b++)
-                small[a * n_null + b] = small[b * n_null + a] = dot(m, t1 + a * m, t1 + b * m);
+                small[a * n_null + b] = small[b * n_null + a] = qml__lie_dot(m, t1 + a * m, t1 + b * m);
         double *mu = small + n_null * n_null;
         status = qml__lie_symmetric_eigen(n_null, small, mu, true);
         if (status)

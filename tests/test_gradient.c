@@ -917,6 +917,42 @@ static void reference_adjoint(const qml_circuit *c, const qml_pauli_sum *o, cons
  * to 1e-12 (both exact; rounding ~ gates * eps * ||O||_1 ~ 100 * 2.2e-16 *
  * 3 ~ 7e-14, ~ 50 times more for the summed shared weights still under
  * 1e-12) and against parameter shift to 1e-10 (as in the tests above). */
+/* The adjoint (value, weight and feature gradients) at seeded random angles
+ * against the dense reference adjoint (1e-12: both sum the same terms in
+ * double precision, on states of norm 1) and parameter shift (1e-10: its
+ * two runs per angle subtract values of order 1). */
+static void check_against_references(const qml_circuit *c, const qml_pauli_sum *o, uint64_t seed)
+{
+    size_t nw = qml_circuit_n_weights(c), nx = qml_circuit_n_features(c);
+    assert_true(nw <= N_WEIGHTS && nx <= N_FEATURES && nw > 0 && nx > 0);
+    double w[N_WEIGHTS], x[N_FEATURES], g_adj[N_WEIGHTS], g_ref[N_WEIGHTS], g_shift[N_WEIGHTS];
+    double f_adj[N_FEATURES], f_ref[N_FEATURES], f_shift[N_FEATURES];
+    harness_rng rng = {seed};
+    for (size_t k = 0; k < nw; k++)
+        w[k] = 6.0 * harness_uniform(&rng);
+    for (size_t k = 0; k < nx; k++)
+        x[k] = 2.0 * harness_uniform(&rng) - 1.0;
+    double v_adj, v_ref, v_shift;
+    qml_gradient_options opt = QML_GRADIENT_OPTIONS_INIT;
+    opt.feature_gradients = 1;
+    assert_ok(qml_gradient(c, o, NULL, w, nw, x, nx, &opt, &v_adj, g_adj, f_adj));
+    reference_adjoint(c, o, w, x, &v_ref, g_ref, nw, f_ref, nx);
+    opt.method = QML_GRADIENT_PARAMETER_SHIFT;
+    assert_ok(qml_gradient(c, o, NULL, w, nw, x, nx, &opt, &v_shift, g_shift, f_shift));
+    assert_close(v_adj, v_ref, 1e-12);
+    double largest = 0.0;
+    for (size_t k = 0; k < nw; k++) {
+        assert_close(g_adj[k], g_ref[k], 1e-12);
+        assert_close(g_adj[k], g_shift[k], 1e-10);
+        largest = fmax(largest, fabs(g_adj[k]));
+    }
+    for (size_t k = 0; k < nx; k++) {
+        assert_close(f_adj[k], f_ref[k], 1e-12);
+        assert_close(f_adj[k], f_shift[k], 1e-10);
+    }
+    assert_true(largest > 1e-3);
+}
+
 static void test_backward_blocks_random(void **state)
 {
     (void)state;
@@ -924,34 +960,7 @@ static void test_backward_blocks_random(void **state)
         assert_true(qml__fusion_width(n) >= 3);
         qml_circuit *c = block_circuit(n, 100 + n);
         qml_pauli_sum *o = zz_chain(n);
-        size_t nw = qml_circuit_n_weights(c), nx = qml_circuit_n_features(c);
-        assert_true(nw <= N_WEIGHTS && nx <= N_FEATURES && nw > 0 && nx > 0);
-        double w[N_WEIGHTS], x[N_FEATURES], g_adj[N_WEIGHTS], g_ref[N_WEIGHTS], g_shift[N_WEIGHTS];
-        double f_adj[N_FEATURES], f_ref[N_FEATURES], f_shift[N_FEATURES];
-        harness_rng rng = {200 + n};
-        for (size_t k = 0; k < nw; k++)
-            w[k] = 6.0 * harness_uniform(&rng);
-        for (size_t k = 0; k < nx; k++)
-            x[k] = 2.0 * harness_uniform(&rng) - 1.0;
-        double v_adj, v_ref, v_shift;
-        qml_gradient_options opt = QML_GRADIENT_OPTIONS_INIT;
-        opt.feature_gradients = 1;
-        assert_ok(qml_gradient(c, o, NULL, w, nw, x, nx, &opt, &v_adj, g_adj, f_adj));
-        reference_adjoint(c, o, w, x, &v_ref, g_ref, nw, f_ref, nx);
-        opt.method = QML_GRADIENT_PARAMETER_SHIFT;
-        assert_ok(qml_gradient(c, o, NULL, w, nw, x, nx, &opt, &v_shift, g_shift, f_shift));
-        assert_close(v_adj, v_ref, 1e-12);
-        double largest = 0.0;
-        for (size_t k = 0; k < nw; k++) {
-            assert_close(g_adj[k], g_ref[k], 1e-12);
-            assert_close(g_adj[k], g_shift[k], 1e-10);
-            largest = fmax(largest, fabs(g_adj[k]));
-        }
-        for (size_t k = 0; k < nx; k++) {
-            assert_close(f_adj[k], f_ref[k], 1e-12);
-            assert_close(f_adj[k], f_shift[k], 1e-10);
-        }
-        assert_true(largest > 1e-3);
+        check_against_references(c, o, 200 + n);
         qml_pauli_sum_free(o);
         qml_circuit_free(c);
     }
@@ -1008,34 +1017,7 @@ static void test_backward_blocks_low_qubits(void **state)
         const unsigned n = QML__FUSE_MIN_QUBITS + low % 3;
         qml_circuit *c = low_block_circuit(n, low, 500 + low);
         qml_pauli_sum *o = zz_chain(n);
-        size_t nw = qml_circuit_n_weights(c), nx = qml_circuit_n_features(c);
-        assert_true(nw <= N_WEIGHTS && nx <= N_FEATURES && nw > 0 && nx > 0);
-        double w[N_WEIGHTS], x[N_FEATURES], g_adj[N_WEIGHTS], g_ref[N_WEIGHTS], g_shift[N_WEIGHTS];
-        double f_adj[N_FEATURES], f_ref[N_FEATURES], f_shift[N_FEATURES];
-        harness_rng rng = {600 + low};
-        for (size_t k = 0; k < nw; k++)
-            w[k] = 6.0 * harness_uniform(&rng);
-        for (size_t k = 0; k < nx; k++)
-            x[k] = 2.0 * harness_uniform(&rng) - 1.0;
-        double v_adj, v_ref, v_shift;
-        qml_gradient_options opt = QML_GRADIENT_OPTIONS_INIT;
-        opt.feature_gradients = 1;
-        assert_ok(qml_gradient(c, o, NULL, w, nw, x, nx, &opt, &v_adj, g_adj, f_adj));
-        reference_adjoint(c, o, w, x, &v_ref, g_ref, nw, f_ref, nx);
-        opt.method = QML_GRADIENT_PARAMETER_SHIFT;
-        assert_ok(qml_gradient(c, o, NULL, w, nw, x, nx, &opt, &v_shift, g_shift, f_shift));
-        assert_close(v_adj, v_ref, 1e-12);
-        double largest = 0.0;
-        for (size_t k = 0; k < nw; k++) {
-            assert_close(g_adj[k], g_ref[k], 1e-12);
-            assert_close(g_adj[k], g_shift[k], 1e-10);
-            largest = fmax(largest, fabs(g_adj[k]));
-        }
-        for (size_t k = 0; k < nx; k++) {
-            assert_close(f_adj[k], f_ref[k], 1e-12);
-            assert_close(f_adj[k], f_shift[k], 1e-10);
-        }
-        assert_true(largest > 1e-3);
+        check_against_references(c, o, 600 + low);
         qml_pauli_sum_free(o);
         qml_circuit_free(c);
     }

@@ -56,6 +56,24 @@ static const char *structure_state_name(const qml_lie_algebra *algebra)
 /* Past the enumeration limit, the classification is the answer; with
  * --purity OP --state zero, the variance predicted from it
  * (qml_pauli_dla_predict_variance, no basis). */
+/* The "prediction" object of --json: source names where it came from (NULL
+ * for the algebra's own prediction, which says nothing). */
+static void json_prediction(cli_json *out, const char *source, const qml_lie_prediction *prediction, int status)
+{
+    cli_json_key(out, "prediction");
+    cli_json_object_begin(out);
+    if (source)
+        cli_json_kv_string(out, "source", source);
+    cli_json_kv_string(out, "hypothesis", qml_lie_hypothesis_string(prediction->hypothesis));
+    cli_json_kv_bool(out, "applicable", status == 0);
+    cli_json_kv_number(out, "loss_mean", prediction->loss_mean);
+    cli_json_kv_number(out, "loss_variance", prediction->loss_variance);
+    cli_json_kv_number(out, "first_gate_gradient_variance", prediction->first_gate_gradient_variance);
+    cli_json_kv_number(out, "middle_gate_gradient_variance", prediction->middle_gate_gradient_variance);
+    cli_json_kv_string(out, "message", prediction->message);
+    cli_json_object_end(out);
+}
+
 static int print_classification(qml_pauli_sum *const *generators, size_t n_generators, const qml_dla_summary *summary,
                                 double seconds, const qml_pauli_sum *observable, bool zero_state, bool json, int argc,
                                 char **argv)
@@ -94,17 +112,7 @@ static int print_classification(qml_pauli_sum *const *generators, size_t n_gener
         cli_json_kv_u64(&out, "n_ideals", summary->n_components);
         cli_json_kv_number(&out, "seconds", seconds);
         if (predicted) {
-            cli_json_key(&out, "prediction");
-            cli_json_object_begin(&out);
-            cli_json_kv_string(&out, "source", "classification");
-            cli_json_kv_string(&out, "hypothesis", qml_lie_hypothesis_string(prediction.hypothesis));
-            cli_json_kv_bool(&out, "applicable", prediction_status == 0);
-            cli_json_kv_number(&out, "loss_mean", prediction.loss_mean);
-            cli_json_kv_number(&out, "loss_variance", prediction.loss_variance);
-            cli_json_kv_number(&out, "first_gate_gradient_variance", prediction.first_gate_gradient_variance);
-            cli_json_kv_number(&out, "middle_gate_gradient_variance", prediction.middle_gate_gradient_variance);
-            cli_json_kv_string(&out, "message", prediction.message);
-            cli_json_object_end(&out);
+            json_prediction(&out, "classification", &prediction, prediction_status);
         }
         cli_json_end(&out);
     } else {
@@ -548,16 +556,7 @@ int cmd_dla(int argc, char **argv)
             }
             cli_json_object_end(&out);
             if (zero_state && prediction_status != QML_ERR_LIMIT) {
-                cli_json_key(&out, "prediction");
-                cli_json_object_begin(&out);
-                cli_json_kv_string(&out, "hypothesis", qml_lie_hypothesis_string(prediction.hypothesis));
-                cli_json_kv_bool(&out, "applicable", prediction_status == 0);
-                cli_json_kv_number(&out, "loss_mean", prediction.loss_mean);
-                cli_json_kv_number(&out, "loss_variance", prediction.loss_variance);
-                cli_json_kv_number(&out, "first_gate_gradient_variance", prediction.first_gate_gradient_variance);
-                cli_json_kv_number(&out, "middle_gate_gradient_variance", prediction.middle_gate_gradient_variance);
-                cli_json_kv_string(&out, "message", prediction.message);
-                cli_json_object_end(&out);
+                json_prediction(&out, NULL, &prediction, prediction_status);
             }
         }
         cli_json_end(&out);
