@@ -23,6 +23,14 @@ typedef enum family {
     FAMILY_SN          /* {sum X_i, sum Z_i, sum_{i<j} Z_i Z_j} */
 } family;
 
+/* Frees an array of generators and the array. */
+static void free_generators(qml_pauli_sum **g, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        qml_pauli_sum_free(g[i]);
+    free(g);
+}
+
 static const char *family_name(family f)
 {
     static const char *names[] = {"hea {X_i,Y_i,Z_iZ_i+1}", "tfim {X_i,Z_iZ_i+1}", "tfim-global {SX,SZZ} periodic",
@@ -126,9 +134,7 @@ static int family_generators(family f, unsigned n, qml_pauli_sum ***out, size_t 
 #undef PIECE
     free(text);
     if (status) {
-        for (size_t i = 0; i < k; i++)
-            qml_pauli_sum_free(g[i]);
-        free(g);
+        free_generators(g, k);
         return status;
     }
     *out = g;
@@ -281,9 +287,7 @@ static int run_library(family f, unsigned n, unsigned n_threads, row *r)
     *r = (row){f, n, qml_lie_algebra_dim(a), qml_lie_algebra_center_dim(a), qml_lie_algebra_n_ideals(a),
                (structure_start >= 0 ? structure_start : t1) - t0, t1 - t0, -1.0, false};
     qml_lie_algebra_free(a);
-    for (size_t k = 0; k < count; k++)
-        qml_pauli_sum_free(g[k]);
-    free(g);
+    free_generators(g, count);
     return status;
 }
 
@@ -297,9 +301,7 @@ static int run_dense(family f, unsigned n, double *seconds, size_t *dim, size_t 
     double t0 = cli_seconds();
     *dim = dense_closure(g, *count, n);
     *seconds = cli_seconds() - t0;
-    for (size_t k = 0; k < *count; k++)
-        qml_pauli_sum_free(g[k]);
-    free(g);
+    free_generators(g, *count);
     return *dim ? 0 : QML_ERR_OUT_OF_MEMORY;
 }
 
@@ -464,9 +466,7 @@ static int classify_timed(qml_pauli_sum **g, size_t count, size_t made, int stat
         status = qml_pauli_dla_classify((const qml_pauli_sum *const *)g, count, summary);
         times[r] = cli_seconds() - t0;
     }
-    for (size_t i = 0; i < made; i++)
-        qml_pauli_sum_free(g[i]);
-    free(g);
+    free_generators(g, made);
     if (!status)
         *seconds = cli_median(times, 5);
     return status;
@@ -577,9 +577,7 @@ static int class_generators(int kind, unsigned n, qml_pauli_sum ***out, size_t *
     }
 #undef ADD
     if (status) {
-        for (size_t i = 0; i < count; i++)
-            qml_pauli_sum_free(g[i]);
-        free(g);
+        free_generators(g, count);
         return status;
     }
     *out = g;
@@ -645,9 +643,7 @@ static int predict_row(int kind, unsigned n, cli_json *json)
         if (ps && ps != QML_ERR_NOT_APPLICABLE)
             status = ps;
     }
-    for (size_t i = 0; i < count; i++)
-        qml_pauli_sum_free(g[i]);
-    free(g);
+    free_generators(g, count);
     qml_pauli_sum_free(o);
     if (status)
         return status;
@@ -704,9 +700,7 @@ static int bench_structure(bool quick, cli_json *json)
                              m * m - 1);
         if (!status)
             status = structure_row("sn {SX,SZ,SZ_iZ_j}", n, g, count, expected, json);
-        for (size_t k = 0; k < count; k++)
-            qml_pauli_sum_free(g[k]);
-        free(g);
+        free_generators(g, count);
         heap_stop();
     }
     if (!status) {
@@ -724,9 +718,7 @@ static int bench_structure(bool quick, cli_json *json)
         status = family_generators(FAMILY_TFIM, 30, &g, &count);
         if (!status)
             status = structure_row("tfim chain = so(2n)", 30, g, count, "so(60): dim 1770", json);
-        for (size_t k = 0; k < count; k++)
-            qml_pauli_sum_free(g[k]);
-        free(g);
+        free_generators(g, count);
     }
     /* The same algebras from Pauli sums (each generator but the last
      * replaced by its sum with the next: the same span, a basis that is not
@@ -742,24 +734,12 @@ static int bench_structure(bool quick, cli_json *json)
         for (size_t k = 0; k < 13; k++)
             qml_pauli_sum_free(g[k]);
     }
-    if (!status && !quick) {
-        qml_pauli_sum **g = NULL;
-        size_t count = 0;
-        status = family_generators(FAMILY_TFIM, 30, &g, &count);
-        for (size_t k = 0; k + 1 < count && !status; k++)
-            status = qml_pauli_sum_add(g[k], 1.0, g[k + 1]);
-        if (!status)
-            status = structure_row("tfim chain = so(2n) (sums)", 30, g, count, "so(60): dim 1770", json);
-        for (size_t k = 0; k < count; k++)
-            qml_pauli_sum_free(g[k]);
-        free(g);
-    }
-    /* Larger sum algebras: so(80) (dim 3160, below the cap of the dense
-     * analysis: its time and peak memory) and so(92) (dim 4186, above it:
-     * the closure, the structure reported not computed). */
-    static const unsigned so_large[] = {40, 46};
-    for (size_t i = 0; i < 2 && !status && !quick; i++) {
-        unsigned n = so_large[i];
+    /* so(2n) from sums: so(60) (dim 1770), so(80) (dim 3160, below the cap
+     * of the dense analysis: its time and peak memory) and so(92) (dim
+     * 4186, above it: the closure, the structure reported not computed). */
+    static const unsigned so_sums[] = {30, 40, 46};
+    for (size_t i = 0; i < 3 && !status && !quick; i++) {
+        unsigned n = so_sums[i];
         qml_pauli_sum **g = NULL;
         size_t count = 0;
         status = family_generators(FAMILY_TFIM, n, &g, &count);
@@ -769,9 +749,7 @@ static int bench_structure(bool quick, cli_json *json)
         snprintf(expected, sizeof expected, "so(%u): dim %u", 2 * n, n * (2 * n - 1));
         if (!status)
             status = structure_row("tfim chain = so(2n) (sums)", n, g, count, expected, json);
-        for (size_t k = 0; k < count; k++)
-            qml_pauli_sum_free(g[k]);
-        free(g);
+        free_generators(g, count);
     }
     static const unsigned cl[] = {50, 100, 1000};
     for (size_t i = 0; i < 3 && !status; i++)
@@ -862,9 +840,7 @@ int bench_dla(int argc, char **argv)
                     qml_pauli_sum **g = NULL;
                     if ((status = family_generators(plan[p].f, n, &g, &count)))
                         return cli_fail("bench dla", status);
-                    for (size_t k = 0; k < count; k++)
-                        qml_pauli_sum_free(g[k]);
-                    free(g);
+                    free_generators(g, count);
                     r.dense_seconds = dense_rate * dense_cost(r.dim, count, n);
                 }
             }
