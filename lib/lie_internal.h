@@ -355,6 +355,10 @@ void qml__lie_verdicts_release(lie_verdicts *v);
 /* Tests only: the defect above which the basis is rebuilt (default
  * LIE_CLOSED_DEFECT; a negative value rebuilds every exact general basis). */
 extern double qml__lie_rebuild_above;
+/* Tests only: non-zero sends every general algebra through the analysis of
+ * string-spanned algebras (lie_structure.c) first, at any dimension; by
+ * default only algebras above LIE_GENERAL_DENSE_MAX take it. */
+extern int qml__lie_spanned_always;
 /* Rebuild the basis of a closed general algebra (dimension = the exact one)
  * by the pivoted closure; *rebuilt says whether it did (not when the dense
  * work space would pass its cap, or rounding stops it short of the

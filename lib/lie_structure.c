@@ -1146,6 +1146,455 @@ static int name_string_spanned(qml_lie_algebra *algebra, lie_component *c)
     return status;
 }
 
+/* ---- algebras spanned by Pauli strings (any dimension) ------------------------ */
+
+/* Tests only: 1 sends every general algebra through the string-spanned
+ * analysis first (by default only those above LIE_GENERAL_DENSE_MAX). */
+int qml__lie_spanned_always = 0;
+
+/* The largest dimension of a compact simple Lie algebra of rank r (the
+ * classification: su(r+1) r(r+2), so(2r+1) and sp(r) r(2r+1), so(2r)
+ * r(2r-1), g2 14, f4 52, e6 78, e7 133, e8 248). */
+static size_t largest_simple(size_t r)
+{
+    size_t best = r * (2 * r + 1);
+    static const size_t exceptional[][2] = {{2, 14}, {4, 52}, {6, 78}, {7, 133}, {8, 248}};
+    for (size_t i = 0; i < sizeof exceptional / sizeof exceptional[0]; i++)
+        if (exceptional[i][0] == r && exceptional[i][1] > best)
+            best = exceptional[i][1];
+    return best;
+}
+
+/* The largest dimension of a semisimple algebra of rank `rank` with at least
+ * two simple ideals (0 if none: rank < 2). A semisimple algebra of rank r and
+ * dimension above it is simple: that is how the analysis below certifies
+ * simplicity (e.g. so(144): rank 72, dimension 10296 > 10156 = so(143) +
+ * su(2), the largest two-ideal algebra of rank 72). O(rank^2). */
+static int largest_nonsimple(size_t rank, size_t *out)
+{
+    *out = 0;
+    if (rank < 2)
+        return QML_OK;
+    /* best[r] = the largest semisimple algebra of rank r, any number of ideals */
+    size_t *best = qml__malloc((rank + 1) * sizeof *best);
+    if (!best)
+        return qml__oom("the simplicity bound");
+    best[0] = 0;
+    for (size_t r = 1; r <= rank; r++) {
+        best[r] = largest_simple(r);
+        for (size_t a = 1; a < r; a++)
+            if (best[a] + best[r - a] > best[r])
+                best[r] = best[a] + best[r - a];
+    }
+    for (size_t a = 1; a < rank; a++)
+        if (best[a] + best[rank - a] > *out)
+            *out = best[a] + best[rank - a];
+    qml__free(best);
+    return QML_OK;
+}
+
+/* A basis element under construction: |group| strings with coefficients. */
+typedef struct spanned_entry {
+    size_t id;
+    double val;
+} spanned_entry;
+
+typedef struct spanned_basis {
+    size_t *start;        /* d + 2 */
+    size_t *col;
+    double *val;
+    size_t dim, count, capacity;
+} spanned_basis;
+
+static int spanned_push(spanned_basis *b, const spanned_entry *e, size_t n)
+{
+    if (b->count + n > b->capacity) {
+        size_t cap = b->capacity ? b->capacity : 256;
+        while (cap < b->count + n)
+            cap *= 2;
+        size_t *col = qml__realloc(b->col, cap * sizeof *col);
+        if (!col)
+            return qml__oom("the string basis");
+        b->col = col;
+        double *val = qml__realloc(b->val, cap * sizeof *val);
+        if (!val)
+            return qml__oom("the string basis");
+        b->val = val;
+        b->capacity = cap;
+    }
+    for (size_t i = 0; i < n; i++) {
+        b->col[b->count] = e[i].id;
+        b->val[b->count++] = e[i].val;
+    }
+    b->start[++b->dim] = b->count;
+    return QML_OK;
+}
+
+/* A component whose elements are basis elements [first, first + dim). */
+static int spanned_ideal(const string_table *t, const size_t *members, size_t m, size_t n_group, size_t first,
+                         size_t dim, size_t rank, bool checked, ideal_list *ideals)
+{
+    lie_component c = {0};
+    c.dim = c.n_support = dim;
+    c.rank = rank;
+    c.support = qml__malloc((dim + 1) * sizeof *c.support);
+    c.names = string_ideal_names(t, members, m, n_group, dim, rank, checked);
+    if (!c.support || !c.names) {
+        qml__lie_component_release(&c);
+        return qml__oom("a simple ideal");
+    }
+    for (size_t i = 0; i < dim; i++)
+        c.support[i] = first + i;
+    return ideal_push(ideals, &c);
+}
+
+/* The structure of a general algebra that is spanned by Pauli strings, with
+ * no dense matrix. It applies when the strings S on which the orthonormal
+ * basis puts weight (sum over the basis of coefficient^2 > 1/2) number
+ * exactly d = dim g, contain every generator term, and are closed under
+ * the bracket with every term (-i[t, s] = +-2 s' with s' in S, or 0).
+ * Then span S contains the generators and is invariant under their ad
+ * actions, so it contains g, and has g's dimension: g = span S. (With an
+ * exact dimension this is a proof; the weights only propose S.) So g is
+ * the DLA of the single strings S, and its structure is that of a Pauli-
+ * string algebra, decided combinatorially:
+ * - components of the anticommutation graph of S (each string linked to the
+ *   terms it anticommutes with: every string of S is a nested bracket of
+ *   terms, so strings of different components commute) are commuting
+ *   ideals; a string that commutes with every term is central;
+ * - the rank of a component: the size of a maximal set of commuting
+ *   strings, which spans a Cartan subalgebra (as in structure_pure);
+ * - symmetries (split_by_symmetry): a group of 2^k strings Q commuting
+ *   with the component and mapping its strings onto its strings splits it
+ *   into 2^k ideals (1/2^k) sum_Q chi(Q) Q g; the group acts freely on
+ *   the strings and on the Cartan set (a maximal commuting set is a union of
+ *   its cosets), so each part has dimension m / 2^k and rank nt / 2^k;
+ * - a part is simple when its dimension is above that of every semisimple
+ *   algebra of its rank with two or more ideals (largest_nonsimple); a
+ *   part whose (dimension, rank) some simple algebra has but that bound does
+ *   not decide is named "(not checked to be simple)"; any other makes the
+ *   structure unresolved (*valid = false).
+ * On success the basis is replaced by one adapted to the ideals (each
+ * element a string, or a character sum over a symmetry coset: orthonormal,
+ * the same span), so every component is a range of basis elements and
+ * costs no coordinates. Work O(d T) for T generator terms (plus the
+ * symmetry search), memory O(d + strings met). */
+static int structure_spanned(qml_lie_algebra *algebra, ideal_list *ideals, bool *applies, bool *valid)
+{
+    *applies = false;
+    *valid = false;
+    const string_table *t = &algebra->strings;
+    unsigned words = t->words;
+    size_t d = algebra->dim, N = t->count;
+    if (algebra->pure || algebra->orbit || words > 8 || d == 0)
+        return QML_OK;
+    size_t n_terms = 0;
+    for (size_t k = 0; k < algebra->n_generators; k++)
+        n_terms += algebra->generators[k]->n_terms;
+    int status = QML_OK;
+    enum { MAX_K = 8 };
+    size_t group_cap = (size_t)1 << MAX_K;
+    double *weight = qml__calloc(N + 1, sizeof *weight);
+    size_t *pos = qml__malloc((N + 1) * sizeof *pos);
+    size_t *ids = qml__malloc((d + 1) * sizeof *ids);
+    size_t *terms = qml__malloc((n_terms + 1) * sizeof *terms);
+    unsigned char *is_term = qml__calloc(d + 1, 1);
+    size_t *parent = qml__malloc((d + 1) * sizeof *parent);
+    size_t *members = qml__malloc((d + 1) * sizeof *members);
+    size_t *member_ids = qml__malloc((d + 1) * sizeof *member_ids);
+    size_t *cartan = qml__malloc((d + 1) * sizeof *cartan);
+    size_t *comp_terms = qml__malloc((n_terms + 1) * sizeof *comp_terms);
+    unsigned char *seen = qml__calloc(d + 1, 1);
+    spanned_entry *coset = qml__malloc((d + 1) * sizeof *coset);
+    uint64_t *sx = qml__calloc(group_cap * words, sizeof *sx);
+    uint64_t *sz = qml__calloc(group_cap * words, sizeof *sz);
+    int *sign = qml__calloc(group_cap, sizeof *sign);
+    spanned_entry *element = qml__malloc(group_cap * sizeof *element);
+    spanned_basis nb = {0};
+    nb.start = qml__calloc(d + 2, sizeof *nb.start);
+    size_t *center = qml__malloc((d + 1) * sizeof *center);
+    index_node *node = NULL;
+    if (!weight || !pos || !ids || !terms || !is_term || !parent || !members || !member_ids || !cartan ||
+        !comp_terms || !seen || !coset || !sx || !sz || !sign || !element || !nb.start || !center) {
+        status = qml__oom("the structure of a string-spanned algebra");
+        goto done;
+    }
+    /* S: the strings the basis weighs (weight[s] = the squared norm of the
+     * projection of s onto g: 1 when s lies in g) */
+    for (size_t e = 0; e < algebra->n_entries; e++)
+        weight[algebra->col[e]] += algebra->val[e] * algebra->val[e];
+    size_t m_all = 0;
+    for (size_t s = 0; s < N; s++) {
+        pos[s] = SIZE_MAX;
+        if (weight[s] > 0.5) {
+            if (m_all == d) {
+                m_all++;
+                break;
+            }
+            pos[s] = m_all;
+            ids[m_all++] = s;
+        }
+    }
+    if (m_all != d)
+        goto done;
+    /* the generator terms, each in S */
+    size_t nt_all = 0;
+    for (size_t k = 0; k < algebra->n_generators; k++) {
+        const qml_pauli_sum *g = algebra->generators[k];
+        for (size_t i = 0; i < g->n_terms; i++) {
+            size_t id = qml__lie_table_find(t, g->x + i * words, g->z + i * words);
+            if (id == SIZE_MAX || pos[id] == SIZE_MAX)
+                goto done;
+            if (!is_term[pos[id]]) {
+                is_term[pos[id]] = 1;
+                terms[nt_all++] = pos[id];
+            }
+        }
+    }
+    /* S closed under the bracket with every term; the links of the
+     * anticommutation graph on the way */
+    for (size_t i = 0; i < d; i++)
+        parent[i] = i;
+    for (size_t i = 0; i < d; i++) {
+        const uint64_t *ax = t->x + ids[i] * words, *az = t->z + ids[i] * words;
+        for (size_t j = 0; j < nt_all; j++) {
+            const uint64_t *bx = t->x + ids[terms[j]] * words, *bz = t->z + ids[terms[j]] * words;
+            if (!strings_anticommute(words, ax, az, bx, bz))
+                continue;
+            uint64_t px[8], pz[8];
+            for (unsigned w = 0; w < words; w++) {
+                px[w] = ax[w] ^ bx[w];
+                pz[w] = az[w] ^ bz[w];
+            }
+            size_t id = qml__lie_table_find(t, px, pz);
+            if (id == SIZE_MAX || pos[id] == SIZE_MAX)
+                goto done;
+            uf_union(parent, i, terms[j]);
+        }
+    }
+    *applies = true;
+    /* component sizes (count[root]) */
+    size_t *count = members; /* reused below, after the sizes are read */
+    memset(count, 0, (d + 1) * sizeof *count);
+    for (size_t i = 0; i < d; i++)
+        count[uf_find(parent, i)]++;
+    size_t n_center = 0;
+    for (size_t i = 0; i < d; i++)
+        if (count[i] == 1 && parent[i] == i)
+            center[n_center++] = i;
+    unsigned char *multi = seen; /* roots of components of two or more strings */
+    for (size_t i = 0; i < d; i++)
+        multi[i] = parent[i] == i && count[i] >= 2;
+    /* new basis: the centre first */
+    for (size_t c = 0; c < n_center && !status; c++) {
+        spanned_entry e = {ids[center[c]], 1.0};
+        status = spanned_push(&nb, &e, 1);
+        center[c] = c;
+    }
+    bool ok = true;
+    unsigned char *in_comp = is_term; /* re-used: 2 = member of the current component */
+    for (size_t root = 0; root < d && !status && ok; root++) {
+        if (!multi[root])
+            continue;
+        size_t m = 0, n_ct = 0;
+        for (size_t i = root; i < d; i++)
+            if (uf_find(parent, i) == root) {
+                members[m] = i;
+                member_ids[m++] = ids[i];
+            }
+        for (size_t j = 0; j < nt_all; j++)
+            if (uf_find(parent, terms[j]) == root)
+                comp_terms[n_ct++] = ids[terms[j]];
+        for (size_t i = 0; i < m; i++)
+            in_comp[members[i]] |= 2;
+        /* rank: a maximal set of commuting strings */
+        size_t nt = 0;
+        for (size_t i = 0; i < m; i++)
+            if (commutes_with_all(t, t->x + member_ids[i] * words, t->z + member_ids[i] * words, cartan, nt))
+                cartan[nt++] = member_ids[i];
+        /* symmetries: Q = P_0 R for R commuting with P_0, commuting with the
+         * component's terms and mapping its strings onto its strings */
+        size_t n_group = 1;
+        sign[0] = 1;
+        memset(sx, 0, words * sizeof *sx);
+        memset(sz, 0, words * sizeof *sz);
+        unsigned k = 0;
+        const uint64_t *p0x = t->x + member_ids[0] * words, *p0z = t->z + member_ids[0] * words;
+        for (size_t c = 1; c < m && k < MAX_K; c++) {
+            const uint64_t *rx = t->x + member_ids[c] * words, *rz = t->z + member_ids[c] * words;
+            if (strings_anticommute(words, p0x, p0z, rx, rz))
+                continue;
+            uint64_t qx[8], qz[8], px[8], pz[8];
+            for (unsigned w = 0; w < words; w++) {
+                qx[w] = p0x[w] ^ rx[w];
+                qz[w] = p0z[w] ^ rz[w];
+            }
+            bool known = false;
+            for (size_t g = 0; g < n_group && !known; g++)
+                known = !memcmp(sx + g * words, qx, words * sizeof *qx) && !memcmp(sz + g * words, qz, words * sizeof *qz);
+            bool commutes = true;
+            for (size_t j = 0; j < n_ct && commutes && !known; j++)
+                commutes = !strings_anticommute(words, qx, qz, t->x + comp_terms[j] * words, t->z + comp_terms[j] * words);
+            if (known || !commutes)
+                continue;
+            bool maps = true;
+            for (size_t i = 0; i < m && maps; i++) {
+                for (unsigned w = 0; w < words; w++) {
+                    px[w] = qx[w] ^ t->x[member_ids[i] * words + w];
+                    pz[w] = qz[w] ^ t->z[member_ids[i] * words + w];
+                }
+                size_t id = qml__lie_table_find(t, px, pz);
+                maps = id != SIZE_MAX && pos[id] != SIZE_MAX && (in_comp[pos[id]] & 2);
+            }
+            if (!maps)
+                continue;
+            for (size_t g = 0; g < n_group; g++) {
+                const uint64_t *gx = sx + g * words, *gz = sz + g * words;
+                unsigned phase = strings_product_phase(words, qx, qz, gx, gz); /* 0 or 2 */
+                for (unsigned w = 0; w < words; w++) {
+                    sx[(n_group + g) * words + w] = qx[w] ^ gx[w];
+                    sz[(n_group + g) * words + w] = qz[w] ^ gz[w];
+                }
+                sign[n_group + g] = sign[g] * (phase == 2u ? -1 : 1);
+            }
+            n_group *= 2;
+            k++;
+        }
+        size_t part = m / n_group, part_rank = nt / n_group;
+        ok = m % n_group == 0 && nt % n_group == 0 && simple_shape(part, part_rank);
+        size_t bound = 0;
+        if (ok)
+            status = largest_nonsimple(part_rank, &bound);
+        if (!ok || status)
+            break;
+        bool checked = part > bound;
+        if (n_group == 1) {
+            size_t first = nb.dim;
+            for (size_t i = 0; i < m && !status; i++) {
+                spanned_entry e = {member_ids[i], 1.0};
+                status = spanned_push(&nb, &e, 1);
+            }
+            if (!status)
+                status = spanned_ideal(t, member_ids, m, 1, first, m, nt, checked, ideals);
+        } else {
+            /* cosets S P: coset c holds entries [c * n_group, (c + 1) * n_group) */
+            double norm = 1.0 / sqrt((double)n_group);
+            size_t n_cosets = 0;
+            for (size_t i = 0; i < m; i++)
+                in_comp[members[i]] &= (unsigned char)~4u;
+            for (size_t i = 0; i < m && ok; i++) {
+                if (in_comp[members[i]] & 4)
+                    continue;
+                const uint64_t *ax = t->x + member_ids[i] * words, *az = t->z + member_ids[i] * words;
+                for (size_t g = 0; g < n_group; g++) {
+                    const uint64_t *gx = sx + g * words, *gz = sz + g * words;
+                    uint64_t px[8], pz[8];
+                    unsigned phase = strings_product_phase(words, gx, gz, ax, az); /* 0 or 2: commuting */
+                    for (unsigned w = 0; w < words; w++) {
+                        px[w] = gx[w] ^ ax[w];
+                        pz[w] = gz[w] ^ az[w];
+                    }
+                    size_t id = qml__lie_table_find(t, px, pz); /* in the component: checked above */
+                    in_comp[pos[id]] |= 4;
+                    coset[n_cosets * n_group + g] = (spanned_entry){id, norm * sign[g] * (phase == 2u ? -1.0 : 1.0)};
+                }
+                n_cosets++;
+            }
+            for (size_t chi = 0; chi < n_group && !status; chi++) {
+                size_t first = nb.dim;
+                for (size_t c = 0; c < n_cosets && !status; c++) {
+                    /* chi(g) = (-1)^{popcount(chi & g)}; entries in string-id order */
+                    for (size_t g = 0; g < n_group; g++) {
+                        spanned_entry e = coset[c * n_group + g];
+                        if (popcount64(chi & g) & 1u)
+                            e.val = -e.val;
+                        size_t j = g;
+                        while (j > 0 && element[j - 1].id > e.id) {
+                            element[j] = element[j - 1];
+                            j--;
+                        }
+                        element[j] = e;
+                    }
+                    status = spanned_push(&nb, element, n_group);
+                }
+                if (!status)
+                    status = spanned_ideal(t, member_ids, m, n_group, first, part, part_rank, false, ideals);
+                if (!status && checked) {
+                    /* the name of a certified part loses "(not checked ...)" */
+                    lie_component *c = &ideals->items[ideals->count - 1];
+                    char *names = string_ideal_names(t, member_ids, m, n_group, part, part_rank, true);
+                    if (!names)
+                        status = qml__oom("ideal names");
+                    else {
+                        qml__free(c->names);
+                        c->names = names;
+                    }
+                }
+            }
+        }
+        for (size_t i = 0; i < m; i++)
+            in_comp[members[i]] = 0;
+    }
+    if (status || !ok)
+        goto done;
+    if (nb.dim != d || nb.count == 0)
+        goto done; /* cannot happen (the parts partition S): unresolved, not wrong */
+    node = qml__malloc(nb.count * sizeof *node);
+    algebra->center.support = qml__malloc((n_center + 1) * sizeof *algebra->center.support);
+    if (!node || !algebra->center.support) {
+        status = qml__oom("the string basis");
+        goto done;
+    }
+    algebra->center.dim = algebra->center.n_support = n_center;
+    memcpy(algebra->center.support, center, n_center * sizeof *center);
+    /* install the new basis and its inverse index */
+    qml__free(algebra->start);
+    qml__free(algebra->col);
+    qml__free(algebra->val);
+    qml__free(algebra->node);
+    algebra->start = nb.start;
+    algebra->col = nb.col;
+    algebra->val = nb.val;
+    algebra->node = node;
+    algebra->n_entries = nb.count;
+    algebra->entry_capacity = nb.count;
+    algebra->element_capacity = d + 2;
+    nb = (spanned_basis){0};
+    node = NULL;
+    for (size_t s = 0; s < algebra->head_capacity; s++)
+        algebra->head[s] = SIZE_MAX;
+    for (size_t a = 0; a < d; a++)
+        for (size_t e = algebra->start[a]; e < algebra->start[a + 1]; e++) {
+            size_t s = algebra->col[e];
+            algebra->node[e] = (index_node){algebra->head[s], a, algebra->val[e]};
+            algebra->head[s] = e;
+        }
+    *valid = true;
+done:
+    qml__free(weight);
+    qml__free(pos);
+    qml__free(ids);
+    qml__free(terms);
+    qml__free(is_term);
+    qml__free(parent);
+    qml__free(members);
+    qml__free(member_ids);
+    qml__free(cartan);
+    qml__free(comp_terms);
+    qml__free(seen);
+    qml__free(coset);
+    qml__free(sx);
+    qml__free(sz);
+    qml__free(sign);
+    qml__free(element);
+    qml__free(nb.start);
+    qml__free(nb.col);
+    qml__free(nb.val);
+    qml__free(center);
+    qml__free(node);
+    return status;
+}
+
 /* Centre and simple ideals. The split uses random elements; a split that
  * leaves a component whose dimension and rank no simple algebra has (two
  * ideals whose parts the random elements could not tell apart) is redone
@@ -1183,12 +1632,28 @@ int qml__lie_analyse_structure(qml_lie_algebra *algebra)
      * checks would fail every seed): reported unresolved at once. */
     if (!algebra->pure && algebra->largest_rejected > LIE_BASIS_OPEN)
         return QML_OK;
-    if (!algebra->pure && algebra->dim > LIE_GENERAL_DENSE_MAX) {
-        algebra->structure_state = QML_LIE_STRUCTURE_ABOVE_CAP;
-        return QML_OK; /* structure unknown: documented limit of the dense analysis */
-    }
     ideal_list list = {0};
     bool valid = false;
+    if (!algebra->pure && (algebra->dim > LIE_GENERAL_DENSE_MAX || qml__lie_spanned_always)) {
+        /* Spanned by Pauli strings: decided combinatorially at any
+         * dimension. Otherwise above the cap the structure is reported not
+         * computed (the documented limit of the dense analysis). */
+        bool applies = false;
+        qml__lie_component_release(&algebra->center);
+        int status = structure_spanned(algebra, &list, &applies, &valid);
+        if (status || !valid) {
+            ideal_list_release(&list);
+            qml__lie_component_release(&algebra->center);
+        }
+        if (status)
+            return status;
+        if (applies && !valid)
+            return QML_OK; /* a component no simple algebra fits: unresolved */
+        if (!applies && algebra->dim > LIE_GENERAL_DENSE_MAX) {
+            algebra->structure_state = QML_LIE_STRUCTURE_ABOVE_CAP;
+            return QML_OK;
+        }
+    }
     for (unsigned attempt = 0; attempt < 4 && !valid; attempt++) {
         struct qml_rng rng;
         qml__rng_init(&rng, LIE_SEED, attempt);
