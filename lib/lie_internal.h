@@ -146,6 +146,7 @@ struct qml_lie_algebra {
     double largest_rejected;
     qml_pauli_sum **originals; /* the generators as given (the closure uses them normalised) */
     double closure_defect;   /* largest relative residual of a bracket -i[G_k, B_a] outside the span (NaN: strings) */
+    bool spanned;            /* general, spanned by Pauli strings: the structure decided on them, the basis adapted */
 };
 
 /* The exact closure's record: one verdict per candidate, in the order the

@@ -1569,6 +1569,7 @@ static int structure_spanned(qml_lie_algebra *algebra, ideal_list *ideals, bool 
             algebra->node[e] = (index_node){algebra->head[s], a, algebra->val[e]};
             algebra->head[s] = e;
         }
+    algebra->spanned = true;
     *valid = true;
 done:
     qml__free(weight);

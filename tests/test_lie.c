@@ -979,10 +979,45 @@ static void test_structure_state(void **state)
     assert_int_equal(rank, 8);
     qml_lie_algebra_free(a);
     set_free(&set);
-    /* so(92) from sums, dim 4186 > 4000: above the cap, said so */
+    /* so(92) from sums, dim 4186 > 4000: above the cap of the dense
+     * analysis, but spanned by Pauli strings: known, so(92) */
     tfim_pair_sums(&set, 46);
     a = close_set(&set);
     assert_int_equal(qml_lie_algebra_dim(a), 4186);
+    assert_ok(qml_lie_algebra_structure_state(a, &st, NULL));
+    assert_int_equal(st, QML_LIE_STRUCTURE_KNOWN);
+    assert_int_equal(qml_lie_algebra_n_ideals(a), 1);
+    assert_int_equal(qml_lie_algebra_center_dim(a), 0);
+    const char *so_names = NULL;
+    assert_ok(qml_lie_algebra_ideal(a, 0, &dim, &rank, &so_names));
+    assert_int_equal(dim, 4186);
+    assert_int_equal(rank, 46);
+    assert_string_equal(so_names, "so(92)");
+    qml_lie_algebra_free(a);
+    set_free(&set);
+    /* the same plus a Heisenberg chain on three more qubits (its algebra is
+     * not spanned by strings): above the cap, said so */
+    {
+        /* tfim_pair_sums(46) on 49 qubits: X_k + X_k+1, ..., Z_k Z_k+1 + ... */
+        char text[64];
+        for (unsigned k = 0; k < 91; k++) {
+            char first[24], second[24] = "";
+            if (k < 46)
+                snprintf(first, sizeof first, "X%u", k);
+            else
+                snprintf(first, sizeof first, "Z%u Z%u", k - 46, k - 45);
+            if (k + 1 < 46)
+                snprintf(second, sizeof second, " + X%u", k + 1);
+            else if (k + 1 < 91)
+                snprintf(second, sizeof second, " + Z%u Z%u", k - 45, k - 44);
+            snprintf(text, sizeof text, "%s%s", first, second);
+            set_add(&set, 49, text);
+        }
+    }
+    set_add(&set, 49, "X46 X47 + Y46 Y47 + Z46 Z47");
+    set_add(&set, 49, "X47 X48 + Y47 Y48 + Z47 Z48");
+    a = close_set(&set);
+    assert_true(qml_lie_algebra_dim(a) > 4186);
     assert_ok(qml_lie_algebra_structure_state(a, &st, NULL));
     assert_int_equal(st, QML_LIE_STRUCTURE_ABOVE_CAP);
     assert_false(qml_lie_algebra_structure_known(a));
