@@ -1152,44 +1152,74 @@ static int name_string_spanned(qml_lie_algebra *algebra, lie_component *c)
  * analysis first (by default only those above LIE_GENERAL_DENSE_MAX). */
 int qml__lie_spanned_always = 0;
 
-/* The largest dimension of a compact simple Lie algebra of rank r (the
- * classification: su(r+1) r(r+2), so(2r+1) and sp(r) r(2r+1), so(2r)
- * r(2r-1), g2 14, f4 52, e6 78, e7 133, e8 248). */
-static size_t largest_simple(size_t r)
+/* The dimensions of the compact simple Lie algebras of rank r (the
+ * classification: su(r+1) r(r+2), so(2r+1) and sp(r) r(2r+1), so(2r) r(2r-1)
+ * for r >= 4, g2 14, f4 52, e6 78, e7 133, e8 248); returns how many. */
+static size_t simple_dims(size_t r, size_t dims[4])
 {
-    size_t best = r * (2 * r + 1);
+    size_t n = 0;
+    dims[n++] = r * (r + 2);
+    if (r >= 2)
+        dims[n++] = r * (2 * r + 1);
+    if (r >= 4)
+        dims[n++] = r * (2 * r - 1);
     static const size_t exceptional[][2] = {{2, 14}, {4, 52}, {6, 78}, {7, 133}, {8, 248}};
     for (size_t i = 0; i < sizeof exceptional / sizeof exceptional[0]; i++)
-        if (exceptional[i][0] == r && exceptional[i][1] > best)
-            best = exceptional[i][1];
-    return best;
+        if (exceptional[i][0] == r)
+            dims[n++] = exceptional[i][1];
+    return n;
 }
 
-/* The largest dimension of a semisimple algebra of rank `rank` with at least
- * two simple ideals (0 if none: rank < 2). A semisimple algebra of rank r and
- * dimension above it is simple: that is how the analysis below certifies
- * simplicity (e.g. so(144): rank 72, dimension 10296 > 10156 = so(143) +
- * su(2), the largest two-ideal algebra of rank 72). O(rank^2). */
-static int largest_nonsimple(size_t rank, size_t *out)
+/* Whether some semisimple algebra with two or more simple ideals has
+ * dimension `dim` and rank `rank`. A semisimple algebra of that dimension
+ * and rank for which none does is simple: that is how the analysis below
+ * certifies simplicity (so(144): rank 72, dimension 10296; su(4): 15 and
+ * 3; not su(8): 63 and 7 are also so(11) + su(3)). A subset-sum over the
+ * ranks with bitsets of dimensions: O(rank^2 dim / 64) word operations;
+ * *decided = false (undecided) when that passes 2^28. */
+static int nonsimple_exists(size_t dim, size_t rank, bool *exists, bool *decided)
 {
-    *out = 0;
+    *exists = false;
+    *decided = true;
     if (rank < 2)
         return QML_OK;
-    /* best[r] = the largest semisimple algebra of rank r, any number of ideals */
-    size_t *best = qml__malloc((rank + 1) * sizeof *best);
-    if (!best)
-        return qml__oom("the simplicity bound");
-    best[0] = 0;
-    for (size_t r = 1; r <= rank; r++) {
-        best[r] = largest_simple(r);
-        for (size_t a = 1; a < r; a++)
-            if (best[a] + best[r - a] > best[r])
-                best[r] = best[a] + best[r - a];
+    size_t words = dim / 64 + 1;
+    if ((double)rank * (double)rank * (double)words > 268435456.0) {
+        *decided = false;
+        return QML_OK;
     }
-    for (size_t a = 1; a < rank; a++)
-        if (best[a] + best[rank - a] > *out)
-            *out = best[a] + best[rank - a];
-    qml__free(best);
+    /* any[r] = dimensions of the semisimple algebras of rank r (one or more ideals) */
+    uint64_t *any = qml__calloc((rank + 1) * words, sizeof *any);
+    if (!any)
+        return qml__oom("the simplicity check");
+    for (size_t r = 1; r <= rank; r++) {
+        uint64_t *row = any + r * words;
+        size_t dims[8];
+        for (size_t a = 1; a <= r; a++) {
+            size_t n = simple_dims(a, dims);
+            for (size_t i = 0; i < n; i++) {
+                size_t shift = dims[i];
+                if (shift > dim)
+                    continue;
+                if (a == r) {
+                    row[shift / 64] |= (uint64_t)1 << (shift % 64);
+                    continue;
+                }
+                /* row |= any[r - a] << shift; at r == rank only for the answer */
+                const uint64_t *src = any + (r - a) * words;
+                size_t ws = shift / 64, bs = shift % 64;
+                for (size_t w = words; w-- > ws;) {
+                    uint64_t v = src[w - ws] << bs;
+                    if (bs && w - ws >= 1)
+                        v |= src[w - ws - 1] >> (64 - bs);
+                    row[w] |= v;
+                }
+                if (r == rank && ((row[dim / 64] >> (dim % 64)) & 1u))
+                    *exists = true;
+            }
+        }
+    }
+    qml__free(any);
     return QML_OK;
 }
 
@@ -1269,11 +1299,11 @@ static int spanned_ideal(const string_table *t, const size_t *members, size_t m,
  *   into 2^k ideals (1/2^k) sum_Q chi(Q) Q g; the group acts freely on
  *   the strings and on the Cartan set (a maximal commuting set is a union of
  *   its cosets), so each part has dimension m / 2^k and rank nt / 2^k;
- * - a part is simple when its dimension is above that of every semisimple
- *   algebra of its rank with two or more ideals (largest_nonsimple); a
- *   part whose (dimension, rank) some simple algebra has but that bound does
- *   not decide is named "(not checked to be simple)"; any other makes the
- *   structure unresolved (*valid = false).
+ * - a part (semisimple: a component has no centre) is simple when no
+ *   semisimple algebra with two or more ideals has its dimension and rank
+ *   (nonsimple_exists); a part whose (dimension, rank) a simple algebra has
+ *   but also a sum of several is named "(not checked to be simple)"; any
+ *   other makes the structure unresolved (*valid = false).
  * On success the basis is replaced by one adapted to the ideals (each
  * element a string, or a character sum over a symmetry coset: orthonormal,
  * the same span), so every component is a range of basis elements and
@@ -1462,12 +1492,12 @@ static int structure_spanned(qml_lie_algebra *algebra, ideal_list *ideals, bool 
         }
         size_t part = m / n_group, part_rank = nt / n_group;
         ok = m % n_group == 0 && nt % n_group == 0 && simple_shape(part, part_rank);
-        size_t bound = 0;
+        bool nonsimple = true, decided = false;
         if (ok)
-            status = largest_nonsimple(part_rank, &bound);
+            status = nonsimple_exists(part, part_rank, &nonsimple, &decided);
         if (!ok || status)
             break;
-        bool checked = part > bound;
+        bool checked = decided && !nonsimple;
         if (n_group == 1) {
             size_t first = nb.dim;
             for (size_t i = 0; i < m && !status; i++) {
