@@ -1472,7 +1472,9 @@ typedef enum qml_lie_structure_state {
     QML_LIE_STRUCTURE_KNOWN = 0,      /**< centre and simple ideals computed, each ideal checked invariant */
     QML_LIE_STRUCTURE_PARTIAL = 1,    /**< a partial algebra (#QML_ERR_LIMIT): not closed, not analysed */
     QML_LIE_STRUCTURE_ABOVE_CAP = 2,  /**< a general (Pauli-sum) algebra whose dimension is above the cap
-                                           of the dense analysis (see qml_lie_algebra_structure_state()) */
+                                           of the dense analysis (see qml_lie_algebra_structure_state())
+                                           and that is not spanned by Pauli strings (those are analysed
+                                           at any dimension: docs/lie.md) */
     QML_LIE_STRUCTURE_UNRESOLVED = 3  /**< analysed, but not resolved into simple ideals that pass the checks
                                            (reported unknown rather than wrong) */
 } qml_lie_structure_state;

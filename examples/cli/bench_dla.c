@@ -811,8 +811,8 @@ static int bench_structure(bool quick, cli_json *json)
         cli_json_array_end(json);
     else
         printf("certified: the dimension decided exactly and confirmed in floating point; peak MB: for the sn rows "
-               "the library's\npeak heap during the row (a counting allocator), for the others the process's peak "
-               "resident memory so far\n(ru_maxrss); classify: median of 5 calls.\n");
+               "and the rows\nfrom so(144) on, the library's peak heap during the row (a counting allocator), for "
+               "the others the\nprocess's peak resident memory so far (ru_maxrss); classify: median of 5 calls.\n");
     return status;
 }
 
