@@ -1678,12 +1678,13 @@ int qml__lie_analyse_structure(qml_lie_algebra *algebra)
         }
         if (status)
             return status;
-        if (applies && !valid)
-            return QML_OK; /* a component no simple algebra fits: unresolved */
-        if (!applies && algebra->dim > LIE_GENERAL_DENSE_MAX) {
-            algebra->structure_state = QML_LIE_STRUCTURE_ABOVE_CAP;
+        if (!valid && algebra->dim > LIE_GENERAL_DENSE_MAX) {
+            /* a string component no simple algebra fits: unresolved */
+            if (!applies)
+                algebra->structure_state = QML_LIE_STRUCTURE_ABOVE_CAP;
             return QML_OK;
         }
+        /* below the cap (tests): the dense analysis when this one did not decide */
     }
     for (unsigned attempt = 0; attempt < 4 && !valid; attempt++) {
         struct qml_rng rng;
