@@ -417,7 +417,8 @@ static void test_adapted_basis(void **state)
 
 /* Above the cap of the dense analysis: so(92) (4186) and so(66) + so(66)
  * (4290, the TFIM ring) from sums, with their exact answers; the parts of the
- * ring carry equal purities of X_0 (the parity sectors split it evenly). */
+ * ring carry equal purities of X_0 (the parity sectors split it evenly), and
+ * its variance prediction is the ring's closed form. */
 static void test_above_cap(void **state)
 {
     (void)state;
@@ -456,6 +457,26 @@ static void test_above_cap(void **state)
     assert_int_equal(count, 3);
     assert_true(fabs(per[0] - per[1]) < 1e-12 * total);
     assert_true(fabs(per[0] + per[1] - total) < 1e-12 * total);
+    /* the variance from |0...0> with O = X_0 over the two so(66): 1/(2(2n - 1))
+     * = 1/130, as the same algebra closed from the single strings (the
+     * Pauli-string analysis, another code path) predicts */
+    qml_lie_prediction p = QML_LIE_PREDICTION_INIT, q = QML_LIE_PREDICTION_INIT;
+    assert_ok(qml_lie_algebra_predict_variance(a, NULL, x0, NULL, &p));
+    assert_true(fabs(p.loss_variance - 1.0 / 130.0) < 1e-12);
+    generator_set strings = {0};
+    char text[32];
+    for (unsigned i = 0; i < 33; i++) {
+        snprintf(text, sizeof text, "X%u", i);
+        set_add(&strings, 33, text);
+        snprintf(text, sizeof text, "Z%u Z%u", i, (i + 1) % 33);
+        set_add(&strings, 33, text);
+    }
+    qml_lie_algebra *pure = close_set(&strings);
+    assert_int_equal(qml_lie_algebra_dim(pure), 4290);
+    assert_ok(qml_lie_algebra_predict_variance(pure, NULL, x0, NULL, &q));
+    assert_true(fabs(p.loss_variance - q.loss_variance) < 1e-12);
+    qml_lie_algebra_free(pure);
+    set_free(&strings);
     qml_pauli_sum_free(x0);
     qml_lie_algebra_free(a);
     set_free(&set);
