@@ -485,7 +485,7 @@ static void test_above_cap(void **state)
 /* Simplicity from dimension and rank: su(4) (15, rank 3) is simple, no sum
  * of simple algebras has that shape; a string-spanned algebra with a centre
  * (Z2). su(8) (63, rank 7) is also so(11) + su(3), so not decided so. */
-static void test_simplicity_bound(void **state)
+static void test_simplicity_from_shape(void **state)
 {
     (void)state;
     generator_set set = {0};
@@ -578,7 +578,7 @@ int main(void)
         cmocka_unit_test(test_thread_counts),
         cmocka_unit_test(test_adapted_basis),
         cmocka_unit_test(test_above_cap),
-        cmocka_unit_test(test_simplicity_bound),
+        cmocka_unit_test(test_simplicity_from_shape),
         cmocka_unit_test(test_allocation_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
