@@ -483,8 +483,8 @@ static void test_above_cap(void **state)
 }
 
 /* Simplicity from dimension and rank: su(4) (15, rank 3) is simple, no sum
- * of simple algebras has that shape; a string-spanned algebra with a centre
- * (Z2). su(8) (63, rank 7) is also so(11) + su(3), so not decided so. */
+ * of simple algebras has that shape (here beside a centre, Z2); su(8) (63,
+ * rank 7) is also the shape of so(11) + su(3): named, "not checked". */
 static void test_simplicity_from_shape(void **state)
 {
     (void)state;
@@ -509,6 +509,23 @@ static void test_simplicity_from_shape(void **state)
     assert_int_equal(dim, 15);
     assert_int_equal(rank, 3);
     assert_string_equal(names, "su(4) = so(6)");
+    qml_lie_algebra_free(a);
+    set_free(&set);
+    /* su(8) on qubits 0..2 beside a central Z3: named, not certified */
+    static const char *texts[] = {"X0 + X1", "Y0", "X1", "Y1", "X2", "Y2", "Z0 Z1", "Z1 Z2", "Z3"};
+    for (size_t k = 0; k < sizeof texts / sizeof texts[0]; k++)
+        set_add(&set, 4, texts[k]);
+    qml__lie_spanned_always = 1;
+    a = close_set(&set);
+    qml__lie_spanned_always = saved;
+    assert_true(a->spanned);
+    assert_int_equal(qml_lie_algebra_dim(a), 64);
+    assert_int_equal(qml_lie_algebra_center_dim(a), 1);
+    assert_int_equal(qml_lie_algebra_n_ideals(a), 1);
+    assert_ok(qml_lie_algebra_ideal(a, 0, &dim, &rank, &names));
+    assert_int_equal(dim, 63);
+    assert_int_equal(rank, 7);
+    assert_string_equal(names, "su(8) (not checked to be simple)");
     qml_lie_algebra_free(a);
     set_free(&set);
 }
