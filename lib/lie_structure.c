@@ -488,6 +488,7 @@ done:
 
 
 static bool simple_shape(size_t dim, size_t rank);
+static int nonsimple_exists(size_t dim, size_t rank, bool *exists, bool *decided);
 
 /* Whether string (x, z) commutes with every string of `set` (ids). */
 static bool commutes_with_all(const string_table *t, const uint64_t *x, const uint64_t *z, const size_t *set,
@@ -691,6 +692,15 @@ static int split_by_symmetry(qml_lie_algebra *algebra, const size_t *order, size
     }
     if (!decided)
         goto done;
+    /* The group acts freely on the component's strings and on its maximal
+     * commuting set (a union of cosets: s h commutes with whatever h does),
+     * so each part has rank total / 2^k exactly; a part (semisimple) is
+     * simple when no sum of simple algebras has its shape. */
+    bool nonsimple = true, checked_rank = false;
+    status = nonsimple_exists(part, part_rank, &nonsimple, &checked_rank);
+    if (status)
+        goto done;
+    bool checked = checked_rank && !nonsimple;
     seen = qml__calloc(m, 1);
     if (!seen) {
         status = qml__oom("the symmetries of a Pauli-string component");
@@ -707,7 +717,7 @@ static int split_by_symmetry(qml_lie_algebra *algebra, const size_t *order, size
         parts[chi].n_support = m;
         parts[chi].support = qml__malloc(m * sizeof(size_t));
         parts[chi].coords = qml__calloc(m * part, sizeof(double));
-        parts[chi].names = string_ideal_names(t, order, m, n_group, part, part_rank, false);
+        parts[chi].names = string_ideal_names(t, order, m, n_group, part, part_rank, checked);
         if (!parts[chi].support || !parts[chi].coords || !parts[chi].names)
             status = qml__oom("simple ideals");
         else
@@ -914,6 +924,15 @@ static int structure_pure(qml_lie_algebra *algebra, struct qml_rng *rng, ideal_l
         c.n_support = m;
         c.support = qml__malloc(m * sizeof *c.support);
         bool exact = n < 32 && (uint64_t)m == (((uint64_t)1 << (2 * n)) - 1);
+        if (!exact && simple_shape(m, c.rank)) {
+            /* a component is semisimple (no centre) with its rank exact:
+             * simple when no sum of simple algebras has its shape */
+            bool nonsimple = true, decided = false;
+            status = nonsimple_exists(m, c.rank, &nonsimple, &decided);
+            if (status)
+                break;
+            exact = decided && !nonsimple;
+        }
         c.names = string_ideal_names(t, order, m, 1, m, c.rank, exact);
         if (!c.support || !c.names) {
             qml__lie_component_release(&c);
