@@ -528,6 +528,24 @@ static void test_simplicity_from_shape(void **state)
     assert_string_equal(names, "su(8) (not checked to be simple)");
     qml_lie_algebra_free(a);
     set_free(&set);
+    /* the same certificate for Pauli-string algebras: the 2x3 TFIM strings
+     * split by their parity into two parts of dimension 528 and rank 16,
+     * which only sp(16) and so(33) have (the roots say sp(16)) */
+    static const char *lattice[] = {"X0",    "X1",    "X2",    "X3",    "X4",    "X5",   "Z0 Z1",
+                                    "Z1 Z2", "Z3 Z4", "Z4 Z5", "Z0 Z3", "Z1 Z4", "Z2 Z5"};
+    for (size_t k = 0; k < sizeof lattice / sizeof lattice[0]; k++)
+        set_add(&set, 6, lattice[k]);
+    a = close_set(&set);
+    assert_int_equal(qml_lie_algebra_dim(a), 1056);
+    assert_int_equal(qml_lie_algebra_n_ideals(a), 2);
+    for (size_t j = 0; j < 2; j++) {
+        assert_ok(qml_lie_algebra_ideal(a, j, &dim, &rank, &names));
+        assert_int_equal(dim, 528);
+        assert_int_equal(rank, 16);
+        assert_string_equal(names, "sp(16)");
+    }
+    qml_lie_algebra_free(a);
+    set_free(&set);
 }
 
 typedef struct alloc_context {
