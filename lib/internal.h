@@ -351,6 +351,15 @@ void qml__apply_diagonal(qml_statevec *state, uint64_t zmask, uint64_t cmask, co
  * where the CPU has AVX2; -1 (the default) lets them choose. */
 extern int qml__diagonal_path_override;
 
+/* a <- (alpha I + beta P) a for a Pauli string P = i^|x & z| X^x Z^z of
+ * weight 2 with an X or Y part on both its qubits (x has two bits, z only
+ * bits of x) in one pass (statevec_pauli2.c); returns false, doing
+ * nothing, for any other string or fewer than 3 qubits. */
+bool qml__apply_pauli2(qml_statevec *state, uint64_t x, uint64_t z, const double alpha[2], const double beta[2]);
+/* Tests only: 0 makes qml__apply_pauli2 decline (the general Pauli kernel
+ * runs), 1 forces its portable path; -1 (the default) lets it choose. */
+extern int qml__pauli2_path_override;
+
 /* One backward step of the adjoint method for a gate that is a 2x2 matrix on
  * pairs: returns Im sum over the pairs of conj(lambda) . g psi (g: the
  * generator restricted to the pair, GENERAL layout), then applies `m` (of
