@@ -350,6 +350,10 @@ void qml__apply_diagonal(qml_statevec *state, uint64_t zmask, uint64_t cmask, co
 /* Tests only: 0 makes the diagonal kernels take their portable path even
  * where the CPU has AVX2; -1 (the default) lets them choose. */
 extern int qml__diagonal_path_override;
+/* Tests only: 0 makes the diagonal block walk skip the lines whose phases
+ * are all 1 for gates with a control among a line's bits (the walk before
+ * 0.2.0's every-line walk); -1 (the default) walks every line. */
+extern int qml__diagonal_walk_override;
 
 /* a <- (alpha I + beta P) a for a Pauli string P = i^|x & z| X^x Z^z of
  * weight 2 with an X or Y part on both its qubits (x has two bits, z only

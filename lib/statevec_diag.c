@@ -50,6 +50,7 @@ typedef struct diag_job {
     bool prefetch;
     bool same_lines;           /* block walk: every line of the state has the phases of line 0 */
     bool in_order;             /* block walk: each line has the phases of line 0 under parity h or h ^ 1 */
+    bool all_lines;            /* block walk, not in_order: every line in address order, its own phases */
     unsigned line_flips;       /* ... bit l: line l of a block under h ^ 1 */
     size_t chunk;              /* block walk: blocks per chunk (contiguous, one parity) */
     /* block walk: blocks of 2^block_bits amplitudes (2..5) below the gate's
@@ -241,6 +242,14 @@ static ALWAYS_INLINE void diag_blocks(const diag_job *job, size_t begin, size_t 
             }
             continue;
         }
+        if (job->all_lines) {
+            /* every line of the chunk in address order, lines whose phases
+             * are all 1 included (multiplied by exactly 1) */
+            for (size_t j = 0; j < chunk; j++)
+                for (unsigned l = 0; l < lines; l++)
+                    scale_lines(p + stride * j + 8 * l, 1, 8, job->block[h] + 16 * l, job->wide[h] + 16 * l, wide);
+            continue;
+        }
         for (unsigned l = 0; l < lines; l++)
             if (!job->identity[h][l])
                 scale_lines(p + 8 * l, chunk, stride, job->block[h] + 16 * l, job->wide[h] + 16 * l, wide);
@@ -282,6 +291,7 @@ static void diag_range(void *context, size_t begin, size_t end, unsigned worker)
 }
 
 int qml__diagonal_path_override = -1;
+int qml__diagonal_walk_override = -1;
 
 /* The bits of `mask` at `from` and above, ascending, less `from`. */
 static unsigned mask_bits(uint64_t mask, unsigned from, unsigned *bits)
@@ -380,7 +390,13 @@ void qml__apply_diagonal(qml_statevec *state, uint64_t zmask, uint64_t cmask, co
     for (unsigned l = 0; l < (1u << (bb - 2)); l++)
         job.line_flips |= parity64(((uint64_t)l << 2) & zmask) << l;
     const uint64_t high_ctrl = cmask & ~low;
-    job.prefetch = !job.in_order || (high_ctrl && __builtin_ctzll(high_ctrl) < 12);
+    job.all_lines = !job.in_order && !high_ctrl && qml__diagonal_walk_override != 0;
+    if (job.all_lines) {
+        job.n_lines = 1u << (bb - 2);
+        for (unsigned l = 0; l < job.n_lines; l++)
+            job.lines[l] = l;
+    }
+    job.prefetch = (!job.in_order && !job.all_lines) || (high_ctrl && __builtin_ctzll(high_ctrl) < 12);
     /* a chunk ends below the lowest control bit (in the walk's index) and
      * below the lowest parity bit above the block (its position in the
      * walk's index: less the control bits under it) */
