@@ -363,6 +363,9 @@ bool qml__apply_pauli2(qml_statevec *state, uint64_t x, uint64_t z, const double
 /* Tests only: 0 makes qml__apply_pauli2 decline (the general Pauli kernel
  * runs), 1 forces its portable path; -1 (the default) lets it choose. */
 extern int qml__pauli2_path_override;
+/* Tests only: 0 makes qml__apply_pauli2 walk the state as one stream in
+ * address order; -1 (the default) as two where that is faster. */
+extern int qml__pauli2_walk_override;
 
 /* One backward step of the adjoint method for a gate that is a 2x2 matrix on
  * pairs: returns Im sum over the pairs of conj(lambda) . g psi (g: the

@@ -37,9 +37,9 @@ typedef double diag_v4d __attribute__((vector_size(32)));
  * and the unit of the run walk that each prefetch covers. */
 #define DIAG_AHEAD ((size_t)2048)
 #define DIAG_UNIT ((size_t)64)
-/* Walk as two streams (scale_lines2) from this many amplitudes on (1 MiB:
- * smaller states are in cache). */
-#define HALVES_MIN_ITEMS ((size_t)1 << 16)
+/* Walk as two streams (scale_lines2) from this many amplitudes on (64 KiB;
+ * smaller states are in L1 or L2, where the walk does not matter). */
+#define HALVES_MIN_ITEMS ((size_t)1 << 12)
 
 typedef struct diag_job {
     double *amplitudes;
@@ -509,7 +509,7 @@ void qml__apply_diagonal(qml_statevec *state, uint64_t zmask, uint64_t cmask, co
     if (job.chunk > job.n_items)
         job.chunk = job.n_items;
     const size_t grain = QML__PARALLEL_GRAIN >> bb;
-    job.halves = qml__diagonal_walk_override != 0 && !job.n_ctrl && (job.same_lines || (job.in_order && !job.line_flips)) &&
-                 job.n_items >= HALVES_MIN_ITEMS >> bb;
+    job.halves = qml__diagonal_walk_override != 0 && !job.n_ctrl &&
+                 (job.same_lines || (job.in_order && !job.line_flips)) && job.n_items >= HALVES_MIN_ITEMS >> bb;
     run_parallel(state, job.halves ? job.n_items / 2 : job.n_items, grain, diag_range, &job);
 }

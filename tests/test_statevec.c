@@ -1344,9 +1344,10 @@ static void test_long_stream_pairs(void **unused)
  * e^(-i theta c0 / 2) applied to every quadruple, 1e-13 (two products
  * summed per amplitude, and the phase: a few ulp of 1). Its portable path
  * gives the bits of the path this CPU takes (the same operations lane by
- * lane), and the general Pauli kernel it replaced agrees to 1e-13. Then
- * pairs at n = 14 where the walk prefetches (the higher qubit at 5..10, or
- * the lower at 5..10 under one at 11+) or runs long plain streams, and at
+ * lane), and the general Pauli kernel it replaced agrees to 1e-13; the
+ * walk as one stream gives the bits of the two-stream walk (n = 14). Then pairs at n = 14 where the walk prefetches (the higher qubit at
+ * 5..10, or the lower at 5..10 under one at 11+) or runs long plain
+ * streams (and two streams: the higher qubit at 10 or below), and at
  * n = 18, where kernels start threads, 1, 2 and 3 threads give the same bits. */
 static qml_pauli_sum *pair_string_sum(unsigned n, unsigned a, unsigned b, char pa, char pb, double c0, double c1)
 {
@@ -1395,6 +1396,13 @@ static void check_pauli2(unsigned n, unsigned a, unsigned b, char pa, char pb, b
     qml__statevec_apply(general, &g, theta, false);
     qml__pauli2_path_override = -1;
     assert_memory_equal(qml_statevec_data(portable), qml_statevec_data(chosen), 2 * dim * sizeof *psi);
+    /* one stream in address order: the bits of the two-stream walk */
+    qml_statevec *one = state_from(n, psi);
+    qml__pauli2_walk_override = 0;
+    qml__statevec_apply(one, &g, theta, false);
+    qml__pauli2_walk_override = -1;
+    assert_memory_equal(qml_statevec_data(one), qml_statevec_data(chosen), 2 * dim * sizeof *psi);
+    qml_statevec_free(one);
     assert_vectors_close(dim, qml_statevec_data(general), expect, 1e-13, what);
     /* and back */
     qml__statevec_apply(chosen, &g, theta, true);
