@@ -92,10 +92,10 @@ static ALWAYS_INLINE void p2_scalar(double *restrict a, const double *restrict b
 }
 
 /* One unit at vector index w (4 doubles per vector), portable. */
-static ALWAYS_INLINE void p2_unit_scalar(const p2_job *job, double *x, p2_form form)
+static ALWAYS_INLINE void p2_unit_scalar(const p2_job *job, double *x, p2_form form, bool lo0)
 {
     double in[4][4], out[4][4];
-    if (job->lo == 0) {
+    if (lo0) {
         /* X = (u 0, u 1), Y = X + B = (u 2, u 3); u pairs with u ^ 3 */
         double *y = x + job->b_off;
         memcpy(in[0], x, 4 * sizeof(double));
@@ -142,9 +142,9 @@ static ALWAYS_INLINE void p2_row(double *out, const p2_v4d *x, const p2_v4d *y, 
     memcpy(out, &r, sizeof r);
 }
 
-static ALWAYS_INLINE void p2_unit_wide(const p2_job *job, const p2_wide *c, double *x, p2_form form)
+static ALWAYS_INLINE void p2_unit_wide(const p2_job *job, const p2_wide *c, double *x, p2_form form, bool lo0)
 {
-    if (job->lo == 0) {
+    if (lo0) {
         double *y = x + job->b_off;
         p2_v4d vx, vy;
         memcpy(&vx, x, sizeof vx);
@@ -192,11 +192,21 @@ static ALWAYS_INLINE void p2_constants(const p2_job *job, p2_wide *out)
  * the unit's share of it (a block of 2^(hi+1) amplitudes is walked whole
  * before the next, and each unit covers the same number of its bytes).
  * Prefetch 2 (lo at 5..10 under hi >= 11): each of the two streams so. */
-static ALWAYS_INLINE void p2_walk(const p2_job *job, size_t begin, size_t end, p2_form form, bool wide)
+static ALWAYS_INLINE void p2_walk(const p2_job *job_in, size_t begin, size_t end, p2_form form, bool wide, bool lo0,
+                                   int pf, bool two)
 {
+    /* a copy the stores to the state cannot alias: its fields stay in
+     * registers (the library is built at -O2, without loop unswitching:
+     * the lo = 0 case, the prefetch and the two streams are constants of
+     * each instantiation) */
+    const p2_job job_copy = *job_in, *job = &job_copy;
     double *a = job->amplitudes;
     const size_t run_length = job->n_rest ? (size_t)1 << job->rest[0] : (size_t)-1;
-    const size_t unit_doubles = job->lo == 0 ? 8 : 16; /* of the state, per unit */
+    const size_t unit_doubles = lo0 ? 8 : 16; /* of the state, per unit */
+    const size_t stride = job->stride, ahead = job->ahead;
+    const uint64_t half = job->half, b_off = job->b_off;
+    const unsigned block_bits = job->block_bits;
+    const bool l1 = job->locality == 3;
 #if defined(P2_AVX2)
     p2_wide c;
     memset(&c, 0, sizeof c);
@@ -210,54 +220,80 @@ static ALWAYS_INLINE void p2_walk(const p2_job *job, size_t begin, size_t end, p
         if (job->n_rest && run > run_length - (k & (run_length - 1)))
             run = run_length - (k & (run_length - 1));
         double *x = a + 4 * (qml__deposit_zeros(k, job->rest, job->n_rest) << job->shift);
-        for (size_t j = 0; j < run; j++, x += job->stride) {
+        for (size_t j = 0; j < run; j++, x += stride) {
 #if defined(__GNUC__)
-            if (job->prefetch == 1) {
-                const double *f = a + (k + j) * unit_doubles + job->ahead;
-                if (job->locality == 3) {
+            if (pf == 1) {
+                const double *f = a + (k + j) * unit_doubles + ahead;
+                if (l1) {
                     __builtin_prefetch(f, 1, 3);
-                    if (unit_doubles == 16)
+                    if (!lo0)
                         __builtin_prefetch(f + 8, 1, 3);
                 } else {
                     __builtin_prefetch(f, 1, 2);
-                    if (unit_doubles == 16)
+                    if (!lo0)
                         __builtin_prefetch(f + 8, 1, 2);
                 }
-                if (job->half) {
-                    __builtin_prefetch(f + job->half, 1, 2);
-                    if (unit_doubles == 16)
-                        __builtin_prefetch(f + job->half + 8, 1, 2);
+                if (two) {
+                    __builtin_prefetch(f + half, 1, 2);
+                    if (!lo0)
+                        __builtin_prefetch(f + half + 8, 1, 2);
                 }
-            } else if (job->prefetch == 2) {
-                /* the lower half of block (k + j) / block_units, at the unit's share */
-                const size_t u = k + j, b = u >> job->block_bits, r = u & (((size_t)1 << job->block_bits) - 1);
-                const double *f = a + (((b << job->block_bits) << 1) + r) * (unit_doubles / 2) + job->ahead;
+            } else if (pf == 2) {
+                /* the lower half of block (k + j) >> block_bits, at the unit's share */
+                const size_t u = k + j, b = u >> block_bits, r = u & (((size_t)1 << block_bits) - 1);
+                const double *f = a + (((b << block_bits) << 1) + r) * (unit_doubles / 2) + ahead;
                 __builtin_prefetch(f, 1, 3);
-                __builtin_prefetch(f + job->b_off, 1, 3);
+                __builtin_prefetch(f + b_off, 1, 3);
             }
+#else
+            (void)pf, (void)l1, (void)block_bits, (void)b_off, (void)ahead, (void)unit_doubles;
 #endif
 #if defined(P2_AVX2)
             if (wide) {
-                p2_unit_wide(job, &c, x, form);
-                if (job->half)
-                    p2_unit_wide(job, &c, x + job->half, form);
+                p2_unit_wide(job, &c, x, form, lo0);
+                if (two)
+                    p2_unit_wide(job, &c, x + half, form, lo0);
                 continue;
             }
 #endif
-            p2_unit_scalar(job, x, form);
-            if (job->half)
-                p2_unit_scalar(job, x + job->half, form);
+            p2_unit_scalar(job, x, form, lo0);
+            if (two)
+                p2_unit_scalar(job, x + half, form, lo0);
         }
         k += run;
     }
 }
 
+/* One instantiation per form, lo = 0 or not, prefetch mode and streams. */
+static ALWAYS_INLINE void p2_shapes(const p2_job *job, size_t begin, size_t end, p2_form form, bool wide)
+{
+    const bool lo0 = job->lo == 0, two = job->half != 0;
+#define P2_SHAPE(LO0)                                                                                              \
+    do {                                                                                                           \
+        if (job->prefetch == 2)                                                                                    \
+            p2_walk(job, begin, end, form, wide, LO0, 2, false);                                                   \
+        else if (job->prefetch == 1 && two)                                                                        \
+            p2_walk(job, begin, end, form, wide, LO0, 1, true);                                                    \
+        else if (job->prefetch == 1)                                                                               \
+            p2_walk(job, begin, end, form, wide, LO0, 1, false);                                                   \
+        else if (two)                                                                                              \
+            p2_walk(job, begin, end, form, wide, LO0, 0, true);                                                    \
+        else                                                                                                       \
+            p2_walk(job, begin, end, form, wide, LO0, 0, false);                                                   \
+    } while (0)
+    if (lo0)
+        P2_SHAPE(true);
+    else
+        P2_SHAPE(false);
+#undef P2_SHAPE
+}
+
 static ALWAYS_INLINE void p2_forms(const p2_job *job, size_t begin, size_t end, bool wide)
 {
     switch (job->form) {
-    case P2_REAL: p2_walk(job, begin, end, P2_REAL, wide); break;
-    case P2_IMAGINARY: p2_walk(job, begin, end, P2_IMAGINARY, wide); break;
-    case P2_GENERAL: p2_walk(job, begin, end, P2_GENERAL, wide); break;
+    case P2_REAL: p2_shapes(job, begin, end, P2_REAL, wide); break;
+    case P2_IMAGINARY: p2_shapes(job, begin, end, P2_IMAGINARY, wide); break;
+    case P2_GENERAL: p2_shapes(job, begin, end, P2_GENERAL, wide); break;
     }
 }
 
