@@ -54,6 +54,7 @@ typedef struct diag_job {
     bool same_lines;           /* block walk: every line of the state has the phases of line 0 */
     bool in_order;             /* block walk: each line has the phases of line 0 under parity h or h ^ 1 */
     bool all_lines;            /* block walk, not in_order: every line in address order, its own phases */
+    bool real_phases;          /* every phase is real (CZ): a product per number suffices */
     bool halves;               /* items k and k + n_items / 2 line by line in lockstep (scale_lines2) */
     unsigned line_flips;       /* ... bit l: line l of a block under h ^ 1 */
     size_t chunk;              /* block walk: blocks per chunk (contiguous, one parity) */
@@ -337,6 +338,28 @@ static ALWAYS_INLINE void diag_blocks(const diag_job *job, size_t begin, size_t 
         if (job->all_lines) {
             /* every line of the chunk in address order, lines whose phases
              * are all 1 included (multiplied by exactly 1) */
+#if defined(DIAG_AVX2)
+            if (wide && job->real_phases && lines == 4) {
+                /* real phases (CZ: 1 and -1) on blocks of 4 lines: the 8
+                 * vectors {dr, dr, dr', dr'} of a block in registers, one
+                 * product per vector (3.5 instead of 6 instructions per
+                 * amplitude with a table reloaded per line) */
+                const double *w = job->wide[h];
+                diag_v4d r[8];
+                for (unsigned v = 0; v < 8; v++)
+                    memcpy(&r[v], w + 8 * v, sizeof r[v]);
+                for (size_t j = 0; j < chunk; j++) {
+                    double *restrict q = p + stride * j;
+                    for (unsigned v = 0; v < 8; v++) {
+                        diag_v4d x;
+                        memcpy(&x, q + 4 * v, sizeof x);
+                        x = x * r[v];
+                        memcpy(q + 4 * v, &x, sizeof x);
+                    }
+                }
+                continue;
+            }
+#endif
             for (size_t j = 0; j < chunk; j++)
                 for (unsigned l = 0; l < lines; l++)
                     scale_lines(p + stride * j + 8 * l, 1, 8, job->block[h] + 16 * l, job->wide[h] + 16 * l, wide);
@@ -485,6 +508,7 @@ void qml__apply_diagonal(qml_statevec *state, uint64_t zmask, uint64_t cmask, co
         job.line_flips |= parity64(((uint64_t)l << 2) & zmask) << l;
     const uint64_t high_ctrl = cmask & ~low;
     job.all_lines = !job.in_order && !high_ctrl && qml__diagonal_walk_override != 0;
+    job.real_phases = d0[1] == 0.0 && d1[1] == 0.0;
     if (job.all_lines) {
         job.n_lines = 1u << (bb - 2);
         for (unsigned l = 0; l < job.n_lines; l++)
