@@ -1288,9 +1288,11 @@ static void apply_quad_reference(unsigned n, unsigned a, unsigned b, const doubl
 
 /* Every two-qubit kind on pairs whose walks are long plain streams (a fixed
  * bit at 12 or 13 of 14 qubits: the kernels skip their software prefetch
- * there) against a reference built here: the gate's 4 x 4 matrix (dense, on
- * qubits 0 and 1 of a 2-qubit register) applied to every quadruple of
- * amplitudes. 1e-13 as above. */
+ * there), and on pairs whose walks go as two streams or prefetch the lines
+ * they skip, against a reference built here: the gate's 4 x 4 matrix
+ * (dense, on qubits 0 and 1 of a 2-qubit register) applied to every
+ * quadruple of amplitudes. 1e-13 as above. The walks' alternatives (one
+ * stream, touched lines only) give the same bits. */
 static void test_long_stream_pairs(void **unused)
 {
     (void)unused;
@@ -1304,7 +1306,10 @@ static void test_long_stream_pairs(void **unused)
                                  {12, 13}, {13, 12}, {0, 12}, {12, 3}, {4, 12}, {11, 13},
                                  /* a target at 5..10 under a control at 12+ (the mid-qubit walk), and
                                   * low controls over such a target (the linear octet prefetch) */
-                                 {13, 8}, {12, 5}, {13, 10}, {0, 8}, {1, 10}, {5, 2}};
+                                 {13, 8}, {12, 5}, {13, 10}, {0, 8}, {1, 10}, {5, 2},
+                                 /* octet walks over every line (two streams) and
+                                  * controls on 2, 3 (prefetching the lines they skip) */
+                                 {0, 1}, {1, 0}, {1, 3}, {2, 0}, {2, 1}, {3, 12}, {3, 9}};
     size_t cases = 0;
     char what[96];
     for (size_t kk = 0; kk < N_KINDS; kk++) {
@@ -1321,10 +1326,17 @@ static void test_long_stream_pairs(void **unused)
             gate_dense(2, &g2, theta, m4);
             random_state(&rng, dim, psi);
             apply_quad_reference(n, a, b, m4, psi, expect);
-            qml_statevec *st = state_from(n, psi);
+            qml_statevec *st = state_from(n, psi), *plain = state_from(n, psi);
             qml__statevec_apply(st, &g, theta, false);
             snprintf(what, sizeof what, "kind %d on qubits %u, %u of %u", (int)kind, a, b, n);
             assert_vectors_close(dim, qml_statevec_data(st), expect, 1e-13, what);
+            /* the walks' other choices (one stream, touched lines only,
+             * skipping lines whose phases are 1): the same bits */
+            qml__pair_walk_override = qml__diagonal_walk_override = qml__pauli2_walk_override = 0;
+            qml__statevec_apply(plain, &g, theta, false);
+            qml__pair_walk_override = qml__diagonal_walk_override = qml__pauli2_walk_override = -1;
+            assert_memory_equal(qml_statevec_data(plain), qml_statevec_data(st), 2 * dim * sizeof *psi);
+            qml_statevec_free(plain);
             qml__statevec_apply(st, &g, theta, true);
             assert_vectors_close(dim, qml_statevec_data(st), psi, 2e-13, what);
             qml_statevec_free(st);
