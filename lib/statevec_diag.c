@@ -216,6 +216,8 @@ static ALWAYS_INLINE void scale_lines2(double *restrict a, double *restrict b, s
         }
         return;
     }
+#else
+    (void)wide;
 #endif
     for (size_t k = 0; k < count; k++) {
         scale_lines(a + 8 * k, 1, 8, t, w, false);
