@@ -1215,6 +1215,70 @@ static void test_random_quadratic(void **state)
 
 /* ---- allocation failures ----------------------------------------------------------- */
 
+/* A barren-plateau scan whose closure stops at the cap predicts from the
+ * classification (landscape.c): on the TFIM chain (so(2n)) the loss, the
+ * middle gate and the first gate (an RZZ, which fixes |0...0>: 0 exactly)
+ * agree with the prediction from the closed basis of the same row to 1e-9
+ * relative; the Neel state, which the classification does not count, gets
+ * NaN past the cap. */
+static void test_bp_scan_past_cap(void **state)
+{
+    (void)state;
+    static const struct {
+        qml_bp_quantity quantity;
+        qml_param_selection params;
+    } cases[] = {{QML_BP_LOSS, QML_PARAMS_FIRST}, {QML_BP_GRADIENT, QML_PARAMS_MIDDLE},
+                 {QML_BP_GRADIENT, QML_PARAMS_FIRST}};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        qml_bp_scan_options so = QML_BP_SCAN_OPTIONS_INIT;
+        so.n_min = 3, so.n_max = 5;
+        so.depth = QML_BP_DEPTH_FIXED, so.layers = 2;
+        so.quantity = cases[c].quantity;
+        qml_landscape_options lo = QML_LANDSCAPE_OPTIONS_INIT;
+        lo.samples = 2;
+        lo.params = cases[c].params;
+        qml_bp_scan *closed = NULL, *capped = NULL;
+        so.max_dim = 1000;
+        assert_ok(qml_bp_scan_family(&closed, QML_ANSATZ_TFIM, &so, &lo));
+        so.max_dim = 10;
+        assert_ok(qml_bp_scan_family(&capped, QML_ANSATZ_TFIM, &so, &lo));
+        for (size_t r = 0; r < 3; r++) {
+            qml_bp_row a = QML_BP_ROW_INIT, b = QML_BP_ROW_INIT;
+            assert_ok(qml_bp_scan_row(closed, r, &a));
+            assert_ok(qml_bp_scan_row(capped, r, &b));
+            unsigned n = a.n_qubits;
+            assert_int_equal(a.dim_g, n * (2 * n - 1));
+            assert_int_equal(a.dim_g_capped, 0);
+            assert_int_equal(b.dim_g_capped, 1);
+            assert_true(isfinite(a.var_predicted) && isfinite(b.var_predicted));
+            assert_close(b.var_predicted, a.var_predicted, 1e-9 * fabs(a.var_predicted));
+            if (cases[c].quantity == QML_BP_LOSS)
+                assert_close(b.var_predicted, (double)(n - 1) / (double)(n * (2 * n - 1)), 1e-12);
+            if (cases[c].params == QML_PARAMS_FIRST && cases[c].quantity == QML_BP_GRADIENT)
+                assert_true(b.var_predicted == 0.0);
+            else
+                assert_true(b.var_predicted > 0.0);
+        }
+        qml_bp_scan_free(closed);
+        qml_bp_scan_free(capped);
+    }
+    qml_bp_scan_options so = QML_BP_SCAN_OPTIONS_INIT;
+    so.n_min = so.n_max = 4;
+    so.depth = QML_BP_DEPTH_FIXED, so.layers = 2;
+    so.quantity = QML_BP_LOSS;
+    so.initial = QML_BP_INITIAL_NEEL;
+    so.max_dim = 10;
+    qml_landscape_options lo = QML_LANDSCAPE_OPTIONS_INIT;
+    lo.samples = 2;
+    qml_bp_scan *scan = NULL;
+    qml_bp_row row = QML_BP_ROW_INIT;
+    assert_ok(qml_bp_scan_family(&scan, QML_ANSATZ_TFIM, &so, &lo));
+    assert_ok(qml_bp_scan_row(scan, 0, &row));
+    assert_int_equal(row.dim_g_capped, 1);
+    assert_true(isnan(row.var_predicted));
+    qml_bp_scan_free(scan);
+}
+
 static int sequence_classify(void *context)
 {
     (void)context;
@@ -1287,6 +1351,7 @@ int main(void)
         cmocka_unit_test(test_names_by_roots),
         cmocka_unit_test(test_quadratic_families),
         cmocka_unit_test(test_random_quadratic),
+        cmocka_unit_test(test_bp_scan_past_cap),
         cmocka_unit_test(test_allocation_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
