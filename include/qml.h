@@ -1804,12 +1804,13 @@ typedef struct qml_bp_row {
     size_t size;            /**< sizeof(qml_bp_row), set by the caller */
     unsigned n_qubits;      /**< n */
     unsigned layers;        /**< L */
-    size_t samples;         /**< S */
+    size_t samples;         /**< S; 0 for a row that #QML_BACKEND_AUTO found no simulator for (@since 0.2.0) */
     size_t n_params;        /**< the circuit's number of weights */
     uint64_t dim_g;         /**< dimension of the DLA; 0 if not computed or above max_dim */
     int dim_g_capped;       /**< 1 if the closure stopped at max_dim (the dimension exceeds it) */
     double var_measured;    /**< the measured variance (#qml_bp_quantity); exactly 0 when at the
-                                 rounding level, (1e-12 sum_t |c_t|)^2 for O = sum_t c_t P_t */
+                                 rounding level, (1e-12 sum_t |c_t|)^2 for O = sum_t c_t P_t; NaN
+                                 when the row was not measured (samples 0) */
     double var_stderr;      /**< its standard error */
     double var_predicted;   /**< the Lie-algebraic prediction; NaN if not computed or not applicable */
     double seconds;         /**< wall-clock time of the row */
@@ -1890,6 +1891,15 @@ typedef struct qml_bp_scan qml_bp_scan;
  * read by one gate, and NaN for #QML_PARAMS_ALL or when the hypotheses of
  * the formula (O or rho in i g) do not hold. A closure that exceeds
  * max_dim sets dim_g_capped; a non-Clifford fixed gate leaves dim_g 0.
+ * Past the cap, generators that are single Pauli strings (after the move
+ * to the front) still get the prediction, from their classification
+ * (qml_pauli_dla_predict_variance(); |0...0> only; the first-gate formula
+ * where the first gate's generator fixes |0...0>, then it is 0)
+ * (@since 0.2.0). With #QML_BACKEND_AUTO, a row that no simulator can
+ * run (#QML_ERR_NOT_APPLICABLE or #QML_ERR_LIMIT from
+ * qml_gradient_stats_create()) is kept unmeasured: samples 0, var_measured
+ * and var_stderr NaN, the prediction as above (@since 0.2.0; pieces and
+ * parts still return the error).
  * @param out set to the new scan (owned by the caller: qml_bp_scan_free()).
  * @return #QML_OK; #QML_ERR_INVALID_ARGUMENT (bad options, n_min > n_max,
  *         a family that needs more qubits); #QML_ERR_PARSE (the

@@ -1224,6 +1224,16 @@ static int scan_row(const scan_source *source, const qml_bp_scan_options *opts,
         status = samples_compute(&samples, circuit, observable, initial, NULL, 0, &row_opts, first, count,
                                  progress);
     }
+    /* QML_BACKEND_AUTO and no simulator fits this row (the statevector
+     * past memory, g-sim's module too large, no permutation symmetry): a
+     * whole scan keeps the row with its prediction, unmeasured (samples 0,
+     * NaN), instead of failing; the other rows are still measured. */
+    bool unmeasured = false;
+    if ((status == QML_ERR_NOT_APPLICABLE || status == QML_ERR_LIMIT) && !part &&
+        stats_opts->backend == QML_BACKEND_AUTO) {
+        unmeasured = true;
+        status = QML_OK;
+    }
     row->dim_g = 0;
     row->dim_g_capped = 0;
     row->var_predicted = NAN;
@@ -1233,13 +1243,16 @@ static int scan_row(const scan_source *source, const qml_bp_scan_options *opts,
         row->size = sizeof *row;
         row->n_qubits = n;
         row->layers = layers;
-        row->samples = count;
-        row->n_params = samples->n_weights;
+        row->samples = unmeasured ? 0 : count;
+        row->n_params = unmeasured ? circuit->n_weights : samples->n_weights;
         double scale = 0.0;
         for (size_t t = 0; t < observable->n_terms; t++)
             scale += fabs(observable->coeff[t]);
         *observable_scale = scale;
-        if (part) {
+        if (unmeasured) {
+            row->var_measured = NAN;
+            row->var_stderr = NAN;
+        } else if (part) {
             row->var_measured = NAN;
             row->var_stderr = NAN;
             if (count == samples->total)
