@@ -1327,14 +1327,40 @@ static int sequence_predict(void *context)
     return status;
 }
 
+/* A scan row past the closure cap, predicted from the classification. */
+static int sequence_scan_past_cap(void *context)
+{
+    (void)context;
+    qml_bp_scan_options so = QML_BP_SCAN_OPTIONS_INIT;
+    so.n_min = so.n_max = 4;
+    so.depth = QML_BP_DEPTH_FIXED, so.layers = 1;
+    so.quantity = QML_BP_GRADIENT;
+    so.max_dim = 10;
+    qml_landscape_options lo = QML_LANDSCAPE_OPTIONS_INIT;
+    lo.samples = 2;
+    lo.params = QML_PARAMS_MIDDLE;
+    qml_bp_scan *scan = NULL;
+    qml_bp_row row = QML_BP_ROW_INIT;
+    int status = qml_bp_scan_family(&scan, QML_ANSATZ_TFIM, &so, &lo);
+    if (!status)
+        status = qml_bp_scan_row(scan, 0, &row);
+    if (!status && !(row.dim_g_capped && row.var_predicted > 0))
+        status = -1000; /* a wrong answer is not an allocation failure */
+    qml_bp_scan_free(scan);
+    return status;
+}
+
 static void test_allocation_failures(void **state)
 {
     (void)state;
     int runs = harness_check_allocation_failures(sequence_classify, NULL);
     int runs_predict = harness_check_allocation_failures(sequence_predict, NULL);
-    printf("# allocation failures: classify %d runs, predict %d runs\n", runs, runs_predict);
+    int runs_scan = harness_check_allocation_failures(sequence_scan_past_cap, NULL);
+    printf("# allocation failures: classify %d runs, predict %d runs, scan past the cap %d runs\n", runs,
+           runs_predict, runs_scan);
     assert_true(runs > 20);
     assert_true(runs_predict > 20);
+    assert_true(runs_scan > 20);
 }
 
 int main(void)
