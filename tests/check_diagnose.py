@@ -39,11 +39,13 @@ def hea(n, layers):
     return "\n".join(lines) + "\n"
 
 
-def ring(n):
-    """RX on every qubit, then RZZ on every bond of the ring (periodic TFIM)."""
+def ring(n, bonds_first=False):
+    """RX on every qubit, then RZZ on every bond of the ring (periodic TFIM), or the bonds first."""
     lines = ['OPENQASM 2.0;', 'include "qelib1.inc";', f'qreg q[{n}];']
-    lines += [f'rx(theta[{q}]) q[{q}];' for q in range(n)]
-    lines += [f'rzz(theta[{n + q}]) q[{q}],q[{(q + 1) % n}];' for q in range(n)]
+    a, b = (n, 0) if bonds_first else (0, n)  # weight 0 is the first gate's
+    rx = [f'rx(theta[{a + q}]) q[{q}];' for q in range(n)]
+    rzz = [f'rzz(theta[{b + q}]) q[{q}],q[{(q + 1) % n}];' for q in range(n)]
+    lines += rzz + rx if bonds_first else rx + rzz
     return "\n".join(lines) + "\n"
 
 
@@ -256,6 +258,15 @@ def main():
         check(out.returncode == 0 and "so(100)" in out.stdout and "9900" in out.stdout
               and "measured   skipped:" in out.stdout and "Var[l]         0.00505" in out.stdout,
               "ring n = 50 text: algebra, prediction, measurement skipped, exit 0")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "ringzz50.qasm")
+        with open(path, "w") as f:
+            f.write(ring(m, bonds_first=True))
+        d = diagnose(qml, path, "--observable", "Z0 Z1", "--samples", "20")
+        first = d["measured"]["per_weight"][0]
+        check(d["prediction"]["first_gate_gradient_variance"] == 0 and first["variance"] < 1e-30,
+              "ring n = 50 with the RZZ bonds first: weight 0's gate fixes |0..0>, first-gate variance 0 "
+              "predicted and measured (to rounding)")
     # qml bp at n = 50: the TFIM chain's algebra so(100) (dim 4950) passes the closure
     # cap of 4096; the prediction comes from the classification. The first weight's
     # gate is an RZZ, which fixes |0..0>: its gradient is 0 identically, measured and

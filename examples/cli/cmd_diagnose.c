@@ -69,7 +69,7 @@ typedef struct report {
     double log2_dimension;
     /* predictions */
     const char *prediction_source;
-    char prediction_message[256];
+    char prediction_message[512];
     double predicted_loss_variance, predicted_first, predicted_middle;
     /* measurements */
     qml_backend backend_requested;
@@ -245,6 +245,19 @@ static void classify_capped(const qml_lie_algebra *partial, const qml_pauli_sum 
             r->predicted_loss_variance = prediction.loss_variance;
             r->predicted_first = prediction.first_gate_gradient_variance;
             r->predicted_middle = prediction.middle_gate_gradient_variance;
+            /* weight 0's generator (the first element) without an X or Y
+             * letter fixes |0..0>: sigma = -(i/2)[G, rho] = 0, so the
+             * first-gate variance is 0 (the classification gives no other) */
+            char *dense = malloc(r->n_qubits + 1);
+            double c = 0;
+            if (dense && qml_pauli_sum_n_terms(generators[0]) == 1 &&
+                qml_pauli_sum_term(generators[0], 0, &c, dense) == QML_OK && strspn(dense, "IZ") == r->n_qubits) {
+                r->predicted_first = 0.0;
+                size_t used = strlen(r->prediction_message);
+                snprintf(r->prediction_message + used, sizeof r->prediction_message - used,
+                         "; first gate 0: its generator fixes |0..0>");
+            }
+            free(dense);
         }
     } else {
         size_t used = strlen(r->dla_message);
