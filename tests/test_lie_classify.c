@@ -165,6 +165,7 @@ static size_t certified_sets; /* decided with the quadratic-form criterion (a sm
 /* ---- predictions from the classification against the basis ---------------------------- */
 
 static size_t predictions_compared, predictions_not_applicable, predictions_not_computed;
+static size_t first_compared, first_nonzero, first_not_computed; /* the first gate, where the basis gives it */
 
 /* qml_pauli_dla_predict_variance (counts, no basis) against
  * qml_lie_algebra_predict_variance (purities from the closure's basis) for
@@ -228,6 +229,20 @@ static void compare_prediction_with(const generator_set *set, unsigned n, const 
     double mscale = fabs(want.middle_gate_gradient_variance) > 1e-300 ? fabs(want.middle_gate_gradient_variance) : 1.0;
     assert_close(got.middle_gate_gradient_variance, want.middle_gate_gradient_variance, 1e-9 * mscale);
     assert_close(got.loss_mean, want.loss_mean, 1e-9);
+    /* the first-gate variance: equal where both give it; the counts give it
+     * for su clusters, single-copy free fermions and enumerated parts */
+    if (isfinite(want.first_gate_gradient_variance) && isfinite(got.first_gate_gradient_variance)) {
+        double fscale = fabs(want.first_gate_gradient_variance) > 1e-300 ? fabs(want.first_gate_gradient_variance)
+                                                                          : 1.0;
+        assert_close(got.first_gate_gradient_variance, want.first_gate_gradient_variance, 1e-9 * fscale);
+        first_compared++;
+        first_nonzero += want.first_gate_gradient_variance > 0;
+    } else if (isfinite(want.first_gate_gradient_variance)) {
+        assert_non_null(strstr(got.message, "first-gate formula not computed"));
+        first_not_computed++;
+    } else {
+        assert_true(isnan(got.first_gate_gradient_variance));
+    }
     predictions_compared++;
 }
 
@@ -484,6 +499,10 @@ static void test_random_against_closure(void **state)
     printf("# predictions (|0...0>, 3 observables a set, dim <= 1024): %zu agree with the basis's purities, %zu "
            "not applicable (neither O nor |0><0| in i g, by the basis's purities), %zu not computed (a quadratic-form component)\n",
            predictions_compared, predictions_not_applicable, predictions_not_computed);
+    printf("# first-gate variance: %zu agree with the basis's (%zu of them > 0), %zu not computed from the counts "
+           "(copies, quadratic-form components)\n", first_compared, first_nonzero, first_not_computed);
+    assert_true(first_compared >= predictions_compared / 2);
+    assert_true(first_nonzero >= first_compared / 4);
     assert_true(by_theorem >= trials / 4);
     assert_true(structures_compared >= trials / 2);
     assert_true(predictions_compared >= trials / 2);
@@ -933,7 +952,9 @@ static qml_lie_prediction predict_big(const big_set *s, unsigned n, const char *
  * enumerated: HEA (su(2^n)) Var = 1/(2^n + 1) for O = Z0 (the Haar value);
  * the TFIM chain (so(2n), N_Z = n - 1 strings Z_q Z_q+1) Var =
  * (n - 1) / (n (2n - 1)) for O = Z0 Z1, middle gate (G = X0, a = 4(n - 1))
- * 4 (n - 1) / (n (2n - 1)) times that; the periodic ring (so(2n) + so(2n),
+ * 4 (n - 1) / (n (2n - 1)) times that, first gate 1 / (n (2n - 1)) (one
+ * Z-type bilinear, Z0 Z1, anticommutes with X0); the HEA's first gate
+ * 2^(n-1) / (4^n - 1); the periodic ring (so(2n) + so(2n),
  * N_Z = n: the n bonds Z_q Z_q+1) Var = 1 / (2 (2n - 1)) for O = Z0 Z1. */
 static void test_predictions(void **state)
 {
@@ -1002,6 +1023,9 @@ static void test_predictions(void **state)
         double want = 1.0 / (ldexp(1.0, (int)n) + 1.0);
         assert_close(p.loss_variance, want, 1e-12 * want);
         assert_int_equal(p.hypothesis, QML_LIE_HYPOTHESIS_OBSERVABLE);
+        /* first gate (G = X0): N_A / N_Z = 2^(n-1) / (2^n - 1) of the loss term */
+        double want_first = want * 0.5 / (1.0 - ldexp(1.0, -(int)n));
+        assert_close(p.first_gate_gradient_variance, want_first, 1e-12 * want_first);
         big_free(&s);
         tfim_chain(&s, n, 0, n, false);
         p = predict_big(&s, n, "Z0 Z1", QML_OK);
@@ -1009,6 +1033,8 @@ static void test_predictions(void **state)
         assert_close(p.loss_variance, var, 1e-12 * var);
         assert_close(p.middle_gate_gradient_variance, 4.0 * (dn - 1.0) / (dn * (2.0 * dn - 1.0)) * var,
                      1e-12 * var);
+        /* first gate G = X0: of the n - 1 Z-type bilinears only Z0 Z1 anticommutes with it */
+        assert_close(p.first_gate_gradient_variance, 1.0 / (dn * (2.0 * dn - 1.0)), 1e-12 * var);
         /* Z0 is no bilinear and |0><0| is not in i g: not applicable, said */
         p = predict_big(&s, n, "Z0", QML_ERR_NOT_APPLICABLE);
         assert_true(isnan(p.loss_variance));
@@ -1017,6 +1043,7 @@ static void test_predictions(void **state)
         tfim_ring(&s, n);
         p = predict_big(&s, n, "Z0 Z1", QML_OK);
         assert_close(p.loss_variance, 1.0 / (2.0 * (2.0 * dn - 1.0)), 1e-12 * var);
+        assert_true(isnan(p.first_gate_gradient_variance) && strstr(p.message, "copies"));
         if (n == 1000)
             printf("# n = 1000: HEA Var[l] %.6g (1/(2^n + 1)), TFIM chain Z0 Z1 %.6g, ring Z0 Z1 %.6g\n", want, var,
                    p.loss_variance);

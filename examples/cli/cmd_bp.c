@@ -242,9 +242,12 @@ int cmd_bp(int argc, char **argv)
             qml_pauli_sum_free(o);
             if (!ps && quantity == QML_BP_LOSS)
                 class_variance = prediction.loss_variance;
+            else if (!ps && params == QML_PARAMS_FIRST && isfinite(prediction.first_gate_gradient_variance))
+                class_variance = prediction.first_gate_gradient_variance;
             else if (!ps)
                 snprintf(class_note, sizeof class_note,
-                         "only the loss variance is predicted from the classification (--quantity loss)");
+                         "from the classification: the loss variance (--quantity loss) and the first gate's "
+                         "(--param first, where its part counts it)");
             else
                 snprintf(class_note, sizeof class_note, "%s", qml_last_error());
         }

@@ -247,10 +247,10 @@ static void classify_capped(const qml_lie_algebra *partial, const qml_pauli_sum 
             r->predicted_middle = prediction.middle_gate_gradient_variance;
             /* weight 0's generator (the first element) without an X or Y
              * letter fixes |0..0>: sigma = -(i/2)[G, rho] = 0, so the
-             * first-gate variance is 0 (the classification gives no other) */
+             * first-gate variance is 0 where the counts did not give it */
             char *dense = malloc(r->n_qubits + 1);
             double c = 0;
-            if (dense && qml_pauli_sum_n_terms(generators[0]) == 1 &&
+            if (dense && isnan(r->predicted_first) && qml_pauli_sum_n_terms(generators[0]) == 1 &&
                 qml_pauli_sum_term(generators[0], 0, &c, dense) == QML_OK && strspn(dense, "IZ") == r->n_qubits) {
                 r->predicted_first = 0.0;
                 size_t used = strlen(r->prediction_message);
