@@ -1589,9 +1589,9 @@ QML_API int qml_pauli_dla_classify_with(const qml_pauli_sum *const *generators, 
  * `gate_generator`; the first-gate one (sigma = -(i/2)[G, |0><0|] in
  * place of the state; its part holds -(i/2)[G, rho_j], counted from the
  * Z-type strings of the gate's part that anticommute with G) for su(2^m)
- * clusters, single-copy free fermions and enumerated parts, NaN with the
- * reason in the message for the others (copies split by a central
- * string, quadratic-form components) and when G is not in g. When neither O nor |0><0|
+ * clusters, free fermions (trees, cycles, the ring's two copies) and
+ * enumerated parts, NaN with the reason in the message for
+ * quadratic-form components and when G is not in g. When neither O nor |0><0|
  * lies in i g (+ identity) the formula does not apply: NaN,
  * #QML_ERR_NOT_APPLICABLE, the reason in the message (as for a part whose
  * purities could not be computed).

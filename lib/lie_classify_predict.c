@@ -45,7 +45,8 @@
  * so P(sigma) = c_G^2 N_A / 2^n: the part's first-gate term is
  * (c_G^2 N_A / N_Z) times its loss term (the ideals without G get
  * [G, rho_j] = 0). log2_anti_z = log2 N_A, NaN where the part does not
- * count it (copies, quadratic-form components). */
+ * count it (quadratic-form components). With copies see
+ * predict_free_fermion. */
 static void predict_add(pauli_prediction *p, double log2_nz, double c2, double log2_copies, double log2_d,
                         double log2_anti, double log2_anti_z, int gate_in)
 {
@@ -280,23 +281,24 @@ static int potentials_find(potentials *pt, const uint64_t *x, const uint64_t *z,
     return 0;
 }
 
-static int potentials_contain(potentials *pt, const uint64_t *x, const uint64_t *z)
-{
-    return potentials_find(pt, x, z, NULL);
-}
-
-/* N_A of the gate psi(c) + psi(d) (see predict_add): the Z-type bilinears
- * that anticommute with it share exactly one mode with it, {e, b} with e
- * in {c, d}, b not in {c, d} and x(psi(b)) = x(psi(e)). */
-static double potentials_anti_z(potentials *pt, const size_t *ends)
+/* N_A of the gate psi(c) + psi(d) (see predict_add): the bilinears that
+ * anticommute with it share exactly one mode with it, {e, b} with e in
+ * {c, d} and b not in {c, d}; those psi(e) + psi(b) (+ the central string
+ * whose x part is shift, NULL: none) without X or Y letters have
+ * x(psi(b)) = x(psi(e)) + shift. */
+static double potentials_anti_z(potentials *pt, const size_t *ends, const uint64_t *shift)
 {
     unsigned words = pt->words;
-    const uint64_t *pc = potential(pt, ends[0]), *pd = potential(pt, ends[1]);
-    int same = !memcmp(pc, pd, words * sizeof *pc);
     double total = 0;
     for (int e = 0; e < 2; e++) {
-        memcpy(pt->key + 1, e ? pd : pc, words * sizeof *pc);
-        total += (double)rows_equal(pt->by_x, pt->count, pt->key, row_cmp_x) - 1.0 - (same ? 1.0 : 0.0);
+        const uint64_t *pe = potential(pt, ends[e]), *po = potential(pt, ends[1 - e]);
+        int self = 1, other = 1;
+        for (unsigned w = 0; w < words; w++) {
+            pt->key[1 + w] = pe[w] ^ (shift ? shift[w] : 0);
+            self &= pt->key[1 + w] == pe[w];
+            other &= pt->key[1 + w] == po[w];
+        }
+        total += (double)rows_equal(pt->by_x, pt->count, pt->key, row_cmp_x) - (double)self - (double)other;
     }
     return total;
 }
@@ -336,7 +338,7 @@ static void predict_free_fermion(pauli_prediction *p, potentials *pt, const uint
                 sz[w] = z[w] ^ P[words + w];
                 zero &= !sx[w] && !sz[w];
             }
-            in = !zero && potentials_contain(pt, sx, sz);
+            in = !zero && potentials_find(pt, sx, sz, i == o->n_terms ? ends : NULL);
         }
         if (i == o->n_terms) {
             gate_in = in;
@@ -367,10 +369,17 @@ static void predict_free_fermion(pauli_prediction *p, potentials *pt, const uint
         }
     }
     double d = (double)N * (double)(N - 1) / 2.0;
-    /* N_A for one copy, when the gate is one of its bilinears */
+    /* N_A, when the gate is a bilinear or its product with P (P is
+     * central: the same strings anticommute with both), over both copies
+     * as N_Z is: with copies, the characters' sum has the factor
+     * Tr(sigma_g^2 s) = c_G^2 N_A / 2^n where Tr(rho_g^2 s) = N_Z / 2^n
+     * (s = P without X or Y letters: Q -> P Q pairs the Z-type strings that
+     * anticommute with G), and 0 where that is 0 */
     double anti_z = (double)NAN;
-    if (!P && gate_in && ends[1] != NONE) {
-        double count = potentials_anti_z(pt, ends);
+    if (gate_in && ends[1] != NONE) {
+        double count = potentials_anti_z(pt, ends, NULL);
+        if (P)
+            count += p_z_type ? count : potentials_anti_z(pt, ends, P);
         anti_z = count > 0 ? log2(count) : -(double)INFINITY;
     }
     predict_add(p, nz > 0 ? log2(nz) : -(double)INFINITY, c2, P ? 1.0 : 0.0, log2(d), log2(2.0 * (double)(N - 2)),

@@ -56,7 +56,8 @@ def ring_prediction(n):
     z), the parity P = X...X commuting with every one of them and mapping g
     to itself, so g = g (1 + P)/2 + g (1 - P)/2; each ideal's purity is the
     Hilbert-Schmidt norm^2 of A_g (1 +- P)/2, A_g the projection of A onto
-    the span of g's (orthonormal) strings. Returns (dim g, Var)."""
+    the span of g's (orthonormal) strings; the first gate's variance (Fontana et
+    al.) the same with sigma = -(i/2)[X0, rho] for rho. Returns (dim g, Var, Var_first)."""
     full = (1 << n) - 1
     gens = [(1 << q, 0) for q in range(n)] + [(0, (1 << q) | (1 << ((q + 1) % n))) for q in range(n)]
 
@@ -95,15 +96,35 @@ def ring_prediction(n):
             out.append(sum(v * v for v in c.values()))
         return out
 
+    def product(a, b):
+        """A B = i^k C for strings a, b (letters multiplied qubit by qubit: X Y = i Z, ...)."""
+        k = 0
+        for q in range(n):
+            la = "IXZY"[(a[0] >> q & 1) | (a[1] >> q & 1) << 1]
+            lb = "IXZY"[(b[0] >> q & 1) | (b[1] >> q & 1) << 1]
+            if "I" not in (la, lb) and la != lb:
+                k += 1 if la + lb in ("XY", "YZ", "ZX") else 3
+        return (a[0] ^ b[0], a[1] ^ b[1]), k % 4
+
     # rho = 2^-n sum over Z-type strings Q of Q (<0|Q|0> = 1); in units where Tr(S^2) = 2^n
     # the HS norm^2 of sum_S c_S S is 2^n sum c_S^2.
     rho = {s: 2.0 ** -n for s in seen if s[0] == 0}
     o = {(0, 0b11): 1.0}
     assert (0, 0b11) in seen
+    # the first gate, G = X0: sigma = -(i/2)[G, rho_g] = -i 2^-n sum over the Q that
+    # anticommute with G of G Q = i^k R, a real coefficient i^(k - 1) 2^-n on R
+    g = (1, 0)
+    sigma = {}
+    for s in rho:
+        if anticommute(g, s):
+            r, k = product(g, s)
+            sigma[r] = (1 if k == 1 else -1) * 2.0 ** -n
     p_rho = [v * 2.0 ** n for v in purities(rho)]
     p_o = [v * 2.0 ** n for v in purities(o)]
+    p_sigma = [v * 2.0 ** n for v in purities(sigma)]
     half = len(seen) // 2
-    return len(seen), sum(p_rho[j] * p_o[j] / half for j in range(2))
+    return (len(seen), sum(p_rho[j] * p_o[j] / half for j in range(2)),
+            sum(p_sigma[j] * p_o[j] / half for j in range(2)))
 
 
 def check(condition, what):
@@ -217,11 +238,12 @@ def main():
     # (--backend statevector) the measurement is skipped and the verdict comes from
     # the prediction.
     for m in (4, 5, 6):
-        dim, var = ring_prediction(m)
-        check(dim == 2 * m * (2 * m - 1) and abs(var - 1 / (2 * (2 * m - 1))) < 1e-15,
-              f"ring n = {m}: enumerated g has dim 2n(2n - 1), Ragone's sum is 1/(2(2n - 1))")
+        dim, var, first = ring_prediction(m)
+        check(dim == 2 * m * (2 * m - 1) and abs(var - 1 / (2 * (2 * m - 1))) < 1e-15
+              and abs(first - 1 / (m * (2 * m - 1))) < 1e-15,
+              f"ring n = {m}: enumerated g has dim 2n(2n - 1), Ragone's sum is 1/(2(2n - 1)), first gate 1/(n(2n - 1))")
     m = 50
-    dim, want = ring_prediction(m)
+    dim, want, want_first = ring_prediction(m)
     check(dim == 9900 and abs(want - 1 / 198) < 1e-15, "ring n = 50: enumerated dim 9900, Var[l] = 1/198")
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "ring50.qasm")
@@ -231,8 +253,9 @@ def main():
         with open(small, "w") as f:
             f.write(ring(5))
         d = diagnose(qml, small, "--observable", "Z0 Z1", "--samples", "20")
-        check(d["dla"]["dimension"] == 90 and abs(d["prediction"]["loss_variance"] - ring_prediction(5)[1]) < 1e-12,
-              "ring n = 5: the basis-based prediction equals Ragone's sum on the enumerated algebra")
+        check(d["dla"]["dimension"] == 90 and abs(d["prediction"]["loss_variance"] - ring_prediction(5)[1]) < 1e-12
+              and abs(d["prediction"]["first_gate_gradient_variance"] - ring_prediction(5)[2]) < 1e-12,
+              "ring n = 5: the basis-based predictions (loss, first gate) equal the sums on the enumerated algebra")
         start = time.time()
         d = diagnose(qml, path, "--observable", "Z0 Z1")
         seconds = time.time() - start
@@ -242,6 +265,8 @@ def main():
               and d["dla"]["centre_dim"] == 0, "ring n = 50: classified 2 x so(100)")
         check(abs(d["prediction"]["loss_variance"] - want) < 1e-12 * want,
               "ring n = 50: predicted Var[l] = Ragone's sum on the enumerated algebra")
+        check(abs(d["prediction"]["first_gate_gradient_variance"] - want_first) < 1e-12 * want_first,
+              "ring n = 50: predicted first-gate variance = the sum on the enumerated algebra, 1/(n(2n - 1))")
         check(not d["measured"]["skipped"] and d["measured"]["backend"] == "gsim" and d["measured"]["samples"] == 200
               and d["measured"]["loss_variance"] > 0, "ring n = 50: measured by g-sim, 200 draws")
         check(d["verdict"]["from"] == "measurement", "ring n = 50: the verdict uses the measurement")
