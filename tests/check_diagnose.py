@@ -278,6 +278,12 @@ def main():
         check(d["verdict"]["from"] == "prediction" and "prediction alone" in " ".join(d["verdict"]["reasons"])
               and d["verdict"]["gradient_variance"] == d["prediction"]["middle_gate_gradient_variance"] > 0,
               "ring n = 50 on the statevector: the verdict comes from the predicted gradient variance")
+        out = subprocess.run([qml, "bp", "--circuit", path, "--observable", "Z0 Z1", "--quantity", "loss",
+                              "--backend", "auto", "--samples", "20", "--max-dim", "100", "--json"],
+                             capture_output=True, text=True, timeout=120)
+        r = json.loads(out.stdout)["rows"][0] if out.returncode == 0 else {}
+        check(r.get("var_measured", 0) > 0 and abs(r.get("var_predicted", 0) - want) < 1e-12 * want,
+              "bp --circuit ring n = 50 past --max-dim 100: measured by g-sim, predicted from the classification")
         out = subprocess.run([qml, "diagnose", path, "--observable", "Z0 Z1", "--backend", "statevector"],
                              capture_output=True, text=True, timeout=120)
         check(out.returncode == 0 and "so(100)" in out.stdout and "9900" in out.stdout

@@ -474,6 +474,47 @@ static void unmeasured_reason(const generator_file *file, qml_ansatz_family fami
     qml_circuit_free(circuit);
 }
 
+/* A JSON string with the characters JSON needs escaped. */
+static void json_text(FILE *to, const char *text)
+{
+    fputc('"', to);
+    for (const char *c = text; *c; c++) {
+        if (*c == '"' || *c == '\\')
+            fprintf(to, "\\%c", *c);
+        else if ((unsigned char)*c < 0x20)
+            fprintf(to, "\\u%04x", (unsigned)(unsigned char)*c);
+        else
+            fputc(*c, to);
+    }
+    fputc('"', to);
+}
+
+/* The prediction from the Pauli-string classification for an algebra
+ * whose structure the closure did not give (it stopped at the cap, or its
+ * structure was not analysed): the first n_weights elements of a circuit's
+ * (partial) algebra are its distinct transported generators, then
+ * brackets, all in g, so they generate g (as qml diagnose does). */
+static int classified_prediction(const qml_lie_algebra *algebra, size_t n_weights, const qml_pauli_sum *observable,
+                                 qml_lie_prediction *prediction)
+{
+    size_t k = qml_lie_algebra_dim(algebra);
+    if (k > n_weights)
+        k = n_weights;
+    qml_pauli_sum **generators = calloc(k ? k : 1, sizeof *generators);
+    if (!generators)
+        return QML_ERR_OUT_OF_MEMORY;
+    int status = k ? QML_OK : QML_ERR_NOT_APPLICABLE;
+    for (size_t i = 0; i < k && status == QML_OK; i++)
+        status = qml_lie_algebra_basis_element(algebra, i, &generators[i]);
+    if (status == QML_OK)
+        status = qml_pauli_dla_predict_variance((const qml_pauli_sum *const *)generators, k, observable, NULL, NULL,
+                                                prediction);
+    for (size_t i = 0; i < k; i++)
+        qml_pauli_sum_free(generators[i]);
+    free(generators);
+    return status;
+}
+
 /* One row for an OpenQASM circuit: the measured variance of the selected
  * quantity at the file's size beside the Lie-algebraic prediction. */
 static int bp_of_circuit(const char *path, const char *observable_text, qml_bp_quantity quantity,
@@ -502,14 +543,20 @@ static int bp_of_circuit(const char *path, const char *observable_text, qml_bp_q
         goto done;
     }
     double t0 = cli_seconds();
-    if ((status = qml_gradient_stats_create(&stats, circuit, observable, NULL, features, n_features, lo))) {
+    /* With --backend auto and no simulator that fits, the row is printed
+     * unmeasured with the library's reason (as a scan's row is). */
+    char reason[768] = "";
+    status = qml_gradient_stats_create(&stats, circuit, observable, NULL, features, n_features, lo);
+    if ((status == QML_ERR_LIMIT || status == QML_ERR_NOT_APPLICABLE) && lo->backend == QML_BACKEND_AUTO) {
+        snprintf(reason, sizeof reason, "%s", qml_last_error());
+    } else if (status) {
         cli_fail("bp: --circuit", status);
         goto done;
     }
-    double seconds = cli_seconds() - t0, variance = 0, stderr_ = 0;
-    if (quantity == QML_BP_LOSS)
+    double seconds = cli_seconds() - t0, variance = (double)NAN, stderr_ = (double)NAN;
+    if (stats && quantity == QML_BP_LOSS)
         qml_gradient_stats_loss(stats, NULL, NULL, &variance, &stderr_);
-    else
+    else if (stats)
         qml_gradient_stats_summary(stats, &variance, &stderr_);
     double predicted = (double)NAN;
     char dim[32] = "";
@@ -523,7 +570,12 @@ static int bp_of_circuit(const char *path, const char *observable_text, qml_bp_q
         else if (status == QML_OK)
             snprintf(dim, sizeof dim, "%zu", qml_lie_algebra_dim(algebra));
         qml_lie_prediction prediction = QML_LIE_PREDICTION_INIT;
-        if (status == QML_OK && qml_lie_algebra_predict_variance(algebra, NULL, observable, NULL, &prediction) == QML_OK)
+        int ps = QML_ERR_LIMIT;
+        if (status == QML_OK && qml_lie_algebra_structure_known(algebra))
+            ps = qml_lie_algebra_predict_variance(algebra, NULL, observable, NULL, &prediction);
+        else if (algebra && (status == QML_OK || status == QML_ERR_LIMIT))
+            ps = classified_prediction(algebra, qml_circuit_n_weights(circuit), observable, &prediction);
+        if (ps == QML_OK)
             predicted = quantity == QML_BP_LOSS                ? prediction.loss_variance
                         : lo->params == QML_PARAMS_FIRST  ? prediction.first_gate_gradient_variance
                         : lo->params == QML_PARAMS_MIDDLE ? prediction.middle_gate_gradient_variance
@@ -532,25 +584,40 @@ static int bp_of_circuit(const char *path, const char *observable_text, qml_bp_q
     if (format == FORMAT_TABLE) {
         printf("%4s %5s %8s %10s %14s %12s %14s %8s\n", "n", "L", "samples", "dim_g", "var_measured", "var_stderr",
                "var_predicted", "seconds");
-        printf("%4u %5s %8zu %10s %14.6e %12.3e ", n, "-", lo->samples, dim, variance, stderr_);
+        if (reason[0])
+            printf("%4u %5s %8d %10s %14s %12s ", n, "-", 0, dim, "", "");
+        else
+            printf("%4u %5s %8zu %10s %14.6e %12.3e ", n, "-", lo->samples, dim, variance, stderr_);
         if (isfinite(predicted))
             printf("%14.6e", predicted);
         else
             printf("%14s", "");
         printf(" %8.2f\n# %s; fit: not applicable (one circuit)\n", seconds, path);
+        if (reason[0])
+            printf("# not measured: %s\n", reason);
     } else if (format == FORMAT_CSV) {
-        printf("n,L,samples,dim_g,var_measured,var_stderr,var_predicted\n%u,,%zu,%s,%.17g,%.17g,", n, lo->samples,
-               dim[0] == '>' ? "" : dim, variance, stderr_);
+        printf("n,L,samples,dim_g,var_measured,var_stderr,var_predicted\n%u,,%zu,%s,", n,
+               reason[0] ? (size_t)0 : lo->samples, dim[0] == '>' ? "" : dim);
+        print_number(stdout, variance, format);
+        putchar(',');
+        print_number(stdout, stderr_, format);
+        putchar(',');
         print_number(stdout, predicted, format);
         putchar('\n');
+        if (reason[0])
+            fprintf(stderr, "qml: bp: not measured: %s\n", reason);
     } else {
         printf("{\"circuit\":\"%s\",\"rows\":[{\"n\":%u,\"L\":null,\"samples\":%zu,\"dim_g\":%s,\"var_measured\":",
-               path, n, lo->samples, dim[0] && dim[0] != '>' ? dim : "null");
+               path, n, reason[0] ? (size_t)0 : lo->samples, dim[0] && dim[0] != '>' ? dim : "null");
         print_number(stdout, variance, format);
         printf(",\"var_stderr\":");
         print_number(stdout, stderr_, format);
         printf(",\"var_predicted\":");
         print_number(stdout, predicted, format);
+        if (reason[0]) {
+            printf(",\"not_measured\":");
+            json_text(stdout, reason);
+        }
         printf("}],\"fit\":null}\n");
     }
     exit_code = 0;
