@@ -1102,7 +1102,8 @@ static int scan_prediction(const qml_circuit *circuit, const qml_pauli_sum *obse
         status = full_algebra_prediction(circuit->n_qubits, initial, moved_observable, generator, &prediction);
     } else if (status == QML_OK && capped == CAPPED_COUNTED) {
         /* counted from the classification, for |0...0> (lie_classify_predict.c);
-         * its first-gate field is NaN except where sigma = 0 */
+         * the first gate where the gate's part counts it, and 0 wherever
+         * sigma = 0 */
         if (initial)
             goto done;
         status = qml_pauli_dla_predict_variance((const qml_pauli_sum *const *)strings, circuit->n_weights,
