@@ -1361,7 +1361,7 @@ static int sequence_scan_past_cap(void *context)
 {
     (void)context;
     qml_bp_scan_options so = QML_BP_SCAN_OPTIONS_INIT;
-    so.n_min = so.n_max = 4;
+    so.n_min = so.n_max = 3;
     so.depth = QML_BP_DEPTH_FIXED, so.layers = 1;
     so.quantity = QML_BP_GRADIENT;
     so.max_dim = 10;
