@@ -44,9 +44,8 @@
  * of the part that anticommute with P_G (0 for the others), all different,
  * so P(sigma) = c_G^2 N_A / 2^n: the part's first-gate term is
  * (c_G^2 N_A / N_Z) times its loss term (the ideals without G get
- * [G, rho_j] = 0). log2_anti_z = log2 N_A, NaN where the part does not
- * count it (quadratic-form components). With copies see
- * predict_free_fermion. */
+ * [G, rho_j] = 0). log2_anti_z = log2 N_A (NaN: not counted). With
+ * copies see predict_free_fermion and qml__predict_quad. */
 static void predict_add(pauli_prediction *p, double log2_nz, double c2, double log2_copies, double log2_d,
                         double log2_anti, double log2_anti_z, int gate_in)
 {
@@ -796,7 +795,37 @@ int qml__predict_quad(pauli_prediction *p, const qml_pauli_sum *const *g, const 
     }
     qml__free(sx);
     qml__free(in);
-    predict_add(p, log2_nz, c2, log2_copies, log2_d, log2_anti, (double)NAN, gate_in);
+    /* N_A (see predict_add): the strings of L* in V_Z that anticommute with
+     * the gate. l(v) = <v, G> is linear, and 0 on the radical (G is in V),
+     * so N_A counts v in V_Z with l = 1 (and q = 1 unless all strings):
+     * 2^(dim V_Z - 1) when l = q on V_Z (or all strings), 2^(dim V_Z - 2)
+     * when l and q are independent, 0 when either is 0 there. With copies
+     * the factor holds term by term (s in S is central and g s = g). */
+    double anti_z = (double)NAN;
+    if (gate_in) {
+        int l_nonzero = 0, l_is_q = 1;
+        for (size_t t = 0; t < dvz; t++) {
+            unsigned l = 0;
+            const uint64_t *k = kernel + t * kw;
+            for (size_t w = 0; w < kw; w++) {
+                uint64_t bits = k[w];
+                while (bits) {
+                    size_t i = w * 64 + lowest_bit64(bits);
+                    bits &= bits - 1;
+                    const qml_pauli_sum *s = g[comp[member[i]]];
+                    l ^= (unsigned)strings_anticommute(words, s->x, s->z, p->gate->x, p->gate->z);
+                }
+            }
+            l_nonzero |= (int)l;
+            l_is_q &= l == kq[t];
+        }
+        double dv = (double)dvz;
+        if (!l_nonzero || (!all_strings && !q_vz))
+            anti_z = -(double)INFINITY;
+        else
+            anti_z = all_strings || l_is_q ? dv - 1.0 : dv - 2.0;
+    }
+    predict_add(p, log2_nz, c2, log2_copies, log2_d, log2_anti, anti_z, gate_in);
     if (log2_nz > -(double)INFINITY)
         p->nz += exp2(log2_nz);
     if (all_strings && dvz == o->n_qubits && drz == 0)

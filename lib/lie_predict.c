@@ -860,7 +860,7 @@ int qml_pauli_dla_predict_variance(const qml_pauli_sum *const *generators, size_
                  "%s; Var[l] = sum_j P_j(rho) P_j(O) / dim g_j from the classification, without a basis; %s",
                  qml_lie_hypothesis_string(r.hypothesis),
                  first ? "first-gate variance from the same counts"
-                 : p.gate_found ? "first-gate formula not computed for the gate's part (a quadratic-form component)"
+                 : p.gate_found ? "first-gate formula not computed for the gate's part"
                                 : "first-gate formula not computed (the gate's string is not in g)");
     }
     size_t caller_size = result->size, copy = caller_size < sizeof r ? caller_size : sizeof r;

@@ -229,8 +229,8 @@ static void compare_prediction_with(const generator_set *set, unsigned n, const 
     double mscale = fabs(want.middle_gate_gradient_variance) > 1e-300 ? fabs(want.middle_gate_gradient_variance) : 1.0;
     assert_close(got.middle_gate_gradient_variance, want.middle_gate_gradient_variance, 1e-9 * mscale);
     assert_close(got.loss_mean, want.loss_mean, 1e-9);
-    /* the first-gate variance: equal where both give it; the counts give it
-     * for su clusters, free fermions (one copy or two) and enumerated parts */
+    /* the first-gate variance: equal where both give it (the counts give it
+     * for every kind of part) */
     if (isfinite(want.first_gate_gradient_variance) && isfinite(got.first_gate_gradient_variance)) {
         double fscale = fabs(want.first_gate_gradient_variance) > 1e-300 ? fabs(want.first_gate_gradient_variance)
                                                                           : 1.0;
@@ -499,9 +499,10 @@ static void test_random_against_closure(void **state)
     printf("# predictions (|0...0>, 3 observables a set, dim <= 1024): %zu agree with the basis's purities, %zu "
            "not applicable (neither O nor |0><0| in i g, by the basis's purities), %zu not computed (a quadratic-form component)\n",
            predictions_compared, predictions_not_applicable, predictions_not_computed);
-    printf("# first-gate variance: %zu agree with the basis's (%zu of them > 0), %zu not computed from the counts "
-           "(quadratic-form components)\n", first_compared, first_nonzero, first_not_computed);
+    printf("# first-gate variance: %zu agree with the basis's (%zu of them > 0), %zu not computed from the counts\n",
+           first_compared, first_nonzero, first_not_computed);
     assert_true(first_compared >= predictions_compared / 2);
+    assert_int_equal(first_not_computed, 0);
     assert_true(first_nonzero >= first_compared / 4);
     assert_true(by_theorem >= trials / 4);
     assert_true(structures_compared >= trials / 2);
