@@ -956,10 +956,9 @@ static int classify_capped(const qml_circuit *circuit, capped_class *kind, qml_p
         return qml__oom("the weight generators of a circuit");
     int status = QML_OK;
     bool strings = true;
-    for (size_t w = 0; w < n_weights && !status && strings; w++) {
-        status = qml__circuit_transported_weight_generator(circuit, (long)w, &list[w]);
-        strings = !status && list[w]->n_terms == 1;
-    }
+    status = qml__circuit_transported_weight_generators(circuit, list);
+    for (size_t w = 0; w < n_weights && !status && strings; w++)
+        strings = list[w]->n_terms == 1;
     if (!status && strings) {
         qml_dla_summary summary = {.size = sizeof summary};
         int classify = qml_pauli_dla_classify((const qml_pauli_sum *const *)list, n_weights, &summary);
