@@ -384,8 +384,8 @@ static ALWAYS_INLINE void gather4(const double *a, uint64_t addr, const uint64_t
         lane_t lo, hi;
         memcpy(&lo, a + 2 * (addr + off[c]), sizeof lo);
         memcpy(&hi, a + 2 * (addr + off[c]) + 4, sizeof hi);
-        vr[c] = __builtin_shufflevector(lo, hi, 0, 2, 4, 6);
-        vi[c] = __builtin_shufflevector(lo, hi, 1, 3, 5, 7);
+        vr[c] = __builtin_shufflevector(lo, hi, 0, 4, 2, 6);
+        vi[c] = __builtin_shufflevector(lo, hi, 1, 5, 3, 7);
     }
 }
 
@@ -393,8 +393,8 @@ static ALWAYS_INLINE void scatter4(double *a, uint64_t addr, const uint64_t *off
                                    const lane_t *vi)
 {
     for (unsigned c = 0; c < K; c++) {
-        const lane_t lo = __builtin_shufflevector(vr[c], vi[c], 0, 4, 1, 5);
-        const lane_t hi = __builtin_shufflevector(vr[c], vi[c], 2, 6, 3, 7);
+        const lane_t lo = __builtin_shufflevector(vr[c], vi[c], 0, 4, 2, 6);
+        const lane_t hi = __builtin_shufflevector(vr[c], vi[c], 1, 5, 3, 7);
         memcpy(a + 2 * (addr + off[c]), &lo, sizeof lo);
         memcpy(a + 2 * (addr + off[c]) + 4, &hi, sizeof hi);
     }
@@ -413,8 +413,8 @@ static ALWAYS_INLINE void gather2(const double *a, const uint64_t *addr, const u
             memcpy(&x[l], a + 2 * (addr[l] + off[c]), sizeof x[l]);
         const lane_t lo = __builtin_shufflevector(x[0], x[1], 0, 1, 2, 3);
         const lane_t hi = __builtin_shufflevector(x[2], x[3], 0, 1, 2, 3);
-        vr[c] = __builtin_shufflevector(lo, hi, 0, 2, 4, 6);
-        vi[c] = __builtin_shufflevector(lo, hi, 1, 3, 5, 7);
+        vr[c] = __builtin_shufflevector(lo, hi, 0, 4, 2, 6);
+        vi[c] = __builtin_shufflevector(lo, hi, 1, 5, 3, 7);
     }
 }
 
@@ -422,8 +422,8 @@ static ALWAYS_INLINE void scatter2(double *a, const uint64_t *addr, const uint64
                                    const lane_t *vi)
 {
     for (unsigned c = 0; c < K; c++) {
-        const lane_t lo = __builtin_shufflevector(vr[c], vi[c], 0, 4, 1, 5);
-        const lane_t hi = __builtin_shufflevector(vr[c], vi[c], 2, 6, 3, 7);
+        const lane_t lo = __builtin_shufflevector(vr[c], vi[c], 0, 4, 2, 6);
+        const lane_t hi = __builtin_shufflevector(vr[c], vi[c], 1, 5, 3, 7);
         const half_t x0 = __builtin_shufflevector(lo, lo, 0, 1), x1 = __builtin_shufflevector(lo, lo, 2, 3);
         const half_t x2 = __builtin_shufflevector(hi, hi, 0, 1), x3 = __builtin_shufflevector(hi, hi, 2, 3);
         memcpy(a + 2 * (addr[0] + off[c]), &x0, sizeof x0);
