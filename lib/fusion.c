@@ -402,6 +402,7 @@ typedef struct fuse_run {
     fuse_block open[QML__STATEVEC_MAX_QUBITS];
     unsigned n_open;
     size_t n_passes;            /* sweeps over the state (statistics for tests and the bench) */
+    unsigned width;             /* the widest block (fuse_sweep) */
     qml__fuse_emit emit;        /* non-NULL: hand blocks to it instead of applying them */
     void *user;
 } fuse_run;
@@ -485,16 +486,34 @@ static void flush_one(fuse_run *run, unsigned i)
     run->n_open--;
 }
 
-static void flush_all(fuse_run *run)
-{
-    for (unsigned i = 0; i < run->n_open; i++)
-        block_emit(run, &run->open[i]);
-    run->n_open = 0;
-}
-
 static unsigned popcount(uint64_t v)
 {
     return (unsigned)__builtin_popcountll(v);
+}
+
+/* Apply every open block. They are disjoint, so they commute: blocks whose
+ * union stays within the width are packed into one first (first fit, in
+ * order), so that the singletons left at the end of a sweep (a layer of
+ * one-qubit gates) cost one pass per `width` qubits, not one per gate. */
+static void flush_all(fuse_run *run)
+{
+    for (unsigned i = 0; i < run->n_open; i++) {
+        fuse_block *b = &run->open[i];
+        for (unsigned j = i + 1; j < run->n_open;) {
+            const fuse_block *o = &run->open[j];
+            if (popcount(b->mask | o->mask) <= run->width && b->n_gates + o->n_gates <= FUSE_MAX_GATES) {
+                memcpy(&b->gates[b->n_gates], o->gates, o->n_gates * sizeof o->gates[0]);
+                b->n_gates += o->n_gates;
+                b->mask |= o->mask;
+                memmove(&run->open[j], &run->open[j + 1], (run->n_open - j - 1) * sizeof run->open[0]);
+                run->n_open--;
+            } else {
+                j++;
+            }
+        }
+        block_emit(run, b);
+    }
+    run->n_open = 0;
 }
 
 /* Add gate `index` to the plan (gates arrive in application order). */
@@ -581,6 +600,7 @@ static size_t fuse_sweep(fuse_run *run, size_t begin, size_t end, unsigned width
     const unsigned n = run->state ? run->state->n_qubits : run->circuit->n_qubits;
     if (width > n)
         width = n;
+    run->width = width;
     if (run->inverse) {
         for (size_t g = end; g-- > begin;)
             fuse_gate(run, g, width);
