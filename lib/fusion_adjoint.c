@@ -196,11 +196,14 @@ static ALWAYS_INLINE void pair_body(const adj_op *op, unsigned K, lane_t *restri
     const double ga = op->ga, gd = op->gd, gbr = op->gbr, gbi = op->gbi;
     uint8_t index[MAXK];
     memcpy(index, op->index, sizeof index);
-    for (unsigned q = 0; q < nq; q++) {
-    lane_t *restrict pr = local + 4 * K * q, *restrict pi = pr + K, *restrict lr = pr + 2 * K, *restrict li = pr + 3 * K;
+    /* pairs outer, groups inner: a pair's slot offsets are computed once
+     * for the chunk, and the inner loop walks the groups at a fixed stride */
     lane_t sum = SPLAT(0.0);
     for (unsigned s = 0; s < K / 2; s++) {
         const unsigned i0 = index[2 * s], i1 = index[2 * s + 1];
+    for (unsigned q = 0; q < nq; q++) {
+        lane_t *restrict pr = local + 4 * K * q, *restrict pi = pr + K, *restrict lr = pr + 2 * K,
+                         *restrict li = pr + 3 * K;
         const lane_t p0r = pr[i0], p0i = pi[i0], p1r = pr[i1], p1i = pi[i1];
         const lane_t l0r = lr[i0], l0i = li[i0], l1r = lr[i1], l1i = li[i1];
         if (ov == OV_IMAG_OFF) {
@@ -232,9 +235,9 @@ static ALWAYS_INLINE void pair_body(const adj_op *op, unsigned K, lane_t *restri
             lr[i1] = c * l0r + d * l1r - ci * l0i - di * l1i, li[i1] = c * l0i + d * l1i + ci * l0r + di * l1r;
         }
     }
+    }
     if (ov != OV_NONE)
         *acc += sum;
-    }
 }
 
 static ALWAYS_INLINE void pair_op(const adj_op *op, unsigned K, lane_t *local, unsigned nq, lane_t *acc)
@@ -284,12 +287,13 @@ static ALWAYS_INLINE void quad_body(const adj_op *op, unsigned K, lane_t *restri
     const double g1 = op->gbi, g2 = op->gbi2;
     uint8_t quad[MAXK];
     memcpy(quad, op->quad, sizeof quad);
-    for (unsigned q = 0; q < nq; q++) {
-        lane_t *restrict pr = local + 4 * K * q, *restrict pi = pr + K, *restrict lr = pr + 2 * K,
-                         *restrict li = pr + 3 * K;
-        lane_t s1 = SPLAT(0.0), s2 = SPLAT(0.0);
-        for (unsigned t = 0; t < K / 4; t++) {
-            const unsigned i0 = quad[4 * t], i1 = quad[4 * t + 1], i2 = quad[4 * t + 2], i3 = quad[4 * t + 3];
+    /* quadruples outer, groups inner (as pair_body) */
+    lane_t s1 = SPLAT(0.0), s2 = SPLAT(0.0);
+    for (unsigned t = 0; t < K / 4; t++) {
+        const unsigned i0 = quad[4 * t], i1 = quad[4 * t + 1], i2 = quad[4 * t + 2], i3 = quad[4 * t + 3];
+        for (unsigned q = 0; q < nq; q++) {
+            lane_t *restrict pr = local + 4 * K * q, *restrict pi = pr + K, *restrict lr = pr + 2 * K,
+                             *restrict li = pr + 3 * K;
             lane_t p0r = pr[i0], p0i = pi[i0], p1r = pr[i1], p1i = pi[i1];
             lane_t p2r = pr[i2], p2i = pi[i2], p3r = pr[i3], p3i = pi[i3];
             lane_t l0r = lr[i0], l0i = li[i0], l1r = lr[i1], l1i = li[i1];
@@ -303,11 +307,11 @@ static ALWAYS_INLINE void quad_body(const adj_op *op, unsigned K, lane_t *restri
             lr[i0] = l0r, li[i0] = l0i, lr[i1] = l1r, li[i1] = l1i;
             lr[i2] = l2r, li[i2] = l2i, lr[i3] = l3r, li[i3] = l3i;
         }
-        if (ov1)
-            *acc1 += s1;
-        if (ov2)
-            *acc2 += s2;
     }
+    if (ov1)
+        *acc1 += s1;
+    if (ov2)
+        *acc2 += s2;
 }
 
 static ALWAYS_INLINE void quad_op(const adj_op *op, unsigned K, lane_t *local, unsigned nq, lane_t *acc1,
