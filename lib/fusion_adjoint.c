@@ -201,40 +201,41 @@ static ALWAYS_INLINE void pair_body(const adj_op *op, unsigned K, lane_t *restri
     lane_t sum = SPLAT(0.0);
     for (unsigned s = 0; s < K / 2; s++) {
         const unsigned i0 = index[2 * s], i1 = index[2 * s + 1];
-    for (unsigned q = 0; q < nq; q++) {
-        lane_t *restrict pr = local + 4 * K * q, *restrict pi = pr + K, *restrict lr = pr + 2 * K,
-                         *restrict li = pr + 3 * K;
-        const lane_t p0r = pr[i0], p0i = pi[i0], p1r = pr[i1], p1i = pi[i1];
-        const lane_t l0r = lr[i0], l0i = li[i0], l1r = lr[i1], l1i = li[i1];
-        if (ov == OV_IMAG_OFF) {
-            /* Im b (Re u - Re v) */
-            sum += gbi * ((l0r * p1r + l0i * p1i) - (l1r * p0r + l1i * p0i));
-        } else if (ov == OV_REAL_OFF) {
-            sum += gbr * ((l0r * p1i - l0i * p1r) + (l1r * p0i - l1i * p0r));
-        } else if (ov == OV_DIAGONAL) {
-            sum += ga * (l0r * p0i - l0i * p0r) + gd * (l1r * p1i - l1i * p1r);
-        } else if (ov == OV_GENERAL) {
-            const lane_t ur = l0r * p1r + l0i * p1i, ui = l0r * p1i - l0i * p1r;
-            const lane_t vr_ = l1r * p0r + l1i * p0i, vi_ = l1r * p0i - l1i * p0r;
-            sum += ga * (l0r * p0i - l0i * p0r) + gd * (l1r * p1i - l1i * p1r) + gbr * (ui + vi_) + gbi * (ur - vr_);
+        for (unsigned q = 0; q < nq; q++) {
+            lane_t *restrict pr = local + 4 * K * q, *restrict pi = pr + K, *restrict lr = pr + 2 * K,
+                             *restrict li = pr + 3 * K;
+            const lane_t p0r = pr[i0], p0i = pi[i0], p1r = pr[i1], p1i = pi[i1];
+            const lane_t l0r = lr[i0], l0i = li[i0], l1r = lr[i1], l1i = li[i1];
+            if (ov == OV_IMAG_OFF) {
+                /* Im b (Re u - Re v) */
+                sum += gbi * ((l0r * p1r + l0i * p1i) - (l1r * p0r + l1i * p0i));
+            } else if (ov == OV_REAL_OFF) {
+                sum += gbr * ((l0r * p1i - l0i * p1r) + (l1r * p0i - l1i * p0r));
+            } else if (ov == OV_DIAGONAL) {
+                sum += ga * (l0r * p0i - l0i * p0r) + gd * (l1r * p1i - l1i * p1r);
+            } else if (ov == OV_GENERAL) {
+                const lane_t ur = l0r * p1r + l0i * p1i, ui = l0r * p1i - l0i * p1r;
+                const lane_t vr_ = l1r * p0r + l1i * p0i, vi_ = l1r * p0i - l1i * p0r;
+                sum += ga * (l0r * p0i - l0i * p0r) + gd * (l1r * p1i - l1i * p1r) + gbr * (ui + vi_) +
+                       gbi * (ur - vr_);
+            }
+            if (diagonal) {
+                pr[i0] = a * p0r - ai * p0i, pi[i0] = a * p0i + ai * p0r;
+                pr[i1] = d * p1r - di * p1i, pi[i1] = d * p1i + di * p1r;
+                lr[i0] = a * l0r - ai * l0i, li[i0] = a * l0i + ai * l0r;
+                lr[i1] = d * l1r - di * l1i, li[i1] = d * l1i + di * l1r;
+            } else if (real) {
+                pr[i0] = a * p0r + b * p1r, pi[i0] = a * p0i + b * p1i;
+                pr[i1] = c * p0r + d * p1r, pi[i1] = c * p0i + d * p1i;
+                lr[i0] = a * l0r + b * l1r, li[i0] = a * l0i + b * l1i;
+                lr[i1] = c * l0r + d * l1r, li[i1] = c * l0i + d * l1i;
+            } else {
+                pr[i0] = a * p0r + b * p1r - ai * p0i - bi * p1i, pi[i0] = a * p0i + b * p1i + ai * p0r + bi * p1r;
+                pr[i1] = c * p0r + d * p1r - ci * p0i - di * p1i, pi[i1] = c * p0i + d * p1i + ci * p0r + di * p1r;
+                lr[i0] = a * l0r + b * l1r - ai * l0i - bi * l1i, li[i0] = a * l0i + b * l1i + ai * l0r + bi * l1r;
+                lr[i1] = c * l0r + d * l1r - ci * l0i - di * l1i, li[i1] = c * l0i + d * l1i + ci * l0r + di * l1r;
+            }
         }
-        if (diagonal) {
-            pr[i0] = a * p0r - ai * p0i, pi[i0] = a * p0i + ai * p0r;
-            pr[i1] = d * p1r - di * p1i, pi[i1] = d * p1i + di * p1r;
-            lr[i0] = a * l0r - ai * l0i, li[i0] = a * l0i + ai * l0r;
-            lr[i1] = d * l1r - di * l1i, li[i1] = d * l1i + di * l1r;
-        } else if (real) {
-            pr[i0] = a * p0r + b * p1r, pi[i0] = a * p0i + b * p1i;
-            pr[i1] = c * p0r + d * p1r, pi[i1] = c * p0i + d * p1i;
-            lr[i0] = a * l0r + b * l1r, li[i0] = a * l0i + b * l1i;
-            lr[i1] = c * l0r + d * l1r, li[i1] = c * l0i + d * l1i;
-        } else {
-            pr[i0] = a * p0r + b * p1r - ai * p0i - bi * p1i, pi[i0] = a * p0i + b * p1i + ai * p0r + bi * p1r;
-            pr[i1] = c * p0r + d * p1r - ci * p0i - di * p1i, pi[i1] = c * p0i + d * p1i + ci * p0r + di * p1r;
-            lr[i0] = a * l0r + b * l1r - ai * l0i - bi * l1i, li[i0] = a * l0i + b * l1i + ai * l0r + bi * l1r;
-            lr[i1] = c * l0r + d * l1r - ci * l0i - di * l1i, li[i1] = c * l0i + d * l1i + ci * l0r + di * l1r;
-        }
-    }
     }
     if (ov != OV_NONE)
         *acc += sum;
