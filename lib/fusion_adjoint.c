@@ -328,6 +328,27 @@ static ALWAYS_INLINE void quad_op(const adj_op *op, unsigned K, lane_t *local, u
         quad_body(op, K, local, nq, acc1, acc2, false, false);
 }
 
+/* A diagonal without overlap over the chunk: slots outer, groups inner (as
+ * pair_body), on both states. */
+static ALWAYS_INLINE void diagonal_chunk(const adj_op *op, unsigned K, lane_t *restrict local, unsigned nq)
+{
+    for (unsigned j = 0; j < op->n_slots; j++) {
+        const unsigned c = op->slots[j];
+        const double mr = op->mr[j], mi = op->mi[j];
+        for (unsigned q = 0; q < 2 * nq; q++) {
+            /* psi then lambda of group q / 2 */
+            lane_t *restrict vr = local + 2 * K * q, *restrict vi = vr + K;
+            if (op->real) {
+                vr[c] *= mr, vi[c] *= mr;
+            } else {
+                const lane_t xr = vr[c], xi = vi[c];
+                vr[c] = mr * xr - mi * xi;
+                vi[c] = mr * xi + mi * xr;
+            }
+        }
+    }
+}
+
 /* *acc += the lanes' Im <lambda| G |psi> (local). */
 static ALWAYS_INLINE void op_overlap(const adj_op *op, unsigned K, const lane_t *pr, const lane_t *pi,
                                      const lane_t *lr, const lane_t *li, lane_t *acc)
@@ -507,6 +528,10 @@ static ALWAYS_INLINE void grain_body(const adj_context *ctx, uint64_t grain, dou
             }
             if (op->cls >= OP_PAIR) {
                 pair_op(op, K, local, nq, &acc[op->n_factors ? o++ : 0]);
+                continue;
+            }
+            if (op->cls == OP_DIAGONAL && !op->n_factors) {
+                diagonal_chunk(op, K, local, nq);
                 continue;
             }
             for (unsigned q = 0; q < nq; q++) {
