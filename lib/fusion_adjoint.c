@@ -111,7 +111,7 @@ typedef struct adj_context {
     double *psi, *lambda;
     unsigned k;
     unsigned fixed[QML__FUSE_MAX_WIDTH];
-    uint64_t off[MAXK];         /* amplitude offset of local index c (loads) */
+    uint64_t off[MAXK];         /* offset in doubles (2 per amplitude) of local index c (loads) */
     uint64_t off_out[MAXK];     /* of the amplitude in slot c at the end (stores) */
     uint64_t lane_off[LANES];   /* amplitude offset of lane l's base from lane 0's */
     const adj_op *ops;
@@ -381,7 +381,7 @@ static ALWAYS_INLINE void gather(const double *a, const uint64_t *addr, const ui
     for (unsigned c = 0; c < K; c++) {
         double tr[LANES], ti[LANES];
         for (unsigned l = 0; l < LANES; l++) {
-            const double *x = a + 2 * (addr[l] + off[c]);
+            const double *x = a + 2 * addr[l] + off[c];
             tr[l] = x[0], ti[l] = x[1];
         }
         memcpy(&vr[c], tr, sizeof tr);
@@ -397,7 +397,7 @@ static ALWAYS_INLINE void scatter(double *a, const uint64_t *addr, const uint64_
         memcpy(tr, &vr[c], sizeof tr);
         memcpy(ti, &vi[c], sizeof ti);
         for (unsigned l = 0; l < LANES; l++) {
-            double *x = a + 2 * (addr[l] + off[c]);
+            double *x = a + 2 * addr[l] + off[c];
             x[0] = tr[l], x[1] = ti[l];
         }
     }
@@ -410,10 +410,11 @@ static ALWAYS_INLINE void scatter(double *a, const uint64_t *addr, const uint64_
 static ALWAYS_INLINE void gather4(const double *a, uint64_t addr, const uint64_t *off, unsigned K, lane_t *vr,
                                   lane_t *vi)
 {
+    const double *p = a + 2 * addr;
     for (unsigned c = 0; c < K; c++) {
         lane_t lo, hi;
-        memcpy(&lo, a + 2 * (addr + off[c]), sizeof lo);
-        memcpy(&hi, a + 2 * (addr + off[c]) + 4, sizeof hi);
+        memcpy(&lo, p + off[c], sizeof lo);
+        memcpy(&hi, p + off[c] + 4, sizeof hi);
         vr[c] = __builtin_shufflevector(lo, hi, 0, 4, 2, 6);
         vi[c] = __builtin_shufflevector(lo, hi, 1, 5, 3, 7);
     }
@@ -422,11 +423,12 @@ static ALWAYS_INLINE void gather4(const double *a, uint64_t addr, const uint64_t
 static ALWAYS_INLINE void scatter4(double *a, uint64_t addr, const uint64_t *off, unsigned K, const lane_t *vr,
                                    const lane_t *vi)
 {
+    double *p = a + 2 * addr;
     for (unsigned c = 0; c < K; c++) {
         const lane_t lo = __builtin_shufflevector(vr[c], vi[c], 0, 4, 2, 6);
         const lane_t hi = __builtin_shufflevector(vr[c], vi[c], 1, 5, 3, 7);
-        memcpy(a + 2 * (addr + off[c]), &lo, sizeof lo);
-        memcpy(a + 2 * (addr + off[c]) + 4, &hi, sizeof hi);
+        memcpy(p + off[c], &lo, sizeof lo);
+        memcpy(p + off[c] + 4, &hi, sizeof hi);
     }
 }
 /* Four bases anywhere (the block holds qubit 0 or 1): each amplitude is one
@@ -440,7 +442,7 @@ static ALWAYS_INLINE void gather2(const double *a, const uint64_t *addr, const u
     for (unsigned c = 0; c < K; c++) {
         half_t x[LANES];
         for (unsigned l = 0; l < LANES; l++)
-            memcpy(&x[l], a + 2 * (addr[l] + off[c]), sizeof x[l]);
+            memcpy(&x[l], a + 2 * addr[l] + off[c], sizeof x[l]);
         const lane_t lo = __builtin_shufflevector(x[0], x[1], 0, 1, 2, 3);
         const lane_t hi = __builtin_shufflevector(x[2], x[3], 0, 1, 2, 3);
         vr[c] = __builtin_shufflevector(lo, hi, 0, 4, 2, 6);
@@ -456,10 +458,10 @@ static ALWAYS_INLINE void scatter2(double *a, const uint64_t *addr, const uint64
         const lane_t hi = __builtin_shufflevector(vr[c], vi[c], 1, 5, 3, 7);
         const half_t x0 = __builtin_shufflevector(lo, lo, 0, 1), x1 = __builtin_shufflevector(lo, lo, 2, 3);
         const half_t x2 = __builtin_shufflevector(hi, hi, 0, 1), x3 = __builtin_shufflevector(hi, hi, 2, 3);
-        memcpy(a + 2 * (addr[0] + off[c]), &x0, sizeof x0);
-        memcpy(a + 2 * (addr[1] + off[c]), &x1, sizeof x1);
-        memcpy(a + 2 * (addr[2] + off[c]), &x2, sizeof x2);
-        memcpy(a + 2 * (addr[3] + off[c]), &x3, sizeof x3);
+        memcpy(a + 2 * addr[0] + off[c], &x0, sizeof x0);
+        memcpy(a + 2 * addr[1] + off[c], &x1, sizeof x1);
+        memcpy(a + 2 * addr[2] + off[c], &x2, sizeof x2);
+        memcpy(a + 2 * addr[3] + off[c], &x3, sizeof x3);
     }
 }
 #endif
@@ -906,7 +908,7 @@ void qml__adjoint_block(qml_statevec *psi, qml_statevec *lambda, const qml_circu
         for (unsigned j = 0; j < ctx.k; j++)
             if (c >> j & 1)
                 o |= (uint64_t)1 << ctx.fixed[j];
-        ctx.off[c] = o;
+        ctx.off[c] = 2 * o;
     }
     uint8_t map[MAXK];
     for (unsigned c = 0; c < K; c++)
