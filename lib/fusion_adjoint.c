@@ -120,6 +120,7 @@ typedef struct adj_context {
     uint64_t groups_per_grain;  /* groups of LANES bases */
     uint64_t n_grains;
     double *partials;           /* n_grains x n_out, or NULL */
+    bool interleaved;           /* real_block(): the local vectors keep the states' interleaved layout */
     int path;
 } adj_context;
 
@@ -408,25 +409,29 @@ static ALWAYS_INLINE void scatter(double *a, const uint64_t *addr, const uint64_
 /* Four adjacent bases (the block's lowest qubit is 2 or more): for each c
  * eight consecutive doubles, split into real and imaginary lanes. */
 static ALWAYS_INLINE void gather4(const double *a, uint64_t addr, const uint64_t *off, unsigned K, lane_t *vr,
-                                  lane_t *vi)
+                                  lane_t *vi, bool split)
 {
     const double *p = a + 2 * addr;
     for (unsigned c = 0; c < K; c++) {
         lane_t lo, hi;
         memcpy(&lo, p + off[c], sizeof lo);
         memcpy(&hi, p + off[c] + 4, sizeof hi);
-        vr[c] = __builtin_shufflevector(lo, hi, 0, 4, 2, 6);
-        vi[c] = __builtin_shufflevector(lo, hi, 1, 5, 3, 7);
+        if (split) {
+            vr[c] = __builtin_shufflevector(lo, hi, 0, 4, 2, 6);
+            vi[c] = __builtin_shufflevector(lo, hi, 1, 5, 3, 7);
+        } else {
+            vr[c] = lo, vi[c] = hi;
+        }
     }
 }
 
 static ALWAYS_INLINE void scatter4(double *a, uint64_t addr, const uint64_t *off, unsigned K, const lane_t *vr,
-                                   const lane_t *vi)
+                                   const lane_t *vi, bool split)
 {
     double *p = a + 2 * addr;
     for (unsigned c = 0; c < K; c++) {
-        const lane_t lo = __builtin_shufflevector(vr[c], vi[c], 0, 4, 2, 6);
-        const lane_t hi = __builtin_shufflevector(vr[c], vi[c], 1, 5, 3, 7);
+        const lane_t lo = split ? __builtin_shufflevector(vr[c], vi[c], 0, 4, 2, 6) : vr[c];
+        const lane_t hi = split ? __builtin_shufflevector(vr[c], vi[c], 1, 5, 3, 7) : vi[c];
         memcpy(p + off[c], &lo, sizeof lo);
         memcpy(p + off[c] + 4, &hi, sizeof hi);
     }
@@ -437,7 +442,7 @@ static ALWAYS_INLINE void scatter4(double *a, uint64_t addr, const uint64_t *off
 typedef double half_t __attribute__((vector_size(16)));
 
 static ALWAYS_INLINE void gather2(const double *a, const uint64_t *addr, const uint64_t *off, unsigned K, lane_t *vr,
-                                  lane_t *vi)
+                                  lane_t *vi, bool split)
 {
     for (unsigned c = 0; c < K; c++) {
         half_t x[LANES];
@@ -445,17 +450,17 @@ static ALWAYS_INLINE void gather2(const double *a, const uint64_t *addr, const u
             memcpy(&x[l], a + 2 * addr[l] + off[c], sizeof x[l]);
         const lane_t lo = __builtin_shufflevector(x[0], x[1], 0, 1, 2, 3);
         const lane_t hi = __builtin_shufflevector(x[2], x[3], 0, 1, 2, 3);
-        vr[c] = __builtin_shufflevector(lo, hi, 0, 4, 2, 6);
-        vi[c] = __builtin_shufflevector(lo, hi, 1, 5, 3, 7);
+        vr[c] = split ? __builtin_shufflevector(lo, hi, 0, 4, 2, 6) : lo;
+        vi[c] = split ? __builtin_shufflevector(lo, hi, 1, 5, 3, 7) : hi;
     }
 }
 
 static ALWAYS_INLINE void scatter2(double *a, const uint64_t *addr, const uint64_t *off, unsigned K, const lane_t *vr,
-                                   const lane_t *vi)
+                                   const lane_t *vi, bool split)
 {
     for (unsigned c = 0; c < K; c++) {
-        const lane_t lo = __builtin_shufflevector(vr[c], vi[c], 0, 4, 2, 6);
-        const lane_t hi = __builtin_shufflevector(vr[c], vi[c], 1, 5, 3, 7);
+        const lane_t lo = split ? __builtin_shufflevector(vr[c], vi[c], 0, 4, 2, 6) : vr[c];
+        const lane_t hi = split ? __builtin_shufflevector(vr[c], vi[c], 1, 5, 3, 7) : vi[c];
         const half_t x0 = __builtin_shufflevector(lo, lo, 0, 1), x1 = __builtin_shufflevector(lo, lo, 2, 3);
         const half_t x2 = __builtin_shufflevector(hi, hi, 0, 1), x3 = __builtin_shufflevector(hi, hi, 2, 3);
         memcpy(a + 2 * addr[0] + off[c], &x0, sizeof x0);
@@ -468,8 +473,10 @@ static ALWAYS_INLINE void scatter2(double *a, const uint64_t *addr, const uint64
 
 /* Grain `grain`: out[o] = the grain's sum for output o (lanes in order,
  * groups in order). */
-static ALWAYS_INLINE void grain_body(const adj_context *ctx, uint64_t grain, double *out, const unsigned K)
+static ALWAYS_INLINE void grain_body(const adj_context *ctx, uint64_t grain, double *out, const unsigned K,
+                                     const bool split)
 {
+    (void)split;
     lane_t acc[QML__FUSE_MAX_GATES];
     for (unsigned o = 0; o < ctx->n_out; o++)
         acc[o] = SPLAT(0.0);
@@ -498,8 +505,8 @@ static ALWAYS_INLINE void grain_body(const adj_context *ctx, uint64_t grain, dou
                     addr[q][0] = qml__deposit_zeros(g * LANES, ctx->fixed, ctx->k);
                 else
                     addr[q][0] = addr[q ? q - 1 : nq - 1][0] + LANES;
-                gather4(ctx->psi, addr[q][0], ctx->off, K, pr, pi);
-                gather4(ctx->lambda, addr[q][0], ctx->off, K, lr, li);
+                gather4(ctx->psi, addr[q][0], ctx->off, K, pr, pi, split);
+                gather4(ctx->lambda, addr[q][0], ctx->off, K, lr, li, split);
 #endif
             } else {
                 /* deposit(4g + l) = deposit(4g) + deposit(l): the bits are disjoint */
@@ -507,8 +514,8 @@ static ALWAYS_INLINE void grain_body(const adj_context *ctx, uint64_t grain, dou
                 for (unsigned l = 0; l < LANES; l++)
                     addr[q][l] = base + ctx->lane_off[l];
 #ifdef ADJ_VECTORS
-                gather2(ctx->psi, addr[q], ctx->off, K, pr, pi);
-                gather2(ctx->lambda, addr[q], ctx->off, K, lr, li);
+                gather2(ctx->psi, addr[q], ctx->off, K, pr, pi, split);
+                gather2(ctx->lambda, addr[q], ctx->off, K, lr, li, split);
 #else
                 gather(ctx->psi, addr[q], ctx->off, K, pr, pi);
                 gather(ctx->lambda, addr[q], ctx->off, K, lr, li);
@@ -550,13 +557,13 @@ static ALWAYS_INLINE void grain_body(const adj_context *ctx, uint64_t grain, dou
             const lane_t *pr = local + 4 * K * q, *pi = pr + K, *lr = pr + 2 * K, *li = pr + 3 * K;
             if (adjacent) {
 #ifdef ADJ_VECTORS
-                scatter4(ctx->psi, addr[q][0], ctx->off_out, K, pr, pi);
-                scatter4(ctx->lambda, addr[q][0], ctx->off_out, K, lr, li);
+                scatter4(ctx->psi, addr[q][0], ctx->off_out, K, pr, pi, split);
+                scatter4(ctx->lambda, addr[q][0], ctx->off_out, K, lr, li, split);
 #endif
             } else {
 #ifdef ADJ_VECTORS
-                scatter2(ctx->psi, addr[q], ctx->off_out, K, pr, pi);
-                scatter2(ctx->lambda, addr[q], ctx->off_out, K, lr, li);
+                scatter2(ctx->psi, addr[q], ctx->off_out, K, pr, pi, split);
+                scatter2(ctx->lambda, addr[q], ctx->off_out, K, lr, li, split);
 #else
                 scatter(ctx->psi, addr[q], ctx->off_out, K, pr, pi);
                 scatter(ctx->lambda, addr[q], ctx->off_out, K, lr, li);
@@ -577,12 +584,20 @@ static ALWAYS_INLINE void grain_body(const adj_context *ctx, uint64_t grain, dou
 /* K a constant in each case, so that the loops over the slots unroll. */
 static ALWAYS_INLINE void grain_dispatch(const adj_context *ctx, uint64_t grain, double *out)
 {
+#ifdef ADJ_VECTORS
+    /* only the full width of the backward blocks (qml_gradient's 4): each
+     * specialisation adds about half a minute of compile time */
+    if (ctx->interleaved && ctx->k == 4) {
+        grain_body(ctx, grain, out, 16, false);
+        return;
+    }
+#endif
     switch (ctx->k) {
-    case 1: grain_body(ctx, grain, out, 2); break;
-    case 2: grain_body(ctx, grain, out, 4); break;
-    case 3: grain_body(ctx, grain, out, 8); break;
-    case 4: grain_body(ctx, grain, out, 16); break;
-    default: grain_body(ctx, grain, out, 1u << ctx->k); break;
+    case 1: grain_body(ctx, grain, out, 2, true); break;
+    case 2: grain_body(ctx, grain, out, 4, true); break;
+    case 3: grain_body(ctx, grain, out, 8, true); break;
+    case 4: grain_body(ctx, grain, out, 16, true); break;
+    default: grain_body(ctx, grain, out, 1u << ctx->k, true); break;
     }
 }
 
@@ -886,6 +901,40 @@ static unsigned merge_quads(adj_op *ops, unsigned n_ops, unsigned K)
     return out;
 }
 
+/* Whether every operation of the block treats real and imaginary parts
+ * alike, so that the local vectors may keep the states' interleaved layout
+ * (slot c's "real" vector holding {re, im, re', im'} of two bases and its
+ * "imaginary" vector the next two; the loads and stores then need no
+ * shuffles): real matrices, and overlaps that are sums of Re conj(l) p,
+ * i.e. sum_c w_c (l_r p_r + l_i p_i) over every double (RY's kind). */
+static bool real_block(const adj_op *ops, unsigned n_ops)
+{
+    for (unsigned i = 0; i < n_ops; i++) {
+        const adj_op *op = &ops[i];
+        switch (op->cls) {
+        case OP_QUAD:
+            continue;
+        case OP_PAIR:
+        case OP_PAIR_DIAGONAL:
+            if (!op->real || (op->ov != OV_NONE && op->ov != OV_IMAG_OFF))
+                return false;
+            continue;
+        case OP_NONE:
+        case OP_DIAGONAL:
+        case OP_REAL:
+            if (op->cls != OP_NONE && !op->real)
+                return false;
+            for (unsigned f = 0; f < op->n_factors; f++)
+                if (!op->factor[f].use_real)
+                    return false;
+            continue;
+        default:
+            return false;
+        }
+    }
+    return true;
+}
+
 /* ---- the block -------------------------------------------------------------- */
 
 int qml__adjoint_path_override = -1;
@@ -930,6 +979,7 @@ void qml__adjoint_block(qml_statevec *psi, qml_statevec *lambda, const qml_circu
     n_ops = merge_quads(ops, n_ops, K);
     ctx.ops = ops;
     ctx.n_ops = n_ops;
+    ctx.interleaved = real_block(ops, n_ops);
     if (path < 0)
         path = qml__adjoint_path_override;
     ctx.path = path < 0 || path > qml__fusion_path() ? qml__fusion_path() : path;

@@ -1048,9 +1048,39 @@ static void test_backward_blocks_low_qubits(void **state)
     }
 }
 
+/* Real gates only on the five qubits low .. low + 4 (RY, CRY, H, CZ, a CNOT
+ * ladder): the blocks whose gates all treat real and imaginary parts alike,
+ * which keep the states' interleaved layout in the block kernel. */
+static qml_circuit *real_block_circuit(unsigned n, unsigned low, uint64_t seed)
+{
+    harness_rng rng = {seed};
+    qml_circuit *c = NULL;
+    assert_ok(qml_circuit_create(&c, n));
+    for (unsigned layer = 0; layer < 4; layer++) {
+        for (unsigned q = low; q < low + 5; q++) {
+            double constant, ws, fs;
+            long w, f;
+            random_angle(&rng, &constant, &w, &ws, &f, &fs);
+            assert_ok(qml_circuit_add_rotation(c, QML_GATE_RY, &q, 1, constant, w, ws, f, fs));
+        }
+        unsigned a = low + (unsigned)(harness_next(&rng) % 5);
+        unsigned q[2] = {a, low + (a - low + 1 + (unsigned)(harness_next(&rng) % 4)) % 5};
+        double constant, ws, fs;
+        long w, f;
+        random_angle(&rng, &constant, &w, &ws, &f, &fs);
+        assert_ok(qml_circuit_add_rotation(c, QML_GATE_CRY, q, 2, constant, w, ws, f, fs));
+        assert_ok(qml_circuit_add_gate(c, QML_GATE_H, &q[1], 1));
+        assert_ok(qml_circuit_add_gate(c, QML_GATE_CZ, q, 2));
+        for (unsigned t = low; t + 1 < low + 5; t++)
+            assert_ok(qml_circuit_add_gate(c, QML_GATE_CNOT, (unsigned[]){t, t + 1}, 2));
+    }
+    return c;
+}
+
 /* Every path of the block kernel (portable, vectors, AVX2, AVX-512, as far
- * as this CPU has them), forced: random blocks of every kind and blocks
- * whose lowest qubit is 0..3 at n = 14 against the dense reference adjoint
+ * as this CPU has them), forced: random blocks of every kind, blocks whose
+ * lowest qubit is 0..3 and real blocks (real_block_circuit) there at n = 14
+ * against the dense reference adjoint
  * (1e-12) and parameter shift (1e-10), tolerances as in
  * test_backward_blocks_random; at n = 18 the same bits for 1 and 3 threads
  * on each path. */
@@ -1067,6 +1097,9 @@ static void test_backward_blocks_every_path(void **state)
         for (unsigned low = 0; low < 4; low++) {
             c = low_block_circuit(n, low, 920 + 4 * (uint64_t)path + low);
             check_against_references(c, o, 940 + 4 * (uint64_t)path + low);
+            qml_circuit_free(c);
+            c = real_block_circuit(n, low, 1020 + 4 * (uint64_t)path + low);
+            check_against_references(c, o, 1040 + 4 * (uint64_t)path + low);
             qml_circuit_free(c);
         }
         qml_pauli_sum_free(o);
