@@ -16,9 +16,10 @@
  *
  * Groups are taken LANES at a time, one group per vector lane, so every
  * operation is a vector operation whatever the block's qubits. Partial sums
- * are reduced in a fixed order (lanes, then groups in a grain, then grains of
- * ADJ_GRAIN amplitudes in index order), so the bits do not depend on the
- * thread count.
+ * are reduced in a fixed order (within a grain of ADJ_GRAIN amplitudes in
+ * an order that depends only on the block: chunks, then each gate's slots,
+ * then groups, then lanes; then grains in index order), so the bits do not
+ * depend on the thread count.
  */
 #include "internal.h"
 
