@@ -343,6 +343,10 @@ static inline void qml__sort_bits(unsigned *bits, unsigned count)
 typedef enum qml__pair_class { QML__PAIR_GENERAL, QML__PAIR_REAL, QML__PAIR_SWAP } qml__pair_class;
 void qml__apply_pair(qml_statevec *state, const unsigned *bits, unsigned n_bits, uint64_t off0, uint64_t off1,
                      qml__pair_class cls, const double m[8]);
+/* Tests only: 0 makes the pair kernels prefetch only the lines they touch
+ * (a control on qubit 2 or 3) and walk one stream (the octet walk over
+ * every line); -1 (the default) lets them choose. */
+extern int qml__pair_walk_override;
 
 /* a_i *= d0 (even parity of i & zmask) or d1 (odd) for every i with
  * (i & cmask) == cmask (statevec_diag.c). */
@@ -350,6 +354,22 @@ void qml__apply_diagonal(qml_statevec *state, uint64_t zmask, uint64_t cmask, co
 /* Tests only: 0 makes the diagonal kernels take their portable path even
  * where the CPU has AVX2; -1 (the default) lets them choose. */
 extern int qml__diagonal_path_override;
+/* Tests only: 0 makes the diagonal block walk skip the lines whose phases
+ * are all 1 for gates with a control among a line's bits (the walk before
+ * 0.2.0's every-line walk); -1 (the default) walks every line. */
+extern int qml__diagonal_walk_override;
+
+/* a <- (alpha I + beta P) a for a Pauli string P = i^|x & z| X^x Z^z of
+ * weight 2 with an X or Y part on both its qubits (x has two bits, z only
+ * bits of x) in one pass (statevec_pauli2.c); returns false, doing
+ * nothing, for any other string or fewer than 3 qubits. */
+bool qml__apply_pauli2(qml_statevec *state, uint64_t x, uint64_t z, const double alpha[2], const double beta[2]);
+/* Tests only: 0 makes qml__apply_pauli2 decline (the general Pauli kernel
+ * runs), 1 forces its portable path; -1 (the default) lets it choose. */
+extern int qml__pauli2_path_override;
+/* Tests only: 0 makes qml__apply_pauli2 walk the state as one stream in
+ * address order; -1 (the default) as two where that is faster. */
+extern int qml__pauli2_walk_override;
 
 /* One backward step of the adjoint method for a gate that is a 2x2 matrix on
  * pairs: returns Im sum over the pairs of conj(lambda) . g psi (g: the

@@ -454,6 +454,8 @@ static void apply_pauli_combination(qml_statevec *state, uint64_t x, uint64_t z,
         qml__apply_diagonal(state, z, 0, d0, d1);
         return;
     }
+    if (qml__apply_pauli2(state, x, z, alpha, beta))
+        return;
     pauli_job job = {.amplitudes = state->amplitudes, .x = x, .z = z};
     job.pivot = 63u - (unsigned)__builtin_clzll(x);
     job.run_bits = job.pivot < PAULI_RUN_BITS ? job.pivot : PAULI_RUN_BITS;

@@ -69,7 +69,15 @@ typedef struct pair_job {
     unsigned n_plines, n_qlines; /* the cache lines of a block holding p and q amplitudes */
     unsigned plines[8], qlines[8]; /* (prefetch), in doubles from the block's start */
     size_t n_items;            /* pairs in the whole state */
+    bool fill_gap;             /* run walk: prefetch the control = 0 runs between the touched ones too */
+    uint64_t half;             /* octet walk, > 0: block o + (blocks / 2), this many doubles on, with block o */
 } pair_job;
+
+int qml__pair_walk_override = -1;
+
+/* The octet walk goes as two streams from this many amplitudes on (64 KiB:
+ * smaller states are in L1 or L2, where the walk does not matter). */
+#define PAIR_HALVES_MIN_DIM ((uint64_t)1 << 12)
 
 /* Split `n_items` over the state's threads when the state is large enough. */
 static void run_parallel(const qml_statevec *state, size_t n_items, size_t grain, qml__range_fn fn, void *context)
@@ -240,9 +248,11 @@ static ALWAYS_INLINE void octet_walk(const pair_job *job, size_t o_begin, size_t
     const size_t total = job->n_items / np, ahead = AHEAD_PAIRS / np;
     const unsigned npl = job->n_plines, nql = job->n_qlines;
     const bool small_lists = npl <= 2 && nql <= 2;
+    const bool fill_lines = job->fill_gap && job->n_high == 0 && bb == OCTET_BITS && skips_lines;
     const unsigned pl0 = job->plines[0], pl1 = job->plines[1], ql0 = job->qlines[0], ql1 = job->qlines[1];
     double m[8];
     memcpy(m, job->m, sizeof m);
+    const uint64_t H = job->half;
     for (size_t o = o_begin; o < o_end;) {
         size_t run = o_end - o;
         if (run_length && run > run_length - (o & (run_length - 1)))
@@ -270,7 +280,16 @@ static ALWAYS_INLINE void octet_walk(const pair_job *job, size_t o_begin, size_t
              * a run or unit (ahead is a multiple of both) */
             const uint64_t future = qml__deposit_zeros(o + ahead, job->high, job->n_high) << bb;
             const double *FP = a + 2 * (future | job->off0_high), *FQ = a + 2 * (future | job->off1_high);
-            if (small_lists) {
+            if (fill_lines) {
+                /* a walk over every octet that skips a line of each (a
+                 * control on qubit 2 over a target on 0 or 1): both lines
+                 * of the octets ahead, one stream in address order. CNOT
+                 * 2 -> 0, 2 -> 1 and CRY 2 -> 0, 2 -> 1 took 0.74-0.79 of
+                 * the time (n = 24, interleaved, loaded); blocks of 16
+                 * (CRY 2 -> 3, SWAP 2 3) took 1.1-1.5x as long so */
+                for (size_t d = 0; d < run * step; d += 8)
+                    __builtin_prefetch(FP + d, 1);
+            } else if (small_lists) {
                 /* at most two lines per stream (unrolled: the loops cost
                  * more than the prefetches) */
                 for (size_t j = 0; j < run; j++) {
@@ -299,6 +318,16 @@ static ALWAYS_INLINE void octet_walk(const pair_job *job, size_t o_begin, size_t
             if (np > 2) {
                 octet_pair(P + p2, Q + q2, m, cls);
                 octet_pair(P + p3, Q + q3, m, cls);
+            }
+            if (H) {
+                /* the same block of the upper half (two streams) */
+                octet_pair(P + H + p0, Q + H + q0, m, cls);
+                if (np > 1)
+                    octet_pair(P + H + p1, Q + H + q1, m, cls);
+                if (np > 2) {
+                    octet_pair(P + H + p2, Q + H + q2, m, cls);
+                    octet_pair(P + H + p3, Q + H + q3, m, cls);
+                }
             }
         }
         o += run;
@@ -398,10 +427,21 @@ static ALWAYS_INLINE void pair_runs_ahead(const pair_job *job, size_t begin, siz
 #if defined(__GNUC__)
         if (k + AHEAD_PAIRS < job->n_items) {
             const uint64_t f = qml__deposit_zeros(k + AHEAD_PAIRS, job->fixed, job->n_fixed);
-            const double *fp = a + 2 * (f | job->off0), *fq = a + 2 * (f | job->off1);
-            for (size_t d = 0; d < 2 * unit; d += 8) {
-                __builtin_prefetch(fp + d, 1);
-                __builtin_prefetch(fq + d, 1);
+            if (job->fill_gap) {
+                /* the control = 0 run before each touched run too: each
+                 * stream read whole, in address order */
+                const uint64_t gap = (uint64_t)1 << job->fixed[0];
+                const double *fp = a + 2 * (f | (job->off0 & ~gap)), *fq = a + 2 * (f | (job->off1 & ~gap));
+                for (size_t d = 0; d < 4 * unit; d += 8) {
+                    __builtin_prefetch(fp + d, 1);
+                    __builtin_prefetch(fq + d, 1);
+                }
+            } else {
+                const double *fp = a + 2 * (f | job->off0), *fq = a + 2 * (f | job->off1);
+                for (size_t d = 0; d < 2 * unit; d += 8) {
+                    __builtin_prefetch(fp + d, 1);
+                    __builtin_prefetch(fq + d, 1);
+                }
             }
         }
 #endif
@@ -515,7 +555,28 @@ void qml__apply_pair(qml_statevec *state, const unsigned *bits, unsigned n_bits,
         memcpy(job.m, m, sizeof job.m);
     if (n_bits >= 2 && job.fixed[0] < OCTET_BITS)
         octet_plan(&job, state->n_qubits);
-    run_parallel(state, (size_t)(state->dim >> n_bits), QML__PARALLEL_GRAIN, pair_range, &job);
+    /* An octet walk over every line of every block (all fixed bits below
+     * 5, no control skipping lines: CNOT 0 -> 1, SWAP 0 1, CRY 1 -> 0) is
+     * one stream in address order; it walks the state as two streams half
+     * a state apart, block by block in lockstep, as the diagonal kernels
+     * do (statevec_diag.c: such a sweep ran about 10 % faster). */
+    if (job.octets && job.n_high == 0 && n_bits == 2 && state->dim >= PAIR_HALVES_MIN_DIM &&
+        qml__pair_walk_override != 0) {
+        const unsigned lines_per_block = (1u << job.block_bits) / 4;
+        const bool skips_lines =
+            job.n_plines < lines_per_block || (job.n_qlines && job.n_qlines < lines_per_block);
+        if (!skips_lines)
+            job.half = state->dim; /* doubles: amplitude bit n - 1 */
+    }
+    /* the run walk with a control on qubit 3 under a target at 5 and up
+     * (CNOT 3 -> 23, CRY 3 -> 23: 0.69-0.76 of the time, n = 24,
+     * interleaved, loaded; a control on 4 gained nothing); the octet walk:
+     * see fill_lines */
+    job.fill_gap = qml__pair_walk_override != 0 && n_bits == 2 &&
+                   (job.fixed[0] < OCTET_BITS ||
+                    (job.fixed[0] == 3 && (job.off0 & job.off1 & ((uint64_t)1 << job.fixed[0]))));
+    const size_t n_items = (size_t)(state->dim >> n_bits);
+    run_parallel(state, job.half ? n_items / 2 : n_items, QML__PARALLEL_GRAIN, pair_range, &job);
 }
 
 /* ---- the fused backward step of the adjoint gradient ----------------------

@@ -1262,11 +1262,37 @@ static void test_every_pair_low_qubits(void **unused)
     free(first);
 }
 
+/* out = a 4 x 4 matrix m4 (local bit 0 on qubit a, bit 1 on b) applied to
+ * every quadruple of amplitudes of `in` (the reference of the pair tests). */
+static void apply_quad_reference(unsigned n, unsigned a, unsigned b, const double *m4, const double *in, double *out)
+{
+    const size_t dim = (size_t)1 << n;
+    for (size_t i = 0; i < dim; i++) {
+        if (i >> a & 1 || i >> b & 1)
+            continue;
+        size_t idx[4];
+        for (unsigned j = 0; j < 4; j++)
+            idx[j] = i | (size_t)(j & 1) << a | (size_t)(j >> 1) << b;
+        for (unsigned j = 0; j < 4; j++) {
+            double re = 0, im = 0;
+            for (unsigned k = 0; k < 4; k++) {
+                const double mr = m4[2 * (4 * j + k)], mi = m4[2 * (4 * j + k) + 1];
+                re += mr * in[2 * idx[k]] - mi * in[2 * idx[k] + 1];
+                im += mr * in[2 * idx[k] + 1] + mi * in[2 * idx[k]];
+            }
+            out[2 * idx[j]] = re;
+            out[2 * idx[j] + 1] = im;
+        }
+    }
+}
+
 /* Every two-qubit kind on pairs whose walks are long plain streams (a fixed
  * bit at 12 or 13 of 14 qubits: the kernels skip their software prefetch
- * there) against a reference built here: the gate's 4 x 4 matrix (dense, on
- * qubits 0 and 1 of a 2-qubit register) applied to every quadruple of
- * amplitudes. 1e-13 as above. */
+ * there), and on pairs whose walks go as two streams or prefetch the lines
+ * they skip, against a reference built here: the gate's 4 x 4 matrix
+ * (dense, on qubits 0 and 1 of a 2-qubit register) applied to every
+ * quadruple of amplitudes. 1e-13 as above. The walks' alternatives (one
+ * stream, touched lines only) give the same bits. */
 static void test_long_stream_pairs(void **unused)
 {
     (void)unused;
@@ -1280,7 +1306,10 @@ static void test_long_stream_pairs(void **unused)
                                  {12, 13}, {13, 12}, {0, 12}, {12, 3}, {4, 12}, {11, 13},
                                  /* a target at 5..10 under a control at 12+ (the mid-qubit walk), and
                                   * low controls over such a target (the linear octet prefetch) */
-                                 {13, 8}, {12, 5}, {13, 10}, {0, 8}, {1, 10}, {5, 2}};
+                                 {13, 8}, {12, 5}, {13, 10}, {0, 8}, {1, 10}, {5, 2},
+                                 /* octet walks over every line (two streams) and
+                                  * controls on 2, 3 (prefetching the lines they skip) */
+                                 {0, 1}, {1, 0}, {1, 3}, {2, 0}, {2, 1}, {3, 12}, {3, 9}};
     size_t cases = 0;
     char what[96];
     for (size_t kk = 0; kk < N_KINDS; kk++) {
@@ -1296,27 +1325,18 @@ static void test_long_stream_pairs(void **unused)
             double m4[32];
             gate_dense(2, &g2, theta, m4);
             random_state(&rng, dim, psi);
-            for (size_t i = 0; i < dim; i++) {
-                if (i >> a & 1 || i >> b & 1)
-                    continue;
-                size_t idx[4];
-                for (unsigned j = 0; j < 4; j++)
-                    idx[j] = i | (size_t)(j & 1) << a | (size_t)(j >> 1) << b;
-                for (unsigned j = 0; j < 4; j++) {
-                    double re = 0, im = 0;
-                    for (unsigned k = 0; k < 4; k++) {
-                        const double mr = m4[2 * (4 * j + k)], mi = m4[2 * (4 * j + k) + 1];
-                        re += mr * psi[2 * idx[k]] - mi * psi[2 * idx[k] + 1];
-                        im += mr * psi[2 * idx[k] + 1] + mi * psi[2 * idx[k]];
-                    }
-                    expect[2 * idx[j]] = re;
-                    expect[2 * idx[j] + 1] = im;
-                }
-            }
-            qml_statevec *st = state_from(n, psi);
+            apply_quad_reference(n, a, b, m4, psi, expect);
+            qml_statevec *st = state_from(n, psi), *plain = state_from(n, psi);
             qml__statevec_apply(st, &g, theta, false);
             snprintf(what, sizeof what, "kind %d on qubits %u, %u of %u", (int)kind, a, b, n);
             assert_vectors_close(dim, qml_statevec_data(st), expect, 1e-13, what);
+            /* the walks' other choices (one stream, touched lines only,
+             * skipping lines whose phases are 1): the same bits */
+            qml__pair_walk_override = qml__diagonal_walk_override = qml__pauli2_walk_override = 0;
+            qml__statevec_apply(plain, &g, theta, false);
+            qml__pair_walk_override = qml__diagonal_walk_override = qml__pauli2_walk_override = -1;
+            assert_memory_equal(qml_statevec_data(plain), qml_statevec_data(st), 2 * dim * sizeof *psi);
+            qml_statevec_free(plain);
             qml__statevec_apply(st, &g, theta, true);
             assert_vectors_close(dim, qml_statevec_data(st), psi, 2e-13, what);
             qml_statevec_free(st);
@@ -1326,6 +1346,152 @@ static void test_long_stream_pairs(void **unused)
     assert_int_equal(cases, 12 * (sizeof pairs / sizeof pairs[0]));
     free(psi);
     free(expect);
+}
+
+/* The two-qubit Pauli rotation kernel (statevec_pauli2.c): exp(-i theta/2
+ * (c0 I + c1 P_a Q_b)) for P, Q in {X, Y} on every ordered pair of n =
+ * 7..10 qubits, without the identity term (the kernel's imaginary form for
+ * XX, YY, its real form for XY, YX) and with it (a global phase folded in:
+ * the general form), against the 4 x 4 matrix exp(-i theta/2 c1 P Q) times
+ * e^(-i theta c0 / 2) applied to every quadruple, 1e-13 (two products
+ * summed per amplitude, and the phase: a few ulp of 1). Its portable path
+ * gives the bits of the path this CPU takes (the same operations lane by
+ * lane), and the general Pauli kernel it replaced agrees to 1e-13; the
+ * walk as one stream gives the bits of the two-stream walk (n = 14). Then pairs at n = 14 where the walk prefetches (the higher qubit at
+ * 5..10, or the lower at 5..10 under one at 11+) or runs long plain
+ * streams (and two streams: the higher qubit at 10 or below), and at
+ * n = 18, where kernels start threads, 1, 2 and 3 threads give the same bits. */
+static qml_pauli_sum *pair_string_sum(unsigned n, unsigned a, unsigned b, char pa, char pb, double c0, double c1)
+{
+    qml_pauli_sum *h = sum_new(n);
+    char dense[64];
+    memset(dense, 'I', n);
+    dense[n] = '\0';
+    if (c0 != 0.0)
+        sum_add(h, c0, dense);
+    dense[a] = pa;
+    dense[b] = pb;
+    sum_add(h, c1, dense);
+    return h;
+}
+
+static void check_pauli2(unsigned n, unsigned a, unsigned b, char pa, char pb, bool phase, harness_rng *rng,
+                         double *psi, double *expect, unsigned *compared)
+{
+    const size_t dim = (size_t)1 << n;
+    const double c0 = phase ? 0.7 : 0.0, c1 = phase ? -1.3 : 1.0;
+    const double theta = 4 * (harness_uniform(rng) - 0.5) * 3.14159;
+    qml_pauli_sum *h = pair_string_sum(n, a, b, pa, pb, c0, c1);
+    qml__gate g = make_gate(QML_GATE_PAULI_ROTATION, (unsigned[]){0}, 1, rng);
+    g.generator = h;
+    /* the 4 x 4 reference: local bit 0 is qubit a ("PQ": char 0 on bit 0) */
+    const char local[3] = {pa, pb, '\0'};
+    double p4[32], m4[32];
+    harness_pauli_matrix(2, local, p4);
+    rotation_from(4, p4, c1 * theta, m4);
+    const double pr = cos(-0.5 * theta * c0), pi = sin(-0.5 * theta * c0);
+    for (unsigned k = 0; k < 16; k++) {
+        const double re = m4[2 * k], im = m4[2 * k + 1];
+        m4[2 * k] = re * pr - im * pi;
+        m4[2 * k + 1] = re * pi + im * pr;
+    }
+    random_state(rng, dim, psi);
+    apply_quad_reference(n, a, b, m4, psi, expect);
+    char what[96];
+    snprintf(what, sizeof what, "%c%u %c%u%s of %u", pa, a, pb, b, phase ? " with a phase" : "", n);
+    qml_statevec *chosen = state_from(n, psi), *portable = state_from(n, psi), *general = state_from(n, psi);
+    qml__statevec_apply(chosen, &g, theta, false);
+    assert_vectors_close(dim, qml_statevec_data(chosen), expect, 1e-13, what);
+    qml__pauli2_path_override = 1;
+    qml__statevec_apply(portable, &g, theta, false);
+    qml__pauli2_path_override = 0;
+    qml__statevec_apply(general, &g, theta, false);
+    qml__pauli2_path_override = -1;
+    assert_memory_equal(qml_statevec_data(portable), qml_statevec_data(chosen), 2 * dim * sizeof *psi);
+    /* one stream in address order: the bits of the two-stream walk */
+    qml_statevec *one = state_from(n, psi);
+    qml__pauli2_walk_override = 0;
+    qml__statevec_apply(one, &g, theta, false);
+    qml__pauli2_walk_override = -1;
+    assert_memory_equal(qml_statevec_data(one), qml_statevec_data(chosen), 2 * dim * sizeof *psi);
+    qml_statevec_free(one);
+    assert_vectors_close(dim, qml_statevec_data(general), expect, 1e-13, what);
+    /* and back */
+    qml__statevec_apply(chosen, &g, theta, true);
+    assert_vectors_close(dim, qml_statevec_data(chosen), psi, 2e-13, what);
+    qml_statevec_free(chosen);
+    qml_statevec_free(portable);
+    qml_statevec_free(general);
+    sum_free(h);
+    (*compared)++;
+}
+
+static void test_pauli2_every_pair(void **unused)
+{
+    (void)unused;
+    harness_rng rng = {2222};
+    static const char letters[2] = {'X', 'Y'};
+    unsigned compared = 0;
+    for (unsigned n = 7; n <= 10; n++) {
+        const size_t dim = (size_t)1 << n;
+        double *psi = malloc(2 * dim * sizeof *psi), *expect = malloc(2 * dim * sizeof *expect);
+        assert_non_null(psi);
+        assert_non_null(expect);
+        for (unsigned a = 0; a < n; a++)
+            for (unsigned b = 0; b < n; b++)
+                for (unsigned l = 0; l < 4 && a != b; l++)
+                    check_pauli2(n, a, b, letters[l & 1], letters[l >> 1], (a + b + l) % 3 == 0, &rng, psi, expect,
+                                 &compared);
+        free(psi);
+        free(expect);
+    }
+    /* 4 strings on 42 + 56 + 72 + 90 ordered pairs */
+    assert_int_equal(compared, 4 * (42 + 56 + 72 + 90));
+
+    const unsigned n = 14;
+    const size_t dim = (size_t)1 << n;
+    double *psi = malloc(2 * dim * sizeof *psi), *expect = malloc(2 * dim * sizeof *expect);
+    assert_non_null(psi);
+    assert_non_null(expect);
+    const unsigned long_pairs[][2] = {{0, 13}, {13, 1}, {2, 12}, {12, 13}, {3, 8}, {8, 0}, {1, 10}, {9, 2},
+                                      {5, 13}, {12, 8}, {10, 11}, {4, 12}, {11, 7}, {6, 7}};
+    compared = 0;
+    for (size_t p = 0; p < sizeof long_pairs / sizeof long_pairs[0]; p++)
+        for (unsigned l = 0; l < 4; l++)
+            check_pauli2(n, long_pairs[p][0], long_pairs[p][1], letters[l & 1], letters[l >> 1], l == 2, &rng, psi,
+                         expect, &compared);
+    assert_int_equal(compared, 4 * (sizeof long_pairs / sizeof long_pairs[0]));
+    free(psi);
+    free(expect);
+
+    const unsigned big = 18;
+    const size_t big_dim = (size_t)1 << big;
+    double *start = malloc(2 * big_dim * sizeof *start), *first = malloc(2 * big_dim * sizeof *first);
+    assert_non_null(start);
+    assert_non_null(first);
+    random_state(&rng, big_dim, start);
+    const unsigned pairs[][2] = {{0, 1}, {3, 8}, {8, 2}, {0, 17}, {17, 6}, {9, 10}, {2, 3}, {12, 16}, {1, 5}};
+    for (unsigned threads = 1; threads <= 3; threads++) {
+        qml_statevec *t = state_from(big, start);
+        assert_ok(qml_statevec_set_threads(t, threads));
+        harness_rng gate_rng = {55};
+        for (size_t p = 0; p < sizeof pairs / sizeof pairs[0]; p++)
+            for (unsigned l = 0; l < 4; l++) {
+                qml_pauli_sum *h = pair_string_sum(big, pairs[p][0], pairs[p][1], letters[l & 1], letters[l >> 1],
+                                                   l == 3 ? 0.4 : 0.0, 1.0);
+                qml__gate g = make_gate(QML_GATE_PAULI_ROTATION, (unsigned[]){0}, 1, &gate_rng);
+                g.generator = h;
+                qml__statevec_apply(t, &g, 0.3 + 0.1 * (double)p, false);
+                sum_free(h);
+            }
+        if (threads == 1)
+            memcpy(first, qml_statevec_data(t), 2 * big_dim * sizeof *first);
+        else
+            assert_memory_equal(first, qml_statevec_data(t), 2 * big_dim * sizeof *first);
+        qml_statevec_free(t);
+    }
+    free(start);
+    free(first);
 }
 
 /* Every two-qubit kind on every ordered pair of n = 7..10 qubits (both
@@ -1395,7 +1561,8 @@ static void test_every_pair_dense_7_10(void **unused)
     /* the two paths of the diagonal kernels give the same bits (the same
      * operations lane by lane), on every ordered pair of 12 qubits: every
      * walk (runs, lines in address order with one or two sets of phases,
-     * line by line) */
+     * every line with its own phases, line by line), and so does the
+     * skipping line walk that every-line walk replaced */
     {
         const unsigned n = 12;
         const size_t dim = (size_t)1 << n;
@@ -1418,6 +1585,16 @@ static void test_every_pair_dense_7_10(void **unused)
                     qml__statevec_apply(chosen, &g, 0.7, false);
                     assert_memory_equal(qml_statevec_data(portable), qml_statevec_data(chosen),
                                         2 * dim * sizeof *psi);
+                    /* the walk that skips the lines whose phases are all 1
+                     * (gates with a control among a line's bits): the bits
+                     * of the every-line walk, which multiplies them by 1 */
+                    qml_statevec *skipping = state_from(n, psi);
+                    qml__diagonal_walk_override = 0;
+                    qml__statevec_apply(skipping, &g, 0.7, false);
+                    qml__diagonal_walk_override = -1;
+                    assert_memory_equal(qml_statevec_data(skipping), qml_statevec_data(chosen),
+                                        2 * dim * sizeof *psi);
+                    qml_statevec_free(skipping);
                     qml_statevec_free(portable);
                     qml_statevec_free(chosen);
                     compared++;
@@ -1944,6 +2121,7 @@ int main(void)
         cmocka_unit_test(test_every_pair_low_qubits),
         cmocka_unit_test(test_every_pair_dense_7_10),
         cmocka_unit_test(test_long_stream_pairs),
+        cmocka_unit_test(test_pauli2_every_pair),
         cmocka_unit_test(test_worker_pool),
         cmocka_unit_test(test_validation),
         cmocka_unit_test(test_run_circuit),
