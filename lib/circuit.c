@@ -418,7 +418,7 @@ void qml__circuit_rollback(qml_circuit *circuit, qml__circuit_mark mark)
 
 /* ---- cross-unit functions: generators moved through fixed Clifford gates -- */
 
-static int transport(const qml_circuit *circuit, size_t index, qml_pauli_sum **sum);
+static int transport(const qml_circuit *circuit, size_t index, const size_t *previous, qml_pauli_sum **sum);
 
 int qml__circuit_transported_generator(const qml_circuit *circuit, size_t index, qml_pauli_sum **out)
 {
@@ -440,7 +440,7 @@ int qml__circuit_transported_generator(const qml_circuit *circuit, size_t index,
         qml_pauli_sum_free(sum);
         return status;
     }
-    status = transport(circuit, index, &sum);
+    status = transport(circuit, index, NULL, &sum);
     if (status != QML_OK) {
         qml_pauli_sum_free(sum);
         return status;
@@ -480,6 +480,72 @@ int qml__circuit_transported_weight_generator(const qml_circuit *circuit, long w
         return status;
     }
     *out = total;
+    qml__ok();
+    return QML_OK;
+}
+
+/* Whether gate `gate` changes a generator moved through it (see transport):
+ * a fixed gate other than the identity, or a rotation that reads no weight
+ * at a non-zero constant. */
+static bool moves_generators(const qml__gate *gate)
+{
+    if (gate->kind == QML_GATE_I)
+        return false;
+    if (qml__gate_is_parametrised(gate->kind))
+        return gate->weight == QML_NONE && gate->constant != 0.0;
+    return true;
+}
+
+int qml__circuit_transported_weight_generators(const qml_circuit *circuit, qml_pauli_sum **out)
+{
+    QML_CHECK_NULL(circuit);
+    QML_CHECK_NULL(out);
+    size_t n_weights = circuit->n_weights, n_gates = circuit->n_gates;
+    for (size_t w = 0; w < n_weights; w++)
+        out[w] = NULL;
+    /* previous[i]: the last gate before i that moves generators (SIZE_MAX:
+     * none), so that each transport visits only those gates: one pass over
+     * the circuit where a walk from every weighted gate back over every gate
+     * before it cost O(gates^2) (49 500 rotations: most of a bp row). */
+    size_t *previous = qml__malloc((n_gates + 1) * sizeof *previous);
+    if (!previous)
+        return qml__oom("the weight generators of a circuit");
+    size_t last = SIZE_MAX;
+    for (size_t i = 0; i < n_gates; i++) {
+        previous[i] = last;
+        if (moves_generators(&circuit->gates[i]))
+            last = i;
+    }
+    int status = QML_OK;
+    for (size_t w = 0; w < n_weights && status == QML_OK; w++)
+        if (qml_pauli_sum_create(&out[w], circuit->n_qubits) != QML_OK)
+            status = qml__oom("the weight generators of a circuit");
+    for (size_t i = 0; i < n_gates && status == QML_OK; i++) {
+        const qml__gate *gate = &circuit->gates[i];
+        if (!qml__gate_is_parametrised(gate->kind) || gate->weight == QML_NONE)
+            continue;
+        qml_pauli_sum *g = NULL;
+        if (qml_pauli_sum_create(&g, circuit->n_qubits) != QML_OK) {
+            status = qml__oom("a transported generator");
+            break;
+        }
+        status = accumulate_generator(g, gate, 1.0);
+        if (status == QML_OK)
+            status = transport(circuit, i, previous, &g);
+        qml_pauli_sum *total = out[gate->weight];
+        for (size_t t = 0; status == QML_OK && t < g->n_terms; t++)
+            status = qml__pauli_sum_add_masks(total, gate->weight_scale * g->coeff[t], g->x + t * g->words,
+                                              g->z + t * g->words);
+        qml_pauli_sum_free(g);
+    }
+    qml__free(previous);
+    if (status != QML_OK) {
+        for (size_t w = 0; w < n_weights; w++) {
+            qml_pauli_sum_free(out[w]);
+            out[w] = NULL;
+        }
+        return status == QML_ERR_OUT_OF_MEMORY ? qml__oom("the weight generators of a circuit") : status;
+    }
     qml__ok();
     return QML_OK;
 }
@@ -980,15 +1046,15 @@ static int conjugate_by_rotation(const qml_circuit *circuit, const qml__gate *ga
  * reads no weight is a fixed gate at its angle with every input feature at 0
  * (its constant), the point at which the library's diagnostics hold the
  * features. */
-static int transport(const qml_circuit *circuit, size_t index, qml_pauli_sum **sum)
+static int transport(const qml_circuit *circuit, size_t index, const size_t *previous, qml_pauli_sum **sum)
 {
-    for (size_t j = index; j-- > 0;) {
+    /* With `previous` (see qml__circuit_transported_weight_generators) the
+     * walk visits only the gates that move generators; without, every gate. */
+    for (size_t j = previous ? previous[index] : index - 1; j != SIZE_MAX; j = previous ? previous[j] : j - 1) {
         const qml__gate *gate = &circuit->gates[j];
-        if (gate->kind == QML_GATE_I)
+        if (!moves_generators(gate))
             continue;
         if (qml__gate_is_parametrised(gate->kind)) {
-            if (gate->weight != QML_NONE || gate->constant == 0.0)
-                continue;
             int status = conjugate_by_rotation(circuit, gate, gate->constant, j, index, sum);
             if (status != QML_OK)
                 return status;

@@ -255,6 +255,10 @@ void qml__circuit_rollback(qml_circuit *circuit, qml__circuit_mark mark);
  * the weight. */
 int qml__circuit_transported_generator(const qml_circuit *circuit, size_t index, qml_pauli_sum **out);
 int qml__circuit_transported_weight_generator(const qml_circuit *circuit, long weight, qml_pauli_sum **out);
+/* Every weight's transported generator at once (out[w] for w < n_weights,
+ * each a new sum, zero for a weight no gate reads): one pass over the
+ * circuit, the same sums as the per-weight function. */
+int qml__circuit_transported_weight_generators(const qml_circuit *circuit, qml_pauli_sum **out);
 
 /* ---- statevector (statevec.c) --------------------------------------------- */
 

@@ -928,35 +928,61 @@ static int scan_circuit(const scan_source *source, unsigned n, unsigned layers, 
  * - GRADIENT, MIDDLE: the weight read by exactly one gate;
  * - GRADIENT, ALL: no single formula, NaN.
  * A circuit with a non-Clifford fixed gate gets no DLA and no prediction. */
-/* Whether the weights' (transported) generators are single Pauli strings
- * whose algebra qml_pauli_dla_classify() finds to be su(2^n). */
-static int full_by_classification(const qml_circuit *circuit, bool *full)
+/* How the Pauli-string classification (lie_classify.c) names the algebra
+ * of a row whose closure stopped at the cap: not at all (generators that
+ * are not all single strings, or a set it does not decide), su(2^n), or
+ * another algebra it counts (then the prediction comes from
+ * qml_pauli_dla_predict_variance(), for |0...0> only). */
+typedef enum capped_class { CAPPED_UNKNOWN, CAPPED_FULL, CAPPED_COUNTED } capped_class;
+
+static void free_generators(qml_pauli_sum **generators, size_t count)
 {
-    *full = false;
+    for (size_t w = 0; generators && w < count; w++)
+        qml_pauli_sum_free(generators[w]);
+    qml__free(generators);
+}
+
+/* The weights' (transported) generators when every one is a single Pauli
+ * string, classified; *generators is left NULL otherwise. */
+static int classify_capped(const qml_circuit *circuit, capped_class *kind, qml_pauli_sum ***generators)
+{
+    *kind = CAPPED_UNKNOWN;
+    *generators = NULL;
     size_t n_weights = circuit->n_weights;
     if (n_weights == 0)
         return QML_OK;
-    qml_pauli_sum **generators = qml__calloc(n_weights, sizeof *generators);
-    if (!generators)
+    qml_pauli_sum **list = qml__calloc(n_weights, sizeof *list);
+    if (!list)
         return qml__oom("the weight generators of a circuit");
     int status = QML_OK;
     bool strings = true;
-    for (size_t w = 0; w < n_weights && !status && strings; w++) {
-        status = qml__circuit_transported_weight_generator(circuit, (long)w, &generators[w]);
-        strings = !status && generators[w]->n_terms == 1;
-    }
+    status = qml__circuit_transported_weight_generators(circuit, list);
+    for (size_t w = 0; w < n_weights && !status && strings; w++)
+        strings = list[w]->n_terms == 1;
     if (!status && strings) {
         qml_dla_summary summary = {.size = sizeof summary};
-        int classify = qml_pauli_dla_classify((const qml_pauli_sum *const *)generators, n_weights, &summary);
+        int classify = qml_pauli_dla_classify((const qml_pauli_sum *const *)list, n_weights, &summary);
         if (classify == QML_OK)
-            *full = summary.is_full != 0;
+            *kind = summary.is_full ? CAPPED_FULL : CAPPED_COUNTED;
         else if (classify != QML_ERR_NOT_APPLICABLE && classify != QML_ERR_LIMIT)
             status = classify;
     }
-    for (size_t w = 0; w < n_weights; w++)
-        qml_pauli_sum_free(generators[w]);
-    qml__free(generators);
+    if (status || *kind == CAPPED_UNKNOWN)
+        free_generators(list, n_weights);
+    else
+        *generators = list;
     return status;
+}
+
+/* Whether a string has no X or Y letter: then it maps |0...0> to itself
+ * (times +-1), so as the first gate's generator it leaves sigma =
+ * -(i/2)[G, rho] = 0 and the first-gate gradient is 0 identically. */
+static bool z_type_string(const qml_pauli_sum *generator)
+{
+    for (unsigned w = 0; w < generator->words; w++)
+        if (generator->x[w])
+            return false;
+    return true;
 }
 
 /* <psi|P|psi> for a string of a sum (term i); the |0...0> state when NULL. */
@@ -1026,15 +1052,17 @@ static int scan_prediction(const qml_circuit *circuit, const qml_pauli_sum *obse
     qml_lie_options lie_opts = QML_LIE_OPTIONS_INIT;
     lie_opts.max_dim = opts->max_dim > SIZE_MAX ? SIZE_MAX : (size_t)opts->max_dim;
     qml_lie_algebra *algebra = NULL;
-    qml_pauli_sum *moved_observable = NULL, *generator = NULL;
+    qml_pauli_sum *moved_observable = NULL, *generator = NULL, **strings = NULL;
     int status = qml_lie_algebra_from_circuit(&algebra, circuit, &lie_opts);
+    capped_class capped = CAPPED_UNKNOWN;
     bool classified = false;
     if (status == QML_ERR_LIMIT) {
         /* above the cap: single-string generators may still be classified */
         row->dim_g_capped = 1;
         qml_lie_algebra_free(algebra);
         algebra = NULL;
-        status = full_by_classification(circuit, &classified);
+        status = classify_capped(circuit, &capped, &strings);
+        classified = capped != CAPPED_UNKNOWN;
         if (status || !classified)
             goto done;
     }
@@ -1069,9 +1097,19 @@ static int scan_prediction(const qml_circuit *circuit, const qml_pauli_sum *obse
     if (status == QML_OK && weight != QML_NONE)
         status = qml__circuit_transported_weight_generator(circuit, weight, &generator);
     qml_lie_prediction prediction = QML_LIE_PREDICTION_INIT;
-    if (status == QML_OK && classified)
+    if (status == QML_OK && capped == CAPPED_FULL) {
         status = full_algebra_prediction(circuit->n_qubits, initial, moved_observable, generator, &prediction);
-    else if (status == QML_OK)
+    } else if (status == QML_OK && capped == CAPPED_COUNTED) {
+        /* counted from the classification, for |0...0> (lie_classify_predict.c);
+         * the first gate where the gate's part counts it, and 0 wherever
+         * sigma = 0 */
+        if (initial)
+            goto done;
+        status = qml_pauli_dla_predict_variance((const qml_pauli_sum *const *)strings, circuit->n_weights,
+                                                moved_observable, generator, NULL, &prediction);
+        if (status == QML_OK && generator && z_type_string(generator))
+            prediction.first_gate_gradient_variance = 0.0;
+    } else if (status == QML_OK)
         status = qml_lie_algebra_predict_variance(algebra, initial, moved_observable, generator, &prediction);
     if (status == QML_OK) {
         row->var_predicted = opts->quantity == QML_BP_LOSS              ? prediction.loss_variance
@@ -1084,6 +1122,7 @@ static int scan_prediction(const qml_circuit *circuit, const qml_pauli_sum *obse
 done:
     if (status == QML_OK)
         qml__ok();
+    free_generators(strings, strings ? circuit->n_weights : 0);
     qml_pauli_sum_free(generator);
     qml_pauli_sum_free(moved_observable);
     qml_lie_algebra_free(algebra);
@@ -1185,6 +1224,16 @@ static int scan_row(const scan_source *source, const qml_bp_scan_options *opts,
         status = samples_compute(&samples, circuit, observable, initial, NULL, 0, &row_opts, first, count,
                                  progress);
     }
+    /* QML_BACKEND_AUTO and no simulator fits this row (the statevector
+     * past memory, g-sim's module too large, no permutation symmetry): a
+     * whole scan keeps the row with its prediction, unmeasured (samples 0,
+     * NaN), instead of failing; the other rows are still measured. */
+    bool unmeasured = false;
+    if ((status == QML_ERR_NOT_APPLICABLE || status == QML_ERR_LIMIT) && !part &&
+        stats_opts->backend == QML_BACKEND_AUTO) {
+        unmeasured = true;
+        status = QML_OK;
+    }
     row->dim_g = 0;
     row->dim_g_capped = 0;
     row->var_predicted = NAN;
@@ -1194,13 +1243,16 @@ static int scan_row(const scan_source *source, const qml_bp_scan_options *opts,
         row->size = sizeof *row;
         row->n_qubits = n;
         row->layers = layers;
-        row->samples = count;
-        row->n_params = samples->n_weights;
+        row->samples = unmeasured ? 0 : count;
+        row->n_params = unmeasured ? circuit->n_weights : samples->n_weights;
         double scale = 0.0;
         for (size_t t = 0; t < observable->n_terms; t++)
             scale += fabs(observable->coeff[t]);
         *observable_scale = scale;
-        if (part) {
+        if (unmeasured) {
+            row->var_measured = NAN;
+            row->var_stderr = NAN;
+        } else if (part) {
             row->var_measured = NAN;
             row->var_stderr = NAN;
             if (count == samples->total)

@@ -159,9 +159,7 @@ int qml_lie_algebra_from_circuit(qml_lie_algebra **out, const qml_circuit *circu
     qml_pauli_sum **generators = qml__calloc(n_weights, sizeof *generators);
     if (!generators)
         return qml__oom("the weight generators of a circuit");
-    int status = QML_OK;
-    for (size_t w = 0; w < n_weights && !status; w++)
-        status = qml__circuit_transported_weight_generator(circuit, (long)w, &generators[w]);
+    int status = qml__circuit_transported_weight_generators(circuit, generators);
     if (!status)
         status = qml_lie_algebra_create(out, (const qml_pauli_sum *const *)generators, n_weights, options);
     for (size_t w = 0; w < n_weights; w++)

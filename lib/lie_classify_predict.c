@@ -34,10 +34,23 @@
  * multiple of the norm, so kappa_chi(G) = 4 c_G^2 a for G = c_G P_G in the
  * part, a the number of strings of one simple copy that anticommute with
  * one of its strings; the part's middle-gate term is (c_G^2 a / d) times
- * its loss term. */
+ * its loss term.
+ *
+ * The first gate sees sigma = -(i/2)[G, rho] instead of rho. For G in g,
+ * ad_G is skew and maps each ideal to itself, so it commutes with the
+ * orthogonal projection onto an ideal: the part of sigma in g_j is
+ * -(i/2)[G, rho_j]. In a part spanned by strings that is one simple ideal
+ * containing G = c_G P_G, [P_G, Q] = 2 P_G Q for the N_A Z-type strings Q
+ * of the part that anticommute with P_G (0 for the others), all different,
+ * so P(sigma) = c_G^2 N_A / 2^n: the part's first-gate term is
+ * (c_G^2 N_A / N_Z) times its loss term (the ideals without G get
+ * [G, rho_j] = 0). log2_anti_z = log2 N_A (NaN: not counted). With
+ * copies see predict_free_fermion and qml__predict_quad. */
 static void predict_add(pauli_prediction *p, double log2_nz, double c2, double log2_copies, double log2_d,
-                        double log2_anti, int gate_in)
+                        double log2_anti, double log2_anti_z, int gate_in)
 {
+    if (gate_in)
+        p->gate_found = 1;
     if (c2 == 0.0 || log2_nz == -(double)INFINITY)
         return;
     double v = exp2(log2_nz - log2_copies - log2_d) * c2;
@@ -45,6 +58,10 @@ static void predict_add(pauli_prediction *p, double log2_nz, double c2, double l
     if (gate_in) {
         double cg = p->gate->coeff[0];
         p->var_middle += exp2(log2_anti - log2_d) * cg * cg * v;
+        if (isnan(log2_anti_z))
+            p->first_unknown = 1;
+        else
+            p->var_first += exp2(log2_anti_z - log2_nz) * cg * cg * v;
     }
 }
 
@@ -94,7 +111,12 @@ void qml__predict_su(pauli_prediction *p, const size_t *root, size_t r, unsigned
     double md = (double)m;
     double log2_nz = md + log2(-expm1(-md * LN2));
     double log2_d = 2.0 * md + log2(-expm1(-2.0 * md * LN2));
-    predict_add(p, log2_nz, c2, 0.0, log2_d, 2.0 * md - 1.0, gate_in);
+    /* N_A: a string with an X or Y letter anticommutes with half of the 2^m
+     * Z-type strings on the cluster; a Z-type one with none */
+    int gate_moves = 0;
+    for (unsigned w = 0; w < words; w++)
+        gate_moves |= p->gate->x[w] != 0;
+    predict_add(p, log2_nz, c2, 0.0, log2_d, 2.0 * md - 1.0, gate_moves ? md - 1.0 : -(double)INFINITY, gate_in);
     if (m == p->observable->n_qubits)
         p->rho_in_g = 1;
     p->nz += exp2(log2_nz);
@@ -116,6 +138,9 @@ void qml__predict_centre_string(pauli_prediction *p, const qml_pauli_sum *s)
         if (z_type)
             p->mean += o->coeff[i];
     }
+    /* a central gate commutes with every ideal: its first-gate variance is 0 */
+    if (!memcmp(p->gate->x, s->x, words * sizeof *s->x) && !memcmp(p->gate->z, s->z, words * sizeof *s->z))
+        p->gate_found = 1;
     int z_type = 1;
     for (unsigned w = 0; w < words; w++)
         z_type &= !s->x[w];
@@ -231,20 +256,50 @@ static double potentials_pairs_x(potentials *pt, const uint64_t *tx)
     return total / 2;
 }
 
-/* Whether the non-identity string (x, z) is some psi(a) + psi(b). */
-static int potentials_contain(potentials *pt, const uint64_t *x, const uint64_t *z)
+/* Whether the non-identity string (x, z) is some psi(a) + psi(b); if so
+ * and ends is not NULL, a and b. */
+static int potentials_find(potentials *pt, const uint64_t *x, const uint64_t *z, size_t *ends)
 {
     unsigned words = pt->words;
+    size_t stride = 1 + 2 * (size_t)words;
     for (size_t a = 0; a < pt->count; a++) {
         const uint64_t *pa = potential(pt, a);
         for (unsigned w = 0; w < words; w++) {
             pt->key[1 + w] = pa[w] ^ x[w];
             pt->key[1 + words + w] = pa[words + w] ^ z[w];
         }
-        if (rows_equal(pt->by_full, pt->count, pt->key, row_cmp_full))
-            return 1;
+        if (!rows_equal(pt->by_full, pt->count, pt->key, row_cmp_full))
+            continue;
+        if (ends) {
+            uint64_t **row = bsearch(&pt->key, pt->by_full, pt->count, sizeof *pt->by_full, row_cmp_full);
+            ends[0] = a;
+            ends[1] = row ? (size_t)(*row - pt->rows) / stride : NONE;
+        }
+        return 1;
     }
     return 0;
+}
+
+/* N_A of the gate psi(c) + psi(d) (see predict_add): the bilinears that
+ * anticommute with it share exactly one mode with it, {e, b} with e in
+ * {c, d} and b not in {c, d}; those psi(e) + psi(b) (+ the central string
+ * whose x part is shift, NULL: none) without X or Y letters have
+ * x(psi(b)) = x(psi(e)) + shift. */
+static double potentials_anti_z(potentials *pt, const size_t *ends, const uint64_t *shift)
+{
+    unsigned words = pt->words;
+    double total = 0;
+    for (int e = 0; e < 2; e++) {
+        const uint64_t *pe = potential(pt, ends[e]), *po = potential(pt, ends[1 - e]);
+        int self = 1, other = 1;
+        for (unsigned w = 0; w < words; w++) {
+            pt->key[1 + w] = pe[w] ^ (shift ? shift[w] : 0);
+            self &= pt->key[1 + w] == pe[w];
+            other &= pt->key[1 + w] == po[w];
+        }
+        total += (double)rows_equal(pt->by_x, pt->count, pt->key, row_cmp_x) - (double)self - (double)other;
+    }
+    return total;
 }
 
 /* The free-fermion part spanned by the strings {psi(a) + psi(b)} (and, when
@@ -268,12 +323,13 @@ static void predict_free_fermion(pauli_prediction *p, potentials *pt, const uint
         nz += p_z_type ? nz : potentials_pairs_x(pt, P);
     double c2 = 0;
     int gate_in = 0;
+    size_t ends[2] = {NONE, NONE};
     for (size_t i = 0; i <= o->n_terms; i++) {
         const uint64_t *x = i < o->n_terms ? o->x + i * words : p->gate->x;
         const uint64_t *z = i < o->n_terms ? o->z + i * words : p->gate->z;
         if (i < o->n_terms && is_identity_term(o, i))
             continue;
-        int in = potentials_contain(pt, x, z);
+        int in = potentials_find(pt, x, z, i == o->n_terms ? ends : NULL);
         if (!in && P) {
             int zero = 1;
             for (unsigned w = 0; w < words; w++) {
@@ -281,7 +337,7 @@ static void predict_free_fermion(pauli_prediction *p, potentials *pt, const uint
                 sz[w] = z[w] ^ P[words + w];
                 zero &= !sx[w] && !sz[w];
             }
-            in = !zero && potentials_contain(pt, sx, sz);
+            in = !zero && potentials_find(pt, sx, sz, i == o->n_terms ? ends : NULL);
         }
         if (i == o->n_terms) {
             gate_in = in;
@@ -312,8 +368,21 @@ static void predict_free_fermion(pauli_prediction *p, potentials *pt, const uint
         }
     }
     double d = (double)N * (double)(N - 1) / 2.0;
+    /* N_A, when the gate is a bilinear or its product with P (P is
+     * central: the same strings anticommute with both), over both copies
+     * as N_Z is: with copies, the characters' sum has the factor
+     * Tr(sigma_g^2 s) = c_G^2 N_A / 2^n where Tr(rho_g^2 s) = N_Z / 2^n
+     * (s = P without X or Y letters: Q -> P Q pairs the Z-type strings that
+     * anticommute with G), and 0 where that is 0 */
+    double anti_z = (double)NAN;
+    if (gate_in && ends[1] != NONE) {
+        double count = potentials_anti_z(pt, ends, NULL);
+        if (P)
+            count += p_z_type ? count : potentials_anti_z(pt, ends, P);
+        anti_z = count > 0 ? log2(count) : -(double)INFINITY;
+    }
     predict_add(p, nz > 0 ? log2(nz) : -(double)INFINITY, c2, P ? 1.0 : 0.0, log2(d), log2(2.0 * (double)(N - 2)),
-                gate_in);
+                anti_z, gate_in);
     p->nz += nz;
 }
 
@@ -726,7 +795,37 @@ int qml__predict_quad(pauli_prediction *p, const qml_pauli_sum *const *g, const 
     }
     qml__free(sx);
     qml__free(in);
-    predict_add(p, log2_nz, c2, log2_copies, log2_d, log2_anti, gate_in);
+    /* N_A (see predict_add): the strings of L* in V_Z that anticommute with
+     * the gate. l(v) = <v, G> is linear, and 0 on the radical (G is in V),
+     * so N_A counts v in V_Z with l = 1 (and q = 1 unless all strings):
+     * 2^(dim V_Z - 1) when l = q on V_Z (or all strings), 2^(dim V_Z - 2)
+     * when l and q are independent, 0 when either is 0 there. With copies
+     * the factor holds term by term (s in S is central and g s = g). */
+    double anti_z = (double)NAN;
+    if (gate_in) {
+        int l_nonzero = 0, l_is_q = 1;
+        for (size_t t = 0; t < dvz; t++) {
+            unsigned l = 0;
+            const uint64_t *k = kernel + t * kw;
+            for (size_t w = 0; w < kw; w++) {
+                uint64_t bits = k[w];
+                while (bits) {
+                    size_t i = w * 64 + lowest_bit64(bits);
+                    bits &= bits - 1;
+                    const qml_pauli_sum *s = g[comp[member[i]]];
+                    l ^= (unsigned)strings_anticommute(words, s->x, s->z, p->gate->x, p->gate->z);
+                }
+            }
+            l_nonzero |= (int)l;
+            l_is_q &= l == kq[t];
+        }
+        double dv = (double)dvz;
+        if (!l_nonzero || (!all_strings && !q_vz))
+            anti_z = -(double)INFINITY;
+        else
+            anti_z = all_strings || l_is_q ? dv - 1.0 : dv - 2.0;
+    }
+    predict_add(p, log2_nz, c2, log2_copies, log2_d, log2_anti, anti_z, gate_in);
     if (log2_nz > -(double)INFINITY)
         p->nz += exp2(log2_nz);
     if (all_strings && dvz == o->n_qubits && drz == 0)

@@ -407,6 +407,9 @@ typedef struct pauli_prediction {
     const qml_pauli_sum *gate;   /* a single string */
     unsigned char *term_in_g;    /* per term of O: 1 when it lies in g */
     double var, var_middle, mean;
+    double var_first;            /* the first-gate variance, summed where the gate's part counts it */
+    int gate_found;              /* the gate's string lies in a part (or the centre) */
+    int first_unknown;           /* the gate's part does not count the first-gate variance */
     double nz;                   /* Z-type strings in g (exact while below 2^53) */
     int rho_in_g;                /* every non-identity Z-type string lies in g (decided by a part) */
     int unknown;                 /* a part whose purities were not computed (why says which) */

@@ -705,12 +705,15 @@ int qml__lie_part_prediction(const qml_lie_algebra *algebra, pauli_prediction *p
     double *oc = qml__calloc(d + 1, sizeof *oc), *t = qml__calloc(d + 1, sizeof *t);
     double *po = qml__calloc(m + 1, sizeof *po), *pr = qml__calloc(m + 1, sizeof *pr);
     double *kappa = qml__calloc(m + 1, sizeof *kappa);
-    if (!oc || !t || !po || !pr || !kappa) {
+    double *u = qml__calloc(d + 1, sizeof *u), *ps = qml__calloc(m + 1, sizeof *ps);
+    if (!oc || !t || !po || !pr || !kappa || !u || !ps) {
         qml__free(oc);
         qml__free(t);
         qml__free(po);
         qml__free(pr);
         qml__free(kappa);
+        qml__free(u);
+        qml__free(ps);
         return qml__oom("a prediction from the classification");
     }
     int status = qml__lie_sum_coordinates(algebra, o, oc);
@@ -720,6 +723,27 @@ int qml__lie_part_prediction(const qml_lie_algebra *algebra, pauli_prediction *p
     int gate_in = qml__lie_table_find(tab, pred->gate->x, pred->gate->z) != SIZE_MAX;
     if (!status && gate_in)
         status = middle_gate_kappa(algebra, pred->gate, kappa);
+    if (!status && gate_in) {
+        /* Tr(Q_a sigma), sigma = -(i/2)[G, rho]: (c_G / 2) <0| -i[Q_a, P_G] |0> */
+        const qml_pauli_sum *gate = pred->gate;
+        unsigned words = algebra->words;
+        uint64_t *rx = qml__malloc(2 * (size_t)words * sizeof *rx);
+        if (!rx)
+            status = qml__oom("a prediction from the classification");
+        for (size_t a = 0; rx && a < d; a++) {
+            const uint64_t *qx = tab->x + a * words, *qz = tab->z + a * words;
+            if (!strings_anticommute(words, qx, qz, gate->x, gate->z))
+                continue;
+            for (unsigned w = 0; w < words; w++) {
+                rx[w] = qx[w] ^ gate->x[w];
+                rx[words + w] = qz[w] ^ gate->z[w];
+            }
+            unsigned phase = strings_product_phase(words, qx, qz, gate->x, gate->z);
+            u[a] = 0.5 * gate->coeff[0] * bracket_sign(phase) * string_expectation(NULL, words, rx, rx + words);
+        }
+        qml__free(rx);
+        pred->gate_found = 1;
+    }
     if (!status) {
         for (size_t i = 0; i < o->n_terms; i++)
             if (qml__lie_table_find(tab, o->x + i * o->words, o->z + i * o->words) != SIZE_MAX)
@@ -728,9 +752,11 @@ int qml__lie_part_prediction(const qml_lie_algebra *algebra, pauli_prediction *p
         double total_r = 0;
         qml__lie_component_purities(algebra, oc, 1.0, NULL, po);
         qml__lie_component_purities(algebra, t, 1.0, &total_r, pr);
+        qml__lie_component_purities(algebra, u, 1.0, NULL, ps);
         for (size_t j = 0; j < m; j++) {
             double dj = (double)algebra->ideals[j].dim;
             pred->var += pr[j] * po[j] / dj;
+            pred->var_first += ps[j] * po[j] / dj;
             pred->var_middle += 0.25 * pr[j] * po[j] * kappa[j] / (dj * dj);
         }
         pred->nz += total_r;
@@ -750,6 +776,8 @@ int qml__lie_part_prediction(const qml_lie_algebra *algebra, pauli_prediction *p
     qml__free(po);
     qml__free(pr);
     qml__free(kappa);
+    qml__free(u);
+    qml__free(ps);
     return status;
 }
 
@@ -822,10 +850,18 @@ int qml_pauli_dla_predict_variance(const qml_pauli_sum *const *generators, size_
         r.loss_mean = p.mean;
         r.loss_variance = p.var;
         r.middle_gate_gradient_variance = p.var_middle;
+        /* The first-gate formula holds as the loss formula does (with rho in
+         * i g so is sigma = -(i/2)[G, rho], G in g); it is summed where the
+         * gate's part counts it (lie_classify_predict.c) */
+        int first = p.gate_found && !p.first_unknown;
+        if (first)
+            r.first_gate_gradient_variance = p.var_first;
         snprintf(r.message, sizeof r.message,
-                 "%s; Var[l] = sum_j P_j(rho) P_j(O) / dim g_j from the classification, without a basis; "
-                 "first-gate formula not computed",
-                 qml_lie_hypothesis_string(r.hypothesis));
+                 "%s; Var[l] = sum_j P_j(rho) P_j(O) / dim g_j from the classification, without a basis; %s",
+                 qml_lie_hypothesis_string(r.hypothesis),
+                 first ? "first-gate variance from the same counts"
+                 : p.gate_found ? "first-gate formula not computed for the gate's part"
+                                : "first-gate formula not computed (the gate's string is not in g)");
     }
     size_t caller_size = result->size, copy = caller_size < sizeof r ? caller_size : sizeof r;
     memcpy(result, &r, copy);

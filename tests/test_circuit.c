@@ -1333,6 +1333,108 @@ static void test_lie_of_circuits(void **state)
     qml_circuit_free(c);
 }
 
+/* A random circuit of fixed Clifford gates, constant rotations and rotations
+ * reading weights drawn from a small pool (so weights are shared and some
+ * are read by no gate). */
+static qml_circuit *random_shared_weight_circuit(harness_rng *rng, unsigned n, int gates, size_t n_weights)
+{
+    static const qml_gate_kind fixed[] = {QML_GATE_H, QML_GATE_S, QML_GATE_SX, QML_GATE_CNOT, QML_GATE_CZ,
+                                          QML_GATE_SWAP, QML_GATE_I};
+    static const qml_gate_kind rotations[] = {QML_GATE_RX, QML_GATE_RY, QML_GATE_RZ, QML_GATE_RXX, QML_GATE_RZZ,
+                                              QML_GATE_CRY};
+    qml_circuit *c = NULL;
+    assert_ok(qml_circuit_create(&c, n));
+    for (int i = 0; i < gates; i++) {
+        unsigned qubits[2] = {(unsigned)(harness_next(rng) % n), 0};
+        qubits[1] = (qubits[0] + 1 + (unsigned)(harness_next(rng) % (n - 1))) % n;
+        uint64_t pick = harness_next(rng) % 6;
+        if (pick < 2) {
+            qml_gate_kind kind = fixed[harness_next(rng) % (sizeof fixed / sizeof fixed[0])];
+            assert_ok(qml_circuit_add_gate(c, kind, qubits, kind >= QML_GATE_CNOT ? 2 : 1));
+            continue;
+        }
+        qml_gate_kind kind = rotations[harness_next(rng) % (sizeof rotations / sizeof rotations[0])];
+        size_t count = kind == QML_GATE_RX || kind == QML_GATE_RY || kind == QML_GATE_RZ ? 1 : 2;
+        if (pick == 2) /* a constant, 0 (which moves nothing) one time in three */
+            assert_ok(qml_circuit_add_rotation(c, kind, qubits, count,
+                                               harness_next(rng) % 3 ? 2 * PI * harness_uniform(rng) : 0.0,
+                                               QML_NONE, 0, QML_NONE, 0));
+        else
+            assert_ok(qml_circuit_add_rotation(c, kind, qubits, count, 0,
+                                               (int64_t)(harness_next(rng) % n_weights), 0.5 + harness_uniform(rng),
+                                               QML_NONE, 0));
+    }
+    return c;
+}
+
+/* All weights' generators in one pass equal the per-weight function's (itself
+ * checked against dense matrices above) term by term, bit for bit: the same
+ * gates in the same order, the walk only skipping gates that move nothing. */
+static void test_transported_all_weights(void **state)
+{
+    (void)state;
+    harness_rng rng = {1206};
+    for (int trial = 0; trial < 40; trial++) {
+        unsigned n = 2 + (unsigned)(trial % 5);
+        qml_circuit *c = random_shared_weight_circuit(&rng, n, 10 + trial, 6);
+        size_t n_weights = qml_circuit_n_weights(c);
+        qml_pauli_sum **all = calloc(n_weights + 1, sizeof *all);
+        assert_non_null(all);
+        assert_ok(qml__circuit_transported_weight_generators(c, all));
+        for (size_t w = 0; w < n_weights; w++) {
+            qml_pauli_sum *one = NULL;
+            assert_ok(qml__circuit_transported_weight_generator(c, (long)w, &one));
+            assert_int_equal(qml_pauli_sum_n_terms(one), qml_pauli_sum_n_terms(all[w]));
+            char a[8], b[8];
+            for (size_t t = 0; t < qml_pauli_sum_n_terms(one); t++) {
+                double ca, cb;
+                assert_ok(qml_pauli_sum_term(one, t, &ca, a));
+                assert_ok(qml_pauli_sum_term(all[w], t, &cb, b));
+                assert_string_equal(a, b);
+                assert_memory_equal(&ca, &cb, sizeof ca);
+            }
+            qml_pauli_sum_free(one);
+            qml_pauli_sum_free(all[w]);
+        }
+        free(all);
+        qml_circuit_free(c);
+    }
+    qml_circuit *c = NULL;
+    assert_ok(qml_circuit_create(&c, 2));
+    qml_pauli_sum *none = NULL;
+    assert_status(qml__circuit_transported_weight_generators(NULL, &none), QML_ERR_INVALID_ARGUMENT);
+    assert_status(qml__circuit_transported_weight_generators(c, NULL), QML_ERR_INVALID_ARGUMENT);
+    qml_circuit_free(c);
+}
+
+typedef struct all_weights_context {
+    qml_circuit *circuit;
+} all_weights_context;
+
+static int sequence_all_weights(void *context)
+{
+    all_weights_context *ctx = context;
+    size_t n_weights = qml_circuit_n_weights(ctx->circuit);
+    qml_pauli_sum *out[8] = {0};
+    assert_true(n_weights <= 8);
+    int status = qml__circuit_transported_weight_generators(ctx->circuit, out);
+    for (size_t w = 0; w < n_weights; w++) {
+        if (status)
+            assert_null(out[w]);
+        qml_pauli_sum_free(out[w]);
+    }
+    return status;
+}
+
+static void test_transported_all_weights_allocation(void **state)
+{
+    (void)state;
+    harness_rng rng = {77};
+    all_weights_context ctx = {random_shared_weight_circuit(&rng, 4, 30, 6)};
+    assert_true(harness_check_allocation_failures(sequence_all_weights, &ctx) > 10);
+    qml_circuit_free(ctx.circuit);
+}
+
 static void test_transported_hea_and_refusals(void **state)
 {
     (void)state;
@@ -1497,6 +1599,8 @@ int main(void)
         cmocka_unit_test(test_copy_independence),
         cmocka_unit_test(test_transported_generators),
         cmocka_unit_test(test_transported_hea_and_refusals),
+        cmocka_unit_test(test_transported_all_weights),
+        cmocka_unit_test(test_transported_all_weights_allocation),
         cmocka_unit_test(test_lie_of_circuits),
         cmocka_unit_test(test_allocation_failures),
     };

@@ -165,6 +165,7 @@ static size_t certified_sets; /* decided with the quadratic-form criterion (a sm
 /* ---- predictions from the classification against the basis ---------------------------- */
 
 static size_t predictions_compared, predictions_not_applicable, predictions_not_computed;
+static size_t first_compared, first_nonzero, first_not_computed; /* the first gate, where the basis gives it */
 
 /* qml_pauli_dla_predict_variance (counts, no basis) against
  * qml_lie_algebra_predict_variance (purities from the closure's basis) for
@@ -228,6 +229,20 @@ static void compare_prediction_with(const generator_set *set, unsigned n, const 
     double mscale = fabs(want.middle_gate_gradient_variance) > 1e-300 ? fabs(want.middle_gate_gradient_variance) : 1.0;
     assert_close(got.middle_gate_gradient_variance, want.middle_gate_gradient_variance, 1e-9 * mscale);
     assert_close(got.loss_mean, want.loss_mean, 1e-9);
+    /* the first-gate variance: equal where both give it (the counts give it
+     * for every kind of part) */
+    if (isfinite(want.first_gate_gradient_variance) && isfinite(got.first_gate_gradient_variance)) {
+        double fscale = fabs(want.first_gate_gradient_variance) > 1e-300 ? fabs(want.first_gate_gradient_variance)
+                                                                          : 1.0;
+        assert_close(got.first_gate_gradient_variance, want.first_gate_gradient_variance, 1e-9 * fscale);
+        first_compared++;
+        first_nonzero += want.first_gate_gradient_variance > 0;
+    } else if (isfinite(want.first_gate_gradient_variance)) {
+        assert_non_null(strstr(got.message, "first-gate formula not computed"));
+        first_not_computed++;
+    } else {
+        assert_true(isnan(got.first_gate_gradient_variance));
+    }
     predictions_compared++;
 }
 
@@ -484,6 +499,11 @@ static void test_random_against_closure(void **state)
     printf("# predictions (|0...0>, 3 observables a set, dim <= 1024): %zu agree with the basis's purities, %zu "
            "not applicable (neither O nor |0><0| in i g, by the basis's purities), %zu not computed (a quadratic-form component)\n",
            predictions_compared, predictions_not_applicable, predictions_not_computed);
+    printf("# first-gate variance: %zu agree with the basis's (%zu of them > 0), %zu not computed from the counts\n",
+           first_compared, first_nonzero, first_not_computed);
+    assert_true(first_compared >= predictions_compared / 2);
+    assert_int_equal(first_not_computed, 0);
+    assert_true(first_nonzero >= first_compared / 4);
     assert_true(by_theorem >= trials / 4);
     assert_true(structures_compared >= trials / 2);
     assert_true(predictions_compared >= trials / 2);
@@ -933,7 +953,10 @@ static qml_lie_prediction predict_big(const big_set *s, unsigned n, const char *
  * enumerated: HEA (su(2^n)) Var = 1/(2^n + 1) for O = Z0 (the Haar value);
  * the TFIM chain (so(2n), N_Z = n - 1 strings Z_q Z_q+1) Var =
  * (n - 1) / (n (2n - 1)) for O = Z0 Z1, middle gate (G = X0, a = 4(n - 1))
- * 4 (n - 1) / (n (2n - 1)) times that; the periodic ring (so(2n) + so(2n),
+ * 4 (n - 1) / (n (2n - 1)) times that, first gate 1 / (n (2n - 1)) (one
+ * Z-type bilinear, Z0 Z1, anticommutes with X0); the HEA's first gate
+ * 2^(n-1) / (4^n - 1); the periodic ring (first gate 1 / (n (2n - 1)):
+ * Z(n-1) Z0 and Z0 Z1 of its n bonds anticommute with X0) (so(2n) + so(2n),
  * N_Z = n: the n bonds Z_q Z_q+1) Var = 1 / (2 (2n - 1)) for O = Z0 Z1. */
 static void test_predictions(void **state)
 {
@@ -1002,6 +1025,9 @@ static void test_predictions(void **state)
         double want = 1.0 / (ldexp(1.0, (int)n) + 1.0);
         assert_close(p.loss_variance, want, 1e-12 * want);
         assert_int_equal(p.hypothesis, QML_LIE_HYPOTHESIS_OBSERVABLE);
+        /* first gate (G = X0): N_A / N_Z = 2^(n-1) / (2^n - 1) of the loss term */
+        double want_first = want * 0.5 / (1.0 - ldexp(1.0, -(int)n));
+        assert_close(p.first_gate_gradient_variance, want_first, 1e-12 * want_first);
         big_free(&s);
         tfim_chain(&s, n, 0, n, false);
         p = predict_big(&s, n, "Z0 Z1", QML_OK);
@@ -1009,6 +1035,8 @@ static void test_predictions(void **state)
         assert_close(p.loss_variance, var, 1e-12 * var);
         assert_close(p.middle_gate_gradient_variance, 4.0 * (dn - 1.0) / (dn * (2.0 * dn - 1.0)) * var,
                      1e-12 * var);
+        /* first gate G = X0: of the n - 1 Z-type bilinears only Z0 Z1 anticommutes with it */
+        assert_close(p.first_gate_gradient_variance, 1.0 / (dn * (2.0 * dn - 1.0)), 1e-12 * var);
         /* Z0 is no bilinear and |0><0| is not in i g: not applicable, said */
         p = predict_big(&s, n, "Z0", QML_ERR_NOT_APPLICABLE);
         assert_true(isnan(p.loss_variance));
@@ -1017,6 +1045,8 @@ static void test_predictions(void **state)
         tfim_ring(&s, n);
         p = predict_big(&s, n, "Z0 Z1", QML_OK);
         assert_close(p.loss_variance, 1.0 / (2.0 * (2.0 * dn - 1.0)), 1e-12 * var);
+        /* first gate G = X0: 2 of the n bonds anticommute with it, over the two copies */
+        assert_close(p.first_gate_gradient_variance, 1.0 / (dn * (2.0 * dn - 1.0)), 1e-12 * var);
         if (n == 1000)
             printf("# n = 1000: HEA Var[l] %.6g (1/(2^n + 1)), TFIM chain Z0 Z1 %.6g, ring Z0 Z1 %.6g\n", want, var,
                    p.loss_variance);
@@ -1215,6 +1245,70 @@ static void test_random_quadratic(void **state)
 
 /* ---- allocation failures ----------------------------------------------------------- */
 
+/* A barren-plateau scan whose closure stops at the cap predicts from the
+ * classification (landscape.c): on the TFIM chain (so(2n)) the loss, the
+ * middle gate and the first gate (an RZZ, which fixes |0...0>: 0 exactly)
+ * agree with the prediction from the closed basis of the same row to 1e-9
+ * relative; the Neel state, which the classification does not count, gets
+ * NaN past the cap. */
+static void test_bp_scan_past_cap(void **state)
+{
+    (void)state;
+    static const struct {
+        qml_bp_quantity quantity;
+        qml_param_selection params;
+    } cases[] = {{QML_BP_LOSS, QML_PARAMS_FIRST}, {QML_BP_GRADIENT, QML_PARAMS_MIDDLE},
+                 {QML_BP_GRADIENT, QML_PARAMS_FIRST}};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        qml_bp_scan_options so = QML_BP_SCAN_OPTIONS_INIT;
+        so.n_min = 3, so.n_max = 5;
+        so.depth = QML_BP_DEPTH_FIXED, so.layers = 2;
+        so.quantity = cases[c].quantity;
+        qml_landscape_options lo = QML_LANDSCAPE_OPTIONS_INIT;
+        lo.samples = 2;
+        lo.params = cases[c].params;
+        qml_bp_scan *closed = NULL, *capped = NULL;
+        so.max_dim = 1000;
+        assert_ok(qml_bp_scan_family(&closed, QML_ANSATZ_TFIM, &so, &lo));
+        so.max_dim = 10;
+        assert_ok(qml_bp_scan_family(&capped, QML_ANSATZ_TFIM, &so, &lo));
+        for (size_t r = 0; r < 3; r++) {
+            qml_bp_row a = QML_BP_ROW_INIT, b = QML_BP_ROW_INIT;
+            assert_ok(qml_bp_scan_row(closed, r, &a));
+            assert_ok(qml_bp_scan_row(capped, r, &b));
+            unsigned n = a.n_qubits;
+            assert_int_equal(a.dim_g, n * (2 * n - 1));
+            assert_int_equal(a.dim_g_capped, 0);
+            assert_int_equal(b.dim_g_capped, 1);
+            assert_true(isfinite(a.var_predicted) && isfinite(b.var_predicted));
+            assert_close(b.var_predicted, a.var_predicted, 1e-9 * fabs(a.var_predicted));
+            if (cases[c].quantity == QML_BP_LOSS)
+                assert_close(b.var_predicted, (double)(n - 1) / (double)(n * (2 * n - 1)), 1e-12);
+            if (cases[c].params == QML_PARAMS_FIRST && cases[c].quantity == QML_BP_GRADIENT)
+                assert_true(b.var_predicted == 0.0);
+            else
+                assert_true(b.var_predicted > 0.0);
+        }
+        qml_bp_scan_free(closed);
+        qml_bp_scan_free(capped);
+    }
+    qml_bp_scan_options so = QML_BP_SCAN_OPTIONS_INIT;
+    so.n_min = so.n_max = 4;
+    so.depth = QML_BP_DEPTH_FIXED, so.layers = 2;
+    so.quantity = QML_BP_LOSS;
+    so.initial = QML_BP_INITIAL_NEEL;
+    so.max_dim = 10;
+    qml_landscape_options lo = QML_LANDSCAPE_OPTIONS_INIT;
+    lo.samples = 2;
+    qml_bp_scan *scan = NULL;
+    qml_bp_row row = QML_BP_ROW_INIT;
+    assert_ok(qml_bp_scan_family(&scan, QML_ANSATZ_TFIM, &so, &lo));
+    assert_ok(qml_bp_scan_row(scan, 0, &row));
+    assert_int_equal(row.dim_g_capped, 1);
+    assert_true(isnan(row.var_predicted));
+    qml_bp_scan_free(scan);
+}
+
 static int sequence_classify(void *context)
 {
     (void)context;
@@ -1263,14 +1357,40 @@ static int sequence_predict(void *context)
     return status;
 }
 
+/* A scan row past the closure cap, predicted from the classification. */
+static int sequence_scan_past_cap(void *context)
+{
+    (void)context;
+    qml_bp_scan_options so = QML_BP_SCAN_OPTIONS_INIT;
+    so.n_min = so.n_max = 3;
+    so.depth = QML_BP_DEPTH_FIXED, so.layers = 1;
+    so.quantity = QML_BP_GRADIENT;
+    so.max_dim = 10;
+    qml_landscape_options lo = QML_LANDSCAPE_OPTIONS_INIT;
+    lo.samples = 2;
+    lo.params = QML_PARAMS_MIDDLE;
+    qml_bp_scan *scan = NULL;
+    qml_bp_row row = QML_BP_ROW_INIT;
+    int status = qml_bp_scan_family(&scan, QML_ANSATZ_TFIM, &so, &lo);
+    if (!status)
+        status = qml_bp_scan_row(scan, 0, &row);
+    if (!status && !(row.dim_g_capped && row.var_predicted > 0))
+        status = -1000; /* a wrong answer is not an allocation failure */
+    qml_bp_scan_free(scan);
+    return status;
+}
+
 static void test_allocation_failures(void **state)
 {
     (void)state;
     int runs = harness_check_allocation_failures(sequence_classify, NULL);
     int runs_predict = harness_check_allocation_failures(sequence_predict, NULL);
-    printf("# allocation failures: classify %d runs, predict %d runs\n", runs, runs_predict);
+    int runs_scan = harness_check_allocation_failures(sequence_scan_past_cap, NULL);
+    printf("# allocation failures: classify %d runs, predict %d runs, scan past the cap %d runs\n", runs,
+           runs_predict, runs_scan);
     assert_true(runs > 20);
     assert_true(runs_predict > 20);
+    assert_true(runs_scan > 20);
 }
 
 int main(void)
@@ -1287,6 +1407,7 @@ int main(void)
         cmocka_unit_test(test_names_by_roots),
         cmocka_unit_test(test_quadratic_families),
         cmocka_unit_test(test_random_quadratic),
+        cmocka_unit_test(test_bp_scan_past_cap),
         cmocka_unit_test(test_allocation_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -72,7 +72,8 @@ static void usage(FILE *to)
             "                       do not depend on T\n"
             "  --backend B          statevector (default), auto, gsim or symmetric: the\n"
             "                       algebraic backends reach hundreds of qubits where\n"
-            "                       they apply (docs/gsim.md)\n"
+            "                       they apply (docs/gsim.md); with auto, a row no\n"
+            "                       simulator fits is printed unmeasured with the reason\n"
             "  --circuit FILE.qasm  one row for an OpenQASM circuit (weights theta[k], features\n"
             "                       x[j] held at 0) instead of a scan over a family\n"
             "  --json | --csv       machine-readable output, one of them (CSV: rows only on\n"
@@ -85,6 +86,8 @@ static int show_progress(const char *stage, size_t done, size_t total, void *use
 static void print_number(FILE *to, double value, output_format format);
 static int bp_of_circuit(const char *path, const char *observable_text, qml_bp_quantity quantity,
                          qml_landscape_options *lo, size_t max_dim, output_format format);
+static void unmeasured_reason(const generator_file *file, qml_ansatz_family family, unsigned n, unsigned layers,
+                              const char *observable_text, unsigned threads, char *reason, size_t size);
 
 int cmd_bp(int argc, char **argv)
 {
@@ -203,12 +206,13 @@ int cmd_bp(int argc, char **argv)
     }
     qml_bp_scan *scan = NULL;
     int status;
+    generator_file file = {NULL, 0};
+    qml_ansatz_family family = QML_ANSATZ_HEA;
     qml_dla_summary file_class = {.size = sizeof file_class};
     bool file_classified = false;
     double class_variance = (double)NAN; /* predicted from the classification */
     char class_note[320] = "";
     if (!strncmp(ansatz, "file:", 5)) {
-        generator_file file = {NULL, 0};
         int read = read_generator_file(ansatz + 5, &file);
         if (read)
             return read;
@@ -238,13 +242,15 @@ int cmd_bp(int argc, char **argv)
             qml_pauli_sum_free(o);
             if (!ps && quantity == QML_BP_LOSS)
                 class_variance = prediction.loss_variance;
+            else if (!ps && params == QML_PARAMS_FIRST && isfinite(prediction.first_gate_gradient_variance))
+                class_variance = prediction.first_gate_gradient_variance;
             else if (!ps)
                 snprintf(class_note, sizeof class_note,
-                         "only the loss variance is predicted from the classification (--quantity loss)");
+                         "from the classification: the loss variance (--quantity loss) and the first gate's "
+                         "(--param first, where its part counts it)");
             else
                 snprintf(class_note, sizeof class_note, "%s", qml_last_error());
         }
-        free_generator_file(&file);
     } else {
         size_t f = 0, n_families = sizeof families / sizeof families[0];
         while (f < n_families && strcmp(ansatz, families[f].name))
@@ -252,18 +258,22 @@ int cmd_bp(int argc, char **argv)
         if (f == n_families)
             return cli_usage_error("bp: unknown ansatz '%s' (hea, tfim, tfim-global, sn, heisenberg, file:PATH)",
                                    ansatz);
-        status = qml_bp_scan_family(&scan, families[f].family, &so, &lo);
+        family = families[f].family;
+        status = qml_bp_scan_family(&scan, family, &so, &lo);
     }
     if (line.shown)
         fputs("\r\033[K", stderr);
-    if (status)
+    if (status) {
+        free_generator_file(&file);
         return cli_fail("bp", status);
+    }
 
     size_t n_rows = qml_bp_scan_n_rows(scan);
     qml_bp_fit fit = {.size = sizeof fit};
     int fit_status = qml_bp_scan_fit(scan, &fit);
     if (fit_status && fit_status != QML_ERR_NOT_APPLICABLE) {
         qml_bp_scan_free(scan);
+        free_generator_file(&file);
         return cli_fail("bp: fit", fit_status);
     }
     const char *model = fit.model == QML_BP_POWER ? "power" : "exponential";
@@ -293,6 +303,8 @@ int cmd_bp(int argc, char **argv)
         cli_json_key(&json, "rows");
         cli_json_array_begin(&json);
     }
+    char notes[4][800];
+    size_t n_notes = 0;
     for (size_t r = 0; r < n_rows; r++) {
         qml_bp_row row = {.size = sizeof row};
         qml_bp_scan_row(scan, r, &row);
@@ -311,7 +323,27 @@ int cmd_bp(int argc, char **argv)
             snprintf(dim, sizeof dim, ">%" PRIu64, max_dim);
         else if (row.dim_g)
             snprintf(dim, sizeof dim, "%" PRIu64, row.dim_g);
-        if (format == FORMAT_TABLE) {
+        /* AUTO found no simulator for this row: its measured cells stay
+         * empty, and the reason is given (below the table, on stderr for
+         * CSV, in the row for JSON) */
+        char reason[768] = "";
+        if (row.samples == 0)
+            unmeasured_reason(file.count ? &file : NULL, family, row.n_qubits, row.layers, observable, threads,
+                              reason, sizeof reason);
+        if (reason[0] && format == FORMAT_TABLE && n_notes < 4)
+            snprintf(notes[n_notes], sizeof notes[0], "n = %u not measured: %s", row.n_qubits, reason);
+        if (reason[0] && format == FORMAT_TABLE)
+            n_notes++;
+        else if (reason[0] && format == FORMAT_CSV)
+            fprintf(stderr, "qml: bp: n = %u not measured: %s\n", row.n_qubits, reason);
+        if (format == FORMAT_TABLE && row.samples == 0) {
+            printf("%4u %5u %8zu %10s %14s %12s ", row.n_qubits, row.layers, row.samples, dim, "", "");
+            if (isfinite(row.var_predicted))
+                printf("%14.6e", row.var_predicted);
+            else
+                printf("%14s", "");
+            printf(" %8.2f\n", row.seconds);
+        } else if (format == FORMAT_TABLE) {
             printf("%4u %5u %8zu %10s %14.6e %12.3e ", row.n_qubits, row.layers, row.samples, dim, row.var_measured,
                    row.var_stderr);
             if (isfinite(row.var_predicted))
@@ -320,8 +352,12 @@ int cmd_bp(int argc, char **argv)
                 printf("%14s", "");
             printf(" %8.2f\n", row.seconds);
         } else if (format == FORMAT_CSV) {
-            printf("%u,%u,%zu,%s,%.17g,%.17g,", row.n_qubits, row.layers, row.samples,
-                   (row.dim_g && !row.dim_g_capped) || classified_dim ? dim : "", row.var_measured, row.var_stderr);
+            printf("%u,%u,%zu,%s,", row.n_qubits, row.layers, row.samples,
+                   (row.dim_g && !row.dim_g_capped) || classified_dim ? dim : "");
+            print_number(stdout, row.var_measured, format);
+            putchar(',');
+            print_number(stdout, row.var_stderr, format);
+            putchar(',');
             print_number(stdout, row.var_predicted, format);
             putchar('\n');
         } else {
@@ -344,10 +380,16 @@ int cmd_bp(int argc, char **argv)
             cli_json_kv_number(&json, "var_measured", row.var_measured);
             cli_json_kv_number(&json, "var_stderr", row.var_stderr);
             cli_json_kv_number(&json, "var_predicted", row.var_predicted);
+            if (reason[0])
+                cli_json_kv_string(&json, "not_measured", reason);
             cli_json_kv_number(&json, "seconds", row.seconds);
             cli_json_object_end(&json);
         }
     }
+    for (size_t k = 0; k < n_notes && k < 4; k++)
+        printf("# %s\n", notes[k]);
+    if (n_notes > 4)
+        printf("# ... and %zu more rows not measured\n", n_notes - 4);
     if (file_classified && class_note[0] && format != FORMAT_JSON)
         fprintf(stderr, "qml: bp: no variance predicted from the classification: %s\n", class_note);
     if (format == FORMAT_JSON) {
@@ -387,7 +429,90 @@ int cmd_bp(int argc, char **argv)
                     fit.exponential_chi2, fit.power_rate, fit.power_stderr, fit.power_chi2);
     }
     qml_bp_scan_free(scan);
+    free_generator_file(&file);
     return 0;
+}
+
+/* Why AUTO left a row unmeasured. The row records no message, so the
+ * row's circuit is built again and the library asked: which backend
+ * would run (qml_backend_select), and whether its memory check passes
+ * (qml_gradient_stats_create refuses before it allocates). The initial
+ * state is |0...0> here (a Neel state of 50 qubits cannot be held). */
+static void unmeasured_reason(const generator_file *file, qml_ansatz_family family, unsigned n, unsigned layers,
+                              const char *observable_text, unsigned threads, char *reason, size_t size)
+{
+    qml_circuit *circuit = NULL;
+    qml_pauli_sum *observable = NULL;
+    qml_gradient_stats *stats = NULL;
+    const char *text = observable_text ? observable_text
+                       : (file || family == QML_ANSATZ_HEA) ? "Z0"
+                                                            : "Z0 Z1";
+    snprintf(reason, size, "no simulator fits this row");
+    int status = qml_circuit_create(&circuit, n);
+    if (!status)
+        status = file ? qml_ansatz_layered(circuit, (const qml_pauli_sum *const *)file->sums, file->count, NULL,
+                                           layers, 0)
+                      : qml_ansatz_family_append(circuit, family, layers);
+    if (!status)
+        status = qml_pauli_sum_parse(&observable, n, text);
+    qml_backend chosen = QML_BACKEND_AUTO;
+    if (!status)
+        status = qml_backend_select(circuit, observable, NULL, QML_BACKEND_AUTO, &chosen, NULL);
+    if (status == QML_ERR_NOT_APPLICABLE || status == QML_ERR_LIMIT) {
+        snprintf(reason, size, "%s", qml_last_error());
+    } else if (!status) {
+        qml_landscape_options lo = QML_LANDSCAPE_OPTIONS_INIT;
+        lo.samples = 2;
+        lo.n_threads = threads;
+        lo.backend = chosen;
+        status = qml_gradient_stats_create(&stats, circuit, observable, NULL, NULL, 0, &lo);
+        if (status)
+            snprintf(reason, size, "%s", qml_last_error());
+    }
+    qml_gradient_stats_free(stats);
+    qml_pauli_sum_free(observable);
+    qml_circuit_free(circuit);
+}
+
+/* A JSON string with the characters JSON needs escaped. */
+static void json_text(FILE *to, const char *text)
+{
+    fputc('"', to);
+    for (const char *c = text; *c; c++) {
+        if (*c == '"' || *c == '\\')
+            fprintf(to, "\\%c", *c);
+        else if ((unsigned char)*c < 0x20)
+            fprintf(to, "\\u%04x", (unsigned)(unsigned char)*c);
+        else
+            fputc(*c, to);
+    }
+    fputc('"', to);
+}
+
+/* The prediction from the Pauli-string classification for an algebra
+ * whose structure the closure did not give (it stopped at the cap, or its
+ * structure was not analysed): the first n_weights elements of a circuit's
+ * (partial) algebra are its distinct transported generators, then
+ * brackets, all in g, so they generate g (as qml diagnose does). */
+static int classified_prediction(const qml_lie_algebra *algebra, size_t n_weights, const qml_pauli_sum *observable,
+                                 qml_lie_prediction *prediction)
+{
+    size_t k = qml_lie_algebra_dim(algebra);
+    if (k > n_weights)
+        k = n_weights;
+    qml_pauli_sum **generators = calloc(k ? k : 1, sizeof *generators);
+    if (!generators)
+        return QML_ERR_OUT_OF_MEMORY;
+    int status = k ? QML_OK : QML_ERR_NOT_APPLICABLE;
+    for (size_t i = 0; i < k && status == QML_OK; i++)
+        status = qml_lie_algebra_basis_element(algebra, i, &generators[i]);
+    if (status == QML_OK)
+        status = qml_pauli_dla_predict_variance((const qml_pauli_sum *const *)generators, k, observable, NULL, NULL,
+                                                prediction);
+    for (size_t i = 0; i < k; i++)
+        qml_pauli_sum_free(generators[i]);
+    free(generators);
+    return status;
 }
 
 /* One row for an OpenQASM circuit: the measured variance of the selected
@@ -418,14 +543,20 @@ static int bp_of_circuit(const char *path, const char *observable_text, qml_bp_q
         goto done;
     }
     double t0 = cli_seconds();
-    if ((status = qml_gradient_stats_create(&stats, circuit, observable, NULL, features, n_features, lo))) {
+    /* With --backend auto and no simulator that fits, the row is printed
+     * unmeasured with the library's reason (as a scan's row is). */
+    char reason[768] = "";
+    status = qml_gradient_stats_create(&stats, circuit, observable, NULL, features, n_features, lo);
+    if ((status == QML_ERR_LIMIT || status == QML_ERR_NOT_APPLICABLE) && lo->backend == QML_BACKEND_AUTO) {
+        snprintf(reason, sizeof reason, "%s", qml_last_error());
+    } else if (status) {
         cli_fail("bp: --circuit", status);
         goto done;
     }
-    double seconds = cli_seconds() - t0, variance = 0, stderr_ = 0;
-    if (quantity == QML_BP_LOSS)
+    double seconds = cli_seconds() - t0, variance = (double)NAN, stderr_ = (double)NAN;
+    if (stats && quantity == QML_BP_LOSS)
         qml_gradient_stats_loss(stats, NULL, NULL, &variance, &stderr_);
-    else
+    else if (stats)
         qml_gradient_stats_summary(stats, &variance, &stderr_);
     double predicted = (double)NAN;
     char dim[32] = "";
@@ -439,7 +570,12 @@ static int bp_of_circuit(const char *path, const char *observable_text, qml_bp_q
         else if (status == QML_OK)
             snprintf(dim, sizeof dim, "%zu", qml_lie_algebra_dim(algebra));
         qml_lie_prediction prediction = QML_LIE_PREDICTION_INIT;
-        if (status == QML_OK && qml_lie_algebra_predict_variance(algebra, NULL, observable, NULL, &prediction) == QML_OK)
+        int ps = QML_ERR_LIMIT;
+        if (status == QML_OK && qml_lie_algebra_structure_known(algebra))
+            ps = qml_lie_algebra_predict_variance(algebra, NULL, observable, NULL, &prediction);
+        else if (algebra && (status == QML_OK || status == QML_ERR_LIMIT))
+            ps = classified_prediction(algebra, qml_circuit_n_weights(circuit), observable, &prediction);
+        if (ps == QML_OK)
             predicted = quantity == QML_BP_LOSS                ? prediction.loss_variance
                         : lo->params == QML_PARAMS_FIRST  ? prediction.first_gate_gradient_variance
                         : lo->params == QML_PARAMS_MIDDLE ? prediction.middle_gate_gradient_variance
@@ -448,25 +584,40 @@ static int bp_of_circuit(const char *path, const char *observable_text, qml_bp_q
     if (format == FORMAT_TABLE) {
         printf("%4s %5s %8s %10s %14s %12s %14s %8s\n", "n", "L", "samples", "dim_g", "var_measured", "var_stderr",
                "var_predicted", "seconds");
-        printf("%4u %5s %8zu %10s %14.6e %12.3e ", n, "-", lo->samples, dim, variance, stderr_);
+        if (reason[0])
+            printf("%4u %5s %8d %10s %14s %12s ", n, "-", 0, dim, "", "");
+        else
+            printf("%4u %5s %8zu %10s %14.6e %12.3e ", n, "-", lo->samples, dim, variance, stderr_);
         if (isfinite(predicted))
             printf("%14.6e", predicted);
         else
             printf("%14s", "");
         printf(" %8.2f\n# %s; fit: not applicable (one circuit)\n", seconds, path);
+        if (reason[0])
+            printf("# not measured: %s\n", reason);
     } else if (format == FORMAT_CSV) {
-        printf("n,L,samples,dim_g,var_measured,var_stderr,var_predicted\n%u,,%zu,%s,%.17g,%.17g,", n, lo->samples,
-               dim[0] == '>' ? "" : dim, variance, stderr_);
+        printf("n,L,samples,dim_g,var_measured,var_stderr,var_predicted\n%u,,%zu,%s,", n,
+               reason[0] ? (size_t)0 : lo->samples, dim[0] == '>' ? "" : dim);
+        print_number(stdout, variance, format);
+        putchar(',');
+        print_number(stdout, stderr_, format);
+        putchar(',');
         print_number(stdout, predicted, format);
         putchar('\n');
+        if (reason[0])
+            fprintf(stderr, "qml: bp: not measured: %s\n", reason);
     } else {
         printf("{\"circuit\":\"%s\",\"rows\":[{\"n\":%u,\"L\":null,\"samples\":%zu,\"dim_g\":%s,\"var_measured\":",
-               path, n, lo->samples, dim[0] && dim[0] != '>' ? dim : "null");
+               path, n, reason[0] ? (size_t)0 : lo->samples, dim[0] && dim[0] != '>' ? dim : "null");
         print_number(stdout, variance, format);
         printf(",\"var_stderr\":");
         print_number(stdout, stderr_, format);
         printf(",\"var_predicted\":");
         print_number(stdout, predicted, format);
+        if (reason[0]) {
+            printf(",\"not_measured\":");
+            json_text(stdout, reason);
+        }
         printf("}],\"fit\":null}\n");
     }
     exit_code = 0;

@@ -24,7 +24,7 @@ static void diagnose_usage(FILE *to)
 {
     fprintf(to,
             "usage: qml diagnose FILE.qasm [--observable OP] [--samples S] [--seed S] [--shots K]\n"
-            "                    [--max-dim D] [--threads T] [--json]\n"
+            "                    [--max-dim D] [--threads T] [--backend B] [--json]\n"
             "  Reads an OpenQASM 2 (or 3) circuit whose angles name weights theta[k] and\n"
             "  features x[j] (features are held at 0), and reports for l = <0|U^dag OP U|0>:\n"
             "  the dynamical Lie algebra g of the weight generators (closure stopped at\n"
@@ -33,7 +33,11 @@ static void diagnose_usage(FILE *to)
             "  measured over S draws of w uniform in [0, 2 pi) (default: 200, fewer for\n"
             "  large circuits so that it finishes), OP's backward light cone, the shots per\n"
             "  gradient component for a signal-to-noise ratio of 1, and a verdict at K\n"
-            "  shots (default 1000). OP defaults to Z0. --json prints every number.\n");
+            "  shots (default 1000). OP defaults to Z0. --json prints every number.\n"
+            "  The variances are measured with backend B (default auto: the cheapest of\n"
+            "  symmetric, gsim and statevector that applies, docs/gsim.md); when none fits\n"
+            "  in memory the measurement is skipped, said so, and the verdict is computed\n"
+            "  from the prediction.\n");
 }
 
 typedef struct report {
@@ -65,9 +69,13 @@ typedef struct report {
     double log2_dimension;
     /* predictions */
     const char *prediction_source;
-    char prediction_message[256];
+    char prediction_message[512];
     double predicted_loss_variance, predicted_first, predicted_middle;
     /* measurements */
+    qml_backend backend_requested;
+    const char *backend;        /* the simulator that ran, NULL if none */
+    bool skipped;               /* no simulator fits (or the one asked for does not apply) */
+    char skip_reason[512];
     size_t samples, samples_requested;
     double loss_mean, loss_variance, loss_variance_se;
     double grad_variance, grad_variance_se;
@@ -81,6 +89,8 @@ typedef struct report {
     double shots_needed;        /* per gradient component for SNR 1 */
     double snr_at_shots;
     /* verdict */
+    double verdict_variance;    /* the gradient variance the verdict used */
+    const char *verdict_basis;  /* "measured", or which prediction stood in */
     const char *verdict;
     char reasons[6][1300];
     int n_reasons;
@@ -235,6 +245,19 @@ static void classify_capped(const qml_lie_algebra *partial, const qml_pauli_sum 
             r->predicted_loss_variance = prediction.loss_variance;
             r->predicted_first = prediction.first_gate_gradient_variance;
             r->predicted_middle = prediction.middle_gate_gradient_variance;
+            /* weight 0's generator (the first element) without an X or Y
+             * letter fixes |0..0>: sigma = -(i/2)[G, rho] = 0, so the
+             * first-gate variance is 0 where the counts did not give it */
+            char *dense = malloc(r->n_qubits + 1);
+            double c = 0;
+            if (dense && isnan(r->predicted_first) && qml_pauli_sum_n_terms(generators[0]) == 1 &&
+                qml_pauli_sum_term(generators[0], 0, &c, dense) == QML_OK && strspn(dense, "IZ") == r->n_qubits) {
+                r->predicted_first = 0.0;
+                size_t used = strlen(r->prediction_message);
+                snprintf(r->prediction_message + used, sizeof r->prediction_message - used,
+                         "; first gate 0: its generator fixes |0..0>");
+            }
+            free(dense);
         }
     } else {
         size_t used = strlen(r->dla_message);
@@ -264,7 +287,18 @@ static void analyse_algebra(const qml_circuit *circuit, const qml_pauli_sum *obs
         r->dla_dimension = qml_lie_algebra_dim(algebra);
         r->log2_dimension = log2((double)r->dla_dimension);
     }
-    if (r->dla_status == QML_OK) {
+    if (r->dla_status == QML_OK && !qml_lie_algebra_structure_known(algebra)) {
+        /* Closed, but its structure was not analysed (too large for the
+         * structure analysis): the classification of the strings names it
+         * and predicts from its counts; the basis still gives the shares. */
+        r->observable_fraction = observable_share(algebra, observable, r->n_qubits);
+        double state = 0;
+        if (qml_lie_algebra_state_purity(algebra, NULL, &state, NULL, 0, NULL) == QML_OK)
+            r->state_fraction = state * ldexp(1.0, (int)r->n_qubits) / (ldexp(1.0, (int)r->n_qubits) - 1);
+#if defined(QML_CLI_HAVE_DLA_CLASSIFY)
+        classify_capped(algebra, observable, r);
+#endif
+    } else if (r->dla_status == QML_OK) {
         r->structure_known = qml_lie_algebra_structure_known(algebra);
         r->is_full = qml_lie_algebra_is_full(algebra);
         r->centre_dim = qml_lie_algebra_center_dim(algebra);
@@ -410,6 +444,25 @@ static qml_circuit *light_cone_circuit(const qml_circuit *circuit, const report 
 
 /* ---- measurement ------------------------------------------------------------------ */
 
+/* Nothing measured: every measured number NaN (null in --json), the
+ * reason kept in skip_reason. */
+static int skip_measurement(report *r)
+{
+    r->skipped = true;
+    r->samples = 0;
+    r->loss_mean = r->loss_variance = r->loss_variance_se = (double)NAN;
+    r->grad_variance = r->grad_variance_se = r->grad_min = r->grad_max = (double)NAN;
+    free(r->weight_variance);
+    free(r->weight_variance_se);
+    r->weight_variance = malloc(r->n_weights * sizeof *r->weight_variance);
+    r->weight_variance_se = malloc(r->n_weights * sizeof *r->weight_variance_se);
+    if (!r->weight_variance || !r->weight_variance_se)
+        return QML_ERR_OUT_OF_MEMORY;
+    for (size_t w = 0; w < r->n_weights; w++)
+        r->weight_variance[w] = r->weight_variance_se[w] = (double)NAN;
+    return QML_OK;
+}
+
 static int measure(const qml_circuit *whole, const qml_pauli_sum *whole_observable, uint64_t seed,
                    unsigned n_threads, report *r)
 {
@@ -424,9 +477,25 @@ static int measure(const qml_circuit *whole, const qml_pauli_sum *whole_observab
     r->reduced = small && small_observable;
     const qml_circuit *circuit = r->reduced ? small : whole;
     const qml_pauli_sum *observable = r->reduced ? small_observable : whole_observable;
-    double work = ldexp((double)(qml_circuit_n_gates(circuit) ? qml_circuit_n_gates(circuit) : 1),
-                        (int)qml_circuit_n_qubits(circuit));
-    size_t affordable = (size_t)(DIAGNOSE_WORK_BUDGET / work);
+    /* The simulator that would run and the dimension it works in (2^n
+     * amplitudes, the g-sim module's strings, n + 1 Dicke states) set the
+     * work per draw. */
+    qml_backend chosen = QML_BACKEND_STATEVECTOR;
+    double dimension = ldexp(1.0, (int)qml_circuit_n_qubits(circuit));
+    int status = qml_backend_select(circuit, observable, NULL, r->backend_requested, &chosen, &dimension);
+    if (status == QML_ERR_NOT_APPLICABLE) {
+        snprintf(r->skip_reason, sizeof r->skip_reason, "%s", qml_last_error());
+        qml_circuit_free(small);
+        qml_pauli_sum_free(small_observable);
+        return skip_measurement(r);
+    }
+    if (status) {
+        qml_circuit_free(small);
+        qml_pauli_sum_free(small_observable);
+        return status;
+    }
+    double work = dimension * (double)(qml_circuit_n_gates(circuit) ? qml_circuit_n_gates(circuit) : 1);
+    size_t affordable = (size_t)fmin(DIAGNOSE_WORK_BUDGET / work, 1e15);
     r->samples = r->samples_requested;
     if (r->samples > affordable)
         r->samples = affordable > DIAGNOSE_MIN_SAMPLES ? affordable : DIAGNOSE_MIN_SAMPLES;
@@ -442,16 +511,23 @@ static int measure(const qml_circuit *whole, const qml_pauli_sum *whole_observab
     options.seed = seed;
     options.params = QML_PARAMS_ALL;
     options.n_threads = n_threads;
+    options.backend = chosen;
     qml_gradient_stats *stats = NULL;
     double t0 = cli_seconds();
-    int status = qml_gradient_stats_create(&stats, circuit, observable, NULL, features, r->n_features, &options);
+    status = qml_gradient_stats_create(&stats, circuit, observable, NULL, features, r->n_features, &options);
     r->seconds_measure = cli_seconds() - t0;
     free(features);
     size_t read = qml_circuit_n_weights(circuit);
     qml_circuit_free(small);
     qml_pauli_sum_free(small_observable);
+    if (status == QML_ERR_LIMIT || status == QML_ERR_NOT_APPLICABLE) {
+        /* no simulator fits in memory: the prediction has to do */
+        snprintf(r->skip_reason, sizeof r->skip_reason, "%s", qml_last_error());
+        return skip_measurement(r);
+    }
     if (status)
         return status;
+    r->backend = qml_backend_name(chosen);
     qml_gradient_stats_loss(stats, &r->loss_mean, NULL, &r->loss_variance, &r->loss_variance_se);
     r->grad_min = (double)INFINITY;
     r->grad_max = -(double)INFINITY;
@@ -502,7 +578,22 @@ static void shots_and_verdict(const qml_pauli_sum *observable, report *r)
     }
     free(dense);
     r->shot_variance = weight;
+    /* The gradient variance the shots are set against: the measured one,
+     * or, when nothing could be measured, the predicted one (Fontana's
+     * middle gate, else the first gate, else Var[l] itself, which the
+     * derivatives of a deep circuit share in scale). */
     double v = r->grad_variance;
+    const char *basis = "measured";
+    if (r->skipped) {
+        v = !isnan(r->predicted_middle) ? r->predicted_middle
+            : !isnan(r->predicted_first) ? r->predicted_first
+                                          : r->predicted_loss_variance;
+        basis = !isnan(r->predicted_middle) ? "predicted middle-gate Var[dl/dw]"
+                : !isnan(r->predicted_first) ? "predicted first-gate Var[dl/dw]"
+                                              : "predicted Var[l] standing in for Var[dl/dw]";
+    }
+    r->verdict_variance = v;
+    r->verdict_basis = basis;
     r->shots_needed = v > 0 ? weight / (2 * v) : (double)INFINITY;
     r->snr_at_shots = weight > 0 ? sqrt(2.0 * (double)r->shots * v / weight) : (double)INFINITY;
 
@@ -515,6 +606,9 @@ static void shots_and_verdict(const qml_pauli_sum *observable, report *r)
     } else if (r->classified) {
         snprintf(algebra, sizeof algebra, "%s (log2 dim = %.1f)", r->classified_name, r->log2_dimension);
         exponential = r->is_full || r->log2_dimension > 2.0 * log2((double)r->n_qubits) + 4;
+    } else if (r->dla_status == QML_OK && !r->structure_known) {
+        snprintf(algebra, sizeof algebra, "dim g = %zu (structure not analysed)", r->dla_dimension);
+        exponential = r->dla_dimension > (size_t)r->n_qubits * r->n_qubits * r->n_qubits;
     } else if (r->dla_status == QML_OK) {
         snprintf(algebra, sizeof algebra, "dim g = %zu (%s): variance ~ 1/dim g", r->dla_dimension,
                  r->ideals[0] ? r->ideals : "abelian");
@@ -530,10 +624,14 @@ static void shots_and_verdict(const qml_pauli_sum *observable, report *r)
         add_reason(r, "no weight lies in the backward light cone of the observable: every gradient is 0");
         return;
     }
-    add_reason(r, "measured Var[dl/dw] = %.3g +- %.2g (mean over the %zu weights in the light cone, %zu draws); "
-               "Var[l] = %.3g +- %.2g",
-               r->grad_variance, r->grad_variance_se, r->cone_weights, r->samples, r->loss_variance,
-               r->loss_variance_se);
+    if (!r->skipped)
+        add_reason(r, "measured Var[dl/dw] = %.3g +- %.2g (mean over the %zu weights in the light cone, %zu draws); "
+                   "Var[l] = %.3g +- %.2g",
+                   r->grad_variance, r->grad_variance_se, r->cone_weights, r->samples, r->loss_variance,
+                   r->loss_variance_se);
+    else
+        add_reason(r, "not measured (%s); this verdict is computed from the prediction alone, with the %s = %.3g",
+                   r->skip_reason, basis, v);
     if (!isnan(r->predicted_loss_variance))
         add_reason(r, "predicted Var[l] = %.3g (%s)", r->predicted_loss_variance, r->prediction_source);
     if (!isnan(r->observable_fraction) && r->observable_fraction < 1 - 1e-9)
@@ -545,7 +643,12 @@ static void shots_and_verdict(const qml_pauli_sum *observable, report *r)
      * whether more shots help for long: an exponential algebra (su(2^n), or
      * a dimension past the cap or above n^3) predicts variances ~ 2^-n, a
      * barren plateau; a polynomial one ~ 1/dim g, a shot-budget problem. */
-    bool resolved = r->snr_at_shots >= 1 && r->grad_variance > 2 * r->grad_variance_se;
+    bool resolved = r->skipped ? r->snr_at_shots >= 1 && v > 0
+                               : r->snr_at_shots >= 1 && r->grad_variance > 2 * r->grad_variance_se;
+    if (r->skipped && isnan(v)) {
+        r->verdict = "undecided: nothing measured and nothing predicted";
+        return;
+    }
     if (resolved)
         r->verdict = exponential ? "trainable at this size (but the algebra is exponential: expect a barren "
                                    "plateau as n grows)"
@@ -621,8 +724,10 @@ static void print_json(const report *r, FILE *out)
     json_number(out, "loss_variance", r->predicted_loss_variance, true);
     json_number(out, "first_gate_gradient_variance", r->predicted_first, true);
     json_number(out, "middle_gate_gradient_variance", r->predicted_middle, false);
-    fprintf(out, "},\n \"measured\": {\"samples\": %zu, \"samples_requested\": %zu, ", r->samples,
-            r->samples_requested);
+    fprintf(out, "},\n \"measured\": {\"skipped\": %s, ", r->skipped ? "true" : "false");
+    json_string(out, "skip_reason", r->skipped ? r->skip_reason : "", true);
+    json_string(out, "backend", r->backend ? r->backend : "", true);
+    fprintf(out, "\"samples\": %zu, \"samples_requested\": %zu, ", r->samples, r->samples_requested);
     json_number(out, "loss_mean", r->loss_mean, true);
     json_number(out, "loss_variance", r->loss_variance, true);
     json_number(out, "loss_variance_stderr", r->loss_variance_se, true);
@@ -646,6 +751,9 @@ static void print_json(const report *r, FILE *out)
     json_number(out, "snr_at_budget", r->snr_at_shots, false);
     fprintf(out, "},\n \"verdict\": {");
     json_string(out, "summary", r->verdict, true);
+    json_string(out, "from", r->skipped ? "prediction" : "measurement", true);
+    json_string(out, "gradient_variance_source", r->verdict_basis, true);
+    json_number(out, "gradient_variance", r->verdict_variance, true);
     fprintf(out, "\"reasons\": [");
     for (int k = 0; k < r->n_reasons; k++) {
         if (k)
@@ -663,7 +771,15 @@ static void print_text(const report *r, FILE *out)
     fprintf(out, "light cone %u of %u qubits; %zu of %zu weights can move the loss\n", r->cone_qubits, r->n_qubits,
             r->cone_weights, r->n_weights);
     fprintf(out, "DLA        of the weight generators moved to the front of the circuit (%.2f s)\n", r->seconds_dla);
-    if (r->dla_status == QML_OK) {
+    if (r->dla_status == QML_OK && r->classified) {
+        /* closed, structure named by the classification of the strings */
+        fprintf(out, "  dimension      %zu%s\n", r->dla_dimension, r->is_full ? " = 4^n - 1: su(2^n)" : "");
+        fprintf(out, "  classified     %s\n", r->classified_name);
+        fprintf(out, "  centre         %zu\n", r->centre_dim);
+        fprintf(out, "  simple ideals  %zu\n", r->n_ideals);
+    } else if (r->dla_status == QML_OK && !r->structure_known) {
+        fprintf(out, "  dimension      %zu (structure not analysed)\n", r->dla_dimension);
+    } else if (r->dla_status == QML_OK) {
         fprintf(out, "  dimension      %zu%s\n", r->dla_dimension, r->is_full ? " = 4^n - 1: su(2^n)" : "");
         fprintf(out, "  centre         %zu\n", r->centre_dim);
         fprintf(out, "  simple ideals  %zu%s%s\n", r->n_ideals, r->n_ideals ? ": " : "", r->ideals);
@@ -692,17 +808,27 @@ static void print_text(const report *r, FILE *out)
     fprintf(out, "prediction %s\n", r->prediction_source ? r->prediction_source : "none");
     if (!isnan(r->predicted_loss_variance))
         fprintf(out, "  Var[l]         %.4g\n", r->predicted_loss_variance);
-    if (!isnan(r->predicted_first))
+    if (!isnan(r->predicted_first) && !isnan(r->predicted_middle))
         fprintf(out, "  Var[dl/dw] first gate %.4g, middle gate %.4g\n", r->predicted_first, r->predicted_middle);
+    else if (!isnan(r->predicted_middle))
+        fprintf(out, "  Var[dl/dw] middle gate %.4g (weight 0's gate, Fontana et al.)\n", r->predicted_middle);
+    else if (!isnan(r->predicted_first))
+        fprintf(out, "  Var[dl/dw] first gate %.4g\n", r->predicted_first);
     if (r->prediction_message[0])
         fprintf(out, "  (%s)\n", r->prediction_message);
-    fprintf(out, "measured   over %zu draws of w uniform in [0, 2 pi)%s%s (%.2f s)\n", r->samples,
-            r->samples < r->samples_requested ? " (fewer than asked: the circuit is large)" : "",
-            r->reduced ? ", simulating the light cone only" : "", r->seconds_measure);
-    fprintf(out, "  Var[l]         %.4g +- %.2g (mean l = %.4g)\n", r->loss_variance, r->loss_variance_se,
-            r->loss_mean);
-    fprintf(out, "  Var[dl/dw]     %.4g +- %.2g (mean over the light cone's weights); min %.3g (w%zu), max %.3g (w%zu)\n",
-            r->grad_variance, r->grad_variance_se, r->grad_min, r->grad_min_at, r->grad_max, r->grad_max_at);
+    if (r->skipped) {
+        fprintf(out, "measured   skipped: %s\n", r->skip_reason);
+    } else {
+        fprintf(out, "measured   over %zu draws of w uniform in [0, 2 pi)%s%s%s%s (%.2f s)\n", r->samples,
+                r->samples < r->samples_requested ? " (fewer than asked: the circuit is large)" : "",
+                r->reduced ? ", simulating the light cone only" : "", r->backend ? ", backend " : "",
+                r->backend ? r->backend : "", r->seconds_measure);
+        fprintf(out, "  Var[l]         %.4g +- %.2g (mean l = %.4g)\n", r->loss_variance, r->loss_variance_se,
+                r->loss_mean);
+        fprintf(out,
+                "  Var[dl/dw]     %.4g +- %.2g (mean over the light cone's weights); min %.3g (w%zu), max %.3g (w%zu)\n",
+                r->grad_variance, r->grad_variance_se, r->grad_min, r->grad_min_at, r->grad_max, r->grad_max_at);
+    }
     fprintf(out, "shots      per gradient component for signal-to-noise 1: %.3g (per-shot variance <= %.4g)\n",
             r->shots_needed, r->shot_variance);
     fprintf(out, "verdict    %s\n", r->verdict);
@@ -715,6 +841,7 @@ int cmd_diagnose(int argc, char **argv)
     const char *file = NULL, *observable_text = "Z0";
     uint64_t seed = 1, shots = 1000, samples = 200, max_dim = 16384;
     unsigned n_threads = 0;
+    qml_backend backend = QML_BACKEND_AUTO;
     bool json = false;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
@@ -753,6 +880,9 @@ int cmd_diagnose(int argc, char **argv)
         } else if (!strcmp(arg, "--threads")) {
             if (!cli_parse_unsigned(next, &n_threads))
                 return cli_usage_error("diagnose: --threads '%s' is not an unsigned integer", next);
+        } else if (!strcmp(arg, "--backend")) {
+            if (qml_backend_from_name(next, &backend))
+                return cli_usage_error("diagnose: --backend '%s' is not auto, statevector, gsim or symmetric", next);
         } else
             return cli_usage_error("diagnose: unknown option '%s' (see qml diagnose --help)", arg);
     }
@@ -769,6 +899,7 @@ int cmd_diagnose(int argc, char **argv)
     r.shots = shots;
     r.samples_requested = (size_t)samples;
     r.max_dim = (size_t)max_dim;
+    r.backend_requested = backend;
     if ((status = qml_circuit_load_qasm(&circuit, file))) {
         cli_fail("diagnose", status);
         goto done;
