@@ -243,6 +243,26 @@ __attribute__((target("avx2,fma"))) static void dense_avx2(const dense_job *job,
 #pragma GCC pop_options
 #endif
 
+/* The same source again for AVX-512 (F and VL): four-lane vectors still,
+ * but EVEX encodings reach 32 vector registers instead of 16. */
+#if defined(__clang__)
+__attribute__((target("avx512f,avx512vl,avx2,fma"))) static void dense_avx512(const dense_job *job, size_t begin,
+                                                                               size_t end, bool pairs)
+{
+#pragma clang fp contract(fast)
+    dense_dispatch(job, begin, end, pairs);
+}
+#else
+#pragma GCC push_options
+#pragma GCC optimize("fp-contract=fast")
+__attribute__((target("avx512f,avx512vl,avx2,fma"))) static void dense_avx512(const dense_job *job, size_t begin,
+                                                                               size_t end, bool pairs)
+{
+    dense_dispatch(job, begin, end, pairs);
+}
+#pragma GCC pop_options
+#endif
+
 /* No cache in a static: two threads writing one would be a data race (C11
  * 5.1.2.4), and the test is a few loads of the CPU model that libgcc's
  * constructor (or compiler-rt's) filled in before main. */
@@ -250,13 +270,18 @@ static bool have_avx2(void)
 {
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 }
+
+static bool have_avx512(void)
+{
+    return have_avx2() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl");
+}
 #endif
 #endif /* FUSION_VECTORS */
 
 typedef struct range_context {
     const dense_job *job;
     bool pairs;
-    int path;                   /* 0 scalar, 1 portable vectors, 2 AVX2 */
+    int path;                   /* 0 scalar, 1 portable vectors, 2 AVX2, 3 AVX-512 */
 } range_context;
 
 static void dense_range(void *context, size_t begin, size_t end, unsigned worker)
@@ -269,6 +294,10 @@ static void dense_range(void *context, size_t begin, size_t end, unsigned worker
     }
 #ifdef FUSION_VECTORS
 #ifdef FUSION_AVX2
+    if (ctx->path == 3) {
+        dense_avx512(ctx->job, begin, end, ctx->pairs);
+        return;
+    }
     if (ctx->path == 2) {
         dense_avx2(ctx->job, begin, end, ctx->pairs);
         return;
@@ -286,6 +315,8 @@ int qml__fusion_path(void)
 {
 #ifdef FUSION_VECTORS
 #ifdef FUSION_AVX2
+    if (have_avx512())
+        return 3;
     if (have_avx2())
         return 2;
 #endif
@@ -371,6 +402,7 @@ typedef struct fuse_run {
     fuse_block open[QML__STATEVEC_MAX_QUBITS];
     unsigned n_open;
     size_t n_passes;            /* sweeps over the state (statistics for tests and the bench) */
+    unsigned width;             /* the widest block (fuse_sweep) */
     qml__fuse_emit emit;        /* non-NULL: hand blocks to it instead of applying them */
     void *user;
 } fuse_run;
@@ -454,16 +486,34 @@ static void flush_one(fuse_run *run, unsigned i)
     run->n_open--;
 }
 
-static void flush_all(fuse_run *run)
-{
-    for (unsigned i = 0; i < run->n_open; i++)
-        block_emit(run, &run->open[i]);
-    run->n_open = 0;
-}
-
 static unsigned popcount(uint64_t v)
 {
     return (unsigned)__builtin_popcountll(v);
+}
+
+/* Apply every open block. They are disjoint, so they commute: blocks whose
+ * union stays within the width are packed into one first (first fit, in
+ * order), so that the singletons left at the end of a sweep (a layer of
+ * one-qubit gates) cost one pass per `width` qubits, not one per gate. */
+static void flush_all(fuse_run *run)
+{
+    for (unsigned i = 0; i < run->n_open; i++) {
+        fuse_block *b = &run->open[i];
+        for (unsigned j = i + 1; j < run->n_open;) {
+            const fuse_block *o = &run->open[j];
+            if (popcount(b->mask | o->mask) <= run->width && b->n_gates + o->n_gates <= FUSE_MAX_GATES) {
+                memcpy(&b->gates[b->n_gates], o->gates, o->n_gates * sizeof o->gates[0]);
+                b->n_gates += o->n_gates;
+                b->mask |= o->mask;
+                memmove(&run->open[j], &run->open[j + 1], (run->n_open - j - 1) * sizeof run->open[0]);
+                run->n_open--;
+            } else {
+                j++;
+            }
+        }
+        block_emit(run, b);
+    }
+    run->n_open = 0;
 }
 
 /* Add gate `index` to the plan (gates arrive in application order). */
@@ -550,6 +600,7 @@ static size_t fuse_sweep(fuse_run *run, size_t begin, size_t end, unsigned width
     const unsigned n = run->state ? run->state->n_qubits : run->circuit->n_qubits;
     if (width > n)
         width = n;
+    run->width = width;
     if (run->inverse) {
         for (size_t g = end; g-- > begin;)
             fuse_gate(run, g, width);

@@ -16,9 +16,10 @@
  *
  * Groups are taken LANES at a time, one group per vector lane, so every
  * operation is a vector operation whatever the block's qubits. Partial sums
- * are reduced in a fixed order (lanes, then groups in a grain, then grains of
- * ADJ_GRAIN amplitudes in index order), so the bits do not depend on the
- * thread count.
+ * are reduced in a fixed order (within a grain of ADJ_GRAIN amplitudes in
+ * an order that depends only on the block: chunks, then each gate's slots,
+ * then groups, then lanes; then grains in index order), so the bits do not
+ * depend on the thread count.
  */
 #include "internal.h"
 
@@ -58,9 +59,13 @@ typedef double lane_t;
 /* Amplitudes per grain of the parallel split and of the reduction. */
 #define ADJ_GRAIN ((uint64_t)1 << 13)
 /* Slots (lane vectors of one state's real or imaginary parts) per chunk of
- * groups held at once: each gate is taken over the whole chunk (32 KiB of
- * local vectors), so its constants and slot indices are loaded once. */
-#define ADJ_CHUNK 256u
+ * groups held at once: each gate is taken over the whole chunk (16 KiB of
+ * local vectors), so its constants and slot indices are loaded once. 16 KiB
+ * leaves half of a 32 KiB L1 to the states' lines: measured about 9 % less
+ * time than 32 KiB on the ladder's backward (n = 16 and 20), where
+ * instruction counts cannot tell the two apart. */
+#define ADJ_CHUNK 128u
+
 
 enum { OP_NONE, OP_DIAGONAL, OP_REAL, OP_COMPLEX, OP_QUAD, OP_PAIR, OP_PAIR_DIAGONAL };
 
@@ -107,7 +112,7 @@ typedef struct adj_context {
     double *psi, *lambda;
     unsigned k;
     unsigned fixed[QML__FUSE_MAX_WIDTH];
-    uint64_t off[MAXK];         /* amplitude offset of local index c (loads) */
+    uint64_t off[MAXK];         /* offset in doubles (2 per amplitude) of local index c (loads) */
     uint64_t off_out[MAXK];     /* of the amplitude in slot c at the end (stores) */
     uint64_t lane_off[LANES];   /* amplitude offset of lane l's base from lane 0's */
     const adj_op *ops;
@@ -116,6 +121,7 @@ typedef struct adj_context {
     uint64_t groups_per_grain;  /* groups of LANES bases */
     uint64_t n_grains;
     double *partials;           /* n_grains x n_out, or NULL */
+    bool interleaved;           /* real_block(): the local vectors keep the states' interleaved layout */
     int path;
 } adj_context;
 
@@ -192,45 +198,49 @@ static ALWAYS_INLINE void pair_body(const adj_op *op, unsigned K, lane_t *restri
     const double ga = op->ga, gd = op->gd, gbr = op->gbr, gbi = op->gbi;
     uint8_t index[MAXK];
     memcpy(index, op->index, sizeof index);
-    for (unsigned q = 0; q < nq; q++) {
-    lane_t *restrict pr = local + 4 * K * q, *restrict pi = pr + K, *restrict lr = pr + 2 * K, *restrict li = pr + 3 * K;
+    /* pairs outer, groups inner: a pair's slot offsets are computed once
+     * for the chunk, and the inner loop walks the groups at a fixed stride */
     lane_t sum = SPLAT(0.0);
     for (unsigned s = 0; s < K / 2; s++) {
         const unsigned i0 = index[2 * s], i1 = index[2 * s + 1];
-        const lane_t p0r = pr[i0], p0i = pi[i0], p1r = pr[i1], p1i = pi[i1];
-        const lane_t l0r = lr[i0], l0i = li[i0], l1r = lr[i1], l1i = li[i1];
-        if (ov == OV_IMAG_OFF) {
-            /* Im b (Re u - Re v) */
-            sum += gbi * ((l0r * p1r + l0i * p1i) - (l1r * p0r + l1i * p0i));
-        } else if (ov == OV_REAL_OFF) {
-            sum += gbr * ((l0r * p1i - l0i * p1r) + (l1r * p0i - l1i * p0r));
-        } else if (ov == OV_DIAGONAL) {
-            sum += ga * (l0r * p0i - l0i * p0r) + gd * (l1r * p1i - l1i * p1r);
-        } else if (ov == OV_GENERAL) {
-            const lane_t ur = l0r * p1r + l0i * p1i, ui = l0r * p1i - l0i * p1r;
-            const lane_t vr_ = l1r * p0r + l1i * p0i, vi_ = l1r * p0i - l1i * p0r;
-            sum += ga * (l0r * p0i - l0i * p0r) + gd * (l1r * p1i - l1i * p1r) + gbr * (ui + vi_) + gbi * (ur - vr_);
-        }
-        if (diagonal) {
-            pr[i0] = a * p0r - ai * p0i, pi[i0] = a * p0i + ai * p0r;
-            pr[i1] = d * p1r - di * p1i, pi[i1] = d * p1i + di * p1r;
-            lr[i0] = a * l0r - ai * l0i, li[i0] = a * l0i + ai * l0r;
-            lr[i1] = d * l1r - di * l1i, li[i1] = d * l1i + di * l1r;
-        } else if (real) {
-            pr[i0] = a * p0r + b * p1r, pi[i0] = a * p0i + b * p1i;
-            pr[i1] = c * p0r + d * p1r, pi[i1] = c * p0i + d * p1i;
-            lr[i0] = a * l0r + b * l1r, li[i0] = a * l0i + b * l1i;
-            lr[i1] = c * l0r + d * l1r, li[i1] = c * l0i + d * l1i;
-        } else {
-            pr[i0] = a * p0r + b * p1r - ai * p0i - bi * p1i, pi[i0] = a * p0i + b * p1i + ai * p0r + bi * p1r;
-            pr[i1] = c * p0r + d * p1r - ci * p0i - di * p1i, pi[i1] = c * p0i + d * p1i + ci * p0r + di * p1r;
-            lr[i0] = a * l0r + b * l1r - ai * l0i - bi * l1i, li[i0] = a * l0i + b * l1i + ai * l0r + bi * l1r;
-            lr[i1] = c * l0r + d * l1r - ci * l0i - di * l1i, li[i1] = c * l0i + d * l1i + ci * l0r + di * l1r;
+        for (unsigned q = 0; q < nq; q++) {
+            lane_t *restrict pr = local + 4 * K * q, *restrict pi = pr + K, *restrict lr = pr + 2 * K,
+                             *restrict li = pr + 3 * K;
+            const lane_t p0r = pr[i0], p0i = pi[i0], p1r = pr[i1], p1i = pi[i1];
+            const lane_t l0r = lr[i0], l0i = li[i0], l1r = lr[i1], l1i = li[i1];
+            if (ov == OV_IMAG_OFF) {
+                /* Im b (Re u - Re v) */
+                sum += gbi * ((l0r * p1r + l0i * p1i) - (l1r * p0r + l1i * p0i));
+            } else if (ov == OV_REAL_OFF) {
+                sum += gbr * ((l0r * p1i - l0i * p1r) + (l1r * p0i - l1i * p0r));
+            } else if (ov == OV_DIAGONAL) {
+                sum += ga * (l0r * p0i - l0i * p0r) + gd * (l1r * p1i - l1i * p1r);
+            } else if (ov == OV_GENERAL) {
+                const lane_t ur = l0r * p1r + l0i * p1i, ui = l0r * p1i - l0i * p1r;
+                const lane_t vr_ = l1r * p0r + l1i * p0i, vi_ = l1r * p0i - l1i * p0r;
+                sum += ga * (l0r * p0i - l0i * p0r) + gd * (l1r * p1i - l1i * p1r) + gbr * (ui + vi_) +
+                       gbi * (ur - vr_);
+            }
+            if (diagonal) {
+                pr[i0] = a * p0r - ai * p0i, pi[i0] = a * p0i + ai * p0r;
+                pr[i1] = d * p1r - di * p1i, pi[i1] = d * p1i + di * p1r;
+                lr[i0] = a * l0r - ai * l0i, li[i0] = a * l0i + ai * l0r;
+                lr[i1] = d * l1r - di * l1i, li[i1] = d * l1i + di * l1r;
+            } else if (real) {
+                pr[i0] = a * p0r + b * p1r, pi[i0] = a * p0i + b * p1i;
+                pr[i1] = c * p0r + d * p1r, pi[i1] = c * p0i + d * p1i;
+                lr[i0] = a * l0r + b * l1r, li[i0] = a * l0i + b * l1i;
+                lr[i1] = c * l0r + d * l1r, li[i1] = c * l0i + d * l1i;
+            } else {
+                pr[i0] = a * p0r + b * p1r - ai * p0i - bi * p1i, pi[i0] = a * p0i + b * p1i + ai * p0r + bi * p1r;
+                pr[i1] = c * p0r + d * p1r - ci * p0i - di * p1i, pi[i1] = c * p0i + d * p1i + ci * p0r + di * p1r;
+                lr[i0] = a * l0r + b * l1r - ai * l0i - bi * l1i, li[i0] = a * l0i + b * l1i + ai * l0r + bi * l1r;
+                lr[i1] = c * l0r + d * l1r - ci * l0i - di * l1i, li[i1] = c * l0i + d * l1i + ci * l0r + di * l1r;
+            }
         }
     }
     if (ov != OV_NONE)
         *acc += sum;
-    }
 }
 
 static ALWAYS_INLINE void pair_op(const adj_op *op, unsigned K, lane_t *local, unsigned nq, lane_t *acc)
@@ -280,12 +290,13 @@ static ALWAYS_INLINE void quad_body(const adj_op *op, unsigned K, lane_t *restri
     const double g1 = op->gbi, g2 = op->gbi2;
     uint8_t quad[MAXK];
     memcpy(quad, op->quad, sizeof quad);
-    for (unsigned q = 0; q < nq; q++) {
-        lane_t *restrict pr = local + 4 * K * q, *restrict pi = pr + K, *restrict lr = pr + 2 * K,
-                         *restrict li = pr + 3 * K;
-        lane_t s1 = SPLAT(0.0), s2 = SPLAT(0.0);
-        for (unsigned t = 0; t < K / 4; t++) {
-            const unsigned i0 = quad[4 * t], i1 = quad[4 * t + 1], i2 = quad[4 * t + 2], i3 = quad[4 * t + 3];
+    /* quadruples outer, groups inner (as pair_body) */
+    lane_t s1 = SPLAT(0.0), s2 = SPLAT(0.0);
+    for (unsigned t = 0; t < K / 4; t++) {
+        const unsigned i0 = quad[4 * t], i1 = quad[4 * t + 1], i2 = quad[4 * t + 2], i3 = quad[4 * t + 3];
+        for (unsigned q = 0; q < nq; q++) {
+            lane_t *restrict pr = local + 4 * K * q, *restrict pi = pr + K, *restrict lr = pr + 2 * K,
+                             *restrict li = pr + 3 * K;
             lane_t p0r = pr[i0], p0i = pi[i0], p1r = pr[i1], p1i = pi[i1];
             lane_t p2r = pr[i2], p2i = pi[i2], p3r = pr[i3], p3i = pi[i3];
             lane_t l0r = lr[i0], l0i = li[i0], l1r = lr[i1], l1i = li[i1];
@@ -299,11 +310,11 @@ static ALWAYS_INLINE void quad_body(const adj_op *op, unsigned K, lane_t *restri
             lr[i0] = l0r, li[i0] = l0i, lr[i1] = l1r, li[i1] = l1i;
             lr[i2] = l2r, li[i2] = l2i, lr[i3] = l3r, li[i3] = l3i;
         }
-        if (ov1)
-            *acc1 += s1;
-        if (ov2)
-            *acc2 += s2;
     }
+    if (ov1)
+        *acc1 += s1;
+    if (ov2)
+        *acc2 += s2;
 }
 
 static ALWAYS_INLINE void quad_op(const adj_op *op, unsigned K, lane_t *local, unsigned nq, lane_t *acc1,
@@ -317,6 +328,27 @@ static ALWAYS_INLINE void quad_op(const adj_op *op, unsigned K, lane_t *local, u
         quad_body(op, K, local, nq, acc1, acc2, false, true);
     else
         quad_body(op, K, local, nq, acc1, acc2, false, false);
+}
+
+/* A diagonal without overlap over the chunk: slots outer, groups inner (as
+ * pair_body), on both states. */
+static ALWAYS_INLINE void diagonal_chunk(const adj_op *op, unsigned K, lane_t *restrict local, unsigned nq)
+{
+    for (unsigned j = 0; j < op->n_slots; j++) {
+        const unsigned c = op->slots[j];
+        const double mr = op->mr[j], mi = op->mi[j];
+        for (unsigned q = 0; q < 2 * nq; q++) {
+            /* psi then lambda of group q / 2 */
+            lane_t *restrict vr = local + 2 * K * q, *restrict vi = vr + K;
+            if (op->real) {
+                vr[c] *= mr, vi[c] *= mr;
+            } else {
+                const lane_t xr = vr[c], xi = vi[c];
+                vr[c] = mr * xr - mi * xi;
+                vi[c] = mr * xi + mi * xr;
+            }
+        }
+    }
 }
 
 /* *acc += the lanes' Im <lambda| G |psi> (local). */
@@ -351,7 +383,7 @@ static ALWAYS_INLINE void gather(const double *a, const uint64_t *addr, const ui
     for (unsigned c = 0; c < K; c++) {
         double tr[LANES], ti[LANES];
         for (unsigned l = 0; l < LANES; l++) {
-            const double *x = a + 2 * (addr[l] + off[c]);
+            const double *x = a + 2 * addr[l] + off[c];
             tr[l] = x[0], ti[l] = x[1];
         }
         memcpy(&vr[c], tr, sizeof tr);
@@ -367,7 +399,7 @@ static ALWAYS_INLINE void scatter(double *a, const uint64_t *addr, const uint64_
         memcpy(tr, &vr[c], sizeof tr);
         memcpy(ti, &vi[c], sizeof ti);
         for (unsigned l = 0; l < LANES; l++) {
-            double *x = a + 2 * (addr[l] + off[c]);
+            double *x = a + 2 * addr[l] + off[c];
             x[0] = tr[l], x[1] = ti[l];
         }
     }
@@ -378,25 +410,31 @@ static ALWAYS_INLINE void scatter(double *a, const uint64_t *addr, const uint64_
 /* Four adjacent bases (the block's lowest qubit is 2 or more): for each c
  * eight consecutive doubles, split into real and imaginary lanes. */
 static ALWAYS_INLINE void gather4(const double *a, uint64_t addr, const uint64_t *off, unsigned K, lane_t *vr,
-                                  lane_t *vi)
+                                  lane_t *vi, bool split)
 {
+    const double *p = a + 2 * addr;
     for (unsigned c = 0; c < K; c++) {
         lane_t lo, hi;
-        memcpy(&lo, a + 2 * (addr + off[c]), sizeof lo);
-        memcpy(&hi, a + 2 * (addr + off[c]) + 4, sizeof hi);
-        vr[c] = __builtin_shufflevector(lo, hi, 0, 2, 4, 6);
-        vi[c] = __builtin_shufflevector(lo, hi, 1, 3, 5, 7);
+        memcpy(&lo, p + off[c], sizeof lo);
+        memcpy(&hi, p + off[c] + 4, sizeof hi);
+        if (split) {
+            vr[c] = __builtin_shufflevector(lo, hi, 0, 4, 2, 6);
+            vi[c] = __builtin_shufflevector(lo, hi, 1, 5, 3, 7);
+        } else {
+            vr[c] = lo, vi[c] = hi;
+        }
     }
 }
 
 static ALWAYS_INLINE void scatter4(double *a, uint64_t addr, const uint64_t *off, unsigned K, const lane_t *vr,
-                                   const lane_t *vi)
+                                   const lane_t *vi, bool split)
 {
+    double *p = a + 2 * addr;
     for (unsigned c = 0; c < K; c++) {
-        const lane_t lo = __builtin_shufflevector(vr[c], vi[c], 0, 4, 1, 5);
-        const lane_t hi = __builtin_shufflevector(vr[c], vi[c], 2, 6, 3, 7);
-        memcpy(a + 2 * (addr + off[c]), &lo, sizeof lo);
-        memcpy(a + 2 * (addr + off[c]) + 4, &hi, sizeof hi);
+        const lane_t lo = split ? __builtin_shufflevector(vr[c], vi[c], 0, 4, 2, 6) : vr[c];
+        const lane_t hi = split ? __builtin_shufflevector(vr[c], vi[c], 1, 5, 3, 7) : vi[c];
+        memcpy(p + off[c], &lo, sizeof lo);
+        memcpy(p + off[c] + 4, &hi, sizeof hi);
     }
 }
 /* Four bases anywhere (the block holds qubit 0 or 1): each amplitude is one
@@ -405,39 +443,41 @@ static ALWAYS_INLINE void scatter4(double *a, uint64_t addr, const uint64_t *off
 typedef double half_t __attribute__((vector_size(16)));
 
 static ALWAYS_INLINE void gather2(const double *a, const uint64_t *addr, const uint64_t *off, unsigned K, lane_t *vr,
-                                  lane_t *vi)
+                                  lane_t *vi, bool split)
 {
     for (unsigned c = 0; c < K; c++) {
         half_t x[LANES];
         for (unsigned l = 0; l < LANES; l++)
-            memcpy(&x[l], a + 2 * (addr[l] + off[c]), sizeof x[l]);
+            memcpy(&x[l], a + 2 * addr[l] + off[c], sizeof x[l]);
         const lane_t lo = __builtin_shufflevector(x[0], x[1], 0, 1, 2, 3);
         const lane_t hi = __builtin_shufflevector(x[2], x[3], 0, 1, 2, 3);
-        vr[c] = __builtin_shufflevector(lo, hi, 0, 2, 4, 6);
-        vi[c] = __builtin_shufflevector(lo, hi, 1, 3, 5, 7);
+        vr[c] = split ? __builtin_shufflevector(lo, hi, 0, 4, 2, 6) : lo;
+        vi[c] = split ? __builtin_shufflevector(lo, hi, 1, 5, 3, 7) : hi;
     }
 }
 
 static ALWAYS_INLINE void scatter2(double *a, const uint64_t *addr, const uint64_t *off, unsigned K, const lane_t *vr,
-                                   const lane_t *vi)
+                                   const lane_t *vi, bool split)
 {
     for (unsigned c = 0; c < K; c++) {
-        const lane_t lo = __builtin_shufflevector(vr[c], vi[c], 0, 4, 1, 5);
-        const lane_t hi = __builtin_shufflevector(vr[c], vi[c], 2, 6, 3, 7);
+        const lane_t lo = split ? __builtin_shufflevector(vr[c], vi[c], 0, 4, 2, 6) : vr[c];
+        const lane_t hi = split ? __builtin_shufflevector(vr[c], vi[c], 1, 5, 3, 7) : vi[c];
         const half_t x0 = __builtin_shufflevector(lo, lo, 0, 1), x1 = __builtin_shufflevector(lo, lo, 2, 3);
         const half_t x2 = __builtin_shufflevector(hi, hi, 0, 1), x3 = __builtin_shufflevector(hi, hi, 2, 3);
-        memcpy(a + 2 * (addr[0] + off[c]), &x0, sizeof x0);
-        memcpy(a + 2 * (addr[1] + off[c]), &x1, sizeof x1);
-        memcpy(a + 2 * (addr[2] + off[c]), &x2, sizeof x2);
-        memcpy(a + 2 * (addr[3] + off[c]), &x3, sizeof x3);
+        memcpy(a + 2 * addr[0] + off[c], &x0, sizeof x0);
+        memcpy(a + 2 * addr[1] + off[c], &x1, sizeof x1);
+        memcpy(a + 2 * addr[2] + off[c], &x2, sizeof x2);
+        memcpy(a + 2 * addr[3] + off[c], &x3, sizeof x3);
     }
 }
 #endif
 
 /* Grain `grain`: out[o] = the grain's sum for output o (lanes in order,
  * groups in order). */
-static ALWAYS_INLINE void grain_body(const adj_context *ctx, uint64_t grain, double *out, const unsigned K)
+static ALWAYS_INLINE void grain_body(const adj_context *ctx, uint64_t grain, double *out, const unsigned K,
+                                     const bool split)
 {
+    (void)split;
     lane_t acc[QML__FUSE_MAX_GATES];
     for (unsigned o = 0; o < ctx->n_out; o++)
         acc[o] = SPLAT(0.0);
@@ -466,8 +506,8 @@ static ALWAYS_INLINE void grain_body(const adj_context *ctx, uint64_t grain, dou
                     addr[q][0] = qml__deposit_zeros(g * LANES, ctx->fixed, ctx->k);
                 else
                     addr[q][0] = addr[q ? q - 1 : nq - 1][0] + LANES;
-                gather4(ctx->psi, addr[q][0], ctx->off, K, pr, pi);
-                gather4(ctx->lambda, addr[q][0], ctx->off, K, lr, li);
+                gather4(ctx->psi, addr[q][0], ctx->off, K, pr, pi, split);
+                gather4(ctx->lambda, addr[q][0], ctx->off, K, lr, li, split);
 #endif
             } else {
                 /* deposit(4g + l) = deposit(4g) + deposit(l): the bits are disjoint */
@@ -475,8 +515,8 @@ static ALWAYS_INLINE void grain_body(const adj_context *ctx, uint64_t grain, dou
                 for (unsigned l = 0; l < LANES; l++)
                     addr[q][l] = base + ctx->lane_off[l];
 #ifdef ADJ_VECTORS
-                gather2(ctx->psi, addr[q], ctx->off, K, pr, pi);
-                gather2(ctx->lambda, addr[q], ctx->off, K, lr, li);
+                gather2(ctx->psi, addr[q], ctx->off, K, pr, pi, split);
+                gather2(ctx->lambda, addr[q], ctx->off, K, lr, li, split);
 #else
                 gather(ctx->psi, addr[q], ctx->off, K, pr, pi);
                 gather(ctx->lambda, addr[q], ctx->off, K, lr, li);
@@ -500,6 +540,10 @@ static ALWAYS_INLINE void grain_body(const adj_context *ctx, uint64_t grain, dou
                 pair_op(op, K, local, nq, &acc[op->n_factors ? o++ : 0]);
                 continue;
             }
+            if (op->cls == OP_DIAGONAL && !op->n_factors) {
+                diagonal_chunk(op, K, local, nq);
+                continue;
+            }
             for (unsigned q = 0; q < nq; q++) {
                 lane_t *pr = local + 4 * K * q, *pi = pr + K, *lr = pr + 2 * K, *li = pr + 3 * K;
                 if (op->n_factors)
@@ -514,13 +558,13 @@ static ALWAYS_INLINE void grain_body(const adj_context *ctx, uint64_t grain, dou
             const lane_t *pr = local + 4 * K * q, *pi = pr + K, *lr = pr + 2 * K, *li = pr + 3 * K;
             if (adjacent) {
 #ifdef ADJ_VECTORS
-                scatter4(ctx->psi, addr[q][0], ctx->off_out, K, pr, pi);
-                scatter4(ctx->lambda, addr[q][0], ctx->off_out, K, lr, li);
+                scatter4(ctx->psi, addr[q][0], ctx->off_out, K, pr, pi, split);
+                scatter4(ctx->lambda, addr[q][0], ctx->off_out, K, lr, li, split);
 #endif
             } else {
 #ifdef ADJ_VECTORS
-                scatter2(ctx->psi, addr[q], ctx->off_out, K, pr, pi);
-                scatter2(ctx->lambda, addr[q], ctx->off_out, K, lr, li);
+                scatter2(ctx->psi, addr[q], ctx->off_out, K, pr, pi, split);
+                scatter2(ctx->lambda, addr[q], ctx->off_out, K, lr, li, split);
 #else
                 scatter(ctx->psi, addr[q], ctx->off_out, K, pr, pi);
                 scatter(ctx->lambda, addr[q], ctx->off_out, K, lr, li);
@@ -541,12 +585,20 @@ static ALWAYS_INLINE void grain_body(const adj_context *ctx, uint64_t grain, dou
 /* K a constant in each case, so that the loops over the slots unroll. */
 static ALWAYS_INLINE void grain_dispatch(const adj_context *ctx, uint64_t grain, double *out)
 {
+#ifdef ADJ_VECTORS
+    /* only the full width of the backward blocks (qml_gradient's 4): each
+     * specialisation adds about half a minute of compile time */
+    if (ctx->interleaved && ctx->k == 4) {
+        grain_body(ctx, grain, out, 16, false);
+        return;
+    }
+#endif
     switch (ctx->k) {
-    case 1: grain_body(ctx, grain, out, 2); break;
-    case 2: grain_body(ctx, grain, out, 4); break;
-    case 3: grain_body(ctx, grain, out, 8); break;
-    case 4: grain_body(ctx, grain, out, 16); break;
-    default: grain_body(ctx, grain, out, 1u << ctx->k); break;
+    case 1: grain_body(ctx, grain, out, 2, true); break;
+    case 2: grain_body(ctx, grain, out, 4, true); break;
+    case 3: grain_body(ctx, grain, out, 8, true); break;
+    case 4: grain_body(ctx, grain, out, 16, true); break;
+    default: grain_body(ctx, grain, out, 1u << ctx->k, true); break;
     }
 }
 
@@ -574,12 +626,17 @@ __attribute__((target("avx2,fma"))) static void grain_avx2(const adj_context *ct
 }
 #pragma GCC pop_options
 #endif
+
 #endif
 
 static void grain_run(const adj_context *ctx, uint64_t grain, double *out)
 {
 #ifdef ADJ_AVX2
-    if (ctx->path == 2) {
+    /* path 3 (AVX-512) takes the AVX2 build: the same source built for
+     * AVX-512 F + VL measured no faster here (0.92 to 1.03 of the AVX2
+     * time, timed alternately; loaded machine) and cost a third more
+     * compile time */
+    if (ctx->path >= 2) {
         grain_avx2(ctx, grain, out);
         return;
     }
@@ -827,7 +884,43 @@ static unsigned merge_quads(adj_op *ops, unsigned n_ops, unsigned K)
     return out;
 }
 
+/* Whether every operation of the block treats real and imaginary parts
+ * alike, so that the local vectors may keep the states' interleaved layout
+ * (slot c's "real" vector holding {re, im, re', im'} of two bases and its
+ * "imaginary" vector the next two; the loads and stores then need no
+ * shuffles): real matrices, and overlaps that are sums of Re conj(l) p,
+ * i.e. sum_c w_c (l_r p_r + l_i p_i) over every double (RY's kind). */
+static bool real_block(const adj_op *ops, unsigned n_ops)
+{
+    for (unsigned i = 0; i < n_ops; i++) {
+        const adj_op *op = &ops[i];
+        switch (op->cls) {
+        case OP_QUAD:
+            continue;
+        case OP_PAIR:
+        case OP_PAIR_DIAGONAL:
+            if (!op->real || (op->ov != OV_NONE && op->ov != OV_IMAG_OFF))
+                return false;
+            continue;
+        case OP_NONE:
+        case OP_DIAGONAL:
+        case OP_REAL:
+            if (op->cls != OP_NONE && !op->real)
+                return false;
+            for (unsigned f = 0; f < op->n_factors; f++)
+                if (!op->factor[f].use_real)
+                    return false;
+            continue;
+        default:
+            return false;
+        }
+    }
+    return true;
+}
+
 /* ---- the block -------------------------------------------------------------- */
+
+int qml__adjoint_path_override = -1;
 
 void qml__adjoint_block(qml_statevec *psi, qml_statevec *lambda, const qml_circuit *circuit,
                         const qml__adjoint_gate *gates, unsigned n_gates, uint64_t mask, const double *weights,
@@ -847,7 +940,7 @@ void qml__adjoint_block(qml_statevec *psi, qml_statevec *lambda, const qml_circu
         for (unsigned j = 0; j < ctx.k; j++)
             if (c >> j & 1)
                 o |= (uint64_t)1 << ctx.fixed[j];
-        ctx.off[c] = o;
+        ctx.off[c] = 2 * o;
     }
     uint8_t map[MAXK];
     for (unsigned c = 0; c < K; c++)
@@ -869,6 +962,9 @@ void qml__adjoint_block(qml_statevec *psi, qml_statevec *lambda, const qml_circu
     n_ops = merge_quads(ops, n_ops, K);
     ctx.ops = ops;
     ctx.n_ops = n_ops;
+    ctx.interleaved = real_block(ops, n_ops);
+    if (path < 0)
+        path = qml__adjoint_path_override;
     ctx.path = path < 0 || path > qml__fusion_path() ? qml__fusion_path() : path;
     const uint64_t grain_amplitudes = psi->dim < ADJ_GRAIN ? psi->dim : ADJ_GRAIN;
     ctx.groups_per_grain = grain_amplitudes / ((uint64_t)K * LANES);

@@ -407,7 +407,8 @@ bool qml__adjoint_quad_step(qml_statevec *psi, qml_statevec *lambda, unsigned qu
 /* The fusion width for a state of n qubits (0: do not fuse). */
 unsigned qml__fusion_width(unsigned n_qubits);
 /* The best kernel path of this machine: 0 scalar, 1 portable vectors,
- * 2 AVX2 + FMA (runtime CPU check). */
+ * 2 AVX2 + FMA, 3 AVX-512 F + VL (the AVX2 source with 32 vector registers)
+ * (runtime CPU checks). */
 int qml__fusion_path(void);
 /* Apply gates [begin, end) of `circuit` (angles already checked finite), or
  * with `inverse` their adjoint (gates end-1 .. begin, each inverted), fusing
@@ -456,6 +457,9 @@ typedef struct qml__adjoint_gate {
 void qml__adjoint_block(qml_statevec *psi, qml_statevec *lambda, const qml_circuit *circuit,
                         const qml__adjoint_gate *gates, unsigned n_gates, uint64_t mask, const double *weights,
                         const double *features, double *partials, size_t partials_capacity, int path, double *d);
+/* Tests only: the path every qml__adjoint_block call given `path` < 0 takes
+ * (clamped to qml__fusion_path()); -1 (the default) lets it choose. */
+extern int qml__adjoint_path_override;
 
 /* ---- datasets and optimisers (dataset.c, optim.c) ------------------------ */
 

@@ -1048,6 +1048,86 @@ static void test_backward_blocks_low_qubits(void **state)
     }
 }
 
+/* Real gates only on the five qubits low .. low + 4 (RY, CRY, H, CZ, a CNOT
+ * ladder): the blocks whose gates all treat real and imaginary parts alike,
+ * which keep the states' interleaved layout in the block kernel. */
+static qml_circuit *real_block_circuit(unsigned n, unsigned low, uint64_t seed)
+{
+    harness_rng rng = {seed};
+    qml_circuit *c = NULL;
+    assert_ok(qml_circuit_create(&c, n));
+    for (unsigned layer = 0; layer < 4; layer++) {
+        for (unsigned q = low; q < low + 5; q++) {
+            double constant, ws, fs;
+            long w, f;
+            random_angle(&rng, &constant, &w, &ws, &f, &fs);
+            assert_ok(qml_circuit_add_rotation(c, QML_GATE_RY, &q, 1, constant, w, ws, f, fs));
+        }
+        unsigned a = low + (unsigned)(harness_next(&rng) % 5);
+        unsigned q[2] = {a, low + (a - low + 1 + (unsigned)(harness_next(&rng) % 4)) % 5};
+        double constant, ws, fs;
+        long w, f;
+        random_angle(&rng, &constant, &w, &ws, &f, &fs);
+        assert_ok(qml_circuit_add_rotation(c, QML_GATE_CRY, q, 2, constant, w, ws, f, fs));
+        assert_ok(qml_circuit_add_gate(c, QML_GATE_H, &q[1], 1));
+        assert_ok(qml_circuit_add_gate(c, QML_GATE_CZ, q, 2));
+        for (unsigned t = low; t + 1 < low + 5; t++)
+            assert_ok(qml_circuit_add_gate(c, QML_GATE_CNOT, (unsigned[]){t, t + 1}, 2));
+    }
+    return c;
+}
+
+/* Every path of the block kernel (portable, vectors, AVX2, as far as this
+ * CPU has them), forced: random blocks of every kind, blocks whose
+ * lowest qubit is 0..3 and real blocks (real_block_circuit) there at n = 14
+ * against the dense reference adjoint
+ * (1e-12) and parameter shift (1e-10), tolerances as in
+ * test_backward_blocks_random; at n = 18 the same bits for 1 and 3 threads
+ * on each path. */
+static void test_backward_blocks_every_path(void **state)
+{
+    (void)state;
+    const unsigned n = QML__FUSE_MIN_QUBITS;
+    /* path 3 (AVX-512) runs the AVX2 block kernel: 0..2 are the kernels */
+    for (int path = 0; path <= qml__fusion_path() && path <= 2; path++) {
+        qml__adjoint_path_override = path;
+        qml_circuit *c = block_circuit(n, 900 + (uint64_t)path);
+        qml_pauli_sum *o = zz_chain(n);
+        check_against_references(c, o, 910 + (uint64_t)path);
+        qml_circuit_free(c);
+        for (unsigned low = 0; low < 4; low++) {
+            c = low_block_circuit(n, low, 920 + 4 * (uint64_t)path + low);
+            check_against_references(c, o, 940 + 4 * (uint64_t)path + low);
+            qml_circuit_free(c);
+            c = real_block_circuit(n, low, 1020 + 4 * (uint64_t)path + low);
+            check_against_references(c, o, 1040 + 4 * (uint64_t)path + low);
+            qml_circuit_free(c);
+        }
+        qml_pauli_sum_free(o);
+        c = low_block_circuit(18, (unsigned)path % 4, 960 + (uint64_t)path);
+        o = zz_chain(18);
+        size_t nw = qml_circuit_n_weights(c), nx = qml_circuit_n_features(c);
+        double w[N_WEIGHTS], x[N_FEATURES], g1[N_WEIGHTS], gt[N_WEIGHTS], f1[N_FEATURES], ft[N_FEATURES];
+        harness_rng rng = {980 + (uint64_t)path};
+        for (size_t k = 0; k < nw; k++)
+            w[k] = 6.0 * harness_uniform(&rng);
+        for (size_t k = 0; k < nx; k++)
+            x[k] = 2.0 * harness_uniform(&rng) - 1.0;
+        qml_gradient_options opt = QML_GRADIENT_OPTIONS_INIT;
+        opt.feature_gradients = 1;
+        double v1, vt;
+        assert_ok(qml_gradient(c, o, NULL, w, nw, x, nx, &opt, &v1, g1, f1));
+        opt.n_threads = 3;
+        assert_ok(qml_gradient(c, o, NULL, w, nw, x, nx, &opt, &vt, gt, ft));
+        assert_true(v1 == vt);
+        assert_memory_equal(g1, gt, nw * sizeof *g1);
+        assert_memory_equal(f1, ft, nx * sizeof *f1);
+        qml_pauli_sum_free(o);
+        qml_circuit_free(c);
+    }
+    qml__adjoint_path_override = -1;
+}
+
 /* The block kernel against the reference on a state of 2^18 amplitudes,
  * where it splits over threads: value and gradients bitwise the same for 1,
  * 2 and 3 threads; and qml_gradient_batch (rows of features) against single
@@ -1403,6 +1483,7 @@ int main(void)
         cmocka_unit_test(test_backward_blocks_random),
         cmocka_unit_test(test_backward_blocks_threads_batch),
         cmocka_unit_test(test_backward_blocks_low_qubits),
+        cmocka_unit_test(test_backward_blocks_every_path),
         cmocka_unit_test(test_validation),
         cmocka_unit_test(test_allocation_failures),
         cmocka_unit_test(test_allocation_failures_threads),
