@@ -579,6 +579,35 @@ static char *string_ideal_names(const string_table *t, const size_t *members, si
     return ideal_names_typed(dim, rank, checked, roots);
 }
 
+/* Whether string Q = (qx, qz) is one of the n_group strings of the symmetry
+ * group S (rows of sx, sz). */
+static bool group_contains(unsigned words, const uint64_t *sx, const uint64_t *sz, size_t n_group,
+                           const uint64_t *qx, const uint64_t *qz)
+{
+    for (size_t g = 0; g < n_group; g++)
+        if (!memcmp(sx + g * words, qx, words * sizeof *qx) && !memcmp(sz + g * words, qz, words * sizeof *qz))
+            return true;
+    return false;
+}
+
+/* S := S u Q S for a string Q outside S that commutes with S (a product of
+ * commuting Hermitian strings is +- a string: the sign goes to sign[]).
+ * Returns the new order 2 n_group. */
+static size_t group_double(unsigned words, uint64_t *sx, uint64_t *sz, int *sign, size_t n_group,
+                           const uint64_t *qx, const uint64_t *qz)
+{
+    for (size_t g = 0; g < n_group; g++) {
+        const uint64_t *gx = sx + g * words, *gz = sz + g * words;
+        unsigned phase = strings_product_phase(words, qx, qz, gx, gz); /* 0 or 2 */
+        for (unsigned w = 0; w < words; w++) {
+            sx[(n_group + g) * words + w] = qx[w] ^ gx[w];
+            sz[(n_group + g) * words + w] = qz[w] ^ gz[w];
+        }
+        sign[n_group + g] = sign[g] * (phase == 2u ? -1 : 1);
+    }
+    return 2 * n_group;
+}
+
 /* Split a large Pauli-string component by its symmetries. A string Q that
  * commutes with the component and maps its strings onto its strings (Q P =
  * +-R, R in the component) makes Pi = (1 + Q) / 2 a central projector: Pi g
@@ -649,9 +678,7 @@ static int split_by_symmetry(qml_lie_algebra *algebra, const size_t *order, size
             qz[w] = p0z[w] ^ rz[w];
         }
         /* already in S? */
-        bool known = false;
-        for (size_t g = 0; g < n_group && !known; g++)
-            known = !memcmp(sx + g * words, qx, words * sizeof *qx) && !memcmp(sz + g * words, qz, words * sizeof *qz);
+        bool known = group_contains(words, sx, sz, n_group, qx, qz);
         if (known || !commutes_with_all(t, qx, qz, gens, n_gens))
             continue;
         bool maps = true;
@@ -666,16 +693,7 @@ static int split_by_symmetry(qml_lie_algebra *algebra, const size_t *order, size
         if (!maps)
             continue;
         /* S := S u Q S (Q commutes with S: products of commuting Hermitian strings are +-strings) */
-        for (size_t g = 0; g < n_group; g++) {
-            const uint64_t *gx = sx + g * words, *gz = sz + g * words;
-            unsigned phase = strings_product_phase(words, qx, qz, gx, gz); /* 0 or 2 */
-            for (unsigned w = 0; w < words; w++) {
-                sx[(n_group + g) * words + w] = qx[w] ^ gx[w];
-                sz[(n_group + g) * words + w] = qz[w] ^ gz[w];
-            }
-            sign[n_group + g] = sign[g] * (phase == 2u ? -1 : 1);
-        }
-        n_group *= 2;
+        n_group = group_double(words, sx, sz, sign, n_group, qx, qz);
         k++;
     }
     size_t part = m / n_group, part_rank = total_rank / n_group;
@@ -1478,9 +1496,7 @@ static int structure_spanned(qml_lie_algebra *algebra, ideal_list *ideals, bool 
                 qx[w] = p0x[w] ^ rx[w];
                 qz[w] = p0z[w] ^ rz[w];
             }
-            bool known = false;
-            for (size_t g = 0; g < n_group && !known; g++)
-                known = !memcmp(sx + g * words, qx, words * sizeof *qx) && !memcmp(sz + g * words, qz, words * sizeof *qz);
+            bool known = group_contains(words, sx, sz, n_group, qx, qz);
             bool commutes = true;
             for (size_t j = 0; j < n_ct && commutes && !known; j++)
                 commutes = !strings_anticommute(words, qx, qz, t->x + comp_terms[j] * words, t->z + comp_terms[j] * words);
@@ -1497,16 +1513,7 @@ static int structure_spanned(qml_lie_algebra *algebra, ideal_list *ideals, bool 
             }
             if (!maps)
                 continue;
-            for (size_t g = 0; g < n_group; g++) {
-                const uint64_t *gx = sx + g * words, *gz = sz + g * words;
-                unsigned phase = strings_product_phase(words, qx, qz, gx, gz); /* 0 or 2 */
-                for (unsigned w = 0; w < words; w++) {
-                    sx[(n_group + g) * words + w] = qx[w] ^ gx[w];
-                    sz[(n_group + g) * words + w] = qz[w] ^ gz[w];
-                }
-                sign[n_group + g] = sign[g] * (phase == 2u ? -1 : 1);
-            }
-            n_group *= 2;
+            n_group = group_double(words, sx, sz, sign, n_group, qx, qz);
             k++;
         }
         size_t part = m / n_group, part_rank = nt / n_group;
