@@ -25,9 +25,15 @@
 /* The exact variance averages over the commutant of the g-module generated
  * by O: (dim M)^2 unknowns, so M is limited to this dimension. */
 #define LIE_MODULE_MAX 24u
-/* Large Pauli-string components up to this dimension are split by their
- * symmetries (the ideals' coordinates are dense: m x m / 2^k). */
+/* Tests only: with qml__lie_split_dense set, Pauli-string components up to
+ * this dimension split by their symmetries store the ideals' coordinates
+ * dense (m x m / 2^k per part), as a reference for the sparse form. */
 #define LIE_SPLIT_MAX 8192u
+/* A Pauli-string component of m strings split by a symmetry group of 2^k
+ * strings stores m 2^k coordinates (index and value, 16 bytes each) for its
+ * 2^k ideals; above this many the component is not split and the structure
+ * is reported unresolved (docs/lie.md: 2 GiB at the cap). */
+#define LIE_SPLIT_MAX_ENTRIES ((size_t)1 << 27)
 /* The mean needs only the invariant vectors of the module (m x m), so it is
  * computed exactly up to this module dimension. */
 #define LIE_MODULE_MEAN_MAX 400u
@@ -107,7 +113,34 @@ typedef struct lie_component {
     size_t *support;
     double *coords;       /* n_support x dim, column j = vector j */
     char *names;
+    /* Sparse columns (coords == NULL; col_nnz == 0: not sparse): column j
+     * is sum_e vals[j col_nnz + e] B_{support[rows[j col_nnz + e]]}, rows
+     * ascending within a column. The ideals of a symmetry split: a column
+     * lives on one coset s P of the symmetry group, col_nnz = |S| entries. */
+    size_t col_nnz;
+    size_t *rows;
+    double *vals;
 } lie_component;
+
+/* <column `col` of component c, x> for coordinates x over the basis, summed
+ * in the order of the support for every form (dense, sparse, identity), so
+ * that the forms give the same bits: the dense sum only adds zeros more. */
+static inline double qml__lie_column_dot(const lie_component *c, size_t col, const double *x)
+{
+    double v = 0;
+    if (c->col_nnz) {
+        const size_t *rows = c->rows + col * c->col_nnz;
+        const double *vals = c->vals + col * c->col_nnz;
+        for (size_t e = 0; e < c->col_nnz; e++)
+            v += vals[e] * x[c->support[rows[e]]];
+    } else if (c->coords) {
+        for (size_t i = 0; i < c->n_support; i++)
+            v += c->coords[i * c->dim + col] * x[c->support[i]];
+    } else {
+        v = x[c->support[col]];
+    }
+    return v;
+}
 
 struct qml_lie_algebra {
     unsigned n_qubits;
@@ -360,6 +393,13 @@ extern double qml__lie_rebuild_above;
  * string-spanned algebras (lie_structure.c) first, at any dimension; by
  * default only algebras above LIE_GENERAL_DENSE_MAX take it. */
 extern int qml__lie_spanned_always;
+/* Tests only: non-zero stores the ideals of a Pauli-string symmetry split
+ * dense (the reference form) when the component has at most LIE_SPLIT_MAX
+ * strings; by default they are sparse. */
+extern int qml__lie_split_dense;
+/* Tests only: the entry cap of a Pauli-string symmetry split (default
+ * LIE_SPLIT_MAX_ENTRIES). */
+extern size_t qml__lie_split_max_entries;
 /* Rebuild the basis of a closed general algebra (dimension = the exact one)
  * by the pivoted closure; *rebuilt says whether it did (not when the dense
  * work space would pass its cap, or rounding stops it short of the

@@ -212,15 +212,8 @@ int qml_lie_algebra_predict_variance(const qml_lie_algebra *algebra, const qml_s
     /* The mean is what the group fixes: the centre and identity parts. */
     double mean = 0;
     const lie_component *z = &algebra->center;
-    for (size_t col = 0; col < z->dim; col++) {
-        double oc = 0, tc = 0;
-        for (size_t i = 0; i < z->n_support; i++) {
-            double y = z->coords ? z->coords[i * z->dim + col] : (i == col ? 1.0 : 0.0);
-            oc += y * w.o[z->support[i]];
-            tc += y * w.t[z->support[i]];
-        }
-        mean += oc * tc;
-    }
+    for (size_t col = 0; col < z->dim; col++)
+        mean += qml__lie_column_dot(z, col, w.o) * qml__lie_column_dot(z, col, w.t);
     if (has_identity_direction)
         mean += o_id * t_id / id_norm2;
     r.loss_mean = mean;
@@ -338,8 +331,17 @@ int qml__lie_element_to_sum(const qml_lie_algebra *algebra, const double *coords
         return status;
     const string_table *t = &algebra->strings;
     unsigned words = algebra->words;
-    for (size_t i = 0; i < component->n_support && !status; i++) {
-        double y = coords ? coords[i * component->dim + column] : (i == column ? 1.0 : 0.0);
+    /* sparse columns: their entries in support order, as the dense loop meets them */
+    size_t n_steps = component->col_nnz ? component->col_nnz : component->n_support;
+    for (size_t step = 0; step < n_steps && !status; step++) {
+        size_t i = step;
+        double y;
+        if (component->col_nnz) {
+            i = component->rows[column * component->col_nnz + step];
+            y = component->vals[column * component->col_nnz + step];
+        } else {
+            y = coords ? coords[i * component->dim + column] : (i == column ? 1.0 : 0.0);
+        }
         if (y == 0.0)
             continue;
         size_t a = component->support[i];
@@ -492,15 +494,8 @@ int qml__lie_state_coordinates(const qml_lie_algebra *algebra, const qml_stateve
 static double component_purity(const lie_component *c, const double *coords)
 {
     double total = 0;
-    if (!c->coords) {
-        for (size_t i = 0; i < c->dim; i++)
-            total += coords[c->support[i]] * coords[c->support[i]];
-        return total;
-    }
     for (size_t col = 0; col < c->dim; col++) {
-        double v = 0;
-        for (size_t i = 0; i < c->n_support; i++)
-            v += c->coords[i * c->dim + col] * coords[c->support[i]];
+        double v = qml__lie_column_dot(c, col, coords);
         total += v * v;
     }
     return total;
@@ -761,15 +756,8 @@ int qml__lie_part_prediction(const qml_lie_algebra *algebra, pauli_prediction *p
         }
         pred->nz += total_r;
         const lie_component *z = &algebra->center;
-        for (size_t col = 0; col < z->dim; col++) {
-            double ozc = 0, tzc = 0;
-            for (size_t i = 0; i < z->n_support; i++) {
-                double y = z->coords ? z->coords[i * z->dim + col] : (i == col ? 1.0 : 0.0);
-                ozc += y * oc[z->support[i]];
-                tzc += y * t[z->support[i]];
-            }
-            pred->mean += ozc * tzc;
-        }
+        for (size_t col = 0; col < z->dim; col++)
+            pred->mean += qml__lie_column_dot(z, col, oc) * qml__lie_column_dot(z, col, t);
     }
     qml__free(oc);
     qml__free(t);

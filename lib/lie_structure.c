@@ -36,6 +36,8 @@ void qml__lie_component_release(lie_component *component)
     qml__free(component->support);
     qml__free(component->coords);
     qml__free(component->names);
+    qml__free(component->rows);
+    qml__free(component->vals);
     memset(component, 0, sizeof *component);
 }
 
@@ -628,9 +630,10 @@ static int split_by_symmetry(qml_lie_algebra *algebra, const size_t *order, size
     uint64_t *sx = qml__calloc(group_cap * words, sizeof *sx);
     uint64_t *sz = qml__calloc(group_cap * words, sizeof *sz);
     int *sign = qml__calloc(group_cap, sizeof *sign);
-    uint64_t *px = qml__calloc(2 * (size_t)words, sizeof *px);
+    uint64_t *px = qml__calloc(4 * (size_t)words, sizeof *px); /* P, then Q */
     size_t *gens = qml__malloc((algebra->n_generators + 1) * sizeof *gens);
-    size_t *pos = NULL;
+    size_t *pos = NULL, *target = NULL;
+    double *value = NULL;
     unsigned char *seen = NULL;
     if (!sx || !sz || !sign || !px || !gens) {
         qml__free(sx);
@@ -640,7 +643,7 @@ static int split_by_symmetry(qml_lie_algebra *algebra, const size_t *order, size
         qml__free(gens);
         return qml__oom("the symmetries of a Pauli-string component");
     }
-    uint64_t *pz = px + words;
+    uint64_t *pz = px + words, *qx = px + 2 * words, *qz = px + 3 * words;
     int status = QML_OK;
     pos = qml__malloc((algebra->dim + 1) * sizeof *pos);
     if (!pos) {
@@ -670,9 +673,6 @@ static int split_by_symmetry(qml_lie_algebra *algebra, const size_t *order, size
         const uint64_t *rx = t->x + order[c] * words, *rz = t->z + order[c] * words;
         if (strings_anticommute(words, p0x, p0z, rx, rz))
             continue;
-        uint64_t qx[8], qz[8];
-        if (words > 8)
-            break;
         for (unsigned w = 0; w < words; w++) {
             qx[w] = p0x[w] ^ rx[w];
             qz[w] = p0z[w] ^ rz[w];
@@ -719,28 +719,52 @@ static int split_by_symmetry(qml_lie_algebra *algebra, const size_t *order, size
     if (status)
         goto done;
     bool checked = checked_rank && !nonsimple;
+    /* Each part's column c lives on one coset s P (|S| strings): stored
+     * sparse, m entries per part, m 2^k in all; the dense form (m x m / 2^k
+     * per part) only as the tests' reference. Above the entry cap the
+     * component stays unsplit: the structure is reported unresolved. */
+    bool dense = qml__lie_split_dense && m <= LIE_SPLIT_MAX;
+    if (!dense && m > qml__lie_split_max_entries / n_group)
+        goto done;
     seen = qml__calloc(m, 1);
-    if (!seen) {
+    target = qml__malloc(2 * n_group * sizeof *target);
+    value = qml__malloc(n_group * sizeof *value);
+    if (!seen || !target || !value) {
         status = qml__oom("the symmetries of a Pauli-string component");
         goto done;
     }
+    size_t *slot = target + n_group;
     lie_component *parts = qml__calloc(n_group, sizeof *parts);
     if (!parts) {
         status = qml__oom("simple ideals");
         goto done;
     }
+    /* the parts are alike: their roots (and names) are counted once */
+    char *names = string_ideal_names(t, order, m, n_group, part, part_rank, checked);
+    size_t names_size = names ? strlen(names) + 1 : 0;
+    if (!names)
+        status = qml__oom("simple ideals");
     for (size_t chi = 0; chi < n_group && !status; chi++) {
         parts[chi].dim = part;
         parts[chi].rank = part_rank;
         parts[chi].n_support = m;
         parts[chi].support = qml__malloc(m * sizeof(size_t));
-        parts[chi].coords = qml__calloc(m * part, sizeof(double));
-        parts[chi].names = string_ideal_names(t, order, m, n_group, part, part_rank, checked);
-        if (!parts[chi].support || !parts[chi].coords || !parts[chi].names)
+        parts[chi].names = qml__malloc(names_size);
+        if (dense) {
+            parts[chi].coords = qml__calloc(m * part, sizeof(double));
+        } else {
+            parts[chi].col_nnz = n_group;
+            parts[chi].rows = qml__malloc(m * sizeof(size_t));
+            parts[chi].vals = qml__malloc(m * sizeof(double));
+        }
+        if (!parts[chi].support || !parts[chi].names || (dense ? !parts[chi].coords : !parts[chi].rows || !parts[chi].vals)) {
             status = qml__oom("simple ideals");
-        else
+        } else {
             memcpy(parts[chi].support, order, m * sizeof *order);
+            memcpy(parts[chi].names, names, names_size);
+        }
     }
+    qml__free(names);
     double norm = 1.0 / sqrt((double)n_group);
     size_t col = 0;
     for (size_t i = 0; i < m && !status; i++) {
@@ -754,12 +778,29 @@ static int split_by_symmetry(qml_lie_algebra *algebra, const size_t *order, size
                 px[w] = gx[w] ^ ax[w];
                 pz[w] = gz[w] ^ az[w];
             }
-            size_t target = pos[qml__lie_table_find(t, px, pz)];
-            seen[target] = 1;
-            double v = norm * sign[g] * (phase == 2u ? -1.0 : 1.0);
-            /* chi(g) = (-1)^{popcount(chi & g)}: g's bits say which Q_j it contains */
-            for (size_t chi = 0; chi < n_group; chi++)
-                parts[chi].coords[target * part + col] = (popcount64(chi & g) & 1u) ? -v : v;
+            target[g] = pos[qml__lie_table_find(t, px, pz)];
+            seen[target[g]] = 1;
+            value[g] = norm * sign[g] * (phase == 2u ? -1.0 : 1.0);
+            /* the entries in ascending row order (insertion sort of |S| slots) */
+            size_t e = g;
+            while (e > 0 && target[slot[e - 1]] > target[g]) {
+                slot[e] = slot[e - 1];
+                e--;
+            }
+            slot[e] = g;
+        }
+        /* chi(g) = (-1)^{popcount(chi & g)}: g's bits say which Q_j it contains */
+        for (size_t chi = 0; chi < n_group; chi++) {
+            for (size_t e = 0; e < n_group; e++) {
+                size_t g = slot[e];
+                double v = (popcount64(chi & g) & 1u) ? -value[g] : value[g];
+                if (dense) {
+                    parts[chi].coords[target[g] * part + col] = v;
+                } else {
+                    parts[chi].rows[col * n_group + e] = target[g];
+                    parts[chi].vals[col * n_group + e] = v;
+                }
+            }
         }
         col++;
     }
@@ -779,6 +820,8 @@ done:
     qml__free(gens);
     qml__free(pos);
     qml__free(seen);
+    qml__free(target);
+    qml__free(value);
     return status;
 }
 
@@ -929,7 +972,7 @@ static int structure_pure(qml_lie_algebra *algebra, struct qml_rng *rng, ideal_l
             }
             qml__free(cartan);
             c.rank = nt;
-            if (!simple_shape(m, nt) && m <= LIE_SPLIT_MAX) {
+            if (!simple_shape(m, nt)) {
                 bool split = false;
                 status = split_by_symmetry(algebra, order, m, nt, ideals, &split);
                 if (status)
@@ -1188,6 +1231,8 @@ static int name_string_spanned(qml_lie_algebra *algebra, lie_component *c)
 /* Tests only: 1 sends every general algebra through the string-spanned
  * analysis first (by default only those above LIE_GENERAL_DENSE_MAX). */
 int qml__lie_spanned_always = 0;
+int qml__lie_split_dense = 0;
+size_t qml__lie_split_max_entries = LIE_SPLIT_MAX_ENTRIES;
 
 /* The dimensions of the compact simple Lie algebras of rank r (the
  * classification: su(r+1) r(r+2), so(2r+1) and sp(r) r(2r+1), so(2r) r(2r-1)
