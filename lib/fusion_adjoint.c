@@ -7,7 +7,10 @@
  * fixed) psi and lambda are loaded into local vectors, and for the block's
  * gates from last to first the gate's overlap Im <lambda| G |psi> is taken
  * from the local vectors and the gate is un-applied on both of them; the
- * vectors are then written back.
+ * vectors are then written back. In real width-4 blocks on qubits 2 and up
+ * the first and the last operation, when they are real one-qubit gates,
+ * read and write the states themselves instead (the block's edges,
+ * adj_edge).
  *
  * Why the local overlaps are right: a generator G is supported on its gate's
  * qubits, so <lambda| G |psi> is a sum over the groups of the local
