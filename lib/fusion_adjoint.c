@@ -354,10 +354,10 @@ static ALWAYS_INLINE void edge_load(const double *a, uint64_t o, lane_t *r, lane
     memcpy(i, a + o + 4, sizeof *i);
 }
 
-static ALWAYS_INLINE void edge_store(double *a, uint64_t o, lane_t r, lane_t i)
+static ALWAYS_INLINE void edge_store(double *a, uint64_t o, const lane_t *r, const lane_t *i)
 {
-    memcpy(a + o, &r, sizeof r);
-    memcpy(a + o + 4, &i, sizeof i);
+    memcpy(a + o, r, sizeof *r);
+    memcpy(a + o + 4, i, sizeof *i);
 }
 
 /* OP_QUAD as an edge: the arithmetic of quad_body, in its order (an
@@ -398,10 +398,10 @@ static ALWAYS_INLINE void edge_quad(const adj_op *op, unsigned K, lane_t *restri
             real_pair(m2, g2, true, &s2, &p0r, &p0i, &p2r, &p2i, &l0r, &l0i, &l2r, &l2i);
             real_pair(m2, g2, true, &s2, &p1r, &p1i, &p3r, &p3i, &l1r, &l1i, &l3r, &l3i);
             if (to) {
-                edge_store(ps, o0, p0r, p0i), edge_store(ps, o1, p1r, p1i);
-                edge_store(ps, o2, p2r, p2i), edge_store(ps, o3, p3r, p3i);
-                edge_store(ls, o0, l0r, l0i), edge_store(ls, o1, l1r, l1i);
-                edge_store(ls, o2, l2r, l2i), edge_store(ls, o3, l3r, l3i);
+                edge_store(ps, o0, &p0r, &p0i), edge_store(ps, o1, &p1r, &p1i);
+                edge_store(ps, o2, &p2r, &p2i), edge_store(ps, o3, &p3r, &p3i);
+                edge_store(ls, o0, &l0r, &l0i), edge_store(ls, o1, &l1r, &l1i);
+                edge_store(ls, o2, &l2r, &l2i), edge_store(ls, o3, &l3r, &l3i);
             } else {
                 pr[i0] = p0r, pi[i0] = p0i, pr[i1] = p1r, pi[i1] = p1i;
                 pr[i2] = p2r, pi[i2] = p2i, pr[i3] = p3r, pi[i3] = p3i;
@@ -445,8 +445,8 @@ static ALWAYS_INLINE void edge_pair(const adj_op *op, unsigned K, lane_t *restri
             }
             real_pair(m, g, true, &sum, &p0r, &p0i, &p1r, &p1i, &l0r, &l0i, &l1r, &l1i);
             if (to) {
-                edge_store(ps, o0, p0r, p0i), edge_store(ps, o1, p1r, p1i);
-                edge_store(ls, o0, l0r, l0i), edge_store(ls, o1, l1r, l1i);
+                edge_store(ps, o0, &p0r, &p0i), edge_store(ps, o1, &p1r, &p1i);
+                edge_store(ls, o0, &l0r, &l0i), edge_store(ls, o1, &l1r, &l1i);
             } else {
                 pr[i0] = p0r, pi[i0] = p0i, pr[i1] = p1r, pi[i1] = p1i;
                 lr[i0] = l0r, li[i0] = l0i, lr[i1] = l1r, li[i1] = l1i;
