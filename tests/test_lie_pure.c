@@ -151,7 +151,7 @@ static void random_observables(harness_rng *rng, unsigned width, qml_pauli_sum *
     }
 }
 
-/* The sparse split against the dense one on the ring strings (n = 18, 21:
+/* The sparse split against the dense one on the ring strings (n = 13, 16:
  * 2 x so(2n), above the dense analysis's 600) and on random variants: every
  * generator times a random Z-type string on one or two extra qubits, which
  * changes the symmetry group (up to 2^3 parts) and the component count. */
@@ -161,7 +161,7 @@ static void test_sparse_matches_dense(void **state)
     harness_rng rng = {0x7075726573706c69ull};
     size_t split = 0, parts_max = 0;
     for (int round = 0; round < 8; round++) {
-        unsigned n = round < 2 ? 18 + 3 * (unsigned)round : 18 + (unsigned)(harness_next(&rng) % 2);
+        unsigned n = round < 2 ? 13 + 3 * (unsigned)round : 13 + (unsigned)(harness_next(&rng) % 3);
         unsigned extra_qubits = round < 2 ? 0 : 1 + (unsigned)(harness_next(&rng) % 2);
         unsigned width = n + extra_qubits;
         char extra_text[64][16];
@@ -257,12 +257,12 @@ static void test_thread_counts(void **state)
     (void)state;
     harness_rng rng = {0x7468726561647321ull};
     generator_set set = {0};
-    ring_strings(&set, 20, 20, NULL);
+    ring_strings(&set, 14, 14, NULL);
     qml_lie_algebra *one = close_with(&set, 0, 1);
     qml_lie_algebra *two = close_with(&set, 0, 2);
     qml_pauli_sum *obs[4] = {0};
-    random_observables(&rng, 20, obs, 4);
-    assert_same_bits(one, two, obs, 4, NULL, "ring n = 20, 1 vs 2 threads");
+    random_observables(&rng, 14, obs, 4);
+    assert_same_bits(one, two, obs, 4, NULL, "ring n = 14, 1 vs 2 threads");
     for (size_t k = 0; k < 4; k++)
         qml_pauli_sum_free(obs[k]);
     qml_lie_algebra_free(one);
@@ -276,19 +276,19 @@ static void test_entry_cap(void **state)
 {
     (void)state;
     generator_set set = {0};
-    ring_strings(&set, 18, 18, NULL);
+    ring_strings(&set, 13, 13, NULL);
     size_t saved = qml__lie_split_max_entries;
-    qml__lie_split_max_entries = 1260; /* the split needs 1260 x 2 */
+    qml__lie_split_max_entries = 650; /* the split needs 650 x 2 */
     qml_lie_algebra *a = close_with(&set, 0, 1);
     qml__lie_split_max_entries = saved;
-    assert_int_equal(qml_lie_algebra_dim(a), 1260);
+    assert_int_equal(qml_lie_algebra_dim(a), 650);
     assert_false(qml_lie_algebra_structure_known(a));
     qml_lie_structure_state st = QML_LIE_STRUCTURE_KNOWN;
     assert_ok(qml_lie_algebra_structure_state(a, &st, NULL));
     assert_int_equal(st, QML_LIE_STRUCTURE_UNRESOLVED);
     assert_int_equal(qml_lie_algebra_n_ideals(a), 0);
     qml_lie_algebra_free(a);
-    qml__lie_split_max_entries = 2520;
+    qml__lie_split_max_entries = 1300;
     a = close_with(&set, 0, 1);
     qml__lie_split_max_entries = saved;
     assert_true(qml_lie_algebra_structure_known(a));
@@ -329,7 +329,7 @@ static void test_allocation_failures(void **state)
 {
     (void)state;
     generator_set set = {0};
-    ring_strings(&set, 18, 18, NULL);
+    ring_strings(&set, 13, 13, NULL);
     assert_true(harness_check_allocation_failures(sequence_sparse, &set) > 10);
     set_free(&set);
 }
