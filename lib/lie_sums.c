@@ -99,13 +99,24 @@ static int cl_component_copy(const lie_component *in, size_t offset, lie_compone
     out->support = qml__malloc((in->n_support + 1) * sizeof *out->support);
     if (in->coords)
         out->coords = qml__malloc(qml__mul_size(in->n_support * in->dim + 1, sizeof *out->coords));
+    if (in->col_nnz) { /* sparse columns (a symmetry split of strings): rows are support positions */
+        size_t entries = qml__mul_size(in->dim, in->col_nnz);
+        out->col_nnz = in->col_nnz;
+        out->rows = qml__malloc(qml__mul_size(entries + 1, sizeof *out->rows));
+        out->vals = qml__malloc(qml__mul_size(entries + 1, sizeof *out->vals));
+        if (out->rows && out->vals) {
+            memcpy(out->rows, in->rows, entries * sizeof *out->rows);
+            memcpy(out->vals, in->vals, entries * sizeof *out->vals);
+        }
+    }
     if (in->names) {
         size_t len = strlen(in->names);
         out->names = qml__malloc(len + 1);
         if (out->names)
             memcpy(out->names, in->names, len + 1);
     }
-    if (!out->support || (in->coords && !out->coords) || (in->names && !out->names)) {
+    if (!out->support || (in->coords && !out->coords) || (in->names && !out->names) ||
+        (in->col_nnz && (!out->rows || !out->vals))) {
         qml__lie_component_release(out);
         return qml__oom("a simple ideal");
     }
