@@ -1292,7 +1292,8 @@ static void apply_quad_reference(unsigned n, unsigned a, unsigned b, const doubl
  * they skip, against a reference built here: the gate's 4 x 4 matrix
  * (dense, on qubits 0 and 1 of a 2-qubit register) applied to every
  * quadruple of amplitudes. 1e-13 as above. The walks' alternatives (one
- * stream, touched lines only) give the same bits. */
+ * stream, touched lines only) and the pair kernels' scalar and portable
+ * vector paths give the same bits. */
 static void test_long_stream_pairs(void **unused)
 {
     (void)unused;
@@ -1337,6 +1338,15 @@ static void test_long_stream_pairs(void **unused)
             qml__pair_walk_override = qml__diagonal_walk_override = qml__pauli2_walk_override = -1;
             assert_memory_equal(qml_statevec_data(plain), qml_statevec_data(st), 2 * dim * sizeof *psi);
             qml_statevec_free(plain);
+            /* the pair kernels' scalar and portable vector paths (CRY) */
+            for (int path = 0; path <= 1; path++) {
+                qml_statevec *forced = state_from(n, psi);
+                qml__pair_path_override = path;
+                qml__statevec_apply(forced, &g, theta, false);
+                qml__pair_path_override = -1;
+                assert_memory_equal(qml_statevec_data(forced), qml_statevec_data(st), 2 * dim * sizeof *psi);
+                qml_statevec_free(forced);
+            }
             qml__statevec_apply(st, &g, theta, true);
             assert_vectors_close(dim, qml_statevec_data(st), psi, 2e-13, what);
             qml_statevec_free(st);
@@ -1507,7 +1517,9 @@ static void test_pauli2_every_pair(void **unused)
  * (lowest qubit 2, 3, 4, the top qubit, controls above targets) at n = 18,
  * where kernels start threads: 1, 2 and 3 threads give the same bits.
  * The diagonal kinds run on both paths of their kernels (portable and,
- * where the CPU has it, AVX2) on 7 and 8 qubits. */
+ * where the CPU has it, AVX2) on 7 and 8 qubits, and so does CRY (the
+ * pair kernels' real class: the scalar octet walk, then the vector ones);
+ * on 12 qubits every path of both gives the same bits. */
 static void test_every_pair_dense_7_10(void **unused)
 {
     (void)unused;
@@ -1520,7 +1532,7 @@ static void test_every_pair_dense_7_10(void **unused)
     for (int path = 0; path < 2; path++)
     for (unsigned n = 7; n <= (path == 0 ? 8u : 10u); n++) {
         const size_t dim = (size_t)1 << n;
-        qml__diagonal_path_override = path == 0 ? 0 : -1;
+        qml__diagonal_path_override = qml__pair_path_override = path == 0 ? 0 : -1;
         double *psi = malloc(2 * dim * sizeof *psi), *expect = malloc(2 * dim * sizeof *expect);
         double *full = malloc(2 * dim * dim * sizeof *full);
         assert_non_null(psi);
@@ -1529,7 +1541,8 @@ static void test_every_pair_dense_7_10(void **unused)
         for (size_t kk = 0; kk < N_KINDS; kk++) {
             const qml_gate_kind kind = ALL_KINDS[kk];
             if (arity(kind) != 2 ||
-                (path == 0 && kind != QML_GATE_CZ && kind != QML_GATE_CRZ && kind != QML_GATE_RZZ))
+                (path == 0 && kind != QML_GATE_CZ && kind != QML_GATE_CRZ && kind != QML_GATE_RZZ &&
+                 kind != QML_GATE_CRY))
                 continue;
             for (unsigned a = 0; a < n; a++)
                 for (unsigned b = 0; b < n; b++) {
@@ -1555,8 +1568,9 @@ static void test_every_pair_dense_7_10(void **unused)
         free(expect);
         free(full);
     }
-    /* 3 diagonal kinds x (42 + 56), 12 two-qubit kinds x (42 + 56 + 72 + 90) ordered pairs */
-    assert_int_equal(cases, 3 * (42 + 56) + 12 * (42 + 56 + 72 + 90));
+    qml__pair_path_override = -1;
+    /* 3 diagonal kinds and CRY x (42 + 56), 12 two-qubit kinds x (42 + 56 + 72 + 90) ordered pairs */
+    assert_int_equal(cases, 4 * (42 + 56) + 12 * (42 + 56 + 72 + 90));
 
     /* the two paths of the diagonal kernels give the same bits (the same
      * operations lane by lane), on every ordered pair of 12 qubits: every
@@ -1600,6 +1614,32 @@ static void test_every_pair_dense_7_10(void **unused)
                     compared++;
                 }
         assert_int_equal(compared, 3 * 132);
+        /* CRY: the octet walk's scalar path, its portable vectors (one
+         * amplitude each) and the path this CPU takes (AVX2: two
+         * amplitudes per vector, by the shape of the block's pairs) */
+        compared = 0;
+        for (unsigned a = 0; a < n; a++)
+            for (unsigned b = 0; b < n; b++) {
+                if (a == b)
+                    continue;
+                const unsigned q[2] = {a, b};
+                qml__gate g = make_gate(QML_GATE_CRY, q, 2, &rng);
+                random_state(&rng, dim, psi);
+                qml_statevec *chosen = state_from(n, psi);
+                qml__statevec_apply(chosen, &g, 0.7, false);
+                for (int path = 0; path <= 1; path++) {
+                    qml_statevec *forced = state_from(n, psi);
+                    qml__pair_path_override = path;
+                    qml__statevec_apply(forced, &g, 0.7, false);
+                    qml__pair_path_override = -1;
+                    assert_memory_equal(qml_statevec_data(forced), qml_statevec_data(chosen),
+                                        2 * dim * sizeof *psi);
+                    qml_statevec_free(forced);
+                    compared++;
+                }
+                qml_statevec_free(chosen);
+            }
+        assert_int_equal(compared, 2 * 132);
         free(psi);
     }
     qml__diagonal_path_override = -1;
