@@ -433,6 +433,7 @@ static ALWAYS_INLINE void octet_walk(const pair_job *job, size_t o_begin, size_t
     }
 }
 
+#if defined(PAIR_AVX2)
 /* The octet walk of a real matrix whose pairs fill vectors of two
  * amplitudes (job->shape), compiled for AVX2. */
 static ALWAYS_INLINE void octet_real_shapes_body(const pair_job *job, size_t o0, size_t o1)
@@ -456,7 +457,6 @@ static ALWAYS_INLINE void octet_real_shapes_body(const pair_job *job, size_t o0,
         octet_walk(job, o0, o1, QML__PAIR_REAL, 2, true, 2);
 }
 
-#if defined(PAIR_AVX2)
 __attribute__((target("avx2"))) static void octet_real_shapes_avx2(const pair_job *job, size_t o0, size_t o1)
 {
     octet_real_shapes_body(job, o0, o1);
@@ -469,14 +469,6 @@ static bool have_avx2(void)
 }
 #endif
 
-static void octet_real_shapes(const pair_job *job, size_t o0, size_t o1)
-{
-#if defined(PAIR_AVX2)
-    octet_real_shapes_avx2(job, o0, o1);
-#else
-    (void)job, (void)o0, (void)o1; /* shapes are only chosen with AVX2 */
-#endif
-}
 
 static void octet_range(const pair_job *job, size_t begin, size_t end)
 {
@@ -494,9 +486,13 @@ static void octet_range(const pair_job *job, size_t begin, size_t end)
     switch (job->cls) {
     case QML__PAIR_GENERAL: OCTET_CASE(QML__PAIR_GENERAL, false); break;
     case QML__PAIR_REAL:
-        if (job->vec && job->shape)
-            octet_real_shapes(job, o0, o1);
-        else if (job->vec)
+#if defined(PAIR_AVX2)
+        if (job->shape) {
+            octet_real_shapes_avx2(job, o0, o1); /* shapes are only chosen with AVX2 */
+            break;
+        }
+#endif
+        if (job->vec)
             OCTET_CASE(QML__PAIR_REAL, true);
         else
             OCTET_CASE(QML__PAIR_REAL, false);
