@@ -1474,7 +1474,9 @@ typedef enum qml_lie_structure_state {
     QML_LIE_STRUCTURE_ABOVE_CAP = 2,  /**< a general (Pauli-sum) algebra whose dimension is above the cap
                                            of the dense analysis (see qml_lie_algebra_structure_state())
                                            and that is not spanned by Pauli strings (those are analysed
-                                           at any dimension: docs/lie.md) */
+                                           at any dimension: docs/lie.md), nor a direct sum of the
+                                           algebras of commuting clusters of generators that are each
+                                           below the cap or so spanned */
     QML_LIE_STRUCTURE_UNRESOLVED = 3  /**< analysed, but not resolved into simple ideals that pass the checks
                                            (reported unknown rather than wrong) */
 } qml_lie_structure_state;

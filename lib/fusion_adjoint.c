@@ -7,7 +7,10 @@
  * fixed) psi and lambda are loaded into local vectors, and for the block's
  * gates from last to first the gate's overlap Im <lambda| G |psi> is taken
  * from the local vectors and the gate is un-applied on both of them; the
- * vectors are then written back.
+ * vectors are then written back. In real width-4 blocks on qubits 2 and up
+ * the first and the last operation, when they are real one-qubit gates,
+ * read and write the states themselves instead (the block's edges,
+ * adj_edge).
  *
  * Why the local overlaps are right: a generator G is supported on its gate's
  * qubits, so <lambda| G |psi> is a sum over the groups of the local
@@ -122,6 +125,7 @@ typedef struct adj_context {
     uint64_t n_grains;
     double *partials;           /* n_grains x n_out, or NULL */
     bool interleaved;           /* real_block(): the local vectors keep the states' interleaved layout */
+    bool edge_in, edge_out;     /* interleaved, adjacent: the first / last op reads / writes the states (adj_edge) */
     int path;
 } adj_context;
 
@@ -330,6 +334,130 @@ static ALWAYS_INLINE void quad_op(const adj_op *op, unsigned K, lane_t *local, u
         quad_body(op, K, local, nq, acc1, acc2, false, false);
 }
 
+#ifdef ADJ_VECTORS
+/* The block's first operation reading the chunk's groups straight from the
+ * states (`from`) instead of from the local copy the gather would make, or
+ * its last writing them straight back (`to`) instead of through the
+ * scatter: one load and one store of every slot fewer per state at each
+ * end. Interleaved layout, adjacent bases (gather4 / scatter4 without the
+ * split): slot c of group q is the 8 doubles at psi + 2 addr[q] + off[c]
+ * when the block starts, at off_out[c] when it ends. */
+typedef struct adj_edge {
+    double *psi, *lambda;
+    const uint64_t *off, *off_out;
+    const uint64_t (*addr)[LANES];
+} adj_edge;
+
+static ALWAYS_INLINE void edge_load(const double *a, uint64_t o, lane_t *r, lane_t *i)
+{
+    memcpy(r, a + o, sizeof *r);
+    memcpy(i, a + o + 4, sizeof *i);
+}
+
+static ALWAYS_INLINE void edge_store(double *a, uint64_t o, const lane_t *r, const lane_t *i)
+{
+    memcpy(a + o, r, sizeof *r);
+    memcpy(a + o + 4, i, sizeof *i);
+}
+
+/* OP_QUAD as an edge: the arithmetic of quad_body, in its order (an
+ * overlap without output is computed and dropped). */
+static ALWAYS_INLINE void edge_quad(const adj_op *op, unsigned K, lane_t *restrict local, unsigned nq,
+                                    lane_t *restrict acc1, lane_t *restrict acc2, const adj_edge *e, bool from,
+                                    bool to)
+{
+    double m1[4], m2[4];
+    memcpy(m1, op->mr, sizeof m1);
+    memcpy(m2, op->mr2, sizeof m2);
+    const double g1 = op->gbi, g2 = op->gbi2;
+    uint8_t quad[MAXK];
+    memcpy(quad, op->quad, sizeof quad);
+    lane_t s1 = SPLAT(0.0), s2 = SPLAT(0.0);
+    for (unsigned t = 0; t < K / 4; t++) {
+        const unsigned i0 = quad[4 * t], i1 = quad[4 * t + 1], i2 = quad[4 * t + 2], i3 = quad[4 * t + 3];
+        const uint64_t *eo = from ? e->off : e->off_out;
+        const uint64_t o0 = eo[i0], o1 = eo[i1], o2 = eo[i2], o3 = eo[i3];
+        for (unsigned q = 0; q < nq; q++) {
+            lane_t *restrict pr = local + 4 * K * q, *restrict pi = pr + K, *restrict lr = pr + 2 * K,
+                             *restrict li = pr + 3 * K;
+            double *ps = e->psi + 2 * e->addr[q][0], *ls = e->lambda + 2 * e->addr[q][0];
+            lane_t p0r, p0i, p1r, p1i, p2r, p2i, p3r, p3i, l0r, l0i, l1r, l1i, l2r, l2i, l3r, l3i;
+            if (from) {
+                edge_load(ps, o0, &p0r, &p0i), edge_load(ps, o1, &p1r, &p1i);
+                edge_load(ps, o2, &p2r, &p2i), edge_load(ps, o3, &p3r, &p3i);
+                edge_load(ls, o0, &l0r, &l0i), edge_load(ls, o1, &l1r, &l1i);
+                edge_load(ls, o2, &l2r, &l2i), edge_load(ls, o3, &l3r, &l3i);
+            } else {
+                p0r = pr[i0], p0i = pi[i0], p1r = pr[i1], p1i = pi[i1];
+                p2r = pr[i2], p2i = pi[i2], p3r = pr[i3], p3i = pi[i3];
+                l0r = lr[i0], l0i = li[i0], l1r = lr[i1], l1i = li[i1];
+                l2r = lr[i2], l2i = li[i2], l3r = lr[i3], l3i = li[i3];
+            }
+            real_pair(m1, g1, true, &s1, &p0r, &p0i, &p1r, &p1i, &l0r, &l0i, &l1r, &l1i);
+            real_pair(m1, g1, true, &s1, &p2r, &p2i, &p3r, &p3i, &l2r, &l2i, &l3r, &l3i);
+            real_pair(m2, g2, true, &s2, &p0r, &p0i, &p2r, &p2i, &l0r, &l0i, &l2r, &l2i);
+            real_pair(m2, g2, true, &s2, &p1r, &p1i, &p3r, &p3i, &l1r, &l1i, &l3r, &l3i);
+            if (to) {
+                edge_store(ps, o0, &p0r, &p0i), edge_store(ps, o1, &p1r, &p1i);
+                edge_store(ps, o2, &p2r, &p2i), edge_store(ps, o3, &p3r, &p3i);
+                edge_store(ls, o0, &l0r, &l0i), edge_store(ls, o1, &l1r, &l1i);
+                edge_store(ls, o2, &l2r, &l2i), edge_store(ls, o3, &l3r, &l3i);
+            } else {
+                pr[i0] = p0r, pi[i0] = p0i, pr[i1] = p1r, pi[i1] = p1i;
+                pr[i2] = p2r, pi[i2] = p2i, pr[i3] = p3r, pi[i3] = p3i;
+                lr[i0] = l0r, li[i0] = l0i, lr[i1] = l1r, li[i1] = l1i;
+                lr[i2] = l2r, li[i2] = l2i, lr[i3] = l3r, li[i3] = l3i;
+            }
+        }
+    }
+    if (op->out1)
+        *acc1 += s1;
+    if (op->out2)
+        *acc2 += s2;
+}
+
+/* A real one-qubit gate of RY's kind (quad_candidate) as an edge: the
+ * arithmetic of pair_body (real, OV_IMAG_OFF), in its order. */
+static ALWAYS_INLINE void edge_pair(const adj_op *op, unsigned K, lane_t *restrict local, unsigned nq,
+                                    lane_t *restrict acc, const adj_edge *e, bool from, bool to)
+{
+    double m[4];
+    memcpy(m, op->mr, sizeof m);
+    const double g = op->gbi;
+    uint8_t index[MAXK];
+    memcpy(index, op->index, sizeof index);
+    lane_t sum = SPLAT(0.0);
+    for (unsigned s = 0; s < K / 2; s++) {
+        const unsigned i0 = index[2 * s], i1 = index[2 * s + 1];
+        const uint64_t *eo = from ? e->off : e->off_out;
+        const uint64_t o0 = eo[i0], o1 = eo[i1];
+        for (unsigned q = 0; q < nq; q++) {
+            lane_t *restrict pr = local + 4 * K * q, *restrict pi = pr + K, *restrict lr = pr + 2 * K,
+                             *restrict li = pr + 3 * K;
+            double *ps = e->psi + 2 * e->addr[q][0], *ls = e->lambda + 2 * e->addr[q][0];
+            lane_t p0r, p0i, p1r, p1i, l0r, l0i, l1r, l1i;
+            if (from) {
+                edge_load(ps, o0, &p0r, &p0i), edge_load(ps, o1, &p1r, &p1i);
+                edge_load(ls, o0, &l0r, &l0i), edge_load(ls, o1, &l1r, &l1i);
+            } else {
+                p0r = pr[i0], p0i = pi[i0], p1r = pr[i1], p1i = pi[i1];
+                l0r = lr[i0], l0i = li[i0], l1r = lr[i1], l1i = li[i1];
+            }
+            real_pair(m, g, true, &sum, &p0r, &p0i, &p1r, &p1i, &l0r, &l0i, &l1r, &l1i);
+            if (to) {
+                edge_store(ps, o0, &p0r, &p0i), edge_store(ps, o1, &p1r, &p1i);
+                edge_store(ls, o0, &l0r, &l0i), edge_store(ls, o1, &l1r, &l1i);
+            } else {
+                pr[i0] = p0r, pi[i0] = p0i, pr[i1] = p1r, pi[i1] = p1i;
+                lr[i0] = l0r, li[i0] = l0i, lr[i1] = l1r, li[i1] = l1i;
+            }
+        }
+    }
+    if (op->ov != OV_NONE)
+        *acc += sum;
+}
+#endif
+
 /* A diagonal without overlap over the chunk: slots outer, groups inner (as
  * pair_body), on both states. */
 static ALWAYS_INLINE void diagonal_chunk(const adj_op *op, unsigned K, lane_t *restrict local, unsigned nq)
@@ -496,6 +624,14 @@ static ALWAYS_INLINE void grain_body(const adj_context *ctx, uint64_t grain, dou
                                                                            : (unsigned)ctx->groups_per_grain;
     lane_t local[4 * ADJ_CHUNK];
     uint64_t addr[ADJ_CHUNK / 2][LANES];
+#ifdef ADJ_VECTORS
+    /* only the interleaved width-4 case is built with edges */
+    const bool edge_in = !split && K == 16 && adjacent && ctx->edge_in;
+    const bool edge_out = !split && K == 16 && adjacent && ctx->edge_out;
+    const adj_edge edge = {ctx->psi, ctx->lambda, ctx->off, ctx->off_out, (const uint64_t(*)[LANES])addr};
+#else
+    const bool edge_in = false, edge_out = false;
+#endif
     for (uint64_t gc = g0; gc < g1; gc += nq) {
         for (unsigned q = 0; q < nq; q++) {
             const uint64_t g = gc + q;
@@ -506,8 +642,10 @@ static ALWAYS_INLINE void grain_body(const adj_context *ctx, uint64_t grain, dou
                     addr[q][0] = qml__deposit_zeros(g * LANES, ctx->fixed, ctx->k);
                 else
                     addr[q][0] = addr[q ? q - 1 : nq - 1][0] + LANES;
-                gather4(ctx->psi, addr[q][0], ctx->off, K, pr, pi, split);
-                gather4(ctx->lambda, addr[q][0], ctx->off, K, lr, li, split);
+                if (!edge_in) {
+                    gather4(ctx->psi, addr[q][0], ctx->off, K, pr, pi, split);
+                    gather4(ctx->lambda, addr[q][0], ctx->off, K, lr, li, split);
+                }
 #endif
             } else {
                 /* deposit(4g + l) = deposit(4g) + deposit(l): the bits are disjoint */
@@ -528,6 +666,28 @@ static ALWAYS_INLINE void grain_body(const adj_context *ctx, uint64_t grain, dou
         unsigned o = 0;
         for (unsigned i = 0; i < ctx->n_ops; i++) {
             const adj_op *op = &ctx->ops[i];
+#ifdef ADJ_VECTORS
+            if ((edge_in && i == 0) || (edge_out && i + 1 == ctx->n_ops)) {
+                const bool from = edge_in && i == 0;
+                if (op->cls == OP_QUAD) {
+                    lane_t *acc1 = &acc[op->out1 ? o : 0];
+                    o += op->out1;
+                    lane_t *acc2 = &acc[op->out2 ? o : 0];
+                    o += op->out2;
+                    if (from)
+                        edge_quad(op, K, local, nq, acc1, acc2, &edge, true, false);
+                    else
+                        edge_quad(op, K, local, nq, acc1, acc2, &edge, false, true);
+                } else {
+                    lane_t *a = &acc[op->n_factors ? o++ : 0];
+                    if (from)
+                        edge_pair(op, K, local, nq, a, &edge, true, false);
+                    else
+                        edge_pair(op, K, local, nq, a, &edge, false, true);
+                }
+                continue;
+            }
+#endif
             if (op->cls == OP_QUAD) {
                 lane_t *acc1 = &acc[op->out1 ? o : 0];
                 o += op->out1;
@@ -554,7 +714,7 @@ static ALWAYS_INLINE void grain_body(const adj_context *ctx, uint64_t grain, dou
             if (op->n_factors)
                 o++;
         }
-        for (unsigned q = 0; q < nq; q++) {
+        for (unsigned q = 0; q < nq && !edge_out; q++) {
             const lane_t *pr = local + 4 * K * q, *pi = pr + K, *lr = pr + 2 * K, *li = pr + 3 * K;
             if (adjacent) {
 #ifdef ADJ_VECTORS
@@ -918,9 +1078,16 @@ static bool real_block(const adj_op *ops, unsigned n_ops)
     return true;
 }
 
+/* An operation the edges are built for (edge_quad, edge_pair). */
+static bool edge_candidate(const adj_op *op)
+{
+    return op->cls == OP_QUAD || quad_candidate(op);
+}
+
 /* ---- the block -------------------------------------------------------------- */
 
 int qml__adjoint_path_override = -1;
+bool qml__adjoint_edges = true;
 
 void qml__adjoint_block(qml_statevec *psi, qml_statevec *lambda, const qml_circuit *circuit,
                         const qml__adjoint_gate *gates, unsigned n_gates, uint64_t mask, const double *weights,
@@ -963,6 +1130,16 @@ void qml__adjoint_block(qml_statevec *psi, qml_statevec *lambda, const qml_circu
     ctx.ops = ops;
     ctx.n_ops = n_ops;
     ctx.interleaved = real_block(ops, n_ops);
+#ifdef ADJ_VECTORS
+    /* edges only where grain_dispatch builds them (interleaved, width 4,
+     * adjacent bases); the last op only if it is not also the first (the
+     * slots' final places may be other slots' first places: CNOT
+     * relabellings) */
+    if (qml__adjoint_edges && ctx.interleaved && ctx.k == 4 && ctx.fixed[0] >= 2) {
+        ctx.edge_in = n_ops >= 1 && edge_candidate(&ops[0]);
+        ctx.edge_out = n_ops >= 2 && edge_candidate(&ops[n_ops - 1]);
+    }
+#endif
     if (path < 0)
         path = qml__adjoint_path_override;
     ctx.path = path < 0 || path > qml__fusion_path() ? qml__fusion_path() : path;

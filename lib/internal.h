@@ -464,6 +464,10 @@ void qml__adjoint_block(qml_statevec *psi, qml_statevec *lambda, const qml_circu
 /* Tests only: the path every qml__adjoint_block call given `path` < 0 takes
  * (clamped to qml__fusion_path()); -1 (the default) lets it choose. */
 extern int qml__adjoint_path_override;
+/* Tests only: false makes every block load and store its groups through
+ * the local copy (no edges: fusion_adjoint.c, adj_edge); the bits are the
+ * same either way. true (the default) lets the block choose. */
+extern bool qml__adjoint_edges;
 
 /* ---- datasets and optimisers (dataset.c, optim.c) ------------------------ */
 

@@ -147,6 +147,7 @@ struct qml_lie_algebra {
     qml_pauli_sum **originals; /* the generators as given (the closure uses them normalised) */
     double closure_defect;   /* largest relative residual of a bracket -i[G_k, B_a] outside the span (NaN: strings) */
     bool spanned;            /* general, spanned by Pauli strings: the structure decided on them, the basis adapted */
+    bool clustered;          /* general, decided cluster by cluster (lie_sums.c): the basis is the clusters' bases */
 };
 
 /* The exact closure's record: one verdict per candidate, in the order the
@@ -451,5 +452,22 @@ int qml__predict_quad(pauli_prediction *p, const qml_pauli_sum *const *g, const 
 /* lie_predict.c: the contribution of one exactly closed part (a direct
  * summand of a string DLA) to a prediction. */
 int qml__lie_part_prediction(const qml_lie_algebra *part, pauli_prediction *pred);
+
+/* ---- general sums above the dense cap (lie_sums.c) ------------------------------ */
+
+/* Tests only: non-zero sends every general algebra with two or more
+ * commuting clusters of generators through the cluster analysis first, at
+ * any dimension; by default only algebras above LIE_GENERAL_DENSE_MAX that
+ * strings do not span take it. */
+extern int qml__lie_clusters_always;
+/* The structure of a general algebra from the commuting clusters of its
+ * generators (connected components of "[G_a, G_b] != 0"), each closed and
+ * analysed on its own; applies when there are two or more clusters, their
+ * dimensions add up to dim g (the sum is direct), every cluster's structure
+ * is known and their bases are orthogonal string by string. Then it sets the
+ * centre, the ideals and the state and replaces the basis by the clusters'
+ * bases; otherwise nothing changes, and *capped says a cluster's structure
+ * was above its cap. */
+int qml__lie_structure_clusters(qml_lie_algebra *algebra, bool *applies, bool *capped);
 
 #endif

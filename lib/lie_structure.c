@@ -1691,19 +1691,30 @@ int qml__lie_analyse_structure(qml_lie_algebra *algebra)
         return QML_OK;
     ideal_list list = {0};
     bool valid = false;
-    if (!algebra->pure && (algebra->dim > LIE_GENERAL_DENSE_MAX || qml__lie_spanned_always)) {
+    if (!algebra->pure &&
+        (algebra->dim > LIE_GENERAL_DENSE_MAX || qml__lie_spanned_always || qml__lie_clusters_always)) {
         /* Spanned by Pauli strings: decided combinatorially at any
          * dimension. Otherwise above the cap the structure is reported not
          * computed (the documented limit of the dense analysis). */
         bool applies = false;
         qml__lie_component_release(&algebra->center);
-        int status = structure_spanned(algebra, &list, &applies, &valid);
+        int status = QML_OK;
+        if (algebra->dim > LIE_GENERAL_DENSE_MAX || qml__lie_spanned_always)
+            status = structure_spanned(algebra, &list, &applies, &valid);
         if (status || !valid) {
             ideal_list_release(&list);
             qml__lie_component_release(&algebra->center);
         }
         if (status)
             return status;
+        if (!valid && (algebra->dim > LIE_GENERAL_DENSE_MAX || qml__lie_clusters_always)) {
+            /* commuting clusters of generators, each analysed on its own (lie_sums.c) */
+            bool clustered = false, capped = false;
+            status = qml__lie_structure_clusters(algebra, &clustered, &capped);
+            if (status || clustered)
+                return status;
+            applies = applies && !capped;
+        }
         if (!valid && algebra->dim > LIE_GENERAL_DENSE_MAX) {
             /* a string component no simple algebra fits: unresolved */
             if (!applies)

@@ -1128,6 +1128,102 @@ static void test_backward_blocks_every_path(void **state)
     qml__adjoint_path_override = -1;
 }
 
+/* The RY + CNOT ladder (`layers` layers of RY on every qubit, then CNOT
+ * q -> q+1; the weights shared, N_WEIGHTS of them), the first RY of each
+ * layer reading a feature too: its backward
+ * blocks are real, so their first and last operations read and write the
+ * states directly (edges). */
+static qml_circuit *ry_ladder_circuit(unsigned n, unsigned layers)
+{
+    qml_circuit *c = NULL;
+    assert_ok(qml_circuit_create(&c, n));
+    long w = 0;
+    for (unsigned l = 0; l < layers; l++) {
+        for (unsigned q = 0; q < n; q++)
+            assert_ok(qml_circuit_add_rotation(c, QML_GATE_RY, &q, 1, 0.1 * q, w++ % N_WEIGHTS, 1.0 - 0.1 * l,
+                                               q == 0 ? 0 : QML_NONE, q == 0 ? 0.5 : 0.0));
+        for (unsigned q = 0; q + 1 < n; q++)
+            assert_ok(qml_circuit_add_gate(c, QML_GATE_CNOT, (unsigned[]){q, q + 1}, 2));
+    }
+    return c;
+}
+
+/* One gradient with the edges on or off (qml__adjoint_edges). */
+static void edges_gradient(const qml_circuit *c, const qml_pauli_sum *o, const double *w, const double *x,
+                           bool edges, unsigned threads, double *v, double *g, double *f)
+{
+    qml__adjoint_edges = edges;
+    qml_gradient_options opt = QML_GRADIENT_OPTIONS_INIT;
+    opt.feature_gradients = 1;
+    opt.n_threads = threads;
+    assert_ok(qml_gradient(c, o, NULL, w, qml_circuit_n_weights(c), x, qml_circuit_n_features(c), &opt, v, g, f));
+    qml__adjoint_edges = true;
+}
+
+/* Edges (a real width-4 block's first and last operation on the states
+ * themselves) on every kernel path: the RY + CNOT ladder and real blocks
+ * with their lowest qubit at 2 and 3 (edges) and 0 and 1 (none) at n = 14
+ * and 15 bitwise the same as with every block going through the local
+ * copy (the same operations in the same order: only where the operands
+ * are loaded from differs), the ladder at n = 14 against the dense
+ * reference (1e-12) and parameter shift (1e-10) as in
+ * test_backward_blocks_every_path (which checks the real blocks, edges
+ * on, against them); the ladder at n = 18 bitwise the same on 1 and 3
+ * threads with edges, and with and without them. */
+static void test_backward_blocks_edges(void **state)
+{
+    (void)state;
+    for (int path = 0; path <= qml__fusion_path() && path <= 2; path++) {
+        qml__adjoint_path_override = path;
+        for (unsigned variant = 0; variant < 6; variant++) {
+            const unsigned n = QML__FUSE_MIN_QUBITS + variant % 2;
+            qml_circuit *c = variant < 2 ? ry_ladder_circuit(n, 3)
+                                         : real_block_circuit(n, variant - 2, 1100 + 8 * (uint64_t)path + variant);
+            qml_pauli_sum *o = zz_chain(n);
+            /* the real blocks meet the references in test_backward_blocks_every_path */
+            if (variant == 0)
+                check_against_references(c, o, 1200 + 8 * (uint64_t)path + variant);
+            size_t nw = qml_circuit_n_weights(c), nx = qml_circuit_n_features(c);
+            double w[N_WEIGHTS], x[N_FEATURES], g1[N_WEIGHTS], g0[N_WEIGHTS], f1[N_FEATURES], f0[N_FEATURES];
+            harness_rng rng = {1300 + 8 * (uint64_t)path + variant};
+            for (size_t k = 0; k < nw; k++)
+                w[k] = 6.0 * harness_uniform(&rng);
+            for (size_t k = 0; k < nx; k++)
+                x[k] = 2.0 * harness_uniform(&rng) - 1.0;
+            double v1, v0;
+            edges_gradient(c, o, w, x, true, 1, &v1, g1, f1);
+            edges_gradient(c, o, w, x, false, 1, &v0, g0, f0);
+            assert_true(v1 == v0);
+            assert_memory_equal(g1, g0, nw * sizeof *g1);
+            assert_memory_equal(f1, f0, nx * sizeof *f1);
+            qml_pauli_sum_free(o);
+            qml_circuit_free(c);
+        }
+    }
+    qml__adjoint_path_override = -1;
+    {
+        qml_circuit *c = ry_ladder_circuit(18, 2);
+        qml_pauli_sum *o = zz_chain(18);
+        size_t nw = qml_circuit_n_weights(c), nx = qml_circuit_n_features(c);
+        double w[N_WEIGHTS], x[N_FEATURES], g1[N_WEIGHTS], gt[N_WEIGHTS], f1[N_FEATURES], ft[N_FEATURES];
+        harness_rng rng = {1400};
+        for (size_t k = 0; k < nw; k++)
+            w[k] = 6.0 * harness_uniform(&rng);
+        for (size_t k = 0; k < nx; k++)
+            x[k] = 2.0 * harness_uniform(&rng) - 1.0;
+        double v1, vt;
+        edges_gradient(c, o, w, x, true, 1, &v1, g1, f1);
+        edges_gradient(c, o, w, x, true, 3, &vt, gt, ft);
+        assert_true(v1 == vt);
+        assert_memory_equal(g1, gt, nw * sizeof *g1);
+        assert_memory_equal(f1, ft, nx * sizeof *f1);
+        edges_gradient(c, o, w, x, false, 3, &vt, gt, ft);
+        assert_memory_equal(g1, gt, nw * sizeof *g1);
+        qml_pauli_sum_free(o);
+        qml_circuit_free(c);
+    }
+}
+
 /* The block kernel against the reference on a state of 2^18 amplitudes,
  * where it splits over threads: value and gradients bitwise the same for 1,
  * 2 and 3 threads; and qml_gradient_batch (rows of features) against single
@@ -1484,6 +1580,7 @@ int main(void)
         cmocka_unit_test(test_backward_blocks_threads_batch),
         cmocka_unit_test(test_backward_blocks_low_qubits),
         cmocka_unit_test(test_backward_blocks_every_path),
+        cmocka_unit_test(test_backward_blocks_edges),
         cmocka_unit_test(test_validation),
         cmocka_unit_test(test_allocation_failures),
         cmocka_unit_test(test_allocation_failures_threads),

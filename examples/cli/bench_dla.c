@@ -755,9 +755,11 @@ static int bench_structure(bool quick, cli_json *json)
      * TFIM ring from sums at n = 51 (so(102) + so(102) = 10302), with the
      * library's peak heap; then an algebra above the cap that is not spanned
      * by strings (so(92) from sums beside a Heisenberg chain on three more
-     * qubits): the cap reported. */
-    for (int big = 0; big < 3 && !status && !quick; big++) {
-        unsigned n = big == 0 ? 72 : big == 1 ? 51 : 46, width = big == 2 ? 49 : n;
+     * qubits, and so(144) from sums beside one on five more: 10336): decided
+     * cluster by cluster (commuting generators). */
+    for (int big = 0; big < 4 && !status && !quick; big++) {
+        unsigned n = big == 0 || big == 3 ? 72 : big == 1 ? 51 : 46,
+                 width = big == 2 ? 49 : big == 3 ? 77 : n;
         size_t count = 2 * (size_t)n - 1; /* X_0..X_n-1, Z_i Z_i+1 */
         status = heap_start();
         qml_pauli_sum *g[160] = {0};
@@ -782,16 +784,16 @@ static int bench_structure(bool quick, cli_json *json)
             status = qml_pauli_sum_parse(&g[made], width, text);
             made += status == 0;
         }
-        if (big == 2) {
-            char *heisenberg[] = {"X46 X47 + Y46 Y47 + Z46 Z47", "X47 X48 + Y47 Y48 + Z47 Z48"};
-            for (size_t k = 0; k < 2 && !status; k++) {
-                status = qml_pauli_sum_parse(&g[made], width, heisenberg[k]);
-                made += status == 0;
-            }
+        /* the Heisenberg chain X X + Y Y + Z Z on the qubits n .. width-1 */
+        for (unsigned q = n; q + 1 < width && !status; q++) {
+            snprintf(text, sizeof text, "X%u X%u + Y%u Y%u + Z%u Z%u", q, q + 1, q, q + 1, q, q + 1);
+            status = qml_pauli_sum_parse(&g[made], width, text);
+            made += status == 0;
         }
-        static const char *labels[] = {"so(144) (sums)", "tfim ring n=51 (sums)", "so(92) + heisenberg(3)"};
+        static const char *labels[] = {"so(144) (sums)", "tfim ring n=51 (sums)", "so(92) + heisenberg(3)",
+                                       "so(144) + heisenberg(5)"};
         static const char *expected[] = {"so(144): dim 10296", "5151+5151: so(102) twice",
-                                         "above the cap: not string-spanned"};
+                                         "4186+3: so(92) + su(2) + u(1)", "10296+24+15: so(144)+su(5)+su(4)+u(1)"};
         if (!status)
             status = structure_row(labels[big], width, g, made, expected[big], json);
         for (size_t k = 0; k < made; k++)
