@@ -351,6 +351,10 @@ void qml__apply_pair(qml_statevec *state, const unsigned *bits, unsigned n_bits,
  * (a control on qubit 2 or 3) and walk one stream (the octet walk over
  * every line); -1 (the default) lets them choose. */
 extern int qml__pair_walk_override;
+/* Tests only: 0 makes the pair kernels' octet walk take its scalar path
+ * for real matrices, 1 its portable vector path (no AVX2); -1 (the
+ * default) lets them choose. */
+extern int qml__pair_path_override;
 
 /* a_i *= d0 (even parity of i & zmask) or d1 (odd) for every i with
  * (i & cmask) == cmask (statevec_diag.c). */

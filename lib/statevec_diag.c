@@ -122,6 +122,29 @@ static inline void negate_run(double *restrict a, size_t count)
             a[l + u] = -a[l + u];
 }
 
+#if defined(DIAG_AVX2)
+/* One line of 4 amplitudes at p times its phases, the 16 doubles of a
+ * diag_job.wide table at w ({d01, e01, d23, e23}), two amplitudes per
+ * vector: {ar, ai} {dr, dr} + {ai, ar} {-di, di} lane by lane, the bits
+ * of the two-lane code. The table by pointer (vectors by value change the
+ * ABI of a function built without AVX: -Wpsabi); inlined in a loop, its
+ * loads are hoisted out (p and w do not alias). */
+static ALWAYS_INLINE void diag_line_v4d(double *restrict p, const double *restrict w)
+{
+    diag_v4d d01, e01, d23, e23, x01, x23;
+    memcpy(&d01, w, sizeof d01);
+    memcpy(&e01, w + 4, sizeof e01);
+    memcpy(&d23, w + 8, sizeof d23);
+    memcpy(&e23, w + 12, sizeof e23);
+    memcpy(&x01, p, sizeof x01);
+    memcpy(&x23, p + 4, sizeof x23);
+    x01 = x01 * d01 + __builtin_shufflevector(x01, x01, 1, 0, 3, 2) * e01;
+    x23 = x23 * d23 + __builtin_shufflevector(x23, x23, 1, 0, 3, 2) * e23;
+    memcpy(p, &x01, sizeof x01);
+    memcpy(p + 4, &x23, sizeof x23);
+}
+#endif
+
 /* `count` lines of 4 amplitudes, `stride` doubles apart, all with the
  * phases of one line, kept in registers: position u multiplied by the
  * phase stored at t[4u..4u+3] as {dr, dr, -di, di} (w: the same for
@@ -133,21 +156,8 @@ static ALWAYS_INLINE void scale_lines(double *restrict a, size_t count, size_t s
 {
 #if defined(DIAG_AVX2)
     if (wide) {
-        diag_v4d d01, e01, d23, e23;
-        memcpy(&d01, w, sizeof d01);
-        memcpy(&e01, w + 4, sizeof e01);
-        memcpy(&d23, w + 8, sizeof d23);
-        memcpy(&e23, w + 12, sizeof e23);
-        for (size_t k = 0; k < count; k++) {
-            double *restrict p = a + stride * k;
-            diag_v4d x01, x23;
-            memcpy(&x01, p, sizeof x01);
-            memcpy(&x23, p + 4, sizeof x23);
-            x01 = x01 * d01 + __builtin_shufflevector(x01, x01, 1, 0, 3, 2) * e01;
-            x23 = x23 * d23 + __builtin_shufflevector(x23, x23, 1, 0, 3, 2) * e23;
-            memcpy(p, &x01, sizeof x01);
-            memcpy(p + 4, &x23, sizeof x23);
-        }
+        for (size_t k = 0; k < count; k++)
+            diag_line_v4d(a + stride * k, w);
         return;
     }
 #else
@@ -189,30 +199,9 @@ static ALWAYS_INLINE void scale_lines2(double *restrict a, double *restrict b, s
 {
 #if defined(DIAG_AVX2)
     if (wide) {
-        diag_v4d d01, e01, d23, e23, f01, g01, f23, g23;
-        memcpy(&d01, w, sizeof d01);
-        memcpy(&e01, w + 4, sizeof e01);
-        memcpy(&d23, w + 8, sizeof d23);
-        memcpy(&e23, w + 12, sizeof e23);
-        memcpy(&f01, wb, sizeof f01);
-        memcpy(&g01, wb + 4, sizeof g01);
-        memcpy(&f23, wb + 8, sizeof f23);
-        memcpy(&g23, wb + 12, sizeof g23);
         for (size_t k = 0; k < count; k++) {
-            double *restrict p = a + 8 * k, *restrict q = b + 8 * k;
-            diag_v4d x01, x23, y01, y23;
-            memcpy(&x01, p, sizeof x01);
-            memcpy(&x23, p + 4, sizeof x23);
-            x01 = x01 * d01 + __builtin_shufflevector(x01, x01, 1, 0, 3, 2) * e01;
-            x23 = x23 * d23 + __builtin_shufflevector(x23, x23, 1, 0, 3, 2) * e23;
-            memcpy(p, &x01, sizeof x01);
-            memcpy(p + 4, &x23, sizeof x23);
-            memcpy(&y01, q, sizeof y01);
-            memcpy(&y23, q + 4, sizeof y23);
-            y01 = y01 * f01 + __builtin_shufflevector(y01, y01, 1, 0, 3, 2) * g01;
-            y23 = y23 * f23 + __builtin_shufflevector(y23, y23, 1, 0, 3, 2) * g23;
-            memcpy(q, &y01, sizeof y01);
-            memcpy(q + 4, &y23, sizeof y23);
+            diag_line_v4d(a + 8 * k, w);
+            diag_line_v4d(b + 8 * k, wb);
         }
         return;
     }

@@ -49,6 +49,16 @@
 #define ALWAYS_INLINE inline
 #endif
 
+#if defined(QML_HAVE_V2D)
+/* Four-lane vectors (two amplitudes): AVX registers in the AVX2 copy of the
+ * octet walk, two SSE registers each in the portable one. Only ever passed
+ * to always-inlined functions through pointers (no -Wpsabi). */
+typedef double pair_v4d __attribute__((vector_size(32)));
+#if (defined(__x86_64__) || defined(__i386__)) && __has_builtin(__builtin_cpu_supports)
+#define PAIR_AVX2 1
+#endif
+#endif
+
 /* A 2x2 matrix on pairs (i | off0, i | off1), i over the indices whose
  * `fixed` bits (ascending) are 0. */
 typedef struct pair_job {
@@ -71,9 +81,14 @@ typedef struct pair_job {
     size_t n_items;            /* pairs in the whole state */
     bool fill_gap;             /* run walk: prefetch the control = 0 runs between the touched ones too */
     uint64_t half;             /* octet walk, > 0: block o + (blocks / 2), this many doubles on, with block o */
+    bool vec;                  /* octet walk, QML__PAIR_REAL: vectors */
+    unsigned shape;            /* ... 1: each pair's q right after its p (a target on qubit 0), 2: pairs
+                                * 2j, 2j + 1 adjacent in both streams (a target on 1..4), 3: p and q
+                                * odd amplitudes (a control on qubit 0), 0: none of these */
 } pair_job;
 
 int qml__pair_walk_override = -1;
+int qml__pair_path_override = -1;
 
 /* The octet walk goes as two streams from this many amplitudes on (64 KiB:
  * smaller states are in L1 or L2, where the walk does not matter). */
@@ -206,8 +221,21 @@ static ALWAYS_INLINE void pair_mid_qubit(const pair_job *job, size_t begin, size
  * and unrolled; the fixed bits at 3 and above split the octets into runs,
  * like the amplitudes of the general walk. Items are still pairs (ranges
  * are whole octets: grains and the total are multiples of 4 >= n_pairs). */
-static ALWAYS_INLINE void octet_pair(double *p, double *q, const double *m, qml__pair_class cls)
+static ALWAYS_INLINE void octet_pair(double *p, double *q, const double *m, qml__pair_class cls, bool vec)
 {
+#if defined(QML_HAVE_V2D)
+    if (vec && cls == QML__PAIR_REAL) {
+        /* one amplitude per vector: the same products and sums, lane by
+         * lane, as pair_real, so the same bits (gcc keeps pair_real on
+         * single pairs scalar: 20 instructions a pair against 10) */
+        const qml__v2d P = qml__load_v2d(p), Q = qml__load_v2d(q);
+        qml__store_v2d(p, m[0] * P + m[2] * Q);
+        qml__store_v2d(q, m[4] * P + m[6] * Q);
+        return;
+    }
+#else
+    (void)vec;
+#endif
     if (cls == QML__PAIR_GENERAL)
         pair_general(p, q, 1, 2, m);
     else if (cls == QML__PAIR_REAL)
@@ -216,8 +244,60 @@ static ALWAYS_INLINE void octet_pair(double *p, double *q, const double *m, qml_
         pair_swap(p, q, 1, 2);
 }
 
+#if defined(QML_HAVE_V2D)
+static ALWAYS_INLINE void load_v4d(pair_v4d *v, const double *p)
+{
+    memcpy(v, p, sizeof *v);
+}
+
+static ALWAYS_INLINE void store_v4d(double *p, const pair_v4d *v)
+{
+    memcpy(p, v, sizeof *v);
+}
+
+/* A real matrix on the pairs of a block, two amplitudes per vector, the
+ * same products and sums lane by lane as pair_real (a sum's operands
+ * swapped at most: the same bits). Shape 1: {p, q} in one vector, the
+ * rows {m00, m00, m11, m11} . v + {m01, m01, m10, m10} . (v halves
+ * swapped); shape 2: {p_2j, p_2j+1} and {q_2j, q_2j+1}; shape 3: each p
+ * and q the upper amplitude of its vector (a control on qubit 0), the
+ * lower one, which the gate does not change, stored back as loaded. */
+static ALWAYS_INLINE void octet_real_wide(double *P, double *Q, const unsigned *pu, const unsigned *qu, unsigned np,
+                                          unsigned shape, const pair_v4d *diag, const pair_v4d *cross,
+                                          const double *m)
+{
+    if (shape == 1) {
+        for (unsigned k = 0; k < np; k++) {
+            pair_v4d v;
+            load_v4d(&v, P + pu[k]);
+            const pair_v4d out = *diag * v + *cross * __builtin_shufflevector(v, v, 2, 3, 0, 1);
+            store_v4d(P + pu[k], &out);
+        }
+    } else if (shape == 3) {
+        for (unsigned k = 0; k < np; k++) {
+            pair_v4d a, b;
+            load_v4d(&a, P + pu[k] - 2);
+            load_v4d(&b, Q + qu[k] - 2);
+            const pair_v4d x = m[0] * a + m[2] * b, y = m[4] * a + m[6] * b;
+            const pair_v4d xa = __builtin_shufflevector(a, x, 0, 1, 6, 7), yb = __builtin_shufflevector(b, y, 0, 1, 6, 7);
+            store_v4d(P + pu[k] - 2, &xa);
+            store_v4d(Q + qu[k] - 2, &yb);
+        }
+    } else {
+        for (unsigned k = 0; k < np; k += 2) {
+            pair_v4d a, b;
+            load_v4d(&a, P + pu[k]);
+            load_v4d(&b, Q + qu[k]);
+            const pair_v4d x = m[0] * a + m[2] * b, y = m[4] * a + m[6] * b;
+            store_v4d(P + pu[k], &x);
+            store_v4d(Q + qu[k], &y);
+        }
+    }
+}
+#endif
+
 static ALWAYS_INLINE void octet_walk(const pair_job *job, size_t o_begin, size_t o_end, qml__pair_class cls,
-                                     unsigned np)
+                                     unsigned np, bool vec, unsigned shape)
 {
     double *a = job->amplitudes;
     const unsigned p0 = job->pu[0], p1 = job->pu[np > 1 ? 1 : 0], p2 = job->pu[np > 2 ? 2 : 0],
@@ -253,6 +333,14 @@ static ALWAYS_INLINE void octet_walk(const pair_job *job, size_t o_begin, size_t
     double m[8];
     memcpy(m, job->m, sizeof m);
     const uint64_t H = job->half;
+#if defined(QML_HAVE_V2D)
+    const pair_v4d diag = {m[0], m[0], m[6], m[6]}, cross = {m[2], m[2], m[4], m[4]};
+    unsigned pu[4], qu[4];
+    memcpy(pu, job->pu, sizeof pu);
+    memcpy(qu, job->qu, sizeof qu);
+#else
+    (void)shape;
+#endif
     for (size_t o = o_begin; o < o_end;) {
         size_t run = o_end - o;
         if (run_length && run > run_length - (o & (run_length - 1)))
@@ -311,22 +399,33 @@ static ALWAYS_INLINE void octet_walk(const pair_job *job, size_t o_begin, size_t
             }
         }
 #endif
+#if defined(QML_HAVE_V2D)
+        if (vec && cls == QML__PAIR_REAL && shape) {
+            for (size_t j = 0; j < run; j++, P += step, Q += step) {
+                octet_real_wide(P, Q, pu, qu, np, shape, &diag, &cross, m);
+                if (H)
+                    octet_real_wide(P + H, Q + H, pu, qu, np, shape, &diag, &cross, m);
+            }
+            o += run;
+            continue;
+        }
+#endif
         for (size_t j = 0; j < run; j++, P += step, Q += step) {
-            octet_pair(P + p0, Q + q0, m, cls);
+            octet_pair(P + p0, Q + q0, m, cls, vec);
             if (np > 1)
-                octet_pair(P + p1, Q + q1, m, cls);
+                octet_pair(P + p1, Q + q1, m, cls, vec);
             if (np > 2) {
-                octet_pair(P + p2, Q + q2, m, cls);
-                octet_pair(P + p3, Q + q3, m, cls);
+                octet_pair(P + p2, Q + q2, m, cls, vec);
+                octet_pair(P + p3, Q + q3, m, cls, vec);
             }
             if (H) {
                 /* the same block of the upper half (two streams) */
-                octet_pair(P + H + p0, Q + H + q0, m, cls);
+                octet_pair(P + H + p0, Q + H + q0, m, cls, vec);
                 if (np > 1)
-                    octet_pair(P + H + p1, Q + H + q1, m, cls);
+                    octet_pair(P + H + p1, Q + H + q1, m, cls, vec);
                 if (np > 2) {
-                    octet_pair(P + H + p2, Q + H + q2, m, cls);
-                    octet_pair(P + H + p3, Q + H + q3, m, cls);
+                    octet_pair(P + H + p2, Q + H + q2, m, cls, vec);
+                    octet_pair(P + H + p3, Q + H + q3, m, cls, vec);
                 }
             }
         }
@@ -334,23 +433,71 @@ static ALWAYS_INLINE void octet_walk(const pair_job *job, size_t o_begin, size_t
     }
 }
 
+#if defined(PAIR_AVX2)
+/* The octet walk of a real matrix whose pairs fill vectors of two
+ * amplitudes (job->shape), compiled for AVX2. */
+static ALWAYS_INLINE void octet_real_shapes_body(const pair_job *job, size_t o0, size_t o1)
+{
+    const unsigned np = job->n_pairs;
+    if (job->shape == 1 && np == 4)
+        octet_walk(job, o0, o1, QML__PAIR_REAL, 4, true, 1);
+    else if (job->shape == 1 && np == 2)
+        octet_walk(job, o0, o1, QML__PAIR_REAL, 2, true, 1);
+    else if (job->shape == 1)
+        octet_walk(job, o0, o1, QML__PAIR_REAL, 1, true, 1);
+    else if (job->shape == 3 && np == 4)
+        octet_walk(job, o0, o1, QML__PAIR_REAL, 4, true, 3);
+    else if (job->shape == 3 && np == 2)
+        octet_walk(job, o0, o1, QML__PAIR_REAL, 2, true, 3);
+    else if (job->shape == 3)
+        octet_walk(job, o0, o1, QML__PAIR_REAL, 1, true, 3);
+    else if (np == 4)
+        octet_walk(job, o0, o1, QML__PAIR_REAL, 4, true, 2);
+    else
+        octet_walk(job, o0, o1, QML__PAIR_REAL, 2, true, 2);
+}
+
+__attribute__((target("avx2"))) static void octet_real_shapes_avx2(const pair_job *job, size_t o0, size_t o1)
+{
+    octet_real_shapes_body(job, o0, o1);
+}
+
+static bool have_avx2(void)
+{
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2");
+}
+#endif
+
+
 static void octet_range(const pair_job *job, size_t begin, size_t end)
 {
     const unsigned np = job->n_pairs;
     const size_t o0 = begin / np, o1 = end / np;
-#define OCTET_CASE(CLS)                                                                                          \
+#define OCTET_CASE(CLS, VEC)                                                                                     \
     do {                                                                                                         \
         if (np == 4)                                                                                             \
-            octet_walk(job, o0, o1, CLS, 4);                                                                     \
+            octet_walk(job, o0, o1, CLS, 4, VEC, 0);                                                             \
         else if (np == 2)                                                                                        \
-            octet_walk(job, o0, o1, CLS, 2);                                                                     \
+            octet_walk(job, o0, o1, CLS, 2, VEC, 0);                                                             \
         else                                                                                                     \
-            octet_walk(job, o0, o1, CLS, 1);                                                                     \
+            octet_walk(job, o0, o1, CLS, 1, VEC, 0);                                                             \
     } while (0)
     switch (job->cls) {
-    case QML__PAIR_GENERAL: OCTET_CASE(QML__PAIR_GENERAL); break;
-    case QML__PAIR_REAL: OCTET_CASE(QML__PAIR_REAL); break;
-    case QML__PAIR_SWAP: OCTET_CASE(QML__PAIR_SWAP); break;
+    case QML__PAIR_GENERAL: OCTET_CASE(QML__PAIR_GENERAL, false); break;
+    case QML__PAIR_REAL:
+#if defined(PAIR_AVX2)
+        if (job->shape) {
+            octet_real_shapes_avx2(job, o0, o1); /* shapes are only chosen with AVX2 */
+            break;
+        }
+#endif
+        if (job->vec)
+            OCTET_CASE(QML__PAIR_REAL, true);
+        else
+            OCTET_CASE(QML__PAIR_REAL, false);
+        break;
+    case QML__PAIR_SWAP: OCTET_CASE(QML__PAIR_SWAP, false); break;
     }
 #undef OCTET_CASE
 }
@@ -555,6 +702,22 @@ void qml__apply_pair(qml_statevec *state, const unsigned *bits, unsigned n_bits,
         memcpy(job.m, m, sizeof job.m);
     if (n_bits >= 2 && job.fixed[0] < OCTET_BITS)
         octet_plan(&job, state->n_qubits);
+    job.vec = qml__pair_path_override != 0;
+#if defined(PAIR_AVX2)
+    /* the vector shapes of the block's pairs (octet_real_wide), with AVX2
+     * only: on two SSE registers per vector they ran at the speed of the
+     * scalar walk, slower than one amplitude per vector */
+    if (job.octets && cls == QML__PAIR_REAL && job.vec && qml__pair_path_override != 1 && have_avx2()) {
+        bool adjacent = job.off0_high == job.off1_high, runs = job.n_pairs % 2 == 0, upper = true;
+        for (unsigned k = 0; k < job.n_pairs; k++) {
+            adjacent = adjacent && job.qu[k] == job.pu[k] + 2;
+            if (k % 2)
+                runs = runs && job.pu[k] == job.pu[k - 1] + 2 && job.qu[k] == job.qu[k - 1] + 2;
+            upper = upper && job.pu[k] % 4 == 2 && job.qu[k] % 4 == 2;
+        }
+        job.shape = adjacent ? 1 : runs ? 2 : upper ? 3 : 0;
+    }
+#endif
     /* An octet walk over every line of every block (all fixed bits below
      * 5, no control skipping lines: CNOT 0 -> 1, SWAP 0 1, CRY 1 -> 0) is
      * one stream in address order; it walks the state as two streams half
