@@ -822,7 +822,7 @@ static int bench_structure(bool quick, cli_json *json)
                 status = qml_pauli_sum_parse(&g[made], n, text);
             made += status == 0;
         }
-        char label[48], expected[48];
+        char label[48], expected[96];
         snprintf(label, sizeof label, "tfim ring n=%u (strings)", n);
         snprintf(expected, sizeof expected, "%zu+%zu: so(%u) twice", (size_t)n * (2 * n - 1),
                  (size_t)n * (2 * n - 1), 2 * n);
