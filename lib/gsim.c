@@ -1298,15 +1298,6 @@ static int gsum_close(gsum *s, const qml_circuit *circuit, const qml_pauli_sum *
     return status;
 }
 
-static size_t uf_find(size_t *parent, size_t i)
-{
-    while (parent[i] != i) {
-        parent[i] = parent[parent[i]];
-        i = parent[i];
-    }
-    return i;
-}
-
 /* The blocks of generator k from its entries (count of them): connected
  * components of K's pattern, numbered by their smallest touched basis index
  * in discovery order (deterministic); each gets V, W and omega. */
@@ -1333,7 +1324,7 @@ static int gsum_blocks(gsum *s, size_t k, const gsum_entry *e, size_t count, siz
             }
         }
     for (size_t i = 0; i < count; i++) {
-        size_t x = uf_find(parent, e[i].c), y = uf_find(parent, e[i].a);
+        size_t x = qml__uf_find(parent, e[i].c), y = qml__uf_find(parent, e[i].a);
         if (x != y)
             parent[y] = x;
     }
@@ -1342,7 +1333,7 @@ static int gsum_blocks(gsum *s, size_t k, const gsum_entry *e, size_t count, siz
         block_of[touched[i]] = SIZE_MAX;
     size_t n_blocks = 0;
     for (size_t i = 0; i < n_touched; i++) {
-        size_t r = uf_find(parent, touched[i]);
+        size_t r = qml__uf_find(parent, touched[i]);
         if (block_of[r] == SIZE_MAX)
             block_of[r] = n_blocks++;
         block_of[touched[i]] = block_of[r];

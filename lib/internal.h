@@ -154,6 +154,17 @@ struct qml_pauli_sum {
     size_t n_slots;      /* a power of two, or 0 */
 };
 
+/* The root of a's set in a union-find forest (parent[r] == r at a root),
+ * halving the path on the way. */
+static inline size_t qml__uf_find(size_t *parent, size_t a)
+{
+    while (parent[a] != a) {
+        parent[a] = parent[parent[a]];
+        a = parent[a];
+    }
+    return a;
+}
+
 static inline unsigned qml__pauli_words(unsigned n_qubits)
 {
     return (n_qubits + 63u) / 64u;

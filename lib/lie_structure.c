@@ -12,19 +12,10 @@
 
 /* ---- structure -------------------------------------------------------------------- */
 
-static size_t uf_find(size_t *parent, size_t a)
-{
-    while (parent[a] != a) {
-        parent[a] = parent[parent[a]];
-        a = parent[a];
-    }
-    return a;
-}
-
 static void uf_union(size_t *parent, size_t a, size_t b)
 {
-    a = uf_find(parent, a);
-    b = uf_find(parent, b);
+    a = qml__uf_find(parent, a);
+    b = qml__uf_find(parent, b);
     if (a < b)
         parent[b] = a;
     else if (b < a)
@@ -232,11 +223,11 @@ static int ad_verify_classes(const ad_sparse *ad, struct qml_rng *rng, size_t m,
     while (changed) {
         changed = false;
         for (size_t root = 0; root < m && !changed; root++) {
-            if (central[root] || uf_find(parent, root) != root)
+            if (central[root] || qml__uf_find(parent, root) != root)
                 continue;
             size_t k_members = 0;
             for (size_t i = 0; i < m; i++)
-                if (!central[i] && uf_find(parent, i) == root)
+                if (!central[i] && qml__uf_find(parent, i) == root)
                     members[k_members++] = i;
             for (size_t k = 0; k < ad->K && !changed; k++) {
                 memset(u, 0, m * sizeof *u);
@@ -252,7 +243,7 @@ static int ad_verify_classes(const ad_sparse *ad, struct qml_rng *rng, size_t m,
                 ad_apply(ad, k, u, r);
                 double limit = LIE_CHECK_TOL * ad->norm[k] * un;
                 for (size_t j = 0; j < m; j++) {
-                    if (central[j] || uf_find(parent, j) == root)
+                    if (central[j] || qml__uf_find(parent, j) == root)
                         continue;
                     if (fabs(qml__lie_dot(m, w + j * m, r)) > limit) {
                         uf_union(parent, root, j);
@@ -429,11 +420,11 @@ static int split_block(unsigned n_threads, size_t m, double *x, const double *r,
             goto done;
     }
     for (size_t root = 0; root < m && !status; root++) {
-        if (central[root] || uf_find(parent, root) != root)
+        if (central[root] || qml__uf_find(parent, root) != root)
             continue;
         size_t k = 0;
         for (size_t i = root; i < m; i++)
-            if (!central[i] && uf_find(parent, i) == root)
+            if (!central[i] && qml__uf_find(parent, i) == root)
                 members[k++] = i;
         /* rank: the null eigenvectors of S in the ideal */
         lie_component c = {0};
@@ -861,7 +852,7 @@ static int structure_pure(qml_lie_algebra *algebra, struct qml_rng *rng, ideal_l
     size_t *count = local;
     memset(count, 0, (d + 1) * sizeof *count);
     for (size_t a = 0; a < d; a++)
-        count[uf_find(parent, a)]++;
+        count[qml__uf_find(parent, a)]++;
     size_t n_center = 0;
     for (size_t a = 0; a < d; a++)
         n_center += count[a] == 1;
@@ -877,11 +868,11 @@ static int structure_pure(qml_lie_algebra *algebra, struct qml_rng *rng, ideal_l
         if (count[a] == 1 && parent[a] == a)
             algebra->center.support[nc++] = a;
     for (size_t root = 0; root < d && !status; root++) {
-        if (uf_find(parent, root) != root || count[root] < 2)
+        if (qml__uf_find(parent, root) != root || count[root] < 2)
             continue;
         size_t m = 0;
         for (size_t a = root; a < d; a++)
-            if (uf_find(parent, a) == root)
+            if (qml__uf_find(parent, a) == root)
                 order[m++] = a;
         lie_component c = {0};
         unsigned n = algebra->n_qubits;
@@ -1489,7 +1480,7 @@ static int structure_spanned(qml_lie_algebra *algebra, ideal_list *ideals, bool 
     size_t *count = members; /* reused below, after the sizes are read */
     memset(count, 0, (d + 1) * sizeof *count);
     for (size_t i = 0; i < d; i++)
-        count[uf_find(parent, i)]++;
+        count[qml__uf_find(parent, i)]++;
     size_t n_center = 0;
     for (size_t i = 0; i < d; i++)
         if (count[i] == 1 && parent[i] == i)
@@ -1510,12 +1501,12 @@ static int structure_spanned(qml_lie_algebra *algebra, ideal_list *ideals, bool 
             continue;
         size_t m = 0, n_ct = 0;
         for (size_t i = root; i < d; i++)
-            if (uf_find(parent, i) == root) {
+            if (qml__uf_find(parent, i) == root) {
                 members[m] = i;
                 member_ids[m++] = ids[i];
             }
         for (size_t j = 0; j < nt_all; j++)
-            if (uf_find(parent, terms[j]) == root)
+            if (qml__uf_find(parent, terms[j]) == root)
                 comp_terms[n_ct++] = ids[terms[j]];
         for (size_t i = 0; i < m; i++)
             in_comp[members[i]] |= 2;

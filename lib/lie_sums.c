@@ -35,15 +35,6 @@ int qml__lie_clusters_always = 0;
  * count as zero: the closure's own acceptance tolerance is far above it. */
 #define LIE_CLUSTER_COMMUTE_TOL 1e-12
 
-static size_t cl_find(size_t *parent, size_t a)
-{
-    while (parent[a] != a) {
-        parent[a] = parent[parent[a]];
-        a = parent[a];
-    }
-    return a;
-}
-
 /* Bit q of a mask of `words` words. */
 static inline unsigned cl_bit(const uint64_t *m, unsigned q)
 {
@@ -340,7 +331,7 @@ int qml__lie_structure_clusters(qml_lie_algebra *algebra, bool *applies, bool *c
     }
     for (size_t a = 0; a < K && !status; a++)
         for (size_t b = a + 1; b < K && !status; b++) {
-            size_t ra = cl_find(parent, a), rb = cl_find(parent, b);
+            size_t ra = qml__uf_find(parent, a), rb = qml__uf_find(parent, b);
             if (ra == rb)
                 continue;
             bool overlap = false;
@@ -358,7 +349,7 @@ int qml__lie_structure_clusters(qml_lie_algebra *algebra, bool *applies, bool *c
         goto done;
     /* clusters in the order of their first generator */
     for (size_t k = 0; k < K; k++) {
-        size_t r = cl_find(parent, k);
+        size_t r = qml__uf_find(parent, k);
         cluster_of[k] = r == k ? n_clusters++ : cluster_of[r];
     }
     if (n_clusters < 2)
