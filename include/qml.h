@@ -1121,11 +1121,17 @@ typedef struct qml_gradient_options {
                                       bitwise the same for any count. */
     qml_backend backend;         /**< the simulator (default #QML_BACKEND_STATEVECTOR); the algebraic
                                       backends compute adjoint gradients only (@since 0.2.0) */
+    qml_statevec *scratch[2];    /**< NULL, NULL (default): the call allocates its statevectors. Or two
+                                      distinct states of the circuit's qubit count, neither the initial
+                                      state, that qml_gradient works in instead (their amplitudes are
+                                      overwritten; finite differences use the first only): repeated calls
+                                      then allocate and fault in no statevector memory. Statevector
+                                      backend only; qml_gradient_batch ignores it. (@since 0.2.0) */
 } qml_gradient_options;
 
 /** @brief Default gradient options. */
 #define QML_GRADIENT_OPTIONS_INIT \
-    { sizeof(qml_gradient_options), QML_GRADIENT_ADJOINT, 1e-6, 0, 0, 0, 1, QML_BACKEND_STATEVECTOR }
+    { sizeof(qml_gradient_options), QML_GRADIENT_ADJOINT, 1e-6, 0, 0, 0, 1, QML_BACKEND_STATEVECTOR, { NULL, NULL } }
 
 /**
  * @brief The loss and its gradient for one input.
@@ -1148,11 +1154,12 @@ typedef struct qml_gradient_options {
  *         observable, a qubit-count mismatch between circuit, observable and
  *         initial state, NULL or non-finite weights or features, a bad
  *         option (method, step, shots without parameter shift or above
- *         #QML_SHOTS_MAX, size), or no
+ *         #QML_SHOTS_MAX, size, scratch states: one NULL, the same state
+ *         twice, the initial state, or another qubit count), or no
  *         output at all; #QML_ERR_OUT_OF_RANGE if n_weights or n_features is
  *         less than the circuit reads; #QML_ERR_LIMIT, before anything is
  *         allocated, when the statevectors the call holds (two, one for
- *         finite differences) exceed the smallest of physical memory, the
+ *         finite differences; none with options->scratch) exceed the smallest of physical memory, the
  *         process's cgroup memory limit and the address space left under
  *         RLIMIT_AS (the message gives the numbers); #QML_ERR_OUT_OF_MEMORY.
  * @since 0.1.0

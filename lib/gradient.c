@@ -45,6 +45,8 @@ typedef struct grad_workspace {
     double *partials;                /* adjoint kernels with several threads: chunks x GRAD_RUN_FACTORS */
     size_t n_partials;
     bool state_is_zero;              /* `state` still holds |0...0> from qml_statevec_create */
+    bool borrowed;                   /* state and other are the caller's options.scratch (not freed) */
+    unsigned saved_threads[2];       /* borrowed: their thread counts, restored on release */
 } grad_workspace;
 
 /* Amplitudes per chunk of the fused <lambda|P|psi> kernel; chunk sums are
@@ -75,6 +77,8 @@ static int options_read(qml_gradient_options *out, const qml_gradient_options *i
 static int check_common(const qml_circuit *circuit, const qml_pauli_sum *observable, const qml_statevec *initial,
                         const char *caller);
 static int check_finite(const double *values, size_t count, const char *what, size_t row, const char *caller);
+static int check_scratch(const qml_gradient_options *options, const qml_circuit *circuit,
+                         const qml_statevec *initial, const char *caller);
 
 /* ---- public functions ----------------------------------------------------- */
 
@@ -89,6 +93,9 @@ int qml_gradient(const qml_circuit *circuit, const qml_pauli_sum *observable, co
     if (status)
         return status;
     status = check_common(circuit, observable, initial, caller);
+    if (status)
+        return status;
+    status = check_scratch(&plan.options, circuit, initial, caller);
     if (status)
         return status;
     /* Counts (QML_ERR_OUT_OF_RANGE), NULL arrays and non-finite entries,
@@ -126,7 +133,7 @@ int qml_gradient(const qml_circuit *circuit, const qml_pauli_sum *observable, co
     plan.weights = weights;
     /* Refuse what no statevector can hold before building the plan (whose
      * single-word masks assume a simulable register). */
-    status = check_memory(&plan, 1, caller);
+    status = check_memory(&plan, plan.options.scratch[0] ? 0 : 1, caller);
     if (status)
         return status;
     status = plan_build(&plan);
@@ -211,6 +218,8 @@ int qml_gradient_batch(const qml_circuit *circuit, const qml_pauli_sum *observab
         return status;
     QML_CHECK_ARG(plan.options.feature_gradients == 0,
                   "%s: options.feature_gradients is set, but a batch returns weight gradients only", caller);
+    /* one workspace per worker: the batch allocates its own */
+    plan.options.scratch[0] = plan.options.scratch[1] = NULL;
     status = check_common(circuit, observable, initial, caller);
     if (status)
         return status;
@@ -419,6 +428,27 @@ static int check_common(const qml_circuit *circuit, const qml_pauli_sum *observa
     for (size_t t = 0; t < observable->n_terms; t++)
         QML_CHECK_ARG(isfinite(observable->coeff[t]), "%s: observable coefficient %zu is %g", caller, t,
                       observable->coeff[t]);
+    return QML_OK;
+}
+
+/* options.scratch: both NULL, or two distinct states of the circuit's
+ * width that are not the initial state (which the sweep reads while it
+ * writes them). */
+static int check_scratch(const qml_gradient_options *options, const qml_circuit *circuit,
+                         const qml_statevec *initial, const char *caller)
+{
+    const qml_statevec *a = options->scratch[0], *b = options->scratch[1];
+    if (!a && !b)
+        return QML_OK;
+    QML_CHECK_ARG(a && b, "%s: options.scratch[%d] is NULL but options.scratch[%d] is set", caller, a ? 1 : 0,
+                  a ? 0 : 1);
+    QML_CHECK_ARG(a != b, "%s: options.scratch[0] and options.scratch[1] are the same state", caller);
+    QML_CHECK_ARG(a != initial && b != initial, "%s: options.scratch[%d] is the initial state", caller,
+                  a == initial ? 0 : 1);
+    for (int i = 0; i < 2; i++)
+        QML_CHECK_ARG(options->scratch[i]->n_qubits == circuit->n_qubits,
+                      "%s: options.scratch[%d] on %u qubits, circuit on %u", caller, i,
+                      options->scratch[i]->n_qubits, circuit->n_qubits);
     return QML_OK;
 }
 
@@ -672,6 +702,8 @@ static int check_memory(const grad_plan *plan, unsigned n_workspaces, const char
     if (n > GRAD_MAX_QUBITS)
         return qml__error(QML_ERR_LIMIT, "%s: %u qubits need 2^%u * 16 bytes per statevector; the limit is %u qubits",
                           caller, n, n, GRAD_MAX_QUBITS);
+    if (n_workspaces == 0)
+        return QML_OK;
     unsigned per = plan->options.method == QML_GRADIENT_FINITE_DIFFERENCE ? 1u : 2u;
     return qml__memory_check((uint64_t)per * n_workspaces, (uint64_t)16 << n, caller,
                              "statevectors of %u qubits, %u per worker x %u worker%s", n, per, n_workspaces,
@@ -682,9 +714,23 @@ static int workspace_create(grad_workspace *ws, const grad_plan *plan, unsigned 
 {
     memset(ws, 0, sizeof *ws);
     const qml_circuit *circuit = plan->circuit;
-    int status = qml_statevec_create(&ws->state, circuit->n_qubits);
-    if (status == QML_OK && plan->options.method != QML_GRADIENT_FINITE_DIFFERENCE)
-        status = qml_statevec_create(&ws->other, circuit->n_qubits);
+    int status = QML_OK;
+    if (plan->options.scratch[0]) {
+        /* the caller's states (check_scratch): no allocation, no page
+         * faults; their contents are not |0...0>, so state_is_zero stays
+         * false and the forward starts with state_initialise */
+        ws->borrowed = true;
+        ws->state = plan->options.scratch[0];
+        ws->saved_threads[0] = ws->state->n_threads;
+        if (plan->options.method != QML_GRADIENT_FINITE_DIFFERENCE) {
+            ws->other = plan->options.scratch[1];
+            ws->saved_threads[1] = ws->other->n_threads;
+        }
+    } else {
+        status = qml_statevec_create(&ws->state, circuit->n_qubits);
+        if (status == QML_OK && plan->options.method != QML_GRADIENT_FINITE_DIFFERENCE)
+            status = qml_statevec_create(&ws->other, circuit->n_qubits);
+    }
     if (status == QML_OK)
         status = qml_statevec_set_threads(ws->state, kernel_threads);
     if (status == QML_OK && ws->other)
@@ -703,7 +749,7 @@ static int workspace_create(grad_workspace *ws, const grad_plan *plan, unsigned 
                 goto oom;
         }
     }
-    ws->state_is_zero = true;
+    ws->state_is_zero = !ws->borrowed;
     if (plan->options.method == QML_GRADIENT_ADJOINT && ws->state->n_threads > 1) {
         uint64_t dim = ws->state->dim;
         ws->n_partials = (size_t)(dim / GRAD_CHUNK + (dim % GRAD_CHUNK != 0));
@@ -721,8 +767,15 @@ fail:
 
 static void workspace_release(grad_workspace *ws)
 {
-    qml_statevec_free(ws->state);
-    qml_statevec_free(ws->other);
+    if (ws->borrowed) {
+        if (ws->state)
+            ws->state->n_threads = ws->saved_threads[0];
+        if (ws->other)
+            ws->other->n_threads = ws->saved_threads[1];
+    } else {
+        qml_statevec_free(ws->state);
+        qml_statevec_free(ws->other);
+    }
     qml__free(ws->weights);
     qml__free(ws->features);
     qml__free(ws->partials);

@@ -741,6 +741,26 @@ static void test_gradient_contract(void **state)
     bad = opt;
     bad.feature_gradients = 1;
     INVALID(qml_gradient(c, o, NULL, w, 4, x, 2, &bad, &dval, g, NULL));
+    /* options.scratch: two distinct states of the circuit's width, not the initial state */
+    qml_statevec *scratch2 = NULL;
+    assert_int_equal(qml_statevec_create(&scratch2, 2), QML_OK);
+    bad = opt;
+    bad.scratch[0] = F.state;
+    INVALID(qml_gradient(c, o, NULL, w, 4, x, 2, &bad, &dval, g, NULL));
+    bad.scratch[0] = NULL, bad.scratch[1] = F.state;
+    INVALID(qml_gradient(c, o, NULL, w, 4, x, 2, &bad, &dval, g, NULL));
+    bad.scratch[0] = F.state;
+    INVALID(qml_gradient(c, o, NULL, w, 4, x, 2, &bad, &dval, g, NULL));
+    bad.scratch[1] = scratch2;
+    INVALID(qml_gradient(c, o, F.state, w, 4, x, 2, &bad, &dval, g, NULL));
+    bad.scratch[1] = F.state3;
+    INVALID(qml_gradient(c, o, NULL, w, 4, x, 2, &bad, &dval, g, NULL));
+    bad.scratch[1] = scratch2;
+    SUCCEED(qml_gradient(c, o, NULL, w, 4, x, 2, &bad, &dval, g, NULL));
+    /* the batch ignores it */
+    bad.scratch[1] = F.state3;
+    SUCCEED(qml_gradient_batch(c, o, NULL, w, 4, rows, 2, 2, &bad, QML_BATCH_SUM, v, g));
+    qml_statevec_free(scratch2);
 
     /* backends (0.2): c is the hardware-efficient circuit (fixed CZ gates,
      * Clifford: g-sim runs it); tcirc adds a T gate, which g-sim refuses */

@@ -1412,6 +1412,83 @@ static void test_validation(void **state)
     fixture_free(&fx);
 }
 
+/* ---- caller-owned scratch states ---------------------------------------------- */
+
+/* options.scratch: every method gives the bits it gives with states of its
+ * own, with and without an initial state, also when the scratch states hold
+ * the previous call's leftovers; the scratch states' thread counts are
+ * restored. Then the fused paths (the ladder at n = 16, blocks from 14
+ * qubits on) on 1 and 2 kernel threads. */
+static void scratch_gradient(const qml_circuit *c, const qml_pauli_sum *o, const qml_statevec *init,
+                             const double *w, size_t nw, const double *x, size_t nx, qml_gradient_options opt,
+                             qml_statevec *const scratch[2])
+{
+    double v0, v1, v2, wg0[256], wg1[256], wg2[256], fg0[N_FEATURES], fg1[N_FEATURES], fg2[N_FEATURES];
+    assert_true(nw <= 256 && nx <= N_FEATURES);
+    double *f0 = opt.feature_gradients ? fg0 : NULL, *f1 = opt.feature_gradients ? fg1 : NULL,
+           *f2 = opt.feature_gradients ? fg2 : NULL;
+    assert_ok(qml_gradient(c, o, init, w, nw, x, nx, &opt, &v0, wg0, f0));
+    opt.scratch[0] = scratch[0];
+    opt.scratch[1] = scratch[1];
+    assert_ok(qml_gradient(c, o, init, w, nw, x, nx, &opt, &v1, wg1, f1));
+    assert_ok(qml_gradient(c, o, init, w, nw, x, nx, &opt, &v2, wg2, f2));
+    assert_true(v0 == v1 && v0 == v2);
+    assert_memory_equal(wg0, wg1, nw * sizeof *wg0);
+    assert_memory_equal(wg0, wg2, nw * sizeof *wg0);
+    if (opt.feature_gradients) {
+        assert_memory_equal(fg0, fg1, nx * sizeof *fg0);
+        assert_memory_equal(fg0, fg2, nx * sizeof *fg0);
+    }
+    assert_int_equal(scratch[0]->n_threads, 1);
+    assert_int_equal(scratch[1]->n_threads, 1);
+}
+
+static void test_scratch_states(void **state)
+{
+    (void)state;
+    qml_statevec *scratch[2] = {NULL, NULL};
+    assert_ok(qml_statevec_create(&scratch[0], N_QUBITS));
+    assert_ok(qml_statevec_create(&scratch[1], N_QUBITS));
+    qml_gradient_method methods[3] = {QML_GRADIENT_ADJOINT, QML_GRADIENT_PARAMETER_SHIFT,
+                                      QML_GRADIENT_FINITE_DIFFERENCE};
+    for (uint64_t seed = 21; seed <= 23; seed++) {
+        fixture fx;
+        fixture_random(&fx, seed);
+        for (int m = 0; m < 3; m++) {
+            qml_gradient_options opt = method_options(methods[m]);
+            opt.n_threads = seed == 22 ? 2 : 1;
+            scratch_gradient(fx.circuit, fx.observable, fx.initial, fx.weights, N_WEIGHTS, fx.features, N_FEATURES,
+                             opt, scratch);
+            scratch_gradient(fx.circuit, fx.observable, NULL, fx.weights, N_WEIGHTS, fx.features, N_FEATURES, opt,
+                             scratch);
+        }
+        fixture_free(&fx);
+    }
+    qml_statevec_free(scratch[0]);
+    qml_statevec_free(scratch[1]);
+
+    const unsigned n = 16;
+    qml_circuit *c = ladder_circuit(n, 3);
+    qml_pauli_sum *o = zz_chain(n);
+    size_t nw = qml_circuit_n_weights(c);
+    double w[256];
+    assert_true(nw <= 256);
+    for (size_t k = 0; k < nw; k++)
+        w[k] = 0.1 + 0.37 * (double)k;
+    assert_ok(qml_statevec_create(&scratch[0], n));
+    assert_ok(qml_statevec_create(&scratch[1], n));
+    for (unsigned threads = 1; threads <= 2; threads++) {
+        qml_gradient_options opt = QML_GRADIENT_OPTIONS_INIT;
+        opt.n_threads = threads;
+        const double x[1] = {0.3};
+        scratch_gradient(c, o, NULL, w, nw, x, 1, opt, scratch);
+    }
+    qml_statevec_free(scratch[0]);
+    qml_statevec_free(scratch[1]);
+    qml_pauli_sum_free(o);
+    qml_circuit_free(c);
+}
+
 /* ---- allocation failures ---------------------------------------------------------- */
 
 typedef struct alloc_case {
@@ -1419,6 +1496,7 @@ typedef struct alloc_case {
     uint64_t shots;
     unsigned threads;
     int batch;
+    int scratch;                     /* qml_gradient in two caller-owned states (options.scratch) */
 } alloc_case;
 
 static int sequence_gradient(void *context)
@@ -1427,7 +1505,7 @@ static int sequence_gradient(void *context)
     unsigned q0 = 0, q1 = 1, pair[2] = {0, 1};
     qml_circuit *c = NULL;
     qml_pauli_sum *o = NULL, *h = NULL;
-    qml_statevec *init = NULL;
+    qml_statevec *init = NULL, *scratch[2] = {NULL, NULL};
     int status = qml_circuit_create(&c, 2);
     if (!status)
         status = qml_circuit_add_rotation(c, QML_GATE_RY, &q0, 1, 0.1, 0, 1.0, 0, 0.5);
@@ -1447,11 +1525,15 @@ static int sequence_gradient(void *context)
         status = qml_statevec_create(&init, 2);
     if (!status)
         status = qml_statevec_set_basis(init, 2);
+    for (int i = 0; i < 2 && ac->scratch && !status; i++)
+        status = qml_statevec_create(&scratch[i], 2);
     if (!status) {
         qml_gradient_options opt = QML_GRADIENT_OPTIONS_INIT;
         opt.method = ac->method;
         opt.shots = ac->shots;
         opt.n_threads = ac->threads;
+        opt.scratch[0] = scratch[0];
+        opt.scratch[1] = scratch[1];
         double w[2] = {0.3, -0.8}, x[6] = {0.2, 0.9, -0.4, 0.1, 0.5, -0.3}, value, values[3], g[6], fg[2];
         if (ac->batch) {
             status = qml_gradient_batch(c, o, init, w, 2, x, 3, 2, &opt, QML_BATCH_PER_ROW, values, g);
@@ -1463,6 +1545,8 @@ static int sequence_gradient(void *context)
         }
     }
     qml_statevec_free(init);
+    qml_statevec_free(scratch[0]);
+    qml_statevec_free(scratch[1]);
     qml_pauli_sum_free(o);
     qml_pauli_sum_free(h);
     qml_circuit_free(c);
@@ -1476,10 +1560,12 @@ static void test_allocation_failures(void **state)
      * expectations group their terms in scratch memory), so one thread
      * here; test_allocation_failures_threads covers several. */
     alloc_case cases[] = {
-        {QML_GRADIENT_ADJOINT, 0, 1, 0},         {QML_GRADIENT_PARAMETER_SHIFT, 0, 1, 0},
-        {QML_GRADIENT_PARAMETER_SHIFT, 20, 1, 0}, {QML_GRADIENT_FINITE_DIFFERENCE, 0, 1, 0},
-        {QML_GRADIENT_ADJOINT, 0, 1, 1},         {QML_GRADIENT_PARAMETER_SHIFT, 0, 1, 1},
-        {QML_GRADIENT_PARAMETER_SHIFT, 20, 1, 1}, {QML_GRADIENT_FINITE_DIFFERENCE, 0, 1, 1},
+        {QML_GRADIENT_ADJOINT, 0, 1, 0, 0},         {QML_GRADIENT_PARAMETER_SHIFT, 0, 1, 0, 0},
+        {QML_GRADIENT_PARAMETER_SHIFT, 20, 1, 0, 0}, {QML_GRADIENT_FINITE_DIFFERENCE, 0, 1, 0, 0},
+        {QML_GRADIENT_ADJOINT, 0, 1, 1, 0},         {QML_GRADIENT_PARAMETER_SHIFT, 0, 1, 1, 0},
+        {QML_GRADIENT_PARAMETER_SHIFT, 20, 1, 1, 0}, {QML_GRADIENT_FINITE_DIFFERENCE, 0, 1, 1, 0},
+        {QML_GRADIENT_ADJOINT, 0, 1, 0, 1},         {QML_GRADIENT_PARAMETER_SHIFT, 0, 1, 0, 1},
+        {QML_GRADIENT_FINITE_DIFFERENCE, 0, 1, 0, 1},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int runs = harness_check_allocation_failures(sequence_gradient, &cases[i]);
@@ -1537,7 +1623,7 @@ static void test_allocation_failures_threads(void **state)
     qml_allocator a = {sizeof a, mt_malloc, mt_realloc, mt_free, NULL};
     for (unsigned threads = 2; threads <= 3; threads++) {
         for (int method = 0; method < 3; method++) {
-            alloc_case ac = {(qml_gradient_method)method, 0, threads, 1};
+            alloc_case ac = {(qml_gradient_method)method, 0, threads, 1, 0};
             int hits = 0;
             for (long k = 1;; k++) {
                 atomic_store(&mt_allocations, 0);
@@ -1582,6 +1668,7 @@ int main(void)
         cmocka_unit_test(test_backward_blocks_every_path),
         cmocka_unit_test(test_backward_blocks_edges),
         cmocka_unit_test(test_validation),
+        cmocka_unit_test(test_scratch_states),
         cmocka_unit_test(test_allocation_failures),
         cmocka_unit_test(test_allocation_failures_threads),
     };
