@@ -358,6 +358,17 @@ int bench_grad(int argc, char **argv)
         if (status)
             return cli_fail("bench grad: ladder", status);
     }
+    /* The same ladder at smaller sizes, where both states of the backward
+     * stay in the caches (n = 16: 2 MiB, n = 18: 8 MiB, n = 20: 32 MiB):
+     * how much of the ratio at n = 20 is the memory hierarchy. */
+    const unsigned small_sizes[] = {16, 18};
+    const size_t n_small = quick ? 0 : 2;
+    ladder_result small[2];
+    for (size_t i = 0; i < n_small; i++) {
+        int status = measure_ladder(small_sizes[i], 10, 5, &small[i]);
+        if (status)
+            return cli_fail("bench grad: ladder", status);
+    }
     const size_t n_rows = quick ? 200 : 1000;
     batch_result batch[2];
     for (unsigned t = 1; t <= 2; t++) {
@@ -397,6 +408,16 @@ int bench_grad(int argc, char **argv)
         cli_json_kv_number(&out, "allocating_adjoint_over_forward", ladder.fresh_adjoint_s / ladder.forward_s);
         cli_json_kv_number(&out, "forward_seconds", ladder.forward_s);
         cli_json_object_end(&out);
+        cli_json_key(&out, "ladder_smaller");
+        cli_json_array_begin(&out);
+        for (size_t i = 0; i < n_small; i++) {
+            cli_json_object_begin(&out);
+            cli_json_kv_u64(&out, "n", small[i].n);
+            cli_json_kv_number(&out, "adjoint_over_forward", small[i].adjoint_s / small[i].forward_s);
+            cli_json_kv_number(&out, "forward_seconds", small[i].forward_s);
+            cli_json_object_end(&out);
+        }
+        cli_json_array_end(&out);
         cli_json_key(&out, "batch");
         cli_json_array_begin(&out);
         for (unsigned t = 0; t < 2; t++) {
@@ -436,6 +457,12 @@ int bench_grad(int argc, char **argv)
            "call (no options.scratch) %.2f\n\n",
            ladder.layers, ladder.n, ladder.params, ladder.adjoint_s / ladder.forward_s, ladder.forward_s,
            ladder.adjoint_s / ladder.gate_forward_s, ladder.fresh_adjoint_s / ladder.forward_s);
+    if (n_small) {
+        printf("the same ladder where both states stay in the caches: adjoint/forward");
+        for (size_t i = 0; i < n_small; i++)
+            printf(" %.2f (n = %u)", small[i].adjoint_s / small[i].forward_s, small[i].n);
+        printf("\n\n");
+    }
     printf("batch value+gradient (adjoint, summed), n = 8, L = 8, %zu rows; wall-clock time\n", n_rows);
     printf("%8s %12s %8s\n", "threads", "rows/s", "speedup");
     for (unsigned t = 0; t < 2; t++)
