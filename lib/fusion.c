@@ -52,6 +52,12 @@ typedef double v4d __attribute__((vector_size(32)));
 #define FUSE_VECTOR_WIDTH 3u
 /* Bases per grain of the parallel split (each base is 2^k amplitudes). */
 #define FUSE_GRAIN ((size_t)256)
+/* Cache tiles of the fused run (tile_flush): 2^13 amplitudes, 128 KiB; at
+ * most this many blocks held back. */
+#define FUSE_TILE_BITS 13u
+#define FUSE_TILE_BLOCKS 8u
+
+bool qml__fusion_tiling = true;
 
 typedef struct dense_job {
     double *a;
@@ -326,8 +332,9 @@ int qml__fusion_path(void)
 #endif
 }
 
-/* Apply the matrix of `job` (fixed, off, k, mr, mi, real, diagonal set). */
-static void dense_apply(qml_statevec *state, dense_job *job, int path)
+/* The kernel range of `job` over `dim` amplitudes: the path, whether bases
+ * go in pairs, and the broadcast tables (dense_apply, tile_flush). */
+static range_context dense_prepare(uint64_t dim, dense_job *job, int path, size_t *items_out)
 {
     /* Only blocks of up to FUSE_VECTOR_K amplitudes have unrolled vector
      * kernels: fully unrolled 16 x 16 and 32 x 32 products in eight variants
@@ -336,7 +343,7 @@ static void dense_apply(qml_statevec *state, dense_job *job, int path)
     if (job->k > FUSE_VECTOR_WIDTH)
         path = 0;
     range_context ctx = {.job = job, .pairs = false, .path = path};
-    size_t items = (size_t)(state->dim >> job->k);
+    size_t items = (size_t)(dim >> job->k);
     if (!job->diagonal && path >= 1 && job->fixed[0] > 0) {
         ctx.pairs = true;
         items /= 2;
@@ -348,6 +355,15 @@ static void dense_apply(qml_statevec *state, dense_job *job, int path)
                 job->tab[e * L + l] = job->mr[e];
                 job->tab[(size_t)K * K * L + e * L + l] = job->mi[e];
             }
+    *items_out = items;
+    return ctx;
+}
+
+/* Apply the matrix of `job` (fixed, off, k, mr, mi, real, diagonal set). */
+static void dense_apply(qml_statevec *state, dense_job *job, int path)
+{
+    size_t items;
+    range_context ctx = dense_prepare(state->dim, job, path, &items);
     unsigned workers = state->dim >= QML__PARALLEL_MIN_DIM ? state->n_threads : 1;
     qml__parallel_for(workers, items, FUSE_GRAIN, dense_range, &ctx);
 }
@@ -405,7 +421,34 @@ typedef struct fuse_run {
     unsigned width;             /* the widest block (fuse_sweep) */
     qml__fuse_emit emit;        /* non-NULL: hand blocks to it instead of applying them */
     void *user;
+    /* cache tiling (tile_flush): dense blocks on qubits below FUSE_TILE_BITS
+     * held back, then applied tile by tile; NULL: no tiling */
+    dense_job *tile_jobs;
+    unsigned n_tile;
 } fuse_run;
+
+/* Consecutive dense blocks whose qubits all lie below FUSE_TILE_BITS map
+ * every tile of 2^FUSE_TILE_BITS amplitudes (128 KiB) to itself, so they
+ * are applied tile by tile: all of them on one tile while it stays in L2,
+ * then the next tile. Each amplitude sees the same operations in the same
+ * order as block by block: the same bits. */
+static void tile_flush(fuse_run *run)
+{
+    if (run->n_tile == 0)
+        return;
+    const uint64_t tile = (uint64_t)1 << FUSE_TILE_BITS;
+    range_context ctx[FUSE_TILE_BLOCKS];
+    size_t items[FUSE_TILE_BLOCKS];
+    for (unsigned b = 0; b < run->n_tile; b++)
+        ctx[b] = dense_prepare(tile, &run->tile_jobs[b], run->path, &items[b]);
+    double *base = run->state->amplitudes;
+    for (uint64_t t = 0; t < run->state->dim / tile; t++)
+        for (unsigned b = 0; b < run->n_tile; b++) {
+            run->tile_jobs[b].a = base + 2 * t * tile;
+            dense_range(&ctx[b], 0, items[b], 0);
+        }
+    run->n_tile = 0;
+}
 
 static double angle_of(const fuse_run *run, const qml__gate *g)
 {
@@ -417,6 +460,9 @@ static double angle_of(const fuse_run *run, const qml__gate *g)
 static void block_apply(fuse_run *run, const fuse_block *block)
 {
     const qml__gate *gates = run->circuit->gates;
+    const bool tiled = run->tile_jobs && block->n_gates > 1 && block->mask < ((uint64_t)1 << FUSE_TILE_BITS);
+    if (!tiled)
+        tile_flush(run);
     if (block->n_gates == 1) {
         const qml__gate *g = &gates[block->gates[0]];
         qml__statevec_apply(run->state, g, angle_of(run, g), run->inverse);
@@ -466,8 +512,14 @@ static void block_apply(fuse_run *run, const fuse_block *block)
         }
     job.real = real;
     job.diagonal = diagonal;
-    dense_apply(run->state, &job, run->path);
     run->n_passes++;
+    if (tiled) {
+        memcpy(&run->tile_jobs[run->n_tile++], &job, sizeof job);
+        if (run->n_tile == FUSE_TILE_BLOCKS)
+            tile_flush(run);
+        return;
+    }
+    dense_apply(run->state, &job, run->path);
 }
 
 /* Apply open block `i` and remove it (order of the others kept). */
@@ -533,10 +585,12 @@ static void fuse_gate(fuse_run *run, size_t index, unsigned width)
                 if (run->open[i].mask & gm)
                     flush_one(run, i);
         }
-        if (run->emit)
+        if (run->emit) {
             run->emit(run->user, &index, 1, 0);
-        else
+        } else {
+            tile_flush(run);
             qml__statevec_apply(run->state, g, angle_of(run, g), run->inverse);
+        }
         run->n_passes++;
         return;
     }
@@ -618,7 +672,14 @@ size_t qml__statevec_run_fused(qml_statevec *state, const qml_circuit *circuit, 
 {
     fuse_run run = {.state = state, .circuit = circuit, .weights = weights, .features = features,
                     .inverse = inverse, .path = path < 0 || path > qml__fusion_path() ? qml__fusion_path() : path, .n_open = 0, .n_passes = 0};
-    return fuse_sweep(&run, begin, end, width);
+    /* tiling on one thread only (workers split whole sweeps); without its
+     * buffer (a failed allocation) the blocks run one by one, same bits */
+    if (qml__fusion_tiling && state->n_threads == 1 && state->dim > ((uint64_t)1 << FUSE_TILE_BITS))
+        run.tile_jobs = qml__aligned_alloc(FUSE_TILE_BLOCKS * sizeof(dense_job));
+    size_t passes = fuse_sweep(&run, begin, end, width);
+    tile_flush(&run);
+    qml__aligned_free(run.tile_jobs);
+    return passes;
 }
 
 size_t qml__fusion_plan(const qml_circuit *circuit, size_t begin, size_t end, unsigned width, bool inverse,

@@ -60,7 +60,7 @@ typedef double lane_t;
 #define MAXK (1u << QML__FUSE_MAX_WIDTH)
 #define ADJ_MAX_FACTORS 2u
 /* Amplitudes per grain of the parallel split and of the reduction. */
-#define ADJ_GRAIN ((uint64_t)1 << 13)
+#define ADJ_GRAIN ((uint64_t)1 << QML__ADJ_TILE_BITS)
 /* Slots (lane vectors of one state's real or imaginary parts) per chunk of
  * groups held at once: each gate is taken over the whole chunk (16 KiB of
  * local vectors), so its constants and slot indices are loaded once. 16 KiB
@@ -1089,11 +1089,57 @@ static bool edge_candidate(const adj_op *op)
 int qml__adjoint_path_override = -1;
 bool qml__adjoint_edges = true;
 
-void qml__adjoint_block(qml_statevec *psi, qml_statevec *lambda, const qml_circuit *circuit,
-                        const qml__adjoint_gate *gates, unsigned n_gates, uint64_t mask, const double *weights,
-                        const double *features, double *partials, size_t partials_capacity, int path, double *d)
+static void block_prepare(adj_context *pctx, adj_op *ops, qml_statevec *psi, qml_statevec *lambda,
+                          const qml_circuit *circuit, const qml__adjoint_gate *gates, unsigned n_gates, uint64_t mask,
+                          const double *weights, const double *features, int path);
+
+/* Consecutive backward blocks whose qubits all lie below the grain's bits
+ * map every grain (ADJ_GRAIN amplitudes of both states, 2 x 128 KiB) to
+ * itself, so they are run grain by grain: all of them on one grain while it
+ * stays in L2, then the next (qml__adjoint_tiled). Each block still adds
+ * its grains' partial sums in grain order, and each amplitude sees the same
+ * operations in the same order: the same bits as block by block. */
+void qml__adjoint_tiled(qml_statevec *psi, qml_statevec *lambda, const qml_circuit *circuit,
+                        const qml__adjoint_gate *const *gates, const unsigned *n_gates, const uint64_t *masks,
+                        unsigned n_blocks, const double *weights, const double *features, double *const *d)
 {
-    adj_op ops[QML__FUSE_MAX_GATES];
+    if (n_blocks == 0)
+        return;
+    size_t n_ops = 0;
+    for (unsigned b = 0; b < n_blocks; b++)
+        n_ops += n_gates[b];
+    adj_op *ops = qml__malloc(n_ops * sizeof *ops);
+    if (!ops) {
+        /* block by block: the same bits, only slower */
+        for (unsigned b = 0; b < n_blocks; b++)
+            qml__adjoint_block(psi, lambda, circuit, gates[b], n_gates[b], masks[b], weights, features, NULL, 0, -1,
+                               d[b]);
+        return;
+    }
+    adj_context ctx[QML__ADJ_TILE_BLOCKS];
+    double total[QML__ADJ_TILE_BLOCKS][QML__FUSE_MAX_GATES] = {{0}};
+    for (unsigned b = 0, first = 0; b < n_blocks; first += n_gates[b], b++)
+        block_prepare(&ctx[b], ops + first, psi, lambda, circuit, gates[b], n_gates[b], masks[b], weights, features,
+                      -1);
+    double part[QML__FUSE_MAX_GATES];
+    for (uint64_t gr = 0; gr < ctx[0].n_grains; gr++)
+        for (unsigned b = 0; b < n_blocks; b++) {
+            grain_run(&ctx[b], gr, part);
+            for (unsigned o = 0; o < ctx[b].n_out; o++)
+                total[b][o] += part[o];
+        }
+    for (unsigned b = 0; b < n_blocks; b++) {
+        unsigned o = 0;
+        for (unsigned i = 0; i < n_gates[b]; i++)
+            d[b][i] = gates[b][i].n_factors ? total[b][o++] : 0.0;
+    }
+    qml__free(ops);
+}
+
+static void block_prepare(adj_context *pctx, adj_op *ops, qml_statevec *psi, qml_statevec *lambda,
+                          const qml_circuit *circuit, const qml__adjoint_gate *gates, unsigned n_gates, uint64_t mask,
+                          const double *weights, const double *features, int path)
+{
     adj_context ctx;
     memset(&ctx, 0, sizeof ctx);
     ctx.psi = psi->amplitudes;
@@ -1146,6 +1192,16 @@ void qml__adjoint_block(qml_statevec *psi, qml_statevec *lambda, const qml_circu
     const uint64_t grain_amplitudes = psi->dim < ADJ_GRAIN ? psi->dim : ADJ_GRAIN;
     ctx.groups_per_grain = grain_amplitudes / ((uint64_t)K * LANES);
     ctx.n_grains = psi->dim / grain_amplitudes;
+    *pctx = ctx;
+}
+
+void qml__adjoint_block(qml_statevec *psi, qml_statevec *lambda, const qml_circuit *circuit,
+                        const qml__adjoint_gate *gates, unsigned n_gates, uint64_t mask, const double *weights,
+                        const double *features, double *partials, size_t partials_capacity, int path, double *d)
+{
+    adj_op ops[QML__FUSE_MAX_GATES];
+    adj_context ctx;
+    block_prepare(&ctx, ops, psi, lambda, circuit, gates, n_gates, mask, weights, features, path);
     double total[QML__FUSE_MAX_GATES] = {0};
     const unsigned workers = psi->dim >= QML__PARALLEL_MIN_DIM ? psi->n_threads : 1;
     if (workers > 1 && partials && ctx.n_grains > 1 && ctx.n_grains * ctx.n_out <= partials_capacity) {

@@ -1200,7 +1200,34 @@ typedef struct backward_context {
     const double *features;
     double *weight_gradient;
     double *feature_gradient;
+    /* pending tiled blocks */
+    unsigned n_pending;
+    qml__adjoint_gate pend_gates[QML__ADJ_TILE_BLOCKS][QML__FUSE_MAX_GATES];
+    unsigned pend_n[QML__ADJ_TILE_BLOCKS];
+    uint64_t pend_mask[QML__ADJ_TILE_BLOCKS];
+    bool tiling;
 } backward_context;
+
+static void backward_flush(backward_context *ctx)
+{
+    if (ctx->n_pending == 0)
+        return;
+    const grad_plan *plan = ctx->plan;
+    const qml_circuit *circuit = plan->circuit;
+    double d[QML__ADJ_TILE_BLOCKS][QML__FUSE_MAX_GATES];
+    const qml__adjoint_gate *g[QML__ADJ_TILE_BLOCKS];
+    double *dp[QML__ADJ_TILE_BLOCKS];
+    for (unsigned b = 0; b < ctx->n_pending; b++)
+        g[b] = ctx->pend_gates[b], dp[b] = d[b];
+    qml__adjoint_tiled(ctx->ws->state, ctx->ws->other, circuit, g, ctx->pend_n, ctx->pend_mask, ctx->n_pending,
+                       plan->weights, ctx->features, dp);
+    for (unsigned b = 0; b < ctx->n_pending; b++)
+        for (unsigned i = 0; i < ctx->pend_n[b]; i++)
+            if (ctx->pend_gates[b][i].n_factors)
+                accumulate(&circuit->gates[ctx->pend_gates[b][i].gate], d[b][i], ctx->weight_gradient,
+                           ctx->feature_gradient);
+    ctx->n_pending = 0;
+}
 
 static void backward_block(void *user, const size_t *gates, unsigned n_gates, uint64_t mask)
 {
@@ -1208,6 +1235,22 @@ static void backward_block(void *user, const size_t *gates, unsigned n_gates, ui
     const grad_plan *plan = ctx->plan;
     const qml_circuit *circuit = plan->circuit;
     qml_statevec *psi = ctx->ws->state, *lambda = ctx->ws->other;
+    const bool tileable = ctx->tiling && mask != 0 && mask < ((uint64_t)1 << QML__ADJ_TILE_BITS) &&
+                          psi->n_threads == 1 && psi->dim > ((uint64_t)1 << QML__ADJ_TILE_BITS);
+    if (!tileable)
+        backward_flush(ctx);
+    else {
+        unsigned b = ctx->n_pending++;
+        for (unsigned i = 0; i < n_gates; i++) {
+            size_t f0 = plan->first_factor[gates[i]], f1 = plan->first_factor[gates[i] + 1];
+            ctx->pend_gates[b][i] = (qml__adjoint_gate){gates[i], plan->factors + f0, f1 - f0};
+        }
+        ctx->pend_n[b] = n_gates;
+        ctx->pend_mask[b] = mask;
+        if (ctx->n_pending == QML__ADJ_TILE_BLOCKS)
+            backward_flush(ctx);
+        return;
+    }
     if (mask == 0) {
         /* never met: blockable gates are always fused; un-apply it plainly */
         for (unsigned i = 0; i < n_gates; i++) {
@@ -1264,7 +1307,8 @@ static int adjoint(const grad_plan *plan, grad_workspace *ws, const double *feat
     size_t handled_run = SIZE_MAX;
     double d_fused = 0.0, d_pair[2];
     const unsigned fuse_backwards = qml__fusion_width(psi->n_qubits);
-    backward_context blocks = {plan, ws, features, weight_gradient, feature_gradient};
+    backward_context blocks = {plan, ws, features, weight_gradient, feature_gradient, .n_pending = 0,
+                               .tiling = qml__fusion_tiling};
     for (size_t g = circuit->n_gates; g-- > plan->first_differentiated;) {
         const qml__gate *gate = &circuit->gates[g];
         size_t f0 = plan->first_factor[g], f1 = plan->first_factor[g + 1];
@@ -1275,6 +1319,7 @@ static int adjoint(const grad_plan *plan, grad_workspace *ws, const double *feat
             while (low > plan->first_differentiated && plan->blockable[low - 1])
                 low--;
             qml__fusion_plan(circuit, low, g + 1, plan->backward_width, true, backward_block, &blocks);
+            backward_flush(&blocks);
             if (low == plan->first_differentiated)
                 break;
             g = low;

@@ -472,6 +472,17 @@ typedef struct qml__adjoint_gate {
 void qml__adjoint_block(qml_statevec *psi, qml_statevec *lambda, const qml_circuit *circuit,
                         const qml__adjoint_gate *gates, unsigned n_gates, uint64_t mask, const double *weights,
                         const double *features, double *partials, size_t partials_capacity, int path, double *d);
+/* Tests only: false runs the fused blocks one by one (no cache tiles). */
+extern bool qml__fusion_tiling;
+/* Blocks of the backward sweep held back and run grain by grain
+ * (qml__adjoint_tiled): at most QML__ADJ_TILE_BLOCKS, all on qubits below
+ * QML__ADJ_TILE_BITS (the grain of fusion_adjoint.c), one thread. d[b] gets
+ * block b's overlaps as qml__adjoint_block's d. */
+#define QML__ADJ_TILE_BLOCKS 8u
+#define QML__ADJ_TILE_BITS 13u
+void qml__adjoint_tiled(qml_statevec *psi, qml_statevec *lambda, const qml_circuit *circuit,
+                        const qml__adjoint_gate *const *gates, const unsigned *n_gates, const uint64_t *masks,
+                        unsigned n_blocks, const double *weights, const double *features, double *const *d);
 /* Tests only: the path every qml__adjoint_block call given `path` < 0 takes
  * (clamped to qml__fusion_path()); -1 (the default) lets it choose. */
 extern int qml__adjoint_path_override;

@@ -1412,6 +1412,88 @@ static void test_validation(void **state)
     fixture_free(&fx);
 }
 
+/* ---- cache tiles ------------------------------------------------------------------ */
+
+/* The fused forward run and the backward blocks held back and run tile by
+ * tile (blocks on qubits below 13, one thread) give the bits of block by
+ * block: on random block circuits with a Pauli rotation in the middle (a
+ * gate applied directly, which ends a run of tiles) followed by ladder
+ * layers, and on the ladder, at n = 15 and 16 (4 and 8 tiles). The tiled
+ * results also meet the dense references in test_backward_blocks_random
+ * and the other n >= 14 tests, which run with tiling on (the default). */
+static void tiles_compare(const qml_circuit *c, const qml_pauli_sum *o, const double *w, size_t nw, const double *x,
+                          size_t nx)
+{
+    const unsigned n = qml_circuit_n_qubits(c);
+    double v[2], *g[2], fg[2][8];
+    qml_statevec *s[2] = {NULL, NULL};
+    assert_true(nx <= 8);
+    for (int t = 0; t < 2; t++) {
+        qml__fusion_tiling = t == 1;
+        g[t] = malloc(nw * sizeof *g[t]);
+        qml_gradient_options opt = QML_GRADIENT_OPTIONS_INIT;
+        opt.feature_gradients = nx > 0;
+        assert_ok(qml_gradient(c, o, NULL, w, nw, x, nx, &opt, &v[t], g[t], nx ? fg[t] : NULL));
+        assert_ok(qml_statevec_create(&s[t], n));
+        assert_ok(qml_statevec_run(s[t], c, w, nw, x, nx));
+    }
+    qml__fusion_tiling = true;
+    assert_true(v[0] == v[1]);
+    assert_memory_equal(g[0], g[1], nw * sizeof *g[0]);
+    if (nx)
+        assert_memory_equal(fg[0], fg[1], nx * sizeof fg[0][0]);
+    assert_memory_equal(s[0]->amplitudes, s[1]->amplitudes, (size_t)16 << n);
+    double largest = 0.0;
+    for (size_t k = 0; k < nw; k++)
+        largest = fmax(largest, fabs(g[1][k]));
+    assert_true(largest > 1e-3);
+    for (int t = 0; t < 2; t++) {
+        free(g[t]);
+        qml_statevec_free(s[t]);
+    }
+}
+
+static void test_cache_tiles(void **state)
+{
+    (void)state;
+    for (unsigned n = 15; n <= 16; n++) {
+        qml_circuit *c = block_circuit(n, 300 + n);
+        qml_pauli_sum *h = parse_sum(n, "0.5*Z0 Z1 + X2 X3");
+        assert_ok(qml_circuit_add_pauli_rotation(c, h, 0.3, QML_NONE, 0.0, QML_NONE, 0.0));
+        /* after it, two RY + CNOT ladder layers (blocks below and above bit 13) */
+        for (unsigned l = 0; l < 2; l++) {
+            for (unsigned q = 0; q < n; q++)
+                assert_ok(qml_circuit_add_rotation(c, QML_GATE_RY, &q, 1, 0.2 * q, 0, 0.5 + 0.1 * l, QML_NONE, 0.0));
+            for (unsigned q = 0; q + 1 < n; q++)
+                assert_ok(qml_circuit_add_gate(c, QML_GATE_CNOT, (unsigned[]){q, q + 1}, 2));
+        }
+        qml_pauli_sum *o = zz_chain(n);
+        size_t nw = qml_circuit_n_weights(c), nx = qml_circuit_n_features(c);
+        double *w = malloc((nw + 1) * sizeof *w), x[8];
+        harness_rng rng = {500 + n};
+        for (size_t k = 0; k < nw; k++)
+            w[k] = 6.0 * harness_uniform(&rng) - 3.0;
+        for (size_t k = 0; k < 8; k++)
+            x[k] = 2.0 * harness_uniform(&rng) - 1.0;
+        tiles_compare(c, o, w, nw, x, nx);
+        free(w);
+        qml_pauli_sum_free(o);
+        qml_pauli_sum_free(h);
+        qml_circuit_free(c);
+    }
+    qml_circuit *c = ry_ladder_circuit(16, 4);
+    qml_pauli_sum *o = zz_chain(16);
+    size_t nw = qml_circuit_n_weights(c);
+    double *w = malloc(nw * sizeof *w);
+    for (size_t k = 0; k < nw; k++)
+        w[k] = 0.1 + 0.37 * (double)k;
+    const double x1[1] = {0.4};
+    tiles_compare(c, o, w, nw, x1, 1);
+    free(w);
+    qml_pauli_sum_free(o);
+    qml_circuit_free(c);
+}
+
 /* ---- caller-owned scratch states ---------------------------------------------- */
 
 /* options.scratch: every method gives the bits it gives with states of its
@@ -1669,6 +1751,7 @@ int main(void)
         cmocka_unit_test(test_backward_blocks_edges),
         cmocka_unit_test(test_validation),
         cmocka_unit_test(test_scratch_states),
+        cmocka_unit_test(test_cache_tiles),
         cmocka_unit_test(test_allocation_failures),
         cmocka_unit_test(test_allocation_failures_threads),
     };
