@@ -366,6 +366,10 @@ extern int qml__pair_walk_override;
  * for real matrices, 1 its portable vector path (no AVX2); -1 (the
  * default) lets them choose. */
 extern int qml__pair_path_override;
+/* Tests only: 1 makes the pair kernels' walk for a target at 5..10 (alone
+ * or under controls at 12 and above) prefetch each of its two streams on
+ * its own, 0 in address order; -1 (the default) lets them choose. */
+extern int qml__pair_stream_ahead_override;
 
 /* a_i *= d0 (even parity of i & zmask) or d1 (odd) for every i with
  * (i & cmask) == cmask (statevec_diag.c). */
