@@ -173,9 +173,10 @@ int qml__pair_stream_ahead_override = -1;
  * are exactly 4 KiB apart, so a pair's two amplitudes agree in address bits
  * 0..11; there the exchange (X, CNOT 23 -> 8) ran slower than the real
  * rotation on the same qubit (15.1 against 11.8 ms for X and RY at n = 24),
- * and prefetching each stream 2 blocks ahead in its own order took 0.79-0.88
- * of the time of the address-order prefetch (X 8, CNOT 13 -> 8; n = 24,
- * interleaved, medians of 11-15, load 3 on 2 cores). Rotations gained
+ * and prefetching each stream 2 blocks ahead in its own order took 0.79-0.90
+ * of the time of the address-order prefetch for X 8, 0.85 for CNOT 13 -> 8,
+ * 0.86-1.03 for CNOT 23 -> 8 (n = 24, interleaved, medians of 11-15, load
+ * 3-7 on 2 cores; docs/simulator.md). Rotations gained
  * nothing so (1.02-1.09), nor did targets 5..7, 9, 10, nor the octet
  * walk's low controls over target 8 (SWAP 0 8: 1.3x as long). */
 static bool stream_ahead(qml__pair_class cls, unsigned t)
