@@ -1220,7 +1220,7 @@ int bench_statevec(int argc, char **argv)
                    "limit: %.2f (%s on %u, %u), %u rows below 0.85\n",
                    worst_pattern->pattern_share, worst_pattern->gate, worst_pattern->a, worst_pattern->b,
                    below_pattern, worst->share, worst->gate, worst->a, worst->b, below);
-        printf("\none-qubit gates per qubit at n = %u, %u thread(s) (the same columns)\n", pair_n, thread_list[0]);
+        printf("\none-qubit gates per qubit at n = %u, %u thread(s), timed as the pairs\n", pair_n, thread_list[0]);
         printf("%-6s %5s %12s %7s %12s %8s\n", "gate", "qubit", "ns", "share", "pattern ns", "pattern");
         for (size_t k = 0; k < n_singles; k++)
             printf("%-6s %5u %12.1f %7.2f %12.1f %8.2f\n", singles[k].gate, singles[k].a, singles[k].ns,
