@@ -230,10 +230,11 @@ static inline unsigned lowest_bit64(uint64_t v)
 static inline int strings_anticommute(unsigned words, const uint64_t *x1, const uint64_t *z1, const uint64_t *x2,
                                       const uint64_t *z2)
 {
-    unsigned parity = 0;
+    /* the parity of a popcount sum is the parity of the words' XOR: one popcount */
+    uint64_t acc = 0;
     for (unsigned w = 0; w < words; w++)
-        parity ^= popcount64((x1[w] & z2[w]) ^ (z1[w] & x2[w]));
-    return (int)(parity & 1u);
+        acc ^= (x1[w] & z2[w]) ^ (z1[w] & x2[w]);
+    return (int)(popcount64(acc) & 1u);
 }
 
 /* P(x1,z1) P(x2,z2) = i^phase P(x1^x2, z1^z2): with P(x,z) = i^{|x&z|} X^x Z^z,
