@@ -941,11 +941,58 @@ static int structure_pure(qml_lie_algebra *algebra, struct qml_rng *rng, ideal_l
                     if (strings_anticommute(words, ax, az, t->x + gq.id[e] * words, t->z + gq.id[e] * words))
                         uf_union(parent, gid[k], gq.id[e]);
     }
+    /* Every string of the closure of a component of the generators lives
+     * on that component's qubits. When the qubit sets of the components
+     * with two or more generators are disjoint, a non-generator string
+     * (never central: it anticommutes with the generator that produced it)
+     * belongs to the component owning its lowest qubit; otherwise the index
+     * finds a generator it anticommutes with. */
+    unsigned n_qubits = algebra->n_qubits;
+    size_t *owner = qml__malloc(((size_t)n_qubits + 1) * sizeof *owner); /* per qubit: a root, SIZE_MAX none */
+    if (!owner) {
+        status = qml__oom("the structure of a Pauli-string algebra");
+        goto done;
+    }
+    unsigned char *is_gen = (unsigned char *)local;
+    size_t *gens_of = slot; /* per root: how many generators it has */
+    memset(is_gen, 0, d + 1);
+    memset(gens_of, 0, (d + 1) * sizeof *gens_of);
+    bool disjoint = true;
+    for (unsigned q = 0; q < n_qubits; q++)
+        owner[q] = SIZE_MAX;
+    for (size_t k = 0; k < K; k++) {
+        gens_of[qml__uf_find(parent, gid[k])] += !is_gen[gid[k]];
+        is_gen[gid[k]] = 1;
+    }
+    for (size_t k = 0; k < K && disjoint; k++) {
+        size_t root = qml__uf_find(parent, gid[k]);
+        if (gens_of[root] < 2)
+            continue; /* a central generator: it produces nothing */
+        const uint64_t *ax = t->x + gid[k] * words, *az = t->z + gid[k] * words;
+        for (unsigned w = 0; w < words && disjoint; w++)
+            for (uint64_t bits = ax[w] | az[w]; bits && disjoint; bits &= bits - 1) {
+                unsigned q = 64 * w + lowest_bit64(bits);
+                if (owner[q] == SIZE_MAX)
+                    owner[q] = root;
+                disjoint = owner[q] == root;
+            }
+    }
     for (size_t a = 0; a < d; a++) {
-        size_t id = qindex_anticommuting(&gq, t, t->x + a * words, t->z + a * words);
+        if (is_gen[a])
+            continue;
+        const uint64_t *ax = t->x + a * words, *az = t->z + a * words;
+        size_t id = SIZE_MAX;
+        if (disjoint) {
+            for (unsigned w = 0; w < words && id == SIZE_MAX; w++)
+                if (ax[w] | az[w])
+                    id = owner[64 * w + lowest_bit64(ax[w] | az[w])];
+        } else {
+            id = qindex_anticommuting(&gq, t, ax, az);
+        }
         if (id != SIZE_MAX)
             uf_union(parent, a, id);
     }
+    qml__free(owner);
     /* counting sort of the elements by root: `sorted` lists each component
      * contiguously (ascending ids), from slot[root] - count[root] */
     size_t *count = local;
