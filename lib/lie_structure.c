@@ -8,6 +8,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ---- structure -------------------------------------------------------------------- */
@@ -458,6 +459,7 @@ static int split_block(unsigned n_threads, size_t m, double *x, const double *r,
                     c.coords[i * k + col] = v;
                 }
             c.names = ideal_names(k, c.rank, true);
+            c.certificate = QML_LIE_CERTIFICATE_DECOMPOSITION;
             if (!c.names)
                 status = qml__oom("ideal names");
         }
@@ -794,8 +796,11 @@ static int split_by_symmetry(qml_lie_algebra *algebra, const size_t *order, size
      * per part) only as the tests' reference. Above the entry cap the
      * component stays unsplit: the structure is reported unresolved. */
     bool dense = qml__lie_split_dense && m <= LIE_SPLIT_MAX;
-    if (!dense && m > qml__lie_split_max_entries / n_group)
+    if (!dense && m > qml__lie_split_max_entries / n_group) {
+        algebra->split_entries = m > SIZE_MAX / n_group ? SIZE_MAX : m * n_group;
+        algebra->split_cap = qml__lie_split_max_entries;
         goto done;
+    }
     seen = qml__calloc(m, 1);
     target = qml__malloc(2 * n_group * sizeof *target);
     value = qml__malloc(n_group * sizeof *value);
@@ -817,6 +822,7 @@ static int split_by_symmetry(qml_lie_algebra *algebra, const size_t *order, size
     for (size_t chi = 0; chi < n_group && !status; chi++) {
         parts[chi].dim = part;
         parts[chi].rank = part_rank;
+        parts[chi].certificate = checked ? QML_LIE_CERTIFICATE_SHAPE : QML_LIE_CERTIFICATE_NONE;
         parts[chi].n_support = m;
         parts[chi].support = qml__malloc(m * sizeof(size_t));
         parts[chi].names = qml__malloc(names_size);
@@ -1127,7 +1133,8 @@ static int structure_pure(qml_lie_algebra *algebra, struct qml_rng *rng, ideal_l
         c.dim = m;
         c.n_support = m;
         c.support = qml__malloc(m * sizeof *c.support);
-        bool exact = n < 32 && (uint64_t)m == (((uint64_t)1 << (2 * n)) - 1);
+        bool full = n < 32 && (uint64_t)m == (((uint64_t)1 << (2 * n)) - 1);
+        bool exact = full;
         if (!exact && simple_shape(m, c.rank)) {
             /* a component is semisimple (no centre) with its rank exact:
              * simple when no sum of simple algebras has its shape */
@@ -1138,6 +1145,8 @@ static int structure_pure(qml_lie_algebra *algebra, struct qml_rng *rng, ideal_l
             exact = decided && !nonsimple;
         }
         c.names = string_ideal_names(t, order, m, 1, m, c.rank, exact);
+        if (exact)
+            c.certificate = full ? QML_LIE_CERTIFICATE_FULL : QML_LIE_CERTIFICATE_SHAPE;
         if (!c.support || !c.names) {
             qml__lie_component_release(&c);
             status = qml__oom("a simple ideal");
@@ -1496,6 +1505,7 @@ static int spanned_ideal(const string_table *t, const size_t *members, size_t m,
     c.rank = rank;
     c.support = qml__malloc((dim + 1) * sizeof *c.support);
     c.names = string_ideal_names(t, members, m, n_group, dim, rank, checked);
+    c.certificate = checked ? QML_LIE_CERTIFICATE_SHAPE : QML_LIE_CERTIFICATE_NONE;
     if (!c.support || !c.names) {
         qml__lie_component_release(&c);
         return qml__oom("a simple ideal");
@@ -1768,6 +1778,7 @@ static int structure_spanned(qml_lie_algebra *algebra, ideal_list *ideals, bool 
                 if (!status && checked) {
                     /* the name of a certified part loses "(not checked ...)" */
                     lie_component *c = &ideals->items[ideals->count - 1];
+                    c->certificate = QML_LIE_CERTIFICATE_SHAPE;
                     char *names = string_ideal_names(t, member_ids, m, n_group, part, part_rank, true);
                     if (!names)
                         status = qml__oom("ideal names");
@@ -1842,6 +1853,104 @@ done:
     return status;
 }
 
+int qml__lie_classify_tamper = 0;
+
+static int dim_rank_cmp(const void *pa, const void *pb)
+{
+    const size_t *a = pa, *b = pb;
+    if (a[0] != b[0])
+        return a[0] < b[0] ? -1 : 1;
+    return a[1] < b[1] ? -1 : a[1] > b[1];
+}
+
+/* " (not checked to be simple)" off the end of a name, once certified. */
+static void names_checked(char *names)
+{
+    static const char suffix[] = " (not checked to be simple)";
+    size_t len = names ? strlen(names) : 0, sl = sizeof suffix - 1;
+    if (len >= sl && !strcmp(names + len - sl, suffix))
+        names[len - sl] = '\0';
+}
+
+/* The certificates of a Pauli-string algebra's ideals. Every ideal whose
+ * shape admits no sum of simple algebras gets QML_LIE_CERTIFICATE_SHAPE.
+ * Then the generators are classified without enumeration (lie_classify.c:
+ * where a theorem decides every part; otherwise there is no such
+ * certificate): when the centre dimension, the dimension and the multiset
+ * of (dimension, rank) of the simple ideals agree with the enumerated ones,
+ * each ideal is certified simple by the classification (a summand decided
+ * by theorem is simple, and the enumerated ideals are invariant subspaces
+ * that add up to g, so equal dimensions pair them one to one); when they do
+ * not, the two methods disagree: *consistent = false and the message gives
+ * both. */
+static int certify_pure(qml_lie_algebra *algebra, ideal_list *list, bool *consistent)
+{
+    *consistent = true;
+    for (size_t j = 0; j < list->count; j++) {
+        lie_component *c = &list->items[j];
+        if ((c->certificate & QML_LIE_CERTIFICATE_SHAPE) || !simple_shape(c->dim, c->rank))
+            continue;
+        bool nonsimple = true, decided = false;
+        int status = nonsimple_exists(c->dim, c->rank, &nonsimple, &decided);
+        if (status)
+            return status;
+        if (decided && !nonsimple)
+            c->certificate |= QML_LIE_CERTIFICATE_SHAPE;
+    }
+    pauli_classification pc;
+    int status = qml__pauli_classify_ex((const qml_pauli_sum *const *)algebra->generators, algebra->n_generators,
+                                        algebra->n_qubits, 1, NULL, &pc);
+    if (status == QML_ERR_LIMIT)
+        return QML_OK; /* a part no theorem decides: no certificate from the classification */
+    if (status)
+        return status;
+    if (qml__lie_classify_tamper && pc.n_ideals)
+        pc.ideals[0].rank++;
+    size_t count = list->count;
+    size_t *pairs = qml__malloc((4 * count + 1) * sizeof *pairs);
+    if (!pairs) {
+        qml__pauli_classification_release(&pc);
+        return qml__oom("the certificates of the simple ideals");
+    }
+    bool same = pc.n_ideals == count && pc.centre_dim == algebra->center.dim &&
+                (algebra->dim >= ((size_t)1 << 53) || pc.dimension == (double)algebra->dim);
+    for (size_t j = 0; j < count && same; j++) {
+        pairs[2 * j] = list->items[j].dim;
+        pairs[2 * j + 1] = list->items[j].rank;
+        pairs[2 * count + 2 * j] = pc.ideals[j].dim;
+        pairs[2 * count + 2 * j + 1] = pc.ideals[j].rank;
+    }
+    if (same) {
+        qsort(pairs, count, 2 * sizeof *pairs, dim_rank_cmp);
+        qsort(pairs + 2 * count, count, 2 * sizeof *pairs, dim_rank_cmp);
+        same = !memcmp(pairs, pairs + 2 * count, 2 * count * sizeof *pairs);
+    }
+    qml__free(pairs);
+    if (same) {
+        for (size_t j = 0; j < count; j++) {
+            list->items[j].certificate |= QML_LIE_CERTIFICATE_CLASSIFICATION;
+            names_checked(list->items[j].names);
+        }
+    } else {
+        *consistent = false;
+        qml__buffer b = {0};
+        qml__buffer_printf(&b, "the enumerated structure (dim %zu, centre %zu, ideals", algebra->dim,
+                           algebra->center.dim);
+        for (size_t j = 0; j < count && j < 8; j++)
+            qml__buffer_printf(&b, " %zu:%zu", list->items[j].dim, list->items[j].rank);
+        qml__buffer_printf(&b, "%s) does not match the classification of the generators (dim %.17g, centre %zu, "
+                           "ideals", count > 8 ? " ..." : "", pc.dimension, pc.centre_dim);
+        for (size_t j = 0; j < pc.n_ideals && j < 8; j++)
+            qml__buffer_printf(&b, " %zu:%zu", pc.ideals[j].dim, pc.ideals[j].rank);
+        qml__buffer_printf(&b, "%s; dim:rank): an internal inconsistency, please report it", pc.n_ideals > 8 ? " ..." : "");
+        snprintf(algebra->structure_message, sizeof algebra->structure_message, "%s",
+                 b.data && !b.failed ? b.data : "the enumerated structure does not match the classification");
+        qml__buffer_release(&b);
+    }
+    qml__pauli_classification_release(&pc);
+    return QML_OK;
+}
+
 /* Centre and simple ideals. The split uses random elements; a split that
  * leaves a component whose dimension and rank no simple algebra has (two
  * ideals whose parts the random elements could not tell apart) is redone
@@ -1850,6 +1959,8 @@ done:
 int qml__lie_analyse_structure(qml_lie_algebra *algebra)
 {
     algebra->structure_state = QML_LIE_STRUCTURE_UNRESOLVED;
+    algebra->split_entries = 0;
+    algebra->structure_message[0] = '\0';
     unsigned n = algebra->n_qubits;
     if (!algebra->pure && n < 32 && (uint64_t)algebra->dim == ((uint64_t)1 << (2 * n)) - 1) {
         /* dim = 4^n - 1: g is su(2^n) itself (lie.c's `full`), simple, with
@@ -1859,6 +1970,7 @@ int qml__lie_analyse_structure(qml_lie_algebra *algebra)
         c.rank = ((size_t)1 << n) - 1;
         c.support = qml__malloc(c.dim * sizeof *c.support);
         c.names = ideal_names(c.dim, c.rank, true);
+        c.certificate = QML_LIE_CERTIFICATE_FULL;
         algebra->ideals = qml__malloc(sizeof *algebra->ideals);
         if (!c.support || !c.names || !algebra->ideals) {
             qml__lie_component_release(&c);
@@ -1934,7 +2046,25 @@ int qml__lie_analyse_structure(qml_lie_algebra *algebra)
     if (!valid) {
         ideal_list_release(&list);
         qml__lie_component_release(&algebra->center);
+        if (algebra->pure && algebra->split_entries) {
+            algebra->structure_state = QML_LIE_STRUCTURE_SPLIT_CAP;
+            snprintf(algebra->structure_message, sizeof algebra->structure_message,
+                     "the symmetry split of a Pauli-string component into simple ideals needs %zu sparse entries, "
+                     "above the cap of %zu",
+                     algebra->split_entries, algebra->split_cap);
+        }
         return QML_OK; /* structure unknown, never a non-simple "simple ideal" */
+    }
+    if (algebra->pure) {
+        bool consistent = true;
+        int status = certify_pure(algebra, &list, &consistent);
+        if (status || !consistent) {
+            ideal_list_release(&list);
+            qml__lie_component_release(&algebra->center);
+            if (!status)
+                algebra->structure_state = QML_LIE_STRUCTURE_INCONSISTENT;
+            return status;
+        }
     }
     /* order: decreasing dimension, ties in discovery order (stable insertion sort) */
     for (size_t i = 1; i < list.count; i++) {
