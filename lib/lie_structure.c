@@ -485,9 +485,9 @@ done:
 /* Strings indexed by qubit: for each qubit q, the members whose support
  * contains q (a linked list through the entries). Two strings anticommute
  * only if their supports meet, so "the first member that anticommutes with
- * P" walks the lists of P's qubits only: for the local generators of a
- * 1000-qubit ring a handful of tests per string, against 2n for a scan of
- * all members. */
+ * P" walks the lists of P's qubits only (lowest qubit first, stopping at
+ * the first hit), not every member: with local members, a few tests per
+ * qubit of P until one anticommutes. */
 typedef struct qubit_index {
     unsigned n;
     size_t *head;        /* n: first entry, SIZE_MAX if none */
