@@ -438,7 +438,7 @@ static void test_certificate_random(void **state)
         qml_lie_algebra_free(a);
         set_free(&set);
     }
-    print_message("random string sets: %zu closed, %zu classified without enumeration, %zu ideals certified both "
+    print_message("# random string sets: %zu closed, %zu classified without enumeration, %zu ideals certified both "
                   "ways\n", tried, classified, both);
     assert_true(classified >= 100);
     assert_true(both >= 100);
