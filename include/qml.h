@@ -1484,8 +1484,18 @@ typedef enum qml_lie_structure_state {
                                            at any dimension: docs/lie.md), nor a direct sum of the
                                            algebras of commuting clusters of generators that are each
                                            below the cap or so spanned */
-    QML_LIE_STRUCTURE_UNRESOLVED = 3  /**< analysed, but not resolved into simple ideals that pass the checks
+    QML_LIE_STRUCTURE_UNRESOLVED = 3, /**< analysed, but not resolved into simple ideals that pass the checks
                                            (reported unknown rather than wrong) */
+    QML_LIE_STRUCTURE_SPLIT_CAP = 4,  /**< a Pauli-string component that its symmetries would split into
+                                           simple ideals, but whose sparse ideals would pass the entry cap
+                                           (2^27 entries; the `cap` output of
+                                           qml_lie_algebra_structure_state() gives it, and
+                                           qml_lie_algebra_structure_message() the entries needed)
+                                           @since 0.2.0 */
+    QML_LIE_STRUCTURE_INCONSISTENT = 5 /**< single-Pauli-string generators whose enumerated structure does
+                                           not match their classification (the two methods disagree: a
+                                           bug; qml_lie_algebra_structure_message() gives both answers);
+                                           neither is reported @since 0.2.0 */
 } qml_lie_structure_state;
 
 /**
@@ -1501,6 +1511,49 @@ typedef enum qml_lie_structure_state {
  */
 QML_API int qml_lie_algebra_structure_state(const qml_lie_algebra *algebra, qml_lie_structure_state *state,
                                             size_t *cap);
+
+/**
+ * @brief Why a simple ideal is known to be simple: flags, any combination
+ * (qml_lie_algebra_ideal_certificate()). Values pinned.
+ * @since 0.2.0
+ */
+typedef enum qml_lie_certificate {
+    QML_LIE_CERTIFICATE_NONE = 0,           /**< not certified: the name says "(not checked to be simple)" */
+    QML_LIE_CERTIFICATE_SHAPE = 1,          /**< its dimension and rank are those of a simple algebra and of
+                                                 no sum of two or more (decided up to 2^28 operations) */
+    QML_LIE_CERTIFICATE_CLASSIFICATION = 2, /**< single-Pauli-string generators: the ideals match, one to one
+                                                 in dimension and rank (and the centre in dimension), the
+                                                 summands that the classification of the generators decides
+                                                 by theorem without enumeration (qml_pauli_dla_classify();
+                                                 docs/lie.md) */
+    QML_LIE_CERTIFICATE_FULL = 4,           /**< all 4^n - 1 Pauli strings: su(2^n) */
+    QML_LIE_CERTIFICATE_DECOMPOSITION = 8   /**< the dense decomposition: an eigenspace of -ad(x)^2 for generic
+                                                 x in g, checked invariant under every generator, of a simple
+                                                 algebra's dimension and rank */
+} qml_lie_certificate;
+
+/**
+ * @brief Which certificates say that simple ideal `index` is simple.
+ * @param algebra the algebra.
+ * @param index the ideal (< qml_lie_algebra_n_ideals()).
+ * @param[out] certificates a combination of #qml_lie_certificate flags
+ *        (#QML_LIE_CERTIFICATE_NONE if none).
+ * @return #QML_OK; #QML_ERR_INVALID_ARGUMENT (NULL algebra or certificates);
+ *         #QML_ERR_OUT_OF_RANGE (index >= n_ideals, also when the structure
+ *         is unknown).
+ * @since 0.2.0
+ */
+QML_API int qml_lie_algebra_ideal_certificate(const qml_lie_algebra *algebra, size_t index,
+                                              qml_lie_certificate *certificates);
+
+/**
+ * @brief A sentence on the structure when qml_lie_algebra_structure_state()
+ * is #QML_LIE_STRUCTURE_SPLIT_CAP (the entries the split needs, and the
+ * cap) or #QML_LIE_STRUCTURE_INCONSISTENT (the enumerated and the classified
+ * centre and ideals); "" otherwise and for NULL. Owned by the algebra.
+ * @since 0.2.0
+ */
+QML_API const char *qml_lie_algebra_structure_message(const qml_lie_algebra *algebra);
 
 /**
  * @brief What the DLA of single-Pauli-string generators is, without a basis:

@@ -220,9 +220,27 @@ int qml_lie_algebra_structure_state(const qml_lie_algebra *algebra, qml_lie_stru
     QML_CHECK_NULL(state);
     *state = algebra->structure_state;
     if (cap)
-        *cap = LIE_GENERAL_DENSE_MAX;
+        *cap = algebra->structure_state == QML_LIE_STRUCTURE_SPLIT_CAP ? algebra->split_cap : LIE_GENERAL_DENSE_MAX;
     qml__ok();
     return QML_OK;
+}
+
+int qml_lie_algebra_ideal_certificate(const qml_lie_algebra *algebra, size_t index, qml_lie_certificate *certificates)
+{
+    QML_CHECK_NULL(algebra);
+    QML_CHECK_NULL(certificates);
+    size_t n = algebra->structure_known ? algebra->n_ideals : 0;
+    if (index >= n)
+        return qml__error(QML_ERR_OUT_OF_RANGE, "qml_lie_algebra_ideal_certificate: ideal %zu of %zu%s", index, n,
+                          algebra->structure_known ? "" : " (the structure is unknown)");
+    *certificates = (qml_lie_certificate)algebra->ideals[index].certificate;
+    qml__ok();
+    return QML_OK;
+}
+
+const char *qml_lie_algebra_structure_message(const qml_lie_algebra *algebra)
+{
+    return algebra ? algebra->structure_message : "";
 }
 
 int qml_lie_algebra_is_full(const qml_lie_algebra *algebra)

@@ -120,6 +120,7 @@ typedef struct lie_component {
     size_t col_nnz;
     size_t *rows;
     double *vals;
+    unsigned certificate; /* qml_lie_certificate flags: why it is simple */
 } lie_component;
 
 /* <column `col` of component c, x> for coordinates x over the basis, summed
@@ -181,6 +182,9 @@ struct qml_lie_algebra {
     double closure_defect;   /* largest relative residual of a bracket -i[G_k, B_a] outside the span (NaN: strings) */
     bool spanned;            /* general, spanned by Pauli strings: the structure decided on them, the basis adapted */
     bool clustered;          /* general, decided cluster by cluster (lie_sums.c): the basis is the clusters' bases */
+    size_t split_entries;    /* pure: entries a symmetry split needed above the entry cap (0: none) */
+    size_t split_cap;        /* the entry cap it was refused by */
+    char structure_message[320]; /* qml_lie_algebra_structure_message() */
 };
 
 /* The exact closure's record: one verdict per candidate, in the order the
@@ -230,10 +234,11 @@ static inline unsigned lowest_bit64(uint64_t v)
 static inline int strings_anticommute(unsigned words, const uint64_t *x1, const uint64_t *z1, const uint64_t *x2,
                                       const uint64_t *z2)
 {
-    unsigned parity = 0;
+    /* the parity of a popcount sum is the parity of the words' XOR: one popcount */
+    uint64_t acc = 0;
     for (unsigned w = 0; w < words; w++)
-        parity ^= popcount64((x1[w] & z2[w]) ^ (z1[w] & x2[w]));
-    return (int)(parity & 1u);
+        acc ^= (x1[w] & z2[w]) ^ (z1[w] & x2[w]);
+    return (int)(popcount64(acc) & 1u);
 }
 
 /* P(x1,z1) P(x2,z2) = i^phase P(x1^x2, z1^z2): with P(x,z) = i^{|x&z|} X^x Z^z,
@@ -401,6 +406,9 @@ extern int qml__lie_split_dense;
 /* Tests only: the entry cap of a Pauli-string symmetry split (default
  * LIE_SPLIT_MAX_ENTRIES). */
 extern size_t qml__lie_split_max_entries;
+/* Tests only: 1 adds one to the rank of the first classified ideal before it
+ * is matched with the enumerated structure (an inconsistency on purpose). */
+extern int qml__lie_classify_tamper;
 /* Rebuild the basis of a closed general algebra (dimension = the exact one)
  * by the pivoted closure; *rebuilt says whether it did (not when the dense
  * work space would pass its cap, or rounding stops it short of the

@@ -8,6 +8,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ---- structure -------------------------------------------------------------------- */
@@ -458,6 +459,7 @@ static int split_block(unsigned n_threads, size_t m, double *x, const double *r,
                     c.coords[i * k + col] = v;
                 }
             c.names = ideal_names(k, c.rank, true);
+            c.certificate = QML_LIE_CERTIFICATE_DECOMPOSITION;
             if (!c.names)
                 status = qml__oom("ideal names");
         }
@@ -479,6 +481,85 @@ done:
     return status;
 }
 
+
+/* Strings indexed by qubit: for each qubit q, the members whose support
+ * contains q (a linked list through the entries). Two strings anticommute
+ * only if their supports meet, so "the first member that anticommutes with
+ * P" walks the lists of P's qubits only (lowest qubit first, stopping at
+ * the first hit), not every member: with local members, a few tests per
+ * qubit of P until one anticommutes. */
+typedef struct qubit_index {
+    unsigned n;
+    size_t *head;        /* n: first entry, SIZE_MAX if none */
+    size_t *id, *next;   /* entries: member id, next entry of the same qubit */
+    size_t count, capacity;
+} qubit_index;
+
+static int qindex_init(qubit_index *q, unsigned n)
+{
+    memset(q, 0, sizeof *q);
+    q->n = n;
+    q->head = qml__malloc(((size_t)n + 1) * sizeof *q->head);
+    if (!q->head)
+        return qml__oom("a qubit index of strings");
+    for (unsigned i = 0; i < n; i++)
+        q->head[i] = SIZE_MAX;
+    return QML_OK;
+}
+
+static void qindex_release(qubit_index *q)
+{
+    qml__free(q->head);
+    qml__free(q->id);
+    qml__free(q->next);
+    memset(q, 0, sizeof *q);
+}
+
+/* Add string `id` of table t to the lists of its qubits. */
+static int qindex_add(qubit_index *q, const string_table *t, size_t id)
+{
+    unsigned words = t->words;
+    const uint64_t *x = t->x + id * words, *z = t->z + id * words;
+    for (unsigned w = 0; w < words; w++) {
+        for (uint64_t bits = x[w] | z[w]; bits; bits &= bits - 1) {
+            unsigned qubit = 64 * w + lowest_bit64(bits);
+            if (q->count == q->capacity) {
+                size_t cap = q->capacity ? 2 * q->capacity : 64;
+                size_t *ids = qml__realloc(q->id, cap * sizeof *ids);
+                if (!ids)
+                    return qml__oom("a qubit index of strings");
+                q->id = ids;
+                size_t *next = qml__realloc(q->next, cap * sizeof *next);
+                if (!next)
+                    return qml__oom("a qubit index of strings");
+                q->next = next;
+                q->capacity = cap;
+            }
+            q->id[q->count] = id;
+            q->next[q->count] = q->head[qubit];
+            q->head[qubit] = q->count++;
+        }
+    }
+    return QML_OK;
+}
+
+/* The first member found that anticommutes with string (x, z), or SIZE_MAX
+ * when it commutes with all of them. */
+static size_t qindex_anticommuting(const qubit_index *q, const string_table *t, const uint64_t *x, const uint64_t *z)
+{
+    unsigned words = t->words;
+    for (unsigned w = 0; w < words; w++) {
+        for (uint64_t bits = x[w] | z[w]; bits; bits &= bits - 1) {
+            unsigned qubit = 64 * w + lowest_bit64(bits);
+            for (size_t e = q->head[qubit]; e != SIZE_MAX; e = q->next[e]) {
+                size_t id = q->id[e];
+                if (strings_anticommute(words, x, z, t->x + id * words, t->z + id * words))
+                    return id;
+            }
+        }
+    }
+    return SIZE_MAX;
+}
 
 static bool simple_shape(size_t dim, size_t rank);
 static int nonsimple_exists(size_t dim, size_t rank, bool *exists, bool *decided);
@@ -715,8 +796,11 @@ static int split_by_symmetry(qml_lie_algebra *algebra, const size_t *order, size
      * per part) only as the tests' reference. Above the entry cap the
      * component stays unsplit: the structure is reported unresolved. */
     bool dense = qml__lie_split_dense && m <= LIE_SPLIT_MAX;
-    if (!dense && m > qml__lie_split_max_entries / n_group)
+    if (!dense && m > qml__lie_split_max_entries / n_group) {
+        algebra->split_entries = m > SIZE_MAX / n_group ? SIZE_MAX : m * n_group;
+        algebra->split_cap = qml__lie_split_max_entries;
         goto done;
+    }
     seen = qml__calloc(m, 1);
     target = qml__malloc(2 * n_group * sizeof *target);
     value = qml__malloc(n_group * sizeof *value);
@@ -738,6 +822,7 @@ static int split_by_symmetry(qml_lie_algebra *algebra, const size_t *order, size
     for (size_t chi = 0; chi < n_group && !status; chi++) {
         parts[chi].dim = part;
         parts[chi].rank = part_rank;
+        parts[chi].certificate = checked ? QML_LIE_CERTIFICATE_SHAPE : QML_LIE_CERTIFICATE_NONE;
         parts[chi].n_support = m;
         parts[chi].support = qml__malloc(m * sizeof(size_t));
         parts[chi].names = qml__malloc(names_size);
@@ -824,35 +909,104 @@ static int structure_pure(qml_lie_algebra *algebra, struct qml_rng *rng, ideal_l
     int status = QML_OK;
     size_t *parent = qml__malloc((d + 1) * sizeof *parent);
     size_t *gid = qml__malloc((K + 1) * sizeof *gid);
-    size_t *order = qml__malloc((d + 1) * sizeof *order);
+    size_t *sorted = qml__malloc((d + 1) * sizeof *sorted);
     size_t *local = qml__malloc((d + 1) * sizeof *local);
+    size_t *slot = qml__malloc((d + 1) * sizeof *slot);
     double *r = qml__malloc(2 * (K + 1) * sizeof *r);
     uint64_t *px = qml__malloc(2 * (size_t)words * sizeof *px);
-    if (!parent || !gid || !order || !local || !r || !px) {
+    qubit_index gq = {0};
+    if (!parent || !gid || !sorted || !local || !slot || !r || !px) {
         status = qml__oom("the structure of a Pauli-string algebra");
         goto done;
     }
+    if ((status = qindex_init(&gq, algebra->n_qubits)))
+        goto done;
     uint64_t *pz = px + words;
     for (size_t k = 0; k < K; k++) {
         gid[k] = qml__lie_table_find(t, algebra->generators[k]->x, algebra->generators[k]->z);
         r[2 * k] = qml__rng_normal(rng);
         r[2 * k + 1] = qml__rng_normal(rng);
+        if ((status = qindex_add(&gq, t, gid[k])))
+            goto done;
     }
     for (size_t a = 0; a < d; a++)
         parent[a] = a;
     /* Components of the anticommutation graph: every non-generator string
      * anticommutes with the generator that produced it, so linking strings
-     * to the generators they anticommute with gives the same components. */
-    for (size_t a = 0; a < d; a++)
-        for (size_t k = 0; k < K; k++)
-            if (strings_anticommute(words, t->x + a * words, t->z + a * words, t->x + gid[k] * words,
-                                    t->z + gid[k] * words))
-                uf_union(parent, a, gid[k]);
-    /* counting sort of the elements by root: order lists each component contiguously */
+     * to the generators they anticommute with gives the same components.
+     * The generators are linked pair by pair (through the qubit index);
+     * a string of the closure of one component of the generators' graph
+     * commutes with every generator outside it (a string commuting with P
+     * and Q commutes with PQ), so it anticommutes with generators of one
+     * component only, and the first one found links it. */
+    for (size_t k = 0; k < K; k++) {
+        const uint64_t *ax = t->x + gid[k] * words, *az = t->z + gid[k] * words;
+        for (unsigned w = 0; w < words; w++)
+            for (uint64_t bits = ax[w] | az[w]; bits; bits &= bits - 1)
+                for (size_t e = gq.head[64 * w + lowest_bit64(bits)]; e != SIZE_MAX; e = gq.next[e])
+                    if (strings_anticommute(words, ax, az, t->x + gq.id[e] * words, t->z + gq.id[e] * words))
+                        uf_union(parent, gid[k], gq.id[e]);
+    }
+    /* Every string of the closure of a component of the generators lives
+     * on that component's qubits. When the qubit sets of the components
+     * with two or more generators are disjoint, a non-generator string
+     * (never central: it anticommutes with the generator that produced it)
+     * belongs to the component owning its lowest qubit; otherwise the index
+     * finds a generator it anticommutes with. */
+    unsigned n_qubits = algebra->n_qubits;
+    size_t *owner = qml__malloc(((size_t)n_qubits + 1) * sizeof *owner); /* per qubit: a root, SIZE_MAX none */
+    if (!owner) {
+        status = qml__oom("the structure of a Pauli-string algebra");
+        goto done;
+    }
+    unsigned char *is_gen = (unsigned char *)local;
+    size_t *gens_of = slot; /* per root: how many generators it has */
+    memset(is_gen, 0, d + 1);
+    memset(gens_of, 0, (d + 1) * sizeof *gens_of);
+    bool disjoint = true;
+    for (unsigned q = 0; q < n_qubits; q++)
+        owner[q] = SIZE_MAX;
+    for (size_t k = 0; k < K; k++) {
+        gens_of[qml__uf_find(parent, gid[k])] += !is_gen[gid[k]];
+        is_gen[gid[k]] = 1;
+    }
+    for (size_t k = 0; k < K && disjoint; k++) {
+        size_t root = qml__uf_find(parent, gid[k]);
+        if (gens_of[root] < 2)
+            continue; /* a central generator: it produces nothing */
+        const uint64_t *ax = t->x + gid[k] * words, *az = t->z + gid[k] * words;
+        for (unsigned w = 0; w < words && disjoint; w++)
+            for (uint64_t bits = ax[w] | az[w]; bits && disjoint; bits &= bits - 1) {
+                unsigned q = 64 * w + lowest_bit64(bits);
+                if (owner[q] == SIZE_MAX)
+                    owner[q] = root;
+                disjoint = owner[q] == root;
+            }
+    }
+    for (size_t a = 0; a < d; a++) {
+        if (is_gen[a])
+            continue;
+        const uint64_t *ax = t->x + a * words, *az = t->z + a * words;
+        size_t id = SIZE_MAX;
+        if (disjoint) {
+            for (unsigned w = 0; w < words && id == SIZE_MAX; w++)
+                if (ax[w] | az[w])
+                    id = owner[64 * w + lowest_bit64(ax[w] | az[w])];
+        } else {
+            id = qindex_anticommuting(&gq, t, ax, az);
+        }
+        if (id != SIZE_MAX)
+            uf_union(parent, a, id);
+    }
+    qml__free(owner);
+    /* counting sort of the elements by root: `sorted` lists each component
+     * contiguously (ascending ids), from slot[root] - count[root] */
     size_t *count = local;
     memset(count, 0, (d + 1) * sizeof *count);
-    for (size_t a = 0; a < d; a++)
-        count[qml__uf_find(parent, a)]++;
+    for (size_t a = 0; a < d; a++) {
+        parent[a] = qml__uf_find(parent, a);
+        count[parent[a]]++;
+    }
     size_t n_center = 0;
     for (size_t a = 0; a < d; a++)
         n_center += count[a] == 1;
@@ -867,13 +1021,18 @@ static int structure_pure(qml_lie_algebra *algebra, struct qml_rng *rng, ideal_l
     for (size_t a = 0; a < d; a++)
         if (count[a] == 1 && parent[a] == a)
             algebra->center.support[nc++] = a;
+    size_t offset = 0;
+    for (size_t a = 0; a < d; a++) {
+        slot[a] = offset;
+        offset += count[a];
+    }
+    for (size_t a = 0; a < d; a++)
+        sorted[slot[parent[a]]++] = a;
     for (size_t root = 0; root < d && !status; root++) {
-        if (qml__uf_find(parent, root) != root || count[root] < 2)
+        if (parent[root] != root || count[root] < 2)
             continue;
-        size_t m = 0;
-        for (size_t a = root; a < d; a++)
-            if (qml__uf_find(parent, a) == root)
-                order[m++] = a;
+        size_t m = count[root];
+        const size_t *order = sorted + slot[root] - m;
         lie_component c = {0};
         unsigned n = algebra->n_qubits;
         if (n < 32 && (uint64_t)m == (((uint64_t)1 << (2 * n)) - 1)) {
@@ -947,21 +1106,20 @@ static int structure_pure(qml_lie_algebra *algebra, struct qml_rng *rng, ideal_l
              * commuting with every string of such a set has all its strings
              * commuting with the set, so the set spans a maximal abelian
              * subalgebra, i.e. a Cartan subalgebra of this compact ideal. */
-            size_t *cartan = qml__malloc(m * sizeof *cartan);
-            if (!cartan) {
-                status = qml__oom("a Cartan subalgebra");
+            qubit_index cartan;
+            if ((status = qindex_init(&cartan, n)))
                 break;
-            }
             size_t nt = 0;
-            for (size_t i = 0; i < m; i++) {
+            for (size_t i = 0; i < m && !status; i++) {
                 const uint64_t *ax = t->x + order[i] * words, *az = t->z + order[i] * words;
-                bool commutes = true;
-                for (size_t j = 0; j < nt && commutes; j++)
-                    commutes = !strings_anticommute(words, ax, az, t->x + cartan[j] * words, t->z + cartan[j] * words);
-                if (commutes)
-                    cartan[nt++] = order[i];
+                if (qindex_anticommuting(&cartan, t, ax, az) == SIZE_MAX) {
+                    status = qindex_add(&cartan, t, order[i]);
+                    nt++;
+                }
             }
-            qml__free(cartan);
+            qindex_release(&cartan);
+            if (status)
+                break;
             c.rank = nt;
             if (!simple_shape(m, nt)) {
                 bool split = false;
@@ -975,7 +1133,8 @@ static int structure_pure(qml_lie_algebra *algebra, struct qml_rng *rng, ideal_l
         c.dim = m;
         c.n_support = m;
         c.support = qml__malloc(m * sizeof *c.support);
-        bool exact = n < 32 && (uint64_t)m == (((uint64_t)1 << (2 * n)) - 1);
+        bool full = n < 32 && (uint64_t)m == (((uint64_t)1 << (2 * n)) - 1);
+        bool exact = full;
         if (!exact && simple_shape(m, c.rank)) {
             /* a component is semisimple (no centre) with its rank exact:
              * simple when no sum of simple algebras has its shape */
@@ -986,6 +1145,8 @@ static int structure_pure(qml_lie_algebra *algebra, struct qml_rng *rng, ideal_l
             exact = decided && !nonsimple;
         }
         c.names = string_ideal_names(t, order, m, 1, m, c.rank, exact);
+        if (exact)
+            c.certificate = full ? QML_LIE_CERTIFICATE_FULL : QML_LIE_CERTIFICATE_SHAPE;
         if (!c.support || !c.names) {
             qml__lie_component_release(&c);
             status = qml__oom("a simple ideal");
@@ -995,10 +1156,12 @@ static int structure_pure(qml_lie_algebra *algebra, struct qml_rng *rng, ideal_l
         status = ideal_push(ideals, &c);
     }
 done:
+    qindex_release(&gq);
     qml__free(parent);
     qml__free(gid);
-    qml__free(order);
+    qml__free(sorted);
     qml__free(local);
+    qml__free(slot);
     qml__free(r);
     qml__free(px);
     return status;
@@ -1342,6 +1505,7 @@ static int spanned_ideal(const string_table *t, const size_t *members, size_t m,
     c.rank = rank;
     c.support = qml__malloc((dim + 1) * sizeof *c.support);
     c.names = string_ideal_names(t, members, m, n_group, dim, rank, checked);
+    c.certificate = checked ? QML_LIE_CERTIFICATE_SHAPE : QML_LIE_CERTIFICATE_NONE;
     if (!c.support || !c.names) {
         qml__lie_component_release(&c);
         return qml__oom("a simple ideal");
@@ -1614,6 +1778,7 @@ static int structure_spanned(qml_lie_algebra *algebra, ideal_list *ideals, bool 
                 if (!status && checked) {
                     /* the name of a certified part loses "(not checked ...)" */
                     lie_component *c = &ideals->items[ideals->count - 1];
+                    c->certificate = QML_LIE_CERTIFICATE_SHAPE;
                     char *names = string_ideal_names(t, member_ids, m, n_group, part, part_rank, true);
                     if (!names)
                         status = qml__oom("ideal names");
@@ -1688,6 +1853,104 @@ done:
     return status;
 }
 
+int qml__lie_classify_tamper = 0;
+
+static int dim_rank_cmp(const void *pa, const void *pb)
+{
+    const size_t *a = pa, *b = pb;
+    if (a[0] != b[0])
+        return a[0] < b[0] ? -1 : 1;
+    return a[1] < b[1] ? -1 : a[1] > b[1];
+}
+
+/* " (not checked to be simple)" off the end of a name, once certified. */
+static void names_checked(char *names)
+{
+    static const char suffix[] = " (not checked to be simple)";
+    size_t len = names ? strlen(names) : 0, sl = sizeof suffix - 1;
+    if (len >= sl && !strcmp(names + len - sl, suffix))
+        names[len - sl] = '\0';
+}
+
+/* The certificates of a Pauli-string algebra's ideals. Every ideal whose
+ * shape admits no sum of simple algebras gets QML_LIE_CERTIFICATE_SHAPE.
+ * Then the generators are classified without enumeration (lie_classify.c:
+ * where a theorem decides every part; otherwise there is no such
+ * certificate): when the centre dimension, the dimension and the multiset
+ * of (dimension, rank) of the simple ideals agree with the enumerated ones,
+ * each ideal is certified simple by the classification (a summand decided
+ * by theorem is simple, and the enumerated ideals are invariant subspaces
+ * that add up to g, so equal dimensions pair them one to one); when they do
+ * not, the two methods disagree: *consistent = false and the message gives
+ * both. */
+static int certify_pure(qml_lie_algebra *algebra, ideal_list *list, bool *consistent)
+{
+    *consistent = true;
+    for (size_t j = 0; j < list->count; j++) {
+        lie_component *c = &list->items[j];
+        if ((c->certificate & QML_LIE_CERTIFICATE_SHAPE) || !simple_shape(c->dim, c->rank))
+            continue;
+        bool nonsimple = true, decided = false;
+        int status = nonsimple_exists(c->dim, c->rank, &nonsimple, &decided);
+        if (status)
+            return status;
+        if (decided && !nonsimple)
+            c->certificate |= QML_LIE_CERTIFICATE_SHAPE;
+    }
+    pauli_classification pc;
+    int status = qml__pauli_classify_ex((const qml_pauli_sum *const *)algebra->generators, algebra->n_generators,
+                                        algebra->n_qubits, 1, NULL, &pc);
+    if (status == QML_ERR_LIMIT)
+        return QML_OK; /* a part no theorem decides: no certificate from the classification */
+    if (status)
+        return status;
+    if (qml__lie_classify_tamper && pc.n_ideals)
+        pc.ideals[0].rank++;
+    size_t count = list->count;
+    size_t *pairs = qml__malloc((4 * count + 1) * sizeof *pairs);
+    if (!pairs) {
+        qml__pauli_classification_release(&pc);
+        return qml__oom("the certificates of the simple ideals");
+    }
+    bool same = pc.n_ideals == count && pc.centre_dim == algebra->center.dim &&
+                (algebra->dim >= ((size_t)1 << 53) || pc.dimension == (double)algebra->dim);
+    for (size_t j = 0; j < count && same; j++) {
+        pairs[2 * j] = list->items[j].dim;
+        pairs[2 * j + 1] = list->items[j].rank;
+        pairs[2 * count + 2 * j] = pc.ideals[j].dim;
+        pairs[2 * count + 2 * j + 1] = pc.ideals[j].rank;
+    }
+    if (same) {
+        qsort(pairs, count, 2 * sizeof *pairs, dim_rank_cmp);
+        qsort(pairs + 2 * count, count, 2 * sizeof *pairs, dim_rank_cmp);
+        same = !memcmp(pairs, pairs + 2 * count, 2 * count * sizeof *pairs);
+    }
+    qml__free(pairs);
+    if (same) {
+        for (size_t j = 0; j < count; j++) {
+            list->items[j].certificate |= QML_LIE_CERTIFICATE_CLASSIFICATION;
+            names_checked(list->items[j].names);
+        }
+    } else {
+        *consistent = false;
+        qml__buffer b = {0};
+        qml__buffer_printf(&b, "the enumerated structure (dim %zu, centre %zu, ideals", algebra->dim,
+                           algebra->center.dim);
+        for (size_t j = 0; j < count && j < 8; j++)
+            qml__buffer_printf(&b, " %zu:%zu", list->items[j].dim, list->items[j].rank);
+        qml__buffer_printf(&b, "%s) does not match the classification of the generators (dim %.17g, centre %zu, "
+                           "ideals", count > 8 ? " ..." : "", pc.dimension, pc.centre_dim);
+        for (size_t j = 0; j < pc.n_ideals && j < 8; j++)
+            qml__buffer_printf(&b, " %zu:%zu", pc.ideals[j].dim, pc.ideals[j].rank);
+        qml__buffer_printf(&b, "%s; dim:rank): an internal inconsistency, please report it", pc.n_ideals > 8 ? " ..." : "");
+        snprintf(algebra->structure_message, sizeof algebra->structure_message, "%s",
+                 b.data && !b.failed ? b.data : "the enumerated structure does not match the classification");
+        qml__buffer_release(&b);
+    }
+    qml__pauli_classification_release(&pc);
+    return QML_OK;
+}
+
 /* Centre and simple ideals. The split uses random elements; a split that
  * leaves a component whose dimension and rank no simple algebra has (two
  * ideals whose parts the random elements could not tell apart) is redone
@@ -1696,6 +1959,8 @@ done:
 int qml__lie_analyse_structure(qml_lie_algebra *algebra)
 {
     algebra->structure_state = QML_LIE_STRUCTURE_UNRESOLVED;
+    algebra->split_entries = 0;
+    algebra->structure_message[0] = '\0';
     unsigned n = algebra->n_qubits;
     if (!algebra->pure && n < 32 && (uint64_t)algebra->dim == ((uint64_t)1 << (2 * n)) - 1) {
         /* dim = 4^n - 1: g is su(2^n) itself (lie.c's `full`), simple, with
@@ -1705,6 +1970,7 @@ int qml__lie_analyse_structure(qml_lie_algebra *algebra)
         c.rank = ((size_t)1 << n) - 1;
         c.support = qml__malloc(c.dim * sizeof *c.support);
         c.names = ideal_names(c.dim, c.rank, true);
+        c.certificate = QML_LIE_CERTIFICATE_FULL;
         algebra->ideals = qml__malloc(sizeof *algebra->ideals);
         if (!c.support || !c.names || !algebra->ideals) {
             qml__lie_component_release(&c);
@@ -1780,7 +2046,25 @@ int qml__lie_analyse_structure(qml_lie_algebra *algebra)
     if (!valid) {
         ideal_list_release(&list);
         qml__lie_component_release(&algebra->center);
+        if (algebra->pure && algebra->split_entries) {
+            algebra->structure_state = QML_LIE_STRUCTURE_SPLIT_CAP;
+            snprintf(algebra->structure_message, sizeof algebra->structure_message,
+                     "the symmetry split of a Pauli-string component into simple ideals needs %zu sparse entries, "
+                     "above the cap of %zu",
+                     algebra->split_entries, algebra->split_cap);
+        }
         return QML_OK; /* structure unknown, never a non-simple "simple ideal" */
+    }
+    if (algebra->pure) {
+        bool consistent = true;
+        int status = certify_pure(algebra, &list, &consistent);
+        if (status || !consistent) {
+            ideal_list_release(&list);
+            qml__lie_component_release(&algebra->center);
+            if (!status)
+                algebra->structure_state = QML_LIE_STRUCTURE_INCONSISTENT;
+            return status;
+        }
     }
     /* order: decreasing dimension, ties in discovery order (stable insertion sort) */
     for (size_t i = 1; i < list.count; i++) {

@@ -261,10 +261,11 @@ def main():
         seconds = time.time() - start
         check(d["dla"]["status"] == "closed" and d["dla"]["dimension"] == 9900,
               "ring n = 50: the closure fits, dim 9900")
-        # the enumerated algebra's structure (the strings' symmetry split), or the classification
-        check((d["dla"]["classified_name"] == "2 x so(100)"
-               or (d["dla"]["structure_known"] and d["dla"]["ideals"] == "so(100) (dim 4950); so(100) (dim 4950)"))
-              and d["dla"]["n_ideals"] == 2 and d["dla"]["centre_dim"] == 0, "ring n = 50: 2 x so(100)")
+        # the enumerated algebra's structure (the strings' symmetry split), named by the classification too
+        check(d["dla"]["classified_name"] == "2 x so(100)" and d["dla"]["structure_known"]
+              and d["dla"]["ideals"] == "so(100) (dim 4950); so(100) (dim 4950)"
+              and d["dla"]["n_ideals"] == 2 and d["dla"]["centre_dim"] == 0,
+              "ring n = 50: 2 x so(100), enumerated and named by the classification")
         check(abs(d["prediction"]["loss_variance"] - want) < 1e-12 * want,
               "ring n = 50: predicted Var[l] = Ragone's sum on the enumerated algebra")
         check(abs(d["prediction"]["first_gate_gradient_variance"] - want_first) < 1e-12 * want_first,

@@ -908,6 +908,15 @@ static void test_lie_contract(void **state)
     INVALID(qml_lie_algebra_structure_state(a, NULL, &zval));
     SUCCEED(qml_lie_algebra_structure_state(a, &sst, NULL));
     SUCCEED(qml_lie_algebra_structure_state(a, &sst, &zval));
+    /* certificates of simple ideals; the structure message */
+    qml_lie_certificate lcert = QML_LIE_CERTIFICATE_NONE;
+    INVALID(qml_lie_algebra_ideal_certificate(NULL, 0, &lcert));
+    INVALID(qml_lie_algebra_ideal_certificate(a, 0, NULL));
+    RANGE(qml_lie_algebra_ideal_certificate(a, qml_lie_algebra_n_ideals(a), &lcert));
+    RANGE(qml_lie_algebra_ideal_certificate(a, (size_t)-1, &lcert));
+    if (qml_lie_algebra_n_ideals(a))
+        SUCCEED(qml_lie_algebra_ideal_certificate(a, 0, &lcert));
+    assert_string_equal(qml_lie_algebra_structure_message(NULL), "");
     qml_dla_summary summary = {.size = sizeof summary}, summary0 = summary;
     summary0.size = 0;
     INVALID(qml_pauli_dla_classify(NULL, 3, &summary));
@@ -1947,6 +1956,9 @@ static int sweep_lie(void *context)
     TRY(qml_pauli_dla_predict_variance((const qml_pauli_sum *const *)gens, 3, o, NULL, NULL, &prediction));
     qml_lie_structure_state structure_state;
     TRY(qml_lie_algebra_structure_state(alg, &structure_state, NULL));
+    qml_lie_certificate certificate;
+    if (qml_lie_algebra_n_ideals(alg))
+        TRY(qml_lie_algebra_ideal_certificate(alg, 0, &certificate));
 done:
     for (int k = 0; k < 3; k++)
         qml_pauli_sum_free(gens[k]);
@@ -2305,7 +2317,7 @@ static const sweep_entry sweeps[] = {
      "qml_lie_algebra_ideal qml_lie_algebra_ideal_element qml_lie_algebra_purity "
      "qml_lie_algebra_state_purity qml_lie_algebra_predict_variance qml_lie_algebra_from_circuit "
      "qml_lie_algebra_conditioning qml_pauli_dla_classify qml_lie_algebra_structure_state "
-     "qml_pauli_dla_classify_with qml_pauli_dla_predict_variance"},
+     "qml_pauli_dla_classify_with qml_pauli_dla_predict_variance qml_lie_algebra_ideal_certificate"},
     {"landscape", sweep_landscape,
      "qml_gradient_stats_create qml_gradient_stats_weight qml_gradient_stats_loss "
      "qml_gradient_stats_summary qml_bp_fit_data qml_bp_scan_family qml_bp_scan_row qml_bp_scan_fit "

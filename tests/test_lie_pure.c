@@ -4,7 +4,9 @@
  * names and bitwise the same purities, variance predictions and ideal
  * elements as the dense reference form (qml__lie_split_dense); the TFIM ring
  * strings at n = 51 as so(102) twice with the sums path's variance; one and
- * two threads; the entry cap; allocation failures. */
+ * two threads; the entry cap and its state; the certificates of simple ideals
+ * (the classification against the shape check on rings and >= 200 random
+ * string sets; an inconsistency on purpose); allocation failures. */
 #include "harness.h"
 #include "internal.h"
 #include "lie_internal.h"
@@ -285,14 +287,192 @@ static void test_entry_cap(void **state)
     assert_false(qml_lie_algebra_structure_known(a));
     qml_lie_structure_state st = QML_LIE_STRUCTURE_KNOWN;
     assert_ok(qml_lie_algebra_structure_state(a, &st, NULL));
-    assert_int_equal(st, QML_LIE_STRUCTURE_UNRESOLVED);
+    assert_int_equal(st, QML_LIE_STRUCTURE_SPLIT_CAP);
+    size_t cap = 0;
+    assert_ok(qml_lie_algebra_structure_state(a, &st, &cap));
+    assert_int_equal(cap, 650);
+    const char *message = qml_lie_algebra_structure_message(a);
+    assert_non_null(strstr(message, "needs 1300 sparse entries"));
+    assert_non_null(strstr(message, "cap of 650"));
     assert_int_equal(qml_lie_algebra_n_ideals(a), 0);
+    qml_lie_algebra_free(a);
+    qml__lie_split_max_entries = 1299; /* one entry short: still the cap */
+    a = close_with(&set, 0, 1);
+    assert_ok(qml_lie_algebra_structure_state(a, &st, &cap));
+    assert_int_equal(st, QML_LIE_STRUCTURE_SPLIT_CAP);
+    assert_int_equal(cap, 1299);
     qml_lie_algebra_free(a);
     qml__lie_split_max_entries = 1300;
     a = close_with(&set, 0, 1);
     qml__lie_split_max_entries = saved;
     assert_true(qml_lie_algebra_structure_known(a));
     assert_int_equal(qml_lie_algebra_n_ideals(a), 2);
+    assert_ok(qml_lie_algebra_structure_state(a, &st, &cap));
+    assert_int_equal(st, QML_LIE_STRUCTURE_KNOWN);
+    assert_int_equal(cap, 4000); /* the dense cap of general algebras, as before */
+    assert_string_equal(qml_lie_algebra_structure_message(a), "");
+    qml_lie_algebra_free(a);
+    set_free(&set);
+}
+
+/* The ring strings at n = 3..101 (one component, so(2n) + so(2n) after the
+ * parity split; n = 3: su(4) twice): every ideal certified simple by the
+ * classification, and by the shape check where that runs (below 2^28
+ * operations), the name without "(not checked ...)". */
+static void test_ring_certificates(void **state)
+{
+    (void)state;
+    static const unsigned sizes[] = {3, 4, 5, 6, 8, 13, 30, 51, 101};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        unsigned n = sizes[i];
+        generator_set set = {0};
+        ring_strings(&set, n, n, NULL);
+        qml_lie_algebra *a = close_with(&set, 0, 1);
+        size_t d = (size_t)n * (2 * n - 1);
+        assert_int_equal(qml_lie_algebra_dim(a), 2 * d);
+        assert_int_equal(qml_lie_algebra_center_dim(a), 0);
+        assert_int_equal(qml_lie_algebra_n_ideals(a), 2);
+        for (size_t j = 0; j < 2; j++) {
+            size_t dim = 0, rank = 0;
+            const char *names = NULL;
+            qml_lie_certificate cert = QML_LIE_CERTIFICATE_NONE;
+            assert_ok(qml_lie_algebra_ideal(a, j, &dim, &rank, &names));
+            assert_ok(qml_lie_algebra_ideal_certificate(a, j, &cert));
+            assert_int_equal(dim, d);
+            assert_int_equal(rank, n);
+            if (!(cert & QML_LIE_CERTIFICATE_CLASSIFICATION))
+                fail_msg("ring n = %u: ideal %zu not certified by the classification (%d)", n, j, (int)cert);
+            assert_null(strstr(names, "not checked"));
+            char want[32];
+            snprintf(want, sizeof want, n == 3 ? "su(4) = so(6)" : "so(%u)", 2 * n);
+            assert_string_equal(names, want);
+            /* the shape check decides at these sizes: it agrees */
+            if (!(cert & QML_LIE_CERTIFICATE_SHAPE) && !(cert & QML_LIE_CERTIFICATE_DECOMPOSITION))
+                fail_msg("ring n = %u: the shape check did not certify ideal %zu", n, j);
+        }
+        qml_lie_algebra_free(a);
+        set_free(&set);
+    }
+}
+
+/* A random Pauli string on n qubits, not the identity, as text. */
+static void random_string(harness_rng *rng, unsigned n, char *text, size_t cap)
+{
+    static const char letters[] = "IXYZ";
+    for (;;) {
+        size_t len = 0;
+        bool any = false;
+        text[0] = '\0';
+        for (unsigned q = 0; q < n; q++) {
+            unsigned l = (unsigned)(harness_next(rng) >> 62);
+            if (!l)
+                continue;
+            any = true;
+            len += (size_t)snprintf(text + len, cap - len, "%c%u ", letters[l], q);
+        }
+        if (any)
+            return;
+    }
+}
+
+/* >= 200 seeded random sets of 2..5 strings on 2..7 qubits (algebras up to
+ * dimension 3000, larger ones skipped): wherever the classification decides
+ * without enumeration, its centre, dimension and (dimension, rank) of every
+ * simple ideal equal the enumerated ones and every ideal carries the
+ * classification's certificate; wherever the shape check (or the dense
+ * decomposition, or "all strings") also certifies, the two agree (both
+ * say simple). Where the classification does not decide, no ideal claims it. */
+static void test_certificate_random(void **state)
+{
+    (void)state;
+    harness_rng rng = {0x63657274696679ull};
+    size_t tried = 0, classified = 0, both = 0;
+    for (unsigned trial = 0; tried < 240; trial++) {
+        assert_true(trial < 2000);
+        unsigned n = 2 + (unsigned)(harness_uniform(&rng) * 6.0);
+        size_t count = 2 + (size_t)(harness_uniform(&rng) * 4.0);
+        generator_set set = {0};
+        char text[128];
+        for (size_t k = 0; k < count; k++) {
+            random_string(&rng, n, text, sizeof text);
+            set_add(&set, n, text);
+        }
+        qml_lie_options options = QML_LIE_OPTIONS_INIT;
+        options.max_dim = 3000;
+        qml_lie_algebra *a = NULL;
+        int status = qml_lie_algebra_create(&a, (const qml_pauli_sum *const *)set.items, set.count, &options);
+        if (status == QML_ERR_LIMIT) {
+            qml_lie_algebra_free(a);
+            set_free(&set);
+            continue;
+        }
+        assert_int_equal(status, QML_OK);
+        tried++;
+        assert_true(qml_lie_algebra_structure_known(a));
+        qml_dla_summary summary = {.size = sizeof summary};
+        qml_pauli_dla_options dopt = QML_PAULI_DLA_OPTIONS_INIT;
+        dopt.no_closure = 1;
+        int cs = qml_pauli_dla_classify_with((const qml_pauli_sum *const *)set.items, set.count, &dopt, &summary);
+        assert_true(cs == QML_OK || cs == QML_ERR_LIMIT);
+        size_t m = qml_lie_algebra_n_ideals(a);
+        if (cs == QML_OK) {
+            classified++;
+            assert_int_equal(summary.n_components, m);
+            assert_int_equal(summary.centre_dim, qml_lie_algebra_center_dim(a));
+            assert_true(summary.dimension == (double)qml_lie_algebra_dim(a));
+        }
+        for (size_t j = 0; j < m; j++) {
+            qml_lie_certificate cert = QML_LIE_CERTIFICATE_NONE;
+            const char *names = NULL;
+            assert_ok(qml_lie_algebra_ideal(a, j, NULL, NULL, &names));
+            assert_ok(qml_lie_algebra_ideal_certificate(a, j, &cert));
+            bool by_class = (cert & QML_LIE_CERTIFICATE_CLASSIFICATION) != 0;
+            if (by_class != (cs == QML_OK))
+                fail_msg("trial %u: ideal %zu: certificate %d, classification status %d", trial, j, (int)cert, cs);
+            unsigned other = (unsigned)cert & ~(unsigned)QML_LIE_CERTIFICATE_CLASSIFICATION;
+            both += by_class && other;
+            /* a certified ideal's name never says "not checked" */
+            if (cert != QML_LIE_CERTIFICATE_NONE)
+                assert_null(strstr(names, "not checked"));
+        }
+        qml_lie_algebra_free(a);
+        set_free(&set);
+    }
+    print_message("# random string sets: %zu closed, %zu classified without enumeration, %zu ideals certified both "
+                  "ways\n", tried, classified, both);
+    assert_true(classified >= 100);
+    assert_true(both >= 100);
+}
+
+/* The classification and the enumerated structure made to disagree (an
+ * internal switch adds one to a classified rank): the structure is reported
+ * inconsistent, with both answers, never one of them. */
+static void test_inconsistent(void **state)
+{
+    (void)state;
+    generator_set set = {0};
+    ring_strings(&set, 13, 13, NULL);
+    qml__lie_classify_tamper = 1;
+    qml_lie_algebra *a = close_with(&set, 0, 1);
+    qml__lie_classify_tamper = 0;
+    assert_int_equal(qml_lie_algebra_dim(a), 650);
+    assert_false(qml_lie_algebra_structure_known(a));
+    assert_int_equal(qml_lie_algebra_n_ideals(a), 0);
+    assert_int_equal(qml_lie_algebra_center_dim(a), 0);
+    qml_lie_structure_state st = QML_LIE_STRUCTURE_KNOWN;
+    assert_ok(qml_lie_algebra_structure_state(a, &st, NULL));
+    assert_int_equal(st, QML_LIE_STRUCTURE_INCONSISTENT);
+    const char *message = qml_lie_algebra_structure_message(a);
+    assert_non_null(strstr(message, "ideals 325:13 325:13"));
+    assert_non_null(strstr(message, "does not match the classification"));
+    assert_non_null(strstr(message, "325:14"));
+    qml_lie_certificate cert;
+    assert_int_equal(qml_lie_algebra_ideal_certificate(a, 0, &cert), QML_ERR_OUT_OF_RANGE);
+    qml_lie_algebra_free(a);
+    /* untampered, the same set is certified */
+    a = close_with(&set, 0, 1);
+    assert_ok(qml_lie_algebra_structure_state(a, &st, NULL));
+    assert_int_equal(st, QML_LIE_STRUCTURE_KNOWN);
     qml_lie_algebra_free(a);
     set_free(&set);
 }
@@ -318,6 +498,9 @@ static int sequence_sparse(void *context)
         status = qml_lie_algebra_predict_variance(a, NULL, o, g, &p);
     if (!status && qml_lie_algebra_n_ideals(a))
         status = qml_lie_algebra_ideal_element(a, 1, 3, &e);
+    qml_lie_certificate cert;
+    if (!status && qml_lie_algebra_n_ideals(a))
+        status = qml_lie_algebra_ideal_certificate(a, 0, &cert);
     qml_pauli_sum_free(e);
     qml_pauli_sum_free(g);
     qml_pauli_sum_free(o);
@@ -341,6 +524,9 @@ int main(void)
         cmocka_unit_test(test_ring_51),
         cmocka_unit_test(test_thread_counts),
         cmocka_unit_test(test_entry_cap),
+        cmocka_unit_test(test_ring_certificates),
+        cmocka_unit_test(test_certificate_random),
+        cmocka_unit_test(test_inconsistent),
         cmocka_unit_test(test_allocation_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

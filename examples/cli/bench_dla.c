@@ -425,6 +425,15 @@ static int structure_row(const char *label, unsigned n, qml_pauli_sum **g, size_
         snprintf(piece, sizeof piece, "%s%zu", j ? "+" : "", dim);
         strcat(ideals, piece);
     }
+    /* every simple ideal certified simple by the classification of the strings */
+    bool by_classification = m > 0;
+    for (size_t j = 0; j < m; j++) {
+        qml_lie_certificate cert = QML_LIE_CERTIFICATE_NONE;
+        qml_lie_algebra_ideal_certificate(a, j, &cert);
+        by_classification = by_classification && (cert & QML_LIE_CERTIFICATE_CLASSIFICATION);
+    }
+    if (by_classification && strlen(ideals) + 8 < sizeof ideals)
+        strcat(ideals, " (cl.)");
     if (!qml_lie_algebra_structure_known(a)) {
         qml_lie_structure_state state = QML_LIE_STRUCTURE_UNRESOLVED;
         size_t cap = 0;
@@ -444,6 +453,7 @@ static int structure_row(const char *label, unsigned n, qml_pauli_sum **g, size_
         cli_json_kv_u64(json, "centre_dim", qml_lie_algebra_center_dim(a));
         cli_json_kv_string(json, "ideal_dims", ideals);
         cli_json_kv_bool(json, "certified", c.certified);
+        cli_json_kv_bool(json, "simple_by_classification", by_classification);
         cli_json_kv_string(json, "expected", expected);
         cli_json_kv_number(json, "seconds", seconds);
         cli_json_kv_number(json, "peak_mb", row_mb());
@@ -846,7 +856,8 @@ static int bench_structure(bool quick, cli_json *json)
     else
         printf("certified: the dimension decided exactly and confirmed in floating point; peak MB: for the sn rows "
                "and the rows\nfrom so(144) on, the library's peak heap during the row (a counting allocator), for "
-               "the others the\nprocess's peak resident memory so far (ru_maxrss); classify: median of 5 calls.\n");
+               "the others the\nprocess's peak resident memory so far (ru_maxrss); classify: median of 5 calls; (cl.): every "
+               "simple ideal\ncertified simple by the classification of the strings (qml_lie_algebra_ideal_certificate).\n");
     return status;
 }
 

@@ -65,6 +65,7 @@ typedef struct report {
     double observable_fraction; /* share of O's non-identity weight inside i g, NaN if unknown */
     double state_fraction;      /* the same for |0..0><0..0| */
     bool classified;            /* the Pauli-string classification named g */
+    bool named;                 /* the structure is the enumerated one; the classification gave the name only */
     char classified_name[256];
     double log2_dimension;
     /* predictions */
@@ -269,6 +270,37 @@ static void classify_capped(const qml_lie_algebra *partial, const qml_pauli_sum 
 }
 #endif
 
+#if defined(QML_CLI_HAVE_DLA_CLASSIFY)
+/* The structure was enumerated: the classification of the strings (no
+ * enumeration: with no_closure, nothing is closed twice) gives its name,
+ * e.g. "2 x so(1000)", when a theorem decides every part. */
+static void name_enumerated(const qml_lie_algebra *algebra, report *r)
+{
+    size_t k = qml_lie_algebra_dim(algebra);
+    if (k > r->n_weights)
+        k = r->n_weights;
+    qml_pauli_sum **generators = calloc(k ? k : 1, sizeof *generators);
+    if (!generators)
+        return;
+    int status = QML_OK;
+    for (size_t i = 0; i < k && status == QML_OK; i++)
+        status = qml_lie_algebra_basis_element(algebra, i, &generators[i]);
+    qml_dla_summary summary;
+    memset(&summary, 0, sizeof summary);
+    summary.size = sizeof summary;
+    qml_pauli_dla_options options = QML_PAULI_DLA_OPTIONS_INIT;
+    options.no_closure = 1;
+    if (status == QML_OK && k &&
+        qml_pauli_dla_classify_with((const qml_pauli_sum *const *)generators, k, &options, &summary) == QML_OK) {
+        r->named = true;
+        snprintf(r->classified_name, sizeof r->classified_name, "%s", summary.name);
+    }
+    for (size_t i = 0; i < k; i++)
+        qml_pauli_sum_free(generators[i]);
+    free(generators);
+}
+#endif
+
 static void analyse_algebra(const qml_circuit *circuit, const qml_pauli_sum *observable, unsigned n_threads,
                             report *r)
 {
@@ -303,6 +335,9 @@ static void analyse_algebra(const qml_circuit *circuit, const qml_pauli_sum *obs
         r->is_full = qml_lie_algebra_is_full(algebra);
         r->centre_dim = qml_lie_algebra_center_dim(algebra);
         r->n_ideals = qml_lie_algebra_n_ideals(algebra);
+#if defined(QML_CLI_HAVE_DLA_CLASSIFY)
+        name_enumerated(algebra, r);
+#endif
         size_t used = 0;
         for (size_t k = 0; k < r->n_ideals && used + 64 < sizeof r->ideals; k++) {
             size_t dim = 0;
@@ -712,7 +747,7 @@ static void print_json(const report *r, FILE *out)
     fprintf(out, "\"structure_known\": %s, \"is_full\": %s, \"centre_dim\": %zu, \"n_ideals\": %zu, ",
             r->structure_known ? "true" : "false", r->is_full ? "true" : "false", r->centre_dim, r->n_ideals);
     json_string(out, "ideals", r->ideals, true);
-    json_string(out, "classified_name", r->classified ? r->classified_name : "", true);
+    json_string(out, "classified_name", r->classified || r->named ? r->classified_name : "", true);
     json_number(out, "observable_fraction_in_ig", r->observable_fraction, true);
     json_number(out, "state_fraction_in_ig", r->state_fraction, true);
     fprintf(out, "\"observable_in_ig\": %s, \"state_in_ig\": %s, \"seconds\": %.3f},",
@@ -783,6 +818,8 @@ static void print_text(const report *r, FILE *out)
         fprintf(out, "  dimension      %zu%s\n", r->dla_dimension, r->is_full ? " = 4^n - 1: su(2^n)" : "");
         fprintf(out, "  centre         %zu\n", r->centre_dim);
         fprintf(out, "  simple ideals  %zu%s%s\n", r->n_ideals, r->n_ideals ? ": " : "", r->ideals);
+        if (r->named)
+            fprintf(out, "  classified     %s\n", r->classified_name);
     } else if (r->dla_status == QML_ERR_LIMIT) {
         if (r->classified) {
             /* the closure stopped, the classification of the strings decided */

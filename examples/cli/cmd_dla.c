@@ -29,6 +29,10 @@ static const char *structure_reason(const qml_lie_algebra *algebra, char *buffer
         snprintf(buffer, size, "dimension %zu above the cap %zu of the dense analysis", qml_lie_algebra_dim(algebra),
                  cap);
         break;
+    case QML_LIE_STRUCTURE_SPLIT_CAP:
+    case QML_LIE_STRUCTURE_INCONSISTENT:
+        snprintf(buffer, size, "%s", qml_lie_algebra_structure_message(algebra));
+        break;
     default: {
         qml_lie_conditioning c = QML_LIE_CONDITIONING_INIT;
         qml_lie_algebra_conditioning(algebra, &c);
@@ -49,8 +53,30 @@ static const char *structure_state_name(const qml_lie_algebra *algebra)
 {
     qml_lie_structure_state state = QML_LIE_STRUCTURE_UNRESOLVED;
     qml_lie_algebra_structure_state(algebra, &state, NULL);
-    static const char *names[] = {"known", "partial", "above_cap", "unresolved"};
-    return (unsigned)state < 4 ? names[state] : "unresolved";
+    static const char *names[] = {"known", "partial", "above_cap", "unresolved", "split_cap", "inconsistent"};
+    return (unsigned)state < 6 ? names[state] : "unresolved";
+}
+
+/* What certifies simple ideal j as simple, as words: "classification",
+ * "shape", "all strings", "decomposition", joined by "+" ("" for none). */
+static const char *certificate_words(const qml_lie_algebra *algebra, size_t j, char *buffer, size_t size)
+{
+    qml_lie_certificate c = QML_LIE_CERTIFICATE_NONE;
+    buffer[0] = '\0';
+    if (qml_lie_algebra_ideal_certificate(algebra, j, &c) != 0)
+        return buffer;
+    static const struct {
+        unsigned flag;
+        const char *word;
+    } words[] = {{QML_LIE_CERTIFICATE_CLASSIFICATION, "classification"},
+                 {QML_LIE_CERTIFICATE_SHAPE, "shape"},
+                 {QML_LIE_CERTIFICATE_FULL, "all strings"},
+                 {QML_LIE_CERTIFICATE_DECOMPOSITION, "decomposition"}};
+    size_t used = 0;
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+        if (((unsigned)c & words[i].flag) && used < size)
+            used += (size_t)snprintf(buffer + used, size - used, "%s%s", used ? "+" : "", words[i].word);
+    return buffer;
 }
 
 /* Past the enumeration limit, the classification is the answer; with
@@ -247,7 +273,10 @@ static int dla_of_circuit(const char *path, const char *purity_text, bool zero_s
                 size_t dim = 0, rank = 0;
                 const char *names = "";
                 qml_lie_algebra_ideal(algebra, j, &dim, &rank, &names);
-                printf("  ideal %zu: dim %zu, rank %zu: %s\n", j, dim, rank, names);
+                char cert[96];
+                certificate_words(algebra, j, cert, sizeof cert);
+                printf("  ideal %zu: dim %zu, rank %zu: %s%s%s%s\n", j, dim, rank, names,
+                       cert[0] ? " (simple: " : "", cert, cert[0] ? ")" : "");
             }
         } else {
             char reason[128];
@@ -521,6 +550,10 @@ int cmd_dla(int argc, char **argv)
             cli_json_kv_u64(&out, "dim", dim);
             cli_json_kv_u64(&out, "rank", rank);
             cli_json_kv_string(&out, "names", names);
+            char cert[96];
+            certificate_words(algebra, j, cert, sizeof cert);
+            cli_json_kv_bool(&out, "simple_certified", cert[0] != '\0');
+            cli_json_kv_string(&out, "certificates", cert);
             cli_json_object_end(&out);
         }
         cli_json_array_end(&out);
@@ -571,7 +604,10 @@ int cmd_dla(int argc, char **argv)
                 size_t dim, rank;
                 const char *names;
                 qml_lie_algebra_ideal(algebra, j, &dim, &rank, &names);
-                printf("  ideal %zu: dim %zu, rank %zu: %s\n", j, dim, rank, names);
+                char cert[96];
+                certificate_words(algebra, j, cert, sizeof cert);
+                printf("  ideal %zu: dim %zu, rank %zu: %s%s%s%s\n", j, dim, rank, names,
+                       cert[0] ? " (simple: " : "", cert, cert[0] ? ")" : "");
             }
         } else {
             char reason[128];
