@@ -378,10 +378,12 @@ static int append_element(qml_lie_algebra *algebra, sparse_acc *acc, double norm
  * value until the first compaction; the entries never move). Needs a second
  * node array for a moment; without it, QML_ERR_OUT_OF_MEMORY and the index
  * is left as it was. */
+int qml__lie_compact_never = 0;
+
 static int index_compact(qml_lie_algebra *algebra)
 {
     size_t n_strings = algebra->head_capacity, n = algebra->n_entries;
-    if (n == 0 || algebra->entry_capacity < n)
+    if (n == 0 || algebra->entry_capacity < n || qml__lie_compact_never)
         return QML_OK;
     size_t *next_free = qml__calloc(n_strings + 1, sizeof *next_free);
     index_node *node = qml__malloc(algebra->entry_capacity * sizeof *node);
@@ -889,7 +891,7 @@ int qml__lie_close_general(qml_lie_algebra *algebra, closure_run *run, qml_pauli
         if ((a & 0xfu) == 0 && (status = qml__lie_progress(run, "closure", algebra->dim, 0)))
             break;
         /* geometric: the compactions cost a few walks of the whole index */
-        if (algebra->n_entries >= compacted + compacted / 4 + 4096) {
+        if (algebra->n_entries >= compacted + compacted / 4 + 1024) {
             if ((status = index_compact(algebra)))
                 break;
             compacted = algebra->n_entries;

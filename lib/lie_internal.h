@@ -401,6 +401,10 @@ extern int qml__lie_split_dense;
 /* Tests only: the entry cap of a Pauli-string symmetry split (default
  * LIE_SPLIT_MAX_ENTRIES). */
 extern size_t qml__lie_split_max_entries;
+/* Tests only: non-zero leaves the inverse index of the general closure in
+ * the order it was built (the reference for its contiguous layout, which
+ * must give the same bits). */
+extern int qml__lie_compact_never;
 /* Rebuild the basis of a closed general algebra (dimension = the exact one)
  * by the pivoted closure; *rebuilt says whether it did (not when the dense
  * work space would pass its cap, or rounding stops it short of the
