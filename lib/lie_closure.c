@@ -366,6 +366,8 @@ static int append_element(qml_lie_algebra *algebra, sparse_acc *acc, double norm
     return QML_OK;
 }
 
+int qml__lie_compact_never = 0;
+
 /* Lay the inverse index out again so that each string's chain is
  * contiguous: node[head[s]], node[head[s] + 1], ... The projections and the
  * coordinates walk a chain per string of a candidate, and a chain built by
@@ -378,8 +380,6 @@ static int append_element(qml_lie_algebra *algebra, sparse_acc *acc, double norm
  * value until the first compaction; the entries never move). Needs a second
  * node array for a moment; without it, QML_ERR_OUT_OF_MEMORY and the index
  * is left as it was. */
-int qml__lie_compact_never = 0;
-
 static int index_compact(qml_lie_algebra *algebra)
 {
     size_t n_strings = algebra->head_capacity, n = algebra->n_entries;

@@ -181,7 +181,8 @@ struct qml_lie_algebra {
     double closure_defect;   /* largest relative residual of a bracket -i[G_k, B_a] outside the span (NaN: strings) */
     bool spanned;            /* general, spanned by Pauli strings: the structure decided on them, the basis adapted */
     bool clustered;          /* general, decided cluster by cluster (lie_sums.c): the basis is the clusters' bases */
-    qml_lie_options options; /* as the caller gave them (defaults filled in): the cluster closures run with them */
+    qml_lie_options options; /* as the caller gave them (defaults filled in), for the cluster closures; the
+                                progress callback and its user pointer are only called during creation */
 };
 
 /* The exact closure's record: one verdict per candidate, in the order the
