@@ -148,9 +148,15 @@ static void capture(const generator_set *set, int never, unsigned n_threads, con
     out->col = malloc((a->n_entries + 1) * sizeof *out->col);
     out->val = malloc((a->n_entries + 1) * sizeof *out->val);
     assert_true(out->start && out->col && out->val);
-    memcpy(out->start, a->start, (a->dim + 1) * sizeof *out->start);
-    memcpy(out->col, a->col, a->n_entries * sizeof *out->col);
-    memcpy(out->val, a->val, a->n_entries * sizeof *out->val);
+    /* a set whose generators are all single strings closes on strings
+     * (no general basis, no index): only the structure is compared */
+    memset(out->start, 0, (a->dim + 1) * sizeof *out->start);
+    if (!a->pure)
+        memcpy(out->start, a->start, (a->dim + 1) * sizeof *out->start);
+    if (a->n_entries) {
+        memcpy(out->col, a->col, a->n_entries * sizeof *out->col);
+        memcpy(out->val, a->val, a->n_entries * sizeof *out->val);
+    }
     out->accepted = a->smallest_accepted;
     out->rejected = a->largest_rejected;
     out->centre = qml_lie_algebra_center_dim(a);
@@ -221,7 +227,7 @@ static void test_compact_same_bits(void **state)
     char what[96];
     /* the Heisenberg chain at n = 5..7 (1.2k to 83k entries: compactions
      * during the closure past 1024 entries) and XXZ chains (not
-     * SU(2)-invariant: dims 32, 124, 458 at n = 4..6) */
+     * SU(2)-invariant: dims 32 and 124 at n = 4, 5) */
     for (unsigned n = 4; n <= 7; n++) {
         generator_set set = {0};
         if (n >= 5) {
@@ -230,7 +236,7 @@ static void test_compact_same_bits(void **state)
             compare_layouts(&set, "Z0 Z1 + 0.5 X1 X2", what);
             set_free(&set);
         }
-        if (n <= 6) {
+        if (n <= 5) {
             xxz_chain(&set, n, 0.5);
             snprintf(what, sizeof what, "xxz 0.5 n = %u", n);
             compare_layouts(&set, "Z0 + X1 X2", what);
@@ -253,7 +259,7 @@ static void test_compact_same_bits(void **state)
         qml__lie_rebuild_above = LIE_CLOSED_DEFECT;
         set_free(&set);
     }
-    /* random sums of random strings on 5 qubits, fixed seed */
+    /* random sums of random strings on 4 qubits, fixed seed (often su(16)) */
     harness_rng rng = {0xc0ffee5eedull};
     static const char ops[] = "IXYZ";
     for (unsigned trial = 0; trial < 10; trial++) {
@@ -261,20 +267,20 @@ static void test_compact_same_bits(void **state)
         size_t count = 2 + (size_t)(harness_next(&rng) % 3);
         for (size_t k = 0; k < count; k++) {
             qml_pauli_sum *s = NULL;
-            assert_ok(qml_pauli_sum_create(&s, 5));
+            assert_ok(qml_pauli_sum_create(&s, 4));
             size_t terms = 1 + (size_t)(harness_next(&rng) % 3);
             for (size_t t = 0; t < terms; t++) {
-                char dense[6] = "IIIII";
-                for (unsigned q = 0; q < 5; q++)
+                char dense[5] = "IIII";
+                for (unsigned q = 0; q < 4; q++)
                     dense[q] = ops[harness_next(&rng) % 4];
-                if (!strcmp(dense, "IIIII"))
+                if (!strcmp(dense, "IIII"))
                     dense[0] = 'X';
                 assert_ok(qml_pauli_sum_add_string(s, (double)(1 + harness_next(&rng) % 3), dense));
             }
             set.items[set.count++] = s;
         }
         snprintf(what, sizeof what, "random sums %u", trial);
-        compare_layouts(&set, "X0 Z1 + Y2 + 0.5 Z3 X4", what);
+        compare_layouts(&set, "X0 Z1 + Y2 + 0.5 Z3", what);
         set_free(&set);
     }
 }
