@@ -359,13 +359,18 @@ typedef enum qml__pair_class { QML__PAIR_GENERAL, QML__PAIR_REAL, QML__PAIR_SWAP
 void qml__apply_pair(qml_statevec *state, const unsigned *bits, unsigned n_bits, uint64_t off0, uint64_t off1,
                      qml__pair_class cls, const double m[8]);
 /* Tests only: 0 makes the pair kernels prefetch only the lines they touch
- * (a control on qubit 2 or 3) and walk one stream (the octet walk over
- * every line); -1 (the default) lets them choose. */
+ * (a control on qubit 2 or 3), walk one stream (the octet walk over every
+ * line) and walk runs of 8 pairs one run at a time; -1 (the default) lets
+ * them choose. */
 extern int qml__pair_walk_override;
 /* Tests only: 0 makes the pair kernels' octet walk take its scalar path
  * for real matrices, 1 its portable vector path (no AVX2); -1 (the
  * default) lets them choose. */
 extern int qml__pair_path_override;
+/* Tests only: 1 makes the pair kernels' walk for a target at 5..10 (alone
+ * or under controls at 12 and above) prefetch each of its two streams on
+ * its own, 0 in address order; -1 (the default) lets them choose. */
+extern int qml__pair_stream_ahead_override;
 
 /* a_i *= d0 (even parity of i & zmask) or d1 (odd) for every i with
  * (i & cmask) == cmask (statevec_diag.c). */

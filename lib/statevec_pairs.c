@@ -80,6 +80,7 @@ typedef struct pair_job {
     unsigned plines[8], qlines[8]; /* (prefetch), in doubles from the block's start */
     size_t n_items;            /* pairs in the whole state */
     bool fill_gap;             /* run walk: prefetch the control = 0 runs between the touched ones too */
+    bool strided;              /* run walk, runs of 8 pairs: units of 8 runs 16 amplitudes apart */
     uint64_t half;             /* octet walk, > 0: block o + (blocks / 2), this many doubles on, with block o */
     bool vec;                  /* octet walk, QML__PAIR_REAL: vectors */
     unsigned shape;            /* ... 1: each pair's q right after its p (a target on qubit 0), 2: pairs
@@ -165,6 +166,26 @@ static ALWAYS_INLINE void pair_dispatch(const pair_job *job, double *p, double *
     }
 }
 
+int qml__pair_stream_ahead_override = -1;
+
+/* Whether a swap on target t prefetches each of its two streams on its own
+ * (stream_ahead) instead of in address order. On target 8 the two streams
+ * are exactly 4 KiB apart, so a pair's two amplitudes agree in address bits
+ * 0..11; there the exchange (X, CNOT 23 -> 8) ran slower than the real
+ * rotation on the same qubit (15.1 against 11.8 ms for X and RY at n = 24),
+ * and prefetching each stream 2 blocks ahead in its own order took 0.79-0.90
+ * of the time of the address-order prefetch for X 8, 0.85 for CNOT 13 -> 8,
+ * 0.86-1.03 for CNOT 23 -> 8 (n = 24, interleaved, medians of 11-15, load
+ * 3-7 on 2 cores; docs/simulator.md). Rotations gained
+ * nothing so (1.02-1.09), nor did targets 5..7, 9, 10, nor the octet
+ * walk's low controls over target 8 (SWAP 0 8: 1.3x as long). */
+static bool stream_ahead(qml__pair_class cls, unsigned t)
+{
+    if (qml__pair_stream_ahead_override >= 0)
+        return qml__pair_stream_ahead_override && t >= 5 && t <= 10;
+    return cls == QML__PAIR_SWAP && t == 8;
+}
+
 /* A one-qubit gate on qubit 5..10 (or a gate controlled on qubits 12 and
  * above with its target there, which is one on the stretches of 2^12 or
  * more amplitudes whose controls are set): each block of 2^(t+1) amplitudes pairs
@@ -180,6 +201,28 @@ static ALWAYS_INLINE void pair_mid_qubit(const pair_job *job, size_t begin, size
 {
     const unsigned t = job->fixed[0];
     const size_t run = (size_t)1 << t;
+    if (stream_ahead(cls, t)) {
+        const size_t ahead = 8 * run > 2048 ? 8 * run : 2048; /* doubles, in each stream: two blocks */
+        for (size_t k = begin; k < end; k += run) {
+            const uint64_t i = job->n_fixed == 1 ? ((uint64_t)k >> t) << (t + 1)
+                                                 : qml__deposit_zeros(k, job->fixed, job->n_fixed);
+            double *p = job->amplitudes + 2 * (i | job->off0);
+            double *q = job->amplitudes + 2 * (i | job->off1);
+            for (size_t l = 0; l < run; l += 4) {
+#if defined(__GNUC__)
+                __builtin_prefetch(p + ahead + 2 * l, 1, 3);
+                __builtin_prefetch(q + ahead + 2 * l, 1, 3);
+#endif
+                if (cls == QML__PAIR_GENERAL)
+                    pair_general(p + 2 * l, q + 2 * l, 4, 2, job->m);
+                else if (cls == QML__PAIR_REAL)
+                    pair_real(p + 2 * l, q + 2 * l, 4, 2, job->m);
+                else
+                    pair_swap(p + 2 * l, q + 2 * l, 4, 2);
+            }
+        }
+        return;
+    }
     const bool to_l2 = t >= 9;
     size_t ahead = to_l2 ? 16 * run : 8 * run; /* doubles: a block is 4 * run */
     if (ahead < 2048)
@@ -569,8 +612,43 @@ static ALWAYS_INLINE void pair_runs_ahead(const pair_job *job, size_t begin, siz
 {
     double *a = job->amplitudes;
     const size_t run_length = (size_t)1 << job->fixed[0];
-    const size_t unit = run_length < AHEAD_UNIT ? run_length : AHEAD_UNIT;
+    const bool strided = job->strided;
+    const size_t unit = strided ? AHEAD_UNIT : run_length < AHEAD_UNIT ? run_length : AHEAD_UNIT;
     for (size_t k = begin; k < end; k += unit) {
+        const uint64_t i = qml__deposit_zeros(k, job->fixed, job->n_fixed);
+        double *p = a + 2 * (i | job->off0), *q = a + 2 * (i | job->off1);
+        if (strided) {
+            /* the unit AHEAD_PAIRS pairs later, a run at a time, each run's
+             * lines (and the control = 0 run before it: fill_gap) just
+             * before the run they are for */
+            const bool ahead = k + AHEAD_PAIRS < job->n_items;
+            const uint64_t f = ahead ? qml__deposit_zeros(k + AHEAD_PAIRS, job->fixed, job->n_fixed) : 0;
+            const uint64_t gap = job->fill_gap ? (uint64_t)1 << job->fixed[0] : 0;
+            const double *fp = a + 2 * (f | (job->off0 & ~gap)), *fq = a + 2 * (f | (job->off1 & ~gap));
+            for (size_t r = 0; r < AHEAD_UNIT / 8; r++, p += 32, q += 32) {
+#if defined(__GNUC__)
+                if (ahead) {
+                    __builtin_prefetch(fp + 32 * r, 1);
+                    __builtin_prefetch(fp + 32 * r + 8, 1);
+                    __builtin_prefetch(fq + 32 * r, 1);
+                    __builtin_prefetch(fq + 32 * r + 8, 1);
+                    if (gap) {
+                        __builtin_prefetch(fp + 32 * r + 16, 1);
+                        __builtin_prefetch(fp + 32 * r + 24, 1);
+                        __builtin_prefetch(fq + 32 * r + 16, 1);
+                        __builtin_prefetch(fq + 32 * r + 24, 1);
+                    }
+                }
+#endif
+                if (cls == QML__PAIR_GENERAL)
+                    pair_general(p, q, 8, 2, job->m);
+                else if (cls == QML__PAIR_REAL)
+                    pair_real(p, q, 8, 2, job->m);
+                else
+                    pair_swap(p, q, 8, 2);
+            }
+            continue;
+        }
 #if defined(__GNUC__)
         if (k + AHEAD_PAIRS < job->n_items) {
             const uint64_t f = qml__deposit_zeros(k + AHEAD_PAIRS, job->fixed, job->n_fixed);
@@ -592,8 +670,6 @@ static ALWAYS_INLINE void pair_runs_ahead(const pair_job *job, size_t begin, siz
             }
         }
 #endif
-        const uint64_t i = qml__deposit_zeros(k, job->fixed, job->n_fixed);
-        double *p = a + 2 * (i | job->off0), *q = a + 2 * (i | job->off1);
         if (cls == QML__PAIR_GENERAL)
             pair_general(p, q, unit, 2, job->m);
         else if (cls == QML__PAIR_REAL)
@@ -738,6 +814,18 @@ void qml__apply_pair(qml_statevec *state, const unsigned *bits, unsigned n_bits,
     job.fill_gap = qml__pair_walk_override != 0 && n_bits == 2 &&
                    (job.fixed[0] < OCTET_BITS ||
                     (job.fixed[0] == 3 && (job.off0 & job.off1 & ((uint64_t)1 << job.fixed[0]))));
+    /* the run walk with runs of 8 pairs (the lowest fixed bit 3) and the
+     * next fixed bit at 7 or above: a unit is 8 runs, 16 amplitudes apart,
+     * with one index and one prefetch address per unit instead of per run
+     * (callgrind, n = 18, instructions per amplitude: CNOT 3 -> 8 5.16 ->
+     * 2.72, CRY 3 -> 8 7.35 -> 4.77, SWAP 3 8 4.82 -> 2.56). At n = 24
+     * (interleaved with the walk by runs, medians of 11, load 7 on 2 cores)
+     * SWAP 3 8, SWAP 3 23 took 0.75-0.89 of the time, CNOT 3 -> 8, CRY 3 ->
+     * 8 0.79-0.96, but a control on 3 over a target at 12 and above (CNOT
+     * 3 -> 23, CRY 3 -> 23: each stream prefetched whole, see fill_gap)
+     * 1.02-1.12: those keep the walk by runs */
+    job.strided = qml__pair_walk_override != 0 && !job.octets && n_bits >= 2 && job.fixed[0] == 3 &&
+                  job.fixed[1] >= 7 && !(job.fill_gap && job.fixed[1] >= AHEAD_MAX_STRETCH_BITS);
     const size_t n_items = (size_t)(state->dim >> n_bits);
     run_parallel(state, job.half ? n_items / 2 : n_items, QML__PARALLEL_GRAIN, pair_range, &job);
 }

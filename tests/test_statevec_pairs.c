@@ -114,8 +114,9 @@ static void apply_quad_reference(unsigned n, unsigned a, unsigned b, const doubl
  * they skip, against a reference built here: the gate's 4 x 4 matrix
  * (dense, on qubits 0 and 1 of a 2-qubit register) applied to every
  * quadruple of amplitudes. 1e-13 as above. The walks' alternatives (one
- * stream, touched lines only) and the pair kernels' scalar and portable
- * vector paths give the same bits. */
+ * stream, touched lines only, the mid-qubit walk's prefetch in address
+ * order or per stream) and the pair kernels' scalar and portable vector
+ * paths give the same bits. */
 static void test_long_stream_pairs(void **unused)
 {
     (void)unused;
@@ -160,6 +161,16 @@ static void test_long_stream_pairs(void **unused)
             qml__pair_walk_override = qml__diagonal_walk_override = qml__pauli2_walk_override = -1;
             assert_memory_equal(qml_statevec_data(plain), qml_statevec_data(st), 2 * dim * sizeof *psi);
             qml_statevec_free(plain);
+            /* the mid-qubit walk's prefetch, each stream on its own or in
+             * address order: the same bits */
+            for (int streams = 0; streams <= 1; streams++) {
+                qml_statevec *forced = state_from(n, psi);
+                qml__pair_stream_ahead_override = streams;
+                qml__statevec_apply(forced, &g, theta, false);
+                qml__pair_stream_ahead_override = -1;
+                assert_memory_equal(qml_statevec_data(forced), qml_statevec_data(st), 2 * dim * sizeof *psi);
+                qml_statevec_free(forced);
+            }
             /* the pair kernels' scalar and portable vector paths (CRY) */
             for (int path = 0; path <= 1; path++) {
                 qml_statevec *forced = state_from(n, psi);
@@ -323,6 +334,90 @@ static void test_pauli2_every_pair(void **unused)
         qml_statevec_free(t);
     }
     free(start);
+    free(first);
+}
+
+/* The walk of targets 5..10 (one-qubit gates, and gates whose controls
+ * are at 12 and above), which prefetches in address order or, for swaps on
+ * target 8, each of its two streams on its own: every one-qubit kind on
+ * every qubit 5..n-1 of 9 and 10 qubits against its dense 2^n x 2^n
+ * matrix (1e-13, as below: at most four products summed per amplitude),
+ * with the prefetch chosen by the kernel, forced to address order and
+ * forced per stream; the three give the same bits. Then X on 8 and CNOT
+ * 17 -> 8, 13 -> 8, 17 -> 6, Toffoli 16, 17 -> 8 on 18 qubits, where
+ * kernels start threads: 1, 2 and 3 threads and both prefetches give the
+ * same bits. */
+static void test_mid_qubit_streams(void **unused)
+{
+    (void)unused;
+    harness_rng rng = {810};
+    char what[96];
+    size_t cases = 0;
+    for (unsigned n = 9; n <= 10; n++) {
+        const size_t dim = (size_t)1 << n;
+        double *psi = malloc(2 * dim * sizeof *psi), *expect = malloc(2 * dim * sizeof *expect);
+        double *full = malloc(2 * dim * dim * sizeof *full);
+        assert_non_null(psi);
+        assert_non_null(expect);
+        assert_non_null(full);
+        for (size_t kk = 0; kk < N_KINDS; kk++) {
+            const qml_gate_kind kind = ALL_KINDS[kk];
+            if (arity(kind) != 1)
+                continue;
+            for (unsigned t = 5; t < n; t++) {
+                qml__gate g = make_gate(kind, &t, 1, &rng);
+                const double theta = 4 * (harness_uniform(&rng) - 0.5) * 3.14159;
+                random_state(&rng, dim, psi);
+                gate_dense(n, &g, theta, full);
+                harness_matvec(dim, full, psi, expect);
+                qml_statevec *st[3];
+                for (int streams = -1; streams <= 1; streams++) {
+                    st[streams + 1] = state_from(n, psi);
+                    qml__pair_stream_ahead_override = streams;
+                    qml__statevec_apply(st[streams + 1], &g, theta, false);
+                    qml__pair_stream_ahead_override = -1;
+                }
+                snprintf(what, sizeof what, "kind %d on qubit %u of %u", (int)kind, t, n);
+                assert_vectors_close(dim, qml_statevec_data(st[0]), expect, 1e-13, what);
+                for (int k = 1; k < 3; k++)
+                    assert_memory_equal(qml_statevec_data(st[k]), qml_statevec_data(st[0]), 2 * dim * sizeof *psi);
+                for (int k = 0; k < 3; k++)
+                    qml_statevec_free(st[k]);
+                cases++;
+            }
+        }
+        free(psi);
+        free(expect);
+        free(full);
+    }
+    /* 15 one-qubit kinds on qubits 5..8 and 5..9 */
+    assert_int_equal(cases, 15 * (4 + 5));
+
+    const unsigned n = 18;
+    const size_t dim = (size_t)1 << n;
+    double *psi = malloc(2 * dim * sizeof *psi), *first = malloc(2 * dim * sizeof *first);
+    assert_non_null(psi);
+    assert_non_null(first);
+    random_state(&rng, dim, psi);
+    const unsigned x8[1] = {8}, c17[2] = {17, 8}, c13[2] = {13, 8}, c6[2] = {17, 6}, t8[3] = {16, 17, 8};
+    const qml__gate gates[] = {make_gate(QML_GATE_X, x8, 1, &rng), make_gate(QML_GATE_CNOT, c17, 2, &rng),
+                               make_gate(QML_GATE_CNOT, c13, 2, &rng), make_gate(QML_GATE_CNOT, c6, 2, &rng),
+                               make_gate(QML_GATE_TOFFOLI, t8, 3, &rng), make_gate(QML_GATE_RY, x8, 1, &rng)};
+    for (int streams = -1; streams <= 1; streams++)
+        for (unsigned threads = 1; threads <= 3; threads++) {
+            qml_statevec *s = state_from(n, psi);
+            assert_int_equal(qml_statevec_set_threads(s, threads), QML_OK);
+            qml__pair_stream_ahead_override = streams;
+            for (size_t k = 0; k < sizeof gates / sizeof gates[0]; k++)
+                qml__statevec_apply(s, &gates[k], 0.3 + (double)k, false);
+            qml__pair_stream_ahead_override = -1;
+            if (streams == -1 && threads == 1)
+                memcpy(first, qml_statevec_data(s), 2 * dim * sizeof *first);
+            else
+                assert_memory_equal(first, qml_statevec_data(s), 2 * dim * sizeof *first);
+            qml_statevec_free(s);
+        }
+    free(psi);
     free(first);
 }
 
@@ -503,6 +598,7 @@ int main(void)
         cmocka_unit_test(test_every_pair_low_qubits),
         cmocka_unit_test(test_every_pair_dense_7_10),
         cmocka_unit_test(test_long_stream_pairs),
+        cmocka_unit_test(test_mid_qubit_streams),
         cmocka_unit_test(test_pauli2_every_pair),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

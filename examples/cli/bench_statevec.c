@@ -622,6 +622,9 @@ static int time_workload(const char *workload, qml_statevec *state, unsigned n, 
 /* The two-qubit kinds measured per (control, target) pair. */
 static const char *const pair_gates[] = {"cnot", "cz", "swap", "cry", "rzz", "rxx"};
 #define N_PAIR_GATES 6
+/* one-qubit gates timed the same way, on qubits 0..10 and the top */
+#define N_SINGLE_GATES 2
+static const char *const single_gates[N_SINGLE_GATES] = {"x", "ry"};
 
 /* Median seconds of one gate `gate` on qubits (a, b), its true bytes, the
  * best median of the pattern sweeps over the same lines of `buffer` (a
@@ -637,18 +640,22 @@ static int time_pair(const char *gate, unsigned a, unsigned b, qml_statevec *sta
     qml_circuit *c = NULL;
     int status = qml_circuit_create(&c, n);
     const unsigned q[2] = {a, b};
+    /* "x" and "ry" are one-qubit gates on qubit a (b unused) */
+    const unsigned count = !strcmp(gate, "x") || !strcmp(gate, "ry") ? 1 : 2;
     qml_gate_kind kind = !strcmp(gate, "cnot")   ? QML_GATE_CNOT
                          : !strcmp(gate, "cz")   ? QML_GATE_CZ
                          : !strcmp(gate, "swap") ? QML_GATE_SWAP
                          : !strcmp(gate, "cry")  ? QML_GATE_CRY
                          : !strcmp(gate, "rzz")  ? QML_GATE_RZZ
+                         : !strcmp(gate, "x")    ? QML_GATE_X
+                         : !strcmp(gate, "ry")   ? QML_GATE_RY
                                                  : QML_GATE_RXX;
     if (!status)
-        status = kind >= QML_GATE_RX ? qml_circuit_add_rotation(c, kind, q, 2, 0.3, QML_NONE, 0, QML_NONE, 0)
-                                     : qml_circuit_add_gate(c, kind, q, 2);
+        status = kind >= QML_GATE_RX ? qml_circuit_add_rotation(c, kind, q, count, 0.3, QML_NONE, 0, QML_NONE, 0)
+                                     : qml_circuit_add_gate(c, kind, q, count);
     line_pattern pattern, streams;
-    pattern_of(kind, q, 2, n, false, &pattern);
-    pattern_of(kind, q, 2, n, true, &streams);
+    pattern_of(kind, q, count, n, false, &pattern);
+    pattern_of(kind, q, count, n, true, &streams);
     double times[16], pattern_times[N_PATTERN_VARIANTS][16], full_times[16];
     for (int r = 0; r < repeats && !status; r++) {
         long iterations = 0;
@@ -903,6 +910,8 @@ int bench_statevec(int argc, char **argv)
         fprintf(stderr, "qml: bench statevec: out of memory\n");
         return 1;
     }
+    pair_result singles[N_SINGLE_GATES * 12];
+    size_t n_singles = 0;
     /* the fused layer over its bound at the largest size, measured alternately */
     struct {
         double ratio, lo, hi, sweep_gbps;
@@ -1000,9 +1009,44 @@ int bench_statevec(int argc, char **argv)
                         p->pattern_ns = pattern_seconds * 1e9;
                         p->pattern_share = pattern_seconds / seconds;
                     }
+            /* one-qubit gates on qubits 0..10 and the top (0, 8 and the top
+             * with --quick): the walks of mid-range targets */
+            for (int g = 0; g < N_SINGLE_GATES && !status; g++)
+                for (unsigned t = 0; t < pair_n && !status; t++) {
+                    if (quick ? (t != 0 && t != 8 && t != pair_n - 1) : (t > 10 && t != pair_n - 1))
+                        continue;
+                    double seconds, bytes, pattern_seconds = 0.0, full_seconds = 0.0;
+                    status = time_pair(single_gates[g], t, t, state, n, quick ? 3 : 5, min_seconds / 5,
+                                       pattern_buffer, best_limit_variant, &seconds, &bytes, &pattern_seconds,
+                                       &full_seconds);
+                    if (status)
+                        break;
+                    pair_result *p = &singles[n_singles++];
+                    p->gate = single_gates[g];
+                    p->a = p->b = t;
+                    p->ns = seconds * 1e9;
+                    p->share = bytes / seconds / 1e9 / limit_inplace;
+                    p->bytes_fraction = bytes / (32.0 * (double)((uint64_t)1 << n));
+                    p->full_ns = full_seconds * 1e9;
+                    if (pattern_seconds > full_seconds)
+                        pattern_seconds = full_seconds;
+                    p->pattern_ns = pattern_seconds * 1e9;
+                    p->pattern_share = pattern_seconds / seconds;
+                }
             free(raw);
+            if (status) {
+                qml_statevec_free(state);
+                free(pairs);
+                return cli_fail("bench statevec: one-qubit gate", status);
+            }
         }
         qml_statevec_free(state);
+    }
+    double min_single = 1e300;
+    unsigned below_single = 0;
+    for (size_t k = 0; k < n_singles; k++) {
+        min_single = singles[k].pattern_share < min_single ? singles[k].pattern_share : min_single;
+        below_single += singles[k].pattern_share < 0.85;
     }
     /* Both limits' minima and the rows below 0.85 of each. The verdict is
      * the pattern limit's (docs/simulator.md, "Which limit the verdict
@@ -1099,6 +1143,22 @@ int bench_statevec(int argc, char **argv)
         cli_json_kv_u64(&out, "pairs_below_0_85_of_limit", below);
         cli_json_kv_u64(&out, "pairs_below_0_85_of_pattern_limit", below_pattern);
         cli_json_kv_string(&out, "pairs_verdict_limit", "pattern");
+        cli_json_key(&out, "singles");
+        cli_json_array_begin(&out);
+        for (size_t k = 0; k < n_singles; k++) {
+            cli_json_object_begin(&out);
+            cli_json_kv_string(&out, "gate", singles[k].gate);
+            cli_json_kv_u64(&out, "qubit", singles[k].a);
+            cli_json_kv_number(&out, "ns", singles[k].ns);
+            cli_json_kv_number(&out, "share_of_limit", singles[k].share);
+            cli_json_kv_number(&out, "pattern_ns", singles[k].pattern_ns);
+            cli_json_kv_number(&out, "full_sweep_ns", singles[k].full_ns);
+            cli_json_kv_number(&out, "share_of_pattern_limit", singles[k].pattern_share);
+            cli_json_object_end(&out);
+        }
+        cli_json_array_end(&out);
+        cli_json_kv_number(&out, "singles_min_share_of_pattern_limit", n_singles ? min_single : (double)NAN);
+        cli_json_kv_u64(&out, "singles_below_0_85_of_pattern_limit", below_single);
         cli_json_kv_u64(&out, "summary_n", top_n);
         cli_json_kv_number(&out, "fused_layer_over_bound", fused_over_bound);
         cli_json_kv_number(&out, "fused_layer_over_bound_min", fused_bound.lo);
@@ -1160,6 +1220,13 @@ int bench_statevec(int argc, char **argv)
                    "limit: %.2f (%s on %u, %u), %u rows below 0.85\n",
                    worst_pattern->pattern_share, worst_pattern->gate, worst_pattern->a, worst_pattern->b,
                    below_pattern, worst->share, worst->gate, worst->a, worst->b, below);
+        printf("\none-qubit gates per qubit at n = %u, %u thread(s), timed as the pairs\n", pair_n, thread_list[0]);
+        printf("%-6s %5s %12s %7s %12s %8s\n", "gate", "qubit", "ns", "share", "pattern ns", "pattern");
+        for (size_t k = 0; k < n_singles; k++)
+            printf("%-6s %5u %12.1f %7.2f %12.1f %8.2f\n", singles[k].gate, singles[k].a, singles[k].ns,
+                   singles[k].share, singles[k].pattern_ns, singles[k].pattern_share);
+        if (n_singles)
+            printf("lowest share of the pattern limit: %.2f, %u rows below 0.85\n", min_single, below_single);
         printf("\nn = %u: fused RY + CNOT layer over (gates x one full sweep, timed alternately): %.2f, per repeat "
                "%.2f..%.2f (target <= 0.5; sweep %.1f GB/s); fused over gate-by-gate: %.2fx faster\n",
                top_n, fused_over_bound, fused_bound.lo, fused_bound.hi, fused_bound.sweep_gbps, fusion_speedup);
