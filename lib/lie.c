@@ -38,6 +38,7 @@ int qml_lie_algebra_create(qml_lie_algebra **out, const qml_pauli_sum *const *ge
     if (!algebra)
         return qml__oom("a Lie algebra");
     algebra->n_qubits = n_qubits;
+    algebra->options = run.options;
     algebra->n_threads = qml__resolve_threads(run.options.n_threads);
     algebra->words = qml__pauli_words(n_qubits);
     algebra->strings.words = algebra->words;

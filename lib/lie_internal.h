@@ -185,6 +185,8 @@ struct qml_lie_algebra {
     size_t split_entries;    /* pure: entries a symmetry split needed above the entry cap (0: none) */
     size_t split_cap;        /* the entry cap it was refused by */
     char structure_message[320]; /* qml_lie_algebra_structure_message() */
+    qml_lie_options options; /* as the caller gave them (defaults filled in), for the cluster closures; the
+                                progress callback and its user pointer are only called during creation */
 };
 
 /* The exact closure's record: one verdict per candidate, in the order the
@@ -409,6 +411,10 @@ extern size_t qml__lie_split_max_entries;
 /* Tests only: 1 adds one to the rank of the first classified ideal before it
  * is matched with the enumerated structure (an inconsistency on purpose). */
 extern int qml__lie_classify_tamper;
+/* Tests only: non-zero leaves the inverse index of the general closure in
+ * the order it was built (the reference for its contiguous layout, which
+ * must give the same bits). */
+extern int qml__lie_compact_never;
 /* Rebuild the basis of a closed general algebra (dimension = the exact one)
  * by the pivoted closure; *rebuilt says whether it did (not when the dense
  * work space would pass its cap, or rounding stops it short of the

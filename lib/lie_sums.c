@@ -86,6 +86,8 @@ static int cl_component_copy(const lie_component *in, size_t offset, lie_compone
     memset(out, 0, sizeof *out);
     out->dim = in->dim;
     out->rank = in->rank;
+    out->certificate = in->certificate; /* simplicity is intrinsic: a simple ideal of a
+                                           direct summand is a simple ideal of g */
     out->n_support = in->n_support;
     out->support = qml__malloc((in->n_support + 1) * sizeof *out->support);
     if (in->coords)
@@ -355,9 +357,13 @@ int qml__lie_structure_clusters(qml_lie_algebra *algebra, bool *applies, bool *c
     if (n_clusters < 2)
         goto done;
     /* close and analyse each cluster on its own (the generators as given, so
-     * that the exact closure reads their rational coefficients) */
-    qml_lie_options options = QML_LIE_OPTIONS_INIT;
+     * that the exact closure reads their rational coefficients), with the
+     * caller's options: its tolerance and exact mode decide the clusters'
+     * dimensions as they did g's, and its progress callback sees the
+     * clusters' closures and can cancel them (QML_ERR_CANCELLED) */
+    qml_lie_options options = algebra->options;
     options.n_threads = algebra->n_threads;
+    options.max_dim = 0; /* a cluster is no larger than g, which is closed */
     size_t total = 0;
     for (size_t c = 0; c < n_clusters && !status; c++) {
         /* the cluster's qubits: the union of its generators' supports */

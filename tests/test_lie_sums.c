@@ -444,6 +444,64 @@ static int sequence_clusters(void *context)
     return status;
 }
 
+/* The caller's progress callback sees the clusters' closures (after the
+ * stage "structure" of g) and cancels them: QML_ERR_CANCELLED, nothing
+ * returned, nothing leaked. */
+typedef struct progress_log {
+    size_t calls, after_structure;
+    bool structure_seen;
+    size_t cancel_after; /* cancel at this call after "structure" (0: never) */
+} progress_log;
+
+static int count_progress(const char *stage, size_t done, size_t total, void *user)
+{
+    (void)done;
+    (void)total;
+    progress_log *log = user;
+    log->calls++;
+    if (log->structure_seen)
+        log->after_structure++;
+    if (!strcmp(stage, "structure"))
+        log->structure_seen = true;
+    return log->cancel_after && log->after_structure >= log->cancel_after;
+}
+
+static void test_progress_and_cancel(void **state)
+{
+    (void)state;
+    generator_set set = {0};
+    tfim_block(&set, 6, 0, 3);
+    heisenberg_block(&set, 6, 3, 3);
+    qml_lie_options options = QML_LIE_OPTIONS_INIT;
+    options.progress = count_progress;
+    for (int force = 0; force < 2; force++) {
+        progress_log log = {0};
+        options.progress_user = &log;
+        qml__lie_clusters_always = force;
+        qml_lie_algebra *a = NULL;
+        assert_ok(qml_lie_algebra_create(&a, (const qml_pauli_sum *const *)set.items, set.count, &options));
+        qml__lie_clusters_always = 0;
+        assert_int_equal(a->clustered, force);
+        assert_true(log.structure_seen);
+        print_message("# progress: %zu calls, %zu after \"structure\" (clusters %s)\n", log.calls,
+                      log.after_structure, force ? "forced" : "off");
+        /* the dense analysis makes no calls after "structure"; each
+         * cluster's closure makes at least two (closure, structure) */
+        assert_true(force ? log.after_structure >= 4 : log.after_structure == 0);
+        qml_lie_algebra_free(a);
+    }
+    progress_log log = {.cancel_after = 1};
+    options.progress_user = &log;
+    qml__lie_clusters_always = 1;
+    qml_lie_algebra *a = NULL;
+    assert_int_equal(qml_lie_algebra_create(&a, (const qml_pauli_sum *const *)set.items, set.count, &options),
+                     QML_ERR_CANCELLED);
+    qml__lie_clusters_always = 0;
+    assert_null(a);
+    assert_int_equal(log.after_structure, 1);
+    set_free(&set);
+}
+
 static void test_allocation_failures(void **state)
 {
     (void)state;
@@ -470,6 +528,7 @@ int main(void)
         cmocka_unit_test(test_thread_counts),
         cmocka_unit_test(test_basis_and_ideals),
         cmocka_unit_test(test_above_cap),
+        cmocka_unit_test(test_progress_and_cancel),
         cmocka_unit_test(test_allocation_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
