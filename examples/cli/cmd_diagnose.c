@@ -206,6 +206,28 @@ static double observable_share(const qml_lie_algebra *algebra, const qml_pauli_s
 }
 
 #if defined(QML_CLI_HAVE_DLA_CLASSIFY)
+/* The algebra's first min(dim, limit) basis elements (the distinct
+ * generators come first; see classify_capped), in *k; *status is the first
+ * failure reading them. NULL only when the array cannot be allocated. */
+static qml_pauli_sum **first_elements(const qml_lie_algebra *algebra, size_t limit, size_t *k, int *status)
+{
+    *k = qml_lie_algebra_dim(algebra);
+    if (*k > limit)
+        *k = limit;
+    qml_pauli_sum **elements = calloc(*k ? *k : 1, sizeof *elements);
+    *status = QML_OK;
+    for (size_t i = 0; elements && i < *k && *status == QML_OK; i++)
+        *status = qml_lie_algebra_basis_element(algebra, i, &elements[i]);
+    return elements;
+}
+
+static void free_elements(qml_pauli_sum **elements, size_t k)
+{
+    for (size_t i = 0; i < k; i++)
+        qml_pauli_sum_free(elements[i]);
+    free(elements);
+}
+
 /* The closure passed the cap: classify the algebra from its generators
  * without a basis (qml_pauli_dla_classify), and predict the variance from
  * it (qml_pauli_dla_predict_variance). The partial algebra's first
@@ -213,15 +235,11 @@ static double observable_share(const qml_lie_algebra *algebra, const qml_pauli_s
  * n_weights of them contain every generator and lie in g, so they generate g. */
 static void classify_capped(const qml_lie_algebra *partial, const qml_pauli_sum *observable, report *r)
 {
-    size_t k = qml_lie_algebra_dim(partial);
-    if (k > r->n_weights)
-        k = r->n_weights;
-    qml_pauli_sum **generators = calloc(k ? k : 1, sizeof *generators);
+    size_t k = 0;
+    int status = QML_OK;
+    qml_pauli_sum **generators = first_elements(partial, r->n_weights, &k, &status);
     if (!generators)
         return;
-    int status = QML_OK;
-    for (size_t i = 0; i < k && status == QML_OK; i++)
-        status = qml_lie_algebra_basis_element(partial, i, &generators[i]);
     qml_dla_summary summary;
     memset(&summary, 0, sizeof summary);
     summary.size = sizeof summary;
@@ -264,9 +282,7 @@ static void classify_capped(const qml_lie_algebra *partial, const qml_pauli_sum 
         size_t used = strlen(r->dla_message);
         snprintf(r->dla_message + used, sizeof r->dla_message - used, "; classification: %s", qml_last_error());
     }
-    for (size_t i = 0; i < k; i++)
-        qml_pauli_sum_free(generators[i]);
-    free(generators);
+    free_elements(generators, k);
 }
 #endif
 
@@ -276,15 +292,11 @@ static void classify_capped(const qml_lie_algebra *partial, const qml_pauli_sum 
  * e.g. "2 x so(1000)", when a theorem decides every part. */
 static void name_enumerated(const qml_lie_algebra *algebra, report *r)
 {
-    size_t k = qml_lie_algebra_dim(algebra);
-    if (k > r->n_weights)
-        k = r->n_weights;
-    qml_pauli_sum **generators = calloc(k ? k : 1, sizeof *generators);
+    size_t k = 0;
+    int status = QML_OK;
+    qml_pauli_sum **generators = first_elements(algebra, r->n_weights, &k, &status);
     if (!generators)
         return;
-    int status = QML_OK;
-    for (size_t i = 0; i < k && status == QML_OK; i++)
-        status = qml_lie_algebra_basis_element(algebra, i, &generators[i]);
     qml_dla_summary summary;
     memset(&summary, 0, sizeof summary);
     summary.size = sizeof summary;
@@ -295,9 +307,7 @@ static void name_enumerated(const qml_lie_algebra *algebra, report *r)
         r->named = true;
         snprintf(r->classified_name, sizeof r->classified_name, "%s", summary.name);
     }
-    for (size_t i = 0; i < k; i++)
-        qml_pauli_sum_free(generators[i]);
-    free(generators);
+    free_elements(generators, k);
 }
 #endif
 
