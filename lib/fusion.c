@@ -52,10 +52,6 @@ typedef double v4d __attribute__((vector_size(32)));
 #define FUSE_VECTOR_WIDTH 3u
 /* Bases per grain of the parallel split (each base is 2^k amplitudes). */
 #define FUSE_GRAIN ((size_t)256)
-/* Cache tiles of the fused run (tile_flush): 2^13 amplitudes, 128 KiB; at
- * most this many blocks held back. */
-#define FUSE_TILE_BITS 13u
-#define FUSE_TILE_BLOCKS 8u
 
 bool qml__fusion_tiling = true;
 
@@ -421,14 +417,14 @@ typedef struct fuse_run {
     unsigned width;             /* the widest block (fuse_sweep) */
     qml__fuse_emit emit;        /* non-NULL: hand blocks to it instead of applying them */
     void *user;
-    /* cache tiling (tile_flush): dense blocks on qubits below FUSE_TILE_BITS
+    /* cache tiling (tile_flush): dense blocks on qubits below QML__TILE_BITS
      * held back, then applied tile by tile; NULL: no tiling */
     dense_job *tile_jobs;
     unsigned n_tile;
 } fuse_run;
 
-/* Consecutive dense blocks whose qubits all lie below FUSE_TILE_BITS map
- * every tile of 2^FUSE_TILE_BITS amplitudes (128 KiB) to itself, so they
+/* Consecutive dense blocks whose qubits all lie below QML__TILE_BITS map
+ * every tile of 2^QML__TILE_BITS amplitudes (128 KiB) to itself, so they
  * are applied tile by tile: all of them on one tile while it stays in L2,
  * then the next tile. Each amplitude sees the same operations in the same
  * order as block by block: the same bits. */
@@ -436,9 +432,9 @@ static void tile_flush(fuse_run *run)
 {
     if (run->n_tile == 0)
         return;
-    const uint64_t tile = (uint64_t)1 << FUSE_TILE_BITS;
-    range_context ctx[FUSE_TILE_BLOCKS];
-    size_t items[FUSE_TILE_BLOCKS];
+    const uint64_t tile = (uint64_t)1 << QML__TILE_BITS;
+    range_context ctx[QML__TILE_BLOCKS];
+    size_t items[QML__TILE_BLOCKS];
     for (unsigned b = 0; b < run->n_tile; b++)
         ctx[b] = dense_prepare(tile, &run->tile_jobs[b], run->path, &items[b]);
     double *base = run->state->amplitudes;
@@ -460,7 +456,7 @@ static double angle_of(const fuse_run *run, const qml__gate *g)
 static void block_apply(fuse_run *run, const fuse_block *block)
 {
     const qml__gate *gates = run->circuit->gates;
-    const bool tiled = run->tile_jobs && block->n_gates > 1 && block->mask < ((uint64_t)1 << FUSE_TILE_BITS);
+    const bool tiled = run->tile_jobs && block->n_gates > 1 && block->mask < ((uint64_t)1 << QML__TILE_BITS);
     if (!tiled)
         tile_flush(run);
     if (block->n_gates == 1) {
@@ -515,7 +511,7 @@ static void block_apply(fuse_run *run, const fuse_block *block)
     run->n_passes++;
     if (tiled) {
         memcpy(&run->tile_jobs[run->n_tile++], &job, sizeof job);
-        if (run->n_tile == FUSE_TILE_BLOCKS)
+        if (run->n_tile == QML__TILE_BLOCKS)
             tile_flush(run);
         return;
     }
@@ -674,8 +670,8 @@ size_t qml__statevec_run_fused(qml_statevec *state, const qml_circuit *circuit, 
                     .inverse = inverse, .path = path < 0 || path > qml__fusion_path() ? qml__fusion_path() : path, .n_open = 0, .n_passes = 0};
     /* tiling on one thread only (workers split whole sweeps); without its
      * buffer (a failed allocation) the blocks run one by one, same bits */
-    if (qml__fusion_tiling && state->n_threads == 1 && state->dim > ((uint64_t)1 << FUSE_TILE_BITS))
-        run.tile_jobs = qml__aligned_alloc(FUSE_TILE_BLOCKS * sizeof(dense_job));
+    if (qml__fusion_tiling && state->n_threads == 1 && state->dim > ((uint64_t)1 << QML__TILE_BITS))
+        run.tile_jobs = qml__aligned_alloc(QML__TILE_BLOCKS * sizeof(dense_job));
     size_t passes = fuse_sweep(&run, begin, end, width);
     tile_flush(&run);
     qml__aligned_free(run.tile_jobs);

@@ -60,7 +60,7 @@ typedef double lane_t;
 #define MAXK (1u << QML__FUSE_MAX_WIDTH)
 #define ADJ_MAX_FACTORS 2u
 /* Amplitudes per grain of the parallel split and of the reduction. */
-#define ADJ_GRAIN ((uint64_t)1 << QML__ADJ_TILE_BITS)
+#define ADJ_GRAIN ((uint64_t)1 << QML__TILE_BITS)
 /* Slots (lane vectors of one state's real or imaginary parts) per chunk of
  * groups held at once: each gate is taken over the whole chunk (16 KiB of
  * local vectors), so its constants and slot indices are loaded once. 16 KiB
@@ -1116,8 +1116,8 @@ void qml__adjoint_tiled(qml_statevec *psi, qml_statevec *lambda, const qml_circu
                                d[b]);
         return;
     }
-    adj_context ctx[QML__ADJ_TILE_BLOCKS];
-    double total[QML__ADJ_TILE_BLOCKS][QML__FUSE_MAX_GATES] = {{0}};
+    adj_context ctx[QML__TILE_BLOCKS];
+    double total[QML__TILE_BLOCKS][QML__FUSE_MAX_GATES] = {{0}};
     for (unsigned b = 0, first = 0; b < n_blocks; first += n_gates[b], b++)
         block_prepare(&ctx[b], ops + first, psi, lambda, circuit, gates[b], n_gates[b], masks[b], weights, features,
                       -1);

@@ -1202,11 +1202,20 @@ typedef struct backward_context {
     double *feature_gradient;
     /* pending tiled blocks */
     unsigned n_pending;
-    qml__adjoint_gate pend_gates[QML__ADJ_TILE_BLOCKS][QML__FUSE_MAX_GATES];
-    unsigned pend_n[QML__ADJ_TILE_BLOCKS];
-    uint64_t pend_mask[QML__ADJ_TILE_BLOCKS];
+    qml__adjoint_gate pend_gates[QML__TILE_BLOCKS][QML__FUSE_MAX_GATES];
+    unsigned pend_n[QML__TILE_BLOCKS];
+    uint64_t pend_mask[QML__TILE_BLOCKS];
     bool tiling;
 } backward_context;
+
+/* A block's gates with their generators' factors (qml__adjoint_block's input). */
+static void block_describe(const grad_plan *plan, const size_t *gates, unsigned n_gates, qml__adjoint_gate *out)
+{
+    for (unsigned i = 0; i < n_gates; i++) {
+        size_t f0 = plan->first_factor[gates[i]], f1 = plan->first_factor[gates[i] + 1];
+        out[i] = (qml__adjoint_gate){gates[i], plan->factors + f0, f1 - f0};
+    }
+}
 
 static void backward_flush(backward_context *ctx)
 {
@@ -1214,9 +1223,9 @@ static void backward_flush(backward_context *ctx)
         return;
     const grad_plan *plan = ctx->plan;
     const qml_circuit *circuit = plan->circuit;
-    double d[QML__ADJ_TILE_BLOCKS][QML__FUSE_MAX_GATES];
-    const qml__adjoint_gate *g[QML__ADJ_TILE_BLOCKS];
-    double *dp[QML__ADJ_TILE_BLOCKS];
+    double d[QML__TILE_BLOCKS][QML__FUSE_MAX_GATES];
+    const qml__adjoint_gate *g[QML__TILE_BLOCKS];
+    double *dp[QML__TILE_BLOCKS];
     for (unsigned b = 0; b < ctx->n_pending; b++)
         g[b] = ctx->pend_gates[b], dp[b] = d[b];
     qml__adjoint_tiled(ctx->ws->state, ctx->ws->other, circuit, g, ctx->pend_n, ctx->pend_mask, ctx->n_pending,
@@ -1235,19 +1244,16 @@ static void backward_block(void *user, const size_t *gates, unsigned n_gates, ui
     const grad_plan *plan = ctx->plan;
     const qml_circuit *circuit = plan->circuit;
     qml_statevec *psi = ctx->ws->state, *lambda = ctx->ws->other;
-    const bool tileable = ctx->tiling && mask != 0 && mask < ((uint64_t)1 << QML__ADJ_TILE_BITS) &&
-                          psi->n_threads == 1 && psi->dim > ((uint64_t)1 << QML__ADJ_TILE_BITS);
+    const bool tileable = ctx->tiling && mask != 0 && mask < ((uint64_t)1 << QML__TILE_BITS) &&
+                          psi->n_threads == 1 && psi->dim > ((uint64_t)1 << QML__TILE_BITS);
     if (!tileable)
         backward_flush(ctx);
     else {
         unsigned b = ctx->n_pending++;
-        for (unsigned i = 0; i < n_gates; i++) {
-            size_t f0 = plan->first_factor[gates[i]], f1 = plan->first_factor[gates[i] + 1];
-            ctx->pend_gates[b][i] = (qml__adjoint_gate){gates[i], plan->factors + f0, f1 - f0};
-        }
+        block_describe(plan, gates, n_gates, ctx->pend_gates[b]);
         ctx->pend_n[b] = n_gates;
         ctx->pend_mask[b] = mask;
-        if (ctx->n_pending == QML__ADJ_TILE_BLOCKS)
+        if (ctx->n_pending == QML__TILE_BLOCKS)
             backward_flush(ctx);
         return;
     }
@@ -1268,10 +1274,7 @@ static void backward_block(void *user, const size_t *gates, unsigned n_gates, ui
     }
     qml__adjoint_gate block[QML__FUSE_MAX_GATES] = {{0}};
     double d[QML__FUSE_MAX_GATES];
-    for (unsigned i = 0; i < n_gates; i++) {
-        size_t f0 = plan->first_factor[gates[i]], f1 = plan->first_factor[gates[i] + 1];
-        block[i] = (qml__adjoint_gate){gates[i], plan->factors + f0, f1 - f0};
-    }
+    block_describe(plan, gates, n_gates, block);
     qml__adjoint_block(psi, lambda, circuit, block, n_gates, mask, plan->weights, ctx->features, ctx->ws->partials,
                        ctx->ws->n_partials * GRAD_RUN_FACTORS, -1, d);
     for (unsigned i = 0; i < n_gates; i++)

@@ -479,12 +479,14 @@ void qml__adjoint_block(qml_statevec *psi, qml_statevec *lambda, const qml_circu
                         const double *features, double *partials, size_t partials_capacity, int path, double *d);
 /* Tests only: false runs the fused blocks one by one (no cache tiles). */
 extern bool qml__fusion_tiling;
-/* Blocks of the backward sweep held back and run grain by grain
- * (qml__adjoint_tiled): at most QML__ADJ_TILE_BLOCKS, all on qubits below
- * QML__ADJ_TILE_BITS (the grain of fusion_adjoint.c), one thread. d[b] gets
- * block b's overlaps as qml__adjoint_block's d. */
-#define QML__ADJ_TILE_BLOCKS 8u
-#define QML__ADJ_TILE_BITS 13u
+/* The cache tiles of both fused sweeps: at most QML__TILE_BLOCKS
+ * consecutive blocks, all on qubits below QML__TILE_BITS, are held back and
+ * run tile by tile (2^13 amplitudes, 128 KiB, stay in L2; also the grain of
+ * fusion_adjoint.c). */
+#define QML__TILE_BLOCKS 8u
+#define QML__TILE_BITS 13u
+/* The backward sweep's tiles (one thread): d[b] gets block b's overlaps as
+ * qml__adjoint_block's d. */
 void qml__adjoint_tiled(qml_statevec *psi, qml_statevec *lambda, const qml_circuit *circuit,
                         const qml__adjoint_gate *const *gates, const unsigned *n_gates, const uint64_t *masks,
                         unsigned n_blocks, const double *weights, const double *features, double *const *d);
