@@ -271,6 +271,16 @@ static double circuit_true_bytes(const qml_circuit *circuit)
 #define N_PATTERN_VARIANTS 4
 #define PATTERN_MAX_COMBOS 8
 
+/* A pair or one-qubit row's shares and the sweeps they are measured against
+ * (the same keys in both json tables). */
+static void json_shares(cli_json *out, const pair_result *r)
+{
+    cli_json_kv_number(out, "share_of_limit", r->share);
+    cli_json_kv_number(out, "pattern_ns", r->pattern_ns);
+    cli_json_kv_number(out, "full_sweep_ns", r->full_ns);
+    cli_json_kv_number(out, "share_of_pattern_limit", r->pattern_share);
+}
+
 typedef struct line_pattern {
     unsigned n_bits, bits[3];              /* the gate's qubits at 3 and above that matter, ascending */
     size_t run_blocks;                     /* blocks of 8 amplitudes per run of equal high bits */
@@ -1131,10 +1141,7 @@ int bench_statevec(int argc, char **argv)
             cli_json_array_end(&out);
             cli_json_kv_number(&out, "ns", pairs[k].ns);
             cli_json_kv_number(&out, "true_bytes_fraction", pairs[k].bytes_fraction);
-            cli_json_kv_number(&out, "share_of_limit", pairs[k].share);
-            cli_json_kv_number(&out, "pattern_ns", pairs[k].pattern_ns);
-            cli_json_kv_number(&out, "full_sweep_ns", pairs[k].full_ns);
-            cli_json_kv_number(&out, "share_of_pattern_limit", pairs[k].pattern_share);
+            json_shares(&out, &pairs[k]);
             cli_json_object_end(&out);
         }
         cli_json_array_end(&out);
@@ -1150,10 +1157,7 @@ int bench_statevec(int argc, char **argv)
             cli_json_kv_string(&out, "gate", singles[k].gate);
             cli_json_kv_u64(&out, "qubit", singles[k].a);
             cli_json_kv_number(&out, "ns", singles[k].ns);
-            cli_json_kv_number(&out, "share_of_limit", singles[k].share);
-            cli_json_kv_number(&out, "pattern_ns", singles[k].pattern_ns);
-            cli_json_kv_number(&out, "full_sweep_ns", singles[k].full_ns);
-            cli_json_kv_number(&out, "share_of_pattern_limit", singles[k].pattern_share);
+            json_shares(&out, &singles[k]);
             cli_json_object_end(&out);
         }
         cli_json_array_end(&out);
