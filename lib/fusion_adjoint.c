@@ -1121,13 +1121,21 @@ void qml__adjoint_tiled(qml_statevec *psi, qml_statevec *lambda, const qml_circu
     for (unsigned b = 0, first = 0; b < n_blocks; first += n_gates[b], b++)
         block_prepare(&ctx[b], ops + first, psi, lambda, circuit, gates[b], n_gates[b], masks[b], weights, features,
                       -1);
+    /* a tile is `per` consecutive grains of every block: a k-qubit block's
+     * grain holds its qubits and its 13 - k lowest other qubits, and the
+     * grain index spells the remaining qubits in ascending order. With
+     * every block qubit below the span, the index's lowest span - 13 bits
+     * are qubits below the span and the others are the tile's, so tile t
+     * is grains t * per .. t * per + per - 1 of every block, in order */
+    const uint64_t per = (uint64_t)1 << (qml__tile_span() - QML__TILE_BITS);
     double part[QML__FUSE_MAX_GATES];
-    for (uint64_t gr = 0; gr < ctx[0].n_grains; gr++)
-        for (unsigned b = 0; b < n_blocks; b++) {
-            grain_run(&ctx[b], gr, part);
-            for (unsigned o = 0; o < ctx[b].n_out; o++)
-                total[b][o] += part[o];
-        }
+    for (uint64_t t = 0; t < ctx[0].n_grains; t += per)
+        for (unsigned b = 0; b < n_blocks; b++)
+            for (uint64_t gr = t; gr < t + per; gr++) {
+                grain_run(&ctx[b], gr, part);
+                for (unsigned o = 0; o < ctx[b].n_out; o++)
+                    total[b][o] += part[o];
+            }
     for (unsigned b = 0; b < n_blocks; b++) {
         unsigned o = 0;
         for (unsigned i = 0; i < n_gates[b]; i++)

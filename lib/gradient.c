@@ -1244,8 +1244,9 @@ static void backward_block(void *user, const size_t *gates, unsigned n_gates, ui
     const grad_plan *plan = ctx->plan;
     const qml_circuit *circuit = plan->circuit;
     qml_statevec *psi = ctx->ws->state, *lambda = ctx->ws->other;
-    const bool tileable = ctx->tiling && mask != 0 && mask < ((uint64_t)1 << QML__TILE_BITS) &&
-                          psi->n_threads == 1 && psi->dim > ((uint64_t)1 << QML__TILE_BITS);
+    const unsigned span = qml__tile_span();
+    const bool tileable = ctx->tiling && mask != 0 && mask < ((uint64_t)1 << span) && psi->n_threads == 1 &&
+                          psi->dim > ((uint64_t)1 << span);
     if (!tileable)
         backward_flush(ctx);
     else {

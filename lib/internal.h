@@ -485,6 +485,25 @@ extern bool qml__fusion_tiling;
  * fusion_adjoint.c). */
 #define QML__TILE_BLOCKS 8u
 #define QML__TILE_BITS 13u
+/* The backward's tile span: blocks on qubits below qml__tile_span_bits (at
+ * least QML__TILE_BITS, at most QML__TILE_SPAN_MAX) are held back and run
+ * on tiles of 2^span amplitudes, each 2^(span - 13) whole grains of every
+ * block taken in grain order: the same bits for any span. 14 (2 x 256 KiB
+ * for psi and lambda) lets the ladder's backward block on qubits 10..13
+ * join the blocks below it (docs/simulator.md, "The adjoint's cost model").
+ * Only tests may change it. */
+#define QML__TILE_SPAN_MAX 16u
+extern unsigned qml__tile_span_bits;
+/* The same for the fused forward run's tiles (one state). */
+extern unsigned qml__tile_span_forward_bits;
+static inline unsigned qml__tile_span_of(unsigned s)
+{
+    return s < QML__TILE_BITS ? QML__TILE_BITS : s > QML__TILE_SPAN_MAX ? QML__TILE_SPAN_MAX : s;
+}
+static inline unsigned qml__tile_span(void)
+{
+    return qml__tile_span_of(qml__tile_span_bits);
+}
 /* The backward sweep's tiles (one thread): d[b] gets block b's overlaps as
  * qml__adjoint_block's d. */
 void qml__adjoint_tiled(qml_statevec *psi, qml_statevec *lambda, const qml_circuit *circuit,

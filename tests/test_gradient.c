@@ -1415,21 +1415,30 @@ static void test_validation(void **state)
 /* ---- cache tiles ------------------------------------------------------------------ */
 
 /* The fused forward run and the backward blocks held back and run tile by
- * tile (blocks on qubits below 13, one thread) give the bits of block by
- * block: on random block circuits with a Pauli rotation in the middle (a
- * gate applied directly, which ends a run of tiles) followed by ladder
- * layers, and on the ladder, at n = 15 and 16 (4 and 8 tiles). The tiled
- * results also meet the dense references in test_backward_blocks_random
- * and the other n >= 14 tests, which run with tiling on (the default). */
+ * tile (one thread) give the bits of block by block: on random block
+ * circuits with a Pauli rotation in the middle (a gate applied directly,
+ * which ends a run of tiles) followed by ladder layers, on the ladder, and
+ * on a ladder over qubits 0..13 of 16 (backward blocks on qubits 10..13,
+ * tiled only from a span of 14), at n = 15 and 16, for every tile span of
+ * either sweep from 13 to 15 (1 to 4 grains of 2^13 amplitudes per tile).
+ * The tiled results also meet the dense references in
+ * test_backward_blocks_random and the other n >= 14 tests, which run with
+ * the default tiles. */
 static void tiles_compare(const qml_circuit *c, const qml_pauli_sum *o, const double *w, size_t nw, const double *x,
                           size_t nx)
 {
+    /* untiled, then (backward span, forward span) */
+    static const unsigned spans[][2] = {{0, 0}, {13, 13}, {14, 13}, {14, 14}, {15, 15}, {13, 15}};
+    enum { MODES = sizeof spans / sizeof spans[0] };
     const unsigned n = qml_circuit_n_qubits(c);
-    double v[2], *g[2], fg[2][8];
-    qml_statevec *s[2] = {NULL, NULL};
+    double v[MODES], *g[MODES], fg[MODES][8];
+    qml_statevec *s[MODES];
     assert_true(nx <= 8);
-    for (int t = 0; t < 2; t++) {
-        qml__fusion_tiling = t == 1;
+    const unsigned saved[2] = {qml__tile_span_bits, qml__tile_span_forward_bits};
+    for (int t = 0; t < MODES; t++) {
+        qml__fusion_tiling = t > 0;
+        qml__tile_span_bits = spans[t][0];
+        qml__tile_span_forward_bits = spans[t][1];
         g[t] = malloc(nw * sizeof *g[t]);
         qml_gradient_options opt = QML_GRADIENT_OPTIONS_INIT;
         opt.feature_gradients = nx > 0;
@@ -1438,16 +1447,20 @@ static void tiles_compare(const qml_circuit *c, const qml_pauli_sum *o, const do
         assert_ok(qml_statevec_run(s[t], c, w, nw, x, nx));
     }
     qml__fusion_tiling = true;
-    assert_true(v[0] == v[1]);
-    assert_memory_equal(g[0], g[1], nw * sizeof *g[0]);
-    if (nx)
-        assert_memory_equal(fg[0], fg[1], nx * sizeof fg[0][0]);
-    assert_memory_equal(s[0]->amplitudes, s[1]->amplitudes, (size_t)16 << n);
+    qml__tile_span_bits = saved[0];
+    qml__tile_span_forward_bits = saved[1];
+    for (int t = 1; t < MODES; t++) {
+        assert_true(v[0] == v[t]);
+        assert_memory_equal(g[0], g[t], nw * sizeof *g[0]);
+        if (nx)
+            assert_memory_equal(fg[0], fg[t], nx * sizeof fg[0][0]);
+        assert_memory_equal(s[0]->amplitudes, s[t]->amplitudes, (size_t)16 << n);
+    }
     double largest = 0.0;
     for (size_t k = 0; k < nw; k++)
         largest = fmax(largest, fabs(g[1][k]));
     assert_true(largest > 1e-3);
-    for (int t = 0; t < 2; t++) {
+    for (int t = 0; t < MODES; t++) {
         free(g[t]);
         qml_statevec_free(s[t]);
     }
@@ -1489,6 +1502,19 @@ static void test_cache_tiles(void **state)
         w[k] = 0.1 + 0.37 * (double)k;
     const double x1[1] = {0.4};
     tiles_compare(c, o, w, nw, x1, 1);
+    qml_circuit_free(c);
+    /* the ladder on qubits 0..13 of 16, then one RY on each of 14 and 15 */
+    assert_ok(qml_circuit_create(&c, 16));
+    for (unsigned l = 0; l < 3; l++) {
+        for (unsigned q = 0; q < 14; q++)
+            assert_ok(qml_circuit_add_rotation(c, QML_GATE_RY, &q, 1, 0.1 * q, (long)(14 * l + q) % N_WEIGHTS,
+                                               1.0 - 0.1 * l, QML_NONE, 0.0));
+        for (unsigned q = 0; q + 1 < 14; q++)
+            assert_ok(qml_circuit_add_gate(c, QML_GATE_CNOT, (unsigned[]){q, q + 1}, 2));
+    }
+    for (unsigned q = 14; q < 16; q++)
+        assert_ok(qml_circuit_add_rotation(c, QML_GATE_RY, &q, 1, 0.3, (long)q % N_WEIGHTS, 1.0, QML_NONE, 0.0));
+    tiles_compare(c, o, w, nw, NULL, 0);
     free(w);
     qml_pauli_sum_free(o);
     qml_circuit_free(c);
