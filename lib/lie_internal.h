@@ -484,7 +484,19 @@ typedef struct pauli_ideal {
     size_t sp_r;       /* r when an exactly closed part's roots name it sp(r) (so(2r+1) goes to so_n) */
     unsigned so_log2;  /* a when decided as so(2^a) by the quadratic-form criterion, else 0 */
     unsigned sp_log2;  /* b when decided as sp(2^b) by the quadratic-form criterion, else 0 */
+    size_t part;       /* the independent part it belongs to (index into pauli_classification.parts) */
 } pauli_ideal;
+
+/* One independent part of a classification (recorded by
+ * qml__pauli_classify_parts). All its generators lie in one component of
+ * the anticommutation graph of the strings of g (a part is one simple
+ * algebra, or one connected frustration component, or a single central
+ * string), so `first` finds that component. */
+typedef struct pauli_part {
+    const qml_pauli_sum *first; /* one of its generators */
+    size_t centre_dim;          /* what it adds to the centre */
+    int decided;                /* decided by a theorem; 0: its ideals are not listed */
+} pauli_part;
 
 /* The DLA of single-string generators: centre plus simple ideals. */
 typedef struct pauli_classification {
@@ -497,6 +509,7 @@ typedef struct pauli_classification {
     size_t n_closed;        /* of which decided by the enumerating closure */
     size_t n_certified;     /* of which decided by the quadratic-form criterion (a small seed enumerated) */
     int full;               /* contains su(2^n) */
+    pauli_part *parts;      /* n_parts entries from qml__pauli_classify_parts, else NULL */
 } pauli_classification;
 
 /* Classify without enumeration where a theorem applies, by the exact closure
@@ -530,6 +543,13 @@ typedef struct pauli_prediction {
  * instead of closing it, and pred (may be NULL) collects the prediction. */
 int qml__pauli_classify_ex(const qml_pauli_sum *const *generators, size_t count, unsigned n, int no_closure,
                            pauli_prediction *pred, pauli_classification *out);
+
+/* qml__pauli_classify_ex without enumeration that keeps going past a part
+ * no theorem decides: such a part is recorded undecided (its ideals and
+ * centre are not listed, the dimension leaves it out), every part is
+ * recorded in out->parts and every ideal names its part. */
+int qml__pauli_classify_parts(const qml_pauli_sum *const *generators, size_t count, unsigned n,
+                              pauli_classification *out);
 
 /* The argument checks of the classification: single strings with finite,
  * non-zero coefficients on one qubit count (stored in *n_out). */
