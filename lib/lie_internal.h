@@ -593,4 +593,27 @@ extern int qml__lie_clusters_always;
  * was above its cap. */
 int qml__lie_structure_clusters(qml_lie_algebra *algebra, bool *applies, bool *capped);
 
+/* ---- general sums above the dense cap, iteratively (lie_krylov.c) ---------------- */
+
+/* Work cap (multiply-adds) of the iterative structure analysis: about 3 s
+ * of one core; above it the structure is reported above the cap, with a
+ * message (docs/lie.md). */
+#define LIE_KRYLOV_MAX_WORK 4e9
+/* Tests only: non-zero sends every general algebra that the string-spanned
+ * and the cluster analyses leave open through the iterative analysis
+ * instead of the dense one, at any dimension. */
+extern int qml__lie_krylov_always;
+/* Tests only: the work cap (default LIE_KRYLOV_MAX_WORK). */
+extern double qml__lie_krylov_max_work;
+/* The centre (into algebra->center) and the simple ideals (*ideals, a new
+ * array of *n_ideals components with dim, rank (0: not decided by the
+ * dimension and too large for the dense rank), coordinates and certificate;
+ * names left NULL) of a general algebra, without dense d x d matrices (see
+ * lie_krylov.c). *valid is false when a Lanczos vector did not converge or
+ * a grown subspace or the centre failed its check against the generators
+ * (nothing is filled in); *capped when the work cap stopped it (nothing is
+ * filled in, algebra->structure_message says so). */
+int qml__lie_structure_krylov(qml_lie_algebra *algebra, struct qml_rng *rng, size_t *n_ideals,
+                              lie_component **ideals, bool *valid, bool *capped);
+
 #endif

@@ -180,27 +180,39 @@ int qml__lie_analyse_structure(qml_lie_algebra *algebra)
                 return status;
             applies = applies && !capped;
         }
-        if (!valid && algebra->dim > LIE_GENERAL_DENSE_MAX) {
-            /* a string component no simple algebra fits: unresolved */
-            if (!applies)
-                algebra->structure_state = QML_LIE_STRUCTURE_ABOVE_CAP;
-            return QML_OK;
-        }
-        /* below the cap (tests): the dense analysis when this one did not decide */
+        if (!valid && algebra->dim > LIE_GENERAL_DENSE_MAX && applies)
+            return QML_OK; /* a string component no simple algebra fits: unresolved */
+        /* below the cap (tests): the dense analysis when this one did not decide;
+         * above it: the iterative analysis (lie_krylov.c) */
     }
+    bool krylov = !algebra->pure && (algebra->dim > LIE_GENERAL_DENSE_MAX || qml__lie_krylov_always);
     for (unsigned attempt = 0; attempt < 4 && !valid; attempt++) {
         struct qml_rng rng;
         qml__rng_init(&rng, LIE_SEED, attempt);
         ideal_list_release(&list);
         qml__lie_component_release(&algebra->center);
-        int status = algebra->pure ? structure_pure(algebra, &rng, &list) : structure_general(algebra, &rng, &list);
+        bool checked = true, capped = false;
+        int status = algebra->pure ? structure_pure(algebra, &rng, &list)
+                     : krylov      ? qml__lie_structure_krylov(algebra, &rng, &list.count, &list.items, &checked, &capped)
+                                   : structure_general(algebra, &rng, &list);
         if (status) {
             ideal_list_release(&list);
             return status;
         }
-        valid = true;
+        if (capped) {
+            algebra->structure_state = QML_LIE_STRUCTURE_ABOVE_CAP;
+            return QML_OK;
+        }
+        valid = checked;
+        /* the iterative analysis leaves a rank the dimension does not decide at 0 (not computed) */
         for (size_t j = 0; j < list.count && valid; j++)
-            valid = simple_shape(list.items[j].dim, list.items[j].rank);
+            valid = simple_shape(list.items[j].dim, list.items[j].rank) || (krylov && !list.items[j].rank);
+        for (size_t j = 0; j < list.count && valid; j++)
+            if (!list.items[j].names && !(list.items[j].names = ideal_names(list.items[j].dim, list.items[j].rank, true))) {
+                ideal_list_release(&list);
+                qml__lie_component_release(&algebra->center);
+                return qml__oom("ideal names");
+            }
         /* A large Pauli-string component is not split (no random elements):
          * another attempt would give the same. */
         if (!valid && algebra->pure && algebra->dim > LIE_DENSE_MAX)

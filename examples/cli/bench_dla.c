@@ -844,6 +844,39 @@ static int bench_structure(bool quick, cli_json *json)
             qml_pauli_sum_free(g[k]);
         heap_stop();
     }
+    /* The XY chain with fields (X_i X_i+1 + Y_i Y_i+1 per bond, Z_i): u(n) =
+     * su(n) + u(1), not spanned by strings and one cluster, so above the
+     * dense cap it takes the iterative analysis (lie_krylov.c), with the
+     * library's peak heap: n = 64 (4096) and n = 100 (10^4). */
+    static const unsigned xy[] = {64, 100};
+    for (size_t i = 0; i < 2 && !status && !quick; i++) {
+        unsigned n = xy[i];
+        status = heap_start();
+        qml_pauli_sum **g = calloc(2 * (size_t)n, sizeof *g);
+        size_t made = 0;
+        if (!g)
+            status = QML_ERR_OUT_OF_MEMORY;
+        char text[64];
+        for (unsigned q = 0; q < n && !status; q++) {
+            if (q + 1 < n) {
+                snprintf(text, sizeof text, "X%u X%u + Y%u Y%u", q, q + 1, q, q + 1);
+                status = qml_pauli_sum_parse(&g[made], n, text);
+                made += status == 0;
+            }
+            snprintf(text, sizeof text, "Z%u", q);
+            if (!status)
+                status = qml_pauli_sum_parse(&g[made], n, text);
+            made += status == 0;
+        }
+        char label[48], expected[96];
+        snprintf(label, sizeof label, "xy chain + fields n=%u", n);
+        snprintf(expected, sizeof expected, "%zu: su(%u)+u(1)", (size_t)n * n, n);
+        if (!status)
+            status = structure_row(label, n, g, made, expected, json);
+        if (g)
+            free_generators(g, made);
+        heap_stop();
+    }
     /* The TFIM ring as single strings (X_q, Z_q Z_q+1 periodic): the
      * Pauli-string analysis, its component split by the parity symmetry
      * into so(2n) + so(2n) with sparse ideals (m 2^k coordinates), at

@@ -26,8 +26,12 @@ static const char *structure_reason(const qml_lie_algebra *algebra, char *buffer
         snprintf(buffer, size, "partial algebra");
         break;
     case QML_LIE_STRUCTURE_ABOVE_CAP:
-        snprintf(buffer, size, "dimension %zu above the cap %zu of the dense analysis", qml_lie_algebra_dim(algebra),
-                 cap);
+        if (*qml_lie_algebra_structure_message(algebra))
+            snprintf(buffer, size, "dimension %zu above the cap %zu of the dense analysis, and %s",
+                     qml_lie_algebra_dim(algebra), cap, qml_lie_algebra_structure_message(algebra));
+        else
+            snprintf(buffer, size, "dimension %zu above the cap %zu of the dense analysis", qml_lie_algebra_dim(algebra),
+                     cap);
         break;
     case QML_LIE_STRUCTURE_SPLIT_CAP:
     case QML_LIE_STRUCTURE_INCONSISTENT:
@@ -259,7 +263,7 @@ static int dla_of_circuit(const char *path, const char *purity_text, bool zero_s
             if (qml_lie_algebra_structure_message(algebra)[0])
                 printf("certificates %s\n", qml_lie_algebra_structure_message(algebra));
         } else {
-            char reason[128];
+            char reason[512];
             printf("structure   not computed: %s\n", structure_reason(algebra, reason, sizeof reason));
         }
         printf("seconds     %.4f\n", seconds);
@@ -594,7 +598,7 @@ int cmd_dla(int argc, char **argv)
             if (qml_lie_algebra_structure_message(algebra)[0])
                 printf("certificates %s\n", qml_lie_algebra_structure_message(algebra));
         } else {
-            char reason[128];
+            char reason[512];
             printf("structure   not computed: %s\n", structure_reason(algebra, reason, sizeof reason));
         }
         if (classified)

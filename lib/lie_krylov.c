@@ -1,0 +1,682 @@
+/*
+ * lie_krylov.c: the structure of a general (Pauli-sum) algebra without the
+ * dense d x d matrices of lie_structure.c: matrix-free adjoint actions,
+ * a Lanczos vector of one simple ideal, the ideal grown from it by Krylov
+ * steps, deflation, and the centre as what is left.
+ *
+ * Why this route. The basis of g is orthonormal for the Hilbert-Schmidt
+ * form, which is ad-invariant, so every ad(y) is antisymmetric and
+ * g = z + g_1 + ... + g_p is an orthogonal sum of the centre and the simple
+ * ideals, each invariant under every ad(G_k) (the generators generate g).
+ * For a generic element x, S = -ad(x)^2 is symmetric positive semidefinite
+ * and block diagonal over that sum; its eigenvalues on g_j are alpha(x)^2
+ * over the roots alpha of g_j (Humphreys, Introduction to Lie Algebras and
+ * Representation Theory, section 8) and 0 on the Cartan subalgebra and the
+ * centre. With x built from nested brackets of random combinations of the
+ * generators (as the dense analysis does, so that two isomorphic ideals get
+ * different spectra), an eigenvector of the largest eigenvalue lies in one
+ * simple ideal g_j; the smallest subspace containing it that every ad(G_k)
+ * leaves invariant is then an ideal inside g_j, hence g_j itself. Lanczos
+ * (with full reorthogonalisation and explicit restarts) finds that vector
+ * with products by S only; S is applied through the sparse columns of
+ * ad(G_k) (a bracket touches few basis elements), never as a matrix. The
+ * ideal is grown by Gram-Schmidt from the vector under two random
+ * combinations of the generators and then checked against every ad(G_k)
+ * (a direction a check finds outside is added and the growth goes on with
+ * every generator). The next ideal is sought in the orthogonal complement
+ * of those found; when S vanishes on the complement, the complement is the
+ * centre, which is checked against every generator.
+ *
+ * Cost: the growth of an ideal of dimension m costs about 4 m^2 d
+ * multiply-adds (each new direction is orthogonalised against the ideals
+ * found), the storage m d doubles; both are counted and the analysis stops
+ * at a work cap, which is reported (ABOVE_CAP with a message), never
+ * silent. It pays where the ideals are small against d (many ideals); one
+ * ideal of dimension ~d costs ~4 d^3, the dense analysis' order.
+ */
+#include "lie_internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int qml__lie_krylov_always = 0;
+double qml__lie_krylov_max_work = LIE_KRYLOV_MAX_WORK;
+
+/* Growth: a candidate A u (u a unit vector of the ideal) is a new direction
+ * when what is left after orthogonalisation exceeds this share of ||A u||.
+ * The Lanczos vector's components outside its ideal are at most
+ * KRYLOV_RESIDUAL / (relative gap) ~1e-9 for gaps above 1e-3, so they stay
+ * below it. */
+#define KRYLOV_GROW_TOL 1e-7
+/* Check: a unit vector u of an ideal (of the centre) passes when ad(G_k) u
+ * leaves it (is non-zero) by at most this share of ||ad(G_k)||_F; a true
+ * escape is O(1), rounding and rejected growth residuals are below 1e-7. */
+#define KRYLOV_CHECK_TOL 1e-6
+/* Lanczos: steps per restart, restarts, and the target residual of the top
+ * Ritz pair relative to the largest eigenvalue of S on g. */
+#define KRYLOV_STEPS 120u
+#define KRYLOV_RESTARTS 40u
+#define KRYLOV_RESIDUAL 1e-11
+/* Ideals up to this dimension whose rank their dimension does not decide
+ * get it from the dense restriction of ad(x) (m x m). */
+#define KRYLOV_RANK_DENSE 1500u
+
+/* d x d sparse matrices, stored by column. */
+typedef struct kcols {
+    size_t *start; /* d + 1 */
+    size_t *row;
+    double *val;
+    size_t count, capacity;
+} kcols;
+
+typedef struct krylov {
+    const qml_lie_algebra *algebra;
+    size_t d, K;
+    kcols *ad;      /* K: ad(G_k) */
+    double *norm;   /* K: Frobenius norms */
+    kcols t, u, v;  /* random combinations: x = t + [u,t] + [u,[v,t]] + [v,t] */
+    double *w1, *w2, *w3, *w4, *w5; /* d each: scratch of x_apply */
+    double work, max_work;
+    bool capped;
+    /* the orthonormal rows found so far: ideals, then the centre */
+    double *q;
+    size_t rows, row_capacity;
+} krylov;
+
+static void kcols_release(kcols *c)
+{
+    qml__free(c->start);
+    qml__free(c->row);
+    qml__free(c->val);
+    memset(c, 0, sizeof *c);
+}
+
+static int kcols_push(kcols *c, size_t b, const double *column, size_t d)
+{
+    for (size_t i = 0; i < d; i++) {
+        if (column[i] == 0.0)
+            continue;
+        if (c->count == c->capacity) {
+            size_t cap = c->capacity ? 2 * c->capacity : 64;
+            size_t *row = qml__realloc(c->row, cap * sizeof *row);
+            if (!row)
+                return qml__oom("the sparse adjoint actions");
+            c->row = row;
+            double *val = qml__realloc(c->val, cap * sizeof *val);
+            if (!val)
+                return qml__oom("the sparse adjoint actions");
+            c->val = val;
+            c->capacity = cap;
+        }
+        c->row[c->count] = i;
+        c->val[c->count++] = column[i];
+    }
+    c->start[b + 1] = c->count;
+    return QML_OK;
+}
+
+/* out = A u */
+static void kcols_apply(const kcols *c, size_t d, const double *u, double *out)
+{
+    memset(out, 0, d * sizeof *out);
+    for (size_t b = 0; b < d; b++) {
+        double ub = u[b];
+        if (ub == 0.0)
+            continue;
+        for (size_t e = c->start[b]; e < c->start[b + 1]; e++)
+            out[c->row[e]] += c->val[e] * ub;
+    }
+}
+
+/* out = ad(x) u for x = t + [u,t] + [u,[v,t]] + [v,t] (ad is a Lie algebra
+ * map: ad([a,b]) = [ad a, ad b]); eleven sparse products. */
+static void x_apply(krylov *k, const double *in, double *out)
+{
+    size_t d = k->d;
+    double *tw = k->w1, *a = k->w2, *b = k->w3, *c = k->w4, *e = k->w5;
+    kcols_apply(&k->t, d, in, tw);
+    memcpy(out, tw, d * sizeof *out);
+    /* [U,T] w = U T w - T U w */
+    kcols_apply(&k->u, d, tw, a);
+    kcols_apply(&k->u, d, in, c); /* c = U w, kept */
+    kcols_apply(&k->t, d, c, b);  /* b = T U w */
+    for (size_t i = 0; i < d; i++)
+        out[i] += a[i] - b[i];
+    /* [V,T] w = V T w - T V w, into a */
+    kcols_apply(&k->v, d, tw, a);
+    kcols_apply(&k->v, d, in, e);
+    kcols_apply(&k->t, d, e, tw); /* tw no longer needed */
+    for (size_t i = 0; i < d; i++) {
+        a[i] -= tw[i];
+        out[i] += a[i];
+    }
+    /* [U,[V,T]] w = U ([V,T] w) - [V,T] (U w): [V,T] c = V (T c) - T (V c); T c = b */
+    kcols_apply(&k->u, d, a, e);
+    for (size_t i = 0; i < d; i++)
+        out[i] += e[i];
+    kcols_apply(&k->v, d, b, a); /* V T U w */
+    kcols_apply(&k->v, d, c, e); /* V U w */
+    kcols_apply(&k->t, d, e, b); /* T V U w */
+    for (size_t i = 0; i < d; i++)
+        out[i] -= a[i] - b[i];
+}
+
+/* out = S in = -ad(x)^2 in = ad(x)^T ad(x) in; tmp: d doubles. */
+static void s_apply(krylov *k, const double *in, double *out, double *tmp)
+{
+    x_apply(k, in, tmp);
+    x_apply(k, tmp, out);
+    k->work += 2.0 * (double)(3 * k->t.count + 4 * k->u.count + 4 * k->v.count);
+    for (size_t i = 0; i < k->d; i++)
+        out[i] = -out[i];
+}
+
+/* w -= the projection onto rows [0, n) of q, twice (classical Gram-Schmidt
+ * with one reorthogonalisation). */
+static void project_out(krylov *k, size_t n, double *w)
+{
+    size_t d = k->d;
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t j = 0; j < n; j++) {
+            const double *qj = k->q + j * d;
+            double c = qml__lie_dot(d, qj, w);
+            if (c == 0.0)
+                continue;
+            for (size_t i = 0; i < d; i++)
+                w[i] -= c * qj[i];
+        }
+    k->work += 4.0 * (double)n * (double)d;
+}
+
+static int push_row(krylov *k, const double *w, double scale)
+{
+    size_t d = k->d;
+    if (k->rows == k->row_capacity) {
+        size_t cap = k->row_capacity ? 2 * k->row_capacity : 16;
+        if (cap > d)
+            cap = d;
+        double *q = qml__realloc(k->q, qml__mul_size(qml__mul_size(cap, d), sizeof *q));
+        if (!q)
+            return qml__oom("the iterative structure analysis");
+        k->q = q;
+        k->row_capacity = cap;
+    }
+    double *dst = k->q + k->rows * d;
+    for (size_t i = 0; i < d; i++)
+        dst[i] = w[i] * scale;
+    k->rows++;
+    return QML_OK;
+}
+
+static double norm2(size_t d, const double *w)
+{
+    return sqrt(qml__lie_dot(d, w, w));
+}
+
+/* The largest eigenvalue of S on the orthogonal complement of the rows
+ * found (P S P, P the projector), and a unit Ritz vector y of it, by
+ * Lanczos with full reorthogonalisation from `start` (projected here),
+ * restarted from the Ritz vector until its residual is below
+ * KRYLOV_RESIDUAL * scale (scale = 0: the first call, which sets it).
+ * *theta = 0 when S vanishes on the complement (to LIE_STRUCT_TOL * scale). */
+static int lanczos_top(krylov *k, double *start, double *scale, double *y, double *theta, bool *converged)
+{
+    size_t d = k->d, found = k->rows;
+    size_t steps = d - found < KRYLOV_STEPS ? d - found : KRYLOV_STEPS;
+    int status = QML_OK;
+    double *basis = qml__malloc(qml__mul_size(qml__mul_size(steps + 1, d), sizeof *basis));
+    double *alpha = qml__malloc((2 * steps + 2) * sizeof *alpha);
+    double *tri = qml__malloc(qml__mul_size(steps * steps + 1, sizeof *tri));
+    double *ev = qml__malloc((steps + 1) * sizeof *ev);
+    double *w = qml__malloc((2 * d + 1) * sizeof *w);
+    if (!basis || !alpha || !tri || !ev || !w) {
+        status = qml__oom("the Lanczos iteration");
+        goto done;
+    }
+    double *beta = alpha + steps + 1, *tmp = w + d;
+    *theta = 0;
+    *converged = false;
+    memcpy(y, start, d * sizeof *y);
+    for (unsigned restart = 0; restart < KRYLOV_RESTARTS && !*converged; restart++) {
+        project_out(k, found, y);
+        double n0 = norm2(d, y);
+        if (n0 == 0.0 || steps == 0) {
+            *theta = 0;
+            *converged = true;
+            break;
+        }
+        for (size_t i = 0; i < d; i++)
+            basis[i] = y[i] / n0;
+        size_t m = 0;
+        for (; m < steps; m++) {
+            double *qm = basis + m * d;
+            s_apply(k, qm, w, tmp);
+            project_out(k, found, w);
+            alpha[m] = qml__lie_dot(d, qm, w);
+            /* full reorthogonalisation against the Lanczos vectors, twice */
+            for (int pass = 0; pass < 2; pass++)
+                for (size_t j = 0; j <= m; j++) {
+                    double c = qml__lie_dot(d, basis + j * d, w);
+                    for (size_t i = 0; i < d; i++)
+                        w[i] -= c * basis[j * d + i];
+                }
+            k->work += 4.0 * (double)(m + 1) * (double)d;
+            beta[m] = norm2(d, w);
+            if (m + 1 == steps || beta[m] <= 1e-14 * (fabs(alpha[m]) + (*scale > 0 ? *scale : 1.0))) {
+                m++;
+                break;
+            }
+            for (size_t i = 0; i < d; i++)
+                basis[(m + 1) * d + i] = w[i] / beta[m];
+        }
+        memset(tri, 0, m * m * sizeof *tri);
+        for (size_t i = 0; i < m; i++) {
+            tri[i * m + i] = alpha[i];
+            if (i + 1 < m)
+                tri[i * m + i + 1] = tri[(i + 1) * m + i] = beta[i];
+        }
+        status = qml__lie_symmetric_eigen(m, tri, ev, true);
+        if (status)
+            goto done;
+        *theta = ev[m - 1]; /* ascending */
+        if (*scale == 0.0)
+            *scale = *theta;
+        if (*scale <= 0.0 || *theta <= LIE_STRUCT_TOL * *scale) {
+            *theta = 0;
+            *converged = true;
+            break;
+        }
+        const double *c = tri + (m - 1) * m;
+        memset(y, 0, d * sizeof *y);
+        for (size_t j = 0; j < m; j++)
+            for (size_t i = 0; i < d; i++)
+                y[i] += c[j] * basis[j * d + i];
+        project_out(k, found, y);
+        double ny = norm2(d, y);
+        for (size_t i = 0; i < d; i++)
+            y[i] /= ny;
+        s_apply(k, y, w, tmp);
+        project_out(k, found, w);
+        for (size_t i = 0; i < d; i++)
+            w[i] -= *theta * y[i];
+        *converged = norm2(d, w) <= KRYLOV_RESIDUAL * *scale;
+    }
+done:
+    qml__free(basis);
+    qml__free(alpha);
+    qml__free(tri);
+    qml__free(ev);
+    qml__free(w);
+    return status;
+}
+
+/* Rows [first, rows) grow into the smallest subspace containing them that
+ * every ad(G_k) leaves invariant (orthogonal to rows [0, first)). First
+ * under the random combinations u and v of the generators (two candidates
+ * per direction), then checked: a random unit vector of the subspace under
+ * every ad(G_k); a check that leaves it restarts the growth under every
+ * generator. *escaped: a check that failed after growth under every
+ * generator (the subspace is not an ideal to the tolerances). */
+static int grow_ideal(krylov *k, size_t first, struct qml_rng *rng, bool *escaped)
+{
+    size_t d = k->d;
+    int status = QML_OK;
+    double *w = qml__malloc((2 * d + 1) * sizeof *w);
+    if (!w)
+        return qml__oom("the growth of an ideal");
+    double *u = w + d;
+    bool every = false;
+    *escaped = false;
+    for (;;) {
+        size_t n_ops = every ? k->K : 2;
+        for (size_t i = first; i < k->rows && !status; i++) {
+            for (size_t op = 0; op < n_ops && !status; op++) {
+                const kcols *a = every ? &k->ad[op] : op == 0 ? &k->u : &k->v;
+                kcols_apply(a, d, k->q + i * d, w);
+                double n0 = norm2(d, w);
+                if (n0 == 0.0)
+                    continue;
+                project_out(k, k->rows, w);
+                double n1 = norm2(d, w);
+                if (n1 > KRYLOV_GROW_TOL * n0)
+                    status = push_row(k, w, 1.0 / n1);
+                if (k->work > k->max_work) {
+                    k->capped = true;
+                    goto done;
+                }
+            }
+        }
+        if (status)
+            break;
+        /* check */
+        bool left = false;
+        for (size_t g = 0; g < k->K && !status; g++) {
+            memset(u, 0, d * sizeof *u);
+            for (size_t i = first; i < k->rows; i++) {
+                double c = qml__rng_normal(rng);
+                for (size_t j = 0; j < d; j++)
+                    u[j] += c * k->q[i * d + j];
+            }
+            k->work += 2.0 * (double)(k->rows - first) * (double)d;
+            double nu = norm2(d, u);
+            if (nu == 0.0)
+                break;
+            kcols_apply(&k->ad[g], d, u, w);
+            project_out(k, k->rows, w);
+            double n1 = norm2(d, w);
+            if (n1 > KRYLOV_CHECK_TOL * k->norm[g] * nu) {
+                left = true;
+                if (!every)
+                    status = push_row(k, w, 1.0 / n1);
+            }
+        }
+        if (status || !left)
+            break;
+        if (every) {
+            *escaped = true;
+            break;
+        }
+        every = true;
+    }
+done:
+    qml__free(w);
+    return status;
+}
+
+/* The rank of a compact simple algebra of dimension m when the dimension
+ * decides it (every simple algebra of that dimension has the same rank:
+ * su(r+1) r(r+2), so(2r+1) and sp(r) r(2r+1), so(2r) r(2r-1) for r >= 3,
+ * g2 14, f4 52, e6 78, e7 133, e8 248); 0 when none or several ranks fit. */
+static size_t rank_from_dimension(size_t m)
+{
+    size_t rank = 0;
+    int found = 0;
+    for (size_t r = 1; r * r <= m; r++) {
+        bool fits = r * (r + 2) == m || r * (2 * r + 1) == m || (r >= 3 && r * (2 * r - 1) == m);
+        if (fits && rank != r) {
+            found++;
+            rank = r;
+        }
+    }
+    static const size_t exceptional[5][2] = {{14, 2}, {52, 4}, {78, 6}, {133, 7}, {248, 8}};
+    for (int i = 0; i < 5; i++)
+        if (exceptional[i][0] == m && exceptional[i][1] != rank) {
+            found++;
+            rank = exceptional[i][1];
+        }
+    return found == 1 ? rank : 0;
+}
+
+/* The rank of the ideal of rows [first, first + m): the null space of the
+ * restriction of ad(x) (x regular: its centraliser is a Cartan
+ * subalgebra), from the dense m x m matrix M = Q ad(x) Q^T and the
+ * eigenvalues of M^T M. */
+static int rank_dense(krylov *k, size_t first, size_t m, size_t *rank)
+{
+    size_t d = k->d;
+    double *mat = qml__malloc(qml__mul_size(m * m + 1, sizeof *mat));
+    double *sq = qml__malloc(qml__mul_size(m * m + 1, sizeof *sq));
+    double *w = qml__malloc((m + d + 1) * sizeof *w);
+    if (!mat || !sq || !w) {
+        qml__free(mat);
+        qml__free(sq);
+        qml__free(w);
+        return qml__oom("the rank of an ideal");
+    }
+    double *ev = w + d;
+    for (size_t j = 0; j < m; j++) {
+        x_apply(k, k->q + (first + j) * d, w);
+        for (size_t i = 0; i < m; i++)
+            mat[i * m + j] = qml__lie_dot(d, k->q + (first + i) * d, w);
+    }
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = i; j < m; j++) {
+            double s = 0;
+            for (size_t l = 0; l < m; l++)
+                s += mat[l * m + i] * mat[l * m + j];
+            sq[i * m + j] = sq[j * m + i] = s;
+        }
+    int status = qml__lie_symmetric_eigen(m, sq, ev, false);
+    if (!status) {
+        double top = 0;
+        for (size_t i = 0; i < m; i++)
+            top = fmax(top, fabs(ev[i]));
+        size_t zeros = 0;
+        for (size_t i = 0; i < m; i++)
+            zeros += fabs(ev[i]) <= LIE_STRUCT_TOL * top;
+        *rank = zeros;
+    }
+    qml__free(mat);
+    qml__free(sq);
+    qml__free(w);
+    return status;
+}
+
+/* Rows [first, first + m) as a component over every basis element. */
+static int component_from_rows(const krylov *k, size_t first, size_t m, lie_component *c)
+{
+    size_t d = k->d;
+    memset(c, 0, sizeof *c);
+    c->dim = m;
+    c->n_support = d;
+    c->support = qml__malloc((d + 1) * sizeof *c->support);
+    c->coords = qml__malloc(qml__mul_size(qml__mul_size(d, m) + 1, sizeof *c->coords));
+    if (!c->support || !c->coords) {
+        qml__lie_component_release(c);
+        return qml__oom("a simple ideal");
+    }
+    for (size_t i = 0; i < d; i++)
+        c->support[i] = i;
+    for (size_t j = 0; j < m; j++) {
+        const double *row = k->q + (first + j) * d;
+        for (size_t i = 0; i < d; i++)
+            c->coords[i * m + j] = row[i];
+    }
+    return QML_OK;
+}
+
+static void krylov_release(krylov *k)
+{
+    if (k->ad)
+        for (size_t g = 0; g < k->K; g++)
+            kcols_release(&k->ad[g]);
+    qml__free(k->ad);
+    qml__free(k->norm);
+    kcols_release(&k->t);
+    kcols_release(&k->u);
+    kcols_release(&k->v);
+    qml__free(k->w1);
+    qml__free(k->q);
+}
+
+/* The sparse ad(G_k) (column b = coordinates of -i[G_k, B_b]; the closure
+ * bracketed every pair, so the products are cached) and the three random
+ * combinations. */
+static int krylov_setup(krylov *k, qml_lie_algebra *algebra, struct qml_rng *rng)
+{
+    size_t d = k->d, K = k->K;
+    int status = QML_OK;
+    sparse_acc acc = {0};
+    double *col = qml__calloc(4 * d + 1, sizeof *col);
+    double *coef = qml__malloc((3 * K + 1) * sizeof *coef);
+    k->ad = qml__calloc(K + 1, sizeof *k->ad);
+    k->norm = qml__calloc(K + 1, sizeof *k->norm);
+    k->w1 = qml__malloc(qml__mul_size(5 * d + 1, sizeof *k->w1));
+    if (!col || !coef || !k->ad || !k->norm || !k->w1) {
+        status = qml__oom("the iterative structure analysis");
+        goto done;
+    }
+    k->w2 = k->w1 + d;
+    k->w3 = k->w2 + d;
+    k->w4 = k->w3 + d;
+    k->w5 = k->w4 + d;
+    kcols *combo[3] = {&k->t, &k->u, &k->v};
+    for (size_t g = 0; g < K && !status; g++) {
+        k->ad[g].start = qml__calloc(d + 1, sizeof *k->ad[g].start);
+        if (!k->ad[g].start)
+            status = qml__oom("the sparse adjoint actions");
+    }
+    for (int c = 0; c < 3 && !status; c++) {
+        combo[c]->start = qml__calloc(d + 1, sizeof *combo[c]->start);
+        if (!combo[c]->start)
+            status = qml__oom("the sparse adjoint actions");
+    }
+    for (size_t g = 0; g < K; g++)
+        for (int c = 0; c < 3; c++)
+            coef[3 * g + c] = qml__rng_normal(rng);
+    if (!status)
+        status = qml__lie_acc_reserve(&acc, algebra->strings.count, d);
+    for (size_t b = 0; b < d && !status; b++) {
+        double *sum = col + d;
+        memset(sum, 0, 3 * d * sizeof *sum);
+        for (size_t g = 0; g < K && !status; g++) {
+            status = qml__lie_cache_prefill(algebra, b, g);
+            if (!status)
+                status = qml__lie_acc_reserve(&acc, algebra->strings.count, d);
+            if (status)
+                break;
+            qml__lie_bracket_cached(algebra, &acc, b, g);
+            memset(col, 0, d * sizeof *col);
+            qml__lie_acc_coordinates(algebra, &acc, col);
+            qml__lie_acc_clear(&acc);
+            status = kcols_push(&k->ad[g], b, col, d);
+            for (size_t i = 0; i < d; i++) {
+                if (col[i] == 0.0)
+                    continue;
+                k->norm[g] += col[i] * col[i];
+                for (int c = 0; c < 3; c++)
+                    sum[c * d + i] += coef[3 * g + c] * col[i];
+            }
+        }
+        for (int c = 0; c < 3 && !status; c++)
+            status = kcols_push(combo[c], b, sum + c * d, d);
+    }
+    for (size_t g = 0; g < K; g++)
+        k->norm[g] = sqrt(k->norm[g]);
+done:
+    qml__lie_acc_release(&acc);
+    qml__free(col);
+    qml__free(coef);
+    return status;
+}
+
+int qml__lie_structure_krylov(qml_lie_algebra *algebra, struct qml_rng *rng, size_t *n_ideals,
+                              lie_component **ideals, bool *valid, bool *capped)
+{
+    size_t d = algebra->dim;
+    krylov k = {.algebra = algebra, .d = d, .K = algebra->n_generators, .max_work = qml__lie_krylov_max_work};
+    *valid = false;
+    *capped = false;
+    int status = krylov_setup(&k, algebra, rng);
+    double *start = qml__malloc((2 * d + 1) * sizeof *start);
+    if (!status && !start)
+        status = qml__oom("the iterative structure analysis");
+    double *y = start ? start + d : NULL;
+    double scale = 0;
+    bool escaped = false, lost = false;
+    size_t *bounds = NULL, n_bounds = 0; /* ideal j = rows [bounds[j], bounds[j+1]) */
+    while (!status && !escaped && !lost && !k.capped) {
+        size_t first = k.rows;
+        for (size_t i = 0; i < d; i++)
+            start[i] = qml__rng_normal(rng);
+        double theta = 0;
+        bool converged = false;
+        status = lanczos_top(&k, start, &scale, y, &theta, &converged);
+        if (status)
+            break;
+        if (k.work > k.max_work) {
+            k.capped = true;
+            break;
+        }
+        if (theta == 0.0)
+            break; /* S vanishes on the complement: the centre */
+        if (!converged) {
+            lost = true;
+            break;
+        }
+        status = push_row(&k, y, 1.0);
+        if (!status)
+            status = grow_ideal(&k, first, rng, &escaped);
+        if (status || escaped || k.capped)
+            break;
+        size_t *nb = qml__realloc(bounds, (n_bounds + 2) * sizeof *nb);
+        if (!nb) {
+            status = qml__oom("the iterative structure analysis");
+            break;
+        }
+        bounds = nb;
+        if (n_bounds == 0)
+            bounds[n_bounds++] = first;
+        bounds[n_bounds++] = k.rows;
+    }
+    size_t n_center = d - k.rows;
+    size_t ideal_rows = k.rows;
+    /* the centre: an orthonormal basis of the complement, each vector
+     * checked to commute with every generator */
+    bool central = !status && !escaped && !lost && !k.capped;
+    double *w = NULL;
+    if (central && n_center) {
+        w = qml__malloc((d + 1) * sizeof *w);
+        if (!w)
+            status = qml__oom("the centre");
+        for (unsigned tries = 0; !status && k.rows < d && tries < 4 * n_center + 8; tries++) {
+            for (size_t i = 0; i < d; i++)
+                start[i] = qml__rng_normal(rng);
+            double n0 = norm2(d, start);
+            project_out(&k, k.rows, start);
+            double n1 = norm2(d, start);
+            if (n1 > 1e-3 * n0)
+                status = push_row(&k, start, 1.0 / n1);
+        }
+        central = k.rows == d;
+        for (size_t r = ideal_rows; r < k.rows && central && !status; r++)
+            for (size_t g = 0; g < k.K && central; g++) {
+                kcols_apply(&k.ad[g], d, k.q + r * d, w);
+                central = norm2(d, w) <= KRYLOV_CHECK_TOL * k.norm[g];
+            }
+    }
+    qml__free(w);
+    lie_component *items = NULL;
+    size_t count = n_bounds ? n_bounds - 1 : 0;
+    if (!status && central) {
+        items = qml__calloc(count + 1, sizeof *items);
+        if (!items)
+            status = qml__oom("the simple ideals");
+        for (size_t j = 0; j < count && !status; j++) {
+            size_t m = bounds[j + 1] - bounds[j];
+            size_t rank = rank_from_dimension(m);
+            if (!rank && m <= KRYLOV_RANK_DENSE)
+                status = rank_dense(&k, bounds[j], m, &rank);
+            if (!status)
+                status = component_from_rows(&k, bounds[j], m, &items[j]);
+            items[j].rank = rank;
+            items[j].certificate = QML_LIE_CERTIFICATE_DECOMPOSITION;
+        }
+        if (!status)
+            status = component_from_rows(&k, ideal_rows, n_center, &algebra->center);
+        if (status && items) {
+            for (size_t j = 0; j < count; j++)
+                qml__lie_component_release(&items[j]);
+            qml__free(items);
+            items = NULL;
+        }
+    }
+    if (!status && k.capped) {
+        *capped = true;
+        snprintf(algebra->structure_message, sizeof algebra->structure_message,
+                 "the iterative structure analysis (dimension %zu) stopped at its cap of %.3g multiply-adds after "
+                 "%zu simple ideals covering %zu dimensions",
+                 d, k.max_work, n_bounds ? n_bounds - 1 : 0, n_bounds ? bounds[n_bounds - 1] : 0);
+    }
+    if (!status && items) {
+        *n_ideals = count;
+        *ideals = items;
+        *valid = true;
+    }
+    qml__free(bounds);
+    qml__free(start);
+    krylov_release(&k);
+    return status;
+}
