@@ -167,6 +167,7 @@ static ALWAYS_INLINE void pair_dispatch(const pair_job *job, double *p, double *
 }
 
 int qml__pair_stream_ahead_override = -1;
+int qml__pair_mid_override = -1;
 
 /* Whether a swap on target t prefetches each of its two streams on its own
  * (stream_ahead) instead of in address order. On target 8 the two streams
@@ -223,10 +224,30 @@ static ALWAYS_INLINE void pair_mid_qubit(const pair_job *job, size_t begin, size
         }
         return;
     }
-    const bool to_l2 = t >= 9;
+    const int mode = qml__pair_mid_override;
+    const bool to_l2 = mode == 4 ? true : mode == 5 ? false : t >= 9;
     size_t ahead = to_l2 ? 16 * run : 8 * run; /* doubles: a block is 4 * run */
     if (ahead < 2048)
         ahead = 2048;
+    if (mode == 2 || mode == 4 || mode == 5)
+        ahead *= 2;
+    if (mode == 3)
+        ahead /= 2;
+    if (mode == 1) {
+        for (size_t k = begin; k < end; k += run) {
+            const uint64_t i = job->n_fixed == 1 ? ((uint64_t)k >> t) << (t + 1)
+                                                 : qml__deposit_zeros(k, job->fixed, job->n_fixed);
+            double *p = job->amplitudes + 2 * (i | job->off0);
+            double *q = job->amplitudes + 2 * (i | job->off1);
+            if (cls == QML__PAIR_GENERAL)
+                pair_general(p, q, run, 2, job->m);
+            else if (cls == QML__PAIR_REAL)
+                pair_real(p, q, run, 2, job->m);
+            else
+                pair_swap(p, q, run, 2);
+        }
+        return;
+    }
     /* ranges are whole runs: QML__PARALLEL_GRAIN pairs or the whole state, and runs are at most 2^10 */
     for (size_t k = begin; k < end; k += run) {
         const uint64_t i = job->n_fixed == 1 ? ((uint64_t)k >> t) << (t + 1)
