@@ -224,6 +224,15 @@ static ALWAYS_INLINE void pair_mid_qubit(const pair_job *job, size_t begin, size
         }
         return;
     }
+    /* qml__pair_mid_override (`qml bench gate --ab pair_mid=0,3`), for the
+     * address-order walk: 0 this walk as chosen below, 1 no software
+     * prefetch, 2 twice the distance, 3 half of it, 4 into L2 and 5 into L1
+     * at twice the distance. At n = 22 under heavy load (CPU over wall 0.2,
+     * medians of 7-9 interleaved), X and RY on qubits 7, 9, 10: 1 took
+     * 1.7-1.9x the time; 2, 4, 5 0.79-1.19x and 3 0.80-1.11x, noise as large
+     * as the effect, so the default stays. One prefetch per two lines
+     * (relying on the adjacent-line prefetcher) cut 0.7 instructions per
+     * amplitude but took 1.1-2.1x the time. */
     const int mode = qml__pair_mid_override;
     const bool to_l2 = mode == 4 ? true : mode == 5 ? false : t >= 9;
     size_t ahead = to_l2 ? 16 * run : 8 * run; /* doubles: a block is 4 * run */
