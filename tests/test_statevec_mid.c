@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The switch's values: -1 (the default) and the variants 0..5. */
+/* The switch's values: -1 (the default) and the variants 0..6. */
 #define MODE_FIRST (-1)
-#define MODE_LAST 5
+#define MODE_LAST 6
 
 /* Every one-qubit kind on qubits 5..n-1 at n = 9, 10 under every variant:
  * against the dense matrix (1e-13: one gate, a few roundings per
