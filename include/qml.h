@@ -1521,11 +1521,13 @@ typedef enum qml_lie_certificate {
     QML_LIE_CERTIFICATE_NONE = 0,           /**< not certified: the name says "(not checked to be simple)" */
     QML_LIE_CERTIFICATE_SHAPE = 1,          /**< its dimension and rank are those of a simple algebra and of
                                                  no sum of two or more (decided up to 2^28 operations) */
-    QML_LIE_CERTIFICATE_CLASSIFICATION = 2, /**< single-Pauli-string generators: the ideals match, one to one
-                                                 in dimension and rank (and the centre in dimension), the
-                                                 summands that the classification of the generators decides
-                                                 by theorem without enumeration (qml_pauli_dla_classify();
-                                                 docs/lie.md) */
+    QML_LIE_CERTIFICATE_CLASSIFICATION = 2, /**< single-Pauli-string generators: within its independent part
+                                                 of the generators, the ideals match, one to one in dimension
+                                                 and rank (so(2r+1) against sp(r) where both sides know it;
+                                                 the centre in dimension), the summands that the
+                                                 classification of the generators decides by theorem without
+                                                 enumeration (qml_pauli_dla_classify(); docs/lie.md); the
+                                                 ideals of parts it does not decide do not get it */
     QML_LIE_CERTIFICATE_FULL = 4,           /**< all 4^n - 1 Pauli strings: su(2^n) */
     QML_LIE_CERTIFICATE_DECOMPOSITION = 8   /**< the dense decomposition: an eigenspace of -ad(x)^2 for generic
                                                  x in g, checked invariant under every generator, of a simple
@@ -1550,7 +1552,11 @@ QML_API int qml_lie_algebra_ideal_certificate(const qml_lie_algebra *algebra, si
  * @brief A sentence on the structure when qml_lie_algebra_structure_state()
  * is #QML_LIE_STRUCTURE_SPLIT_CAP (the entries the split needs, and the
  * cap) or #QML_LIE_STRUCTURE_INCONSISTENT (the enumerated and the classified
- * centre and ideals); "" otherwise and for NULL. Owned by the algebra.
+ * centre and ideals), or when it is #QML_LIE_STRUCTURE_KNOWN and the
+ * classification certifies the ideals of some independent parts of
+ * single-string generators but not of others (how many of each, and the
+ * dimensions of the ideals it does not certify); "" otherwise and for NULL.
+ * Owned by the algebra.
  * @since 0.2.0
  */
 QML_API const char *qml_lie_algebra_structure_message(const qml_lie_algebra *algebra);

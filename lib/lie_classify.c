@@ -140,9 +140,31 @@ static void name_append(char *name, size_t cap, const char *part, size_t times)
 typedef struct builder {
     pauli_classification *c;
     size_t cap;
-    int no_closure;          /* undecided parts are reported, not closed */
+    int no_closure;          /* undecided parts are reported (1: QML_ERR_LIMIT; 2: recorded, see
+                                qml__pauli_classify_parts), not closed */
     pauli_prediction *pred;  /* NULL unless a prediction is collected */
+    size_t parts_cap;        /* no_closure == 2: the capacity of c->parts */
 } builder;
+
+/* A new independent part, `first` one of its generators (recorded when
+ * no_closure == 2). */
+static int begin_part(builder *b, const qml_pauli_sum *first)
+{
+    pauli_classification *c = b->c;
+    if (b->no_closure == 2) {
+        if (c->n_parts == b->parts_cap) {
+            size_t cap = b->parts_cap ? 2 * b->parts_cap : 8;
+            pauli_part *grown = qml__realloc(c->parts, cap * sizeof *grown);
+            if (!grown)
+                return qml__oom("the Pauli-string classification");
+            c->parts = grown;
+            b->parts_cap = cap;
+        }
+        c->parts[c->n_parts] = (pauli_part){first, 0, 1};
+    }
+    c->n_parts++;
+    return QML_OK;
+}
 
 static void add_dimension(pauli_classification *c, double dim, double log2_dim)
 {
@@ -167,6 +189,7 @@ static int add_ideal(builder *b, pauli_ideal ideal)
         c->ideals = grown;
         b->cap = cap;
     }
+    ideal.part = c->n_parts ? c->n_parts - 1 : 0;
     c->ideals[c->n_ideals++] = ideal;
     add_dimension(c, ideal.dim ? (double)ideal.dim : exp2(ideal.log2_dim), ideal.log2_dim);
     return QML_OK;
@@ -177,6 +200,8 @@ static void add_centre(pauli_classification *c, size_t dim)
     if (!dim)
         return;
     c->centre_dim += dim;
+    if (c->parts && c->n_parts)
+        c->parts[c->n_parts - 1].centre_dim += dim;
     add_dimension(c, (double)dim, log2((double)dim));
 }
 
@@ -216,7 +241,7 @@ static int add_so(builder *b, size_t N)
 
 /* so(2r+1) and sp(r) (r >= 3) share dimension and rank; the structure
  * analysis tells them apart by the root lengths of a string-spanned ideal
- * (see string_root_type in lie_structure.c) and then names exactly one of
+ * (see qml__lie_string_root_type in lie_simple.c) and then names exactly one of
  * them: keep that verdict, so that the summary's name is unambiguous. */
 static void name_by_roots(pauli_ideal *ideal, const char *names)
 {
@@ -237,6 +262,10 @@ static void name_by_roots(pauli_ideal *ideal, const char *names)
 /* The exact closure of a part (step 4). */
 static int close_part(builder *b, const qml_pauli_sum *const *generators, size_t count)
 {
+    if (b->no_closure == 2) {
+        b->c->parts[b->c->n_parts - 1].decided = 0;
+        return QML_OK;
+    }
     if (b->no_closure)
         return qml__error(QML_ERR_LIMIT,
                           "qml_pauli_dla_classify: not decided without enumeration: %zu of these strings fall under "
@@ -1104,7 +1133,9 @@ void qml__pauli_classification_release(pauli_classification *c)
     if (!c)
         return;
     qml__free(c->ideals);
+    qml__free(c->parts);
     c->ideals = NULL;
+    c->parts = NULL;
     c->n_ideals = 0;
 }
 
@@ -1126,12 +1157,18 @@ int qml__pauli_classify(const qml_pauli_sum *const *generators, size_t count, un
     return qml__pauli_classify_ex(generators, count, n, 0, NULL, out);
 }
 
+int qml__pauli_classify_parts(const qml_pauli_sum *const *generators, size_t count, unsigned n,
+                              pauli_classification *out)
+{
+    return qml__pauli_classify_ex(generators, count, n, 2, NULL, out);
+}
+
 int qml__pauli_classify_ex(const qml_pauli_sum *const *generators, size_t count, unsigned n, int no_closure,
                            pauli_prediction *pred, pauli_classification *out)
 {
     memset(out, 0, sizeof *out);
     out->log2_dimension = -(double)INFINITY;
-    builder b = {out, 0, no_closure, pred};
+    builder b = {out, 0, no_closure, pred, 0};
     unsigned words = qml__pauli_words(n);
     int status = QML_OK;
     hashed *order = qml__malloc(count * sizeof *order);
@@ -1167,8 +1204,9 @@ int qml__pauli_classify_ex(const qml_pauli_sum *const *generators, size_t count,
         has_identity |= zero;
     }
     if (has_identity) {
-        out->n_parts = 1;
-        status = close_part(&b, generators, count);
+        status = begin_part(&b, generators[0]);
+        if (!status)
+            status = close_part(&b, generators, count);
         goto done;
     }
     qsort(order, count, sizeof *order, hashed_cmp);
@@ -1311,7 +1349,8 @@ int qml__pauli_classify_ex(const qml_pauli_sum *const *generators, size_t count,
         if (!kc)
             continue;
         if (cl_ok[r]) {
-            out->n_parts++;
+            if ((status = begin_part(&b, g[members[k0]])))
+                break;
             status = add_su_pow2(&b, (unsigned)qubits[r]);
             if (pred)
                 qml__predict_su(pred, qroot, r, (unsigned)qubits[r], words);
@@ -1337,7 +1376,8 @@ int qml__pauli_classify_ex(const qml_pauli_sum *const *generators, size_t count,
         for (size_t i = 0; i < kc; i++)
             seen[members[k0 + i]] = 0;
         if (cluster_rank < kc && sum_of_ranks != cluster_rank) {
-            out->n_parts++;
+            if ((status = begin_part(&b, g[members[k0]])))
+                break;
             status = close_list(&b, g, members + k0, kc);
             continue;
         }
@@ -1346,7 +1386,8 @@ int qml__pauli_classify_ex(const qml_pauli_sum *const *generators, size_t count,
             if (seen[start])
                 continue;
             size_t k = component_of(&gr, start, seen, comp);
-            out->n_parts++;
+            if ((status = begin_part(&b, g[comp[0]])))
+                break;
             if (k == 1) {
                 add_centre(out, 1);
                 if (pred)

@@ -362,6 +362,55 @@ int qml__lie_state_coordinates(const qml_lie_algebra *algebra, const qml_stateve
 void qml__lie_component_purities(const qml_lie_algebra *algebra, const double *coords, double scale, double *total,
                                double *per_component);
 
+/* ---- the structure analysis, unit by unit ---------------------------------------- */
+
+/* Simple ideals under construction (lie_structure.c). */
+typedef struct ideal_list {
+    size_t count;
+    lie_component *items;
+} ideal_list;
+/* Union-find: join the classes of a and b (the smaller root wins). */
+void qml__lie_uf_union(size_t *parent, size_t a, size_t b);
+/* Append *c (moved: *c is zeroed; released on failure). */
+int qml__lie_ideal_push(ideal_list *list, lie_component *c);
+void qml__lie_ideal_list_release(ideal_list *list);
+
+/* Shapes, roots and names of simple ideals (lie_simple.c). Root-system
+ * verdicts that (dim, rank) alone leave open (see qml__lie_string_root_type). */
+enum {
+    ROOTS_UNKNOWN = 0,
+    ROOTS_B = 'B',        /* so(2r+1): 2r short roots, 2r(r-1) long ones */
+    ROOTS_C = 'C',        /* sp(r): 2r long roots, 2r(r-1) short ones */
+    ROOTS_SIMPLY_LACED = 'S' /* one root length: A, D, E */
+};
+bool qml__lie_simple_shape(size_t dim, size_t rank);
+int qml__lie_nonsimple_exists(size_t dim, size_t rank, bool *exists, bool *decided);
+char *qml__lie_ideal_names_typed(size_t dim, size_t rank, bool checked, int roots);
+char *qml__lie_ideal_names(size_t dim, size_t rank, bool checked);
+bool qml__lie_commutes_with_all(const string_table *t, const uint64_t *x, const uint64_t *z, const size_t *set,
+                                size_t count);
+int qml__lie_string_root_type(const string_table *t, const size_t *members, size_t m, size_t n_group, size_t rank,
+                              int *roots);
+char *qml__lie_string_ideal_names(const string_table *t, const size_t *members, size_t m, size_t n_group, size_t dim,
+                                  size_t rank, bool checked);
+int qml__lie_name_string_spanned(qml_lie_algebra *algebra, lie_component *c);
+
+/* The dense analysis of general algebras and the block split
+ * (lie_structure_dense.c); ad may be NULL (no check against generators). */
+typedef struct ad_sparse ad_sparse;
+struct qml_rng;
+int qml__lie_split_block(unsigned n_threads, size_t m, double *x, const double *r, const size_t *support,
+                         size_t n_support, const double *basis, ideal_list *out, const ad_sparse *ad,
+                         struct qml_rng *rng, lie_component *center);
+int qml__lie_structure_general(qml_lie_algebra *algebra, struct qml_rng *rng, ideal_list *ideals);
+
+/* Pauli-string structure (lie_structure_strings.c). */
+int qml__lie_structure_pure(qml_lie_algebra *algebra, struct qml_rng *rng, ideal_list *ideals);
+int qml__lie_structure_spanned(qml_lie_algebra *algebra, ideal_list *ideals, bool *applies, bool *valid);
+
+/* The certificates of a Pauli-string algebra's ideals (lie_certify.c). */
+int qml__lie_certify_pure(qml_lie_algebra *algebra, ideal_list *list, bool *consistent);
+
 /* Dense products of the structure analysis (lie_dense.c): c = a b, all
  * n x n row-major; SYMMETRIC and ANTISYMMETRIC compute the upper triangle
  * (the product is known to be so) and mirror it. Register-blocked; the bits
@@ -435,7 +484,19 @@ typedef struct pauli_ideal {
     size_t sp_r;       /* r when an exactly closed part's roots name it sp(r) (so(2r+1) goes to so_n) */
     unsigned so_log2;  /* a when decided as so(2^a) by the quadratic-form criterion, else 0 */
     unsigned sp_log2;  /* b when decided as sp(2^b) by the quadratic-form criterion, else 0 */
+    size_t part;       /* the independent part it belongs to (index into pauli_classification.parts) */
 } pauli_ideal;
+
+/* One independent part of a classification (recorded by
+ * qml__pauli_classify_parts). All its generators lie in one component of
+ * the anticommutation graph of the strings of g (a part is one simple
+ * algebra, or one connected frustration component, or a single central
+ * string), so `first` finds that component. */
+typedef struct pauli_part {
+    const qml_pauli_sum *first; /* one of its generators */
+    size_t centre_dim;          /* what it adds to the centre */
+    int decided;                /* decided by a theorem; 0: its ideals are not listed */
+} pauli_part;
 
 /* The DLA of single-string generators: centre plus simple ideals. */
 typedef struct pauli_classification {
@@ -448,6 +509,7 @@ typedef struct pauli_classification {
     size_t n_closed;        /* of which decided by the enumerating closure */
     size_t n_certified;     /* of which decided by the quadratic-form criterion (a small seed enumerated) */
     int full;               /* contains su(2^n) */
+    pauli_part *parts;      /* n_parts entries from qml__pauli_classify_parts, else NULL */
 } pauli_classification;
 
 /* Classify without enumeration where a theorem applies, by the exact closure
@@ -481,6 +543,13 @@ typedef struct pauli_prediction {
  * instead of closing it, and pred (may be NULL) collects the prediction. */
 int qml__pauli_classify_ex(const qml_pauli_sum *const *generators, size_t count, unsigned n, int no_closure,
                            pauli_prediction *pred, pauli_classification *out);
+
+/* qml__pauli_classify_ex without enumeration that keeps going past a part
+ * no theorem decides: such a part is recorded undecided (its ideals and
+ * centre are not listed, the dimension leaves it out), every part is
+ * recorded in out->parts and every ideal names its part. */
+int qml__pauli_classify_parts(const qml_pauli_sum *const *generators, size_t count, unsigned n,
+                              pauli_classification *out);
 
 /* The argument checks of the classification: single strings with finite,
  * non-zero coefficients on one qubit count (stored in *n_out). */

@@ -127,7 +127,7 @@ p = subprocess.run([qml, 'bp', '--ansatz', 'tfim', '--qubits', '2-4', '--layers-
 try:
     d = json.loads(p.stdout)
     keys = {'n', 'layers', 'samples', 'dim_g', 'dim_g_capped', 'var_measured', 'var_stderr', 'var_predicted',
-            'seconds'}
+            'ideals', 'structure_message', 'seconds'}
     # Three points: the fit warns that the model choice means little.
     assert d['schema'] == 'qml-bp/1' and 'at least 4' in d['fit_warning'], d
     assert [r['n'] for r in d['rows']] == [2, 3, 4], d
@@ -164,5 +164,35 @@ run(['bench', 'gate', '--gate', 'cnot', '--qubits', '1'], code=2, contains='take
 run(['bench', 'gate', '--gate', 'x', '--qubits', '12', '--n', '10'], code=2, contains='out of range')
 run(['bench', 'gate', '--gate', 'x', '--qubits', '1', '--ab', 'nosuch=0,1'], code=2, contains='bad --ab')
 run(['bench', 'gate', '--qubits', '1'], code=2, contains='required')
+
+# qml bp carries each row's simple ideals and their certificates, worded as
+# qml dla words them: sp(4) (decided by the classification) beside 2 so(5)
+# (left to enumeration) is certified part by part, and the message says so.
+with tempfile.TemporaryDirectory() as tmp:
+    gens = os.path.join(tmp, 'spmix.txt')
+    with open(gens, 'w') as f:
+        f.write('X0\nZ0\nX1\nZ1\nX2\nZ2\nZ0 Z1 Z2\nX4 X5\nZ4 Y5 Z6\nY4 Z6 X7\nZ5 Z7\nX6 Y7 Z4\n')
+    message = 'certificates: the classification decides 1 of 2 independent parts'
+    run(['bp', '--ansatz', 'file:' + gens, '--samples', '20', '--observable', 'Z0 Z1'],
+        contains='# n = 8: ideal 0: dim 36, rank 4: sp(4) (simple: classification+shape+decomposition)')
+    run(['bp', '--ansatz', 'file:' + gens, '--samples', '20', '--observable', 'Z0 Z1'], contains=message)
+    run(['dla', gens], contains='  ideal 0: dim 36, rank 4: sp(4) (simple: classification+shape+decomposition)')
+    run(['dla', gens], contains=message.replace(': ', ' ', 1))
+    p = subprocess.run([qml, 'bp', '--ansatz', 'file:' + gens, '--samples', '20', '--json'],
+                       capture_output=True, text=True, timeout=120)
+    q = subprocess.run([qml, 'dla', '--json', gens], capture_output=True, text=True, timeout=120)
+    try:
+        row = json.loads(p.stdout)['rows'][0]
+        dla = json.loads(q.stdout)
+        assert row['ideals'] == dla['ideals'], (row['ideals'], dla['ideals'])
+        assert [i['certificates'] for i in row['ideals']] == [
+            'classification+shape+decomposition', 'shape+decomposition', 'shape+decomposition'], row
+        assert row['structure_message'] == dla['structure_message'] and 'decides 1 of 2' in row['structure_message']
+        print('ok   qml bp --json: ideals and certificates as qml dla --json gives them')
+    except Exception as e:  # noqa: BLE001
+        failures += 1
+        print('FAIL qml bp --json certificates:', e, p.stdout[:1000], q.stdout[:1000])
+run(['bp', '--ansatz', 'tfim', '--qubits', '3-4', '--samples', '20'],
+    contains='# n = 4: ideal 0: dim 28, rank 4: so(8) (simple: classification+decomposition)')
 
 sys.exit(1 if failures else 0)

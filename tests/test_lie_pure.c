@@ -381,7 +381,9 @@ static void random_string(harness_rng *rng, unsigned n, char *text, size_t cap)
  * simple ideal equal the enumerated ones and every ideal carries the
  * classification's certificate; wherever the shape check (or the dense
  * decomposition, or "all strings") also certifies, the two agree (both
- * say simple). Where the classification does not decide, no ideal claims it. */
+ * say simple). Where the classification decides only some parts, an ideal
+ * claims it only with the message saying so (test_lie_certify.c checks
+ * which ideals). */
 static void test_certificate_random(void **state)
 {
     (void)state;
@@ -427,7 +429,8 @@ static void test_certificate_random(void **state)
             assert_ok(qml_lie_algebra_ideal(a, j, NULL, NULL, &names));
             assert_ok(qml_lie_algebra_ideal_certificate(a, j, &cert));
             bool by_class = (cert & QML_LIE_CERTIFICATE_CLASSIFICATION) != 0;
-            if (by_class != (cs == QML_OK))
+            bool partial = cs != QML_OK && strstr(qml_lie_algebra_structure_message(a), "independent parts") != NULL;
+            if (cs == QML_OK ? !by_class : by_class && !partial)
                 fail_msg("trial %u: ideal %zu: certificate %d, classification status %d", trial, j, (int)cert, cs);
             unsigned other = (unsigned)cert & ~(unsigned)QML_LIE_CERTIFICATE_CLASSIFICATION;
             both += by_class && other;

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "qml.h"
 
@@ -78,5 +79,19 @@ typedef struct cli_lines {
 } cli_lines;
 int cli_split_lines(char *text, cli_lines *list);
 void cli_lines_free(cli_lines *list);
+
+/* What certifies simple ideal j of `algebra` as simple, as words:
+ * "classification", "shape", "all strings", "decomposition", joined by "+"
+ * ("" for none). `qml dla` and `qml bp` print it alike. */
+const char *cli_certificate_words(const qml_lie_algebra *algebra, size_t j, char *buffer, size_t size);
+/* One line per simple ideal, "<lead>ideal j: dim d, rank r: names (simple:
+ * words)", and "<lead>certificates: <message>" when the structure is known
+ * and qml_lie_algebra_structure_message() says something. */
+void cli_print_ideals(FILE *to, const qml_lie_algebra *algebra, const char *lead);
+struct cli_json;
+/* "ideals": one object per simple ideal (dim, rank, names,
+ * simple_certified, certificates), null when the structure is not known,
+ * and "structure_message" (null when empty). */
+void cli_json_ideals(struct cli_json *json, const qml_lie_algebra *algebra);
 
 #endif

@@ -37,6 +37,35 @@ static const struct {
     {"heisenberg", QML_ANSATZ_HEISENBERG},
 };
 
+/* The algebra of a row's circuit, closed as the scan closes it (the row's
+ * ansatz at n qubits and L layers, up to max_dim), for its simple ideals and
+ * their certificates; NULL when it is not computed or above the cap. */
+static qml_lie_algebra *row_algebra(const generator_file *file, qml_ansatz_family family, const qml_bp_row *row,
+                                    uint64_t max_dim, unsigned threads)
+{
+    if (max_dim == 0 || !row->dim_g || row->dim_g_capped)
+        return NULL;
+    qml_circuit *circuit = NULL;
+    if (qml_circuit_create(&circuit, row->n_qubits))
+        return NULL;
+    int status = file ? qml_ansatz_layered(circuit, (const qml_pauli_sum *const *)file->sums, file->count, NULL,
+                                           row->layers, 0)
+                      : qml_ansatz_family_append(circuit, family, row->layers);
+    qml_lie_algebra *algebra = NULL;
+    if (!status) {
+        qml_lie_options options = QML_LIE_OPTIONS_INIT;
+        options.max_dim = max_dim > SIZE_MAX ? SIZE_MAX : (size_t)max_dim;
+        options.n_threads = threads;
+        status = qml_lie_algebra_from_circuit(&algebra, circuit, &options);
+    }
+    qml_circuit_free(circuit);
+    if (status) {
+        qml_lie_algebra_free(algebra);
+        return NULL;
+    }
+    return algebra;
+}
+
 static void usage(FILE *to)
 {
     fprintf(to,
@@ -305,9 +334,18 @@ int cmd_bp(int argc, char **argv)
     }
     char notes[4][800];
     size_t n_notes = 0;
+    /* each row's simple ideals and their certificates, as `qml dla` prints them */
+    qml_lie_algebra **algebras = calloc(n_rows + 1, sizeof *algebras);
+    if (!algebras) {
+        qml_bp_scan_free(scan);
+        free_generator_file(&file);
+        return cli_fail("bp", QML_ERR_OUT_OF_MEMORY);
+    }
     for (size_t r = 0; r < n_rows; r++) {
         qml_bp_row row = {.size = sizeof row};
         qml_bp_scan_row(scan, r, &row);
+        if (format != FORMAT_CSV)
+            algebras[r] = row_algebra(file.count ? &file : NULL, family, &row, max_dim, threads);
         char dim[32] = "";
         bool classified_dim = false;
         if (row.dim_g_capped && file_classified) {
@@ -382,10 +420,22 @@ int cmd_bp(int argc, char **argv)
             cli_json_kv_number(&json, "var_predicted", row.var_predicted);
             if (reason[0])
                 cli_json_kv_string(&json, "not_measured", reason);
+            cli_json_ideals(&json, algebras[r]);
             cli_json_kv_number(&json, "seconds", row.seconds);
             cli_json_object_end(&json);
         }
     }
+    for (size_t r = 0; r < n_rows && format == FORMAT_TABLE; r++) {
+        qml_bp_row row = {.size = sizeof row};
+        qml_bp_scan_row(scan, r, &row);
+        char lead[32];
+        snprintf(lead, sizeof lead, "# n = %u: ", row.n_qubits);
+        if (algebras[r])
+            cli_print_ideals(stdout, algebras[r], lead);
+    }
+    for (size_t r = 0; r < n_rows; r++)
+        qml_lie_algebra_free(algebras[r]);
+    free(algebras);
     for (size_t k = 0; k < n_notes && k < 4; k++)
         printf("# %s\n", notes[k]);
     if (n_notes > 4)
@@ -593,6 +643,8 @@ static int bp_of_circuit(const char *path, const char *observable_text, qml_bp_q
         else
             printf("%14s", "");
         printf(" %8.2f\n# %s; fit: not applicable (one circuit)\n", seconds, path);
+        if (algebra && status == QML_OK)
+            cli_print_ideals(stdout, algebra, "# ");
         if (reason[0])
             printf("# not measured: %s\n", reason);
     } else if (format == FORMAT_CSV) {

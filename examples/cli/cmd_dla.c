@@ -57,28 +57,6 @@ static const char *structure_state_name(const qml_lie_algebra *algebra)
     return (unsigned)state < 6 ? names[state] : "unresolved";
 }
 
-/* What certifies simple ideal j as simple, as words: "classification",
- * "shape", "all strings", "decomposition", joined by "+" ("" for none). */
-static const char *certificate_words(const qml_lie_algebra *algebra, size_t j, char *buffer, size_t size)
-{
-    qml_lie_certificate c = QML_LIE_CERTIFICATE_NONE;
-    buffer[0] = '\0';
-    if (qml_lie_algebra_ideal_certificate(algebra, j, &c) != 0)
-        return buffer;
-    static const struct {
-        unsigned flag;
-        const char *word;
-    } words[] = {{QML_LIE_CERTIFICATE_CLASSIFICATION, "classification"},
-                 {QML_LIE_CERTIFICATE_SHAPE, "shape"},
-                 {QML_LIE_CERTIFICATE_FULL, "all strings"},
-                 {QML_LIE_CERTIFICATE_DECOMPOSITION, "decomposition"}};
-    size_t used = 0;
-    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
-        if (((unsigned)c & words[i].flag) && used < size)
-            used += (size_t)snprintf(buffer + used, size - used, "%s%s", used ? "+" : "", words[i].word);
-    return buffer;
-}
-
 /* Past the enumeration limit, the classification is the answer; with
  * --purity OP --state zero, the variance predicted from it
  * (qml_pauli_dla_predict_variance, no basis). */
@@ -274,10 +252,12 @@ static int dla_of_circuit(const char *path, const char *purity_text, bool zero_s
                 const char *names = "";
                 qml_lie_algebra_ideal(algebra, j, &dim, &rank, &names);
                 char cert[96];
-                certificate_words(algebra, j, cert, sizeof cert);
+                cli_certificate_words(algebra, j, cert, sizeof cert);
                 printf("  ideal %zu: dim %zu, rank %zu: %s%s%s%s\n", j, dim, rank, names,
                        cert[0] ? " (simple: " : "", cert, cert[0] ? ")" : "");
             }
+            if (qml_lie_algebra_structure_message(algebra)[0])
+                printf("certificates %s\n", qml_lie_algebra_structure_message(algebra));
         } else {
             char reason[128];
             printf("structure   not computed: %s\n", structure_reason(algebra, reason, sizeof reason));
@@ -551,12 +531,14 @@ int cmd_dla(int argc, char **argv)
             cli_json_kv_u64(&out, "rank", rank);
             cli_json_kv_string(&out, "names", names);
             char cert[96];
-            certificate_words(algebra, j, cert, sizeof cert);
+            cli_certificate_words(algebra, j, cert, sizeof cert);
             cli_json_kv_bool(&out, "simple_certified", cert[0] != '\0');
             cli_json_kv_string(&out, "certificates", cert);
             cli_json_object_end(&out);
         }
         cli_json_array_end(&out);
+        const char *structure_message = qml_lie_algebra_structure_message(algebra);
+        cli_json_kv_string(&out, "structure_message", structure_message[0] ? structure_message : NULL);
         cli_json_kv_bool(&out, "exact", conditioning.exact);
         cli_json_kv_bool(&out, "certified", conditioning.certified);
         cli_json_kv_number(&out, "smallest_accepted_residual", conditioning.smallest_accepted);
@@ -605,10 +587,12 @@ int cmd_dla(int argc, char **argv)
                 const char *names;
                 qml_lie_algebra_ideal(algebra, j, &dim, &rank, &names);
                 char cert[96];
-                certificate_words(algebra, j, cert, sizeof cert);
+                cli_certificate_words(algebra, j, cert, sizeof cert);
                 printf("  ideal %zu: dim %zu, rank %zu: %s%s%s%s\n", j, dim, rank, names,
                        cert[0] ? " (simple: " : "", cert, cert[0] ? ")" : "");
             }
+            if (qml_lie_algebra_structure_message(algebra)[0])
+                printf("certificates %s\n", qml_lie_algebra_structure_message(algebra));
         } else {
             char reason[128];
             printf("structure   not computed: %s\n", structure_reason(algebra, reason, sizeof reason));

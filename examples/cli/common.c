@@ -1,5 +1,6 @@
 /* common.c: helpers the qml subcommands share. */
 #include "cli.h"
+#include "json.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -299,4 +300,69 @@ void cli_lines_free(cli_lines *list)
     list->lines = NULL;
     list->numbers = NULL;
     list->count = 0;
+}
+
+const char *cli_certificate_words(const qml_lie_algebra *algebra, size_t j, char *buffer, size_t size)
+{
+    qml_lie_certificate c = QML_LIE_CERTIFICATE_NONE;
+    buffer[0] = '\0';
+    if (qml_lie_algebra_ideal_certificate(algebra, j, &c) != 0)
+        return buffer;
+    static const struct {
+        unsigned flag;
+        const char *word;
+    } words[] = {{QML_LIE_CERTIFICATE_CLASSIFICATION, "classification"},
+                 {QML_LIE_CERTIFICATE_SHAPE, "shape"},
+                 {QML_LIE_CERTIFICATE_FULL, "all strings"},
+                 {QML_LIE_CERTIFICATE_DECOMPOSITION, "decomposition"}};
+    size_t used = 0;
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+        if (((unsigned)c & words[i].flag) && used < size)
+            used += (size_t)snprintf(buffer + used, size - used, "%s%s", used ? "+" : "", words[i].word);
+    return buffer;
+}
+
+void cli_print_ideals(FILE *to, const qml_lie_algebra *algebra, const char *lead)
+{
+    if (!qml_lie_algebra_structure_known(algebra))
+        return;
+    for (size_t j = 0; j < qml_lie_algebra_n_ideals(algebra); j++) {
+        size_t dim = 0, rank = 0;
+        const char *names = "";
+        qml_lie_algebra_ideal(algebra, j, &dim, &rank, &names);
+        char cert[96];
+        cli_certificate_words(algebra, j, cert, sizeof cert);
+        fprintf(to, "%sideal %zu: dim %zu, rank %zu: %s%s%s%s\n", lead, j, dim, rank, names,
+                cert[0] ? " (simple: " : "", cert, cert[0] ? ")" : "");
+    }
+    const char *message = qml_lie_algebra_structure_message(algebra);
+    if (message[0])
+        fprintf(to, "%scertificates: %s\n", lead, message);
+}
+
+void cli_json_ideals(struct cli_json *json, const qml_lie_algebra *algebra)
+{
+    cli_json_key(json, "ideals");
+    if (!algebra || !qml_lie_algebra_structure_known(algebra)) {
+        cli_json_null(json);
+    } else {
+        cli_json_array_begin(json);
+        for (size_t j = 0; j < qml_lie_algebra_n_ideals(algebra); j++) {
+            size_t dim = 0, rank = 0;
+            const char *names = "";
+            qml_lie_algebra_ideal(algebra, j, &dim, &rank, &names);
+            cli_json_object_begin(json);
+            cli_json_kv_u64(json, "dim", dim);
+            cli_json_kv_u64(json, "rank", rank);
+            cli_json_kv_string(json, "names", names);
+            char cert[96];
+            cli_certificate_words(algebra, j, cert, sizeof cert);
+            cli_json_kv_bool(json, "simple_certified", cert[0] != '\0');
+            cli_json_kv_string(json, "certificates", cert);
+            cli_json_object_end(json);
+        }
+        cli_json_array_end(json);
+    }
+    const char *message = algebra ? qml_lie_algebra_structure_message(algebra) : "";
+    cli_json_kv_string(json, "structure_message", message[0] ? message : NULL);
 }
