@@ -371,6 +371,9 @@ extern int qml__pair_path_override;
  * or under controls at 12 and above) prefetch each of its two streams on
  * its own, 0 in address order; -1 (the default) lets them choose. */
 extern int qml__pair_stream_ahead_override;
+/* Tests and `qml bench gate` only: the variants of the mid-qubit walk
+ * (statevec_pairs.c, pair_mid_qubit); -1 (the default) lets it choose. */
+extern int qml__pair_mid_override;
 
 /* a_i *= d0 (even parity of i & zmask) or d1 (odd) for every i with
  * (i & cmask) == cmask (statevec_diag.c). */

@@ -167,6 +167,7 @@ static ALWAYS_INLINE void pair_dispatch(const pair_job *job, double *p, double *
 }
 
 int qml__pair_stream_ahead_override = -1;
+int qml__pair_mid_override = -1;
 
 /* Whether a swap on target t prefetches each of its two streams on its own
  * (stream_ahead) instead of in address order. On target 8 the two streams
@@ -197,6 +198,45 @@ static bool stream_ahead(qml__pair_class cls, unsigned t)
  * qubits 5..8 into L1 at least two blocks and 16 KiB ahead (then about
  * 51 GB/s, the speed of qubit 0, against 16..25), for 9..10 into L2 four
  * blocks ahead (farther than L1 holds; about 42 against 27..34). */
+/* The address-order walk of pair_mid_qubit with the prefetch level a
+ * constant and 8 pairs per step: four prefetches at fixed offsets from one
+ * pointer (the same lines as its 4-pair steps), so no level test and one
+ * address update per 8 pairs. */
+static ALWAYS_INLINE void mid_runs_unrolled(const pair_job *job, size_t begin, size_t end, qml__pair_class cls,
+                                            size_t ahead, bool to_l2)
+{
+    const unsigned t = job->fixed[0];
+    const size_t run = (size_t)1 << t;
+    for (size_t k = begin; k < end; k += run) {
+        const uint64_t i = job->n_fixed == 1 ? ((uint64_t)k >> t) << (t + 1)
+                                             : qml__deposit_zeros(k, job->fixed, job->n_fixed);
+        double *p = job->amplitudes + 2 * (i | job->off0);
+        double *q = job->amplitudes + 2 * (i | job->off1);
+        const double *f = p + ahead;
+        for (size_t l = 0; l < run; l += 8, p += 16, q += 16, f += 32) {
+#if defined(__GNUC__)
+            if (to_l2) {
+                __builtin_prefetch(f, 1, 2);
+                __builtin_prefetch(f + 8, 1, 2);
+                __builtin_prefetch(f + 16, 1, 2);
+                __builtin_prefetch(f + 24, 1, 2);
+            } else {
+                __builtin_prefetch(f, 1, 3);
+                __builtin_prefetch(f + 8, 1, 3);
+                __builtin_prefetch(f + 16, 1, 3);
+                __builtin_prefetch(f + 24, 1, 3);
+            }
+#endif
+            if (cls == QML__PAIR_GENERAL)
+                pair_general(p, q, 8, 2, job->m);
+            else if (cls == QML__PAIR_REAL)
+                pair_real(p, q, 8, 2, job->m);
+            else
+                pair_swap(p, q, 8, 2);
+        }
+    }
+}
+
 static ALWAYS_INLINE void pair_mid_qubit(const pair_job *job, size_t begin, size_t end, qml__pair_class cls)
 {
     const unsigned t = job->fixed[0];
@@ -223,10 +263,51 @@ static ALWAYS_INLINE void pair_mid_qubit(const pair_job *job, size_t begin, size
         }
         return;
     }
-    const bool to_l2 = t >= 9;
+    /* qml__pair_mid_override (`qml bench gate --ab pair_mid=0,3`), for the
+     * address-order walk: 0 this walk as chosen below, 1 no software
+     * prefetch, 2 twice the distance, 3 half of it, 4 into L2 and 5 into L1
+     * at twice the distance, 6 the same lines as 0 in steps of 8 pairs
+     * (mid_runs_unrolled). At n = 22 under heavy load (CPU over wall 0.2,
+     * medians of 7-9 interleaved), X and RY on qubits 7, 9, 10: 1 took
+     * 1.7-1.9x the time; 2, 4, 5 0.79-1.19x and 3 0.80-1.11x, noise as large
+     * as the effect, so the default stays. 6 runs 15-18 % fewer
+     * instructions (callgrind, n = 18, per amplitude: X 5.0-5.2 -> 4.3, RY
+     * 9.0-9.2 -> 8.3, against 3.5 and 7.5 without prefetch on qubits 11
+     * and up), but its A/B (CPU over wall 0.06-0.15) gave 0.78-1.53x: to be
+     * measured on an idle machine. One prefetch per two lines (relying on
+     * the adjacent-line prefetcher) cut 0.7 instructions per amplitude but
+     * took 1.1-2.1x the time. */
+    const int mode = qml__pair_mid_override;
+    const bool to_l2 = mode == 4 ? true : mode == 5 ? false : t >= 9;
     size_t ahead = to_l2 ? 16 * run : 8 * run; /* doubles: a block is 4 * run */
     if (ahead < 2048)
         ahead = 2048;
+    if (mode == 2 || mode == 4 || mode == 5)
+        ahead *= 2;
+    if (mode == 3)
+        ahead /= 2;
+    if (mode == 6) {
+        if (to_l2)
+            mid_runs_unrolled(job, begin, end, cls, ahead, true);
+        else
+            mid_runs_unrolled(job, begin, end, cls, ahead, false);
+        return;
+    }
+    if (mode == 1) {
+        for (size_t k = begin; k < end; k += run) {
+            const uint64_t i = job->n_fixed == 1 ? ((uint64_t)k >> t) << (t + 1)
+                                                 : qml__deposit_zeros(k, job->fixed, job->n_fixed);
+            double *p = job->amplitudes + 2 * (i | job->off0);
+            double *q = job->amplitudes + 2 * (i | job->off1);
+            if (cls == QML__PAIR_GENERAL)
+                pair_general(p, q, run, 2, job->m);
+            else if (cls == QML__PAIR_REAL)
+                pair_real(p, q, run, 2, job->m);
+            else
+                pair_swap(p, q, run, 2);
+        }
+        return;
+    }
     /* ranges are whole runs: QML__PARALLEL_GRAIN pairs or the whole state, and runs are at most 2^10 */
     for (size_t k = begin; k < end; k += run) {
         const uint64_t i = job->n_fixed == 1 ? ((uint64_t)k >> t) << (t + 1)

@@ -141,6 +141,30 @@ except Exception as e:  # noqa: BLE001
     print('FAIL qml bp --json:', e, p.stdout[:1000], p.stderr[:1000])
 run(['bp', '--ansatz', 'nosuch', '--qubits', '2-3'], code=2)
 
+# qml bench gate: one gate against the limits of the same run, A/B between two values of a switch.
+p = subprocess.run([qml, 'bench', 'gate', '--gate', 'CNOT', '--qubits', '3,1', '--n', '12', '--repeat', '3',
+                    '--quick', '--ab', 'pair_walk=-1,0', '--json'], capture_output=True, text=True, timeout=120)
+try:
+    d = json.loads(p.stdout)
+    assert p.returncode == 0 and d['schema'] == 'qml-bench-gate/1', d
+    assert d['gate'] == 'cnot' and d['qubits'] == [3, 1] and d['n'] == 12 and d['switch'] == 'pair_walk', d
+    assert [v['value'] for v in d['variants']] == [-1, 0], d['variants']
+    assert d['variants'][0]['ratio_to_first'] == 1, d['variants']
+    assert all(v['ns_median'] > 0 and v['share_of_limit'] > 0 and v['share_of_pattern_limit'] > 0 and
+               math.isfinite(v['ratio_to_first']) for v in d['variants']), d['variants']
+    # a CNOT with its control at 3 or above moves half of a full sweep's bytes
+    assert d['bytes_fraction'] == 0.5, d
+    print('ok   qml bench gate --json --ab')
+except Exception as e:  # noqa: BLE001
+    failures += 1
+    print('FAIL qml bench gate --json --ab:', e, p.stdout[:1000], p.stderr[:1000])
+run(['bench', 'gate', '--gate', 'ry', '--qubits', '5', '--n', '10', '--repeat', '1', '--quick'], contains='share')
+run(['bench', 'gate', '--gate', 'nosuch', '--qubits', '1'], code=2, contains='unknown gate')
+run(['bench', 'gate', '--gate', 'cnot', '--qubits', '1'], code=2, contains='takes 2 qubit')
+run(['bench', 'gate', '--gate', 'x', '--qubits', '12', '--n', '10'], code=2, contains='out of range')
+run(['bench', 'gate', '--gate', 'x', '--qubits', '1', '--ab', 'nosuch=0,1'], code=2, contains='bad --ab')
+run(['bench', 'gate', '--qubits', '1'], code=2, contains='required')
+
 # qml bp carries each row's simple ideals and their certificates, worded as
 # qml dla words them: sp(4) (decided by the classification) beside 2 so(5)
 # (left to enumeration) is certified part by part, and the message says so.

@@ -1,6 +1,7 @@
 /*
  * bench_statevec.c: `qml bench [statevec] [--quick] [--json] [--threads-list 1,2]
- * [--sizes 16,20,24] [--all-pairs]`.
+ * [--sizes 16,20,24] [--all-pairs]` and `qml bench gate` (one gate, A/B runs
+ * of the kernels' internal switches; see bench_gate below).
  * Times the statevector kernels (ns per gate, effective GB/s) and measures,
  * in the same run, the machine's in-place and read bandwidth, so that each
  * figure is reported as a ratio to a limit measured here and now (the
@@ -826,6 +827,364 @@ static bool parse_size_list(const char *text, unsigned *list, int *count)
         (*count)++;
     }
     return *count > 0;
+}
+
+/* ---- qml bench gate: one gate, and A/B runs of an internal switch ---------
+ * `qml bench gate --gate CNOT --qubits 23,8 [--n 24] [--repeat K]
+ * [--threads T] [--ab SWITCH=a,b[,...]] [--quick] [--json]` times one gate
+ * (median of K repeats, each repeat running the gate until it has run for
+ * `min_seconds`) and, alternately with it in every repeat, the pattern
+ * sweeps over the same lines and the full in-place sweeps of a state-sized
+ * buffer, so that its shares of the limit are measured in the same run as
+ * the gate. With --ab, every repeat times the gate under each value of the
+ * switch in turn (the order rotates from repeat to repeat), so the values
+ * see the same machine; the ratios are the medians of the per-repeat
+ * ratios to the first value. */
+
+/* The kernels' internal switches (lib/internal.h; this program links the
+ * static library). -1 lets the kernels choose; see docs/simulator.md. */
+extern int qml__pair_walk_override;
+extern int qml__pair_path_override;
+extern int qml__pair_stream_ahead_override;
+extern int qml__pair_mid_override;
+extern int qml__diagonal_path_override;
+extern int qml__diagonal_walk_override;
+extern int qml__pauli2_path_override;
+extern int qml__pauli2_walk_override;
+
+static const struct {
+    const char *name;
+    int *value;
+} gate_switches[] = {
+    {"pair_walk", &qml__pair_walk_override},
+    {"pair_path", &qml__pair_path_override},
+    {"pair_stream_ahead", &qml__pair_stream_ahead_override},
+    {"pair_mid", &qml__pair_mid_override},
+    {"diagonal_path", &qml__diagonal_path_override},
+    {"diagonal_walk", &qml__diagonal_walk_override},
+    {"pauli2_path", &qml__pauli2_path_override},
+    {"pauli2_walk", &qml__pauli2_walk_override},
+};
+#define N_GATE_SWITCHES (sizeof gate_switches / sizeof gate_switches[0])
+
+static const struct {
+    const char *name;
+    qml_gate_kind kind;
+    unsigned count;
+} gate_names[] = {
+    {"x", QML_GATE_X, 1},       {"y", QML_GATE_Y, 1},         {"z", QML_GATE_Z, 1},       {"h", QML_GATE_H, 1},
+    {"s", QML_GATE_S, 1},       {"t", QML_GATE_T, 1},         {"rx", QML_GATE_RX, 1},     {"ry", QML_GATE_RY, 1},
+    {"rz", QML_GATE_RZ, 1},     {"phase", QML_GATE_PHASE, 1}, {"cnot", QML_GATE_CNOT, 2}, {"cy", QML_GATE_CY, 2},
+    {"cz", QML_GATE_CZ, 2},     {"swap", QML_GATE_SWAP, 2},   {"iswap", QML_GATE_ISWAP, 2}, {"crx", QML_GATE_CRX, 2},
+    {"cry", QML_GATE_CRY, 2},   {"crz", QML_GATE_CRZ, 2},     {"rxx", QML_GATE_RXX, 2},   {"ryy", QML_GATE_RYY, 2},
+    {"rzz", QML_GATE_RZZ, 2},   {"toffoli", QML_GATE_TOFFOLI, 3},
+};
+#define N_GATE_NAMES (sizeof gate_names / sizeof gate_names[0])
+#define GATE_MAX_REPEATS 31
+#define GATE_MAX_VARIANTS 6
+
+static bool same_name(const char *a, const char *b)
+{
+    for (; *a && *b; a++, b++)
+        if ((*a | 0x20) != (*b | 0x20))
+            return false;
+    return *a == *b;
+}
+
+/* "NAME=a,b[,...]": the switch and up to GATE_MAX_VARIANTS values in -1..9. */
+static bool parse_ab(const char *text, int *which, int *values, int *count)
+{
+    const char *eq = strchr(text, '=');
+    if (!eq)
+        return false;
+    *which = -1;
+    for (size_t s = 0; s < N_GATE_SWITCHES; s++)
+        if (strlen(gate_switches[s].name) == (size_t)(eq - text) && !strncmp(text, gate_switches[s].name, eq - text))
+            *which = (int)s;
+    if (*which < 0)
+        return false;
+    char copy[64];
+    if (strlen(eq + 1) >= sizeof copy)
+        return false;
+    strcpy(copy, eq + 1);
+    *count = 0;
+    for (char *token = strtok(copy, ","); token; token = strtok(NULL, ",")) {
+        char *end = NULL;
+        long v = strtol(token, &end, 10);
+        if (*count == GATE_MAX_VARIANTS || !end || *end || end == token || v < -1 || v > 9)
+            return false;
+        values[(*count)++] = (int)v;
+    }
+    return *count >= 1;
+}
+
+/* Up to 3 distinct qubits, "23,8". */
+static bool parse_qubits(const char *text, unsigned *q, unsigned *count)
+{
+    char copy[64];
+    if (!text || strlen(text) >= sizeof copy)
+        return false;
+    strcpy(copy, text);
+    *count = 0;
+    for (char *token = strtok(copy, ","); token; token = strtok(NULL, ",")) {
+        if (*count == 3 || !cli_parse_unsigned(token, &q[*count]))
+            return false;
+        for (unsigned k = 0; k < *count; k++)
+            if (q[k] == q[*count])
+                return false;
+        (*count)++;
+    }
+    return *count > 0;
+}
+
+/* Seconds per run of circuit `c` on `state`, looped until `min_seconds` have passed. */
+static double gate_time_once(qml_statevec *state, const qml_circuit *c, double min_seconds, int *status)
+{
+    long iterations = 0;
+    double start = cli_seconds(), elapsed;
+    do {
+        *status = qml_statevec_run(state, c, NULL, 0, NULL, 0);
+        iterations++;
+        elapsed = cli_seconds() - start;
+    } while (!*status && elapsed < min_seconds);
+    return elapsed / (double)iterations;
+}
+
+int bench_gate(int argc, char **argv)
+{
+    static const char usage[] = "usage: qml bench gate --gate NAME --qubits A[,B[,C]] [--n N] [--repeat K] "
+                                "[--threads T] [--ab SWITCH=a,b] [--quick] [--json]";
+    bool json = false, quick = false;
+    int gate = -1, repeats = 7, which = -1, values[GATE_MAX_VARIANTS] = {-1}, n_variants = 1;
+    unsigned n = 24, threads = 1, q[3] = {0, 0, 0}, n_q = 0;
+    for (int k = 1; k < argc; k++) {
+        const bool has_value = k + 1 < argc;
+        if (!strcmp(argv[k], "--json"))
+            json = true;
+        else if (!strcmp(argv[k], "--quick"))
+            quick = true;
+        else if (!strcmp(argv[k], "--help") || !strcmp(argv[k], "-h")) {
+            printf("%s\n  gates: x y z h s t rx ry rz phase cnot cy cz swap iswap crx cry crz rxx ryy rzz toffoli\n"
+                   "  switches (-1 lets the kernels choose): ",
+                   usage);
+            for (size_t s = 0; s < N_GATE_SWITCHES; s++)
+                printf("%s%s", s ? " " : "", gate_switches[s].name);
+            printf("\n");
+            return 0;
+        } else if (!strcmp(argv[k], "--gate") && has_value) {
+            k++;
+            for (size_t g = 0; g < N_GATE_NAMES; g++)
+                if (same_name(argv[k], gate_names[g].name))
+                    gate = (int)g;
+            if (gate < 0)
+                return cli_usage_error("bench gate: unknown gate '%s' (qml bench gate --help lists them)", argv[k]);
+        } else if (!strcmp(argv[k], "--qubits") && has_value) {
+            if (!parse_qubits(argv[++k], q, &n_q))
+                return cli_usage_error("bench gate: bad qubit list '%s' (e.g. 23,8; distinct)", argv[k]);
+        } else if (!strcmp(argv[k], "--n") && has_value) {
+            if (!cli_parse_unsigned(argv[++k], &n) || n < 4 || n > 30)
+                return cli_usage_error("bench gate: bad qubit count '%s' (4..30)", argv[k]);
+        } else if (!strcmp(argv[k], "--repeat") && has_value) {
+            unsigned r;
+            if (!cli_parse_unsigned(argv[++k], &r) || r < 1 || r > GATE_MAX_REPEATS)
+                return cli_usage_error("bench gate: bad repeat count '%s' (1..%d)", argv[k], GATE_MAX_REPEATS);
+            repeats = (int)r;
+        } else if (!strcmp(argv[k], "--threads") && has_value) {
+            if (!cli_parse_unsigned(argv[++k], &threads) || threads < 1 || threads > 256)
+                return cli_usage_error("bench gate: bad thread count '%s'", argv[k]);
+        } else if (!strcmp(argv[k], "--ab") && has_value) {
+            if (!parse_ab(argv[++k], &which, values, &n_variants))
+                return cli_usage_error("bench gate: bad --ab '%s' (SWITCH=a,b with values -1..9; "
+                                       "qml bench gate --help lists the switches)",
+                                       argv[k]);
+        } else if (!strcmp(argv[k], "gate"))
+            continue;
+        else
+            return cli_usage_error("bench gate: unknown option '%s' (%s)", argv[k], usage);
+    }
+    if (gate < 0 || n_q == 0)
+        return cli_usage_error("bench gate: --gate and --qubits are required (%s)", usage);
+    const qml_gate_kind kind = gate_names[gate].kind;
+    if (n_q != gate_names[gate].count)
+        return cli_usage_error("bench gate: %s takes %u qubit(s), got %u", gate_names[gate].name,
+                               gate_names[gate].count, n_q);
+    for (unsigned k = 0; k < n_q; k++)
+        if (q[k] >= n)
+            return cli_usage_error("bench gate: qubit %u out of range for n = %u", q[k], n);
+    const double min_seconds = quick ? 0.01 : 0.04;
+
+    qml_circuit *c = NULL;
+    qml_statevec *state = NULL;
+    int status = qml_circuit_create(&c, n);
+    if (!status)
+        status = kind >= QML_GATE_RX ? qml_circuit_add_rotation(c, kind, q, n_q, 0.3, QML_NONE, 0, QML_NONE, 0)
+                                     : qml_circuit_add_gate(c, kind, q, n_q);
+    if (!status)
+        status = qml_statevec_create(&state, n);
+    if (!status)
+        status = qml_statevec_set_threads(state, threads);
+    if (!status) {
+        /* a spread-out state, so that no kernel meets only zeros */
+        qml_circuit *prep = NULL;
+        size_t prep_gates;
+        status = build_layer("ry", n, &prep, &prep_gates);
+        if (!status)
+            status = qml_statevec_run(state, prep, NULL, 0, NULL, 0);
+        qml_circuit_free(prep);
+    }
+    void *raw = NULL;
+    double *buffer = status ? NULL : state_sized_buffer(n, &raw);
+    if (status || !buffer) {
+        qml_circuit_free(c);
+        qml_statevec_free(state);
+        if (status)
+            return cli_fail("bench gate", status);
+        fprintf(stderr, "qml: bench gate: cannot allocate the state-sized sweep buffer\n");
+        return 1;
+    }
+    const double idle_before = idle_cpu_over_wall(), load_before = load_average();
+    line_pattern pattern, streams;
+    pattern_of(kind, q, n_q, n, false, &pattern);
+    pattern_of(kind, q, n_q, n, true, &streams);
+    const int saved = which >= 0 ? *gate_switches[which].value : 0;
+    double times[GATE_MAX_VARIANTS][GATE_MAX_REPEATS], pattern_times[N_PATTERN_VARIANTS][GATE_MAX_REPEATS],
+        full_times[N_LIMIT_VARIANTS][GATE_MAX_REPEATS];
+    for (int r = 0; r < repeats && !status; r++) {
+        for (int j = 0; j < n_variants && !status; j++) {
+            const int v = (j + r) % n_variants;
+            if (which >= 0)
+                *gate_switches[which].value = values[v];
+            times[v][r] = gate_time_once(state, c, min_seconds, &status);
+        }
+        if (which >= 0)
+            *gate_switches[which].value = saved;
+        for (int v = 0; v < N_PATTERN_VARIANTS; v++) {
+            long iterations = 0;
+            double start = cli_seconds(), elapsed;
+            do {
+                pattern_sweep(buffer, v < 3 ? &pattern : &streams, v < 3 ? v : 2);
+                iterations++;
+                elapsed = cli_seconds() - start;
+            } while (elapsed < min_seconds);
+            pattern_times[v][r] = elapsed / (double)iterations;
+        }
+        for (int v = 0; v < N_LIMIT_VARIANTS; v++) {
+            long iterations = 0;
+            double start = cli_seconds(), elapsed;
+            do {
+                limit_sweep(buffer, (size_t)2 << n, v);
+                iterations++;
+                elapsed = cli_seconds() - start;
+            } while (elapsed < min_seconds);
+            full_times[v][r] = elapsed / (double)iterations;
+        }
+    }
+    const double bytes = status ? 0.0 : circuit_true_bytes(c);
+    qml_circuit_free(c);
+    qml_statevec_free(state);
+    free(raw);
+    if (status)
+        return cli_fail("bench gate: run", status);
+    const double idle_after = idle_cpu_over_wall(), load_after = load_average();
+
+    double scratch[GATE_MAX_REPEATS], pattern_s = 1e300, full_s = 1e300;
+    for (int v = 0; v < N_PATTERN_VARIANTS; v++) {
+        memcpy(scratch, pattern_times[v], sizeof scratch);
+        double t = cli_median(scratch, repeats);
+        pattern_s = t < pattern_s ? t : pattern_s;
+    }
+    for (int v = 0; v < N_LIMIT_VARIANTS; v++) {
+        memcpy(scratch, full_times[v], sizeof scratch);
+        double t = cli_median(scratch, repeats);
+        full_s = t < full_s ? t : full_s;
+    }
+    const double limit_gbps = 32.0 * (double)((uint64_t)1 << n) / full_s / 1e9;
+    struct {
+        double median, lo, hi, ratio, ratio_lo, ratio_hi;
+    } row[GATE_MAX_VARIANTS];
+    for (int v = 0; v < n_variants; v++) {
+        row[v].lo = 1e300, row[v].hi = 0.0, row[v].ratio_lo = 1e300, row[v].ratio_hi = 0.0;
+        for (int r = 0; r < repeats; r++) {
+            row[v].lo = times[v][r] < row[v].lo ? times[v][r] : row[v].lo;
+            row[v].hi = times[v][r] > row[v].hi ? times[v][r] : row[v].hi;
+            scratch[r] = times[v][r] / times[0][r];
+            row[v].ratio_lo = scratch[r] < row[v].ratio_lo ? scratch[r] : row[v].ratio_lo;
+            row[v].ratio_hi = scratch[r] > row[v].ratio_hi ? scratch[r] : row[v].ratio_hi;
+        }
+        row[v].ratio = cli_median(scratch, repeats);
+        memcpy(scratch, times[v], sizeof scratch);
+        row[v].median = cli_median(scratch, repeats);
+    }
+    char qubits_text[48];
+    snprintf(qubits_text, sizeof qubits_text, n_q == 1 ? "%u" : n_q == 2 ? "%u,%u" : "%u,%u,%u", q[0], q[1], q[2]);
+    if (json) {
+        cli_json out;
+        cli_json_begin(&out, stdout, "bench-gate", argc, argv);
+        cli_json_kv_string(&out, "gate", gate_names[gate].name);
+        cli_json_key(&out, "qubits");
+        cli_json_array_begin(&out);
+        for (unsigned k = 0; k < n_q; k++)
+            cli_json_u64(&out, q[k]);
+        cli_json_array_end(&out);
+        cli_json_kv_u64(&out, "n", n);
+        cli_json_kv_u64(&out, "threads", threads);
+        cli_json_kv_u64(&out, "repeat", (uint64_t)repeats);
+        cli_json_kv_string(&out, "switch", which >= 0 ? gate_switches[which].name : NULL);
+        cli_json_kv_number(&out, "true_bytes", bytes);
+        cli_json_kv_number(&out, "bytes_fraction", bytes / (32.0 * (double)((uint64_t)1 << n)));
+        cli_json_kv_number(&out, "inplace_gbps", limit_gbps);
+        cli_json_kv_number(&out, "full_sweep_ns", full_s * 1e9);
+        cli_json_kv_number(&out, "pattern_ns", pattern_s * 1e9);
+        cli_json_key(&out, "variants");
+        cli_json_array_begin(&out);
+        for (int v = 0; v < n_variants; v++) {
+            cli_json_object_begin(&out);
+            if (which >= 0)
+                cli_json_kv_number(&out, "value", values[v]);
+            else
+                cli_json_kv_string(&out, "value", NULL);
+            cli_json_kv_number(&out, "ns_median", row[v].median * 1e9);
+            cli_json_kv_number(&out, "ns_min", row[v].lo * 1e9);
+            cli_json_kv_number(&out, "ns_max", row[v].hi * 1e9);
+            cli_json_kv_number(&out, "gbps", bytes / row[v].median / 1e9);
+            cli_json_kv_number(&out, "share_of_limit", bytes / row[v].median / 1e9 / limit_gbps);
+            cli_json_kv_number(&out, "share_of_pattern_limit", pattern_s / row[v].median);
+            cli_json_kv_number(&out, "ratio_to_first", row[v].ratio);
+            cli_json_kv_number(&out, "ratio_to_first_min", row[v].ratio_lo);
+            cli_json_kv_number(&out, "ratio_to_first_max", row[v].ratio_hi);
+            cli_json_object_end(&out);
+        }
+        cli_json_array_end(&out);
+        cli_json_key(&out, "idle_check");
+        cli_json_object_begin(&out);
+        cli_json_kv_number(&out, "load_before", load_before);
+        cli_json_kv_number(&out, "load_after", load_after);
+        cli_json_kv_number(&out, "cpu_over_wall_before", idle_before);
+        cli_json_kv_number(&out, "cpu_over_wall_after", idle_after);
+        cli_json_kv_u64(&out, "cpus", cpus_online());
+        cli_json_object_end(&out);
+        cli_json_end(&out);
+        return 0;
+    }
+    printf("%s on %s, n = %u, %u thread(s), median of %d (interleaved): true bytes %.3g (%.2f of a full sweep)\n",
+           gate_names[gate].name, qubits_text, n, threads, repeats, bytes, bytes / (32.0 * (double)((uint64_t)1 << n)));
+    printf("limits in this run: in-place %.1f GB/s (full sweep %.3f ms), pattern sweep %.3f ms\n", limit_gbps,
+           full_s * 1e3, pattern_s * 1e3);
+    printf("%-22s %10s %10s %10s %8s %8s %8s  %s\n", "variant", "ms median", "ms min", "ms max", "GB/s", "share",
+           "pattern", "ratio to first (min..max)");
+    for (int v = 0; v < n_variants; v++) {
+        char label[48];
+        if (which >= 0)
+            snprintf(label, sizeof label, "%s=%d", gate_switches[which].name, values[v]);
+        else
+            snprintf(label, sizeof label, "default");
+        printf("%-22s %10.3f %10.3f %10.3f %8.1f %8.3f %8.3f  %.3f (%.3f..%.3f)\n", label, row[v].median * 1e3,
+               row[v].lo * 1e3, row[v].hi * 1e3, bytes / row[v].median / 1e9, bytes / row[v].median / 1e9 / limit_gbps,
+               pattern_s / row[v].median, row[v].ratio, row[v].ratio_lo, row[v].ratio_hi);
+    }
+    printf("machine: load %.2f / %.2f, CPU over wall %.2f / %.2f before / after, %u CPUs\n", load_before, load_after,
+           idle_before, idle_after, cpus_online());
+    return 0;
 }
 
 int bench_statevec(int argc, char **argv)

@@ -20,6 +20,7 @@ int cmd_paradox(int argc, char **argv);
 int cmd_diagnose(int argc, char **argv);
 /* Benchmarks behind `qml bench NAME`; argv[0] is NAME. */
 int bench_statevec(int argc, char **argv);
+int bench_gate(int argc, char **argv);
 int bench_grad(int argc, char **argv);
 int bench_dla(int argc, char **argv);
 int bench_bp(int argc, char **argv);
