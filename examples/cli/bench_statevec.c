@@ -529,6 +529,20 @@ static unsigned cpus_online(void)
 #endif
 }
 
+/* The machine's idle check, one set of keys for every bench mode's JSON. */
+static void json_idle_check(cli_json *out, double load_before, double load_after, double idle_before,
+                            double idle_after)
+{
+    cli_json_key(out, "idle_check");
+    cli_json_object_begin(out);
+    cli_json_kv_number(out, "load_average_before", load_before);
+    cli_json_kv_number(out, "load_average_after", load_after);
+    cli_json_kv_number(out, "cpu_over_wall_before", idle_before);
+    cli_json_kv_number(out, "cpu_over_wall_after", idle_after);
+    cli_json_kv_u64(out, "cpus_online", cpus_online());
+    cli_json_object_end(out);
+}
+
 /* Nanoseconds per gate of `workload` at n with `threads` threads (first
  * matching row), or 0. */
 static double row_ns(const result *results, int n_results, const char *workload, unsigned n, unsigned threads)
@@ -1155,14 +1169,7 @@ int bench_gate(int argc, char **argv)
             cli_json_object_end(&out);
         }
         cli_json_array_end(&out);
-        cli_json_key(&out, "idle_check");
-        cli_json_object_begin(&out);
-        cli_json_kv_number(&out, "load_before", load_before);
-        cli_json_kv_number(&out, "load_after", load_after);
-        cli_json_kv_number(&out, "cpu_over_wall_before", idle_before);
-        cli_json_kv_number(&out, "cpu_over_wall_after", idle_after);
-        cli_json_kv_u64(&out, "cpus", cpus_online());
-        cli_json_object_end(&out);
+        json_idle_check(&out, load_before, load_after, idle_before, idle_after);
         cli_json_end(&out);
         return 0;
     }
@@ -1532,14 +1539,7 @@ int bench_statevec(int argc, char **argv)
         cli_json_kv_u64(&out, "speedup_base_threads", t1);
         cli_json_kv_number(&out, "expectation_thread_speedup", expectation_speedup);
         cli_json_kv_number(&out, "fused_layer_thread_speedup", fused_speedup);
-        cli_json_key(&out, "idle_check");
-        cli_json_object_begin(&out);
-        cli_json_kv_number(&out, "load_average_before", load_before);
-        cli_json_kv_number(&out, "load_average_after", load_after);
-        cli_json_kv_number(&out, "cpu_over_wall_before", idle_before);
-        cli_json_kv_number(&out, "cpu_over_wall_after", idle_after);
-        cli_json_kv_u64(&out, "cpus_online", cpus_online());
-        cli_json_object_end(&out);
+        json_idle_check(&out, load_before, load_after, idle_before, idle_after);
         cli_json_end(&out);
     } else {
         printf("machine limits (512 MiB buffer on huge pages where available, 1 thread): in-place %.2f GB/s, the best "
