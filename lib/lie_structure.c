@@ -73,47 +73,6 @@ void qml__lie_acc_coordinates(const qml_lie_algebra *algebra, const sparse_acc *
  * analysis first (by default only those above LIE_GENERAL_DENSE_MAX). */
 int qml__lie_spanned_always = 0;
 
-/* The steps of the analysis, each in the unit that owns it (lie_internal.h). */
-static inline char *ideal_names(size_t dim, size_t rank, bool checked)
-{
-    return qml__lie_ideal_names(dim, rank, checked);
-}
-
-static inline int structure_spanned(qml_lie_algebra *algebra, ideal_list *ideals, bool *applies, bool *valid)
-{
-    return qml__lie_structure_spanned(algebra, ideals, applies, valid);
-}
-
-static inline int structure_pure(qml_lie_algebra *algebra, struct qml_rng *rng, ideal_list *ideals)
-{
-    return qml__lie_structure_pure(algebra, rng, ideals);
-}
-
-static inline int structure_general(qml_lie_algebra *algebra, struct qml_rng *rng, ideal_list *ideals)
-{
-    return qml__lie_structure_general(algebra, rng, ideals);
-}
-
-static inline int certify_pure(qml_lie_algebra *algebra, ideal_list *list, bool *consistent)
-{
-    return qml__lie_certify_pure(algebra, list, consistent);
-}
-
-static inline int name_string_spanned(qml_lie_algebra *algebra, lie_component *c)
-{
-    return qml__lie_name_string_spanned(algebra, c);
-}
-
-static inline bool simple_shape(size_t dim, size_t rank)
-{
-    return qml__lie_simple_shape(dim, rank);
-}
-
-static inline void ideal_list_release(ideal_list *list)
-{
-    qml__lie_ideal_list_release(list);
-}
-
 /* Centre and simple ideals. The split uses random elements; a split that
  * leaves a component whose dimension and rank no simple algebra has (two
  * ideals whose parts the random elements could not tell apart) is redone
@@ -132,7 +91,7 @@ int qml__lie_analyse_structure(qml_lie_algebra *algebra)
         c.dim = c.n_support = algebra->dim;
         c.rank = ((size_t)1 << n) - 1;
         c.support = qml__malloc(c.dim * sizeof *c.support);
-        c.names = ideal_names(c.dim, c.rank, true);
+        c.names = qml__lie_ideal_names(c.dim, c.rank, true);
         c.certificate = QML_LIE_CERTIFICATE_FULL;
         algebra->ideals = qml__malloc(sizeof *algebra->ideals);
         if (!c.support || !c.names || !algebra->ideals) {
@@ -165,9 +124,9 @@ int qml__lie_analyse_structure(qml_lie_algebra *algebra)
         qml__lie_component_release(&algebra->center);
         int status = QML_OK;
         if (algebra->dim > LIE_GENERAL_DENSE_MAX || qml__lie_spanned_always)
-            status = structure_spanned(algebra, &list, &applies, &valid);
+            status = qml__lie_structure_spanned(algebra, &list, &applies, &valid);
         if (status || !valid) {
-            ideal_list_release(&list);
+            qml__lie_ideal_list_release(&list);
             qml__lie_component_release(&algebra->center);
         }
         if (status)
@@ -189,14 +148,15 @@ int qml__lie_analyse_structure(qml_lie_algebra *algebra)
     for (unsigned attempt = 0; attempt < 4 && !valid; attempt++) {
         struct qml_rng rng;
         qml__rng_init(&rng, LIE_SEED, attempt);
-        ideal_list_release(&list);
+        qml__lie_ideal_list_release(&list);
         qml__lie_component_release(&algebra->center);
         bool checked = true, capped = false;
-        int status = algebra->pure ? structure_pure(algebra, &rng, &list)
-                     : krylov      ? qml__lie_structure_krylov(algebra, &rng, &list.count, &list.items, &checked, &capped)
-                                   : structure_general(algebra, &rng, &list);
+        int status = algebra->pure ? qml__lie_structure_pure(algebra, &rng, &list)
+                     : krylov
+                         ? qml__lie_structure_krylov(algebra, &rng, &list.count, &list.items, &checked, &capped)
+                                   : qml__lie_structure_general(algebra, &rng, &list);
         if (status) {
-            ideal_list_release(&list);
+            qml__lie_ideal_list_release(&list);
             return status;
         }
         if (capped) {
@@ -206,20 +166,22 @@ int qml__lie_analyse_structure(qml_lie_algebra *algebra)
         valid = checked;
         /* the iterative analysis leaves a rank the dimension does not decide at 0 (not computed) */
         for (size_t j = 0; j < list.count && valid; j++)
-            valid = simple_shape(list.items[j].dim, list.items[j].rank) || (krylov && !list.items[j].rank);
-        for (size_t j = 0; j < list.count && valid; j++)
-            if (!list.items[j].names && !(list.items[j].names = ideal_names(list.items[j].dim, list.items[j].rank, true))) {
-                ideal_list_release(&list);
+            valid = qml__lie_simple_shape(list.items[j].dim, list.items[j].rank) || (krylov && !list.items[j].rank);
+        for (size_t j = 0; j < list.count && valid; j++) {
+            lie_component *ideal = &list.items[j];
+            if (!ideal->names && !(ideal->names = qml__lie_ideal_names(ideal->dim, ideal->rank, true))) {
+                qml__lie_ideal_list_release(&list);
                 qml__lie_component_release(&algebra->center);
                 return qml__oom("ideal names");
             }
+        }
         /* A large Pauli-string component is not split (no random elements):
          * another attempt would give the same. */
         if (!valid && algebra->pure && algebra->dim > LIE_DENSE_MAX)
             break;
     }
     if (!valid) {
-        ideal_list_release(&list);
+        qml__lie_ideal_list_release(&list);
         qml__lie_component_release(&algebra->center);
         if (algebra->pure && algebra->split_entries) {
             algebra->structure_state = QML_LIE_STRUCTURE_SPLIT_CAP;
@@ -232,9 +194,9 @@ int qml__lie_analyse_structure(qml_lie_algebra *algebra)
     }
     if (algebra->pure) {
         bool consistent = true;
-        int status = certify_pure(algebra, &list, &consistent);
+        int status = qml__lie_certify_pure(algebra, &list, &consistent);
         if (status || !consistent) {
-            ideal_list_release(&list);
+            qml__lie_ideal_list_release(&list);
             qml__lie_component_release(&algebra->center);
             if (!status)
                 algebra->structure_state = QML_LIE_STRUCTURE_INCONSISTENT;
@@ -252,9 +214,9 @@ int qml__lie_analyse_structure(qml_lie_algebra *algebra)
         list.items[j] = c;
     }
     for (size_t j = 0; j < list.count; j++) {
-        int status = name_string_spanned(algebra, &list.items[j]);
+        int status = qml__lie_name_string_spanned(algebra, &list.items[j]);
         if (status) {
-            ideal_list_release(&list);
+            qml__lie_ideal_list_release(&list);
             qml__lie_component_release(&algebra->center);
             return status;
         }
