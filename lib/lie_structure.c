@@ -151,10 +151,13 @@ int qml__lie_analyse_structure(qml_lie_algebra *algebra)
         qml__lie_ideal_list_release(&list);
         qml__lie_component_release(&algebra->center);
         bool checked = true, capped = false;
-        int status = algebra->pure ? qml__lie_structure_pure(algebra, &rng, &list)
-                     : krylov
-                         ? qml__lie_structure_krylov(algebra, &rng, &list.count, &list.items, &checked, &capped)
-                                   : qml__lie_structure_general(algebra, &rng, &list);
+        int status;
+        if (algebra->pure)
+            status = qml__lie_structure_pure(algebra, &rng, &list);
+        else if (krylov)
+            status = qml__lie_structure_krylov(algebra, &rng, &list.count, &list.items, &checked, &capped);
+        else
+            status = qml__lie_structure_general(algebra, &rng, &list);
         if (status) {
             qml__lie_ideal_list_release(&list);
             return status;
