@@ -207,6 +207,13 @@ static int push_row(krylov *k, const double *w, double scale)
     for (size_t i = 0; i < d; i++)
         dst[i] = w[i] * scale;
     k->rows++;
+    /* The analysis can take seconds: each row found is reported to the
+     * caller's progress callback (rows so far, of d), which can cancel it. */
+    const qml_lie_options *o = &k->algebra->options;
+    if (o->progress && o->progress("structure", k->rows, d, o->progress_user))
+        return qml__error(QML_ERR_CANCELLED, "qml_lie_algebra_create: cancelled by the progress callback during the "
+                                             "iterative structure analysis (%zu of %zu rows)",
+                          k->rows, d);
     return QML_OK;
 }
 

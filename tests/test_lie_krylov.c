@@ -284,6 +284,57 @@ static void test_cap_reported(void **state)
     set_free(&set);
 }
 
+/* The iterative analysis reports its rows to the progress callback, in
+ * order, and stops with QML_ERR_CANCELLED (no algebra, no leak) when the
+ * callback asks it to. */
+typedef struct progress_log {
+    size_t calls, last_done, total, cancel_at;
+    bool ordered;
+} progress_log;
+
+static int log_progress(const char *stage, size_t done, size_t total, void *user)
+{
+    progress_log *log = user;
+    if (strcmp(stage, "structure") || !total)
+        return 0;
+    log->ordered = log->ordered && done == log->last_done + 1 && (!log->total || total == log->total);
+    log->calls++;
+    log->last_done = done;
+    log->total = total;
+    return log->cancel_at && done >= log->cancel_at;
+}
+
+static void test_progress_and_cancel(void **state)
+{
+    (void)state;
+    generator_set set = {0};
+    xy_chain(&set, 8);
+    qml_lie_options options = QML_LIE_OPTIONS_INIT;
+    options.progress = log_progress;
+    progress_log log = {.ordered = true};
+    options.progress_user = &log;
+    qml__lie_krylov_always = 1;
+    qml_lie_algebra *a = NULL;
+    assert_ok(qml_lie_algebra_create(&a, (const qml_pauli_sum *const *)set.items, set.count, &options));
+    /* every row but the centre's is reported: the 63 rows of su(8), then the centre's */
+    assert_true(log.ordered);
+    assert_int_equal(log.total, 64);
+    assert_true(log.calls >= 63);
+    assert_int_equal(qml_lie_algebra_n_ideals(a), 1);
+    qml_lie_algebra_free(a);
+
+    progress_log stop = {.ordered = true, .cancel_at = 10};
+    options.progress_user = &stop;
+    a = NULL;
+    assert_int_equal(qml_lie_algebra_create(&a, (const qml_pauli_sum *const *)set.items, set.count, &options),
+                     QML_ERR_CANCELLED);
+    qml__lie_krylov_always = 0;
+    assert_null(a);
+    assert_int_equal(stop.last_done, 10);
+    assert_non_null(strstr(qml_last_error(), "iterative structure analysis"));
+    set_free(&set);
+}
+
 /* ---- allocation failures ------------------------------------------------------------ */
 
 static int sequence_krylov(void *context)
@@ -322,6 +373,7 @@ int main(void)
         cmocka_unit_test(test_xy_closed_form),
         cmocka_unit_test(test_threads_same_bits),
         cmocka_unit_test(test_cap_reported),
+        cmocka_unit_test(test_progress_and_cancel),
         cmocka_unit_test(test_allocation_failures),
     };
     const char *only = getenv("QML_TEST_ONLY");
