@@ -1863,12 +1863,16 @@ typedef struct qml_bp_scan_options {
     qml_bp_initial initial;       /**< default #QML_BP_INITIAL_DEFAULT */
     uint64_t max_dim;             /**< compute the DLA (and the prediction) up to this dimension;
                                        0 = do not (default) */
+    int keep_algebras;            /**< 1: keep each row's DLA in the scan, for
+                                       qml_bp_scan_row_algebra() (its structure, ideals and
+                                       certificates without closing it again); 0 (default):
+                                       free it once the prediction is made. @since 0.2.0 */
 } qml_bp_scan_options;
 
 /** @brief Default scan options. */
 #define QML_BP_SCAN_OPTIONS_INIT \
     { sizeof(qml_bp_scan_options), 2, 6, QML_BP_DEPTH_PER_QUBIT, 10, NULL, 0, NULL, \
-      QML_BP_GRADIENT, QML_BP_INITIAL_DEFAULT, 0 }
+      QML_BP_GRADIENT, QML_BP_INITIAL_DEFAULT, 0, 0 }
 
 /**
  * @brief One row of a scan. Set `size = sizeof(qml_bp_row)` before reading
@@ -2011,6 +2015,22 @@ QML_API size_t qml_bp_scan_n_rows(const qml_bp_scan *scan);
  * @since 0.1.0
  */
 QML_API int qml_bp_scan_row(const qml_bp_scan *scan, size_t index, qml_bp_row *row);
+
+/**
+ * @brief The DLA that row `index` computed for its prediction, kept when the
+ * scan ran with `keep_algebras = 1`: the same closure and structure, so a
+ * caller that reports the ideals does not close the algebra a second time.
+ * @param[out] algebra set to the algebra, owned by the scan (valid until
+ *        qml_bp_scan_free(); do not free it), or to NULL on any error.
+ * @return #QML_OK; #QML_ERR_INVALID_ARGUMENT (NULL scan or `algebra`);
+ *         #QML_ERR_OUT_OF_RANGE (index >= n_rows); #QML_ERR_NOT_APPLICABLE
+ *         when the row holds no algebra: the scan did not keep them, the
+ *         row computed none (`max_dim` 0, the dimension above `max_dim`, a
+ *         non-Clifford fixed gate before a rotation), or the scan is a merge,
+ *         a deserialised scan or a piece that did not compute the row.
+ * @since 0.2.0
+ */
+QML_API int qml_bp_scan_row_algebra(const qml_bp_scan *scan, size_t index, const qml_lie_algebra **algebra);
 
 /**
  * @brief Fit the scan's variances against n (qml_bp_fit_data()). With a

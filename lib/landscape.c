@@ -430,6 +430,10 @@ void qml_bp_scan_free(qml_bp_scan *scan)
     if (scan->parts)
         for (size_t r = 0; r < scan->n_rows; r++)
             qml_gradient_samples_free(scan->parts[r]);
+    if (scan->algebras)
+        for (size_t r = 0; r < scan->n_rows; r++)
+            qml_lie_algebra_free(scan->algebras[r]);
+    qml__free(scan->algebras);
     qml__free(scan->parts);
     qml__free(scan->observable_scale);
     qml__free(scan->rows);
@@ -453,6 +457,29 @@ int qml_bp_scan_row(const qml_bp_scan *scan, size_t index, qml_bp_row *row)
     size_t caller_size = row->size;
     memcpy(row, &scan->rows[index], caller_size < sizeof *row ? caller_size : sizeof *row);
     row->size = caller_size;
+    qml__ok();
+    return QML_OK;
+}
+
+int qml_bp_scan_row_algebra(const qml_bp_scan *scan, size_t index, const qml_lie_algebra **algebra)
+{
+    if (algebra)
+        *algebra = NULL;
+    QML_CHECK_NULL(scan);
+    QML_CHECK_NULL(algebra);
+    if (index >= scan->n_rows)
+        return qml__error(QML_ERR_OUT_OF_RANGE, "qml_bp_scan_row_algebra: row %zu out of range for %zu rows", index,
+                          scan->n_rows);
+    if (!scan->algebras)
+        return qml__error(QML_ERR_NOT_APPLICABLE,
+                          "qml_bp_scan_row_algebra: the scan kept no algebras (set keep_algebras = 1; merged and "
+                          "deserialised scans hold none)");
+    if (!scan->algebras[index])
+        return qml__error(QML_ERR_NOT_APPLICABLE,
+                          "qml_bp_scan_row_algebra: row %zu computed no algebra (max_dim 0 or exceeded, a "
+                          "non-Clifford fixed gate before a rotation, or a piece without the row)",
+                          index);
+    *algebra = scan->algebras[index];
     qml__ok();
     return QML_OK;
 }
@@ -1042,7 +1069,7 @@ static int full_algebra_prediction(unsigned n, const qml_statevec *initial, cons
 
 static int scan_prediction(const qml_circuit *circuit, const qml_pauli_sum *observable,
                            const qml_statevec *initial, const qml_bp_scan_options *opts,
-                           const qml_landscape_options *stats_opts, qml_bp_row *row)
+                           const qml_landscape_options *stats_opts, qml_bp_row *row, qml_lie_algebra **keep)
 {
     row->dim_g = 0;
     row->dim_g_capped = 0;
@@ -1051,6 +1078,7 @@ static int scan_prediction(const qml_circuit *circuit, const qml_pauli_sum *obse
         return QML_OK;
     qml_lie_options lie_opts = QML_LIE_OPTIONS_INIT;
     lie_opts.max_dim = opts->max_dim > SIZE_MAX ? SIZE_MAX : (size_t)opts->max_dim;
+    lie_opts.n_threads = stats_opts->n_threads; /* the closure's bits do not depend on it */
     qml_lie_algebra *algebra = NULL;
     qml_pauli_sum *moved_observable = NULL, *generator = NULL, **strings = NULL;
     int status = qml_lie_algebra_from_circuit(&algebra, circuit, &lie_opts);
@@ -1120,6 +1148,10 @@ static int scan_prediction(const qml_circuit *circuit, const qml_pauli_sum *obse
     }
 
 done:
+    if (status == QML_OK && keep && algebra) { /* the scan owns it from here */
+        *keep = algebra;
+        algebra = NULL;
+    }
     if (status == QML_OK)
         qml__ok();
     free_generators(strings, strings ? circuit->n_weights : 0);
@@ -1205,7 +1237,7 @@ int qml__bp_row_measure(qml_bp_row *row, const qml_gradient_samples *samples, qm
 static int scan_row(const scan_source *source, const qml_bp_scan_options *opts,
                     const qml_landscape_options *stats_opts, unsigned n, unsigned layers, size_t row_index,
                     size_t first, size_t count, const progress_state *progress, qml_bp_row *row,
-                    double *observable_scale, qml_gradient_samples **part)
+                    double *observable_scale, qml_gradient_samples **part, qml_lie_algebra **keep)
 {
     double start = wall_seconds();
     qml_circuit *circuit = NULL;
@@ -1238,7 +1270,7 @@ static int scan_row(const scan_source *source, const qml_bp_scan_options *opts,
     row->dim_g_capped = 0;
     row->var_predicted = NAN;
     if (status == QML_OK && first == 0)
-        status = scan_prediction(circuit, observable, initial, opts, stats_opts, row);
+        status = scan_prediction(circuit, observable, initial, opts, stats_opts, row, keep);
     if (status == QML_OK) {
         row->size = sizeof *row;
         row->n_qubits = n;
@@ -1298,6 +1330,8 @@ static int scan_run(qml_bp_scan **out, const scan_source *source, const qml_bp_s
                           first, count, stats_opts.samples);
     }
     QML_CHECK_SHOTS(stats_opts.shots, caller);
+    QML_CHECK_ARG(opts.keep_algebras == 0 || opts.keep_algebras == 1, "%s: keep_algebras = %d; give 0 or 1",
+                  caller, opts.keep_algebras);
 
     const size_t per_n = opts.depth == QML_BP_DEPTH_LIST ? opts.n_depths : 1;
     const size_t n_rows = (size_t)(opts.n_max - opts.n_min + 1) * per_n;
@@ -1307,17 +1341,20 @@ static int scan_run(qml_bp_scan **out, const scan_source *source, const qml_bp_s
     qml_bp_row *rows = qml__calloc(n_rows, sizeof *rows);
     double *scales = qml__calloc(n_rows, sizeof *scales);
     qml_gradient_samples **parts = partial ? qml__calloc(n_rows, sizeof *parts) : NULL;
-    if (!scan || !rows || !scales || (partial && !parts)) {
+    qml_lie_algebra **algebras = opts.keep_algebras ? qml__calloc(n_rows, sizeof *algebras) : NULL;
+    if (!scan || !rows || !scales || (partial && !parts) || (opts.keep_algebras && !algebras)) {
         qml__free(scan);
         qml__free(rows);
         qml__free(scales);
         qml__free(parts);
+        qml__free(algebras);
         return qml__oom("the rows of a scan");
     }
     scan->rows = rows;
     scan->n_rows = n_rows;
     scan->observable_scale = scales;
     scan->parts = parts;
+    scan->algebras = algebras;
     scan->quantity = opts.quantity;
     scan->fit_layers = opts.depth == QML_BP_DEPTH_LIST ? opts.depths[opts.n_depths - 1] : 0;
 
@@ -1340,7 +1377,7 @@ static int scan_run(qml_bp_scan **out, const scan_source *source, const qml_bp_s
             }
             progress.offset = only_row != SIZE_MAX ? 0 : r * count;
             status = scan_row(source, &opts, &stats_opts, n, layers, r, first, count, &progress, &rows[r],
-                              &scales[r], partial ? &parts[r] : NULL);
+                              &scales[r], partial ? &parts[r] : NULL, algebras ? &algebras[r] : NULL);
         }
     }
     if (status) {

@@ -31,6 +31,8 @@ struct qml_bp_scan {
     qml_bp_quantity quantity;
     double *observable_scale;  /* per row: sum_t |c_t| of the row's observable */
     qml_gradient_samples **parts; /* per row, or NULL for a scan one call computed whole */
+    qml_lie_algebra **algebras;   /* per row (keep_algebras), else NULL; a row's entry is NULL when it
+                                     computed none */
 };
 
 /* The per-sample values of a selected-weights estimate, then its statistics. */

@@ -1120,6 +1120,17 @@ static void test_landscape_contract(void **state)
     RANGE(qml_bp_scan_row(F.scan, 2, &row));
     RANGE(qml_bp_scan_row(F.scan, SIZE_MAX, &row));
     SUCCEED(qml_bp_scan_row(F.scan, 1, &row));
+    const qml_lie_algebra *kept = F.alg;
+    INVALID(qml_bp_scan_row_algebra(NULL, 0, &kept));
+    assert_null(kept);
+    INVALID(qml_bp_scan_row_algebra(F.scan, 0, NULL));
+    RANGE(qml_bp_scan_row_algebra(F.scan, 2, &kept));
+    FAIL(QML_ERR_NOT_APPLICABLE, qml_bp_scan_row_algebra(F.scan, 0, &kept)); /* kept none */
+    {
+        qml_bp_scan_options keep2 = QML_BP_SCAN_OPTIONS_INIT;
+        keep2.keep_algebras = 2;
+        INVALID(qml_bp_scan_family(&O.scan, QML_ANSATZ_HEA, &keep2, NULL));
+    }
     INVALID(qml_bp_scan_fit(NULL, &fit));
     INVALID(qml_bp_scan_fit(F.scan, NULL));
     INVALID(qml_bp_scan_fit(F.scan, &fit0));
@@ -2002,10 +2013,13 @@ static int sweep_landscape(void *context)
     so.depth = QML_BP_DEPTH_FIXED;
     so.layers = 1;
     so.max_dim = 64;
+    so.keep_algebras = 1;
     lo.samples = 3;
     TRY(qml_bp_scan_family(&scan, QML_ANSATZ_TFIM, &so, &lo));
     qml_bp_row row = QML_BP_ROW_INIT;
     TRY(qml_bp_scan_row(scan, 1, &row));
+    const qml_lie_algebra *kept = NULL;
+    TRY(qml_bp_scan_row_algebra(scan, 1, &kept));
     status = qml_bp_scan_fit(scan, &fit);
     if (status == QML_ERR_NOT_APPLICABLE)
         status = QML_OK;
@@ -2320,7 +2334,7 @@ static const sweep_entry sweeps[] = {
      "qml_pauli_dla_classify_with qml_pauli_dla_predict_variance qml_lie_algebra_ideal_certificate"},
     {"landscape", sweep_landscape,
      "qml_gradient_stats_create qml_gradient_stats_weight qml_gradient_stats_loss "
-     "qml_gradient_stats_summary qml_bp_fit_data qml_bp_scan_family qml_bp_scan_row qml_bp_scan_fit "
+     "qml_gradient_stats_summary qml_bp_fit_data qml_bp_scan_family qml_bp_scan_row qml_bp_scan_row_algebra qml_bp_scan_fit "
      "qml_bp_scan_generators"},
     {"dataset", sweep_dataset,
      "qml_dataset_kind_from_name qml_dataset_create qml_dataset_copy qml_dataset_row qml_dataset_subset "

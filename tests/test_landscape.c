@@ -663,6 +663,96 @@ static void test_scan_predictions(void **state)
     qml_bp_scan_free(scan);
 }
 
+/* keep_algebras: each row's algebra is the one the prediction used, with
+ * the closed-form dimension and ideals of the family (TFIM chain: so(2n),
+ * which is su(2) + su(2) at n = 2 and su(4) at n = 3), and the same
+ * algebra a separate closure of the row's circuit gives (dimension, centre,
+ * ideals, and the bits of a basis element). Rows past max_dim, scans that
+ * kept nothing and scans through bytes hold none. */
+static void test_scan_keeps_algebras(void **state)
+{
+    (void)state;
+    qml_bp_scan_options so = QML_BP_SCAN_OPTIONS_INIT;
+    so.n_min = 2, so.n_max = 4;
+    so.depth = QML_BP_DEPTH_FIXED, so.layers = 2;
+    so.quantity = QML_BP_LOSS;
+    so.max_dim = 1000;
+    so.keep_algebras = 1;
+    qml_landscape_options lo = QML_LANDSCAPE_OPTIONS_INIT;
+    lo.samples = 2;
+    qml_bp_scan *scan = NULL;
+    assert_ok(qml_bp_scan_family(&scan, QML_ANSATZ_TFIM, &so, &lo));
+    for (unsigned n = 2; n <= 4; n++) {
+        const qml_lie_algebra *kept = NULL;
+        qml_bp_row row = {.size = sizeof row};
+        assert_ok(qml_bp_scan_row(scan, n - 2, &row));
+        assert_ok(qml_bp_scan_row_algebra(scan, n - 2, &kept));
+        assert_non_null(kept);
+        assert_int_equal(qml_lie_algebra_dim(kept), n * (2 * n - 1));
+        assert_int_equal(qml_lie_algebra_dim(kept), row.dim_g);
+        assert_int_equal(qml_lie_algebra_center_dim(kept), 0);
+        assert_int_equal(qml_lie_algebra_n_ideals(kept), n == 2 ? 2 : 1);
+        for (size_t i = 0; i < qml_lie_algebra_n_ideals(kept); i++) {
+            size_t dim = 0, rank = 0;
+            assert_ok(qml_lie_algebra_ideal(kept, i, &dim, &rank, NULL));
+            assert_int_equal(dim, n == 2 ? 3 : n * (2 * n - 1));
+            assert_int_equal(rank, n == 2 ? 1 : n);
+        }
+        /* the same algebra as closing the row's circuit again */
+        qml_circuit *circuit = NULL;
+        qml_lie_algebra *fresh = NULL;
+        assert_ok(qml_circuit_create(&circuit, n));
+        assert_ok(qml_ansatz_family_append(circuit, QML_ANSATZ_TFIM, 2));
+        qml_lie_options lie = QML_LIE_OPTIONS_INIT;
+        lie.max_dim = 1000;
+        assert_ok(qml_lie_algebra_from_circuit(&fresh, circuit, &lie));
+        assert_int_equal(qml_lie_algebra_dim(fresh), qml_lie_algebra_dim(kept));
+        assert_int_equal(qml_lie_algebra_n_ideals(fresh), qml_lie_algebra_n_ideals(kept));
+        qml_pauli_sum *a = NULL, *b = NULL;
+        char ta[256], tb[256];
+        assert_ok(qml_lie_algebra_basis_element(kept, 1, &a));
+        assert_ok(qml_lie_algebra_basis_element(fresh, 1, &b));
+        assert_ok(qml_pauli_sum_format(a, ta, sizeof ta, NULL));
+        assert_ok(qml_pauli_sum_format(b, tb, sizeof tb, NULL));
+        assert_string_equal(ta, tb);
+        qml_pauli_sum_free(a);
+        qml_pauli_sum_free(b);
+        qml_lie_algebra_free(fresh);
+        qml_circuit_free(circuit);
+    }
+    const qml_lie_algebra *kept = NULL;
+    assert_status(qml_bp_scan_row_algebra(scan, 3, &kept), QML_ERR_OUT_OF_RANGE);
+    /* through bytes: the rows survive, the algebras do not */
+    size_t length = 0;
+    assert_status(qml_bp_scan_serialize(scan, NULL, 0, &length), QML_ERR_OUT_OF_RANGE);
+    unsigned char *bytes = malloc(length);
+    assert_non_null(bytes);
+    assert_ok(qml_bp_scan_serialize(scan, bytes, length, &length));
+    qml_bp_scan *copy = NULL;
+    assert_ok(qml_bp_scan_deserialize(&copy, bytes, length));
+    free(bytes);
+    assert_status(qml_bp_scan_row_algebra(copy, 0, &kept), QML_ERR_NOT_APPLICABLE);
+    assert_null(kept);
+    qml_bp_scan_free(copy);
+    qml_bp_scan_free(scan);
+
+    /* past max_dim (HEA: 15 at n = 2, 63 > 20 at n = 3): no algebra */
+    so.max_dim = 20;
+    so.n_max = 3;
+    so.quantity = QML_BP_GRADIENT;
+    assert_ok(qml_bp_scan_family(&scan, QML_ANSATZ_HEA, &so, &lo));
+    assert_ok(qml_bp_scan_row_algebra(scan, 0, &kept));
+    assert_int_equal(qml_lie_algebra_dim(kept), 15);
+    assert_status(qml_bp_scan_row_algebra(scan, 1, &kept), QML_ERR_NOT_APPLICABLE);
+    assert_null(kept);
+    qml_bp_scan_free(scan);
+    /* not kept */
+    so.keep_algebras = 0;
+    assert_ok(qml_bp_scan_family(&scan, QML_ANSATZ_HEA, &so, &lo));
+    assert_status(qml_bp_scan_row_algebra(scan, 0, &kept), QML_ERR_NOT_APPLICABLE);
+    qml_bp_scan_free(scan);
+}
+
 /* The Heisenberg chain's default initial state is the Neel state: from
  * |0...0>, an eigenstate of every generator, nothing would move. */
 static void test_scan_heisenberg_initial_state(void **state)
@@ -953,8 +1043,12 @@ static int sequence_scan(void *context)
     so.initial = QML_BP_INITIAL_DEFAULT;
     so.observable = "X0 + 0.5*Z1 - 1";
     so.max_dim = 20;
+    so.keep_algebras = 1;
     if (!status)
         status = qml_bp_scan_family(&scan, QML_ANSATZ_HEA, &so, &lo);
+    const qml_lie_algebra *kept = NULL;
+    if (!status && qml_bp_scan_row_algebra(scan, 0, &kept) == QML_OK && qml_lie_algebra_dim(kept) != 15)
+        status = -1000; /* not a library status: the sequence found a wrong algebra */
     qml_bp_scan_free(scan);
     return status;
 }
@@ -980,6 +1074,7 @@ int main(void)
         cmocka_unit_test(test_fit_noisy_data),
         cmocka_unit_test(test_scan_rows_and_fit),
         cmocka_unit_test(test_scan_predictions),
+        cmocka_unit_test(test_scan_keeps_algebras),
         cmocka_unit_test(test_scan_heisenberg_initial_state),
         cmocka_unit_test(test_validation),
         cmocka_unit_test(test_cancellation),

@@ -40,32 +40,6 @@ static const struct {
 /* The algebra of a row's circuit, closed as the scan closes it (the row's
  * ansatz at n qubits and L layers, up to max_dim), for its simple ideals and
  * their certificates; NULL when it is not computed or above the cap. */
-static qml_lie_algebra *row_algebra(const generator_file *file, qml_ansatz_family family, const qml_bp_row *row,
-                                    uint64_t max_dim, unsigned threads)
-{
-    if (max_dim == 0 || !row->dim_g || row->dim_g_capped)
-        return NULL;
-    qml_circuit *circuit = NULL;
-    if (qml_circuit_create(&circuit, row->n_qubits))
-        return NULL;
-    int status = file ? qml_ansatz_layered(circuit, (const qml_pauli_sum *const *)file->sums, file->count, NULL,
-                                           row->layers, 0)
-                      : qml_ansatz_family_append(circuit, family, row->layers);
-    qml_lie_algebra *algebra = NULL;
-    if (!status) {
-        qml_lie_options options = QML_LIE_OPTIONS_INIT;
-        options.max_dim = max_dim > SIZE_MAX ? SIZE_MAX : (size_t)max_dim;
-        options.n_threads = threads;
-        status = qml_lie_algebra_from_circuit(&algebra, circuit, &options);
-    }
-    qml_circuit_free(circuit);
-    if (status) {
-        qml_lie_algebra_free(algebra);
-        return NULL;
-    }
-    return algebra;
-}
-
 static void usage(FILE *to)
 {
     fprintf(to,
@@ -215,6 +189,8 @@ int cmd_bp(int argc, char **argv)
     so.quantity = quantity;
     so.initial = initial;
     so.max_dim = max_dim;
+    /* the rows' algebras, for their ideals and certificates (not in CSV) */
+    so.keep_algebras = format != FORMAT_CSV && max_dim > 0;
     qml_landscape_options lo = QML_LANDSCAPE_OPTIONS_INIT;
     lo.samples = (size_t)samples;
     lo.seed = seed;
@@ -334,8 +310,9 @@ int cmd_bp(int argc, char **argv)
     }
     char notes[4][800];
     size_t n_notes = 0;
-    /* each row's simple ideals and their certificates, as `qml dla` prints them */
-    qml_lie_algebra **algebras = calloc(n_rows + 1, sizeof *algebras);
+    /* each row's simple ideals and their certificates, as `qml dla` prints
+     * them: the algebras the scan closed for its predictions (owned by it) */
+    const qml_lie_algebra **algebras = calloc(n_rows + 1, sizeof *algebras);
     if (!algebras) {
         qml_bp_scan_free(scan);
         free_generator_file(&file);
@@ -344,8 +321,8 @@ int cmd_bp(int argc, char **argv)
     for (size_t r = 0; r < n_rows; r++) {
         qml_bp_row row = {.size = sizeof row};
         qml_bp_scan_row(scan, r, &row);
-        if (format != FORMAT_CSV)
-            algebras[r] = row_algebra(file.count ? &file : NULL, family, &row, max_dim, threads);
+        if (format != FORMAT_CSV && qml_bp_scan_row_algebra(scan, r, &algebras[r]) != QML_OK)
+            algebras[r] = NULL; /* none computed: max_dim 0 or exceeded */
         char dim[32] = "";
         bool classified_dim = false;
         if (row.dim_g_capped && file_classified) {
@@ -433,8 +410,6 @@ int cmd_bp(int argc, char **argv)
         if (algebras[r])
             cli_print_ideals(stdout, algebras[r], lead);
     }
-    for (size_t r = 0; r < n_rows; r++)
-        qml_lie_algebra_free(algebras[r]);
     free(algebras);
     for (size_t k = 0; k < n_notes && k < 4; k++)
         printf("# %s\n", notes[k]);
