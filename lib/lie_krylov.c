@@ -57,6 +57,13 @@ int qml__lie_krylov_unblocked = 0;
  * KRYLOV_RESIDUAL / (relative gap) ~1e-9 for gaps above 1e-3, so they stay
  * below it. */
 #define KRYLOV_GROW_TOL 1e-7
+/* The block growth takes a candidate only when what is left exceeds this
+ * share: a direction barely outside the span is mostly rounding, which the
+ * normalisation amplifies by ||A u|| / (what is left); taken, such rows
+ * tilt the span until it swallows a central direction (seen at u(32) with
+ * 1e-7). A true direction skipped here is not lost: the check finds it
+ * (an escape of a random vector is O(1) of its image) and adds it. */
+#define KRYLOV_BLOCK_GROW_TOL 1e-2
 /* Check: a unit vector u of an ideal (of the centre) passes when ad(G_k) u
  * leaves it (is non-zero) by at most this share of ||ad(G_k)||_F; a true
  * escape is O(1), rounding and rejected growth residuals are below 1e-7. */
@@ -212,20 +219,6 @@ static void project_out(krylov *k, size_t n, double *w)
                 w[i] -= c * qj[i];
         }
     k->work += 4.0 * (double)n * (double)d;
-}
-
-/* w -= the projection onto rows [from, to) of q, twice (as project_out). */
-static void project_out_rows(krylov *k, size_t from, size_t to, double *w)
-{
-    size_t d = k->d;
-    for (int pass = 0; pass < 2; pass++)
-        for (size_t j = from; j < to; j++) {
-            const double *qj = k->q + j * d;
-            double c = qml__lie_dot(d, qj, w);
-            for (size_t i = 0; i < d; i++)
-                w[i] -= c * qj[i];
-        }
-    k->work += 4.0 * (double)(to - from) * (double)d;
 }
 
 /* One block product over rows [0, n) of q and nb candidate rows w (d each):
@@ -490,25 +483,56 @@ done:
     return status;
 }
 
-/* The nb candidates w (rows of d, each with its threshold thr[b] on the
- * norm left outside the rows found) orthogonalised against the rows found
- * as a block, then one by one against the rows this block adds; *left
- * counts those above their threshold, which are added as rows when `push`. */
-static int accept_block(krylov *k, double *w, size_t nb, const double *thr, bool push, double *c, size_t *left)
+/* The nb candidates w (rows of d) orthogonalised against the rows found as
+ * a block; *left counts those whose norm left then exceeds thr[b]. When
+ * `push`, they are then taken as in a column-pivoted QR: the candidate
+ * furthest above its share take[b] first, the others orthogonalised
+ * against it, until none is above. Why pivot and why a share: a candidate
+ * barely outside the span is mostly rounding, amplified by the
+ * normalisation by ||A u|| / (what is left); the span's tilt out of the
+ * ideal (its component along the centre) grows by that factor with each
+ * such row, until the checks add the centre itself (seen at u(32)). Taken
+ * last, after the clearly new directions, such candidates are mostly
+ * rejected. norms: nb doubles. */
+static int accept_block(krylov *k, double *w, size_t nb, const double *thr, const double *take, bool push, double *c,
+                        double *norms, size_t *left)
 {
-    size_t d = k->d, rows0 = k->rows;
+    size_t d = k->d;
     int status = QML_OK;
     *left = 0;
-    project_block(k, rows0, w, nb, c);
-    for (size_t b = 0; b < nb && !status; b++) {
-        double *wb = w + b * d;
-        project_out_rows(k, rows0, k->rows, wb);
-        double n1 = norm2(d, wb);
-        if (n1 > thr[b]) {
-            ++*left;
-            if (push)
-                status = push_row(k, wb, 1.0 / n1);
+    project_block(k, k->rows, w, nb, c);
+    for (size_t b = 0; b < nb; b++) {
+        norms[b] = norm2(d, w + b * d);
+        *left += norms[b] > thr[b];
+    }
+    while (push && !status) {
+        size_t best = nb;
+        double best_ratio = 1.0;
+        for (size_t b = 0; b < nb; b++)
+            if (norms[b] >= 0 && norms[b] > best_ratio * take[b]) {
+                best = b;
+                best_ratio = take[b] > 0 ? norms[b] / take[b] : HUGE_VAL;
+            }
+        if (best == nb)
+            break;
+        double *wb = w + best * d;
+        double scale = 1.0 / norms[best];
+        for (size_t i = 0; i < d; i++)
+            wb[i] *= scale;
+        norms[best] = -1.0; /* taken */
+        for (size_t b = 0; b < nb; b++) {
+            if (norms[b] < 0)
+                continue;
+            double *wo = w + b * d;
+            for (int pass = 0; pass < 2; pass++) {
+                double cb = qml__lie_dot(d, wb, wo);
+                for (size_t i = 0; i < d; i++)
+                    wo[i] -= cb * wb[i];
+            }
+            norms[b] = norm2(d, wo);
         }
+        k->work += 5.0 * (double)nb * (double)d;
+        status = push_row(k, wb, 1.0);
     }
     return status;
 }
@@ -516,13 +540,14 @@ static int accept_block(krylov *k, double *w, size_t nb, const double *thr, bool
 /* The check of rows [first, rows): one random unit vector u of their span
  * under every ad(G_k), the K images orthogonalised as one block; *left
  * counts the images that leave the span by more than KRYLOV_CHECK_TOL *
- * ||ad(G_k)||_F ||u|| (added as rows when `push`). A non-invariant span
- * keeps a random u inside it under every ad(G_k) with probability 0, so one
- * u serves every generator. w: K rows of d; c: d K; thr: K; u: d. */
+ * ||ad(G_k)||_F ||u||; when `push`, those that leave it by more than
+ * KRYLOV_BLOCK_GROW_TOL of their norm are added as rows. A non-invariant
+ * span keeps a random u inside it under every ad(G_k) with probability 0,
+ * so one u serves every generator. w: K rows of d; c: d K; thr: 2 K; u: d. */
 static int check_block(krylov *k, size_t first, struct qml_rng *rng, double *w, double *c, double *thr, double *u,
-                       bool push, size_t *left)
+                       double *norms, bool push, size_t *left)
 {
-    size_t d = k->d;
+    size_t d = k->d, K = k->K;
     *left = 0;
     memset(u, 0, d * sizeof *u);
     for (size_t i = first; i < k->rows; i++) {
@@ -535,11 +560,13 @@ static int check_block(krylov *k, size_t first, struct qml_rng *rng, double *w, 
     double nu = norm2(d, u);
     if (nu == 0.0)
         return QML_OK;
-    for (size_t g = 0; g < k->K; g++) {
+    double *take = thr + K;
+    for (size_t g = 0; g < K; g++) {
         kcols_apply(&k->ad[g], d, u, w + g * d);
         thr[g] = KRYLOV_CHECK_TOL * k->norm[g] * nu;
+        take[g] = fmax(thr[g], KRYLOV_BLOCK_GROW_TOL * norm2(d, w + g * d));
     }
-    return accept_block(k, w, k->K, thr, push, c, left);
+    return accept_block(k, w, K, thr, take, push, c, norms, left);
 }
 
 /* grow_ideal_unblocked's result with its candidates taken KRYLOV_BLOCK at a
@@ -555,13 +582,13 @@ static int grow_ideal_blocked(krylov *k, size_t first, struct qml_rng *rng, bool
     int status = QML_OK;
     double *w = qml__malloc(qml__mul_size(qml__mul_size(cap, d) + d + 1, sizeof *w));
     double *c = qml__malloc(qml__mul_size(qml__mul_size(cap, d) + 1, sizeof *c));
-    double *thr = qml__malloc((cap + 1) * sizeof *thr);
+    double *thr = qml__malloc((3 * cap + 1) * sizeof *thr);
     *escaped = false;
     if (!w || !c || !thr) {
         status = qml__oom("the growth of an ideal");
         goto done;
     }
-    double *u = w + cap * d;
+    double *u = w + cap * d, *norms = thr + 2 * cap;
     bool every = false;
     size_t next = first, op = 0;
     for (;;) {
@@ -575,17 +602,17 @@ static int grow_ideal_blocked(krylov *k, size_t first, struct qml_rng *rng, bool
                 kcols_apply(a, d, k->q + next * d, wb);
                 double n0 = norm2(d, wb);
                 if (n0 > 0.0)
-                    thr[nb++] = KRYLOV_GROW_TOL * n0;
+                    thr[nb++] = KRYLOV_BLOCK_GROW_TOL * n0;
                 if (++op == n_ops) {
                     op = 0;
                     next++;
                 }
             }
             size_t accepted = 0;
-            status = accept_block(k, w, nb, thr, true, c, &accepted);
+            status = accept_block(k, w, nb, thr, thr, true, c, norms, &accepted);
             if (!status && !accepted && !every && k->work <= k->max_work) {
                 size_t left = 0;
-                status = check_block(k, first, rng, w, c, thr, u, true, &left);
+                status = check_block(k, first, rng, w, c, thr, u, norms, true, &left);
                 closed = !left;
             }
             if (!status && k->work > k->max_work) {
@@ -596,7 +623,7 @@ static int grow_ideal_blocked(krylov *k, size_t first, struct qml_rng *rng, bool
         if (status || closed)
             break;
         size_t left = 0;
-        status = check_block(k, first, rng, w, c, thr, u, !every, &left);
+        status = check_block(k, first, rng, w, c, thr, u, norms, !every, &left);
         if (!status && k->work > k->max_work) {
             k->capped = true;
             break;
@@ -647,6 +674,18 @@ static size_t rank_from_dimension(size_t m)
             rank = exceptional[i][1];
         }
     return found == 1 ? rank : 0;
+}
+
+/* Whether some compact simple algebra has dimension m: su(r+1) r(r+2),
+ * so(2r+1) and sp(r) r(2r+1), so(2r) r(2r-1) (r >= 4), g2, f4, e6, e7, e8.
+ * A grown subspace of any other dimension is not a simple ideal (rounding
+ * let the growth take a direction of another ideal or of the centre). */
+static bool simple_dimension(size_t m)
+{
+    for (size_t r = 1; r * r <= m; r++)
+        if (r * (r + 2) == m || r * (2 * r + 1) == m || (r >= 4 && r * (2 * r - 1) == m))
+            return true;
+    return m == 14 || m == 52 || m == 78 || m == 133 || m == 248;
 }
 
 /* The rank of the ideal of rows [first, first + m): the null space of the
@@ -850,7 +889,7 @@ int qml__lie_structure_krylov(qml_lie_algebra *algebra, struct qml_rng *rng, siz
     *valid = false;
     *capped = false;
     int status = krylov_setup(&k, algebra, rng);
-    double *start = qml__malloc((2 * d + 1) * sizeof *start);
+    double *start = qml__malloc((3 * d + 1) * sizeof *start);
     if (!status && !start)
         status = qml__oom("the iterative structure analysis");
     double *y = start ? start + d : NULL;
@@ -876,11 +915,26 @@ int qml__lie_structure_krylov(qml_lie_algebra *algebra, struct qml_rng *rng, siz
             lost = true;
             break;
         }
+        /* The ideal is grown from S y / ||S y|| rather than y: S = -ad(x)^2
+         * maps into [g, g] and kills the centre, so the first row's
+         * component along the centre is rounding instead of the Lanczos
+         * residual (~1e-11), and the growth, which can amplify that tilt
+         * (accept_block), starts from none. S y lies in y's ideal. */
+        s_apply(&k, y, start, start + 2 * d);
+        project_out(&k, k.rows, start);
+        double ns = norm2(d, start);
+        if (ns > 0.0)
+            for (size_t i = 0; i < d; i++)
+                y[i] = start[i] / ns;
         status = push_row(&k, y, 1.0);
         if (!status)
             status = grow_ideal(&k, first, rng, &escaped);
         if (status || escaped || k.capped)
             break;
+        if (!simple_dimension(k.rows - first)) {
+            escaped = true;
+            break;
+        }
         size_t *nb = qml__realloc(bounds, (n_bounds + 2) * sizeof *nb);
         if (!nb) {
             status = qml__oom("the iterative structure analysis");
