@@ -1231,10 +1231,19 @@ typedef struct qml_lie_options {
      *  or 0 (the tolerance alone decides). The tolerance then only matters for
      *  the conditioning figures. @since 0.2.0 */
     int exact;
+    /** Work budget, in multiply-adds, of the iterative structure analysis
+     *  that general (Pauli-sum) algebras above the dense analysis' size take;
+     *  0 (default) is 4e9, a few seconds. Growing a simple ideal of
+     *  dimension m in an algebra of dimension d costs about 4 m^2 d; at the
+     *  budget the structure is reported #QML_LIE_STRUCTURE_ABOVE_CAP with a
+     *  message estimating the work the rest would need. Must be >= 0 (not
+     *  NaN). @since 0.2.0 */
+    double structure_max_work;
 } qml_lie_options;
 
-/** @brief Default options: no dimension limit, tolerance 1e-9, one thread, no callback, exact decisions. */
-#define QML_LIE_OPTIONS_INIT {sizeof(qml_lie_options), 0, 1e-9, 1, NULL, NULL, 1}
+/** @brief Default options: no dimension limit, tolerance 1e-9, one thread, no callback, exact decisions, the
+ *  default structure budget. */
+#define QML_LIE_OPTIONS_INIT {sizeof(qml_lie_options), 0, 1e-9, 1, NULL, NULL, 1, 0.0}
 
 /**
  * @brief Close generators into their dynamical Lie algebra and analyse its

@@ -33,6 +33,8 @@ int qml_lie_algebra_create(qml_lie_algebra **out, const qml_pauli_sum *const *ge
         return status;
     QML_CHECK_ARG(isfinite(run.options.tolerance) && run.options.tolerance > 0 && run.options.tolerance < 1,
                   "%s: options.tolerance is %g; it must lie in (0, 1)", __func__, run.options.tolerance);
+    QML_CHECK_ARG(run.options.structure_max_work >= 0, "%s: options.structure_max_work is %g; it must be >= 0",
+                  __func__, run.options.structure_max_work);
 
     qml_lie_algebra *algebra = qml__calloc(1, sizeof *algebra);
     if (!algebra)

@@ -603,8 +603,12 @@ int qml__lie_structure_clusters(qml_lie_algebra *algebra, bool *applies, bool *c
  * and the cluster analyses leave open through the iterative analysis
  * instead of the dense one, at any dimension. */
 extern int qml__lie_krylov_always;
-/* Tests only: the work cap (default LIE_KRYLOV_MAX_WORK). */
+/* Tests only: the work cap when options.structure_max_work is 0 (default
+ * LIE_KRYLOV_MAX_WORK). */
 extern double qml__lie_krylov_max_work;
+/* Tests only: non-zero grows the ideals one candidate at a time (the
+ * reference for the block growth). */
+extern int qml__lie_krylov_unblocked;
 /* The centre (into algebra->center) and the simple ideals (*ideals, a new
  * array of *n_ideals components with dim, rank (0: not decided by the
  * dimension and too large for the dense rank), coordinates and certificate;

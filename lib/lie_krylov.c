@@ -30,9 +30,15 @@
  * Cost: the growth of an ideal of dimension m costs about 4 m^2 d
  * multiply-adds (each new direction is orthogonalised against the ideals
  * found), the storage m d doubles; both are counted and the analysis stops
- * at a work cap, which is reported (ABOVE_CAP with a message), never
- * silent. It pays where the ideals are small against d (many ideals); one
- * ideal of dimension ~d costs ~4 d^3, the dense analysis' order.
+ * at a work cap (options.structure_max_work, default LIE_KRYLOV_MAX_WORK),
+ * which is reported (ABOVE_CAP with a message giving the work the rest would
+ * need), never silent. One ideal of dimension ~d costs ~4 d^3, the dense
+ * analysis' order, so the growth orthogonalises its candidates a block at a
+ * time: block classical Gram-Schmidt with one re-orthogonalisation (CGS2,
+ * Giraud, Langou, Rozloznik, Comput. Math. Appl. 50 (2005) 1069), whose two
+ * products (coefficients Q W^T, update W -= C^T Q) read the rows found once
+ * per block instead of once per candidate, split over threads so that every
+ * output entry is summed by one thread in a fixed order.
  */
 #include "lie_internal.h"
 
@@ -43,6 +49,7 @@
 
 int qml__lie_krylov_always = 0;
 double qml__lie_krylov_max_work = LIE_KRYLOV_MAX_WORK;
+int qml__lie_krylov_unblocked = 0;
 
 /* Growth: a candidate A u (u a unit vector of the ideal) is a new direction
  * when what is left after orthogonalisation exceeds this share of ||A u||.
@@ -50,6 +57,13 @@ double qml__lie_krylov_max_work = LIE_KRYLOV_MAX_WORK;
  * KRYLOV_RESIDUAL / (relative gap) ~1e-9 for gaps above 1e-3, so they stay
  * below it. */
 #define KRYLOV_GROW_TOL 1e-7
+/* The block growth takes a candidate only when what is left exceeds this
+ * share: a direction barely outside the span is mostly rounding, which the
+ * normalisation amplifies by ||A u|| / (what is left); taken, such rows
+ * tilt the span until it swallows a central direction (seen at u(32) with
+ * 1e-7). A true direction skipped here is not lost: the check finds it
+ * (an escape of a random vector is O(1) of its image) and adds it. */
+#define KRYLOV_BLOCK_GROW_TOL 1e-2
 /* Check: a unit vector u of an ideal (of the centre) passes when ad(G_k) u
  * leaves it (is non-zero) by at most this share of ||ad(G_k)||_F; a true
  * escape is O(1), rounding and rejected growth residuals are below 1e-7. */
@@ -62,6 +76,14 @@ double qml__lie_krylov_max_work = LIE_KRYLOV_MAX_WORK;
 /* Ideals up to this dimension whose rank their dimension does not decide
  * get it from the dense restriction of ad(x) (m x m). */
 #define KRYLOV_RANK_DENSE 1500u
+/* Block growth: candidates per block (the rows found are read once per
+ * block), the doubles of a row in one cache tile of the update (the block's
+ * tiles, KRYLOV_BLOCK * KRYLOV_TILE * 8 = 32 KiB, stay in L1/L2 while the
+ * rows stream through), and the multiply-adds below which one thread does a
+ * product (starting threads costs more). */
+#define KRYLOV_BLOCK 16u
+#define KRYLOV_TILE 256u
+#define KRYLOV_PARALLEL_WORK 2e6
 
 /* d x d sparse matrices, stored by column. */
 typedef struct kcols {
@@ -93,9 +115,12 @@ static void kcols_release(kcols *c)
     memset(c, 0, sizeof *c);
 }
 
-static int kcols_push(kcols *c, size_t b, const double *column, size_t d)
+/* Column b from the dense column's entries at the ascending indices
+ * idx[0..n) (zeros skipped): what kcols_push stores, without reading all d. */
+static int kcols_push_listed(kcols *c, size_t b, const double *column, const size_t *idx, size_t n)
 {
-    for (size_t i = 0; i < d; i++) {
+    for (size_t t = 0; t < n; t++) {
+        size_t i = idx[t];
         if (column[i] == 0.0)
             continue;
         if (c->count == c->capacity) {
@@ -115,6 +140,12 @@ static int kcols_push(kcols *c, size_t b, const double *column, size_t d)
     }
     c->start[b + 1] = c->count;
     return QML_OK;
+}
+
+static int compare_size(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return (x > y) - (x < y);
 }
 
 /* out = A u */
@@ -188,6 +219,66 @@ static void project_out(krylov *k, size_t n, double *w)
                 w[i] -= c * qj[i];
         }
     k->work += 4.0 * (double)n * (double)d;
+}
+
+/* One block product over rows [0, n) of q and nb candidate rows w (d each):
+ * c = Q W^T (n x nb) or W -= C^T Q. */
+typedef struct block_job {
+    const double *q;
+    double *w, *c;
+    size_t n, nb, d;
+} block_job;
+
+/* c[j nb + b] = q_j . w_b for the rows j in [begin, end): each entry is
+ * qml__lie_dot, so the same bits for any split of the rows. q_j stays in
+ * cache while the block's candidates stream past it. */
+static void block_coefficients(void *context, size_t begin, size_t end, unsigned worker)
+{
+    (void)worker;
+    const block_job *job = context;
+    size_t d = job->d, nb = job->nb;
+    for (size_t j = begin; j < end; j++)
+        for (size_t b = 0; b < nb; b++)
+            job->c[j * nb + b] = qml__lie_dot(d, job->q + j * d, job->w + b * d);
+}
+
+/* w_b[i] -= sum_j c[j nb + b] q_j[i] for the columns i in [begin, end),
+ * j ascending in every entry (the order of one thread), tile by tile. */
+static void block_update(void *context, size_t begin, size_t end, unsigned worker)
+{
+    (void)worker;
+    const block_job *job = context;
+    size_t d = job->d, nb = job->nb, n = job->n;
+    for (size_t i0 = begin; i0 < end; i0 += KRYLOV_TILE) {
+        size_t len = end - i0 < KRYLOV_TILE ? end - i0 : KRYLOV_TILE;
+        for (size_t j = 0; j < n; j++) {
+            const double *restrict qj = job->q + j * d + i0;
+            const double *cj = job->c + j * nb;
+            for (size_t b = 0; b < nb; b++) {
+                double cb = cj[b];
+                double *restrict wb = job->w + b * d + i0;
+                for (size_t i = 0; i < len; i++)
+                    wb[i] -= cb * qj[i];
+            }
+        }
+    }
+}
+
+/* The nb candidates w (rows of d) minus their projection onto rows [0, n)
+ * of q, by block CGS2: coefficients, update, twice. c: n nb doubles. */
+static void project_block(krylov *k, size_t n, double *w, size_t nb, double *c)
+{
+    if (!n || !nb)
+        return;
+    size_t d = k->d;
+    block_job job = {.q = k->q, .w = w, .c = c, .n = n, .nb = nb, .d = d};
+    double product = (double)n * (double)nb * (double)d;
+    unsigned threads = product < KRYLOV_PARALLEL_WORK ? 1 : k->algebra->n_threads;
+    for (int pass = 0; pass < 2; pass++) {
+        qml__parallel_for(threads, n, 8, block_coefficients, &job);
+        qml__parallel_for(threads, d, KRYLOV_TILE, block_update, &job);
+    }
+    k->work += 4.0 * product;
 }
 
 static int push_row(krylov *k, const double *w, double scale)
@@ -326,7 +417,7 @@ done:
  * every ad(G_k); a check that leaves it restarts the growth under every
  * generator. *escaped: a check that failed after growth under every
  * generator (the subspace is not an ideal to the tolerances). */
-static int grow_ideal(krylov *k, size_t first, struct qml_rng *rng, bool *escaped)
+static int grow_ideal_unblocked(krylov *k, size_t first, struct qml_rng *rng, bool *escaped)
 {
     size_t d = k->d;
     int status = QML_OK;
@@ -392,6 +483,175 @@ done:
     return status;
 }
 
+/* The nb candidates w (rows of d) orthogonalised against the rows found as
+ * a block; *left counts those whose norm left then exceeds thr[b]. When
+ * `push`, they are then taken as in a column-pivoted QR: the candidate
+ * furthest above its share take[b] first, the others orthogonalised
+ * against it, until none is above. Why pivot and why a share: a candidate
+ * barely outside the span is mostly rounding, amplified by the
+ * normalisation by ||A u|| / (what is left); the span's tilt out of the
+ * ideal (its component along the centre) grows by that factor with each
+ * such row, until the checks add the centre itself (seen at u(32)). Taken
+ * last, after the clearly new directions, such candidates are mostly
+ * rejected. norms: nb doubles. */
+static int accept_block(krylov *k, double *w, size_t nb, const double *thr, const double *take, bool push, double *c,
+                        double *norms, size_t *left)
+{
+    size_t d = k->d;
+    int status = QML_OK;
+    *left = 0;
+    project_block(k, k->rows, w, nb, c);
+    for (size_t b = 0; b < nb; b++) {
+        norms[b] = norm2(d, w + b * d);
+        *left += norms[b] > thr[b];
+    }
+    while (push && !status) {
+        size_t best = nb;
+        double best_ratio = 1.0;
+        for (size_t b = 0; b < nb; b++)
+            if (norms[b] >= 0 && norms[b] > best_ratio * take[b]) {
+                best = b;
+                best_ratio = take[b] > 0 ? norms[b] / take[b] : HUGE_VAL;
+            }
+        if (best == nb)
+            break;
+        double *wb = w + best * d;
+        double scale = 1.0 / norms[best];
+        for (size_t i = 0; i < d; i++)
+            wb[i] *= scale;
+        norms[best] = -1.0; /* taken */
+        for (size_t b = 0; b < nb; b++) {
+            if (norms[b] < 0)
+                continue;
+            double *wo = w + b * d;
+            for (int pass = 0; pass < 2; pass++) {
+                double cb = qml__lie_dot(d, wb, wo);
+                for (size_t i = 0; i < d; i++)
+                    wo[i] -= cb * wb[i];
+            }
+            norms[b] = norm2(d, wo);
+        }
+        k->work += 5.0 * (double)nb * (double)d;
+        status = push_row(k, wb, 1.0);
+    }
+    return status;
+}
+
+/* The check of rows [first, rows): one random unit vector u of their span
+ * under every ad(G_k), the K images orthogonalised as one block; *left
+ * counts the images that leave the span by more than KRYLOV_CHECK_TOL *
+ * ||ad(G_k)||_F ||u||; when `push`, those that leave it by more than
+ * KRYLOV_BLOCK_GROW_TOL of their norm are added as rows. A non-invariant
+ * span keeps a random u inside it under every ad(G_k) with probability 0,
+ * so one u serves every generator. w: K rows of d; c: d K; thr: 2 K; u: d. */
+static int check_block(krylov *k, size_t first, struct qml_rng *rng, double *w, double *c, double *thr, double *u,
+                       double *norms, bool push, size_t *left)
+{
+    size_t d = k->d, K = k->K;
+    *left = 0;
+    memset(u, 0, d * sizeof *u);
+    for (size_t i = first; i < k->rows; i++) {
+        double a = qml__rng_normal(rng);
+        const double *restrict qi = k->q + i * d;
+        for (size_t j = 0; j < d; j++)
+            u[j] += a * qi[j];
+    }
+    k->work += 2.0 * (double)(k->rows - first) * (double)d;
+    double nu = norm2(d, u);
+    if (nu == 0.0)
+        return QML_OK;
+    double *take = thr + K;
+    for (size_t g = 0; g < K; g++) {
+        kcols_apply(&k->ad[g], d, u, w + g * d);
+        thr[g] = KRYLOV_CHECK_TOL * k->norm[g] * nu;
+        take[g] = fmax(thr[g], KRYLOV_BLOCK_GROW_TOL * norm2(d, w + g * d));
+    }
+    return accept_block(k, w, K, thr, take, push, c, norms, left);
+}
+
+/* grow_ideal_unblocked's result with its candidates taken KRYLOV_BLOCK at a
+ * time (each row under u and v, in order) and orthogonalised by
+ * accept_block. A block that adds nothing triggers a check: when it passes,
+ * the span is invariant and the candidates left (all of them would be
+ * rejected, about half of the unblocked work) are skipped; when it fails,
+ * its escapes are added and the growth goes on. The final check and the
+ * fallback under every generator are grow_ideal_unblocked's. */
+static int grow_ideal_blocked(krylov *k, size_t first, struct qml_rng *rng, bool *escaped)
+{
+    size_t d = k->d, cap = k->K > KRYLOV_BLOCK ? k->K : KRYLOV_BLOCK;
+    int status = QML_OK;
+    double *w = qml__malloc(qml__mul_size(qml__mul_size(cap, d) + d + 1, sizeof *w));
+    double *c = qml__malloc(qml__mul_size(qml__mul_size(cap, d) + 1, sizeof *c));
+    double *thr = qml__malloc((3 * cap + 1) * sizeof *thr);
+    *escaped = false;
+    if (!w || !c || !thr) {
+        status = qml__oom("the growth of an ideal");
+        goto done;
+    }
+    double *u = w + cap * d, *norms = thr + 2 * cap;
+    bool every = false;
+    size_t next = first, op = 0;
+    for (;;) {
+        size_t n_ops = every ? k->K : 2;
+        bool closed = false;
+        while (next < k->rows && !status && !closed) {
+            size_t rows0 = k->rows, nb = 0;
+            while (nb < KRYLOV_BLOCK && next < rows0) {
+                const kcols *a = every ? &k->ad[op] : op == 0 ? &k->u : &k->v;
+                double *wb = w + nb * d;
+                kcols_apply(a, d, k->q + next * d, wb);
+                double n0 = norm2(d, wb);
+                if (n0 > 0.0)
+                    thr[nb++] = KRYLOV_BLOCK_GROW_TOL * n0;
+                if (++op == n_ops) {
+                    op = 0;
+                    next++;
+                }
+            }
+            size_t accepted = 0;
+            status = accept_block(k, w, nb, thr, thr, true, c, norms, &accepted);
+            if (!status && !accepted && !every && k->work <= k->max_work) {
+                size_t left = 0;
+                status = check_block(k, first, rng, w, c, thr, u, norms, true, &left);
+                closed = !left;
+            }
+            if (!status && k->work > k->max_work) {
+                k->capped = true;
+                goto done;
+            }
+        }
+        if (status || closed)
+            break;
+        size_t left = 0;
+        status = check_block(k, first, rng, w, c, thr, u, norms, !every, &left);
+        if (!status && k->work > k->max_work) {
+            k->capped = true;
+            break;
+        }
+        if (status || !left)
+            break;
+        if (every) {
+            *escaped = true;
+            break;
+        }
+        every = true;
+        next = first;
+        op = 0;
+    }
+done:
+    qml__free(w);
+    qml__free(c);
+    qml__free(thr);
+    return status;
+}
+
+/* Tests only: qml__lie_krylov_unblocked selects the one-candidate growth. */
+static int grow_ideal(krylov *k, size_t first, struct qml_rng *rng, bool *escaped)
+{
+    return qml__lie_krylov_unblocked ? grow_ideal_unblocked(k, first, rng, escaped)
+                                     : grow_ideal_blocked(k, first, rng, escaped);
+}
+
 /* The rank of a compact simple algebra of dimension m when the dimension
  * decides it (every simple algebra of that dimension has the same rank:
  * su(r+1) r(r+2), so(2r+1) and sp(r) r(2r+1), so(2r) r(2r-1) for r >= 3,
@@ -414,6 +674,18 @@ static size_t rank_from_dimension(size_t m)
             rank = exceptional[i][1];
         }
     return found == 1 ? rank : 0;
+}
+
+/* Whether some compact simple algebra has dimension m: su(r+1) r(r+2),
+ * so(2r+1) and sp(r) r(2r+1), so(2r) r(2r-1) (r >= 4), g2, f4, e6, e7, e8.
+ * A grown subspace of any other dimension is not a simple ideal (rounding
+ * let the growth take a direction of another ideal or of the centre). */
+static bool simple_dimension(size_t m)
+{
+    for (size_t r = 1; r * r <= m; r++)
+        if (r * (r + 2) == m || r * (2 * r + 1) == m || (r >= 4 && r * (2 * r - 1) == m))
+            return true;
+    return m == 14 || m == 52 || m == 78 || m == 133 || m == 248;
 }
 
 /* The rank of the ideal of rows [first, first + m): the null space of the
@@ -500,7 +772,9 @@ static void krylov_release(krylov *k)
 
 /* The sparse ad(G_k) (column b = coordinates of -i[G_k, B_b]; the closure
  * bracketed every pair, so the products are cached) and the three random
- * combinations. */
+ * combinations. A column touches few coordinates: they are listed (mark,
+ * sorted ascending so the sums run in index order) rather than found by
+ * scanning d entries, which cost K d^2 (2 10^10 at d = 10^4). */
 static int krylov_setup(krylov *k, qml_lie_algebra *algebra, struct qml_rng *rng)
 {
     size_t d = k->d, K = k->K;
@@ -508,10 +782,12 @@ static int krylov_setup(krylov *k, qml_lie_algebra *algebra, struct qml_rng *rng
     sparse_acc acc = {0};
     double *col = qml__calloc(4 * d + 1, sizeof *col);
     double *coef = qml__malloc((3 * K + 1) * sizeof *coef);
+    size_t *listed = qml__malloc((2 * d + 1) * sizeof *listed); /* the column's rows, then the sums' */
+    unsigned char *mark = qml__calloc(2 * d + 1, 1);
     k->ad = qml__calloc(K + 1, sizeof *k->ad);
     k->norm = qml__calloc(K + 1, sizeof *k->norm);
     k->w1 = qml__malloc(qml__mul_size(5 * d + 1, sizeof *k->w1));
-    if (!col || !coef || !k->ad || !k->norm || !k->w1) {
+    if (!col || !coef || !listed || !mark || !k->ad || !k->norm || !k->w1) {
         status = qml__oom("the iterative structure analysis");
         goto done;
     }
@@ -535,9 +811,11 @@ static int krylov_setup(krylov *k, qml_lie_algebra *algebra, struct qml_rng *rng
             coef[3 * g + c] = qml__rng_normal(rng);
     if (!status)
         status = qml__lie_acc_reserve(&acc, algebra->strings.count, d);
+    size_t *sum_rows = listed + d;
+    unsigned char *sum_mark = mark + d;
     for (size_t b = 0; b < d && !status; b++) {
         double *sum = col + d;
-        memset(sum, 0, 3 * d * sizeof *sum);
+        size_t n_sum = 0;
         for (size_t g = 0; g < K && !status; g++) {
             status = qml__lie_cache_prefill(algebra, b, g);
             if (!status)
@@ -545,20 +823,49 @@ static int krylov_setup(krylov *k, qml_lie_algebra *algebra, struct qml_rng *rng
             if (status)
                 break;
             qml__lie_bracket_cached(algebra, &acc, b, g);
-            memset(col, 0, d * sizeof *col);
-            qml__lie_acc_coordinates(algebra, &acc, col);
+            /* qml__lie_acc_coordinates, listing the coordinates it touches */
+            size_t n_col = 0;
+            for (size_t t = 0; t < acc.n_touched; t++) {
+                size_t str = acc.touched[t];
+                double v = acc.value[str];
+                if (v == 0.0 || str >= algebra->head_capacity)
+                    continue;
+                for (size_t e = algebra->head[str]; e != SIZE_MAX; e = algebra->node[e].next) {
+                    size_t owner = algebra->node[e].owner;
+                    col[owner] += algebra->node[e].val * v;
+                    if (!mark[owner]) {
+                        mark[owner] = 1;
+                        listed[n_col++] = owner;
+                    }
+                }
+            }
             qml__lie_acc_clear(&acc);
-            status = kcols_push(&k->ad[g], b, col, d);
-            for (size_t i = 0; i < d; i++) {
+            qsort(listed, n_col, sizeof *listed, compare_size);
+            status = kcols_push_listed(&k->ad[g], b, col, listed, n_col);
+            for (size_t t = 0; t < n_col; t++) {
+                size_t i = listed[t];
+                mark[i] = 0;
                 if (col[i] == 0.0)
                     continue;
                 k->norm[g] += col[i] * col[i];
                 for (int c = 0; c < 3; c++)
                     sum[c * d + i] += coef[3 * g + c] * col[i];
+                if (!sum_mark[i]) {
+                    sum_mark[i] = 1;
+                    sum_rows[n_sum++] = i;
+                }
+                col[i] = 0.0;
             }
         }
+        qsort(sum_rows, n_sum, sizeof *sum_rows, compare_size);
         for (int c = 0; c < 3 && !status; c++)
-            status = kcols_push(combo[c], b, sum + c * d, d);
+            status = kcols_push_listed(combo[c], b, sum + c * d, sum_rows, n_sum);
+        for (size_t t = 0; t < n_sum; t++) {
+            size_t i = sum_rows[t];
+            sum_mark[i] = 0;
+            for (int c = 0; c < 3; c++)
+                sum[c * d + i] = 0.0;
+        }
     }
     for (size_t g = 0; g < K; g++)
         k->norm[g] = sqrt(k->norm[g]);
@@ -566,6 +873,8 @@ done:
     qml__lie_acc_release(&acc);
     qml__free(col);
     qml__free(coef);
+    qml__free(listed);
+    qml__free(mark);
     return status;
 }
 
@@ -573,11 +882,14 @@ int qml__lie_structure_krylov(qml_lie_algebra *algebra, struct qml_rng *rng, siz
                               lie_component **ideals, bool *valid, bool *capped)
 {
     size_t d = algebra->dim;
-    krylov k = {.algebra = algebra, .d = d, .K = algebra->n_generators, .max_work = qml__lie_krylov_max_work};
+    /* the caller's budget (options.structure_max_work, 0: the default) */
+    double budget = algebra->options.structure_max_work > 0 ? algebra->options.structure_max_work
+                                                            : qml__lie_krylov_max_work;
+    krylov k = {.algebra = algebra, .d = d, .K = algebra->n_generators, .max_work = budget};
     *valid = false;
     *capped = false;
     int status = krylov_setup(&k, algebra, rng);
-    double *start = qml__malloc((2 * d + 1) * sizeof *start);
+    double *start = qml__malloc((3 * d + 1) * sizeof *start);
     if (!status && !start)
         status = qml__oom("the iterative structure analysis");
     double *y = start ? start + d : NULL;
@@ -603,11 +915,26 @@ int qml__lie_structure_krylov(qml_lie_algebra *algebra, struct qml_rng *rng, siz
             lost = true;
             break;
         }
+        /* The ideal is grown from S y / ||S y|| rather than y: S = -ad(x)^2
+         * maps into [g, g] and kills the centre, so the first row's
+         * component along the centre is rounding instead of the Lanczos
+         * residual (~1e-11), and the growth, which can amplify that tilt
+         * (accept_block), starts from none. S y lies in y's ideal. */
+        s_apply(&k, y, start, start + 2 * d);
+        project_out(&k, k.rows, start);
+        double ns = norm2(d, start);
+        if (ns > 0.0)
+            for (size_t i = 0; i < d; i++)
+                y[i] = start[i] / ns;
         status = push_row(&k, y, 1.0);
         if (!status)
             status = grow_ideal(&k, first, rng, &escaped);
         if (status || escaped || k.capped)
             break;
+        if (!simple_dimension(k.rows - first)) {
+            escaped = true;
+            break;
+        }
         size_t *nb = qml__realloc(bounds, (n_bounds + 2) * sizeof *nb);
         if (!nb) {
             status = qml__oom("the iterative structure analysis");
@@ -672,10 +999,15 @@ int qml__lie_structure_krylov(qml_lie_algebra *algebra, struct qml_rng *rng, siz
     }
     if (!status && k.capped) {
         *capped = true;
+        /* What the rest would need: the m dimensions not yet in a closed
+         * ideal may be one ideal, whose growth costs about 4 m^2 d. */
+        size_t covered = n_bounds ? bounds[n_bounds - 1] : 0, rest = d - covered;
+        double need = k.work + 4.0 * (double)rest * (double)rest * (double)d;
         snprintf(algebra->structure_message, sizeof algebra->structure_message,
                  "the iterative structure analysis (dimension %zu) stopped at its cap of %.3g multiply-adds after "
-                 "%zu simple ideals covering %zu dimensions",
-                 d, k.max_work, n_bounds ? n_bounds - 1 : 0, n_bounds ? bounds[n_bounds - 1] : 0);
+                 "%zu simple ideals covering %zu dimensions; the %zu left may need about %.2g in all "
+                 "(4 m^2 d for m = %zu; raise options.structure_max_work, qml dla --structure-work)",
+                 d, k.max_work, n_bounds ? n_bounds - 1 : 0, covered, rest, need, rest);
     }
     if (!status && items) {
         *n_ideals = count;

@@ -4,7 +4,8 @@
  * iterative path: centre dimension, ideals (dimension, rank, names, as
  * multisets) and per-ideal purities of a few observables; the XY chain with
  * fields against its closed form u(n); the same bits on 1 and 2 threads; the
- * reported work cap; allocation failures. */
+ * reported work cap; the block growth against the one-candidate growth
+ * (projectors); options.structure_max_work; allocation failures. */
 #include "harness.h"
 #include "internal.h"
 #include "lie_internal.h"
@@ -217,9 +218,9 @@ static void test_chains(void **state)
 }
 
 /* The XY chain with fields against the closed form u(n): centre 1, one
- * simple ideal su(n) of rank n - 1, on the iterative path. (At n = 64,
- * dim 4096, one ideal of dimension ~d costs ~4 d^3 and the default work cap
- * stops it: reported above the cap, see test_cap_reported.) */
+ * simple ideal su(n) of rank n - 1, on the iterative path (block growth).
+ * (At n = 64, dim 4096, one ideal of dimension ~d costs ~4 d^3 and the
+ * default work cap stops it: reported above the cap, see test_cap_reported.) */
 static void check_xy_closed_form(unsigned n)
 {
     generator_set set = {0};
@@ -243,12 +244,15 @@ static void check_xy_closed_form(unsigned n)
 static void test_xy_closed_form(void **state)
 {
     (void)state;
-    check_xy_closed_form(16);
-    check_xy_closed_form(20);
+    for (unsigned n = 16; n <= 24; n += 4)
+        check_xy_closed_form(n);
 }
 
-/* 1 and 2 threads: the same bits (the analysis is serial; the closure's
- * bits do not depend on the thread count either). */
+/* 1 and 2 threads: the same bits. The closure's bits do not depend on the
+ * thread count; the block growth splits its products so that each entry is
+ * summed by one thread in a fixed order. The XY chain at n = 20 (d = 400)
+ * has blocks above KRYLOV_PARALLEL_WORK (2e6 multiply-adds), so two threads
+ * really run; the XXZ chain at n = 6 stays on one. */
 static void test_threads_same_bits(void **state)
 {
     (void)state;
@@ -259,6 +263,196 @@ static void test_threads_same_bits(void **state)
     capture(&set, 6, 1, 2, &two);
     assert_int_equal(one.state, QML_LIE_STRUCTURE_KNOWN);
     assert_memory_equal(&one, &two, sizeof one);
+    set_free(&set);
+    generator_set xy = {0};
+    xy_chain(&xy, 20);
+    capture(&xy, 20, 1, 1, &one);
+    capture(&xy, 20, 1, 2, &two);
+    assert_int_equal(one.state, QML_LIE_STRUCTURE_KNOWN);
+    assert_memory_equal(&one, &two, sizeof one);
+    set_free(&xy);
+}
+
+/* ---- the block growth against the one-candidate growth ---------------------- */
+
+/* The projector V V^T (d x d) of a component with dense coordinates over
+ * the algebra's basis. */
+static double *projector(const lie_component *c, size_t d)
+{
+    double *p = calloc(d * d, sizeof *p);
+    assert_non_null(p);
+    if (!c->coords) {
+        /* sparse columns: column j on the basis elements support[rows[.]]; or
+         * none */
+        if (!c->col_nnz) {
+            /* a span of basis elements (the string analyses): column j is B_support[j] */
+            assert_int_equal(c->n_support, c->dim);
+            for (size_t j = 0; j < c->dim; j++)
+                p[c->support[j] * d + c->support[j]] = 1.0;
+            return p;
+        }
+        for (size_t j = 0; j < c->dim; j++)
+            for (size_t e = 0; e < c->col_nnz; e++)
+                for (size_t f = 0; f < c->col_nnz; f++)
+                    p[c->support[c->rows[j * c->col_nnz + e]] * d + c->support[c->rows[j * c->col_nnz + f]]] +=
+                        c->vals[j * c->col_nnz + e] * c->vals[j * c->col_nnz + f];
+        return p;
+    }
+    for (size_t a = 0; a < c->n_support; a++)
+        for (size_t b = 0; b < c->n_support; b++) {
+            double s = 0;
+            for (size_t j = 0; j < c->dim; j++)
+                s += c->coords[a * c->dim + j] * c->coords[b * c->dim + j];
+            p[c->support[a] * d + c->support[b]] = s;
+        }
+    return p;
+}
+
+static double max_difference(const double *x, const double *y, size_t n)
+{
+    double m = 0;
+    for (size_t i = 0; i < n; i++)
+        m = fmax(m, fabs(x[i] - y[i]));
+    return m;
+}
+
+static qml_lie_algebra *close_iteratively(const generator_set *set, int unblocked)
+{
+    qml__lie_krylov_always = 1;
+    qml__lie_krylov_unblocked = unblocked;
+    qml_lie_algebra *a = close_set(set);
+    qml__lie_krylov_always = 0;
+    qml__lie_krylov_unblocked = 0;
+    return a;
+}
+
+/* The same ideals (dimensions as multisets) and the same subspaces: every
+ * ideal's projector, and the centre's, equal to SUBSPACE_TOL entrywise.
+ * Simple ideals and the centre are unique subspaces, so the two growths
+ * (their random draws differ), and the dense analysis, must find the same
+ * ones. How close: each grown row carries the rounding of its candidate
+ * divided by the share of it that was new, and the renormalisations pass
+ * it on from row to row; at u(12) (d = 144) both growths sit 1.1e-10 from
+ * each other and 1.2e-10 from the dense analysis (largest projector entry
+ * difference), so 1e-8 leaves a margin of ~100, while an ideal with one
+ * direction more or less differs by the square of that direction's largest
+ * coordinate, at least 1/d ~ 7e-3 here. */
+#define SUBSPACE_TOL 1e-8
+static void compare_subspaces(const generator_set *set, bool dense, const char *what)
+{
+    qml_lie_algebra *blocked = close_iteratively(set, 0);
+    qml_lie_algebra *plain = dense ? close_set(set) : close_iteratively(set, 1);
+    assert_true(qml_lie_algebra_structure_known(blocked));
+    assert_true(qml_lie_algebra_structure_known(plain));
+    size_t d = blocked->dim;
+    assert_int_equal(d, plain->dim);
+    if (blocked->n_ideals != plain->n_ideals || blocked->center.dim != plain->center.dim)
+        fail_msg("%s: blocked %zu ideals, centre %zu; unblocked %zu ideals, centre %zu", what, blocked->n_ideals,
+                 blocked->center.dim, plain->n_ideals, plain->center.dim);
+    bool used[MAX_IDEALS] = {0};
+    assert_true(plain->n_ideals <= MAX_IDEALS);
+    for (size_t j = 0; j < blocked->n_ideals; j++) {
+        double *pb = projector(&blocked->ideals[j], d);
+        bool matched = false;
+        double closest = HUGE_VAL;
+        for (size_t i = 0; i < plain->n_ideals && !matched; i++) {
+            if (used[i] || plain->ideals[i].dim != blocked->ideals[j].dim)
+                continue;
+            double *pp = projector(&plain->ideals[i], d);
+            double diff = max_difference(pb, pp, d * d);
+            closest = fmin(closest, diff);
+            if (diff <= SUBSPACE_TOL)
+                matched = used[i] = true;
+            free(pp);
+        }
+        free(pb);
+        if (!matched)
+            fail_msg("%s: blocked ideal %zu (dim %zu) has no equal %s ideal (closest %g)", what, j,
+                     blocked->ideals[j].dim, dense ? "dense" : "unblocked", closest);
+    }
+    /* the dense analysis keeps its centre as Pauli sums, not coordinates */
+    if (blocked->center.dim && !dense) {
+        double *pb = projector(&blocked->center, d), *pp = projector(&plain->center, d);
+        double diff = max_difference(pb, pp, d * d);
+        free(pb);
+        free(pp);
+        if (diff > SUBSPACE_TOL)
+            fail_msg("%s: centres differ by %g", what, diff);
+    }
+    qml_lie_algebra_free(blocked);
+    qml_lie_algebra_free(plain);
+}
+
+static void test_blocked_growth(void **state)
+{
+    (void)state;
+    generator_set xy = {0};
+    xy_chain(&xy, 12); /* u(12): one ideal of 143 over several blocks */
+    compare_subspaces(&xy, false, "xy chain n = 12");
+    compare_subspaces(&xy, true, "xy chain n = 12");
+    set_free(&xy);
+    generator_set xxz = {0};
+    xxz_chain(&xxz, 6, 1.0);
+    compare_subspaces(&xxz, false, "heisenberg chain n = 6");
+    set_free(&xxz);
+    harness_rng rng = {0x5eedb10c};
+    for (int trial = 0; trial < 6; trial++) {
+        generator_set set = {0};
+        random_sums(&set, 4, &rng);
+        char what[48];
+        snprintf(what, sizeof what, "random sums, trial %d", trial);
+        compare_subspaces(&set, false, what);
+        set_free(&set);
+    }
+}
+
+/* ---- options.structure_max_work ---------------------------------------------- */
+
+static void test_structure_budget(void **state)
+{
+    (void)state;
+    generator_set set = {0};
+    xy_chain(&set, 12);
+    qml_lie_options options = QML_LIE_OPTIONS_INIT;
+    assert_true(options.structure_max_work == 0.0); /* the default */
+    qml__lie_krylov_always = 1;
+    /* the default budget (4e9) covers u(12) (~1e7 multiply-adds) */
+    qml_lie_algebra *a = NULL;
+    assert_ok(qml_lie_algebra_create(&a, (const qml_pauli_sum *const *)set.items, set.count, &options));
+    assert_true(qml_lie_algebra_structure_known(a));
+    qml_lie_algebra_free(a);
+    /* a budget below it: above the cap, with the work it would need */
+    options.structure_max_work = 1e5;
+    a = NULL;
+    assert_ok(qml_lie_algebra_create(&a, (const qml_pauli_sum *const *)set.items, set.count, &options));
+    qml_lie_structure_state st;
+    assert_ok(qml_lie_algebra_structure_state(a, &st, NULL));
+    assert_int_equal(st, QML_LIE_STRUCTURE_ABOVE_CAP);
+    assert_non_null(strstr(qml_lie_algebra_structure_message(a), "cap of 1e+05"));
+    assert_non_null(strstr(qml_lie_algebra_structure_message(a), "structure_max_work"));
+    qml_lie_algebra_free(a);
+    /* a raised budget overrides a lowered default: the field wins over the
+     * internal cap whenever it is set */
+    qml__lie_krylov_max_work = 1e5;
+    options.structure_max_work = 1e10;
+    a = NULL;
+    assert_ok(qml_lie_algebra_create(&a, (const qml_pauli_sum *const *)set.items, set.count, &options));
+    qml__lie_krylov_max_work = LIE_KRYLOV_MAX_WORK;
+    assert_true(qml_lie_algebra_structure_known(a));
+    assert_int_equal(qml_lie_algebra_center_dim(a), 1);
+    assert_int_equal(qml_lie_algebra_n_ideals(a), 1);
+    qml_lie_algebra_free(a);
+    /* invalid: negative, NaN */
+    const double bad[] = {-1.0, (double)NAN};
+    for (int i = 0; i < 2; i++) {
+        options.structure_max_work = bad[i];
+        a = NULL;
+        assert_int_equal(qml_lie_algebra_create(&a, (const qml_pauli_sum *const *)set.items, set.count, &options),
+                         QML_ERR_INVALID_ARGUMENT);
+        assert_null(a);
+        assert_non_null(strstr(qml_last_error(), "structure_max_work"));
+    }
+    qml__lie_krylov_always = 0;
     set_free(&set);
 }
 
@@ -373,6 +567,8 @@ int main(void)
         cmocka_unit_test(test_xy_closed_form),
         cmocka_unit_test(test_threads_same_bits),
         cmocka_unit_test(test_cap_reported),
+        cmocka_unit_test(test_blocked_growth),
+        cmocka_unit_test(test_structure_budget),
         cmocka_unit_test(test_progress_and_cancel),
         cmocka_unit_test(test_allocation_failures),
     };

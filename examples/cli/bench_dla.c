@@ -1,5 +1,5 @@
 /*
- * bench_dla.c: `qml bench dla [--quick] [--json] [--threads T]`: dimension
+ * bench_dla.c: `qml bench dla [--quick] [--json] [--threads T] [--structure-work W]`: dimension
  * and seconds of the Lie closure (and of closure plus structure analysis) for
  * the template families; for the general-sum families a dense-matrix
  * closure measured in the same run at every n where it is feasible
@@ -403,12 +403,18 @@ static int parse_all(unsigned n, char **texts, size_t count, qml_pauli_sum **out
 }
 
 /* One structure row: close, time, print dim / centre / ideals (and the expected). */
+/* --structure-work: the budget of the iterative structure analysis (0: the
+ * library's default), for the rows that take it (the XY chains). */
+static double bench_structure_work = 0;
+
 static int structure_row(const char *label, unsigned n, qml_pauli_sum **g, size_t count, const char *expected,
                          cli_json *json)
 {
     qml_lie_algebra *a = NULL;
+    qml_lie_options options = QML_LIE_OPTIONS_INIT;
+    options.structure_max_work = bench_structure_work;
     double t0 = cli_seconds();
-    int status = qml_lie_algebra_create(&a, (const qml_pauli_sum *const *)g, count, NULL);
+    int status = qml_lie_algebra_create(&a, (const qml_pauli_sum *const *)g, count, &options);
     double seconds = cli_seconds() - t0;
     if (status) {
         qml_lie_algebra_free(a);
@@ -940,8 +946,13 @@ int bench_dla(int argc, char **argv)
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc) {
             if (!cli_parse_unsigned(argv[++i], &n_threads))
                 return cli_usage_error("bench dla: --threads needs a count, not '%s'", argv[i]);
+        } else if (!strcmp(argv[i], "--structure-work") && i + 1 < argc) {
+            char *end = NULL;
+            bench_structure_work = strtod(argv[++i], &end);
+            if (!end || *end || !(bench_structure_work >= 0))
+                return cli_usage_error("bench dla: --structure-work needs a number >= 0, not '%s'", argv[i]);
         } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            printf("usage: qml bench dla [--quick] [--json] [--threads T]\n");
+            printf("usage: qml bench dla [--quick] [--json] [--threads T] [--structure-work W]\n");
             return 0;
         } else
             return cli_usage_error("bench dla: unknown option '%s'", argv[i]);

@@ -1,6 +1,6 @@
 /*
  * cmd_dla.c: `qml dla [--json] [--qubits N] [--max-dim D] [--threads T]
- * [--tolerance TOL] [--no-exact] [--purity OP] [--state zero] FILE`: the dynamical Lie algebra of the
+ * [--tolerance TOL] [--no-exact] [--structure-work W] [--purity OP] [--state zero] FILE`: the dynamical Lie algebra of the
  * generators in FILE (one per line, `#` comments, `-` for stdin).
  */
 #include "cli.h"
@@ -149,9 +149,11 @@ static int print_classification(qml_pauli_sum *const *generators, size_t n_gener
 static void usage(FILE *out)
 {
     fprintf(out, "usage: qml dla [--json] [--qubits N] [--max-dim D] [--threads T] [--tolerance TOL] [--no-exact]\n"
-                 "               [--purity OP] [--state zero] FILE\n"
+                 "               [--structure-work W] [--purity OP] [--state zero] FILE\n"
                  "  FILE: one generator (a Pauli sum) per line; blank lines and # comments ignored; - for stdin\n"
                  "  --no-exact: let the tolerance (default 1e-9) decide the dimension instead of exact arithmetic\n"
+                 "  --structure-work W: budget in multiply-adds of the iterative structure analysis of large\n"
+                 "    Pauli-sum algebras (default 0: 4e9); a simple ideal of dimension m in dimension d needs ~4 m^2 d\n"
                  "  --purity OP: g-purities of the observable OP; with --state zero also the predicted variance\n"
                  "  --circuit FILE.qasm instead of FILE: the DLA of an OpenQASM circuit's weight generators\n"
                  "    (each moved to the front of the circuit through the fixed gates before it)\n");
@@ -183,7 +185,7 @@ static void print_number(double v)
  * generators (qml_lie_algebra_from_circuit), its structure, and with
  * --purity OP [--state zero] the purities and the variance prediction. */
 static int dla_of_circuit(const char *path, const char *purity_text, bool zero_state, bool json, size_t max_dim,
-                          unsigned threads)
+                          unsigned threads, double structure_work)
 {
     qml_circuit *circuit = NULL;
     qml_pauli_sum *observable = NULL;
@@ -199,6 +201,7 @@ static int dla_of_circuit(const char *path, const char *purity_text, bool zero_s
     qml_lie_options options = QML_LIE_OPTIONS_INIT;
     options.max_dim = max_dim;
     options.n_threads = threads;
+    options.structure_max_work = structure_work;
     double t0 = cli_seconds();
     status = qml_lie_algebra_from_circuit(&algebra, circuit, &options);
     double seconds = cli_seconds() - t0;
@@ -289,7 +292,7 @@ int cmd_dla(int argc, char **argv)
     uint64_t max_dim = 0;
     const char *file = NULL, *purity_text = NULL, *circuit_file = NULL;
     bool exact = true;
-    double tolerance = 1e-9;
+    double tolerance = 1e-9, structure_work = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -313,6 +316,11 @@ int cmd_dla(int argc, char **argv)
             tolerance = strtod(argv[++i], &end);
             if (!end || *end || !(tolerance > 0 && tolerance < 1))
                 return cli_usage_error("dla: --tolerance needs a number in (0, 1), not '%s'", argv[i]);
+        } else if (!strcmp(a, "--structure-work") && i + 1 < argc) {
+            char *end = NULL;
+            structure_work = strtod(argv[++i], &end);
+            if (!end || *end || !(structure_work >= 0))
+                return cli_usage_error("dla: --structure-work needs a number >= 0, not '%s'", argv[i]);
         } else if (!strcmp(a, "--circuit") && i + 1 < argc) {
             circuit_file = argv[++i];
         } else if (!strcmp(a, "--purity") && i + 1 < argc) {
@@ -339,7 +347,7 @@ int cmd_dla(int argc, char **argv)
         return cli_usage_error("dla: --state zero needs --purity OP (the observable)");
 
     if (circuit_file)
-        return dla_of_circuit(circuit_file, purity_text, zero_state, json, (size_t)max_dim, threads);
+        return dla_of_circuit(circuit_file, purity_text, zero_state, json, (size_t)max_dim, threads, structure_work);
     char *text = cli_read_text("dla", file);
     if (!text)
         return 1;
@@ -437,6 +445,7 @@ int cmd_dla(int argc, char **argv)
     options.n_threads = threads;
     options.tolerance = tolerance;
     options.exact = exact;
+    options.structure_max_work = structure_work;
     double t0 = cli_seconds();
     int status = qml_lie_algebra_create(&algebra, (const qml_pauli_sum *const *)generators, n_generators, &options);
     double seconds = cli_seconds() - t0;
