@@ -460,9 +460,10 @@ static void tile_range(void *context, size_t begin, size_t end, unsigned worker)
 
 /* Tiles go to the workers in contiguous ranges: each amplitude sees the
  * same operations in the same order whichever thread runs its tile, so
- * the bits do not depend on the thread count. (Run on the calling thread
- * alone, these blocks, half of a RY + CNOT layer's sweeps at n = 24, kept
- * the fused layer from scaling with threads.) */
+ * the bits do not depend on the thread count. (Tiling was single-threaded
+ * and so switched off on states with more threads: with 2 threads each of
+ * these blocks cost a pass of its own, 12 passes over memory for the RY +
+ * CNOT layer at n = 24 instead of 7, and the second thread gained 1.07x.) */
 static void tile_flush(fuse_run *run)
 {
     if (run->n_tile == 0)
