@@ -374,6 +374,10 @@ extern int qml__pair_stream_ahead_override;
 /* Tests and `qml bench gate` only: the variants of the mid-qubit walk
  * (statevec_pairs.c, pair_mid_qubit); -1 (the default) lets it choose. */
 extern int qml__pair_mid_override;
+/* Tests and `qml bench gate` only: 0 makes the pair kernels' octet walk
+ * prefetch in units of 32 blocks (the previous walk) instead of 4
+ * (statevec_pairs.c, AHEAD_UNIT_BLOCKS); -1 (the default) lets it choose. */
+extern int qml__pair_octet_override;
 
 /* a_i *= d0 (even parity of i & zmask) or d1 (odd) for every i with
  * (i & cmask) == cmask (statevec_diag.c). */

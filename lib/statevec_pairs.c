@@ -30,7 +30,17 @@
 /* ... issued per unit of at most this many pairs (run walk) or blocks
  * (octet walk), so that a long run does not prefetch all at once. */
 #define AHEAD_UNIT ((size_t)64)
-#define AHEAD_UNIT_BLOCKS ((size_t)32)
+/* The octet walk's unit is 4 blocks (8..16 prefetches): with 32 (64
+ * prefetches at once for a control on qubit 3 over a target on 0..2) the
+ * AVX2 walk of CRY 3 -> 0, which runs ahead of memory, took 1.6x the time
+ * of the scalar one on an AMD EPYC (Zen 3) and 1.85x its own with units of
+ * 4 (n = 24, interleaved, medians of 11, load 4-6 on 2 cores; presumably
+ * a burst of prefetches beyond the core's outstanding misses stalls it: the
+ * machine has no counters to tell); CRY 3 -> 1, CNOT 3 -> 1, CRY 8 -> 1
+ * took 0.83-0.89 of the time so, CNOT 8 -> 0, 2 -> 0 0.94-0.98.
+ * The previous unit is qml__pair_octet_override = 0. */
+#define AHEAD_UNIT_BLOCKS ((size_t)4)
+#define AHEAD_UNIT_BLOCKS_WIDE ((size_t)32)
 /* ... but only where the walk skips lines or its contiguous stretches are
  * shorter than 2^this amplitudes (64 KiB): longer ones are one or two plain
  * streams that the hardware prefetchers follow, and prefetching them only
@@ -83,6 +93,7 @@ typedef struct pair_job {
     bool strided;              /* run walk, runs of 8 pairs: units of 8 runs 16 amplitudes apart */
     uint64_t half;             /* octet walk, > 0: block o + (blocks / 2), this many doubles on, with block o */
     bool vec;                  /* octet walk, QML__PAIR_REAL: vectors */
+    bool wide_units;           /* octet walk: prefetch units of AHEAD_UNIT_BLOCKS_WIDE (the previous walk) */
     unsigned shape;            /* ... 1: each pair's q right after its p (a target on qubit 0), 2: pairs
                                 * 2j, 2j + 1 adjacent in both streams (a target on 1..4), 3: p and q
                                 * odd amplitudes (a control on qubit 0), 0: none of these */
@@ -90,6 +101,7 @@ typedef struct pair_job {
 
 int qml__pair_walk_override = -1;
 int qml__pair_path_override = -1;
+int qml__pair_octet_override = -1;
 
 /* The octet walk goes as two streams from this many amplitudes on (64 KiB:
  * smaller states are in L1 or L2, where the walk does not matter). */
@@ -449,6 +461,7 @@ static ALWAYS_INLINE void octet_walk(const pair_job *job, size_t o_begin, size_t
     const bool linear_l2 = t >= 9;
     const size_t linear_ahead = (size_t)(linear_l2 ? 16 : 8) << t > 2048 ? (size_t)(linear_l2 ? 16 : 8) << t : 2048;
     const bool prefetch = !linear && ((job->n_high > 0 && job->high[0] + bb < AHEAD_MAX_STRETCH_BITS) || skips_lines);
+    const size_t unit_blocks = job->wide_units ? AHEAD_UNIT_BLOCKS_WIDE : AHEAD_UNIT_BLOCKS;
     const size_t total = job->n_items / np, ahead = AHEAD_PAIRS / np;
     const unsigned npl = job->n_plines, nql = job->n_qlines;
     const bool small_lists = npl <= 2 && nql <= 2;
@@ -469,8 +482,8 @@ static ALWAYS_INLINE void octet_walk(const pair_job *job, size_t o_begin, size_t
         size_t run = o_end - o;
         if (run_length && run > run_length - (o & (run_length - 1)))
             run = (size_t)(run_length - (o & (run_length - 1)));
-        if (prefetch && run > AHEAD_UNIT_BLOCKS)
-            run = AHEAD_UNIT_BLOCKS;
+        if (prefetch && run > unit_blocks)
+            run = unit_blocks;
         const uint64_t base = qml__deposit_zeros(o, job->high, job->n_high) << bb;
         double *P = a + 2 * (base | job->off0_high), *Q = a + 2 * (base | job->off1_high);
 #if defined(__GNUC__)
@@ -860,6 +873,7 @@ void qml__apply_pair(qml_statevec *state, const unsigned *bits, unsigned n_bits,
     if (n_bits >= 2 && job.fixed[0] < OCTET_BITS)
         octet_plan(&job, state->n_qubits);
     job.vec = qml__pair_path_override != 0;
+    job.wide_units = qml__pair_octet_override == 0;
 #if defined(PAIR_AVX2)
     /* the vector shapes of the block's pairs (octet_real_wide), with AVX2
      * only: on two SSE registers per vector they ran at the speed of the

@@ -1179,8 +1179,9 @@ static void test_fusion_dense(void **unused)
 }
 
 /* qml_statevec_run fuses from QML__FUSE_MIN_QUBITS on: the same bits for 1,
- * 2 and 3 threads (n = 18, where the kernels split), 1e-13 from the
- * gate-by-gate run. */
+ * 2 and 3 threads (n = 18, where the kernels split; the low blocks' cache
+ * tiles are split over the threads too) and without the tiles, 1e-13 from
+ * the gate-by-gate run. */
 static void test_fusion_run_threads(void **unused)
 {
     (void)unused;
@@ -1218,6 +1219,18 @@ static void test_fusion_run_threads(void **unused)
             assert_memory_equal(first, qml_statevec_data(s), 2 * dim * sizeof *first);
         qml_statevec_free(s);
     }
+    /* the low blocks' cache tiles, now split over the threads, against
+     * the same blocks applied one by one (no tiles): the same bits */
+    qml__fusion_tiling = false;
+    for (unsigned threads = 1; threads <= 2; threads++) {
+        qml_statevec *s = NULL;
+        assert_ok(qml_statevec_create(&s, n));
+        assert_ok(qml_statevec_set_threads(s, threads));
+        assert_ok(qml_statevec_run(s, c, w, n_w, NULL, 0));
+        assert_memory_equal(first, qml_statevec_data(s), 2 * dim * sizeof *first);
+        qml_statevec_free(s);
+    }
+    qml__fusion_tiling = true;
     qml_statevec *plain = NULL;
     assert_ok(qml_statevec_create(&plain, n));
     for (size_t g = 0; g < c->n_gates; g++) {

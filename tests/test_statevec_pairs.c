@@ -133,7 +133,11 @@ static void test_long_stream_pairs(void **unused)
                                  {13, 8}, {12, 5}, {13, 10}, {0, 8}, {1, 10}, {5, 2},
                                  /* octet walks over every line (two streams) and
                                   * controls on 2, 3 (prefetching the lines they skip) */
-                                 {0, 1}, {1, 0}, {1, 3}, {2, 0}, {2, 1}, {3, 12}, {3, 9}};
+                                 {0, 1}, {1, 0}, {1, 3}, {2, 0}, {2, 1}, {3, 12}, {3, 9},
+                                 /* a control on 3 over a target on 0..2 (blocks of 16 whose
+                                  * upper half is touched), CZ 2 3 (one line in four: the
+                                  * diagonal walk skips the others) */
+                                 {3, 0}, {3, 1}, {3, 2}, {2, 3}};
     size_t cases = 0;
     char what[96];
     for (size_t kk = 0; kk < N_KINDS; kk++) {
@@ -177,6 +181,17 @@ static void test_long_stream_pairs(void **unused)
                 qml__pair_path_override = path;
                 qml__statevec_apply(forced, &g, theta, false);
                 qml__pair_path_override = -1;
+                assert_memory_equal(qml_statevec_data(forced), qml_statevec_data(st), 2 * dim * sizeof *psi);
+                qml_statevec_free(forced);
+            }
+            /* the octet walk's prefetch in units of 32 blocks (the previous
+             * walk), on every path: the same bits */
+            for (int path = -1; path <= 1; path++) {
+                qml_statevec *forced = state_from(n, psi);
+                qml__pair_octet_override = 0;
+                qml__pair_path_override = path;
+                qml__statevec_apply(forced, &g, theta, false);
+                qml__pair_octet_override = qml__pair_path_override = -1;
                 assert_memory_equal(qml_statevec_data(forced), qml_statevec_data(st), 2 * dim * sizeof *psi);
                 qml_statevec_free(forced);
             }

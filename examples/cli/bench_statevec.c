@@ -861,6 +861,7 @@ extern int qml__pair_walk_override;
 extern int qml__pair_path_override;
 extern int qml__pair_stream_ahead_override;
 extern int qml__pair_mid_override;
+extern int qml__pair_octet_override;
 extern int qml__diagonal_path_override;
 extern int qml__diagonal_walk_override;
 extern int qml__pauli2_path_override;
@@ -874,6 +875,7 @@ static const struct {
     {"pair_path", &qml__pair_path_override},
     {"pair_stream_ahead", &qml__pair_stream_ahead_override},
     {"pair_mid", &qml__pair_mid_override},
+    {"pair_octet", &qml__pair_octet_override},
     {"diagonal_path", &qml__diagonal_path_override},
     {"diagonal_walk", &qml__diagonal_walk_override},
     {"pauli2_path", &qml__pauli2_path_override},
