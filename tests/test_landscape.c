@@ -667,8 +667,8 @@ static void test_scan_predictions(void **state)
  * the closed-form dimension and ideals of the family (TFIM chain: so(2n),
  * which is su(2) + su(2) at n = 2 and su(4) at n = 3), and the same
  * algebra a separate closure of the row's circuit gives (dimension, centre,
- * ideals, and the bits of a basis element). Rows past max_dim, scans that
- * kept nothing and scans through bytes hold none. */
+ * ideals, and the bits of a basis element). Rows past max_dim and scans
+ * that kept nothing hold none (scans through bytes: test_samples.c). */
 static void test_scan_keeps_algebras(void **state)
 {
     (void)state;
@@ -722,18 +722,6 @@ static void test_scan_keeps_algebras(void **state)
     }
     const qml_lie_algebra *kept = NULL;
     assert_status(qml_bp_scan_row_algebra(scan, 3, &kept), QML_ERR_OUT_OF_RANGE);
-    /* through bytes: the rows survive, the algebras do not */
-    size_t length = 0;
-    assert_status(qml_bp_scan_serialize(scan, NULL, 0, &length), QML_ERR_OUT_OF_RANGE);
-    unsigned char *bytes = malloc(length);
-    assert_non_null(bytes);
-    assert_ok(qml_bp_scan_serialize(scan, bytes, length, &length));
-    qml_bp_scan *copy = NULL;
-    assert_ok(qml_bp_scan_deserialize(&copy, bytes, length));
-    free(bytes);
-    assert_status(qml_bp_scan_row_algebra(copy, 0, &kept), QML_ERR_NOT_APPLICABLE);
-    assert_null(kept);
-    qml_bp_scan_free(copy);
     qml_bp_scan_free(scan);
 
     /* past max_dim (HEA: 15 at n = 2, 63 > 20 at n = 3): no algebra */

@@ -257,6 +257,48 @@ static qml_bp_scan *scan_through_bytes(const qml_bp_scan *scan)
     return copy;
 }
 
+/* A scan that kept its rows' algebras, through bytes and merged: the rows
+ * survive, the algebras stay with the process that closed them. */
+static void test_scan_algebras_stay_local(void **state)
+{
+    (void)state;
+    qml_bp_scan_options scan_options = QML_BP_SCAN_OPTIONS_INIT;
+    scan_options.n_min = 2;
+    scan_options.n_max = 3;
+    scan_options.layers = 2;
+    scan_options.max_dim = 300;
+    scan_options.keep_algebras = 1;
+    qml_landscape_options stats = QML_LANDSCAPE_OPTIONS_INIT;
+    stats.samples = 4;
+    qml_bp_scan *whole = NULL;
+    assert_ok(qml_bp_scan_family(&whole, QML_ANSATZ_TFIM, &scan_options, &stats));
+    const qml_lie_algebra *kept = NULL;
+    assert_ok(qml_bp_scan_row_algebra(whole, 1, &kept));
+    assert_int_equal(qml_lie_algebra_dim(kept), 15); /* so(6) */
+    qml_bp_scan *copy = scan_through_bytes(whole);
+    qml_bp_row row = {.size = sizeof row};
+    assert_ok(qml_bp_scan_row(copy, 1, &row));
+    assert_int_equal(row.dim_g, 15);
+    assert_status(qml_bp_scan_row_algebra(copy, 1, &kept), QML_ERR_NOT_APPLICABLE);
+    assert_null(kept);
+    /* two parts: the one holding sample 0 keeps the algebras, the merge not */
+    qml_bp_scan *parts[2] = {NULL, NULL}, *merged = NULL;
+    assert_ok(qml_bp_scan_family_part(&parts[0], QML_ANSATZ_TFIM, &scan_options, &stats, 0, 2));
+    assert_ok(qml_bp_scan_family_part(&parts[1], QML_ANSATZ_TFIM, &scan_options, &stats, 2, 2));
+    assert_ok(qml_bp_scan_row_algebra(parts[0], 1, &kept));
+    assert_int_equal(qml_lie_algebra_dim(kept), 15);
+    assert_status(qml_bp_scan_row_algebra(parts[1], 1, &kept), QML_ERR_NOT_APPLICABLE);
+    assert_ok(qml_bp_scan_merge(&merged, (const qml_bp_scan *const *)parts, 2));
+    assert_ok(qml_bp_scan_row(merged, 1, &row));
+    assert_int_equal(row.dim_g, 15);
+    assert_status(qml_bp_scan_row_algebra(merged, 1, &kept), QML_ERR_NOT_APPLICABLE);
+    qml_bp_scan_free(merged);
+    qml_bp_scan_free(parts[0]);
+    qml_bp_scan_free(parts[1]);
+    qml_bp_scan_free(copy);
+    qml_bp_scan_free(whole);
+}
+
 /* A scan (n = 2..4, DLA and predictions on) dealt to 1..7 "ranks" the way
  * an MPI program deals it (rank r takes samples [r S / P, (r + 1) S / P)),
  * each part through bytes, merged: the rows and the fit of one call. */
@@ -671,6 +713,7 @@ int main(void)
         cmocka_unit_test(test_every_split_merges_to_the_same_bits),
         cmocka_unit_test(test_merges_nest),
         cmocka_unit_test(test_batch_rows_merge),
+        cmocka_unit_test(test_scan_algebras_stay_local),
         cmocka_unit_test(test_scan_split_over_ranks),
         cmocka_unit_test(test_scan_pieces_over_more_ranks_than_samples),
         cmocka_unit_test(test_generator_pieces),
