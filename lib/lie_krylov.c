@@ -653,39 +653,30 @@ static int grow_ideal(krylov *k, size_t first, struct qml_rng *rng, bool *escape
 }
 
 /* The rank of a compact simple algebra of dimension m when the dimension
- * decides it (every simple algebra of that dimension has the same rank:
- * su(r+1) r(r+2), so(2r+1) and sp(r) r(2r+1), so(2r) r(2r-1) for r >= 3,
- * g2 14, f4 52, e6 78, e7 133, e8 248); 0 when none or several ranks fit. */
+ * decides it (every simple algebra of that dimension has the same rank; the
+ * classification is qml__lie_simple_shape's); 0 when none or several ranks
+ * fit. A rank r of dimension m has r^2 <= m. */
 static size_t rank_from_dimension(size_t m)
 {
     size_t rank = 0;
     int found = 0;
-    for (size_t r = 1; r * r <= m; r++) {
-        bool fits = r * (r + 2) == m || r * (2 * r + 1) == m || (r >= 3 && r * (2 * r - 1) == m);
-        if (fits && rank != r) {
+    for (size_t r = 1; r * r <= m; r++)
+        if (qml__lie_simple_shape(m, r)) {
             found++;
             rank = r;
-        }
-    }
-    static const size_t exceptional[5][2] = {{14, 2}, {52, 4}, {78, 6}, {133, 7}, {248, 8}};
-    for (int i = 0; i < 5; i++)
-        if (exceptional[i][0] == m && exceptional[i][1] != rank) {
-            found++;
-            rank = exceptional[i][1];
         }
     return found == 1 ? rank : 0;
 }
 
-/* Whether some compact simple algebra has dimension m: su(r+1) r(r+2),
- * so(2r+1) and sp(r) r(2r+1), so(2r) r(2r-1) (r >= 4), g2, f4, e6, e7, e8.
- * A grown subspace of any other dimension is not a simple ideal (rounding
- * let the growth take a direction of another ideal or of the centre). */
+/* Whether some compact simple algebra has dimension m. A grown subspace of
+ * any other dimension is not a simple ideal (rounding let the growth take a
+ * direction of another ideal or of the centre). */
 static bool simple_dimension(size_t m)
 {
     for (size_t r = 1; r * r <= m; r++)
-        if (r * (r + 2) == m || r * (2 * r + 1) == m || (r >= 4 && r * (2 * r - 1) == m))
+        if (qml__lie_simple_shape(m, r))
             return true;
-    return m == 14 || m == 52 || m == 78 || m == 133 || m == 248;
+    return false;
 }
 
 /* The rank of the ideal of rows [first, first + m): the null space of the
