@@ -30,11 +30,8 @@
 
 #if defined(__GNUC__)
 #define ALWAYS_INLINE inline __attribute__((always_inline))
-/* complete unrolling of the loops over the slots (K is a constant) */
-#define UNROLL _Pragma("GCC unroll 16")
 #else
 #define ALWAYS_INLINE inline
-#define UNROLL
 #endif
 
 #if defined(__GNUC__) && defined(__has_builtin)
@@ -247,26 +244,28 @@ static ALWAYS_INLINE void pair_body(const adj_op *op, unsigned K, lane_t *restri
         *acc += sum;
 }
 
+/* The pairs (matrix, overlap) one-qubit rotations make: RY (real, Im b),
+ * RZ (diagonal, a and d), RX (complex, Re b), fixed real or complex gates
+ * (no overlap) and general generators (complex, every term). Any other pair
+ * (a rotation at an angle where its matrix happens to be real, say) takes
+ * the complex general body, whose extra terms are exact zeros: fewer
+ * specialisations, each of which is compiled once per block width and
+ * instruction set. */
 static ALWAYS_INLINE void pair_op(const adj_op *op, unsigned K, lane_t *local, unsigned nq, lane_t *acc)
 {
-#define PAIR_CASE(OV)                                                                                     \
-    case OV:                                                                                              \
-        if (op->cls == OP_PAIR_DIAGONAL)                                                                  \
-            pair_body(op, K, local, nq, acc, false, true, OV);                                       \
-        else if (op->real)                                                                                \
-            pair_body(op, K, local, nq, acc, true, false, OV);                                       \
-        else                                                                                              \
-            pair_body(op, K, local, nq, acc, false, false, OV);                                      \
-        return;
-    switch (op->ov) {
-    PAIR_CASE(OV_NONE)
-    PAIR_CASE(OV_IMAG_OFF)
-    PAIR_CASE(OV_REAL_OFF)
-    PAIR_CASE(OV_DIAGONAL)
-    default:
-    PAIR_CASE(OV_GENERAL)
-    }
-#undef PAIR_CASE
+    const bool diagonal = op->cls == OP_PAIR_DIAGONAL, real = op->real && !diagonal;
+    if (real && op->ov == OV_IMAG_OFF)
+        pair_body(op, K, local, nq, acc, true, false, OV_IMAG_OFF);
+    else if (real && op->ov == OV_NONE)
+        pair_body(op, K, local, nq, acc, true, false, OV_NONE);
+    else if (diagonal && op->ov == OV_DIAGONAL)
+        pair_body(op, K, local, nq, acc, false, true, OV_DIAGONAL);
+    else if (!real && !diagonal && op->ov == OV_REAL_OFF)
+        pair_body(op, K, local, nq, acc, false, false, OV_REAL_OFF);
+    else if (!real && !diagonal && op->ov == OV_NONE)
+        pair_body(op, K, local, nq, acc, false, false, OV_NONE);
+    else
+        pair_body(op, K, local, nq, acc, false, false, OV_GENERAL);
 }
 
 /* A real 2x2 un-applied on the pair (0, 1) of both states, after the
@@ -742,29 +741,37 @@ static ALWAYS_INLINE void grain_body(const adj_context *ctx, uint64_t grain, dou
     }
 }
 
-/* K a constant in each case, so that the loops over the slots unroll. */
+/* K a constant for the full width of the backward blocks (qml_gradient's
+ * 4), so that the loops over the slots unroll; narrower blocks (the last
+ * qubits of a circuit, small circuits) take the generic body. Every
+ * specialisation costs compile time, most of all in sanitized builds: with
+ * constant bodies for K = 2, 4 and 8 too, this file took 51 s to build with
+ * gcc -O2 and 400 s with ASan + UBSan (12 s and 96 s without them), for no
+ * difference in `qml bench grad` beyond its run-to-run spread. */
 static ALWAYS_INLINE void grain_dispatch(const adj_context *ctx, uint64_t grain, double *out)
 {
 #ifdef ADJ_VECTORS
-    /* only the full width of the backward blocks (qml_gradient's 4): each
-     * specialisation adds about half a minute of compile time */
     if (ctx->interleaved && ctx->k == 4) {
         grain_body(ctx, grain, out, 16, false);
         return;
     }
 #endif
-    switch (ctx->k) {
-    case 1: grain_body(ctx, grain, out, 2, true); break;
-    case 2: grain_body(ctx, grain, out, 4, true); break;
-    case 3: grain_body(ctx, grain, out, 8, true); break;
-    case 4: grain_body(ctx, grain, out, 16, true); break;
-    default: grain_body(ctx, grain, out, 1u << ctx->k, true); break;
-    }
+    if (ctx->k == 4)
+        grain_body(ctx, grain, out, 16, true);
+    else
+        grain_body(ctx, grain, out, 1u << ctx->k, true);
 }
 
 static void grain_portable(const adj_context *ctx, uint64_t grain, double *out)
 {
+#ifdef ADJ_AVX2
+    /* On x86-64 this path runs only where AVX2 is missing (and in the tests'
+     * path comparisons): the generic body alone, one specialisation instead
+     * of three. */
+    grain_body(ctx, grain, out, 1u << ctx->k, true);
+#else
     grain_dispatch(ctx, grain, out);
+#endif
 }
 
 #ifdef ADJ_AVX2
