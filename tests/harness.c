@@ -98,6 +98,27 @@ int harness_check_allocation_failures(harness_sequence sequence, void *context)
     }
 }
 
+/* Instrumented or unoptimised builds (this file is built with the tests'
+ * flags): the heavy cases would take minutes there. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__) || !defined(__OPTIMIZE__)
+#define HARNESS_SLOW_BUILD 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || __has_feature(memory_sanitizer)
+#define HARNESS_SLOW_BUILD 1
+#endif
+#endif
+#ifndef HARNESS_SLOW_BUILD
+#define HARNESS_SLOW_BUILD 0
+#endif
+
+bool harness_heavy(void)
+{
+    const char *quick = getenv("QML_TEST_QUICK");
+    if (quick && *quick && strcmp(quick, "0") != 0)
+        return false;
+    return !HARNESS_SLOW_BUILD;
+}
+
 uint64_t harness_next(harness_rng *rng)
 {
     /* SplitMix64, kept separate from the library's generator. */

@@ -12,6 +12,7 @@
 #define QML_TEST_HARNESS_H
 
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -60,6 +61,14 @@ typedef struct harness_rng {
 uint64_t harness_next(harness_rng *rng);
 double harness_uniform(harness_rng *rng);          /* [0, 1) */
 double harness_normal(harness_rng *rng);
+
+/* Whether this run takes the suite's heaviest cases (large algebras, long
+ * closures, the widest dense references). They are the same checks at a
+ * larger size, so they run where they cost seconds: in optimised builds
+ * without sanitizers, unless QML_TEST_QUICK is set to anything but "0"
+ * (the build matrix and the sanitizer jobs set it). Unoptimised and
+ * sanitized builds run the smaller sizes only. */
+bool harness_heavy(void);
 
 /* Dense complex linear algebra for references (row-major, interleaved). */
 /* c = a * b for d x d matrices. */

@@ -1532,22 +1532,9 @@ static void comb_pair_sums(generator_set *set, unsigned n)
     }
 }
 
-/* Under AddressSanitizer the O(d^3) analysis at d = 2016 alone would take
- * most of a minute: it runs in the plain build only. */
-#if defined(__SANITIZE_ADDRESS__)
-#define LIE_TEST_SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define LIE_TEST_SANITIZED 1
-#endif
-#endif
-#ifndef LIE_TEST_SANITIZED
-#define LIE_TEST_SANITIZED 0
-#endif
-
 /* The structure of algebras written as Pauli sums, with exact answers:
  * sp(8) + u(1) and sp(16) + u(1) (the comb), so(2n) at n = 12 and at
- * n = 32 (dim 2016: above the former cap of 2000; not under ASan). */
+ * n = 32 (dim 2016: above the former cap of 2000; heavy, see harness.h). */
 static void test_structure_of_sums(void **state)
 {
     (void)state;
@@ -1570,7 +1557,8 @@ static void test_structure_of_sums(void **state)
         set_free(&set);
     }
     static const unsigned so_n[] = {12, 32};
-    for (size_t i = 0; i < (LIE_TEST_SANITIZED ? 1u : 2u); i++) {
+    /* so(32) (d = 2016, an O(d^3) dense analysis) is a heavy case */
+    for (size_t i = 0; i < (harness_heavy() ? 2u : 1u); i++) {
         unsigned n = so_n[i];
         generator_set set = {0};
         tfim_pair_sums(&set, n);

@@ -624,8 +624,10 @@ static void test_pivoted_basis_forced(void **state)
         for (size_t i = 0; i < dim; i++)
             qml_pauli_sum_free(e[i]);
         free(e);
+        /* every pair of S_5's ideal elements is ~700 brackets of sums of
+         * hundreds of strings: all of them in heavy runs, 12 per ideal else */
         if (n <= 5)
-            verify_structure(a, &set);
+            verify_structure_sampled(a, &set, n < 5 || harness_heavy() ? SIZE_MAX : 12);
         qml_lie_algebra_free(a);
         set_free(&set);
     }

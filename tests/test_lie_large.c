@@ -220,19 +220,6 @@ static void assert_same_structure(const structure_summary *dense, const structur
     }
 }
 
-/* Under AddressSanitizer the dense analysis of the 2x3 lattice (1056) is slow:
- * the plain build only. */
-#if defined(__SANITIZE_ADDRESS__)
-#define LARGE_TEST_SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define LARGE_TEST_SANITIZED 1
-#endif
-#endif
-#ifndef LARGE_TEST_SANITIZED
-#define LARGE_TEST_SANITIZED 0
-#endif
-
 /* ---- tests ----------------------------------------------------------------------- */
 
 /* Every set: the dense analysis (default below the cap) and the forced
@@ -271,7 +258,8 @@ static void test_forced_matches_dense(void **state)
         compared++;
         set_free(&set);
     }
-    if (!LARGE_TEST_SANITIZED) {
+    /* the dense analysis of the 2x3 lattice (1056): a heavy case */
+    if (harness_heavy()) {
         generator_set set = {0};
         tfim_lattice_sums(&set);
         summarise(&set, 0, 1, "X0 + Z0 Z1", &dense);

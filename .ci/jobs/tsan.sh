@@ -36,6 +36,8 @@ if ! nm "$build/tests/test_core" | grep -q ' T thrd_create$'; then
 fi
 
 export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:history_size=4"
+# the heavy single-threaded cases run in the plain build (tests/harness.h)
+export QML_TEST_QUICK=1
 meson test -C "$build" --suite unit --print-errorlogs --num-processes 2 --timeout-multiplier 10
 status=$?
 echo "tsan: unit suite under ThreadSanitizer: exit $status in $(( $(date +%s) - start )) s"
