@@ -351,6 +351,9 @@ int qml__lie_orbit_setup(qml_lie_algebra *algebra);
 void qml__lie_orbit_iter_begin(orbit_iter *it, const orbit_map *orbit, uint64_t x, uint64_t z);
 bool qml__lie_orbit_iter_next(orbit_iter *it, uint64_t *x, uint64_t *z);
 int qml__lie_symmetric_eigen(size_t n, double *v, double *w, bool vectors);
+/* Tests: 0 forces the portable eigensolver, -1 (default) takes the AVX2
+ * build where the processor has it (the same bits either way). */
+extern int qml__eigen_path_override;
 void qml__lie_component_release(lie_component *component);
 void qml__lie_acc_coordinates(const qml_lie_algebra *algebra, const sparse_acc *acc, double *coords);
 int qml__lie_analyse_structure(qml_lie_algebra *algebra);

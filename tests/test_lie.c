@@ -1499,6 +1499,21 @@ static void test_dense_eigen(void **state)
             }
             if (kind == 1) /* -X^2 of odd size: one zero eigenvalue, the rest in pairs */
                 assert_true(fabs(w[0]) <= tol);
+            /* the portable build against the one this processor takes
+             * (AVX2 on most x86-64): the same bits, values and vectors */
+            {
+                double *pv = malloc(m * m * sizeof *pv), *pw = malloc(m * sizeof *pw);
+                assert_true(pv && pw);
+                memcpy(pv, a, m * m * sizeof *pv);
+                qml__eigen_path_override = 0;
+                int st = qml__lie_symmetric_eigen(m, pv, pw, true);
+                qml__eigen_path_override = -1;
+                assert_ok(st);
+                assert_memory_equal(pw, w, m * sizeof *w);
+                assert_memory_equal(pv, v, m * m * sizeof *v);
+                free(pv);
+                free(pw);
+            }
             free(a);
             free(v);
             free(w);
