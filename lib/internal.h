@@ -165,6 +165,20 @@ static inline size_t qml__uf_find(size_t *parent, size_t a)
     return a;
 }
 
+/* Whether the processor runs AVX2: the run-time choice of the kernels that
+ * have an AVX2 build (x86 compilers with __builtin_cpu_supports; elsewhere
+ * no kernel has one and none asks). Not cached in a static: two threads
+ * writing one would race, and the test is a few loads. */
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__has_builtin)
+#if __has_builtin(__builtin_cpu_supports)
+static inline bool qml__cpu_avx2(void)
+{
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2");
+}
+#endif
+#endif
+
 static inline unsigned qml__pauli_words(unsigned n_qubits)
 {
     return (n_qubits + 63u) / 64u;

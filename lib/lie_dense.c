@@ -410,18 +410,12 @@ __attribute__((target("avx2"))) static int eigen_avx2(size_t n, double *v, doubl
 {
     return eigen_body(n, v, w, vectors, true);
 }
-
-static bool have_avx2(void)
-{
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2");
-}
 #endif
 
 int qml__lie_symmetric_eigen(size_t n, double *v, double *w, bool vectors)
 {
 #ifdef EIGEN_AVX2
-    if (qml__eigen_path_override != 0 && have_avx2())
+    if (qml__eigen_path_override != 0 && qml__cpu_avx2())
         return eigen_avx2(n, v, w, vectors);
 #endif
     return eigen_portable(n, v, w, vectors);

@@ -376,11 +376,6 @@ __attribute__((target("avx2"))) static void diag_walk_avx2(const diag_job *job, 
     diag_walk(job, begin, end, true);
 }
 
-static bool have_avx2(void)
-{
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2");
-}
 #endif
 
 static void diag_range(void *context, size_t begin, size_t end, unsigned worker)
@@ -413,7 +408,7 @@ void qml__apply_diagonal(qml_statevec *state, uint64_t zmask, uint64_t cmask, co
 {
     diag_job job = {.amplitudes = state->amplitudes, .zmask = zmask, .cmask = cmask};
 #if defined(DIAG_AVX2)
-    job.avx2 = qml__diagonal_path_override != 0 && have_avx2();
+    job.avx2 = qml__diagonal_path_override != 0 && qml__cpu_avx2();
 #endif
     job.d[0][0] = d0[0], job.d[0][1] = d0[1];
     job.d[1][0] = d1[0], job.d[1][1] = d1[1];

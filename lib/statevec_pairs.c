@@ -599,11 +599,6 @@ __attribute__((target("avx2"))) static void octet_real_shapes_avx2(const pair_jo
     octet_real_shapes_body(job, o0, o1);
 }
 
-static bool have_avx2(void)
-{
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2");
-}
 #endif
 
 
@@ -878,7 +873,7 @@ void qml__apply_pair(qml_statevec *state, const unsigned *bits, unsigned n_bits,
     /* the vector shapes of the block's pairs (octet_real_wide), with AVX2
      * only: on two SSE registers per vector they ran at the speed of the
      * scalar walk, slower than one amplitude per vector */
-    if (job.octets && cls == QML__PAIR_REAL && job.vec && qml__pair_path_override != 1 && have_avx2()) {
+    if (job.octets && cls == QML__PAIR_REAL && job.vec && qml__pair_path_override != 1 && qml__cpu_avx2()) {
         bool adjacent = job.off0_high == job.off1_high, runs = job.n_pairs % 2 == 0, upper = true;
         for (unsigned k = 0; k < job.n_pairs; k++) {
             adjacent = adjacent && job.qu[k] == job.pu[k] + 2;

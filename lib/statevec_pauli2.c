@@ -303,11 +303,6 @@ __attribute__((target("avx2"))) static void p2_forms_avx2(const p2_job *job, siz
     p2_forms(job, begin, end, true);
 }
 
-static bool have_avx2(void)
-{
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2");
-}
 #endif
 
 static void p2_range(void *context, size_t begin, size_t end, unsigned worker)
@@ -387,7 +382,7 @@ bool qml__apply_pauli2(qml_statevec *state, uint64_t x, uint64_t z, const double
     }
     job.form = real ? P2_REAL : imaginary ? P2_IMAGINARY : P2_GENERAL;
 #if defined(P2_AVX2)
-    job.avx2 = qml__pauli2_path_override != 1 && have_avx2();
+    job.avx2 = qml__pauli2_path_override != 1 && qml__cpu_avx2();
 #endif
     p2_plan(&job, state->n_qubits);
     /* Two streams half a state apart, unit by unit in lockstep, where the
