@@ -1538,9 +1538,15 @@ typedef enum qml_lie_certificate {
                                                  enumeration (qml_pauli_dla_classify(); docs/lie.md); the
                                                  ideals of parts it does not decide do not get it */
     QML_LIE_CERTIFICATE_FULL = 4,           /**< all 4^n - 1 Pauli strings: su(2^n) */
-    QML_LIE_CERTIFICATE_DECOMPOSITION = 8   /**< the dense decomposition: an eigenspace of -ad(x)^2 for generic
+    QML_LIE_CERTIFICATE_DECOMPOSITION = 8,  /**< the dense decomposition: an eigenspace of -ad(x)^2 for generic
                                                  x in g, checked invariant under every generator, of a simple
                                                  algebra's dimension and rank */
+    QML_LIE_CERTIFICATE_REPRESENTATION = 16 /**< Pauli-sum generators: g acts on the span of m computational
+                                                 basis states, which every generator maps into itself, as all
+                                                 of su(m) (shown from the spectrum of one element and the
+                                                 entries of others in its eigenbasis), and dim g exceeds
+                                                 m^2 - 1 by at most what the centre can hold: the ideal is
+                                                 su(m), the rest is the centre (docs/lie.md) @since 0.2.0 */
 } qml_lie_certificate;
 
 /**

@@ -623,4 +623,25 @@ extern int qml__lie_krylov_unblocked;
 int qml__lie_structure_krylov(qml_lie_algebra *algebra, struct qml_rng *rng, size_t *n_ideals,
                               lie_component **ideals, bool *valid, bool *capped);
 
+/* ---- general sums that act on a sector as su(m) (lie_sector.c) ------------------ */
+
+/* Tests only: non-zero sends every general algebra that the string-spanned
+ * and the cluster analyses leave open through the sector route first, at
+ * any dimension (by default only those above LIE_GENERAL_DENSE_MAX). */
+extern int qml__lie_sector_always;
+/* The structure of a general algebra of dimension d = m^2 - 1 + c (c <= 3)
+ * that acts on a sector of m computational basis states as su(m) or u(m)
+ * (see lie_sector.c): one simple ideal su(m) and a centre of dimension c,
+ * with the basis rotated so that both are spanned by basis elements. Sets
+ * *decided and the structure when it applies; otherwise nothing changes. */
+int qml__lie_structure_sector(qml_lie_algebra *algebra, bool *decided);
+/* Whether a Lie algebra L of anti-Hermitian m x m matrices contains su(m),
+ * from Hermitian h and c_0..c_{n_combos-1} with i h, i c_r in L (complex
+ * row-major, re and im apart): *told false when h's spectrum is
+ * too close to tell (try another h); else *contains says whether the clean
+ * edges connect (lie_sector.c, step 2). A positive answer is a proof up to
+ * the stated margins; a negative one only says this h could not show it. */
+int qml__lie_su_certificate(size_t m, const double *h_re, const double *h_im, size_t n_combos,
+                            const double *const *c_re, const double *const *c_im, bool *contains, bool *told);
+
 #endif

@@ -3,8 +3,9 @@
  * ranks and names. The dispatcher picks the method; the methods live in
  * lie_structure_strings.c (Pauli strings, combinatorially),
  * lie_structure_dense.c (general algebras, densely), lie_sums.c (commuting
- * clusters), lie_simple.c (shapes, roots, names) and lie_certify.c (the
- * certificates of string ideals).
+ * clusters), lie_sector.c (su(m) on a sector of basis states),
+ * lie_krylov.c (general algebras, iteratively), lie_simple.c (shapes, roots,
+ * names) and lie_certify.c (the certificates of string ideals).
  */
 #include "lie_internal.h"
 
@@ -143,6 +144,16 @@ int qml__lie_analyse_structure(qml_lie_algebra *algebra)
             return QML_OK; /* a string component no simple algebra fits: unresolved */
         /* below the cap (tests): the dense analysis when this one did not decide;
          * above it: the iterative analysis (lie_krylov.c) */
+    }
+    if (!valid && !algebra->pure && (algebra->dim > LIE_GENERAL_DENSE_MAX || qml__lie_sector_always)) {
+        /* one ideal su(m) and a small centre, shown on a sector of m basis
+         * states (lie_sector.c): m x m matrices instead of d x d */
+        qml__lie_ideal_list_release(&list);
+        qml__lie_component_release(&algebra->center);
+        bool decided = false;
+        int status = qml__lie_structure_sector(algebra, &decided);
+        if (status || decided)
+            return status;
     }
     bool krylov = !algebra->pure && (algebra->dim > LIE_GENERAL_DENSE_MAX || qml__lie_krylov_always);
     for (unsigned attempt = 0; attempt < 4 && !valid; attempt++) {

@@ -852,7 +852,7 @@ static int bench_structure(bool quick, cli_json *json)
     }
     /* The XY chain with fields (X_i X_i+1 + Y_i Y_i+1 per bond, Z_i): u(n) =
      * su(n) + u(1), not spanned by strings and one cluster, so above the
-     * dense cap it takes the iterative analysis (lie_krylov.c), with the
+     * dense cap the sector route decides it (lie_sector.c), with the
      * library's peak heap: n = 64 (4096) and n = 100 (10^4). */
     static const unsigned xy[] = {64, 100};
     for (size_t i = 0; i < 2 && !status && !quick; i++) {

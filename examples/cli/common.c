@@ -314,7 +314,8 @@ const char *cli_certificate_words(const qml_lie_algebra *algebra, size_t j, char
     } words[] = {{QML_LIE_CERTIFICATE_CLASSIFICATION, "classification"},
                  {QML_LIE_CERTIFICATE_SHAPE, "shape"},
                  {QML_LIE_CERTIFICATE_FULL, "all strings"},
-                 {QML_LIE_CERTIFICATE_DECOMPOSITION, "decomposition"}};
+                 {QML_LIE_CERTIFICATE_DECOMPOSITION, "decomposition"},
+                 {QML_LIE_CERTIFICATE_REPRESENTATION, "representation"}};
     size_t used = 0;
     for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
         if (((unsigned)c & words[i].flag) && used < size)
