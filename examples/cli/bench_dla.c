@@ -957,6 +957,8 @@ int bench_dla(int argc, char **argv)
         } else
             return cli_usage_error("bench dla: unknown option '%s'", argv[i]);
     }
+    cli_idle_check idle;
+    cli_idle_check_begin(&idle);
     static const unsigned hea_full[] = {4, 5, 6, 7, 8, 9, 10}, hea_quick[] = {4, 5, 6, 7, 8};
     static const unsigned tfim_full[] = {10, 20, 50}, tfim_quick[] = {10, 20};
     static const unsigned tfimg_full[] = {4, 5, 6, 10, 20, 50}, tfimg_quick[] = {4, 5, 10, 20};
@@ -1054,6 +1056,8 @@ int bench_dla(int argc, char **argv)
         int status = bench_structure(quick, &out);
         if (status)
             return cli_fail("bench dla", status);
+        cli_idle_check_end(&idle);
+        cli_json_idle_check(&out, &idle);
         cli_json_end(&out);
     } else {
         printf("closure s: the Lie closure alone; total s: closure plus structure analysis (%u thread%s)\n"
@@ -1066,6 +1070,8 @@ int bench_dla(int argc, char **argv)
         int status = bench_structure(quick, NULL);
         if (status)
             return cli_fail("bench dla", status);
+        cli_idle_check_end(&idle);
+        cli_print_idle_check(&idle);
     }
     return 0;
 }

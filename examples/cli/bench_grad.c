@@ -343,6 +343,8 @@ int bench_grad(int argc, char **argv)
         } else
             return cli_usage_error("bench grad: unknown option '%s'", argv[i]);
     }
+    cli_idle_check idle;
+    cli_idle_check_begin(&idle);
     const unsigned sizes[] = {12, 16, 20};
     const size_t n_sizes = quick ? 2 : 3;
     grad_result results[3];
@@ -376,6 +378,7 @@ int bench_grad(int argc, char **argv)
         if (status)
             return cli_fail("bench grad: batch", status);
     }
+    cli_idle_check_end(&idle);
 
     if (json) {
         cli_json out;
@@ -429,6 +432,7 @@ int bench_grad(int argc, char **argv)
         cli_json_array_end(&out);
         cli_json_kv_u64(&out, "batch_rows", n_rows);
         cli_json_kv_number(&out, "batch_speedup", batch[1].rows_per_second / batch[0].rows_per_second);
+        cli_json_idle_check(&out, &idle);
         cli_json_end(&out);
         return 0;
     }
@@ -469,5 +473,6 @@ int bench_grad(int argc, char **argv)
         printf("%8u %12.1f %8.2f\n", batch[t].threads, batch[t].rows_per_second,
                batch[t].rows_per_second / batch[0].rows_per_second);
     printf("target: 2 threads >= 1.8x one\n");
+    cli_print_idle_check(&idle);
     return 0;
 }

@@ -490,59 +490,6 @@ static void pattern_sweep(double *a, const line_pattern *pt, int variant)
     }
 }
 
-/* ---- the machine's idle check --------------------------------------------- */
-
-/* CPU time this thread got over wall time during a 0.2 s busy loop: about 1
- * on an idle core, lower when other processes share it. */
-static double idle_cpu_over_wall(void)
-{
-    clock_t c0 = clock();
-    double t0 = cli_seconds(), sink = 1.0;
-    while (cli_seconds() - t0 < 0.2)
-        for (int k = 0; k < 10000; k++)
-            sink = sink * 1.0000001 + 1e-9;
-    double wall = cli_seconds() - t0;
-    double cpu = (double)(clock() - c0) / CLOCKS_PER_SEC;
-    return sink > 0.0 ? cpu / wall : 0.0;
-}
-
-/* The 1-minute load average (Linux /proc/loadavg), or NaN. */
-static double load_average(void)
-{
-    double value = (double)NAN;
-    FILE *f = fopen("/proc/loadavg", "r");
-    if (f) {
-        if (fscanf(f, "%lf", &value) != 1)
-            value = (double)NAN;
-        fclose(f);
-    }
-    return value;
-}
-
-static unsigned cpus_online(void)
-{
-#if defined(_SC_NPROCESSORS_ONLN)
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n > 0 ? (unsigned)n : 0;
-#else
-    return 0;
-#endif
-}
-
-/* The machine's idle check, one set of keys for every bench mode's JSON. */
-static void json_idle_check(cli_json *out, double load_before, double load_after, double idle_before,
-                            double idle_after)
-{
-    cli_json_key(out, "idle_check");
-    cli_json_object_begin(out);
-    cli_json_kv_number(out, "load_average_before", load_before);
-    cli_json_kv_number(out, "load_average_after", load_after);
-    cli_json_kv_number(out, "cpu_over_wall_before", idle_before);
-    cli_json_kv_number(out, "cpu_over_wall_after", idle_after);
-    cli_json_kv_u64(out, "cpus_online", cpus_online());
-    cli_json_object_end(out);
-}
-
 /* Nanoseconds per gate of `workload` at n with `threads` threads (first
  * matching row), or 0. */
 static double row_ns(const result *results, int n_results, const char *workload, unsigned n, unsigned threads)
@@ -1058,7 +1005,8 @@ int bench_gate(int argc, char **argv)
         fprintf(stderr, "qml: bench gate: cannot allocate the state-sized sweep buffer\n");
         return 1;
     }
-    const double idle_before = idle_cpu_over_wall(), load_before = load_average();
+    cli_idle_check idle;
+    cli_idle_check_begin(&idle);
     line_pattern pattern, streams;
     pattern_of(kind, q, n_q, n, false, &pattern);
     pattern_of(kind, q, n_q, n, true, &streams);
@@ -1101,7 +1049,7 @@ int bench_gate(int argc, char **argv)
     free(raw);
     if (status)
         return cli_fail("bench gate: run", status);
-    const double idle_after = idle_cpu_over_wall(), load_after = load_average();
+    cli_idle_check_end(&idle);
 
     double scratch[GATE_MAX_REPEATS], pattern_s = 1e300, full_s = 1e300;
     for (int v = 0; v < N_PATTERN_VARIANTS; v++) {
@@ -1171,7 +1119,7 @@ int bench_gate(int argc, char **argv)
             cli_json_object_end(&out);
         }
         cli_json_array_end(&out);
-        json_idle_check(&out, load_before, load_after, idle_before, idle_after);
+        cli_json_idle_check(&out, &idle);
         cli_json_end(&out);
         return 0;
     }
@@ -1191,8 +1139,7 @@ int bench_gate(int argc, char **argv)
                row[v].lo * 1e3, row[v].hi * 1e3, bytes / row[v].median / 1e9, bytes / row[v].median / 1e9 / limit_gbps,
                pattern_s / row[v].median, row[v].ratio, row[v].ratio_lo, row[v].ratio_hi);
     }
-    printf("machine: load %.2f / %.2f, CPU over wall %.2f / %.2f before / after, %u CPUs\n", load_before, load_after,
-           idle_before, idle_after, cpus_online());
+    cli_print_idle_check(&idle);
     return 0;
 }
 
@@ -1249,7 +1196,8 @@ int bench_statevec(int argc, char **argv)
         fprintf(stderr, "qml: bench statevec: cannot allocate the 512 MiB bandwidth buffer\n");
         return 1;
     }
-    double idle_before = idle_cpu_over_wall(), load_before = load_average();
+    cli_idle_check idle;
+    cli_idle_check_begin(&idle);
     for (size_t i = 0; i < count; i++)
         buffer[i] = (double)(i & 1023) * 1e-3;
     double sink = 0.0;
@@ -1446,7 +1394,7 @@ int bench_statevec(int argc, char **argv)
         below_pattern += pairs[k].pattern_share < 0.85;
     }
 
-    double idle_after = idle_cpu_over_wall(), load_after = load_average();
+    cli_idle_check_end(&idle);
     /* the figures of the largest size: fused layer over its bound (first
      * thread count), and the speed-up of the second thread count over the
      * first for the expectation and the fused layer */
@@ -1541,7 +1489,7 @@ int bench_statevec(int argc, char **argv)
         cli_json_kv_u64(&out, "speedup_base_threads", t1);
         cli_json_kv_number(&out, "expectation_thread_speedup", expectation_speedup);
         cli_json_kv_number(&out, "fused_layer_thread_speedup", fused_speedup);
-        json_idle_check(&out, load_before, load_after, idle_before, idle_after);
+        cli_json_idle_check(&out, &idle);
         cli_json_end(&out);
     } else {
         printf("machine limits (512 MiB buffer on huge pages where available, 1 thread): in-place %.2f GB/s, the best "
@@ -1597,9 +1545,7 @@ int bench_statevec(int argc, char **argv)
                top_n, fused_over_bound, fused_bound.lo, fused_bound.hi, fused_bound.sweep_gbps, fusion_speedup);
         printf("%u threads over %u: expectation %.2fx, fused layer %.2fx\n", t2, t1, expectation_speedup,
                fused_speedup);
-        printf("idle check: load average %.2f before, %.2f after; CPU/wall of a busy loop %.2f before, %.2f after "
-               "(1.00 = an idle core)\n",
-               load_before, load_after, idle_before, idle_after);
+        cli_print_idle_check(&idle);
     }
     free(pairs);
     if (sink == 42.0) /* keep the read loop from being optimised away */

@@ -61,6 +61,23 @@ double cli_median(double *values, int count);
 /* Wall-clock seconds (C11 timespec_get). */
 double cli_seconds(void);
 
+/* The machine's idle check, printed beside benchmark figures: the 1-minute
+ * load average (/proc/loadavg, NaN elsewhere) and the CPU time over wall
+ * time of a 0.2 s busy loop (about 1 on an idle core, lower when other
+ * processes share it), before and after the measurements. */
+typedef struct cli_idle_check {
+    double load_before, load_after;
+    double cpu_over_wall_before, cpu_over_wall_after;
+} cli_idle_check;
+void cli_idle_check_begin(cli_idle_check *check);
+void cli_idle_check_end(cli_idle_check *check);
+/* "machine: load ... CPU over wall ... before / after, N CPUs" */
+void cli_print_idle_check(const cli_idle_check *check);
+struct cli_json;
+/* key "idle_check": {load_average_before, load_average_after,
+ * cpu_over_wall_before, cpu_over_wall_after, cpus_online} */
+void cli_json_idle_check(struct cli_json *out, const cli_idle_check *check);
+
 /* The most a generator file may hold: a text of Pauli sums is small, and a
  * bound turns an endless stream (/dev/zero, a pipe) into an error. */
 #define CLI_TEXT_MAX ((size_t)64 << 20)

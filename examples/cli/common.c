@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 int cli_fail(const char *what, int status)
 {
@@ -212,6 +213,72 @@ double cli_seconds(void)
     struct timespec ts;
     timespec_get(&ts, TIME_UTC);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static double idle_cpu_over_wall(void)
+{
+    clock_t c0 = clock();
+    double t0 = cli_seconds(), sink = 1.0;
+    while (cli_seconds() - t0 < 0.2)
+        for (int k = 0; k < 10000; k++)
+            sink = sink * 1.0000001 + 1e-9;
+    double wall = cli_seconds() - t0;
+    double cpu = (double)(clock() - c0) / CLOCKS_PER_SEC;
+    return sink > 0.0 ? cpu / wall : 0.0;
+}
+
+static double load_average(void)
+{
+    double value = (double)NAN;
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (f) {
+        if (fscanf(f, "%lf", &value) != 1)
+            value = (double)NAN;
+        fclose(f);
+    }
+    return value;
+}
+
+static unsigned cpus_online(void)
+{
+#if defined(_SC_NPROCESSORS_ONLN)
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (unsigned)n : 0;
+#else
+    return 0;
+#endif
+}
+
+void cli_idle_check_begin(cli_idle_check *check)
+{
+    check->load_before = load_average();
+    check->cpu_over_wall_before = idle_cpu_over_wall();
+    check->load_after = check->cpu_over_wall_after = (double)NAN;
+}
+
+void cli_idle_check_end(cli_idle_check *check)
+{
+    check->cpu_over_wall_after = idle_cpu_over_wall();
+    check->load_after = load_average();
+}
+
+void cli_print_idle_check(const cli_idle_check *check)
+{
+    printf("machine: load %.2f / %.2f, CPU over wall %.2f / %.2f before / after (1.00 = an idle core), %u CPUs\n",
+           check->load_before, check->load_after, check->cpu_over_wall_before, check->cpu_over_wall_after,
+           cpus_online());
+}
+
+void cli_json_idle_check(cli_json *out, const cli_idle_check *check)
+{
+    cli_json_key(out, "idle_check");
+    cli_json_object_begin(out);
+    cli_json_kv_number(out, "load_average_before", check->load_before);
+    cli_json_kv_number(out, "load_average_after", check->load_after);
+    cli_json_kv_number(out, "cpu_over_wall_before", check->cpu_over_wall_before);
+    cli_json_kv_number(out, "cpu_over_wall_after", check->cpu_over_wall_after);
+    cli_json_kv_u64(out, "cpus_online", cpus_online());
+    cli_json_object_end(out);
 }
 
 char *cli_read_text(const char *command, const char *path)
