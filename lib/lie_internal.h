@@ -612,6 +612,9 @@ extern double qml__lie_krylov_max_work;
 /* Tests only: non-zero grows the ideals one candidate at a time (the
  * reference for the block growth). */
 extern int qml__lie_krylov_unblocked;
+/* Tests only: the dimension up to which an ideal's rank is computed densely
+ * whatever the budget (default 1500; above it only within the budget). */
+extern size_t qml__lie_krylov_rank_dense;
 /* The centre (into algebra->center) and the simple ideals (*ideals, a new
  * array of *n_ideals components with dim, rank (0: not decided by the
  * dimension and too large for the dense rank), coordinates and certificate;

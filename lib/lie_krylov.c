@@ -73,9 +73,13 @@ int qml__lie_krylov_unblocked = 0;
 #define KRYLOV_STEPS 120u
 #define KRYLOV_RESTARTS 40u
 #define KRYLOV_RESIDUAL 1e-11
-/* Ideals up to this dimension whose rank their dimension does not decide
- * get it from the dense restriction of ad(x) (m x m). */
+/* Ideals whose rank their dimension does not decide get it from the dense
+ * restriction of ad(x) (m x m: about m^2 (d + m) multiply-adds, a quarter
+ * of what growing the ideal cost): always up to this dimension, above it
+ * when the work budget still holds it (else the rank is left 0, not
+ * computed, and the name says so). */
 #define KRYLOV_RANK_DENSE 1500u
+size_t qml__lie_krylov_rank_dense = KRYLOV_RANK_DENSE;
 /* Block growth: candidates per block (the rows found are read once per
  * block), the doubles of a row in one cache tile of the update (the block's
  * tiles, KRYLOV_BLOCK * KRYLOV_TILE * 8 = 32 KiB, stay in L1/L2 while the
@@ -972,8 +976,11 @@ int qml__lie_structure_krylov(qml_lie_algebra *algebra, struct qml_rng *rng, siz
         for (size_t j = 0; j < count && !status; j++) {
             size_t m = bounds[j + 1] - bounds[j];
             size_t rank = rank_from_dimension(m);
-            if (!rank && m <= KRYLOV_RANK_DENSE)
+            double rank_work = (double)m * (double)m * (double)(d + m);
+            if (!rank && (m <= qml__lie_krylov_rank_dense || k.work + rank_work <= k.max_work)) {
+                k.work += rank_work;
                 status = rank_dense(&k, bounds[j], m, &rank);
+            }
             if (!status)
                 status = component_from_rows(&k, bounds[j], m, &items[j]);
             items[j].rank = rank;

@@ -248,6 +248,27 @@ static void test_xy_closed_form(void **state)
         check_xy_closed_form(n);
 }
 
+/* su(11) has dimension 120, as so(16) has: the dimension does not decide
+ * the rank. With the always-dense limit at 0 the rank is computed within
+ * the work budget (the default holds it): 10, named su(11), like the dense
+ * analysis. */
+static void test_rank_within_budget(void **state)
+{
+    (void)state;
+    generator_set set = {0};
+    xy_chain(&set, 11);
+    qml__lie_krylov_rank_dense = 0;
+    structure s;
+    capture(&set, 11, 1, 1, &s);
+    qml__lie_krylov_rank_dense = 1500;
+    assert_int_equal(s.state, QML_LIE_STRUCTURE_KNOWN);
+    assert_int_equal(s.n_ideals, 1);
+    assert_int_equal(s.ideal_dim[0], 120);
+    assert_int_equal(s.ideal_rank[0], 10);
+    assert_string_equal(s.names[0], "su(11)");
+    set_free(&set);
+}
+
 /* 1 and 2 threads: the same bits. The closure's bits do not depend on the
  * thread count; the block growth splits its products so that each entry is
  * summed by one thread in a fixed order. The XY chain at n = 20 (d = 400)
@@ -565,6 +586,7 @@ int main(void)
         cmocka_unit_test(test_random_sums),
         cmocka_unit_test(test_chains),
         cmocka_unit_test(test_xy_closed_form),
+        cmocka_unit_test(test_rank_within_budget),
         cmocka_unit_test(test_threads_same_bits),
         cmocka_unit_test(test_cap_reported),
         cmocka_unit_test(test_blocked_growth),
