@@ -14,6 +14,8 @@
  * - The XY chain with fields at n = 64 (dimension 4096, above the dense cap)
  *   on the default path: su(64) + u(1), the centre element (1/8) sum Z_q,
  *   and the purity split of Z_0 against its closed form.
+ * - The variance prediction from that structure (n = 10, one particle,
+ *   O = Z_0) against the Haar moments of a random vector of C^10.
  * - Allocation failures.
  */
 #include "harness.h"
@@ -525,6 +527,41 @@ static void test_xy_64(void **state)
     set_free(&set);
 }
 
+/* Predictions from a structure the sector route found, against the closed
+ * form: the XY chain with fields at n = 10 acts on the single-particle
+ * sector as U(10), so for |psi> = |1 0 ... 0> and O = Z_0 (= 1 - 2 |e_0><e_0|
+ * there) l = 1 - 2 |u_0|^2 with u a Haar-random unit vector of C^m, m = 10:
+ * E[l] = 1 - 2/m, Var[l] = 4 Var|u_0|^2 = 4 (m - 1) / (m^2 (m + 1))
+ * (|u_0|^2 is Beta(1, m - 1)). Ragone et al.'s formula applies (O in i g);
+ * 1e-12 covers the rounding of purities summed over 100 coordinates. */
+static void test_prediction_closed_form(void **state)
+{
+    (void)state;
+    const unsigned n = 10;
+    const double m = 10.0;
+    generator_set set = {0};
+    xy_set(&set, n, NULL, NULL, false, false);
+    qml__lie_sector_always = 1;
+    qml_lie_algebra *a = close_set(&set);
+    qml__lie_sector_always = 0;
+    qml_lie_certificate cert = QML_LIE_CERTIFICATE_NONE;
+    assert_ok(qml_lie_algebra_ideal_certificate(a, 0, &cert));
+    assert_true(cert & QML_LIE_CERTIFICATE_REPRESENTATION);
+    qml_statevec *psi = NULL;
+    assert_ok(qml_statevec_create(&psi, n));
+    assert_ok(qml_statevec_set_basis(psi, 1)); /* qubit 0 set */
+    qml_pauli_sum *o = parse(n, "Z0");
+    qml_lie_prediction p = QML_LIE_PREDICTION_INIT;
+    assert_ok(qml_lie_algebra_predict_variance(a, psi, o, NULL, &p));
+    print_message("# XY n = 10, |1 0...0>, Z0: mean %.15g, Var %.15g\n", p.loss_mean, p.loss_variance);
+    assert_true(fabs(p.loss_mean - (1.0 - 2.0 / m)) <= 1e-12);
+    assert_true(fabs(p.loss_variance - 4.0 * (m - 1.0) / (m * m * (m + 1.0))) <= 1e-12);
+    qml_pauli_sum_free(o);
+    qml_statevec_free(psi);
+    qml_lie_algebra_free(a);
+    set_free(&set);
+}
+
 /* ---- allocation failures ------------------------------------------------------------ */
 
 static int sequence_sector(void *context)
@@ -563,6 +600,7 @@ int main(void)
         cmocka_unit_test(test_against_dense),
         cmocka_unit_test(test_random_sums),
         cmocka_unit_test(test_xy_64),
+        cmocka_unit_test(test_prediction_closed_form),
         cmocka_unit_test(test_allocation_failures),
     };
     const char *only = getenv("QML_TEST_ONLY");
