@@ -628,10 +628,10 @@ int qml__lie_structure_krylov(qml_lie_algebra *algebra, struct qml_rng *rng, siz
 
 /* ---- general sums that act on a sector as su(m) (lie_sector.c) ------------------ */
 
-/* Tests only: non-zero sends every general algebra that the string-spanned
- * and the cluster analyses leave open through the sector route first, at
- * any dimension (by default only those above LIE_GENERAL_DENSE_MAX). */
-extern int qml__lie_sector_always;
+/* Tests only: non-zero skips the sector route (the reference it is compared
+ * with is the dense analysis). It is also skipped while
+ * qml__lie_krylov_always is set. */
+extern int qml__lie_sector_off;
 /* The structure of a general algebra of dimension d = m^2 - 1 + c (c <= 3)
  * that acts on a sector of m computational basis states as su(m) or u(m)
  * (see lie_sector.c): one simple ideal su(m) and a centre of dimension c,

@@ -3,11 +3,12 @@
  * action on a sector (a set of computational basis states whose span every
  * generator maps into itself), when the algebra acts there as su(m) or u(m).
  *
- * Why this route. Above the dense cap, an algebra of dimension d ~ m^2 with
- * one large simple ideal, such as u(m) for number-conserving free fermions
- * (the XY chain with fields), costs the iterative analysis ~4 d^3
- * multiply-adds. Its action on m basis states decides the same structure
- * with m x m matrices:
+ * Why this route. An algebra of dimension d ~ m^2 with one large simple
+ * ideal, such as u(m) for number-conserving free fermions (the XY chain
+ * with fields), costs the dense analysis and the iterative one ~d^3
+ * operations or more (above the dense cap the iterative one stopped at its
+ * budget at u(64)). Its action on m basis states decides the same structure
+ * with m x m matrices, so the route is tried first, at every dimension:
  *
  * 1. Sectors. A Pauli string maps |b> to a phase times |b xor x>; the states
  *    a generator reaches from |b> with a non-zero amplitude (the terms with
@@ -63,7 +64,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-int qml__lie_sector_always = 0;
+int qml__lie_sector_off = 0;
 
 /* The largest sector (m): the eigen-decomposition is of size 2m and the
  * transforms cost ~4 m^3 complex multiply-adds each (~1 s at the cap). */

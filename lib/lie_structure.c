@@ -145,9 +145,11 @@ int qml__lie_analyse_structure(qml_lie_algebra *algebra)
         /* below the cap (tests): the dense analysis when this one did not decide;
          * above it: the iterative analysis (lie_krylov.c) */
     }
-    if (!valid && !algebra->pure && (algebra->dim > LIE_GENERAL_DENSE_MAX || qml__lie_sector_always)) {
+    if (!valid && !algebra->pure && !qml__lie_sector_off && !qml__lie_krylov_always) {
         /* one ideal su(m) and a small centre, shown on a sector of m basis
-         * states (lie_sector.c): m x m matrices instead of d x d */
+         * states (lie_sector.c): m x m matrices instead of d x d, so tried
+         * first at every dimension (it declines at once unless d is
+         * m^2 - 1 + c with c <= 3) */
         qml__lie_ideal_list_release(&list);
         qml__lie_component_release(&algebra->center);
         bool decided = false;
