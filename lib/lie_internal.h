@@ -374,6 +374,12 @@ typedef struct ideal_list {
 } ideal_list;
 /* Union-find: join the classes of a and b (the smaller root wins). */
 void qml__lie_uf_union(size_t *parent, size_t a, size_t b);
+/* Replace the basis of a general algebra by start/col/val (d elements,
+ * `count` entries in arrays of `capacity`; start has room for d + 2), taken
+ * over on success, and rebuild the inverse index. On failure (allocation)
+ * nothing changes and the caller still owns the arrays. */
+int qml__lie_install_basis(qml_lie_algebra *algebra, size_t *start, size_t *col, double *val, size_t count,
+                           size_t capacity);
 /* Append *c (moved: *c is zeroed; released on failure). */
 int qml__lie_ideal_push(ideal_list *list, lie_component *c);
 void qml__lie_ideal_list_release(ideal_list *list);

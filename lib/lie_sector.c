@@ -583,16 +583,11 @@ static void centre_add(size_t d, double *t, double *zc, size_t *nc, size_t max_n
     norm0 = sqrt(norm0);
     for (int pass = 0; pass < 2; pass++)
         for (size_t j = 0; j < *nc; j++) {
-            double dot = 0;
-            for (size_t a = 0; a < d; a++)
-                dot += zc[j * d + a] * t[a];
+            double dot = qml__lie_dot(d, zc + j * d, t);
             for (size_t a = 0; a < d; a++)
                 t[a] -= dot * zc[j * d + a];
         }
-    double norm = 0;
-    for (size_t a = 0; a < d; a++)
-        norm += t[a] * t[a];
-    norm = sqrt(norm);
+    double norm = sqrt(qml__lie_dot(d, t, t));
     if (!(norm > SECTOR_CENTRE_NEW * norm0))
         return;
     if (*nc == max_nc) {
@@ -671,7 +666,6 @@ static int rotate_basis(qml_lie_algebra *algebra, const size_t *S, size_t s, con
     size_t *start = qml__malloc((d + 2) * sizeof *start);
     size_t *col = qml__malloc(capacity * sizeof *col);
     double *val = qml__malloc(capacity * sizeof *val);
-    index_node *node = NULL;
     int status = QML_OK;
     if (!acc || !mark || !touched || !pos || !start || !col || !val) {
         status = qml__oom("the rotated basis");
@@ -725,34 +719,12 @@ static int rotate_basis(qml_lie_algebra *algebra, const size_t *S, size_t s, con
         }
         start[a + 1] = count;
     }
-    node = qml__malloc((count + 1) * sizeof *node);
-    if (!node) {
-        status = qml__oom("the rotated basis");
+    status = qml__lie_install_basis(algebra, start, col, val, count, capacity);
+    if (status)
         goto done;
-    }
-    qml__free(algebra->start);
-    qml__free(algebra->col);
-    qml__free(algebra->val);
-    qml__free(algebra->node);
-    algebra->start = start;
-    algebra->col = col;
-    algebra->val = val;
-    algebra->node = node;
-    algebra->n_entries = count;
-    algebra->entry_capacity = capacity;
-    algebra->element_capacity = d + 2;
     start = NULL;
     col = NULL;
     val = NULL;
-    node = NULL;
-    for (size_t id = 0; id < algebra->head_capacity; id++)
-        algebra->head[id] = SIZE_MAX;
-    for (size_t a = d; a-- > 0;)
-        for (size_t e = algebra->start[a + 1]; e-- > algebra->start[a];) {
-            size_t id = algebra->col[e];
-            algebra->node[e] = (index_node){algebra->head[id], a, algebra->val[e]};
-            algebra->head[id] = e;
-        }
     *ok = true;
 done:
     qml__free(acc);
@@ -762,7 +734,6 @@ done:
     qml__free(start);
     qml__free(col);
     qml__free(val);
-    qml__free(node);
     return status;
 }
 

@@ -57,6 +57,36 @@ void qml__lie_ideal_list_release(ideal_list *list)
     *list = (ideal_list){0};
 }
 
+int qml__lie_install_basis(qml_lie_algebra *algebra, size_t *start, size_t *col, double *val, size_t count,
+                           size_t capacity)
+{
+    index_node *node = qml__malloc((count + 1) * sizeof *node);
+    if (!node)
+        return qml__oom("the new basis");
+    size_t d = algebra->dim;
+    qml__free(algebra->start);
+    qml__free(algebra->col);
+    qml__free(algebra->val);
+    qml__free(algebra->node);
+    algebra->start = start;
+    algebra->col = col;
+    algebra->val = val;
+    algebra->node = node;
+    algebra->n_entries = count;
+    algebra->entry_capacity = capacity;
+    algebra->element_capacity = d + 2;
+    for (size_t s = 0; s < algebra->head_capacity; s++)
+        algebra->head[s] = SIZE_MAX;
+    /* each string's list newest element first, as the closure leaves it */
+    for (size_t a = 0; a < d; a++)
+        for (size_t e = start[a]; e < start[a + 1]; e++) {
+            size_t s = col[e];
+            node[e] = (index_node){algebra->head[s], a, val[e]};
+            algebra->head[s] = e;
+        }
+    return QML_OK;
+}
+
 /* Coordinates (in the basis) of a sparse accumulator over string ids. */
 void qml__lie_acc_coordinates(const qml_lie_algebra *algebra, const sparse_acc *acc, double *coords)
 {

@@ -182,7 +182,6 @@ static int cl_install_basis(qml_lie_algebra *algebra, qml_lie_algebra *const *su
     size_t *start = qml__malloc((d + 2) * sizeof *start);
     size_t *col = NULL;
     double *val = NULL;
-    index_node *node = NULL;
     cl_entry *entries = NULL;
     size_t count = 0, capacity = 0, entry_capacity = 0, a = 0;
     bool good = true;
@@ -257,34 +256,12 @@ static int cl_install_basis(qml_lie_algebra *algebra, qml_lie_algebra *const *su
     }
     if (status || !good || a != d || count == 0)
         goto done;
-    node = qml__malloc(count * sizeof *node);
-    if (!node) {
-        status = qml__oom("the cluster basis");
+    status = qml__lie_install_basis(algebra, start, col, val, count, count);
+    if (status)
         goto done;
-    }
-    qml__free(algebra->start);
-    qml__free(algebra->col);
-    qml__free(algebra->val);
-    qml__free(algebra->node);
-    algebra->start = start;
-    algebra->col = col;
-    algebra->val = val;
-    algebra->node = node;
-    algebra->n_entries = count;
-    algebra->entry_capacity = count;
-    algebra->element_capacity = d + 2;
     start = NULL;
     col = NULL;
     val = NULL;
-    node = NULL;
-    for (size_t s = 0; s < algebra->head_capacity; s++)
-        algebra->head[s] = SIZE_MAX;
-    for (size_t e0 = 0; e0 < d; e0++)
-        for (size_t e = algebra->start[e0]; e < algebra->start[e0 + 1]; e++) {
-            size_t s = algebra->col[e];
-            algebra->node[e] = (index_node){algebra->head[s], e0, algebra->val[e]};
-            algebra->head[s] = e;
-        }
     *ok = true;
 done:
     qml__free(owner);
@@ -292,7 +269,6 @@ done:
     qml__free(start);
     qml__free(col);
     qml__free(val);
-    qml__free(node);
     qml__free(entries);
     return status;
 }
