@@ -69,7 +69,8 @@ int qml__lie_sector_off = 0;
 /* The largest sector (m): the eigen-decomposition is of size 2m and the
  * transforms cost ~4 m^3 complex multiply-adds each (~1 s at the cap). */
 #define SECTOR_MAX 512u
-/* Work of the sector search: (state, generator term) visits, ~0.5 s. */
+/* Work of the sector search: (state, generator term) visits and seeds
+ * tried, ~0.5 s. */
 #define SECTOR_SEARCH_WORK 1e8
 /* Random attempts at h (a failed attempt is a spectrum too close to tell). */
 #define SECTOR_ATTEMPTS 4u
@@ -858,6 +859,7 @@ int qml__lie_structure_sector(qml_lie_algebra *algebra, bool *decided)
     for (size_t index = 0; sector_seed(n, index, seed, words) && ctx.work < SECTOR_SEARCH_WORK; index++) {
         if (found && nc == c)
             break;
+        ctx.work += 1.0; /* a seed met before costs a look-up: counted, so n^2 / 2 of them stay bounded */
         if (qml__lie_table_find(&seen, seed, ctx.zero) != SIZE_MAX)
             continue;
         bool complete = false, ambiguous = false;
