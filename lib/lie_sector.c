@@ -74,6 +74,10 @@ int qml__lie_sector_off = 0;
 #define SECTOR_SEARCH_WORK 1e8
 /* Random attempts at h (a failed attempt is a spectrum too close to tell). */
 #define SECTOR_ATTEMPTS 4u
+/* The certificate's margins (see the top of this file): eigenvalues of h
+ * apart, eigenvalue pairs of the real embedding together, differences
+ * apart (all relative to h's spread), entries non-zero (relative to the
+ * combination's norm). */
 #define SECTOR_EIGEN_GAP 1e-7
 #define SECTOR_PAIR_TOL 1e-10
 #define SECTOR_DIFF_GAP 1e-9
@@ -81,12 +85,6 @@ int qml__lie_sector_off = 0;
 /* A transition amplitude that is not zero but below this share of its
  * terms' magnitudes is a cancellation up to rounding: declined. */
 #define SECTOR_AMBIGUOUS 1e-12
-/* Centre vectors: coordinates below this share of the largest are rounding
- * (dropped), a trace vector adds a dimension when what is left after
- * orthogonalisation exceeds SECTOR_CENTRE_NEW of its norm, and a centre
- * vector commutes with a generator when the bracket's norm is at most
- * SECTOR_CENTRE_CHECK (both unit norm). */
-#define SECTOR_CENTRE_DROP 1e-13
 /* A trace vector (unit basis elements, traces averaged over the sector's
  * states) of norm at most this is taken for rounding (~1e-16 of it). Its
  * norm is the scalar by which the unit centre element it points along acts
@@ -95,6 +93,12 @@ int qml__lie_sector_off = 0;
  * than c directions are found); rounding taken for one would be refused as
  * a direction too many. */
 #define SECTOR_TRACE_MIN 1e-8
+/* Centre vectors: coordinates below SECTOR_CENTRE_DROP of the largest are
+ * rounding (dropped), a trace vector adds a dimension when what is left
+ * after orthogonalisation exceeds SECTOR_CENTRE_NEW of its norm, and a
+ * centre vector commutes with a generator when the bracket's norm is at
+ * most SECTOR_CENTRE_CHECK (both unit norm). */
+#define SECTOR_CENTRE_DROP 1e-13
 #define SECTOR_CENTRE_NEW 1e-6
 #define SECTOR_CENTRE_CHECK 1e-8
 /* Entries of the rotated basis elements (|support of z|^2 x terms). */
