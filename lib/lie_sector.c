@@ -881,21 +881,18 @@ int qml__lie_structure_sector(qml_lie_algebra *algebra, bool *decided)
         if (!complete)
             continue;
         sector_trace_vector(algebra, &sec, zs, nz, t);
-        centre_add(d, t, zc, &nc, c, &excess);
-        if (excess)
-            goto done; /* more central directions than the dimension allows: not this route */
         if (!found && sec.count == m) {
             string_table swap = target;
             target = sec;
             sec = swap;
             found = true;
-            /* rho(g) = u(m) iff some element has a trace on V: t_V != 0 */
-            sector_trace_vector(algebra, &target, zs, nz, t);
-            double tn = 0;
-            for (size_t a = 0; a < d; a++)
-                tn += t[a] * t[a];
-            target_traced = sqrt(tn) > SECTOR_TRACE_MIN;
+            /* rho(g) = u(m) iff some element has a trace on V: t_V != 0
+             * (read before centre_add orthogonalises t in place) */
+            target_traced = sqrt(qml__lie_dot(d, t, t)) > SECTOR_TRACE_MIN;
         }
+        centre_add(d, t, zc, &nc, c, &excess);
+        if (excess)
+            goto done; /* more central directions than the dimension allows: not this route */
     }
     if (!found || nc != c)
         goto done;
