@@ -33,6 +33,12 @@ typedef struct grad_plan {
     unsigned backward_width;         /* adjoint: width of the backward blocks (0: gate by gate) */
     bool *blockable;                 /* adjoint with backward_width: gate g goes in backward blocks */
     qml__gate *shift_gates;          /* parameter shift: exp(-i s/2 P_j), one per factor */
+    /* The gates in the observable's backward light cone (plan_light_cone):
+     * when some gates fall outside it, `circuit` points at `cone`, a view
+     * holding shallow copies of the kept gates (their generators stay the
+     * caller's circuit's). */
+    qml_circuit cone;
+    size_t pruned;                   /* gates left out of `cone` */
 } grad_plan;
 
 /* Per-thread scratch: two statevectors and, for finite differences, copies
@@ -578,19 +584,123 @@ static bool gate_blockable(const qml__gate *gate, unsigned width)
     return popcount64(m) <= width && gate_factors(gate, NULL) <= 2;
 }
 
-static int plan_build(grad_plan *plan)
+/* The qubits `gate` acts on (Pauli gates: the support of their generator). */
+static uint64_t gate_support(const qml__gate *gate)
+{
+    uint64_t m = 0;
+    if (gate->kind == QML_GATE_PAULI_ROTATION || gate->kind == QML_GATE_PAULI_EVOLUTION) {
+        const qml_pauli_sum *g = gate->generator;
+        for (size_t t = 0; t < g->n_terms; t++)
+            if (g->coeff[t] != 0.0)
+                m |= g->x[t * g->words] | g->z[t * g->words];
+        return m;
+    }
+    for (unsigned t = 0; t < gate->n_targets && t < 3; t++)
+        m |= bit(gate->qubits[t]);
+    return m;
+}
+
+/* A permutation of basis states times phases (one non-zero per row and
+ * column): M^dag D M is diagonal for every diagonal D. */
+static bool gate_is_monomial(const qml__gate *gate)
+{
+    switch (gate->kind) {
+    case QML_GATE_X:
+    case QML_GATE_Y:
+    case QML_GATE_CNOT:
+    case QML_GATE_CY:
+    case QML_GATE_SWAP:
+    case QML_GATE_ISWAP:
+    case QML_GATE_TOFFOLI: return true;
+    default: return gate_is_diagonal(gate);
+    }
+}
+
+/* Gates outside the observable's backward light cone (docs/gradients.md,
+ * "The observable's light cone"). Walking back from the end, `cone` holds
+ * the support of O_k = U_{k+1}^dag ... U_K^dag O U_K ... U_{k+1}, and
+ * `diagonal` whether O_k is still diagonal. A gate that misses the cone, or
+ * a diagonal gate while O_k is diagonal, commutes with O_k: U_k^dag O_k U_k
+ * = O_k. By induction O_k is then the same operator with or without the
+ * gates so found, so the loss <psi_0| U^dag O U |psi_0> equals the pruned
+ * circuit's for every angle and every psi_0: the kept gates' derivatives are
+ * the pruned circuit's, and the others' are exactly 0. The test is on kinds
+ * and qubits only, so it holds for every row of a batch. */
+bool qml__gradient_light_cone = true;
+
+static int plan_light_cone(grad_plan *plan)
 {
     const qml_circuit *circuit = plan->circuit;
+    const qml_pauli_sum *o = plan->observable;
+    plan->pruned = 0;
+    /* Sampled shifts keep every gate: on a device each parameter's two
+     * shifted circuits are measured, and their shot noise is part of what
+     * the estimate models, even where the exact derivative is 0. */
+    if (!qml__gradient_light_cone || circuit->n_gates == 0 || plan->options.shots)
+        return QML_OK;
+    uint64_t cone = 0;
+    bool diagonal = true;
+    for (size_t t = 0; t < o->n_terms; t++)
+        if (o->coeff[t] != 0.0) {
+            cone |= o->x[t * o->words] | o->z[t * o->words];
+            diagonal = diagonal && o->x[t * o->words] == 0;
+        }
+    bool *keep = qml__calloc(circuit->n_gates, sizeof *keep);
+    if (!keep)
+        return qml__oom("gradient light cone");
+    size_t kept = 0;
+    for (size_t g = circuit->n_gates; g-- > 0;) {
+        const qml__gate *gate = &circuit->gates[g];
+        uint64_t support = gate_support(gate);
+        if ((support & cone) == 0 || (diagonal && gate_is_diagonal(gate)))
+            continue;
+        keep[g] = true;
+        kept++;
+        cone |= support;
+        diagonal = diagonal && gate_is_monomial(gate);
+    }
+    if (kept == circuit->n_gates) {
+        qml__free(keep);
+        return QML_OK;
+    }
+    qml__gate *gates = qml__calloc(kept ? kept : 1, sizeof *gates);
+    if (!gates) {
+        qml__free(keep);
+        return qml__oom("gradient light cone");
+    }
+    plan->cone = *circuit;
+    plan->cone.gates = gates;
+    plan->cone.n_gates = plan->cone.capacity = kept;
+    plan->cone.n_parametrised = 0;
+    for (size_t g = 0, k = 0; g < circuit->n_gates; g++)
+        if (keep[g]) {
+            gates[k++] = circuit->gates[g];
+            plan->cone.n_parametrised += qml__gate_is_parametrised(circuit->gates[g].kind);
+        }
+    qml__free(keep);
+    plan->pruned = circuit->n_gates - kept;
+    plan->circuit = &plan->cone;
+    return QML_OK;
+}
+
+static int plan_build(grad_plan *plan)
+{
     /* The plan's factor masks are one word: circuits wider than any
      * statevector (which the algebra backends simulate) stop here. */
-    if (circuit->n_qubits > QML__STATEVEC_MAX_QUBITS)
+    if (plan->circuit->n_qubits > QML__STATEVEC_MAX_QUBITS)
         return qml__error(QML_ERR_LIMIT,
                           "a statevector of %u qubits is beyond the limit of %u; circuits this wide run on the "
                           "algebra backends (qml_backend)",
-                          circuit->n_qubits, QML__STATEVEC_MAX_QUBITS);
+                          plan->circuit->n_qubits, QML__STATEVEC_MAX_QUBITS);
+    int cone_status = plan_light_cone(plan);
+    if (cone_status)
+        return cone_status;
+    const qml_circuit *circuit = plan->circuit;
     plan->first_factor = qml__calloc(circuit->n_gates + 1, sizeof *plan->first_factor);
-    if (!plan->first_factor)
+    if (!plan->first_factor) {
+        plan_release(plan);
         return qml__oom("gradient plan");
+    }
     size_t total = 0;
     plan->first_differentiated = circuit->n_gates;
     for (size_t g = 0; g < circuit->n_gates; g++) {
@@ -688,6 +798,10 @@ static void plan_release(grad_plan *plan)
     plan->blockable = NULL;
     plan->factors = NULL;
     plan->first_factor = NULL;
+    if (plan->circuit == &plan->cone) {
+        qml__free(plan->cone.gates);
+        plan->cone.gates = NULL;
+    }
 }
 
 /* ---- workspaces ------------------------------------------------------------ */

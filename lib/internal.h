@@ -517,6 +517,10 @@ extern bool qml__fusion_tiling;
 extern unsigned qml__tile_span_bits;
 /* The same for the fused forward run's tiles (one state). */
 extern unsigned qml__tile_span_forward_bits;
+/* Gradients drop the gates outside the observable's backward light cone
+ * (gradient.c, plan_light_cone); false: every gate is run (tests and the
+ * bench compare the two). */
+extern bool qml__gradient_light_cone;
 static inline unsigned qml__tile_span_of(unsigned s)
 {
     return s < QML__TILE_BITS ? QML__TILE_BITS : s > QML__TILE_SPAN_MAX ? QML__TILE_SPAN_MAX : s;

@@ -1520,6 +1520,220 @@ static void test_cache_tiles(void **state)
     qml_circuit_free(c);
 }
 
+/* ---- the observable's light cone ------------------------------------------------- */
+
+/* Value and gradients with the light cone (the default) against the same
+ * call running every gate (qml__gradient_light_cone off), per method. Both
+ * exact methods differ from each other by rounding only: ~ (gates) eps
+ * ||O||_1 ~ 200 * 1.1e-16 * 3 < 1e-13, so 1e-12; finite differences divide
+ * that by the step h = 1e-5, so 1e-7. Weights in `zero` are read only by
+ * gates outside the cone: with the cone their gradient is exactly 0, and
+ * without it within rounding of 0 (the theory's check on the full run). */
+static void cone_compare(const qml_circuit *c, const qml_pauli_sum *o, const qml_statevec *init, const double *w,
+                         size_t nw, const double *x, size_t nx, const bool *zero)
+{
+    qml_gradient_method methods[3] = {QML_GRADIENT_ADJOINT, QML_GRADIENT_PARAMETER_SHIFT,
+                                      QML_GRADIENT_FINITE_DIFFERENCE};
+    const double tolerance[3] = {1e-12, 1e-12, 1e-7};
+    double *g[2], fg[2][8];
+    g[0] = malloc(nw * sizeof *g[0]);
+    g[1] = malloc(nw * sizeof *g[1]);
+    assert_true(g[0] && g[1] && nx <= 8);
+    for (int m = 0; m < 3; m++) {
+        qml_gradient_options opt = QML_GRADIENT_OPTIONS_INIT;
+        opt.method = methods[m];
+        opt.feature_gradients = nx > 0;
+        opt.step = 1e-5;
+        double v[2];
+        for (int cone = 0; cone < 2; cone++) {
+            qml__gradient_light_cone = cone == 0;
+            int status = qml_gradient(c, o, init, w, nw, x, nx, &opt, &v[cone], g[cone], nx ? fg[cone] : NULL);
+            qml__gradient_light_cone = true;
+            assert_ok(status);
+        }
+        if (fabs(v[0] - v[1]) > 1e-12)
+            fail_msg("method %d: value %.17g with the light cone, %.17g with every gate", m, v[0], v[1]);
+        for (size_t k = 0; k < nw; k++) {
+            if (fabs(g[0][k] - g[1][k]) > tolerance[m])
+                fail_msg("method %d: weight %zu: %.17g with the light cone, %.17g with every gate", m, k, g[0][k],
+                         g[1][k]);
+            if (zero[k] && m < 2) {
+                assert_true(g[0][k] == 0.0);
+                assert_true(fabs(g[1][k]) < 1e-13);
+            }
+        }
+        for (size_t k = 0; k < nx; k++)
+            if (fabs(fg[0][k] - fg[1][k]) > tolerance[m])
+                fail_msg("method %d: feature %zu: %.17g against %.17g", m, k, fg[0][k], fg[1][k]);
+    }
+    free(g[0]);
+    free(g[1]);
+}
+
+/* A normalised random state of n qubits. */
+static qml_statevec *random_state(unsigned n, uint64_t seed)
+{
+    harness_rng rng = {seed};
+    size_t count = (size_t)2 << n;
+    double *a = malloc(count * sizeof *a), norm = 0.0;
+    assert_non_null(a);
+    for (size_t i = 0; i < count; i++) {
+        a[i] = harness_normal(&rng);
+        norm += a[i] * a[i];
+    }
+    for (size_t i = 0; i < count; i++)
+        a[i] /= sqrt(norm);
+    qml_statevec *state = NULL;
+    assert_ok(qml_statevec_create(&state, n));
+    assert_ok(qml_statevec_set_amplitudes(state, a, (size_t)1 << n, 1e-12));
+    free(a);
+    return state;
+}
+
+/* Random circuits on 7 qubits (every kind of gate, shared weights and
+ * features), each followed by a layer of RY on every qubit and RZ on qubits
+ * 0 and 1 on weights of their own, against local observables: diagonal ones
+ * (which also pass diagonal gates and keep monomial ones diagonal), non-
+ * diagonal ones, one with an identity term, and the identity alone (every
+ * gate pruned). Then the fused paths: the hardware-efficient template at
+ * n = 15 with O = Z0 Z1, where the light cone keeps about half the gates. */
+static void test_light_cone(void **state)
+{
+    (void)state;
+    enum { N = 7, NW = 9 + N + 2 };
+    static const char *observables[] = {"Z0 Z1", "X3", "0.5*Z2 - Z5 + 0.25", "Y6 Z5", "Z0 Z6", "X1 Y2 + Z1", "1.5"};
+    static const qml_gate_kind kinds[] = {QML_GATE_RX,  QML_GATE_RY,  QML_GATE_RZ,  QML_GATE_RXX, QML_GATE_RYY,
+                                          QML_GATE_RZZ, QML_GATE_CRX, QML_GATE_CRY, QML_GATE_CRZ, QML_GATE_PHASE};
+    static const qml_gate_kind fixed1[] = {QML_GATE_H, QML_GATE_S, QML_GATE_T, QML_GATE_SX, QML_GATE_X, QML_GATE_Y,
+                                           QML_GATE_Z};
+    static const qml_gate_kind fixed2[] = {QML_GATE_CNOT, QML_GATE_CZ, QML_GATE_SWAP, QML_GATE_ISWAP, QML_GATE_CY};
+    qml_pauli_sum *zrot = parse_sum(N, "Z2 Z4"), *xrot = parse_sum(N, "X0 Y5");
+    for (uint64_t seed = 1; seed <= 12; seed++) {
+        harness_rng rng = {900 + seed};
+        qml_circuit *c = NULL;
+        assert_ok(qml_circuit_create(&c, N));
+        for (int i = 0; i < 40; i++) {
+            unsigned q[3];
+            unsigned pick = (unsigned)(harness_next(&rng) % 10);
+            long w = (long)(harness_next(&rng) % 9), f = harness_next(&rng) % 4 == 0 ? (long)(i % 3) : QML_NONE;
+            double constant = 2.0 * harness_uniform(&rng) - 1.0;
+            if (pick < 5) {
+                qml_gate_kind kind = kinds[harness_next(&rng) % 10];
+                unsigned arity = (kind >= QML_GATE_RXX && kind <= QML_GATE_CRZ) ? 2 : 1;
+                q[0] = (unsigned)(harness_next(&rng) % N);
+                q[1] = (q[0] + 1 + (unsigned)(harness_next(&rng) % (N - 1))) % N;
+                assert_ok(qml_circuit_add_rotation(c, kind, q, arity, constant, w, 0.9, f, 0.7));
+            } else if (pick < 7) {
+                q[0] = (unsigned)(harness_next(&rng) % N);
+                assert_ok(qml_circuit_add_gate(c, fixed1[harness_next(&rng) % 7], q, 1));
+            } else if (pick < 9) {
+                q[0] = (unsigned)(harness_next(&rng) % N);
+                q[1] = (q[0] + 1 + (unsigned)(harness_next(&rng) % (N - 1))) % N;
+                assert_ok(qml_circuit_add_gate(c, fixed2[harness_next(&rng) % 5], q, 2));
+            } else {
+                assert_ok(qml_circuit_add_pauli_rotation(c, harness_next(&rng) & 1 ? zrot : xrot, constant, w, 1.1,
+                                                         QML_NONE, 0.0));
+            }
+        }
+        bool zero[NW] = {false};
+        for (unsigned q = 0; q < N; q++)
+            assert_ok(qml_circuit_add_rotation(c, QML_GATE_RY, &q, 1, 0.2, 9 + (long)q, 1.0, QML_NONE, 0.0));
+        for (unsigned q = 0; q < 2; q++)
+            assert_ok(qml_circuit_add_rotation(c, QML_GATE_RZ, &q, 1, 0.1, 9 + N + (long)q, 1.0, QML_NONE, 0.0));
+        size_t nw = qml_circuit_n_weights(c), nx = qml_circuit_n_features(c);
+        assert_true(nw <= NW);
+        double w[NW], x[3] = {0.3, -0.7, 1.1};
+        for (size_t k = 0; k < NW; k++)
+            w[k] = 6.0 * harness_uniform(&rng) - 3.0;
+        const char *text = observables[(seed - 1) % 7];
+        qml_pauli_sum *o = parse_sum(N, text);
+        /* What the final layers' weights must give: the RY on a qubit no
+         * term touches, and both RZ when every term is diagonal. */
+        bool diagonal = strchr(text, 'X') == NULL && strchr(text, 'Y') == NULL;
+        for (unsigned q = 0; q < N; q++) {
+            char name[4];
+            snprintf(name, sizeof name, "%u", q);
+            zero[9 + q] = strstr(text, name) == NULL;
+        }
+        zero[9 + N] = zero[9 + N + 1] = diagonal;
+        if (seed > 6) {
+            /* Trailing monomial and diagonal gates: a diagonal O stays
+             * diagonal through them, with its support moved and spread. */
+            static const qml_gate_kind trail[] = {QML_GATE_CNOT, QML_GATE_X,   QML_GATE_SWAP, QML_GATE_CZ,
+                                                  QML_GATE_Y,    QML_GATE_CY,  QML_GATE_ISWAP, QML_GATE_T,
+                                                  QML_GATE_RZZ,  QML_GATE_PHASE, QML_GATE_TOFFOLI};
+            for (int i = 0; i < 10; i++) {
+                qml_gate_kind kind = trail[harness_next(&rng) % 11];
+                unsigned q[3] = {(unsigned)(harness_next(&rng) % N)};
+                q[1] = (q[0] + 1 + (unsigned)(harness_next(&rng) % (N - 1))) % N;
+                q[2] = (q[1] + 1) % N == q[0] ? (q[1] + 2) % N : (q[1] + 1) % N;
+                unsigned arity = kind == QML_GATE_TOFFOLI ? 3
+                                 : kind == QML_GATE_X || kind == QML_GATE_Y || kind == QML_GATE_T ||
+                                           kind == QML_GATE_PHASE
+                                     ? 1
+                                     : 2;
+                if (kind == QML_GATE_RZZ || kind == QML_GATE_PHASE)
+                    assert_ok(qml_circuit_add_rotation(c, kind, q, arity, 0.4, (long)(harness_next(&rng) % 9), 1.2,
+                                                       QML_NONE, 0.0));
+                else
+                    assert_ok(qml_circuit_add_gate(c, kind, q, arity));
+            }
+            memset(zero, 0, sizeof zero);
+        }
+        qml_statevec *init = seed % 2 ? random_state(N, seed) : NULL;
+        cone_compare(c, o, init, w, nw, x, nx, zero);
+        qml_statevec_free(init);
+        qml_pauli_sum_free(o);
+        qml_circuit_free(c);
+    }
+    qml_pauli_sum_free(zrot);
+    qml_pauli_sum_free(xrot);
+
+    /* The fused forward and backward blocks (from 14 qubits), an initial
+     * state other than |0...0>, and exact zeros for the final RZ layer and
+     * the final RY on qubits 2 and up. */
+    unsigned n = 15;
+    qml_circuit *c = NULL;
+    assert_ok(qml_circuit_create(&c, n));
+    assert_ok(qml_ansatz_hardware_efficient(c, 3, QML_ENTANGLER_CZ, QML_BOUNDARY_OPEN));
+    size_t nw = qml_circuit_n_weights(c);
+    assert_int_equal(nw, 2 * 3 * n);
+    double *w = malloc(nw * sizeof *w);
+    bool *zero = calloc(nw, sizeof *zero);
+    assert_true(w && zero);
+    harness_rng rng = {77};
+    for (size_t k = 0; k < nw; k++)
+        w[k] = 6.0 * harness_uniform(&rng) - 3.0;
+    /* the last layer's gates in the order the template adds them: RY on
+     * every qubit, then RZ on every qubit, then the CZ ladder */
+    for (size_t g = 0; g < qml_circuit_n_gates(c); g++) {
+        qml_gate_kind kind;
+        unsigned q[3];
+        size_t count;
+        double constant, ws, fs;
+        int64_t weight, feature;
+        assert_ok(qml_circuit_gate(c, g, &kind, q, &count));
+        if (kind != QML_GATE_RY && kind != QML_GATE_RZ)
+            continue;
+        assert_ok(qml_circuit_gate_angle(c, g, &constant, &weight, &ws, &feature, &fs));
+        if ((size_t)weight >= 2 * 2 * n)
+            zero[weight] = kind == QML_GATE_RZ || q[0] >= 2;
+    }
+    size_t n_zero = 0;
+    for (size_t k = 0; k < nw; k++)
+        n_zero += zero[k];
+    assert_int_equal(n_zero, n + n - 2);
+    qml_pauli_sum *o = parse_sum(n, "Z0 Z1");
+    qml_statevec *init = random_state(n, 78);
+    cone_compare(c, o, init, w, nw, NULL, 0, zero);
+    cone_compare(c, o, NULL, w, nw, NULL, 0, zero);
+    qml_statevec_free(init);
+    qml_pauli_sum_free(o);
+    free(zero);
+    free(w);
+    qml_circuit_free(c);
+}
+
 /* ---- caller-owned scratch states ---------------------------------------------- */
 
 /* options.scratch: every method gives the bits it gives with states of its
@@ -1778,6 +1992,7 @@ int main(void)
         cmocka_unit_test(test_validation),
         cmocka_unit_test(test_scratch_states),
         cmocka_unit_test(test_cache_tiles),
+        cmocka_unit_test(test_light_cone),
         cmocka_unit_test(test_allocation_failures),
         cmocka_unit_test(test_allocation_failures_threads),
     };
