@@ -1819,6 +1819,7 @@ typedef struct alloc_case {
     unsigned threads;
     int batch;
     int scratch;                     /* qml_gradient in two caller-owned states (options.scratch) */
+    int local;                       /* O = Z0 after a final RY on qubit 1: the light cone drops gates */
 } alloc_case;
 
 static int sequence_gradient(void *context)
@@ -1841,8 +1842,10 @@ static int sequence_gradient(void *context)
         status = qml_circuit_add_pauli_rotation(c, h, 0.0, 0, 0.7, QML_NONE, 0.0);
     if (!status)
         status = qml_circuit_add_rotation(c, QML_GATE_RX, &q1, 1, 0.0, 1, 1.0, 1, 1.0);
+    if (!status && ac->local)
+        status = qml_circuit_add_rotation(c, QML_GATE_RY, &q1, 1, 0.2, 0, 1.0, QML_NONE, 0.0);
     if (!status)
-        status = qml_pauli_sum_parse(&o, 2, "Z0 + 0.5*X1 + Y0 Y1");
+        status = qml_pauli_sum_parse(&o, 2, ac->local ? "Z0" : "Z0 + 0.5*X1 + Y0 Y1");
     if (!status)
         status = qml_statevec_create(&init, 2);
     if (!status)
@@ -1882,12 +1885,14 @@ static void test_allocation_failures(void **state)
      * expectations group their terms in scratch memory), so one thread
      * here; test_allocation_failures_threads covers several. */
     alloc_case cases[] = {
-        {QML_GRADIENT_ADJOINT, 0, 1, 0, 0},         {QML_GRADIENT_PARAMETER_SHIFT, 0, 1, 0, 0},
-        {QML_GRADIENT_PARAMETER_SHIFT, 20, 1, 0, 0}, {QML_GRADIENT_FINITE_DIFFERENCE, 0, 1, 0, 0},
-        {QML_GRADIENT_ADJOINT, 0, 1, 1, 0},         {QML_GRADIENT_PARAMETER_SHIFT, 0, 1, 1, 0},
-        {QML_GRADIENT_PARAMETER_SHIFT, 20, 1, 1, 0}, {QML_GRADIENT_FINITE_DIFFERENCE, 0, 1, 1, 0},
-        {QML_GRADIENT_ADJOINT, 0, 1, 0, 1},         {QML_GRADIENT_PARAMETER_SHIFT, 0, 1, 0, 1},
-        {QML_GRADIENT_FINITE_DIFFERENCE, 0, 1, 0, 1},
+        {QML_GRADIENT_ADJOINT, 0, 1, 0, 0, 0},         {QML_GRADIENT_PARAMETER_SHIFT, 0, 1, 0, 0, 0},
+        {QML_GRADIENT_PARAMETER_SHIFT, 20, 1, 0, 0, 0}, {QML_GRADIENT_FINITE_DIFFERENCE, 0, 1, 0, 0, 0},
+        {QML_GRADIENT_ADJOINT, 0, 1, 1, 0, 0},         {QML_GRADIENT_PARAMETER_SHIFT, 0, 1, 1, 0, 0},
+        {QML_GRADIENT_PARAMETER_SHIFT, 20, 1, 1, 0, 0}, {QML_GRADIENT_FINITE_DIFFERENCE, 0, 1, 1, 0, 0},
+        {QML_GRADIENT_ADJOINT, 0, 1, 0, 1, 0},         {QML_GRADIENT_PARAMETER_SHIFT, 0, 1, 0, 1, 0},
+        {QML_GRADIENT_FINITE_DIFFERENCE, 0, 1, 0, 1, 0},
+        {QML_GRADIENT_ADJOINT, 0, 1, 0, 0, 1},      {QML_GRADIENT_PARAMETER_SHIFT, 0, 1, 1, 0, 1},
+        {QML_GRADIENT_FINITE_DIFFERENCE, 0, 1, 0, 1, 1},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int runs = harness_check_allocation_failures(sequence_gradient, &cases[i]);
@@ -1945,7 +1950,7 @@ static void test_allocation_failures_threads(void **state)
     qml_allocator a = {sizeof a, mt_malloc, mt_realloc, mt_free, NULL};
     for (unsigned threads = 2; threads <= 3; threads++) {
         for (int method = 0; method < 3; method++) {
-            alloc_case ac = {(qml_gradient_method)method, 0, threads, 1, 0};
+            alloc_case ac = {(qml_gradient_method)method, 0, threads, 1, 0, 0};
             int hits = 0;
             for (long k = 1;; k++) {
                 atomic_store(&mt_allocations, 0);
