@@ -39,6 +39,9 @@ typedef struct grad_plan {
      * caller's circuit's). */
     qml_circuit cone;
     size_t pruned;                   /* gates left out of `cone` */
+    /* When trailing permutation gates were absorbed into a diagonal
+     * observable, `observable` points at this sum, owned by the plan. */
+    qml_pauli_sum *absorbed;
 } grad_plan;
 
 /* Per-thread scratch: two statevectors and, for finite differences, copies
@@ -617,7 +620,9 @@ static bool gate_is_monomial(const qml__gate *gate)
 }
 
 /* Gates outside the observable's backward light cone (docs/gradients.md,
- * "The observable's light cone"). Walking back from the end, `cone` holds
+ * "The observable's light cone"), after absorb_trailing has folded the
+ * trailing permutation gates into a diagonal observable. Walking back from
+ * the end, `cone` holds
  * the support of O_k = U_{k+1}^dag ... U_K^dag O U_K ... U_{k+1}, and
  * `diagonal` whether O_k is still diagonal. A gate that misses the cone, or
  * a diagonal gate while O_k is diagonal, commutes with O_k: U_k^dag O_k U_k
@@ -628,16 +633,118 @@ static bool gate_is_monomial(const qml__gate *gate)
  * and qubits only, so it holds for every row of a batch. */
 bool qml__gradient_light_cone = true;
 
-static int plan_light_cone(grad_plan *plan)
+/* Z-strings through a permutation gate up to phases, U^dag Z(z) U = sign
+ * Z(z'), for the kinds that map every Z-string to one Z-string (X Z X = -Z,
+ * Y Z Y = -Z, CNOT and CY: Z_t -> Z_c Z_t, SWAP and iSWAP exchange Z_a and
+ * Z_b). Returns false for any other gate (Toffoli maps Z_t to a sum). */
+static bool absorb_z_string(const qml__gate *gate, uint64_t *z, double *sign)
+{
+    const unsigned *q = gate->qubits;
+    switch (gate->kind) {
+    case QML_GATE_X:
+    case QML_GATE_Y:
+        if (*z & bit(q[0]))
+            *sign = -*sign;
+        return true;
+    case QML_GATE_CNOT:
+    case QML_GATE_CY:
+        if (*z & bit(q[1]))
+            *z ^= bit(q[0]);
+        return true;
+    case QML_GATE_SWAP:
+    case QML_GATE_ISWAP:
+        if (((*z >> q[0]) ^ (*z >> q[1])) & 1)
+            *z ^= bit(q[0]) | bit(q[1]);
+        return true;
+    default: return false;
+    }
+}
+
+/* While the observable is diagonal, the last gates that are diagonal, act
+ * outside its support or permute Z-strings (absorb_z_string) are taken out
+ * of the circuit: the first two kinds commute with it, and the third is
+ * folded into it, O_{k-1} = U_k^dag O_k U_k, still a sum of Z-strings with
+ * as many terms. Returns the first gate (counting from the end) the walk
+ * must keep, and the folded sum in plan->absorbed when any gate was folded. */
+static int absorb_trailing(grad_plan *plan, size_t *end)
 {
     const qml_circuit *circuit = plan->circuit;
     const qml_pauli_sum *o = plan->observable;
+    *end = circuit->n_gates;
+    size_t n_terms = 0;
+    for (size_t t = 0; t < o->n_terms; t++) {
+        if (o->x[t * o->words] != 0)
+            return QML_OK;
+        n_terms += o->coeff[t] != 0.0;
+    }
+    uint64_t *z = qml__calloc(n_terms ? n_terms : 1, sizeof *z);
+    double *sign = qml__calloc(n_terms ? n_terms : 1, sizeof *sign);
+    if (!z || !sign) {
+        qml__free(z);
+        qml__free(sign);
+        return qml__oom("gradient light cone");
+    }
+    uint64_t cone = 0;
+    for (size_t t = 0, i = 0; t < o->n_terms; t++)
+        if (o->coeff[t] != 0.0) {
+            z[i] = o->z[t * o->words];
+            sign[i++] = 1.0;
+            cone |= o->z[t * o->words];
+        }
+    size_t folded = 0, g = circuit->n_gates;
+    for (; g > 0; g--) {
+        const qml__gate *gate = &circuit->gates[g - 1];
+        if ((gate_support(gate) & cone) == 0 || gate_is_diagonal(gate))
+            continue;
+        uint64_t probe = 0;
+        double unused = 1.0;
+        if (!absorb_z_string(gate, &probe, &unused))
+            break;
+        cone = 0;
+        for (size_t i = 0; i < n_terms; i++) {
+            absorb_z_string(gate, &z[i], &sign[i]);
+            cone |= z[i];
+        }
+        folded++;
+    }
+    int status = QML_OK;
+    if (folded) {
+        uint64_t zero = 0;
+        status = qml_pauli_sum_create(&plan->absorbed, o->n_qubits);
+        for (size_t t = 0, i = 0; t < o->n_terms && status == QML_OK; t++) {
+            if (o->coeff[t] == 0.0)
+                continue;
+            status = qml__pauli_sum_add_masks(plan->absorbed, sign[i] * o->coeff[t], &zero, &z[i]);
+            i++;
+        }
+        if (status) {
+            qml_pauli_sum_free(plan->absorbed);
+            plan->absorbed = NULL;
+            status = status == QML_ERR_OUT_OF_MEMORY ? qml__oom("gradient light cone") : status;
+        } else {
+            plan->observable = plan->absorbed;
+            *end = g;
+        }
+    }
+    qml__free(z);
+    qml__free(sign);
+    return status;
+}
+
+static int plan_light_cone(grad_plan *plan)
+{
+    const qml_circuit *circuit = plan->circuit;
     plan->pruned = 0;
     /* Sampled shifts keep every gate: on a device each parameter's two
      * shifted circuits are measured, and their shot noise is part of what
      * the estimate models, even where the exact derivative is 0. */
     if (!qml__gradient_light_cone || circuit->n_gates == 0 || plan->options.shots)
         return QML_OK;
+    size_t end;
+    int status = absorb_trailing(plan, &end);
+    if (status)
+        return status;
+    const qml_pauli_sum *o = plan->observable;
     uint64_t cone = 0;
     bool diagonal = true;
     for (size_t t = 0; t < o->n_terms; t++)
@@ -646,10 +753,13 @@ static int plan_light_cone(grad_plan *plan)
             diagonal = diagonal && o->x[t * o->words] == 0;
         }
     bool *keep = qml__calloc(circuit->n_gates, sizeof *keep);
-    if (!keep)
+    if (!keep) {
+        qml_pauli_sum_free(plan->absorbed);
+        plan->absorbed = NULL;
         return qml__oom("gradient light cone");
+    }
     size_t kept = 0;
-    for (size_t g = circuit->n_gates; g-- > 0;) {
+    for (size_t g = end; g-- > 0;) {
         const qml__gate *gate = &circuit->gates[g];
         uint64_t support = gate_support(gate);
         if ((support & cone) == 0 || (diagonal && gate_is_diagonal(gate)))
@@ -666,6 +776,8 @@ static int plan_light_cone(grad_plan *plan)
     qml__gate *gates = qml__calloc(kept ? kept : 1, sizeof *gates);
     if (!gates) {
         qml__free(keep);
+        qml_pauli_sum_free(plan->absorbed);
+        plan->absorbed = NULL;
         return qml__oom("gradient light cone");
     }
     plan->cone = *circuit;
@@ -681,6 +793,23 @@ static int plan_light_cone(grad_plan *plan)
     plan->pruned = circuit->n_gates - kept;
     plan->circuit = &plan->cone;
     return QML_OK;
+}
+
+int qml__gradient_light_cone_plan(const qml_circuit *circuit, const qml_pauli_sum *observable, size_t *kept,
+                                  qml_pauli_sum **folded)
+{
+    grad_plan plan = {0};
+    plan.circuit = circuit;
+    plan.observable = observable;
+    *folded = NULL;
+    int status = plan_light_cone(&plan);
+    if (status)
+        return status;
+    *kept = plan.circuit->n_gates;
+    if (plan.absorbed)
+        status = qml_pauli_sum_copy(folded, plan.absorbed);
+    plan_release(&plan);
+    return status;
 }
 
 static int plan_build(grad_plan *plan)
@@ -802,6 +931,8 @@ static void plan_release(grad_plan *plan)
         qml__free(plan->cone.gates);
         plan->cone.gates = NULL;
     }
+    qml_pauli_sum_free(plan->absorbed);
+    plan->absorbed = NULL;
 }
 
 /* ---- workspaces ------------------------------------------------------------ */

@@ -521,6 +521,11 @@ extern unsigned qml__tile_span_forward_bits;
  * (gradient.c, plan_light_cone); false: every gate is run (tests and the
  * bench compare the two). */
 extern bool qml__gradient_light_cone;
+/* For tests: the number of gates the statevector gradients keep for
+ * `observable`, and (NULL if none was folded) the observable after the
+ * trailing permutation gates were folded into it, owned by the caller. */
+int qml__gradient_light_cone_plan(const qml_circuit *circuit, const qml_pauli_sum *observable, size_t *kept,
+                                  qml_pauli_sum **folded);
 static inline unsigned qml__tile_span_of(unsigned s)
 {
     return s < QML__TILE_BITS ? QML__TILE_BITS : s > QML__TILE_SPAN_MAX ? QML__TILE_SPAN_MAX : s;

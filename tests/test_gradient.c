@@ -1734,6 +1734,101 @@ static void test_light_cone(void **state)
     qml_circuit_free(c);
 }
 
+/* What the light cone keeps, counted: the hardware-efficient template at
+ * n = 20, L = 20 with O = Z0 Z1 keeps 664 of 1180 gates (the figure in
+ * docs/gradients.md; by hand: the last layer keeps RY 0, RY 1, and layer
+ * L - j before it keeps the RY, RZ of qubits 0..j+1 and the CZ of bonds
+ * 0..j, capped at n qubits); the RY + CNOT ladder with sum Z_i Z_i+1 folds
+ * its last CNOT ladder into the observable (19 terms still) and keeps the
+ * rest. Then the folded observable itself, against the statevector: for a
+ * circuit T made only of permutation and diagonal gates, every gate is
+ * dropped and <psi| T^dag O T |psi> = <psi| O' |psi> for random psi. */
+static void test_light_cone_counts(void **state)
+{
+    (void)state;
+    unsigned n = 20;
+    qml_circuit *c = NULL;
+    qml_pauli_sum *folded = NULL;
+    size_t kept = 0;
+    assert_ok(qml_circuit_create(&c, n));
+    assert_ok(qml_ansatz_hardware_efficient(c, n, QML_ENTANGLER_CZ, QML_BOUNDARY_OPEN));
+    qml_pauli_sum *o = parse_sum(n, "Z0 Z1");
+    assert_ok(qml__gradient_light_cone_plan(c, o, &kept, &folded));
+    assert_null(folded);
+    size_t expected = 2;
+    for (unsigned j = 1; j < n; j++) {
+        unsigned width = j + 2 < n ? j + 2 : n;
+        expected += 2 * width + (width - 1);
+    }
+    assert_int_equal(qml_circuit_n_gates(c), 1180);
+    assert_int_equal(kept, expected);
+    assert_int_equal(kept, 664);
+    qml_pauli_sum_free(o);
+    qml_circuit_free(c);
+
+    c = ry_ladder_circuit(n, 10);
+    assert_ok(qml_pauli_sum_create(&o, n));
+    for (unsigned q = 0; q + 1 < n; q++)
+        assert_ok(qml_pauli_sum_add_term(o, 1.0, "ZZ", (unsigned[]){q, q + 1}, 2));
+    assert_ok(qml__gradient_light_cone_plan(c, o, &kept, &folded));
+    assert_non_null(folded);
+    /* Through the ladder CNOT(0,1) ... CNOT(n-2,n-1), Z_q Z_q+1 becomes
+     * Z_q+1: qubit 0 leaves the support, so the last RY on it goes too. */
+    assert_int_equal(kept, qml_circuit_n_gates(c) - (n - 1) - 1);
+    assert_int_equal(qml_pauli_sum_n_terms(folded), n - 1);
+    for (unsigned q = 0; q + 1 < n; q++) {
+        double coefficient;
+        char dense[32];
+        assert_ok(qml_pauli_sum_term(folded, q, &coefficient, dense));
+        for (unsigned k = 0; k < n; k++)
+            assert_true(dense[k] == (k == q + 1 ? 'Z' : 'I'));
+        assert_true(coefficient == 1.0);
+    }
+    qml_pauli_sum_free(folded);
+    qml_pauli_sum_free(o);
+    qml_circuit_free(c);
+
+    enum { M = 5 };
+    static const qml_gate_kind kinds[] = {QML_GATE_CNOT, QML_GATE_X,     QML_GATE_SWAP, QML_GATE_CZ,
+                                          QML_GATE_Y,    QML_GATE_CY,    QML_GATE_ISWAP, QML_GATE_T,
+                                          QML_GATE_S,    QML_GATE_Z};
+    static const char *observables[] = {"Z0 Z1 + 0.5*Z3 - 0.25*Z2 Z4 + 0.1", "Z4", "Z0 Z1 Z2 Z3 Z4 - Z1"};
+    for (uint64_t seed = 1; seed <= 30; seed++) {
+        harness_rng rng = {4000 + seed};
+        assert_ok(qml_circuit_create(&c, M));
+        for (int i = 0; i < 12; i++) {
+            qml_gate_kind kind = kinds[harness_next(&rng) % 10];
+            unsigned q[2] = {(unsigned)(harness_next(&rng) % M)};
+            q[1] = (q[0] + 1 + (unsigned)(harness_next(&rng) % (M - 1))) % M;
+            bool one = kind == QML_GATE_X || kind == QML_GATE_Y || kind == QML_GATE_T || kind == QML_GATE_S ||
+                       kind == QML_GATE_Z;
+            assert_ok(qml_circuit_add_gate(c, kind, q, one ? 1 : 2));
+        }
+        o = parse_sum(M, observables[seed % 3]);
+        assert_ok(qml__gradient_light_cone_plan(c, o, &kept, &folded));
+        assert_int_equal(kept, 0);
+        /* folded is NULL when only diagonal and untouched gates were dropped */
+        const qml_pauli_sum *folded_or_o = folded ? folded : o;
+        assert_int_equal(qml_pauli_sum_n_terms(folded_or_o), qml_pauli_sum_n_terms(o));
+        for (int r = 0; r < 4; r++) {
+            qml_statevec *psi = random_state(M, 100 * seed + (uint64_t)r), *moved = NULL;
+            assert_ok(qml_statevec_copy(&moved, psi));
+            assert_ok(qml_statevec_run(moved, c, NULL, 0, NULL, 0));
+            double a, b;
+            assert_ok(qml_statevec_expectation(moved, o, &a));
+            assert_ok(qml_statevec_expectation(psi, folded_or_o, &b));
+            /* |terms| * eps * ||O||_1-scale rounding: 1e-13 */
+            if (fabs(a - b) > 1e-13)
+                fail_msg("seed %llu: <T^dag O T> = %.17g, folded <O'> = %.17g", (unsigned long long)seed, a, b);
+            qml_statevec_free(moved);
+            qml_statevec_free(psi);
+        }
+        qml_pauli_sum_free(folded);
+        qml_pauli_sum_free(o);
+        qml_circuit_free(c);
+    }
+}
+
 /* ---- caller-owned scratch states ---------------------------------------------- */
 
 /* options.scratch: every method gives the bits it gives with states of its
@@ -1998,6 +2093,7 @@ int main(void)
         cmocka_unit_test(test_scratch_states),
         cmocka_unit_test(test_cache_tiles),
         cmocka_unit_test(test_light_cone),
+        cmocka_unit_test(test_light_cone_counts),
         cmocka_unit_test(test_allocation_failures),
         cmocka_unit_test(test_allocation_failures_threads),
     };
