@@ -1139,7 +1139,13 @@ typedef struct qml_gradient_options {
  * Computes l = <psi| O |psi> with |psi> = U(w, x)|psi_0> and
  * dl/dw_k = sum over the gates reading weight k of weight_scale * dl/dtheta
  * (and likewise for features with feature_scale). The value is the same
- * bits for every method.
+ * bits for every method. On the statevector, gates that commute with the
+ * observable as seen from after them (outside its backward light cone) are
+ * not run, and trailing permutation gates are folded into a diagonal
+ * observable (docs/gradients.md): their parameters' derivatives are exactly
+ * 0, and the value equals qml_statevec_run() + qml_statevec_expectation()
+ * up to rounding. Sampled parameter shift (options->shots > 0) runs every
+ * gate.
  * @param circuit the circuit (not modified; may be used concurrently).
  * @param observable O, on the circuit's qubits.
  * @param initial the initial state, or NULL for |0...0> (not modified).
