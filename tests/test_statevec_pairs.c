@@ -534,12 +534,18 @@ static void test_every_pair_dense_7_10(void **unused)
                     /* the walk that skips the lines whose phases are all 1
                      * (gates with a control among a line's bits): the bits
                      * of the every-line walk, which multiplies them by 1 */
-                    qml_statevec *skipping = state_from(n, psi);
+                    qml_statevec *skipping = state_from(n, psi), *prefetched = state_from(n, psi);
                     qml__diagonal_walk_override = 0;
                     qml__statevec_apply(skipping, &g, 0.7, false);
+                    /* and the prefetched walk of a contiguous run of lines */
+                    qml__diagonal_walk_override = 5;
+                    qml__statevec_apply(prefetched, &g, 0.7, false);
                     qml__diagonal_walk_override = -1;
                     assert_memory_equal(qml_statevec_data(skipping), qml_statevec_data(chosen),
                                         2 * dim * sizeof *psi);
+                    assert_memory_equal(qml_statevec_data(prefetched), qml_statevec_data(chosen),
+                                        2 * dim * sizeof *psi);
+                    qml_statevec_free(prefetched);
                     qml_statevec_free(skipping);
                     qml_statevec_free(portable);
                     qml_statevec_free(chosen);
