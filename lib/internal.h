@@ -378,8 +378,8 @@ void qml__apply_pair(qml_statevec *state, const unsigned *bits, unsigned n_bits,
  * them choose. */
 extern int qml__pair_walk_override;
 /* Tests only: 0 makes the pair kernels' octet walk take its scalar path
- * for real matrices, 1 its portable vector path (no AVX2); -1 (the
- * default) lets them choose. */
+ * for real matrices, 1 its portable vector path (no AVX2), and both the
+ * run walks' scalar loops; -1 (the default) lets them choose. */
 extern int qml__pair_path_override;
 /* Tests only: 1 makes the pair kernels' walk for a target at 5..10 (alone
  * or under controls at 12 and above) prefetch each of its two streams on

@@ -93,6 +93,7 @@ typedef struct pair_job {
     bool strided;              /* run walk, runs of 8 pairs: units of 8 runs 16 amplitudes apart */
     uint64_t half;             /* octet walk, > 0: block o + (blocks / 2), this many doubles on, with block o */
     bool vec;                  /* octet walk, QML__PAIR_REAL: vectors */
+    bool runs_avx2;            /* runs of contiguous pairs: runs_real_avx2, runs_general_avx2 */
     bool wide_units;           /* octet walk: prefetch units of AHEAD_UNIT_BLOCKS_WIDE (the previous walk) */
     unsigned shape;            /* ... 1: each pair's q right after its p (a target on qubit 0), 2: pairs
                                 * 2j, 2j + 1 adjacent in both streams (a target on 1..4), 3: p and q
@@ -169,11 +170,91 @@ static inline void pair_swap(double *restrict p, double *restrict q, size_t coun
     }
 }
 
+#if defined(PAIR_AVX2)
+/* Runs of contiguous pairs (stride 2), two amplitudes per AVX vector, for
+ * the rotations: lane by lane the operations of pair_real and pair_general
+ * in their order (a - b c as a + (-b) c, exact), and AVX2 without FMA does
+ * not contract them, so the same bits. The scalar loops ran about 10
+ * instructions per amplitude, enough to hold RY on qubits 1..4 at 0.8 of
+ * the memory limit (n = 24). */
+__attribute__((target("avx2"))) static void runs_real_avx2(double *restrict p, double *restrict q, size_t count,
+                                                           const double *restrict m)
+{
+    const pair_v4d m00 = {m[0], m[0], m[0], m[0]}, m01 = {m[2], m[2], m[2], m[2]};
+    const pair_v4d m10 = {m[4], m[4], m[4], m[4]}, m11 = {m[6], m[6], m[6], m[6]};
+    size_t k = 0;
+    for (; k + 2 <= count; k += 2) {
+        pair_v4d x, y;
+        memcpy(&x, p + 2 * k, sizeof x);
+        memcpy(&y, q + 2 * k, sizeof y);
+        const pair_v4d u = m00 * x + m01 * y, v = m10 * x + m11 * y;
+        memcpy(p + 2 * k, &u, sizeof u);
+        memcpy(q + 2 * k, &v, sizeof v);
+    }
+    if (k < count)
+        pair_real(p + 2 * k, q + 2 * k, count - k, 2, m);
+}
+
+__attribute__((target("avx2"))) static void runs_general_avx2(double *restrict p, double *restrict q, size_t count,
+                                                              const double *restrict m)
+{
+    const pair_v4d ar = {m[0], m[0], m[0], m[0]}, ai = {-m[1], m[1], -m[1], m[1]};
+    const pair_v4d br = {m[2], m[2], m[2], m[2]}, bi = {-m[3], m[3], -m[3], m[3]};
+    const pair_v4d cr = {m[4], m[4], m[4], m[4]}, ci = {-m[5], m[5], -m[5], m[5]};
+    const pair_v4d dr = {m[6], m[6], m[6], m[6]}, di = {-m[7], m[7], -m[7], m[7]};
+    size_t k = 0;
+    for (; k + 2 <= count; k += 2) {
+        pair_v4d x, y;
+        memcpy(&x, p + 2 * k, sizeof x);
+        memcpy(&y, q + 2 * k, sizeof y);
+        const pair_v4d xs = __builtin_shufflevector(x, x, 1, 0, 3, 2), ys = __builtin_shufflevector(y, y, 1, 0, 3, 2);
+        const pair_v4d u = ((ar * x + ai * xs) + br * y) + bi * ys;
+        const pair_v4d v = ((cr * x + ci * xs) + dr * y) + di * ys;
+        memcpy(p + 2 * k, &u, sizeof u);
+        memcpy(q + 2 * k, &v, sizeof v);
+    }
+    if (k < count)
+        pair_general(p + 2 * k, q + 2 * k, count - k, 2, m);
+}
+#endif
+
+static ALWAYS_INLINE void pair_real_runs(const pair_job *job, double *p, double *q, size_t count)
+{
+#if defined(PAIR_AVX2)
+    if (job->runs_avx2) {
+        runs_real_avx2(p, q, count, job->m);
+        return;
+    }
+#endif
+    pair_real(p, q, count, 2, job->m);
+}
+
+static ALWAYS_INLINE void pair_general_runs(const pair_job *job, double *p, double *q, size_t count)
+{
+#if defined(PAIR_AVX2)
+    if (job->runs_avx2) {
+        runs_general_avx2(p, q, count, job->m);
+        return;
+    }
+#endif
+    pair_general(p, q, count, 2, job->m);
+}
+
 static ALWAYS_INLINE void pair_dispatch(const pair_job *job, double *p, double *q, size_t count, size_t stride)
 {
     switch (job->cls) {
-    case QML__PAIR_GENERAL: pair_general(p, q, count, stride, job->m); break;
-    case QML__PAIR_REAL: pair_real(p, q, count, stride, job->m); break;
+    case QML__PAIR_GENERAL:
+        if (stride == 2)
+            pair_general_runs(job, p, q, count);
+        else
+            pair_general(p, q, count, stride, job->m);
+        break;
+    case QML__PAIR_REAL:
+        if (stride == 2)
+            pair_real_runs(job, p, q, count);
+        else
+            pair_real(p, q, count, stride, job->m);
+        break;
     case QML__PAIR_SWAP: pair_swap(p, q, count, stride); break;
     }
 }
@@ -240,9 +321,9 @@ static ALWAYS_INLINE void mid_runs_unrolled(const pair_job *job, size_t begin, s
             }
 #endif
             if (cls == QML__PAIR_GENERAL)
-                pair_general(p, q, 8, 2, job->m);
+                pair_general_runs(job, p, q, 8);
             else if (cls == QML__PAIR_REAL)
-                pair_real(p, q, 8, 2, job->m);
+                pair_real_runs(job, p, q, 8);
             else
                 pair_swap(p, q, 8, 2);
         }
@@ -266,9 +347,9 @@ static ALWAYS_INLINE void pair_mid_qubit(const pair_job *job, size_t begin, size
                 __builtin_prefetch(q + ahead + 2 * l, 1, 3);
 #endif
                 if (cls == QML__PAIR_GENERAL)
-                    pair_general(p + 2 * l, q + 2 * l, 4, 2, job->m);
+                    pair_general_runs(job, p + 2 * l, q + 2 * l, 4);
                 else if (cls == QML__PAIR_REAL)
-                    pair_real(p + 2 * l, q + 2 * l, 4, 2, job->m);
+                    pair_real_runs(job, p + 2 * l, q + 2 * l, 4);
                 else
                     pair_swap(p + 2 * l, q + 2 * l, 4, 2);
             }
@@ -312,9 +393,9 @@ static ALWAYS_INLINE void pair_mid_qubit(const pair_job *job, size_t begin, size
             double *p = job->amplitudes + 2 * (i | job->off0);
             double *q = job->amplitudes + 2 * (i | job->off1);
             if (cls == QML__PAIR_GENERAL)
-                pair_general(p, q, run, 2, job->m);
+                pair_general_runs(job, p, q, run);
             else if (cls == QML__PAIR_REAL)
-                pair_real(p, q, run, 2, job->m);
+                pair_real_runs(job, p, q, run);
             else
                 pair_swap(p, q, run, 2);
         }
@@ -337,9 +418,9 @@ static ALWAYS_INLINE void pair_mid_qubit(const pair_job *job, size_t begin, size
             }
 #endif
             if (cls == QML__PAIR_GENERAL)
-                pair_general(p + 2 * l, q + 2 * l, 4, 2, job->m);
+                pair_general_runs(job, p + 2 * l, q + 2 * l, 4);
             else if (cls == QML__PAIR_REAL)
-                pair_real(p + 2 * l, q + 2 * l, 4, 2, job->m);
+                pair_real_runs(job, p + 2 * l, q + 2 * l, 4);
             else
                 pair_swap(p + 2 * l, q + 2 * l, 4, 2);
         }
@@ -730,9 +811,9 @@ static ALWAYS_INLINE void pair_runs_ahead(const pair_job *job, size_t begin, siz
                 }
 #endif
                 if (cls == QML__PAIR_GENERAL)
-                    pair_general(p, q, 8, 2, job->m);
+                    pair_general_runs(job, p, q, 8);
                 else if (cls == QML__PAIR_REAL)
-                    pair_real(p, q, 8, 2, job->m);
+                    pair_real_runs(job, p, q, 8);
                 else
                     pair_swap(p, q, 8, 2);
             }
@@ -760,9 +841,9 @@ static ALWAYS_INLINE void pair_runs_ahead(const pair_job *job, size_t begin, siz
         }
 #endif
         if (cls == QML__PAIR_GENERAL)
-            pair_general(p, q, unit, 2, job->m);
+            pair_general_runs(job, p, q, unit);
         else if (cls == QML__PAIR_REAL)
-            pair_real(p, q, unit, 2, job->m);
+            pair_real_runs(job, p, q, unit);
         else
             pair_swap(p, q, unit, 2);
     }
@@ -845,9 +926,9 @@ static void pair_range(void *context, size_t begin, size_t end, unsigned worker)
         }
 #endif
         if (job->cls == QML__PAIR_GENERAL)
-            pair_general(p, q, run, 2, job->m);
+            pair_general_runs(job, p, q, run);
         else if (job->cls == QML__PAIR_REAL)
-            pair_real(p, q, run, 2, job->m);
+            pair_real_runs(job, p, q, run);
         else
             pair_swap(p, q, run, 2);
         k += run;
@@ -868,6 +949,9 @@ void qml__apply_pair(qml_statevec *state, const unsigned *bits, unsigned n_bits,
     if (n_bits >= 2 && job.fixed[0] < OCTET_BITS)
         octet_plan(&job, state->n_qubits);
     job.vec = qml__pair_path_override != 0;
+#if defined(PAIR_AVX2)
+    job.runs_avx2 = qml__pair_path_override < 0 && qml__cpu_avx2();
+#endif
     job.wide_units = qml__pair_octet_override == 0;
 #if defined(PAIR_AVX2)
     /* the vector shapes of the block's pairs (octet_real_wide), with AVX2

@@ -452,6 +452,56 @@ static void test_mid_qubit_streams(void **unused)
  * where the CPU has it, AVX2) on 7 and 8 qubits, and so does CRY (the
  * pair kernels' real class: the scalar octet walk, then the vector ones);
  * on 12 qubits every path of both gives the same bits. */
+/* The rotations' runs of contiguous pairs on AVX2 vectors give the bits of
+ * the scalar loops (qml__pair_path_override = 0), for every kind on every
+ * qubit (one-qubit kinds) and every ordered pair (two-qubit kinds) of 11
+ * qubits, odd run lengths at range ends included: the state is also split
+ * over 3 threads at 18 qubits for one qubit of each walk. */
+static void test_runs_vector_bitwise(void **unused)
+{
+    (void)unused;
+    harness_rng rng = {1111};
+    size_t compared = 0;
+    for (unsigned n = 11; n <= 18; n += 7) {
+        const size_t dim = (size_t)1 << n;
+        double *psi = malloc(2 * dim * sizeof *psi);
+        assert_non_null(psi);
+        for (size_t kk = 0; kk < N_KINDS; kk++) {
+            const qml_gate_kind kind = ALL_KINDS[kk];
+            const unsigned k = arity(kind);
+            if (k > 2)
+                continue;
+            for (unsigned a = 0; a < n; a++)
+                for (unsigned b = 0; b < (k == 2 ? n : 1); b++) {
+                    if (k == 2 && a == b)
+                        continue;
+                    if (n > 11 && (a % 7 != 3 || (k == 2 && b != n - 1 - a)))
+                        continue;
+                    const unsigned q[2] = {a, b};
+                    qml__gate g = make_gate(kind, q, k, &rng);
+                    const double theta = 4 * (harness_uniform(&rng) - 0.5) * 3.14159;
+                    random_state(&rng, dim, psi);
+                    qml_statevec *chosen = state_from(n, psi), *scalar = state_from(n, psi);
+                    if (n > 11) {
+                        assert_ok(qml_statevec_set_threads(chosen, 3));
+                        assert_ok(qml_statevec_set_threads(scalar, 3));
+                    }
+                    qml__statevec_apply(chosen, &g, theta, false);
+                    qml__pair_path_override = 0;
+                    qml__statevec_apply(scalar, &g, theta, false);
+                    qml__pair_path_override = -1;
+                    assert_memory_equal(qml_statevec_data(chosen), qml_statevec_data(scalar),
+                                        2 * dim * sizeof *psi);
+                    qml_statevec_free(chosen);
+                    qml_statevec_free(scalar);
+                    compared++;
+                }
+        }
+        free(psi);
+    }
+    assert_true(compared > 1500);
+}
+
 static void test_every_pair_dense_7_10(void **unused)
 {
     (void)unused;
@@ -618,6 +668,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_pair_low_qubits),
         cmocka_unit_test(test_every_pair_dense_7_10),
+        cmocka_unit_test(test_runs_vector_bitwise),
         cmocka_unit_test(test_long_stream_pairs),
         cmocka_unit_test(test_mid_qubit_streams),
         cmocka_unit_test(test_pauli2_every_pair),
