@@ -93,7 +93,7 @@ typedef struct pair_job {
     bool strided;              /* run walk, runs of 8 pairs: units of 8 runs 16 amplitudes apart */
     uint64_t half;             /* octet walk, > 0: block o + (blocks / 2), this many doubles on, with block o */
     bool vec;                  /* octet walk, QML__PAIR_REAL: vectors */
-    bool runs_avx2;            /* runs of contiguous pairs: runs_real_avx2, runs_general_avx2 */
+    bool runs_avx2;            /* runs of contiguous pairs: runs_avx2, low_runs_avx2 */
     bool wide_units;           /* octet walk: prefetch units of AHEAD_UNIT_BLOCKS_WIDE (the previous walk) */
     unsigned shape;            /* ... 1: each pair's q right after its p (a target on qubit 0), 2: pairs
                                 * 2j, 2j + 1 adjacent in both streams (a target on 1..4), 3: p and q
@@ -171,51 +171,54 @@ static inline void pair_swap(double *restrict p, double *restrict q, size_t coun
 }
 
 #if defined(PAIR_AVX2)
-/* Runs of contiguous pairs (stride 2), two amplitudes per AVX vector, for
- * the rotations: lane by lane the operations of pair_real and pair_general
+/* The rotation of two amplitudes of p (x) and of q (y) per AVX vector, for
+ * the run walks: lane by lane the operations of pair_real and pair_general
  * in their order (a - b c as a + (-b) c, exact), and AVX2 without FMA does
  * not contract them, so the same bits. The scalar loops ran about 10
  * instructions per amplitude, enough to hold RY on qubits 1..4 at 0.8 of
- * the memory limit (n = 24). */
-__attribute__((target("avx2"))) static void runs_real_avx2(double *restrict p, double *restrict q, size_t count,
-                                                           const double *restrict m)
+ * the memory limit (n = 24). c[0..7]: the matrix's real parts and signed
+ * imaginary parts ({-im, im, -im, im}) of m00, m01, m10, m11. */
+static ALWAYS_INLINE void rotate_v4d(double *x0, double *y0, bool real, const pair_v4d *c)
 {
-    const pair_v4d m00 = {m[0], m[0], m[0], m[0]}, m01 = {m[2], m[2], m[2], m[2]};
-    const pair_v4d m10 = {m[4], m[4], m[4], m[4]}, m11 = {m[6], m[6], m[6], m[6]};
-    size_t k = 0;
-    for (; k + 2 <= count; k += 2) {
-        pair_v4d x, y;
-        memcpy(&x, p + 2 * k, sizeof x);
-        memcpy(&y, q + 2 * k, sizeof y);
-        const pair_v4d u = m00 * x + m01 * y, v = m10 * x + m11 * y;
-        memcpy(p + 2 * k, &u, sizeof u);
-        memcpy(q + 2 * k, &v, sizeof v);
+    pair_v4d x, y, u, v;
+    memcpy(&x, x0, sizeof x);
+    memcpy(&y, y0, sizeof y);
+    if (real) {
+        u = c[0] * x + c[2] * y;
+        v = c[4] * x + c[6] * y;
+    } else {
+        const pair_v4d xs = __builtin_shufflevector(x, x, 1, 0, 3, 2), ys = __builtin_shufflevector(y, y, 1, 0, 3, 2);
+        u = ((c[0] * x + c[1] * xs) + c[2] * y) + c[3] * ys;
+        v = ((c[4] * x + c[5] * xs) + c[6] * y) + c[7] * ys;
     }
-    if (k < count)
-        pair_real(p + 2 * k, q + 2 * k, count - k, 2, m);
+    memcpy(x0, &u, sizeof u);
+    memcpy(y0, &v, sizeof v);
 }
 
-__attribute__((target("avx2"))) static void runs_general_avx2(double *restrict p, double *restrict q, size_t count,
-                                                              const double *restrict m)
+static ALWAYS_INLINE void rotate_coefficients(const double *m, pair_v4d c[8])
 {
-    const pair_v4d ar = {m[0], m[0], m[0], m[0]}, ai = {-m[1], m[1], -m[1], m[1]};
-    const pair_v4d br = {m[2], m[2], m[2], m[2]}, bi = {-m[3], m[3], -m[3], m[3]};
-    const pair_v4d cr = {m[4], m[4], m[4], m[4]}, ci = {-m[5], m[5], -m[5], m[5]};
-    const pair_v4d dr = {m[6], m[6], m[6], m[6]}, di = {-m[7], m[7], -m[7], m[7]};
-    size_t k = 0;
-    for (; k + 2 <= count; k += 2) {
-        pair_v4d x, y;
-        memcpy(&x, p + 2 * k, sizeof x);
-        memcpy(&y, q + 2 * k, sizeof y);
-        const pair_v4d xs = __builtin_shufflevector(x, x, 1, 0, 3, 2), ys = __builtin_shufflevector(y, y, 1, 0, 3, 2);
-        const pair_v4d u = ((ar * x + ai * xs) + br * y) + bi * ys;
-        const pair_v4d v = ((cr * x + ci * xs) + dr * y) + di * ys;
-        memcpy(p + 2 * k, &u, sizeof u);
-        memcpy(q + 2 * k, &v, sizeof v);
+    for (unsigned e = 0; e < 4; e++) {
+        const double re = m[2 * e], im = m[2 * e + 1];
+        c[2 * e] = (pair_v4d){re, re, re, re};
+        c[2 * e + 1] = (pair_v4d){-im, im, -im, im};
     }
-    if (k < count)
+}
+
+/* A run of `count` contiguous pairs (stride 2). */
+__attribute__((target("avx2"))) static void runs_avx2(double *restrict p, double *restrict q, size_t count, bool real,
+                                                      const double *restrict m)
+{
+    pair_v4d c[8];
+    rotate_coefficients(m, c);
+    size_t k = 0;
+    for (; k + 2 <= count; k += 2)
+        rotate_v4d(p + 2 * k, q + 2 * k, real, c);
+    if (k < count && real)
+        pair_real(p + 2 * k, q + 2 * k, count - k, 2, m);
+    else if (k < count)
         pair_general(p + 2 * k, q + 2 * k, count - k, 2, m);
 }
+
 /* Qubit 1 or 2 over items [begin, end) (multiples of 4): amplitudes
  * 2 begin .. 2 end in blocks of 8, four vectors each, paired (0, 1), (2, 3)
  * on qubit 1 and (0, 2), (1, 3) on qubit 2; one call for the whole range
@@ -223,54 +226,30 @@ __attribute__((target("avx2"))) static void runs_general_avx2(double *restrict p
 __attribute__((target("avx2"))) static void low_runs_avx2(double *restrict a, size_t begin, size_t end, unsigned t,
                                                           bool real, const double *restrict m)
 {
-    const pair_v4d ar = {m[0], m[0], m[0], m[0]}, ai = {-m[1], m[1], -m[1], m[1]};
-    const pair_v4d br = {m[2], m[2], m[2], m[2]}, bi = {-m[3], m[3], -m[3], m[3]};
-    const pair_v4d cr = {m[4], m[4], m[4], m[4]}, ci = {-m[5], m[5], -m[5], m[5]};
-    const pair_v4d dr = {m[6], m[6], m[6], m[6]}, di = {-m[7], m[7], -m[7], m[7]};
+    pair_v4d c[8];
+    rotate_coefficients(m, c);
     const size_t second = t == 1 ? 4 : 8, other = t == 1 ? 8 : 4;
     for (size_t k = begin; k < end; k += 4) {
         double *p = a + 4 * k;
-        for (unsigned h = 0; h < 2; h++) {
-            double *x0 = p + h * other, *y0 = x0 + second;
-            pair_v4d x, y, u, v;
-            memcpy(&x, x0, sizeof x);
-            memcpy(&y, y0, sizeof y);
-            if (real) {
-                u = ar * x + br * y;
-                v = cr * x + dr * y;
-            } else {
-                const pair_v4d xs = __builtin_shufflevector(x, x, 1, 0, 3, 2);
-                const pair_v4d ys = __builtin_shufflevector(y, y, 1, 0, 3, 2);
-                u = ((ar * x + ai * xs) + br * y) + bi * ys;
-                v = ((cr * x + ci * xs) + dr * y) + di * ys;
-            }
-            memcpy(x0, &u, sizeof u);
-            memcpy(y0, &v, sizeof v);
-        }
+        rotate_v4d(p, p + second, real, c);
+        rotate_v4d(p + other, p + other + second, real, c);
     }
 }
 #endif
 
-static ALWAYS_INLINE void pair_real_runs(const pair_job *job, double *p, double *q, size_t count)
+/* A run of `count` contiguous pairs under the job's rotation. */
+static ALWAYS_INLINE void pair_rotation_runs(const pair_job *job, double *p, double *q, size_t count, bool real)
 {
 #if defined(PAIR_AVX2)
     if (job->runs_avx2) {
-        runs_real_avx2(p, q, count, job->m);
+        runs_avx2(p, q, count, real, job->m);
         return;
     }
 #endif
-    pair_real(p, q, count, 2, job->m);
-}
-
-static ALWAYS_INLINE void pair_general_runs(const pair_job *job, double *p, double *q, size_t count)
-{
-#if defined(PAIR_AVX2)
-    if (job->runs_avx2) {
-        runs_general_avx2(p, q, count, job->m);
-        return;
-    }
-#endif
-    pair_general(p, q, count, 2, job->m);
+    if (real)
+        pair_real(p, q, count, 2, job->m);
+    else
+        pair_general(p, q, count, 2, job->m);
 }
 
 static ALWAYS_INLINE void pair_dispatch(const pair_job *job, double *p, double *q, size_t count, size_t stride)
@@ -278,13 +257,13 @@ static ALWAYS_INLINE void pair_dispatch(const pair_job *job, double *p, double *
     switch (job->cls) {
     case QML__PAIR_GENERAL:
         if (stride == 2)
-            pair_general_runs(job, p, q, count);
+            pair_rotation_runs(job, p, q, count, false);
         else
             pair_general(p, q, count, stride, job->m);
         break;
     case QML__PAIR_REAL:
         if (stride == 2)
-            pair_real_runs(job, p, q, count);
+            pair_rotation_runs(job, p, q, count, true);
         else
             pair_real(p, q, count, stride, job->m);
         break;
@@ -354,9 +333,9 @@ static ALWAYS_INLINE void mid_runs_unrolled(const pair_job *job, size_t begin, s
             }
 #endif
             if (cls == QML__PAIR_GENERAL)
-                pair_general_runs(job, p, q, 8);
+                pair_rotation_runs(job, p, q, 8, false);
             else if (cls == QML__PAIR_REAL)
-                pair_real_runs(job, p, q, 8);
+                pair_rotation_runs(job, p, q, 8, true);
             else
                 pair_swap(p, q, 8, 2);
         }
@@ -380,9 +359,9 @@ static ALWAYS_INLINE void pair_mid_qubit(const pair_job *job, size_t begin, size
                 __builtin_prefetch(q + ahead + 2 * l, 1, 3);
 #endif
                 if (cls == QML__PAIR_GENERAL)
-                    pair_general_runs(job, p + 2 * l, q + 2 * l, 4);
+                    pair_rotation_runs(job, p + 2 * l, q + 2 * l, 4, false);
                 else if (cls == QML__PAIR_REAL)
-                    pair_real_runs(job, p + 2 * l, q + 2 * l, 4);
+                    pair_rotation_runs(job, p + 2 * l, q + 2 * l, 4, true);
                 else
                     pair_swap(p + 2 * l, q + 2 * l, 4, 2);
             }
@@ -426,9 +405,9 @@ static ALWAYS_INLINE void pair_mid_qubit(const pair_job *job, size_t begin, size
             double *p = job->amplitudes + 2 * (i | job->off0);
             double *q = job->amplitudes + 2 * (i | job->off1);
             if (cls == QML__PAIR_GENERAL)
-                pair_general_runs(job, p, q, run);
+                pair_rotation_runs(job, p, q, run, false);
             else if (cls == QML__PAIR_REAL)
-                pair_real_runs(job, p, q, run);
+                pair_rotation_runs(job, p, q, run, true);
             else
                 pair_swap(p, q, run, 2);
         }
@@ -451,9 +430,9 @@ static ALWAYS_INLINE void pair_mid_qubit(const pair_job *job, size_t begin, size
             }
 #endif
             if (cls == QML__PAIR_GENERAL)
-                pair_general_runs(job, p + 2 * l, q + 2 * l, 4);
+                pair_rotation_runs(job, p + 2 * l, q + 2 * l, 4, false);
             else if (cls == QML__PAIR_REAL)
-                pair_real_runs(job, p + 2 * l, q + 2 * l, 4);
+                pair_rotation_runs(job, p + 2 * l, q + 2 * l, 4, true);
             else
                 pair_swap(p + 2 * l, q + 2 * l, 4, 2);
         }
@@ -844,9 +823,9 @@ static ALWAYS_INLINE void pair_runs_ahead(const pair_job *job, size_t begin, siz
                 }
 #endif
                 if (cls == QML__PAIR_GENERAL)
-                    pair_general_runs(job, p, q, 8);
+                    pair_rotation_runs(job, p, q, 8, false);
                 else if (cls == QML__PAIR_REAL)
-                    pair_real_runs(job, p, q, 8);
+                    pair_rotation_runs(job, p, q, 8, true);
                 else
                     pair_swap(p, q, 8, 2);
             }
@@ -874,9 +853,9 @@ static ALWAYS_INLINE void pair_runs_ahead(const pair_job *job, size_t begin, siz
         }
 #endif
         if (cls == QML__PAIR_GENERAL)
-            pair_general_runs(job, p, q, unit);
+            pair_rotation_runs(job, p, q, unit, false);
         else if (cls == QML__PAIR_REAL)
-            pair_real_runs(job, p, q, unit);
+            pair_rotation_runs(job, p, q, unit, true);
         else
             pair_swap(p, q, unit, 2);
     }
@@ -965,9 +944,9 @@ static void pair_range(void *context, size_t begin, size_t end, unsigned worker)
         }
 #endif
         if (job->cls == QML__PAIR_GENERAL)
-            pair_general_runs(job, p, q, run);
+            pair_rotation_runs(job, p, q, run, false);
         else if (job->cls == QML__PAIR_REAL)
-            pair_real_runs(job, p, q, run);
+            pair_rotation_runs(job, p, q, run, true);
         else
             pair_swap(p, q, run, 2);
         k += run;

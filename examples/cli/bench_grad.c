@@ -96,6 +96,20 @@ static int thinned_copy(const qml_circuit *source, const double *weights, size_t
     return QML_OK;
 }
 
+/* The adjoint with the light cone switched off: every gate run (the cost of
+ * the sweep itself). */
+static int every_gate_adjoint(const qml_circuit *circuit, const qml_pauli_sum *observable, const double *weights,
+                              size_t p, const qml_gradient_options *options, double *gradient, double *seconds)
+{
+    double value;
+    qml__gradient_light_cone = false;
+    double t0 = cpu_seconds();
+    int status = qml_gradient(circuit, observable, NULL, weights, p, NULL, 0, options, &value, gradient, NULL);
+    *seconds = cpu_seconds() - t0;
+    qml__gradient_light_cone = true;
+    return status;
+}
+
 static int measure_size(unsigned n, int repeats, grad_result *result)
 {
     int status;
@@ -150,12 +164,7 @@ static int measure_size(unsigned n, int repeats, grad_result *result)
             goto done;
         times[r] = t1 - t0;
         adjoint_times[r] = cpu_seconds() - t1;
-        qml__gradient_light_cone = false;
-        double f0 = cpu_seconds();
-        status = qml_gradient(circuit, observable, NULL, weights, p, NULL, 0, &options, &value, gradient, NULL);
-        full_times[r] = cpu_seconds() - f0;
-        qml__gradient_light_cone = true;
-        if (status)
+        if ((status = every_gate_adjoint(circuit, observable, weights, p, &options, gradient, &full_times[r])))
             goto done;
     }
     result->forward_s = cli_median(times, repeats);
@@ -270,12 +279,7 @@ static int measure_ladder(unsigned n, unsigned layers, int repeats, ladder_resul
         times[r] = t1 - t0;
         adjoint_times[r] = t2 - t1;
         fresh_times[r] = cpu_seconds() - t2;
-        qml__gradient_light_cone = false;
-        double f0 = cpu_seconds();
-        status = qml_gradient(circuit, observable, NULL, weights, p, NULL, 0, &options, &value, gradient, NULL);
-        full_times[r] = cpu_seconds() - f0;
-        qml__gradient_light_cone = true;
-        if (status)
+        if ((status = every_gate_adjoint(circuit, observable, weights, p, &options, gradient, &full_times[r])))
             goto done;
     }
     result->full_adjoint_s = cli_median(full_times, repeats);
