@@ -93,7 +93,10 @@ typedef struct pair_job {
     bool strided;              /* run walk, runs of 8 pairs: units of 8 runs 16 amplitudes apart */
     uint64_t half;             /* octet walk, > 0: block o + (blocks / 2), this many doubles on, with block o */
     bool vec;                  /* octet walk, QML__PAIR_REAL: vectors */
-    bool runs_avx2;            /* runs of contiguous pairs: runs_avx2, low_runs_avx2 */
+    bool runs_avx2;            /* the walks compiled for AVX2, with vector runs (pair_walk_avx2) */
+    /* ... their coefficients, 4 lanes each: Re m00, {-Im, Im, -Im, Im} m00,
+     * then m01, m10, m11 likewise */
+    double rot[32];
     bool wide_units;           /* octet walk: prefetch units of AHEAD_UNIT_BLOCKS_WIDE (the previous walk) */
     unsigned shape;            /* ... 1: each pair's q right after its p (a target on qubit 0), 2: pairs
                                 * 2j, 2j + 1 adjacent in both streams (a target on 1..4), 3: p and q
@@ -177,7 +180,7 @@ static inline void pair_swap(double *restrict p, double *restrict q, size_t coun
  * not contract them, so the same bits. The scalar loops ran about 10
  * instructions per amplitude, enough to hold RY on qubits 1..4 at 0.8 of
  * the memory limit (n = 24). c[0..7]: the matrix's real parts and signed
- * imaginary parts ({-im, im, -im, im}) of m00, m01, m10, m11. */
+ * imaginary parts ({-im, im, -im, im}) of m00, m01, m10, m11 (pair_job.rot). */
 static ALWAYS_INLINE void rotate_v4d(double *x0, double *y0, bool real, const pair_v4d *c)
 {
     pair_v4d x, y, u, v;
@@ -195,39 +198,13 @@ static ALWAYS_INLINE void rotate_v4d(double *x0, double *y0, bool real, const pa
     memcpy(y0, &v, sizeof v);
 }
 
-static ALWAYS_INLINE void rotate_coefficients(const double *m, pair_v4d c[8])
-{
-    for (unsigned e = 0; e < 4; e++) {
-        const double re = m[2 * e], im = m[2 * e + 1];
-        c[2 * e] = (pair_v4d){re, re, re, re};
-        c[2 * e + 1] = (pair_v4d){-im, im, -im, im};
-    }
-}
-
-/* A run of `count` contiguous pairs (stride 2). */
-__attribute__((target("avx2"))) static void runs_avx2(double *restrict p, double *restrict q, size_t count, bool real,
-                                                      const double *restrict m)
-{
-    pair_v4d c[8];
-    rotate_coefficients(m, c);
-    size_t k = 0;
-    for (; k + 2 <= count; k += 2)
-        rotate_v4d(p + 2 * k, q + 2 * k, real, c);
-    if (k < count && real)
-        pair_real(p + 2 * k, q + 2 * k, count - k, 2, m);
-    else if (k < count)
-        pair_general(p + 2 * k, q + 2 * k, count - k, 2, m);
-}
-
 /* Qubit 1 or 2 over items [begin, end) (multiples of 4): amplitudes
  * 2 begin .. 2 end in blocks of 8, four vectors each, paired (0, 1), (2, 3)
  * on qubit 1 and (0, 2), (1, 3) on qubit 2; one call for the whole range
  * (a call per run of 2 pairs cost what the vectors saved). */
-__attribute__((target("avx2"))) static void low_runs_avx2(double *restrict a, size_t begin, size_t end, unsigned t,
-                                                          bool real, const double *restrict m)
+static ALWAYS_INLINE void low_runs_v4d(double *restrict a, size_t begin, size_t end, unsigned t, bool real,
+                                       const pair_v4d *c)
 {
-    pair_v4d c[8];
-    rotate_coefficients(m, c);
     const size_t second = t == 1 ? 4 : 8, other = t == 1 ? 8 : 4;
     for (size_t k = begin; k < end; k += 4) {
         double *p = a + 4 * k;
@@ -237,33 +214,39 @@ __attribute__((target("avx2"))) static void low_runs_avx2(double *restrict a, si
 }
 #endif
 
-/* A run of `count` contiguous pairs under the job's rotation. */
-static ALWAYS_INLINE void pair_rotation_runs(const pair_job *job, double *p, double *q, size_t count, bool real)
+/* A run of `count` contiguous pairs under the job's rotation; `vec` (NULL:
+ * scalar) the coefficient vectors of pair_range_avx2. */
+static ALWAYS_INLINE void pair_rotation_runs(const pair_job *job, double *p, double *q, size_t count, bool real,
+                                             const void *vec)
 {
+    size_t k = 0;
 #if defined(PAIR_AVX2)
-    if (job->runs_avx2) {
-        runs_avx2(p, q, count, real, job->m);
-        return;
+    if (vec) {
+        for (; k + 2 <= count; k += 2)
+            rotate_v4d(p + 2 * k, q + 2 * k, real, vec);
     }
+#else
+    (void)vec;
 #endif
-    if (real)
-        pair_real(p, q, count, 2, job->m);
-    else
-        pair_general(p, q, count, 2, job->m);
+    if (k < count && real)
+        pair_real(p + 2 * k, q + 2 * k, count - k, 2, job->m);
+    else if (k < count)
+        pair_general(p + 2 * k, q + 2 * k, count - k, 2, job->m);
 }
 
-static ALWAYS_INLINE void pair_dispatch(const pair_job *job, double *p, double *q, size_t count, size_t stride)
+static ALWAYS_INLINE void pair_dispatch(const pair_job *job, double *p, double *q, size_t count, size_t stride,
+                                        const void *vec)
 {
     switch (job->cls) {
     case QML__PAIR_GENERAL:
         if (stride == 2)
-            pair_rotation_runs(job, p, q, count, false);
+            pair_rotation_runs(job, p, q, count, false, vec);
         else
             pair_general(p, q, count, stride, job->m);
         break;
     case QML__PAIR_REAL:
         if (stride == 2)
-            pair_rotation_runs(job, p, q, count, true);
+            pair_rotation_runs(job, p, q, count, true, vec);
         else
             pair_real(p, q, count, stride, job->m);
         break;
@@ -308,7 +291,7 @@ static bool stream_ahead(qml__pair_class cls, unsigned t)
  * pointer (the same lines as its 4-pair steps), so no level test and one
  * address update per 8 pairs. */
 static ALWAYS_INLINE void mid_runs_unrolled(const pair_job *job, size_t begin, size_t end, qml__pair_class cls,
-                                            size_t ahead, bool to_l2)
+                                            size_t ahead, bool to_l2, const void *vec)
 {
     const unsigned t = job->fixed[0];
     const size_t run = (size_t)1 << t;
@@ -333,16 +316,17 @@ static ALWAYS_INLINE void mid_runs_unrolled(const pair_job *job, size_t begin, s
             }
 #endif
             if (cls == QML__PAIR_GENERAL)
-                pair_rotation_runs(job, p, q, 8, false);
+                pair_rotation_runs(job, p, q, 8, false, vec);
             else if (cls == QML__PAIR_REAL)
-                pair_rotation_runs(job, p, q, 8, true);
+                pair_rotation_runs(job, p, q, 8, true, vec);
             else
                 pair_swap(p, q, 8, 2);
         }
     }
 }
 
-static ALWAYS_INLINE void pair_mid_qubit(const pair_job *job, size_t begin, size_t end, qml__pair_class cls)
+static ALWAYS_INLINE void pair_mid_qubit(const pair_job *job, size_t begin, size_t end, qml__pair_class cls,
+                                         const void *vec)
 {
     const unsigned t = job->fixed[0];
     const size_t run = (size_t)1 << t;
@@ -359,9 +343,9 @@ static ALWAYS_INLINE void pair_mid_qubit(const pair_job *job, size_t begin, size
                 __builtin_prefetch(q + ahead + 2 * l, 1, 3);
 #endif
                 if (cls == QML__PAIR_GENERAL)
-                    pair_rotation_runs(job, p + 2 * l, q + 2 * l, 4, false);
+                    pair_rotation_runs(job, p + 2 * l, q + 2 * l, 4, false, vec);
                 else if (cls == QML__PAIR_REAL)
-                    pair_rotation_runs(job, p + 2 * l, q + 2 * l, 4, true);
+                    pair_rotation_runs(job, p + 2 * l, q + 2 * l, 4, true, vec);
                 else
                     pair_swap(p + 2 * l, q + 2 * l, 4, 2);
             }
@@ -393,9 +377,9 @@ static ALWAYS_INLINE void pair_mid_qubit(const pair_job *job, size_t begin, size
         ahead /= 2;
     if (mode == 6) {
         if (to_l2)
-            mid_runs_unrolled(job, begin, end, cls, ahead, true);
+            mid_runs_unrolled(job, begin, end, cls, ahead, true, vec);
         else
-            mid_runs_unrolled(job, begin, end, cls, ahead, false);
+            mid_runs_unrolled(job, begin, end, cls, ahead, false, vec);
         return;
     }
     if (mode == 1) {
@@ -405,9 +389,9 @@ static ALWAYS_INLINE void pair_mid_qubit(const pair_job *job, size_t begin, size
             double *p = job->amplitudes + 2 * (i | job->off0);
             double *q = job->amplitudes + 2 * (i | job->off1);
             if (cls == QML__PAIR_GENERAL)
-                pair_rotation_runs(job, p, q, run, false);
+                pair_rotation_runs(job, p, q, run, false, vec);
             else if (cls == QML__PAIR_REAL)
-                pair_rotation_runs(job, p, q, run, true);
+                pair_rotation_runs(job, p, q, run, true, vec);
             else
                 pair_swap(p, q, run, 2);
         }
@@ -430,9 +414,9 @@ static ALWAYS_INLINE void pair_mid_qubit(const pair_job *job, size_t begin, size
             }
 #endif
             if (cls == QML__PAIR_GENERAL)
-                pair_rotation_runs(job, p + 2 * l, q + 2 * l, 4, false);
+                pair_rotation_runs(job, p + 2 * l, q + 2 * l, 4, false, vec);
             else if (cls == QML__PAIR_REAL)
-                pair_rotation_runs(job, p + 2 * l, q + 2 * l, 4, true);
+                pair_rotation_runs(job, p + 2 * l, q + 2 * l, 4, true, vec);
             else
                 pair_swap(p + 2 * l, q + 2 * l, 4, 2);
         }
@@ -790,7 +774,8 @@ static unsigned stretch_bits(const pair_job *job)
     return (job->off0 ^ job->off1) == (uint64_t)1 << job->fixed[0] ? job->fixed[1] : job->fixed[0];
 }
 
-static ALWAYS_INLINE void pair_runs_ahead(const pair_job *job, size_t begin, size_t end, qml__pair_class cls)
+static ALWAYS_INLINE void pair_runs_ahead(const pair_job *job, size_t begin, size_t end, qml__pair_class cls,
+                                          const void *vec)
 {
     double *a = job->amplitudes;
     const size_t run_length = (size_t)1 << job->fixed[0];
@@ -823,9 +808,9 @@ static ALWAYS_INLINE void pair_runs_ahead(const pair_job *job, size_t begin, siz
                 }
 #endif
                 if (cls == QML__PAIR_GENERAL)
-                    pair_rotation_runs(job, p, q, 8, false);
+                    pair_rotation_runs(job, p, q, 8, false, vec);
                 else if (cls == QML__PAIR_REAL)
-                    pair_rotation_runs(job, p, q, 8, true);
+                    pair_rotation_runs(job, p, q, 8, true, vec);
                 else
                     pair_swap(p, q, 8, 2);
             }
@@ -853,18 +838,17 @@ static ALWAYS_INLINE void pair_runs_ahead(const pair_job *job, size_t begin, siz
         }
 #endif
         if (cls == QML__PAIR_GENERAL)
-            pair_rotation_runs(job, p, q, unit, false);
+            pair_rotation_runs(job, p, q, unit, false, vec);
         else if (cls == QML__PAIR_REAL)
-            pair_rotation_runs(job, p, q, unit, true);
+            pair_rotation_runs(job, p, q, unit, true, vec);
         else
             pair_swap(p, q, unit, 2);
     }
 }
 
-static void pair_range(void *context, size_t begin, size_t end, unsigned worker)
+/* The walks over items [begin, end); `vec`: see pair_rotation_runs. */
+static ALWAYS_INLINE void pair_walk(const pair_job *job, size_t begin, size_t end, const void *vec)
 {
-    (void)worker;
-    const pair_job *job = context;
     double *a = job->amplitudes;
     if (job->octets) {
         octet_range(job, begin, end);
@@ -885,11 +869,11 @@ static void pair_range(void *context, size_t begin, size_t end, unsigned worker)
         (job->n_fixed == 1 || ((job->off0 ^ job->off1) == (uint64_t)1 << job->fixed[0] &&
                                job->fixed[1] >= AHEAD_MAX_STRETCH_BITS))) {
         if (job->cls == QML__PAIR_GENERAL)
-            pair_mid_qubit(job, begin, end, QML__PAIR_GENERAL);
+            pair_mid_qubit(job, begin, end, QML__PAIR_GENERAL, vec);
         else if (job->cls == QML__PAIR_REAL)
-            pair_mid_qubit(job, begin, end, QML__PAIR_REAL);
+            pair_mid_qubit(job, begin, end, QML__PAIR_REAL, vec);
         else
-            pair_mid_qubit(job, begin, end, QML__PAIR_SWAP);
+            pair_mid_qubit(job, begin, end, QML__PAIR_SWAP, vec);
         return;
     }
     if (job->n_fixed == 1 && (job->fixed[0] == 1 || job->fixed[0] == 2) && begin % 4 == 0 && end % 4 == 0) {
@@ -897,27 +881,27 @@ static void pair_range(void *context, size_t begin, size_t end, unsigned worker)
          * length a constant (unrolled) instead of the general run set-up. */
         const unsigned t = job->fixed[0];
 #if defined(PAIR_AVX2)
-        if (job->runs_avx2 && job->cls != QML__PAIR_SWAP) {
-            low_runs_avx2(a, begin, end, t, job->cls == QML__PAIR_REAL, job->m);
+        if (vec && job->cls != QML__PAIR_SWAP) {
+            low_runs_v4d(a, begin, end, t, job->cls == QML__PAIR_REAL, vec);
             return;
         }
 #endif
         for (size_t k = begin; k < end; k += 4) {
             double *p = a + 2 * (((uint64_t)k >> t) << (t + 1) | (k & ((1u << t) - 1)));
             if (t == 1) {
-                pair_dispatch(job, p, p + 4, 2, 2);
-                pair_dispatch(job, p + 8, p + 12, 2, 2);
+                pair_dispatch(job, p, p + 4, 2, 2, vec);
+                pair_dispatch(job, p + 8, p + 12, 2, 2, vec);
             } else {
-                pair_dispatch(job, p, p + 8, 4, 2);
+                pair_dispatch(job, p, p + 8, 4, 2, vec);
             }
         }
         return;
     }
     if (job->n_fixed >= 3 || (job->n_fixed == 2 && stretch_bits(job) < AHEAD_MAX_STRETCH_BITS)) {
         switch (job->cls) {
-        case QML__PAIR_GENERAL: pair_runs_ahead(job, begin, end, QML__PAIR_GENERAL); break;
-        case QML__PAIR_REAL: pair_runs_ahead(job, begin, end, QML__PAIR_REAL); break;
-        case QML__PAIR_SWAP: pair_runs_ahead(job, begin, end, QML__PAIR_SWAP); break;
+        case QML__PAIR_GENERAL: pair_runs_ahead(job, begin, end, QML__PAIR_GENERAL, vec); break;
+        case QML__PAIR_REAL: pair_runs_ahead(job, begin, end, QML__PAIR_REAL, vec); break;
+        case QML__PAIR_SWAP: pair_runs_ahead(job, begin, end, QML__PAIR_SWAP, vec); break;
         }
         return;
     }
@@ -944,13 +928,38 @@ static void pair_range(void *context, size_t begin, size_t end, unsigned worker)
         }
 #endif
         if (job->cls == QML__PAIR_GENERAL)
-            pair_rotation_runs(job, p, q, run, false);
+            pair_rotation_runs(job, p, q, run, false, vec);
         else if (job->cls == QML__PAIR_REAL)
-            pair_rotation_runs(job, p, q, run, true);
+            pair_rotation_runs(job, p, q, run, true, vec);
         else
             pair_swap(p, q, run, 2);
         k += run;
     }
+}
+
+#if defined(PAIR_AVX2)
+/* The walks compiled for AVX2, the rotations' coefficient vectors loaded
+ * once per range. */
+__attribute__((target("avx2"))) static void pair_walk_avx2(const pair_job *job, size_t begin, size_t end)
+{
+    pair_v4d c[8];
+    for (unsigned e = 0; e < 8; e++)
+        memcpy(&c[e], job->rot + 4 * e, sizeof c[e]);
+    pair_walk(job, begin, end, c);
+}
+#endif
+
+static void pair_range(void *context, size_t begin, size_t end, unsigned worker)
+{
+    (void)worker;
+    const pair_job *job = context;
+#if defined(PAIR_AVX2)
+    if (job->runs_avx2) {
+        pair_walk_avx2(job, begin, end);
+        return;
+    }
+#endif
+    pair_walk(job, begin, end, NULL);
 }
 
 /* Run a pair kernel. `bits` are the qubits whose bits the enumeration fixes
@@ -968,7 +977,12 @@ void qml__apply_pair(qml_statevec *state, const unsigned *bits, unsigned n_bits,
         octet_plan(&job, state->n_qubits);
     job.vec = qml__pair_path_override != 0;
 #if defined(PAIR_AVX2)
-    job.runs_avx2 = qml__pair_path_override < 0 && qml__cpu_avx2();
+    job.runs_avx2 = qml__pair_path_override < 0 && qml__cpu_avx2() && cls != QML__PAIR_SWAP;
+    for (unsigned e = 0; e < 4; e++)
+        for (unsigned l = 0; l < 4; l++) {
+            job.rot[8 * e + l] = job.m[2 * e];
+            job.rot[8 * e + 4 + l] = l % 2 ? job.m[2 * e + 1] : -job.m[2 * e + 1];
+        }
 #endif
     job.wide_units = qml__pair_octet_override == 0;
 #if defined(PAIR_AVX2)
