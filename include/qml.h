@@ -420,7 +420,9 @@ QML_API int qml_pauli_sum_equal(const qml_pauli_sum *a, const qml_pauli_sum *b, 
 /**
  * @brief Whether A and B commute as operators: every coefficient of
  * -i[A, B] is at most `tolerance` in magnitude. Sets `*commute` to 1 or 0.
- * Computes the bracket, so it costs what qml_pauli_sum_bracket() costs.
+ * Computes the bracket, so it costs what qml_pauli_sum_bracket() costs; it
+ * does so on copies of A and B scaled by powers of two (exactly), so sums
+ * with coefficients near the limits of a double are decided too.
  * @return #QML_OK, #QML_ERR_INVALID_ARGUMENT, #QML_ERR_OUT_OF_RANGE,
  *         #QML_ERR_OUT_OF_MEMORY.
  * @since 0.1.0

@@ -479,13 +479,36 @@ int qml_pauli_sum_commutes(const qml_pauli_sum *a, const qml_pauli_sum *b, doubl
     QML_CHECK_NULL(commute);
     QML_CHECK_ARG(isfinite(tolerance) && tolerance >= 0.0, "%s: tolerance %g is not a finite number >= 0",
                   __func__, tolerance);
-    qml_pauli_sum *bracket = NULL;
-    status = qml_pauli_sum_bracket(&bracket, a, b);
+    /* Decided on copies scaled by powers of two so that each largest
+     * coefficient lies in [1/2, 1): -i[A, B] = 2^(ea + eb) (-i[A', B']) exactly
+     * (barring subnormals), and |c| <= tol exactly when |c'| <= tol 2^-(ea + eb).
+     * Sums near the limits of a double then neither overflow the bracket
+     * (coefficients of 1e200 used to return QML_ERR_OUT_OF_RANGE) nor have
+     * it underflow to a false zero. */
+    qml_pauli_sum *scaled[2] = {NULL, NULL}, *bracket = NULL;
+    int exponent[2] = {0, 0};
+    const qml_pauli_sum *input[2] = {a, b};
+    for (int k = 0; k < 2 && !status; k++) {
+        status = qml_pauli_sum_copy(&scaled[k], input[k]);
+        if (status)
+            break;
+        double largest = 0.0;
+        for (size_t t = 0; t < scaled[k]->n_terms; t++)
+            largest = fmax(largest, fabs(scaled[k]->coeff[t]));
+        (void)frexp(largest, &exponent[k]);
+        for (size_t t = 0; t < scaled[k]->n_terms; t++)
+            scaled[k]->coeff[t] = ldexp(scaled[k]->coeff[t], -exponent[k]);
+    }
+    if (!status)
+        status = qml_pauli_sum_bracket(&bracket, scaled[0], scaled[1]);
+    qml_pauli_sum_free(scaled[0]);
+    qml_pauli_sum_free(scaled[1]);
     if (status)
         return status;
+    const double threshold = ldexp(tolerance, -(exponent[0] + exponent[1]));
     int zero = 1;
     for (size_t t = 0; t < bracket->n_terms && zero; t++)
-        if (!(fabs(bracket->coeff[t]) <= tolerance))
+        if (!(fabs(bracket->coeff[t]) <= threshold))
             zero = 0;
     qml_pauli_sum_free(bracket);
     *commute = zero;

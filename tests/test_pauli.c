@@ -496,6 +496,36 @@ static void test_commutes(void **state)
     qml_pauli_sum_free(a);
     qml_pauli_sum_free(b);
     qml_pauli_sum_free(c);
+
+    /* Near the limits of a double: the bracket of sums with coefficients of
+     * 1e200 overflows and that of sums of 1e-200 underflows, but whether
+     * they commute is still decided (the scaled bracket), with the
+     * tolerance in the units of the unscaled one. */
+    qml_pauli_sum *big = parse_ok(2, "1e200*X0 + 3e199*Z0 Z1 - 1e200*Y1"), *tiny = parse_ok(2, "1e-200*X0 + 2e-200*Z0");
+    qml_pauli_sum *big_z = parse_ok(2, "1e200*Z0 Z1 + 5e199*Z1");
+    assert_ok(qml_pauli_sum_commutes(big, big, 1e-9, &commute));
+    assert_int_equal(commute, 1);
+    assert_ok(qml_pauli_sum_commutes(big, big_z, 0.0, &commute));
+    assert_int_equal(commute, 0);
+    assert_ok(qml_pauli_sum_commutes(big_z, big_z, 0.0, &commute));
+    assert_int_equal(commute, 1);
+    /* -i[1e-200 X0 + 2e-200 Z0, itself] = 0; against Z0 alone it is
+     * 2e-200 * 2 Y0 up to sign: not zero at tolerance 0, zero at 1e-100 */
+    qml_pauli_sum *z0 = parse_ok(2, "Z0");
+    assert_ok(qml_pauli_sum_commutes(tiny, tiny, 0.0, &commute));
+    assert_int_equal(commute, 1);
+    assert_ok(qml_pauli_sum_commutes(tiny, z0, 0.0, &commute));
+    assert_int_equal(commute, 0);
+    assert_ok(qml_pauli_sum_commutes(tiny, z0, 1e-100, &commute));
+    assert_int_equal(commute, 1);
+    assert_ok(qml_pauli_sum_commutes(tiny, z0, 1.9e-200, &commute));
+    assert_int_equal(commute, 0);
+    assert_ok(qml_pauli_sum_commutes(tiny, z0, 2.1e-200, &commute));
+    assert_int_equal(commute, 1);
+    qml_pauli_sum_free(big);
+    qml_pauli_sum_free(tiny);
+    qml_pauli_sum_free(big_z);
+    qml_pauli_sum_free(z0);
 }
 
 /* ---- large n ---------------------------------------------------------------------- */
