@@ -38,7 +38,6 @@ typedef struct grad_plan {
      * holding shallow copies of the kept gates (their generators stay the
      * caller's circuit's). */
     qml_circuit cone;
-    size_t pruned;                   /* gates left out of `cone` */
     /* When trailing permutation gates were absorbed into a diagonal
      * observable, `observable` points at this sum, owned by the plan. */
     qml_pauli_sum *absorbed;
@@ -574,19 +573,6 @@ static unsigned backward_width(unsigned n_qubits)
     return qml__fusion_width(n_qubits) ? GRAD_BACKWARD_WIDTH : 0;
 }
 
-/* A gate that can go in a backward block of `width` qubits: not a Pauli
- * gate (their support is a Pauli sum) and acting on at most `width` qubits;
- * its generator factors (at most 2) are then on its own qubits. */
-static bool gate_blockable(const qml__gate *gate, unsigned width)
-{
-    if (gate->kind == QML_GATE_PAULI_ROTATION || gate->kind == QML_GATE_PAULI_EVOLUTION || gate->n_targets > 3)
-        return false;
-    uint64_t m = 0;
-    for (unsigned t = 0; t < gate->n_targets; t++)
-        m |= bit(gate->qubits[t]);
-    return popcount64(m) <= width && gate_factors(gate, NULL) <= 2;
-}
-
 /* The qubits `gate` acts on (Pauli gates: the support of their generator). */
 static uint64_t gate_support(const qml__gate *gate)
 {
@@ -601,6 +587,16 @@ static uint64_t gate_support(const qml__gate *gate)
     for (unsigned t = 0; t < gate->n_targets && t < 3; t++)
         m |= bit(gate->qubits[t]);
     return m;
+}
+
+/* A gate that can go in a backward block of `width` qubits: not a Pauli
+ * gate (their support is a Pauli sum) and acting on at most `width` qubits;
+ * its generator factors (at most 2) are then on its own qubits. */
+static bool gate_blockable(const qml__gate *gate, unsigned width)
+{
+    if (gate->kind == QML_GATE_PAULI_ROTATION || gate->kind == QML_GATE_PAULI_EVOLUTION || gate->n_targets > 3)
+        return false;
+    return popcount64(gate_support(gate)) <= width && gate_factors(gate, NULL) <= 2;
 }
 
 /* A permutation of basis states times phases (one non-zero per row and
@@ -619,18 +615,7 @@ static bool gate_is_monomial(const qml__gate *gate)
     }
 }
 
-/* Gates outside the observable's backward light cone (docs/gradients.md,
- * "The observable's light cone"), after absorb_trailing has folded the
- * trailing permutation gates into a diagonal observable. Walking back from
- * the end, `cone` holds
- * the support of O_k = U_{k+1}^dag ... U_K^dag O U_K ... U_{k+1}, and
- * `diagonal` whether O_k is still diagonal. A gate that misses the cone, or
- * a diagonal gate while O_k is diagonal, commutes with O_k: U_k^dag O_k U_k
- * = O_k. By induction O_k is then the same operator with or without the
- * gates so found, so the loss <psi_0| U^dag O U |psi_0> equals the pruned
- * circuit's for every angle and every psi_0: the kept gates' derivatives are
- * the pruned circuit's, and the others' are exactly 0. The test is on kinds
- * and qubits only, so it holds for every row of a batch. */
+/* false: the gradients run every gate (plan_light_cone; tests, the bench). */
 bool qml__gradient_light_cone = true;
 
 /* Z-strings through a permutation gate up to phases, U^dag Z(z) U = sign
@@ -696,12 +681,11 @@ static int absorb_trailing(grad_plan *plan, size_t *end)
         const qml__gate *gate = &circuit->gates[g - 1];
         if ((gate_support(gate) & cone) == 0 || gate_is_diagonal(gate))
             continue;
-        uint64_t probe = 0;
-        double unused = 1.0;
-        if (!absorb_z_string(gate, &probe, &unused))
+        /* the gate meets the cone, so there is a term 0; other kinds end the walk */
+        if (!absorb_z_string(gate, &z[0], &sign[0]))
             break;
-        cone = 0;
-        for (size_t i = 0; i < n_terms; i++) {
+        cone = z[0];
+        for (size_t i = 1; i < n_terms; i++) {
             absorb_z_string(gate, &z[i], &sign[i]);
             cone |= z[i];
         }
@@ -718,8 +702,6 @@ static int absorb_trailing(grad_plan *plan, size_t *end)
             i++;
         }
         if (status) {
-            qml_pauli_sum_free(plan->absorbed);
-            plan->absorbed = NULL;
             status = status == QML_ERR_OUT_OF_MEMORY ? qml__oom("gradient light cone") : status;
         } else {
             plan->observable = plan->absorbed;
@@ -731,10 +713,21 @@ static int absorb_trailing(grad_plan *plan, size_t *end)
     return status;
 }
 
+/* Gates outside the observable's backward light cone (docs/gradients.md,
+ * "The observable's light cone"), after absorb_trailing has folded the
+ * trailing permutation gates into a diagonal observable. Walking back from
+ * the end, `cone` holds the support of O_k = U_{k+1}^dag ... U_K^dag O U_K
+ * ... U_{k+1}, and `diagonal` whether O_k is still diagonal. A gate that
+ * misses the cone, or a diagonal gate while O_k is diagonal, commutes with
+ * O_k: U_k^dag O_k U_k = O_k. By induction O_k is then the same operator
+ * with or without the gates so found, so the loss <psi_0| U^dag O U |psi_0>
+ * equals the pruned circuit's for every angle and every psi_0: the kept
+ * gates' derivatives are the pruned circuit's, and the others' are exactly
+ * 0. The test is on kinds and qubits only, so it holds for every row of a
+ * batch. On failure the caller releases the plan (plan->absorbed). */
 static int plan_light_cone(grad_plan *plan)
 {
     const qml_circuit *circuit = plan->circuit;
-    plan->pruned = 0;
     /* Sampled shifts keep every gate: on a device each parameter's two
      * shifted circuits are measured, and their shot noise is part of what
      * the estimate models, even where the exact derivative is 0. */
@@ -753,11 +746,8 @@ static int plan_light_cone(grad_plan *plan)
             diagonal = diagonal && o->x[t * o->words] == 0;
         }
     bool *keep = qml__calloc(circuit->n_gates, sizeof *keep);
-    if (!keep) {
-        qml_pauli_sum_free(plan->absorbed);
-        plan->absorbed = NULL;
+    if (!keep)
         return qml__oom("gradient light cone");
-    }
     size_t kept = 0;
     for (size_t g = end; g-- > 0;) {
         const qml__gate *gate = &circuit->gates[g];
@@ -776,8 +766,6 @@ static int plan_light_cone(grad_plan *plan)
     qml__gate *gates = qml__calloc(kept ? kept : 1, sizeof *gates);
     if (!gates) {
         qml__free(keep);
-        qml_pauli_sum_free(plan->absorbed);
-        plan->absorbed = NULL;
         return qml__oom("gradient light cone");
     }
     plan->cone = *circuit;
@@ -790,7 +778,6 @@ static int plan_light_cone(grad_plan *plan)
             plan->cone.n_parametrised += qml__gate_is_parametrised(circuit->gates[g].kind);
         }
     qml__free(keep);
-    plan->pruned = circuit->n_gates - kept;
     plan->circuit = &plan->cone;
     return QML_OK;
 }
@@ -803,11 +790,11 @@ int qml__gradient_light_cone_plan(const qml_circuit *circuit, const qml_pauli_su
     plan.observable = observable;
     *folded = NULL;
     int status = plan_light_cone(&plan);
-    if (status)
-        return status;
-    *kept = plan.circuit->n_gates;
-    if (plan.absorbed)
-        status = qml_pauli_sum_copy(folded, plan.absorbed);
+    if (status == QML_OK) {
+        *kept = plan.circuit->n_gates;
+        if (plan.absorbed)
+            status = qml_pauli_sum_copy(folded, plan.absorbed);
+    }
     plan_release(&plan);
     return status;
 }
@@ -822,8 +809,10 @@ static int plan_build(grad_plan *plan)
                           "algebra backends (qml_backend)",
                           plan->circuit->n_qubits, QML__STATEVEC_MAX_QUBITS);
     int cone_status = plan_light_cone(plan);
-    if (cone_status)
+    if (cone_status) {
+        plan_release(plan);
         return cone_status;
+    }
     const qml_circuit *circuit = plan->circuit;
     plan->first_factor = qml__calloc(circuit->n_gates + 1, sizeof *plan->first_factor);
     if (!plan->first_factor) {
