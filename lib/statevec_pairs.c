@@ -94,9 +94,6 @@ typedef struct pair_job {
     uint64_t half;             /* octet walk, > 0: block o + (blocks / 2), this many doubles on, with block o */
     bool vec;                  /* octet walk, QML__PAIR_REAL: vectors */
     bool runs_avx2;            /* the walks compiled for AVX2, with vector runs (pair_walk_avx2) */
-    /* ... their coefficients, 4 lanes each: Re m00, {-Im, Im, -Im, Im} m00,
-     * then m01, m10, m11 likewise */
-    double rot[32];
     bool wide_units;           /* octet walk: prefetch units of AHEAD_UNIT_BLOCKS_WIDE (the previous walk) */
     unsigned shape;            /* ... 1: each pair's q right after its p (a target on qubit 0), 2: pairs
                                 * 2j, 2j + 1 adjacent in both streams (a target on 1..4), 3: p and q
@@ -180,7 +177,7 @@ static inline void pair_swap(double *restrict p, double *restrict q, size_t coun
  * not contract them, so the same bits. The scalar loops ran about 10
  * instructions per amplitude, enough to hold RY on qubits 1..4 at 0.8 of
  * the memory limit (n = 24). c[0..7]: the matrix's real parts and signed
- * imaginary parts ({-im, im, -im, im}) of m00, m01, m10, m11 (pair_job.rot). */
+ * imaginary parts ({-im, im, -im, im}) of m00, m01, m10, m11. */
 static ALWAYS_INLINE void rotate_v4d(double *x0, double *y0, bool real, const pair_v4d *c)
 {
     pair_v4d x, y, u, v;
@@ -215,7 +212,7 @@ static ALWAYS_INLINE void low_runs_v4d(double *restrict a, size_t begin, size_t 
 #endif
 
 /* A run of `count` contiguous pairs under the job's rotation; `vec` (NULL:
- * scalar) the coefficient vectors of pair_range_avx2. */
+ * scalar) the coefficient vectors of pair_walk_avx2. */
 static ALWAYS_INLINE void pair_rotation_runs(const pair_job *job, double *p, double *q, size_t count, bool real,
                                              const void *vec)
 {
@@ -234,24 +231,13 @@ static ALWAYS_INLINE void pair_rotation_runs(const pair_job *job, double *p, dou
         pair_general(p + 2 * k, q + 2 * k, count - k, 2, job->m);
 }
 
-static ALWAYS_INLINE void pair_dispatch(const pair_job *job, double *p, double *q, size_t count, size_t stride,
-                                        const void *vec)
+/* A run of `count` contiguous pairs under the job's matrix, whatever its class. */
+static ALWAYS_INLINE void pair_dispatch(const pair_job *job, double *p, double *q, size_t count, const void *vec)
 {
-    switch (job->cls) {
-    case QML__PAIR_GENERAL:
-        if (stride == 2)
-            pair_rotation_runs(job, p, q, count, false, vec);
-        else
-            pair_general(p, q, count, stride, job->m);
-        break;
-    case QML__PAIR_REAL:
-        if (stride == 2)
-            pair_rotation_runs(job, p, q, count, true, vec);
-        else
-            pair_real(p, q, count, stride, job->m);
-        break;
-    case QML__PAIR_SWAP: pair_swap(p, q, count, stride); break;
-    }
+    if (job->cls == QML__PAIR_SWAP)
+        pair_swap(p, q, count, 2);
+    else
+        pair_rotation_runs(job, p, q, count, job->cls == QML__PAIR_REAL, vec);
 }
 
 int qml__pair_stream_ahead_override = -1;
@@ -881,7 +867,7 @@ static ALWAYS_INLINE void pair_walk(const pair_job *job, size_t begin, size_t en
          * length a constant (unrolled) instead of the general run set-up. */
         const unsigned t = job->fixed[0];
 #if defined(PAIR_AVX2)
-        if (vec && job->cls != QML__PAIR_SWAP) {
+        if (vec) {
             low_runs_v4d(a, begin, end, t, job->cls == QML__PAIR_REAL, vec);
             return;
         }
@@ -889,10 +875,10 @@ static ALWAYS_INLINE void pair_walk(const pair_job *job, size_t begin, size_t en
         for (size_t k = begin; k < end; k += 4) {
             double *p = a + 2 * (((uint64_t)k >> t) << (t + 1) | (k & ((1u << t) - 1)));
             if (t == 1) {
-                pair_dispatch(job, p, p + 4, 2, 2, vec);
-                pair_dispatch(job, p + 8, p + 12, 2, 2, vec);
+                pair_dispatch(job, p, p + 4, 2, vec);
+                pair_dispatch(job, p + 8, p + 12, 2, vec);
             } else {
-                pair_dispatch(job, p, p + 8, 4, 2, vec);
+                pair_dispatch(job, p, p + 8, 4, vec);
             }
         }
         return;
@@ -938,13 +924,16 @@ static ALWAYS_INLINE void pair_walk(const pair_job *job, size_t begin, size_t en
 }
 
 #if defined(PAIR_AVX2)
-/* The walks compiled for AVX2, the rotations' coefficient vectors loaded
- * once per range. */
+/* The walks compiled for AVX2 (rotations only: runs_avx2), the rotation's
+ * coefficient vectors built once per range (rotate_v4d's c). */
 __attribute__((target("avx2"))) static void pair_walk_avx2(const pair_job *job, size_t begin, size_t end)
 {
     pair_v4d c[8];
-    for (unsigned e = 0; e < 8; e++)
-        memcpy(&c[e], job->rot + 4 * e, sizeof c[e]);
+    for (unsigned e = 0; e < 4; e++) {
+        const double re = job->m[2 * e], im = job->m[2 * e + 1];
+        c[2 * e] = (pair_v4d){re, re, re, re};
+        c[2 * e + 1] = (pair_v4d){-im, im, -im, im};
+    }
     pair_walk(job, begin, end, c);
 }
 #endif
@@ -978,11 +967,6 @@ void qml__apply_pair(qml_statevec *state, const unsigned *bits, unsigned n_bits,
     job.vec = qml__pair_path_override != 0;
 #if defined(PAIR_AVX2)
     job.runs_avx2 = qml__pair_path_override < 0 && qml__cpu_avx2() && cls != QML__PAIR_SWAP;
-    for (unsigned e = 0; e < 4; e++)
-        for (unsigned l = 0; l < 4; l++) {
-            job.rot[8 * e + l] = job.m[2 * e];
-            job.rot[8 * e + 4 + l] = l % 2 ? job.m[2 * e + 1] : -job.m[2 * e + 1];
-        }
 #endif
     job.wide_units = qml__pair_octet_override == 0;
 #if defined(PAIR_AVX2)
