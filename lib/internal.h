@@ -402,8 +402,10 @@ extern int qml__diagonal_path_override;
 /* Tests only: 0 makes the diagonal block walk skip the lines whose phases
  * are all 1 for gates with a control among a line's bits (the walk before
  * 0.2.0's every-line walk); 5 prefetches the skipping walk of one
- * contiguous run of lines per block as every other skipping walk is; -1
- * (the default) walks every line and leaves that run to the hardware. */
+ * contiguous run of lines per block as every other skipping walk is; 6
+ * walks lines with two sets of phases (RZZ 1 3) as one stream instead of
+ * two half a state apart; -1 (the default) walks every line, leaves that
+ * run to the hardware and walks two streams wherever no control skips. */
 extern int qml__diagonal_walk_override;
 
 /* a <- (alpha I + beta P) a for a Pauli string P = i^|x & z| X^x Z^z of

@@ -288,14 +288,23 @@ static ALWAYS_INLINE void diag_blocks(const diag_job *job, size_t begin, size_t 
         return;
     }
     if (job->halves) {
-        /* in_order, no line flips, no controls: chunk k of each half, with
-         * the phases of its own parity */
+        /* in_order, no controls: chunk k of each half, with the phases of
+         * its own parity (line l under the other parity where line_flips
+         * has bit l) */
         const size_t half = job->n_items / 2;
         for (size_t k = begin; k < end; k += chunk) {
             const uint64_t i = (uint64_t)k << bb, j = (uint64_t)(k + half) << bb;
             const unsigned h = parity64(i & job->zh), g = parity64(j & job->zh);
-            scale_lines2(a + 2 * i, a + 2 * j, chunk << (bb - 2), job->block[h], job->wide[h], job->block[g],
-                         job->wide[g], wide);
+            if (!job->line_flips) {
+                scale_lines2(a + 2 * i, a + 2 * j, chunk << (bb - 2), job->block[h], job->wide[h], job->block[g],
+                             job->wide[g], wide);
+                continue;
+            }
+            for (size_t m = 0; m < (chunk << (bb - 2)); m++) {
+                const unsigned f = (job->line_flips >> (m & (lines - 1))) & 1u;
+                scale_lines2(a + 2 * i + 8 * m, a + 2 * j + 8 * m, 1, job->block[h ^ f], job->wide[h ^ f],
+                             job->block[g ^ f], job->wide[g ^ f], wide);
+            }
         }
         return;
     }
@@ -539,7 +548,7 @@ void qml__apply_diagonal(qml_statevec *state, uint64_t zmask, uint64_t cmask, co
     if (job.chunk > job.n_items)
         job.chunk = job.n_items;
     const size_t grain = QML__PARALLEL_GRAIN >> bb;
-    job.halves = qml__diagonal_walk_override != 0 && !job.n_ctrl &&
-                 (job.same_lines || (job.in_order && !job.line_flips)) && job.n_items >= HALVES_MIN_ITEMS >> bb;
+    job.halves = qml__diagonal_walk_override != 0 && !job.n_ctrl && (job.same_lines || job.in_order) &&
+                 (!job.line_flips || qml__diagonal_walk_override != 6) && job.n_items >= HALVES_MIN_ITEMS >> bb;
     run_parallel(state, job.halves ? job.n_items / 2 : job.n_items, grain, diag_range, &job);
 }

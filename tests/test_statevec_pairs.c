@@ -557,8 +557,9 @@ static void test_every_pair_dense_7_10(void **unused)
     /* the two paths of the diagonal kernels give the same bits (the same
      * operations lane by lane), on every ordered pair of 12 qubits: every
      * walk (runs, lines in address order with one or two sets of phases,
-     * every line with its own phases, line by line), and so does the
-     * skipping line walk that every-line walk replaced */
+     * every line with its own phases, line by line), and so do the
+     * skipping line walk that every-line walk replaced and the walk of
+     * lines with two sets of phases as one stream instead of two */
     {
         const unsigned n = 12;
         const size_t dim = (size_t)1 << n;
@@ -590,11 +591,18 @@ static void test_every_pair_dense_7_10(void **unused)
                     /* and the prefetched walk of a contiguous run of lines */
                     qml__diagonal_walk_override = 5;
                     qml__statevec_apply(prefetched, &g, 0.7, false);
+                    /* and one stream where lines have two sets of phases */
+                    qml_statevec *one_stream = state_from(n, psi);
+                    qml__diagonal_walk_override = 6;
+                    qml__statevec_apply(one_stream, &g, 0.7, false);
                     qml__diagonal_walk_override = -1;
                     assert_memory_equal(qml_statevec_data(skipping), qml_statevec_data(chosen),
                                         2 * dim * sizeof *psi);
                     assert_memory_equal(qml_statevec_data(prefetched), qml_statevec_data(chosen),
                                         2 * dim * sizeof *psi);
+                    assert_memory_equal(qml_statevec_data(one_stream), qml_statevec_data(chosen),
+                                        2 * dim * sizeof *psi);
+                    qml_statevec_free(one_stream);
                     qml_statevec_free(prefetched);
                     qml_statevec_free(skipping);
                     qml_statevec_free(portable);
