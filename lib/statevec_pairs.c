@@ -473,6 +473,9 @@ static ALWAYS_INLINE void octet_real_wide(double *P, double *Q, const unsigned *
             store_v4d(P + pu[k], &out);
         }
     } else if (shape == 3) {
+#if defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 8)
+#pragma GCC unroll 4
+#endif
         for (unsigned k = 0; k < np; k++) {
             pair_v4d a, b;
             load_v4d(&a, P + pu[k] - 2);
@@ -552,15 +555,24 @@ static ALWAYS_INLINE void octet_walk(const pair_job *job, size_t o_begin, size_t
 #if defined(__GNUC__)
         if (linear) {
             /* block j of the run's p half: the two blocks of address at
-             * twice its offset in the run, linear_ahead doubles on */
+             * twice its offset in the run, linear_ahead doubles on (for
+             * the run, one contiguous stretch of 4 lines per block: step
+             * is 16 or more doubles) */
             const size_t pos = (size_t)(o & (run_length - 1));
-            const double *F = P - pos * step + linear_ahead;
-            for (size_t j = 0; j < run; j++)
-                for (size_t d = 0; d < 2 * step; d += 8) {
-                    if (linear_l2)
-                        __builtin_prefetch(F + 2 * (pos + j) * step + d, 1, 2);
-                    else
-                        __builtin_prefetch(F + 2 * (pos + j) * step + d, 1, 3);
+            const double *F = P + pos * step + linear_ahead;
+            if (linear_l2)
+                for (size_t d = 0; d < 2 * run * step; d += 32) {
+                    __builtin_prefetch(F + d, 1, 2);
+                    __builtin_prefetch(F + d + 8, 1, 2);
+                    __builtin_prefetch(F + d + 16, 1, 2);
+                    __builtin_prefetch(F + d + 24, 1, 2);
+                }
+            else
+                for (size_t d = 0; d < 2 * run * step; d += 32) {
+                    __builtin_prefetch(F + d, 1, 3);
+                    __builtin_prefetch(F + d + 8, 1, 3);
+                    __builtin_prefetch(F + d + 16, 1, 3);
+                    __builtin_prefetch(F + d + 24, 1, 3);
                 }
         }
         if (prefetch && o + ahead < total) {
