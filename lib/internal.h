@@ -407,6 +407,9 @@ extern int qml__diagonal_path_override;
  * two half a state apart; -1 (the default) walks every line, leaves that
  * run to the hardware and walks two streams wherever no control skips. */
 extern int qml__diagonal_walk_override;
+/* Tests only: 0 keeps the diagonal expectation's inner loop on its portable
+ * path where the CPU has AVX2; -1 (the default) lets it choose. */
+extern int qml__expect_path_override;
 
 /* a <- (alpha I + beta P) a for a Pauli string P = i^|x & z| X^x Z^z of
  * weight 2 with an X or Y part on both its qubits (x has two bits, z only

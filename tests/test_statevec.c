@@ -443,6 +443,55 @@ static void test_expectation_large(void **unused)
     free(psi);
 }
 
+/* 14 qubits: block indices past the 2^4 whose signs the expectation
+ * tabulates (coefficients rebuilt as the upper bits change), diagonal
+ * observables on the AVX2 and portable inner loops (the same bits), and
+ * the naive sum (test_thread_invariance covers thread counts). */
+static void test_expectation_paths(void **unused)
+{
+    (void)unused;
+    harness_rng rng = {626};
+    const unsigned n = 14;
+    const size_t dim = (size_t)1 << n;
+    double *psi = malloc(2 * dim * sizeof *psi);
+    random_state(&rng, dim, psi);
+    qml_statevec *s = state_from(n, psi);
+    for (int round = 0; round < 4; round++) {
+        qml_pauli_sum *o;
+        if (round == 0) {
+            /* the chain sum of Z_i Z_i+1 and one Z per qubit */
+            o = sum_new(n);
+            char d[32];
+            for (unsigned q = 0; q < n; q++) {
+                memset(d, 'I', n);
+                d[n] = '\0';
+                d[q] = 'Z';
+                sum_add(o, 0.05 * (q + 1), d);
+                if (q + 1 < n) {
+                    d[q + 1] = 'Z';
+                    sum_add(o, 0.1 * (q + 1), d);
+                }
+            }
+        } else {
+            o = random_sum(&rng, n, round == 3 ? 150 : 60, 0.7);
+            if (round != 2)
+                for (size_t t = 0; t < o->n_terms; t++)
+                    o->x[t] = 0; /* diagonal; round 3: more high terms than one batch */
+        }
+        double value, portable;
+        assert_ok(qml_statevec_expectation(s, o, &value));
+        qml__expect_path_override = 0;
+        assert_ok(qml_statevec_expectation(s, o, &portable));
+        qml__expect_path_override = -1;
+        assert_memory_equal(&portable, &value, sizeof value);
+        /* up to 150 terms with |c| ~ 1 over 2^14 probabilities */
+        assert_close(value, naive_expectation(o, psi), 1e-11);
+        sum_free(o);
+    }
+    qml_statevec_free(s);
+    free(psi);
+}
+
 /* Pauli rotations on 13 qubits (runs of 2^10 and line-by-line paths):
  * exp(-i t/2 P) psi = cos(t/2) psi - i sin(t/2) P psi, with P psi from the
  * qubit-by-qubit reference. */
@@ -1253,6 +1302,7 @@ int main(void)
         cmocka_unit_test(test_random_circuit),
         cmocka_unit_test(test_expectation_dense),
         cmocka_unit_test(test_expectation_large),
+        cmocka_unit_test(test_expectation_paths),
         cmocka_unit_test(test_apply_pauli_sum_large),
         cmocka_unit_test(test_pauli_rotation_large),
         cmocka_unit_test(test_sampling_chi_square),
