@@ -165,6 +165,14 @@ static void test_long_stream_pairs(void **unused)
             qml__pair_walk_override = qml__diagonal_walk_override = qml__pauli2_walk_override = -1;
             assert_memory_equal(qml_statevec_data(plain), qml_statevec_data(st), 2 * dim * sizeof *psi);
             qml_statevec_free(plain);
+            /* the walk of runs of 8 pairs without rewriting the lines
+             * between them: the same bits */
+            qml_statevec *unwritten = state_from(n, psi);
+            qml__pair_walk_override = 7;
+            qml__statevec_apply(unwritten, &g, theta, false);
+            qml__pair_walk_override = -1;
+            assert_memory_equal(qml_statevec_data(unwritten), qml_statevec_data(st), 2 * dim * sizeof *psi);
+            qml_statevec_free(unwritten);
             /* the mid-qubit walk's prefetch, each stream on its own or in
              * address order: the same bits */
             for (int streams = 0; streams <= 1; streams++) {
