@@ -57,7 +57,7 @@ typedef struct pair_result {
     double share;                  /* true GB/s over the in-place limit */
     double bytes_fraction;         /* true bytes over a full in-place sweep's */
     double pattern_ns;             /* the best sweep touching the same lines (pattern limits below) */
-    double pattern_share;          /* pattern_ns / ns */
+    double pattern_share;          /* the median over repeats of that sweep's time over the gate's, paired */
     double full_ns;                /* a full in-place sweep, timed alternately with the gate */
 } pair_result;
 
@@ -591,6 +591,48 @@ static int time_workload(const char *workload, qml_statevec *state, unsigned n, 
     return status;
 }
 
+/* The speed-up of `t2` threads over `t1` on a workload, the two timed
+ * alternately (each repeat: `t1` for at least `min_seconds`, then `t2`):
+ * the median of the per-repeat ratios, and their least and greatest. The
+ * table's rows time each thread count minutes apart; on a shared machine
+ * whose load changes in between, that moved the ratio by more than the
+ * effect (1.45 from the rows where this gave 1.75). */
+typedef struct speedup {
+    double median, lo, hi;
+} speedup;
+
+static int thread_speedup_alternating(const char *workload, qml_statevec *state, unsigned n, unsigned t1,
+                                      unsigned t2, int repeats, double min_seconds, speedup *out)
+{
+    double ratios[16];
+    size_t units;
+    double bytes;
+    int status = 0;
+    if (repeats > 16)
+        repeats = 16;
+    out->lo = 1e300;
+    out->hi = 0.0;
+    for (int r = 0; r < repeats && !status; r++) {
+        double s1 = 0.0, s2 = 0.0;
+        status = qml_statevec_set_threads(state, t1);
+        if (!status)
+            status = time_workload(workload, state, n, 1, min_seconds, &s1, &units, &bytes);
+        if (!status)
+            status = qml_statevec_set_threads(state, t2);
+        if (!status)
+            status = time_workload(workload, state, n, 1, min_seconds, &s2, &units, &bytes);
+        if (!status) {
+            ratios[r] = s1 / s2;
+            out->lo = ratios[r] < out->lo ? ratios[r] : out->lo;
+            out->hi = ratios[r] > out->hi ? ratios[r] : out->hi;
+        }
+    }
+    if (!status)
+        out->median = cli_median(ratios, repeats);
+    qml_statevec_set_threads(state, t1);
+    return status;
+}
+
 /* The two-qubit kinds measured per (control, target) pair. */
 static const char *const pair_gates[] = {"cnot", "cz", "swap", "cry", "rzz", "rxx"};
 #define N_PAIR_GATES 6
@@ -607,7 +649,7 @@ static const char *const single_gates[N_SINGLE_GATES] = {"x", "ry"};
  * passed. */
 static int time_pair(const char *gate, unsigned a, unsigned b, qml_statevec *state, unsigned n, int repeats,
                      double min_seconds, double *buffer, int full_variant, double *seconds, double *bytes,
-                     double *pattern_seconds, double *full_seconds)
+                     double *pattern_seconds, double *full_seconds, double *pattern_share)
 {
     qml_circuit *c = NULL;
     int status = qml_circuit_create(&c, n);
@@ -658,15 +700,30 @@ static int time_pair(const char *gate, unsigned a, unsigned b, qml_statevec *sta
         full_times[r] = elapsed / (double)iterations;
     }
     if (!status) {
-        *seconds = cli_median(times, repeats);
-        *full_seconds = cli_median(full_times, repeats);
-        *bytes = circuit_true_bytes(c);
-        *pattern_seconds = 1e300;
+        /* the limit: the sweep with the least median, the pattern sweeps
+         * and the full sweep alike (a full in-place sweep touches the
+         * gate's lines too); the share: the median over repeats of that
+         * sweep's time over the gate's in the same repeat (timed back to
+         * back, so that a change of the machine's load between repeats
+         * cancels) */
+        const double *limit_times = full_times;
+        double scratch[16];
+        memcpy(scratch, full_times, (size_t)repeats * sizeof *scratch);
+        *full_seconds = cli_median(scratch, repeats);
+        *pattern_seconds = *full_seconds;
         for (int v = 0; v < N_PATTERN_VARIANTS; v++) {
-            double t = cli_median(pattern_times[v], repeats);
-            if (t < *pattern_seconds)
+            memcpy(scratch, pattern_times[v], (size_t)repeats * sizeof *scratch);
+            const double t = cli_median(scratch, repeats);
+            if (t < *pattern_seconds) {
                 *pattern_seconds = t;
+                limit_times = pattern_times[v];
+            }
         }
+        for (int r = 0; r < repeats; r++)
+            scratch[r] = limit_times[r] / times[r];
+        *pattern_share = cli_median(scratch, repeats);
+        *seconds = cli_median(times, repeats);
+        *bytes = circuit_true_bytes(c);
     }
     qml_circuit_free(c);
     return status;
@@ -1242,6 +1299,9 @@ int bench_statevec(int argc, char **argv)
     struct {
         double ratio, lo, hi, sweep_gbps;
     } fused_bound = {(double)NAN, (double)NAN, (double)NAN, (double)NAN};
+    /* the thread speed-ups at the largest size (with two thread counts) */
+    speedup expectation_speedup = {(double)NAN, (double)NAN, (double)NAN};
+    speedup fused_speedup = {(double)NAN, (double)NAN, (double)NAN};
     for (int si = 0; si < n_sizes; si++) {
         unsigned n = sizes[si];
         qml_statevec *state = NULL;
@@ -1285,6 +1345,20 @@ int bench_statevec(int argc, char **argv)
                 r->over_bound = is_expectation ? 0.0 : seconds / ((double)units * bound);
             }
         }
+        if (n == pair_n && n_thread_counts > 1) {
+            /* the thread speed-ups, timed alternately */
+            const int speedup_repeats = quick ? 3 : 7;
+            status = thread_speedup_alternating("expval_zz", state, n, thread_list[0], thread_list[1],
+                                                speedup_repeats, min_seconds, &expectation_speedup);
+            if (!status)
+                status = thread_speedup_alternating("ry_cnot_fused", state, n, thread_list[0], thread_list[1],
+                                                    speedup_repeats, min_seconds, &fused_speedup);
+            if (status) {
+                qml_statevec_free(state);
+                free(pairs);
+                return cli_fail("bench statevec: thread speed-up", status);
+            }
+        }
         if (n == pair_n) {
             qml_statevec_set_threads(state, thread_list[0]);
             void *raw = NULL;
@@ -1306,11 +1380,11 @@ int bench_statevec(int argc, char **argv)
                         if (a == b || (symmetric && a > b))
                             continue;
                         double seconds, bytes;
-                        double pattern_seconds = 0.0, full_seconds = 0.0;
+                        double pattern_seconds = 0.0, full_seconds = 0.0, pattern_share = 0.0;
                         if (!status)
-                            status = time_pair(pair_gates[g], a, b, state, n, quick ? 3 : 5, min_seconds / 5,
+                            status = time_pair(pair_gates[g], a, b, state, n, quick ? 3 : 7, min_seconds / 5,
                                                pattern_buffer, best_limit_variant, &seconds, &bytes,
-                                               &pattern_seconds, &full_seconds);
+                                               &pattern_seconds, &full_seconds, &pattern_share);
                         if (status) {
                             free(raw);
                             qml_statevec_free(state);
@@ -1324,16 +1398,14 @@ int bench_statevec(int argc, char **argv)
                         p->ns = seconds * 1e9;
                         p->share = bytes / seconds / 1e9 / limit_inplace;
                         p->bytes_fraction = bytes / (32.0 * (double)((uint64_t)1 << n));
-                        /* A full in-place sweep touches the gate's lines too, so
-                         * the pattern limit is never taken above one: the
-                         * run's fastest full sweep, timed alternately with
-                         * the gate (a limit timed once at the start would
-                         * judge the gate against another machine state). */
+                        /* the pattern limit: the fastest of the sweeps touching
+                         * the gate's lines, the full in-place sweep among them,
+                         * timed alternately with the gate (a limit timed once
+                         * at the start would judge the gate against another
+                         * machine state); the share paired per repeat */
                         p->full_ns = full_seconds * 1e9;
-                        if (pattern_seconds > full_seconds)
-                            pattern_seconds = full_seconds;
                         p->pattern_ns = pattern_seconds * 1e9;
-                        p->pattern_share = pattern_seconds / seconds;
+                        p->pattern_share = pattern_share;
                     }
             /* one-qubit gates on qubits 0..10 and the top (0, 8 and the top
              * with --quick): the walks of mid-range targets */
@@ -1341,10 +1413,10 @@ int bench_statevec(int argc, char **argv)
                 for (unsigned t = 0; t < pair_n && !status; t++) {
                     if (quick ? (t != 0 && t != 8 && t != pair_n - 1) : (t > 10 && t != pair_n - 1))
                         continue;
-                    double seconds, bytes, pattern_seconds = 0.0, full_seconds = 0.0;
-                    status = time_pair(single_gates[g], t, t, state, n, quick ? 3 : 5, min_seconds / 5,
+                    double seconds, bytes, pattern_seconds = 0.0, full_seconds = 0.0, pattern_share = 0.0;
+                    status = time_pair(single_gates[g], t, t, state, n, quick ? 3 : 7, min_seconds / 5,
                                        pattern_buffer, best_limit_variant, &seconds, &bytes, &pattern_seconds,
-                                       &full_seconds);
+                                       &full_seconds, &pattern_share);
                     if (status)
                         break;
                     pair_result *p = &singles[n_singles++];
@@ -1354,10 +1426,8 @@ int bench_statevec(int argc, char **argv)
                     p->share = bytes / seconds / 1e9 / limit_inplace;
                     p->bytes_fraction = bytes / (32.0 * (double)((uint64_t)1 << n));
                     p->full_ns = full_seconds * 1e9;
-                    if (pattern_seconds > full_seconds)
-                        pattern_seconds = full_seconds;
                     p->pattern_ns = pattern_seconds * 1e9;
-                    p->pattern_share = pattern_seconds / seconds;
+                    p->pattern_share = pattern_share;
                 }
             free(raw);
             if (status) {
@@ -1400,12 +1470,8 @@ int bench_statevec(int argc, char **argv)
      * first for the expectation and the fused layer */
     unsigned top_n = pair_n, t1 = thread_list[0], t2 = n_thread_counts > 1 ? thread_list[1] : thread_list[0];
     double fused_over_bound = fused_bound.ratio;
-    double e1 = row_ns(results, n_results, "expval_zz", top_n, t1), e2 = row_ns(results, n_results, "expval_zz", top_n, t2);
     double f1 = row_ns(results, n_results, "ry_cnot_fused", top_n, t1);
-    double f2 = row_ns(results, n_results, "ry_cnot_fused", top_n, t2);
     double u1 = row_ns(results, n_results, "ry_cnot", top_n, t1);
-    double expectation_speedup = e2 > 0.0 ? e1 / e2 : (double)NAN;
-    double fused_speedup = f2 > 0.0 ? f1 / f2 : (double)NAN;
     /* per layer: ns_per_gate x gates; both rows have the same gates */
     double fusion_speedup = f1 > 0.0 ? u1 / f1 : (double)NAN;
 
@@ -1487,8 +1553,12 @@ int bench_statevec(int argc, char **argv)
         cli_json_kv_number(&out, "fused_over_unfused_speedup", fusion_speedup);
         cli_json_kv_u64(&out, "speedup_threads", t2);
         cli_json_kv_u64(&out, "speedup_base_threads", t1);
-        cli_json_kv_number(&out, "expectation_thread_speedup", expectation_speedup);
-        cli_json_kv_number(&out, "fused_layer_thread_speedup", fused_speedup);
+        cli_json_kv_number(&out, "expectation_thread_speedup", expectation_speedup.median);
+        cli_json_kv_number(&out, "expectation_thread_speedup_min", expectation_speedup.lo);
+        cli_json_kv_number(&out, "expectation_thread_speedup_max", expectation_speedup.hi);
+        cli_json_kv_number(&out, "fused_layer_thread_speedup", fused_speedup.median);
+        cli_json_kv_number(&out, "fused_layer_thread_speedup_min", fused_speedup.lo);
+        cli_json_kv_number(&out, "fused_layer_thread_speedup_max", fused_speedup.hi);
         cli_json_idle_check(&out, &idle);
         cli_json_end(&out);
     } else {
@@ -1543,8 +1613,10 @@ int bench_statevec(int argc, char **argv)
         printf("\nn = %u: fused RY + CNOT layer over (gates x one full sweep, timed alternately): %.2f, per repeat "
                "%.2f..%.2f (target <= 0.5; sweep %.1f GB/s); fused over gate-by-gate: %.2fx faster\n",
                top_n, fused_over_bound, fused_bound.lo, fused_bound.hi, fused_bound.sweep_gbps, fusion_speedup);
-        printf("%u threads over %u: expectation %.2fx, fused layer %.2fx\n", t2, t1, expectation_speedup,
-               fused_speedup);
+        printf("%u threads over %u, timed alternately (median of per-repeat ratios, least..greatest): expectation "
+               "%.2fx (%.2f..%.2f), fused layer %.2fx (%.2f..%.2f)\n",
+               t2, t1, expectation_speedup.median, expectation_speedup.lo, expectation_speedup.hi,
+               fused_speedup.median, fused_speedup.lo, fused_speedup.hi);
         cli_print_idle_check(&idle);
     }
     free(pairs);
