@@ -375,7 +375,8 @@ void qml__apply_pair(qml_statevec *state, const unsigned *bits, unsigned n_bits,
 /* Tests only: 0 makes the pair kernels prefetch only the lines they touch
  * (a control on qubit 2 or 3), walk one stream (the octet walk over every
  * line) and walk runs of 8 pairs one run at a time; 7 keeps all of that
- * but leaves the control = 0 lines between runs of 8 pairs unwritten; -1
+ * but leaves the control = 0 lines between runs of 8 pairs unwritten, 8
+ * walks a control on the top qubit over a target on 0..2 as one stream; -1
  * (the default) lets them choose. */
 extern int qml__pair_walk_override;
 /* Tests only: 0 makes the pair kernels' octet walk take its scalar path

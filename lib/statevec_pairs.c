@@ -1029,6 +1029,22 @@ void qml__apply_pair(qml_statevec *state, const unsigned *bits, unsigned n_bits,
         if (!skips_lines)
             job.half = state->dim; /* doubles: amplitude bit n - 1 */
     }
+    /* So does one whose only fixed bit above the block is the top qubit,
+     * set or clear in both amplitudes of a pair (a control on the top
+     * qubit over a target on 0..2, CNOT 23 -> 2 at n = 24): its blocks are
+     * one contiguous half of the state, walked as two streams a quarter of
+     * the state apart: CNOT 23 -> 2, 23 -> 0 and CRY 23 -> 1 took 0.89-0.95
+     * of the time of one stream (`qml bench gate --ab pair_walk=8,-1`, 8
+     * being one stream, n = 24, medians of 9). */
+    if (job.octets && job.n_high == 1 && n_bits == 2 && job.high[0] + job.block_bits == state->n_qubits - 1 &&
+        job.off0_high == job.off1_high && state->dim >= 2 * PAIR_HALVES_MIN_DIM && qml__pair_walk_override != 0 &&
+        qml__pair_walk_override != 8) {
+        const unsigned lines_per_block = (1u << job.block_bits) / 4;
+        const bool skips_lines =
+            job.n_plines < lines_per_block || (job.n_qlines && job.n_qlines < lines_per_block);
+        if (!skips_lines)
+            job.half = state->dim / 2; /* doubles: amplitude bit n - 2 */
+    }
     /* the run walk with a control on qubit 3 under a target at 5 and up
      * (CNOT 3 -> 23, CRY 3 -> 23: 0.69-0.76 of the time, n = 24,
      * interleaved, loaded; a control on 4 gained nothing); the octet walk:
