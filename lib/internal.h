@@ -376,8 +376,9 @@ void qml__apply_pair(qml_statevec *state, const unsigned *bits, unsigned n_bits,
  * (a control on qubit 2 or 3), walk one stream (the octet walk over every
  * line) and walk runs of 8 pairs one run at a time; 7 keeps all of that
  * but leaves the control = 0 lines between runs of 8 pairs unwritten, 8
- * walks a control on the top qubit over a target on 0..2 as one stream; -1
- * (the default) lets them choose. */
+ * walks a control on the top qubit over a target on 0..2 as one stream, 9
+ * computes an index per run of 8 or 16 pairs under a control at 12 and
+ * above; -1 (the default) lets them choose. */
 extern int qml__pair_walk_override;
 /* Tests only: 0 makes the pair kernels' octet walk take its scalar path
  * for real matrices, 1 its portable vector path (no AVX2), and both the
