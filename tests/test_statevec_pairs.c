@@ -108,6 +108,21 @@ static void apply_quad_reference(unsigned n, unsigned a, unsigned b, const doubl
     }
 }
 
+/* Apply g to psi with a kernel switch at `value` and check that the result
+ * has the bits of `reference` (the walks' alternatives change only how the
+ * state is walked). */
+static void assert_switch_same_bits(int *kernel_switch, int value, unsigned n, const double *psi,
+                                    const qml__gate *g, double theta, const qml_statevec *reference)
+{
+    qml_statevec *forced = state_from(n, psi);
+    *kernel_switch = value;
+    qml__statevec_apply(forced, g, theta, false);
+    *kernel_switch = -1;
+    assert_memory_equal(qml_statevec_data(forced), qml_statevec_data(reference),
+                        ((size_t)2 << n) * sizeof *psi);
+    qml_statevec_free(forced);
+}
+
 /* Every two-qubit kind on pairs whose walks are long plain streams (a fixed
  * bit at 12 or 13 of 14 qubits: the kernels skip their software prefetch
  * there), and on pairs whose walks go as two streams or prefetch the lines
@@ -166,13 +181,10 @@ static void test_long_stream_pairs(void **unused)
             assert_memory_equal(qml_statevec_data(plain), qml_statevec_data(st), 2 * dim * sizeof *psi);
             qml_statevec_free(plain);
             /* the walk of runs of 8 pairs without rewriting the lines
-             * between them: the same bits */
-            qml_statevec *unwritten = state_from(n, psi);
-            qml__pair_walk_override = 7;
-            qml__statevec_apply(unwritten, &g, theta, false);
-            qml__pair_walk_override = -1;
-            assert_memory_equal(qml_statevec_data(unwritten), qml_statevec_data(st), 2 * dim * sizeof *psi);
-            qml_statevec_free(unwritten);
+             * between them, a control on the top qubit as one stream, an
+             * index per run under a high control: the same bits */
+            for (int value = 7; value <= 9; value++)
+                assert_switch_same_bits(&qml__pair_walk_override, value, n, psi, &g, theta, st);
             /* the mid-qubit walk's prefetch, each stream on its own or in
              * address order: the same bits */
             for (int streams = 0; streams <= 1; streams++) {
@@ -275,12 +287,7 @@ static void check_pauli2(unsigned n, unsigned a, unsigned b, char pa, char pb, b
     qml__pauli2_path_override = -1;
     assert_memory_equal(qml_statevec_data(portable), qml_statevec_data(chosen), 2 * dim * sizeof *psi);
     /* one stream in address order: the bits of the two-stream walk */
-    qml_statevec *one = state_from(n, psi);
-    qml__pauli2_walk_override = 0;
-    qml__statevec_apply(one, &g, theta, false);
-    qml__pauli2_walk_override = -1;
-    assert_memory_equal(qml_statevec_data(one), qml_statevec_data(chosen), 2 * dim * sizeof *psi);
-    qml_statevec_free(one);
+    assert_switch_same_bits(&qml__pauli2_walk_override, 0, n, psi, &g, theta, chosen);
     assert_vectors_close(dim, qml_statevec_data(general), expect, 1e-13, what);
     /* and back */
     qml__statevec_apply(chosen, &g, theta, true);
@@ -599,18 +606,13 @@ static void test_every_pair_dense_7_10(void **unused)
                     /* and the prefetched walk of a contiguous run of lines */
                     qml__diagonal_walk_override = 5;
                     qml__statevec_apply(prefetched, &g, 0.7, false);
-                    /* and one stream where lines have two sets of phases */
-                    qml_statevec *one_stream = state_from(n, psi);
-                    qml__diagonal_walk_override = 6;
-                    qml__statevec_apply(one_stream, &g, 0.7, false);
                     qml__diagonal_walk_override = -1;
                     assert_memory_equal(qml_statevec_data(skipping), qml_statevec_data(chosen),
                                         2 * dim * sizeof *psi);
                     assert_memory_equal(qml_statevec_data(prefetched), qml_statevec_data(chosen),
                                         2 * dim * sizeof *psi);
-                    assert_memory_equal(qml_statevec_data(one_stream), qml_statevec_data(chosen),
-                                        2 * dim * sizeof *psi);
-                    qml_statevec_free(one_stream);
+                    /* and one stream where lines have two sets of phases */
+                    assert_switch_same_bits(&qml__diagonal_walk_override, 6, n, psi, &g, 0.7, chosen);
                     qml_statevec_free(prefetched);
                     qml_statevec_free(skipping);
                     qml_statevec_free(portable);
