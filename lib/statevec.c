@@ -765,11 +765,6 @@ typedef struct diag_sum_job {
     double table[1u << EXPECT_BLOCK_BITS];
     unsigned n_masks;
     double mask_signs[MAX_LOW_MASKS * (1u << EXPECT_BLOCK_BITS)];
-#if defined(EXPECT_AVX2)
-    double table_avx2[1u << EXPECT_BLOCK_BITS], mask_signs_avx2[2 * (1u << EXPECT_BLOCK_BITS)];
-    job.table_avx2 = table_avx2;
-    job.mask_signs_avx2 = mask_signs_avx2;
-#endif
     size_t n_high;
     uint64_t high_z[MAX_HIGH_TERMS];   /* z >> bits */
     unsigned high_mask[MAX_HIGH_TERMS];

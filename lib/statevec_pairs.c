@@ -773,18 +773,29 @@ static unsigned stretch_bits(const pair_job *job)
     return (job->off0 ^ job->off1) == (uint64_t)1 << job->fixed[0] ? job->fixed[1] : job->fixed[0];
 }
 
-/* Load the two lines at p (16 doubles) and store them back unchanged (the
- * empty asm keeps the compiler from removing the pair as a no-op). */
+/* Load the two lines at p (16 doubles) and store them back unchanged. The
+ * empty asm keeps the compiler from removing the pair as a no-op: on the
+ * vector registers where it can name them, else by a memory clobber
+ * (which also makes it reload what it kept from memory). */
 static ALWAYS_INLINE void rewrite_lines(double *p)
 {
-#if defined(__GNUC__)
+#if defined(QML_HAVE_V2D) && (defined(__x86_64__) || defined(__aarch64__))
     for (unsigned k = 0; k < 16; k += 2) {
         qml__v2d x = qml__load_v2d(p + k);
+#if defined(__aarch64__)
+        __asm__ volatile("" : "+w"(x));
+#else
         __asm__ volatile("" : "+x"(x));
+#endif
         qml__store_v2d(p + k, x);
     }
 #else
-    (void)p;
+    double line[16];
+    memcpy(line, p, sizeof line);
+#if defined(__GNUC__)
+    __asm__ volatile("" ::: "memory");
+#endif
+    memcpy(p, line, sizeof line);
 #endif
 }
 
