@@ -595,8 +595,8 @@ static int time_workload(const char *workload, qml_statevec *state, unsigned n, 
  * alternately (each repeat: `t1` for at least `min_seconds`, then `t2`):
  * the median of the per-repeat ratios, and their least and greatest. The
  * table's rows time each thread count minutes apart; on a shared machine
- * whose load changes in between, that moved the ratio by more than the
- * effect (1.45 from the rows where this gave 1.75). */
+ * whose load changes in between, their ratio for the expectation was 2.04
+ * in the run where this gave 1.74. */
 typedef struct speedup {
     double median, lo, hi;
 } speedup;
