@@ -982,7 +982,6 @@ typedef struct expect_job {
     const double *mask_signs;      /* n_masks * block signs */
     size_t n_high;
     const uint64_t *high_z;        /* z >> block_bits */
-    const unsigned *high_mask;     /* index of the term's low mask */
     size_t mask_first[MAX_LOW_MASKS + 1]; /* the high terms of mask m: mask_first[m] .. mask_first[m + 1] - 1 */
     const double *high_vsign;      /* 2^EXPECT_SPLIT_BITS x n_high: (-1)^{|v & z|} (block_coefficients) */
     const double *high_coeff;      /* complex c' */
@@ -1321,7 +1320,6 @@ static double expect_group(const qml_statevec *state, const qml_pauli_sum *o, co
     job.table_real = table_real;
     job.mask_signs = mask_signs;
     job.high_z = high_z;
-    job.high_mask = high_mask;
     job.high_coeff = high_coeff;
     job.high_vsign = high_vsign;
     job.partials = partials;
@@ -1394,7 +1392,6 @@ static double expect_group(const qml_statevec *state, const qml_pauli_sum *o, co
          * mask (each C_m is then summed in the order the terms came) */
         {
             uint64_t z_sorted[MAX_HIGH_TERMS];
-            unsigned mask_sorted[MAX_HIGH_TERMS];
             double coeff_sorted[2 * MAX_HIGH_TERMS];
             size_t placed = 0;
             for (unsigned m = 0; m < job.n_masks; m++) {
@@ -1402,7 +1399,6 @@ static double expect_group(const qml_statevec *state, const qml_pauli_sum *o, co
                 for (size_t t = 0; t < job.n_high; t++)
                     if (high_mask[t] == m) {
                         z_sorted[placed] = high_z[t];
-                        mask_sorted[placed] = m;
                         coeff_sorted[2 * placed] = high_coeff[2 * t];
                         coeff_sorted[2 * placed + 1] = high_coeff[2 * t + 1];
                         placed++;
@@ -1410,7 +1406,6 @@ static double expect_group(const qml_statevec *state, const qml_pauli_sum *o, co
             }
             job.mask_first[job.n_masks] = placed;
             memcpy(high_z, z_sorted, placed * sizeof *high_z);
-            memcpy(high_mask, mask_sorted, placed * sizeof *high_mask);
             memcpy(high_coeff, coeff_sorted, 2 * placed * sizeof *high_coeff);
         }
         for (uint64_t v = 0; v < ((uint64_t)1 << EXPECT_SPLIT_BITS); v++)

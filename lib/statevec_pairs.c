@@ -232,13 +232,16 @@ static ALWAYS_INLINE void pair_rotation_runs(const pair_job *job, double *p, dou
         pair_general(p + 2 * k, q + 2 * k, count - k, 2, job->m);
 }
 
-/* A run of `count` contiguous pairs under the job's matrix, whatever its class. */
+/* A run of `count` contiguous pairs under the job's matrix, whatever its
+ * class (each rotation class inlined with `real` a constant). */
 static ALWAYS_INLINE void pair_dispatch(const pair_job *job, double *p, double *q, size_t count, const void *vec)
 {
-    if (job->cls == QML__PAIR_SWAP)
-        pair_swap(p, q, count, 2);
+    if (job->cls == QML__PAIR_GENERAL)
+        pair_rotation_runs(job, p, q, count, false, vec);
+    else if (job->cls == QML__PAIR_REAL)
+        pair_rotation_runs(job, p, q, count, true, vec);
     else
-        pair_rotation_runs(job, p, q, count, job->cls == QML__PAIR_REAL, vec);
+        pair_swap(p, q, count, 2);
 }
 
 int qml__pair_stream_ahead_override = -1;
@@ -952,14 +955,8 @@ static ALWAYS_INLINE void pair_walk(const pair_job *job, size_t begin, size_t en
                 span = end - k;
             const uint64_t i = qml__deposit_zeros(k, job->fixed, job->n_fixed);
             double *p = a + 2 * (i | job->off0), *q = a + 2 * (i | job->off1);
-            for (size_t r = 0; r < span; r += run_length, p += step, q += step) {
-                if (job->cls == QML__PAIR_GENERAL)
-                    pair_rotation_runs(job, p, q, (size_t)run_length, false, vec);
-                else if (job->cls == QML__PAIR_REAL)
-                    pair_rotation_runs(job, p, q, (size_t)run_length, true, vec);
-                else
-                    pair_swap(p, q, (size_t)run_length, 2);
-            }
+            for (size_t r = 0; r < span; r += run_length, p += step, q += step)
+                pair_dispatch(job, p, q, (size_t)run_length, vec);
             k += span;
         }
         return;
@@ -985,12 +982,7 @@ static ALWAYS_INLINE void pair_walk(const pair_job *job, size_t begin, size_t en
                 __builtin_prefetch(q + PAIR_PREFETCH + d, 1);
         }
 #endif
-        if (job->cls == QML__PAIR_GENERAL)
-            pair_rotation_runs(job, p, q, run, false, vec);
-        else if (job->cls == QML__PAIR_REAL)
-            pair_rotation_runs(job, p, q, run, true, vec);
-        else
-            pair_swap(p, q, run, 2);
+        pair_dispatch(job, p, q, run, vec);
         k += run;
     }
 }
